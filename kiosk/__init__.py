@@ -1,0 +1,3 @@
+"""Invigil kiosk: offline exam delivery, candidate UI, monitors, console link."""
+
+__version__ = "0.1.0"
