@@ -1,0 +1,812 @@
+"""The wire data model that every tier shares.
+
+Each record is a frozen dataclass with ``to_dict()`` (plain JSON-ready values) and a strict
+``from_dict()`` that accepts exactly the documented fields, checks every type, length and enumerated
+value, and raises :class:`ValidationError` naming the offending field by its full path (for example
+``items[3].interactions[0].choices[1].id: must match ...``). Strictness is the point: these records
+cross trust boundaries, and a field we silently ignore today is a field someone smuggles data in
+tomorrow.
+
+Response values (``Response.value`` and answer keys) use one JSON shape per QTI base type and
+cardinality, so the kiosk, scoring and item analysis agree without translation:
+
+================  ==========================  =====================================
+base type         single                      multiple / ordered
+================  ==========================  =====================================
+identifier        ``"A"``                     ``["A", "C"]`` (ordered: in order)
+pair, directedPair ``["A", "G1"]``            ``[["A", "G1"], ["B", "G2"]]``
+point             ``[102, 113]``              ``[[102, 113], ...]``
+string            ``"text"``                  ``["a", "b"]``
+integer, float    ``3`` / ``2.5``             ``[1, 2]``
+================  ==========================  =====================================
+
+``None`` means "no response". Pairs of a ``pair`` base type are unordered for scoring; map keys for
+pairs are the two identifiers joined by one space (``"A G1"``), as in QTI.
+
+Item bodies are a sanitised XHTML fragment (see ``ALLOWED_BODY_TAGS``). Each interaction is placed
+where ``<div data-interaction="RESPONSE_ID"></div>`` (block) or ``<span data-interaction="..."></span>``
+(inline: inline choice, text entry) stands. Hot text and gap match keep their own text in
+``Interaction.content_html``, where ``<span data-hottext="ID">words</span>`` and
+``<span data-gap="ID"></span>`` mark the choices and gaps. Images refer to media as
+``<img src="media:SHA256" alt="...">``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from exam_core.errors import ValidationError
+
+MODEL_VERSION = 1
+
+IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# ISO 8601 with an explicit UTC offset; parsing to datetime is left to the caller's clock logic.
+TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+
+INTERACTION_TYPES = (
+    "choice", "inline_choice", "text_entry", "extended_text", "order", "match",
+    "associate", "gap_match", "hottext", "hotspot",
+)
+CARDINALITIES = ("single", "multiple", "ordered")
+BASE_TYPES = ("identifier", "pair", "directedPair", "point", "string", "integer", "float")
+SCORING_TEMPLATES = ("match_correct", "map_response", "map_response_point", "human")
+HOTSPOT_SHAPES = ("rect", "circle", "ellipse", "poly", "default")
+ITEM_STATUSES = ("draft", "reviewed", "approved", "retired")
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+ATTEMPT_STATES = (
+    "waiting", "admitted", "agreement", "instructions", "in_progress", "paused",
+    "submitted", "ended",
+)
+CERT_ROLES = ("central", "centre", "kiosk")
+ALLOWED_BODY_TAGS = frozenset({
+    "p", "br", "em", "strong", "b", "i", "u", "sub", "sup", "span", "div", "ul", "ol", "li",
+    "blockquote", "pre", "code", "table", "thead", "tbody", "tr", "th", "td", "caption",
+    "h1", "h2", "h3", "h4", "h5", "h6", "img", "hr", "q", "cite", "abbr", "dl", "dt", "dd",
+    "math", "figure", "figcaption",
+})
+
+MAX_TEXT = 1_000_000          # one HTML fragment
+MAX_SHORT = 1_000             # names, titles, reasons
+MAX_LIST = 10_000             # items on a form, choices, media refs
+MAX_DICT = 10_000
+
+
+class _Fields:
+    """Reads one JSON object field by field, so every error carries the field's full path.
+
+    Why a reader rather than a schema library: the rules here are few and exact, the error path
+    is what users see, and unknown fields must be refused, not dropped.
+    """
+
+    def __init__(self, data: Any, path: str) -> None:
+        if not isinstance(data, dict):
+            raise ValidationError(path or "<root>", "must be an object")
+        self.data = data
+        self.path = path
+        self.seen: set[str] = set()
+
+    def where(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def raw(self, name: str, default: Any = ..., *, nullable: bool = False) -> Any:
+        self.seen.add(name)
+        if name not in self.data:
+            if default is ...:
+                raise ValidationError(self.where(name), "is required")
+            return default
+        value = self.data[name]
+        if value is None and not nullable:
+            if default is not ... and default is None:
+                return None
+            raise ValidationError(self.where(name), "must not be null")
+        return value
+
+    def str(self, name: str, default: Any = ..., *, max_len: int = MAX_SHORT,
+            pattern: re.Pattern[str] | None = None, choices: Iterable[str] | None = None,
+            nullable: bool = False) -> Any:
+        value = self.raw(name, default, nullable=nullable)
+        if value is None or (value is default and default is not ...):
+            return value
+        return check_str(value, self.where(name), max_len=max_len, pattern=pattern, choices=choices)
+
+    def int(self, name: str, default: Any = ..., *, minimum: int | None = None,
+            maximum: int | None = None, nullable: bool = False) -> Any:
+        value = self.raw(name, default, nullable=nullable)
+        if value is None or (value is default and default is not ...):
+            return value
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValidationError(self.where(name), "must be an integer")
+        if minimum is not None and value < minimum:
+            raise ValidationError(self.where(name), f"must be >= {minimum}")
+        if maximum is not None and value > maximum:
+            raise ValidationError(self.where(name), f"must be <= {maximum}")
+        return value
+
+    def float(self, name: str, default: Any = ..., *, nullable: bool = False) -> Any:
+        value = self.raw(name, default, nullable=nullable)
+        if value is None or (value is default and default is not ...):
+            return value
+        return check_number(value, self.where(name))
+
+    def bool(self, name: str, default: Any = ...) -> Any:
+        value = self.raw(name, default)
+        if not isinstance(value, bool):
+            raise ValidationError(self.where(name), "must be true or false")
+        return value
+
+    def list(self, name: str, default: Any = ..., *, max_len: int = MAX_LIST) -> list:
+        value = self.raw(name, default)
+        if not isinstance(value, list):
+            raise ValidationError(self.where(name), "must be a list")
+        if len(value) > max_len:
+            raise ValidationError(self.where(name), f"has more than {max_len} entries")
+        return value
+
+    def dict(self, name: str, default: Any = ..., *, max_len: int = MAX_DICT) -> dict:
+        value = self.raw(name, default)
+        if not isinstance(value, dict):
+            raise ValidationError(self.where(name), "must be an object")
+        if len(value) > max_len:
+            raise ValidationError(self.where(name), f"has more than {max_len} entries")
+        return value
+
+    def records(self, name: str, cls: type, default: Any = ..., *, max_len: int = MAX_LIST) -> tuple:
+        values = self.list(name, default, max_len=max_len)
+        where = self.where(name)
+        return tuple(cls.from_dict(v, f"{where}[{i}]") for i, v in enumerate(values))
+
+    def record(self, name: str, cls: type, default: Any = ...) -> Any:
+        value = self.raw(name, default, nullable=default is None)
+        if value is None:
+            return None
+        return cls.from_dict(value, self.where(name))
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise ValidationError(self.where(unknown[0]), "is not a known field")
+
+
+def check_str(value: Any, where: str, *, max_len: int = MAX_SHORT,
+              pattern: re.Pattern[str] | None = None, choices: Iterable[str] | None = None) -> str:
+    """Validate one string value; shared by the reader and by list checks."""
+    if not isinstance(value, str):
+        raise ValidationError(where, "must be a string")
+    if len(value) > max_len:
+        raise ValidationError(where, f"is longer than {max_len} characters")
+    if pattern is not None and not pattern.match(value):
+        raise ValidationError(where, f"must match {pattern.pattern}")
+    if choices is not None and value not in choices:
+        raise ValidationError(where, f"must be one of {', '.join(choices)}")
+    return value
+
+
+def check_number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValidationError(where, "must be a finite number")
+    return value
+
+
+def check_identifiers(values: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(values, list):
+        raise ValidationError(where, "must be a list")
+    return tuple(check_str(v, f"{where}[{i}]", pattern=IDENTIFIER_RE) for i, v in enumerate(values))
+
+
+def _plain(value: Any) -> Any:
+    """Tuples become lists so that to_dict() output is exactly what JSON round-trips to."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+class Record:
+    """Base of every wire record: ``to_dict`` gives JSON-ready plain values."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))  # type: ignore[call-overload]
+
+
+# --- response values -------------------------------------------------------------------------
+
+def check_response_value(value: Any, cardinality: str, base_type: str, where: str) -> Any:
+    """Check that a response value has the JSON shape its declaration demands (see module doc)."""
+    if value is None:
+        return None
+    if cardinality == "single":
+        return _check_single_value(value, base_type, where)
+    if not isinstance(value, list) or len(value) > MAX_LIST:
+        raise ValidationError(where, f"must be a list for cardinality {cardinality}")
+    return [_check_single_value(v, base_type, f"{where}[{i}]") for i, v in enumerate(value)]
+
+
+def _check_single_value(value: Any, base_type: str, where: str) -> Any:
+    if base_type == "identifier":
+        return check_str(value, where, pattern=IDENTIFIER_RE)
+    if base_type in ("pair", "directedPair"):
+        if not isinstance(value, list) or len(value) != 2:
+            raise ValidationError(where, "must be a list of two identifiers")
+        return [check_str(v, f"{where}[{i}]", pattern=IDENTIFIER_RE) for i, v in enumerate(value)]
+    if base_type == "point":
+        if not isinstance(value, list) or len(value) != 2:
+            raise ValidationError(where, "must be a list [x, y]")
+        return [check_number(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if base_type == "string":
+        return check_str(value, where, max_len=100_000)
+    if base_type == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValidationError(where, "must be an integer")
+        return value
+    if base_type == "float":
+        return check_number(value, where)
+    raise ValidationError(where, f"unknown base type {base_type}")
+
+
+# --- items -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MediaRef(Record):
+    """A media file an item shows; the bytes travel in the form package, addressed by hash."""
+
+    sha256: str
+    mime: str
+    name: str = ""
+    width: int | None = None
+    height: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> MediaRef:
+        r = _Fields(data, path)
+        out = cls(
+            sha256=r.str("sha256", pattern=SHA256_RE),
+            mime=r.str("mime", pattern=re.compile(r"^(image|audio|video)/[a-z0-9.+\-]{1,60}$")),
+            name=r.str("name", "", max_len=255),
+            width=r.int("width", None, minimum=1, maximum=20_000),
+            height=r.int("height", None, minimum=1, maximum=20_000),
+        )
+        r.done()
+        return out
+
+
+@dataclass(frozen=True)
+class Choice(Record):
+    """An option, a hot text, a gap text, a match or associate set member."""
+
+    id: str
+    html: str = ""
+    fixed: bool = False
+    match_max: int = 1
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> Choice:
+        r = _Fields(data, path)
+        out = cls(
+            id=r.str("id", pattern=IDENTIFIER_RE),
+            html=r.str("html", "", max_len=MAX_TEXT),
+            fixed=r.bool("fixed", False),
+            match_max=r.int("match_max", 1, minimum=0, maximum=MAX_LIST),
+        )
+        r.done()
+        return out
+
+
+@dataclass(frozen=True)
+class Hotspot(Record):
+    """A selectable area of an image, in image pixel coordinates (QTI shapes)."""
+
+    id: str
+    shape: str
+    coords: tuple[float, ...] = ()
+    label: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> Hotspot:
+        r = _Fields(data, path)
+        coords = r.list("coords", [], max_len=2_000)
+        out = cls(
+            id=r.str("id", pattern=IDENTIFIER_RE),
+            shape=r.str("shape", choices=HOTSPOT_SHAPES),
+            coords=tuple(check_number(c, f"{r.where('coords')}[{i}]") for i, c in enumerate(coords)),
+            label=r.str("label", "", max_len=MAX_SHORT),
+        )
+        r.done()
+        return out
+
+
+@dataclass(frozen=True)
+class Interaction(Record):
+    """One response-bearing interaction of an item, as the candidate sees it (never its key)."""
+
+    type: str
+    response_id: str
+    cardinality: str
+    base_type: str
+    prompt_html: str = ""
+    content_html: str = ""
+    choices: tuple[Choice, ...] = ()
+    targets: tuple[Choice, ...] = ()
+    hotspots: tuple[Hotspot, ...] = ()
+    image: MediaRef | None = None
+    shuffle: bool = False
+    min_choices: int = 0
+    max_choices: int = 1
+    expected_length: int | None = None
+    expected_lines: int | None = None
+    pattern_mask: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> Interaction:
+        r = _Fields(data, path)
+        out = cls(
+            type=r.str("type", choices=INTERACTION_TYPES),
+            response_id=r.str("response_id", pattern=IDENTIFIER_RE),
+            cardinality=r.str("cardinality", choices=CARDINALITIES),
+            base_type=r.str("base_type", choices=BASE_TYPES),
+            prompt_html=r.str("prompt_html", "", max_len=MAX_TEXT),
+            content_html=r.str("content_html", "", max_len=MAX_TEXT),
+            choices=r.records("choices", Choice, []),
+            targets=r.records("targets", Choice, []),
+            hotspots=r.records("hotspots", Hotspot, []),
+            image=r.record("image", MediaRef, None),
+            shuffle=r.bool("shuffle", False),
+            min_choices=r.int("min_choices", 0, minimum=0, maximum=MAX_LIST),
+            max_choices=r.int("max_choices", 1, minimum=0, maximum=MAX_LIST),
+            expected_length=r.int("expected_length", None, minimum=1, maximum=100_000),
+            expected_lines=r.int("expected_lines", None, minimum=1, maximum=10_000),
+            pattern_mask=r.str("pattern_mask", None, max_len=500),
+        )
+        r.done()
+        _check_unique([c.id for c in out.choices + out.targets] + [h.id for h in out.hotspots],
+                      r.where("choices"))
+        return out
+
+
+@dataclass(frozen=True)
+class Item(Record):
+    """An item as delivered to candidates: content only, never the answer key."""
+
+    item_id: str
+    version: int
+    title: str
+    body_html: str
+    interactions: tuple[Interaction, ...]
+    media: tuple[MediaRef, ...] = ()
+    language: str = "en"
+    competency_area: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> Item:
+        r = _Fields(data, path)
+        out = cls(
+            item_id=r.str("item_id", pattern=IDENTIFIER_RE),
+            version=r.int("version", minimum=1),
+            title=r.str("title", max_len=MAX_SHORT),
+            body_html=r.str("body_html", max_len=MAX_TEXT),
+            interactions=r.records("interactions", Interaction, max_len=50),
+            media=r.records("media", MediaRef, []),
+            language=r.str("language", "en", max_len=35),
+            competency_area=r.str("competency_area", None, max_len=MAX_SHORT),
+        )
+        r.done()
+        if not out.interactions:
+            raise ValidationError(r.where("interactions"), "must hold at least one interaction")
+        _check_unique([i.response_id for i in out.interactions], r.where("interactions"))
+        return out
+
+    def interaction(self, response_id: str) -> Interaction:
+        for candidate in self.interactions:
+            if candidate.response_id == response_id:
+                return candidate
+        raise KeyError(response_id)
+
+
+def _check_unique(ids: list[str], where: str) -> None:
+    seen: set[str] = set()
+    for value in ids:
+        if value in seen:
+            raise ValidationError(where, f"identifier {value!r} is used twice")
+        seen.add(value)
+
+
+@dataclass(frozen=True)
+class AreaMapEntry(Record):
+    """One scored area for map_response_point (QTI areaMapping)."""
+
+    shape: str
+    coords: tuple[float, ...]
+    value: float
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> AreaMapEntry:
+        r = _Fields(data, path)
+        coords = r.list("coords", max_len=2_000)
+        out = cls(
+            shape=r.str("shape", choices=HOTSPOT_SHAPES),
+            coords=tuple(check_number(c, f"{r.where('coords')}[{i}]") for i, c in enumerate(coords)),
+            value=r.float("value"),
+        )
+        r.done()
+        return out
+
+
+@dataclass(frozen=True)
+class ResponseKey(Record):
+    """How one response of an item is scored. Lives only at the central body."""
+
+    response_id: str
+    cardinality: str
+    base_type: str
+    template: str
+    correct: Any = None
+    mapping: dict[str, float] = field(default_factory=dict)
+    default_value: float = 0.0
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+    area_mapping: tuple[AreaMapEntry, ...] = ()
+    case_sensitive: bool = True
+    max_score: float = 1.0
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> ResponseKey:
+        r = _Fields(data, path)
+        cardinality = r.str("cardinality", choices=CARDINALITIES)
+        base_type = r.str("base_type", choices=BASE_TYPES)
+        mapping = r.dict("mapping", {})
+        out = cls(
+            response_id=r.str("response_id", pattern=IDENTIFIER_RE),
+            cardinality=cardinality,
+            base_type=base_type,
+            template=r.str("template", choices=SCORING_TEMPLATES),
+            correct=check_response_value(r.raw("correct", None, nullable=True), cardinality,
+                                         base_type, r.where("correct")),
+            mapping={check_str(k, f"{r.where('mapping')}.{k}", max_len=100_000):
+                     check_number(v, f"{r.where('mapping')}.{k}") for k, v in mapping.items()},
+            default_value=r.float("default_value", 0.0),
+            lower_bound=r.float("lower_bound", None),
+            upper_bound=r.float("upper_bound", None),
+            area_mapping=r.records("area_mapping", AreaMapEntry, []),
+            case_sensitive=r.bool("case_sensitive", True),
+            max_score=r.float("max_score", 1.0),
+        )
+        r.done()
+        return out
+
+
+@dataclass(frozen=True)
+class AnswerKey(Record):
+    """The scoring rules of one item version. Never leaves the central body."""
+
+    item_id: str
+    version: int
+    responses: tuple[ResponseKey, ...]
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> AnswerKey:
+        r = _Fields(data, path)
+        out = cls(
+            item_id=r.str("item_id", pattern=IDENTIFIER_RE),
+            version=r.int("version", minimum=1),
+            responses=r.records("responses", ResponseKey, max_len=50),
+        )
+        r.done()
+        return out
+
+
+# --- forms and packages ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FormItemRef(Record):
+    """One slot of a form: which item version, in which blueprint area."""
+
+    item_id: str
+    version: int
+    area: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> FormItemRef:
+        r = _Fields(data, path)
+        out = cls(item_id=r.str("item_id", pattern=IDENTIFIER_RE),
+                  version=r.int("version", minimum=1),
+                  area=r.str("area", "", max_len=MAX_SHORT))
+        r.done()
+        return out
+
+
+@dataclass(frozen=True)
+class Form(Record):
+    """A fixed linear form assembled from a scheme's blueprint."""
+
+    form_id: str
+    version: int
+    scheme_id: str
+    scheme_version: int
+    title: str
+    duration_seconds: int
+    items: tuple[FormItemRef, ...]
+    instructions_html: str = ""
+    agreement_html: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> Form:
+        r = _Fields(data, path)
+        out = cls(
+            form_id=r.str("form_id", pattern=IDENTIFIER_RE),
+            version=r.int("version", minimum=1),
+            scheme_id=r.str("scheme_id", pattern=IDENTIFIER_RE),
+            scheme_version=r.int("scheme_version", minimum=1),
+            title=r.str("title"),
+            duration_seconds=r.int("duration_seconds", minimum=1, maximum=7 * 24 * 3600),
+            items=r.records("items", FormItemRef),
+            instructions_html=r.str("instructions_html", "", max_len=MAX_TEXT),
+            agreement_html=r.str("agreement_html", "", max_len=MAX_TEXT),
+        )
+        r.done()
+        if not out.items:
+            raise ValidationError(r.where("items"), "must hold at least one item")
+        _check_unique([i.item_id for i in out.items], r.where("items"))
+        return out
+
+
+@dataclass(frozen=True)
+class FormContent(Record):
+    """What a form package decrypts to: the form and its items (no keys). Media travel beside it."""
+
+    form: Form
+    items: tuple[Item, ...]
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> FormContent:
+        r = _Fields(data, path)
+        out = cls(form=r.record("form", Form), items=r.records("items", Item))
+        r.done()
+        wanted = {(i.item_id, i.version) for i in out.form.items}
+        present = {(i.item_id, i.version) for i in out.items}
+        if wanted != present:
+            missing = sorted(wanted - present) or sorted(present - wanted)
+            raise ValidationError(r.where("items"), f"do not match the form's item list: {missing[0]}")
+        return out
+
+
+@dataclass(frozen=True)
+class FormPackageManifest(Record):
+    """The signed, public description of one form package for one test centre."""
+
+    package_id: str
+    form_id: str
+    form_version: int
+    scheme_id: str
+    centre_id: str
+    opens: str
+    closes: str
+    created: str
+    content_size: int
+    title: str = ""
+    duration_seconds: int = 0
+    item_count: int = 0
+    release_code_required: bool = False
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> FormPackageManifest:
+        r = _Fields(data, path)
+        out = cls(
+            package_id=r.str("package_id", pattern=IDENTIFIER_RE),
+            form_id=r.str("form_id", pattern=IDENTIFIER_RE),
+            form_version=r.int("form_version", minimum=1),
+            scheme_id=r.str("scheme_id", pattern=IDENTIFIER_RE),
+            centre_id=r.str("centre_id", pattern=IDENTIFIER_RE),
+            opens=r.str("opens", pattern=TIMESTAMP_RE),
+            closes=r.str("closes", pattern=TIMESTAMP_RE),
+            created=r.str("created", pattern=TIMESTAMP_RE),
+            content_size=r.int("content_size", minimum=0),
+            title=r.str("title", ""),
+            duration_seconds=r.int("duration_seconds", 0, minimum=0),
+            item_count=r.int("item_count", 0, minimum=0),
+            release_code_required=r.bool("release_code_required", False),
+        )
+        r.done()
+        return out
+
+
+# --- delivery --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Accommodations(Record):
+    """What a candidate is granted; the attempt records which were actually used."""
+
+    extra_time_percent: int = 0
+    large_text: bool = False
+    high_contrast: bool = False
+    zoom_percent: int = 100
+    rest_breaks: int = 0
+    rest_break_minutes: int = 0
+    monitor_profile: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> Accommodations:
+        r = _Fields(data, path)
+        out = cls(
+            extra_time_percent=r.int("extra_time_percent", 0, minimum=0, maximum=400),
+            large_text=r.bool("large_text", False),
+            high_contrast=r.bool("high_contrast", False),
+            zoom_percent=r.int("zoom_percent", 100, minimum=50, maximum=400),
+            rest_breaks=r.int("rest_breaks", 0, minimum=0, maximum=20),
+            rest_break_minutes=r.int("rest_break_minutes", 0, minimum=0, maximum=240),
+            monitor_profile=r.str("monitor_profile", "", max_len=100),
+        )
+        r.done()
+        return out
+
+
+@dataclass(frozen=True)
+class Attempt(Record):
+    """One candidate's sitting of one form on one kiosk."""
+
+    attempt_id: str
+    candidate_id: str
+    form_id: str
+    form_version: int
+    package_id: str
+    centre_id: str
+    kiosk_id: str
+    option_seed: int
+    state: str = "waiting"
+    candidate_name: str = ""
+    seat: str = ""
+    accommodations: Accommodations = field(default_factory=Accommodations)
+    duration_seconds: int = 0
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> Attempt:
+        r = _Fields(data, path)
+        out = cls(
+            attempt_id=r.str("attempt_id", pattern=IDENTIFIER_RE),
+            candidate_id=r.str("candidate_id", pattern=IDENTIFIER_RE),
+            form_id=r.str("form_id", pattern=IDENTIFIER_RE),
+            form_version=r.int("form_version", minimum=1),
+            package_id=r.str("package_id", pattern=IDENTIFIER_RE),
+            centre_id=r.str("centre_id", pattern=IDENTIFIER_RE),
+            kiosk_id=r.str("kiosk_id", pattern=IDENTIFIER_RE),
+            option_seed=r.int("option_seed", minimum=0, maximum=2**63 - 1),
+            state=r.str("state", "waiting", choices=ATTEMPT_STATES),
+            candidate_name=r.str("candidate_name", "", max_len=300),
+            seat=r.str("seat", "", max_len=50),
+            accommodations=r.record("accommodations", Accommodations, None) or Accommodations(),
+            duration_seconds=r.int("duration_seconds", 0, minimum=0),
+        )
+        r.done()
+        return out
+
+
+@dataclass(frozen=True)
+class Response(Record):
+    """One answer change, as journaled by the kiosk and carried in the sealed envelope."""
+
+    attempt_id: str
+    seq: int
+    item_id: str
+    response_id: str
+    value: Any
+    wall_time: str
+    elapsed_ms: int
+    flagged: bool = False
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> Response:
+        r = _Fields(data, path)
+        value = r.raw("value", None, nullable=True)
+        out = cls(
+            attempt_id=r.str("attempt_id", pattern=IDENTIFIER_RE),
+            seq=r.int("seq", minimum=0),
+            item_id=r.str("item_id", pattern=IDENTIFIER_RE),
+            response_id=r.str("response_id", pattern=IDENTIFIER_RE),
+            value=_check_any_value(value, r.where("value")),
+            wall_time=r.str("wall_time", pattern=TIMESTAMP_RE),
+            elapsed_ms=r.int("elapsed_ms", minimum=0),
+            flagged=r.bool("flagged", False),
+        )
+        r.done()
+        return out
+
+
+def _check_any_value(value: Any, where: str, depth: int = 0) -> Any:
+    """A response value before its declaration is known: scalars or lists of them, two deep."""
+    if value is None or isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        if isinstance(value, str):
+            check_str(value, where, max_len=100_000)
+        elif isinstance(value, float):
+            check_number(value, where)
+        return value
+    if isinstance(value, list) and depth < 2 and len(value) <= MAX_LIST:
+        return [_check_any_value(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+    raise ValidationError(where, "must be a string, number, or a list of them (two levels at most)")
+
+
+@dataclass(frozen=True)
+class Event(Record):
+    """A monitoring or lifecycle event from a kiosk; seq is per kiosk and makes delivery idempotent."""
+
+    kiosk_id: str
+    seq: int
+    type: str
+    severity: str
+    wall_time: str
+    mono_time: float
+    attempt_id: str | None = None
+    rule: str = ""
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> Event:
+        r = _Fields(data, path)
+        out = cls(
+            kiosk_id=r.str("kiosk_id", pattern=IDENTIFIER_RE),
+            seq=r.int("seq", minimum=0),
+            type=r.str("type", pattern=re.compile(r"^[a-z][a-z0-9_.]{0,63}$")),
+            severity=r.str("severity", choices=SEVERITIES),
+            wall_time=r.str("wall_time", pattern=TIMESTAMP_RE),
+            mono_time=r.float("mono_time"),
+            attempt_id=r.str("attempt_id", None, pattern=IDENTIFIER_RE, nullable=True),
+            rule=r.str("rule", "", max_len=100),
+            thresholds=r.dict("thresholds", {}, max_len=50),
+            evidence=r.dict("evidence", {}, max_len=20),
+            data=r.dict("data", {}, max_len=100),
+        )
+        r.done()
+        return out
+
+
+@dataclass(frozen=True)
+class HpkePublicKeyInfo(Record):
+    suite: str
+    public: str  # base64
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> HpkePublicKeyInfo:
+        r = _Fields(data, path)
+        out = cls(suite=r.str("suite", choices=("mlkem768-x25519", "x25519")),
+                  public=r.str("public", max_len=8_000))
+        r.done()
+        return out
+
+
+@dataclass(frozen=True)
+class Certificate(Record):
+    """A signed statement that a subject holds these public keys in this role for this period.
+
+    This is the parsed payload; the signed bytes and their verification live in exam_core.certs.
+    """
+
+    serial: str
+    subject: str
+    role: str
+    signing_key: str  # base64 Ed25519 public key
+    hpke_key: HpkePublicKeyInfo | None
+    not_before: str
+    not_after: str
+    issuer_key_id: str
+    issuer_subject: str
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> Certificate:
+        r = _Fields(data, path)
+        out = cls(
+            serial=r.str("serial", pattern=re.compile(r"^[0-9a-f]{8,64}$")),
+            subject=r.str("subject", pattern=IDENTIFIER_RE),
+            role=r.str("role", choices=CERT_ROLES),
+            signing_key=r.str("signing_key", max_len=100),
+            hpke_key=r.record("hpke_key", HpkePublicKeyInfo, None),
+            not_before=r.str("not_before", pattern=TIMESTAMP_RE),
+            not_after=r.str("not_after", pattern=TIMESTAMP_RE),
+            issuer_key_id=r.str("issuer_key_id", pattern=re.compile(r"^[0-9a-f]{32}$")),
+            issuer_subject=r.str("issuer_subject", pattern=IDENTIFIER_RE),
+        )
+        r.done()
+        return out
