@@ -1,0 +1,236 @@
+"""One way to open SQLite for every Invigil node: WAL, a chosen durability, versioned migrations.
+
+Every node (central body, console, kiosk) keeps its state in SQLite through sqlite-utils. Opening a
+database through :func:`open_db` gives each of them the same guarantees, so no caller has to
+remember a pragma:
+
+- **WAL journal**: readers (the proctors' dashboard, a report) never block the writer that is
+  journaling a candidate's answer, and a commit is one append to the WAL file.
+- **synchronous by name**: ``FULL`` fsyncs the WAL at every commit, so a row whose commit returned
+  survives power loss. Use it wherever a loss would hurt a candidate: the kiosk journal and outbox,
+  the console's event log and envelope store, the central body's intake. ``NORMAL`` only fsyncs at
+  checkpoints: a commit survives a crash of the process (kill -9) but the last few may be lost on
+  power failure; it is for data that can be rebuilt (caches, analysis results).
+- **busy timeout**: a second connection waits for the write lock instead of failing at once.
+- **foreign keys ON**: SQLite leaves them off by default, which would silently accept orphans.
+- **migrations**: an ordered list of :class:`Migration`, each applied once in its own transaction,
+  the schema version kept in ``PRAGMA user_version`` (written in the same transaction, so a crash
+  mid-migration leaves the previous version intact). A database written by newer code is refused
+  rather than misread.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import sqlite_utils
+
+from exam_core.errors import InvigilError
+
+SYNCHRONOUS_LEVELS: Mapping[str, int] = {"NORMAL": 1, "FULL": 2}
+"""The accepted ``synchronous`` names and the value SQLite reports back for each."""
+
+
+class StoreError(InvigilError):
+    """The database could not be opened or configured as required (path and reason given)."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class SchemaTooNewError(StoreError):
+    """The database was migrated by newer code than this one; reading it could misinterpret rows."""
+
+    def __init__(self, path: str | os.PathLike[str], db_version: int, code_version: int) -> None:
+        self.db_version = db_version
+        self.code_version = code_version
+        super().__init__(
+            path,
+            f"schema version {db_version} is newer than this code knows ({code_version}); "
+            "upgrade Invigil before opening this database",
+        )
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: ``version`` n turns a version n-1 database into version n.
+
+    ``apply`` is either SQL (one or more statements) or a callable given the database; it runs
+    inside the migration's transaction, so it must not commit by itself.
+    """
+
+    version: int
+    name: str
+    apply: str | Callable[[sqlite_utils.Database], None]
+
+
+def open_db(
+    path: str | os.PathLike[str],
+    *,
+    synchronous: str = "FULL",
+    migrations: Sequence[Migration] = (),
+    busy_timeout_ms: int = 5000,
+) -> sqlite_utils.Database:
+    """Open (creating if needed) the SQLite database at ``path`` with Invigil's settings.
+
+    ``synchronous`` defaults to ``FULL`` because the common case is data a candidate cannot afford
+    to lose; pass ``NORMAL`` only for data that can be rebuilt. The connection may be used from
+    several threads (``check_same_thread=False``); callers that share it serialise their own
+    transactions (see :class:`exam_core.audit.AuditLog` for an example with a lock).
+
+    Raises :class:`StoreError` for a bad argument or a database that refuses the settings, and
+    :class:`SchemaTooNewError` when the database's schema is newer than ``migrations``.
+    """
+    level = _synchronous_level(synchronous)
+    ordered = _checked_migrations(migrations)
+    if isinstance(busy_timeout_ms, bool) or not isinstance(busy_timeout_ms, int) or busy_timeout_ms < 0:
+        raise StoreError(path, f"busy_timeout_ms must be a non-negative integer, got {busy_timeout_ms!r}")
+    conn = _connect(path, busy_timeout_ms)
+    try:
+        db = sqlite_utils.Database(conn, execute_plugins=False)
+        _configure(db, path, level, busy_timeout_ms)
+        _migrate(db, path, ordered)
+    except BaseException:
+        conn.close()
+        raise
+    return db
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """The schema version recorded in the database (0 for a new one)."""
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def insert_durably(db: sqlite_utils.Database, table: str, row: Mapping[str, Any]) -> int:
+    """Insert one row in its own transaction and return its rowid once the commit has returned.
+
+    With ``synchronous=FULL`` the row is on stable storage when this returns, so the caller may
+    acknowledge it (to a candidate, a kiosk, a console). Refuses to run inside an open transaction,
+    because then the commit (and so the durability) would belong to someone else.
+    """
+    if db.conn.in_transaction:
+        raise StoreError(_db_path(db), "insert_durably() called inside an open transaction")
+    columns = list(row)
+    if not columns:
+        raise StoreError(_db_path(db), f"insert_durably() into {table!r} with an empty row")
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        _quote(table), ", ".join(_quote(c) for c in columns), ", ".join("?" for _ in columns)
+    )
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        rowid = db.conn.execute(sql, [row[c] for c in columns]).lastrowid
+        db.conn.execute("COMMIT")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    return int(rowid)
+
+
+def _synchronous_level(name: str) -> int:
+    if not isinstance(name, str) or name.upper() not in SYNCHRONOUS_LEVELS:
+        raise StoreError(
+            "<open_db>",
+            f"synchronous must be one of {', '.join(SYNCHRONOUS_LEVELS)}, got {name!r}",
+        )
+    return SYNCHRONOUS_LEVELS[name.upper()]
+
+
+def _checked_migrations(migrations: Sequence[Migration]) -> list[Migration]:
+    """Migrations sorted by version, which must run 1, 2, ... n without gaps or repeats."""
+    for migration in migrations:
+        if not isinstance(migration, Migration) or isinstance(migration.version, bool):
+            raise StoreError("<open_db>", f"migrations must be Migration objects, got {migration!r}")
+    ordered = sorted(migrations, key=lambda m: m.version)
+    for expected, migration in enumerate(ordered, start=1):
+        if migration.version != expected:
+            versions = [m.version for m in ordered]
+            raise StoreError("<open_db>", f"migration versions must be 1..{len(ordered)} once each, got {versions}")
+    return ordered
+
+
+def _connect(path: str | os.PathLike[str], busy_timeout_ms: int) -> sqlite3.Connection:
+    target = Path(path)
+    if str(path) == ":memory:" or str(path).startswith("file:"):
+        raise StoreError(path, "open_db() needs a file path: WAL and durability need a real file")
+    if not target.parent.is_dir():
+        raise StoreError(path, f"directory {str(target.parent)!r} does not exist")
+    try:
+        return sqlite3.connect(str(target), timeout=busy_timeout_ms / 1000, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError(path, f"cannot open: {exc}") from exc
+
+
+def _configure(db: sqlite_utils.Database, path: str | os.PathLike[str], level: int, busy_ms: int) -> None:
+    """Set the pragmas and read each back: a pragma SQLite ignores would otherwise fail silently."""
+    conn = db.conn
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        conn.execute(f"PRAGMA synchronous = {level}")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as exc:
+        raise StoreError(path, f"cannot configure: {exc}") from exc
+    actual = {
+        "journal_mode": (str(mode).lower(), "wal"),
+        "synchronous": (conn.execute("PRAGMA synchronous").fetchone()[0], level),
+        "foreign_keys": (conn.execute("PRAGMA foreign_keys").fetchone()[0], 1),
+        "busy_timeout": (conn.execute("PRAGMA busy_timeout").fetchone()[0], busy_ms),
+    }
+    for pragma, (got, wanted) in actual.items():
+        if got != wanted:
+            raise StoreError(path, f"PRAGMA {pragma} is {got!r}, expected {wanted!r}")
+
+
+def _migrate(db: sqlite_utils.Database, path: str | os.PathLike[str], migrations: list[Migration]) -> None:
+    """Apply each missing migration in its own IMMEDIATE transaction, re-reading the version inside it.
+
+    Re-reading under the write lock makes two processes opening the same new database at once
+    safe: the second one sees the first one's work and skips it.
+    """
+    code_version = len(migrations)
+    current = schema_version(db)
+    if current > code_version:
+        raise SchemaTooNewError(path, current, code_version)
+    for migration in migrations[current:]:
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            version_now = schema_version(db)
+            if version_now > code_version:
+                raise SchemaTooNewError(path, version_now, code_version)
+            if version_now < migration.version:
+                _apply(db, migration)
+                db.conn.execute(f"PRAGMA user_version = {migration.version}")
+            db.conn.execute("COMMIT")
+        except BaseException as exc:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(path, f"migration {migration.version} ({migration.name}) failed: {exc}") from exc
+            raise
+
+
+def _apply(db: sqlite_utils.Database, migration: Migration) -> None:
+    if isinstance(migration.apply, str):
+        db.executescript(migration.apply)  # inside a transaction sqlite-utils runs it statement by statement
+    else:
+        migration.apply(db)
+    if not db.conn.in_transaction:
+        raise sqlite3.OperationalError("the migration ended its own transaction; it must not commit")
+
+
+def _db_path(db: sqlite_utils.Database) -> str:
+    row = db.conn.execute("PRAGMA database_list").fetchone()
+    return str(row[2]) if row else "<database>"
+
+
+def _quote(identifier: str) -> str:
+    if not isinstance(identifier, str) or not identifier or "\x00" in identifier:
+        raise ValueError(f"bad SQL identifier {identifier!r}")
+    return '"' + identifier.replace('"', '""') + '"'
