@@ -21,15 +21,20 @@ remember a pragma:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import sqlite_utils
 
 from exam_core.errors import InvigilError
+
+_WRITE_LOCK_ATTR = "_invigil_write_lock"
+_WRITE_LOCK_GUARD = threading.Lock()
 
 SYNCHRONOUS_LEVELS: Mapping[str, int] = {"NORMAL": 1, "FULL": 2}
 """The accepted ``synchronous`` names and the value SQLite reports back for each."""
@@ -107,29 +112,57 @@ def schema_version(db: sqlite_utils.Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
+def write_lock(db: sqlite_utils.Database) -> threading.RLock:
+    """The lock that serialises write transactions on this connection between threads.
+
+    One sqlite3 connection has one transaction at a time: two threads writing through it would
+    interleave their statements into each other's transaction. Everything in Invigil that writes
+    through a shared connection (``insert_durably``, ``AuditLog.append``) holds this lock; other
+    processes are kept out by SQLite's own lock (``BEGIN IMMEDIATE`` plus the busy timeout).
+    """
+    with _WRITE_LOCK_GUARD:
+        lock = getattr(db, _WRITE_LOCK_ATTR, None)
+        if lock is None:
+            lock = threading.RLock()
+            setattr(db, _WRITE_LOCK_ATTR, lock)
+        return lock
+
+
+@contextlib.contextmanager
+def immediate_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """Hold the write lock and one ``BEGIN IMMEDIATE`` transaction, committed on normal exit.
+
+    IMMEDIATE takes SQLite's write lock at the start, so what is read inside (the last sequence
+    number, the head hash) cannot change before the write. Refuses to nest in an open transaction,
+    because then the commit (and so the durability the caller reports) would belong to someone else.
+    """
+    with write_lock(db):
+        if db.conn.in_transaction:
+            raise StoreError(_db_path(db), "a durable write was started inside an open transaction")
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db.conn
+            db.conn.execute("COMMIT")
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+
+
 def insert_durably(db: sqlite_utils.Database, table: str, row: Mapping[str, Any]) -> int:
     """Insert one row in its own transaction and return its rowid once the commit has returned.
 
     With ``synchronous=FULL`` the row is on stable storage when this returns, so the caller may
-    acknowledge it (to a candidate, a kiosk, a console). Refuses to run inside an open transaction,
-    because then the commit (and so the durability) would belong to someone else.
+    acknowledge it (to a candidate, a kiosk, a console). Safe to call from several threads.
     """
-    if db.conn.in_transaction:
-        raise StoreError(_db_path(db), "insert_durably() called inside an open transaction")
     columns = list(row)
     if not columns:
         raise StoreError(_db_path(db), f"insert_durably() into {table!r} with an empty row")
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
         _quote(table), ", ".join(_quote(c) for c in columns), ", ".join("?" for _ in columns)
     )
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        rowid = db.conn.execute(sql, [row[c] for c in columns]).lastrowid
-        db.conn.execute("COMMIT")
-    except BaseException:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
-        raise
+    with immediate_transaction(db) as conn:
+        rowid = conn.execute(sql, [row[c] for c in columns]).lastrowid
     return int(rowid)
 
 
@@ -199,21 +232,16 @@ def _migrate(db: sqlite_utils.Database, path: str | os.PathLike[str], migrations
     if current > code_version:
         raise SchemaTooNewError(path, current, code_version)
     for migration in migrations[current:]:
-        db.conn.execute("BEGIN IMMEDIATE")
         try:
-            version_now = schema_version(db)
-            if version_now > code_version:
-                raise SchemaTooNewError(path, version_now, code_version)
-            if version_now < migration.version:
-                _apply(db, migration)
-                db.conn.execute(f"PRAGMA user_version = {migration.version}")
-            db.conn.execute("COMMIT")
-        except BaseException as exc:
-            if db.conn.in_transaction:
-                db.conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(path, f"migration {migration.version} ({migration.name}) failed: {exc}") from exc
-            raise
+            with immediate_transaction(db):
+                version_now = schema_version(db)
+                if version_now > code_version:
+                    raise SchemaTooNewError(path, version_now, code_version)
+                if version_now < migration.version:
+                    _apply(db, migration)
+                    db.conn.execute(f"PRAGMA user_version = {migration.version}")
+        except sqlite3.Error as exc:
+            raise StoreError(path, f"migration {migration.version} ({migration.name}) failed: {exc}") from exc
 
 
 def _apply(db: sqlite_utils.Database, migration: Migration) -> None:

@@ -181,13 +181,27 @@ def test_insert_durably_returns_rowid_and_refuses_open_transaction(tmp_path: Pat
     assert not db.conn.in_transaction, "a failed insert must not leave a transaction open"
 
 
-def test_connection_is_usable_from_another_thread(tmp_path: Path) -> None:
+def test_concurrent_threads_share_one_connection_safely(tmp_path: Path) -> None:
+    """insert_durably holds the connection's write lock: no thread joins another's transaction."""
     db = open_db(tmp_path / "s.db", migrations=MIGRATIONS)
-    result: list[int] = []
-    worker = threading.Thread(target=lambda: result.append(insert_durably(db, "answers", {"item": "q"})))
-    worker.start()
-    worker.join(10)
-    assert result == [1]
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(50):
+                results.append(insert_durably(db, "answers", {"item": f"t{n}-{i}"}))
+        except BaseException as exc:  # reported below; a thread's exception would vanish otherwise
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert sorted(results) == list(range(1, 201))
+    assert db.execute("SELECT count(*) FROM answers").fetchone()[0] == 200
 
 
 WRITER = textwrap.dedent("""
