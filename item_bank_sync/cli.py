@@ -1,11 +1,26 @@
-"""Command-line interface of `item_bank_sync`."""
+"""Command-line interface of `item_bank_sync`: the central body's item bank, forms and publishing.
+
+The group owns the global ``--data DIR`` option and puts a :class:`CentralContext` in ``ctx.obj``;
+each concept's commands live in their own module and are registered below with one
+``main.add_command`` line (issue-8 modules add theirs the same way).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
 from item_bank_sync import __version__
+from item_bank_sync.context import CentralContext
 
 
-@click.group(help="""Invigil central body: item bank, forms, publishing, sync API, intake, scoring, analysis.""")
+@click.group(help="Invigil central body: item bank, forms, publishing, sync API, intake, scoring, analysis.")
 @click.version_option(__version__, prog_name="item_bank_sync")
-def main() -> None:
-    pass
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("central-data"), show_default=True, envvar="INVIGIL_CENTRAL_DATA",
+              help="Data directory of the central body (keys, bank.db, media, packages).")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path) -> None:
+    ctx.obj = CentralContext(data_dir=data_dir)
+    ctx.call_on_close(ctx.obj.close)

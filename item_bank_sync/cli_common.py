@@ -1,0 +1,81 @@
+"""What every central-body command shares: ``--json``, output, errors and exit codes.
+
+Exit codes: 0 success; 1 the command ran but refused something (a rejected import, an
+unsatisfiable blueprint, a bad input file, a missing key); 2 usage errors (click's own).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any, Callable
+
+import click
+from rich.console import Console
+
+from exam_core.errors import InvigilError
+from item_bank_sync.context import CentralContext
+
+#: Human output goes to stdout; progress and errors to stderr so ``--json`` stdout stays clean.
+err_console = Console(stderr=True)
+
+
+def central(ctx: click.Context) -> CentralContext:
+    obj = ctx.find_object(CentralContext)
+    if obj is None:  # invoked without the group (tests calling a command directly)
+        obj = CentralContext(data_dir=click.get_current_context().params.get("data", "central-data"))
+        ctx.obj = obj
+    return obj
+
+
+def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--json`` to a command; it sets ``CentralContext.json_output`` before the command runs."""
+
+    def set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value:
+            central(ctx).json_output = True
+        return value
+
+    return click.option("--json", "json_output", is_flag=True, expose_value=False, is_eager=True,
+                        callback=set_json, help="Print machine-readable JSON on stdout.")(fn)
+
+
+def emit(ctx: click.Context, data: Any, human: Callable[[Console], None] | None = None) -> None:
+    """Print ``data`` as JSON with ``--json``, else call ``human`` with a rich console."""
+    if central(ctx).json_output or human is None:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        human(Console())
+
+
+def fail(ctx: click.Context, message: str, code: int = 1, data: dict[str, Any] | None = None) -> None:
+    """Report a refusal (as ``{"error": ...}`` with ``--json``) and exit with ``code``."""
+    if central(ctx).json_output:
+        click.echo(json.dumps({"error": message, **(data or {})}, indent=2, sort_keys=True))
+    else:
+        err_console.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    ctx.exit(code)
+
+
+def refusals_exit(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn an ``InvigilError`` (or a bad input file) into a clear message and exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        try:
+            return fn(*args, **kwargs)
+        except InvigilError as exc:
+            fail(ctx, str(exc))
+        except OSError as exc:
+            fail(ctx, f"{exc.filename or ''}: {exc.strerror or exc}")
+        finally:
+            central(ctx).close()
+
+    return wrapper
+
+
+def progress_enabled(ctx: click.Context) -> bool:
+    """Progress bars only for a person watching a terminal, never into ``--json`` output."""
+    return sys.stderr.isatty() and not central(ctx).json_output

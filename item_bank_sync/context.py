@@ -1,0 +1,149 @@
+"""The central body's data directory and everything commands share through ``ctx.obj``.
+
+One :class:`CentralContext` is built by the top-level click group from ``--data DIR`` and handed
+to every command (``ctx.obj``). Commands ask it for the bank database, the keys and the central
+certificate instead of building paths themselves, so the layout of the data directory is
+defined here once::
+
+    DIR/
+      bank.db                 item bank, schemes, forms, centres, audit chain (this module's schema)
+      keys/
+        central-signing.key   Ed25519 private key (0600)
+        central-signing.pub
+        central-results.key   HPKE private key; never leaves the central body (0600)
+        central-results.pub
+        central.cert          self-signed central root certificate (signed document)
+        body.json             body id and name
+      media/AB/ABCDEF...      content-addressed media (SHA-256 of the bytes)
+      centres/                issued centre certificates, the revocation list
+      packages/               published form packages
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from exam_core.errors import InvigilError
+
+SIGNING_KEY_FILE = "central-signing.key"
+SIGNING_PUB_FILE = "central-signing.pub"
+RESULTS_KEY_FILE = "central-results.key"
+RESULTS_PUB_FILE = "central-results.pub"
+CENTRAL_CERT_FILE = "central.cert"
+BODY_FILE = "body.json"
+
+
+class NotInitialisedError(InvigilError):
+    """The data directory has no central body yet (run ``init``), or lacks one of its files."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {what} missing; run `python -m item_bank_sync --data "
+                         f"{path.parents[1] if path.parent.name == 'keys' else path.parent} init` first")
+
+
+@dataclass
+class CentralContext:
+    """Paths of one central body's data directory, and lazily opened shared resources."""
+
+    data_dir: Path
+    json_output: bool = False
+    _bank: sqlite_utils.Database | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+
+    # --- paths ---------------------------------------------------------------------------------
+    @property
+    def bank_db_path(self) -> Path:
+        return self.data_dir / "bank.db"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def centres_dir(self) -> Path:
+        return self.data_dir / "centres"
+
+    @property
+    def packages_dir(self) -> Path:
+        return self.data_dir / "packages"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.keys_dir / SIGNING_KEY_FILE
+
+    @property
+    def results_key_path(self) -> Path:
+        return self.keys_dir / RESULTS_KEY_FILE
+
+    @property
+    def central_cert_path(self) -> Path:
+        return self.keys_dir / CENTRAL_CERT_FILE
+
+    @property
+    def body_path(self) -> Path:
+        return self.keys_dir / BODY_FILE
+
+    def is_initialised(self) -> bool:
+        return self.signing_key_path.exists() and self.body_path.exists()
+
+    def ensure_dirs(self) -> None:
+        """Create the data directory tree (keys dir 0700: it holds private keys)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.keys_dir.mkdir(mode=0o700, exist_ok=True)
+        for sub in (self.media_dir, self.centres_dir, self.packages_dir):
+            sub.mkdir(exist_ok=True)
+
+    # --- resources -----------------------------------------------------------------------------
+    def open_bank_db(self) -> sqlite_utils.Database:
+        """The bank database (migrated to the current schema), opened once per context."""
+        if self._bank is None:
+            from item_bank_sync.bank_db import open_bank
+
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._bank = open_bank(self.bank_db_path)
+        return self._bank
+
+    def close(self) -> None:
+        if self._bank is not None:
+            self._bank.conn.close()
+            self._bank = None
+
+    def body(self) -> dict[str, Any]:
+        """``{"body_id", "name"}`` of this central body, as written by ``init``."""
+        if not self.body_path.exists():
+            raise NotInitialisedError(self.body_path, "central body description")
+        return json.loads(self.body_path.read_text("utf-8"))
+
+    def load_signing_key(self):
+        """The central Ed25519 private key (signs manifests, certificates, revocations, receipts)."""
+        from exam_core import keys
+
+        if not self.signing_key_path.exists():
+            raise NotInitialisedError(self.signing_key_path, "central signing key")
+        return keys.load_private_key(self.signing_key_path)
+
+    def load_results_private_key(self):
+        """The central HPKE results private key, which opens sealed response envelopes."""
+        from exam_core import keys
+
+        if not self.results_key_path.exists():
+            raise NotInitialisedError(self.results_key_path, "central results key")
+        return keys.load_private_key(self.results_key_path)
+
+    def central_certificate(self) -> bytes:
+        """The self-signed central root certificate, as the exact signed bytes."""
+        if not self.central_cert_path.exists():
+            raise NotInitialisedError(self.central_cert_path, "central certificate")
+        return self.central_cert_path.read_bytes()
