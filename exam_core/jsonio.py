@@ -1,0 +1,123 @@
+"""Strict JSON in, canonical JSON out, strict base64: the parsing boundary of every artefact.
+
+``json.loads`` alone accepts duplicate keys (last wins, so two parsers can disagree about a
+signed document), ``NaN`` and ``Infinity``, unbounded nesting and lone surrogates. Everything
+received from another node goes through ``loads_strict`` instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+from exam_core import limits
+from exam_core.errors import MalformedError, TooLargeError, ValidationError
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise MalformedError(f"duplicate key {key!r}")
+            seen.add(key)
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise MalformedError(f"{name} is not valid JSON")
+
+
+def _check_depth_and_strings(value: Any, max_depth: int, check_strings: bool) -> None:
+    """Walk the parsed tree iteratively (no recursion) enforcing depth and valid Unicode."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            if depth > max_depth:
+                raise TooLargeError(f"JSON nested deeper than {max_depth}")
+            if check_strings:
+                for key in node:
+                    _check_string(key)
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            if depth > max_depth:
+                raise TooLargeError(f"JSON nested deeper than {max_depth}")
+            stack.extend((child, depth + 1) for child in node)
+        elif check_strings and isinstance(node, str):
+            _check_string(node)
+
+
+def _check_string(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedError("JSON string holds a lone surrogate") from None
+
+
+def loads_strict(data: bytes | bytearray | memoryview, max_bytes: int = limits.JSON_MAX_BYTES,
+                 max_depth: int = limits.JSON_MAX_DEPTH) -> Any:
+    """Parse UTF-8 JSON bytes, refusing anything two parsers might read differently.
+
+    Raises ``TooLargeError`` (size, depth) or ``MalformedError`` (invalid UTF-8, syntax,
+    duplicate keys, NaN/Infinity, lone surrogates). The size check runs before decoding and the
+    C parser's own recursion guard bounds the work on hostile nesting, so rejection is fast.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise MalformedError(f"expected bytes, got {type(data).__name__}")
+    if len(data) > max_bytes:
+        raise TooLargeError(f"JSON document of {len(data)} bytes exceeds {max_bytes}")
+    raw = bytes(data)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedError(f"invalid UTF-8 at byte {exc.start}") from None
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except RecursionError:
+        raise TooLargeError(f"JSON nested deeper than {max_depth}") from None
+    except json.JSONDecodeError as exc:
+        raise MalformedError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:  # e.g. integer with too many digits
+        raise MalformedError(f"invalid JSON: {exc}") from None
+    _check_depth_and_strings(value, max_depth, bool(_SURROGATE_ESCAPE.search(raw)))
+    return value
+
+
+def canonical_dumps(obj: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8, no NaN: the one byte form we sign and hash."""
+    try:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError) as exc:
+        raise ValidationError("json", f"cannot encode canonically: {exc}") from None
+
+
+def b64e(data: bytes | bytearray | memoryview) -> str:
+    """Standard base64 with padding, as text."""
+    return base64.b64encode(bytes(data)).decode("ascii")
+
+
+def b64d(text: Any, field: str = "base64", max_bytes: int | None = None) -> bytes:
+    """Decode standard padded base64, refusing every non-canonical spelling.
+
+    Whitespace, URL-safe characters, missing padding and non-zero trailing bits are all refused,
+    so each byte string has exactly one accepted encoding (no malleability of signed fields).
+    """
+    if not isinstance(text, str):
+        raise MalformedError(f"expected base64 text, got {type(text).__name__}", field)
+    if max_bytes is not None and len(text) > 4 * ((max_bytes + 2) // 3):
+        raise TooLargeError(f"more than {max_bytes} bytes", field)
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise MalformedError("invalid base64", field) from None
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise MalformedError("non-canonical base64", field)
+    return raw

@@ -1,0 +1,127 @@
+"""Ed25519 signatures over exact bytes, bound to a purpose and the format version.
+
+The signed message is ``b"invigil/v1" NUL purpose NUL payload``. Signing the exact payload bytes
+(never a re-serialised object) means the verifier checks what the signer produced, byte for byte;
+the purpose prefix means a signature made for one use never verifies for another.
+
+A *signed document* carries such a signature with its payload::
+
+    {"format": "invigil-signed", "v": 1, "purpose": P, "signer": KEY_ID,
+     "payload": base64(payload bytes), "signature": base64(64 bytes)}
+
+``open_signed`` verifies the signature over the payload bytes before it parses them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Union
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from exam_core import limits, purposes
+from exam_core.errors import (MalformedError, TamperedError, UnknownVersionError, ValidationError,
+                              WrongKeyError, WrongPurposeError)
+from exam_core.jsonio import b64d, b64e, canonical_dumps, loads_strict
+from exam_core.keys import key_id
+
+SIGNED_FORMAT = "invigil-signed"
+_DOC_FIELDS = {"format", "v", "purpose", "signer", "payload", "signature"}
+
+#: Either a public key or a callable resolving a signer key id to a public key. A resolver
+#: raises ``UntrustedError`` (or ``WrongKeyError``) for a signer it does not know.
+KeySource = Union[Ed25519PublicKey, Callable[[str], Ed25519PublicKey]]
+
+
+class SignedDocument(NamedTuple):
+    """A verified signed document: the exact payload bytes and the parsed payload."""
+
+    payload_bytes: bytes
+    payload: dict[str, Any]
+
+
+class UnverifiedDocument(NamedTuple):
+    """The fields of a signed document before its signature is checked (never trust these)."""
+
+    purpose: str
+    signer: str
+    payload_bytes: bytes
+    signature: bytes
+
+
+def _message(purpose: str, payload: bytes) -> bytes:
+    return purposes.bind(purpose) + bytes(payload)
+
+
+def sign(private: Ed25519PrivateKey, purpose: str, payload: bytes) -> bytes:
+    """Sign ``invigil/v1 NUL purpose NUL payload``; returns the 64-byte signature."""
+    if not isinstance(private, Ed25519PrivateKey):
+        raise ValidationError("private", "must be an Ed25519 private key")
+    return private.sign(_message(purpose, payload))
+
+
+def verify(public: Ed25519PublicKey, purpose: str, payload: bytes, signature: bytes) -> None:
+    """Raise ``TamperedError`` unless ``signature`` signs ``payload`` for ``purpose`` with ``public``."""
+    if not isinstance(public, Ed25519PublicKey):
+        raise ValidationError("public", "must be an Ed25519 public key")
+    try:
+        public.verify(bytes(signature), _message(purpose, payload))
+    except InvalidSignature:
+        raise TamperedError(f"{purpose} signature does not verify") from None
+
+
+def make_signed(private: Ed25519PrivateKey, purpose: str, payload: dict[str, Any] | bytes) -> bytes:
+    """A signed document over ``payload`` (a dict is canonicalised first)."""
+    payload_bytes = canonical_dumps(payload) if isinstance(payload, dict) else bytes(payload)
+    return canonical_dumps({
+        "format": SIGNED_FORMAT, "v": 1, "purpose": purposes.check_purpose(purpose).decode(),
+        "signer": key_id(private), "payload": b64e(payload_bytes),
+        "signature": b64e(sign(private, purpose, payload_bytes)),
+    })
+
+
+def read_unverified(data: bytes, max_bytes: int = limits.SIGNED_DOC_MAX_BYTES) -> UnverifiedDocument:
+    """Parse a signed document's envelope without checking anything but its shape and version."""
+    doc = loads_strict(data, max_bytes=max_bytes)
+    if not isinstance(doc, dict) or doc.get("format") != SIGNED_FORMAT:
+        raise MalformedError("not an Invigil signed document")
+    if doc.get("v") != 1:
+        raise UnknownVersionError(f"unknown signed document version {doc.get('v')!r}")
+    if set(doc) != _DOC_FIELDS:
+        raise MalformedError(f"fields must be exactly {sorted(_DOC_FIELDS)}")
+    purpose, signer = doc["purpose"], doc["signer"]
+    if not isinstance(purpose, str) or not isinstance(signer, str):
+        raise MalformedError("purpose and signer must be strings")
+    signature = b64d(doc["signature"], "signature", 64)
+    if len(signature) != 64:
+        raise MalformedError("signature must be 64 bytes", "signature")
+    return UnverifiedDocument(purpose, signer, b64d(doc["payload"], "payload"), signature)
+
+
+def open_signed(data: bytes, key: KeySource, purpose: str,
+                max_bytes: int = limits.SIGNED_DOC_MAX_BYTES) -> SignedDocument:
+    """Verify a signed document and return its payload.
+
+    Order of checks: shape and version (``MalformedError``/``UnknownVersionError``), purpose
+    (``WrongPurposeError``), signer against the given key or resolver (``WrongKeyError``, or the
+    resolver's ``UntrustedError``), signature (``TamperedError``), and only then the payload is
+    parsed as strict JSON, which must be an object.
+    """
+    doc = read_unverified(data, max_bytes)
+    if doc.purpose != purpose:
+        raise WrongPurposeError(f"signed for {doc.purpose!r}, expected {purpose!r}")
+    if isinstance(key, Ed25519PublicKey):
+        public = key
+        if key_id(public) != doc.signer:
+            raise WrongKeyError(f"signed by key {doc.signer}, expected {key_id(public)}")
+    elif callable(key):
+        public = key(doc.signer)
+        if not isinstance(public, Ed25519PublicKey) or key_id(public) != doc.signer:
+            raise WrongKeyError(f"resolver returned no valid key for signer {doc.signer}")
+    else:
+        raise ValidationError("key", "must be an Ed25519 public key or a resolver")
+    verify(public, purpose, doc.payload_bytes, doc.signature)
+    payload = loads_strict(doc.payload_bytes, max_bytes=max_bytes)
+    if not isinstance(payload, dict):
+        raise MalformedError("signed payload must be a JSON object")
+    return SignedDocument(doc.payload_bytes, payload)
