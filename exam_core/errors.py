@@ -77,3 +77,11 @@ class KeyFileError(InvigilError):
 
 class WrongPassphraseError(KeyFileError):
     """The passphrase does not decrypt the key file (or the encrypted file was modified)."""
+
+
+class AuditTamperedError(TamperedError):
+    """An audit log's chain or checkpoints do not verify; ``seq`` is the first entry found wrong."""
+
+    def __init__(self, seq: int, reason: str) -> None:
+        self.seq = seq
+        super().__init__(reason, field=f"audit entry {seq}")
