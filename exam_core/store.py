@@ -128,25 +128,38 @@ def write_lock(db: sqlite_utils.Database) -> threading.RLock:
         return lock
 
 
-@contextlib.contextmanager
-def immediate_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+def immediate_transaction(db: sqlite_utils.Database) -> contextlib.AbstractContextManager[sqlite3.Connection]:
     """Hold the write lock and one ``BEGIN IMMEDIATE`` transaction, committed on normal exit.
 
     IMMEDIATE takes SQLite's write lock at the start, so what is read inside (the last sequence
     number, the head hash) cannot change before the write. Refuses to nest in an open transaction,
     because then the commit (and so the durability the caller reports) would belong to someone else.
     """
+    return _locked_transaction(db, "BEGIN IMMEDIATE", commit=True)
+
+
+def read_snapshot(db: sqlite_utils.Database) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+    """Hold the write lock and one read transaction: every SELECT inside sees the same state.
+
+    In WAL mode a reader never blocks writers in other processes; they simply are not seen
+    until the snapshot ends (it is rolled back: a snapshot never writes).
+    """
+    return _locked_transaction(db, "BEGIN DEFERRED", commit=False)
+
+
+@contextlib.contextmanager
+def _locked_transaction(db: sqlite_utils.Database, begin: str, *, commit: bool) -> Iterator[sqlite3.Connection]:
     with write_lock(db):
         if db.conn.in_transaction:
-            raise StoreError(_db_path(db), "a durable write was started inside an open transaction")
-        db.conn.execute("BEGIN IMMEDIATE")
+            raise StoreError(_db_path(db), "a transaction was started inside an open transaction")
+        db.conn.execute(begin)
         try:
             yield db.conn
-            db.conn.execute("COMMIT")
-        except BaseException:
+            if commit:
+                db.conn.execute("COMMIT")
+        finally:
             if db.conn.in_transaction:
                 db.conn.execute("ROLLBACK")
-            raise
 
 
 def insert_durably(db: sqlite_utils.Database, table: str, row: Mapping[str, Any]) -> int:

@@ -19,8 +19,10 @@ from exam_core.store import (
     Migration,
     SchemaTooNewError,
     StoreError,
+    immediate_transaction,
     insert_durably,
     open_db,
+    read_snapshot,
     schema_version,
 )
 
@@ -179,6 +181,21 @@ def test_insert_durably_returns_rowid_and_refuses_open_transaction(tmp_path: Pat
     with pytest.raises(sqlite3.IntegrityError):
         insert_durably(db, "answers", {"item": None})
     assert not db.conn.in_transaction, "a failed insert must not leave a transaction open"
+
+
+def test_read_snapshot_sees_one_state_and_never_writes(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "s.db", migrations=MIGRATIONS)
+    other = open_db(tmp_path / "s.db", migrations=MIGRATIONS)
+    insert_durably(db, "answers", {"item": "q1"})
+    with read_snapshot(db) as conn:
+        assert conn.execute("SELECT count(*) FROM answers").fetchone()[0] == 1
+        insert_durably(other, "answers", {"item": "q2"})  # WAL: the writer is not blocked by the reader
+        assert conn.execute("SELECT count(*) FROM answers").fetchone()[0] == 1
+        with pytest.raises(StoreError, match="inside an open transaction"):
+            with immediate_transaction(db):
+                pass
+    assert not db.conn.in_transaction
+    assert db.execute("SELECT count(*) FROM answers").fetchone()[0] == 2
 
 
 def test_concurrent_threads_share_one_connection_safely(tmp_path: Path) -> None:

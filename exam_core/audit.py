@@ -1,0 +1,307 @@
+"""Append-only, hash-chained audit log in SQLite, with signed checkpoints.
+
+Every node records what its operators and devices did (a proctor admitted a candidate, a kiosk
+was paused, a package was imported) in an :class:`AuditLog`. Each entry holds the hash of the one
+before it, so changing, deleting, inserting or reordering an entry breaks the chain at that entry.
+Someone with write access to the database could still rewrite the whole chain after the change;
+a *checkpoint* stops that: the node signs (seq, head hash, count, time) with its Ed25519 key, and
+:meth:`AuditLog.verify` checks every checkpoint against the chain, which also detects entries cut
+off after a checkpoint. Checkpoints are worth most when a copy also leaves the node (the console
+sends its own to the central body): pass one back as ``trusted_checkpoint`` to detect a rollback
+of both tables at once.
+
+Entry hash (hex SHA-256)::
+
+    SHA-256("invigil/v1" NUL "audit-entry" NUL || prev_hash (32 bytes) || canonical_json(entry))
+
+where ``entry`` is ``{"seq", "time", "actor", "action", "data"}`` and the first entry's previous
+hash is 32 zero bytes. Entry *data* may be personal (a candidate id, a reason): it is stored, hashed
+and returned, but never logged and never quoted in an exception message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator, Mapping
+
+import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from exam_core import purposes, signing
+from exam_core.errors import ArtefactError, AuditTamperedError, MalformedError, ValidationError
+from exam_core.jsonio import canonical_dumps, loads_strict
+from exam_core.store import immediate_transaction, read_snapshot
+
+ENTRY_DOMAIN = purposes.bind("audit-entry")
+GENESIS_HASH = bytes(32)
+#: Largest canonical JSON of one entry's data; audit entries describe actions, not content.
+DATA_MAX_BYTES = 64 * 1024
+ACTOR_MAX_CHARS = 128
+
+_ACTION_RE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
+_TABLE_RE = re.compile(r"[a-z_][a-z0-9_]{0,47}")
+_HEX64_RE = re.compile(r"[0-9a-f]{64}")
+_CHECKPOINT_FIELDS = {"log", "seq", "head", "count", "time"}
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One link of the chain. ``hash`` covers every other field and ``prev_hash``."""
+
+    seq: int
+    time: str
+    actor: str
+    action: str
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement that the log had ``count`` entries ending in ``head`` at ``seq``.
+
+    ``signed`` is the signed document (``exam_core.signing``, purpose ``audit-checkpoint``): the
+    bytes to send to another node for safe keeping.
+    """
+
+    log: str
+    seq: int
+    head: str
+    count: int
+    time: str
+    signed: bytes
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What :meth:`AuditLog.verify` checked: entries walked, checkpoints and signatures checked."""
+
+    entries: int
+    head: str
+    checkpoints: int
+    signatures_checked: bool
+
+
+def entry_hash(prev_hash: bytes, seq: int, time: str, actor: str, action: str, data: Mapping[str, Any]) -> bytes:
+    """The chain hash of one entry, from the previous entry's hash and this entry's fields."""
+    entry = {"seq": seq, "time": time, "actor": actor, "action": action, "data": dict(data)}
+    return hashlib.sha256(ENTRY_DOMAIN + prev_hash + canonical_dumps(entry)).digest()
+
+
+class AuditLog:
+    """A hash-chained log in table ``table`` (checkpoints in ``<table>_checkpoints``) of ``db``.
+
+    ``db`` should come from :func:`exam_core.store.open_db` with ``synchronous="FULL"``: an entry
+    returned by :meth:`append` is then durable. Appends are serialised by the connection's write
+    lock (threads) and a ``BEGIN IMMEDIATE`` transaction (other processes), one per entry.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, table: str = "audit_log", *,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        if not isinstance(table, str) or not _TABLE_RE.fullmatch(table):
+            raise ValidationError("table", "must be 1-48 of [a-z0-9_] not starting with a digit")
+        self.db = db
+        self.table = table
+        self.checkpoint_table = f"{table}_checkpoints"
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        with immediate_transaction(self.db) as conn:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table} ("
+                " seq INTEGER PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL,"
+                " action TEXT NOT NULL, data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)"
+            )
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.checkpoint_table} ("
+                " id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, head TEXT NOT NULL,"
+                " count INTEGER NOT NULL, time TEXT NOT NULL, signed BLOB NOT NULL)"
+            )
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def append(self, actor: str, action: str, data: Mapping[str, Any] | None = None) -> AuditEntry:
+        """Add one entry after the current head and return it once committed.
+
+        ``actor`` names who acted (a proctor account, a kiosk id), ``action`` is a short dotted
+        name such as ``kiosk.pause``; ``data`` is a JSON object of at most ``DATA_MAX_BYTES``.
+        """
+        _check_actor(actor)
+        _check_action(action)
+        data_json = _data_json(data)
+        stored = loads_strict(data_json)
+        with immediate_transaction(self.db) as conn:
+            row = conn.execute(f"SELECT seq, hash FROM {self.table} ORDER BY seq DESC LIMIT 1").fetchone()
+            seq = row[0] + 1 if row else 1
+            prev = bytes.fromhex(row[1]) if row else GENESIS_HASH
+            when = self._now()
+            digest = entry_hash(prev, seq, when, actor, action, stored).hex()
+            conn.execute(
+                f"INSERT INTO {self.table} (seq, time, actor, action, data, prev_hash, hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (seq, when, actor, action, data_json.decode("utf-8"), prev.hex(), digest),
+            )
+        return AuditEntry(seq, when, actor, action, stored, prev.hex(), digest)
+
+    def checkpoint(self, private_key: Ed25519PrivateKey) -> Checkpoint:
+        """Sign the current head (refused on an empty log: there is nothing to vouch for)."""
+        with immediate_transaction(self.db) as conn:
+            row = conn.execute(f"SELECT seq, hash FROM {self.table} ORDER BY seq DESC LIMIT 1").fetchone()
+            if row is None:
+                raise ValidationError("audit_log", "cannot checkpoint an empty log")
+            payload = {"log": self.table, "seq": row[0], "head": row[1], "count": row[0], "time": self._now()}
+            signed = signing.make_signed(private_key, purposes.AUDIT_CHECKPOINT, payload)
+            conn.execute(
+                f"INSERT INTO {self.checkpoint_table} (seq, head, count, time, signed) VALUES (?, ?, ?, ?, ?)",
+                (payload["seq"], payload["head"], payload["count"], payload["time"], signed),
+            )
+        return Checkpoint(self.table, payload["seq"], payload["head"], payload["count"], payload["time"], signed)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def entries(self, start_seq: int = 1) -> Iterator[AuditEntry]:
+        """The stored entries from ``start_seq`` on, in sequence order, as stored (not verified)."""
+        cursor = self.db.conn.execute(
+            f"SELECT seq, time, actor, action, data, prev_hash, hash FROM {self.table}"
+            " WHERE seq >= ? ORDER BY seq", (start_seq,))
+        for seq, when, actor, action, data, prev_hash, digest in cursor:
+            yield AuditEntry(seq, when, actor, action, _parse_data(seq, data), prev_hash, digest)
+
+    def head(self) -> AuditEntry | None:
+        """The last entry, or None for an empty log."""
+        row = self.db.conn.execute(f"SELECT max(seq) FROM {self.table}").fetchone()
+        return next(self.entries(row[0]), None) if row[0] is not None else None
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Stored checkpoints in the order they were made (not verified)."""
+        rows = self.db.conn.execute(
+            f"SELECT seq, head, count, time, signed FROM {self.checkpoint_table} ORDER BY id")
+        return [Checkpoint(self.table, s, h, c, t, bytes(sig)) for s, h, c, t, sig in rows]
+
+    # -- verifying -----------------------------------------------------------------------------
+
+    def verify(self, public_key: Ed25519PublicKey | None = None, *,
+               trusted_checkpoint: bytes | None = None) -> VerifyReport:
+        """Walk the whole chain and check every checkpoint; raise ``AuditTamperedError`` at the first fault.
+
+        Without ``public_key`` the chain and the checkpoints' head hashes are checked but not the
+        checkpoint signatures, so a forger who rewrote both tables would pass: give the node's
+        public key wherever it is known. ``trusted_checkpoint`` is a signed checkpoint kept
+        elsewhere (needs ``public_key``); the log must still contain the entries it vouches for.
+        The error's ``seq`` is the first sequence number found wrong; for a chain rewritten
+        consistently up to a checkpoint, that checkpoint's seq.
+        """
+        with read_snapshot(self.db):  # checkpoints and chain read from one consistent state
+            expected = self._checkpoint_map(public_key, trusted_checkpoint)
+            count, head = self._walk_chain(expected)
+        missing = [seq for seq in expected if seq > count]
+        if missing:
+            raise AuditTamperedError(count + 1, f"entries missing: the log ends at seq {count} but a "
+                                                f"checkpoint covers seq {max(missing)}")
+        return VerifyReport(count, head, sum(len(v) for v in expected.values()), public_key is not None)
+
+    def _walk_chain(self, expected: Mapping[int, list[str]]) -> tuple[int, str]:
+        prev = GENESIS_HASH
+        seq_expected = 1
+        cursor = self.db.conn.execute(
+            f"SELECT seq, time, actor, action, data, prev_hash, hash FROM {self.table} ORDER BY seq")
+        for seq, when, actor, action, data, prev_hash, digest in cursor:
+            if seq != seq_expected:
+                raise AuditTamperedError(seq_expected, f"entry missing (next stored entry is seq {seq})")
+            if prev_hash != prev.hex():
+                raise AuditTamperedError(seq, "does not link to the entry before it "
+                                              "(an entry was inserted, deleted or reordered)")
+            if not all(isinstance(v, str) for v in (when, actor, action)):
+                raise AuditTamperedError(seq, "entry fields have the wrong type")
+            recomputed = entry_hash(prev, seq, when, actor, action, _stored_data(seq, data))
+            if digest != recomputed.hex():
+                raise AuditTamperedError(seq, "entry content does not match its hash (modified)")
+            if any(head != digest for head in expected.get(seq, ())):
+                raise AuditTamperedError(seq, f"chain does not match the checkpoint at seq {seq} "
+                                              "(entries up to it were rewritten)")
+            prev, seq_expected = recomputed, seq + 1
+        return seq_expected - 1, prev.hex()
+
+    def _checkpoint_map(self, public_key: Ed25519PublicKey | None,
+                        trusted: bytes | None) -> dict[int, list[str]]:
+        """seq -> head hashes that the (verified, when a key is given) checkpoints vouch for."""
+        if trusted is not None and public_key is None:
+            raise ValidationError("public_key", "needed to check a trusted checkpoint")
+        expected: dict[int, list[str]] = {}
+        sources = [(c.seq, c.head, c.count, c.time, c.signed) for c in self.checkpoints()]
+        if trusted is not None:
+            payload = self._open_checkpoint(public_key, trusted, None)
+            sources.append((payload["seq"], payload["head"], payload["count"], payload["time"], None))
+        for seq, head, count, when, signed in sources:
+            if not (type(seq) is int and seq >= 1 and count == seq and isinstance(head, str)
+                    and _HEX64_RE.fullmatch(head)):
+                raise AuditTamperedError(seq if type(seq) is int else 0, "checkpoint fields are malformed")
+            if public_key is not None and signed is not None:
+                payload = self._open_checkpoint(public_key, signed, seq)
+                if payload != {"log": self.table, "seq": seq, "head": head, "count": count, "time": when}:
+                    raise AuditTamperedError(seq, "checkpoint row differs from what its signature covers")
+            expected.setdefault(seq, []).append(head)
+        return expected
+
+    def _open_checkpoint(self, public_key: Ed25519PublicKey, signed: bytes, seq: int | None) -> dict[str, Any]:
+        try:
+            payload = signing.open_signed(signed, public_key, purposes.AUDIT_CHECKPOINT).payload
+        except ArtefactError as exc:
+            raise AuditTamperedError(seq or 0, f"checkpoint signature refused: {exc.reason}") from exc
+        if set(payload) != _CHECKPOINT_FIELDS or payload["log"] != self.table:
+            raise AuditTamperedError(seq or 0, "signed checkpoint is for another log or malformed")
+        return payload
+
+    def _now(self) -> str:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValidationError("clock", "must return an aware datetime")
+        return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _check_actor(actor: Any) -> None:
+    if not isinstance(actor, str) or not 1 <= len(actor) <= ACTOR_MAX_CHARS or not actor.isprintable():
+        raise ValidationError("actor", f"must be 1-{ACTOR_MAX_CHARS} printable characters")
+
+
+def _check_action(action: Any) -> None:
+    if not isinstance(action, str) or not _ACTION_RE.fullmatch(action):
+        raise ValidationError("action", "must be 1-64 of [a-z0-9_.-] starting with a letter")
+
+
+def _data_json(data: Mapping[str, Any] | None) -> bytes:
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ValidationError("data", "must be a JSON object")
+    encoded = canonical_dumps(dict(data))
+    if len(encoded) > DATA_MAX_BYTES:
+        raise ValidationError("data", f"{len(encoded)} bytes as JSON exceeds {DATA_MAX_BYTES}")
+    loads_strict(encoded)  # depth and string checks: what we store must also parse back
+    return encoded
+
+
+def _stored_data(seq: int, data: Any) -> dict[str, Any]:
+    """The stored data column parsed, which must be exactly the canonical JSON of an object."""
+    if not isinstance(data, str):
+        raise AuditTamperedError(seq, "entry data is not text")
+    parsed = _parse_data(seq, data)
+    if canonical_dumps(parsed) != data.encode("utf-8", "surrogatepass"):
+        raise AuditTamperedError(seq, "entry data is not in canonical form (modified)")
+    return parsed
+
+
+def _parse_data(seq: int, data: str) -> dict[str, Any]:
+    try:
+        parsed = loads_strict(data.encode("utf-8", "surrogatepass"), max_bytes=DATA_MAX_BYTES)
+    except (ArtefactError, ValidationError):
+        # "from None": the parser's message could quote part of the data, which is never logged.
+        raise AuditTamperedError(seq, "entry data cannot be parsed") from None
+    if not isinstance(parsed, dict):
+        raise AuditTamperedError(seq, "entry data is not a JSON object")
+    return parsed

@@ -1,0 +1,307 @@
+"""exam_core.audit: each kind of tampering is detected and named by its first bad seq; checkpoint
+signatures are checked; truncation after a checkpoint is detected; appends are thread-safe."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from exam_core.audit import GENESIS_HASH, AuditLog, entry_hash
+from exam_core.errors import AuditTamperedError, TamperedError, ValidationError, WrongKeyError
+from exam_core.keys import generate_signing_key
+from exam_core.store import open_db
+
+SECRET = "candidate-answer-XYZZY"
+
+
+@pytest.fixture
+def db(tmp_path: Path):
+    database = open_db(tmp_path / "audit.db")
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def key():
+    return generate_signing_key()
+
+
+def _fill(log: AuditLog, n: int) -> None:
+    for i in range(1, n + 1):
+        log.append(f"proctor-{i % 3}", "kiosk.pause", {"kiosk": f"k{i}", "reason": SECRET, "i": i})
+
+
+def _rows(db, table="audit_log") -> list[dict]:
+    return list(db.query(f"SELECT * FROM {table} ORDER BY seq"))
+
+
+def _rewrite_chain(db, from_seq: int = 1) -> None:
+    """What a forger with write access does: recompute every hash from from_seq on."""
+    rows = _rows(db)
+    prev = GENESIS_HASH if from_seq == 1 else bytes.fromhex(rows[from_seq - 2]["hash"])
+    for row in rows[from_seq - 1:]:
+        digest = entry_hash(prev, row["seq"], row["time"], row["actor"], row["action"], json.loads(row["data"]))
+        db.execute(f"UPDATE audit_log SET prev_hash = ?, hash = ? WHERE seq = ?", (prev.hex(), digest.hex(), row["seq"]))
+        prev = digest
+
+
+def _expect_tampered(log: AuditLog, seq: int, match: str, **kwargs) -> AuditTamperedError:
+    with pytest.raises(AuditTamperedError, match=match) as info:
+        log.verify(**kwargs)
+    assert info.value.seq == seq
+    assert SECRET not in str(info.value) and SECRET not in repr(info.value.__cause__)
+    return info.value
+
+
+def test_append_returns_linked_entries_and_verify_passes(db, key) -> None:
+    log = AuditLog(db)
+    first = log.append("proctor-1", "candidate.admit", {"candidate": "c-1"})
+    second = log.append("proctor-1", "candidate.start")
+    assert (first.seq, second.seq) == (1, 2)
+    assert first.prev_hash == "00" * 32 and second.prev_hash == first.hash
+    assert second.data == {}
+    log.checkpoint(key)
+    report = log.verify(key.public_key())
+    assert (report.entries, report.head, report.checkpoints, report.signatures_checked) == (2, second.hash, 1, True)
+    assert [e.seq for e in log.entries()] == [1, 2]
+    assert log.head() == second
+
+
+def test_entry_hash_is_the_documented_domain_separated_sha256(db) -> None:
+    when = datetime(2026, 11, 26, 8, 0, 0, 123456, tzinfo=timezone.utc)
+    entry = AuditLog(db, clock=lambda: when).append("proctor-1", "kiosk.pause", {"b": 1, "a": "é"})
+    body = b'{"action":"kiosk.pause","actor":"proctor-1","data":{"a":"\xc3\xa9","b":1},' \
+           b'"seq":1,"time":"2026-11-26T08:00:00.123456Z"}'
+    assert entry.hash == hashlib.sha256(b"invigil/v1\x00audit-entry\x00" + bytes(32) + body).hexdigest()
+
+
+def test_log_survives_reopen_and_continues_the_chain(tmp_path: Path, key) -> None:
+    path = tmp_path / "audit.db"
+    log = AuditLog(open_db(path))
+    _fill(log, 3)
+    log.checkpoint(key)
+    log.db.close()
+    log = AuditLog(open_db(path))
+    entry = log.append("kiosk-7", "exam.submit")
+    assert entry.seq == 4 and entry.prev_hash == _rows(log.db)[2]["hash"]
+    assert log.verify(key.public_key()).entries == 4
+
+
+@pytest.mark.parametrize("column, value", [
+    ("data", json.dumps({"i": 3, "kiosk": "k3", "reason": "changed"}, separators=(",", ":"), sort_keys=True)),
+    ("actor", "someone-else"),
+    ("action", "kiosk.resume"),
+    ("time", "2020-01-01T00:00:00.000000Z"),
+])
+def test_modified_entry_is_named(db, column: str, value: str) -> None:
+    log = AuditLog(db)
+    _fill(log, 6)
+    db.execute(f"UPDATE audit_log SET {column} = ? WHERE seq = 3", (value,))
+    _expect_tampered(log, 3, "modified")
+
+
+def test_non_canonical_but_equal_data_is_refused(db) -> None:
+    log = AuditLog(db)
+    _fill(log, 3)
+    row = _rows(db)[1]
+    db.execute("UPDATE audit_log SET data = ? WHERE seq = 2", (json.dumps(json.loads(row["data"]), indent=1),))
+    _expect_tampered(log, 2, "canonical")
+
+
+def test_unparseable_data_is_refused_without_quoting_it(db) -> None:
+    log = AuditLog(db)
+    _fill(log, 3)
+    db.execute("UPDATE audit_log SET data = ? WHERE seq = 2", (f'{{"{SECRET}":1,"{SECRET}":2}}',))
+    error = _expect_tampered(log, 2, "cannot be parsed")
+    assert error.__cause__ is None
+
+
+def test_modified_entry_with_its_own_hash_recomputed_breaks_the_next_link(db) -> None:
+    log = AuditLog(db)
+    _fill(log, 5)
+    row = _rows(db)[2]
+    digest = entry_hash(bytes.fromhex(row["prev_hash"]), 3, row["time"], "forger", row["action"], json.loads(row["data"]))
+    db.execute("UPDATE audit_log SET actor = 'forger', hash = ? WHERE seq = 3", (digest.hex(),))
+    _expect_tampered(log, 4, "does not link")
+
+
+def test_deleted_entry_is_named(db) -> None:
+    log = AuditLog(db)
+    _fill(log, 6)
+    db.execute("DELETE FROM audit_log WHERE seq = 4")
+    _expect_tampered(log, 4, "entry missing")
+
+
+def test_deleted_entry_with_renumbering_is_named(db) -> None:
+    log = AuditLog(db)
+    _fill(log, 6)
+    db.execute("DELETE FROM audit_log WHERE seq = 2")
+    for seq in range(3, 7):
+        db.execute("UPDATE audit_log SET seq = ? WHERE seq = ?", (seq - 1, seq))
+    _expect_tampered(log, 2, "does not link")
+
+
+def test_inserted_entry_is_named(db) -> None:
+    log = AuditLog(db)
+    _fill(log, 5)
+    for seq in range(5, 2, -1):
+        db.execute("UPDATE audit_log SET seq = ? WHERE seq = ?", (seq + 1, seq))
+    prev = _rows(db)[1]["hash"]
+    forged = entry_hash(bytes.fromhex(prev), 3, "2026-11-26T08:00:00.000000Z", "forger", "kiosk.resume", {})
+    db.execute("INSERT INTO audit_log VALUES (3, '2026-11-26T08:00:00.000000Z', 'forger', 'kiosk.resume', '{}', ?, ?)",
+               (prev, forged.hex()))
+    _expect_tampered(log, 4, "does not link")
+
+
+def test_reordered_entries_are_named(db) -> None:
+    log = AuditLog(db)
+    _fill(log, 5)
+    db.execute("UPDATE audit_log SET seq = -1 WHERE seq = 2")
+    db.execute("UPDATE audit_log SET seq = 2 WHERE seq = 3")
+    db.execute("UPDATE audit_log SET seq = 3 WHERE seq = -1")
+    _expect_tampered(log, 2, "does not link")
+
+
+def test_consistent_rewrite_is_caught_only_by_a_checkpoint(db, key) -> None:
+    log = AuditLog(db)
+    _fill(log, 4)
+    db.execute("UPDATE audit_log SET actor = 'forger' WHERE seq = 2")
+    _rewrite_chain(db, 2)
+    assert log.verify().entries == 4, "a consistently rewritten chain alone cannot reveal itself"
+
+    db.execute("DELETE FROM audit_log")
+    log = AuditLog(db)
+    _fill(log, 6)
+    log.checkpoint(key)
+    db.execute("UPDATE audit_log SET actor = 'forger' WHERE seq = 2")
+    _rewrite_chain(db, 2)
+    _expect_tampered(log, 6, "checkpoint at seq 6")
+    _expect_tampered(log, 6, "checkpoint at seq 6", public_key=key.public_key())
+
+
+def test_truncation_after_a_checkpoint_is_named(db, key) -> None:
+    log = AuditLog(db)
+    _fill(log, 5)
+    log.checkpoint(key)
+    _fill(log, 2)
+    db.execute("DELETE FROM audit_log WHERE seq > 3")
+    _expect_tampered(log, 4, "log ends at seq 3 but a checkpoint covers seq 5", public_key=key.public_key())
+
+
+def test_forged_checkpoint_rows_pass_without_key_but_fail_signature_check(db, key) -> None:
+    log = AuditLog(db)
+    _fill(log, 4)
+    log.checkpoint(key)
+    db.execute("UPDATE audit_log SET actor = 'forger' WHERE seq = 1")
+    _rewrite_chain(db)
+    db.execute("UPDATE audit_log_checkpoints SET head = ? WHERE seq = 4", (_rows(db)[3]["hash"],))
+    assert log.verify().entries == 4  # without the key only consistency can be checked
+    _expect_tampered(log, 4, "differs from what its signature covers", public_key=key.public_key())
+
+
+def test_checkpoint_signature_is_checked(db, key) -> None:
+    log = AuditLog(db)
+    _fill(log, 3)
+    checkpoint = log.checkpoint(key)
+    assert checkpoint.seq == 3 and checkpoint.count == 3
+    flipped = bytearray(checkpoint.signed)
+    at = flipped.index(b'"signature":"') + 20
+    flipped[at] = ord("A") if flipped[at] != ord("A") else ord("B")
+    db.execute("UPDATE audit_log_checkpoints SET signed = ?", (bytes(flipped),))
+    error = _expect_tampered(log, 3, "checkpoint signature refused", public_key=key.public_key())
+    assert isinstance(error.__cause__, TamperedError)
+    db.execute("UPDATE audit_log_checkpoints SET signed = ?", (checkpoint.signed,))
+    error = _expect_tampered(log, 3, "checkpoint signature refused", public_key=generate_signing_key().public_key())
+    assert isinstance(error.__cause__, WrongKeyError)
+    assert log.verify(key.public_key()).signatures_checked
+
+
+def test_rollback_of_both_tables_is_caught_by_a_trusted_checkpoint(db, key) -> None:
+    log = AuditLog(db)
+    _fill(log, 3)
+    log.checkpoint(key)
+    _fill(log, 3)
+    kept_elsewhere = log.checkpoint(key).signed
+    db.execute("DELETE FROM audit_log WHERE seq > 3")
+    db.execute("DELETE FROM audit_log_checkpoints WHERE seq > 3")
+    assert log.verify(key.public_key()).entries == 3
+    _expect_tampered(log, 4, "checkpoint covers seq 6", public_key=key.public_key(), trusted_checkpoint=kept_elsewhere)
+    with pytest.raises(ValidationError, match="public_key"):
+        log.verify(trusted_checkpoint=kept_elsewhere)
+
+
+def test_checkpoint_of_another_log_is_refused(db, key) -> None:
+    other = AuditLog(db, "other_log")
+    _fill(other, 3)
+    foreign = other.checkpoint(key).signed
+    log = AuditLog(db)
+    _fill(log, 3)
+    _expect_tampered(log, 0, "another log", public_key=key.public_key(), trusted_checkpoint=foreign)
+
+
+def test_empty_log_cannot_be_checkpointed(db, key) -> None:
+    with pytest.raises(ValidationError, match="empty log"):
+        AuditLog(db).checkpoint(key)
+    assert AuditLog(db).verify(key.public_key()).entries == 0
+
+
+@pytest.mark.parametrize("actor, action, data, field", [
+    ("", "kiosk.pause", {}, "actor"),
+    ("a\nb", "kiosk.pause", {}, "actor"),
+    ("p", "Kiosk Pause", {}, "action"),
+    ("p", "kiosk.pause", ["not", "an", "object"], "data"),
+    ("p", "kiosk.pause", {"blob": "x" * 70_000}, "data"),
+    ("p", "kiosk.pause", {"n": float("nan")}, "json"),
+])
+def test_bad_input_is_refused_and_nothing_is_written(db, actor, action, data, field) -> None:
+    log = AuditLog(db)
+    with pytest.raises(ValidationError) as info:
+        log.append(actor, action, data)
+    assert info.value.field == field
+    assert log.head() is None
+
+
+def test_bad_table_name_is_refused(db) -> None:
+    with pytest.raises(ValidationError, match="table"):
+        AuditLog(db, "audit; DROP TABLE x")
+
+
+def test_concurrent_appends_from_threads_and_connections_form_one_chain(tmp_path: Path, key) -> None:
+    path = tmp_path / "audit.db"
+    shared = AuditLog(open_db(path))
+    separate = AuditLog(open_db(path))  # a second connection: serialised by SQLite's lock instead
+    errors: list[BaseException] = []
+
+    def worker(log: AuditLog, n: int) -> None:
+        try:
+            for i in range(40):
+                log.append(f"worker-{n}", "test.append", {"i": i})
+        except BaseException as exc:  # reported below; a thread's exception would vanish otherwise
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(shared if n < 3 else separate, n)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    shared.checkpoint(key)
+    assert separate.verify(key.public_key()).entries == 160
+
+
+def test_nothing_is_logged(db, key, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    log = AuditLog(db)
+    _fill(log, 3)
+    log.checkpoint(key)
+    log.verify(key.public_key())
+    db.execute("UPDATE audit_log SET data = '{}' WHERE seq = 2")
+    with pytest.raises(AuditTamperedError):
+        log.verify(key.public_key())
+    assert SECRET not in caplog.text
