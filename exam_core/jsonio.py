@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from exam_core import limits
@@ -121,3 +122,31 @@ def b64d(text: Any, field: str = "base64", max_bytes: int | None = None) -> byte
     if base64.b64encode(raw).decode("ascii") != text:
         raise MalformedError("non-canonical base64", field)
     return raw
+
+
+# ----- timestamps ------------------------------------------------------------------------------
+
+_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+
+
+def format_time(moment: datetime) -> str:
+    """UTC ISO 8601 with a ``Z`` (microseconds only when non-zero): the wire form of a time."""
+    if moment.tzinfo is None:
+        raise ValidationError("time", "must be timezone-aware")
+    moment = moment.astimezone(timezone.utc)
+    spec = "microseconds" if moment.microsecond else "seconds"
+    return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+def parse_time(text: Any, field: str = "time") -> datetime:
+    """Parse a wire timestamp (explicit offset required) to an aware UTC datetime."""
+    if not isinstance(text, str) or not _TIME_RE.fullmatch(text):
+        raise MalformedError("not an ISO 8601 timestamp with an explicit offset", field)
+    try:
+        return datetime.fromisoformat(text).astimezone(timezone.utc)
+    except ValueError:
+        raise MalformedError("not a valid date and time", field) from None
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -16,3 +16,9 @@ other_signing_key = _session_key(keys.generate_signing_key)
 hpke_key = _session_key(keys.generate_hpke_key)
 other_hpke_key = _session_key(keys.generate_hpke_key)
 x25519_key = _session_key(lambda: keys.generate_hpke_key(keys.SUITE_X25519))
+
+
+@pytest.fixture(scope="session")
+def pki():
+    from tests.core.pki import make_pki
+    return make_pki()
