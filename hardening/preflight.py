@@ -1,0 +1,43 @@
+"""Run every preflight check and decide whether an exam may start on this machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hardening.checks import ALL_CHECKS, FAIL, CheckResult, check_clock_skew
+from hardening.host import Host, current_host
+from hardening.policy import Policy, load_policy
+
+
+@dataclass
+class PreflightReport:
+    checks: list[CheckResult]
+    blocking: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.blocking
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checks": [check.to_dict() for check in self.checks], "blocking": self.blocking}
+
+
+def run_preflight(policy: Policy | None = None, host: Host | None = None,
+                  console: str | None = None, cafile: str | None = None) -> PreflightReport:
+    """All checks, in a fixed order; a check that raises fails with the error as its evidence."""
+    policy = policy or load_policy()
+    host = host or current_host()
+    results = []
+    for name, check in ALL_CHECKS.items():
+        try:
+            if check is check_clock_skew:
+                result = check(host, policy, console=console, cafile=cafile)
+            else:
+                result = check(host, policy)
+        except Exception as exc:  # noqa: BLE001 - fail closed, and say why
+            error = f"{type(exc).__name__}: {exc}"
+            result = CheckResult(name, FAIL, {"summary": f"check failed: {error}", "error": error})
+        results.append(result)
+    blocking = [r.name for r in results if r.status == FAIL and r.name in policy.blocking]
+    return PreflightReport(results, blocking)
