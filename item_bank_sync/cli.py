@@ -24,3 +24,6 @@ from item_bank_sync.context import CentralContext
 def main(ctx: click.Context, data_dir: Path) -> None:
     ctx.obj = CentralContext(data_dir=data_dir)
     ctx.call_on_close(ctx.obj.close)
+
+from item_bank_sync.cli_analysis import analyze_command  # noqa: E402  (issue 8: item analysis)
+main.add_command(analyze_command)
