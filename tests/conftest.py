@@ -1,0 +1,269 @@
+"""Fixtures shared by every test area: free ports, an Xvfb display, headless Chromium, live servers.
+
+Tests use real parts (see the README's developer notes): servers listen on 127.0.0.1 in their own
+process, pages run in Debian's Chromium through Playwright, input events are real X events on Xvfb.
+A tool that is missing makes its tests *skip* on a developer's machine, with the command that
+installs it, but *fail* in CI (``CI=true``), where a skipped suite would pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # the sandbox cannot start as root (CI runs as root)
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",  # no calls home: the machine has no network but loopback
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+XVFB_SCREEN = "1280x1024x24"
+
+
+def in_ci() -> bool:
+    """True in CI, where a missing tool must fail the run instead of skipping tests."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def missing_tool(what: str, install: str) -> None:
+    """Skip the test on a developer's machine, fail it in CI; ``install`` says how to fix it."""
+    message = f"{what} is not installed ({install}; scripts/test installs it)"
+    if in_ci():
+        pytest.fail(f"CI: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def find_free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now (the OS picks it, so it is never a guess)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 30.0,
+                  process: subprocess.Popen | None = None) -> None:
+    """Return once ``host:port`` accepts a TCP connection; raise if ``process`` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server process exited with {process.returncode} before listening on {port}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing accepted connections on {host}:{port} within {timeout} s") from None
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a server the test starts itself."""
+    return find_free_port()
+
+
+def _start_xvfb(display: int) -> subprocess.Popen | None:
+    """Start Xvfb on ``:display``; None if that display was taken. Returns once it accepts clients.
+
+    ``-displayfd`` makes Xvfb write the display number only when it is ready, so no polling.
+    """
+    read_fd, write_fd = os.pipe()
+    process = subprocess.Popen(
+        ["Xvfb", f":{display}", "-screen", "0", XVFB_SCREEN, "-nolisten", "tcp", "-displayfd", str(write_fd)],
+        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    os.close(write_fd)
+    with os.fdopen(read_fd) as ready:
+        # Empty when Xvfb exits (display in use); nothing after 15 s means it hangs.
+        announced = ready.readline().strip() if select.select([ready], [], [], 15)[0] else ""
+    if announced == str(display):
+        return process
+    process.kill()
+    process.wait()
+    return None
+
+
+@pytest.fixture(scope="session")
+def xvfb_display() -> Iterator[str]:
+    """A private X display (``":N"``) served by Xvfb for the whole session, DISPLAY set to it.
+
+    Starts ``Xvfb :N -screen 0 1280x1024x24 -nolisten tcp`` on the first free N from 90 (lock
+    files are checked, and a display taken meanwhile by another process is simply skipped),
+    sets ``os.environ["DISPLAY"]`` for the session (restored afterwards) so pynput, xdotool and
+    Chromium started by the tests use it, and stops the server at the end. Skips when Xvfb is not
+    installed, except in CI where that fails.
+    """
+    if shutil.which("Xvfb") is None:
+        missing_tool("Xvfb", "apt-get install xvfb")
+    process = None
+    for display in range(90, 190):
+        if Path(f"/tmp/.X{display}-lock").exists() or Path(f"/tmp/.X11-unix/X{display}").exists():
+            continue
+        process = _start_xvfb(display)
+        if process is not None:
+            break
+    if process is None:
+        pytest.fail("no free X display between :90 and :189 for Xvfb", pytrace=False)
+    previous = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = f":{display}"
+    try:
+        yield f":{display}"
+    finally:
+        if previous is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = previous
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium (``/usr/bin/chromium``), headless, driven by Playwright, for the session.
+
+    No browser is downloaded (the machine cannot): Playwright launches the system Chromium with
+    flags that keep it offline and working as root. Use ``page`` for a fresh tab per test.
+    Skips when Chromium or Playwright is missing, except in CI where that fails.
+    """
+    if not Path(CHROMIUM).exists():
+        missing_tool("Chromium", "apt-get install chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing_tool("Playwright", "pip install -e .[test]")
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def page(browser):
+    """A new Playwright page in its own browser context (no cookies or storage shared between tests)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1024})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _launch(module: str, args: list[str], port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", module, *[a.replace("{port}", str(port)) for a in args]],
+            cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so teardown kills its children too
+        )
+
+
+@dataclass
+class LiveServer:
+    """A Python module running as a real server process on 127.0.0.1.
+
+    ``url`` is ``http://127.0.0.1:PORT``; ``log`` holds the process's stdout and stderr (read it
+    when an assertion fails). ``kill()`` sends SIGKILL to the whole process group, for crash tests;
+    ``stop()`` ends it gracefully (SIGTERM, then SIGKILL after ``grace`` seconds); ``restart()``
+    starts it again on the same port.
+    """
+
+    module: str
+    args: list[str]
+    port: int
+    process: subprocess.Popen
+    log: Path
+    env: dict[str, str] = field(repr=False, default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        """Everything the server printed so far."""
+        return self.log.read_text(errors="replace")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the server's whole process group (default SIGKILL, as in a crash) and reap it."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                pass
+        self.process.wait(timeout=30)
+
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM the process group, then SIGKILL whatever is still running after ``grace`` s."""
+        if self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        except ProcessLookupError:
+            self.process.wait(timeout=grace)
+
+    def restart(self, timeout: float = 30.0) -> None:
+        """Start the same module again on the same port after ``kill()``/``stop()`` (recovery tests)."""
+        if self.process.poll() is None:
+            raise RuntimeError("restart() needs the previous process to have ended")
+        self.process = _launch(self.module, self.args, self.port, self.env, self.log)
+        wait_for_port(self.port, timeout=timeout, process=self.process)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Factory: ``live_server("proctor_console", "serve", "--port", "{port}")`` -> :class:`LiveServer`.
+
+    Runs ``python -m MODULE ARGS`` (``{port}`` in an argument becomes a free port, or pass
+    ``port=``) in a new process group with cwd at the repository root, waits until the port
+    accepts connections on 127.0.0.1 (failing with the server's output if it exits or takes more
+    than ``timeout`` seconds), and at teardown stops every server it started, SIGKILLing the
+    process group if SIGTERM is not enough. ``env`` entries are added to the environment.
+    """
+    servers: list[LiveServer] = []
+
+    def start(module: str, *args: str, port: int | None = None, env: dict[str, str] | None = None,
+              timeout: float = 30.0) -> LiveServer:
+        port = port or find_free_port()
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        log = Path(tempfile.mkstemp(prefix=f"{module}-", suffix=".log", dir=tmp_path)[1])
+        server = LiveServer(module, list(args), port, _launch(module, list(args), port, full_env, log), log, full_env)
+        servers.append(server)
+        try:
+            wait_for_port(port, timeout=timeout, process=server.process)
+        except (RuntimeError, TimeoutError) as exc:
+            server.stop()
+            pytest.fail(f"{module} did not start: {exc}\n--- server output ---\n{server.output()[-4000:]}",
+                        pytrace=False)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
