@@ -1,0 +1,99 @@
+"""The event a monitor emits, before the kiosk outbox gives it a kiosk id and a sequence number.
+
+A ``MonitorEvent`` has every field of ``exam_core.model.Event`` except ``kiosk_id`` and ``seq``:
+the outbox owns the per-kiosk sequence, so the monitors never invent one. ``to_event`` completes it
+and validates it with the wire model's own strict parser, so a monitor cannot emit something the
+console would refuse.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from exam_core.model import SEVERITIES, Event
+
+from kiosk.monitors.clock import Clock, iso_utc
+
+EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
+
+#: An event that a rule fired: the condition held long enough.
+STATE_ACTIVE = "active"
+#: The condition stopped holding long enough: the same rule's alert is over.
+STATE_CLEARED = "cleared"
+#: A one-off observation with no duration (a shortcut attempt, a thumbnail, a recorded adjustment).
+STATE_POINT = "point"
+
+
+@dataclass(frozen=True)
+class MonitorEvent:
+    """One monitoring observation: which rule, with which thresholds, on which measured values."""
+
+    type: str
+    severity: str
+    wall_time: str
+    mono_time: float
+    rule: str = ""
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    attempt_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not EVENT_TYPE_RE.match(self.type):
+            raise ValueError(f"event type {self.type!r} does not match {EVENT_TYPE_RE.pattern}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity {self.severity!r} is not one of {SEVERITIES}")
+
+    @property
+    def state(self) -> str:
+        return str(self.data.get("state", STATE_POINT))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields of ``exam_core.model.Event`` without ``kiosk_id`` and ``seq``."""
+        return {
+            "type": self.type,
+            "severity": self.severity,
+            "wall_time": self.wall_time,
+            "mono_time": self.mono_time,
+            "attempt_id": self.attempt_id,
+            "rule": self.rule,
+            "thresholds": dict(self.thresholds),
+            "evidence": dict(self.evidence),
+            "data": dict(self.data),
+        }
+
+    def to_event(self, kiosk_id: str, seq: int) -> Event:
+        """The wire event, checked by ``Event.from_dict`` (raises ValidationError naming the field)."""
+        return Event.from_dict({"kiosk_id": kiosk_id, "seq": seq, **self.to_dict()})
+
+
+EventSink = Callable[[MonitorEvent], None]
+
+
+class EventFactory:
+    """Stamps events with the clock's times and the current attempt, and hands them to the sink.
+
+    One factory is shared by all monitors of a hub; the lock serialises the sink, which is called
+    from the camera thread, the pynput listener threads and the ticker thread.
+    """
+
+    def __init__(self, sink: EventSink, clock: Clock, attempt_id: str | None = None) -> None:
+        self._sink = sink
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.attempt_id = attempt_id
+
+    def emit(self, type_: str, severity: str, *, rule: str = "", thresholds: dict | None = None,
+             evidence: dict | None = None, data: dict | None = None,
+             mono_time: float | None = None) -> MonitorEvent:
+        event = MonitorEvent(
+            type=type_, severity=severity, wall_time=iso_utc(self._clock.wall()),
+            mono_time=self._clock.monotonic() if mono_time is None else mono_time,
+            rule=rule, thresholds=dict(thresholds or {}), evidence=dict(evidence or {}),
+            data=dict(data or {}), attempt_id=self.attempt_id)
+        with self._lock:
+            self._sink(event)
+        return event

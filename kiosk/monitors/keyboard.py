@@ -1,0 +1,73 @@
+"""The pynput side of input monitoring: X (or other platform) events turned into InputMonitor tokens.
+
+pynput is imported only when listening starts: without a display it raises ImportError at import
+time, and a kiosk with no display (tests, camera-check) must still load the monitors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.monitors.clock import Clock
+from kiosk.monitors.input import InputMonitor
+
+#: pynput Key names that differ from the policy's token names.
+_RENAMES = {
+    "ctrl_l": "ctrl", "ctrl_r": "ctrl", "alt_l": "alt", "alt_r": "alt", "shift_l": "shift",
+    "shift_r": "shift", "cmd": "super", "cmd_l": "super", "cmd_r": "super", "alt_gr": "alt_gr",
+}
+
+
+def key_token(monitor: InputMonitor, key: Any) -> str:
+    """The token for a pynput key: a special key's name, else the character (only inside a command).
+
+    pynput gives ``Key`` members for special keys and ``KeyCode`` (with ``char`` and ``vk``) for
+    the rest; a KeyCode's character is handed over only so ctrl+p and the like can be matched.
+    """
+    name = getattr(key, "name", None)
+    if name is not None:
+        return _RENAMES.get(name, name)
+    char = getattr(key, "char", None)
+    vk = getattr(key, "vk", None)
+    if char is None and vk is not None and 0xFFBE <= vk <= 0xFFD5:   # X keysyms F1..F24
+        return f"f{vk - 0xFFBE + 1}"
+    if char is None and vk == 0xFF61:                                   # X keysym Print
+        return "print_screen"
+    return monitor.token_for(None, char)
+
+
+class PynputListeners:
+    """A keyboard and a mouse listener feeding one InputMonitor (pointer events only reset idle)."""
+
+    def __init__(self, monitor: InputMonitor, clock: Clock, pointer: bool = True) -> None:
+        self.monitor = monitor
+        self.clock = clock
+        self.pointer = pointer
+        self._listeners: list[Any] = []
+
+    def start(self) -> None:
+        from pynput import keyboard, mouse  # noqa: PLC0415 - needs a display; see module doc
+
+        self._listeners.append(keyboard.Listener(on_press=self._press, on_release=self._release))
+        if self.pointer:
+            self._listeners.append(mouse.Listener(on_move=self._pointer, on_click=self._pointer,
+                                                  on_scroll=self._pointer))
+        for listener in self._listeners:
+            listener.daemon = True
+            listener.start()
+        for listener in self._listeners:
+            listener.wait()
+
+    def stop(self) -> None:
+        for listener in self._listeners:
+            listener.stop()
+        self._listeners.clear()
+
+    def _press(self, key: Any, injected: bool = False) -> None:
+        self.monitor.key_down(key_token(self.monitor, key), self.clock.monotonic(), injected)
+
+    def _release(self, key: Any, injected: bool = False) -> None:
+        self.monitor.key_up(key_token(self.monitor, key), self.clock.monotonic())
+
+    def _pointer(self, *args: Any) -> None:
+        self.monitor.pointer_activity(self.clock.monotonic())
