@@ -9,3 +9,6 @@ from kiosk import __version__
 @click.version_option(__version__, prog_name="kiosk")
 def main() -> None:
     pass
+
+from kiosk.cli_camera import camera_check  # noqa: E402  (monitors helper: issue 6)
+main.add_command(camera_check)
