@@ -1,0 +1,113 @@
+"""Validation of a candidate's answer against the interaction that declared it.
+
+The page is not trusted: every value it posts is checked here before it is journaled. First the
+JSON shape (``exam_core.model.check_response_value``), then the meaning: identifiers must name
+this interaction's choices, no more than ``max_choices`` may be chosen, pairs must join a source
+and a target that exist, a choice may be used at most ``match_max`` times, a point must lie on the
+image. A value that fails is refused with a :class:`ValidationError` naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from exam_core.errors import ValidationError
+from exam_core.model import Interaction, check_response_value
+
+MAX_TEXT_ENTRY = 1_000
+MAX_EXTENDED_TEXT = 100_000
+_MARKED_ID = re.compile(r'data-(hottext|gap)="([A-Za-z_][A-Za-z0-9_.\-]{0,127})"')
+
+
+def _marked_ids(content_html: str, kind: str) -> set[str]:
+    return {ident for k, ident in _MARKED_ID.findall(content_html) if k == kind}
+
+
+def _identifier_domain(interaction: Interaction) -> set[str]:
+    if interaction.type == "hotspot":
+        return {h.id for h in interaction.hotspots}
+    ids = {c.id for c in interaction.choices}
+    if interaction.type == "hottext":
+        ids |= _marked_ids(interaction.content_html, "hottext")
+    return ids
+
+
+def _pair_domains(interaction: Interaction) -> tuple[set[str], set[str]]:
+    sources = {c.id for c in interaction.choices}
+    if interaction.type == "gap_match":
+        return sources, {t.id for t in interaction.targets} | _marked_ids(interaction.content_html, "gap")
+    if interaction.type == "associate":
+        return sources, sources
+    return sources, {t.id for t in interaction.targets}
+
+
+def check_answer(interaction: Interaction, value: Any, where: str = "value") -> Any:
+    """Return the value if it is a valid answer to ``interaction``; raise ``ValidationError`` if not."""
+    value = check_response_value(value, interaction.cardinality, interaction.base_type, where)
+    if value is None:
+        return None
+    values = value if interaction.cardinality != "single" else [value]
+    base = interaction.base_type
+    if base == "identifier":
+        _check_identifiers(interaction, values, where)
+    elif base in ("pair", "directedPair"):
+        _check_pairs(interaction, values, where)
+    elif base == "point":
+        _check_points(interaction, values, where)
+    elif base == "string":
+        limit = MAX_EXTENDED_TEXT if interaction.type == "extended_text" else MAX_TEXT_ENTRY
+        for i, text in enumerate(values):
+            if len(text) > limit:
+                raise ValidationError(where, f"text {i} is longer than {limit} characters")
+    _check_count(interaction, values, where)
+    return value
+
+
+def _check_count(interaction: Interaction, values: list, where: str) -> None:
+    if interaction.cardinality == "single":
+        return
+    limit = interaction.max_choices
+    if interaction.type != "order" and limit and len(values) > limit:
+        raise ValidationError(where, f"at most {limit} may be chosen, got {len(values)}")
+
+
+def _check_identifiers(interaction: Interaction, values: list[str], where: str) -> None:
+    domain = _identifier_domain(interaction)
+    for i, ident in enumerate(values):
+        if ident not in domain:
+            raise ValidationError(f"{where}[{i}]" if interaction.cardinality != "single" else where,
+                                  f"{ident!r} is not an option of {interaction.response_id}")
+    if len(set(values)) != len(values):
+        raise ValidationError(where, "an option is chosen twice")
+    if interaction.type == "order" and len(values) != len(domain):
+        raise ValidationError(where, f"an order must list all {len(domain)} options")
+
+
+def _check_pairs(interaction: Interaction, pairs: list[list[str]], where: str) -> None:
+    sources, targets = _pair_domains(interaction)
+    seen: set[tuple[str, ...]] = set()
+    for i, (left, right) in enumerate(pairs):
+        if left not in sources or right not in targets:
+            raise ValidationError(f"{where}[{i}]", f"{left} {right} is not a possible pair")
+        key = tuple(sorted((left, right))) if interaction.base_type == "pair" else (left, right)
+        if left == right or key in seen:
+            raise ValidationError(f"{where}[{i}]", f"{left} {right} is repeated or pairs an option with itself")
+        seen.add(key)
+    uses = Counter(x for pair in pairs for x in pair)
+    limits = {c.id: c.match_max for c in interaction.choices + interaction.targets}
+    for ident, count in uses.items():
+        limit = limits.get(ident, 0)
+        if limit and count > limit:
+            raise ValidationError(where, f"{ident} is used {count} times, at most {limit} allowed")
+
+
+def _check_points(interaction: Interaction, points: list[list[float]], where: str) -> None:
+    image = interaction.image
+    for i, (x, y) in enumerate(points):
+        too_wide = image is not None and image.width is not None and not 0 <= x <= image.width
+        too_high = image is not None and image.height is not None and not 0 <= y <= image.height
+        if x < 0 or y < 0 or too_wide or too_high:
+            raise ValidationError(f"{where}[{i}]" if interaction.cardinality != "single" else where,
+                                  "point lies outside the image")

@@ -1,0 +1,152 @@
+"""What the candidate's page receives for one item: sanitised HTML and options in candidate order.
+
+Why the server prepares this instead of the page: the page is the least trusted part of the kiosk
+(it runs whatever HTML an item carries), so item HTML is re-sanitised here against the model's
+tag list even though the central body sanitised it at import, and option order is decided here,
+from the attempt's ``option_seed``, so it is the same after a reload or a crash and can be recorded
+in the sealed envelope for scoring disputes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from typing import Any
+
+import lxml.html
+from lxml import etree
+
+from exam_core.model import ALLOWED_BODY_TAGS, SHA256_RE, Choice, Interaction, Item
+
+SHUFFLED_LISTS = ("choices", "targets")
+_DROP_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "form", "template",
+                                "noscript", "svg", "link", "meta", "base", "frame", "frameset"})
+_ALLOWED_ATTRS = frozenset({"alt", "title", "colspan", "rowspan", "scope", "headers", "lang", "dir",
+                            "width", "height", "abbr", "data-interaction", "data-hottext", "data-gap"})
+_MEDIA_SRC = re.compile(r"^media:([0-9a-f]{64})$")
+
+
+def _seeded_rng(option_seed: int, *parts: str) -> random.Random:
+    material = ":".join([str(option_seed), *parts]).encode()
+    return random.Random(int.from_bytes(hashlib.sha256(material).digest()[:8], "big"))
+
+
+def shuffled(choices: tuple[Choice, ...], option_seed: int, item_id: str, list_id: str) -> list[Choice]:
+    """Candidate order: non-fixed choices shuffled among their own positions, fixed ones stay put.
+
+    Deterministic in (seed, item, list) so a reload, a crash or a re-computation at the central
+    body gives the same order.
+    """
+    movable = [c for c in choices if not c.fixed]
+    _seeded_rng(option_seed, item_id, list_id).shuffle(movable)
+    it = iter(movable)
+    return [c if c.fixed else next(it) for c in choices]
+
+
+def option_order(interaction: Interaction, option_seed: int, item_id: str) -> dict[str, list[str]]:
+    """The order each list of an interaction is shown in (ids), as recorded in the envelope."""
+    out: dict[str, list[str]] = {}
+    for name in SHUFFLED_LISTS:
+        values: tuple[Choice, ...] = getattr(interaction, name)
+        if not values:
+            continue
+        if interaction.shuffle:
+            values = tuple(shuffled(values, option_seed, item_id, f"{interaction.response_id}.{name}"))
+        out[name] = [c.id for c in values]
+    return out
+
+
+def _clean_attributes(element: Any, tag: str) -> None:
+    src = element.get("src")
+    for name in list(element.attrib):
+        if name.lower() not in _ALLOWED_ATTRS:
+            del element.attrib[name]
+    if tag == "img":
+        match = _MEDIA_SRC.match(src or "")
+        if match is None:
+            element.drop_tree()
+            return
+        element.set("src", f"/media/{match.group(1)}")
+        element.set("alt", element.get("alt", ""))
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _serialise(root: Any) -> str:
+    return _escape(root.text or "") + "".join(
+        etree.tostring(child, encoding="unicode", method="html") for child in root)
+
+
+def clean(fragment: str) -> str:
+    """Keep only the model's tags and a short list of attributes; media refs become local URLs.
+
+    Everything else is removed: unknown tags are unwrapped (their text stays), scripting tags are
+    dropped with their content, ``on*``/``style``/``href`` attributes go, and an image whose
+    source is not ``media:SHA256`` is removed.
+    """
+    if not fragment.strip():
+        return ""
+    root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    for element in list(root.iter()):
+        if element is root:
+            continue
+        if not isinstance(element.tag, str):
+            element.drop_tree()
+            continue
+        tag = element.tag.lower()
+        if tag in _DROP_WITH_CONTENT:
+            element.drop_tree()
+        elif tag not in ALLOWED_BODY_TAGS:
+            element.drop_tag()
+        else:
+            _clean_attributes(element, tag)
+    return _serialise(root)
+
+
+def _choice_view(choice: Choice) -> dict[str, Any]:
+    return {"id": choice.id, "html": clean(choice.html), "match_max": choice.match_max}
+
+
+def interaction_view(interaction: Interaction, option_seed: int, item_id: str) -> dict[str, Any]:
+    """One interaction as the page renders it; lists in the candidate's order."""
+    order = option_order(interaction, option_seed, item_id)
+    by_id = {c.id: c for c in interaction.choices + interaction.targets}
+    view: dict[str, Any] = {
+        "type": interaction.type, "response_id": interaction.response_id,
+        "cardinality": interaction.cardinality, "base_type": interaction.base_type,
+        "prompt_html": clean(interaction.prompt_html), "content_html": clean(interaction.content_html),
+        "min_choices": interaction.min_choices, "max_choices": interaction.max_choices,
+        "expected_length": interaction.expected_length, "expected_lines": interaction.expected_lines,
+        "choices": [_choice_view(by_id[i]) for i in order.get("choices", [])],
+        "targets": [_choice_view(by_id[i]) for i in order.get("targets", [])],
+        "hotspots": [{"id": h.id, "shape": h.shape, "coords": list(h.coords), "label": h.label}
+                     for h in interaction.hotspots],
+        "image": None,
+    }
+    if interaction.image is not None and SHA256_RE.match(interaction.image.sha256):
+        view["image"] = {"src": f"/media/{interaction.image.sha256}", "width": interaction.image.width,
+                         "height": interaction.image.height, "alt": interaction.image.name}
+    return view
+
+
+def item_view(item: Item, option_seed: int) -> dict[str, Any]:
+    """An item as the page renders it (no key: items never carry one)."""
+    return {
+        "item_id": item.item_id, "title": item.title, "language": item.language,
+        "body_html": clean(item.body_html),
+        "interactions": [interaction_view(i, option_seed, item.item_id) for i in item.interactions],
+    }
+
+
+def presented_orders(items: tuple[Item, ...], option_seed: int) -> dict[str, dict[str, dict[str, list[str]]]]:
+    """Every shuffled list of a form in candidate order: ``{item_id: {response_id: {list: ids}}}``."""
+    out: dict[str, dict[str, dict[str, list[str]]]] = {}
+    for item in items:
+        per_item = {i.response_id: option_order(i, option_seed, item.item_id)
+                    for i in item.interactions if i.shuffle}
+        if per_item:
+            out[item.item_id] = per_item
+    return out

@@ -1,0 +1,191 @@
+"""The attempt state machine: answers, time account, pauses, breaks, warnings, submission, replay."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from exam_core.errors import ValidationError
+from kiosk.journal import Journal, JournalTamperedError
+from kiosk.session import ExamSession, SessionStateError, receipt_code
+
+from tests.kiosk.conftest import new_session
+from tests.kiosk.forms import ANSWERS, make_attempt, make_bundle
+
+
+def _started(session):
+    session.open()
+    session.accept_agreement()
+    session.begin()
+    return session
+
+
+def test_flow_answers_and_submission(kiosk_db, journal_key):
+    session, sealer = new_session(kiosk_db, journal_key)
+    _started(session)
+    for n, (item_id, value) in enumerate(ANSWERS.items()):
+        session.navigate(n)
+        session.answer(item_id, "R1", value)
+    session.flag("Q03", True)
+    sealed = session.submit()
+    payload = sealer.payloads[-1]
+    assert {r["item_id"]: r["value"] for r in payload["responses"]} == ANSWERS
+    assert payload["journal_head"]["seq"] > len(ANSWERS)
+    assert [r["flagged"] for r in payload["responses"] if r["item_id"] == "Q03"] == [True]
+    assert payload["timings"]["agreement_accepted_at"] is not None
+    assert payload["presentation"]["option_seed"] == 424242
+    assert session.state.phase == "submitted"
+    assert sealed.receipt_code == receipt_code(sealed.sha256)
+    with pytest.raises(SessionStateError):
+        session.answer("Q01", "R1", "A")
+
+
+@pytest.mark.parametrize("item_id,value", [
+    ("Q01", "Z"), ("Q01", ["A"]), ("Q05", ["S1", "S2"]), ("Q05", ["S1", "S1", "S2"]),
+    ("Q06", [["D1", "T1"]]), ("Q07", [["K1", "K1"]]), ("Q07", [["K1", "K2"], ["K3", "K4"], ["K1", "K3"]]),
+    ("Q08", [["W100", "G9"]]), ("Q09", ["H1", "H2", "H3"]), ("Q10", "XX"), ("Q03", 5),
+])
+def test_values_outside_the_declaration_are_refused(kiosk_db, journal_key, item_id, value):
+    session, _ = new_session(kiosk_db, journal_key)
+    _started(session)
+    before = session.journal.head.seq
+    with pytest.raises(ValidationError):
+        session.answer(item_id, "R1", value)
+    assert session.journal.head.seq == before
+
+
+def test_replay_restores_answers_flags_position_and_time(kiosk_db, journal_key):
+    session, _ = new_session(kiosk_db, journal_key)
+    _started(session)
+    session.navigate(4)
+    session.answer("Q05", "R1", ["S3", "S1", "S2"])
+    session.flag("Q05", True)
+    time.sleep(0.3)
+    session.answer("Q05", "R1", ["S1", "S2", "S3"])
+    elapsed = session.state.elapsed_ms
+    again, _ = new_session(kiosk_db, journal_key)
+    assert again.open() is True
+    assert again.state.answers["Q05"]["R1"] == ["S1", "S2", "S3"]
+    assert again.state.current == 4 and "Q05" in again.state.flags
+    assert abs(again.clock.elapsed_ms() - elapsed) < 50
+    assert again.state.resumes  # the restart is recorded
+
+
+def test_down_time_is_not_charged(kiosk_db, journal_key):
+    session, _ = new_session(kiosk_db, journal_key)
+    _started(session)
+    time.sleep(0.2)
+    session.tick()
+    session.answer("Q01", "R1", "A")
+    remaining = session.remaining_ms()
+    time.sleep(0.5)  # the "kiosk is down"
+    again, _ = new_session(kiosk_db, journal_key)
+    again.open()
+    assert abs(again.remaining_ms() - remaining) < 100
+
+
+def test_wall_clock_is_never_read_for_exam_time(kiosk_db, journal_key, monkeypatch):
+    import datetime as dt
+    session, _ = new_session(kiosk_db, journal_key)
+    _started(session)
+
+    class Jumped(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(2001, 1, 1, tzinfo=tz)
+
+    before = session.remaining_ms()
+    monkeypatch.setattr("kiosk.outbox.datetime", Jumped)
+    session.answer("Q01", "R1", "A")
+    assert 0 <= before - session.remaining_ms() < 200
+
+
+def test_pause_and_rest_break_stop_the_clock(kiosk_db, journal_key):
+    session, _ = new_session(kiosk_db, journal_key, attempt=make_attempt(rest_breaks=1, rest_break_minutes=5))
+    _started(session)
+    session.pause("fire alarm", "c" * 32)
+    e1 = session.clock.elapsed_ms()
+    time.sleep(0.3)
+    assert session.clock.elapsed_ms() == e1
+    with pytest.raises(SessionStateError):
+        session.answer("Q01", "R1", "A")
+    session.resume("d" * 32)
+    session.start_break()
+    e2 = session.clock.elapsed_ms()
+    time.sleep(0.3)
+    assert session.clock.elapsed_ms() == e2
+    session.end_break()
+    with pytest.raises(SessionStateError):
+        session.start_break()  # only one granted
+    assert session.state.accommodations_used["rest_breaks"]["uses"] == 1
+
+
+def test_extra_time_and_extension(kiosk_db, journal_key):
+    session, _ = new_session(kiosk_db, journal_key, attempt=make_attempt(extra_time_percent=25))
+    _started(session)
+    assert session.allowed_ms() == 3600 * 1250
+    session.extend(600, "power cut", "e" * 32)
+    assert session.allowed_ms() == 3600 * 1250 + 600_000
+
+
+def test_warnings_and_submission_at_timeout(kiosk_db, journal_key):
+    bundle = make_bundle(duration_seconds=61)
+    session, sealer = new_session(kiosk_db, journal_key, bundle=bundle)
+    _started(session)
+    session.answer("Q01", "R1", "C")
+    session.tick()
+    assert session.state.warnings == set()
+    session.clock._base_ms += 2_000  # under a minute left
+    session.tick()
+    assert session.state.warnings == {1}  # 10 and 5 minutes exceed a 61 s exam
+    session.extend(1, "test", "f" * 32)
+    session.clock._base_ms = session.allowed_ms()  # jump the account to the end of the time
+    session.tick()
+    assert session.state.phase == "submitted"
+    assert sealer.payloads[-1]["submission"]["reason"] == "timeout"
+
+
+def test_granted_accommodations_only(kiosk_db, journal_key):
+    session, _ = new_session(kiosk_db, journal_key, attempt=make_attempt(large_text=True, zoom_percent=150))
+    session.open()
+    session.set_accommodation("large_text", True)
+    session.set_accommodation("zoom", 150)
+    with pytest.raises(ValidationError):
+        session.set_accommodation("high_contrast", True)
+    with pytest.raises(ValidationError):
+        session.set_accommodation("zoom", 300)
+    assert set(session.state.accommodations_used) == {"large_text", "zoom"}
+
+
+def test_crash_between_sealing_and_journaling_reuses_the_first_envelope(kiosk_db, journal_key):
+    session, sealer = new_session(kiosk_db, journal_key)
+    _started(session)
+    session.answer("Q01", "R1", "A")
+    session._append("submitting", reason="candidate")  # the crash happened right after this row
+    first = sealer.deliver("ATT1", sealer.seal(session.result_payload(session.journal.head)))
+    again, _ = new_session(kiosk_db, journal_key, sealer=sealer)
+    again.open()
+    assert again.state.phase == "submitted"
+    assert again.state.submitted["envelope_sha256"] == first.sha256
+
+
+def test_tampered_journal_stops_the_resume(kiosk_db, journal_key):
+    session, _ = new_session(kiosk_db, journal_key)
+    _started(session)
+    session.answer("Q01", "R1", "A")
+    kiosk_db.conn.execute("DELETE FROM journal WHERE seq = 2")
+    kiosk_db.conn.commit()
+    again, _ = new_session(kiosk_db, journal_key)
+    with pytest.raises(JournalTamperedError):
+        again.open()
+
+
+def test_option_order_is_deterministic_and_respects_fixed(kiosk_db, journal_key):
+    from kiosk.presentation import item_view
+    bundle = make_bundle()
+    views = [item_view(bundle.items[0], seed)["interactions"][0]["choices"] for seed in range(30)]
+    orders = {tuple(c["id"] for c in v) for v in views}
+    assert len(orders) > 1
+    assert all(v[3]["id"] == "D" for v in views)  # fixed option stays last
+    assert item_view(bundle.items[0], 7) == item_view(bundle.items[0], 7)
