@@ -57,8 +57,11 @@ setup_python_deps() {
         return 0
     fi
     setup_log "installing Python packages (pip install -e .[test]): pyproject.toml changed or first run"
-    "$SETUP_VENV/bin/python" -m pip install --disable-pip-version-check --quiet -e ".[test]" ||
-        setup_die "pip install -e .[test] failed (see above)"
+    local log="$SETUP_VENV/pip-install.log"
+    if ! "$SETUP_VENV/bin/python" -m pip install --disable-pip-version-check -e ".[test]" >"$log" 2>&1; then
+        grep -v '^WARNING: Location' "$log" | tail -n 30 >&2
+        setup_die "pip install -e .[test] failed (full output in $log)"
+    fi
     printf '%s\n' "$wanted" >"$SETUP_PY_STAMP"
 }
 
