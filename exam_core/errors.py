@@ -85,3 +85,14 @@ class AuditTamperedError(TamperedError):
     def __init__(self, seq: int, reason: str) -> None:
         self.seq = seq
         super().__init__(reason, field=f"audit entry {seq}")
+
+
+class ReleaseCodeError(WrongKeyError):
+    """A form package needs its release code and none, or a wrong one, was given.
+
+    ``missing`` tells the two apart (ask for the code vs. say it is wrong).
+    """
+
+    def __init__(self, reason: str, missing: bool = False) -> None:
+        self.missing = missing
+        super().__init__(reason, "release_code")

@@ -11,6 +11,7 @@ use their own purposes (``check_purpose`` enforces the syntax), but shared ones 
 
 from __future__ import annotations
 
+import json
 import re
 
 from exam_core.errors import ValidationError
@@ -23,6 +24,7 @@ REVOCATION_LIST = "revocation-list"
 FORM_MANIFEST = "form-manifest"
 FORM_CONTENT = "form-content"
 FORM_CONTENT_KEY = "form-content-key"
+FORM_KEY_CHECK = "form-key-check"
 FORM_RELEASE_CODE = "form-release-code"
 CONTENT_KEY_RELEASE = "content-key-release"
 ENVELOPE_HEADER = "envelope-header"
@@ -35,7 +37,7 @@ PRIVATE_KEY_FILE = "private-key-file"
 
 ALL = frozenset({
     CERTIFICATE, REVOCATION_LIST, FORM_MANIFEST, FORM_CONTENT, FORM_CONTENT_KEY,
-    FORM_RELEASE_CODE, CONTENT_KEY_RELEASE, ENVELOPE_HEADER, RESPONSE_PAYLOAD,
+    FORM_KEY_CHECK, FORM_RELEASE_CODE, CONTENT_KEY_RELEASE, ENVELOPE_HEADER, RESPONSE_PAYLOAD,
     RESPONSE_ENVELOPE, RECEIPT, AUDIT_CHECKPOINT, KIOSK_CHALLENGE, PRIVATE_KEY_FILE,
 })
 
@@ -52,3 +54,15 @@ def check_purpose(purpose: str) -> bytes:
 def bind(purpose: str, context: bytes = b"") -> bytes:
     """The domain-separated prefix ``invigil/v1 NUL purpose NUL context`` used as info/AAD/message."""
     return DOMAIN + b"\x00" + check_purpose(purpose) + b"\x00" + bytes(context)
+
+
+def context(*parts: str) -> bytes:
+    """Several identifiers as one unambiguous context: the compact JSON array of the strings.
+
+    ``context("a", "b")`` can never equal ``context("a\\x00b")`` or ``context("ab")``, unlike naive
+    concatenation.
+    """
+    for part in parts:
+        if not isinstance(part, str):
+            raise ValidationError("context", f"parts must be strings, got {type(part).__name__}")
+    return json.dumps(list(parts), separators=(",", ":"), ensure_ascii=True).encode("ascii")

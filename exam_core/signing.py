@@ -70,6 +70,20 @@ def verify(public: Ed25519PublicKey, purpose: str, payload: bytes, signature: by
         raise TamperedError(f"{purpose} signature does not verify") from None
 
 
+def _resolve(key: KeySource, signer: str) -> Ed25519PublicKey:
+    """The public key for ``signer``: the given key if it is the signer's, else the resolver's."""
+    if isinstance(key, Ed25519PublicKey):
+        if key_id(key) != signer:
+            raise WrongKeyError(f"signed by key {signer}, expected {key_id(key)}")
+        return key
+    if callable(key):
+        public = key(signer)
+        if not isinstance(public, Ed25519PublicKey) or key_id(public) != signer:
+            raise WrongKeyError(f"resolver returned no valid key for signer {signer}")
+        return public
+    raise ValidationError("key", "must be an Ed25519 public key or a resolver")
+
+
 def make_signed(private: Ed25519PrivateKey, purpose: str, payload: dict[str, Any] | bytes) -> bytes:
     """A signed document over ``payload`` (a dict is canonicalised first)."""
     payload_bytes = canonical_dumps(payload) if isinstance(payload, dict) else bytes(payload)
@@ -110,18 +124,49 @@ def open_signed(data: bytes, key: KeySource, purpose: str,
     doc = read_unverified(data, max_bytes)
     if doc.purpose != purpose:
         raise WrongPurposeError(f"signed for {doc.purpose!r}, expected {purpose!r}")
-    if isinstance(key, Ed25519PublicKey):
-        public = key
-        if key_id(public) != doc.signer:
-            raise WrongKeyError(f"signed by key {doc.signer}, expected {key_id(public)}")
-    elif callable(key):
-        public = key(doc.signer)
-        if not isinstance(public, Ed25519PublicKey) or key_id(public) != doc.signer:
-            raise WrongKeyError(f"resolver returned no valid key for signer {doc.signer}")
-    else:
-        raise ValidationError("key", "must be an Ed25519 public key or a resolver")
-    verify(public, purpose, doc.payload_bytes, doc.signature)
+    verify(_resolve(key, doc.signer), purpose, doc.payload_bytes, doc.signature)
     payload = loads_strict(doc.payload_bytes, max_bytes=max_bytes)
     if not isinstance(payload, dict):
         raise MalformedError("signed payload must be a JSON object")
     return SignedDocument(doc.payload_bytes, payload)
+
+
+# ----- detached signatures -----------------------------------------------------------------------
+
+DETACHED_FORMAT = "invigil-detached-signature"
+_DETACHED_FIELDS = {"format", "v", "purpose", "signer", "signature"}
+
+
+def make_detached(private: Ed25519PrivateKey, purpose: str, payload: bytes) -> bytes:
+    """A signature record over ``payload`` kept beside it (e.g. ``manifest.sig`` in a package)."""
+    return canonical_dumps({
+        "format": DETACHED_FORMAT, "v": 1, "purpose": purposes.check_purpose(purpose).decode(),
+        "signer": key_id(private), "signature": b64e(sign(private, purpose, payload)),
+    })
+
+
+def read_detached(record: bytes) -> tuple[str, str, bytes]:
+    """(purpose, signer key id, signature) of a detached signature record, unverified."""
+    doc = loads_strict(record, max_bytes=limits.MANIFEST_SIG_MAX_BYTES)
+    if not isinstance(doc, dict) or doc.get("format") != DETACHED_FORMAT:
+        raise MalformedError("not an Invigil detached signature")
+    if doc.get("v") != 1:
+        raise UnknownVersionError(f"unknown detached signature version {doc.get('v')!r}")
+    if set(doc) != _DETACHED_FIELDS or not isinstance(doc["purpose"], str) or not isinstance(doc["signer"], str):
+        raise MalformedError(f"fields must be exactly {sorted(_DETACHED_FIELDS)}")
+    signature = b64d(doc["signature"], "signature", 64)
+    if len(signature) != 64:
+        raise MalformedError("signature must be 64 bytes", "signature")
+    return doc["purpose"], doc["signer"], signature
+
+
+def verify_detached(record: bytes, payload: bytes, key: KeySource, purpose: str) -> str:
+    """Verify a detached signature record over ``payload``; returns the signer's key id.
+
+    Raises the same errors, in the same order, as ``open_signed``.
+    """
+    signed_purpose, signer, signature = read_detached(record)
+    if signed_purpose != purpose:
+        raise WrongPurposeError(f"signed for {signed_purpose!r}, expected {purpose!r}")
+    verify(_resolve(key, signer), purpose, payload, signature)
+    return signer
