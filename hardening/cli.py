@@ -62,3 +62,62 @@ def check(policy_source: str | None, console: str | None, console_cafile: str | 
             f"[bold red]blocked by: {', '.join(report.blocking)}[/]"
         out.print(verdict)
     sys.exit(0 if report.ok else 1)
+
+
+def _print_restore(report, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    for line in report.undone:
+        click.echo(f"undone: {line}")
+    for line in report.notes:
+        click.echo(f"note: {line}")
+    if not report.undone and not report.notes:
+        click.echo("nothing to restore")
+
+
+@main.command(help="Lock this machine into the exam browser until it exits, then undo every change.")
+@click.option("--url", required=True, help="Kiosk URL; its origin is the only one the browser may load.")
+@click.option("--policy", "policy_source", metavar="FILE|NAME", help=POLICY_HELP)
+@click.option("--policy-dir", type=click.Path(file_okay=False),
+              help="Chromium managed-policy directory (default from the policy: /etc/chromium/policies/managed).")
+@click.option("--journal", type=click.Path(dir_okay=False), help="Restore journal path (default from the policy).")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def lockdown(url: str, policy_source: str | None, policy_dir: str | None, journal: str | None,
+             as_json: bool) -> None:
+    from hardening.lockdown import run_lockdown, settings_from_policy
+
+    policy = _load_policy(policy_source)
+    try:
+        settings = settings_from_policy(url, policy, policy_dir, journal)
+    except PolicyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--url") from None
+    try:
+        result = run_lockdown(settings, policy)
+    except HardeningError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        grabs = result.grabs
+        click.echo(json.dumps({"browser_exit": result.browser_exit,
+                               "grabbed": grabs.grabbed if grabs else [],
+                               "grab_failed": grabs.failed if grabs else {},
+                               "swallowed": len(grabs.swallowed) if grabs else 0,
+                               "restore": result.restore.to_dict()}, indent=2))
+    else:
+        click.echo(f"browser exited with {result.browser_exit}")
+        _print_restore(result.restore, False)
+
+
+@main.command(help="Undo what a crashed or killed lockdown left behind (run at every boot).")
+@click.option("--policy", "policy_source", metavar="FILE|NAME", help=POLICY_HELP)
+@click.option("--journal", type=click.Path(dir_okay=False), help="Restore journal path (default from the policy).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was undone as JSON.")
+def restore(policy_source: str | None, journal: str | None, as_json: bool) -> None:
+    from hardening.journal import restore_pending
+
+    path = journal or _load_policy(policy_source)["lockdown"]["journal"]
+    try:
+        report = restore_pending(path)
+    except HardeningError as exc:
+        raise click.ClickException(str(exc)) from None
+    _print_restore(report, as_json)

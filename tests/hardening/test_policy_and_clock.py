@@ -118,7 +118,7 @@ def test_clock_skew_check_thresholds(time_server, offset, status):
     assert result.evidence["measured"] is True
 
 
-def test_unreachable_console_is_unmeasured_not_passed(unused_port):
-    result = checks.check_clock_skew(None, load_policy(), console=f"http://127.0.0.1:{unused_port}/time")
+def test_unreachable_console_is_unmeasured_not_passed(free_port):
+    result = checks.check_clock_skew(None, load_policy(), console=f"http://127.0.0.1:{free_port}/time")
     assert result.status == "warn" and result.evidence["measured"] is False
     assert "not measured" in result.evidence["summary"]
