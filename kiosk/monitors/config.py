@@ -66,7 +66,7 @@ class InputThresholds:
     burst_min_keys: int = 15
     burst_clear_s: float = 3.0
     synthetic_min_keys: int = 12
-    synthetic_max_hold_ms: float = 4.0
+    synthetic_max_hold_ms: float = 10.0
     synthetic_max_interval_cv: float = 0.15
     idle_after_s: float = 180.0
     idle_clear_s: float = 0.0

@@ -71,6 +71,8 @@ class InputMonitor:
         self.policy = policy
         self._lock = threading.RLock()
         self._held: set[str] = set()
+        self._pressed_specials: set[str] = set()
+        self._recent_mods: tuple[frozenset[str], float] = (frozenset(), float("-inf"))
         self._presses: deque[float] = deque(maxlen=2000)
         self._open_presses: deque[float] = deque(maxlen=64)
         self._holds: deque[float] = deque(maxlen=64)
@@ -120,9 +122,12 @@ class InputMonitor:
                              data={"state": "point", "platform_flag": True})
         if token in MODIFIERS:
             self._held.add(token)
+            self._recent_mods = (frozenset(self._held), now)
             if token == "super":
                 self._shortcut(combo_name(self._held, token), now)
             return
+        if token in SPECIAL_KEYS:
+            self._pressed_specials.add(token)
         if token != CHAR and (self._held & COMMAND_MODIFIERS or token in SPECIAL_KEYS):
             self._shortcut(combo_name(self._held, token), now)
         self._count_press(now)
@@ -133,6 +138,9 @@ class InputMonitor:
         if token in MODIFIERS:
             self._held.discard(token)
             return
+        if token in SPECIAL_KEYS and token not in self._pressed_specials:
+            self._unpaired_release(token, now)
+        self._pressed_specials.discard(token)
         if self._open_presses:
             self._holds.append(now - self._open_presses.popleft())
 
@@ -198,6 +206,16 @@ class InputMonitor:
         measured = {"median_hold_ms": round(hold_ms, 2), "interval_cv": round(cv, 3),
                     "mean_interval_ms": round(mean * 1000, 2), "keys_measured": n}
         return hold_ms <= t.synthetic_max_hold_ms and cv <= t.synthetic_max_interval_cv, measured
+
+    def _unpaired_release(self, token: str, now: float) -> None:
+        """A special key released that was never seen pressed: the X server kept the press.
+
+        Xorg consumes Ctrl+Alt+F<n> itself (a VT switch) and delivers only the F-key's release,
+        after the modifiers' releases; the modifiers held just before tell what was attempted.
+        """
+        mods, when = self._recent_mods
+        if mods & COMMAND_MODIFIERS and now - when <= 1.0:
+            self._shortcut(combo_name(set(mods), token), now)
 
     def _shortcut(self, combo: str, now: float) -> None:
         if "blocked_shortcut" in self.disabled:
