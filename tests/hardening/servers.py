@@ -5,6 +5,15 @@ from __future__ import annotations
 import http.server
 import threading
 import time
+from typing import Callable
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; its final value."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(interval)
+    return condition()
 
 
 class HitLogServer:
@@ -39,10 +48,7 @@ class HitLogServer:
         return f"http://127.0.0.1:{self.port}/"
 
     def wait_for(self, path: str, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while path not in self.hits and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return path in self.hits
+        return wait_until(lambda: path in self.hits, timeout)
 
     def close(self) -> None:
         self.server.shutdown()

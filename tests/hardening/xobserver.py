@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import select
 import threading
-import time
+
 
 from Xlib import X, XK
 from Xlib.display import Display
+
+from tests.hardening.servers import wait_until
 
 
 XK.load_keysym_group("xkb")
@@ -43,10 +45,7 @@ class KeyObserver:
                     self.keys.append(KEYSYM_NAMES.get(keysym, str(keysym)))
 
     def wait_for(self, key: str, timeout: float = 3.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while key not in self.keys and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return key in self.keys
+        return wait_until(lambda: key in self.keys, timeout)
 
     def close(self) -> None:
         self._stop.set()
