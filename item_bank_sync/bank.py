@@ -1,0 +1,204 @@
+"""The versioned item bank and its document control (ISO/IEC 17024 asks that every item version
+be identified, reviewed, approved before use, and that each change be recorded).
+
+- Every import of an item is compared with its latest version by *content hash* (the canonical
+  JSON of the item and its answer key, without the version number): the same content is a no-op,
+  changed content becomes the next version with status ``draft``.
+- Status moves ``draft -> reviewed -> approved``, and any version may be ``retired``. Each move
+  records who, when and a note in ``item_status`` and in the audit chain. The approver must be a
+  different person from the reviewer (four eyes), and only approved versions go on forms.
+- Answer keys stay here: :meth:`ItemBank.answer_key` is what scoring reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+import sqlite_utils
+
+from exam_core.audit import AuditLog
+from exam_core.errors import InvigilError
+from exam_core.jsonio import canonical_dumps
+from exam_core.model import ITEM_STATUSES, AnswerKey, Item
+from exam_core.store import immediate_transaction
+from item_bank_sync.media import MediaStore
+from item_bank_sync.qti_import import ParsedItem
+
+#: action -> (statuses it may start from, status it leads to)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "review": (("draft",), "reviewed"),
+    "approve": (("reviewed",), "approved"),
+    "retire": (("draft", "reviewed", "approved"), "retired"),
+}
+
+
+class BankError(InvigilError):
+    """A bank operation was refused (unknown item, forbidden status change); the message says why."""
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    item_id: str
+    version: int
+    outcome: str  # "created", "new_version" or "unchanged"
+    interaction: str
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def content_hash(item: Item, key: AnswerKey) -> str:
+    """SHA-256 of what the item *is*, independent of the version the bank gave it."""
+    item_doc = {k: v for k, v in item.to_dict().items() if k != "version"}
+    key_doc = [r.to_dict() for r in key.responses]
+    return hashlib.sha256(canonical_dumps({"item": item_doc, "key": key_doc})).hexdigest()
+
+
+def with_version(parsed: ParsedItem, version: int) -> tuple[Item, AnswerKey]:
+    item = Item.from_dict({**parsed.item.to_dict(), "version": version})
+    key = AnswerKey.from_dict({**parsed.key.to_dict(), "version": version})
+    return item, key
+
+
+class ItemBank:
+    """Items, their versions and statuses in ``bank.db``; every change also goes to the audit chain."""
+
+    def __init__(self, db: sqlite_utils.Database, media: MediaStore, audit: AuditLog) -> None:
+        self.db = db
+        self.media = media
+        self.audit = audit
+
+    # --- import ------------------------------------------------------------------------------
+    def store(self, parsed: ParsedItem, actor: str) -> StoredItem:
+        """Add a parsed item: a new item, a new version, or nothing when the content is unchanged."""
+        item_id = parsed.item.item_id
+        kinds = ",".join(sorted({i.type for i in parsed.item.interactions}))
+        digest = content_hash(parsed.item, parsed.key)
+        for ref, data in parsed.media.values():
+            self.media.put(ref, data)
+        with immediate_transaction(self.db) as conn:
+            row = conn.execute("SELECT version, content_hash FROM items WHERE item_id = ? "
+                               "ORDER BY version DESC LIMIT 1", (item_id,)).fetchone()
+            if row and row[1] == digest:
+                return StoredItem(item_id, row[0], "unchanged", kinds)
+            version = row[0] + 1 if row else 1
+            item, key = with_version(parsed, version)
+            now = utc_now()
+            conn.execute(
+                "INSERT INTO items (item_id, version, content_hash, status, title, interaction_types,"
+                " competency_area, source, source_format, item_json, key_json, created_at, created_by)"
+                " VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (item_id, version, digest, item.title, kinds, item.competency_area, parsed.source,
+                 parsed.source_format, canonical_dumps(item.to_dict()).decode(),
+                 canonical_dumps(key.to_dict()).decode(), now, actor))
+            conn.execute("INSERT INTO item_status (item_id, version, from_status, to_status, by, at, note)"
+                         " VALUES (?, ?, NULL, 'draft', ?, ?, ?)",
+                         (item_id, version, actor, now, f"imported from {parsed.source}"[:1000]))
+        self.audit.append(actor, "item.import", {"item_id": item_id, "version": version,
+                                                 "content_hash": digest, "source": parsed.source[:500]})
+        return StoredItem(item_id, version, "created" if version == 1 else "new_version", kinds)
+
+    # --- document control --------------------------------------------------------------------
+    def transition(self, action: str, item_id: str, by: str, note: str = "",
+                   version: int | None = None) -> dict[str, Any]:
+        """Apply review/approve/retire to one version (the latest when ``version`` is None)."""
+        if action not in TRANSITIONS:
+            raise BankError(f"unknown action {action!r}")
+        if not by.strip():
+            raise BankError("--by must name the person acting")
+        allowed_from, target = TRANSITIONS[action]
+        with immediate_transaction(self.db) as conn:
+            row = self._version_row(conn, item_id, version)
+            version, current = row
+            if current not in allowed_from:
+                raise BankError(f"item {item_id} version {version} is {current}; {action} needs "
+                                f"{' or '.join(allowed_from)}")
+            if action == "approve":
+                reviewer = conn.execute("SELECT by FROM item_status WHERE item_id = ? AND version = ? AND "
+                                        "to_status = 'reviewed' ORDER BY id DESC LIMIT 1",
+                                        (item_id, version)).fetchone()
+                if reviewer and reviewer[0] == by:
+                    raise BankError(f"item {item_id} version {version} was reviewed by {by}; "
+                                    "approval needs a second person (four eyes)")
+            now = utc_now()
+            conn.execute("UPDATE items SET status = ? WHERE item_id = ? AND version = ?", (target, item_id, version))
+            conn.execute("INSERT INTO item_status (item_id, version, from_status, to_status, by, at, note)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?)", (item_id, version, current, target, by, now, note[:1000]))
+        self.audit.append(by, f"item.{action}", {"item_id": item_id, "version": version,
+                                                 "from": current, "to": target, "note": note[:1000]})
+        return {"item_id": item_id, "version": version, "from": current, "status": target, "by": by, "at": now}
+
+    def _version_row(self, conn: Any, item_id: str, version: int | None) -> tuple[int, str]:
+        if version is None:
+            row = conn.execute("SELECT version, status FROM items WHERE item_id = ? ORDER BY version DESC LIMIT 1",
+                               (item_id,)).fetchone()
+        else:
+            row = conn.execute("SELECT version, status FROM items WHERE item_id = ? AND version = ?",
+                               (item_id, version)).fetchone()
+        if row is None:
+            raise BankError(f"no item {item_id}" + (f" version {version}" if version else ""))
+        return row[0], row[1]
+
+    # --- reading -----------------------------------------------------------------------------
+    def list(self, *, status: str | None = None, area: str | None = None, interaction: str | None = None,
+             text: str | None = None, all_versions: bool = False) -> list[dict[str, Any]]:
+        """Item versions with their status (latest version of each item unless ``all_versions``)."""
+        where, params = [], []
+        if status:
+            if status not in ITEM_STATUSES:
+                raise BankError(f"unknown status {status!r}; use one of {', '.join(ITEM_STATUSES)}")
+            where.append("status = ?"); params.append(status)
+        if area:
+            where.append("competency_area = ?"); params.append(area)
+        if interaction:
+            where.append("(',' || interaction_types || ',') LIKE ?"); params.append(f"%,{interaction},%")
+        if text:
+            where.append("(title LIKE ? OR item_id LIKE ?)"); params += [f"%{text}%", f"%{text}%"]
+        if not all_versions:
+            where.append("version = (SELECT MAX(version) FROM items AS i2 WHERE i2.item_id = items.item_id)")
+        sql = ("SELECT item_id, version, status, title, interaction_types, competency_area, source, created_at "
+               "FROM items" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY item_id, version")
+        columns = ("item_id", "version", "status", "title", "interaction", "competency_area", "source", "created_at")
+        return [dict(zip(columns, row)) for row in self.db.execute(sql, params).fetchall()]
+
+    def show(self, item_id: str, version: int | None = None) -> dict[str, Any]:
+        """One version with its content, key, and the full status history of every version."""
+        version, status = self._version_row(self.db.conn, item_id, version)
+        row = self.db.execute("SELECT item_json, key_json, content_hash, source, source_format, created_at, "
+                              "created_by FROM items WHERE item_id = ? AND version = ?", (item_id, version)).fetchone()
+        history = [dict(zip(("version", "from", "to", "by", "at", "note"), r)) for r in self.db.execute(
+            "SELECT version, from_status, to_status, by, at, note FROM item_status WHERE item_id = ? ORDER BY id",
+            (item_id,)).fetchall()]
+        versions = [r[0] for r in self.db.execute("SELECT version FROM items WHERE item_id = ? ORDER BY version",
+                                                  (item_id,)).fetchall()]
+        return {"item_id": item_id, "version": version, "status": status, "versions": versions,
+                "content_hash": row[2], "source": row[3], "source_format": row[4], "created_at": row[5],
+                "created_by": row[6], "item": json.loads(row[0]), "key": json.loads(row[1]), "history": history}
+
+    def item(self, item_id: str, version: int) -> Item:
+        return Item.from_dict(json.loads(self._column("item_json", item_id, version)))
+
+    def answer_key(self, item_id: str, version: int) -> AnswerKey:
+        """The scoring rules of one item version (for scoring at the central body only)."""
+        return AnswerKey.from_dict(json.loads(self._column("key_json", item_id, version)))
+
+    def status(self, item_id: str, version: int) -> str:
+        return self._column("status", item_id, version)
+
+    def _column(self, column: str, item_id: str, version: int) -> Any:
+        row = self.db.execute(f"SELECT {column} FROM items WHERE item_id = ? AND version = ?",
+                              (item_id, version)).fetchone()
+        if row is None:
+            raise BankError(f"no item {item_id} version {version}")
+        return row[0]
+
+    def approved_pool(self) -> Iterator[tuple[str, int, str | None]]:
+        """(item_id, version, area) of the newest approved version of every item."""
+        yield from self.db.execute(
+            "SELECT item_id, MAX(version), competency_area FROM items WHERE status = 'approved' "
+            "GROUP BY item_id ORDER BY item_id").fetchall()

@@ -1,0 +1,126 @@
+"""Content-addressed media: images that items show, stored once by the SHA-256 of their bytes.
+
+Items refer to media as ``media:SHA256`` (see ``exam_core.model``). The bytes live in
+``DIR/media/AB/ABCDEF...`` and a row in ``bank.db``'s ``media`` table records the type and size.
+Only raster images whose bytes match their declared type are accepted: SVG can carry script,
+and a file whose magic bytes disagree with its extension is not what the author thinks it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+from exam_core.model import MediaRef
+from item_bank_sync.import_errors import ItemRejected
+
+MAX_MEDIA_BYTES = 20 * 1024 * 1024
+
+#: mime -> (file extensions, magic prefix check)
+MEDIA_TYPES = {
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+}
+
+
+def sniff_mime(data: bytes) -> str | None:
+    """The image type the bytes really are, or None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def image_size(data: bytes, mime: str) -> tuple[int, int] | None:
+    """Width and height from the image header (PNG, GIF, JPEG); None when not found."""
+    try:
+        if mime == "image/png" and len(data) >= 24:
+            return struct.unpack(">II", data[16:24])
+        if mime == "image/gif" and len(data) >= 10:
+            return struct.unpack("<HH", data[6:10])
+        if mime == "image/jpeg":
+            return _jpeg_size(data)
+    except struct.error:
+        return None
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    pos = 2
+    while pos + 9 < len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[pos + 5:pos + 9])
+            return width, height
+        pos += 2 + length
+    return None
+
+
+def media_ref(data: bytes, name: str, source: str, element: str) -> MediaRef:
+    """Check one media file and describe it; raises ItemRejected naming the element."""
+    if len(data) > MAX_MEDIA_BYTES:
+        raise ItemRejected(source, element, f"media {name!r} is {len(data)} bytes, more than {MAX_MEDIA_BYTES}")
+    mime = sniff_mime(data)
+    if mime is None:
+        raise ItemRejected(source, element, f"media {name!r} is not a PNG, JPEG, GIF or WebP image "
+                                            "(SVG and other types are refused)")
+    suffix = Path(name).suffix.lower()
+    if suffix and suffix not in MEDIA_TYPES[mime]:
+        raise ItemRejected(source, element, f"media {name!r} has extension {suffix} but its bytes are {mime}")
+    size = image_size(data, mime)
+    width, height = size if size and all(0 < v <= 20_000 for v in size) else (None, None)
+    return MediaRef(sha256=hashlib.sha256(data).hexdigest(), mime=mime, name=Path(name).name[:255],
+                    width=width, height=height)
+
+
+class MediaStore:
+    """The media directory plus its table; ``put`` is idempotent (same bytes, same file)."""
+
+    def __init__(self, root: Path, db: sqlite_utils.Database) -> None:
+        self.root = Path(root)
+        self.db = db
+
+    def path_of(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256
+
+    def put(self, ref: MediaRef, data: bytes) -> None:
+        """Store the bytes (atomically, fsynced) and record the row, unless already present."""
+        if hashlib.sha256(data).hexdigest() != ref.sha256:
+            raise ValueError("media bytes do not match their reference")
+        target = self.path_of(ref.sha256)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        self.db["media"].insert({
+            "sha256": ref.sha256, "mime": ref.mime, "name": ref.name, "size": len(data),
+            "width": ref.width, "height": ref.height,
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }, ignore=True)
+
+    def get(self, sha256: str) -> bytes:
+        """The bytes of one media file, checked against their hash (a changed file is refused)."""
+        data = self.path_of(sha256).read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise ValueError(f"media {sha256} on disk does not match its hash")
+        return data

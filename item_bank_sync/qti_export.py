@@ -1,0 +1,315 @@
+"""Write items as QTI 3.0 (``imsqtiasi_v3p0``, kebab-case ``qti-*`` elements).
+
+Used twice: ``export`` writes a form's items into an IMS content package, and the native YAML
+format is turned into QTI 3.0 by this writer and then read back by the QTI importer, so both
+formats pass the very same checks. The writer is the exact inverse of the importer for
+everything the model holds: ``import(export(item)) == item``.
+
+Scoring is written as a standard response processing template. The model allows what QTI's
+templates cannot express (several template-scored responses, or one not called ``RESPONSE``);
+such items are refused here with a reason, as the importer would refuse them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from lxml import etree
+
+from exam_core.model import AnswerKey, Interaction, Item, ResponseKey
+from item_bank_sync.import_errors import ItemRejected
+from item_bank_sync.qti_xml import MATHML_NS
+
+QTI3_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
+QTI3_SCHEMA = "https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqti_asiv3p0_v1p0.xsd"
+TEMPLATE_URI = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/{}.xml"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+MATHML_CHILDREN = {"mi", "mo", "mn", "ms", "mtext", "mrow", "mfrac", "msqrt", "mroot", "msup", "msub",
+                   "msubsup", "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mspace", "mpadded",
+                   "mphantom", "mfenced", "menclose", "mstyle", "semantics", "annotation"}
+
+ELEMENT = {
+    "choice": "qti-choice-interaction", "inline_choice": "qti-inline-choice-interaction",
+    "text_entry": "qti-text-entry-interaction", "extended_text": "qti-extended-text-interaction",
+    "order": "qti-order-interaction", "match": "qti-match-interaction",
+    "associate": "qti-associate-interaction", "gap_match": "qti-gap-match-interaction",
+    "hottext": "qti-hottext-interaction", "hotspot": "qti-hotspot-interaction",
+}
+
+#: Maps a ``media:SHA256`` src (or any other src) to the path written into the QTI file.
+MediaPath = Callable[[str], str]
+
+
+def _q(name: str) -> str:
+    return f"{{{QTI3_NS}}}{name}"
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def item_to_qti(item: Item, key: AnswerKey, media_path: MediaPath, source: str = "") -> bytes:
+    """The QTI 3.0 XML bytes of one item with its scoring."""
+    root = etree.Element(_q("qti-assessment-item"), nsmap={None: QTI3_NS, "xsi": XSI})
+    root.set(f"{{{XSI}}}schemaLocation", f"{QTI3_NS} {QTI3_SCHEMA}")
+    root.set("identifier", item.item_id)
+    root.set("title", item.title)
+    root.set("adaptive", "false")
+    root.set("time-dependent", "false")
+    root.set(XML_LANG, item.language)
+    keys = {k.response_id: k for k in key.responses}
+    for inter in item.interactions:
+        if inter.response_id not in keys:
+            raise ItemRejected(source, f"interactions[{inter.response_id}]", "has no scoring (answer key)")
+        root.append(_declaration(keys[inter.response_id]))
+    outcome = etree.SubElement(root, _q("qti-outcome-declaration"), identifier="SCORE",
+                               cardinality="single")
+    outcome.set("base-type", "float")
+    human = [k for k in key.responses if k.template == "human"]
+    if human:
+        outcome.set("normal-maximum", _num(sum(k.max_score for k in human)))
+    body = etree.SubElement(root, _q("qti-item-body"))
+    writer = _BodyWriter(item, media_path, source)
+    writer.fill(body, item.body_html, "body")
+    missing = {i.response_id for i in item.interactions} - writer.placed
+    if missing:
+        for inter in item.interactions:  # interactions without a placeholder go after the body
+            if inter.response_id in missing:
+                body.append(writer.interaction(inter))
+    template = _template(key, source)
+    if template is not None:
+        etree.SubElement(root, _q("qti-response-processing"), template=TEMPLATE_URI.format(template))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=False)
+
+
+def _template(key: AnswerKey, source: str) -> str | None:
+    scored = [k for k in key.responses if k.template != "human"]
+    if not scored:
+        return None
+    if len(scored) > 1 or scored[0].response_id != "RESPONSE":
+        raise ItemRejected(source, "scoring", "QTI standard templates score exactly one response called "
+                                              "RESPONSE (plus any extended text marked by people)")
+    return scored[0].template
+
+
+def _declaration(key: ResponseKey) -> etree._Element:
+    decl = etree.Element(_q("qti-response-declaration"), identifier=key.response_id,
+                         cardinality=key.cardinality)
+    decl.set("base-type", key.base_type)
+    if key.correct is not None:
+        correct = etree.SubElement(decl, _q("qti-correct-response"))
+        values = [key.correct] if key.cardinality == "single" else key.correct
+        for value in values:
+            etree.SubElement(correct, _q("qti-value")).text = _value_text(value)
+    if key.template == "map_response":
+        mapping = etree.SubElement(decl, _q("qti-mapping"))
+        _bounds(mapping, key)
+        for map_key, value in key.mapping.items():
+            entry = etree.SubElement(mapping, _q("qti-map-entry"))
+            entry.set("map-key", map_key)
+            entry.set("mapped-value", _num(value))
+            if key.base_type == "string":
+                entry.set("case-sensitive", "true" if key.case_sensitive else "false")
+    elif key.template == "map_response_point":
+        mapping = etree.SubElement(decl, _q("qti-area-mapping"))
+        _bounds(mapping, key)
+        for area in key.area_mapping:
+            entry = etree.SubElement(mapping, _q("qti-area-map-entry"), shape=area.shape,
+                                     coords=",".join(_num(c) for c in area.coords))
+            entry.set("mapped-value", _num(area.value))
+    return decl
+
+
+def _bounds(mapping: etree._Element, key: ResponseKey) -> None:
+    mapping.set("default-value", _num(key.default_value))
+    if key.lower_bound is not None:
+        mapping.set("lower-bound", _num(key.lower_bound))
+    if key.upper_bound is not None:
+        mapping.set("upper-bound", _num(key.upper_bound))
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(_value_text(v) for v in value)
+    if isinstance(value, float):
+        return _num(value)
+    return str(value)
+
+
+class _BodyWriter:
+    """Rebuilds model HTML as QTI 3.0 content, turning placeholders back into QTI elements."""
+
+    def __init__(self, item: Item, media_path: MediaPath, source: str) -> None:
+        self.item = item
+        self.media_path = media_path
+        self.source = source
+        self.placed: set[str] = set()
+
+    def fill(self, parent: etree._Element, html: str, where: str) -> None:
+        try:
+            fragment = etree.fromstring(f"<fragment>{html}</fragment>",
+                                        etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+        except etree.XMLSyntaxError as exc:
+            raise ItemRejected(self.source, where, f"is not well-formed XHTML: {exc.msg}") from None
+        parent.text = fragment.text
+        for child in fragment:
+            parent.append(self._convert(child, where, in_math=False))
+
+    def _convert(self, el: etree._Element, where: str, in_math: bool) -> etree._Element:
+        if not isinstance(el.tag, str):
+            return el
+        attrs = dict(el.attrib)
+        if "data-interaction" in attrs:
+            out = self.interaction(self._interaction(attrs["data-interaction"], where))
+        elif "data-hottext" in attrs:
+            out = etree.Element(_q("qti-hottext"), identifier=attrs["data-hottext"])
+            self._children(el, out, where, in_math)
+        elif "data-gap" in attrs:
+            out = etree.Element(_q("qti-gap"), identifier=attrs["data-gap"])
+        else:
+            tag = etree.QName(el).localname
+            math = in_math or tag == "math"
+            out = etree.Element(f"{{{MATHML_NS}}}{tag}" if math else _q(tag))
+            for name, value in attrs.items():
+                if tag == "img" and name == "src":
+                    value = self.media_path(value)
+                out.set(name, value)
+            self._children(el, out, where, math)
+        out.tail = el.tail
+        return out
+
+    def _children(self, el: etree._Element, out: etree._Element, where: str, in_math: bool) -> None:
+        out.text = el.text
+        for child in el:
+            out.append(self._convert(child, where, in_math))
+
+    def _interaction(self, response_id: str, where: str) -> Interaction:
+        for inter in self.item.interactions:
+            if inter.response_id == response_id:
+                return inter
+        raise ItemRejected(self.source, where, f"places interaction {response_id!r}, which the item does not have")
+
+    def interaction(self, inter: Interaction) -> etree._Element:
+        if inter.response_id in self.placed:
+            raise ItemRejected(self.source, "body", f"places interaction {inter.response_id!r} twice")
+        self.placed.add(inter.response_id)
+        name = "qti-select-point-interaction" if inter.base_type == "point" else ELEMENT[inter.type]
+        el = etree.Element(_q(name))
+        el.set("response-identifier", inter.response_id)
+        getattr(self, f"_attrs_{inter.type}")(el, inter)
+        if inter.prompt_html and inter.type not in ("inline_choice", "text_entry"):
+            prompt = etree.SubElement(el, _q("qti-prompt"))
+            self.fill(prompt, inter.prompt_html, f"{inter.response_id}.prompt")
+        getattr(self, f"_content_{inter.type}", lambda e, i: None)(el, inter)
+        return el
+
+    # attributes per interaction type
+    def _limits(self, el: etree._Element, inter: Interaction, prefix: str = "choices") -> None:
+        el.set(f"min-{prefix}", str(inter.min_choices))
+        el.set(f"max-{prefix}", str(inter.max_choices))
+
+    def _shuffle(self, el: etree._Element, inter: Interaction) -> None:
+        el.set("shuffle", "true" if inter.shuffle else "false")
+
+    def _attrs_choice(self, el: etree._Element, inter: Interaction) -> None:
+        self._shuffle(el, inter)
+        self._limits(el, inter)
+
+    _attrs_order = _attrs_choice
+
+    def _attrs_inline_choice(self, el: etree._Element, inter: Interaction) -> None:
+        self._shuffle(el, inter)
+        if inter.min_choices:
+            el.set("required", "true")
+
+    def _attrs_text_entry(self, el: etree._Element, inter: Interaction) -> None:
+        self._text_attrs(el, inter)
+
+    def _attrs_extended_text(self, el: etree._Element, inter: Interaction) -> None:
+        self._text_attrs(el, inter)
+        if inter.expected_lines is not None:
+            el.set("expected-lines", str(inter.expected_lines))
+
+    def _text_attrs(self, el: etree._Element, inter: Interaction) -> None:
+        if inter.expected_length is not None:
+            el.set("expected-length", str(inter.expected_length))
+        if inter.pattern_mask is not None:
+            el.set("pattern-mask", inter.pattern_mask)
+
+    def _attrs_match(self, el: etree._Element, inter: Interaction) -> None:
+        self._shuffle(el, inter)
+        self._limits(el, inter, "associations")
+
+    _attrs_associate = _attrs_match
+
+    def _attrs_gap_match(self, el: etree._Element, inter: Interaction) -> None:
+        self._shuffle(el, inter)
+
+    def _attrs_hottext(self, el: etree._Element, inter: Interaction) -> None:
+        self._limits(el, inter)
+
+    _attrs_hotspot = _attrs_hottext
+
+    # content per interaction type
+    def _choice_elements(self, parent: etree._Element, choices: Any, name: str, inter: Interaction,
+                         match_max: bool = False) -> None:
+        for choice in choices:
+            el = etree.SubElement(parent, _q(name), identifier=choice.id)
+            if choice.fixed:
+                el.set("fixed", "true")
+            if match_max:
+                el.set("match-max", str(choice.match_max))
+            self.fill(el, choice.html, f"{inter.response_id}.choices[{choice.id}]")
+
+    def _content_choice(self, el: etree._Element, inter: Interaction) -> None:
+        self._choice_elements(el, inter.choices, "qti-simple-choice", inter)
+
+    _content_order = _content_choice
+
+    def _content_inline_choice(self, el: etree._Element, inter: Interaction) -> None:
+        self._choice_elements(el, inter.choices, "qti-inline-choice", inter)
+
+    def _content_match(self, el: etree._Element, inter: Interaction) -> None:
+        for group in (inter.choices, inter.targets):
+            match_set = etree.SubElement(el, _q("qti-simple-match-set"))
+            self._choice_elements(match_set, group, "qti-simple-associable-choice", inter, match_max=True)
+
+    def _content_associate(self, el: etree._Element, inter: Interaction) -> None:
+        self._choice_elements(el, inter.choices, "qti-simple-associable-choice", inter, match_max=True)
+
+    def _content_gap_match(self, el: etree._Element, inter: Interaction) -> None:
+        self._choice_elements(el, inter.choices, "qti-gap-text", inter, match_max=True)
+        holder = etree.Element("holder")
+        self.fill(holder, inter.content_html, f"{inter.response_id}.content")
+        _move_content(holder, el)
+
+    def _content_hottext(self, el: etree._Element, inter: Interaction) -> None:
+        holder = etree.Element("holder")
+        self.fill(holder, inter.content_html, f"{inter.response_id}.content")
+        _move_content(holder, el)
+
+    def _content_hotspot(self, el: etree._Element, inter: Interaction) -> None:
+        if inter.image is None:
+            raise ItemRejected(self.source, f"interactions[{inter.response_id}]", "a hotspot needs an image")
+        obj = etree.SubElement(el, _q("object"), type=inter.image.mime,
+                               data=self.media_path(f"media:{inter.image.sha256}"))
+        for dim in ("width", "height"):
+            if getattr(inter.image, dim):
+                obj.set(dim, str(getattr(inter.image, dim)))
+        for spot in inter.hotspots:
+            hs = etree.SubElement(el, _q("qti-hotspot-choice"), identifier=spot.id, shape=spot.shape,
+                                  coords=",".join(_num(c) for c in spot.coords))
+            if spot.label:
+                hs.set("hotspot-label", spot.label)
+
+
+def _move_content(holder: etree._Element, target: etree._Element) -> None:
+    """Append holder's text and children to target (after what target already holds)."""
+    if holder.text:
+        if len(target):
+            target[-1].tail = (target[-1].tail or "") + holder.text
+        else:
+            target.text = (target.text or "") + holder.text
+    for child in list(holder):
+        target.append(child)
