@@ -121,3 +121,18 @@ def restore(policy_source: str | None, journal: str | None, as_json: bool) -> No
     except HardeningError as exc:
         raise click.ClickException(str(exc)) from None
     _print_restore(report, as_json)
+
+
+@main.command(help="Print this kiosk's release measurement (code or frozen binary, plus policy).")
+@click.option("--policy", "policy_source", metavar="FILE|NAME", help=POLICY_HELP)
+@click.option("--path", "paths", multiple=True, type=click.Path(exists=True),
+              help="Measure these files or package directories instead of the installed code.")
+@click.option("--json", "as_json", is_flag=True, help="Print the measurement with its file list as JSON.")
+def measure(policy_source: str | None, paths: tuple[str, ...], as_json: bool) -> None:
+    from hardening.attestation import measure as measure_release
+
+    result = measure_release(_load_policy(policy_source), list(paths) or None)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(f"{result.digest}  ({result.kind}, {len(result.files)} files, policy {result.policy_sha256[:12]})")
