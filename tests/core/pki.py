@@ -1,13 +1,14 @@
-"""A small PKI for tests: central root, one centre, one kiosk, with all their keys."""
+"""Artefacts for tests: a small PKI (central root, one centre, one kiosk), envelopes, packages."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from exam_core import certs, keys
+from exam_core import certs, envelope, keys, package
+from exam_core.jsonio import utc_now
 
 
 @dataclass
@@ -38,3 +39,25 @@ def make_pki(not_before: datetime | None = None, not_after: datetime | None = No
     kiosk_cert = certs.issue_certificate(centre, "centre-1", "kiosk-7", "kiosk", kiosk.public_key(),
                                          kiosk_hpke.public_key(), not_before, not_after)
     return Pki(central, results, centre, centre_hpke, kiosk, kiosk_hpke, root, centre_cert, kiosk_cert)
+
+
+PAYLOAD = {"responses": [{"item_id": "I1", "value": "A", "seq": 1}, {"item_id": "I2", "value": ["B", "C"], "seq": 2}],
+           "events": 3}
+
+
+def seal(pki, payload=PAYLOAD, **over):
+    fields = dict(attempt_id="att-1", centre_id="centre-1", kiosk_id="kiosk-7", form_id="F1", form_version=2,
+                  package_id="pkg-1", kiosk_signing_key=pki.kiosk, chain=pki.chain,
+                  results_public=pki.results.public_key(), envelope_id="env-1")
+    fields.update(over)
+    return envelope.seal_envelope(payload, **fields)
+
+
+def build(signing_key, centre_public, content=b"form content " * 100, code=False, **over):
+    now = utc_now()
+    fields = dict(package_id="pkg-1", form_id="F1", form_version=2, scheme_id="S1", centre_id="centre-1",
+                  opens=now - timedelta(hours=1), closes=now + timedelta(hours=8), title="Demo",
+                  duration_seconds=3600, item_count=3)
+    fields.update(over)
+    return package.build_form_package(content, signing_key=signing_key, centre_hpke_public=centre_public,
+                                      with_release_code=code, **fields)

@@ -10,19 +10,7 @@ from exam_core.errors import (ArtefactError, ExpiredError, MalformedError, Revok
                               TooLargeError, UntrustedError, ValidationError, WrongKeyError,
                               WrongPurposeError)
 from exam_core.jsonio import canonical_dumps, utc_now
-from tests.core.pki import make_pki
-
-PAYLOAD = {"responses": [{"item_id": "I1", "value": "A", "seq": 1}, {"item_id": "I2", "value": ["B", "C"], "seq": 2}],
-           "events": 3}
-
-
-def seal(pki, payload=PAYLOAD, **over):
-    fields = dict(attempt_id="att-1", centre_id="centre-1", kiosk_id="kiosk-7", form_id="F1", form_version=2,
-                  package_id="pkg-1", kiosk_signing_key=pki.kiosk, chain=pki.chain,
-                  results_public=pki.results.public_key(), envelope_id="env-1")
-    fields.update(over)
-    return envelope.seal_envelope(payload, **fields)
-
+from tests.core.pki import PAYLOAD, make_pki, seal
 
 @pytest.fixture(scope="module")
 def sealed(pki):

@@ -10,17 +10,8 @@ from exam_core.errors import (ArtefactError, ExpiredError, MalformedError, Relea
                               TamperedError, TooLargeError, ValidationError, WrongKeyError,
                               WrongPurposeError)
 from exam_core.jsonio import utc_now
+from tests.core.pki import build
 from tests.core.zips import lying_zip_bomb, zip_bomb, zip_of
-
-
-def build(signing_key, centre_public, content=b"form content " * 100, code=False, **over):
-    now = utc_now()
-    fields = dict(package_id="pkg-1", form_id="F1", form_version=2, scheme_id="S1", centre_id="centre-1",
-                  opens=now - timedelta(hours=1), closes=now + timedelta(hours=8), title="Demo",
-                  duration_seconds=3600, item_count=3)
-    fields.update(over)
-    return package.build_form_package(content, signing_key=signing_key, centre_hpke_public=centre_public,
-                                      with_release_code=code, **fields)
 
 
 @pytest.fixture(scope="module")

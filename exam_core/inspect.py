@@ -1,0 +1,168 @@
+"""Say what an Invigil artefact is, show its header, and check its signature when given the issuer.
+
+Used by ``python -m exam_core inspect``. Recognised kinds: ``form-package``, ``response-envelope``,
+``receipt``, ``certificate``, ``revocation-list``, ``signed-document`` (any other purpose),
+``public-key`` and ``private-key`` (whose secret part is never shown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from exam_core import certs, envelope, keys, limits, package, purposes, receipt, signing
+from exam_core.errors import ArtefactError, InvigilError, KeyFileError, MalformedError
+from exam_core.jsonio import loads_strict, utc_now
+from exam_core.safezip import read_canonical
+
+#: Largest file ``inspect`` reads (the largest artefact there is: a form package).
+MAX_FILE_BYTES = limits.PACKAGE_MAX_BYTES
+
+
+@dataclass
+class Inspection:
+    """The result; ``to_dict`` gives exactly the keys of ``inspect --json``."""
+
+    kind: str
+    header: dict[str, Any] = field(default_factory=dict)
+    signature_valid: bool | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.signature_valid is not False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "header": self.header, "signature_valid": self.signature_valid,
+                "error": self.error}
+
+
+def inspect_bytes(data: bytes, issuer: Ed25519PublicKey | None = None) -> Inspection:
+    """Identify ``data`` and check it against ``issuer`` (the key that should have signed it)."""
+    if data[:2] == b"PK":
+        return _checked(Inspection("form-package"), _package, data, issuer)
+    try:
+        doc = loads_strict(data, max_bytes=limits.ENVELOPE_MAX_BYTES)
+    except ArtefactError as exc:
+        return Inspection("unknown", error=f"not an Invigil artefact: {exc}")
+    fmt = doc.get("format") if isinstance(doc, dict) else None
+    if fmt == envelope.ENVELOPE_FORMAT:
+        return _checked(Inspection("response-envelope"), _envelope, data, issuer)
+    if fmt == signing.SIGNED_FORMAT:
+        purpose = doc.get("purpose")
+        kind = {purposes.CERTIFICATE: "certificate", purposes.REVOCATION_LIST: "revocation-list",
+                purposes.RECEIPT: "receipt"}.get(purpose, "signed-document")
+        return _checked(Inspection(kind), _signed, data, issuer)
+    if fmt == keys.PUBLIC_KEY_FORMAT:
+        return _checked(Inspection("public-key"), _public_key, data, None)
+    if fmt == keys.PRIVATE_KEY_FORMAT:
+        return _checked(Inspection("private-key"), _private_key, doc, None)
+    return Inspection("unknown", error=f"unknown artefact format {fmt!r}")
+
+
+def _checked(result: Inspection, reader, data: Any, issuer: Ed25519PublicKey | None) -> Inspection:
+    """Run ``reader`` (which fills the header, then verifies); turn failures into ``error``."""
+    try:
+        reader(result, data, issuer)
+    except InvigilError as exc:
+        result.error = f"{type(exc).__name__}: {exc}"
+        if issuer is not None and result.signature_valid is None:
+            result.signature_valid = False
+    return result
+
+
+def _package(result: Inspection, data: bytes, issuer: Ed25519PublicKey | None) -> None:
+    members = read_canonical(data, package._POLICY)
+    manifest = loads_strict(bytes(members[package.MANIFEST]), max_bytes=limits.MANIFEST_MAX_BYTES)
+    if not isinstance(manifest, dict):
+        raise MalformedError("manifest must be an object", package.MANIFEST)
+    result.header = {k: v for k, v in manifest.items() if k not in ("wrapped_key", "key_check")}
+    result.header["signer_key_id"] = signing.read_detached(bytes(members[package.SIGNATURE]))[1]
+    if issuer is not None:
+        package.read_form_package(data, issuer)
+        result.signature_valid = True
+
+
+def _envelope(result: Inspection, data: bytes, issuer: Ed25519PublicKey | None) -> None:
+    header = envelope.read_unverified_header(data)
+    result.header = header.to_dict()
+    if issuer is None:
+        return
+    if keys.key_id(issuer) == header.signer_key_id:  # the kiosk's own key: header signature only
+        envelope.read_envelope_header(data, kiosk_public=issuer)
+    else:  # the central root: chain and header
+        envelope.read_envelope_header(data, root_public=issuer)
+    result.signature_valid = True
+
+
+def _signed(result: Inspection, data: bytes, issuer: Ed25519PublicKey | None) -> None:
+    doc = signing.read_unverified(data)
+    payload = loads_strict(doc.payload_bytes)
+    result.header = {"purpose": doc.purpose, "signer_key_id": doc.signer,
+                     **(payload if isinstance(payload, dict) else {"payload": payload})}
+    if result.kind == "certificate":
+        cert = certs.read_unverified_certificate(data)
+        result.header.pop("signing_key", None)
+        result.header["subject_key_id"] = keys.key_id(keys.public_from_raw(keys.KIND_ED25519, keys.b64d(cert.signing_key)))
+    if result.kind == "revocation-list":
+        result.header["serials"] = len(payload.get("serials", []))
+    if issuer is None:
+        return
+    if result.kind == "certificate":
+        verified = certs.read_certificate(data, issuer)
+        result.signature_valid = True
+        verified.check_valid_at(utc_now())
+    elif result.kind == "revocation-list":
+        certs.read_revocation_list(data, issuer)
+        result.signature_valid = True
+    elif result.kind == "receipt":
+        receipt.parse_receipt_payload(signing.open_signed(data, issuer, purposes.RECEIPT).payload, data)
+        result.signature_valid = True
+    else:
+        signing.open_signed(data, issuer, doc.purpose)
+        result.signature_valid = True
+
+
+def _public_key(result: Inspection, data: bytes, _issuer: None) -> None:
+    public = keys.parse_public_key_document(data)
+    doc = loads_strict(data)
+    result.header = {"key_kind": keys.key_kind(public), "key_id": keys.key_id(public)}
+    if "label" in doc:
+        result.header["label"] = doc["label"]
+
+
+def _private_key(result: Inspection, doc: dict[str, Any], _issuer: None) -> None:
+    """Only the public facts: never the key material, encrypted or not."""
+    result.header = {"key_kind": doc.get("kind"), "key_id": doc.get("key_id"),
+                     "passphrase_protected": "encryption" in doc}
+
+
+def load_issuer(path: str) -> Ed25519PublicKey:
+    """An issuer public key from a public key file, a private key file or a certificate."""
+    with open(path, "rb") as handle:
+        data = handle.read(limits.SIGNED_DOC_MAX_BYTES + 1)
+    try:
+        doc = loads_strict(data, max_bytes=limits.SIGNED_DOC_MAX_BYTES)
+    except ArtefactError as exc:
+        raise KeyFileError(f"{path}: {exc}") from None
+    fmt = doc.get("format") if isinstance(doc, dict) else None
+    if fmt == signing.SIGNED_FORMAT:
+        cert = certs.read_unverified_certificate(data)
+        return keys.public_from_raw(keys.KIND_ED25519, keys.b64d(cert.signing_key))
+    public = keys.public_of(keys.load_private_key(path)) if fmt == keys.PRIVATE_KEY_FORMAT else keys.load_public_key(path)
+    if not isinstance(public, Ed25519PublicKey):
+        raise KeyFileError(f"{path}: an issuer must be an Ed25519 signing key, not {keys.key_kind(public)}")
+    return public
+
+
+def read_artefact(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise KeyFileError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
+    return data
+
+
+__all__ = ["Inspection", "inspect_bytes", "load_issuer", "read_artefact"]
