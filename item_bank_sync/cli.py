@@ -27,3 +27,9 @@ def main(ctx: click.Context, data_dir: Path) -> None:
 
 from item_bank_sync.cli_analysis import analyze_command  # noqa: E402  (issue 8: item analysis)
 main.add_command(analyze_command)
+
+
+from item_bank_sync.cli_items import import_command, items_group  # noqa: E402
+
+main.add_command(import_command)
+main.add_command(items_group)

@@ -115,6 +115,20 @@ class CentralContext:
             self._bank = open_bank(self.bank_db_path)
         return self._bank
 
+    def audit_log(self):
+        """The central body's audit chain (``exam_core.audit.AuditLog`` in bank.db)."""
+        from exam_core.audit import AuditLog
+
+        return AuditLog(self.open_bank_db(), "audit_log")
+
+    def item_bank(self):
+        """The item bank (versions, document control, media) over bank.db."""
+        from item_bank_sync.bank import ItemBank
+        from item_bank_sync.media import MediaStore
+
+        db = self.open_bank_db()
+        return ItemBank(db, MediaStore(self.media_dir, db), self.audit_log())
+
     def close(self) -> None:
         if self._bank is not None:
             self._bank.conn.close()

@@ -304,27 +304,31 @@ class _ItemReader:
                options: list[Choice] | list[Hotspot], targets: list[Choice] | None = None) -> _Found:
         return _Found(where, el_name, interaction, {o.id for o in options}, {t.id for t in targets or []})
 
-    def _read_choiceInteraction(self, el: etree._Element, rid: str, where: str) -> _Found:
-        self._unexpected(el, where, {"prompt", "simpleChoice"})
-        choices = self._choices(el, where, ("simpleChoice",))
+    def _listed(self, el: etree._Element, rid: str, where: str, qti: str, kind: str, child: str,
+                card: str, base: str, limit: str, default_max: int | None = 1) -> _Found:
+        """Choice, order and associate: a prompt, a list of options, min/max limits."""
+        self._unexpected(el, where, {"prompt", child})
+        choices = self._choices(el, where, (child,))
         a = qti_attrs(el)
-        inter = Interaction(type="choice", response_id=rid, cardinality="single", base_type="identifier",
+        whole = len(choices) if default_max is None else None
+        inter = Interaction(type=kind, response_id=rid, cardinality=card, base_type=base,
                             prompt_html=self._prompt(el, where), choices=tuple(choices),
                             shuffle=self._flag(el, "shuffle"),
-                            min_choices=self._int(a.get("minChoices"), f"{where}@minChoices", 0),
-                            max_choices=self._int(a.get("maxChoices"), f"{where}@maxChoices", 1))
-        return self._found("choiceInteraction", inter, where, choices)
+                            min_choices=self._int(a.get(f"min{limit}"), f"{where}@min{limit}", whole or 0),
+                            max_choices=self._int(a.get(f"max{limit}"), f"{where}@max{limit}", whole or default_max))
+        return self._found(qti, inter, where, choices)
+
+    def _read_choiceInteraction(self, el: etree._Element, rid: str, where: str) -> _Found:
+        return self._listed(el, rid, where, "choiceInteraction", "choice", "simpleChoice",
+                            "single", "identifier", "Choices")
 
     def _read_orderInteraction(self, el: etree._Element, rid: str, where: str) -> _Found:
-        self._unexpected(el, where, {"prompt", "simpleChoice"})
-        choices = self._choices(el, where, ("simpleChoice",))
-        a = qti_attrs(el)
-        inter = Interaction(type="order", response_id=rid, cardinality="ordered", base_type="identifier",
-                            prompt_html=self._prompt(el, where), choices=tuple(choices),
-                            shuffle=self._flag(el, "shuffle"),
-                            min_choices=self._int(a.get("minChoices"), f"{where}@minChoices", len(choices)),
-                            max_choices=self._int(a.get("maxChoices"), f"{where}@maxChoices", len(choices)))
-        return self._found("orderInteraction", inter, where, choices)
+        return self._listed(el, rid, where, "orderInteraction", "order", "simpleChoice",
+                            "ordered", "identifier", "Choices", default_max=None)
+
+    def _read_associateInteraction(self, el: etree._Element, rid: str, where: str) -> _Found:
+        return self._listed(el, rid, where, "associateInteraction", "associate", "simpleAssociableChoice",
+                            "multiple", "pair", "Associations")
 
     def _read_inlineChoiceInteraction(self, el: etree._Element, rid: str, where: str) -> _Found:
         self._unexpected(el, where, {"inlineChoice"})
@@ -374,17 +378,6 @@ class _ItemReader:
                             min_choices=self._int(a.get("minAssociations"), f"{where}@minAssociations", 0),
                             max_choices=self._int(a.get("maxAssociations"), f"{where}@maxAssociations", 1))
         return self._found("matchInteraction", inter, where, sources, targets)
-
-    def _read_associateInteraction(self, el: etree._Element, rid: str, where: str) -> _Found:
-        self._unexpected(el, where, {"prompt", "simpleAssociableChoice"})
-        choices = self._choices(el, where, ("simpleAssociableChoice",))
-        a = qti_attrs(el)
-        inter = Interaction(type="associate", response_id=rid, cardinality="multiple", base_type="pair",
-                            prompt_html=self._prompt(el, where), choices=tuple(choices),
-                            shuffle=self._flag(el, "shuffle"),
-                            min_choices=self._int(a.get("minAssociations"), f"{where}@minAssociations", 0),
-                            max_choices=self._int(a.get("maxAssociations"), f"{where}@maxAssociations", 1))
-        return self._found("associateInteraction", inter, where, choices)
 
     def _read_gapMatchInteraction(self, el: etree._Element, rid: str, where: str) -> _Found:
         for child in qti_children(el):
