@@ -33,3 +33,6 @@ from item_bank_sync.cli_items import import_command, items_group  # noqa: E402
 
 main.add_command(import_command)
 main.add_command(items_group)
+from item_bank_sync.cli_init import init_command  # noqa: E402
+
+main.add_command(init_command)

@@ -1,0 +1,26 @@
+"""``init``: create the central body's keys, root certificate and bank database."""
+
+from __future__ import annotations
+
+import click
+
+from exam_core import keys
+from item_bank_sync.central_identity import initialise
+from item_bank_sync.cli_common import central, emit, json_option, refusals_exit
+
+
+@click.command("init")
+@click.option("--body-id", required=True, help="Identifier of the certification body (certificate subject).")
+@click.option("--name", required=True, help="Display name of the certification body.")
+@click.option("--suite", type=click.Choice(keys.SUITES), default=keys.DEFAULT_SUITE, show_default=True,
+              help="HPKE suite of the results key.")
+@json_option
+@click.pass_context
+@refusals_exit
+def init_command(ctx: click.Context, body_id: str, name: str, suite: str) -> None:
+    """Create the central body's signing key, results key, root certificate and bank.db."""
+    summary = initialise(central(ctx), body_id, name, suite)
+    emit(ctx, summary, lambda c: c.print(
+        f"initialised {name} ({body_id}) in {summary['data_dir']}\n"
+        f"  signing key {summary['signing_key_id']}\n  results key {summary['results_key_id']} ({suite})\n"
+        f"  root certificate {summary['certificate']}", highlight=False))
