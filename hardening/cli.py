@@ -136,3 +136,28 @@ def measure(policy_source: str | None, paths: tuple[str, ...], as_json: bool) ->
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         click.echo(f"{result.digest}  ({result.kind}, {len(result.files)} files, policy {result.policy_sha256[:12]})")
+
+
+@main.command(help="Write an OS provisioning bundle for kiosk machines into DIR (applies nothing).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory to create.")
+@click.option("--url", default="http://127.0.0.1:8470/", show_default=True, help="Kiosk URL (the browser's only origin).")
+@click.option("--user", default="invigil-kiosk", show_default=True, help="Dedicated kiosk account.")
+@click.option("--kiosk-command", help="Command the session runs (default: the built binary's `run`).")
+@click.option("--hardening-command", help="Command prefix of `hardening` (default: the built binary's).")
+@click.option("--policy", "policy_source", metavar="FILE|NAME", help=POLICY_HELP)
+def provision(out: str, url: str, user: str, kiosk_command: str | None, hardening_command: str | None,
+              policy_source: str | None) -> None:
+    from exam_core.errors import ValidationError
+    from hardening.provision import BundleSettings, write_bundle
+
+    defaults = BundleSettings()
+    settings = BundleSettings(url=url, user=user,
+                              kiosk_command=kiosk_command or defaults.kiosk_command.replace(defaults.url, url),
+                              hardening_command=hardening_command or defaults.hardening_command)
+    try:
+        files = write_bundle(out, _load_policy(policy_source), settings)
+    except ValidationError as exc:
+        raise click.BadParameter(exc.reason, param_hint=f"--{exc.field.replace('_', '-')}") from None
+    except HardeningError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {len(files)} files to {out}; read {out}/README.md, then run install.sh on the kiosk")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from hardening.chromium_policy import POLICY_FILE_NAME, kiosk_origin, policy_bytes
+from hardening.errors import HardeningError
 from hardening.journal import RestoreJournal, RestoreReport
 from hardening.keygrab import GrabStatus, ShortcutGrab
 from hardening.policy import Policy
@@ -67,6 +68,25 @@ def chromium_command(settings: LockdownSettings, profile: Path) -> list[str]:
     return [*argv, settings.url]
 
 
+def _install_browser_policy(journal: RestoreJournal, settings: LockdownSettings, policy: Policy) -> None:
+    """Write the managed policy unless the provisioned machine already has exactly this one.
+
+    On a provisioned kiosk the policy is installed by root and lockdown runs unprivileged, so an
+    identical file is left alone (nothing to journal); a different or missing one must be written,
+    and if that is not permitted the lockdown fails before the browser starts.
+    """
+    target = settings.policy_dir / POLICY_FILE_NAME
+    data = policy_bytes(settings.url, policy["lockdown"]["chromium_extra"])
+    if target.is_file() and target.read_bytes() == data:
+        log.info("managed browser policy %s already installed", target)
+        return
+    try:
+        journal.write_file(target, data, 0o644)
+    except PermissionError:
+        raise HardeningError(f"{target}: cannot write the browser policy; install the provisioning "
+                             "bundle's policy for this URL or run lockdown with the right to write it") from None
+
+
 def run_lockdown(settings: LockdownSettings, policy: Policy,
                  on_started: Callable[[subprocess.Popen, GrabStatus | None], None] | None = None
                  ) -> LockdownResult:
@@ -85,8 +105,7 @@ def run_lockdown(settings: LockdownSettings, policy: Policy,
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
         try:
-            data = policy_bytes(settings.url, policy["lockdown"]["chromium_extra"])
-            journal.write_file(settings.policy_dir / POLICY_FILE_NAME, data, 0o644)
+            _install_browser_policy(journal, settings, policy)
             profile = journal.make_temp_dir()
             if settings.display:
                 grab = ShortcutGrab(settings.shortcuts, settings.display)
