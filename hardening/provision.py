@@ -27,21 +27,14 @@ _USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 _WORD = re.compile(r"[A-Za-z0-9_./:=@%+,-]+")
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
-# (template, path in the bundle, mode)
-FILES = (
-    ("README.md", "README.md", 0o644),
-    ("install.sh", "install.sh", 0o755),
-    ("create-kiosk-user.sh", "create-kiosk-user.sh", 0o755),
-    ("invigil-kiosk-x11.service", "invigil-kiosk-x11.service", 0o644),
-    ("invigil-kiosk-cage.service", "invigil-kiosk-cage.service", 0o644),
-    ("kiosk-xsession.sh", "kiosk-xsession.sh", 0o755),
-    ("10-invigil-kiosk.conf", "10-invigil-kiosk.conf", 0o644),
-    ("Xwrapper.config", "Xwrapper.config", 0o644),
-    ("99-invigil-block-usb-storage.rules", "99-invigil-block-usb-storage.rules", 0o644),
-    ("invigil-block-usb-storage.conf", "invigil-block-usb-storage.conf", 0o644),
-    ("logind-invigil-kiosk.conf", "logind-invigil-kiosk.conf", 0o644),
-    ("sysctl-invigil-kiosk.conf", "sysctl-invigil-kiosk.conf", 0o644),
-)
+# Each template is written under its own name, with this mode.
+FILES = {
+    "README.md": 0o644, "install.sh": 0o755, "create-kiosk-user.sh": 0o755,
+    "invigil-kiosk-x11.service": 0o644, "invigil-kiosk-cage.service": 0o644, "kiosk-xsession.sh": 0o755,
+    "10-invigil-kiosk.conf": 0o644, "Xwrapper.config": 0o644, "99-invigil-block-usb-storage.rules": 0o644,
+    "invigil-block-usb-storage.conf": 0o644, "logind-invigil-kiosk.conf": 0o644,
+    "sysctl-invigil-kiosk.conf": 0o644,
+}
 CHROMIUM_POLICY_PATH = "chromium-policy/invigil-kiosk.json"
 MANIFEST = "MANIFEST.sha256"
 
@@ -96,7 +89,7 @@ def write_bundle(out: str | Path, policy: Policy, settings: BundleSettings = Bun
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise HardeningError(f"{out}: exists and is not an empty directory")
     values = _values(settings, policy)
-    contents = {path: (render(template, values).encode("utf-8"), mode) for template, path, mode in FILES}
+    contents = {name: (render(name, values).encode("utf-8"), mode) for name, mode in FILES.items()}
     contents[CHROMIUM_POLICY_PATH] = (policy_bytes(settings.url, policy["lockdown"]["chromium_extra"]), 0o644)
     written = []
     for relative, (data, mode) in contents.items():

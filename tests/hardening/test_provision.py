@@ -34,10 +34,10 @@ def bundle(tmp_path):
 
 
 def test_every_file_is_written_with_its_mode_and_listed_in_the_manifest(bundle):
-    expected = {path for _, path, _ in FILES} | {CHROMIUM_POLICY_PATH, MANIFEST}
+    expected = set(FILES) | {CHROMIUM_POLICY_PATH, MANIFEST}
     actual = {str(p.relative_to(bundle)) for p in bundle.rglob("*") if p.is_file()}
     assert actual == expected
-    for _, path, mode in FILES:
+    for path, mode in FILES.items():
         assert stat.S_IMODE((bundle / path).stat().st_mode) == mode
     lines = (bundle / MANIFEST).read_text().splitlines()
     assert len(lines) == len(expected) - 1
