@@ -98,7 +98,7 @@ class InputMonitor:
         self.synthetic.trigger.clear_after_s = t.burst_clear_s
         self.synthetic.thresholds = threshold_dict(
             t, ("synthetic_min_keys", "synthetic_max_hold_ms", "synthetic_max_interval_cv"))
-        self.idle.trigger.fire_after_s = t.idle_after_s
+        self.idle.trigger.fire_after_s = 0.0   # the condition itself measures the idle time
         self.idle.trigger.clear_after_s = t.idle_clear_s
         self.idle.thresholds = threshold_dict(t, ("idle_after_s",))
         for rule in (self.burst, self.synthetic, self.idle):
@@ -162,9 +162,10 @@ class InputMonitor:
     # --- rules ------------------------------------------------------------------------------
 
     def _activity(self, now: float) -> None:
+        idle_s = round(now - self._last_activity, 1)
         self._last_activity = now
         if self.idle.trigger.active:
-            self._observe(self.idle, now, False, {"idle_s": 0.0})
+            self._observe(self.idle, now, False, {"idle_s": idle_s})
 
     def _count_press(self, now: float) -> None:
         self.key_presses += 1
