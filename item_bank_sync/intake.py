@@ -1,0 +1,314 @@
+"""Intake: verify, open, de-duplicate, score and receipt the sealed response envelopes.
+
+For each envelope, in this order (the first failure quarantines it, with the reason):
+
+1. **Idempotency**: the SHA-256 of the exact bytes is looked up first. An envelope seen before
+   gets the receipt it got then, byte for byte, whatever its fate was; nothing is re-processed.
+2. **Chain**: the envelope's certificate chain must lead kiosk -> centre -> this central body,
+   be valid now and unrevoked, and the centre in the chain must be the centre that delivered it.
+3. **Signatures and sealing**: the kiosk-signed header and the kiosk-signed inner payload, opened
+   with the central results key (``exam_core.envelope``); header and payload must agree.
+4. **Content**: the attempt belongs to the delivering centre and to the certified kiosk; the form
+   version and package exist in the bank and match; the journal head in the payload equals the
+   one in the signed header and the response sequence numbers are unique.
+5. **Replays**: a second, different envelope for an attempt already accepted is a replay.
+6. **Scoring**: with the answer keys from the bank (they never left the central body).
+
+An accepted envelope, its responses, scores, marking tasks and the signed receipt are written in
+one ``synchronous=FULL`` transaction before the receipt is returned: once a centre holds a
+receipt, the central body holds the data, and the centre may delete its copy. A quarantined
+envelope's bytes are kept too, so the receipt is honest for it as well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from exam_core import limits
+from exam_core.envelope import read_unverified_header
+from exam_core.errors import ArtefactError, InvigilError, TooLargeError, ValidationError
+from exam_core.jsonio import b64e, format_time, utc_now
+from exam_core.receipt import issue_receipt
+from exam_core.model import IDENTIFIER_RE, SEVERITIES, AnswerKey, Form
+from exam_core.store import immediate_transaction
+from item_bank_sync import marking
+from item_bank_sync.intake_envelope import OpenedEnvelope, open_envelope
+from item_bank_sync.scoring import score_attempt
+
+ACCEPTED, QUARANTINED, REJECTED = "accepted", "quarantined", "rejected"
+_PERSON_MAX = 20
+_INCIDENTS_MAX = 1000
+
+
+class IntakeRefusal(InvigilError):
+    """An envelope that verified cryptographically but cannot be accepted (reason given)."""
+
+
+@dataclass(frozen=True)
+class EnvelopeMeta:
+    """What the centre's console says about an envelope: who proctored it, which incidents.
+
+    Carried in the authenticated upload (or the signed bundle), so attributable to the centre.
+    """
+
+    proctors: tuple[str, ...] = ()
+    incidents: tuple[dict[str, Any], ...] = ()
+    journal_head: tuple[int, str] | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "meta") -> "EnvelopeMeta":
+        if not isinstance(data, dict) or set(data) - {"proctors", "incidents", "journal_head"}:
+            raise ValidationError(where, "may hold only proctors, incidents and journal_head")
+        proctors = data.get("proctors", [])
+        incidents = data.get("incidents", [])
+        if not isinstance(proctors, list) or len(proctors) > _PERSON_MAX or not all(
+                isinstance(p, str) and 0 < len(p) <= 200 for p in proctors):
+            raise ValidationError(f"{where}.proctors", f"must be up to {_PERSON_MAX} names")
+        if not isinstance(incidents, list) or len(incidents) > _INCIDENTS_MAX:
+            raise ValidationError(f"{where}.incidents", f"must be a list of up to {_INCIDENTS_MAX}")
+        checked = tuple(_incident(i, f"{where}.incidents[{n}]") for n, i in enumerate(incidents))
+        return cls(tuple(proctors), checked, _journal_head(data.get("journal_head"), f"{where}.journal_head"))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"proctors": list(self.proctors), "incidents": list(self.incidents)}
+        if self.journal_head is not None:
+            out["journal_head"] = {"seq": self.journal_head[0], "hash": self.journal_head[1]}
+        return out
+
+
+def _journal_head(data: Any, where: str) -> tuple[int, str] | None:
+    """The journal head the console last saw in the kiosk's heartbeats (optional)."""
+    if data is None:
+        return None
+    if not isinstance(data, dict) or set(data) != {"seq", "hash"} or not isinstance(data["seq"], int) \
+            or isinstance(data["seq"], bool) or not isinstance(data["hash"], str) \
+            or not re.match(r"^[0-9a-f]{64}$", data["hash"]):
+        raise ValidationError(where, "must be {seq, hash}")
+    return data["seq"], data["hash"]
+
+
+def _incident(data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValidationError(where, "must be an object")
+    kind, severity, at = data.get("kind"), data.get("severity"), data.get("at")
+    if not isinstance(kind, str) or not re.match(r"^[a-z][a-z0-9_.]{0,63}$", kind):
+        raise ValidationError(f"{where}.kind", "must be a lower-case event type")
+    if severity not in SEVERITIES:
+        raise ValidationError(f"{where}.severity", f"must be one of {', '.join(SEVERITIES)}")
+    if not isinstance(at, str) or len(at) > 40:
+        raise ValidationError(f"{where}.at", "must be a timestamp")
+    rule = data.get("rule", "")
+    detail = data.get("detail", {})
+    if not isinstance(rule, str) or len(rule) > 100 or not isinstance(detail, dict):
+        raise ValidationError(where, "rule must be a short string and detail an object")
+    if len(json.dumps(detail)) > 8 * limits.KIB:
+        raise ValidationError(f"{where}.detail", "is larger than 8 KiB")
+    return {"kind": kind, "severity": severity, "at": at, "rule": rule, "detail": detail}
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    sha256: str
+    status: str
+    reason: str
+    attempt_id: str | None
+    receipt: bytes | None
+    duplicate: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"envelope_sha256": self.sha256, "status": self.status, "reason": self.reason,
+                "attempt_id": self.attempt_id, "duplicate": self.duplicate,
+                "receipt": None if self.receipt is None else b64e(self.receipt)}
+
+
+@dataclass
+class FormScoring:
+    """A form's answer keys in form order and its cut score (None when the scheme has none)."""
+
+    form: Form
+    keys: list[AnswerKey]
+    cut_score: float | None
+
+
+class Intake:
+    def __init__(self, bank: sqlite_utils.Database, results: sqlite_utils.Database, keys: Any,
+                 revocations: list[bytes]) -> None:
+        self.bank = bank
+        self.results = results
+        self.keys = keys
+        self.revocations = revocations
+        self._forms: dict[tuple[str, int], FormScoring] = {}
+
+    # --- the whole step ---------------------------------------------------------------------------
+    def receive(self, data: bytes, via_centre: str, meta: EnvelopeMeta = EnvelopeMeta()) -> IntakeResult:
+        """Take in one envelope delivered by ``via_centre``; always returns a signed receipt."""
+        digest = hashlib.sha256(data).hexdigest()
+        seen = self._seen(digest)
+        if seen is not None:
+            return seen
+        try:
+            if len(data) > limits.ENVELOPE_MAX_BYTES:
+                raise TooLargeError(f"envelope of {len(data)} bytes exceeds {limits.ENVELOPE_MAX_BYTES}")
+            read_unverified_header(data)
+        except ArtefactError as exc:
+            # Not even a readable envelope: no receipt can name it, so the centre keeps its copy.
+            return IntakeResult(digest, REJECTED, f"unreadable envelope: {exc}", None, None)
+        try:
+            opened = open_envelope(data, self.keys.root_public, self.keys.results, self.revocations)
+            self._check(opened, via_centre, meta)
+            scoring = self._form_scoring(opened.attempt.form_id, opened.attempt.form_version)
+            scored = score_attempt(scoring.keys, opened.responses)
+        except (ArtefactError, ValidationError, IntakeRefusal) as exc:
+            return self._quarantine(data, digest, via_centre, exc)
+        return self._accept(data, digest, via_centre, opened, scoring, scored, meta)
+
+    def _seen(self, digest: str) -> IntakeResult | None:
+        row = self.results.conn.execute(
+            "SELECT status, reason, attempt_id, receipt FROM envelopes WHERE sha256 = ?", (digest,)).fetchone()
+        if row is None:
+            return None
+        return IntakeResult(digest, row[0], row[1], row[2], bytes(row[3]), duplicate=True)
+
+    # --- checks -------------------------------------------------------------------------------------
+    def _check(self, opened: OpenedEnvelope, via_centre: str, meta: EnvelopeMeta) -> None:
+        attempt = opened.attempt
+        if meta.journal_head is not None:
+            seen_seq, seen_hash = meta.journal_head
+            if seen_seq > opened.journal_seq or (seen_seq == opened.journal_seq and seen_hash != opened.journal_head):
+                raise IntakeRefusal(f"journal of attempt {attempt.attempt_id} ends at {opened.journal_seq}, but the "
+                                    f"console saw head {seen_seq} with another hash: answers may have been rolled back")
+        if opened.centre_id != via_centre:
+            raise IntakeRefusal(f"envelope certified under centre {opened.centre_id} was delivered by {via_centre}")
+        if attempt.centre_id != opened.centre_id:
+            raise IntakeRefusal(f"attempt names centre {attempt.centre_id}, the chain {opened.centre_id}")
+        if attempt.kiosk_id != opened.kiosk_id:
+            raise IntakeRefusal(f"attempt names kiosk {attempt.kiosk_id}, the signer is {opened.kiosk_id}")
+        package = self.bank.conn.execute(
+            "SELECT form_id, form_version, centre_id FROM packages WHERE package_id = ?",
+            (attempt.package_id,)).fetchone()
+        if package is None:
+            raise IntakeRefusal(f"package {attempt.package_id} was never published")
+        if tuple(package) != (attempt.form_id, attempt.form_version, opened.centre_id):
+            raise IntakeRefusal(f"package {attempt.package_id} is form {package[0]} v{package[1]} for centre "
+                                f"{package[2]}, not form {attempt.form_id} v{attempt.form_version} here")
+        if any(r.attempt_id != attempt.attempt_id for r in opened.responses):
+            raise IntakeRefusal("a response belongs to another attempt")
+        accepted = self.results.conn.execute(
+            "SELECT envelope_sha256 FROM attempts WHERE attempt_id = ?", (attempt.attempt_id,)).fetchone()
+        if accepted is not None:
+            raise IntakeRefusal(f"replay: attempt {attempt.attempt_id} was already received in another envelope")
+
+    def _form_scoring(self, form_id: str, version: int) -> FormScoring:
+        cached = self._forms.get((form_id, version))
+        if cached is not None:
+            return cached
+        row = self.bank.conn.execute(
+            "SELECT form_json, scheme_id, scheme_version FROM forms WHERE form_id = ? AND version = ?",
+            (form_id, version)).fetchone()
+        if row is None:
+            raise IntakeRefusal(f"form {form_id} v{version} is not in the bank")
+        form = Form.from_dict(json.loads(row[0]))
+        keys = []
+        for ref in form.items:
+            key_row = self.bank.conn.execute("SELECT key_json FROM items WHERE item_id = ? AND version = ?",
+                                             (ref.item_id, ref.version)).fetchone()
+            if key_row is None:
+                raise IntakeRefusal(f"item {ref.item_id} v{ref.version} of form {form_id} has no key in the bank")
+            keys.append(AnswerKey.from_dict(json.loads(key_row[0])))
+        scheme = self.bank.conn.execute("SELECT scheme_json FROM schemes WHERE scheme_id = ? AND version = ?",
+                                        (row[1], row[2])).fetchone()
+        result = FormScoring(form, keys, cut_score_of(json.loads(scheme[0]) if scheme else {}, keys))
+        self._forms[(form_id, version)] = result
+        return result
+
+    # --- writing ------------------------------------------------------------------------------------
+    def _receipt(self, data: bytes) -> bytes:
+        return issue_receipt(self.keys.signing, data, self.keys.issuer)
+
+    def _quarantine(self, data: bytes, digest: str, centre: str, exc: Exception) -> IntakeResult:
+        now = format_time(utc_now())
+        reason = str(exc)[:500]
+        attempt_id = read_unverified_header(data).attempt_id  # unverified: for listing only
+        receipt = self._receipt(data)
+        with immediate_transaction(self.results) as conn:
+            if conn.execute("SELECT 1 FROM envelopes WHERE sha256 = ?", (digest,)).fetchone():
+                return self._seen_in(conn, digest)
+            conn.execute("INSERT INTO envelopes (sha256, centre_id, attempt_id, status, reason, receipt, received_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)", (digest, centre, attempt_id, QUARANTINED, reason, receipt, now))
+            conn.execute("INSERT INTO quarantine (sha256, centre_id, attempt_id, error, reason, envelope, received_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (digest, centre, attempt_id, type(exc).__name__, reason, data, now))
+        return IntakeResult(digest, QUARANTINED, reason, attempt_id, receipt)
+
+    def _seen_in(self, conn: Any, digest: str) -> IntakeResult:
+        row = conn.execute("SELECT status, reason, attempt_id, receipt FROM envelopes WHERE sha256 = ?",
+                           (digest,)).fetchone()
+        return IntakeResult(digest, row[0], row[1], row[2], bytes(row[3]), duplicate=True)
+
+    def _accept(self, data: bytes, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring,
+                scored: Any, meta: EnvelopeMeta) -> IntakeResult:
+        attempt = opened.attempt
+        now = format_time(utc_now())
+        receipt = self._receipt(data)
+        with immediate_transaction(self.results) as conn:
+            if conn.execute("SELECT 1 FROM envelopes WHERE sha256 = ?", (digest,)).fetchone():
+                return self._seen_in(conn, digest)
+            # re-checked under the write lock: a concurrent upload for the same attempt may have won
+            replay = conn.execute("SELECT 1 FROM attempts WHERE attempt_id = ?", (attempt.attempt_id,)).fetchone()
+            if replay is None:
+                _store_attempt(conn, digest, centre, opened, scoring, scored, meta, receipt, now)
+        if replay is not None:
+            refusal = IntakeRefusal(f"replay: attempt {attempt.attempt_id} was already received in another envelope")
+            return self._quarantine(data, digest, centre, refusal)
+        return IntakeResult(digest, ACCEPTED, "", attempt.attempt_id, receipt)
+
+
+def _store_attempt(conn: Any, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring,
+                   scored: Any, meta: EnvelopeMeta, receipt: bytes, now: str) -> None:
+    attempt = opened.attempt
+    conn.execute("INSERT INTO envelopes (sha256, centre_id, attempt_id, status, reason, receipt, received_at) "
+                 "VALUES (?, ?, ?, ?, '', ?, ?)", (digest, centre, attempt.attempt_id, ACCEPTED, receipt, now))
+    conn.execute(
+        "INSERT INTO attempts (attempt_id, envelope_sha256, candidate_id, form_id, form_version, package_id, "
+        "centre_id, kiosk_id, seat, submitted_at, journal_head, attempt_json, cut_score) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (attempt.attempt_id, digest, attempt.candidate_id, attempt.form_id, attempt.form_version,
+         attempt.package_id, centre, attempt.kiosk_id, attempt.seat, opened.submitted_at, opened.journal_head,
+         json.dumps(attempt.to_dict(), sort_keys=True), scoring.cut_score))
+    conn.executemany(
+        "INSERT INTO responses (attempt_id, seq, item_id, response_id, value_json, wall_time, elapsed_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(attempt.attempt_id, r.seq, r.item_id, r.response_id, json.dumps(r.value), r.wall_time, r.elapsed_ms)
+         for r in opened.responses])
+    conn.executemany(
+        "INSERT INTO response_scores (attempt_id, item_id, response_id, template, score, max_score) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(attempt.attempt_id, s.item_id, s.response_id, s.template, s.score, s.max_score) for s in scored.responses])
+    marking.create_tasks(conn, attempt.attempt_id,
+                         [(s.item_id, s.response_id, s.max_score) for s in scored.pending], now)
+    for proctor in meta.proctors:
+        conn.execute("INSERT OR IGNORE INTO attempt_roles (attempt_id, person, role) VALUES (?, ?, 'proctor')",
+                     (attempt.attempt_id, marking.person_key(proctor)))
+    conn.executemany(
+        "INSERT INTO incidents (attempt_id, centre_id, kind, severity, rule, at, detail_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(attempt.attempt_id, centre, i["kind"], i["severity"], i["rule"], i["at"], json.dumps(i["detail"]))
+         for i in meta.incidents])
+    marking.refresh_attempt_total(conn, attempt.attempt_id, now)
+
+
+def cut_score_of(scheme: dict[str, Any], keys: list[AnswerKey]) -> float | None:
+    """The scheme's cut score in raw points: ``cut_score`` (points) or ``cut_score_percent``
+    of the form's maximum. None when the scheme states neither (pass/fail then stays open)."""
+    if isinstance(scheme.get("cut_score"), (int, float)) and not isinstance(scheme.get("cut_score"), bool):
+        return float(scheme["cut_score"])
+    percent = scheme.get("cut_score_percent")
+    if isinstance(percent, (int, float)) and not isinstance(percent, bool):
+        maximum = sum(rk.max_score for k in keys for rk in k.responses)
+        return maximum * float(percent) / 100
+    return None

@@ -1,0 +1,99 @@
+"""Opening one envelope for intake: the cryptographic checks, then the kiosk's result payload.
+
+``exam_core.envelope.open_envelope`` verifies the chain kiosk -> centre -> central body (at the
+envelope's creation time, revocations applied), the kiosk-signed header, the ciphertext hash and
+the kiosk-signed inner payload. This module then reads the payload the kiosk seals at submission
+(``format: invigil-attempt-result``, see ``kiosk.session.result_payload``) strictly and checks that
+it agrees with the signed header: same attempt, centre, kiosk, form, form version and package.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from exam_core import envelope
+from exam_core.errors import MalformedError, TamperedError, ValidationError
+from exam_core.keys import HpkePrivateKey
+from exam_core.model import Attempt, Response
+
+RESULT_FORMAT = "invigil-attempt-result"
+_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+MAX_RESPONSES = 20_000
+
+
+@dataclass(frozen=True)
+class OpenedEnvelope:
+    envelope_id: str
+    centre_id: str
+    kiosk_id: str
+    submitted_at: str
+    attempt: Attempt
+    responses: list[Response]
+    journal_head: str
+    journal_seq: int
+    item_time_ms: dict[str, int] = field(default_factory=dict)
+
+
+def open_envelope(data: bytes, root_public: Ed25519PublicKey, results_private: HpkePrivateKey,
+                  revocations: Iterable[bytes] = ()) -> OpenedEnvelope:
+    header, payload = envelope.open_envelope(data, results_private, root_public, revocations)
+    if payload.get("format") != RESULT_FORMAT or payload.get("v") != 1:
+        raise MalformedError(f"payload is not a version 1 {RESULT_FORMAT}", "payload")
+    attempt = Attempt.from_dict(payload.get("attempt"), "payload.attempt")
+    signed = (header.attempt_id, header.centre_id, header.kiosk_id, header.form_id, header.form_version,
+              header.package_id)
+    stated = (attempt.attempt_id, attempt.centre_id, attempt.kiosk_id, attempt.form_id, attempt.form_version,
+              attempt.package_id)
+    if signed != stated:
+        raise TamperedError("the attempt in the payload does not match the envelope's signed header")
+    head = payload.get("journal_head")
+    if not isinstance(head, dict) or not isinstance(head.get("hash"), str) or not _HASH_RE.match(head["hash"]) \
+            or not isinstance(head.get("seq"), int) or isinstance(head.get("seq"), bool) or head["seq"] < 0:
+        raise MalformedError("must be {seq, hash} with a hex SHA-256 hash", "payload.journal_head")
+    responses = _responses(payload.get("responses"), payload.get("history", []))
+    if any(r.seq > head["seq"] for r in responses):
+        raise TamperedError("a response is newer than the journal head")
+    return OpenedEnvelope(header.envelope_id, header.centre_id, header.kiosk_id, header.created, attempt,
+                          responses, head["hash"], head["seq"], _item_times(payload.get("timings", {})))
+
+
+def _responses(finals: Any, history: Any) -> list[Response]:
+    """Every answer change known: the optional history, plus the final value of each slot.
+
+    Slots never answered (no sequence number, no time) are left out: scoring treats a missing
+    slot as no response.
+    """
+    if not isinstance(finals, list) or not isinstance(history, list) or len(finals) + len(history) > MAX_RESPONSES:
+        raise MalformedError(f"responses/history must be lists of at most {MAX_RESPONSES}", "payload.responses")
+    by_seq: dict[int, Response] = {}
+    for where, entries in (("payload.history", history), ("payload.responses", finals)):
+        for index, raw in enumerate(entries):
+            if isinstance(raw, dict) and raw.get("wall_time") is None and raw.get("value") is None:
+                continue
+            if isinstance(raw, dict):
+                raw = {k: v for k, v in raw.items() if k != "flagged"} | {"flagged": bool(raw.get("flagged", False))}
+            try:
+                response = Response.from_dict(raw, f"{where}[{index}]")
+            except ValidationError as exc:
+                raise MalformedError(exc.reason, exc.field) from None
+            previous = by_seq.get(response.seq)
+            if previous is not None and previous != response:
+                raise TamperedError(f"two different answers carry journal sequence number {response.seq}")
+            by_seq[response.seq] = response
+    return [by_seq[s] for s in sorted(by_seq)]
+
+
+def _item_times(timings: Any) -> dict[str, int]:
+    times = timings.get("item_time_ms", {}) if isinstance(timings, dict) else {}
+    if not isinstance(times, dict) or len(times) > MAX_RESPONSES:
+        raise MalformedError("must be an object", "payload.timings.item_time_ms")
+    out = {}
+    for item_id, ms in times.items():
+        if not isinstance(ms, int) or isinstance(ms, bool) or ms < 0:
+            raise MalformedError("must be non-negative integers", f"payload.timings.item_time_ms.{item_id}")
+        out[str(item_id)[:128]] = ms
+    return out

@@ -1,0 +1,121 @@
+"""Authentication of sync API requests: every request signed by a certified test-centre key.
+
+Wire format (the centre's client in ``proctor_console.sync_client`` builds the same message):
+four headers
+
+``X-Invigil-Centre``     the centre id (its certificate's subject)
+``X-Invigil-Time``       the wire timestamp of signing (UTC, ``...Z``)
+``X-Invigil-Nonce``      32 lowercase hex characters, never reused
+``X-Invigil-Signature``  base64 Ed25519 signature, purpose ``sync-request``, over the canonical
+                         JSON ``{"v": 1, "centre", "method", "path", "query", "body_sha256",
+                         "time", "nonce"}`` (``exam_core.jsonio.canonical_dumps``)
+
+The server looks the centre up in the bank (its certificate, issued by this central body, not
+revoked, valid now), checks the time is within the replay window, verifies the signature over
+the exact method, path, query string and body hash it received, and only then records the nonce:
+a nonce seen before inside the window is a replay and refused. Nonces older than twice the
+window are purged; a request older than the window is refused by its time, so purging cannot
+reopen a replay. Why not TLS client certificates: the sync path must also work for bundles
+carried on removable media, and the same signed-request check then covers both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Mapping
+
+import sqlite_utils
+
+from exam_core import signing
+from exam_core.certs import VerifiedCertificate
+from exam_core.errors import ArtefactError, ExpiredError, InvigilError, MalformedError, RevokedError
+from exam_core.jsonio import b64d, canonical_dumps, parse_time
+from exam_core.store import immediate_transaction
+
+SYNC_REQUEST_PURPOSE = "sync-request"
+REPLAY_WINDOW_SECONDS = 300
+NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
+CENTRE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+HEADER_CENTRE = "X-Invigil-Centre"
+HEADER_TIME = "X-Invigil-Time"
+HEADER_NONCE = "X-Invigil-Nonce"
+HEADER_SIGNATURE = "X-Invigil-Signature"
+
+
+class AuthError(InvigilError):
+    """The request is not authenticated; ``reason`` is safe to return to the caller."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def request_message(centre: str, method: str, path: str, query: str, body: bytes, at: str, nonce: str) -> bytes:
+    """The exact bytes a centre signs for one request."""
+    return canonical_dumps({"v": 1, "centre": centre, "method": method.upper(), "path": path, "query": query,
+                            "body_sha256": hashlib.sha256(body).hexdigest(), "time": at, "nonce": nonce})
+
+
+@dataclass(frozen=True)
+class AuthenticatedCentre:
+    centre_id: str
+    certificate: VerifiedCertificate
+    nonce: str
+
+
+class RequestVerifier:
+    """Checks signed requests against the centres' certificates and a durable nonce store.
+
+    ``certificate_of(centre_id)`` returns the verified, unrevoked certificate of an enrolled
+    centre or raises ``AuthError``/``ArtefactError``.
+    """
+
+    def __init__(self, nonces: sqlite_utils.Database, certificate_of: Callable[[str], VerifiedCertificate],
+                 window: float = REPLAY_WINDOW_SECONDS, clock: Callable[[], float] = time.time) -> None:
+        self.nonces = nonces
+        self.certificate_of = certificate_of
+        self.window = window
+        self.clock = clock
+
+    def verify(self, headers: Mapping[str, str], method: str, path: str, query: str, body: bytes) -> AuthenticatedCentre:
+        centre, at, nonce, signature = (headers.get(h, "") for h in
+                                        (HEADER_CENTRE, HEADER_TIME, HEADER_NONCE, HEADER_SIGNATURE))
+        if not (centre and at and nonce and signature):
+            raise AuthError("missing authentication headers")
+        if not CENTRE_RE.match(centre) or not NONCE_RE.match(nonce) or len(at) > 40 or len(signature) > 100:
+            raise AuthError("malformed authentication headers")
+        now = self.clock()
+        try:
+            signed_at = parse_time(at, HEADER_TIME).timestamp()
+            sig = b64d(signature, HEADER_SIGNATURE, 64)
+        except MalformedError:
+            raise AuthError("malformed authentication headers") from None
+        if abs(now - signed_at) > self.window:
+            raise AuthError(f"request time is outside the {int(self.window)} s window (check the clock)")
+        try:
+            cert = self.certificate_of(centre)
+            cert.check_valid_at(datetime.fromtimestamp(now, timezone.utc))
+        except (ExpiredError, RevokedError) as exc:
+            raise AuthError(f"centre certificate not usable: {exc.reason}") from None
+        except ArtefactError:
+            raise AuthError("centre certificate not usable") from None
+        try:
+            signing.verify(cert.signing_public, SYNC_REQUEST_PURPOSE,
+                           request_message(centre, method, path, query, body, at, nonce), sig)
+        except ArtefactError:
+            raise AuthError("request signature does not verify") from None
+        self._remember(centre, nonce, now)
+        return AuthenticatedCentre(centre, cert, nonce)
+
+    def _remember(self, centre: str, nonce: str, now: float) -> None:
+        """Record the nonce durably; a second sighting is a replay."""
+        with immediate_transaction(self.nonces) as conn:
+            conn.execute("DELETE FROM sync_nonces WHERE seen_at < ?", (now - 2 * self.window,))
+            inserted = conn.execute("INSERT OR IGNORE INTO sync_nonces (centre_id, nonce, seen_at) VALUES (?, ?, ?)",
+                                    (centre, nonce, now)).rowcount
+        if inserted != 1:
+            raise AuthError("replayed request (nonce already used)")

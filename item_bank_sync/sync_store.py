@@ -1,0 +1,121 @@
+"""What the sync API and intake read from the central body's data directory.
+
+One :class:`SyncStore` per server process: the central keys are loaded once; the SQLite
+connections (``bank.db`` from the item bank, ``results.db`` of intake) are opened once per
+thread, because one sqlite3 connection carries one transaction at a time and the server is
+threaded. Centre certificates are re-read from the bank on each request, so a revocation by the
+item-bank administrator takes effect at the next request without a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from exam_core import certs
+from exam_core.certs import VerifiedCertificate
+from exam_core.errors import RevokedError, UntrustedError
+from exam_core.keys import HpkePrivateKey
+from item_bank_sync.context import CentralContext
+from item_bank_sync.results_db import open_results, results_path
+
+REVOCATIONS_FILE = "revocations.signed"
+
+
+@dataclass(frozen=True)
+class CentralKeys:
+    """The central body's keys as intake and the API need them."""
+
+    signing: Ed25519PrivateKey
+    results: HpkePrivateKey
+    issuer: str
+
+    @property
+    def root_public(self) -> Ed25519PublicKey:
+        return self.signing.public_key()
+
+    @classmethod
+    def load(cls, context: CentralContext) -> "CentralKeys":
+        return cls(context.load_signing_key(), context.load_results_private_key(), context.body()["body_id"])
+
+
+class SyncStore:
+    def __init__(self, data_dir: Path, keys: CentralKeys | None = None) -> None:
+        self.context = CentralContext(data_dir=Path(data_dir))
+        self.keys = keys or CentralKeys.load(self.context)
+        self._local = threading.local()
+
+    def bank_db(self) -> sqlite_utils.Database:
+        if getattr(self._local, "bank", None) is None:
+            from item_bank_sync.bank_db import open_bank
+
+            self._local.bank = open_bank(self.context.bank_db_path)
+        return self._local.bank
+
+    def results_db(self) -> sqlite_utils.Database:
+        if getattr(self._local, "results", None) is None:
+            self._local.results = open_results(results_path(self.context.data_dir))
+        return self._local.results
+
+    def intake(self) -> Any:
+        from item_bank_sync.intake import Intake
+
+        return Intake(self.bank_db(), self.results_db(), self.keys, self.revocations_bytes_list())
+
+    # --- centres --------------------------------------------------------------------------------
+    def centre_certificate(self, centre_id: str) -> VerifiedCertificate:
+        """The enrolled centre's certificate, verified against the central key; refused if revoked."""
+        row = self.bank_db().conn.execute(
+            "SELECT certificate, revoked_at FROM centres WHERE centre_id = ?", (centre_id,)).fetchone()
+        if row is None:
+            raise UntrustedError(f"centre {centre_id} is not enrolled")
+        if row[1] is not None:
+            raise RevokedError(f"centre {centre_id} was revoked at {row[1]}")
+        cert = certs.read_certificate(bytes(row[0]), self.keys.root_public)
+        if cert.cert.role != certs.ROLE_CENTRE or cert.cert.subject != centre_id:
+            raise UntrustedError(f"certificate on file for {centre_id} is not a centre certificate for it")
+        return cert
+
+    # --- packages -------------------------------------------------------------------------------
+    def packages_for(self, centre_id: str) -> list[dict[str, Any]]:
+        rows = self.bank_db().query(
+            "SELECT package_id, form_id, form_version, opens, closes, sha256, path FROM packages "
+            "WHERE centre_id = ? ORDER BY package_id", [centre_id])
+        out = []
+        for row in rows:
+            path = self._package_file(row["path"])
+            if path is None:
+                continue
+            out.append({k: row[k] for k in ("package_id", "form_id", "form_version", "opens", "closes", "sha256")}
+                       | {"size": path.stat().st_size})
+        return out
+
+    def package_path(self, centre_id: str, package_id: str) -> Path | None:
+        row = self.bank_db().conn.execute(
+            "SELECT path FROM packages WHERE centre_id = ? AND package_id = ?", (centre_id, package_id)).fetchone()
+        return None if row is None else self._package_file(row[0])
+
+    def _package_file(self, stored: str) -> Path | None:
+        """The package file, only if it lies inside the packages directory (no path tricks)."""
+        base = self.context.packages_dir.resolve()
+        path = (self.context.data_dir / stored).resolve() if not Path(stored).is_absolute() else Path(stored).resolve()
+        if base not in path.parents or not path.is_file():
+            return None
+        return path
+
+    # --- revocations ----------------------------------------------------------------------------
+    def revocation_list(self) -> bytes:
+        """The signed revocation list the item bank published (an empty signed list if none yet)."""
+        path = self.context.centres_dir / REVOCATIONS_FILE
+        if path.is_file():
+            return path.read_bytes()
+        return certs.issue_revocation_list(self.keys.signing, self.context.body()["body_id"], [], sequence=0)
+
+    def revocations_bytes_list(self) -> list[bytes]:
+        path = self.context.centres_dir / REVOCATIONS_FILE
+        return [path.read_bytes()] if path.is_file() else []

@@ -1,0 +1,175 @@
+"""Intake: real envelopes sealed by a kiosk key, opened with the results key, every tampering refused."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from exam_core import certs, keys, receipt
+from exam_core.jsonio import canonical_dumps
+from item_bank_sync.bank_db import open_bank
+from item_bank_sync.intake import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta, Intake
+from item_bank_sync.results_db import open_results, results_path
+from tests.central.world import CENTRE_ID, build_world
+
+GOOD = {"q1": "A", "q2": ["A", "C"], "q3": "An essay about safety."}
+
+
+@pytest.fixture
+def world(tmp_path):
+    return build_world(tmp_path / "central")
+
+
+@pytest.fixture
+def intake(world):
+    bank = open_bank(world.context.bank_db_path)
+    results = open_results(results_path(world.data_dir))
+    yield Intake(bank, results, world.keys, [])
+    bank.conn.close()
+    results.conn.close()
+
+
+def test_accepts_scores_and_receipts(world, intake):
+    data = world.seal("att-1", GOOD)
+    result = intake.receive(data, CENTRE_ID, EnvelopeMeta(proctors=("Pat Proctor",)))
+    assert result.status == ACCEPTED and not result.duplicate
+    verified = receipt.verify_receipt(result.receipt, data, world.pki.central.public_key())
+    assert verified.attempt_id == "att-1"
+    row = intake.results.execute("SELECT total, max_total, scoring_status, cut_score FROM attempts").fetchone()
+    assert row == (3.0, 7.0, "awaiting_marking", 3.0)     # q1 1 + q2 2, essay pending
+    tasks = list(intake.results.query("SELECT item_id, status FROM marking_tasks"))
+    assert tasks == [{"item_id": "q3", "status": "open"}]
+    roles = intake.results.execute("SELECT person, role FROM attempt_roles").fetchall()
+    assert roles == [("pat proctor", "proctor")]
+
+
+def test_same_bytes_twice_get_the_same_receipt(world, intake):
+    data = world.seal("att-1", GOOD)
+    first = intake.receive(data, CENTRE_ID)
+    second = intake.receive(data, CENTRE_ID)
+    assert second.duplicate and second.receipt == first.receipt and second.status == ACCEPTED
+    assert intake.results.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
+
+
+def test_second_envelope_for_an_attempt_is_a_replay(world, intake):
+    assert intake.receive(world.seal("att-1", GOOD), CENTRE_ID).status == ACCEPTED
+    other = world.seal("att-1", {"q1": "B"})
+    result = intake.receive(other, CENTRE_ID)
+    assert result.status == QUARANTINED and "replay" in result.reason
+    # quarantined envelopes still get a receipt: the central body holds their bytes
+    receipt.verify_receipt(result.receipt, other, world.pki.central.public_key())
+    assert intake.results.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0] == 1
+    assert intake.results.execute("SELECT total FROM attempts").fetchone()[0] == 3.0
+
+
+def _tamper_ciphertext(data: bytes) -> bytes:
+    outer = json.loads(data)
+    raw = bytearray(base64.b64decode(outer["ciphertext"]))
+    raw[-5] ^= 1
+    outer["ciphertext"] = base64.b64encode(bytes(raw)).decode()
+    return canonical_dumps(outer)
+
+
+def _swap_chain(data: bytes, chain: list[bytes]) -> bytes:
+    outer = json.loads(data)
+    outer["chain"] = certs.chain_to_b64(chain)
+    return canonical_dumps(outer)
+
+
+def _tamper_header(data: bytes) -> bytes:
+    outer = json.loads(data)
+    header = json.loads(base64.b64decode(outer["header"]))
+    payload = json.loads(base64.b64decode(header["payload"]))
+    payload["form_version"] = 3
+    header["payload"] = base64.b64encode(canonical_dumps(payload)).decode()
+    outer["header"] = base64.b64encode(canonical_dumps(header)).decode()
+    return canonical_dumps(outer)
+
+
+def _tampering_cases(world):
+    pki = world.pki
+    rogue_centre = keys.generate_signing_key()
+    rogue_kiosk = keys.generate_signing_key()
+    rogue_centre_cert = certs.issue_certificate(rogue_centre, "central", CENTRE_ID, "centre", rogue_centre.public_key())
+    rogue_kiosk_cert = certs.issue_certificate(rogue_centre, CENTRE_ID, "kiosk-7", "kiosk", rogue_kiosk.public_key())
+    other_centre = keys.generate_signing_key()
+    other_centre_cert = certs.issue_certificate(pki.central, "central", "centre-2", "centre", other_centre.public_key())
+    other_kiosk_cert = certs.issue_certificate(other_centre, "centre-2", "kiosk-7", "kiosk", pki.kiosk.public_key())
+    stranger_results = keys.generate_hpke_key(keys.SUITE_X25519)
+    good = world.seal("att-9", GOOD)
+    rollback = world.payload("att-9", GOOD)
+    rollback["responses"][0]["seq"] = 99
+    mismatch = world.payload("att-9", GOOD, kiosk_id="kiosk-8")
+    bad_value = world.payload("att-9", {"q1": ["A", "B"]})
+    foreign_item = world.payload("att-9", {"q9": "A"})
+    return {
+        "ciphertext flipped": (_tamper_ciphertext(good), "TamperedError"),
+        "header edited": (_tamper_header(good), "TamperedError"),
+        "chain from an unknown root": (world.seal("att-9", GOOD, kiosk_signing_key=rogue_kiosk,
+                                                  chain=[rogue_centre_cert, rogue_kiosk_cert]), "UntrustedError"),
+        "kiosk cert of another centre": (_swap_chain(good, [other_centre_cert, other_kiosk_cert]), "UntrustedError"),
+        "sealed to another results key": (world.seal("att-9", GOOD, results_public=stranger_results.public_key()),
+                                          "WrongKeyError"),
+        "payload attempt differs from header": (world.seal("att-9", GOOD, payload=mismatch), "TamperedError"),
+        "response newer than journal head": (world.seal("att-9", GOOD, payload=rollback), "TamperedError"),
+        "form version not in the bank": (world.seal("att-9", GOOD, form_version=5,
+                                                    payload=world.payload("att-9", GOOD, form_version=5)),
+                                         "IntakeRefusal"),
+        "package of another form": (world.seal("att-9", GOOD, package_id="pkg-x",
+                                               payload=world.payload("att-9", GOOD, package_id="pkg-x")),
+                                    "IntakeRefusal"),
+        "response of the wrong shape": (world.seal("att-9", {}, payload=bad_value), "ValidationError"),
+        "response to an item not on the form": (world.seal("att-9", {}, payload=foreign_item), "ValidationError"),
+    }
+
+
+def test_every_kind_of_tampering_is_quarantined_with_a_reason(world, intake):
+    for name, (data, error) in _tampering_cases(world).items():
+        result = intake.receive(data, CENTRE_ID)
+        assert result.status == QUARANTINED, name
+        stored = intake.results.execute("SELECT error, reason FROM quarantine WHERE sha256 = ?",
+                                        [result.sha256]).fetchone()
+        assert stored[0] == error, (name, stored)
+        assert stored[1], name
+    assert intake.results.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 0
+
+
+def test_revoked_kiosk_is_quarantined(world, intake):
+    serial = certs.read_unverified_certificate(world.pki.kiosk_cert).serial
+    intake.revocations = [certs.issue_revocation_list(world.pki.centre, CENTRE_ID, [serial], 1)]
+    result = intake.receive(world.seal("att-1", GOOD), CENTRE_ID)
+    assert result.status == QUARANTINED and "revoked" in result.reason
+
+
+def test_delivered_by_another_centre(world, intake):
+    result = intake.receive(world.seal("att-1", GOOD), "centre-2")
+    assert result.status == QUARANTINED and "delivered by centre-2" in result.reason
+
+
+def test_console_saw_a_later_journal_than_the_envelope_holds(world, intake):
+    data = world.seal("att-1", GOOD)
+    meta = EnvelopeMeta(journal_head=(7, "cd" * 32))         # envelope's head is seq 6
+    result = intake.receive(data, CENTRE_ID, meta)
+    assert result.status == QUARANTINED and "rolled back" in result.reason
+    same_seq_other_hash = EnvelopeMeta(journal_head=(6, "cd" * 32))
+    assert intake.receive(world.seal("att-2", GOOD), CENTRE_ID, same_seq_other_hash).status == QUARANTINED
+    consistent = EnvelopeMeta(journal_head=(5, "cd" * 32))    # an older heartbeat: fine
+    assert intake.receive(world.seal("att-3", GOOD), CENTRE_ID, consistent).status == ACCEPTED
+
+
+def test_unreadable_bytes_get_no_receipt(world, intake):
+    result = intake.receive(b"{\"not\": \"an envelope\"}", CENTRE_ID)
+    assert result.status == REJECTED and result.receipt is None
+    assert intake.results.execute("SELECT COUNT(*) FROM envelopes").fetchone()[0] == 0
+
+
+def test_meta_is_validated():
+    with pytest.raises(Exception):
+        EnvelopeMeta.from_dict({"proctors": ["x"], "evil": 1})
+    with pytest.raises(Exception):
+        EnvelopeMeta.from_dict({"incidents": [{"kind": "Bad Kind", "severity": "high", "at": "x"}]})
+    meta = EnvelopeMeta.from_dict({"proctors": ["a"], "incidents": [
+        {"kind": "face.absent", "severity": "high", "at": "2026-11-26T10:00:00Z", "rule": "no_face"}]})
+    assert meta.incidents[0]["rule"] == "no_face"
