@@ -254,9 +254,9 @@ class ExamSession:
         return self.state.phase
 
     def answered_count(self) -> int:
-        return sum(1 for item in self.bundle.items if self._is_answered(item.item_id))
+        return sum(1 for item in self.bundle.items if self.is_answered(item.item_id))
 
-    def _is_answered(self, item_id: str) -> bool:
+    def is_answered(self, item_id: str) -> bool:
         values = self.state.answers.get(item_id, {})
         return any(v not in (None, "", []) for v in values.values())
 

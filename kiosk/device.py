@@ -1,0 +1,154 @@
+"""The kiosk's device identity and trust: keys, certificates, the pinned console certificate.
+
+Layout of ``DIR/device/`` (0700; private keys 0600, written atomically by ``exam_core.keys``)::
+
+    kiosk.json          {"kiosk_id": ...}
+    signing.key         Ed25519 device key: login challenges, envelope signatures, attestation
+    hpke.key            HPKE key: the console wraps released content keys to it
+    pairing.json        console URL and id, centre id, pinned TLS fingerprint (after pairing)
+    kiosk.cert          kiosk certificate (signed by the centre) -- from pairing
+    centre.cert         centre certificate (signed by the central body) -- from pairing
+    central.cert        the central body's root certificate: manifest signatures and results key
+    console-tls.pem     the console's TLS certificate, pinned at pairing
+
+Why the central root certificate is a file: the pairing response carries the kiosk and centre
+certificates but not the root; the kiosk needs the root's signing key (to check form manifests)
+and its HPKE results key (to seal envelopes). It is provisioned with ``--central-cert`` (or by a
+later pairing response that carries it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from exam_core import certs, envelope, keys, package
+from exam_core.errors import InvigilError, KeyFileError, UntrustedError
+from exam_core.jsonio import b64d, b64e
+from exam_core.model import Attempt
+
+from kiosk.session import Sealed, receipt_code
+
+KIOSK_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+
+
+class NotPairedError(InvigilError):
+    """The kiosk has no pairing with a console yet (run ``kiosk pair`` or ``kiosk run --pair-code``)."""
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(path, 0o600)
+
+
+@dataclass
+class Device:
+    """Loaded device identity. ``pairing`` is None until the kiosk is paired."""
+
+    directory: Path
+    kiosk_id: str
+    signing_key: Any
+    hpke_key: keys.HpkePrivateKey
+    pairing: dict[str, Any] | None = None
+
+    # --- loading and creation ------------------------------------------------------------------
+
+    @classmethod
+    def load_or_create(cls, data_dir: str | Path, kiosk_id: str | None = None) -> Device:
+        directory = Path(data_dir) / "device"
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(directory, 0o700)
+        info_path = directory / "kiosk.json"
+        if info_path.exists():
+            info = json.loads(info_path.read_text())
+            if kiosk_id and kiosk_id != info["kiosk_id"]:
+                raise KeyFileError(f"{info_path}: this kiosk is {info['kiosk_id']}, not {kiosk_id}")
+        else:
+            chosen = kiosk_id or f"kiosk-{secrets.token_hex(4)}"
+            if not KIOSK_ID_RE.match(chosen):
+                raise KeyFileError(f"kiosk id {chosen!r} must match {KIOSK_ID_RE.pattern}")
+            keys.save_private_key(directory / "signing.key", keys.generate_signing_key())
+            keys.save_private_key(directory / "hpke.key", keys.generate_hpke_key())
+            info = {"kiosk_id": chosen}
+            _write_private(info_path, json.dumps(info).encode())
+        pairing_path = directory / "pairing.json"
+        pairing = json.loads(pairing_path.read_text()) if pairing_path.exists() else None
+        return cls(directory, info["kiosk_id"], keys.load_private_key(directory / "signing.key"),
+                   keys.load_private_key(directory / "hpke.key"), pairing)
+
+    def file(self, name: str) -> Path:
+        return self.directory / name
+
+    @property
+    def paired(self) -> bool:
+        return self.pairing is not None
+
+    def save_pairing(self, pairing: dict[str, Any], documents: dict[str, bytes]) -> None:
+        for name, data in documents.items():
+            _write_private(self.file(name), data)
+        _write_private(self.file("pairing.json"), json.dumps(pairing, indent=1).encode())
+        self.pairing = pairing
+
+    def install_central_certificate(self, data: bytes) -> certs.VerifiedCertificate:
+        """Install the central body's root certificate after checking it is a valid root."""
+        verified = self._root_from(data)
+        _write_private(self.file("central.cert"), data)
+        return verified
+
+    # --- trust ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _root_from(data: bytes) -> certs.VerifiedCertificate:
+        unverified = certs.read_unverified_certificate(data)
+        if unverified.role != certs.ROLE_CENTRAL:
+            raise UntrustedError("not a central body certificate")
+        public = keys.public_from_raw(keys.KIND_ED25519, b64d(unverified.signing_key, "signing_key", 32))
+        return certs.verify_root_certificate(data, public)
+
+    def central(self) -> certs.VerifiedCertificate:
+        path = self.file("central.cert")
+        if not path.exists():
+            raise NotPairedError(f"{path}: the central body's certificate is not installed "
+                                 "(kiosk run --central-cert FILE)")
+        return self._root_from(path.read_bytes())
+
+    def chain(self) -> list[bytes]:
+        """``[centre certificate, kiosk certificate]`` as the envelope carries them."""
+        if not self.paired:
+            raise NotPairedError("the kiosk is not paired with a console")
+        return [self.file("centre.cert").read_bytes(), self.file("kiosk.cert").read_bytes()]
+
+    # --- what the runtime needs ------------------------------------------------------------------
+
+    def unwrap(self, wrapped: bytes, package_id: str, attempt_id: str) -> bytes:
+        return package.unwrap_released_key(wrapped, self.hpke_key, package_id, attempt_id)
+
+    def decrypt(self, package_bytes: bytes, content_key: bytes) -> bytes:
+        """Check the manifest signature against the central body's key, then decrypt the content."""
+        opened = package.read_form_package(package_bytes, self.central().signing_public)
+        return package.decrypt_content(opened, content_key)
+
+    def sealer(self, attempt_of: Any, attestation: bytes = b"") -> Any:
+        """A ``seal(payload) -> Sealed`` for the runtime; ``attempt_of()`` gives the current Attempt."""
+        def seal(payload: dict[str, Any]) -> Sealed:
+            attempt: Attempt = attempt_of()
+            central = self.central()
+            if central.hpke_public is None:
+                raise UntrustedError("the central certificate carries no results key")
+            data = envelope.seal_envelope(
+                {**payload, "attestation": b64e(attestation) if attestation else None},
+                attempt_id=attempt.attempt_id, centre_id=attempt.centre_id, kiosk_id=self.kiosk_id,
+                form_id=attempt.form_id, form_version=attempt.form_version, package_id=attempt.package_id,
+                kiosk_signing_key=self.signing_key, chain=self.chain(), results_public=central.hpke_public)
+            sha = envelope.envelope_hash(data)
+            return Sealed(data, sha, receipt_code(sha))
+        return seal

@@ -1,0 +1,330 @@
+"""The kiosk at run time: the current attempt, the console's commands, and what the page may do.
+
+One ``KioskRuntime`` per process. It owns the database, the outbox and (once the console released
+the key) the live :class:`~kiosk.session.ExamSession`. The console link calls
+:meth:`handle_command`; the candidate page calls the ``candidate_*`` methods through
+:mod:`kiosk.webapp`; a ticker thread calls :meth:`tick`. Everything is serialised by one lock.
+
+What survives a restart: the attempt's metadata (``kiosk_state``), the encrypted package
+(``DIR/packages``), the journal and the outbox. What does not: the content key and everything
+decrypted. After a restart mid-attempt the kiosk says ``needs_resume_approval`` in its hello and
+shows the candidate a waiting screen until a proctor confirms (``resume_approved`` re-releases the
+key); then the journal is verified and replayed and the candidate is back where they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from exam_core import formcontent, protocol
+from exam_core.errors import InvigilError, ValidationError
+from exam_core.jsonio import b64d, b64e, loads_strict
+from exam_core.model import Attempt, FormContent
+from exam_core.protocol import Command, CommandAck
+
+from kiosk import __version__, storage
+from kiosk.content import FormBundle
+from kiosk.journal import Journal, JournalHead, JournalTamperedError
+from kiosk.outbox import Outbox, utc_now
+from kiosk.session import ExamSession, Sealed, SessionStateError, journal_key_for, receipt_code
+
+TICK_SECONDS = 0.25
+
+
+class PackageUnavailable(InvigilError):
+    """The encrypted package is not (yet) cached, or its bytes do not match the admitted hash."""
+
+
+@dataclass
+class KeyOpener:
+    """Turns a key release into the decrypted form, in memory.
+
+    ``unwrap(wrapped, package_id, attempt_id) -> content_key`` opens the HPKE-wrapped key with the
+    kiosk's private key; ``decrypt(package_bytes, content_key) -> content bytes`` checks the
+    manifest signature against the central body's key and decrypts. Both come from
+    :mod:`kiosk.device` in production.
+    """
+
+    unwrap: Callable[[bytes, str, str], bytes]
+    decrypt: Callable[[bytes, bytes], bytes]
+
+
+class KioskRuntime:
+    """See the module docstring. ``seal`` builds a sealed envelope from a result payload."""
+
+    def __init__(self, data_dir: str | Path, kiosk_id: str, opener: KeyOpener,
+                 seal: Callable[[dict[str, Any]], Sealed], *, attestation: bytes = b"",
+                 notify_link: Callable[[], None] | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.kiosk_id = kiosk_id
+        self.opener = opener
+        self._seal = seal
+        self.attestation = attestation
+        self.lock = threading.RLock()
+        self.db = storage.open_kiosk_db(self.data_dir)
+        self.outbox = Outbox(self.db, kiosk_id, on_added=notify_link)
+        self.packages = self.data_dir / "packages"
+        self.packages.mkdir(mode=0o700, exist_ok=True)
+        stored = storage.get_state(self.db, "attempt")
+        self.attempt: Attempt | None = Attempt.from_dict(stored) if stored else None
+        self.admission: dict[str, Any] = storage.get_state(self.db, "admission", {}) or {}
+        self.session: ExamSession | None = None
+        self.console_connected = False
+        self.messages: list[dict[str, str]] = []
+        self.fault: str | None = None
+        self.on_attempt_change: Callable[[str | None], None] = lambda attempt_id: None
+        self._stop = threading.Event()
+
+    # --- state for the console ------------------------------------------------------------------
+
+    @property
+    def keys_released(self) -> bool:
+        return bool(self.admission.get("keys_released"))
+
+    def wire_state(self) -> str:
+        """``idle`` or the attempt's state, as ``hello`` and ``heartbeat`` report it."""
+        with self.lock:
+            if self.attempt is None:
+                return "idle"
+            if self.session is not None:
+                return self.session.wire_state()
+            if self.admission.get("receipt"):
+                return "submitted"
+            return "in_progress" if self.keys_released else "admitted"
+
+    def needs_resume_approval(self) -> bool:
+        with self.lock:
+            return (self.attempt is not None and self.session is None and self.keys_released
+                    and not self.admission.get("receipt"))
+
+    def hello(self) -> protocol.Hello:
+        with self.lock:
+            next_seq = int((self.db.execute("SELECT value FROM counters WHERE name = 'event'").fetchone()
+                            or (0,))[0]) + 1
+            return protocol.Hello(
+                kiosk_id=self.kiosk_id, state=self.wire_state(), software_version=__version__,
+                attempt_id=self.attempt.attempt_id if self.attempt else None,
+                attestation=b64e(self.attestation) if self.attestation else None,
+                needs_resume_approval=self.needs_resume_approval(), next_seq=next_seq)
+
+    def heartbeat(self, camera_fps: float | None = None) -> protocol.Heartbeat:
+        with self.lock:
+            session = self.session
+            progress = protocol.Progress()
+            remaining = None
+            if session is not None:
+                progress = protocol.Progress(session.answered_count(), len(session.bundle.items))
+                remaining = session.remaining_ms() // 1000
+            return protocol.Heartbeat(state=self.wire_state(), wall_time=utc_now(),
+                                      attempt_id=self.attempt.attempt_id if self.attempt else None,
+                                      progress=progress, remaining_seconds=remaining, camera_fps=camera_fps)
+
+    # --- commands --------------------------------------------------------------------------------
+
+    def handle_command(self, command: Command) -> CommandAck:
+        """Apply a command at most once (by id) and answer every delivery of it."""
+        with self.lock:
+            if storage.command_applied(self.db, command.command_id):
+                return CommandAck(ok=True, command_id=command.command_id, state=self.wire_state())
+            try:
+                getattr(self, f"_cmd_{command.type}")(command)
+            except PackageUnavailable as exc:
+                return self._refuse(command, "retry", str(exc))
+            except JournalTamperedError as exc:
+                self._fault(f"journal check failed: {exc}")
+                return self._refuse(command, "conflict", str(exc))
+            except (SessionStateError, ValidationError, InvigilError) as exc:
+                return self._refuse(command, "conflict", str(exc))
+            if command.type != "message":
+                storage.mark_command(self.db, command.command_id, command.type, utc_now())
+            return CommandAck(ok=True, command_id=command.command_id, state=self.wire_state())
+
+    def _refuse(self, command: Command, code: str, reason: str) -> CommandAck:
+        return CommandAck(ok=False, command_id=command.command_id, state=self.wire_state(),
+                          error=code, reason=reason[:500])
+
+    def _same_attempt(self, command: Command) -> None:
+        if self.attempt is None or command.attempt_id != self.attempt.attempt_id:
+            raise SessionStateError(f"attempt {command.attempt_id} is not the one on this kiosk")
+
+    def _live(self, command: Command) -> ExamSession:
+        self._same_attempt(command)
+        if self.session is None:
+            raise SessionStateError("the attempt has not been started (or awaits resume approval)")
+        return self.session
+
+    def _cmd_admit(self, command: Command) -> None:
+        args: protocol.AdmitArgs = command.args
+        current = self.attempt
+        if current is not None and current.attempt_id != args.attempt.attempt_id and \
+                self.keys_released and not self.admission.get("receipt"):
+            raise SessionStateError(f"attempt {current.attempt_id} is still in progress on this kiosk")
+        if args.attempt.kiosk_id != self.kiosk_id:
+            raise ValidationError("args.attempt.kiosk_id", "is not this kiosk")
+        self.session = None
+        self.attempt = args.attempt
+        self.admission = {"package_sha256": args.package_sha256, "package_size": args.package_size,
+                          "identity_checked_by": args.identity_checked_by, "admitted_at": utc_now(),
+                          "identity_confirmed": False, "keys_released": False, "receipt": None}
+        self.fault = None
+        storage.set_state(self.db, "attempt", args.attempt.to_dict())
+        storage.set_state(self.db, "admission", self.admission)
+        self.outbox.add_event("attempt.admitted", attempt_id=args.attempt.attempt_id,
+                              data={"seat": args.attempt.seat})
+        self.on_attempt_change(args.attempt.attempt_id)
+
+    def _cmd_start(self, command: Command) -> None:
+        self._same_attempt(command)
+        if self.session is not None:
+            return
+        self._open_session(command.args)
+
+    def _cmd_resume_approved(self, command: Command) -> None:
+        self._same_attempt(command)
+        if self.session is None:
+            self._open_session(command.args)
+
+    def _cmd_pause(self, command: Command) -> None:
+        self._live(command).pause(command.args.reason, command.command_id)
+
+    def _cmd_resume(self, command: Command) -> None:
+        self._live(command).resume(command.command_id)
+
+    def _cmd_extend(self, command: Command) -> None:
+        self._live(command).extend(command.args.seconds, command.args.reason, command.command_id)
+
+    def _cmd_end(self, command: Command) -> None:
+        self._live(command).end(command.args.reason, command.command_id)
+
+    def _cmd_message(self, command: Command) -> None:
+        self.messages.append({"text": command.args.text, "at": utc_now(), "id": command.command_id})
+        del self.messages[:-5]
+
+    # --- opening the attempt ---------------------------------------------------------------------
+
+    def package_path(self, package_id: str) -> Path:
+        return self.packages / f"{package_id}.pkg"
+
+    def package_wanted(self) -> tuple[str, str, int] | None:
+        """(package_id, sha256, size) of the admitted attempt's package if it is not cached yet."""
+        with self.lock:
+            if self.attempt is None or not self.admission.get("package_sha256"):
+                return None
+            path = self.package_path(self.attempt.package_id)
+            if path.exists() and path.stat().st_size == self.admission["package_size"]:
+                return None
+            return self.attempt.package_id, self.admission["package_sha256"], self.admission["package_size"]
+
+    def store_package(self, package_id: str, data: bytes) -> None:
+        """Cache the (encrypted) package after checking it is the one the console admitted."""
+        expected = self.admission.get("package_sha256")
+        if hashlib.sha256(data).hexdigest() != expected:
+            raise PackageUnavailable(f"package {package_id} does not match the admitted SHA-256")
+        path = self.package_path(package_id)
+        tmp = path.with_suffix(".part")
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+
+    def _read_package(self, args: protocol.KeyReleaseArgs) -> bytes:
+        if self.attempt is None or args.package_id != self.attempt.package_id:
+            raise ValidationError("args.package_id", "is not the admitted attempt's package")
+        path = self.package_path(args.package_id)
+        if not path.exists():
+            raise PackageUnavailable(f"package {args.package_id} is not cached yet")
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != args.package_sha256:
+            raise PackageUnavailable(f"cached package {args.package_id} does not match the released SHA-256")
+        return data
+
+    def _open_session(self, args: protocol.KeyReleaseArgs) -> None:
+        assert self.attempt is not None
+        data = self._read_package(args)
+        content_key = self.opener.unwrap(b64d(args.wrapped_key, "wrapped_key"), args.package_id,
+                                         self.attempt.attempt_id)
+        bundle = self.open_bundle(self.opener.decrypt(data, content_key))
+        key = journal_key_for(content_key, self.attempt.attempt_id, self.kiosk_id)
+        session = ExamSession(Journal(self.db, self.attempt.attempt_id, key), self.attempt, bundle,
+                              self._seal, self._deliver, notify=self._notify)
+        expected = self.admission.get("console_head")
+        session.open(JournalHead(expected["seq"], expected["hash"]) if expected else None)
+        self.session = session
+        if not self.keys_released:
+            self.admission["keys_released"] = True
+            storage.set_state(self.db, "admission", self.admission)
+        self.outbox.add_event("attempt.keys_opened", attempt_id=self.attempt.attempt_id,
+                              data={"journal_rows": session.journal.head.seq})
+
+    @staticmethod
+    def open_bundle(content: bytes) -> FormBundle:
+        form, media = formcontent.decode(content)
+        return FormBundle(FormContent.from_dict(form), media)
+
+    def _deliver(self, attempt_id: str, sealed: Sealed) -> Sealed:
+        message = protocol.EnvelopeMessage(attempt_id=attempt_id, envelope=b64e(sealed.envelope),
+                                           sha256=sealed.sha256)
+        entry = self.outbox.add_envelope(attempt_id, message.to_dict())
+        queued = protocol.EnvelopeMessage.from_dict(loads_strict(entry.body, max_bytes=protocol.MAX_MESSAGE_BYTES))
+        envelope = b64d(queued.envelope, "envelope")
+        if queued.sha256 != sealed.sha256:
+            sealed = Sealed(envelope, queued.sha256, receipt_code(queued.sha256))
+        self.admission["receipt"] = {"envelope_sha256": sealed.sha256, "receipt_code": sealed.receipt_code,
+                                     "at": utc_now()}
+        storage.set_state(self.db, "admission", self.admission)
+        return sealed
+
+    def _notify(self, type_: str, severity: str = "info", **fields: Any) -> None:
+        attempt_id = self.attempt.attempt_id if self.attempt else None
+        self.outbox.add_event(type_, severity, attempt_id=attempt_id, **fields)
+
+    def _fault(self, reason: str) -> None:
+        self.fault = reason
+        self.outbox.add_event("journal.tampered", "critical",
+                              attempt_id=self.attempt.attempt_id if self.attempt else None,
+                              rule="journal_verification", data={"reason": reason[:500]})
+
+    # --- candidate -------------------------------------------------------------------------------
+
+    def confirm_identity(self) -> None:
+        with self.lock:
+            if self.attempt is None:
+                raise SessionStateError("no candidate admitted")
+            if not self.admission.get("identity_confirmed"):
+                self.admission["identity_confirmed"] = True
+                self.admission["identity_confirmed_at"] = utc_now()
+                storage.set_state(self.db, "admission", self.admission)
+                self.outbox.add_event("attempt.identity_confirmed", attempt_id=self.attempt.attempt_id)
+
+    def require_session(self) -> ExamSession:
+        with self.lock:
+            if self.session is None:
+                raise SessionStateError("the exam is not open on this kiosk")
+            return self.session
+
+    # --- time ------------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        session = self.session
+        if session is not None:
+            session.tick()
+
+    def run_ticker(self) -> threading.Thread:
+        def loop() -> None:
+            while not self._stop.wait(TICK_SECONDS):
+                try:
+                    self.tick()
+                except Exception as exc:  # noqa: BLE001 - keep ticking; the fault is shown and sent
+                    self.fault = f"timer: {exc}"
+        thread = threading.Thread(target=loop, name="kiosk-ticker", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()

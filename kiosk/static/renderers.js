@@ -1,0 +1,451 @@
+// One renderer per interaction type of exam_core.model.INTERACTION_TYPES. Each renders into a
+// container, shows the saved value, and calls onChange(value) with a value in the JSON shape the
+// model's docstring fixes (identifier, [ids], [[a, b], ...], [x, y], text). Every control is a
+// native form control or a button, so it works with the keyboard and has an accessible name.
+
+let uid = 0;
+const nextId = (prefix) => `${prefix}-${++uid}`;
+
+function el(tag, attrs = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'text') node.textContent = value;
+    else if (key === 'className') node.className = value;
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of [].concat(children)) if (child) node.append(child);
+  return node;
+}
+
+// Server-sanitised HTML (kiosk.presentation.clean) parsed without executing anything.
+export function fragment(html) {
+  const doc = new DOMParser().parseFromString(`<div>${html || ''}</div>`, 'text/html');
+  const holder = doc.body.firstElementChild;
+  const out = document.createDocumentFragment();
+  while (holder.firstChild) out.append(document.adoptNode(holder.firstChild));
+  return out;
+}
+
+function plain(html) {
+  const holder = document.createElement('div');
+  holder.append(fragment(html));
+  return holder.textContent.trim();
+}
+
+function promptBlock(interaction) {
+  if (!interaction.prompt_html) return null;
+  const id = nextId('prompt');
+  return [el('div', { className: 'prompt', id }, [fragment(interaction.prompt_html)]), id];
+}
+
+function choiceLabel(choice) {
+  const span = el('span', { className: 'choice-text' });
+  span.append(fragment(choice.html || choice.id));
+  return span;
+}
+
+function groupName(interaction) {
+  return plain(interaction.prompt_html) || 'Answer options';
+}
+
+// --- choice (single: radio buttons, multiple: check boxes) --------------------------------------
+function renderChoice(box, it, value, onChange) {
+  const multiple = it.cardinality !== 'single';
+  const chosen = new Set(multiple ? (value || []) : (value ? [value] : []));
+  const fieldset = el('fieldset', { className: 'choices' }, [el('legend', { text: groupName(it) })]);
+  const name = nextId(`r-${it.response_id}`);
+  const inputs = [];
+  const limit = multiple && it.max_choices > 0 ? it.max_choices : Infinity;
+  const enforce = () => {
+    const count = inputs.filter((i) => i.checked).length;
+    for (const input of inputs) input.disabled = !input.checked && count >= limit;
+  };
+  for (const choice of it.choices) {
+    const input = el('input', { type: multiple ? 'checkbox' : 'radio', name, value: choice.id });
+    input.checked = chosen.has(choice.id);
+    inputs.push(input);
+    input.addEventListener('change', () => {
+      enforce();
+      if (multiple) onChange(inputs.filter((i) => i.checked).map((i) => i.value));
+      else onChange(input.value);
+    });
+    fieldset.append(el('label', { className: 'choice' }, [input, choiceLabel(choice)]));
+  }
+  if (multiple && limit !== Infinity) {
+    fieldset.append(el('p', { className: 'hint', text: `Choose up to ${limit}.` }));
+  }
+  enforce();
+  box.append(fieldset);
+}
+
+// --- inline choice: a select inside the sentence --------------------------------------------------
+function renderInlineChoice(box, it, value, onChange) {
+  const select = el('select', { 'aria-label': plain(it.prompt_html) || 'Choose the missing word' });
+  select.append(el('option', { value: '', text: 'Choose…' }));
+  for (const choice of it.choices) {
+    const option = el('option', { value: choice.id, text: plain(choice.html) || choice.id });
+    option.selected = choice.id === value;
+    select.append(option);
+  }
+  select.addEventListener('change', () => onChange(select.value || null));
+  box.append(select);
+}
+
+// --- text entry and extended text: saved while typing (debounced) and on leaving the field ------
+function textValue(it, raw) {
+  if (raw === '') return null;
+  if (it.base_type === 'integer') {
+    const n = Number(raw);
+    return Number.isInteger(n) ? n : undefined;
+  }
+  if (it.base_type === 'float') {
+    const n = Number(raw);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return raw;
+}
+
+function bindText(control, it, onChange) {
+  let timer = null;
+  let last = control.value;
+  const flush = () => {
+    clearTimeout(timer);
+    if (control.value === last) return;
+    last = control.value;
+    const v = textValue(it, control.value);
+    if (v === undefined) { control.setAttribute('aria-invalid', 'true'); return; }
+    control.removeAttribute('aria-invalid');
+    onChange(v);
+  };
+  control.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(flush, 400); });
+  control.addEventListener('blur', flush);
+  control.addEventListener('change', flush);
+}
+
+function renderTextEntry(box, it, value, onChange) {
+  const input = el('input', {
+    type: 'text', className: 'text-entry', autocomplete: 'off', spellcheck: 'false',
+    'aria-label': plain(it.prompt_html) || 'Your answer',
+    size: Math.min(Math.max(it.expected_length || 12, 6), 40),
+    inputmode: it.base_type === 'integer' || it.base_type === 'float' ? 'decimal' : undefined,
+  });
+  input.value = value === null || value === undefined ? '' : String(value);
+  bindText(input, it, onChange);
+  box.append(input);
+}
+
+function renderExtendedText(box, it, value, onChange) {
+  const prompt = promptBlock(it);
+  const area = el('textarea', {
+    className: 'extended', rows: Math.min(it.expected_lines || 8, 30), spellcheck: 'false',
+    'aria-label': prompt ? undefined : 'Your answer', 'aria-labelledby': prompt ? prompt[1] : undefined,
+  });
+  area.value = value || '';
+  bindText(area, it, onChange);
+  if (prompt) box.append(prompt[0]);
+  box.append(area);
+}
+
+// --- order: a list with move buttons --------------------------------------------------------------
+function renderOrder(box, it, value, onChange, announce) {
+  const byId = Object.fromEntries(it.choices.map((c) => [c.id, c]));
+  let order = Array.isArray(value) && value.length === it.choices.length ? value.slice() : it.choices.map((c) => c.id);
+  const prompt = promptBlock(it);
+  const list = el('ol', { className: 'order', 'aria-labelledby': prompt ? prompt[1] : undefined,
+                          'aria-label': prompt ? undefined : 'Items to put in order' });
+  const draw = (focusId, direction) => {
+    list.replaceChildren();
+    order.forEach((id, pos) => {
+      const name = plain(byId[id].html) || id;
+      const up = el('button', { type: 'button', className: 'mini', 'data-dir': 'up', 'aria-label': `Move ${name} up`, text: '↑' });
+      const down = el('button', { type: 'button', className: 'mini', 'data-dir': 'down', 'aria-label': `Move ${name} down`, text: '↓' });
+      up.disabled = pos === 0;
+      down.disabled = pos === order.length - 1;
+      up.addEventListener('click', () => move(pos, -1));
+      down.addEventListener('click', () => move(pos, +1));
+      list.append(el('li', { className: 'order-item', 'data-id': id }, [choiceLabel(byId[id]), up, down]));
+      if (id === focusId) {
+        const target = direction < 0 ? (up.disabled ? down : up) : (down.disabled ? up : down);
+        setTimeout(() => target.focus(), 0);
+      }
+    });
+  };
+  const move = (pos, delta) => {
+    const to = pos + delta;
+    if (to < 0 || to >= order.length) return;
+    const id = order[pos];
+    [order[pos], order[to]] = [order[to], order[pos]];
+    draw(id, delta);
+    announce(`${plain(byId[id].html) || id} moved to position ${to + 1} of ${order.length}`);
+    onChange(order.slice());
+  };
+  if (prompt) box.append(prompt[0]);
+  draw();
+  box.append(list);
+}
+
+// --- match: a grid of check boxes, sources by targets -------------------------------------------
+function renderMatch(box, it, value, onChange) {
+  const pairs = new Set((value || []).map((p) => `${p[0]} ${p[1]}`));
+  const prompt = plain(it.prompt_html) || 'Match each item';
+  const table = el('table', { className: 'match' }, [el('caption', { text: prompt })]);
+  const head = el('tr', {}, [el('td')]);
+  for (const t of it.targets) head.append(el('th', { scope: 'col' }, [choiceLabel(t)]));
+  table.append(el('thead', {}, [head]));
+  const body = el('tbody');
+  const boxes = [];
+  const limits = Object.fromEntries([...it.choices, ...it.targets].map((c) => [c.id, c.match_max]));
+  const enforce = () => {
+    const used = {};
+    for (const b of boxes) if (b.checked) {
+      used[b.dataset.s] = (used[b.dataset.s] || 0) + 1;
+      used[b.dataset.t] = (used[b.dataset.t] || 0) + 1;
+    }
+    for (const b of boxes) {
+      const full = (id) => limits[id] > 0 && (used[id] || 0) >= limits[id];
+      b.disabled = !b.checked && (full(b.dataset.s) || full(b.dataset.t));
+    }
+  };
+  for (const s of it.choices) {
+    const row = el('tr', {}, [el('th', { scope: 'row' }, [choiceLabel(s)])]);
+    for (const t of it.targets) {
+      const cb = el('input', { type: 'checkbox', 'aria-label': `Match ${plain(s.html) || s.id} with ${plain(t.html) || t.id}` });
+      cb.dataset.s = s.id;
+      cb.dataset.t = t.id;
+      cb.checked = pairs.has(`${s.id} ${t.id}`);
+      cb.addEventListener('change', () => {
+        enforce();
+        onChange(boxes.filter((b) => b.checked).map((b) => [b.dataset.s, b.dataset.t]));
+      });
+      boxes.push(cb);
+      row.append(el('td', {}, [cb]));
+    }
+    body.append(row);
+  }
+  table.append(body);
+  enforce();
+  box.append(table);
+}
+
+// --- associate: pick two options, add the pair; remove pairs --------------------------------------
+function renderAssociate(box, it, value, onChange, announce) {
+  let pairs = (value || []).map((p) => p.slice());
+  const name = (id) => plain((it.choices.find((c) => c.id === id) || {}).html) || id;
+  const prompt = promptBlock(it);
+  const group = el('fieldset', { className: 'associate' }, [el('legend', { text: plain(it.prompt_html) || 'Make pairs' })]);
+  const makeSelect = (label) => {
+    const select = el('select', { 'aria-label': label });
+    select.append(el('option', { value: '', text: 'Choose…' }));
+    for (const c of it.choices) select.append(el('option', { value: c.id, text: name(c.id) }));
+    return select;
+  };
+  const first = makeSelect('First item of the pair');
+  const second = makeSelect('Second item of the pair');
+  const add = el('button', { type: 'button', className: 'secondary', text: 'Add pair' });
+  const list = el('ul', { className: 'pairs', 'aria-label': 'Your pairs' });
+  const draw = () => {
+    list.replaceChildren();
+    if (!pairs.length) list.append(el('li', { className: 'hint', text: 'No pairs yet.' }));
+    pairs.forEach((p, i) => {
+      const remove = el('button', { type: 'button', className: 'mini', text: 'Remove',
+                                    'aria-label': `Remove pair ${name(p[0])} and ${name(p[1])}` });
+      remove.addEventListener('click', () => {
+        pairs.splice(i, 1);
+        draw();
+        announce('Pair removed');
+        onChange(pairs.length ? pairs.map((x) => x.slice()) : null);
+        add.focus();
+      });
+      list.append(el('li', {}, [el('span', { text: `${name(p[0])} — ${name(p[1])} ` }), remove]));
+    });
+  };
+  add.addEventListener('click', () => {
+    const a = first.value;
+    const b = second.value;
+    if (!a || !b || a === b) { announce('Choose two different items'); return; }
+    if (pairs.some((p) => (p[0] === a && p[1] === b) || (p[0] === b && p[1] === a))) { announce('That pair exists already'); return; }
+    if (it.max_choices > 0 && pairs.length >= it.max_choices) { announce(`At most ${it.max_choices} pairs`); return; }
+    pairs.push([a, b]);
+    draw();
+    announce(`Pair added: ${name(a)} and ${name(b)}`);
+    onChange(pairs.map((x) => x.slice()));
+  });
+  group.append(el('div', { className: 'pair-pickers' }, [first, second, add]), list);
+  if (prompt) box.append(prompt[0]);
+  draw();
+  box.append(group);
+}
+
+// --- gap match: a select in each gap of the text --------------------------------------------------
+function renderGapMatch(box, it, value, onChange) {
+  const filled = Object.fromEntries((value || []).map((p) => [p[1], p[0]]));
+  const prompt = promptBlock(it);
+  const text = el('div', { className: 'gap-text' });
+  text.append(fragment(it.content_html));
+  const selects = [];
+  let n = 0;
+  for (const gap of text.querySelectorAll('[data-gap]')) {
+    n += 1;
+    const select = el('select', { 'aria-label': `Gap ${n}` });
+    select.dataset.gap = gap.getAttribute('data-gap');
+    select.append(el('option', { value: '', text: `Gap ${n}…` }));
+    for (const c of it.choices) {
+      const option = el('option', { value: c.id, text: plain(c.html) || c.id });
+      option.selected = filled[select.dataset.gap] === c.id;
+      select.append(option);
+    }
+    select.addEventListener('change', () => {
+      const pairs = selects.filter((s) => s.value).map((s) => [s.value, s.dataset.gap]);
+      onChange(pairs.length ? pairs : null);
+    });
+    selects.push(select);
+    gap.replaceWith(select);
+  }
+  if (prompt) box.append(prompt[0]);
+  box.append(text);
+}
+
+// --- hot text: words in the text become toggle buttons ---------------------------------------------
+function renderHottext(box, it, value, onChange) {
+  const multiple = it.cardinality !== 'single';
+  const chosen = new Set(multiple ? (value || []) : (value ? [value] : []));
+  const prompt = promptBlock(it);
+  const text = el('div', { className: 'hottext', role: 'group',
+                           'aria-label': plain(it.prompt_html) || 'Select words in the text' });
+  text.append(fragment(it.content_html));
+  const buttons = [];
+  for (const span of text.querySelectorAll('[data-hottext]')) {
+    const id = span.getAttribute('data-hottext');
+    const button = el('button', { type: 'button', className: 'hot', 'aria-pressed': String(chosen.has(id)) });
+    button.dataset.id = id;
+    button.append(...span.childNodes);
+    button.addEventListener('click', () => {
+      const on = button.getAttribute('aria-pressed') !== 'true';
+      if (!multiple) for (const b of buttons) b.setAttribute('aria-pressed', 'false');
+      const count = buttons.filter((b) => b.getAttribute('aria-pressed') === 'true').length;
+      if (on && multiple && it.max_choices > 0 && count >= it.max_choices) return;
+      button.setAttribute('aria-pressed', String(on));
+      const ids = buttons.filter((b) => b.getAttribute('aria-pressed') === 'true').map((b) => b.dataset.id);
+      onChange(multiple ? ids : (ids[0] || null));
+    });
+    buttons.push(button);
+    span.replaceWith(button);
+  }
+  if (prompt) box.append(prompt[0]);
+  box.append(text);
+}
+
+// --- hotspot: focusable areas drawn over the image ---------------------------------------------------
+const SVG = 'http://www.w3.org/2000/svg';
+
+function shape(h) {
+  const c = h.coords;
+  let node;
+  if (h.shape === 'rect') {
+    node = document.createElementNS(SVG, 'rect');
+    node.setAttribute('x', c[0]); node.setAttribute('y', c[1]);
+    node.setAttribute('width', c[2] - c[0]); node.setAttribute('height', c[3] - c[1]);
+  } else if (h.shape === 'circle') {
+    node = document.createElementNS(SVG, 'circle');
+    node.setAttribute('cx', c[0]); node.setAttribute('cy', c[1]); node.setAttribute('r', c[2]);
+  } else if (h.shape === 'ellipse') {
+    node = document.createElementNS(SVG, 'ellipse');
+    node.setAttribute('cx', c[0]); node.setAttribute('cy', c[1]);
+    node.setAttribute('rx', c[2]); node.setAttribute('ry', c[3]);
+  } else {
+    node = document.createElementNS(SVG, 'polygon');
+    const pts = [];
+    for (let i = 0; i + 1 < c.length; i += 2) pts.push(`${c[i]},${c[i + 1]}`);
+    node.setAttribute('points', pts.join(' '));
+  }
+  return node;
+}
+
+function renderHotspot(box, it, value, onChange) {
+  const multiple = it.cardinality !== 'single';
+  const prompt = promptBlock(it);
+  const img = it.image || {};
+  const width = img.width || 400;
+  const height = img.height || 300;
+  const stage = el('div', { className: 'hotspot-stage' });
+  stage.append(el('img', { src: img.src, alt: img.alt || 'Image to select areas on', width, height }));
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.setAttribute('class', 'hotspot-layer');
+  svg.setAttribute('role', multiple ? 'group' : 'radiogroup');
+  svg.setAttribute('aria-label', plain(it.prompt_html) || 'Areas of the image');
+  const chosen = new Set(multiple ? (value || []) : (value ? [value] : []));
+  const areas = [];
+  it.hotspots.forEach((h, i) => {
+    const node = shape(h);
+    node.setAttribute('class', 'area');
+    node.setAttribute('tabindex', '0');
+    node.setAttribute('role', multiple ? 'checkbox' : 'radio');
+    node.setAttribute('aria-label', h.label || `Area ${i + 1}`);
+    node.setAttribute('aria-checked', String(chosen.has(h.id)));
+    node.dataset.id = h.id;
+    const toggle = () => {
+      const on = node.getAttribute('aria-checked') !== 'true' || !multiple;
+      if (!multiple) for (const a of areas) a.setAttribute('aria-checked', 'false');
+      const count = areas.filter((a) => a.getAttribute('aria-checked') === 'true').length;
+      if (on && multiple && it.max_choices > 0 && count >= it.max_choices) return;
+      node.setAttribute('aria-checked', String(on));
+      const ids = areas.filter((a) => a.getAttribute('aria-checked') === 'true').map((a) => a.dataset.id);
+      if (it.base_type === 'point') {
+        const b = node.getBBox();
+        const point = [Math.round(b.x + b.width / 2), Math.round(b.y + b.height / 2)];
+        onChange(multiple ? ids.map(() => point) : point);
+      } else {
+        onChange(multiple ? ids : (ids[0] || null));
+      }
+    };
+    node.addEventListener('click', toggle);
+    node.addEventListener('keydown', (e) => {
+      if (e.key === ' ' || e.key === 'Enter') { e.preventDefault(); toggle(); }
+    });
+    areas.push(node);
+    svg.append(node);
+  });
+  stage.append(svg);
+  if (prompt) box.append(prompt[0]);
+  box.append(stage);
+  const list = el('p', { className: 'hint', text: `Use Tab to reach each area and Space to select it (${it.hotspots.length} areas).` });
+  box.append(list);
+}
+
+const RENDERERS = {
+  choice: renderChoice,
+  inline_choice: renderInlineChoice,
+  text_entry: renderTextEntry,
+  extended_text: renderExtendedText,
+  order: renderOrder,
+  match: renderMatch,
+  associate: renderAssociate,
+  gap_match: renderGapMatch,
+  hottext: renderHottext,
+  hotspot: renderHotspot,
+};
+
+export const INTERACTION_TYPES = Object.keys(RENDERERS);
+
+// Render an item's body with each interaction in its placeholder (or after the body if it has none).
+export function renderItem(container, item, onChange, announce) {
+  container.replaceChildren(fragment(item.body_html));
+  for (const it of item.interactions) {
+    const render = RENDERERS[it.type];
+    let box = container.querySelector(`[data-interaction="${CSS.escape(it.response_id)}"]`);
+    if (!box) {
+      box = el('div');
+      container.append(box);
+    }
+    box.classList.add('interaction', `interaction-${it.type}`);
+    box.dataset.responseId = it.response_id;
+    if (!render) {
+      box.append(el('p', { text: `This question type (${it.type}) cannot be shown. Please tell the proctor.` }));
+      continue;
+    }
+    const value = item.values[it.response_id] ?? null;
+    render(box, it, value, (v) => onChange(it.response_id, v), announce);
+  }
+}

@@ -1,0 +1,239 @@
+"""The candidate's local web application (Flask, 127.0.0.1 only).
+
+Why a local server and not the console's: the exam must go on when the LAN does not, and the page
+must show "saved" only once the answer is on this kiosk's disk. Every answer change is a POST
+that returns after the journal's FULL commit.
+
+Security at this boundary: the page gets a per-process token in a ``<meta>`` tag and must send it
+in ``X-Kiosk-Token`` with every API request (another local process or a page from elsewhere cannot
+read it: CSP, no CORS, ``Origin``/``Host`` checked); every value is validated against the item's
+declaration before it is journaled; responses carry a strict CSP (``script-src 'self'``, no
+inline scripts, no CDN), ``no-store`` caching and ``nosniff``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, abort, jsonify, render_template, request
+
+from exam_core.errors import InvigilError, ValidationError
+from exam_core.jsonio import loads_strict
+
+from kiosk.presentation import clean, item_view
+from kiosk.runtime import KioskRuntime
+from kiosk.session import SessionStateError
+
+MAX_REQUEST_BYTES = 256 * 1024
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+       "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+HERE = Path(__file__).parent
+
+
+def create_app(runtime: KioskRuntime, page_signal: Any = None) -> Flask:
+    """The candidate UI bound to ``runtime``. ``page_signal(kind, detail)`` receives page events
+    (focus lost, fullscreen left) for the monitors; without it they go to the outbox directly."""
+    app = Flask(__name__, static_folder=str(HERE / "static"), template_folder=str(HERE / "templates"))
+    app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, SEND_FILE_MAX_AGE_DEFAULT=0)
+    token = secrets.token_urlsafe(32)
+    app.config["KIOSK_TOKEN"] = token
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    @app.before_request
+    def guard() -> None:
+        host = (request.host or "").split(":")[0]
+        if host not in ("127.0.0.1", "localhost"):
+            abort(403)  # DNS rebinding: only the loopback names reach the candidate UI
+        if request.path.startswith("/api/"):
+            origin = request.headers.get("Origin")
+            if origin is not None and origin != request.host_url.rstrip("/"):
+                abort(403)
+            sent = request.headers.get("X-Kiosk-Token", "")
+            if not hmac.compare_digest(sent.encode(), token.encode()):
+                return _error(403, "token", "missing or stale page token; reload the page")
+        return None
+
+    @app.get("/")
+    def index() -> str:
+        return render_template("index.html", token=token)
+
+    @app.get("/api/state")
+    def state() -> Response:
+        return jsonify(page_state(runtime))
+
+    @app.get("/api/item/<int:index>")
+    def item(index: int) -> Response:
+        session = runtime.require_session()
+        if session.state.phase != "in_progress":
+            return _error(409, "phase", "the exam is not in progress")
+        if not 0 <= index < len(session.bundle.items):
+            return _error(404, "index", "no such item")
+        it = session.bundle.items[index]
+        view = item_view(it, session.attempt.option_seed)
+        view.update(index=index, total=len(session.bundle.items),
+                    values=session.state.answers.get(it.item_id, {}),
+                    flagged=it.item_id in session.state.flags)
+        return jsonify(view)
+
+    @app.get("/media/<sha256>")
+    def media(sha256: str) -> Response:
+        session = runtime.session
+        found = session.bundle.media_file(sha256) if session is not None else None
+        if found is None:
+            abort(404)
+        data, mime = found
+        return Response(data, mimetype=mime)
+
+    def action(name: str, fn: Any) -> None:
+        def view() -> Response:
+            try:
+                body = _json_body()
+                result = fn(body)
+            except ValidationError as exc:
+                return _error(400, exc.field, exc.reason)
+            except SessionStateError as exc:
+                return _error(409, "state", str(exc))
+            except InvigilError as exc:
+                return _error(500, "kiosk", type(exc).__name__)
+            return jsonify({"ok": True, **(result or {})})
+        view.__name__ = f"api_{name}"
+        app.post(f"/api/{name}")(view)
+
+    action("confirm_identity", lambda b: runtime.confirm_identity())
+    action("agreement", lambda b: _accept(runtime, b))
+    action("begin", lambda b: runtime.require_session().begin())
+    action("answer", lambda b: {"saved": True, "seq": runtime.require_session().answer(
+        _field(b, "item_id", str), _field(b, "response_id", str), b.get("value"))})
+    action("flag", lambda b: {"saved": True, "seq": runtime.require_session().flag(
+        _field(b, "item_id", str), _field(b, "flagged", bool))})
+    action("navigate", lambda b: {"seq": runtime.require_session().navigate(_field(b, "index", int))})
+    action("accommodation", lambda b: {"seq": runtime.require_session().set_accommodation(
+        _field(b, "name", str), b.get("value"))})
+    action("break/start", lambda b: runtime.require_session().start_break())
+    action("break/end", lambda b: runtime.require_session().end_break())
+    action("submit", lambda b: _submit(runtime, b))
+    action("page_event", lambda b: _page_event(runtime, page_signal, b))
+    return app
+
+
+def _accept(runtime: KioskRuntime, body: dict[str, Any]) -> None:
+    if _field(body, "accepted", bool) is not True:
+        raise ValidationError("accepted", "the agreement must be accepted to continue")
+    runtime.require_session().accept_agreement()
+
+
+def _submit(runtime: KioskRuntime, body: dict[str, Any]) -> dict[str, Any]:
+    if _field(body, "confirm", bool) is not True:
+        raise ValidationError("confirm", "submission must be confirmed")
+    sealed = runtime.require_session().submit("candidate")
+    return {"receipt_code": sealed.receipt_code}
+
+
+def _page_event(runtime: KioskRuntime, page_signal: Any, body: dict[str, Any]) -> None:
+    kind = _field(body, "kind", str)
+    detail = body.get("detail") or {}
+    if page_signal is not None:
+        page_signal(kind, detail)
+        return
+    if kind not in ("focus_lost", "focus_back", "fullscreen_exit", "fullscreen_enter", "visibility_hidden",
+                    "clipboard"):
+        raise ValidationError("kind", "unknown page event")
+    attempt = runtime.attempt.attempt_id if runtime.attempt else None
+    runtime.outbox.add_event(f"page.{kind}", "low", attempt_id=attempt, rule="page_signal")
+
+
+def _json_body() -> dict[str, Any]:
+    raw = request.get_data(cache=False)
+    if not raw:
+        return {}
+    try:
+        body = loads_strict(raw, max_bytes=MAX_REQUEST_BYTES)
+    except InvigilError as exc:
+        raise ValidationError("<body>", str(exc)) from None
+    if not isinstance(body, dict):
+        raise ValidationError("<body>", "must be a JSON object")
+    return body
+
+
+def _field(body: dict[str, Any], name: str, kind: type) -> Any:
+    value = body.get(name)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValidationError(name, f"must be {kind.__name__}")
+    return value
+
+
+def _error(status: int, field: str, reason: str) -> Response:
+    response = jsonify({"ok": False, "field": field, "reason": reason})
+    response.status_code = status
+    return response
+
+
+def page_state(runtime: KioskRuntime) -> dict[str, Any]:
+    """What the page shows now; the page polls this every second."""
+    with runtime.lock:
+        attempt, session, admission = runtime.attempt, runtime.session, runtime.admission
+        out: dict[str, Any] = {
+            "kiosk_id": runtime.kiosk_id, "console_connected": runtime.console_connected,
+            "seat": attempt.seat if attempt else "", "messages": list(runtime.messages),
+            "screen": _screen(runtime), "fault": runtime.fault,
+        }
+        if attempt is not None:
+            out["candidate"] = {"name": attempt.candidate_name, "id": attempt.candidate_id}
+            out["accommodations"] = {"granted": attempt.accommodations.to_dict(),
+                                     "active": dict(session.state.accommodations_active) if session else {}}
+        receipt = admission.get("receipt") if attempt else None
+        if receipt:
+            out["receipt_code"] = receipt["receipt_code"]
+        if session is not None:
+            out.update(_session_state(session, out["screen"]))
+        return out
+
+
+def _screen(runtime: KioskRuntime) -> str:
+    attempt, session, admission = runtime.attempt, runtime.session, runtime.admission
+    if runtime.fault:
+        return "fault"
+    if attempt is None:
+        return "waiting"
+    if admission.get("receipt"):
+        return "submitted"
+    if not admission.get("identity_confirmed"):
+        return "identity"
+    if session is None:
+        return "resume_wait" if runtime.keys_released else "awaiting_start"
+    return {"agreement": "agreement", "instructions": "instructions", "in_progress": "exam",
+            "submitted": "submitted"}.get(session.state.phase, "waiting")
+
+
+def _session_state(session: Any, screen: str) -> dict[str, Any]:
+    s, granted = session.state, session.attempt.accommodations
+    out: dict[str, Any] = {
+        "title": session.bundle.content.form.title,
+        "timer": {"remaining_ms": session.remaining_ms(), "allowed_ms": session.allowed_ms(),
+                  "running": session.clock.running, "paused": s.paused, "pause_reason": s.pause_reason,
+                  "on_break": s.on_break, "breaks_left": max(0, granted.rest_breaks - s.breaks_taken),
+                  "break_minutes": granted.rest_break_minutes,
+                  "warning": min(s.warnings) if s.warnings else None},
+    }
+    if screen == "agreement":
+        out["agreement_html"] = clean(session.bundle.content.form.agreement_html)
+    if screen == "instructions":
+        out["instructions_html"] = clean(session.bundle.content.form.instructions_html)
+    if screen == "exam":
+        out["current"] = s.current
+        out["items"] = [{"index": n, "item_id": it.item_id, "title": it.title,
+                         "answered": session.is_answered(it.item_id), "flagged": it.item_id in s.flags}
+                        for n, it in enumerate(session.bundle.items)]
+    return out
