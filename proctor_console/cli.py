@@ -1,11 +1,210 @@
-"""Command-line interface of `proctor_console`."""
+"""Command-line interface of ``proctor_console`` (``python -m proctor_console``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
 
 import click
 
+from exam_core.errors import InvigilError
 from proctor_console import __version__
+from proctor_console.context import ConsoleContext
 
 
-@click.group(help="""Invigil test-centre proctor console: LAN server, dashboard, key release, records.""")
+def _ctx(obj: dict[str, Any]) -> ConsoleContext:
+    ctx = ConsoleContext(obj["data"])
+    if not ctx.exists():
+        raise click.ClickException(f"{ctx.data}: not a console data directory; run `init` first")
+    return ctx
+
+
+def _out(data: Any, as_json: bool, text: str) -> None:
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else text)
+
+
+@click.group(help="Invigil test-centre proctor console: LAN server, dashboard, key release, records.")
 @click.version_option(__version__, prog_name="proctor_console")
-def main() -> None:
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=Path("console-data"),
+              show_default=True, envvar="INVIGIL_CONSOLE_DATA", help="Console data directory.")
+@click.pass_context
+def main(click_ctx: click.Context, data: Path) -> None:
+    click_ctx.obj = {"data": data}
+
+
+@main.command(help="Create centre keys, the console's TLS certificate and the enrolment request.")
+@click.option("--data", "data_opt", type=click.Path(file_okay=False, path_type=Path), help="Data directory (same as the global option).")
+@click.option("--centre-id", required=True, help="Centre identifier agreed with the central body.")
+@click.option("--name", required=True, help="Centre name shown on reports.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def init(obj: dict, data_opt: Path | None, centre_id: str, name: str, as_json: bool) -> None:
+    ctx = ConsoleContext(data_opt or obj["data"])
+    try:
+        result = ctx.initialise(centre_id, name)
+    except InvigilError as exc:
+        raise click.ClickException(str(exc))
+    _out(result, as_json, f"Console for {centre_id} created in {ctx.data}\n"
+                          f"TLS fingerprint (kiosks pin it): {result['tls_fingerprint_sha256']}\n"
+                          f"Send {result['enrolment_request']} to the central body; install its answer with "
+                          f"`certificate install FILE`.")
+
+
+@main.group(help="The centre certificate issued by the central body.")
+def certificate() -> None:
     pass
+
+
+@certificate.command("install", help="Install the centre certificate (a bundle with the root, or --root).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--root", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Central root certificate.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def certificate_install(obj: dict, file: Path, root: Path | None, as_json: bool) -> None:
+    ctx = _ctx(obj)
+    try:
+        result = ctx.install_certificate(file.read_bytes(), root.read_bytes() if root else None)
+    except InvigilError as exc:
+        raise click.ClickException(f"{file}: {exc}")
+    _out(result, as_json, f"Installed centre certificate {result['serial']} (valid until {result['not_after']}).")
+
+
+@main.group(help="Proctor and centre admin accounts.")
+def users() -> None:
+    pass
+
+
+@users.command("add", help="Add an account; the password is asked for (or read from stdin).")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["proctor", "centre_admin"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.pass_obj
+def users_add(obj: dict, name: str, role: str, password_stdin: bool) -> None:
+    from proctor_console.auth import add_user
+    ctx = _ctx(obj)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        add_user(ctx, name, role, password)
+    except InvigilError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"User {name} ({role}) added.")
+
+
+@main.command(help="Serve the dashboard and the kiosk link (HTTPS; HTTP only with --insecure-dev).")
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=8443, show_default=True, type=int)
+@click.option("--insecure-dev", is_flag=True, help="Plain HTTP and non-Secure cookies: development only.")
+@click.pass_obj
+def serve(obj: dict, host: str, port: int, insecure_dev: bool) -> None:
+    from proctor_console.server import create_server, serve as run
+    ctx = _ctx(obj)
+    server = create_server(ctx.data, insecure_dev=insecure_dev)
+    scheme = "http" if insecure_dev else "https"
+    click.echo(f"Invigil console {ctx.centre_id} on {scheme}://{host}:{port}/ "
+               f"(TLS fingerprint {ctx.tls_fingerprint})", err=True)
+    run(server, host, port, insecure_dev)
+
+
+@main.command(help="Show a one-time pairing code for a new kiosk (valid 10 minutes).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def pair(obj: dict, as_json: bool) -> None:
+    from proctor_console.registry import KioskRegistry
+    ctx = _ctx(obj)
+    code, expires = KioskRegistry(ctx).new_code("cli")
+    _out({"code": code, "expires": expires, "tls_fingerprint_sha256": ctx.tls_fingerprint}, as_json,
+         f"Pairing code: {code}\nValid for 10 minutes. Console TLS fingerprint: {ctx.tls_fingerprint}")
+
+
+@main.group(help="Form packages from the central body.")
+def packages() -> None:
+    pass
+
+
+@packages.command("import", help="Check signature and centre of each package and store it.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def packages_import(obj: dict, files: tuple[Path, ...], as_json: bool) -> None:
+    from rich.progress import track
+    from proctor_console.imports import import_package, list_packages
+    ctx = _ctx(obj)
+    imported = []
+    for file in track(files, description="Importing packages", disable=as_json or len(files) < 2):
+        try:
+            imported.append(import_package(ctx, file.read_bytes(), str(file), "cli"))
+        except InvigilError as exc:
+            raise click.ClickException(str(exc))
+    available = list_packages(ctx)
+    _out({"imported": imported, "available": available}, as_json,
+         "\n".join(f"{p['package_id']}: {p['title'] or p['form_id']} v{p['form_version']} ({p['scheme_id']}) "
+                   f"{p['opens']} .. {p['closes']}{' [release code]' if p['release_code_required'] else ''}"
+                   for p in available))
+
+
+@packages.command("list", help="List imported packages (sessions).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def packages_list(obj: dict, as_json: bool) -> None:
+    from proctor_console.imports import list_packages
+    available = list_packages(_ctx(obj))
+    _out(available, as_json, "\n".join(f"{p['package_id']}: {p['form_id']} {p['opens']} .. {p['closes']}"
+                                       for p in available) or "No packages.")
+
+
+@main.group(help="The candidate roster.")
+def roster() -> None:
+    pass
+
+
+@roster.command("import", help="Import candidates from CSV: candidate_id, name, scheme, seat, accommodations.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def roster_import(obj: dict, file: Path, as_json: bool) -> None:
+    from proctor_console.imports import import_roster
+    try:
+        count = import_roster(_ctx(obj), file.read_bytes(), str(file), "cli")
+    except InvigilError as exc:
+        raise click.ClickException(str(exc))
+    _out({"imported": count}, as_json, f"Imported {count} candidate(s) from {file}.")
+
+
+@main.command(help="Session report (a session is an imported package id): HTML for printing, or --json.")
+@click.argument("session")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@click.pass_obj
+def report(obj: dict, session: str, as_json: bool, output: Path | None) -> None:
+    from proctor_console.report import render_report_html, session_report
+    ctx = _ctx(obj)
+    try:
+        data = session_report(ctx, session)
+    except InvigilError as exc:
+        raise click.ClickException(str(exc))
+    text = json.dumps(data, indent=2, default=str) if as_json else render_report_html(data)
+    if output:
+        output.write_text(text)
+        click.echo(f"Wrote {output}")
+    else:
+        click.echo(text)
+
+
+@main.command(help="Delete thumbnails and snapshots older than the retention period.")
+@click.option("--days", type=click.IntRange(1, 3650), help="Set the retention period first.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def purge(obj: dict, days: int | None, as_json: bool) -> None:
+    from proctor_console.records import purge_media, retention_days
+    ctx = _ctx(obj)
+    if days is not None:
+        ctx.set_setting("retention_days", str(days))
+    removed = purge_media(ctx)
+    _out({**removed, "retention_days": retention_days(ctx)}, as_json,
+         f"Removed {removed['thumbnails']} thumbnail(s) and {removed['snapshots']} snapshot(s) "
+         f"older than {retention_days(ctx)} days.")

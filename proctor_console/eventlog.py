@@ -1,0 +1,132 @@
+"""The durable event log: store kiosk events (and the alerts they raise) before acking them.
+
+Events are written in batches, one ``synchronous=FULL`` transaction per batch (group commit):
+every handler waiting in the batch is acked only after that commit returned, so the guarantee is
+unchanged while the fsync cost is shared by all events that arrived during the previous one.
+``(kiosk_id, seq)`` is the primary key: a resent event is recognised and acked again, never
+stored twice, whatever order it arrives in.
+
+Alerts are opened in the same transaction as the event that raised them, so an acked event and
+its alert cannot disagree after a crash. One open alert per (kiosk, attempt, rule): a repeat
+raises its count and last seq instead of queueing a second alert (de-duplication).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from exam_core.jsonio import b64d
+from exam_core.model import SEVERITIES, Event
+from exam_core.store import immediate_transaction
+from proctor_console.context import now_text
+
+#: Events at or above this severity open (or repeat) an alert for the proctors.
+ALERT_MIN_SEVERITY = "medium"
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event: Event
+    duplicate: bool
+    alert_id: int | None = None
+    snapshot: str | None = None
+
+
+def event_row(event: Event, snapshot: str | None) -> dict[str, Any]:
+    body = event.to_dict()
+    if snapshot is not None:  # the image lives in a file under the retention policy, not in the log
+        body["evidence"] = {**body["evidence"], "snapshot_jpeg": None, "snapshot_file": snapshot}
+    return {"kiosk_id": event.kiosk_id, "seq": event.seq, "attempt_id": event.attempt_id,
+            "type": event.type, "severity": event.severity, "wall_time": event.wall_time,
+            "received": now_text(), "body": json.dumps(body, sort_keys=True), "snapshot": snapshot}
+
+
+class EventLog:
+    """Writes through its own connection (the group-commit writer runs in a worker thread)."""
+
+    def __init__(self, db: sqlite_utils.Database, snapshot_dir: Path) -> None:
+        self.db = db
+        self.snapshot_dir = snapshot_dir
+
+    def _save_snapshot(self, event: Event) -> str | None:
+        data = event.evidence.get("snapshot_jpeg")
+        if not data:
+            return None
+        name = f"{event.kiosk_id}-{event.seq}.jpg"
+        path = self.snapshot_dir / name
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            with open(tmp, "wb") as fh:
+                fh.write(b64d(data, "evidence.snapshot_jpeg"))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        return name
+
+    def store_batch(self, events: list[Event]) -> list[StoredEvent]:
+        """Store events in one transaction; return, in order, whether each was new."""
+        snapshots = [self._save_snapshot(e) for e in events]
+        results: list[StoredEvent] = []
+        with immediate_transaction(self.db) as conn:
+            for event, snapshot in zip(events, snapshots):
+                row = event_row(event, snapshot)
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO events (kiosk_id, seq, attempt_id, type, severity, wall_time,"
+                    " received, body, snapshot) VALUES (:kiosk_id, :seq, :attempt_id, :type, :severity,"
+                    " :wall_time, :received, :body, :snapshot)", row)
+                if cur.rowcount == 0:
+                    results.append(StoredEvent(event, True))
+                    continue
+                alert_id = _raise_alert(conn, event, snapshot, row["received"])
+                results.append(StoredEvent(event, False, alert_id, snapshot))
+        return results
+
+
+def _raise_alert(conn: Any, event: Event, snapshot: str | None, now: str) -> int | None:
+    rank = SEVERITY_RANK[event.severity]
+    if rank < SEVERITY_RANK[ALERT_MIN_SEVERITY]:
+        return None
+    rule = event.rule or event.type
+    evidence = {k: v for k, v in event.evidence.items() if k != "snapshot_jpeg"}
+    found = conn.execute(
+        "SELECT alert_id, rank FROM alerts WHERE status = 'open' AND kiosk_id = ? AND rule = ?"
+        " AND attempt_id IS ?", [event.kiosk_id, rule, event.attempt_id]).fetchone()
+    if found:
+        conn.execute(
+            "UPDATE alerts SET count = count + 1, last_seq = MAX(last_seq, ?), updated = ?,"
+            " rank = MAX(rank, ?), severity = CASE WHEN ? > rank THEN ? ELSE severity END,"
+            " thresholds = ?, evidence = ?, snapshot = COALESCE(?, snapshot) WHERE alert_id = ?",
+            [event.seq, now, rank, rank, event.severity, json.dumps(event.thresholds, sort_keys=True),
+             json.dumps(evidence, sort_keys=True), snapshot, found[0]])
+        return int(found[0])
+    cur = conn.execute(
+        "INSERT INTO alerts (kiosk_id, attempt_id, rule, type, severity, rank, thresholds, evidence,"
+        " snapshot, first_seq, last_seq, count, opened, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,1,?,?)",
+        [event.kiosk_id, event.attempt_id, rule, event.type, event.severity, rank,
+         json.dumps(event.thresholds, sort_keys=True), json.dumps(evidence, sort_keys=True), snapshot,
+         event.seq, event.seq, now, now])
+    return int(cur.lastrowid)
+
+
+def alert_dict(row: Any) -> dict[str, Any]:
+    """An alert row as the dashboard shows it (evidence image by URL, never inline)."""
+    keys = ("alert_id", "kiosk_id", "attempt_id", "rule", "type", "severity", "rank", "thresholds",
+            "evidence", "snapshot", "first_seq", "last_seq", "count", "opened", "updated", "status",
+            "resolved_by", "resolved_reason", "resolved_at")
+    data = dict(zip(keys, row))
+    data["thresholds"] = json.loads(data["thresholds"])
+    data["evidence"] = json.loads(data["evidence"])
+    data["snapshot_url"] = f"/media/snapshots/{data['snapshot']}" if data["snapshot"] else None
+    return data
+
+
+ALERT_COLUMNS = ("alert_id, kiosk_id, attempt_id, rule, type, severity, rank, thresholds, evidence,"
+                 " snapshot, first_seq, last_seq, count, opened, updated, status, resolved_by,"
+                 " resolved_reason, resolved_at")

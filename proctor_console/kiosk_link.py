@@ -1,0 +1,188 @@
+"""The ``/kiosk`` Socket.IO namespace: challenge login, hello, heartbeats, events, envelopes.
+
+Every handler answers through the ack callback (see docs/PROTOCOL.md). Only a socket that passed
+the challenge login has a kiosk id; every handler looks it up first and refuses otherwise, and
+nothing here can reach proctor functions: the namespaces share no handler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections import OrderedDict
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from flask import request
+from flask_socketio import ConnectionRefusedError, Namespace
+
+from exam_core import protocol
+from exam_core.errors import InvigilError, ValidationError
+from exam_core.jsonio import b64d, b64e, format_time
+from exam_core.store import immediate_transaction
+from proctor_console.context import now_text
+
+if TYPE_CHECKING:
+    from proctor_console.server import ConsoleServer
+
+MAX_PENDING_CHALLENGES = 10_000
+
+
+class ChallengeBook:
+    """Challenges issued and not yet used. Single use: ``consume`` removes before it returns."""
+
+    def __init__(self, console_id: str) -> None:
+        self.console_id = console_id
+        self._pending: OrderedDict[str, tuple[float, str]] = OrderedDict()
+
+    def issue(self) -> protocol.Challenge:
+        now = time.monotonic()
+        while self._pending and (len(self._pending) >= MAX_PENDING_CHALLENGES
+                                 or next(iter(self._pending.values()))[0] < now):
+            self._pending.popitem(last=False)
+        wall = datetime.now(timezone.utc)
+        challenge = protocol.Challenge(
+            console_id=self.console_id, challenge=b64e(secrets.token_bytes(32)), issued=format_time(wall),
+            expires=format_time(wall + timedelta(seconds=protocol.CHALLENGE_TTL_SECONDS)))
+        self._pending[challenge.challenge] = (now + protocol.CHALLENGE_TTL_SECONDS, challenge.issued)
+        return challenge
+
+    def consume(self, payload: protocol.AuthPayload) -> None:
+        entry = self._pending.pop(payload.challenge, None)
+        if entry is None:
+            raise ValidationError("challenge", "unknown or already used")
+        deadline, issued = entry
+        if time.monotonic() > deadline:
+            raise ValidationError("challenge", "expired")
+        if issued != payload.issued or payload.console_id != self.console_id:
+            raise ValidationError("challenge", "was issued by another console or at another time")
+
+
+class KioskNamespace(Namespace):
+    def __init__(self, server: ConsoleServer) -> None:
+        super().__init__(protocol.KIOSK_NAMESPACE)
+        self.console = server
+
+    # --- login ------------------------------------------------------------------------------
+    def on_connect(self, auth: Any = None) -> None:
+        try:
+            kiosk_auth = protocol.KioskAuth.from_dict(auth)
+            kiosk = self.console.registry.active(kiosk_auth.kiosk_id)
+            payload = protocol.open_kiosk_auth(kiosk_auth, kiosk.signing_public)
+            self.console.challenges.consume(payload)
+        except InvigilError as exc:
+            self.console.log_refusal("kiosk.connect", getattr(auth, "get", lambda *_: None)("kiosk_id"), exc)
+            raise ConnectionRefusedError(f"authentication refused: {exc}")
+        previous = self.console.room.attach(kiosk_auth.kiosk_id, request.sid)
+        if previous is not None:
+            self.console.socketio.server.disconnect(previous, namespace=protocol.KIOSK_NAMESPACE)
+        self.console.push_tile(kiosk_auth.kiosk_id)
+
+    def on_disconnect(self, *_: Any) -> None:
+        kiosk_id = self.console.room.detach(request.sid)
+        if kiosk_id is not None:
+            self.console.push_tile(kiosk_id)
+
+    def _kiosk(self) -> str | None:
+        return self.console.room.sid_kiosks.get(request.sid)
+
+    # --- messages -----------------------------------------------------------------------------
+    def on_hello(self, data: Any = None) -> dict[str, Any]:
+        kiosk_id = self._kiosk()
+        if kiosk_id is None:
+            return protocol.ack_error("unauthorised", "not logged in")
+        try:
+            hello = protocol.parse_message(protocol.Hello, data, protocol.MAX_ATTESTATION_BYTES * 2)
+            if hello.kiosk_id != kiosk_id:
+                raise ValidationError("kiosk_id", "is not the authenticated kiosk")
+        except InvigilError as exc:
+            return protocol.ack_error("invalid", str(exc))
+        attestation = b64d(hello.attestation) if hello.attestation else None
+        with immediate_transaction(self.console.ctx.db) as conn:
+            conn.execute("UPDATE kiosks SET software_version = ?, attestation = ?, last_seen = ? WHERE kiosk_id = ?",
+                         [hello.software_version, attestation, now_text(), kiosk_id])
+        tile = self.console.room.tile(kiosk_id)
+        tile.state, tile.attempt_id = hello.state, hello.attempt_id
+        tile.needs_resume_approval = hello.needs_resume_approval
+        tile.last_seen, tile.last_seen_text = time.time(), now_text()
+        self.console.fill_candidate(tile)
+        self.console.push_tile(kiosk_id)
+        if hello.needs_resume_approval:
+            self.console.ctx.audit.append(f"kiosk:{kiosk_id}", "kiosk.resume_requested",
+                                         {"attempt_id": hello.attempt_id})
+        last = self.console.ctx.db.execute("SELECT MAX(seq) FROM events WHERE kiosk_id = ?", [kiosk_id]).fetchone()[0]
+        self.console.socketio.start_background_task(self.console.commands.resend_pending, kiosk_id)
+        return protocol.ack_ok(console_id=self.console.ctx.console_id, console_time=now_text(),
+                               last_seq=last)
+
+    def on_heartbeat(self, data: Any = None) -> dict[str, Any]:
+        kiosk_id = self._kiosk()
+        if kiosk_id is None:
+            return protocol.ack_error("unauthorised", "not logged in")
+        try:
+            beat = protocol.parse_message(protocol.Heartbeat, data, protocol.MAX_IMAGE_BYTES * 2)
+        except InvigilError as exc:
+            return protocol.ack_error("invalid", str(exc))
+        tile = self.console.room.tile(kiosk_id)
+        tile.state, tile.attempt_id = beat.state, beat.attempt_id
+        tile.answered, tile.total = beat.progress.answered, beat.progress.total
+        tile.remaining_seconds, tile.camera_fps = beat.remaining_seconds, beat.camera_fps
+        tile.last_seen, tile.last_seen_text = time.time(), now_text()
+        if beat.thumbnail_jpeg:
+            self.console.save_thumbnail(kiosk_id, b64d(beat.thumbnail_jpeg))
+            tile.thumbnail_version += 1
+        self.console.fill_candidate(tile)
+        self.console.push_tile(kiosk_id)
+        return protocol.ack_ok()
+
+    def on_event(self, data: Any = None) -> dict[str, Any]:
+        kiosk_id = self._kiosk()
+        if kiosk_id is None:
+            return protocol.ack_error("unauthorised", "not logged in")
+        try:
+            event = protocol.parse_event(data)
+            if event.kiosk_id != kiosk_id:
+                raise ValidationError("kiosk_id", "is not the authenticated kiosk")
+        except InvigilError as exc:
+            return protocol.ack_error("invalid", str(exc))
+        try:
+            stored = self.console.committer.submit(event)
+        except Exception:  # disk full, timeout: the kiosk keeps the event and resends
+            return protocol.ack_error("retry", "could not store the event")
+        if not stored.duplicate:
+            self.console.relay_event(stored)
+        return protocol.ack_ok(seq=event.seq, duplicate=stored.duplicate)
+
+    def on_envelope(self, data: Any = None) -> dict[str, Any]:
+        kiosk_id = self._kiosk()
+        if kiosk_id is None:
+            return protocol.ack_error("unauthorised", "not logged in")
+        try:
+            message = protocol.parse_message(protocol.EnvelopeMessage, data, protocol.MAX_MESSAGE_BYTES)
+            duplicate = self.console.records.store_envelope(kiosk_id, message)
+        except InvigilError as exc:
+            return protocol.ack_error("invalid", str(exc))
+        return protocol.ack_ok(sha256=message.sha256, duplicate=duplicate)
+
+    def on_package_chunk(self, data: Any = None) -> dict[str, Any]:
+        kiosk_id = self._kiosk()
+        if kiosk_id is None:
+            return protocol.ack_error("unauthorised", "not logged in")
+        try:
+            req = protocol.PackageChunkRequest.from_dict(data)
+        except InvigilError as exc:
+            return protocol.ack_error("invalid", str(exc))
+        allowed = self.console.ctx.db.execute(
+            "SELECT p.path, p.sha256, p.size FROM attempts a JOIN packages p ON p.package_id = a.package_id"
+            " WHERE a.kiosk_id = ? AND a.package_id = ? AND a.state NOT IN ('ended', 'submitted')",
+            [kiosk_id, req.package_id]).fetchone()
+        if allowed is None:
+            return protocol.ack_error("unauthorised", "no admitted attempt on this kiosk uses that package")
+        path, digest, size = allowed
+        with open(self.console.ctx.data / path, "rb") as fh:
+            fh.seek(req.offset)
+            chunk = fh.read(req.length)
+        return protocol.ack_ok(data=b64e(chunk), total=size, sha256=digest,
+                               chunk_sha256=hashlib.sha256(chunk).hexdigest())

@@ -1,0 +1,69 @@
+"""The console database (``console.db``): one schema, applied by versioned migrations.
+
+Everything lives in one SQLite file opened with ``synchronous=FULL``: the event log and the
+envelope store must survive a power cut once acknowledged, and the other tables (commands, audit
+chain, attempts) are written rarely enough that FULL costs nothing noticeable.
+"""
+
+from __future__ import annotations
+
+from exam_core.store import Migration
+
+SCHEMA_V1 = """
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE users (
+  name TEXT PRIMARY KEY, role TEXT NOT NULL CHECK (role IN ('proctor', 'centre_admin')),
+  password_hash BLOB NOT NULL, salt BLOB NOT NULL, params TEXT NOT NULL,
+  failed_logins INTEGER NOT NULL DEFAULT 0, locked_until REAL NOT NULL DEFAULT 0,
+  created TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE pairing_codes (
+  id INTEGER PRIMARY KEY, mac_key BLOB NOT NULL, created REAL NOT NULL, expires REAL NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0, used INTEGER NOT NULL DEFAULT 0, created_by TEXT NOT NULL);
+CREATE TABLE kiosks (
+  kiosk_id TEXT PRIMARY KEY, signing_key TEXT NOT NULL, hpke_key TEXT NOT NULL,
+  certificate BLOB NOT NULL, cert_serial TEXT NOT NULL, seat TEXT NOT NULL DEFAULT '',
+  paired_at TEXT NOT NULL, revoked_at TEXT, last_seen TEXT, software_version TEXT NOT NULL DEFAULT '',
+  attestation BLOB);
+CREATE TABLE candidates (
+  candidate_id TEXT PRIMARY KEY, name TEXT NOT NULL, scheme_id TEXT NOT NULL, seat TEXT NOT NULL,
+  accommodations TEXT NOT NULL, imported_at TEXT NOT NULL);
+CREATE TABLE packages (
+  package_id TEXT PRIMARY KEY, manifest TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL, imported_at TEXT NOT NULL, imported_by TEXT NOT NULL,
+  release_code TEXT);
+CREATE TABLE attempts (
+  attempt_id TEXT PRIMARY KEY, candidate_id TEXT NOT NULL, kiosk_id TEXT NOT NULL,
+  package_id TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL,
+  admitted_by TEXT NOT NULL, admitted_at TEXT NOT NULL, started_at TEXT, ended_at TEXT,
+  end_reason TEXT, extra_seconds INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX attempts_kiosk ON attempts (kiosk_id);
+CREATE INDEX attempts_package ON attempts (package_id);
+CREATE TABLE events (
+  kiosk_id TEXT NOT NULL, seq INTEGER NOT NULL, attempt_id TEXT, type TEXT NOT NULL,
+  severity TEXT NOT NULL, wall_time TEXT NOT NULL, received TEXT NOT NULL, body TEXT NOT NULL,
+  snapshot TEXT, PRIMARY KEY (kiosk_id, seq));
+CREATE INDEX events_attempt ON events (attempt_id);
+CREATE TABLE alerts (
+  alert_id INTEGER PRIMARY KEY, kiosk_id TEXT NOT NULL, attempt_id TEXT, rule TEXT NOT NULL,
+  type TEXT NOT NULL, severity TEXT NOT NULL, rank INTEGER NOT NULL, thresholds TEXT NOT NULL,
+  evidence TEXT NOT NULL, snapshot TEXT, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+  count INTEGER NOT NULL, opened TEXT NOT NULL, updated TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open', resolved_by TEXT, resolved_reason TEXT, resolved_at TEXT);
+CREATE INDEX alerts_open ON alerts (status, kiosk_id, rule);
+CREATE TABLE commands (
+  command_id TEXT PRIMARY KEY, request_id TEXT UNIQUE, kiosk_id TEXT NOT NULL, attempt_id TEXT,
+  type TEXT NOT NULL, body TEXT NOT NULL, issued_by TEXT NOT NULL, issued_at TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending', acked_at TEXT, ack TEXT);
+CREATE INDEX commands_pending ON commands (kiosk_id, status);
+CREATE TABLE envelopes (
+  sha256 TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL, attempt_id TEXT NOT NULL, body BLOB NOT NULL,
+  header TEXT NOT NULL, received TEXT NOT NULL, receipt BLOB, receipt_at TEXT);
+CREATE TABLE incidents (
+  incident_id INTEGER PRIMARY KEY, package_id TEXT, attempt_id TEXT, kiosk_id TEXT,
+  category TEXT NOT NULL, text TEXT NOT NULL, author TEXT NOT NULL, created TEXT NOT NULL);
+CREATE TABLE conflicts (
+  proctor TEXT NOT NULL, candidate_id TEXT NOT NULL, reason TEXT NOT NULL, declared_at TEXT NOT NULL,
+  override_by TEXT, override_reason TEXT, override_at TEXT, PRIMARY KEY (proctor, candidate_id));
+"""
+
+MIGRATIONS = [Migration(1, "console schema", SCHEMA_V1)]

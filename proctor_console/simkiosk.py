@@ -1,0 +1,160 @@
+"""A simulated kiosk speaking ``exam_core.protocol``: for tests, the benchmark and demos.
+
+It is a real python-socketio client doing what a kiosk does on the wire (pairing with a one-time
+code and TLS pinning, challenge login on every connect, hello, heartbeats, events with per-kiosk
+sequence numbers resent until acked, command acks applied once), without the candidate UI or
+monitors. It imports nothing of the console, only ``exam_core``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import ssl
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+import socketio
+
+from exam_core import keys, package, protocol
+from exam_core.jsonio import b64d, b64e, format_time
+
+
+def now_text() -> str:
+    return format_time(datetime.now(timezone.utc))
+
+
+class SimKiosk:
+    def __init__(self, base_url: str, kiosk_id: str, *, verify: str | bool | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.kiosk_id = kiosk_id
+        self.signing_key = keys.generate_signing_key()
+        self.hpke_key = keys.generate_hpke_key(keys.SUITE_X25519)
+        self.verify: str | bool = verify if verify is not None else not base_url.startswith("https")
+        self.state = "idle"
+        self.attempt_id: str | None = None
+        self.next_seq = 0
+        self.applied: dict[str, dict[str, Any]] = {}
+        self.commands: list[dict[str, Any]] = []
+        self.content_key: bytes | None = None
+        self.auth_override: Any = None
+        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1,
+                                   ssl_verify=self.verify if isinstance(self.verify, bool) else True,
+                                   http_session=self._session())
+        self.sio.on(protocol.COMMAND, self._on_command, namespace=protocol.KIOSK_NAMESPACE)
+        self.lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        session = requests.Session()
+        session.verify = self.verify
+        return session
+
+    # --- pairing --------------------------------------------------------------------------------
+    def pair(self, code: str) -> protocol.PairResponse:
+        """Pair with a one-time code; pins the console certificate seen on this connection."""
+        seen_fingerprint = None
+        if self.base_url.startswith("https"):
+            parts = urlparse(self.base_url)
+            pem = ssl.get_server_certificate((parts.hostname, parts.port or 443))
+            seen_fingerprint = protocol.tls_fingerprint(ssl.PEM_cert_to_DER_cert(pem))
+        nonce = b64e(secrets.token_bytes(16))
+        request = protocol.PairRequest(kiosk_id=self.kiosk_id,
+                                       signing_key=keys.public_key_to_dict(self.signing_key.public_key()),
+                                       hpke_key=keys.public_key_to_dict(self.hpke_key.public_key()),
+                                       nonce=nonce, software_version="simkiosk")
+        sealed = protocol.seal_pairing(code, protocol.PAIRING_REQUEST, request.to_dict())
+        reply = requests.post(self.base_url + protocol.PAIR_PATH, json=sealed, verify=False, timeout=10)
+        if reply.status_code != 200:
+            raise RuntimeError(f"pairing refused: HTTP {reply.status_code} {reply.text}")
+        response = protocol.PairResponse.from_dict(protocol.open_pairing(code, protocol.PAIRING_RESPONSE, reply.json()))
+        if response.nonce != nonce or response.kiosk_id != self.kiosk_id:
+            raise RuntimeError("pairing response does not answer this request")
+        if seen_fingerprint is not None:
+            if response.tls_fingerprint_sha256 != seen_fingerprint:
+                raise RuntimeError("console TLS certificate differs from the paired one (man in the middle?)")
+            pin = tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False)
+            pin.write(response.tls_certificate_pem)
+            pin.close()
+            self.verify = pin.name
+            self.sio.eio.http = self._session()
+            self.sio.eio.ssl_verify = True
+        self.pairing = response
+        return response
+
+    # --- login ------------------------------------------------------------------------------------
+    def fetch_challenge(self) -> protocol.Challenge:
+        reply = requests.get(self.base_url + protocol.CHALLENGE_PATH, verify=self.verify, timeout=10)
+        reply.raise_for_status()
+        return protocol.Challenge.from_dict(reply.json())
+
+    def make_auth(self) -> dict[str, Any]:
+        if self.auth_override is not None:
+            return self.auth_override
+        return protocol.make_kiosk_auth(self.signing_key, self.fetch_challenge(), self.kiosk_id).to_dict()
+
+    def connect(self, timeout: float = 10) -> None:
+        self.sio.connect(self.base_url, namespaces=[protocol.KIOSK_NAMESPACE], auth=lambda: self.make_auth(),
+                         transports=["websocket"], wait_timeout=timeout)
+        self.hello()
+
+    def hello(self) -> dict[str, Any]:
+        return self.call(protocol.HELLO, protocol.Hello(kiosk_id=self.kiosk_id, state=self.state,
+                                                        software_version="simkiosk", attempt_id=self.attempt_id,
+                                                        next_seq=self.next_seq).to_dict())
+
+    def call(self, event: str, data: Any, timeout: float = 10) -> Any:
+        return self.sio.call(event, data, namespace=protocol.KIOSK_NAMESPACE, timeout=timeout)
+
+    # --- messages -------------------------------------------------------------------------------
+    def heartbeat(self, **extra: Any) -> Any:
+        beat = {"v": 1, "state": self.state, "wall_time": now_text(), "attempt_id": self.attempt_id, **extra}
+        return self.call(protocol.HEARTBEAT, beat)
+
+    def make_event(self, type_: str = "heartbeat.info", severity: str = "info", **fields: Any) -> dict[str, Any]:
+        with self.lock:
+            seq = self.next_seq
+            self.next_seq += 1
+        return {"kiosk_id": self.kiosk_id, "seq": seq, "type": type_, "severity": severity,
+                "wall_time": now_text(), "mono_time": time.monotonic(), "attempt_id": self.attempt_id, **fields}
+
+    def send_event(self, event: dict[str, Any], timeout: float = 10) -> Any:
+        return self.call(protocol.EVENT, event, timeout)
+
+    def disconnect(self) -> None:
+        self.sio.disconnect()
+
+    # --- commands -------------------------------------------------------------------------------
+    def _on_command(self, data: Any) -> dict[str, Any]:
+        command = protocol.Command.from_dict(data)
+        with self.lock:
+            if command.command_id in self.applied:
+                return self.applied[command.command_id]
+            self.commands.append(data)
+            ack = self._apply(command)
+            self.applied[command.command_id] = ack
+            return ack
+
+    def _apply(self, command: protocol.Command) -> dict[str, Any]:
+        kind = command.type
+        if kind == "admit":
+            self.attempt_id, self.state = command.attempt_id, "admitted"
+        elif kind in ("start", "resume_approved"):
+            self.content_key = package.unwrap_released_key(b64d(command.args.wrapped_key), self.hpke_key,
+                                                           command.args.package_id, command.attempt_id)
+            self.state = "in_progress"
+        elif kind == "pause":
+            self.state = "paused"
+        elif kind == "resume":
+            self.state = "in_progress"
+        elif kind == "end":
+            self.state = "ended"
+        return protocol.CommandAck(ok=True, command_id=command.command_id, state=self.state).to_dict()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

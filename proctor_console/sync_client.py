@@ -1,0 +1,204 @@
+"""The centre's HTTP client of the central sync API: signed requests, pinned TLS, resumable downloads.
+
+Every request is signed with the centre's certified Ed25519 key over its method, path, query,
+body hash, time and a fresh nonce (the format is documented in ``item_bank_sync.sync_auth``; it is
+rebuilt here from ``exam_core`` pieces because the tiers never import each other). Everything the
+hub answers is verified before use: the package list is signed by the central key and bound to the
+request's nonce, packages are checked against the listed SHA-256 and then by their manifest
+signature on import, receipts by ``exam_core.receipt.verify_receipt``.
+
+TLS: the hub's certificate is self-signed, so it is pinned by its SHA-256 fingerprint, given
+with ``--tls-fingerprint`` or trusted on first use and remembered; a different certificate later is
+refused (fail closed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import secrets
+import socket
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from exam_core import signing
+from exam_core.errors import InvigilError, MalformedError, TamperedError, UntrustedError
+from exam_core.jsonio import b64e, canonical_dumps, format_time, utc_now
+
+SYNC_REQUEST_PURPOSE = "sync-request"
+PACKAGE_LIST_PURPOSE = "sync-package-list"
+CHUNK = 256 * 1024
+MAX_LIST_BYTES = 4 * 1024 * 1024
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+class HubError(InvigilError):
+    """The hub refused a request or answered something that does not verify."""
+
+
+@dataclass(frozen=True)
+class HubResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class HubClient:
+    def __init__(self, url: str, centre_id: str, signing_key: Ed25519PrivateKey, central_public: Ed25519PublicKey,
+                 *, tls_fingerprint: str | None = None, timeout: float = 30.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise HubError(f"hub URL must be https://HOST[:PORT] (or http:// with --insecure-dev), got {url!r}")
+        self.scheme = parts.scheme
+        self.host = parts.hostname
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.prefix = parts.path.rstrip("/")
+        self.centre_id = centre_id
+        self.signing_key = signing_key
+        self.central_public = central_public
+        self.pinned = tls_fingerprint.lower().replace(":", "") if tls_fingerprint else None
+        self.seen_fingerprint: str | None = None
+        self.timeout = timeout
+
+    # --- transport ---------------------------------------------------------------------------------
+    def _connection(self) -> http.client.HTTPConnection:
+        if self.scheme == "http":
+            return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        context = ssl.create_default_context()
+        context.check_hostname = False          # self-signed: trust comes from the pinned fingerprint
+        context.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=context)
+        conn.connect()
+        der = conn.sock.getpeercert(binary_form=True)
+        fingerprint = hashlib.sha256(der).hexdigest()
+        self.seen_fingerprint = fingerprint
+        if self.pinned is not None and fingerprint != self.pinned:
+            conn.close()
+            raise UntrustedError(f"hub TLS certificate {fingerprint} is not the pinned {self.pinned}")
+        return conn
+
+    def _signed_headers(self, method: str, path: str, query: str, body: bytes) -> dict[str, str]:
+        at = format_time(utc_now().replace(microsecond=0))
+        nonce = secrets.token_hex(16)
+        message = canonical_dumps({"v": 1, "centre": self.centre_id, "method": method, "path": path,
+                                   "query": query, "body_sha256": hashlib.sha256(body).hexdigest(),
+                                   "time": at, "nonce": nonce})
+        signature = signing.sign(self.signing_key, SYNC_REQUEST_PURPOSE, message)
+        return {"X-Invigil-Centre": self.centre_id, "X-Invigil-Time": at, "X-Invigil-Nonce": nonce,
+                "X-Invigil-Signature": b64e(signature)}
+
+    def open(self, method: str, path: str, body: bytes = b"", extra: dict[str, str] | None = None
+             ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, str]:
+        """Send a signed request; return the open connection, response and the nonce used."""
+        full = self.prefix + path
+        headers = self._signed_headers(method, full, "", body)
+        headers.update(extra or {})
+        if body:
+            headers["Content-Type"] = "application/json"
+        conn = self._connection()
+        try:
+            conn.request(method, full, body=body or None, headers=headers)
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise HubError(f"{method} {full}: {exc}") from None
+        return conn, response, headers["X-Invigil-Nonce"]
+
+    def call(self, method: str, path: str, body: bytes = b"", max_bytes: int = MAX_RESPONSE_BYTES
+             ) -> tuple[HubResponse, str]:
+        conn, response, nonce = self.open(method, path, body)
+        try:
+            data = response.read(max_bytes + 1)
+        finally:
+            conn.close()
+        if len(data) > max_bytes:
+            raise HubError(f"{method} {path}: answer larger than {max_bytes} bytes")
+        if response.status != 200:
+            raise HubError(f"{method} {path}: HTTP {response.status}: {_error_text(data)}")
+        return HubResponse(response.status, dict(response.getheaders()), data), nonce
+
+    # --- API ---------------------------------------------------------------------------------------
+    def list_packages(self) -> list[dict[str, Any]]:
+        """The signed package list, checked: central signature, this centre, this request's nonce."""
+        response, nonce = self.call("GET", "/v1/packages", max_bytes=MAX_LIST_BYTES)
+        payload = signing.open_signed(response.body, self.central_public, PACKAGE_LIST_PURPOSE).payload
+        if payload.get("centre_id") != self.centre_id or payload.get("nonce") != nonce:
+            raise TamperedError("package list is not the answer to this request (centre or nonce differs)")
+        packages = payload.get("packages")
+        if not isinstance(packages, list):
+            raise MalformedError("packages must be a list", "package list")
+        return packages
+
+    def revocations(self) -> bytes:
+        response, _ = self.call("GET", "/v1/revocations", max_bytes=MAX_LIST_BYTES)
+        return response.body
+
+    def upload(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        body = json.dumps({"envelopes": entries}).encode()
+        response, _ = self.call("POST", "/v1/envelopes", body)
+        results = json.loads(response.body).get("results")
+        if not isinstance(results, list) or len(results) != len(entries):
+            raise MalformedError("upload answer must hold one result per envelope", "results")
+        return results
+
+    def download(self, package_id: str, part: Path, size: int, sha256: str,
+                 on_bytes: Callable[[int], None] = lambda n: None) -> bytes:
+        """Download into ``part`` (resuming from its length with ``Range``), verify, return the bytes.
+
+        A partial file that turns out not to match (the hub republished under the same id) is
+        discarded and the download starts over once.
+        """
+        for attempt in range(2):
+            have = part.stat().st_size if part.exists() else 0
+            if have > size:
+                part.unlink()
+                have = 0
+            if have < size:
+                self._fetch_range(package_id, part, have, on_bytes)
+            data = part.read_bytes()
+            if len(data) == size and hashlib.sha256(data).hexdigest() == sha256:
+                return data
+            part.unlink()
+            if attempt == 1:
+                raise TamperedError(f"package {package_id}: downloaded bytes do not match the signed list")
+        raise AssertionError("unreachable")
+
+    def _fetch_range(self, package_id: str, part: Path, start: int, on_bytes: Callable[[int], None]) -> None:
+        extra = {"Range": f"bytes={start}-"} if start else {}
+        conn, response, _ = self.open("GET", f"/v1/packages/{package_id}", extra=extra)
+        try:
+            if response.status == 200 and start:
+                start = 0                       # the hub ignored the range: take the whole file
+            elif response.status not in (200, 206):
+                raise HubError(f"package {package_id}: HTTP {response.status}: {_error_text(response.read(4096))}")
+            on_bytes(start)
+            with open(part, "r+b" if start else "wb") as fh:
+                fh.seek(start)
+                fh.truncate()
+                while True:
+                    try:
+                        chunk = response.read(CHUNK)
+                    except (OSError, http.client.HTTPException, socket.timeout) as exc:
+                        raise HubError(f"package {package_id}: connection lost ({exc}); run sync again to resume") from None
+                    if not chunk:
+                        break
+                    fh.write(chunk)
+                    fh.flush()
+                    on_bytes(len(chunk))
+                os.fsync(fh.fileno())
+        finally:
+            conn.close()
+
+
+def _error_text(data: bytes) -> str:
+    try:
+        return str(json.loads(data).get("error", ""))[:300]
+    except (ValueError, AttributeError):
+        return data[:200].decode("utf-8", "replace")
