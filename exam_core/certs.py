@@ -13,6 +13,7 @@ a list that claims a relevant signer but fails verification is an error (fail cl
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -135,12 +136,25 @@ def _parse_payload(payload: dict[str, Any]) -> tuple[model.Certificate, Ed25519P
 
 def read_certificate(data: bytes, issuer: signing.KeySource) -> VerifiedCertificate:
     """Verify a certificate's signature by ``issuer`` (key or resolver); no time or chain checks."""
+    if isinstance(issuer, Ed25519PublicKey):
+        return _read_certificate_cached(bytes(data), issuer.public_bytes_raw())
+    return _read_certificate(bytes(data), issuer)
+
+
+def _read_certificate(data: bytes, issuer: signing.KeySource) -> VerifiedCertificate:
     opened = signing.open_signed(data, issuer, purposes.CERTIFICATE)
     cert, signing_public, hpke_public = _parse_payload(opened.payload)
-    unverified = signing.read_unverified(data)
-    if cert.issuer_key_id != unverified.signer:
+    if cert.issuer_key_id != opened.signer:
         raise MalformedError("issuer_key_id differs from the document's signer", "certificate")
-    return VerifiedCertificate(cert, signing_public, hpke_public, bytes(data))
+    return VerifiedCertificate(cert, signing_public, hpke_public, data)
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_certificate_cached(data: bytes, issuer_raw: bytes) -> VerifiedCertificate:
+    """Signature checks are pure functions of (bytes, key), so successes are cached: the central
+    body verifies the same few hundred kiosk chains on every envelope. Validity windows and
+    revocation are evaluated on every call by ``verify_chain``; failures are never cached."""
+    return _read_certificate(data, Ed25519PublicKey.from_public_bytes(issuer_raw))
 
 
 def read_unverified_certificate(data: bytes) -> model.Certificate:

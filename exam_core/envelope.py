@@ -164,12 +164,6 @@ def read_unverified_header(data: bytes) -> EnvelopeHeader:
     return _unverified(_split(data))
 
 
-def _verified_leaf(parts: _Parts, root_public: Ed25519PublicKey, at: datetime | None,
-                   revocations: Iterable[bytes | certs.RevocationList]) -> certs.VerifiedCertificate:
-    chain = certs.verify_chain(parts.chain, root_public, at=at, revocations=revocations, leaf_role=certs.ROLE_KIOSK)
-    return chain[-1]
-
-
 def read_envelope_header(data: bytes, *, root_public: Ed25519PublicKey | None = None,
                          kiosk_public: Ed25519PublicKey | None = None, at: datetime | None = None,
                          revocations: Iterable[bytes | certs.RevocationList] = ()) -> EnvelopeHeader:
@@ -191,30 +185,28 @@ def read_envelope_header(data: bytes, *, root_public: Ed25519PublicKey | None = 
 def _verify_header(parts: _Parts, root_public: Ed25519PublicKey | None, kiosk_public: Ed25519PublicKey | None,
                    at: datetime | None, revocations: Iterable[bytes | certs.RevocationList]
                    ) -> tuple[EnvelopeHeader, Ed25519PublicKey]:
-    unverified = _unverified(parts)
+    """Parse the header once, verify the chain (if a root is given), then the header signature."""
+    doc = signing.read_unverified(parts.header_doc)
+    unverified = _header_from(signing.parse_payload(doc), doc.signer, parts.header_doc)
     signer_public = kiosk_public
     if root_public is not None:
         moment = at or parse_time(unverified.created, "header.created")
-        leaf = _verified_leaf(parts, root_public, moment, revocations)
-        centre = certs.read_unverified_certificate(parts.chain[0])
-        if leaf.cert.subject != unverified.kiosk_id or centre.subject != unverified.centre_id:
-            raise UntrustedError(f"certificates are for {centre.subject}/{leaf.cert.subject}, header says "
+        centre, *_, leaf = certs.verify_chain(parts.chain, root_public, at=moment, revocations=revocations,
+                                              leaf_role=certs.ROLE_KIOSK)
+        if leaf.cert.subject != unverified.kiosk_id or centre.cert.subject != unverified.centre_id:
+            raise UntrustedError(f"certificates are for {centre.cert.subject}/{leaf.cert.subject}, header says "
                                  f"{unverified.centre_id}/{unverified.kiosk_id}")
         if kiosk_public is not None and key_id(kiosk_public) != leaf.key_id:
             raise WrongKeyError("the kiosk certificate is not for the given kiosk key")
         signer_public = leaf.signing_public
-    opened = signing.open_signed(parts.header_doc, signer_public, purposes.ENVELOPE_HEADER)
-    header = _header_from(opened.payload, key_id(signer_public), parts.header_doc)
-    _check_ciphertext(header, parts.ciphertext)
-    return header, signer_public
+    signing.check_signature(doc, signer_public, purposes.ENVELOPE_HEADER)
+    _check_ciphertext(unverified, parts.ciphertext)
+    return unverified, signer_public
 
 
 def _unverified(parts: _Parts) -> EnvelopeHeader:
     doc = signing.read_unverified(parts.header_doc)
-    payload = loads_strict(doc.payload_bytes)
-    if not isinstance(payload, dict):
-        raise MalformedError("header payload must be an object", "header")
-    return _header_from(payload, doc.signer, parts.header_doc)
+    return _header_from(signing.parse_payload(doc), doc.signer, parts.header_doc)
 
 
 def open_envelope(data: bytes, results_private: HpkePrivateKey, root_public: Ed25519PublicKey,

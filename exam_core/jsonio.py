@@ -35,23 +35,33 @@ def _no_constant(name: str) -> Any:
     raise MalformedError(f"{name} is not valid JSON")
 
 
-def _check_depth_and_strings(value: Any, max_depth: int, check_strings: bool) -> None:
-    """Walk the parsed tree iteratively (no recursion) enforcing depth and valid Unicode."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+def _check_depth(value: Any, max_depth: int) -> None:
+    """Breadth-first, one level per pass (no recursion, containers only), so it stays cheap."""
+    containers = (dict, list)
+    level = [value] if type(value) in containers else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            raise TooLargeError(f"JSON nested deeper than {max_depth}")
+        below: list[Any] = []
+        for node in level:
+            below.extend([c for c in (node.values() if type(node) is dict else node) if type(c) in containers])
+        level = below
+
+
+def _check_strings(value: Any) -> None:
+    """Refuse lone surrogates (run only when the text holds a surrogate escape)."""
+    stack = [value]
     while stack:
-        node, depth = stack.pop()
+        node = stack.pop()
         if isinstance(node, dict):
-            if depth > max_depth:
-                raise TooLargeError(f"JSON nested deeper than {max_depth}")
-            if check_strings:
-                for key in node:
-                    _check_string(key)
-            stack.extend((child, depth + 1) for child in node.values())
+            for key in node:
+                _check_string(key)
+            stack.extend(node.values())
         elif isinstance(node, list):
-            if depth > max_depth:
-                raise TooLargeError(f"JSON nested deeper than {max_depth}")
-            stack.extend((child, depth + 1) for child in node)
-        elif check_strings and isinstance(node, str):
+            stack.extend(node)
+        elif isinstance(node, str):
             _check_string(node)
 
 
@@ -87,7 +97,9 @@ def loads_strict(data: bytes | bytearray | memoryview, max_bytes: int = limits.J
         raise MalformedError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except ValueError as exc:  # e.g. integer with too many digits
         raise MalformedError(f"invalid JSON: {exc}") from None
-    _check_depth_and_strings(value, max_depth, bool(_SURROGATE_ESCAPE.search(raw)))
+    _check_depth(value, max_depth)
+    if _SURROGATE_ESCAPE.search(raw):
+        _check_strings(value)
     return value
 
 
@@ -116,10 +128,13 @@ def b64d(text: Any, field: str = "base64", max_bytes: int | None = None) -> byte
     if max_bytes is not None and len(text) > 4 * ((max_bytes + 2) // 3):
         raise TooLargeError(f"more than {max_bytes} bytes", field)
     try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
+        raw = binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise MalformedError("invalid base64", field) from None
-    if base64.b64encode(raw).decode("ascii") != text:
+    # Strict mode refuses bad characters, bad padding and data after it; what is left to refuse
+    # is non-zero unused bits in the last quantum, checked by re-encoding just that quantum.
+    tail = len(raw) % 3 or 3
+    if len(text) != 4 * ((len(raw) + 2) // 3) or (raw and base64.b64encode(raw[-tail:]).decode("ascii") != text[-4:]):
         raise MalformedError("non-canonical base64", field)
     return raw
 

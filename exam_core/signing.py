@@ -34,10 +34,11 @@ KeySource = Union[Ed25519PublicKey, Callable[[str], Ed25519PublicKey]]
 
 
 class SignedDocument(NamedTuple):
-    """A verified signed document: the exact payload bytes and the parsed payload."""
+    """A verified signed document: the exact payload bytes, the parsed payload, the signer's key id."""
 
     payload_bytes: bytes
     payload: dict[str, Any]
+    signer: str
 
 
 class UnverifiedDocument(NamedTuple):
@@ -112,6 +113,23 @@ def read_unverified(data: bytes, max_bytes: int = limits.SIGNED_DOC_MAX_BYTES) -
     return UnverifiedDocument(purpose, signer, b64d(doc["payload"], "payload"), signature)
 
 
+def check_signature(doc: UnverifiedDocument, key: KeySource, purpose: str) -> Ed25519PublicKey:
+    """Verify an already parsed document: purpose, signer, signature. Returns the signer's key."""
+    if doc.purpose != purpose:
+        raise WrongPurposeError(f"signed for {doc.purpose!r}, expected {purpose!r}")
+    public = _resolve(key, doc.signer)
+    verify(public, purpose, doc.payload_bytes, doc.signature)
+    return public
+
+
+def parse_payload(doc: UnverifiedDocument, max_bytes: int = limits.SIGNED_DOC_MAX_BYTES) -> dict[str, Any]:
+    """The payload of a document as a strict JSON object (call after ``check_signature``)."""
+    payload = loads_strict(doc.payload_bytes, max_bytes=max_bytes)
+    if not isinstance(payload, dict):
+        raise MalformedError("signed payload must be a JSON object")
+    return payload
+
+
 def open_signed(data: bytes, key: KeySource, purpose: str,
                 max_bytes: int = limits.SIGNED_DOC_MAX_BYTES) -> SignedDocument:
     """Verify a signed document and return its payload.
@@ -122,13 +140,8 @@ def open_signed(data: bytes, key: KeySource, purpose: str,
     parsed as strict JSON, which must be an object.
     """
     doc = read_unverified(data, max_bytes)
-    if doc.purpose != purpose:
-        raise WrongPurposeError(f"signed for {doc.purpose!r}, expected {purpose!r}")
-    verify(_resolve(key, doc.signer), purpose, doc.payload_bytes, doc.signature)
-    payload = loads_strict(doc.payload_bytes, max_bytes=max_bytes)
-    if not isinstance(payload, dict):
-        raise MalformedError("signed payload must be a JSON object")
-    return SignedDocument(doc.payload_bytes, payload)
+    check_signature(doc, key, purpose)
+    return SignedDocument(doc.payload_bytes, parse_payload(doc, max_bytes), doc.signer)
 
 
 # ----- detached signatures -----------------------------------------------------------------------

@@ -1,0 +1,129 @@
+"""Cost of Invigil's sealing against the raw primitives it is built from, measured in one run.
+
+* sealing a response envelope vs raw Ed25519 sign + HPKE seal of the same payload bytes;
+* opening (and fully verifying) an envelope vs raw HPKE open + Ed25519 verify of the same bytes;
+* opening a 20 MB form package (layout, manifest signature, key unwrap, decrypt) vs raw AES-256-GCM
+  decrypt of the same ciphertext.
+
+Every figure is a cost (microseconds or milliseconds per operation), so ``ratio`` = our cost / raw
+cost; the goal is <= 1.5x. ``store_commit_figures`` is the slot for the durable-store commit
+latency (exam_core.store vs raw sqlite3), owned by the store's author.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from datetime import timedelta
+from typing import Callable
+
+from cryptography.hazmat.primitives import hpke as raw_hpke
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from bench.common import Figure
+from exam_core import certs, envelope, keys, package
+from exam_core.jsonio import canonical_dumps, utc_now
+
+BENCH = "sealing"
+GOAL = "<= 1.5x"
+_HYBRID = raw_hpke.Suite(raw_hpke.KEM.MLKEM768_X25519, raw_hpke.KDF.HKDF_SHA256, raw_hpke.AEAD.AES_256_GCM)
+
+
+def _cost(fn: Callable[[], object], count: int, rounds: int = 5) -> float:
+    """Median seconds per call over ``rounds`` rounds of ``count`` calls."""
+    fn()  # warm up
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(count):
+            fn()
+        samples.append((time.perf_counter() - start) / count)
+    return statistics.median(samples)
+
+
+def _interleaved(ours: Callable[[], object], raw: Callable[[], object], count: int, rounds: int) -> tuple[float, float]:
+    """Measure both in alternating rounds so machine noise hits them alike."""
+    ours_s, raw_s = [], []
+    for _ in range(rounds):
+        ours_s.append(_cost(ours, count, 1))
+        raw_s.append(_cost(raw, count, 1))
+    return statistics.median(ours_s), statistics.median(raw_s)
+
+
+def _payload(responses: int) -> dict:
+    return {"responses": [{"item_id": f"item-{i:04d}", "response_id": "RESPONSE", "value": ["A", "C"],
+                           "seq": i, "elapsed_ms": 1234 * i, "wall": "2026-11-26T09:00:00Z"}
+                          for i in range(responses)],
+            "attempt": {"state": "submitted", "elapsed_ms": 3_600_000}}
+
+
+def envelope_figures(quick: bool) -> list[Figure]:
+    central, centre, kiosk = (keys.generate_signing_key() for _ in range(3))
+    results = keys.generate_hpke_key()
+    chain = [certs.issue_certificate(central, "central", "centre-1", "centre", centre.public_key()),
+             certs.issue_certificate(centre, "centre-1", "kiosk-1", "kiosk", kiosk.public_key())]
+    payload = _payload(60)
+    fields = dict(attempt_id="att-1", centre_id="centre-1", kiosk_id="kiosk-1", form_id="F1", form_version=1,
+                  package_id="pkg-1", kiosk_signing_key=kiosk, chain=chain, results_public=results.public_key())
+    payload_bytes = canonical_dumps(payload)
+    info = b"bench"
+    count, rounds = (20, 3) if quick else (200, 7)
+
+    def raw_seal():
+        kiosk.sign(payload_bytes)
+        return _HYBRID.encrypt(payload_bytes, results.public_key().native, info=info)
+
+    seal_ours, seal_raw = _interleaved(lambda: envelope.seal_envelope(payload, **fields), raw_seal, count, rounds)
+    sealed = envelope.seal_envelope(payload, **fields)
+    raw_ct, raw_sig = raw_seal(), kiosk.sign(payload_bytes)
+    kiosk_public = kiosk.public_key()
+
+    def raw_open():
+        plain = _HYBRID.decrypt(raw_ct, results.native, info=info)
+        kiosk_public.verify(raw_sig, plain)
+
+    open_ours, open_raw = _interleaved(lambda: envelope.open_envelope(sealed, results, central.public_key()),
+                                       raw_open, count, rounds)
+    note = f"payload {len(payload_bytes):,} B, envelope {len(sealed):,} B, ML-KEM-768+X25519"
+    return [
+        Figure(BENCH, "envelope seal", seal_ours * 1e6, "us/op", "Ed25519 sign + HPKE seal",
+               seal_raw * 1e6, GOAL, f"{1 / seal_ours:,.0f} envelopes/s; {note}"),
+        Figure(BENCH, "envelope open + verify", open_ours * 1e6, "us/op", "HPKE open + Ed25519 verify",
+               open_raw * 1e6, GOAL, f"{1 / open_ours:,.0f} envelopes/s; chain of 2 certs; {note}"),
+    ]
+
+
+def package_figures(quick: bool) -> list[Figure]:
+    central = keys.generate_signing_key()
+    centre = keys.generate_hpke_key()
+    size = 20 * 1024 * 1024
+    content = os.urandom(size)
+    now = utc_now()
+    data, _ = package.build_form_package(content, package_id="pkg-1", form_id="F1", form_version=1, scheme_id="S1",
+                                         centre_id="centre-1", opens=now - timedelta(hours=1),
+                                         closes=now + timedelta(hours=1), signing_key=central,
+                                         centre_hpke_public=centre.public_key())
+    issuer = central.public_key()
+    pkg = package.read_form_package(data, issuer)
+    key = package.unwrap_content_key(pkg, centre)
+    ciphertext = bytes(pkg.ciphertext)
+    nonce, body, aad = ciphertext[:12], ciphertext[12:], package._content_aad(pkg.manifest_bytes)
+    aead = AESGCM(key)
+    count, rounds = (2, 3) if quick else (5, 7)
+    ours, raw = _interleaved(lambda: package.open_form_package(data, issuer, centre),
+                             lambda: aead.decrypt(nonce, body, aad), count, rounds)
+    return [Figure(BENCH, "open 20 MB form package", ours * 1e3, "ms/op", "AES-256-GCM decrypt, same bytes",
+                   raw * 1e3, GOAL, "zip layout check + manifest signature + HPKE unwrap + decrypt")]
+
+
+def store_commit_figures(quick: bool) -> list[Figure]:
+    """Slot for the store's commit p50/p99 vs raw sqlite3 (written by exam_core.store's author).
+
+    Not measured yet: returns no figures, and ``run`` says so in a note-only figure.
+    """
+    return []
+
+
+def run(quick: bool) -> list[Figure]:
+    return [*envelope_figures(quick), *package_figures(quick), *store_commit_figures(quick)]
