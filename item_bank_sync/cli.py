@@ -25,14 +25,18 @@ def main(ctx: click.Context, data_dir: Path) -> None:
     ctx.obj = CentralContext(data_dir=data_dir)
     ctx.call_on_close(ctx.obj.close)
 
-from item_bank_sync.cli_analysis import analyze_command  # noqa: E402  (issue 8: item analysis)
-main.add_command(analyze_command)
 
-
+# --- item bank, schemes, forms, centres, publishing (issue 3) ---------------------------------
+from item_bank_sync.cli_forms import forms_group, schemes_group  # noqa: E402
+from item_bank_sync.cli_init import init_command  # noqa: E402
 from item_bank_sync.cli_items import import_command, items_group  # noqa: E402
 
+main.add_command(init_command)
 main.add_command(import_command)
 main.add_command(items_group)
-from item_bank_sync.cli_init import init_command  # noqa: E402
+main.add_command(schemes_group)
+main.add_command(forms_group)
 
-main.add_command(init_command)
+# --- sync, intake, scoring, analysis, marking, decisions (issue 8): one line each ------------
+from item_bank_sync.cli_analysis import analyze_command  # noqa: E402  (issue 8: item analysis)
+main.add_command(analyze_command)

@@ -252,3 +252,15 @@ def serialise_inner(container: etree._Element) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def sanitise_fragment(html: str, source: str, where: str) -> str:
+    """Sanitise a stand-alone XHTML fragment (scheme instructions, agreement text); no media."""
+    from item_bank_sync.qti_xml import parse_xml
+
+    root = parse_xml(f"<div>{html}</div>".encode("utf-8"), source)
+
+    def no_media(src: str, element: str) -> MediaRef:
+        raise ItemRejected(source, f"{where}/{element}", "images are not allowed here")
+
+    return BodySanitizer(source, no_media, []).inner_html(root, where)

@@ -1,0 +1,162 @@
+"""``schemes`` and ``forms``: certification schemes and blueprint form assembly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from item_bank_sync.assembly import BlueprintUnsatisfiable, assemble
+from item_bank_sync.cli_common import central, emit, fail, json_option, refusals_exit
+from item_bank_sync.forms import FormStore, load_pool
+from item_bank_sync.schemes import SchemeStore, parse_scheme
+
+
+@click.group("schemes")
+def schemes_group() -> None:
+    """Certification schemes: blueprint, duration, cut score, accommodations, enemy groups."""
+
+
+@schemes_group.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@click.pass_context
+@refusals_exit
+def schemes_add(ctx: click.Context, file: Path) -> None:
+    """Add a scheme from its YAML file (docs/ITEM-FORMATS.md); a changed scheme needs a new version."""
+    data = file.read_bytes()
+    scheme = parse_scheme(data, str(file))
+    c = central(ctx)
+    outcome = SchemeStore(c.open_bank_db()).add(scheme, data.decode("utf-8"))
+    if outcome == "added":
+        c.audit_log().append("admin", "scheme.add", {"scheme_id": scheme.scheme_id, "version": scheme.version})
+    emit(ctx, {"scheme_id": scheme.scheme_id, "version": scheme.version, "outcome": outcome,
+               "form_length": scheme.form_length},
+         lambda con: con.print(f"scheme {scheme.scheme_id} v{scheme.version}: {outcome} "
+                               f"({scheme.form_length} items per form)", highlight=False))
+
+
+@schemes_group.command("show")
+@click.argument("scheme_id")
+@click.option("--version", type=int, help="Version (default: latest).")
+@json_option
+@click.pass_context
+@refusals_exit
+def schemes_show(ctx: click.Context, scheme_id: str, version: int | None) -> None:
+    """Show a scheme and how many approved items each blueprint area has."""
+    c = central(ctx)
+    scheme = SchemeStore(c.open_bank_db()).get(scheme_id, version)
+    pool = load_pool(c.open_bank_db())
+    data = scheme.to_dict()
+    for area in data["blueprint"]:
+        area["approved_items"] = sum(1 for i in pool if i.area == area["area"])
+
+    def human(con: Console) -> None:
+        con.print(f"[bold]{scheme.scheme_id}[/bold] v{scheme.version}: {scheme.title}\n"
+                  f"duration {scheme.duration_minutes} min, cut score {scheme.cut_score_percent}%, "
+                  f"{scheme.form_length} items per form", highlight=False)
+        if scheme.eligibility:
+            con.print(f"eligibility: {scheme.eligibility.strip()}", highlight=False)
+        table = Table("area", "title", "items per form", "approved in bank")
+        for area in data["blueprint"]:
+            table.add_row(area["area"], area["title"], str(area["items"]), str(area["approved_items"]))
+        con.print(table)
+        con.print(f"accommodations allowed: {', '.join(scheme.accommodations_allowed) or 'none'}"
+                  f" (extra time up to {scheme.max_extra_time_percent}%)", highlight=False)
+        for n, group in enumerate(scheme.enemy_groups, 1):
+            con.print(f"enemy group {n}: {', '.join(group)}", highlight=False)
+    emit(ctx, data, human)
+
+
+@schemes_group.command("list")
+@json_option
+@click.pass_context
+@refusals_exit
+def schemes_list(ctx: click.Context) -> None:
+    """List schemes."""
+    rows = SchemeStore(central(ctx).open_bank_db()).list()
+    emit(ctx, {"schemes": rows}, lambda con: [con.print(f"{r['scheme_id']} v{r['version']}: {r['title']}",
+                                                        highlight=False) for r in rows])
+
+
+@click.group("forms")
+def forms_group() -> None:
+    """Assemble and inspect parallel linear forms."""
+
+
+@forms_group.command("build")
+@click.option("--scheme", "scheme_id", required=True, help="Scheme id (latest version unless --scheme-version).")
+@click.option("--scheme-version", type=int)
+@click.option("--count", type=click.IntRange(1, 1000), required=True, help="Number of parallel forms.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), required=True, help="Seed: same seed, same forms.")
+@json_option
+@click.pass_context
+@refusals_exit
+def forms_build(ctx: click.Context, scheme_id: str, scheme_version: int | None, count: int, seed: int) -> None:
+    """Build COUNT forms meeting the blueprint exactly, without enemies together, spreading exposure."""
+    c = central(ctx)
+    db = c.open_bank_db()
+    scheme = SchemeStore(db).get(scheme_id, scheme_version)
+    try:
+        report = assemble(scheme, load_pool(db), count, seed)
+    except BlueprintUnsatisfiable as exc:
+        fail(ctx, str(exc), data={"shortfalls": exc.shortfalls})
+        return
+    forms = FormStore(db).save_build(scheme, report, seed)
+    c.audit_log().append("admin", "forms.build", {"scheme_id": scheme.scheme_id, "version": scheme.version,
+                                                  "seed": seed, "count": count,
+                                                  "forms": [f"{f['form_id']}@{f['version']}" for f in forms]})
+    data = {"scheme_id": scheme.scheme_id, "scheme_version": scheme.version, "seed": seed,
+            "forms": forms, **report.to_dict()}
+
+    def human(con: Console) -> None:
+        table = Table("form", "v", "items", "mean p", "outcome")
+        for f in forms:
+            table.add_row(f["form_id"], str(f["version"]), str(f["items"]),
+                          "-" if f["mean_p"] is None else f"{f['mean_p']:.3f}", f["outcome"])
+        con.print(table)
+        con.print(f"largest overlap between two forms: {report.max_overlap} items "
+                  f"({report.max_overlap_fraction:.0%}); highest item exposure: {report.max_exposure} form(s)")
+        if report.target_p is not None:
+            con.print(f"difficulty: target mean p {report.target_p:.3f}, spread between forms {report.mean_p_range:.4f}")
+        else:
+            con.print("difficulty: no item statistics yet, not balanced")
+    emit(ctx, data, human)
+
+
+@forms_group.command("list")
+@click.option("--scheme", "scheme_id")
+@json_option
+@click.pass_context
+@refusals_exit
+def forms_list(ctx: click.Context, scheme_id: str | None) -> None:
+    """List forms."""
+    rows = FormStore(central(ctx).open_bank_db()).list(scheme_id)
+
+    def human(con: Console) -> None:
+        table = Table("form", "v", "scheme", "items", "mean p", "created")
+        for r in rows:
+            table.add_row(r["form_id"], str(r["version"]), f"{r['scheme_id']} v{r['scheme_version']}",
+                          str(r["items"]), "-" if r["mean_p"] is None else f"{r['mean_p']:.3f}", r["created_at"])
+        con.print(table)
+    emit(ctx, {"forms": rows}, human)
+
+
+@forms_group.command("show")
+@click.argument("form_id")
+@click.option("--version", type=int)
+@json_option
+@click.pass_context
+@refusals_exit
+def forms_show(ctx: click.Context, form_id: str, version: int | None) -> None:
+    """Show a form's items in delivery order."""
+    form = FormStore(central(ctx).open_bank_db()).get(form_id, version)
+
+    def human(con: Console) -> None:
+        con.print(f"[bold]{form.form_id}[/bold] v{form.version} ({form.scheme_id} v{form.scheme_version}): "
+                  f"{form.title}, {form.duration_seconds // 60} min", highlight=False)
+        for n, ref in enumerate(form.items, 1):
+            con.print(f"{n:4d}. {ref.item_id} v{ref.version}  [dim]{ref.area}[/dim]", highlight=False)
+    emit(ctx, form.to_dict(), human)

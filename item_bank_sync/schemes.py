@@ -1,0 +1,212 @@
+"""Certification schemes: the documented YAML file (docs/ITEM-FORMATS.md) and its storage.
+
+A scheme says what a certificate requires and how its exam is built: the blueprint (how many
+items from each competency area), duration, cut score, allowed accommodations and enemy groups
+(items that must never appear on the same form, because one gives away another). A scheme
+(id, version) is immutable once added: changing the rules means a new version, so every form
+and every decision can name exactly which rules it followed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import sqlite_utils
+
+from exam_core.errors import InvigilError
+from exam_core.jsonio import canonical_dumps
+from exam_core.model import IDENTIFIER_RE, Accommodations
+from item_bank_sync.bank import utc_now
+from item_bank_sync.import_errors import ItemRejected
+from item_bank_sync.qti_body import sanitise_fragment
+from item_bank_sync.yaml_safe import load_yaml
+
+FORMAT = "invigil-scheme/1"
+FIELDS = {"format", "id", "version", "title", "eligibility", "duration_minutes", "cut_score_percent",
+          "accommodations_allowed", "max_extra_time_percent", "blueprint", "enemy_groups",
+          "instructions", "agreement"}
+REQUIRED = {"format", "id", "version", "title", "duration_minutes", "cut_score_percent", "blueprint"}
+ACCOMMODATIONS = tuple(f for f in Accommodations.__dataclass_fields__)
+
+
+class SchemeError(InvigilError):
+    """A scheme file or request was refused; the message names the field."""
+
+
+@dataclass(frozen=True)
+class BlueprintArea:
+    area: str
+    items: int
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Scheme:
+    scheme_id: str
+    version: int
+    title: str
+    eligibility: str
+    duration_minutes: int
+    cut_score_percent: float
+    blueprint: tuple[BlueprintArea, ...]
+    accommodations_allowed: tuple[str, ...] = ()
+    max_extra_time_percent: int = 0
+    enemy_groups: tuple[tuple[str, ...], ...] = ()
+    instructions: str = ""
+    agreement: str = ""
+
+    @property
+    def form_length(self) -> int:
+        return sum(a.items for a in self.blueprint)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scheme:
+        return cls(**{**data, "blueprint": tuple(BlueprintArea(**a) for a in data["blueprint"]),
+                      "accommodations_allowed": tuple(data["accommodations_allowed"]),
+                      "enemy_groups": tuple(tuple(g) for g in data["enemy_groups"])})
+
+
+def parse_scheme(data: bytes, source: str) -> Scheme:
+    """Read and check a scheme YAML file; raises SchemeError naming the field."""
+    try:
+        doc = load_yaml(data, source)
+    except ItemRejected as exc:
+        raise SchemeError(f"{source}: {exc.reason}") from None
+    if not isinstance(doc, dict):
+        raise SchemeError(f"{source}: must be a YAML mapping")
+    check = _Checker(source)
+    unknown = sorted(set(map(str, doc)) - FIELDS)
+    if unknown:
+        raise check.fail(unknown[0], "is not a known field")
+    missing = sorted(REQUIRED - set(doc))
+    if missing:
+        raise check.fail(missing[0], "is required")
+    if doc["format"] != FORMAT:
+        raise check.fail("format", f"must be {FORMAT!r}")
+    blueprint = tuple(check.area(a, i) for i, a in enumerate(check.of(doc, "blueprint", list)))
+    if not blueprint:
+        raise check.fail("blueprint", "must list at least one competency area")
+    areas = [a.area for a in blueprint]
+    if len(set(areas)) != len(areas):
+        raise check.fail("blueprint", "names an area twice")
+    allowed = tuple(check.of(doc, "accommodations_allowed", list, []))
+    for name in allowed:
+        if name not in ACCOMMODATIONS:
+            raise check.fail("accommodations_allowed", f"{name!r} is not one of {', '.join(ACCOMMODATIONS)}")
+    groups = tuple(check.group(g, i) for i, g in enumerate(check.of(doc, "enemy_groups", list, [])))
+    return Scheme(
+        scheme_id=check.identifier(doc["id"], "id"), version=check.integer(doc, "version", 1, 1_000_000),
+        title=check.text(doc, "title", 300), eligibility=check.text(doc, "eligibility", 20_000, ""),
+        duration_minutes=check.integer(doc, "duration_minutes", 1, 24 * 60),
+        cut_score_percent=check.number(doc, "cut_score_percent", 0, 100),
+        blueprint=blueprint, accommodations_allowed=allowed,
+        max_extra_time_percent=check.integer(doc, "max_extra_time_percent", 0, 400, 0),
+        enemy_groups=groups, instructions=check.html(doc, "instructions"), agreement=check.html(doc, "agreement"))
+
+
+class _Checker:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, problem: str) -> SchemeError:
+        return SchemeError(f"{self.source}: {where}: {problem}")
+
+    def of(self, doc: dict, name: str, kind: type, default: Any = ...) -> Any:
+        value = doc.get(name, default)
+        if value is ...:
+            raise self.fail(name, "is required")
+        if not isinstance(value, kind):
+            raise self.fail(name, f"must be a {kind.__name__}")
+        return value
+
+    def identifier(self, value: Any, where: str) -> str:
+        if not isinstance(value, str) or not IDENTIFIER_RE.match(value):
+            raise self.fail(where, "must be an identifier (letters, digits, _ . -)")
+        return value
+
+    def integer(self, doc: dict, name: str, low: int, high: int, default: Any = ...) -> int:
+        value = doc.get(name, default)
+        if value is ... or isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(name, f"must be an integer from {low} to {high}")
+        return value
+
+    def number(self, doc: dict, name: str, low: float, high: float) -> float:
+        value = doc.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise self.fail(name, f"must be a number from {low} to {high}")
+        return float(value)
+
+    def text(self, doc: dict, name: str, max_len: int, default: Any = ...) -> str:
+        value = doc.get(name, default)
+        if value is ... or not isinstance(value, str) or len(value) > max_len:
+            raise self.fail(name, f"must be text of at most {max_len} characters")
+        return value
+
+    def html(self, doc: dict, name: str) -> str:
+        """Instructions and agreement are shown to candidates: sanitised like item bodies."""
+        text = self.text(doc, name, 100_000, "")
+        try:
+            return sanitise_fragment(text, self.source, name) if text else ""
+        except ItemRejected as exc:
+            raise self.fail(name, exc.reason) from None
+
+    def area(self, raw: Any, index: int) -> BlueprintArea:
+        where = f"blueprint[{index}]"
+        if not isinstance(raw, dict) or set(raw) - {"area", "items", "title"}:
+            raise self.fail(where, "must be a mapping with area, items and optional title")
+        return BlueprintArea(area=self.identifier(raw.get("area"), f"{where}.area"),
+                             items=self.integer(raw, "items", 1, 10_000),
+                             title=self.text(raw, "title", 300, ""))
+
+    def group(self, raw: Any, index: int) -> tuple[str, ...]:
+        where = f"enemy_groups[{index}]"
+        if not isinstance(raw, list) or len(raw) < 2:
+            raise self.fail(where, "must list at least two item identifiers")
+        members = tuple(self.identifier(v, f"{where}") for v in raw)
+        if len(set(members)) != len(members):
+            raise self.fail(where, "names an item twice")
+        return members
+
+
+class SchemeStore:
+    """Schemes in bank.db; adding the same (id, version) with different content is refused."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def add(self, scheme: Scheme, source_text: str) -> str:
+        """Store a scheme; returns ``"added"`` or ``"unchanged"``."""
+        doc = canonical_dumps(scheme.to_dict()).decode()
+        row = self.db.execute("SELECT scheme_json FROM schemes WHERE scheme_id = ? AND version = ?",
+                              (scheme.scheme_id, scheme.version)).fetchone()
+        if row:
+            if row[0] == doc:
+                return "unchanged"
+            raise SchemeError(f"scheme {scheme.scheme_id} version {scheme.version} exists with other content; "
+                              "raise the version to change a scheme")
+        with self.db.conn:
+            self.db["schemes"].insert({"scheme_id": scheme.scheme_id, "version": scheme.version,
+                                       "title": scheme.title, "scheme_json": doc,
+                                       "source_text": source_text, "created_at": utc_now()})
+        return "added"
+
+    def get(self, scheme_id: str, version: int | None = None) -> Scheme:
+        sql = "SELECT scheme_json FROM schemes WHERE scheme_id = ?"
+        params: list[Any] = [scheme_id]
+        if version is not None:
+            sql += " AND version = ?"
+            params.append(version)
+        row = self.db.execute(sql + " ORDER BY version DESC LIMIT 1", params).fetchone()
+        if row is None:
+            raise SchemeError(f"no scheme {scheme_id}" + (f" version {version}" if version else ""))
+        return Scheme.from_dict(json.loads(row[0]))
+
+    def list(self) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT scheme_id, version, title, created_at FROM schemes "
+                               "ORDER BY scheme_id, version").fetchall()
+        return [dict(zip(("scheme_id", "version", "title", "created_at"), r)) for r in rows]
