@@ -58,9 +58,12 @@ class PynputListeners:
         for listener in self._listeners:
             listener.wait()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         for listener in self._listeners:
             listener.stop()
+            _wake_xrecord(listener)
+        for listener in self._listeners:
+            listener.join(timeout)   # their threads still talk to the X server while closing
         self._listeners.clear()
 
     def _press(self, key: Any, injected: bool = False) -> None:
@@ -71,3 +74,22 @@ class PynputListeners:
 
     def _pointer(self, *args: Any) -> None:
         self.monitor.pointer_activity(self.clock.monotonic())
+
+
+def _wake_xrecord(listener: Any) -> None:
+    """Make an Xorg listener's thread return now rather than at the next input event.
+
+    pynput 1.8 sends XRecordDisableContext on the very connection that is blocked in
+    XRecordEnableContext, where it waits unflushed until another event arrives; X expects it on a
+    second connection. pynput keeps one (``_display_stop``); sending it there ends the thread.
+    Other backends lack these attributes and are left alone.
+    """
+    display = getattr(listener, "_display_stop", None)
+    context = getattr(listener, "_context", None)
+    if display is None or context is None:
+        return
+    try:
+        display.record_disable_context(context)
+        display.flush()
+    except Exception:  # noqa: BLE001 - the listener may have closed the connection already
+        pass
