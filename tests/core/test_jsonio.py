@@ -72,3 +72,24 @@ def test_base64_strict():
             jsonio.b64d(bad, "f")
     with pytest.raises(TooLargeError):
         jsonio.b64d(jsonio.b64e(b"x" * 100), "f", max_bytes=10)
+
+
+from hypothesis import given, settings, strategies as st
+
+from exam_core.errors import ArtefactError
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200) | st.text(alphabet='[]{}":,0123456789.eE+-truefalsn\\u ', max_size=200).map(str.encode))
+def test_arbitrary_input_raises_only_artefact_errors(data):
+    try:
+        jsonio.loads_strict(data)
+    except ArtefactError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=64))
+def test_base64_round_trip_and_canonical(raw):
+    text = jsonio.b64e(raw)
+    assert jsonio.b64d(text) == raw

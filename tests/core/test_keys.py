@@ -124,3 +124,28 @@ def test_public_key_dict_checks_key_id(signing_key, other_signing_key):
     data["key_id"] = keys.key_id(other_signing_key)
     with pytest.raises(MalformedError):
         keys.public_key_from_dict(data)
+
+
+from hypothesis import given, settings, strategies as st
+
+
+@pytest.fixture(scope="module")
+def key_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("keyfiles")
+    key = keys.generate_signing_key()
+    keys.save_private_key(root / "plain.json", key)
+    keys.save_private_key(root / "encrypted.json", key, passphrase="pw")
+    return root, key
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_any_flipped_byte_in_a_key_file_refused(key_files, data):
+    root, key = key_files
+    name = data.draw(st.sampled_from(["plain.json", "encrypted.json"]))
+    original = (root / name).read_bytes()
+    pos = data.draw(st.integers(0, len(original) - 2))  # the last byte is the newline
+    bad = bytearray(original)
+    bad[pos] ^= 1 << data.draw(st.integers(0, 7))
+    with pytest.raises(KeyFileError):
+        keys.parse_private_key_document(bytes(bad), "pw" if name == "encrypted.json" else None)

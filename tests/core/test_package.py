@@ -202,3 +202,22 @@ def test_form_content_rejects_hostile_archives():
         assert time.perf_counter() - start < 1.0, label
     deflated = zip_of([("form.json", b'{"a": 1}'), (f"media/{digest}", good)], zipfile.ZIP_DEFLATED)
     assert formcontent.decode(deflated) == ({"a": 1}, {digest: good})
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_form_content_corruption_raises_only_artefact_errors(data):
+    """Flipped bytes in an inner zip (stored or deflated) never escape as anything but ArtefactError."""
+    import hashlib
+    image = bytes(range(256)) * 4
+    digest = hashlib.sha256(image).hexdigest()
+    method = data.draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
+    archive = zip_of([("form.json", b'{"form": {"id": "F1"}, "items": [1, 2, 3]}'), (f"media/{digest}", image)], method)
+    pos = data.draw(st.integers(0, len(archive) - 1))
+    bad = bytearray(archive)
+    bad[pos] ^= 1 << data.draw(st.integers(0, 7))
+    try:
+        form, media = formcontent.decode(bytes(bad))
+    except ArtefactError:
+        return
+    assert media == {digest: image} and form["form"] == {"id": "F1"}  # only harmless metadata changed
