@@ -13,7 +13,10 @@ Tables (all written by this package; issue-8 modules keep their own tables in ``
                      :func:`item_bank_sync.bank_stats.record_item_stats`; read by form assembly to
                      balance mean difficulty.
 ``centres``          enrolled test centres and the certificates issued to them; revocation state.
-``packages``         published form packages (which form, which centre, window, file).
+``packages``         published form packages (which form, which centre, window, file path relative
+                     to the data directory, SHA-256 of the file).
+``revocation_lists`` every signed revocation list issued (sequence grows by one each time); the
+                     latest is also written to ``DIR/centres/revocations.signed`` for sync.
 
 The audit chain (``exam_core.audit.AuditLog``) lives in the same file, in its own tables.
 """
@@ -125,6 +128,14 @@ MIGRATIONS = [
             sha256 TEXT NOT NULL,
             created_at TEXT NOT NULL,
             FOREIGN KEY (form_id, form_version) REFERENCES forms (form_id, version)
+        );
+    """),
+    Migration(2, "signed revocation lists", """
+        CREATE TABLE revocation_lists (
+            sequence INTEGER PRIMARY KEY,
+            issued_at TEXT NOT NULL,
+            serials_json TEXT NOT NULL,
+            signed BLOB NOT NULL
         );
     """),
 ]

@@ -27,6 +27,7 @@ def main(ctx: click.Context, data_dir: Path) -> None:
 
 
 # --- item bank, schemes, forms, centres, publishing (issue 3) ---------------------------------
+from item_bank_sync.cli_centres import centres_group, publish_command  # noqa: E402
 from item_bank_sync.cli_forms import forms_group, schemes_group  # noqa: E402
 from item_bank_sync.cli_init import init_command  # noqa: E402
 from item_bank_sync.cli_items import import_command, items_group  # noqa: E402
@@ -36,6 +37,8 @@ main.add_command(import_command)
 main.add_command(items_group)
 main.add_command(schemes_group)
 main.add_command(forms_group)
+main.add_command(centres_group)
+main.add_command(publish_command)
 
 # --- sync, intake, scoring, analysis, marking, decisions (issue 8): one line each ------------
 from item_bank_sync.cli_analysis import analyze_command  # noqa: E402  (issue 8: item analysis)
