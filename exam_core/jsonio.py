@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -33,6 +34,13 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise MalformedError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # e.g. 1e400: valid JSON syntax, but no finite number
+        raise MalformedError(f"number {text[:20]} is out of range")
+    return value
 
 
 def _check_depth(value: Any, max_depth: int) -> None:
@@ -90,7 +98,8 @@ def loads_strict(data: bytes | bytearray | memoryview, max_bytes: int = limits.J
     except UnicodeDecodeError as exc:
         raise MalformedError(f"invalid UTF-8 at byte {exc.start}") from None
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant,
+                           parse_float=_finite_float)
     except RecursionError:
         raise TooLargeError(f"JSON nested deeper than {max_depth}") from None
     except json.JSONDecodeError as exc:

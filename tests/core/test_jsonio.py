@@ -19,7 +19,7 @@ def test_duplicate_keys_rejected(text):
         jsonio.loads_strict(text)
 
 
-@pytest.mark.parametrize("text", [b"NaN", b"[Infinity]", b'{"a":-Infinity}'])
+@pytest.mark.parametrize("text", [b"NaN", b"[Infinity]", b'{"a":-Infinity}', b"1e400", b"[-1E999]"])
 def test_non_finite_rejected(text):
     with pytest.raises(MalformedError):
         jsonio.loads_strict(text)
