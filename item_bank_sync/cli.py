@@ -27,7 +27,7 @@ def main(ctx: click.Context, data_dir: Path) -> None:
 
 
 # --- item bank, schemes, forms, centres, publishing (issue 3) ---------------------------------
-from item_bank_sync.cli_centres import centres_group, publish_command  # noqa: E402
+from item_bank_sync.cli_centres import centres_group, export_command, publish_command  # noqa: E402
 from item_bank_sync.cli_forms import forms_group, schemes_group  # noqa: E402
 from item_bank_sync.cli_init import init_command  # noqa: E402
 from item_bank_sync.cli_items import import_command, items_group  # noqa: E402
@@ -39,7 +39,19 @@ main.add_command(schemes_group)
 main.add_command(forms_group)
 main.add_command(centres_group)
 main.add_command(publish_command)
+main.add_command(export_command)
 
 # --- sync, intake, scoring, analysis, marking, decisions (issue 8): one line each ------------
 from item_bank_sync.cli_analysis import analyze_command  # noqa: E402  (issue 8: item analysis)
 main.add_command(analyze_command)
+from item_bank_sync.cli_results import (decide_command, integrity_command, intake_group,  # noqa: E402
+                                        marking_group, results_group)
+from item_bank_sync.cli_sync import export_bundle_command, import_bundle_command, serve_command  # noqa: E402
+main.add_command(serve_command)
+main.add_command(export_bundle_command)
+main.add_command(import_bundle_command)
+main.add_command(intake_group)
+main.add_command(marking_group)
+main.add_command(decide_command)
+main.add_command(results_group)
+main.add_command(integrity_command)

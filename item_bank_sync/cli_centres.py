@@ -11,6 +11,7 @@ from rich.table import Table
 from item_bank_sync.centres import enrol, list_centres, revoke
 from item_bank_sync.cli_common import central, emit, err_console, json_option, refusals_exit
 from item_bank_sync.cli_items import _default_actor
+from item_bank_sync.export import export_form
 from item_bank_sync.publish import parse_when, publish
 
 
@@ -97,6 +98,22 @@ def publish_command(ctx: click.Context, form_id: str, form_version: int | None, 
             c.print(f"[bold]release code (shown once, give it to the proctor out of band): "
                     f"{result['release_code']}[/bold]", highlight=False)
     emit(ctx, result, human)
+
+
+@click.command("export")
+@click.option("--form", "form_id", required=True)
+@click.option("--form-version", type=int, help="Default: latest version of the form.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="FILE.zip to write.")
+@click.option("--by", "actor", default=_default_actor, show_default="current user")
+@json_option
+@click.pass_context
+@refusals_exit
+def export_command(ctx: click.Context, form_id: str, form_version: int | None, out: Path, actor: str) -> None:
+    """Write a form's items as a QTI 3.0 content package (with answer keys: keep it confidential)."""
+    result = export_form(central(ctx), form_id, out, form_version, actor)
+    emit(ctx, result, lambda c: c.print(f"exported {result['items']} items and {result['media']} media files of "
+                                        f"{result['form_id']} v{result['form_version']} to {out} "
+                                        "(contains answer keys)", highlight=False))
 
 
 class _nothing:
