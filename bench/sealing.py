@@ -81,23 +81,45 @@ def envelope_figures(quick: bool) -> list[Figure]:
         kiosk.sign(payload_bytes)
         return _HYBRID.encrypt(payload_bytes, results.public_key().native, info=info)
 
+    header_like = b"h" * 420  # a signed header payload is about this size
+
+    def raw_seal_format():  # the primitive calls the format itself makes: two signatures, one seal
+        kiosk.sign(payload_bytes)
+        kiosk.sign(header_like)
+        return _HYBRID.encrypt(payload_bytes, results.public_key().native, info=info)
+
     seal_ours, seal_raw = _interleaved(lambda: envelope.seal_envelope(payload, **fields), raw_seal, count, rounds)
+    seal_ours2, seal_format = _interleaved(lambda: envelope.seal_envelope(payload, **fields), raw_seal_format,
+                                           count, rounds)
     sealed = envelope.seal_envelope(payload, **fields)
-    raw_ct, raw_sig = raw_seal(), kiosk.sign(payload_bytes)
+    raw_ct, raw_sig, header_sig = raw_seal(), kiosk.sign(payload_bytes), kiosk.sign(header_like)
     kiosk_public = kiosk.public_key()
 
     def raw_open():
         plain = _HYBRID.decrypt(raw_ct, results.native, info=info)
         kiosk_public.verify(raw_sig, plain)
 
-    open_ours, open_raw = _interleaved(lambda: envelope.open_envelope(sealed, results, central.public_key()),
-                                       raw_open, count, rounds)
+    def raw_open_format():
+        kiosk_public.verify(header_sig, header_like)
+        raw_open()
+
+    def ours_open():
+        envelope.open_envelope(sealed, results, central.public_key())
+
+    open_ours, open_raw = _interleaved(ours_open, raw_open, count, rounds)
+    open_ours2, open_format = _interleaved(ours_open, raw_open_format, count, rounds)
     note = f"payload {len(payload_bytes):,} B, envelope {len(sealed):,} B, ML-KEM-768+X25519"
     return [
         Figure(BENCH, "envelope seal", seal_ours * 1e6, "us/op", "Ed25519 sign + HPKE seal",
                seal_raw * 1e6, GOAL, f"{1 / seal_ours:,.0f} envelopes/s; {note}"),
+        Figure(BENCH, "envelope seal (format's own primitives)", seal_ours2 * 1e6, "us/op",
+               "2 Ed25519 signs (payload, header) + HPKE seal", seal_format * 1e6, GOAL,
+               "isolates JSON, base64, hashing and checks from the second signature the format requires"),
         Figure(BENCH, "envelope open + verify", open_ours * 1e6, "us/op", "HPKE open + Ed25519 verify",
-               open_raw * 1e6, GOAL, f"{1 / open_ours:,.0f} envelopes/s; chain of 2 certs; {note}"),
+               open_raw * 1e6, GOAL, f"{1 / open_ours:,.0f} envelopes/s; chain of 2 certs (cached); {note}"),
+        Figure(BENCH, "envelope open (format's own primitives)", open_ours2 * 1e6, "us/op",
+               "2 Ed25519 verifies (header, payload) + HPKE open", open_format * 1e6, GOAL,
+               "isolates strict JSON parsing, base64, hashing and checks"),
     ]
 
 
