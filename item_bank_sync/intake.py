@@ -205,27 +205,9 @@ class Intake:
             raise IntakeRefusal(f"replay: attempt {attempt.attempt_id} was already received in another envelope")
 
     def _form_scoring(self, form_id: str, version: int) -> FormScoring:
-        cached = self._forms.get((form_id, version))
-        if cached is not None:
-            return cached
-        row = self.bank.conn.execute(
-            "SELECT form_json, scheme_id, scheme_version FROM forms WHERE form_id = ? AND version = ?",
-            (form_id, version)).fetchone()
-        if row is None:
-            raise IntakeRefusal(f"form {form_id} v{version} is not in the bank")
-        form = Form.from_dict(json.loads(row[0]))
-        keys = []
-        for ref in form.items:
-            key_row = self.bank.conn.execute("SELECT key_json FROM items WHERE item_id = ? AND version = ?",
-                                             (ref.item_id, ref.version)).fetchone()
-            if key_row is None:
-                raise IntakeRefusal(f"item {ref.item_id} v{ref.version} of form {form_id} has no key in the bank")
-            keys.append(AnswerKey.from_dict(json.loads(key_row[0])))
-        scheme = self.bank.conn.execute("SELECT scheme_json FROM schemes WHERE scheme_id = ? AND version = ?",
-                                        (row[1], row[2])).fetchone()
-        result = FormScoring(form, keys, cut_score_of(json.loads(scheme[0]) if scheme else {}, keys))
-        self._forms[(form_id, version)] = result
-        return result
+        if (form_id, version) not in self._forms:
+            self._forms[(form_id, version)] = load_form_scoring(self.bank, form_id, version)
+        return self._forms[(form_id, version)]
 
     # --- writing ------------------------------------------------------------------------------------
     def _receipt(self, data: bytes) -> bytes:
@@ -300,6 +282,25 @@ def _store_attempt(conn: Any, digest: str, centre: str, opened: OpenedEnvelope, 
         [(attempt.attempt_id, centre, i["kind"], i["severity"], i["rule"], i["at"], json.dumps(i["detail"]))
          for i in meta.incidents])
     marking.refresh_attempt_total(conn, attempt.attempt_id, now)
+
+
+def load_form_scoring(bank: sqlite_utils.Database, form_id: str, version: int) -> FormScoring:
+    """The form, its items' answer keys (form order) and the scheme's cut score, from the bank."""
+    row = bank.conn.execute("SELECT form_json, scheme_id, scheme_version FROM forms WHERE form_id = ? AND version = ?",
+                            (form_id, version)).fetchone()
+    if row is None:
+        raise IntakeRefusal(f"form {form_id} v{version} is not in the bank")
+    form = Form.from_dict(json.loads(row[0]))
+    keys = []
+    for ref in form.items:
+        key_row = bank.conn.execute("SELECT key_json FROM items WHERE item_id = ? AND version = ?",
+                                    (ref.item_id, ref.version)).fetchone()
+        if key_row is None:
+            raise IntakeRefusal(f"item {ref.item_id} v{ref.version} of form {form_id} has no key in the bank")
+        keys.append(AnswerKey.from_dict(json.loads(key_row[0])))
+    scheme = bank.conn.execute("SELECT scheme_json FROM schemes WHERE scheme_id = ? AND version = ?",
+                               (row[1], row[2])).fetchone()
+    return FormScoring(form, keys, cut_score_of(json.loads(scheme[0]) if scheme else {}, keys))
 
 
 def cut_score_of(scheme: dict[str, Any], keys: list[AnswerKey]) -> float | None:

@@ -102,7 +102,10 @@ class HubClient:
         headers.update(extra or {})
         if body:
             headers["Content-Type"] = "application/json"
-        conn = self._connection()
+        try:
+            conn = self._connection()
+        except (OSError, http.client.HTTPException) as exc:
+            raise HubError(f"{method} {full}: cannot reach the hub ({exc})") from None
         try:
             conn.request(method, full, body=body or None, headers=headers)
             response = conn.getresponse()

@@ -13,12 +13,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from exam_core import envelope, keys, package
+from exam_core import certs, envelope, keys, package
 from exam_core.jsonio import format_time, utc_now
 from item_bank_sync.bank_db import open_bank
 from item_bank_sync.context import CentralContext
 from item_bank_sync.sync_store import CentralKeys
-from tests.core.pki import Pki, make_pki
+from tests.core.pki import Pki
 
 BODY_ID = "central"
 CENTRE_ID = "centre-1"
@@ -73,8 +73,22 @@ class World:
         return envelope.seal_envelope(payload or self.payload(attempt_id, answers), **fields)
 
 
-def build_world(data_dir: Path, cut_score: float = 3.0) -> World:
-    pki = make_pki(suite=keys.SUITE_X25519, results_suite=keys.SUITE_X25519)
+def make_world_pki(centre: Any = None, centre_hpke: Any = None) -> Pki:
+    """Central root, results key, one centre (its keys given, e.g. a real console's) and one kiosk."""
+    central, kiosk = keys.generate_signing_key(), keys.generate_signing_key()
+    centre = centre or keys.generate_signing_key()
+    centre_hpke = centre_hpke or keys.generate_hpke_key(keys.SUITE_X25519)
+    results, kiosk_hpke = keys.generate_hpke_key(keys.SUITE_X25519), keys.generate_hpke_key(keys.SUITE_X25519)
+    root = certs.make_root_certificate(central, BODY_ID, results.public_key())
+    centre_cert = certs.issue_certificate(central, BODY_ID, CENTRE_ID, "centre", centre.public_key(),
+                                          centre_hpke.public_key())
+    kiosk_cert = certs.issue_certificate(centre, CENTRE_ID, KIOSK_ID, "kiosk", kiosk.public_key(),
+                                         kiosk_hpke.public_key())
+    return Pki(central, results, centre, centre_hpke, kiosk, kiosk_hpke, root, centre_cert, kiosk_cert)
+
+
+def build_world(data_dir: Path, cut_score: float = 3.0, centre: Any = None, centre_hpke: Any = None) -> World:
+    pki = make_world_pki(centre, centre_hpke)
     context = CentralContext(data_dir=data_dir)
     context.ensure_dirs()
     keys.save_private_key(context.signing_key_path, pki.central)

@@ -1,0 +1,99 @@
+"""Item analysis of a form's scored attempts in ``results.db`` (``analyze --form``).
+
+Builds the candidates x items score matrix from the stored response scores (only attempts whose
+scoring is complete), adds distractor analysis for single-choice items from the candidates' final
+answers, and can write each item's ``p`` and ``n`` back to the bank (``item_stats``), where form
+assembly reads them to balance difficulty.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import numpy as np
+
+from exam_core.errors import ValidationError
+from item_bank_sync.analysis import Analysis, FlagThresholds, add_distractor_analysis, analyze_scores
+from item_bank_sync.context import CentralContext
+from item_bank_sync.intake import load_form_scoring
+from item_bank_sync.results_db import open_results, results_path
+
+FORM_REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.\-]{0,127})(?:@(\d+))?$")
+
+
+def parse_form_ref(text: str, results: Any) -> tuple[str, int]:
+    """``FORM`` (the newest version with results) or ``FORM@VERSION``."""
+    match = FORM_REF_RE.match(text or "")
+    if not match:
+        raise ValidationError("--form", f"{text!r} is not FORM_ID or FORM_ID@VERSION")
+    if match.group(2):
+        return match.group(1), int(match.group(2))
+    row = results.execute("SELECT MAX(form_version) FROM attempts WHERE form_id = ?", [match.group(1)]).fetchone()
+    if row[0] is None:
+        raise ValidationError("--form", f"no attempts of form {match.group(1)} in the results")
+    return match.group(1), int(row[0])
+
+
+def analyze_form(context: CentralContext, form_ref: str, thresholds: FlagThresholds,
+                 write_stats: bool = False) -> tuple[Analysis, str]:
+    results = open_results(results_path(context.data_dir))
+    try:
+        form_id, version = parse_form_ref(form_ref, results)
+        scoring = load_form_scoring(context.open_bank_db(), form_id, version)
+        item_ids = [k.item_id for k in scoring.keys]
+        attempts = [r[0] for r in results.execute(
+            "SELECT attempt_id FROM attempts WHERE form_id = ? AND form_version = ? AND scoring_status = 'scored' "
+            "ORDER BY attempt_id", [form_id, version])]
+        scores = _score_matrix(results, attempts, item_ids)
+        maxima = [sum(rk.max_score for rk in k.responses) for k in scoring.keys]
+        analysis = analyze_scores(scores, item_ids, max_scores=maxima, thresholds=thresholds)
+        _distractors(results, analysis, scores, attempts, scoring.keys)
+    finally:
+        results.conn.close()
+    if write_stats:
+        from item_bank_sync.forms import record_item_stats
+
+        bank = context.open_bank_db()
+        for key, item in zip(scoring.keys, analysis.items):
+            if item.p is not None and item.n > 0:
+                record_item_stats(bank, key.item_id, key.version, min(1.0, max(0.0, item.p)), item.n,
+                                  item.rpb_corrected, source=f"analysis of {form_id}@{version}")
+    return analysis, f"Item analysis of form {form_id} v{version}"
+
+
+def _score_matrix(results: Any, attempts: list[str], item_ids: list[str]) -> np.ndarray:
+    row_of = {a: i for i, a in enumerate(attempts)}
+    col_of = {item: j for j, item in enumerate(item_ids)}
+    scores = np.zeros((len(attempts), len(item_ids)))
+    if not attempts:
+        return scores
+    marks = ",".join("?" for _ in attempts)
+    for attempt_id, item_id, score in results.execute(
+            f"SELECT attempt_id, item_id, SUM(score) FROM response_scores WHERE attempt_id IN ({marks}) "
+            "GROUP BY attempt_id, item_id", attempts):
+        if item_id in col_of:
+            scores[row_of[attempt_id], col_of[item_id]] = score or 0.0
+    return scores
+
+
+def _distractors(results: Any, analysis: Analysis, scores: np.ndarray, attempts: list[str], keys: list) -> None:
+    """Option statistics for single-response, single-choice items, from each candidate's final answer."""
+    finals: dict[tuple[str, str], Any] = {}
+    for attempt_id, item_id, value_json in results.execute(
+            "SELECT r.attempt_id, r.item_id, r.value_json FROM responses r JOIN (SELECT attempt_id, item_id, "
+            "MAX(seq) AS seq FROM responses GROUP BY attempt_id, item_id) last USING (attempt_id, item_id, seq)"):
+        finals[(attempt_id, item_id)] = json.loads(value_json)
+    for index, key in enumerate(keys):
+        if len(key.responses) != 1:
+            continue
+        rk = key.responses[0]
+        if rk.cardinality != "single" or rk.base_type != "identifier" or rk.template == "human":
+            continue
+        answers = [finals.get((a, key.item_id)) for a in attempts]
+        correct = {rk.correct} if rk.template == "match_correct" else {o for o, v in rk.mapping.items() if v > 0}
+        options = sorted({a for a in answers if isinstance(a, str)} | {c for c in correct if c})
+        code = {o: i for i, o in enumerate(options)}
+        choices = np.array([code.get(a, -1) if isinstance(a, str) else -1 for a in answers], dtype=np.int64)
+        add_distractor_analysis(analysis, scores, index, choices, options, correct)

@@ -1,0 +1,203 @@
+"""Results commands of the central body: ``intake``, ``marking``, ``decide``, ``results``, ``integrity``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from item_bank_sync.cli_common import central, emit, json_option, refusals_exit
+from item_bank_sync.results_db import open_results, results_path
+
+
+def _results(ctx: click.Context):
+    context = central(ctx)
+    context.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_results(results_path(context.data_dir))
+    ctx.call_on_close(db.conn.close)
+    return db
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str], title: str):
+    def show(console: Console) -> None:
+        table = Table(*columns, title=title)
+        for row in rows:
+            table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+        console.print(table)
+    return show
+
+
+# --- intake -------------------------------------------------------------------------------------
+
+@click.group("intake")
+def intake_group() -> None:
+    """Envelopes received from test centres: accepted attempts, quarantine, manual intake."""
+
+
+@intake_group.command("list")
+@click.option("--status", type=click.Choice(["accepted", "quarantined"]), help="Only envelopes in this state.")
+@json_option
+@click.pass_context
+@refusals_exit
+def intake_list(ctx: click.Context, status: str | None) -> None:
+    """List received envelopes with their status and, for quarantined ones, the reason."""
+    where, params = ("WHERE status = ?", [status]) if status else ("", [])
+    rows = list(_results(ctx).query(f"SELECT sha256, centre_id, attempt_id, status, reason, received_at FROM envelopes "
+                                    f"{where} ORDER BY received_at", params))
+    emit(ctx, rows, _table(rows, ["received_at", "centre_id", "attempt_id", "status", "reason"], "Envelopes"))
+
+
+@intake_group.command("file")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--via", "centre_id", required=True, help="Centre that delivered the files (must match the chain).")
+@json_option
+@click.pass_context
+@refusals_exit
+def intake_file(ctx: click.Context, paths: tuple[Path, ...], centre_id: str) -> None:
+    """Take in envelope files delivered outside the sync path (verified exactly like an upload)."""
+    from item_bank_sync.sync_store import SyncStore
+
+    intake = SyncStore(central(ctx).data_dir).intake()
+    results = [{"file": str(p), **{k: v for k, v in intake.receive(p.read_bytes(), centre_id).to_dict().items()
+                                   if k != "receipt"}} for p in paths]
+    emit(ctx, results, _table(results, ["file", "status", "attempt_id", "reason"], "Intake"))
+    if any(r["status"] != "accepted" for r in results):
+        ctx.exit(1)
+
+
+# --- marking -----------------------------------------------------------------------------------
+
+@click.group("marking")
+def marking_group() -> None:
+    """Human marking of extended responses: two markers each, adjudication when they disagree."""
+
+
+@marking_group.command("list")
+@click.option("--status", type=click.Choice(["open", "adjudication", "done"]), help="Only tasks in this state.")
+@json_option
+@click.pass_context
+@refusals_exit
+def marking_list(ctx: click.Context, status: str | None) -> None:
+    """List marking tasks with the marks given so far."""
+    from item_bank_sync.marking import list_tasks
+
+    rows = list_tasks(_results(ctx), status)
+    for row in rows:
+        row["markers"] = ", ".join(f"{m['marker']}={m['score']:g}" for m in row["marks"])
+    emit(ctx, rows, _table(rows, ["task_id", "attempt_id", "item_id", "max_score", "status", "markers", "final_score"],
+                           "Marking tasks"))
+
+
+@marking_group.command("show")
+@click.argument("task_id", type=int)
+@json_option
+@click.pass_context
+@refusals_exit
+def marking_show(ctx: click.Context, task_id: int) -> None:
+    """Show one task and the candidate's answer, for the marker to read."""
+    from item_bank_sync.marking import task_response
+
+    task = task_response(_results(ctx), task_id)
+    emit(ctx, task, lambda c: c.print(f"task {task_id} ({task['item_id']}, max {task['max_score']:g}, "
+                                      f"{task['status']}):\n{json.loads(task['response_json'])}", highlight=False))
+
+
+@marking_group.command("mark")
+@click.argument("task_id", type=int)
+@click.option("--by", "marker", required=True, help="Marker's name (recorded; excludes them from deciding).")
+@click.option("--score", type=float, required=True, help="Score between 0 and the task's maximum.")
+@click.option("--note", default="", help="Optional justification.")
+@json_option
+@click.pass_context
+@refusals_exit
+def marking_mark(ctx: click.Context, task_id: int, marker: str, score: float, note: str) -> None:
+    """Record a mark; the second marker's mark settles the task or sends it to adjudication."""
+    from item_bank_sync.marking import record_mark
+
+    outcome = record_mark(_results(ctx), task_id, marker, score, note)
+    emit(ctx, outcome.__dict__, lambda c: c.print(f"task {task_id}: {outcome.status}"
+                                                  + (f", final {outcome.final_score:g}" if outcome.final_score is not None else "")))
+
+
+@marking_group.command("adjudicate")
+@click.argument("task_id", type=int)
+@click.option("--by", "adjudicator", required=True, help="Adjudicator's name (must not have marked this task).")
+@click.option("--score", type=float, required=True, help="Final score.")
+@click.option("--note", default="", help="Optional justification.")
+@json_option
+@click.pass_context
+@refusals_exit
+def marking_adjudicate(ctx: click.Context, task_id: int, adjudicator: str, score: float, note: str) -> None:
+    """Settle a task whose two marks disagree beyond the tolerance."""
+    from item_bank_sync.marking import adjudicate
+
+    outcome = adjudicate(_results(ctx), task_id, adjudicator, score, note)
+    emit(ctx, outcome.__dict__, lambda c: c.print(f"task {task_id}: final {outcome.final_score:g}"))
+
+
+# --- decisions and results -------------------------------------------------------------------------
+
+@click.command("decide")
+@click.argument("attempt_id")
+@click.option("--by", "decider", required=True, help="Name of the person deciding (not a proctor or marker of it).")
+@click.option("--outcome", type=click.Choice(["pass", "fail", "withheld"]), required=True)
+@click.option("--reason", required=True, help="Why: recorded with the decision.")
+@json_option
+@click.pass_context
+@refusals_exit
+def decide_command(ctx: click.Context, attempt_id: str, decider: str, outcome: str, reason: str) -> None:
+    """Record the certification decision on one attempt (ISO/IEC 17024 9.4)."""
+    from item_bank_sync.decisions import decide
+
+    decision = decide(_results(ctx), attempt_id, decider, outcome, reason)
+    emit(ctx, decision.__dict__, lambda c: c.print(f"{attempt_id}: {outcome} by {decision.decided_by}"))
+
+
+@click.group("results")
+def results_group() -> None:
+    """Scored results and decisions."""
+
+
+@results_group.command("export")
+@click.option("--form", "form_id", help="Only attempts of this form.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="CSV file (default: stdout).")
+@click.pass_context
+@refusals_exit
+def results_export(ctx: click.Context, form_id: str | None, out_path: Path | None) -> None:
+    """Export results as CSV: scores, pass/fail against the cut score, and the decision that stands."""
+    from item_bank_sync.decisions import results_csv, results_rows
+
+    text = results_csv(results_rows(_results(ctx), form_id))
+    if out_path is None:
+        click.echo(text, nl=False)
+    else:
+        out_path.write_text(text, encoding="utf-8")
+
+
+@click.command("integrity")
+@click.option("--form", "form_ref", required=True, metavar="FORM_ID[@VERSION]", help="Form whose attempts to analyse.")
+@json_option
+@click.pass_context
+@refusals_exit
+def integrity_command(ctx: click.Context, form_ref: str) -> None:
+    """Flag response similarity, too-fast answers and wrong-to-right changes for human review.
+
+    Flags are leads for an investigation, never a decision; each lists the proctors' alerts and
+    incidents recorded for the attempts concerned.
+    """
+    from item_bank_sync.analysis_results import parse_form_ref
+    from item_bank_sync.intake import load_form_scoring
+    from item_bank_sync.integrity import analyse_form
+
+    results = _results(ctx)
+    form_id, version = parse_form_ref(form_ref, results)
+    scoring = load_form_scoring(central(ctx).open_bank_db(), form_id, version)
+    flags = [f.to_dict() for f in analyse_form(results, {k.item_id: k for k in scoring.keys}, form_id, version)]
+    for f in flags:
+        f["incidents_count"] = len(f["incidents"])
+    emit(ctx, flags, _table(flags, ["kind", "attempt_id", "other_attempt_id", "z", "incidents_count"],
+                            f"Integrity flags for {form_id} v{version} (for human review only)"))

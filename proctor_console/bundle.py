@@ -1,0 +1,156 @@
+"""Air-gapped sync at the centre: ``export-bundle`` (envelopes out) and ``import-bundle`` (packages,
+revocations and receipts in), on removable media, signed and sealed like the network path.
+
+The formats are described in ``item_bank_sync.sync_bundle`` (the central side): a bundle is
+``HPKE-seal(recipient, purpose, signed document)``. Here the centre signs with its certified key and
+seals to the central results key carried in the installed root certificate; what comes back is
+verified against the central key and opened with the centre's HPKE key. Envelopes are dropped only
+for receipts that verify for their exact bytes, exactly as after a network upload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from exam_core import certs, hpke, limits, signing
+from exam_core.errors import InvigilError, MalformedError, TooLargeError
+from exam_core.jsonio import b64d, b64e, format_time, utc_now
+from proctor_console.context import ConsoleContext, ConsoleError
+from proctor_console.sync import SyncReport, console_context, data_option, store_revocations
+from proctor_console.sync_envelopes import ConsoleEnvelopeStore
+
+TO_CENTRE = "sync-bundle-to-centre"
+TO_CENTRAL = "sync-bundle-to-central"
+FOR_CENTRE_FORMAT = "invigil-bundle-for-centre"
+ENVELOPES_FORMAT = "invigil-bundle-envelopes"
+
+
+def _central_results_key(ctx: ConsoleContext):
+    root_doc = ctx.root_certificate_path.read_bytes() if ctx.root_certificate_path.exists() else None
+    root = ctx.root_public()
+    if root_doc is None or root is None:
+        raise ConsoleError("install the centre certificate first (it carries the central body's keys)")
+    verified = certs.verify_root_certificate(root_doc, root)
+    if verified.hpke_public is None:
+        raise ConsoleError("the central root certificate carries no results key")
+    return root, verified.hpke_public
+
+
+def export_bundle(ctx: ConsoleContext, out_path: Path) -> dict[str, Any]:
+    """Seal every envelope still without a receipt into one bundle for the central body."""
+    _, results_key = _central_results_key(ctx)
+    store = ConsoleEnvelopeStore(ctx)
+    entries = []
+    budget = limits.HPKE_MAX_PLAINTEXT * 2 // 3      # base64 and the signature wrapper must still fit
+    for batch in store.pending(budget, 10_000):
+        entries = [{"envelope": b64e(e.data), **store.meta(e.attempt_id)} for e in batch]
+        break                                          # one bundle per run; export again for the rest
+    payload = {"format": ENVELOPES_FORMAT, "v": 1, "centre_id": ctx.centre_id,
+               "created": format_time(utc_now()), "envelopes": entries}
+    signed = signing.make_signed(ctx.signing_key, TO_CENTRAL, json.dumps(payload).encode())
+    _write(out_path, hpke.seal(results_key, TO_CENTRAL, signed))
+    ctx.audit.append("sync", "bundle.export", {"envelopes": len(entries)})
+    return {"file": str(out_path), "envelopes": len(entries), "pending_after": store.pending_count() - len(entries)}
+
+
+def import_bundle(ctx: ConsoleContext, bundle_path: Path) -> SyncReport:
+    """Import packages and the revocation list, and settle envelopes whose receipts verify."""
+    from proctor_console.imports import import_package
+
+    root, _ = _central_results_key(ctx)
+    data = bundle_path.read_bytes()
+    if len(data) > limits.HPKE_MAX_PLAINTEXT + 4096:
+        raise TooLargeError(f"bundle of {len(data)} bytes exceeds {limits.HPKE_MAX_PLAINTEXT}")
+    signed = hpke.open_sealed(ctx.hpke_key, TO_CENTRE, data)
+    payload = signing.open_signed(signed, root, TO_CENTRE, max_bytes=limits.HPKE_MAX_PLAINTEXT).payload
+    if payload.get("format") != FOR_CENTRE_FORMAT or payload.get("v") != 1:
+        raise MalformedError(f"not a version 1 {FOR_CENTRE_FORMAT}", "bundle")
+    if payload.get("centre_id") != ctx.centre_id:
+        raise ConsoleError(f"bundle is for centre {payload.get('centre_id')!r}, this console is {ctx.centre_id!r}")
+    report = SyncReport()
+    report.revocation_sequence = store_revocations(ctx, b64d(payload["revocations"], "revocations"))
+    held = {row[0] for row in ctx.db.execute("SELECT sha256 FROM packages")}
+    for entry in _list(payload, "packages"):
+        if entry.get("sha256") in held:
+            report.packages_present += 1
+            continue
+        import_package(ctx, b64d(entry.get("data"), "packages.data"), f"bundle:{entry.get('package_id')}", "sync")
+        report.packages_imported.append(str(entry.get("package_id")))
+    _settle_receipts(ctx, [b64d(r, "receipts") for r in _list(payload, "receipts")], root, report)
+    ctx.audit.append("sync", "bundle.import", {"packages": report.packages_imported,
+                                               "receipted": report.envelopes_receipted})
+    return report
+
+
+def _settle_receipts(ctx: ConsoleContext, receipts: list[bytes], root: Any, report: SyncReport) -> None:
+    """Match each receipt to a pending envelope by the hash it names; verify; settle."""
+    from proctor_console.sync import settle_one
+
+    store = ConsoleEnvelopeStore(ctx)
+    by_hash: dict[str, bytes] = {}
+    for receipt_bytes in receipts:
+        try:
+            named = json.loads(signing.read_unverified(receipt_bytes).payload_bytes).get("envelope_sha256")
+        except (InvigilError, ValueError, AttributeError):
+            continue
+        if isinstance(named, str):
+            by_hash[named] = receipt_bytes
+    for batch in store.pending(limits.HPKE_MAX_PLAINTEXT, 10_000):
+        for envelope in batch:
+            if envelope.sha256 in by_hash:
+                settle_one(store, envelope, {"receipt": b64e(by_hash[envelope.sha256])}, root, report)
+
+
+def _list(payload: dict[str, Any], name: str) -> list[Any]:
+    value = payload.get(name)
+    if not isinstance(value, list):
+        raise MalformedError("must be a list", f"bundle.{name}")
+    return value
+
+
+def _write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@click.command("export-bundle")
+@data_option
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Bundle file to write on removable media.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def export_bundle_command(obj: Any, data_opt: Path | None, out_path: Path, as_json: bool) -> None:
+    """Write pending envelopes to an encrypted, signed bundle for an air-gapped hand-over."""
+    ctx = console_context(obj, data_opt)
+    try:
+        result = export_bundle(ctx, out_path)
+    except InvigilError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(result, indent=2) if as_json else
+               f"wrote {result['envelopes']} envelopes to {out_path} ({result['pending_after']} still pending)")
+
+
+@click.command("import-bundle")
+@data_option
+@click.argument("bundle_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def import_bundle_command(obj: Any, data_opt: Path | None, bundle_path: Path, as_json: bool) -> None:
+    """Import a bundle from the central body: packages, revocation list, receipts."""
+    ctx = console_context(obj, data_opt)
+    try:
+        report = import_bundle(ctx, bundle_path)
+    except InvigilError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else
+               f"packages imported: {len(report.packages_imported)}; envelopes receipted: "
+               f"{report.envelopes_receipted}; kept: {len(report.envelopes_kept)}")

@@ -1,0 +1,273 @@
+"""Sync API and the centre's client over real HTTP(S) servers on loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from exam_core import certs, keys, receipt
+from exam_core.jsonio import b64e, format_time, utc_now
+from item_bank_sync.bank_db import open_bank
+from item_bank_sync.results_db import open_results, results_path
+from item_bank_sync.serve import create_app
+from item_bank_sync.serve_tls import ensure_tls_certificate
+from proctor_console.bundle import export_bundle as centre_export, import_bundle as centre_import
+from proctor_console.context import ConsoleContext
+from proctor_console.sync import SyncReport, run_sync, settle_one
+from proctor_console.sync_client import HubClient, HubError
+from proctor_console.sync_envelopes import ConsoleEnvelopeStore, PendingEnvelope
+from item_bank_sync.sync_bundle import export_bundle as central_export, import_bundle as central_import
+from tests.central.world import CENTRE_ID, KIOSK_ID, PACKAGE_ID, build_world
+
+REPO = Path(__file__).resolve().parents[2]
+GOOD = {"q1": "A", "q2": ["A", "C"], "q3": "essay"}
+
+
+class Hub:
+    """The real Flask app in werkzeug's threaded server on 127.0.0.1 (optionally HTTPS)."""
+
+    def __init__(self, data_dir: Path, tls: bool) -> None:
+        import ssl
+
+        context = None
+        self.fingerprint = None
+        if tls:
+            cert, key, self.fingerprint = ensure_tls_certificate(data_dir)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+        self.server = make_server("127.0.0.1", 0, create_app(data_dir), threaded=True, ssl_context=context)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def console(tmp_path):
+    ctx = ConsoleContext(tmp_path / "console")
+    ctx.initialise(CENTRE_ID, "Centre One")
+    return ctx
+
+
+@pytest.fixture
+def world(tmp_path, console):
+    w = build_world(tmp_path / "central", centre=console.signing_key, centre_hpke=console.hpke_key)
+    console.install_certificate(w.pki.centre_cert, w.pki.root_cert)
+    return w
+
+
+@pytest.fixture
+def hub(world):
+    h = Hub(world.data_dir, tls=True)
+    yield h
+    h.stop()
+
+
+def client_for(console: ConsoleContext, hub: Hub, **over) -> HubClient:
+    return HubClient(hub.url, console.centre_id, over.pop("key", console.signing_key), console.root_public(),
+                     tls_fingerprint=over.pop("fingerprint", hub.fingerprint), **over)
+
+
+def put_envelope(console: ConsoleContext, data: bytes, attempt_id: str) -> str:
+    """Store an envelope the way the console does on receipt from a kiosk (its envelopes table)."""
+    digest = hashlib.sha256(data).hexdigest()
+    console.db["envelopes"].insert({"sha256": digest, "kiosk_id": KIOSK_ID, "attempt_id": attempt_id, "body": data,
+                                    "header": "{}", "received": format_time(utc_now())})
+    return digest
+
+
+def body_of(console: ConsoleContext, digest: str) -> bytes:
+    return bytes(console.db.execute("SELECT body FROM envelopes WHERE sha256 = ?", [digest]).fetchone()[0])
+
+
+def test_full_sync_over_https(world, console, hub):
+    envelope = world.seal("att-1", GOOD)
+    digest = put_envelope(console, envelope, "att-1")
+    report = run_sync(console, client_for(console, hub))
+    assert report.packages_imported == [PACKAGE_ID]
+    assert report.envelopes_receipted == 1 and report.envelopes_kept == []
+    assert body_of(console, digest) == b""
+    stored_receipt = console.db.execute("SELECT receipt FROM envelopes").fetchone()[0]
+    assert receipt.verify_receipt(bytes(stored_receipt), envelope, world.pki.central.public_key()).attempt_id == "att-1"
+    assert (console.data / "hub-tls.json").exists()                 # pinned for next time
+    results = open_results(results_path(world.data_dir))
+    assert results.execute("SELECT attempt_id, total FROM attempts").fetchall() == [("att-1", 3.0)]
+    again = run_sync(console, client_for(console, hub))
+    assert again.packages_imported == [] and again.packages_present == 1 and again.envelopes_receipted == 0
+
+
+def test_pinned_fingerprint_mismatch_is_refused(world, console, hub):
+    with pytest.raises(Exception, match="not the pinned"):
+        run_sync(console, client_for(console, hub, fingerprint="00" * 32))
+
+
+def test_interrupted_download_resumes_with_range(world, console, hub):
+    client = client_for(console, hub)
+    entry = client.list_packages()[0]
+    part = console.packages_dir / f"{PACKAGE_ID}.part"
+
+    class Cut(Exception):
+        pass
+
+    got = [0]
+
+    def cut_after_some(n: int) -> None:
+        got[0] += n
+        if got[0] > 100_000:
+            raise Cut()
+
+    with pytest.raises(Cut):
+        client.download(PACKAGE_ID, part, entry["size"], entry["sha256"], on_bytes=cut_after_some)
+    partial = part.stat().st_size
+    assert 0 < partial < entry["size"]
+    calls: list[int] = []
+    data = client.download(PACKAGE_ID, part, entry["size"], entry["sha256"], on_bytes=calls.append)
+    assert calls[0] == partial                       # resumed from the partial file
+    assert sum(calls[1:]) == entry["size"] - partial  # only the rest went over the wire
+    assert data == world.package_bytes
+
+
+def test_corrupt_partial_download_is_discarded(world, console, hub):
+    client = client_for(console, hub)
+    entry = client.list_packages()[0]
+    part = console.packages_dir / f"{PACKAGE_ID}.part"
+    part.write_bytes(b"X" * 5000)
+    assert client.download(PACKAGE_ID, part, entry["size"], entry["sha256"]) == world.package_bytes
+
+
+def test_duplicate_uploads_are_idempotent(world, console, hub):
+    client = client_for(console, hub)
+    envelope = world.seal("att-1", GOOD)
+    first = client.upload([{"envelope": b64e(envelope)}])
+    second = client.upload([{"envelope": b64e(envelope)}])
+    assert first[0]["receipt"] == second[0]["receipt"] and second[0]["duplicate"]
+    assert open_results(results_path(world.data_dir)).execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
+
+
+def _raw(hub: Hub, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, dict]:
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    conn = http.client.HTTPSConnection("127.0.0.1", hub.server.server_port, context=context, timeout=10)
+    conn.request(method, path, body=body or None, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    return response.status, json.loads(data) if data.startswith(b"{\"error") else {}
+
+
+def test_tampered_replayed_and_foreign_requests_are_refused(world, console, hub):
+    client = client_for(console, hub)
+    body = json.dumps({"envelopes": [{"envelope": b64e(world.seal("att-1", GOOD))}]}).encode()
+    headers = client._signed_headers("POST", "/v1/envelopes", "", body)
+    assert _raw(hub, "POST", "/v1/envelopes", headers, body + b" ")[0] == 401             # body changed
+    assert _raw(hub, "POST", "/v1/envelopes", headers, body)[0] == 200                    # the real one
+    status, answer = _raw(hub, "POST", "/v1/envelopes", headers, body)                   # replayed
+    assert status == 401 and "replayed" in answer["error"]
+    get = client._signed_headers("GET", "/v1/packages", "", b"")
+    assert _raw(hub, "GET", f"/v1/packages/{PACKAGE_ID}", get)[0] == 401                   # other path
+    stale = client._signed_headers("GET", "/v1/packages", "", b"")
+    stale["X-Invigil-Time"] = "2020-01-01T00:00:00Z"
+    assert "window" in _raw(hub, "GET", "/v1/packages", stale)[1]["error"]
+    assert _raw(hub, "GET", "/v1/packages", {})[0] == 401
+    stranger = client_for(console, hub, key=keys.generate_signing_key())
+    with pytest.raises(HubError, match="401"):
+        stranger.list_packages()
+    bank = open_bank(world.context.bank_db_path)
+    bank.execute("UPDATE centres SET revoked_at = '2026-01-01T00:00:00Z'")
+    bank.conn.commit()
+    with pytest.raises(HubError, match="401"):
+        client.list_packages()
+
+
+def test_envelope_is_never_dropped_without_a_verified_receipt(world, console, hub):
+    store = ConsoleEnvelopeStore(console)
+    data = world.seal("att-1", GOOD)
+    digest = put_envelope(console, data, "att-1")
+    pending = PendingEnvelope(digest, "att-1", data)
+    other = world.seal("att-2", GOOD)
+    report = SyncReport()
+    forged_key = keys.generate_signing_key()
+    cases = [
+        {"status": "rejected", "receipt": None, "reason": "unreadable"},
+        {"receipt": b64e(receipt.issue_receipt(world.pki.central, other, "central"))},   # for other bytes
+        {"receipt": b64e(receipt.issue_receipt(forged_key, data, "central"))},         # not the central key
+        {"receipt": b64e(b"garbage")},
+    ]
+    for result in cases:
+        settle_one(store, pending, result, console.root_public(), report)
+        assert body_of(console, digest) == data
+    assert len(report.envelopes_kept) == 4 and report.envelopes_receipted == 0
+    hub.stop()                                                   # hub gone mid-sync: nothing lost
+    with pytest.raises(HubError):
+        run_sync(console, client_for(console, hub, timeout=2))
+    assert body_of(console, digest) == data
+
+
+def test_quarantined_envelope_is_receipted_and_reported(world, console, hub):
+    put_envelope(console, world.seal("att-1", GOOD), "att-1")
+    replay = world.seal("att-1", {"q1": "B"})
+    put_envelope(console, replay, "att-1")
+    report = run_sync(console, client_for(console, hub))
+    assert report.envelopes_receipted == 2
+    assert len(report.envelopes_quarantined_centrally) == 1
+    assert "replay" in report.envelopes_quarantined_centrally[0]["reason"]
+
+
+def test_air_gap_bundles_round_trip(world, console, tmp_path):
+    digest = put_envelope(console, world.seal("att-1", GOOD), "att-1")
+    to_central = tmp_path / "to-central.bundle"
+    assert centre_export(console, to_central)["envelopes"] == 1
+    assert b"att-1" not in to_central.read_bytes()                          # sealed, not readable
+    summary = central_import(world.data_dir, to_central)
+    assert summary["accepted"] == 1
+    assert central_import(world.data_dir, to_central)["duplicates"] == 1      # re-import changes nothing
+    to_centre = tmp_path / "to-centre.bundle"
+    central_export(world.data_dir, CENTRE_ID, to_centre)
+    report = centre_import(console, to_centre)
+    assert report.packages_imported == [PACKAGE_ID] and report.envelopes_receipted == 1
+    assert body_of(console, digest) == b""
+    tampered = bytearray(to_centre.read_bytes())
+    tampered[-20] ^= 1
+    to_centre.write_bytes(bytes(tampered))
+    with pytest.raises(Exception, match="authentication"):
+        centre_import(console, to_centre)
+
+
+def test_cli_sync_against_a_served_hub(world, console, tmp_path):
+    """The two real commands: `item_bank_sync serve` in its own process, `proctor_console sync`."""
+    from tests.conftest import find_free_port, wait_for_port
+
+    port = find_free_port()
+    server = subprocess.Popen([sys.executable, "-m", "item_bank_sync", "--data", str(world.data_dir), "serve",
+                               "--port", str(port), "--insecure-dev"], cwd=REPO,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process=server)
+        put_envelope(console, world.seal("att-1", GOOD), "att-1")
+        out = subprocess.run([sys.executable, "-m", "proctor_console", "--data", str(console.data), "sync",
+                              "--hub", f"http://127.0.0.1:{port}", "--insecure-dev", "--json"],
+                             cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr + out.stdout
+        report = json.loads(out.stdout)
+        assert report["packages_imported"] == [PACKAGE_ID] and report["envelopes_receipted"] == 1
+        refused = subprocess.run([sys.executable, "-m", "proctor_console", "--data", str(console.data), "sync",
+                                  "--hub", f"http://127.0.0.1:{port}"], cwd=REPO, capture_output=True, text=True,
+                                 timeout=60)
+        assert refused.returncode != 0 and "insecure-dev" in refused.stderr + refused.stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
