@@ -208,3 +208,12 @@ def purge(obj: dict, days: int | None, as_json: bool) -> None:
     _out({**removed, "retention_days": retention_days(ctx)}, as_json,
          f"Removed {removed['thumbnails']} thumbnail(s) and {removed['snapshots']} snapshot(s) "
          f"older than {retention_days(ctx)} days.")
+
+
+# --- sync with the central body, air-gap bundles (issue 8) ---------------------------------------
+from proctor_console.bundle import export_bundle_command, import_bundle_command  # noqa: E402
+from proctor_console.sync import sync_command  # noqa: E402
+
+main.add_command(sync_command)
+main.add_command(export_bundle_command)
+main.add_command(import_bundle_command)
