@@ -180,9 +180,11 @@ function renderOrder(box, it, value, onChange, announce) {
     announce(`${plain(byId[id].html) || id} moved to position ${to + 1} of ${order.length}`);
     onChange(order.slice());
   };
+  const keep = el('button', { type: 'button', className: 'secondary', text: 'Keep this order' });
+  keep.addEventListener('click', () => { announce('Order saved as shown'); onChange(order.slice()); });
   if (prompt) box.append(prompt[0]);
   draw();
-  box.append(list);
+  box.append(list, keep);
 }
 
 // --- match: a grid of check boxes, sources by targets -------------------------------------------

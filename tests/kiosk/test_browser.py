@@ -1,0 +1,361 @@
+"""The candidate UI in headless Chromium: a whole exam with every interaction type, keyboard only,
+an axe-core scan, and the server-side checks (token, CSP, validation)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from werkzeug.serving import make_server
+
+from exam_core.jsonio import b64d
+from exam_core.model import INTERACTION_TYPES
+
+from kiosk.webapp import create_app
+
+from tests.kiosk.forms import ANSWERS
+from tests.kiosk.world import World, make_runtime
+
+pytestmark = pytest.mark.browser
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+class Served:
+    """The kiosk's Flask app on a real loopback port, in a thread of the test process."""
+
+    def __init__(self, tmp_path: Path, **accommodations) -> None:
+        self.world = World(tmp_path, **accommodations)
+        self.runtime = make_runtime(self.world, tmp_path)
+        self.app = create_app(self.runtime)
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.runtime.run_ticker()
+
+    def admit_and_start(self) -> None:
+        rt, world = self.runtime, self.world
+        assert rt.handle_command(world.admit()).ok
+        rt.store_package("P1", world.package_bytes)
+        assert rt.handle_command(world.release()).ok
+
+    def envelope_payload(self) -> dict:
+        entry = next(e for e in self.runtime.outbox.pending() if e.kind == "envelope")
+        return self.world.open_envelope(b64d(json.loads(entry.body)["envelope"]))[1]
+
+    def close(self) -> None:
+        self.runtime.stop()
+        self.server.shutdown()
+
+
+@pytest.fixture
+def served(tmp_path):
+    s = Served(tmp_path, large_text=True, high_contrast=True, zoom_percent=150, rest_breaks=1,
+               rest_break_minutes=5, extra_time_percent=25)
+    yield s
+    s.close()
+
+
+def _saved(page) -> None:
+    expect(page.locator("#save-status")).to_have_text("Saved", timeout=5000)
+
+
+def _until_exam(page, served) -> None:
+    page.goto(served.url)
+    page.get_by_role("heading", name="Please wait").wait_for()
+    served.admit_and_start()
+    page.get_by_role("button", name="Yes, these are my details").click()
+    page.get_by_role("checkbox", name="I have read and accept this agreement").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Begin the examination").click()
+    page.get_by_role("heading", name="Question 1 of 10: Single choice").wait_for()
+
+
+def _order_by_mouse(page, wanted: list[str]) -> None:
+    page.get_by_role("button", name="Keep this order").click()
+    _saved(page)
+    for target_pos, ident in enumerate(wanted):
+        while True:
+            ids = page.eval_on_selector_all(".order-item", "els => els.map(e => e.dataset.id)")
+            pos = ids.index(ident)
+            if pos == target_pos:
+                break
+            page.locator(f'.order-item[data-id="{ident}"] button[data-dir="up"]').click()
+            _saved(page)
+
+
+def _answer_with_mouse(page, item_id: str) -> None:
+    if item_id == "Q01":
+        page.get_by_role("radio", name="Option B").check()
+    elif item_id == "Q02":
+        page.get_by_role("combobox").select_option("blue")
+    elif item_id == "Q03":
+        page.get_by_role("textbox").fill("Paris")
+        page.get_by_role("textbox").blur()
+    elif item_id == "Q04":
+        page.get_by_role("textbox").fill(ANSWERS["Q04"])
+        page.get_by_role("textbox").blur()
+    elif item_id == "Q05":
+        _order_by_mouse(page, ANSWERS["Q05"])
+        return
+    elif item_id == "Q06":
+        page.get_by_role("checkbox", name="Match Hash with Fixed-size digest").check()
+        _saved(page)
+        page.get_by_role("checkbox", name="Match Signature with Proof of origin").check()
+    elif item_id == "Q07":
+        for a, b in ANSWERS["Q07"]:
+            names = {"K1": "Key", "K2": "Lock", "K3": "Pen", "K4": "Paper"}
+            page.get_by_role("combobox", name="First item of the pair").select_option(label=names[a])
+            page.get_by_role("combobox", name="Second item of the pair").select_option(label=names[b])
+            page.get_by_role("button", name="Add pair").click()
+            _saved(page)
+    elif item_id == "Q08":
+        page.get_by_role("combobox", name="Gap 1").select_option("W100")
+        _saved(page)
+        page.get_by_role("combobox", name="Gap 2").select_option("W0")
+    elif item_id == "Q09":
+        page.get_by_role("button", name="sat", exact=True).click()
+        _saved(page)
+        page.get_by_role("button", name="slept", exact=True).click()
+    elif item_id == "Q10":
+        page.get_by_role("radio", name="Top left").click()
+    _saved(page)
+
+
+def test_whole_exam_with_every_interaction_type(page, served):
+    rendered = set()
+    _until_exam(page, served)
+    for n, item_id in enumerate(ANSWERS):
+        page.get_by_role("heading", name=f"Question {n + 1} of 10").wait_for()
+        rendered |= set(page.eval_on_selector_all(
+            ".interaction", "els => els.map(e => [...e.classList].find(c => c.startsWith('interaction-')))"))
+        _answer_with_mouse(page, item_id)
+        if n == 2:
+            page.get_by_role("button", name="Flag for review").click()
+            page.get_by_role("button", name="Flagged for review").wait_for()
+        if n < 9:
+            page.get_by_role("button", name="Next").click()
+    assert {c.removeprefix("interaction-") for c in rendered} == set(INTERACTION_TYPES)
+    page.get_by_role("button", name="Review and submit").click()
+    expect(page.locator("#review-summary")).to_have_text("10 of 10 answered, 0 unanswered, 1 flagged.")
+    page.get_by_role("button", name="Submit my examination").click()
+    page.get_by_role("button", name="Yes, submit").click()
+    page.get_by_role("heading", name="Your examination has been submitted").wait_for()
+    code = page.locator("#receipt-code").text_content()
+    payload = served.envelope_payload()
+    assert {r["item_id"]: r["value"] for r in payload["responses"]} == ANSWERS
+    assert code == served.runtime.admission["receipt"]["receipt_code"] and len(code) == 11
+    assert [r["flagged"] for r in payload["responses"] if r["item_id"] == "Q03"] == [True]
+
+
+def _tab_to(page, js_predicate: str, limit: int = 80) -> None:
+    """Press Tab until the focused element satisfies the predicate (a JS expression over `el`)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(() => {{ const el = document.activeElement; return !!({js_predicate}); }})()"):
+            return
+    raise AssertionError(f"never reached an element with {js_predicate}")
+
+
+def _label(text: str) -> str:
+    return f"(el.getAttribute('aria-label') || el.textContent || '').trim() === {json.dumps(text)}"
+
+
+def _press_on(page, label: str, key: str = "Enter") -> None:
+    _tab_to(page, _label(label))
+    page.keyboard.press(key)
+
+
+def _choose_by_keys(page, predicate: str, option_value: str) -> None:
+    """Focus a select by Tab, then move through its options with the arrow keys."""
+    _tab_to(page, predicate)
+    for _ in range(10):
+        if page.evaluate("document.activeElement.value") == option_value:
+            return
+        page.keyboard.press("ArrowDown")
+    raise AssertionError(f"option {option_value} not reached")
+
+
+def _keyboard_answer(page, item_id: str) -> None:
+    if item_id == "Q01":
+        _tab_to(page, "el.type === 'radio'")
+        for _ in range(5):
+            if page.evaluate("document.activeElement.value") == "B":
+                break
+            page.keyboard.press("ArrowDown")
+        page.keyboard.press("Space")
+    elif item_id == "Q02":
+        _choose_by_keys(page, "el.tagName === 'SELECT'", "blue")
+    elif item_id in ("Q03", "Q04"):
+        _tab_to(page, "el.tagName === 'INPUT' && el.type === 'text' || el.tagName === 'TEXTAREA'")
+        page.keyboard.type("Paris" if item_id == "Q03" else ANSWERS["Q04"])
+        page.keyboard.press("Tab")
+    elif item_id == "Q05":
+        names = {"S1": "Option S1", "S2": "Option S2", "S3": "Option S3"}
+        _press_on(page, "Keep this order")
+        _saved(page)
+        page.locator("#item-heading").focus()
+        for target_pos, ident in enumerate(ANSWERS["Q05"]):
+            while True:
+                ids = page.eval_on_selector_all(".order-item", "els => els.map(e => e.dataset.id)")
+                if ids.index(ident) == target_pos:
+                    break
+                _press_on(page, f"Move {names[ident]} up")
+                _saved(page)
+                page.locator("#item-heading").focus()
+        return
+    elif item_id == "Q06":
+        _press_on(page, "Match Hash with Fixed-size digest", "Space")
+        _saved(page)
+        _press_on(page, "Match Signature with Proof of origin", "Space")
+    elif item_id == "Q07":
+        for a, b in ANSWERS["Q07"]:
+            _choose_by_keys(page, _label("First item of the pair"), a)
+            _choose_by_keys(page, _label("Second item of the pair"), b)
+            _press_on(page, "Add pair")
+            _saved(page)
+            page.locator("#item-heading").focus()
+        return
+    elif item_id == "Q08":
+        _choose_by_keys(page, _label("Gap 1"), "W100")
+        _choose_by_keys(page, _label("Gap 2"), "W0")
+    elif item_id == "Q09":
+        _press_on(page, "sat")
+        _saved(page)
+        _press_on(page, "slept")
+    elif item_id == "Q10":
+        _press_on(page, "Top left", "Space")
+    _saved(page)
+
+
+def test_keyboard_only_completion(page, served):
+    page.goto(served.url)
+    page.get_by_role("heading", name="Please wait").wait_for()
+    served.admit_and_start()
+    page.get_by_role("heading", name="Confirm your identity").wait_for()
+    _press_on(page, "Yes, these are my details")
+    page.get_by_role("heading", name="Confidentiality and conduct agreement").wait_for()
+    _tab_to(page, "el.id === 'agreement-accept'")
+    page.keyboard.press("Space")
+    _press_on(page, "Continue")
+    page.get_by_role("heading", name="Instructions").wait_for()
+    _press_on(page, "Begin the examination")
+    for n, item_id in enumerate(ANSWERS):
+        page.get_by_role("heading", name=f"Question {n + 1} of 10").wait_for()
+        _keyboard_answer(page, item_id)
+        page.locator("#item-heading").focus()
+        if n < 9:
+            _press_on(page, "Next")
+    _press_on(page, "Review and submit")
+    page.get_by_text("10 of 10 answered").wait_for()
+    _press_on(page, "Submit my examination")
+    _press_on(page, "Yes, submit")
+    page.get_by_role("heading", name="Your examination has been submitted").wait_for()
+    assert {r["item_id"]: r["value"] for r in served.envelope_payload()["responses"]} == ANSWERS
+
+
+def _axe(browser, url: str, steps) -> list[dict]:
+    # axe-core is injected as a script tag, which the kiosk's CSP (script-src 'self') rightly
+    # refuses; this context bypasses CSP for the scan only.
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 1024})
+    page = context.new_page()
+    try:
+        page.goto(url)
+        found = []
+        for step in steps:
+            step(page)
+            page.add_script_tag(path=str(AXE))
+            result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+            found += [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        return found
+    finally:
+        context.close()
+
+
+def test_accessibility_scan_has_no_serious_or_critical_violations(browser, served):
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run npm ci at the repository root")
+
+    def waiting(page):
+        page.get_by_role("heading", name="Please wait").wait_for()
+
+    def identity(page):
+        served.admit_and_start()
+        page.get_by_role("heading", name="Confirm your identity").wait_for()
+
+    def agreement(page):
+        page.get_by_role("button", name="Yes, these are my details").click()
+        page.get_by_role("heading", name="Confidentiality and conduct agreement").wait_for()
+
+    def instructions(page):
+        page.get_by_role("checkbox").check()
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_role("heading", name="Instructions").wait_for()
+
+    def item(n):
+        def step(page):
+            if n == 0:
+                page.get_by_role("button", name="Begin the examination").click()
+            else:
+                page.get_by_role("button", name="Next").click()
+            page.get_by_role("heading", name=f"Question {n + 1} of 10").wait_for()
+            page.wait_for_load_state("networkidle")
+        return step
+
+    def high_contrast(page):
+        page.get_by_role("button", name="High contrast").click()
+        expect(page.locator("body")).to_have_class("high-contrast")
+
+    def review(page):
+        page.get_by_role("button", name="Review and submit").click()
+        page.get_by_role("heading", name="Review your answers").wait_for()
+
+    steps = [waiting, identity, agreement, instructions] + [item(n) for n in range(10)] + [high_contrast, review]
+    violations = _axe(browser, served.url, steps)
+    assert violations == [], json.dumps([(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                                         for v in violations], indent=1)
+
+
+def test_pause_overlay_and_rest_break_stop_the_clock(page, served):
+    _until_exam(page, served)
+    rt, world = served.runtime, served.world
+    assert rt.handle_command(world.command("pause", {"reason": "fire alarm"})).ok
+    page.get_by_role("alertdialog", name="The examination is paused").wait_for()
+    frozen = rt.session.remaining_ms()
+    page.wait_for_timeout(1200)
+    assert rt.session.remaining_ms() == frozen
+    assert rt.handle_command(world.command("resume", {})).ok
+    page.get_by_role("alertdialog").wait_for(state="hidden")
+    page.get_by_role("button", name="Take a rest break (1 left)").click()
+    page.get_by_role("alertdialog", name="Rest break").wait_for()
+    page.get_by_role("button", name="Return to the examination").click()
+    page.get_by_role("alertdialog").wait_for(state="hidden")
+    page.get_by_role("button", name="Larger text").click()
+    expect(page.locator("body")).to_have_class("large-text")
+    used = rt.session.state.accommodations_used
+    assert set(used) >= {"rest_breaks", "large_text"}
+
+
+def test_api_refuses_requests_without_the_page_token_and_bad_values(page, served):
+    import urllib.error
+    import urllib.request
+    _until_exam(page, served)
+    req = urllib.request.Request(served.url + "api/answer", method="POST",
+                                 data=b'{"item_id":"Q01","response_id":"R1","value":"A"}',
+                                 headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req)
+    assert err.value.code == 403
+    status = page.evaluate("""async () => {
+        const token = document.querySelector('meta[name="kiosk-token"]').content;
+        const r = await fetch('/api/answer', {method: 'POST', headers: {'X-Kiosk-Token': token,
+            'Content-Type': 'application/json'}, body: JSON.stringify({item_id: 'Q01', response_id: 'R1', value: 'ZZ'})});
+        return [r.status, (await r.json()).field];
+    }""")
+    assert status == [400, "value"]
+    response = page.request.get(served.url)
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert "<script>" not in response.text()
