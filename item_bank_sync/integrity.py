@@ -20,9 +20,10 @@ item's median time across candidates (and under ``fast_ms_floor``); an attempt i
 such items are at least ``fast_min_items``, with how many of them were right.
 
 **Wrong-to-right changes**: from the journaled answer history, each change of a slot is classed
-by the scores of the value before and after. With ``q`` the pooled share of wrong-to-right among
-all changes on the form, an attempt's count is Binomial(changes, q); flagged above ``z_changes``
-with at least ``min_wr`` such changes.
+by the scores of the value before and after. With ``q`` the share of wrong-to-right among all
+*other* attempts' changes on the form, an attempt's count is Binomial(changes, q); flagged above
+``z_changes`` with at least ``min_wr`` such changes. (This needs the kiosk's answer history in the
+envelope; with final answers only there are no changes to count.)
 """
 
 from __future__ import annotations
@@ -141,18 +142,18 @@ def fast_flags(attempt_ids: list[str], times: np.ndarray, answered: np.ndarray, 
 
 
 def change_flags(attempt_ids: list[str], wr: np.ndarray, changes: np.ndarray, t: IntegrityThresholds) -> list[Flag]:
-    total = changes.sum()
-    if total == 0:
-        return []
-    q = wr.sum() / total
-    if q <= 0 or q >= 1:
-        return []
+    """Leave-one-out: each attempt is compared with the rate of wrong-to-right among the *others*
+    changes, so a heavy changer does not raise the bar it is measured against."""
+    others_wr = wr.sum() - wr
+    others_changes = changes.sum() - changes
     with np.errstate(invalid="ignore", divide="ignore"):
+        q = others_wr / others_changes
         z = (wr - changes * q) / np.sqrt(changes * q * (1 - q))
+    usable = (others_changes > 0) & (q > 0) & (q < 1) & np.isfinite(z)
     flags = []
-    for row in np.nonzero((wr >= t.min_wr) & (z > t.z_changes))[0]:
+    for row in np.nonzero(usable & (wr >= t.min_wr) & (z > t.z_changes))[0]:
         flags.append(Flag("wrong_to_right", attempt_ids[row], float(z[row]), {
-            "wrong_to_right": int(wr[row]), "changes": int(changes[row]), "pooled_rate": round(float(q), 4)}))
+            "wrong_to_right": int(wr[row]), "changes": int(changes[row]), "others_rate": round(float(q[row]), 4)}))
     return flags
 
 

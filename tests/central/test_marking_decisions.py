@@ -1,0 +1,133 @@
+"""Double marking, adjudication, impartial decisions and the results export, on real intake data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exam_core.errors import ValidationError
+from item_bank_sync.bank_db import open_bank
+from item_bank_sync.decisions import DecisionRefused, decide, results_csv, results_rows
+from item_bank_sync.intake import EnvelopeMeta, Intake
+from item_bank_sync.marking import MarkingError, adjudicate, list_tasks, record_mark, task_response
+from item_bank_sync.results_db import open_results, results_path
+from tests.central.world import CENTRE_ID, build_world
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def world(tmp_path):
+    return build_world(tmp_path / "central", cut_score=5.0)
+
+
+@pytest.fixture
+def results(world):
+    bank = open_bank(world.context.bank_db_path)
+    db = open_results(results_path(world.data_dir))
+    intake = Intake(bank, db, world.keys, [])
+    # att-1: q1 right, q2 full (3 points) + essay; att-2: q1 wrong, q2 partial (1) + essay
+    intake.receive(world.seal("att-1", {"q1": "A", "q2": ["A", "C"], "q3": "A careful essay"}), CENTRE_ID,
+                   EnvelopeMeta(proctors=("Pat Proctor",)))
+    intake.receive(world.seal("att-2", {"q1": "B", "q2": ["A"], "q3": "Short"}), CENTRE_ID,
+                   EnvelopeMeta(proctors=("Pat Proctor",)))
+    yield db
+    db.conn.close()
+    bank.conn.close()
+
+
+def _task(db, attempt_id: str) -> int:
+    return db.execute("SELECT task_id FROM marking_tasks WHERE attempt_id = ?", [attempt_id]).fetchone()[0]
+
+
+def test_double_marking_agreement_settles_and_passes(results):
+    task = _task(results, "att-1")
+    assert json.loads(task_response(results, task)["response_json"]) == "A careful essay"
+    assert record_mark(results, task, "Mia Marker", 3).status == "open"
+    with pytest.raises(MarkingError, match="second marker"):
+        record_mark(results, task, "mia  MARKER", 3)                 # same person, other spelling
+    outcome = record_mark(results, task, "Max Marker", 3.4)           # within 10% of 4
+    assert outcome.status == "done" and outcome.final_score == pytest.approx(3.2) and outcome.attempt_completed
+    row = results.execute("SELECT total, passed, scoring_status FROM attempts WHERE attempt_id = 'att-1'").fetchone()
+    assert row == (pytest.approx(6.2), 1, "scored")
+    with pytest.raises(MarkingError, match="takes no more marks"):
+        record_mark(results, task, "Third Person", 1)
+
+
+def test_disagreement_goes_to_an_adjudicator_who_did_not_mark(results):
+    task = _task(results, "att-2")
+    record_mark(results, task, "Mia Marker", 0)
+    assert record_mark(results, task, "Max Marker", 4).status == "adjudication"
+    assert [t["status"] for t in list_tasks(results, "adjudication")] == ["adjudication"]
+    with pytest.raises(MarkingError, match="cannot adjudicate"):
+        adjudicate(results, task, "Max Marker", 2)
+    with pytest.raises(ValidationError):
+        adjudicate(results, task, "Ada Adjudicator", 5)               # above the maximum
+    assert adjudicate(results, task, "Ada Adjudicator", 2).final_score == 2
+    row = results.execute("SELECT total, passed FROM attempts WHERE attempt_id = 'att-2'").fetchone()
+    assert row == (3.0, 0)                                            # 0 + 1 + 2 < 5
+
+
+def test_decisions_are_impartial_and_agree_with_the_score(results):
+    with pytest.raises(DecisionRefused, match="before scoring is complete"):
+        decide(results, "att-1", "Dana Decider", "pass", "meets the standard")
+    decide(results, "att-1", "Dana Decider", "withheld", "awaiting marking")
+    task = _task(results, "att-1")
+    record_mark(results, task, "Mia Marker", 4)
+    record_mark(results, task, "Max Marker", 4)
+    for person, role in (("pat proctor", "proctor"), ("MIA MARKER", "marker")):
+        with pytest.raises(DecisionRefused, match=role):
+            decide(results, "att-1", person, "pass", "ok")
+    with pytest.raises(DecisionRefused, match="contradicts"):
+        decide(results, "att-1", "Dana Decider", "fail", "no")
+    with pytest.raises(ValidationError):
+        decide(results, "att-1", "Dana Decider", "pass", "  ")
+    with pytest.raises(DecisionRefused, match="not in the results"):
+        decide(results, "att-9", "Dana Decider", "pass", "ok")
+    decide(results, "att-1", "Dana Decider", "pass", "meets the standard")
+    rows = results_rows(results)
+    assert rows[0]["decision"] == "pass" and rows[0]["decided_by"] == "dana decider"
+    assert rows[1]["decision"] is None and rows[1]["scoring_status"] == "awaiting_marking"
+    parsed = list(csv.DictReader(io.StringIO(results_csv(rows))))
+    assert parsed[0]["attempt_id"] == "att-1" and parsed[0]["total"] == "7.0" and parsed[0]["passed"] == "1"
+
+
+def test_csv_cells_cannot_become_formulas():
+    text = results_csv([{"attempt_id": "=HYPERLINK(\"x\")", "candidate_id": "+1", "total": 3.0}])
+    row = list(csv.DictReader(io.StringIO(text)))[0]
+    assert row["attempt_id"].startswith("'=") and row["candidate_id"] == "'+1"
+
+
+def _cli(world, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "item_bank_sync", "--data", str(world.data_dir), *args],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+def test_cli_marking_decide_export_analyze(world, results):
+    listed = json.loads(_cli(world, "marking", "list", "--json").stdout)
+    assert {t["attempt_id"] for t in listed} == {"att-1", "att-2"}
+    task = _task(results, "att-1")
+    assert _cli(world, "marking", "mark", str(task), "--by", "Mia", "--score", "4").returncode == 0
+    assert _cli(world, "marking", "mark", str(task), "--by", "Max", "--score", "4").returncode == 0
+    refused = _cli(world, "decide", "att-1", "--by", "Mia", "--outcome", "pass", "--reason", "ok", "--json")
+    assert refused.returncode == 1 and "marker" in json.loads(refused.stdout)["error"]
+    ok = _cli(world, "decide", "att-1", "--by", "Dana", "--outcome", "pass", "--reason", "meets the standard")
+    assert ok.returncode == 0, ok.stderr
+    exported = _cli(world, "results", "export")
+    assert "att-1" in exported.stdout and "pass" in exported.stdout
+    analysis = _cli(world, "analyze", "--form", "F1", "--json", "--write-stats")
+    assert analysis.returncode == 0, analysis.stderr
+    data = json.loads(analysis.stdout)
+    assert data["test"]["n_candidates"] == 1                        # only fully scored attempts
+    q1 = next(i for i in data["items"] if i["item_id"] == "q1")
+    assert q1["options"][0]["option"] == "A" and q1["options"][0]["is_key"]
+    bank = open_bank(world.context.bank_db_path)
+    assert bank.execute("SELECT item_id, p, n FROM item_stats ORDER BY item_id").fetchall()[0] == ("q1", 1.0, 1)
+    listed_intake = json.loads(_cli(world, "intake", "list", "--json").stdout)
+    assert {r["status"] for r in listed_intake} == {"accepted"}
