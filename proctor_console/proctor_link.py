@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import request
-from flask_socketio import ConnectionRefusedError, Namespace, join_room
+from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 
 from exam_core import protocol
 from exam_core.errors import InvigilError
@@ -32,9 +31,9 @@ class ProctorNamespace(Namespace):
         if not isinstance(auth, dict) or not csrf_valid(auth.get("csrf")):
             raise ConnectionRefusedError("missing or wrong CSRF token")
         join_room("proctors")
-        self.emit(protocol.PROCTOR_SNAPSHOT, {"user": user.name, "role": user.role,
-                                              "tiles": self.console.room.snapshot(),
-                                              "alerts": self.console.open_alerts()}, to=request.sid)
+        emit(protocol.PROCTOR_SNAPSHOT, {"user": user.name, "role": user.role,
+                                         "tiles": self.console.room.snapshot(),
+                                         "alerts": self.console.open_alerts()})
 
     def on_action(self, data: Any = None) -> dict[str, Any]:
         user = self.console.auth.current_user()

@@ -9,6 +9,7 @@ event loop keeps serving sockets while an fsync is in flight.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,7 @@ def create_server(data: Path, *, insecure_dev: bool = False, async_mode: str = "
 
 def serve(server: ConsoleServer, host: str, port: int, insecure_dev: bool) -> None:
     """Run until interrupted: HTTPS with the console's certificate, or HTTP with --insecure-dev."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server.start_background()
     ssl_args: dict[str, Any] = {}
     if not insecure_dev:

@@ -1,0 +1,193 @@
+"""The /kiosk namespace with real python-socketio clients against a real console process."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+import socketio
+
+from exam_core import keys, protocol
+from tests.console.conftest import RunningConsole
+
+pytestmark = pytest.mark.slow
+
+
+def _wait(predicate, timeout: float = 10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def test_pairing_pins_tls_and_login_works(running_console: RunningConsole) -> None:
+    kiosk = running_console.kiosk("kiosk-a")
+    assert kiosk.pairing.tls_fingerprint_sha256 and kiosk.verify.endswith(".pem")
+    assert kiosk.heartbeat(progress={"answered": 0, "total": 40})["ok"]
+    kiosk.disconnect()
+
+
+def test_pairing_code_is_single_use_and_wrong_code_refused(running_console: RunningConsole) -> None:
+    code = running_console.pairing_code()
+    first = protocol_kiosk(running_console, "kiosk-b")
+    first.pair(code)
+    again = protocol_kiosk(running_console, "kiosk-c")
+    with pytest.raises(RuntimeError, match="403"):
+        again.pair(code)
+    with pytest.raises(RuntimeError, match="403"):
+        again.pair(protocol.new_pairing_code())
+
+
+def protocol_kiosk(running: RunningConsole, kiosk_id: str):
+    from proctor_console.simkiosk import SimKiosk
+    return SimKiosk(running.url, kiosk_id, verify=False)
+
+
+def test_unknown_kiosk_and_bad_signature_refused(running_console: RunningConsole) -> None:
+    stranger = protocol_kiosk(running_console, "kiosk-unpaired")
+    stranger.verify = False
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        stranger.connect(timeout=5)
+    kiosk = running_console.kiosk("kiosk-d", connect=False)
+    impostor_key = keys.generate_signing_key()
+    kiosk.auth_override = protocol.make_kiosk_auth(impostor_key, kiosk.fetch_challenge(), "kiosk-d").to_dict()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        kiosk.connect(timeout=5)
+
+
+def test_replayed_challenge_refused(running_console: RunningConsole) -> None:
+    kiosk = running_console.kiosk("kiosk-e", connect=False)
+    auth = protocol.make_kiosk_auth(kiosk.signing_key, kiosk.fetch_challenge(), "kiosk-e").to_dict()
+    kiosk.auth_override = auth
+    kiosk.connect()
+    kiosk.disconnect()
+    replay = protocol_kiosk(running_console, "kiosk-e")
+    replay.signing_key, replay.verify, replay.auth_override = kiosk.signing_key, False, auth
+    replay.sio.reconnection = False
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        replay.connect(timeout=5)
+
+
+def test_revoked_kiosk_refused(running_console: RunningConsole) -> None:
+    kiosk = running_console.kiosk("kiosk-f")
+    kiosk.disconnect()
+    admin = running_console.login("admin")
+    page = admin.get(running_console.url + "/admin").text
+    import re
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    assert admin.post(running_console.url + "/admin", data={"csrf": csrf, "do": "revoke", "kiosk_id": "kiosk-f",
+                                                             "reason": "stolen"}).status_code == 200
+    kiosk.sio.reconnection = False
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        kiosk.connect(timeout=5)
+
+
+def test_duplicate_and_out_of_order_events_stored_once(running_console: RunningConsole) -> None:
+    kiosk = running_console.kiosk("kiosk-g")
+    events = [kiosk.make_event() for _ in range(5)]
+    for event in [events[3], events[0], events[4], events[1], events[2], events[0], events[3]]:
+        assert kiosk.send_event(event)["ok"]
+    acks = [kiosk.send_event(e) for e in events]
+    assert all(a["duplicate"] for a in acks)
+    kiosk.disconnect()
+    import sqlite3
+    db = sqlite3.connect(running_console.setup.data / "console.db")
+    rows = db.execute("SELECT seq FROM events WHERE kiosk_id = 'kiosk-g' ORDER BY seq").fetchall()
+    assert [r[0] for r in rows] == [0, 1, 2, 3, 4]
+
+
+def test_event_for_another_kiosk_and_bad_events_refused(running_console: RunningConsole) -> None:
+    kiosk = running_console.kiosk("kiosk-h")
+    forged = {**kiosk.make_event(), "kiosk_id": "kiosk-other"}
+    ack = kiosk.send_event(forged)
+    assert ack == {"ok": False, "error": "invalid", "reason": ack["reason"]} and "kiosk_id" in ack["reason"]
+    bad = {**kiosk.make_event(), "severity": "apocalyptic"}
+    assert kiosk.send_event(bad)["error"] == "invalid"
+    assert kiosk.call(protocol.HEARTBEAT, {"v": 1, "state": "hacked", "wall_time": "x"})["error"] == "invalid"
+
+
+def test_kiosk_credential_cannot_act_as_proctor(running_console: RunningConsole) -> None:
+    kiosk = running_console.kiosk("kiosk-i")
+    # the kiosk's namespace has no handler for proctor actions: nothing is done
+    try:
+        reply = kiosk.sio.call("action", {"type": "mass_pause", "reason": "x"}, namespace=protocol.KIOSK_NAMESPACE,
+                               timeout=3)
+    except socketio.exceptions.TimeoutError:
+        reply = None
+    assert not (isinstance(reply, dict) and reply.get("ok"))
+    import sqlite3
+    db = sqlite3.connect(running_console.setup.data / "console.db")
+    assert db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'session.mass_pause'").fetchone()[0] == 0
+    # and without a proctor session the /proctor namespace refuses it
+    client = socketio.Client(ssl_verify=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(running_console.url, namespaces=[protocol.PROCTOR_NAMESPACE], auth={"csrf": "x"},
+                       transports=["websocket"], wait_timeout=5)
+    # HTTP pages and reports need a login too
+    for path in ("/dashboard", "/sessions/pkg-open/report.json", "/admin", "/media/snapshots/x.jpg"):
+        reply = requests.get(running_console.url + path, verify=False, allow_redirects=False)
+        assert reply.status_code in (302, 401), path
+
+
+def test_events_reach_proctor_and_alerts_dedupe(running_console: RunningConsole) -> None:
+    session = running_console.login()
+    proctor, csrf, received = running_console.proctor_socket(session)
+    kiosk = running_console.kiosk("kiosk-j")
+    for _ in range(3):
+        kiosk.send_event(kiosk.make_event("face.absent", "high", rule="no_face_for",
+                                          thresholds={"seconds": 5}, evidence={"faces": 0}))
+    _wait(lambda: sum(1 for e, _ in received if e == protocol.PROCTOR_EVENT) >= 3)
+    alerts = [d for e, d in received if e == protocol.PROCTOR_ALERT]
+    assert {a["alert_id"] for a in alerts} == {alerts[0]["alert_id"]}
+    assert alerts[-1]["count"] == 3 and alerts[-1]["thresholds"] == {"seconds": 5}
+    reply = proctor.call("action", {"csrf": csrf, "type": "alert_ack", "alert_id": alerts[0]["alert_id"],
+                                    "reason": "candidate bent to pick up a pen"}, namespace=protocol.PROCTOR_NAMESPACE)
+    assert reply["ok"], reply
+    reply = proctor.call("action", {"csrf": "wrong", "type": "mass_pause", "reason": "x"},
+                         namespace=protocol.PROCTOR_NAMESPACE)
+    assert not reply["ok"] and "CSRF" in reply["error"]
+    proctor.disconnect()
+
+
+def test_admit_start_key_release_and_commands_applied_once(running_console: RunningConsole) -> None:
+    session = running_console.login()
+    proctor, csrf, received = running_console.proctor_socket(session)
+    kiosk = running_console.kiosk("kiosk-k")
+
+    def act(**payload):
+        return proctor.call("action", {"csrf": csrf, **payload}, namespace=protocol.PROCTOR_NAMESPACE)
+
+    refused = act(type="admit", kiosk_id="kiosk-k", candidate_id="cand-1", package_id="pkg-open")
+    assert not refused["ok"] and "identity" in refused["error"]
+    admitted = act(type="admit", request_id="req-admit-0001", kiosk_id="kiosk-k", candidate_id="cand-1",
+                   package_id="pkg-open", identity_checked=True)
+    assert admitted["ok"], admitted
+    again = act(type="admit", request_id="req-admit-0001", kiosk_id="kiosk-k", candidate_id="cand-1",
+                package_id="pkg-open", identity_checked=True)
+    assert again["result"]["command_id"] == admitted["result"]["command_id"]
+    _wait(lambda: kiosk.state == "admitted")
+    assert act(type="start", kiosk_id="kiosk-k")["ok"]
+    _wait(lambda: kiosk.state == "in_progress")
+    assert kiosk.content_key is not None and len(kiosk.content_key) == 32
+    assert act(type="pause", kiosk_id="kiosk-k", reason="toilet break")["ok"]
+    _wait(lambda: kiosk.state == "paused")
+    assert not act(type="extend", kiosk_id="kiosk-k", minutes=10, reason="")["ok"]
+    assert act(type="extend", kiosk_id="kiosk-k", minutes=10, reason="fire alarm")["ok"]
+    assert act(type="resume", kiosk_id="kiosk-k")["ok"]
+    _wait(lambda: kiosk.state == "in_progress")
+    assert act(type="end", kiosk_id="kiosk-k", reason="candidate left")["ok"]
+    _wait(lambda: kiosk.state == "ended")
+    kinds = [c["type"] for c in kiosk.commands]
+    assert kinds == ["admit", "start", "pause", "extend", "resume", "end"]
+    def acked_report():
+        data = session.get(running_console.url + "/sessions/pkg-open/report.json").json()
+        return data if all(a["status"] == "acked" for a in data["actions"]) else None
+    report = _wait(acked_report)
+    assert [a["type"] for a in report["actions"]] == kinds
+    assert all(a["status"] == "acked" and a["issued_by"] == "paula" for a in report["actions"])
+    assert report["attempts"][0]["extra_seconds"] == 600
+    proctor.disconnect()
