@@ -137,10 +137,12 @@ class Device:
         opened = package.read_form_package(package_bytes, self.central().signing_public)
         return package.decrypt_content(opened, content_key)
 
-    def sealer(self, attempt_of: Any, attestation: bytes = b"") -> Any:
-        """A ``seal(payload) -> Sealed`` for the runtime; ``attempt_of()`` gives the current Attempt."""
+    def sealer(self, attempt_of: Any, attestation_of: Any = lambda: b"") -> Any:
+        """A ``seal(payload) -> Sealed`` for the runtime; ``attempt_of()`` gives the current Attempt,
+        ``attestation_of()`` the kiosk's signed attestation (hardening.attestation) or empty bytes."""
         def seal(payload: dict[str, Any]) -> Sealed:
             attempt: Attempt = attempt_of()
+            attestation = attestation_of()
             central = self.central()
             if central.hpke_public is None:
                 raise UntrustedError("the central certificate carries no results key")

@@ -1,0 +1,184 @@
+"""Assembling a running kiosk: device, runtime, candidate UI, monitors, console link, browser.
+
+Kept apart from the CLI so that tests and the demo can start exactly what ``kiosk run`` starts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from werkzeug.serving import make_server
+
+from exam_core.errors import InvigilError
+
+from kiosk import storage
+from kiosk.device import Device
+from kiosk.journal import count_rows
+from kiosk.runtime import KeyOpener, KioskRuntime
+
+log = logging.getLogger("kiosk")
+
+
+@dataclass
+class KioskOptions:
+    data_dir: str
+    console_url: str | None = None
+    browser: bool = True
+    camera: str = "none"
+    port: int = 8765
+    pair_code: str | None = None
+    central_cert: str | None = None
+    kiosk_id: str | None = None
+    policy: str | None = None
+    monitors_file: str | None = None
+
+
+def _paired_device(options: KioskOptions, prompt: Callable[[], str]) -> Device:
+    from kiosk.link import pair
+    Path(options.data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+    device = Device.load_or_create(options.data_dir, options.kiosk_id)
+    if options.central_cert:
+        device.install_central_certificate(Path(options.central_cert).read_bytes())
+    if not device.paired:
+        if not options.console_url:
+            raise InvigilError("this kiosk is not paired: give --console URL (and the pairing code)")
+        pair(device, options.console_url, options.pair_code or prompt())
+    return device
+
+
+def _monitors(options: KioskOptions, runtime: KioskRuntime) -> Any:
+    """The monitor hub, or None when it cannot start here (recorded as an event, never fatal)."""
+    try:
+        from kiosk.monitors.config import MonitorConfig
+        from kiosk.monitors.hub import MonitorHub
+        raw = json.loads(Path(options.monitors_file).read_text()) if options.monitors_file else {}
+        raw.setdefault("camera", {})["spec"] = options.camera
+        hub = MonitorHub(MonitorConfig.from_dict(raw), runtime.outbox.emit,
+                         attempt_id=runtime.attempt.attempt_id if runtime.attempt else None)
+        hub.start()
+    except Exception as exc:  # noqa: BLE001 - the exam runs without monitors; the console is told
+        runtime.outbox.add_event("monitor.unavailable", "high", rule="monitors",
+                                 data={"reason": f"{type(exc).__name__}: {exc}"[:500]})
+        return None
+
+    def on_attempt(attempt_id: str | None) -> None:
+        hub.set_attempt(attempt_id)
+        profile = runtime.attempt.accommodations.monitor_profile if runtime.attempt else ""
+        if profile:
+            hub.apply_accommodation(profile, granted_by="console")
+    runtime.on_attempt_change = on_attempt
+    return hub
+
+
+def _attestation(device: Device, policy_file: str | None) -> Callable[[bytes], bytes]:
+    """``nonce -> signed attestation`` (hardening.attestation), or empty bytes if it cannot measure."""
+    def make(nonce: bytes) -> bytes:
+        try:
+            from hardening.attestation import make_attestation, measure
+            from hardening.policy import load_policy
+            return make_attestation(device.signing_key, measure(load_policy(policy_file)), nonce, device.kiosk_id)
+        except Exception as exc:  # noqa: BLE001 - reported as missing attestation, the console decides
+            log.warning("attestation unavailable: %s", exc)
+            return b""
+    return make
+
+
+def build_runtime(options: KioskOptions, device: Device) -> KioskRuntime:
+    import os
+    attest = _attestation(device, options.policy)
+    holder: dict[str, KioskRuntime] = {}
+    runtime = KioskRuntime(options.data_dir, device.kiosk_id, KeyOpener(device.unwrap, device.decrypt),
+                           device.sealer(lambda: holder["rt"].attempt, lambda: holder["rt"].attestation),
+                           attestation=attest(os.urandom(32)))
+    holder["rt"] = runtime
+    return runtime
+
+
+def run_kiosk(options: KioskOptions, prompt: Callable[[], str]) -> int:
+    """``kiosk run``; returns the process exit code."""
+    from kiosk.link import ConsoleLink
+    from kiosk.webapp import create_app
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        device = _paired_device(options, prompt)
+    except InvigilError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+    runtime = build_runtime(options, device)
+    hub = _monitors(options, runtime)
+    page_signal = hub.page.report if hub is not None else None
+    server = make_server("127.0.0.1", options.port, create_app(runtime, page_signal), threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}/"
+    threading.Thread(target=server.serve_forever, name="kiosk-ui", daemon=True).start()
+    runtime.run_ticker()
+    console_url = (device.pairing or {}).get("console_url") or options.console_url
+    link = ConsoleLink(runtime, device, console_url,
+                       camera_fps=lambda: hub.status()["camera_fps"] if hub is not None else None)
+    runtime.outbox.on_added = link.wake
+    link.start()
+    print(f"kiosk {device.kiosk_id}: candidate UI on {url}, console {console_url}", flush=True)
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    if options.browser:
+        threading.Thread(target=_browser, args=(url, options.policy, stopping), daemon=True).start()
+    stopping.wait()
+    link.stop()
+    runtime.stop()
+    if hub is not None:
+        hub.stop()
+    server.shutdown()
+    return 0
+
+
+def _browser(url: str, policy_file: str | None, stopping: threading.Event) -> None:
+    """The locked-down browser (hardening.lockdown); reopened if it exits while the kiosk runs."""
+    from hardening.lockdown import run_lockdown, settings_from_policy
+    from hardening.policy import load_policy
+    policy = load_policy(policy_file)
+    while not stopping.is_set():
+        try:
+            run_lockdown(settings_from_policy(url, policy), policy)
+        except Exception as exc:  # noqa: BLE001 - logged; retried after a pause
+            log.error("locked-down browser failed: %s", exc)
+        stopping.wait(2)
+
+
+def kiosk_status(data_dir: str) -> dict[str, Any]:
+    """``kiosk status``: what can be known without the attempt's key."""
+    directory = Path(data_dir)
+    info: dict[str, Any] = {"data_dir": str(directory.resolve())}
+    device_file = directory / "device" / "kiosk.json"
+    info["kiosk_id"] = json.loads(device_file.read_text())["kiosk_id"] if device_file.exists() else None
+    pairing = directory / "device" / "pairing.json"
+    info["paired"] = pairing.exists()
+    if pairing.exists():
+        p = json.loads(pairing.read_text())
+        info.update(console_url=p.get("console_url"), console_id=p.get("console_id"), centre_id=p.get("centre_id"))
+    db = storage.open_kiosk_db(directory)
+    try:
+        attempt = storage.get_state(db, "attempt")
+        admission = storage.get_state(db, "admission", {}) or {}
+        info["attempt"] = None if attempt is None else {
+            "attempt_id": attempt["attempt_id"], "candidate_id": attempt["candidate_id"],
+            "seat": attempt["seat"], "package_id": attempt["package_id"],
+            "keys_released": bool(admission.get("keys_released")),
+            "identity_confirmed": bool(admission.get("identity_confirmed")),
+            "submitted": bool(admission.get("receipt")),
+            "receipt_code": (admission.get("receipt") or {}).get("receipt_code"),
+            "journal_rows": count_rows(db, attempt["attempt_id"]),
+            "needs_resume_approval": bool(admission.get("keys_released") and not admission.get("receipt")),
+        }
+        from kiosk.outbox import Outbox
+        info["outbox"] = Outbox(db, info["kiosk_id"] or "unknown").count()
+    finally:
+        db.conn.close()
+    info["packages_cached"] = sorted(p.stem for p in (directory / "packages").glob("*.pkg"))
+    return info
