@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kiosk.monitors.config import WebcamThresholds
-from kiosk.monitors.detectors import Detection, FaceDetector
+from kiosk.monitors.detectors import Box, Detection, FaceDetector, dedupe
 from kiosk.monitors.imaging import check_frame, downscale, frame_diff, frame_stats, to_grey
 
 LIGHTING_OK = "ok"
@@ -68,13 +68,51 @@ def classify_lighting(brightness: float, contrast: float, t: WebcamThresholds) -
     return LIGHTING_OK
 
 
+class ProfileSchedule:
+    """Which side-on search to run on a frame without a frontal face, and what is still known.
+
+    Haar profile searches cost about as much as the frontal one, per side. A head turns slowly
+    next to the rules' seconds of debounce, so the live monitor searches one side every
+    ``every``-th such frame, alternating, and keeps each side's result for two of its periods.
+    ``every=0`` searches both sides on every frame (camera-check, benchmarks of single frames).
+    """
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self._frames = 0
+        self._known: dict[str, tuple[int, tuple[Box, ...]]] = {}
+
+    def side(self) -> str:
+        if self.every <= 0:
+            return "both"
+        index, self._frames = self._frames, self._frames + 1
+        if index % self.every:
+            return "none"
+        return "left" if (index // self.every) % 2 == 0 else "right"
+
+    def merge(self, side: str, found: tuple[Box, ...]) -> tuple[Box, ...]:
+        if self.every <= 0:
+            return found
+        if side in ("left", "right"):
+            self._known[side] = (self._frames, found)
+        horizon = 2 * 2 * self.every
+        return tuple(dedupe([b for at, kept in self._known.values() if self._frames - at < horizon
+                             for b in kept]))
+
+    def reset(self) -> None:
+        self._frames = 0
+        self._known.clear()
+
+
 class FrameAnalyzer:
     """Downscale, measure lighting and change, and run the detector when the frame can show a face."""
 
-    def __init__(self, detector: FaceDetector, thresholds: WebcamThresholds, width: int = 320) -> None:
+    def __init__(self, detector: FaceDetector, thresholds: WebcamThresholds, width: int = 320,
+                 profile_every: int = 0) -> None:
         self.detector = detector
         self.thresholds = thresholds
         self.width = width
+        self.profiles = ProfileSchedule(profile_every)
         self._previous: np.ndarray | None = None
 
     def lost(self, now: float) -> FrameAnalysis:
@@ -92,7 +130,12 @@ class FrameAnalyzer:
         detection = Detection()
         started = time.perf_counter()
         if lighting in (LIGHTING_OK, LIGHTING_POOR):
-            detection = self.detector.detect(small, grey, want_profile=True)
+            side = self.profiles.side()
+            detection = self.detector.detect(small, grey, profile=side)
+            if detection.frontal:
+                self.profiles.reset()
+            else:
+                detection = Detection((), self.profiles.merge(side, detection.profile))
         detect_ms = (time.perf_counter() - started) * 1000
         boxes = tuple((b.x, b.y, b.w, b.h) for b in detection.frontal + detection.profile)
         return FrameAnalysis(

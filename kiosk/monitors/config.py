@@ -21,6 +21,7 @@ class CameraSettings:
     spec: str = "none"
     analysis_fps: float = 5.0
     analysis_width: int = 320
+    profile_every: int = 2              # side-on search on every 2nd frame without a frontal face
     detector: str = "haar"              # "haar" or "yunet"
     yunet_model: str = ""               # path to the YuNet ONNX file; required for "yunet"
     yunet_sha256: str = "ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0"

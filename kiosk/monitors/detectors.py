@@ -45,12 +45,20 @@ class Detection:
         return len(self.frontal) + len(extra)
 
 
+#: Which side-on faces to look for: none, one facing one way ("left"), mirrored ("right"), both.
+PROFILE_SIDES = ("none", "left", "right", "both")
+
+
 class FaceDetector(Protocol):
-    """Finds faces in a BGR frame; ``want_profile`` lets the caller skip the side-on search."""
+    """Finds faces in a BGR frame (``grey`` is the same frame in grey).
+
+    ``profile`` says which side-on searches to run when no frontal face is found; detectors for
+    which profiles come free (YuNet) treat anything but "none" as "both".
+    """
 
     name: str
 
-    def detect(self, frame: np.ndarray, grey: np.ndarray, want_profile: bool) -> Detection: ...
+    def detect(self, frame: np.ndarray, grey: np.ndarray, profile: str = "both") -> Detection: ...
 
 
 class DetectorError(Exception):
@@ -60,37 +68,43 @@ class DetectorError(Exception):
 class HaarDetector:
     """Viola-Jones cascades shipped in the opencv-python-headless<5 wheel.
 
-    Parameters were chosen on real photographs (bench/monitors.py measures them): the ``alt2``
-    frontal cascade on the un-equalised grey frame, scale step 1.15, 4 neighbours, faces at least
-    36 px in a 320 px frame. The profile cascade finds left-facing profiles only, so the frame is
-    also searched mirrored.
+    Parameters were chosen on real photographs and measured by bench/monitors.py: the ``alt2``
+    frontal cascade on the un-equalised grey frame, scale step 1.2, 4 neighbours, faces at least
+    36 px in a 320 px frame (12 ms CPU); the profile cascade, which costs twice as much, with a
+    coarser step and larger faces. It finds one-way profiles only, so "right" searches the
+    mirrored frame.
     """
 
     name = "haar"
 
     def __init__(self, frontal: str = "haarcascade_frontalface_alt2.xml",
-                 profile: str = "haarcascade_profileface.xml", scale_factor: float = 1.15,
-                 min_neighbors: int = 4, min_size_fraction: float = 36 / 320) -> None:
+                 profile: str = "haarcascade_profileface.xml", scale_factor: float = 1.2,
+                 min_neighbors: int = 4, min_size_fraction: float = 36 / 320,
+                 profile_scale_factor: float = 1.25, profile_min_size_fraction: float = 40 / 320) -> None:
         self._frontal = _cascade(frontal)
         self._profile = _cascade(profile)
         self.scale_factor = scale_factor
         self.min_neighbors = min_neighbors
         self.min_size_fraction = min_size_fraction
+        self.profile_scale_factor = profile_scale_factor
+        self.profile_min_size_fraction = profile_min_size_fraction
 
-    def detect(self, frame: np.ndarray, grey: np.ndarray, want_profile: bool = True) -> Detection:
-        side = max(12, round(grey.shape[1] * self.min_size_fraction))
-        frontal = self._run(self._frontal, grey, side)
-        profile: list[Box] = []
-        if want_profile and not frontal:
-            profile = self._run(self._profile, grey, side)
-            width = grey.shape[1]
-            for b in self._run(self._profile, cv2.flip(grey, 1), side):
-                profile.append(Box(width - b.x - b.w, b.y, b.w, b.h, b.score))
-            profile = _dedupe(profile)
-        return Detection(tuple(frontal), tuple(profile))
+    def detect(self, frame: np.ndarray, grey: np.ndarray, profile: str = "both") -> Detection:
+        width = grey.shape[1]
+        frontal = self._run(self._frontal, grey, self.scale_factor, self.min_size_fraction)
+        found: list[Box] = []
+        if not frontal and profile in ("left", "both"):
+            found += self._run(self._profile, grey, self.profile_scale_factor, self.profile_min_size_fraction)
+        if not frontal and profile in ("right", "both"):
+            mirrored = self._run(self._profile, cv2.flip(grey, 1), self.profile_scale_factor,
+                                 self.profile_min_size_fraction)
+            found += [Box(width - b.x - b.w, b.y, b.w, b.h, b.score) for b in mirrored]
+        return Detection(tuple(frontal), tuple(dedupe(found)))
 
-    def _run(self, cascade: cv2.CascadeClassifier, grey: np.ndarray, side: int) -> list[Box]:
-        found = cascade.detectMultiScale(grey, scaleFactor=self.scale_factor,
+    def _run(self, cascade: cv2.CascadeClassifier, grey: np.ndarray, scale_factor: float,
+             size_fraction: float) -> list[Box]:
+        side = max(12, round(grey.shape[1] * size_fraction))
+        found = cascade.detectMultiScale(grey, scaleFactor=scale_factor,
                                          minNeighbors=self.min_neighbors, minSize=(side, side))
         return [Box(int(x), int(y), int(w), int(h)) for (x, y, w, h) in found]
 
@@ -114,7 +128,8 @@ class YuNetDetector:
         self.yaw_ratio = yaw_ratio
         self._size: tuple[int, int] = (320, 240)
 
-    def detect(self, frame: np.ndarray, grey: np.ndarray, want_profile: bool = True) -> Detection:
+    def detect(self, frame: np.ndarray, grey: np.ndarray, profile: str = "both") -> Detection:
+        want_profile = profile != "none"
         size = (frame.shape[1], frame.shape[0])
         if size != self._size:
             self._detector.setInputSize(size)
@@ -177,7 +192,8 @@ def _overlaps(a: Box, b: Box) -> bool:
     return ix * iy > 0.3 * min(a.w * a.h, b.w * b.h)
 
 
-def _dedupe(boxes: list[Box]) -> list[Box]:
+def dedupe(boxes: list[Box]) -> list[Box]:
+    """Boxes with the ones overlapping an earlier box removed (one face found twice is one face)."""
     kept: list[Box] = []
     for box in boxes:
         if not any(_overlaps(box, k) for k in kept):

@@ -90,7 +90,7 @@ class MonitorHub:
             source.close()
             return None
         rules = WebcamRules(self.config.webcam)
-        analyzer = FrameAnalyzer(detector, self.config.webcam, cam.analysis_width)
+        analyzer = FrameAnalyzer(detector, self.config.webcam, cam.analysis_width, cam.profile_every)
         self.camera = CameraMonitor(source, analyzer, rules, self.events, cam, self.clock,
                                     on_analysis=self._on_analysis, thumbnail=self._thumbnail)
         return self.camera
