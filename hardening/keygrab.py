@@ -18,6 +18,7 @@ import select
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 MODIFIER_NAMES = ("ctrl", "alt", "shift", "super")
 # Variants of each grab for the lock modifiers (CapsLock, NumLock = Mod2, ScrollLock = Mod5) so a
@@ -54,9 +55,11 @@ class GrabStatus:
 class ShortcutGrab:
     """Passive key grabs on the root window, with a thread that drains the swallowed presses."""
 
-    def __init__(self, shortcuts: list[str], display_name: str | None = None) -> None:
+    def __init__(self, shortcuts: list[str], display_name: str | None = None,
+                 on_swallowed: Callable[[str], None] | None = None) -> None:
         self.shortcuts = [parse_shortcut(text) for text in shortcuts]
         self.display_name = display_name
+        self.on_swallowed = on_swallowed
         self.status = GrabStatus()
         self._display = None
         self._stop = threading.Event()
@@ -108,7 +111,10 @@ class ShortcutGrab:
                 event = display.next_event()
                 if event.type == X.KeyPress:
                     key = (event.detail, event.state & 0xFF)
-                    self.status.swallowed.append(self._by_code.get(key, f"keycode {event.detail}"))
+                    shortcut = self._by_code.get(key, f"keycode {event.detail}")
+                    self.status.swallowed.append(shortcut)
+                    if self.on_swallowed is not None:
+                        self.on_swallowed(shortcut)
 
     def stop(self) -> None:
         self._stop.set()

@@ -87,46 +87,106 @@ def _install_browser_policy(journal: RestoreJournal, settings: LockdownSettings,
                              "bundle's policy for this URL or run lockdown with the right to write it") from None
 
 
-def run_lockdown(settings: LockdownSettings, policy: Policy,
-                 on_started: Callable[[subprocess.Popen, GrabStatus | None], None] | None = None
-                 ) -> LockdownResult:
-    """Run the exam browser locked down until it exits (or SIGTERM/SIGINT/SIGHUP), then restore."""
-    journal = RestoreJournal(settings.journal)
-    result = LockdownResult(None, None)
-    with journal.owned():
-        grab = None
-        stopping = threading.Event()
-        browser: subprocess.Popen | None = None
+class Lockdown:
+    """One locked-down browser session, for a caller (the kiosk) that runs its own event loop.
 
-        def on_signal(signum, _frame):
-            stopping.set()
-            if browser is not None and browser.poll() is None:
-                browser.terminate()
+    ``start()`` owns the journal (restoring a crashed predecessor's changes first), installs the
+    policy, takes the grabs and starts the browser; ``stop()`` ends the browser and undoes every
+    change. Usable as a context manager, so an exception between the two still restores.
+    """
 
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    def __init__(self, settings: LockdownSettings, policy: Policy,
+                 on_swallowed: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.on_swallowed = on_swallowed
+        self.journal = RestoreJournal(settings.journal)
+        self.grab: ShortcutGrab | None = None
+        self.browser: subprocess.Popen | None = None
+        self._owned = False
+
+    def start(self) -> subprocess.Popen:
+        self.journal.acquire()
+        self._owned = True
         try:
-            _install_browser_policy(journal, settings, policy)
-            profile = journal.make_temp_dir()
-            if settings.display:
-                grab = ShortcutGrab(settings.shortcuts, settings.display)
-                result.grabs = grab.start()
+            if self.journal.path.exists():
+                self.journal.restore()
+            _install_browser_policy(self.journal, self.settings, self.policy)
+            profile = self.journal.make_temp_dir()
+            if self.settings.display:
+                self.grab = ShortcutGrab(self.settings.shortcuts, self.settings.display, self.on_swallowed)
+                self.grab.start()
             else:
-                log.warning("no X display: shortcut grabs skipped (Wayland compositors must block them)")
-            env = dict(os.environ, **({"DISPLAY": settings.display} if settings.display else {}))
-            command = chromium_command(settings, profile)
-            browser = journal.spawn(command, marker=f"--user-data-dir={profile}", env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if on_started is not None:
-                on_started(browser, result.grabs)
-            if not stopping.is_set():
-                result.browser_exit = browser.wait()
-            else:
-                browser.terminate()
-                result.browser_exit = browser.wait()
+                log.warning("no X display: shortcut grabs skipped (a Wayland compositor must offer none)")
+            env = dict(os.environ, **({"DISPLAY": self.settings.display} if self.settings.display else {}))
+            self.browser = self.journal.spawn(chromium_command(self.settings, profile),
+                                              marker=f"--user-data-dir={profile}", env=env,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except BaseException:
+            self.stop()
+            raise
+        return self.browser
+
+    @property
+    def grabs(self) -> GrabStatus | None:
+        return self.grab.status if self.grab else None
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The browser's exit status once it exits (None on timeout): the candidate left the exam."""
+        if self.browser is None:
+            return None
+        try:
+            return self.browser.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self) -> RestoreReport:
+        if not self._owned:
+            return RestoreReport()
+        try:
+            if self.browser is not None and self.browser.poll() is None:
+                self.browser.terminate()
+                try:
+                    self.browser.wait(5)
+                except subprocess.TimeoutExpired:
+                    self.browser.kill()
+                    self.browser.wait()
+            if self.grab is not None:
+                self.grab.stop()
+            return self.journal.restore()
         finally:
-            if grab is not None:
-                grab.stop()
-            result.restore = journal.restore()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            self.journal.release()
+            self._owned = False
+
+    def __enter__(self) -> "Lockdown":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def run_lockdown(settings: LockdownSettings, policy: Policy) -> LockdownResult:
+    """Run the exam browser locked down until it exits or SIGTERM/SIGINT/SIGHUP arrives, then restore."""
+    session = Lockdown(settings, policy)
+    stopping = threading.Event()
+
+    def on_signal(signum, _frame):
+        stopping.set()
+        if session.browser is not None and session.browser.poll() is None:
+            session.browser.terminate()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    result = LockdownResult(None, None)
+    try:
+        session.start()
+        result.grabs = session.grabs
+        while result.browser_exit is None and not stopping.is_set():
+            result.browser_exit = session.wait(timeout=0.5)
+    finally:
+        result.restore = session.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if result.browser_exit is None and session.browser is not None:
+        result.browser_exit = session.browser.returncode
     return result

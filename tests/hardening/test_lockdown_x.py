@@ -157,3 +157,60 @@ def test_lockdown_blocks_navigation_grabs_keys_and_restore_undoes_kill9(xvfb_dis
             lockdown.wait()
         kiosk.close()
         other.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_lockdown_session_api_reports_shortcuts_browser_exit_and_restores(xvfb_display, tmp_path):
+    """The in-process API the kiosk uses: a callback per swallowed shortcut, the browser's exit
+    seen, every change undone by stop(); the policy goes to a temporary directory here."""
+    from hardening.lockdown import Lockdown, settings_from_policy
+    from hardening.policy import load_policy
+
+    kiosk = HitLogServer(find_free_port())
+    policy = load_policy("development")
+    settings = settings_from_policy(kiosk.url, policy, policy_dir=str(tmp_path / "managed"),
+                                    journal=str(tmp_path / "journal.jsonl"), display=xvfb_display)
+    seen: list[str] = []
+    try:
+        with Lockdown(settings, policy, on_swallowed=seen.append) as session:
+            assert kiosk.wait_for("/", 60)
+            assert (tmp_path / "managed" / POLICY_FILE_NAME).exists()
+            xdotool("ctrl+t", "F12")
+            assert session.grab.wait_swallowed(2, 5) and seen == ["ctrl+t", "F12"]
+            assert session.wait(timeout=0.2) is None  # still running
+            os.killpg(session.browser.pid, signal.SIGKILL)  # the browser dies under the candidate
+            assert session.wait(timeout=10) is not None
+        assert not (tmp_path / "managed").exists() and not (tmp_path / "journal.jsonl").exists()
+        with pytest.raises(RuntimeError, match="kiosk crashed"):
+            with Lockdown(settings, policy):
+                raise RuntimeError("kiosk crashed")
+        assert not (tmp_path / "managed").exists()
+    finally:
+        kiosk.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_lockdown_cli_restores_on_sigterm(xvfb_display, tmp_path):
+    kiosk = HitLogServer(find_free_port())
+    policy_dir = tmp_path / "managed"
+    lockdown = subprocess.Popen([sys.executable, "-m", "hardening", "lockdown", "--url", kiosk.url,
+                                 "--policy-dir", str(policy_dir), "--journal", str(tmp_path / "j.jsonl"),
+                                 "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert kiosk.wait_for("/", 60)
+        assert (policy_dir / POLICY_FILE_NAME).exists()
+        lockdown.send_signal(signal.SIGTERM)
+        out, err = lockdown.communicate(timeout=30)
+        assert lockdown.returncode == 0, err
+        outcome = json.loads(out)
+        assert "ctrl+w" in outcome["grabbed"] and outcome["grab_failed"] == {}
+        assert outcome["restore"]["errors"] == []
+        assert f"removed {policy_dir / POLICY_FILE_NAME}" in outcome["restore"]["undone"]
+        assert not policy_dir.exists() and not (tmp_path / "j.jsonl").exists()
+    finally:
+        if lockdown.poll() is None:
+            lockdown.kill()
+            lockdown.wait()
+        kiosk.close()
