@@ -35,7 +35,7 @@ from exam_core.model import AnswerKey, AreaMapEntry, Response, ResponseKey, chec
 HUMAN = "human"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ResponseScore:
     """The score of one response; ``score`` is None while it awaits a human marker."""
 
@@ -99,24 +99,40 @@ def _values(value: Any, key: ResponseKey) -> list[Any]:
     return [value] if key.cardinality == "single" else list(value)
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    """A key's correct value and mapping, normalised once (intake scores thousands per key)."""
+
+    want: list[Any] | None
+    want_set: frozenset[Any]
+    mapping: dict[Any, float]
+
+
+_COMPILED: dict[int, tuple[ResponseKey, _Compiled]] = {}
+
+
+def _compiled(key: ResponseKey) -> _Compiled:
+    """Cached by identity (keys are immutable; the entry keeps the key alive so ids are not reused)."""
+    hit = _COMPILED.get(id(key))
+    if hit is not None and hit[0] is key:
+        return hit[1]
+    want = None if key.correct is None else [_scalar(v, key) for v in _values(key.correct, key)]
+    mapping = {_mapping_key(raw, key): score for raw, score in key.mapping.items()}
+    compiled = _Compiled(want, frozenset(want or ()), mapping)
+    if len(_COMPILED) > 50_000:
+        _COMPILED.clear()
+    _COMPILED[id(key)] = (key, compiled)
+    return compiled
+
+
 def _matches(response: Any, key: ResponseKey) -> bool:
-    if key.correct is None:
+    want = _compiled(key).want
+    if want is None:
         return False
     got = [_scalar(v, key) for v in _values(response, key)]
-    want = [_scalar(v, key) for v in _values(key.correct, key)]
-    if key.cardinality == "ordered":
-        return got == want
     if key.cardinality == "multiple":
-        return set(got) == set(want) and len(got) == len(set(got))
+        return set(got) == _compiled(key).want_set and len(got) == len(set(got))
     return got == want
-
-
-def _mapping_lookup(key: ResponseKey) -> dict[Any, float]:
-    """The mapping with its string keys normalised like response values."""
-    out: dict[Any, float] = {}
-    for raw, score in key.mapping.items():
-        out[_mapping_key(raw, key)] = score
-    return out
 
 
 def _mapping_key(raw: str, key: ResponseKey) -> Any:
@@ -148,7 +164,7 @@ def _map_response(response: Any, key: ResponseKey) -> float:
     distinct = list(dict.fromkeys(_scalar(v, key) for v in _values(response, key)))
     if not distinct:
         return 0.0
-    mapping = _mapping_lookup(key)
+    mapping = _compiled(key).mapping
     return _bounded(sum(mapping.get(v, key.default_value) for v in distinct), key)
 
 
