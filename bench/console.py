@@ -1,0 +1,244 @@
+"""Console event path: kiosk -> console (stored, acked) -> proctor client, against a bare relay.
+
+N simulated kiosks (real python-socketio clients, several per worker process) each send 2 events/s
+plus a heartbeat every 5 s for a few seconds. A proctor client logged in on ``/proctor`` receives
+the relayed events; latency is its receive time minus the kiosk's send time (same machine clock).
+The baseline is a bare Flask-SocketIO relay (gevent, no TLS, no auth, no storage) driven by the
+same workers in the same run. ``lost`` counts events sent but never acked or never relayed.
+
+Usage: ``python -m bench console [--quick]`` (quick: 50 kiosks; full: 500 kiosks, the goal).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import Figure, percentile
+
+EVENT_RATE = 2.0           # events per second per kiosk
+HEARTBEAT_SECONDS = 5.0
+KIOSKS_PER_WORKER = 25
+PASSWORD = "bench-password-123"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+# --- kiosk workers (separate processes) ----------------------------------------------------------
+
+def _worker(url: str, mode: str, kiosks: list[tuple[str, str]], start_at: float, duration: float,
+            out: Any) -> None:
+    import urllib3
+    urllib3.disable_warnings()
+    import socketio
+
+    from exam_core import protocol
+    from proctor_console.simkiosk import SimKiosk, now_text
+
+    clients: list[Any] = []
+    for kiosk_id, code in kiosks:
+        if mode == "console":
+            kiosk = SimKiosk(url, kiosk_id, verify=False)
+            kiosk.pair(code)
+            kiosk.connect(timeout=30)
+            clients.append(kiosk)
+        else:
+            sio = socketio.Client(reconnection=False)
+            sio.connect(url, namespaces=[protocol.KIOSK_NAMESPACE], transports=["websocket"], wait_timeout=30)
+            clients.append(sio)
+    sent: list[tuple[str, int]] = []
+    acked: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def run_kiosk(index: int, client: Any, kiosk_id: str) -> None:
+        time.sleep(max(0.0, start_at - time.time()) + index * (1.0 / EVENT_RATE) / max(1, len(clients)))
+        seq, next_beat = 0, time.time()
+        end = start_at + duration
+        sio = client.sio if mode == "console" else client
+        while time.time() < end:
+            event = {"kiosk_id": kiosk_id, "seq": seq, "type": "bench.tick", "severity": "info",
+                     "wall_time": now_text(), "mono_time": time.monotonic(), "data": {"t": time.time()}}
+            key = (kiosk_id, seq)
+
+            def on_ack(reply: Any = None, key: tuple[str, int] = key) -> None:
+                if isinstance(reply, dict) and reply.get("ok"):
+                    with lock:
+                        acked.append(key)
+            with lock:
+                sent.append(key)
+            sio.emit(protocol.EVENT, event, namespace=protocol.KIOSK_NAMESPACE, callback=on_ack)
+            seq += 1
+            if mode == "console" and time.time() >= next_beat:
+                next_beat += HEARTBEAT_SECONDS
+                sio.emit(protocol.HEARTBEAT, {"v": 1, "state": "in_progress", "wall_time": now_text(),
+                                              "progress": {"answered": seq % 40, "total": 40}, "camera_fps": 15.0},
+                         namespace=protocol.KIOSK_NAMESPACE)
+            time.sleep(1.0 / EVENT_RATE)
+
+    threads = [threading.Thread(target=run_kiosk, args=(i, c, kiosks[i][0])) for i, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    time.sleep(3)  # let the last acks arrive
+    out.put({"sent": sent, "acked": acked})
+    for client in clients:
+        (client.sio if mode == "console" else client).disconnect()
+
+
+# --- the proctor side ------------------------------------------------------------------------------
+
+class ProctorListener:
+    def __init__(self, url: str, mode: str) -> None:
+        import requests
+        import socketio
+
+        from exam_core import protocol
+        self.latencies: list[float] = []
+        self.received: set[tuple[str, int]] = set()
+        self.client = socketio.Client(ssl_verify=False, reconnection=False)
+        self.client.on(protocol.PROCTOR_EVENT, self._on_event, namespace=protocol.PROCTOR_NAMESPACE)
+        headers, auth = {}, {}
+        if mode == "console":
+            session = requests.Session()
+            session.trust_env, session.verify = False, False
+            token = re.search(r'name="csrf" value="([^"]+)"', session.get(url + "/login").text).group(1)
+            session.post(url + "/login", data={"csrf": token, "name": "bench", "password": PASSWORD})
+            csrf = re.search(r'name="csrf-token" content="([^"]+)"', session.get(url + "/dashboard").text).group(1)
+            headers = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in session.cookies)}
+            auth = {"csrf": csrf}
+        self.client.connect(url, namespaces=[protocol.PROCTOR_NAMESPACE], headers=headers, auth=auth,
+                            transports=["websocket"], wait_timeout=30)
+
+    def _on_event(self, data: Any) -> None:
+        now = time.time()
+        self.received.add((data["kiosk_id"], data["seq"]))
+        self.latencies.append(now - data["data"]["t"])
+
+
+# --- servers -------------------------------------------------------------------------------------
+
+def _relay_main(port: int) -> None:
+    """The bare baseline: Flask-SocketIO (gevent), /kiosk 'event' -> /proctor room, ack, nothing else."""
+    from flask import Flask
+    from flask_socketio import SocketIO, join_room
+
+    from exam_core import protocol
+    app = Flask("relay")
+    sio = SocketIO(app, async_mode="gevent", cors_allowed_origins=[])
+
+    @sio.on("connect", namespace=protocol.PROCTOR_NAMESPACE)
+    def proctor_connect(auth: Any = None) -> None:
+        join_room("proctors")
+
+    @sio.on(protocol.EVENT, namespace=protocol.KIOSK_NAMESPACE)
+    def event(data: Any) -> dict[str, Any]:
+        sio.emit(protocol.PROCTOR_EVENT, data, to="proctors", namespace=protocol.PROCTOR_NAMESPACE)
+        return {"ok": True, "seq": data["seq"]}
+
+    sio.run(app, host="127.0.0.1", port=port, log_output=False)
+
+
+def _start_console(tmp: Path, kiosks: int) -> tuple[subprocess.Popen, str, list[str]]:
+    from proctor_console.auth import add_user
+    from proctor_console.context import ConsoleContext
+    from proctor_console.registry import KioskRegistry
+    ctx = ConsoleContext(tmp / "console")
+    ctx.initialise("bench-centre", "Bench Centre")
+    add_user(ctx, "bench", "proctor", PASSWORD)
+    registry = KioskRegistry(ctx)
+    codes = [registry.new_code("bench")[0] for _ in range(kiosks)]
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "proctor_console", "--data", str(ctx.data), "serve",
+                             "--host", "127.0.0.1", "--port", str(port)], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=open(tmp / "console.log", "wb"))
+    _wait_port(port)
+    return proc, f"https://127.0.0.1:{port}", codes
+
+
+def _measure(mode: str, url: str, codes: list[str], kiosks: int, duration: float) -> dict[str, Any]:
+    listener = ProctorListener(url, mode)
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    specs = [(f"kiosk-{mode}-{i:04d}", codes[i] if codes else "") for i in range(kiosks)]
+    start_at = time.time() + 8 + kiosks * (0.04 if mode == "console" else 0.01)
+    workers = [ctx.Process(target=_worker, args=(url, mode, specs[i:i + KIOSKS_PER_WORKER], start_at, duration, out))
+               for i in range(0, kiosks, KIOSKS_PER_WORKER)]
+    for w in workers:
+        w.start()
+    results = [out.get(timeout=start_at - time.time() + duration + 120) for _ in workers]
+    for w in workers:
+        w.join(timeout=30)
+    time.sleep(1)
+    listener.client.disconnect()
+    sent = {k for r in results for k in map(tuple, r["sent"])}
+    acked = {k for r in results for k in map(tuple, r["acked"])}
+    lost = len(sent - (acked & listener.received))
+    lat = listener.latencies or [float("nan")]
+    return {"sent": len(sent), "lost": lost, "p50": percentile(lat, 50) * 1000, "p99": percentile(lat, 99) * 1000,
+            "rate": len(sent) / duration}
+
+
+def run(quick: bool = False) -> list[Figure]:
+    import urllib3
+    urllib3.disable_warnings()
+    kiosks, duration = (50, 6.0) if quick else (500, 20.0)
+    with tempfile.TemporaryDirectory(prefix="bench-console-") as tmp_name:
+        tmp = Path(tmp_name)
+        relay_port = _free_port()
+        relay = subprocess.Popen([sys.executable, "-m", "bench.console", "relay", str(relay_port)], cwd=REPO,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_port(relay_port)
+            base = _measure("relay", f"http://127.0.0.1:{relay_port}", [], kiosks, duration)
+        finally:
+            relay.terminate()
+            relay.wait(timeout=10)
+        console, url, codes = _start_console(tmp, kiosks)
+        try:
+            real = _measure("console", url, codes, kiosks, duration)
+        finally:
+            console.terminate()
+            console.wait(timeout=10)
+    note = (f"{kiosks} kiosks x {EVENT_RATE:g} ev/s for {duration:g} s ({real['sent']} events, "
+            f"{real['rate']:.0f}/s); console: HTTPS, challenge login, FULL-sync group commit; "
+            f"relay: bare gevent Flask-SocketIO, plain HTTP")
+    goal = "500 kiosks: p99 < 100 ms, 0 lost"
+    return [
+        Figure("console", "event latency p50", real["p50"], "ms", "bare relay p50", base["p50"], goal, note),
+        Figure("console", "event latency p99", real["p99"], "ms", "bare relay p99", base["p99"], goal, note),
+        Figure("console", "events lost", float(real["lost"]), "events", "bare relay lost", float(base["lost"]), goal, note),
+    ]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "relay":
+        _relay_main(int(sys.argv[2]))
+    else:
+        for figure in run(quick="--quick" in sys.argv):
+            print(figure.to_dict())
