@@ -12,8 +12,9 @@ When the last task of an attempt is done, the attempt's total and pass/fail are 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import sqlite_utils
 
@@ -80,22 +81,33 @@ def _check_score(score: float, task: dict[str, Any]) -> None:
         raise ValidationError("score", f"must be between 0 and {task['max_score']} for task {task['task_id']}")
 
 
+@contextlib.contextmanager
+def _task_in_state(db: sqlite_utils.Database, task_id: int, score: float, state: str) -> Iterator[tuple[Any, dict]]:
+    """One write transaction on a task that must be in ``state`` and take ``score``."""
+    with immediate_transaction(db) as conn:
+        task = _task(conn, task_id)
+        _check_score(score, task)
+        if task["status"] != state:
+            raise MarkingError(f"task {task_id} is {task['status']}, not {state}: it takes no such mark")
+        yield conn, task
+
+
+def _insert_mark(conn: Any, task: dict[str, Any], person: str, kind: str, score: float, note: str, now: str) -> None:
+    conn.execute("INSERT INTO marks (task_id, marker, kind, score, note, at) VALUES (?, ?, ?, ?, ?, ?)",
+                 (task["task_id"], person, kind, score, note, now))
+    _add_role(conn, task["attempt_id"], person, "marker" if kind == "mark" else "adjudicator")
+
+
 def record_mark(db: sqlite_utils.Database, task_id: int, marker: str, score: float, note: str = "") -> MarkOutcome:
     """Record one marker's mark; the second distinct mark settles or escalates the task."""
     marker = person_key(marker)
     now = format_time(utc_now())
-    with immediate_transaction(db) as conn:
-        task = _task(conn, task_id)
-        _check_score(score, task)
-        if task["status"] != "open":
-            raise MarkingError(f"task {task_id} is {task['status']}: it takes no more marks")
+    with _task_in_state(db, task_id, score, "open") as (conn, task):
         marks = conn.execute("SELECT marker, score FROM marks WHERE task_id = ? AND kind = 'mark'",
                              (task_id,)).fetchall()
         if any(m[0] == marker for m in marks):
             raise MarkingError(f"{marker} has already marked task {task_id}; a second marker is needed")
-        conn.execute("INSERT INTO marks (task_id, marker, kind, score, note, at) VALUES (?, ?, 'mark', ?, ?, ?)",
-                     (task_id, marker, score, note, now))
-        _add_role(conn, task["attempt_id"], marker, "marker")
+        _insert_mark(conn, task, marker, "mark", score, note, now)
         if not marks:
             return MarkOutcome(task_id, "open", None, False)
         first = marks[0][1]
@@ -109,17 +121,11 @@ def adjudicate(db: sqlite_utils.Database, task_id: int, adjudicator: str, score:
     """Set the final score of a disputed task; the adjudicator must not be one of its markers."""
     adjudicator = person_key(adjudicator)
     now = format_time(utc_now())
-    with immediate_transaction(db) as conn:
-        task = _task(conn, task_id)
-        _check_score(score, task)
-        if task["status"] != "adjudication":
-            raise MarkingError(f"task {task_id} is {task['status']}, not awaiting adjudication")
+    with _task_in_state(db, task_id, score, "adjudication") as (conn, task):
         markers = {r[0] for r in conn.execute("SELECT marker FROM marks WHERE task_id = ?", (task_id,))}
         if adjudicator in markers:
             raise MarkingError(f"{adjudicator} marked task {task_id} and cannot adjudicate it")
-        conn.execute("INSERT INTO marks (task_id, marker, kind, score, note, at) "
-                     "VALUES (?, ?, 'adjudication', ?, ?, ?)", (task_id, adjudicator, score, note, now))
-        _add_role(conn, task["attempt_id"], adjudicator, "adjudicator")
+        _insert_mark(conn, task, adjudicator, "adjudication", score, note, now)
         return _finish(conn, task, score, now)
 
 

@@ -122,6 +122,14 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _refusing(fn: Any, *args: Any) -> Any:
+    """Run a bundle step; a refusal becomes a clear one-line error and exit code 1."""
+    try:
+        return fn(*args)
+    except InvigilError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @click.command("export-bundle")
 @data_option
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -130,11 +138,7 @@ def _write(path: Path, data: bytes) -> None:
 @click.pass_obj
 def export_bundle_command(obj: Any, data_opt: Path | None, out_path: Path, as_json: bool) -> None:
     """Write pending envelopes to an encrypted, signed bundle for an air-gapped hand-over."""
-    ctx = console_context(obj, data_opt)
-    try:
-        result = export_bundle(ctx, out_path)
-    except InvigilError as exc:
-        raise click.ClickException(str(exc)) from None
+    result = _refusing(export_bundle, console_context(obj, data_opt), out_path)
     click.echo(json.dumps(result, indent=2) if as_json else
                f"wrote {result['envelopes']} envelopes to {out_path} ({result['pending_after']} still pending)")
 
@@ -146,11 +150,7 @@ def export_bundle_command(obj: Any, data_opt: Path | None, out_path: Path, as_js
 @click.pass_obj
 def import_bundle_command(obj: Any, data_opt: Path | None, bundle_path: Path, as_json: bool) -> None:
     """Import a bundle from the central body: packages, revocation list, receipts."""
-    ctx = console_context(obj, data_opt)
-    try:
-        report = import_bundle(ctx, bundle_path)
-    except InvigilError as exc:
-        raise click.ClickException(str(exc)) from None
+    report = _refusing(import_bundle, console_context(obj, data_opt), bundle_path)
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else
                f"packages imported: {len(report.packages_imported)}; envelopes receipted: "
                f"{report.envelopes_receipted}; kept: {len(report.envelopes_kept)}")

@@ -56,7 +56,7 @@ def test_double_marking_agreement_settles_and_passes(results):
     assert outcome.status == "done" and outcome.final_score == pytest.approx(3.2) and outcome.attempt_completed
     row = results.execute("SELECT total, passed, scoring_status FROM attempts WHERE attempt_id = 'att-1'").fetchone()
     assert row == (pytest.approx(6.2), 1, "scored")
-    with pytest.raises(MarkingError, match="takes no more marks"):
+    with pytest.raises(MarkingError, match="is done, not open"):
         record_mark(results, task, "Third Person", 1)
 
 
