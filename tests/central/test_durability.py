@@ -1,0 +1,71 @@
+"""A receipted envelope survives kill -9 of the central server; batch bodies are validated strictly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exam_core.errors import MalformedError, TooLargeError
+from exam_core.jsonio import b64d, b64e
+from exam_core.receipt import verify_receipt
+from item_bank_sync.results_db import open_results, results_path
+from item_bank_sync.serve import parse_batch
+from proctor_console.sync_client import HubClient
+from tests.central.world import CENTRE_ID, build_world
+from tests.conftest import find_free_port, wait_for_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _serve(data_dir: Path, port: int) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "item_bank_sync", "--data", str(data_dir), "serve",
+                                "--port", str(port), "--insecure-dev"], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, process=process)
+    return process
+
+
+@pytest.mark.slow
+def test_receipted_envelope_survives_kill_9_and_restart(tmp_path):
+    world = build_world(tmp_path / "central")
+    port = find_free_port()
+    client = HubClient(f"http://127.0.0.1:{port}", CENTRE_ID, world.pki.centre, world.pki.central.public_key())
+    data = world.seal("att-1", {"q1": "A", "q2": ["A", "C"], "q3": "essay"})
+    server = _serve(world.data_dir, port)
+    try:
+        result = client.upload([{"envelope": b64e(data)}])[0]
+    finally:
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+    receipt = b64d(result["receipt"])
+    verify_receipt(receipt, data, world.pki.central.public_key())
+    db = open_results(results_path(world.data_dir))
+    assert bytes(db.execute("SELECT receipt FROM envelopes").fetchone()[0]) == receipt
+    assert db.execute("SELECT attempt_id, total FROM attempts").fetchall() == [("att-1", 3.0)]
+    db.conn.close()
+    server = _serve(world.data_dir, port)
+    try:
+        again = client.upload([{"envelope": b64e(data)}])[0]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert again["duplicate"] and b64d(again["receipt"]) == receipt
+
+
+@pytest.mark.parametrize("body, error", [
+    (b"[]", MalformedError),
+    (b'{"envelopes": [], "x": 1}', MalformedError),
+    (b'{"envelopes": []}', TooLargeError),
+    (b'{"envelopes": [{"envelope": "***"}]}', MalformedError),
+    (b'{"envelopes": [{"data": "AAAA"}]}', MalformedError),
+    (b'{"envelopes": [' + b",".join([b'{"envelope": "AAAA"}'] * 501) + b"]}", TooLargeError),
+    (b'{"envelopes": [{"envelope": "AAAA"}], "envelopes": []}', MalformedError),
+])
+def test_upload_batches_are_parsed_strictly(body, error):
+    with pytest.raises(error):
+        parse_batch(body)
