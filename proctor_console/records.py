@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from exam_core import protocol
+from exam_core import envelope, protocol, receipt, signing
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import b64d
 from exam_core.store import immediate_transaction
@@ -22,16 +22,25 @@ from proctor_console.context import ConsoleContext, now_text
 DEFAULT_RETENTION_DAYS = 30
 
 
-def verify_envelope_header(ctx: ConsoleContext, kiosk_id: str, data: bytes) -> dict[str, Any]:
-    """Check the kiosk-signed outer header (exam_core.envelope) and return it as a dict."""
-    from exam_core import envelope  # lands with the crypto helper's envelope module
-    header = envelope.read_header(data)
-    return header if isinstance(header, dict) else getattr(header, "to_dict", lambda: dict(header.__dict__))()
+def verify_envelope_header(ctx: ConsoleContext, kiosk_public: Any, kiosk_id: str, attempt_id: str,
+                           data: bytes) -> dict[str, Any]:
+    """Check the kiosk-signed outer header without opening the envelope (the console cannot).
+
+    The header must be signed by this kiosk's certified key, name this centre, kiosk and attempt,
+    and match the ciphertext; with the root certificate installed the enclosed chain is verified
+    too, so the central body will accept it.
+    """
+    header = envelope.read_envelope_header(data, kiosk_public=kiosk_public, root_public=ctx.root_public())
+    for name, expected in (("kiosk_id", kiosk_id), ("attempt_id", attempt_id), ("centre_id", ctx.centre_id)):
+        if getattr(header, name) != expected:
+            raise ValidationError(f"envelope.header.{name}", f"is {getattr(header, name)!r}, expected {expected!r}")
+    return header.to_dict()
 
 
 class Records:
-    def __init__(self, ctx: ConsoleContext) -> None:
+    def __init__(self, ctx: ConsoleContext, registry: Any) -> None:
         self.ctx = ctx
+        self.registry = registry
 
     def store_envelope(self, kiosk_id: str, message: protocol.EnvelopeMessage) -> bool:
         data = b64d(message.envelope)
@@ -39,7 +48,8 @@ class Records:
                                       [message.attempt_id]).fetchone()
         if attempt is None or attempt[0] != kiosk_id:
             raise ValidationError("attempt_id", "is not an attempt of this kiosk")
-        header = verify_envelope_header(self.ctx, kiosk_id, data)
+        header = verify_envelope_header(self.ctx, self.registry.active(kiosk_id).signing_public, kiosk_id,
+                                        message.attempt_id, data)
         with immediate_transaction(self.ctx.db) as conn:
             cur = conn.execute("INSERT OR IGNORE INTO envelopes (sha256, kiosk_id, attempt_id, body, header, received)"
                                " VALUES (?,?,?,?,?,?)", [message.sha256, kiosk_id, message.attempt_id, data,
@@ -51,6 +61,28 @@ class Records:
             self.ctx.audit.append(f"kiosk:{kiosk_id}", "envelope.stored", {"attempt_id": message.attempt_id,
                                                                            "sha256": message.sha256})
         return cur.rowcount == 0
+
+
+def record_receipt(ctx: ConsoleContext, receipt_bytes: bytes) -> dict[str, Any]:
+    """Verify the central body's signed receipt for a stored envelope and keep it beside it.
+
+    Only after this may the envelope body be deleted (the sync client does that, issue 8).
+    """
+    central = ctx.root_public()
+    if central is None:
+        raise ValidationError("receipt", "no root certificate installed to verify it")
+    unverified = receipt.parse_receipt_payload(signing.parse_payload(signing.read_unverified(receipt_bytes)),
+                                               receipt_bytes)
+    row = ctx.db.execute("SELECT body FROM envelopes WHERE sha256 = ?", [unverified.envelope_sha256]).fetchone()
+    if row is None:
+        raise ValidationError("receipt.envelope_sha256", "names no stored envelope")
+    verified = receipt.verify_receipt(receipt_bytes, bytes(row[0]), central)
+    with immediate_transaction(ctx.db) as conn:
+        conn.execute("UPDATE envelopes SET receipt = ?, receipt_at = ? WHERE sha256 = ?",
+                     [receipt_bytes, verified.received_at, verified.envelope_sha256])
+    ctx.audit.append("central", "envelope.receipt", {"sha256": verified.envelope_sha256,
+                                                     "attempt_id": verified.attempt_id})
+    return verified.to_dict()
 
 
 def retention_days(ctx: ConsoleContext) -> int:

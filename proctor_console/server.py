@@ -53,7 +53,7 @@ class ConsoleServer:
         self.challenges = ChallengeBook(ctx.console_id)
         self.commands = CommandCenter(self)
         self.actions = Actions(self)
-        self.records = Records(ctx)
+        self.records = Records(ctx, self.registry)
         self.auth = Authenticator(ctx)
         self.event_log = EventLog(open_db(ctx.db_path, synchronous="FULL", migrations=MIGRATIONS),
                                   ctx.media_dir / "snapshots")

@@ -191,3 +191,46 @@ def test_admit_start_key_release_and_commands_applied_once(running_console: Runn
     assert all(a["status"] == "acked" and a["issued_by"] == "paula" for a in report["actions"])
     assert report["attempts"][0]["extra_seconds"] == 600
     proctor.disconnect()
+
+
+def test_envelope_header_verified_stored_and_receipt_recorded(running_console: RunningConsole) -> None:
+    import sqlite3
+
+    from exam_core import envelope, receipt
+    from exam_core.jsonio import b64e as enc
+    from proctor_console.context import ConsoleContext
+    from proctor_console.records import record_receipt
+
+    session = running_console.login()
+    proctor, csrf, _ = running_console.proctor_socket(session)
+    kiosk = running_console.kiosk("kiosk-env")
+    admitted = proctor.call("action", {"csrf": csrf, "type": "admit", "kiosk_id": "kiosk-env", "candidate_id": "cand-3",
+                                       "package_id": "pkg-open", "identity_checked": True},
+                            namespace=protocol.PROCTOR_NAMESPACE)
+    attempt_id = admitted["result"]["attempt_id"]
+    centre_cert = kiosk.pairing.centre_certificate.encode()
+    chain = [centre_cert, kiosk.pairing.kiosk_certificate.encode()]
+    results_key = keys.generate_hpke_key(keys.SUITE_X25519)
+
+    def sealed(attempt: str, signer) -> bytes:
+        return envelope.seal_envelope({"responses": []}, attempt_id=attempt, centre_id="centre-1",
+                                      kiosk_id="kiosk-env", form_id="form-1", form_version=1, package_id="pkg-open",
+                                      kiosk_signing_key=signer, chain=chain, results_public=results_key.public_key())
+
+    def send(data: bytes):
+        return kiosk.call(protocol.ENVELOPE, {"v": 1, "attempt_id": attempt_id, "envelope": enc(data),
+                                              "sha256": envelope.envelope_hash(data)})
+
+    forged = send(sealed(attempt_id, keys.generate_signing_key()))
+    assert not forged["ok"] and forged["error"] == "invalid"
+    good = sealed(attempt_id, kiosk.signing_key)
+    assert send(good) == {"ok": True, "sha256": envelope.envelope_hash(good), "duplicate": False}
+    assert send(good)["duplicate"] is True
+    db = sqlite3.connect(running_console.setup.data / "console.db")
+    assert db.execute("SELECT COUNT(*) FROM envelopes WHERE attempt_id = ?", [attempt_id]).fetchone()[0] == 1
+    ctx = ConsoleContext(running_console.setup.data)
+    issued = receipt.issue_receipt(running_console.setup.central.key, good, "central")
+    assert record_receipt(ctx, issued)["attempt_id"] == attempt_id
+    with pytest.raises(Exception):
+        record_receipt(ctx, receipt.issue_receipt(keys.generate_signing_key(), good, "impostor"))
+    proctor.disconnect()
