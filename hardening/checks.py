@@ -8,6 +8,7 @@ gather its facts fails (fail closed) and says why.
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
@@ -126,13 +127,13 @@ def check_tracer(host: Host, policy: Policy) -> CheckResult:
 
 
 def check_clock_skew(host: Host, policy: Policy, console: str | None = None,
-                     cafile: str | None = None) -> CheckResult:
+                     cafile: str | None = None, context: ssl.SSLContext | None = None) -> CheckResult:
     rules = policy["clock_skew"]
     if not console:
         return CheckResult("clock_skew", rules["unmeasured"],
                            {"summary": "not measured: no console URL given", "measured": False})
     try:
-        sample = measure_offset(console, rules["timeout_seconds"], cafile)
+        sample = measure_offset(console, rules["timeout_seconds"], cafile, context)
     except ClockError as exc:
         return CheckResult("clock_skew", rules["unmeasured"],
                            {"summary": f"not measured: {exc}", "measured": False})

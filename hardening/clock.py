@@ -53,11 +53,16 @@ def _server_time(body: bytes, content_type: str, date_header: str | None) -> tup
     raise ClockError("answer has neither a JSON time field nor a Date header")
 
 
-def measure_offset(url: str, timeout: float = 5.0, cafile: str | None = None) -> ClockSample:
-    """Ask ``url`` for its time once and compute the offset at the request's midpoint."""
+def measure_offset(url: str, timeout: float = 5.0, cafile: str | None = None,
+                   context: ssl.SSLContext | None = None) -> ClockSample:
+    """Ask ``url`` for its time once and compute the offset at the request's midpoint.
+
+    For https, ``context`` (e.g. the kiosk's pinned-console context) wins over ``cafile``.
+    """
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise ClockError(f"{url}: only http and https console URLs are supported")
-    context = ssl.create_default_context(cafile=cafile) if url.startswith("https") else None
+    if url.startswith("https") and context is None:
+        context = ssl.create_default_context(cafile=cafile)
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     wall_start, mono_start = time.time(), time.monotonic()
     try:

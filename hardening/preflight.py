@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,8 @@ class PreflightReport:
 
 
 def run_preflight(policy: Policy | None = None, host: Host | None = None,
-                  console: str | None = None, cafile: str | None = None) -> PreflightReport:
+                  console: str | None = None, cafile: str | None = None,
+                  context: ssl.SSLContext | None = None) -> PreflightReport:
     """All checks, in a fixed order; a check that raises fails with the error as its evidence."""
     policy = policy or load_policy()
     host = host or current_host()
@@ -32,7 +34,7 @@ def run_preflight(policy: Policy | None = None, host: Host | None = None,
     for name, check in ALL_CHECKS.items():
         try:
             if check is check_clock_skew:
-                result = check(host, policy, console=console, cafile=cafile)
+                result = check(host, policy, console=console, cafile=cafile, context=context)
             else:
                 result = check(host, policy)
         except Exception as exc:  # noqa: BLE001 - fail closed, and say why

@@ -122,3 +122,49 @@ def test_unreachable_console_is_unmeasured_not_passed(free_port):
     result = checks.check_clock_skew(None, load_policy(), console=f"http://127.0.0.1:{free_port}/time")
     assert result.status == "warn" and result.evidence["measured"] is False
     assert "not measured" in result.evidence["summary"]
+
+
+def _self_signed(tmp_path):
+    """A throw-away certificate for 127.0.0.1, like the console's own TLS certificate."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "console")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "console.pem", tmp_path / "console.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_https_console_is_measured_only_with_its_pinned_certificate(tmp_path):
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    handler = type("Handler", (_TimeHandler,), {"offset": 3.0, "json_time": True})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_address[1]}/time"
+    try:
+        assert abs(measure_offset(url, cafile=str(cert)).offset_seconds - 3.0) < 0.1
+        result = checks.check_clock_skew(None, load_policy(), console=url)  # no pin: not trusted
+        assert result.evidence["measured"] is False and "CERTIFICATE_VERIFY_FAILED" in result.evidence["summary"]
+    finally:
+        server.shutdown()
+        server.server_close()
