@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -235,8 +236,24 @@ class RestoreJournal:
                     report.notes.append(f"{self.path}: skipped unreadable {where}")
         return result
 
+    def owner(self) -> int | None:
+        """The uid that wrote the journal (None when there is none)."""
+        try:
+            return self.path.stat().st_uid
+        except FileNotFoundError:
+            return None
+
     def restore(self) -> RestoreReport:
-        """Undo every journaled change, newest first; the journal is removed only if all succeed."""
+        """Undo every journaled change, newest first; the journal is removed only if all succeed.
+
+        Only the journal's owner may replay it: a journal written by the unprivileged kiosk user
+        and replayed by root would let that user have root write any file ("restore" its
+        "previous content"). ``restore_pending`` run as root therefore drops to the owner first.
+        """
+        owner = self.owner()
+        if owner is not None and owner != os.geteuid():
+            raise RestoreError(f"{self.path}: written by uid {owner}; restore it as that user "
+                               "(`hardening restore` run as root does so)")
         report = RestoreReport()
         entries = self.entries(report)
         groups = {e["marker"]: e for e in entries if e["op"] == "process_group"}
@@ -300,12 +317,54 @@ class RestoreJournal:
 def restore_pending(path: str | Path) -> RestoreReport:
     """Undo what a crashed or killed lockdown left behind; a no-op when nothing is journaled.
 
-    Call it at every start of the kiosk (and the provisioned unit runs it before each start), so
-    a hard reboot in the middle of an exam does not leave the machine locked down.
+    Call it at every start of the kiosk (and the provisioned unit runs it as root before each
+    start), so a hard reboot in the middle of an exam does not leave the machine locked down.
+    Run as root on another user's journal, it replays the journal with that user's rights only.
     """
     journal = RestoreJournal(path)
+    owner = journal.owner()
+    if owner is not None and owner != os.geteuid() and os.geteuid() == 0:
+        return _restore_as(owner, journal)
+    return _restore_here(journal)
+
+
+def _restore_here(journal: RestoreJournal) -> RestoreReport:
     journal.acquire()
     try:
         return journal.restore()
     finally:
         journal.release()
+
+
+def _restore_as(uid: int, journal: RestoreJournal) -> RestoreReport:
+    """Fork, drop to ``uid`` (and its primary group, no supplementary groups), restore there."""
+    try:
+        gid = pwd.getpwuid(uid).pw_gid
+    except KeyError:
+        gid = uid
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never returns
+        os.close(read_end)
+        try:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            outcome = {"report": _restore_here(journal).to_dict()}
+        except (HardeningError, OSError) as exc:
+            outcome = {"error": str(exc), "held": isinstance(exc, HardeningError)
+                       and not isinstance(exc, RestoreError)}
+        with os.fdopen(write_end, "w") as pipe:
+            json.dump(outcome, pipe)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        text = pipe.read()
+    os.waitpid(pid, 0)
+    try:
+        outcome = json.loads(text)
+    except ValueError:
+        raise RestoreError(f"{journal.path}: restore as uid {uid} died without an answer") from None
+    if "error" in outcome:
+        raise (HardeningError if outcome["held"] else RestoreError)(outcome["error"])
+    return RestoreReport(**outcome["report"])

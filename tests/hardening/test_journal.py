@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import pwd
+import shutil
 import subprocess
+import tempfile
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +147,53 @@ def test_shortcut_syntax():
     assert shortcut.modifiers == {"ctrl", "alt"} and shortcut.keysym_name == "F1"
     with pytest.raises(ValueError, match="hyper"):
         parse_shortcut("hyper+x")
+
+
+@pytest.fixture
+def world_traversable():
+    """A directory another user can reach (pytest's own temporary root is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="invigil-journal-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create another user's journal")
+def test_root_replays_another_users_journal_only_with_that_users_rights(world_traversable):
+    """A kiosk user who forges a journal entry must not get root to overwrite a root-owned file."""
+    nobody = pwd.getpwnam("nobody")
+    tmp_path = world_traversable
+    protected = tmp_path / "protected.conf"
+    protected.write_bytes(b"root only\n")
+    state = tmp_path / "state"
+    state.mkdir(mode=0o777)
+    state.chmod(0o777)
+    journal = state / "journal.jsonl"
+    forged = {"op": "file", "path": str(protected), "existed": True, "previous_mode": 0o644,
+              "previous_b64": base64.b64encode(b"pwned\n").decode(), "written_sha256": "0" * 64}
+    journal.write_text(json.dumps(forged) + "\n")
+    os.chown(journal, nobody.pw_uid, nobody.pw_gid)
+    with pytest.raises(RestoreError, match=f"Permission denied: '{tmp_path}/.protected.conf"):
+        restore_pending(journal)
+    assert protected.read_bytes() == b"root only\n" and journal.exists()
+    with pytest.raises(RestoreError, match="written by uid"):
+        RestoreJournal(journal).restore()  # the in-process path refuses outright
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create another user's journal")
+def test_root_restores_the_kiosk_users_own_changes(world_traversable):
+    nobody = pwd.getpwnam("nobody")
+    tmp_path = world_traversable
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chown(state, nobody.pw_uid, nobody.pw_gid)
+    target = state / "policy.json"
+    target.write_bytes(b"lockdown\n")
+    os.chown(target, nobody.pw_uid, nobody.pw_gid)
+    journal = state / "journal.jsonl"
+    journal.write_text(json.dumps({"op": "file", "path": str(target), "existed": False, "previous_b64": None,
+                                   "previous_mode": None, "written_sha256": "0" * 64}) + "\n")
+    os.chown(journal, nobody.pw_uid, nobody.pw_gid)
+    report = restore_pending(journal)
+    assert f"removed {target}" in report.undone
+    assert not target.exists() and not journal.exists()
