@@ -34,6 +34,7 @@ PROCTORS_ROOM = "proctors"
 SWEEP_SECONDS = 5
 RESEND_SECONDS = 15
 RETENTION_SWEEP_SECONDS = 6 * 3600
+CHECKPOINT_SECONDS = 15 * 60
 
 
 class ConsoleServer:
@@ -168,9 +169,9 @@ class ConsoleServer:
         self.socketio.start_background_task(self._sweeper)
 
     def _sweeper(self) -> None:
-        """Mark silent kiosks offline, re-send pending commands, purge old media now and then."""
+        """Mark silent kiosks offline, re-send pending commands, sign audit checkpoints, purge old media."""
         last_status: dict[str, str] = {}
-        last_resend = last_purge = 0.0
+        last_resend = last_purge = last_checkpoint = 0.0
         while True:
             self.socketio.sleep(SWEEP_SECONDS)
             for kiosk_id, tile in list(self.room.tiles.items()):
@@ -182,6 +183,9 @@ class ConsoleServer:
                 last_resend = now
                 for kiosk_id in list(self.room.kiosk_sids):
                     self.commands.resend_pending(kiosk_id)
+            if now - last_checkpoint > CHECKPOINT_SECONDS:
+                last_checkpoint = now  # a signed checkpoint makes a rewrite of the chain detectable
+                self.ctx.audit.checkpoint(self.ctx.signing_key)
             if now - last_purge > RETENTION_SWEEP_SECONDS:
                 last_purge = now
                 purge_media(self.ctx)
