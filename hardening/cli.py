@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from hardening import __version__
 from hardening.errors import HardeningError, PolicyError
 
+if TYPE_CHECKING:
+    from hardening.policy import Policy
+
 POLICY_HELP = "Policy file (YAML), or a builtin policy name: default, development."
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
 
 
-def _load_policy(source: str | None):
+def _load_policy(source: str | None) -> "Policy":
     from hardening.policy import load_policy
 
     try:
@@ -46,6 +50,7 @@ def check(policy_source: str | None, console: str | None, console_cafile: str | 
         click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(title=f"Preflight checks (policy: {policy.name})")
@@ -55,7 +60,7 @@ def check(policy_source: str | None, console: str | None, console_cafile: str | 
             style = STATUS_STYLE[result.status]
             blocks = "yes" if result.name in report.blocking else ""
             table.add_row(result.name, f"[{style}]{result.status}[/]", blocks,
-                          result.evidence.get("summary", ""))
+                          escape(result.evidence.get("summary", "")))  # process names are hostile input
         out = Console()
         out.print(table)
         verdict = "[green]fit for an exam[/]" if report.ok else \
