@@ -1,0 +1,85 @@
+"""The console link over real Socket.IO: admission, package fetch, key release, events and the
+envelope delivered through the durable outbox, and a console outage mid-exam with nothing lost.
+
+The console here is tests/kiosk/fake_console.py (real python-socketio, exam_core.protocol); see its
+docstring for why the real proctor console is not used in these tests.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.link import ConsoleLink
+
+from tests.kiosk.fake_console import FakeConsole, wait_for
+from tests.kiosk.forms import ANSWERS
+from tests.kiosk.world import World, make_runtime
+
+
+@pytest.fixture
+def setup(tmp_path):
+    world = World(tmp_path)
+    console = FakeConsole(world.device.signing_key.public_key())
+    console.store.packages["P1"] = world.package_bytes
+    runtime = make_runtime(world, tmp_path)
+    link = ConsoleLink(runtime, world.device, console.url, heartbeat_seconds=0.5)
+    runtime.outbox.on_added = link.wake
+    link.start()
+    yield world, console, runtime, link
+    link.stop()
+    console.stop()
+
+
+def test_admit_fetch_start_exam_and_envelope_delivery(setup):
+    world, console, runtime, link = setup
+    wait_for(console.connected.is_set, what="kiosk login")
+    assert console.send(world.admit())["ok"]
+    wait_for(lambda: runtime.package_wanted() is None, what="package fetched over package_chunk")
+    runtime.confirm_identity()
+    ack = console.send(world.release())
+    assert ack["ok"], ack
+    session = runtime.require_session()
+    session.accept_agreement()
+    session.begin()
+    for item_id, value in ANSWERS.items():
+        session.answer(item_id, "R1", value)
+    sealed = session.submit()
+    wait_for(lambda: "ATT1" in console.store.envelopes, what="envelope delivered")
+    assert console.store.envelopes["ATT1"]["sha256"] == sealed.sha256
+    wait_for(lambda: runtime.outbox.count() == {"event": 0, "envelope": 0}, what="outbox drained")
+    types = [e["type"] for e in console.store.events.values()]
+    assert "attempt.admitted" in types and "attempt.submitted" in types
+    assert console.store.heartbeats and console.store.hellos[0]["kiosk_id"] == "K01"
+
+
+def test_console_stopped_mid_exam_and_restarted_loses_nothing(setup, tmp_path):
+    world, console, runtime, link = setup
+    wait_for(console.connected.is_set, what="kiosk login")
+    console.send(world.admit())
+    wait_for(lambda: runtime.package_wanted() is None, what="package fetched")
+    runtime.confirm_identity()
+    assert console.send(world.release())["ok"]
+    session = runtime.require_session()
+    session.accept_agreement()
+    session.begin()
+    session.answer("Q01", "R1", "A")
+    wait_for(lambda: runtime.outbox.count()["event"] == 0, what="first events delivered")
+    store, port = console.store, console.port
+    console.stop()
+    wait_for(lambda: not runtime.console_connected, what="kiosk notices the console is gone")
+    for n in range(20):  # the exam goes on; events wait in the outbox
+        session.answer("Q03", "R1", f"answer {n}")
+        runtime.outbox.add_event("monitor.test", "low", attempt_id="ATT1", data={"n": n})
+    assert runtime.outbox.count()["event"] >= 20
+    sealed = session.submit()
+    restarted = FakeConsole(world.device.signing_key.public_key(), store=store, port=port)
+    try:
+        wait_for(lambda: runtime.outbox.count() == {"event": 0, "envelope": 0}, timeout=30,
+                 what="outbox drained after the console came back")
+        seqs = sorted(store.events)
+        assert seqs == list(range(1, seqs[-1] + 1))  # every event, none lost, none twice
+        assert {e["data"].get("n") for e in store.events.values() if e["type"] == "monitor.test"} == set(range(20))
+        assert store.envelopes["ATT1"]["sha256"] == sealed.sha256
+        assert session.state.answers["Q03"]["R1"] == "answer 19"
+    finally:
+        restarted.stop()
