@@ -41,8 +41,10 @@ class SimKiosk:
         self.next_seq = 0
         self.applied: dict[str, dict[str, Any]] = {}
         self.commands: list[dict[str, Any]] = []
+        self.messages: list[str] = []
         self.content_key: bytes | None = None
         self.auth_override: Any = None
+        self.needs_resume_approval = False
         self.sio = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1,
                                    ssl_verify=self.verify if isinstance(self.verify, bool) else True,
                                    http_session=self._session())
@@ -105,7 +107,8 @@ class SimKiosk:
     def hello(self) -> dict[str, Any]:
         return self.call(protocol.HELLO, protocol.Hello(kiosk_id=self.kiosk_id, state=self.state,
                                                         software_version="simkiosk", attempt_id=self.attempt_id,
-                                                        next_seq=self.next_seq).to_dict())
+                                                        next_seq=self.next_seq,
+                                                        needs_resume_approval=self.needs_resume_approval).to_dict())
 
     def call(self, event: str, data: Any, timeout: float = 10) -> Any:
         return self.sio.call(event, data, namespace=protocol.KIOSK_NAMESPACE, timeout=timeout)
@@ -146,13 +149,15 @@ class SimKiosk:
         elif kind in ("start", "resume_approved"):
             self.content_key = package.unwrap_released_key(b64d(command.args.wrapped_key), self.hpke_key,
                                                            command.args.package_id, command.attempt_id)
-            self.state = "in_progress"
+            self.state, self.needs_resume_approval = "in_progress", False
         elif kind == "pause":
             self.state = "paused"
         elif kind == "resume":
             self.state = "in_progress"
         elif kind == "end":
             self.state = "ended"
+        elif kind == "message":
+            self.messages.append(command.args.text)
         return protocol.CommandAck(ok=True, command_id=command.command_id, state=self.state).to_dict()
 
 

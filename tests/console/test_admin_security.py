@@ -203,3 +203,21 @@ def test_cli_report_and_refusals(console_setup: ConsoleSetup, tmp_path: Path) ->
         (console_setup.data / "enrolment-request.json").read_bytes())))
     with pytest.raises(AssertionError, match="centre-1"):
         cli(other, "certificate", "install", str(bundle))
+
+
+def test_admin_uploads_roster_and_packages_in_the_web_ui(server: ConsoleServer, console_setup: ConsoleSetup) -> None:
+    import io
+    admin, _ = _login(server, ADMIN)
+    csrf = _csrf(admin, "/admin")
+    reply = admin.post("/admin", data={"csrf": csrf, "do": "roster", "file": (io.BytesIO(
+        b"candidate_id,name,scheme,seat\ncand-9,Edsger Dijkstra,scheme-a,B1\n"), "roster.csv")},
+        content_type="multipart/form-data")
+    assert "Imported 1 candidate" in reply.get_data(as_text=True)
+    path = make_package(console_setup, "pkg-web")
+    reply = admin.post("/admin", data={"csrf": csrf, "do": "packages", "files": (io.BytesIO(path.read_bytes()), path.name)},
+                       content_type="multipart/form-data")
+    assert "pkg-web" in reply.get_data(as_text=True)
+    reply = admin.post("/admin", data={"csrf": csrf, "do": "pair"})
+    assert re.search(r'id="pairing-code">[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}<', reply.get_data(as_text=True))
+    proctor, _ = _login(server, PROCTOR)
+    assert proctor.post("/admin", data={"csrf": _csrf(proctor, "/incidents"), "do": "pair"}).status_code == 403

@@ -234,3 +234,38 @@ def test_envelope_header_verified_stored_and_receipt_recorded(running_console: R
     with pytest.raises(Exception):
         record_receipt(ctx, receipt.issue_receipt(keys.generate_signing_key(), good, "impostor"))
     proctor.disconnect()
+
+
+def test_restart_resume_approval_message_and_mass_pause(running_console: RunningConsole) -> None:
+    session = running_console.login("peter")
+    proctor, csrf, received = running_console.proctor_socket(session)
+    kiosks = [running_console.kiosk(f"kiosk-m{i}") for i in range(2)]
+
+    def act(**payload):
+        return proctor.call("action", {"csrf": csrf, **payload}, namespace=protocol.PROCTOR_NAMESPACE)
+
+    for kiosk, candidate in zip(kiosks, ("cand-1", "cand-2")):
+        assert act(type="admit", kiosk_id=kiosk.kiosk_id, candidate_id=candidate, package_id="pkg-open",
+                   identity_checked=True)["ok"]
+        _wait(lambda: kiosk.state == "admitted")
+        assert act(type="start", kiosk_id=kiosk.kiosk_id)["ok"]
+        _wait(lambda: kiosk.state == "in_progress")
+    assert act(type="message", kiosk_id="kiosk-m0", text="Ten minutes left")["ok"]
+    _wait(lambda: kiosks[0].messages == ["Ten minutes left"])
+
+    # kiosk-m0 restarts: it lost the content key and asks for approval in its hello
+    kiosk = kiosks[0]
+    kiosk.disconnect()
+    kiosk.content_key, kiosk.needs_resume_approval = None, True
+    kiosk.connect()
+    _wait(lambda: any(e == protocol.PROCTOR_KIOSK and d["kiosk_id"] == "kiosk-m0" and d["needs_resume_approval"]
+                      for e, d in received))
+    assert act(type="approve_resume", kiosk_id="kiosk-m0")["ok"]
+    _wait(lambda: kiosk.content_key is not None and not kiosk.needs_resume_approval)
+
+    reply = act(type="mass_pause", reason="fire alarm")
+    assert reply["ok"] and reply["result"]["paused"] >= 2
+    _wait(lambda: all(k.state == "paused" for k in kiosks))
+    for k in kiosks:
+        assert act(type="end", kiosk_id=k.kiosk_id, reason="evacuation")["ok"]
+    proctor.disconnect()
