@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
@@ -35,7 +35,7 @@ from exam_core.envelope import read_unverified_header
 from exam_core.errors import ArtefactError, InvigilError, TooLargeError, ValidationError
 from exam_core.jsonio import b64e, format_time, utc_now
 from exam_core.receipt import issue_receipt
-from exam_core.model import IDENTIFIER_RE, SEVERITIES, AnswerKey, Form
+from exam_core.model import SEVERITIES, AnswerKey, Form
 from exam_core.store import immediate_transaction
 from item_bank_sync import marking
 from item_bank_sync.intake_envelope import OpenedEnvelope, open_envelope
@@ -258,11 +258,11 @@ def _store_attempt(conn: Any, digest: str, centre: str, opened: OpenedEnvelope, 
                  "VALUES (?, ?, ?, ?, '', ?, ?)", (digest, centre, attempt.attempt_id, ACCEPTED, receipt, now))
     conn.execute(
         "INSERT INTO attempts (attempt_id, envelope_sha256, candidate_id, form_id, form_version, package_id, "
-        "centre_id, kiosk_id, seat, submitted_at, journal_head, attempt_json, cut_score) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "centre_id, kiosk_id, seat, submitted_at, journal_head, attempt_json, item_time_json, cut_score) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (attempt.attempt_id, digest, attempt.candidate_id, attempt.form_id, attempt.form_version,
          attempt.package_id, centre, attempt.kiosk_id, attempt.seat, opened.submitted_at, opened.journal_head,
-         json.dumps(attempt.to_dict(), sort_keys=True), scoring.cut_score))
+         json.dumps(attempt.to_dict(), sort_keys=True), json.dumps(opened.item_time_ms), scoring.cut_score))
     conn.executemany(
         "INSERT INTO responses (attempt_id, seq, item_id, response_id, value_json, wall_time, elapsed_ms) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",

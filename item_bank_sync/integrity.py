@@ -29,8 +29,8 @@ envelope; with final answers only there are no changes to count.)
 from __future__ import annotations
 
 import json
-import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,7 +128,8 @@ def fast_flags(attempt_ids: list[str], times: np.ndarray, answered: np.ndarray, 
     """``times`` candidates x items in ms (NaN unknown); ``answered``/``right`` booleans."""
     if times.size == 0:
         return []
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # an item nobody answered has no median
         median = np.nanmedian(np.where(answered, times, np.nan), axis=0)
     limit = np.minimum(median * t.fast_share, t.fast_ms_floor)
     fast = answered & (times < limit)

@@ -30,7 +30,7 @@ from exam_core import limits, signing
 from exam_core.errors import InvigilError, MalformedError, TooLargeError
 from exam_core.jsonio import format_time, loads_strict, utc_now
 from item_bank_sync.sync_store import CentralKeys, SyncStore
-from item_bank_sync.intake import EnvelopeMeta, Intake
+from item_bank_sync.intake import EnvelopeMeta
 from item_bank_sync.sync_auth import AuthError, RequestVerifier
 
 PACKAGE_LIST_PURPOSE = "sync-package-list"

@@ -21,7 +21,6 @@ sequence), so importing the same bundle twice, or an old one, changes nothing. A
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 
 from exam_core.model import AnswerKey
 from item_bank_sync.integrity import IntegrityThresholds, analyse_form, neighbours, seat_position, similarity_flags

@@ -8,13 +8,12 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
-from exam_core import certs, keys, receipt
+from exam_core import keys, receipt
 from exam_core.jsonio import b64e, format_time, utc_now
 from item_bank_sync.bank_db import open_bank
 from item_bank_sync.results_db import open_results, results_path
