@@ -129,16 +129,25 @@ def _plain_response(raw: Any) -> Response | None:
         return None
     if type(wall) is not str or not TIMESTAMP_RE.match(wall) or not _plain_value(raw["value"]):
         return None
-    return Response(**raw)
+    return _response_from_checked(raw)
+
+
+def _response_from_checked(raw: dict[str, Any]) -> Response:
+    """Build the frozen Response from a dict already checked to hold exactly its fields.
+
+    Filling ``__dict__`` skips the frozen dataclass's per-field ``object.__setattr__`` calls, a third
+    of the per-response cost at intake; the result is an ordinary, equal Response.
+    """
+    response = object.__new__(Response)
+    response.__dict__.update(raw)
+    return response
 
 
 def _item_times(timings: Any) -> dict[str, int]:
     times = timings.get("item_time_ms", {}) if isinstance(timings, dict) else {}
     if not isinstance(times, dict) or len(times) > MAX_RESPONSES:
         raise MalformedError("must be an object", "payload.timings.item_time_ms")
-    out = {}
     for item_id, ms in times.items():
-        if not isinstance(ms, int) or isinstance(ms, bool) or ms < 0:
-            raise MalformedError("must be non-negative integers", f"payload.timings.item_time_ms.{item_id}")
-        out[str(item_id)[:128]] = ms
-    return out
+        if type(ms) is not int or ms < 0 or len(item_id) > 128:
+            raise MalformedError("must be non-negative integers", f"payload.timings.item_time_ms.{item_id[:128]}")
+    return times

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from exam_core.errors import ValidationError
-from exam_core.model import AnswerKey, AreaMapEntry, Response, ResponseKey, check_response_value
+from exam_core.model import IDENTIFIER_RE, AnswerKey, AreaMapEntry, Response, ResponseKey, check_response_value
 
 HUMAN = "human"
 
@@ -228,6 +228,12 @@ def score_response(value: Any, key: ResponseKey, where: str = "value") -> float 
     The value is first checked against the key's declared cardinality and base type: a value of
     the wrong shape (a tampered or buggy kiosk) raises ValidationError instead of scoring 0.
     """
+    if type(value) is str and key.cardinality == "single" and key.base_type == "identifier" \
+            and key.template == "match_correct":
+        # the common case (a choice), checked and scored without the generic dispatch
+        if not IDENTIFIER_RE.match(value):
+            raise ValidationError(where, f"must match {IDENTIFIER_RE.pattern}")
+        return float(key.max_score) if [value] == _compiled(key).want else 0.0
     value = check_response_value(value, key.cardinality, key.base_type, where)
     if key.template == HUMAN:
         return None
