@@ -85,6 +85,8 @@ def apply_row(state: AttemptState, seq: int, row: dict[str, Any]) -> None:
     if kind in ("nav", "submitting", "pause", "break_start"):
         _charge_current_item(state, elapsed)
     state.elapsed_ms = max(state.elapsed_ms, elapsed)
+    if kind == "tick":
+        return  # a checkpoint carries only the elapsed time, applied above
     if kind == "open":
         state.attempt = row["attempt"]
     elif kind == "agreement":

@@ -131,7 +131,9 @@ def test_kill_9_at_random_points_keeps_every_acknowledged_answer_and_the_time(ri
             time.sleep(rng.uniform(0, 0.3))
         time.sleep(rng.uniform(0, 1.5))
         before = kiosk.state()["timer"]["remaining_ms"]
-        position = kiosk.state()["current"]
+        snapshot = kiosk.state()
+        assert snapshot["screen"] == "exam", snapshot
+        position = snapshot["current"]
         kiosk.kill9()
         time.sleep(rng.uniform(0.5, 2.0))  # down time, never charged
         _resume(world, console, kiosk)

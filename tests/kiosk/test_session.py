@@ -73,10 +73,11 @@ def test_replay_restores_answers_flags_position_and_time(kiosk_db, journal_key):
 
 
 def test_down_time_is_not_charged(kiosk_db, journal_key):
-    session, _ = new_session(kiosk_db, journal_key)
+    session, _ = new_session(kiosk_db, journal_key, checkpoint_seconds=0.05)
     _started(session)
     time.sleep(0.2)
     session.tick()
+    assert session.state.elapsed_ms >= 150  # the checkpoint row was journaled and applied
     session.answer("Q01", "R1", "A")
     remaining = session.remaining_ms()
     time.sleep(0.5)  # the "kiosk is down"
