@@ -274,3 +274,20 @@ def test_cli_matrix_json_and_html(tmp_path):
                          cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 1
     assert "line 2, column 2 (i1)" in json.loads(out.stdout)["error"]
+
+
+@pytest.mark.browser
+def test_html_report_renders_in_chromium(tmp_path, page):
+    """The report opens offline in Chromium: both plots decode, flagged items are highlighted."""
+    from item_bank_sync.report_analysis import write_html
+
+    scores, _ = _rasch(500, np.linspace(-2, 2, 12), seed=2)
+    scores[:, 0] = 1                                            # a zero-variance item
+    path = write_html(analyze_scores(scores, [f"q{i}" for i in range(12)]), tmp_path / "r.html", "Report <&>")
+    page.goto(path.as_uri())
+    assert page.title() == "Report <&>"                         # escaped in the source, shown as text
+    widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
+    assert len(widths) == 2 and all(w > 300 for w in widths)
+    flagged = page.eval_on_selector_all("#items tr.flagged td.id:first-child", "tds => tds.map(t => t.textContent)")
+    assert "q0" in flagged
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
