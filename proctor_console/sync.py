@@ -21,7 +21,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from exam_core import certs
+from exam_core import certs, limits
 from exam_core.errors import InvigilError
 from exam_core.jsonio import b64d, b64e
 from proctor_console.context import ConsoleContext, ConsoleError
@@ -77,6 +77,8 @@ def pull_packages(ctx: ConsoleContext, client: HubClient, report: SyncReport, pr
         package_id, size, sha256 = entry.get("package_id"), entry.get("size"), entry.get("sha256")
         if not isinstance(package_id, str) or not isinstance(size, int) or not isinstance(sha256, str):
             raise ConsoleError("package list entry lacks package_id, size or sha256")
+        if not 0 < size <= limits.PACKAGE_MAX_BYTES:
+            raise ConsoleError(f"package {package_id[:40]!r}: listed size {size} is outside 1..{limits.PACKAGE_MAX_BYTES}")
         if sha256 in held:
             report.packages_present += 1
             continue

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from exam_core import signing
 from exam_core.errors import InvigilError, MalformedError, TamperedError, UntrustedError
-from exam_core.jsonio import b64e, canonical_dumps, format_time, utc_now
+from exam_core.jsonio import b64e, canonical_dumps, format_time, loads_strict, utc_now
 
 SYNC_REQUEST_PURPOSE = "sync-request"
 PACKAGE_LIST_PURPOSE = "sync-package-list"
@@ -146,7 +146,8 @@ class HubClient:
     def upload(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         body = json.dumps({"envelopes": entries}).encode()
         response, _ = self.call("POST", "/v1/envelopes", body)
-        results = json.loads(response.body).get("results")
+        answer = loads_strict(response.body, max_bytes=MAX_RESPONSE_BYTES)
+        results = answer.get("results") if isinstance(answer, dict) else None
         if not isinstance(results, list) or len(results) != len(entries):
             raise MalformedError("upload answer must hold one result per envelope", "results")
         return results
