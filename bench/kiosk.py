@@ -1,0 +1,181 @@
+"""Kiosk benchmarks: answer-save latency through HTTP to the durable journal commit, and time from
+the key release to the first item of a 200-item form with 20 MB of media.
+
+Baselines measured in the same run:
+- a raw ``sqlite3`` insert + commit of a row of the same size with the kiosk's pragmas
+  (WAL, synchronous=FULL) in the same directory: the floor of a durable save;
+- a raw AES-256-GCM decryption of the same content bytes: the floor of opening the form.
+
+The trust world (keys, certificates, package, key release) is the one the kiosk tests use
+(``tests/kiosk/world.py``), so run this from the repository root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import re
+import sqlite3
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from werkzeug.serving import make_server
+
+from bench.common import Figure, percentile
+
+
+def _world(directory: Path, extra_items: int = 0, media_mb: int = 0):
+    from exam_core.model import FormContent
+    from tests.kiosk.forms import make_content
+    from tests.kiosk.world import World, make_runtime
+    content = None
+    if extra_items or media_mb:
+        form, media = make_content(extra_items=extra_items)
+        data = form.to_dict()
+        blobs = {}
+        for n in range(media_mb):
+            blob = os.urandom(1024 * 1024)
+            sha = hashlib.sha256(blob).hexdigest()
+            blobs[sha] = blob
+            data["items"][10 + n % max(1, extra_items)]["media"].append(
+                {"sha256": sha, "mime": "image/png", "name": f"figure {n}"})
+        content = (FormContent.from_dict(data), {**media, **blobs})
+    world = World(directory, content=content)
+    return world, make_runtime(world, directory)
+
+
+def _serve(runtime):
+    from kiosk.webapp import create_app
+    server = make_server("127.0.0.1", 0, create_app(runtime), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+    conn.request("GET", "/")
+    token = re.search(r'name="kiosk-token" content="([^"]+)"', conn.getresponse().read().decode()).group(1)
+    return server, token
+
+
+def _post(port: int, token: str, path: str, body: dict) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json", "X-Kiosk-Token": token})
+    reply = conn.getresponse()
+    data = json.loads(reply.read())
+    conn.close()
+    if reply.status != 200:
+        raise RuntimeError(f"{path}: {reply.status} {data}")
+    return data
+
+
+def _open_exam(world, runtime) -> None:
+    assert runtime.handle_command(world.admit()).ok
+    runtime.store_package("P1", world.package_bytes)
+    runtime.confirm_identity()
+    ack = runtime.handle_command(world.release())
+    if not ack.ok:
+        raise RuntimeError(ack.reason)
+    runtime.session.accept_agreement()
+    runtime.session.begin()
+
+
+class RawCommit:
+    """A raw sqlite3 insert + commit with the kiosk's pragmas: the floor of a durable save."""
+
+    def __init__(self, path: Path) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)")
+
+    def timed(self, row_bytes: int) -> float:
+        body = os.urandom(row_bytes)
+        start = time.perf_counter()
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute("INSERT INTO t (body) VALUES (?)", [body])
+        self.conn.execute("COMMIT")
+        return time.perf_counter() - start
+
+
+def answer_save(quick: bool) -> list[Figure]:
+    count = 150 if quick else 1000
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        world, runtime = _world(directory)
+        server, token = _serve(runtime)
+        try:
+            _open_exam(world, runtime)
+            port = server.server_port
+            baseline = RawCommit(directory / "raw.db")
+            row_bytes = 0
+            samples, raw = [], []
+            for n in range(count):  # interleaved, so both see the same machine load
+                body = {"item_id": "Q03", "response_id": "R1", "value": f"answer number {n}"}
+                start = time.perf_counter()
+                _post(port, token, "/api/answer", body)
+                samples.append(time.perf_counter() - start)
+                if not row_bytes:
+                    row_bytes = len(runtime.db.execute(
+                        "SELECT ciphertext FROM journal ORDER BY seq DESC LIMIT 1").fetchone()[0]) + 200
+                raw.append(baseline.timed(row_bytes))
+            baseline.conn.close()
+        finally:
+            runtime.stop()
+            server.shutdown()
+            runtime.db.conn.close()
+    figures = []
+    for pct in (50, 99):
+        figures.append(Figure("kiosk", f"answer save p{pct} (HTTP -> FULL commit)", percentile(samples, pct) * 1000,
+                               "ms", f"raw sqlite3 FULL commit p{pct}", percentile(raw, pct) * 1000,
+                               goal="p99 within 3x" if pct == 99 else "",
+                               note=f"{count} saves"))
+    return figures
+
+
+def start_to_first_item(quick: bool) -> list[Figure]:
+    rounds = 3 if quick else 7
+    timings, raw = [], []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            directory = Path(tmp)
+            world, runtime = _world(directory, extra_items=190, media_mb=20)
+            server, token = _serve(runtime)
+            try:
+                assert runtime.handle_command(world.admit()).ok
+                runtime.store_package("P1", world.package_bytes)
+                runtime.confirm_identity()
+                release = world.release()
+                start = time.perf_counter()
+                ack = runtime.handle_command(release)
+                if not ack.ok:
+                    raise RuntimeError(ack.reason)
+                runtime.session.accept_agreement()
+                runtime.session.begin()
+                conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+                conn.request("GET", "/api/item/0", headers={"X-Kiosk-Token": token})
+                reply = conn.getresponse()
+                reply.read()
+                timings.append(time.perf_counter() - start)
+                if reply.status != 200 or len(runtime.session.bundle.items) != 200:
+                    raise RuntimeError("first item not served")
+                nonce, body = os.urandom(12), world.content_bytes
+                key = AESGCM.generate_key(256)
+                sealed = AESGCM(key).encrypt(nonce, body, None)
+                t0 = time.perf_counter()
+                AESGCM(key).decrypt(nonce, sealed, None)
+                raw.append(time.perf_counter() - t0)
+                size_mb = len(world.package_bytes) / 1e6
+            finally:
+                runtime.stop()
+                server.shutdown()
+                runtime.db.conn.close()
+    best = sorted(timings)[len(timings) // 2]
+    return [Figure("kiosk", "start -> first item (200 items, 20 MB media)", best * 1000, "ms",
+                   "raw AES-GCM decrypt of the content", sorted(raw)[len(raw) // 2] * 1000,
+                   goal="< 300 ms", note=f"median of {rounds}; package {size_mb:.1f} MB")]
+
+
+def run(quick: bool) -> list[Figure]:
+    return answer_save(quick) + start_to_first_item(quick)
