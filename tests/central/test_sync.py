@@ -270,3 +270,18 @@ def test_cli_sync_against_a_served_hub(world, console, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_revocation_lists_only_move_forward(world, console):
+    from exam_core import certs as certificates
+    from proctor_console.sync import store_revocations
+
+    newer = certificates.issue_revocation_list(world.pki.central, "central", ["aa" * 8], sequence=2)
+    older = certificates.issue_revocation_list(world.pki.central, "central", [], sequence=1)
+    assert store_revocations(console, newer) == 2
+    assert store_revocations(console, older) == 2                      # an old list cannot un-revoke
+    assert (console.data / "revocations.signed").read_bytes() == newer
+    forged = certificates.issue_revocation_list(keys.generate_signing_key(), "central", [], sequence=9)
+    with pytest.raises(Exception):
+        store_revocations(console, forged)
+    assert (console.data / "revocations.signed").read_bytes() == newer
