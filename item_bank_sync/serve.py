@@ -55,10 +55,11 @@ def create_app(data_dir: Path, keys: CentralKeys | None = None, clock: Callable[
 
     @app.before_request
     def authenticate() -> Any:
-        body = request.get_data(cache=True) if request.method == "POST" else b""
         try:
+            claim = verifier().precheck(request.headers)     # before reading any body
+            body = request.get_data(cache=True) if request.method == "POST" else b""
             g.centre = verifier().verify(request.headers, request.method, request.path,
-                                         request.query_string.decode("latin-1"), body)
+                                         request.query_string.decode("latin-1"), body, claim)
         except AuthError as exc:
             return jsonify(error=exc.reason), 401
         return None

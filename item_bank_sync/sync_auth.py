@@ -67,6 +67,16 @@ class AuthenticatedCentre:
     nonce: str
 
 
+@dataclass(frozen=True)
+class _Claim:
+    centre: str
+    at: str
+    nonce: str
+    signature: bytes
+    cert: VerifiedCertificate
+    now: float
+
+
 class RequestVerifier:
     """Checks signed requests against the centres' certificates and a durable nonce store.
 
@@ -81,7 +91,9 @@ class RequestVerifier:
         self.window = window
         self.clock = clock
 
-    def verify(self, headers: Mapping[str, str], method: str, path: str, query: str, body: bytes) -> AuthenticatedCentre:
+    def precheck(self, headers: Mapping[str, str]) -> "_Claim":
+        """Everything that needs no body: headers present and well-formed, time in the window,
+        centre enrolled, unrevoked and valid. Run before reading a (large) body."""
         centre, at, nonce, signature = (headers.get(h, "") for h in
                                         (HEADER_CENTRE, HEADER_TIME, HEADER_NONCE, HEADER_SIGNATURE))
         if not (centre and at and nonce and signature):
@@ -103,13 +115,20 @@ class RequestVerifier:
             raise AuthError(f"centre certificate not usable: {exc.reason}") from None
         except ArtefactError:
             raise AuthError("centre certificate not usable") from None
+        return _Claim(centre, at, nonce, sig, cert, now)
+
+    def verify(self, headers: Mapping[str, str], method: str, path: str, query: str, body: bytes,
+               claim: "_Claim | None" = None) -> AuthenticatedCentre:
+        """The full check: ``precheck`` (unless its result is given), the signature, the nonce."""
+        claim = claim or self.precheck(headers)
         try:
-            signing.verify(cert.signing_public, SYNC_REQUEST_PURPOSE,
-                           request_message(centre, method, path, query, body, at, nonce), sig)
+            signing.verify(claim.cert.signing_public, SYNC_REQUEST_PURPOSE,
+                           request_message(claim.centre, method, path, query, body, claim.at, claim.nonce),
+                           claim.signature)
         except ArtefactError:
             raise AuthError("request signature does not verify") from None
-        self._remember(centre, nonce, now)
-        return AuthenticatedCentre(centre, cert, nonce)
+        self._remember(claim.centre, claim.nonce, claim.now)
+        return AuthenticatedCentre(claim.centre, claim.cert, claim.nonce)
 
     def _remember(self, centre: str, nonce: str, now: float) -> None:
         """Record the nonce durably; a second sighting is a replay."""
