@@ -31,11 +31,10 @@ def _human(analysis: Analysis):
 
 
 def _matrix_payload(analysis: Analysis) -> dict:
-    """The documented ``--matrix --json`` shape (plus ``thresholds``), items without options."""
+    """Exactly the documented ``--matrix --json`` shape: ``{"test": {...}, "items": [...]}``."""
     data = analysis.to_dict()
     keep = ("item_id", "p", "rpb_corrected", "alpha_if_deleted", "discrimination_index", "flags")
-    data["items"] = [{k: item[k] for k in keep} for item in data["items"]]
-    return data
+    return {"test": data["test"], "items": [{k: item[k] for k in keep} for item in data["items"]]}
 
 
 @click.command("analyze")

@@ -261,6 +261,7 @@ def test_cli_matrix_json_and_html(tmp_path):
                          cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
+    assert set(data) == {"test", "items"}
     assert set(data["test"]) == {"n_candidates", "n_items", "mean", "sd", "alpha", "sem"}
     assert set(data["items"][0]) == {"item_id", "p", "rpb_corrected", "alpha_if_deleted",
                                      "discrimination_index", "flags"}
