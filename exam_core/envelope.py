@@ -17,6 +17,7 @@ it repeats ``envelope_id``/``attempt_id``/``package_id`` so it cannot be replaye
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from exam_core import certs, hpke, limits, model, purposes, signing
 from exam_core.errors import (MalformedError, TamperedError, TooLargeError, UnknownVersionError,
                               UntrustedError, ValidationError, WrongKeyError)
-from exam_core.jsonio import b64d, b64e, canonical_dumps, format_time, loads_strict, parse_time, utc_now
+from exam_core.jsonio import b64d, format_time, loads_strict, parse_time, utc_now
 from exam_core.keys import HpkePrivateKey, HpkePublicKey, key_id
 
 ENVELOPE_FORMAT = "invigil-envelope"
@@ -106,11 +107,18 @@ def seal_envelope(payload: dict[str, Any], *, attempt_id: str, centre_id: str, k
         "created": format_time(created or utc_now()),
         "ciphertext_sha256": hashlib.sha256(ciphertext).hexdigest(), "ciphertext_size": len(ciphertext),
         "results_key_id": key_id(results_public)})
-    data = canonical_dumps({"format": ENVELOPE_FORMAT, "v": 1, "header": b64e(header),
-                            "chain": certs.chain_to_b64(chain), "ciphertext": b64e(ciphertext)})
+    data = _envelope_bytes(header, chain, ciphertext)
     if len(data) > limits.ENVELOPE_MAX_BYTES:
         raise TooLargeError(f"envelope of {len(data)} bytes exceeds {limits.ENVELOPE_MAX_BYTES}")
     return data
+
+
+def _envelope_bytes(header: bytes, chain: Sequence[bytes], ciphertext: bytes) -> bytes:
+    """``canonical_dumps`` of the outer object, assembled directly (keys sorted; base64 needs no
+    escaping) so the JSON encoder never scans the ciphertext. Tests check the equality."""
+    quoted = lambda raw: b'"' + binascii.b2a_base64(raw, newline=False) + b'"'  # noqa: E731
+    return b"".join((b'{"chain":[', b",".join(quoted(c) for c in chain), b'],"ciphertext":', quoted(ciphertext),
+                     b',"format":"', ENVELOPE_FORMAT.encode(), b'","header":', quoted(header), b',"v":1}'))
 
 
 # ----- reading -----------------------------------------------------------------------------------

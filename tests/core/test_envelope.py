@@ -147,3 +147,7 @@ def test_receipt_any_flipped_byte_rejected(pki, sealed, data):
     bad[pos] ^= 1 << data.draw(st.integers(0, 7))
     with pytest.raises(ArtefactError):
         receipt.verify_receipt(bytes(bad), sealed, pki.central.public_key())
+
+
+def test_envelope_bytes_are_canonical_json(sealed):
+    assert sealed == canonical_dumps(json.loads(sealed))
