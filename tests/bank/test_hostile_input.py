@@ -1,0 +1,171 @@
+"""Hostile input: XXE, entity bombs, oversized or mis-encoded files, script, path tricks, zip bombs."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from item_bank_sync.importer import ImportOptions, iter_sources
+from item_bank_sync.import_errors import ItemRejected
+from item_bank_sync.qti_import import ParsedItem
+from tests.bank.conftest import choice_item, write_qti
+
+PNG_1x1 = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def one(path: Path, **options) -> ParsedItem | ItemRejected:
+    (outcome,) = list(iter_sources([path], ImportOptions(**options)))
+    return outcome
+
+
+def rejected(path: Path) -> ItemRejected:
+    outcome = one(path)
+    assert isinstance(outcome, ItemRejected), "expected a rejection"
+    return outcome
+
+
+def test_xxe_is_rejected_fast_and_never_opens_the_file(tmp_path: Path) -> None:
+    """The entity points at a FIFO: opening it for reading would block, so finishing proves no read."""
+    fifo = tmp_path / "secret.fifo"
+    os.mkfifo(fifo)
+    opened = threading.Event()
+
+    def writer() -> None:  # only returns if somebody opens the FIFO for reading
+        with open(fifo, "w") as handle:
+            opened.set()
+            handle.write("SECRET-CONTENT")
+
+    threading.Thread(target=writer, daemon=True).start()
+    xml = choice_item().replace('<?xml version="1.0" encoding="UTF-8"?>\n',
+                                f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE assessmentItem ['
+                                f'<!ENTITY xxe SYSTEM "file://{fifo}">]>\n').replace("<p>", "<p>&xxe;")
+    xml = xml.replace("<prompt>Pick</prompt>", "<prompt>&xxe;</prompt>")
+    path = write_qti(tmp_path, "xxe.xml", xml)
+    start = time.perf_counter()
+    outcome = rejected(path)
+    assert time.perf_counter() - start < 1.0
+    assert "ENTITY" in outcome.element and "XXE" in outcome.problem
+    time.sleep(0.2)
+    assert not opened.is_set(), "the importer opened the file named by the entity"
+    with open(fifo, "r") as handle:  # unblock the writer thread
+        handle.read()
+
+
+def test_xxe_to_a_real_file_leaks_nothing(tmp_path: Path, central) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-PASSWORD")
+    xml = choice_item().replace('<?xml version="1.0" encoding="UTF-8"?>\n',
+                                f'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file://{secret}">]>')
+    xml = xml.replace("<prompt>Pick</prompt>", "<prompt>&x;</prompt>")
+    result = central.run("import", str(write_qti(tmp_path, "x.xml", xml)), "--json")
+    assert result.exit_code == 1 and "TOP-SECRET" not in result.output
+    assert b"TOP-SECRET" not in (central.data_dir / "bank.db").read_bytes()
+
+
+def test_billion_laughs_is_rejected_within_a_second(tmp_path: Path) -> None:
+    entities = '<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">' for n in range(1, 10))
+    xml = f'<?xml version="1.0"?>\n<!DOCTYPE lolz [{entities}]>\n' + choice_item().split("\n", 1)[1].replace(
+        "<prompt>Pick</prompt>", "<prompt>&lol9;</prompt>")
+    start = time.perf_counter()
+    outcome = rejected(write_qti(tmp_path, "lol.xml", xml))
+    assert time.perf_counter() - start < 1.0
+    assert "ENTITY" in outcome.reason
+
+
+def test_external_dtd_and_parameter_entities_are_not_fetched(tmp_path: Path) -> None:
+    fifo = tmp_path / "dtd.fifo"
+    os.mkfifo(fifo)
+    xml = f'<?xml version="1.0"?>\n<!DOCTYPE assessmentItem SYSTEM "file://{fifo}">\n' + choice_item().split("\n", 1)[1]
+    start = time.perf_counter()
+    outcome = rejected(write_qti(tmp_path, "dtd.xml", xml))
+    assert time.perf_counter() - start < 1.0  # a read of the FIFO would hang here
+    assert outcome.element == "!DOCTYPE" and "external DTD" in outcome.problem
+    plain = '<?xml version="1.0"?>\n<!DOCTYPE assessmentItem>\n' + choice_item().split("\n", 1)[1]
+    assert isinstance(one(write_qti(tmp_path, "plain.xml", plain)), ParsedItem)
+    param = f'<?xml version="1.0"?>\n<!DOCTYPE a [<!ENTITY % p SYSTEM "file://{fifo}"> %p;]>\n<a/>'
+    assert "ENTITY" in rejected(write_qti(tmp_path, "param.xml", param)).reason
+
+
+@pytest.mark.parametrize("data, element, problem", [
+    ("\ufeff".encode("utf-16") + choice_item().encode("utf-16")[2:], "file", "UTF-16"),
+    (choice_item().replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').encode("latin-1"), "?xml", "only UTF-8"),
+    (b"<assessmentItem", "xml", "malformed XML"),
+    (choice_item().encode() + b" " * (2 * 1024 * 1024), "file", "more than"),
+    (choice_item().replace("imsqti_v2p1", "imsqti_v9").encode(), "assessmentItem", "is not QTI"),
+])
+def test_unreadable_files_are_rejected_with_a_reason(tmp_path: Path, data: bytes, element: str, problem: str) -> None:
+    path = tmp_path / "bad.xml"
+    path.write_bytes(data)
+    outcome = rejected(path)
+    assert element in outcome.element and problem in outcome.problem, outcome.reason
+
+
+def test_script_handlers_and_styles_are_removed(tmp_path: Path) -> None:
+    body = ('<p onclick="steal()" style="color:red" class="ok bad!">Hi <script>steal()</script>'
+            '<style>p{}</style><span onmouseover="x()">there</span></p>'
+            '<feedbackBlock outcomeIdentifier="FB" identifier="A" showHide="show">the answer is A</feedbackBlock>'
+            '<rubricBlock view="scorer"><p>answer A</p></rubricBlock>')
+    outcome = one(write_qti(tmp_path, "s.xml", choice_item(body_extra=body)))
+    assert isinstance(outcome, ParsedItem)
+    html = outcome.item.body_html
+    for banned in ("script", "steal", "onclick", "onmouseover", "style", "answer", "bad!"):
+        assert banned not in html, banned
+    assert html.startswith('<p class="ok">Hi <span>there</span></p>')
+    warnings = " ".join(outcome.warnings)
+    assert "script" in warnings and "onclick" in warnings and "feedbackBlock" in warnings and "scorer" in warnings
+
+
+def test_links_are_unwrapped_and_foreign_elements_reported(tmp_path: Path) -> None:
+    body = '<p><a href="javascript:alert(1)">click</a> <ssml:sub xmlns:ssml="urn:x" alias="D">Dr.</ssml:sub></p>'
+    outcome = one(write_qti(tmp_path, "a.xml", choice_item(body_extra=body)))
+    assert isinstance(outcome, ParsedItem)
+    assert outcome.item.body_html.startswith("<p>click Dr.</p>")
+    assert "javascript" not in outcome.item.body_html and any("itemBody/p/a" in w for w in outcome.warnings)
+
+
+@pytest.mark.parametrize("body, element, problem", [
+    ('<video src="v.mp4"/>', "itemBody/video", "cannot be delivered"),
+    ('<object type="application/x-shockwave-flash" data="x.swf"/>', "itemBody/object", "only images"),
+    ('<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="/etc/passwd"/>', "itemBody/xi:include", "cannot be delivered"),
+    ('<img src="http://evil.example/x.png" alt=""/>', "itemBody/img", "URLs and absolute paths"),
+    ('<img src="/etc/passwd" alt=""/>', "itemBody/img", "URLs and absolute paths"),
+    ('<img src="../../outside.png" alt=""/>', "itemBody/img", "outside the import root"),
+    ('<img src="missing.png" alt=""/>', "itemBody/img", "not found"),
+    ('<img src="fake.png" alt=""/>', "itemBody/img", "not a PNG"),
+    ('<img src="pic.svg" alt=""/>', "itemBody/img", "SVG"),
+])
+def test_content_that_cannot_be_delivered_safely_is_rejected(tmp_path: Path, body: str, element: str,
+                                                            problem: str) -> None:
+    (tmp_path / "items").mkdir()
+    (tmp_path / "items" / "fake.png").write_bytes(b"<html>not an image</html>")
+    (tmp_path / "items" / "pic.svg").write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>')
+    (tmp_path / "outside.png").write_bytes(PNG_1x1)
+    outcome = rejected(write_qti(tmp_path / "items", "m.xml", choice_item(body_extra=body)))
+    assert element in outcome.element and problem in outcome.problem, outcome.reason
+
+
+def test_zip_slip_and_zip_bombs_are_refused(tmp_path: Path) -> None:
+    slip = tmp_path / "slip.zip"
+    with zipfile.ZipFile(slip, "w") as archive:
+        archive.writestr("imsmanifest.xml", "<manifest/>")
+        archive.writestr("../../evil.xml", "x")
+    assert "escapes" in rejected(slip).problem
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("imsmanifest.xml", "<manifest/>")
+        archive.writestr("items/big.xml", b"\0" * (10 * 1024 * 1024))
+    assert "ratio" in rejected(bomb).problem
+    empty = tmp_path / "nomanifest.zip"
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("items/a.xml", choice_item())
+    assert rejected(empty).element == "imsmanifest.xml"
+    garbage = tmp_path / "garbage.zip"
+    garbage.write_bytes(b"not a zip")
+    assert "not a readable zip" in rejected(garbage).problem
