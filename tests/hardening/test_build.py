@@ -69,16 +69,41 @@ def test_other_arguments_reach_the_kiosk_cli(binary):
     assert done.returncode == 0 and "Invigil kiosk" in done.stdout
 
 
-def test_binary_serves_the_candidate_ui(binary, tmp_path):
-    if " run " not in run(binary, "--help").stdout:
-        pytest.skip("the kiosk CLI has no `run` command yet: serving the candidate UI is not testable")
+def test_binary_serves_the_candidate_ui_and_attests_itself_to_a_console(binary, tmp_path):
+    """The frozen kiosk, paired with the kiosk tests' protocol console: it serves the candidate UI
+    on 127.0.0.1, logs in over Socket.IO (the async driver made it into the binary) and its hello
+    carries an attestation of the frozen binary's own measurement."""
+    from exam_core import signing
+    from exam_core.jsonio import b64d
+    from hardening.attestation import PURPOSE
+    from tests.kiosk.fake_console import FakeConsole, wait_for
+    from tests.kiosk.world import World
+
+    world = World(tmp_path / "kiosk")
+    console = FakeConsole(world.device.signing_key.public_key())
+    world.device.save_pairing(dict(world.device.pairing, console_url=console.url), {})
     port = find_free_port()
-    server = subprocess.Popen([str(binary), "run", "--port", str(port)], cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "PYNPUT_BACKEND")}
+    log = tmp_path / "kiosk.log"
+    with open(log, "wb") as out:
+        kiosk = subprocess.Popen([str(binary), "run", "--data", str(tmp_path / "kiosk"), "--no-browser",
+                                  "--port", str(port)], cwd=tmp_path, env=env, stdout=out,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_for_port(port, timeout=60, process=server)
+        wait_for_port(port, timeout=90, process=kiosk)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
-            assert response.status == 200 and b"<html" in response.read().lower()
+            page = response.read().decode()
+        assert response.status == 200 and 'name="kiosk-token"' in page
+        wait_for(lambda: console.store.hellos, timeout=60, what="hello from the frozen kiosk")
+        attestation = b64d(console.store.hellos[0]["attestation"])
+        payload = signing.open_signed(attestation, world.device.signing_key.public_key(), PURPOSE).payload
+        expected = json.loads(run(binary, "hardening", "measure", "--json").stdout)
+        assert payload["kind"] == "frozen" and payload["measurement"] == expected["digest"]
+    except BaseException:
+        print(log.read_text(errors="replace")[-3000:])
+        raise
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        if kiosk.poll() is None:
+            os.killpg(kiosk.pid, signal.SIGTERM)
+            kiosk.wait(timeout=30)
+        console.stop()
