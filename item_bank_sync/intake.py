@@ -32,7 +32,7 @@ import sqlite_utils
 
 from exam_core import limits
 from exam_core.envelope import read_unverified_header
-from exam_core.errors import ArtefactError, InvigilError, TooLargeError, ValidationError
+from exam_core.errors import ArtefactError, InvigilError, ValidationError
 from exam_core.jsonio import b64e, format_time, utc_now
 from exam_core.receipt import issue_receipt
 from exam_core.model import SEVERITIES, AnswerKey, Form
@@ -152,19 +152,20 @@ class Intake:
         seen = self._seen(digest)
         if seen is not None:
             return seen
-        try:
-            if len(data) > limits.ENVELOPE_MAX_BYTES:
-                raise TooLargeError(f"envelope of {len(data)} bytes exceeds {limits.ENVELOPE_MAX_BYTES}")
-            read_unverified_header(data)
-        except ArtefactError as exc:
-            # Not even a readable envelope: no receipt can name it, so the centre keeps its copy.
-            return IntakeResult(digest, REJECTED, f"unreadable envelope: {exc}", None, None)
+        if len(data) > limits.ENVELOPE_MAX_BYTES:
+            return IntakeResult(digest, REJECTED, f"envelope of {len(data)} bytes exceeds {limits.ENVELOPE_MAX_BYTES}",
+                                None, None)
         try:
             opened = open_envelope(data, self.keys.root_public, self.keys.results, self.revocations)
             self._check(opened, via_centre, meta)
             scoring = self._form_scoring(opened.attempt.form_id, opened.attempt.form_version)
             scored = score_attempt(scoring.keys, opened.responses)
         except (ArtefactError, ValidationError, IntakeRefusal) as exc:
+            try:
+                read_unverified_header(data)
+            except ArtefactError as unreadable:
+                # Not even a readable envelope: no receipt can name it, so the centre keeps its copy.
+                return IntakeResult(digest, REJECTED, f"unreadable envelope: {unreadable}", None, None)
             return self._quarantine(data, digest, via_centre, exc)
         return self._accept(data, digest, via_centre, opened, scoring, scored, meta)
 
