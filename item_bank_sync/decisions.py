@@ -74,16 +74,19 @@ def decide(db: sqlite_utils.Database, attempt_id: str, by: str, outcome: str, re
 
 
 RESULT_COLUMNS = ("attempt_id", "candidate_id", "form_id", "form_version", "centre_id", "submitted_at",
-                  "scoring_status", "total", "max_total", "cut_score", "passed", "decision", "decided_by",
-                  "decided_at")
+                  "scoring_status", "total", "max_total", "cut_score", "passed", "integrity_flags", "decision",
+                  "decided_by", "decided_at")
 
 
 def results_rows(db: sqlite_utils.Database, form_id: str | None = None) -> list[dict[str, Any]]:
-    """One row per accepted attempt with its score and the decision that stands (latest)."""
+    """One row per accepted attempt: score, pass/fail, how many integrity flags await review, and
+    the decision that stands (the latest)."""
     where, params = ("WHERE a.form_id = ?", [form_id]) if form_id else ("", [])
     sql = f"""
         SELECT a.attempt_id, a.candidate_id, a.form_id, a.form_version, a.centre_id, a.submitted_at,
                a.scoring_status, a.total, a.max_total, a.cut_score, a.passed,
+               (SELECT COUNT(*) FROM integrity_flags f WHERE a.attempt_id IN (f.attempt_id, f.other_attempt_id))
+                   AS integrity_flags,
                d.outcome AS decision, d.decided_by, d.at AS decided_at
         FROM attempts a
         LEFT JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE attempt_id = a.attempt_id)
