@@ -166,23 +166,29 @@ class Lockdown:
         self.stop()
 
 
-def run_lockdown(settings: LockdownSettings, policy: Policy) -> LockdownResult:
-    """Run the exam browser locked down until it exits or SIGTERM/SIGINT/SIGHUP arrives, then restore."""
+def run_lockdown(settings: LockdownSettings, policy: Policy,
+                 stop: threading.Event | None = None) -> LockdownResult:
+    """Run the exam browser locked down until it exits, ``stop`` is set, or (when called from the
+    main thread) SIGTERM/SIGINT/SIGHUP arrives; then undo every change.
+
+    Signal handlers can only be installed from the main thread; a caller running this in a worker
+    thread (the kiosk) ends it through ``stop`` instead.
+    """
     session = Lockdown(settings, policy)
-    stopping = threading.Event()
+    stopping = stop if stop is not None else threading.Event()
 
     def on_signal(signum, _frame):
         stopping.set()
-        if session.browser is not None and session.browser.poll() is None:
-            session.browser.terminate()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, on_signal)
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)} if in_main else {}
     result = LockdownResult(None, None)
     try:
         session.start()
         result.grabs = session.grabs
         while result.browser_exit is None and not stopping.is_set():
-            result.browser_exit = session.wait(timeout=0.5)
+            result.browser_exit = session.wait(timeout=0.25)
     finally:
         result.restore = session.stop()
         for sig, handler in previous.items():

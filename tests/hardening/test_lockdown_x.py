@@ -214,3 +214,34 @@ def test_lockdown_cli_restores_on_sigterm(xvfb_display, tmp_path):
             lockdown.kill()
             lockdown.wait()
         kiosk.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_run_lockdown_in_a_worker_thread_ends_on_its_stop_event(xvfb_display, tmp_path):
+    """How the kiosk runs it: in a thread (no signal handlers there), ended by an Event."""
+    import threading
+
+    from hardening.lockdown import run_lockdown, settings_from_policy
+    from hardening.policy import load_policy
+
+    kiosk = HitLogServer(find_free_port())
+    policy = load_policy("development")
+    settings = settings_from_policy(kiosk.url, policy, policy_dir=str(tmp_path / "managed"),
+                                    journal=str(tmp_path / "journal.jsonl"), display=xvfb_display)
+    stop = threading.Event()
+    outcome: dict = {}
+    worker = threading.Thread(target=lambda: outcome.update(result=run_lockdown(settings, policy, stop)))
+    worker.start()
+    try:
+        assert kiosk.wait_for("/", 60)
+        stop.set()
+        worker.join(timeout=30)
+        assert not worker.is_alive()
+        result = outcome["result"]
+        assert result.restore.errors == [] and result.browser_exit is not None
+        assert not (tmp_path / "managed").exists() and not (tmp_path / "journal.jsonl").exists()
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+        kiosk.close()
