@@ -13,7 +13,8 @@ import secrets
 import time
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from functools import wraps
+from typing import TYPE_CHECKING, Any, Callable
 
 from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace
@@ -60,6 +61,17 @@ class ChallengeBook:
             raise ValidationError("challenge", "was issued by another console or at another time")
 
 
+def _logged_in(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Run a message handler only for a socket that passed the challenge login, with its kiosk id."""
+    @wraps(handler)
+    def wrapper(self: KioskNamespace, data: Any = None) -> dict[str, Any]:
+        kiosk_id = self.console.room.sid_kiosks.get(request.sid)
+        if kiosk_id is None:
+            return protocol.ack_error("unauthorised", "not logged in")
+        return handler(self, kiosk_id, data)
+    return wrapper
+
+
 class KioskNamespace(Namespace):
     def __init__(self, server: ConsoleServer) -> None:
         super().__init__(protocol.KIOSK_NAMESPACE)
@@ -85,14 +97,9 @@ class KioskNamespace(Namespace):
         if kiosk_id is not None:
             self.console.push_tile(kiosk_id)
 
-    def _kiosk(self) -> str | None:
-        return self.console.room.sid_kiosks.get(request.sid)
-
     # --- messages -----------------------------------------------------------------------------
-    def on_hello(self, data: Any = None) -> dict[str, Any]:
-        kiosk_id = self._kiosk()
-        if kiosk_id is None:
-            return protocol.ack_error("unauthorised", "not logged in")
+    @_logged_in
+    def on_hello(self, kiosk_id: str, data: Any) -> dict[str, Any]:
         try:
             hello = protocol.parse_message(protocol.Hello, data, protocol.MAX_ATTESTATION_BYTES * 2)
             if hello.kiosk_id != kiosk_id:
@@ -117,10 +124,8 @@ class KioskNamespace(Namespace):
         return protocol.ack_ok(console_id=self.console.ctx.console_id, console_time=now_text(),
                                last_seq=last)
 
-    def on_heartbeat(self, data: Any = None) -> dict[str, Any]:
-        kiosk_id = self._kiosk()
-        if kiosk_id is None:
-            return protocol.ack_error("unauthorised", "not logged in")
+    @_logged_in
+    def on_heartbeat(self, kiosk_id: str, data: Any) -> dict[str, Any]:
         try:
             beat = protocol.parse_message(protocol.Heartbeat, data, protocol.MAX_IMAGE_BYTES * 2)
         except InvigilError as exc:
@@ -137,10 +142,8 @@ class KioskNamespace(Namespace):
         self.console.push_tile(kiosk_id)
         return protocol.ack_ok()
 
-    def on_event(self, data: Any = None) -> dict[str, Any]:
-        kiosk_id = self._kiosk()
-        if kiosk_id is None:
-            return protocol.ack_error("unauthorised", "not logged in")
+    @_logged_in
+    def on_event(self, kiosk_id: str, data: Any) -> dict[str, Any]:
         try:
             event = protocol.parse_event(data)
             if event.kiosk_id != kiosk_id:
@@ -155,10 +158,8 @@ class KioskNamespace(Namespace):
             self.console.relay_event(stored)
         return protocol.ack_ok(seq=event.seq, duplicate=stored.duplicate)
 
-    def on_envelope(self, data: Any = None) -> dict[str, Any]:
-        kiosk_id = self._kiosk()
-        if kiosk_id is None:
-            return protocol.ack_error("unauthorised", "not logged in")
+    @_logged_in
+    def on_envelope(self, kiosk_id: str, data: Any) -> dict[str, Any]:
         try:
             message = protocol.parse_message(protocol.EnvelopeMessage, data, protocol.MAX_MESSAGE_BYTES)
             duplicate = self.console.records.store_envelope(kiosk_id, message)
@@ -166,10 +167,8 @@ class KioskNamespace(Namespace):
             return protocol.ack_error("invalid", str(exc))
         return protocol.ack_ok(sha256=message.sha256, duplicate=duplicate)
 
-    def on_package_chunk(self, data: Any = None) -> dict[str, Any]:
-        kiosk_id = self._kiosk()
-        if kiosk_id is None:
-            return protocol.ack_error("unauthorised", "not logged in")
+    @_logged_in
+    def on_package_chunk(self, kiosk_id: str, data: Any) -> dict[str, Any]:
         try:
             req = protocol.PackageChunkRequest.from_dict(data)
         except InvigilError as exc:

@@ -99,7 +99,7 @@ class SimKiosk:
             return self.auth_override
         return protocol.make_kiosk_auth(self.signing_key, self.fetch_challenge(), self.kiosk_id).to_dict()
 
-    def connect(self, timeout: float = 10) -> None:
+    def connect(self, timeout: float = 30) -> None:
         self.sio.connect(self.base_url, namespaces=[protocol.KIOSK_NAMESPACE], auth=lambda: self.make_auth(),
                          transports=["websocket"], wait_timeout=timeout)
         self.hello()
@@ -110,7 +110,7 @@ class SimKiosk:
                                                         next_seq=self.next_seq,
                                                         needs_resume_approval=self.needs_resume_approval).to_dict())
 
-    def call(self, event: str, data: Any, timeout: float = 10) -> Any:
+    def call(self, event: str, data: Any, timeout: float = 30) -> Any:
         return self.sio.call(event, data, namespace=protocol.KIOSK_NAMESPACE, timeout=timeout)
 
     # --- messages -------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ class SimKiosk:
         return {"kiosk_id": self.kiosk_id, "seq": seq, "type": type_, "severity": severity,
                 "wall_time": now_text(), "mono_time": time.monotonic(), "attempt_id": self.attempt_id, **fields}
 
-    def send_event(self, event: dict[str, Any], timeout: float = 10) -> Any:
+    def send_event(self, event: dict[str, Any], timeout: float = 30) -> Any:
         return self.call(protocol.EVENT, event, timeout)
 
     def disconnect(self) -> None:

@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,6 +38,17 @@ cand-1,Ada Lovelace,scheme-a,A1,
 cand-2,Alan Turing,scheme-a,A2,"{""extra_time_percent"": 25}"
 cand-3,Grace Hopper,scheme-a,A3,
 """
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+    """Poll ``predicate`` until it returns something true (what a kiosk or browser does arrives async)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
 
 
 def cli(data: Path, *args: str, stdin: str | None = None) -> str:

@@ -13,19 +13,11 @@ import pytest
 from skimage import data as skimage_data
 
 from exam_core.jsonio import b64e
-from tests.console.conftest import PASSWORD, PROCTOR, RunningConsole
+from tests.console.conftest import PASSWORD, PROCTOR, RunningConsole, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _wait(predicate, timeout: float = 15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def _snapshot_jpeg() -> str:
@@ -84,13 +76,13 @@ def test_proctor_runs_a_sitting_in_the_browser(console_page, running_console: Ru
     page.select_option("#admit-form select[name=package_id]", "pkg-open")
     page.check("#admit-form input[name=identity_checked]")
     page.click("#admit-form button[type=submit]")
-    _wait(lambda: kiosk.state == "admitted")
+    wait_until(lambda: kiosk.state == "admitted")
     kiosk.heartbeat(progress={"answered": 0, "total": 40}, remaining_seconds=4500)
     page.wait_for_selector("#tile-kiosk-p1[data-status=admitted]")
     assert "Alan Turing" in page.inner_text("#tile-kiosk-p1")
 
     page.click("button[data-action=start]")
-    _wait(lambda: kiosk.state == "in_progress")
+    wait_until(lambda: kiosk.state == "in_progress")
     assert kiosk.content_key is not None
     kiosk.heartbeat(progress={"answered": 3, "total": 40}, remaining_seconds=4400)
     page.wait_for_selector("#tile-kiosk-p1[data-status=in_progress]")
@@ -98,13 +90,13 @@ def test_proctor_runs_a_sitting_in_the_browser(console_page, running_console: Ru
 
     page.fill("form[data-action=pause] input[name=reason]", "candidate unwell")
     page.click("form[data-action=pause] button")
-    _wait(lambda: kiosk.state == "paused")
+    wait_until(lambda: kiosk.state == "paused")
     page.fill("form[data-action=extend] input[name=minutes]", "5")
     page.fill("form[data-action=extend] input[name=reason]", "lost time while unwell")
     page.click("form[data-action=extend] button")
-    _wait(lambda: any(c["type"] == "extend" for c in kiosk.commands))
+    wait_until(lambda: any(c["type"] == "extend" for c in kiosk.commands))
     page.click("button[data-action=resume]")
-    _wait(lambda: kiosk.state == "in_progress")
+    wait_until(lambda: kiosk.state == "in_progress")
 
     kiosk.send_event(kiosk.make_event("face.multiple", "high", rule="faces_more_than",
                                       thresholds={"faces": 1, "seconds": 3},
@@ -124,7 +116,7 @@ def test_proctor_runs_a_sitting_in_the_browser(console_page, running_console: Ru
 
     page.fill("form[data-action=end] input[name=reason]", "candidate withdrew")
     page.click("form[data-action=end] button")
-    _wait(lambda: kiosk.state == "ended")
+    wait_until(lambda: kiosk.state == "ended")
     assert [c["type"] for c in kiosk.commands] == ["admit", "start", "pause", "extend", "resume", "end"]
 
     page.goto(url + "/sessions/pkg-open/report")

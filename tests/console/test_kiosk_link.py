@@ -9,19 +9,11 @@ import requests
 import socketio
 
 from exam_core import keys, protocol
-from tests.console.conftest import RunningConsole
+from tests.console.conftest import RunningConsole, wait_until
 
 pytestmark = pytest.mark.slow
 
 
-def _wait(predicate, timeout: float = 10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def test_pairing_pins_tls_and_login_works(running_console: RunningConsole) -> None:
@@ -140,10 +132,10 @@ def test_events_reach_proctor_and_alerts_dedupe(running_console: RunningConsole)
     for _ in range(3):
         kiosk.send_event(kiosk.make_event("face.absent", "high", rule="no_face_for",
                                           thresholds={"seconds": 5}, evidence={"faces": 0}))
-    _wait(lambda: sum(1 for e, _ in received if e == protocol.PROCTOR_EVENT) >= 3)
+    wait_until(lambda: any(e == protocol.PROCTOR_ALERT and d["count"] == 3 for e, d in received))
     alerts = [d for e, d in received if e == protocol.PROCTOR_ALERT]
     assert {a["alert_id"] for a in alerts} == {alerts[0]["alert_id"]}
-    assert alerts[-1]["count"] == 3 and alerts[-1]["thresholds"] == {"seconds": 5}
+    assert max(a["count"] for a in alerts) == 3 and alerts[-1]["thresholds"] == {"seconds": 5}
     reply = proctor.call("action", {"csrf": csrf, "type": "alert_ack", "alert_id": alerts[0]["alert_id"],
                                     "reason": "candidate bent to pick up a pen"}, namespace=protocol.PROCTOR_NAMESPACE)
     assert reply["ok"], reply
@@ -159,7 +151,7 @@ def test_admit_start_key_release_and_commands_applied_once(running_console: Runn
     kiosk = running_console.kiosk("kiosk-k")
 
     def act(**payload):
-        return proctor.call("action", {"csrf": csrf, **payload}, namespace=protocol.PROCTOR_NAMESPACE)
+        return proctor.call("action", {"csrf": csrf, **payload}, namespace=protocol.PROCTOR_NAMESPACE, timeout=30)
 
     refused = act(type="admit", kiosk_id="kiosk-k", candidate_id="cand-1", package_id="pkg-open")
     assert not refused["ok"] and "identity" in refused["error"]
@@ -169,24 +161,24 @@ def test_admit_start_key_release_and_commands_applied_once(running_console: Runn
     again = act(type="admit", request_id="req-admit-0001", kiosk_id="kiosk-k", candidate_id="cand-1",
                 package_id="pkg-open", identity_checked=True)
     assert again["result"]["command_id"] == admitted["result"]["command_id"]
-    _wait(lambda: kiosk.state == "admitted")
+    wait_until(lambda: kiosk.state == "admitted")
     assert act(type="start", kiosk_id="kiosk-k")["ok"]
-    _wait(lambda: kiosk.state == "in_progress")
+    wait_until(lambda: kiosk.state == "in_progress")
     assert kiosk.content_key is not None and len(kiosk.content_key) == 32
     assert act(type="pause", kiosk_id="kiosk-k", reason="toilet break")["ok"]
-    _wait(lambda: kiosk.state == "paused")
+    wait_until(lambda: kiosk.state == "paused")
     assert not act(type="extend", kiosk_id="kiosk-k", minutes=10, reason="")["ok"]
     assert act(type="extend", kiosk_id="kiosk-k", minutes=10, reason="fire alarm")["ok"]
     assert act(type="resume", kiosk_id="kiosk-k")["ok"]
-    _wait(lambda: kiosk.state == "in_progress")
+    wait_until(lambda: kiosk.state == "in_progress")
     assert act(type="end", kiosk_id="kiosk-k", reason="candidate left")["ok"]
-    _wait(lambda: kiosk.state == "ended")
+    wait_until(lambda: kiosk.state == "ended")
     kinds = [c["type"] for c in kiosk.commands]
     assert kinds == ["admit", "start", "pause", "extend", "resume", "end"]
     def acked_report():
         data = session.get(running_console.url + "/sessions/pkg-open/report.json").json()
         return data if all(a["status"] == "acked" for a in data["actions"]) else None
-    report = _wait(acked_report)
+    report = wait_until(acked_report)
     assert [a["type"] for a in report["actions"]] == kinds
     assert all(a["status"] == "acked" and a["issued_by"] == "paula" for a in report["actions"])
     assert report["attempts"][0]["extra_seconds"] == 600
@@ -242,30 +234,30 @@ def test_restart_resume_approval_message_and_mass_pause(running_console: Running
     kiosks = [running_console.kiosk(f"kiosk-m{i}") for i in range(2)]
 
     def act(**payload):
-        return proctor.call("action", {"csrf": csrf, **payload}, namespace=protocol.PROCTOR_NAMESPACE)
+        return proctor.call("action", {"csrf": csrf, **payload}, namespace=protocol.PROCTOR_NAMESPACE, timeout=30)
 
     for kiosk, candidate in zip(kiosks, ("cand-1", "cand-2")):
         assert act(type="admit", kiosk_id=kiosk.kiosk_id, candidate_id=candidate, package_id="pkg-open",
                    identity_checked=True)["ok"]
-        _wait(lambda: kiosk.state == "admitted")
+        wait_until(lambda: kiosk.state == "admitted")
         assert act(type="start", kiosk_id=kiosk.kiosk_id)["ok"]
-        _wait(lambda: kiosk.state == "in_progress")
+        wait_until(lambda: kiosk.state == "in_progress")
     assert act(type="message", kiosk_id="kiosk-m0", text="Ten minutes left")["ok"]
-    _wait(lambda: kiosks[0].messages == ["Ten minutes left"])
+    wait_until(lambda: kiosks[0].messages == ["Ten minutes left"])
 
     # kiosk-m0 restarts: it lost the content key and asks for approval in its hello
     kiosk = kiosks[0]
     kiosk.disconnect()
     kiosk.content_key, kiosk.needs_resume_approval = None, True
     kiosk.connect()
-    _wait(lambda: any(e == protocol.PROCTOR_KIOSK and d["kiosk_id"] == "kiosk-m0" and d["needs_resume_approval"]
+    wait_until(lambda: any(e == protocol.PROCTOR_KIOSK and d["kiosk_id"] == "kiosk-m0" and d["needs_resume_approval"]
                       for e, d in received))
     assert act(type="approve_resume", kiosk_id="kiosk-m0")["ok"]
-    _wait(lambda: kiosk.content_key is not None and not kiosk.needs_resume_approval)
+    wait_until(lambda: kiosk.content_key is not None and not kiosk.needs_resume_approval)
 
     reply = act(type="mass_pause", reason="fire alarm")
     assert reply["ok"] and reply["result"]["paused"] >= 2
-    _wait(lambda: all(k.state == "paused" for k in kiosks))
+    wait_until(lambda: all(k.state == "paused" for k in kiosks))
     for k in kiosks:
         assert act(type="end", kiosk_id=k.kiosk_id, reason="evacuation")["ok"]
     proctor.disconnect()
