@@ -1,8 +1,8 @@
 """Records the console keeps for the central body: sealed envelopes, reports, retention.
 
 Envelopes are stored (synchronous=FULL) before the kiosk's ack and kept until the central body's
-signed receipt arrives (``sync``, issue 8); only the outer header is checked here (the console
-cannot and must not open the sealed payload).
+signed receipt arrives (``sync_envelopes.ConsoleEnvelopeStore.settle``); only the outer header is
+checked here (the console cannot and must not open the sealed payload).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from exam_core import envelope, protocol, receipt, signing
+from exam_core import envelope, protocol
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import b64d
 from exam_core.store import immediate_transaction
@@ -61,28 +61,6 @@ class Records:
             self.ctx.audit.append(f"kiosk:{kiosk_id}", "envelope.stored", {"attempt_id": message.attempt_id,
                                                                            "sha256": message.sha256})
         return cur.rowcount == 0
-
-
-def record_receipt(ctx: ConsoleContext, receipt_bytes: bytes) -> dict[str, Any]:
-    """Verify the central body's signed receipt for a stored envelope and keep it beside it.
-
-    Only after this may the envelope body be deleted (the sync client does that, issue 8).
-    """
-    central = ctx.root_public()
-    if central is None:
-        raise ValidationError("receipt", "no root certificate installed to verify it")
-    unverified = receipt.parse_receipt_payload(signing.parse_payload(signing.read_unverified(receipt_bytes)),
-                                               receipt_bytes)
-    row = ctx.db.execute("SELECT body FROM envelopes WHERE sha256 = ?", [unverified.envelope_sha256]).fetchone()
-    if row is None:
-        raise ValidationError("receipt.envelope_sha256", "names no stored envelope")
-    verified = receipt.verify_receipt(receipt_bytes, bytes(row[0]), central)
-    with immediate_transaction(ctx.db) as conn:
-        conn.execute("UPDATE envelopes SET receipt = ?, receipt_at = ? WHERE sha256 = ?",
-                     [receipt_bytes, verified.received_at, verified.envelope_sha256])
-    ctx.audit.append("central", "envelope.receipt", {"sha256": verified.envelope_sha256,
-                                                     "attempt_id": verified.attempt_id})
-    return verified.to_dict()
 
 
 def retention_days(ctx: ConsoleContext) -> int:

@@ -191,7 +191,7 @@ def test_envelope_header_verified_stored_and_receipt_recorded(running_console: R
     from exam_core import envelope, receipt
     from exam_core.jsonio import b64e as enc
     from proctor_console.context import ConsoleContext
-    from proctor_console.records import record_receipt
+    from proctor_console.sync_envelopes import ConsoleEnvelopeStore
 
     session = running_console.login()
     proctor, csrf, _ = running_console.proctor_socket(session)
@@ -220,11 +220,15 @@ def test_envelope_header_verified_stored_and_receipt_recorded(running_console: R
     assert send(good)["duplicate"] is True
     db = sqlite3.connect(running_console.setup.data / "console.db")
     assert db.execute("SELECT COUNT(*) FROM envelopes WHERE attempt_id = ?", [attempt_id]).fetchone()[0] == 1
-    ctx = ConsoleContext(running_console.setup.data)
-    issued = receipt.issue_receipt(running_console.setup.central.key, good, "central")
-    assert record_receipt(ctx, issued)["attempt_id"] == attempt_id
+    store = ConsoleEnvelopeStore(ConsoleContext(running_console.setup.data))
+    pending = [e for batch in store.pending(10 ** 7, 100) for e in batch if e.attempt_id == attempt_id]
+    assert [e.data for e in pending] == [good]  # kept, byte for byte, until a receipt verifies
+    central = running_console.setup.central.key
     with pytest.raises(Exception):
-        record_receipt(ctx, receipt.issue_receipt(keys.generate_signing_key(), good, "impostor"))
+        store.settle(pending[0], receipt.issue_receipt(keys.generate_signing_key(), good, "impostor"),
+                     central.public_key())
+    store.settle(pending[0], receipt.issue_receipt(central, good, "central"), central.public_key())
+    assert db.execute("SELECT receipt IS NOT NULL FROM envelopes WHERE attempt_id = ?", [attempt_id]).fetchone()[0]
     proctor.disconnect()
 
 
