@@ -34,6 +34,10 @@ _MADE_BY = (3 << 8) | _VERSION           # Unix, zip 2.0
 _DOS_DATE, _DOS_TIME = (0 << 9) | (1 << 5) | 1, 0   # 1980-01-01 00:00:00
 _EXTERNAL_ATTR = 0o100644 << 16          # regular file, rw-r--r--
 
+#: General-purpose flags a member may carry: deflate options (bits 1-2), data descriptor (bit 3),
+#: UTF-8 names (bit 11). Encryption (0, 6, 13) and patched data (5) are refused.
+_ALLOWED_FLAGS = 0x0002 | 0x0004 | 0x0008 | 0x0800
+
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9][A-Za-z0-9._-]{0,127}){0,3}")
 
 
@@ -83,8 +87,9 @@ def _check_infos(infos: list[zipfile.ZipInfo], policy: ZipPolicy) -> None:
             raise MalformedError(f"unexpected zip member {name!r}")
         if info.compress_type not in policy.methods:
             raise MalformedError(f"zip member {name!r} uses compression method {info.compress_type}")
-        if info.flag_bits & 0x1:
-            raise MalformedError(f"zip member {name!r} is encrypted")
+        if info.flag_bits & ~_ALLOWED_FLAGS:
+            raise MalformedError(f"zip member {name!r} uses flags {info.flag_bits:#06x} "
+                                 f"(encryption, patching or other unsupported features)")
         if info.file_size > policy.max_member_bytes:
             raise TooLargeError(f"zip member {name!r} declares {info.file_size} bytes; "
                                 f"at most {policy.max_member_bytes}")
@@ -99,11 +104,14 @@ def _check_infos(infos: list[zipfile.ZipInfo], policy: ZipPolicy) -> None:
 
 
 def _open(data: bytes | memoryview, policy: ZipPolicy) -> zipfile.ZipFile:
-    _check_eocd(data, policy)
+    declared, _, _ = _check_eocd(data, policy)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, struct.error) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, struct.error, NotImplementedError) as exc:
         raise MalformedError(f"not a valid zip archive: {exc}") from None
+    if len(archive.infolist()) != declared:  # e.g. a length field that swallows the next entry
+        raise MalformedError(f"zip end record declares {declared} members; the directory holds "
+                             f"{len(archive.infolist())}")
     _check_infos(archive.infolist(), policy)
     return archive
 
@@ -127,8 +135,8 @@ def _read_one(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
                 if size > info.file_size:
                     raise TooLargeError(f"zip member {info.filename!r} inflates beyond its declared size")
                 chunks.append(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error) as exc:
-        raise MalformedError(f"zip member {info.filename!r} is corrupt: {exc}") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error, NotImplementedError) as exc:
+        raise MalformedError(f"zip member {info.filename!r} is corrupt or unsupported: {exc}") from None
     if size != info.file_size:
         raise MalformedError(f"zip member {info.filename!r} is shorter than declared")
     return b"".join(chunks)
