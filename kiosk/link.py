@@ -110,6 +110,7 @@ class ConsoleLink:
 
     def _http(self) -> requests.Session:
         session = requests.Session()
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would silently replace the pinned certificate
         session.verify = self.verify
         return session
 
