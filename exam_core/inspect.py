@@ -106,8 +106,8 @@ def _signed(result: Inspection, data: bytes, issuer: Ed25519PublicKey | None) ->
         cert = certs.read_unverified_certificate(data)
         result.header.pop("signing_key", None)
         result.header["subject_key_id"] = keys.key_id(keys.public_from_raw(keys.KIND_ED25519, keys.b64d(cert.signing_key)))
-    if result.kind == "revocation-list":
-        result.header["serials"] = len(payload.get("serials", []))
+    if result.kind == "revocation-list" and isinstance(payload, dict) and isinstance(payload.get("serials"), list):
+        result.header["serials"] = len(payload["serials"])
     if issuer is None:
         return
     if result.kind == "certificate":

@@ -126,3 +126,12 @@ def test_human_output_via_subprocess(files):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "response-envelope" in proc.stdout and "valid" in proc.stdout and "env-1" in proc.stdout
+
+
+@pytest.mark.parametrize("payload", [b"[1,2]", b'{"serials": 5}', b'{"format": "invigil-revocations"}', b"[]"])
+def test_odd_but_signed_payloads_are_reported_not_crashed(pki, payload):
+    from exam_core import signing
+    from exam_core.inspect import inspect_bytes
+    for purpose in ("revocation-list", "certificate", "receipt"):
+        result = inspect_bytes(signing.make_signed(pki.central, purpose, payload), pki.central.public_key())
+        assert not result.ok and result.error
