@@ -48,3 +48,17 @@ def test_table_output_and_bad_policy_error(tmp_path):
     bad.write_text("version: 1\nuser: {root: maybe}\n")
     done = run_check("--policy", str(bad))
     assert done.returncode == 2 and "user.root" in done.stderr
+
+
+def test_console_clock_is_measured_from_the_cli(tmp_path):
+    from tests.hardening.servers import HitLogServer
+    from tests.conftest import find_free_port
+
+    console = HitLogServer(find_free_port(), page="<html>console</html>")  # Date header only
+    try:
+        done = run_check("--json", "--policy", "development", "--console", console.url + "time")
+        clock = next(c for c in json.loads(done.stdout)["checks"] if c["name"] == "clock_skew")
+        assert clock["evidence"]["measured"] is True and clock["evidence"]["source"] == "date-header"
+        assert clock["status"] == "pass" and console.hits == ["/time"]
+    finally:
+        console.close()
