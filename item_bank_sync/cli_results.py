@@ -69,6 +69,22 @@ def intake_file(ctx: click.Context, paths: tuple[Path, ...], centre_id: str) -> 
         ctx.exit(1)
 
 
+@intake_group.command("retry")
+@click.argument("sha256")
+@json_option
+@click.pass_context
+@refusals_exit
+def intake_retry(ctx: click.Context, sha256: str) -> None:
+    """Run a quarantined envelope through every check again, once its cause has been dealt with."""
+    from item_bank_sync.sync_store import SyncStore
+
+    result = SyncStore(central(ctx).data_dir).intake().retry(sha256)
+    data = {k: v for k, v in result.to_dict().items() if k != "receipt"}
+    emit(ctx, data, lambda c: c.print(f"{sha256[:16]}: {result.status} {result.reason}", highlight=False))
+    if result.status != "accepted":
+        ctx.exit(1)
+
+
 # --- marking -----------------------------------------------------------------------------------
 
 @click.group("marking")

@@ -166,8 +166,34 @@ class Intake:
             except ArtefactError as unreadable:
                 # Not even a readable envelope: no receipt can name it, so the centre keeps its copy.
                 return IntakeResult(digest, REJECTED, f"unreadable envelope: {unreadable}", None, None)
-            return self._quarantine(data, digest, via_centre, exc)
+            return self._quarantine(data, digest, via_centre, exc, meta)
         return self._accept(data, digest, via_centre, opened, scoring, scored, meta)
+
+    def retry(self, digest: str) -> IntakeResult:
+        """Run a quarantined envelope through every check again (after its cause was dealt with,
+        e.g. a form added to the bank). Accepted now, it is stored as if it had just arrived; still
+        failing, its quarantine reason is updated. Its receipt is unchanged either way."""
+        row = self.results.conn.execute(
+            "SELECT q.envelope, q.centre_id, q.meta_json FROM quarantine q JOIN envelopes e USING (sha256) "
+            "WHERE q.sha256 = ? AND e.status = ? ORDER BY q.id DESC LIMIT 1", (digest, QUARANTINED)).fetchone()
+        if row is None:
+            raise IntakeRefusal(f"no quarantined envelope {digest[:16]}...")
+        data, centre, meta = bytes(row[0]), row[1], EnvelopeMeta.from_dict(json.loads(row[2]))
+        try:
+            opened = open_envelope(data, self.keys.root_public, self.keys.results, self.revocations)
+            self._check(opened, centre, meta)
+            scoring = self._form_scoring(opened.attempt.form_id, opened.attempt.form_version)
+            scored = score_attempt(scoring.keys, opened.responses)
+        except (ArtefactError, ValidationError, IntakeRefusal) as exc:
+            with immediate_transaction(self.results) as conn:
+                conn.execute("UPDATE envelopes SET reason = ? WHERE sha256 = ?", (str(exc)[:500], digest))
+            return IntakeResult(digest, QUARANTINED, str(exc)[:500], None, self._seen(digest).receipt)
+        now = format_time(utc_now())
+        with immediate_transaction(self.results) as conn:
+            conn.execute("UPDATE envelopes SET status = ?, reason = '', attempt_id = ? WHERE sha256 = ?",
+                         (ACCEPTED, opened.attempt.attempt_id, digest))
+            _store_attempt(conn, digest, centre, opened, scoring, scored, meta, None, now)
+        return IntakeResult(digest, ACCEPTED, "", opened.attempt.attempt_id, self._seen(digest).receipt)
 
     def _seen(self, digest: str) -> IntakeResult | None:
         row = self.results.conn.execute(
@@ -214,7 +240,8 @@ class Intake:
     def _receipt(self, data: bytes) -> bytes:
         return issue_receipt(self.keys.signing, data, self.keys.issuer)
 
-    def _quarantine(self, data: bytes, digest: str, centre: str, exc: Exception) -> IntakeResult:
+    def _quarantine(self, data: bytes, digest: str, centre: str, exc: Exception,
+                    meta: EnvelopeMeta = EnvelopeMeta()) -> IntakeResult:
         now = format_time(utc_now())
         reason = str(exc)[:500]
         attempt_id = read_unverified_header(data).attempt_id  # unverified: for listing only
@@ -224,9 +251,9 @@ class Intake:
                 return self._seen_in(conn, digest)
             conn.execute("INSERT INTO envelopes (sha256, centre_id, attempt_id, status, reason, receipt, received_at) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?)", (digest, centre, attempt_id, QUARANTINED, reason, receipt, now))
-            conn.execute("INSERT INTO quarantine (sha256, centre_id, attempt_id, error, reason, envelope, received_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (digest, centre, attempt_id, type(exc).__name__, reason, data, now))
+            conn.execute("INSERT INTO quarantine (sha256, centre_id, attempt_id, error, reason, envelope, received_at,"
+                         " meta_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (digest, centre, attempt_id, type(exc).__name__, reason, data, now, json.dumps(meta.to_dict())))
         return IntakeResult(digest, QUARANTINED, reason, attempt_id, receipt)
 
     def _seen_in(self, conn: Any, digest: str) -> IntakeResult:
@@ -248,15 +275,17 @@ class Intake:
                 _store_attempt(conn, digest, centre, opened, scoring, scored, meta, receipt, now)
         if replay is not None:
             refusal = IntakeRefusal(f"replay: attempt {attempt.attempt_id} was already received in another envelope")
-            return self._quarantine(data, digest, centre, refusal)
+            return self._quarantine(data, digest, centre, refusal, meta)
         return IntakeResult(digest, ACCEPTED, "", attempt.attempt_id, receipt)
 
 
 def _store_attempt(conn: Any, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring,
-                   scored: Any, meta: EnvelopeMeta, receipt: bytes, now: str) -> None:
+                   scored: Any, meta: EnvelopeMeta, receipt: bytes | None, now: str) -> None:
+    """Write an accepted attempt; ``receipt`` None when its envelope row exists (a retry)."""
     attempt = opened.attempt
-    conn.execute("INSERT INTO envelopes (sha256, centre_id, attempt_id, status, reason, receipt, received_at) "
-                 "VALUES (?, ?, ?, ?, '', ?, ?)", (digest, centre, attempt.attempt_id, ACCEPTED, receipt, now))
+    if receipt is not None:
+        conn.execute("INSERT INTO envelopes (sha256, centre_id, attempt_id, status, reason, receipt, received_at) "
+                     "VALUES (?, ?, ?, ?, '', ?, ?)", (digest, centre, attempt.attempt_id, ACCEPTED, receipt, now))
     conn.execute(
         "INSERT INTO attempts (attempt_id, envelope_sha256, candidate_id, form_id, form_version, package_id, "
         "centre_id, kiosk_id, seat, submitted_at, journal_head, attempt_json, item_time_json, cut_score) "

@@ -163,6 +163,9 @@ MIGRATIONS = [
             created_at TEXT NOT NULL
         );
     """),
+    Migration(2, "quarantine keeps the centre's meta for a retry", """
+        ALTER TABLE quarantine ADD COLUMN meta_json TEXT NOT NULL DEFAULT '{}';
+    """),
 ]
 
 

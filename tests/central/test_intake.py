@@ -173,3 +173,28 @@ def test_meta_is_validated():
     meta = EnvelopeMeta.from_dict({"proctors": ["a"], "incidents": [
         {"kind": "face.absent", "severity": "high", "at": "2026-11-26T10:00:00Z", "rule": "no_face"}]})
     assert meta.incidents[0]["rule"] == "no_face"
+
+
+def test_quarantined_envelope_can_be_retried_once_its_cause_is_fixed(world, intake):
+    payload = world.payload("att-5", GOOD, form_version=7)
+    data = world.seal("att-5", GOOD, form_version=7, payload=payload)
+    meta = EnvelopeMeta(proctors=("Pat",))
+    first = intake.receive(data, CENTRE_ID, meta)
+    assert first.status == QUARANTINED and "not form F1 v7" in first.reason
+    again = intake.retry(first.sha256)                              # nothing changed: still quarantined
+    assert again.status == QUARANTINED and again.receipt == first.receipt
+    bank = intake.bank
+    form = json.loads(bank.execute("SELECT form_json FROM forms").fetchone()[0])
+    form["version"] = 7
+    bank.execute("INSERT INTO forms (form_id, version, scheme_id, scheme_version, build_id, seed, form_json, "
+                 "created_at) VALUES ('F1', 7, 'S1', 1, 'b7', 7, ?, 'now')", [json.dumps(form)])
+    bank.execute("UPDATE packages SET form_version = 7")
+    bank.conn.commit()
+    intake._forms.clear()
+    fixed = intake.retry(first.sha256)
+    assert fixed.status == ACCEPTED and fixed.receipt == first.receipt
+    assert intake.results.execute("SELECT total FROM attempts WHERE attempt_id = 'att-5'").fetchone()[0] == 3.0
+    assert intake.results.execute("SELECT person FROM attempt_roles WHERE attempt_id = 'att-5'").fetchone()[0] == "pat"
+    assert intake.receive(data, CENTRE_ID).status == ACCEPTED          # the stored fate is now accepted
+    with pytest.raises(Exception, match="no quarantined envelope"):
+        intake.retry(first.sha256)
