@@ -156,10 +156,7 @@ class Intake:
             return IntakeResult(digest, REJECTED, f"envelope of {len(data)} bytes exceeds {limits.ENVELOPE_MAX_BYTES}",
                                 None, None)
         try:
-            opened = open_envelope(data, self.keys.root_public, self.keys.results, self.revocations)
-            self._check(opened, via_centre, meta)
-            scoring = self._form_scoring(opened.attempt.form_id, opened.attempt.form_version)
-            scored = score_attempt(scoring.keys, opened.responses)
+            opened, scoring, scored = self._evaluate(data, via_centre, meta)
         except (ArtefactError, ValidationError, IntakeRefusal) as exc:
             try:
                 read_unverified_header(data)
@@ -168,6 +165,13 @@ class Intake:
                 return IntakeResult(digest, REJECTED, f"unreadable envelope: {unreadable}", None, None)
             return self._quarantine(data, digest, via_centre, exc, meta)
         return self._accept(data, digest, via_centre, opened, scoring, scored, meta)
+
+    def _evaluate(self, data: bytes, via_centre: str, meta: EnvelopeMeta) -> tuple[OpenedEnvelope, FormScoring, Any]:
+        """Steps 2-6 of the module doc: raises the reason an envelope cannot be accepted."""
+        opened = open_envelope(data, self.keys.root_public, self.keys.results, self.revocations)
+        self._check(opened, via_centre, meta)
+        scoring = self._form_scoring(opened.attempt.form_id, opened.attempt.form_version)
+        return opened, scoring, score_attempt(scoring.keys, opened.responses)
 
     def retry(self, digest: str) -> IntakeResult:
         """Run a quarantined envelope through every check again (after its cause was dealt with,
@@ -180,10 +184,7 @@ class Intake:
             raise IntakeRefusal(f"no quarantined envelope {digest[:16]}...")
         data, centre, meta = bytes(row[0]), row[1], EnvelopeMeta.from_dict(json.loads(row[2]))
         try:
-            opened = open_envelope(data, self.keys.root_public, self.keys.results, self.revocations)
-            self._check(opened, centre, meta)
-            scoring = self._form_scoring(opened.attempt.form_id, opened.attempt.form_version)
-            scored = score_attempt(scoring.keys, opened.responses)
+            opened, scoring, scored = self._evaluate(data, centre, meta)
         except (ArtefactError, ValidationError, IntakeRefusal) as exc:
             with immediate_transaction(self.results) as conn:
                 conn.execute("UPDATE envelopes SET reason = ? WHERE sha256 = ?", (str(exc)[:500], digest))
