@@ -285,3 +285,31 @@ def test_revocation_lists_only_move_forward(world, console):
     with pytest.raises(Exception):
         store_revocations(console, forged)
     assert (console.data / "revocations.signed").read_bytes() == newer
+
+
+def test_bundle_commands_on_both_sides(world, console, tmp_path):
+    from click.testing import CliRunner
+
+    from item_bank_sync.cli import main as central_cli
+    from proctor_console.cli import main as console_cli
+
+    put_envelope(console, world.seal("att-1", GOOD), "att-1")
+    runner = CliRunner()
+    out = tmp_path / "usb" / "to-central.bundle"
+    out.parent.mkdir()
+    step = runner.invoke(console_cli, ["--data", str(console.data), "export-bundle", "--out", str(out), "--json"])
+    assert step.exit_code == 0, step.output
+    assert json.loads(step.output)["envelopes"] == 1
+    step = runner.invoke(central_cli, ["--data", str(world.data_dir), "import-bundle", str(out), "--json"])
+    assert step.exit_code == 0, step.output
+    assert json.loads(step.output)["accepted"] == 1
+    back = tmp_path / "usb" / "to-centre.bundle"
+    step = runner.invoke(central_cli, ["--data", str(world.data_dir), "export-bundle", "--centre", CENTRE_ID,
+                                       "--out", str(back), "--json"])
+    assert step.exit_code == 0, step.output
+    step = runner.invoke(console_cli, ["--data", str(console.data), "import-bundle", str(back), "--json"])
+    assert step.exit_code == 0, step.output
+    report = json.loads(step.output)
+    assert report["envelopes_receipted"] == 1 and report["packages_imported"] == [PACKAGE_ID]
+    wrong = runner.invoke(central_cli, ["--data", str(world.data_dir), "import-bundle", str(back), "--json"])
+    assert wrong.exit_code == 1 and "error" in json.loads(wrong.output)      # not sealed for the central body
