@@ -36,6 +36,10 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
+#: Items stored per transaction and audit entry (keeps one entry well under the audit size limit).
+MAX_BATCH = 200
+
+
 class BankError(InvigilError):
     """A bank operation was refused (unknown item, forbidden status change); the message says why."""
 
@@ -46,6 +50,7 @@ class StoredItem:
     version: int
     outcome: str  # "created", "new_version" or "unchanged"
     interaction: str
+    content_hash: str = ""
 
 
 def utc_now() -> str:
@@ -75,33 +80,54 @@ class ItemBank:
 
     # --- import ------------------------------------------------------------------------------
     def store(self, parsed: ParsedItem, actor: str) -> StoredItem:
-        """Add a parsed item: a new item, a new version, or nothing when the content is unchanged."""
+        """Add one parsed item: a new item, a new version, or nothing when the content is unchanged."""
+        return self.store_batch([parsed], actor)[0]
+
+    def store_batch(self, batch: list[ParsedItem], actor: str) -> list[StoredItem]:
+        """Add many items in one transaction and one audit entry (a commit costs an fsync each).
+
+        The audit entry lists every item version the batch created, with its content hash, so the
+        chain still records each change; unchanged items are not changes and are not listed.
+        """
+        if len(batch) > MAX_BATCH:
+            raise BankError(f"a batch holds at most {MAX_BATCH} items")
+        for parsed in batch:
+            for ref, data in parsed.media.values():
+                self.media.put(ref, data)
+        results, created = [], []
+        with immediate_transaction(self.db) as conn:
+            for parsed in batch:
+                stored = self._store_one(conn, parsed, actor)
+                results.append(stored)
+                if stored.outcome != "unchanged":
+                    created.append({"item_id": stored.item_id, "version": stored.version,
+                                    "content_hash": stored.content_hash, "source": parsed.source[-200:]})
+        if created:
+            self.audit.append(actor, "item.import", {"items": created})
+        return results
+
+    def _store_one(self, conn: Any, parsed: ParsedItem, actor: str) -> StoredItem:
         item_id = parsed.item.item_id
         kinds = ",".join(sorted({i.type for i in parsed.item.interactions}))
         digest = content_hash(parsed.item, parsed.key)
-        for ref, data in parsed.media.values():
-            self.media.put(ref, data)
-        with immediate_transaction(self.db) as conn:
-            row = conn.execute("SELECT version, content_hash FROM items WHERE item_id = ? "
-                               "ORDER BY version DESC LIMIT 1", (item_id,)).fetchone()
-            if row and row[1] == digest:
-                return StoredItem(item_id, row[0], "unchanged", kinds)
-            version = row[0] + 1 if row else 1
-            item, key = with_version(parsed, version)
-            now = utc_now()
-            conn.execute(
-                "INSERT INTO items (item_id, version, content_hash, status, title, interaction_types,"
-                " competency_area, source, source_format, item_json, key_json, created_at, created_by)"
-                " VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (item_id, version, digest, item.title, kinds, item.competency_area, parsed.source,
-                 parsed.source_format, canonical_dumps(item.to_dict()).decode(),
-                 canonical_dumps(key.to_dict()).decode(), now, actor))
-            conn.execute("INSERT INTO item_status (item_id, version, from_status, to_status, by, at, note)"
-                         " VALUES (?, ?, NULL, 'draft', ?, ?, ?)",
-                         (item_id, version, actor, now, f"imported from {parsed.source}"[:1000]))
-        self.audit.append(actor, "item.import", {"item_id": item_id, "version": version,
-                                                 "content_hash": digest, "source": parsed.source[:500]})
-        return StoredItem(item_id, version, "created" if version == 1 else "new_version", kinds)
+        row = conn.execute("SELECT version, content_hash FROM items WHERE item_id = ? "
+                           "ORDER BY version DESC LIMIT 1", (item_id,)).fetchone()
+        if row and row[1] == digest:
+            return StoredItem(item_id, row[0], "unchanged", kinds, digest)
+        version = row[0] + 1 if row else 1
+        item, key = with_version(parsed, version)
+        now = utc_now()
+        conn.execute(
+            "INSERT INTO items (item_id, version, content_hash, status, title, interaction_types,"
+            " competency_area, source, source_format, item_json, key_json, created_at, created_by)"
+            " VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (item_id, version, digest, item.title, kinds, item.competency_area, parsed.source,
+             parsed.source_format, canonical_dumps(item.to_dict()).decode(),
+             canonical_dumps(key.to_dict()).decode(), now, actor))
+        conn.execute("INSERT INTO item_status (item_id, version, from_status, to_status, by, at, note)"
+                     " VALUES (?, ?, NULL, 'draft', ?, ?, ?)",
+                     (item_id, version, actor, now, f"imported from {parsed.source}"[:1000]))
+        return StoredItem(item_id, version, "created" if version == 1 else "new_version", kinds, digest)
 
     # --- document control --------------------------------------------------------------------
     def transition(self, action: str, item_id: str, by: str, note: str = "",

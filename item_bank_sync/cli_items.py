@@ -12,6 +12,7 @@ from rich.table import Table
 
 from exam_core.model import INTERACTION_TYPES, ITEM_STATUSES
 from item_bank_sync.cli_common import central, emit, json_option, progress_enabled, refusals_exit
+from item_bank_sync.bank import MAX_BATCH
 from item_bank_sync.import_errors import ItemRejected
 from item_bank_sync.importer import ImportOptions, count_sources, iter_sources
 
@@ -42,7 +43,15 @@ def import_command(ctx: click.Context, paths: tuple[Path, ...], area: str | None
     """
     bank = central(ctx).item_bank()
     options = ImportOptions(area=area, assume_match_correct=assume_match_correct)
-    imported, rejected = [], []
+    imported, rejected, batch = [], [], []
+
+    def flush() -> None:
+        for parsed, stored in zip(batch, bank.store_batch(batch, actor)):
+            imported.append({"source": parsed.source, "item_id": stored.item_id, "version": stored.version,
+                             "interaction": stored.interaction, "outcome": stored.outcome,
+                             "warnings": parsed.warnings})
+        batch.clear()
+
     with Progress(disable=not progress_enabled(ctx), transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task("importing", total=count_sources(list(paths)))
         for outcome in iter_sources(list(paths), options):
@@ -50,10 +59,11 @@ def import_command(ctx: click.Context, paths: tuple[Path, ...], area: str | None
             if isinstance(outcome, ItemRejected):
                 rejected.append({"source": outcome.source, "reason": outcome.reason})
                 continue
-            stored = bank.store(outcome, actor)
-            imported.append({"source": outcome.source, "item_id": stored.item_id, "version": stored.version,
-                             "interaction": stored.interaction, "outcome": stored.outcome,
-                             "warnings": outcome.warnings})
+            batch.append(outcome)
+            if len(batch) == MAX_BATCH:
+                flush()
+        if batch:
+            flush()
     emit(ctx, {"imported": imported, "rejected": rejected}, lambda c: _print_import(c, imported, rejected))
     ctx.exit(1 if rejected else 0)
 
