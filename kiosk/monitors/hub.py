@@ -149,6 +149,7 @@ class MonitorHub:
         with self._lock:
             self.events.attempt_id = attempt_id
             self.baseline = Baseline(self.config.baseline, self.clock.monotonic())
+            self.input.rate_samples.clear()
             self._baseline_webcam, self._baseline_input = {}, {}
             self.profile = None
             self._reconfigure()
@@ -180,6 +181,8 @@ class MonitorHub:
             self._last_device_scan = now
             self.devices.poll(now)
         with self._lock:
+            if self.baseline.done:
+                return
             self.baseline.observe_rates(list(self.input.rate_samples))
             if self.baseline.due(now):
                 self._finish_baseline()
