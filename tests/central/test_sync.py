@@ -313,3 +313,22 @@ def test_bundle_commands_on_both_sides(world, console, tmp_path):
     assert report["envelopes_receipted"] == 1 and report["packages_imported"] == [PACKAGE_ID]
     wrong = runner.invoke(central_cli, ["--data", str(world.data_dir), "import-bundle", str(back), "--json"])
     assert wrong.exit_code == 1 and "error" in json.loads(wrong.output)      # not sealed for the central body
+
+
+def test_concurrent_uploads_of_one_envelope_get_one_attempt_and_one_receipt(world, console, hub):
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = world.seal("att-1", GOOD)
+    others = [world.seal(f"att-{n}", GOOD) for n in range(2, 8)]
+
+    def upload(envelope: bytes) -> dict:
+        return client_for(console, hub).upload([{"envelope": b64e(envelope)}])[0]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        same = list(pool.map(upload, [data] * 6))
+        distinct = list(pool.map(upload, others))
+    assert len({r["receipt"] for r in same}) == 1 and {r["status"] for r in same} == {"accepted"}
+    assert {r["status"] for r in distinct} == {"accepted"}
+    db = open_results(results_path(world.data_dir))
+    assert db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 7
+    assert db.execute("SELECT COUNT(*) FROM envelopes").fetchone()[0] == 7
