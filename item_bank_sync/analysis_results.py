@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from exam_core.errors import ValidationError
+from exam_core.model import Item
 from item_bank_sync.analysis import Analysis, FlagThresholds, add_distractor_analysis, analyze_scores
 from item_bank_sync.context import CentralContext
 from item_bank_sync.intake import load_form_scoring
@@ -49,7 +50,7 @@ def analyze_form(context: CentralContext, form_ref: str, thresholds: FlagThresho
         scores = _score_matrix(results, attempts, item_ids)
         maxima = [sum(rk.max_score for rk in k.responses) for k in scoring.keys]
         analysis = analyze_scores(scores, item_ids, max_scores=maxima, thresholds=thresholds)
-        _distractors(results, analysis, scores, attempts, scoring.keys)
+        _distractors(results, analysis, scores, attempts, scoring.keys, _choice_options(context, scoring.keys))
     finally:
         results.conn.close()
     if write_stats:
@@ -78,7 +79,25 @@ def _score_matrix(results: Any, attempts: list[str], item_ids: list[str]) -> np.
     return scores
 
 
-def _distractors(results: Any, analysis: Analysis, scores: np.ndarray, attempts: list[str], keys: list) -> None:
+def _choice_options(context: CentralContext, keys: list) -> dict[str, list[str]]:
+    """Each item's offered choices (from the bank's item content), so that a distractor nobody
+    chose is still listed, with a share of 0: a non-functioning distractor is worth a review too."""
+    out: dict[str, list[str]] = {}
+    bank = context.open_bank_db()
+    for key in keys:
+        row = bank.execute("SELECT item_json FROM items WHERE item_id = ? AND version = ?",
+                           [key.item_id, key.version]).fetchone()
+        try:
+            item = Item.from_dict(json.loads(row[0])) if row else None
+        except (ValueError, ValidationError):
+            item = None
+        if item is not None and len(item.interactions) == 1:
+            out[key.item_id] = [c.id for c in item.interactions[0].choices]
+    return out
+
+
+def _distractors(results: Any, analysis: Analysis, scores: np.ndarray, attempts: list[str], keys: list,
+                 offered: dict[str, list[str]]) -> None:
     """Option statistics for single-response, single-choice items, from each candidate's final answer."""
     finals: dict[tuple[str, str], Any] = {}
     for attempt_id, item_id, value_json in results.execute(
@@ -93,7 +112,8 @@ def _distractors(results: Any, analysis: Analysis, scores: np.ndarray, attempts:
             continue
         answers = [finals.get((a, key.item_id)) for a in attempts]
         correct = {rk.correct} if rk.template == "match_correct" else {o for o, v in rk.mapping.items() if v > 0}
-        options = sorted({a for a in answers if isinstance(a, str)} | {c for c in correct if c})
+        options = sorted({a for a in answers if isinstance(a, str)} | {c for c in correct if c}
+                         | set(offered.get(key.item_id, ())))
         code = {o: i for i, o in enumerate(options)}
         choices = np.array([code.get(a, -1) if isinstance(a, str) else -1 for a in answers], dtype=np.int64)
         add_distractor_analysis(analysis, scores, index, choices, options, correct)

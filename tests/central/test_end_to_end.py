@@ -90,6 +90,9 @@ def test_bank_to_decision(tmp_path):
     analysis = central.json("analyze", "--form", form_id, "--write-stats")
     assert analysis["test"]["n_candidates"] == 30 and analysis["test"]["n_items"] == 10
     assert analysis["test"]["alpha"] > 0.5
+    first = analysis["items"][0]
+    assert [o["option"] for o in first["options"]] == ["C0", "C1", "C2", "C3"]   # unchosen options listed too
+    assert sum(o["share"] for o in first["options"]) == pytest.approx(1.0)
     stats = dict(bank.execute("SELECT item_id, n FROM item_stats").fetchall())
     assert set(stats) == set(form_items) and set(stats.values()) == {30}
     rows = list(csv.DictReader(io.StringIO(central.text("results", "export"))))
