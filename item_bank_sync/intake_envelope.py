@@ -57,6 +57,9 @@ def open_envelope(data: bytes, root_public: Ed25519PublicKey, results_private: H
     responses = _responses(payload.get("responses"), payload.get("history", []))
     if any(r.seq > head["seq"] for r in responses):
         raise TamperedError("a response is newer than the journal head")
+    changes = payload.get("answer_changes", 0)
+    if type(changes) is not int or changes < 0 or changes > head["seq"]:
+        raise TamperedError("the journal head is older than the number of answer changes it should hold")
     return OpenedEnvelope(header.envelope_id, header.centre_id, header.kiosk_id, header.created, attempt,
                           responses, head["hash"], head["seq"], _item_times(payload.get("timings", {})))
 

@@ -102,6 +102,8 @@ def _tampering_cases(world):
     rollback = world.payload("att-9", GOOD)
     rollback["responses"][0]["seq"] = 99
     mismatch = world.payload("att-9", GOOD, kiosk_id="kiosk-8")
+    short_journal = world.payload("att-9", GOOD)
+    short_journal["answer_changes"] = 40
     bad_value = world.payload("att-9", {"q1": ["A", "B"]})
     foreign_item = world.payload("att-9", {"q9": "A"})
     return {
@@ -114,6 +116,7 @@ def _tampering_cases(world):
                                           "WrongKeyError"),
         "payload attempt differs from header": (world.seal("att-9", GOOD, payload=mismatch), "TamperedError"),
         "response newer than journal head": (world.seal("att-9", GOOD, payload=rollback), "TamperedError"),
+        "journal shorter than its answer changes": (world.seal("att-9", GOOD, payload=short_journal), "TamperedError"),
         "form version not in the bank": (world.seal("att-9", GOOD, form_version=5,
                                                     payload=world.payload("att-9", GOOD, form_version=5)),
                                          "IntakeRefusal"),
