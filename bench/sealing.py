@@ -37,24 +37,21 @@ _ROWS_SQL = "CREATE TABLE rows (id INTEGER PRIMARY KEY, payload BLOB)"
 _HYBRID = raw_hpke.Suite(raw_hpke.KEM.MLKEM768_X25519, raw_hpke.KDF.HKDF_SHA256, raw_hpke.AEAD.AES_256_GCM)
 
 
-def _cost(fn: Callable[[], object], count: int, rounds: int = 5) -> float:
-    """Median seconds per call over ``rounds`` rounds of ``count`` calls."""
-    fn()  # warm up
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(count):
-            fn()
-        samples.append((time.perf_counter() - start) / count)
-    return statistics.median(samples)
-
-
 def _interleaved(ours: Callable[[], object], raw: Callable[[], object], count: int, rounds: int) -> tuple[float, float]:
-    """Measure both in alternating rounds so machine noise hits them alike."""
+    """Median seconds per call of each, timing single calls alternately (ours, raw, ours, ...).
+
+    Alternating call by call makes the load of a shared machine hit both sides alike, and the
+    median of single calls ignores the calls that were preempted.
+    """
+    ours(), raw()  # warm up
     ours_s, raw_s = [], []
-    for _ in range(rounds):
-        ours_s.append(_cost(ours, count, 1))
-        raw_s.append(_cost(raw, count, 1))
+    for _ in range(count * rounds):
+        start = time.perf_counter()
+        ours()
+        middle = time.perf_counter()
+        raw()
+        ours_s.append(middle - start)
+        raw_s.append(time.perf_counter() - middle)
     return statistics.median(ours_s), statistics.median(raw_s)
 
 

@@ -106,7 +106,8 @@ def loads_strict(data: bytes | bytearray | memoryview, max_bytes: int = limits.J
         raise MalformedError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except ValueError as exc:  # e.g. integer with too many digits
         raise MalformedError(f"invalid JSON: {exc}") from None
-    _check_depth(value, max_depth)
+    if raw.count(b"[") + raw.count(b"{") > max_depth:  # fewer containers than that cannot nest too deep
+        _check_depth(value, max_depth)
     if _SURROGATE_ESCAPE.search(raw):
         _check_strings(value)
     return value
