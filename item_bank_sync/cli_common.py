@@ -22,10 +22,10 @@ err_console = Console(stderr=True)
 
 
 def central(ctx: click.Context) -> CentralContext:
+    """The CentralContext the group put in ``ctx.obj`` (commands always run under the group)."""
     obj = ctx.find_object(CentralContext)
-    if obj is None:  # invoked without the group (tests calling a command directly)
-        obj = CentralContext(data_dir=click.get_current_context().params.get("data", "central-data"))
-        ctx.obj = obj
+    if obj is None:
+        raise click.UsageError("run this command through `python -m item_bank_sync`")
     return obj
 
 

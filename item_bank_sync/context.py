@@ -15,7 +15,7 @@ defined here once::
         central.cert          self-signed central root certificate (signed document)
         body.json             body id and name
       media/AB/ABCDEF...      content-addressed media (SHA-256 of the bytes)
-      centres/                issued centre certificates, the revocation list
+      centres/                issued certificate bundles, revocations.signed (latest signed list)
       packages/               published form packages
 """
 
@@ -43,8 +43,8 @@ class NotInitialisedError(InvigilError):
 
     def __init__(self, path: Path, what: str) -> None:
         self.path = path
-        super().__init__(f"{path}: {what} missing; run `python -m item_bank_sync --data "
-                         f"{path.parents[1] if path.parent.name == 'keys' else path.parent} init` first")
+        data_dir = path.parents[1] if path.parent.name == "keys" else path.parent
+        super().__init__(f"{path}: {what} missing; run `python -m item_bank_sync --data {data_dir} init` first")
 
 
 @dataclass
@@ -54,46 +54,28 @@ class CentralContext:
     data_dir: Path
     json_output: bool = False
     _bank: sqlite_utils.Database | None = field(default=None, repr=False)
+    # Paths inside data_dir, set in __post_init__ (see the module docstring for the layout).
+    bank_db_path: Path = field(init=False)
+    keys_dir: Path = field(init=False)
+    media_dir: Path = field(init=False)
+    centres_dir: Path = field(init=False)
+    packages_dir: Path = field(init=False)
+    signing_key_path: Path = field(init=False)
+    results_key_path: Path = field(init=False)
+    central_cert_path: Path = field(init=False)
+    body_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
-
-    # --- paths ---------------------------------------------------------------------------------
-    @property
-    def bank_db_path(self) -> Path:
-        return self.data_dir / "bank.db"
-
-    @property
-    def keys_dir(self) -> Path:
-        return self.data_dir / "keys"
-
-    @property
-    def media_dir(self) -> Path:
-        return self.data_dir / "media"
-
-    @property
-    def centres_dir(self) -> Path:
-        return self.data_dir / "centres"
-
-    @property
-    def packages_dir(self) -> Path:
-        return self.data_dir / "packages"
-
-    @property
-    def signing_key_path(self) -> Path:
-        return self.keys_dir / SIGNING_KEY_FILE
-
-    @property
-    def results_key_path(self) -> Path:
-        return self.keys_dir / RESULTS_KEY_FILE
-
-    @property
-    def central_cert_path(self) -> Path:
-        return self.keys_dir / CENTRAL_CERT_FILE
-
-    @property
-    def body_path(self) -> Path:
-        return self.keys_dir / BODY_FILE
+        self.bank_db_path = self.data_dir / "bank.db"
+        self.keys_dir = self.data_dir / "keys"
+        self.media_dir = self.data_dir / "media"
+        self.centres_dir = self.data_dir / "centres"
+        self.packages_dir = self.data_dir / "packages"
+        self.signing_key_path = self.keys_dir / SIGNING_KEY_FILE
+        self.results_key_path = self.keys_dir / RESULTS_KEY_FILE
+        self.central_cert_path = self.keys_dir / CENTRAL_CERT_FILE
+        self.body_path = self.keys_dir / BODY_FILE
 
     def is_initialised(self) -> bool:
         return self.signing_key_path.exists() and self.body_path.exists()
