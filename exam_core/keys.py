@@ -12,6 +12,7 @@ Argon2id and the file's identity (format, kind, key id) is bound in the AAD.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import secrets
@@ -165,8 +166,15 @@ def key_id(key: PrivateKey | PublicKey) -> str:
     The kind is hashed in so that an Ed25519 key and an X25519 key with the same 32 bytes never
     share an id.
     """
-    digest = hashlib.sha256(key_kind(key).encode("ascii") + b"\x00" + public_bytes(key)).digest()
-    return digest[:16].hex()
+    public = public_of(key)
+    if isinstance(public, Ed25519PublicKey):
+        return _key_id(KIND_ED25519, public.public_bytes_raw())
+    return _key_id(public.kind, public.raw)
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_id(kind: str, raw: bytes) -> str:
+    return hashlib.sha256(kind.encode("ascii") + b"\x00" + raw).digest()[:16].hex()
 
 
 def _from_raw(kind: Any, raw: bytes, private: bool) -> Any:
