@@ -142,16 +142,16 @@ def _submit(runtime: KioskRuntime, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _page_event(runtime: KioskRuntime, page_signal: Any, body: dict[str, Any]) -> None:
+    """Focus, visibility, fullscreen and clipboard signals of the page, validated by the monitors'
+    schema; the monitors' rules decide what is an alert. Without monitors each is recorded as is."""
+    from kiosk.monitors.page_signals import validate_signal
     kind = _field(body, "kind", str)
-    detail = body.get("detail") or {}
+    detail = validate_signal(kind, body.get("detail"))
     if page_signal is not None:
         page_signal(kind, detail)
         return
-    if kind not in ("focus_lost", "focus_back", "fullscreen_exit", "fullscreen_enter", "visibility_hidden",
-                    "clipboard"):
-        raise ValidationError("kind", "unknown page event")
     attempt = runtime.attempt.attempt_id if runtime.attempt else None
-    runtime.outbox.add_event(f"page.{kind}", "low", attempt_id=attempt, rule="page_signal")
+    runtime.outbox.add_event(f"page.{kind}", "low", attempt_id=attempt, rule="page_signal", data=detail)
 
 
 def _json_body() -> dict[str, Any]:

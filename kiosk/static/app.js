@@ -17,6 +17,7 @@ const ui = {
   lastWarning: null,
   lastMessage: null,
   pending: 0,
+  navEpoch: 0,
   saveChain: Promise.resolve(),
 };
 
@@ -37,7 +38,8 @@ function show(screen) {
   if (ui.screen === screen) return;
   ui.screen = screen;
   for (const name of SCREENS) $(`screen-${name}`).hidden = name !== screen;
-  const heading = document.querySelector(`#screen-${screen} h1, #screen-${screen} h2`);
+  const heading = screen === 'exam' ? $('item-heading')
+    : document.querySelector(`#screen-${screen} h1, #screen-${screen} h2`);
   if (heading) {
     heading.setAttribute('tabindex', '-1');
     heading.focus();
@@ -168,7 +170,9 @@ async function render(state) {
   drawTimer();
   if (screen === 'exam') {
     drawNavigator(state);
-    if (ui.itemIndex !== state.current) await loadItem(state.current, ui.itemIndex !== null);
+    // The page decides which item it shows once it has one: a poll answered after a navigation
+    // must never re-render (and so wipe) the item the candidate is typing into.
+    if (ui.itemIndex === null) await loadItem(state.current, false);
   }
   if (screen === 'review') drawReview(state);
 }
@@ -243,10 +247,12 @@ async function flush() {
 async function goTo(index) {
   await flush();
   try {
+    ui.navEpoch += 1;
     await api.post('navigate', { index });
     if (ui.reviewing) { ui.reviewing = false; }
-    await refresh();
     await loadItem(index, true);
+    await refresh(); // may be a poll from before the navigation, dropped as stale...
+    await refresh(); // ...so ask once more for the state after it
   } catch (err) {
     announce(err.message);
   }
@@ -309,7 +315,10 @@ async function refresh() {
   if (refreshing) return refreshing;
   refreshing = (async () => {
     try {
-      await render(await api.state());
+      const epoch = ui.navEpoch;
+      const state = await api.state();
+      if (epoch !== ui.navEpoch) return; // answered before a navigation: stale, the next poll is not
+      await render(state);
     } catch (err) {
       $('connection').textContent = 'The kiosk is not responding';
     } finally {
