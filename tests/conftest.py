@@ -139,29 +139,60 @@ def xvfb_display() -> Iterator[str]:
             process.wait()
 
 
-@pytest.fixture(scope="session")
-def browser():
-    """Debian's Chromium (``/usr/bin/chromium``), headless, driven by Playwright, for the session.
+class _Chromium:
+    """One Playwright and one headless Chromium for the session, relaunched if it went away.
 
-    No browser is downloaded (the machine cannot): Playwright launches the system Chromium with
-    flags that keep it offline and working as root. Use ``page`` for a fresh tab per test.
-    Skips when Chromium or Playwright is missing, except in CI where that fails.
+    A Chromium that crashed (or was killed by a test of process cleanup) would otherwise fail
+    every later browser test with "Target ... has been closed", hiding which test was at fault.
     """
+
+    def __init__(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._playwright = sync_playwright().start()
+        self._browser = None
+        self.launches = 0
+
+    def get(self):
+        if self._browser is None or not self._browser.is_connected():
+            self._browser = self._playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                             args=CHROMIUM_ARGS)
+            self.launches += 1
+        return self._browser
+
+    def close(self) -> None:
+        try:
+            if self._browser is not None and self._browser.is_connected():
+                self._browser.close()
+        finally:
+            self._playwright.stop()
+
+
+@pytest.fixture(scope="session")
+def _chromium() -> Iterator[_Chromium]:
     if not Path(CHROMIUM).exists():
         missing_tool("Chromium", "apt-get install chromium")
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         missing_tool("Playwright", "pip install -e .[test]")
-    playwright = sync_playwright().start()
+    chromium = _Chromium()
     try:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+        yield chromium
     finally:
-        playwright.stop()
+        chromium.close()
+
+
+@pytest.fixture
+def browser(_chromium: _Chromium):
+    """Debian's Chromium (``/usr/bin/chromium``), headless, driven by Playwright.
+
+    One browser serves the whole session (launched on first use, closed at the end; relaunched
+    only if it crashed). No browser is downloaded (the machine cannot): Playwright launches the
+    system Chromium with flags that keep it offline and working as root. Use ``page`` for a fresh
+    tab per test. Skips when Chromium or Playwright is missing, except in CI where that fails.
+    """
+    return _chromium.get()
 
 
 @pytest.fixture

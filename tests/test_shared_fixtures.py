@@ -65,3 +65,16 @@ def test_page_runs_local_front_end_dependencies(page, live_server) -> None:
     page.add_script_tag(path=str(NODE_MODULES / "axe-core" / "axe.min.js"))
     violations = page.evaluate("axe.run().then(r => r.violations.map(v => v.id))")
     assert {"image-alt", "button-name"} <= set(violations)
+
+
+@pytest.mark.browser
+def test_browser_is_shared_and_relaunched_after_a_crash(_chromium) -> None:
+    first = _chromium.get()
+    assert _chromium.get() is first
+    first.close()  # as if Chromium had died under an earlier test
+    second = _chromium.get()
+    assert second is not first and second.is_connected()
+    page = second.new_page()
+    page.set_content("<p>alive</p>")
+    assert page.text_content("p") == "alive"
+    page.close()
