@@ -174,7 +174,7 @@ def kiosk_status(data_dir: str) -> dict[str, Any]:
             "submitted": bool(admission.get("receipt")),
             "receipt_code": (admission.get("receipt") or {}).get("receipt_code"),
             "journal_rows": count_rows(db, attempt["attempt_id"]),
-            "needs_resume_approval": bool(admission.get("keys_released") and not admission.get("receipt")),
+            "restart_needs_approval": bool(admission.get("keys_released") and not admission.get("receipt")),
         }
         from kiosk.outbox import Outbox
         info["outbox"] = Outbox(db, info["kiosk_id"] or "unknown").count()

@@ -359,3 +359,21 @@ def test_api_refuses_requests_without_the_page_token_and_bad_values(page, served
     response = page.request.get(served.url)
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert "<script>" not in response.text()
+
+
+def test_timer_warning_and_automatic_submission_at_time_out(page, served):
+    _until_exam(page, served)
+    page.get_by_role("radio", name="Option C").check()
+    _saved(page)
+    session = served.runtime.session
+    with session.lock:  # jump the time account to 59 s before the end (the clock itself is monotonic)
+        session.clock._base_ms = session.allowed_ms() - 59_000 - session.clock.elapsed_ms() + session.clock._base_ms
+    expect(page.locator("#warning-banner")).to_have_text("1 minute remaining", timeout=5000)
+    assert {10, 5, 1} <= session.state.warnings
+    expect(page.locator("#timer")).to_have_class("timer low")
+    with session.lock:
+        session.clock._base_ms += 58_500
+    page.get_by_role("heading", name="Your examination has been submitted").wait_for(timeout=10000)
+    payload = served.envelope_payload()
+    assert payload["submission"]["reason"] == "timeout"
+    assert [r["value"] for r in payload["responses"] if r["item_id"] == "Q01"] == ["C"]
