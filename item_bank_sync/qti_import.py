@@ -568,8 +568,8 @@ class _ItemReader:
         case_sensitive = sensitivity.pop() if sensitivity else True
         mapping: dict[str, float] = {}
         for key, value, _ in decl.mapping:
-            self._values(found, decl, [key], f"mapping/mapEntry[{key}]", single=True)
-            norm = key if case_sensitive or decl.base_type != "string" else key.casefold()
+            parsed = self._values(found, decl, [key], f"mapping/mapEntry[{key}]", single=True)
+            norm = _map_key(key, parsed, decl.base_type, case_sensitive)
             if norm in mapping:
                 raise self.reject(f"{where}/mapEntry[{key}]", "maps the same response twice")
             mapping[norm] = value
@@ -650,6 +650,17 @@ class _ItemReader:
         if base == "float":
             return float(self._number(text_s, where))
         return text
+
+
+def _map_key(text: str, parsed: Any, base: str, case_sensitive: bool) -> str:
+    """One spelling per mapped response: pairs "A B", numbers in canonical decimal, folded case."""
+    if base in ("pair", "directedPair"):
+        return " ".join(parsed)
+    if base in ("integer", "float"):
+        return str(parsed)
+    if base == "string" and not case_sensitive:
+        return text.casefold()
+    return parsed if base == "identifier" else text
 
 
 def _best_total(values: list[float], default: float, cardinality: str, max_choices: int) -> float:

@@ -81,6 +81,8 @@ def test_case_insensitive_mapping_is_honoured_and_collisions_refused(tmp_path: P
     assert isinstance(twice, ItemRejected) and "same response twice" in twice.problem
     integer = parse(tmp_path, text_entry('<mapEntry mapKey="twelve" mappedValue="1"/>', base="integer"))
     assert isinstance(integer, ItemRejected) and "not an integer" in integer.problem
+    canonical = parse(tmp_path, text_entry('<mapEntry mapKey="012" mappedValue="1"/>', base="integer"))
+    assert isinstance(canonical, ParsedItem) and canonical.key.responses[0].mapping == {"12": 1.0}
 
 
 def test_select_point_with_area_mapping(tmp_path: Path) -> None:
