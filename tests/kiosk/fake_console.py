@@ -23,7 +23,7 @@ from flask import Flask, jsonify
 from werkzeug.serving import make_server
 
 from exam_core import protocol
-from exam_core.jsonio import b64d, b64e
+from exam_core.jsonio import b64e
 
 
 def _now(delta: float = 0) -> str:
@@ -170,4 +170,4 @@ def wait_for(predicate, timeout: float = 20.0, what: str = "condition") -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-__all__ = ["ConsoleStore", "FakeConsole", "b64d", "wait_for"]
+__all__ = ["ConsoleStore", "FakeConsole", "wait_for"]

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from exam_core.errors import ValidationError
-from kiosk.journal import Journal, JournalTamperedError
-from kiosk.session import ExamSession, SessionStateError, receipt_code
+from kiosk.journal import JournalTamperedError
+from kiosk.session import SessionStateError, receipt_code
 
 from tests.kiosk.conftest import new_session
 from tests.kiosk.forms import ANSWERS, make_attempt, make_bundle
