@@ -51,8 +51,8 @@ def _wait_port(port: int, timeout: float = 30) -> None:
 
 # --- kiosk workers (separate processes) ----------------------------------------------------------
 
-def _worker(url: str, mode: str, kiosks: list[tuple[str, str]], start_at: float, duration: float,
-            out: Any) -> None:
+def _worker(url: str, mode: str, kiosks: list[tuple[str, str]], ready: Any, go: Any, start: Any,
+            duration: float, out: Any) -> None:
     import urllib3
     urllib3.disable_warnings()
     import socketio
@@ -71,6 +71,9 @@ def _worker(url: str, mode: str, kiosks: list[tuple[str, str]], start_at: float,
             sio = socketio.Client(reconnection=False)
             sio.connect(url, namespaces=[protocol.KIOSK_NAMESPACE], transports=["websocket"], wait_timeout=30)
             clients.append(sio)
+    ready.put(len(clients))
+    go.wait()
+    start_at = start.value
     sent: list[tuple[str, int]] = []
     acked: list[tuple[str, int]] = []
     lock = threading.Lock()
@@ -186,12 +189,18 @@ def _measure(mode: str, url: str, codes: list[str], kiosks: int, duration: float
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     specs = [(f"kiosk-{mode}-{i:04d}", codes[i] if codes else "") for i in range(kiosks)]
-    start_at = time.time() + 8 + kiosks * (0.04 if mode == "console" else 0.01)
-    workers = [ctx.Process(target=_worker, args=(url, mode, specs[i:i + KIOSKS_PER_WORKER], start_at, duration, out))
+    ready, go, start = ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
+    workers = [ctx.Process(target=_worker, args=(url, mode, specs[i:i + KIOSKS_PER_WORKER], ready, go, start,
+                                                 duration, out))
                for i in range(0, kiosks, KIOSKS_PER_WORKER)]
     for w in workers:
         w.start()
-    results = [out.get(timeout=start_at - time.time() + duration + 120) for _ in workers]
+    connected = sum(ready.get(timeout=600) for _ in workers)  # pairing and login are not measured
+    if connected != kiosks:
+        raise RuntimeError(f"only {connected} of {kiosks} kiosks connected")
+    start.value = time.time() + 2
+    go.set()
+    results = [out.get(timeout=duration + 120) for _ in workers]
     for w in workers:
         w.join(timeout=30)
     time.sleep(1)

@@ -106,10 +106,7 @@ class KioskNamespace(Namespace):
                 raise ValidationError("kiosk_id", "is not the authenticated kiosk")
         except InvigilError as exc:
             return protocol.ack_error("invalid", str(exc))
-        attestation = b64d(hello.attestation) if hello.attestation else None
-        with immediate_transaction(self.console.ctx.db) as conn:
-            conn.execute("UPDATE kiosks SET software_version = ?, attestation = ?, last_seen = ? WHERE kiosk_id = ?",
-                         [hello.software_version, attestation, now_text(), kiosk_id])
+        self._record_identity(kiosk_id, hello)
         tile = self.console.room.tile(kiosk_id)
         tile.state, tile.attempt_id = hello.state, hello.attempt_id
         tile.needs_resume_approval = hello.needs_resume_approval
@@ -123,6 +120,21 @@ class KioskNamespace(Namespace):
         self.console.socketio.start_background_task(self.console.commands.resend_pending, kiosk_id)
         return protocol.ack_ok(console_id=self.console.ctx.console_id, console_time=now_text(),
                                last_seq=last)
+
+    def _record_identity(self, kiosk_id: str, hello: protocol.Hello) -> None:
+        """Store software version and attestation when they change (most hellos change nothing, and
+        a synchronous commit on the event loop would stall every socket while it lasts)."""
+        attestation = b64d(hello.attestation) if hello.attestation else None
+        row = self.console.ctx.db.execute("SELECT software_version, attestation FROM kiosks WHERE kiosk_id = ?",
+                                          [kiosk_id]).fetchone()
+        if row is not None and row[0] == hello.software_version and (bytes(row[1]) if row[1] else None) == attestation:
+            return
+        with immediate_transaction(self.console.ctx.db) as conn:
+            conn.execute("UPDATE kiosks SET software_version = ?, attestation = ?, last_seen = ? WHERE kiosk_id = ?",
+                         [hello.software_version, attestation, now_text(), kiosk_id])
+        self.console.ctx.audit.append(f"kiosk:{kiosk_id}", "kiosk.identity",
+                                      {"software_version": hello.software_version,
+                                       "attestation_sha256": hashlib.sha256(attestation).hexdigest() if attestation else None})
 
     @_logged_in
     def on_heartbeat(self, kiosk_id: str, data: Any) -> dict[str, Any]:
