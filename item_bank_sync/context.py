@@ -98,10 +98,25 @@ class CentralContext:
         return self._bank
 
     def audit_log(self):
-        """The central body's audit chain (``exam_core.audit.AuditLog`` in bank.db)."""
+        """The central body's audit chain in bank.db; each append is followed by a signed checkpoint.
+
+        Why checkpoint every time: the hash chain alone detects a changed entry, but someone who
+        can write bank.db could rewrite the whole chain; a checkpoint signed with the central key
+        pins the head, and ``AuditLog.verify(public_key)`` checks every one. Before ``init`` there
+        is no key, and entries are chained but not yet signed.
+        """
         from exam_core.audit import AuditLog
 
-        return AuditLog(self.open_bank_db(), "audit_log")
+        signing_key = self.load_signing_key() if self.signing_key_path.exists() else None
+
+        class CheckpointedAudit(AuditLog):
+            def append(self, actor: str, action: str, data: Any = None) -> Any:
+                entry = super().append(actor, action, data)
+                if signing_key is not None:
+                    self.checkpoint(signing_key)
+                return entry
+
+        return CheckpointedAudit(self.open_bank_db(), "audit_log")
 
     def item_bank(self):
         """The item bank (versions, document control, media) over bank.db."""

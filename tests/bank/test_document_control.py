@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from exam_core import keys
 from exam_core.audit import AuditLog
 from exam_core.store import open_db
 from item_bank_sync.bank_db import MIGRATIONS
@@ -45,7 +46,9 @@ def test_versions_status_history_and_audit(central, tmp_path: Path) -> None:
     assert [a for a in actions if a[0].startswith("item.")] == [
         ("item.import", shown["created_by"]), ("item.review", "ann"), ("item.approve", "bob"),
         ("item.import", shown["created_by"]), ("item.retire", "carol")]
-    assert log.verify().entries == len(actions)  # raises AuditTamperedError on a broken chain
+    central_key = keys.load_public_key(central.data_dir / "keys" / "central-signing.pub")
+    report = log.verify(central_key)  # raises AuditTamperedError on a broken chain or bad checkpoint
+    assert report.entries == len(actions) and report.checkpoints == len(actions) and report.signatures_checked
 
 
 def test_list_filters(central, tmp_path: Path) -> None:
