@@ -57,17 +57,10 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def content_hash(item: Item, key: AnswerKey) -> str:
-    """SHA-256 of what the item *is*, independent of the version the bank gave it."""
-    item_doc = {k: v for k, v in item.to_dict().items() if k != "version"}
-    key_doc = [r.to_dict() for r in key.responses]
-    return hashlib.sha256(canonical_dumps({"item": item_doc, "key": key_doc})).hexdigest()
-
-
-def with_version(parsed: ParsedItem, version: int) -> tuple[Item, AnswerKey]:
-    item = Item.from_dict({**parsed.item.to_dict(), "version": version})
-    key = AnswerKey.from_dict({**parsed.key.to_dict(), "version": version})
-    return item, key
+def content_hash(item_doc: dict[str, Any], key_doc: dict[str, Any]) -> str:
+    """SHA-256 of what the item *is* (item and key documents), independent of the version number."""
+    return hashlib.sha256(canonical_dumps({"item": {k: v for k, v in item_doc.items() if k != "version"},
+                                           "key": key_doc["responses"]})).hexdigest()
 
 
 class ItemBank:
@@ -109,21 +102,21 @@ class ItemBank:
     def _store_one(self, conn: Any, parsed: ParsedItem, actor: str) -> StoredItem:
         item_id = parsed.item.item_id
         kinds = ",".join(sorted({i.type for i in parsed.item.interactions}))
-        digest = content_hash(parsed.item, parsed.key)
+        item_doc, key_doc = parsed.item.to_dict(), parsed.key.to_dict()  # validated by the importer
+        digest = content_hash(item_doc, key_doc)
         row = conn.execute("SELECT version, content_hash FROM items WHERE item_id = ? "
                            "ORDER BY version DESC LIMIT 1", (item_id,)).fetchone()
         if row and row[1] == digest:
             return StoredItem(item_id, row[0], "unchanged", kinds, digest)
         version = row[0] + 1 if row else 1
-        item, key = with_version(parsed, version)
+        item_doc["version"] = key_doc["version"] = version
         now = utc_now()
         conn.execute(
             "INSERT INTO items (item_id, version, content_hash, status, title, interaction_types,"
             " competency_area, source, source_format, item_json, key_json, created_at, created_by)"
             " VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (item_id, version, digest, item.title, kinds, item.competency_area, parsed.source,
-             parsed.source_format, canonical_dumps(item.to_dict()).decode(),
-             canonical_dumps(key.to_dict()).decode(), now, actor))
+            (item_id, version, digest, parsed.item.title, kinds, parsed.item.competency_area, parsed.source,
+             parsed.source_format, canonical_dumps(item_doc).decode(), canonical_dumps(key_doc).decode(), now, actor))
         conn.execute("INSERT INTO item_status (item_id, version, from_status, to_status, by, at, note)"
                      " VALUES (?, ?, NULL, 'draft', ?, ?, ?)",
                      (item_id, version, actor, now, f"imported from {parsed.source}"[:1000]))
