@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -9,8 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from item_bank_sync.centres import enrol, list_centres, revoke
-from item_bank_sync.cli_common import central, emit, err_console, json_option, refusals_exit
-from item_bank_sync.cli_items import _default_actor
+from item_bank_sync.cli_common import actor_option, central, emit, err_console, json_option, refusals_exit
 from item_bank_sync.export import export_form
 from item_bank_sync.publish import parse_when, publish
 
@@ -23,7 +23,7 @@ def centres_group() -> None:
 @centres_group.command("add")
 @click.option("--request", "request_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="enrolment-request.json written by `python -m proctor_console init`.")
-@click.option("--by", "actor", default=_default_actor, show_default="current user")
+@actor_option
 @json_option
 @click.pass_context
 @refusals_exit
@@ -56,7 +56,7 @@ def centres_list(ctx: click.Context) -> None:
 @centres_group.command("revoke")
 @click.argument("centre_id")
 @click.option("--reason", default="", help="Why (recorded and audited).")
-@click.option("--by", "actor", default=_default_actor, show_default="current user")
+@actor_option
 @json_option
 @click.pass_context
 @refusals_exit
@@ -69,22 +69,22 @@ def centres_revoke(ctx: click.Context, centre_id: str, reason: str, actor: str) 
 
 
 @click.command("publish")
-@click.option("--form", "form_id", required=True)
+@click.option("--form", "form_id", required=True, help="Form id (see `forms list`).")
 @click.option("--form-version", type=int, help="Default: latest version of the form.")
-@click.option("--centre", "centre_id", required=True)
+@click.option("--centre", "centre_id", required=True, help="Enrolled centre that may open the package.")
 @click.option("--opens", required=True, help="Start of the delivery window, ISO 8601 with offset.")
 @click.option("--closes", required=True, help="End of the delivery window, ISO 8601 with offset.")
 @click.option("--release-code", is_flag=True, help="Also require a code the proctor enters at the centre.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also copy the package into this folder (e.g. removable media).")
-@click.option("--by", "actor", default=_default_actor, show_default="current user")
+@actor_option
 @json_option
 @click.pass_context
 @refusals_exit
 def publish_command(ctx: click.Context, form_id: str, form_version: int | None, centre_id: str, opens: str,
                     closes: str, release_code: bool, out_dir: Path | None, actor: str) -> None:
     """Seal a form for one centre: signed manifest, encrypted content, no answer keys."""
-    with err_console.status("sealing package", spinner="dots") if not central(ctx).json_output else _nothing():
+    with err_console.status("sealing package", spinner="dots") if not central(ctx).json_output else nullcontext():
         result = publish(central(ctx), form_id=form_id, centre_id=centre_id, opens=parse_when(opens, "--opens"),
                          closes=parse_when(closes, "--closes"), release_code=release_code, out_dir=out_dir,
                          by=actor, form_version=form_version)
@@ -101,10 +101,10 @@ def publish_command(ctx: click.Context, form_id: str, form_version: int | None, 
 
 
 @click.command("export")
-@click.option("--form", "form_id", required=True)
+@click.option("--form", "form_id", required=True, help="Form id (see `forms list`).")
 @click.option("--form-version", type=int, help="Default: latest version of the form.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="FILE.zip to write.")
-@click.option("--by", "actor", default=_default_actor, show_default="current user")
+@actor_option
 @json_option
 @click.pass_context
 @refusals_exit
@@ -115,10 +115,3 @@ def export_command(ctx: click.Context, form_id: str, form_version: int | None, o
                                         f"{result['form_id']} v{result['form_version']} to {out} "
                                         "(contains answer keys)", highlight=False))
 
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

@@ -7,6 +7,7 @@ unsatisfiable blueprint, a bad input file, a missing key); 2 usage errors (click
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import sys
 from typing import Any, Callable
@@ -74,6 +75,20 @@ def refusals_exit(fn: Callable[..., Any]) -> Callable[..., Any]:
             central(ctx).close()
 
     return wrapper
+
+
+def default_actor() -> str:
+    """The login name, recorded as who acted when ``--by`` is not given."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def actor_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--by NAME``: who acts, recorded in the bank and the audit chain."""
+    return click.option("--by", "actor", default=default_actor, show_default="current user",
+                        help="Who acts (recorded in the audit chain).")(fn)
 
 
 def progress_enabled(ctx: click.Context) -> bool:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from item_bank_sync.assembly import BlueprintUnsatisfiable, assemble
-from item_bank_sync.cli_common import central, emit, fail, json_option, refusals_exit
+from item_bank_sync.cli_common import actor_option, central, emit, fail, json_option, refusals_exit
 from item_bank_sync.forms import FormStore, load_pool
 from item_bank_sync.schemes import SchemeStore, parse_scheme
 
@@ -21,17 +21,18 @@ def schemes_group() -> None:
 
 @schemes_group.command("add")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@actor_option
 @json_option
 @click.pass_context
 @refusals_exit
-def schemes_add(ctx: click.Context, file: Path) -> None:
+def schemes_add(ctx: click.Context, file: Path, actor: str) -> None:
     """Add a scheme from its YAML file (docs/ITEM-FORMATS.md); a changed scheme needs a new version."""
     data = file.read_bytes()
     scheme = parse_scheme(data, str(file))
     c = central(ctx)
     outcome = SchemeStore(c.open_bank_db()).add(scheme, data.decode("utf-8"))
     if outcome == "added":
-        c.audit_log().append("admin", "scheme.add", {"scheme_id": scheme.scheme_id, "version": scheme.version})
+        c.audit_log().append(actor, "scheme.add", {"scheme_id": scheme.scheme_id, "version": scheme.version})
     emit(ctx, {"scheme_id": scheme.scheme_id, "version": scheme.version, "outcome": outcome,
                "form_length": scheme.form_length},
          lambda con: con.print(f"scheme {scheme.scheme_id} v{scheme.version}: {outcome} "
@@ -77,8 +78,11 @@ def schemes_show(ctx: click.Context, scheme_id: str, version: int | None) -> Non
 def schemes_list(ctx: click.Context) -> None:
     """List schemes."""
     rows = SchemeStore(central(ctx).open_bank_db()).list()
-    emit(ctx, {"schemes": rows}, lambda con: [con.print(f"{r['scheme_id']} v{r['version']}: {r['title']}",
-                                                        highlight=False) for r in rows])
+
+    def human(con: Console) -> None:
+        for r in rows:
+            con.print(f"{r['scheme_id']} v{r['version']}: {r['title']}  [dim]{r['created_at']}[/dim]", highlight=False)
+    emit(ctx, {"schemes": rows}, human)
 
 
 @click.group("forms")
@@ -91,10 +95,12 @@ def forms_group() -> None:
 @click.option("--scheme-version", type=int)
 @click.option("--count", type=click.IntRange(1, 1000), required=True, help="Number of parallel forms.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), required=True, help="Seed: same seed, same forms.")
+@actor_option
 @json_option
 @click.pass_context
 @refusals_exit
-def forms_build(ctx: click.Context, scheme_id: str, scheme_version: int | None, count: int, seed: int) -> None:
+def forms_build(ctx: click.Context, scheme_id: str, scheme_version: int | None, count: int, seed: int,
+                actor: str) -> None:
     """Build COUNT forms meeting the blueprint exactly, without enemies together, spreading exposure."""
     c = central(ctx)
     db = c.open_bank_db()
@@ -105,7 +111,7 @@ def forms_build(ctx: click.Context, scheme_id: str, scheme_version: int | None, 
         fail(ctx, str(exc), data={"shortfalls": exc.shortfalls})
         return
     forms = FormStore(db).save_build(scheme, report, seed)
-    c.audit_log().append("admin", "forms.build", {"scheme_id": scheme.scheme_id, "version": scheme.version,
+    c.audit_log().append(actor, "forms.build", {"scheme_id": scheme.scheme_id, "version": scheme.version,
                                                   "seed": seed, "count": count,
                                                   "forms": [f"{f['form_id']}@{f['version']}" for f in forms]})
     data = {"scheme_id": scheme.scheme_id, "scheme_version": scheme.version, "seed": seed,

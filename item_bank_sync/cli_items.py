@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 import click
@@ -11,17 +10,10 @@ from rich.progress import Progress
 from rich.table import Table
 
 from exam_core.model import INTERACTION_TYPES, ITEM_STATUSES
-from item_bank_sync.cli_common import central, emit, json_option, progress_enabled, refusals_exit
+from item_bank_sync.cli_common import actor_option, central, emit, json_option, progress_enabled, refusals_exit
 from item_bank_sync.bank import MAX_BATCH
 from item_bank_sync.import_errors import ItemRejected
 from item_bank_sync.importer import ImportOptions, count_sources, iter_sources
-
-
-def _default_actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 @click.command("import")
@@ -30,7 +22,7 @@ def _default_actor() -> str:
 @click.option("--assume-match-correct", is_flag=True,
               help="Score items that declare a correctResponse but no responseProcessing with match_correct "
                    "(without it they are rejected).")
-@click.option("--by", "actor", default=_default_actor, show_default="current user", help="Who imports (recorded).")
+@actor_option
 @json_option
 @click.pass_context
 @refusals_exit
