@@ -1,0 +1,53 @@
+"""A real import killed with SIGKILL leaves a consistent bank, and re-running it completes the job."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from exam_core import keys
+from exam_core.audit import AuditLog
+from exam_core.store import open_db
+from item_bank_sync.bank_db import MIGRATIONS
+from item_bank_sync.synthetic import generate, write_items
+
+REPO = Path(__file__).parents[2]
+
+
+@pytest.mark.slow
+def test_kill_9_during_import(central, tmp_path: Path) -> None:
+    count = 1500
+    write_items(tmp_path / "items", generate(count, ["a"], seed=4))
+    cmd = [sys.executable, "-m", "item_bank_sync", "--data", str(central.data_dir), "import",
+           str(tmp_path / "items" / "a"), "--json"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db_path = central.data_dir / "bank.db"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # kill once at least one batch is committed, before the end
+        stored = sqlite3.connect(db_path).execute("SELECT COUNT(*) FROM items").fetchone()[0]
+        if stored > 0 or proc.poll() is not None:
+            break
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    db = open_db(db_path, migrations=MIGRATIONS)
+    stored = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+    assert 0 < stored < count, f"kill came too late or too early ({stored} stored)"
+    assert stored % 200 == 0 or stored == count  # whole batches only: a batch is one transaction
+    orphans = db.execute("SELECT COUNT(*) FROM items i WHERE NOT EXISTS (SELECT 1 FROM item_status s "
+                         "WHERE s.item_id = i.item_id AND s.version = i.version)").fetchone()[0]
+    assert orphans == 0
+    AuditLog(db, "audit_log").verify(keys.load_public_key(central.data_dir / "keys" / "central-signing.pub"))
+
+    rerun = central.json("import", tmp_path / "items" / "a")
+    outcomes = [r["outcome"] for r in rerun["imported"]]
+    assert outcomes.count("unchanged") == stored and outcomes.count("created") == count - stored
+    assert db.execute("SELECT COUNT(*), MAX(version) FROM items").fetchone() == (count, 1)
