@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from werkzeug.serving import make_server
-
 from exam_core.errors import InvigilError
 
 from kiosk import storage
@@ -104,7 +102,7 @@ def build_runtime(options: KioskOptions, device: Device) -> KioskRuntime:
 def run_kiosk(options: KioskOptions, prompt: Callable[[], str]) -> int:
     """``kiosk run``; returns the process exit code."""
     from kiosk.link import ConsoleLink
-    from kiosk.webapp import create_app
+    from kiosk.webapp import create_app, make_ui_server
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         device = _paired_device(options, prompt)
@@ -114,7 +112,7 @@ def run_kiosk(options: KioskOptions, prompt: Callable[[], str]) -> int:
     runtime = build_runtime(options, device)
     hub = _monitors(options, runtime)
     page_signal = hub.page.report if hub is not None else None
-    server = make_server("127.0.0.1", options.port, create_app(runtime, page_signal), threaded=True)
+    server = make_ui_server(create_app(runtime, page_signal), options.port)
     url = f"http://127.0.0.1:{server.server_port}/"
     threading.Thread(target=server.serve_forever, name="kiosk-ui", daemon=True).start()
     runtime.run_ticker()
