@@ -1,0 +1,381 @@
+"""Response declarations and scoring of a QTI item: from declarations to ``ResponseKey``s.
+
+This is the "reject rather than guess" half of the importer: a declaration must fit its
+interaction (cardinality, base type, choice limits), every correct value and map key must be one
+of the interaction's options, and scoring must be a standard template (``match_correct``,
+``map_response``, ``map_response_point``) or human marking for extended text.
+
+Standard templates score the response called ``RESPONSE`` (that is what their rules refer to),
+so an item whose template-scored interaction uses another identifier is refused rather than
+silently scored zero.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from exam_core.model import IDENTIFIER_RE, AreaMapEntry, Interaction, ResponseKey
+from item_bank_sync.import_errors import ItemRejected
+from item_bank_sync.qti_xml import qti_attrs, qti_children, qti_name
+
+TEMPLATES = ("match_correct", "map_response", "map_response_point")
+TEMPLATE_PREFIXES = (
+    "http://www.imsglobal.org/question/qti_v2p0/rptemplates/",
+    "http://www.imsglobal.org/question/qti_v2p1/rptemplates/",
+    "http://www.imsglobal.org/question/qti_v2p2/rptemplates/",
+    "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/",
+    "http://purl.imsglobal.org/spec/qti/v3p0/rptemplates/",
+    "",
+)
+#: (cardinalities, base types) each interaction accepts.
+FITS = {
+    "choiceInteraction": ({"single", "multiple"}, {"identifier"}),
+    "orderInteraction": ({"ordered"}, {"identifier"}),
+    "inlineChoiceInteraction": ({"single"}, {"identifier"}),
+    "textEntryInteraction": ({"single"}, {"string", "integer", "float"}),
+    "extendedTextInteraction": ({"single"}, {"string"}),
+    "matchInteraction": ({"single", "multiple"}, {"directedPair"}),
+    "associateInteraction": ({"single", "multiple"}, {"pair"}),
+    "gapMatchInteraction": ({"single", "multiple"}, {"directedPair"}),
+    "hottextInteraction": ({"single", "multiple"}, {"identifier"}),
+    "hotspotInteraction": ({"single", "multiple"}, {"identifier"}),
+    "selectPointInteraction": ({"single", "multiple"}, {"point"}),
+}
+
+
+@dataclass
+class Declaration:
+    """One ``responseDeclaration`` as read (values still as text, checked when keys are built)."""
+
+    identifier: str
+    cardinality: str
+    base_type: str
+    correct: list[str] | None
+    mapping: list[tuple[str, float, bool]] | None
+    map_default: float
+    map_lower: float | None
+    map_upper: float | None
+    area_mapping: list[AreaMapEntry] | None
+
+
+@dataclass
+class Found:
+    """An interaction found in the body, with the option ids its responses may use."""
+
+    element: str
+    qti: str
+    interaction: Interaction
+    options: set[str]
+    targets: set[str]
+
+
+class ResponseRules:
+    """Reads declarations and builds answer keys; the item reader extends it with interactions."""
+
+    def __init__(self, root: etree._Element, source: str, warnings: list[str]) -> None:
+        self.root = root
+        self.source = source
+        self.warnings = warnings
+
+    def reject(self, element: str, problem: str) -> ItemRejected:
+        return ItemRejected(self.source, element, problem)
+
+    def _only_child(self, name: str, required: bool = False) -> etree._Element | None:
+        matches = [c for c in qti_children(self.root) if qti_name(c) == name]
+        if len(matches) > 1:
+            raise self.reject(name, "appears more than once")
+        if required and not matches:
+            raise self.reject(name, "is missing")
+        return matches[0] if matches else None
+
+    # --- declarations ------------------------------------------------------------------------
+    def _declarations(self) -> dict[str, Declaration]:
+        decls: dict[str, Declaration] = {}
+        for el in qti_children(self.root):
+            if qti_name(el) == "responseDeclaration":
+                decl = self._declaration(el)
+                if decl.identifier in decls:
+                    raise self.reject(f"responseDeclaration[{decl.identifier}]", "is declared twice")
+                decls[decl.identifier] = decl
+        return decls
+
+    def _declaration(self, el: etree._Element) -> Declaration:
+        attrs = qti_attrs(el)
+        ident = attrs.get("identifier", "")
+        where = f"responseDeclaration[{ident}]"
+        if not IDENTIFIER_RE.match(ident):
+            raise self.reject("responseDeclaration", f"identifier {ident!r} is not valid")
+        cardinality, base = attrs.get("cardinality", ""), attrs.get("baseType", "")
+        if cardinality not in ("single", "multiple", "ordered"):
+            raise self.reject(where, f"cardinality {cardinality!r} is not supported (record is not)")
+        correct = mapping = area = None
+        lower = upper = None
+        default = 0.0
+        for child in qti_children(el):
+            name = qti_name(child)
+            if name == "correctResponse":
+                correct = [(v.text or "") for v in qti_children(child) if qti_name(v) == "value"]
+            elif name == "mapping":
+                m = qti_attrs(child)
+                default, lower, upper = (self._number(m.get("defaultValue", "0"), f"{where}/mapping@defaultValue"),
+                                         self._opt_number(m.get("lowerBound"), f"{where}/mapping@lowerBound"),
+                                         self._opt_number(m.get("upperBound"), f"{where}/mapping@upperBound"))
+                mapping = []
+                for entry in qti_children(child):
+                    e = qti_attrs(entry)
+                    if "mapKey" not in e or "mappedValue" not in e:
+                        raise self.reject(f"{where}/mapping/mapEntry", "needs mapKey and mappedValue")
+                    mapping.append((e["mapKey"], self._number(e["mappedValue"], f"{where}/mapEntry[{e['mapKey']}]"),
+                                    e.get("caseSensitive", "true") == "true"))
+            elif name == "areaMapping":
+                m = qti_attrs(child)
+                default, lower, upper = (self._number(m.get("defaultValue", "0"), f"{where}/areaMapping@defaultValue"),
+                                         self._opt_number(m.get("lowerBound"), f"{where}/areaMapping@lowerBound"),
+                                         self._opt_number(m.get("upperBound"), f"{where}/areaMapping@upperBound"))
+                area = [self._area_entry(entry, where) for entry in qti_children(child)]
+            elif name != "defaultValue":
+                raise self.reject(f"{where}/{name}", "is not supported in a response declaration")
+        if base not in ("identifier", "pair", "directedPair", "point", "string", "integer", "float"):
+            raise self.reject(where, f"baseType {base!r} is not supported")
+        return Declaration(ident, cardinality, base, correct, mapping, default, lower, upper, area)
+
+    def _area_entry(self, entry: etree._Element, where: str) -> AreaMapEntry:
+        e = qti_attrs(entry)
+        shape = e.get("shape", "")
+        if shape not in ("rect", "circle", "ellipse", "poly", "default"):
+            raise self.reject(f"{where}/areaMapEntry", f"shape {shape!r} is not a QTI shape")
+        coords = self._coords(e.get("coords", ""), f"{where}/areaMapEntry")
+        return AreaMapEntry(shape=shape, coords=coords,
+                            value=self._number(e.get("mappedValue", ""), f"{where}/areaMapEntry@mappedValue"))
+
+    def _number(self, text: str, where: str) -> float:
+        try:
+            value = float(text)
+        except (TypeError, ValueError):
+            raise self.reject(where, f"{text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise self.reject(where, f"{text!r} is not a finite number")
+        return value
+
+    def _opt_number(self, text: str | None, where: str) -> float | None:
+        return None if text is None else self._number(text, where)
+
+    def _coords(self, text: str, where: str) -> tuple[float, ...]:
+        parts = [p for p in text.replace(" ", "").split(",") if p]
+        return tuple(self._number(p, f"{where}@coords") for p in parts)
+
+    # --- scoring -----------------------------------------------------------------------------
+    def _template(self) -> str | None:
+        rp = self._only_child("responseProcessing")
+        if rp is None:
+            return None
+        a = qti_attrs(rp)
+        if list(qti_children(rp)):
+            raise self.reject("responseProcessing", "custom response processing rules are not supported; "
+                                                    "use a standard template (match_correct, map_response, map_response_point)")
+        uri = a.get("template") or a.get("templateLocation") or ""
+        for prefix in TEMPLATE_PREFIXES:
+            if uri.startswith(prefix):
+                name = uri[len(prefix):].removesuffix(".xml")
+                if name in TEMPLATES:
+                    return name
+        raise self.reject("responseProcessing", f"template {uri!r} is not a standard template "
+                                                "(match_correct, map_response, map_response_point)")
+
+    def _keys(self, found_list: list[Found], decls: dict[str, Declaration],
+              assume_match_correct: bool) -> list[ResponseKey]:
+        """One key per interaction; also fixes each interaction's cardinality and base type."""
+        template = self._template()
+        keys = []
+        for found in found_list:
+            inter = found.interaction
+            decl = decls.get(inter.response_id)
+            if decl is None:
+                raise self.reject(found.element, f"responseIdentifier {inter.response_id!r} is not declared")
+            found.interaction = self._fit(found, decl)
+            keys.append(self._key(found, decl, template, assume_match_correct))
+        return keys
+
+    def _fit(self, found: Found, decl: Declaration) -> Interaction:
+        """Check the declaration fits the interaction; return the interaction with its real shape."""
+        cards, bases = FITS[found.qti]
+        where = found.element
+        if decl.cardinality not in cards:
+            raise self.reject(where, f"cardinality {decl.cardinality!r} of {decl.identifier} does not fit "
+                                     f"(expected {' or '.join(sorted(cards))})")
+        if decl.base_type not in bases:
+            raise self.reject(where, f"baseType {decl.base_type!r} of {decl.identifier} does not fit "
+                                     f"(expected {' or '.join(sorted(bases))})")
+        inter = found.interaction
+        if decl.cardinality == "single" and inter.max_choices != 1 and found.qti not in (
+                "textEntryInteraction", "extendedTextInteraction", "orderInteraction", "gapMatchInteraction"):
+            raise self.reject(where, f"cardinality single does not fit maxChoices/maxAssociations={inter.max_choices}")
+        if decl.cardinality == "single" and found.qti == "gapMatchInteraction" and len(inter.targets) != 1:
+            raise self.reject(where, "cardinality single does not fit a gap match with several gaps")
+        changes: dict[str, Any] = {"cardinality": decl.cardinality, "base_type": decl.base_type}
+        return Interaction(**{**{f: getattr(inter, f) for f in inter.__dataclass_fields__}, **changes})
+
+    def _key(self, found: Found, decl: Declaration, template: str | None,
+             assume_match_correct: bool) -> ResponseKey:
+        inter = found.interaction
+        correct = self._values(found, decl, decl.correct, "correctResponse") if decl.correct else None
+        if decl.correct is not None and not decl.correct:
+            raise self.reject(f"responseDeclaration[{decl.identifier}]/correctResponse", "holds no value")
+        base = {"response_id": inter.response_id, "cardinality": decl.cardinality, "base_type": decl.base_type}
+        if inter.type == "extended_text":
+            if template is not None:
+                self.warnings.append(f"{found.element}: extended text is marked by people; template {template} ignored")
+            return ResponseKey(**base, template="human", max_score=self._human_max())
+        if template is None:
+            return self._no_template(found, decl, correct, base, assume_match_correct)
+        if inter.response_id != "RESPONSE":
+            raise self.reject(found.element, f"template {template} scores the response RESPONSE, "
+                                             f"but this interaction uses {inter.response_id!r}, which would never be scored")
+        if template == "match_correct":
+            if correct is None:
+                raise self.reject(f"responseDeclaration[{decl.identifier}]", "template match_correct needs a correctResponse")
+            return ResponseKey(**base, template="match_correct", correct=correct, max_score=1.0)
+        if template == "map_response":
+            return self._map_response(found, decl, correct, base)
+        return self._map_point(found, decl, correct, base)
+
+    def _no_template(self, found: Found, decl: Declaration, correct: Any, base: dict,
+                     assume_match_correct: bool) -> ResponseKey:
+        where = f"responseDeclaration[{decl.identifier}]"
+        if correct is None:
+            raise self.reject("responseProcessing", f"is missing and {where} has no correctResponse: "
+                                                    "the item cannot be scored (unscored survey items are not supported)")
+        if not assume_match_correct:
+            raise self.reject("responseProcessing", f"is missing, so nothing scores {decl.identifier}; add the "
+                                                    "match_correct template or import with --assume-match-correct")
+        self.warnings.append(f"responseProcessing: missing; {decl.identifier} scored with match_correct "
+                             "from its correctResponse (--assume-match-correct)")
+        return ResponseKey(**base, template="match_correct", correct=correct, max_score=1.0)
+
+    def _map_response(self, found: Found, decl: Declaration, correct: Any, base: dict) -> ResponseKey:
+        where = f"responseDeclaration[{decl.identifier}]/mapping"
+        if decl.mapping is None:
+            raise self.reject(f"responseDeclaration[{decl.identifier}]", "template map_response needs a mapping")
+        if decl.base_type == "point":
+            raise self.reject(where, "a point response is scored with areaMapping and map_response_point")
+        sensitivity = {cs for _, _, cs in decl.mapping}
+        if len(sensitivity) > 1:
+            raise self.reject(where, "mapEntry caseSensitive differs between entries; this is not supported")
+        case_sensitive = sensitivity.pop() if sensitivity else True
+        mapping: dict[str, float] = {}
+        for key, value, _ in decl.mapping:
+            parsed = self._values(found, decl, [key], f"mapping/mapEntry[{key}]", single=True)
+            norm = _map_key(key, parsed, decl.base_type, case_sensitive)
+            if norm in mapping:
+                raise self.reject(f"{where}/mapEntry[{key}]", "maps the same response twice")
+            mapping[norm] = value
+        best = _best_total(list(mapping.values()), decl.map_default, decl.cardinality, found.interaction.max_choices)
+        max_score = _clamp(best, decl.map_lower, decl.map_upper)
+        if max_score <= 0:
+            raise self.reject(where, "no response can score above zero")
+        return ResponseKey(**base, template="map_response", correct=correct, mapping=mapping,
+                           default_value=decl.map_default, lower_bound=decl.map_lower, upper_bound=decl.map_upper,
+                           case_sensitive=case_sensitive if decl.base_type == "string" else True,
+                           max_score=max_score)
+
+    def _map_point(self, found: Found, decl: Declaration, correct: Any, base: dict) -> ResponseKey:
+        if decl.base_type != "point" or decl.area_mapping is None:
+            raise self.reject(f"responseDeclaration[{decl.identifier}]",
+                              "template map_response_point needs a point response with an areaMapping")
+        best = _best_total([e.value for e in decl.area_mapping], decl.map_default, decl.cardinality,
+                           found.interaction.max_choices)
+        max_score = _clamp(best, decl.map_lower, decl.map_upper)
+        if max_score <= 0:
+            raise self.reject(f"responseDeclaration[{decl.identifier}]/areaMapping", "no point can score above zero")
+        return ResponseKey(**base, template="map_response_point", correct=correct,
+                           area_mapping=tuple(decl.area_mapping), default_value=decl.map_default,
+                           lower_bound=decl.map_lower, upper_bound=decl.map_upper, max_score=max_score)
+
+    def _human_max(self) -> float:
+        for el in qti_children(self.root):
+            if qti_name(el) == "outcomeDeclaration" and qti_attrs(el).get("identifier") == "SCORE":
+                maximum = qti_attrs(el).get("normalMaximum")
+                if maximum is not None:
+                    return self._number(maximum, "outcomeDeclaration[SCORE]@normalMaximum")
+        return 1.0
+
+    # --- values ------------------------------------------------------------------------------
+    def _values(self, found: Found, decl: Declaration, texts: list[str], what: str,
+                single: bool = False) -> Any:
+        where = f"responseDeclaration[{decl.identifier}]/{what}"
+        values = [self._value(found, decl.base_type, t, where) for t in texts]
+        if single or decl.cardinality == "single":
+            if len(values) != 1:
+                raise self.reject(where, f"cardinality single needs one value, found {len(values)}")
+            return values[0]
+        seen = [repr(sorted(v) if decl.base_type == "pair" else v) for v in values]
+        if len(set(seen)) != len(seen):
+            raise self.reject(where, "repeats a value")
+        limit = found.interaction.max_choices
+        if limit and len(values) > limit and found.qti not in ("orderInteraction",):
+            raise self.reject(where, f"has {len(values)} values but at most {limit} can be given")
+        return values
+
+    def _value(self, found: Found, base: str, text: str, where: str) -> Any:
+        text_s = text.strip()
+        if base == "identifier":
+            if text_s not in found.options:
+                raise self.reject(where, f"{text_s!r} is not one of the options of {found.element}")
+            return text_s
+        if base in ("pair", "directedPair"):
+            parts = text_s.split()
+            if len(parts) != 2:
+                raise self.reject(where, f"{text_s!r} is not a pair of two identifiers")
+            first, second = parts
+            if base == "directedPair":
+                if first not in found.options or second not in found.targets:
+                    raise self.reject(where, f"{text_s!r} does not pair an option with a target of {found.element}")
+            elif first not in found.options or second not in found.options or first == second:
+                raise self.reject(where, f"{text_s!r} does not pair two different options of {found.element}")
+            return [first, second]
+        if base == "point":
+            parts = text_s.split()
+            if len(parts) != 2:
+                raise self.reject(where, f"{text_s!r} is not a point 'x y'")
+            return [self._number(p, where) for p in parts]
+        if base == "integer":
+            try:
+                return int(text_s)
+            except ValueError:
+                raise self.reject(where, f"{text_s!r} is not an integer") from None
+        if base == "float":
+            return float(self._number(text_s, where))
+        return text
+
+
+def _map_key(text: str, parsed: Any, base: str, case_sensitive: bool) -> str:
+    """One spelling per mapped response: pairs "A B", numbers in canonical decimal, folded case."""
+    if base in ("pair", "directedPair"):
+        return " ".join(parsed)
+    if base in ("integer", "float"):
+        return str(parsed)
+    if base == "string" and not case_sensitive:
+        return text.casefold()
+    return parsed if base == "identifier" else text
+
+
+def _best_total(values: list[float], default: float, cardinality: str, max_choices: int) -> float:
+    """The highest raw sum a response can reach under a mapping (before bounds)."""
+    if cardinality == "single":
+        return max(values + [default]) if values else default
+    positive = sorted((v for v in values if v > 0), reverse=True)
+    if max_choices:
+        positive = positive[:max_choices]
+    return float(sum(positive))
+
+
+def _clamp(value: float, lower: float | None, upper: float | None) -> float:
+    if upper is not None:
+        value = min(value, upper)
+    if lower is not None:
+        value = max(value, lower)
+    return float(value)
