@@ -174,3 +174,20 @@ def test_tampered_journal_row_is_detected_on_resume(rig):
     status = json.loads(subprocess.run([sys.executable, "-m", "kiosk", "status", "--data", str(kiosk.data), "--json"],
                                        cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout)
     assert status["attempt"]["attempt_id"] == "ATT1" and status["attempt"]["journal_rows"] >= 5
+
+
+@pytest.mark.browser
+def test_page_in_chromium_survives_the_kill_and_shows_the_saved_answer(rig, page):
+    from playwright.sync_api import expect
+    world, console, kiosk = rig
+    _start_exam(world, console, kiosk)
+    page.goto(kiosk.base + "/")
+    page.get_by_role("heading", name="Question 1 of 10: Single choice").wait_for()
+    page.get_by_role("radio", name="Option D").check()
+    expect(page.locator("#save-status")).to_have_text("Saved")
+    kiosk.kill9()
+    expect(page.locator("#connection")).to_have_text("The kiosk is not responding", timeout=10000)
+    _resume(world, console, kiosk)
+    # the page reloads itself (its token is stale) and comes back to the same item and answer
+    page.get_by_role("heading", name="Question 1 of 10: Single choice").wait_for(timeout=15000)
+    expect(page.get_by_role("radio", name="Option D")).to_be_checked()
