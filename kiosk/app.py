@@ -58,7 +58,7 @@ def _monitors(options: KioskOptions, runtime: KioskRuntime) -> Any:
         from kiosk.monitors.hub import MonitorHub
         raw = json.loads(Path(options.monitors_file).read_text()) if options.monitors_file else {}
         raw.setdefault("camera", {})["spec"] = options.camera
-        hub = MonitorHub(MonitorConfig.from_dict(raw), runtime.outbox.emit,
+        hub = MonitorHub(MonitorConfig.from_dict(raw), runtime.outbox.emit, thumbnail=lambda t: _thumbnail(runtime, t),
                          attempt_id=runtime.attempt.attempt_id if runtime.attempt else None)
         hub.start()
     except Exception as exc:  # noqa: BLE001 - the exam runs without monitors; the console is told
@@ -73,6 +73,14 @@ def _monitors(options: KioskOptions, runtime: KioskRuntime) -> Any:
             hub.apply_accommodation(profile, granted_by="console")
     runtime.on_attempt_change = on_attempt
     return hub
+
+
+def _thumbnail(runtime: KioskRuntime, thumbnail: dict[str, Any]) -> None:
+    """Keep the latest small webcam JPEG for the next heartbeat (the dashboard tile); never stored."""
+    from exam_core.protocol import MAX_IMAGE_BYTES
+    jpeg = (thumbnail.get("snapshot") or {}).get("jpeg_b64")
+    if isinstance(jpeg, str) and len(jpeg) * 3 // 4 <= MAX_IMAGE_BYTES:
+        runtime.thumbnail_b64 = jpeg
 
 
 def _attestation(device: Device, policy_file: str | None) -> Callable[[bytes], bytes]:

@@ -77,6 +77,7 @@ class KioskRuntime:
         self.console_connected = False
         self.messages: list[dict[str, str]] = []
         self.fault: str | None = None
+        self.thumbnail_b64: str | None = None  # latest webcam thumbnail, sent once with a heartbeat
         self.on_attempt_change: Callable[[str | None], None] = lambda attempt_id: None
         self._stop = threading.Event()
 
@@ -120,9 +121,11 @@ class KioskRuntime:
             if session is not None:
                 progress = protocol.Progress(session.answered_count(), len(session.bundle.items))
                 remaining = session.remaining_ms() // 1000
+            thumbnail, self.thumbnail_b64 = self.thumbnail_b64, None
             return protocol.Heartbeat(state=self.wire_state(), wall_time=utc_now(),
                                       attempt_id=self.attempt.attempt_id if self.attempt else None,
-                                      progress=progress, remaining_seconds=remaining, camera_fps=camera_fps)
+                                      progress=progress, remaining_seconds=remaining, camera_fps=camera_fps,
+                                      thumbnail_jpeg=thumbnail)
 
     # --- commands --------------------------------------------------------------------------------
 
