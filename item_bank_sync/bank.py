@@ -8,6 +8,12 @@ be identified, reviewed, approved before use, and that each change be recorded).
   records who, when and a note in ``item_status`` and in the audit chain. The approver must be a
   different person from the reviewer (four eyes), and only approved versions go on forms.
 - Answer keys stay here: :meth:`ItemBank.answer_key` is what scoring reads.
+
+Why an audit *cursor*: a status change and its audit entry cannot share one transaction (the
+audit log opens its own), so ``item_status`` acts as an outbox. Every operation commits its rows,
+then :meth:`ItemBank.drain_audit` copies every row past the cursor into the chain and moves the
+cursor. A crash in between loses nothing: the next operation copies the rows the crash left
+behind (at least once; each entry names its ``status_id`` so a repeat is recognisable).
 """
 
 from __future__ import annotations
@@ -79,24 +85,17 @@ class ItemBank:
     def store_batch(self, batch: list[ParsedItem], actor: str) -> list[StoredItem]:
         """Add many items in one transaction and one audit entry (a commit costs an fsync each).
 
-        The audit entry lists every item version the batch created, with its content hash, so the
-        chain still records each change; unchanged items are not changes and are not listed.
+        The audit entry lists every item version the batch created, with its content hash and
+        source; unchanged items are not changes and are not listed.
         """
         if len(batch) > MAX_BATCH:
             raise BankError(f"a batch holds at most {MAX_BATCH} items")
         for parsed in batch:
             for ref, data in parsed.media.values():
                 self.media.put(ref, data)
-        results, created = [], []
         with immediate_transaction(self.db) as conn:
-            for parsed in batch:
-                stored = self._store_one(conn, parsed, actor)
-                results.append(stored)
-                if stored.outcome != "unchanged":
-                    created.append({"item_id": stored.item_id, "version": stored.version,
-                                    "content_hash": stored.content_hash, "source": parsed.source[-200:]})
-        if created:
-            self.audit.append(actor, "item.import", {"items": created})
+            results = [self._store_one(conn, parsed, actor) for parsed in batch]
+        self.drain_audit()
         return results
 
     def _store_one(self, conn: Any, parsed: ParsedItem, actor: str) -> StoredItem:
@@ -148,9 +147,43 @@ class ItemBank:
             conn.execute("UPDATE items SET status = ? WHERE item_id = ? AND version = ?", (target, item_id, version))
             conn.execute("INSERT INTO item_status (item_id, version, from_status, to_status, by, at, note)"
                          " VALUES (?, ?, ?, ?, ?, ?, ?)", (item_id, version, current, target, by, now, note[:1000]))
-        self.audit.append(by, f"item.{action}", {"item_id": item_id, "version": version,
-                                                 "from": current, "to": target, "note": note[:1000]})
+        self.drain_audit()
         return {"item_id": item_id, "version": version, "from": current, "status": target, "by": by, "at": now}
+
+    def drain_audit(self) -> int:
+        """Copy every status change past the cursor into the audit chain; returns how many.
+
+        Consecutive imports by one person become one ``item.import`` entry (with content hashes);
+        every review, approval and retirement is its own ``item.<action>`` entry.
+        """
+        row = self.db.execute("SELECT last_id FROM audit_cursor WHERE name = 'item_status'").fetchone()
+        last = row[0] if row else 0
+        pending = self.db.execute(
+            "SELECT s.id, s.item_id, s.version, s.from_status, s.to_status, s.by, s.note, i.content_hash, i.source "
+            "FROM item_status AS s JOIN items AS i ON i.item_id = s.item_id AND i.version = s.version "
+            "WHERE s.id > ? ORDER BY s.id LIMIT 1000", (last,)).fetchall()
+        if not pending:
+            return 0
+        imports: list[dict[str, Any]] = []
+        import_actor = None
+        for sid, item_id, version, old, new, by, note, digest, source in pending:
+            if imports and (old is not None or by != import_actor or len(imports) == MAX_BATCH):
+                self.audit.append(import_actor, "item.import", {"items": imports})
+                imports = []
+            if old is None:
+                import_actor = by
+                imports.append({"status_id": sid, "item_id": item_id, "version": version,
+                                "content_hash": digest, "source": source[-200:]})
+            else:
+                verb = {"reviewed": "review", "approved": "approve", "retired": "retire"}[new]
+                self.audit.append(by, f"item.{verb}", {"status_id": sid, "item_id": item_id, "version": version,
+                                                       "from": old, "to": new, "note": note})
+        if imports:
+            self.audit.append(import_actor, "item.import", {"items": imports})
+        with immediate_transaction(self.db) as conn:
+            conn.execute("INSERT INTO audit_cursor (name, last_id) VALUES ('item_status', ?) "
+                         "ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id", (pending[-1][0],))
+        return len(pending) + self.drain_audit() if len(pending) == 1000 else len(pending)
 
     def _version_row(self, conn: Any, item_id: str, version: int | None) -> tuple[int, str]:
         if version is None:

@@ -5,6 +5,8 @@ Tables (all written by this package; issue-8 modules keep their own tables in ``
 ``items``            one row per item *version*: content (``item_json``, an ``exam_core.model.Item``),
                      answer key (``key_json``, an ``AnswerKey``), content hash, document-control status.
 ``item_status``      every status change of an item version: who, when, note (the document history).
+                     It is also the outbox of the audit chain: ``audit_cursor`` holds the last
+                     ``item_status.id`` copied into the chain (see ``ItemBank.drain_audit``).
 ``media``            content-addressed media files (bytes live in ``DIR/media``).
 ``schemes``          certification schemes with their blueprint (parsed YAML, see docs/ITEM-FORMATS.md).
 ``forms``            assembled forms (``form_json``, an ``exam_core.model.Form``), with seed and build id.
@@ -136,6 +138,12 @@ MIGRATIONS = [
             issued_at TEXT NOT NULL,
             serials_json TEXT NOT NULL,
             signed BLOB NOT NULL
+        );
+    """),
+    Migration(3, "audit cursor over item_status", """
+        CREATE TABLE audit_cursor (
+            name TEXT PRIMARY KEY,
+            last_id INTEGER NOT NULL
         );
     """),
 ]
