@@ -1,0 +1,338 @@
+"""The whole chain on one machine: central body -> test centre -> three kiosks -> scoring.
+
+Every node is a real process started with its own command line (``python -m item_bank_sync``,
+``python -m proctor_console``, ``python -m kiosk``), each in its own process group; the demo only
+plays the people: the central administrators, the centre administrator, a proctor and the
+candidates. See ``python -m demo --help``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from demo import commands
+from demo.candidates import Candidate, KioskClient, load_item_keys
+from demo.processes import DemoError, Node, Supervisor, free_port, wait_for, wait_for_port
+from demo.proctor import Proctor, tls_fingerprint
+from demo.summary import kiosk_counts, summarise
+
+DEMO_DIR = Path(__file__).resolve().parent
+CENTRE_ID = "centre-1"
+SCHEME_ID = "cnt"
+PROCTOR_NAME, ADMIN_NAME = "paula", "alice"
+#: Kiosk 1's camera: the candidate is present, leaves the desk for 15 s, comes back.
+LEAVING_CAMERA = "synthetic:one=20,none=15,one=3600"
+PRESENT_CAMERA = "synthetic:one=3600"
+
+
+@dataclass
+class Seat:
+    """One kiosk, the candidate admitted on it and the form package they sit."""
+
+    kiosk_id: str
+    candidate_id: str
+    package_id: str
+    camera: str
+    role: str  # "webcam-alert" | "kill-9" | "steady" | "person"
+    port: int = 0
+    node: Node | None = None
+    client: KioskClient | None = None
+    outcome: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DemoOptions:
+    workdir: Path
+    scripted: bool = True
+    say: Callable[[str], None] = print
+    #: How long to wait for the webcam alert before submitting anyway (the summary shows it).
+    alert_timeout_s: float = 120.0
+    #: Seconds between a scripted candidate's answers (kiosk 1 keeps answering while it is watched).
+    pace_s: float = 0.5
+
+
+class Demo:
+    def __init__(self, options: DemoOptions) -> None:
+        self.o = options
+        self.say = options.say
+        self.work = options.workdir.resolve()
+        self.central_dir, self.console_dir = self.work / "central", self.work / "console"
+        self.logs = self.work / "logs"
+        self.supervisor = Supervisor(self.logs)
+        self.passwords = {PROCTOR_NAME: secrets.token_urlsafe(12), ADMIN_NAME: secrets.token_urlsafe(12)}
+        self.proctor: Proctor | None = None
+        self.proctor_lock = threading.Lock()
+        self.forms: list[str] = []
+        self.packages: dict[str, str] = {}
+        self.seats: list[Seat] = []
+        self.hub_url = self.console_url = ""
+        self.hub_fingerprint = ""
+        self.reports: list[str] = []
+
+    # --- the run --------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        try:
+            self.prepare()
+            self.central_body()
+            self.test_centre()
+            self.start_kiosks()
+            self.sit_exam()
+            self.drain_and_stop_kiosks()
+            self.return_results()
+            return self.summary()
+        finally:
+            if self.proctor is not None:
+                self.proctor.close()
+            self.supervisor.stop_all()
+
+    def prepare(self) -> None:
+        if self.work.exists():
+            shutil.rmtree(self.work)
+        self.logs.mkdir(parents=True)
+        self.item_keys = load_item_keys(DEMO_DIR / "items")
+
+    def central_body(self) -> None:
+        c = self.central_dir
+        info = commands.central(c, "init", "--body-id", "demo-body", "--name", "Demo Certification Body")
+        self.say(f"central body created: signing key {info['signing_key_id']}, results key ({info['results_suite']})")
+        imported = commands.central(c, "import", str(DEMO_DIR / "items"), "--by", "rita.author")
+        self.say(f"imported {len(imported['imported'])} items ({self._types(imported)})")
+        approved = commands.review_and_approve_all(c, reviewer="rob.reviewer", approver="ann.approver")
+        self.say(f"reviewed and approved {approved} items (two people, recorded)")
+        commands.central(c, "schemes", "add", str(DEMO_DIR / "scheme.yaml"))
+        built = commands.central(c, "forms", "build", "--scheme", SCHEME_ID, "--count", "2", "--seed", "7")
+        self.forms = [f["form_id"] for f in built["forms"]]
+        self.say(f"assembled two parallel forms {', '.join(self.forms)} (overlap {built['max_overlap']} items)")
+
+    @staticmethod
+    def _types(imported: dict[str, Any]) -> str:
+        counts: dict[str, int] = {}
+        for row in imported["imported"]:
+            counts[row["interaction"]] = counts.get(row["interaction"], 0) + 1
+        return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+
+    def test_centre(self) -> None:
+        con, c = self.console_dir, self.central_dir
+        init = commands.console(con, "init", "--centre-id", CENTRE_ID, "--name", "Riverside Test Centre")
+        enrolled = commands.central(c, "centres", "add", "--request", init["enrolment_request"], "--by", "carl.admin")
+        commands.console(con, "certificate", "install", enrolled["certificate_bundle"])
+        self.say(f"test centre {CENTRE_ID} enrolled and certified (serial {enrolled['serial']})")
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        window = [(now - timedelta(hours=1)).isoformat(), (now + timedelta(hours=8)).isoformat()]
+        for form_id in self.forms:
+            pkg = commands.central(c, "publish", "--form", form_id, "--centre", CENTRE_ID, "--opens", window[0],
+                                   "--closes", window[1], "--by", "carl.admin")
+            self.packages[form_id] = pkg["package_id"]
+        self.say(f"published {len(self.packages)} sealed packages for {CENTRE_ID}")
+        self._start_hub()
+        report = commands.console(con, "sync", "--hub", self.hub_url, "--tls-fingerprint", self.hub_fingerprint)
+        self.say(f"console synced with the central body: {len(report['packages_imported'])} packages imported")
+        commands.console(con, "roster", "import", str(DEMO_DIR / "roster.csv"))
+        commands.console(con, "users", "add", PROCTOR_NAME, "--role", "proctor", "--password-stdin",
+                         stdin=self.passwords[PROCTOR_NAME] + "\n", as_json=False)
+        commands.console(con, "users", "add", ADMIN_NAME, "--role", "centre_admin", "--password-stdin",
+                         stdin=self.passwords[ADMIN_NAME] + "\n", as_json=False)
+        port = free_port()
+        node = self.supervisor.start("console", "proctor_console",
+                                     ["--data", str(con), "serve", "--host", "127.0.0.1", "--port", str(port)])
+        wait_for_port(port, 60, node.process, node.log)
+        if tls_fingerprint("127.0.0.1", port) != init["tls_fingerprint_sha256"]:
+            raise DemoError("the console presents a TLS certificate other than the one `init` made")
+        self.console_url = f"https://127.0.0.1:{port}"
+        self.say(f"proctor console serving on {self.console_url} (TLS certificate checked)")
+
+    def _start_hub(self) -> None:
+        port = free_port()
+        node = self.supervisor.start("central", "item_bank_sync",
+                                     ["--data", str(self.central_dir), "serve", "--host", "127.0.0.1",
+                                      "--port", str(port)])
+        wait_for_port(port, 60, node.process, node.log)
+        self.hub_url = f"https://127.0.0.1:{port}"
+        self.hub_fingerprint = tls_fingerprint("127.0.0.1", port)
+        self.say(f"central sync API on {self.hub_url}")
+
+    def start_kiosks(self) -> None:
+        form_a, form_b = self.packages[self.forms[0]], self.packages[self.forms[1]]
+        third = "steady" if self.o.scripted else "person"
+        self.seats = [Seat("kiosk-01", "cand-001", form_a, LEAVING_CAMERA, "webcam-alert"),
+                      Seat("kiosk-02", "cand-002", form_b, PRESENT_CAMERA, "kill-9"),
+                      Seat("kiosk-03", "cand-003", form_a, PRESENT_CAMERA, third)]
+        for seat in self.seats:
+            code = commands.console(self.console_dir, "pair")["code"]
+            seat.port = free_port()
+            seat.node = self.supervisor.start(seat.kiosk_id, "kiosk", self._kiosk_args(seat) + ["--pair-code", code],
+                                              drop_env=("DISPLAY",))
+        for seat in self.seats:
+            wait_for_port(seat.port, 60, seat.node.process, seat.node.log)
+            seat.client = KioskClient(seat.port)
+            seat.client.load_page()
+            wait_for(lambda s=seat: s.client.state()["console_connected"], 60, f"{seat.kiosk_id} on the console")
+        self.say("three kiosks paired (one-time codes, pinned TLS) and logged in to the console")
+        self.proctor = Proctor(self.console_url, PROCTOR_NAME, self.passwords[PROCTOR_NAME])
+
+    def _kiosk_args(self, seat: Seat) -> list[str]:
+        return ["run", "--data", str(self.work / seat.kiosk_id), "--no-browser", "--port", str(seat.port),
+                "--console", self.console_url, "--central-cert", str(self.central_dir / "keys" / "central.cert"),
+                "--kiosk-id", seat.kiosk_id, "--camera", seat.camera]
+
+    def act(self, kind: str, **payload: Any) -> dict[str, Any]:
+        with self.proctor_lock:
+            return self.proctor.act(kind, **payload)
+
+    # --- the exam -------------------------------------------------------------------------------
+    def sit_exam(self) -> None:
+        threads, errors = [], []
+        for seat in self.seats:
+            self.act("admit", kiosk_id=seat.kiosk_id, candidate_id=seat.candidate_id, package_id=seat.package_id,
+                     identity_checked=True)
+        self.say("proctor admitted three candidates (identity checked)")
+        if not self.o.scripted:
+            self._print_interactive_urls()
+
+        def sit(seat: Seat) -> None:
+            try:
+                self._sit(seat)
+            except Exception as exc:  # noqa: BLE001 - reported after every candidate finished
+                errors.append(f"{seat.kiosk_id} ({seat.role}): {exc}")
+        for seat in self.seats:
+            thread = threading.Thread(target=sit, args=(seat,), name=seat.kiosk_id, daemon=True)
+            thread.start()
+            threads.append(thread)
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise DemoError("a candidate could not finish:\n  " + "\n  ".join(errors))
+
+    def _print_interactive_urls(self) -> None:
+        person = self.seats[2]
+        self.say("")
+        self.say(f"  Proctor dashboard: {self.console_url}/dashboard")
+        self.say(f"      login {PROCTOR_NAME} / {self.passwords[PROCTOR_NAME]}  (centre admin: {ADMIN_NAME} / "
+                 f"{self.passwords[ADMIN_NAME]})  - the certificate is self-signed: accept it in the browser")
+        self.say(f"  Your exam (kiosk-03, Grace Hopper): http://127.0.0.1:{person.port}/")
+        self.say("  Confirm your identity there; the proctor starts your exam. Ctrl+C stops everything.")
+        self.say("")
+
+    def _sit(self, seat: Seat) -> None:
+        kiosk = seat.client
+        if seat.role == "person":
+            kiosk.wait_screen("awaiting_start", timeout=24 * 3600)
+        else:
+            kiosk.wait_screen("identity")
+            kiosk.post("confirm_identity")
+            kiosk.wait_screen("awaiting_start")
+        wait_for(lambda: (self.work / seat.kiosk_id / "packages" / f"{seat.package_id}.pkg").exists(), 60,
+                 f"{seat.kiosk_id} to fetch its package")
+        self.act("start", kiosk_id=seat.kiosk_id)
+        if seat.role == "person":
+            self.say("kiosk-03: exam started for the person at the browser")
+            kiosk.wait_screen("submitted", timeout=24 * 3600)
+            return
+        kiosk.wait_screen("agreement")
+        kiosk.post("agreement", {"accepted": True})
+        kiosk.post("begin")
+        kiosk.wait_screen("exam")
+        candidate = Candidate(seat.candidate_id, kiosk, self.item_keys, ability={"webcam-alert": 1.0, "kill-9": 0.0,
+                                                                              "steady": -0.5}[seat.role],
+                              seed=int(seat.kiosk_id[-2:]), pace_s=self.o.pace_s)
+        total = candidate.item_count()
+        if seat.role == "kill-9":
+            self._sit_with_kill9(seat, candidate, total)
+        else:
+            candidate.answer_items(range(total))
+        if seat.role == "webcam-alert":
+            self._wait_for_alert(seat)
+        seat.outcome["receipt_code"] = kiosk.post("submit", {"confirm": True})["receipt_code"]
+        self.say(f"{seat.kiosk_id}: {seat.candidate_id} submitted, receipt {seat.outcome['receipt_code']}")
+
+    def _sit_with_kill9(self, seat: Seat, candidate: Candidate, total: int) -> None:
+        half = total // 2
+        candidate.answer_items(range(half))
+        before = seat.client.state()["timer"]["remaining_ms"]
+        seat.node.kill9()
+        down = time.monotonic()
+        self.say(f"{seat.kiosk_id}: kill -9 after {half} of {total} answers")
+        self.supervisor.restart(seat.node, self._kiosk_args(seat))
+        wait_for_port(seat.port, 60, seat.node.process, seat.node.log)
+        seat.client.load_page()
+        seat.client.wait_screen("resume_wait")
+        wait_for(lambda: seat.client.state()["console_connected"], 60, f"{seat.kiosk_id} back on the console")
+        self.act("approve_resume", kiosk_id=seat.kiosk_id)
+        after = seat.client.wait_screen("exam")["timer"]["remaining_ms"]
+        seat.outcome.update(remaining_before_ms=before, remaining_after_ms=after,
+                            outage_s=round(time.monotonic() - down, 1))
+        self.say(f"{seat.kiosk_id}: resumed after proctor approval; remaining time {before} ms before the kill, "
+                 f"{after} ms after ({seat.outcome['outage_s']} s outage not charged)")
+        saved = candidate.answer_items(range(half, total))
+        seat.outcome["answers"] = half + saved
+
+    def _wait_for_alert(self, seat: Seat) -> None:
+        """Keep the candidate seated until the console shows the webcam alert (or give up and say so)."""
+        try:
+            wait_for(lambda: self._alert_count(seat.kiosk_id) > 0, self.o.alert_timeout_s,
+                     f"a webcam alert from {seat.kiosk_id}")
+            self.say(f"{seat.kiosk_id}: webcam alert raised at the console (candidate left the desk)")
+        except DemoError as exc:
+            self.say(f"{seat.kiosk_id}: {exc}")
+
+    def _alert_count(self, kiosk_id: str) -> int:
+        import sqlite3
+        from contextlib import closing
+        with closing(sqlite3.connect(f"file:{self.console_dir / 'console.db'}?mode=ro", uri=True)) as db:
+            return db.execute("SELECT count(*) FROM alerts WHERE kiosk_id = ?", [kiosk_id]).fetchone()[0]
+
+    # --- after the exam -------------------------------------------------------------------------
+    def drain_and_stop_kiosks(self) -> None:
+        """Wait until every kiosk's outbox is empty (all acked), then stop the kiosks (SIGTERM)."""
+        for seat in self.seats:
+            wait_for(lambda s=seat: kiosk_counts(self.work / s.kiosk_id)["pending_envelopes"] == 0, 60,
+                     f"{seat.kiosk_id}'s envelope to be acknowledged by the console")
+            wait_for(lambda s=seat: kiosk_counts(self.work / s.kiosk_id)["pending_events"] == 0, 60,
+                     f"{seat.kiosk_id}'s events to be acknowledged by the console")
+        for seat in self.seats:
+            seat.node.stop()
+        self.say("every kiosk outbox drained; kiosks stopped")
+
+    def return_results(self) -> None:
+        report = commands.console(self.console_dir, "sync", "--hub", self.hub_url,
+                                  "--tls-fingerprint", self.hub_fingerprint)
+        self.say(f"console synced: {report['envelopes_receipted']} envelopes receipted by the central body, "
+                 f"{len(report['envelopes_kept'])} kept")
+        reports_dir = self.work / "reports"
+        reports_dir.mkdir(exist_ok=True)
+        for form_id in self.forms:
+            html = reports_dir / f"item-analysis-{form_id}.html"
+            try:
+                commands.central(self.central_dir, "analyze", "--form", form_id, "--html", str(html), "--write-stats")
+            except DemoError as exc:
+                self.say(f"item analysis of {form_id} not written: {exc}")
+                continue
+            self.reports.append(str(html))
+        for package_id in self.packages.values():
+            commands.console(self.console_dir, "report", package_id, "-o",
+                             str(reports_dir / f"session-{package_id}.html"), as_json=False)
+        results = commands.run("item_bank_sync", self.central_dir, "results", "export", as_json=False)
+        (reports_dir / "results.csv").write_text(results)
+        self.say(f"scored; item analysis and session reports in {reports_dir}")
+
+    def summary(self) -> dict[str, Any]:
+        out = summarise([self.work / s.kiosk_id for s in self.seats], self.console_dir, self.central_dir,
+                        self.reports[0] if self.reports else None)
+        out["reports"] = self.reports
+        kill9 = next((s for s in self.seats if s.role == "kill-9"), None)
+        if kill9 is not None and "remaining_before_ms" in kill9.outcome:
+            out["resume_timer_drift_ms"] = kill9.outcome["remaining_before_ms"] - kill9.outcome["remaining_after_ms"]
+        out["workdir"] = str(self.work)
+        return out
+
+
+def run_demo(options: DemoOptions) -> dict[str, Any]:
+    return Demo(options).run()
+

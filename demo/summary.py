@@ -1,0 +1,75 @@
+"""The demo's summary, counted from each node's own database after the run.
+
+Nothing here is asserted or remembered by the orchestrator: every number is a query on a file the
+kiosks, the console and the central body wrote. The databases are opened read-only (SQLite URI
+``mode=ro``), so counting cannot change what it counts.
+
+- ``events_sent``: events each kiosk numbered (its ``counters`` row), ``events_received``: those
+  the console stored, by ``(kiosk_id, seq)``; ``events_lost``: sent, not at the console and no
+  longer in the kiosk's outbox (an event still in the outbox is kept durably and counted in
+  ``outbox_pending``: it is owed, not lost).
+- ``envelopes_lost``: envelopes a kiosk sealed that the central body has not accepted.
+- ``attempts_scored``: attempts with ``scoring_status = 'scored'`` in the central results.db.
+- ``resumed_attempts``: attempts for which a ``resume_approved`` command was acked by the kiosk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+
+def _ro(path: Path) -> sqlite3.Connection:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+
+
+def kiosk_counts(kiosk_dir: Path) -> dict[str, Any]:
+    """What one kiosk numbered, and what is still waiting in its outbox."""
+    with closing(_ro(kiosk_dir / "kiosk.db")) as db:
+        counters = dict(db.execute("SELECT name, value FROM counters").fetchall())
+        pending = dict(db.execute("SELECT kind, count(*) FROM outbox GROUP BY kind").fetchall())
+    kiosk_id = __import__("json").loads((kiosk_dir / "device" / "kiosk.json").read_text())["kiosk_id"]
+    return {"kiosk_id": kiosk_id, "events": int(counters.get("event", 0)),
+            "envelopes": int(counters.get("envelope", 0)), "pending_events": int(pending.get("event", 0)),
+            "pending_envelopes": int(pending.get("envelope", 0))}
+
+
+def summarise(kiosk_dirs: list[Path], console_dir: Path, central_dir: Path, report: str | None) -> dict[str, Any]:
+    kiosks = [kiosk_counts(d) for d in kiosk_dirs]
+    with closing(_ro(console_dir / "console.db")) as con:
+        received = {k["kiosk_id"]: con.execute("SELECT count(*) FROM events WHERE kiosk_id = ? AND seq <= ?",
+                                               [k["kiosk_id"], k["events"]]).fetchone()[0] for k in kiosks}
+        console_envelopes = con.execute("SELECT sha256, kiosk_id FROM envelopes").fetchall()
+        ids = [k["kiosk_id"] for k in kiosks]
+        marks = ",".join("?" for _ in ids)
+        submitted = con.execute(f"SELECT count(*) FROM attempts WHERE state = 'submitted' AND kiosk_id IN ({marks})",
+                                ids).fetchone()[0]
+        resumed = con.execute(f"SELECT count(DISTINCT attempt_id) FROM commands WHERE type = 'resume_approved' "
+                              f"AND status = 'acked' AND kiosk_id IN ({marks})", ids).fetchone()[0]
+        alerts = con.execute(f"SELECT count(*) FROM alerts WHERE kiosk_id IN ({marks})", ids).fetchone()[0]
+    with closing(_ro(central_dir / "results.db")) as res:
+        accepted = {row[0] for row in res.execute("SELECT sha256 FROM envelopes WHERE status = 'accepted'")}
+        scored = res.execute("SELECT count(*) FROM attempts WHERE scoring_status = 'scored'").fetchone()[0]
+    at_central: dict[str, int] = {}
+    for sha, kiosk_id in console_envelopes:
+        if sha in accepted:
+            at_central[kiosk_id] = at_central.get(kiosk_id, 0) + 1
+    events_sent = sum(k["events"] for k in kiosks)
+    events_received = sum(received.values())
+    return {
+        "attempts_submitted": submitted,
+        "attempts_scored": scored,
+        "events_sent": events_sent,
+        "events_received": events_received,
+        "events_lost": events_sent - events_received - sum(k["pending_events"] for k in kiosks),
+        "envelopes_lost": sum(max(0, k["envelopes"] - at_central.get(k["kiosk_id"], 0)) for k in kiosks),
+        "resumed_attempts": resumed,
+        "alerts": alerts,
+        "report": report,
+        "envelopes_sealed": sum(k["envelopes"] for k in kiosks),
+        "outbox_pending": sum(k["pending_events"] + k["pending_envelopes"] for k in kiosks),
+    }
