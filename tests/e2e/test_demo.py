@@ -1,0 +1,135 @@
+"""The one-command demo, end to end, as real processes: the scripted run, Ctrl+C, a person in Chromium.
+
+The scripted run's summary is counted by the demo from each node's database; this test checks it
+and then reads the same databases itself, so a summary that lied would not pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.e2e.demo_run import kill_leftovers, run_scripted, wait_gone
+
+pytestmark = pytest.mark.slow
+
+
+def _rows(db: Path, sql: str, args: tuple = ()) -> list[tuple]:
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def test_scripted_demo_loses_nothing_and_scores_everyone(tmp_path):
+    workdir = tmp_path / "run"
+    try:
+        summary, output = run_scripted(workdir)
+    finally:
+        kill_leftovers(workdir)
+    assert summary["attempts_submitted"] == 3 and summary["attempts_scored"] == 3, summary
+    assert summary["events_lost"] == 0 and summary["envelopes_lost"] == 0, summary
+    assert summary["envelopes_sealed"] == 3 and summary["resumed_attempts"] == 1, summary
+    assert summary["alerts"] >= 1, summary
+    assert summary["events_sent"] > 0
+    assert summary["events_received"] + summary["outbox_pending"] >= summary["events_sent"]
+    # The kill -9 cost the candidate no time and gave none away beyond one journal checkpoint.
+    assert abs(summary["resume_timer_drift_ms"]) <= 2000, summary
+    assert not wait_gone(workdir), "a node of the demo outlived it"
+
+    report = Path(summary["report"])
+    assert report.is_file() and "cnt-v1-s7-f01" in report.read_text()
+    central = workdir / "central" / "results.db"
+    attempts = _rows(central, "SELECT attempt_id, candidate_id, scoring_status FROM attempts")
+    assert sorted(a[1] for a in attempts) == ["cand-001", "cand-002", "cand-003"]
+    assert {a[2] for a in attempts} == {"scored"}
+    # Every acknowledged answer is there once: each candidate answered all 20 items of the form.
+    per_attempt = dict(_rows(central, "SELECT attempt_id, count(DISTINCT item_id) FROM responses GROUP BY attempt_id"))
+    assert sorted(per_attempt.values()) == [20, 20, 20], per_attempt
+    assert _rows(central, "SELECT count(*) FROM envelopes WHERE status = 'accepted'") == [(3,)]
+    console = workdir / "console" / "console.db"
+    assert _rows(console, "SELECT count(*) FROM envelopes WHERE receipt IS NULL") == [(0,)]
+    kiosk_events = sum(_rows(workdir / k / "kiosk.db", "SELECT value FROM counters WHERE name = 'event'")[0][0]
+                       for k in ("kiosk-01", "kiosk-02", "kiosk-03"))
+    assert kiosk_events == summary["events_sent"]
+    assert "kill -9 after 10 of 20 answers" in output and "webcam alert raised" in output
+
+
+class InteractiveDemo:
+    """``python -m demo`` (a person takes kiosk-03) with its output read line by line."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen([sys.executable, "-m", "demo", "--workdir", str(workdir)], cwd=REPO_ROOT,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "250"})
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_line(self, pattern: str, timeout: float = 240) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                found = re.search(pattern, line)
+                if found:
+                    return found
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"demo never printed {pattern!r}:\n" + "\n".join(self.lines[-40:]))
+
+
+def test_ctrl_c_stops_every_process(tmp_path):
+    workdir = tmp_path / "run"
+    demo = InteractiveDemo(workdir)
+    try:
+        demo.wait_line(r"Your exam .*http://127\.0\.0\.1:(\d+)/")
+        assert len(wait_gone(workdir, timeout=0)) >= 5  # central, console, three kiosks
+        demo.proc.send_signal(signal.SIGINT)
+        assert demo.proc.wait(60) == 130
+        left = wait_gone(workdir)
+        assert not left, f"processes left running after Ctrl+C: {left}"
+    finally:
+        demo.proc.kill()
+        kill_leftovers(workdir)
+
+
+@pytest.mark.browser
+def test_a_person_sits_the_exam_in_chromium(tmp_path, page):
+    workdir = tmp_path / "run"
+    demo = InteractiveDemo(workdir)
+    try:
+        port = demo.wait_line(r"Your exam .*http://127\.0\.0\.1:(\d+)/").group(1)
+        dashboard = demo.wait_line(r"Proctor dashboard: (https://\S+)").group(1)
+        assert dashboard.endswith("/dashboard")
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.get_by_role("button", name="Yes, these are my details").click(timeout=60_000)
+        page.get_by_role("checkbox", name="I have read and accept this agreement").check(timeout=60_000)
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_role("button", name="Begin the examination").click()
+        page.get_by_role("heading", name=re.compile(r"Question 1 of 20")).wait_for()
+        page.get_by_role("button", name="Review and submit").click()
+        page.get_by_role("button", name="Submit my examination").click()
+        page.get_by_role("button", name="Yes, submit").click()
+        page.get_by_role("heading", name="Your examination has been submitted").wait_for()
+        assert demo.proc.wait(300) == 0, "\n".join(demo.lines[-40:])
+        summary = json.loads(demo.lines[-1])
+        assert summary["attempts_scored"] == 3 and summary["events_lost"] == 0 and summary["envelopes_lost"] == 0
+        assert not wait_gone(workdir)
+    finally:
+        demo.proc.kill()
+        kill_leftovers(workdir)
