@@ -41,6 +41,8 @@ class Seat:
     package_id: str
     camera: str
     role: str  # "webcam-alert" | "kill-9" | "steady" | "person"
+    #: Extra environment of the kiosk process (the fault suite runs one under libfaketime).
+    env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     node: Node | None = None
     client: KioskClient | None = None
@@ -132,7 +134,7 @@ class Demo:
             self.packages[form_id] = pkg["package_id"]
         self.say(f"published {len(self.packages)} sealed packages for {CENTRE_ID}")
         self._start_hub()
-        report = commands.console(con, "sync", "--hub", self.hub_url, "--tls-fingerprint", self.hub_fingerprint)
+        report = self.sync()
         self.say(f"console synced with the central body: {len(report['packages_imported'])} packages imported")
         commands.console(con, "roster", "import", str(DEMO_DIR / "roster.csv"))
         commands.console(con, "users", "add", PROCTOR_NAME, "--role", "proctor", "--password-stdin",
@@ -158,23 +160,27 @@ class Demo:
         self.hub_fingerprint = tls_fingerprint("127.0.0.1", port)
         self.say(f"central sync API on {self.hub_url}")
 
-    def start_kiosks(self) -> None:
+    def demo_seats(self) -> list[Seat]:
         form_a, form_b = self.packages[self.forms[0]], self.packages[self.forms[1]]
         third = "steady" if self.o.scripted else "person"
-        self.seats = [Seat("kiosk-01", "cand-001", form_a, LEAVING_CAMERA, "webcam-alert"),
-                      Seat("kiosk-02", "cand-002", form_b, PRESENT_CAMERA, "kill-9"),
-                      Seat("kiosk-03", "cand-003", form_a, PRESENT_CAMERA, third)]
+        return [Seat("kiosk-01", "cand-001", form_a, LEAVING_CAMERA, "webcam-alert"),
+                Seat("kiosk-02", "cand-002", form_b, PRESENT_CAMERA, "kill-9"),
+                Seat("kiosk-03", "cand-003", form_a, PRESENT_CAMERA, third)]
+
+    def start_kiosks(self, seats: list[Seat] | None = None) -> None:
+        """Pair and start each seat's kiosk (one-time code from `proctor_console pair`), then log in."""
+        self.seats = seats if seats is not None else self.demo_seats()
         for seat in self.seats:
             code = commands.console(self.console_dir, "pair")["code"]
             seat.port = free_port()
             seat.node = self.supervisor.start(seat.kiosk_id, "kiosk", self._kiosk_args(seat) + ["--pair-code", code],
-                                              drop_env=("DISPLAY",))
+                                              extra_env=seat.env, drop_env=("DISPLAY",))
         for seat in self.seats:
             wait_for_port(seat.port, 60, seat.node.process, seat.node.log)
             seat.client = KioskClient(seat.port)
             seat.client.load_page()
             wait_for(lambda s=seat: s.client.state()["console_connected"], 60, f"{seat.kiosk_id} on the console")
-        self.say("three kiosks paired (one-time codes, pinned TLS) and logged in to the console")
+        self.say(f"{len(self.seats)} kiosks paired (one-time codes, pinned TLS) and logged in to the console")
         self.proctor = Proctor(self.console_url, PROCTOR_NAME, self.passwords[PROCTOR_NAME])
 
     def _kiosk_args(self, seat: Seat) -> list[str]:
@@ -221,44 +227,61 @@ class Demo:
         self.say("")
 
     def _sit(self, seat: Seat) -> None:
-        kiosk = seat.client
         if seat.role == "person":
-            kiosk.wait_screen("awaiting_start", timeout=24 * 3600)
-        else:
-            kiosk.wait_screen("identity")
-            kiosk.post("confirm_identity")
-            kiosk.wait_screen("awaiting_start")
-        wait_for(lambda: (self.work / seat.kiosk_id / "packages" / f"{seat.package_id}.pkg").exists(), 60,
-                 f"{seat.kiosk_id} to fetch its package")
-        self.act("start", kiosk_id=seat.kiosk_id)
-        if seat.role == "person":
+            seat.client.wait_screen("awaiting_start", timeout=24 * 3600)
+            self.start_exam(seat)
             self.say("kiosk-03: exam started for the person at the browser")
-            kiosk.wait_screen("submitted", timeout=24 * 3600)
+            seat.client.wait_screen("submitted", timeout=24 * 3600)
             return
-        kiosk.wait_screen("agreement")
-        kiosk.post("agreement", {"accepted": True})
-        kiosk.post("begin")
-        kiosk.wait_screen("exam")
-        candidate = Candidate(seat.candidate_id, kiosk, self.item_keys, ability={"webcam-alert": 1.0, "kill-9": 0.0,
-                                                                              "steady": -0.5}[seat.role],
-                              seed=int(seat.kiosk_id[-2:]), pace_s=self.o.pace_s)
+        candidate = self.begin(seat)
         total = candidate.item_count()
         if seat.role == "kill-9":
-            self._sit_with_kill9(seat, candidate, total)
+            half = total // 2
+            candidate.answer_items(range(half))
+            self.say(f"{seat.kiosk_id}: kill -9 after {half} of {total} answers")
+            self.kill9_and_resume(seat)
+            self.say(f"{seat.kiosk_id}: resumed after proctor approval; remaining time "
+                     f"{seat.outcome['remaining_before_ms']} ms before the kill, {seat.outcome['remaining_after_ms']}"
+                     f" ms after ({seat.outcome['outage_s']} s outage not charged)")
+            candidate.answer_items(range(half, total))
         else:
             candidate.answer_items(range(total))
         if seat.role == "webcam-alert":
             self._wait_for_alert(seat)
-        seat.outcome["receipt_code"] = kiosk.post("submit", {"confirm": True})["receipt_code"]
-        self.say(f"{seat.kiosk_id}: {seat.candidate_id} submitted, receipt {seat.outcome['receipt_code']}")
+        self.submit(seat)
 
-    def _sit_with_kill9(self, seat: Seat, candidate: Candidate, total: int) -> None:
-        half = total // 2
-        candidate.answer_items(range(half))
+    def begin(self, seat: Seat, ability: float | None = None) -> Candidate:
+        """An admitted candidate confirms identity, the proctor starts, the candidate begins."""
+        kiosk = seat.client
+        kiosk.wait_screen("identity")
+        kiosk.post("confirm_identity")
+        kiosk.wait_screen("awaiting_start")
+        self.start_exam(seat)
+        kiosk.wait_screen("agreement")
+        kiosk.post("agreement", {"accepted": True})
+        kiosk.post("begin")
+        kiosk.wait_screen("exam")
+        if ability is None:
+            ability = {"webcam-alert": 1.0, "kill-9": 0.0}.get(seat.role, -0.5)
+        return Candidate(seat.candidate_id, kiosk, self.item_keys, ability=ability, seed=int(seat.kiosk_id[-2:]),
+                         pace_s=self.o.pace_s)
+
+    def start_exam(self, seat: Seat) -> None:
+        """The proctor's start (key release), once the kiosk holds the encrypted package."""
+        wait_for(lambda: (self.work / seat.kiosk_id / "packages" / f"{seat.package_id}.pkg").exists(), 60,
+                 f"{seat.kiosk_id} to fetch its package")
+        self.act("start", kiosk_id=seat.kiosk_id)
+
+    def submit(self, seat: Seat) -> str:
+        seat.outcome["receipt_code"] = seat.client.post("submit", {"confirm": True})["receipt_code"]
+        self.say(f"{seat.kiosk_id}: {seat.candidate_id} submitted, receipt {seat.outcome['receipt_code']}")
+        return seat.outcome["receipt_code"]
+
+    def kill9_and_resume(self, seat: Seat) -> None:
+        """SIGKILL the kiosk, start it again, and let the proctor approve the resume."""
         before = seat.client.state()["timer"]["remaining_ms"]
         seat.node.kill9()
         down = time.monotonic()
-        self.say(f"{seat.kiosk_id}: kill -9 after {half} of {total} answers")
         self.supervisor.restart(seat.node, self._kiosk_args(seat))
         wait_for_port(seat.port, 60, seat.node.process, seat.node.log)
         seat.client.load_page()
@@ -268,10 +291,33 @@ class Demo:
         after = seat.client.wait_screen("exam")["timer"]["remaining_ms"]
         seat.outcome.update(remaining_before_ms=before, remaining_after_ms=after,
                             outage_s=round(time.monotonic() - down, 1))
-        self.say(f"{seat.kiosk_id}: resumed after proctor approval; remaining time {before} ms before the kill, "
-                 f"{after} ms after ({seat.outcome['outage_s']} s outage not charged)")
-        saved = candidate.answer_items(range(half, total))
-        seat.outcome["answers"] = half + saved
+
+    def restart_console(self, down_s: float = 0.0, sig: int = 9) -> None:
+        """Stop the console (SIGKILL by default), keep it down ``down_s`` seconds, start it again."""
+        node = next(n for n in self.supervisor.nodes if n.name == "console")
+        if sig == 9:
+            node.kill9()
+        else:
+            node.stop()
+        if self.proctor is not None:
+            self.proctor.close()
+        time.sleep(down_s)
+        node.start()
+        port = int(self.console_url.rsplit(":", 1)[1])
+        wait_for_port(port, 60, node.process, node.log)
+        with self.proctor_lock:
+            self.proctor = Proctor(self.console_url, PROCTOR_NAME, self.passwords[PROCTOR_NAME])
+
+    def restart_hub(self) -> None:
+        """SIGKILL the central sync API and start it again on the same port."""
+        node = next(n for n in self.supervisor.nodes if n.name == "central")
+        node.kill9()
+        node.start()
+        wait_for_port(int(self.hub_url.rsplit(":", 1)[1]), 60, node.process, node.log)
+
+    def sync(self) -> dict[str, Any]:
+        return commands.console(self.console_dir, "sync", "--hub", self.hub_url, "--tls-fingerprint",
+                                self.hub_fingerprint)
 
     def _wait_for_alert(self, seat: Seat) -> None:
         """Keep the candidate seated until the console shows the webcam alert (or give up and say so)."""
@@ -301,8 +347,7 @@ class Demo:
         self.say("every kiosk outbox drained; kiosks stopped")
 
     def return_results(self) -> None:
-        report = commands.console(self.console_dir, "sync", "--hub", self.hub_url,
-                                  "--tls-fingerprint", self.hub_fingerprint)
+        report = self.sync()
         self.say(f"console synced: {report['envelopes_receipted']} envelopes receipted by the central body, "
                  f"{len(report['envelopes_kept'])} kept")
         reports_dir = self.work / "reports"
