@@ -1,10 +1,22 @@
-"""``python -m bench [NAME...] [--quick] [--json]``: run benchmarks and print one table."""
+"""``python -m bench [NAME...] [--quick] [--json]``: run benchmarks and print one table.
+
+Each benchmark runs in its own child process (``python -m bench --one NAME``), for three reasons:
+a benchmark that crashes or hangs costs only its own rows (it is listed as failed, with the tail of
+its log, and the others still run); servers a benchmark starts cannot print into the table; and
+each one starts from a cold interpreter, so one benchmark's caches and threads never flatter or
+slow the next. The child prints its figures as JSON; the parent collects them into one table.
+"""
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
+import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -12,6 +24,8 @@ from rich.table import Table
 
 from bench import BENCHMARKS
 from bench.common import Figure
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _format(value: float | None) -> str:
@@ -22,41 +36,101 @@ def _format(value: float | None) -> str:
     return f"{value:.3g}"
 
 
-def _table(figures: list[Figure]) -> Table:
-    table = Table(title="Invigil benchmarks (baseline measured in the same run)")
+def _table(figures: list[Figure], title: str) -> Table:
+    table = Table(title=title)
     for column in ("bench", "figure", "value", "unit", "raw baseline", "baseline", "ratio", "goal"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for f in figures:
         table.add_row(f.bench, f.name, _format(f.value), f.unit, f.baseline_name,
                       _format(f.baseline_value), _format(f.ratio), f.goal)
     return table
 
 
-@click.command(help="Run the named benchmarks (all when none is named): " + ", ".join(BENCHMARKS))
+def _run_one_here(name: str, quick: bool) -> None:
+    """The child's side: run one benchmark in this process and print its figures as JSON."""
+    figures = importlib.import_module(BENCHMARKS[name]).run(quick=quick)
+    sys.stdout.flush()
+    os.write(RESULT_FD, json.dumps([f.to_dict() for f in figures]).encode())
+
+
+#: The child writes its JSON to this descriptor (set up by the parent), never to stdout, which
+#: benchmarks and the servers they start are free to print on.
+RESULT_FD = 3
+
+
+def _run_child(name: str, quick: bool, timeout: float, log: Path) -> tuple[list[Figure], str | None, float]:
+    """Run one benchmark in a child; (figures, failure reason or None, seconds taken)."""
+    read_fd, write_fd = os.pipe()
+    start = time.monotonic()
+    with open(log, "wb") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "bench", "--one", name] + (["--quick"] if quick else []),
+            cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            pass_fds=(write_fd,), env={**os.environ, "BENCH_RESULT_FD": str(write_fd)},
+            start_new_session=True)
+    os.close(write_fd)
+    chunks: list[bytes] = []
+    try:
+        child.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, 9)
+        child.wait()
+        os.close(read_fd)
+        return [], f"timed out after {timeout:.0f} s (log: {log})", time.monotonic() - start
+    while chunk := os.read(read_fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(read_fd)
+    elapsed = time.monotonic() - start
+    if child.returncode != 0 or not chunks:
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        return [], f"exit status {child.returncode}: {tail[0][:200]} (log: {log})", elapsed
+    figures = [Figure(**{k: v for k, v in d.items() if k != "ratio"}) for d in json.loads(b"".join(chunks))]
+    return figures, None, elapsed
+
+
+@click.command(help="Run the named benchmarks (all when none is named), each in its own process, and print "
+                    "one table of every figure beside its raw baseline measured in the same run: "
+                    + ", ".join(BENCHMARKS))
 @click.argument("names", nargs=-1)
 @click.option("--quick", is_flag=True, help="Short run with fewer samples.")
 @click.option("--json", "as_json", is_flag=True, help="Print figures as JSON.")
-def main(names: tuple[str, ...], quick: bool, as_json: bool) -> None:
+@click.option("--timeout", type=click.FloatRange(1, 24 * 3600), default=None,
+              help="Seconds one benchmark may take before it is stopped [default: 300 with --quick, 1800].")
+@click.option("--one", hidden=True, help="Internal: run one benchmark in this process.")
+def main(names: tuple[str, ...], quick: bool, as_json: bool, timeout: float | None, one: str | None) -> None:
+    if one is not None:
+        global RESULT_FD
+        RESULT_FD = int(os.environ.get("BENCH_RESULT_FD", RESULT_FD))
+        _run_one_here(one, quick)
+        return
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         raise click.UsageError(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    timeout = timeout or (300.0 if quick else 1800.0)
+    err = Console(stderr=True)
     figures: list[Figure] = []
     failed: dict[str, str] = {}
+    log_dir = Path(tempfile.mkdtemp(prefix="invigil-bench-"))
     for name in names or tuple(BENCHMARKS):
-        try:
-            module = importlib.import_module(BENCHMARKS[name])
-        except ModuleNotFoundError as exc:
-            failed[name] = f"not built yet ({exc.name})"
-            continue
-        figures.extend(module.run(quick=quick))
+        with err.status(f"bench {name}{' (quick)' if quick else ''} ..."):
+            got, failure, elapsed = _run_child(name, quick, timeout, log_dir / f"{name}.log")
+        figures.extend(got)
+        if failure:
+            failed[name] = failure
+            err.print(f"[red]{name}[/]: failed after {elapsed:.0f} s: {failure}")
+        else:
+            err.print(f"[green]{name}[/]: {len(got)} figures in {elapsed:.0f} s")
     if as_json:
-        json.dump({"figures": [f.to_dict() for f in figures], "missing": failed}, sys.stdout, indent=2)
+        json.dump({"quick": quick, "figures": [f.to_dict() for f in figures], "failed": failed}, sys.stdout, indent=2)
         print()
-        return
-    console = Console()
-    console.print(_table(figures))
-    for name, reason in failed.items():
-        console.print(f"[yellow]{name}[/]: {reason}")
+    else:
+        console = Console(width=None if sys.stdout.isatty() else 200)
+        console.print(_table(figures, "Invigil benchmarks" + (" (--quick)" if quick else "")
+                             + ": each figure beside its raw baseline measured in the same run"))
+        for name, reason in failed.items():
+            console.print(f"[yellow]{name}[/]: {reason}")
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
