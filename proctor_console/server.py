@@ -47,8 +47,10 @@ class ConsoleServer:
             SECRET_KEY=ctx.secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SECURE=secure_cookies,
             SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_NAME="invigil_console",
             MAX_CONTENT_LENGTH=600 * 1024 * 1024)
+        # cors_allowed_origins left at its default: a browser socket must come from the console's
+        # own origin (kiosks are not browsers and send no Origin header).
         self.socketio = SocketIO(self.app, async_mode=async_mode, max_http_buffer_size=protocol.MAX_MESSAGE_BYTES,
-                                 cors_allowed_origins=[], ping_interval=10, ping_timeout=10)
+                                 ping_interval=10, ping_timeout=10)
         self.room = Room()
         self.registry = KioskRegistry(ctx)
         self.challenges = ChallengeBook(ctx.console_id)

@@ -265,3 +265,15 @@ def test_restart_resume_approval_message_and_mass_pause(running_console: Running
     for k in kiosks:
         assert act(type="end", kiosk_id=k.kiosk_id, reason="evacuation")["ok"]
     proctor.disconnect()
+
+
+def test_proctor_socket_refuses_a_foreign_origin(running_console: RunningConsole) -> None:
+    import re
+    session = running_console.login()
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', session.get(running_console.url + "/dashboard").text).group(1)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    client = socketio.Client(ssl_verify=False, reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(running_console.url, namespaces=[protocol.PROCTOR_NAMESPACE], auth={"csrf": csrf},
+                       headers={"Cookie": cookie, "Origin": "https://attacker.example"},
+                       transports=["websocket"], wait_timeout=5)
