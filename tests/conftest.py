@@ -140,32 +140,54 @@ def xvfb_display() -> Iterator[str]:
 
 
 class _Chromium:
-    """One Playwright and one headless Chromium for the session, relaunched if it went away.
+    """One Playwright and one headless Chromium for the session, relaunched if it stopped working.
 
-    A Chromium that crashed (or was killed by a test of process cleanup) would otherwise fail
-    every later browser test with "Target ... has been closed", hiding which test was at fault.
+    A Chromium that crashed, was killed by a test of process cleanup, or had its contexts closed
+    by a machine-wide managed policy (a lockdown test installs one for a while) would otherwise
+    fail every later browser test with "Target ... has been closed", hiding which test was at
+    fault. ``get()`` probes the browser with a throwaway context (a few ms) and starts afresh
+    when the probe fails.
     """
 
     def __init__(self) -> None:
-        from playwright.sync_api import sync_playwright
-
-        self._playwright = sync_playwright().start()
+        self._playwright = None
         self._browser = None
         self.launches = 0
 
     def get(self):
-        if self._browser is None or not self._browser.is_connected():
-            self._browser = self._playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                             args=CHROMIUM_ARGS)
-            self.launches += 1
+        from playwright.sync_api import Error as PlaywrightError
+
+        if self._browser is not None:
+            try:
+                self._browser.new_context().close()
+                return self._browser
+            except PlaywrightError:
+                self.close()  # and start afresh below, driver included
+        from playwright.sync_api import sync_playwright
+
+        self._playwright = sync_playwright().start()
+        self._browser = self._playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                         args=CHROMIUM_ARGS)
+        self.launches += 1
         return self._browser
 
     def close(self) -> None:
+        """Close the browser and stop Playwright's driver, tolerating either being dead already."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        browser, playwright = self._browser, self._playwright
+        self._browser = self._playwright = None
         try:
-            if self._browser is not None and self._browser.is_connected():
-                self._browser.close()
+            if browser is not None:
+                browser.close()
+        except PlaywrightError:
+            pass
         finally:
-            self._playwright.stop()
+            if playwright is not None:
+                try:
+                    playwright.stop()
+                except PlaywrightError:
+                    pass
 
 
 @pytest.fixture(scope="session")

@@ -71,9 +71,11 @@ def test_page_runs_local_front_end_dependencies(page, live_server) -> None:
 def test_browser_is_shared_and_relaunched_after_a_crash(_chromium) -> None:
     first = _chromium.get()
     assert _chromium.get() is first
+    launches = _chromium.launches
     first.close()  # as if Chromium had died under an earlier test
     second = _chromium.get()
     assert second is not first and second.is_connected()
+    assert _chromium.launches == launches + 1
     page = second.new_page()
     page.set_content("<p>alive</p>")
     assert page.text_content("p") == "alive"
