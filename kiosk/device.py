@@ -15,6 +15,17 @@ Why the central root certificate is a file: the pairing response carries the kio
 certificates but not the root; the kiosk needs the root's signing key (to check form manifests)
 and its HPKE results key (to seal envelopes). It is provisioned with ``--central-cert`` (or by a
 later pairing response that carries it).
+
+Why its validity window is checked only when it is installed: installation is the one moment a
+person (the technician with the root file, the console's pairing code) stands at the kiosk and its
+clock can be compared with the world. After that the kiosk's wall clock is not evidence of anything:
+NTP steps it, a candidate or a failing CMOS battery sets it back. A kiosk that re-checked the window
+at every seal would refuse a candidate's submission because its clock says 2019. So
+``central.cert`` is written only after a full check (signature, role, validity now), and from then
+on the kiosk trusts the file it wrote: loading it re-checks the self-signature and role (pure
+functions of the bytes) but never the clock. Validity is decided where the envelope is received
+(console and central body check the enclosed chain); see :meth:`Device.seal_time` for the one
+place the kiosk's clock meets a certificate.
 """
 
 from __future__ import annotations
@@ -23,18 +34,20 @@ import json
 import os
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from exam_core import certs, envelope, keys, package
 from exam_core.errors import InvigilError, KeyFileError, UntrustedError
-from exam_core.jsonio import b64d, b64e
+from exam_core.jsonio import b64d, b64e, format_time, parse_time, utc_now
 from exam_core.model import Attempt
 
 from kiosk.session import Sealed, receipt_code
 
 KIOSK_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+CENTRAL_CERT = "central.cert"
 
 
 class NotPairedError(InvigilError):
@@ -50,6 +63,18 @@ def _write_private(path: Path, data: bytes) -> None:
     os.chmod(path, 0o600)
 
 
+def _root_from(data: bytes) -> certs.VerifiedCertificate:
+    """A central body's self-signed certificate, its signature and role checked; no time check."""
+    unverified = certs.read_unverified_certificate(data)
+    if unverified.role != certs.ROLE_CENTRAL:
+        raise UntrustedError("not a central body certificate")
+    public = keys.public_from_raw(keys.KIND_ED25519, b64d(unverified.signing_key, "signing_key", 32))
+    verified = certs.read_certificate(data, public)
+    if verified.key_id != keys.key_id(public) or verified.cert.issuer_key_id != verified.key_id:
+        raise UntrustedError("not the central body's self-signed certificate")
+    return verified
+
+
 @dataclass
 class Device:
     """Loaded device identity. ``pairing`` is None until the kiosk is paired."""
@@ -59,6 +84,7 @@ class Device:
     signing_key: Any
     hpke_key: keys.HpkePrivateKey
     pairing: dict[str, Any] | None = None
+    _central: certs.VerifiedCertificate | None = field(default=None, repr=False)
 
     # --- loading and creation ------------------------------------------------------------------
 
@@ -99,33 +125,52 @@ class Device:
         self.pairing = pairing
 
     def install_central_certificate(self, data: bytes) -> certs.VerifiedCertificate:
-        """Install the central body's root certificate after checking it is a valid root."""
-        verified = self._root_from(data)
-        _write_private(self.file("central.cert"), data)
+        """Install the central body's root certificate after checking it is a valid root *now*.
+
+        Installing the very bytes already installed is a no-op that checks no clock: ``kiosk run
+        --central-cert`` repeats the installation at every start, including the restart after a
+        crash mid-exam, when the kiosk's clock may be anything (see the module docstring).
+        """
+        path = self.file(CENTRAL_CERT)
+        if path.exists() and path.read_bytes() == bytes(data):
+            return self.central()
+        verified = _root_from(bytes(data))
+        verified.check_valid_at(utc_now())
+        if verified.hpke_public is None:
+            raise UntrustedError("the central certificate carries no results key: envelopes could not be sealed")
+        _write_private(path, bytes(data))
+        self._central = verified
         return verified
 
     # --- trust ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def _root_from(data: bytes) -> certs.VerifiedCertificate:
-        unverified = certs.read_unverified_certificate(data)
-        if unverified.role != certs.ROLE_CENTRAL:
-            raise UntrustedError("not a central body certificate")
-        public = keys.public_from_raw(keys.KIND_ED25519, b64d(unverified.signing_key, "signing_key", 32))
-        return certs.verify_root_certificate(data, public)
-
     def central(self) -> certs.VerifiedCertificate:
-        path = self.file("central.cert")
-        if not path.exists():
-            raise NotPairedError(f"{path}: the central body's certificate is not installed "
-                                 "(kiosk run --central-cert FILE)")
-        return self._root_from(path.read_bytes())
+        """The installed root, verified when installed; cached, and never checked against the clock."""
+        if self._central is None:
+            path = self.file(CENTRAL_CERT)
+            if not path.exists():
+                raise NotPairedError(f"{path}: the central body's certificate is not installed "
+                                     "(kiosk run --central-cert FILE)")
+            self._central = _root_from(path.read_bytes())
+        return self._central
 
     def chain(self) -> list[bytes]:
         """``[centre certificate, kiosk certificate]`` as the envelope carries them."""
         if not self.paired:
             raise NotPairedError("the kiosk is not paired with a console")
         return [self.file("centre.cert").read_bytes(), self.file("kiosk.cert").read_bytes()]
+
+    def seal_time(self, chain: list[bytes]) -> datetime:
+        """The envelope header's ``created``: the kiosk's clock, but never before its certificates.
+
+        The console and the central body check the enclosed chain at ``created``. A kiosk clock
+        that reads earlier than the issue time of the certificates this very envelope is signed
+        under is provably wrong (they did not exist yet), and would get a finished attempt refused;
+        the newest ``not_before`` is the earliest true time the kiosk can prove, so ``created`` is
+        raised to it. The clock's own reading travels in the sealed payload (``sealed``).
+        """
+        floor = max(certs.read_unverified_certificate(doc).not_before for doc in chain)
+        return max(utc_now(), parse_time(floor, "not_before"), self.central().not_before)
 
     # --- what the runtime needs ------------------------------------------------------------------
 
@@ -146,11 +191,15 @@ class Device:
             central = self.central()
             if central.hpke_public is None:
                 raise UntrustedError("the central certificate carries no results key")
+            chain = self.chain()
+            clock, created = utc_now(), self.seal_time(chain)
             data = envelope.seal_envelope(
-                {**payload, "attestation": b64e(attestation) if attestation else None},
+                {**payload, "attestation": b64e(attestation) if attestation else None,
+                 "sealed": {"kiosk_clock": format_time(clock), "header_created": format_time(created)}},
                 attempt_id=attempt.attempt_id, centre_id=attempt.centre_id, kiosk_id=self.kiosk_id,
                 form_id=attempt.form_id, form_version=attempt.form_version, package_id=attempt.package_id,
-                kiosk_signing_key=self.signing_key, chain=self.chain(), results_public=central.hpke_public)
+                kiosk_signing_key=self.signing_key, chain=chain, results_public=central.hpke_public,
+                created=created)
             sha = envelope.envelope_hash(data)
             return Sealed(data, sha, receipt_code(sha))
         return seal

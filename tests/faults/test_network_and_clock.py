@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from demo.processes import DemoError
 from exam_core.jsonio import b64e
 from proctor_console.context import ConsoleContext
 from proctor_console.sync_client import HubClient
@@ -198,9 +197,5 @@ def test_wall_clock_jumps_ahead_on_a_kiosk(world, tmp_path):
     _sit_through_clock_jumps(world, tmp_path, ("+3h", "+5h"))
 
 
-@pytest.mark.xfail(strict=True, raises=DemoError, reason=(
-    "kiosk bug: Device.central() checks the central root certificate's validity against the kiosk's own "
-    "wall clock at every seal, so a kiosk clock set back before the root's not_before makes "
-    "POST /api/submit answer 500 ExpiredError: the candidate cannot submit (answers stay journaled)"))
 def test_wall_clock_set_back_on_a_kiosk(world, tmp_path):
     _sit_through_clock_jumps(world, tmp_path, ("+2h", "-1h"))

@@ -9,7 +9,7 @@ import pytest
 from exam_core.jsonio import b64d
 
 from tests.kiosk.forms import ANSWERS
-from tests.kiosk.world import World, make_runtime
+from tests.kiosk.world import World, make_runtime, start_exam
 
 
 @pytest.fixture
@@ -17,21 +17,9 @@ def world(tmp_path):
     return World(tmp_path)
 
 
-def _through_exam(rt, world):
-    assert rt.handle_command(world.admit()).ok
-    rt.store_package("P1", world.package_bytes)
-    rt.confirm_identity()
-    ack = rt.handle_command(world.release())
-    assert ack.ok, ack.reason
-    session = rt.require_session()
-    session.accept_agreement()
-    session.begin()
-    return session
-
-
 def test_whole_attempt_ends_in_a_sealed_envelope_only_central_can_open(world, tmp_path):
     rt = make_runtime(world, tmp_path)
-    session = _through_exam(rt, world)
+    session = start_exam(rt, world)
     for item_id, value in ANSWERS.items():
         session.answer(item_id, "R1", value)
     sealed = session.submit()
@@ -49,7 +37,7 @@ def test_whole_attempt_ends_in_a_sealed_envelope_only_central_can_open(world, tm
 
 def test_restart_needs_resume_approval_and_comes_back(world, tmp_path):
     rt = make_runtime(world, tmp_path)
-    session = _through_exam(rt, world)
+    session = start_exam(rt, world)
     session.navigate(2)
     session.answer("Q03", "R1", "Paris")
     remaining = session.remaining_ms()
@@ -66,7 +54,7 @@ def test_restart_needs_resume_approval_and_comes_back(world, tmp_path):
 
 def test_tampered_journal_is_reported_and_stops_the_kiosk(world, tmp_path):
     rt = make_runtime(world, tmp_path)
-    session = _through_exam(rt, world)
+    session = start_exam(rt, world)
     session.answer("Q01", "R1", "A")
     session.answer("Q01", "R1", "B")
     rt.db.conn.execute("DELETE FROM journal WHERE seq = 3")
@@ -82,7 +70,7 @@ def test_tampered_journal_is_reported_and_stops_the_kiosk(world, tmp_path):
 
 def test_commands_apply_once(world, tmp_path):
     rt = make_runtime(world, tmp_path)
-    _through_exam(rt, world)
+    start_exam(rt, world)
     extend = world.command("extend", {"seconds": 60, "reason": "noise"})
     before = rt.session.allowed_ms()
     assert rt.handle_command(extend).ok and rt.handle_command(extend).ok

@@ -82,3 +82,16 @@ def make_runtime(world: World, data_dir: Path, **kwargs: Any):
                            world.device.sealer(lambda: holder["rt"].attempt), **kwargs)
     holder["rt"] = runtime
     return runtime
+
+
+def start_exam(runtime: Any, world: World) -> Any:
+    """Admit, cache the package, confirm identity, release the key, accept and begin: the live session."""
+    assert runtime.handle_command(world.admit()).ok
+    runtime.store_package("P1", world.package_bytes)
+    runtime.confirm_identity()
+    ack = runtime.handle_command(world.release())
+    assert ack.ok, ack.reason
+    session = runtime.require_session()
+    session.accept_agreement()
+    session.begin()
+    return session
