@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from exam_core.errors import InvigilError, ValidationError
+from exam_core.jsonio import canonical_dumps
 from exam_core.model import Attempt
 
 from kiosk.answers import check_answer
@@ -29,6 +30,8 @@ from kiosk.presentation import presented_orders
 from kiosk.timer import ExamClock, allowed_ms, due_warnings
 
 CHECKPOINT_SECONDS = 1.0
+RESULT_MAX_RESPONSES = 20_000  # the central intake's cap on final responses + history entries
+HISTORY_MAX_BYTES = 4 * 1024 * 1024  # of the 16 MiB sealed payload
 ACCOMMODATION_TOGGLES = ("large_text", "high_contrast", "zoom")
 
 
@@ -445,7 +448,8 @@ class ExamSession:
         return sealed
 
     def result_payload(self, head: JournalHead) -> dict[str, Any]:
-        """What is signed and sealed: final responses, timings, journal head, accommodations."""
+        """What is signed and sealed: final responses and every change before them, timings, journal
+        head, accommodations."""
         s = self.state
         responses = []
         for item in self.bundle.items:
@@ -460,10 +464,13 @@ class ExamSession:
                     "elapsed_ms": meta["elapsed_ms"] if meta else 0,
                     "flagged": item.item_id in s.flags,
                 })
+        history, omitted = self.answer_history(len(responses))
         return {
             "format": "invigil-attempt-result", "v": 1,
             "attempt": self.attempt.to_dict(),
             "responses": responses,
+            "history": history,
+            "history_omitted": omitted,
             "timings": {
                 "allowed_ms": self.allowed_ms(), "elapsed_ms": self.clock.elapsed_ms(),
                 "began_at": s.began_at, "agreement_accepted_at": s.agreement_at,
@@ -480,6 +487,36 @@ class ExamSession:
             "submission": {"reason": (s.submitting or {}).get("reason", "candidate"),
                            "ended_by_proctor": s.ended_by},
         }
+
+    def answer_history(self, final_count: int) -> tuple[list[dict[str, Any]], int]:
+        """Every answer change in journal order, for the central body's wrong-to-right analysis.
+
+        Read back from the journal at sealing (verified again on the way) rather than kept in
+        memory all exam long. Each entry has the shape of a final response; ``flagged`` is the
+        item's flag at submission, as in ``responses``, so the entry of a final change is equal to
+        that final response (the intake merges both lists by ``seq``). Drafts of ``extended_text``
+        answers are left out: they are human-marked, not part of that analysis, and an essay saved
+        every few seconds would outgrow the envelope. If the rest still exceeds the intake's
+        budget, the oldest changes are dropped and counted: the submission must never fail on it.
+        """
+        essays = {(item.item_id, i.response_id) for item in self.bundle.items for i in item.interactions
+                  if i.type == "extended_text"}
+        changes = []
+        for row in self.journal.rows():
+            p = row.payload
+            if p["t"] != "answer" or (p["item_id"], p["response_id"]) in essays:
+                continue
+            changes.append({"attempt_id": self.attempt.attempt_id, "item_id": p["item_id"],
+                            "response_id": p["response_id"], "value": p["value"], "seq": row.seq,
+                            "wall_time": p["wall_time"], "elapsed_ms": int(p["elapsed_ms"]),
+                            "flagged": p["item_id"] in self.state.flags})
+        kept, size = 0, 0
+        for change in reversed(changes):
+            size += len(canonical_dumps(change))
+            if kept >= RESULT_MAX_RESPONSES - final_count or size > HISTORY_MAX_BYTES:
+                break
+            kept += 1
+        return changes[len(changes) - kept:], len(changes) - kept
 
 
 def _mono() -> float:
