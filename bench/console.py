@@ -240,6 +240,7 @@ def run(quick: bool = False) -> list[Figure]:
     import urllib3
     urllib3.disable_warnings()
     kiosks, duration = (50, 6.0) if quick else (500, 20.0)
+    kiosks = int(os.environ.get("INVIGIL_BENCH_KIOSKS", kiosks))  # e.g. 200 to find where it bends
     with tempfile.TemporaryDirectory(prefix="bench-console-") as tmp_name:
         tmp = Path(tmp_name)
         base = _measure_relay("gevent", kiosks, duration)

@@ -121,6 +121,35 @@ def pair(obj: dict, as_json: bool) -> None:
          f"Pairing code: {code}\nValid for 10 minutes. Console TLS fingerprint: {ctx.tls_fingerprint}")
 
 
+@main.group(help="Paired kiosks.")
+def kiosks() -> None:
+    pass
+
+
+@kiosks.command("list", help="List paired kiosks with their certificate serial and state.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def kiosks_list(obj: dict, as_json: bool) -> None:
+    from proctor_console.registry import KioskRegistry
+    rows = KioskRegistry(_ctx(obj)).list()
+    _out(rows, as_json, "\n".join(f"{k['kiosk_id']}: paired {k['paired_at']}"
+                                  f"{' REVOKED ' + k['revoked_at'] if k['revoked_at'] else ''}" for k in rows)
+         or "No kiosks paired.")
+
+
+@kiosks.command("revoke", help="Revoke a kiosk: it can no longer log in (pair it again to reuse it).")
+@click.argument("kiosk_id")
+@click.option("--reason", required=True, help="Why (written to the audit chain).")
+@click.pass_obj
+def kiosks_revoke(obj: dict, kiosk_id: str, reason: str) -> None:
+    from proctor_console.registry import KioskRegistry
+    try:
+        KioskRegistry(_ctx(obj)).revoke(kiosk_id, "cli", reason)
+    except InvigilError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"Kiosk {kiosk_id} revoked.")
+
+
 @main.group(help="Form packages from the central body.")
 def packages() -> None:
     pass

@@ -68,6 +68,11 @@ def _logged_in(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str
         kiosk_id = self.console.room.sid_kiosks.get(request.sid)
         if kiosk_id is None:
             return protocol.ack_error("unauthorised", "not logged in")
+        if self.console.registry.is_revoked(kiosk_id):  # revoked while connected (CLI or admin page)
+            sid = request.sid
+            self.console.socketio.start_background_task(  # after the refusal has been sent
+                lambda: self.console.socketio.server.disconnect(sid, namespace=protocol.KIOSK_NAMESPACE))
+            return protocol.ack_error("unauthorised", "kiosk revoked")
         return handler(self, kiosk_id, data)
     return wrapper
 
@@ -85,7 +90,7 @@ class KioskNamespace(Namespace):
             payload = protocol.open_kiosk_auth(kiosk_auth, kiosk.signing_public)
             self.console.challenges.consume(payload)
         except InvigilError as exc:
-            self.console.log_refusal("kiosk.connect", getattr(auth, "get", lambda *_: None)("kiosk_id"), exc)
+            self.console.log_refusal("kiosk.connect", auth.get("kiosk_id") if isinstance(auth, dict) else None, exc)
             raise ConnectionRefusedError(f"authentication refused: {exc}")
         previous = self.console.room.attach(kiosk_auth.kiosk_id, request.sid)
         if previous is not None:
@@ -143,6 +148,7 @@ class KioskNamespace(Namespace):
         except InvigilError as exc:
             return protocol.ack_error("invalid", str(exc))
         tile = self.console.room.tile(kiosk_id)
+        attempt_changed = tile.attempt_id != beat.attempt_id
         tile.state, tile.attempt_id = beat.state, beat.attempt_id
         tile.answered, tile.total = beat.progress.answered, beat.progress.total
         tile.remaining_seconds, tile.camera_fps = beat.remaining_seconds, beat.camera_fps
@@ -150,7 +156,8 @@ class KioskNamespace(Namespace):
         if beat.thumbnail_jpeg:
             self.console.save_thumbnail(kiosk_id, b64d(beat.thumbnail_jpeg))
             tile.thumbnail_version += 1
-        self.console.fill_candidate(tile)
+        if attempt_changed:
+            self.console.fill_candidate(tile)
         self.console.push_tile(kiosk_id)
         return protocol.ack_ok()
 

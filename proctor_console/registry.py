@@ -119,6 +119,10 @@ class KioskRegistry:
         return PairedKiosk(kiosk_id, verified.signing_public, verified.hpke_public, bytes(row[0]),
                            verified.cert.serial)
 
+    def is_revoked(self, kiosk_id: str) -> bool:
+        row = self.ctx.db.execute("SELECT revoked_at FROM kiosks WHERE kiosk_id = ?", [kiosk_id]).fetchone()
+        return row is None or row[0] is not None
+
     def revoke(self, kiosk_id: str, by: str, reason: str) -> None:
         with immediate_transaction(self.ctx.db) as conn:
             cur = conn.execute("UPDATE kiosks SET revoked_at = ? WHERE kiosk_id = ? AND revoked_at IS NULL",

@@ -49,8 +49,10 @@ class ConsoleServer:
             MAX_CONTENT_LENGTH=600 * 1024 * 1024)
         # cors_allowed_origins left at its default: a browser socket must come from the console's
         # own origin (kiosks are not browsers and send no Origin header).
+        # manage_session=False: sockets read the login cookie but never write a session, and
+        # Flask-SocketIO then skips copying a session for every one of a thousand events a second.
         self.socketio = SocketIO(self.app, async_mode=async_mode, max_http_buffer_size=protocol.MAX_MESSAGE_BYTES,
-                                 ping_interval=10, ping_timeout=10)
+                                 ping_interval=10, ping_timeout=20, manage_session=False)
         self.room = Room()
         self.registry = KioskRegistry(ctx)
         self.challenges = ChallengeBook(ctx.console_id)
@@ -91,11 +93,13 @@ class ConsoleServer:
                 self.fill_candidate(tile)
 
     def fill_candidate(self, tile: Any) -> None:
+        """Put the candidate of the kiosk's current attempt (and its open alert count) on the tile."""
         row = self.ctx.db.execute(
             "SELECT a.attempt_id, a.candidate_id, c.name, c.seat, a.state FROM attempts a LEFT JOIN candidates c"
             " ON c.candidate_id = a.candidate_id WHERE a.kiosk_id = ? ORDER BY a.admitted_at DESC LIMIT 1",
             [tile.kiosk_id]).fetchone()
-        if row and row[4] not in ("ended", "submitted") or (row and tile.attempt_id == row[0]):
+        current = row is not None and (row[4] not in ("ended", "submitted") or tile.attempt_id == row[0])
+        if current:
             tile.attempt_id = tile.attempt_id or row[0]
             tile.candidate_id, tile.candidate_name = row[1], row[2] or ""
             tile.seat = row[3] or tile.seat
@@ -129,10 +133,6 @@ class ConsoleServer:
         self.socketio.emit(protocol.PROCTOR_EVENT, body, to=PROCTORS_ROOM, namespace=protocol.PROCTOR_NAMESPACE)
         if stored.alert_id is not None:
             self.push_alert(stored.alert_id)
-            tile = self.room.tile(event.kiosk_id)
-            tile.open_alerts = self.ctx.db.execute("SELECT COUNT(*) FROM alerts WHERE kiosk_id = ? AND status = 'open'",
-                                                   [event.kiosk_id]).fetchone()[0]
-            self.push_tile(event.kiosk_id)
 
     def alert(self, alert_id: int) -> dict[str, Any] | None:
         row = self.ctx.db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = ?", [alert_id]).fetchone()

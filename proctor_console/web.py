@@ -80,8 +80,7 @@ def register_routes(server: ConsoleServer) -> None:
     @require_role(*ANY_STAFF)
     def dashboard() -> Any:
         candidates = ctx.db.execute("SELECT candidate_id, name, scheme_id, seat FROM candidates ORDER BY seat, name").fetchall()
-        packages = [p for p in list_packages(ctx)]
-        return render_template("dashboard.html", candidates=candidates, packages=packages,
+        return render_template("dashboard.html", candidates=candidates, packages=list_packages(ctx),
                                categories=INCIDENT_CATEGORIES)
 
     @app.get("/kiosks/<kiosk_id>/timeline")
