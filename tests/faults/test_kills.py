@@ -15,36 +15,15 @@ import time
 import pytest
 
 from demo.processes import REPO_ROOT, wait_for_port
-from tests.e2e.demo_run import kill_leftovers
-from tests.faults.world import build_world, check_nothing_lost, fault_rng, in_threads, seats
+from tests.faults.world import (TIMER_SLACK_MS, admit, check_nothing_lost, fault_rng, in_threads, seats,
+                               sit_whole_exam)
 
 pytestmark = pytest.mark.slow
-
-#: One journal checkpoint (1 s) plus scheduling noise: what a kill -9 may cost or give.
-TIMER_SLACK_MS = 2000
-
-
-@pytest.fixture
-def world(tmp_path):
-    demo = build_world(tmp_path / "run")
-    yield demo
-    demo.supervisor.stop_all()
-    if demo.proctor is not None:
-        demo.proctor.close()
-    kill_leftovers(tmp_path / "run")
-
-
-def _admit(demo, seat_list):
-    demo.start_kiosks(seat_list)
-    for seat in seat_list:
-        demo.act("admit", kiosk_id=seat.kiosk_id, candidate_id=seat.candidate_id, package_id=seat.package_id,
-                 identity_checked=True)
-
 
 def test_kiosk_kill9_at_random_moments(world):
     rng = fault_rng()
     (seat,) = seats(world, 1)
-    _admit(world, [seat])
+    admit(world, [seat])
     candidate = world.begin(seat)
     total = candidate.item_count()
     cuts = sorted(rng.sample(range(1, total), 2))
@@ -71,7 +50,7 @@ def test_kiosk_kill9_at_random_moments(world):
 def test_console_kill9_at_random_moments(world):
     rng = fault_rng()
     seat_list = seats(world, 2)
-    _admit(world, seat_list)
+    admit(world, seat_list)
     candidates = in_threads(seat_list, world.begin)
     for candidate in candidates.values():
         candidate.pace_s = 0.15
@@ -99,12 +78,7 @@ def test_console_kill9_at_random_moments(world):
 
 def test_central_kill9_at_random_moments_during_sync(world):
     rng = fault_rng()
-    seat_list = seats(world, 2)
-    _admit(world, seat_list)
-    candidates = in_threads(seat_list, world.begin)
-    in_threads(seat_list, lambda s: candidates[s.kiosk_id].answer_items(range(candidates[s.kiosk_id].item_count())))
-    in_threads(seat_list, world.submit)
-    world.drain_and_stop_kiosks()
+    candidates = sit_whole_exam(world, 2)
     for _ in range(3):
         sync = subprocess.Popen([sys.executable, "-m", "proctor_console", "--data", str(world.console_dir), "sync",
                                  "--hub", world.hub_url, "--tls-fingerprint", world.hub_fingerprint, "--json"],

@@ -26,6 +26,10 @@ from demo.summary import summarise
 OUTAGE_S = float(os.environ.get("INVIGIL_FAULT_OUTAGE_S", "12"))
 
 
+#: One journal checkpoint (1 s) plus scheduling noise: what a kill -9 or a clock step may cost or give.
+TIMER_SLACK_MS = 2000
+
+
 def fault_rng() -> random.Random:
     """Random moments, reproducible: the seed comes from INVIGIL_FAULT_SEED or is printed."""
     seed = int(os.environ.get("INVIGIL_FAULT_SEED", random.randrange(1 << 30)))
@@ -48,6 +52,25 @@ def seats(demo: Demo, count: int, env: dict[str, str] | None = None) -> list[Sea
     packages = list(demo.packages.values())
     return [Seat(f"kiosk-{n:02d}", f"cand-{n:03d}", packages[(n - 1) % 2], PRESENT_CAMERA, "steady",
                  env=dict(env or {})) for n in range(1, count + 1)]
+
+
+def admit(demo: Demo, seat_list: list[Seat]) -> None:
+    """Start (pair) the seats' kiosks and let the proctor admit each candidate."""
+    demo.start_kiosks(seat_list)
+    for seat in seat_list:
+        demo.act("admit", kiosk_id=seat.kiosk_id, candidate_id=seat.candidate_id, package_id=seat.package_id,
+                 identity_checked=True)
+
+
+def sit_whole_exam(demo: Demo, count: int) -> dict[str, Candidate]:
+    """``count`` candidates sit and submit at once, undisturbed; their kiosks' outboxes drained."""
+    seat_list = seats(demo, count)
+    admit(demo, seat_list)
+    candidates = in_threads(seat_list, demo.begin)
+    in_threads(seat_list, lambda s: candidates[s.kiosk_id].answer_items(range(candidates[s.kiosk_id].item_count())))
+    in_threads(seat_list, demo.submit)
+    demo.drain_and_stop_kiosks()
+    return candidates
 
 
 def in_threads(seats_: list[Seat], work: Callable[[Seat], Any]) -> dict[str, Any]:
