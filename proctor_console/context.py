@@ -34,7 +34,8 @@ class ConsoleError(InvigilError):
 
 
 def now_text() -> str:
-    return format_time(datetime.now(timezone.utc).replace(microsecond=0))
+    """The console's clock as a wire timestamp (microseconds kept: records are ordered by it)."""
+    return format_time(datetime.now(timezone.utc))
 
 
 @dataclass

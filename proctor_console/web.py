@@ -16,7 +16,7 @@ from flask import (Response, abort, g, jsonify, redirect, render_template, reque
 
 from exam_core import protocol
 from exam_core.errors import InvigilError
-from exam_core.jsonio import loads_strict
+from exam_core.jsonio import loads_strict, parse_time
 from proctor_console.actions import INCIDENT_CATEGORIES
 from proctor_console.auth import LoginRefused, csrf_token, csrf_valid, require_role, start_session
 from proctor_console.context import ConsoleError
@@ -109,7 +109,7 @@ def register_routes(server: ConsoleServer) -> None:
                     "SELECT created, category, author, text FROM incidents WHERE attempt_id = ?", [attempt[0]]).fetchall():
                 items.append({"time": created, "what": f"incident: {category}", "severity": "incident",
                               "who": author, "detail": text, "snapshot": None})
-        items.sort(key=lambda i: i["time"])
+        items.sort(key=lambda i: parse_time(i["time"]))  # kiosk and console clocks, compared as instants
         return render_template("timeline.html", kiosk_id=kiosk_id, attempt=attempt, items=items)
 
     @app.get("/media/<kind>/<name>")

@@ -119,6 +119,11 @@ def test_proctor_runs_a_sitting_in_the_browser(console_page, running_console: Ru
     wait_until(lambda: kiosk.state == "ended")
     assert [c["type"] for c in kiosk.commands] == ["admit", "start", "pause", "extend", "resume", "end"]
 
+    page.goto(url + "/kiosks/kiosk-p1/timeline")  # the per-candidate timeline, in time order
+    rows = page.inner_text("table.grid tbody")
+    assert "face.multiple" in rows and "pause (acked)" in rows and "incident: health" in rows
+    assert rows.index("start (acked)") < rows.index("face.multiple") < rows.index("\tend (acked)")
+
     page.goto(url + "/sessions/pkg-open/report")
     body = page.inner_text("body")
     assert "Alan Turing" in body and "candidate withdrew" in body and "Candidate felt unwell" in body
