@@ -69,6 +69,7 @@ class InputThresholds:
     synthetic_min_keys: int = 12
     synthetic_max_hold_ms: float = 10.0
     synthetic_max_interval_cv: float = 0.15
+    synthetic_max_mean_interval_ms: float = 25.0
     idle_after_s: float = 180.0
     idle_clear_s: float = 0.0
     shortcut_merge_s: float = 2.0

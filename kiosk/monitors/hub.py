@@ -134,13 +134,17 @@ class MonitorHub:
         if not os.environ.get("DISPLAY") and not os.environ.get("PYNPUT_BACKEND"):
             self.degraded["keyboard"] = "no DISPLAY: keyboard and pointer monitoring off"
             return
-        listeners = PynputListeners(self.input, self.clock)
-        try:
-            listeners.start()
-        except Exception as exc:  # noqa: BLE001 - pynput raises ImportError or Xlib errors
-            self.degraded["keyboard"] = f"pynput unavailable: {exc}"
+        error = ""
+        for _ in range(2):          # an X connection can fail once on a loaded machine
+            listeners = PynputListeners(self.input, self.clock)
+            try:
+                listeners.start()
+            except Exception as exc:  # noqa: BLE001 - pynput raises ImportError or Xlib errors
+                error = str(exc)
+                continue
+            self.keyboard = listeners
             return
-        self.keyboard = listeners
+        self.degraded["keyboard"] = f"pynput unavailable: {error}"
 
     # --- per candidate ----------------------------------------------------------------------
 

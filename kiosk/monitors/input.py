@@ -30,6 +30,8 @@ SPECIAL_KEYS = {
 }
 CHAR = "char"
 MODIFIER_ORDER = ("ctrl", "alt", "alt_gr", "shift", "super")
+#: A key "down" for longer than this is taken to have lost its release event.
+STALE_PRESS_S = 60.0
 INPUT_RULES = ("blocked_shortcut", "typing_burst", "synthetic_input", "idle", "injected_input")
 
 
@@ -74,7 +76,7 @@ class InputMonitor:
         self._pressed_specials: set[str] = set()
         self._recent_mods: tuple[frozenset[str], float] = (frozenset(), float("-inf"))
         self._presses: deque[float] = deque(maxlen=2000)
-        self._open_presses: deque[float] = deque(maxlen=64)
+        self._down: dict[int, float] = {}
         self._holds: deque[float] = deque(maxlen=64)
         self._intervals: deque[float] = deque(maxlen=64)
         self._last_press: float | None = None
@@ -97,7 +99,8 @@ class InputMonitor:
             t, ("burst_window_s", "burst_max_keys_per_s", "burst_min_keys", "burst_clear_s"))
         self.synthetic.trigger.clear_after_s = t.burst_clear_s
         self.synthetic.thresholds = threshold_dict(
-            t, ("synthetic_min_keys", "synthetic_max_hold_ms", "synthetic_max_interval_cv"))
+            t, ("synthetic_min_keys", "synthetic_max_hold_ms", "synthetic_max_interval_cv",
+                "synthetic_max_mean_interval_ms"))
         self.idle.trigger.fire_after_s = 0.0   # the condition itself measures the idle time
         self.idle.trigger.clear_after_s = t.idle_clear_s
         self.idle.thresholds = threshold_dict(t, ("idle_after_s",))
@@ -115,17 +118,26 @@ class InputMonitor:
         return CHAR
 
     @_locked
-    def key_down(self, token: str, now: float, injected: bool = False) -> None:
+    def key_down(self, token: str, now: float, injected: bool = False, key_id: int | None = None) -> None:
+        """A key went down. ``key_id`` is an opaque per-key number (never a character) used only
+        to pair presses with releases and to recognise auto-repeat, which X delivers as presses
+        of a key already down; it is forgotten when the key goes up."""
         self._activity(now)
+        if key_id is not None and now - self._down.get(key_id, float("-inf")) < STALE_PRESS_S:
+            return      # auto-repeat of a held key: not typing, not a new shortcut
         if injected and "injected_input" not in self.disabled:
             self.events.emit("input.injected_input", "high", rule="injected_input",
                              data={"state": "point", "platform_flag": True})
         if token in MODIFIERS:
+            if key_id is not None and len(self._down) < 64:
+                self._down[key_id] = now
             self._held.add(token)
             self._recent_mods = (frozenset(self._held), now)
             if token == "super":
                 self._shortcut(combo_name(self._held, token), now)
             return
+        if len(self._down) < 64:
+            self._down[key_id if key_id is not None else -self.key_presses - 1] = now
         if token in SPECIAL_KEYS:
             self._pressed_specials.add(token)
         if token != CHAR and (self._held & COMMAND_MODIFIERS or token in SPECIAL_KEYS):
@@ -133,16 +145,19 @@ class InputMonitor:
         self._count_press(now)
 
     @_locked
-    def key_up(self, token: str, now: float) -> None:
+    def key_up(self, token: str, now: float, key_id: int | None = None) -> None:
         self._activity(now)
+        pressed = self._down.pop(key_id, None) if key_id is not None else None
         if token in MODIFIERS:
             self._held.discard(token)
             return
         if token in SPECIAL_KEYS and token not in self._pressed_specials:
             self._unpaired_release(token, now)
         self._pressed_specials.discard(token)
-        if self._open_presses:
-            self._holds.append(now - self._open_presses.popleft())
+        if pressed is None and key_id is None and self._down:
+            pressed = self._down.pop(next(iter(self._down)))   # no ids given: oldest press first
+        if pressed is not None:
+            self._holds.append(now - pressed)
 
     @_locked
     def pointer_activity(self, now: float) -> None:
@@ -173,7 +188,6 @@ class InputMonitor:
             self._intervals.append(now - self._last_press)
         self._last_press = now
         self._presses.append(now)
-        self._open_presses.append(now)
         burst, measured = self._burst_condition(now)
         self.rate_samples.append(measured["keys_per_s"])
         self._observe(self.burst, now, burst, measured)
@@ -190,11 +204,14 @@ class InputMonitor:
                 {"keys_in_window": count, "keys_per_s": round(rate, 2)})
 
     def _synthetic_condition(self) -> tuple[bool, dict]:
-        """Machine-like typing: keys released almost as they are pressed, at a metronome's pace.
+        """Machine-like typing: keys released almost as they are pressed (median hold of the last
+        N keys), and either at a metronome's pace (low coefficient of variation of the intervals)
+        or faster than any person sustains over N keys.
 
         Under X, keys injected with XTest (xdotool) carry no flag that pynput can see, so this
         timing test is what can be done there; people hold keys for tens of milliseconds and
-        vary their rhythm.
+        vary their rhythm. The rhythm alone is fragile on a loaded machine (callback times
+        jitter), hence the alternative on the mean interval.
         """
         t = self.thresholds
         n = t.synthetic_min_keys
@@ -206,7 +223,8 @@ class InputMonitor:
         cv = statistics.pstdev(intervals) / mean if mean > 0 else 0.0
         measured = {"median_hold_ms": round(hold_ms, 2), "interval_cv": round(cv, 3),
                     "mean_interval_ms": round(mean * 1000, 2), "keys_measured": n}
-        return hold_ms <= t.synthetic_max_hold_ms and cv <= t.synthetic_max_interval_cv, measured
+        machine_pace = cv <= t.synthetic_max_interval_cv or mean * 1000 <= t.synthetic_max_mean_interval_ms
+        return hold_ms <= t.synthetic_max_hold_ms and machine_pace, measured
 
     def _unpaired_release(self, token: str, now: float) -> None:
         """A special key released that was never seen pressed: the X server kept the press.

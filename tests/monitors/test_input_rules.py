@@ -172,3 +172,17 @@ def test_events_serialise_to_json(clock, recorder):
     m = monitor(clock, recorder)
     m.key_down("super", clock.monotonic())
     json.dumps([e.to_dict() for e in recorder.events])
+
+
+def test_auto_repeat_is_recognised_by_key_id(clock, recorder):
+    m = monitor(clock, recorder)
+    m.key_down(CHAR, clock.monotonic(), key_id=38)
+    for _ in range(40):                              # X repeats presses of a held key
+        clock.advance(0.04)
+        m.key_down(CHAR, clock.monotonic(), key_id=38)
+    m.key_up(CHAR, clock.monotonic(), key_id=38)
+    assert m.key_presses == 1
+    assert recorder.of("input.typing_burst") == []
+    clock.advance(0.2)
+    m.key_down(CHAR, clock.monotonic(), key_id=38)   # released, so this is a new press
+    assert m.key_presses == 2

@@ -71,7 +71,8 @@ def test_injected_typing_is_a_burst_and_machine_timed_and_no_text_is_kept(hub, r
     secret = "the quick brown fox jumps over the lazy dog"
     xdotool("type", "--delay", "12", secret)
     assert wait_for(lambda: recorder.of("input.typing_burst", "active")
-                    and recorder.of("input.synthetic_input", "active")), recorder.types()
+                    and recorder.of("input.synthetic_input", "active")), (
+        recorder.types(), hub.input._synthetic_condition())
     burst = recorder.of("input.typing_burst", "active")[0]
     assert burst.evidence["measured"]["keys_per_s"] > hub.config.input.burst_max_keys_per_s
     synthetic = recorder.of("input.synthetic_input", "active")[0]
@@ -98,3 +99,14 @@ def test_pointer_activity_resets_idle(hub, recorder):
     xdotool("mousemove", "200", "200")
     xdotool("mousemove", "300", "250")
     assert wait_for(lambda: hub.input._last_activity > before)
+
+
+def test_auto_repeat_of_a_held_key_is_one_press_not_a_burst(hub, recorder):
+    xdotool("keydown", "BackSpace")
+    time.sleep(1.5)                      # X auto-repeats it ~25 times a second after 660 ms
+    xdotool("keyup", "BackSpace")
+    assert wait_for(lambda: hub.input.key_presses >= 1)
+    time.sleep(0.3)
+    assert hub.input.key_presses == 1
+    assert recorder.of("input.typing_burst") == []
+    assert recorder.of("input.synthetic_input") == []
