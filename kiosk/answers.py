@@ -43,8 +43,13 @@ def _pair_domains(interaction: Interaction) -> tuple[set[str], set[str]]:
     return sources, {t.id for t in interaction.targets}
 
 
-def check_answer(interaction: Interaction, value: Any, where: str = "value") -> Any:
-    """Return the value if it is a valid answer to ``interaction``; raise ``ValidationError`` if not."""
+def check_answer(interaction: Interaction, value: Any, where: str = "value",
+                 image_size: tuple[int, int] | None = None) -> Any:
+    """Return the value if it is a valid answer to ``interaction``; raise ``ValidationError`` if not.
+
+    ``image_size`` is the ``(width, height)`` pixel space of a point interaction's image
+    (:meth:`kiosk.content.FormBundle.image_size`); points must lie on it, edges included.
+    """
     value = check_response_value(value, interaction.cardinality, interaction.base_type, where)
     if value is None:
         return None
@@ -55,7 +60,7 @@ def check_answer(interaction: Interaction, value: Any, where: str = "value") -> 
     elif base in ("pair", "directedPair"):
         _check_pairs(interaction, values, where)
     elif base == "point":
-        _check_points(interaction, values, where)
+        _check_points(interaction, values, where, image_size)
     elif base == "string":
         limit = MAX_EXTENDED_TEXT if interaction.type == "extended_text" else MAX_TEXT_ENTRY
         for i, text in enumerate(values):
@@ -103,11 +108,12 @@ def _check_pairs(interaction: Interaction, pairs: list[list[str]], where: str) -
             raise ValidationError(where, f"{ident} is used {count} times, at most {limit} allowed")
 
 
-def _check_points(interaction: Interaction, points: list[list[float]], where: str) -> None:
-    image = interaction.image
+def _check_points(interaction: Interaction, points: list[list[float]], where: str,
+                  image_size: tuple[int, int] | None) -> None:
+    if image_size is None:
+        raise ValidationError(where, "the image's size is unknown, so no point on it can be accepted")
+    width, height = image_size
     for i, (x, y) in enumerate(points):
-        too_wide = image is not None and image.width is not None and not 0 <= x <= image.width
-        too_high = image is not None and image.height is not None and not 0 <= y <= image.height
-        if x < 0 or y < 0 or too_wide or too_high:
+        if not (0 <= x <= width and 0 <= y <= height):
             raise ValidationError(f"{where}[{i}]" if interaction.cardinality != "single" else where,
-                                  "point lies outside the image")
+                                  f"point ({x}, {y}) lies outside the {width} x {height} image")

@@ -8,7 +8,10 @@ bytes keyed by their SHA-256 and served to the page from memory.
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass, field
+
+from PIL import Image, UnidentifiedImageError
 
 from exam_core.errors import TamperedError
 from exam_core.model import FormContent, Item, MediaRef
@@ -21,6 +24,7 @@ class FormBundle:
     content: FormContent
     media: dict[str, bytes] = field(default_factory=dict)
     _mime: dict[str, str] = field(default_factory=dict, repr=False)
+    _sizes: dict[str, tuple[int, int] | None] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         order = {(ref.item_id, ref.version): n for n, ref in enumerate(self.content.form.items)}
@@ -45,3 +49,30 @@ class FormBundle:
 
     def item(self, item_id: str) -> Item:
         return self.items[self.index[item_id]]
+
+    def image_size(self, ref: MediaRef | None) -> tuple[int, int] | None:
+        """The pixel space an interaction's points live in: ``(width, height)``, or None if unknown.
+
+        The size the item declares (QTI ``object@width/height``, or the image's own size measured
+        at import) when it has both; otherwise the image's own size, read from its header. The page
+        draws the image at this size and the server checks points against it, so both agree.
+        """
+        if ref is None:
+            return None
+        if ref.width and ref.height:
+            return ref.width, ref.height
+        if ref.sha256 not in self._sizes:
+            self._sizes[ref.sha256] = _natural_size(self.media.get(ref.sha256))
+        return self._sizes[ref.sha256]
+
+
+def _natural_size(data: bytes | None) -> tuple[int, int] | None:
+    """Width and height from an image header (no pixels decoded), or None for no or unknown image."""
+    if not data:
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return (width, height) if width > 0 and height > 0 else None

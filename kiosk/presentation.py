@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from typing import Any
+from typing import Any, Callable
 
 import lxml.html
 from lxml import etree
 
-from exam_core.model import ALLOWED_BODY_TAGS, SHA256_RE, Choice, Interaction, Item
+from exam_core.model import ALLOWED_BODY_TAGS, SHA256_RE, Choice, Interaction, Item, MediaRef
+
+ImageSize = Callable[[MediaRef], "tuple[int, int] | None"]
 
 SHUFFLED_LISTS = ("choices", "targets")
 _DROP_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "form", "template",
@@ -110,8 +112,13 @@ def _choice_view(choice: Choice) -> dict[str, Any]:
     return {"id": choice.id, "html": clean(choice.html), "match_max": choice.match_max}
 
 
-def interaction_view(interaction: Interaction, option_seed: int, item_id: str) -> dict[str, Any]:
-    """One interaction as the page renders it; lists in the candidate's order."""
+def interaction_view(interaction: Interaction, option_seed: int, item_id: str,
+                     image_size: ImageSize = lambda ref: None) -> dict[str, Any]:
+    """One interaction as the page renders it; lists in the candidate's order.
+
+    ``image_size(ref)`` gives the pixel space the server checks points against
+    (:meth:`kiosk.content.FormBundle.image_size`); the page draws the image at that size.
+    """
     order = option_order(interaction, option_seed, item_id)
     by_id = {c.id: c for c in interaction.choices + interaction.targets}
     view: dict[str, Any] = {
@@ -126,18 +133,19 @@ def interaction_view(interaction: Interaction, option_seed: int, item_id: str) -
                      for h in interaction.hotspots],
         "image": None,
     }
-    if interaction.image is not None and SHA256_RE.match(interaction.image.sha256):
-        view["image"] = {"src": f"/media/{interaction.image.sha256}", "width": interaction.image.width,
-                         "height": interaction.image.height, "alt": interaction.image.name}
+    image = interaction.image
+    if image is not None and SHA256_RE.match(image.sha256):
+        width, height = image_size(image) or (image.width, image.height)
+        view["image"] = {"src": f"/media/{image.sha256}", "width": width, "height": height, "alt": image.name}
     return view
 
 
-def item_view(item: Item, option_seed: int) -> dict[str, Any]:
+def item_view(item: Item, option_seed: int, image_size: ImageSize = lambda ref: None) -> dict[str, Any]:
     """An item as the page renders it (no key: items never carry one)."""
     return {
         "item_id": item.item_id, "title": item.title, "language": item.language,
         "body_html": clean(item.body_html),
-        "interactions": [interaction_view(i, option_seed, item.item_id) for i in item.interactions],
+        "interactions": [interaction_view(i, option_seed, item.item_id, image_size) for i in item.interactions],
     }
 
 

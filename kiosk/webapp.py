@@ -82,7 +82,7 @@ def create_app(runtime: KioskRuntime, page_signal: Any = None) -> Flask:
         if not 0 <= index < len(session.bundle.items):
             return _error(404, "index", "no such item")
         it = session.bundle.items[index]
-        view = item_view(it, session.attempt.option_seed)
+        view = item_view(it, session.attempt.option_seed, session.bundle.image_size)
         view.update(index=index, total=len(session.bundle.items),
                     values=session.state.answers.get(it.item_id, {}),
                     flagged=it.item_id in session.state.flags)

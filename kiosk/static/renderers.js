@@ -364,7 +364,8 @@ function shape(h) {
   return node;
 }
 
-function renderHotspot(box, it, value, onChange) {
+function renderHotspot(box, it, value, onChange, announce) {
+  if (it.base_type === 'point') { renderSelectPoint(box, it, value, onChange, announce); return; }
   const multiple = it.cardinality !== 'single';
   const prompt = promptBlock(it);
   const img = it.image || {};
@@ -394,13 +395,7 @@ function renderHotspot(box, it, value, onChange) {
       if (on && multiple && it.max_choices > 0 && count >= it.max_choices) return;
       node.setAttribute('aria-checked', String(on));
       const ids = areas.filter((a) => a.getAttribute('aria-checked') === 'true').map((a) => a.dataset.id);
-      if (it.base_type === 'point') {
-        const b = node.getBBox();
-        const point = [Math.round(b.x + b.width / 2), Math.round(b.y + b.height / 2)];
-        onChange(multiple ? ids.map(() => point) : point);
-      } else {
-        onChange(multiple ? ids : (ids[0] || null));
-      }
+      onChange(multiple ? ids : (ids[0] || null));
     };
     node.addEventListener('click', toggle);
     node.addEventListener('keydown', (e) => {
@@ -414,6 +409,122 @@ function renderHotspot(box, it, value, onChange) {
   box.append(stage);
   const list = el('p', { className: 'hint', text: `Use Tab to reach each area and Space to select it (${it.hotspots.length} areas).` });
   box.append(list);
+}
+
+// --- select point (QTI selectPointInteraction: a hotspot interaction of base type point, no areas) ---
+// The image is drawn at the size the server checks points against (image pixel coordinates). A
+// click places a point; so does the keyboard: the arrow keys move a cross (Shift: one pixel at a
+// time), Enter or Space places a point there, Delete or Backspace removes the last one. Where the
+// cross is, and each point placed, is said in words (pixels, percentages and a rough region).
+const svgEl = (tag, attrs = {}) => {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, v] of Object.entries(attrs)) node.setAttribute(key, String(v));
+  return node;
+};
+
+function region(x, y, width, height) {
+  const col = ['left', 'centre', 'right'][Math.min(2, Math.floor((3 * x) / (width + 1)))];
+  const row = ['top', 'middle', 'bottom'][Math.min(2, Math.floor((3 * y) / (height + 1)))];
+  return row === 'middle' && col === 'centre' ? 'centre' : `${row} ${col}`;
+}
+
+function renderSelectPoint(box, it, value, onChange, announce) {
+  const img = it.image || {};
+  const { width, height } = img;
+  if (!img.src || !width || !height) {
+    box.append(el('p', { text: 'This image cannot be shown. Please tell the proctor.' }));
+    return;
+  }
+  const multiple = it.cardinality !== 'single';
+  const limit = !multiple ? 1 : (it.max_choices > 0 ? it.max_choices : Infinity);
+  let points = multiple ? (value || []).map((p) => p.slice()) : (value ? [value.slice()] : []);
+  let cross = points.length ? points[points.length - 1].slice() : [Math.round(width / 2), Math.round(height / 2)];
+  const step = Math.max(1, Math.round(Math.min(width, height) / 40));
+  const clamp = (v, hi) => Math.min(hi, Math.max(0, Math.round(v)));
+  const pct = (v, of) => `${Math.round((100 * v) / of)}%`;
+  const describe = ([x, y]) => `x ${x}, y ${y} of ${width} by ${height} pixels, `
+    + `${pct(x, width)} from the left and ${pct(y, height)} from the top (${region(x, y, width, height)})`;
+
+  const prompt = promptBlock(it);
+  const helpId = nextId('point-help');
+  const whereId = nextId('point-where');
+  const stage = el('div', {
+    className: 'point-stage', tabindex: 0, role: 'application', 'aria-roledescription': 'point picker',
+    'aria-label': plain(it.prompt_html) || 'Place a point on the image', 'aria-describedby': `${helpId} ${whereId}`,
+  });
+  stage.append(el('img', { src: img.src, alt: img.alt || 'Image to place points on', width, height, draggable: 'false' }));
+  const layer = svgEl('svg', { viewBox: `0 0 ${width} ${height}`, class: 'point-layer', preserveAspectRatio: 'none',
+                               'aria-hidden': 'true' });
+  const marks = svgEl('g');
+  const h = svgEl('line', { class: 'cross', x1: 0, x2: width });
+  const v = svgEl('line', { class: 'cross', y1: 0, y2: height });
+  layer.append(marks, h, v);
+  stage.append(layer);
+  const where = el('p', { id: whereId, className: 'point-where', 'aria-live': 'polite' });
+  const more = limit === Infinity ? ' You may place several points.' : (limit > 1 ? ` You may place up to ${limit} points.` : '');
+  const help = el('p', { id: helpId, className: 'hint',
+    text: 'Click the image, or use the arrow keys to move the cross (with Shift, one pixel at a time) and press '
+      + `Enter to place a point there. Delete removes the last point.${more}` });
+  const list = el('ol', { className: 'points', 'aria-label': 'Your points' });
+
+  const emit = () => {
+    const copy = points.map((p) => p.slice());
+    onChange(copy.length ? (multiple ? copy : copy[0]) : null);
+  };
+  const draw = () => {
+    h.setAttribute('y1', cross[1]); h.setAttribute('y2', cross[1]);
+    v.setAttribute('x1', cross[0]); v.setAttribute('x2', cross[0]);
+    where.textContent = `Cross at ${describe(cross)}.`;
+    marks.replaceChildren(...points.map((p, i) => {
+      const g = svgEl('g', { class: 'mark' });
+      g.append(svgEl('circle', { cx: p[0], cy: p[1], r: Math.max(3, step) }));
+      const label = svgEl('text', { x: p[0] + Math.max(4, step) + 2, y: p[1] - Math.max(4, step) });
+      label.textContent = String(i + 1);
+      g.append(label);
+      return g;
+    }));
+    list.replaceChildren();
+    if (!points.length) list.append(el('li', { className: 'hint', text: 'No point placed yet.' }));
+    points.forEach((p, i) => {
+      const remove = el('button', { type: 'button', className: 'mini', text: 'Remove', 'aria-label': `Remove point ${i + 1}` });
+      remove.addEventListener('click', () => { points.splice(i, 1); draw(); announce(`Point ${i + 1} removed`); emit(); stage.focus(); });
+      list.append(el('li', { 'data-x': p[0], 'data-y': p[1] }, [el('span', { text: `Point ${i + 1}: ${describe(p)} ` }), remove]));
+    });
+  };
+  const place = (p) => {
+    if (multiple && points.length >= limit) { announce(`At most ${limit} points: remove one first`); return; }
+    points = multiple ? [...points, p] : [p];
+    cross = p.slice();
+    draw();
+    announce(`Point ${points.length} placed at ${describe(p)}`);
+    emit();
+  };
+  layer.addEventListener('click', (e) => {
+    const at = new DOMPoint(e.clientX, e.clientY).matrixTransform(layer.getScreenCTM().inverse());
+    stage.focus();
+    place([clamp(at.x, width), clamp(at.y, height)]);
+  });
+  const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+  stage.addEventListener('keydown', (e) => {
+    if (moves[e.key]) {
+      e.preventDefault();
+      const d = e.shiftKey ? 1 : step;
+      cross = [clamp(cross[0] + moves[e.key][0] * d, width), clamp(cross[1] + moves[e.key][1] * d, height)];
+      draw();
+    } else if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      place(cross.slice());
+    } else if ((e.key === 'Delete' || e.key === 'Backspace') && points.length) {
+      e.preventDefault();
+      points.pop();
+      draw();
+      announce(`Point ${points.length + 1} removed`);
+      emit();
+    }
+  });
+  if (prompt) box.append(prompt[0]);
+  draw();
+  box.append(stage, where, help, list);
 }
 
 const RENDERERS = {

@@ -63,7 +63,7 @@ def _saved(page) -> None:
     expect(page.locator("#save-status")).to_have_text("Saved", timeout=5000)
 
 
-def _until_exam(page, served) -> None:
+def _until_exam(page, served, first_heading: str = "Question 1 of 10: Single choice") -> None:
     page.goto(served.url)
     page.get_by_role("heading", name="Please wait").wait_for()
     served.admit_and_start()
@@ -71,7 +71,7 @@ def _until_exam(page, served) -> None:
     page.get_by_role("checkbox", name="I have read and accept this agreement").check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Begin the examination").click()
-    page.get_by_role("heading", name="Question 1 of 10: Single choice").wait_for()
+    page.get_by_role("heading", name=first_heading).wait_for()
 
 
 def _order_by_mouse(page, wanted: list[str]) -> None:
