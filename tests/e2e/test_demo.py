@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from demo.candidates import load_item_keys
 from tests.conftest import REPO_ROOT
 from tests.e2e.demo_run import kill_leftovers, run_scripted, wait_gone
 
@@ -63,6 +64,23 @@ def test_scripted_demo_loses_nothing_and_scores_everyone(tmp_path):
                        for k in ("kiosk-01", "kiosk-02", "kiosk-03"))
     assert kiosk_events == summary["events_sent"]
     assert "kill -9 after 10 of 20 answers" in output and "webcam alert raised" in output
+    _check_scores_follow_the_keys(central)
+
+
+def _check_scores_follow_the_keys(results_db: Path) -> None:
+    """Every interaction type survives the chain: a response equal to the demo item's key earns full
+    marks and any other earns less (kiosk value shapes and central scoring agree)."""
+    keys = load_item_keys(REPO_ROOT / "demo" / "items")
+    rows = _rows(results_db, "SELECT r.item_id, r.value_json, s.score, s.max_score FROM responses r "
+                             "JOIN response_scores s USING (attempt_id, item_id, response_id)")
+    assert len(rows) == 60
+    for item_id, value_json, score, max_score in rows:
+        value, correct = json.loads(value_json), keys[item_id].correct
+        if isinstance(value, list) and value and isinstance(value[0], list):
+            right = sorted(map(tuple, value)) == sorted(map(tuple, correct))
+        else:
+            right = value == correct
+        assert right == (score == max_score), (item_id, value, score, max_score)
 
 
 class InteractiveDemo:
@@ -108,28 +126,53 @@ def test_ctrl_c_stops_every_process(tmp_path):
         kill_leftovers(workdir)
 
 
+def _shots_dir(tmp_path: Path) -> Path:
+    """Where screenshots go: INVIGIL_SCREENSHOTS_DIR (for the README's guides) or the test's tmp dir."""
+    folder = Path(os.environ.get("INVIGIL_SCREENSHOTS_DIR") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.mark.browser
-def test_a_person_sits_the_exam_in_chromium(tmp_path, page):
-    workdir = tmp_path / "run"
+def test_a_person_sits_the_exam_in_chromium(tmp_path, page, browser):
+    """The interactive demo: the printed kiosk URL and proctor login work in a real browser."""
+    workdir, shots = tmp_path / "run", _shots_dir(tmp_path)
     demo = InteractiveDemo(workdir)
+    proctor = browser.new_context(ignore_https_errors=True)  # the console's self-signed certificate
     try:
         port = demo.wait_line(r"Your exam .*http://127\.0\.0\.1:(\d+)/").group(1)
         dashboard = demo.wait_line(r"Proctor dashboard: (https://\S+)").group(1)
-        assert dashboard.endswith("/dashboard")
+        login = demo.wait_line(r"login (\S+) / (\S+)")
+        board = proctor.new_page()
+        board.goto(dashboard)
+        board.get_by_label("User name").fill(login.group(1))
+        board.get_by_label("Password").fill(login.group(2))
+        board.get_by_role("button", name="Log in").click()
+        for kiosk_id in ("kiosk-01", "kiosk-02", "kiosk-03"):
+            board.locator(f"#tile-{kiosk_id}").wait_for(timeout=60_000)
         page.goto(f"http://127.0.0.1:{port}/")
+        page.screenshot(path=str(shots / "candidate-identity.png"))
         page.get_by_role("button", name="Yes, these are my details").click(timeout=60_000)
         page.get_by_role("checkbox", name="I have read and accept this agreement").check(timeout=60_000)
         page.get_by_role("button", name="Continue").click()
         page.get_by_role("button", name="Begin the examination").click()
         page.get_by_role("heading", name=re.compile(r"Question 1 of 20")).wait_for()
+        page.screenshot(path=str(shots / "candidate-question.png"))
+        board.locator("#alert-queue li").first.wait_for(timeout=150_000)  # kiosk-01's candidate left the desk
+        board.screenshot(path=str(shots / "proctor-dashboard.png"), full_page=True)
         page.get_by_role("button", name="Review and submit").click()
         page.get_by_role("button", name="Submit my examination").click()
         page.get_by_role("button", name="Yes, submit").click()
         page.get_by_role("heading", name="Your examination has been submitted").wait_for()
+        page.screenshot(path=str(shots / "candidate-submitted.png"))
         assert demo.proc.wait(300) == 0, "\n".join(demo.lines[-40:])
         summary = json.loads(demo.lines[-1])
         assert summary["attempts_scored"] == 3 and summary["events_lost"] == 0 and summary["envelopes_lost"] == 0
         assert not wait_gone(workdir)
+        report = proctor.new_page()
+        report.goto(Path(summary["report"]).as_uri())
+        report.screenshot(path=str(shots / "item-analysis-report.png"), full_page=True)
     finally:
+        proctor.close()
         demo.proc.kill()
         kill_leftovers(workdir)
