@@ -22,6 +22,7 @@ from kiosk.journal import count_rows
 from kiosk.runtime import KeyOpener, KioskRuntime
 
 log = logging.getLogger("kiosk")
+BROWSER_STOP_SECONDS = 20.0  # run_lockdown: up to 5 s for the browser to end, a kill, then restore
 
 
 @dataclass
@@ -133,9 +134,14 @@ def run_kiosk(options: KioskOptions, prompt: Callable[[], str]) -> int:
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
+    browser = None
     if options.browser:
-        threading.Thread(target=_browser, args=(url, options.policy, stopping), daemon=True).start()
+        browser = threading.Thread(target=_browser, args=(url, options.policy, stopping), name="kiosk-browser",
+                                   daemon=True)
+        browser.start()
     stopping.wait()
+    if browser is not None:
+        browser.join(BROWSER_STOP_SECONDS)  # the browser closes and the lockdown is undone first
     link.stop()
     runtime.stop()
     if hub is not None:
@@ -145,13 +151,18 @@ def run_kiosk(options: KioskOptions, prompt: Callable[[], str]) -> int:
 
 
 def _browser(url: str, policy_file: str | None, stopping: threading.Event) -> None:
-    """The locked-down browser (hardening.lockdown); reopened if it exits while the kiosk runs."""
+    """The locked-down browser (hardening.lockdown); reopened if it exits while the kiosk runs.
+
+    ``stopping`` ends it: run_lockdown then closes the browser and undoes the lockdown (policy file,
+    key grabs, profile). The kiosk waits for that before it exits, so no exam browser or managed
+    policy outlives the kiosk that served it.
+    """
     from hardening.lockdown import run_lockdown, settings_from_policy
     from hardening.policy import load_policy
     policy = load_policy(policy_file)
     while not stopping.is_set():
         try:
-            run_lockdown(settings_from_policy(url, policy), policy)
+            run_lockdown(settings_from_policy(url, policy), policy, stop=stopping)
         except Exception as exc:  # noqa: BLE001 - logged; retried after a pause
             log.error("locked-down browser failed: %s", exc)
         stopping.wait(2)
