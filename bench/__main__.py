@@ -47,15 +47,17 @@ def _table(figures: list[Figure], title: str) -> Table:
 
 
 def _run_one_here(name: str, quick: bool) -> None:
-    """The child's side: run one benchmark in this process and print its figures as JSON."""
+    """The child's side: run one benchmark in this process and hand its figures to the parent.
+
+    The JSON goes to the pipe named by BENCH_RESULT_FD, never to stdout, which benchmarks and the
+    servers they start are free to print on (run by hand without the variable, it goes to stdout).
+    """
     figures = importlib.import_module(BENCHMARKS[name]).run(quick=quick)
+    data = json.dumps([f.to_dict() for f in figures]).encode()
     sys.stdout.flush()
-    os.write(RESULT_FD, json.dumps([f.to_dict() for f in figures]).encode())
-
-
-#: The child writes its JSON to this descriptor (set up by the parent), never to stdout, which
-#: benchmarks and the servers they start are free to print on.
-RESULT_FD = 3
+    fd = int(os.environ.get("BENCH_RESULT_FD", sys.stdout.fileno()))
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def _run_child(name: str, quick: bool, timeout: float, log: Path) -> tuple[list[Figure], str | None, float]:
@@ -99,8 +101,6 @@ def _run_child(name: str, quick: bool, timeout: float, log: Path) -> tuple[list[
 @click.option("--one", hidden=True, help="Internal: run one benchmark in this process.")
 def main(names: tuple[str, ...], quick: bool, as_json: bool, timeout: float | None, one: str | None) -> None:
     if one is not None:
-        global RESULT_FD
-        RESULT_FD = int(os.environ.get("BENCH_RESULT_FD", RESULT_FD))
         _run_one_here(one, quick)
         return
     unknown = [n for n in names if n not in BENCHMARKS]

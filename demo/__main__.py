@@ -14,6 +14,11 @@ from demo.orchestrate import DemoOptions, run_demo
 from demo.processes import DemoError
 
 
+def _stop_like_ctrl_c(signum: int, frame: object) -> None:
+    """SIGTERM ends the demo the way Ctrl+C does: every node's process group is stopped on the way out."""
+    raise KeyboardInterrupt
+
+
 @click.command(help="""Run the whole chain on this machine: a central body with a sample scheme of 40 items,
 two published forms, a test centre (console on 127.0.0.1), three paired kiosks and an exam. Two candidates
 are scripted (one raises a webcam alert, one loses its kiosk to kill -9 and resumes after the proctor
@@ -27,7 +32,7 @@ writes the item-analysis report. Ctrl+C stops every process.""")
               help="Seconds the webcam candidate waits for its alert before submitting anyway.")
 def main(scripted: bool, workdir: Path, alert_timeout: float) -> None:
     console = Console(stderr=scripted, soft_wrap=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     options = DemoOptions(workdir=workdir, scripted=scripted, alert_timeout_s=alert_timeout,
                           say=lambda text: console.print(f"[bold green]>[/] {text}" if text else ""))
     try:
