@@ -228,7 +228,8 @@ class Demo:
 
     def _sit(self, seat: Seat) -> None:
         if seat.role == "person":
-            seat.client.wait_screen("awaiting_start", timeout=24 * 3600)
+            later = {"awaiting_start", "agreement", "instructions", "exam", "submitted"}
+            wait_for(lambda: seat.client.state()["screen"] in later, 24 * 3600, "the person to confirm identity")
             try:
                 self.start_exam(seat)
             except DemoError:
