@@ -13,7 +13,7 @@ import math
 import random
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,8 @@ class Candidate:
     ability: float
     seed: int
     pace_s: float = 0.0
+    #: Last value the kiosk acknowledged (HTTP 200 after its durable journal write), per item.
+    acked: dict[str, Any] = field(default_factory=dict)
 
     def answer_items(self, indices: range) -> int:
         """Answer the items at ``indices`` (navigating like the page); returns how many were saved."""
@@ -121,6 +123,7 @@ class Candidate:
             p_right = 1 / (1 + math.exp(-1.7 * (self.ability - difficulty)))
             value = key.correct if rng.random() < p_right else key.wrong
             self.kiosk.post("answer", {"item_id": key.item_id, "response_id": key.response_id, "value": value})
+            self.acked[key.item_id] = value
             saved += 1
             if self.pace_s:
                 time.sleep(self.pace_s)
