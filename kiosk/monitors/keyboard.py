@@ -99,6 +99,8 @@ class PynputListeners:
 
     def stop(self, timeout: float = 5.0) -> None:
         for listener in self._listeners:
+            if not getattr(listener, "_ready", True):
+                continue    # never connected: pynput's stop() would wait for it forever
             listener.stop()
             _wake_xrecord(listener)
         for listener in self._listeners:

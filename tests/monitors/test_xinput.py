@@ -22,8 +22,19 @@ from tests.conftest import missing_tool
 pytestmark = pytest.mark.xinput
 
 
+@pytest.fixture(scope="module")
+def x_keepalive(xvfb_display):
+    """One X client held open for the module: Xvfb runs without -noreset, so when its last client
+    disconnects between two tests it resets, and a listener connecting then is refused."""
+    import Xlib.display
+
+    display = Xlib.display.Display(xvfb_display)
+    yield display
+    display.close()
+
+
 @pytest.fixture
-def hub(xvfb_display, recorder, tmp_path):
+def hub(xvfb_display, x_keepalive, recorder, tmp_path):
     if shutil.which("xdotool") is None:
         missing_tool("xdotool", "apt-get install xdotool")
     hub = MonitorHub(MonitorConfig(keyboard=True, input_devices_root=str(tmp_path)), recorder)
