@@ -94,7 +94,8 @@ def test_frame_validation_refuses_non_images(haar):
 
 
 def test_yunet_counts_faces_like_haar(yunet):
-    assert analyse(yunet, photos.one_face("coffee")).faces == 1
+    one = analyse(yunet, photos.one_face("coffee"))
+    assert (one.faces, one.frontal, one.profile) == (1, 1, 0)      # landmarks: facing the screen
     assert analyse(yunet, photos.two_faces("gravel")).faces == 2
     assert analyse(yunet, photos.no_face("chelsea")).faces == 0
 
