@@ -18,6 +18,12 @@ from kiosk.monitors.rules.webcam import WebcamRules
 from kiosk.monitors.sources import FrameSource
 
 
+def snapshot_evidence(snapshot: dict) -> dict:
+    """Evidence fields for a snapshot as exam_core.protocol wants them: ``snapshot_jpeg`` (base64)."""
+    return {"snapshot_jpeg": snapshot["jpeg_b64"],
+            "snapshot_size": [snapshot["width"], snapshot["height"]]}
+
+
 class CameraMonitor:
     """One camera, one analyser, the webcam rules; ``step`` is one analysis, ``run`` loops it."""
 
@@ -66,7 +72,7 @@ class CameraMonitor:
             for rule, change in self.rules.observe(analysis):
                 evidence = {}
                 if change.state == STATE_ACTIVE and small is not None:
-                    evidence["snapshot"] = self._snapshot(small)
+                    evidence = snapshot_evidence(self._snapshot(small))
                 emit_rule_change(self.events, rule, change, now, evidence)
             if small is not None and now - self._last_thumbnail >= self.settings.thumbnail_every_s:
                 self._last_thumbnail = now
@@ -102,5 +108,6 @@ class CameraMonitor:
             return
         self.events.emit("webcam.thumbnail", "info", rule="thumbnail",
                          thresholds={"thumbnail_every_s": self.settings.thumbnail_every_s},
-                         evidence=payload, data={"state": STATE_POINT,
+                         evidence={"measured": payload["measured"], **snapshot_evidence(payload["snapshot"])},
+                         data={"state": STATE_POINT,
                                                  "active_rules": self.rules.active()}, mono_time=now)

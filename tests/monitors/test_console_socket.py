@@ -15,6 +15,7 @@ import socketio
 from werkzeug.serving import make_server
 
 from exam_core.model import Event
+from exam_core.protocol import parse_event
 from kiosk.monitors.config import CameraSettings, MonitorConfig, WebcamThresholds
 from kiosk.monitors.hub import MonitorHub
 
@@ -26,7 +27,7 @@ def console(free_port):
 
     @server.on("event", namespace="/kiosk")
     def on_event(sid, data):
-        event = Event.from_dict(data)           # strict: refuses anything off the wire model
+        event = parse_event(data)               # the console protocol's strict parser
         received.append(event)
         return {"ack": event.seq}
 
@@ -67,5 +68,5 @@ def test_webcam_and_page_events_arrive_at_a_real_socket(console, tmp_path):
     assert "monitor.started" in types and "page.fullscreen_exit" in types and "webcam.no_face" in types
     no_face = next(e for e in received if e.type == "webcam.no_face")
     assert no_face.kiosk_id == "kiosk-07" and no_face.attempt_id == "att-42"
-    assert no_face.thresholds["no_face_after_s"] == 1.0 and "snapshot" in no_face.evidence
+    assert no_face.thresholds["no_face_after_s"] == 1.0 and "snapshot_jpeg" in no_face.evidence
     assert acks == [e.seq for e in received]

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from exam_core.protocol import parse_event
 from kiosk.monitors import photos
 from kiosk.monitors.config import CameraSettings, MonitorConfig, WebcamThresholds
 from kiosk.monitors.hub import MonitorHub
@@ -53,11 +54,11 @@ def test_no_face_fires_after_debounce_and_clears_after_hysteresis(clock, recorde
     assert event.thresholds == {"no_face_after_s": 5.0, "no_face_clear_s": 2.0}
     assert event.evidence["measured"]["faces"] == 0
     assert event.data["held_s"] >= 5.0
-    snapshot = event.evidence["snapshot"]
-    jpeg = base64.b64decode(snapshot["jpeg_b64"])
+    jpeg = base64.b64decode(event.evidence["snapshot_jpeg"])
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    assert image.shape[1] == 160 and snapshot["mime"] == "image/jpeg" and len(jpeg) < 20_000
+    assert image.shape[1] == 160 and event.evidence["snapshot_size"] == [160, 120] and len(jpeg) < 20_000
     wire = event.to_event("kiosk-01", 7)          # fits exam_core.model.Event
+    parse_event(wire.to_dict())                   # and the console protocol's size and evidence rules
     assert wire.rule == "no_face" and wire.seq == 7
     assert recorder.of("webcam.no_face", "cleared")[0].severity == "info"
 
@@ -163,7 +164,7 @@ def test_thumbnails_every_n_seconds(clock, recorder, haar):
     run(hub, clock, 10)
     thumbs = recorder.of("webcam.thumbnail")
     assert len(thumbs) == 5
-    assert thumbs[0].evidence["snapshot"]["width"] == 160
+    assert thumbs[0].evidence["snapshot_size"][0] == 160
     assert thumbs[0].evidence["measured"]["faces"] == 1
 
 
@@ -193,4 +194,6 @@ def test_every_event_fits_the_wire_model(clock, recorder, haar, scene):
     run(hub, clock, 8)
     assert recorder.events
     for seq, event in enumerate(recorder.events):
-        assert event.to_event("kiosk-01", seq).to_dict()["type"] == event.type
+        wire = event.to_event("kiosk-01", seq)
+        parse_event(wire.to_dict())
+        assert wire.to_dict()["type"] == event.type
