@@ -2,7 +2,8 @@
 
 scikit-image ships real photographs inside its wheel (no download): ``astronaut`` (one face),
 ``lfw_subset`` (100 real face crops, 100 non-faces), and scenes without people (``coffee``,
-``chelsea``, ``rocket``, ``brick``, ...). Frames with zero, one and two faces, and dark, covered and
+``chelsea``, ``rocket``, ``brick``, ...); matplotlib's sample data adds ``grace_hopper.jpg`` (a
+second real portrait). Frames with zero, one and two faces, and dark, covered and
 poorly lit frames, are composed from them. Imported only by tests and bench (scikit-image is a
 test dependency, not a kiosk one).
 """
@@ -61,6 +62,15 @@ def astronaut_head() -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
+def hopper_head() -> np.ndarray:
+    """Head and shoulders of Grace Hopper's portrait (matplotlib sample data), 200x240 BGR."""
+    from matplotlib import cbook  # noqa: PLC0415 - test and bench only
+
+    image = cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    return cv2.resize(image[40:440, 65:465], (200, 200), interpolation=cv2.INTER_AREA)
+
+
+@lru_cache(maxsize=None)
 def lfw_faces() -> np.ndarray:
     """The 100 real face crops of ``skimage.data.lfw_subset`` as uint8 grey 25x25."""
     from skimage import data  # noqa: PLC0415
@@ -77,8 +87,8 @@ def paste(frame: np.ndarray, patch: np.ndarray, cx: int, cy: int) -> np.ndarray:
     return frame
 
 
-def head(scale: float, mirror: bool = False) -> np.ndarray:
-    patch = cv2.resize(astronaut_head(), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA
+def head(scale: float, mirror: bool = False, person: str = "astronaut") -> np.ndarray:
+    patch = cv2.resize(hopper_head() if person == "hopper" else astronaut_head(), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA
                        if scale < 1 else cv2.INTER_LINEAR)
     return cv2.flip(patch, 1) if mirror else patch
 
@@ -88,9 +98,10 @@ def lfw_head(index: int, size: int = 150) -> np.ndarray:
     return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
 
 
-def one_face(bg: str = "coffee", scale: float = 1.3, dx: int = 0, dy: int = 0) -> np.ndarray:
+def one_face(bg: str = "coffee", scale: float = 1.3, dx: int = 0, dy: int = 0,
+             person: str = "astronaut") -> np.ndarray:
     frame = background(bg).copy()
-    return paste(frame, head(scale), FRAME[0] // 2 + dx, FRAME[1] // 2 + dy)
+    return paste(frame, head(scale, person=person), FRAME[0] // 2 + dx, FRAME[1] // 2 + dy)
 
 
 def two_faces(bg: str = "coffee", scale: float = 1.1, second: np.ndarray | None = None) -> np.ndarray:
@@ -130,12 +141,14 @@ def labelled_set(per_class: int = 12) -> list[LabelledFrame]:
         bg = bgs[i % len(bgs)]
         scale = 1.0 + 0.6 * rng.random()
         dx, dy = int(rng.integers(-120, 121)), int(rng.integers(-40, 41))
-        frames.append(LabelledFrame(f"one/{bg}/{i}", noisy(one_face(bg, scale, dx, dy), i), 1))
+        person = "hopper" if i % 3 == 2 else "astronaut"
+        frames.append(LabelledFrame(f"one/{person}/{bg}/{i}", noisy(one_face(bg, scale, dx, dy, person), i), 1))
         frames.append(LabelledFrame(f"lfw-one/{bg}/{i}", noisy(paste(
             no_face(bg), lfw_head(i * 7 % 100, 140 + int(60 * rng.random())),
             320 + dx, 240 + dy), i), 1))
         frames.append(LabelledFrame(f"none/{bg}/{i}", noisy(no_face(bg), i), 0))
-        second = lfw_head((i * 13 + 5) % 100, 160) if i % 2 else None
+        second = (lfw_head((i * 13 + 5) % 100, 160) if i % 3 == 1
+                  else head(0.8, person="hopper") if i % 3 == 2 else None)
         frames.append(LabelledFrame(f"two/{bg}/{i}", noisy(two_faces(bg, 0.9 + 0.3 * rng.random(),
                                                                      second), i), 2))
         lit = one_face(bg, scale, dx, dy) if i % 2 else no_face(bg)

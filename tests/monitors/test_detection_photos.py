@@ -114,3 +114,8 @@ def test_make_detector_names_what_is_missing():
         make_detector("yunet")
     with pytest.raises(DetectorError, match="unknown detector"):
         make_detector("magic")
+
+
+def test_grace_hopper_portrait_is_one_face(haar):
+    assert analyse(haar, photos.one_face("chelsea", 1.0, person="hopper")).faces == 1
+    assert analyse(haar, photos.two_faces("coffee", second=photos.head(0.8, person="hopper"))).faces == 2
