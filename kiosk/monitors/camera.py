@@ -18,6 +18,28 @@ from kiosk.monitors.rules.webcam import WebcamRules
 from kiosk.monitors.sources import FrameSource
 
 
+class ErrorReporter:
+    """Turns unexpected exceptions in a monitor thread into ``monitor.error`` events, at most one a
+    minute, so a bug is visible on the console instead of silently ending monitoring."""
+
+    def __init__(self, events: EventFactory, part: str, every_s: float = 60.0) -> None:
+        self.events = events
+        self.part = part
+        self.every_s = every_s
+        self.count = 0
+        self._last = float("-inf")
+
+    def report(self, exc: Exception) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if now - self._last < self.every_s:
+            return
+        self._last = now
+        self.events.emit("monitor.error", "medium", rule="monitors",
+                         data={"state": STATE_POINT, "part": self.part, "errors": self.count,
+                               "error": f"{type(exc).__name__}: {exc}"[:300]})
+
+
 def snapshot_evidence(snapshot: dict) -> dict:
     """Evidence fields for a snapshot as exam_core.protocol wants them: ``snapshot_jpeg`` (base64)."""
     return {"snapshot_jpeg": snapshot["jpeg_b64"],
@@ -85,8 +107,12 @@ class CameraMonitor:
         """Analyse at ``analysis_fps`` on the real clock until stop is set (the camera thread)."""
         period = 1.0 / max(0.1, self.settings.analysis_fps)
         deadline = time.monotonic()
+        errors = ErrorReporter(self.events, "camera")
         while not stop.is_set():
-            self.step()
+            try:
+                self.step()
+            except Exception as exc:  # noqa: BLE001 - one bad frame must not end monitoring
+                errors.report(exc)
             deadline += period
             delay = deadline - time.monotonic()
             if delay < 0:           # fell behind (slow frame): skip, do not try to catch up

@@ -25,7 +25,7 @@ from exam_core.errors import ValidationError
 
 from kiosk.monitors.analysis import FrameAnalysis, FrameAnalyzer
 from kiosk.monitors.baseline import Baseline
-from kiosk.monitors.camera import CameraMonitor
+from kiosk.monitors.camera import CameraMonitor, ErrorReporter
 from kiosk.monitors.clock import Clock, SystemClock
 from kiosk.monitors.config import AccommodationProfile, MonitorConfig
 from kiosk.monitors.detectors import DetectorError, FaceDetector, make_detector
@@ -192,8 +192,12 @@ class MonitorHub:
                 self._finish_baseline()
 
     def _tick_loop(self) -> None:
+        errors = ErrorReporter(self.events, "ticker")
         while not self._stop.wait(TICK_S):
-            self.tick()
+            try:
+                self.tick()
+            except Exception as exc:  # noqa: BLE001 - keep idle/page/device checks alive
+                errors.report(exc)
 
     def _on_analysis(self, analysis: FrameAnalysis) -> None:
         with self._lock:

@@ -60,3 +60,21 @@ def test_new_device_found_by_the_ticker(recorder, tmp_path):
         time.sleep(0.1)
     hub.stop()
     assert recorder.of("input.device_added")[0].data["name"] == "Teensy Keyboard/Mouse"
+
+
+def test_a_failing_detector_is_reported_not_silent(recorder, tmp_path):
+    class BrokenDetector:
+        """A detector that raises: stands for a bug or a driver fault inside the camera thread."""
+        name = "broken"
+
+        def detect(self, frame, grey, profile="both"):
+            raise RuntimeError("boom")
+
+    config = MonitorConfig(camera=CameraSettings(spec="synthetic:one", analysis_fps=10.0),
+                           keyboard=False, input_devices_root=str(tmp_path))
+    hub = MonitorHub(config, recorder, detector=BrokenDetector())
+    hub.start()
+    time.sleep(1.0)
+    hub.stop()
+    errors = recorder.of("monitor.error")
+    assert len(errors) == 1 and errors[0].data["part"] == "camera" and "boom" in errors[0].data["error"]
