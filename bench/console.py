@@ -124,15 +124,17 @@ def _worker(url: str, mode: str, kiosks: list[tuple[str, str]], ready: Any, go: 
 # --- the proctor side ------------------------------------------------------------------------------
 
 class ProctorListener:
+    """The proctor's side: an asyncio client (see simkiosk: the threaded client drops TLS frames)."""
+
     def __init__(self, url: str, mode: str) -> None:
         import requests
         import socketio
 
         from exam_core import protocol
+        from proctor_console.simkiosk import LoopThread
         self.latencies: list[float] = []
         self.received: set[tuple[str, int]] = set()
-        self.client = socketio.Client(ssl_verify=False, reconnection=False)
-        self.client.on(protocol.PROCTOR_EVENT, self._on_event, namespace=protocol.PROCTOR_NAMESPACE)
+        self.loop = LoopThread()
         headers, auth = {}, {}
         if mode == "console":
             session = requests.Session()
@@ -142,13 +144,22 @@ class ProctorListener:
             csrf = re.search(r'name="csrf-token" content="([^"]+)"', session.get(url + "/dashboard").text).group(1)
             headers = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in session.cookies)}
             auth = {"csrf": csrf}
-        self.client.connect(url, namespaces=[protocol.PROCTOR_NAMESPACE], headers=headers, auth=auth,
-                            transports=["websocket"], wait_timeout=30)
+
+        async def connect() -> Any:
+            client = socketio.AsyncClient(ssl_verify=False, reconnection=False)
+            client.on(protocol.PROCTOR_EVENT, self._on_event, namespace=protocol.PROCTOR_NAMESPACE)
+            await client.connect(url, namespaces=[protocol.PROCTOR_NAMESPACE], headers=headers, auth=auth,
+                                 transports=["websocket"], wait_timeout=30)
+            return client
+        self.client = self.loop.run(connect())
 
     def _on_event(self, data: Any) -> None:
         now = time.time()
         self.received.add((data["kiosk_id"], data["seq"]))
         self.latencies.append(now - data["data"]["t"])
+
+    def close(self) -> None:
+        self.loop.run(self.client.disconnect())
 
 
 # --- servers -------------------------------------------------------------------------------------
@@ -215,7 +226,7 @@ def _measure(mode: str, url: str, codes: list[str], kiosks: int, duration: float
     deadline = time.time() + DRAIN_SECONDS
     while not expected <= listener.received and time.time() < deadline:
         time.sleep(0.1)
-    listener.client.disconnect()
+    listener.close()
     sent = {k for r in results for k in map(tuple, r["sent"])}
     acked = {k for r in results for k in map(tuple, r["acked"])}
     lost = len(sent - (acked & listener.received))

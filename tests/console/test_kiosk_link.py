@@ -71,9 +71,12 @@ def test_revoked_kiosk_refused(running_console: RunningConsole) -> None:
     cli(running_console.setup.data, "kiosks", "revoke", "kiosk-f", "--reason", "stolen")  # while connected
     ack = kiosk.send_event(kiosk.make_event())
     assert ack["ok"] is False and ack["error"] == "unauthorised"
-    wait_until(lambda: not kiosk.sio.connected)
-    with pytest.raises(socketio.exceptions.ConnectionError, match="namespaces failed|refused"):
-        kiosk.connect(timeout=5)
+    wait_until(lambda: not kiosk.connected)
+    again = protocol_kiosk(running_console, "kiosk-f")  # same keys, new connection: login refused
+    again.signing_key, again.verify = kiosk.signing_key, kiosk.verify
+    again.sio.reconnection = False
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        again.connect(timeout=5)
 
 
 def test_duplicate_and_out_of_order_events_stored_once(running_console: RunningConsole) -> None:
@@ -104,8 +107,7 @@ def test_kiosk_credential_cannot_act_as_proctor(running_console: RunningConsole)
     kiosk = running_console.kiosk("kiosk-i")
     # the kiosk's namespace has no handler for proctor actions: nothing is done
     try:
-        reply = kiosk.sio.call("action", {"type": "mass_pause", "reason": "x"}, namespace=protocol.KIOSK_NAMESPACE,
-                               timeout=3)
+        reply = kiosk.call("action", {"type": "mass_pause", "reason": "x"}, timeout=3)
     except socketio.exceptions.TimeoutError:
         reply = None
     assert not (isinstance(reply, dict) and reply.get("ok"))
