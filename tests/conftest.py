@@ -87,7 +87,8 @@ def _start_xvfb(display: int) -> subprocess.Popen | None:
     """
     read_fd, write_fd = os.pipe()
     process = subprocess.Popen(
-        ["Xvfb", f":{display}", "-screen", "0", XVFB_SCREEN, "-nolisten", "tcp", "-displayfd", str(write_fd)],
+        ["Xvfb", f":{display}", "-screen", "0", XVFB_SCREEN, "-nolisten", "tcp", "-noreset",
+         "-displayfd", str(write_fd)],
         pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     os.close(write_fd)
@@ -105,7 +106,7 @@ def _start_xvfb(display: int) -> subprocess.Popen | None:
 def xvfb_display() -> Iterator[str]:
     """A private X display (``":N"``) served by Xvfb for the whole session, DISPLAY set to it.
 
-    Starts ``Xvfb :N -screen 0 1280x1024x24 -nolisten tcp`` on the first free N from 90 (lock
+    Starts ``Xvfb :N -screen 0 1280x1024x24 -nolisten tcp -noreset`` (no reset when the last client leaves, so a listener never meets a restarting server) on the first free N from 90 (lock
     files are checked, and a display taken meanwhile by another process is simply skipped),
     sets ``os.environ["DISPLAY"]`` for the session (restored afterwards) so pynput, xdotool and
     Chromium started by the tests use it, and stops the server at the end. Skips when Xvfb is not
