@@ -30,10 +30,14 @@ writes the item-analysis report. Ctrl+C stops every process.""")
               show_default=True, help="Where every node keeps its data and logs (emptied first).")
 @click.option("--alert-timeout", type=click.FloatRange(1, 3600), default=120.0, show_default=True,
               help="Seconds the webcam candidate waits for its alert before submitting anyway.")
-def main(scripted: bool, workdir: Path, alert_timeout: float) -> None:
+@click.option("--later-candidates", type=click.IntRange(0, 24), default=24, show_default=True,
+              help="Candidates from the roster who sit after the first ones on the scripted kiosks (quickly, "
+                   "with varied ability), so the item analysis has a cohort; 0 for the three alone.")
+def main(scripted: bool, workdir: Path, alert_timeout: float, later_candidates: int) -> None:
     console = Console(stderr=scripted, soft_wrap=True)
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     options = DemoOptions(workdir=workdir, scripted=scripted, alert_timeout_s=alert_timeout,
+                          later_sittings=later_candidates,
                           say=lambda text: console.print(f"[bold green]>[/] {text}" if text else ""))
     try:
         summary = run_demo(options)

@@ -8,10 +8,13 @@ candidates. See ``python -m demo --help``.
 
 from __future__ import annotations
 
+import random
 import secrets
 import shutil
+import sqlite3
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -58,6 +61,9 @@ class DemoOptions:
     alert_timeout_s: float = 120.0
     #: Seconds between a scripted candidate's answers (kiosk 1 keeps answering while it is watched).
     pace_s: float = 0.5
+    #: Later candidates (cand-004 onwards in demo/roster.csv) who sit after the first one on each
+    #: scripted kiosk, so the item analysis has a cohort to work on (a morning and afternoon session).
+    later_sittings: int = 0
 
 
 class Demo:
@@ -77,6 +83,7 @@ class Demo:
         self.hub_url = self.console_url = ""
         self.hub_fingerprint = ""
         self.reports: list[str] = []
+        self.later_submitted: list[str] = []
 
     # --- the run --------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -215,6 +222,8 @@ class Demo:
             thread.join()
         if errors:
             raise DemoError("a candidate could not finish:\n  " + "\n  ".join(errors))
+        if self.later_submitted:
+            self.say(f"{len(self.later_submitted)} later candidates sat and submitted on the same kiosks")
 
     def _print_interactive_urls(self) -> None:
         person = self.seats[2]
@@ -255,6 +264,35 @@ class Demo:
         if seat.role == "webcam-alert":
             self._wait_for_alert(seat)
         self.submit(seat)
+        for candidate_id in self._later_candidates(seat):
+            self.sit_later(seat, candidate_id)
+
+    def _later_candidates(self, seat: Seat) -> list[str]:
+        """This kiosk's share of the later sittings (dealt round the scripted kiosks)."""
+        scripted = [s.kiosk_id for s in self.seats if s.role != "person"]
+        ids = [f"cand-{n:03d}" for n in range(4, 4 + self.o.later_sittings)]
+        return ids[scripted.index(seat.kiosk_id)::len(scripted)]
+
+    def sit_later(self, seat: Seat, candidate_id: str) -> None:
+        """The next candidate on a kiosk whose previous candidate submitted: admit, sit, submit."""
+        number = int(candidate_id[-3:])
+        package_id = list(self.packages.values())[number % 2]
+        later = Seat(seat.kiosk_id, candidate_id, package_id, seat.camera, "steady", env=seat.env, port=seat.port,
+                     node=seat.node, client=seat.client)
+        wait_for(lambda: self._attempt_state(seat.kiosk_id) == "submitted", 60,
+                 f"the console to record {seat.kiosk_id}'s submission")
+        self.act("admit", kiosk_id=seat.kiosk_id, candidate_id=candidate_id, package_id=package_id,
+                 identity_checked=True)
+        ability = random.Random(candidate_id).gauss(0.0, 1.0)
+        candidate = self.begin(later, ability=ability)
+        candidate.pace_s = 0.0
+        candidate.answer_items(range(candidate.item_count()))
+        later.client.post("submit", {"confirm": True})
+        self.later_submitted.append(candidate_id)
+
+    def _attempt_state(self, kiosk_id: str) -> str | None:
+        return self._console_value("SELECT state FROM attempts WHERE kiosk_id = ? ORDER BY admitted_at DESC LIMIT 1",
+                                   kiosk_id)
 
     def begin(self, seat: Seat, ability: float | None = None) -> Candidate:
         """An admitted candidate confirms identity, the proctor starts, the candidate begins."""
@@ -335,10 +373,13 @@ class Demo:
             self.say(f"{seat.kiosk_id}: {exc}")
 
     def _alert_count(self, kiosk_id: str) -> int:
-        import sqlite3
-        from contextlib import closing
+        return self._console_value("SELECT count(*) FROM alerts WHERE kiosk_id = ?", kiosk_id)
+
+    def _console_value(self, sql: str, *args: Any) -> Any:
+        """One value from the console's database, read-only (what the dashboard would show)."""
         with closing(sqlite3.connect(f"file:{self.console_dir / 'console.db'}?mode=ro", uri=True)) as db:
-            return db.execute("SELECT count(*) FROM alerts WHERE kiosk_id = ?", [kiosk_id]).fetchone()[0]
+            row = db.execute(sql, args).fetchone()
+        return row[0] if row else None
 
     # --- after the exam -------------------------------------------------------------------------
     def drain_and_stop_kiosks(self) -> None:
