@@ -34,7 +34,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from exam_core import purposes
-from exam_core.errors import MalformedError, TamperedError, WrongKeyError
+from exam_core.errors import InvigilError, MalformedError, TamperedError, WrongKeyError
 from exam_core.jsonio import canonical_dumps, loads_strict
 from exam_core.store import immediate_transaction
 
@@ -73,6 +73,10 @@ class JournalTamperedError(TamperedError):
         self.seq = seq
         self.damage = damage
         super().__init__(f"journal of attempt {attempt_id}, row {seq}: {damage} ({detail})")
+
+
+class JournalConflictError(InvigilError):
+    """Another writer appended to the same attempt's journal (the append was not made)."""
 
 
 @dataclass(frozen=True)
@@ -121,8 +125,11 @@ def create_schema(db: sqlite_utils.Database) -> None:
 class Journal:
     """The journal of one attempt, opened with its key. Appends are durable when they return.
 
-    Not thread-safe by itself beyond what :func:`exam_core.store.immediate_transaction` gives;
-    the session holds its own lock around append + state change.
+    One ``Journal`` object is the attempt's only writer: it keeps the head in memory (read once
+    when opened) instead of reading it back before every append, and the primary key
+    ``(attempt_id, seq)`` turns a second writer into :class:`JournalConflictError` rather than a
+    fork of the chain. Not thread-safe by itself; the session holds its own lock around append and
+    state change.
     """
 
     def __init__(self, db: sqlite_utils.Database, attempt_id: str, key: bytes) -> None:
@@ -156,15 +163,19 @@ class Journal:
         plaintext = canonical_dumps(payload)
         if len(plaintext) > MAX_PAYLOAD_BYTES:
             raise MalformedError(f"journal payload of {len(plaintext)} bytes exceeds {MAX_PAYLOAD_BYTES}")
-        with immediate_transaction(self.db) as conn:
-            head = self._read_head()  # inside the write lock: no other writer can move it
-            seq = head.seq + 1
-            nonce = os.urandom(12)
-            ciphertext = self._aead.encrypt(nonce, plaintext, _aad(self.attempt_id, seq, head.hash))
-            row_hash = _row_hash(self.attempt_id, seq, head.hash, nonce, ciphertext)
-            conn.execute("INSERT INTO journal (attempt_id, seq, nonce, ciphertext, prev_hash, row_hash) "
-                         "VALUES (?, ?, ?, ?, ?, ?)",
-                         [self.attempt_id, seq, nonce, ciphertext, head.hash, row_hash])
+        head = self.head  # this object is the attempt's one writer (see the class docstring)
+        seq = head.seq + 1
+        nonce = os.urandom(12)
+        ciphertext = self._aead.encrypt(nonce, plaintext, _aad(self.attempt_id, seq, head.hash))
+        row_hash = _row_hash(self.attempt_id, seq, head.hash, nonce, ciphertext)
+        try:
+            with immediate_transaction(self.db) as conn:
+                conn.execute("INSERT INTO journal (attempt_id, seq, nonce, ciphertext, prev_hash, row_hash) "
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             [self.attempt_id, seq, nonce, ciphertext, head.hash, row_hash])
+        except sqlite3.IntegrityError:
+            raise JournalConflictError(f"journal of attempt {self.attempt_id}: row {seq} was written by "
+                                       "another writer; reopen the journal") from None
         self.head = JournalHead(seq, row_hash)
         return JournalRow(seq, payload, row_hash)
 

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from exam_core.jsonio import b64d
 from exam_core.model import INTERACTION_TYPES
 
-from kiosk.webapp import create_app
+from kiosk.webapp import create_app, make_ui_server
 
 from tests.kiosk.forms import ANSWERS
 from tests.kiosk.world import World, make_runtime
@@ -24,13 +23,13 @@ AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.m
 
 
 class Served:
-    """The kiosk's Flask app on a real loopback port, in a thread of the test process."""
+    """The kiosk's Flask app and UI server on a real loopback port, in a thread of the test process."""
 
     def __init__(self, tmp_path: Path, **accommodations) -> None:
         self.world = World(tmp_path, **accommodations)
         self.runtime = make_runtime(self.world, tmp_path)
         self.app = create_app(self.runtime)
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.server = make_ui_server(self.app, 0)  # the kiosk's own server, as `kiosk run` starts it
         self.url = f"http://127.0.0.1:{self.server.server_port}/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

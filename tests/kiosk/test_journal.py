@@ -7,7 +7,7 @@ import os
 import pytest
 
 from exam_core.errors import TamperedError, WrongKeyError
-from kiosk.journal import GENESIS_HASH, Journal, JournalHead, JournalTamperedError
+from kiosk.journal import GENESIS_HASH, Journal, JournalConflictError, JournalHead, JournalTamperedError
 
 
 def _filled(db, key, n=5, attempt="ATT1") -> Journal:
@@ -23,6 +23,15 @@ def test_rows_round_trip_in_order(kiosk_db, journal_key):
     rows = list(reopened.rows())
     assert [r.payload["i"] for r in rows] == [0, 1, 2, 3, 4]
     assert reopened.head.seq == 5 and reopened.verify() == reopened.head
+
+
+def test_a_second_writer_is_refused_instead_of_forking_the_chain(kiosk_db, journal_key):
+    first = _filled(kiosk_db, journal_key, 2)
+    stale = Journal(kiosk_db, "ATT1", journal_key)  # opened at row 2, like a second live session
+    first.append({"t": "answer", "i": 2})
+    with pytest.raises(JournalConflictError, match="row 3"):
+        stale.append({"t": "answer", "i": "fork"})
+    assert [r.payload["i"] for r in Journal(kiosk_db, "ATT1", journal_key).rows()] == [0, 1, 2]
 
 
 def test_payloads_are_not_on_disk_in_plaintext(kiosk_db, journal_key, tmp_path):
