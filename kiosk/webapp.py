@@ -23,6 +23,7 @@ from flask import Flask, Response, abort, jsonify, render_template, request
 from waitress import wasyncore
 from waitress.server import create_server
 
+from exam_core import limits
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import loads_strict
 
@@ -141,7 +142,7 @@ class UiServer:
     (whatever the protocol version) and then waits for the client to hang up, so each answer save
     paid a TCP handshake, a new thread and that teardown on top of the journal commit: about half
     of a save's CPU time. waitress keeps the page's connection open, parses each request once, sets
-    TCP_NODELAY and never logs a request line. Same surface as before: ``server_port``,
+    TCP_NODELAY, never logs a request line and (configured so) never writes a body to disk. Same surface as before: ``server_port``,
     ``serve_forever()`` (in a thread of the caller's) and ``shutdown()`` (from any thread).
     """
 
@@ -150,7 +151,12 @@ class UiServer:
         self._server = create_server(
             app, map=self._map, host="127.0.0.1", port=port, threads=UI_THREADS, ident="",
             max_request_body_size=MAX_REQUEST_BYTES, max_request_header_size=MAX_HEADER_BYTES,
-            expose_tracebacks=False, channel_timeout=UI_IDLE_SECONDS)
+            expose_tracebacks=False, channel_timeout=UI_IDLE_SECONDS,
+            # waitress spills a large request or response to a temporary file; here every response
+            # may be exam content (a 20 MB figure) that must never reach the disk in plaintext, so
+            # the buffers stay in memory up to the largest media file a form may hold.
+            outbuf_overflow=limits.FORM_CONTENT_MAX_MEMBER_BYTES + MAX_HEADER_BYTES,
+            inbuf_overflow=MAX_REQUEST_BYTES + MAX_HEADER_BYTES)
         self._stopped = threading.Event()
 
     @property

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
+import tempfile
 import threading
 
 import pytest
+from flask import Flask
 
 from kiosk.webapp import MAX_REQUEST_BYTES, create_app, make_ui_server
 
@@ -72,3 +75,25 @@ def test_shutdown_from_another_thread_closes_open_connections(served):
     with pytest.raises(OSError):
         conn.request("GET", "/")
         conn.getresponse()
+
+
+def test_large_responses_never_spill_to_a_temporary_file(monkeypatch):
+    """waitress buffers a large response in a temporary file unless told otherwise; exam media
+    must never reach the disk in plaintext. Spied on ``tempfile.TemporaryFile`` (which waitress
+    imports at each use) because the file it would make is unlinked at once and leaves no trace."""
+    made = []
+    real = tempfile.TemporaryFile
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda *a, **k: made.append(a) or real(*a, **k))
+    blob = os.urandom(20 * 1024 * 1024)
+    app = Flask("media")
+    app.get("/figure")(lambda: blob)
+    server = make_ui_server(app, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+        conn.request("GET", "/figure")
+        assert conn.getresponse().read() == blob
+    finally:
+        server.shutdown()
+    assert made == []
