@@ -26,7 +26,7 @@ DECLARED = (400, 200)    # the second is a 200 x 100 image the item shows at 400
 
 def _point_item(n: int, image: dict[str, Any], cardinality: str, max_choices: int) -> dict[str, Any]:
     return {"item_id": f"P{n}", "version": 1, "title": f"Select point {n}",
-            "body_html": f'<p>Mark the place on the map.</p><div data-interaction="R1"></div>',
+            "body_html": '<p>Mark the place on the map.</p><div data-interaction="R1"></div>',
             "media": [image],
             "interactions": [{"type": "hotspot", "response_id": "R1", "cardinality": cardinality,
                               "base_type": "point", "prompt_html": f"Mark point set {n}.", "image": image,
