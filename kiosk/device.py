@@ -154,6 +154,25 @@ class Device:
             self._central = _root_from(path.read_bytes())
         return self._central
 
+    def check_pairing_chain(self, centre_cert: bytes, kiosk_cert: bytes) -> None:
+        """At pairing, while someone is at the console: the certificates the console issued must
+        chain to the installed central root and certify this kiosk's own keys, or every envelope
+        sealed under them would be refused at the central body much later.
+
+        The chain is checked at the kiosk certificate's own issue time (``not_before``), when it
+        must have been valid: again a decision that does not hang on this kiosk's clock. Without
+        an installed root there is nothing to check against yet (the envelope checks remain).
+        """
+        if not self.file(CENTRAL_CERT).exists():
+            return
+        issued = parse_time(certs.read_unverified_certificate(kiosk_cert).not_before, "not_before")
+        *_, leaf = certs.verify_chain([centre_cert, kiosk_cert], self.central().signing_public, at=issued,
+                                      leaf_role=certs.ROLE_KIOSK)
+        mine = (keys.key_id(self.signing_key.public_key()), keys.key_id(self.hpke_key.public_key()))
+        hpke = keys.key_id(leaf.hpke_public) if leaf.hpke_public is not None else None
+        if leaf.cert.subject != self.kiosk_id or (leaf.key_id, hpke) != mine:
+            raise UntrustedError(f"the console certified {leaf.cert.subject} with other keys than this kiosk's")
+
     def chain(self) -> list[bytes]:
         """``[centre certificate, kiosk certificate]`` as the envelope carries them."""
         if not self.paired:

@@ -241,6 +241,7 @@ def pair(device: Device, url: str, code: str, timeout: float = 10.0) -> protocol
     documents = {"kiosk.cert": response.kiosk_certificate.encode(), "console-tls.pem": response.tls_certificate_pem.encode()}
     if response.centre_certificate:
         documents["centre.cert"] = response.centre_certificate.encode()
+        device.check_pairing_chain(documents["centre.cert"], documents["kiosk.cert"])
     device.save_pairing({"console_url": url, "console_id": response.console_id, "centre_id": response.centre_id,
                          "tls_fingerprint_sha256": response.tls_fingerprint_sha256,
                          "paired_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, documents)

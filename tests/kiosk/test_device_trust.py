@@ -98,3 +98,20 @@ def test_a_kiosk_clock_behind_its_certificates_seals_no_earlier_than_they_were_i
     assert parse_time(header.created) == issued  # verified at `created`: accepted
     _, payload = envelope.open_envelope(data, world.results_key, world.central_key.public_key())
     assert parse_time(payload["sealed"]["kiosk_clock"]) < issued  # the clock's own reading is kept
+
+
+def test_pairing_checks_the_chain_against_the_root_and_this_kiosks_keys(tmp_path):
+    world = World(tmp_path)
+    device = world.device
+    kiosk_cert = device.file("kiosk.cert").read_bytes()
+    device.check_pairing_chain(world.centre_cert, kiosk_cert)  # the chain the console issued
+    stranger = keys.generate_signing_key()
+    other_keys = certs.issue_certificate(world.centre_key, "CENTRE1", "K01", certs.ROLE_KIOSK,
+                                         stranger.public_key(), device.hpke_key.public_key())
+    with pytest.raises(UntrustedError, match="other keys"):
+        device.check_pairing_chain(world.centre_cert, other_keys)
+    rogue_root = keys.generate_signing_key()  # a console whose centre is not certified by this root
+    rogue_centre = certs.issue_certificate(rogue_root, "central", "CENTRE1", certs.ROLE_CENTRE,
+                                           world.centre_key.public_key())
+    with pytest.raises(UntrustedError):
+        device.check_pairing_chain(rogue_centre, kiosk_cert)
