@@ -191,16 +191,23 @@ def read_envelope_header(data: bytes, *, root_public: Ed25519PublicKey | None = 
 
 
 def _verify_header(parts: _Parts, root_public: Ed25519PublicKey | None, kiosk_public: Ed25519PublicKey | None,
-                   at: datetime | None, revocations: Iterable[bytes | certs.RevocationList]
-                   ) -> tuple[EnvelopeHeader, Ed25519PublicKey]:
-    """Parse the header once, verify the chain (if a root is given), then the header signature."""
+                   at: datetime | None, revocations: Iterable[bytes | certs.RevocationList],
+                   also_at: datetime | None = None) -> tuple[EnvelopeHeader, Ed25519PublicKey]:
+    """Parse the header once, verify the chain (if a root is given), then the header signature.
+
+    ``also_at``: a second moment (the receiver's clock) at which every certificate of the chain
+    must be valid too, so a kiosk whose certificate has expired cannot backdate ``created``."""
     doc = signing.read_unverified(parts.header_doc)
     unverified = _header_from(signing.parse_payload(doc), doc.signer, parts.header_doc)
     signer_public = kiosk_public
     if root_public is not None:
         moment = at or parse_time(unverified.created, "header.created")
-        centre, *_, leaf = certs.verify_chain(parts.chain, root_public, at=moment, revocations=revocations,
-                                              leaf_role=certs.ROLE_KIOSK)
+        chain = certs.verify_chain(parts.chain, root_public, at=moment, revocations=revocations,
+                                   leaf_role=certs.ROLE_KIOSK)
+        if also_at is not None:
+            for verified in chain:
+                verified.check_valid_at(also_at)
+        centre, *_, leaf = chain
         if leaf.cert.subject != unverified.kiosk_id or centre.cert.subject != unverified.centre_id:
             raise UntrustedError(f"certificates are for {centre.cert.subject}/{leaf.cert.subject}, header says "
                                  f"{unverified.centre_id}/{unverified.kiosk_id}")
@@ -219,14 +226,18 @@ def _unverified(parts: _Parts) -> EnvelopeHeader:
 
 def open_envelope(data: bytes, results_private: HpkePrivateKey, root_public: Ed25519PublicKey,
                   revocations: Iterable[bytes | certs.RevocationList] = (),
-                  at: datetime | None = None) -> tuple[EnvelopeHeader, dict[str, Any]]:
+                  at: datetime | None = None, *, also_at: datetime | None = None
+                  ) -> tuple[EnvelopeHeader, dict[str, Any]]:
     """Verify header and chain, decrypt, verify the inner signature: ``(header, payload)``.
+
+    The chain is checked at ``at`` (default: the header's ``created``) and, when given, also at
+    ``also_at`` (a receiver passes its own clock: see docs/WIRE-FORMATS.md, known limits).
 
     Raises ``WrongKeyError`` when sealed to another results key, ``TamperedError`` when the inner
     payload does not belong to this header, and every error of ``read_envelope_header``.
     """
     parts = _split(data)
-    header, kiosk_public = _verify_header(parts, root_public, None, at, revocations)
+    header, kiosk_public = _verify_header(parts, root_public, None, at, revocations, also_at)
     if header.results_key_id != key_id(results_private.public_key()):
         raise WrongKeyError(f"envelope {header.envelope_id} is sealed to results key {header.results_key_id}")
     inner = hpke.open_sealed(results_private, purposes.RESPONSE_ENVELOPE, parts.ciphertext,

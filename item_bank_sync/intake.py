@@ -5,12 +5,18 @@ For each envelope, in this order (the first failure quarantines it, with the rea
 1. **Idempotency**: the SHA-256 of the exact bytes is looked up first. An envelope seen before
    gets the receipt it got then, byte for byte, whatever its fate was; nothing is re-processed.
 2. **Chain**: the envelope's certificate chain must lead kiosk -> centre -> this central body,
-   be valid now and unrevoked, and the centre in the chain must be the centre that delivered it.
+   be unrevoked, valid at the envelope's ``created`` time *and* at the moment the central body
+   received it (its own clock: a kiosk whose certificate has expired cannot backdate ``created``
+   into its validity), and the centre in the chain must be the centre that delivered it.
 3. **Signatures and sealing**: the kiosk-signed header and the kiosk-signed inner payload, opened
    with the central results key (``exam_core.envelope``); header and payload must agree.
 4. **Content**: the attempt belongs to the delivering centre and to the certified kiosk; the form
    version and package exist in the bank and match; the journal head in the payload equals the
    one in the signed header and the response sequence numbers are unique.
+   **Window**: ``created`` lies within the package's window, from ``opens`` (less
+   ``CLOCK_SKEW``) to ``closes`` plus a grace: the form's duration stretched by the attempt's
+   extra-time accommodation, plus ``INTERRUPTION_ALLOWANCE`` for pauses, rest breaks and incidents
+   (which never run the exam clock). A candidate admitted just before ``closes`` can thus submit.
 5. **Replays**: a second, different envelope for an attempt already accepted is a replay.
 6. **Scoring**: with the answer keys from the bank (they never left the central body).
 
@@ -26,14 +32,15 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Callable
 
 import sqlite_utils
 
 from exam_core import limits
 from exam_core.envelope import read_unverified_header
 from exam_core.errors import ArtefactError, InvigilError, ValidationError
-from exam_core.jsonio import b64e, format_time, utc_now
+from exam_core.jsonio import b64e, format_time, parse_time, utc_now
 from exam_core.receipt import issue_receipt
 from exam_core.model import SEVERITIES, AnswerKey, Form
 from exam_core.store import immediate_transaction
@@ -44,6 +51,10 @@ from item_bank_sync.scoring import score_attempt
 ACCEPTED, QUARANTINED, REJECTED = "accepted", "quarantined", "rejected"
 _PERSON_MAX = 20
 _INCIDENTS_MAX = 1000
+#: Kiosk clocks follow the console's; a few minutes of drift before ``opens`` are not a breach.
+CLOCK_SKEW = timedelta(minutes=10)
+#: Wall time an attempt may spend paused or on breaks beyond its (extended) duration.
+INTERRUPTION_ALLOWANCE = timedelta(hours=2)
 
 
 class IntakeRefusal(InvigilError):
@@ -138,7 +149,8 @@ class FormScoring:
 
 class Intake:
     def __init__(self, bank: sqlite_utils.Database, results: sqlite_utils.Database, keys: Any,
-                 revocations: list[bytes]) -> None:
+                 revocations: list[bytes], clock: Callable[[], datetime] = utc_now) -> None:
+        self.clock = clock
         self.bank = bank
         self.results = results
         self.keys = keys
@@ -155,22 +167,25 @@ class Intake:
         if len(data) > limits.ENVELOPE_MAX_BYTES:
             return IntakeResult(digest, REJECTED, f"envelope of {len(data)} bytes exceeds {limits.ENVELOPE_MAX_BYTES}",
                                 None, None)
+        received = self.clock()
         try:
-            opened, scoring, scored = self._evaluate(data, via_centre, meta)
+            opened, scoring, scored = self._evaluate(data, via_centre, meta, received)
         except (ArtefactError, ValidationError, IntakeRefusal) as exc:
             try:
                 read_unverified_header(data)
             except ArtefactError as unreadable:
                 # Not even a readable envelope: no receipt can name it, so the centre keeps its copy.
                 return IntakeResult(digest, REJECTED, f"unreadable envelope: {unreadable}", None, None)
-            return self._quarantine(data, digest, via_centre, exc, meta)
-        return self._accept(data, digest, via_centre, opened, scoring, scored, meta)
+            return self._quarantine(data, digest, via_centre, exc, meta, received)
+        return self._accept(data, digest, via_centre, opened, scoring, scored, meta, received)
 
-    def _evaluate(self, data: bytes, via_centre: str, meta: EnvelopeMeta) -> tuple[OpenedEnvelope, FormScoring, Any]:
+    def _evaluate(self, data: bytes, via_centre: str, meta: EnvelopeMeta,
+                  received: datetime) -> tuple[OpenedEnvelope, FormScoring, Any]:
         """Steps 2-6 of the module doc: raises the reason an envelope cannot be accepted."""
-        opened = open_envelope(data, self.keys.root_public, self.keys.results, self.revocations)
-        self._check(opened, via_centre, meta)
+        opened = open_envelope(data, self.keys.root_public, self.keys.results, self.revocations, received=received)
+        opens, closes = self._check(opened, via_centre, meta)
         scoring = self._form_scoring(opened.attempt.form_id, opened.attempt.form_version)
+        check_window(opened, scoring.form, opens, closes)
         return opened, scoring, score_attempt(scoring.keys, opened.responses)
 
     def retry(self, digest: str) -> IntakeResult:
@@ -178,13 +193,14 @@ class Intake:
         e.g. a form added to the bank). Accepted now, it is stored as if it had just arrived; still
         failing, its quarantine reason is updated. Its receipt is unchanged either way."""
         row = self.results.conn.execute(
-            "SELECT q.envelope, q.centre_id, q.meta_json FROM quarantine q JOIN envelopes e USING (sha256) "
+            "SELECT q.envelope, q.centre_id, q.meta_json, q.received_at FROM quarantine q JOIN envelopes e USING (sha256) "
             "WHERE q.sha256 = ? AND e.status = ? ORDER BY q.id DESC LIMIT 1", (digest, QUARANTINED)).fetchone()
         if row is None:
             raise IntakeRefusal(f"no quarantined envelope {digest[:16]}...")
         data, centre, meta = bytes(row[0]), row[1], EnvelopeMeta.from_dict(json.loads(row[2]))
+        received = parse_time(row[3], "quarantine.received_at")  # the chain is judged as of arrival
         try:
-            opened, scoring, scored = self._evaluate(data, centre, meta)
+            opened, scoring, scored = self._evaluate(data, centre, meta, received)
         except (ArtefactError, ValidationError, IntakeRefusal) as exc:
             with immediate_transaction(self.results) as conn:
                 conn.execute("UPDATE envelopes SET reason = ? WHERE sha256 = ?", (str(exc)[:500], digest))
@@ -204,7 +220,8 @@ class Intake:
         return IntakeResult(digest, row[0], row[1], row[2], bytes(row[3]), duplicate=True)
 
     # --- checks -------------------------------------------------------------------------------------
-    def _check(self, opened: OpenedEnvelope, via_centre: str, meta: EnvelopeMeta) -> None:
+    def _check(self, opened: OpenedEnvelope, via_centre: str, meta: EnvelopeMeta) -> tuple[datetime, datetime]:
+        """The content checks of step 4 and the replay check; returns the package's window."""
         attempt = opened.attempt
         if meta.journal_head is not None:
             seen_seq, seen_hash = meta.journal_head
@@ -218,11 +235,11 @@ class Intake:
         if attempt.kiosk_id != opened.kiosk_id:
             raise IntakeRefusal(f"attempt names kiosk {attempt.kiosk_id}, the signer is {opened.kiosk_id}")
         package = self.bank.conn.execute(
-            "SELECT form_id, form_version, centre_id FROM packages WHERE package_id = ?",
+            "SELECT form_id, form_version, centre_id, opens, closes FROM packages WHERE package_id = ?",
             (attempt.package_id,)).fetchone()
         if package is None:
             raise IntakeRefusal(f"package {attempt.package_id} was never published")
-        if tuple(package) != (attempt.form_id, attempt.form_version, opened.centre_id):
+        if tuple(package[:3]) != (attempt.form_id, attempt.form_version, opened.centre_id):
             raise IntakeRefusal(f"package {attempt.package_id} is form {package[0]} v{package[1]} for centre "
                                 f"{package[2]}, not form {attempt.form_id} v{attempt.form_version} here")
         if any(r.attempt_id != attempt.attempt_id for r in opened.responses):
@@ -231,6 +248,10 @@ class Intake:
             "SELECT envelope_sha256 FROM attempts WHERE attempt_id = ?", (attempt.attempt_id,)).fetchone()
         if accepted is not None:
             raise IntakeRefusal(f"replay: attempt {attempt.attempt_id} was already received in another envelope")
+        try:
+            return parse_time(package[3], "packages.opens"), parse_time(package[4], "packages.closes")
+        except ArtefactError:
+            raise IntakeRefusal(f"package {attempt.package_id} has no readable window in the bank") from None
 
     def _form_scoring(self, form_id: str, version: int) -> FormScoring:
         if (form_id, version) not in self._forms:
@@ -242,8 +263,8 @@ class Intake:
         return issue_receipt(self.keys.signing, data, self.keys.issuer)
 
     def _quarantine(self, data: bytes, digest: str, centre: str, exc: Exception,
-                    meta: EnvelopeMeta = EnvelopeMeta()) -> IntakeResult:
-        now = format_time(utc_now())
+                    meta: EnvelopeMeta, received: datetime) -> IntakeResult:
+        now = format_time(received)
         reason = str(exc)[:500]
         attempt_id = read_unverified_header(data).attempt_id  # unverified: for listing only
         receipt = self._receipt(data)
@@ -263,9 +284,9 @@ class Intake:
         return IntakeResult(digest, row[0], row[1], row[2], bytes(row[3]), duplicate=True)
 
     def _accept(self, data: bytes, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring,
-                scored: Any, meta: EnvelopeMeta) -> IntakeResult:
+                scored: Any, meta: EnvelopeMeta, received: datetime) -> IntakeResult:
         attempt = opened.attempt
-        now = format_time(utc_now())
+        now = format_time(received)
         receipt = self._receipt(data)
         with immediate_transaction(self.results) as conn:
             if conn.execute("SELECT 1 FROM envelopes WHERE sha256 = ?", (digest,)).fetchone():
@@ -276,7 +297,7 @@ class Intake:
                 _store_attempt(conn, digest, centre, opened, scoring, scored, meta, receipt, now)
         if replay is not None:
             refusal = IntakeRefusal(f"replay: attempt {attempt.attempt_id} was already received in another envelope")
-            return self._quarantine(data, digest, centre, refusal, meta)
+            return self._quarantine(data, digest, centre, refusal, meta, received)
         return IntakeResult(digest, ACCEPTED, "", attempt.attempt_id, receipt)
 
 
@@ -313,6 +334,25 @@ def _store_attempt(conn: Any, digest: str, centre: str, opened: OpenedEnvelope, 
         [(attempt.attempt_id, centre, i["kind"], i["severity"], i["rule"], i["at"], json.dumps(i["detail"]))
          for i in meta.incidents])
     marking.refresh_attempt_total(conn, attempt.attempt_id, now)
+
+
+def submission_deadline(closes: datetime, form: Form, attempt: Any) -> datetime:
+    """The latest ``created`` time an honest envelope of this package can carry (module doc)."""
+    duration = max(form.duration_seconds, attempt.duration_seconds)
+    extended = duration * (100 + attempt.accommodations.extra_time_percent) / 100
+    return closes + timedelta(seconds=extended) + INTERRUPTION_ALLOWANCE
+
+
+def check_window(opened: OpenedEnvelope, form: Form, opens: datetime, closes: datetime) -> None:
+    """Refuse an envelope sealed before its package opened or after the submission deadline."""
+    created = parse_time(opened.submitted_at, "header.created")
+    if created < opens - CLOCK_SKEW:
+        raise IntakeRefusal(f"envelope created {opened.submitted_at}, before package {opened.attempt.package_id} "
+                            f"opened at {format_time(opens)}")
+    deadline = submission_deadline(closes, form, opened.attempt)
+    if created > deadline:
+        raise IntakeRefusal(f"envelope created {opened.submitted_at}, after package {opened.attempt.package_id}'s "
+                            f"submission deadline {format_time(deadline)} (closes plus duration and allowances)")
 
 
 def load_form_scoring(bank: sqlite_utils.Database, form_id: str, version: int) -> FormScoring:

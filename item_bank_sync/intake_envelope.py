@@ -1,7 +1,7 @@
 """Opening one envelope for intake: the cryptographic checks, then the kiosk's result payload.
 
 ``exam_core.envelope.open_envelope`` verifies the chain kiosk -> centre -> central body (at the
-envelope's creation time, revocations applied), the kiosk-signed header, the ciphertext hash and
+envelope's creation time and, given the receive time, at that time too; revocations applied), the kiosk-signed header, the ciphertext hash and
 the kiosk-signed inner payload. This module then reads the payload the kiosk seals at submission
 (``format: invigil-attempt-result``, see ``kiosk.session.result_payload``) strictly and checks that
 it agrees with the signed header: same attempt, centre, kiosk, form, form version and package.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -39,8 +40,9 @@ class OpenedEnvelope:
 
 
 def open_envelope(data: bytes, root_public: Ed25519PublicKey, results_private: HpkePrivateKey,
-                  revocations: Iterable[bytes] = ()) -> OpenedEnvelope:
-    header, payload = envelope.open_envelope(data, results_private, root_public, revocations)
+                  revocations: Iterable[bytes] = (), received: datetime | None = None) -> OpenedEnvelope:
+    """Open and check one envelope; with ``received`` the chain must also be valid at that moment."""
+    header, payload = envelope.open_envelope(data, results_private, root_public, revocations, also_at=received)
     if payload.get("format") != RESULT_FORMAT or payload.get("v") != 1:
         raise MalformedError(f"payload is not a version 1 {RESULT_FORMAT}", "payload")
     attempt = Attempt.from_dict(payload.get("attempt"), "payload.attempt")

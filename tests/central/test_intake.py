@@ -12,7 +12,7 @@ from exam_core.jsonio import canonical_dumps
 from item_bank_sync.bank_db import open_bank
 from item_bank_sync.intake import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta, Intake
 from item_bank_sync.results_db import open_results, results_path
-from tests.central.world import CENTRE_ID, build_world
+from tests.central.world import CENTRE_ID, KIOSK_ID, build_world
 
 GOOD = {"q1": "A", "q2": ["A", "C"], "q3": "An essay about safety."}
 
@@ -201,3 +201,76 @@ def test_quarantined_envelope_can_be_retried_once_its_cause_is_fixed(world, inta
     assert intake.receive(data, CENTRE_ID).status == ACCEPTED          # the stored fate is now accepted
     with pytest.raises(Exception, match="no quarantined envelope"):
         intake.retry(first.sha256)
+
+
+def _set_window(intake, opens, closes):
+    from exam_core.jsonio import format_time
+    intake.bank.execute("UPDATE packages SET opens = ?, closes = ?", [format_time(opens), format_time(closes)])
+    intake.bank.conn.commit()
+
+
+def test_envelope_created_before_the_package_opened_is_quarantined(world, intake):
+    from datetime import timedelta
+    from exam_core.jsonio import utc_now
+    now = utc_now()
+    _set_window(intake, now + timedelta(hours=2), now + timedelta(hours=10))
+    result = intake.receive(world.seal("att-early", GOOD), CENTRE_ID)
+    assert result.status == QUARANTINED and "before package" in result.reason
+    assert result.receipt is not None                      # the centre still gets its receipt
+
+
+def test_envelope_created_after_the_submission_deadline_is_quarantined(world, intake):
+    from datetime import timedelta
+    from exam_core.jsonio import utc_now
+    from item_bank_sync.intake import INTERRUPTION_ALLOWANCE
+    now = utc_now()
+    # closed 5 h ago: the 1 h form plus the 2 h allowance ended 2 h ago
+    _set_window(intake, now - timedelta(hours=9), now - timedelta(hours=5))
+    assert INTERRUPTION_ALLOWANCE == timedelta(hours=2)
+    late = intake.receive(world.seal("att-late", GOOD), CENTRE_ID)
+    assert late.status == QUARANTINED and "submission deadline" in late.reason
+    # 400 % extra time stretches the 1 h form to 5 h: the same lateness is now inside the grace
+    payload = world.payload("att-extra", GOOD, accommodations={"extra_time_percent": 400})
+    extended = intake.receive(world.seal("att-extra", GOOD, payload=payload), CENTRE_ID)
+    assert extended.status == ACCEPTED, extended.reason
+
+
+def test_submission_just_after_closes_is_accepted(world, intake):
+    from datetime import timedelta
+    from exam_core.jsonio import utc_now
+    now = utc_now()
+    _set_window(intake, now - timedelta(hours=3), now - timedelta(minutes=50))
+    assert intake.receive(world.seal("att-ontime", GOOD), CENTRE_ID).status == ACCEPTED
+
+
+def test_expired_kiosk_certificate_cannot_backdate(world, intake):
+    """The chain is valid at the claimed created time but not when the central body receives it."""
+    from datetime import timedelta
+    from exam_core.jsonio import utc_now
+    now = utc_now().replace(microsecond=0)
+    short = certs.issue_certificate(world.pki.centre, CENTRE_ID, KIOSK_ID, "kiosk", world.pki.kiosk.public_key(),
+                                    world.pki.kiosk_hpke.public_key(), not_before=now - timedelta(hours=1),
+                                    not_after=now + timedelta(hours=1))
+    chain = [world.pki.centre_cert, short]
+    data = world.seal("att-bd", GOOD, chain=chain, created=now)
+    intake.clock = lambda: now + timedelta(hours=3)         # the certificate expired 2 h before arrival
+    result = intake.receive(data, CENTRE_ID)
+    assert result.status == QUARANTINED and "expired" in result.reason
+    intake.clock = utc_now
+    assert intake.receive(world.seal("att-ok", GOOD, chain=chain), CENTRE_ID).status == ACCEPTED
+
+
+def test_retry_judges_the_chain_as_of_arrival(world, intake):
+    """A quarantined envelope fixed later is not lost because its kiosk certificate expired meanwhile."""
+    from datetime import timedelta
+    from exam_core.jsonio import utc_now
+    now = utc_now().replace(microsecond=0)
+    short = certs.issue_certificate(world.pki.centre, CENTRE_ID, KIOSK_ID, "kiosk", world.pki.kiosk.public_key(),
+                                    world.pki.kiosk_hpke.public_key(), not_before=now - timedelta(hours=1),
+                                    not_after=now + timedelta(hours=1))
+    first = intake.receive(world.seal("att-r", GOOD, chain=[world.pki.centre_cert, short]), "centre-2")
+    assert first.status == QUARANTINED
+    intake.results.execute("UPDATE quarantine SET centre_id = ?", [CENTRE_ID])
+    intake.results.conn.commit()
+    intake.clock = lambda: now + timedelta(days=2)
+    assert intake.retry(first.sha256).status == ACCEPTED

@@ -54,7 +54,8 @@ def _bank_for_kiosk_form(world) -> None:
     bank["forms"].insert({"form_id": "F1", "version": 1, "scheme_id": "S1", "scheme_version": 1, "build_id": "k",
                           "seed": 1, "form_json": json.dumps(form), "created_at": "2026-11-26T00:00:00Z"})
     bank["packages"].insert({"package_id": "pkg-k", "form_id": "F1", "form_version": 1, "centre_id": CENTRE_ID,
-                             "opens": "x", "closes": "x", "release_code_required": 0, "path": "packages/none.zip",
+                             "opens": "2026-01-01T00:00:00Z", "closes": "2099-01-01T00:00:00Z", "release_code_required": 0,
+                             "path": "packages/none.zip",
                              "sha256": "0" * 64, "created_at": "2026-11-26T00:00:00Z"})
     bank.conn.close()
 
