@@ -17,7 +17,6 @@ import hashlib
 import os
 import secrets
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from exam_core import limits, purposes
 from exam_core.errors import (ArtefactError, KeyFileError, MalformedError, UnknownVersionError,
                               ValidationError, WrongPassphraseError)
+from exam_core.files import write_atomic
 from exam_core.jsonio import b64d, b64e, canonical_dumps, loads_strict
 
 SUITE_HYBRID = "mlkem768-x25519"
@@ -219,30 +219,6 @@ def public_key_from_dict(data: Any, field_name: str = "key") -> PublicKey:
 
 # ----- files -----------------------------------------------------------------------------------
 
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    """Write to a temp file in the same directory, fsync, rename, fsync the directory."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def _read_limited(path: Path, private: bool) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -299,7 +275,7 @@ def private_key_document(key: PrivateKey, passphrase: str | None = None) -> byte
 
 def save_private_key(path: str | os.PathLike, key: PrivateKey, passphrase: str | None = None) -> None:
     """Write a private key file with mode 0600, atomically (temp file, fsync, rename)."""
-    _write_atomic(Path(path), private_key_document(key, passphrase), 0o600)
+    write_atomic(Path(path), private_key_document(key, passphrase), 0o600)
 
 
 def _bounded_int(params: dict, name: str, low: int, high: int) -> int:
@@ -373,7 +349,7 @@ def public_key_document(key: PublicKey | PrivateKey, label: str | None = None) -
 
 
 def save_public_key(path: str | os.PathLike, key: PublicKey | PrivateKey, label: str | None = None) -> None:
-    _write_atomic(Path(path), public_key_document(key, label), 0o644)
+    write_atomic(Path(path), public_key_document(key, label), 0o644)
 
 
 def parse_public_key_document(data: bytes, source: str = "public key file") -> PublicKey:

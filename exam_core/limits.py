@@ -48,6 +48,8 @@ CHAIN_MAX_CERTS = 4
 
 #: HPKE plaintext accepted by ``exam_core.hpke.seal``.
 HPKE_MAX_PLAINTEXT = 64 * MIB
+#: Signed bundle document carried on removable media (``exam_core.sealed_file``), base64 included.
+BUNDLE_MAX_BYTES = 1024 * MIB
 
 #: Revocation list entries.
 REVOCATION_MAX_SERIALS = 100_000

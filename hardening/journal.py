@@ -31,36 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from exam_core.files import fsync_dir, write_atomic
 from hardening.errors import HardeningError, RestoreError
 
 JOURNAL_MAX_BYTES = 16 * 1024 * 1024
 PROFILE_PREFIX = "invigil-kiosk-profile-"
 KILL_GRACE_SECONDS = 3.0
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes, mode: int) -> None:
-    """Write a file so that after a crash it holds either the old or the new bytes, never half."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
 
 
 def _boot_id() -> str:
@@ -181,7 +157,7 @@ class RestoreJournal:
         finally:
             os.close(fd)
         if created:
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
 
     def write_file(self, path: str | Path, data: bytes, mode: int = 0o644) -> None:
         """Replace (or create) a file, journaling its previous content and any directory created."""
@@ -195,7 +171,7 @@ class RestoreJournal:
                      "previous_b64": base64.b64encode(previous).decode() if previous is not None else None,
                      "previous_mode": path.stat().st_mode & 0o7777 if previous is not None else None,
                      "written_sha256": hashlib.sha256(data).hexdigest()})
-        atomic_write(path, data, mode)
+        write_atomic(path, data, mode)
 
     def make_temp_dir(self, prefix: str = PROFILE_PREFIX) -> Path:
         path = Path(tempfile.gettempdir()) / f"{prefix}{secrets.token_hex(8)}"
@@ -266,7 +242,7 @@ class RestoreJournal:
             raise RestoreError("; ".join(report.errors))
         if self.path.exists():
             self.path.unlink()
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
         return report
 
     def _undo(self, entry: dict[str, Any], groups: dict[str, dict], report: RestoreReport) -> None:
@@ -306,11 +282,11 @@ class RestoreJournal:
         if current is not None and hashlib.sha256(current).hexdigest() != entry["written_sha256"]:
             report.notes.append(f"{path} was changed by someone else during lockdown; restored anyway")
         if entry["existed"]:
-            atomic_write(path, base64.b64decode(entry["previous_b64"]), entry["previous_mode"])
+            write_atomic(path, base64.b64decode(entry["previous_b64"]), entry["previous_mode"])
             report.undone.append(f"restored previous content of {path}")
         elif current is not None:
             path.unlink()
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
             report.undone.append(f"removed {path}")
 
 

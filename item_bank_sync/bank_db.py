@@ -25,6 +25,7 @@ The audit chain (``exam_core.audit.AuditLog``) lives in the same file, in its ow
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import sqlite_utils
@@ -152,3 +153,19 @@ MIGRATIONS = [
 def open_bank(path: str | Path) -> sqlite_utils.Database:
     """Open ``bank.db`` durably (FULL: item versions and certificates are records under ISO 17024)."""
     return open_db(path, synchronous="FULL", migrations=MIGRATIONS)
+
+
+_VERSIONED_JSON = {"forms": ("form_id", "form_json"), "schemes": ("scheme_id", "scheme_json")}
+
+
+def versioned_json(db: sqlite_utils.Database, table: str, ident: str, version: int | None = None) -> dict | None:
+    """The parsed JSON document of one version of a form or scheme (the newest if ``version`` is
+    None), or None when there is no such row. Table and column names come from a fixed map, never
+    from the caller's text."""
+    id_column, json_column = _VERSIONED_JSON[table]
+    sql, params = f"SELECT {json_column} FROM {table} WHERE {id_column} = ?", [ident]
+    if version is not None:
+        sql += " AND version = ?"
+        params.append(version)
+    row = db.execute(sql + " ORDER BY version DESC LIMIT 1", params).fetchone()
+    return None if row is None else json.loads(row[0])

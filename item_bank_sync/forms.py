@@ -23,6 +23,7 @@ from exam_core.model import Form, FormItemRef
 from exam_core.store import immediate_transaction
 from item_bank_sync.assembly import AssemblyReport, PoolItem
 from item_bank_sync.bank import utc_now
+from item_bank_sync.bank_db import versioned_json
 from item_bank_sync.schemes import Scheme
 
 
@@ -90,14 +91,10 @@ class FormStore:
         return {**summary, "version": version, "outcome": "created" if version == 1 else "new_version"}
 
     def get(self, form_id: str, version: int | None = None) -> Form:
-        sql, params = "SELECT form_json FROM forms WHERE form_id = ?", [form_id]
-        if version is not None:
-            sql += " AND version = ?"
-            params.append(version)
-        row = self.db.execute(sql + " ORDER BY version DESC LIMIT 1", params).fetchone()
-        if row is None:
+        doc = versioned_json(self.db, "forms", form_id, version)
+        if doc is None:
             raise FormError(f"no form {form_id}" + (f" version {version}" if version else ""))
-        return Form.from_dict(json.loads(row[0]))
+        return Form.from_dict(doc)
 
     def list(self, scheme_id: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT form_id, version, scheme_id, scheme_version, seed, mean_p, created_at, form_json FROM forms"

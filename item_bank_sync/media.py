@@ -9,14 +9,13 @@ and a file whose magic bytes disagree with its extension is not what the author 
 from __future__ import annotations
 
 import hashlib
-import os
 import struct
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlite_utils
 
+from exam_core.files import write_atomic
 from exam_core.model import MediaRef
 from item_bank_sync.import_errors import ItemRejected
 
@@ -106,12 +105,7 @@ class MediaStore:
         target = self.path_of(ref.sha256)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
+            write_atomic(target, data, 0o600)
         self.db["media"].insert({
             "sha256": ref.sha256, "mime": ref.mime, "name": ref.name, "size": len(data),
             "width": ref.width, "height": ref.height,

@@ -19,6 +19,7 @@ from exam_core.errors import InvigilError
 from exam_core.jsonio import canonical_dumps
 from exam_core.model import IDENTIFIER_RE, Accommodations
 from item_bank_sync.bank import utc_now
+from item_bank_sync.bank_db import versioned_json
 from item_bank_sync.import_errors import ItemRejected
 from item_bank_sync.qti_body import sanitise_fragment
 from item_bank_sync.yaml_safe import load_yaml
@@ -196,15 +197,10 @@ class SchemeStore:
         return "added"
 
     def get(self, scheme_id: str, version: int | None = None) -> Scheme:
-        sql = "SELECT scheme_json FROM schemes WHERE scheme_id = ?"
-        params: list[Any] = [scheme_id]
-        if version is not None:
-            sql += " AND version = ?"
-            params.append(version)
-        row = self.db.execute(sql + " ORDER BY version DESC LIMIT 1", params).fetchone()
-        if row is None:
+        doc = versioned_json(self.db, "schemes", scheme_id, version)
+        if doc is None:
             raise SchemeError(f"no scheme {scheme_id}" + (f" version {version}" if version else ""))
-        return Scheme.from_dict(json.loads(row[0]))
+        return Scheme.from_dict(doc)
 
     def list(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT scheme_id, version, title, created_at FROM schemes "

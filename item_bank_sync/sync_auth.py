@@ -1,16 +1,7 @@
 """Authentication of sync API requests: every request signed by a certified test-centre key.
 
-Wire format (the centre's client in ``proctor_console.sync_client`` builds the same message):
-four headers
-
-``X-Invigil-Centre``     the centre id (its certificate's subject)
-``X-Invigil-Time``       the wire timestamp of signing (UTC, ``...Z``)
-``X-Invigil-Nonce``      32 lowercase hex characters, never reused
-``X-Invigil-Signature``  base64 Ed25519 signature, purpose ``sync-request``, over the canonical
-                         JSON ``{"v": 1, "centre", "method", "path", "query", "body_sha256",
-                         "time", "nonce"}`` (``exam_core.jsonio.canonical_dumps``)
-
-The server looks the centre up in the bank (its certificate, issued by this central body, not
+The wire format (four headers, the signed message) is ``exam_core.signed_request``; the centre's
+client signs with the same module. The server looks the centre up in the bank (its certificate, issued by this central body, not
 revoked, valid now), checks the time is within the replay window, verifies the signature over
 the exact method, path, query string and body hash it received, and only then records the nonce:
 a nonce seen before inside the window is a replay and refused. Nonces older than twice the
@@ -21,7 +12,6 @@ carried on removable media, and the same signed-request check then covers both.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from dataclasses import dataclass
@@ -33,17 +23,15 @@ import sqlite_utils
 from exam_core import signing
 from exam_core.certs import VerifiedCertificate
 from exam_core.errors import ArtefactError, ExpiredError, InvigilError, MalformedError, RevokedError
-from exam_core.jsonio import b64d, canonical_dumps, parse_time
+from exam_core.jsonio import b64d, parse_time
+from exam_core.signed_request import (HEADER_CENTRE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIME,
+                                      request_message)
+from exam_core.signed_request import PURPOSE as SYNC_REQUEST_PURPOSE
 from exam_core.store import immediate_transaction
 
-SYNC_REQUEST_PURPOSE = "sync-request"
 REPLAY_WINDOW_SECONDS = 300
 NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
 CENTRE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
-HEADER_CENTRE = "X-Invigil-Centre"
-HEADER_TIME = "X-Invigil-Time"
-HEADER_NONCE = "X-Invigil-Nonce"
-HEADER_SIGNATURE = "X-Invigil-Signature"
 
 
 class AuthError(InvigilError):
@@ -52,12 +40,6 @@ class AuthError(InvigilError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
-
-
-def request_message(centre: str, method: str, path: str, query: str, body: bytes, at: str, nonce: str) -> bytes:
-    """The exact bytes a centre signs for one request."""
-    return canonical_dumps({"v": 1, "centre": centre, "method": method.upper(), "path": path, "query": query,
-                            "body_sha256": hashlib.sha256(body).hexdigest(), "time": at, "nonce": nonce})
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Air-gapped sync: the same content as the network path, carried on removable media.
 
-A bundle file is ``HPKE-seal(recipient, purpose, signed document)``: signed by the sender's
-certified key and sealed to the recipient, so a lost USB stick reveals nothing and a modified one
-is refused. Purposes (bound into both the signature and the HPKE ``info``):
+A bundle file is ``exam_core.sealed_file.seal_file(recipient, purpose, signed document)`` (a
+per-bundle AES-256-GCM key HPKE-sealed to the recipient, the document in authenticated chunks):
+signed by the sender's certified key and sealed to the recipient, so a lost USB stick reveals
+nothing and a modified one is refused. Purposes (bound into both the signature and the HPKE ``info``):
 
 ``sync-bundle-to-centre``    central -> centre, sealed to the centre's HPKE key (from its
                              certificate), signed by the central key. Payload
@@ -15,21 +16,23 @@ is refused. Purposes (bound into both the signature and the HPKE ``info``):
                              "incidents", "journal_head"?}]}`` (the upload body's entries).
 
 Importing is idempotent on both sides (envelopes by hash, packages by hash, revocation lists by
-sequence), so importing the same bundle twice, or an old one, changes nothing. A bundle is at most
-``exam_core.limits.HPKE_MAX_PLAINTEXT`` (64 MiB) once signed; larger deliveries need several.
+sequence), so importing the same bundle twice, or an old one, changes nothing. A signed bundle
+document is at most ``exam_core.limits.BUNDLE_MAX_BYTES`` (1 GiB), so packages of any size the
+package format allows (512 MiB) travel in one file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from exam_core import hpke, limits, signing
-from exam_core.errors import MalformedError, TamperedError, TooLargeError
+from exam_core import limits, signing
+from exam_core.errors import MalformedError, TamperedError
+from exam_core.files import write_atomic
 from exam_core.jsonio import b64e, format_time, utc_now
+from exam_core.sealed_file import open_file, read_sealed_file, seal_file
 from item_bank_sync.intake import ACCEPTED, QUARANTINED, REJECTED
 from item_bank_sync.serve import parse_batch
 from item_bank_sync.sync_store import SyncStore
@@ -56,24 +59,23 @@ def export_bundle(data_dir: Path, centre_id: str, out_path: Path) -> dict[str, A
     payload = {"format": FOR_CENTRE_FORMAT, "v": 1, "centre_id": centre_id, "created": format_time(utc_now()),
                "packages": packages, "revocations": b64e(store.revocation_list()), "receipts": receipts}
     signed = signing.make_signed(store.keys.signing, TO_CENTRE, json.dumps(payload).encode())
-    _write(out_path, hpke.seal(certificate.hpke_public, TO_CENTRE, signed))
+    write_atomic(out_path, seal_file(certificate.hpke_public, TO_CENTRE, signed, limits.BUNDLE_MAX_BYTES))
     return {"centre_id": centre_id, "file": str(out_path), "packages": [p["package_id"] for p in packages],
             "receipts": len(receipts)}
 
 
 def import_bundle(data_dir: Path, bundle_path: Path) -> dict[str, Any]:
     """Open a centre's envelope bundle, verify its signature, and take every envelope in."""
-    data = bundle_path.read_bytes()
-    if len(data) > limits.HPKE_MAX_PLAINTEXT + 4096:
-        raise TooLargeError(f"bundle of {len(data)} bytes exceeds {limits.HPKE_MAX_PLAINTEXT}")
+    data = read_sealed_file(bundle_path, limits.BUNDLE_MAX_BYTES)
     store = SyncStore(data_dir)
-    signed = hpke.open_sealed(store.keys.results, TO_CENTRAL, data)
-    claimed = json.loads(signing.read_unverified(signed, limits.HPKE_MAX_PLAINTEXT).payload_bytes).get("centre_id")
+    signed = open_file(store.keys.results, TO_CENTRAL, data, limits.BUNDLE_MAX_BYTES)
+    claimed = json.loads(signing.read_unverified(signed, limits.BUNDLE_MAX_BYTES).payload_bytes).get("centre_id")
     if not isinstance(claimed, str):
         raise MalformedError("bundle names no centre", "centre_id")
     certificate = store.centre_certificate(claimed)
     certificate.check_valid_at(utc_now())
-    payload = signing.open_signed(signed, certificate.signing_public, TO_CENTRAL, max_bytes=limits.HPKE_MAX_PLAINTEXT).payload
+    payload = signing.open_signed(signed, certificate.signing_public, TO_CENTRAL,
+                                  max_bytes=limits.BUNDLE_MAX_BYTES).payload
     if payload.get("format") != ENVELOPES_FORMAT or payload.get("v") != 1 or payload.get("centre_id") != claimed:
         raise MalformedError(f"not a version 1 {ENVELOPES_FORMAT} of {claimed}", "bundle")
     batch = parse_batch(json.dumps({"envelopes": payload.get("envelopes")}).encode())
@@ -85,15 +87,3 @@ def import_bundle(data_dir: Path, bundle_path: Path) -> dict[str, Any]:
             "duplicates": sum(r.duplicate for r in results),
             "rejected": sum(r.status == REJECTED for r in results),
             "results": [{k: v for k, v in r.to_dict().items() if k != "receipt"} for r in results]}
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write and fsync: a bundle on removable media must be complete when the command returns."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-

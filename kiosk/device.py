@@ -41,6 +41,7 @@ from typing import Any
 
 from exam_core import certs, envelope, keys, package
 from exam_core.errors import InvigilError, KeyFileError, UntrustedError
+from exam_core.files import write_atomic
 from exam_core.jsonio import b64d, b64e, format_time, parse_time, utc_now
 from exam_core.model import Attempt
 
@@ -52,15 +53,6 @@ CENTRAL_CERT = "central.cert"
 
 class NotPairedError(InvigilError):
     """The kiosk has no pairing with a console yet (run ``kiosk pair`` or ``kiosk run --pair-code``)."""
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(path, 0o600)
 
 
 def _root_from(data: bytes) -> certs.VerifiedCertificate:
@@ -105,7 +97,7 @@ class Device:
             keys.save_private_key(directory / "signing.key", keys.generate_signing_key())
             keys.save_private_key(directory / "hpke.key", keys.generate_hpke_key())
             info = {"kiosk_id": chosen}
-            _write_private(info_path, json.dumps(info).encode())
+            write_atomic(info_path, json.dumps(info).encode(), 0o600)
         pairing_path = directory / "pairing.json"
         pairing = json.loads(pairing_path.read_text()) if pairing_path.exists() else None
         return cls(directory, info["kiosk_id"], keys.load_private_key(directory / "signing.key"),
@@ -120,8 +112,8 @@ class Device:
 
     def save_pairing(self, pairing: dict[str, Any], documents: dict[str, bytes]) -> None:
         for name, data in documents.items():
-            _write_private(self.file(name), data)
-        _write_private(self.file("pairing.json"), json.dumps(pairing, indent=1).encode())
+            write_atomic(self.file(name), data, 0o600)
+        write_atomic(self.file("pairing.json"), json.dumps(pairing, indent=1).encode(), 0o600)
         self.pairing = pairing
 
     def install_central_certificate(self, data: bytes) -> certs.VerifiedCertificate:
@@ -138,7 +130,7 @@ class Device:
         verified.check_valid_at(utc_now())
         if verified.hpke_public is None:
             raise UntrustedError("the central certificate carries no results key: envelopes could not be sealed")
-        _write_private(path, bytes(data))
+        write_atomic(path, bytes(data), 0o600)
         self._central = verified
         return verified
 

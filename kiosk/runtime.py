@@ -15,7 +15,6 @@ key); then the journal is verified and replayed and the candidate is back where 
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, Callable
 
 from exam_core import formcontent, protocol
 from exam_core.errors import InvigilError, ValidationError
+from exam_core.files import write_atomic
 from exam_core.jsonio import b64d, b64e, loads_strict
 from exam_core.model import Attempt, FormContent
 from exam_core.protocol import Command, CommandAck
@@ -229,12 +229,7 @@ class KioskRuntime:
         if hashlib.sha256(data).hexdigest() != expected:
             raise PackageUnavailable(f"package {package_id} does not match the admitted SHA-256")
         path = self.package_path(package_id)
-        tmp = path.with_suffix(".part")
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, data)
 
     def _read_package(self, args: protocol.KeyReleaseArgs) -> bytes:
         if self.attempt is None or args.package_id != self.attempt.package_id:

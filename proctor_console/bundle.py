@@ -2,7 +2,7 @@
 revocations and receipts in), on removable media, signed and sealed like the network path.
 
 The formats are described in ``item_bank_sync.sync_bundle`` (the central side): a bundle is
-``HPKE-seal(recipient, purpose, signed document)``. Here the centre signs with its certified key and
+``exam_core.sealed_file.seal_file(recipient, purpose, signed document)``. Here the centre signs with its certified key and
 seals to the central results key carried in the installed root certificate; what comes back is
 verified against the central key and opened with the centre's HPKE key. Envelopes are dropped only
 for receipts that verify for their exact bytes, exactly as after a network upload.
@@ -11,15 +11,16 @@ for receipts that verify for their exact bytes, exactly as after a network uploa
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from exam_core import certs, hpke, limits, signing
-from exam_core.errors import InvigilError, MalformedError, TooLargeError
+from exam_core import certs, limits, signing
+from exam_core.errors import InvigilError, MalformedError
+from exam_core.files import write_atomic
 from exam_core.jsonio import b64d, b64e, format_time, utc_now
+from exam_core.sealed_file import open_file, read_sealed_file, seal_file
 from proctor_console.context import ConsoleContext, ConsoleError
 from proctor_console.sync import SyncReport, console_context, data_option, store_revocations
 from proctor_console.sync_envelopes import ConsoleEnvelopeStore
@@ -46,14 +47,14 @@ def export_bundle(ctx: ConsoleContext, out_path: Path) -> dict[str, Any]:
     _, results_key = _central_results_key(ctx)
     store = ConsoleEnvelopeStore(ctx)
     entries = []
-    budget = limits.HPKE_MAX_PLAINTEXT * 2 // 3      # base64 and the signature wrapper must still fit
+    budget = limits.BUNDLE_MAX_BYTES * 2 // 3        # base64 and the signature wrapper must still fit
     for batch in store.pending(budget, 10_000):
         entries = [{"envelope": b64e(e.data), **store.meta(e.attempt_id)} for e in batch]
         break                                          # one bundle per run; export again for the rest
     payload = {"format": ENVELOPES_FORMAT, "v": 1, "centre_id": ctx.centre_id,
                "created": format_time(utc_now()), "envelopes": entries}
     signed = signing.make_signed(ctx.signing_key, TO_CENTRAL, json.dumps(payload).encode())
-    _write(out_path, hpke.seal(results_key, TO_CENTRAL, signed))
+    write_atomic(out_path, seal_file(results_key, TO_CENTRAL, signed, limits.BUNDLE_MAX_BYTES))
     ctx.audit.append("sync", "bundle.export", {"envelopes": len(entries)})
     return {"file": str(out_path), "envelopes": len(entries), "pending_after": store.pending_count() - len(entries)}
 
@@ -63,11 +64,9 @@ def import_bundle(ctx: ConsoleContext, bundle_path: Path) -> SyncReport:
     from proctor_console.imports import import_package
 
     root, _ = _central_results_key(ctx)
-    data = bundle_path.read_bytes()
-    if len(data) > limits.HPKE_MAX_PLAINTEXT + 4096:
-        raise TooLargeError(f"bundle of {len(data)} bytes exceeds {limits.HPKE_MAX_PLAINTEXT}")
-    signed = hpke.open_sealed(ctx.hpke_key, TO_CENTRE, data)
-    payload = signing.open_signed(signed, root, TO_CENTRE, max_bytes=limits.HPKE_MAX_PLAINTEXT).payload
+    data = read_sealed_file(bundle_path, limits.BUNDLE_MAX_BYTES)
+    signed = open_file(ctx.hpke_key, TO_CENTRE, data, limits.BUNDLE_MAX_BYTES)
+    payload = signing.open_signed(signed, root, TO_CENTRE, max_bytes=limits.BUNDLE_MAX_BYTES).payload
     if payload.get("format") != FOR_CENTRE_FORMAT or payload.get("v") != 1:
         raise MalformedError(f"not a version 1 {FOR_CENTRE_FORMAT}", "bundle")
     if payload.get("centre_id") != ctx.centre_id:
@@ -111,15 +110,6 @@ def _list(payload: dict[str, Any], name: str) -> list[Any]:
     if not isinstance(value, list):
         raise MalformedError("must be a list", f"bundle.{name}")
     return value
-
-
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _refusing(fn: Any, *args: Any) -> Any:

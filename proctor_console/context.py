@@ -25,8 +25,8 @@ from exam_core.errors import InvigilError
 from exam_core.jsonio import b64d, format_time, loads_strict
 from exam_core.keys import HpkePrivateKey
 from exam_core.store import open_db
+from exam_core.tls import certificate_fingerprint, make_self_signed
 from proctor_console.schema import MIGRATIONS
-from proctor_console.tlscert import certificate_fingerprint, make_tls_certificate
 
 
 class ConsoleError(InvigilError):
@@ -177,7 +177,7 @@ class ConsoleContext:
         keys.save_private_key(self.keys_dir / "centre-hpke.key", hpke_key)
         keys.save_public_key(self.keys_dir / "centre-signing.pub", signing_key.public_key(), centre_id)
         keys.save_public_key(self.keys_dir / "centre-hpke.pub", hpke_key.public_key(), centre_id)
-        fingerprint = make_tls_certificate(self.tls_cert_path, self.tls_key_path, f"invigil-console-{centre_id}")
+        fingerprint = make_self_signed(self.tls_cert_path, self.tls_key_path, f"invigil-console-{centre_id}")
         request = protocol.CentreEnrolmentRequest.from_dict({
             "v": protocol.PROTOCOL_VERSION, "centre_id": centre_id, "name": name,
             "signing_key": keys.public_key_to_dict(signing_key.public_key()),

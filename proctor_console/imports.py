@@ -17,6 +17,7 @@ from typing import Any
 
 from exam_core import package as form_package
 from exam_core.errors import InvigilError, ValidationError
+from exam_core.files import write_atomic
 from exam_core.model import IDENTIFIER_RE, Accommodations
 from exam_core.store import immediate_transaction
 from proctor_console.context import ConsoleContext, ConsoleError, now_text
@@ -43,12 +44,7 @@ def import_package(ctx: ConsoleContext, data: bytes, source: str, by: str) -> di
     if existing and existing[0] != digest:
         raise ConsoleError(f"{source}: a different package with id {manifest.package_id} is already imported")
     rel = f"packages/{manifest.package_id}.zip"
-    tmp = ctx.data / (rel + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, ctx.data / rel)
+    write_atomic(ctx.data / rel, data)
     with immediate_transaction(ctx.db) as conn:
         conn.execute("INSERT OR IGNORE INTO packages (package_id, manifest, path, sha256, size, imported_at,"
                      " imported_by) VALUES (?,?,?,?,?,?,?)",

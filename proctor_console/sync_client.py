@@ -1,8 +1,8 @@
 """The centre's HTTP client of the central sync API: signed requests, pinned TLS, resumable downloads.
 
 Every request is signed with the centre's certified Ed25519 key over its method, path, query,
-body hash, time and a fresh nonce (the format is documented in ``item_bank_sync.sync_auth``; it is
-rebuilt here from ``exam_core`` pieces because the tiers never import each other). Everything the
+body hash, time and a fresh nonce (the format is ``exam_core.signed_request``, shared with the
+server's check). Everything the
 hub answers is verified before use: the package list is signed by the central key and bound to the
 request's nonce, packages are checked against the listed SHA-256 and then by their manifest
 signature on import, receipts by ``exam_core.receipt.verify_receipt``.
@@ -18,7 +18,6 @@ import hashlib
 import http.client
 import json
 import os
-import secrets
 import socket
 import ssl
 from dataclasses import dataclass
@@ -30,9 +29,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from exam_core import signing
 from exam_core.errors import InvigilError, MalformedError, TamperedError, UntrustedError
-from exam_core.jsonio import b64e, canonical_dumps, format_time, loads_strict, utc_now
+from exam_core.jsonio import loads_strict
+from exam_core.signed_request import sign_request
 
-SYNC_REQUEST_PURPOSE = "sync-request"
 PACKAGE_LIST_PURPOSE = "sync-package-list"
 CHUNK = 256 * 1024
 MAX_LIST_BYTES = 4 * 1024 * 1024
@@ -85,14 +84,7 @@ class HubClient:
         return conn
 
     def _signed_headers(self, method: str, path: str, query: str, body: bytes) -> dict[str, str]:
-        at = format_time(utc_now().replace(microsecond=0))
-        nonce = secrets.token_hex(16)
-        message = canonical_dumps({"v": 1, "centre": self.centre_id, "method": method, "path": path,
-                                   "query": query, "body_sha256": hashlib.sha256(body).hexdigest(),
-                                   "time": at, "nonce": nonce})
-        signature = signing.sign(self.signing_key, SYNC_REQUEST_PURPOSE, message)
-        return {"X-Invigil-Centre": self.centre_id, "X-Invigil-Time": at, "X-Invigil-Nonce": nonce,
-                "X-Invigil-Signature": b64e(signature)}
+        return sign_request(self.signing_key, self.centre_id, method, path, query, body)
 
     def open(self, method: str, path: str, body: bytes = b"", extra: dict[str, str] | None = None
              ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, str]:

@@ -25,7 +25,7 @@ from proctor_console.sync import SyncReport, run_sync, settle_one
 from proctor_console.sync_client import HubClient, HubError
 from proctor_console.sync_envelopes import ConsoleEnvelopeStore, PendingEnvelope
 from item_bank_sync.sync_bundle import export_bundle as central_export, import_bundle as central_import
-from tests.central.world import CENTRE_ID, KIOSK_ID, PACKAGE_ID, build_world
+from tests.central.world import CENTRE_ID, FORM_ID, FORM_VERSION, KIOSK_ID, PACKAGE_ID, build_world
 
 REPO = Path(__file__).resolve().parents[2]
 GOOD = {"q1": "A", "q2": ["A", "C"], "q3": "essay"}
@@ -332,3 +332,33 @@ def test_concurrent_uploads_of_one_envelope_get_one_attempt_and_one_receipt(worl
     db = open_results(results_path(world.data_dir))
     assert db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 7
     assert db.execute("SELECT COUNT(*) FROM envelopes").fetchone()[0] == 7
+
+
+def test_air_gap_bundle_carries_packages_beyond_the_hpke_limit(world, console, tmp_path):
+    """A centre's delivery larger than HPKE's 64 MiB single-shot limit still travels in one bundle."""
+    import os
+    from datetime import timedelta
+
+    from exam_core import limits, package
+
+    now = utc_now()
+    big_content = os.urandom(limits.HPKE_MAX_PLAINTEXT + 4 * 1024 * 1024)    # media bytes, incompressible
+    big, _ = package.build_form_package(
+        big_content, package_id="pkg-big", form_id=FORM_ID, form_version=FORM_VERSION, scheme_id="S1", centre_id=CENTRE_ID,
+        opens=now - timedelta(hours=1), closes=now + timedelta(hours=8), signing_key=world.pki.central,
+        centre_hpke_public=console.hpke_key.public_key(), title="Large media")
+    assert len(big) > limits.HPKE_MAX_PLAINTEXT
+    (world.context.packages_dir / "pkg-big.zip").write_bytes(big)
+    bank = open_bank(world.context.bank_db_path)
+    bank["packages"].insert({"package_id": "pkg-big", "form_id": FORM_ID, "form_version": FORM_VERSION, "centre_id": CENTRE_ID,
+                             "opens": format_time(now), "closes": format_time(now + timedelta(hours=8)),
+                             "release_code_required": 0, "path": "packages/pkg-big.zip",
+                             "sha256": hashlib.sha256(big).hexdigest(), "created_at": format_time(now)})
+    bank.conn.close()
+    to_centre = tmp_path / "to-centre.bundle"
+    summary = central_export(world.data_dir, CENTRE_ID, to_centre)
+    assert sorted(summary["packages"]) == sorted([PACKAGE_ID, "pkg-big"])
+    assert to_centre.stat().st_size > limits.HPKE_MAX_PLAINTEXT
+    report = centre_import(console, to_centre)
+    assert sorted(report.packages_imported) == sorted([PACKAGE_ID, "pkg-big"])
+    assert (console.data / "packages" / "pkg-big.zip").read_bytes() == big
