@@ -108,6 +108,30 @@ def marking_list(ctx: click.Context, status: str | None) -> None:
                            "Marking tasks"))
 
 
+@marking_group.command("tolerance")
+@click.option("--form", "form_id", help="The form the setting is for (default: every form without its own).")
+@click.option("--percent", type=click.FloatRange(0, 100),
+              help="Set: largest difference between two marks, in percent of the task's maximum, that still "
+                   "counts as agreement (default 10). Without it, the settings are shown.")
+@click.option("--by", "by", help="Who changes the rule (required with --percent; recorded).")
+@json_option
+@click.pass_context
+@refusals_exit
+def marking_tolerance(ctx: click.Context, form_id: str | None, percent: float | None, by: str | None) -> None:
+    """Show or set when two marks agree; a new setting also applies to tasks still open."""
+    from item_bank_sync.marking import list_tolerances, set_tolerance
+
+    if percent is None:
+        rows = list_tolerances(_results(ctx))
+        emit(ctx, rows, _table(rows, ["form_id", "percent", "set_by", "set_at"], "Marking tolerance"))
+        return
+    if not by:
+        raise click.UsageError("--by is required with --percent")
+    result = set_tolerance(_results(ctx), percent, by, form_id)
+    emit(ctx, result, lambda c: c.print(f"tolerance {percent:g} % for {form_id or 'every form'}; "
+                                        f"{result['open_tasks_updated']} open task(s) updated"))
+
+
 @marking_group.command("show")
 @click.argument("task_id", type=int)
 @json_option

@@ -325,7 +325,7 @@ def _store_attempt(conn: Any, digest: str, centre: str, opened: OpenedEnvelope, 
         "VALUES (?, ?, ?, ?, ?, ?)",
         [(attempt.attempt_id, s.item_id, s.response_id, s.template, s.score, s.max_score) for s in scored.responses])
     marking.create_tasks(conn, attempt.attempt_id,
-                         [(s.item_id, s.response_id, s.max_score) for s in scored.pending], now)
+                         [(s.item_id, s.response_id, s.max_score) for s in scored.pending], now, attempt.form_id)
     for proctor in meta.proctors:
         conn.execute("INSERT OR IGNORE INTO attempt_roles (attempt_id, person, role) VALUES (?, ?, 'proctor')",
                      (attempt.attempt_id, marking.person_key(proctor)))

@@ -8,6 +8,11 @@ Everyone who marks or adjudicates an attempt is recorded in ``attempt_roles``, s
 them can later decide that attempt's certification (impartiality, ISO/IEC 17024 9.4).
 
 When the last task of an attempt is done, the attempt's total and pass/fail are recomputed.
+
+The tolerance is a share of the task's maximum score: 10 % unless set (``marking tolerance``),
+globally or for one form (a form's own setting wins). A task takes the tolerance in force when it
+is created; changing the setting also re-applies it to tasks still ``open`` (not yet settled by
+two marks), never to tasks already in adjudication or done.
 """
 
 from __future__ import annotations
@@ -39,13 +44,52 @@ class MarkOutcome:
     attempt_completed: bool
 
 
-def create_tasks(conn: Any, attempt_id: str, pending: list[tuple[str, str, float]], now: str) -> None:
+def create_tasks(conn: Any, attempt_id: str, pending: list[tuple[str, str, float]], now: str,
+                 form_id: str | None = None) -> None:
     """Queue ``(item_id, response_id, max_score)`` slots of one attempt (inside the caller's transaction)."""
+    share = tolerance_share(conn, form_id) if pending else DEFAULT_TOLERANCE_SHARE
     for item_id, response_id, max_score in pending:
         conn.execute(
             "INSERT OR IGNORE INTO marking_tasks (attempt_id, item_id, response_id, max_score, tolerance, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (attempt_id, item_id, response_id, max_score, DEFAULT_TOLERANCE_SHARE * max_score, now))
+            (attempt_id, item_id, response_id, max_score, share * max_score, now))
+
+
+def tolerance_share(conn: Any, form_id: str | None) -> float:
+    """The tolerance share in force for a form: its own setting, else the global one, else 10 %."""
+    row = conn.execute("SELECT share FROM marking_tolerance WHERE form_id IN (?, '') "
+                       "ORDER BY form_id = '' LIMIT 1", (form_id or "",)).fetchone()
+    return DEFAULT_TOLERANCE_SHARE if row is None else float(row[0])
+
+
+def set_tolerance(db: sqlite_utils.Database, percent: float, by: str, form_id: str | None = None) -> dict[str, Any]:
+    """Set the tolerance (percent of a task's maximum) globally or for one form; re-apply it to
+    the open tasks it governs. Returns the setting and how many open tasks changed."""
+    if not 0 <= percent <= 100:
+        raise ValidationError("percent", "must be between 0 and 100")
+    if not by.strip():
+        raise ValidationError("by", "name the person changing the marking rule")
+    share, scope, now = percent / 100, form_id or "", format_time(utc_now())
+    # open tasks governed by this setting: of this form, or (global) of forms without their own
+    governed = ("attempt_id IN (SELECT attempt_id FROM attempts WHERE form_id = ?)", (scope,)) if scope else (
+        "attempt_id IN (SELECT attempt_id FROM attempts WHERE form_id NOT IN "
+        "(SELECT form_id FROM marking_tolerance WHERE form_id != ''))", ())
+    with immediate_transaction(db) as conn:
+        conn.execute("INSERT OR REPLACE INTO marking_tolerance (form_id, share, set_by, set_at) VALUES (?, ?, ?, ?)",
+                     (scope, share, by.strip(), now))
+        changed = conn.execute(f"UPDATE marking_tasks SET tolerance = ? * max_score WHERE status = 'open' "
+                               f"AND {governed[0]}", (share, *governed[1])).rowcount
+    return {"form_id": form_id, "percent": percent, "set_by": by.strip(), "set_at": now, "open_tasks_updated": changed}
+
+
+def list_tolerances(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every tolerance setting (``form_id`` None = global), with the default when none is global."""
+    rows = [{"form_id": r["form_id"] or None, "percent": r["share"] * 100, "set_by": r["set_by"], "set_at": r["set_at"]}
+            for r in db.query("SELECT * FROM marking_tolerance ORDER BY form_id")]
+    if not any(r["form_id"] is None for r in rows):
+        rows.insert(0, {"form_id": None, "percent": DEFAULT_TOLERANCE_SHARE * 100, "set_by": "(default)",
+                        "set_at": None})
+    return rows
 
 
 def list_tasks(db: sqlite_utils.Database, status: str | None = None) -> list[dict[str, Any]]:

@@ -166,6 +166,14 @@ MIGRATIONS = [
     Migration(2, "quarantine keeps the centre's meta for a retry", """
         ALTER TABLE quarantine ADD COLUMN meta_json TEXT NOT NULL DEFAULT '{}';
     """),
+    Migration(3, "marking tolerance as a setting, global ('') or per form", """
+        CREATE TABLE marking_tolerance (
+            form_id TEXT PRIMARY KEY,
+            share REAL NOT NULL CHECK (share >= 0 AND share <= 1),
+            set_by TEXT NOT NULL,
+            set_at TEXT NOT NULL
+        );
+    """),
 ]
 
 

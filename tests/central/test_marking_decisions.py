@@ -131,3 +131,39 @@ def test_cli_marking_decide_export_analyze(world, results):
     assert bank.execute("SELECT item_id, p, n FROM item_stats ORDER BY item_id").fetchall()[0] == ("q1", 1.0, 1)
     listed_intake = json.loads(_cli(world, "intake", "list", "--json").stdout)
     assert {r["status"] for r in listed_intake} == {"accepted"}
+
+
+def test_tolerance_is_a_setting_global_or_per_form(world, results):
+    from item_bank_sync.marking import list_tolerances, set_tolerance
+
+    bank = open_bank(world.context.bank_db_path)
+    intake = Intake(bank, results, world.keys, [])
+    task = _task(results, "att-1")                                    # max 4, created with the default 10 %
+    assert results.execute("SELECT tolerance FROM marking_tasks WHERE task_id = ?", [task]).fetchone()[0] == \
+        pytest.approx(0.4)
+    changed = set_tolerance(results, 25, "Quinn Quality")             # global: re-applied to open tasks
+    assert changed["open_tasks_updated"] == 2
+    record_mark(results, task, "Mia Marker", 2)
+    assert record_mark(results, task, "Max Marker", 3).status == "done"   # 1 point of 4 = 25 %: agreement
+    set_tolerance(results, 5, "Quinn Quality", form_id="F1")          # the form's own setting wins
+    intake.receive(world.seal("att-3", {"q1": "A", "q2": ["A"], "q3": "Essay"}), CENTRE_ID)
+    new = _task(results, "att-3")
+    assert results.execute("SELECT tolerance FROM marking_tasks WHERE task_id = ?", [new]).fetchone()[0] == \
+        pytest.approx(0.2)
+    record_mark(results, new, "Mia Marker", 2)
+    assert record_mark(results, new, "Max Marker", 2.5).status == "adjudication"   # 12.5 % > 5 %
+    assert {(r["form_id"], r["percent"]) for r in list_tolerances(results)} == {(None, 25), ("F1", 5)}
+    with pytest.raises(ValidationError):
+        set_tolerance(results, 120, "Quinn Quality")
+    bank.conn.close()
+
+
+def test_cli_marking_tolerance(world, results):
+    assert json.loads(_cli(world, "marking", "tolerance", "--json").stdout)[0]["percent"] == 10
+    refused = _cli(world, "marking", "tolerance", "--percent", "20")
+    assert refused.returncode != 0 and "--by" in refused.stderr
+    done = json.loads(_cli(world, "marking", "tolerance", "--percent", "20", "--form", "F1", "--by", "Quinn",
+                           "--json").stdout)
+    assert done["open_tasks_updated"] == 2 and done["percent"] == 20
+    shown = json.loads(_cli(world, "marking", "tolerance", "--json").stdout)
+    assert {(r["form_id"], r["percent"]) for r in shown} == {(None, 10), ("F1", 20)}
