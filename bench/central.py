@@ -19,6 +19,7 @@ import json
 import statistics
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -27,7 +28,7 @@ from cryptography.hazmat.primitives import hpke as raw_hpke
 
 from bench.common import Figure
 from exam_core import certs, envelope, keys
-from exam_core.jsonio import b64d
+from exam_core.jsonio import b64d, format_time, utc_now
 from exam_core.model import AnswerKey
 
 BENCH = "central"
@@ -163,7 +164,9 @@ def _bank_rows(bank) -> None:
                             "request_json": "{}", "cert_serial": "x", "certificate": b"x", "not_after": now,
                             "enrolled_at": now})
     bank["packages"].insert({"package_id": "pkg-1", "form_id": "F1", "form_version": 1, "centre_id": "centre-1",
-                             "opens": now, "closes": now, "release_code_required": 0, "path": "p", "sha256": "0",
+                             "opens": format_time(utc_now() - timedelta(hours=1)),   # intake checks the window
+                             "closes": format_time(utc_now() + timedelta(hours=8)),
+                             "release_code_required": 0, "path": "p", "sha256": "0",
                              "created_at": now})
 
 
