@@ -2,9 +2,10 @@
 
 The kiosk measures itself (SHA-256 over a canonical list of its code files, or over the frozen
 PyInstaller binary, plus the exact bytes of its hardening policy), signs the measurement with its
-device key together with the console's fresh nonce, and sends it in ``hello``. The console checks
-the signature, the nonce (no replay) and the measurement against the allow-list of the release it
-expects, and refuses to start exams on a kiosk that does not match.
+device key together with the console's login challenge of that connection, and sends it in
+``hello``. The console checks the signature, the nonce (no replay) and the measurement against the
+allow-list of released builds (``exam_core.attestation``, which also holds the document format),
+and refuses to start exams on a kiosk that does not match.
 
 What this proves, and what it cannot (see docs/HARDENING.md): it detects a kiosk that runs
 modified or unreleased code *through an honest interpreter*, and a wrong policy. It cannot detect
@@ -12,43 +13,32 @@ an attacker who controls the measuring code itself (a patched interpreter, root 
 the device key): such an attacker simply reports the released measurement. Only a hardware root
 of trust (a TPM quote over measured-boot PCRs and IMA) closes that gap.
 
-``verify_attestation`` depends on ``exam_core`` only, so the console can use the same code once it
-moves next to the wire formats; the kiosk side needs nothing from the console.
+Only the measuring lives here (it reads the kiosk's own files); the wire format and its
+verification are in ``exam_core.attestation`` so the console can use them without importing a
+kiosk-side package.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import importlib.util
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Sequence
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from exam_core import signing
-from exam_core.errors import ExpiredError, MalformedError, UntrustedError, ValidationError
-from exam_core.jsonio import b64d, b64e, canonical_dumps
+from exam_core.attestation import PURPOSE, make_attestation_document
+from exam_core.errors import ValidationError
+from exam_core.jsonio import canonical_dumps
 from hardening.policy import Policy
 
-#: Purpose bound into the attestation signature (kiosk-local until exam_core.purposes lists it).
-PURPOSE = "kiosk-attestation"
-ATTESTATION_FORMAT = "invigil-attestation"
+__all__ = ["PURPOSE", "Measurement", "code_files", "make_attestation", "measure"]
+
 MEASUREMENT_FORMAT = "invigil-measurement-v1"
 MEASURED_PACKAGES = ("exam_core", "kiosk", "hardening")
 FROZEN_ENTRY = "frozen:executable"
-NONCE_MIN_BYTES, NONCE_MAX_BYTES = 16, 64
-KIOSK_ID_MAX = 128
-
-
-class NotAllowlistedError(UntrustedError):
-    """The kiosk's measurement is not one of the release's allowed measurements."""
-
-
-class StaleAttestationError(ExpiredError):
-    """The attestation answers another nonce: replayed, or made for another connection."""
 
 
 @dataclass(frozen=True)
@@ -62,15 +52,6 @@ class Measurement:
         data = asdict(self)
         data["files"] = [list(entry) for entry in self.files]
         return data
-
-
-@dataclass(frozen=True)
-class AttestationResult:
-    kiosk_id: str
-    measurement: str
-    release: str
-    kind: str
-    policy_sha256: str
 
 
 def _file_sha256(path: Path) -> str:
@@ -133,50 +114,11 @@ def measure(policy: Policy | bytes, paths: Sequence[str | Path] | None = None) -
     return Measurement(hashlib.sha256(canonical_dumps(document)).hexdigest(), kind, ordered, policy_sha)
 
 
-def _check_nonce(nonce: bytes) -> bytes:
-    if not isinstance(nonce, (bytes, bytearray)) or not NONCE_MIN_BYTES <= len(nonce) <= NONCE_MAX_BYTES:
-        raise ValidationError("nonce", f"must be {NONCE_MIN_BYTES}-{NONCE_MAX_BYTES} bytes")
-    return bytes(nonce)
-
-
 def make_attestation(device_signing_key: Ed25519PrivateKey, measurement: Measurement, nonce: bytes,
                      kiosk_id: str) -> bytes:
-    """A signed document binding the measurement to this kiosk and the console's fresh nonce."""
-    if not isinstance(kiosk_id, str) or not 0 < len(kiosk_id) <= KIOSK_ID_MAX:
-        raise ValidationError("kiosk_id", f"must be 1-{KIOSK_ID_MAX} characters")
-    payload = {"format": ATTESTATION_FORMAT, "v": 1, "kiosk_id": kiosk_id,
-               "nonce": b64e(_check_nonce(nonce)), "measurement": measurement.digest,
-               "kind": measurement.kind, "policy_sha256": measurement.policy_sha256,
-               "files": len(measurement.files)}
-    return signing.make_signed(device_signing_key, PURPOSE, payload)
-
-
-_PAYLOAD_FIELDS = {"format", "v", "kiosk_id", "nonce", "measurement", "kind", "policy_sha256", "files"}
-
-
-def verify_attestation(data: bytes, device_public: Ed25519PublicKey,
-                       allowlist: Mapping[str, str] | Iterable[str], nonce: bytes) -> AttestationResult:
-    """Console side: signature, shape, nonce, then the allow-list; each failure has its own error.
-
-    ``allowlist`` maps allowed measurements to release labels (or is a plain collection of them).
-    Raises the ``exam_core`` artefact errors for a bad document, ``StaleAttestationError`` for
-    another nonce and ``NotAllowlistedError`` (whose message says what was measured) otherwise.
-    """
-    document = signing.open_signed(data, device_public, PURPOSE)
-    payload = document.payload
-    if set(payload) != _PAYLOAD_FIELDS or payload["format"] != ATTESTATION_FORMAT or payload["v"] != 1:
-        raise MalformedError(f"attestation payload must have exactly {sorted(_PAYLOAD_FIELDS)}")
-    for name in ("kiosk_id", "measurement", "kind", "policy_sha256"):
-        if not isinstance(payload[name], str) or not 0 < len(payload[name]) <= KIOSK_ID_MAX:
-            raise MalformedError("must be a short string", name)
-    sent_nonce = b64d(payload["nonce"], "nonce", NONCE_MAX_BYTES)
-    if not hmac.compare_digest(sent_nonce, _check_nonce(nonce)):
-        raise StaleAttestationError("attestation was made for another nonce (replayed?)", "nonce")
-    releases = dict(allowlist) if isinstance(allowlist, Mapping) else {m: m for m in allowlist}
-    if payload["measurement"] not in releases:
-        raise NotAllowlistedError(
-            f"kiosk {payload['kiosk_id']} runs {payload['kind']} measurement {payload['measurement']} "
-            f"(policy {payload['policy_sha256'][:12]}), which is not an allowed release measurement",
-            "measurement")
-    return AttestationResult(payload["kiosk_id"], payload["measurement"], releases[payload["measurement"]],
-                             payload["kind"], payload["policy_sha256"])
+    """A signed document (``exam_core.attestation`` format) binding the measurement to this kiosk
+    and the nonce: the login challenge of the connection it is sent on. Cheap (one signature), so
+    the kiosk measures once at start and attests once per connection."""
+    return make_attestation_document(device_signing_key, kiosk_id=kiosk_id, nonce=nonce,
+                                     measurement=measurement.digest, kind=measurement.kind,
+                                     policy_sha256=measurement.policy_sha256, files=len(measurement.files))

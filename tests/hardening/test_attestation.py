@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 import subprocess
@@ -10,12 +9,10 @@ import sys
 
 import pytest
 
-from exam_core.errors import MalformedError, TamperedError, ValidationError, WrongKeyError, WrongPurposeError
+from exam_core.attestation import NotAllowlistedError, StaleAttestationError, verify_attestation
+from exam_core.errors import ValidationError
 from exam_core.keys import generate_signing_key
-from exam_core import signing
-from exam_core.jsonio import canonical_dumps
-from hardening.attestation import (NotAllowlistedError, StaleAttestationError, make_attestation, measure,
-                                   verify_attestation)
+from hardening.attestation import make_attestation, measure
 from hardening.policy import load_policy
 
 NONCE = bytes(range(32))
@@ -62,35 +59,19 @@ def test_installed_packages_are_measured_without_importing_kiosk():
     assert kiosk_imported is False
 
 
-def test_attestation_round_trip_and_every_refusal(release):
+def test_attestation_made_here_verifies_with_exam_core(release):
+    """The kiosk side (hardening) and the console side (exam_core) agree on the format; the
+    refusals of every malformed or forged document are tested in tests/core/test_attestation.py."""
     device = generate_signing_key()
     measurement = measure(load_policy(), [release])
     blob = make_attestation(device, measurement, NONCE, "kiosk-07")
     result = verify_attestation(blob, device.public_key(), {measurement.digest: "1.0.0"}, NONCE)
     assert (result.kiosk_id, result.release, result.kind) == ("kiosk-07", "1.0.0", "source")
-
+    assert (result.policy_sha256, result.files) == (measurement.policy_sha256, len(measurement.files))
     with pytest.raises(StaleAttestationError):
         verify_attestation(blob, device.public_key(), [measurement.digest], bytes(32))
     with pytest.raises(NotAllowlistedError, match=measurement.digest):
         verify_attestation(blob, device.public_key(), {"0" * 64: "1.0.0"}, NONCE)
-    with pytest.raises(WrongKeyError):
-        verify_attestation(blob, generate_signing_key().public_key(), [measurement.digest], NONCE)
-    document = json.loads(blob)
-    payload = json.loads(base64.b64decode(document["payload"]))
-    payload["kiosk_id"] = "kiosk-08"  # claim to be another kiosk under the same signature
-    document["payload"] = base64.b64encode(canonical_dumps(payload)).decode()
-    with pytest.raises(TamperedError):
-        verify_attestation(canonical_dumps(document), device.public_key(), [measurement.digest], NONCE)
-    other_purpose = signing.make_signed(device, "receipt", {"measurement": measurement.digest})
-    with pytest.raises(WrongPurposeError):
-        verify_attestation(other_purpose, device.public_key(), [measurement.digest], NONCE)
-
-
-def test_forged_payload_fields_are_refused():
-    device = generate_signing_key()
-    blob = signing.make_signed(device, "kiosk-attestation", {"format": "invigil-attestation", "v": 1})
-    with pytest.raises(MalformedError):
-        verify_attestation(blob, device.public_key(), [], NONCE)
 
 
 def test_bad_inputs_are_refused(release):
