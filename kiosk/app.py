@@ -85,25 +85,32 @@ def _thumbnail(runtime: KioskRuntime, thumbnail: dict[str, Any]) -> None:
 
 
 def _attestation(device: Device, policy_file: str | None) -> Callable[[bytes], bytes]:
-    """``nonce -> signed attestation`` (hardening.attestation), or empty bytes if it cannot measure."""
+    """``nonce -> signed attestation`` (hardening.attestation), or empty bytes if it cannot measure.
+
+    The measurement (hashing every code file) is made once here at start; each console connection
+    then costs one signature over that connection's login challenge."""
+    try:
+        from hardening.attestation import make_attestation, measure
+        from hardening.policy import load_policy
+        measurement = measure(load_policy(policy_file))
+    except Exception as exc:  # noqa: BLE001 - reported as missing attestation, the console decides
+        log.warning("attestation unavailable: %s", exc)
+        return lambda nonce: b""
+
     def make(nonce: bytes) -> bytes:
         try:
-            from hardening.attestation import make_attestation, measure
-            from hardening.policy import load_policy
-            return make_attestation(device.signing_key, measure(load_policy(policy_file)), nonce, device.kiosk_id)
-        except Exception as exc:  # noqa: BLE001 - reported as missing attestation, the console decides
+            return make_attestation(device.signing_key, measurement, nonce, device.kiosk_id)
+        except Exception as exc:  # noqa: BLE001 - as above
             log.warning("attestation unavailable: %s", exc)
             return b""
     return make
 
 
 def build_runtime(options: KioskOptions, device: Device) -> KioskRuntime:
-    import os
-    attest = _attestation(device, options.policy)
     holder: dict[str, KioskRuntime] = {}
     runtime = KioskRuntime(options.data_dir, device.kiosk_id, KeyOpener(device.unwrap, device.decrypt),
                            device.sealer(lambda: holder["rt"].attempt, lambda: holder["rt"].attestation),
-                           attestation=attest(os.urandom(32)))
+                           attester=_attestation(device, options.policy))
     holder["rt"] = runtime
     return runtime
 

@@ -3,8 +3,10 @@
 Why a loop around a fresh client instead of Socket.IO's own reconnection: every connection must
 answer a fresh, single-use challenge, and the exam must never wait for the console. The link runs
 in its own thread: it connects (challenge login with the device key, TLS pinned to the certificate
-seen at pairing), says ``hello``, then repeatedly fetches the admitted package, drains the outbox
-(each entry deleted only when the console acks it) and sends a heartbeat. When the console is
+seen at pairing), signs its release attestation over that same login challenge (so a recorded
+attestation is worthless on any later connection), says ``hello``, then repeatedly fetches the
+admitted package, drains the outbox (each entry deleted only when the console acks it) and sends a
+heartbeat. When the console is
 gone, it backs off and tries again; the candidate notices nothing but the connection indicator.
 
 Commands arrive on ``command`` and are answered through the Socket.IO ack with the runtime's
@@ -67,6 +69,7 @@ class ConsoleLink:
         self._thread: threading.Thread | None = None
         self._sio: socketio.Client | None = None
         self._say_hello = threading.Event()
+        self._challenge: bytes | None = None  # login challenge of the current connection
         self.quarantined: set[tuple[str, int]] = set()
         self.last_error: str | None = None
 
@@ -118,9 +121,11 @@ class ConsoleLink:
         reply = self._http().get(self.url + protocol.CHALLENGE_PATH, timeout=CALL_TIMEOUT)
         reply.raise_for_status()
         challenge = protocol.Challenge.from_dict(loads_strict(reply.content, max_bytes=4096))
+        self._challenge = b64d(challenge.challenge, "challenge", 32)
         return protocol.make_kiosk_auth(self.device.signing_key, challenge, self.device.kiosk_id).to_dict()
 
     def _session_once(self) -> None:
+        self._challenge = None
         sio = socketio.Client(reconnection=False, http_session=self._http(),
                               ssl_verify=bool(self.verify) or not self.url.startswith("https"))
         sio.on(protocol.COMMAND, self._on_command, namespace=protocol.KIOSK_NAMESPACE)
@@ -128,6 +133,8 @@ class ConsoleLink:
                     transports=["websocket"], wait_timeout=CALL_TIMEOUT)
         self._sio = sio
         try:
+            if self._challenge is not None:  # the attestation answers this connection's challenge
+                self.runtime.attest(self._challenge)
             self._hello(sio)
             self.runtime.console_connected = True
             next_beat = 0.0

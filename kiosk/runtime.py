@@ -58,13 +58,15 @@ class KioskRuntime:
     """See the module docstring. ``seal`` builds a sealed envelope from a result payload."""
 
     def __init__(self, data_dir: str | Path, kiosk_id: str, opener: KeyOpener,
-                 seal: Callable[[dict[str, Any]], Sealed], *, attestation: bytes = b"",
+                 seal: Callable[[dict[str, Any]], Sealed], *,
+                 attester: Callable[[bytes], bytes] = lambda nonce: b"",
                  notify_link: Callable[[], None] | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.kiosk_id = kiosk_id
         self.opener = opener
         self._seal = seal
-        self.attestation = attestation
+        self._attester = attester
+        self.attestation = b""  # the latest signed attestation (hello, envelopes); see ``attest``
         self.lock = threading.RLock()
         self.db = storage.open_kiosk_db(self.data_dir)
         self.outbox = Outbox(self.db, kiosk_id, on_added=notify_link)
@@ -102,6 +104,13 @@ class KioskRuntime:
         with self.lock:
             return (self.attempt is not None and self.session is None and self.keys_released
                     and not self.admission.get("receipt"))
+
+    def attest(self, nonce: bytes) -> bytes:
+        """Sign the release measurement over ``nonce`` (the login challenge of a new console
+        connection) and keep it for this connection's hellos: the console refuses an attestation
+        made for any other connection, so a recorded one cannot be replayed."""
+        self.attestation = self._attester(nonce)
+        return self.attestation
 
     def hello(self) -> protocol.Hello:
         with self.lock:

@@ -166,8 +166,16 @@ class Actions:
         return result
 
     def _release(self, user: User, kiosk_id: str, attempt: dict[str, Any]) -> protocol.KeyReleaseArgs:
-        """Unwrap the content key (window, centre key, release code) and wrap it to this kiosk."""
+        """Unwrap the content key (window, centre key, release code) and wrap it to this kiosk,
+        only if the kiosk passed release attestation on its current connection (when enforced)."""
         kiosk = self.server.registry.active(kiosk_id)
+        try:
+            self.server.attestation.require(kiosk_id)
+        except ConsoleError as exc:
+            self.ctx.audit.append(user.name, "key.release_refused", {"kiosk_id": kiosk_id,
+                                                                     "attempt_id": attempt["attempt_id"],
+                                                                     "reason": str(exc)})
+            raise
         package, stored = load_package(self.ctx, attempt["package_id"])
         try:
             content_key = form_package.unwrap_content_key(package, self.ctx.hpke_key,

@@ -246,3 +246,6 @@ from proctor_console.sync import sync_command  # noqa: E402
 main.add_command(sync_command)
 main.add_command(export_bundle_command)
 main.add_command(import_bundle_command)
+from proctor_console.attestation_policy import release_allowlist  # noqa: E402
+
+main.add_command(release_allowlist)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from exam_core import protocol
 from exam_core.errors import ValidationError
 from exam_core.store import immediate_transaction
+from proctor_console.attestation_policy import KEY_RELEASE_COMMANDS
 from proctor_console.context import now_text
 
 if TYPE_CHECKING:
@@ -59,10 +60,15 @@ class CommandCenter:
         return dict(zip(keys, row))
 
     def send(self, command_id: str) -> bool:
-        """Emit to the kiosk if it is connected; False when it must wait for the next hello."""
-        row = self.db.execute("SELECT kiosk_id, body, status FROM commands WHERE command_id = ?",
+        """Emit to the kiosk if it is connected; False when it must wait for the next hello.
+
+        A pending key release is held back while the kiosk fails release attestation: a ``start``
+        issued to an acceptable kiosk must not reach it after it reconnects running other code."""
+        row = self.db.execute("SELECT kiosk_id, body, status, type FROM commands WHERE command_id = ?",
                               [command_id]).fetchone()
         if row is None or row[2] != "pending":
+            return False
+        if row[3] in KEY_RELEASE_COMMANDS and not self.server.attestation.may_receive_key(row[0]):
             return False
         sid = self.server.room.kiosk_sids.get(row[0])
         if sid is None:

@@ -28,6 +28,7 @@ import requests
 import socketio
 
 from exam_core import keys, package, protocol
+from exam_core.attestation import make_attestation_document
 from exam_core.jsonio import b64d, b64e, format_time
 
 
@@ -50,6 +51,12 @@ class SimKiosk:
         self.messages: list[str] = []
         self.content_key: bytes | None = None
         self.auth_override: Any = None
+        #: Release measurement to attest in every hello (signed over that connection's login
+        #: challenge, as a real kiosk does); ``attestation_override`` sends fixed bytes instead.
+        self.measurement: str | None = None
+        self.attestation_override: bytes | None = None
+        self.last_attestation: bytes | None = None
+        self._challenge: bytes | None = None
         self.needs_resume_approval = False
         self.lock = threading.Lock()
         self._loop: LoopThread | None = None
@@ -125,7 +132,19 @@ class SimKiosk:
     def make_auth(self) -> dict[str, Any]:
         if self.auth_override is not None:
             return self.auth_override
-        return protocol.make_kiosk_auth(self.signing_key, self.fetch_challenge(), self.kiosk_id).to_dict()
+        challenge = self.fetch_challenge()
+        self._challenge = b64d(challenge.challenge, "challenge", 32)
+        return protocol.make_kiosk_auth(self.signing_key, challenge, self.kiosk_id).to_dict()
+
+    def attestation(self) -> bytes | None:
+        if self.attestation_override is not None:
+            return self.attestation_override
+        if self.measurement is None or self._challenge is None:
+            return None
+        self.last_attestation = make_attestation_document(
+            self.signing_key, kiosk_id=self.kiosk_id, nonce=self._challenge, measurement=self.measurement,
+            kind="source", policy_sha256=hashlib.sha256(b"simkiosk policy").hexdigest(), files=1)
+        return self.last_attestation
 
     def connect(self, timeout: float = 30) -> None:
         self.loop.run(self.sio.connect(self.base_url, namespaces=[protocol.KIOSK_NAMESPACE],
@@ -137,9 +156,11 @@ class SimKiosk:
         return bool(self.sio.connected)
 
     def hello(self) -> dict[str, Any]:
+        attestation = self.attestation()
         return self.call(protocol.HELLO, protocol.Hello(kiosk_id=self.kiosk_id, state=self.state,
                                                         software_version="simkiosk", attempt_id=self.attempt_id,
                                                         next_seq=self.next_seq,
+                                                        attestation=b64e(attestation) if attestation else None,
                                                         needs_resume_approval=self.needs_resume_approval).to_dict())
 
     def call(self, event: str, data: Any, timeout: float = 30) -> Any:

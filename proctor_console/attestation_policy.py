@@ -1,0 +1,307 @@
+"""Release attestation at the console: the allow-list of released kiosk builds, and the gate.
+
+Every kiosk connection answers a fresh login challenge; the kiosk signs its release measurement
+over that same challenge and sends it in ``hello`` (``exam_core.attestation``). The console checks
+the signature with the kiosk's certified key, that the nonce is *this* connection's challenge (an
+attestation recorded on an earlier connection is stale), and that the measurement is on the
+centre's allow-list, ``release-allowlist.json`` in the console data directory, managed with
+``proctor_console release-allowlist add|remove|list``.
+
+Policy (documented in docs/HARDENING.md):
+
+* **No allow-list file: record and warn** (development, and centres that have not yet installed
+  one). Every attestation is still verified and the result recorded in the audit chain and the
+  console log, but nothing is refused: a console must work before an administrator has measured a
+  release build.
+* **Allow-list file present (even empty): refuse.** A kiosk whose attestation is missing, invalid,
+  stale or not on the list gets an ``attestation`` alert on the dashboard (with the measurement
+  and the reason), and the console refuses ``start`` and ``approve_resume`` for it, i.e. it never
+  releases a content key to it, not even a ``start`` queued while it was acceptable. Admission is
+  still allowed so that the proctor can see the candidate and move them to another seat.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from exam_core.attestation import Attestation, StaleAttestationError, open_attestation
+from exam_core.errors import InvigilError
+from exam_core.files import write_atomic
+from exam_core.jsonio import b64d, loads_strict
+from exam_core.store import immediate_transaction
+from proctor_console.context import ConsoleContext, ConsoleError, now_text
+from proctor_console.eventlog import SEVERITY_RANK
+
+if TYPE_CHECKING:
+    from proctor_console.server import ConsoleServer
+
+log = logging.getLogger("proctor_console.attestation")
+ALLOWLIST_FILE = "release-allowlist.json"
+ALLOWLIST_FORMAT = "invigil-release-allowlist"
+MAX_ALLOWLIST_BYTES = 1024 * 1024
+MAX_ENTRIES = 1000
+ALERT_RULE = "attestation"
+ALERT_SEVERITY = "high"
+KEY_RELEASE_COMMANDS = ("start", "resume_approved")
+MEASUREMENT_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ReleaseAllowlist:
+    """``release-allowlist.json``: ``{"format", "v": 1, "measurements": {digest: {release, added_by,
+    added_at}}}``, re-read when the file changes (the CLI edits it while the server runs)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / ALLOWLIST_FILE
+        self._stamp: tuple[int, int] | None = None
+        self._entries: dict[str, dict[str, str]] = {}
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def entries(self) -> dict[str, dict[str, str]]:
+        """The allowed measurements; empty when there is no file. A damaged file raises
+        ``ConsoleError`` naming it (fail closed: the gate then refuses every kiosk)."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            self._stamp, self._entries = None, {}
+            return {}
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._stamp:
+            self._entries, self._stamp = self._read(), stamp
+        return dict(self._entries)
+
+    def _read(self) -> dict[str, dict[str, str]]:
+        try:
+            data = loads_strict(self.path.read_bytes(), max_bytes=MAX_ALLOWLIST_BYTES)
+        except (OSError, InvigilError) as exc:
+            raise ConsoleError(f"{self.path}: unreadable allow-list: {exc}") from None
+        if not isinstance(data, dict) or data.get("format") != ALLOWLIST_FORMAT or data.get("v") != 1 \
+                or not isinstance(data.get("measurements"), dict) or len(data["measurements"]) > MAX_ENTRIES:
+            raise ConsoleError(f"{self.path}: measurements: not a {ALLOWLIST_FORMAT} v1 file")
+        for digest, entry in data["measurements"].items():
+            if not MEASUREMENT_RE.match(digest) or not isinstance(entry, dict) \
+                    or not all(isinstance(entry.get(k), str) for k in ("release", "added_by", "added_at")):
+                raise ConsoleError(f"{self.path}: measurements.{digest[:64]}: needs release, added_by, added_at")
+        return data["measurements"]
+
+    def _write(self, entries: dict[str, dict[str, str]]) -> None:
+        body = {"format": ALLOWLIST_FORMAT, "v": 1, "measurements": entries}
+        write_atomic(self.path, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode(), 0o644)
+
+    def add(self, measurement: str, release: str, by: str) -> dict[str, str]:
+        if not MEASUREMENT_RE.match(measurement):
+            raise ConsoleError(f"measurement {measurement[:80]!r}: must be 64 lower-case hex digits "
+                               "(`python -m hardening measure` on the release build)")
+        entries = self.entries()
+        if len(entries) >= MAX_ENTRIES and measurement not in entries:
+            raise ConsoleError(f"{self.path}: already {MAX_ENTRIES} measurements; remove old releases first")
+        entries[measurement] = {"release": release, "added_by": by, "added_at": now_text()}
+        self._write(entries)
+        return entries[measurement]
+
+    def remove(self, measurement: str) -> None:
+        entries = self.entries()
+        if entries.pop(measurement, None) is None:
+            raise ConsoleError(f"measurement {measurement[:80]!r} is not on the allow-list")
+        self._write(entries)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The result of one kiosk connection's attestation; ``reason`` is None when it is acceptable."""
+
+    sid: str
+    measurement: str | None
+    reason: str | None
+    release: str | None = None
+
+
+class AttestationGate:
+    """Checks each connection's attestation and decides whether content keys may go to a kiosk."""
+
+    def __init__(self, server: ConsoleServer) -> None:
+        self.server = server
+        self.ctx: ConsoleContext = server.ctx
+        self.allowlist = ReleaseAllowlist(server.ctx.data)
+        self._nonces: dict[str, bytes] = {}          # sid -> login challenge of that connection
+        self._attested: dict[str, tuple[str, Attestation | None, str | None]] = {}  # kiosk -> (sid, found, error)
+
+    @property
+    def enforcing(self) -> bool:
+        return self.allowlist.exists()
+
+    # --- connection lifecycle ---------------------------------------------------------------------
+    def bind(self, sid: str, challenge_b64: str) -> None:
+        """Remember the challenge a connection logged in with: its attestation must answer it."""
+        self._nonces[sid] = b64d(challenge_b64, "challenge", 32)
+
+    def forget(self, sid: str) -> None:
+        self._nonces.pop(sid, None)
+
+    def check_hello(self, kiosk_id: str, sid: str, attestation_b64: str | None, attempt_id: str | None) -> Verdict:
+        """Verify the attestation a hello carries, record the result, and alert when it is refused."""
+        found, error = None, None
+        if not attestation_b64:
+            error = "missing: the kiosk sent no attestation"
+        else:
+            try:
+                found = open_attestation(b64d(attestation_b64, "attestation"),
+                                         self.server.registry.active(kiosk_id).signing_public,
+                                         self._nonces.get(sid, b""))
+                if found.kiosk_id != kiosk_id:
+                    found, error = None, f"invalid: made by {found.kiosk_id[:64]}, not this kiosk"
+            except StaleAttestationError as exc:
+                error = f"stale: {exc}"
+            except InvigilError as exc:
+                error = f"invalid: {exc}"
+        previous = self._attested.get(kiosk_id)
+        self._attested[kiosk_id] = (sid, found, error)
+        verdict = self.verdict(kiosk_id)
+        if previous is None or previous[0] != sid:  # once per connection, not once per hello
+            self._record(kiosk_id, verdict, attempt_id)
+        return verdict
+
+    # --- decisions --------------------------------------------------------------------------------
+    def verdict(self, kiosk_id: str) -> Verdict:
+        """The current connection's verdict against the allow-list as it is now."""
+        sid = self.server.room.kiosk_sids.get(kiosk_id)
+        attested = self._attested.get(kiosk_id)
+        if sid is None:
+            return Verdict("", None, "the kiosk is not connected, so its attestation cannot be checked")
+        if attested is None or attested[0] != sid:
+            return Verdict(sid, None, "missing: no attestation on this connection yet (no hello)")
+        _, found, error = attested
+        if found is None:
+            return Verdict(sid, None, error)
+        try:
+            entries = self.allowlist.entries()
+        except ConsoleError as exc:
+            return Verdict(sid, found.measurement, str(exc))
+        if found.measurement not in entries:
+            return Verdict(sid, found.measurement,
+                           f"not allowed: {found.kind} build measurement {found.measurement} (policy "
+                           f"{found.policy_sha256[:12]}) is not on the release allow-list")
+        return Verdict(sid, found.measurement, None, entries[found.measurement]["release"])
+
+    def require(self, kiosk_id: str) -> None:
+        """Refuse a key release to a kiosk whose attestation does not pass (only when enforcing)."""
+        if not self.enforcing:
+            return
+        verdict = self.verdict(kiosk_id)
+        if verdict.reason is not None:
+            raise ConsoleError(f"kiosk {kiosk_id} failed release attestation ({verdict.reason}); "
+                               "the content key is not released to it: move the candidate to another seat")
+
+    def may_receive_key(self, kiosk_id: str) -> bool:
+        try:
+            self.require(kiosk_id)
+        except ConsoleError:
+            return False
+        return True
+
+    # --- recording --------------------------------------------------------------------------------
+    def _record(self, kiosk_id: str, verdict: Verdict, attempt_id: str | None) -> None:
+        self.ctx.audit.append(f"kiosk:{kiosk_id}", "kiosk.attestation",
+                              {"measurement": verdict.measurement, "release": verdict.release,
+                               "accepted": verdict.reason is None, "reason": verdict.reason,
+                               "enforcing": self.enforcing})
+        if verdict.reason is None:
+            return
+        if not self.enforcing:
+            log.warning("kiosk %s: attestation %s (recorded only: no %s)", kiosk_id, verdict.reason, ALLOWLIST_FILE)
+            return
+        self.server.push_alert(self._raise_alert(kiosk_id, verdict, attempt_id))
+
+    def _raise_alert(self, kiosk_id: str, verdict: Verdict, attempt_id: str | None) -> int:
+        evidence = json.dumps({"measurement": verdict.measurement, "reason": verdict.reason}, sort_keys=True)
+        now, rank = now_text(), SEVERITY_RANK[ALERT_SEVERITY]
+        with immediate_transaction(self.ctx.db) as conn:
+            found = conn.execute("SELECT alert_id FROM alerts WHERE status = 'open' AND kiosk_id = ? AND rule = ?",
+                                 [kiosk_id, ALERT_RULE]).fetchone()
+            if found:
+                conn.execute("UPDATE alerts SET count = count + 1, evidence = ?, updated = ?, attempt_id = ?"
+                             " WHERE alert_id = ?", [evidence, now, attempt_id, found[0]])
+                return int(found[0])
+            cur = conn.execute(
+                "INSERT INTO alerts (kiosk_id, attempt_id, rule, type, severity, rank, thresholds, evidence,"
+                " snapshot, first_seq, last_seq, count, opened, updated) VALUES (?,?,?,?,?,?,?,?,NULL,0,0,1,?,?)",
+                [kiosk_id, attempt_id, ALERT_RULE, "attestation.refused", ALERT_SEVERITY, rank, "{}", evidence,
+                 now, now])
+            return int(cur.lastrowid)
+
+
+# --- CLI: proctor_console release-allowlist ----------------------------------------------------------
+
+def _console(obj: dict[str, Any]) -> tuple[ConsoleContext, ReleaseAllowlist]:
+    from proctor_console.cli import _ctx  # the CLI's own check that the data directory exists
+    ctx = _ctx(obj)
+    return ctx, ReleaseAllowlist(ctx.data)
+
+
+@click.group("release-allowlist", help="""Kiosk release measurements this centre accepts.
+
+While the file release-allowlist.json does not exist the console only records attestations;
+once it exists (even empty), a kiosk whose attestation is missing, invalid, stale or not listed
+raises an alert and never receives a content key. Get a build's value with
+`python -m hardening measure` (or the kiosk binary's `hardening measure`) on the release build.""")
+def release_allowlist() -> None:
+    pass
+
+
+@release_allowlist.command("add", help="Accept MEASUREMENT (64 hex digits) as release --release.")
+@click.argument("measurement")
+@click.option("--release", required=True, help="Release label shown in the audit chain, e.g. 2026.11.")
+@click.option("--by", "by", required=True, help="Who approves it (written into the list).")
+@click.option("--json", "as_json", is_flag=True, help="Print the entry as JSON.")
+@click.pass_obj
+def allowlist_add(obj: dict, measurement: str, release: str, by: str, as_json: bool) -> None:
+    ctx, allowlist = _console(obj)
+    measurement = measurement.strip().lower()
+    try:
+        entry = allowlist.add(measurement, release, by)
+    except ConsoleError as exc:
+        raise click.ClickException(str(exc)) from None
+    ctx.audit.append(by, "attestation.allowlist_add", {"measurement": measurement, "release": release})
+    click.echo(json.dumps({"measurement": measurement, **entry}) if as_json
+               else f"accepted {measurement} as release {release} ({allowlist.path})")
+
+
+@release_allowlist.command("remove", help="Stop accepting MEASUREMENT.")
+@click.argument("measurement")
+@click.option("--by", "by", required=True, help="Who removes it (written to the audit chain).")
+@click.pass_obj
+def allowlist_remove(obj: dict, measurement: str, by: str) -> None:
+    ctx, allowlist = _console(obj)
+    measurement = measurement.strip().lower()
+    try:
+        allowlist.remove(measurement)
+    except ConsoleError as exc:
+        raise click.ClickException(str(exc)) from None
+    ctx.audit.append(by, "attestation.allowlist_remove", {"measurement": measurement})
+    click.echo(f"removed {measurement}")
+
+
+@release_allowlist.command("list", help="Show the accepted measurements and whether the list is enforced.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def allowlist_list(obj: dict, as_json: bool) -> None:
+    _, allowlist = _console(obj)
+    try:
+        entries = allowlist.entries()
+    except ConsoleError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"enforcing": allowlist.exists(), "measurements": entries}, indent=2))
+        return
+    if not allowlist.exists():
+        click.echo(f"no {ALLOWLIST_FILE}: attestations are recorded, not enforced")
+    for digest, entry in sorted(entries.items(), key=lambda item: item[1]["added_at"]):
+        click.echo(f"{digest}  {entry['release']}  added by {entry['added_by']} at {entry['added_at']}")
