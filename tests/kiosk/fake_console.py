@@ -23,7 +23,7 @@ from flask import Flask, jsonify
 from werkzeug.serving import make_server
 
 from exam_core import protocol
-from exam_core.jsonio import b64e
+from exam_core.jsonio import b64d, b64e
 
 
 def _now(delta: float = 0) -> str:
@@ -40,6 +40,7 @@ class ConsoleStore:
         self.pending: dict[str, dict[str, Any]] = {}
         self.acks: dict[str, dict[str, Any]] = {}
         self.hellos: list[dict[str, Any]] = []
+        self.hello_challenges: list[bytes] = []  # the login challenge of each hello's connection
         self.heartbeats: list[dict[str, Any]] = []
         self.packages: dict[str, bytes] = {}
 
@@ -50,6 +51,7 @@ class FakeConsole:
         self.store = store or ConsoleStore()
         self.challenges: dict[str, str] = {}
         self.sid: str | None = None
+        self.sid_challenges: dict[str, bytes] = {}
         self.connected = threading.Event()
         self.sio = socketio.Server(async_mode="threading", max_http_buffer_size=protocol.MAX_MESSAGE_BYTES)
         flask = Flask("fake-console")
@@ -88,6 +90,7 @@ class FakeConsole:
         payload = protocol.open_kiosk_auth(kiosk_auth, self.kiosk_public)
         if self.challenges.pop(payload.challenge, None) != payload.issued:
             raise ConnectionRefusedError("unknown or used challenge")
+        self.sid_challenges[sid] = b64d(payload.challenge)
         self.sid = sid
         self.connected.set()
 
@@ -99,6 +102,7 @@ class FakeConsole:
     def _on_hello(self, sid: str, data: Any) -> dict:
         hello = protocol.parse_message(protocol.Hello, data, protocol.MAX_ATTESTATION_BYTES * 2)
         self.store.hellos.append(hello.to_dict())
+        self.store.hello_challenges.append(self.sid_challenges[sid])
         self.sio.start_background_task(self._resend)
         last = max(self.store.events) if self.store.events else None
         return protocol.ack_ok(console_id="console1", console_time=_now(), last_seq=last)

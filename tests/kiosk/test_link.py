@@ -83,3 +83,39 @@ def test_console_stopped_mid_exam_and_restarted_loses_nothing(setup, tmp_path):
         assert session.state.answers["Q03"]["R1"] == "answer 19"
     finally:
         restarted.stop()
+
+
+def test_each_connection_attests_over_its_own_login_challenge(tmp_path):
+    """The attester kiosk/app.py builds (measurement of the installed code made once) signs over
+    the challenge of the connection the hello travels on: the console can verify it with that
+    challenge, and an attestation from the first connection is stale on the second."""
+    from exam_core.attestation import StaleAttestationError, open_attestation
+    from exam_core.jsonio import b64d
+    from hardening.attestation import measure
+    from hardening.policy import load_policy
+    from kiosk.app import _attestation
+
+    world = World(tmp_path)
+    public = world.device.signing_key.public_key()
+    console = FakeConsole(public)
+    runtime = make_runtime(world, tmp_path, attester=_attestation(world.device, None))
+    link = ConsoleLink(runtime, world.device, console.url, heartbeat_seconds=0.5)
+    link.start()
+    try:
+        wait_for(lambda: console.store.hellos, what="first hello")
+        store, port = console.store, console.port
+        console.stop()
+        wait_for(lambda: not runtime.console_connected, what="kiosk notices the console is gone")
+        console = FakeConsole(public, store=store, port=port)
+        wait_for(lambda: len(store.hellos) >= 2, timeout=30, what="hello on the second connection")
+    finally:
+        link.stop()
+        console.stop()
+    first, second = (b64d(hello["attestation"]) for hello in store.hellos[:2])
+    nonce_1, nonce_2 = store.hello_challenges[:2]
+    assert nonce_1 != nonce_2
+    expected = measure(load_policy(None)).digest
+    assert open_attestation(first, public, nonce_1).measurement == expected
+    assert open_attestation(second, public, nonce_2).measurement == expected
+    with pytest.raises(StaleAttestationError):
+        open_attestation(first, public, nonce_2)

@@ -1,6 +1,7 @@
 """The kiosk against the real proctor console, both as processes: pairing with a one-time code and
 a pinned TLS certificate, challenge login, admission and key release by a proctor, a whole exam,
-the sealed envelope accepted by the console, and a kill -9 of the kiosk with resume approval.
+the sealed envelope accepted by the console, and a kill -9 of the kiosk with resume approval, all
+with the console enforcing release attestation (the kiosk's measurement on its allow-list).
 
 The console is set up with its own CLI (init, certificate install, users, roster, packages import)
 and driven by a proctor over its /proctor Socket.IO namespace, as in the console's own tests.
@@ -89,6 +90,10 @@ def real(tmp_path):
         title="Real form", duration_seconds=3600, item_count=10)
     (tmp_path / "pkg-real.zip").write_bytes(package)
     cli(data, "packages", "import", str(tmp_path / "pkg-real.zip"))
+    # The console enforces release attestation: only this code tree's measurement is accepted.
+    measured = subprocess.run([sys.executable, "-m", "hardening", "measure", "--json"], cwd=REPO_ROOT,
+                              capture_output=True, text=True, check=True)
+    cli(data, "release-allowlist", "add", json.loads(measured.stdout)["digest"], "--release", "test", "--by", "admin")
     server = start_console(data, tmp_path)
     console = RunningConsole(setup=ConsoleSetup(data, central), server=server)
     root = tmp_path / "central.cert"
@@ -149,3 +154,34 @@ def test_whole_exam_against_the_real_console_with_a_kill_9(real):
     wait_for(delivered, timeout=30, what="envelope acknowledged by the console")
     proctor.disconnect()
     assert re.fullmatch(r"[0-9A-Z]{5}-[0-9A-Z]{5}", receipt)
+
+
+def test_real_console_refuses_to_start_a_kiosk_whose_build_is_not_allowed(real):
+    """The allow-list holds another build: the real kiosk's attestation raises an alert saying what
+    it measured, and no content key is released to it."""
+    console, kiosk, _, _ = real
+    allowlist = json.loads(cli(console.setup.data, "release-allowlist", "list", "--json"))["measurements"]
+    (ours,) = allowlist
+    cli(console.setup.data, "release-allowlist", "add", "0" * 64, "--release", "other", "--by", "admin")
+    cli(console.setup.data, "release-allowlist", "remove", ours, "--by", "admin")
+    code = json.loads(cli(console.setup.data, "pair", "--json"))["code"]
+    kiosk.start(["--pair-code", code])
+    wait_for(lambda: kiosk.state()["console_connected"], timeout=30, what="kiosk logged in to the console")
+    proctor, csrf, received = console.proctor_socket(console.login())
+
+    def act(**payload):
+        return proctor.call("action", {"csrf": csrf, **payload}, namespace="/proctor", timeout=30)
+
+    assert act(type="admit", kiosk_id="kiosk-real", candidate_id="cand-1", package_id="pkg-real",
+               identity_checked=True)["ok"]
+    wait_for(lambda: kiosk.state()["screen"] == "identity", timeout=30, what="admission shown")
+    refused = act(type="start", kiosk_id="kiosk-real")
+    assert not refused["ok"] and ours in refused["error"] and "allow-list" in refused["error"]
+    # raised at the kiosk's hello, before this proctor connected: on the dashboard's opening snapshot
+    wait_for(lambda: any(event == "snapshot" for event, _ in received), timeout=10, what="dashboard snapshot")
+    snapshot = next(data for event, data in received if event == "snapshot")
+    (found,) = [a for a in snapshot["alerts"] if a["rule"] == "attestation"]
+    assert found["kiosk_id"] == "kiosk-real" and found["evidence"]["measurement"] == ours
+    assert "not on the release allow-list" in found["evidence"]["reason"]
+    assert kiosk.state()["screen"] == "identity"
+    proctor.disconnect()
