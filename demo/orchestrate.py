@@ -8,10 +8,13 @@ candidates. See ``python -m demo --help``.
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from contextlib import closing
@@ -22,7 +25,7 @@ from typing import Any, Callable
 
 from demo import commands
 from demo.candidates import Candidate, KioskClient, load_item_keys
-from demo.processes import DemoError, Node, Supervisor, free_port, wait_for, wait_for_port
+from demo.processes import REPO_ROOT, DemoError, Node, Supervisor, free_port, wait_for, wait_for_port
 from demo.proctor import Proctor, tls_fingerprint
 from demo.summary import kiosk_counts, summarise
 
@@ -148,6 +151,7 @@ class Demo:
                          stdin=self.passwords[PROCTOR_NAME] + "\n", as_json=False)
         commands.console(con, "users", "add", ADMIN_NAME, "--role", "centre_admin", "--password-stdin",
                          stdin=self.passwords[ADMIN_NAME] + "\n", as_json=False)
+        self._allow_kiosk_release()
         port = free_port()
         node = self.supervisor.start("console", "proctor_console",
                                      ["--data", str(con), "serve", "--host", "127.0.0.1", "--port", str(port)])
@@ -156,6 +160,19 @@ class Demo:
             raise DemoError("the console presents a TLS certificate other than the one `init` made")
         self.console_url = f"https://127.0.0.1:{port}"
         self.say(f"proctor console serving on {self.console_url} (TLS certificate checked)")
+
+    def _allow_kiosk_release(self) -> None:
+        """Put the release measurement of this code tree on the console's allow-list, as a centre
+        administrator does for a release build: the console then refuses to start exams on any
+        kiosk that runs other code (every demo kiosk runs this tree with the default policy)."""
+        done = subprocess.run([sys.executable, "-m", "hardening", "measure", "--json"], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise DemoError(f"`python -m hardening measure --json` failed: {done.stderr.strip()[-500:]}")
+        digest = json.loads(done.stdout)["digest"]
+        commands.console(self.console_dir, "release-allowlist", "add", digest, "--release", "demo",
+                         "--by", ADMIN_NAME)
+        self.say(f"kiosk release measurement {digest[:16]}... on the console's allow-list")
 
     def _start_hub(self) -> None:
         port = free_port()
