@@ -623,19 +623,27 @@ def _pairing_mac(key: bytes, purpose: str, payload: bytes) -> bytes:
 
 def seal_pairing(code: str, purpose: str, payload: dict[str, Any]) -> dict[str, Any]:
     """``{"v", "payload": base64(canonical JSON), "mac": base64(HMAC)}`` keyed by the code."""
+    return seal_pairing_with_key(pairing_key(code), purpose, payload)
+
+
+def seal_pairing_with_key(key: bytes, purpose: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """As ``seal_pairing`` with the derived key (the console keeps the key, not the code)."""
     body = canonical_dumps(payload)
-    return {"v": PROTOCOL_VERSION, "payload": b64e(body),
-            "mac": b64e(_pairing_mac(pairing_key(code), purpose, body))}
+    return {"v": PROTOCOL_VERSION, "payload": b64e(body), "mac": b64e(_pairing_mac(key, purpose, body))}
 
 
 def open_pairing(code: str, purpose: str, message: Any) -> dict[str, Any]:
     """Check a pairing message's MAC (constant time) and return its parsed payload."""
+    return open_pairing_with_key(pairing_key(code), purpose, message)
+
+
+def open_pairing_with_key(key: bytes, purpose: str, message: Any) -> dict[str, Any]:
     r = _Fields(message, "")
     _check_version(r)
     body = b64d(_b64_field(r, "payload", 64 * limits.KIB), "payload")
     mac = b64d(_b64_field(r, "mac", 32), "mac")
     r.done()
-    if not _std_hmac.compare_digest(_pairing_mac(pairing_key(code), purpose, body), mac):
+    if not _std_hmac.compare_digest(_pairing_mac(key, purpose, body), mac):
         raise TamperedError("pairing MAC does not verify (wrong code or altered message)")
     payload = loads_strict(body, max_bytes=64 * limits.KIB)
     if not isinstance(payload, dict):

@@ -23,6 +23,10 @@ from exam_core.store import immediate_transaction
 from proctor_console.context import ConsoleContext, ConsoleError, now_text
 
 
+#: How stale the revoked-kiosk set may be (see ``KioskRegistry.is_revoked``).
+REVOKED_CACHE_SECONDS = 2.0
+
+
 @dataclass(frozen=True)
 class PairedKiosk:
     kiosk_id: str
@@ -41,6 +45,8 @@ class PairingRefused(ConsoleError):
 class KioskRegistry:
     def __init__(self, ctx: ConsoleContext) -> None:
         self.ctx = ctx
+        self._revoked: set[str] = set()
+        self._revoked_at = float("-inf")
 
     # --- codes ------------------------------------------------------------------------------
     def new_code(self, created_by: str) -> tuple[str, float]:
@@ -120,8 +126,15 @@ class KioskRegistry:
                            verified.cert.serial)
 
     def is_revoked(self, kiosk_id: str) -> bool:
-        row = self.ctx.db.execute("SELECT revoked_at FROM kiosks WHERE kiosk_id = ?", [kiosk_id]).fetchone()
-        return row is None or row[0] is not None
+        """Checked on every kiosk message, so read from a set refreshed at most every
+        ``REVOKED_CACHE_SECONDS`` (a revocation made by the CLI in another process takes effect
+        within that time; one made through this server at once)."""
+        now = time.monotonic()
+        if now - self._revoked_at > REVOKED_CACHE_SECONDS:
+            self._revoked = {r[0] for r in self.ctx.db.execute(
+                "SELECT kiosk_id FROM kiosks WHERE revoked_at IS NOT NULL").fetchall()}
+            self._revoked_at = now
+        return kiosk_id in self._revoked
 
     def revoke(self, kiosk_id: str, by: str, reason: str) -> None:
         with immediate_transaction(self.ctx.db) as conn:
@@ -129,6 +142,7 @@ class KioskRegistry:
                                [now_text(), kiosk_id])
         if cur.rowcount == 0:
             raise ConsoleError(f"kiosk {kiosk_id} is not paired or already revoked")
+        self._revoked_at = float("-inf")  # re-read at the next message
         self.ctx.audit.append(by, "kiosk.revoked", {"kiosk_id": kiosk_id, "reason": reason})
 
     def list(self) -> list[dict[str, Any]]:
