@@ -73,9 +73,8 @@ def test_binary_serves_the_candidate_ui_and_attests_itself_to_a_console(binary, 
     """The frozen kiosk, paired with the kiosk tests' protocol console: it serves the candidate UI
     on 127.0.0.1, logs in over Socket.IO (the async driver made it into the binary) and its hello
     carries an attestation of the frozen binary's own measurement."""
-    from exam_core import signing
+    from exam_core.attestation import open_attestation
     from exam_core.jsonio import b64d
-    from hardening.attestation import PURPOSE
     from tests.kiosk.fake_console import FakeConsole, wait_for
     from tests.kiosk.world import World
 
@@ -96,9 +95,10 @@ def test_binary_serves_the_candidate_ui_and_attests_itself_to_a_console(binary, 
         assert response.status == 200 and 'name="kiosk-token"' in page
         wait_for(lambda: console.store.hellos, timeout=60, what="hello from the frozen kiosk")
         attestation = b64d(console.store.hellos[0]["attestation"])
-        payload = signing.open_signed(attestation, world.device.signing_key.public_key(), PURPOSE).payload
+        found = open_attestation(attestation, world.device.signing_key.public_key(),
+                                 console.store.hello_challenges[0])  # signed over that login challenge
         expected = json.loads(run(binary, "hardening", "measure", "--json").stdout)
-        assert payload["kind"] == "frozen" and payload["measurement"] == expected["digest"]
+        assert found.kind == "frozen" and found.measurement == expected["digest"]
     except BaseException:
         print(log.read_text(errors="replace")[-3000:])
         raise
