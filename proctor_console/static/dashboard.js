@@ -61,6 +61,16 @@
     $("#panel-timeline").href = `/kiosks/${encodeURIComponent(t.kiosk_id)}/timeline`;
   }
 
+  /** "a: 1 · b.c: 2.35": an alert's thresholds and measurements, readable and wrapping. */
+  function describe(value, prefix = "") {
+    if (value === null || typeof value !== "object") {
+      const shown = typeof value === "number" && !Number.isInteger(value) ? value.toPrecision(3) : String(value);
+      return prefix ? [`${prefix}: ${shown}`] : [shown];
+    }
+    if (Array.isArray(value)) return [`${prefix}: ${value.join(" × ")}`];
+    return Object.entries(value).flatMap(([k, v]) => describe(v, prefix ? `${prefix}.${k}` : k));
+  }
+
   function renderAlerts() {
     const list = $("#alert-queue");
     list.replaceChildren();
@@ -72,8 +82,8 @@
       const li = el("li", { class: `alert sev-${a.severity}`, id: "alert-" + a.alert_id, "data-alert": a.alert_id },
         el("strong", {}, `${a.severity.toUpperCase()} · ${a.kiosk_id} · ${a.rule}`),
         el("div", { class: "muted" }, `${a.type} · ${a.count}× since ${a.opened}`),
-        el("div", { class: "thresholds" }, "thresholds: " + JSON.stringify(a.thresholds)),
-        el("div", { class: "evidence" }, "evidence: " + JSON.stringify(a.evidence)),
+        el("div", { class: "thresholds" }, "thresholds: " + describe(a.thresholds || {}).join(" · ")),
+        el("div", { class: "evidence" }, "evidence: " + describe(a.evidence || {}).join(" · ")),
         a.snapshot_url ? el("img", { src: a.snapshot_url, alt: "evidence snapshot" }) : null,
         reason,
         el("button", { type: "button", onclick: () => act({ type: "alert_ack", alert_id: a.alert_id, reason: reason.value }) }, "Acknowledge"),

@@ -103,7 +103,7 @@ def test_proctor_runs_a_sitting_in_the_browser(console_page, running_console: Ru
                                       evidence={"faces": 2, "snapshot_jpeg": _snapshot_jpeg()}))
     alert = page.wait_for_selector("#alert-queue li")
     text = alert.inner_text()
-    assert "faces_more_than" in text and '"faces":1' in text and "HIGH" in text
+    assert "faces_more_than" in text and "thresholds: faces: 1 · seconds: 3" in text and "evidence: faces: 2" in text and "HIGH" in text
     assert page.evaluate("document.querySelector('#alert-queue li img').naturalWidth") == 160
     alert.query_selector("input[name=reason]").fill("second person was the invigilator")
     alert.query_selector("button:has-text('Acknowledge')").click()
