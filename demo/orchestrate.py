@@ -230,7 +230,7 @@ class Demo:
             try:
                 self._sit(seat)
             except Exception as exc:  # noqa: BLE001 - reported after every candidate finished
-                errors.append(f"{seat.kiosk_id} ({seat.role}): {exc}")
+                errors.append(f"{seat.kiosk_id} ({seat.role}): {type(exc).__name__}: {exc}")
         for seat in self.seats:
             thread = threading.Thread(target=sit, args=(seat,), name=seat.kiosk_id, daemon=True)
             thread.start()

@@ -68,7 +68,15 @@ class Proctor:
     def act(self, kind: str, **payload: Any) -> dict[str, Any]:
         """One dashboard action (admit, start, approve_resume, ...); DemoError when refused."""
         body = {"csrf": self.csrf, "type": kind, "request_id": uuid.uuid4().hex, **payload}
-        reply = self.socket.call("action", body, namespace=protocol.PROCTOR_NAMESPACE, timeout=30)
+        for attempt in range(3):
+            try:
+                reply = self.socket.call("action", body, namespace=protocol.PROCTOR_NAMESPACE, timeout=30)
+                break
+            except socketio.exceptions.TimeoutError:
+                # The console applies a request_id once, so asking again with the same body is safe:
+                # a reply lost on a loaded machine must not end the candidate's sitting.
+                if attempt == 2:
+                    raise DemoError(f"proctor action {kind} on {payload.get('kiosk_id')}: no reply in 90 s")
         if not isinstance(reply, dict) or not reply.get("ok"):
             raise DemoError(f"proctor action {kind} on {payload.get('kiosk_id')} refused: {reply}")
         return reply

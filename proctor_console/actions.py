@@ -30,6 +30,12 @@ ACTIVE_STATES = ("waiting", "admitted", "agreement", "instructions", "in_progres
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 INCIDENT_CATEGORIES = ("identity", "misconduct", "technical", "environment", "health", "other")
 
+# Dashboard actions that issue exactly one kiosk command, by the command type they issue: a repeated
+# request_id answers with that command instead of being judged again against the attempt's new state.
+COMMAND_ACTIONS = {"admit": "admit", "start": "start", "pause": "pause", "resume": "resume",
+                   "extend": "extend", "end": "end", "message": "message",
+                   "approve_resume": "resume_approved"}
+
 
 @dataclass(frozen=True)
 class User:
@@ -83,6 +89,11 @@ class Actions:
         request_id = data.get("request_id")
         if request_id is not None and (not isinstance(request_id, str) or not REQUEST_ID_RE.match(request_id)):
             raise ValidationError("request_id", "must be 8-64 of [A-Za-z0-9_-]")
+        if kind in COMMAND_ACTIONS:
+            kiosk_id = data.get("kiosk_id") if isinstance(data.get("kiosk_id"), str) else None
+            repeated = self.server.commands.repeated(request_id, COMMAND_ACTIONS[kind], kiosk_id)
+            if repeated is not None:
+                return repeated
         if kind == "alert_dismiss":
             data = {**data, "status": "dismissed"}
         elif kind == "alert_ack":
@@ -120,11 +131,6 @@ class Actions:
         if data.get("identity_checked") is not True:
             raise ValidationError("identity_checked", "confirm that you checked the candidate's identity document")
         self.check_conflict(user, candidate_id)
-        request_id = data.get("request_id")
-        if request_id:
-            existing = self.db.execute("SELECT command_id FROM commands WHERE request_id = ?", [request_id]).fetchone()
-            if existing:
-                return self.server.commands.get(existing[0])
         kiosk = self.server.registry.active(kiosk_id)
         busy = self.db.execute(f"SELECT attempt_id FROM attempts WHERE kiosk_id = ? AND state IN "
                                f"({','.join('?' for _ in ACTIVE_STATES)})", [kiosk_id, *ACTIVE_STATES]).fetchone()
@@ -159,7 +165,7 @@ class Actions:
                           json.dumps(attempt.to_dict()), user.name, now_text()])
         args = protocol.AdmitArgs(attempt=attempt, package_sha256=stored["sha256"], package_size=stored["size"],
                                   identity_checked_by=user.name)
-        result = self.server.commands.issue(kiosk_id, attempt.attempt_id, "admit", args, user.name, request_id,
+        result = self.server.commands.issue(kiosk_id, attempt.attempt_id, "admit", args, user.name, data.get("request_id"),
                                             {"candidate_id": candidate_id, "package_id": package_id,
                                              "identity_checked": True})
         self.server.refresh_tile(kiosk_id)

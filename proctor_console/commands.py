@@ -34,10 +34,9 @@ class CommandCenter:
     def issue(self, kiosk_id: str, attempt_id: str | None, kind: str, args: Any, issued_by: str,
               request_id: str | None = None, audit_data: dict[str, Any] | None = None) -> dict[str, Any]:
         """Store, audit and send one command; returns its row (existing one for a repeated request)."""
-        if request_id is not None:
-            existing = self.db.execute("SELECT command_id FROM commands WHERE request_id = ?", [request_id]).fetchone()
-            if existing:
-                return self.get(existing[0])
+        repeated = self.repeated(request_id, kind, kiosk_id)
+        if repeated is not None:
+            return repeated
         command = protocol.Command(command_id=protocol.new_command_id(), type=kind, issued=now_text(),
                                    attempt_id=attempt_id, args=args, issued_by=issued_by)
         body = command.to_dict()
@@ -52,6 +51,23 @@ class CommandCenter:
             **(audit_data or {})})
         self.send(command.command_id)
         return self.get(command.command_id)
+
+    def repeated(self, request_id: str | None, kind: str, kiosk_id: str | None) -> dict[str, Any] | None:
+        """The command an earlier identical request issued, if any.
+
+        A browser or client that lost the reply asks again with the same request_id; the answer must
+        be the first command, even though the attempt's state has moved on since (a start already
+        acked would otherwise be refused as "no attempt in state admitted").
+        """
+        if request_id is None:
+            return None
+        row = self.db.execute("SELECT command_id, type, kiosk_id FROM commands WHERE request_id = ?",
+                              [request_id]).fetchone()
+        if row is None:
+            return None
+        if row[1] != kind or (kiosk_id is not None and row[2] != kiosk_id):
+            raise ValidationError("request_id", "was already used for another action")
+        return self.get(row[0])
 
     def get(self, command_id: str) -> dict[str, Any]:
         row = self.db.execute("SELECT command_id, kiosk_id, attempt_id, type, issued_by, issued_at, status,"

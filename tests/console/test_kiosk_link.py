@@ -163,9 +163,16 @@ def test_admit_start_key_release_and_commands_applied_once(running_console: Runn
                 package_id="pkg-open", identity_checked=True)
     assert again["result"]["command_id"] == admitted["result"]["command_id"]
     wait_until(lambda: kiosk.state == "admitted")
-    assert act(type="start", kiosk_id="kiosk-k")["ok"]
+    started = act(type="start", request_id="req-start-0001", kiosk_id="kiosk-k")
+    assert started["ok"], started
     wait_until(lambda: kiosk.state == "in_progress")
     assert kiosk.content_key is not None and len(kiosk.content_key) == 32
+    # A proctor client that lost the reply asks again after the kiosk applied the start: same command,
+    # not a refusal for the attempt's new state, and nothing sent twice.
+    asked_again = act(type="start", request_id="req-start-0001", kiosk_id="kiosk-k")
+    assert asked_again["ok"] and asked_again["result"]["command_id"] == started["result"]["command_id"]
+    reused = act(type="pause", request_id="req-start-0001", kiosk_id="kiosk-k", reason="x")
+    assert not reused["ok"] and "request_id" in reused["error"]
     assert act(type="pause", kiosk_id="kiosk-k", reason="toilet break")["ok"]
     wait_until(lambda: kiosk.state == "paused")
     assert not act(type="extend", kiosk_id="kiosk-k", minutes=10, reason="")["ok"]
