@@ -131,7 +131,7 @@ class ProctorListener:
         import socketio
 
         from exam_core import protocol
-        from proctor_console.simkiosk import LoopThread
+        from exam_core.aioloop import LoopThread
         self.latencies: list[float] = []
         self.received: set[tuple[str, int]] = set()
         self.loop = LoopThread()

@@ -13,7 +13,6 @@ too); the asyncio client has one thread per connection and lost none in 3,000.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 import ssl
@@ -28,6 +27,7 @@ import requests
 import socketio
 
 from exam_core import keys, package, protocol
+from exam_core.aioloop import LoopThread
 from exam_core.attestation import make_attestation_document
 from exam_core.jsonio import b64d, b64e, format_time
 
@@ -217,13 +217,3 @@ class SimKiosk:
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
-
-class LoopThread:
-    """An asyncio loop on a daemon thread; ``run`` waits for a coroutine from synchronous code."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True, name="simkiosk-loop").start()
-
-    def run(self, coro: Any, timeout: float | None = 120) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
