@@ -23,10 +23,10 @@ from exam_core import protocol
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import b64d, b64e, format_time
 from exam_core.store import immediate_transaction
-from proctor_console.attestation_policy import AttestationGate
 from proctor_console.context import now_text
 
 if TYPE_CHECKING:
+    from proctor_console.attestation_policy import AttestationGate
     from proctor_console.server import ConsoleServer
 
 MAX_PENDING_CHALLENGES = 10_000
@@ -79,12 +79,10 @@ def _logged_in(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str
 
 
 class KioskNamespace(Namespace):
-    def __init__(self, server: ConsoleServer) -> None:
+    def __init__(self, server: ConsoleServer, attestation: AttestationGate) -> None:
         super().__init__(protocol.KIOSK_NAMESPACE)
         self.console = server
-        # The gate lives with the namespace that feeds it; actions and commands reach it as
-        # ``server.attestation`` (set here so ConsoleServer needs no change to gain it).
-        server.attestation = AttestationGate(server)
+        self.attestation = attestation  # owned by the server; actions and commands consult the same gate
 
     # --- login ------------------------------------------------------------------------------
     def on_connect(self, auth: Any = None) -> None:
@@ -96,7 +94,7 @@ class KioskNamespace(Namespace):
         except InvigilError as exc:
             self.console.log_refusal("kiosk.connect", auth.get("kiosk_id") if isinstance(auth, dict) else None, exc)
             raise ConnectionRefusedError(f"authentication refused: {exc}")
-        self.console.attestation.bind(request.sid, payload.challenge)
+        self.attestation.bind(request.sid, payload.challenge)
         previous = self.console.room.attach(kiosk_auth.kiosk_id, request.sid)
         if previous is not None:
             self.console.socketio.server.disconnect(previous, namespace=protocol.KIOSK_NAMESPACE)
@@ -104,7 +102,7 @@ class KioskNamespace(Namespace):
 
     def on_disconnect(self, *_: Any) -> None:
         kiosk_id = self.console.room.detach(request.sid)
-        self.console.attestation.forget(request.sid)
+        self.attestation.forget(request.sid)
         if kiosk_id is not None:
             self.console.push_tile(kiosk_id)
 
@@ -118,7 +116,7 @@ class KioskNamespace(Namespace):
         except InvigilError as exc:
             return protocol.ack_error("invalid", str(exc))
         self._record_identity(kiosk_id, hello)
-        self.console.attestation.check_hello(kiosk_id, request.sid, hello.attestation, hello.attempt_id)
+        self.attestation.check_hello(kiosk_id, request.sid, hello.attestation, hello.attempt_id)
         tile = self.console.room.tile(kiosk_id)
         tile.state, tile.attempt_id = hello.state, hello.attempt_id
         tile.needs_resume_approval = hello.needs_resume_approval

@@ -20,6 +20,7 @@ from flask_socketio import SocketIO
 from exam_core import protocol
 from exam_core.store import open_db
 from proctor_console.actions import Actions
+from proctor_console.attestation_policy import AttestationGate
 from proctor_console.auth import SECURITY_HEADERS, Authenticator
 from proctor_console.commands import CommandCenter
 from proctor_console.context import ConsoleContext
@@ -68,8 +69,9 @@ class ConsoleServer:
         else:
             from proctor_console.batcher import DirectCommitter
             self.committer = DirectCommitter(self.event_log.store_batch)
+        self.attestation = AttestationGate(self)  # one gate: the kiosk link feeds it, key releases consult it
         self.app.after_request(self._security_headers)
-        self.socketio.on_namespace(KioskNamespace(self))
+        self.socketio.on_namespace(KioskNamespace(self, self.attestation))
         from proctor_console.proctor_link import ProctorNamespace
         from proctor_console.web import register_routes
         self.socketio.on_namespace(ProctorNamespace(self))
