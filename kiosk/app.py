@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -22,7 +24,9 @@ from kiosk.journal import count_rows
 from kiosk.runtime import KeyOpener, KioskRuntime
 
 log = logging.getLogger("kiosk")
-BROWSER_STOP_SECONDS = 20.0  # run_lockdown: up to 5 s for the browser to end, a kill, then restore
+SHUTDOWN_SECONDS = 10.0  # from SIGTERM to process exit, whatever hangs (see ShutdownDeadline)
+BROWSER_STOP_SECONDS = 7.0  # run_lockdown: up to 5 s for the browser to end, a kill, then restore
+EXIT_FORCED = 3  # the exit status when the deadline had to end the process
 
 
 @dataclass
@@ -147,14 +151,55 @@ def run_kiosk(options: KioskOptions, prompt: Callable[[], str]) -> int:
                                    daemon=True)
         browser.start()
     stopping.wait()
+    deadline = ShutdownDeadline(SHUTDOWN_SECONDS)
     if browser is not None:
-        browser.join(BROWSER_STOP_SECONDS)  # the browser closes and the lockdown is undone first
+        deadline.step("browser")  # the browser closes and the lockdown is undone first
+        browser.join(min(BROWSER_STOP_SECONDS, deadline.remaining()))
+    deadline.step("console link")
     link.stop()
+    deadline.step("runtime")
     runtime.stop()
     if hub is not None:
+        deadline.step("monitors")
         hub.stop()
-    server.shutdown()
+    deadline.step("candidate UI server")
+    server.shutdown(timeout=min(2.0, deadline.remaining()))
+    deadline.step("interpreter exit")  # non-daemon threads (a command worker) are joined here
     return 0
+
+
+class ShutdownDeadline:
+    """Ends the process ``seconds`` after SIGTERM if the graceful steps have not finished by then.
+
+    Why a forced exit is acceptable: everything the kiosk has acknowledged is already durable (the
+    journal and the outbox commit with synchronous=FULL before they answer), so a graceful step
+    that hangs (a console that never answers, a stuck camera, a browser that will not die) only
+    delays what systemd or the proctor asked for. The step that overran is logged; a lockdown left
+    half-undone is restored from its journal at the next start (hardening.lockdown).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+        self.current = "signal"
+        threading.Thread(target=self._watch, name="kiosk-shutdown-deadline", daemon=True).start()
+
+    def step(self, name: str) -> None:
+        log.info("shutdown: %s", name)
+        self.current = name
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def _watch(self) -> None:
+        time.sleep(self.remaining())
+        log.error("shutdown overran %.0f s in step '%s': exiting now (acknowledged data is already on disk)",
+                  self.seconds, self.current)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_FORCED)
 
 
 def _browser(url: str, policy_file: str | None, stopping: threading.Event) -> None:

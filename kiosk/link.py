@@ -6,28 +6,42 @@ in its own thread: it connects (challenge login with the device key, TLS pinned 
 seen at pairing), signs its release attestation over that same login challenge (so a recorded
 attestation is worthless on any later connection), says ``hello``, then repeatedly fetches the
 admitted package, drains the outbox (each entry deleted only when the console acks it) and sends a
-heartbeat. When the console is
-gone, it backs off and tries again; the candidate notices nothing but the connection indicator.
+heartbeat. When the console is gone, it backs off and tries again; the candidate notices nothing
+but the connection indicator.
+
+Why the asyncio client: the session logic above stays synchronous in the link's thread, but every
+network step runs on python-socketio's ``AsyncClient`` (aiohttp) in an ``exam_core.aioloop``
+loop thread. The threaded client read and wrote one TLS socket from two threads, lost about one
+frame in 500 (a resend then waited out its 10 s timeout) and its ``disconnect()`` could block for
+a ping interval, which kept a kiosk alive after SIGTERM. Every step here has a timeout and
+``stop()`` cancels the step in flight, so stopping is bounded.
 
 Commands arrive on ``command`` and are answered through the Socket.IO ack with the runtime's
-``CommandAck``. A ``start`` that arrives before the package is cached is refused with ``retry``;
-once the package is in, the link says ``hello`` again, which makes the console re-send it.
+``CommandAck``; they are applied one at a time on a worker thread (the journal fsyncs, the event
+loop does not wait for them). A ``start`` that arrives before the package is cached is refused
+with ``retry``; once the package is in, the link says ``hello`` again, which makes the console
+re-send it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 import secrets
 import ssl
 import threading
 import time
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Coroutine
 from urllib.parse import urlparse
 
+import aiohttp
 import requests
 import socketio
 
 from exam_core import keys, protocol
+from exam_core.aioloop import LoopThread
 from exam_core.errors import InvigilError, TamperedError, UntrustedError
 from exam_core.jsonio import b64d, b64e, loads_strict
 
@@ -39,17 +53,33 @@ from kiosk.runtime import KioskRuntime, PackageUnavailable
 log = logging.getLogger("kiosk.link")
 HEARTBEAT_SECONDS = 5.0
 CALL_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 2 * CALL_TIMEOUT + 2  # the challenge request, then the Socket.IO handshake
+DISCONNECT_SECONDS = 2.0
+STOP_SECONDS = 4.0  # stop(): the link thread closes its connection (DISCONNECT_SECONDS) and ends
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 3.0)
+MAX_CHALLENGE_BYTES = 4096
 
 
-def http_verify(device: Device, url: str) -> str | bool:
-    """What TLS verification means for this console: the pinned certificate, or nothing on HTTP."""
+def console_ssl_context(device: Device, url: str) -> ssl.SSLContext | None:
+    """TLS trust for this console: only the certificate pinned at pairing, host name checked as
+    usual; ``None`` on plain HTTP. No system CA store and no environment variable can widen it."""
     if not url.startswith("https"):
-        return False
+        return None
     pem = device.file("console-tls.pem")
     if not pem.exists():
         raise UntrustedError("no pinned console certificate: pair the kiosk first")
-    return str(pem)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_verify_locations(cafile=str(pem))
+    return context
+
+
+@dataclass
+class _Connection:
+    """One Socket.IO connection and the aiohttp session (pinned TLS) it runs on."""
+
+    sio: socketio.AsyncClient
+    http: aiohttp.ClientSession
 
 
 class ConsoleLink:
@@ -63,11 +93,13 @@ class ConsoleLink:
         self.url = url.rstrip("/")
         self.heartbeat_seconds = heartbeat_seconds
         self.camera_fps = camera_fps
-        self.verify = http_verify(device, self.url)
+        self.ssl_context = console_ssl_context(device, self.url)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._sio: socketio.Client | None = None
+        self._loop: LoopThread | None = None
+        self._in_flight: concurrent.futures.Future | None = None
+        self._commands = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kiosk-command")
         self._say_hello = threading.Event()
         self._challenge: bytes | None = None  # login challenge of the current connection
         self.quarantined: set[tuple[str, int]] = set()
@@ -79,20 +111,24 @@ class ConsoleLink:
         self._wake.set()
 
     def start(self) -> None:
+        self._loop = LoopThread("kiosk-console-io")
         self._thread = threading.Thread(target=self._run, name="kiosk-console-link", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        """End the link within about STOP_SECONDS, whatever the console or the network does."""
         self._stop.set()
         self._wake.set()
-        sio = self._sio
-        if sio is not None:
-            try:
-                sio.disconnect()
-            except Exception:  # noqa: BLE001 - already gone
-                pass
+        in_flight = self._in_flight
+        if in_flight is not None:
+            in_flight.cancel()  # a call waiting for its ack ends now, not at its timeout
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(STOP_SECONDS)
+            if self._thread.is_alive():
+                log.warning("console link did not end within %.0f s; abandoned", STOP_SECONDS)
+        if self._loop is not None:
+            self._loop.stop(1.0)
+        self._commands.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:
         failures = 0
@@ -102,36 +138,70 @@ class ConsoleLink:
                 failures = 0
             except Exception as exc:  # noqa: BLE001 - any failure means: offline, try again later
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.info("console link down: %s", self.last_error)
+                if not self._stop.is_set():
+                    log.info("console link down: %s", self.last_error)
             finally:
                 self.runtime.console_connected = False
-                self._sio = None
             self._stop.wait(BACKOFF[min(failures, len(BACKOFF) - 1)])
             failures += 1
 
+    def _await(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
+        """Run one network step on the loop thread; ``stop()`` cancels it (the link never waits
+        out a timeout while the kiosk is shutting down)."""
+        assert self._loop is not None
+        future = self._loop.submit(asyncio.wait_for(coro, timeout))
+        self._in_flight = future
+        try:
+            if self._stop.is_set():
+                future.cancel()
+            return future.result(timeout + 1)
+        finally:
+            self._in_flight = None
+
     # --- one connection ----------------------------------------------------------------------------
 
-    def _http(self) -> requests.Session:
-        session = requests.Session()
-        session.trust_env = False  # REQUESTS_CA_BUNDLE would silently replace the pinned certificate
-        session.verify = self.verify
-        return session
+    async def _connect(self) -> _Connection:
+        """Fetch a fresh challenge and log in with it, both over the pinned TLS session."""
+        # trust_env=False: proxy variables must not reroute the link; the connector's context is
+        # the only trust (engineio passes no ssl option of its own while ssl_verify is True).
+        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.ssl_context or True),
+                                     trust_env=False)
+        sio = socketio.AsyncClient(reconnection=False, http_session=http, ssl_verify=True, handle_sigint=False,
+                                   request_timeout=CALL_TIMEOUT)
+        sio.on(protocol.COMMAND, self._on_command, namespace=protocol.KIOSK_NAMESPACE)
+        connection = _Connection(sio, http)
+        try:
+            auth = await self._auth(http)
+            await sio.connect(self.url, namespaces=[protocol.KIOSK_NAMESPACE], auth=auth,
+                              transports=["websocket"], wait_timeout=CALL_TIMEOUT)
+        except BaseException:
+            await self._close(connection)
+            raise
+        return connection
 
-    def _auth(self) -> dict[str, Any]:
-        reply = self._http().get(self.url + protocol.CHALLENGE_PATH, timeout=CALL_TIMEOUT)
-        reply.raise_for_status()
-        challenge = protocol.Challenge.from_dict(loads_strict(reply.content, max_bytes=4096))
+    async def _auth(self, http: aiohttp.ClientSession) -> dict[str, Any]:
+        timeout = aiohttp.ClientTimeout(total=CALL_TIMEOUT)
+        async with http.get(self.url + protocol.CHALLENGE_PATH, timeout=timeout, allow_redirects=False) as reply:
+            reply.raise_for_status()
+            body = await reply.content.read(MAX_CHALLENGE_BYTES + 1)
+        challenge = protocol.Challenge.from_dict(loads_strict(body, max_bytes=MAX_CHALLENGE_BYTES))
         self._challenge = b64d(challenge.challenge, "challenge", 32)
         return protocol.make_kiosk_auth(self.device.signing_key, challenge, self.device.kiosk_id).to_dict()
 
+    @staticmethod
+    async def _close(connection: _Connection) -> None:
+        """Disconnect politely for at most DISCONNECT_SECONDS, then drop the socket regardless."""
+        try:
+            await asyncio.wait_for(connection.sio.disconnect(), DISCONNECT_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - the connection is going away either way
+            log.debug("console disconnect: %s", exc)
+        finally:
+            await connection.http.close()
+
     def _session_once(self) -> None:
         self._challenge = None
-        sio = socketio.Client(reconnection=False, http_session=self._http(),
-                              ssl_verify=bool(self.verify) or not self.url.startswith("https"))
-        sio.on(protocol.COMMAND, self._on_command, namespace=protocol.KIOSK_NAMESPACE)
-        sio.connect(self.url, namespaces=[protocol.KIOSK_NAMESPACE], auth=self._auth,
-                    transports=["websocket"], wait_timeout=CALL_TIMEOUT)
-        self._sio = sio
+        connection = self._await(self._connect(), CONNECT_TIMEOUT)
+        sio = connection.sio
         try:
             if self._challenge is not None:  # the attestation answers this connection's challenge
                 self.runtime.attest(self._challenge)
@@ -151,22 +221,24 @@ class ConsoleLink:
                 self._wake.clear()
         finally:
             self.runtime.console_connected = False
-            sio.disconnect()
+            assert self._loop is not None
+            self._loop.run(self._close(connection), DISCONNECT_SECONDS + 1)  # not cancelled by stop()
 
-    def _call(self, sio: socketio.Client, event: str, data: Any) -> dict[str, Any]:
-        ack = sio.call(event, data, namespace=protocol.KIOSK_NAMESPACE, timeout=CALL_TIMEOUT)
+    def _call(self, sio: socketio.AsyncClient, event: str, data: Any) -> dict[str, Any]:
+        ack = self._await(sio.call(event, data, namespace=protocol.KIOSK_NAMESPACE, timeout=CALL_TIMEOUT),
+                          CALL_TIMEOUT + 1)
         if not isinstance(ack, dict):
             raise ConnectionError(f"{event}: unexpected ack {type(ack).__name__}")
         return ack
 
-    def _hello(self, sio: socketio.Client) -> None:
+    def _hello(self, sio: socketio.AsyncClient) -> None:
         ack = self._call(sio, protocol.HELLO, self.runtime.hello().to_dict())
         if not ack.get("ok"):
             raise ConnectionError(f"hello refused: {ack.get('reason')}")
 
     # --- outbox --------------------------------------------------------------------------------------
 
-    def _drain(self, sio: socketio.Client) -> None:
+    def _drain(self, sio: socketio.AsyncClient) -> None:
         for entry in self.runtime.outbox.pending(limit=50):
             if (entry.kind, entry.seq) in self.quarantined:
                 continue
@@ -184,7 +256,7 @@ class ConsoleLink:
 
     # --- package -------------------------------------------------------------------------------------
 
-    def _fetch_package(self, sio: socketio.Client) -> None:
+    def _fetch_package(self, sio: socketio.AsyncClient) -> None:
         wanted = self.runtime.package_wanted()
         if wanted is None:
             return
@@ -206,12 +278,13 @@ class ConsoleLink:
 
     # --- commands --------------------------------------------------------------------------------------
 
-    def _on_command(self, data: Any = None) -> dict[str, Any]:
+    async def _on_command(self, data: Any = None) -> dict[str, Any]:
         try:
             command = protocol.Command.from_dict(data)
         except InvigilError as exc:
             return protocol.ack_error("invalid", str(exc))
-        ack = self.runtime.handle_command(command)
+        # The runtime journals the command (fsync) before it answers: off the event loop, in order.
+        ack = await asyncio.get_running_loop().run_in_executor(self._commands, self.runtime.handle_command, command)
         self._wake.set()
         return ack.to_dict()
 

@@ -16,6 +16,7 @@ import secrets
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import socketio
@@ -46,13 +47,19 @@ class ConsoleStore:
 
 
 class FakeConsole:
-    def __init__(self, kiosk_public: Any, store: ConsoleStore | None = None, port: int = 0) -> None:
+    def __init__(self, kiosk_public: Any, store: ConsoleStore | None = None, port: int = 0,
+                 tls: tuple[Path, Path] | None = None, host: str = "127.0.0.1") -> None:
+        """``tls``: (certificate, key) files to serve HTTPS with, as the real console does."""
         self.kiosk_public = kiosk_public
+        self.tls = tls
         self.store = store or ConsoleStore()
         self.challenges: dict[str, str] = {}
         self.sid: str | None = None
         self.sid_challenges: dict[str, bytes] = {}
         self.connected = threading.Event()
+        self.answering = threading.Event()  # cleared: kiosk messages get no ack (a hung console)
+        self.answering.set()
+        self.held = 0  # kiosk messages that arrived while not answering
         self.sio = socketio.Server(async_mode="threading", max_http_buffer_size=protocol.MAX_MESSAGE_BYTES)
         flask = Flask("fake-console")
 
@@ -68,9 +75,10 @@ class FakeConsole:
         self.sio.on("disconnect", self._disconnect, namespace=ns)
         for name in (protocol.HELLO, protocol.HEARTBEAT, protocol.EVENT, protocol.ENVELOPE, protocol.PACKAGE_CHUNK):
             self.sio.on(name, getattr(self, f"_on_{name}"), namespace=ns)
-        self.server = make_server("127.0.0.1", port, socketio.WSGIApp(self.sio, flask), threaded=True)
+        self.server = make_server(host, port, socketio.WSGIApp(self.sio, flask), threaded=True,
+                                  ssl_context=tuple(map(str, tls)) if tls else None)
         self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -84,6 +92,11 @@ class FakeConsole:
         self.server.server_close()
 
     # --- protocol handlers ----------------------------------------------------------------------
+
+    def _hold(self) -> None:
+        if not self.answering.is_set():
+            self.held += 1
+            self.answering.wait(60)
 
     def _connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         kiosk_auth = protocol.KioskAuth.from_dict(auth)
@@ -100,6 +113,7 @@ class FakeConsole:
             self.connected.clear()
 
     def _on_hello(self, sid: str, data: Any) -> dict:
+        self._hold()
         hello = protocol.parse_message(protocol.Hello, data, protocol.MAX_ATTESTATION_BYTES * 2)
         self.store.hellos.append(hello.to_dict())
         self.store.hello_challenges.append(self.sid_challenges[sid])
@@ -108,10 +122,12 @@ class FakeConsole:
         return protocol.ack_ok(console_id="console1", console_time=_now(), last_seq=last)
 
     def _on_heartbeat(self, sid: str, data: Any) -> dict:
+        self._hold()
         self.store.heartbeats.append(protocol.parse_message(protocol.Heartbeat, data).to_dict())
         return protocol.ack_ok()
 
     def _on_event(self, sid: str, data: Any) -> dict:
+        self._hold()
         event = protocol.parse_event(data)
         duplicate = event.seq in self.store.events
         if duplicate:
@@ -121,12 +137,14 @@ class FakeConsole:
         return protocol.ack_ok(seq=event.seq, duplicate=duplicate)
 
     def _on_envelope(self, sid: str, data: Any) -> dict:
+        self._hold()
         message = protocol.parse_message(protocol.EnvelopeMessage, data, protocol.MAX_MESSAGE_BYTES)
         duplicate = message.attempt_id in self.store.envelopes
         self.store.envelopes.setdefault(message.attempt_id, message.to_dict())
         return protocol.ack_ok(sha256=message.sha256, duplicate=duplicate)
 
     def _on_package_chunk(self, sid: str, data: Any) -> dict:
+        self._hold()
         req = protocol.PackageChunkRequest.from_dict(data)
         blob = self.store.packages.get(req.package_id)
         if blob is None:

@@ -7,7 +7,11 @@ docstring for why the real proctor console is not used in these tests.
 
 from __future__ import annotations
 
+import time
+
 import pytest
+
+from exam_core.tls import make_self_signed
 
 from kiosk.link import ConsoleLink
 
@@ -16,10 +20,12 @@ from tests.kiosk.forms import ANSWERS
 from tests.kiosk.world import World, make_runtime
 
 
-@pytest.fixture
-def setup(tmp_path):
+@pytest.fixture(params=["http", "https"])
+def setup(tmp_path, request):
+    """A link to the fake console, over plain HTTP and over TLS pinned to the console certificate."""
     world = World(tmp_path)
-    console = FakeConsole(world.device.signing_key.public_key())
+    tls = world.console_tls(tmp_path) if request.param == "https" else None
+    console = FakeConsole(world.device.signing_key.public_key(), tls=tls)
     console.store.packages["P1"] = world.package_bytes
     runtime = make_runtime(world, tmp_path)
     link = ConsoleLink(runtime, world.device, console.url, heartbeat_seconds=0.5)
@@ -72,7 +78,7 @@ def test_console_stopped_mid_exam_and_restarted_loses_nothing(setup, tmp_path):
         runtime.outbox.add_event("monitor.test", "low", attempt_id="ATT1", data={"n": n})
     assert runtime.outbox.count()["event"] >= 20
     sealed = session.submit()
-    restarted = FakeConsole(world.device.signing_key.public_key(), store=store, port=port)
+    restarted = FakeConsole(world.device.signing_key.public_key(), store=store, port=port, tls=console.tls)
     try:
         wait_for(lambda: runtime.outbox.count() == {"event": 0, "envelope": 0}, timeout=30,
                  what="outbox drained after the console came back")
@@ -119,3 +125,79 @@ def test_each_connection_attests_over_its_own_login_challenge(tmp_path):
     assert open_attestation(second, public, nonce_2).measurement == expected
     with pytest.raises(StaleAttestationError):
         open_attestation(first, public, nonce_2)
+
+
+def test_tls_trusts_only_the_pinned_certificate(tmp_path, monkeypatch):
+    """A console presenting any other certificate is refused, even one the environment's CA
+    variables name: the link's TLS trust is the pinned certificate and nothing else."""
+    world = World(tmp_path)
+    world.console_tls(tmp_path)  # pinned at pairing
+    other = (tmp_path / "other")
+    other.mkdir()
+    other_tls = (other / "cert.pem", other / "key.pem")
+    make_self_signed(*other_tls, "impostor")
+    for variable in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.setenv(variable, str(other_tls[0]))
+    console = FakeConsole(world.device.signing_key.public_key(), tls=other_tls)
+    runtime = make_runtime(world, tmp_path)
+    link = ConsoleLink(runtime, world.device, console.url, heartbeat_seconds=0.5)
+    link.start()
+    try:
+        wait_for(lambda: "CERTIFICATE_VERIFY_FAILED" in (link.last_error or ""), what="certificate refused")
+        assert not console.connected.is_set() and not console.store.hellos
+    finally:
+        link.stop()
+        console.stop()
+
+
+def test_tls_checks_the_console_host_name(tmp_path):
+    """The pinned certificate names 127.0.0.1 (and localhost), not 127.0.0.2: a console reached
+    under another name is refused even with the very certificate that was pinned."""
+    world = World(tmp_path)
+    console = FakeConsole(world.device.signing_key.public_key(), tls=world.console_tls(tmp_path), host="127.0.0.2")
+    runtime = make_runtime(world, tmp_path)
+    link = ConsoleLink(runtime, world.device, console.url, heartbeat_seconds=0.5)
+    link.start()
+    try:
+        wait_for(lambda: "mismatch" in (link.last_error or ""), what="host name refused")
+        assert not console.store.hellos
+    finally:
+        link.stop()
+        console.stop()
+
+
+def test_stop_ends_a_call_waiting_for_its_ack_at_once(setup):
+    """A console that stops answering: stop() cancels the call in flight instead of waiting out
+    its 10 s timeout, and the unacknowledged event stays in the outbox."""
+    world, console, runtime, link = setup
+    wait_for(lambda: console.store.heartbeats, what="first heartbeat")
+    console.answering.clear()
+    try:
+        runtime.outbox.add_event("monitor.test", "low", data={"n": 1})
+        time.sleep(1.0)  # the event (or a heartbeat) is now waiting for an ack that never comes
+        assert not console.store.events
+        started = time.monotonic()
+        link.stop()
+        assert time.monotonic() - started < 3.0
+        assert runtime.outbox.count()["event"] == 1 and not runtime.console_connected
+    finally:
+        console.answering.set()
+
+
+def test_a_slow_command_does_not_hold_up_the_link(setup, monkeypatch):
+    """Commands are applied off the event loop: while one takes seconds (a slow disk under the
+    journal's fsync, simulated by a delay in front of the real handler), heartbeats go on."""
+    world, console, runtime, link = setup
+    wait_for(console.connected.is_set, what="kiosk login")
+    handle = runtime.handle_command
+
+    def slow_handle(command):
+        time.sleep(2.0)
+        return handle(command)
+    monkeypatch.setattr(runtime, "handle_command", slow_handle)
+    before = len(console.store.heartbeats)
+    started = time.monotonic()
+    ack = console.send(world.admit())
+    assert ack["ok"] and time.monotonic() - started >= 2.0
+    assert len(console.store.heartbeats) - before >= 3  # one every 0.5 s meanwhile
+    assert runtime.attempt is not None and runtime.attempt.attempt_id == "ATT1"

@@ -15,6 +15,7 @@ from typing import Any
 
 from exam_core import certs, envelope, formcontent, keys, package, protocol
 from exam_core.jsonio import b64e
+from exam_core.tls import make_self_signed
 
 from kiosk.device import Device
 
@@ -51,6 +52,15 @@ class World:
         self.content_key = package.unwrap_content_key(opened, self.centre_hpke)
         self.attempt = make_attempt(attempt_id, **accommodations)
         self._n = 0
+
+    def console_tls(self, directory: Path) -> tuple[Path, Path]:
+        """A console TLS certificate and key (exam_core.tls, as the console makes them), pinned on
+        this kiosk as pairing pins it: for a FakeConsole(tls=...)."""
+        cert, key = directory / "console-tls.pem", directory / "console-tls.key"
+        fingerprint = make_self_signed(cert, key, "fake-console")
+        self.device.save_pairing(dict(self.device.pairing, tls_fingerprint_sha256=fingerprint),
+                                 {"console-tls.pem": cert.read_bytes()})
+        return cert, key
 
     def command(self, kind: str, args: dict[str, Any], attempt_id: str | None = None) -> protocol.Command:
         self._n += 1
