@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import functools
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
@@ -248,6 +250,9 @@ def verify_chain(chain: Sequence[bytes], root_public: Ed25519PublicKey, at: date
     be valid at ``at`` (default now) and not be revoked by the root or by its issuer.
     Raises ``UntrustedError`` (wrong issuer, role or shape of chain), ``ExpiredError``,
     ``RevokedError``, or the signature errors of ``signing.open_signed``.
+
+    Successful verifications are cached (see ``_ChainCache``); validity at ``at`` is checked on
+    every call, so a cached chain still expires.
     """
     if not chain:
         raise UntrustedError("empty certificate chain")
@@ -255,6 +260,21 @@ def verify_chain(chain: Sequence[bytes], root_public: Ed25519PublicKey, at: date
         raise TooLargeError(f"chain longer than {limits.CHAIN_MAX_CERTS}")
     moment = at or utc_now()
     revocation_list = list(revocations)
+    cache_key = _CHAIN_CACHE.key(chain, root_public, revocation_list, leaf_role)
+    cached = None if cache_key is None else _CHAIN_CACHE.get(cache_key)
+    if cached is not None:
+        for cert in cached:
+            cert.check_valid_at(moment)
+        return list(cached)
+    verified = _verify_chain_uncached(chain, root_public, moment, revocation_list, leaf_role)
+    if cache_key is not None:
+        _CHAIN_CACHE.put(cache_key, tuple(verified))
+    return verified
+
+
+def _verify_chain_uncached(chain: Sequence[bytes], root_public: Ed25519PublicKey, moment: datetime,
+                           revocation_list: list[bytes | RevocationList],
+                           leaf_role: str | None) -> list[VerifiedCertificate]:
     issuer_public, issuer_role, issuer_subject = root_public, ROLE_CENTRAL, None
     verified: list[VerifiedCertificate] = []
     for position, data in enumerate(chain):
@@ -274,6 +294,58 @@ def verify_chain(chain: Sequence[bytes], root_public: Ed25519PublicKey, at: date
     if leaf_role is not None and verified[-1].cert.role != leaf_role:
         raise UntrustedError(f"chain ends in a {verified[-1].cert.role}, expected a {leaf_role}")
     return verified
+
+
+class _ChainCache:
+    """A small LRU of verified chains, because the central body checks the same few hundred kiosk
+    chains (and the same revocation lists, whose signatures and parsing cost more than the chain's)
+    on every envelope.
+
+    The key is everything the time-independent checks depend on: the exact certificate bytes, the
+    root key's raw bytes, the required leaf role, and each revocation list's identity (its exact
+    signed bytes, or the verified ``RevocationList`` value). A different list, even a newer one
+    from the same issuer, is a different key. Only successes are stored; the validity window is
+    checked again at each call's moment. Bounded, thread-safe.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple, tuple[VerifiedCertificate, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(chain: Sequence[bytes], root_public: Ed25519PublicKey, revocations: list[bytes | RevocationList],
+            leaf_role: str | None) -> tuple | None:
+        if not isinstance(root_public, Ed25519PublicKey):
+            return None  # not cacheable: verified uncached (and refused there)
+        lists = tuple(item if isinstance(item, RevocationList) else bytes(item) for item in revocations)
+        return tuple(bytes(c) for c in chain), root_public.public_bytes_raw(), leaf_role, lists
+
+    def get(self, key: tuple) -> tuple[VerifiedCertificate, ...] | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, verified: tuple[VerifiedCertificate, ...]) -> None:
+        with self._lock:
+            self._entries[key] = verified
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+#: Verified chains kept (a few hundred kiosks per central body; each entry is a few kB).
+CHAIN_CACHE_ENTRIES = 512
+_CHAIN_CACHE = _ChainCache(CHAIN_CACHE_ENTRIES)
 
 
 def _check_revocations(verified: list[VerifiedCertificate], root_public: Ed25519PublicKey,

@@ -1,28 +1,45 @@
 """Sealed response envelopes: what a kiosk submits and only the central body can open.
 
-Wire form (canonical JSON)::
+Wire form, version 2 (canonical JSON)::
 
-    {"format": "invigil-envelope", "v": 1,
+    {"format": "invigil-envelope", "v": 2,
      "header": base64(signed document, purpose "envelope-header", kiosk key),
      "chain": [base64(centre certificate), base64(kiosk certificate)],
      "ciphertext": base64(HPKE seal to the results key, purpose "response-envelope",
-                          context ["envelope_id", "attempt_id"],
-                          of a signed document, purpose "response-payload", kiosk key)}
+                          context CONTEXT, of the payload as canonical JSON)}
+
+    CONTEXT = ["invigil-envelope", "2", envelope_id, attempt_id, centre_id, kiosk_id,
+               form_id, form_version, package_id, header signer's key id]
 
 The header (ids, created time, ``ciphertext_sha256``/``ciphertext_size``, ``results_key_id``) lets the
-console and the sync path check who sent what and that nothing was changed, without the results
-key. The inner payload is signed too, so once opened it stands on its own as the kiosk's statement;
-it repeats ``envelope_id``/``attempt_id``/``package_id`` so it cannot be replayed under another header.
+console and the sync path check who sent what and that nothing was changed, without the results key.
+
+Why one signature, not two (version 1 also signed the payload inside the ciphertext). The kiosk's
+header signature covers the SHA-256 of the exact ciphertext, and a ciphertext opens to exactly one
+plaintext under the results key it names (``results_key_id``, checked) and the HPKE ``info`` above:
+so the signature already commits the kiosk to the plaintext. ``info`` binds the format and version,
+every id of the header and the signer's key id, which closes the classic gap of encrypt-then-sign:
+a second kiosk that re-signs a captured ciphertext under its own header (to claim authorship of
+content it cannot read) changes the context, and the AEAD refuses it; moving a ciphertext under
+another envelope's header changes the hash. What is given up is only a *transferable* proof of the
+plaintext without the envelope: the opened payload is attributable through the verified header that
+``open_envelope`` returns with it (``EnvelopeHeader.header_bytes``) and the exact envelope bytes the
+central body keeps (receipts name their hash); anyone holding the results key can re-check it.
+Dropping the inner signature, its second base64 layer and its second JSON layer halves the JSON,
+base64 and signature work (see ``python -m bench sealing``).
+
+Version 1 envelopes are refused (``UnknownVersionError``): none were ever in production.
 """
 
 from __future__ import annotations
 
 import binascii
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NoReturn, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -34,11 +51,15 @@ from exam_core.keys import HpkePrivateKey, HpkePublicKey, key_id
 
 ENVELOPE_FORMAT = "invigil-envelope"
 HEADER_FORMAT = "invigil-envelope-header"
-PAYLOAD_FORMAT = "invigil-response-payload"
+VERSION = 2
 _OUTER_FIELDS = {"format", "v", "header", "chain", "ciphertext"}
 _ID_FIELDS = ("envelope_id", "attempt_id", "centre_id", "kiosk_id", "form_id", "package_id")
 _HEADER_FIELDS = {"format", "v", *_ID_FIELDS, "form_version", "created", "ciphertext_sha256",
                   "ciphertext_size", "results_key_id"}
+#: ``jsonio.canonical_dumps``'s exact output, from one reused encoder without the cycle check
+#: (a cyclic payload still fails: the C encoder's recursion guard raises ``RecursionError``).
+_PAYLOAD_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                    allow_nan=False, check_circular=False)
 
 
 @dataclass(frozen=True)
@@ -82,11 +103,29 @@ def _check_id(value: Any, name: str) -> str:
     return value
 
 
+def _payload_context(ids: dict[str, str], form_version: int, signer: str) -> bytes:
+    """The HPKE context: format, version, every id of the header and the signer's key id."""
+    return purposes.context(ENVELOPE_FORMAT, str(VERSION), *(ids[name] for name in _ID_FIELDS),
+                            str(form_version), signer)
+
+
+def _encode_payload(payload: Any) -> bytes:
+    if not isinstance(payload, dict):
+        raise ValidationError("payload", "must be a dict")
+    try:
+        plaintext = _PAYLOAD_ENCODER.encode(payload).encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
+        raise ValidationError("payload", f"cannot encode canonically: {exc}") from None
+    if len(plaintext) > limits.ENVELOPE_PAYLOAD_MAX_BYTES:
+        raise TooLargeError(f"payload of {len(plaintext)} bytes exceeds {limits.ENVELOPE_PAYLOAD_MAX_BYTES}")
+    return plaintext
+
+
 def seal_envelope(payload: dict[str, Any], *, attempt_id: str, centre_id: str, kiosk_id: str,
                   form_id: str, form_version: int, package_id: str, kiosk_signing_key: Ed25519PrivateKey,
                   chain: Sequence[bytes], results_public: HpkePublicKey, envelope_id: str | None = None,
                   created: datetime | None = None) -> bytes:
-    """Sign ``payload`` with the kiosk key, seal it to the results key, sign the header."""
+    """Seal ``payload`` to the results key (context bound to the header's ids), sign the header."""
     envelope_id = envelope_id or f"env-{uuid.uuid4().hex}"
     ids = {"envelope_id": envelope_id, "attempt_id": attempt_id, "centre_id": centre_id,
            "kiosk_id": kiosk_id, "form_id": form_id, "package_id": package_id}
@@ -94,16 +133,12 @@ def seal_envelope(payload: dict[str, Any], *, attempt_id: str, centre_id: str, k
         _check_id(value, name)
     if not isinstance(form_version, int) or isinstance(form_version, bool) or form_version < 1:
         raise ValidationError("form_version", "must be a positive integer")
-    if not isinstance(payload, dict):
-        raise ValidationError("payload", "must be a dict")
-    inner = signing.make_signed(kiosk_signing_key, purposes.RESPONSE_PAYLOAD, {
-        "format": PAYLOAD_FORMAT, "v": 1, "envelope_id": envelope_id, "attempt_id": attempt_id,
-        "package_id": package_id, "data": payload})
-    if len(inner) > limits.ENVELOPE_PAYLOAD_MAX_BYTES:
-        raise TooLargeError(f"signed payload of {len(inner)} bytes exceeds {limits.ENVELOPE_PAYLOAD_MAX_BYTES}")
-    ciphertext = hpke.seal(results_public, purposes.RESPONSE_ENVELOPE, inner, purposes.context(envelope_id, attempt_id))
+    if not isinstance(kiosk_signing_key, Ed25519PrivateKey):
+        raise ValidationError("kiosk_signing_key", "must be an Ed25519 private key")
+    context = _payload_context(ids, form_version, key_id(kiosk_signing_key))
+    ciphertext = hpke.seal(results_public, purposes.RESPONSE_ENVELOPE, _encode_payload(payload), context)
     header = signing.make_signed(kiosk_signing_key, purposes.ENVELOPE_HEADER, {
-        "format": HEADER_FORMAT, "v": 1, **ids, "form_version": form_version,
+        "format": HEADER_FORMAT, "v": VERSION, **ids, "form_version": form_version,
         "created": format_time(created or utc_now()),
         "ciphertext_sha256": hashlib.sha256(ciphertext).hexdigest(), "ciphertext_size": len(ciphertext),
         "results_key_id": key_id(results_public)})
@@ -118,28 +153,70 @@ def _envelope_bytes(header: bytes, chain: Sequence[bytes], ciphertext: bytes) ->
     escaping) so the JSON encoder never scans the ciphertext. Tests check the equality."""
     quoted = lambda raw: b'"' + binascii.b2a_base64(raw, newline=False) + b'"'  # noqa: E731
     return b"".join((b'{"chain":[', b",".join(quoted(c) for c in chain), b'],"ciphertext":', quoted(ciphertext),
-                     b',"format":"', ENVELOPE_FORMAT.encode(), b'","header":', quoted(header), b',"v":1}'))
+                     b',"format":"', ENVELOPE_FORMAT.encode(), b'","header":', quoted(header),
+                     b',"v":', str(VERSION).encode(), b'}'))
 
 
 # ----- reading -----------------------------------------------------------------------------------
 
+_CANONICAL_PREFIX = b'{"chain":["'
+_CANONICAL_AFTER_CHAIN = b'"],"ciphertext":"'
+_CANONICAL_AFTER_CIPHERTEXT = b'","format":"' + ENVELOPE_FORMAT.encode() + b'","header":"'
+_CANONICAL_SUFFIX = b'","v":' + str(VERSION).encode() + b'}'
+
+
 def _split(data: bytes) -> _Parts:
+    """The three parts of an envelope, which must be exactly the canonical JSON ``seal_envelope``
+    writes (one byte form per envelope, so ``envelope_hash`` cannot be varied by re-spelling it).
+
+    The canonical layout is read by its fixed separators (base64 holds no ``"`` ``,`` or ``]``, and
+    every value is then decoded as strict canonical base64), which avoids running the JSON parser
+    over the ciphertext. Anything else is parsed as JSON only to say precisely why it is refused.
+    """
+    data = bytes(data)
+    if len(data) > limits.ENVELOPE_MAX_BYTES:
+        raise TooLargeError(f"envelope of {len(data)} bytes exceeds {limits.ENVELOPE_MAX_BYTES}")
+    if not (data.startswith(_CANONICAL_PREFIX) and data.endswith(_CANONICAL_SUFFIX)):
+        _refuse_non_canonical(data)
+    chain_end = data.find(_CANONICAL_AFTER_CHAIN, len(_CANONICAL_PREFIX))
+    ciphertext_end = data.find(_CANONICAL_AFTER_CIPHERTEXT, chain_end + 1)
+    header_start = ciphertext_end + len(_CANONICAL_AFTER_CIPHERTEXT)
+    if chain_end < 0 or ciphertext_end < 0 or header_start > len(data) - len(_CANONICAL_SUFFIX):
+        _refuse_non_canonical(data)
+    chain = data[len(_CANONICAL_PREFIX):chain_end].split(b'","')
+    if len(chain) > limits.CHAIN_MAX_CERTS:
+        raise TooLargeError(f"more than {limits.CHAIN_MAX_CERTS} certificates", "chain")
+    return _Parts(_b64_field(data[header_start:-len(_CANONICAL_SUFFIX)], "header", limits.SIGNED_DOC_MAX_BYTES),
+                  [_b64_field(c, f"chain[{i}]", limits.SIGNED_DOC_MAX_BYTES) for i, c in enumerate(chain)],
+                  _b64_field(data[chain_end + len(_CANONICAL_AFTER_CHAIN):ciphertext_end], "ciphertext",
+                             limits.ENVELOPE_MAX_BYTES))
+
+
+def _b64_field(raw: bytes, field: str, max_bytes: int) -> bytes:
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise MalformedError("invalid base64", field) from None
+    return b64d(text, field, max_bytes)
+
+
+def _refuse_non_canonical(data: bytes) -> NoReturn:
+    """Raise the most precise error for bytes that are not a canonical version 2 envelope."""
     outer = loads_strict(data, max_bytes=limits.ENVELOPE_MAX_BYTES)
     if not isinstance(outer, dict) or outer.get("format") != ENVELOPE_FORMAT:
         raise MalformedError("not an Invigil response envelope")
-    if outer.get("v") != 1:
-        raise UnknownVersionError(f"unknown envelope version {outer.get('v')!r}")
+    if outer.get("v") != VERSION:
+        raise UnknownVersionError(f"unknown envelope version {outer.get('v')!r} (this code reads {VERSION})")
     if set(outer) != _OUTER_FIELDS:
         raise MalformedError(f"fields must be exactly {sorted(_OUTER_FIELDS)}", "envelope")
-    return _Parts(b64d(outer["header"], "header", limits.SIGNED_DOC_MAX_BYTES),
-                  certs.chain_from_b64(outer["chain"]),
-                  b64d(outer["ciphertext"], "ciphertext", limits.ENVELOPE_MAX_BYTES))
+    certs.chain_from_b64(outer["chain"])
+    raise MalformedError("envelope bytes are not the canonical JSON of their fields", "envelope")
 
 
 def _header_from(payload: dict[str, Any], signer: str, header_doc: bytes) -> EnvelopeHeader:
     if payload.get("format") != HEADER_FORMAT:
         raise MalformedError("not an envelope header", "header")
-    if payload.get("v") != 1:
+    if payload.get("v") != VERSION:
         raise UnknownVersionError(f"unknown envelope header version {payload.get('v')!r}")
     if set(payload) != _HEADER_FIELDS:
         raise MalformedError(f"fields must be exactly {sorted(_HEADER_FIELDS)}", "header")
@@ -186,19 +263,17 @@ def read_envelope_header(data: bytes, *, root_public: Ed25519PublicKey | None = 
     if root_public is None and kiosk_public is None:
         raise ValidationError("trust", "give root_public or kiosk_public")
     parts = _split(data)
-    header, _ = _verify_header(parts, root_public, kiosk_public, at, revocations)
-    return header
+    return _verify_header(parts, root_public, kiosk_public, at, revocations)
 
 
 def _verify_header(parts: _Parts, root_public: Ed25519PublicKey | None, kiosk_public: Ed25519PublicKey | None,
                    at: datetime | None, revocations: Iterable[bytes | certs.RevocationList],
-                   also_at: datetime | None = None) -> tuple[EnvelopeHeader, Ed25519PublicKey]:
+                   also_at: datetime | None = None) -> EnvelopeHeader:
     """Parse the header once, verify the chain (if a root is given), then the header signature.
 
     ``also_at``: a second moment (the receiver's clock) at which every certificate of the chain
     must be valid too, so a kiosk whose certificate has expired cannot backdate ``created``."""
-    doc = signing.read_unverified(parts.header_doc)
-    unverified = _header_from(signing.parse_payload(doc), doc.signer, parts.header_doc)
+    unverified, doc = _unverified_with_doc(parts)
     signer_public = kiosk_public
     if root_public is not None:
         moment = at or parse_time(unverified.created, "header.created")
@@ -216,38 +291,39 @@ def _verify_header(parts: _Parts, root_public: Ed25519PublicKey | None, kiosk_pu
         signer_public = leaf.signing_public
     signing.check_signature(doc, signer_public, purposes.ENVELOPE_HEADER)
     _check_ciphertext(unverified, parts.ciphertext)
-    return unverified, signer_public
+    return unverified
+
+
+def _unverified_with_doc(parts: _Parts) -> tuple[EnvelopeHeader, signing.UnverifiedDocument]:
+    doc = signing.read_unverified(parts.header_doc)
+    return _header_from(signing.parse_payload(doc), doc.signer, parts.header_doc), doc
 
 
 def _unverified(parts: _Parts) -> EnvelopeHeader:
-    doc = signing.read_unverified(parts.header_doc)
-    return _header_from(signing.parse_payload(doc), doc.signer, parts.header_doc)
+    return _unverified_with_doc(parts)[0]
 
 
 def open_envelope(data: bytes, results_private: HpkePrivateKey, root_public: Ed25519PublicKey,
                   revocations: Iterable[bytes | certs.RevocationList] = (),
                   at: datetime | None = None, *, also_at: datetime | None = None
                   ) -> tuple[EnvelopeHeader, dict[str, Any]]:
-    """Verify header and chain, decrypt, verify the inner signature: ``(header, payload)``.
+    """Verify chain, header and ciphertext hash, then decrypt: ``(header, payload)``.
 
     The chain is checked at ``at`` (default: the header's ``created``) and, when given, also at
-    ``also_at`` (a receiver passes its own clock: see docs/WIRE-FORMATS.md, known limits).
+    ``also_at`` (a receiver passes its own clock: see docs/WIRE-FORMATS.md, known limits). The
+    returned header is what makes the payload the kiosk's statement: keep it (or the envelope) with it.
 
-    Raises ``WrongKeyError`` when sealed to another results key, ``TamperedError`` when the inner
-    payload does not belong to this header, and every error of ``read_envelope_header``.
+    Raises ``WrongKeyError`` when sealed to another results key, ``TamperedError`` when the
+    ciphertext does not open under this header's context, and every error of ``read_envelope_header``.
     """
     parts = _split(data)
-    header, kiosk_public = _verify_header(parts, root_public, None, at, revocations, also_at)
+    header = _verify_header(parts, root_public, None, at, revocations, also_at)
     if header.results_key_id != key_id(results_private.public_key()):
         raise WrongKeyError(f"envelope {header.envelope_id} is sealed to results key {header.results_key_id}")
-    inner = hpke.open_sealed(results_private, purposes.RESPONSE_ENVELOPE, parts.ciphertext,
-                             purposes.context(header.envelope_id, header.attempt_id))
-    payload = signing.open_signed(inner, kiosk_public, purposes.RESPONSE_PAYLOAD,
-                                  max_bytes=limits.ENVELOPE_PAYLOAD_MAX_BYTES).payload
-    expected = {"format": PAYLOAD_FORMAT, "v": 1, "envelope_id": header.envelope_id,
-                "attempt_id": header.attempt_id, "package_id": header.package_id}
-    if set(payload) != {*expected, "data"} or any(payload[k] != v for k, v in expected.items()):
-        raise TamperedError(f"envelope {header.envelope_id}: inner payload does not match its header")
-    if not isinstance(payload["data"], dict):
-        raise MalformedError("must be an object", "payload.data")
-    return header, payload["data"]
+    context = _payload_context({name: getattr(header, name) for name in _ID_FIELDS}, header.form_version,
+                               header.signer_key_id)
+    plaintext = hpke.open_sealed(results_private, purposes.RESPONSE_ENVELOPE, parts.ciphertext, context)
+    payload = loads_strict(plaintext, max_bytes=limits.ENVELOPE_PAYLOAD_MAX_BYTES)
+    if not isinstance(payload, dict):
+        raise MalformedError("must be an object", "payload")
+    return header, payload

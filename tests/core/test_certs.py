@@ -115,3 +115,52 @@ def test_any_flipped_byte_rejected(pki, data):
     chain[which] = bytes(bad)
     with pytest.raises(ArtefactError):
         certs.verify_chain(chain, pki.central.public_key())
+
+
+# ----- the verified-chain cache ------------------------------------------------------------------
+
+def test_cached_chain_still_expires():
+    now = utc_now().replace(microsecond=0)
+    short = make_pki(now - timedelta(days=10), now - timedelta(days=1))
+    certs.verify_chain(short.chain, short.central.public_key(), at=now - timedelta(days=5))  # cached now
+    with pytest.raises(ExpiredError):
+        certs.verify_chain(short.chain, short.central.public_key(), at=now)
+    with pytest.raises(ExpiredError, match="not valid before"):
+        certs.verify_chain(short.chain, short.central.public_key(), at=now - timedelta(days=11))
+
+
+def test_cached_chain_is_checked_against_each_revocation_list(pki):
+    certs.verify_chain(pki.chain, pki.central.public_key())  # cached without revocations
+    serial = certs.read_unverified_certificate(pki.kiosk_cert).serial
+    first = certs.issue_revocation_list(pki.centre, "centre-1", [], 1)
+    certs.verify_chain(pki.chain, pki.central.public_key(), revocations=[first])
+    newer = certs.issue_revocation_list(pki.centre, "centre-1", [serial], 2)  # same issuer, new list
+    for _ in range(2):
+        with pytest.raises(RevokedError):
+            certs.verify_chain(pki.chain, pki.central.public_key(), revocations=[first, newer])
+        with pytest.raises(RevokedError):
+            certs.verify_chain(pki.chain, pki.central.public_key(),
+                               revocations=[certs.read_revocation_list(newer, pki.centre.public_key())])
+
+
+def test_failures_are_not_cached_and_keys_are_exact(pki):
+    other_root = keys.generate_signing_key()
+    for _ in range(2):
+        with pytest.raises(UntrustedError):
+            certs.verify_chain(pki.chain, other_root.public_key())
+        with pytest.raises(UntrustedError, match="expected a centre"):
+            certs.verify_chain(pki.chain, pki.central.public_key(), leaf_role="centre")
+    forged = bytearray(pki.kiosk_cert)
+    forged[-20] ^= 1
+    certs.verify_chain(pki.chain, pki.central.public_key())
+    with pytest.raises(ArtefactError):
+        certs.verify_chain([pki.centre_cert, bytes(forged)], pki.central.public_key())
+
+
+def test_chain_cache_is_bounded(pki, monkeypatch):
+    cache = certs._ChainCache(2)
+    monkeypatch.setattr(certs, "_CHAIN_CACHE", cache)
+    for role in (None, "kiosk", None, "kiosk"):
+        certs.verify_chain(pki.chain, pki.central.public_key(), leaf_role=role)
+    certs.verify_chain([pki.centre_cert], pki.central.public_key())
+    assert len(cache) == 2

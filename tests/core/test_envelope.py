@@ -5,12 +5,15 @@ from datetime import timedelta
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from exam_core import certs, envelope, keys, receipt
+from exam_core import certs, envelope, hpke, keys, purposes, receipt, signing
 from exam_core.errors import (ArtefactError, ExpiredError, MalformedError, RevokedError, TamperedError,
-                              TooLargeError, UntrustedError, ValidationError, WrongKeyError,
-                              WrongPurposeError)
-from exam_core.jsonio import canonical_dumps, utc_now
+                              TooLargeError, UnknownVersionError, UntrustedError, ValidationError,
+                              WrongKeyError, WrongPurposeError)
+from exam_core.jsonio import b64e, canonical_dumps, format_time, utc_now
 from tests.core.pki import PAYLOAD, make_pki, seal
+
+IDS = dict(envelope_id="env-1", attempt_id="att-1", centre_id="centre-1", kiosk_id="kiosk-7", form_id="F1",
+           package_id="pkg-1")
 
 @pytest.fixture(scope="module")
 def sealed(pki):
@@ -75,12 +78,117 @@ def _outer(data):
     return json.loads(data)
 
 
-def test_inner_payload_cannot_move_to_another_header(pki):
+def _forge(pki, plaintext: bytes, *, signer=None, chain=None, v=envelope.VERSION, context_ids=None,
+           ciphertext=None, **over):
+    """An envelope built from the primitives, as a kiosk holding ``signer`` could build it.
+
+    The HPKE context is spelled out here as docs/WIRE-FORMATS.md states it, so a drift between the
+    code and the documented format fails the round trip below."""
+    signer = signer or pki.kiosk
+    ids = {**IDS, **over}
+    bound = {**ids, **(context_ids or {})}
+    context = purposes.context("invigil-envelope", "2", bound["envelope_id"], bound["attempt_id"], bound["centre_id"],
+                               bound["kiosk_id"], bound["form_id"], bound["package_id"], "2", keys.key_id(signer))
+    if ciphertext is None:
+        ciphertext = hpke.seal(pki.results.public_key(), purposes.RESPONSE_ENVELOPE, plaintext, context)
+    header = signing.make_signed(signer, purposes.ENVELOPE_HEADER, {
+        "format": "invigil-envelope-header", "v": v, **ids, "form_version": 2, "created": format_time(utc_now()),
+        "ciphertext_sha256": envelope.hashlib.sha256(ciphertext).hexdigest(), "ciphertext_size": len(ciphertext),
+        "results_key_id": keys.key_id(pki.results)})
+    return canonical_dumps({"format": "invigil-envelope", "v": envelope.VERSION, "header": b64e(header),
+                            "chain": [b64e(c) for c in (chain or pki.chain)], "ciphertext": b64e(ciphertext)})
+
+
+def _open(pki, data, **kw):
+    return envelope.open_envelope(data, pki.results, pki.central.public_key(), **kw)
+
+
+def test_the_documented_format_round_trips(pki):
+    header, payload = _open(pki, _forge(pki, canonical_dumps(PAYLOAD)))
+    assert payload == PAYLOAD and header.envelope_id == "env-1"
+    assert _outer(seal(pki))["v"] == 2
+
+
+@pytest.mark.parametrize("part", ["ciphertext", "header"])
+def test_part_swapped_from_another_envelope(pki, part):
+    """Another envelope's ciphertext under this header, or its header over this ciphertext."""
     a, b = seal(pki, envelope_id="env-a"), seal(pki, envelope_id="env-b")
     mixed = _outer(a)
-    mixed["ciphertext"] = _outer(b)["ciphertext"]
-    with pytest.raises(TamperedError):
-        envelope.open_envelope(canonical_dumps(mixed), pki.results, pki.central.public_key())
+    mixed[part] = _outer(b)[part]
+    with pytest.raises(TamperedError, match="does not match its signed header"):
+        _open(pki, canonical_dumps(mixed))
+    with pytest.raises(TamperedError):  # the console sees it too, without the results key
+        envelope.read_envelope_header(canonical_dumps(mixed), kiosk_public=pki.kiosk.public_key())
+
+
+def test_ciphertext_resigned_under_other_ids_does_not_open(pki):
+    """The kiosk signs a correct hash of a ciphertext sealed for other ids: the context refuses it."""
+    plaintext = canonical_dumps(PAYLOAD)
+    for field, value in [("envelope_id", "env-2"), ("attempt_id", "att-2"), ("package_id", "pkg-2"),
+                         ("form_id", "F2")]:
+        with pytest.raises(TamperedError, match="fails authentication"):
+            _open(pki, _forge(pki, plaintext, context_ids={field: value}))
+
+
+def test_another_kiosk_cannot_claim_a_captured_ciphertext(pki):
+    """Encrypt-then-sign's gap: a second certified kiosk re-signs kiosk-7's ciphertext as its own."""
+    victim = _outer(seal(pki))
+    captured = base64.b64decode(victim["ciphertext"])
+    thief = keys.generate_signing_key()
+    thief_chain = [pki.centre_cert, certs.issue_certificate(pki.centre, "centre-1", "kiosk-8", "kiosk",
+                                                            thief.public_key())]
+    claimed = _forge(pki, b"", signer=thief, chain=thief_chain, kiosk_id="kiosk-8", ciphertext=captured)
+    assert envelope.read_envelope_header(claimed, root_public=pki.central.public_key()).kiosk_id == "kiosk-8"
+    with pytest.raises(TamperedError, match="fails authentication"):
+        _open(pki, claimed)
+    # even a new key certified for the same kiosk id (a re-paired kiosk) cannot re-sign it
+    new_key = keys.generate_signing_key()
+    repaired = [pki.centre_cert, certs.issue_certificate(pki.centre, "centre-1", "kiosk-7", "kiosk",
+                                                         new_key.public_key())]
+    with pytest.raises(TamperedError, match="fails authentication"):
+        _open(pki, _forge(pki, b"", signer=new_key, chain=repaired, ciphertext=captured))
+
+
+def test_old_and_unknown_versions_refused(pki):
+    for v in (1, 3, "2"):
+        outer = _outer(seal(pki))
+        outer["v"] = v
+        with pytest.raises(UnknownVersionError):
+            _open(pki, canonical_dumps(outer))
+        with pytest.raises(UnknownVersionError):
+            envelope.read_unverified_header(canonical_dumps(outer))
+    with pytest.raises(UnknownVersionError, match="header version"):  # a v1 header inside a v2 envelope
+        _open(pki, _forge(pki, canonical_dumps(PAYLOAD), v=1))
+
+
+def test_payload_must_be_a_json_object(pki):
+    with pytest.raises(MalformedError, match="payload"):
+        _open(pki, _forge(pki, b"[1, 2]"))
+    with pytest.raises(MalformedError):
+        _open(pki, _forge(pki, b'{"a": 1, "a": 2}'))  # duplicate keys: strict parsing after decryption
+    with pytest.raises(ValidationError):
+        seal(pki, payload=[1, 2])
+    with pytest.raises(ValidationError):
+        seal(pki, payload={"x": float("nan")})
+
+
+def test_oversize_payload(pki, monkeypatch):
+    sealed = seal(pki)
+    monkeypatch.setattr(envelope.limits, "ENVELOPE_PAYLOAD_MAX_BYTES", 64)
+    with pytest.raises(TooLargeError):
+        seal(pki)
+    with pytest.raises(TooLargeError):  # the opener applies the limit to what the kiosk sealed
+        _open(pki, sealed)
+    monkeypatch.setattr(envelope.limits, "ENVELOPE_MAX_BYTES", len(sealed) - 1)
+    with pytest.raises(TooLargeError):
+        envelope.read_unverified_header(sealed)
+
+
+def test_non_canonical_outer_bytes_are_refused(pki, sealed):
+    spaced = json.dumps(_outer(sealed), sort_keys=True).encode()
+    assert spaced != sealed
+    with pytest.raises(MalformedError, match="canonical"):
+        _open(pki, spaced)
 
 
 def test_header_signed_by_another_kiosk(pki):
@@ -97,7 +205,7 @@ def test_limits(pki):
     with pytest.raises(ValidationError):
         seal(pki, attempt_id="../../etc")
     with pytest.raises(MalformedError):
-        envelope.read_unverified_header(b'{"format":"invigil-envelope","v":1}')
+        envelope.read_unverified_header(b'{"format":"invigil-envelope","v":2}')
 
 
 @settings(max_examples=80, deadline=None)
@@ -151,3 +259,21 @@ def test_receipt_any_flipped_byte_rejected(pki, sealed, data):
 
 def test_envelope_bytes_are_canonical_json(sealed):
     assert sealed == canonical_dumps(json.loads(sealed))
+
+
+def test_canonical_reader_agrees_with_the_json_parser(pki):
+    for payload, chain in [(PAYLOAD, pki.chain), ({}, pki.chain), ({"s": "\u00e9\"\\"}, [pki.kiosk_cert])]:
+        data = seal(pki, payload=payload, chain=chain)
+        outer = json.loads(data)
+        parts = envelope._split(data)
+        assert parts.header_doc == base64.b64decode(outer["header"])
+        assert parts.ciphertext == base64.b64decode(outer["ciphertext"])
+        assert parts.chain == [base64.b64decode(c) for c in outer["chain"]]
+
+
+def test_chain_shape_errors_are_precise(pki, sealed):
+    for chain, error in [([], MalformedError), ([b64e(pki.kiosk_cert)] * 5, TooLargeError), (["&"], MalformedError)]:
+        outer = _outer(sealed)
+        outer["chain"] = chain
+        with pytest.raises(error):
+            envelope.read_unverified_header(canonical_dumps(outer))
