@@ -71,15 +71,16 @@ def test_other_arguments_reach_the_kiosk_cli(binary):
 
 def test_binary_serves_the_candidate_ui_and_attests_itself_to_a_console(binary, tmp_path):
     """The frozen kiosk, paired with the kiosk tests' protocol console: it serves the candidate UI
-    on 127.0.0.1, logs in over Socket.IO (the async driver made it into the binary) and its hello
-    carries an attestation of the frozen binary's own measurement."""
+    on 127.0.0.1, logs in over Socket.IO and TLS pinned as at pairing (the asyncio client and aiohttp made it into the binary),
+    its hello carries an attestation of the frozen binary's own measurement, and it exits within
+    10 s of SIGTERM while connected."""
     from exam_core.attestation import open_attestation
     from exam_core.jsonio import b64d
     from tests.kiosk.fake_console import FakeConsole, wait_for
     from tests.kiosk.world import World
 
     world = World(tmp_path / "kiosk")
-    console = FakeConsole(world.device.signing_key.public_key())
+    console = FakeConsole(world.device.signing_key.public_key(), tls=world.console_tls(tmp_path))  # pinned
     world.device.save_pairing(dict(world.device.pairing, console_url=console.url), {})
     port = find_free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "PYNPUT_BACKEND")}
@@ -99,6 +100,10 @@ def test_binary_serves_the_candidate_ui_and_attests_itself_to_a_console(binary, 
                                  console.store.hello_challenges[0])  # signed over that login challenge
         expected = json.loads(run(binary, "hardening", "measure", "--json").stdout)
         assert found.kind == "frozen" and found.measurement == expected["digest"]
+        stopping = time.monotonic()  # connected to its console: SIGTERM still ends it promptly
+        os.killpg(kiosk.pid, signal.SIGTERM)
+        assert kiosk.wait(timeout=30) == 0
+        assert time.monotonic() - stopping < 10, f"exit took {time.monotonic() - stopping:.1f} s after SIGTERM"
     except BaseException:
         print(log.read_text(errors="replace")[-3000:])
         raise
