@@ -1,8 +1,9 @@
 """Proctor accounts: login with throttling and lockout, sessions, CSRF, role checks.
 
 Sessions are Flask's signed cookie (HttpOnly, Secure unless --insecure-dev, SameSite=Strict)
-holding the user name, a CSRF token and the login time; the user's role is re-read from the
-database on every request so a disabled account stops working at once.
+holding a login token (``logins``: the login counts only while the server keeps it open) and a
+CSRF token; user and role are re-read from the database on every request, so logout, a disabled
+account or a password reset stop the session at once, copies of the cookie included.
 """
 
 from __future__ import annotations
@@ -16,43 +17,28 @@ from typing import Any, Callable
 
 from flask import abort, g, request, session
 
-from exam_core.errors import ValidationError
 from exam_core.store import immediate_transaction
+from proctor_console.accounts import USERNAME_MAX, add_user  # noqa: F401  (bench/console.py imports add_user from here)
 from proctor_console.actions import User
-from proctor_console.context import ConsoleContext, ConsoleError, now_text
-from proctor_console.passwords import dummy_verify, hash_password, verify_password
+from proctor_console.context import ConsoleContext, ConsoleError
+from proctor_console.logins import LoginBook, login_id
+from proctor_console.passwords import dummy_verify, verify_password
 
-ROLES = ("proctor", "centre_admin")
-USERNAME_MAX = 64
 #: Wrong passwords in a row before the account locks, and for how long.
 LOCKOUT_AFTER = 5
 LOCKOUT_SECONDS = 15 * 60
 #: Login attempts per client address per minute (whatever the user name).
 ADDRESS_ATTEMPTS_PER_MINUTE = 20
-SESSION_HOURS = 12
 
 
 class LoginRefused(ConsoleError):
     pass
 
 
-def add_user(ctx: ConsoleContext, name: str, role: str, password: str, by: str = "cli") -> None:
-    if role not in ROLES:
-        raise ValidationError("role", f"must be one of {', '.join(ROLES)}")
-    if not name or len(name) > USERNAME_MAX or not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
-        raise ValidationError("name", "must be 1-64 letters, digits, _ - .")
-    digest, salt, params = hash_password(password)
-    with immediate_transaction(ctx.db) as conn:
-        if conn.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone():
-            raise ConsoleError(f"user {name} already exists")
-        conn.execute("INSERT INTO users (name, role, password_hash, salt, params, created) VALUES (?,?,?,?,?,?)",
-                     [name, role, digest, salt, params, now_text()])
-    ctx.audit.append(by, "user.add", {"name": name, "role": role})
-
-
 class Authenticator:
     def __init__(self, ctx: ConsoleContext) -> None:
         self.ctx = ctx
+        self.logins = LoginBook(ctx)
         self._by_address: dict[str, deque[float]] = defaultdict(deque)
 
     def login(self, name: str, password: str, address: str) -> User:
@@ -92,20 +78,27 @@ class Authenticator:
         attempts.append(now)
 
     def current_user(self) -> User | None:
-        name, started = session.get("user"), session.get("since", 0)
-        if not name or time.time() - started > SESSION_HOURS * 3600:
-            return None
-        row = self.ctx.db.execute("SELECT role, disabled FROM users WHERE name = ?", [name]).fetchone()
-        if row is None or row[1]:
-            return None
-        return User(name, row[0])
+        """The user of this request's login, while that login is open, unexpired and enabled."""
+        found = self.logins.user_of(session.get("login"))
+        return User(*found) if found else None
+
+    def start_session(self, user: User, address: str) -> None:
+        """A fresh cookie (new CSRF token too) naming a new server-side login."""
+        session.clear()
+        session["login"] = self.logins.start(user.name, address)
+        session["csrf"] = secrets.token_urlsafe(32)
+
+    def end_session(self, reason: str) -> list[str]:
+        """Close this request's login and clear its cookie; returns the closed login ids."""
+        ended = self.logins.end(session.get("login"), reason)
+        session.clear()
+        return ended
 
 
-def start_session(user: User) -> None:
-    session.clear()
-    session["user"] = user.name
-    session["since"] = time.time()
-    session["csrf"] = secrets.token_urlsafe(32)
+def current_login_id() -> str | None:
+    """The id of the login this request (or socket) was made with."""
+    token = session.get("login")
+    return login_id(token) if isinstance(token, str) else None
 
 
 def csrf_token() -> str:

@@ -76,23 +76,79 @@ def users() -> None:
     pass
 
 
+def _password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
 @users.command("add", help="Add an account; the password is asked for (or read from stdin).")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["proctor", "centre_admin"]), required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option("--by", default="cli", show_default=True, help="Who adds it (written to the audit chain).")
 @click.pass_obj
-def users_add(obj: dict, name: str, role: str, password_stdin: bool) -> None:
-    from proctor_console.auth import add_user
+def users_add(obj: dict, name: str, role: str, password_stdin: bool, by: str) -> None:
+    from proctor_console.accounts import add_user
     ctx = _ctx(obj)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        add_user(ctx, name, role, password)
+        add_user(ctx, name, role, _password(password_stdin), by=by)
     except InvigilError as exc:
         raise click.ClickException(str(exc))
     click.echo(f"User {name} ({role}) added.")
+
+
+@users.command("list", help="List accounts: role, state (active, locked, disabled), last login.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def users_list(obj: dict, as_json: bool) -> None:
+    from proctor_console.accounts import list_users
+    rows = list_users(_ctx(obj))
+    _out(rows, as_json, "\n".join(f"{u['name']}: {u['role']}, {u['state']}"
+                                  f"{' until ' + u['locked_until'] if u['locked_until'] else ''}"
+                                  f", last login {u['last_login'] or 'never'}" for u in rows) or "No users.")
+
+
+def _account_change(obj: dict, change: Any, done: str) -> None:
+    try:
+        change(_ctx(obj))
+    except InvigilError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(done)
+
+
+def _state_command(command: str, help_text: str, change: Any, done: str) -> None:
+    """``users disable|enable|unlock NAME --by WHO``: one account change, audited with WHO."""
+    @users.command(command, help=help_text)
+    @click.argument("name")
+    @click.option("--by", required=True, help="Who does it (written to the audit chain).")
+    @click.pass_obj
+    def run(obj: dict, name: str, by: str) -> None:
+        _account_change(obj, lambda ctx: change(ctx, name, by), done.format(name=name))
+
+
+def _register_state_commands() -> None:
+    from proctor_console import accounts
+    _state_command("disable", "Disable an account and end its sessions (a running server drops its sockets).",
+                   lambda ctx, name, by: accounts.set_disabled(ctx, name, True, by), "User {name} disabled.")
+    _state_command("enable", "Enable a disabled account (its old sessions stay ended).",
+                   lambda ctx, name, by: accounts.set_disabled(ctx, name, False, by), "User {name} enabled.")
+    _state_command("unlock", "Lift a lockout after repeated wrong passwords.", accounts.unlock,
+                   "User {name} unlocked.")
+
+
+_register_state_commands()
+
+
+@users.command("reset-password", help="Set a new password, lift a lockout and end the account's sessions.")
+@click.argument("name")
+@click.option("--by", required=True, help="Who resets it (written to the audit chain).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.pass_obj
+def users_reset_password(obj: dict, name: str, by: str, password_stdin: bool) -> None:
+    from proctor_console.accounts import reset_password
+    password = _password(password_stdin)
+    _account_change(obj, lambda ctx: reset_password(ctx, name, password, by), f"Password of {name} reset.")
 
 
 @main.command(help="Serve the dashboard and the kiosk link (HTTPS; HTTP only with --insecure-dev).")

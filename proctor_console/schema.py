@@ -66,4 +66,12 @@ CREATE TABLE conflicts (
   override_by TEXT, override_reason TEXT, override_at TEXT, PRIMARY KEY (proctor, candidate_id));
 """
 
-MIGRATIONS = [Migration(1, "console schema", SCHEMA_V1)]
+# Server-side logins (proctor_console.logins): a cookie counts only while its row is open.
+LOGINS_V2 = """
+CREATE TABLE logins (
+  login_id TEXT PRIMARY KEY, user TEXT NOT NULL, address TEXT NOT NULL, started REAL NOT NULL,
+  started_at TEXT NOT NULL, ended TEXT, end_reason TEXT);
+CREATE INDEX logins_user ON logins (user, ended);
+"""
+
+MIGRATIONS = [Migration(1, "console schema", SCHEMA_V1), Migration(2, "server-side logins", LOGINS_V2)]

@@ -74,7 +74,8 @@ class ConsoleServer:
         self.socketio.on_namespace(KioskNamespace(self, self.attestation))
         from proctor_console.proctor_link import ProctorNamespace
         from proctor_console.web import register_routes
-        self.socketio.on_namespace(ProctorNamespace(self))
+        self.proctors = ProctorNamespace(self)
+        self.socketio.on_namespace(self.proctors)
         register_routes(self)
         self._load_tiles()
 
@@ -168,12 +169,17 @@ class ConsoleServer:
         self.ctx.audit.append("anonymous", "kiosk.refused", {"what": what, "kiosk_id": subject,
                                                              "reason": type(exc).__name__})
 
+    def end_logins(self, ended: list[str]) -> None:
+        """Logins were closed here (logout, account disabled, password reset): drop their sockets now."""
+        self.proctors.disconnect_logins(ended)
+
     # --- background -----------------------------------------------------------------------------
     def start_background(self) -> None:
         self.socketio.start_background_task(self._sweeper)
 
     def _sweeper(self) -> None:
-        """Mark silent kiosks offline, re-send pending commands, sign audit checkpoints, purge old media."""
+        """Mark silent kiosks offline, drop dashboard sockets of ended logins, re-send pending commands,
+        sign audit checkpoints, purge old media."""
         last_status: dict[str, str] = {}
         last_resend = last_purge = last_checkpoint = 0.0
         while True:
@@ -182,6 +188,7 @@ class ConsoleServer:
                 if last_status.get(kiosk_id) != tile.status:
                     last_status[kiosk_id] = tile.status
                     self.push_tile(kiosk_id)
+            self.proctors.drop_closed()  # logins closed by the CLI, expired, or of a disabled account
             now = time.monotonic()
             if now - last_resend > RESEND_SECONDS:
                 last_resend = now

@@ -17,8 +17,9 @@ from flask import (Response, abort, g, jsonify, redirect, render_template, reque
 from exam_core import protocol
 from exam_core.errors import InvigilError
 from exam_core.jsonio import loads_strict, parse_time
+from proctor_console.account_pages import register_account_routes
 from proctor_console.actions import INCIDENT_CATEGORIES
-from proctor_console.auth import LoginRefused, csrf_token, csrf_valid, require_role, start_session
+from proctor_console.auth import LoginRefused, csrf_token, csrf_valid, require_role
 from proctor_console.context import ConsoleError
 from proctor_console.imports import import_package, import_roster, list_packages
 from proctor_console.records import purge_media, retention_days
@@ -63,7 +64,7 @@ def register_routes(server: ConsoleServer) -> None:
             except LoginRefused as exc:
                 error = str(exc)
             else:
-                start_session(user)
+                server.auth.start_session(user, request.remote_addr or "?")
                 return redirect(url_for("dashboard"))
         return render_template("login.html", error=error), 401 if error else 200
 
@@ -71,8 +72,7 @@ def register_routes(server: ConsoleServer) -> None:
     @require_role(*ANY_STAFF)
     def logout() -> Any:
         ctx.audit.append(g.user.name, "logout", {})
-        from flask import session
-        session.clear()
+        server.end_logins(server.auth.end_session("logout"))  # its dashboard sockets go too
         return redirect(url_for("login"))
 
     # --- dashboard ------------------------------------------------------------------------------
@@ -177,6 +177,8 @@ def register_routes(server: ConsoleServer) -> None:
         return render_template("admin.html", message=message, code=code, packages=list_packages(ctx),
                                kiosks=server.registry.list(), conflicts=conflicts, retention=retention_days(ctx),
                                candidates=ctx.db.execute("SELECT COUNT(*) FROM candidates").fetchone()[0])
+
+    register_account_routes(server)
 
     # --- kiosk endpoints (no session) -------------------------------------------------------------
     @app.get(protocol.CHALLENGE_PATH)

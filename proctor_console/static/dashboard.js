@@ -118,7 +118,14 @@
     socket = io("/proctor", { auth: { csrf }, transports: ["websocket"] });
     window.invigilSocket = socket;
     socket.on("connect", () => { $("#link-status").textContent = "live"; });
-    socket.on("disconnect", () => { $("#link-status").textContent = "reconnecting…"; });
+    socket.on("disconnect", (reason) => {
+      if (reason === "io server disconnect") {  // this login was ended (logout elsewhere, account disabled)
+        $("#link-status").textContent = "signed out";
+        window.location.assign("/login");
+      } else {
+        $("#link-status").textContent = "reconnecting…";
+      }
+    });
     socket.on("connect_error", (err) => { $("#link-status").textContent = "refused: " + err.message; });
     socket.on("snapshot", (snap) => {
       snap.tiles.forEach(renderTile);

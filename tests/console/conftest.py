@@ -51,6 +51,26 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
     raise AssertionError("condition not reached in time")
 
 
+def app_client(server: Any, address: str = "127.0.0.1") -> Any:
+    """A Flask test client of an in-process ``ConsoleServer`` (threading mode, no sockets)."""
+    client = server.app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"  # Secure cookies travel only over HTTPS
+    client.environ_base["REMOTE_ADDR"] = address  # the login throttle counts per address
+    return client
+
+
+def form_csrf(client: Any, path: str = "/login") -> str:
+    """The CSRF token a page's forms carry."""
+    return re.search(r'name="csrf" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def app_login(server: Any, user: str, password: str = PASSWORD, address: str = "127.0.0.1") -> tuple[Any, Any]:
+    """Log in through the login form; returns ``(client, reply)`` (302 on success)."""
+    client = app_client(server, address)
+    reply = client.post("/login", data={"csrf": form_csrf(client), "name": user, "password": password})
+    return client, reply
+
+
 def cli(data: Path, *args: str, stdin: str | None = None) -> str:
     result = subprocess.run([sys.executable, "-m", "proctor_console", "--data", str(data), *args],
                             input=stdin, capture_output=True, text=True, timeout=60)

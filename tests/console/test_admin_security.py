@@ -25,7 +25,8 @@ from proctor_console.imports import import_package, parse_roster
 from proctor_console.passwords import hash_password, verify_password
 from proctor_console.records import purge_media
 from proctor_console.server import ConsoleServer
-from tests.console.conftest import ADMIN, PASSWORD, PROCTOR, PROCTOR2, ConsoleSetup, cli, make_package
+from tests.console.conftest import (ADMIN, PASSWORD, PROCTOR, PROCTOR2, ConsoleSetup, app_client, app_login, cli,
+                                   form_csrf, make_package)
 
 
 @pytest.fixture(scope="module")
@@ -33,20 +34,7 @@ def server(console_setup: ConsoleSetup) -> ConsoleServer:
     return ConsoleServer(ConsoleContext(console_setup.data), async_mode="threading")
 
 
-def _client(server: ConsoleServer):
-    client = server.app.test_client()
-    client.environ_base["wsgi.url_scheme"] = "https"  # Secure cookies travel only over HTTPS
-    return client
-
-
-def _csrf(client, path: str = "/login") -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
-
-
-def _login(server: ConsoleServer, user: str, password: str = PASSWORD):
-    client = _client(server)
-    reply = client.post("/login", data={"csrf": _csrf(client), "name": user, "password": password})
-    return client, reply
+_client, _csrf, _login = app_client, form_csrf, app_login
 
 
 def _pair(server: ConsoleServer, kiosk_id: str):
@@ -96,7 +84,7 @@ def test_roles_on_routes(server: ConsoleServer) -> None:
 
 
 def test_login_lockout_after_repeated_failures(server: ConsoleServer) -> None:
-    from proctor_console.auth import add_user
+    from proctor_console.accounts import add_user
     add_user(server.ctx, "lockme", "proctor", PASSWORD)
     for _ in range(5):
         assert _login(server, "lockme", "wrong password!!")[1].status_code == 401
