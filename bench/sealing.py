@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bench.common import Figure, percentile, time_calls
 from exam_core import certs, envelope, keys, package, purposes, signing
-from exam_core.jsonio import canonical_dumps, utc_now
+from exam_core import limits
+from exam_core.jsonio import canonical_dumps, loads_strict, utc_now
 from exam_core.store import Migration, insert_durably, open_db
 
 BENCH = "sealing"
@@ -109,6 +110,9 @@ def envelope_figures(quick: bool) -> list[Figure]:
     seal_ours, seal_raw = _interleaved(lambda: envelope.seal_envelope(payload, **fields), raw_seal, count, rounds)
     open_ours, open_raw = _interleaved(lambda: envelope.open_envelope(sealed, results, central.public_key()),
                                        raw_open, count, rounds)
+    encode_s, encode_raw = _interleaved(lambda: canonical_dumps(payload), raw_seal, count, rounds)
+    parse_s, parse_raw = _interleaved(lambda: loads_strict(payload_bytes, max_bytes=limits.ENVELOPE_PAYLOAD_MAX_BYTES),
+                                      raw_open, count, rounds)
     intake_ours, intake_raw = _interleaved(
         lambda: envelope.open_envelope(sealed, results, central.public_key(), revocations), raw_open, count, rounds)
     note = (f"payload {len(payload_bytes):,} B, envelope {len(sealed):,} B (v{envelope.VERSION}), ML-KEM-768+X25519; "
@@ -124,6 +128,12 @@ def envelope_figures(quick: bool) -> list[Figure]:
         Figure(BENCH, "envelope open + verify, 1,000-serial revocation list", intake_ours * 1e6, "us/op",
                "HPKE open (payload) + Ed25519 verify (header message)", intake_raw * 1e6, GOAL,
                "central intake's call: the list's signature and parsing are cached with the chain"),
+        Figure(BENCH, "  of which: payload to canonical JSON (stdlib json)", encode_s * 1e6, "us/op",
+               "Ed25519 sign (header message) + HPKE seal (payload)", encode_raw * 1e6, "share",
+               "jsonio.canonical_dumps of the payload dict: the part of the seal the envelope format does not choose"),
+        Figure(BENCH, "  of which: payload strict JSON parse (jsonio)", parse_s * 1e6, "us/op",
+               "HPKE open (payload) + Ed25519 verify (header message)", parse_raw * 1e6, "share",
+               "jsonio.loads_strict of the opened payload (duplicate keys, depth, NaN, surrogates refused)"),
     ]
 
 

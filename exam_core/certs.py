@@ -53,11 +53,12 @@ class VerifiedCertificate:
     def key_id(self) -> str:
         return key_id(self.signing_public)
 
-    @property
+    @functools.cached_property
     def not_before(self) -> datetime:
+        """Parsed once per verified certificate: cached chains check their window on every use."""
         return parse_time(self.cert.not_before, "not_before")
 
-    @property
+    @functools.cached_property
     def not_after(self) -> datetime:
         return parse_time(self.cert.not_after, "not_after")
 

@@ -135,13 +135,16 @@ def seal_envelope(payload: dict[str, Any], *, attempt_id: str, centre_id: str, k
         raise ValidationError("form_version", "must be a positive integer")
     if not isinstance(kiosk_signing_key, Ed25519PrivateKey):
         raise ValidationError("kiosk_signing_key", "must be an Ed25519 private key")
-    context = _payload_context(ids, form_version, key_id(kiosk_signing_key))
-    ciphertext = hpke.seal(results_public, purposes.RESPONSE_ENVELOPE, _encode_payload(payload), context)
-    header = signing.make_signed(kiosk_signing_key, purposes.ENVELOPE_HEADER, {
+    signer = key_id(kiosk_signing_key)
+    ciphertext = hpke.seal(results_public, purposes.RESPONSE_ENVELOPE, _encode_payload(payload),
+                           _payload_context(ids, form_version, signer))
+    header_payload = _PAYLOAD_ENCODER.encode({
         "format": HEADER_FORMAT, "v": VERSION, **ids, "form_version": form_version,
         "created": format_time(created or utc_now()),
         "ciphertext_sha256": hashlib.sha256(ciphertext).hexdigest(), "ciphertext_size": len(ciphertext),
-        "results_key_id": key_id(results_public)})
+        "results_key_id": key_id(results_public)}).encode("utf-8")
+    header = signing.signed_document_bytes(purposes.ENVELOPE_HEADER, signer, header_payload, signing.sign(
+        kiosk_signing_key, purposes.ENVELOPE_HEADER, header_payload))
     data = _envelope_bytes(header, chain, ciphertext)
     if len(data) > limits.ENVELOPE_MAX_BYTES:
         raise TooLargeError(f"envelope of {len(data)} bytes exceeds {limits.ENVELOPE_MAX_BYTES}")
@@ -213,7 +216,7 @@ def _refuse_non_canonical(data: bytes) -> NoReturn:
     raise MalformedError("envelope bytes are not the canonical JSON of their fields", "envelope")
 
 
-def _header_from(payload: dict[str, Any], signer: str, header_doc: bytes) -> EnvelopeHeader:
+def _header_from(payload: dict[str, Any], signer: str, header_doc: bytes) -> tuple[EnvelopeHeader, datetime]:
     if payload.get("format") != HEADER_FORMAT:
         raise MalformedError("not an envelope header", "header")
     if payload.get("v") != VERSION:
@@ -234,9 +237,9 @@ def _header_from(payload: dict[str, Any], signer: str, header_doc: bytes) -> Env
         raise MalformedError("must be a lower-case hex SHA-256", "header.ciphertext_sha256")
     if not isinstance(payload["results_key_id"], str):
         raise MalformedError("must be a key id", "header.results_key_id")
-    parse_time(payload["created"], "header.created")
+    created = parse_time(payload["created"], "header.created")
     fields = {k: payload[k] for k in _HEADER_FIELDS - {"format", "v"}}
-    return EnvelopeHeader(**fields, signer_key_id=signer, header_bytes=header_doc)
+    return EnvelopeHeader(**fields, signer_key_id=signer, header_bytes=header_doc), created
 
 
 def _check_ciphertext(header: EnvelopeHeader, ciphertext: bytes) -> None:
@@ -273,10 +276,11 @@ def _verify_header(parts: _Parts, root_public: Ed25519PublicKey | None, kiosk_pu
 
     ``also_at``: a second moment (the receiver's clock) at which every certificate of the chain
     must be valid too, so a kiosk whose certificate has expired cannot backdate ``created``."""
-    unverified, doc = _unverified_with_doc(parts)
+    doc = signing.read_unverified(parts.header_doc)
+    unverified, created = _header_from(signing.parse_payload(doc), doc.signer, parts.header_doc)
     signer_public = kiosk_public
     if root_public is not None:
-        moment = at or parse_time(unverified.created, "header.created")
+        moment = at or created
         chain = certs.verify_chain(parts.chain, root_public, at=moment, revocations=revocations,
                                    leaf_role=certs.ROLE_KIOSK)
         if also_at is not None:
@@ -294,13 +298,9 @@ def _verify_header(parts: _Parts, root_public: Ed25519PublicKey | None, kiosk_pu
     return unverified
 
 
-def _unverified_with_doc(parts: _Parts) -> tuple[EnvelopeHeader, signing.UnverifiedDocument]:
-    doc = signing.read_unverified(parts.header_doc)
-    return _header_from(signing.parse_payload(doc), doc.signer, parts.header_doc), doc
-
-
 def _unverified(parts: _Parts) -> EnvelopeHeader:
-    return _unverified_with_doc(parts)[0]
+    doc = signing.read_unverified(parts.header_doc)
+    return _header_from(signing.parse_payload(doc), doc.signer, parts.header_doc)[0]
 
 
 def open_envelope(data: bytes, results_private: HpkePrivateKey, root_public: Ed25519PublicKey,
