@@ -1,32 +1,39 @@
 """Sealed response envelopes: what a kiosk submits and only the central body can open.
 
-Wire form, version 2 (canonical JSON)::
+Wire form, version 2: exactly the canonical JSON (sorted keys, no whitespace) of::
 
-    {"format": "invigil-envelope", "v": 2,
-     "header": base64(signed document, purpose "envelope-header", kiosk key),
-     "chain": [base64(centre certificate), base64(kiosk certificate)],
+    {"chain": [base64(centre certificate), base64(kiosk certificate)],
      "ciphertext": base64(HPKE seal to the results key, purpose "response-envelope",
-                          context CONTEXT, of the payload as canonical JSON)}
+                          context CONTEXT, of the payload as canonical JSON),
+     "format": "invigil-envelope",
+     "header": base64(signed document, purpose "envelope-header", kiosk key),
+     "v": 2}
 
-    CONTEXT = ["invigil-envelope", "2", envelope_id, attempt_id, centre_id, kiosk_id,
-               form_id, form_version, package_id, header signer's key id]
+    CONTEXT = ["invigil-envelope", "2", envelope_id, attempt_id, centre_id, kiosk_id, form_id,
+               package_id, form_version, header signer's key id]        (purposes.context)
 
 The header (ids, created time, ``ciphertext_sha256``/``ciphertext_size``, ``results_key_id``) lets the
 console and the sync path check who sent what and that nothing was changed, without the results key.
 
 Why one signature, not two (version 1 also signed the payload inside the ciphertext). The kiosk's
-header signature covers the SHA-256 of the exact ciphertext, and a ciphertext opens to exactly one
-plaintext under the results key it names (``results_key_id``, checked) and the HPKE ``info`` above:
-so the signature already commits the kiosk to the plaintext. ``info`` binds the format and version,
-every id of the header and the signer's key id, which closes the classic gap of encrypt-then-sign:
-a second kiosk that re-signs a captured ciphertext under its own header (to claim authorship of
-content it cannot read) changes the context, and the AEAD refuses it; moving a ciphertext under
-another envelope's header changes the hash. What is given up is only a *transferable* proof of the
-plaintext without the envelope: the opened payload is attributable through the verified header that
-``open_envelope`` returns with it (``EnvelopeHeader.header_bytes``) and the exact envelope bytes the
-central body keeps (receipts name their hash); anyone holding the results key can re-check it.
-Dropping the inner signature, its second base64 layer and its second JSON layer halves the JSON,
-base64 and signature work (see ``python -m bench sealing``).
+header signature covers the SHA-256 of the exact ciphertext, and HPKE decryption is deterministic:
+under the results key the header names (``results_key_id``, checked) and the ``info`` above, a
+ciphertext opens to exactly one plaintext, so the signature already commits the kiosk to the
+payload. ``info`` binds the format and version, every id of the header and the signer's key id,
+which closes the classic gap of encrypt-then-sign: a second kiosk (or a re-paired key of the same
+kiosk) that re-signs a captured ciphertext under its own header, to claim content it cannot read,
+changes the context and the AEAD refuses it; moving a ciphertext under another envelope's header
+changes the hash. Given up is only a proof of the plaintext that stands without the envelope: the
+opened payload is attributable through the verified header ``open_envelope`` returns with it
+(``EnvelopeHeader.header_bytes``, the signed document) and the exact envelope bytes the central
+body keeps (receipts name their hash); anyone holding the results key can re-check it.
+
+The payload is encoded to JSON once and base64-encoded once (version 1: twice each), the
+ciphertext is hashed once on each side, and one Ed25519 signature is made and checked. Readers
+accept only the canonical bytes (one byte form per envelope) and find the three fields by their
+fixed separators instead of running the JSON parser over the ciphertext. Verified certificate
+chains are cached by ``certs.verify_chain``. ``python -m bench sealing`` compares the whole with
+the raw primitives it needs (one Ed25519 signature over the header message, one HPKE seal).
 
 Version 1 envelopes are refused (``UnknownVersionError``): none were ever in production.
 """
@@ -56,8 +63,8 @@ _OUTER_FIELDS = {"format", "v", "header", "chain", "ciphertext"}
 _ID_FIELDS = ("envelope_id", "attempt_id", "centre_id", "kiosk_id", "form_id", "package_id")
 _HEADER_FIELDS = {"format", "v", *_ID_FIELDS, "form_version", "created", "ciphertext_sha256",
                   "ciphertext_size", "results_key_id"}
-#: ``jsonio.canonical_dumps``'s exact output, from one reused encoder without the cycle check
-#: (a cyclic payload still fails: the C encoder's recursion guard raises ``RecursionError``).
+#: Gives ``jsonio.canonical_dumps``'s exact bytes, from one reused encoder and without the cycle
+#: check's bookkeeping (a cyclic payload still fails: the C encoder's recursion guard raises).
 _PAYLOAD_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                                     allow_nan=False, check_circular=False)
 

@@ -277,3 +277,22 @@ def test_chain_shape_errors_are_precise(pki, sealed):
         outer["chain"] = chain
         with pytest.raises(error):
             envelope.read_unverified_header(canonical_dumps(outer))
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+                     | st.text(), lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+                     max_leaves=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(payload=st.dictionaries(st.text(), _JSON, max_size=5))
+def test_payload_bytes_are_jsonio_canonical(payload):
+    """The envelope's reused encoder writes exactly ``canonical_dumps``'s bytes."""
+    assert envelope._encode_payload(payload) == canonical_dumps(payload)
+
+
+def test_cyclic_payload_refused(pki):
+    cyclic: dict = {}
+    cyclic["self"] = cyclic
+    with pytest.raises(ValidationError, match="payload"):
+        seal(pki, payload=cyclic)
