@@ -23,6 +23,7 @@ from exam_core import protocol
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import b64d, b64e, format_time
 from exam_core.store import immediate_transaction
+from proctor_console import frame_limits
 from proctor_console.context import now_text
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class KioskNamespace(Namespace):
             self.console.log_refusal("kiosk.connect", auth.get("kiosk_id") if isinstance(auth, dict) else None, exc)
             raise ConnectionRefusedError(f"authentication refused: {exc}")
         self.attestation.bind(request.sid, payload.challenge)
+        frame_limits.grant(request.environ, protocol.MAX_MESSAGE_BYTES)  # envelopes from now on
         previous = self.console.room.attach(kiosk_auth.kiosk_id, request.sid)
         if previous is not None:
             self.console.socketio.server.disconnect(previous, namespace=protocol.KIOSK_NAMESPACE)
@@ -103,6 +105,7 @@ class KioskNamespace(Namespace):
     def on_disconnect(self, *_: Any) -> None:
         kiosk_id = self.console.room.detach(request.sid)
         self.attestation.forget(request.sid)
+        frame_limits.restrict(request.environ)
         if kiosk_id is not None:
             self.console.push_tile(kiosk_id)
 

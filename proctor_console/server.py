@@ -25,6 +25,7 @@ from proctor_console.auth import SECURITY_HEADERS, Authenticator
 from proctor_console.commands import CommandCenter
 from proctor_console.context import ConsoleContext
 from proctor_console.eventlog import ALERT_COLUMNS, EventLog, StoredEvent, alert_dict
+from proctor_console.frame_limits import FrameLimitedHandler, PollingBodyLimit
 from proctor_console.kiosk_link import ChallengeBook, KioskNamespace
 from proctor_console.records import Records, purge_media
 from proctor_console.registry import KioskRegistry
@@ -52,8 +53,11 @@ class ConsoleServer:
         # own origin (kiosks are not browsers and send no Origin header).
         # manage_session=False: sockets read the login cookie but never write a session, and
         # Flask-SocketIO then skips copying a session for every one of a thousand events a second.
+        # max_http_buffer_size is the ceiling for a logged-in kiosk (an envelope); every other
+        # connection is held to frame_limits.SMALL_MESSAGE_BYTES before its frames are read.
         self.socketio = SocketIO(self.app, async_mode=async_mode, max_http_buffer_size=protocol.MAX_MESSAGE_BYTES,
                                  ping_interval=10, ping_timeout=20, manage_session=False)
+        self.app.wsgi_app = PollingBodyLimit(self.app.wsgi_app)
         self.room = Room()
         self.registry = KioskRegistry(ctx)
         self.challenges = ChallengeBook(ctx.console_id)
@@ -213,4 +217,11 @@ def serve(server: ConsoleServer, host: str, port: int, insecure_dev: bool) -> No
     ssl_args: dict[str, Any] = {}
     if not insecure_dev:
         ssl_args = {"certfile": str(server.ctx.tls_cert_path), "keyfile": str(server.ctx.tls_key_path)}
-    server.socketio.run(server.app, host=host, port=port, log_output=False, **ssl_args)
+    if server.async_mode != "gevent":
+        server.socketio.run(server.app, host=host, port=port, log_output=False, **ssl_args)
+        return
+    # What socketio.run does for gevent, with the handler that bounds every websocket message
+    # (frame_limits: small until a kiosk has logged in on that connection).
+    from gevent import pywsgi
+    pywsgi.WSGIServer((host, port), server.app, handler_class=FrameLimitedHandler, log=None,
+                      **ssl_args).serve_forever()
