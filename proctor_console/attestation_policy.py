@@ -40,6 +40,7 @@ from proctor_console.context import ConsoleContext, ConsoleError, now_text
 from proctor_console.eventlog import SEVERITY_RANK
 
 if TYPE_CHECKING:
+    from proctor_console.room import Tile
     from proctor_console.server import ConsoleServer
 
 log = logging.getLogger("proctor_console.attestation")
@@ -114,6 +115,11 @@ class ReleaseAllowlist:
         self._write(entries)
 
 
+#: What a seat tile shows (``Verdict.status``): on the allow-list; validly attested but not on it (or
+#: no list yet); missing, invalid, stale or undecidable (damaged list); no hello on this connection.
+BADGES = ("passed", "unknown_build", "failed", "not_checked")
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The result of one kiosk connection's attestation; ``reason`` is None when it is acceptable."""
@@ -122,6 +128,7 @@ class Verdict:
     measurement: str | None
     reason: str | None
     release: str | None = None
+    status: str = "failed"
 
 
 class AttestationGate:
@@ -175,9 +182,10 @@ class AttestationGate:
         sid = self.server.room.kiosk_sids.get(kiosk_id)
         attested = self._attested.get(kiosk_id)
         if sid is None:
-            return Verdict("", None, "the kiosk is not connected, so its attestation cannot be checked")
+            return Verdict("", None, "the kiosk is not connected, so its attestation cannot be checked",
+                           status="not_checked")
         if attested is None or attested[0] != sid:
-            return Verdict(sid, None, "missing: no attestation on this connection yet (no hello)")
+            return Verdict(sid, None, "missing: no attestation on this connection yet (no hello)", status="not_checked")
         _, found, error = attested
         if found is None:
             return Verdict(sid, None, error)
@@ -188,8 +196,20 @@ class AttestationGate:
         if found.measurement not in entries:
             return Verdict(sid, found.measurement,
                            f"not allowed: {found.kind} build measurement {found.measurement} (policy "
-                           f"{found.policy_sha256[:12]}) is not on the release allow-list")
-        return Verdict(sid, found.measurement, None, entries[found.measurement]["release"])
+                           f"{found.policy_sha256[:12]}) is not on the release allow-list", status="unknown_build")
+        return Verdict(sid, found.measurement, None, entries[found.measurement]["release"], status="passed")
+
+    def show(self, tile: Tile) -> bool:
+        """Put the current verdict on the kiosk's seat tile; True when what the tile shows changed
+        (a hello, a new connection, or an allow-list edit by the CLI while the kiosk stays connected)."""
+        verdict = self.verdict(tile.kiosk_id)
+        detail = verdict.reason or f"release {verdict.release}"
+        if not self.enforcing:
+            detail += f" (recorded only: no {ALLOWLIST_FILE})"
+        shown = (verdict.status, detail)
+        changed = shown != (tile.attestation, tile.attestation_detail)
+        tile.attestation, tile.attestation_detail = shown
+        return changed
 
     def require(self, kiosk_id: str) -> None:
         """Refuse a key release to a kiosk whose attestation does not pass (only when enforcing)."""

@@ -100,6 +100,7 @@ class KioskNamespace(Namespace):
         previous = self.console.room.attach(kiosk_auth.kiosk_id, request.sid)
         if previous is not None:
             self.console.socketio.server.disconnect(previous, namespace=protocol.KIOSK_NAMESPACE)
+        self.attestation.show(self.console.room.tile(kiosk_auth.kiosk_id))  # not checked until its hello
         self.console.push_tile(kiosk_auth.kiosk_id)
 
     def on_disconnect(self, *_: Any) -> None:
@@ -107,6 +108,7 @@ class KioskNamespace(Namespace):
         self.attestation.forget(request.sid)
         frame_limits.restrict(request.environ)
         if kiosk_id is not None:
+            self.attestation.show(self.console.room.tile(kiosk_id))
             self.console.push_tile(kiosk_id)
 
     # --- messages -----------------------------------------------------------------------------
@@ -121,6 +123,7 @@ class KioskNamespace(Namespace):
         self._record_identity(kiosk_id, hello)
         self.attestation.check_hello(kiosk_id, request.sid, hello.attestation, hello.attempt_id)
         tile = self.console.room.tile(kiosk_id)
+        self.attestation.show(tile)
         tile.state, tile.attempt_id = hello.state, hello.attempt_id
         tile.needs_resume_approval = hello.needs_resume_approval
         tile.last_seen, tile.last_seen_text = time.time(), now_text()

@@ -38,6 +38,8 @@ class Tile:
     open_alerts: int = 0
     needs_resume_approval: bool = False
     thumbnail_version: int = 0
+    attestation: str = "not_checked"  # attestation_policy.BADGES, set by AttestationGate.show
+    attestation_detail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

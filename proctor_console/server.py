@@ -189,7 +189,8 @@ class ConsoleServer:
         while True:
             self.socketio.sleep(SWEEP_SECONDS)
             for kiosk_id, tile in list(self.room.tiles.items()):
-                if last_status.get(kiosk_id) != tile.status:
+                badge_changed = self.attestation.show(tile)  # the allow-list may have been edited
+                if last_status.get(kiosk_id) != tile.status or badge_changed:
                     last_status[kiosk_id] = tile.status
                     self.push_tile(kiosk_id)
             self.proctors.drop_closed()  # logins closed by the CLI, expired, or of a disabled account

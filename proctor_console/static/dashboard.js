@@ -9,6 +9,9 @@
   const $ = (sel) => document.querySelector(sel);
   const statusText = { free: "free", admitted: "admitted", in_progress: "in progress", paused: "paused",
                        submitted: "submitted", offline: "offline" };
+  // Release attestation of the kiosk's current connection: words on the badge, colour only as a help.
+  const attestationText = { passed: "build passed", unknown_build: "unknown build", failed: "attestation failed",
+                            not_checked: "build not checked" };
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -36,6 +39,8 @@
       t.thumbnail_url ? el("img", { src: t.thumbnail_url, alt: "webcam thumbnail" }) : null,
       el("div", { class: "seat" }, el("strong", {}, t.seat || t.kiosk_id), " ", el("span", { class: "muted" }, t.kiosk_id)),
       el("div", { class: "status-label" }, statusText[t.status] || t.status),
+      el("span", { class: `attestation att-${t.attestation}`, "data-attestation": t.attestation,
+                   title: t.attestation_detail || "" }, attestationText[t.attestation] || t.attestation),
       el("div", { class: "who" }, t.candidate_name ? `${t.candidate_name} (${t.candidate_id})` : ""),
       el("div", { class: "progress" }, t.total ? `${t.answered}/${t.total} answered` : ""),
       el("div", { class: "remaining" }, fmtRemaining(t.remaining_seconds)),

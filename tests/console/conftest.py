@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -69,6 +70,20 @@ def app_login(server: Any, user: str, password: str = PASSWORD, address: str = "
     client = app_client(server, address)
     reply = client.post("/login", data={"csrf": form_csrf(client), "name": user, "password": password})
     return client, reply
+
+
+@contextmanager
+def console_tab(browser: Any) -> Iterator[Any]:
+    """A Chromium page in its own context that accepts the console's self-signed certificate;
+    ``page.errors`` collects the page's console errors (a CSP violation shows up there)."""
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def cli(data: Path, *args: str, stdin: str | None = None) -> str:

@@ -13,7 +13,7 @@ import pytest
 from skimage import data as skimage_data
 
 from exam_core.jsonio import b64e
-from tests.console.conftest import PASSWORD, PROCTOR, RunningConsole, wait_until
+from tests.console.conftest import PASSWORD, PROCTOR, RunningConsole, console_tab, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -30,15 +30,8 @@ def _snapshot_jpeg() -> str:
 
 @pytest.fixture
 def console_page(browser, running_console: RunningConsole):
-    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.errors = errors  # type: ignore[attr-defined]
-    try:
+    with console_tab(browser) as page:
         yield page
-    finally:
-        context.close()
 
 
 def _login(page, url: str, user: str = PROCTOR) -> None:

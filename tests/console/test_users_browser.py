@@ -8,20 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.console.conftest import ADMIN, PASSWORD, RunningConsole
+from tests.console.conftest import ADMIN, PASSWORD, RunningConsole, console_tab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 OLGA_FIRST = "olga's first password"
 OLGA_NEW = "olga's second password"
-
-
-def _context_page(browser):
-    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    return context, page, errors
 
 
 def _login(page, url: str, user: str, password: str) -> None:
@@ -37,9 +29,7 @@ def _row_state(page, name: str) -> str:
 
 def test_admin_manages_a_user_in_the_browser(browser, running_console: RunningConsole) -> None:
     url = running_console.url
-    admin_ctx, admin, admin_errors = _context_page(browser)
-    olga_ctx, olga, olga_errors = _context_page(browser)
-    try:
+    with console_tab(browser) as admin, console_tab(browser) as olga:
         _login(admin, url, ADMIN, PASSWORD)
         admin.wait_for_url(url + "/dashboard")
         admin.click("header nav a:has-text('Users')")
@@ -88,7 +78,4 @@ def test_admin_manages_a_user_in_the_browser(browser, running_console: RunningCo
         _login(olga, url, "olga", OLGA_NEW)
         olga.wait_for_url(url + "/dashboard")
         olga.wait_for_selector("#link-status:has-text('live')")
-        assert not [e for e in admin_errors + olga_errors if "Content Security Policy" in e]
-    finally:
-        admin_ctx.close()
-        olga_ctx.close()
+        assert not [e for e in admin.errors + olga.errors if "Content Security Policy" in e]
