@@ -154,7 +154,10 @@ class ConsoleLink:
         try:
             if self._stop.is_set():
                 future.cancel()
-            return future.result(timeout + 1)
+            return future.result(timeout + 1)  # wait_for ends it first unless the loop is stuck
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise
         finally:
             self._in_flight = None
 
@@ -183,8 +186,12 @@ class ConsoleLink:
         timeout = aiohttp.ClientTimeout(total=CALL_TIMEOUT)
         async with http.get(self.url + protocol.CHALLENGE_PATH, timeout=timeout, allow_redirects=False) as reply:
             reply.raise_for_status()
-            body = await reply.content.read(MAX_CHALLENGE_BYTES + 1)
-        challenge = protocol.Challenge.from_dict(loads_strict(body, max_bytes=MAX_CHALLENGE_BYTES))
+            body = bytearray()
+            async for chunk in reply.content.iter_chunked(1024):  # read(n) may stop short
+                body += chunk
+                if len(body) > MAX_CHALLENGE_BYTES:
+                    break  # refused below, by size
+        challenge = protocol.Challenge.from_dict(loads_strict(bytes(body), max_bytes=MAX_CHALLENGE_BYTES))
         self._challenge = b64d(challenge.challenge, "challenge", 32)
         return protocol.make_kiosk_auth(self.device.signing_key, challenge, self.device.kiosk_id).to_dict()
 
