@@ -1,7 +1,7 @@
 """Ending a login ends its dashboard sockets: real console process, real python-socketio clients.
 
 A login is closed by logout, by a centre admin disabling the account or resetting its password
-(web: at once), or by the CLI in another process (the server's sweeper drops the socket within a
+(web: at once), by the CLI in another process, or by expiry (the server's sweeper drops the socket within a
 sweep). A copy of the ended session cookie opens nothing any more, page or socket.
 """
 
@@ -14,7 +14,10 @@ import requests
 import socketio
 
 from exam_core import protocol
-from tests.console.conftest import ADMIN, PROCTOR, PROCTOR2, RunningConsole, cli, wait_until
+from exam_core.store import immediate_transaction
+from proctor_console.context import ConsoleContext
+from proctor_console.logins import SESSION_HOURS
+from tests.console.conftest import ADMIN, PASSWORD, PROCTOR, PROCTOR2, RunningConsole, cli, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -101,3 +104,23 @@ def test_an_account_disabled_by_the_cli_loses_its_socket_and_cannot_act(running_
         pass  # the sweeper was quicker
     wait_until(lambda: not client.connected, timeout=12)  # within two sweeps
     cli(running_console.setup.data, "users", "enable", PROCTOR2, "--by", "it-desk")
+
+
+def test_a_password_reset_and_an_expired_login_drop_their_sockets(running_console: RunningConsole) -> None:
+    url, data = running_console.url, running_console.setup.data
+    reset_client, reset_csrf, _ = running_console.proctor_socket(running_console.login(PROCTOR))
+    admin = running_console.login(ADMIN)
+    reply = admin.post(url + "/admin/users", data={"csrf": _csrf(admin, url), "do": "reset_password", "name": PROCTOR,
+                                                   "password": PASSWORD, "password_confirm": PASSWORD})
+    assert reply.status_code == 200
+    wait_until(lambda: not reset_client.connected, timeout=3)
+
+    expiring = running_console.login(PROCTOR)
+    client, csrf, _ = running_console.proctor_socket(expiring)
+    assert _act(client, csrf)["ok"]
+    ctx = ConsoleContext(data)
+    with immediate_transaction(ctx.db) as conn:  # as if it had been opened 12 hours ago
+        conn.execute("UPDATE logins SET started = started - ? WHERE ended IS NULL AND user = ?",
+                     [SESSION_HOURS * 3600 + 1, PROCTOR])
+    wait_until(lambda: not client.connected, timeout=12)  # the sweeper, within two sweeps
+    assert expiring.get(url + "/dashboard", allow_redirects=False).status_code == 302
