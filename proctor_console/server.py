@@ -75,7 +75,7 @@ class ConsoleServer:
             self.committer = DirectCommitter(self.event_log.store_batch)
         self.attestation = AttestationGate(self)  # one gate: the kiosk link feeds it, key releases consult it
         self.app.after_request(self._security_headers)
-        self.socketio.on_namespace(KioskNamespace(self, self.attestation))
+        self.socketio.server.register_namespace(KioskNamespace(self, self.attestation))
         from proctor_console.proctor_link import ProctorNamespace
         from proctor_console.web import register_routes
         self.proctors = ProctorNamespace(self)
