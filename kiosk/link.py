@@ -61,14 +61,22 @@ MAX_CHALLENGE_BYTES = 4096
 
 
 def console_ssl_context(device: Device, url: str) -> ssl.SSLContext | None:
-    """TLS trust for this console: only the certificate pinned at pairing, host name checked as
-    usual; ``None`` on plain HTTP. No system CA store and no environment variable can widen it."""
+    """TLS trust for this console: only the certificate pinned at pairing; ``None`` on plain HTTP.
+    No system CA store and no environment variable can widen it.
+
+    The host name is not checked, on purpose: the pinned certificate is the console's own
+    self-signed one, so only the holder of its private key can complete the handshake, whatever
+    address the kiosk uses. A console's certificate names localhost and its host name, while
+    kiosks reach it by its LAN address (``https://192.168.1.10:8443``), which a name check would refuse.
+    """
     if not url.startswith("https"):
         return None
     pem = device.file("console-tls.pem")
     if not pem.exists():
         raise UntrustedError("no pinned console certificate: pair the kiosk first")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False  # see above; CERT_REQUIRED stays
+    context.verify_mode = ssl.CERT_REQUIRED
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_verify_locations(cafile=str(pem))
     return context
