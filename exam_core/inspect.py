@@ -3,12 +3,17 @@
 Used by ``python -m exam_core inspect``. Recognised kinds: ``form-package``, ``response-envelope``,
 ``receipt``, ``certificate``, ``revocation-list``, ``signed-document`` (any other purpose),
 ``public-key`` and ``private-key`` (whose secret part is never shown).
+
+The issuer is the key the operator expects to have signed the artefact. A key file is taken as
+given; a certificate is taken only through its chain to a root the operator names (``--root``,
+``--via`` intermediates, ``--revocations``), because anyone can write a certificate naming any
+subject: without that check a forger's certificate would vouch for the forger's own signature.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -139,22 +144,91 @@ def _private_key(result: Inspection, doc: dict[str, Any], _issuer: None) -> None
                      "passphrase_protected": "encryption" in doc}
 
 
-def load_issuer(path: str) -> Ed25519PublicKey:
-    """An issuer public key from a public key file, a private key file or a certificate."""
+def _read_key_source(path: str) -> tuple[bytes, Any]:
+    """A small JSON file (key or certificate) and its ``format`` field."""
     with open(path, "rb") as handle:
         data = handle.read(limits.SIGNED_DOC_MAX_BYTES + 1)
     try:
         doc = loads_strict(data, max_bytes=limits.SIGNED_DOC_MAX_BYTES)
     except ArtefactError as exc:
         raise KeyFileError(f"{path}: {exc}") from None
-    fmt = doc.get("format") if isinstance(doc, dict) else None
-    if fmt == signing.SIGNED_FORMAT:
-        cert = certs.read_unverified_certificate(data)
-        return keys.public_from_raw(keys.KIND_ED25519, keys.b64d(cert.signing_key))
-    public = keys.public_of(keys.load_private_key(path)) if fmt == keys.PRIVATE_KEY_FORMAT else keys.load_public_key(path)
+    return data, doc.get("format") if isinstance(doc, dict) else None
+
+
+def _signing_key_file(path: str, fmt: Any) -> Ed25519PublicKey:
+    try:
+        public = keys.public_of(keys.load_private_key(path)) if fmt == keys.PRIVATE_KEY_FORMAT else keys.load_public_key(path)
+    except ArtefactError as exc:
+        raise KeyFileError(f"{path}: {exc}") from None
     if not isinstance(public, Ed25519PublicKey):
-        raise KeyFileError(f"{path}: an issuer must be an Ed25519 signing key, not {keys.key_kind(public)}")
+        raise KeyFileError(f"{path}: an issuer or root must be an Ed25519 signing key, not {keys.key_kind(public)}")
     return public
+
+
+def load_root(path: str) -> Ed25519PublicKey:
+    """The trust anchor: the central body's public key file, or its self-signed root certificate.
+
+    A root certificate proves nothing by itself (anyone can sign their own); it is accepted here
+    because the operator names it as the anchor, and only if it is a well-formed, currently valid
+    central certificate signed by its own key.
+    """
+    data, fmt = _read_key_source(path)
+    if fmt != signing.SIGNED_FORMAT:
+        return _signing_key_file(path, fmt)
+    try:
+        cert = certs.read_unverified_certificate(data)
+        public = keys.public_from_raw(keys.KIND_ED25519, keys.b64d(cert.signing_key))
+        certs.verify_root_certificate(data, public)
+    except ArtefactError as exc:
+        raise KeyFileError(f"{path}: not a usable root certificate: {type(exc).__name__}: {exc}") from None
+    return public
+
+
+def load_issuer(path: str, root: Ed25519PublicKey | None = None, via: Sequence[str] = (),
+                revocations: Sequence[str] = ()) -> Ed25519PublicKey:
+    """The key that should have signed the artefact, from a key file or a verified certificate.
+
+    A key file is trusted as given (the operator vouches for it). A certificate is only as good
+    as its chain, so it needs ``root`` and is verified as ``[*via, certificate]`` from that root
+    (roles, issuers, validity now, and the given revocation lists); a failure raises the chain's
+    ``ArtefactError``. Without ``root``, or with ``via``/``revocations`` for a key file, the request
+    is refused (``KeyFileError``) rather than checked less than it appears to be.
+    """
+    data, fmt = _read_key_source(path)
+    if fmt != signing.SIGNED_FORMAT:
+        if root is not None or via or revocations:
+            raise KeyFileError(f"{path}: --root, --via and --revocations apply only when --issuer is a certificate")
+        return _signing_key_file(path, fmt)
+    if root is None:
+        raise KeyFileError(f"{path}: an issuer certificate is not trusted on its own; give --root (the central "
+                           "body's public key or root certificate) to verify its chain, or pass a public key file")
+    try:
+        role = certs.read_unverified_certificate(data).role
+    except ArtefactError as exc:
+        raise KeyFileError(f"{path}: not a certificate: {exc}") from None
+    if role == certs.ROLE_CENTRAL:
+        if via:
+            raise KeyFileError(f"{path}: a central root certificate has no intermediates (--via)")
+        return certs.verify_root_certificate(data, root).signing_public
+    chain = [_read_certificate_file(name) for name in via] + [data]
+    lists = [_read_certificate_file(name) for name in revocations]
+    return certs.verify_chain(chain, root, revocations=lists)[-1].signing_public
+
+
+def _read_certificate_file(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        data = handle.read(limits.SIGNED_DOC_MAX_BYTES + 1)
+    if len(data) > limits.SIGNED_DOC_MAX_BYTES:
+        raise KeyFileError(f"{path}: larger than {limits.SIGNED_DOC_MAX_BYTES} bytes")
+    return data
+
+
+def untrusted_issuer(data: bytes, reason: ArtefactError) -> Inspection:
+    """The artefact's kind and header, marked invalid because its issuer's chain failed."""
+    result = inspect_bytes(data, None)
+    result.signature_valid = False
+    result.error = f"issuer certificate not trusted: {type(reason).__name__}: {reason}"
+    return result
 
 
 def read_artefact(path: str) -> bytes:
@@ -165,4 +239,4 @@ def read_artefact(path: str) -> bytes:
     return data
 
 
-__all__ = ["Inspection", "inspect_bytes", "load_issuer", "read_artefact"]
+__all__ = ["Inspection", "inspect_bytes", "load_issuer", "load_root", "read_artefact", "untrusted_issuer"]

@@ -135,3 +135,114 @@ def test_odd_but_signed_payloads_are_reported_not_crashed(pki, payload):
     for purpose in ("revocation-list", "certificate", "receipt"):
         result = inspect_bytes(signing.make_signed(pki.central, purpose, payload), pki.central.public_key())
         assert not result.ok and result.error
+
+
+# ----- an --issuer certificate is trusted only through its chain to --root ---------------------
+
+@pytest.fixture(scope="module")
+def chain_files(tmp_path_factory, pki):
+    """Artefacts signed by a centre and a kiosk, their certificates, the root, and a forgery."""
+    root = tmp_path_factory.mktemp("chain")
+    forger = keys.generate_signing_key()
+    forged_cert = certs.issue_certificate(forger, "central", "centre-1", "centre", forger.public_key())
+    kiosk_serial = certs.read_unverified_certificate(pki.kiosk_cert).serial
+    centre_serial = certs.read_unverified_certificate(pki.centre_cert).serial
+    named = {
+        "centre-signed": certs.issue_revocation_list(pki.centre, "centre-1", [kiosk_serial], 1),
+        "forger-signed": certs.issue_revocation_list(forger, "centre-1", [kiosk_serial], 1),
+        "envelope": seal(pki),
+        "centre-cert": pki.centre_cert, "kiosk-cert": pki.kiosk_cert, "forged-cert": forged_cert,
+        "root-cert": pki.root_cert,
+        "centre-revoked": certs.issue_revocation_list(pki.central, "central", [centre_serial], 1),
+        "central-signed": receipt.issue_receipt(pki.central, seal(pki), "central"),
+    }
+    paths = {}
+    for name, data in named.items():
+        paths[name] = root / f"{name}.json"
+        paths[name].write_bytes(data)
+    paths["central.pub"] = root / "central.pub"
+    keys.save_public_key(paths["central.pub"], pki.central.public_key())
+    paths["centre.pub"] = root / "centre.pub"
+    keys.save_public_key(paths["centre.pub"], pki.centre.public_key())
+    return paths
+
+
+def report_of(result):
+    return json.loads(result.output)
+
+
+def test_issuer_certificate_without_root_is_refused(chain_files):
+    result = run(chain_files["centre-signed"], "--issuer", chain_files["centre-cert"], "--json")
+    assert result.exit_code == 2
+    assert "--root" in result.output and "not trusted on its own" in result.output
+
+
+@pytest.mark.parametrize("root", ["central.pub", "root-cert"])
+def test_issuer_certificate_verified_up_to_root(chain_files, root):
+    result = run(chain_files["centre-signed"], "--issuer", chain_files["centre-cert"], "--root", chain_files[root],
+                 "--json")
+    assert result.exit_code == 0, result.output
+    assert report_of(result)["signature_valid"] is True
+
+
+def test_forged_issuer_certificate_is_refused(chain_files):
+    """A certificate naming centre-1, signed by another key, and an artefact signed by that key."""
+    result = run(chain_files["forger-signed"], "--issuer", chain_files["forged-cert"], "--root",
+                 chain_files["central.pub"], "--json")
+    assert result.exit_code == 1
+    report = report_of(result)
+    assert report["signature_valid"] is False and report["kind"] == "revocation-list"
+    assert "issuer certificate not trusted" in report["error"] and "UntrustedError" in report["error"]
+    # The genuine centre's artefact is not vouched for by the forged certificate either.
+    assert run(chain_files["centre-signed"], "--issuer", chain_files["forged-cert"], "--root",
+               chain_files["central.pub"]).exit_code == 1
+
+
+def test_kiosk_issuer_needs_its_centre_certificate(chain_files):
+    args = [chain_files["envelope"], "--issuer", chain_files["kiosk-cert"], "--root", chain_files["central.pub"]]
+    assert run(*args, "--via", chain_files["centre-cert"], "--json").exit_code == 0
+    alone = run(*args, "--json")  # the root never certifies a kiosk directly
+    assert alone.exit_code == 1 and "UntrustedError" in report_of(alone)["error"]
+    forged_via = run(*args, "--via", chain_files["forged-cert"], "--json")
+    assert forged_via.exit_code == 1 and report_of(forged_via)["signature_valid"] is False
+
+
+def test_revoked_issuer_certificate_is_refused(chain_files):
+    result = run(chain_files["centre-signed"], "--issuer", chain_files["centre-cert"], "--root",
+                 chain_files["central.pub"], "--revocations", chain_files["centre-revoked"], "--json")
+    assert result.exit_code == 1 and "RevokedError" in report_of(result)["error"]
+
+
+def test_expired_issuer_certificate_is_refused(tmp_path, pki):
+    now = utc_now()
+    centre = keys.generate_signing_key()
+    old = certs.issue_certificate(pki.central, "central", "centre-2", "centre", centre.public_key(),
+                                  not_before=now - timedelta(days=9), not_after=now - timedelta(days=1))
+    (tmp_path / "old.json").write_bytes(old)
+    (tmp_path / "doc.json").write_bytes(certs.issue_revocation_list(centre, "centre-2", [], 1))
+    keys.save_public_key(tmp_path / "central.pub", pki.central.public_key())
+    result = run(tmp_path / "doc.json", "--issuer", tmp_path / "old.json", "--root", tmp_path / "central.pub", "--json")
+    assert result.exit_code == 1 and "ExpiredError" in report_of(result)["error"]
+
+
+def test_root_certificate_as_issuer(chain_files):
+    args = [chain_files["central-signed"], "--issuer", chain_files["root-cert"]]
+    assert run(*args, "--root", chain_files["central.pub"], "--json").exit_code == 0
+    other = run(*args, "--root", chain_files["centre.pub"], "--json")  # a root certificate of another key
+    assert other.exit_code == 1 and report_of(other)["signature_valid"] is False
+
+
+def test_chain_options_without_a_certificate_are_usage_errors(chain_files, tmp_path):
+    key_issuer = run(chain_files["centre-signed"], "--issuer", chain_files["centre.pub"], "--root",
+                     chain_files["central.pub"])
+    assert key_issuer.exit_code == 2 and "only when --issuer is a certificate" in key_issuer.output
+    assert run(chain_files["centre-signed"], "--root", chain_files["central.pub"]).exit_code == 2
+    tampered = bytearray(chain_files["root-cert"].read_bytes())
+    tampered[tampered.index(b'"signature":"') + 14] ^= 0x02
+    (tmp_path / "bad-root.json").write_bytes(bytes(tampered))
+    bad_root = run(chain_files["centre-signed"], "--issuer", chain_files["centre-cert"], "--root",
+                   tmp_path / "bad-root.json")
+    assert bad_root.exit_code == 2 and "not a usable root certificate" in bad_root.output
+    not_cert = run(chain_files["centre-signed"], "--issuer", chain_files["central-signed"], "--root",
+                   chain_files["central.pub"])
+    assert not_cert.exit_code == 2 and "not a certificate" in not_cert.output
