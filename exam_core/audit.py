@@ -6,11 +6,26 @@ before it, so changing, deleting, inserting or reordering an entry breaks the ch
 Someone with write access to the database could still rewrite the whole chain after the change;
 a *checkpoint* stops that: the node signs (seq, head hash, count, time) with its Ed25519 key, and
 :meth:`AuditLog.verify` checks every checkpoint against the chain, which also detects entries cut
-off after a checkpoint. Checkpoints are worth most when a copy also leaves the node (the console
-sends its own to the central body): pass one back as ``trusted_checkpoint`` to detect a rollback
-of both tables at once.
+off after a checkpoint.
 
-Entry hash (hex SHA-256)::
+Truncation, and what is left of it. Entries after the latest checkpoint are vouched for by nothing
+but the chain, so they can be cut off unseen. Given its key (``checkpoint_key``), the log signs a
+checkpoint by itself, in the same transaction as the entry that makes it due: every
+``checkpoint_every`` entries, when ``checkpoint_after`` has passed since the last one (judged at
+each append; ``checkpoint_if_due`` lets a timer do the same between appends), and on
+:meth:`AuditLog.close`. :class:`VerifyReport` says how many entries are unprotected, and
+``verify(max_unprotected=N)`` refuses a tail longer than the policy allows (entries forged after
+the last checkpoint). What remains without an external anchor:
+
+* the unprotected tail (fewer than ``checkpoint_every`` entries, younger than ``checkpoint_after``,
+  or written since the last close or timer checkpoint) can still be removed undetected;
+* deleting the latest checkpoint rows together with the entries they cover rolls both tables back
+  to an earlier, consistent state, which no local check can tell from the real past. Only a head
+  recorded elsewhere catches it: pass a signed checkpoint kept off the node as
+  ``trusted_checkpoint``, or a ``(seq, hash)`` head printed in a report or sent to another node
+  as ``known_head``.
+
+Entry hash (hex SHA-256)::Entry hash (hex SHA-256)::
 
     SHA-256("invigil/v1" NUL "audit-entry" NUL || prev_hash (32 bytes) || canonical_json(entry))
 
@@ -24,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping
 
 import sqlite_utils
@@ -45,6 +60,11 @@ _ACTION_RE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 _TABLE_RE = re.compile(r"[a-z_][a-z0-9_]{0,47}")
 _HEX64_RE = re.compile(r"[0-9a-f]{64}")
 _CHECKPOINT_FIELDS = {"log", "seq", "head", "count", "time"}
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+#: Automatic checkpoint policy of a log given a ``checkpoint_key``: the most entries, and the
+#: longest time, an unprotected tail may reach before the next append signs it.
+DEFAULT_CHECKPOINT_EVERY = 50
+DEFAULT_CHECKPOINT_AFTER = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -78,12 +98,19 @@ class Checkpoint:
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """What :meth:`AuditLog.verify` checked: entries walked, checkpoints and signatures checked."""
+    """What :meth:`AuditLog.verify` checked: entries walked, checkpoints and signatures checked.
+
+    ``protected_through`` is the highest seq a checkpoint (stored, trusted or a known head) vouches
+    for; the ``unprotected`` entries after it could have been cut off, or added, without a trace.
+    """
 
     entries: int
     head: str
     checkpoints: int
     signatures_checked: bool
+    protected_through: int = 0
+    unprotected: int = 0
+    last_checkpoint_time: str | None = None
 
 
 def entry_hash(prev_hash: bytes, seq: int, time: str, actor: str, action: str, data: Mapping[str, Any]) -> bytes:
@@ -101,13 +128,24 @@ class AuditLog:
     """
 
     def __init__(self, db: sqlite_utils.Database, table: str = "audit_log", *,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, checkpoint_key: Ed25519PrivateKey | None = None,
+                 checkpoint_every: int | None = DEFAULT_CHECKPOINT_EVERY,
+                 checkpoint_after: timedelta | None = DEFAULT_CHECKPOINT_AFTER) -> None:
+        """``checkpoint_key`` turns on automatic checkpoints (see the module docstring); without it
+        ``checkpoint_every`` and ``checkpoint_after`` have no effect and checkpoints are the caller's."""
         if not isinstance(table, str) or not _TABLE_RE.fullmatch(table):
             raise ValidationError("table", "must be 1-48 of [a-z0-9_] not starting with a digit")
+        if checkpoint_every is not None and (type(checkpoint_every) is not int or checkpoint_every < 1):
+            raise ValidationError("checkpoint_every", "must be a positive number of entries")
+        if checkpoint_after is not None and checkpoint_after <= timedelta(0):
+            raise ValidationError("checkpoint_after", "must be a positive time")
         self.db = db
         self.table = table
         self.checkpoint_table = f"{table}_checkpoints"
         self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._checkpoint_key = checkpoint_key
+        self._checkpoint_every = checkpoint_every
+        self._checkpoint_after = checkpoint_after
         self._create_tables()
 
     def _create_tables(self) -> None:
@@ -130,37 +168,93 @@ class AuditLog:
 
         ``actor`` names who acted (a proctor account, a kiosk id), ``action`` is a short dotted
         name such as ``kiosk.pause``; ``data`` is a JSON object of at most ``DATA_MAX_BYTES``.
+        With a ``checkpoint_key``, a checkpoint that falls due is signed and committed with it.
         """
         _check_actor(actor)
         _check_action(action)
         data_json = _data_json(data)
         stored = loads_strict(data_json)
         with immediate_transaction(self.db) as conn:
-            row = conn.execute(f"SELECT seq, hash FROM {self.table} ORDER BY seq DESC LIMIT 1").fetchone()
-            seq = row[0] + 1 if row else 1
-            prev = bytes.fromhex(row[1]) if row else GENESIS_HASH
-            when = self._now()
+            seq, prev = self._head_row(conn)
+            seq += 1
+            moment = self._now()
+            when = _format_time(moment)
             digest = entry_hash(prev, seq, when, actor, action, stored).hex()
             conn.execute(
                 f"INSERT INTO {self.table} (seq, time, actor, action, data, prev_hash, hash)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (seq, when, actor, action, data_json.decode("utf-8"), prev.hex(), digest),
             )
+            if self._checkpoint_key is not None and self._checkpoint_due(conn, seq, moment):
+                self._write_checkpoint(conn, self._checkpoint_key, seq, digest, when)
         return AuditEntry(seq, when, actor, action, stored, prev.hex(), digest)
 
-    def checkpoint(self, private_key: Ed25519PrivateKey) -> Checkpoint:
-        """Sign the current head (refused on an empty log: there is nothing to vouch for)."""
+    def checkpoint(self, private_key: Ed25519PrivateKey | None = None) -> Checkpoint:
+        """Sign the current head (refused on an empty log: there is nothing to vouch for).
+
+        ``private_key`` defaults to the log's ``checkpoint_key``.
+        """
+        key = self._signing_key(private_key)
         with immediate_transaction(self.db) as conn:
-            row = conn.execute(f"SELECT seq, hash FROM {self.table} ORDER BY seq DESC LIMIT 1").fetchone()
-            if row is None:
+            seq, head = self._head_row(conn)
+            if seq == 0:
                 raise ValidationError("audit_log", "cannot checkpoint an empty log")
-            payload = {"log": self.table, "seq": row[0], "head": row[1], "count": row[0], "time": self._now()}
-            signed = signing.make_signed(private_key, purposes.AUDIT_CHECKPOINT, payload)
-            conn.execute(
-                f"INSERT INTO {self.checkpoint_table} (seq, head, count, time, signed) VALUES (?, ?, ?, ?, ?)",
-                (payload["seq"], payload["head"], payload["count"], payload["time"], signed),
-            )
-        return Checkpoint(self.table, payload["seq"], payload["head"], payload["count"], payload["time"], signed)
+            return self._write_checkpoint(conn, key, seq, head.hex(), _format_time(self._now()))
+
+    def checkpoint_if_due(self, private_key: Ed25519PrivateKey | None = None) -> Checkpoint | None:
+        """Sign the head if any entry is not yet covered by a checkpoint; None when all are.
+
+        For a timer between appends, and what :meth:`close` does: it never adds a checkpoint
+        that repeats the last one.
+        """
+        key = self._signing_key(private_key)
+        with immediate_transaction(self.db) as conn:
+            seq, head = self._head_row(conn)
+            last = conn.execute(f"SELECT max(seq) FROM {self.checkpoint_table}").fetchone()[0] or 0
+            if seq <= last:
+                return None
+            return self._write_checkpoint(conn, key, seq, head.hex(), _format_time(self._now()))
+
+    def close(self) -> Checkpoint | None:
+        """Checkpoint what is unprotected, if the log has a ``checkpoint_key``; the database
+        connection belongs to the caller and stays open."""
+        return self.checkpoint_if_due() if self._checkpoint_key is not None else None
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _signing_key(self, private_key: Ed25519PrivateKey | None) -> Ed25519PrivateKey:
+        key = private_key or self._checkpoint_key
+        if key is None:
+            raise ValidationError("private_key", "no key given and the log has no checkpoint_key")
+        return key
+
+    def _head_row(self, conn: Any) -> tuple[int, bytes]:
+        """(seq, hash) of the last entry, or (0, genesis) for an empty log."""
+        row = conn.execute(f"SELECT seq, hash FROM {self.table} ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], bytes.fromhex(row[1])) if row else (0, GENESIS_HASH)
+
+    def _checkpoint_due(self, conn: Any, seq: int, moment: datetime) -> bool:
+        row = conn.execute(f"SELECT seq, time FROM {self.checkpoint_table} ORDER BY id DESC LIMIT 1").fetchone()
+        last_seq, last_time = (row[0], _parse_time(row[1])) if row else (0, None)
+        if self._checkpoint_every is not None and seq - last_seq >= self._checkpoint_every:
+            return True
+        if self._checkpoint_after is None:
+            return False
+        # No checkpoint yet, or a stored time that cannot be read: due now (fail towards signing).
+        return last_time is None or moment - last_time >= self._checkpoint_after
+
+    def _write_checkpoint(self, conn: Any, key: Ed25519PrivateKey, seq: int, head: str, when: str) -> Checkpoint:
+        payload = {"log": self.table, "seq": seq, "head": head, "count": seq, "time": when}
+        signed = signing.make_signed(key, purposes.AUDIT_CHECKPOINT, payload)
+        conn.execute(
+            f"INSERT INTO {self.checkpoint_table} (seq, head, count, time, signed) VALUES (?, ?, ?, ?, ?)",
+            (seq, head, seq, when, signed),
+        )
+        return Checkpoint(self.table, seq, head, seq, when, signed)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -186,24 +280,31 @@ class AuditLog:
     # -- verifying -----------------------------------------------------------------------------
 
     def verify(self, public_key: Ed25519PublicKey | None = None, *,
-               trusted_checkpoint: bytes | None = None) -> VerifyReport:
+               trusted_checkpoint: bytes | None = None, known_head: tuple[int, str] | None = None,
+               max_unprotected: int | None = None) -> VerifyReport:
         """Walk the whole chain and check every checkpoint; raise ``AuditTamperedError`` at the first fault.
 
         Without ``public_key`` the chain and the checkpoints' head hashes are checked but not the
         checkpoint signatures, so a forger who rewrote both tables would pass: give the node's
         public key wherever it is known. ``trusted_checkpoint`` is a signed checkpoint kept
-        elsewhere (needs ``public_key``); the log must still contain the entries it vouches for.
+        elsewhere (needs ``public_key``) and ``known_head`` a ``(seq, hex hash)`` recorded
+        elsewhere; the log must still contain the entries they vouch for. ``max_unprotected``
+        refuses more entries after the last checkpoint than the writer's policy leaves.
         The error's ``seq`` is the first sequence number found wrong; for a chain rewritten
         consistently up to a checkpoint, that checkpoint's seq.
         """
         with read_snapshot(self.db):  # checkpoints and chain read from one consistent state
-            expected = self._checkpoint_map(public_key, trusted_checkpoint)
+            expected, stored, last_time = self._checkpoint_map(public_key, trusted_checkpoint, known_head)
             count, head = self._walk_chain(expected)
         missing = [seq for seq in expected if seq > count]
         if missing:
             raise AuditTamperedError(count + 1, f"entries missing: the log ends at seq {count} but a "
                                                 f"checkpoint covers seq {max(missing)}")
-        return VerifyReport(count, head, sum(len(v) for v in expected.values()), public_key is not None)
+        protected = max(expected, default=0)
+        if max_unprotected is not None and count - protected > max_unprotected:
+            raise AuditTamperedError(protected + 1, f"{count - protected} entries after the last checkpoint "
+                                                    f"(seq {protected}); the policy allows {max_unprotected}")
+        return VerifyReport(count, head, stored, public_key is not None, protected, count - protected, last_time)
 
     def _walk_chain(self, expected: Mapping[int, list[str]]) -> tuple[int, str]:
         prev = GENESIS_HASH
@@ -227,16 +328,23 @@ class AuditLog:
             prev, seq_expected = recomputed, seq + 1
         return seq_expected - 1, prev.hex()
 
-    def _checkpoint_map(self, public_key: Ed25519PublicKey | None,
-                        trusted: bytes | None) -> dict[int, list[str]]:
-        """seq -> head hashes that the (verified, when a key is given) checkpoints vouch for."""
+    def _checkpoint_map(self, public_key: Ed25519PublicKey | None, trusted: bytes | None,
+                        known_head: tuple[int, str] | None) -> tuple[dict[int, list[str]], int, str | None]:
+        """seq -> head hashes vouched for (stored checkpoints, verified when a key is given; the
+        trusted checkpoint; the known head), the number of checkpoints checked, and the latest
+        stored checkpoint's time."""
         if trusted is not None and public_key is None:
             raise ValidationError("public_key", "needed to check a trusted checkpoint")
         expected: dict[int, list[str]] = {}
-        sources = [(c.seq, c.head, c.count, c.time, c.signed) for c in self.checkpoints()]
+        stored = [(c.seq, c.head, c.count, c.time, c.signed) for c in self.checkpoints()]
+        sources = list(stored)
         if trusted is not None:
             payload = self._open_checkpoint(public_key, trusted, None)
             sources.append((payload["seq"], payload["head"], payload["count"], payload["time"], None))
+        if known_head is not None:
+            if not (isinstance(known_head, tuple) and len(known_head) == 2):
+                raise ValidationError("known_head", "must be (seq, hex hash)")
+            sources.append((known_head[0], known_head[1], known_head[0], None, None))
         for seq, head, count, when, signed in sources:
             if not (type(seq) is int and seq >= 1 and count == seq and isinstance(head, str)
                     and _HEX64_RE.fullmatch(head)):
@@ -246,7 +354,8 @@ class AuditLog:
                 if payload != {"log": self.table, "seq": seq, "head": head, "count": count, "time": when}:
                     raise AuditTamperedError(seq, "checkpoint row differs from what its signature covers")
             expected.setdefault(seq, []).append(head)
-        return expected
+        checked = len(sources) - (known_head is not None)
+        return expected, checked, stored[-1][3] if stored else None
 
     def _open_checkpoint(self, public_key: Ed25519PublicKey, signed: bytes, seq: int | None) -> dict[str, Any]:
         try:
@@ -257,11 +366,22 @@ class AuditLog:
             raise AuditTamperedError(seq or 0, "signed checkpoint is for another log or malformed")
         return payload
 
-    def _now(self) -> str:
+    def _now(self) -> datetime:
         now = self._clock()
         if now.tzinfo is None:
             raise ValidationError("clock", "must return an aware datetime")
-        return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return now.astimezone(timezone.utc)
+
+
+def _format_time(moment: datetime) -> str:
+    return moment.strftime(_TIME_FORMAT)
+
+
+def _parse_time(text: Any) -> datetime | None:
+    try:
+        return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        return None
 
 
 def _check_actor(actor: Any) -> None:

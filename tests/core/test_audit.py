@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -305,3 +305,136 @@ def test_nothing_is_logged(db, key, caplog) -> None:
     with pytest.raises(AuditTamperedError):
         log.verify(key.public_key())
     assert SECRET not in caplog.text
+
+
+# ----- automatic checkpoints, the unprotected tail, and heads recorded elsewhere ----------------
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_checkpoint_every_n_entries_bounds_the_unprotected_tail(db, key) -> None:
+    log = AuditLog(db, checkpoint_key=key, checkpoint_every=3, checkpoint_after=None)
+    _fill(log, 7)
+    assert [c.seq for c in log.checkpoints()] == [3, 6]
+    report = log.verify(key.public_key())
+    assert (report.entries, report.protected_through, report.unprotected, report.checkpoints) == (7, 6, 1, 2)
+    assert report.last_checkpoint_time == log.checkpoints()[-1].time
+    db.execute("DELETE FROM audit_log WHERE seq > 4")  # reaches into the protected part
+    _expect_tampered(log, 5, "log ends at seq 4 but a checkpoint covers seq 6", public_key=key.public_key())
+
+
+def test_the_unprotected_tail_is_the_documented_limit(db, key) -> None:
+    log = AuditLog(db, checkpoint_key=key, checkpoint_every=3, checkpoint_after=None)
+    _fill(log, 5)
+    db.execute("DELETE FROM audit_log WHERE seq > 3")  # only entries no checkpoint covers
+    report = log.verify(key.public_key())
+    assert (report.entries, report.unprotected) == (3, 0), "without an anchor this cut is invisible"
+
+
+def test_checkpoint_after_a_time_is_signed_by_the_append_that_finds_it_due(db, key) -> None:
+    clock = _Clock()
+    log = AuditLog(db, clock=clock, checkpoint_key=key, checkpoint_every=None, checkpoint_after=timedelta(seconds=60))
+    log.append("p", "a.first")  # no checkpoint yet: due at once
+    clock.now += timedelta(seconds=30)
+    log.append("p", "a.second")
+    assert [c.seq for c in log.checkpoints()] == [1]
+    clock.now += timedelta(seconds=31)
+    log.append("p", "a.third")
+    assert [c.seq for c in log.checkpoints()] == [1, 3]
+    assert log.checkpoints()[-1].time == log.head().time
+
+
+def test_close_and_timer_checkpoint_only_what_is_unprotected(db, key) -> None:
+    with AuditLog(db, checkpoint_key=key, checkpoint_every=100, checkpoint_after=None) as log:
+        _fill(log, 3)
+        assert log.checkpoints() == []
+    assert [c.seq for c in log.checkpoints()] == [3]
+    assert log.close() is None and log.checkpoint_if_due() is None  # nothing new to vouch for
+    log.append("p", "a.more")
+    assert log.checkpoint_if_due().seq == 4
+    assert log.verify(key.public_key(), max_unprotected=0).unprotected == 0
+    plain = AuditLog(db)
+    assert plain.close() is None
+    with pytest.raises(ValidationError, match="checkpoint_key"):
+        plain.checkpoint_if_due()
+    assert plain.checkpoint_if_due(key) is None
+
+
+def test_entries_forged_after_the_last_checkpoint_exceed_the_policy(db, key) -> None:
+    log = AuditLog(db, checkpoint_key=key, checkpoint_every=3, checkpoint_after=None)
+    _fill(log, 6)
+    forger = AuditLog(db)  # write access to the database, but not the key
+    for _ in range(3):
+        forger.append("forger", "user.add", {"name": "mallory"})
+    assert log.verify(key.public_key()).unprotected == 3
+    _expect_tampered(log, 7, "3 entries after the last checkpoint", public_key=key.public_key(), max_unprotected=2)
+
+
+def test_known_head_catches_a_rollback_of_both_tables(db, key) -> None:
+    log = AuditLog(db, checkpoint_key=key, checkpoint_every=3, checkpoint_after=None)
+    _fill(log, 5)
+    recorded = (log.head().seq, log.head().hash)  # e.g. printed in a session report
+    _fill(log, 2)
+    db.execute("DELETE FROM audit_log WHERE seq > 3")
+    db.execute("DELETE FROM audit_log_checkpoints WHERE seq > 3")
+    assert log.verify(key.public_key()).entries == 3  # consistent: nothing local can tell
+    _expect_tampered(log, 4, "checkpoint covers seq 5", public_key=key.public_key(), known_head=recorded)
+    report = AuditLog(db).verify(known_head=(3, log.head().hash))
+    assert report.protected_through == 3 and report.checkpoints == 1
+    _expect_tampered(log, 2, "checkpoint at seq 2", known_head=(2, "ab" * 32))
+    with pytest.raises(ValidationError, match="known_head"):
+        log.verify(known_head=[2, "ab" * 32])
+
+
+@pytest.mark.parametrize("options", [{"checkpoint_every": 0}, {"checkpoint_every": 2.5},
+                                     {"checkpoint_after": timedelta(0)}])
+def test_bad_checkpoint_policy_is_refused(db, key, options) -> None:
+    with pytest.raises(ValidationError):
+        AuditLog(db, checkpoint_key=key, **options)
+
+
+_WRITER = """
+import sys
+from exam_core.audit import AuditLog
+from exam_core.keys import load_private_key
+from exam_core.store import open_db
+log = AuditLog(open_db(sys.argv[1], synchronous="FULL"), checkpoint_key=load_private_key(sys.argv[2]),
+               checkpoint_every=1, checkpoint_after=None)
+i = 0
+while True:
+    i += 1
+    log.append("writer", "test.append", {"i": i})
+    print(i, flush=True)
+"""
+
+
+def test_entry_and_its_checkpoint_commit_together_under_kill_9(tmp_path: Path, key) -> None:
+    """A real writer killed mid-loop: every committed entry is covered by a signed checkpoint."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from exam_core.keys import save_private_key
+    save_private_key(tmp_path / "key.json", key)
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path / "audit.db"), str(tmp_path / "key.json")],
+                            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        for line in proc.stdout:
+            if int(line) >= 40:
+                break
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(30)
+    db = open_db(tmp_path / "audit.db")
+    try:
+        report = AuditLog(db).verify(key.public_key(), max_unprotected=0)
+        assert report.entries >= 40 and report.protected_through == report.entries
+    finally:
+        db.close()
