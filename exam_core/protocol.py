@@ -302,9 +302,35 @@ class Progress(Record):
         return out
 
 
+#: Highest journal row number a heartbeat may report (a 2-hour exam writes a few thousand rows).
+MAX_JOURNAL_SEQ = 10_000_000
+
+
+@dataclass(frozen=True)
+class JournalHeadInfo(Record):
+    """The head of the current attempt's answer journal (``kiosk.journal``): row number and chain hash.
+
+    Never answer content: the hash is a SHA-256 over an encrypted row and its predecessor's hash,
+    so it tells the console only that the journal grew, and lets it notice when the journal later
+    goes back (a lower ``seq``) or forks (the same ``seq`` with another ``hash``).
+    """
+
+    seq: int
+    hash: str
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> JournalHeadInfo:
+        r = _Fields(data, path)
+        out = cls(seq=r.int("seq", minimum=1, maximum=MAX_JOURNAL_SEQ),
+                  hash=r.str("hash", pattern=SHA256_HEX_RE))
+        r.done()
+        return out
+
+
 @dataclass(frozen=True)
 class Heartbeat(Record):
-    """Every few seconds: state, progress, remaining time, camera fps, optional thumbnail."""
+    """Every few seconds: state, progress, remaining time, camera fps, optional thumbnail, and
+    the current attempt's journal head (optional: absent before the attempt's first journal row)."""
 
     state: str
     wall_time: str
@@ -313,7 +339,16 @@ class Heartbeat(Record):
     remaining_seconds: int | None = None
     camera_fps: float | None = None
     thumbnail_jpeg: str | None = None       # base64 JPEG, small (the dashboard tile)
+    journal_head: JournalHeadInfo | None = None
     v: int = PROTOCOL_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """Without ``journal_head`` when there is none, so heartbeats stay readable by consoles that
+        predate the field (they refuse unknown fields, and an absent one is not unknown)."""
+        out = super().to_dict()
+        if out.get("journal_head") is None:
+            out.pop("journal_head", None)
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Heartbeat:
@@ -327,8 +362,11 @@ class Heartbeat(Record):
             remaining_seconds=r.int("remaining_seconds", None, minimum=0, maximum=7 * 86_400, nullable=True),
             camera_fps=r.float("camera_fps", None, nullable=True),
             thumbnail_jpeg=_b64_field(r, "thumbnail_jpeg", MAX_IMAGE_BYTES, None),
+            journal_head=r.record("journal_head", JournalHeadInfo, None),
         )
         r.done()
+        if out.journal_head is not None and out.attempt_id is None:
+            raise ValidationError(r.where("journal_head"), "needs the attempt_id it belongs to")
         if out.camera_fps is not None and not 0 <= out.camera_fps <= 1000:
             raise ValidationError(r.where("camera_fps"), "must be between 0 and 1000")
         return out
@@ -777,3 +815,62 @@ def open_enrolment_request(data: bytes) -> CentreEnrolmentRequest:
     signing.open_signed(data, public, CENTRE_ENROLMENT_REQUEST)
     public_key_from_dict(request.hpke_key, "hpke_key")
     return request
+
+
+# --- kiosk revocations (centre -> central body, in the sync upload) ---------------------------------
+
+#: Purpose of the signed document a console makes when a centre admin revokes a kiosk.
+KIOSK_REVOCATION = "kiosk-revocation"
+KEY_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+#: Largest signed kiosk revocation document accepted.
+MAX_KIOSK_REVOCATION_BYTES = 4 * limits.KIB
+
+
+@dataclass(frozen=True)
+class KioskRevocation(Record):
+    """A centre's statement that it revoked one kiosk key at ``revoked_at``, signed by the centre key.
+
+    The central body records it and from then on treats envelopes that this kiosk key sealed at or
+    after ``revoked_at`` as untrusted, while earlier ones still open. ``key_id`` is the kiosk's
+    Ed25519 key id (``exam_core.keys.key_id``), the key that signs envelope headers.
+    """
+
+    centre_id: str
+    kiosk_id: str
+    key_id: str
+    cert_serial: str
+    revoked_at: str
+    revoked_by: str
+    reason: str = ""
+    v: int = PROTOCOL_VERSION
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> KioskRevocation:
+        r = _Fields(data, path)
+        _check_version(r)
+        out = cls(
+            centre_id=r.str("centre_id", pattern=IDENTIFIER_RE),
+            kiosk_id=r.str("kiosk_id", pattern=IDENTIFIER_RE),
+            key_id=r.str("key_id", pattern=KEY_ID_RE),
+            cert_serial=r.str("cert_serial", pattern=KEY_ID_RE),
+            revoked_at=r.str("revoked_at", pattern=TIMESTAMP_RE),
+            revoked_by=r.str("revoked_by", max_len=100),
+            reason=r.str("reason", "", max_len=1000),
+        )
+        r.done()
+        if not out.revoked_by.strip():
+            raise ValidationError(r.where("revoked_by"), "is required")
+        return out
+
+
+def make_kiosk_revocation(centre_private: Ed25519PrivateKey, revocation: KioskRevocation) -> bytes:
+    """The signed revocation document (purpose ``KIOSK_REVOCATION``) the console sends in its sync."""
+    return signing.make_signed(centre_private, KIOSK_REVOCATION, revocation.to_dict())
+
+
+def open_kiosk_revocation(data: bytes, centre_public: Ed25519PublicKey) -> KioskRevocation:
+    """Verify a kiosk revocation against the delivering centre's certified key, then parse it strictly."""
+    if len(data) > MAX_KIOSK_REVOCATION_BYTES:
+        raise ValidationError("kiosk_revocation", f"is larger than {MAX_KIOSK_REVOCATION_BYTES} bytes")
+    opened = signing.open_signed(data, centre_public, KIOSK_REVOCATION, max_bytes=MAX_KIOSK_REVOCATION_BYTES)
+    return KioskRevocation.from_dict(opened.payload, "kiosk_revocation")

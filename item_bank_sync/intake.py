@@ -37,14 +37,14 @@ from typing import Any, Callable
 
 import sqlite_utils
 
-from exam_core import limits
+from exam_core import limits, protocol
 from exam_core.envelope import read_unverified_header
 from exam_core.errors import ArtefactError, InvigilError, ValidationError
-from exam_core.jsonio import b64e, format_time, parse_time, utc_now
+from exam_core.jsonio import b64d, b64e, format_time, parse_time, utc_now
 from exam_core.receipt import issue_receipt
 from exam_core.model import SEVERITIES, AnswerKey, Form
 from exam_core.store import immediate_transaction
-from item_bank_sync import marking
+from item_bank_sync import kiosk_revocations, marking
 from item_bank_sync.intake_envelope import OpenedEnvelope, open_envelope
 from item_bank_sync.scoring import score_attempt
 
@@ -61,21 +61,31 @@ class IntakeRefusal(InvigilError):
     """An envelope that verified cryptographically but cannot be accepted (reason given)."""
 
 
+#: Kiosk revocations one upload entry may carry.
+MAX_KIOSK_REVOCATIONS = 1000
+#: Journal heads a console may report per attempt (one per changed heartbeat; see proctor_console.eventlog).
+MAX_JOURNAL_HEADS = 10_000
+
+
 @dataclass(frozen=True)
 class EnvelopeMeta:
-    """What the centre's console says about an envelope: who proctored it, which incidents.
+    """What the centre's console says about an envelope: who proctored it, which incidents, and
+    every journal head the kiosk reported in its heartbeats for the attempt.
 
     Carried in the authenticated upload (or the signed bundle), so attributable to the centre.
     """
 
     proctors: tuple[str, ...] = ()
     incidents: tuple[dict[str, Any], ...] = ()
-    journal_head: tuple[int, str] | None = None
+    journal_heads: tuple[tuple[int, str], ...] = ()
+    #: Signed ``protocol.KioskRevocation`` documents (verified at intake against the centre's key).
+    kiosk_revocations: tuple[bytes, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "meta") -> "EnvelopeMeta":
-        if not isinstance(data, dict) or set(data) - {"proctors", "incidents", "journal_head"}:
-            raise ValidationError(where, "may hold only proctors, incidents and journal_head")
+        if not isinstance(data, dict) or set(data) - {"proctors", "incidents", "journal_heads", "journal_head",
+                                                      "kiosk_revocations"}:
+            raise ValidationError(where, "may hold only proctors, incidents, journal_heads and kiosk_revocations")
         proctors = data.get("proctors", [])
         incidents = data.get("incidents", [])
         if not isinstance(proctors, list) or len(proctors) > _PERSON_MAX or not all(
@@ -84,24 +94,82 @@ class EnvelopeMeta:
         if not isinstance(incidents, list) or len(incidents) > _INCIDENTS_MAX:
             raise ValidationError(f"{where}.incidents", f"must be a list of up to {_INCIDENTS_MAX}")
         checked = tuple(_incident(i, f"{where}.incidents[{n}]") for n, i in enumerate(incidents))
-        return cls(tuple(proctors), checked, _journal_head(data.get("journal_head"), f"{where}.journal_head"))
+        return cls(tuple(proctors), checked, _journal_heads(data, where),
+                   _revocation_documents(data.get("kiosk_revocations", []), f"{where}.kiosk_revocations"))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"proctors": list(self.proctors), "incidents": list(self.incidents)}
-        if self.journal_head is not None:
-            out["journal_head"] = {"seq": self.journal_head[0], "hash": self.journal_head[1]}
+        if self.journal_heads:
+            out["journal_heads"] = [{"seq": seq, "hash": h} for seq, h in self.journal_heads]
+        if self.kiosk_revocations:
+            out["kiosk_revocations"] = [b64e(doc) for doc in self.kiosk_revocations]
         return out
 
 
-def _journal_head(data: Any, where: str) -> tuple[int, str] | None:
-    """The journal head the console last saw in the kiosk's heartbeats (optional)."""
-    if data is None:
-        return None
+def _revocation_documents(data: Any, where: str) -> tuple[bytes, ...]:
+    """Base64 signed kiosk revocations, bounded in number and size (verified later, with the centre key)."""
+    if not isinstance(data, list) or len(data) > MAX_KIOSK_REVOCATIONS:
+        raise ValidationError(where, f"must be a list of up to {MAX_KIOSK_REVOCATIONS}")
+    try:
+        return tuple(b64d(doc, f"{where}[{n}]", protocol.MAX_KIOSK_REVOCATION_BYTES) for n, doc in enumerate(data))
+    except ArtefactError as exc:
+        raise ValidationError(exc.field or where, exc.reason) from None
+
+
+def _journal_heads(data: dict[str, Any], where: str) -> tuple[tuple[int, str], ...]:
+    """``journal_heads`` (a list), or the single ``journal_head`` of earlier consoles."""
+    if "journal_head" in data:
+        if "journal_heads" in data:
+            raise ValidationError(f"{where}.journal_head", "give journal_heads only")
+        return (_journal_head(data["journal_head"], f"{where}.journal_head"),)
+    heads = data.get("journal_heads", [])
+    if not isinstance(heads, list) or len(heads) > MAX_JOURNAL_HEADS:
+        raise ValidationError(f"{where}.journal_heads", f"must be a list of up to {MAX_JOURNAL_HEADS}")
+    return tuple(_journal_head(h, f"{where}.journal_heads[{n}]") for n, h in enumerate(heads))
+
+
+def _journal_head(data: Any, where: str) -> tuple[int, str]:
+    """One journal head the console saw in the kiosk's heartbeats."""
     if not isinstance(data, dict) or set(data) != {"seq", "hash"} or not isinstance(data["seq"], int) \
-            or isinstance(data["seq"], bool) or not isinstance(data["hash"], str) \
-            or not re.match(r"^[0-9a-f]{64}$", data["hash"]):
-        raise ValidationError(where, "must be {seq, hash}")
+            or isinstance(data["seq"], bool) or not 1 <= data["seq"] <= 10_000_000 \
+            or not isinstance(data["hash"], str) or not re.match(r"^[0-9a-f]{64}$", data["hash"]):
+        raise ValidationError(where, "must be {seq: 1..10000000, hash: 64 hex digits}")
     return data["seq"], data["hash"]
+
+
+def check_journal_heads(opened: OpenedEnvelope, heads: tuple[tuple[int, str], ...]) -> None:
+    """The sealed journal must extend every head the console saw: each one is a row of its chain.
+
+    A head beyond the sealed journal's end means rows were cut off its tail; a head whose row
+    in the sealed chain has another hash means the journal was rolled back and rewritten (the
+    row count alone would not show it). Either way the attempt goes to human review.
+    """
+    if not heads:
+        return
+    attempt_id = opened.attempt.attempt_id
+    if opened.journal_chain is None:
+        raise IntakeRefusal(f"journal of attempt {attempt_id}: the console saw {len(heads)} journal head(s) but "
+                            "the envelope carries no journal chain to check them against")
+    for seq, head_hash in heads:
+        if seq > opened.journal_seq:
+            raise IntakeRefusal(f"journal of attempt {attempt_id} was cut off: the sealed journal ends at row "
+                                f"{opened.journal_seq}, but the console saw row {seq} in the kiosk's heartbeats")
+        if opened.journal_chain[(seq - 1) * 32:seq * 32].hex() != head_hash:
+            raise IntakeRefusal(f"journal of attempt {attempt_id} forked: row {seq} of the sealed journal is not "
+                                "the row the console saw in the kiosk's heartbeats (answers may have been rolled "
+                                "back and rewritten)")
+
+
+def check_kiosk_not_revoked(conn: Any, opened: OpenedEnvelope) -> None:
+    """An envelope the kiosk key sealed at or after its centre revoked it is untrusted."""
+    revoked = kiosk_revocations.revocation_of(conn, opened.centre_id, opened.kiosk_id, opened.kiosk_key_id)
+    if revoked is None:
+        return
+    if parse_time(opened.submitted_at, "header.created") >= parse_time(revoked["revoked_at"], "revoked_at"):
+        raise IntakeRefusal(f"kiosk {opened.kiosk_id} (key {opened.kiosk_key_id}) was revoked by centre "
+                            f"{opened.centre_id} at {revoked['revoked_at']} by {revoked['revoked_by']} "
+                            f"({revoked['reason'] or 'no reason given'}); this envelope was sealed at "
+                            f"{opened.submitted_at}, after that")
 
 
 def _incident(data: Any, where: str) -> dict[str, Any]:
@@ -161,6 +229,11 @@ class Intake:
     def receive(self, data: bytes, via_centre: str, meta: EnvelopeMeta = EnvelopeMeta()) -> IntakeResult:
         """Take in one envelope delivered by ``via_centre``; always returns a signed receipt."""
         digest = hashlib.sha256(data).hexdigest()
+        if meta.kiosk_revocations:  # recorded even when the envelope is a duplicate; a failure
+            try:                    # quarantines a new envelope below (_evaluate records again)
+                self._record_revocations(meta, via_centre)
+            except (ArtefactError, ValidationError):
+                pass
         seen = self._seen(digest)
         if seen is not None:
             return seen
@@ -182,6 +255,7 @@ class Intake:
     def _evaluate(self, data: bytes, via_centre: str, meta: EnvelopeMeta,
                   received: datetime) -> tuple[OpenedEnvelope, FormScoring, Any]:
         """Steps 2-6 of the module doc: raises the reason an envelope cannot be accepted."""
+        self._record_revocations(meta, via_centre)
         opened = open_envelope(data, self.keys.root_public, self.keys.results, self.revocations, received=received)
         opens, closes = self._check(opened, via_centre, meta)
         scoring = self._form_scoring(opened.attempt.form_id, opened.attempt.form_version)
@@ -212,6 +286,9 @@ class Intake:
             _store_attempt(conn, digest, centre, opened, scoring, scored, meta, None, now)
         return IntakeResult(digest, ACCEPTED, "", opened.attempt.attempt_id, self._seen(digest).receipt)
 
+    def _record_revocations(self, meta: EnvelopeMeta, via_centre: str) -> None:
+        kiosk_revocations.record(self.results, self.bank, self.keys.root_public, via_centre, meta.kiosk_revocations)
+
     def _seen(self, digest: str) -> IntakeResult | None:
         row = self.results.conn.execute(
             "SELECT status, reason, attempt_id, receipt FROM envelopes WHERE sha256 = ?", (digest,)).fetchone()
@@ -223,11 +300,8 @@ class Intake:
     def _check(self, opened: OpenedEnvelope, via_centre: str, meta: EnvelopeMeta) -> tuple[datetime, datetime]:
         """The content checks of step 4 and the replay check; returns the package's window."""
         attempt = opened.attempt
-        if meta.journal_head is not None:
-            seen_seq, seen_hash = meta.journal_head
-            if seen_seq > opened.journal_seq or (seen_seq == opened.journal_seq and seen_hash != opened.journal_head):
-                raise IntakeRefusal(f"journal of attempt {attempt.attempt_id} ends at {opened.journal_seq}, but the "
-                                    f"console saw head {seen_seq} with another hash: answers may have been rolled back")
+        check_journal_heads(opened, meta.journal_heads)
+        check_kiosk_not_revoked(self.results.conn, opened)
         if opened.centre_id != via_centre:
             raise IntakeRefusal(f"envelope certified under centre {opened.centre_id} was delivered by {via_centre}")
         if attempt.centre_id != opened.centre_id:

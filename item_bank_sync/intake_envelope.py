@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exam_core import envelope
 from exam_core.errors import MalformedError, TamperedError, ValidationError
+from exam_core.jsonio import b64d
 from exam_core.keys import HpkePrivateKey
 from exam_core.model import IDENTIFIER_RE, TIMESTAMP_RE, Attempt, Response
 
@@ -37,6 +38,10 @@ class OpenedEnvelope:
     journal_head: str
     journal_seq: int
     item_time_ms: dict[str, int] = field(default_factory=dict)
+    #: Row hashes 1..journal_seq, 32 bytes each (None from kiosks that did not seal the chain).
+    journal_chain: bytes | None = None
+    #: Key id of the kiosk key that signed the header (what a centre's kiosk revocation names).
+    kiosk_key_id: str = ""
 
 
 def open_envelope(data: bytes, root_public: Ed25519PublicKey, results_private: HpkePrivateKey,
@@ -63,7 +68,23 @@ def open_envelope(data: bytes, root_public: Ed25519PublicKey, results_private: H
     if type(changes) is not int or changes < 0 or changes > head["seq"]:
         raise TamperedError("the journal head is older than the number of answer changes it should hold")
     return OpenedEnvelope(header.envelope_id, header.centre_id, header.kiosk_id, header.created, attempt,
-                          responses, head["hash"], head["seq"], _item_times(payload.get("timings", {})))
+                          responses, head["hash"], head["seq"], _item_times(payload.get("timings", {})),
+                          _journal_chain(payload.get("journal_chain"), head["seq"], head["hash"]),
+                          header.signer_key_id)
+
+
+def _journal_chain(value: Any, seq: int, head_hash: str) -> bytes | None:
+    """The sealed journal's row hashes: exactly ``seq`` of them, the last one the head."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedError("must be base64 text", "payload.journal_chain")
+    chain = b64d(value, "payload.journal_chain", 32 * seq)
+    if len(chain) != 32 * seq:
+        raise TamperedError(f"holds {len(chain) // 32} row hashes, the journal head is row {seq}")
+    if seq and chain[-32:].hex() != head_hash:
+        raise TamperedError("the chain's last row hash is not the journal head")
+    return chain
 
 
 def _responses(finals: Any, history: Any) -> list[Response]:

@@ -23,6 +23,8 @@ Tables:
 ``decisions``       certification decisions (append-only; the latest one stands).
 ``sync_nonces``     nonces of authenticated sync requests, kept for the replay window.
 ``integrity_flags`` integrity findings for human review.
+``kiosk_revocations`` kiosks a centre revoked (its signed statement): envelopes their keys seal
+                    from that moment on are quarantined.
 """
 
 from __future__ import annotations
@@ -172,6 +174,20 @@ MIGRATIONS = [
             share REAL NOT NULL CHECK (share >= 0 AND share <= 1),
             set_by TEXT NOT NULL,
             set_at TEXT NOT NULL
+        );
+    """),
+    Migration(4, "kiosk revocations reported by centres (item_bank_sync.kiosk_revocations)", """
+        CREATE TABLE kiosk_revocations (
+            centre_id TEXT NOT NULL,
+            kiosk_id TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            cert_serial TEXT NOT NULL,
+            revoked_at TEXT NOT NULL,
+            revoked_by TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            document BLOB NOT NULL,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (centre_id, kiosk_id, key_id)
         );
     """),
 ]

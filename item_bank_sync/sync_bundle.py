@@ -13,7 +13,7 @@ nothing and a modified one is refused. Purposes (bound into both the signature a
 ``sync-bundle-to-central``   centre -> central, sealed to the central results key, signed by the
                              centre key. Payload ``{"format": "invigil-bundle-envelopes", "v": 1,
                              "centre_id", "created", "envelopes": [{"envelope", "proctors",
-                             "incidents", "journal_head"?}]}`` (the upload body's entries).
+                             "incidents", "journal_heads"?}]}`` (the upload body's entries).
 
 Importing is idempotent on both sides (envelopes by hash, packages by hash, revocation lists by
 sequence), so importing the same bundle twice, or an old one, changes nothing. A signed bundle

@@ -44,6 +44,20 @@ class CentralKeys:
         return cls(context.load_signing_key(), context.load_results_private_key(), context.body()["body_id"])
 
 
+def enrolled_centre_certificate(bank: sqlite_utils.Database, root_public: Ed25519PublicKey,
+                                centre_id: str) -> VerifiedCertificate:
+    """An enrolled centre's certificate from ``bank.db``, verified against the root; refused if revoked."""
+    row = bank.conn.execute("SELECT certificate, revoked_at FROM centres WHERE centre_id = ?", (centre_id,)).fetchone()
+    if row is None:
+        raise UntrustedError(f"centre {centre_id} is not enrolled")
+    if row[1] is not None:
+        raise RevokedError(f"centre {centre_id} was revoked at {row[1]}")
+    cert = certs.read_certificate(bytes(row[0]), root_public)
+    if cert.cert.role != certs.ROLE_CENTRE or cert.cert.subject != centre_id:
+        raise UntrustedError(f"certificate on file for {centre_id} is not a centre certificate for it")
+    return cert
+
+
 class SyncStore:
     def __init__(self, data_dir: Path, keys: CentralKeys | None = None) -> None:
         self.context = CentralContext(data_dir=Path(data_dir))
@@ -70,16 +84,7 @@ class SyncStore:
     # --- centres --------------------------------------------------------------------------------
     def centre_certificate(self, centre_id: str) -> VerifiedCertificate:
         """The enrolled centre's certificate, verified against the central key; refused if revoked."""
-        row = self.bank_db().conn.execute(
-            "SELECT certificate, revoked_at FROM centres WHERE centre_id = ?", (centre_id,)).fetchone()
-        if row is None:
-            raise UntrustedError(f"centre {centre_id} is not enrolled")
-        if row[1] is not None:
-            raise RevokedError(f"centre {centre_id} was revoked at {row[1]}")
-        cert = certs.read_certificate(bytes(row[0]), self.keys.root_public)
-        if cert.cert.role != certs.ROLE_CENTRE or cert.cert.subject != centre_id:
-            raise UntrustedError(f"certificate on file for {centre_id} is not a centre certificate for it")
-        return cert
+        return enrolled_centre_certificate(self.bank_db(), self.keys.root_public, centre_id)
 
     # --- packages -------------------------------------------------------------------------------
     def packages_for(self, centre_id: str) -> list[dict[str, Any]]:

@@ -154,9 +154,7 @@ class Journal:
             raise WrongKeyError(f"the released key is not the journal key of attempt {self.attempt_id}")
 
     def _read_head(self) -> JournalHead:
-        row = self.db.execute("SELECT seq, row_hash FROM journal WHERE attempt_id = ? "
-                              "ORDER BY seq DESC LIMIT 1", [self.attempt_id]).fetchone()
-        return JournalHead(0, GENESIS_HASH) if row is None else JournalHead(int(row[0]), row[1])
+        return read_head(self.db, self.attempt_id)
 
     def append(self, payload: dict[str, Any]) -> JournalRow:
         """Encrypt and durably append one row; returns once the FULL commit has returned."""
@@ -230,6 +228,39 @@ class Journal:
         for row in self.rows(expected_head):
             head = JournalHead(row.seq, row.row_hash)
         return head
+
+
+def read_head(db: sqlite_utils.Database, attempt_id: str) -> JournalHead:
+    """The last row's number and hash as stored, without the key (heartbeats before a resume).
+
+    Unverified by design: it is what the console compares with the heads it saw earlier, so a
+    journal cut off on disk shows up there as a head that went back.
+    """
+    row = db.execute("SELECT seq, row_hash FROM journal WHERE attempt_id = ? ORDER BY seq DESC LIMIT 1",
+                     [attempt_id]).fetchone()
+    return JournalHead(0, GENESIS_HASH) if row is None else JournalHead(int(row[0]), row[1])
+
+
+def chain_hashes(db: sqlite_utils.Database, attempt_id: str, head: JournalHead) -> bytes:
+    """The row hashes of rows 1..``head.seq``, 32 raw bytes each, in order: the sealed chain.
+
+    The envelope carries them so the central body can check that every head the console saw in
+    heartbeats lies on the journal the kiosk sealed (a rollback-and-rewrite keeps the row count
+    but changes the hash at the row the console saw). Hashes only: no content, no key.
+    """
+    out = bytearray()
+    expected = 1
+    for seq, row_hash in db.execute("SELECT seq, row_hash FROM journal WHERE attempt_id = ? AND seq <= ? "
+                                    "ORDER BY seq", [attempt_id, head.seq]):
+        if seq != expected:
+            raise JournalTamperedError(attempt_id, expected, "deleted", f"next row on disk is {seq}")
+        out += bytes.fromhex(row_hash)
+        expected += 1
+    last = out[-32:].hex() if out else GENESIS_HASH
+    if expected - 1 != head.seq or last != head.hash:
+        raise JournalTamperedError(attempt_id, expected, "truncated",
+                                   f"journal ends at row {expected - 1}, the sealed head is row {head.seq}")
+    return bytes(out)
 
 
 def count_rows(db: sqlite_utils.Database, attempt_id: str) -> int:

@@ -29,7 +29,7 @@ from exam_core.protocol import Command, CommandAck
 
 from kiosk import __version__, storage
 from kiosk.content import FormBundle
-from kiosk.journal import Journal, JournalHead, JournalTamperedError
+from kiosk.journal import Journal, JournalHead, JournalTamperedError, chain_hashes, read_head
 from kiosk.outbox import Outbox, utc_now
 from kiosk.session import ExamSession, Sealed, SessionStateError, journal_key_for, receipt_code
 
@@ -134,7 +134,27 @@ class KioskRuntime:
             return protocol.Heartbeat(state=self.wire_state(), wall_time=utc_now(),
                                       attempt_id=self.attempt.attempt_id if self.attempt else None,
                                       progress=progress, remaining_seconds=remaining, camera_fps=camera_fps,
-                                      thumbnail_jpeg=thumbnail)
+                                      thumbnail_jpeg=thumbnail, journal_head=self.journal_head())
+
+    def journal_head(self) -> protocol.JournalHeadInfo | None:
+        """The head the console should remember for this attempt (None before the first row).
+
+        Once the envelope is sealed it is the sealed head: the journal then gains one more row
+        (``submit``, naming the envelope), which the envelope cannot contain, and the central body
+        checks every head the console saw against the sealed chain. Before that it is the journal's
+        head as stored, read without the key when the attempt awaits resume approval: a journal
+        cut off on disk is then reported as it is, and the console sees the head go back.
+        """
+        if self.attempt is None:
+            return None
+        sealed = self.admission.get("sealed_head")
+        if sealed:
+            head = JournalHead(sealed["seq"], sealed["hash"])
+        elif self.session is not None:
+            head = self.session.journal.head
+        else:
+            head = read_head(self.db, self.attempt.attempt_id)
+        return protocol.JournalHeadInfo(head.seq, head.hash) if head.seq > 0 else None
 
     # --- commands --------------------------------------------------------------------------------
 
@@ -259,7 +279,7 @@ class KioskRuntime:
         bundle = self.open_bundle(self.opener.decrypt(data, content_key))
         key = journal_key_for(content_key, self.attempt.attempt_id, self.kiosk_id)
         session = ExamSession(Journal(self.db, self.attempt.attempt_id, key), self.attempt, bundle,
-                              self._seal, self._deliver, notify=self._notify)
+                              self._seal_with_chain, self._deliver, notify=self._notify)
         expected = self.admission.get("console_head")
         session.open(JournalHead(expected["seq"], expected["hash"]) if expected else None)
         self.session = session
@@ -273,6 +293,16 @@ class KioskRuntime:
     def open_bundle(content: bytes) -> FormBundle:
         form, media = formcontent.decode(content)
         return FormBundle(FormContent.from_dict(form), media)
+
+    def _seal_with_chain(self, payload: dict[str, Any]) -> Sealed:
+        """Seal the result with the journal's row hashes up to its head (``journal_chain``, base64
+        of 32 bytes per row), and remember that head: heartbeats report it from now on."""
+        assert self.attempt is not None
+        head = JournalHead(payload["journal_head"]["seq"], payload["journal_head"]["hash"])
+        chain = chain_hashes(self.db, self.attempt.attempt_id, head)
+        sealed = self._seal({**payload, "journal_chain": b64e(chain)})
+        self.admission["sealed_head"] = head.to_dict()  # persisted with the receipt by _deliver
+        return sealed
 
     def _deliver(self, attempt_id: str, sealed: Sealed) -> Sealed:
         message = protocol.EnvelopeMessage(attempt_id=attempt_id, envelope=b64e(sealed.envelope),

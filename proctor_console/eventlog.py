@@ -130,3 +130,87 @@ def alert_dict(row: Any) -> dict[str, Any]:
 ALERT_COLUMNS = ("alert_id, kiosk_id, attempt_id, rule, type, severity, rank, thresholds, evidence,"
                  " snapshot, first_seq, last_seq, count, opened, updated, status, resolved_by,"
                  " resolved_reason, resolved_at")
+
+
+# --- journal heads from heartbeats -----------------------------------------------------------------
+
+#: Alert rule and severity when a kiosk's journal head goes back or forks (docs/PROTOCOL.md).
+JOURNAL_ALERT_RULE = "journal_head_regressed"
+JOURNAL_ALERT_SEVERITY = "high"
+#: Heads sent to the central body per attempt (one per changed heartbeat: ~2,000 for a 3-hour exam).
+MAX_SYNCED_HEADS = 10_000
+
+
+@dataclass(frozen=True)
+class HeadVerdict:
+    """What recording one heartbeat's journal head did: ``alert_id`` when it went back or forked."""
+
+    stored: bool
+    alert_id: int | None = None
+    problem: str | None = None
+
+
+def record_journal_head(db: sqlite_utils.Database, kiosk_id: str, attempt_id: str, seq: int,
+                        head_hash: str) -> HeadVerdict:
+    """Remember a journal head the kiosk reported for its attempt; alert if it contradicts one seen before.
+
+    Every distinct head is kept (``journal_heads``), not only the latest: the central body checks
+    each against the chain the kiosk finally sealed, so a journal cut back and regrown between
+    two heartbeats is caught there even when the console saw nothing go back. Called only when a
+    heartbeat's head differs from the latest stored, so most heartbeats cost one indexed read.
+    """
+    latest = db.execute("SELECT seq, hash FROM journal_heads WHERE attempt_id = ? ORDER BY seq DESC LIMIT 1",
+                        [attempt_id]).fetchone()
+    if latest is not None and (latest[0], latest[1]) == (seq, head_hash):
+        return HeadVerdict(False)
+    owner = db.execute("SELECT kiosk_id FROM attempts WHERE attempt_id = ?", [attempt_id]).fetchone()
+    if owner is None or owner[0] != kiosk_id:
+        return HeadVerdict(False, problem=f"attempt {attempt_id} is not admitted on kiosk {kiosk_id}")
+    problem = _head_problem(db, attempt_id, latest, seq, head_hash)
+    now = now_text()
+    with immediate_transaction(db) as conn:
+        conn.execute("INSERT OR IGNORE INTO journal_heads (attempt_id, seq, hash, kiosk_id, first_seen)"
+                     " VALUES (?, ?, ?, ?, ?)", [attempt_id, seq, head_hash, kiosk_id, now])
+        if problem is None:
+            return HeadVerdict(True)
+        evidence = {"attempt_id": attempt_id, "problem": problem, "reported": {"seq": seq, "hash": head_hash},
+                    "latest_seen": {"seq": latest[0], "hash": latest[1]} if latest else None}
+        return HeadVerdict(True, _journal_alert(conn, kiosk_id, attempt_id, evidence, now), problem)
+
+
+def _head_problem(db: sqlite_utils.Database, attempt_id: str, latest: Any, seq: int, head_hash: str) -> str | None:
+    """``went back`` (lower seq than a head seen), ``forked`` (a seen seq with another hash), or None."""
+    if latest is not None and seq < latest[0]:
+        return (f"journal went back: row {seq} reported after row {latest[0]} was seen "
+                "(rows cut off the journal's tail)")
+    other = db.execute("SELECT hash FROM journal_heads WHERE attempt_id = ? AND seq = ? AND hash != ?",
+                       [attempt_id, seq, head_hash]).fetchone()
+    if other is not None:
+        return f"journal forked: row {seq} reported with another hash than the one seen before"
+    return None
+
+
+def _journal_alert(conn: Any, kiosk_id: str, attempt_id: str, evidence: dict[str, Any], now: str) -> int:
+    """One open alert per attempt for this rule; a repeat counts up and keeps the newest evidence."""
+    rank = SEVERITY_RANK[JOURNAL_ALERT_SEVERITY]
+    found = conn.execute("SELECT alert_id FROM alerts WHERE status = 'open' AND kiosk_id = ? AND rule = ?"
+                         " AND attempt_id IS ?", [kiosk_id, JOURNAL_ALERT_RULE, attempt_id]).fetchone()
+    if found:
+        conn.execute("UPDATE alerts SET count = count + 1, evidence = ?, updated = ? WHERE alert_id = ?",
+                     [json.dumps(evidence, sort_keys=True), now, found[0]])
+        return int(found[0])
+    thresholds = {"rule": "a later journal head must not have a lower row number, nor the same row number "
+                          "with another hash"}
+    cur = conn.execute(
+        "INSERT INTO alerts (kiosk_id, attempt_id, rule, type, severity, rank, thresholds, evidence,"
+        " snapshot, first_seq, last_seq, count, opened, updated) VALUES (?,?,?,?,?,?,?,?,NULL,0,0,1,?,?)",
+        [kiosk_id, attempt_id, JOURNAL_ALERT_RULE, "journal.regressed", JOURNAL_ALERT_SEVERITY, rank,
+         json.dumps(thresholds, sort_keys=True), json.dumps(evidence, sort_keys=True), now, now])
+    return int(cur.lastrowid)
+
+
+def journal_heads_seen(db: sqlite_utils.Database, attempt_id: str) -> list[dict[str, Any]]:
+    """Every head recorded for an attempt, oldest row first (at most ``MAX_SYNCED_HEADS``, the latest)."""
+    rows = db.execute("SELECT seq, hash FROM journal_heads WHERE attempt_id = ? ORDER BY seq DESC, first_seen DESC"
+                      " LIMIT ?", [attempt_id, MAX_SYNCED_HEADS]).fetchall()
+    return [{"seq": seq, "hash": head_hash} for seq, head_hash in reversed(rows)]

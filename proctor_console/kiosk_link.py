@@ -25,6 +25,7 @@ from exam_core.jsonio import b64d, b64e, format_time
 from exam_core.store import immediate_transaction
 from proctor_console import frame_limits
 from proctor_console.context import now_text
+from proctor_console.eventlog import record_journal_head
 
 if TYPE_CHECKING:
     from proctor_console.attestation_policy import AttestationGate
@@ -177,8 +178,20 @@ class KioskNamespace(socketio.Namespace):
             tile.thumbnail_version += 1
         if attempt_changed:
             self.console.fill_candidate(tile)
+        if beat.journal_head is not None:
+            self._journal_head(kiosk_id, beat.attempt_id, beat.journal_head)
         self.console.push_tile(kiosk_id)
         return protocol.ack_ok()
+
+    def _journal_head(self, kiosk_id: str, attempt_id: str, head: protocol.JournalHeadInfo) -> None:
+        """Store the head durably; a head that went back or forked is a high alert and an audit entry."""
+        verdict = record_journal_head(self.console.ctx.db, kiosk_id, attempt_id, head.seq, head.hash)
+        if verdict.problem is None:
+            return
+        self.console.ctx.audit.append(f"kiosk:{kiosk_id}", "kiosk.journal_head",
+                                      {"attempt_id": attempt_id, "seq": head.seq, "problem": verdict.problem})
+        if verdict.alert_id is not None:
+            self.console.push_alert(verdict.alert_id)
 
     @_logged_in
     def on_event(self, sid: str, kiosk_id: str, data: Any) -> dict[str, Any]:

@@ -137,11 +137,24 @@ class KioskRegistry:
         return kiosk_id in self._revoked
 
     def revoke(self, kiosk_id: str, by: str, reason: str) -> None:
+        """Refuse the kiosk from now on, and sign a revocation for the central body (next sync).
+
+        The revocation names the kiosk's key and the moment: the central body then distrusts
+        envelopes that key seals from that moment on, and keeps those sealed before.
+        """
+        now = now_text()
         with immediate_transaction(self.ctx.db) as conn:
-            cur = conn.execute("UPDATE kiosks SET revoked_at = ? WHERE kiosk_id = ? AND revoked_at IS NULL",
-                               [now_text(), kiosk_id])
-        if cur.rowcount == 0:
-            raise ConsoleError(f"kiosk {kiosk_id} is not paired or already revoked")
+            row = conn.execute("SELECT signing_key, cert_serial FROM kiosks WHERE kiosk_id = ? AND revoked_at IS NULL",
+                               [kiosk_id]).fetchone()
+            if row is None:
+                raise ConsoleError(f"kiosk {kiosk_id} is not paired or already revoked")
+            conn.execute("UPDATE kiosks SET revoked_at = ? WHERE kiosk_id = ?", [now, kiosk_id])
+            record = protocol.KioskRevocation(centre_id=self.ctx.centre_id, kiosk_id=kiosk_id, key_id=row[0],
+                                              cert_serial=row[1], revoked_at=now, revoked_by=by or "unknown",
+                                              reason=reason[:1000])
+            conn.execute("INSERT OR REPLACE INTO kiosk_revocations (kiosk_id, key_id, revoked_at, document)"
+                         " VALUES (?, ?, ?, ?)",
+                         [kiosk_id, row[0], now, protocol.make_kiosk_revocation(self.ctx.signing_key, record)])
         self._revoked_at = float("-inf")  # re-read at the next message
         self.ctx.audit.append(by, "kiosk.revoked", {"kiosk_id": kiosk_id, "reason": reason})
 

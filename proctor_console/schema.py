@@ -74,4 +74,21 @@ CREATE TABLE logins (
 CREATE INDEX logins_user ON logins (user, ended);
 """
 
-MIGRATIONS = [Migration(1, "console schema", SCHEMA_V1), Migration(2, "server-side logins", LOGINS_V2)]
+# Journal heads from kiosk heartbeats (proctor_console.eventlog.record_journal_head): every distinct
+# head per attempt, sent to the central body with the attempt's envelope.
+JOURNAL_HEADS_V3 = """
+CREATE TABLE journal_heads (
+  attempt_id TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, kiosk_id TEXT NOT NULL,
+  first_seen TEXT NOT NULL, PRIMARY KEY (attempt_id, seq, hash));
+"""
+
+# Kiosk revocations signed by the centre key (proctor_console.registry.revoke), sent to the central
+# body with the next sync upload; ``sent_at`` is set once an upload carrying it was answered.
+KIOSK_REVOCATIONS_V4 = """
+CREATE TABLE kiosk_revocations (
+  kiosk_id TEXT NOT NULL, key_id TEXT NOT NULL, revoked_at TEXT NOT NULL, document BLOB NOT NULL,
+  sent_at TEXT, PRIMARY KEY (kiosk_id, key_id));
+"""
+
+MIGRATIONS = [Migration(1, "console schema", SCHEMA_V1), Migration(2, "server-side logins", LOGINS_V2),
+              Migration(3, "journal heads", JOURNAL_HEADS_V3), Migration(4, "kiosk revocations", KIOSK_REVOCATIONS_V4)]

@@ -42,6 +42,7 @@ class SyncReport:
     envelopes_receipted: int = 0
     envelopes_quarantined_centrally: list[dict[str, Any]] = field(default_factory=list)
     envelopes_kept: list[dict[str, Any]] = field(default_factory=list)
+    kiosk_revocations_sent: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -104,13 +105,28 @@ def push_envelopes(ctx: ConsoleContext, client: HubClient, report: SyncReport, p
     store = ConsoleEnvelopeStore(ctx)
     root = _root(ctx)
     task = progress.add_task("envelopes", total=store.pending_count()) if progress else None
+    unsent = store.unsent_revocations()
     for batch in store.pending(BATCH_MAX_BYTES, BATCH_MAX_COUNT):
         entries = [{"envelope": b64e(e.data), **store.meta(e.attempt_id)} for e in batch]
+        with_revocations(entries[0], [doc for _, _, doc in unsent])
         results = client.upload(entries)
+        if unsent:
+            store.mark_revocations_sent(unsent)
+            report.kiosk_revocations_sent += len(unsent)
+            unsent = []
         for envelope, result in zip(batch, results):
             settle_one(store, envelope, result, root, report)
             if progress:
                 progress.advance(task, 1)
+
+
+def with_revocations(entry: dict[str, Any], documents: list[str]) -> None:
+    """Put kiosk revocations not sent yet on an upload's first entry: the central body records them
+    before it judges any envelope of the batch (the upload body has no field of its own for them)."""
+    carried = entry.setdefault("kiosk_revocations", [])
+    carried.extend(doc for doc in documents if doc not in carried)
+    if not carried:
+        del entry["kiosk_revocations"]
 
 
 def settle_one(store: ConsoleEnvelopeStore, envelope: Any, result: dict[str, Any], root: Any,

@@ -10,15 +10,16 @@ record of hand-over.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exam_core import receipt as receipts
+from exam_core.jsonio import b64e
 from exam_core.store import immediate_transaction
 from proctor_console.context import ConsoleContext, now_text
+from proctor_console.eventlog import journal_heads_seen
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,9 @@ class ConsoleEnvelopeStore:
         """Who proctored the attempt and which alerts and incidents concern it (for integrity review)."""
         db = self.ctx.db
         proctors: set[str] = set()
-        row = db.execute("SELECT admitted_by, body FROM attempts WHERE attempt_id = ?", [attempt_id]).fetchone()
-        head = None
+        row = db.execute("SELECT admitted_by FROM attempts WHERE attempt_id = ?", [attempt_id]).fetchone()
         if row is not None:
             proctors.add(row[0])
-            head = _journal_head(row[1])
         incidents = []
         for rule, kind, severity, opened, count, status, resolved_by in db.execute(
                 "SELECT rule, type, severity, opened, count, status, resolved_by FROM alerts WHERE attempt_id = ?",
@@ -76,9 +75,26 @@ class ConsoleEnvelopeStore:
         for (issued_by,) in db.execute("SELECT DISTINCT issued_by FROM commands WHERE attempt_id = ?", [attempt_id]):
             proctors.add(issued_by)
         meta: dict[str, Any] = {"proctors": sorted(p for p in proctors if p)[:20], "incidents": incidents[:1000]}
-        if head is not None:
-            meta["journal_head"] = head
+        heads = journal_heads_seen(db, attempt_id)
+        if heads:
+            meta["journal_heads"] = heads  # the central body checks each against the sealed chain
+        revocations = [b64e(bytes(doc)) for (doc,) in db.execute(
+            "SELECT r.document FROM kiosk_revocations r JOIN attempts a ON a.kiosk_id = r.kiosk_id"
+            " WHERE a.attempt_id = ? ORDER BY r.revoked_at", [attempt_id])]
+        if revocations:
+            meta["kiosk_revocations"] = revocations  # the sealing kiosk's, so the envelope is judged by it
         return meta
+
+    def unsent_revocations(self) -> list[tuple[str, str, str]]:
+        """``(kiosk_id, key_id, base64 signed document)`` of revocations no upload has carried yet."""
+        return [(kiosk_id, key_id, b64e(bytes(doc))) for kiosk_id, key_id, doc in self.ctx.db.execute(
+            "SELECT kiosk_id, key_id, document FROM kiosk_revocations WHERE sent_at IS NULL ORDER BY revoked_at")]
+
+    def mark_revocations_sent(self, sent: list[tuple[str, str, str]]) -> None:
+        """Called once the central body answered an upload that carried these revocations."""
+        with immediate_transaction(self.ctx.db) as conn:
+            conn.executemany("UPDATE kiosk_revocations SET sent_at = ? WHERE kiosk_id = ? AND key_id = ?",
+                             [(now_text(), kiosk_id, key_id) for kiosk_id, key_id, _ in sent])
 
     def settle(self, envelope: PendingEnvelope, receipt_bytes: bytes, central: Ed25519PublicKey) -> receipts.Receipt:
         """Verify the receipt for these exact bytes, then record it and drop the bytes atomically."""
@@ -90,13 +106,3 @@ class ConsoleEnvelopeStore:
                                                             "attempt_id": envelope.attempt_id})
         return verified
 
-
-def _journal_head(body: str) -> dict[str, Any] | None:
-    """The journal head last reported by the kiosk's heartbeats, if the console recorded one."""
-    try:
-        head = json.loads(body).get("journal_head")
-    except (ValueError, AttributeError):
-        return None
-    if isinstance(head, dict) and set(head) == {"seq", "hash"}:
-        return head
-    return None

@@ -8,11 +8,12 @@ import json
 import pytest
 
 from exam_core import certs, keys, receipt
-from exam_core.jsonio import canonical_dumps
+from exam_core.errors import ValidationError
+from exam_core.jsonio import b64e, canonical_dumps
 from item_bank_sync.bank_db import open_bank
 from item_bank_sync.intake import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta, Intake
 from item_bank_sync.results_db import open_results, results_path
-from tests.central.world import CENTRE_ID, KIOSK_ID, build_world
+from tests.central.world import CENTRE_ID, KIOSK_ID, build_world, journal_row_hash
 
 GOOD = {"q1": "A", "q2": ["A", "C"], "q3": "An essay about safety."}
 
@@ -151,15 +152,53 @@ def test_delivered_by_another_centre(world, intake):
     assert result.status == QUARANTINED and "delivered by centre-2" in result.reason
 
 
-def test_console_saw_a_later_journal_than_the_envelope_holds(world, intake):
-    data = world.seal("att-1", GOOD)
-    meta = EnvelopeMeta(journal_head=(7, "cd" * 32))         # envelope's head is seq 6
-    result = intake.receive(data, CENTRE_ID, meta)
-    assert result.status == QUARANTINED and "rolled back" in result.reason
-    same_seq_other_hash = EnvelopeMeta(journal_head=(6, "cd" * 32))
-    assert intake.receive(world.seal("att-2", GOOD), CENTRE_ID, same_seq_other_hash).status == QUARANTINED
-    consistent = EnvelopeMeta(journal_head=(5, "cd" * 32))    # an older heartbeat: fine
-    assert intake.receive(world.seal("att-3", GOOD), CENTRE_ID, consistent).status == ACCEPTED
+def test_console_heads_must_lie_on_the_sealed_chain(world, intake):
+    """Every head the console saw must be a row of the sealed journal (World seals rows 1..6)."""
+    def on_chain(attempt_id, *seqs):
+        return EnvelopeMeta(journal_heads=tuple((s, journal_row_hash(attempt_id, s, 6)) for s in seqs))
+
+    assert intake.receive(world.seal("att-1", GOOD), CENTRE_ID, on_chain("att-1", 2, 4, 6)).status == ACCEPTED
+    cut = intake.receive(world.seal("att-2", GOOD), CENTRE_ID, on_chain("att-2", 2, 7))
+    assert cut.status == QUARANTINED and "cut off" in cut.reason and "row 7" in cut.reason
+    forked = EnvelopeMeta(journal_heads=((3, "cd" * 32),))      # row 3 exists, with another hash
+    result = intake.receive(world.seal("att-3", GOOD), CENTRE_ID, forked)
+    assert result.status == QUARANTINED and "forked: row 3" in result.reason
+    same_seq_other_hash = EnvelopeMeta(journal_heads=((6, "cd" * 32),))
+    assert intake.receive(world.seal("att-4", GOOD), CENTRE_ID, same_seq_other_hash).status == QUARANTINED
+
+
+def test_heads_without_a_sealed_chain_go_to_review(world, intake):
+    payload = world.payload("att-1", GOOD)
+    del payload["journal_chain"]
+    data = world.seal("att-1", GOOD, payload=payload)
+    result = intake.receive(data, CENTRE_ID, EnvelopeMeta(journal_heads=((2, "cd" * 32),)))
+    assert result.status == QUARANTINED and "no journal chain" in result.reason
+    older_kiosk = world.payload("att-2", GOOD)          # no chain and no heads: nothing to check
+    del older_kiosk["journal_chain"]
+    assert intake.receive(world.seal("att-2", GOOD, payload=older_kiosk), CENTRE_ID).status == ACCEPTED
+
+
+def test_a_chain_that_does_not_end_at_the_head_is_refused(world, intake):
+    payload = world.payload("att-1", GOOD)
+    payload["journal_chain"] = b64e(base64.b64decode(payload["journal_chain"])[:-32])
+    result = intake.receive(world.seal("att-1", GOOD, payload=payload), CENTRE_ID)
+    assert result.status == QUARANTINED and "row hashes" in result.reason
+    payload = world.payload("att-2", GOOD)
+    payload["journal_chain"] = b64e(base64.b64decode(payload["journal_chain"])[:-32] + b"\x01" * 32)
+    result = intake.receive(world.seal("att-2", GOOD, payload=payload), CENTRE_ID)
+    assert result.status == QUARANTINED and "not the journal head" in result.reason
+
+
+def test_meta_journal_heads_are_validated():
+    assert EnvelopeMeta.from_dict({"journal_head": {"seq": 3, "hash": "ab" * 32}}).journal_heads == ((3, "ab" * 32),)
+    heads = {"journal_heads": [{"seq": 1, "hash": "ab" * 32}, {"seq": 2, "hash": "cd" * 32}]}
+    assert EnvelopeMeta.from_dict(heads).to_dict()["journal_heads"] == heads["journal_heads"]
+    for bad in ({"journal_heads": [{"seq": 0, "hash": "ab" * 32}]}, {"journal_heads": [{"seq": 1, "hash": "AB" * 32}]},
+                {"journal_heads": [{"seq": True, "hash": "ab" * 32}]}, {"journal_heads": {"seq": 1}},
+                {"journal_heads": [{"seq": 1, "hash": "ab" * 32, "x": 1}]},
+                {"journal_heads": [{"seq": 1, "hash": "ab" * 32}] * 10_001}):
+        with pytest.raises(ValidationError):
+            EnvelopeMeta.from_dict(bad)
 
 
 def test_unreadable_bytes_get_no_receipt(world, intake):

@@ -7,6 +7,7 @@ these tests are about intake and sync, not about authoring; everything cryptogra
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from exam_core import certs, envelope, keys, package
-from exam_core.jsonio import format_time, utc_now
+from exam_core.jsonio import b64e, format_time, utc_now
 from item_bank_sync.bank_db import open_bank
 from item_bank_sync.context import CentralContext
 from item_bank_sync.sync_store import CentralKeys
@@ -62,7 +63,9 @@ class World:
                               "elapsed_ms": 30_000 * seq, "flagged": False})
         return {"format": "invigil-attempt-result", "v": 1, "attempt": attempt, "responses": responses,
                 "timings": {"item_time_ms": {i: 30_000 for i in answers}},
-                "journal_head": {"seq": len(answers) + 3, "hash": "ab" * 32}, "answer_changes": len(answers)}
+                "journal_head": {"seq": len(answers) + 3, "hash": "ab" * 32}, "answer_changes": len(answers),
+                "journal_chain": b64e(b"".join(bytes.fromhex(journal_row_hash(attempt_id, seq, len(answers) + 3))
+                                               for seq in range(1, len(answers) + 4)))}
 
     def seal(self, attempt_id: str, answers: dict[str, Any], *, payload: dict[str, Any] | None = None,
              **over: Any) -> bytes:
@@ -71,6 +74,11 @@ class World:
                       chain=self.pki.chain, results_public=self.pki.results.public_key())
         fields.update(over)
         return envelope.seal_envelope(payload or self.payload(attempt_id, answers), **fields)
+
+
+def journal_row_hash(attempt_id: str, seq: int, last: int) -> str:
+    """The row hashes ``World.payload`` seals as the journal chain (its last row is the head, ``ab``*32)."""
+    return "ab" * 32 if seq == last else hashlib.sha256(f"{attempt_id}:{seq}".encode()).hexdigest()
 
 
 def make_world_pki(centre: Any = None, centre_hpke: Any = None) -> Pki:

@@ -87,6 +87,23 @@ def test_heartbeat_progress_must_be_consistent() -> None:
         P.Heartbeat.from_dict({**base, "state": "hacked"})
 
 
+def test_heartbeat_journal_head_is_optional_and_checked() -> None:
+    base = {"v": 1, "state": "in_progress", "wall_time": "2026-11-26T09:00:00Z", "attempt_id": "att-1"}
+    assert "journal_head" not in P.Heartbeat.from_dict(base).to_dict()       # older consoles read it
+    beat = P.Heartbeat.from_dict({**base, "journal_head": {"seq": 7, "hash": "ab" * 32}})
+    assert beat.journal_head == P.JournalHeadInfo(7, "ab" * 32) and P.Heartbeat.from_dict(beat.to_dict()) == beat
+    for bad, field in ((0, "seq"), (P.MAX_JOURNAL_SEQ + 1, "seq"), ("7", "seq")):
+        with pytest.raises(ValidationError, match=f"journal_head.{field}"):
+            P.Heartbeat.from_dict({**base, "journal_head": {"seq": bad, "hash": "ab" * 32}})
+    for bad in ("AB" * 32, "ab" * 31, "zz" * 32):
+        with pytest.raises(ValidationError, match="journal_head.hash"):
+            P.Heartbeat.from_dict({**base, "journal_head": {"seq": 1, "hash": bad}})
+    with pytest.raises(ValidationError, match="journal_head.answers"):
+        P.Heartbeat.from_dict({**base, "journal_head": {"seq": 1, "hash": "ab" * 32, "answers": {}}})
+    with pytest.raises(ValidationError, match="needs the attempt_id"):
+        P.Heartbeat.from_dict({**base, "attempt_id": None, "journal_head": {"seq": 1, "hash": "ab" * 32}})
+
+
 def test_envelope_hash_must_match() -> None:
     import hashlib
     blob = b"sealed-envelope-bytes"
