@@ -12,7 +12,9 @@ from rich.table import Table
 from item_bank_sync.centres import enrol, list_centres, revoke
 from item_bank_sync.cli_common import actor_option, central, emit, err_console, json_option, refusals_exit
 from item_bank_sync.export import export_form
+from item_bank_sync.kiosk_revocations import list_revocations
 from item_bank_sync.publish import parse_when, publish
+from item_bank_sync.results_db import open_results, results_path
 
 
 @click.group("centres")
@@ -66,6 +68,27 @@ def centres_revoke(ctx: click.Context, centre_id: str, reason: str, actor: str) 
     emit(ctx, result, lambda c: c.print(
         f"revoked {centre_id} (serial {result['serial']}); revocation list #{result['revocation_sequence']} "
         f"written to {result['revocation_list']}", highlight=False))
+
+
+@centres_group.command("revocations")
+@click.option("--centre", "centre_id", help="Only this centre's kiosks.")
+@json_option
+@click.pass_context
+@refusals_exit
+def centres_revocations(ctx: click.Context, centre_id: str | None) -> None:
+    """Kiosks revoked at test centres (signed by the centre, received with its sync uploads).
+
+    Intake quarantines an envelope a listed kiosk key sealed at or after the revocation time;
+    envelopes sealed before it still open."""
+    rows = list_revocations(open_results(results_path(central(ctx).data_dir)), centre_id)
+
+    def human(c: Console) -> None:
+        table = Table("centre", "kiosk", "key id", "revoked at", "by", "reason", "received", "quarantined")
+        for r in rows:
+            table.add_row(r["centre_id"], r["kiosk_id"], r["key_id"][:16], r["revoked_at"], r["revoked_by"],
+                          r["reason"], r["received_at"], str(r["envelopes_quarantined"]))
+        c.print(table if rows else "No kiosk revocations received.")
+    emit(ctx, {"kiosk_revocations": rows}, human)
 
 
 @click.command("publish")

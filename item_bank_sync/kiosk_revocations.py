@@ -22,7 +22,7 @@ import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exam_core import protocol
-from exam_core.errors import ValidationError
+from exam_core.errors import ArtefactError, ValidationError
 from exam_core.jsonio import format_time, utc_now
 from exam_core.store import immediate_transaction
 from item_bank_sync.sync_store import enrolled_centre_certificate
@@ -41,11 +41,18 @@ def record(results: sqlite_utils.Database, bank: sqlite_utils.Database, root_pub
     if not documents:
         return []
     centre_key = enrolled_centre_certificate(bank, root_public, via_centre).signing_public
-    revocations = [protocol.open_kiosk_revocation(doc, centre_key) for doc in documents]
-    for revocation in revocations:
+    revocations = []
+    for index, doc in enumerate(documents):
+        where = f"kiosk_revocations[{index}]"
+        try:
+            revocation = protocol.open_kiosk_revocation(doc, centre_key)
+        except ArtefactError as exc:
+            raise ValidationError(where, f"kiosk revocation does not verify with centre {via_centre}'s key: "
+                                  f"{exc.reason}") from None
         if revocation.centre_id != via_centre:
-            raise ValidationError("kiosk_revocations", f"a revocation for centre {revocation.centre_id} was "
-                                  f"delivered by {via_centre}")
+            raise ValidationError(where, f"kiosk revocation for centre {revocation.centre_id} was delivered by "
+                                  f"{via_centre}")
+        revocations.append(revocation)
     now = format_time(utc_now())
     with immediate_transaction(results) as conn:
         conn.executemany(

@@ -6,13 +6,21 @@ console's sync sends it with the envelopes, and the central intake judges each e
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from datetime import timedelta
+
 import pytest
 
+from exam_core import keys, protocol
+from exam_core.envelope import read_unverified_header
+from exam_core.jsonio import parse_time
 from item_bank_sync.results_db import open_results, results_path
 from proctor_console.eventlog import record_journal_head
 from proctor_console.sync import run_sync
-from tests.central.test_sync import GOOD, client_for, console, hub, put_envelope, world  # noqa: F401 - fixtures
-from tests.central.world import KIOSK_ID, journal_row_hash
+from tests.central.test_sync import GOOD, REPO, client_for, console, hub, put_envelope, world  # noqa: F401 - fixtures
+from tests.central.world import CENTRE_ID, KIOSK_ID, journal_row_hash
 
 pytestmark = pytest.mark.slow
 
@@ -68,3 +76,98 @@ def test_console_keeps_heads_only_for_its_own_attempts_and_alerts_once_per_attem
     seen = console.db.execute("SELECT seq, hash FROM journal_heads WHERE attempt_id = 'att-1' ORDER BY seq, hash"
                               ).fetchall()
     assert seen == [(3, "ab" * 32), (4, "ee" * 32), (5, "cd" * 32), (5, "ff" * 32)]
+
+
+# --- kiosk revocations made at the centre -----------------------------------------------------------
+
+def _pair_world_kiosk(console, world) -> None:
+    """The console's kiosks row for the world's kiosk, as pairing writes it (same certificate)."""
+    from exam_core import certs, keys
+
+    console.db["kiosks"].insert({
+        "kiosk_id": KIOSK_ID, "signing_key": keys.key_id(world.pki.kiosk.public_key()),
+        "hpke_key": keys.key_id(world.pki.kiosk_hpke.public_key()), "certificate": world.pki.kiosk_cert,
+        "cert_serial": certs.read_unverified_certificate(world.pki.kiosk_cert).serial,
+        "paired_at": "2026-11-26T08:00:00Z"})
+
+
+def _central_cli(world, *args: str) -> dict:
+    out = subprocess.run([sys.executable, "-m", "item_bank_sync", "--data", str(world.data_dir), *args, "--json"],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr + out.stdout
+    return json.loads(out.stdout)
+
+
+def test_a_kiosk_revoked_at_the_centre_is_distrusted_centrally_from_that_moment(world, console, hub):
+    """Revoked with the console's own CLI; the next sync carries the centre-signed revocation; the
+    central body lists it, keeps the envelope sealed before it and quarantines the one sealed after."""
+    _pair_world_kiosk(console, world)
+    _admit(console, "att-before")
+    before = world.seal("att-before", GOOD)                      # sealed now, before the revocation
+    revoke = subprocess.run([sys.executable, "-m", "proctor_console", "--data", str(console.data), "kiosks", "revoke",
+                             KIOSK_ID, "--reason", "stolen from seat A3"], cwd=REPO, capture_output=True, text=True,
+                            timeout=60)
+    assert revoke.returncode == 0, revoke.stderr
+    (revoked_at,) = console.db.execute("SELECT revoked_at FROM kiosk_revocations").fetchone()
+    at = parse_time(revoked_at, "revoked_at")
+    assert parse_time(read_unverified_header(before).created, "created") < at
+    put_envelope(console, before, "att-before")
+    _admit(console, "att-after")
+    put_envelope(console, world.seal("att-after", GOOD, created=at + timedelta(seconds=1)), "att-after")
+
+    report = run_sync(console, client_for(console, hub))
+
+    assert report.kiosk_revocations_sent == 1 and report.envelopes_receipted == 2
+    assert console.db.execute("SELECT sent_at IS NOT NULL FROM kiosk_revocations").fetchone() == (1,)
+    (flagged,) = report.envelopes_quarantined_centrally
+    assert flagged["attempt_id"] == "att-after"
+    assert f"kiosk {KIOSK_ID}" in flagged["reason"] and "was revoked" in flagged["reason"]
+    assert "stolen from seat A3" in flagged["reason"] and "by cli" in flagged["reason"]
+    results = open_results(results_path(world.data_dir))
+    assert results.execute("SELECT attempt_id FROM attempts").fetchall() == [("att-before",)]
+    (listed,) = _central_cli(world, "centres", "revocations")["kiosk_revocations"]
+    assert (listed["centre_id"], listed["kiosk_id"], listed["revoked_at"], listed["revoked_by"], listed["reason"]) == \
+        (CENTRE_ID, KIOSK_ID, revoked_at, "cli", "stolen from seat A3")
+    assert listed["key_id"] == keys.key_id(world.pki.kiosk.public_key()) and listed["envelopes_quarantined"] == 1
+    assert _central_cli(world, "centres", "revocations", "--centre", "centre-other") == {"kiosk_revocations": []}
+
+
+def test_a_revocation_not_signed_by_the_delivering_centre_is_refused(world, console, hub):
+    """Signed by another key (or naming another centre): nothing is recorded, and the envelope that
+    carried it is quarantined (kept and receipted) rather than judged without it."""
+    forged = protocol.make_kiosk_revocation(keys.generate_signing_key(), protocol.KioskRevocation(
+        centre_id=CENTRE_ID, kiosk_id=KIOSK_ID, key_id="ab" * 16, cert_serial="cd" * 16,
+        revoked_at="2026-11-26T09:00:00Z", revoked_by="mallory"))
+    other_centre = protocol.make_kiosk_revocation(console.signing_key, protocol.KioskRevocation(
+        centre_id="centre-2", kiosk_id=KIOSK_ID, key_id="ab" * 16, cert_serial="cd" * 16,
+        revoked_at="2026-11-26T09:00:00Z", revoked_by="admin"))
+    for attempt_id, document in (("att-forged", forged), ("att-other", other_centre)):
+        _admit(console, attempt_id)
+        put_envelope(console, world.seal(attempt_id, GOOD), attempt_id)
+        console.db["kiosk_revocations"].insert({"kiosk_id": f"k-{attempt_id}", "key_id": "ab" * 16,
+                                                "revoked_at": "2026-11-26T09:00:00Z", "document": document})
+        report = run_sync(console, client_for(console, hub))
+        (flagged,) = report.envelopes_quarantined_centrally
+        assert flagged["attempt_id"] == attempt_id
+        assert "kiosk revocation" in flagged["reason"]
+        assert ("does not verify" if attempt_id == "att-forged" else "delivered by centre-1") in flagged["reason"]
+    results = open_results(results_path(world.data_dir))
+    assert results.execute("SELECT COUNT(*) FROM kiosk_revocations").fetchone() == (0,)
+
+
+def test_revocations_wait_for_an_upload_and_travel_once(world, console, hub):
+    _pair_world_kiosk(console, world)
+    from proctor_console.registry import KioskRegistry
+
+    sealed_before = world.seal("att-1", GOOD)
+    KioskRegistry(console).revoke(KIOSK_ID, "admin", "retired")
+    assert run_sync(console, client_for(console, hub)).kiosk_revocations_sent == 0   # nothing to upload yet
+    _admit(console, "att-1")
+    put_envelope(console, sealed_before, "att-1")
+    assert run_sync(console, client_for(console, hub)).kiosk_revocations_sent == 1
+    _admit(console, "att-2")
+    put_envelope(console, world.seal("att-2", GOOD), "att-2")   # sealed now: after the revocation
+    second = run_sync(console, client_for(console, hub))
+    assert second.kiosk_revocations_sent == 0                    # sent once; the kiosk's envelope still
+    (flagged,) = second.envelopes_quarantined_centrally          # carries it for its own judgement
+    assert flagged["attempt_id"] == "att-2" and "was revoked" in flagged["reason"]
