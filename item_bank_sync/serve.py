@@ -13,16 +13,23 @@ Endpoints (every one authenticated by :mod:`item_bank_sync.sync_auth`):
 ``GET  /v1/revocations``              the current signed revocation list (empty list if none).
 
 Errors are JSON ``{"error": reason}`` with 400 (malformed), 401 (not authenticated), 404, 413
-(too large). Nothing of a request body is logged.
+(too large; a body over ``BATCH_MAX_BYTES`` is cut off by waitress with its own plain 413).
+Nothing of a request body is logged.
+
+Served by waitress (:class:`SyncServer`); TLS by an in-process terminator in front of it
+(:mod:`item_bank_sync.tls_front`, which says why waitress cannot do TLS itself).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import os
+import shutil
+import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from flask import Flask, Response, g, jsonify, request, send_file
 
@@ -33,10 +40,19 @@ from item_bank_sync.sync_store import CentralKeys, SyncStore
 from item_bank_sync.intake import EnvelopeMeta
 from item_bank_sync.sync_auth import AuthError, RequestVerifier
 
+if TYPE_CHECKING:
+    import ssl
+
 PACKAGE_LIST_PURPOSE = "sync-package-list"
 #: An upload batch as received: several envelopes in base64, below the envelope limit each.
 BATCH_MAX_BYTES = 64 * limits.MIB
 BATCH_MAX_ENVELOPES = 500
+#: Request line and headers (the signed-request headers are a few hundred bytes).
+HEADER_MAX_BYTES = 16 * limits.KIB
+#: Worker threads (intake is CPU and fsync bound), open connections, and seconds a connection may idle.
+SERVER_THREADS = 8
+CONNECTION_LIMIT = 32
+IDLE_SECONDS = 60
 
 
 def create_app(data_dir: Path, keys: CentralKeys | None = None, clock: Callable[[], float] | None = None) -> Flask:
@@ -126,23 +142,98 @@ def parse_batch(body: bytes) -> list[tuple[bytes, EnvelopeMeta]]:
     return out
 
 
+class SyncServer:
+    """The sync API on waitress: plain HTTP on ``(host, port)``, or HTTPS there through a
+    :class:`item_bank_sync.tls_front.TlsFront` relaying to waitress on a private Unix socket.
+
+    Why waitress rather than Werkzeug's development server: a fixed pool of worker threads
+    instead of a thread per request, bounded connections, idle time-outs, request size limits
+    enforced while reading, and no request line or traceback in its output. Every upload body is
+    held in memory (``inbuf_overflow`` above the batch limit), never spooled to a temporary file:
+    batches carry envelopes whose headers name candidates' attempts. That bounds memory at about
+    ``CONNECTION_LIMIT`` x ``BATCH_MAX_BYTES`` in the worst case. waitress reads a whole body before
+    the app runs, so the body limit, not authentication, is what bounds an anonymous upload.
+    Package downloads stream from their files (``wsgi.file_wrapper``), never copied to a buffer.
+
+    Same surface as the kiosk's UI server: ``server_port``, ``serve_forever()``, ``shutdown()``.
+    """
+
+    def __init__(self, app: Flask, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
+        from waitress.server import create_server
+
+        from item_bank_sync.tls_front import TlsFront
+
+        self._map: dict[int, Any] = {}
+        self._stopped = threading.Event()
+        self._socket_dir: str | None = None
+        self._front: TlsFront | None = None
+        adjustments = dict(
+            threads=SERVER_THREADS, connection_limit=CONNECTION_LIMIT, channel_timeout=IDLE_SECONDS,
+            max_request_body_size=BATCH_MAX_BYTES, max_request_header_size=HEADER_MAX_BYTES,
+            inbuf_overflow=BATCH_MAX_BYTES + HEADER_MAX_BYTES, ident="", expose_tracebacks=False,
+            clear_untrusted_proxy_headers=True)
+        if ssl_context is None:
+            self._http = create_server(app, map=self._map, host=host, port=port, **adjustments)
+            return
+        self._socket_dir = tempfile.mkdtemp(prefix="invigil-sync-")  # 0700, short enough for AF_UNIX
+        backend = os.path.join(self._socket_dir, "http.sock")
+        self._http = create_server(app, map=self._map, unix_socket=backend, unix_socket_perms="600",
+                                   url_scheme="https", **adjustments)
+        try:
+            self._front = TlsFront(host, port, ssl_context, backend, max_connections=CONNECTION_LIMIT)
+        except BaseException:
+            self._http.close()
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            raise
+
+    @property
+    def server_port(self) -> int:
+        return self._front.port if self._front is not None else int(self._http.effective_port)
+
+    def serve_forever(self) -> None:
+        try:
+            self._http.run()
+        finally:
+            self._stopped.set()
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop the TLS front, then waitress's listener, connections and workers. Idempotent."""
+        from waitress import wasyncore
+
+        if self._front is not None:
+            self._front.close(timeout)
+        if not self._stopped.is_set():
+            self._http.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+            self._stopped.wait(timeout)
+        self._http.task_dispatcher.shutdown(timeout=timeout)
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+
+def tls_context(data_dir: Path) -> tuple[ssl.SSLContext, str]:
+    """The server TLS context over the sync certificate (made at first use) and its fingerprint."""
+    import ssl
+
+    from item_bank_sync.serve_tls import ensure_tls_certificate
+
+    cert, key, fingerprint = ensure_tls_certificate(data_dir)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context, fingerprint
+
+
 def serve(data_dir: Path, host: str, port: int, insecure_dev: bool, on_ready: Callable[[str], None]) -> None:
-    """Run the API with werkzeug's threaded server (HTTPS unless ``insecure_dev``)."""
-    from werkzeug.serving import make_server
-
+    """Run the API on waitress until interrupted (HTTPS unless ``insecure_dev``)."""
     app = create_app(data_dir)
-    ssl_context = None
-    if not insecure_dev:
-        import ssl
-
-        from item_bank_sync.serve_tls import ensure_tls_certificate
-
-        cert, key, fingerprint = ensure_tls_certificate(data_dir)
-        ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ssl_context.minimum_version = ssl.TLSVersion.TLSv1_2
-        ssl_context.load_cert_chain(cert, key)
-        on_ready(f"https://{host}:{port} (TLS fingerprint sha256 {fingerprint})")
+    if insecure_dev:
+        server = SyncServer(app, host, port)
+        on_ready(f"http://{host}:{server.server_port} (INSECURE: development only, no TLS)")
     else:
-        on_ready(f"http://{host}:{port} (INSECURE: development only, no TLS)")
-    server = make_server(host, port, app, threaded=True, ssl_context=ssl_context)
-    server.serve_forever()
+        context, fingerprint = tls_context(data_dir)
+        server = SyncServer(app, host, port, context)
+        on_ready(f"https://{host}:{server.server_port} (TLS fingerprint sha256 {fingerprint})")
+    try:
+        server.serve_forever()
+    finally:
+        server.shutdown()

@@ -11,14 +11,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from exam_core import keys, receipt
 from exam_core.jsonio import b64e, format_time, utc_now
 from item_bank_sync.bank_db import open_bank
 from item_bank_sync.results_db import open_results, results_path
-from item_bank_sync.serve import create_app
-from item_bank_sync.serve_tls import ensure_tls_certificate
+from item_bank_sync.serve import SyncServer, create_app, tls_context
 from proctor_console.bundle import export_bundle as centre_export, import_bundle as centre_import
 from proctor_console.context import ConsoleContext
 from proctor_console.sync import SyncReport, run_sync, settle_one
@@ -32,18 +30,11 @@ GOOD = {"q1": "A", "q2": ["A", "C"], "q3": "essay"}
 
 
 class Hub:
-    """The real Flask app in werkzeug's threaded server on 127.0.0.1 (optionally HTTPS)."""
+    """The real app on the production server (waitress; TLS through its in-process front) on 127.0.0.1."""
 
     def __init__(self, data_dir: Path, tls: bool) -> None:
-        import ssl
-
-        context = None
-        self.fingerprint = None
-        if tls:
-            cert, key, self.fingerprint = ensure_tls_certificate(data_dir)
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(cert, key)
-        self.server = make_server("127.0.0.1", 0, create_app(data_dir), threaded=True, ssl_context=context)
+        context, self.fingerprint = tls_context(data_dir) if tls else (None, None)
+        self.server = SyncServer(create_app(data_dir), "127.0.0.1", 0, context)
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
