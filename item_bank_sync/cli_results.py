@@ -45,10 +45,28 @@ def intake_group() -> None:
 @refusals_exit
 def intake_list(ctx: click.Context, status: str | None) -> None:
     """List received envelopes with their status and, for quarantined ones, the reason."""
-    where, params = ("WHERE status = ?", [status]) if status else ("", [])
-    rows = list(_results(ctx).query(f"SELECT sha256, centre_id, attempt_id, status, reason, received_at FROM envelopes "
-                                    f"{where} ORDER BY received_at", params))
-    emit(ctx, rows, _table(rows, ["received_at", "centre_id", "attempt_id", "status", "reason"], "Envelopes"))
+    where, params = ("WHERE e.status = ?", [status]) if status else ("", [])
+    rows = list(_results(ctx).query(
+        "SELECT e.sha256, e.centre_id, e.attempt_id, e.status, e.reason, e.received_at, a.status AS attestation,"
+        " CASE WHEN a.flagged THEN a.reason ELSE '' END AS review FROM envelopes e"
+        f" LEFT JOIN attestation_checks a ON a.envelope_sha256 = e.sha256 {where} ORDER BY e.received_at", params))
+    emit(ctx, rows, _table(rows, ["received_at", "centre_id", "attempt_id", "status", "reason", "attestation",
+                                  "review"], "Envelopes"))
+
+
+@intake_group.command("attestations")
+@click.option("--flagged", is_flag=True, help="Only envelopes flagged for review.")
+@json_option
+@click.pass_context
+@refusals_exit
+def intake_attestations(ctx: click.Context, flagged: bool) -> None:
+    """The release-attestation verdict of every accepted envelope (see `releases`)."""
+    rows = list(_results(ctx).query(
+        "SELECT envelope_sha256, attempt_id, status, measurement, release, flagged, reason, checked_at"
+        f" FROM attestation_checks {'WHERE flagged = 1' if flagged else ''} ORDER BY checked_at"))
+    for row in rows:
+        row["flagged"] = bool(row["flagged"])
+    emit(ctx, rows, _table(rows, ["attempt_id", "status", "release", "flagged", "reason"], "Release attestations"))
 
 
 @intake_group.command("file")
@@ -64,7 +82,7 @@ def intake_file(ctx: click.Context, paths: tuple[Path, ...], centre_id: str) -> 
     intake = SyncStore(central(ctx).data_dir).intake()
     results = [{"file": str(p), **{k: v for k, v in intake.receive(p.read_bytes(), centre_id).to_dict().items()
                                    if k != "receipt"}} for p in paths]
-    emit(ctx, results, _table(results, ["file", "status", "attempt_id", "reason"], "Intake"))
+    emit(ctx, results, _table(results, ["file", "status", "attempt_id", "reason", "flags"], "Intake"))
     if any(r["status"] != "accepted" for r in results):
         ctx.exit(1)
 

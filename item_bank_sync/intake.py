@@ -44,7 +44,7 @@ from exam_core.jsonio import b64d, b64e, format_time, parse_time, utc_now
 from exam_core.receipt import issue_receipt
 from exam_core.model import SEVERITIES, AnswerKey, Form
 from exam_core.store import immediate_transaction
-from item_bank_sync import kiosk_revocations, marking
+from item_bank_sync import kiosk_revocations, marking, release_allowlist
 from item_bank_sync.intake_envelope import OpenedEnvelope, open_envelope
 from item_bank_sync.scoring import score_attempt
 
@@ -160,6 +160,10 @@ def check_journal_heads(opened: OpenedEnvelope, heads: tuple[tuple[int, str], ..
                                 "back and rewritten)")
 
 
+def _flags(verdict: release_allowlist.AttestationVerdict) -> tuple[str, ...]:
+    return (f"release attestation {verdict.status}: {verdict.reason}",) if verdict.flagged else ()
+
+
 def check_kiosk_not_revoked(conn: Any, opened: OpenedEnvelope) -> None:
     """An envelope the kiosk key sealed at or after its centre revoked it is untrusted."""
     revoked = kiosk_revocations.revocation_of(conn, opened.centre_id, opened.kiosk_id, opened.kiosk_key_id)
@@ -199,10 +203,12 @@ class IntakeResult:
     attempt_id: str | None
     receipt: bytes | None
     duplicate: bool = False
+    #: Accepted, but for a human to review (e.g. the kiosk's release attestation failed).
+    flags: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"envelope_sha256": self.sha256, "status": self.status, "reason": self.reason,
-                "attempt_id": self.attempt_id, "duplicate": self.duplicate,
+                "attempt_id": self.attempt_id, "duplicate": self.duplicate, "flags": list(self.flags),
                 "receipt": None if self.receipt is None else b64e(self.receipt)}
 
 
@@ -280,11 +286,18 @@ class Intake:
                 conn.execute("UPDATE envelopes SET reason = ? WHERE sha256 = ?", (str(exc)[:500], digest))
             return IntakeResult(digest, QUARANTINED, str(exc)[:500], None, self._seen(digest).receipt)
         now = format_time(utc_now())
+        verdict = self._attestation(opened)
         with immediate_transaction(self.results) as conn:
             conn.execute("UPDATE envelopes SET status = ?, reason = '', attempt_id = ? WHERE sha256 = ?",
                          (ACCEPTED, opened.attempt.attempt_id, digest))
             _store_attempt(conn, digest, centre, opened, scoring, scored, meta, None, now)
-        return IntakeResult(digest, ACCEPTED, "", opened.attempt.attempt_id, self._seen(digest).receipt)
+            release_allowlist.record(conn, digest, opened.attempt.attempt_id, verdict)
+        return IntakeResult(digest, ACCEPTED, "", opened.attempt.attempt_id, self._seen(digest).receipt,
+                            flags=_flags(verdict))
+
+    def _attestation(self, opened: OpenedEnvelope) -> release_allowlist.AttestationVerdict:
+        return release_allowlist.judge(opened.attestation, opened.kiosk_public, opened.kiosk_id,
+                                       release_allowlist.entries(self.results))
 
     def _record_revocations(self, meta: EnvelopeMeta, via_centre: str) -> None:
         kiosk_revocations.record(self.results, self.bank, self.keys.root_public, via_centre, meta.kiosk_revocations)
@@ -362,6 +375,7 @@ class Intake:
         attempt = opened.attempt
         now = format_time(received)
         receipt = self._receipt(data)
+        verdict = self._attestation(opened)
         with immediate_transaction(self.results) as conn:
             if conn.execute("SELECT 1 FROM envelopes WHERE sha256 = ?", (digest,)).fetchone():
                 return self._seen_in(conn, digest)
@@ -369,10 +383,11 @@ class Intake:
             replay = conn.execute("SELECT 1 FROM attempts WHERE attempt_id = ?", (attempt.attempt_id,)).fetchone()
             if replay is None:
                 _store_attempt(conn, digest, centre, opened, scoring, scored, meta, receipt, now)
+                release_allowlist.record(conn, digest, attempt.attempt_id, verdict)
         if replay is not None:
             refusal = IntakeRefusal(f"replay: attempt {attempt.attempt_id} was already received in another envelope")
             return self._quarantine(data, digest, centre, refusal, meta, received)
-        return IntakeResult(digest, ACCEPTED, "", attempt.attempt_id, receipt)
+        return IntakeResult(digest, ACCEPTED, "", attempt.attempt_id, receipt, flags=_flags(verdict))
 
 
 def _store_attempt(conn: Any, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring,

@@ -16,9 +16,9 @@ from typing import Any, Iterable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from exam_core import envelope
+from exam_core import certs, envelope, keys, limits
 from exam_core.errors import MalformedError, TamperedError, ValidationError
-from exam_core.jsonio import b64d
+from exam_core.jsonio import b64d, loads_strict
 from exam_core.keys import HpkePrivateKey
 from exam_core.model import IDENTIFIER_RE, TIMESTAMP_RE, Attempt, Response
 
@@ -42,6 +42,10 @@ class OpenedEnvelope:
     journal_chain: bytes | None = None
     #: Key id of the kiosk key that signed the header (what a centre's kiosk revocation names).
     kiosk_key_id: str = ""
+    #: The kiosk's certified signing key (leaf of the verified chain) and the sealed release
+    #: attestation (base64 text as sealed, or None): judged by ``item_bank_sync.release_allowlist``.
+    kiosk_public: Ed25519PublicKey | None = None
+    attestation: Any = None
 
 
 def open_envelope(data: bytes, root_public: Ed25519PublicKey, results_private: HpkePrivateKey,
@@ -70,7 +74,20 @@ def open_envelope(data: bytes, root_public: Ed25519PublicKey, results_private: H
     return OpenedEnvelope(header.envelope_id, header.centre_id, header.kiosk_id, header.created, attempt,
                           responses, head["hash"], head["seq"], _item_times(payload.get("timings", {})),
                           _journal_chain(payload.get("journal_chain"), head["seq"], head["hash"]),
-                          header.signer_key_id)
+                          header.signer_key_id,
+                          _kiosk_public(data, header.signer_key_id) if payload.get("attestation") else None,
+                          payload.get("attestation"))
+
+
+def _kiosk_public(data: bytes, signer_key_id: str) -> Ed25519PublicKey:
+    """The signing key of the envelope's kiosk certificate (the chain and the header signature by
+    this key were verified by ``envelope.open_envelope``; the key id is compared again here)."""
+    chain = loads_strict(data, max_bytes=limits.ENVELOPE_MAX_BYTES).get("chain")
+    cert = certs.read_unverified_certificate(b64d(chain[-1], "chain[-1]", limits.SIGNED_DOC_MAX_BYTES))
+    public = keys.public_from_raw(keys.KIND_ED25519, b64d(cert.signing_key, "signing_key", 32))
+    if keys.key_id(public) != signer_key_id:
+        raise TamperedError("the kiosk certificate does not certify the key that signed the header")
+    return public
 
 
 def _journal_chain(value: Any, seq: int, head_hash: str) -> bytes | None:

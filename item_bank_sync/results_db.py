@@ -23,6 +23,8 @@ Tables:
 ``decisions``       certification decisions (append-only; the latest one stands).
 ``sync_nonces``     nonces of authenticated sync requests, kept for the replay window.
 ``integrity_flags`` integrity findings for human review.
+``release_allowlist`` kiosk release measurements the central body accepts; ``attestation_checks``
+                    the verdict on each accepted envelope's release attestation (flagged for review).
 ``kiosk_revocations`` kiosks a centre revoked (its signed statement): envelopes their keys seal
                     from that moment on are quarantined.
 """
@@ -189,6 +191,25 @@ MIGRATIONS = [
             received_at TEXT NOT NULL,
             PRIMARY KEY (centre_id, kiosk_id, key_id)
         );
+    """),
+    Migration(5, "central release allow-list and attestation verdicts (item_bank_sync.release_allowlist)", """
+        CREATE TABLE release_allowlist (
+            measurement TEXT PRIMARY KEY,
+            release TEXT NOT NULL,
+            added_by TEXT NOT NULL,
+            added_at TEXT NOT NULL
+        );
+        CREATE TABLE attestation_checks (
+            envelope_sha256 TEXT PRIMARY KEY,
+            attempt_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            measurement TEXT,
+            release TEXT,
+            reason TEXT NOT NULL,
+            flagged INTEGER NOT NULL,
+            checked_at TEXT NOT NULL
+        );
+        CREATE INDEX attestation_checks_attempt ON attestation_checks (attempt_id);
     """),
 ]
 

@@ -86,4 +86,5 @@ def import_bundle(data_dir: Path, bundle_path: Path) -> dict[str, Any]:
             "quarantined": sum(r.status == QUARANTINED and not r.duplicate for r in results),
             "duplicates": sum(r.duplicate for r in results),
             "rejected": sum(r.status == REJECTED for r in results),
+            "flagged": sum(bool(r.flags) for r in results),
             "results": [{k: v for k, v in r.to_dict().items() if k != "receipt"} for r in results]}

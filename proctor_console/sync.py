@@ -43,6 +43,7 @@ class SyncReport:
     envelopes_quarantined_centrally: list[dict[str, Any]] = field(default_factory=list)
     envelopes_kept: list[dict[str, Any]] = field(default_factory=list)
     kiosk_revocations_sent: int = 0
+    envelopes_flagged_centrally: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -142,6 +143,10 @@ def settle_one(store: ConsoleEnvelopeStore, envelope: Any, result: dict[str, Any
         report.envelopes_kept.append({"sha256": envelope.sha256, "reason": f"receipt refused: {exc}"})
         return
     report.envelopes_receipted += 1
+    flags = result.get("flags")
+    if isinstance(flags, list) and flags:
+        report.envelopes_flagged_centrally.append({"sha256": envelope.sha256, "attempt_id": envelope.attempt_id,
+                                                   "flags": [str(f)[:300] for f in flags[:10]]})
     if result.get("status") == "quarantined":
         report.envelopes_quarantined_centrally.append({"sha256": envelope.sha256, "attempt_id": envelope.attempt_id,
                                                        "reason": str(result.get("reason", ""))[:300]})
@@ -220,3 +225,6 @@ def sync_command(obj: Any, data_opt: Path | None, hub: str, tls_fingerprint: str
         out.print(f"  kept {kept['sha256'][:16]}: {kept['reason']}", highlight=False)
     for q in report.envelopes_quarantined_centrally:
         out.print(f"  quarantined centrally: attempt {q['attempt_id']}: {q['reason']}", highlight=False)
+    for f in report.envelopes_flagged_centrally:
+        out.print(f"  flagged for review centrally: attempt {f['attempt_id']}: {'; '.join(f['flags'])}",
+                  highlight=False)

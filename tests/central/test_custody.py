@@ -7,15 +7,16 @@ console's sync sends it with the envelopes, and the central intake judges each e
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import timedelta
 
 import pytest
 
-from exam_core import keys, protocol
+from exam_core import attestation, keys, protocol
 from exam_core.envelope import read_unverified_header
-from exam_core.jsonio import parse_time
+from exam_core.jsonio import b64e, parse_time
 from item_bank_sync.results_db import open_results, results_path
 from proctor_console.eventlog import record_journal_head
 from proctor_console.sync import run_sync
@@ -171,3 +172,68 @@ def test_revocations_wait_for_an_upload_and_travel_once(world, console, hub):
     assert second.kiosk_revocations_sent == 0                    # sent once; the kiosk's envelope still
     (flagged,) = second.envelopes_quarantined_centrally          # carries it for its own judgement
     assert flagged["attempt_id"] == "att-2" and "was revoked" in flagged["reason"]
+
+
+# --- release attestation carried in the envelope ------------------------------------------------------
+
+RELEASED, UNRELEASED = "aa" * 32, "bb" * 32
+
+
+def _attested(world, attempt_id: str, *, measurement: str | None = RELEASED, key=None, kiosk_id: str = KIOSK_ID,
+              raw: str | None = None) -> bytes:
+    """An envelope whose payload carries a release attestation as the kiosk's sealer puts it."""
+    payload = world.payload(attempt_id, GOOD)
+    if raw is not None:
+        payload["attestation"] = raw
+    elif measurement is not None:
+        payload["attestation"] = b64e(attestation.make_attestation_document(
+            key or world.pki.kiosk, kiosk_id=kiosk_id, nonce=os.urandom(32), measurement=measurement,
+            kind="source", policy_sha256="cc" * 32, files=12))
+    return world.seal(attempt_id, GOOD, payload=payload)
+
+
+def test_intake_checks_the_release_attestation_against_the_central_allow_list(world, console, hub):
+    cases = {"att-none-listed": _attested(world, "att-none-listed", measurement=UNRELEASED)}
+    for attempt_id, data in cases.items():
+        put_envelope(console, data, attempt_id)
+    first = run_sync(console, client_for(console, hub))
+    assert first.envelopes_flagged_centrally == [] and first.envelopes_quarantined_centrally == []
+
+    allowed = _central_cli(world, "releases", "allow", RELEASED, "--release", "2026.11", "--by", "registrar")
+    assert allowed["release"] == "2026.11"
+    assert list(_central_cli(world, "releases", "list")["measurements"]) == [RELEASED]
+    later = {
+        "att-released": _attested(world, "att-released"),
+        "att-unknown": _attested(world, "att-unknown", measurement=UNRELEASED),
+        "att-missing": _attested(world, "att-missing", measurement=None),
+        "att-foreign-key": _attested(world, "att-foreign-key", key=keys.generate_signing_key()),
+        "att-other-kiosk": _attested(world, "att-other-kiosk", kiosk_id="kiosk-9"),
+        "att-garbage": _attested(world, "att-garbage", raw="not base64!"),
+    }
+    for attempt_id, data in later.items():
+        put_envelope(console, data, attempt_id)
+    report = run_sync(console, client_for(console, hub))
+
+    assert report.envelopes_receipted == len(later) and report.envelopes_quarantined_centrally == []
+    flagged = {f["attempt_id"]: f["flags"][0] for f in report.envelopes_flagged_centrally}
+    assert set(flagged) == set(later) - {"att-released"}                      # accepted, not dropped
+    assert "unknown_build" in flagged["att-unknown"] and UNRELEASED in flagged["att-unknown"]
+    assert "missing" in flagged["att-missing"]
+    assert all("invalid" in flagged[a] for a in ("att-foreign-key", "att-other-kiosk", "att-garbage"))
+    assert "kiosk-9" in flagged["att-other-kiosk"]
+    verdicts = {r["attempt_id"]: r for r in _central_cli(world, "intake", "attestations")}
+    assert verdicts["att-released"]["status"] == "passed" and verdicts["att-released"]["release"] == "2026.11"
+    assert verdicts["att-none-listed"]["status"] == "unknown_build" and not verdicts["att-none-listed"]["flagged"]
+    review = {r["attempt_id"]: r for r in _central_cli(world, "intake", "list") if r["review"]}
+    assert set(review) == set(flagged) and all(r["status"] == "accepted" for r in review.values())
+    results = open_results(results_path(world.data_dir))
+    assert results.execute("SELECT COUNT(*) FROM attempts").fetchone() == (len(later) + 1,)   # all scored
+
+
+def test_releases_cli_refuses_bad_input(world):
+    bad = subprocess.run([sys.executable, "-m", "item_bank_sync", "--data", str(world.data_dir), "releases", "allow",
+                          "xyz", "--release", "r", "--json"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "64 hex digits" in json.loads(bad.stdout)["error"]
+    gone = subprocess.run([sys.executable, "-m", "item_bank_sync", "--data", str(world.data_dir), "releases",
+                           "remove", RELEASED, "--json"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert gone.returncode == 1 and "not on the release allow-list" in json.loads(gone.stdout)["error"]

@@ -1,4 +1,4 @@
-"""Tail truncation of a real kiosk's journal, seen by the real console and by the central intake check.
+"""Tail truncation of a real kiosk's journal, seen by the real console and by the central intake checks.
 
 The kiosk and the console run as processes (the ``real`` fixture of test_real_console). The kiosk's
 heartbeats carry its journal head; the console stores every head it sees. We kill -9 the kiosk, cut
@@ -6,7 +6,8 @@ the last rows off its journal file (the chain that remains is still internally v
 itself cannot tell), and start it again: its next heartbeat reports a head that went back and the
 console raises a high alert. The candidate then finishes; the sealed envelope's journal does not
 contain the head the console saw, and the intake's check (fed with what the console's sync would
-send) refuses it with the reason.
+send) refuses it with the reason. The release attestation the kiosk sealed is judged against a
+central allow-list as intake judges it.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import sqlite3
 
 import pytest
 
+from item_bank_sync import release_allowlist
 from item_bank_sync.intake import EnvelopeMeta, IntakeRefusal, check_journal_heads
 from item_bank_sync.intake_envelope import open_envelope
 from proctor_console.context import ConsoleContext
 from proctor_console.sync_envelopes import ConsoleEnvelopeStore
+from tests.console.conftest import cli
 from tests.kiosk.fake_console import wait_for
 from tests.kiosk.forms import ANSWERS
 from tests.kiosk.test_real_console import real  # noqa: F401 - the fixture
@@ -112,3 +115,11 @@ def test_truncated_journal_tail_alerts_the_console_and_fails_the_intake_check(re
         check_journal_heads(opened, meta.journal_heads)
     honest = tuple(h for h in meta.journal_heads if h[0] <= seen[0] - 3)      # heads before the cut
     check_journal_heads(opened, honest)
+
+    # The release attestation the real kiosk sealed, judged as the central intake judges it.
+    (measurement,) = json.loads(cli(console.setup.data, "release-allowlist", "list", "--json"))["measurements"]
+    entry = {"release": "test", "added_by": "registrar", "added_at": "2026-11-26T09:00:00Z"}
+    passed = release_allowlist.judge(opened.attestation, opened.kiosk_public, "kiosk-real", {measurement: entry})
+    assert (passed.status, passed.release, passed.flagged) == ("passed", "test", False)
+    unknown = release_allowlist.judge(opened.attestation, opened.kiosk_public, "kiosk-real", {"0" * 64: entry})
+    assert unknown.status == "unknown_build" and unknown.flagged and measurement in unknown.reason

@@ -1,0 +1,68 @@
+"""``releases``: the central allow-list of kiosk release builds that intake checks attestations against."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from item_bank_sync import release_allowlist
+from item_bank_sync.cli_common import actor_option, central, emit, json_option, refusals_exit
+from item_bank_sync.results_db import open_results, results_path
+
+
+def _results(ctx: click.Context):
+    db = open_results(results_path(central(ctx).data_dir))
+    ctx.call_on_close(db.conn.close)
+    return db
+
+
+@click.group("releases")
+def releases_group() -> None:
+    """Kiosk release measurements the central body accepts in sealed envelopes.
+
+    While the list is empty intake only records each envelope's attestation verdict. Once it holds
+    a release, an envelope whose attestation is missing, invalid or of a build not listed here is
+    accepted and scored but flagged for review (`intake list`, `intake attestations`). Get a
+    build's value with `python -m hardening measure` on the release build."""
+
+
+@releases_group.command("allow")
+@click.argument("measurement")
+@click.option("--release", required=True, help="Release label, e.g. 2026.11.")
+@actor_option
+@json_option
+@click.pass_context
+@refusals_exit
+def releases_allow(ctx: click.Context, measurement: str, release: str, actor: str) -> None:
+    """Accept MEASUREMENT (64 hex digits) as release --release."""
+    entry = release_allowlist.allow(_results(ctx), measurement, release, actor)
+    emit(ctx, entry, lambda c: c.print(f"allowed {entry['measurement']} as release {entry['release']}",
+                                       highlight=False))
+
+
+@releases_group.command("remove")
+@click.argument("measurement")
+@json_option
+@click.pass_context
+@refusals_exit
+def releases_remove(ctx: click.Context, measurement: str) -> None:
+    """Stop accepting MEASUREMENT (envelopes already taken in keep their verdict)."""
+    release_allowlist.remove(_results(ctx), measurement)
+    emit(ctx, {"removed": measurement}, lambda c: c.print(f"removed {measurement}", highlight=False))
+
+
+@releases_group.command("list")
+@json_option
+@click.pass_context
+@refusals_exit
+def releases_list(ctx: click.Context) -> None:
+    """The allowed release measurements."""
+    allowed = release_allowlist.entries(_results(ctx))
+
+    def human(c: Console) -> None:
+        table = Table("measurement", "release", "added by", "added at")
+        for measurement, entry in allowed.items():
+            table.add_row(measurement, entry["release"], entry["added_by"], entry["added_at"])
+        c.print(table if allowed else "No releases allowed yet: intake records attestations but flags nothing.")
+    emit(ctx, {"measurements": allowed}, human)
