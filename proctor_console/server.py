@@ -201,7 +201,7 @@ class ConsoleServer:
                     self.commands.resend_pending(kiosk_id)
             if now - last_checkpoint > CHECKPOINT_SECONDS:
                 last_checkpoint = now  # a signed checkpoint makes a rewrite of the chain detectable
-                self.ctx.audit.checkpoint(self.ctx.signing_key)
+                self.ctx.audit.checkpoint_if_due(self.ctx.signing_key)  # none when nothing new
             if now - last_purge > RETENTION_SWEEP_SECONDS:
                 last_purge = now
                 purge_media(self.ctx)
