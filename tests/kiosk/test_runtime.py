@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -84,3 +85,40 @@ def test_wrong_package_bytes_are_refused(world, tmp_path):
         rt.store_package("P1", world.package_bytes + b"x")
     ack = rt.handle_command(world.release())
     assert not ack.ok and ack.error == "retry"
+
+
+def test_heartbeats_report_the_journal_head_and_after_sealing_the_sealed_one(world, tmp_path):
+    """The head grows with every answer; once sealed the heartbeat keeps reporting the sealed head
+    (the journal's later ``submit`` row is not in the envelope), also after a restart; the envelope
+    carries the row hashes up to that head."""
+    rt = make_runtime(world, tmp_path)
+    assert rt.heartbeat().journal_head is None                      # no attempt yet
+    session = start_exam(rt, world)
+    first = rt.heartbeat().journal_head
+    session.answer("Q01", "R1", "A")
+    second = rt.heartbeat().journal_head
+    assert second.seq > first.seq and second.hash == session.journal.head.hash
+    session.submit()
+    assert session.journal.head.seq > rt.heartbeat().journal_head.seq   # the submit row came after sealing
+    sealed = rt.heartbeat().journal_head
+    (entry,) = [e for e in rt.outbox.pending() if e.kind == "envelope"]
+    _, payload = world.open_envelope(b64d(json.loads(entry.body)["envelope"]))
+    assert payload["journal_head"] == {"seq": sealed.seq, "hash": sealed.hash}
+    chain = b64d(payload["journal_chain"])
+    assert len(chain) == 32 * sealed.seq and chain[-32:].hex() == sealed.hash
+    rt.db.conn.close()
+    assert make_runtime(world, tmp_path).heartbeat().journal_head == sealed
+
+
+def test_heartbeat_before_resume_reports_the_head_on_disk(world, tmp_path):
+    rt = make_runtime(world, tmp_path)
+    session = start_exam(rt, world)
+    session.answer("Q01", "R1", "A")
+    session.answer("Q02", "R1", "blue")
+    head = rt.heartbeat().journal_head
+    rt.db.conn.close()
+    with sqlite3.connect(tmp_path / "kiosk.db") as db:                     # the tail cut while the kiosk is down
+        db.execute("DELETE FROM journal WHERE seq = ?", [head.seq])
+    again = make_runtime(world, tmp_path)
+    assert again.needs_resume_approval()
+    assert again.heartbeat().journal_head.seq == head.seq - 1            # reported as it is: the console sees it go back
