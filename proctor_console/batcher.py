@@ -59,3 +59,25 @@ class DirectCommitter:
 
     def submit(self, item: Any) -> Any:
         return self._store_batch([item])[0]
+
+
+class SerialWriter:
+    """Runs write functions one at a time on a dedicated worker thread (gevent mode), inline in
+    threading mode.
+
+    For writes outside the event path that still commit with ``synchronous=FULL``, such as a
+    kiosk's journal head on each heartbeat: at 500 kiosks that is up to 100 commits a second, and
+    each would stall every socket for its fsync if made on the event loop. The caller's greenlet
+    waits; the loop goes on. One thread, so the connection the functions use is never shared.
+    """
+
+    def __init__(self, gevent_mode: bool) -> None:
+        self._pool = None
+        if gevent_mode:
+            from gevent.threadpool import ThreadPool
+            self._pool = ThreadPool(1)
+
+    def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        if self._pool is None:
+            return function(*args)
+        return self._pool.apply(function, args)

@@ -185,7 +185,8 @@ class KioskNamespace(socketio.Namespace):
 
     def _journal_head(self, kiosk_id: str, attempt_id: str, head: protocol.JournalHeadInfo) -> None:
         """Store the head durably; a head that went back or forked is a high alert and an audit entry."""
-        verdict = record_journal_head(self.console.ctx.db, kiosk_id, attempt_id, head.seq, head.hash)
+        verdict = self.console.head_writer.run(record_journal_head, self.console.heads_db, kiosk_id, attempt_id,
+                                               head.seq, head.hash)  # off the event loop (FULL commit)
         if verdict.problem is None:
             return
         self.console.ctx.audit.append(f"kiosk:{kiosk_id}", "kiosk.journal_head",

@@ -22,6 +22,7 @@ from exam_core.store import open_db
 from proctor_console.actions import Actions
 from proctor_console.attestation_policy import AttestationGate
 from proctor_console.auth import SECURITY_HEADERS, Authenticator
+from proctor_console.batcher import SerialWriter
 from proctor_console.commands import CommandCenter
 from proctor_console.context import ConsoleContext
 from proctor_console.eventlog import ALERT_COLUMNS, EventLog, StoredEvent, alert_dict
@@ -67,6 +68,9 @@ class ConsoleServer:
         self.auth = Authenticator(ctx)
         self.event_log = EventLog(open_db(ctx.db_path, synchronous="FULL", migrations=MIGRATIONS),
                                   ctx.media_dir / "snapshots")
+        # Journal heads from heartbeats: their own connection, written off the event loop.
+        self.heads_db = open_db(ctx.db_path, synchronous="FULL", migrations=MIGRATIONS)
+        self.head_writer = SerialWriter(gevent_mode=async_mode == "gevent")
         if async_mode == "gevent":
             from proctor_console.batcher import GroupCommitter
             self.committer: Any = GroupCommitter(self.event_log.store_batch)
