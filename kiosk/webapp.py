@@ -9,19 +9,31 @@ in ``X-Kiosk-Token`` with every API request (another local process or a page fro
 read it: CSP, no CORS, ``Origin``/``Host`` checked); every value is validated against the item's
 declaration before it is journaled; responses carry a strict CSP (``script-src 'self'``, no
 inline scripts, no CDN), ``no-store`` caching and ``nosniff``.
+
+Why the actions (``POST /api/<name>``) are a plain WSGI layer in front of Flask rather than Flask
+views: an answer save is the candidate's hot path and must return within a few times a bare
+durable commit. Flask's request context, URL adapter, hooks and response object cost about as much
+CPU as the journal itself for a request that needs none of them; the layer applies the same guard
+(:func:`_refusal`), size limit, strict parse and security headers, and hands everything else to
+Flask.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 import threading
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, render_template, request
 from waitress import wasyncore
 from waitress.server import create_server
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import get_content_length, get_host
 
 from exam_core import limits
 from exam_core.errors import InvigilError, ValidationError
@@ -37,7 +49,15 @@ UI_THREADS = 4          # the page's poll, a save, a media file and an item at o
 UI_IDLE_SECONDS = 120   # an idle keep-alive connection is closed after this
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"), ("Cache-Control", "no-store"),
+    ("Cross-Origin-Resource-Policy", "same-origin"), ("X-Frame-Options", "DENY"),
+)
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost"})
 HERE = Path(__file__).parent
+
+Action = Callable[[dict[str, Any]], "dict[str, Any] | None"]
 
 
 def create_app(runtime: KioskRuntime, page_signal: Any = None) -> Flask:
@@ -50,27 +70,13 @@ def create_app(runtime: KioskRuntime, page_signal: Any = None) -> Flask:
 
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
-        response.headers["X-Frame-Options"] = "DENY"
+        response.headers.update(SECURITY_HEADERS)
         return response
 
     @app.before_request
-    def guard() -> None:
-        host = (request.host or "").split(":")[0]
-        if host not in ("127.0.0.1", "localhost"):
-            abort(403)  # DNS rebinding: only the loopback names reach the candidate UI
-        if request.path.startswith("/api/"):
-            origin = request.headers.get("Origin")
-            if origin is not None and origin != request.host_url.rstrip("/"):
-                abort(403)
-            sent = request.headers.get("X-Kiosk-Token", "")
-            if not hmac.compare_digest(sent.encode(), token.encode()):
-                return _error(403, "token", "missing or stale page token; reload the page")
-        return None
+    def guard() -> Response | None:
+        refusal = _refusal(request.environ, token)
+        return _error(*refusal) if refusal else None
 
     @app.get("/")
     def index() -> str:
@@ -103,36 +109,93 @@ def create_app(runtime: KioskRuntime, page_signal: Any = None) -> Flask:
         data, mime = found
         return Response(data, mimetype=mime)
 
-    def action(name: str, fn: Any) -> None:
-        def view() -> Response:
-            try:
-                body = _json_body()
-                result = fn(body)
-            except ValidationError as exc:
-                return _error(400, exc.field, exc.reason)
-            except SessionStateError as exc:
-                return _error(409, "state", str(exc))
-            except InvigilError as exc:
-                return _error(500, "kiosk", type(exc).__name__)
-            return jsonify({"ok": True, **(result or {})})
-        view.__name__ = f"api_{name}"
-        app.post(f"/api/{name}")(view)
-
-    action("confirm_identity", lambda b: runtime.confirm_identity())
-    action("agreement", lambda b: _accept(runtime, b))
-    action("begin", lambda b: runtime.require_session().begin())
-    action("answer", lambda b: {"saved": True, "seq": runtime.require_session().answer(
-        _field(b, "item_id", str), _field(b, "response_id", str), b.get("value"))})
-    action("flag", lambda b: {"saved": True, "seq": runtime.require_session().flag(
-        _field(b, "item_id", str), _field(b, "flagged", bool))})
-    action("navigate", lambda b: {"seq": runtime.require_session().navigate(_field(b, "index", int))})
-    action("accommodation", lambda b: {"seq": runtime.require_session().set_accommodation(
-        _field(b, "name", str), b.get("value"))})
-    action("break/start", lambda b: runtime.require_session().start_break())
-    action("break/end", lambda b: runtime.require_session().end_break())
-    action("submit", lambda b: _submit(runtime, b))
-    action("page_event", lambda b: _page_event(runtime, page_signal, b))
+    actions: dict[str, Action] = {
+        "confirm_identity": lambda b: runtime.confirm_identity(),
+        "agreement": lambda b: _accept(runtime, b),
+        "begin": lambda b: runtime.require_session().begin(),
+        "answer": lambda b: {"saved": True, "seq": runtime.require_session().answer(
+            _field(b, "item_id", str), _field(b, "response_id", str), b.get("value"))},
+        "flag": lambda b: {"saved": True, "seq": runtime.require_session().flag(
+            _field(b, "item_id", str), _field(b, "flagged", bool))},
+        "navigate": lambda b: {"seq": runtime.require_session().navigate(_field(b, "index", int))},
+        "accommodation": lambda b: {"seq": runtime.require_session().set_accommodation(
+            _field(b, "name", str), b.get("value"))},
+        "break/start": lambda b: runtime.require_session().start_break(),
+        "break/end": lambda b: runtime.require_session().end_break(),
+        "submit": lambda b: _submit(runtime, b),
+        "page_event": lambda b: _page_event(runtime, page_signal, b),
+    }
+    app.wsgi_app = ActionLayer(app.wsgi_app, token, actions)  # type: ignore[method-assign]
     return app
+
+
+def _refusal(environ: dict[str, Any], token: str) -> tuple[int, str, str] | None:
+    """Why a request may not reach the candidate UI (status, field, reason), or None. One check for
+    the Flask pages and the action layer alike."""
+    host = get_host(environ)
+    if host.split(":")[0] not in LOOPBACK_NAMES:
+        return 403, "host", "only the loopback names reach the candidate UI"  # DNS rebinding
+    if environ.get("PATH_INFO", "").startswith("/api/"):
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is not None and origin != f"{environ['wsgi.url_scheme']}://{host}":
+            return 403, "origin", "cross-origin requests are refused"
+        sent = environ.get("HTTP_X_KIOSK_TOKEN", "")
+        if not hmac.compare_digest(sent.encode(), token.encode()):
+            return 403, "token", "missing or stale page token; reload the page"
+    return None
+
+
+class ActionLayer:
+    """``POST /api/<name>`` for the page's actions (answer, flag, navigate, submit...), served as
+    plain WSGI in front of the Flask app; every other request goes on to Flask.
+
+    Each action gets the body parsed strictly (size-limited, a JSON object) and returns a dict; the
+    reply is ``{"ok": true, ...}`` only after the action returned, so a save's ``saved`` follows its
+    durable commit. Errors are the same JSON ``{"ok": false, "field", "reason"}`` as Flask's.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], token: str, actions: dict[str, Action]) -> None:
+        self._app = app
+        self._token = token
+        self._actions = {f"/api/{name}": fn for name, fn in actions.items()}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        action = self._actions.get(environ.get("PATH_INFO", ""))
+        if action is None:
+            return self._app(environ, start_response)
+        refusal = _refusal(environ, self._token)
+        if refusal is not None:
+            status, payload = refusal[0], _failure(refusal[1], refusal[2])
+        elif environ.get("REQUEST_METHOD") != "POST":
+            status, payload = 405, _failure("method", "POST only")
+        else:
+            status, payload = _perform(action, environ)
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        start_response(_STATUS_LINES[status], [("Content-Type", "application/json"),
+                                               ("Content-Length", str(len(body))), *SECURITY_HEADERS])
+        return [body]
+
+
+_STATUS_LINES = {code: f"{code} {HTTPStatus(code).phrase}" for code in (200, 400, 403, 405, 409, 413, 500)}
+
+
+def _perform(action: Action, environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Run one action on the request's body: (HTTP status, reply)."""
+    try:
+        result = action(_json_body(environ))
+    except RequestEntityTooLarge:
+        return 413, _failure("<body>", f"larger than {MAX_REQUEST_BYTES} bytes")
+    except ValidationError as exc:
+        return 400, _failure(exc.field, exc.reason)
+    except SessionStateError as exc:
+        return 409, _failure("state", str(exc))
+    except InvigilError as exc:
+        return 500, _failure("kiosk", type(exc).__name__)
+    return 200, {"ok": True, **(result or {})}
+
+
+def _failure(field: str, reason: str) -> dict[str, Any]:
+    return {"ok": False, "field": field, "reason": reason}
 
 
 class UiServer:
@@ -209,8 +272,19 @@ def _page_event(runtime: KioskRuntime, page_signal: Any, body: dict[str, Any]) -
     runtime.outbox.add_event(f"page.{kind}", "low", attempt_id=attempt, rule="page_signal", data=detail)
 
 
-def _json_body() -> dict[str, Any]:
-    raw = request.get_data(cache=False)
+def _json_body(environ: dict[str, Any]) -> dict[str, Any]:
+    """The request's body as a JSON object, read up to the size limit (413 beyond it)."""
+    length, stream = get_content_length(environ), environ["wsgi.input"]
+    if length is not None and length > MAX_REQUEST_BYTES:
+        raise RequestEntityTooLarge()
+    if length is not None:
+        raw = stream.read(length)
+    elif environ.get("wsgi.input_terminated"):  # no length: read only a stream the server ends
+        raw = stream.read(MAX_REQUEST_BYTES + 1)
+    else:
+        raw = b""
+    if len(raw) > MAX_REQUEST_BYTES:
+        raise RequestEntityTooLarge()
     if not raw:
         return {}
     try:
@@ -230,7 +304,7 @@ def _field(body: dict[str, Any], name: str, kind: type) -> Any:
 
 
 def _error(status: int, field: str, reason: str) -> Response:
-    response = jsonify({"ok": False, "field": field, "reason": reason})
+    response = jsonify(_failure(field, reason))
     response.status_code = status
     return response
 
