@@ -153,7 +153,11 @@ class ConsoleContext:
 
     @cached_property
     def audit(self) -> AuditLog:
-        return AuditLog(self.db, "audit_log")
+        """The console's audit chain; once the centre has its signing key, a signed checkpoint is
+        written automatically every 50 entries or 60 s (see exam_core.audit), so at most that tail
+        is unprotected against truncation. During ``init``, before the key exists, none."""
+        has_key = (self.keys_dir / "centre-signing.key").exists()
+        return AuditLog(self.db, "audit_log", checkpoint_key=self.signing_key if has_key else None)
 
     def setting(self, key: str, default: str) -> str:
         row = self.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
