@@ -37,10 +37,10 @@ from typing import Any, Callable
 
 import sqlite_utils
 
-from exam_core import limits, protocol
+from exam_core import limits
 from exam_core.envelope import read_unverified_header
 from exam_core.errors import ArtefactError, InvigilError, ValidationError
-from exam_core.jsonio import b64d, b64e, format_time, parse_time, utc_now
+from exam_core.jsonio import b64e, format_time, parse_time, utc_now
 from exam_core.receipt import issue_receipt
 from exam_core.model import SEVERITIES, AnswerKey, Form
 from exam_core.store import immediate_transaction
@@ -61,8 +61,6 @@ class IntakeRefusal(InvigilError):
     """An envelope that verified cryptographically but cannot be accepted (reason given)."""
 
 
-#: Kiosk revocations one upload entry may carry.
-MAX_KIOSK_REVOCATIONS = 1000
 #: Journal heads a console may report per attempt (one per changed heartbeat; see proctor_console.eventlog).
 MAX_JOURNAL_HEADS = 10_000
 
@@ -78,14 +76,11 @@ class EnvelopeMeta:
     proctors: tuple[str, ...] = ()
     incidents: tuple[dict[str, Any], ...] = ()
     journal_heads: tuple[tuple[int, str], ...] = ()
-    #: Signed ``protocol.KioskRevocation`` documents (verified at intake against the centre's key).
-    kiosk_revocations: tuple[bytes, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "meta") -> "EnvelopeMeta":
-        if not isinstance(data, dict) or set(data) - {"proctors", "incidents", "journal_heads", "journal_head",
-                                                      "kiosk_revocations"}:
-            raise ValidationError(where, "may hold only proctors, incidents, journal_heads and kiosk_revocations")
+        if not isinstance(data, dict) or set(data) - {"proctors", "incidents", "journal_heads", "journal_head"}:
+            raise ValidationError(where, "may hold only proctors, incidents and journal_heads")
         proctors = data.get("proctors", [])
         incidents = data.get("incidents", [])
         if not isinstance(proctors, list) or len(proctors) > _PERSON_MAX or not all(
@@ -94,26 +89,13 @@ class EnvelopeMeta:
         if not isinstance(incidents, list) or len(incidents) > _INCIDENTS_MAX:
             raise ValidationError(f"{where}.incidents", f"must be a list of up to {_INCIDENTS_MAX}")
         checked = tuple(_incident(i, f"{where}.incidents[{n}]") for n, i in enumerate(incidents))
-        return cls(tuple(proctors), checked, _journal_heads(data, where),
-                   _revocation_documents(data.get("kiosk_revocations", []), f"{where}.kiosk_revocations"))
+        return cls(tuple(proctors), checked, _journal_heads(data, where))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"proctors": list(self.proctors), "incidents": list(self.incidents)}
         if self.journal_heads:
             out["journal_heads"] = [{"seq": seq, "hash": h} for seq, h in self.journal_heads]
-        if self.kiosk_revocations:
-            out["kiosk_revocations"] = [b64e(doc) for doc in self.kiosk_revocations]
         return out
-
-
-def _revocation_documents(data: Any, where: str) -> tuple[bytes, ...]:
-    """Base64 signed kiosk revocations, bounded in number and size (verified later, with the centre key)."""
-    if not isinstance(data, list) or len(data) > MAX_KIOSK_REVOCATIONS:
-        raise ValidationError(where, f"must be a list of up to {MAX_KIOSK_REVOCATIONS}")
-    try:
-        return tuple(b64d(doc, f"{where}[{n}]", protocol.MAX_KIOSK_REVOCATION_BYTES) for n, doc in enumerate(data))
-    except ArtefactError as exc:
-        raise ValidationError(exc.field or where, exc.reason) from None
 
 
 def _journal_heads(data: dict[str, Any], where: str) -> tuple[tuple[int, str], ...]:
@@ -235,11 +217,6 @@ class Intake:
     def receive(self, data: bytes, via_centre: str, meta: EnvelopeMeta = EnvelopeMeta()) -> IntakeResult:
         """Take in one envelope delivered by ``via_centre``; always returns a signed receipt."""
         digest = hashlib.sha256(data).hexdigest()
-        if meta.kiosk_revocations:  # recorded even when the envelope is a duplicate; a failure
-            try:                    # quarantines a new envelope below (_evaluate records again)
-                self._record_revocations(meta, via_centre)
-            except (ArtefactError, ValidationError):
-                pass
         seen = self._seen(digest)
         if seen is not None:
             return seen
@@ -261,7 +238,6 @@ class Intake:
     def _evaluate(self, data: bytes, via_centre: str, meta: EnvelopeMeta,
                   received: datetime) -> tuple[OpenedEnvelope, FormScoring, Any]:
         """Steps 2-6 of the module doc: raises the reason an envelope cannot be accepted."""
-        self._record_revocations(meta, via_centre)
         opened = open_envelope(data, self.keys.root_public, self.keys.results, self.revocations, received=received)
         opens, closes = self._check(opened, via_centre, meta)
         scoring = self._form_scoring(opened.attempt.form_id, opened.attempt.form_version)
@@ -299,8 +275,10 @@ class Intake:
         return release_allowlist.judge(opened.attestation, opened.kiosk_public, opened.kiosk_id,
                                        release_allowlist.entries(self.results))
 
-    def _record_revocations(self, meta: EnvelopeMeta, via_centre: str) -> None:
-        kiosk_revocations.record(self.results, self.bank, self.keys.root_public, via_centre, meta.kiosk_revocations)
+    def record_kiosk_revocations(self, via_centre: str, documents: tuple[bytes, ...]) -> int:
+        """Record the centre's signed kiosk revocations before any envelope of the same upload is
+        judged (all verify or none is recorded: the caller refuses the whole upload)."""
+        return len(kiosk_revocations.record(self.results, self.bank, self.keys.root_public, via_centre, documents))
 
     def _seen(self, digest: str) -> IntakeResult | None:
         row = self.results.conn.execute(

@@ -1,8 +1,9 @@
 """Kiosk revocations made at test centres, as the central body records and applies them.
 
 A centre admin revokes a kiosk at the console; the console signs a ``protocol.KioskRevocation``
-(kiosk id, key id, certificate serial, time, who, why) with the centre key and sends it with its
-next sync upload. Here it is verified against the **delivering** centre's enrolled certificate (a
+(kiosk id, key id, certificate serial, time, who, why) with the centre key and sends it in the
+top-level ``kiosk_revocations`` list of its next sync upload (or air-gap bundle), with or without
+envelopes. Here it is verified against the **delivering** centre's enrolled certificate (a
 centre can only speak for its own kiosks), stored once per kiosk key, and consulted by intake: an
 envelope whose header that kiosk key signed at or after ``revoked_at`` is untrusted (quarantined
 with the reason, for human review); one sealed before still opens.
@@ -23,19 +24,41 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exam_core import protocol
 from exam_core.errors import ArtefactError, ValidationError
-from exam_core.jsonio import format_time, utc_now
+from exam_core.jsonio import b64d, format_time, utc_now
 from exam_core.store import immediate_transaction
 from item_bank_sync.sync_store import enrolled_centre_certificate
 
+#: Kiosk revocations one upload or bundle may carry.
+MAX_PER_UPLOAD = 1000
+
 COLUMNS = ("centre_id", "kiosk_id", "key_id", "cert_serial", "revoked_at", "revoked_by", "reason", "received_at")
+
+
+def parse_documents(data: Any, where: str = "kiosk_revocations") -> tuple[bytes, ...]:
+    """Base64 signed kiosk revocations as an upload carries them, bounded in number and size
+    (verified by :func:`record` with the delivering centre's key)."""
+    if not isinstance(data, list) or len(data) > MAX_PER_UPLOAD:
+        raise ValidationError(where, f"must be a list of up to {MAX_PER_UPLOAD}")
+    try:
+        return tuple(b64d(doc, f"{where}[{n}]", protocol.MAX_KIOSK_REVOCATION_BYTES) for n, doc in enumerate(data))
+    except ArtefactError as exc:
+        raise ValidationError(exc.field or where, exc.reason) from None
+
+
+def recorded_for(results: sqlite_utils.Database, centre_id: str) -> list[dict[str, str]]:
+    """``{kiosk_id, key_id}`` of every revocation recorded from this centre: what a bundle back to
+    the centre acknowledges, so its console marks them sent."""
+    return [{"kiosk_id": k, "key_id": key} for k, key in results.conn.execute(
+        "SELECT kiosk_id, key_id FROM kiosk_revocations WHERE centre_id = ? ORDER BY revoked_at", (centre_id,))]
 
 
 def record(results: sqlite_utils.Database, bank: sqlite_utils.Database, root_public: Ed25519PublicKey,
            via_centre: str, documents: tuple[bytes, ...]) -> list[protocol.KioskRevocation]:
     """Verify each signed revocation with ``via_centre``'s certificate and store the new ones.
 
-    Raises on the first document that does not verify or names another centre (fail closed: the
-    caller quarantines the envelope it came with). Recording the same revocation again changes
+    Raises on the first document that does not verify or names another centre, before anything
+    is stored (fail closed: the caller refuses the whole upload or bundle, so no envelope is
+    judged without a revocation its centre sent). Recording the same revocation again changes
     nothing (first statement kept).
     """
     if not documents:

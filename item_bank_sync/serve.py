@@ -9,7 +9,10 @@ Endpoints (every one authenticated by :mod:`item_bank_sync.sync_auth`):
 ``POST /v1/envelopes``                a batch of sealed envelopes; each is taken in by
                                       :class:`item_bank_sync.intake.Intake` and answered with a
                                       signed receipt. Idempotent: the same envelope again gets
-                                      the same receipt bytes.
+                                      the same receipt bytes. The body's optional
+                                      ``kiosk_revocations`` (centre-signed) are verified and
+                                      recorded first, all or none; a batch may then hold no
+                                      envelope at all.
 ``GET  /v1/revocations``              the current signed revocation list (empty list if none).
 
 Errors are JSON ``{"error": reason}`` with 400 (malformed), 401 (not authenticated), 404, 413
@@ -28,6 +31,7 @@ import os
 import shutil
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -36,6 +40,7 @@ from flask import Flask, Response, g, jsonify, request, send_file
 from exam_core import limits, signing
 from exam_core.errors import InvigilError, MalformedError, TooLargeError
 from exam_core.jsonio import format_time, loads_strict, utc_now
+from item_bank_sync import kiosk_revocations
 from item_bank_sync.sync_store import CentralKeys, SyncStore
 from item_bank_sync.intake import EnvelopeMeta
 from item_bank_sync.sync_auth import AuthError, RequestVerifier
@@ -110,25 +115,42 @@ def create_app(data_dir: Path, keys: CentralKeys | None = None, clock: Callable[
     @app.post("/v1/envelopes")
     def upload_envelopes() -> Any:
         try:
-            batch = parse_batch(request.get_data(cache=True))
+            upload = parse_upload(request.get_data(cache=True))
+            intake = store.intake()
+            recorded = intake.record_kiosk_revocations(g.centre.centre_id, upload.kiosk_revocations)
         except InvigilError as exc:
             return jsonify(error=str(exc)), 400
-        intake = store.intake()
-        results = [intake.receive(data, g.centre.centre_id, meta) for data, meta in batch]
-        return jsonify(results=[r.to_dict() for r in results])
+        results = [intake.receive(data, g.centre.centre_id, meta) for data, meta in upload.envelopes]
+        return jsonify(results=[r.to_dict() for r in results], kiosk_revocations_recorded=recorded)
 
     return app
 
 
-def parse_batch(body: bytes) -> list[tuple[bytes, EnvelopeMeta]]:
-    """``{"envelopes": [{"envelope": b64, "proctors": [...], "incidents": [...]}, ...]}``, strictly."""
+@dataclass(frozen=True)
+class Upload:
+    """An upload body (or a bundle's content) as validated at the boundary."""
+
+    envelopes: list[tuple[bytes, EnvelopeMeta]]
+    kiosk_revocations: tuple[bytes, ...] = ()
+
+
+def parse_upload(body: bytes) -> Upload:
+    """``{"envelopes": [{"envelope": b64, "proctors", "incidents", "journal_heads"}, ...],
+    "kiosk_revocations": [b64, ...]?}``, strictly: 1 to ``BATCH_MAX_ENVELOPES`` envelopes, or none
+    when the body carries revocations."""
     doc = loads_strict(body, max_bytes=BATCH_MAX_BYTES)
-    if not isinstance(doc, dict) or set(doc) != {"envelopes"} or not isinstance(doc["envelopes"], list):
-        raise MalformedError("body must be {\"envelopes\": [...]}")
-    if not 1 <= len(doc["envelopes"]) <= BATCH_MAX_ENVELOPES:
-        raise TooLargeError(f"a batch holds 1 to {BATCH_MAX_ENVELOPES} envelopes")
+    if not isinstance(doc, dict) or "envelopes" not in doc or set(doc) - {"envelopes", "kiosk_revocations"} \
+            or not isinstance(doc["envelopes"], list):
+        raise MalformedError("body must be {\"envelopes\": [...], \"kiosk_revocations\"?: [...]}")
+    revocations = kiosk_revocations.parse_documents(doc.get("kiosk_revocations", []))
+    if not (0 if revocations else 1) <= len(doc["envelopes"]) <= BATCH_MAX_ENVELOPES:
+        raise TooLargeError(f"a batch holds 1 to {BATCH_MAX_ENVELOPES} envelopes (0 with kiosk revocations)")
+    return Upload(_envelope_entries(doc["envelopes"]), revocations)
+
+
+def _envelope_entries(entries: list[Any]) -> list[tuple[bytes, EnvelopeMeta]]:
     out = []
-    for index, entry in enumerate(doc["envelopes"]):
+    for index, entry in enumerate(entries):
         where = f"envelopes[{index}]"
         if not isinstance(entry, dict) or "envelope" not in entry:
             raise MalformedError("must be an object with an envelope", where)

@@ -9,11 +9,14 @@ nothing and a modified one is refused. Purposes (bound into both the signature a
                              certificate), signed by the central key. Payload
                              ``{"format": "invigil-bundle-for-centre", "v": 1, "centre_id",
                              "created", "packages": [{"package_id", "sha256", "data"}],
-                             "revocations", "receipts": [...]}`` (binary fields base64).
+                             "revocations", "receipts": [...], "kiosk_revocations_recorded":
+                             [{"kiosk_id", "key_id"}]}`` (binary fields base64; the last
+                             acknowledges the centre's kiosk revocations recorded centrally).
 ``sync-bundle-to-central``   centre -> central, sealed to the central results key, signed by the
                              centre key. Payload ``{"format": "invigil-bundle-envelopes", "v": 1,
                              "centre_id", "created", "envelopes": [{"envelope", "proctors",
-                             "incidents", "journal_heads"?}]}`` (the upload body's entries).
+                             "incidents", "journal_heads"?}], "kiosk_revocations"?: [b64]}``
+                             (the upload body's fields; revocations recorded before any envelope).
 
 Importing is idempotent on both sides (envelopes by hash, packages by hash, revocation lists by
 sequence), so importing the same bundle twice, or an old one, changes nothing. A signed bundle
@@ -33,8 +36,9 @@ from exam_core.errors import MalformedError, TamperedError
 from exam_core.files import write_atomic
 from exam_core.jsonio import b64e, format_time, utc_now
 from exam_core.sealed_file import open_file, read_sealed_file, seal_file
+from item_bank_sync import kiosk_revocations
 from item_bank_sync.intake import ACCEPTED, QUARANTINED, REJECTED
-from item_bank_sync.serve import parse_batch
+from item_bank_sync.serve import parse_upload
 from item_bank_sync.sync_store import SyncStore
 
 TO_CENTRE = "sync-bundle-to-centre"
@@ -57,7 +61,8 @@ def export_bundle(data_dir: Path, centre_id: str, out_path: Path) -> dict[str, A
     receipts = [b64e(bytes(r[0])) for r in store.results_db().execute(
         "SELECT receipt FROM envelopes WHERE centre_id = ? ORDER BY received_at", [centre_id])]
     payload = {"format": FOR_CENTRE_FORMAT, "v": 1, "centre_id": centre_id, "created": format_time(utc_now()),
-               "packages": packages, "revocations": b64e(store.revocation_list()), "receipts": receipts}
+               "packages": packages, "revocations": b64e(store.revocation_list()), "receipts": receipts,
+               "kiosk_revocations_recorded": kiosk_revocations.recorded_for(store.results_db(), centre_id)}
     signed = signing.make_signed(store.keys.signing, TO_CENTRE, json.dumps(payload).encode())
     write_atomic(out_path, seal_file(certificate.hpke_public, TO_CENTRE, signed, limits.BUNDLE_MAX_BYTES))
     return {"centre_id": centre_id, "file": str(out_path), "packages": [p["package_id"] for p in packages],
@@ -65,7 +70,8 @@ def export_bundle(data_dir: Path, centre_id: str, out_path: Path) -> dict[str, A
 
 
 def import_bundle(data_dir: Path, bundle_path: Path) -> dict[str, Any]:
-    """Open a centre's envelope bundle, verify its signature, and take every envelope in."""
+    """Open a centre's envelope bundle, verify its signature, record its kiosk revocations (all or
+    none: one that does not verify refuses the bundle), then take every envelope in."""
     data = read_sealed_file(bundle_path, limits.BUNDLE_MAX_BYTES)
     store = SyncStore(data_dir)
     signed = open_file(store.keys.results, TO_CENTRAL, data, limits.BUNDLE_MAX_BYTES)
@@ -78,10 +84,12 @@ def import_bundle(data_dir: Path, bundle_path: Path) -> dict[str, Any]:
                                   max_bytes=limits.BUNDLE_MAX_BYTES).payload
     if payload.get("format") != ENVELOPES_FORMAT or payload.get("v") != 1 or payload.get("centre_id") != claimed:
         raise MalformedError(f"not a version 1 {ENVELOPES_FORMAT} of {claimed}", "bundle")
-    batch = parse_batch(json.dumps({"envelopes": payload.get("envelopes")}).encode())
+    upload = parse_upload(json.dumps({k: payload[k] for k in ("envelopes", "kiosk_revocations") if k in payload}
+                                     ).encode())
     intake = store.intake()
-    results = [intake.receive(envelope, claimed, meta) for envelope, meta in batch]
-    return {"centre_id": claimed,
+    recorded = intake.record_kiosk_revocations(claimed, upload.kiosk_revocations)
+    results = [intake.receive(envelope, claimed, meta) for envelope, meta in upload.envelopes]
+    return {"centre_id": claimed, "kiosk_revocations_recorded": recorded,
             "accepted": sum(r.status == ACCEPTED and not r.duplicate for r in results),
             "quarantined": sum(r.status == QUARANTINED and not r.duplicate for r in results),
             "duplicates": sum(r.duplicate for r in results),

@@ -51,12 +51,14 @@ def export_bundle(ctx: ConsoleContext, out_path: Path) -> dict[str, Any]:
     for batch in store.pending(budget, 10_000):
         entries = [{"envelope": b64e(e.data), **store.meta(e.attempt_id)} for e in batch]
         break                                          # one bundle per run; export again for the rest
+    revocations = [doc for _, _, doc in store.unsent_revocations()]   # sent once a bundle back acknowledges
     payload = {"format": ENVELOPES_FORMAT, "v": 1, "centre_id": ctx.centre_id,
-               "created": format_time(utc_now()), "envelopes": entries}
+               "created": format_time(utc_now()), "envelopes": entries, "kiosk_revocations": revocations}
     signed = signing.make_signed(ctx.signing_key, TO_CENTRAL, json.dumps(payload).encode())
     write_atomic(out_path, seal_file(results_key, TO_CENTRAL, signed, limits.BUNDLE_MAX_BYTES))
-    ctx.audit.append("sync", "bundle.export", {"envelopes": len(entries)})
-    return {"file": str(out_path), "envelopes": len(entries), "pending_after": store.pending_count() - len(entries)}
+    ctx.audit.append("sync", "bundle.export", {"envelopes": len(entries), "kiosk_revocations": len(revocations)})
+    return {"file": str(out_path), "envelopes": len(entries), "kiosk_revocations": len(revocations),
+            "pending_after": store.pending_count() - len(entries)}
 
 
 def import_bundle(ctx: ConsoleContext, bundle_path: Path) -> SyncReport:
@@ -81,8 +83,10 @@ def import_bundle(ctx: ConsoleContext, bundle_path: Path) -> SyncReport:
         import_package(ctx, b64d(entry.get("data"), "packages.data"), f"bundle:{entry.get('package_id')}", "sync")
         report.packages_imported.append(str(entry.get("package_id")))
     _settle_receipts(ctx, [b64d(r, "receipts") for r in _list(payload, "receipts")], root, report)
+    _acknowledged_revocations(ctx, payload.get("kiosk_revocations_recorded", []), report)
     ctx.audit.append("sync", "bundle.import", {"packages": report.packages_imported,
-                                               "receipted": report.envelopes_receipted})
+                                               "receipted": report.envelopes_receipted,
+                                               "kiosk_revocations_sent": report.kiosk_revocations_sent})
     return report
 
 
@@ -103,6 +107,19 @@ def _settle_receipts(ctx: ConsoleContext, receipts: list[bytes], root: Any, repo
         for envelope in batch:
             if envelope.sha256 in by_hash:
                 settle_one(store, envelope, {"receipt": b64e(by_hash[envelope.sha256])}, root, report)
+
+
+def _acknowledged_revocations(ctx: ConsoleContext, recorded: Any, report: SyncReport) -> None:
+    """Mark sent the pending kiosk revocations the central body says it recorded (the air-gap
+    counterpart of an answered upload; the acknowledgement is inside the centrally signed bundle)."""
+    if not isinstance(recorded, list) or len(recorded) > 100_000:
+        raise MalformedError("must be a list", "bundle.kiosk_revocations_recorded")
+    named = {(r.get("kiosk_id"), r.get("key_id")) for r in recorded if isinstance(r, dict)}
+    store = ConsoleEnvelopeStore(ctx)
+    acknowledged = [pending for pending in store.unsent_revocations() if pending[:2] in named]
+    if acknowledged:
+        store.mark_revocations_sent(acknowledged)
+        report.kiosk_revocations_sent += len(acknowledged)
 
 
 def _list(payload: dict[str, Any], name: str) -> list[Any]:
@@ -130,7 +147,8 @@ def export_bundle_command(obj: Any, data_opt: Path | None, out_path: Path, as_js
     """Write pending envelopes to an encrypted, signed bundle for an air-gapped hand-over."""
     result = _refusing(export_bundle, console_context(obj, data_opt), out_path)
     click.echo(json.dumps(result, indent=2) if as_json else
-               f"wrote {result['envelopes']} envelopes to {out_path} ({result['pending_after']} still pending)")
+               f"wrote {result['envelopes']} envelopes and {result['kiosk_revocations']} kiosk revocations to "
+               f"{out_path} ({result['pending_after']} envelopes still pending)")
 
 
 @click.command("import-bundle")

@@ -8,6 +8,9 @@ One run does three things, each safe to interrupt and re-run:
    the console's own import (manifest signature, addressed to this centre);
 3. upload pending envelopes in batches and, for each answer, verify the signed receipt against the
    exact bytes held before the bytes are dropped. An envelope without a verified receipt stays.
+   Kiosk revocations not yet sent ride in the first upload's own ``kiosk_revocations`` field, in
+   an upload of their own when no envelope is pending; they are marked sent only once the hub
+   answered that upload (it records them all before judging any envelope, or refuses it all).
 """
 
 from __future__ import annotations
@@ -109,25 +112,22 @@ def push_envelopes(ctx: ConsoleContext, client: HubClient, report: SyncReport, p
     unsent = store.unsent_revocations()
     for batch in store.pending(BATCH_MAX_BYTES, BATCH_MAX_COUNT):
         entries = [{"envelope": b64e(e.data), **store.meta(e.attempt_id)} for e in batch]
-        with_revocations(entries[0], [doc for _, _, doc in unsent])
-        results = client.upload(entries)
-        if unsent:
-            store.mark_revocations_sent(unsent)
-            report.kiosk_revocations_sent += len(unsent)
-            unsent = []
+        results = client.upload(entries, [doc for _, _, doc in unsent])
+        _revocations_sent(store, unsent, report)
+        unsent = []
         for envelope, result in zip(batch, results):
             settle_one(store, envelope, result, root, report)
             if progress:
                 progress.advance(task, 1)
+    if unsent:                                           # nothing to upload: they travel alone
+        client.upload([], [doc for _, _, doc in unsent])
+        _revocations_sent(store, unsent, report)
 
 
-def with_revocations(entry: dict[str, Any], documents: list[str]) -> None:
-    """Put kiosk revocations not sent yet on an upload's first entry: the central body records them
-    before it judges any envelope of the batch (the upload body has no field of its own for them)."""
-    carried = entry.setdefault("kiosk_revocations", [])
-    carried.extend(doc for doc in documents if doc not in carried)
-    if not carried:
-        del entry["kiosk_revocations"]
+def _revocations_sent(store: ConsoleEnvelopeStore, sent: list[tuple[str, str, str]], report: SyncReport) -> None:
+    if sent:
+        store.mark_revocations_sent(sent)
+        report.kiosk_revocations_sent += len(sent)
 
 
 def settle_one(store: ConsoleEnvelopeStore, envelope: Any, result: dict[str, Any], root: Any,

@@ -135,8 +135,14 @@ class HubClient:
         response, _ = self.call("GET", "/v1/revocations", max_bytes=MAX_LIST_BYTES)
         return response.body
 
-    def upload(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        body = json.dumps({"envelopes": entries}).encode()
+    def upload(self, entries: list[dict[str, Any]], kiosk_revocations: list[str] | None = None
+               ) -> list[dict[str, Any]]:
+        """Upload envelope entries (and base64 kiosk revocations, which may come without any);
+        one result per entry. An HTTP error (e.g. a revocation the hub refused) raises."""
+        body = {"envelopes": entries}
+        if kiosk_revocations:
+            body["kiosk_revocations"] = list(kiosk_revocations)
+        body = json.dumps(body).encode()
         response, _ = self.call("POST", "/v1/envelopes", body)
         answer = loads_strict(response.body, max_bytes=MAX_RESPONSE_BYTES)
         results = answer.get("results") if isinstance(answer, dict) else None

@@ -78,11 +78,6 @@ class ConsoleEnvelopeStore:
         heads = journal_heads_seen(db, attempt_id)
         if heads:
             meta["journal_heads"] = heads  # the central body checks each against the sealed chain
-        revocations = [b64e(bytes(doc)) for (doc,) in db.execute(
-            "SELECT r.document FROM kiosk_revocations r JOIN attempts a ON a.kiosk_id = r.kiosk_id"
-            " WHERE a.attempt_id = ? ORDER BY r.revoked_at", [attempt_id])]
-        if revocations:
-            meta["kiosk_revocations"] = revocations  # the sealing kiosk's, so the envelope is judged by it
         return meta
 
     def unsent_revocations(self) -> list[tuple[str, str, str]]:
@@ -91,9 +86,10 @@ class ConsoleEnvelopeStore:
             "SELECT kiosk_id, key_id, document FROM kiosk_revocations WHERE sent_at IS NULL ORDER BY revoked_at")]
 
     def mark_revocations_sent(self, sent: list[tuple[str, str, str]]) -> None:
-        """Called once the central body answered an upload that carried these revocations."""
+        """Called once the central body answered an upload that carried these revocations, or a
+        bundle from it acknowledged them (``(kiosk_id, key_id, _)``; already sent ones unchanged)."""
         with immediate_transaction(self.ctx.db) as conn:
-            conn.executemany("UPDATE kiosk_revocations SET sent_at = ? WHERE kiosk_id = ? AND key_id = ?",
+            conn.executemany("UPDATE kiosk_revocations SET sent_at = ? WHERE kiosk_id = ? AND key_id = ? AND sent_at IS NULL",
                              [(now_text(), kiosk_id, key_id) for kiosk_id, key_id, _ in sent])
 
     def settle(self, envelope: PendingEnvelope, receipt_bytes: bytes, central: Ed25519PublicKey) -> receipts.Receipt:

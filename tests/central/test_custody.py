@@ -133,9 +133,12 @@ def test_a_kiosk_revoked_at_the_centre_is_distrusted_centrally_from_that_moment(
     assert _central_cli(world, "centres", "revocations", "--centre", "centre-other") == {"kiosk_revocations": []}
 
 
-def test_a_revocation_not_signed_by_the_delivering_centre_is_refused(world, console, hub):
-    """Signed by another key (or naming another centre): nothing is recorded, and the envelope that
-    carried it is quarantined (kept and receipted) rather than judged without it."""
+def test_a_revocation_not_signed_by_the_delivering_centre_refuses_the_whole_upload(world, console, hub):
+    """Signed by another key (or naming another centre): the hub refuses the upload before judging
+    any envelope (none is judged without a revocation its centre sent), records nothing, and the
+    console keeps the envelope and the revocation pending."""
+    from proctor_console.sync_client import HubError
+
     forged = protocol.make_kiosk_revocation(keys.generate_signing_key(), protocol.KioskRevocation(
         centre_id=CENTRE_ID, kiosk_id=KIOSK_ID, key_id="ab" * 16, cert_serial="cd" * 16,
         revoked_at="2026-11-26T09:00:00Z", revoked_by="mallory"))
@@ -147,31 +150,78 @@ def test_a_revocation_not_signed_by_the_delivering_centre_is_refused(world, cons
         put_envelope(console, world.seal(attempt_id, GOOD), attempt_id)
         console.db["kiosk_revocations"].insert({"kiosk_id": f"k-{attempt_id}", "key_id": "ab" * 16,
                                                 "revoked_at": "2026-11-26T09:00:00Z", "document": document})
-        report = run_sync(console, client_for(console, hub))
-        (flagged,) = report.envelopes_quarantined_centrally
-        assert flagged["attempt_id"] == attempt_id
-        assert "kiosk revocation" in flagged["reason"]
-        assert ("does not verify" if attempt_id == "att-forged" else "delivered by centre-1") in flagged["reason"]
+        with pytest.raises(HubError) as refused:
+            run_sync(console, client_for(console, hub))
+        assert "HTTP 400" in str(refused.value) and "kiosk_revocations[" in str(refused.value)
+        assert ("does not verify" if attempt_id == "att-forged" else "delivered by centre-1") in str(refused.value)
+        assert console.db.execute("SELECT COUNT(*) FROM kiosk_revocations WHERE sent_at IS NULL"
+                                  ).fetchone() == (1,)
+        console.db.execute("DELETE FROM kiosk_revocations")
+        console.db.conn.commit()
+    assert console.db.execute("SELECT COUNT(*) FROM envelopes WHERE receipt IS NULL").fetchone() == (2,)
     results = open_results(results_path(world.data_dir))
     assert results.execute("SELECT COUNT(*) FROM kiosk_revocations").fetchone() == (0,)
+    assert results.execute("SELECT COUNT(*) FROM envelopes").fetchone() == (0,)
 
 
-def test_revocations_wait_for_an_upload_and_travel_once(world, console, hub):
+def test_revocations_travel_without_an_envelope_and_once(world, console, hub):
     _pair_world_kiosk(console, world)
     from proctor_console.registry import KioskRegistry
 
-    sealed_before = world.seal("att-1", GOOD)
     KioskRegistry(console).revoke(KIOSK_ID, "admin", "retired")
-    assert run_sync(console, client_for(console, hub)).kiosk_revocations_sent == 0   # nothing to upload yet
-    _admit(console, "att-1")
-    put_envelope(console, sealed_before, "att-1")
-    assert run_sync(console, client_for(console, hub)).kiosk_revocations_sent == 1
+    first = run_sync(console, client_for(console, hub))
+    assert first.kiosk_revocations_sent == 1 and first.envelopes_receipted == 0     # nothing else to upload
+    results = open_results(results_path(world.data_dir))
+    assert results.execute("SELECT kiosk_id, revoked_by FROM kiosk_revocations").fetchall() == [(KIOSK_ID, "admin")]
+    assert run_sync(console, client_for(console, hub)).kiosk_revocations_sent == 0  # sent once
     _admit(console, "att-2")
     put_envelope(console, world.seal("att-2", GOOD), "att-2")   # sealed now: after the revocation
     second = run_sync(console, client_for(console, hub))
-    assert second.kiosk_revocations_sent == 0                    # sent once; the kiosk's envelope still
-    (flagged,) = second.envelopes_quarantined_centrally          # carries it for its own judgement
+    assert second.kiosk_revocations_sent == 0                    # judged by the recorded revocation
+    (flagged,) = second.envelopes_quarantined_centrally
     assert flagged["attempt_id"] == "att-2" and "was revoked" in flagged["reason"]
+
+
+def test_air_gap_bundles_carry_pending_revocations_and_acknowledge_them(world, console, tmp_path):
+    """No envelope pending: the bundle still carries the revocation; it is marked sent only when
+    the central body's bundle back acknowledges it (a lost USB stick leaves it pending)."""
+    from proctor_console.bundle import export_bundle as centre_export, import_bundle as centre_import
+    from proctor_console.registry import KioskRegistry
+    from item_bank_sync.sync_bundle import export_bundle as central_export, import_bundle as central_import
+
+    _pair_world_kiosk(console, world)
+    KioskRegistry(console).revoke(KIOSK_ID, "admin", "lost in transit")
+    assert centre_export(console, tmp_path / "lost.bundle")["kiosk_revocations"] == 1
+    assert console.db.execute("SELECT sent_at FROM kiosk_revocations").fetchone() == (None,)
+    assert centre_export(console, tmp_path / "out.bundle")["kiosk_revocations"] == 1      # still pending
+    assert central_import(world.data_dir, tmp_path / "out.bundle")["kiosk_revocations_recorded"] == 1
+    assert central_import(world.data_dir, tmp_path / "lost.bundle")["kiosk_revocations_recorded"] == 1  # idempotent
+    results = open_results(results_path(world.data_dir))
+    assert results.execute("SELECT COUNT(*) FROM kiosk_revocations").fetchone() == (1,)
+    central_export(world.data_dir, CENTRE_ID, tmp_path / "back.bundle")
+    report = centre_import(console, tmp_path / "back.bundle")
+    assert report.kiosk_revocations_sent == 1
+    assert console.db.execute("SELECT sent_at IS NOT NULL FROM kiosk_revocations").fetchone() == (1,)
+    assert centre_export(console, tmp_path / "next.bundle")["kiosk_revocations"] == 0
+
+
+def test_a_bundle_with_a_forged_revocation_is_refused_whole(world, console, tmp_path):
+    from proctor_console.bundle import export_bundle as centre_export
+    from item_bank_sync.sync_bundle import import_bundle as central_import
+    from exam_core.errors import ValidationError
+
+    forged = protocol.make_kiosk_revocation(keys.generate_signing_key(), protocol.KioskRevocation(
+        centre_id=CENTRE_ID, kiosk_id=KIOSK_ID, key_id="ab" * 16, cert_serial="cd" * 16,
+        revoked_at="2026-11-26T09:00:00Z", revoked_by="mallory"))
+    console.db["kiosk_revocations"].insert({"kiosk_id": KIOSK_ID, "key_id": "ab" * 16,
+                                            "revoked_at": "2026-11-26T09:00:00Z", "document": forged})
+    _admit(console, "att-1")
+    put_envelope(console, world.seal("att-1", GOOD), "att-1")
+    centre_export(console, tmp_path / "out.bundle")
+    with pytest.raises(ValidationError, match="does not verify"):
+        central_import(world.data_dir, tmp_path / "out.bundle")
+    results = open_results(results_path(world.data_dir))
+    assert results.execute("SELECT COUNT(*) FROM envelopes").fetchone() == (0,)
 
 
 # --- release attestation carried in the envelope ------------------------------------------------------

@@ -14,7 +14,8 @@ from exam_core.errors import MalformedError, TooLargeError
 from exam_core.jsonio import b64d, b64e
 from exam_core.receipt import verify_receipt
 from item_bank_sync.results_db import open_results, results_path
-from item_bank_sync.serve import parse_batch
+from exam_core.errors import ValidationError
+from item_bank_sync.serve import parse_upload
 from proctor_console.sync_client import HubClient
 from tests.central.world import CENTRE_ID, build_world
 from tests.conftest import find_free_port, wait_for_port
@@ -65,7 +66,18 @@ def test_receipted_envelope_survives_kill_9_and_restart(tmp_path):
     (b'{"envelopes": [{"data": "AAAA"}]}', MalformedError),
     (b'{"envelopes": [' + b",".join([b'{"envelope": "AAAA"}'] * 501) + b"]}", TooLargeError),
     (b'{"envelopes": [{"envelope": "AAAA"}], "envelopes": []}', MalformedError),
+    (b'{"envelopes": [], "kiosk_revocations": []}', TooLargeError),
+    (b'{"envelopes": [], "kiosk_revocations": ["***"]}', ValidationError),
+    (b'{"envelopes": [], "kiosk_revocations": "AAAA"}', ValidationError),
+    (b'{"envelopes": [], "kiosk_revocations": [' + b",".join([b'"AAAA"'] * 1001) + b"]}", ValidationError),
+    (b'{"envelopes": [], "kiosk_revocations": ["' + b"A" * 8192 + b'"]}', ValidationError),
+    (b'{"envelopes": [{"envelope": "AAAA", "kiosk_revocations": ["AAAA"]}]}', ValidationError),
 ])
 def test_upload_batches_are_parsed_strictly(body, error):
     with pytest.raises(error):
-        parse_batch(body)
+        parse_upload(body)
+
+
+def test_an_upload_may_carry_only_kiosk_revocations():
+    upload = parse_upload(b'{"envelopes": [], "kiosk_revocations": ["AAAA"]}')
+    assert upload.envelopes == [] and upload.kiosk_revocations == (b"\0\0\0",)
