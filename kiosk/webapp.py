@@ -57,7 +57,7 @@ SECURITY_HEADERS = (
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost"})
 HERE = Path(__file__).parent
 
-Action = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+Action = Callable[[dict[str, Any]], dict[str, Any] | None]  # a page action: request body -> reply fields
 
 
 def create_app(runtime: KioskRuntime, page_signal: Any = None) -> Flask:
