@@ -328,6 +328,32 @@ class JournalHeadInfo(Record):
 
 
 @dataclass(frozen=True)
+class ConsoleJournalHead(JournalHeadInfo):
+    """In the ``hello`` ack (field ``journal_head``, or null): the highest journal head the console
+    stored from the kiosk's heartbeats for the attempt named in the hello, ``{attempt_id, seq, hash}``.
+
+    The kiosk requires its journal to contain that row with that hash before it resumes the
+    attempt: a journal whose tail was cut off (or rolled back and rewritten) while the kiosk was
+    down still chains correctly, and only a head kept elsewhere shows it. ``attempt_id`` binds the
+    head to one attempt, so a late ack cannot be applied to the next candidate.
+    """
+
+    attempt_id: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> ConsoleJournalHead:
+        attempt_id = _Fields(data, path).str("attempt_id", pattern=IDENTIFIER_RE)
+        head = JournalHeadInfo.from_dict({k: v for k, v in data.items() if k != "attempt_id"}, path)
+        return cls(seq=head.seq, hash=head.hash, attempt_id=attempt_id)
+
+
+def hello_ack_journal_head(ack: dict[str, Any]) -> ConsoleJournalHead | None:
+    """The console's journal head in a positive ``hello`` ack (None when absent or null), strictly."""
+    value = ack.get("journal_head")
+    return None if value is None else ConsoleJournalHead.from_dict(value, "journal_head")
+
+
+@dataclass(frozen=True)
 class Heartbeat(Record):
     """Every few seconds: state, progress, remaining time, camera fps, optional thumbnail, and
     the current attempt's journal head (optional: absent before the attempt's first journal row)."""

@@ -15,7 +15,8 @@ everything in the row. So:
 - a deleted row leaves a gap in ``seq``;
 - reordered rows break the chain (``prev_hash`` no longer names the row before);
 - a row moved to another attempt fails its AEAD (attempt id is in the AAD);
-- a cut-off tail is caught when the caller gives the head the console last saw.
+- a cut-off tail, or a tail rolled back and rewritten, is caught when the caller gives the head
+  the console last saw (``rows(expected_head)``; before the key is back, :func:`contains_head`).
 
 Every failure is a :class:`JournalTamperedError` naming the row and the kind of damage.
 """
@@ -65,7 +66,8 @@ CREATE TABLE journal_keys (
 class JournalTamperedError(TamperedError):
     """The journal on disk is not the one this kiosk wrote: ``seq`` names the row, ``damage`` the kind.
 
-    ``damage`` is one of ``modified``, ``deleted``, ``reordered``, ``truncated``.
+    ``damage`` is one of ``modified``, ``deleted``, ``reordered``, ``truncated`` (rows cut off
+    below a head the console saw), ``forked`` (the console saw another row at that number).
     """
 
     def __init__(self, attempt_id: str, seq: int, damage: str, detail: str) -> None:
@@ -192,10 +194,12 @@ class Journal:
         for seq, nonce, ciphertext, stored_prev, stored_hash in cursor:
             yield self._verified_row(seq, expected_seq, prev_hash, bytes(nonce), bytes(ciphertext),
                                      stored_prev, stored_hash, known)
+            if expected_head is not None and seq == expected_head.seq and stored_hash != expected_head.hash:
+                raise JournalTamperedError(self.attempt_id, seq, "forked",
+                                           f"row {seq} is not the row the console saw (rolled back and rewritten)")
             prev_hash, expected_seq = stored_hash, seq + 1
         last = expected_seq - 1
-        if expected_head is not None and (last < expected_head.seq or (
-                last == expected_head.seq and prev_hash != expected_head.hash)):
+        if expected_head is not None and last < expected_head.seq:
             raise JournalTamperedError(self.attempt_id, last + 1, "truncated",
                                        f"journal ends at row {last}, the console saw row {expected_head.seq}")
 
@@ -239,6 +243,23 @@ def read_head(db: sqlite_utils.Database, attempt_id: str) -> JournalHead:
     row = db.execute("SELECT seq, row_hash FROM journal WHERE attempt_id = ? ORDER BY seq DESC LIMIT 1",
                      [attempt_id]).fetchone()
     return JournalHead(0, GENESIS_HASH) if row is None else JournalHead(int(row[0]), row[1])
+
+
+def contains_head(db: sqlite_utils.Database, attempt_id: str, head: JournalHead) -> str | None:
+    """Why the journal on disk lacks ``head`` (cut off or forked), or None if it has that row.
+
+    Read without the key, so a kiosk that restarted can tell at its first hello, before any
+    proctor approves the resume; the full verification with the key follows on resume.
+    """
+    row = db.execute("SELECT row_hash FROM journal WHERE attempt_id = ? AND seq = ?",
+                     [attempt_id, head.seq]).fetchone()
+    if row is None:
+        last = read_head(db, attempt_id).seq
+        return f"journal of attempt {attempt_id} was cut off: it ends at row {last}, the console saw row {head.seq}"
+    if row[0] != head.hash:
+        return (f"journal of attempt {attempt_id} forked: row {head.seq} is not the row the console saw "
+                "(rolled back and rewritten)")
+    return None
 
 
 def chain_hashes(db: sqlite_utils.Database, attempt_id: str, head: JournalHead) -> bytes:

@@ -250,6 +250,11 @@ class ConsoleLink:
         ack = self._call(sio, protocol.HELLO, self.runtime.hello().to_dict())
         if not ack.get("ok"):
             raise ConnectionError(f"hello refused: {ack.get('reason')}")
+        try:
+            head = protocol.hello_ack_journal_head(ack)
+        except InvigilError as exc:
+            raise ConnectionError(f"hello ack: {exc}") from None
+        self.runtime.check_console_head(head)
 
     # --- outbox --------------------------------------------------------------------------------------
 

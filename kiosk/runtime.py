@@ -29,7 +29,7 @@ from exam_core.protocol import Command, CommandAck
 
 from kiosk import __version__, storage
 from kiosk.content import FormBundle
-from kiosk.journal import Journal, JournalHead, JournalTamperedError, chain_hashes, read_head
+from kiosk.journal import Journal, JournalHead, JournalTamperedError, chain_hashes, contains_head, read_head
 from kiosk.outbox import Outbox, utc_now
 from kiosk.session import ExamSession, Sealed, SessionStateError, journal_key_for, receipt_code
 
@@ -155,6 +155,27 @@ class KioskRuntime:
         else:
             head = read_head(self.db, self.attempt.attempt_id)
         return protocol.JournalHeadInfo(head.seq, head.hash) if head.seq > 0 else None
+
+    def check_console_head(self, head: protocol.ConsoleJournalHead | None) -> None:
+        """Take the journal head the console stored for this attempt (from the ``hello`` ack).
+
+        Kept in the admission (the highest one seen), so a resume verifies the journal against it
+        (``Journal.rows(expected_head)``), and checked now without the key: a journal that lacks
+        that row, cut off or rewritten while the kiosk was down, is a fault shown on the kiosk and
+        sent to the console as ``journal.tampered`` at once, before any proctor approves a
+        resume; the resume is then refused. Nothing is deleted. A head for another attempt (a
+        late ack) is ignored.
+        """
+        with self.lock:
+            if head is None or self.attempt is None or head.attempt_id != self.attempt.attempt_id:
+                return
+            held = self.admission.get("console_head")
+            if not held or head.seq >= held["seq"]:
+                self.admission["console_head"] = {"seq": head.seq, "hash": head.hash}
+                storage.set_state(self.db, "admission", self.admission)
+            problem = contains_head(self.db, self.attempt.attempt_id, JournalHead(head.seq, head.hash))
+            if problem is not None and self.fault != f"journal check failed: {problem}":
+                self._fault(f"journal check failed: {problem}")
 
     # --- commands --------------------------------------------------------------------------------
 

@@ -142,9 +142,15 @@ class KioskNamespace(socketio.Namespace):
             self.console.ctx.audit.append(f"kiosk:{kiosk_id}", "kiosk.resume_requested",
                                          {"attempt_id": hello.attempt_id})
         last = self.console.ctx.db.execute("SELECT MAX(seq) FROM events WHERE kiosk_id = ?", [kiosk_id]).fetchone()[0]
+        # The highest head stored for this kiosk's attempt (the first one seen at that row if it
+        # forked): the kiosk refuses to resume on a journal that does not contain it.
+        head = None if hello.attempt_id is None else self.console.ctx.db.execute(
+            "SELECT seq, hash FROM journal_heads WHERE attempt_id = ? AND kiosk_id = ?"
+            " ORDER BY seq DESC, first_seen, rowid LIMIT 1", [hello.attempt_id, kiosk_id]).fetchone()
         self.console.socketio.start_background_task(self.console.commands.resend_pending, kiosk_id)
-        return protocol.ack_ok(console_id=self.console.ctx.console_id, console_time=now_text(),
-                               last_seq=last)
+        return protocol.ack_ok(console_id=self.console.ctx.console_id, console_time=now_text(), last_seq=last,
+                               journal_head=None if head is None else protocol.ConsoleJournalHead(
+                                   seq=head[0], hash=head[1], attempt_id=hello.attempt_id).to_dict())
 
     def _record_identity(self, kiosk_id: str, hello: protocol.Hello) -> None:
         """Store software version and attestation when they change (most hellos change nothing, and

@@ -120,3 +120,19 @@ def test_row_moved_to_another_attempt_is_detected(kiosk_db, journal_key):
     with pytest.raises(JournalTamperedError):
         Journal(kiosk_db, "ATT2", journal_key).verify()
     assert other.head.seq == 2
+
+
+def test_rewritten_row_below_the_end_is_detected_against_the_head_the_console_saw(kiosk_db, journal_key):
+    """Rolled back to row 3 and regrown: the chain is valid and longer, but row 4 is not the one seen."""
+    journal = _filled(kiosk_db, journal_key)
+    seen = JournalHead(4, kiosk_db.execute("SELECT row_hash FROM journal WHERE seq = 4").fetchone()[0])
+    kiosk_db.conn.execute("DELETE FROM journal WHERE seq >= 4")
+    kiosk_db.conn.commit()
+    regrown = Journal(kiosk_db, "ATT1", journal_key)
+    regrown.verify()
+    for n in range(journal.head.seq - 2):
+        regrown.append({"type": "answer", "n": 100 + n})
+    assert regrown.verify().seq >= 4
+    with pytest.raises(JournalTamperedError) as err:
+        Journal(kiosk_db, "ATT1", journal_key).verify(expected_head=seen)
+    assert (err.value.seq, err.value.damage) == (4, "forked")

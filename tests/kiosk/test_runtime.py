@@ -110,15 +110,63 @@ def test_heartbeats_report_the_journal_head_and_after_sealing_the_sealed_one(wor
     assert make_runtime(world, tmp_path).heartbeat().journal_head == sealed
 
 
-def test_heartbeat_before_resume_reports_the_head_on_disk(world, tmp_path):
+def _answered_then_cut(world, tmp_path, sql: str = "DELETE FROM journal WHERE seq = ?"):
+    """Two answers, the kiosk stopped, its last journal row cut (or changed by ``sql``); the head before."""
     rt = make_runtime(world, tmp_path)
     session = start_exam(rt, world)
     session.answer("Q01", "R1", "A")
     session.answer("Q02", "R1", "blue")
     head = rt.heartbeat().journal_head
     rt.db.conn.close()
-    with sqlite3.connect(tmp_path / "kiosk.db") as db:                     # the tail cut while the kiosk is down
-        db.execute("DELETE FROM journal WHERE seq = ?", [head.seq])
+    with sqlite3.connect(tmp_path / "kiosk.db") as db:                     # while the kiosk is down
+        db.execute(sql, [head.seq])
+    return head
+
+
+def test_heartbeat_before_resume_reports_the_head_on_disk(world, tmp_path):
+    head = _answered_then_cut(world, tmp_path)
     again = make_runtime(world, tmp_path)
     assert again.needs_resume_approval()
     assert again.heartbeat().journal_head.seq == head.seq - 1            # reported as it is: the console sees it go back
+
+
+def _console_head(world, head) -> "protocol.ConsoleJournalHead":
+    from exam_core import protocol
+
+    return protocol.ConsoleJournalHead(seq=head.seq, hash=head.hash, attempt_id=world.attempt.attempt_id)
+
+
+@pytest.mark.parametrize("damage", ["cut", "rewritten"])
+def test_resume_is_refused_on_a_journal_without_the_consoles_head(world, tmp_path, damage):
+    """The chain that remains is valid; only the head the console stored shows the damage. The
+    kiosk reports it as soon as the console's head arrives (before any approval), refuses the
+    resume, and deletes nothing."""
+    seen = _answered_then_cut(world, tmp_path, "DELETE FROM journal WHERE seq = ?" if damage == "cut" else
+                              f"UPDATE journal SET row_hash = '{'ee' * 32}' WHERE seq = ?")   # another last row
+    again = make_runtime(world, tmp_path)
+    rows = again.db.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+    again.check_console_head(_console_head(world, seen))
+    assert again.fault and ("cut off" if damage == "cut" else "forked") in again.fault
+    events = [json.loads(e.body) for e in again.outbox.pending() if e.kind == "event"]
+    assert [e["type"] for e in events if e["severity"] == "critical"] == ["journal.tampered"]
+    again.check_console_head(_console_head(world, seen))             # a second hello: reported once
+    assert len([e for e in again.outbox.pending() if e.kind == "event"]) == len(events)
+    ack = again.handle_command(world.release("resume_approved"))
+    assert not ack.ok and again.session is None
+    assert again.db.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == rows      # nothing deleted
+
+
+def test_resume_goes_on_when_the_journal_holds_the_consoles_head(world, tmp_path):
+    rt = make_runtime(world, tmp_path)
+    session = start_exam(rt, world)
+    session.answer("Q01", "R1", "A")
+    seen = rt.heartbeat().journal_head
+    session.answer("Q02", "R1", "blue")                   # written after the console's last head
+    rt.db.conn.close()
+    again = make_runtime(world, tmp_path)
+    again.check_console_head(_console_head(world, seen))
+    from exam_core import protocol
+    again.check_console_head(protocol.ConsoleJournalHead(seq=999, hash="ab" * 32, attempt_id="OTHER"))  # ignored
+    assert again.fault is None
+    assert again.handle_command(world.release("resume_approved")).ok
+    assert again.require_session().state.answers["Q02"]["R1"] == "blue"
