@@ -103,6 +103,43 @@ def intake_retry(ctx: click.Context, sha256: str) -> None:
         ctx.exit(1)
 
 
+@intake_group.command("release")
+@click.argument("sha256")
+@click.option("--by", "by", required=True, help="Who reviewed and releases it (must not have proctored the attempt).")
+@click.option("--reason", required=True, help="Why, after review, the attempt may be scored (recorded).")
+@json_option
+@click.pass_context
+@refusals_exit
+def intake_release(ctx: click.Context, sha256: str, by: str, reason: str) -> None:
+    """Accept and score an envelope quarantined by a custody check after human review.
+
+    Only a journal-head mismatch or a seal after the kiosk's revocation can be overridden; every
+    other check runs again and must pass (never a tampered or undecryptable envelope). The
+    quarantine reason and the override are kept (`intake releases`).
+    """
+    from item_bank_sync.intake_release import release
+    from item_bank_sync.sync_store import SyncStore
+
+    done = release(SyncStore(central(ctx).data_dir).intake(), sha256, by, reason)
+    emit(ctx, done.to_dict(), lambda c: c.print(
+        f"{sha256[:16]}: accepted (attempt {done.attempt_id}), released by {done.released_by}; waived: "
+        f"{'; '.join(done.waived)}", highlight=False))
+
+
+@intake_group.command("releases")
+@json_option
+@click.pass_context
+@refusals_exit
+def intake_releases(ctx: click.Context) -> None:
+    """Every quarantined envelope released after review: who, why, when, and what was waived."""
+    from item_bank_sync.intake_release import releases
+    from item_bank_sync.sync_store import SyncStore
+
+    rows = releases(SyncStore(central(ctx).data_dir).intake())
+    emit(ctx, rows, _table(rows, ["released_at", "attempt_id", "released_by", "reason", "quarantine_reason"],
+                           "Releases after review"))
+
+
 # --- marking -----------------------------------------------------------------------------------
 
 @click.group("marking")

@@ -20,6 +20,9 @@ For each envelope, in this order (the first failure quarantines it, with the rea
 5. **Replays**: a second, different envelope for an attempt already accepted is a replay.
 6. **Scoring**: with the answer keys from the bank (they never left the central body).
 
+Journal-head and kiosk-revocation quarantines (:class:`ReviewableRefusal`) are custody evidence for
+a person to weigh; :mod:`item_bank_sync.intake_release` lets one release them after review.
+
 An accepted envelope, its responses, scores, marking tasks and the signed receipt are written in
 one ``synchronous=FULL`` transaction before the receipt is returned: once a centre holds a
 receipt, the central body holds the data, and the centre may delete its copy. A quarantined
@@ -59,6 +62,19 @@ INTERRUPTION_ALLOWANCE = timedelta(hours=2)
 
 class IntakeRefusal(InvigilError):
     """An envelope that verified cryptographically but cannot be accepted (reason given)."""
+
+
+class ReviewableRefusal(IntakeRefusal):
+    """A failed custody check that a person may override after review (``intake release``): the
+    envelope verified, opened and belongs here; what failed is evidence about how it got here."""
+
+
+class JournalHeadRefusal(ReviewableRefusal):
+    """The sealed journal does not contain a head the console saw (cut off, forked, or no chain)."""
+
+
+class RevokedKioskRefusal(ReviewableRefusal):
+    """The kiosk key sealed the envelope at or after its centre revoked it."""
 
 
 #: Journal heads a console may report per attempt (one per changed heartbeat; see proctor_console.eventlog).
@@ -130,19 +146,19 @@ def check_journal_heads(opened: OpenedEnvelope, heads: tuple[tuple[int, str], ..
         return
     attempt_id = opened.attempt.attempt_id
     if opened.journal_chain is None:
-        raise IntakeRefusal(f"journal of attempt {attempt_id}: the console saw {len(heads)} journal head(s) but "
+        raise JournalHeadRefusal(f"journal of attempt {attempt_id}: the console saw {len(heads)} journal head(s) but "
                             "the envelope carries no journal chain to check them against")
     for seq, head_hash in heads:
         if seq > opened.journal_seq:
-            raise IntakeRefusal(f"journal of attempt {attempt_id} was cut off: the sealed journal ends at row "
+            raise JournalHeadRefusal(f"journal of attempt {attempt_id} was cut off: the sealed journal ends at row "
                                 f"{opened.journal_seq}, but the console saw row {seq} in the kiosk's heartbeats")
         if opened.journal_chain[(seq - 1) * 32:seq * 32].hex() != head_hash:
-            raise IntakeRefusal(f"journal of attempt {attempt_id} forked: row {seq} of the sealed journal is not "
+            raise JournalHeadRefusal(f"journal of attempt {attempt_id} forked: row {seq} of the sealed journal is not "
                                 "the row the console saw in the kiosk's heartbeats (answers may have been rolled "
                                 "back and rewritten)")
 
 
-def _flags(verdict: release_allowlist.AttestationVerdict) -> tuple[str, ...]:
+def attestation_flags(verdict: release_allowlist.AttestationVerdict) -> tuple[str, ...]:
     return (f"release attestation {verdict.status}: {verdict.reason}",) if verdict.flagged else ()
 
 
@@ -152,7 +168,7 @@ def check_kiosk_not_revoked(conn: Any, opened: OpenedEnvelope) -> None:
     if revoked is None:
         return
     if parse_time(opened.submitted_at, "header.created") >= parse_time(revoked["revoked_at"], "revoked_at"):
-        raise IntakeRefusal(f"kiosk {opened.kiosk_id} (key {opened.kiosk_key_id}) was revoked by centre "
+        raise RevokedKioskRefusal(f"kiosk {opened.kiosk_id} (key {opened.kiosk_key_id}) was revoked by centre "
                             f"{opened.centre_id} at {revoked['revoked_at']} by {revoked['revoked_by']} "
                             f"({revoked['reason'] or 'no reason given'}); this envelope was sealed at "
                             f"{opened.submitted_at}, after that")
@@ -225,7 +241,7 @@ class Intake:
                                 None, None)
         received = self.clock()
         try:
-            opened, scoring, scored = self._evaluate(data, via_centre, meta, received)
+            opened, scoring, scored = self.evaluate(data, via_centre, meta, received)
         except (ArtefactError, ValidationError, IntakeRefusal) as exc:
             try:
                 read_unverified_header(data)
@@ -235,11 +251,13 @@ class Intake:
             return self._quarantine(data, digest, via_centre, exc, meta, received)
         return self._accept(data, digest, via_centre, opened, scoring, scored, meta, received)
 
-    def _evaluate(self, data: bytes, via_centre: str, meta: EnvelopeMeta,
-                  received: datetime) -> tuple[OpenedEnvelope, FormScoring, Any]:
-        """Steps 2-6 of the module doc: raises the reason an envelope cannot be accepted."""
+    def evaluate(self, data: bytes, via_centre: str, meta: EnvelopeMeta, received: datetime,
+                  waived: list[ReviewableRefusal] | None = None) -> tuple[OpenedEnvelope, FormScoring, Any]:
+        """Steps 2-6 of the module doc: raises the reason an envelope cannot be accepted. With
+        ``waived`` (a release after review), the custody checks' refusals are collected there
+        instead; every other check still applies."""
         opened = open_envelope(data, self.keys.root_public, self.keys.results, self.revocations, received=received)
-        opens, closes = self._check(opened, via_centre, meta)
+        opens, closes = self._check(opened, via_centre, meta, waived)
         scoring = self._form_scoring(opened.attempt.form_id, opened.attempt.form_version)
         check_window(opened, scoring.form, opens, closes)
         return opened, scoring, score_attempt(scoring.keys, opened.responses)
@@ -248,28 +266,47 @@ class Intake:
         """Run a quarantined envelope through every check again (after its cause was dealt with,
         e.g. a form added to the bank). Accepted now, it is stored as if it had just arrived; still
         failing, its quarantine reason is updated. Its receipt is unchanged either way."""
-        row = self.results.conn.execute(
-            "SELECT q.envelope, q.centre_id, q.meta_json, q.received_at FROM quarantine q JOIN envelopes e USING (sha256) "
-            "WHERE q.sha256 = ? AND e.status = ? ORDER BY q.id DESC LIMIT 1", (digest, QUARANTINED)).fetchone()
-        if row is None:
+        held = self.quarantined(digest)
+        if held is None:
             raise IntakeRefusal(f"no quarantined envelope {digest[:16]}...")
-        data, centre, meta = bytes(row[0]), row[1], EnvelopeMeta.from_dict(json.loads(row[2]))
-        received = parse_time(row[3], "quarantine.received_at")  # the chain is judged as of arrival
+        data, centre, meta, received, _, _ = held  # the chain is judged as of arrival
         try:
-            opened, scoring, scored = self._evaluate(data, centre, meta, received)
+            opened, scoring, scored = self.evaluate(data, centre, meta, received)
         except (ArtefactError, ValidationError, IntakeRefusal) as exc:
             with immediate_transaction(self.results) as conn:
                 conn.execute("UPDATE envelopes SET reason = ? WHERE sha256 = ?", (str(exc)[:500], digest))
             return IntakeResult(digest, QUARANTINED, str(exc)[:500], None, self._seen(digest).receipt)
-        now = format_time(utc_now())
+        verdict = self.promote(digest, centre, opened, scoring, scored, meta)
+        return IntakeResult(digest, ACCEPTED, "", opened.attempt.attempt_id, self._seen(digest).receipt,
+                            flags=attestation_flags(verdict))
+
+    def quarantined(self, digest: str) -> tuple[bytes, str, EnvelopeMeta, datetime, str, str] | None:
+        """``(bytes, centre, meta, received, error class, reason)`` of a quarantined envelope."""
+        row = self.results.conn.execute(
+            "SELECT q.envelope, q.centre_id, q.meta_json, q.received_at, q.error, e.reason FROM quarantine q "
+            "JOIN envelopes e USING (sha256) WHERE q.sha256 = ? AND e.status = ? ORDER BY q.id DESC LIMIT 1",
+            (digest, QUARANTINED)).fetchone()
+        if row is None:
+            return None
+        return (bytes(row[0]), row[1], EnvelopeMeta.from_dict(json.loads(row[2])),
+                parse_time(row[3], "quarantine.received_at"), row[4], row[5])
+
+    def promote(self, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring, scored: Any,
+                meta: EnvelopeMeta, note: str = "",
+                also: Callable[[Any], None] = lambda conn: None) -> release_allowlist.AttestationVerdict:
+        """Store a quarantined envelope's attempt as accepted (its receipt unchanged), with ``also``
+        run in the same transaction; refused as a replay if another envelope of the attempt won."""
         verdict = self._attestation(opened)
         with immediate_transaction(self.results) as conn:
-            conn.execute("UPDATE envelopes SET status = ?, reason = '', attempt_id = ? WHERE sha256 = ?",
-                         (ACCEPTED, opened.attempt.attempt_id, digest))
-            _store_attempt(conn, digest, centre, opened, scoring, scored, meta, None, now)
+            if conn.execute("SELECT 1 FROM attempts WHERE attempt_id = ?", (opened.attempt.attempt_id,)).fetchone():
+                raise IntakeRefusal(f"replay: attempt {opened.attempt.attempt_id} was already received in "
+                                    "another envelope")
+            conn.execute("UPDATE envelopes SET status = ?, reason = ?, attempt_id = ? WHERE sha256 = ?",
+                         (ACCEPTED, note[:500], opened.attempt.attempt_id, digest))
+            _store_attempt(conn, digest, centre, opened, scoring, scored, meta, None, format_time(utc_now()))
             release_allowlist.record(conn, digest, opened.attempt.attempt_id, verdict)
-        return IntakeResult(digest, ACCEPTED, "", opened.attempt.attempt_id, self._seen(digest).receipt,
-                            flags=_flags(verdict))
+            also(conn)
+        return verdict
 
     def _attestation(self, opened: OpenedEnvelope) -> release_allowlist.AttestationVerdict:
         return release_allowlist.judge(opened.attestation, opened.kiosk_public, opened.kiosk_id,
@@ -288,11 +325,18 @@ class Intake:
         return IntakeResult(digest, row[0], row[1], row[2], bytes(row[3]), duplicate=True)
 
     # --- checks -------------------------------------------------------------------------------------
-    def _check(self, opened: OpenedEnvelope, via_centre: str, meta: EnvelopeMeta) -> tuple[datetime, datetime]:
+    def _check(self, opened: OpenedEnvelope, via_centre: str, meta: EnvelopeMeta,
+               waived: list[ReviewableRefusal] | None = None) -> tuple[datetime, datetime]:
         """The content checks of step 4 and the replay check; returns the package's window."""
         attempt = opened.attempt
-        check_journal_heads(opened, meta.journal_heads)
-        check_kiosk_not_revoked(self.results.conn, opened)
+        for custody_check in (lambda: check_journal_heads(opened, meta.journal_heads),
+                              lambda: check_kiosk_not_revoked(self.results.conn, opened)):
+            try:
+                custody_check()
+            except ReviewableRefusal as exc:
+                if waived is None:
+                    raise
+                waived.append(exc)
         if opened.centre_id != via_centre:
             raise IntakeRefusal(f"envelope certified under centre {opened.centre_id} was delivered by {via_centre}")
         if attempt.centre_id != opened.centre_id:
@@ -365,7 +409,7 @@ class Intake:
         if replay is not None:
             refusal = IntakeRefusal(f"replay: attempt {attempt.attempt_id} was already received in another envelope")
             return self._quarantine(data, digest, centre, refusal, meta, received)
-        return IntakeResult(digest, ACCEPTED, "", attempt.attempt_id, receipt, flags=_flags(verdict))
+        return IntakeResult(digest, ACCEPTED, "", attempt.attempt_id, receipt, flags=attestation_flags(verdict))
 
 
 def _store_attempt(conn: Any, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring,

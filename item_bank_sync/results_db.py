@@ -27,6 +27,8 @@ Tables:
                     the verdict on each accepted envelope's release attestation (flagged for review).
 ``kiosk_revocations`` kiosks a centre revoked (its signed statement): envelopes their keys seal
                     from that moment on are quarantined.
+``intake_releases`` quarantined envelopes a person released after review (``intake release``):
+                    who, why, the quarantine reason and the custody checks waived (append-only).
 """
 
 from __future__ import annotations
@@ -210,6 +212,18 @@ MIGRATIONS = [
             checked_at TEXT NOT NULL
         );
         CREATE INDEX attestation_checks_attempt ON attestation_checks (attempt_id);
+    """),
+    Migration(6, "releases of quarantined envelopes after review (item_bank_sync.intake_release)", """
+        CREATE TABLE intake_releases (
+            id INTEGER PRIMARY KEY,
+            envelope_sha256 TEXT NOT NULL UNIQUE,
+            attempt_id TEXT NOT NULL,
+            quarantine_reason TEXT NOT NULL,
+            waived_json TEXT NOT NULL,
+            released_by TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            released_at TEXT NOT NULL
+        );
     """),
 ]
 
