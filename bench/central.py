@@ -72,16 +72,21 @@ def _payload(attempt_id: str) -> dict:
 
 
 def _raw_open(data: bytes, central, centre, kiosk, results) -> Callable[[], object]:
-    """The unavoidable cryptography of one envelope, straight on pyca/cryptography: the same four
-    signed byte strings verified by their signers' keys and an HPKE open of the same size."""
+    """The cryptography of verifying and opening one version 2 envelope from scratch, straight on
+    pyca/cryptography: its three signed byte strings (centre certificate, kiosk certificate, header)
+    verified by their signers' keys and an HPKE open of a ciphertext of the same size.
+
+    ``open_envelope`` caches a verified chain (keyed by its exact bytes), as intake of many
+    envelopes from one kiosk does, so ours may skip two of these verifications; the baseline keeps
+    them, as a verifier that has seen nothing before must.
+    """
     outer = json.loads(data)
     documents = [(central, b64d(outer["chain"][0])), (centre, b64d(outer["chain"][1])),
                  (kiosk, b64d(outer["header"]))]
-    inner_size = len(b64d(outer["ciphertext"])) - 13 - 1120 - 16   # minus hint, ML-KEM enc, tag
-    documents.append((kiosk, b"x" * inner_size))
+    plaintext = b"x" * (len(b64d(outer["ciphertext"])) - 1120 - 16)   # minus ML-KEM enc and tag
     signed = [(key.public_key(), doc, key.sign(doc)) for key, doc in documents]
     suite = raw_hpke.Suite(raw_hpke.KEM.MLKEM768_X25519, raw_hpke.KDF.HKDF_SHA256, raw_hpke.AEAD.AES_256_GCM)
-    sealed = suite.encrypt(documents[-1][1], results.public_key().native, info=b"bench")
+    sealed = suite.encrypt(plaintext, results.public_key().native, info=b"bench")
 
     def raw() -> None:
         for public, doc, signature in signed:
@@ -113,7 +118,7 @@ def intake_figures(quick: bool) -> list[Figure]:
         raw_rate.append(_rate(raw, count, 1))
     ours_v, raw_v = statistics.median(ours_rate), statistics.median(raw_rate)
     figures = [Figure(BENCH, f"envelopes verified+opened+scored ({ITEMS} items) per s, 1 core", ours_v, "envelopes/s",
-                      "raw 4x Ed25519 verify + HPKE open", raw_v, ">= 0.5x raw rate",
+                      "raw 3x Ed25519 verify (chain + header) + HPKE open", raw_v, ">= 0.5x raw rate",
                       note=f"ratio {ours_v / raw_v:.2f} of the raw rate")]
     figures.append(_durable_intake_figure(quick))
     return figures
