@@ -62,7 +62,8 @@ def export_bundle(ctx: ConsoleContext, out_path: Path) -> dict[str, Any]:
 
 
 def import_bundle(ctx: ConsoleContext, bundle_path: Path) -> SyncReport:
-    """Import packages and the revocation list, and settle envelopes whose receipts verify."""
+    """Import packages and the revocation list, settle envelopes whose receipts verify, and mark
+    sent the kiosk revocations the central body acknowledges."""
     from proctor_console.imports import import_package
 
     root, _ = _central_results_key(ctx)
@@ -161,4 +162,5 @@ def import_bundle_command(obj: Any, data_opt: Path | None, bundle_path: Path, as
     report = _refusing(import_bundle, console_context(obj, data_opt), bundle_path)
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else
                f"packages imported: {len(report.packages_imported)}; envelopes receipted: "
-               f"{report.envelopes_receipted}; kept: {len(report.envelopes_kept)}")
+               f"{report.envelopes_receipted}; kept: {len(report.envelopes_kept)}; kiosk revocations "
+               f"acknowledged: {report.kiosk_revocations_sent}")

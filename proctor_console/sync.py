@@ -220,7 +220,8 @@ def sync_command(obj: Any, data_opt: Path | None, hub: str, tls_fingerprint: str
         return
     out = Console()
     out.print(f"packages imported: {len(report.packages_imported)} ({report.packages_present} already held); "
-              f"envelopes receipted: {report.envelopes_receipted}; kept: {len(report.envelopes_kept)}")
+              f"envelopes receipted: {report.envelopes_receipted}; kept: {len(report.envelopes_kept)}; "
+              f"kiosk revocations sent: {report.kiosk_revocations_sent}")
     for kept in report.envelopes_kept:
         out.print(f"  kept {kept['sha256'][:16]}: {kept['reason']}", highlight=False)
     for q in report.envelopes_quarantined_centrally:

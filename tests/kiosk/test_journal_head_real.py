@@ -113,6 +113,10 @@ def test_a_journal_cut_while_the_kiosk_was_down_is_reported_by_the_kiosk_and_not
              what="the kiosk's journal.tampered event at the console")
     (severity, body), = _console_events(console, attempt_id, "journal.tampered")
     assert severity == "critical" and "cut off" in body
+    with _console_db(console) as db:                          # on the proctors' alert queue
+        wait_for(lambda: db.execute("SELECT severity FROM alerts WHERE rule = 'journal_verification' AND "
+                                    "attempt_id = ?", [attempt_id]).fetchone() == ("critical",), timeout=30,
+                 what="the critical journal_verification alert")
     wait_for(lambda: _journal_alerts(console), timeout=30, what="the console's journal alert")
 
     act(type="approve_resume", kiosk_id="kiosk-real")
