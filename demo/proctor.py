@@ -21,6 +21,7 @@ import urllib3
 from exam_core import protocol
 
 from demo.processes import DemoError
+from proctor_console.simkiosk import ProctorSocket
 
 
 def tls_fingerprint(host: str, port: int) -> str:
@@ -53,12 +54,12 @@ class Proctor:
         if reply.status_code != 302:
             raise DemoError(f"proctor login as {self.name} failed: HTTP {reply.status_code}")
 
-    def _connect(self) -> tuple[socketio.Client, str]:
+    def _connect(self) -> tuple[ProctorSocket, str]:
         page = self.http.get(self.url + "/dashboard", timeout=10)
         csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
         if csrf is None:
             raise DemoError("the dashboard page carries no csrf-token")
-        client = socketio.Client(ssl_verify=False, reconnection=True)
+        client = ProctorSocket(reconnection=True)  # the asyncio client: the threaded one loses frames over TLS
         client.on("*", lambda event, data: self.received.append((event, data)), namespace=protocol.PROCTOR_NAMESPACE)
         cookie = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
         client.connect(self.url, namespaces=[protocol.PROCTOR_NAMESPACE], headers={"Cookie": cookie},

@@ -27,7 +27,7 @@ import urllib3
 from exam_core import certs, keys, protocol
 from exam_core.jsonio import utc_now
 from exam_core.package import build_form_package
-from proctor_console.simkiosk import SimKiosk
+from proctor_console.simkiosk import ProctorSocket, SimKiosk
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
@@ -193,54 +193,17 @@ class RunningConsole:
             raise AssertionError(f"login as {user} failed: {reply.status_code}")
         return session
 
-    def proctor_socket(self, session: requests.Session) -> tuple[ProctorClient, str, list]:
+    def proctor_socket(self, session: requests.Session) -> tuple[ProctorSocket, str, list]:
         """A python-socketio client on /proctor using a logged-in session; returns (client, csrf, received)."""
         page = session.get(self.url + "/dashboard")
         csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
         received: list[tuple[str, Any]] = []
-        client = ProctorClient()
+        client = ProctorSocket()
         client.on("*", lambda event, data: received.append((event, data)), namespace=protocol.PROCTOR_NAMESPACE)
         cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
         client.connect(self.url, namespaces=[protocol.PROCTOR_NAMESPACE], headers={"Cookie": cookie},
                        auth={"csrf": csrf}, transports=["websocket"], wait_timeout=10)
         return client, csrf, received
-
-
-class ProctorClient:
-    """The synchronous surface of ``socketio.Client`` that these tests use, on python-socketio's
-    asyncio client in a background loop.
-
-    Why not ``socketio.Client`` itself: its threaded websocket transport loses about one frame in
-    a few hundred over TLS (measured against a bare relay too), and a lost reply made an action
-    call here time out after 30 s now and then. The asyncio client lost none (as in the kiosk link).
-    """
-
-    def __init__(self) -> None:
-        from exam_core.aioloop import LoopThread
-        self._loop = LoopThread("test-proctor-client")
-        self._client = socketio.AsyncClient(ssl_verify=False, reconnection=False)
-
-    @property
-    def connected(self) -> bool:
-        return self._client.connected
-
-    def on(self, event: str, handler: Callable[..., Any], namespace: str | None = None) -> None:
-        self._client.on(event, handler, namespace=namespace)
-
-    def connect(self, url: str, **kwargs: Any) -> None:
-        self._loop.run(self._client.connect(url, **kwargs), timeout=60)
-
-    def call(self, event: str, data: Any = None, namespace: str | None = None, timeout: float = 60) -> Any:
-        return self._loop.run(self._client.call(event, data, namespace=namespace, timeout=timeout), timeout + 5)
-
-    def emit(self, event: str, data: Any = None, namespace: str | None = None) -> None:
-        self._loop.run(self._client.emit(event, data, namespace=namespace), timeout=30)
-
-    def disconnect(self) -> None:
-        try:
-            self._loop.run(self._client.disconnect(), timeout=10)
-        finally:
-            self._loop.stop()
 
 
 def start_console(data: Path, log_dir: Path) -> Any:
