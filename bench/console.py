@@ -191,7 +191,7 @@ def _relay_main(port: int, async_mode: str = "gevent") -> None:
 
 
 def _start_console(tmp: Path, kiosks: int) -> tuple[subprocess.Popen, str, list[str]]:
-    from proctor_console.auth import add_user
+    from proctor_console.accounts import add_user
     from proctor_console.context import ConsoleContext
     from proctor_console.registry import KioskRegistry
     ctx = ConsoleContext(tmp / "console")

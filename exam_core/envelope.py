@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,7 +52,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from exam_core import certs, hpke, limits, model, purposes, signing
 from exam_core.errors import (MalformedError, TamperedError, TooLargeError, UnknownVersionError,
                               UntrustedError, ValidationError, WrongKeyError)
-from exam_core.jsonio import b64d, format_time, loads_strict, parse_time, utc_now
+from exam_core.jsonio import b64d, canonical_dumps, format_time, loads_strict, parse_time, utc_now
 from exam_core.keys import HpkePrivateKey, HpkePublicKey, key_id
 
 ENVELOPE_FORMAT = "invigil-envelope"
@@ -63,10 +62,6 @@ _OUTER_FIELDS = {"format", "v", "header", "chain", "ciphertext"}
 _ID_FIELDS = ("envelope_id", "attempt_id", "centre_id", "kiosk_id", "form_id", "package_id")
 _HEADER_FIELDS = {"format", "v", *_ID_FIELDS, "form_version", "created", "ciphertext_sha256",
                   "ciphertext_size", "results_key_id"}
-#: Gives ``jsonio.canonical_dumps``'s exact bytes, from one reused encoder and without the cycle
-#: check's bookkeeping (a cyclic payload still fails: the C encoder's recursion guard raises).
-_PAYLOAD_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                                    allow_nan=False, check_circular=False)
 
 
 @dataclass(frozen=True)
@@ -120,9 +115,9 @@ def _encode_payload(payload: Any) -> bytes:
     if not isinstance(payload, dict):
         raise ValidationError("payload", "must be a dict")
     try:
-        plaintext = _PAYLOAD_ENCODER.encode(payload).encode("utf-8")
-    except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
-        raise ValidationError("payload", f"cannot encode canonically: {exc}") from None
+        plaintext = canonical_dumps(payload)
+    except ValidationError as exc:
+        raise ValidationError("payload", exc.reason) from None
     if len(plaintext) > limits.ENVELOPE_PAYLOAD_MAX_BYTES:
         raise TooLargeError(f"payload of {len(plaintext)} bytes exceeds {limits.ENVELOPE_PAYLOAD_MAX_BYTES}")
     return plaintext
@@ -145,11 +140,11 @@ def seal_envelope(payload: dict[str, Any], *, attempt_id: str, centre_id: str, k
     signer = key_id(kiosk_signing_key)
     ciphertext = hpke.seal(results_public, purposes.RESPONSE_ENVELOPE, _encode_payload(payload),
                            _payload_context(ids, form_version, signer))
-    header_payload = _PAYLOAD_ENCODER.encode({
+    header_payload = canonical_dumps({
         "format": HEADER_FORMAT, "v": VERSION, **ids, "form_version": form_version,
         "created": format_time(created or utc_now()),
         "ciphertext_sha256": hashlib.sha256(ciphertext).hexdigest(), "ciphertext_size": len(ciphertext),
-        "results_key_id": key_id(results_public)}).encode("utf-8")
+        "results_key_id": key_id(results_public)})
     header = signing.signed_document_bytes(purposes.ENVELOPE_HEADER, signer, header_payload, signing.sign(
         kiosk_signing_key, purposes.ENVELOPE_HEADER, header_payload))
     data = _envelope_bytes(header, chain, ciphertext)

@@ -154,12 +154,17 @@ def loads_strict(data: bytes | bytearray | memoryview, max_bytes: int = limits.J
     return value
 
 
+#: One reused encoder: ``json.dumps`` would build one per call, and its cycle check's bookkeeping
+#: is not needed (a cyclic object still fails: the C encoder's recursion guard raises).
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                      allow_nan=False, check_circular=False)
+
+
 def canonical_dumps(obj: Any) -> bytes:
     """Sorted keys, no whitespace, UTF-8, no NaN: the one byte form we sign and hash."""
     try:
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError, UnicodeEncodeError) as exc:
+        return _CANONICAL_ENCODER.encode(obj).encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
         raise ValidationError("json", f"cannot encode canonically: {exc}") from None
 
 

@@ -846,7 +846,7 @@ def open_enrolment_request(data: bytes) -> CentreEnrolmentRequest:
 # --- kiosk revocations (centre -> central body, in the sync upload) ---------------------------------
 
 #: Purpose of the signed document a console makes when a centre admin revokes a kiosk.
-KIOSK_REVOCATION = "kiosk-revocation"
+KIOSK_REVOCATION = purposes.KIOSK_REVOCATION
 KEY_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 #: Largest signed kiosk revocation document accepted.
 MAX_KIOSK_REVOCATION_BYTES = 4 * limits.KIB

@@ -22,10 +22,10 @@ import secrets
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from exam_core import signing
+from exam_core import purposes, signing
 from exam_core.jsonio import b64e, canonical_dumps, format_time, utc_now
 
-PURPOSE = "sync-request"
+PURPOSE = purposes.SYNC_REQUEST
 HEADER_CENTRE = "X-Invigil-Centre"
 HEADER_TIME = "X-Invigil-Time"
 HEADER_NONCE = "X-Invigil-Nonce"

@@ -29,12 +29,12 @@ from typing import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from exam_core.attestation import PURPOSE, make_attestation_document
+from exam_core.attestation import make_attestation_document
 from exam_core.errors import ValidationError
 from exam_core.jsonio import canonical_dumps
 from hardening.policy import Policy
 
-__all__ = ["PURPOSE", "Measurement", "code_files", "make_attestation", "measure"]
+__all__ = ["Measurement", "code_files", "make_attestation", "measure"]
 
 MEASUREMENT_FORMAT = "invigil-measurement-v1"
 MEASURED_PACKAGES = ("exam_core", "kiosk", "hardening")

@@ -10,11 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from item_bank_sync.centres import enrol, list_centres, revoke
-from item_bank_sync.cli_common import actor_option, central, emit, err_console, json_option, refusals_exit
+from item_bank_sync.cli_common import results_db, actor_option, central, emit, err_console, json_option, refusals_exit
 from item_bank_sync.export import export_form
 from item_bank_sync.kiosk_revocations import list_revocations
 from item_bank_sync.publish import parse_when, publish
-from item_bank_sync.results_db import open_results, results_path
 
 
 @click.group("centres")
@@ -80,7 +79,7 @@ def centres_revocations(ctx: click.Context, centre_id: str | None) -> None:
 
     Intake quarantines an envelope a listed kiosk key sealed at or after the revocation time;
     envelopes sealed before it still open."""
-    rows = list_revocations(open_results(results_path(central(ctx).data_dir)), centre_id)
+    rows = list_revocations(results_db(ctx), centre_id)
 
     def human(c: Console) -> None:
         table = Table("centre", "kiosk", "key id", "revoked at", "by", "reason", "received", "quarantined")

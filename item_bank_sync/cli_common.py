@@ -30,6 +30,16 @@ def central(ctx: click.Context) -> CentralContext:
     return obj
 
 
+def results_db(ctx: click.Context) -> Any:
+    """results.db of the central body, closed when the command ends."""
+    from item_bank_sync.results_db import open_results, results_path
+    context = central(ctx)
+    context.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_results(results_path(context.data_dir))
+    ctx.call_on_close(db.conn.close)
+    return db
+
+
 def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--json`` to a command; it sets ``CentralContext.json_output`` before the command runs."""
 

@@ -7,14 +7,9 @@ from rich.console import Console
 from rich.table import Table
 
 from item_bank_sync import release_allowlist
-from item_bank_sync.cli_common import actor_option, central, emit, json_option, refusals_exit
-from item_bank_sync.results_db import open_results, results_path
+from item_bank_sync.cli_common import results_db, actor_option, central, emit, json_option, refusals_exit
 
 
-def _results(ctx: click.Context):
-    db = open_results(results_path(central(ctx).data_dir))
-    ctx.call_on_close(db.conn.close)
-    return db
 
 
 @click.group("releases")
@@ -36,7 +31,7 @@ def releases_group() -> None:
 @refusals_exit
 def releases_allow(ctx: click.Context, measurement: str, release: str, actor: str) -> None:
     """Accept MEASUREMENT (64 hex digits) as release --release."""
-    entry = release_allowlist.allow(_results(ctx), measurement, release, actor)
+    entry = release_allowlist.allow(results_db(ctx), measurement, release, actor)
     emit(ctx, entry, lambda c: c.print(f"allowed {entry['measurement']} as release {entry['release']}",
                                        highlight=False))
 
@@ -48,7 +43,7 @@ def releases_allow(ctx: click.Context, measurement: str, release: str, actor: st
 @refusals_exit
 def releases_remove(ctx: click.Context, measurement: str) -> None:
     """Stop accepting MEASUREMENT (envelopes already taken in keep their verdict)."""
-    release_allowlist.remove(_results(ctx), measurement)
+    release_allowlist.remove(results_db(ctx), measurement)
     emit(ctx, {"removed": measurement}, lambda c: c.print(f"removed {measurement}", highlight=False))
 
 
@@ -58,7 +53,7 @@ def releases_remove(ctx: click.Context, measurement: str) -> None:
 @refusals_exit
 def releases_list(ctx: click.Context) -> None:
     """The allowed release measurements."""
-    allowed = release_allowlist.entries(_results(ctx))
+    allowed = release_allowlist.entries(results_db(ctx))
 
     def human(c: Console) -> None:
         table = Table("measurement", "release", "added by", "added at")

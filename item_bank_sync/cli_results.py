@@ -10,16 +10,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from item_bank_sync.cli_common import central, emit, json_option, refusals_exit
-from item_bank_sync.results_db import open_results, results_path
+from item_bank_sync.cli_common import results_db, central, emit, json_option, refusals_exit
 
 
-def _results(ctx: click.Context):
-    context = central(ctx)
-    context.data_dir.mkdir(parents=True, exist_ok=True)
-    db = open_results(results_path(context.data_dir))
-    ctx.call_on_close(db.conn.close)
-    return db
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str], title: str):
@@ -46,7 +39,7 @@ def intake_group() -> None:
 def intake_list(ctx: click.Context, status: str | None) -> None:
     """List received envelopes with their status and, for quarantined ones, the reason."""
     where, params = ("WHERE e.status = ?", [status]) if status else ("", [])
-    rows = list(_results(ctx).query(
+    rows = list(results_db(ctx).query(
         "SELECT e.sha256, e.centre_id, e.attempt_id, e.status, e.reason, e.received_at, a.status AS attestation,"
         " CASE WHEN a.flagged THEN a.reason ELSE '' END AS review FROM envelopes e"
         f" LEFT JOIN attestation_checks a ON a.envelope_sha256 = e.sha256 {where} ORDER BY e.received_at", params))
@@ -61,7 +54,7 @@ def intake_list(ctx: click.Context, status: str | None) -> None:
 @refusals_exit
 def intake_attestations(ctx: click.Context, flagged: bool) -> None:
     """The release-attestation verdict of every accepted envelope (see `releases`)."""
-    rows = list(_results(ctx).query(
+    rows = list(results_db(ctx).query(
         "SELECT envelope_sha256, attempt_id, status, measurement, release, flagged, reason, checked_at"
         f" FROM attestation_checks {'WHERE flagged = 1' if flagged else ''} ORDER BY checked_at"))
     for row in rows:
@@ -133,9 +126,8 @@ def intake_release(ctx: click.Context, sha256: str, by: str, reason: str) -> Non
 def intake_releases(ctx: click.Context) -> None:
     """Every quarantined envelope released after review: who, why, when, and what was waived."""
     from item_bank_sync.intake_release import releases
-    from item_bank_sync.sync_store import SyncStore
 
-    rows = releases(SyncStore(central(ctx).data_dir).intake())
+    rows = releases(results_db(ctx))
     emit(ctx, rows, _table(rows, ["released_at", "attempt_id", "released_by", "reason", "quarantine_reason"],
                            "Releases after review"))
 
@@ -156,7 +148,7 @@ def marking_list(ctx: click.Context, status: str | None) -> None:
     """List marking tasks with the marks given so far."""
     from item_bank_sync.marking import list_tasks
 
-    rows = list_tasks(_results(ctx), status)
+    rows = list_tasks(results_db(ctx), status)
     for row in rows:
         row["markers"] = ", ".join(f"{m['marker']}={m['score']:g}" for m in row["marks"])
     emit(ctx, rows, _table(rows, ["task_id", "attempt_id", "item_id", "max_score", "status", "markers", "final_score"],
@@ -177,12 +169,12 @@ def marking_tolerance(ctx: click.Context, form_id: str | None, percent: float | 
     from item_bank_sync.marking import list_tolerances, set_tolerance
 
     if percent is None:
-        rows = list_tolerances(_results(ctx))
+        rows = list_tolerances(results_db(ctx))
         emit(ctx, rows, _table(rows, ["form_id", "percent", "set_by", "set_at"], "Marking tolerance"))
         return
     if not by:
         raise click.UsageError("--by is required with --percent")
-    result = set_tolerance(_results(ctx), percent, by, form_id)
+    result = set_tolerance(results_db(ctx), percent, by, form_id)
     emit(ctx, result, lambda c: c.print(f"tolerance {percent:g} % for {form_id or 'every form'}; "
                                         f"{result['open_tasks_updated']} open task(s) updated"))
 
@@ -196,7 +188,7 @@ def marking_show(ctx: click.Context, task_id: int) -> None:
     """Show one task and the candidate's answer, for the marker to read."""
     from item_bank_sync.marking import task_response
 
-    task = task_response(_results(ctx), task_id)
+    task = task_response(results_db(ctx), task_id)
     emit(ctx, task, lambda c: c.print(f"task {task_id} ({task['item_id']}, max {task['max_score']:g}, "
                                       f"{task['status']}):\n{json.loads(task['response_json'])}", highlight=False))
 
@@ -213,7 +205,7 @@ def marking_mark(ctx: click.Context, task_id: int, marker: str, score: float, no
     """Record a mark; the second marker's mark settles the task or sends it to adjudication."""
     from item_bank_sync.marking import record_mark
 
-    outcome = record_mark(_results(ctx), task_id, marker, score, note)
+    outcome = record_mark(results_db(ctx), task_id, marker, score, note)
     emit(ctx, outcome.__dict__, lambda c: c.print(f"task {task_id}: {outcome.status}"
                                                   + (f", final {outcome.final_score:g}" if outcome.final_score is not None else "")))
 
@@ -230,7 +222,7 @@ def marking_adjudicate(ctx: click.Context, task_id: int, adjudicator: str, score
     """Settle a task whose two marks disagree beyond the tolerance."""
     from item_bank_sync.marking import adjudicate
 
-    outcome = adjudicate(_results(ctx), task_id, adjudicator, score, note)
+    outcome = adjudicate(results_db(ctx), task_id, adjudicator, score, note)
     emit(ctx, outcome.__dict__, lambda c: c.print(f"task {task_id}: final {outcome.final_score:g}"))
 
 
@@ -248,7 +240,7 @@ def decide_command(ctx: click.Context, attempt_id: str, decider: str, outcome: s
     """Record the certification decision on one attempt (ISO/IEC 17024 9.4)."""
     from item_bank_sync.decisions import decide
 
-    decision = decide(_results(ctx), attempt_id, decider, outcome, reason)
+    decision = decide(results_db(ctx), attempt_id, decider, outcome, reason)
     emit(ctx, decision.__dict__, lambda c: c.print(f"{attempt_id}: {outcome} by {decision.decided_by}"))
 
 
@@ -266,7 +258,7 @@ def results_export(ctx: click.Context, form_id: str | None, out_path: Path | Non
     """Export results as CSV: scores, pass/fail against the cut score, and the decision that stands."""
     from item_bank_sync.decisions import results_csv, results_rows
 
-    text = results_csv(results_rows(_results(ctx), form_id))
+    text = results_csv(results_rows(results_db(ctx), form_id))
     if out_path is None:
         click.echo(text, nl=False)
     else:
@@ -288,7 +280,7 @@ def integrity_command(ctx: click.Context, form_ref: str) -> None:
     from item_bank_sync.intake import load_form_scoring
     from item_bank_sync.integrity import analyse_form
 
-    results = _results(ctx)
+    results = results_db(ctx)
     form_id, version = parse_form_ref(form_ref, results)
     scoring = load_form_scoring(central(ctx).open_bank_db(), form_id, version)
     flags = [f.to_dict() for f in analyse_form(results, {k.item_id: k for k in scoring.keys}, form_id, version)]

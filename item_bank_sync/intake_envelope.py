@@ -24,7 +24,7 @@ from exam_core.model import IDENTIFIER_RE, TIMESTAMP_RE, Attempt, Response
 
 RESULT_FORMAT = "invigil-attempt-result"
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
-MAX_RESPONSES = 20_000
+MAX_RESPONSES = limits.ENVELOPE_MAX_RESPONSES
 
 
 @dataclass(frozen=True)

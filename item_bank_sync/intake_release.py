@@ -86,9 +86,9 @@ def release(intake: Intake, digest: str, by: str, reason: str) -> Release:
     return Release(**{**record.__dict__, "flags": attestation_flags(verdict)})
 
 
-def releases(intake: Intake) -> list[dict[str, Any]]:
+def releases(results: Any) -> list[dict[str, Any]]:
     """Every release made, oldest first (for listing and audits)."""
-    rows = intake.results.conn.execute(
+    rows = results.conn.execute(
         "SELECT envelope_sha256, attempt_id, quarantine_reason, waived_json, released_by, reason, released_at"
         " FROM intake_releases ORDER BY id").fetchall()
     return [{"envelope_sha256": r[0], "attempt_id": r[1], "quarantine_reason": r[2], "waived": json.loads(r[3]),

@@ -170,8 +170,9 @@ class KioskRuntime:
             if head is None or self.attempt is None or head.attempt_id != self.attempt.attempt_id:
                 return
             held = self.admission.get("console_head")
-            if not held or head.seq >= held["seq"]:
-                self.admission["console_head"] = {"seq": head.seq, "hash": head.hash}
+            seen = {"seq": head.seq, "hash": head.hash}
+            if held != seen and (not held or head.seq >= held["seq"]):  # a durable write only when it moves
+                self.admission["console_head"] = seen
                 storage.set_state(self.db, "admission", self.admission)
             problem = contains_head(self.db, self.attempt.attempt_id, JournalHead(head.seq, head.hash))
             if problem is not None and self.fault != f"journal check failed: {problem}":

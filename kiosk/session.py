@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from exam_core import limits
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import canonical_dumps
 from exam_core.model import Attempt
@@ -30,7 +31,7 @@ from kiosk.presentation import presented_orders
 from kiosk.timer import ExamClock, allowed_ms, due_warnings
 
 CHECKPOINT_SECONDS = 1.0
-RESULT_MAX_RESPONSES = 20_000  # the central intake's cap on final responses + history entries
+RESULT_MAX_RESPONSES = limits.ENVELOPE_MAX_RESPONSES  # the central intake's cap on final responses + history entries
 HISTORY_MAX_BYTES = 4 * 1024 * 1024  # of the 16 MiB sealed payload
 ACCOMMODATION_TOGGLES = ("large_text", "high_contrast", "zoom")
 

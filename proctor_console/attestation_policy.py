@@ -37,7 +37,7 @@ from exam_core.files import write_atomic
 from exam_core.jsonio import b64d, loads_strict
 from exam_core.store import immediate_transaction
 from proctor_console.context import ConsoleContext, ConsoleError, now_text
-from proctor_console.eventlog import SEVERITY_RANK
+from proctor_console.eventlog import open_or_repeat_alert
 
 if TYPE_CHECKING:
     from proctor_console.room import Tile
@@ -241,21 +241,13 @@ class AttestationGate:
         self.server.push_alert(self._raise_alert(kiosk_id, verdict, attempt_id))
 
     def _raise_alert(self, kiosk_id: str, verdict: Verdict, attempt_id: str | None) -> int:
-        evidence = json.dumps({"measurement": verdict.measurement, "reason": verdict.reason}, sort_keys=True)
-        now, rank = now_text(), SEVERITY_RANK[ALERT_SEVERITY]
+        """One open attestation alert per kiosk (whatever attempt it is on), via the alert queue's
+        own de-duplication."""
         with immediate_transaction(self.ctx.db) as conn:
-            found = conn.execute("SELECT alert_id FROM alerts WHERE status = 'open' AND kiosk_id = ? AND rule = ?",
-                                 [kiosk_id, ALERT_RULE]).fetchone()
-            if found:
-                conn.execute("UPDATE alerts SET count = count + 1, evidence = ?, updated = ?, attempt_id = ?"
-                             " WHERE alert_id = ?", [evidence, now, attempt_id, found[0]])
-                return int(found[0])
-            cur = conn.execute(
-                "INSERT INTO alerts (kiosk_id, attempt_id, rule, type, severity, rank, thresholds, evidence,"
-                " snapshot, first_seq, last_seq, count, opened, updated) VALUES (?,?,?,?,?,?,?,?,NULL,0,0,1,?,?)",
-                [kiosk_id, attempt_id, ALERT_RULE, "attestation.refused", ALERT_SEVERITY, rank, "{}", evidence,
-                 now, now])
-            return int(cur.lastrowid)
+            return open_or_repeat_alert(conn, kiosk_id=kiosk_id, attempt_id=attempt_id, rule=ALERT_RULE,
+                                        kind="attestation.refused", severity=ALERT_SEVERITY, thresholds={},
+                                        evidence={"measurement": verdict.measurement, "reason": verdict.reason},
+                                        now=now_text(), per_attempt=False)
 
 
 # --- CLI: proctor_console release-allowlist ----------------------------------------------------------

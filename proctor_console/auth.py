@@ -18,7 +18,7 @@ from typing import Any, Callable
 from flask import abort, g, request, session
 
 from exam_core.store import immediate_transaction
-from proctor_console.accounts import USERNAME_MAX, add_user  # noqa: F401  (bench/console.py imports add_user from here)
+from proctor_console.accounts import USERNAME_MAX
 from proctor_console.actions import User
 from proctor_console.context import ConsoleContext, ConsoleError
 from proctor_console.logins import LoginBook, login_id

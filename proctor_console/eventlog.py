@@ -90,28 +90,38 @@ class EventLog:
 
 
 def _raise_alert(conn: Any, event: Event, snapshot: str | None, now: str) -> int | None:
-    rank = SEVERITY_RANK[event.severity]
-    if rank < SEVERITY_RANK[ALERT_MIN_SEVERITY]:
+    if SEVERITY_RANK[event.severity] < SEVERITY_RANK[ALERT_MIN_SEVERITY]:
         return None
-    rule = event.rule or event.type
     evidence = {k: v for k, v in event.evidence.items() if k != "snapshot_jpeg"}
-    found = conn.execute(
-        "SELECT alert_id, rank FROM alerts WHERE status = 'open' AND kiosk_id = ? AND rule = ?"
-        " AND attempt_id IS ?", [event.kiosk_id, rule, event.attempt_id]).fetchone()
+    return open_or_repeat_alert(conn, kiosk_id=event.kiosk_id, attempt_id=event.attempt_id,
+                                rule=event.rule or event.type, kind=event.type, severity=event.severity,
+                                thresholds=event.thresholds, evidence=evidence, now=now, snapshot=snapshot,
+                                seq=event.seq)
+
+
+def open_or_repeat_alert(conn: Any, *, kiosk_id: str, attempt_id: str | None, rule: str, kind: str,
+                         severity: str, thresholds: dict[str, Any], evidence: dict[str, Any], now: str,
+                         snapshot: str | None = None, seq: int = 0, per_attempt: bool = True) -> int:
+    """The alert queue's de-duplication, for every source of alerts: one open alert per kiosk, rule
+    and (unless ``per_attempt`` is False) attempt. A repeat counts up, keeps the newest thresholds
+    and evidence, the highest severity and the latest snapshot; otherwise a new alert opens."""
+    rank = SEVERITY_RANK[severity]
+    match, params = ("AND attempt_id IS ?", [attempt_id]) if per_attempt else ("", [])
+    found = conn.execute(f"SELECT alert_id FROM alerts WHERE status = 'open' AND kiosk_id = ? AND rule = ? {match}",
+                         [kiosk_id, rule, *params]).fetchone()
     if found:
         conn.execute(
             "UPDATE alerts SET count = count + 1, last_seq = MAX(last_seq, ?), updated = ?,"
             " rank = MAX(rank, ?), severity = CASE WHEN ? > rank THEN ? ELSE severity END,"
-            " thresholds = ?, evidence = ?, snapshot = COALESCE(?, snapshot) WHERE alert_id = ?",
-            [event.seq, now, rank, rank, event.severity, json.dumps(event.thresholds, sort_keys=True),
-             json.dumps(evidence, sort_keys=True), snapshot, found[0]])
+            " thresholds = ?, evidence = ?, snapshot = COALESCE(?, snapshot), attempt_id = ? WHERE alert_id = ?",
+            [seq, now, rank, rank, severity, json.dumps(thresholds, sort_keys=True),
+             json.dumps(evidence, sort_keys=True), snapshot, attempt_id, found[0]])
         return int(found[0])
     cur = conn.execute(
         "INSERT INTO alerts (kiosk_id, attempt_id, rule, type, severity, rank, thresholds, evidence,"
         " snapshot, first_seq, last_seq, count, opened, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,1,?,?)",
-        [event.kiosk_id, event.attempt_id, rule, event.type, event.severity, rank,
-         json.dumps(event.thresholds, sort_keys=True), json.dumps(evidence, sort_keys=True), snapshot,
-         event.seq, event.seq, now, now])
+        [kiosk_id, attempt_id, rule, kind, severity, rank, json.dumps(thresholds, sort_keys=True),
+         json.dumps(evidence, sort_keys=True), snapshot, seq, seq, now, now])
     return int(cur.lastrowid)
 
 
@@ -192,21 +202,11 @@ def _head_problem(db: sqlite_utils.Database, attempt_id: str, latest: Any, seq: 
 
 def _journal_alert(conn: Any, kiosk_id: str, attempt_id: str, evidence: dict[str, Any], now: str) -> int:
     """One open alert per attempt for this rule; a repeat counts up and keeps the newest evidence."""
-    rank = SEVERITY_RANK[JOURNAL_ALERT_SEVERITY]
-    found = conn.execute("SELECT alert_id FROM alerts WHERE status = 'open' AND kiosk_id = ? AND rule = ?"
-                         " AND attempt_id IS ?", [kiosk_id, JOURNAL_ALERT_RULE, attempt_id]).fetchone()
-    if found:
-        conn.execute("UPDATE alerts SET count = count + 1, evidence = ?, updated = ? WHERE alert_id = ?",
-                     [json.dumps(evidence, sort_keys=True), now, found[0]])
-        return int(found[0])
     thresholds = {"rule": "a later journal head must not have a lower row number, nor the same row number "
                           "with another hash"}
-    cur = conn.execute(
-        "INSERT INTO alerts (kiosk_id, attempt_id, rule, type, severity, rank, thresholds, evidence,"
-        " snapshot, first_seq, last_seq, count, opened, updated) VALUES (?,?,?,?,?,?,?,?,NULL,0,0,1,?,?)",
-        [kiosk_id, attempt_id, JOURNAL_ALERT_RULE, "journal.regressed", JOURNAL_ALERT_SEVERITY, rank,
-         json.dumps(thresholds, sort_keys=True), json.dumps(evidence, sort_keys=True), now, now])
-    return int(cur.lastrowid)
+    return open_or_repeat_alert(conn, kiosk_id=kiosk_id, attempt_id=attempt_id, rule=JOURNAL_ALERT_RULE,
+                                kind="journal.regressed", severity=JOURNAL_ALERT_SEVERITY, thresholds=thresholds,
+                                evidence=evidence, now=now)
 
 
 def journal_heads_seen(db: sqlite_utils.Database, attempt_id: str) -> list[dict[str, Any]]:

@@ -92,6 +92,9 @@ class KioskNamespace(socketio.Namespace):
         super().__init__(protocol.KIOSK_NAMESPACE)
         self.console = server
         self.attestation = attestation  # owned by the server; actions and commands consult the same gate
+        #: The last journal head each kiosk reported: an unchanged head (an idle candidate) needs no
+        #: trip to the head writer's thread.
+        self._last_heads: dict[str, tuple[str, int, str]] = {}
 
     # --- login ------------------------------------------------------------------------------
     def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -185,7 +188,10 @@ class KioskNamespace(socketio.Namespace):
         if attempt_changed:
             self.console.fill_candidate(tile)
         if beat.journal_head is not None:
-            self._journal_head(kiosk_id, beat.attempt_id, beat.journal_head)
+            head = (beat.attempt_id, beat.journal_head.seq, beat.journal_head.hash)
+            if self._last_heads.get(kiosk_id) != head:
+                self._journal_head(kiosk_id, beat.attempt_id, beat.journal_head)
+                self._last_heads[kiosk_id] = head
         self.console.push_tile(kiosk_id)
         return protocol.ack_ok()
 

@@ -118,6 +118,9 @@ class ConsoleServer:
                 tile.state = row[4]
         else:
             tile.candidate_id, tile.candidate_name = None, ""
+        self.count_open_alerts(tile)
+
+    def count_open_alerts(self, tile: Any) -> None:
         tile.open_alerts = self.ctx.db.execute("SELECT COUNT(*) FROM alerts WHERE kiosk_id = ? AND status = 'open'",
                                                [tile.kiosk_id]).fetchone()[0]
 
@@ -158,8 +161,7 @@ class ConsoleServer:
         alert = self.alert(alert_id)
         if alert is not None:
             self.socketio.emit(protocol.PROCTOR_ALERT, alert, to=PROCTORS_ROOM, namespace=protocol.PROCTOR_NAMESPACE)
-            tile = self.room.tile(alert["kiosk_id"])
-            self.fill_candidate(tile)
+            self.count_open_alerts(self.room.tile(alert["kiosk_id"]))  # an alert changes no candidate
             self.push_tile(alert["kiosk_id"])
 
     def after_command(self, kiosk_id: str, command: dict[str, Any], ack: Any) -> None:
