@@ -108,13 +108,3 @@ class Host(abc.ABC):
     def block_device(self, device: str) -> BlockDevice | None:
         """The whole disk behind a device node such as ``/dev/sdb1``, None if not a block device."""
 
-
-def current_host() -> Host:
-    """The host implementation for the running operating system."""
-    import sys
-
-    if sys.platform.startswith("linux"):
-        from hardening.linux import LinuxHost
-
-        return LinuxHost()
-    raise NotImplementedError(f"hardening has no host implementation for {sys.platform}")

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import ssl
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 from hardening.checks import ALL_CHECKS, FAIL, CheckResult, check_clock_skew
-from hardening.host import Host, current_host
+from hardening.host import Host
 from hardening.policy import Policy, load_policy
+
+
+def current_host() -> Host:
+    """The host implementation for the running operating system.
+
+    It lives here, beside its one caller, and not in ``hardening.host``: the interface module must
+    not import its own implementations (that was an import circle host <-> linux).
+    """
+    if sys.platform.startswith("linux"):
+        from hardening.linux import LinuxHost
+
+        return LinuxHost()
+    raise NotImplementedError(f"hardening has no host implementation for {sys.platform}")
 
 
 @dataclass
