@@ -66,7 +66,8 @@ def _worker(url: str, mode: str, kiosks: list[tuple[str, str]], ready: Any, go: 
     import socketio
 
     from exam_core import protocol
-    from proctor_console.simkiosk import SimKiosk, now_text
+    from proctor_console.clock import now_text
+    from simulators.kiosk import SimKiosk
 
     paired = []
     for kiosk_id, code in kiosks:
@@ -128,7 +129,7 @@ def _worker(url: str, mode: str, kiosks: list[tuple[str, str]], ready: Any, go: 
 # --- the proctor side ------------------------------------------------------------------------------
 
 class ProctorListener:
-    """The proctor's side: an asyncio client (see simkiosk: the threaded client drops TLS frames)."""
+    """The proctor's side: an asyncio client (see simulators.kiosk: the threaded client drops TLS frames)."""
 
     def __init__(self, url: str, mode: str) -> None:
         import requests

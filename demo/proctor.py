@@ -21,7 +21,7 @@ import urllib3
 from exam_core import protocol
 
 from demo.processes import DemoError
-from proctor_console.simkiosk import ProctorSocket
+from simulators.proctor import ProctorSocket
 
 
 def tls_fingerprint(host: str, port: int) -> str:

@@ -26,16 +26,12 @@ from exam_core.jsonio import b64d, format_time, loads_strict
 from exam_core.keys import HpkePrivateKey
 from exam_core.store import open_db
 from exam_core.tls import certificate_fingerprint, make_self_signed
+from proctor_console.clock import now_text
 from proctor_console.schema import MIGRATIONS
 
 
 class ConsoleError(InvigilError):
     """A console operation refused for a reason the operator can act on (shown as given)."""
-
-
-def now_text() -> str:
-    """The console's clock as a wire timestamp (microseconds kept: records are ordered by it)."""
-    return format_time(datetime.now(timezone.utc))
 
 
 @dataclass

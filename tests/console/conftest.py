@@ -27,7 +27,8 @@ import urllib3
 from exam_core import certs, keys, protocol
 from exam_core.jsonio import utc_now
 from exam_core.package import build_form_package
-from proctor_console.simkiosk import ProctorSocket, SimKiosk
+from simulators.kiosk import SimKiosk
+from simulators.proctor import ProctorSocket
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)

@@ -35,7 +35,7 @@ def test_pairing_code_is_single_use_and_wrong_code_refused(running_console: Runn
 
 
 def protocol_kiosk(running: RunningConsole, kiosk_id: str):
-    from proctor_console.simkiosk import SimKiosk
+    from simulators.kiosk import SimKiosk
     return SimKiosk(running.url, kiosk_id, verify=False)
 
 

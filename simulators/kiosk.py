@@ -1,4 +1,4 @@
-"""A simulated kiosk speaking ``exam_core.protocol``, and a proctor's socket: for tests, the bench, demos.
+"""A simulated kiosk speaking ``exam_core.protocol``: for tests, the bench, demos.
 
 It is a real python-socketio client doing what a kiosk does on the wire (pairing with a one-time
 code and TLS pinning, challenge login on every connect, hello, heartbeats, events with per-kiosk
@@ -19,8 +19,7 @@ import ssl
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlparse
 
 import requests
@@ -29,11 +28,7 @@ import socketio
 from exam_core import keys, package, protocol
 from exam_core.aioloop import LoopThread
 from exam_core.attestation import make_attestation_document
-from exam_core.jsonio import b64d, b64e, format_time
-
-
-def now_text() -> str:
-    return format_time(datetime.now(timezone.utc))
+from exam_core.jsonio import b64d, b64e, format_time, utc_now
 
 
 class SimKiosk:
@@ -168,7 +163,8 @@ class SimKiosk:
 
     # --- messages -------------------------------------------------------------------------------
     def heartbeat(self, **extra: Any) -> Any:
-        beat = {"v": 1, "state": self.state, "wall_time": now_text(), "attempt_id": self.attempt_id, **extra}
+        beat = {"v": 1, "state": self.state, "wall_time": format_time(utc_now()), "attempt_id": self.attempt_id,
+                **extra}
         return self.call(protocol.HEARTBEAT, beat)
 
     def make_event(self, type_: str = "heartbeat.info", severity: str = "info", **fields: Any) -> dict[str, Any]:
@@ -176,7 +172,8 @@ class SimKiosk:
             seq = self.next_seq
             self.next_seq += 1
         return {"kiosk_id": self.kiosk_id, "seq": seq, "type": type_, "severity": severity,
-                "wall_time": now_text(), "mono_time": time.monotonic(), "attempt_id": self.attempt_id, **fields}
+                "wall_time": format_time(utc_now()), "mono_time": time.monotonic(), "attempt_id": self.attempt_id,
+                **fields}
 
     def send_event(self, event: dict[str, Any], timeout: float = 30) -> Any:
         return self.call(protocol.EVENT, event, timeout)
@@ -212,44 +209,3 @@ class SimKiosk:
         elif kind == "message":
             self.messages.append(command.args.text)
         return protocol.CommandAck(ok=True, command_id=command.command_id, state=self.state).to_dict()
-
-
-class ProctorSocket:
-    """A proctor's ``/proctor`` socket for tests and the demo: the synchronous surface of
-    ``socketio.Client`` they use, on python-socketio's asyncio client in a background loop.
-
-    Why not ``socketio.Client`` itself: its threaded websocket transport loses about one frame in
-    a few hundred over TLS (measured against a bare relay too), and a lost reply made an action
-    call time out after 30 s now and then. The asyncio client lost none (as in the kiosk link).
-    """
-
-    def __init__(self, reconnection: bool = False) -> None:
-        self._loop = LoopThread("proctor-socket")
-        self._client = socketio.AsyncClient(ssl_verify=False, reconnection=reconnection)
-
-    @property
-    def connected(self) -> bool:
-        return self._client.connected
-
-    def on(self, event: str, handler: Callable[..., Any], namespace: str | None = None) -> None:
-        self._client.on(event, handler, namespace=namespace)
-
-    def connect(self, url: str, **kwargs: Any) -> None:
-        self._loop.run(self._client.connect(url, **kwargs), timeout=60)
-
-    def call(self, event: str, data: Any = None, namespace: str | None = None, timeout: float = 60) -> Any:
-        return self._loop.run(self._client.call(event, data, namespace=namespace, timeout=timeout), timeout + 5)
-
-    def emit(self, event: str, data: Any = None, namespace: str | None = None) -> None:
-        self._loop.run(self._client.emit(event, data, namespace=namespace), timeout=30)
-
-    def disconnect(self) -> None:
-        try:
-            self._loop.run(self._client.disconnect(), timeout=10)
-        finally:
-            self._loop.stop()
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
