@@ -1,7 +1,9 @@
 """Zip archives read under limits, and the canonical zip layout of form packages.
 
-Two readers share one policy check (member count, exact names, no duplicates, no directories, no
-path tricks, declared sizes, compression method and ratio):
+Every reader first checks the end record (no comment, no trailing bytes, no multi-disk archive,
+the central directory where it says) and then one policy over the central directory (member
+count, exact names, no duplicates, no directories, no path tricks, declared sizes, compression
+method, encryption and other flags, compression ratio ``limits.ZIP_MAX_COMPRESSION_RATIO``):
 
 * ``read_canonical`` accepts only the one byte layout ``write_canonical`` produces (stored members,
   fixed timestamps and attributes, no extra fields or comments). Every byte outside the members'
@@ -9,8 +11,11 @@ path tricks, declared sizes, compression method and ratio):
   changed unnoticed, and member data is returned as zero-copy ``memoryview`` slices. The CRC of
   members is not recomputed: callers authenticate member data cryptographically (signature,
   AES-GCM), which is what makes opening a 20 MB package cost little more than decrypting it.
-* ``read_members`` reads an ordinary zip (stored or deflated), enforcing the size limits from the
-  headers first and again while inflating, so a zip bomb is refused after a bounded amount of work.
+* ``open_zip`` opens an ordinary zip (stored or deflated), from bytes or a seekable file, and reads
+  one member at a time, enforcing the size limits from the headers first and again while
+  inflating (so a zip bomb is refused after a bounded amount of work) and the CRC at the end of
+  each member; ``read_members`` reads them all. What a reader cannot take (a corrupt, encrypted or
+  unsupported member) is a ``MalformedError``, never a ``zipfile`` or ``zlib`` exception.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import Iterable
+from types import TracebackType
+from typing import BinaryIO, Iterable
 
+from exam_core import limits
 from exam_core.errors import MalformedError, TooLargeError
 
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
@@ -43,7 +50,11 @@ _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9][A-Za-z0-9.
 
 @dataclass(frozen=True)
 class ZipPolicy:
-    """What a reader accepts; ``names`` (exact set) or ``name_pattern`` restricts member names."""
+    """What a reader accepts; ``names`` (exact set) or ``name_pattern`` restricts member names.
+
+    ``skip_directories``: directory entries (which zip tools add and which carry no data) are
+    passed over instead of refused; their names are still checked for path tricks.
+    """
 
     max_members: int
     max_member_bytes: int
@@ -52,23 +63,35 @@ class ZipPolicy:
     required: frozenset[str] = frozenset()
     name_pattern: re.Pattern[str] = _NAME_RE
     methods: frozenset[int] = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
-    max_ratio: int = 200
+    max_ratio: int = limits.ZIP_MAX_COMPRESSION_RATIO
+    skip_directories: bool = False
 
 
-def _check_eocd(data: bytes | memoryview, policy: ZipPolicy) -> tuple[int, int, int]:
-    """Read the end record (no archive comment allowed) before zipfile parses anything."""
-    if len(data) < _EOCD.size:
+def _check_eocd(stream: BinaryIO, policy: ZipPolicy) -> int:
+    """Read the end record (no archive comment allowed) before zipfile parses anything; returns
+    the number of members it declares."""
+    size = stream.seek(0, io.SEEK_END)
+    if size < _EOCD.size:
         raise MalformedError("not a zip archive (too short)")
-    sig, disk, cd_disk, here, total, cd_size, cd_offset, comment = _EOCD.unpack_from(data, len(data) - _EOCD.size)
+    stream.seek(size - _EOCD.size)
+    sig, disk, cd_disk, here, total, cd_size, cd_offset, comment = _EOCD.unpack(stream.read(_EOCD.size))
     if sig != _EOCD_SIG or comment != 0:
         raise MalformedError("zip must end with an end-of-central-directory record and no comment")
     if disk or cd_disk or here != total:
         raise MalformedError("multi-disk zip archives are not accepted")
     if total > policy.max_members:
         raise TooLargeError(f"zip declares {total} members; at most {policy.max_members} accepted")
-    if cd_offset + cd_size != len(data) - _EOCD.size:
+    if cd_offset + cd_size != size - _EOCD.size:
         raise MalformedError("zip central directory is not where the end record says")
-    return total, cd_size, cd_offset
+    return total
+
+
+def _check_name(name: str, is_dir: bool, policy: ZipPolicy) -> None:
+    path = name.rstrip("/") if is_dir else name
+    if path.startswith("/") or ".." in path.split("/"):
+        raise MalformedError(f"zip member {name!r} escapes the archive (absolute path or ..)")
+    if not policy.name_pattern.fullmatch(path):
+        raise MalformedError(f"zip member name {name!r} is not allowed")
 
 
 def _check_infos(infos: list[zipfile.ZipInfo], policy: ZipPolicy) -> None:
@@ -79,10 +102,14 @@ def _check_infos(infos: list[zipfile.ZipInfo], policy: ZipPolicy) -> None:
         if name in seen:
             raise MalformedError(f"duplicate zip member {name!r}")
         seen.add(name)
-        if name.endswith("/") or info.is_dir():
+        is_dir = name.endswith("/") or info.is_dir()
+        if is_dir and not policy.skip_directories:
             raise MalformedError(f"zip member {name!r} is a directory")
-        if not policy.name_pattern.fullmatch(name) or ".." in name.split("/"):
-            raise MalformedError(f"zip member name {name!r} is not allowed")
+        _check_name(name, is_dir, policy)
+        if is_dir:
+            if info.file_size:
+                raise MalformedError(f"zip directory entry {name!r} declares data")
+            continue
         if policy.names is not None and name not in policy.names:
             raise MalformedError(f"unexpected zip member {name!r}")
         if info.compress_type not in policy.methods:
@@ -94,7 +121,8 @@ def _check_infos(infos: list[zipfile.ZipInfo], policy: ZipPolicy) -> None:
             raise TooLargeError(f"zip member {name!r} declares {info.file_size} bytes; "
                                 f"at most {policy.max_member_bytes}")
         if info.file_size > max(info.compress_size, 1) * policy.max_ratio:
-            raise TooLargeError(f"zip member {name!r} expands more than {policy.max_ratio}x (zip bomb)")
+            raise TooLargeError(f"zip member {name!r} expands more than {policy.max_ratio}x its compressed size "
+                                "(compression ratio of a zip bomb)")
         total += info.file_size
         if total > policy.max_total_bytes:
             raise TooLargeError(f"zip members declare more than {policy.max_total_bytes} bytes in all")
@@ -103,27 +131,65 @@ def _check_infos(infos: list[zipfile.ZipInfo], policy: ZipPolicy) -> None:
         raise MalformedError(f"zip lacks member(s) {', '.join(sorted(missing))}")
 
 
-def _open(data: bytes | memoryview, policy: ZipPolicy) -> zipfile.ZipFile:
-    declared, _, _ = _check_eocd(data, policy)
+def _open(source: bytes | memoryview | BinaryIO, policy: ZipPolicy) -> zipfile.ZipFile:
+    stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
+    declared = _check_eocd(stream, policy)
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, struct.error, NotImplementedError) as exc:
         raise MalformedError(f"not a valid zip archive: {exc}") from None
-    if len(archive.infolist()) != declared:  # e.g. a length field that swallows the next entry
-        raise MalformedError(f"zip end record declares {declared} members; the directory holds "
-                             f"{len(archive.infolist())}")
-    _check_infos(archive.infolist(), policy)
+    try:
+        if len(archive.infolist()) != declared:  # e.g. a length field that swallows the next entry
+            raise MalformedError(f"zip end record declares {declared} members; the directory holds "
+                                 f"{len(archive.infolist())}")
+        _check_infos(archive.infolist(), policy)
+    except BaseException:
+        archive.close()
+        raise
     return archive
+
+
+class ZipReader:
+    """An ordinary zip whose end record and central directory passed a :class:`ZipPolicy`.
+
+    Members are read one at a time (an importer needs only the ones a manifest names), each under
+    the declared size while inflating and with its CRC checked; directory entries are not members.
+    Close it (or use it as a context manager) to release the archive.
+    """
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self._archive = archive
+        self._infos = {i.filename: i for i in archive.infolist() if not i.is_dir()}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """File members in central-directory order."""
+        return tuple(self._infos)
+
+    def read(self, name: str) -> bytes:
+        """One member's bytes; ``KeyError`` for a name the archive does not hold."""
+        return _read_one(self._archive, self._infos[name])
+
+    def close(self) -> None:
+        self._archive.close()
+
+    def __enter__(self) -> ZipReader:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+
+def open_zip(source: bytes | BinaryIO, policy: ZipPolicy) -> ZipReader:
+    """Check an ordinary zip (bytes, or a seekable binary file) under ``policy`` and open it."""
+    return ZipReader(_open(source, policy))
 
 
 def read_members(data: bytes, policy: ZipPolicy) -> dict[str, bytes]:
     """Read every member of an ordinary zip under ``policy``; limits are enforced while inflating."""
-    archive = _open(data, policy)
-    members: dict[str, bytes] = {}
-    with archive:
-        for info in archive.infolist():
-            members[info.filename] = _read_one(archive, info)
-    return members
+    with open_zip(data, policy) as reader:
+        return {name: reader.read(name) for name in reader.names}
 
 
 def _read_one(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -135,7 +201,8 @@ def _read_one(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
                 if size > info.file_size:
                     raise TooLargeError(f"zip member {info.filename!r} inflates beyond its declared size")
                 chunks.append(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error, NotImplementedError,
+            RuntimeError) as exc:  # RuntimeError: zipfile's "password required" for an encrypted member
         raise MalformedError(f"zip member {info.filename!r} is corrupt or unsupported: {exc}") from None
     if size != info.file_size:
         raise MalformedError(f"zip member {info.filename!r} is shorter than declared")
