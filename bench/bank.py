@@ -24,10 +24,10 @@ from item_bank_sync.assembly import assemble
 from item_bank_sync.bank import MAX_BATCH, ItemBank
 from item_bank_sync.context import CentralContext
 from item_bank_sync.forms import FormStore, load_pool, record_item_stats
-from item_bank_sync.importer import ImportOptions, iter_sources
-from item_bank_sync.qti_import import ParsedItem, parse_qti_item
+from item_bank_sync.items.importer import ImportOptions, iter_sources
+from item_bank_sync.items.qti.reader import ParsedItem, parse_qti_item
 from item_bank_sync.schemes import SchemeStore, parse_scheme
-from item_bank_sync.synthetic import generate, scheme_yaml, write_items
+from item_bank_sync.items.synthetic import generate, scheme_yaml, write_items
 
 BENCH = "bank"
 AREAS = ["a1", "a2", "a3", "a4", "a5"]
