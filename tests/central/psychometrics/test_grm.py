@@ -41,7 +41,7 @@ def test_grm_recovers_simulated_parameters(simulated):
     a, b, r = simulated
     assert r.converged
     np.testing.assert_allclose(r.a, a, atol=0.25)
-    np.testing.assert_allclose(np.array(r.b), b, atol=0.25)
+    np.testing.assert_allclose(np.array(r.b), b, atol=0.3)  # extreme thresholds of the flattest item: SE ~.14
 
 
 def test_grm_information_is_the_derivative_formula(simulated):
