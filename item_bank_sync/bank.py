@@ -31,8 +31,8 @@ from exam_core.errors import InvigilError
 from exam_core.jsonio import canonical_dumps
 from exam_core.model import ITEM_STATUSES, AnswerKey, Item
 from exam_core.store import immediate_transaction
-from item_bank_sync.media import MediaStore
-from item_bank_sync.qti_import import ParsedItem
+from item_bank_sync.items.media import MediaStore
+from item_bank_sync.items.qti.reader import ParsedItem
 
 #: action -> (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {

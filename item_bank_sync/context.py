@@ -121,7 +121,7 @@ class CentralContext:
     def item_bank(self):
         """The item bank (versions, document control, media) over bank.db."""
         from item_bank_sync.bank import ItemBank
-        from item_bank_sync.media import MediaStore
+        from item_bank_sync.items.media import MediaStore
 
         db = self.open_bank_db()
         return ItemBank(db, MediaStore(self.media_dir, db), self.audit_log())

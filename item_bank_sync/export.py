@@ -20,10 +20,9 @@ from lxml import etree
 from exam_core.model import Item
 from item_bank_sync.context import CentralContext
 from item_bank_sync.forms import FormStore
-from item_bank_sync.importer import INVIGIL_META_NS
-from item_bank_sync.qti_export import QTI3_NS, item_to_qti
+from item_bank_sync.items.qti.writer import item_to_qti
+from item_bank_sync.items.qti.xml import CP_NS, INVIGIL_META_NS, QTI3_NS
 
-CP_NS = "http://www.imsglobal.org/xsd/imscp_v1p1"
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
 
 

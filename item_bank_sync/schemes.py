@@ -20,9 +20,9 @@ from exam_core.jsonio import canonical_dumps
 from exam_core.model import IDENTIFIER_RE, Accommodations
 from item_bank_sync.bank import utc_now
 from item_bank_sync.bank_db import versioned_json
-from item_bank_sync.import_errors import ItemRejected
-from item_bank_sync.qti_body import sanitise_fragment
-from item_bank_sync.yaml_safe import load_yaml
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.qti.body import sanitise_fragment
+from item_bank_sync.items.yaml_safe import load_yaml
 
 FORMAT = "invigil-scheme/1"
 FIELDS = {"format", "id", "version", "title", "eligibility", "duration_minutes", "cut_score_percent",

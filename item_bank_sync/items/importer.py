@@ -5,33 +5,41 @@ reason. Media references are resolved inside the *import root* only (the folder 
 file's folder, or the zip), never through ``..`` out of it, never by URL: an item cannot make the
 importer read a file its author did not ship with it.
 
-Zip files are read with limits on member count, sizes and compression ratio (zip bombs), and
-members with absolute paths or ``..`` are refused.
+Zip files are read through ``exam_core.safezip`` (the reader form packages use): the end record,
+member count, sizes, compression method and ratio (zip bombs), encryption and other flags, and
+names that are absolute or climb out with ``..`` are checked before any member is read, and each
+member's size and CRC again while it is read. A zip that fails is one rejection naming why; a
+member that turns out corrupt rejects the item that needed it. Names are read as zip tools write
+them (spaces, any depth, directory entries), which is wider than a form package's names.
 """
 
 from __future__ import annotations
 
 import posixpath
-import zipfile
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 from lxml import etree
 
-from item_bank_sync.import_errors import ItemRejected
-from item_bank_sync.qti_import import ParsedItem, parse_qti_item
-from item_bank_sync.qti_xml import parse_xml
-from item_bank_sync.yaml_items import parse_yaml_item
+from exam_core.errors import MalformedError, TooLargeError
+from exam_core.limits import MIB
+from exam_core.safezip import ZipPolicy, ZipReader, open_zip
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.qti.reader import ParsedItem, parse_qti_item
+from item_bank_sync.items.qti.xml import INVIGIL_META_NS, parse_xml
+from item_bank_sync.items.yaml_items import parse_yaml_item
 
-ZIP_MAX_MEMBERS = 20_000
-ZIP_MAX_MEMBER_BYTES = 20 * 1024 * 1024
-ZIP_MAX_TOTAL_BYTES = 1024 * 1024 * 1024
-ZIP_MAX_RATIO = 200
+#: Largest file read for an item: an item file, or a media file it references (folder or zip).
+MAX_FILE_BYTES = 20 * MIB
+#: Path segments of a zip member: no control characters or backslashes; no drive (``C:``) first.
+_SEGMENT = r"[^/\\\x00-\x1f\x7f]+"
+ZIP_POLICY = ZipPolicy(max_members=20_000, max_member_bytes=MAX_FILE_BYTES, max_total_bytes=1024 * MIB,
+                       name_pattern=re.compile(rf"(?![^/]*:){_SEGMENT}(/{_SEGMENT})*"),
+                       skip_directories=True)
 MANIFEST = "imsmanifest.xml"
 ITEM_RESOURCE_TYPES = ("imsqti_item_xmlv2p1", "imsqti_item_xmlv2p2", "imsqti_item_xmlv3p0")
-#: Namespace of the one metadata element Invigil adds to a manifest resource (competency area).
-INVIGIL_META_NS = "urn:invigil:item-metadata:1"
 
 
 @dataclass
@@ -114,9 +122,9 @@ def _folder_root(folder: Path) -> _Root:
 
 def _read_limited(path: Path) -> bytes:
     with path.open("rb") as handle:
-        data = handle.read(ZIP_MAX_MEMBER_BYTES + 1)
-    if len(data) > ZIP_MAX_MEMBER_BYTES:
-        raise ItemRejected(str(path), "file", f"is larger than {ZIP_MAX_MEMBER_BYTES} bytes")
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ItemRejected(str(path), "file", f"is larger than {MAX_FILE_BYTES} bytes")
     return data
 
 
@@ -146,47 +154,56 @@ def _parse(root: _Root, rel: str, source: str, options: ImportOptions, area: str
 
 def _zip(path: Path, options: ImportOptions) -> Iterator[Outcome]:
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        yield ItemRejected(str(path), "zip", f"is not a readable zip file: {exc}")
+        handle = path.open("rb")
+    except OSError as exc:
+        yield ItemRejected(str(path), "zip", f"is not a readable zip file: {exc.strerror or exc}")
         return
-    with archive:
+    with handle:
         try:
-            members = _checked_members(archive, str(path))
-        except ItemRejected as exc:
-            yield exc
+            reader = open_zip(handle, ZIP_POLICY)
+        except (MalformedError, TooLargeError) as exc:
+            yield _zip_refusal(str(path), exc)
             return
-        root = _Root(str(path), lambda rel: archive.read(members[rel]), lambda rel: rel in members)
-        if MANIFEST not in members:
-            yield ItemRejected(str(path), MANIFEST, "missing: a content package must hold imsmanifest.xml at its root")
-            return
-        yield from _manifest_items(root, str(path), options)
+        with reader:
+            try:
+                members = _normalised_members(reader, str(path))
+            except ItemRejected as exc:
+                yield exc
+                return
+            if MANIFEST not in members:
+                yield ItemRejected(str(path), MANIFEST, "missing: a content package must hold imsmanifest.xml at its root")
+                return
+            root = _Root(str(path), _member_reader(reader, members, str(path)), lambda rel: rel in members)
+            yield from _manifest_items(root, str(path), options)
 
 
-def _checked_members(archive: zipfile.ZipFile, source: str) -> dict[str, zipfile.ZipInfo]:
-    infos = archive.infolist()
-    if len(infos) > ZIP_MAX_MEMBERS:
-        raise ItemRejected(source, "zip", f"holds {len(infos)} members, more than {ZIP_MAX_MEMBERS}")
-    members: dict[str, zipfile.ZipInfo] = {}
-    total = 0
-    for info in infos:
-        if info.is_dir():
-            continue
-        name = info.filename
+def _zip_refusal(source: str, exc: MalformedError | TooLargeError) -> ItemRejected:
+    """What ``exam_core.safezip`` refused, as one rejection of the whole zip."""
+    problem = f"is too large: {exc}" if isinstance(exc, TooLargeError) else f"is not a readable zip file: {exc}"
+    return ItemRejected(source, "zip", problem)
+
+
+def _normalised_members(reader: ZipReader, source: str) -> dict[str, str]:
+    """Member names as a manifest refers to them (``./a/b`` is ``a/b``) -> name in the zip."""
+    members: dict[str, str] = {}
+    for name in reader.names:
         norm = posixpath.normpath(name)
-        if name.startswith("/") or norm.startswith("../") or "\\" in name or ":" in name.split("/")[0]:
-            raise ItemRejected(source, name, "zip member path is absolute or escapes the package")
-        if info.file_size > ZIP_MAX_MEMBER_BYTES:
-            raise ItemRejected(source, name, f"is {info.file_size} bytes uncompressed, more than {ZIP_MAX_MEMBER_BYTES}")
-        if info.compress_size and info.file_size / info.compress_size > ZIP_MAX_RATIO:
-            raise ItemRejected(source, name, "compression ratio is implausibly high (zip bomb?)")
-        total += info.file_size
-        if total > ZIP_MAX_TOTAL_BYTES:
-            raise ItemRejected(source, "zip", f"uncompressed size exceeds {ZIP_MAX_TOTAL_BYTES} bytes")
         if norm in members:
             raise ItemRejected(source, name, "appears twice in the zip")
-        members[norm] = info
+        members[norm] = name
     return members
+
+
+def _member_reader(reader: ZipReader, members: dict[str, str], source: str) -> Callable[[str], bytes]:
+    """Reads one member for an item; a corrupt one (bad CRC, short, inflating past its declared
+    size) rejects the item that needed it, naming the member."""
+
+    def read(rel: str) -> bytes:
+        try:
+            return reader.read(members[rel])
+        except (MalformedError, TooLargeError) as exc:
+            raise ItemRejected(source, rel, f"cannot be read from the zip: {exc}") from None
+    return read
 
 
 def _manifest_items(root: _Root, label: str, options: ImportOptions) -> Iterator[Outcome]:

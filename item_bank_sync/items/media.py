@@ -17,7 +17,7 @@ import sqlite_utils
 
 from exam_core.files import write_atomic
 from exam_core.model import MediaRef
-from item_bank_sync.import_errors import ItemRejected
+from item_bank_sync.items.errors import ItemRejected
 
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
 

@@ -13,6 +13,8 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from item_bank_sync.items.qti.xml import CP_NS, INVIGIL_META_NS
+
 QTI21 = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 TEMPLATE = "http://www.imsglobal.org/question/qti_v2p1/rptemplates/match_correct"
 
@@ -67,8 +69,6 @@ def write_items(folder: Path, items: list[tuple[str, str, bytes]]) -> list[Path]
 
 def write_package(path: Path, items: list[tuple[str, str, bytes]]) -> Path:
     """An IMS content package whose manifest carries each item's competency area."""
-    from item_bank_sync.importer import INVIGIL_META_NS
-
     resources = []
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for item_id, area, xml in items:
@@ -79,7 +79,7 @@ def write_package(path: Path, items: list[tuple[str, str, bytes]]) -> Path:
                 f'<file href="items/{item_id}.xml"/></resource>')
         archive.writestr("imsmanifest.xml", (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<manifest xmlns="http://www.imsglobal.org/xsd/imscp_v1p1" identifier="synthetic">'
+            f'<manifest xmlns="{CP_NS}" identifier="synthetic">'
             f'<organizations/><resources>{"".join(resources)}</resources></manifest>').encode("utf-8"))
     return path
 

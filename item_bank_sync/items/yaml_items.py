@@ -1,7 +1,7 @@
 """The native YAML item format (documented in docs/ITEM-FORMATS.md).
 
 A YAML item is a friendlier spelling of a QTI item. It is read into model records *without*
-trusting them, written as QTI 3.0 by :mod:`item_bank_sync.qti_export`, and that XML is read back
+trusting them, written as QTI 3.0 by :mod:`item_bank_sync.items.qti.writer`, and that XML is read back
 by the QTI importer, so a YAML item passes exactly the checks a QTI item passes (declared
 responses, options, cardinality, sanitised HTML, media) and cannot take a shortcut around them.
 """
@@ -12,11 +12,11 @@ from typing import Any, Callable
 
 from exam_core.model import (AnswerKey, AreaMapEntry, Choice, Hotspot, Interaction, Item,
                              ResponseKey)
-from item_bank_sync.import_errors import ItemRejected
-from item_bank_sync.media import media_ref
-from item_bank_sync.qti_export import item_to_qti
-from item_bank_sync.qti_import import MediaLoader, ParsedItem, parse_qti_item
-from item_bank_sync.yaml_safe import load_yaml
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.media import media_ref
+from item_bank_sync.items.qti.writer import item_to_qti
+from item_bank_sync.items.qti.reader import MediaLoader, ParsedItem, parse_qti_item
+from item_bank_sync.items.yaml_safe import load_yaml
 
 FORMAT = "invigil-item/1"
 ITEM_FIELDS = {"format", "id", "title", "language", "area", "body", "interactions"}

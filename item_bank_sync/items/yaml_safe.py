@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from item_bank_sync.import_errors import ItemRejected
+from item_bank_sync.items.errors import ItemRejected
 
 MAX_YAML_BYTES = 1024 * 1024
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from item_bank_sync.importer import ImportOptions, iter_sources
-from item_bank_sync.qti_import import ParsedItem
+from item_bank_sync.items.importer import ImportOptions, iter_sources
+from item_bank_sync.items.qti.reader import ParsedItem
 from item_bank_sync.schemes import parse_scheme
 
 DOC = Path(__file__).parents[2] / "docs" / "ITEM-FORMATS.md"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from item_bank_sync.importer import ImportOptions, iter_sources
-from item_bank_sync.import_errors import ItemRejected
-from item_bank_sync.qti_import import ParsedItem
+from item_bank_sync.items.importer import ImportOptions, iter_sources
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.qti.reader import ParsedItem
 from tests.bank.conftest import choice_item, write_qti
 
 PNG_1x1 = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -169,3 +169,52 @@ def test_zip_slip_and_zip_bombs_are_refused(tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.zip"
     garbage.write_bytes(b"not a zip")
     assert "not a readable zip" in rejected(garbage).problem
+
+
+def _content_package(path: Path, item_method: int = zipfile.ZIP_STORED) -> Path:
+    """A content package with one item, its member written with ``item_method``."""
+    manifest = ('<manifest xmlns="http://www.imsglobal.org/xsd/imscp_v1p1" identifier="M"><resources>'
+                '<resource identifier="R1" type="imsqti_item_xmlv2p1" href="items/a.xml"/></resources></manifest>')
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("imsmanifest.xml", manifest)
+        archive.writestr("items/a.xml", choice_item("a"), compress_type=item_method)
+    return path
+
+
+def _patch_item_headers(path: Path, local_offset: int, central_offset: int, value: int, size: int) -> None:
+    """Write ``value`` into the same field of items/a.xml's local header and central directory entry
+    (the second member of each)."""
+    data = bytearray(path.read_bytes())
+    local = data.index(b"PK\x03\x04", data.index(b"PK\x03\x04") + 1)
+    central = data.index(b"PK\x01\x02", data.index(b"PK\x01\x02") + 1)
+    for at in (local + local_offset, central + central_offset):
+        if size == 1:
+            data[at] |= value
+        else:
+            data[at:at + size] = value.to_bytes(size, "little")
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage, where, problem", [
+    ("bad_crc", "items/a.xml", "corrupt"),
+    ("encrypted", "zip", "encryption"),
+    ("bzip2", "zip", "compression method 12"),
+    ("aes", "zip", "compression method 99"),
+])
+def test_a_damaged_zip_member_is_a_clean_import_error(tmp_path: Path, central, damage: str, where: str,
+                                                      problem: str) -> None:
+    """Before exam_core.safezip read these zips, each was a traceback (zipfile's BadZipFile,
+    RuntimeError or NotImplementedError) or, for bzip2, a method the policy does not accept."""
+    path = _content_package(tmp_path / f"{damage}.zip", zipfile.ZIP_BZIP2 if damage == "bzip2" else zipfile.ZIP_STORED)
+    if damage == "bad_crc":
+        data = path.read_bytes()
+        at = data.index(b"<prompt>Pick")
+        path.write_bytes(data[:at + 8] + b"Q" + data[at + 9:])
+    elif damage == "encrypted":
+        _patch_item_headers(path, 6, 8, 0x01, 1)          # general-purpose flag bit 0
+    elif damage == "aes":
+        _patch_item_headers(path, 8, 10, 99, 2)           # compression method 99 (WinZip AES)
+    outcome = rejected(path)
+    assert outcome.element == where and problem in outcome.problem, outcome.reason
+    result = central.json("import", path, code=1)
+    assert result["imported"] == [] and problem in result["rejected"][0]["reason"]

@@ -16,7 +16,7 @@ from exam_core import keys
 from exam_core.audit import AuditLog
 from exam_core.store import open_db
 from item_bank_sync.bank_db import MIGRATIONS
-from item_bank_sync.synthetic import generate, write_items
+from item_bank_sync.items.synthetic import generate, write_items
 
 REPO = Path(__file__).parents[2]
 

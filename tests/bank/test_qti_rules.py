@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from item_bank_sync.importer import ImportOptions, iter_sources
-from item_bank_sync.import_errors import ItemRejected
-from item_bank_sync.qti_import import ParsedItem
+from item_bank_sync.items.importer import ImportOptions, iter_sources
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.qti.reader import ParsedItem
 from tests.bank.conftest import QTI21, choice_item, write_qti
 
 MAP_RESPONSE = "http://www.imsglobal.org/question/qti_v2p1/rptemplates/map_response"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from item_bank_sync.importer import ImportOptions, iter_sources
-from item_bank_sync.import_errors import ItemRejected
-from item_bank_sync.qti_import import ParsedItem
+from item_bank_sync.items.importer import ImportOptions, iter_sources
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.qti.reader import ParsedItem
 
 EXPECTED_IMPORTED = {
     "2_1/associate.xml": "associate", "2_1/choice.xml": "choice", "2_1/choice_fixed.xml": "choice",

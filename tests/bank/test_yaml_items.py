@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from item_bank_sync.importer import ImportOptions, iter_sources
-from item_bank_sync.import_errors import ItemRejected
-from item_bank_sync.qti_import import ParsedItem
+from item_bank_sync.items.importer import ImportOptions, iter_sources
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.qti.reader import ParsedItem
 
 CHOICE = """
 format: invigil-item/1

@@ -23,8 +23,8 @@ from typing import Callable
 from lxml import etree
 
 from exam_core.model import ALLOWED_BODY_TAGS, MediaRef
-from item_bank_sync.import_errors import ItemRejected
-from item_bank_sync.qti_xml import MAX_DEPTH, qti_attrs, qti_name
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.qti.xml import MAX_DEPTH, parse_xml, qti_attrs, qti_name
 
 VOID_TAGS = frozenset({"br", "img", "hr"})
 MATHML_TAGS = frozenset({
@@ -256,8 +256,6 @@ def _escape(text: str) -> str:
 
 def sanitise_fragment(html: str, source: str, where: str) -> str:
     """Sanitise a stand-alone XHTML fragment (scheme instructions, agreement text); no media."""
-    from item_bank_sync.qti_xml import parse_xml
-
     root = parse_xml(f"<div>{html}</div>".encode("utf-8"), source)
 
     def no_media(src: str, element: str) -> MediaRef:

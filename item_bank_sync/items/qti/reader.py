@@ -2,7 +2,7 @@
 
 The rule is *reject rather than guess*: an item is imported only when every interaction is
 supported and sits where it may, its body sanitises cleanly, its media are real images inside the
-import, and its responses and scoring pass :mod:`item_bank_sync.qti_responses`. Anything else
+import, and its responses and scoring pass :mod:`item_bank_sync.items.qti.responses`. Anything else
 raises :class:`ItemRejected` naming the element and the problem.
 """
 
@@ -15,11 +15,11 @@ from lxml import etree
 
 from exam_core.errors import ValidationError
 from exam_core.model import IDENTIFIER_RE, AnswerKey, Choice, Hotspot, Interaction, Item, MediaRef
-from item_bank_sync.import_errors import ItemRejected
-from item_bank_sync.media import media_ref
-from item_bank_sync.qti_body import BodySanitizer
-from item_bank_sync.qti_responses import Found, ResponseRules
-from item_bank_sync.qti_xml import parse_xml, qti_attrs, qti_children, qti_name, qti_version
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.media import media_ref
+from item_bank_sync.items.qti.body import BodySanitizer
+from item_bank_sync.items.qti.responses import Found, ResponseRules
+from item_bank_sync.items.qti.xml import parse_xml, qti_attrs, qti_children, qti_name, qti_version
 
 SUPPORTED_INTERACTIONS = {
     "choiceInteraction": "choice", "inlineChoiceInteraction": "inline_choice",

@@ -19,8 +19,8 @@ from typing import Any
 from lxml import etree
 
 from exam_core.model import IDENTIFIER_RE, AreaMapEntry, Interaction, ResponseKey
-from item_bank_sync.import_errors import ItemRejected
-from item_bank_sync.qti_xml import qti_attrs, qti_children, qti_name
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.qti.xml import qti_attrs, qti_children, qti_name
 
 TEMPLATES = ("match_correct", "map_response", "map_response_point")
 TEMPLATE_PREFIXES = (

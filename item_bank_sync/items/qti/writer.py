@@ -17,17 +17,13 @@ from typing import Any, Callable
 from lxml import etree
 
 from exam_core.model import AnswerKey, Interaction, Item, ResponseKey
-from item_bank_sync.import_errors import ItemRejected
-from item_bank_sync.qti_xml import MATHML_NS
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.qti.xml import MATHML_NS, QTI3_NS
 
-QTI3_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 QTI3_SCHEMA = "https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqti_asiv3p0_v1p0.xsd"
 TEMPLATE_URI = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/{}.xml"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-MATHML_CHILDREN = {"mi", "mo", "mn", "ms", "mtext", "mrow", "mfrac", "msqrt", "mroot", "msup", "msub",
-                   "msubsup", "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mspace", "mpadded",
-                   "mphantom", "mfenced", "menclose", "mstyle", "semantics", "annotation"}
 
 ELEMENT = {
     "choice": "qti-choice-interaction", "inline_choice": "qti-inline-choice-interaction",

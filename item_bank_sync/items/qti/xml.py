@@ -16,6 +16,9 @@ e-mail). An XML file can declare entities that read local files (XXE) or expand 
 QTI 3.0 renamed elements and attributes to kebab case with a ``qti-`` prefix
 (``qti-choice-interaction response-identifier=...``); :func:`qti_name` and :func:`qti_attrs` map
 both spellings to the QTI 2 camelCase names, so the rest of the importer reads one vocabulary.
+
+The namespaces Invigil reads and writes (QTI, MathML, IMS content packaging and its own manifest
+metadata) are declared here once.
 """
 
 from __future__ import annotations
@@ -25,20 +28,27 @@ from typing import Iterator
 
 from lxml import etree
 
-from item_bank_sync.import_errors import ItemRejected
+from item_bank_sync.items.errors import ItemRejected
 
 #: Largest item XML file accepted (a real item is a few kB; 2 MiB leaves room for inline MathML).
 MAX_ITEM_XML_BYTES = 2 * 1024 * 1024
 #: Deepest element nesting walked by the importer.
 MAX_DEPTH = 64
 
+#: QTI 3.0, the version Invigil writes (item export, form export).
+QTI3_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 QTI_NAMESPACES = {
     "http://www.imsglobal.org/xsd/imsqti_v2p1": "2.1",
     "http://www.imsglobal.org/xsd/imsqti_v2p2": "2.2",
-    "http://www.imsglobal.org/xsd/imsqtiasi_v3p0": "3.0",
+    QTI3_NS: "3.0",
 }
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+#: IMS content packaging (``imsmanifest.xml``), which carries QTI items in a zip or a folder.
+CP_NS = "http://www.imsglobal.org/xsd/imscp_v1p1"
+#: Namespace of the one metadata element Invigil adds to a manifest resource (competency area):
+#: written by form export and the synthetic-item generator, read by the importer.
+INVIGIL_META_NS = "urn:invigil:item-metadata:1"
 
 _ENCODING_DECL = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
 _KEBAB = re.compile(r"-([a-z0-9])")
