@@ -21,7 +21,7 @@ from lxml import etree
 
 from bench.common import Figure
 from item_bank_sync.assembly import assemble
-from item_bank_sync.bank import MAX_BATCH, ItemBank
+from item_bank_sync.bank.store import MAX_BATCH, ItemBank
 from item_bank_sync.context import CentralContext
 from item_bank_sync.forms import FormStore, load_pool, record_item_stats
 from item_bank_sync.items.importer import ImportOptions, iter_sources

@@ -126,7 +126,7 @@ def intake_figures(quick: bool) -> list[Figure]:
 
 def _durable_intake_figure(quick: bool) -> Figure:
     """Full intake incl. durable commit and signed receipt, through the real Intake on temp files."""
-    from item_bank_sync.bank_db import open_bank
+    from item_bank_sync.bank.schema import open_bank
     from item_bank_sync.intake import Intake
     from item_bank_sync.results_db import open_results
     from item_bank_sync.sync_store import CentralKeys

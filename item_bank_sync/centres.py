@@ -22,9 +22,9 @@ import sqlite_utils
 from exam_core import certs, keys, protocol
 from exam_core.errors import InvigilError
 from exam_core.jsonio import canonical_dumps
-from exam_core.jsonio import utc_now as utc_time
+from exam_core.jsonio import utc_now
 from exam_core.store import immediate_transaction
-from item_bank_sync.bank import utc_now
+from item_bank_sync.bank.schema import utc_text
 from item_bank_sync.context import CentralContext
 
 REVOCATIONS_FILE = "revocations.signed"
@@ -63,7 +63,7 @@ def enrol(ctx: CentralContext, request_bytes: bytes, source: str, by: str) -> di
         conn.execute("INSERT INTO centres (centre_id, name, signing_key_id, hpke_key_id, request_json, cert_serial,"
                      " certificate, not_after, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      (request.centre_id, request.name, keys.key_id(signing_public), keys.key_id(hpke_public),
-                      canonical_dumps(request.to_dict()).decode(), cert.serial, certificate, cert.not_after, utc_now()))
+                      canonical_dumps(request.to_dict()).decode(), cert.serial, certificate, cert.not_after, utc_text()))
     bundle_path = ctx.centres_dir / f"{request.centre_id}.certificate.json"
     ctx.centres_dir.mkdir(parents=True, exist_ok=True)
     bundle_path.write_bytes(certificate_bundle(certificate, ctx.central_certificate()))
@@ -99,7 +99,7 @@ def revoke(ctx: CentralContext, centre_id: str, reason: str, by: str) -> dict[st
             raise CentreError(f"no centre {centre_id}")
         if row[1] is not None:
             raise CentreError(f"centre {centre_id} was already revoked at {row[1]}")
-        now = utc_now()
+        now = utc_text()
         conn.execute("UPDATE centres SET revoked_at = ?, revoked_reason = ? WHERE centre_id = ?",
                      (now, reason[:1000], centre_id))
         serials = [r[0] for r in conn.execute("SELECT cert_serial FROM centres WHERE revoked_at IS NOT NULL "
@@ -133,7 +133,7 @@ def centre_hpke_key(ctx: CentralContext, centre_id: str) -> tuple[keys.HpkePubli
     if row[1] is not None:
         raise CentreError(f"centre {centre_id} was revoked at {row[1]}; nothing can be published to it")
     verified = certs.read_certificate(bytes(row[0]), ctx.load_signing_key().public_key())
-    verified.check_valid_at(utc_time())
+    verified.check_valid_at(utc_now())
     if verified.hpke_public is None:
         raise CentreError(f"certificate of centre {centre_id} carries no HPKE key")
     return verified.hpke_public, verified.cert.serial

@@ -27,8 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from exam_core import keys
+from exam_core.audit import AuditLog
 from exam_core.errors import InvigilError
+from item_bank_sync.bank.media import MediaStore
+from item_bank_sync.bank.schema import open_bank
+from item_bank_sync.bank.store import ItemBank
 
 SIGNING_KEY_FILE = "central-signing.key"
 SIGNING_PUB_FILE = "central-signing.pub"
@@ -91,13 +97,11 @@ class CentralContext:
     def open_bank_db(self) -> sqlite_utils.Database:
         """The bank database (migrated to the current schema), opened once per context."""
         if self._bank is None:
-            from item_bank_sync.bank_db import open_bank
-
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self._bank = open_bank(self.bank_db_path)
         return self._bank
 
-    def audit_log(self):
+    def audit_log(self) -> AuditLog:
         """The central body's audit chain in bank.db; each append is followed by a signed checkpoint.
 
         Why checkpoint every time: the hash chain alone detects a changed entry, but someone who
@@ -105,8 +109,6 @@ class CentralContext:
         pins the head, and ``AuditLog.verify(public_key)`` checks every one. Before ``init`` there
         is no key, and entries are chained but not yet signed.
         """
-        from exam_core.audit import AuditLog
-
         signing_key = self.load_signing_key() if self.signing_key_path.exists() else None
 
         class CheckpointedAudit(AuditLog):
@@ -118,11 +120,8 @@ class CentralContext:
 
         return CheckpointedAudit(self.open_bank_db(), "audit_log")
 
-    def item_bank(self):
+    def item_bank(self) -> ItemBank:
         """The item bank (versions, document control, media) over bank.db."""
-        from item_bank_sync.bank import ItemBank
-        from item_bank_sync.items.media import MediaStore
-
         db = self.open_bank_db()
         return ItemBank(db, MediaStore(self.media_dir, db), self.audit_log())
 
@@ -137,21 +136,23 @@ class CentralContext:
             raise NotInitialisedError(self.body_path, "central body description")
         return json.loads(self.body_path.read_text("utf-8"))
 
-    def load_signing_key(self):
+    def load_signing_key(self) -> Ed25519PrivateKey:
         """The central Ed25519 private key (signs manifests, certificates, revocations, receipts)."""
-        from exam_core import keys
-
         if not self.signing_key_path.exists():
             raise NotInitialisedError(self.signing_key_path, "central signing key")
-        return keys.load_private_key(self.signing_key_path)
+        key = keys.load_private_key(self.signing_key_path)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise InvigilError(f"{self.signing_key_path}: not an Ed25519 signing key")
+        return key
 
-    def load_results_private_key(self):
+    def load_results_private_key(self) -> keys.HpkePrivateKey:
         """The central HPKE results private key, which opens sealed response envelopes."""
-        from exam_core import keys
-
         if not self.results_key_path.exists():
             raise NotInitialisedError(self.results_key_path, "central results key")
-        return keys.load_private_key(self.results_key_path)
+        key = keys.load_private_key(self.results_key_path)
+        if not isinstance(key, keys.HpkePrivateKey):
+            raise InvigilError(f"{self.results_key_path}: not an HPKE results key")
+        return key
 
     def central_certificate(self) -> bytes:
         """The self-signed central root certificate, as the exact signed bytes."""

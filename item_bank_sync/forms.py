@@ -22,8 +22,8 @@ from exam_core.jsonio import canonical_dumps
 from exam_core.model import Form, FormItemRef
 from exam_core.store import immediate_transaction
 from item_bank_sync.assembly import AssemblyReport, PoolItem
-from item_bank_sync.bank import utc_now
-from item_bank_sync.bank_db import versioned_json
+from item_bank_sync.bank.schema import utc_text
+from item_bank_sync.bank.schema import versioned_json
 from item_bank_sync.schemes import Scheme
 
 
@@ -39,7 +39,7 @@ def record_item_stats(db: sqlite_utils.Database, item_id: str, version: int, p: 
     with immediate_transaction(db) as conn:
         conn.execute("INSERT OR REPLACE INTO item_stats (item_id, version, p, n, point_biserial, updated_at, source)"
                      " VALUES (?, ?, ?, ?, ?, ?, ?)", (item_id, version, float(p), int(n), point_biserial,
-                                                       utc_now(), source))
+                                                       utc_text(), source))
 
 
 def load_pool(db: sqlite_utils.Database) -> list[PoolItem]:
@@ -87,7 +87,7 @@ class FormStore:
             conn.execute("INSERT INTO forms (form_id, version, scheme_id, scheme_version, build_id, seed, form_json,"
                          " mean_p, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          (form_id, version, scheme.scheme_id, scheme.version, build_id, seed,
-                          canonical_dumps(form.to_dict()).decode(), mean_p, utc_now()))
+                          canonical_dumps(form.to_dict()).decode(), mean_p, utc_text()))
         return {**summary, "version": version, "outcome": "created" if version == 1 else "new_version"}
 
     def get(self, form_id: str, version: int | None = None) -> Form:

@@ -22,7 +22,7 @@ from exam_core.errors import InvigilError
 from exam_core.model import FormContent
 from exam_core.package import build_form_package
 from exam_core.store import immediate_transaction
-from item_bank_sync.bank import utc_now
+from item_bank_sync.bank.schema import utc_text
 from item_bank_sync.centres import centre_hpke_key
 from item_bank_sync.context import CentralContext
 from item_bank_sync.forms import FormStore
@@ -90,7 +90,7 @@ def publish(ctx: CentralContext, *, form_id: str, centre_id: str, opens: datetim
         conn.execute("INSERT INTO packages (package_id, form_id, form_version, centre_id, opens, closes,"
                      " release_code_required, path, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      (package_id, form.form_id, form.version, centre_id, opens.isoformat(), closes.isoformat(),
-                      int(code is not None), rel.as_posix(), digest, utc_now()))
+                      int(code is not None), rel.as_posix(), digest, utc_text()))
     copied = None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

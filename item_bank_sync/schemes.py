@@ -18,8 +18,8 @@ import sqlite_utils
 from exam_core.errors import InvigilError
 from exam_core.jsonio import canonical_dumps
 from exam_core.model import IDENTIFIER_RE, Accommodations
-from item_bank_sync.bank import utc_now
-from item_bank_sync.bank_db import versioned_json
+from item_bank_sync.bank.schema import utc_text
+from item_bank_sync.bank.schema import versioned_json
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.body import sanitise_fragment
 from item_bank_sync.items.yaml_safe import load_yaml
@@ -193,7 +193,7 @@ class SchemeStore:
         with self.db.conn:
             self.db["schemes"].insert({"scheme_id": scheme.scheme_id, "version": scheme.version,
                                        "title": scheme.title, "scheme_json": doc,
-                                       "source_text": source_text, "created_at": utc_now()})
+                                       "source_text": source_text, "created_at": utc_text()})
         return "added"
 
     def get(self, scheme_id: str, version: int | None = None) -> Scheme:

@@ -66,7 +66,7 @@ class SyncStore:
 
     def bank_db(self) -> sqlite_utils.Database:
         if getattr(self._local, "bank", None) is None:
-            from item_bank_sync.bank_db import open_bank
+            from item_bank_sync.bank.schema import open_bank
 
             self._local.bank = open_bank(self.context.bank_db_path)
         return self._local.bank

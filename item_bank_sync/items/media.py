@@ -1,7 +1,7 @@
-"""Content-addressed media: images that items show, stored once by the SHA-256 of their bytes.
+"""Media an item references, checked at import: real raster images of a bounded size.
 
-Items refer to media as ``media:SHA256`` (see ``exam_core.model``). The bytes live in
-``DIR/media/AB/ABCDEF...`` and a row in ``bank.db``'s ``media`` table records the type and size.
+Items refer to media as ``media:SHA256`` (see ``exam_core.model``); :func:`media_ref` describes one
+file for that reference, and :class:`item_bank_sync.bank.media.MediaStore` keeps the bytes.
 Only raster images whose bytes match their declared type are accepted: SVG can carry script,
 and a file whose magic bytes disagree with its extension is not what the author thinks it is.
 """
@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from datetime import datetime, timezone
 from pathlib import Path
 
-import sqlite_utils
-
-from exam_core.files import write_atomic
 from exam_core.model import MediaRef
 from item_bank_sync.items.errors import ItemRejected
 
@@ -86,35 +82,3 @@ def media_ref(data: bytes, name: str, source: str, element: str) -> MediaRef:
     width, height = size if size and all(0 < v <= 20_000 for v in size) else (None, None)
     return MediaRef(sha256=hashlib.sha256(data).hexdigest(), mime=mime, name=Path(name).name[:255],
                     width=width, height=height)
-
-
-class MediaStore:
-    """The media directory plus its table; ``put`` is idempotent (same bytes, same file)."""
-
-    def __init__(self, root: Path, db: sqlite_utils.Database) -> None:
-        self.root = Path(root)
-        self.db = db
-
-    def path_of(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256
-
-    def put(self, ref: MediaRef, data: bytes) -> None:
-        """Store the bytes (atomically, fsynced) and record the row, unless already present."""
-        if hashlib.sha256(data).hexdigest() != ref.sha256:
-            raise ValueError("media bytes do not match their reference")
-        target = self.path_of(ref.sha256)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(target, data, 0o600)
-        self.db["media"].insert({
-            "sha256": ref.sha256, "mime": ref.mime, "name": ref.name, "size": len(data),
-            "width": ref.width, "height": ref.height,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }, ignore=True)
-
-    def get(self, sha256: str) -> bytes:
-        """The bytes of one media file, checked against their hash (a changed file is refused)."""
-        data = self.path_of(sha256).read_bytes()
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise ValueError(f"media {sha256} on disk does not match its hash")
-        return data

@@ -7,7 +7,7 @@ from pathlib import Path
 from exam_core import keys
 from exam_core.audit import AuditLog
 from exam_core.store import open_db
-from item_bank_sync.bank_db import MIGRATIONS
+from item_bank_sync.bank.schema import MIGRATIONS
 from tests.bank.conftest import choice_item, write_qti
 
 

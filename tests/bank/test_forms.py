@@ -15,7 +15,7 @@ from item_bank_sync.forms import record_item_stats
 from item_bank_sync.schemes import BlueprintArea, Scheme, SchemeError, parse_scheme
 from item_bank_sync.items.synthetic import generate, scheme_yaml, write_package
 from exam_core.store import open_db
-from item_bank_sync.bank_db import MIGRATIONS
+from item_bank_sync.bank.schema import MIGRATIONS
 
 SCHEME = """format: invigil-scheme/1
 id: NET

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from exam_core import certs, envelope, keys
 from exam_core.jsonio import format_time, utc_now
 from item_bank_sync.items import synthetic
-from item_bank_sync.bank_db import open_bank
+from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.cli import main
 from proctor_console.context import ConsoleContext
 from proctor_console.sync import run_sync

@@ -10,7 +10,7 @@ import pytest
 from exam_core import certs, keys, receipt
 from exam_core.errors import ValidationError
 from exam_core.jsonio import b64e, canonical_dumps
-from item_bank_sync.bank_db import open_bank
+from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.intake import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta, Intake
 from item_bank_sync.results_db import open_results, results_path
 from tests.central.world import CENTRE_ID, KIOSK_ID, build_world, journal_row_hash

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from exam_core.errors import ValidationError
-from item_bank_sync.bank_db import open_bank
+from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.decisions import DecisionRefused, decide, results_csv, results_rows
 from item_bank_sync.intake import EnvelopeMeta, Intake
 from item_bank_sync.marking import MarkingError, adjudicate, list_tasks, record_mark, task_response

@@ -14,7 +14,7 @@ import pytest
 
 from exam_core import keys, receipt
 from exam_core.jsonio import b64e, format_time, utc_now
-from item_bank_sync.bank_db import open_bank
+from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.results_db import open_results, results_path
 from item_bank_sync.serve import SyncServer, create_app, tls_context
 from proctor_console.bundle import export_bundle as centre_export, import_bundle as centre_import

@@ -1,7 +1,7 @@
 """A small but real central body for tests: keys on disk, a bank with a scheme, a form, answer keys,
 an enrolled centre with a published package, and a kiosk that seals real envelopes.
 
-The bank rows are written with the item-bank schema (``item_bank_sync.bank_db``) directly, because
+The bank rows are written with the item-bank schema (``item_bank_sync.bank.schema``) directly, because
 these tests are about intake and sync, not about authoring; everything cryptographic is real.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from exam_core import certs, envelope, keys, package
 from exam_core.jsonio import b64e, format_time, utc_now
-from item_bank_sync.bank_db import open_bank
+from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.context import CentralContext
 from item_bank_sync.sync_store import CentralKeys
 from tests.core.pki import Pki

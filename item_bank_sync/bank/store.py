@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Iterator
 
 import sqlite_utils
@@ -31,7 +30,8 @@ from exam_core.errors import InvigilError
 from exam_core.jsonio import canonical_dumps
 from exam_core.model import ITEM_STATUSES, AnswerKey, Item
 from exam_core.store import immediate_transaction
-from item_bank_sync.items.media import MediaStore
+from item_bank_sync.bank.media import MediaStore
+from item_bank_sync.bank.schema import utc_text
 from item_bank_sync.items.qti.reader import ParsedItem
 
 #: action -> (statuses it may start from, status it leads to)
@@ -57,10 +57,6 @@ class StoredItem:
     outcome: str  # "created", "new_version" or "unchanged"
     interaction: str
     content_hash: str = ""
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def content_hash(item_doc: dict[str, Any], key_doc: dict[str, Any]) -> str:
@@ -109,7 +105,7 @@ class ItemBank:
             return StoredItem(item_id, row[0], "unchanged", kinds, digest)
         version = row[0] + 1 if row else 1
         item_doc["version"] = key_doc["version"] = version
-        now = utc_now()
+        now = utc_text()
         conn.execute(
             "INSERT INTO items (item_id, version, content_hash, status, title, interaction_types,"
             " competency_area, source, source_format, item_json, key_json, created_at, created_by)"
@@ -143,7 +139,7 @@ class ItemBank:
                 if reviewer and reviewer[0] == by:
                     raise BankError(f"item {item_id} version {version} was reviewed by {by}; "
                                     "approval needs a second person (four eyes)")
-            now = utc_now()
+            now = utc_text()
             conn.execute("UPDATE items SET status = ? WHERE item_id = ? AND version = ?", (target, item_id, version))
             conn.execute("INSERT INTO item_status (item_id, version, from_status, to_status, by, at, note)"
                          " VALUES (?, ?, ?, ?, ?, ?, ?)", (item_id, version, current, target, by, now, note[:1000]))

@@ -12,7 +12,7 @@ Tables (all written by this package; issue-8 modules keep their own tables in ``
 ``forms``            assembled forms (``form_json``, an ``exam_core.model.Form``), with seed and build id.
 ``item_stats``       classical item statistics per item version: ``p`` (proportion correct, 0..1)
                      and ``n`` (responses). Written by item analysis (issue 8) through
-                     :func:`item_bank_sync.bank_stats.record_item_stats`; read by form assembly to
+                     :func:`item_bank_sync.forms.record_item_stats`; read by form assembly to
                      balance mean difficulty.
 ``centres``          enrolled test centres and the certificates issued to them; revocation state.
 ``packages``         published form packages (which form, which centre, window, file path relative
@@ -26,6 +26,7 @@ The audit chain (``exam_core.audit.AuditLog``) lives in the same file, in its ow
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlite_utils
@@ -148,6 +149,12 @@ MIGRATIONS = [
         );
     """),
 ]
+
+
+def utc_text() -> str:
+    """Now as text to the second (``2026-05-01T09:30:00Z``): the ``created_at``/``at`` columns of
+    bank.db. (``exam_core.timestamps.utc_text`` will own this name for every tier.)"""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def open_bank(path: str | Path) -> sqlite_utils.Database:
