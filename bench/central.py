@@ -129,7 +129,7 @@ def _durable_intake_figure(quick: bool) -> Figure:
     from item_bank_sync.bank.schema import open_bank
     from item_bank_sync.intake import Intake
     from item_bank_sync.results_db import open_results
-    from item_bank_sync.sync_store import CentralKeys
+    from item_bank_sync.trust.identity import CentralKeys
 
     central, _, kiosk, results, chain = _pki()
     with tempfile.TemporaryDirectory() as tmp:

@@ -44,6 +44,8 @@ main.add_command(export_command)
 # --- sync, intake, scoring, analysis, marking, decisions (issue 8): one line each ------------
 from item_bank_sync.cli_analysis import analyze_command  # noqa: E402  (issue 8: item analysis)
 main.add_command(analyze_command)
+from item_bank_sync.psychometrics.commands import equate_command  # noqa: E402  (issue 19: equating)
+main.add_command(equate_command)
 from item_bank_sync.cli_results import (decide_command, integrity_command, intake_group,  # noqa: E402
                                         marking_group, results_group)
 from item_bank_sync.cli_sync import export_bundle_command, import_bundle_command, serve_command  # noqa: E402

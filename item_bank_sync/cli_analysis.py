@@ -11,6 +11,7 @@ from rich.table import Table
 from item_bank_sync.analysis import Analysis, FlagThresholds, analyze_scores
 from item_bank_sync.analysis_csv import read_matrix_csv
 from item_bank_sync.cli_common import central, emit, fail, json_option, refusals_exit
+from item_bank_sync.psychometrics import commands as psychometrics
 
 
 def _fmt(value: float | None) -> str:
@@ -50,12 +51,15 @@ def _matrix_payload(analysis: Analysis) -> dict:
 @click.option("--distractor-rpb-max", default=0.0, show_default=True,
               help="Flag a possible mis-key when a distractor's point-biserial is above this.")
 @click.option("--write-stats", is_flag=True, help="With --form: write each item's p and n to the bank for form assembly.")
+@psychometrics.analyze_options
 @json_option
 @click.pass_context
 @refusals_exit
 def analyze_command(ctx: click.Context, matrix_path: Path | None, form_ref: str | None, html_path: Path | None,
                     p_min: float, p_max: float, rpb_min: float, distractor_rpb_max: float,
-                    write_stats: bool) -> None:
+                    write_stats: bool, irt_model: str | None, groups_path: Path | None,
+                    reference_group: str | None, focal_group: str | None, with_dif: bool, min_group: int,
+                    cut_score: float | None) -> None:
     """Item analysis: difficulty, corrected point-biserial, 27% discrimination, alpha, SEM, flags.
 
     Flags mark items for review by a psychometrician; they never change a score by themselves.
@@ -63,10 +67,15 @@ def analyze_command(ctx: click.Context, matrix_path: Path | None, form_ref: str 
     thresholds = FlagThresholds(p_min, p_max, rpb_min, distractor_rpb_max)
     if (matrix_path is None) == (form_ref is None):
         fail(ctx, "give exactly one of --matrix FILE.csv or --form FORM_ID", code=2)
+    psychometrics.check_analyze_options(matrix_path, irt_model, groups_path, reference_group, with_dif, cut_score)
     if matrix_path is not None:
         matrix = read_matrix_csv(matrix_path)
         analysis = analyze_scores(matrix.scores, matrix.item_ids, thresholds=thresholds)
         payload = _matrix_payload(analysis)
+        psychometrics.extend_matrix_payload(
+            payload, matrix, analysis, irt_model=irt_model, groups_path=groups_path,
+            reference_group=reference_group, focal_group=focal_group, with_dif=with_dif,
+            min_group=min_group, cut_score=cut_score)
         title = f"Item analysis of {matrix_path.name}"
     else:
         from item_bank_sync.analysis_results import analyze_form
@@ -77,4 +86,4 @@ def analyze_command(ctx: click.Context, matrix_path: Path | None, form_ref: str 
         from item_bank_sync.report_analysis import write_html
 
         write_html(analysis, html_path, title)
-    emit(ctx, payload, _human(analysis))
+    emit(ctx, payload, lambda console: (_human(analysis)(console), psychometrics.print_extras(console, payload)))

@@ -9,10 +9,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from item_bank_sync.centres import enrol, list_centres, revoke
+from item_bank_sync.trust.centres import enrol, list_centres, revoke
 from item_bank_sync.cli_common import results_db, actor_option, central, emit, err_console, json_option, refusals_exit
 from item_bank_sync.export import export_form
-from item_bank_sync.kiosk_revocations import list_revocations
+from item_bank_sync.trust.kiosk_revocations import list_revocations
 from item_bank_sync.publish import parse_when, publish
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from exam_core import keys
-from item_bank_sync.central_identity import initialise
+from item_bank_sync.trust.identity import initialise
 from item_bank_sync.cli_common import central, emit, json_option, refusals_exit
 
 

@@ -47,7 +47,8 @@ from exam_core.jsonio import b64e, format_time, parse_time, utc_now
 from exam_core.receipt import issue_receipt
 from exam_core.model import SEVERITIES, AnswerKey, Form
 from exam_core.store import immediate_transaction
-from item_bank_sync import kiosk_revocations, marking, release_allowlist
+from item_bank_sync import marking
+from item_bank_sync.trust import kiosk_revocations, release_allowlist
 from item_bank_sync.intake_envelope import OpenedEnvelope, open_envelope
 from item_bank_sync.scoring import score_attempt
 

@@ -43,7 +43,7 @@ class OpenedEnvelope:
     #: Key id of the kiosk key that signed the header (what a centre's kiosk revocation names).
     kiosk_key_id: str = ""
     #: The kiosk's certified signing key (leaf of the verified chain) and the sealed release
-    #: attestation (base64 text as sealed, or None): judged by ``item_bank_sync.release_allowlist``.
+    #: attestation (base64 text as sealed, or None): judged by ``item_bank_sync.trust.release_allowlist``.
     kiosk_public: Ed25519PublicKey | None = None
     attestation: Any = None
 

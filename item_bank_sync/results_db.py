@@ -180,7 +180,7 @@ MIGRATIONS = [
             set_at TEXT NOT NULL
         );
     """),
-    Migration(4, "kiosk revocations reported by centres (item_bank_sync.kiosk_revocations)", """
+    Migration(4, "kiosk revocations reported by centres (item_bank_sync.trust.kiosk_revocations)", """
         CREATE TABLE kiosk_revocations (
             centre_id TEXT NOT NULL,
             kiosk_id TEXT NOT NULL,
@@ -194,7 +194,7 @@ MIGRATIONS = [
             PRIMARY KEY (centre_id, kiosk_id, key_id)
         );
     """),
-    Migration(5, "central release allow-list and attestation verdicts (item_bank_sync.release_allowlist)", """
+    Migration(5, "central release allow-list and attestation verdicts (item_bank_sync.trust.release_allowlist)", """
         CREATE TABLE release_allowlist (
             measurement TEXT PRIMARY KEY,
             release TEXT NOT NULL,

@@ -40,8 +40,9 @@ from flask import Flask, Response, g, jsonify, request, send_file
 from exam_core import limits, signing
 from exam_core.errors import InvigilError, MalformedError, TooLargeError
 from exam_core.jsonio import format_time, loads_strict, utc_now
-from item_bank_sync import kiosk_revocations
-from item_bank_sync.sync_store import CentralKeys, SyncStore
+from item_bank_sync.trust import kiosk_revocations
+from item_bank_sync.sync_store import SyncStore
+from item_bank_sync.trust.identity import CentralKeys
 from item_bank_sync.intake import EnvelopeMeta
 from item_bank_sync.sync_auth import AuthError, RequestVerifier
 

@@ -15,47 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from exam_core import certs
 from exam_core.certs import VerifiedCertificate
-from exam_core.errors import RevokedError, UntrustedError
-from exam_core.keys import HpkePrivateKey
 from item_bank_sync.context import CentralContext
 from item_bank_sync.results_db import open_results, results_path
-
-REVOCATIONS_FILE = "revocations.signed"
-
-
-@dataclass(frozen=True)
-class CentralKeys:
-    """The central body's keys as intake and the API need them."""
-
-    signing: Ed25519PrivateKey
-    results: HpkePrivateKey
-    issuer: str
-
-    @property
-    def root_public(self) -> Ed25519PublicKey:
-        return self.signing.public_key()
-
-    @classmethod
-    def load(cls, context: CentralContext) -> "CentralKeys":
-        return cls(context.load_signing_key(), context.load_results_private_key(), context.body()["body_id"])
-
-
-def enrolled_centre_certificate(bank: sqlite_utils.Database, root_public: Ed25519PublicKey,
-                                centre_id: str) -> VerifiedCertificate:
-    """An enrolled centre's certificate from ``bank.db``, verified against the root; refused if revoked."""
-    row = bank.conn.execute("SELECT certificate, revoked_at FROM centres WHERE centre_id = ?", (centre_id,)).fetchone()
-    if row is None:
-        raise UntrustedError(f"centre {centre_id} is not enrolled")
-    if row[1] is not None:
-        raise RevokedError(f"centre {centre_id} was revoked at {row[1]}")
-    cert = certs.read_certificate(bytes(row[0]), root_public)
-    if cert.cert.role != certs.ROLE_CENTRE or cert.cert.subject != centre_id:
-        raise UntrustedError(f"certificate on file for {centre_id} is not a centre certificate for it")
-    return cert
+from item_bank_sync.trust.centres import REVOCATIONS_FILE, enrolled_centre_certificate
+from item_bank_sync.trust.identity import CentralKeys
 
 
 class SyncStore:

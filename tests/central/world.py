@@ -18,7 +18,7 @@ from exam_core import certs, envelope, keys, package
 from exam_core.jsonio import b64e, format_time, utc_now
 from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.context import CentralContext
-from item_bank_sync.sync_store import CentralKeys
+from item_bank_sync.trust.identity import CentralKeys
 from tests.core.pki import Pki
 
 BODY_ID = "central"

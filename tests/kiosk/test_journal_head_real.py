@@ -17,7 +17,7 @@ import sqlite3
 
 import pytest
 
-from item_bank_sync import release_allowlist
+from item_bank_sync.trust import release_allowlist
 from item_bank_sync.intake import EnvelopeMeta, IntakeRefusal, check_journal_heads
 from item_bank_sync.intake_envelope import open_envelope
 from proctor_console.context import ConsoleContext

@@ -9,6 +9,8 @@ this centre id belongs to them. The answer is a bundle the console installs with
 
 Revocation marks the centre revoked (the sync API then refuses it) and issues a new signed
 revocation list with the next sequence number, written to ``DIR/centres/revocations.signed``.
+:func:`enrolled_centre_certificate` is how everything that trusts a centre (sync requests, kiosk
+revocations it delivers) finds its verified, unrevoked certificate.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from typing import Any
 
 import sqlite_utils
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from exam_core import certs, keys, protocol
-from exam_core.errors import InvigilError
+from exam_core.certs import VerifiedCertificate
+from exam_core.errors import InvigilError, RevokedError, UntrustedError
 from exam_core.jsonio import canonical_dumps
 from exam_core.jsonio import utc_now
 from exam_core.store import immediate_transaction
@@ -138,3 +143,16 @@ def centre_hpke_key(ctx: CentralContext, centre_id: str) -> tuple[keys.HpkePubli
         raise CentreError(f"certificate of centre {centre_id} carries no HPKE key")
     return verified.hpke_public, verified.cert.serial
 
+
+def enrolled_centre_certificate(bank: sqlite_utils.Database, root_public: Ed25519PublicKey,
+                                centre_id: str) -> VerifiedCertificate:
+    """An enrolled centre's certificate from ``bank.db``, verified against the root; refused if revoked."""
+    row = bank.conn.execute("SELECT certificate, revoked_at FROM centres WHERE centre_id = ?", (centre_id,)).fetchone()
+    if row is None:
+        raise UntrustedError(f"centre {centre_id} is not enrolled")
+    if row[1] is not None:
+        raise RevokedError(f"centre {centre_id} was revoked at {row[1]}")
+    cert = certs.read_certificate(bytes(row[0]), root_public)
+    if cert.cert.role != certs.ROLE_CENTRE or cert.cert.subject != centre_id:
+        raise UntrustedError(f"certificate on file for {centre_id} is not a centre certificate for it")
+    return cert

@@ -4,21 +4,43 @@
 revocation lists and receipts; the results key opens sealed response envelopes and never leaves
 this directory; the self-signed root certificate (role ``central``) carries the results public
 key, so every centre and kiosk seals responses to the key the root vouches for.
+:class:`CentralKeys` is that identity loaded once, as intake and the sync API use it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from exam_core import certs, keys
 from exam_core.errors import InvigilError
+from exam_core.keys import HpkePrivateKey
 from exam_core.model import IDENTIFIER_RE
 from item_bank_sync.context import RESULTS_PUB_FILE, SIGNING_PUB_FILE, CentralContext
 
 
 class AlreadyInitialisedError(InvigilError):
     """``init`` refuses to replace existing keys: every issued certificate depends on them."""
+
+
+@dataclass(frozen=True)
+class CentralKeys:
+    """The central body's keys as intake and the API need them."""
+
+    signing: Ed25519PrivateKey
+    results: HpkePrivateKey
+    issuer: str
+
+    @property
+    def root_public(self) -> Ed25519PublicKey:
+        return self.signing.public_key()
+
+    @classmethod
+    def load(cls, context: CentralContext) -> "CentralKeys":
+        return cls(context.load_signing_key(), context.load_results_private_key(), context.body()["body_id"])
 
 
 def initialise(ctx: CentralContext, body_id: str, name: str, suite: str = keys.DEFAULT_SUITE) -> dict:

@@ -26,7 +26,7 @@ from exam_core import protocol
 from exam_core.errors import ArtefactError, ValidationError
 from exam_core.jsonio import b64d, format_time, utc_now
 from exam_core.store import immediate_transaction
-from item_bank_sync.sync_store import enrolled_centre_certificate
+from item_bank_sync.trust.centres import enrolled_centre_certificate
 
 #: Kiosk revocations one upload or bundle may carry.
 MAX_PER_UPLOAD = 1000
