@@ -264,3 +264,34 @@ def print_conversion(console: Console, payload: dict[str, Any]) -> None:
     console.print(table)
     if payload.get("se_method"):
         console.print(f"SE: {payload['se_method']}")
+
+
+# --- the click command (registered by the central CLI group) --------------------------------
+
+from item_bank_sync.cli_common import emit, json_option, refusals_exit  # noqa: E402  (CLI-only module)
+
+
+@click.command("equate")
+@click.option("--method", required=True, type=click.Choice(equating.METHODS),
+              help="mean/linear/equipercentile (random groups), tucker/levine/chained/chained-linear "
+                   "(anchor test), irt-true-score (2PL, Stocking-Lord).")
+@click.option("--new", "new_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Scored 0/1 matrix CSV of the new form (candidate_id,ITEM...).")
+@click.option("--ref", "ref_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Scored 0/1 matrix CSV of the reference form.")
+@click.option("--anchor", default="", metavar="ITEM,...", help="Common items (columns in both files).")
+@click.option("--smoothing", type=click.IntRange(1, 10), default=None,
+              help="Log-linear presmoothing degree for equipercentile and chained methods.")
+@click.option("--w1", type=click.FloatRange(0, 1), default=None,
+              help="Synthetic-population weight of the new form's group (Tucker, Levine).")
+@click.option("--bootstrap", type=click.IntRange(0, 5000), default=200, show_default=True,
+              help="Bootstrap replicates for the SEs of anchor-test methods (0: none).")
+@json_option
+@click.pass_context
+@refusals_exit
+def equate_command(ctx: click.Context, method: str, new_path: Path, ref_path: Path, anchor: str,
+                   smoothing: int | None, w1: float | None, bootstrap: int) -> None:
+    """Equate a new form's raw scores to a reference form's scale and print the conversion table."""
+    items = [a.strip() for a in anchor.split(",") if a.strip()]
+    payload = run_equate(method, new_path, ref_path, items, smoothing, w1, bootstrap)
+    emit(ctx, payload, lambda console: print_conversion(console, payload))
