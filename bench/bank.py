@@ -20,13 +20,13 @@ from pathlib import Path
 from lxml import etree
 
 from bench.common import Figure
-from item_bank_sync.assembly import assemble
+from item_bank_sync.forms.assembly import assemble
 from item_bank_sync.bank.store import MAX_BATCH, ItemBank
 from item_bank_sync.context import CentralContext
-from item_bank_sync.forms import FormStore, load_pool, record_item_stats
+from item_bank_sync.forms.store import FormStore, load_pool, record_item_stats
 from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.qti.reader import ParsedItem, parse_qti_item
-from item_bank_sync.schemes import SchemeStore, parse_scheme
+from item_bank_sync.forms.schemes import SchemeStore, parse_scheme
 from item_bank_sync.items.synthetic import generate, scheme_yaml, write_items
 
 BENCH = "bank"

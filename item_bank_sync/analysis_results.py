@@ -54,7 +54,7 @@ def analyze_form(context: CentralContext, form_ref: str, thresholds: FlagThresho
     finally:
         results.conn.close()
     if write_stats:
-        from item_bank_sync.forms import record_item_stats
+        from item_bank_sync.forms.store import record_item_stats
 
         bank = context.open_bank_db()
         for key, item in zip(scoring.keys, analysis.items):

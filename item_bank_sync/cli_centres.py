@@ -11,9 +11,9 @@ from rich.table import Table
 
 from item_bank_sync.trust.centres import enrol, list_centres, revoke
 from item_bank_sync.cli_common import results_db, actor_option, central, emit, err_console, json_option, refusals_exit
-from item_bank_sync.export import export_form
+from item_bank_sync.forms.export import export_form
 from item_bank_sync.trust.kiosk_revocations import list_revocations
-from item_bank_sync.publish import parse_when, publish
+from item_bank_sync.forms.publish import parse_when, publish
 
 
 @click.group("centres")

@@ -8,10 +8,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from item_bank_sync.assembly import BlueprintUnsatisfiable, assemble
+from item_bank_sync.forms.assembly import BlueprintUnsatisfiable, assemble
 from item_bank_sync.cli_common import actor_option, central, emit, fail, json_option, refusals_exit
-from item_bank_sync.forms import FormStore, load_pool
-from item_bank_sync.schemes import SchemeStore, parse_scheme
+from item_bank_sync.forms.store import FormStore, load_pool
+from item_bank_sync.forms.schemes import SchemeStore, parse_scheme
 
 
 @click.group("schemes")

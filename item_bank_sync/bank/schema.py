@@ -12,7 +12,7 @@ Tables (all written by this package; issue-8 modules keep their own tables in ``
 ``forms``            assembled forms (``form_json``, an ``exam_core.model.Form``), with seed and build id.
 ``item_stats``       classical item statistics per item version: ``p`` (proportion correct, 0..1)
                      and ``n`` (responses). Written by item analysis (issue 8) through
-                     :func:`item_bank_sync.forms.record_item_stats`; read by form assembly to
+                     :func:`item_bank_sync.forms.store.record_item_stats`; read by form assembly to
                      balance mean difficulty.
 ``centres``          enrolled test centres and the certificates issued to them; revocation state.
 ``packages``         published form packages (which form, which centre, window, file path relative

@@ -20,14 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exam_core import certs, keys, protocol
 from exam_core.certs import VerifiedCertificate
 from exam_core.errors import InvigilError, RevokedError, UntrustedError
-from exam_core.jsonio import canonical_dumps
-from exam_core.jsonio import utc_now
+from exam_core.jsonio import canonical_dumps, utc_now
 from exam_core.store import immediate_transaction
 from item_bank_sync.bank.schema import utc_text
 from item_bank_sync.context import CentralContext

@@ -19,7 +19,7 @@ from lxml import etree
 
 from exam_core.model import Item
 from item_bank_sync.context import CentralContext
-from item_bank_sync.forms import FormStore
+from item_bank_sync.forms.store import FormStore
 from item_bank_sync.items.qti.writer import item_to_qti
 from item_bank_sync.items.qti.xml import CP_NS, INVIGIL_META_NS, QTI3_NS
 

@@ -26,7 +26,7 @@ from itertools import combinations
 from typing import Any
 
 from exam_core.errors import InvigilError
-from item_bank_sync.schemes import Scheme
+from item_bank_sync.forms.schemes import Scheme
 
 MAX_FORM_ATTEMPTS = 200
 BALANCE_PASSES = 50

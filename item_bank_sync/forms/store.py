@@ -1,6 +1,6 @@
 """Assembled forms in bank.db, and the item statistics that assembly reads.
 
-``forms build`` turns an :class:`~item_bank_sync.assembly.AssemblyReport` into
+``forms build`` turns an :class:`~item_bank_sync.forms.assembly.AssemblyReport` into
 ``exam_core.model.Form`` records. A form id names its scheme, seed and position
 (``SCHEME-v1-s42-f03``), so rebuilding with the same seed against an unchanged bank is a no-op,
 and against a changed bank yields a new *version* of the same form id.
@@ -21,10 +21,9 @@ from exam_core.errors import InvigilError
 from exam_core.jsonio import canonical_dumps
 from exam_core.model import Form, FormItemRef
 from exam_core.store import immediate_transaction
-from item_bank_sync.assembly import AssemblyReport, PoolItem
-from item_bank_sync.bank.schema import utc_text
-from item_bank_sync.bank.schema import versioned_json
-from item_bank_sync.schemes import Scheme
+from item_bank_sync.bank.schema import utc_text, versioned_json
+from item_bank_sync.forms.assembly import AssemblyReport, PoolItem
+from item_bank_sync.forms.schemes import Scheme
 
 
 class FormError(InvigilError):
