@@ -24,7 +24,7 @@ from scipy.special import expit
 
 from item_bank_sync.psychometrics.errors import PsychometricsError
 from item_bank_sync.psychometrics.irt import MIN_CANDIDATES, squarem
-from item_bank_sync.psychometrics.quadrature import Quadrature, gauss_hermite
+from item_bank_sync.psychometrics.quadrature import Quadrature, rectangular
 
 
 @dataclass
@@ -168,7 +168,7 @@ def calibrate_graded(scores: np.ndarray, item_ids: Sequence[str], *, quadrature:
                      ) -> GRMResult:
     """Fit the graded response model to whole-number scores 0..K per item (K may differ by item)."""
     x, maxima = _validate(scores, list(item_ids), min_candidates)
-    quad = quadrature or gauss_hermite()
+    quad = quadrature or rectangular()
     engine = _GRMEngine(x, maxima, quad)
     run = squarem(engine.em, engine.start(), tol, max_steps)
     parts = engine.split(run.params)

@@ -9,7 +9,10 @@ with difficulty ``b_j = -d_j / a_j`` and ability ``theta ~ N(0, 1)`` in the cali
 - ``rasch``: every discrimination fixed at 1 with ``theta ~ N(0, 1)`` (ltm's
   ``rasch(constraint = cbind(J + 1, 1))``).
 
-Estimation is Bock & Aitkin's (1981) EM over a quadrature rule (:mod:`.quadrature`): the E-step is
+Estimation is Bock & Aitkin's (1981) EM over a quadrature rule (:mod:`.quadrature`; default mirt's
+61 equally spaced points on [-6, 6]: a Gauss-Hermite rule's nodes are too far apart near 0 for the
+narrow posteriors of long tests and bias slopes downwards, by -0.13 in the median at 200 items
+with 41 points, while a reference computed with ltm's rule can still pass it explicitly): the E-step is
 two matrix products over the distinct response patterns (``X @ logit-table`` for the posterior,
 ``X.T @ posterior`` for the expected counts), the M-step a vectorised Newton-Raphson per item on the
 expected complete-data likelihood. EM is accelerated by SQUAREM (Varadhan & Roland, 2008, scheme
@@ -38,7 +41,7 @@ from scipy.special import expit, log_expit
 from scipy.stats import chi2
 
 from item_bank_sync.psychometrics.errors import PsychometricsError
-from item_bank_sync.psychometrics.quadrature import Quadrature, gauss_hermite
+from item_bank_sync.psychometrics.quadrature import Quadrature, rectangular
 
 MODELS = ("rasch", "1pl", "2pl")
 MIN_CANDIDATES = 50
@@ -311,7 +314,7 @@ def calibrate(scores: np.ndarray, item_ids: Sequence[str], model: str = "2pl", *
     if model not in MODELS:
         raise PsychometricsError(f"unknown IRT model {model!r}; expected one of {', '.join(MODELS)}")
     x = validate_binary(scores, list(item_ids), min_candidates)
-    quad = quadrature or gauss_hermite()
+    quad = quadrature or rectangular()
     patterns, counts = compress_patterns(x)
     engine = _Engine(model, patterns, counts, quad)
     run = squarem(engine.em, engine.start(), tol, max_steps)

@@ -4,11 +4,13 @@ Marginal maximum likelihood (Bock & Aitkin, 1981) replaces the integral over the
 distribution by a weighted sum over fixed nodes. Two rules are offered because the two reference
 programs differ, and matching a reference to its published digits needs its own rule:
 
-- :func:`gauss_hermite` (default, as R ``ltm``: 21 points there): the nodes and weights of the
+- :func:`gauss_hermite` (as R ``ltm``, 21 points there): the nodes and weights of the
   probabilists' Gauss-Hermite rule, exact for polynomials up to degree ``2n - 1`` times the normal
   density;
-- :func:`rectangular` (as R ``mirt``: 61 equally spaced points on [-6, 6]): normal density values
-  at equally spaced nodes, normalised to sum to one.
+- :func:`rectangular` (the default of calibration, as R ``mirt``: 61 equally spaced points on
+  [-6, 6]): normal density values at equally spaced nodes, normalised to sum to one. Its even
+  spacing keeps working when a long test makes each posterior narrower than Gauss-Hermite's
+  central node gaps.
 
 Weights always sum to one, so they are the prior probabilities of the nodes.
 """
@@ -44,7 +46,7 @@ def gauss_hermite(points: int = 41) -> Quadrature:
     if not 3 <= points <= 201:
         raise PsychometricsError(f"quadrature points must be between 3 and 201, got {points}")
     nodes, weights = hermegauss(points)
-    return Quadrature(nodes, weights / weights.sum(), f"gauss-hermite")
+    return Quadrature(nodes, weights / weights.sum(), "gauss-hermite")
 
 
 def rectangular(points: int = 61, limit: float = 6.0) -> Quadrature:

@@ -95,7 +95,7 @@ def test_map_scores_match_ltm_empirical_bayes(ltm_2pl):
 
 
 def test_eap_is_the_posterior_mean_and_rasch_eap_depends_on_sum_only():
-    r = calibrate(LSAT6, item_ids(), "rasch", tol=1e-6)
+    r = calibrate(LSAT6, item_ids(), "rasch", quadrature=gauss_hermite(41), tol=1e-6)
     mean, sd = eap_scores(r, LSAT6)
     totals = LSAT6.sum(axis=1)
     for s in np.unique(totals):
@@ -153,6 +153,16 @@ def test_rasch_recovers_difficulties_and_1pl_finds_the_common_slope():
     one = calibrate(x, item_ids(12), "1pl", item_fit=False)
     assert abs(one.a[0] - 1.0) < 3.5 * one.se_a[0]
     assert one.loglik >= r.loglik - 1e-6
+
+
+def test_long_test_slopes_are_unbiased_with_the_default_quadrature():
+    """120 items make posteriors narrower than 41-point Gauss-Hermite node gaps (which bias a down)."""
+    rng = np.random.default_rng(12)
+    a, b = rng.uniform(0.6, 2.0, 120), rng.normal(0, 1, 120)
+    r = calibrate(_simulate(a, b, 4000, 13), item_ids(120), "2pl", standard_errors=False, item_fit=False)
+    assert r.quadrature.rule == "rectangular" and r.converged
+    assert abs(np.median(r.a - a)) < 0.03
+    assert abs(np.median(r.b - b)) < 0.03
 
 
 def test_misfitting_item_is_flagged_by_s_x2():
