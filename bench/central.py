@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives import hpke as raw_hpke
 
 from bench.common import Figure
 from exam_core import certs, envelope, keys
-from exam_core.jsonio import b64d, format_time, utc_now
+from exam_core.jsonio import b64d
+from exam_core.timestamps import format_time, utc_now
 from exam_core.model import AnswerKey
 
 BENCH = "central"
@@ -96,8 +97,8 @@ def _raw_open(data: bytes, central, centre, kiosk, results) -> Callable[[], obje
 
 
 def intake_figures(quick: bool) -> list[Figure]:
-    from item_bank_sync.intake_envelope import open_envelope
-    from item_bank_sync.scoring import score_attempt
+    from item_bank_sync.results.envelope import open_envelope
+    from item_bank_sync.results.scoring import score_attempt
 
     central, centre, kiosk, results, chain = _pki()
     data = envelope.seal_envelope(_payload("att-1"), attempt_id="att-1", centre_id="centre-1", kiosk_id="kiosk-1",
@@ -127,8 +128,8 @@ def intake_figures(quick: bool) -> list[Figure]:
 def _durable_intake_figure(quick: bool) -> Figure:
     """Full intake incl. durable commit and signed receipt, through the real Intake on temp files."""
     from item_bank_sync.bank.schema import open_bank
-    from item_bank_sync.intake import Intake
-    from item_bank_sync.results_db import open_results
+    from item_bank_sync.results.intake import Intake
+    from item_bank_sync.results.schema import open_results
     from item_bank_sync.trust.identity import CentralKeys
 
     central, _, kiosk, results, chain = _pki()

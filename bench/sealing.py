@@ -32,7 +32,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from bench.common import Figure, percentile, time_calls
 from exam_core import certs, envelope, keys, package, purposes, signing
 from exam_core import limits
-from exam_core.jsonio import canonical_dumps, loads_strict, utc_now
+from exam_core.jsonio import canonical_dumps, loads_strict
+from exam_core.timestamps import utc_now
 from exam_core.store import Migration, insert_durably, open_db
 
 BENCH = "sealing"

@@ -49,6 +49,7 @@ from exam_core import purposes, signing
 from exam_core.errors import ArtefactError, AuditTamperedError, MalformedError, ValidationError
 from exam_core.jsonio import canonical_dumps, loads_strict
 from exam_core.store import immediate_transaction, read_snapshot
+from exam_core.timestamps import utc_now
 
 ENTRY_DOMAIN = purposes.bind("audit-entry")
 GENESIS_HASH = bytes(32)
@@ -142,7 +143,7 @@ class AuditLog:
         self.db = db
         self.table = table
         self.checkpoint_table = f"{table}_checkpoints"
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or utc_now
         self._checkpoint_key = checkpoint_key
         self._checkpoint_every = checkpoint_every
         self._checkpoint_after = checkpoint_after

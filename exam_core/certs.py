@@ -27,7 +27,8 @@ from exam_core import limits, model, purposes, signing
 from exam_core.errors import (ExpiredError, MalformedError, RevokedError,
                               TooLargeError, UnknownVersionError, UntrustedError, ValidationError,
                               WrongKeyError, WrongPurposeError)
-from exam_core.jsonio import b64d, b64e, format_time, loads_strict, parse_time, utc_now
+from exam_core.jsonio import b64d, b64e, loads_strict
+from exam_core.timestamps import format_time, parse_time, utc_now
 from exam_core.keys import HpkePublicKey, key_id
 
 CERT_FORMAT = "invigil-cert"

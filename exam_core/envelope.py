@@ -52,7 +52,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from exam_core import certs, hpke, limits, model, purposes, signing
 from exam_core.errors import (MalformedError, TamperedError, TooLargeError, UnknownVersionError,
                               UntrustedError, ValidationError, WrongKeyError)
-from exam_core.jsonio import b64d, canonical_dumps, format_time, loads_strict, parse_time, utc_now
+from exam_core.jsonio import b64d, canonical_dumps, loads_strict
+from exam_core.timestamps import format_time, parse_time, utc_now
 from exam_core.keys import HpkePrivateKey, HpkePublicKey, key_id
 
 ENVELOPE_FORMAT = "invigil-envelope"

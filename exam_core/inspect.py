@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exam_core import certs, envelope, keys, limits, package, purposes, receipt, signing
 from exam_core.errors import ArtefactError, InvigilError, KeyFileError, MalformedError
-from exam_core.jsonio import loads_strict, utc_now
+from exam_core.jsonio import loads_strict
+from exam_core.timestamps import utc_now
 from exam_core.safezip import read_canonical
 
 #: Largest file ``inspect`` reads (the largest artefact there is: a form package).

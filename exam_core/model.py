@@ -1,11 +1,9 @@
-"""The wire data model that every tier shares.
+"""The wire data model that every tier shares: items, answer keys, forms, attempts, responses.
 
-Each record is a frozen dataclass with ``to_dict()`` (plain JSON-ready values) and a strict
-``from_dict()`` that accepts exactly the documented fields, checks every type, length and enumerated
-value, and raises :class:`ValidationError` naming the offending field by its full path (for example
-``items[3].interactions[0].choices[1].id: must match ...``). Strictness is the point: these records
-cross trust boundaries, and a field we silently ignore today is a field someone smuggles data in
-tomorrow.
+Each record is a frozen :class:`~exam_core.records.Record` with ``to_dict()`` (plain JSON-ready
+values) and a strict ``from_dict()`` written with :class:`~exam_core.records.Fields`: exactly the
+documented fields, every type, length and enumerated value checked, errors naming the offending
+field by its full path (for example ``items[3].interactions[0].choices[1].id: must match ...``).
 
 Response values (``Response.value`` and answer keys) use one JSON shape per QTI base type and
 cardinality, so the kiosk, scoring and item analysis agree without translation:
@@ -33,14 +31,12 @@ where ``<div data-interaction="RESPONSE_ID"></div>`` (block) or ``<span data-int
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from exam_core.errors import ValidationError
-
-MODEL_VERSION = 1
+from exam_core.records import MAX_LIST, MAX_SHORT, Fields, Record, check_number, check_str, check_unique
 
 IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -70,147 +66,6 @@ ALLOWED_BODY_TAGS = frozenset({
 })
 
 MAX_TEXT = 1_000_000          # one HTML fragment
-MAX_SHORT = 1_000             # names, titles, reasons
-MAX_LIST = 10_000             # items on a form, choices, media refs
-MAX_DICT = 10_000
-
-
-class _Fields:
-    """Reads one JSON object field by field, so every error carries the field's full path.
-
-    Why a reader rather than a schema library: the rules here are few and exact, the error path
-    is what users see, and unknown fields must be refused, not dropped.
-    """
-
-    def __init__(self, data: Any, path: str) -> None:
-        if not isinstance(data, dict):
-            raise ValidationError(path or "<root>", "must be an object")
-        self.data = data
-        self.path = path
-        self.seen: set[str] = set()
-
-    def where(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def raw(self, name: str, default: Any = ..., *, nullable: bool = False) -> Any:
-        self.seen.add(name)
-        if name not in self.data:
-            if default is ...:
-                raise ValidationError(self.where(name), "is required")
-            return default
-        value = self.data[name]
-        if value is None and not nullable:
-            if default is not ... and default is None:
-                return None
-            raise ValidationError(self.where(name), "must not be null")
-        return value
-
-    def str(self, name: str, default: Any = ..., *, max_len: int = MAX_SHORT,
-            pattern: re.Pattern[str] | None = None, choices: Iterable[str] | None = None,
-            nullable: bool = False) -> Any:
-        value = self.raw(name, default, nullable=nullable)
-        if value is None or (value is default and default is not ...):
-            return value
-        return check_str(value, self.where(name), max_len=max_len, pattern=pattern, choices=choices)
-
-    def int(self, name: str, default: Any = ..., *, minimum: int | None = None,
-            maximum: int | None = None, nullable: bool = False) -> Any:
-        value = self.raw(name, default, nullable=nullable)
-        if value is None or (value is default and default is not ...):
-            return value
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ValidationError(self.where(name), "must be an integer")
-        if minimum is not None and value < minimum:
-            raise ValidationError(self.where(name), f"must be >= {minimum}")
-        if maximum is not None and value > maximum:
-            raise ValidationError(self.where(name), f"must be <= {maximum}")
-        return value
-
-    def float(self, name: str, default: Any = ..., *, nullable: bool = False) -> Any:
-        value = self.raw(name, default, nullable=nullable)
-        if value is None or (value is default and default is not ...):
-            return value
-        return check_number(value, self.where(name))
-
-    def bool(self, name: str, default: Any = ...) -> Any:
-        value = self.raw(name, default)
-        if not isinstance(value, bool):
-            raise ValidationError(self.where(name), "must be true or false")
-        return value
-
-    def list(self, name: str, default: Any = ..., *, max_len: int = MAX_LIST) -> list:
-        value = self.raw(name, default)
-        if not isinstance(value, list):
-            raise ValidationError(self.where(name), "must be a list")
-        if len(value) > max_len:
-            raise ValidationError(self.where(name), f"has more than {max_len} entries")
-        return value
-
-    def dict(self, name: str, default: Any = ..., *, max_len: int = MAX_DICT) -> dict:
-        value = self.raw(name, default)
-        if not isinstance(value, dict):
-            raise ValidationError(self.where(name), "must be an object")
-        if len(value) > max_len:
-            raise ValidationError(self.where(name), f"has more than {max_len} entries")
-        return value
-
-    def records(self, name: str, cls: type, default: Any = ..., *, max_len: int = MAX_LIST) -> tuple:
-        values = self.list(name, default, max_len=max_len)
-        where = self.where(name)
-        return tuple(cls.from_dict(v, f"{where}[{i}]") for i, v in enumerate(values))
-
-    def record(self, name: str, cls: type, default: Any = ...) -> Any:
-        value = self.raw(name, default, nullable=default is None)
-        if value is None:
-            return None
-        return cls.from_dict(value, self.where(name))
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            raise ValidationError(self.where(unknown[0]), "is not a known field")
-
-
-def check_str(value: Any, where: str, *, max_len: int = MAX_SHORT,
-              pattern: re.Pattern[str] | None = None, choices: Iterable[str] | None = None) -> str:
-    """Validate one string value; shared by the reader and by list checks."""
-    if not isinstance(value, str):
-        raise ValidationError(where, "must be a string")
-    if len(value) > max_len:
-        raise ValidationError(where, f"is longer than {max_len} characters")
-    if pattern is not None and not pattern.match(value):
-        raise ValidationError(where, f"must match {pattern.pattern}")
-    if choices is not None and value not in choices:
-        raise ValidationError(where, f"must be one of {', '.join(choices)}")
-    return value
-
-
-def check_number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValidationError(where, "must be a finite number")
-    return value
-
-
-def check_identifiers(values: Any, where: str) -> tuple[str, ...]:
-    if not isinstance(values, list):
-        raise ValidationError(where, "must be a list")
-    return tuple(check_str(v, f"{where}[{i}]", pattern=IDENTIFIER_RE) for i, v in enumerate(values))
-
-
-def _plain(value: Any) -> Any:
-    """Tuples become lists so that to_dict() output is exactly what JSON round-trips to."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-class Record:
-    """Base of every wire record: ``to_dict`` gives JSON-ready plain values."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))  # type: ignore[call-overload]
 
 
 # --- response values -------------------------------------------------------------------------
@@ -262,7 +117,7 @@ class MediaRef(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> MediaRef:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(
             sha256=r.str("sha256", pattern=SHA256_RE),
             mime=r.str("mime", pattern=re.compile(r"^(image|audio|video)/[a-z0-9.+\-]{1,60}$")),
@@ -285,7 +140,7 @@ class Choice(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Choice:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(
             id=r.str("id", pattern=IDENTIFIER_RE),
             html=r.str("html", "", max_len=MAX_TEXT),
@@ -307,7 +162,7 @@ class Hotspot(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Hotspot:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         coords = r.list("coords", [], max_len=2_000)
         out = cls(
             id=r.str("id", pattern=IDENTIFIER_RE),
@@ -342,7 +197,7 @@ class Interaction(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Interaction:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(
             type=r.str("type", choices=INTERACTION_TYPES),
             response_id=r.str("response_id", pattern=IDENTIFIER_RE),
@@ -362,7 +217,7 @@ class Interaction(Record):
             pattern_mask=r.str("pattern_mask", None, max_len=500),
         )
         r.done()
-        _check_unique([c.id for c in out.choices + out.targets] + [h.id for h in out.hotspots],
+        check_unique([c.id for c in out.choices + out.targets] + [h.id for h in out.hotspots],
                       r.where("choices"))
         return out
 
@@ -382,7 +237,7 @@ class Item(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Item:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(
             item_id=r.str("item_id", pattern=IDENTIFIER_RE),
             version=r.int("version", minimum=1),
@@ -396,7 +251,7 @@ class Item(Record):
         r.done()
         if not out.interactions:
             raise ValidationError(r.where("interactions"), "must hold at least one interaction")
-        _check_unique([i.response_id for i in out.interactions], r.where("interactions"))
+        check_unique([i.response_id for i in out.interactions], r.where("interactions"))
         return out
 
     def interaction(self, response_id: str) -> Interaction:
@@ -404,14 +259,6 @@ class Item(Record):
             if candidate.response_id == response_id:
                 return candidate
         raise KeyError(response_id)
-
-
-def _check_unique(ids: list[str], where: str) -> None:
-    seen: set[str] = set()
-    for value in ids:
-        if value in seen:
-            raise ValidationError(where, f"identifier {value!r} is used twice")
-        seen.add(value)
 
 
 @dataclass(frozen=True)
@@ -424,7 +271,7 @@ class AreaMapEntry(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> AreaMapEntry:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         coords = r.list("coords", max_len=2_000)
         out = cls(
             shape=r.str("shape", choices=HOTSPOT_SHAPES),
@@ -454,7 +301,7 @@ class ResponseKey(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> ResponseKey:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         cardinality = r.str("cardinality", choices=CARDINALITIES)
         base_type = r.str("base_type", choices=BASE_TYPES)
         mapping = r.dict("mapping", {})
@@ -488,7 +335,7 @@ class AnswerKey(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> AnswerKey:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(
             item_id=r.str("item_id", pattern=IDENTIFIER_RE),
             version=r.int("version", minimum=1),
@@ -510,10 +357,42 @@ class FormItemRef(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> FormItemRef:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(item_id=r.str("item_id", pattern=IDENTIFIER_RE),
                   version=r.int("version", minimum=1),
                   area=r.str("area", "", max_len=MAX_SHORT))
+        r.done()
+        return out
+
+
+CALCULATORS = ("none", "basic", "scientific")
+
+
+@dataclass(frozen=True)
+class CandidateTools(Record):
+    """The candidate tools a scheme allows on its forms; all off unless the scheme says otherwise.
+
+    Each is a setting of the scheme because whether a tool is fair depends on what the exam
+    measures (no calculator in an arithmetic exam, no read-aloud in a reading exam).
+    ``text_to_speech`` permits reading aloud as an accommodation: a candidate gets it only when
+    the roster also grants it (``Accommodations.text_to_speech``). A form without ``tools`` (every
+    package made before they existed) has none.
+    """
+
+    calculator: str = "none"
+    scratch_pad: bool = False
+    highlighter: bool = False
+    strike_through: bool = False
+    line_reader: bool = False
+    text_to_speech: bool = False
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> CandidateTools:
+        r = Fields(data, path)
+        out = cls(calculator=r.str("calculator", "none", choices=CALCULATORS),
+                  scratch_pad=r.bool("scratch_pad", False), highlighter=r.bool("highlighter", False),
+                  strike_through=r.bool("strike_through", False), line_reader=r.bool("line_reader", False),
+                  text_to_speech=r.bool("text_to_speech", False))
         r.done()
         return out
 
@@ -531,10 +410,11 @@ class Form(Record):
     items: tuple[FormItemRef, ...]
     instructions_html: str = ""
     agreement_html: str = ""
+    tools: CandidateTools = field(default_factory=CandidateTools)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Form:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(
             form_id=r.str("form_id", pattern=IDENTIFIER_RE),
             version=r.int("version", minimum=1),
@@ -545,11 +425,12 @@ class Form(Record):
             items=r.records("items", FormItemRef),
             instructions_html=r.str("instructions_html", "", max_len=MAX_TEXT),
             agreement_html=r.str("agreement_html", "", max_len=MAX_TEXT),
+            tools=r.record("tools", CandidateTools, None) or CandidateTools(),
         )
         r.done()
         if not out.items:
             raise ValidationError(r.where("items"), "must hold at least one item")
-        _check_unique([i.item_id for i in out.items], r.where("items"))
+        check_unique([i.item_id for i in out.items], r.where("items"))
         return out
 
 
@@ -562,7 +443,7 @@ class FormContent(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> FormContent:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(form=r.record("form", Form), items=r.records("items", Item))
         r.done()
         wanted = {(i.item_id, i.version) for i in out.form.items}
@@ -593,7 +474,7 @@ class FormPackageManifest(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> FormPackageManifest:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(
             package_id=r.str("package_id", pattern=IDENTIFIER_RE),
             form_id=r.str("form_id", pattern=IDENTIFIER_RE),
@@ -626,10 +507,12 @@ class Accommodations(Record):
     rest_breaks: int = 0
     rest_break_minutes: int = 0
     monitor_profile: str = ""
+    text_to_speech: bool = False    # questions read aloud, where the form's scheme permits it
+    screen_reader: bool = False     # the kiosk's lockdown runs the screen reader (Orca) for this candidate
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Accommodations:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(
             extra_time_percent=r.int("extra_time_percent", 0, minimum=0, maximum=400),
             large_text=r.bool("large_text", False),
@@ -638,6 +521,8 @@ class Accommodations(Record):
             rest_breaks=r.int("rest_breaks", 0, minimum=0, maximum=20),
             rest_break_minutes=r.int("rest_break_minutes", 0, minimum=0, maximum=240),
             monitor_profile=r.str("monitor_profile", "", max_len=100),
+            text_to_speech=r.bool("text_to_speech", False),
+            screen_reader=r.bool("screen_reader", False),
         )
         r.done()
         return out
@@ -663,7 +548,7 @@ class Attempt(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Attempt:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(
             attempt_id=r.str("attempt_id", pattern=IDENTIFIER_RE),
             candidate_id=r.str("candidate_id", pattern=IDENTIFIER_RE),
@@ -698,7 +583,7 @@ class Response(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Response:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         value = r.raw("value", None, nullable=True)
         out = cls(
             attempt_id=r.str("attempt_id", pattern=IDENTIFIER_RE),
@@ -745,7 +630,7 @@ class Event(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Event:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(
             kiosk_id=r.str("kiosk_id", pattern=IDENTIFIER_RE),
             seq=r.int("seq", minimum=0),
@@ -770,7 +655,7 @@ class HpkePublicKeyInfo(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> HpkePublicKeyInfo:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(suite=r.str("suite", choices=("mlkem768-x25519", "x25519")),
                   public=r.str("public", max_len=8_000))
         r.done()
@@ -796,7 +681,7 @@ class Certificate(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Certificate:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(
             serial=r.str("serial", pattern=re.compile(r"^[0-9a-f]{8,64}$")),
             subject=r.str("subject", pattern=IDENTIFIER_RE),

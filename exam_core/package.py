@@ -42,7 +42,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from exam_core import hpke, limits, model, purposes, signing
 from exam_core.errors import (ExpiredError, MalformedError, ReleaseCodeError, TamperedError,
                               TooLargeError, UnknownVersionError, ValidationError, WrongKeyError)
-from exam_core.jsonio import b64d, b64e, canonical_dumps, format_time, loads_strict, parse_time, utc_now
+from exam_core.jsonio import b64d, b64e, canonical_dumps, loads_strict
+from exam_core.timestamps import format_time, parse_time, utc_now
 from exam_core.keys import HpkePrivateKey, HpkePublicKey, key_id
 from exam_core.safezip import ZipPolicy, read_canonical, write_canonical
 

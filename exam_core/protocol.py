@@ -4,7 +4,8 @@ Both ends import this module: the console validates everything a kiosk sends wit
 ``from_dict`` readers and the kiosk builds its messages with the same records, so the two cannot
 drift apart. The narrative description (sequence diagrams, error handling, what is retried) is in
 ``docs/PROTOCOL.md``; this module holds the names, shapes, limits and the two pieces of crypto the
-protocol itself defines (challenge-response login and the pairing MACs).
+protocol itself defines (challenge-response login). Pairing, which runs once before any of this,
+is :mod:`exam_core.pairing`.
 
 Why a challenge over HTTPS before the Socket.IO connect: the Socket.IO ``auth`` payload of the
 CONNECT packet is the only moment a server can refuse a client before any handler runs. The kiosk
@@ -18,22 +19,19 @@ Every message carries ``v`` (``PROTOCOL_VERSION``); unknown fields are refused, 
 from __future__ import annotations
 
 import hashlib
-import hmac as _std_hmac
+import importlib
 import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import hmac as _hmac
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from exam_core import limits, purposes, signing
-from exam_core.errors import ArtefactError, MalformedError, TamperedError, ValidationError
+from exam_core.errors import ArtefactError, ValidationError
 from exam_core.jsonio import b64d, b64e, canonical_dumps, loads_strict
-from exam_core.model import (ATTEMPT_STATES, IDENTIFIER_RE, TIMESTAMP_RE, Attempt, Event, Record,
-                             _Fields)
+from exam_core.model import ATTEMPT_STATES, IDENTIFIER_RE, SHA256_RE, TIMESTAMP_RE, Attempt, Event
+from exam_core.records import Fields, Record
 
 PROTOCOL_VERSION = 1
 
@@ -42,9 +40,9 @@ PROTOCOL_VERSION = 1
 #: Socket.IO namespace of kiosks (challenge-authenticated) and of proctors' browsers (session cookie).
 KIOSK_NAMESPACE = "/kiosk"
 PROCTOR_NAMESPACE = "/proctor"
-#: HTTPS endpoints of the console used by kiosks outside the socket.
+#: HTTPS endpoint of the console where a kiosk fetches a login challenge (pairing has its own,
+#: ``exam_core.pairing.PAIR_PATH``).
 CHALLENGE_PATH = "/kiosk/challenge"
-PAIR_PATH = "/kiosk/pair"
 
 #: Largest Socket.IO message the console accepts (Engine.IO ``max_http_buffer_size``); an envelope
 #: in base64 must fit, so this follows ``limits.ENVELOPE_MAX_BYTES``.
@@ -61,9 +59,6 @@ MAX_WRAPPED_KEY_BYTES = 8 * limits.KIB
 PACKAGE_CHUNK_BYTES = 512 * limits.KIB
 #: Seconds a challenge stays valid after the console issued it.
 CHALLENGE_TTL_SECONDS = 60
-#: Seconds a pairing code stays valid, and wrong pairing attempts before it is burnt.
-PAIRING_CODE_TTL_SECONDS = 600
-PAIRING_MAX_FAILURES = 5
 
 # --- event names ---------------------------------------------------------------------------------
 
@@ -73,7 +68,6 @@ HEARTBEAT = "heartbeat"
 EVENT = "event"
 ENVELOPE = "envelope"
 PACKAGE_CHUNK = "package_chunk"
-KIOSK_TO_CONSOLE = (HELLO, HEARTBEAT, EVENT, ENVELOPE, PACKAGE_CHUNK)
 
 # console -> kiosk on KIOSK_NAMESPACE; the kiosk answers through the ack callback.
 COMMAND = "command"
@@ -85,7 +79,6 @@ PROCTOR_KIOSK = "kiosk"              # console -> browser: one tile changed
 PROCTOR_EVENT = "kiosk_event"        # console -> browser: one stored event (relay_ms measured from here)
 PROCTOR_ALERT = "alert"              # console -> browser: an alert opened or changed
 PROCTOR_COMMAND = "command_status"   # console -> browser: a command was sent / acked / failed
-PROCTOR_ACTION = "action"            # browser -> console: a proctor action (carries the CSRF token)
 
 #: What a kiosk reports as its state: ``idle`` (free seat) or the state of its current attempt.
 KIOSK_STATES = ("idle",) + ATTEMPT_STATES
@@ -100,7 +93,6 @@ ACK_ERRORS = ("invalid", "retry", "unauthorised", "conflict")
 
 COMMAND_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 CHALLENGE_B64_LEN = 44  # 32 random bytes
-SHA256_HEX_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def ack_ok(**fields: Any) -> dict[str, Any]:
@@ -118,23 +110,6 @@ def ack_error(code: str, reason: str) -> dict[str, Any]:
 def new_command_id() -> str:
     """A fresh random command id (128 bits, hex): applied at most once by the kiosk."""
     return secrets.token_hex(16)
-
-
-def _check_version(r: _Fields) -> None:
-    if r.int("v", minimum=0) != PROTOCOL_VERSION:
-        raise ValidationError(r.where("v"), f"unsupported protocol version (this side speaks {PROTOCOL_VERSION})")
-
-
-def _b64_field(r: _Fields, name: str, max_bytes: int, default: Any = ...) -> Any:
-    """A base64 field, checked canonical and bounded, returned as text (decode with ``b64d``)."""
-    value = r.raw(name, default, nullable=default is None)
-    if value is None:
-        return None
-    try:
-        b64d(value, r.where(name), max_bytes)
-    except ArtefactError as exc:  # MalformedError or TooLargeError
-        raise ValidationError(r.where(name), exc.reason) from None
-    return value
 
 
 def parse_message(cls: type, data: Any, max_bytes: int = MAX_EVENT_BYTES) -> Any:
@@ -165,8 +140,8 @@ class Challenge(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Challenge:
-        r = _Fields(data, path)
-        _check_version(r)
+        r = Fields(data, path)
+        r.version(PROTOCOL_VERSION)
         out = cls(
             console_id=r.str("console_id", pattern=IDENTIFIER_RE),
             challenge=r.str("challenge", max_len=CHALLENGE_B64_LEN),
@@ -192,8 +167,8 @@ class AuthPayload(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> AuthPayload:
-        r = _Fields(data, path)
-        _check_version(r)
+        r = Fields(data, path)
+        r.version(PROTOCOL_VERSION)
         out = cls(
             console_id=r.str("console_id", pattern=IDENTIFIER_RE),
             challenge=r.str("challenge", max_len=CHALLENGE_B64_LEN),
@@ -220,12 +195,12 @@ class KioskAuth(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> KioskAuth:
-        r = _Fields(data, path)
-        _check_version(r)
+        r = Fields(data, path)
+        r.version(PROTOCOL_VERSION)
         out = cls(
             kiosk_id=r.str("kiosk_id", pattern=IDENTIFIER_RE),
-            payload=_b64_field(r, "payload", 2 * limits.KIB),
-            signature=_b64_field(r, "signature", 64),
+            payload=r.b64("payload", 2 * limits.KIB),
+            signature=r.b64("signature", 64),
         )
         r.done()
         return out
@@ -271,14 +246,14 @@ class Hello(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Hello:
-        r = _Fields(data, path)
-        _check_version(r)
+        r = Fields(data, path)
+        r.version(PROTOCOL_VERSION)
         out = cls(
             kiosk_id=r.str("kiosk_id", pattern=IDENTIFIER_RE),
             state=r.str("state", choices=KIOSK_STATES),
             software_version=r.str("software_version", max_len=100),
             attempt_id=r.str("attempt_id", None, pattern=IDENTIFIER_RE, nullable=True),
-            attestation=_b64_field(r, "attestation", MAX_ATTESTATION_BYTES, None),
+            attestation=r.b64("attestation", MAX_ATTESTATION_BYTES, None),
             needs_resume_approval=r.bool("needs_resume_approval", False),
             next_seq=r.int("next_seq", 0, minimum=0),
         )
@@ -293,7 +268,7 @@ class Progress(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Progress:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(answered=r.int("answered", 0, minimum=0, maximum=100_000),
                   total=r.int("total", 0, minimum=0, maximum=100_000))
         r.done()
@@ -320,9 +295,9 @@ class JournalHeadInfo(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> JournalHeadInfo:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(seq=r.int("seq", minimum=1, maximum=MAX_JOURNAL_SEQ),
-                  hash=r.str("hash", pattern=SHA256_HEX_RE))
+                  hash=r.str("hash", pattern=SHA256_RE))
         r.done()
         return out
 
@@ -342,7 +317,7 @@ class ConsoleJournalHead(JournalHeadInfo):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> ConsoleJournalHead:
-        attempt_id = _Fields(data, path).str("attempt_id", pattern=IDENTIFIER_RE)
+        attempt_id = Fields(data, path).str("attempt_id", pattern=IDENTIFIER_RE)
         head = JournalHeadInfo.from_dict({k: v for k, v in data.items() if k != "attempt_id"}, path)
         return cls(seq=head.seq, hash=head.hash, attempt_id=attempt_id)
 
@@ -378,8 +353,8 @@ class Heartbeat(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Heartbeat:
-        r = _Fields(data, path)
-        _check_version(r)
+        r = Fields(data, path)
+        r.version(PROTOCOL_VERSION)
         out = cls(
             state=r.str("state", choices=KIOSK_STATES),
             wall_time=r.str("wall_time", pattern=TIMESTAMP_RE),
@@ -387,7 +362,7 @@ class Heartbeat(Record):
             progress=r.record("progress", Progress, None) or Progress(),
             remaining_seconds=r.int("remaining_seconds", None, minimum=0, maximum=7 * 86_400, nullable=True),
             camera_fps=r.float("camera_fps", None, nullable=True),
-            thumbnail_jpeg=_b64_field(r, "thumbnail_jpeg", MAX_IMAGE_BYTES, None),
+            thumbnail_jpeg=r.b64("thumbnail_jpeg", MAX_IMAGE_BYTES, None),
             journal_head=r.record("journal_head", JournalHeadInfo, None),
         )
         r.done()
@@ -422,12 +397,12 @@ class EnvelopeMessage(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> EnvelopeMessage:
-        r = _Fields(data, path)
-        _check_version(r)
+        r = Fields(data, path)
+        r.version(PROTOCOL_VERSION)
         out = cls(
             attempt_id=r.str("attempt_id", pattern=IDENTIFIER_RE),
-            envelope=_b64_field(r, "envelope", limits.ENVELOPE_MAX_BYTES),
-            sha256=r.str("sha256", pattern=SHA256_HEX_RE),
+            envelope=r.b64("envelope", limits.ENVELOPE_MAX_BYTES),
+            sha256=r.str("sha256", pattern=SHA256_RE),
         )
         r.done()
         if hashlib.sha256(b64d(out.envelope)).hexdigest() != out.sha256:
@@ -446,8 +421,8 @@ class PackageChunkRequest(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> PackageChunkRequest:
-        r = _Fields(data, path)
-        _check_version(r)
+        r = Fields(data, path)
+        r.version(PROTOCOL_VERSION)
         out = cls(
             package_id=r.str("package_id", pattern=IDENTIFIER_RE),
             offset=r.int("offset", minimum=0, maximum=limits.PACKAGE_MAX_BYTES),
@@ -459,7 +434,7 @@ class PackageChunkRequest(Record):
 
 # --- console -> kiosk commands ---------------------------------------------------------------------
 
-def _reason(r: _Fields) -> str:
+def _reason(r: Fields) -> str:
     reason = r.str("reason", max_len=1000).strip()
     if not reason:
         raise ValidationError(r.where("reason"), "is required")
@@ -477,10 +452,10 @@ class AdmitArgs(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> AdmitArgs:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(
             attempt=r.record("attempt", Attempt),
-            package_sha256=r.str("package_sha256", pattern=SHA256_HEX_RE),
+            package_sha256=r.str("package_sha256", pattern=SHA256_RE),
             package_size=r.int("package_size", minimum=1, maximum=limits.PACKAGE_MAX_BYTES),
             identity_checked_by=r.str("identity_checked_by", max_len=100),
         )
@@ -503,11 +478,11 @@ class KeyReleaseArgs(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> KeyReleaseArgs:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(
             package_id=r.str("package_id", pattern=IDENTIFIER_RE),
-            package_sha256=r.str("package_sha256", pattern=SHA256_HEX_RE),
-            wrapped_key=_b64_field(r, "wrapped_key", MAX_WRAPPED_KEY_BYTES),
+            package_sha256=r.str("package_sha256", pattern=SHA256_RE),
+            wrapped_key=r.b64("wrapped_key", MAX_WRAPPED_KEY_BYTES),
         )
         r.done()
         return out
@@ -521,7 +496,7 @@ class ReasonArgs(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> ReasonArgs:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(reason=r.str("reason", "", max_len=1000))
         r.done()
         return out
@@ -533,7 +508,7 @@ class RequiredReasonArgs(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> RequiredReasonArgs:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(reason=_reason(r))
         r.done()
         return out
@@ -548,7 +523,7 @@ class ExtendArgs(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> ExtendArgs:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(seconds=r.int("seconds", minimum=1, maximum=4 * 3600), reason=_reason(r))
         r.done()
         return out
@@ -562,7 +537,7 @@ class MessageArgs(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> MessageArgs:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(text=r.str("text", max_len=1000))
         r.done()
         if not out.text.strip():
@@ -574,7 +549,7 @@ class MessageArgs(Record):
 class NoArgs(Record):
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> NoArgs:
-        _Fields(data, path).done()
+        Fields(data, path).done()
         return cls()
 
 
@@ -605,8 +580,8 @@ class Command(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Command:
-        r = _Fields(data, path)
-        _check_version(r)
+        r = Fields(data, path)
+        r.version(PROTOCOL_VERSION)
         kind = r.str("type", choices=COMMAND_TYPES)
         out = cls(
             command_id=r.str("command_id", pattern=COMMAND_ID_RE),
@@ -636,7 +611,7 @@ class CommandAck(Record):
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> CommandAck:
-        r = _Fields(data, path)
+        r = Fields(data, path)
         out = cls(
             ok=r.bool("ok"),
             command_id=r.str("command_id", pattern=COMMAND_ID_RE),
@@ -648,255 +623,27 @@ class CommandAck(Record):
         return out
 
 
-# --- pairing ----------------------------------------------------------------------------------
+# --- moved names (temporary) -----------------------------------------------------------------------
 
-#: Crockford base32 (no I, L, O, U): 12 characters = 60 bits, shown as XXXX-XXXX-XXXX.
-PAIRING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-PAIRING_CODE_CHARS = 12
-PAIRING_REQUEST = "kiosk-pairing-request"
-PAIRING_RESPONSE = "kiosk-pairing-response"
-_PAIRING_KEY_INFO = purposes.bind("kiosk-pairing-key")
-
-
-def new_pairing_code() -> str:
-    raw = "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(PAIRING_CODE_CHARS))
-    return "-".join(raw[i:i + 4] for i in range(0, PAIRING_CODE_CHARS, 4))
-
-
-def normalise_pairing_code(code: str) -> str:
-    """Upper-case, drop separators and map look-alikes (O->0, I/L->1) as Crockford base32 does."""
-    if not isinstance(code, str) or len(code) > 40:
-        raise ValidationError("code", "must be a pairing code")
-    text = code.upper().replace("-", "").replace(" ", "").translate(str.maketrans("OIL", "011"))
-    if len(text) != PAIRING_CODE_CHARS or any(c not in PAIRING_ALPHABET for c in text):
-        raise ValidationError("code", f"must be {PAIRING_CODE_CHARS} characters of {PAIRING_ALPHABET}")
-    return text
+#: Names that moved to their own modules, still reachable as ``protocol.NAME`` only for
+#: item_bank_sync/ and proctor_console/ (and their tests) while those are being restructured;
+#: this table goes away once they import the names from their new homes. Resolved lazily
+#: (module ``__getattr__``) so that no import circle exists even for that while.
+_MOVED = {
+    **dict.fromkeys(("PAIR_PATH", "PAIRING_CODE_TTL_SECONDS", "PAIRING_MAX_FAILURES", "PAIRING_REQUEST",
+                     "PAIRING_RESPONSE", "PairRequest", "PairResponse", "new_pairing_code", "open_pairing",
+                     "open_pairing_with_key", "pairing_key", "seal_pairing", "seal_pairing_with_key"),
+                    "exam_core.pairing"),
+    **dict.fromkeys(("MAX_KIOSK_REVOCATION_BYTES", "CentreEnrolmentRequest", "KioskRevocation",
+                     "make_enrolment_request", "make_kiosk_revocation", "open_enrolment_request",
+                     "open_kiosk_revocation"), "exam_core.sync_wire"),
+    "tls_fingerprint": "exam_core.tls",
+}
 
 
-def pairing_key(code: str) -> bytes:
-    """The HMAC key both ends derive from the one-time code (HKDF-SHA256, purpose-bound)."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=_PAIRING_KEY_INFO).derive(normalise_pairing_code(code).encode("ascii"))
-
-
-def _pairing_mac(key: bytes, purpose: str, payload: bytes) -> bytes:
-    mac = _hmac.HMAC(key, hashes.SHA256())
-    mac.update(purposes.bind(purpose) + payload)
-    return mac.finalize()
-
-
-def seal_pairing(code: str, purpose: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """``{"v", "payload": base64(canonical JSON), "mac": base64(HMAC)}`` keyed by the code."""
-    return seal_pairing_with_key(pairing_key(code), purpose, payload)
-
-
-def seal_pairing_with_key(key: bytes, purpose: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """As ``seal_pairing`` with the derived key (the console keeps the key, not the code)."""
-    body = canonical_dumps(payload)
-    return {"v": PROTOCOL_VERSION, "payload": b64e(body), "mac": b64e(_pairing_mac(key, purpose, body))}
-
-
-def open_pairing(code: str, purpose: str, message: Any) -> dict[str, Any]:
-    """Check a pairing message's MAC (constant time) and return its parsed payload."""
-    return open_pairing_with_key(pairing_key(code), purpose, message)
-
-
-def open_pairing_with_key(key: bytes, purpose: str, message: Any) -> dict[str, Any]:
-    r = _Fields(message, "")
-    _check_version(r)
-    body = b64d(_b64_field(r, "payload", 64 * limits.KIB), "payload")
-    mac = b64d(_b64_field(r, "mac", 32), "mac")
-    r.done()
-    if not _std_hmac.compare_digest(_pairing_mac(key, purpose, body), mac):
-        raise TamperedError("pairing MAC does not verify (wrong code or altered message)")
-    payload = loads_strict(body, max_bytes=64 * limits.KIB)
-    if not isinstance(payload, dict):
-        raise MalformedError("pairing payload must be an object")
-    return payload
-
-
-@dataclass(frozen=True)
-class PairRequest(Record):
-    """Kiosk -> console (``POST PAIR_PATH``, sealed with ``PAIRING_REQUEST``): keys to certify."""
-
-    kiosk_id: str
-    signing_key: dict       # exam_core.keys.public_key_to_dict of the Ed25519 device key
-    hpke_key: dict          # exam_core.keys.public_key_to_dict of the HPKE key
-    nonce: str              # base64 16 random bytes, echoed in the response
-    software_version: str = ""
-    v: int = PROTOCOL_VERSION
-
-    @classmethod
-    def from_dict(cls, data: Any, path: str = "") -> PairRequest:
-        r = _Fields(data, path)
-        _check_version(r)
-        out = cls(
-            kiosk_id=r.str("kiosk_id", pattern=IDENTIFIER_RE),
-            signing_key=r.dict("signing_key", max_len=3),
-            hpke_key=r.dict("hpke_key", max_len=3),
-            nonce=_b64_field(r, "nonce", 16),
-            software_version=r.str("software_version", "", max_len=100),
-        )
-        r.done()
-        return out
-
-
-@dataclass(frozen=True)
-class PairResponse(Record):
-    """Console -> kiosk (sealed with ``PAIRING_RESPONSE``): the kiosk certificate and the TLS pin.
-
-    The kiosk compares ``tls_fingerprint_sha256`` with the certificate it saw on this very
-    connection before trusting anything, then pins ``tls_certificate_pem`` for every later
-    connection (TLS verification against that single certificate, hostname not checked).
-    """
-
-    kiosk_id: str
-    console_id: str
-    centre_id: str
-    nonce: str
-    kiosk_certificate: str          # signed document text (exam_core.certs, role kiosk)
-    centre_certificate: str | None  # signed document text (role centre), once installed
-    tls_certificate_pem: str
-    tls_fingerprint_sha256: str
-    v: int = PROTOCOL_VERSION
-
-    @classmethod
-    def from_dict(cls, data: Any, path: str = "") -> PairResponse:
-        r = _Fields(data, path)
-        _check_version(r)
-        out = cls(
-            kiosk_id=r.str("kiosk_id", pattern=IDENTIFIER_RE),
-            console_id=r.str("console_id", pattern=IDENTIFIER_RE),
-            centre_id=r.str("centre_id", pattern=IDENTIFIER_RE),
-            nonce=_b64_field(r, "nonce", 16),
-            kiosk_certificate=r.str("kiosk_certificate", max_len=limits.SIGNED_DOC_MAX_BYTES),
-            centre_certificate=r.str("centre_certificate", None, max_len=limits.SIGNED_DOC_MAX_BYTES,
-                                     nullable=True),
-            tls_certificate_pem=r.str("tls_certificate_pem", max_len=16 * limits.KIB),
-            tls_fingerprint_sha256=r.str("tls_fingerprint_sha256", pattern=SHA256_HEX_RE),
-        )
-        r.done()
-        return out
-
-
-def tls_fingerprint(der: bytes) -> str:
-    """SHA-256 of the DER certificate, lower-case hex: what a kiosk pins."""
-    return hashlib.sha256(bytes(der)).hexdigest()
-
-
-# --- centre enrolment -------------------------------------------------------------------------
-
-#: Purpose of the signed document ``init`` writes for the central body (``centres add --request``).
-CENTRE_ENROLMENT_REQUEST = "centre-enrolment-request"
-
-
-@dataclass(frozen=True)
-class CentreEnrolmentRequest(Record):
-    """Payload of the enrolment request: signed by the centre's own Ed25519 key (proof of
-    possession); the central body answers with a centre certificate over these keys."""
-
-    centre_id: str
-    name: str
-    signing_key: dict     # keys.public_key_to_dict (Ed25519)
-    hpke_key: dict        # keys.public_key_to_dict (HPKE)
-    created: str
-    tls_fingerprint_sha256: str = ""
-    v: int = PROTOCOL_VERSION
-
-    @classmethod
-    def from_dict(cls, data: Any, path: str = "") -> CentreEnrolmentRequest:
-        r = _Fields(data, path)
-        _check_version(r)
-        out = cls(
-            centre_id=r.str("centre_id", pattern=IDENTIFIER_RE),
-            name=r.str("name", max_len=300),
-            signing_key=r.dict("signing_key", max_len=3),
-            hpke_key=r.dict("hpke_key", max_len=3),
-            created=r.str("created", pattern=TIMESTAMP_RE),
-            tls_fingerprint_sha256=r.str("tls_fingerprint_sha256", "", max_len=64),
-        )
-        r.done()
-        return out
-
-
-def make_enrolment_request(private: Ed25519PrivateKey, request: CentreEnrolmentRequest) -> bytes:
-    """The signed enrolment request document (``init`` writes it to ``enrolment-request.json``)."""
-    return signing.make_signed(private, CENTRE_ENROLMENT_REQUEST, request.to_dict())
-
-
-def open_enrolment_request(data: bytes) -> CentreEnrolmentRequest:
-    """Verify an enrolment request against the Ed25519 key it carries (proof of possession).
-
-    This proves only that the requester holds the key; the central body still decides out of band
-    whether ``centre_id`` is who it claims to be.
-    """
-    from exam_core.keys import public_key_from_dict  # local: keys is heavy only for this use
-
-    unverified = signing.read_unverified(data)
-    request = CentreEnrolmentRequest.from_dict(
-        loads_strict(unverified.payload_bytes, max_bytes=64 * limits.KIB), "payload")
-    public = public_key_from_dict(request.signing_key, "signing_key")
-    if not isinstance(public, Ed25519PublicKey):
-        raise ValidationError("signing_key", "must be an Ed25519 key")
-    signing.open_signed(data, public, CENTRE_ENROLMENT_REQUEST)
-    public_key_from_dict(request.hpke_key, "hpke_key")
-    return request
-
-
-# --- kiosk revocations (centre -> central body, in the sync upload) ---------------------------------
-
-#: Purpose of the signed document a console makes when a centre admin revokes a kiosk.
-KIOSK_REVOCATION = purposes.KIOSK_REVOCATION
-KEY_ID_RE = re.compile(r"^[0-9a-f]{32}$")
-#: Largest signed kiosk revocation document accepted.
-MAX_KIOSK_REVOCATION_BYTES = 4 * limits.KIB
-
-
-@dataclass(frozen=True)
-class KioskRevocation(Record):
-    """A centre's statement that it revoked one kiosk key at ``revoked_at``, signed by the centre key.
-
-    The central body records it and from then on treats envelopes that this kiosk key sealed at or
-    after ``revoked_at`` as untrusted, while earlier ones still open. ``key_id`` is the kiosk's
-    Ed25519 key id (``exam_core.keys.key_id``), the key that signs envelope headers.
-    """
-
-    centre_id: str
-    kiosk_id: str
-    key_id: str
-    cert_serial: str
-    revoked_at: str
-    revoked_by: str
-    reason: str = ""
-    v: int = PROTOCOL_VERSION
-
-    @classmethod
-    def from_dict(cls, data: Any, path: str = "") -> KioskRevocation:
-        r = _Fields(data, path)
-        _check_version(r)
-        out = cls(
-            centre_id=r.str("centre_id", pattern=IDENTIFIER_RE),
-            kiosk_id=r.str("kiosk_id", pattern=IDENTIFIER_RE),
-            key_id=r.str("key_id", pattern=KEY_ID_RE),
-            cert_serial=r.str("cert_serial", pattern=KEY_ID_RE),
-            revoked_at=r.str("revoked_at", pattern=TIMESTAMP_RE),
-            revoked_by=r.str("revoked_by", max_len=100),
-            reason=r.str("reason", "", max_len=1000),
-        )
-        r.done()
-        if not out.revoked_by.strip():
-            raise ValidationError(r.where("revoked_by"), "is required")
-        return out
-
-
-def make_kiosk_revocation(centre_private: Ed25519PrivateKey, revocation: KioskRevocation) -> bytes:
-    """The signed revocation document (purpose ``KIOSK_REVOCATION``) the console sends in its sync."""
-    return signing.make_signed(centre_private, KIOSK_REVOCATION, revocation.to_dict())
-
-
-def open_kiosk_revocation(data: bytes, centre_public: Ed25519PublicKey) -> KioskRevocation:
-    """Verify a kiosk revocation against the delivering centre's certified key, then parse it strictly."""
-    if len(data) > MAX_KIOSK_REVOCATION_BYTES:
-        raise ValidationError("kiosk_revocation", f"is larger than {MAX_KIOSK_REVOCATION_BYTES} bytes")
-    opened = signing.open_signed(data, centre_public, KIOSK_REVOCATION, max_bytes=MAX_KIOSK_REVOCATION_BYTES)
-    return KioskRevocation.from_dict(opened.payload, "kiosk_revocation")
+def __getattr__(name: str) -> Any:
+    """A moved name (see ``_MOVED``), from the module that owns it now."""
+    owner = _MOVED.get(name)
+    if owner is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(owner), name)

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from exam_core import model, purposes, signing
 from exam_core.envelope import envelope_hash, read_unverified_header
 from exam_core.errors import MalformedError, TamperedError, UnknownVersionError
-from exam_core.jsonio import format_time, parse_time, utc_now
+from exam_core.timestamps import format_time, parse_time, utc_now
 
 RECEIPT_FORMAT = "invigil-receipt"
 _FIELDS = {"format", "v", "envelope_sha256", "envelope_id", "attempt_id", "received_at", "issuer"}

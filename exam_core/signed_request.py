@@ -23,7 +23,8 @@ import secrets
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from exam_core import purposes, signing
-from exam_core.jsonio import b64e, canonical_dumps, format_time, utc_now
+from exam_core.jsonio import b64e, canonical_dumps
+from exam_core.timestamps import format_time, utc_now
 
 PURPOSE = purposes.SYNC_REQUEST
 HEADER_CENTRE = "X-Invigil-Centre"

@@ -1,7 +1,7 @@
 """Self-signed TLS certificates for Invigil's own servers (the console, the central sync API).
 
 Clients pin the server's certificate by the SHA-256 of its DER bytes
-(``exam_core.protocol.tls_fingerprint``), learnt at pairing or given on the command line, so no
+(:func:`tls_fingerprint`), learnt at pairing or given on the command line, so no
 public CA is involved. X.509 is used only because TLS requires it; every other certificate in
 Invigil is signed JSON (``exam_core.certs``).
 """
@@ -9,6 +9,7 @@ Invigil is signed JSON (``exam_core.certs``).
 from __future__ import annotations
 
 import datetime
+import hashlib
 import ipaddress
 import socket
 from pathlib import Path
@@ -19,10 +20,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from exam_core.files import write_atomic
-from exam_core.protocol import tls_fingerprint
+from exam_core.timestamps import utc_now
 
 DEFAULT_DAYS = 825  # the longest validity browsers still accept for a TLS server certificate
 _BACKDATE = datetime.timedelta(minutes=5)  # tolerate a client clock slightly behind ours
+
+
+def tls_fingerprint(der: bytes) -> str:
+    """SHA-256 of the DER certificate, lower-case hex: what a kiosk or a console pins."""
+    return hashlib.sha256(bytes(der)).hexdigest()
 
 
 def make_self_signed(cert_path: Path, key_path: Path, common_name: str, days: int = DEFAULT_DAYS) -> str:
@@ -36,7 +42,7 @@ def make_self_signed(cert_path: Path, key_path: Path, common_name: str, days: in
     hosts = sorted(h for h in {"localhost", socket.gethostname()} if h)
     alt = [x509.DNSName(h) for h in hosts] + [
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("::1"))]
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = utc_now()
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - _BACKDATE)

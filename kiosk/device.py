@@ -42,7 +42,8 @@ from typing import Any
 from exam_core import certs, envelope, keys, package
 from exam_core.errors import InvigilError, KeyFileError, UntrustedError
 from exam_core.files import write_atomic
-from exam_core.jsonio import b64d, b64e, format_time, parse_time, utc_now
+from exam_core.jsonio import b64d, b64e
+from exam_core.timestamps import format_time, parse_time, utc_now
 from exam_core.model import Attempt
 
 from kiosk.session import Sealed, receipt_code

@@ -41,10 +41,11 @@ import aiohttp
 import requests
 import socketio
 
-from exam_core import keys, protocol
+from exam_core import keys, pairing, protocol
 from exam_core.aioloop import LoopThread
 from exam_core.errors import InvigilError, TamperedError, UntrustedError
 from exam_core.jsonio import b64d, b64e, loads_strict
+from exam_core.tls import tls_fingerprint
 
 from kiosk import __version__
 from kiosk.device import Device
@@ -320,7 +321,7 @@ class ConsoleLink:
         return ack.to_dict()
 
 
-def pair(device: Device, url: str, code: str, timeout: float = 10.0) -> protocol.PairResponse:
+def pair(device: Device, url: str, code: str, timeout: float = 10.0) -> pairing.PairResponse:
     """Enrol this kiosk with the console once, with the one-time code the console shows.
 
     Trust on first use, protected by the code: the TLS certificate is not verified on this one
@@ -333,18 +334,18 @@ def pair(device: Device, url: str, code: str, timeout: float = 10.0) -> protocol
     if url.startswith("https"):
         parts = urlparse(url)
         pem = ssl.get_server_certificate((parts.hostname, parts.port or 443), timeout=timeout)
-        seen = protocol.tls_fingerprint(ssl.PEM_cert_to_DER_cert(pem))
+        seen = tls_fingerprint(ssl.PEM_cert_to_DER_cert(pem))
     nonce = b64e(secrets.token_bytes(16))
-    request = protocol.PairRequest(
+    request = pairing.PairRequest(
         kiosk_id=device.kiosk_id, signing_key=keys.public_key_to_dict(device.signing_key.public_key()),
         hpke_key=keys.public_key_to_dict(device.hpke_key.public_key()), nonce=nonce,
         software_version=__version__)
-    sealed = protocol.seal_pairing(code, protocol.PAIRING_REQUEST, request.to_dict())
-    reply = requests.post(url + protocol.PAIR_PATH, json=sealed, verify=False, timeout=timeout)
+    sealed = pairing.seal_pairing(code, pairing.PAIRING_REQUEST, request.to_dict())
+    reply = requests.post(url + pairing.PAIR_PATH, json=sealed, verify=False, timeout=timeout)
     if reply.status_code != 200:
         raise UntrustedError(f"pairing refused by the console: HTTP {reply.status_code} {reply.text[:200]}")
-    response = protocol.PairResponse.from_dict(
-        protocol.open_pairing(code, protocol.PAIRING_RESPONSE, loads_strict(reply.content, max_bytes=256 * 1024)))
+    response = pairing.PairResponse.from_dict(
+        pairing.open_pairing(code, pairing.PAIRING_RESPONSE, loads_strict(reply.content, max_bytes=256 * 1024)))
     if response.nonce != nonce or response.kiosk_id != device.kiosk_id:
         raise TamperedError("pairing response does not answer this request")
     if seen is not None and response.tls_fingerprint_sha256 != seen:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 import sqlite_utils
@@ -21,14 +20,10 @@ import sqlite_utils
 from exam_core.jsonio import canonical_dumps, loads_strict
 from exam_core.model import SEVERITIES, Event
 from exam_core.store import immediate_transaction
+from exam_core.timestamps import utc_text_ms
 
 KIND_EVENT = "event"
 KIND_ENVELOPE = "envelope"
-
-
-def utc_now() -> str:
-    """Wall time for records (ISO 8601, UTC). Never used to measure exam time."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -65,7 +60,7 @@ class Outbox:
             seq = self._next_seq(conn, KIND_EVENT)
             event = Event.from_dict({
                 "kiosk_id": self.kiosk_id, "seq": seq, "type": type, "severity": severity,
-                "wall_time": wall_time or utc_now(),
+                "wall_time": wall_time or utc_text_ms(),
                 "mono_time": time.monotonic() if mono_time is None else mono_time,
                 "attempt_id": attempt_id, "rule": rule, "thresholds": thresholds or {},
                 "evidence": evidence or {}, "data": data or {},
@@ -95,7 +90,7 @@ class Outbox:
                 seq = self._next_seq(conn, KIND_ENVELOPE)
                 body = canonical_dumps(message)
                 conn.execute("INSERT INTO outbox (kind, seq, attempt_id, body, created) VALUES (?, ?, ?, ?, ?)",
-                             [KIND_ENVELOPE, seq, attempt_id, body, utc_now()])
+                             [KIND_ENVELOPE, seq, attempt_id, body, utc_text_ms()])
             else:
                 seq, body = int(row[0]), bytes(row[1])
         self._wake()

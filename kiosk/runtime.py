@@ -26,11 +26,12 @@ from exam_core.files import write_atomic
 from exam_core.jsonio import b64d, b64e, loads_strict
 from exam_core.model import Attempt, FormContent
 from exam_core.protocol import Command, CommandAck
+from exam_core.timestamps import utc_text_ms
 
 from kiosk import __version__, storage
 from kiosk.content import FormBundle
 from kiosk.journal import Journal, JournalHead, JournalTamperedError, chain_hashes, contains_head, read_head
-from kiosk.outbox import Outbox, utc_now
+from kiosk.outbox import Outbox
 from kiosk.session import ExamSession, Sealed, SessionStateError, journal_key_for, receipt_code
 
 TICK_SECONDS = 0.25
@@ -131,7 +132,7 @@ class KioskRuntime:
                 progress = protocol.Progress(session.answered_count(), len(session.bundle.items))
                 remaining = session.remaining_ms() // 1000
             thumbnail, self.thumbnail_b64 = self.thumbnail_b64, None
-            return protocol.Heartbeat(state=self.wire_state(), wall_time=utc_now(),
+            return protocol.Heartbeat(state=self.wire_state(), wall_time=utc_text_ms(),
                                       attempt_id=self.attempt.attempt_id if self.attempt else None,
                                       progress=progress, remaining_seconds=remaining, camera_fps=camera_fps,
                                       thumbnail_jpeg=thumbnail, journal_head=self.journal_head())
@@ -195,7 +196,7 @@ class KioskRuntime:
             except (SessionStateError, ValidationError, InvigilError) as exc:
                 return self._refuse(command, "conflict", str(exc))
             if command.type != "message":
-                storage.mark_command(self.db, command.command_id, command.type, utc_now())
+                storage.mark_command(self.db, command.command_id, command.type, utc_text_ms())
             return CommandAck(ok=True, command_id=command.command_id, state=self.wire_state())
 
     def _refuse(self, command: Command, code: str, reason: str) -> CommandAck:
@@ -223,7 +224,7 @@ class KioskRuntime:
         self.session = None
         self.attempt = args.attempt
         self.admission = {"package_sha256": args.package_sha256, "package_size": args.package_size,
-                          "identity_checked_by": args.identity_checked_by, "admitted_at": utc_now(),
+                          "identity_checked_by": args.identity_checked_by, "admitted_at": utc_text_ms(),
                           "identity_confirmed": False, "keys_released": False, "receipt": None}
         self.fault = None
         storage.set_state(self.db, "attempt", args.attempt.to_dict())
@@ -256,7 +257,7 @@ class KioskRuntime:
         self._live(command).end(command.args.reason, command.command_id)
 
     def _cmd_message(self, command: Command) -> None:
-        self.messages.append({"text": command.args.text, "at": utc_now(), "id": command.command_id})
+        self.messages.append({"text": command.args.text, "at": utc_text_ms(), "id": command.command_id})
         del self.messages[:-5]
 
     # --- opening the attempt ---------------------------------------------------------------------
@@ -335,7 +336,7 @@ class KioskRuntime:
         if queued.sha256 != sealed.sha256:
             sealed = Sealed(envelope, queued.sha256, receipt_code(queued.sha256))
         self.admission["receipt"] = {"envelope_sha256": sealed.sha256, "receipt_code": sealed.receipt_code,
-                                     "at": utc_now()}
+                                     "at": utc_text_ms()}
         storage.set_state(self.db, "admission", self.admission)
         return sealed
 
@@ -357,7 +358,7 @@ class KioskRuntime:
                 raise SessionStateError("no candidate admitted")
             if not self.admission.get("identity_confirmed"):
                 self.admission["identity_confirmed"] = True
-                self.admission["identity_confirmed_at"] = utc_now()
+                self.admission["identity_confirmed_at"] = utc_text_ms()
                 storage.set_state(self.db, "admission", self.admission)
                 self.outbox.add_event("attempt.identity_confirmed", attempt_id=self.attempt.attempt_id)
 

@@ -22,11 +22,11 @@ from exam_core import limits
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import canonical_dumps
 from exam_core.model import Attempt
+from exam_core.timestamps import utc_text_ms
 
 from kiosk.answers import check_answer
 from kiosk.content import FormBundle
 from kiosk.journal import Journal, JournalHead
-from kiosk.outbox import utc_now
 from kiosk.presentation import presented_orders
 from kiosk.timer import ExamClock, allowed_ms, due_warnings
 
@@ -269,7 +269,7 @@ class ExamSession:
     # --- journal --------------------------------------------------------------------------------
 
     def _append(self, kind: str, **fields: Any) -> int:
-        payload = {"t": kind, "elapsed_ms": self.clock.elapsed_ms(), "wall_time": utc_now(), **fields}
+        payload = {"t": kind, "elapsed_ms": self.clock.elapsed_ms(), "wall_time": utc_text_ms(), **fields}
         row = self.journal.append(payload)
         apply_row(self.state, row.seq, payload)
         self._last_checkpoint = _mono()

@@ -12,6 +12,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
+from exam_core.timestamps import utc_now
+
 
 class Clock(Protocol):
     """Monotonic seconds for durations; wall time only to stamp events for people."""
@@ -28,7 +30,7 @@ class SystemClock:
         return time.monotonic()
 
     def wall(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return utc_now()
 
 
 class ManualClock:

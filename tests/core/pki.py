@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from exam_core import certs, envelope, keys, package
-from exam_core.jsonio import utc_now
+from exam_core.timestamps import utc_now
 
 
 @dataclass

@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 from exam_core import certs, keys, signing
 from exam_core.errors import (ArtefactError, ExpiredError, MalformedError, RevokedError,
                               TamperedError, UntrustedError, WrongPurposeError)
-from exam_core.jsonio import utc_now
+from exam_core.timestamps import utc_now
 from tests.core.pki import make_pki
 
 

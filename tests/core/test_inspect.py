@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from exam_core import certs, keys, receipt
 from exam_core.cli import main
-from exam_core.jsonio import utc_now
+from exam_core.timestamps import utc_now
 from tests.core.pki import build, seal
 
 KINDS = ["form-package", "response-envelope", "receipt", "certificate", "revocation-list", "public-key"]

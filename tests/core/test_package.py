@@ -9,7 +9,7 @@ from exam_core import formcontent, keys, package, safezip
 from exam_core.errors import (ArtefactError, ExpiredError, MalformedError, ReleaseCodeError,
                               TamperedError, TooLargeError, ValidationError, WrongKeyError,
                               WrongPurposeError)
-from exam_core.jsonio import utc_now
+from exam_core.timestamps import utc_now
 from tests.core.pki import build
 from tests.core.zips import lying_zip_bomb, zip_bomb, zip_of
 

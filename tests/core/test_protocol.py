@@ -1,4 +1,4 @@
-"""The wire records and the protocol's own crypto (challenge login, pairing MACs, enrolment)."""
+"""The kiosk <-> console wire records and the protocol's own crypto (challenge login)."""
 
 from __future__ import annotations
 
@@ -111,27 +111,3 @@ def test_envelope_hash_must_match() -> None:
     assert P.EnvelopeMessage.from_dict(msg).attempt_id == "att-1"
     with pytest.raises(ValidationError, match="sha256"):
         P.EnvelopeMessage.from_dict({**msg, "sha256": "0" * 64})
-
-
-def test_pairing_mac_needs_the_code() -> None:
-    code = P.new_pairing_code()
-    sealed = P.seal_pairing(code, P.PAIRING_REQUEST, {"kiosk_id": "k"})
-    assert P.open_pairing(code.lower().replace("-", " "), P.PAIRING_REQUEST, sealed) == {"kiosk_id": "k"}
-    with pytest.raises(TamperedError):
-        P.open_pairing(P.new_pairing_code(), P.PAIRING_REQUEST, sealed)
-    with pytest.raises(TamperedError):  # a request MAC is not a response MAC
-        P.open_pairing(code, P.PAIRING_RESPONSE, sealed)
-    with pytest.raises(ValidationError):
-        P.normalise_pairing_code("short")
-
-
-def test_enrolment_request_proves_possession() -> None:
-    from exam_core import signing
-    key, hpke = keys.generate_signing_key(), keys.generate_hpke_key()
-    request = P.CentreEnrolmentRequest(
-        centre_id="centre-1", name="Test Centre", signing_key=keys.public_key_to_dict(key.public_key()),
-        hpke_key=keys.public_key_to_dict(hpke.public_key()), created=NOW)
-    assert P.open_enrolment_request(P.make_enrolment_request(key, request)) == request
-    other = keys.generate_signing_key()
-    with pytest.raises(Exception):
-        P.open_enrolment_request(signing.make_signed(other, P.CENTRE_ENROLMENT_REQUEST, request.to_dict()))

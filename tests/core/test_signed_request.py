@@ -4,7 +4,8 @@ import pytest
 
 from exam_core import signing
 from exam_core.errors import TamperedError
-from exam_core.jsonio import b64d, parse_time
+from exam_core.jsonio import b64d
+from exam_core.timestamps import parse_time
 from exam_core.signed_request import (HEADER_CENTRE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIME, PURPOSE,
                                       request_message, sign_request)
 

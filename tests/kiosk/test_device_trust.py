@@ -16,7 +16,8 @@ import pytest
 
 from exam_core import certs, envelope, keys
 from exam_core.errors import ExpiredError, TamperedError, UntrustedError
-from exam_core.jsonio import b64d, b64e, canonical_dumps, parse_time, utc_now
+from exam_core.jsonio import b64d, b64e, canonical_dumps
+from exam_core.timestamps import parse_time, utc_now
 
 from kiosk.device import Device
 
