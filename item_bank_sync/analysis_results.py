@@ -18,8 +18,8 @@ from exam_core.errors import ValidationError
 from exam_core.model import Item
 from item_bank_sync.analysis import Analysis, FlagThresholds, add_distractor_analysis, analyze_scores
 from item_bank_sync.context import CentralContext
-from item_bank_sync.intake import load_form_scoring
-from item_bank_sync.results_db import open_results, results_path
+from item_bank_sync.results.intake import load_form_scoring
+from item_bank_sync.results.schema import open_results, results_path
 
 FORM_REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.\-]{0,127})(?:@(\d+))?$")
 

@@ -32,7 +32,7 @@ def central(ctx: click.Context) -> CentralContext:
 
 def results_db(ctx: click.Context) -> Any:
     """results.db of the central body, closed when the command ends."""
-    from item_bank_sync.results_db import open_results, results_path
+    from item_bank_sync.results.schema import open_results, results_path
     context = central(ctx)
     context.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_results(results_path(context.data_dir))

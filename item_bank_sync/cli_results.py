@@ -110,7 +110,7 @@ def intake_release(ctx: click.Context, sha256: str, by: str, reason: str) -> Non
     other check runs again and must pass (never a tampered or undecryptable envelope). The
     quarantine reason and the override are kept (`intake releases`).
     """
-    from item_bank_sync.intake_release import release
+    from item_bank_sync.results.release import release
     from item_bank_sync.sync_store import SyncStore
 
     done = release(SyncStore(central(ctx).data_dir).intake(), sha256, by, reason)
@@ -125,7 +125,7 @@ def intake_release(ctx: click.Context, sha256: str, by: str, reason: str) -> Non
 @refusals_exit
 def intake_releases(ctx: click.Context) -> None:
     """Every quarantined envelope released after review: who, why, when, and what was waived."""
-    from item_bank_sync.intake_release import releases
+    from item_bank_sync.results.release import releases
 
     rows = releases(results_db(ctx))
     emit(ctx, rows, _table(rows, ["released_at", "attempt_id", "released_by", "reason", "quarantine_reason"],
@@ -146,7 +146,7 @@ def marking_group() -> None:
 @refusals_exit
 def marking_list(ctx: click.Context, status: str | None) -> None:
     """List marking tasks with the marks given so far."""
-    from item_bank_sync.marking import list_tasks
+    from item_bank_sync.results.marking import list_tasks
 
     rows = list_tasks(results_db(ctx), status)
     for row in rows:
@@ -166,7 +166,7 @@ def marking_list(ctx: click.Context, status: str | None) -> None:
 @refusals_exit
 def marking_tolerance(ctx: click.Context, form_id: str | None, percent: float | None, by: str | None) -> None:
     """Show or set when two marks agree; a new setting also applies to tasks still open."""
-    from item_bank_sync.marking import list_tolerances, set_tolerance
+    from item_bank_sync.results.marking import list_tolerances, set_tolerance
 
     if percent is None:
         rows = list_tolerances(results_db(ctx))
@@ -186,7 +186,7 @@ def marking_tolerance(ctx: click.Context, form_id: str | None, percent: float | 
 @refusals_exit
 def marking_show(ctx: click.Context, task_id: int) -> None:
     """Show one task and the candidate's answer, for the marker to read."""
-    from item_bank_sync.marking import task_response
+    from item_bank_sync.results.marking import task_response
 
     task = task_response(results_db(ctx), task_id)
     emit(ctx, task, lambda c: c.print(f"task {task_id} ({task['item_id']}, max {task['max_score']:g}, "
@@ -203,7 +203,7 @@ def marking_show(ctx: click.Context, task_id: int) -> None:
 @refusals_exit
 def marking_mark(ctx: click.Context, task_id: int, marker: str, score: float, note: str) -> None:
     """Record a mark; the second marker's mark settles the task or sends it to adjudication."""
-    from item_bank_sync.marking import record_mark
+    from item_bank_sync.results.marking import record_mark
 
     outcome = record_mark(results_db(ctx), task_id, marker, score, note)
     emit(ctx, outcome.__dict__, lambda c: c.print(f"task {task_id}: {outcome.status}"
@@ -220,7 +220,7 @@ def marking_mark(ctx: click.Context, task_id: int, marker: str, score: float, no
 @refusals_exit
 def marking_adjudicate(ctx: click.Context, task_id: int, adjudicator: str, score: float, note: str) -> None:
     """Settle a task whose two marks disagree beyond the tolerance."""
-    from item_bank_sync.marking import adjudicate
+    from item_bank_sync.results.marking import adjudicate
 
     outcome = adjudicate(results_db(ctx), task_id, adjudicator, score, note)
     emit(ctx, outcome.__dict__, lambda c: c.print(f"task {task_id}: final {outcome.final_score:g}"))
@@ -238,7 +238,7 @@ def marking_adjudicate(ctx: click.Context, task_id: int, adjudicator: str, score
 @refusals_exit
 def decide_command(ctx: click.Context, attempt_id: str, decider: str, outcome: str, reason: str) -> None:
     """Record the certification decision on one attempt (ISO/IEC 17024 9.4)."""
-    from item_bank_sync.decisions import decide
+    from item_bank_sync.results.decisions import decide
 
     decision = decide(results_db(ctx), attempt_id, decider, outcome, reason)
     emit(ctx, decision.__dict__, lambda c: c.print(f"{attempt_id}: {outcome} by {decision.decided_by}"))
@@ -256,7 +256,7 @@ def results_group() -> None:
 @refusals_exit
 def results_export(ctx: click.Context, form_id: str | None, out_path: Path | None) -> None:
     """Export results as CSV: scores, pass/fail against the cut score, and the decision that stands."""
-    from item_bank_sync.decisions import results_csv, results_rows
+    from item_bank_sync.results.decisions import results_csv, results_rows
 
     text = results_csv(results_rows(results_db(ctx), form_id))
     if out_path is None:
@@ -277,8 +277,8 @@ def integrity_command(ctx: click.Context, form_ref: str) -> None:
     incidents recorded for the attempts concerned.
     """
     from item_bank_sync.analysis_results import parse_form_ref
-    from item_bank_sync.intake import load_form_scoring
-    from item_bank_sync.integrity import analyse_form
+    from item_bank_sync.results.intake import load_form_scoring
+    from item_bank_sync.results.integrity import analyse_form
 
     results = results_db(ctx)
     form_id, version = parse_form_ref(form_ref, results)

@@ -7,7 +7,7 @@ Endpoints (every one authenticated by :mod:`item_bank_sync.sync_auth`):
                                       list cannot be replayed to the centre.
 ``GET  /v1/packages/<package_id>``    the package bytes; HTTP ``Range`` lets a centre resume.
 ``POST /v1/envelopes``                a batch of sealed envelopes; each is taken in by
-                                      :class:`item_bank_sync.intake.Intake` and answered with a
+                                      :class:`item_bank_sync.results.intake.Intake` and answered with a
                                       signed receipt. Idempotent: the same envelope again gets
                                       the same receipt bytes. The body's optional
                                       ``kiosk_revocations`` (centre-signed) are verified and
@@ -43,7 +43,7 @@ from exam_core.jsonio import format_time, loads_strict, utc_now
 from item_bank_sync.trust import kiosk_revocations
 from item_bank_sync.sync_store import SyncStore
 from item_bank_sync.trust.identity import CentralKeys
-from item_bank_sync.intake import EnvelopeMeta
+from item_bank_sync.results.intake import EnvelopeMeta
 from item_bank_sync.sync_auth import AuthError, RequestVerifier
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ import sqlite_utils
 from exam_core import certs
 from exam_core.certs import VerifiedCertificate
 from item_bank_sync.context import CentralContext
-from item_bank_sync.results_db import open_results, results_path
+from item_bank_sync.results.schema import open_results, results_path
 from item_bank_sync.trust.centres import REVOCATIONS_FILE, enrolled_centre_certificate
 from item_bank_sync.trust.identity import CentralKeys
 
@@ -43,7 +43,7 @@ class SyncStore:
         return self._local.results
 
     def intake(self) -> Any:
-        from item_bank_sync.intake import Intake
+        from item_bank_sync.results.intake import Intake
 
         return Intake(self.bank_db(), self.results_db(), self.keys, self.revocations_bytes_list())
 

@@ -17,9 +17,9 @@ import pytest
 from exam_core import attestation, keys, protocol
 from exam_core.envelope import read_unverified_header
 from exam_core.jsonio import b64e, parse_time
-from item_bank_sync.results_db import open_results, results_path
-from proctor_console.eventlog import record_journal_head
-from proctor_console.sync import run_sync
+from item_bank_sync.results.schema import open_results, results_path
+from proctor_console.journal_heads import record_journal_head
+from proctor_console.sync.run import run_sync
 from tests.central.test_sync import GOOD, REPO, client_for, console, hub, put_envelope, world  # noqa: F401 - fixtures
 from tests.central.world import CENTRE_ID, KIOSK_ID, journal_row_hash
 
@@ -137,7 +137,7 @@ def test_a_revocation_not_signed_by_the_delivering_centre_refuses_the_whole_uplo
     """Signed by another key (or naming another centre): the hub refuses the upload before judging
     any envelope (none is judged without a revocation its centre sent), records nothing, and the
     console keeps the envelope and the revocation pending."""
-    from proctor_console.sync_client import HubError
+    from proctor_console.sync.client import HubError
 
     forged = protocol.make_kiosk_revocation(keys.generate_signing_key(), protocol.KioskRevocation(
         centre_id=CENTRE_ID, kiosk_id=KIOSK_ID, key_id="ab" * 16, cert_serial="cd" * 16,
@@ -166,9 +166,9 @@ def test_a_revocation_not_signed_by_the_delivering_centre_refuses_the_whole_uplo
 
 def test_revocations_travel_without_an_envelope_and_once(world, console, hub):
     _pair_world_kiosk(console, world)
-    from proctor_console.registry import KioskRegistry
+    from proctor_console import services
 
-    KioskRegistry(console).revoke(KIOSK_ID, "admin", "retired")
+    services.registry(console).revoke(KIOSK_ID, "admin", "retired")
     first = run_sync(console, client_for(console, hub))
     assert first.kiosk_revocations_sent == 1 and first.envelopes_receipted == 0     # nothing else to upload
     results = open_results(results_path(world.data_dir))
@@ -185,12 +185,12 @@ def test_revocations_travel_without_an_envelope_and_once(world, console, hub):
 def test_air_gap_bundles_carry_pending_revocations_and_acknowledge_them(world, console, tmp_path):
     """No envelope pending: the bundle still carries the revocation; it is marked sent only when
     the central body's bundle back acknowledges it (a lost USB stick leaves it pending)."""
-    from proctor_console.bundle import export_bundle as centre_export, import_bundle as centre_import
-    from proctor_console.registry import KioskRegistry
+    from proctor_console import services
+    from proctor_console.sync.bundle import export_bundle as centre_export, import_bundle as centre_import
     from item_bank_sync.sync_bundle import export_bundle as central_export, import_bundle as central_import
 
     _pair_world_kiosk(console, world)
-    KioskRegistry(console).revoke(KIOSK_ID, "admin", "lost in transit")
+    services.registry(console).revoke(KIOSK_ID, "admin", "lost in transit")
     assert centre_export(console, tmp_path / "lost.bundle")["kiosk_revocations"] == 1
     assert console.db.execute("SELECT sent_at FROM kiosk_revocations").fetchone() == (None,)
     assert centre_export(console, tmp_path / "out.bundle")["kiosk_revocations"] == 1      # still pending
@@ -206,7 +206,7 @@ def test_air_gap_bundles_carry_pending_revocations_and_acknowledge_them(world, c
 
 
 def test_a_bundle_with_a_forged_revocation_is_refused_whole(world, console, tmp_path):
-    from proctor_console.bundle import export_bundle as centre_export
+    from proctor_console.sync.bundle import export_bundle as centre_export
     from item_bank_sync.sync_bundle import import_bundle as central_import
     from exam_core.errors import ValidationError
 

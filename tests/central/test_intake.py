@@ -11,8 +11,8 @@ from exam_core import certs, keys, receipt
 from exam_core.errors import ValidationError
 from exam_core.jsonio import b64e, canonical_dumps
 from item_bank_sync.bank.schema import open_bank
-from item_bank_sync.intake import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta, Intake
-from item_bank_sync.results_db import open_results, results_path
+from item_bank_sync.results.intake import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta, Intake
+from item_bank_sync.results.schema import open_results, results_path
 from tests.central.world import CENTRE_ID, KIOSK_ID, build_world, journal_row_hash
 
 GOOD = {"q1": "A", "q2": ["A", "C"], "q3": "An essay about safety."}
@@ -261,7 +261,7 @@ def test_envelope_created_before_the_package_opened_is_quarantined(world, intake
 def test_envelope_created_after_the_submission_deadline_is_quarantined(world, intake):
     from datetime import timedelta
     from exam_core.jsonio import utc_now
-    from item_bank_sync.intake import INTERRUPTION_ALLOWANCE
+    from item_bank_sync.results.intake import INTERRUPTION_ALLOWANCE
     now = utc_now()
     # closed 5 h ago: the 1 h form plus the 2 h allowance ended 2 h ago
     _set_window(intake, now - timedelta(hours=9), now - timedelta(hours=5))

@@ -16,7 +16,7 @@ import pytest
 from exam_core import certs, keys, protocol
 from exam_core.jsonio import format_time, utc_now
 from item_bank_sync.trust import kiosk_revocations
-from item_bank_sync.intake import ACCEPTED, QUARANTINED, EnvelopeMeta
+from item_bank_sync.results.intake import ACCEPTED, QUARANTINED, EnvelopeMeta
 from tests.central.test_intake import GOOD, _tamper_ciphertext, intake, world  # noqa: F401 - fixtures
 from tests.central.test_sync import REPO
 from tests.central.world import CENTRE_ID, KIOSK_ID, journal_row_hash

@@ -7,8 +7,8 @@ import json
 import numpy as np
 
 from exam_core.model import AnswerKey
-from item_bank_sync.integrity import IntegrityThresholds, analyse_form, neighbours, seat_position, similarity_flags
-from item_bank_sync.results_db import open_results
+from item_bank_sync.results.integrity import IntegrityThresholds, analyse_form, neighbours, seat_position, similarity_flags
+from item_bank_sync.results.schema import open_results
 
 N, K = 40, 30
 OPTIONS = ["A", "B", "C", "D"]

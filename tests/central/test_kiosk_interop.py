@@ -11,8 +11,8 @@ import pytest
 from exam_core import envelope
 from exam_core.model import Attempt
 from item_bank_sync.bank.schema import open_bank
-from item_bank_sync.intake import ACCEPTED, Intake
-from item_bank_sync.results_db import open_results, results_path
+from item_bank_sync.results.intake import ACCEPTED, Intake
+from item_bank_sync.results.schema import open_results, results_path
 from kiosk.journal import Journal
 from kiosk.session import ExamSession, Sealed, receipt_code
 from kiosk.storage import open_kiosk_db

@@ -13,10 +13,10 @@ import pytest
 
 from exam_core.errors import ValidationError
 from item_bank_sync.bank.schema import open_bank
-from item_bank_sync.decisions import DecisionRefused, decide, results_csv, results_rows
-from item_bank_sync.intake import EnvelopeMeta, Intake
-from item_bank_sync.marking import MarkingError, adjudicate, list_tasks, record_mark, task_response
-from item_bank_sync.results_db import open_results, results_path
+from item_bank_sync.results.decisions import DecisionRefused, decide, results_csv, results_rows
+from item_bank_sync.results.intake import EnvelopeMeta, Intake
+from item_bank_sync.results.marking import MarkingError, adjudicate, list_tasks, record_mark, task_response
+from item_bank_sync.results.schema import open_results, results_path
 from tests.central.world import CENTRE_ID, build_world
 
 REPO = Path(__file__).resolve().parents[2]
@@ -134,7 +134,7 @@ def test_cli_marking_decide_export_analyze(world, results):
 
 
 def test_tolerance_is_a_setting_global_or_per_form(world, results):
-    from item_bank_sync.marking import list_tolerances, set_tolerance
+    from item_bank_sync.results.marking import list_tolerances, set_tolerance
 
     bank = open_bank(world.context.bank_db_path)
     intake = Intake(bank, results, world.keys, [])

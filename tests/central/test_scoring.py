@@ -6,7 +6,7 @@ import pytest
 
 from exam_core.errors import ValidationError
 from exam_core.model import AnswerKey, Response, ResponseKey
-from item_bank_sync.scoring import passed, score_attempt, score_response
+from item_bank_sync.results.scoring import passed, score_attempt, score_response
 
 
 def key(**fields) -> ResponseKey:

@@ -15,13 +15,14 @@ import pytest
 from exam_core import keys, receipt
 from exam_core.jsonio import b64e, format_time, utc_now
 from item_bank_sync.bank.schema import open_bank
-from item_bank_sync.results_db import open_results, results_path
+from item_bank_sync.results.schema import open_results, results_path
 from item_bank_sync.serve import SyncServer, create_app, tls_context
-from proctor_console.bundle import export_bundle as centre_export, import_bundle as centre_import
+from proctor_console.envelopes import PendingEnvelope
+from proctor_console.sync.bundle import export_bundle as centre_export, import_bundle as centre_import
 from proctor_console.context import ConsoleContext
-from proctor_console.sync import SyncReport, run_sync, settle_one
-from proctor_console.sync_client import HubClient, HubError
-from proctor_console.sync_envelopes import ConsoleEnvelopeStore, PendingEnvelope
+from proctor_console.sync.client import HubClient, HubError
+from proctor_console.sync.outbox import SyncOutbox
+from proctor_console.sync.run import SyncReport, run_sync, settle_one
 from item_bank_sync.sync_bundle import export_bundle as central_export, import_bundle as central_import
 from tests.central.world import CENTRE_ID, FORM_ID, FORM_VERSION, KIOSK_ID, PACKAGE_ID, build_world
 
@@ -184,7 +185,7 @@ def test_tampered_replayed_and_foreign_requests_are_refused(world, console, hub)
 
 
 def test_envelope_is_never_dropped_without_a_verified_receipt(world, console, hub):
-    store = ConsoleEnvelopeStore(console)
+    store = SyncOutbox(console)
     data = world.seal("att-1", GOOD)
     digest = put_envelope(console, data, "att-1")
     pending = PendingEnvelope(digest, "att-1", data)
@@ -265,7 +266,7 @@ def test_cli_sync_against_a_served_hub(world, console, tmp_path):
 
 def test_revocation_lists_only_move_forward(world, console):
     from exam_core import certs as certificates
-    from proctor_console.sync import store_revocations
+    from proctor_console.sync.run import store_revocations
 
     newer = certificates.issue_revocation_list(world.pki.central, "central", ["aa" * 8], sequence=2)
     older = certificates.issue_revocation_list(world.pki.central, "central", [], sequence=1)
@@ -282,7 +283,7 @@ def test_bundle_commands_on_both_sides(world, console, tmp_path):
     from click.testing import CliRunner
 
     from item_bank_sync.cli import main as central_cli
-    from proctor_console.cli import main as console_cli
+    from proctor_console.cli.main import main as console_cli
 
     put_envelope(console, world.seal("att-1", GOOD), "att-1")
     runner = CliRunner()

@@ -10,7 +10,7 @@ import json
 
 from exam_core.jsonio import b64d
 
-from item_bank_sync.intake_envelope import open_envelope as intake_open
+from item_bank_sync.results.envelope import open_envelope as intake_open
 
 from kiosk import session as session_module
 

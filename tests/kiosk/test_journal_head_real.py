@@ -18,8 +18,8 @@ import sqlite3
 import pytest
 
 from item_bank_sync.trust import release_allowlist
-from item_bank_sync.intake import EnvelopeMeta, IntakeRefusal, check_journal_heads
-from item_bank_sync.intake_envelope import open_envelope
+from item_bank_sync.results.intake import EnvelopeMeta, IntakeRefusal, check_journal_heads
+from item_bank_sync.results.envelope import open_envelope
 from proctor_console.context import ConsoleContext
 from proctor_console.sync_envelopes import ConsoleEnvelopeStore
 from tests.console.conftest import cli

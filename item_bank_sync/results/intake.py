@@ -21,7 +21,7 @@ For each envelope, in this order (the first failure quarantines it, with the rea
 6. **Scoring**: with the answer keys from the bank (they never left the central body).
 
 Journal-head and kiosk-revocation quarantines (:class:`ReviewableRefusal`) are custody evidence for
-a person to weigh; :mod:`item_bank_sync.intake_release` lets one release them after review.
+a person to weigh; :mod:`item_bank_sync.results.release` lets one release them after review.
 
 An accepted envelope, its responses, scores, marking tasks and the signed receipt are written in
 one ``synchronous=FULL`` transaction before the receipt is returned: once a centre holds a
@@ -44,13 +44,14 @@ from exam_core import limits
 from exam_core.envelope import read_unverified_header
 from exam_core.errors import ArtefactError, InvigilError, ValidationError
 from exam_core.jsonio import b64e, format_time, parse_time, utc_now
+from exam_core.model import SEVERITIES, AnswerKey, Attempt, Form
 from exam_core.receipt import issue_receipt
-from exam_core.model import SEVERITIES, AnswerKey, Form
 from exam_core.store import immediate_transaction
-from item_bank_sync import marking
+from item_bank_sync.results import marking
+from item_bank_sync.results.envelope import OpenedEnvelope, open_envelope
+from item_bank_sync.results.scoring import AttemptScore, score_attempt
 from item_bank_sync.trust import kiosk_revocations, release_allowlist
-from item_bank_sync.intake_envelope import OpenedEnvelope, open_envelope
-from item_bank_sync.scoring import score_attempt
+from item_bank_sync.trust.identity import CentralKeys
 
 ACCEPTED, QUARANTINED, REJECTED = "accepted", "quarantined", "rejected"
 _PERSON_MAX = 20
@@ -221,7 +222,7 @@ class FormScoring:
 
 
 class Intake:
-    def __init__(self, bank: sqlite_utils.Database, results: sqlite_utils.Database, keys: Any,
+    def __init__(self, bank: sqlite_utils.Database, results: sqlite_utils.Database, keys: CentralKeys,
                  revocations: list[bytes], clock: Callable[[], datetime] = utc_now) -> None:
         self.clock = clock
         self.bank = bank
@@ -253,7 +254,7 @@ class Intake:
         return self._accept(data, digest, via_centre, opened, scoring, scored, meta, received)
 
     def evaluate(self, data: bytes, via_centre: str, meta: EnvelopeMeta, received: datetime,
-                  waived: list[ReviewableRefusal] | None = None) -> tuple[OpenedEnvelope, FormScoring, Any]:
+                  waived: list[ReviewableRefusal] | None = None) -> tuple[OpenedEnvelope, FormScoring, AttemptScore]:
         """Steps 2-6 of the module doc: raises the reason an envelope cannot be accepted. With
         ``waived`` (a release after review), the custody checks' refusals are collected there
         instead; every other check still applies."""
@@ -292,7 +293,7 @@ class Intake:
         return (bytes(row[0]), row[1], EnvelopeMeta.from_dict(json.loads(row[2])),
                 parse_time(row[3], "quarantine.received_at"), row[4], row[5])
 
-    def promote(self, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring, scored: Any,
+    def promote(self, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring, scored: AttemptScore,
                 meta: EnvelopeMeta, note: str = "",
                 also: Callable[[Any], None] = lambda conn: None) -> release_allowlist.AttestationVerdict:
         """Store a quarantined envelope's attempt as accepted (its receipt unchanged), with ``also``
@@ -394,7 +395,7 @@ class Intake:
         return IntakeResult(digest, row[0], row[1], row[2], bytes(row[3]), duplicate=True)
 
     def _accept(self, data: bytes, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring,
-                scored: Any, meta: EnvelopeMeta, received: datetime) -> IntakeResult:
+                scored: AttemptScore, meta: EnvelopeMeta, received: datetime) -> IntakeResult:
         attempt = opened.attempt
         now = format_time(received)
         receipt = self._receipt(data)
@@ -414,7 +415,7 @@ class Intake:
 
 
 def _store_attempt(conn: Any, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring,
-                   scored: Any, meta: EnvelopeMeta, receipt: bytes | None, now: str) -> None:
+                   scored: AttemptScore, meta: EnvelopeMeta, receipt: bytes | None, now: str) -> None:
     """Write an accepted attempt; ``receipt`` None when its envelope row exists (a retry)."""
     attempt = opened.attempt
     if receipt is not None:
@@ -448,7 +449,7 @@ def _store_attempt(conn: Any, digest: str, centre: str, opened: OpenedEnvelope, 
     marking.refresh_attempt_total(conn, attempt.attempt_id, now)
 
 
-def submission_deadline(closes: datetime, form: Form, attempt: Any) -> datetime:
+def submission_deadline(closes: datetime, form: Form, attempt: Attempt) -> datetime:
     """The latest ``created`` time an honest envelope of this package can carry (module doc)."""
     duration = max(form.duration_seconds, attempt.duration_seconds)
     extended = duration * (100 + attempt.accommodations.extra_time_percent) / 100

@@ -40,7 +40,7 @@ import sqlite_utils
 from exam_core.jsonio import format_time, utc_now
 from exam_core.model import AnswerKey
 from exam_core.store import immediate_transaction
-from item_bank_sync.scoring import score_response
+from item_bank_sync.results.scoring import score_response
 
 SEAT_RE = re.compile(r"^\s*([A-Za-z]+)\s*-?\s*(\d+)\s*$")
 

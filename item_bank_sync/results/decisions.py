@@ -22,7 +22,7 @@ import sqlite_utils
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import format_time, utc_now
 from exam_core.store import immediate_transaction
-from item_bank_sync.marking import person_key
+from item_bank_sync.results.marking import person_key
 
 OUTCOMES = ("pass", "fail", "withheld")
 

@@ -213,7 +213,7 @@ MIGRATIONS = [
         );
         CREATE INDEX attestation_checks_attempt ON attestation_checks (attempt_id);
     """),
-    Migration(6, "releases of quarantined envelopes after review (item_bank_sync.intake_release)", """
+    Migration(6, "releases of quarantined envelopes after review (item_bank_sync.results.release)", """
         CREATE TABLE intake_releases (
             id INTEGER PRIMARY KEY,
             envelope_sha256 TEXT NOT NULL UNIQUE,

@@ -1,9 +1,9 @@
 """Releasing a quarantined envelope after human review (``intake release``).
 
 Two intake checks are about custody, not about the envelope itself: the journal heads the
-centre's console saw must lie on the sealed journal (:class:`~item_bank_sync.intake.JournalHeadRefusal`),
+centre's console saw must lie on the sealed journal (:class:`~item_bank_sync.results.intake.JournalHeadRefusal`),
 and the kiosk key must not have sealed it after its centre revoked it
-(:class:`~item_bank_sync.intake.RevokedKioskRefusal`). Either failure is evidence for a person to
+(:class:`~item_bank_sync.results.intake.RevokedKioskRefusal`). Either failure is evidence for a person to
 weigh (a kiosk that lost power mid-write, a revocation made minutes late), so it quarantines the
 envelope rather than deciding. ``intake retry`` cannot help there: the evidence does not change.
 
@@ -24,8 +24,8 @@ from typing import Any
 
 from exam_core.errors import ArtefactError, InvigilError, ValidationError
 from exam_core.jsonio import format_time, utc_now
-from item_bank_sync.intake import Intake, IntakeRefusal, ReviewableRefusal, attestation_flags
-from item_bank_sync.marking import person_key
+from item_bank_sync.results.intake import Intake, IntakeRefusal, ReviewableRefusal, attestation_flags
+from item_bank_sync.results.marking import person_key
 
 REASON_MAX = 2000
 

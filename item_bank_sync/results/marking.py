@@ -26,7 +26,7 @@ import sqlite_utils
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import format_time, utc_now
 from exam_core.store import immediate_transaction
-from item_bank_sync.scoring import passed
+from item_bank_sync.results.scoring import passed
 
 #: Default agreement tolerance, as a share of the task's maximum score.
 DEFAULT_TOLERANCE_SHARE = 0.1
