@@ -70,7 +70,7 @@ def intake_attestations(ctx: click.Context, flagged: bool) -> None:
 @refusals_exit
 def intake_file(ctx: click.Context, paths: tuple[Path, ...], centre_id: str) -> None:
     """Take in envelope files delivered outside the sync path (verified exactly like an upload)."""
-    from item_bank_sync.sync_store import SyncStore
+    from item_bank_sync.sync.store import SyncStore
 
     intake = SyncStore(central(ctx).data_dir).intake()
     results = [{"file": str(p), **{k: v for k, v in intake.receive(p.read_bytes(), centre_id).to_dict().items()
@@ -87,7 +87,7 @@ def intake_file(ctx: click.Context, paths: tuple[Path, ...], centre_id: str) -> 
 @refusals_exit
 def intake_retry(ctx: click.Context, sha256: str) -> None:
     """Run a quarantined envelope through every check again, once its cause has been dealt with."""
-    from item_bank_sync.sync_store import SyncStore
+    from item_bank_sync.sync.store import SyncStore
 
     result = SyncStore(central(ctx).data_dir).intake().retry(sha256)
     data = {k: v for k, v in result.to_dict().items() if k != "receipt"}
@@ -111,7 +111,7 @@ def intake_release(ctx: click.Context, sha256: str, by: str, reason: str) -> Non
     quarantine reason and the override are kept (`intake releases`).
     """
     from item_bank_sync.results.release import release
-    from item_bank_sync.sync_store import SyncStore
+    from item_bank_sync.sync.store import SyncStore
 
     done = release(SyncStore(central(ctx).data_dir).intake(), sha256, by, reason)
     emit(ctx, done.to_dict(), lambda c: c.print(

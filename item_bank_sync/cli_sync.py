@@ -18,9 +18,9 @@ from item_bank_sync.cli_common import central, emit, err_console, json_option, r
 def serve_command(ctx: click.Context, host: str, port: int, insecure_dev: bool) -> None:
     """Run the sync API for test centres (HTTPS with a self-signed certificate made at first run).
 
-    Centres authenticate every request with their certified key; see item_bank_sync.sync_auth.
+    Centres authenticate every request with their certified key; see item_bank_sync.sync.auth.
     """
-    from item_bank_sync.serve import serve
+    from item_bank_sync.sync.server import serve
 
     def ready(where: str) -> None:
         err_console.print(f"sync API listening on {where}", highlight=False)
@@ -38,7 +38,7 @@ def serve_command(ctx: click.Context, host: str, port: int, insecure_dev: bool) 
 def export_bundle_command(ctx: click.Context, centre_id: str, out_path: Path) -> None:
     """Write an air-gap bundle for one centre: its packages, the revocation list, and receipts for
     every envelope received from it. Signed by the central key and sealed to the centre's HPKE key."""
-    from item_bank_sync.sync_bundle import export_bundle
+    from item_bank_sync.sync.bundle import export_bundle
 
     summary = export_bundle(central(ctx).data_dir, centre_id, out_path)
     emit(ctx, summary, lambda c: c.print(f"wrote {out_path}: {len(summary['packages'])} packages, "
@@ -55,7 +55,7 @@ def import_bundle_command(ctx: click.Context, bundle_path: Path) -> None:
 
     The receipts go back to the centre in the next ``export-bundle`` for it.
     """
-    from item_bank_sync.sync_bundle import import_bundle
+    from item_bank_sync.sync.bundle import import_bundle
 
     summary = import_bundle(central(ctx).data_dir, bundle_path)
     emit(ctx, summary, lambda c: c.print(

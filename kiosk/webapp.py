@@ -23,21 +23,19 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-import threading
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, render_template, request
-from waitress import wasyncore
-from waitress.server import create_server
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_content_length, get_host
 
 from exam_core import limits
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import loads_strict
+from exam_core.wsgi_server import WsgiServer
 
 from kiosk.presentation import clean, item_view
 from kiosk.runtime import KioskRuntime
@@ -198,7 +196,7 @@ def _failure(field: str, reason: str) -> dict[str, Any]:
     return {"ok": False, "field": field, "reason": reason}
 
 
-class UiServer:
+class UiServer(WsgiServer):
     """The candidate UI's server: waitress on 127.0.0.1, a few worker threads, real keep-alive.
 
     Why not Werkzeug's development server: it answers every request with ``Connection: close``
@@ -206,13 +204,13 @@ class UiServer:
     paid a TCP handshake, a new thread and that teardown on top of the journal commit: about half
     of a save's CPU time. waitress keeps the page's connection open, parses each request once, sets
     TCP_NODELAY, never logs a request line and (configured so) never writes a body to disk. Same surface as before: ``server_port``,
-    ``serve_forever()`` (in a thread of the caller's) and ``shutdown()`` (from any thread).
+    ``serve_forever()`` (in a thread of the caller's) and ``shutdown()`` (from any thread), from
+    :class:`exam_core.wsgi_server.WsgiServer`, which owns the stop sequence.
     """
 
     def __init__(self, app: Flask, port: int) -> None:
-        self._map: dict[int, Any] = {}
-        self._server = create_server(
-            app, map=self._map, host="127.0.0.1", port=port, threads=UI_THREADS, ident="",
+        super().__init__(
+            app, host="127.0.0.1", port=port, threads=UI_THREADS, ident="",
             max_request_body_size=MAX_REQUEST_BYTES, max_request_header_size=MAX_HEADER_BYTES,
             expose_tracebacks=False, channel_timeout=UI_IDLE_SECONDS,
             # waitress spills a large request or response to a temporary file; here every response
@@ -220,25 +218,6 @@ class UiServer:
             # the buffers stay in memory up to the largest media file a form may hold.
             outbuf_overflow=limits.FORM_CONTENT_MAX_MEMBER_BYTES + MAX_HEADER_BYTES,
             inbuf_overflow=MAX_REQUEST_BYTES + MAX_HEADER_BYTES)
-        self._stopped = threading.Event()
-
-    @property
-    def server_port(self) -> int:
-        return int(self._server.effective_port)
-
-    def serve_forever(self) -> None:
-        try:
-            self._server.run()
-        finally:
-            self._stopped.set()
-
-    def shutdown(self, timeout: float = 5.0) -> None:
-        """Close the listener and every connection in the server's own loop, then its workers.
-        Idempotent."""
-        if not self._stopped.is_set():
-            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
-            self._stopped.wait(timeout)
-        self._server.task_dispatcher.shutdown(timeout=timeout)
 
 
 def make_ui_server(app: Flask, port: int) -> UiServer:

@@ -187,7 +187,7 @@ def test_air_gap_bundles_carry_pending_revocations_and_acknowledge_them(world, c
     the central body's bundle back acknowledges it (a lost USB stick leaves it pending)."""
     from proctor_console import services
     from proctor_console.sync.bundle import export_bundle as centre_export, import_bundle as centre_import
-    from item_bank_sync.sync_bundle import export_bundle as central_export, import_bundle as central_import
+    from item_bank_sync.sync.bundle import export_bundle as central_export, import_bundle as central_import
 
     _pair_world_kiosk(console, world)
     services.registry(console).revoke(KIOSK_ID, "admin", "lost in transit")
@@ -207,7 +207,7 @@ def test_air_gap_bundles_carry_pending_revocations_and_acknowledge_them(world, c
 
 def test_a_bundle_with_a_forged_revocation_is_refused_whole(world, console, tmp_path):
     from proctor_console.sync.bundle import export_bundle as centre_export
-    from item_bank_sync.sync_bundle import import_bundle as central_import
+    from item_bank_sync.sync.bundle import import_bundle as central_import
     from exam_core.errors import ValidationError
 
     forged = protocol.make_kiosk_revocation(keys.generate_signing_key(), protocol.KioskRevocation(

@@ -15,7 +15,7 @@ from exam_core.jsonio import b64d, b64e
 from exam_core.receipt import verify_receipt
 from item_bank_sync.results.schema import open_results, results_path
 from exam_core.errors import ValidationError
-from item_bank_sync.serve import parse_upload
+from item_bank_sync.sync.upload import parse_upload
 from proctor_console.sync.client import HubClient
 from tests.central.world import CENTRE_ID, build_world
 from tests.conftest import find_free_port, wait_for_port

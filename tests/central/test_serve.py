@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from item_bank_sync.serve import BATCH_MAX_BYTES, SyncServer, create_app, tls_context
+from item_bank_sync.sync.api import create_app
+from item_bank_sync.sync.server import SyncServer, tls_context
+from item_bank_sync.sync.upload import BATCH_MAX_BYTES
 from tests.central.world import build_world
 from tests.conftest import find_free_port, wait_for_port
 

@@ -16,14 +16,15 @@ from exam_core import keys, receipt
 from exam_core.jsonio import b64e, format_time, utc_now
 from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.results.schema import open_results, results_path
-from item_bank_sync.serve import SyncServer, create_app, tls_context
+from item_bank_sync.sync.api import create_app
+from item_bank_sync.sync.server import SyncServer, tls_context
 from proctor_console.envelopes import PendingEnvelope
 from proctor_console.sync.bundle import export_bundle as centre_export, import_bundle as centre_import
 from proctor_console.context import ConsoleContext
 from proctor_console.sync.client import HubClient, HubError
 from proctor_console.sync.outbox import SyncOutbox
 from proctor_console.sync.run import SyncReport, run_sync, settle_one
-from item_bank_sync.sync_bundle import export_bundle as central_export, import_bundle as central_import
+from item_bank_sync.sync.bundle import export_bundle as central_export, import_bundle as central_import
 from tests.central.world import CENTRE_ID, FORM_ID, FORM_VERSION, KIOSK_ID, PACKAGE_ID, build_world
 
 REPO = Path(__file__).resolve().parents[2]

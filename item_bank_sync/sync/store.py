@@ -10,7 +10,6 @@ item-bank administrator takes effect at the next request without a restart.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,17 @@ import sqlite_utils
 
 from exam_core import certs
 from exam_core.certs import VerifiedCertificate
+from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.context import CentralContext
+from item_bank_sync.results.intake import Intake
 from item_bank_sync.results.schema import open_results, results_path
 from item_bank_sync.trust.centres import REVOCATIONS_FILE, enrolled_centre_certificate
 from item_bank_sync.trust.identity import CentralKeys
 
 
 class SyncStore:
+    """The data directory as the API and bundle import read it (see the module doc)."""
+
     def __init__(self, data_dir: Path, keys: CentralKeys | None = None) -> None:
         self.context = CentralContext(data_dir=Path(data_dir))
         self.keys = keys or CentralKeys.load(self.context)
@@ -32,8 +35,6 @@ class SyncStore:
 
     def bank_db(self) -> sqlite_utils.Database:
         if getattr(self._local, "bank", None) is None:
-            from item_bank_sync.bank.schema import open_bank
-
             self._local.bank = open_bank(self.context.bank_db_path)
         return self._local.bank
 
@@ -42,9 +43,7 @@ class SyncStore:
             self._local.results = open_results(results_path(self.context.data_dir))
         return self._local.results
 
-    def intake(self) -> Any:
-        from item_bank_sync.results.intake import Intake
-
+    def intake(self) -> Intake:
         return Intake(self.bank_db(), self.results_db(), self.keys, self.revocations_bytes_list())
 
     # --- centres --------------------------------------------------------------------------------

@@ -36,10 +36,10 @@ from exam_core.errors import MalformedError, TamperedError
 from exam_core.files import write_atomic
 from exam_core.jsonio import b64e, format_time, utc_now
 from exam_core.sealed_file import open_file, read_sealed_file, seal_file
-from item_bank_sync.trust import kiosk_revocations
 from item_bank_sync.results.intake import ACCEPTED, QUARANTINED, REJECTED
-from item_bank_sync.serve import parse_upload
-from item_bank_sync.sync_store import SyncStore
+from item_bank_sync.sync.store import SyncStore
+from item_bank_sync.sync.upload import parse_upload
+from item_bank_sync.trust import kiosk_revocations
 
 TO_CENTRE = "sync-bundle-to-centre"
 TO_CENTRAL = "sync-bundle-to-central"

@@ -1,0 +1,111 @@
+"""Serving the sync API (``python -m item_bank_sync serve``): waitress, with TLS in front of it.
+
+:class:`SyncServer` runs :func:`item_bank_sync.sync.api.create_app` on ``exam_core.wsgi_server``
+(waitress) with the API's limits; HTTPS goes through an in-process terminator
+(:mod:`item_bank_sync.sync.tls_front`, which says why waitress cannot do TLS itself) relaying to
+waitress on a private Unix socket, with the self-signed certificate centres pin
+(:mod:`item_bank_sync.sync.tls_cert`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import ssl
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from flask import Flask
+
+from exam_core import limits
+from exam_core.wsgi_server import WsgiServer
+from item_bank_sync.sync.api import create_app
+from item_bank_sync.sync.tls_cert import ensure_tls_certificate
+from item_bank_sync.sync.tls_front import TlsFront
+from item_bank_sync.sync.upload import BATCH_MAX_BYTES
+
+#: Request line and headers (the signed-request headers are a few hundred bytes).
+HEADER_MAX_BYTES = 16 * limits.KIB
+#: Worker threads (intake is CPU and fsync bound), open connections, and seconds a connection may idle.
+SERVER_THREADS = 8
+CONNECTION_LIMIT = 32
+IDLE_SECONDS = 60
+#: waitress's settings for the API (see :class:`SyncServer` for why each).
+ADJUSTMENTS: dict[str, Any] = dict(
+    threads=SERVER_THREADS, connection_limit=CONNECTION_LIMIT, channel_timeout=IDLE_SECONDS,
+    max_request_body_size=BATCH_MAX_BYTES, max_request_header_size=HEADER_MAX_BYTES,
+    inbuf_overflow=BATCH_MAX_BYTES + HEADER_MAX_BYTES, ident="", expose_tracebacks=False,
+    clear_untrusted_proxy_headers=True)
+
+
+class SyncServer:
+    """The sync API on waitress: plain HTTP on ``(host, port)``, or HTTPS there through a
+    :class:`item_bank_sync.sync.tls_front.TlsFront` relaying to waitress on a private Unix socket.
+
+    Why waitress rather than Werkzeug's development server: see :mod:`exam_core.wsgi_server`
+    (which also owns the stop sequence). Every upload body is held in memory (``inbuf_overflow``
+    above the batch limit), never spooled to a temporary file: batches carry envelopes whose headers name candidates' attempts. That bounds memory at about
+    ``CONNECTION_LIMIT`` x ``BATCH_MAX_BYTES`` in the worst case. waitress reads a whole body before
+    the app runs, so the body limit, not authentication, is what bounds an anonymous upload.
+    Package downloads stream from their files (``wsgi.file_wrapper``), never copied to a buffer.
+
+    Same surface as the kiosk's UI server: ``server_port``, ``serve_forever()``, ``shutdown()``.
+    """
+
+    def __init__(self, app: Flask, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._socket_dir: str | None = None
+        self._front: TlsFront | None = None
+        if ssl_context is None:
+            self._http = WsgiServer(app, host=host, port=port, **ADJUSTMENTS)
+            return
+        self._socket_dir = tempfile.mkdtemp(prefix="invigil-sync-")  # 0700, short enough for AF_UNIX
+        backend = os.path.join(self._socket_dir, "http.sock")
+        self._http = WsgiServer(app, unix_socket=backend, unix_socket_perms="600", url_scheme="https",
+                                **ADJUSTMENTS)
+        try:
+            self._front = TlsFront(host, port, ssl_context, backend, max_connections=CONNECTION_LIMIT)
+        except BaseException:
+            self._http.close()
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            raise
+
+    @property
+    def server_port(self) -> int:
+        return self._front.port if self._front is not None else self._http.server_port
+
+    def serve_forever(self) -> None:
+        self._http.serve_forever()
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop the TLS front, then waitress's listener, connections and workers. Idempotent."""
+        if self._front is not None:
+            self._front.close(timeout)
+        self._http.shutdown(timeout)
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+
+def tls_context(data_dir: Path) -> tuple[ssl.SSLContext, str]:
+    """The server TLS context over the sync certificate (made at first use) and its fingerprint."""
+    cert, key, fingerprint = ensure_tls_certificate(data_dir)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context, fingerprint
+
+
+def serve(data_dir: Path, host: str, port: int, insecure_dev: bool, on_ready: Callable[[str], None]) -> None:
+    """Run the API on waitress until interrupted (HTTPS unless ``insecure_dev``)."""
+    app = create_app(data_dir)
+    if insecure_dev:
+        server = SyncServer(app, host, port)
+        on_ready(f"http://{host}:{server.server_port} (INSECURE: development only, no TLS)")
+    else:
+        context, fingerprint = tls_context(data_dir)
+        server = SyncServer(app, host, port, context)
+        on_ready(f"https://{host}:{server.server_port} (TLS fingerprint sha256 {fingerprint})")
+    try:
+        server.serve_forever()
+    finally:
+        server.shutdown()
