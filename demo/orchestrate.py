@@ -318,8 +318,8 @@ class Demo:
         kiosk.post("confirm_identity")
         kiosk.wait_screen("awaiting_start")
         self.start_exam(seat)
-        kiosk.wait_screen("agreement")
-        kiosk.post("agreement", {"accepted": True})
+        notice = kiosk.wait_screen("agreement")["monitoring"]  # read, and acknowledged with the agreement
+        kiosk.post("agreement", {"accepted": True, "monitoring_notice": notice["sha256"]})
         kiosk.post("begin")
         kiosk.wait_screen("exam")
         if ability is None:

@@ -27,6 +27,7 @@ log = logging.getLogger("kiosk")
 SHUTDOWN_SECONDS = 10.0  # from SIGTERM to process exit, whatever hangs (see ShutdownDeadline)
 BROWSER_STOP_SECONDS = 7.0  # run_lockdown: up to 5 s for the browser to end, a kill, then restore
 EXIT_FORCED = 3  # the exit status when the deadline had to end the process
+NOTICE_RETENTION_KEY = "notice_retention_days"  # in the monitors file: what the notice says is kept
 
 
 @dataclass
@@ -61,7 +62,8 @@ def _monitors(options: KioskOptions, runtime: KioskRuntime) -> Any:
     try:
         from kiosk.monitors.config import MonitorConfig
         from kiosk.monitors.hub import MonitorHub
-        raw = json.loads(Path(options.monitors_file).read_text()) if options.monitors_file else {}
+        raw = _monitors_json(options)
+        raw.pop(NOTICE_RETENTION_KEY, None)
         raw.setdefault("camera", {})["spec"] = options.camera
         hub = MonitorHub(MonitorConfig.from_dict(raw), runtime.outbox.emit, thumbnail=lambda t: _thumbnail(runtime, t),
                          attempt_id=runtime.attempt.attempt_id if runtime.attempt else None)
@@ -78,6 +80,30 @@ def _monitors(options: KioskOptions, runtime: KioskRuntime) -> Any:
             hub.apply_accommodation(profile, granted_by="console")
     runtime.on_attempt_change = on_attempt
     return hub
+
+
+def _monitors_json(options: KioskOptions) -> dict[str, Any]:
+    return json.loads(Path(options.monitors_file).read_text()) if options.monitors_file else {}
+
+
+def _monitoring_setup(hub: Any, options: KioskOptions) -> Callable[[], Any]:
+    """What the candidate's monitoring notice lists: the monitors that actually run.
+
+    How long pictures are kept is the console's retention period; the kiosk cannot ask it, so the
+    monitors file states it (``"notice_retention_days"``, default the console's default of 30).
+    """
+    from kiosk.disclosure import DEFAULT_RETENTION_DAYS, MonitoringSetup
+    try:
+        days = int(_monitors_json(options).get(NOTICE_RETENTION_KEY, DEFAULT_RETENTION_DAYS))
+    except (OSError, ValueError, TypeError):
+        days = DEFAULT_RETENTION_DAYS
+
+    def setup() -> MonitoringSetup:
+        if hub is None:
+            return MonitoringSetup(retention_days=days)
+        return MonitoringSetup(camera=hub.camera is not None, keyboard=hub.keyboard is not None,
+                               retention_days=days, profile=hub.profile.name if hub.profile else "")
+    return setup
 
 
 def _thumbnail(runtime: KioskRuntime, thumbnail: dict[str, Any]) -> None:
@@ -132,7 +158,7 @@ def run_kiosk(options: KioskOptions, prompt: Callable[[], str]) -> int:
     runtime = build_runtime(options, device)
     hub = _monitors(options, runtime)
     page_signal = hub.page.report if hub is not None else None
-    server = make_ui_server(create_app(runtime, page_signal), options.port)
+    server = make_ui_server(create_app(runtime, page_signal, _monitoring_setup(hub, options)), options.port)
     url = f"http://127.0.0.1:{server.server_port}/"
     threading.Thread(target=server.serve_forever, name="kiosk-ui", daemon=True).start()
     runtime.run_ticker()

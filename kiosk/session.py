@@ -25,6 +25,7 @@ from exam_core.model import Attempt
 from exam_core.timestamps import utc_text_ms
 
 from kiosk.answers import check_answer
+from kiosk.tools.settings import annotation_tool, check_annotation, check_setting
 from kiosk.content import FormBundle
 from kiosk.journal import Journal, JournalHead
 from kiosk.presentation import presented_orders
@@ -71,6 +72,8 @@ class AttemptState:
     ended_by: dict[str, Any] | None = None
     submitted: dict[str, Any] | None = None
     submitting: dict[str, Any] | None = None
+    annotations: dict[str, dict[str, Any]] = field(default_factory=dict)  # item_id ("" = attempt) -> kind -> value
+    monitoring_notice: dict[str, Any] | None = None
 
 
 def _charge_current_item(state: AttemptState, elapsed: int) -> None:
@@ -95,6 +98,8 @@ def apply_row(state: AttemptState, seq: int, row: dict[str, Any]) -> None:
         state.attempt = row["attempt"]
     elif kind == "agreement":
         state.agreement_at, state.phase = wall, "instructions"
+        if row.get("monitoring_notice"):
+            state.monitoring_notice = {**row["monitoring_notice"], "acknowledged_at": wall}
     elif kind == "begin":
         state.began_at, state.phase = wall, "in_progress"
         state.last_nav_elapsed = elapsed
@@ -134,6 +139,9 @@ def apply_row(state: AttemptState, seq: int, row: dict[str, Any]) -> None:
             _use(state, row["name"], wall, row["value"])
     elif kind == "warning":
         state.warnings.add(int(row["minutes"]))
+    elif kind == "annotation":
+        state.annotations.setdefault(row.get("item_id") or "", {})[row["kind"]] = row["value"]
+        _use(state, annotation_tool(row["kind"]), wall, 1)
     elif kind == "resumed":
         state.resumes.append({"at": wall, "elapsed_ms": elapsed, "seq": seq})
         state.last_nav_elapsed = elapsed
@@ -290,11 +298,14 @@ class ExamSession:
 
     # --- candidate actions ----------------------------------------------------------------------
 
-    def accept_agreement(self) -> None:
+    def accept_agreement(self, monitoring_notice: dict[str, Any] | None = None) -> None:
+        """The candidate accepted the agreement, having read the automated-monitoring notice
+        (``{"version", "sha256"}`` of the notice shown; recorded with the agreement)."""
         with self.lock:
             self._require("agreement")
-            self._append("agreement")
-            self._notify("attempt.agreement_accepted")
+            notice = {"monitoring_notice": monitoring_notice} if monitoring_notice else {}
+            self._append("agreement", **notice)
+            self._notify("attempt.agreement_accepted", data=notice)
 
     def begin(self) -> None:
         with self.lock:
@@ -331,19 +342,22 @@ class ExamSession:
             return self._append("nav", index=index)
 
     def set_accommodation(self, name: str, value: Any) -> int:
-        """Record a granted display accommodation switched on or off (each use is recorded)."""
+        """Record a display setting or a candidate tool switched on or off (each use is recorded);
+        :func:`kiosk.tools.settings.check_setting` says what this candidate may set."""
         with self.lock:
             self._require("agreement", "instructions", "in_progress")
-            granted = self.attempt.accommodations
-            if name == "large_text" and granted.large_text or name == "high_contrast" and granted.high_contrast:
-                if not isinstance(value, bool):
-                    raise ValidationError("value", "must be true or false")
-            elif name == "zoom" and granted.zoom_percent != 100:
-                if value not in (100, granted.zoom_percent):
-                    raise ValidationError("value", f"must be 100 or {granted.zoom_percent}")
-            else:
-                raise ValidationError("name", f"{name!r} is not an accommodation granted to this candidate")
+            value = check_setting(name, value, self.attempt.accommodations, self.bundle.content.form.tools)
             return self._append("accommodation", name=name, value=value)
+
+    def annotate(self, item_id: str | None, kind: str, value: Any) -> int:
+        """Journal a highlight, struck-out options (per question) or the scratch pad (per attempt)."""
+        with self.lock:
+            self._require("in_progress", running=True)
+            if item_id is not None and item_id not in self.bundle.index:
+                raise ValidationError("item_id", "is not an item of this form")
+            item = self.bundle.item(item_id) if item_id is not None else None
+            value = check_annotation(kind, item, value, self.bundle.content.form.tools)
+            return self._append("annotation", item_id=item_id if kind != "scratch" else None, kind=kind, value=value)
 
     def start_break(self) -> None:
         with self.lock:
@@ -483,6 +497,7 @@ class ExamSession:
             "answer_changes": s.answer_changes,
             "accommodations": {"granted": self.attempt.accommodations.to_dict(),
                                "used": s.accommodations_used},
+            "monitoring_notice": s.monitoring_notice,
             "presentation": {"option_seed": self.attempt.option_seed,
                              "orders": presented_orders(self.bundle.items, self.attempt.option_seed)},
             "submission": {"reason": (s.submitting or {}).get("reason", "candidate"),

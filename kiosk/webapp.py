@@ -37,16 +37,18 @@ from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import loads_strict
 from exam_core.wsgi_server import WsgiServer
 
-from kiosk.presentation import clean, item_view
+from kiosk.disclosure import MonitoringSetup
+from kiosk.pages import CandidatePages
 from kiosk.runtime import KioskRuntime
 from kiosk.session import SessionStateError
+from kiosk.tools.speech import SpeechUnavailable
 
 MAX_REQUEST_BYTES = 256 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 UI_THREADS = 4          # the page's poll, a save, a media file and an item at once
 UI_IDLE_SECONDS = 120   # an idle keep-alive connection is closed after this
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-       "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+       "media-src blob:; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 SECURITY_HEADERS = (
     ("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"), ("Cache-Control", "no-store"),
@@ -58,10 +60,14 @@ HERE = Path(__file__).parent
 Action = Callable[[dict[str, Any]], dict[str, Any] | None]  # a page action: request body -> reply fields
 
 
-def create_app(runtime: KioskRuntime, page_signal: Any = None) -> Flask:
+def create_app(runtime: KioskRuntime, page_signal: Any = None,
+               monitoring: Callable[[], MonitoringSetup] | None = None) -> Flask:
     """The candidate UI bound to ``runtime``. ``page_signal(kind, detail)`` receives page events
-    (focus lost, fullscreen left) for the monitors; without it they go to the outbox directly."""
+    (focus lost, fullscreen left) for the monitors; without it they go to the outbox directly.
+    ``monitoring()`` says which automated checks run, for the notice the candidate reads first
+    (without it: only the page's own signals)."""
     app = Flask(__name__, static_folder=str(HERE / "static"), template_folder=str(HERE / "templates"))
+    pages = CandidatePages(runtime, monitoring)
     app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, SEND_FILE_MAX_AGE_DEFAULT=0)
     token = secrets.token_urlsafe(32)
     app.config["KIOSK_TOKEN"] = token
@@ -80,23 +86,38 @@ def create_app(runtime: KioskRuntime, page_signal: Any = None) -> Flask:
     def index() -> str:
         return render_template("index.html", token=token)
 
+    @app.errorhandler(SessionStateError)
+    def wrong_phase(exc: SessionStateError) -> Response:
+        return _error(409, "state", str(exc))
+
+    @app.errorhandler(ValidationError)
+    def invalid(exc: ValidationError) -> Response:
+        return _error(400, exc.field, exc.reason)
+
     @app.get("/api/state")
     def state() -> Response:
-        return jsonify(page_state(runtime))
+        return jsonify(pages.state())
 
     @app.get("/api/item/<int:index>")
     def item(index: int) -> Response:
-        session = runtime.require_session()
-        if session.state.phase != "in_progress":
-            return _error(409, "phase", "the exam is not in progress")
-        if not 0 <= index < len(session.bundle.items):
-            return _error(404, "index", "no such item")
-        it = session.bundle.items[index]
-        view = item_view(it, session.attempt.option_seed, session.bundle.image_size)
-        view.update(index=index, total=len(session.bundle.items),
-                    values=session.state.answers.get(it.item_id, {}),
-                    flagged=it.item_id in session.state.flags)
-        return jsonify(view)
+        return _item_refusal(runtime, index) or jsonify(pages.item(index))
+
+    @app.get("/api/scratch")
+    def scratch() -> Response:
+        return jsonify({"ok": True, "text": pages.scratch()})
+
+    @app.get("/api/speech/<int:index>")
+    def speech(index: int) -> Response:
+        """The question read aloud (WAV), made on the kiosk: nothing leaves 127.0.0.1."""
+        refusal = _item_refusal(runtime, index)
+        if refusal is not None:
+            return refusal
+        try:
+            wav = pages.speech_wav(index, request.args.get("rate", "normal"))
+        except SpeechUnavailable as exc:
+            return _error(503, "speech", str(exc))
+        runtime.require_session().set_accommodation("text_to_speech", True)
+        return Response(wav, mimetype="audio/wav")
 
     @app.get("/media/<sha256>")
     def media(sha256: str) -> Response:
@@ -109,7 +130,7 @@ def create_app(runtime: KioskRuntime, page_signal: Any = None) -> Flask:
 
     actions: dict[str, Action] = {
         "confirm_identity": lambda b: runtime.confirm_identity(),
-        "agreement": lambda b: _accept(runtime, b),
+        "agreement": lambda b: _accept(runtime, pages, b),
         "begin": lambda b: runtime.require_session().begin(),
         "answer": lambda b: {"saved": True, "seq": runtime.require_session().answer(
             _field(b, "item_id", str), _field(b, "response_id", str), b.get("value"))},
@@ -118,6 +139,9 @@ def create_app(runtime: KioskRuntime, page_signal: Any = None) -> Flask:
         "navigate": lambda b: {"seq": runtime.require_session().navigate(_field(b, "index", int))},
         "accommodation": lambda b: {"seq": runtime.require_session().set_accommodation(
             _field(b, "name", str), b.get("value"))},
+        "annotate": lambda b: {"saved": True, "seq": runtime.require_session().annotate(
+            _optional(b, "item_id", str), _field(b, "kind", str), b.get("value"))},
+        "receipt_done": lambda b: pages.clear_receipt(),
         "break/start": lambda b: runtime.require_session().start_break(),
         "break/end": lambda b: runtime.require_session().end_break(),
         "submit": lambda b: _submit(runtime, b),
@@ -225,10 +249,22 @@ def make_ui_server(app: Flask, port: int) -> UiServer:
     return UiServer(app, port)
 
 
-def _accept(runtime: KioskRuntime, body: dict[str, Any]) -> None:
+def _accept(runtime: KioskRuntime, pages: CandidatePages, body: dict[str, Any]) -> None:
+    """The agreement, accepted after the monitoring notice was read (its SHA-256 is sent back)."""
     if _field(body, "accepted", bool) is not True:
         raise ValidationError("accepted", "the agreement must be accepted to continue")
-    runtime.require_session().accept_agreement()
+    notice = pages.acknowledged(body.get("monitoring_notice"))
+    runtime.require_session().accept_agreement(monitoring_notice=notice)
+
+
+def _item_refusal(runtime: KioskRuntime, index: int) -> Response | None:
+    """Items (and their audio) exist for the page only while the exam is in progress."""
+    session = runtime.require_session()
+    if session.state.phase != "in_progress":
+        return _error(409, "phase", "the exam is not in progress")
+    if not 0 <= index < len(session.bundle.items):
+        return _error(404, "index", "no such item")
+    return None
 
 
 def _submit(runtime: KioskRuntime, body: dict[str, Any]) -> dict[str, Any]:
@@ -275,6 +311,10 @@ def _json_body(environ: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _optional(body: dict[str, Any], name: str, kind: type) -> Any:
+    return None if body.get(name) is None else _field(body, name, kind)
+
+
 def _field(body: dict[str, Any], name: str, kind: type) -> Any:
     value = body.get(name)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -286,62 +326,3 @@ def _error(status: int, field: str, reason: str) -> Response:
     response = jsonify(_failure(field, reason))
     response.status_code = status
     return response
-
-
-def page_state(runtime: KioskRuntime) -> dict[str, Any]:
-    """What the page shows now; the page polls this every second."""
-    with runtime.lock:
-        attempt, session, admission = runtime.attempt, runtime.session, runtime.admission
-        out: dict[str, Any] = {
-            "kiosk_id": runtime.kiosk_id, "console_connected": runtime.console_connected,
-            "seat": attempt.seat if attempt else "", "messages": list(runtime.messages),
-            "screen": _screen(runtime), "fault": runtime.fault,
-        }
-        if attempt is not None:
-            out["candidate"] = {"name": attempt.candidate_name, "id": attempt.candidate_id}
-            out["accommodations"] = {"granted": attempt.accommodations.to_dict(),
-                                     "active": dict(session.state.accommodations_active) if session else {}}
-        receipt = admission.get("receipt") if attempt else None
-        if receipt:
-            out["receipt_code"] = receipt["receipt_code"]
-        if session is not None:
-            out.update(_session_state(session, out["screen"]))
-        return out
-
-
-def _screen(runtime: KioskRuntime) -> str:
-    attempt, session, admission = runtime.attempt, runtime.session, runtime.admission
-    if runtime.fault:
-        return "fault"
-    if attempt is None:
-        return "waiting"
-    if admission.get("receipt"):
-        return "submitted"
-    if not admission.get("identity_confirmed"):
-        return "identity"
-    if session is None:
-        return "resume_wait" if runtime.keys_released else "awaiting_start"
-    return {"agreement": "agreement", "instructions": "instructions", "in_progress": "exam",
-            "submitted": "submitted"}.get(session.state.phase, "waiting")
-
-
-def _session_state(session: Any, screen: str) -> dict[str, Any]:
-    s, granted = session.state, session.attempt.accommodations
-    out: dict[str, Any] = {
-        "title": session.bundle.content.form.title,
-        "timer": {"remaining_ms": session.remaining_ms(), "allowed_ms": session.allowed_ms(),
-                  "running": session.clock.running, "paused": s.paused, "pause_reason": s.pause_reason,
-                  "on_break": s.on_break, "breaks_left": max(0, granted.rest_breaks - s.breaks_taken),
-                  "break_minutes": granted.rest_break_minutes,
-                  "warning": min(s.warnings) if s.warnings else None},
-    }
-    if screen == "agreement":
-        out["agreement_html"] = clean(session.bundle.content.form.agreement_html)
-    if screen == "instructions":
-        out["instructions_html"] = clean(session.bundle.content.form.instructions_html)
-    if screen == "exam":
-        out["current"] = s.current
-        out["items"] = [{"index": n, "item_id": it.item_id, "title": it.title,
-                         "answered": session.is_answered(it.item_id), "flagged": it.item_id in s.flags}
-                        for n, it in enumerate(session.bundle.items)]
-    return out

@@ -34,8 +34,29 @@ async function call(method, path, body) {
   return data;
 }
 
+// Audio of a question read aloud (text-to-speech on the kiosk, 127.0.0.1 only), as a blob URL
+// for an <audio> element: the request needs the page token, which an <audio src> cannot send.
+async function speech(index, rate) {
+  let response;
+  try {
+    response = await fetch(`/api/speech/${index}?rate=${encodeURIComponent(rate)}`, {
+      headers: { 'X-Kiosk-Token': token }, cache: 'no-store', credentials: 'same-origin',
+    });
+  } catch (err) {
+    throw new ApiError(0, 'network', 'the kiosk is not responding');
+  }
+  if (!response.ok) {
+    let data = {};
+    try { data = await response.json(); } catch (err) { data = {}; }
+    throw new ApiError(response.status, data.field, data.reason);
+  }
+  return URL.createObjectURL(await response.blob());
+}
+
 export const api = {
   state: () => call('GET', '/api/state'),
   item: (index) => call('GET', `/api/item/${index}`),
+  scratch: () => call('GET', '/api/scratch'),
   post: (name, body = {}) => call('POST', `/api/${name}`, body),
+  speech,
 };

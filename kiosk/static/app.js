@@ -1,59 +1,41 @@
-// The candidate page: polls the kiosk's state every second, shows the matching screen, renders
-// items, and posts every answer change. "Saved" appears only after the server's durable commit.
+// The candidate page: polls the kiosk's state every second and shows exactly one screen (the
+// others are hidden and out of the tab order); renders items and posts every answer change.
+// "Saved" appears only after the server's durable commit.
 import { api } from './api.js';
-import { fragment, renderItem } from './renderers.js';
+import { updateDisplay, wireDisplay } from './display.js';
+import { $, announce, el, fragment } from './dom.js';
+import { drawNavigator, drawReview, flush, foldAfterChoice, foldNavigator, loadItem, setAct, setRefresh, wireExam } from './exam.js';
+import { ui } from './state.js';
+import { clockTime, durationWords, durationWordsCoarse } from './timewords.js';
+import { closeTools, drawTools, wireTools } from './tools.js';
 
-const $ = (id) => document.getElementById(id);
-const SCREENS = ['waiting', 'identity', 'awaiting_start', 'resume_wait', 'agreement', 'instructions',
+const SCREENS = ['waiting', 'identity', 'awaiting_start', 'resume_wait', 'monitoring', 'agreement', 'instructions',
                  'exam', 'review', 'submitted', 'fault'];
-
-const ui = {
-  state: null,
-  screen: null,
-  reviewing: false,
-  itemIndex: null,
-  item: null,
-  timerBase: null, // {remaining, at, running}
-  lastWarning: null,
-  lastMessage: null,
-  pending: 0,
-  navEpoch: 0,
-  saveChain: Promise.resolve(),
-};
-
-function announce(text) {
-  const region = $('announcer');
-  region.textContent = '';
-  setTimeout(() => { region.textContent = text; }, 30);
-}
-
-function setSaveStatus(text, bad = false) {
-  const status = $('save-status');
-  status.textContent = text;
-  status.classList.toggle('bad', bad);
-}
+const EXAM_SCREENS = ['exam', 'review'];
 
 // --- screens --------------------------------------------------------------------------------
 function show(screen) {
   if (ui.screen === screen) return;
+  const before = ui.screen;
   ui.screen = screen;
   for (const name of SCREENS) $(`screen-${name}`).hidden = name !== screen;
-  const heading = screen === 'exam' ? $('item-heading')
-    : document.querySelector(`#screen-${screen} h1, #screen-${screen} h2`);
+  if (screen !== 'exam') closeTools();
+  if (!EXAM_SCREENS.includes(screen) && $('confirm-submit').open) $('confirm-submit').close();
+  if (before === null && screen === 'exam') return; // the item heading takes focus once loaded
+  const heading = screen === 'exam' ? $('item-heading') : document.querySelector(`#screen-${screen} h1`);
   if (heading) {
     heading.setAttribute('tabindex', '-1');
     heading.focus();
   }
 }
 
-function formatTime(ms) {
-  const total = Math.max(0, Math.ceil(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  return `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`;
+function narrowLayout() {
+  const main = $('main');
+  const em = parseFloat(getComputedStyle(main).fontSize);
+  return main.clientWidth / em <= 50;
 }
 
+// --- time ------------------------------------------------------------------------------------
 function remainingNow() {
   const t = ui.timerBase;
   if (!t) return null;
@@ -63,61 +45,29 @@ function remainingNow() {
 function drawTimer() {
   const timer = $('timer');
   const ms = remainingNow();
-  if (ms === null || !['exam', 'review'].includes(ui.screen)) { timer.hidden = true; return; }
-  timer.hidden = false;
-  timer.textContent = `Time left ${formatTime(ms)}`;
+  const visible = ms !== null && EXAM_SCREENS.includes(ui.screen);
+  if (!visible) { timer.hidden = true; return; }
+  timer.hidden = !$('timer-toggle').checked && ms >= 5 * 60 * 1000;
+  timer.textContent = `${durationWords(ms)} left`;
   timer.classList.toggle('low', ms < 5 * 60 * 1000);
 }
 
-function applyAccommodations(state) {
-  const active = (state.accommodations && state.accommodations.active) || {};
-  document.body.classList.toggle('large-text', active.large_text === true);
-  document.body.classList.toggle('high-contrast', active.high_contrast === true);
-  const zoom = typeof active.zoom === 'number' ? active.zoom : 100;
-  document.documentElement.style.zoom = zoom === 100 ? '' : `${zoom}%`;
-  const granted = (state.accommodations && state.accommodations.granted) || {};
-  const tools = {
-    large_text: granted.large_text, high_contrast: granted.high_contrast,
-    zoom: granted.zoom_percent && granted.zoom_percent !== 100,
-  };
-  for (const [name, on] of Object.entries(tools)) {
-    const button = $(`tool-${name}`);
-    button.hidden = !on;
-    const pressed = name === 'zoom' ? zoom !== 100 : active[name] === true;
-    button.setAttribute('aria-pressed', String(pressed));
-    if (name === 'zoom' && on) button.textContent = `Zoom ${granted.zoom_percent}%`;
+// Time changes are announced once, in words: warnings, extensions, pause and resume (never each second).
+function announceTime(state) {
+  const timer = state.timer;
+  if (!timer) return;
+  if (ui.allowedMs !== null && timer.allowed_ms > ui.allowedMs && EXAM_SCREENS.includes(ui.screen)) {
+    const added = durationWordsCoarse(timer.allowed_ms - ui.allowedMs);
+    announce(`The proctor gave you ${added} more. ${durationWordsCoarse(timer.remaining_ms)} left.`);
   }
-  const breakButton = $('tool-break');
-  const timer = state.timer || {};
-  breakButton.hidden = !(granted.rest_breaks > 0);
-  breakButton.disabled = !(timer.breaks_left > 0);
-  breakButton.textContent = `Take a rest break (${timer.breaks_left || 0} left)`;
+  ui.allowedMs = timer.allowed_ms;
+  if (ui.lastPaused === true && !timer.paused && EXAM_SCREENS.includes(ui.screen)) {
+    announce(`The examination continues. ${durationWordsCoarse(timer.remaining_ms)} left.`);
+  }
+  ui.lastPaused = timer.paused;
 }
 
-function drawOverlay(state) {
-  const timer = state.timer || {};
-  const overlay = $('overlay');
-  const exam = ['exam', 'review'].includes(ui.screen);
-  if (exam && timer.paused) {
-    $('overlay-title').textContent = 'The examination is paused';
-    $('overlay-text').textContent = 'A proctor has paused the examination. Your time is stopped. Please wait.';
-    $('btn-end-break').hidden = true;
-  } else if (exam && timer.on_break) {
-    $('overlay-title').textContent = 'Rest break';
-    $('overlay-text').textContent = `Your time is stopped. The break ends after ${timer.break_minutes} minutes at most.`;
-    $('btn-end-break').hidden = false;
-  } else {
-    if (!overlay.hidden) { overlay.hidden = true; $('main').inert = false; }
-    return;
-  }
-  if (overlay.hidden) {
-    overlay.hidden = false;
-    $('main').inert = true;
-    ($('btn-end-break').hidden ? $('overlay-title') : $('btn-end-break')).focus();
-    $('overlay-title').setAttribute('tabindex', '-1');
-  }
-}
-
+// --- notices ---------------------------------------------------------------------------------
 function drawBanners(state) {
   const warning = state.timer ? state.timer.warning : null;
   if (warning && warning !== ui.lastWarning) {
@@ -127,186 +77,163 @@ function drawBanners(state) {
     $('warning-banner').hidden = false;
     announce(text);
   }
-  const messages = state.messages || [];
+  if (!warning) $('warning-banner').hidden = true;
+  const messages = (state.messages || []).filter((m) => !ui.messagesDismissed.has(m.id));
   const last = messages[messages.length - 1];
-  if (last && last.id !== ui.lastMessage) {
-    ui.lastMessage = last.id;
-    $('proctor-message').textContent = `Message from the proctor: ${last.text}`;
-    $('proctor-message').hidden = false;
+  $('proctor-message').hidden = !last;
+  if (!last) return;
+  $('proctor-message').dataset.id = last.id;
+  $('proctor-message-time').textContent = last.at ? `at ${clockTime(last.at)}` : '';
+  $('proctor-message-text').textContent = last.text;
+  if (!ui.messagesSeen.has(last.id)) {
+    ui.messagesSeen.add(last.id);
     announce(`Message from the proctor: ${last.text}`);
   }
 }
 
+function drawOverlay(state) {
+  const timer = state.timer || {};
+  const overlay = $('overlay');
+  const exam = EXAM_SCREENS.includes(ui.screen);
+  if (exam && timer.paused) {
+    $('overlay-title').textContent = 'The examination is paused';
+    $('overlay-text').textContent = 'A proctor has paused the examination. Your time is stopped. Please wait.';
+    $('btn-end-break').hidden = true;
+  } else if (exam && timer.on_break) {
+    $('overlay-title').textContent = 'Rest break';
+    $('overlay-text').textContent = `Your time is stopped. The break ends after ${timer.break_minutes} minutes at most.`;
+    $('btn-end-break').hidden = false;
+  } else {
+    if (overlay.open) overlay.close();
+    return;
+  }
+  if (!overlay.open) {
+    for (const dialog of document.querySelectorAll('dialog[open]')) if (dialog !== overlay) dialog.close();
+    overlay.showModal();
+    ($('btn-end-break').hidden ? $('overlay-title') : $('btn-end-break')).focus();
+  }
+}
+
+// --- screens' content -------------------------------------------------------------------------
+function drawMonitoring(state) {
+  const notice = state.monitoring || { checks: [], kept: [], human_review: '' };
+  $('monitoring-checks').replaceChildren(...notice.checks.map((c) => el('li', {}, [el('strong', { text: c.title }), ` ${c.text}`])));
+  $('monitoring-checks').hidden = !notice.checks.length;
+  $('monitoring-none').hidden = notice.checks.length > 0;
+  $('monitoring-human').textContent = notice.human_review;
+  $('monitoring-kept').replaceChildren(...notice.kept.map((text) => el('li', { text })));
+}
+
+function toolList(tools) {
+  const names = [];
+  if (tools.calculator === 'basic') names.push('a calculator');
+  if (tools.calculator === 'scientific') names.push('a scientific calculator');
+  if (tools.scratch_pad) names.push('a scratch pad');
+  if (tools.highlighter) names.push('a highlighter');
+  if (tools.strike_through) names.push('"Strike out" beside each option, to cross out options you have ruled out');
+  if (tools.line_reader) names.push('a line reader (Alt with the arrow keys moves it)');
+  if (tools.text_to_speech) names.push('"Read aloud", which reads the question and its options');
+  return names;
+}
+
+function drawInstructions(state) {
+  const count = state.item_count || 0;
+  const tools = toolList(state.tools || {});
+  const lines = [
+    `There ${count === 1 ? 'is 1 question' : `are ${count} questions`}. You have ${durationWords(state.timer.allowed_ms)}. `
+      + 'The clock starts when you press "Begin the examination" and stops while the examination is paused.',
+    'Answer in any order. "Next" and "Previous" move one question; the "Questions" list shows every question: '
+      + 'a filled number is answered, a dashed one is flagged.',
+    '"Flag for review" marks a question to come back to. It does not change or submit your answer.',
+    'Every answer is saved on this kiosk the moment you give it: "Saved" appears once it is stored. '
+      + 'If the kiosk or the network fails, nothing is lost.',
+    'You are told when 10, 5 and 1 minutes are left. When the time is up, your answers are submitted for you as they are.',
+    '"Review and submit" lists answered, unanswered and flagged questions; you can still change answers until you submit.',
+    'The "Display" button at the top right changes the text size and contrast at any time.',
+  ];
+  if (tools.length) lines.push(`Tools you may use: ${tools.join('; ')}.`);
+  $('instructions-standard').replaceChildren(...lines.map((text) => el('li', { text })));
+  $('instructions-text').replaceChildren(fragment(state.instructions_html));
+}
+
+function drawSubmitted(state) {
+  $('receipt-code').textContent = state.receipt_code || '';
+  const reason = state.submission_reason;
+  $('submitted-reason').textContent = reason === 'timeout' ? 'The time was up, so your answers were submitted for you.'
+    : reason === 'proctor_end' ? 'The proctor ended your examination; your answers so far were submitted.' : '';
+  $('submitted-reason').hidden = !$('submitted-reason').textContent;
+}
+
+// A new candidate at this kiosk: forget everything the page knew about the previous one.
+function newCandidate(key) {
+  ui.attempt = key;
+  Object.assign(ui, { reviewing: false, monitoringRead: false, itemIndex: null, item: null, timerBase: null, allowedMs: null,
+                      lastWarning: null, lastPaused: null, navNarrow: undefined });
+  ui.messagesDismissed.clear();
+  for (const id of ['i-name', 'i-id', 'i-seat', 'receipt-code', 'item-heading', 'review-summary']) $(id).textContent = '';
+  for (const id of ['item-body', 'review-rows', 'navigator-list', 'agreement-text', 'instructions-text']) $(id).replaceChildren();
+  delete $('review-rows').dataset.sig;
+  $('agreement-accept').checked = false;
+  $('monitoring-accept').checked = false;
+  $('btn-agreement').disabled = true;
+  $('btn-monitoring').disabled = true;
+  $('warning-banner').hidden = true;
+  $('timer-toggle').checked = true;
+  $('display-panel').hidden = true;
+  $('btn-display').setAttribute('aria-expanded', 'false');
+  closeTools();
+}
+
+function screenOf(state) {
+  let screen = state.screen;
+  if (screen === 'submitted' && state.receipt_cleared) screen = 'waiting'; // the next candidate's first sight
+  if (screen === 'exam' && ui.reviewing) screen = 'review';
+  if (screen !== 'exam') ui.reviewing = false;
+  if (screen === 'agreement' && !ui.monitoringRead) screen = 'monitoring';
+  return screen;
+}
+
 async function render(state) {
+  if ((state.attempt_key || null) !== (ui.attempt ?? null)) newCandidate(state.attempt_key || null);
   ui.state = state;
-  $('connection').textContent = state.console_connected ? 'Console connected' : 'Console offline: your answers are saved on this kiosk';
+  const online = state.console_connected;
+  $('connection').textContent = online ? 'Connected' : 'Offline';
+  $('connection').classList.toggle('offline', !online);
+  $('connection').title = online ? 'Connected to the proctor console' : 'Console offline: your answers are saved on this kiosk';
   $('w-seat').textContent = state.seat || 'not assigned';
   $('w-kiosk').textContent = state.kiosk_id;
-  $('w-console').textContent = state.console_connected ? 'connected' : 'not connected';
-  if (state.title) $('exam-title').textContent = state.title;
+  $('w-console').textContent = online ? 'connected' : 'not connected';
+  $('exam-title').textContent = state.title || 'Invigil examination';
   if (state.candidate) {
     $('i-name').textContent = state.candidate.name;
     $('i-id').textContent = state.candidate.id;
     $('i-seat').textContent = state.seat;
   }
-  if (state.timer) {
-    ui.timerBase = { remaining: state.timer.remaining_ms, at: performance.now(), running: state.timer.running };
-  }
-  let screen = state.screen;
-  if (screen === 'exam' && ui.reviewing) screen = 'review';
-  if (screen !== 'exam' && screen !== 'review') ui.reviewing = false;
-  if (screen === 'agreement' && ui.screen !== 'agreement') {
-    $('agreement-text').replaceChildren(fragment(state.agreement_html));
-  }
-  if (screen === 'instructions' && ui.screen !== 'instructions') {
-    $('instructions-text').replaceChildren(fragment(state.instructions_html));
-    $('instructions-time').textContent = `You will have ${formatTime(state.timer.allowed_ms)} (hours:minutes:seconds). The clock starts when you begin.`;
-  }
-  if (screen === 'submitted') $('receipt-code').textContent = state.receipt_code || '';
+  ui.timerBase = state.timer ? { remaining: state.timer.remaining_ms, at: performance.now(), running: state.timer.running } : null;
+  updateDisplay(state);
+  const screen = screenOf(state);
+  if (screen === 'monitoring' && ui.screen !== 'monitoring') drawMonitoring(state);
+  if (screen === 'agreement' && ui.screen !== 'agreement') $('agreement-text').replaceChildren(fragment(state.agreement_html));
+  if (screen === 'instructions' && ui.screen !== 'instructions') drawInstructions(state);
+  if (screen === 'submitted') drawSubmitted(state);
+  drawTools(state);
   show(screen);
-  applyAccommodations(state);
+  announceTime(state);
   drawBanners(state);
   drawOverlay(state);
   drawTimer();
+  const timer = state.timer || {};
+  $('tool-break').hidden = !(state.accommodations && state.accommodations.granted.rest_breaks > 0);
+  $('tool-break').disabled = !(timer.breaks_left > 0);
+  $('tool-break').textContent = `Take a rest break (${timer.breaks_left || 0} left)`;
   if (screen === 'exam') {
+    foldNavigator(narrowLayout());
     drawNavigator(state);
     // The page decides which item it shows once it has one: a poll answered after a navigation
     // must never re-render (and so wipe) the item the candidate is typing into.
-    if (ui.itemIndex === null) await loadItem(state.current, false);
+    if (ui.itemIndex === null) await loadItem(state.current, true);
   }
   if (screen === 'review') drawReview(state);
-}
-
-// --- exam ------------------------------------------------------------------------------------
-function drawNavigator(state) {
-  const list = $('navigator-list');
-  const items = state.items || [];
-  if (list.children.length !== items.length) {
-    list.replaceChildren();
-    for (const it of items) {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'nav-item';
-      button.addEventListener('click', () => goTo(it.index));
-      const li = document.createElement('li');
-      li.append(button);
-      list.append(li);
-    }
-  }
-  items.forEach((it, i) => {
-    const button = list.children[i].firstChild;
-    const status = [it.answered ? 'answered' : 'not answered', it.flagged ? 'flagged' : ''].filter(Boolean).join(', ');
-    button.textContent = `${i + 1}${it.flagged ? ' ⚑' : ''}`;
-    button.setAttribute('aria-label', `Question ${i + 1}, ${status}`);
-    button.classList.toggle('answered', it.answered);
-    button.classList.toggle('flagged', it.flagged);
-    if (i === state.current) button.setAttribute('aria-current', 'step');
-    else button.removeAttribute('aria-current');
-  });
-}
-
-async function loadItem(index, focus) {
-  const item = await api.item(index);
-  ui.item = item;
-  ui.itemIndex = index;
-  $('item-heading').textContent = `Question ${index + 1} of ${item.total}: ${item.title}`;
-  renderItem($('item-body'), item, (responseId, value) => save(item.item_id, responseId, value), announce);
-  $('btn-flag').setAttribute('aria-pressed', String(item.flagged));
-  $('btn-flag').textContent = item.flagged ? 'Flagged for review' : 'Flag for review';
-  $('btn-prev').disabled = index === 0;
-  $('btn-next').disabled = index === item.total - 1;
-  setSaveStatus('');
-  if (focus) $('item-heading').focus();
-}
-
-function save(itemId, responseId, value) {
-  ui.pending += 1;
-  setSaveStatus('Saving…');
-  // Saves go out one after another so the journal gets them in the order the candidate made them.
-  ui.saveChain = ui.saveChain.then(async () => {
-    try {
-      await api.post('answer', { item_id: itemId, response_id: responseId, value });
-      ui.pending -= 1;
-      if (ui.pending === 0) setSaveStatus('Saved');
-    } catch (err) {
-      ui.pending -= 1;
-      setSaveStatus(`Not saved: ${err.message}`, true);
-      announce(`Your answer was not saved: ${err.message}`);
-    }
-  });
-  return ui.saveChain;
-}
-
-async function flush() {
-  // A text field saves when it loses focus; wait for that and every queued save.
-  if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
-  await new Promise((r) => setTimeout(r, 0));
-  await ui.saveChain;
-}
-
-async function goTo(index) {
-  await flush();
-  try {
-    ui.navEpoch += 1;
-    await api.post('navigate', { index });
-    if (ui.reviewing) { ui.reviewing = false; }
-    await loadItem(index, true);
-    await refresh(); // may be a poll from before the navigation, dropped as stale...
-    await refresh(); // ...so ask once more for the state after it
-  } catch (err) {
-    announce(err.message);
-  }
-}
-
-async function toggleFlag() {
-  const item = ui.item;
-  const flagged = $('btn-flag').getAttribute('aria-pressed') !== 'true';
-  try {
-    await api.post('flag', { item_id: item.item_id, flagged });
-    item.flagged = flagged;
-    $('btn-flag').setAttribute('aria-pressed', String(flagged));
-    $('btn-flag').textContent = flagged ? 'Flagged for review' : 'Flag for review';
-    announce(flagged ? 'Question flagged for review' : 'Flag removed');
-    await refresh();
-  } catch (err) {
-    announce(err.message);
-  }
-}
-
-function drawReview(state) {
-  const items = state.items || [];
-  const answered = items.filter((i) => i.answered).length;
-  const flagged = items.filter((i) => i.flagged).length;
-  $('review-summary').textContent = `${answered} of ${items.length} answered, ${items.length - answered} unanswered, ${flagged} flagged.`;
-  const rows = $('review-rows');
-  if (rows.dataset.sig === JSON.stringify(items)) return;
-  rows.dataset.sig = JSON.stringify(items);
-  rows.replaceChildren();
-  for (const it of items) {
-    const go = document.createElement('button');
-    go.type = 'button';
-    go.className = 'mini';
-    go.textContent = 'Go to';
-    go.setAttribute('aria-label', `Go to question ${it.index + 1}`);
-    go.addEventListener('click', () => goTo(it.index));
-    const tr = document.createElement('tr');
-    const cells = [`${it.index + 1}. ${it.title}`, it.answered ? 'Answered' : 'Unanswered', it.flagged ? 'Flagged' : ''];
-    for (const text of cells) {
-      const td = document.createElement('td');
-      td.textContent = text;
-      tr.append(td);
-    }
-    const td = document.createElement('td');
-    td.append(go);
-    tr.append(td);
-    rows.append(tr);
-  }
-}
-
-async function openReview() {
-  await flush();
-  ui.reviewing = true;
-  await refresh();
 }
 
 // --- polling and wiring -------------------------------------------------------------------------
@@ -338,39 +265,33 @@ async function act(name, body) {
 }
 
 function wire() {
+  setRefresh(refresh);
+  setAct(act);
+  wireDisplay();
+  wireExam();
+  wireTools();
   $('btn-confirm-identity').addEventListener('click', () => act('confirm_identity'));
+  $('monitoring-accept').addEventListener('change', (e) => { $('btn-monitoring').disabled = !e.target.checked; });
+  $('btn-monitoring').addEventListener('click', () => { ui.monitoringRead = true; refresh(); });
+  $('btn-agreement-back').addEventListener('click', () => { ui.monitoringRead = false; refresh(); });
   $('agreement-accept').addEventListener('change', (e) => { $('btn-agreement').disabled = !e.target.checked; });
-  $('btn-agreement').addEventListener('click', () => act('agreement', { accepted: $('agreement-accept').checked }));
+  $('btn-agreement').addEventListener('click', async () => {
+    await act('agreement', { accepted: $('agreement-accept').checked, monitoring_notice: (ui.state.monitoring || {}).sha256 });
+  });
   $('btn-begin').addEventListener('click', () => act('begin'));
-  $('btn-prev').addEventListener('click', () => goTo(ui.itemIndex - 1));
-  $('btn-next').addEventListener('click', () => goTo(ui.itemIndex + 1));
-  $('btn-flag').addEventListener('click', toggleFlag);
-  $('btn-review').addEventListener('click', openReview);
-  $('btn-back-to-exam').addEventListener('click', async () => { ui.reviewing = false; ui.itemIndex = null; await refresh(); });
-  $('btn-submit').addEventListener('click', () => {
-    const items = (ui.state && ui.state.items) || [];
-    const open = items.filter((i) => !i.answered).length;
-    $('confirm-text').textContent = open
-      ? `You have ${open} unanswered question${open === 1 ? '' : 's'}. After submitting you cannot change your answers.`
-      : 'After submitting you cannot change your answers.';
-    $('confirm-submit').hidden = false;
-    $('btn-cancel-submit').focus();
-  });
-  $('btn-cancel-submit').addEventListener('click', () => { $('confirm-submit').hidden = true; $('btn-submit').focus(); });
-  $('btn-confirm-submit').addEventListener('click', async () => {
-    await flush();
-    $('confirm-submit').hidden = true;
-    await act('submit', { confirm: true });
-  });
+  $('btn-receipt-done').addEventListener('click', () => act('receipt_done'));
   $('btn-end-break').addEventListener('click', () => act('break/end'));
-  $('tool-break').addEventListener('click', () => act('break/start'));
-  for (const name of ['large_text', 'high_contrast']) {
-    $(`tool-${name}`).addEventListener('click', (e) => act('accommodation', { name, value: e.target.getAttribute('aria-pressed') !== 'true' }));
-  }
-  $('tool-zoom').addEventListener('click', (e) => {
-    const granted = ui.state.accommodations.granted.zoom_percent;
-    act('accommodation', { name: 'zoom', value: e.target.getAttribute('aria-pressed') === 'true' ? 100 : granted });
+  $('overlay').addEventListener('cancel', (e) => e.preventDefault()); // a pause is ended by the proctor
+  $('tool-break').addEventListener('click', async () => { await flush(); act('break/start'); });
+  $('btn-dismiss-message').addEventListener('click', () => {
+    ui.messagesDismissed.add($('proctor-message').dataset.id);
+    $('proctor-message').hidden = true;
+    const heading = ui.screen === 'exam' ? $('item-heading') : document.querySelector(`#screen-${ui.screen} h1`);
+    if (heading) heading.focus();
+    if (ui.state) drawBanners(ui.state);
   });
+  $('timer-toggle').addEventListener('change', drawTimer); // the time shows again by itself in the last five minutes
+  $('tool-list').addEventListener('click', (e) => { if (e.target.closest('button')) foldAfterChoice('tools-toggle', 'tool-list'); });
   const signal = (kind) => api.post('page_event', { kind }).catch(() => {});
   window.addEventListener('blur', () => signal('focus_lost'));
   window.addEventListener('focus', () => signal('focus_gained'));

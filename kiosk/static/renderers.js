@@ -1,37 +1,12 @@
 // One renderer per interaction type of exam_core.model.INTERACTION_TYPES. Each renders into a
 // container, shows the saved value, and calls onChange(value) with a value in the JSON shape the
 // model's docstring fixes (identifier, [ids], [[a, b], ...], [x, y], text). Every control is a
-// native form control or a button, so it works with the keyboard and has an accessible name.
+// native form control or a button, so it works with the keyboard and has an accessible name; a
+// group of options is named by its question (the item's own text before it, then its prompt), so
+// a screen reader announces what is asked, not "Choose one answer."
+import { el, fragment, nextId, plain } from './dom.js';
 
-let uid = 0;
-const nextId = (prefix) => `${prefix}-${++uid}`;
-
-function el(tag, attrs = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'text') node.textContent = value;
-    else if (key === 'className') node.className = value;
-    else node.setAttribute(key, value === true ? '' : String(value));
-  }
-  for (const child of [].concat(children)) if (child) node.append(child);
-  return node;
-}
-
-// Server-sanitised HTML (kiosk.presentation.clean) parsed without executing anything.
-export function fragment(html) {
-  const doc = new DOMParser().parseFromString(`<div>${html || ''}</div>`, 'text/html');
-  const holder = doc.body.firstElementChild;
-  const out = document.createDocumentFragment();
-  while (holder.firstChild) out.append(document.adoptNode(holder.firstChild));
-  return out;
-}
-
-function plain(html) {
-  const holder = document.createElement('div');
-  holder.append(fragment(html));
-  return holder.textContent.trim();
-}
+export { fragment };
 
 function promptBlock(interaction) {
   if (!interaction.prompt_html) return null;
@@ -49,11 +24,39 @@ function groupName(interaction) {
   return plain(interaction.prompt_html) || 'Answer options';
 }
 
+// aria-labelledby for a group: the question's own text (ctx.stemIds), then the group's label.
+function labelledBy(ctx, ownId) {
+  return [...((ctx && ctx.stemIds) || []), ownId].filter(Boolean).join(' ') || undefined;
+}
+
 // --- choice (single: radio buttons, multiple: check boxes) --------------------------------------
-function renderChoice(box, it, value, onChange) {
+// With the strike-through tool each option gets a toggle that crosses it out (a note to self:
+// the option stays selectable, and its name says it is struck out).
+function strikeButton(row, choice, strike) {
+  const name = plain(choice.html) || choice.id;
+  const button = el('button', { type: 'button', className: 'strike', 'aria-pressed': String(strike.struck.has(choice.id)),
+                                'aria-label': `Strike out ${name}`, text: 'Strike out' });
+  const mark = el('span', { className: 'visually-hidden', text: ' (struck out)' });
+  const apply = (on) => {
+    button.setAttribute('aria-pressed', String(on));
+    row.classList.toggle('struck', on);
+    mark.hidden = !on;
+  };
+  button.addEventListener('click', () => {
+    const on = button.getAttribute('aria-pressed') !== 'true';
+    apply(on);
+    strike.toggle(choice.id, on);
+  });
+  apply(strike.struck.has(choice.id));
+  return [button, mark];
+}
+
+function renderChoice(box, it, value, onChange, announce, ctx) {
   const multiple = it.cardinality !== 'single';
   const chosen = new Set(multiple ? (value || []) : (value ? [value] : []));
-  const fieldset = el('fieldset', { className: 'choices' }, [el('legend', { text: groupName(it) })]);
+  const legendId = nextId('legend');
+  const fieldset = el('fieldset', { className: 'choices', 'aria-labelledby': labelledBy(ctx, legendId) },
+                      [el('legend', { id: legendId, text: groupName(it) })]);
   const name = nextId(`r-${it.response_id}`);
   const inputs = [];
   const limit = multiple && it.max_choices > 0 ? it.max_choices : Infinity;
@@ -70,7 +73,14 @@ function renderChoice(box, it, value, onChange) {
       if (multiple) onChange(inputs.filter((i) => i.checked).map((i) => i.value));
       else onChange(input.value);
     });
-    fieldset.append(el('label', { className: 'choice' }, [input, choiceLabel(choice)]));
+    const label = el('label', { className: 'choice' }, [input, choiceLabel(choice)]);
+    const row = el('div', { className: 'choice-row', 'data-choice': choice.id }, [label]);
+    if (ctx && ctx.strike) {
+      const [button, mark] = strikeButton(row, choice, ctx.strike);
+      label.append(mark);
+      row.append(button);
+    }
+    fieldset.append(row);
   }
   if (multiple && limit !== Infinity) {
     fieldset.append(el('p', { className: 'hint', text: `Choose up to ${limit}.` }));
@@ -152,7 +162,7 @@ function renderOrder(box, it, value, onChange, announce) {
   const byId = Object.fromEntries(it.choices.map((c) => [c.id, c]));
   let order = Array.isArray(value) && value.length === it.choices.length ? value.slice() : it.choices.map((c) => c.id);
   const prompt = promptBlock(it);
-  const list = el('ol', { className: 'order', 'aria-labelledby': prompt ? prompt[1] : undefined,
+  const list = el('ol', { className: 'order no-mark', 'aria-labelledby': prompt ? prompt[1] : undefined,
                           'aria-label': prompt ? undefined : 'Items to put in order' });
   const draw = (focusId, direction) => {
     list.replaceChildren();
@@ -188,10 +198,12 @@ function renderOrder(box, it, value, onChange, announce) {
 }
 
 // --- match: a grid of check boxes, sources by targets -------------------------------------------
-function renderMatch(box, it, value, onChange) {
+function renderMatch(box, it, value, onChange, announce, ctx) {
   const pairs = new Set((value || []).map((p) => `${p[0]} ${p[1]}`));
   const prompt = plain(it.prompt_html) || 'Match each item';
-  const table = el('table', { className: 'match' }, [el('caption', { text: prompt })]);
+  const captionId = nextId('caption');
+  const table = el('table', { className: 'match', 'aria-labelledby': labelledBy(ctx, captionId) },
+                   [el('caption', { id: captionId, text: prompt })]);
   const head = el('tr', {}, [el('td')]);
   for (const t of it.targets) head.append(el('th', { scope: 'col' }, [choiceLabel(t)]));
   table.append(el('thead', {}, [head]));
@@ -231,11 +243,13 @@ function renderMatch(box, it, value, onChange) {
 }
 
 // --- associate: pick two options, add the pair; remove pairs --------------------------------------
-function renderAssociate(box, it, value, onChange, announce) {
+function renderAssociate(box, it, value, onChange, announce, ctx) {
   let pairs = (value || []).map((p) => p.slice());
   const name = (id) => plain((it.choices.find((c) => c.id === id) || {}).html) || id;
   const prompt = promptBlock(it);
-  const group = el('fieldset', { className: 'associate' }, [el('legend', { text: plain(it.prompt_html) || 'Make pairs' })]);
+  const legendId = nextId('legend');
+  const group = el('fieldset', { className: 'associate', 'aria-labelledby': labelledBy(ctx, legendId) },
+                   [el('legend', { id: legendId, text: plain(it.prompt_html) || 'Make pairs' })]);
   const makeSelect = (label) => {
     const select = el('select', { 'aria-label': label });
     select.append(el('option', { value: '', text: 'Choose…' }));
@@ -245,7 +259,7 @@ function renderAssociate(box, it, value, onChange, announce) {
   const first = makeSelect('First item of the pair');
   const second = makeSelect('Second item of the pair');
   const add = el('button', { type: 'button', className: 'secondary', text: 'Add pair' });
-  const list = el('ul', { className: 'pairs', 'aria-label': 'Your pairs' });
+  const list = el('ul', { className: 'pairs no-mark', 'aria-label': 'Your pairs' });
   const draw = () => {
     list.replaceChildren();
     if (!pairs.length) list.append(el('li', { className: 'hint', text: 'No pairs yet.' }));
@@ -309,12 +323,13 @@ function renderGapMatch(box, it, value, onChange) {
 }
 
 // --- hot text: words in the text become toggle buttons ---------------------------------------------
-function renderHottext(box, it, value, onChange) {
+function renderHottext(box, it, value, onChange, announce, ctx) {
   const multiple = it.cardinality !== 'single';
   const chosen = new Set(multiple ? (value || []) : (value ? [value] : []));
   const prompt = promptBlock(it);
   const text = el('div', { className: 'hottext', role: 'group',
-                           'aria-label': plain(it.prompt_html) || 'Select words in the text' });
+                           'aria-labelledby': prompt ? labelledBy(ctx, prompt[1]) : undefined,
+                           'aria-label': prompt ? undefined : 'Select words in the text' });
   text.append(fragment(it.content_html));
   const buttons = [];
   for (const span of text.querySelectorAll('[data-hottext]')) {
@@ -364,7 +379,7 @@ function shape(h) {
   return node;
 }
 
-function renderHotspot(box, it, value, onChange, announce) {
+function renderHotspot(box, it, value, onChange, announce, ctx) {
   if (it.base_type === 'point') { renderSelectPoint(box, it, value, onChange, announce); return; }
   const multiple = it.cardinality !== 'single';
   const prompt = promptBlock(it);
@@ -377,7 +392,8 @@ function renderHotspot(box, it, value, onChange, announce) {
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
   svg.setAttribute('class', 'hotspot-layer');
   svg.setAttribute('role', multiple ? 'group' : 'radiogroup');
-  svg.setAttribute('aria-label', plain(it.prompt_html) || 'Areas of the image');
+  if (prompt) svg.setAttribute('aria-labelledby', labelledBy(ctx, prompt[1]));
+  else svg.setAttribute('aria-label', 'Areas of the image');
   const chosen = new Set(multiple ? (value || []) : (value ? [value] : []));
   const areas = [];
   it.hotspots.forEach((h, i) => {
@@ -460,12 +476,12 @@ function renderSelectPoint(box, it, value, onChange, announce) {
   const v = svgEl('line', { class: 'cross', y1: 0, y2: height });
   layer.append(marks, h, v);
   stage.append(layer);
-  const where = el('p', { id: whereId, className: 'point-where', 'aria-live': 'polite' });
+  const where = el('p', { id: whereId, className: 'point-where no-mark', 'aria-live': 'polite' });
   const more = limit === Infinity ? ' You may place several points.' : (limit > 1 ? ` You may place up to ${limit} points.` : '');
   const help = el('p', { id: helpId, className: 'hint',
     text: 'Click the image, or use the arrow keys to move the cross (with Shift, one pixel at a time) and press '
       + `Enter to place a point there. Delete removes the last point.${more}` });
-  const list = el('ol', { className: 'points', 'aria-label': 'Your points' });
+  const list = el('ol', { className: 'points no-mark', 'aria-label': 'Your points' });
 
   const emit = () => {
     const copy = points.map((p) => p.slice());
@@ -542,9 +558,39 @@ const RENDERERS = {
 
 export const INTERACTION_TYPES = Object.keys(RENDERERS);
 
+// The item's own text before its first interaction (its stem), given ids so that option groups
+// can be named by it.
+function stemIds(container) {
+  const ids = [];
+  for (const node of container.children) {
+    if (node.matches('[data-interaction]') || node.querySelector('[data-interaction]')) break;
+    if (!node.textContent.trim()) continue;
+    if (!node.id) node.id = nextId('stem');
+    ids.push(node.id);
+  }
+  return ids;
+}
+
+// Every image of an item can be enlarged (a modal viewer with its own zoom): low-vision candidates
+// need detail that the page's text size cannot give.
+function enlargeable(container, onEnlarge) {
+  for (const img of container.querySelectorAll('img')) {
+    const stage = img.closest('.hotspot-stage, .point-stage') || img;
+    const name = img.getAttribute('alt') || 'image';
+    const button = el('button', { type: 'button', className: 'enlarge', text: 'Enlarge image',
+                                  'aria-label': `Enlarge image: ${name}` });
+    button.addEventListener('click', () => onEnlarge(img.getAttribute('src'), name, button));
+    const figure = el('span', { className: 'figure no-mark' });
+    stage.replaceWith(figure);
+    figure.append(stage, button);
+  }
+}
+
 // Render an item's body with each interaction in its placeholder (or after the body if it has none).
-export function renderItem(container, item, onChange, announce) {
+// ``options``: {strike: {struck: Set, toggle(id, on)} | null, onEnlarge(src, alt, opener) | null}.
+export function renderItem(container, item, onChange, announce, options = {}) {
   container.replaceChildren(fragment(item.body_html));
+  const ctx = { stemIds: stemIds(container), strike: options.strike || null };
   for (const it of item.interactions) {
     const render = RENDERERS[it.type];
     let box = container.querySelector(`[data-interaction="${CSS.escape(it.response_id)}"]`);
@@ -559,6 +605,7 @@ export function renderItem(container, item, onChange, announce) {
       continue;
     }
     const value = item.values[it.response_id] ?? null;
-    render(box, it, value, (v) => onChange(it.response_id, v), announce);
+    render(box, it, value, (v) => onChange(it.response_id, v), announce, ctx);
   }
+  if (options.onEnlarge) enlargeable(container, options.onEnlarge);
 }

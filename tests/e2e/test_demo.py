@@ -155,6 +155,8 @@ def test_a_person_sits_the_exam_in_chromium(tmp_path, page, browser):
         page.goto(f"http://127.0.0.1:{port}/")
         page.screenshot(path=str(shots / "candidate-identity.png"))
         page.get_by_role("button", name="Yes, these are my details").click(timeout=60_000)
+        page.get_by_role("checkbox", name="I have read how this examination is monitored").check(timeout=60_000)
+        page.get_by_role("button", name="Continue").click()
         page.get_by_role("checkbox", name="I have read and accept this agreement").check(timeout=60_000)
         page.get_by_role("button", name="Continue").click()
         page.get_by_role("button", name="Begin the examination").click()

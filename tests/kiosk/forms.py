@@ -105,7 +105,8 @@ ANSWERS: dict[str, Any] = {
 }
 
 
-def make_content(duration_seconds: int = 3600, extra_items: int = 0) -> tuple[FormContent, dict[str, bytes]]:
+def make_content(duration_seconds: int = 3600, extra_items: int = 0,
+                 tools: dict[str, Any] | None = None) -> tuple[FormContent, dict[str, bytes]]:
     image = png(200, 100)
     sha = hashlib.sha256(image).hexdigest()
     items = item_dicts(sha)
@@ -119,7 +120,7 @@ def make_content(duration_seconds: int = 3600, extra_items: int = 0) -> tuple[Fo
             "title": "Test form", "duration_seconds": duration_seconds,
             "items": [{"item_id": i["item_id"], "version": 1} for i in items],
             "instructions_html": "<p>Answer every question. Use the navigator to move between items.</p>",
-            "agreement_html": "<p>I will not copy, record or share any exam content.</p>"}
+            "agreement_html": "<p>I will not copy, record or share any exam content.</p>", "tools": tools or {}}
     return FormContent.from_dict({"form": form, "items": items}), {sha: image}
 
 

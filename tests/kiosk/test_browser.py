@@ -67,6 +67,8 @@ def _until_exam(page, served, first_heading: str = "Question 1 of 10: Single cho
     page.get_by_role("heading", name="Please wait").wait_for()
     served.admit_and_start()
     page.get_by_role("button", name="Yes, these are my details").click()
+    page.get_by_role("checkbox", name="I have read how this examination is monitored").check()
+    page.get_by_role("button", name="Continue").click()
     page.get_by_role("checkbox", name="I have read and accept this agreement").check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Begin the examination").click()
@@ -236,6 +238,10 @@ def test_keyboard_only_completion(page, served):
     served.admit_and_start()
     page.get_by_role("heading", name="Confirm your identity").wait_for()
     _press_on(page, "Yes, these are my details")
+    page.get_by_role("heading", name="How this examination is monitored").wait_for()
+    _tab_to(page, "el.id === 'monitoring-accept'")
+    page.keyboard.press("Space")
+    _press_on(page, "Continue")
     page.get_by_role("heading", name="Confidentiality and conduct agreement").wait_for()
     _tab_to(page, "el.id === 'agreement-accept'")
     page.keyboard.press("Space")
@@ -249,7 +255,8 @@ def test_keyboard_only_completion(page, served):
         if n < 9:
             _press_on(page, "Next")
     _press_on(page, "Review and submit")
-    page.get_by_text("10 of 10 answered").wait_for()
+    page.get_by_role("heading", name="Review your answers").wait_for()
+    expect(page.locator("#review-summary")).to_contain_text("10 of 10 answered")
     _press_on(page, "Submit my examination")
     _press_on(page, "Yes, submit")
     page.get_by_role("heading", name="Your examination has been submitted").wait_for()
@@ -285,8 +292,13 @@ def test_accessibility_scan_has_no_serious_or_critical_violations(browser, serve
         served.admit_and_start()
         page.get_by_role("heading", name="Confirm your identity").wait_for()
 
-    def agreement(page):
+    def monitoring(page):
         page.get_by_role("button", name="Yes, these are my details").click()
+        page.get_by_role("heading", name="How this examination is monitored").wait_for()
+
+    def agreement(page):
+        page.get_by_role("checkbox").check()
+        page.get_by_role("button", name="Continue").click()
         page.get_by_role("heading", name="Confidentiality and conduct agreement").wait_for()
 
     def instructions(page):
@@ -305,14 +317,16 @@ def test_accessibility_scan_has_no_serious_or_critical_violations(browser, serve
         return step
 
     def high_contrast(page):
-        page.get_by_role("button", name="High contrast").click()
-        expect(page.locator("body")).to_have_class("high-contrast")
+        page.get_by_role("button", name="Display").click()
+        page.get_by_role("radio", name="High contrast").check()
+        expect(page.locator("html")).to_have_class("high-contrast")
+        page.get_by_role("button", name="Close display settings").click()
 
     def review(page):
         page.get_by_role("button", name="Review and submit").click()
         page.get_by_role("heading", name="Review your answers").wait_for()
 
-    steps = [waiting, identity, agreement, instructions] + [item(n) for n in range(10)] + [high_contrast, review]
+    steps = [waiting, identity, monitoring, agreement, instructions] + [item(n) for n in range(10)] + [high_contrast, review]
     violations = _axe(browser, served.url, steps)
     assert violations == [], json.dumps([(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
                                          for v in violations], indent=1)
@@ -328,14 +342,17 @@ def test_pause_overlay_and_rest_break_stop_the_clock(page, served):
     assert rt.session.remaining_ms() == frozen
     assert rt.handle_command(world.command("resume", {})).ok
     page.get_by_role("alertdialog").wait_for(state="hidden")
+    if page.get_by_role("button", name="Tools").get_attribute("aria-expanded") == "false":
+        page.get_by_role("button", name="Tools").click()  # folded: large text leaves no room beside the question
     page.get_by_role("button", name="Take a rest break (1 left)").click()
     page.get_by_role("alertdialog", name="Rest break").wait_for()
     page.get_by_role("button", name="Return to the examination").click()
     page.get_by_role("alertdialog").wait_for(state="hidden")
-    page.get_by_role("button", name="Larger text").click()
-    expect(page.locator("body")).to_have_class("large-text")
+    page.get_by_role("button", name="Display").click()
+    page.get_by_role("radio", name="Largest (200%)").check()  # beyond self-service: large_text is granted
+    expect(page.locator("html")).to_have_css("font-size", "36px")
     used = rt.session.state.accommodations_used
-    assert set(used) >= {"rest_breaks", "large_text"}
+    assert set(used) >= {"rest_breaks", "text_size"} and used["text_size"]["last_value"] == 200
 
 
 def test_api_refuses_requests_without_the_page_token_and_bad_values(page, served):

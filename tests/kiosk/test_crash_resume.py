@@ -101,7 +101,7 @@ def _start_exam(world, console, kiosk) -> None:
     kiosk.post("confirm_identity")
     ack = console.send(world.release(), wait=30)
     assert ack and ack["ok"], ack
-    kiosk.post("agreement", {"accepted": True})
+    kiosk.post("agreement", {"accepted": True, "monitoring_notice": kiosk.state()["monitoring"]["sha256"]})
     kiosk.post("begin")
 
 

@@ -69,7 +69,7 @@ def _start_exam(console, kiosk):
     wait_for(lambda: (kiosk.data / "packages" / "pkg-real.pkg").exists(), timeout=30, what="package fetched")
     act(type="start", kiosk_id="kiosk-real")
     wait_for(lambda: kiosk.state()["screen"] == "agreement", timeout=30, what="key released")
-    kiosk.post("agreement", {"accepted": True})
+    kiosk.post("agreement", {"accepted": True, "monitoring_notice": kiosk.state()["monitoring"]["sha256"]})
     kiosk.post("begin")
     with _console_db(console) as db:
         (attempt_id,) = db.execute("SELECT attempt_id FROM attempts WHERE kiosk_id = 'kiosk-real'").fetchone()

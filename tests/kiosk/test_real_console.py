@@ -129,7 +129,7 @@ def test_whole_exam_against_the_real_console_with_a_kill_9(real):
     started = act(type="start", kiosk_id="kiosk-real")
     assert started["ok"], started
     wait_for(lambda: kiosk.state()["screen"] == "agreement", timeout=30, what="key released")
-    kiosk.post("agreement", {"accepted": True})
+    kiosk.post("agreement", {"accepted": True, "monitoring_notice": kiosk.state()["monitoring"]["sha256"]})
     kiosk.post("begin")
     items = list(ANSWERS.items())
     for item_id, value in items[:5]:

@@ -152,11 +152,19 @@ def test_granted_accommodations_only(kiosk_db, journal_key):
     session.open()
     session.set_accommodation("large_text", True)
     session.set_accommodation("zoom", 150)
-    with pytest.raises(ValidationError):
-        session.set_accommodation("high_contrast", True)
+    session.set_accommodation("text_size", 200)         # beyond self-service: large text is granted
+    session.set_accommodation("high_contrast", True)    # self-service: every candidate may
     with pytest.raises(ValidationError):
         session.set_accommodation("zoom", 300)
-    assert set(session.state.accommodations_used) == {"large_text", "zoom"}
+    with pytest.raises(ValidationError):
+        session.set_accommodation("calculator", True)   # the test form's scheme allows no tool
+    assert set(session.state.accommodations_used) == {"large_text", "zoom", "text_size", "high_contrast"}
+    plain, _ = new_session(kiosk_db, journal_key, attempt=make_attempt("ATT2"))
+    plain.open()
+    plain.set_accommodation("text_size", 150)
+    for name, value in (("text_size", 200), ("zoom", 150), ("large_text", True), ("text_size", True)):
+        with pytest.raises(ValidationError):
+            plain.set_accommodation(name, value)
 
 
 def test_crash_between_sealing_and_journaling_reuses_the_first_envelope(kiosk_db, journal_key):
