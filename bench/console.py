@@ -192,13 +192,12 @@ def _relay_main(port: int, async_mode: str = "gevent") -> None:
 
 
 def _start_console(tmp: Path, kiosks: int) -> tuple[subprocess.Popen, str, list[str]]:
-    from proctor_console.accounts import add_user
+    from proctor_console import services
     from proctor_console.context import ConsoleContext
-    from proctor_console.registry import KioskRegistry
     ctx = ConsoleContext(tmp / "console")
     ctx.initialise("bench-centre", "Bench Centre")
-    add_user(ctx, "bench", "proctor", PASSWORD)
-    registry = KioskRegistry(ctx)
+    services.accounts(ctx).add("bench", "proctor", PASSWORD, by="bench")
+    registry = services.registry(ctx)
     codes = [registry.new_code("bench")[0] for _ in range(kiosks)]
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "proctor_console", "--data", str(ctx.data), "serve",

@@ -1,16 +1,18 @@
-"""The console server: one Flask app, one Flask-SocketIO server, the services they share.
+"""The console server's composition root: it builds every part, hands each one the collaborators it
+uses, registers the web and kiosk faces, and runs the sweeper. Nothing imports this module but the
+``serve`` command and tests; no part receives the ``Console`` it returns.
 
-Async mode: gevent. Measured (FIELD-NOTES, and ``python -m bench console``): the threading mode
-holds one OS thread per socket and saturated near 1,600 events/s, gevent relayed 2,000/s with a
-p99 of 35 ms. SQLite commits run in gevent's thread pool through the group committer, so the
-event loop keeps serving sockets while an fsync is in flight.
+Async mode: gevent. Measured (``python -m bench console``): the threading mode holds one OS thread
+per socket and saturated near 1,600 events/s, gevent relayed 2,000/s with a p99 of 35 ms. SQLite
+commits run in gevent's thread pool through the group committer, so the event loop keeps serving
+sockets while an fsync is in flight.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,217 +20,227 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from exam_core import protocol
+from exam_core.errors import InvigilError
 from exam_core.store import open_db
+from proctor_console import services
+from proctor_console.accounts import Accounts
 from proctor_console.actions import Actions
-from proctor_console.attestation_policy import AttestationGate
-from proctor_console.auth import SECURITY_HEADERS, Authenticator
-from proctor_console.batcher import SerialWriter
+from proctor_console.alerts import Alerts
+from proctor_console.attempts import Attempts
+from proctor_console.attestation import AttestationGate, ReleaseAllowlist
 from proctor_console.commands import CommandCenter
+from proctor_console.conflicts import Conflicts
 from proctor_console.context import ConsoleContext
-from proctor_console.eventlog import ALERT_COLUMNS, EventLog, StoredEvent, alert_dict
-from proctor_console.frame_limits import FrameLimitedHandler, PollingBodyLimit
-from proctor_console.kiosk_link import ChallengeBook, KioskNamespace
-from proctor_console.records import Records, purge_media
+from proctor_console.dashboard import Dashboard, Room
+from proctor_console.envelopes import Envelopes
+from proctor_console.eventlog import EventLog
+from proctor_console.incidents import Incidents
+from proctor_console.key_release import KeyRelease
+from proctor_console.link.batcher import DirectCommitter, GroupCommitter, SerialWriter
+from proctor_console.link.challenges import ChallengeBook
+from proctor_console.link.frame_limits import FrameLimitedHandler, PollingBodyLimit
+from proctor_console.link.kiosk_http import kiosk_http_blueprint
+from proctor_console.link.kiosk_socket import HeadStore, KioskLinkParts, KioskNamespace, KioskSender
+from proctor_console.packages import Packages
 from proctor_console.registry import KioskRegistry
-from proctor_console.room import Room
+from proctor_console.retention import Retention
+from proctor_console.roster import Roster
 from proctor_console.schema import MIGRATIONS
+from proctor_console.web.accounts import accounts_blueprint
+from proctor_console.web.admin import AdminForms, admin_blueprint
+from proctor_console.web.auth import Authenticator, auth_blueprint, security_headers
+from proctor_console.web.pages import pages_blueprint
+from proctor_console.web.proctor_socket import PROCTORS_ROOM, ProctorNamespace
+from proctor_console.web.refusals import refusal_response
 
-PROCTORS_ROOM = "proctors"
+HERE = Path(__file__).parent
 SWEEP_SECONDS = 5
 RESEND_SECONDS = 15
 RETENTION_SWEEP_SECONDS = 6 * 3600
 CHECKPOINT_SECONDS = 60  # a quiet log's tail is signed within a minute (checkpoint_if_due)
+#: Largest HTTP request body (an admin uploading form packages).
+MAX_CONTENT_LENGTH = 600 * 1024 * 1024
 
 
-class ConsoleServer:
-    def __init__(self, ctx: ConsoleContext, *, secure_cookies: bool = True, async_mode: str = "gevent") -> None:
-        self.ctx = ctx
-        self.async_mode = async_mode
-        self.app = Flask("proctor_console", template_folder=str(Path(__file__).parent / "templates"),
-                         static_folder=str(Path(__file__).parent / "static"))
-        self.app.config.update(
-            SECRET_KEY=ctx.secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SECURE=secure_cookies,
-            SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_NAME="invigil_console",
-            MAX_CONTENT_LENGTH=600 * 1024 * 1024)
-        # cors_allowed_origins left at its default: a browser socket must come from the console's
-        # own origin (kiosks are not browsers and send no Origin header).
-        # manage_session=False: sockets read the login cookie but never write a session, and
-        # Flask-SocketIO then skips copying a session for every one of a thousand events a second.
-        # max_http_buffer_size is the ceiling for a logged-in kiosk (an envelope); every other
-        # connection is held to frame_limits.SMALL_MESSAGE_BYTES before its frames are read.
-        self.socketio = SocketIO(self.app, async_mode=async_mode, max_http_buffer_size=protocol.MAX_MESSAGE_BYTES,
-                                 ping_interval=10, ping_timeout=20, manage_session=False)
-        self.app.wsgi_app = PollingBodyLimit(self.app.wsgi_app)
-        self.room = Room()
-        self.registry = KioskRegistry(ctx)
-        self.challenges = ChallengeBook(ctx.console_id)
-        self.commands = CommandCenter(self)
-        self.actions = Actions(self)
-        self.records = Records(ctx, self.registry)
-        self.auth = Authenticator(ctx)
-        self.event_log = EventLog(open_db(ctx.db_path, synchronous="FULL", migrations=MIGRATIONS),
-                                  ctx.media_dir / "snapshots")
-        # Journal heads from heartbeats: their own connection, written off the event loop.
-        self.heads_db = open_db(ctx.db_path, synchronous="FULL", migrations=MIGRATIONS)
-        self.head_writer = SerialWriter(gevent_mode=async_mode == "gevent")
-        if async_mode == "gevent":
-            from proctor_console.batcher import GroupCommitter
-            self.committer: Any = GroupCommitter(self.event_log.store_batch)
-        else:
-            from proctor_console.batcher import DirectCommitter
-            self.committer = DirectCommitter(self.event_log.store_batch)
-        self.attestation = AttestationGate(self)  # one gate: the kiosk link feeds it, key releases consult it
-        self.app.after_request(self._security_headers)
-        self.socketio.server.register_namespace(KioskNamespace(self, self.attestation))
-        from proctor_console.proctor_link import ProctorNamespace
-        from proctor_console.web import register_routes
-        self.proctors = ProctorNamespace(self)
-        self.socketio.on_namespace(self.proctors)
-        register_routes(self)
-        self._load_tiles()
+@dataclass
+class Core:
+    """The console's services over one data directory (no transport)."""
 
-    @staticmethod
-    def _security_headers(response: Any) -> Any:
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if response.mimetype == "text/html" or response.mimetype == "application/json":
-            response.headers["Cache-Control"] = "no-store"
-        return response
+    accounts: Accounts
+    registry: KioskRegistry
+    attempts: Attempts
+    roster: Roster
+    packages: Packages
+    alerts: Alerts
+    events: EventLog
+    incidents: Incidents
+    conflicts: Conflicts
+    envelopes: Envelopes
+    retention: Retention
 
-    # --- tiles ----------------------------------------------------------------------------------
-    def _load_tiles(self) -> None:
-        for kiosk in self.registry.list():
-            if kiosk["revoked_at"] is None:
-                tile = self.room.tile(kiosk["kiosk_id"])
-                tile.seat = kiosk["seat"]
-                self.fill_candidate(tile)
 
-    def fill_candidate(self, tile: Any) -> None:
-        """Put the candidate of the kiosk's current attempt (and its open alert count) on the tile."""
-        row = self.ctx.db.execute(
-            "SELECT a.attempt_id, a.candidate_id, c.name, c.seat, a.state FROM attempts a LEFT JOIN candidates c"
-            " ON c.candidate_id = a.candidate_id WHERE a.kiosk_id = ? ORDER BY a.admitted_at DESC LIMIT 1",
-            [tile.kiosk_id]).fetchone()
-        current = row is not None and (row[4] not in ("ended", "submitted") or tile.attempt_id == row[0])
-        if current:
-            tile.attempt_id = tile.attempt_id or row[0]
-            tile.candidate_id, tile.candidate_name = row[1], row[2] or ""
-            tile.seat = row[3] or tile.seat
-            if not tile.connected:
-                tile.state = row[4]
-        else:
-            tile.candidate_id, tile.candidate_name = None, ""
-        self.count_open_alerts(tile)
+@dataclass
+class Console:
+    """What ``build_console`` made: the WSGI app and socket server, and the parts (for tests)."""
 
-    def count_open_alerts(self, tile: Any) -> None:
-        tile.open_alerts = self.ctx.db.execute("SELECT COUNT(*) FROM alerts WHERE kiosk_id = ? AND status = 'open'",
-                                               [tile.kiosk_id]).fetchone()[0]
+    ctx: ConsoleContext
+    app: Flask
+    socketio: SocketIO
+    async_mode: str
+    core: Core
+    room: Room
+    dashboard: Dashboard
+    gate: AttestationGate
+    commands: CommandCenter
+    actions: Actions
+    auth: Authenticator
+    proctors: ProctorNamespace
 
-    def refresh_tile(self, kiosk_id: str) -> None:
-        self.fill_candidate(self.room.tile(kiosk_id))
-        self.push_tile(kiosk_id)
+    @property
+    def registry(self) -> KioskRegistry:
+        return self.core.registry
 
-    def push_tile(self, kiosk_id: str) -> None:
-        self.socketio.emit(protocol.PROCTOR_KIOSK, self.room.tile(kiosk_id).to_dict(), to=PROCTORS_ROOM,
-                           namespace=protocol.PROCTOR_NAMESPACE)
 
-    def save_thumbnail(self, kiosk_id: str, jpeg: bytes) -> None:
-        path = self.ctx.media_dir / "thumbnails" / f"{kiosk_id}.jpg"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(jpeg)
-        tmp.replace(path)
+def build_core(ctx: ConsoleContext) -> Core:
+    """One instance of each service for the server's lifetime (the registry caches revocations)."""
+    return Core(accounts=services.accounts(ctx), registry=services.registry(ctx), attempts=Attempts(ctx.db),
+                roster=services.roster(ctx), packages=services.packages(ctx), alerts=services.alerts(ctx),
+                events=services.events(ctx), incidents=services.incidents(ctx), conflicts=services.conflicts(ctx),
+                envelopes=services.envelopes(ctx), retention=services.retention(ctx))
 
-    # --- events and alerts --------------------------------------------------------------------
-    def relay_event(self, stored: StoredEvent) -> None:
-        event = stored.event
-        body = {k: v for k, v in event.to_dict().items() if k != "evidence"}
-        body["snapshot_url"] = f"/media/snapshots/{stored.snapshot}" if stored.snapshot else None
-        body["relayed"] = time.time()
-        self.socketio.emit(protocol.PROCTOR_EVENT, body, to=PROCTORS_ROOM, namespace=protocol.PROCTOR_NAMESPACE)
-        if stored.alert_id is not None:
-            self.push_alert(stored.alert_id)
 
-    def alert(self, alert_id: int) -> dict[str, Any] | None:
-        row = self.ctx.db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = ?", [alert_id]).fetchone()
-        return alert_dict(row) if row else None
+def _flask_app(ctx: ConsoleContext, secure_cookies: bool) -> Flask:
+    app = Flask("proctor_console", template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
+    app.config.update(
+        SECRET_KEY=ctx.secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SECURE=secure_cookies,
+        SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_NAME="invigil_console", MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH)
+    app.after_request(security_headers)
+    app.register_error_handler(InvigilError, refusal_response)
+    return app
 
-    def open_alerts(self) -> list[dict[str, Any]]:
-        rows = self.ctx.db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE status = 'open'"
-                                   " ORDER BY rank DESC, updated DESC LIMIT 500").fetchall()
-        return [alert_dict(r) for r in rows]
 
-    def push_alert(self, alert_id: int) -> None:
-        alert = self.alert(alert_id)
-        if alert is not None:
-            self.socketio.emit(protocol.PROCTOR_ALERT, alert, to=PROCTORS_ROOM, namespace=protocol.PROCTOR_NAMESPACE)
-            self.count_open_alerts(self.room.tile(alert["kiosk_id"]))  # an alert changes no candidate
-            self.push_tile(alert["kiosk_id"])
+def _socket_server(app: Flask, async_mode: str) -> SocketIO:
+    # cors_allowed_origins left at its default: a browser socket must come from the console's
+    # own origin (kiosks are not browsers and send no Origin header).
+    # manage_session=False: sockets read the login cookie but never write a session, and
+    # Flask-SocketIO then skips copying a session for every one of a thousand events a second.
+    # max_http_buffer_size is the ceiling for a logged-in kiosk (an envelope); every other
+    # connection is held to frame_limits.SMALL_MESSAGE_BYTES before its frames are read.
+    socketio = SocketIO(app, async_mode=async_mode, max_http_buffer_size=protocol.MAX_MESSAGE_BYTES,
+                        ping_interval=10, ping_timeout=20, manage_session=False)
+    app.wsgi_app = PollingBodyLimit(app.wsgi_app)  # type: ignore[method-assign]
+    return socketio
 
-    def after_command(self, kiosk_id: str, command: dict[str, Any], ack: Any) -> None:
-        self.socketio.emit(protocol.PROCTOR_COMMAND, {**command, "kiosk_state": ack.state, "error": ack.error,
-                                                      "reason": ack.reason},
-                           to=PROCTORS_ROOM, namespace=protocol.PROCTOR_NAMESPACE)
-        tile = self.room.tile(kiosk_id)
-        if ack.state:
-            tile.state = ack.state
-        self.fill_candidate(tile)
-        self.push_tile(kiosk_id)
 
-    def log_refusal(self, what: str, who: Any, exc: Exception) -> None:
-        subject = who if isinstance(who, str) and len(who) < 130 else "unknown"
-        self.ctx.audit.append("anonymous", "kiosk.refused", {"what": what, "kiosk_id": subject,
-                                                             "reason": type(exc).__name__})
+def build_console(ctx: ConsoleContext, *, secure_cookies: bool = True, async_mode: str = "gevent") -> Console:
+    """Build and wire the console server for a data directory (nothing runs until ``serve``)."""
+    app = _flask_app(ctx, secure_cookies)
+    socketio = _socket_server(app, async_mode)
+    core = build_core(ctx)
+    room = Room()
+    dashboard = Dashboard(room, core.attempts, core.roster, core.alerts,
+                          lambda event, data: socketio.emit(event, data, to=PROCTORS_ROOM,
+                                                            namespace=protocol.PROCTOR_NAMESPACE),
+                          ctx.media_dir / "thumbnails")
+    gate = AttestationGate(ReleaseAllowlist(ctx.data, ctx.audit),
+                           lambda kiosk_id: core.registry.active(kiosk_id).signing_public,
+                           room, core.alerts, ctx.audit, dashboard.push_alert)
+    commands = CommandCenter(ctx.db, ctx.audit, core.attempts, KioskSender(socketio.server, room).deliver,
+                             gate.may_receive_key, dashboard.after_command)
+    keys = KeyRelease(core.registry, core.packages, gate, ctx.hpke_key, ctx.audit)
+    actions = Actions(centre_id=ctx.centre_id, audit=ctx.audit, attempts=core.attempts, roster=core.roster,
+                      packages=core.packages, registry=core.registry, commands=commands, keys=keys,
+                      conflicts=core.conflicts, alerts=core.alerts, incidents=core.incidents, dashboard=dashboard)
+    auth = Authenticator(core.accounts, core.accounts.logins, ctx.audit)
+    proctors = ProctorNamespace(auth, core.accounts, actions, dashboard.snapshot)
+    console = Console(ctx=ctx, app=app, socketio=socketio, async_mode=async_mode, core=core, room=room,
+                      dashboard=dashboard, gate=gate, commands=commands, actions=actions, auth=auth, proctors=proctors)
+    _register_web(console)
+    _register_kiosk_link(console)
+    dashboard.load_tiles(core.registry.list())
+    return console
 
-    def end_logins(self, ended: list[str]) -> None:
-        """Logins were closed here (logout, account disabled, password reset): drop their sockets now."""
-        self.proctors.disconnect_logins(ended)
 
-    # --- background -----------------------------------------------------------------------------
-    def start_background(self) -> None:
-        self.socketio.start_background_task(self._sweeper)
+def _register_web(console: Console) -> None:
+    ctx, core, app = console.ctx, console.core, console.app
+    end_logins = console.proctors.disconnect_logins
+    reports = services.reports(ctx, console.commands)
+    app.register_blueprint(auth_blueprint(console.auth, centre_id=ctx.centre_id, centre_name=ctx.centre_name,
+                                          end_logins=end_logins))
+    app.register_blueprint(pages_blueprint(actions=console.actions, reports=reports, roster=core.roster,
+                                           packages=core.packages, incident_log=core.incidents,
+                                           kiosk_ids=lambda: list(console.room.tiles), media_dir=ctx.media_dir))
+    forms = AdminForms(actions=console.actions, packages=core.packages, roster=core.roster, registry=core.registry,
+                       retention=core.retention)
+    app.register_blueprint(admin_blueprint(forms, conflicts=core.conflicts))
+    app.register_blueprint(accounts_blueprint(core.accounts, end_logins=end_logins))
+    console.socketio.on_namespace(console.proctors)
 
-    def _sweeper(self) -> None:
-        """Mark silent kiosks offline, drop dashboard sockets of ended logins, re-send pending commands,
-        sign audit checkpoints, purge old media."""
-        last_status: dict[str, str] = {}
-        last_resend = last_purge = last_checkpoint = 0.0
+
+def _register_kiosk_link(console: Console) -> None:
+    ctx, core = console.ctx, console.core
+    challenges = ChallengeBook(ctx.console_id)
+    gevent_mode = console.async_mode == "gevent"
+    # Events are written through a connection of their own (the group-commit writer runs in a
+    # worker thread); journal heads through another, by a one-thread writer off the event loop.
+    event_writer = EventLog(open_db(ctx.db_path, synchronous="FULL", migrations=MIGRATIONS),
+                            ctx.media_dir / "snapshots")
+    committer = (GroupCommitter if gevent_mode else DirectCommitter)(event_writer.store_batch)
+    heads = HeadStore(open_db(ctx.db_path, synchronous="FULL", migrations=MIGRATIONS), SerialWriter(gevent_mode))
+    parts = KioskLinkParts(room=console.room, dashboard=console.dashboard, registry=core.registry,
+                           challenges=challenges, gate=console.gate, commands=console.commands,
+                           envelopes=core.envelopes, events=core.events, store_event=committer.submit, heads=heads,
+                           attempts=core.attempts, packages=core.packages, audit=ctx.audit, console_id=ctx.console_id)
+    console.socketio.server.register_namespace(KioskNamespace(parts))
+    console.app.register_blueprint(kiosk_http_blueprint(challenges, core.registry))
+
+
+class Sweeper:
+    """Every few seconds: mark silent kiosks offline, drop dashboard sockets of ended logins,
+    re-send pending commands, sign audit checkpoints, purge old media."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.last_status: dict[str, str] = {}
+        self.last_resend = self.last_purge = self.last_checkpoint = 0.0
+
+    def run(self) -> None:
         while True:
-            self.socketio.sleep(SWEEP_SECONDS)
-            for kiosk_id, tile in list(self.room.tiles.items()):
-                badge_changed = self.attestation.show(tile)  # the allow-list may have been edited
-                if last_status.get(kiosk_id) != tile.status or badge_changed:
-                    last_status[kiosk_id] = tile.status
-                    self.push_tile(kiosk_id)
-            self.proctors.drop_closed()  # logins closed by the CLI, expired, or of a disabled account
-            now = time.monotonic()
-            if now - last_resend > RESEND_SECONDS:
-                last_resend = now
-                for kiosk_id in list(self.room.kiosk_sids):
-                    self.commands.resend_pending(kiosk_id)
-            if now - last_checkpoint > CHECKPOINT_SECONDS:
-                last_checkpoint = now  # a signed checkpoint makes a rewrite of the chain detectable
-                self.ctx.audit.checkpoint_if_due(self.ctx.signing_key)  # none when nothing new
-            if now - last_purge > RETENTION_SWEEP_SECONDS:
-                last_purge = now
-                purge_media(self.ctx)
+            self.console.socketio.sleep(SWEEP_SECONDS)
+            self.sweep(time.monotonic())
+
+    def sweep(self, now: float) -> None:
+        console = self.console
+        for kiosk_id, tile in list(console.room.tiles.items()):
+            badge_changed = console.gate.show(tile)  # the allow-list may have been edited
+            if self.last_status.get(kiosk_id) != tile.status or badge_changed:
+                self.last_status[kiosk_id] = tile.status
+                console.dashboard.push_tile(kiosk_id)
+        console.proctors.drop_closed()  # logins closed by the CLI, expired, or of a disabled account
+        if now - self.last_resend > RESEND_SECONDS:
+            self.last_resend = now
+            for kiosk_id in list(console.room.kiosk_sids):
+                console.commands.resend_pending(kiosk_id)
+        if now - self.last_checkpoint > CHECKPOINT_SECONDS:
+            self.last_checkpoint = now  # a signed checkpoint makes a rewrite of the chain detectable
+            console.ctx.audit.checkpoint_if_due(console.ctx.signing_key)  # none when nothing new
+        if now - self.last_purge > RETENTION_SWEEP_SECONDS:
+            self.last_purge = now
+            console.core.retention.purge("console")
 
 
-def create_server(data: Path, *, insecure_dev: bool = False, async_mode: str = "gevent") -> ConsoleServer:
-    return ConsoleServer(ConsoleContext(Path(data)), secure_cookies=not insecure_dev, async_mode=async_mode)
-
-
-def serve(server: ConsoleServer, host: str, port: int, insecure_dev: bool) -> None:
+def serve(console: Console, host: str, port: int, insecure_dev: bool) -> None:
     """Run until interrupted: HTTPS with the console's certificate, or HTTP with --insecure-dev."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    server.start_background()
+    console.socketio.start_background_task(Sweeper(console).run)
     ssl_args: dict[str, Any] = {}
     if not insecure_dev:
-        ssl_args = {"certfile": str(server.ctx.tls_cert_path), "keyfile": str(server.ctx.tls_key_path)}
-    if server.async_mode != "gevent":
-        server.socketio.run(server.app, host=host, port=port, log_output=False, **ssl_args)
+        ssl_args = {"certfile": str(console.ctx.tls_cert_path), "keyfile": str(console.ctx.tls_key_path)}
+    if console.async_mode != "gevent":
+        console.socketio.run(console.app, host=host, port=port, log_output=False, **ssl_args)
         return
     # What socketio.run does for gevent, with the handler that bounds every websocket message
     # (frame_limits: small until a kiosk has logged in on that connection).
     from gevent import pywsgi
-    pywsgi.WSGIServer((host, port), server.app, handler_class=FrameLimitedHandler, log=None,
+    pywsgi.WSGIServer((host, port), console.app, handler_class=FrameLimitedHandler, log=None,
                       **ssl_args).serve_forever()

@@ -5,7 +5,7 @@ over that same challenge and sends it in ``hello`` (``exam_core.attestation``). 
 the signature with the kiosk's certified key, that the nonce is *this* connection's challenge (an
 attestation recorded on an earlier connection is stale), and that the measurement is on the
 centre's allow-list, ``release-allowlist.json`` in the console data directory, managed with
-``proctor_console release-allowlist add|remove|list``.
+``proctor_console release-allowlist add|remove|list`` (``proctor_console.cli.allowlist``).
 
 Policy (documented in docs/HARDENING.md):
 
@@ -27,21 +27,19 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Callable
 
-import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exam_core.attestation import Attestation, StaleAttestationError, open_attestation
+from exam_core.audit import AuditLog
 from exam_core.errors import InvigilError
 from exam_core.files import write_atomic
 from exam_core.jsonio import b64d, loads_strict
-from exam_core.store import immediate_transaction
-from proctor_console.context import ConsoleContext, ConsoleError, now_text
-from proctor_console.eventlog import open_or_repeat_alert
-
-if TYPE_CHECKING:
-    from proctor_console.room import Tile
-    from proctor_console.server import ConsoleServer
+from proctor_console.alerts import Alerts
+from proctor_console.clock import now_text
+from proctor_console.dashboard import Room, Tile
+from proctor_console.errors import Conflict, ConsoleError, Forbidden, InvalidRequest, NotFound
 
 log = logging.getLogger("proctor_console.attestation")
 ALLOWLIST_FILE = "release-allowlist.json"
@@ -50,7 +48,6 @@ MAX_ALLOWLIST_BYTES = 1024 * 1024
 MAX_ENTRIES = 1000
 ALERT_RULE = "attestation"
 ALERT_SEVERITY = "high"
-KEY_RELEASE_COMMANDS = ("start", "resume_approved")
 MEASUREMENT_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -58,8 +55,9 @@ class ReleaseAllowlist:
     """``release-allowlist.json``: ``{"format", "v": 1, "measurements": {digest: {release, added_by,
     added_at}}}``, re-read when the file changes (the CLI edits it while the server runs)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, audit: AuditLog) -> None:
         self.path = Path(data_dir) / ALLOWLIST_FILE
+        self.audit = audit
         self._stamp: tuple[int, int] | None = None
         self._entries: dict[str, dict[str, str]] = {}
 
@@ -68,7 +66,7 @@ class ReleaseAllowlist:
 
     def entries(self) -> dict[str, dict[str, str]]:
         """The allowed measurements; empty when there is no file. A damaged file raises
-        ``ConsoleError`` naming it (fail closed: the gate then refuses every kiosk)."""
+        ``Conflict`` naming it (fail closed: the gate then refuses every kiosk)."""
         try:
             stat = self.path.stat()
         except FileNotFoundError:
@@ -83,14 +81,14 @@ class ReleaseAllowlist:
         try:
             data = loads_strict(self.path.read_bytes(), max_bytes=MAX_ALLOWLIST_BYTES)
         except (OSError, InvigilError) as exc:
-            raise ConsoleError(f"{self.path}: unreadable allow-list: {exc}") from None
+            raise Conflict(f"{self.path}: unreadable allow-list: {exc}") from None
         if not isinstance(data, dict) or data.get("format") != ALLOWLIST_FORMAT or data.get("v") != 1 \
                 or not isinstance(data.get("measurements"), dict) or len(data["measurements"]) > MAX_ENTRIES:
-            raise ConsoleError(f"{self.path}: measurements: not a {ALLOWLIST_FORMAT} v1 file")
+            raise Conflict(f"{self.path}: measurements: not a {ALLOWLIST_FORMAT} v1 file")
         for digest, entry in data["measurements"].items():
             if not MEASUREMENT_RE.match(digest) or not isinstance(entry, dict) \
                     or not all(isinstance(entry.get(k), str) for k in ("release", "added_by", "added_at")):
-                raise ConsoleError(f"{self.path}: measurements.{digest[:64]}: needs release, added_by, added_at")
+                raise Conflict(f"{self.path}: measurements.{digest[:64]}: needs release, added_by, added_at")
         return data["measurements"]
 
     def _write(self, entries: dict[str, dict[str, str]]) -> None:
@@ -98,21 +96,26 @@ class ReleaseAllowlist:
         write_atomic(self.path, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode(), 0o644)
 
     def add(self, measurement: str, release: str, by: str) -> dict[str, str]:
+        """Accept ``measurement`` as ``release``; the audit chain names who approved it."""
+        measurement = measurement.strip().lower()
         if not MEASUREMENT_RE.match(measurement):
-            raise ConsoleError(f"measurement {measurement[:80]!r}: must be 64 lower-case hex digits "
-                               "(`python -m hardening measure` on the release build)")
+            raise InvalidRequest(f"measurement {measurement[:80]!r}: must be 64 lower-case hex digits "
+                                 "(`python -m hardening measure` on the release build)")
         entries = self.entries()
         if len(entries) >= MAX_ENTRIES and measurement not in entries:
-            raise ConsoleError(f"{self.path}: already {MAX_ENTRIES} measurements; remove old releases first")
+            raise Conflict(f"{self.path}: already {MAX_ENTRIES} measurements; remove old releases first")
         entries[measurement] = {"release": release, "added_by": by, "added_at": now_text()}
         self._write(entries)
+        self.audit.append(by, "attestation.allowlist_add", {"measurement": measurement, "release": release})
         return entries[measurement]
 
-    def remove(self, measurement: str) -> None:
+    def remove(self, measurement: str, by: str) -> None:
+        measurement = measurement.strip().lower()
         entries = self.entries()
         if entries.pop(measurement, None) is None:
-            raise ConsoleError(f"measurement {measurement[:80]!r} is not on the allow-list")
+            raise NotFound(f"measurement {measurement[:80]!r} is not on the allow-list")
         self._write(entries)
+        self.audit.append(by, "attestation.allowlist_remove", {"measurement": measurement})
 
 
 #: What a seat tile shows (``Verdict.status``): on the allow-list; validly attested but not on it (or
@@ -134,10 +137,17 @@ class Verdict:
 class AttestationGate:
     """Checks each connection's attestation and decides whether content keys may go to a kiosk."""
 
-    def __init__(self, server: ConsoleServer) -> None:
-        self.server = server
-        self.ctx: ConsoleContext = server.ctx
-        self.allowlist = ReleaseAllowlist(server.ctx.data)
+    def __init__(self, allowlist: ReleaseAllowlist, kiosk_key: Callable[[str], Ed25519PublicKey], room: Room,
+                 alerts: Alerts, audit: AuditLog, alert_raised: Callable[[int], None]) -> None:
+        self.allowlist = allowlist
+        #: The kiosk's certified signing key (``KioskRegistry.active``): attestations are signed with it.
+        self.kiosk_key = kiosk_key
+        #: Which connection is the kiosk's current one (an attestation from another is stale).
+        self.room = room
+        self.alerts = alerts
+        self.audit = audit
+        #: Told the id of every alert the gate raises (the dashboard pushes it to the proctors).
+        self.alert_raised = alert_raised
         self._nonces: dict[str, bytes] = {}          # sid -> login challenge of that connection
         self._attested: dict[str, tuple[str, Attestation | None, str | None]] = {}  # kiosk -> (sid, found, error)
 
@@ -161,7 +171,7 @@ class AttestationGate:
         else:
             try:
                 found = open_attestation(b64d(attestation_b64, "attestation"),
-                                         self.server.registry.active(kiosk_id).signing_public,
+                                         self.kiosk_key(kiosk_id),
                                          self._nonces.get(sid, b""))
                 if found.kiosk_id != kiosk_id:
                     found, error = None, f"invalid: made by {found.kiosk_id[:64]}, not this kiosk"
@@ -179,7 +189,7 @@ class AttestationGate:
     # --- decisions --------------------------------------------------------------------------------
     def verdict(self, kiosk_id: str) -> Verdict:
         """The current connection's verdict against the allow-list as it is now."""
-        sid = self.server.room.kiosk_sids.get(kiosk_id)
+        sid = self.room.kiosk_sids.get(kiosk_id)
         attested = self._attested.get(kiosk_id)
         if sid is None:
             return Verdict("", None, "the kiosk is not connected, so its attestation cannot be checked",
@@ -217,8 +227,8 @@ class AttestationGate:
             return
         verdict = self.verdict(kiosk_id)
         if verdict.reason is not None:
-            raise ConsoleError(f"kiosk {kiosk_id} failed release attestation ({verdict.reason}); "
-                               "the content key is not released to it: move the candidate to another seat")
+            raise Forbidden(f"kiosk {kiosk_id} failed release attestation ({verdict.reason}); "
+                            "the content key is not released to it: move the candidate to another seat")
 
     def may_receive_key(self, kiosk_id: str) -> bool:
         try:
@@ -229,7 +239,7 @@ class AttestationGate:
 
     # --- recording --------------------------------------------------------------------------------
     def _record(self, kiosk_id: str, verdict: Verdict, attempt_id: str | None) -> None:
-        self.ctx.audit.append(f"kiosk:{kiosk_id}", "kiosk.attestation",
+        self.audit.append(f"kiosk:{kiosk_id}", "kiosk.attestation",
                               {"measurement": verdict.measurement, "release": verdict.release,
                                "accepted": verdict.reason is None, "reason": verdict.reason,
                                "enforcing": self.enforcing})
@@ -238,82 +248,12 @@ class AttestationGate:
         if not self.enforcing:
             log.warning("kiosk %s: attestation %s (recorded only: no %s)", kiosk_id, verdict.reason, ALLOWLIST_FILE)
             return
-        self.server.push_alert(self._raise_alert(kiosk_id, verdict, attempt_id))
+        self.alert_raised(self._raise_alert(kiosk_id, verdict, attempt_id))
 
     def _raise_alert(self, kiosk_id: str, verdict: Verdict, attempt_id: str | None) -> int:
         """One open attestation alert per kiosk (whatever attempt it is on), via the alert queue's
         own de-duplication."""
-        with immediate_transaction(self.ctx.db) as conn:
-            return open_or_repeat_alert(conn, kiosk_id=kiosk_id, attempt_id=attempt_id, rule=ALERT_RULE,
-                                        kind="attestation.refused", severity=ALERT_SEVERITY, thresholds={},
-                                        evidence={"measurement": verdict.measurement, "reason": verdict.reason},
-                                        now=now_text(), per_attempt=False)
-
-
-# --- CLI: proctor_console release-allowlist ----------------------------------------------------------
-
-def _console(obj: dict[str, Any]) -> tuple[ConsoleContext, ReleaseAllowlist]:
-    from proctor_console.cli import _ctx  # the CLI's own check that the data directory exists
-    ctx = _ctx(obj)
-    return ctx, ReleaseAllowlist(ctx.data)
-
-
-@click.group("release-allowlist", help="""Kiosk release measurements this centre accepts.
-
-While the file release-allowlist.json does not exist the console only records attestations;
-once it exists (even empty), a kiosk whose attestation is missing, invalid, stale or not listed
-raises an alert and never receives a content key. Get a build's value with
-`python -m hardening measure` (or the kiosk binary's `hardening measure`) on the release build.""")
-def release_allowlist() -> None:
-    pass
-
-
-@release_allowlist.command("add", help="Accept MEASUREMENT (64 hex digits) as release --release.")
-@click.argument("measurement")
-@click.option("--release", required=True, help="Release label shown in the audit chain, e.g. 2026.11.")
-@click.option("--by", "by", required=True, help="Who approves it (written into the list).")
-@click.option("--json", "as_json", is_flag=True, help="Print the entry as JSON.")
-@click.pass_obj
-def allowlist_add(obj: dict, measurement: str, release: str, by: str, as_json: bool) -> None:
-    ctx, allowlist = _console(obj)
-    measurement = measurement.strip().lower()
-    try:
-        entry = allowlist.add(measurement, release, by)
-    except ConsoleError as exc:
-        raise click.ClickException(str(exc)) from None
-    ctx.audit.append(by, "attestation.allowlist_add", {"measurement": measurement, "release": release})
-    click.echo(json.dumps({"measurement": measurement, **entry}) if as_json
-               else f"accepted {measurement} as release {release} ({allowlist.path})")
-
-
-@release_allowlist.command("remove", help="Stop accepting MEASUREMENT.")
-@click.argument("measurement")
-@click.option("--by", "by", required=True, help="Who removes it (written to the audit chain).")
-@click.pass_obj
-def allowlist_remove(obj: dict, measurement: str, by: str) -> None:
-    ctx, allowlist = _console(obj)
-    measurement = measurement.strip().lower()
-    try:
-        allowlist.remove(measurement)
-    except ConsoleError as exc:
-        raise click.ClickException(str(exc)) from None
-    ctx.audit.append(by, "attestation.allowlist_remove", {"measurement": measurement})
-    click.echo(f"removed {measurement}")
-
-
-@release_allowlist.command("list", help="Show the accepted measurements and whether the list is enforced.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@click.pass_obj
-def allowlist_list(obj: dict, as_json: bool) -> None:
-    _, allowlist = _console(obj)
-    try:
-        entries = allowlist.entries()
-    except ConsoleError as exc:
-        raise click.ClickException(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps({"enforcing": allowlist.exists(), "measurements": entries}, indent=2))
-        return
-    if not allowlist.exists():
-        click.echo(f"no {ALLOWLIST_FILE}: attestations are recorded, not enforced")
-    for digest, entry in sorted(entries.items(), key=lambda item: item[1]["added_at"]):
-        click.echo(f"{digest}  {entry['release']}  added by {entry['added_by']} at {entry['added_at']}")
+        return self.alerts.raise_alert(kiosk_id=kiosk_id, attempt_id=attempt_id, rule=ALERT_RULE,
+                                       kind="attestation.refused", severity=ALERT_SEVERITY, thresholds={},
+                                       evidence={"measurement": verdict.measurement, "reason": verdict.reason},
+                                       per_attempt=False)

@@ -5,31 +5,47 @@ before it is sent. It is re-sent after every ``hello`` of its kiosk and periodic
 pending; the kiosk applies each ``command_id`` once and answers re-deliveries with the same ack.
 A browser action carries a ``request_id`` (unique): a double click or a resent socket message
 returns the existing command instead of issuing a second one.
+
+The one module that reads or writes the ``commands`` table. It knows no socket: the composition
+root hands it ``deliver`` (emit to the kiosk's current connection, with an ack callback), the
+attestation gate's ``may_receive_key`` and the dashboard's ``acked``. Built without them (a CLI or
+sync process, which has no kiosk connection) it only reads, and what it would issue stays pending
+until the server sends it.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
+
+import sqlite_utils
 
 from exam_core import protocol
+from exam_core.audit import AuditLog
 from exam_core.errors import ValidationError
 from exam_core.store import immediate_transaction
-from proctor_console.attestation_policy import KEY_RELEASE_COMMANDS
-from proctor_console.context import now_text
+from proctor_console.attempts import Attempts
+from proctor_console.clock import now_text
 
-if TYPE_CHECKING:
-    from proctor_console.server import ConsoleServer
+#: Commands that carry a content key: held back while the kiosk fails release attestation.
+KEY_RELEASE_COMMANDS = ("start", "resume_approved")
+COMMAND_KEYS = ("command_id", "kiosk_id", "attempt_id", "type", "issued_by", "issued_at", "status", "acked_at")
 
-#: What an acked command does to the attempt's state on the console side.
-STATE_AFTER = {"admit": "admitted", "start": "in_progress", "pause": "paused", "resume": "in_progress",
-               "resume_approved": "in_progress", "end": "ended"}
+#: ``deliver(kiosk_id, command body, on_ack)``: False when the kiosk is not connected now.
+Deliver = Callable[[str, dict[str, Any], Callable[..., None]], bool]
 
 
 class CommandCenter:
-    def __init__(self, server: ConsoleServer) -> None:
-        self.server = server
-        self.db = server.ctx.db
+    def __init__(self, db: sqlite_utils.Database, audit: AuditLog, attempts: Attempts, deliver: Deliver | None = None,
+                 may_receive_key: Callable[[str], bool] = lambda _: False,
+                 acked: Callable[[str, dict[str, Any], protocol.CommandAck], None] = lambda *_: None) -> None:
+        self.db = db
+        self.audit = audit
+        self.attempts = attempts
+        self.deliver = deliver
+        self.may_receive_key = may_receive_key
+        #: Told each command a kiosk answered (the dashboard shows it).
+        self.acked = acked
 
     def issue(self, kiosk_id: str, attempt_id: str | None, kind: str, args: Any, issued_by: str,
               request_id: str | None = None, audit_data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -46,7 +62,7 @@ class CommandCenter:
                          " issued_by, issued_at) VALUES (?,?,?,?,?,?,?,?)",
                          [command.command_id, request_id, kiosk_id, attempt_id, kind, json.dumps(body),
                           issued_by, command.issued])
-        self.server.ctx.audit.append(issued_by, f"command.{kind}", {
+        self.audit.append(issued_by, f"command.{kind}", {
             "command_id": command.command_id, "kiosk_id": kiosk_id, "attempt_id": attempt_id,
             **(audit_data or {})})
         self.send(command.command_id)
@@ -70,10 +86,9 @@ class CommandCenter:
         return self.get(row[0])
 
     def get(self, command_id: str) -> dict[str, Any]:
-        row = self.db.execute("SELECT command_id, kiosk_id, attempt_id, type, issued_by, issued_at, status,"
-                              " acked_at FROM commands WHERE command_id = ?", [command_id]).fetchone()
-        keys = ("command_id", "kiosk_id", "attempt_id", "type", "issued_by", "issued_at", "status", "acked_at")
-        return dict(zip(keys, row))
+        row = self.db.execute(f"SELECT {', '.join(COMMAND_KEYS)} FROM commands WHERE command_id = ?",
+                              [command_id]).fetchone()
+        return dict(zip(COMMAND_KEYS, row))
 
     def send(self, command_id: str) -> bool:
         """Emit to the kiosk if it is connected; False when it must wait for the next hello.
@@ -82,16 +97,11 @@ class CommandCenter:
         issued to an acceptable kiosk must not reach it after it reconnects running other code."""
         row = self.db.execute("SELECT kiosk_id, body, status, type FROM commands WHERE command_id = ?",
                               [command_id]).fetchone()
-        if row is None or row[2] != "pending":
+        if row is None or row[2] != "pending" or self.deliver is None:
             return False
-        if row[3] in KEY_RELEASE_COMMANDS and not self.server.attestation.may_receive_key(row[0]):
+        if row[3] in KEY_RELEASE_COMMANDS and not self.may_receive_key(row[0]):
             return False
-        sid = self.server.room.kiosk_sids.get(row[0])
-        if sid is None:
-            return False
-        self.server.socketio.emit(protocol.COMMAND, json.loads(row[1]), to=sid,
-                                  namespace=protocol.KIOSK_NAMESPACE, callback=self._ack_handler(command_id))
-        return True
+        return self.deliver(row[0], json.loads(row[1]), self._ack_handler(command_id))
 
     def resend_pending(self, kiosk_id: str) -> int:
         rows = self.db.execute("SELECT command_id FROM commands WHERE kiosk_id = ? AND status = 'pending'"
@@ -120,20 +130,22 @@ class CommandCenter:
             conn.execute("UPDATE commands SET status = ?, acked_at = ?, ack = ? WHERE command_id = ?",
                          [status, now_text(), json.dumps(parsed.to_dict()), command_id])
             if parsed.ok and attempt_id:
-                self._apply_to_attempt(conn, kind, attempt_id)
-        self.server.ctx.audit.append(f"kiosk:{kiosk_id}", f"command.{status}",
-                                     {"command_id": command_id, "type": kind, "state": parsed.state,
-                                      "error": parsed.error})
-        self.server.after_command(kiosk_id, self.get(command_id), parsed)
+                self.attempts.apply_command(conn, kind, attempt_id)
+        self.audit.append(f"kiosk:{kiosk_id}", f"command.{status}",
+                          {"command_id": command_id, "type": kind, "state": parsed.state, "error": parsed.error})
+        self.acked(kiosk_id, self.get(command_id), parsed)
 
-    @staticmethod
-    def _apply_to_attempt(conn: Any, kind: str, attempt_id: str) -> None:
-        now = now_text()
-        if kind in STATE_AFTER:
-            conn.execute("UPDATE attempts SET state = ? WHERE attempt_id = ?", [STATE_AFTER[kind], attempt_id])
-        if kind == "start":
-            conn.execute("UPDATE attempts SET started_at = COALESCE(started_at, ?) WHERE attempt_id = ?",
-                         [now, attempt_id])
-        if kind == "end":
-            conn.execute("UPDATE attempts SET ended_at = COALESCE(ended_at, ?) WHERE attempt_id = ?",
-                         [now, attempt_id])
+    # --- records ------------------------------------------------------------------------------
+    def for_attempts(self, attempt_ids: list[str]) -> list[dict[str, Any]]:
+        """issued_at, issued_by, type, kiosk_id, attempt_id, status, acked_at and the command's args,
+        in the order issued (a session report, a kiosk's timeline)."""
+        keys = ("issued_at", "issued_by", "type", "kiosk_id", "attempt_id", "status", "acked_at")
+        marks = ",".join("?" for _ in attempt_ids) or "NULL"
+        rows = self.db.execute(f"SELECT {', '.join(keys)}, body FROM commands WHERE attempt_id IN ({marks})"
+                               " ORDER BY issued_at, rowid", attempt_ids).fetchall()
+        return [{**dict(zip(keys, r)), "args": json.loads(r[-1])["args"]} for r in rows]
+
+    def issuers(self, attempt_id: str) -> set[str]:
+        """Everyone who issued a command for the attempt (its proctors, for integrity review)."""
+        return {r[0] for r in self.db.execute("SELECT DISTINCT issued_by FROM commands WHERE attempt_id = ?",
+                                              [attempt_id])}

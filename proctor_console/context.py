@@ -1,8 +1,12 @@
-"""Where a console keeps its state, and the objects built from it (keys, database, audit chain).
+"""Where a console keeps its state, and the objects read from it (keys, database, audit chain).
 
-One ``ConsoleContext`` per data directory. The CLI and the server both build it, so a command run
-beside a live server (``pair``, ``users add``) writes to the same database; SQLite's locking and
-WAL make that safe.
+One ``ConsoleContext`` per data directory. The server's composition root (``proctor_console.app``),
+the CLI and the sync runs build it, so a command run beside a live server (``pair``, ``users add``)
+writes to the same database; SQLite's locking and WAL make that safe.
+
+Only those faces import it. The services they build receive the pieces they use (the database,
+the audit chain, the ``Centre``, a path), never the context itself: a service that could reach
+the whole data directory would again be a locator.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ import json
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -21,17 +24,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from exam_core import certs, keys, protocol
 from exam_core.audit import AuditLog
-from exam_core.errors import InvigilError
-from exam_core.jsonio import b64d, format_time, loads_strict
+from exam_core.jsonio import b64d, loads_strict
 from exam_core.keys import HpkePrivateKey
 from exam_core.store import open_db
 from exam_core.tls import certificate_fingerprint, make_self_signed
+from proctor_console.centre import Centre
 from proctor_console.clock import now_text
+from proctor_console.errors import Conflict, InvalidRequest, NotFound
 from proctor_console.schema import MIGRATIONS
-
-
-class ConsoleError(InvigilError):
-    """A console operation refused for a reason the operator can act on (shown as given)."""
 
 
 @dataclass
@@ -87,7 +87,7 @@ class ConsoleContext:
     @cached_property
     def config(self) -> dict[str, Any]:
         if not self.exists():
-            raise ConsoleError(f"{self.data}: not a console data directory (run init first)")
+            raise NotFound(f"{self.data}: not a console data directory (run init first)")
         return json.loads(self.config_path.read_text())
 
     @property
@@ -127,6 +127,13 @@ class ConsoleContext:
                 fh.write(secrets.token_bytes(32))
         return path.read_bytes()
 
+    @cached_property
+    def centre(self) -> Centre:
+        """This console's identity and keys, for the services that sign, unwrap or name the centre."""
+        return Centre(centre_id=self.centre_id, console_id=self.console_id, name=self.centre_name,
+                      signing_key=self.signing_key, hpke_key=self.hpke_key,
+                      tls_certificate_pem=self.tls_cert_path.read_text(), tls_fingerprint=self.tls_fingerprint)
+
     def centre_certificate(self) -> bytes | None:
         path = self.centre_certificate_path
         return path.read_bytes() if path.exists() else None
@@ -155,20 +162,11 @@ class ConsoleContext:
         has_key = (self.keys_dir / "centre-signing.key").exists()
         return AuditLog(self.db, "audit_log", checkpoint_key=self.signing_key if has_key else None)
 
-    def setting(self, key: str, default: str) -> str:
-        row = self.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
-        return row[0] if row else default
-
-    def set_setting(self, key: str, value: str) -> None:
-        from exam_core.store import immediate_transaction
-        with immediate_transaction(self.db) as conn:
-            conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value])
-
     # --- init -----------------------------------------------------------------------------------
     def initialise(self, centre_id: str, name: str) -> dict[str, Any]:
         """Create keys, TLS certificate, database and the enrolment request; refuse to overwrite."""
         if self.exists():
-            raise ConsoleError(f"{self.data} already holds a console (console.json exists)")
+            raise Conflict(f"{self.data} already holds a console (console.json exists)")
         for sub in ("keys", "tls", "packages", "media/thumbnails", "media/snapshots"):
             (self.data / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(self.keys_dir, 0o700)
@@ -202,11 +200,12 @@ class ConsoleContext:
         certs.verify_root_certificate(root_doc, root_pub)
         verified = certs.verify_chain([bundle["centre"]], root_pub, leaf_role=certs.ROLE_CENTRE)[0]
         if verified.cert.subject != self.centre_id:
-            raise ConsoleError(f"certificate is for centre {verified.cert.subject!r}, this console is {self.centre_id!r}")
+            raise InvalidRequest(f"certificate is for centre {verified.cert.subject!r}, "
+                                 f"this console is {self.centre_id!r}")
         if verified.key_id != keys.key_id(self.signing_key):
-            raise ConsoleError("certificate certifies another signing key than this console's centre key")
+            raise InvalidRequest("certificate certifies another signing key than this console's centre key")
         if verified.hpke_public is None or keys.key_id(verified.hpke_public) != keys.key_id(self.hpke_key):
-            raise ConsoleError("certificate certifies another HPKE key than this console's centre key")
+            raise InvalidRequest("certificate certifies another HPKE key than this console's centre key")
         self.root_certificate_path.write_bytes(root_doc)
         self.centre_certificate_path.write_bytes(bundle["centre"])
         self.audit.append("console", "certificate.install", {"serial": verified.cert.serial,
@@ -224,10 +223,10 @@ def _certificate_bundle(data: bytes, root: bytes | None) -> dict[str, bytes]:
             if isinstance(value, dict):
                 return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
             if not isinstance(value, str):
-                raise ConsoleError(f"certificate file: {name} is missing")
+                raise InvalidRequest(f"certificate file: {name} is missing")
             return value.encode()
         return {"centre": text("centre_certificate"),
                 "root": root if root is not None else text("root_certificate")}
     if root is None:
-        raise ConsoleError("a bare centre certificate needs --root ROOT_CERTIFICATE_FILE")
+        raise InvalidRequest("a bare centre certificate needs --root ROOT_CERTIFICATE_FILE")
     return {"centre": data, "root": root}

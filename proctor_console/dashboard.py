@@ -1,14 +1,24 @@
 """The live picture of the room: one tile per paired kiosk, held in memory, pushed to proctors.
 
 Tiles are rebuilt from heartbeats and the database; nothing here needs to survive a restart
-(kiosks reconnect and say hello within seconds), which is why it is not stored.
+(kiosks reconnect and say hello within seconds), which is why it is not stored. ``Room`` holds the
+tiles and which socket is each kiosk's current connection; ``Dashboard`` fills tiles from the
+attempts, roster and alert queue and pushes tiles, events, alerts and command results to the
+proctors' sockets through the one ``emit`` function it is given (it knows no socket server).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from exam_core import protocol
+from proctor_console.alerts import Alerts
+from proctor_console.attempts import FINISHED_STATES, Attempts
+from proctor_console.eventlog import StoredEvent
+from proctor_console.roster import Roster
 
 #: A connected kiosk without a heartbeat for this long is shown offline.
 OFFLINE_AFTER_SECONDS = 20
@@ -38,7 +48,7 @@ class Tile:
     open_alerts: int = 0
     needs_resume_approval: bool = False
     thumbnail_version: int = 0
-    attestation: str = "not_checked"  # attestation_policy.BADGES, set by AttestationGate.show
+    attestation: str = "not_checked"  # attestation.BADGES, set by AttestationGate.show
     attestation_detail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -85,3 +95,100 @@ class Room:
 
     def snapshot(self) -> list[dict[str, Any]]:
         return [t.to_dict() for t in sorted(self.tiles.values(), key=lambda t: (t.seat or "~", t.kiosk_id))]
+
+
+class CommandOutcome(Protocol):
+    """What the dashboard shows of a kiosk's answer to a command (``protocol.CommandAck``)."""
+
+    state: str | None
+    error: str | None
+    reason: str | None
+
+
+class Dashboard:
+    """Fills the room's tiles and pushes what proctors see; ``emit(event, data)`` reaches every
+    logged-in proctor's ``/proctor`` socket."""
+
+    def __init__(self, room: Room, attempts: Attempts, roster: Roster, alerts: Alerts,
+                 emit: Callable[[str, Any], None], thumbnails_dir: Path) -> None:
+        self.room = room
+        self.attempts = attempts
+        self.roster = roster
+        self.alerts = alerts
+        self.emit = emit
+        self.thumbnails_dir = thumbnails_dir
+
+    # --- tiles ----------------------------------------------------------------------------------
+    def load_tiles(self, kiosks: list[dict[str, Any]]) -> None:
+        """A tile for every paired kiosk not revoked (``KioskRegistry.list``), at start-up."""
+        for kiosk in kiosks:
+            if kiosk["revoked_at"] is None:
+                tile = self.room.tile(kiosk["kiosk_id"])
+                tile.seat = kiosk["seat"]
+                self.fill_candidate(tile)
+
+    def fill_candidate(self, tile: Tile) -> None:
+        """Put the candidate of the kiosk's current attempt (and its open alert count) on the tile."""
+        attempt = self.attempts.latest_on(tile.kiosk_id)
+        current = attempt is not None and (attempt["state"] not in FINISHED_STATES
+                                           or tile.attempt_id == attempt["attempt_id"])
+        if attempt is not None and current:
+            name, seat = self.roster.names_and_seats([attempt["candidate_id"]]).get(attempt["candidate_id"],
+                                                                                      ("", ""))
+            tile.attempt_id = tile.attempt_id or attempt["attempt_id"]
+            tile.candidate_id, tile.candidate_name = attempt["candidate_id"], name or ""
+            tile.seat = seat or tile.seat
+            if not tile.connected:
+                tile.state = attempt["state"]
+        else:
+            tile.candidate_id, tile.candidate_name = None, ""
+        self.count_open_alerts(tile)
+
+    def count_open_alerts(self, tile: Tile) -> None:
+        tile.open_alerts = self.alerts.count_open(tile.kiosk_id)
+
+    def refresh_tile(self, kiosk_id: str) -> None:
+        self.fill_candidate(self.room.tile(kiosk_id))
+        self.push_tile(kiosk_id)
+
+    def push_tile(self, kiosk_id: str) -> None:
+        self.emit(protocol.PROCTOR_KIOSK, self.room.tile(kiosk_id).to_dict())
+
+    def save_thumbnail(self, kiosk_id: str, jpeg: bytes) -> None:
+        """Keep the kiosk's latest webcam thumbnail (replaced atomically; purged by retention)."""
+        path = self.thumbnails_dir / f"{kiosk_id}.jpg"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(jpeg)
+        tmp.replace(path)
+        self.room.tile(kiosk_id).thumbnail_version += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a dashboard shows when its socket connects: the tiles and the open alerts."""
+        return {"tiles": self.room.snapshot(), "alerts": self.alerts.open_alerts()}
+
+    # --- events, alerts, commands ---------------------------------------------------------------
+    def relay_event(self, stored: StoredEvent) -> None:
+        event = stored.event
+        body = {k: v for k, v in event.to_dict().items() if k != "evidence"}
+        body["snapshot_url"] = f"/media/snapshots/{stored.snapshot}" if stored.snapshot else None
+        body["relayed"] = time.time()
+        self.emit(protocol.PROCTOR_EVENT, body)
+        if stored.alert_id is not None:
+            self.push_alert(stored.alert_id)
+
+    def push_alert(self, alert_id: int) -> None:
+        alert = self.alerts.get(alert_id)
+        if alert is not None:
+            self.emit(protocol.PROCTOR_ALERT, alert)
+            self.count_open_alerts(self.room.tile(alert["kiosk_id"]))  # an alert changes no candidate
+            self.push_tile(alert["kiosk_id"])
+
+    def after_command(self, kiosk_id: str, command: dict[str, Any], ack: CommandOutcome) -> None:
+        """A kiosk answered a command: tell the proctors, and show the state it reports."""
+        self.emit(protocol.PROCTOR_COMMAND, {**command, "kiosk_state": ack.state, "error": ack.error,
+                                             "reason": ack.reason})
+        tile = self.room.tile(kiosk_id)
+        if ack.state:
+            tile.state = ack.state
+        self.fill_candidate(tile)
+        self.push_tile(kiosk_id)

@@ -1,93 +1,115 @@
-"""Records the console keeps for the central body: sealed envelopes, reports, retention.
+"""Sealed response envelopes held for the central body (the ``envelopes`` table): the one module
+that reads or writes it.
 
-Envelopes are stored (synchronous=FULL) before the kiosk's ack and kept until the central body's
-signed receipt arrives (``sync_envelopes.ConsoleEnvelopeStore.settle``); only the outer header is
-checked here (the console cannot and must not open the sealed payload).
+An envelope is stored (``synchronous=FULL``) before the kiosk's ack and kept until the central
+body's signed receipt arrives; only the outer header is checked here (the console cannot and must
+not open the sealed payload). The rule that matters sits in ``settle``: **an envelope's bytes are
+dropped only in the same transaction that records a receipt which verified for exactly those
+bytes** (``exam_core.receipt.verify_receipt``). The row stays, with the receipt, as the centre's
+record of hand-over.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import time
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exam_core import envelope, protocol
-from exam_core.errors import InvigilError, ValidationError
+from exam_core import receipt as receipts
+from exam_core.audit import AuditLog
+from exam_core.errors import ValidationError
 from exam_core.jsonio import b64d
 from exam_core.store import immediate_transaction
-from proctor_console.context import ConsoleContext, now_text
-
-DEFAULT_RETENTION_DAYS = 30
-
-
-def verify_envelope_header(ctx: ConsoleContext, kiosk_public: Any, kiosk_id: str, attempt_id: str,
-                           data: bytes) -> dict[str, Any]:
-    """Check the kiosk-signed outer header without opening the envelope (the console cannot).
-
-    The header must be signed by this kiosk's certified key, name this centre, kiosk and attempt,
-    and match the ciphertext; with the root certificate installed the enclosed chain is verified
-    too, so the central body will accept it.
-    """
-    header = envelope.read_envelope_header(data, kiosk_public=kiosk_public, root_public=ctx.root_public())
-    for name, expected in (("kiosk_id", kiosk_id), ("attempt_id", attempt_id), ("centre_id", ctx.centre_id)):
-        if getattr(header, name) != expected:
-            raise ValidationError(f"envelope.header.{name}", f"is {getattr(header, name)!r}, expected {expected!r}")
-    return header.to_dict()
+from proctor_console.attempts import Attempts
+from proctor_console.clock import now_text
 
 
-class Records:
-    def __init__(self, ctx: ConsoleContext, registry: Any) -> None:
-        self.ctx = ctx
-        self.registry = registry
+@dataclass(frozen=True)
+class PendingEnvelope:
+    sha256: str
+    attempt_id: str
+    data: bytes
 
-    def store_envelope(self, kiosk_id: str, message: protocol.EnvelopeMessage) -> bool:
+
+class Envelopes:
+    def __init__(self, db: sqlite_utils.Database, audit: AuditLog, attempts: Attempts, centre_id: str,
+                 root_public: Callable[[], Ed25519PublicKey | None]) -> None:
+        self.db = db
+        self.audit = audit
+        self.attempts = attempts
+        self.centre_id = centre_id
+        self.root_public = root_public
+
+    # --- from kiosks --------------------------------------------------------------------------
+    def store(self, kiosk_id: str, kiosk_public: Ed25519PublicKey, message: protocol.EnvelopeMessage) -> bool:
+        """Verify the header and store the envelope (the attempt becomes submitted); True for a duplicate."""
         data = b64d(message.envelope)
-        attempt = self.ctx.db.execute("SELECT kiosk_id FROM attempts WHERE attempt_id = ?",
-                                      [message.attempt_id]).fetchone()
-        if attempt is None or attempt[0] != kiosk_id:
+        if self.attempts.kiosk_of(message.attempt_id) != kiosk_id:
             raise ValidationError("attempt_id", "is not an attempt of this kiosk")
-        header = verify_envelope_header(self.ctx, self.registry.active(kiosk_id).signing_public, kiosk_id,
-                                        message.attempt_id, data)
-        with immediate_transaction(self.ctx.db) as conn:
+        header = self.verify_header(kiosk_public, kiosk_id, message.attempt_id, data)
+        with immediate_transaction(self.db) as conn:
             cur = conn.execute("INSERT OR IGNORE INTO envelopes (sha256, kiosk_id, attempt_id, body, header, received)"
                                " VALUES (?,?,?,?,?,?)", [message.sha256, kiosk_id, message.attempt_id, data,
                                                          json.dumps(header, sort_keys=True, default=str), now_text()])
             if cur.rowcount:
-                conn.execute("UPDATE attempts SET state = 'submitted' WHERE attempt_id = ? AND state != 'ended'",
-                             [message.attempt_id])
+                self.attempts.mark_submitted(conn, message.attempt_id)
         if cur.rowcount:
-            self.ctx.audit.append(f"kiosk:{kiosk_id}", "envelope.stored", {"attempt_id": message.attempt_id,
-                                                                           "sha256": message.sha256})
+            self.audit.append(f"kiosk:{kiosk_id}", "envelope.stored", {"attempt_id": message.attempt_id,
+                                                                        "sha256": message.sha256})
         return cur.rowcount == 0
 
+    def verify_header(self, kiosk_public: Ed25519PublicKey, kiosk_id: str, attempt_id: str,
+                      data: bytes) -> dict[str, Any]:
+        """Check the kiosk-signed outer header without opening the envelope (the console cannot).
 
-def retention_days(ctx: ConsoleContext) -> int:
-    return int(ctx.setting("retention_days", str(DEFAULT_RETENTION_DAYS)))
+        The header must be signed by this kiosk's certified key, name this centre, kiosk and attempt,
+        and match the ciphertext; with the root certificate installed the enclosed chain is verified
+        too, so the central body will accept it.
+        """
+        header = envelope.read_envelope_header(data, kiosk_public=kiosk_public, root_public=self.root_public())
+        for name, expected in (("kiosk_id", kiosk_id), ("attempt_id", attempt_id), ("centre_id", self.centre_id)):
+            if getattr(header, name) != expected:
+                raise ValidationError(f"envelope.header.{name}",
+                                      f"is {getattr(header, name)!r}, expected {expected!r}")
+        return header.to_dict()
 
+    # --- to the central body ------------------------------------------------------------------
+    def pending_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM envelopes WHERE receipt IS NULL").fetchone()[0])
 
-def purge_media(ctx: ConsoleContext, days: int | None = None, now: float | None = None) -> dict[str, int]:
-    """Delete thumbnails and evidence snapshots older than the retention period."""
-    keep_days = retention_days(ctx) if days is None else days
-    cutoff = (now or time.time()) - keep_days * 86_400
-    removed = {"thumbnails": 0, "snapshots": 0}
-    for kind in removed:
-        folder: Path = ctx.media_dir / kind
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed[kind] += 1
-    if removed["snapshots"]:
-        existing = {p.name for p in (ctx.media_dir / "snapshots").iterdir()}
-        with immediate_transaction(ctx.db) as conn:
-            for (name,) in conn.execute("SELECT DISTINCT snapshot FROM alerts WHERE snapshot IS NOT NULL").fetchall():
-                if name not in existing:
-                    conn.execute("UPDATE alerts SET snapshot = NULL WHERE snapshot = ?", [name])
-            for (name,) in conn.execute("SELECT snapshot FROM events WHERE snapshot IS NOT NULL").fetchall():
-                if name not in existing:
-                    conn.execute("UPDATE events SET snapshot = NULL WHERE snapshot = ?", [name])
-    ctx.audit.append("console", "retention.purge", {"days": keep_days, **removed})
-    return removed
+    def pending(self, max_batch_bytes: int, max_count: int) -> Iterator[list[PendingEnvelope]]:
+        """Envelopes without a receipt, in batches under both limits (one oversize envelope alone)."""
+        rows = self.db.execute(
+            "SELECT sha256, attempt_id, length(body) FROM envelopes WHERE receipt IS NULL ORDER BY received").fetchall()
+        batch: list[PendingEnvelope] = []
+        size = 0
+        for sha256, attempt_id, length in rows:
+            if batch and (size + length > max_batch_bytes or len(batch) >= max_count):
+                yield batch
+                batch, size = [], 0
+            body = self.db.execute("SELECT body FROM envelopes WHERE sha256 = ?", [sha256]).fetchone()[0]
+            batch.append(PendingEnvelope(sha256, attempt_id, bytes(body)))
+            size += length
+        if batch:
+            yield batch
+
+    def settle(self, pending: PendingEnvelope, receipt_bytes: bytes, central: Ed25519PublicKey) -> receipts.Receipt:
+        """Verify the receipt for these exact bytes, then record it and drop the bytes atomically."""
+        verified = receipts.verify_receipt(receipt_bytes, pending.data, central)
+        with immediate_transaction(self.db) as conn:
+            conn.execute("UPDATE envelopes SET receipt = ?, receipt_at = ?, body = x'' "
+                         "WHERE sha256 = ? AND receipt IS NULL", [receipt_bytes, now_text(), pending.sha256])
+        self.audit.append("sync", "envelope.receipted", {"sha256": pending.sha256, "attempt_id": pending.attempt_id})
+        return verified
+
+    def for_attempts(self, attempt_ids: list[str]) -> list[dict[str, Any]]:
+        """attempt_id, sha256, received, receipt_at of these attempts' envelopes (a session report)."""
+        keys = ("attempt_id", "sha256", "received", "receipt_at")
+        marks = ",".join("?" for _ in attempt_ids) or "NULL"
+        rows = self.db.execute(f"SELECT {', '.join(keys)} FROM envelopes WHERE attempt_id IN ({marks})",
+                               attempt_ids).fetchall()
+        return [dict(zip(keys, r)) for r in rows]

@@ -1,12 +1,12 @@
-"""Browser logins held on the server, so that ending one really ends it.
+"""Browser logins held on the server (the ``logins`` table), so that ending one really ends it.
 
 The session cookie is signed but stateless: clearing it at logout does not stop a copy of it (or a
 dashboard socket opened with it) from working until it expires. So each login gets a random token;
 the cookie carries the token, and the ``logins`` table keeps only its SHA-256 (``login_id``) with
 the user and the time. A login counts while its row is open, younger than ``SESSION_HOURS`` and its
-user is not disabled. Logout, disabling an account and a password reset close rows; the server then
-disconnects every ``/proctor`` socket opened with those logins, and its sweeper catches rows closed
-by another process (the CLI) or expired.
+user is not disabled (``Accounts.user_of_login`` checks the last). Logout, disabling an account and
+a password reset close rows; the server then disconnects every ``/proctor`` socket opened with
+those logins, and its sweeper catches rows closed by another process (the CLI) or expired.
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ import hashlib
 import secrets
 import time
 from collections.abc import Iterable
+from typing import Any
+
+import sqlite_utils
 
 from exam_core.store import immediate_transaction
-from proctor_console.context import ConsoleContext, now_text
+from proctor_console.clock import now_text
 
 SESSION_HOURS = 12
 TOKEN_BYTES = 32
@@ -29,37 +32,34 @@ def login_id(token: str) -> str:
 
 
 class LoginBook:
-    def __init__(self, ctx: ConsoleContext) -> None:
-        self.ctx = ctx
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
 
     def start(self, user: str, address: str) -> str:
         """Open a login for ``user``; returns the token for the cookie."""
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        with immediate_transaction(self.ctx.db) as conn:
+        with immediate_transaction(self.db) as conn:
             conn.execute("INSERT INTO logins (login_id, user, address, started, started_at) VALUES (?,?,?,?,?)",
-                                [login_id(token), user, address[:64], time.time(), now_text()])
+                         [login_id(token), user, address[:64], time.time(), now_text()])
         return token
 
-    def user_of(self, token: object) -> tuple[str, str] | None:
-        """``(name, role)`` while the login of ``token`` counts, else None."""
+    def user_of(self, token: object) -> str | None:
+        """The user name while the login of ``token`` is open and unexpired, else None."""
         if not isinstance(token, str) or len(token) > 128:
             return None
-        row = self.ctx.db.execute(
-            "SELECT u.name, u.role FROM logins l JOIN users u ON u.name = l.user WHERE l.login_id = ?"
-            " AND l.ended IS NULL AND l.started > ? AND u.disabled = 0",
-            [login_id(token), self._oldest()]).fetchone()
-        return (row[0], row[1]) if row else None
+        row = self.db.execute("SELECT user FROM logins WHERE login_id = ? AND ended IS NULL AND started > ?",
+                              [login_id(token), self._oldest()]).fetchone()
+        return row[0] if row else None
 
-    def still_open(self, ids: Iterable[str]) -> set[str]:
-        """Which of ``ids`` still count (one query for every connected dashboard socket)."""
+    def still_open(self, ids: Iterable[str]) -> dict[str, str]:
+        """Which of ``ids`` are open and unexpired, with their users (one query for every socket)."""
         wanted = sorted(set(ids))
         if not wanted:
-            return set()
+            return {}
         marks = ",".join("?" * len(wanted))
-        rows = self.ctx.db.execute(
-            f"SELECT l.login_id FROM logins l JOIN users u ON u.name = l.user WHERE l.login_id IN ({marks})"
-            " AND l.ended IS NULL AND l.started > ? AND u.disabled = 0", [*wanted, self._oldest()]).fetchall()
-        return {r[0] for r in rows}
+        rows = self.db.execute(f"SELECT login_id, user FROM logins WHERE login_id IN ({marks})"
+                               " AND ended IS NULL AND started > ?", [*wanted, self._oldest()]).fetchall()
+        return {r[0]: r[1] for r in rows}
 
     def end(self, token: object, reason: str) -> list[str]:
         """Close the login of ``token``; returns its id (empty when there was none open)."""
@@ -71,17 +71,17 @@ class LoginBook:
         """Close every open login of ``user`` (except ``keep``, the acting admin's own); returns their ids."""
         return self._close("user = ? AND login_id != ?", [user, keep or ""], reason)
 
-    def _close(self, where: str, args: list, reason: str) -> list[str]:
-        with immediate_transaction(self.ctx.db) as conn:
+    def _close(self, where: str, args: list[Any], reason: str) -> list[str]:
+        with immediate_transaction(self.db) as conn:
             ids = [r[0] for r in conn.execute(f"SELECT login_id FROM logins WHERE ended IS NULL AND {where}",
                                               args).fetchall()]
             conn.execute(f"UPDATE logins SET ended = ?, end_reason = ? WHERE ended IS NULL AND {where}",
-                                [now_text(), reason, *args])
+                         [now_text(), reason, *args])
         return ids
 
     def last_login(self) -> dict[str, str]:
         """Each user's most recent login time (shown on the Users page)."""
-        return dict(self.ctx.db.execute("SELECT user, MAX(started_at) FROM logins GROUP BY user").fetchall())
+        return dict(self.db.execute("SELECT user, MAX(started_at) FROM logins GROUP BY user").fetchall())
 
     @staticmethod
     def _oldest() -> float:

@@ -1,4 +1,5 @@
-"""Paired kiosks: one-time pairing codes, kiosk certificates, revocation, and key lookup.
+"""Paired kiosks (the ``kiosks`` and ``pairing_codes`` tables): one-time pairing codes, kiosk
+certificates, revocation, identity records, and key lookup.
 
 The console certifies a kiosk's Ed25519 and HPKE keys with the centre key (chain central ->
 centre -> kiosk, ``exam_core.certs``). The code authenticates the pairing request and response
@@ -8,20 +9,24 @@ until the code is used, burnt or expired.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
+import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exam_core import certs, keys, protocol
-from exam_core.errors import (ExpiredError, InvigilError, RevokedError, TamperedError, UntrustedError,
-                              ValidationError)
+from exam_core.audit import AuditLog
+from exam_core.errors import InvigilError, RevokedError, TamperedError, UntrustedError, ValidationError
 from exam_core.keys import HpkePublicKey
 from exam_core.store import immediate_transaction
-from proctor_console.context import ConsoleContext, ConsoleError, now_text
-
+from proctor_console.centre import Centre
+from proctor_console.clock import now_text
+from proctor_console.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from proctor_console.revocations import KioskRevocations
 
 #: How stale the revoked-kiosk set may be (see ``KioskRegistry.is_revoked``).
 REVOKED_CACHE_SECONDS = 2.0
@@ -36,15 +41,15 @@ class PairedKiosk:
     serial: str
 
 
-class PairingRefused(ConsoleError):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-
-
 class KioskRegistry:
-    def __init__(self, ctx: ConsoleContext) -> None:
-        self.ctx = ctx
+    def __init__(self, db: sqlite_utils.Database, audit: AuditLog, centre: Centre,
+                 centre_certificate: Callable[[], bytes | None]) -> None:
+        self.db = db
+        self.audit = audit
+        self.centre = centre
+        #: Read at each pairing: the certificate may be installed while the server runs.
+        self.centre_certificate = centre_certificate
+        self.revocations = KioskRevocations(db)
         self._revoked: set[str] = set()
         self._revoked_at = float("-inf")
 
@@ -53,16 +58,18 @@ class KioskRegistry:
         code = protocol.new_pairing_code()
         now = time.time()
         expires = now + protocol.PAIRING_CODE_TTL_SECONDS
-        with immediate_transaction(self.ctx.db) as conn:
+        with immediate_transaction(self.db) as conn:
             conn.execute("INSERT INTO pairing_codes (mac_key, created, expires, created_by) VALUES (?,?,?,?)",
                          [protocol.pairing_key(code), now, expires, created_by])
-        self.ctx.audit.append(created_by, "kiosk.pairing_code", {"expires": expires})
+        self.audit.append(created_by, "kiosk.pairing_code", {"expires": expires})
         return code, expires
 
     def pair(self, message: Any, remote: str) -> dict[str, Any]:
-        """Answer a sealed pairing request; raises ``PairingRefused`` with an HTTP status."""
+        """Answer a sealed pairing request: ``Forbidden`` when no pending code opens it,
+        ``InvalidRequest`` when one does but the request is malformed, ``Conflict`` when the kiosk
+        is paired with other keys."""
         now = time.time()
-        rows = self.ctx.db.execute(
+        rows = self.db.execute(
             "SELECT id, mac_key FROM pairing_codes WHERE used = 0 AND expires > ? AND failures < ?",
             [now, protocol.PAIRING_MAX_FAILURES]).fetchall()
         for code_id, mac_key in rows:
@@ -71,12 +78,12 @@ class KioskRegistry:
             except TamperedError:
                 continue
             except InvigilError as exc:
-                raise PairingRefused(400, str(exc)) from None
+                raise InvalidRequest(str(exc)) from None
             return self._certify(code_id, bytes(mac_key), payload, remote)
-        with immediate_transaction(self.ctx.db) as conn:
+        with immediate_transaction(self.db) as conn:
             conn.execute("UPDATE pairing_codes SET failures = failures + 1 WHERE used = 0 AND expires > ?", [now])
-        self.ctx.audit.append("anonymous", "kiosk.pairing_refused", {"remote": remote})
-        raise PairingRefused(403, "no pending pairing code matches")
+        self.audit.append("anonymous", "kiosk.pairing_refused", {"remote": remote})
+        raise Forbidden("no pending pairing code matches")
 
     def _certify(self, code_id: int, mac_key: bytes, payload: dict, remote: str) -> dict[str, Any]:
         try:
@@ -86,39 +93,40 @@ class KioskRegistry:
             if not isinstance(signing_public, Ed25519PublicKey) or not isinstance(hpke_public, HpkePublicKey):
                 raise ValidationError("signing_key", "must be an Ed25519 key and an HPKE key")
         except InvigilError as exc:
-            raise PairingRefused(400, str(exc)) from None
-        existing = self.ctx.db.execute("SELECT signing_key, revoked_at FROM kiosks WHERE kiosk_id = ?",
+            raise InvalidRequest(str(exc)) from None
+        existing = self.db.execute("SELECT signing_key, revoked_at FROM kiosks WHERE kiosk_id = ?",
                                        [req.kiosk_id]).fetchone()
         if existing and existing[1] is None and existing[0] != keys.key_id(signing_public):
-            raise PairingRefused(409, f"kiosk {req.kiosk_id} is paired with other keys; revoke it first")
-        cert = certs.issue_certificate(self.ctx.signing_key, self.ctx.centre_id, req.kiosk_id, certs.ROLE_KIOSK,
+            raise Conflict(f"kiosk {req.kiosk_id} is paired with other keys; revoke it first")
+        cert = certs.issue_certificate(self.centre.signing_key, self.centre.centre_id, req.kiosk_id, certs.ROLE_KIOSK,
                                        signing_public, hpke_public)
         serial = certs.read_unverified_certificate(cert).serial
-        with immediate_transaction(self.ctx.db) as conn:
+        with immediate_transaction(self.db) as conn:
             conn.execute("UPDATE pairing_codes SET used = 1, mac_key = x'' WHERE id = ?", [code_id])
             conn.execute("INSERT OR REPLACE INTO kiosks (kiosk_id, signing_key, hpke_key, certificate, cert_serial,"
                          " paired_at, software_version) VALUES (?,?,?,?,?,?,?)",
                          [req.kiosk_id, keys.key_id(signing_public), keys.key_id(hpke_public), cert, serial,
                           now_text(), req.software_version])
-        self.ctx.audit.append("console", "kiosk.paired", {"kiosk_id": req.kiosk_id, "serial": serial,
+        self.audit.append("console", "kiosk.paired", {"kiosk_id": req.kiosk_id, "serial": serial,
                                                           "remote": remote})
-        centre_cert = self.ctx.centre_certificate()
+        centre_cert = self.centre_certificate()
         response = protocol.PairResponse(
-            kiosk_id=req.kiosk_id, console_id=self.ctx.console_id, centre_id=self.ctx.centre_id, nonce=req.nonce,
-            kiosk_certificate=cert.decode(), centre_certificate=centre_cert.decode() if centre_cert else None,
-            tls_certificate_pem=self.ctx.tls_cert_path.read_text(), tls_fingerprint_sha256=self.ctx.tls_fingerprint)
+            kiosk_id=req.kiosk_id, console_id=self.centre.console_id, centre_id=self.centre.centre_id,
+            nonce=req.nonce, kiosk_certificate=cert.decode(),
+            centre_certificate=centre_cert.decode() if centre_cert else None,
+            tls_certificate_pem=self.centre.tls_certificate_pem, tls_fingerprint_sha256=self.centre.tls_fingerprint)
         return protocol.seal_pairing_with_key(mac_key, protocol.PAIRING_RESPONSE, response.to_dict())
 
     # --- lookup -----------------------------------------------------------------------------
     def active(self, kiosk_id: str) -> PairedKiosk:
         """The kiosk's certified keys; refuses unknown, revoked and expired kiosks."""
-        row = self.ctx.db.execute("SELECT certificate, revoked_at FROM kiosks WHERE kiosk_id = ?",
+        row = self.db.execute("SELECT certificate, revoked_at FROM kiosks WHERE kiosk_id = ?",
                                   [kiosk_id]).fetchone()
         if row is None:
             raise UntrustedError(f"kiosk {kiosk_id} is not paired with this console")
         if row[1] is not None:
             raise RevokedError(f"kiosk {kiosk_id} was revoked at {row[1]}")
-        verified = certs.read_certificate(bytes(row[0]), self.ctx.signing_key.public_key())
+        verified = certs.read_certificate(bytes(row[0]), self.centre.signing_key.public_key())
         verified.check_valid_at(datetime.now(timezone.utc))
         if verified.cert.subject != kiosk_id or verified.cert.role != certs.ROLE_KIOSK or verified.hpke_public is None:
             raise UntrustedError(f"stored certificate of kiosk {kiosk_id} does not certify it")
@@ -131,7 +139,7 @@ class KioskRegistry:
         within that time; one made through this server at once)."""
         now = time.monotonic()
         if now - self._revoked_at > REVOKED_CACHE_SECONDS:
-            self._revoked = {r[0] for r in self.ctx.db.execute(
+            self._revoked = {r[0] for r in self.db.execute(
                 "SELECT kiosk_id FROM kiosks WHERE revoked_at IS NOT NULL").fetchall()}
             self._revoked_at = now
         return kiosk_id in self._revoked
@@ -143,23 +151,39 @@ class KioskRegistry:
         envelopes that key seals from that moment on, and keeps those sealed before.
         """
         now = now_text()
-        with immediate_transaction(self.ctx.db) as conn:
+        with immediate_transaction(self.db) as conn:
             row = conn.execute("SELECT signing_key, cert_serial FROM kiosks WHERE kiosk_id = ? AND revoked_at IS NULL",
                                [kiosk_id]).fetchone()
             if row is None:
-                raise ConsoleError(f"kiosk {kiosk_id} is not paired or already revoked")
+                paired = conn.execute("SELECT 1 FROM kiosks WHERE kiosk_id = ?", [kiosk_id]).fetchone()
+                raise (Conflict if paired else NotFound)(f"kiosk {kiosk_id} is not paired or already revoked")
             conn.execute("UPDATE kiosks SET revoked_at = ? WHERE kiosk_id = ?", [now, kiosk_id])
-            record = protocol.KioskRevocation(centre_id=self.ctx.centre_id, kiosk_id=kiosk_id, key_id=row[0],
+            record = protocol.KioskRevocation(centre_id=self.centre.centre_id, kiosk_id=kiosk_id, key_id=row[0],
                                               cert_serial=row[1], revoked_at=now, revoked_by=by or "unknown",
                                               reason=reason[:1000])
-            conn.execute("INSERT OR REPLACE INTO kiosk_revocations (kiosk_id, key_id, revoked_at, document)"
-                         " VALUES (?, ?, ?, ?)",
-                         [kiosk_id, row[0], now, protocol.make_kiosk_revocation(self.ctx.signing_key, record)])
+            self.revocations.add(conn, kiosk_id, row[0], now,
+                                 protocol.make_kiosk_revocation(self.centre.signing_key, record))
         self._revoked_at = float("-inf")  # re-read at the next message
-        self.ctx.audit.append(by, "kiosk.revoked", {"kiosk_id": kiosk_id, "reason": reason})
+        self.audit.append(by, "kiosk.revoked", {"kiosk_id": kiosk_id, "reason": reason})
 
     def list(self) -> list[dict[str, Any]]:
-        rows = self.ctx.db.execute("SELECT kiosk_id, seat, paired_at, revoked_at, last_seen, software_version,"
+        rows = self.db.execute("SELECT kiosk_id, seat, paired_at, revoked_at, last_seen, software_version,"
                                    " cert_serial FROM kiosks ORDER BY kiosk_id").fetchall()
         cols = ("kiosk_id", "seat", "paired_at", "revoked_at", "last_seen", "software_version", "cert_serial")
         return [dict(zip(cols, r)) for r in rows]
+
+    def record_identity(self, kiosk_id: str, software_version: str, attestation: bytes | None) -> bool:
+        """Store the software version and attestation a kiosk's hello reports, when they changed;
+        True when they did. Most hellos change nothing, and a synchronous commit on the event loop
+        would stall every socket while it lasts, so the unchanged case costs one read."""
+        row = self.db.execute("SELECT software_version, attestation FROM kiosks WHERE kiosk_id = ?",
+                              [kiosk_id]).fetchone()
+        if row is not None and row[0] == software_version and (bytes(row[1]) if row[1] else None) == attestation:
+            return False
+        with immediate_transaction(self.db) as conn:
+            conn.execute("UPDATE kiosks SET software_version = ?, attestation = ?, last_seen = ? WHERE kiosk_id = ?",
+                         [software_version, attestation, now_text(), kiosk_id])
+        self.audit.append(f"kiosk:{kiosk_id}", "kiosk.identity", {
+            "software_version": software_version,
+            "attestation_sha256": hashlib.sha256(attestation).hexdigest() if attestation else None})
+        return True

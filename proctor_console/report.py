@@ -1,75 +1,129 @@
-"""The session report: attendance, timings, actions, alerts, incidents, for one session.
+"""Reports on what happened at the centre: the session report and a kiosk's timeline.
 
 A session is one form package's sitting at this centre (its ``package_id``): the package fixes
-the form, the scheme and the window, which is what the certification body reports on.
+the form, the scheme and the window, which is what the certification body reports on. The report
+is assembled from the modules that own each record (attempts, roster, commands, alerts,
+incidents, envelopes) and is the same for the CLI, the HTML page and the JSON endpoint; viewing it
+is audited whichever face asked, because it names candidates.
 """
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 from typing import Any
 
-from proctor_console.context import ConsoleContext, ConsoleError, now_text
-from proctor_console.eventlog import ALERT_COLUMNS, alert_dict
+from exam_core.audit import AuditLog
+from exam_core.jsonio import parse_time
+from proctor_console.alerts import Alerts
+from proctor_console.attempts import Attempts
+from proctor_console.clock import now_text
+from proctor_console.commands import CommandCenter
+from proctor_console.envelopes import Envelopes
+from proctor_console.errors import NotFound
+from proctor_console.eventlog import EventLog
+from proctor_console.incidents import Incidents
+from proctor_console.packages import Packages
+from proctor_console.roster import Roster
+
+#: Command arguments a report shows (never a wrapped key or a candidate's data).
+SHOWN_ARGS = ("reason", "seconds", "text")
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 
 
-def _rows(ctx: ConsoleContext, sql: str, params: list[Any], cols: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [dict(zip(cols, r)) for r in ctx.db.execute(sql, params).fetchall()]
+class Reports:
+    def __init__(self, *, centre_id: str, centre_name: str, audit: AuditLog, packages: Packages, roster: Roster,
+                 attempts: Attempts, commands: CommandCenter, alerts: Alerts, incidents: Incidents,
+                 envelopes: Envelopes, events: EventLog) -> None:
+        self.centre_id = centre_id
+        self.centre_name = centre_name
+        self.audit = audit
+        self.packages = packages
+        self.roster = roster
+        self.attempts = attempts
+        self.commands = commands
+        self.alerts = alerts
+        self.incidents = incidents
+        self.envelopes = envelopes
+        self.events = events
 
+    def session(self, session_id: str, viewer: str) -> dict[str, Any]:
+        """Attendance, timings, actions, alerts, incidents and envelopes of one session."""
+        found = self.packages.manifest(session_id)
+        if found is None:
+            raise NotFound(f"no session {session_id!r} (sessions are imported package ids)")
+        manifest, package_sha256 = found
+        attempts = self._attempts(session_id)
+        attempt_ids = [a["attempt_id"] for a in attempts]
+        present = {a["candidate_id"] for a in attempts}
+        roster = self.roster.for_scheme(manifest["scheme_id"])
+        attendance = [{**c, "present": c["candidate_id"] in present} for c in roster]
+        actions = self.commands.for_attempts(attempt_ids)
+        for action in actions:
+            args = action.pop("args")
+            action["detail"] = {k: v for k, v in args.items() if k in SHOWN_ARGS}
+        alerts = self.alerts.for_attempts(attempt_ids)
+        incidents = self.incidents.for_session(session_id, attempt_ids)
+        envelopes = self.envelopes.for_attempts(attempt_ids)
+        head = self.audit.head()
+        report = {
+            "report": "invigil-session-report", "v": 1, "generated": now_text(),
+            "centre": {"centre_id": self.centre_id, "name": self.centre_name},
+            "session": {"session_id": session_id, "package_sha256": package_sha256, **manifest},
+            "summary": {"roster": len(roster), "present": len(present),
+                        "absent": len(roster) - len(present & {c["candidate_id"] for c in roster}),
+                        "ended": sum(a["state"] == "ended" for a in attempts),
+                        "submitted": sum(a["state"] == "submitted" for a in attempts),
+                        "alerts": len(alerts), "open_alerts": sum(a["status"] == "open" for a in alerts),
+                        "incidents": len(incidents), "envelopes": len(envelopes)},
+            "attendance": attendance, "attempts": attempts, "actions": actions, "alerts": alerts,
+            "incidents": incidents, "envelopes": envelopes,
+            "audit_head": {"seq": head.seq, "hash": head.hash} if head else None,
+        }
+        self.audit.append(viewer, "report.view", {"session_id": session_id})
+        return report
 
-def session_report(ctx: ConsoleContext, session_id: str) -> dict[str, Any]:
-    row = ctx.db.execute("SELECT manifest, sha256 FROM packages WHERE package_id = ?", [session_id]).fetchone()
-    if row is None:
-        raise ConsoleError(f"no session {session_id!r} (sessions are imported package ids)")
-    manifest = json.loads(row[0])
-    attempts = _rows(ctx, "SELECT a.attempt_id, a.candidate_id, c.name, a.kiosk_id, c.seat, a.state, a.admitted_by,"
-                          " a.admitted_at, a.started_at, a.ended_at, a.end_reason, a.extra_seconds FROM attempts a"
-                          " LEFT JOIN candidates c ON c.candidate_id = a.candidate_id WHERE a.package_id = ?"
-                          " ORDER BY c.seat, a.candidate_id", [session_id],
-                     ("attempt_id", "candidate_id", "name", "kiosk_id", "seat", "state", "admitted_by", "admitted_at",
-                      "started_at", "ended_at", "end_reason", "extra_seconds"))
-    attempt_ids = [a["attempt_id"] for a in attempts]
-    marks = ",".join("?" for _ in attempt_ids) or "NULL"
-    present = {a["candidate_id"] for a in attempts}
-    roster = _rows(ctx, "SELECT candidate_id, name, seat FROM candidates WHERE scheme_id = ? ORDER BY seat, candidate_id",
-                   [manifest["scheme_id"]], ("candidate_id", "name", "seat"))
-    attendance = [{**c, "present": c["candidate_id"] in present} for c in roster]
-    actions = _rows(ctx, f"SELECT issued_at, issued_by, type, kiosk_id, attempt_id, status, acked_at, body FROM commands"
-                         f" WHERE attempt_id IN ({marks}) ORDER BY issued_at, rowid", attempt_ids,
-                    ("issued_at", "issued_by", "type", "kiosk_id", "attempt_id", "status", "acked_at", "body"))
-    for action in actions:
-        args = json.loads(action.pop("body"))["args"]
-        action["detail"] = {k: v for k, v in args.items() if k in ("reason", "seconds", "text")}
-    alerts = [alert_dict(r) for r in ctx.db.execute(
-        f"SELECT {ALERT_COLUMNS} FROM alerts WHERE attempt_id IN ({marks}) ORDER BY opened", attempt_ids).fetchall()]
-    incidents = _rows(ctx, f"SELECT incident_id, created, author, category, kiosk_id, attempt_id, text FROM incidents"
-                           f" WHERE package_id = ? OR attempt_id IN ({marks}) ORDER BY created",
-                      [session_id, *attempt_ids],
-                      ("incident_id", "created", "author", "category", "kiosk_id", "attempt_id", "text"))
-    envelopes = _rows(ctx, f"SELECT attempt_id, sha256, received, receipt_at FROM envelopes WHERE attempt_id IN ({marks})",
-                      attempt_ids, ("attempt_id", "sha256", "received", "receipt_at"))
-    head = ctx.audit.head()
-    return {
-        "report": "invigil-session-report", "v": 1, "generated": now_text(),
-        "centre": {"centre_id": ctx.centre_id, "name": ctx.centre_name},
-        "session": {"session_id": session_id, "package_sha256": row[1], **manifest},
-        "summary": {"roster": len(roster), "present": len(present), "absent": len(roster) - len(present & {c["candidate_id"] for c in roster}),
-                    "ended": sum(a["state"] == "ended" for a in attempts),
-                    "submitted": sum(a["state"] == "submitted" for a in attempts),
-                    "alerts": len(alerts), "open_alerts": sum(a["status"] == "open" for a in alerts),
-                    "incidents": len(incidents), "envelopes": len(envelopes)},
-        "attendance": attendance, "attempts": attempts, "actions": actions, "alerts": alerts,
-        "incidents": incidents, "envelopes": envelopes,
-        "audit_head": {"seq": head.seq, "hash": head.hash} if head else None,
-    }
+    def _attempts(self, session_id: str) -> list[dict[str, Any]]:
+        """The session's attempts with each candidate's name and seat, by seat then candidate."""
+        rows = self.attempts.for_package(session_id)
+        names = self.roster.names_and_seats([r["candidate_id"] for r in rows])
+        attempts = []
+        for row in rows:
+            name, seat = names.get(row["candidate_id"], (None, None))
+            attempts.append({"attempt_id": row["attempt_id"], "candidate_id": row["candidate_id"], "name": name,
+                             "kiosk_id": row["kiosk_id"], "seat": seat,
+                             **{k: row[k] for k in ("state", "admitted_by", "admitted_at", "started_at", "ended_at",
+                                                    "end_reason", "extra_seconds")}})
+        return sorted(attempts, key=lambda a: (a["seat"] is not None, a["seat"] or "", a["candidate_id"]))
+
+    def timeline(self, kiosk_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """The kiosk's latest attempt (with the candidate's name) and what happened in it: kiosk
+        events, proctor commands and incidents, ordered as instants (kiosk and console clocks)."""
+        attempt = self.attempts.latest_on(kiosk_id)
+        if attempt is None:
+            return None, []
+        name = self.roster.names_and_seats([attempt["candidate_id"]]).get(attempt["candidate_id"], (None, None))[0]
+        attempt = {**attempt, "name": name}
+        items: list[dict[str, Any]] = []
+        for event in self.events.for_attempt(attempt["attempt_id"]):
+            items.append({"time": event["wall_time"], "what": event["type"], "severity": event["severity"],
+                          "who": "kiosk", "detail": event["rule"], "snapshot": event["snapshot"]})
+        for command in self.commands.for_attempts([attempt["attempt_id"]]):
+            args = command["args"]
+            items.append({"time": command["issued_at"], "what": f"{command['type']} ({command['status']})",
+                          "severity": "action", "who": command["issued_by"],
+                          "detail": args.get("reason") or args.get("text") or "", "snapshot": None})
+        for incident in self.incidents.for_attempt(attempt["attempt_id"]):
+            items.append({"time": incident["created"], "what": f"incident: {incident['category']}",
+                          "severity": "incident", "who": incident["author"], "detail": incident["text"],
+                          "snapshot": None})
+        items.sort(key=lambda i: parse_time(i["time"]))
+        return attempt, items
 
 
 def render_report_html(report: dict[str, Any]) -> str:
-    """The printable report outside a request (CLI): the same template, CSS inlined as a file link."""
-    from pathlib import Path
-
+    """The printable report outside a request (CLI): the same template, CSS linked as a file."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
-    here = Path(__file__).parent
-    env = Environment(loader=FileSystemLoader(here / "templates"), autoescape=select_autoescape(["html"]))
-    env.globals["url_for"] = lambda endpoint, filename="": (here / "static" / filename).as_uri()
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    env.globals["url_for"] = lambda endpoint, filename="": (STATIC / filename).as_uri()
     return env.get_template("report.html").render(r=report)

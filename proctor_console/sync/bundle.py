@@ -1,5 +1,6 @@
-"""Air-gapped sync at the centre: ``export-bundle`` (envelopes out) and ``import-bundle`` (packages,
-revocations and receipts in), on removable media, signed and sealed like the network path.
+"""Air-gapped sync at the centre: a bundle of envelopes out (``export-bundle``) and one of packages,
+revocations and receipts in (``import-bundle``), on removable media, signed and sealed like the
+network path.
 
 The formats are described in ``item_bank_sync.sync_bundle`` (the central side): a bundle is
 ``exam_core.sealed_file.seal_file(recipient, purpose, signed document)``. Here the centre signs with its certified key and
@@ -14,16 +15,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exam_core import certs, limits, signing
 from exam_core.errors import InvigilError, MalformedError
 from exam_core.files import write_atomic
 from exam_core.jsonio import b64d, b64e, format_time, utc_now
+from exam_core.keys import HpkePublicKey
 from exam_core.sealed_file import open_file, read_sealed_file, seal_file
-from proctor_console.context import ConsoleContext, ConsoleError
-from proctor_console.sync import SyncReport, console_context, data_option, store_revocations
-from proctor_console.sync_envelopes import ConsoleEnvelopeStore
+from proctor_console import services
+from proctor_console.context import ConsoleContext
+from proctor_console.errors import Conflict, InvalidRequest
+from proctor_console.sync.outbox import SyncOutbox
+from proctor_console.sync.run import SyncReport, settle_one, store_revocations
 
 TO_CENTRE = "sync-bundle-to-centre"
 TO_CENTRAL = "sync-bundle-to-central"
@@ -31,21 +35,21 @@ FOR_CENTRE_FORMAT = "invigil-bundle-for-centre"
 ENVELOPES_FORMAT = "invigil-bundle-envelopes"
 
 
-def _central_results_key(ctx: ConsoleContext):
+def _central_results_key(ctx: ConsoleContext) -> tuple[Ed25519PublicKey, HpkePublicKey]:
     root_doc = ctx.root_certificate_path.read_bytes() if ctx.root_certificate_path.exists() else None
     root = ctx.root_public()
     if root_doc is None or root is None:
-        raise ConsoleError("install the centre certificate first (it carries the central body's keys)")
+        raise Conflict("install the centre certificate first (it carries the central body's keys)")
     verified = certs.verify_root_certificate(root_doc, root)
     if verified.hpke_public is None:
-        raise ConsoleError("the central root certificate carries no results key")
+        raise Conflict("the central root certificate carries no results key")
     return root, verified.hpke_public
 
 
 def export_bundle(ctx: ConsoleContext, out_path: Path) -> dict[str, Any]:
     """Seal every envelope still without a receipt into one bundle for the central body."""
     _, results_key = _central_results_key(ctx)
-    store = ConsoleEnvelopeStore(ctx)
+    store = SyncOutbox(ctx)
     entries = []
     budget = limits.BUNDLE_MAX_BYTES * 2 // 3        # base64 and the signature wrapper must still fit
     for batch in store.pending(budget, 10_000):
@@ -64,8 +68,6 @@ def export_bundle(ctx: ConsoleContext, out_path: Path) -> dict[str, Any]:
 def import_bundle(ctx: ConsoleContext, bundle_path: Path) -> SyncReport:
     """Import packages and the revocation list, settle envelopes whose receipts verify, and mark
     sent the kiosk revocations the central body acknowledges."""
-    from proctor_console.imports import import_package
-
     root, _ = _central_results_key(ctx)
     data = read_sealed_file(bundle_path, limits.BUNDLE_MAX_BYTES)
     signed = open_file(ctx.hpke_key, TO_CENTRE, data, limits.BUNDLE_MAX_BYTES)
@@ -73,15 +75,16 @@ def import_bundle(ctx: ConsoleContext, bundle_path: Path) -> SyncReport:
     if payload.get("format") != FOR_CENTRE_FORMAT or payload.get("v") != 1:
         raise MalformedError(f"not a version 1 {FOR_CENTRE_FORMAT}", "bundle")
     if payload.get("centre_id") != ctx.centre_id:
-        raise ConsoleError(f"bundle is for centre {payload.get('centre_id')!r}, this console is {ctx.centre_id!r}")
+        raise InvalidRequest(f"bundle is for centre {payload.get('centre_id')!r}, this console is {ctx.centre_id!r}")
     report = SyncReport()
     report.revocation_sequence = store_revocations(ctx, b64d(payload["revocations"], "revocations"))
-    held = {row[0] for row in ctx.db.execute("SELECT sha256 FROM packages")}
+    packages = services.packages(ctx)
+    held = packages.held_hashes()
     for entry in _list(payload, "packages"):
         if entry.get("sha256") in held:
             report.packages_present += 1
             continue
-        import_package(ctx, b64d(entry.get("data"), "packages.data"), f"bundle:{entry.get('package_id')}", "sync")
+        packages.import_package(b64d(entry.get("data"), "packages.data"), f"bundle:{entry.get('package_id')}", "sync")
         report.packages_imported.append(str(entry.get("package_id")))
     _settle_receipts(ctx, [b64d(r, "receipts") for r in _list(payload, "receipts")], root, report)
     _acknowledged_revocations(ctx, payload.get("kiosk_revocations_recorded", []), report)
@@ -91,11 +94,9 @@ def import_bundle(ctx: ConsoleContext, bundle_path: Path) -> SyncReport:
     return report
 
 
-def _settle_receipts(ctx: ConsoleContext, receipts: list[bytes], root: Any, report: SyncReport) -> None:
+def _settle_receipts(ctx: ConsoleContext, receipts: list[bytes], root: Ed25519PublicKey, report: SyncReport) -> None:
     """Match each receipt to a pending envelope by the hash it names; verify; settle."""
-    from proctor_console.sync import settle_one
-
-    store = ConsoleEnvelopeStore(ctx)
+    store = SyncOutbox(ctx)
     by_hash: dict[str, bytes] = {}
     for receipt_bytes in receipts:
         try:
@@ -116,7 +117,7 @@ def _acknowledged_revocations(ctx: ConsoleContext, recorded: Any, report: SyncRe
     if not isinstance(recorded, list) or len(recorded) > 100_000:
         raise MalformedError("must be a list", "bundle.kiosk_revocations_recorded")
     named = {(r.get("kiosk_id"), r.get("key_id")) for r in recorded if isinstance(r, dict)}
-    store = ConsoleEnvelopeStore(ctx)
+    store = SyncOutbox(ctx)
     acknowledged = [pending for pending in store.unsent_revocations() if pending[:2] in named]
     if acknowledged:
         store.mark_revocations_sent(acknowledged)
@@ -128,39 +129,3 @@ def _list(payload: dict[str, Any], name: str) -> list[Any]:
     if not isinstance(value, list):
         raise MalformedError("must be a list", f"bundle.{name}")
     return value
-
-
-def _refusing(fn: Any, *args: Any) -> Any:
-    """Run a bundle step; a refusal becomes a clear one-line error and exit code 1."""
-    try:
-        return fn(*args)
-    except InvigilError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-@click.command("export-bundle")
-@data_option
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Bundle file to write on removable media.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.pass_obj
-def export_bundle_command(obj: Any, data_opt: Path | None, out_path: Path, as_json: bool) -> None:
-    """Write pending envelopes to an encrypted, signed bundle for an air-gapped hand-over."""
-    result = _refusing(export_bundle, console_context(obj, data_opt), out_path)
-    click.echo(json.dumps(result, indent=2) if as_json else
-               f"wrote {result['envelopes']} envelopes and {result['kiosk_revocations']} kiosk revocations to "
-               f"{out_path} ({result['pending_after']} envelopes still pending)")
-
-
-@click.command("import-bundle")
-@data_option
-@click.argument("bundle_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.pass_obj
-def import_bundle_command(obj: Any, data_opt: Path | None, bundle_path: Path, as_json: bool) -> None:
-    """Import a bundle from the central body: packages, revocation list, receipts."""
-    report = _refusing(import_bundle, console_context(obj, data_opt), bundle_path)
-    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else
-               f"packages imported: {len(report.packages_imported)}; envelopes receipted: "
-               f"{report.envelopes_receipted}; kept: {len(report.envelopes_kept)}; kiosk revocations "
-               f"acknowledged: {report.kiosk_revocations_sent}")

@@ -1,4 +1,4 @@
-"""``python -m proctor_console sync --hub URL``: pull packages, push envelopes, settle receipts.
+"""A sync run (``python -m proctor_console sync --hub URL``): pull packages, push envelopes, settle receipts.
 
 One run does three things, each safe to interrupt and re-run:
 
@@ -17,19 +17,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import click
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from rich.progress import Progress
 
 from exam_core import certs, limits
-from exam_core.errors import InvigilError
+from exam_core.errors import InvigilError, MalformedError
 from exam_core.jsonio import b64d, b64e
-from proctor_console.context import ConsoleContext, ConsoleError
-from proctor_console.sync_client import HubClient
-from proctor_console.sync_envelopes import ConsoleEnvelopeStore
+from exam_core.model import IDENTIFIER_RE
+from proctor_console import services
+from proctor_console.context import ConsoleContext
+from proctor_console.envelopes import PendingEnvelope
+from proctor_console.errors import Conflict
+from proctor_console.sync.client import HubClient
+from proctor_console.sync.outbox import SyncOutbox
 
 REVOCATIONS_FILE = "revocations.signed"
 HUB_PIN_FILE = "hub-tls.json"
@@ -54,7 +56,7 @@ class SyncReport:
 
 def store_revocations(ctx: ConsoleContext, data: bytes) -> int:
     """Keep a verified revocation list unless the one held has a higher sequence number."""
-    root = _root(ctx)
+    root = central_root(ctx)
     fresh = certs.read_revocation_list(data, root)
     path = ctx.data / REVOCATIONS_FILE
     if path.exists():
@@ -67,48 +69,53 @@ def store_revocations(ctx: ConsoleContext, data: bytes) -> int:
     return fresh.sequence
 
 
-def _root(ctx: ConsoleContext):
+def central_root(ctx: ConsoleContext) -> Ed25519PublicKey:
+    """The central body's key from the installed root certificate (refused before it is installed)."""
     root = ctx.root_public()
     if root is None:
-        raise ConsoleError("install the centre certificate first: everything from the hub is verified against it")
+        raise Conflict("install the centre certificate first: everything from the hub is verified against it")
     return root
 
 
 def pull_packages(ctx: ConsoleContext, client: HubClient, report: SyncReport, progress: Progress | None) -> None:
-    from proctor_console.imports import import_package
-
-    held = {row[0] for row in ctx.db.execute("SELECT sha256 FROM packages")}
+    packages = services.packages(ctx)
+    held = packages.held_hashes()
     for entry in client.list_packages():
         package_id, size, sha256 = entry.get("package_id"), entry.get("size"), entry.get("sha256")
         if not isinstance(package_id, str) or not isinstance(size, int) or not isinstance(sha256, str):
-            raise ConsoleError("package list entry lacks package_id, size or sha256")
+            raise MalformedError("package list entry lacks package_id, size or sha256")
         if not 0 < size <= limits.PACKAGE_MAX_BYTES:
-            raise ConsoleError(f"package {package_id[:40]!r}: listed size {size} is outside 1..{limits.PACKAGE_MAX_BYTES}")
+            raise MalformedError(f"package {package_id[:40]!r}: listed size {size} is outside "
+                                 f"1..{limits.PACKAGE_MAX_BYTES}")
         if sha256 in held:
             report.packages_present += 1
             continue
         ctx.packages_dir.mkdir(parents=True, exist_ok=True)
         part = ctx.packages_dir / f"{_safe_name(package_id)}.part"
-        task = progress.add_task(f"package {package_id}", total=size) if progress else None
-        data = client.download(package_id, part, size, sha256,
-                               on_bytes=lambda n: progress.advance(task, n) if progress else None)
-        import_package(ctx, data, f"hub:{package_id}", "sync")
+        data = client.download(package_id, part, size, sha256, on_bytes=_progress(progress, f"package {package_id}", size))
+        packages.import_package(data, f"hub:{package_id}", "sync")
         part.unlink(missing_ok=True)
         report.packages_imported.append(package_id)
 
 
-def _safe_name(package_id: str) -> str:
-    from exam_core.model import IDENTIFIER_RE
+def _progress(progress: Progress | None, description: str, total: int) -> Any:
+    """A callback that advances a new progress bar by ``n`` (does nothing without a display)."""
+    if progress is None:
+        return lambda n: None
+    task = progress.add_task(description, total=total)
+    return lambda n: progress.advance(task, n)
 
+
+def _safe_name(package_id: str) -> str:
     if not IDENTIFIER_RE.match(package_id):
-        raise ConsoleError(f"package id {package_id[:40]!r} is not an identifier")
+        raise MalformedError(f"package id {package_id[:40]!r} is not an identifier")
     return package_id
 
 
 def push_envelopes(ctx: ConsoleContext, client: HubClient, report: SyncReport, progress: Progress | None) -> None:
-    store = ConsoleEnvelopeStore(ctx)
-    root = _root(ctx)
-    task = progress.add_task("envelopes", total=store.pending_count()) if progress else None
+    store = SyncOutbox(ctx)
+    root = central_root(ctx)
+    advance = _progress(progress, "envelopes", store.pending_count())
     unsent = store.unsent_revocations()
     for batch in store.pending(BATCH_MAX_BYTES, BATCH_MAX_COUNT):
         entries = [{"envelope": b64e(e.data), **store.meta(e.attempt_id)} for e in batch]
@@ -117,20 +124,19 @@ def push_envelopes(ctx: ConsoleContext, client: HubClient, report: SyncReport, p
         unsent = []
         for envelope, result in zip(batch, results):
             settle_one(store, envelope, result, root, report)
-            if progress:
-                progress.advance(task, 1)
+            advance(1)
     if unsent:                                           # nothing to upload: they travel alone
         client.upload([], [doc for _, _, doc in unsent])
         _revocations_sent(store, unsent, report)
 
 
-def _revocations_sent(store: ConsoleEnvelopeStore, sent: list[tuple[str, str, str]], report: SyncReport) -> None:
+def _revocations_sent(store: SyncOutbox, sent: list[tuple[str, str, str]], report: SyncReport) -> None:
     if sent:
         store.mark_revocations_sent(sent)
         report.kiosk_revocations_sent += len(sent)
 
 
-def settle_one(store: ConsoleEnvelopeStore, envelope: Any, result: dict[str, Any], root: Any,
+def settle_one(store: SyncOutbox, envelope: PendingEnvelope, result: dict[str, Any], root: Ed25519PublicKey,
                report: SyncReport) -> None:
     """Drop an envelope's bytes only for a receipt that verifies for exactly those bytes."""
     receipt_b64 = result.get("receipt") if isinstance(result, dict) else None
@@ -152,7 +158,7 @@ def settle_one(store: ConsoleEnvelopeStore, envelope: Any, result: dict[str, Any
                                                        "reason": str(result.get("reason", ""))[:300]})
 
 
-def _pin(ctx: ConsoleContext, given: str | None) -> str | None:
+def hub_pin(ctx: ConsoleContext, given: str | None) -> str | None:
     """The hub fingerprint: given on the command line, else remembered from the first contact."""
     path = ctx.data / HUB_PIN_FILE
     if given:
@@ -166,66 +172,10 @@ def run_sync(ctx: ConsoleContext, client: HubClient, progress: Progress | None =
     report = SyncReport()
     report.revocation_sequence = store_revocations(ctx, client.revocations())
     if client.scheme == "https" and client.seen_fingerprint and not (ctx.data / HUB_PIN_FILE).exists():
-        (ctx.data / HUB_PIN_FILE).write_text(json.dumps({"sha256": client.seen_fingerprint}))
+        (ctx.data / HUB_PIN_FILE).write_text(json.dumps({"sha256": client.seen_fingerprint}))  # first contact
     pull_packages(ctx, client, report, progress)
     push_envelopes(ctx, client, report, progress)
     ctx.audit.append("sync", "sync.run", {"packages": report.packages_imported,
                                           "receipted": report.envelopes_receipted,
                                           "kept": len(report.envelopes_kept)})
     return report
-
-
-def data_option(fn: Any) -> Any:
-    return click.option("--data", "data_opt", type=click.Path(file_okay=False, path_type=Path),
-                        help="Console data directory (same as the global option).")(fn)
-
-
-def console_context(obj: Any, data_opt: Path | None) -> ConsoleContext:
-    ctx = ConsoleContext(data_opt or (obj or {}).get("data", Path("console-data")))
-    if not ctx.exists():
-        raise click.ClickException(f"{ctx.data}: not a console data directory; run `init` first")
-    return ctx
-
-
-@click.command("sync")
-@data_option
-@click.option("--hub", required=True, help="URL of the central sync API, e.g. https://central.example:8443")
-@click.option("--tls-fingerprint", help="SHA-256 of the hub's TLS certificate (else trusted on first use and pinned).")
-@click.option("--insecure-dev", is_flag=True, help="Allow an http:// hub (development only).")
-@click.option("--json", "as_json", is_flag=True, help="Print the sync report as JSON.")
-@click.pass_obj
-def sync_command(obj: Any, data_opt: Path | None, hub: str, tls_fingerprint: str | None, insecure_dev: bool,
-                 as_json: bool) -> None:
-    """Pull new form packages from the central body and push sealed envelopes for receipts."""
-    ctx = console_context(obj, data_opt)
-    err = Console(stderr=True)
-    try:
-        if hub.startswith("http://") and not insecure_dev:
-            raise ConsoleError("refusing an http:// hub without --insecure-dev (use https)")
-        certificate = ctx.centre_certificate()
-        if certificate is None:
-            raise ConsoleError("no centre certificate installed; run `certificate install` first")
-        client = HubClient(hub, ctx.centre_id, ctx.signing_key, _root(ctx), tls_fingerprint=_pin(ctx, tls_fingerprint))
-        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-        with Progress(*columns, console=err, disable=as_json or not err.is_terminal) as progress:
-            report = run_sync(ctx, client, progress)
-    except InvigilError as exc:
-        if as_json:
-            click.echo(json.dumps({"error": str(exc)}))
-        else:
-            err.print(f"[red]sync failed:[/] {exc}", highlight=False)
-        raise SystemExit(1) from None
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
-        return
-    out = Console()
-    out.print(f"packages imported: {len(report.packages_imported)} ({report.packages_present} already held); "
-              f"envelopes receipted: {report.envelopes_receipted}; kept: {len(report.envelopes_kept)}; "
-              f"kiosk revocations sent: {report.kiosk_revocations_sent}")
-    for kept in report.envelopes_kept:
-        out.print(f"  kept {kept['sha256'][:16]}: {kept['reason']}", highlight=False)
-    for q in report.envelopes_quarantined_centrally:
-        out.print(f"  quarantined centrally: attempt {q['attempt_id']}: {q['reason']}", highlight=False)
-    for f in report.envelopes_flagged_centrally:
-        out.print(f"  flagged for review centrally: attempt {f['attempt_id']}: {'; '.join(f['flags'])}",
-                  highlight=False)

@@ -1,9 +1,11 @@
-"""Proctor accounts: login with throttling and lockout, sessions, CSRF, role checks.
+"""Browser logins: the login and logout pages, sessions, CSRF, role checks, security headers.
 
 Sessions are Flask's signed cookie (HttpOnly, Secure unless --insecure-dev, SameSite=Strict)
 holding a login token (``logins``: the login counts only while the server keeps it open) and a
 CSRF token; user and role are re-read from the database on every request, so logout, a disabled
-account or a password reset stop the session at once, copies of the cookie included.
+account or a password reset stop the session at once, copies of the cookie included. Passwords
+and lockout are checked by ``Accounts.check_password``; this module adds what only a web face
+needs: a per-address throttle, the cookie and the CSRF token.
 """
 
 from __future__ import annotations
@@ -15,119 +17,16 @@ from collections import defaultdict, deque
 from functools import wraps
 from typing import Any, Callable
 
-from flask import abort, g, request, session
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, session, url_for
 
-from exam_core.store import immediate_transaction
-from proctor_console.accounts import USERNAME_MAX
-from proctor_console.actions import User
-from proctor_console.context import ConsoleContext, ConsoleError
+from exam_core.audit import AuditLog
+from proctor_console.accounts import Accounts, LoginRefused, User
 from proctor_console.logins import LoginBook, login_id
-from proctor_console.passwords import dummy_verify, verify_password
 
-#: Wrong passwords in a row before the account locks, and for how long.
-LOCKOUT_AFTER = 5
-LOCKOUT_SECONDS = 15 * 60
 #: Login attempts per client address per minute (whatever the user name).
 ADDRESS_ATTEMPTS_PER_MINUTE = 20
-
-
-class LoginRefused(ConsoleError):
-    pass
-
-
-class Authenticator:
-    def __init__(self, ctx: ConsoleContext) -> None:
-        self.ctx = ctx
-        self.logins = LoginBook(ctx)
-        self._by_address: dict[str, deque[float]] = defaultdict(deque)
-
-    def login(self, name: str, password: str, address: str) -> User:
-        """Check a password; every refusal says the same thing to the client (no user probing)."""
-        self._throttle(address)
-        row = self.ctx.db.execute("SELECT role, password_hash, salt, params, failed_logins, locked_until, disabled"
-                                  " FROM users WHERE name = ?", [name]).fetchone()
-        if row is None:
-            dummy_verify()
-            self.ctx.audit.append("anonymous", "login.failed", {"name": name[:USERNAME_MAX], "address": address})
-            raise LoginRefused("wrong user name or password")
-        role, digest, salt, params, failed, locked_until, disabled = row
-        if disabled or locked_until > time.time():
-            dummy_verify()
-            self.ctx.audit.append("anonymous", "login.locked", {"name": name, "address": address})
-            raise LoginRefused("account locked after repeated failures; try again later or ask a centre admin")
-        if not verify_password(password, digest, salt, params):
-            failed += 1
-            lock = time.time() + LOCKOUT_SECONDS if failed >= LOCKOUT_AFTER else 0
-            with immediate_transaction(self.ctx.db) as conn:
-                conn.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE name = ?",
-                             [0 if lock else failed, lock, name])
-            self.ctx.audit.append("anonymous", "login.failed", {"name": name, "address": address, "locked": bool(lock)})
-            raise LoginRefused("wrong user name or password")
-        with immediate_transaction(self.ctx.db) as conn:
-            conn.execute("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE name = ?", [name])
-        self.ctx.audit.append(name, "login", {"address": address})
-        return User(name, role)
-
-    def _throttle(self, address: str) -> None:
-        now = time.monotonic()
-        attempts = self._by_address[address]
-        while attempts and attempts[0] < now - 60:
-            attempts.popleft()
-        if len(attempts) >= ADDRESS_ATTEMPTS_PER_MINUTE:
-            raise LoginRefused("too many login attempts from this address; wait a minute")
-        attempts.append(now)
-
-    def current_user(self) -> User | None:
-        """The user of this request's login, while that login is open, unexpired and enabled."""
-        found = self.logins.user_of(session.get("login"))
-        return User(*found) if found else None
-
-    def start_session(self, user: User, address: str) -> None:
-        """A fresh cookie (new CSRF token too) naming a new server-side login."""
-        session.clear()
-        session["login"] = self.logins.start(user.name, address)
-        session["csrf"] = secrets.token_urlsafe(32)
-
-    def end_session(self, reason: str) -> list[str]:
-        """Close this request's login and clear its cookie; returns the closed login ids."""
-        ended = self.logins.end(session.get("login"), reason)
-        session.clear()
-        return ended
-
-
-def current_login_id() -> str | None:
-    """The id of the login this request (or socket) was made with."""
-    token = session.get("login")
-    return login_id(token) if isinstance(token, str) else None
-
-
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
-
-
-def csrf_valid(token: Any) -> bool:
-    expected = session.get("csrf")
-    return bool(expected) and isinstance(token, str) and hmac.compare_digest(token.encode(), expected.encode())
-
-
-def require_role(*roles: str) -> Callable:
-    """Route decorator: a logged-in user with one of ``roles``, and a CSRF token on every POST."""
-    def decorate(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            user = g.get("user")
-            if user is None:
-                abort(401)
-            if user.role not in roles:
-                abort(403)
-            if request.method == "POST" and not csrf_valid(request.form.get("csrf") or request.headers.get("X-CSRF-Token")):
-                abort(400, "missing or wrong CSRF token")
-            return view(*args, **kwargs)
-        return wrapper
-    return decorate
-
+ANY_STAFF = ("proctor", "centre_admin")
+ADMIN = ("centre_admin",)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -141,3 +40,137 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cache-Control": "no-store",
 }
+
+
+class Authenticator:
+    """Logins of this server's browsers: throttled per address, held as server-side logins."""
+
+    def __init__(self, accounts: Accounts, logins: LoginBook, audit: AuditLog) -> None:
+        self.accounts = accounts
+        self.logins = logins
+        self.audit = audit
+        self._by_address: dict[str, deque[float]] = defaultdict(deque)
+
+    def login(self, name: str, password: str, address: str) -> User:
+        """Check a password; every refusal says the same thing to the client (no user probing)."""
+        self._throttle(address)
+        return self.accounts.check_password(name, password, address)
+
+    def _throttle(self, address: str) -> None:
+        now = time.monotonic()
+        attempts = self._by_address[address]
+        while attempts and attempts[0] < now - 60:
+            attempts.popleft()
+        if len(attempts) >= ADDRESS_ATTEMPTS_PER_MINUTE:
+            raise LoginRefused("too many login attempts from this address; wait a minute")
+        attempts.append(now)
+
+    def current_user(self) -> User | None:
+        """The user of this request's login, while that login is open, unexpired and enabled."""
+        return self.accounts.user_of_login(session.get("login"))
+
+    def start_session(self, user: User, address: str) -> None:
+        """A fresh cookie (new CSRF token too) naming a new server-side login."""
+        session.clear()
+        session["login"] = self.logins.start(user.name, address)
+        session["csrf"] = secrets.token_urlsafe(32)
+
+    def logout(self, user: User) -> list[str]:
+        """Close this request's login and clear its cookie; returns the closed login ids."""
+        self.audit.append(user.name, "logout", {})
+        ended = self.logins.end(session.get("login"), "logout")
+        session.clear()
+        return ended
+
+
+def current_login_id() -> str | None:
+    """The id of the login this request (or socket) was made with."""
+    token = session.get("login")
+    return login_id(token) if isinstance(token, str) else None
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return str(session["csrf"])
+
+
+def csrf_valid(token: Any) -> bool:
+    expected = session.get("csrf")
+    return bool(expected) and isinstance(token, str) and hmac.compare_digest(token.encode(), expected.encode())
+
+
+def require_role(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Route decorator: a logged-in user with one of ``roles``, and a CSRF token on every POST."""
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = g.get("user")
+            if user is None:
+                abort(401)
+            if user.role not in roles:
+                abort(403)
+            token = request.form.get("csrf") or request.headers.get("X-CSRF-Token")
+            if request.method == "POST" and not csrf_valid(token):
+                abort(400, "missing or wrong CSRF token")
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if response.mimetype == "text/html" or response.mimetype == "application/json":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def auth_blueprint(auth: Authenticator, *, centre_id: str, centre_name: str,
+                   end_logins: Callable[[list[str]], object]) -> Blueprint:
+    """Login and logout, the user of every request (``g.user``), the pages' common globals, and
+    the answer to a request without a login; ``end_logins`` drops the dashboard sockets of a
+    login that ends here."""
+    bp = Blueprint("auth", __name__)
+
+    @bp.before_app_request
+    def load_user() -> None:
+        g.user = auth.current_user()
+
+    @bp.app_context_processor
+    def template_globals() -> dict[str, Any]:
+        return {"user": g.get("user"), "csrf": csrf_token, "centre_name": centre_name, "centre_id": centre_id}
+
+    @bp.get("/")
+    def index() -> Any:
+        return redirect(url_for("pages.dashboard" if g.user else "auth.login"))
+
+    @bp.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        error = None
+        if request.method == "POST":
+            if not csrf_valid(request.form.get("csrf")):
+                abort(400, "missing or wrong CSRF token")
+            address = request.remote_addr or "?"
+            try:
+                user = auth.login(request.form.get("name", "")[:64], request.form.get("password", "")[:1024], address)
+            except LoginRefused as exc:
+                error = str(exc)
+            else:
+                auth.start_session(user, address)
+                return redirect(url_for("pages.dashboard"))
+        return render_template("login.html", error=error), 401 if error else 200
+
+    @bp.post("/logout")
+    @require_role(*ANY_STAFF)
+    def logout() -> Any:
+        end_logins(auth.logout(g.user))  # its dashboard sockets go too
+        return redirect(url_for("auth.login"))
+
+    @bp.app_errorhandler(401)
+    def unauthorised(_: Any) -> Any:
+        if request.path.startswith("/media/") or request.accept_mimetypes.best == "application/json":
+            return Response("login required", 401)
+        return redirect(url_for("auth.login"))
+
+    return bp

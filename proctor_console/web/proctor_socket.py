@@ -8,55 +8,63 @@ Each socket remembers the login it was opened with. When that login ends (logout
 disabled, a password reset, expiry, or any of these done by another process), the server
 disconnects the socket (``disconnect_logins`` at once, ``drop_closed`` from the sweeper), and every
 action re-checks the login first, so a socket cannot act in the moment before it is dropped.
+
+A refused action answers ``{"ok": false, "error": reason, "code": kind}``, the kind mapped from the
+refusal by ``errors.socket_code`` (``invalid``, ``not_found``, ``forbidden``, ``conflict``, ...).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 
 from exam_core import protocol
 from exam_core.errors import InvigilError
-from proctor_console.auth import csrf_valid, current_login_id
+from proctor_console.accounts import Accounts
+from proctor_console.actions import Actions
+from proctor_console.errors import socket_code
+from proctor_console.web.auth import Authenticator, csrf_valid, current_login_id
 
-if TYPE_CHECKING:
-    from proctor_console.server import ConsoleServer
+PROCTORS_ROOM = "proctors"
 
 
 class ProctorNamespace(Namespace):
-    def __init__(self, server: ConsoleServer) -> None:
+    def __init__(self, auth: Authenticator, accounts: Accounts, actions: Actions,
+                 snapshot: Callable[[], dict[str, Any]]) -> None:
         super().__init__(protocol.PROCTOR_NAMESPACE)
-        self.console = server
+        self.auth = auth
+        self.accounts = accounts
+        self.actions = actions
+        #: What a dashboard shows when its socket connects (``Dashboard.snapshot``).
+        self.snapshot = snapshot
         self.logins: dict[str, str] = {}  # socket id -> id of the login it was opened with
 
     def on_connect(self, auth: Any = None) -> None:
-        user = self.console.auth.current_user()
+        user = self.auth.current_user()
         if user is None:
             raise ConnectionRefusedError("not logged in")
         if not isinstance(auth, dict) or not csrf_valid(auth.get("csrf")):
             raise ConnectionRefusedError("missing or wrong CSRF token")
-        self.logins[request.sid] = current_login_id() or ""
-        join_room("proctors")
-        emit(protocol.PROCTOR_SNAPSHOT, {"user": user.name, "role": user.role,
-                                         "tiles": self.console.room.snapshot(),
-                                         "alerts": self.console.open_alerts()})
+        self.logins[request.sid] = current_login_id() or ""  # type: ignore[attr-defined]
+        join_room(PROCTORS_ROOM)
+        emit(protocol.PROCTOR_SNAPSHOT, {"user": user.name, "role": user.role, **self.snapshot()})
 
     def on_disconnect(self, *_: Any) -> None:
-        self.logins.pop(request.sid, None)
+        self.logins.pop(request.sid, None)  # type: ignore[attr-defined]
 
     def on_action(self, data: Any = None) -> dict[str, Any]:
-        user = self.console.auth.current_user()
+        user = self.auth.current_user()
         if user is None:
-            return {"ok": False, "error": "not logged in"}
+            return {"ok": False, "error": "not logged in", "code": "unauthorised"}
         if not isinstance(data, dict) or not csrf_valid(data.get("csrf")):
-            return {"ok": False, "error": "missing or wrong CSRF token"}
+            return {"ok": False, "error": "missing or wrong CSRF token", "code": "forbidden"}
         try:
-            result = self.console.actions.perform(user, {k: v for k, v in data.items() if k != "csrf"})
+            result = self.actions.perform(user, {k: v for k, v in data.items() if k != "csrf"})
         except InvigilError as exc:
-            return {"ok": False, "error": str(exc)}
+            return {"ok": False, "error": str(exc), "code": socket_code(exc)}
         return {"ok": True, "result": result}
 
     # --- ending logins ------------------------------------------------------------------------
@@ -66,10 +74,10 @@ class ProctorNamespace(Namespace):
         sids = [sid for sid, login in list(self.logins.items()) if login in ended]
         for sid in sids:
             self.logins.pop(sid, None)
-            self.console.socketio.server.disconnect(sid, namespace=protocol.PROCTOR_NAMESPACE)
+            self.socketio.server.disconnect(sid, namespace=protocol.PROCTOR_NAMESPACE)
         return len(sids)
 
     def drop_closed(self) -> int:
         """Disconnect sockets whose login no longer counts (closed elsewhere, expired, user disabled)."""
         opened = set(self.logins.values())
-        return self.disconnect_logins(opened - self.console.auth.logins.still_open(opened)) if opened else 0
+        return self.disconnect_logins(opened - self.accounts.counting_logins(opened)) if opened else 0

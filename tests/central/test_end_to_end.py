@@ -21,8 +21,8 @@ from item_bank_sync.items import synthetic
 from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.cli import main
 from proctor_console.context import ConsoleContext
-from proctor_console.sync import run_sync
-from proctor_console.sync_client import HubClient
+from proctor_console.sync.client import HubClient
+from proctor_console.sync.run import run_sync
 from tests.central.test_sync import Hub
 
 AREAS = ["algebra", "geometry"]

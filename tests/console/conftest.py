@@ -1,141 +1,22 @@
-"""Console fixtures: a real console data directory, a real server process, simulated kiosks.
+"""Console fixtures: a certified console set up with its own CLI, and the real server process.
 
-The central body's part (root key, centre certificate, a signed form package) is produced here
-with ``exam_core`` directly, the same calls ``item_bank_sync`` makes; everything the console does
-is exercised through its CLI and its network endpoints.
+The world they build (central body, console data directory, running console, simulated kiosks) is
+described in ``tests/support/console_world.py``.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
-import sys
-import time
-import warnings
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Iterator
 
 import pytest
-import requests
-import socketio
-import urllib3
 
-from exam_core import certs, keys, protocol
-from exam_core.jsonio import utc_now
-from exam_core.package import build_form_package
-from simulators.kiosk import SimKiosk
-from simulators.proctor import ProctorSocket
-
-urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
-
-ADMIN, PROCTOR, PROCTOR2 = "admin", "paula", "peter"
-PASSWORD = "correct horse battery"
-ROSTER = """candidate_id,name,scheme,seat,accommodations
-cand-1,Ada Lovelace,scheme-a,A1,
-cand-2,Alan Turing,scheme-a,A2,"{""extra_time_percent"": 25}"
-cand-3,Grace Hopper,scheme-a,A3,
-"""
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
-    """Poll ``predicate`` until it returns something true (what a kiosk or browser does arrives async)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
-def app_client(server: Any, address: str = "127.0.0.1") -> Any:
-    """A Flask test client of an in-process ``ConsoleServer`` (threading mode, no sockets)."""
-    client = server.app.test_client()
-    client.environ_base["wsgi.url_scheme"] = "https"  # Secure cookies travel only over HTTPS
-    client.environ_base["REMOTE_ADDR"] = address  # the login throttle counts per address
-    return client
-
-
-def form_csrf(client: Any, path: str = "/login") -> str:
-    """The CSRF token a page's forms carry."""
-    return re.search(r'name="csrf" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
-
-
-def app_login(server: Any, user: str, password: str = PASSWORD, address: str = "127.0.0.1") -> tuple[Any, Any]:
-    """Log in through the login form; returns ``(client, reply)`` (302 on success)."""
-    client = app_client(server, address)
-    reply = client.post("/login", data={"csrf": form_csrf(client), "name": user, "password": password})
-    return client, reply
-
-
-@contextmanager
-def console_tab(browser: Any) -> Iterator[Any]:
-    """A Chromium page in its own context that accepts the console's self-signed certificate;
-    ``page.errors`` collects the page's console errors (a CSP violation shows up there)."""
-    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.errors = []
-    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
-    try:
-        yield page
-    finally:
-        context.close()
-
-
-def cli(data: Path, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run([sys.executable, "-m", "proctor_console", "--data", str(data), *args],
-                            input=stdin, capture_output=True, text=True, timeout=60)
-    if result.returncode != 0:
-        raise AssertionError(f"proctor_console {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-@dataclass
-class Central:
-    key: Any
-    root_cert: bytes
-
-    def certify_centre(self, request_bytes: bytes) -> dict[str, str]:
-        request = protocol.open_enrolment_request(request_bytes)
-        centre_cert = certs.issue_certificate(
-            self.key, "central", request.centre_id, certs.ROLE_CENTRE,
-            keys.public_key_from_dict(request.signing_key), keys.public_key_from_dict(request.hpke_key))
-        return {"centre_certificate": centre_cert.decode(), "root_certificate": self.root_cert.decode()}
+from tests.support.console_world import (Central, ConsoleSetup, RunningConsole, make_central, set_up_console,
+                                         start_console)
 
 
 @pytest.fixture(scope="session")
 def central() -> Central:
-    key = keys.generate_signing_key()
-    return Central(key, certs.make_root_certificate(key, "central"))
-
-
-@dataclass
-class ConsoleSetup:
-    data: Path
-    central: Central
-    packages: dict[str, Path] = field(default_factory=dict)
-    release_codes: dict[str, str] = field(default_factory=dict)
-
-
-def make_package(setup: ConsoleSetup, package_id: str, *, opens_in: timedelta = timedelta(hours=-1),
-                 closes_in: timedelta = timedelta(hours=3), release_code: bool = False) -> Path:
-    hpke_public = keys.load_public_key(setup.data / "keys" / "centre-hpke.pub")
-    now = utc_now()
-    data, code = build_form_package(
-        b"form content: items would be here", package_id=package_id, form_id="form-1", form_version=1,
-        scheme_id="scheme-a", centre_id="centre-1", opens=now + opens_in, closes=now + closes_in,
-        signing_key=setup.central.key, centre_hpke_public=hpke_public, with_release_code=release_code,
-        title=f"Form 1 ({package_id})", duration_seconds=3600, item_count=40)
-    path = setup.data.parent / f"{package_id}.zip"
-    path.write_bytes(data)
-    if code:
-        setup.release_codes[package_id] = code
-    return path
+    return make_central()
 
 
 @pytest.fixture(scope="module")
@@ -145,79 +26,7 @@ def console_setup(tmp_path_factory: pytest.TempPathFactory, central: Central) ->
     Module-scoped (set-up runs eight CLI processes): tests in a module share it and use their own
     kiosk ids.
     """
-    tmp_path = tmp_path_factory.mktemp("console")
-    data = tmp_path / "console"
-    cli(data, "init", "--centre-id", "centre-1", "--name", "Test Centre")
-    bundle = tmp_path / "centre-cert.json"
-    bundle.write_text(json.dumps(central.certify_centre((data / "enrolment-request.json").read_bytes())))
-    cli(data, "certificate", "install", str(bundle))
-    cli(data, "users", "add", ADMIN, "--role", "centre_admin", "--password-stdin", stdin=PASSWORD + "\n")
-    cli(data, "users", "add", PROCTOR, "--role", "proctor", "--password-stdin", stdin=PASSWORD + "\n")
-    cli(data, "users", "add", PROCTOR2, "--role", "proctor", "--password-stdin", stdin=PASSWORD + "\n")
-    roster = tmp_path / "roster.csv"
-    roster.write_text(ROSTER)
-    cli(data, "roster", "import", str(roster))
-    setup = ConsoleSetup(data, central)
-    setup.packages["pkg-open"] = make_package(setup, "pkg-open")
-    cli(data, "packages", "import", str(setup.packages["pkg-open"]))
-    return setup
-
-
-@dataclass
-class RunningConsole:
-    setup: ConsoleSetup
-    server: Any  # tests.conftest.LiveServer
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.server.port}"
-
-    def pairing_code(self) -> str:
-        return json.loads(cli(self.setup.data, "pair", "--json"))["code"]
-
-    def kiosk(self, kiosk_id: str, connect: bool = True) -> SimKiosk:
-        kiosk = SimKiosk(self.url, kiosk_id, verify=False)
-        kiosk.pair(self.pairing_code())
-        if connect:
-            kiosk.connect()
-        return kiosk
-
-    def login(self, user: str = PROCTOR, password: str = PASSWORD) -> requests.Session:
-        session = requests.Session()
-        session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify=False
-        session.verify = False
-        page = session.get(self.url + "/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-        reply = session.post(self.url + "/login", data={"csrf": token, "name": user, "password": password},
-                             allow_redirects=False)
-        if reply.status_code != 302:
-            raise AssertionError(f"login as {user} failed: {reply.status_code}")
-        return session
-
-    def proctor_socket(self, session: requests.Session) -> tuple[ProctorSocket, str, list]:
-        """A python-socketio client on /proctor using a logged-in session; returns (client, csrf, received)."""
-        page = session.get(self.url + "/dashboard")
-        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
-        received: list[tuple[str, Any]] = []
-        client = ProctorSocket()
-        client.on("*", lambda event, data: received.append((event, data)), namespace=protocol.PROCTOR_NAMESPACE)
-        cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
-        client.connect(self.url, namespaces=[protocol.PROCTOR_NAMESPACE], headers={"Cookie": cookie},
-                       auth={"csrf": csrf}, transports=["websocket"], wait_timeout=10)
-        return client, csrf, received
-
-
-def start_console(data: Path, log_dir: Path) -> Any:
-    """``python -m proctor_console serve`` as a real process (HTTPS) via the shared LiveServer."""
-    import os
-    from tests.conftest import LiveServer, _launch, find_free_port, wait_for_port
-    port = find_free_port()
-    args = ["--data", str(data), "serve", "--host", "127.0.0.1", "--port", "{port}"]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    log = log_dir / f"console-{port}.log"
-    server = LiveServer("proctor_console", args, port, _launch("proctor_console", args, port, env, log), log, env)
-    wait_for_port(port, timeout=30, process=server.process)
-    return server
+    return set_up_console(tmp_path_factory.mktemp("console"), central)
 
 
 @pytest.fixture(scope="module")

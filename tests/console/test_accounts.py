@@ -13,20 +13,21 @@ import re
 
 import pytest
 
-from proctor_console.context import ConsoleContext, ConsoleError
-from proctor_console.server import ConsoleServer
-from tests.console.conftest import ADMIN, PASSWORD, PROCTOR, ConsoleSetup, app_client, app_login, cli, form_csrf
+from proctor_console.app import Console, build_console
+from proctor_console.context import ConsoleContext
+from proctor_console.errors import ConsoleError
+from tests.support.console_world import ADMIN, PASSWORD, PROCTOR, ConsoleSetup, app_client, app_login, cli, form_csrf
 
 NEW_PASSWORD = "a different long password"
 ADDRESSES = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def server(console_setup: ConsoleSetup) -> ConsoleServer:
-    return ConsoleServer(ConsoleContext(console_setup.data), async_mode="threading")
+def server(console_setup: ConsoleSetup) -> Console:
+    return build_console(ConsoleContext(console_setup.data), async_mode="threading")
 
 
-def _client(server: ConsoleServer):
+def _client(server: Console):
     # each client its own address: this module logs in more than the 20-per-minute address throttle allows
     n = next(ADDRESSES)
     return app_client(server, f"10.0.{n // 250}.{n % 250 + 1}")
@@ -36,13 +37,13 @@ def _csrf(client, path: str) -> str:
     return form_csrf(client, path)
 
 
-def _login(server: ConsoleServer, user: str, password: str = PASSWORD):
+def _login(server: Console, user: str, password: str = PASSWORD):
     n = next(ADDRESSES)
     client, reply = app_login(server, user, password, f"10.0.{n // 250}.{n % 250 + 1}")
     return client, reply.status_code
 
 
-def _admin(server: ConsoleServer):
+def _admin(server: Console):
     client, status = _login(server, ADMIN)
     assert status == 302
     return client, _csrf(client, "/admin/users")
@@ -53,11 +54,11 @@ def _post(client, csrf: str, **form):
     return reply.status_code, reply.get_data(as_text=True)
 
 
-def _audit(server: ConsoleServer) -> list[tuple[str, str, dict]]:
+def _audit(server: Console) -> list[tuple[str, str, dict]]:
     return [(e.actor, e.action, e.data) for e in server.ctx.audit.entries()]
 
 
-def test_a_proctor_and_a_stranger_cannot_reach_the_users_page(server: ConsoleServer) -> None:
+def test_a_proctor_and_a_stranger_cannot_reach_the_users_page(server: Console) -> None:
     proctor, status = _login(server, PROCTOR)
     assert status == 302
     assert proctor.get("/admin/users").status_code == 403
@@ -70,7 +71,7 @@ def test_a_proctor_and_a_stranger_cannot_reach_the_users_page(server: ConsoleSer
     assert "Users</a>" not in proctor.get("/dashboard").get_data(as_text=True)  # no link for a proctor
 
 
-def test_posts_without_the_csrf_token_are_refused(server: ConsoleServer) -> None:
+def test_posts_without_the_csrf_token_are_refused(server: Console) -> None:
     admin, csrf = _admin(server)
     form = {"do": "add", "name": "no-token", "role": "proctor", "password": PASSWORD, "password_confirm": PASSWORD}
     assert admin.post("/admin/users", data=form).status_code == 400
@@ -78,23 +79,23 @@ def test_posts_without_the_csrf_token_are_refused(server: ConsoleServer) -> None
     assert server.ctx.db.execute("SELECT 1 FROM users WHERE name = 'no-token'").fetchone() is None
 
 
-@pytest.mark.parametrize("form, says", [
-    ({"name": "shorty", "role": "proctor", "password": "short", "password_confirm": "short"}, "at least 10"),
-    ({"name": "typo", "role": "proctor", "password": PASSWORD, "password_confirm": PASSWORD + "!"}, "differ"),
-    ({"name": "bad name!", "role": "proctor", "password": PASSWORD, "password_confirm": PASSWORD}, "name"),
-    ({"name": "x" * 65, "role": "proctor", "password": PASSWORD, "password_confirm": PASSWORD}, "name"),
-    ({"name": "boss", "role": "superuser", "password": PASSWORD, "password_confirm": PASSWORD}, "role"),
-    ({"name": PROCTOR, "role": "proctor", "password": PASSWORD, "password_confirm": PASSWORD}, "already exists"),
+@pytest.mark.parametrize("form, says, refused_with", [
+    ({"name": "shorty", "role": "proctor", "password": "short", "password_confirm": "short"}, "at least 10", 400),
+    ({"name": "typo", "role": "proctor", "password": PASSWORD, "password_confirm": PASSWORD + "!"}, "differ", 400),
+    ({"name": "bad name!", "role": "proctor", "password": PASSWORD, "password_confirm": PASSWORD}, "name", 400),
+    ({"name": "x" * 65, "role": "proctor", "password": PASSWORD, "password_confirm": PASSWORD}, "name", 400),
+    ({"name": "boss", "role": "superuser", "password": PASSWORD, "password_confirm": PASSWORD}, "role", 400),
+    ({"name": PROCTOR, "role": "proctor", "password": PASSWORD, "password_confirm": PASSWORD}, "already exists", 409),
 ])
-def test_adding_a_user_refuses_bad_input(server: ConsoleServer, form: dict, says: str) -> None:
+def test_adding_a_user_refuses_bad_input(server: Console, form: dict, says: str, refused_with: int) -> None:
     admin, csrf = _admin(server)
     before = server.ctx.db.execute("SELECT COUNT(*) FROM users").fetchone()[0]
     status, page = _post(admin, csrf, do="add", **form)
-    assert status == 400 and "Refused:" in page and says in page
+    assert status == refused_with and "Refused:" in page and says in page
     assert server.ctx.db.execute("SELECT COUNT(*) FROM users").fetchone()[0] == before
 
 
-def test_admin_adds_disables_enables_and_resets_a_user(server: ConsoleServer) -> None:
+def test_admin_adds_disables_enables_and_resets_a_user(server: Console) -> None:
     admin, csrf = _admin(server)
     status, page = _post(admin, csrf, do="add", name="nina", role="proctor", password=PASSWORD,
                          password_confirm=PASSWORD)
@@ -128,7 +129,7 @@ def test_admin_adds_disables_enables_and_resets_a_user(server: ConsoleServer) ->
         assert (ADMIN, action, {"name": "nina", **({"role": "proctor"} if action == "user.add" else {})}) in audit
 
 
-def test_admin_unlocks_a_locked_out_user(server: ConsoleServer) -> None:
+def test_admin_unlocks_a_locked_out_user(server: Console) -> None:
     admin, csrf = _admin(server)
     _post(admin, csrf, do="add", name="lars", role="proctor", password=PASSWORD, password_confirm=PASSWORD)
     for _ in range(5):
@@ -142,32 +143,31 @@ def test_admin_unlocks_a_locked_out_user(server: ConsoleServer) -> None:
     assert (ADMIN, "user.unlock", {"name": "lars"}) in _audit(server)
 
 
-def test_admin_cannot_lock_the_centre_out(server: ConsoleServer) -> None:
+def test_admin_cannot_lock_the_centre_out(server: Console) -> None:
     admin, csrf = _admin(server)
     status, page = _post(admin, csrf, do="disable", name=ADMIN)
-    assert status == 400 and "your own account" in page
+    assert status == 403 and "your own account" in page
     _post(admin, csrf, do="add", name="other-admin", role="centre_admin", password=PASSWORD, password_confirm=PASSWORD)
     other, status = _login(server, "other-admin")
     other_csrf = _csrf(other, "/admin/users")
     assert _post(other, other_csrf, do="disable", name=ADMIN)[0] == 200
     status, page = _post(other, other_csrf, do="disable", name="other-admin")
-    assert status == 400 and "your own account" in page
+    assert status == 403 and "your own account" in page
     assert _post(other, other_csrf, do="enable", name=ADMIN)[0] == 200
     status, page = _post(admin := _admin(server)[0], _csrf(admin, "/admin/users"), do="disable", name="nobody")
-    assert status == 400 and "no user named &#39;nobody&#39;" in page  # escaped
+    assert status == 404 and "no user named &#39;nobody&#39;" in page  # escaped
     status, page = _post(admin, _csrf(admin, "/admin/users"), do="promote", name=PROCTOR)
     assert status == 400 and "unknown user action" in page
-    from proctor_console.accounts import set_disabled
-    set_disabled(server.ctx, "other-admin", True, "it-desk")
+    accounts = server.core.accounts
+    accounts.set_disabled("other-admin", True, "it-desk")
     with pytest.raises(ConsoleError, match="last enabled centre admin"):  # the CLI acts as nobody in particular
-        set_disabled(server.ctx, ADMIN, True, "it-desk")
-    set_disabled(server.ctx, "other-admin", False, "it-desk")
+        accounts.set_disabled(ADMIN, True, "it-desk")
+    accounts.set_disabled("other-admin", False, "it-desk")
 
 
-def test_an_admin_resetting_their_own_password_keeps_this_session(server: ConsoleServer) -> None:
+def test_an_admin_resetting_their_own_password_keeps_this_session(server: Console) -> None:
     _admin(server)
-    from proctor_console.accounts import add_user
-    add_user(server.ctx, "selfie", "centre_admin", PASSWORD, by="test")
+    server.core.accounts.add("selfie", "centre_admin", PASSWORD, by="test")
     mine, _ = _login(server, "selfie")
     elsewhere, _ = _login(server, "selfie")
     status, _ = _post(mine, _csrf(mine, "/admin/users"), do="reset_password", name="selfie",

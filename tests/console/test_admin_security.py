@@ -19,25 +19,25 @@ import pytest
 
 from exam_core import keys, protocol
 from exam_core.jsonio import b64e
-from proctor_console.actions import User
-from proctor_console.context import ConsoleContext, ConsoleError
-from proctor_console.imports import import_package, parse_roster
+from proctor_console.accounts import User
+from proctor_console.app import Console, build_console
+from proctor_console.context import ConsoleContext
+from proctor_console.errors import ConsoleError
 from proctor_console.passwords import hash_password, verify_password
-from proctor_console.records import purge_media
-from proctor_console.server import ConsoleServer
-from tests.console.conftest import (ADMIN, PASSWORD, PROCTOR, PROCTOR2, ConsoleSetup, app_client, app_login, cli,
-                                   form_csrf, make_package)
+from proctor_console.roster import parse_roster
+from tests.support.console_world import (ADMIN, PASSWORD, PROCTOR, PROCTOR2, ConsoleSetup, app_client, app_login, cli,
+                                         form_csrf, make_package)
 
 
 @pytest.fixture(scope="module")
-def server(console_setup: ConsoleSetup) -> ConsoleServer:
-    return ConsoleServer(ConsoleContext(console_setup.data), async_mode="threading")
+def server(console_setup: ConsoleSetup) -> Console:
+    return build_console(ConsoleContext(console_setup.data), async_mode="threading")
 
 
 _client, _csrf, _login = app_client, form_csrf, app_login
 
 
-def _pair(server: ConsoleServer, kiosk_id: str):
+def _pair(server: Console, kiosk_id: str):
     code, _ = server.registry.new_code("test")
     signing_key, hpke_key = keys.generate_signing_key(), keys.generate_hpke_key(keys.SUITE_X25519)
     request = protocol.PairRequest(kiosk_id=kiosk_id, signing_key=keys.public_key_to_dict(signing_key.public_key()),
@@ -57,7 +57,7 @@ def test_passwords_are_argon2id_salted_and_checked() -> None:
         hash_password("short")
 
 
-def test_cookies_headers_and_csrf(server: ConsoleServer) -> None:
+def test_cookies_headers_and_csrf(server: Console) -> None:
     client = _client(server)
     assert client.post("/login", data={"name": PROCTOR, "password": PASSWORD}).status_code == 400
     client, reply = _login(server, PROCTOR)
@@ -73,7 +73,7 @@ def test_cookies_headers_and_csrf(server: ConsoleServer) -> None:
     assert client.post("/incidents", data={"csrf": csrf, "category": "other", "text": "noise"}).status_code == 200
 
 
-def test_roles_on_routes(server: ConsoleServer) -> None:
+def test_roles_on_routes(server: Console) -> None:
     proctor, _ = _login(server, PROCTOR)
     assert proctor.get("/admin").status_code == 403
     admin, _ = _login(server, ADMIN)
@@ -83,9 +83,8 @@ def test_roles_on_routes(server: ConsoleServer) -> None:
     assert anonymous.get("/sessions/pkg-open/report.json").status_code in (302, 401)
 
 
-def test_login_lockout_after_repeated_failures(server: ConsoleServer) -> None:
-    from proctor_console.accounts import add_user
-    add_user(server.ctx, "lockme", "proctor", PASSWORD)
+def test_login_lockout_after_repeated_failures(server: Console) -> None:
+    server.core.accounts.add("lockme", "proctor", PASSWORD, by="test")
     for _ in range(5):
         assert _login(server, "lockme", "wrong password!!")[1].status_code == 401
     client, reply = _login(server, "lockme", PASSWORD)
@@ -105,27 +104,27 @@ def test_roster_validation_names_line_and_field() -> None:
         parse_roster(b"candidate_id,name,scheme,seat\nc1,Ann,s1,A1\nc1,Bob,s1,A2\n")
 
 
-def test_package_import_refuses_tampered_and_foreign(server: ConsoleServer, console_setup: ConsoleSetup) -> None:
+def test_package_import_refuses_tampered_and_foreign(server: Console, console_setup: ConsoleSetup) -> None:
     data = bytearray(console_setup.packages["pkg-open"].read_bytes())
     index = data.find(b"Form 1")
     data[index] ^= 0x20
     with pytest.raises(ConsoleError):
-        import_package(server.ctx, bytes(data), "tampered.zip", "test")
-    from exam_core.package import build_form_package
+        server.core.packages.import_package(bytes(data), "tampered.zip", "test")
     from exam_core.jsonio import utc_now
+    from exam_core.package import build_form_package
     foreign, _ = build_form_package(b"x", package_id="pkg-foreign", form_id="f", form_version=1, scheme_id="scheme-a",
                                     centre_id="centre-2", opens=utc_now(), closes=utc_now() + timedelta(hours=1),
                                     signing_key=console_setup.central.key,
                                     centre_hpke_public=server.ctx.hpke_key.public_key())
     with pytest.raises(ConsoleError, match="centre-2"):
-        import_package(server.ctx, foreign, "foreign.zip", "test")
+        server.core.packages.import_package(foreign, "foreign.zip", "test")
 
 
-def test_key_release_window_release_code_and_conflicts(server: ConsoleServer, console_setup: ConsoleSetup) -> None:
+def test_key_release_window_release_code_and_conflicts(server: Console, console_setup: ConsoleSetup) -> None:
     later = make_package(console_setup, "pkg-later", opens_in=timedelta(hours=2), closes_in=timedelta(hours=5))
     coded = make_package(console_setup, "pkg-coded", release_code=True)
     for path in (later, coded):
-        import_package(server.ctx, path.read_bytes(), path.name, "test")
+        server.core.packages.import_package(path.read_bytes(), path.name, "test")
     paula, peter, admin = User(PROCTOR, "proctor"), User(PROCTOR2, "proctor"), User(ADMIN, "centre_admin")
     actions = server.actions
     _pair(server, "kiosk-w1")
@@ -167,13 +166,13 @@ def test_key_release_window_release_code_and_conflicts(server: ConsoleServer, co
     assert server.ctx.audit.verify(server.ctx.signing_key.public_key()).entries == len(audit)
 
 
-def test_retention_purges_old_media(server: ConsoleServer) -> None:
+def test_retention_purges_old_media(server: Console) -> None:
     old = server.ctx.media_dir / "snapshots" / "kiosk-x-1.jpg"
     new = server.ctx.media_dir / "thumbnails" / "kiosk-x.jpg"
     old.write_bytes(b"\xff\xd8old")
     new.write_bytes(b"\xff\xd8new")
     os.utime(old, (time.time() - 40 * 86400,) * 2)
-    removed = purge_media(server.ctx, days=30)
+    removed = server.core.retention.purge("test", days=30)
     assert removed == {"thumbnails": 0, "snapshots": 1} and not old.exists() and new.exists()
 
 
@@ -193,7 +192,7 @@ def test_cli_report_and_refusals(console_setup: ConsoleSetup, tmp_path: Path) ->
         cli(other, "certificate", "install", str(bundle))
 
 
-def test_admin_uploads_roster_and_packages_in_the_web_ui(server: ConsoleServer, console_setup: ConsoleSetup) -> None:
+def test_admin_uploads_roster_and_packages_in_the_web_ui(server: Console, console_setup: ConsoleSetup) -> None:
     import io
     admin, _ = _login(server, ADMIN)
     csrf = _csrf(admin, "/admin")

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from exam_core import protocol
-from tests.console.conftest import RunningConsole, cli, wait_until
+from tests.support.console_world import RunningConsole, cli, wait_until
 
 pytestmark = pytest.mark.slow
 

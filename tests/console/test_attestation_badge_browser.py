@@ -13,7 +13,7 @@ import hashlib
 import pytest
 
 from exam_core import protocol
-from tests.console.conftest import PASSWORD, PROCTOR, RunningConsole, cli, console_tab
+from tests.support.console_world import PASSWORD, PROCTOR, RunningConsole, cli, console_tab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

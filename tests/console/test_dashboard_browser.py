@@ -6,14 +6,12 @@ the kiosks are real python-socketio clients speaking exam_core.protocol.
 
 from __future__ import annotations
 
-import time
-
 import cv2
 import pytest
 from skimage import data as skimage_data
 
 from exam_core.jsonio import b64e
-from tests.console.conftest import PASSWORD, PROCTOR, RunningConsole, console_tab, wait_until
+from tests.support.console_world import PASSWORD, PROCTOR, RunningConsole, console_tab, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

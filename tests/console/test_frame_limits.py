@@ -22,8 +22,8 @@ import websocket
 from geventwebsocket.websocket import Header
 
 from exam_core import limits, protocol
-from proctor_console.frame_limits import MESSAGE_TOO_BIG, SMALL_MESSAGE_BYTES, unmask
-from tests.console.conftest import PROCTOR, RunningConsole, wait_until
+from proctor_console.link.frame_limits import MESSAGE_TOO_BIG, SMALL_MESSAGE_BYTES, unmask
+from tests.support.console_world import PROCTOR, RunningConsole, wait_until
 
 pytestmark = pytest.mark.slow
 

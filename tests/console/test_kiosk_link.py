@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 import socketio
 
 from exam_core import keys, protocol
-from tests.console.conftest import RunningConsole, cli, wait_until
+from tests.support.console_world import RunningConsole, cli, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -199,7 +197,7 @@ def test_envelope_header_verified_stored_and_receipt_recorded(running_console: R
     from exam_core import envelope, receipt
     from exam_core.jsonio import b64e as enc
     from proctor_console.context import ConsoleContext
-    from proctor_console.sync_envelopes import ConsoleEnvelopeStore
+    from proctor_console.sync.outbox import SyncOutbox
 
     session = running_console.login()
     proctor, csrf, _ = running_console.proctor_socket(session)
@@ -228,7 +226,7 @@ def test_envelope_header_verified_stored_and_receipt_recorded(running_console: R
     assert send(good)["duplicate"] is True
     db = sqlite3.connect(running_console.setup.data / "console.db")
     assert db.execute("SELECT COUNT(*) FROM envelopes WHERE attempt_id = ?", [attempt_id]).fetchone()[0] == 1
-    store = ConsoleEnvelopeStore(ConsoleContext(running_console.setup.data))
+    store = SyncOutbox(ConsoleContext(running_console.setup.data))
     pending = [e for batch in store.pending(10 ** 7, 100) for e in batch if e.attempt_id == attempt_id]
     assert [e.data for e in pending] == [good]  # kept, byte for byte, until a receipt verifies
     central = running_console.setup.central.key

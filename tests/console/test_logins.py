@@ -17,7 +17,7 @@ from exam_core import protocol
 from exam_core.store import immediate_transaction
 from proctor_console.context import ConsoleContext
 from proctor_console.logins import SESSION_HOURS
-from tests.console.conftest import ADMIN, PASSWORD, PROCTOR, PROCTOR2, RunningConsole, cli, wait_until
+from tests.support.console_world import ADMIN, PASSWORD, PROCTOR, PROCTOR2, RunningConsole, cli, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +99,7 @@ def test_an_account_disabled_by_the_cli_loses_its_socket_and_cannot_act(running_
     cli(running_console.setup.data, "users", "disable", PROCTOR2, "--by", "it-desk")  # another process
     try:
         refused = _act(client, csrf)  # before the sweeper has dropped it: refused by the per-action check
-        assert refused == {"ok": False, "error": "not logged in"}
+        assert refused == {"ok": False, "error": "not logged in", "code": "unauthorised"}
     except socketio.exceptions.SocketIOError:
         pass  # the sweeper was quicker
     wait_until(lambda: not client.connected, timeout=12)  # within two sweeps

@@ -9,7 +9,7 @@ import time
 import pytest
 import socketio
 
-from tests.console.conftest import RunningConsole, start_console
+from tests.support.console_world import RunningConsole
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.console.conftest import ADMIN, PASSWORD, RunningConsole, console_tab
+from tests.support.console_world import ADMIN, PASSWORD, RunningConsole, console_tab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

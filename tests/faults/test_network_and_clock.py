@@ -23,8 +23,8 @@ import pytest
 
 from exam_core.jsonio import b64e
 from proctor_console.context import ConsoleContext
-from proctor_console.sync_client import HubClient
-from proctor_console.sync_envelopes import ConsoleEnvelopeStore
+from proctor_console.sync.client import HubClient
+from proctor_console.sync.outbox import SyncOutbox
 from tests.faults.world import (OUTAGE_S, TIMER_SLACK_MS, admit, check_nothing_lost, in_threads, seats,
                                sit_whole_exam)
 
@@ -93,7 +93,7 @@ def _central_counts(world) -> tuple[int, int, int]:
 def test_duplicated_and_truncated_uploads(world):
     candidates = sit_whole_exam(world, 2)
     ctx = ConsoleContext(world.console_dir)
-    store = ConsoleEnvelopeStore(ctx)
+    store = SyncOutbox(ctx)
     kept = [(sha, attempt_id, bytes(body)) for sha, attempt_id, body in
             ctx.db.execute("SELECT sha256, attempt_id, body FROM envelopes").fetchall()]
     entries = {sha: {"envelope": b64e(body), **store.meta(attempt_id)} for sha, attempt_id, body in kept}

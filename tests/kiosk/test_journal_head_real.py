@@ -21,8 +21,8 @@ from item_bank_sync.trust import release_allowlist
 from item_bank_sync.results.intake import EnvelopeMeta, IntakeRefusal, check_journal_heads
 from item_bank_sync.results.envelope import open_envelope
 from proctor_console.context import ConsoleContext
-from proctor_console.sync_envelopes import ConsoleEnvelopeStore
-from tests.console.conftest import cli
+from proctor_console.sync.outbox import SyncOutbox
+from tests.support.console_world import cli
 from tests.kiosk.fake_console import wait_for
 from tests.kiosk.forms import ANSWERS
 from tests.kiosk.test_real_console import real  # noqa: F401 - the fixture
@@ -151,7 +151,7 @@ def test_heads_the_console_saw_are_checked_on_a_real_sealed_journal(real):
         envelope = bytes(db.execute("SELECT body FROM envelopes WHERE attempt_id = ?", [attempt_id]).fetchone()[0])
     proctor.disconnect()
 
-    meta = EnvelopeMeta.from_dict(ConsoleEnvelopeStore(ConsoleContext(console.setup.data)).meta(attempt_id))
+    meta = EnvelopeMeta.from_dict(SyncOutbox(ConsoleContext(console.setup.data)).meta(attempt_id))
     assert (seen[0], seen[1]) in meta.journal_heads
     opened = open_envelope(envelope, central_key.public_key(), results_key)
     assert opened.journal_chain is not None and len(opened.journal_chain) == 32 * opened.journal_seq

@@ -1,0 +1,119 @@
+"""Attempts at this centre (the ``attempts`` table): one row per admission of a candidate to a kiosk.
+
+The one module that reads or writes ``attempts``. Admission creates the row; the state then moves
+with the kiosk commands the kiosk acknowledged (``apply_command``) and with the sealed envelope it
+delivered (``mark_submitted``); those two run inside their callers' transactions, so the command
+or envelope row and the attempt's new state are committed together.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+import sqlite_utils
+
+from exam_core.model import Attempt
+from exam_core.store import immediate_transaction
+from proctor_console.clock import now_text
+
+#: States of an attempt that still holds its kiosk.
+ACTIVE_STATES = ("waiting", "admitted", "agreement", "instructions", "in_progress", "paused")
+#: States after which the attempt is over (a kiosk may then be admitted again).
+FINISHED_STATES = ("ended", "submitted")
+#: What an acked command does to the attempt's state on the console side.
+STATE_AFTER = {"admit": "admitted", "start": "in_progress", "pause": "paused", "resume": "in_progress",
+               "resume_approved": "in_progress", "end": "ended"}
+
+ATTEMPT_COLUMNS = ("attempt_id", "candidate_id", "kiosk_id", "package_id", "state", "admitted_by", "admitted_at",
+                   "started_at", "ended_at", "end_reason", "extra_seconds")
+
+
+class Attempts:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    # --- admission and changes ----------------------------------------------------------------
+    def create(self, attempt: Attempt, admitted_by: str) -> None:
+        with immediate_transaction(self.db) as conn:
+            conn.execute("INSERT INTO attempts (attempt_id, candidate_id, kiosk_id, package_id, state, body,"
+                         " admitted_by, admitted_at) VALUES (?,?,?,?,?,?,?,?)",
+                         [attempt.attempt_id, attempt.candidate_id, attempt.kiosk_id, attempt.package_id,
+                          attempt.state, json.dumps(attempt.to_dict()), admitted_by, now_text()])
+
+    def add_extra_seconds(self, attempt_id: str, seconds: int) -> None:
+        with immediate_transaction(self.db) as conn:
+            conn.execute("UPDATE attempts SET extra_seconds = extra_seconds + ? WHERE attempt_id = ?",
+                         [seconds, attempt_id])
+
+    def set_end_reason(self, attempt_id: str, reason: str) -> None:
+        with immediate_transaction(self.db) as conn:
+            conn.execute("UPDATE attempts SET end_reason = ? WHERE attempt_id = ?", [reason, attempt_id])
+
+    @staticmethod
+    def apply_command(conn: sqlite3.Connection, kind: str, attempt_id: str) -> None:
+        """The state an acked command leaves the attempt in (inside the caller's transaction)."""
+        now = now_text()
+        if kind in STATE_AFTER:
+            conn.execute("UPDATE attempts SET state = ? WHERE attempt_id = ?", [STATE_AFTER[kind], attempt_id])
+        if kind == "start":
+            conn.execute("UPDATE attempts SET started_at = COALESCE(started_at, ?) WHERE attempt_id = ?",
+                         [now, attempt_id])
+        if kind == "end":
+            conn.execute("UPDATE attempts SET ended_at = COALESCE(ended_at, ?) WHERE attempt_id = ?",
+                         [now, attempt_id])
+
+    @staticmethod
+    def mark_submitted(conn: sqlite3.Connection, attempt_id: str) -> None:
+        """The kiosk delivered the attempt's sealed envelope (inside the envelope's transaction)."""
+        conn.execute("UPDATE attempts SET state = 'submitted' WHERE attempt_id = ? AND state != 'ended'",
+                     [attempt_id])
+
+    # --- lookups ------------------------------------------------------------------------------
+    def active_on(self, kiosk_id: str, states: tuple[str, ...] = ACTIVE_STATES) -> dict[str, Any] | None:
+        """The kiosk's latest attempt in one of ``states``: attempt_id, candidate_id, package_id, state."""
+        marks = ",".join("?" for _ in states)
+        row = self.db.execute(
+            f"SELECT attempt_id, candidate_id, package_id, state FROM attempts WHERE kiosk_id = ?"
+            f" AND state IN ({marks}) ORDER BY admitted_at DESC LIMIT 1", [kiosk_id, *states]).fetchone()
+        return dict(zip(("attempt_id", "candidate_id", "package_id", "state"), row)) if row else None
+
+    def admitted_elsewhere(self, candidate_id: str, package_id: str) -> str | None:
+        """The kiosk on which the candidate already holds an active attempt of this package, if any."""
+        marks = ",".join("?" for _ in ACTIVE_STATES)
+        row = self.db.execute(f"SELECT kiosk_id FROM attempts WHERE candidate_id = ? AND package_id = ?"
+                              f" AND state IN ({marks})", [candidate_id, package_id, *ACTIVE_STATES]).fetchone()
+        return row[0] if row else None
+
+    def latest_on(self, kiosk_id: str) -> dict[str, Any] | None:
+        """The kiosk's most recent attempt, whatever its state (tiles and the timeline)."""
+        row = self.db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE kiosk_id = ?"
+                              " ORDER BY admitted_at DESC LIMIT 1", [kiosk_id]).fetchone()
+        return dict(zip(ATTEMPT_COLUMNS, row)) if row else None
+
+    def kiosk_of(self, attempt_id: str) -> str | None:
+        row = self.db.execute("SELECT kiosk_id FROM attempts WHERE attempt_id = ?", [attempt_id]).fetchone()
+        return row[0] if row else None
+
+    def admitted_by(self, attempt_id: str) -> str | None:
+        row = self.db.execute("SELECT admitted_by FROM attempts WHERE attempt_id = ?", [attempt_id]).fetchone()
+        return row[0] if row else None
+
+    def in_progress(self) -> list[tuple[str, str]]:
+        """``(kiosk_id, attempt_id)`` of every attempt in progress (a mass pause)."""
+        return [(r[0], r[1]) for r in
+                self.db.execute("SELECT kiosk_id, attempt_id FROM attempts WHERE state = 'in_progress'").fetchall()]
+
+    def uses_package(self, kiosk_id: str, package_id: str) -> bool:
+        """True when an attempt on the kiosk that is not over uses the package (it may download it)."""
+        marks = ",".join("?" for _ in FINISHED_STATES)
+        return self.db.execute(f"SELECT 1 FROM attempts WHERE kiosk_id = ? AND package_id = ?"
+                               f" AND state NOT IN ({marks})", [kiosk_id, package_id, *FINISHED_STATES]
+                               ).fetchone() is not None
+
+    def for_package(self, package_id: str) -> list[dict[str, Any]]:
+        """Every attempt of a session (a package), for its report."""
+        rows = self.db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE package_id = ?",
+                               [package_id]).fetchall()
+        return [dict(zip(ATTEMPT_COLUMNS, r)) for r in rows]

@@ -1,0 +1,134 @@
+"""The candidate roster (the ``candidates`` table), imported from a CSV file or upload.
+
+The roster is a CSV with a header row; every row is validated and the whole file is refused,
+naming line and field, if one row is bad. Importing replaces candidates with the same id.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from exam_core.audit import AuditLog
+from exam_core.errors import ValidationError
+from exam_core.model import IDENTIFIER_RE, Accommodations
+from exam_core.store import immediate_transaction
+from proctor_console.clock import now_text
+from proctor_console.errors import InvalidRequest
+
+ROSTER_COLUMNS = ("candidate_id", "name", "scheme", "seat", "accommodations")
+ROSTER_MAX_BYTES = 5 * 1024 * 1024
+ROSTER_MAX_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    candidate_id: str
+    name: str
+    scheme_id: str
+    seat: str
+    accommodations: Accommodations
+
+
+def parse_roster(data: bytes, source: str = "roster") -> list[dict[str, Any]]:
+    """Validate a roster CSV: candidate_id, name, scheme, seat, accommodations (JSON or empty)."""
+    if len(data) > ROSTER_MAX_BYTES:
+        raise InvalidRequest(f"{source}: larger than {ROSTER_MAX_BYTES} bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"{source}: not UTF-8 (byte {exc.start})") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = tuple(reader.fieldnames or ())
+    if set(header) - set(ROSTER_COLUMNS) or set(ROSTER_COLUMNS[:4]) - set(header):
+        raise InvalidRequest(f"{source}: header must be {', '.join(ROSTER_COLUMNS)} (accommodations optional), "
+                             f"got {', '.join(header)}")
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for line, raw in enumerate(reader, start=2):
+        if line - 1 > ROSTER_MAX_ROWS:
+            raise InvalidRequest(f"{source}: more than {ROSTER_MAX_ROWS} rows")
+        try:
+            rows.append(_roster_row(raw))
+        except ValidationError as exc:
+            raise InvalidRequest(f"{source}: line {line}: {exc.field}: {exc.reason}") from None
+        if rows[-1]["candidate_id"] in seen:
+            raise InvalidRequest(f"{source}: line {line}: candidate_id: {rows[-1]['candidate_id']} appears twice")
+        seen.add(rows[-1]["candidate_id"])
+    return rows
+
+
+def _roster_row(raw: dict[str, Any]) -> dict[str, Any]:
+    if None in raw:
+        raise ValidationError("<row>", "has more fields than the header")
+    values = {k: (raw.get(k) or "").strip() for k in ROSTER_COLUMNS}
+    if not IDENTIFIER_RE.match(values["candidate_id"]):
+        raise ValidationError("candidate_id", "must be an identifier (letters, digits, _ . -)")
+    if not values["name"] or len(values["name"]) > 300:
+        raise ValidationError("name", "is required (at most 300 characters)")
+    if not IDENTIFIER_RE.match(values["scheme"]):
+        raise ValidationError("scheme", "must be an identifier")
+    if len(values["seat"]) > 50:
+        raise ValidationError("seat", "is longer than 50 characters")
+    accommodations = Accommodations()
+    if values["accommodations"]:
+        try:
+            accommodations = Accommodations.from_dict(json.loads(values["accommodations"]), "accommodations")
+        except json.JSONDecodeError:
+            raise ValidationError("accommodations", "must be a JSON object, e.g. {\"extra_time_percent\": 25}") from None
+    return {"candidate_id": values["candidate_id"], "name": values["name"], "scheme_id": values["scheme"],
+            "seat": values["seat"], "accommodations": accommodations}
+
+
+class Roster:
+    def __init__(self, db: sqlite_utils.Database, audit: AuditLog) -> None:
+        self.db = db
+        self.audit = audit
+
+    def import_csv(self, data: bytes, source: str, by: str) -> int:
+        rows = parse_roster(data, source)
+        now = now_text()
+        with immediate_transaction(self.db) as conn:
+            for row in rows:
+                conn.execute("INSERT OR REPLACE INTO candidates (candidate_id, name, scheme_id, seat, accommodations,"
+                             " imported_at) VALUES (?,?,?,?,?,?)",
+                             [row["candidate_id"], row["name"], row["scheme_id"], row["seat"],
+                              json.dumps(row["accommodations"].to_dict()), now])
+        self.audit.append(by, "roster.import", {"rows": len(rows), "source": os.path.basename(source)})
+        return len(rows)
+
+    def get(self, candidate_id: str) -> Candidate | None:
+        row = self.db.execute("SELECT candidate_id, name, scheme_id, seat, accommodations FROM candidates"
+                              " WHERE candidate_id = ?", [candidate_id]).fetchone()
+        if row is None:
+            return None
+        return Candidate(row[0], row[1], row[2], row[3], Accommodations.from_dict(json.loads(row[4])))
+
+    def names_and_seats(self, candidate_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """``{candidate_id: (name, seat)}`` for those on the roster (reports and tiles)."""
+        wanted = sorted(set(candidate_ids))
+        if not wanted:
+            return {}
+        rows = self.db.execute(f"SELECT candidate_id, name, seat FROM candidates WHERE candidate_id IN"
+                               f" ({','.join('?' * len(wanted))})", wanted).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def listing(self) -> list[tuple[str, str, str, str]]:
+        """``(candidate_id, name, scheme_id, seat)`` by seat, for the dashboard's admission form."""
+        return self.db.execute("SELECT candidate_id, name, scheme_id, seat FROM candidates"
+                               " ORDER BY seat, name").fetchall()
+
+    def for_scheme(self, scheme_id: str) -> list[dict[str, Any]]:
+        """Candidates registered for a scheme, by seat (a session report's attendance)."""
+        rows = self.db.execute("SELECT candidate_id, name, seat FROM candidates WHERE scheme_id = ?"
+                               " ORDER BY seat, candidate_id", [scheme_id]).fetchall()
+        return [dict(zip(("candidate_id", "name", "seat"), r)) for r in rows]
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM candidates").fetchone()[0])
