@@ -66,6 +66,8 @@ def schemes_show(ctx: click.Context, scheme_id: str, version: int | None) -> Non
         con.print(table)
         con.print(f"accommodations allowed: {', '.join(scheme.accommodations_allowed) or 'none'}"
                   f" (extra time up to {scheme.max_extra_time_percent}%)", highlight=False)
+        tools = [f"{k}: {v}" if isinstance(v, str) else k for k, v in scheme.tools.items() if v not in (False, "none")]
+        con.print(f"candidate tools: {', '.join(tools) or 'none'}", highlight=False)
         for n, group in enumerate(scheme.enemy_groups, 1):
             con.print(f"enemy group {n}: {', '.join(group)}", highlight=False)
     emit(ctx, data, human)

@@ -1,7 +1,9 @@
 """Certification schemes: the documented YAML file (docs/ITEM-FORMATS.md) and its storage.
 
 A scheme says what a certificate requires and how its exam is built: the blueprint (how many
-items from each competency area), duration, cut score, allowed accommodations and enemy groups
+items from each competency area), duration, cut score, allowed accommodations, the candidate tools
+its forms offer (``tools``: calculator, scratch pad, highlighter, strike-through, line reader,
+read-aloud; whether a tool is fair depends on what the exam measures) and enemy groups
 (items that must never appear on the same form, because one gives away another). A scheme
 (id, version) is immutable once added: changing the rules means a new version, so every form
 and every decision can name exactly which rules it followed.
@@ -10,14 +12,14 @@ and every decision can name exactly which rules it followed.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import sqlite_utils
 
-from exam_core.errors import InvigilError
+from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import canonical_dumps
-from exam_core.model import IDENTIFIER_RE, Accommodations
+from exam_core.model import IDENTIFIER_RE, Accommodations, CandidateTools
 from item_bank_sync.bank.schema import utc_text, versioned_json
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.body import sanitise_fragment
@@ -26,7 +28,7 @@ from item_bank_sync.items.yaml_safe import load_yaml
 FORMAT = "invigil-scheme/1"
 FIELDS = {"format", "id", "version", "title", "eligibility", "duration_minutes", "cut_score_percent",
           "accommodations_allowed", "max_extra_time_percent", "blueprint", "enemy_groups",
-          "instructions", "agreement"}
+          "instructions", "agreement", "tools"}
 REQUIRED = {"format", "id", "version", "title", "duration_minutes", "cut_score_percent", "blueprint"}
 ACCOMMODATIONS = tuple(f for f in Accommodations.__dataclass_fields__)
 
@@ -56,13 +58,23 @@ class Scheme:
     enemy_groups: tuple[tuple[str, ...], ...] = ()
     instructions: str = ""
     agreement: str = ""
+    tools: dict[str, Any] = field(default_factory=dict)   # CandidateTools; empty: none
 
     @property
     def form_length(self) -> int:
         return sum(a.items for a in self.blueprint)
 
+    @property
+    def candidate_tools(self) -> CandidateTools:
+        return CandidateTools.from_dict(self.tools, "tools")
+
     def to_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(asdict(self)))
+        """The stored document; without ``tools`` when there are none, so a scheme stored before
+        tools existed is still "unchanged" when its file is added again."""
+        doc = json.loads(json.dumps(asdict(self)))
+        if not doc["tools"]:
+            del doc["tools"]
+        return doc
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scheme:
@@ -106,7 +118,8 @@ def parse_scheme(data: bytes, source: str) -> Scheme:
         cut_score_percent=check.number(doc, "cut_score_percent", 0, 100),
         blueprint=blueprint, accommodations_allowed=allowed,
         max_extra_time_percent=check.integer(doc, "max_extra_time_percent", 0, 400, 0),
-        enemy_groups=groups, instructions=check.html(doc, "instructions"), agreement=check.html(doc, "agreement"))
+        enemy_groups=groups, instructions=check.html(doc, "instructions"), agreement=check.html(doc, "agreement"),
+        tools=check.tools(doc))
 
 
 class _Checker:
@@ -154,6 +167,15 @@ class _Checker:
             return sanitise_fragment(text, self.source, name) if text else ""
         except ItemRejected as exc:
             raise self.fail(name, exc.reason) from None
+
+    def tools(self, doc: dict) -> dict[str, Any]:
+        """The candidate tools, checked by the wire model's own reader (what the kiosk will read)."""
+        raw = doc.get("tools", {})
+        try:
+            tools = CandidateTools.from_dict(raw, "tools")
+        except ValidationError as exc:
+            raise self.fail(exc.field, exc.reason) from None
+        return {} if tools == CandidateTools() else tools.to_dict()
 
     def area(self, raw: Any, index: int) -> BlueprintArea:
         where = f"blueprint[{index}]"

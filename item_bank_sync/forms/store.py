@@ -78,7 +78,8 @@ class FormStore:
             form = Form(form_id=form_id, version=version, scheme_id=scheme.scheme_id,
                         scheme_version=scheme.version, title=f"{scheme.title} (form {index})",
                         duration_seconds=scheme.duration_minutes * 60, items=refs,
-                        instructions_html=scheme.instructions, agreement_html=scheme.agreement)
+                        instructions_html=scheme.instructions, agreement_html=scheme.agreement,
+                        tools=scheme.candidate_tools)
             summary = {"form_id": form_id, "items": len(refs), "mean_p": mean_p}
             if row and _same_content(json.loads(row[1]), form.to_dict()):
                 return {**summary, "version": row[0], "outcome": "unchanged"}
@@ -107,4 +108,5 @@ class FormStore:
 
 
 def _same_content(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    old = Form.from_dict(old).to_dict()  # a form stored before a field existed reads with its default
     return {k: v for k, v in old.items() if k != "version"} == {k: v for k, v in new.items() if k != "version"}
