@@ -29,8 +29,9 @@ from cryptography.hazmat.primitives import hpke as raw_hpke
 from bench.common import Figure
 from exam_core import certs, envelope, keys
 from exam_core.jsonio import b64d
+from exam_core.model import AnswerKey, Attempt, Response
+from exam_core.result import AttemptResult, SealedJournalHead, Timings
 from exam_core.timestamps import format_time, utc_now
-from exam_core.model import AnswerKey
 
 BENCH = "central"
 ITEMS = 60
@@ -61,15 +62,15 @@ def _keys() -> list[AnswerKey]:
          "template": "match_correct", "correct": "A"}]}) for i in range(ITEMS)]
 
 
-def _payload(attempt_id: str) -> dict:
-    responses = [{"attempt_id": attempt_id, "item_id": f"item-{i:03d}", "response_id": "RESPONSE",
-                  "value": "ABCD"[i % 4], "seq": i + 1, "wall_time": "2026-11-26T10:00:00Z",
-                  "elapsed_ms": 20_000 * (i + 1), "flagged": False} for i in range(ITEMS)]
-    attempt = {"attempt_id": attempt_id, "candidate_id": "cand-1", "form_id": "F1", "form_version": 1,
-               "package_id": "pkg-1", "centre_id": "centre-1", "kiosk_id": "kiosk-1", "option_seed": 1}
-    return {"format": "invigil-attempt-result", "v": 1, "attempt": attempt, "responses": responses,
-            "timings": {"item_time_ms": {f"item-{i:03d}": 20_000 for i in range(ITEMS)}},
-            "journal_head": {"seq": ITEMS + 5, "hash": "ab" * 32}}
+def _payload(attempt_id: str) -> bytes:
+    """A sealed attempt result of ``ITEMS`` answered items (``exam_core.result``, as a kiosk builds it)."""
+    responses = tuple(Response(attempt_id=attempt_id, seq=i + 1, item_id=f"item-{i:03d}", response_id="RESPONSE",
+                               value="ABCD"[i % 4], wall_time="2026-11-26T10:00:00Z", elapsed_ms=20_000 * (i + 1))
+                      for i in range(ITEMS))
+    attempt = Attempt(attempt_id=attempt_id, candidate_id="cand-1", form_id="F1", form_version=1, package_id="pkg-1",
+                      centre_id="centre-1", kiosk_id="kiosk-1", option_seed=1)
+    return AttemptResult(attempt=attempt, responses=responses, journal_head=SealedJournalHead(ITEMS + 5, "ab" * 32),
+                         timings=Timings(item_time_ms={f"item-{i:03d}": 20_000 for i in range(ITEMS)})).to_bytes()
 
 
 def _raw_open(data: bytes, central, centre, kiosk, results) -> Callable[[], object]:
@@ -101,9 +102,9 @@ def intake_figures(quick: bool) -> list[Figure]:
     from item_bank_sync.results.scoring import score_attempt
 
     central, centre, kiosk, results, chain = _pki()
-    data = envelope.seal_envelope(_payload("att-1"), attempt_id="att-1", centre_id="centre-1", kiosk_id="kiosk-1",
-                                  form_id="F1", form_version=1, package_id="pkg-1", kiosk_signing_key=kiosk,
-                                  chain=chain, results_public=results.public_key())
+    data = envelope.seal_envelope_bytes(_payload("att-1"), attempt_id="att-1", centre_id="centre-1",
+                                        kiosk_id="kiosk-1", form_id="F1", form_version=1, package_id="pkg-1",
+                                        kiosk_signing_key=kiosk, chain=chain, results_public=results.public_key())
     answer_keys = _keys()
     root = central.public_key()
 
@@ -139,10 +140,10 @@ def _durable_intake_figure(quick: bool) -> Figure:
         db = open_results(Path(tmp) / "results.db")
         intake = Intake(bank, db, CentralKeys(central, results, "central"), [])
         count = 10 if quick else 60
-        envelopes = [envelope.seal_envelope(_payload(f"att-{i}"), attempt_id=f"att-{i}", centre_id="centre-1",
-                                            kiosk_id="kiosk-1", form_id="F1", form_version=1, package_id="pkg-1",
-                                            kiosk_signing_key=kiosk, chain=chain, results_public=results.public_key())
-                     for i in range(count)]
+        envelopes = [envelope.seal_envelope_bytes(
+            _payload(f"att-{i}"), attempt_id=f"att-{i}", centre_id="centre-1", kiosk_id="kiosk-1", form_id="F1",
+            form_version=1, package_id="pkg-1", kiosk_signing_key=kiosk, chain=chain,
+            results_public=results.public_key()) for i in range(count)]
         start = time.perf_counter()
         statuses = [intake.receive(e, "centre-1").status for e in envelopes]
         rate = count / (time.perf_counter() - start)
@@ -177,7 +178,7 @@ def _bank_rows(bank) -> None:
 
 
 def analysis_figures(quick: bool) -> list[Figure]:
-    from item_bank_sync.analysis import analyze_scores
+    from item_bank_sync.analysis.stats import analyze_scores
 
     n, k = (20_000, 200) if quick else (100_000, 200)
     rng = np.random.default_rng(1)

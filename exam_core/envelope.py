@@ -116,19 +116,24 @@ def _encode_payload(payload: Any) -> bytes:
     if not isinstance(payload, dict):
         raise ValidationError("payload", "must be a dict")
     try:
-        plaintext = canonical_dumps(payload)
+        return canonical_dumps(payload)
     except ValidationError as exc:
         raise ValidationError("payload", exc.reason) from None
+
+
+def seal_envelope(payload: dict[str, Any], **header: Any) -> bytes:
+    """Seal ``payload`` (a dict, canonicalised here) as :func:`seal_envelope_bytes` does."""
+    return seal_envelope_bytes(_encode_payload(payload), **header)
+
+
+def seal_envelope_bytes(plaintext: bytes, *, attempt_id: str, centre_id: str, kiosk_id: str,
+                        form_id: str, form_version: int, package_id: str, kiosk_signing_key: Ed25519PrivateKey,
+                        chain: Sequence[bytes], results_public: HpkePublicKey, envelope_id: str | None = None,
+                        created: datetime | None = None) -> bytes:
+    """Seal the payload's canonical JSON bytes (the kiosk seals ``exam_core.result.AttemptResult.to_bytes()``)
+    to the results key (context bound to the header's ids), and sign the header."""
     if len(plaintext) > limits.ENVELOPE_PAYLOAD_MAX_BYTES:
         raise TooLargeError(f"payload of {len(plaintext)} bytes exceeds {limits.ENVELOPE_PAYLOAD_MAX_BYTES}")
-    return plaintext
-
-
-def seal_envelope(payload: dict[str, Any], *, attempt_id: str, centre_id: str, kiosk_id: str,
-                  form_id: str, form_version: int, package_id: str, kiosk_signing_key: Ed25519PrivateKey,
-                  chain: Sequence[bytes], results_public: HpkePublicKey, envelope_id: str | None = None,
-                  created: datetime | None = None) -> bytes:
-    """Seal ``payload`` to the results key (context bound to the header's ids), sign the header."""
     envelope_id = envelope_id or f"env-{uuid.uuid4().hex}"
     ids = {"envelope_id": envelope_id, "attempt_id": attempt_id, "centre_id": centre_id,
            "kiosk_id": kiosk_id, "form_id": form_id, "package_id": package_id}
@@ -139,7 +144,7 @@ def seal_envelope(payload: dict[str, Any], *, attempt_id: str, centre_id: str, k
     if not isinstance(kiosk_signing_key, Ed25519PrivateKey):
         raise ValidationError("kiosk_signing_key", "must be an Ed25519 private key")
     signer = key_id(kiosk_signing_key)
-    ciphertext = hpke.seal(results_public, purposes.RESPONSE_ENVELOPE, _encode_payload(payload),
+    ciphertext = hpke.seal(results_public, purposes.RESPONSE_ENVELOPE, bytes(plaintext),
                            _payload_context(ids, form_version, signer))
     header_payload = canonical_dumps({
         "format": HEADER_FORMAT, "v": VERSION, **ids, "form_version": form_version,

@@ -12,7 +12,8 @@ What it holds: the attempt as admitted; every response slot of the form with its
 oldest dropped and counted in ``history_omitted`` when over budget); timings (exam time allowed and
 used, pauses, rest breaks, extensions, restarts); the journal head at sealing and the hashes of every
 journal row up to it (``journal_chain``, which lets the central body check the heads the console
-saw); accommodations granted and used; the option orders shown; how the attempt ended; the kiosk's
+saw); accommodations granted and used (candidate tools among them); which automated-monitoring notice
+the candidate acknowledged; the option orders shown; how the attempt ended; the kiosk's
 release attestation and its clock at sealing.
 
 Reading is strict (unknown fields refused, every bound checked; a ``ValidationError`` names the
@@ -41,8 +42,6 @@ RESULT_FORMAT = "invigil-attempt-result"
 RESULT_VERSION = 1
 #: Final responses plus history entries one result may carry (the kiosk trims history to fit).
 MAX_RESPONSES = limits.ENVELOPE_MAX_RESPONSES
-#: Answer history one result may carry, in canonical JSON bytes (of the 16 MiB sealed payload).
-HISTORY_MAX_BYTES = 4 * limits.MIB
 #: Reasons (pauses, extensions, the end of an attempt), as the console's commands bound them.
 MAX_REASON = 1000
 
@@ -75,8 +74,8 @@ class Unanswered(Record):
         for name in ("value", "wall_time"):
             if r.raw(name, None, nullable=True) is not None:
                 raise ValidationError(r.where(name), "must be null in a slot never answered")
-        r.int("seq", 0, minimum=0, maximum=MAX_JOURNAL_SEQ)
-        r.int("elapsed_ms", 0, minimum=0)
+        r.int("seq", 0, minimum=0, maximum=0)
+        r.int("elapsed_ms", 0, minimum=0, maximum=0)
         r.done()
         return out
 
@@ -403,6 +402,26 @@ class Submission(Record):
 
 
 @dataclass(frozen=True)
+class MonitoringAcknowledgement(Record):
+    """Which automated-monitoring notice the candidate read before the exam, and when they
+    acknowledged it with the agreement (``kiosk.disclosure``)."""
+
+    version: str
+    sha256: str
+    checks: str = ""
+    acknowledged_at: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> MonitoringAcknowledgement:
+        r = Fields(data, path)
+        out = cls(version=r.str("version", max_len=100), sha256=r.str("sha256", pattern=SHA256_RE),
+                  checks=r.str("checks", "", max_len=MAX_REASON),
+                  acknowledged_at=r.str("acknowledged_at", None, pattern=TIMESTAMP_RE, nullable=True))
+        r.done()
+        return out
+
+
+@dataclass(frozen=True)
 class SealStamp(Record):
     """The kiosk's clock at sealing, and the envelope header's ``created`` (never before the
     certificates the envelope is signed under: see ``kiosk.device.Device.seal_time``)."""
@@ -434,6 +453,7 @@ class AttemptResult(Record):
     timings: Timings = field(default_factory=Timings)
     answer_changes: int = 0
     accommodations: AccommodationsReport | None = None
+    monitoring_notice: MonitoringAcknowledgement | None = None
     presentation: Presentation | None = None
     submission: Submission | None = None
     journal_chain: bytes | None = None
@@ -444,7 +464,7 @@ class AttemptResult(Record):
         def optional(record: Record | None) -> dict[str, Any] | None:
             return None if record is None else record.to_dict()
 
-        return {
+        out = {
             "format": RESULT_FORMAT, "v": RESULT_VERSION,
             "attempt": self.attempt.to_dict(),
             "responses": [s.to_dict() for s in self.responses],
@@ -460,6 +480,9 @@ class AttemptResult(Record):
             "attestation": None if self.attestation is None else b64e(self.attestation),
             "sealed": optional(self.sealed),
         }
+        if self.monitoring_notice is not None:     # added after v1 was first sealed: absent when none
+            out["monitoring_notice"] = self.monitoring_notice.to_dict()
+        return out
 
     def to_bytes(self) -> bytes:
         """The canonical JSON bytes the device seals."""
@@ -502,6 +525,7 @@ class AttemptResult(Record):
             timings=r.record("timings", Timings, None) or Timings(),
             answer_changes=r.int("answer_changes", 0, minimum=0),
             accommodations=r.record("accommodations", AccommodationsReport, None),
+            monitoring_notice=r.record("monitoring_notice", MonitoringAcknowledgement, None),
             presentation=r.record("presentation", Presentation, None),
             submission=r.record("submission", Submission, None),
             journal_chain=_chain(r, head),

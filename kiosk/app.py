@@ -137,12 +137,8 @@ def _attestation(device: Device, policy_file: str | None) -> Callable[[bytes], b
 
 
 def build_runtime(options: KioskOptions, device: Device) -> KioskRuntime:
-    holder: dict[str, KioskRuntime] = {}
-    runtime = KioskRuntime(options.data_dir, device.kiosk_id, KeyOpener(device.unwrap, device.decrypt),
-                           device.sealer(lambda: holder["rt"].attempt, lambda: holder["rt"].attestation),
-                           attester=_attestation(device, options.policy))
-    holder["rt"] = runtime
-    return runtime
+    return KioskRuntime(options.data_dir, device.kiosk_id, KeyOpener(device.unwrap, device.decrypt), device,
+                        attester=_attestation(device, options.policy))
 
 
 def run_kiosk(options: KioskOptions, prompt: Callable[[], str]) -> int:

@@ -43,8 +43,9 @@ from exam_core import certs, envelope, keys, package
 from exam_core.errors import InvigilError, KeyFileError, UntrustedError
 from exam_core.files import write_atomic
 from exam_core.jsonio import b64d, b64e
-from exam_core.timestamps import format_time, parse_time, utc_now
 from exam_core.model import Attempt
+from exam_core.result import SealStamp
+from exam_core.timestamps import format_time, parse_time, utc_now
 
 from kiosk.session import Sealed, receipt_code
 
@@ -194,24 +195,21 @@ class Device:
         opened = package.read_form_package(package_bytes, self.central().signing_public)
         return package.decrypt_content(opened, content_key)
 
-    def sealer(self, attempt_of: Any, attestation_of: Any = lambda: b"") -> Any:
-        """A ``seal(payload) -> Sealed`` for the runtime; ``attempt_of()`` gives the current Attempt,
-        ``attestation_of()`` the kiosk's signed attestation (hardening.attestation) or empty bytes."""
-        def seal(payload: dict[str, Any]) -> Sealed:
-            attempt: Attempt = attempt_of()
-            attestation = attestation_of()
-            central = self.central()
-            if central.hpke_public is None:
-                raise UntrustedError("the central certificate carries no results key")
-            chain = self.chain()
-            clock, created = utc_now(), self.seal_time(chain)
-            data = envelope.seal_envelope(
-                {**payload, "attestation": b64e(attestation) if attestation else None,
-                 "sealed": {"kiosk_clock": format_time(clock), "header_created": format_time(created)}},
-                attempt_id=attempt.attempt_id, centre_id=attempt.centre_id, kiosk_id=self.kiosk_id,
-                form_id=attempt.form_id, form_version=attempt.form_version, package_id=attempt.package_id,
-                kiosk_signing_key=self.signing_key, chain=chain, results_public=central.hpke_public,
-                created=created)
-            sha = envelope.envelope_hash(data)
-            return Sealed(data, sha, receipt_code(sha))
-        return seal
+    def stamp(self) -> SealStamp:
+        """The moment of sealing: this kiosk's clock, and the envelope header's ``created``
+        (:meth:`seal_time`); both go into the result, ``created`` into the header too."""
+        return SealStamp(kiosk_clock=format_time(utc_now()), header_created=format_time(self.seal_time(self.chain())))
+
+    def seal(self, attempt: Attempt, result: bytes, stamp: SealStamp) -> Sealed:
+        """Seal an attempt result's bytes (``exam_core.result``) into an envelope: signed by this
+        kiosk, encrypted to the central body's results key, under the attempt's ids."""
+        central = self.central()
+        if central.hpke_public is None:
+            raise UntrustedError("the central certificate carries no results key")
+        data = envelope.seal_envelope_bytes(
+            result, attempt_id=attempt.attempt_id, centre_id=attempt.centre_id, kiosk_id=self.kiosk_id,
+            form_id=attempt.form_id, form_version=attempt.form_version, package_id=attempt.package_id,
+            kiosk_signing_key=self.signing_key, chain=self.chain(), results_public=central.hpke_public,
+            created=parse_time(stamp.header_created, "header_created"))
+        sha = envelope.envelope_hash(data)
+        return Sealed(data, sha, receipt_code(sha))

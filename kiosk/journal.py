@@ -233,6 +233,10 @@ class Journal:
             head = JournalHead(row.seq, row.row_hash)
         return head
 
+    def chain(self, head: JournalHead) -> bytes:
+        """The row hashes of rows 1..``head.seq`` (see :func:`chain_hashes`): what the result seals."""
+        return chain_hashes(self.db, self.attempt_id, head)
+
 
 def read_head(db: sqlite_utils.Database, attempt_id: str) -> JournalHead:
     """The last row's number and hash as stored, without the key (heartbeats before a resume).

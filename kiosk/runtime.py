@@ -26,13 +26,14 @@ from exam_core.files import write_atomic
 from exam_core.jsonio import b64d, b64e, loads_strict
 from exam_core.model import Attempt, FormContent
 from exam_core.protocol import Command, CommandAck
+from exam_core.result import AttemptResult
 from exam_core.timestamps import utc_text_ms
 
 from kiosk import __version__, storage
 from kiosk.content import FormBundle
-from kiosk.journal import Journal, JournalHead, JournalTamperedError, chain_hashes, contains_head, read_head
+from kiosk.journal import Journal, JournalHead, JournalTamperedError, contains_head, read_head
 from kiosk.outbox import Outbox
-from kiosk.session import ExamSession, Sealed, SessionStateError, journal_key_for, receipt_code
+from kiosk.session import ExamSession, Sealed, Sealer, SessionStateError, journal_key_for, receipt_code
 
 TICK_SECONDS = 0.25
 
@@ -56,16 +57,15 @@ class KeyOpener:
 
 
 class KioskRuntime:
-    """See the module docstring. ``seal`` builds a sealed envelope from a result payload."""
+    """See the module docstring. ``sealer`` (the device) seals the attempt result a session builds."""
 
-    def __init__(self, data_dir: str | Path, kiosk_id: str, opener: KeyOpener,
-                 seal: Callable[[dict[str, Any]], Sealed], *,
+    def __init__(self, data_dir: str | Path, kiosk_id: str, opener: KeyOpener, sealer: Sealer, *,
                  attester: Callable[[bytes], bytes] = lambda nonce: b"",
                  notify_link: Callable[[], None] | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.kiosk_id = kiosk_id
         self.opener = opener
-        self._seal = seal
+        self._sealer = sealer
         self._attester = attester
         self.attestation = b""  # the latest signed attestation (hello, envelopes); see ``attest``
         self.lock = threading.RLock()
@@ -302,7 +302,7 @@ class KioskRuntime:
         bundle = self.open_bundle(self.opener.decrypt(data, content_key))
         key = journal_key_for(content_key, self.attempt.attempt_id, self.kiosk_id)
         session = ExamSession(Journal(self.db, self.attempt.attempt_id, key), self.attempt, bundle,
-                              self._seal_with_chain, self._deliver, notify=self._notify)
+                              self._sealer, self._deliver, notify=self._notify, attestation=lambda: self.attestation)
         expected = self.admission.get("console_head")
         session.open(JournalHead(expected["seq"], expected["hash"]) if expected else None)
         self.session = session
@@ -317,17 +317,10 @@ class KioskRuntime:
         form, media = formcontent.decode(content)
         return FormBundle(FormContent.from_dict(form), media)
 
-    def _seal_with_chain(self, payload: dict[str, Any]) -> Sealed:
-        """Seal the result with the journal's row hashes up to its head (``journal_chain``, base64
-        of 32 bytes per row), and remember that head: heartbeats report it from now on."""
-        assert self.attempt is not None
-        head = JournalHead(payload["journal_head"]["seq"], payload["journal_head"]["hash"])
-        chain = chain_hashes(self.db, self.attempt.attempt_id, head)
-        sealed = self._seal({**payload, "journal_chain": b64e(chain)})
-        self.admission["sealed_head"] = head.to_dict()  # persisted with the receipt by _deliver
-        return sealed
-
-    def _deliver(self, attempt_id: str, sealed: Sealed) -> Sealed:
+    def _deliver(self, result: AttemptResult, sealed: Sealed) -> Sealed:
+        """Queue the envelope in the outbox (the first one, if a crash made the session seal twice)
+        and remember the receipt and the sealed journal head: heartbeats report that head from now on."""
+        attempt_id = result.attempt.attempt_id
         message = protocol.EnvelopeMessage(attempt_id=attempt_id, envelope=b64e(sealed.envelope),
                                            sha256=sealed.sha256)
         entry = self.outbox.add_envelope(attempt_id, message.to_dict())
@@ -335,6 +328,7 @@ class KioskRuntime:
         envelope = b64d(queued.envelope, "envelope")
         if queued.sha256 != sealed.sha256:
             sealed = Sealed(envelope, queued.sha256, receipt_code(queued.sha256))
+        self.admission["sealed_head"] = result.journal_head.to_dict()
         self.admission["receipt"] = {"envelope_sha256": sealed.sha256, "receipt_code": sealed.receipt_code,
                                      "at": utc_text_ms()}
         storage.set_state(self.db, "admission", self.admission)

@@ -16,12 +16,14 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
-from exam_core import limits
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import canonical_dumps
-from exam_core.model import Attempt
+from exam_core.model import Attempt, Response
+from exam_core.result import (MAX_RESPONSES, AccommodationsReport, AccommodationUse, AttemptResult, EndedBy,
+                              Extension, MonitoringAcknowledgement, Pause, Presentation, Restart, RestBreak,
+                              SealedJournalHead, SealStamp, Slot, Submission, Timings, Unanswered)
 from exam_core.timestamps import utc_text_ms
 
 from kiosk.answers import check_answer
@@ -32,9 +34,8 @@ from kiosk.presentation import presented_orders
 from kiosk.timer import ExamClock, allowed_ms, due_warnings
 
 CHECKPOINT_SECONDS = 1.0
-RESULT_MAX_RESPONSES = limits.ENVELOPE_MAX_RESPONSES  # the central intake's cap on final responses + history entries
-HISTORY_MAX_BYTES = 4 * 1024 * 1024  # of the 16 MiB sealed payload
-ACCOMMODATION_TOGGLES = ("large_text", "high_contrast", "zoom")
+#: Answer history one result carries at most, in canonical JSON bytes (of the 16 MiB sealed payload).
+HISTORY_MAX_BYTES = 4 * 1024 * 1024
 
 
 class SessionStateError(InvigilError):
@@ -199,30 +200,45 @@ def receipt_code(envelope_sha256: str) -> str:
     return f"{chars[:5]}-{chars[5:]}"
 
 
+class Sealer(Protocol):
+    """What sealing needs from the kiosk's device (:class:`kiosk.device.Device`): the moment of
+    sealing, then the result's bytes sealed into an envelope for the attempt (kiosk key, central
+    results key). The device never looks inside the result."""
+
+    def stamp(self) -> SealStamp: ...
+
+    def seal(self, attempt: Attempt, result: bytes, stamp: SealStamp) -> Sealed: ...
+
+
 class ExamSession:
     """A live attempt with its keys in memory. All public methods are thread-safe.
 
-    ``seal`` turns the result payload into a sealed envelope (the runtime binds the kiosk key, the
-    central results key and the attestation); ``deliver`` queues it in the outbox and returns the
-    envelope actually queued (the first one, if a crash made us seal twice); ``notify`` receives
-    lifecycle events (warnings, rest breaks) for the console.
+    At submission the session builds the whole :class:`~exam_core.result.AttemptResult` (with the
+    journal chain, ``attestation()``, the kiosk's latest release attestation, and the sealer's
+    stamp) and ``sealer`` seals its bytes; ``deliver(result, sealed)`` queues the envelope in the
+    outbox and returns the envelope actually queued (the first one, if a crash made us seal
+    twice); ``notify`` receives lifecycle events (warnings, rest breaks) for the console.
+    ``monotonic`` is the clock of exam time (``time.monotonic``; tests inject their own).
     """
 
-    def __init__(self, journal: Journal, attempt: Attempt, bundle: FormBundle,
-                 seal: Callable[[dict[str, Any]], Sealed],
-                 deliver: Callable[[str, Sealed], Sealed],
+    def __init__(self, journal: Journal, attempt: Attempt, bundle: FormBundle, sealer: Sealer,
+                 deliver: Callable[[AttemptResult, Sealed], Sealed],
                  notify: Callable[..., Any] = lambda *a, **k: None,
-                 checkpoint_seconds: float = CHECKPOINT_SECONDS) -> None:
+                 checkpoint_seconds: float = CHECKPOINT_SECONDS, *,
+                 attestation: Callable[[], bytes] = lambda: b"",
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.journal = journal
         self.attempt = attempt
         self.bundle = bundle
-        self._seal = seal
+        self._sealer = sealer
         self._deliver = deliver
         self._notify = notify
+        self._attestation = attestation
+        self._monotonic = monotonic
         self.checkpoint_seconds = checkpoint_seconds
         self.lock = threading.RLock()
         self.state = AttemptState()
-        self.clock = ExamClock()
+        self.clock = ExamClock(monotonic=monotonic)
         self._last_checkpoint = 0.0
         self._break_started_mono: float | None = None
 
@@ -241,7 +257,7 @@ class ExamSession:
                 bound = (self.state.attempt or {}).get("attempt_id")
                 if bound != self.attempt.attempt_id:
                     raise SessionStateError(f"journal belongs to attempt {bound}")
-            self.clock = ExamClock(self.state.elapsed_ms)
+            self.clock = ExamClock(self.state.elapsed_ms, self._monotonic)
             if resumed and self.state.phase not in ("submitted",):
                 self._append("resumed", head_seq=self.journal.head.seq)
             if self.state.submitting and self.state.phase != "submitted":
@@ -280,7 +296,7 @@ class ExamSession:
         payload = {"t": kind, "elapsed_ms": self.clock.elapsed_ms(), "wall_time": utc_text_ms(), **fields}
         row = self.journal.append(payload)
         apply_row(self.state, row.seq, payload)
-        self._last_checkpoint = _mono()
+        self._last_checkpoint = self._monotonic()
         return row.seq
 
     def _sync_clock(self) -> None:
@@ -367,7 +383,7 @@ class ExamSession:
                 raise SessionStateError("no rest break left")
             self.clock.stop()
             self._append("break_start", limit_minutes=granted.rest_break_minutes)
-            self._break_started_mono = _mono()
+            self._break_started_mono = self._monotonic()
             self._sync_clock()
             self._notify("attempt.rest_break_started", data={"breaks_taken": self.state.breaks_taken})
 
@@ -434,14 +450,14 @@ class ExamSession:
             for minutes in due_warnings(allowed, elapsed, s.warnings):
                 self._append("warning", minutes=minutes)
                 self._notify("attempt.time_warning", data={"minutes_left": minutes})
-            if _mono() - self._last_checkpoint >= self.checkpoint_seconds:
+            if self._monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
                 self._append("tick")
 
     def _break_over(self) -> bool:
         limit = self.attempt.accommodations.rest_break_minutes * 60
         if self._break_started_mono is None:
-            self._break_started_mono = _mono()  # a break that survived a restart starts counting again
-        return limit > 0 and _mono() - self._break_started_mono >= limit
+            self._break_started_mono = self._monotonic()  # a break that survived a restart starts counting again
+        return limit > 0 and self._monotonic() - self._break_started_mono >= limit
 
     # --- submission -----------------------------------------------------------------------------
 
@@ -455,56 +471,67 @@ class ExamSession:
         self.clock.stop()
         if not self.state.submitting:
             self._append("submitting", reason=reason)
-        head = self.journal.head
-        sealed = self._deliver(self.attempt.attempt_id, self._seal(self.result_payload(head)))
+        stamp = self._sealer.stamp()
+        result = self.result(self.journal.head, stamp)
+        sealed = self._deliver(result, self._sealer.seal(self.attempt, result.to_bytes(), stamp))
         self._append("submit", reason=self.state.submitting["reason"], envelope_sha256=sealed.sha256,
                      receipt_code=sealed.receipt_code)
         self._notify("attempt.submitted", data={"reason": reason, "envelope_sha256": sealed.sha256})
         return sealed
 
-    def result_payload(self, head: JournalHead) -> dict[str, Any]:
-        """What is signed and sealed: final responses and every change before them, timings, journal
-        head, accommodations."""
+    def result(self, head: JournalHead, stamp: SealStamp | None = None) -> AttemptResult:
+        """The whole result to seal (``exam_core.result``): every slot's final answer and the changes
+        before it, timings, the journal head with its chain, accommodations and tools used, the
+        monitoring notice read, the option orders shown, how it ended, the attestation, ``stamp``."""
         s = self.state
-        responses = []
+        slots = self._slots()
+        history, omitted = self.answer_history(len(slots))
+        used = {name: AccommodationUse(u["first_used"], u["uses"], u.get("last_value"))
+                for name, u in s.accommodations_used.items()}
+        notice = s.monitoring_notice
+        ended = s.ended_by
+        return AttemptResult(
+            attempt=self.attempt, responses=slots, journal_head=SealedJournalHead(head.seq, head.hash),
+            history=history, history_omitted=omitted, timings=self._timings(), answer_changes=s.answer_changes,
+            accommodations=AccommodationsReport(self.attempt.accommodations, used),
+            monitoring_notice=None if notice is None else MonitoringAcknowledgement(
+                str(notice.get("version", "")), str(notice.get("sha256", "")), str(notice.get("checks", "")),
+                notice.get("acknowledged_at")),
+            presentation=Presentation(self.attempt.option_seed,
+                                      presented_orders(self.bundle.items, self.attempt.option_seed)),
+            submission=Submission((s.submitting or {}).get("reason", "candidate"),
+                                  None if ended is None else EndedBy(ended["reason"], ended["at"])),
+            journal_chain=self.journal.chain(head), attestation=self._attestation() or None, sealed=stamp)
+
+    def _slots(self) -> tuple[Slot, ...]:
+        """Every response slot of the form, in form order: its last answer, or :class:`Unanswered`."""
+        s, attempt_id = self.state, self.attempt.attempt_id
+        slots: list[Slot] = []
         for item in self.bundle.items:
+            flagged = item.item_id in s.flags
             for interaction in item.interactions:
                 meta = s.answer_meta.get(item.item_id, {}).get(interaction.response_id)
-                responses.append({
-                    "attempt_id": self.attempt.attempt_id, "item_id": item.item_id,
-                    "response_id": interaction.response_id,
-                    "value": s.answers.get(item.item_id, {}).get(interaction.response_id),
-                    "seq": meta["seq"] if meta else 0,
-                    "wall_time": meta["wall_time"] if meta else None,
-                    "elapsed_ms": meta["elapsed_ms"] if meta else 0,
-                    "flagged": item.item_id in s.flags,
-                })
-        history, omitted = self.answer_history(len(responses))
-        return {
-            "format": "invigil-attempt-result", "v": 1,
-            "attempt": self.attempt.to_dict(),
-            "responses": responses,
-            "history": history,
-            "history_omitted": omitted,
-            "timings": {
-                "allowed_ms": self.allowed_ms(), "elapsed_ms": self.clock.elapsed_ms(),
-                "began_at": s.began_at, "agreement_accepted_at": s.agreement_at,
-                "item_time_ms": {self.bundle.items[i].item_id: ms for i, ms in sorted(s.item_time_ms.items())},
-                "pauses": s.pauses, "rest_breaks": s.breaks, "extensions": s.extensions,
-                "resumes_after_restart": s.resumes,
-            },
-            "journal_head": head.to_dict(),
-            "answer_changes": s.answer_changes,
-            "accommodations": {"granted": self.attempt.accommodations.to_dict(),
-                               "used": s.accommodations_used},
-            "monitoring_notice": s.monitoring_notice,
-            "presentation": {"option_seed": self.attempt.option_seed,
-                             "orders": presented_orders(self.bundle.items, self.attempt.option_seed)},
-            "submission": {"reason": (s.submitting or {}).get("reason", "candidate"),
-                           "ended_by_proctor": s.ended_by},
-        }
+                if meta is None:
+                    slots.append(Unanswered(attempt_id, item.item_id, interaction.response_id, flagged))
+                    continue
+                slots.append(Response(attempt_id=attempt_id, seq=meta["seq"], item_id=item.item_id,
+                                      response_id=interaction.response_id,
+                                      value=s.answers.get(item.item_id, {}).get(interaction.response_id),
+                                      wall_time=meta["wall_time"], elapsed_ms=meta["elapsed_ms"], flagged=flagged))
+        return tuple(slots)
 
-    def answer_history(self, final_count: int) -> tuple[list[dict[str, Any]], int]:
+    def _timings(self) -> Timings:
+        s = self.state
+        return Timings(
+            allowed_ms=self.allowed_ms(), elapsed_ms=self.clock.elapsed_ms(), began_at=s.began_at,
+            agreement_accepted_at=s.agreement_at,
+            item_time_ms={self.bundle.items[i].item_id: ms for i, ms in sorted(s.item_time_ms.items())},
+            pauses=tuple(Pause(p["start"], p["elapsed_ms"], p.get("reason", ""), p.get("end")) for p in s.pauses),
+            rest_breaks=tuple(RestBreak(b["start"], b["elapsed_ms"], b.get("end"), b.get("reason")) for b in s.breaks),
+            extensions=tuple(Extension(e["seconds"], e.get("reason", ""), e["at"]) for e in s.extensions),
+            resumes_after_restart=tuple(Restart(r["at"], r["elapsed_ms"], r["seq"]) for r in s.resumes))
+
+    def answer_history(self, final_count: int) -> tuple[tuple[Response, ...], int]:
         """Every answer change in journal order, for the central body's wrong-to-right analysis.
 
         Read back from the journal at sealing (verified again on the way) rather than kept in
@@ -522,18 +549,14 @@ class ExamSession:
             p = row.payload
             if p["t"] != "answer" or (p["item_id"], p["response_id"]) in essays:
                 continue
-            changes.append({"attempt_id": self.attempt.attempt_id, "item_id": p["item_id"],
-                            "response_id": p["response_id"], "value": p["value"], "seq": row.seq,
-                            "wall_time": p["wall_time"], "elapsed_ms": int(p["elapsed_ms"]),
-                            "flagged": p["item_id"] in self.state.flags})
+            changes.append(Response(attempt_id=self.attempt.attempt_id, seq=row.seq, item_id=p["item_id"],
+                                    response_id=p["response_id"], value=p["value"], wall_time=p["wall_time"],
+                                    elapsed_ms=int(p["elapsed_ms"]), flagged=p["item_id"] in self.state.flags))
         kept, size = 0, 0
         for change in reversed(changes):
-            size += len(canonical_dumps(change))
-            if kept >= RESULT_MAX_RESPONSES - final_count or size > HISTORY_MAX_BYTES:
+            size += len(canonical_dumps(change.to_dict()))
+            if kept >= MAX_RESPONSES - final_count or size > HISTORY_MAX_BYTES:
                 break
             kept += 1
-        return changes[len(changes) - kept:], len(changes) - kept
+        return tuple(changes[len(changes) - kept:]), len(changes) - kept
 
-
-def _mono() -> float:
-    return time.monotonic()

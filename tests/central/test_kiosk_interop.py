@@ -10,6 +10,8 @@ import pytest
 
 from exam_core import envelope
 from exam_core.model import Attempt
+from exam_core.result import SealStamp
+from exam_core.timestamps import format_time, parse_time, utc_now
 from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.results.intake import ACCEPTED, Intake
 from item_bank_sync.results.schema import open_results, results_path
@@ -68,21 +70,27 @@ def test_real_kiosk_submission_is_accepted_and_scored(tmp_path):
                                  "option_seed": 424242, "state": "admitted", "seat": "B2"})
     sealed: list[Sealed] = []
 
-    def seal(payload):                # what kiosk.device.sealer does, with this world's keys
-        data = envelope.seal_envelope(payload, attempt_id=attempt.attempt_id, centre_id=CENTRE_ID, kiosk_id=KIOSK_ID,
-                                      form_id="F1", form_version=1, package_id="pkg-k",
-                                      kiosk_signing_key=world.pki.kiosk, chain=world.pki.chain,
-                                      results_public=world.pki.results.public_key())
-        sha = envelope.envelope_hash(data)
-        return Sealed(data, sha, receipt_code(sha))
+    class Sealer:                     # what kiosk.device.Device does, with this world's keys
+        def stamp(self):
+            now = format_time(utc_now())
+            return SealStamp(kiosk_clock=now, header_created=now)
 
-    def deliver(_attempt_id, item):
+        def seal(self, _attempt, result, stamp):
+            data = envelope.seal_envelope_bytes(
+                result, attempt_id=attempt.attempt_id, centre_id=CENTRE_ID, kiosk_id=KIOSK_ID, form_id="F1",
+                form_version=1, package_id="pkg-k", kiosk_signing_key=world.pki.kiosk, chain=world.pki.chain,
+                results_public=world.pki.results.public_key(), created=parse_time(stamp.header_created))
+            sha = envelope.envelope_hash(data)
+            return Sealed(data, sha, receipt_code(sha))
+
+    def deliver(_result, item):
         sealed.append(item)
         return item
 
     (tmp_path / "kiosk").mkdir()
     kiosk_db = open_kiosk_db(tmp_path / "kiosk")
-    session = ExamSession(Journal(kiosk_db, attempt.attempt_id, os.urandom(32)), attempt, make_bundle(), seal, deliver)
+    session = ExamSession(Journal(kiosk_db, attempt.attempt_id, os.urandom(32)), attempt, make_bundle(), Sealer(),
+                          deliver)
     session.open()
     session.accept_agreement()
     session.begin()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from exam_core.errors import ValidationError
+from exam_core.result import AttemptResult
 from kiosk.journal import JournalTamperedError
 from kiosk.session import SessionStateError, receipt_code
 
@@ -30,6 +29,7 @@ def test_flow_answers_and_submission(kiosk_db, journal_key):
     session.flag("Q03", True)
     sealed = session.submit()
     payload = sealer.payloads[-1]
+    assert AttemptResult.from_dict(payload) == sealer.results[-1]      # what central reads, strictly
     assert {r["item_id"]: r["value"] for r in payload["responses"]} == ANSWERS
     assert payload["journal_head"]["seq"] > len(ANSWERS)
     assert [r["flagged"] for r in payload["responses"] if r["item_id"] == "Q03"] == [True]
@@ -55,40 +55,51 @@ def test_values_outside_the_declaration_are_refused(kiosk_db, journal_key, item_
     assert session.journal.head.seq == before
 
 
-def test_replay_restores_answers_flags_position_and_time(kiosk_db, journal_key):
-    session, _ = new_session(kiosk_db, journal_key)
+def test_replay_restores_answers_flags_position_and_time(kiosk_db, journal_key, clock):
+    session, _ = new_session(kiosk_db, journal_key, monotonic=clock)
     _started(session)
     session.navigate(4)
     session.answer("Q05", "R1", ["S3", "S1", "S2"])
     session.flag("Q05", True)
-    time.sleep(0.3)
+    clock.advance(0.25)
     session.answer("Q05", "R1", ["S1", "S2", "S3"])
     elapsed = session.state.elapsed_ms
-    again, _ = new_session(kiosk_db, journal_key)
+    assert elapsed == 250
+    again, _ = new_session(kiosk_db, journal_key, monotonic=clock)
     assert again.open() is True
     assert again.state.answers["Q05"]["R1"] == ["S1", "S2", "S3"]
     assert again.state.current == 4 and "Q05" in again.state.flags
-    assert abs(again.clock.elapsed_ms() - elapsed) < 50
+    assert again.clock.elapsed_ms() == elapsed
     assert again.state.resumes  # the restart is recorded
 
 
-def test_down_time_is_not_charged(kiosk_db, journal_key):
-    session, _ = new_session(kiosk_db, journal_key, checkpoint_seconds=0.05)
+def test_down_time_is_not_charged(kiosk_db, journal_key, clock):
+    session, _ = new_session(kiosk_db, journal_key, checkpoint_seconds=0.05, monotonic=clock)
     _started(session)
-    time.sleep(0.2)
+    clock.advance(0.25)
     session.tick()
-    assert session.state.elapsed_ms >= 150  # the checkpoint row was journaled and applied
+    assert session.state.elapsed_ms == 250  # the checkpoint row was journaled and applied
     session.answer("Q01", "R1", "A")
     remaining = session.remaining_ms()
-    time.sleep(0.5)  # the "kiosk is down"
-    again, _ = new_session(kiosk_db, journal_key)
+    clock.advance(600)  # the "kiosk is down" for ten minutes
+    again, _ = new_session(kiosk_db, journal_key, monotonic=clock)
     again.open()
-    assert abs(again.remaining_ms() - remaining) < 100
+    assert again.remaining_ms() == remaining
+    clock.advance(1.5)
+    assert again.remaining_ms() == remaining - 1500  # and the clock runs again from the resume
 
 
-def test_wall_clock_is_never_read_for_exam_time(kiosk_db, journal_key, monkeypatch):
+def test_exam_time_follows_the_injected_monotonic_clock_only(kiosk_db, journal_key, clock):
+    session, _ = new_session(kiosk_db, journal_key, monotonic=clock)
+    _started(session)
+    start = session.remaining_ms()
+    clock.advance(42.5)
+    assert start - session.remaining_ms() == 42_500
+
+
+def test_wall_clock_is_never_read_for_exam_time(kiosk_db, journal_key, monkeypatch, clock):
     import datetime as dt
-    session, _ = new_session(kiosk_db, journal_key)
+    session, _ = new_session(kiosk_db, journal_key, monotonic=clock)
     _started(session)
 
     class Jumped(dt.datetime):
@@ -99,22 +110,27 @@ def test_wall_clock_is_never_read_for_exam_time(kiosk_db, journal_key, monkeypat
     before = session.remaining_ms()
     monkeypatch.setattr("exam_core.timestamps.datetime", Jumped)
     session.answer("Q01", "R1", "A")
-    assert 0 <= before - session.remaining_ms() < 200
+    assert before == session.remaining_ms()
 
 
-def test_pause_and_rest_break_stop_the_clock(kiosk_db, journal_key):
-    session, _ = new_session(kiosk_db, journal_key, attempt=make_attempt(rest_breaks=1, rest_break_minutes=5))
+def test_pause_and_rest_break_stop_the_clock(kiosk_db, journal_key, clock):
+    session, _ = new_session(kiosk_db, journal_key, attempt=make_attempt(rest_breaks=1, rest_break_minutes=5),
+                             monotonic=clock)
     _started(session)
+    clock.advance(1)
     session.pause("fire alarm", "c" * 32)
     e1 = session.clock.elapsed_ms()
-    time.sleep(0.3)
+    assert e1 == 1000
+    clock.advance(0.25)
     assert session.clock.elapsed_ms() == e1
     with pytest.raises(SessionStateError):
         session.answer("Q01", "R1", "A")
     session.resume("d" * 32)
+    clock.advance(2)
     session.start_break()
     e2 = session.clock.elapsed_ms()
-    time.sleep(0.3)
+    assert e2 == 3000
+    clock.advance(0.25)
     assert session.clock.elapsed_ms() == e2
     session.end_break()
     with pytest.raises(SessionStateError):
@@ -130,21 +146,25 @@ def test_extra_time_and_extension(kiosk_db, journal_key):
     assert session.allowed_ms() == 3600 * 1250 + 600_000
 
 
-def test_warnings_and_submission_at_timeout(kiosk_db, journal_key):
+def test_warnings_and_submission_at_timeout(kiosk_db, journal_key, clock):
     bundle = make_bundle(duration_seconds=61)
-    session, sealer = new_session(kiosk_db, journal_key, bundle=bundle)
+    session, sealer = new_session(kiosk_db, journal_key, bundle=bundle, monotonic=clock)
     _started(session)
     session.answer("Q01", "R1", "C")
     session.tick()
     assert session.state.warnings == set()
-    session.clock._base_ms += 2_000  # under a minute left
+    clock.advance(2)  # under a minute left
     session.tick()
     assert session.state.warnings == {1}  # 10 and 5 minutes exceed a 61 s exam
     session.extend(1, "test", "f" * 32)
-    session.clock._base_ms = session.allowed_ms()  # jump the account to the end of the time
+    clock.advance(59.5)
+    session.tick()
+    assert session.state.phase == "in_progress"  # half a second left (of the extension)
+    clock.advance(0.5)
     session.tick()
     assert session.state.phase == "submitted"
     assert sealer.payloads[-1]["submission"]["reason"] == "timeout"
+    assert sealer.payloads[-1]["timings"]["elapsed_ms"] == 62_000
 
 
 def test_granted_accommodations_only(kiosk_db, journal_key):
@@ -172,7 +192,9 @@ def test_crash_between_sealing_and_journaling_reuses_the_first_envelope(kiosk_db
     _started(session)
     session.answer("Q01", "R1", "A")
     session._append("submitting", reason="candidate")  # the crash happened right after this row
-    first = sealer.deliver("ATT1", sealer.seal(session.result_payload(session.journal.head)))
+    stamp = sealer.stamp()
+    result = session.result(session.journal.head, stamp)
+    first = sealer.deliver(result, sealer.seal(session.attempt, result.to_bytes(), stamp))
     again, _ = new_session(kiosk_db, journal_key, sealer=sealer)
     again.open()
     assert again.state.phase == "submitted"

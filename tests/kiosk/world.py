@@ -86,12 +86,8 @@ class World:
 
 def make_runtime(world: World, data_dir: Path, **kwargs: Any):
     from kiosk.runtime import KeyOpener, KioskRuntime
-    holder: dict[str, Any] = {}
-    runtime = KioskRuntime(data_dir, world.device.kiosk_id,
-                           KeyOpener(world.device.unwrap, world.device.decrypt),
-                           world.device.sealer(lambda: holder["rt"].attempt), **kwargs)
-    holder["rt"] = runtime
-    return runtime
+    return KioskRuntime(data_dir, world.device.kiosk_id, KeyOpener(world.device.unwrap, world.device.decrypt),
+                        world.device, **kwargs)
 
 
 def start_exam(runtime: Any, world: World) -> Any:
