@@ -8,8 +8,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from item_bank_sync.analysis import Analysis, FlagThresholds, analyze_scores
-from item_bank_sync.analysis_csv import read_matrix_csv
+from item_bank_sync.analysis.stats import Analysis, FlagThresholds, analyze_scores
+from item_bank_sync.analysis.matrix_csv import read_matrix_csv
 from item_bank_sync.cli_common import central, emit, fail, json_option, refusals_exit
 from item_bank_sync.psychometrics import commands as psychometrics
 
@@ -78,12 +78,12 @@ def analyze_command(ctx: click.Context, matrix_path: Path | None, form_ref: str 
             min_group=min_group, cut_score=cut_score)
         title = f"Item analysis of {matrix_path.name}"
     else:
-        from item_bank_sync.analysis_results import analyze_form
+        from item_bank_sync.analysis.of_form import analyze_form
 
         analysis, title = analyze_form(central(ctx), form_ref, thresholds, write_stats=write_stats)
         payload = analysis.to_dict()
     if html_path is not None:
-        from item_bank_sync.report_analysis import write_html
+        from item_bank_sync.analysis.report import write_html
 
         write_html(analysis, html_path, title)
     emit(ctx, payload, lambda console: (_human(analysis)(console), psychometrics.print_extras(console, payload)))

@@ -276,7 +276,7 @@ def integrity_command(ctx: click.Context, form_ref: str) -> None:
     Flags are leads for an investigation, never a decision; each lists the proctors' alerts and
     incidents recorded for the attempts concerned.
     """
-    from item_bank_sync.analysis_results import parse_form_ref
+    from item_bank_sync.analysis.of_form import parse_form_ref
     from item_bank_sync.results.intake import load_form_scoring
     from item_bank_sync.results.integrity import analyse_form
 

@@ -21,8 +21,8 @@ from rich.table import Table
 
 from exam_core.errors import TooLargeError, ValidationError
 from exam_core.limits import MIB
-from item_bank_sync.analysis import Analysis
-from item_bank_sync.analysis_csv import ScoreMatrix, read_matrix_csv
+from item_bank_sync.analysis.matrix_csv import ScoreMatrix, read_matrix_csv
+from item_bank_sync.analysis.stats import Analysis
 from item_bank_sync.psychometrics import decision, dif, equating, irt
 from item_bank_sync.psychometrics.errors import PsychometricsError
 
@@ -78,7 +78,7 @@ def read_groups_csv(path: Path) -> dict[str, str]:
     if not lines or lines[0].strip() != "candidate_id,group":
         raise ValidationError(f"{path}: line 1", "header must be candidate_id,group")
     out: dict[str, str] = {}
-    from item_bank_sync.analysis_csv import ID_RE
+    from item_bank_sync.analysis.matrix_csv import ID_RE
     for line_no, line in enumerate(lines[1:], start=2):
         if not line:
             continue

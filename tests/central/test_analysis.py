@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from exam_core.errors import TooLargeError, ValidationError
-from item_bank_sync.analysis import (
+from item_bank_sync.analysis.stats import (
     FLAG_LOW_DISCRIMINATION,
     FLAG_POSSIBLE_MISKEY,
     FLAG_REST_CONSTANT,
@@ -24,7 +24,7 @@ from item_bank_sync.analysis import (
     add_distractor_analysis,
     analyze_scores,
 )
-from item_bank_sync.analysis_csv import parse_matrix_csv, read_matrix_csv
+from item_bank_sync.analysis.matrix_csv import parse_matrix_csv, read_matrix_csv
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -280,7 +280,7 @@ def test_cli_matrix_json_and_html(tmp_path):
 @pytest.mark.browser
 def test_html_report_renders_in_chromium(tmp_path, page):
     """The report opens offline in Chromium: both plots decode, flagged items are highlighted."""
-    from item_bank_sync.report_analysis import write_html
+    from item_bank_sync.analysis.report import write_html
 
     scores, _ = _rasch(500, np.linspace(-2, 2, 12), seed=2)
     scores[:, 0] = 1                                            # a zero-variance item

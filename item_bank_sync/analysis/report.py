@@ -13,13 +13,13 @@ import io
 from pathlib import Path
 
 import jinja2
-import numpy as np
 import matplotlib
+import numpy as np
+
+from item_bank_sync.analysis.stats import Analysis
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
-
-from item_bank_sync.analysis import Analysis  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot loads)
 
 _TEMPLATES = Path(__file__).parent / "templates"
 

@@ -16,8 +16,9 @@ import numpy as np
 
 from exam_core.errors import ValidationError
 from exam_core.model import Item
-from item_bank_sync.analysis import Analysis, FlagThresholds, add_distractor_analysis, analyze_scores
+from item_bank_sync.analysis.stats import Analysis, FlagThresholds, add_distractor_analysis, analyze_scores
 from item_bank_sync.context import CentralContext
+from item_bank_sync.forms.store import record_item_stats
 from item_bank_sync.results.intake import load_form_scoring
 from item_bank_sync.results.schema import open_results, results_path
 
@@ -54,8 +55,6 @@ def analyze_form(context: CentralContext, form_ref: str, thresholds: FlagThresho
     finally:
         results.conn.close()
     if write_stats:
-        from item_bank_sync.forms.store import record_item_stats
-
         bank = context.open_bank_db()
         for key, item in zip(scoring.keys, analysis.items):
             if item.p is not None and item.n > 0:
