@@ -1,9 +1,9 @@
 """Durable file writes: a file that a crash leaves either old or new, never half written.
 
 Every tier writes files that must survive power loss (key files, packages, bundles on removable
-media, pairing data, the hardening journal). The recipe is always the same: write a temporary file
-beside the target, fsync it, rename it over the target, fsync the directory so the rename itself
-is durable. It lives here once because the tiers cannot import each other.
+media, pairing data, the hardening restore journal). The recipe is always the same: write a
+temporary file beside the target, fsync it, rename it over the target, fsync the directory so the
+rename itself is durable. It lives here once because the tiers cannot import each other.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def lockdown(url: str, policy_source: str | None, policy_dir: str | None, journa
 @click.option("--journal", type=click.Path(dir_okay=False), help="Restore journal path (default from the policy).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was undone as JSON.")
 def restore(policy_source: str | None, journal: str | None, as_json: bool) -> None:
-    from hardening.journal import restore_pending
+    from hardening.restore_journal import restore_pending
 
     path = journal or _load_policy(policy_source)["lockdown"]["journal"]
     try:

@@ -18,6 +18,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass
 
+from hardening.errors import HardeningError
+
 RESPONSE_MAX_BYTES = 4096
 
 
@@ -33,7 +35,7 @@ class ClockSample:
         return asdict(self)
 
 
-class ClockError(Exception):
+class ClockError(HardeningError):
     """The console could not be asked for its time (unreachable, no usable answer)."""
 
 

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 from hardening.chromium_policy import POLICY_FILE_NAME, kiosk_origin, policy_bytes
 from hardening.errors import HardeningError
-from hardening.journal import RestoreJournal, RestoreReport
+from hardening.restore_journal import RestoreJournal, RestoreReport
 from hardening.keygrab import GrabStatus, ShortcutGrab
 from hardening.policy import Policy
 

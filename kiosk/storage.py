@@ -60,11 +60,6 @@ def set_state(db: sqlite_utils.Database, name: str, value: Any) -> None:
                      [name, canonical_dumps(value)])
 
 
-def delete_state(db: sqlite_utils.Database, name: str) -> None:
-    with immediate_transaction(db) as conn:
-        conn.execute("DELETE FROM kiosk_state WHERE name = ?", [name])
-
-
 def command_applied(db: sqlite_utils.Database, command_id: str) -> bool:
     return db.execute("SELECT 1 FROM applied_commands WHERE command_id = ?", [command_id]).fetchone() is not None
 

@@ -15,6 +15,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from exam_core.errors import InvigilError
+
 #: Biggest YuNet model file accepted (the real one is 230 kB).
 YUNET_MAX_BYTES = 10 * 1024 * 1024
 
@@ -45,15 +47,12 @@ class Detection:
         return len(self.frontal) + len(extra)
 
 
-#: Which side-on faces to look for: none, one facing one way ("left"), mirrored ("right"), both.
-PROFILE_SIDES = ("none", "left", "right", "both")
-
-
 class FaceDetector(Protocol):
     """Finds faces in a BGR frame (``grey`` is the same frame in grey).
 
-    ``profile`` says which side-on searches to run when no frontal face is found; detectors for
-    which profiles come free (YuNet) treat anything but "none" as "both".
+    ``profile`` says which side-on searches to run when no frontal face is found: "none", "left"
+    (faces turned one way), "right" (the mirrored search) or "both"; detectors for which profiles
+    come free (YuNet) treat anything but "none" as "both".
     """
 
     name: str
@@ -61,7 +60,7 @@ class FaceDetector(Protocol):
     def detect(self, frame: np.ndarray, grey: np.ndarray, profile: str = "both") -> Detection: ...
 
 
-class DetectorError(Exception):
+class DetectorError(InvigilError):
     """The configured detector cannot be built (missing cascade, missing or wrong model file)."""
 
 

@@ -32,7 +32,6 @@ CHAR = "char"
 MODIFIER_ORDER = ("ctrl", "alt", "alt_gr", "shift", "super")
 #: A key "down" for longer than this is taken to have lost its release event.
 STALE_PRESS_S = 60.0
-INPUT_RULES = ("blocked_shortcut", "typing_burst", "synthetic_input", "idle", "injected_input")
 
 
 def _locked(method: Callable) -> Callable:

@@ -27,7 +27,6 @@ SIGNALS: dict[str, dict[str, type]] = {
     "context_menu": {"in_answer_field": bool},
 }
 CLIPBOARD_ACTIONS = ("copy", "cut", "paste")
-PAGE_RULES = ("focus_lost", "page_hidden", "fullscreen_exit", "clipboard_outside_answer")
 
 
 def validate_signal(kind: Any, detail: Any) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from exam_core.errors import InvigilError
+
 from kiosk.monitors.clock import Clock
 from kiosk.monitors.imaging import MAX_FRAME_SIDE
 from kiosk.monitors.synthetic import SyntheticSource
@@ -33,7 +35,7 @@ class FrameSource(Protocol):
     def close(self) -> None: ...
 
 
-class SourceError(Exception):
+class SourceError(InvigilError):
     """A camera spec is malformed or names something that cannot be opened."""
 
 

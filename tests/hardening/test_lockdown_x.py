@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hardening.chromium_policy import POLICY_FILE_NAME
-from hardening.journal import PROFILE_PREFIX, RestoreJournal, restore_pending
+from hardening.restore_journal import PROFILE_PREFIX, RestoreJournal, restore_pending
 from hardening.keygrab import ShortcutGrab
 from tests.conftest import find_free_port
 from tests.hardening.servers import HitLogServer, escaping_page

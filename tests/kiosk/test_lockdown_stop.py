@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hardening.chromium_policy import POLICY_FILE_NAME
-from hardening.journal import RestoreJournal
+from hardening.restore_journal import RestoreJournal
 from tests.conftest import find_free_port
 from tests.hardening.test_lockdown_x import marker_processes
 from tests.kiosk.world import World

@@ -73,8 +73,6 @@ SPECS: tuple[WebcamRuleSpec, ...] = (
                    ("turned_away_after_s", "turned_away_clear_s")),
 )
 
-WEBCAM_RULES = tuple(spec.name for spec in SPECS)
-
 
 def _threshold(t: WebcamThresholds, name: str) -> float:
     return 0.0 if name == "_zero" else float(getattr(t, name))

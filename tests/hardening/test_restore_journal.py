@@ -17,7 +17,7 @@ import pytest
 
 from hardening.chromium_policy import build_policy, kiosk_origin
 from hardening.errors import HardeningError, PolicyError, RestoreError
-from hardening.journal import RestoreJournal, restore_pending
+from hardening.restore_journal import RestoreJournal, restore_pending
 from hardening.keygrab import parse_shortcut
 
 
@@ -99,7 +99,7 @@ def test_spawned_process_is_stopped_by_restore(tmp_path, journal):
 def test_restore_refuses_while_a_live_owner_holds_the_journal(tmp_path):
     path = tmp_path / "journal.jsonl"
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from hardening.journal import RestoreJournal\n"
+        "import sys, time; from hardening.restore_journal import RestoreJournal\n"
         f"j = RestoreJournal({str(path)!r}); j.acquire(); print('held', flush=True); time.sleep(60)")],
         stdout=subprocess.PIPE, text=True)
     try:
