@@ -80,7 +80,7 @@ def _checked(result: Inspection, reader, data: Any, issuer: Ed25519PublicKey | N
 
 
 def _package(result: Inspection, data: bytes, issuer: Ed25519PublicKey | None) -> None:
-    members = read_canonical(data, package._POLICY)
+    members = read_canonical(data, package.ZIP_POLICY)
     manifest = loads_strict(bytes(members[package.MANIFEST]), max_bytes=limits.MANIFEST_MAX_BYTES)
     if not isinstance(manifest, dict):
         raise MalformedError("manifest must be an object", package.MANIFEST)

@@ -51,9 +51,10 @@ PACKAGE_FORMAT = "invigil-form-package"
 MANIFEST, SIGNATURE, CONTENT = "manifest.json", "manifest.sig", "content.bin"
 _NONCE = 12
 _TAG = 16
-_POLICY = ZipPolicy(max_members=limits.PACKAGE_MAX_MEMBERS, max_member_bytes=limits.CONTENT_MAX_BYTES,
-                    max_total_bytes=limits.PACKAGE_MAX_BYTES, names=frozenset({MANIFEST, SIGNATURE, CONTENT}),
-                    required=frozenset({MANIFEST, SIGNATURE, CONTENT}))
+#: The outer zip of a form package: exactly these three members, within the package limits.
+ZIP_POLICY = ZipPolicy(max_members=limits.PACKAGE_MAX_MEMBERS, max_member_bytes=limits.CONTENT_MAX_BYTES,
+                       max_total_bytes=limits.PACKAGE_MAX_BYTES, names=frozenset({MANIFEST, SIGNATURE, CONTENT}),
+                       required=frozenset({MANIFEST, SIGNATURE, CONTENT}))
 _KEY_FIELDS = ("issuer_key_id", "centre_key_id", "wrapped_key", "key_check", "release_code")
 
 #: Release codes: 16 characters from an alphabet without look-alikes (no 0/O, 1/I/L), ~79 bits.
@@ -225,7 +226,7 @@ def read_form_package(data: bytes, issuer: signing.KeySource) -> FormPackage:
     """
     if len(data) > limits.PACKAGE_MAX_BYTES:
         raise TooLargeError(f"package of {len(data)} bytes exceeds {limits.PACKAGE_MAX_BYTES}")
-    members = read_canonical(data, _POLICY)
+    members = read_canonical(data, ZIP_POLICY)
     manifest_bytes, signature = bytes(members[MANIFEST]), bytes(members[SIGNATURE])
     if len(manifest_bytes) > limits.MANIFEST_MAX_BYTES:
         raise TooLargeError(f"{MANIFEST} larger than {limits.MANIFEST_MAX_BYTES} bytes")

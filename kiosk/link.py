@@ -45,6 +45,7 @@ from exam_core import keys, pairing, protocol
 from exam_core.aioloop import LoopThread
 from exam_core.errors import InvigilError, TamperedError, UntrustedError
 from exam_core.jsonio import b64d, b64e, loads_strict
+from exam_core.timestamps import utc_text
 from exam_core.tls import tls_fingerprint
 
 from kiosk import __version__
@@ -356,6 +357,6 @@ def pair(device: Device, url: str, code: str, timeout: float = 10.0) -> pairing.
         device.check_pairing_chain(documents["centre.cert"], documents["kiosk.cert"])
     device.save_pairing({"console_url": url, "console_id": response.console_id, "centre_id": response.centre_id,
                          "tls_fingerprint_sha256": response.tls_fingerprint_sha256,
-                         "paired_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, documents)
+                         "paired_at": utc_text()}, documents)
     return response
 

@@ -89,8 +89,8 @@ def test_delivery_window(signing_key, x25519_key):
 def test_manifest_cannot_move_to_other_content(signing_key, x25519_key):
     a, _ = build(signing_key, x25519_key.public_key(), content=b"A" * 50)
     b, _ = build(signing_key, x25519_key.public_key(), content=b"B" * 50)
-    ma = safezip.read_canonical(a, package._POLICY)
-    mb = safezip.read_canonical(b, package._POLICY)
+    ma = safezip.read_canonical(a, package.ZIP_POLICY)
+    mb = safezip.read_canonical(b, package.ZIP_POLICY)
     mixed = safezip.write_canonical([("manifest.json", bytes(ma["manifest.json"])),
                                      ("manifest.sig", bytes(ma["manifest.sig"])),
                                      ("content.bin", bytes(mb["content.bin"]))])
@@ -125,7 +125,7 @@ def test_any_flipped_byte_rejected(plain, signing_key, x25519_key, data):
 
 def test_every_metadata_byte_is_checked(plain, signing_key, x25519_key):
     """Exhaustive over the bytes outside the three members' data (headers, directory, end record)."""
-    members = safezip.read_canonical(plain, package._POLICY)
+    members = safezip.read_canonical(plain, package.ZIP_POLICY)
     offsets = [(plain.index(bytes(view)), plain.index(bytes(view)) + len(view)) for view in members.values()]
     for pos in (p for p in range(len(plain)) if not any(s <= p < e for s, e in offsets)):
         bad = bytearray(plain)
@@ -136,7 +136,7 @@ def test_every_metadata_byte_is_checked(plain, signing_key, x25519_key):
 
 @pytest.mark.filterwarnings("ignore:Duplicate name")
 def test_zip_shape_attacks_rejected_fast(plain, signing_key):
-    members = {k: bytes(v) for k, v in safezip.read_canonical(plain, package._POLICY).items()}
+    members = {k: bytes(v) for k, v in safezip.read_canonical(plain, package.ZIP_POLICY).items()}
     attacks = {
         "bomb": zip_bomb("content.bin", 60 * 1024 * 1024),
         "lying bomb": lying_zip_bomb("content.bin", 50 * 1024 * 1024, 1000),
@@ -160,7 +160,7 @@ def test_zip_shape_attacks_rejected_fast(plain, signing_key):
 
 def test_same_members_in_another_zip_layout_refused(plain, signing_key):
     """Only the canonical layout is accepted, so no metadata byte can carry anything unchecked."""
-    members = {k: bytes(v) for k, v in safezip.read_canonical(plain, package._POLICY).items()}
+    members = {k: bytes(v) for k, v in safezip.read_canonical(plain, package.ZIP_POLICY).items()}
     for order in (["manifest.json", "manifest.sig", "content.bin"], ["content.bin", "manifest.sig", "manifest.json"]):
         other = zip_of([(name, members[name]) for name in order])
         with pytest.raises(MalformedError, match="canonical"):
