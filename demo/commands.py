@@ -48,7 +48,7 @@ def review_and_approve_all(data: Path, reviewer: str, approver: str) -> int:
     """Review then approve (two different people, as document control demands) every draft item."""
     from click.testing import CliRunner
 
-    from item_bank_sync.cli import main
+    from item_bank_sync.cli.main import main
 
     runner = CliRunner()
 

@@ -268,7 +268,7 @@ def print_conversion(console: Console, payload: dict[str, Any]) -> None:
 
 # --- the click command (registered by the central CLI group) --------------------------------
 
-from item_bank_sync.cli_common import emit, json_option, refusals_exit  # noqa: E402  (CLI-only module)
+from item_bank_sync.cli.common import emit, json_option, refusals_exit  # noqa: E402  (CLI-only module)
 
 
 @click.command("equate")

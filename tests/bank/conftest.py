@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from exam_core import keys, protocol
 from exam_core.jsonio import format_time, utc_now
-from item_bank_sync.cli import main
+from item_bank_sync.cli.main import main
 
 SAMPLES = Path(__file__).parents[2] / "../shared/qti-samples"
 

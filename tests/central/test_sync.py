@@ -283,7 +283,7 @@ def test_revocation_lists_only_move_forward(world, console):
 def test_bundle_commands_on_both_sides(world, console, tmp_path):
     from click.testing import CliRunner
 
-    from item_bank_sync.cli import main as central_cli
+    from item_bank_sync.cli.main import main as central_cli
     from proctor_console.cli.main import main as console_cli
 
     put_envelope(console, world.seal("att-1", GOOD), "att-1")

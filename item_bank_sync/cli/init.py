@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from exam_core import keys
+from item_bank_sync.cli.common import central, emit, json_option, refusals_exit
 from item_bank_sync.trust.identity import initialise
-from item_bank_sync.cli_common import central, emit, json_option, refusals_exit
 
 
 @click.command("init")

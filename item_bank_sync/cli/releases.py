@@ -6,10 +6,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from item_bank_sync.cli.common import actor_option, emit, json_option, refusals_exit, results_db
 from item_bank_sync.trust import release_allowlist
-from item_bank_sync.cli_common import results_db, actor_option, central, emit, json_option, refusals_exit
-
-
 
 
 @click.group("releases")

@@ -1,19 +1,16 @@
-"""``centres`` and ``publish``: enrol test centres, revoke them, publish sealed form packages."""
+"""``centres``: enrol test centres, revoke them, and list the kiosks they revoked."""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from item_bank_sync.cli.common import actor_option, central, emit, json_option, refusals_exit, results_db
 from item_bank_sync.trust.centres import enrol, list_centres, revoke
-from item_bank_sync.cli_common import results_db, actor_option, central, emit, err_console, json_option, refusals_exit
-from item_bank_sync.forms.export import export_form
 from item_bank_sync.trust.kiosk_revocations import list_revocations
-from item_bank_sync.forms.publish import parse_when, publish
 
 
 @click.group("centres")
@@ -88,52 +85,3 @@ def centres_revocations(ctx: click.Context, centre_id: str | None) -> None:
                           r["reason"], r["received_at"], str(r["envelopes_quarantined"]))
         c.print(table if rows else "No kiosk revocations received.")
     emit(ctx, {"kiosk_revocations": rows}, human)
-
-
-@click.command("publish")
-@click.option("--form", "form_id", required=True, help="Form id (see `forms list`).")
-@click.option("--form-version", type=int, help="Default: latest version of the form.")
-@click.option("--centre", "centre_id", required=True, help="Enrolled centre that may open the package.")
-@click.option("--opens", required=True, help="Start of the delivery window, ISO 8601 with offset.")
-@click.option("--closes", required=True, help="End of the delivery window, ISO 8601 with offset.")
-@click.option("--release-code", is_flag=True, help="Also require a code the proctor enters at the centre.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also copy the package into this folder (e.g. removable media).")
-@actor_option
-@json_option
-@click.pass_context
-@refusals_exit
-def publish_command(ctx: click.Context, form_id: str, form_version: int | None, centre_id: str, opens: str,
-                    closes: str, release_code: bool, out_dir: Path | None, actor: str) -> None:
-    """Seal a form for one centre: signed manifest, encrypted content, no answer keys."""
-    with err_console.status("sealing package", spinner="dots") if not central(ctx).json_output else nullcontext():
-        result = publish(central(ctx), form_id=form_id, centre_id=centre_id, opens=parse_when(opens, "--opens"),
-                         closes=parse_when(closes, "--closes"), release_code=release_code, out_dir=out_dir,
-                         by=actor, form_version=form_version)
-
-    def human(c: Console) -> None:
-        c.print(f"package {result['package_id']}: form {result['form_id']} v{result['form_version']} for "
-                f"{centre_id}, {result['items']} items, {result['media']} media, {result['bytes']} bytes\n"
-                f"stored {result['stored']}" + (f"\ncopied to {result['file']}" if result["file"] else ""),
-                highlight=False)
-        if result["release_code"]:
-            c.print(f"[bold]release code (shown once, give it to the proctor out of band): "
-                    f"{result['release_code']}[/bold]", highlight=False)
-    emit(ctx, result, human)
-
-
-@click.command("export")
-@click.option("--form", "form_id", required=True, help="Form id (see `forms list`).")
-@click.option("--form-version", type=int, help="Default: latest version of the form.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="FILE.zip to write.")
-@actor_option
-@json_option
-@click.pass_context
-@refusals_exit
-def export_command(ctx: click.Context, form_id: str, form_version: int | None, out: Path, actor: str) -> None:
-    """Write a form's items as a QTI 3.0 content package (with answer keys: keep it confidential)."""
-    result = export_form(central(ctx), form_id, out, form_version, actor)
-    emit(ctx, result, lambda c: c.print(f"exported {result['items']} items and {result['media']} media files of "
-                                        f"{result['form_id']} v{result['form_version']} to {out} "
-                                        "(contains answer keys)", highlight=False))
-

@@ -8,9 +8,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from item_bank_sync.analysis.stats import Analysis, FlagThresholds, analyze_scores
 from item_bank_sync.analysis.matrix_csv import read_matrix_csv
-from item_bank_sync.cli_common import central, emit, fail, json_option, refusals_exit
+from item_bank_sync.analysis.stats import Analysis, FlagThresholds, analyze_scores
+from item_bank_sync.cli.common import central, emit, fail, json_option, refusals_exit
 from item_bank_sync.psychometrics import commands as psychometrics
 
 

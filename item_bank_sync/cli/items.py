@@ -10,8 +10,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from exam_core.model import INTERACTION_TYPES, ITEM_STATUSES
-from item_bank_sync.cli_common import actor_option, central, emit, json_option, progress_enabled, refusals_exit
 from item_bank_sync.bank.store import MAX_BATCH
+from item_bank_sync.cli.common import actor_option, central, emit, json_option, progress_enabled, refusals_exit
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.importer import ImportOptions, count_sources, iter_sources
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from item_bank_sync.cli_common import central, emit, err_console, json_option, refusals_exit
+from item_bank_sync.cli.common import central, emit, err_console, json_option, refusals_exit
 
 
 @click.command("serve")

@@ -10,9 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from item_bank_sync.cli_common import results_db, central, emit, json_option, refusals_exit
-
-
+from item_bank_sync.cli.common import central, emit, json_option, refusals_exit, results_db
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str], title: str):

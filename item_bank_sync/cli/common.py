@@ -13,10 +13,12 @@ import sys
 from typing import Any, Callable
 
 import click
+import sqlite_utils
 from rich.console import Console
 
 from exam_core.errors import InvigilError
 from item_bank_sync.context import CentralContext
+from item_bank_sync.results.schema import open_results, results_path
 
 #: Human output goes to stdout; progress and errors to stderr so ``--json`` stdout stays clean.
 err_console = Console(stderr=True)
@@ -30,9 +32,8 @@ def central(ctx: click.Context) -> CentralContext:
     return obj
 
 
-def results_db(ctx: click.Context) -> Any:
+def results_db(ctx: click.Context) -> sqlite_utils.Database:
     """results.db of the central body, closed when the command ends."""
-    from item_bank_sync.results.schema import open_results, results_path
     context = central(ctx)
     context.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_results(results_path(context.data_dir))

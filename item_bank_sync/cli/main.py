@@ -1,0 +1,49 @@
+"""Command-line interface of ``item_bank_sync`` (``python -m item_bank_sync``, ``invigil-central``).
+
+The group owns the global ``--data DIR`` option and puts a :class:`CentralContext` in ``ctx.obj``.
+Each concern's commands live in their own module of this package (shared options, output and exit
+codes in :mod:`item_bank_sync.cli.common`) and are registered below, in the order a certification
+body meets them: set up, items, schemes and forms, centres, sync, results, analysis.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from item_bank_sync import __version__
+from item_bank_sync.cli.analysis import analyze_command
+from item_bank_sync.cli.centres import centres_group
+from item_bank_sync.cli.forms import export_command, forms_group, publish_command, schemes_group
+from item_bank_sync.cli.init import init_command
+from item_bank_sync.cli.items import import_command, items_group
+from item_bank_sync.cli.releases import releases_group
+from item_bank_sync.cli.results import decide_command, intake_group, integrity_command, marking_group, results_group
+from item_bank_sync.cli.sync import export_bundle_command, import_bundle_command, serve_command
+from item_bank_sync.context import CentralContext
+from item_bank_sync.psychometrics.commands import equate_command
+
+
+@click.group(help="Invigil central body: item bank, forms, publishing, sync API, intake, scoring, analysis.")
+@click.version_option(__version__, prog_name="item_bank_sync")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("central-data"), show_default=True, envvar="INVIGIL_CENTRAL_DATA",
+              help="Data directory of the central body (keys, bank.db, media, packages).")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path) -> None:
+    ctx.obj = CentralContext(data_dir=data_dir)
+    ctx.call_on_close(ctx.obj.close)
+
+
+COMMANDS: tuple[click.Command, ...] = (
+    init_command,                                                       # keys, root certificate
+    import_command, items_group,                                        # items and document control
+    schemes_group, forms_group, publish_command, export_command,        # schemes, forms, packages
+    centres_group, releases_group,                                      # trust: centres, kiosk builds
+    serve_command, export_bundle_command, import_bundle_command,        # sync: network and air gap
+    intake_group, marking_group, decide_command, results_group,         # results
+    integrity_command, analyze_command, equate_command,                 # analysis and psychometrics
+)
+for command in COMMANDS:
+    main.add_command(command)
