@@ -31,7 +31,7 @@ from exam_core import limits, purposes, signing
 from exam_core.errors import ArtefactError, ValidationError
 from exam_core.jsonio import b64d, b64e, canonical_dumps, loads_strict
 from exam_core.model import ATTEMPT_STATES, IDENTIFIER_RE, SHA256_RE, TIMESTAMP_RE, Attempt, Event
-from exam_core.records import Fields, Record
+from exam_core.records import Fields, Record, RecordT
 
 PROTOCOL_VERSION = 1
 
@@ -112,7 +112,7 @@ def new_command_id() -> str:
     return secrets.token_hex(16)
 
 
-def parse_message(cls: type, data: Any, max_bytes: int = MAX_EVENT_BYTES) -> Any:
+def parse_message(cls: type[RecordT], data: Any, max_bytes: int = MAX_EVENT_BYTES) -> RecordT:
     """Validate one received message: JSON text/bytes or an already decoded dict.
 
     Socket.IO hands handlers decoded JSON; the size bound is re-checked on the canonical form so
@@ -435,7 +435,7 @@ class PackageChunkRequest(Record):
 # --- console -> kiosk commands ---------------------------------------------------------------------
 
 def _reason(r: Fields) -> str:
-    reason = r.str("reason", max_len=1000).strip()
+    reason: str = r.str("reason", max_len=1000).strip()
     if not reason:
         raise ValidationError(r.where("reason"), "is required")
     return reason

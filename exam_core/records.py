@@ -31,7 +31,7 @@ MAX_SHORT = 1_000
 MAX_LIST = 10_000
 MAX_DICT = 10_000
 
-R = TypeVar("R", bound="Record")
+RecordT = TypeVar("RecordT", bound="Record")
 
 
 class Record:
@@ -61,11 +61,11 @@ class Fields:
         self.path = path
         self.seen: set[str] = set()
 
-    def where(self, name: str) -> str:
+    def where(self, name: builtins.str) -> builtins.str:
         """The full path of field ``name`` (``parent.name``), for error messages."""
         return f"{self.path}.{name}" if self.path else name
 
-    def raw(self, name: str, default: Any = ..., *, nullable: bool = False) -> Any:
+    def raw(self, name: builtins.str, default: Any = ..., *, nullable: bool = False) -> Any:
         """The unchecked value (``default`` when absent; required when there is no default)."""
         self.seen.add(name)
         if name not in self.data:
@@ -79,7 +79,7 @@ class Fields:
             raise ValidationError(self.where(name), "must not be null")
         return value
 
-    def str(self, name: str, default: Any = ..., *, max_len: int = MAX_SHORT,
+    def str(self, name: builtins.str, default: Any = ..., *, max_len: int = MAX_SHORT,
             pattern: re.Pattern[builtins.str] | None = None, choices: Iterable[builtins.str] | None = None,
             nullable: bool = False) -> Any:
         value = self.raw(name, default, nullable=nullable)
@@ -87,26 +87,26 @@ class Fields:
             return value
         return check_str(value, self.where(name), max_len=max_len, pattern=pattern, choices=choices)
 
-    def int(self, name: str, default: Any = ..., *, minimum: builtins.int | None = None,
+    def int(self, name: builtins.str, default: Any = ..., *, minimum: builtins.int | None = None,
             maximum: builtins.int | None = None, nullable: bool = False) -> Any:
         value = self.raw(name, default, nullable=nullable)
         if value is None or (value is default and default is not ...):
             return value
         return check_int(value, self.where(name), minimum=minimum, maximum=maximum)
 
-    def float(self, name: str, default: Any = ..., *, nullable: bool = False) -> Any:
+    def float(self, name: builtins.str, default: Any = ..., *, nullable: bool = False) -> Any:
         value = self.raw(name, default, nullable=nullable)
         if value is None or (value is default and default is not ...):
             return value
         return check_number(value, self.where(name))
 
-    def bool(self, name: str, default: Any = ...) -> Any:
+    def bool(self, name: builtins.str, default: Any = ...) -> Any:
         value = self.raw(name, default)
         if not isinstance(value, builtins.bool):
             raise ValidationError(self.where(name), "must be true or false")
         return value
 
-    def list(self, name: str, default: Any = ..., *, max_len: builtins.int = MAX_LIST) -> Any:
+    def list(self, name: builtins.str, default: Any = ..., *, max_len: builtins.int = MAX_LIST) -> Any:
         value = self.raw(name, default)
         if not isinstance(value, builtins.list):
             raise ValidationError(self.where(name), "must be a list")
@@ -114,7 +114,7 @@ class Fields:
             raise ValidationError(self.where(name), f"has more than {max_len} entries")
         return value
 
-    def dict(self, name: str, default: Any = ..., *, max_len: builtins.int = MAX_DICT) -> Any:
+    def dict(self, name: builtins.str, default: Any = ..., *, max_len: builtins.int = MAX_DICT) -> Any:
         value = self.raw(name, default)
         if not isinstance(value, builtins.dict):
             raise ValidationError(self.where(name), "must be an object")
@@ -122,21 +122,21 @@ class Fields:
             raise ValidationError(self.where(name), f"has more than {max_len} entries")
         return value
 
-    def records(self, name: str, cls: type[R], default: Any = ..., *,
-                max_len: builtins.int = MAX_LIST) -> tuple[R, ...]:
+    def records(self, name: builtins.str, cls: type[RecordT], default: Any = ..., *,
+                max_len: builtins.int = MAX_LIST) -> tuple[RecordT, ...]:
         """A list of ``cls`` records, each read with its index in the path."""
         values = self.list(name, default, max_len=max_len)
         where = self.where(name)
         return tuple(cls.from_dict(v, f"{where}[{i}]") for i, v in enumerate(values))
 
-    def record(self, name: str, cls: type[R], default: Any = ...) -> Any:
+    def record(self, name: builtins.str, cls: type[RecordT], default: Any = ...) -> Any:
         """One nested ``cls`` record (``None`` when the default is None and it is absent or null)."""
         value = self.raw(name, default, nullable=default is None)
         if value is None:
             return None
         return cls.from_dict(value, self.where(name))
 
-    def b64(self, name: str, max_bytes: builtins.int, default: Any = ...) -> Any:
+    def b64(self, name: builtins.str, max_bytes: builtins.int, default: Any = ...) -> Any:
         """A base64 field, checked canonical and at most ``max_bytes`` decoded, returned as text
         (decode it with ``exam_core.jsonio.b64d``); None when the default is None and it is absent."""
         value = self.raw(name, default, nullable=default is None)

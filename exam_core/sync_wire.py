@@ -427,7 +427,29 @@ class RecordedRevocation(Record):
 
 
 @dataclass(frozen=True)
-class CentreBundle(Record):
+class Bundle(Record):
+    """What a bundle says in either direction: its format and version, the centre, when made.
+    Each direction has its own purpose (bound into the signature and the sealing) and format."""
+
+    PURPOSE: ClassVar[str]
+    FORMAT: ClassVar[str]
+
+    centre_id: str
+    created: str
+
+    def _head(self) -> dict[str, Any]:
+        return {"format": self.FORMAT, "v": SYNC_VERSION, "centre_id": self.centre_id, "created": self.created}
+
+    @classmethod
+    def _read_head(cls, r: Fields) -> dict[str, Any]:
+        r.constant("format", cls.FORMAT)
+        r.version(SYNC_VERSION)
+        return {"centre_id": r.str("centre_id", pattern=IDENTIFIER_RE),
+                "created": r.str("created", pattern=TIMESTAMP_RE)}
+
+
+@dataclass(frozen=True)
+class CentreBundle(Bundle):
     """Central -> centre on removable media (purpose ``sync-bundle-to-centre``): the centre's
     packages, the revocation list, every receipt of the centre's envelopes, and the centre's kiosk
     revocations recorded centrally (so its console marks them sent)."""
@@ -435,27 +457,21 @@ class CentreBundle(Record):
     PURPOSE: ClassVar[str] = purposes.BUNDLE_TO_CENTRE
     FORMAT: ClassVar[str] = FOR_CENTRE_FORMAT
 
-    centre_id: str
-    created: str
     packages: tuple[BundlePackage, ...]
     revocations: bytes
     receipts: tuple[bytes, ...]
     kiosk_revocations_recorded: tuple[RecordedRevocation, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": self.FORMAT, "v": SYNC_VERSION, "centre_id": self.centre_id, "created": self.created,
-                "packages": [p.to_dict() for p in self.packages], "revocations": b64e(self.revocations),
-                "receipts": [b64e(r) for r in self.receipts],
+        return {**self._head(), "packages": [p.to_dict() for p in self.packages],
+                "revocations": b64e(self.revocations), "receipts": [b64e(r) for r in self.receipts],
                 "kiosk_revocations_recorded": [k.to_dict() for k in self.kiosk_revocations_recorded]}
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> CentreBundle:
         r = Fields(data, path)
-        r.constant("format", cls.FORMAT)
-        r.version(SYNC_VERSION)
         out = cls(
-            centre_id=r.str("centre_id", pattern=IDENTIFIER_RE),
-            created=r.str("created", pattern=TIMESTAMP_RE),
+            **cls._read_head(r),
             packages=r.records("packages", BundlePackage, max_len=BUNDLE_MAX_ENTRIES),
             revocations=_binary(r, "revocations", limits.REVOCATION_MAX_SERIALS * 80),
             receipts=_documents(r, "receipts", BUNDLE_MAX_ENTRIES, limits.SIGNED_DOC_MAX_BYTES),
@@ -467,21 +483,18 @@ class CentreBundle(Record):
 
 
 @dataclass(frozen=True)
-class EnvelopesBundle(Record):
+class EnvelopesBundle(Bundle):
     """Centre -> central on removable media (purpose ``sync-bundle-to-central``): an upload's
     content (envelopes with their meta, kiosk revocations) from one centre."""
 
     PURPOSE: ClassVar[str] = purposes.BUNDLE_TO_CENTRAL
     FORMAT: ClassVar[str] = ENVELOPES_FORMAT
 
-    centre_id: str
-    created: str
     envelopes: tuple[UploadEntry, ...]
     kiosk_revocations: tuple[bytes, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": self.FORMAT, "v": SYNC_VERSION, "centre_id": self.centre_id, "created": self.created,
-                "envelopes": [e.to_dict() for e in self.envelopes],
+        return {**self._head(), "envelopes": [e.to_dict() for e in self.envelopes],
                 "kiosk_revocations": [b64e(doc) for doc in self.kiosk_revocations]}
 
     def upload(self) -> Upload:
@@ -491,11 +504,8 @@ class EnvelopesBundle(Record):
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> EnvelopesBundle:
         r = Fields(data, path)
-        r.constant("format", cls.FORMAT)
-        r.version(SYNC_VERSION)
         out = cls(
-            centre_id=r.str("centre_id", pattern=IDENTIFIER_RE),
-            created=r.str("created", pattern=TIMESTAMP_RE),
+            **cls._read_head(r),
             envelopes=r.records("envelopes", UploadEntry, max_len=BUNDLE_MAX_ENVELOPES),
             kiosk_revocations=_kiosk_revocations(r),
         )
@@ -503,7 +513,7 @@ class EnvelopesBundle(Record):
         return out
 
 
-def seal_bundle(bundle: CentreBundle | EnvelopesBundle, signing_key: Ed25519PrivateKey,
+def seal_bundle(bundle: Bundle, signing_key: Ed25519PrivateKey,
                 recipient: HpkePublicKey) -> bytes:
     """The bundle file: a signed document over the payload (``json.dumps`` bytes, as always),
     sealed to the recipient for the bundle's purpose (``exam_core.sealed_file``), so a lost

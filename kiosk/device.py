@@ -42,7 +42,7 @@ from typing import Any
 from exam_core import certs, envelope, keys, package
 from exam_core.errors import InvigilError, KeyFileError, UntrustedError
 from exam_core.files import write_atomic
-from exam_core.jsonio import b64d, b64e
+from exam_core.jsonio import b64d
 from exam_core.model import Attempt
 from exam_core.result import SealStamp
 from exam_core.timestamps import format_time, parse_time, utc_now

@@ -31,7 +31,8 @@ def _whole() -> R.AttemptResult:
     chain, head = _chain(9)
     return R.AttemptResult(
         attempt=ATTEMPT,
-        responses=(_answer(5, "Q1", "B"), R.Unanswered("att-1", "Q2", "R1", flagged=True), _answer(7, "Q3", ["A", "C"])),
+        responses=(_answer(5, "Q1", "B"), R.Unanswered("att-1", "Q2", "R1", flagged=True),
+                   _answer(7, "Q3", ["A", "C"])),
         journal_head=R.SealedJournalHead(9, head),
         history=(_answer(4, "Q1", "A"), _answer(5, "Q1", "B")),
         timings=R.Timings(allowed_ms=3_600_000, elapsed_ms=61_000, began_at=T, agreement_accepted_at=T,
