@@ -327,11 +327,23 @@ class ResponseKey(Record):
 
 @dataclass(frozen=True)
 class AnswerKey(Record):
-    """The scoring rules of one item version. Never leaves the central body."""
+    """The scoring rules of one item version. Never leaves the central body.
+
+    ``rubric_html`` holds the item's rubric for scorers (marking guide, model answer; sanitised
+    XHTML): it is for the people who mark, so it travels with the key, never with the item.
+    """
 
     item_id: str
     version: int
     responses: tuple[ResponseKey, ...]
+    rubric_html: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Without ``rubric_html`` when empty, so keys written before it existed keep their bytes."""
+        out = super().to_dict()
+        if not self.rubric_html:
+            del out["rubric_html"]
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> AnswerKey:
@@ -340,6 +352,7 @@ class AnswerKey(Record):
             item_id=r.str("item_id", pattern=IDENTIFIER_RE),
             version=r.int("version", minimum=1),
             responses=r.records("responses", ResponseKey, max_len=50),
+            rubric_html=r.str("rubric_html", "", max_len=MAX_TEXT),
         )
         r.done()
         return out

@@ -67,13 +67,13 @@ class _Root:
 
         def load(src: str, element: str) -> bytes:
             if ":" in src.split("/")[0] or src.startswith(("/", "\\")) or "\\" in src:
-                raise ItemRejected(source, element, f"media {src!r} is not a relative path inside the package "
+                raise ItemRejected(source, element, f"{src!r} is not a relative path inside the package "
                                                     "(URLs and absolute paths are refused)")
             rel = posixpath.normpath(posixpath.join(base, src.split("#")[0].split("?")[0]))
             if rel.startswith("../") or rel == "..":
-                raise ItemRejected(source, element, f"media {src!r} lies outside the import root")
+                raise ItemRejected(source, element, f"{src!r} lies outside the import root")
             if not self._exists(rel):
-                raise ItemRejected(source, element, f"media {src!r} not found")
+                raise ItemRejected(source, element, f"file {src!r} not found in the package")
             return self._read(rel)
         return load
 

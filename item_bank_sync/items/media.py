@@ -2,8 +2,9 @@
 
 Items refer to media as ``media:SHA256`` (see ``exam_core.model``); :func:`media_ref` describes one
 file for that reference, and :class:`item_bank_sync.bank.media.MediaStore` keeps the bytes.
-Only raster images whose bytes match their declared type are accepted: SVG can carry script,
-and a file whose magic bytes disagree with its extension is not what the author thinks it is.
+Only raster images are accepted, and their type is decided by their bytes (magic numbers), never
+by the file name: SVG can carry script and is refused whatever it is called, and a PNG saved as
+``photo.jpg`` or ``image.bin`` (common in exports) is stored as the PNG it is, with a warning.
 """
 
 from __future__ import annotations
@@ -67,8 +68,13 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def media_ref(data: bytes, name: str, source: str, element: str) -> MediaRef:
-    """Check one media file and describe it; raises ItemRejected naming the element."""
+def media_ref(data: bytes, name: str, source: str, element: str,
+              warnings: list[str] | None = None) -> MediaRef:
+    """Check one media file and describe it; raises ItemRejected naming the element.
+
+    The type comes from the bytes; a name whose extension says otherwise is reported in
+    ``warnings`` (when given), since the author may have meant another file.
+    """
     if len(data) > MAX_MEDIA_BYTES:
         raise ItemRejected(source, element, f"media {name!r} is {len(data)} bytes, more than {MAX_MEDIA_BYTES}")
     mime = sniff_mime(data)
@@ -76,8 +82,9 @@ def media_ref(data: bytes, name: str, source: str, element: str) -> MediaRef:
         raise ItemRejected(source, element, f"media {name!r} is not a PNG, JPEG, GIF or WebP image "
                                             "(SVG and other types are refused)")
     suffix = Path(name).suffix.lower()
-    if suffix and suffix not in MEDIA_TYPES[mime]:
-        raise ItemRejected(source, element, f"media {name!r} has extension {suffix} but its bytes are {mime}")
+    if suffix not in MEDIA_TYPES[mime] and warnings is not None:
+        warnings.append(f"{element}: media {name!r} is named {suffix or 'without an extension'} but its bytes "
+                        f"are {mime}; stored as {mime}")
     size = image_size(data, mime)
     width, height = size if size and all(0 < v <= 20_000 for v in size) else (None, None)
     return MediaRef(sha256=hashlib.sha256(data).hexdigest(), mime=mime, name=Path(name).name[:255],

@@ -45,14 +45,18 @@ MATH_ATTRS = frozenset({"mathvariant", "display", "stretchy", "fence", "separato
 #: Not content: removed with a warning.
 DROP_ELEMENTS = frozenset({
     "script", "style", "noscript", "template", "link", "meta", "base", "stylesheet",
-    "feedbackInline", "feedbackBlock", "modalFeedback", "templateInline", "templateBlock",
-    "catalogInfo", "companionMaterialsInfo", "math:annotation-xml",
+    "feedbackInline", "feedbackBlock", "modalFeedback", "catalogInfo", "math:annotation-xml",
 })
-#: Content we cannot deliver faithfully: the item is refused.
+#: Content we cannot deliver faithfully: the item is refused. Compared by local name for
+#: every namespace (``qh5:video``, ``html:audio`` and ``video`` are all a video).
 REJECT_ELEMENTS = frozenset({
-    "audio", "video", "iframe", "embed", "applet", "svg", "canvas", "form", "input", "button",
-    "textarea", "select", "printedVariable", "include", "xi:include", "ns:include",
+    "audio", "video", "source", "track", "iframe", "embed", "applet", "svg", "canvas", "form",
+    "input", "button", "textarea", "select", "printedVariable", "templateInline", "templateBlock",
+    "include", "companionMaterialsInfo",
 })
+#: Object types whose image fallback may stand in for them (a browser that cannot show the
+#: object shows the fallback). Sound and motion have no still equivalent: refused.
+NO_FALLBACK_PREFIXES = ("audio/", "video/")
 #: QTI wrappers whose children are body content.
 UNWRAP_QUIETLY = frozenset({"contentBody"})
 SUPPORTED_LIST = ("choice, inlineChoice, textEntry, extendedText, order, match, associate, gapMatch, "
@@ -84,6 +88,9 @@ class BodySanitizer:
         self.source = source
         self.resolve_media = resolve_media
         self.warnings = warnings
+        #: Sanitised rubric blocks meant for scorers (marking guides, model answers): they go
+        #: with the answer key to the markers, never to the candidate.
+        self.scorer_rubrics: list[str] = []
 
     def inner_html(self, el: etree._Element, path: str, handlers: dict[str, Handler] | None = None,
                    skip: frozenset[str] = frozenset()) -> str:
@@ -118,9 +125,9 @@ class BodySanitizer:
                       handlers: dict[str, Handler], skip: frozenset[str], depth: int) -> None:
         in_math = name.startswith("math:")
         tag = name[5:] if in_math else name
-        if name in REJECT_ELEMENTS or name.endswith(":include"):
-            raise ItemRejected(self.source, path, "cannot be delivered faithfully (media, forms, "
-                                                  "external inclusion or computed text are not supported)")
+        if name.rsplit(":", 1)[-1] in REJECT_ELEMENTS and not in_math:
+            raise ItemRejected(self.source, path, "cannot be delivered faithfully (media, forms, unresolved "
+                                                  "inclusion, template variables or computed text are not supported)")
         if name.endswith("Interaction") or name == "positionObjectStage":
             raise ItemRejected(self.source, path, "this interaction type is not supported, or not at this place "
                                                   f"(supported: {SUPPORTED_LIST})")
@@ -152,8 +159,16 @@ class BodySanitizer:
     def _rubric(self, child: etree._Element, dst: etree._Element, path: str,
                 handlers: dict[str, Handler], skip: frozenset[str], depth: int) -> None:
         views = qti_attrs(child).get("view", "candidate").split()
+        if "scorer" in views:
+            holder = etree.Element("div")
+            self._copy_content(child, holder, path, {}, skip, depth + 1)
+            self.scorer_rubrics.append(serialise_inner(holder))
+            self.warnings.append(f"{path}: rubric for scorers kept with the answer key for markers "
+                                 "(not shown to candidates)")
         if "candidate" not in views:
-            self.warnings.append(f"{path}: rubric for {' '.join(views)} removed (not shown to candidates)")
+            others = [v for v in views if v != "scorer"]
+            if others:
+                self.warnings.append(f"{path}: rubric for {' '.join(others)} removed (not shown to candidates)")
             return
         out = etree.SubElement(dst, "div", {"class": "rubric"})
         self._copy_content(child, out, path, handlers, skip, depth + 1)
@@ -192,12 +207,26 @@ class BodySanitizer:
         return out
 
     def _object_image(self, child: etree._Element, path: str) -> etree._Element:
-        """QTI 2 shows images with ``<object type="image/..." data="...">fallback</object>``."""
+        """QTI 2 shows images with ``<object type="image/..." data="...">fallback</object>``.
+
+        An object that is not a raster image (SVG, a plug-in) but holds exactly one image as its
+        fallback is delivered as that fallback, with a warning: it is what a browser that cannot
+        show the object shows. Audio and video have no still equivalent and are refused.
+        """
         attrs = qti_attrs(child)
         mime, data = attrs.get("type", ""), attrs.get("data", "")
-        if not mime.startswith("image/") or not data:
+        if not data:
+            raise ItemRejected(self.source, path, "object has no data")
+        fallback = self._fallback_image(child)
+        if fallback is not None and not mime.startswith(("image/png", "image/jpeg", "image/gif", "image/webp")) \
+                and not mime.startswith(NO_FALLBACK_PREFIXES):
+            self.warnings.append(f"{path}: object {data!r} of type {mime or '(none)'} is not delivered; "
+                                 "its image fallback is shown instead")
+            name = qti_name(fallback)
+            return self._image(fallback, f"{path}/img") if name == "img" else self._object_image(fallback, f"{path}/object")
+        if not mime.startswith("image/"):
             raise ItemRejected(self.source, path, f"object of type {mime or '(none)'!r} is not supported; "
-                                                  "only images can be delivered")
+                                                  "only images (or an object with an image fallback) can be delivered")
         ref = self.resolve_media(data, path)
         alt = " ".join("".join(child.itertext()).split())[:1000]
         out = etree.Element("img", {"src": media_src(ref), "alt": alt})
@@ -205,6 +234,18 @@ class BodySanitizer:
             if _ATTR_VALUE[dim].match(attrs.get(dim, "")):
                 out.set(dim, attrs[dim])
         return out
+
+
+    @staticmethod
+    def _fallback_image(obj: etree._Element) -> etree._Element | None:
+        """The one image (``img`` or image ``object``) an object holds as fallback, if that is all it holds."""
+        children = [c for c in obj if isinstance(c.tag, str)]
+        if len(children) != 1 or (obj.text or "").strip() or (children[0].tail or "").strip():
+            return None
+        name = qti_name(children[0])
+        if name == "img" or (name == "object" and qti_attrs(children[0]).get("type", "").startswith("image/")):
+            return children[0]
+        return None
 
 
 def _append_text(dst: etree._Element, text: str | None) -> None:

@@ -4,6 +4,12 @@ The rule is *reject rather than guess*: an item is imported only when every inte
 supported and sits where it may, its body sanitises cleanly, its media are real images inside the
 import, and its responses and scoring pass :mod:`item_bank_sync.items.qti.responses`. Anything else
 raises :class:`ItemRejected` naming the element and the problem.
+
+Every top-level element is accounted for (:data:`TOP_LEVEL`): what would change the key or the
+text the candidate sees (template processing and variables, context variables) refuses the item
+by name; what is pulled in from the package (shared stimuli, XInclude fragments) is imported;
+what is not delivered in an exam (feedback, styles, catalogs, companion materials) is removed
+with a warning naming it; anything unknown refuses the item. Nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from exam_core.model import IDENTIFIER_RE, AnswerKey, Choice, Hotspot, Interacti
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.media import media_ref
 from item_bank_sync.items.qti.body import BodySanitizer
+from item_bank_sync.items.qti.include import Includer, stimulus_body
 from item_bank_sync.items.qti.responses import Found, ResponseRules
-from item_bank_sync.items.qti.xml import parse_xml, qti_attrs, qti_children, qti_name, qti_version
+from item_bank_sync.items.qti.xml import (check_vocabulary, parse_xml, qti_attrs, qti_children, qti_name,
+                                          qti_version)
 
 SUPPORTED_INTERACTIONS = {
     "choiceInteraction": "choice", "inlineChoiceInteraction": "inline_choice",
@@ -29,6 +37,13 @@ SUPPORTED_INTERACTIONS = {
     "hotspotInteraction": "hotspot", "selectPointInteraction": "hotspot",
 }
 INLINE_INTERACTIONS = frozenset({"inlineChoiceInteraction", "textEntryInteraction"})
+#: Top-level children of an item, and what the importer does with each.
+TOP_LEVEL = {
+    "responseDeclaration": "read", "outcomeDeclaration": "read", "itemBody": "read", "responseProcessing": "read",
+    "assessmentStimulusRef": "inline", "companionMaterialsInfo": "warn", "stylesheet": "warn",
+    "modalFeedback": "warn", "catalogInfo": "warn",
+    "templateDeclaration": "refuse", "templateProcessing": "refuse", "contextDeclaration": "refuse",
+}
 MediaLoader = Callable[[str, str], bytes]
 """Returns the bytes of a media file referenced as ``src`` by an element; raises ItemRejected."""
 
@@ -50,14 +65,28 @@ def parse_qti_item(data: bytes, source: str, load_media: MediaLoader, *, area: s
     """Parse and check one item file; raise :class:`ItemRejected` with a reason on any problem."""
     root = parse_xml(data, source)
     version = qti_version(root, source)
+    warnings: list[str] = []
+    Includer(load_media, source, warnings).resolve(root)
+    check_vocabulary(root, source)
     if qti_name(root) != "assessmentItem":
         raise ItemRejected(source, qti_name(root), "is not an assessmentItem (only items are imported)")
-    return _ItemReader(root, source, version, load_media).read(area, assume_match_correct)
+    return _ItemReader(root, source, version, load_media, warnings).read(area, assume_match_correct)
+
+
+def _materials(info: etree._Element) -> str:
+    """Companion materials by name (``calculator (scientific), rule``) for a warning."""
+    names = []
+    for child in qti_children(info):
+        name = qti_name(child)
+        kind = " ".join(" ".join(child.itertext()).split())[:60]
+        names.append(f"{name} ({kind})" if kind else name)
+    return ", ".join(names) or "companion materials"
 
 
 class _ItemReader(ResponseRules):
-    def __init__(self, root: etree._Element, source: str, version: str, load_media: MediaLoader) -> None:
-        super().__init__(root, source, [])
+    def __init__(self, root: etree._Element, source: str, version: str, load_media: MediaLoader,
+                 warnings: list[str]) -> None:
+        super().__init__(root, source, warnings)
         self.version = version
         self.load_media = load_media
         self.media: dict[str, tuple[MediaRef, bytes]] = {}
@@ -73,20 +102,22 @@ class _ItemReader(ResponseRules):
             raise self.reject("assessmentItem", f"identifier {item_id!r} is missing or not a valid identifier")
         if attrs.get("adaptive", "false") == "true":
             raise self.reject("assessmentItem", "adaptive items are not supported")
+        stimuli = self._top_level()
         decls = self._declarations()
         body = self._only_child("itemBody", required=True)
         handlers = {name: self._interaction_handler(name) for name in SUPPORTED_INTERACTIONS}
-        body_html = self.sanitizer.inner_html(body, "itemBody", handlers)
+        body_html = self._stimuli_html(stimuli) + self.sanitizer.inner_html(body, "itemBody", handlers)
         if not self.found:
             raise self.reject("itemBody", "holds no supported interaction")
         keys = self._keys(self.found, decls, assume_match_correct)
+        rubric = "\n".join(self.sanitizer.scorer_rubrics)
         item_dict = Item(
             item_id=item_id, version=1, title=attrs.get("title", item_id)[:1000] or item_id,
             body_html=body_html, interactions=tuple(f.interaction for f in self.found),
             media=tuple(self.media_order), language=attrs.get("lang", "en") or "en",
             competency_area=area,
         ).to_dict()
-        key_dict = AnswerKey(item_id=item_id, version=1, responses=tuple(keys)).to_dict()
+        key_dict = AnswerKey(item_id=item_id, version=1, responses=tuple(keys), rubric_html=rubric).to_dict()
         try:
             item = Item.from_dict(item_dict, "item")
             key = AnswerKey.from_dict(key_dict, "key")
@@ -94,9 +125,46 @@ class _ItemReader(ResponseRules):
             raise self.reject(exc.field, exc.reason) from None
         return ParsedItem(item, key, self.source, f"qti{self.version}", self.media, self.warnings)
 
+    def _top_level(self) -> list[etree._Element]:
+        """Account for every top-level element (see :data:`TOP_LEVEL`); returns the stimulus refs."""
+        children = list(qti_children(self.root))
+        for child in children:  # a wrong key is the worst outcome: name it first
+            if qti_name(child) == "templateProcessing":
+                sets_key = any(qti_name(el) == "setCorrectResponse" for el in child.iter() if isinstance(el.tag, str))
+                raise self.reject("templateProcessing", "item templates (variables drawn at delivery) are not "
+                                  "supported" + ("; it sets the correct response (setCorrectResponse), so the "
+                                                 "static correctResponse is not the key" if sets_key else ""))
+        stimuli = []
+        for child in children:
+            name = qti_name(child)
+            action = TOP_LEVEL.get(name)
+            if action is None:
+                raise self.reject(name, "is not supported at the top level of an item")
+            if action == "refuse":
+                ident = qti_attrs(child).get("identifier", "")
+                raise self.reject(f"{name}[{ident}]", "template and context variables are not supported: the "
+                                  "candidate would see the variable names, not their values")
+            if action == "inline":
+                stimuli.append(child)
+            elif name == "companionMaterialsInfo":
+                self.warnings.append(f"companionMaterialsInfo: the item asks for {_materials(child)}; Invigil sets "
+                                     "candidate tools per scheme (tools.calculator etc.), not per item: check the scheme")
+            elif action == "warn":
+                self.warnings.append(f"{name}: removed (not delivered in an exam)")
+        return stimuli
+
+    def _stimuli_html(self, refs: list[etree._Element]) -> str:
+        """Each shared stimulus, sanitised like the body, as a ``div.stimulus`` before the body."""
+        parts = []
+        for index, ref in enumerate(refs):
+            body = stimulus_body(ref, self.load_media, self.source, self.warnings)
+            inner = self.sanitizer.inner_html(body, f"assessmentStimulusRef[{index + 1}]")
+            parts.append(f'<div class="stimulus">{inner}</div>\n')
+        return "".join(parts)
+
     def _resolve_media(self, src: str, element: str) -> MediaRef:
         data = self.load_media(src, element)
-        ref = media_ref(data, src, self.source, element)
+        ref = media_ref(data, src, self.source, element, self.warnings)
         if ref.sha256 not in self.media:
             self.media[ref.sha256] = (ref, data)
             self.media_order.append(ref)

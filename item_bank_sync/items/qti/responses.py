@@ -2,12 +2,13 @@
 
 This is the "reject rather than guess" half of the importer: a declaration must fit its
 interaction (cardinality, base type, choice limits), every correct value and map key must be one
-of the interaction's options, and scoring must be a standard template (``match_correct``,
-``map_response``, ``map_response_point``) or human marking for extended text.
+of the interaction's options, and scoring must be what :mod:`~item_bank_sync.items.qti.processing`
+recognises (a standard template, or inline rules proven equal to a sum of per-response templates)
+or human marking for extended text.
 
 Standard templates score the response called ``RESPONSE`` (that is what their rules refer to),
 so an item whose template-scored interaction uses another identifier is refused rather than
-silently scored zero.
+silently scored zero. Inline rules name their responses, so any identifier works there.
 """
 
 from __future__ import annotations
@@ -20,17 +21,9 @@ from lxml import etree
 
 from exam_core.model import IDENTIFIER_RE, AreaMapEntry, Interaction, ResponseKey
 from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.qti.processing import ProcessingReader, Rule
 from item_bank_sync.items.qti.xml import qti_attrs, qti_children, qti_name
 
-TEMPLATES = ("match_correct", "map_response", "map_response_point")
-TEMPLATE_PREFIXES = (
-    "http://www.imsglobal.org/question/qti_v2p0/rptemplates/",
-    "http://www.imsglobal.org/question/qti_v2p1/rptemplates/",
-    "http://www.imsglobal.org/question/qti_v2p2/rptemplates/",
-    "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/",
-    "http://purl.imsglobal.org/spec/qti/v3p0/rptemplates/",
-    "",
-)
 #: (cardinalities, base types) each interaction accepts.
 FITS = {
     "choiceInteraction": ({"single", "multiple"}, {"identifier"}),
@@ -169,27 +162,43 @@ class ResponseRules:
         return tuple(self._number(p, f"{where}@coords") for p in parts)
 
     # --- scoring -----------------------------------------------------------------------------
-    def _template(self) -> str | None:
+    def _rules(self) -> tuple[dict[str, Rule], bool] | None:
+        """Per-response scoring rules and whether they came from a template URI; None without processing."""
         rp = self._only_child("responseProcessing")
         if rp is None:
             return None
-        a = qti_attrs(rp)
-        if list(qti_children(rp)):
-            raise self.reject("responseProcessing", "custom response processing rules are not supported; "
-                                                    "use a standard template (match_correct, map_response, map_response_point)")
-        uri = a.get("template") or a.get("templateLocation") or ""
-        for prefix in TEMPLATE_PREFIXES:
-            if uri.startswith(prefix):
-                name = uri[len(prefix):].removesuffix(".xml")
-                if name in TEMPLATES:
-                    return name
-        raise self.reject("responseProcessing", f"template {uri!r} is not a standard template "
-                                                "(match_correct, map_response, map_response_point)")
+        rules, is_template = ProcessingReader(self.source, self._outcome_defaults()).read(rp)
+        return {r.response_id: r for r in rules}, is_template
+
+    def _outcome_defaults(self) -> dict[str, float | None]:
+        """Numeric default values of the outcome declarations (SCORE, MAXSCORE) as declared."""
+        out: dict[str, float | None] = {}
+        for el in qti_children(self.root):
+            if qti_name(el) != "outcomeDeclaration":
+                continue
+            ident = qti_attrs(el).get("identifier", "")
+            values = [v for d in qti_children(el) if qti_name(d) == "defaultValue"
+                      for v in qti_children(d) if qti_name(v) == "value"]
+            out[ident] = None
+            if len(values) == 1:
+                try:
+                    value = float((values[0].text or "").strip())
+                except ValueError:
+                    continue
+                out[ident] = value if math.isfinite(value) else None
+        return out
 
     def _keys(self, found_list: list[Found], decls: dict[str, Declaration],
               assume_match_correct: bool) -> list[ResponseKey]:
         """One key per interaction; also fixes each interaction's cardinality and base type."""
-        template = self._template()
+        processing = self._rules()
+        rules, is_template = processing if processing is not None else ({}, False)
+        if is_template:
+            self._template_scores_response(found_list, rules["RESPONSE"].template)
+        responses = {f.interaction.response_id for f in found_list}
+        for rid in rules:
+            if rid not in responses:
+                raise self.reject("responseProcessing", f"scores response {rid!r}, which no interaction of the item has")
         keys = []
         for found in found_list:
             inter = found.interaction
@@ -197,8 +206,19 @@ class ResponseRules:
             if decl is None:
                 raise self.reject(found.element, f"responseIdentifier {inter.response_id!r} is not declared")
             found.interaction = self._fit(found, decl)
-            keys.append(self._key(found, decl, template, assume_match_correct))
+            rule = rules.get(inter.response_id)
+            if processing is not None and rule is None and inter.type != "extended_text":
+                raise self.reject(found.element, f"nothing in responseProcessing scores {inter.response_id!r}")
+            keys.append(self._key(found, decl, rule, processing is None, assume_match_correct))
         return keys
+
+    def _template_scores_response(self, found_list: list[Found], template: str) -> None:
+        """A standard template scores RESPONSE only: any other automatically scored interaction is refused."""
+        for found in found_list:
+            rid = found.interaction.response_id
+            if rid != "RESPONSE" and found.interaction.type != "extended_text":
+                raise self.reject(found.element, f"template {template} scores the response RESPONSE, but this "
+                                                 f"interaction uses {rid!r}, which would never be scored")
 
     def _fit(self, found: Found, decl: Declaration) -> Interaction:
         """Check the declaration fits the interaction; return the interaction with its real shape."""
@@ -219,7 +239,7 @@ class ResponseRules:
         changes: dict[str, Any] = {"cardinality": decl.cardinality, "base_type": decl.base_type}
         return Interaction(**{**{f: getattr(inter, f) for f in inter.__dataclass_fields__}, **changes})
 
-    def _key(self, found: Found, decl: Declaration, template: str | None,
+    def _key(self, found: Found, decl: Declaration, rule: Rule | None, no_processing: bool,
              assume_match_correct: bool) -> ResponseKey:
         inter = found.interaction
         correct = self._values(found, decl, decl.correct, "correctResponse") if decl.correct else None
@@ -227,21 +247,28 @@ class ResponseRules:
             raise self.reject(f"responseDeclaration[{decl.identifier}]/correctResponse", "holds no value")
         base = {"response_id": inter.response_id, "cardinality": decl.cardinality, "base_type": decl.base_type}
         if inter.type == "extended_text":
-            if template is not None:
-                self.warnings.append(f"{found.element}: extended text is marked by people; template {template} ignored")
-            return ResponseKey(**base, template="human", max_score=self._human_max())
-        if template is None:
+            if rule is not None:
+                self.warnings.append(f"{found.element}: extended text is marked by people; its {rule.template} "
+                                     "scoring rule is ignored")
+            # a correctResponse of an essay is its model answer: it goes to the markers with the key
+            return ResponseKey(**base, template="human", correct=correct, max_score=self._human_max())
+        if no_processing:
             return self._no_template(found, decl, correct, base, assume_match_correct)
-        if inter.response_id != "RESPONSE":
-            raise self.reject(found.element, f"template {template} scores the response RESPONSE, "
-                                             f"but this interaction uses {inter.response_id!r}, which would never be scored")
-        if template == "match_correct":
+        assert rule is not None
+        if rule.template == "match_correct":
             if correct is None:
-                raise self.reject(f"responseDeclaration[{decl.identifier}]", "template match_correct needs a correctResponse")
-            return ResponseKey(**base, template="match_correct", correct=correct, max_score=1.0)
-        if template == "map_response":
-            return self._map_response(found, decl, correct, base)
-        return self._map_point(found, decl, correct, base)
+                raise self.reject(f"responseDeclaration[{decl.identifier}]", "match_correct scoring needs a correctResponse")
+            return ResponseKey(**base, template="match_correct", correct=correct, max_score=rule.weight)
+        if rule.template == "map_response":
+            key = self._map_response(found, decl, correct, base)
+        else:
+            key = self._map_point(found, decl, correct, base)
+        if not rule.guarded and _clamp(key.default_value if decl.cardinality == "single" else 0.0,
+                                       key.lower_bound, key.upper_bound) != 0.0:
+            raise self.reject("responseProcessing", f"maps {decl.identifier} without an isNull guard, so a missing "
+                                                    "response would score the mapping's defaultValue or bounds, "
+                                                    "not 0; this is not supported")
+        return key
 
     def _no_template(self, found: Found, decl: Declaration, correct: Any, base: dict,
                      assume_match_correct: bool) -> ResponseKey:

@@ -5,9 +5,12 @@ format is turned into QTI 3.0 by this writer and then read back by the QTI impor
 formats pass the very same checks. The writer is the exact inverse of the importer for
 everything the model holds: ``import(export(item)) == item``.
 
-Scoring is written as a standard response processing template. The model allows what QTI's
-templates cannot express (several template-scored responses, or one not called ``RESPONSE``);
-such items are refused here with a reason, as the importer would refuse them.
+Scoring is written as a standard response processing template when one template scores the one
+response called ``RESPONSE`` with its standard weight. Anything else the model holds (several
+scored responses, other identifiers, a weighted match_correct) is written as inline rules that
+add each response's template score to ``SCORE``, the form
+:mod:`~item_bank_sync.items.qti.processing` recognises. A rubric for scorers (``AnswerKey.rubric_html``)
+is written as a ``qti-rubric-block view="scorer"`` at the end of the body.
 """
 
 from __future__ import annotations
@@ -73,20 +76,42 @@ def item_to_qti(item: Item, key: AnswerKey, media_path: MediaPath, source: str =
         for inter in item.interactions:  # interactions without a placeholder go after the body
             if inter.response_id in missing:
                 body.append(writer.interaction(inter))
-    template = _template(key, source)
-    if template is not None:
-        etree.SubElement(root, _q("qti-response-processing"), template=TEMPLATE_URI.format(template))
+    if key.rubric_html:
+        rubric = etree.SubElement(body, _q("qti-rubric-block"), view="scorer")
+        writer.fill(etree.SubElement(rubric, _q("qti-content-body")), key.rubric_html, "rubric")
+    _processing(root, key)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=False)
 
 
-def _template(key: AnswerKey, source: str) -> str | None:
+def _processing(root: etree._Element, key: AnswerKey) -> None:
+    """A template when it says exactly what the key says, else inline per-response sums."""
     scored = [k for k in key.responses if k.template != "human"]
     if not scored:
-        return None
-    if len(scored) > 1 or scored[0].response_id != "RESPONSE":
-        raise ItemRejected(source, "scoring", "QTI standard templates score exactly one response called "
-                                              "RESPONSE (plus any extended text marked by people)")
-    return scored[0].template
+        return
+    only = scored[0]
+    if len(scored) == 1 and only.response_id == "RESPONSE" and (only.template != "match_correct"
+                                                                 or only.max_score == 1.0):
+        etree.SubElement(root, _q("qti-response-processing"), template=TEMPLATE_URI.format(only.template))
+        return
+    rp = etree.SubElement(root, _q("qti-response-processing"))
+    for k in scored:
+        condition = etree.SubElement(etree.SubElement(rp, _q("qti-response-condition")), _q("qti-response-if"))
+        if k.template == "match_correct":
+            test = etree.SubElement(condition, _q("qti-match"))
+            etree.SubElement(test, _q("qti-variable"), identifier=k.response_id)
+            etree.SubElement(test, _q("qti-correct"), identifier=k.response_id)
+            addend = etree.Element(_q("qti-base-value"))
+            addend.set("base-type", "float")
+            addend.text = _num(k.max_score)
+        else:
+            test = etree.SubElement(etree.SubElement(condition, _q("qti-not")), _q("qti-is-null"))
+            etree.SubElement(test, _q("qti-variable"), identifier=k.response_id)
+            name = "qti-map-response" if k.template == "map_response" else "qti-map-response-point"
+            addend = etree.Element(_q(name), identifier=k.response_id)
+        total = etree.SubElement(etree.SubElement(condition, _q("qti-set-outcome-value"), identifier="SCORE"),
+                                 _q("qti-sum"))
+        etree.SubElement(total, _q("qti-variable"), identifier="SCORE")
+        total.append(addend)
 
 
 def _declaration(key: ResponseKey) -> etree._Element:

@@ -37,6 +37,7 @@ MAX_DEPTH = 64
 
 #: QTI 3.0, the version Invigil writes (item export, form export).
 QTI3_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
+QTI22_NS = "http://www.imsglobal.org/xsd/imsqti_v2p2"
 QTI_NAMESPACES = {
     "http://www.imsglobal.org/xsd/imsqti_v2p1": "2.1",
     "http://www.imsglobal.org/xsd/imsqti_v2p2": "2.2",
@@ -44,6 +45,17 @@ QTI_NAMESPACES = {
 }
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+#: QTI 2.2's namespace for HTML5 elements (``qh5:video``, ``qh5:figure``; authors pick any prefix).
+HTML5_NS = "http://www.imsglobal.org/xsd/imsqtiv2p2_html5_v1p0"
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
+SSML_NS = "http://www.w3.org/2010/10/synthesis"
+#: Foreign namespaces Invigil knows, by URI -> the one prefix used in element names and messages.
+#: Decisions never depend on the prefix an author chose: ``<hq5:video>`` and ``<qh5:video>`` are
+#: both ``video``, an XInclude element is ``xi:include`` whatever its prefix.
+FOREIGN_PREFIXES = {XINCLUDE_NS: "xi", SSML_NS: "ssml"}
+#: HTML element namespaces: their elements are HTML elements, named by their local name.
+HTML_NAMESPACES = frozenset({HTML5_NS, XHTML_NS})
 #: IMS content packaging (``imsmanifest.xml``), which carries QTI items in a zip or a folder.
 CP_NS = "http://www.imsglobal.org/xsd/imscp_v1p1"
 #: Namespace of the one metadata element Invigil adds to a manifest resource (competency area):
@@ -105,18 +117,48 @@ def namespace(el: etree._Element) -> str:
 def qti_name(el: etree._Element) -> str:
     """The QTI 2 camelCase name of a QTI element (``qti-simple-choice`` -> ``simpleChoice``).
 
-    Elements outside the QTI namespaces keep a ``prefix:local`` form that can never collide
-    with a QTI or HTML name (``{MathML}mi`` -> ``math:mi``, ``ssml:sub``).
+    Names are decided by namespace URI and local name, never by the prefix in the file:
+    HTML elements (QTI 2.2's HTML5 namespace, XHTML) are their local name (``qh5:video`` ->
+    ``video``), so a refused element cannot slip through under an unusual prefix. Other
+    namespaces get a ``prefix:local`` form that can never collide with a QTI or HTML name
+    (``{MathML}mi`` -> ``math:mi``, ``ssml:sub``, ``xi:include``; unknown ones ``ns:local``).
+    Only the QTI 3.0 namespace reads kebab-case ``qti-`` names (:func:`check_vocabulary`
+    refuses them elsewhere).
     """
     if not isinstance(el.tag, str):
         return ""
     qname = etree.QName(el)
-    local = qname.localname
-    if qname.namespace in QTI_NAMESPACES or qname.namespace is None:
-        return _camel(local[4:]) if local.startswith("qti-") else local
-    if qname.namespace == MATHML_NS:
+    local, ns = qname.localname, qname.namespace
+    if ns in QTI_NAMESPACES or ns is None:
+        return _camel(local[4:]) if local.startswith("qti-") and ns == QTI3_NS else local
+    if ns in HTML_NAMESPACES:
+        return local
+    if ns == MATHML_NS:
         return "math" if local == "math" else f"math:{local}"
-    return f"{el.prefix or 'ns'}:{local}"
+    return f"{FOREIGN_PREFIXES.get(ns, 'ns')}:{local}"
+
+
+def check_vocabulary(root: etree._Element, source: str) -> None:
+    """Refuse an item that mixes QTI versions or spells QTI 3.0 names under a QTI 2 namespace.
+
+    Such an item is invalid (often on purpose, to test importers); reading ``qti-choice-interaction``
+    under ``imsqti_v2p2`` as a choice interaction would accept what its own schema rejects.
+    QTI 2 camelCase names under the QTI 3.0 namespace are still read: 1EdTech's own early
+    QTI 3.0 samples are written that way and mean exactly what they say.
+    """
+    root_ns = namespace(root)
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        qname = etree.QName(el)
+        if qname.namespace not in QTI_NAMESPACES:
+            continue
+        if qname.namespace != root_ns:
+            raise ItemRejected(source, qname.localname, f"is in the QTI {QTI_NAMESPACES[qname.namespace]} namespace "
+                                                        f"inside a QTI {QTI_NAMESPACES[root_ns]} item: versions may not be mixed")
+        if qname.localname.startswith("qti-") and qname.namespace != QTI3_NS:
+            raise ItemRejected(source, qname.localname, f"is a QTI 3.0 element name under the QTI "
+                                                        f"{QTI_NAMESPACES[root_ns]} namespace: the item is not valid QTI")
 
 
 def _camel(kebab: str) -> str:
