@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -24,8 +25,9 @@ import requests
 import urllib3
 
 from exam_core import certs, keys, protocol
-from exam_core.jsonio import utc_now
+from exam_core.jsonio import b64e, utc_now
 from exam_core.package import build_form_package
+from proctor_console.context import ConsoleContext
 from simulators.kiosk import SimKiosk
 from simulators.proctor import ProctorSocket
 
@@ -53,7 +55,8 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
 
 
 def app_client(server: Any, address: str = "127.0.0.1") -> Any:
-    """A Flask test client of an in-process ``ConsoleServer`` (threading mode, no sockets)."""
+    """A Flask test client of an in-process console (``proctor_console.app.build_console``, threading
+    mode, no sockets)."""
     client = server.app.test_client()
     client.environ_base["wsgi.url_scheme"] = "https"  # Secure cookies travel only over HTTPS
     client.environ_base["REMOTE_ADDR"] = address  # the login throttle counts per address
@@ -155,6 +158,27 @@ def set_up_console(tmp_path: Path, central: Central) -> ConsoleSetup:
     setup.packages["pkg-open"] = make_package(setup, "pkg-open")
     cli(data, "packages", "import", str(setup.packages["pkg-open"]))
     return setup
+
+
+def make_console(tmp_path: Path, central: Central) -> ConsoleSetup:
+    """A certified console made in-process (``init`` and ``certificate install`` as the CLI does them,
+    no users, no roster): quick, for the tests of one service."""
+    ctx = ConsoleContext(tmp_path / "console")
+    ctx.initialise("centre-1", "Test Centre")
+    ctx.install_certificate(json.dumps(central.certify_centre(ctx.enrolment_request_path.read_bytes())).encode(), None)
+    return ConsoleSetup(ctx.data, central)
+
+
+def pair_kiosk(registry: Any, kiosk_id: str) -> tuple[protocol.PairResponse, Any]:
+    """Pair a kiosk through ``KioskRegistry.pair`` with fresh keys, as a kiosk would over HTTP;
+    returns the pairing response and the kiosk's HPKE key (to unwrap what is released to it)."""
+    code, _ = registry.new_code("test")
+    signing_key, hpke_key = keys.generate_signing_key(), keys.generate_hpke_key(keys.SUITE_X25519)
+    request = protocol.PairRequest(kiosk_id=kiosk_id, signing_key=keys.public_key_to_dict(signing_key.public_key()),
+                                   hpke_key=keys.public_key_to_dict(hpke_key.public_key()),
+                                   nonce=b64e(secrets.token_bytes(16)))
+    reply = registry.pair(protocol.seal_pairing(code, protocol.PAIRING_REQUEST, request.to_dict()), "test")
+    return protocol.PairResponse.from_dict(protocol.open_pairing(code, protocol.PAIRING_RESPONSE, reply)), hpke_key
 
 
 @dataclass

@@ -1,8 +1,8 @@
-"""User management on /admin/users (route level, in-process) and with the CLI.
+"""User management on /admin/users (route level, in-process; the CLI's in cli/test_users.py).
 
 The Flask test client drives the real app (threading mode, no sockets: the socket side of ending a
-login is tested against a real server in test_logins.py). Accounts made here have their own names,
-so the module-scoped console shared with other tests keeps its users.
+login is tested against a real server in web/test_logins.py). Accounts made here have their own
+names, so the module-scoped console shared with other tests keeps its users.
 """
 
 from __future__ import annotations
@@ -13,18 +13,12 @@ import re
 
 import pytest
 
-from proctor_console.app import Console, build_console
-from proctor_console.context import ConsoleContext
+from proctor_console.app import Console
 from proctor_console.errors import ConsoleError
-from tests.support.console_world import ADMIN, PASSWORD, PROCTOR, ConsoleSetup, app_client, app_login, cli, form_csrf
+from tests.support.console_world import ADMIN, PASSWORD, PROCTOR, app_client, app_login, form_csrf
 
 NEW_PASSWORD = "a different long password"
 ADDRESSES = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def server(console_setup: ConsoleSetup) -> Console:
-    return build_console(ConsoleContext(console_setup.data), async_mode="threading")
 
 
 def _client(server: Console):
@@ -174,24 +168,3 @@ def test_an_admin_resetting_their_own_password_keeps_this_session(server: Consol
                       password=NEW_PASSWORD, password_confirm=NEW_PASSWORD)
     assert status == 200
     assert mine.get("/admin/users").status_code == 200 and elsewhere.get("/dashboard").status_code == 302
-
-
-def test_cli_lists_disables_unlocks_and_resets(console_setup: ConsoleSetup) -> None:
-    data = console_setup.data
-    cli(data, "users", "add", "carla", "--role", "proctor", "--password-stdin", "--by", "it-desk",
-        stdin=PASSWORD + "\n")
-    with pytest.raises(AssertionError, match="at least 10"):
-        cli(data, "users", "add", "carl", "--role", "proctor", "--password-stdin", stdin="short\n")
-    listed = {u["name"]: u for u in json.loads(cli(data, "users", "list", "--json"))}
-    assert listed["carla"]["role"] == "proctor" and listed["carla"]["state"] == "active"
-    cli(data, "users", "disable", "carla", "--by", "it-desk")
-    assert {u["name"]: u for u in json.loads(cli(data, "users", "list", "--json"))}["carla"]["state"] == "disabled"
-    cli(data, "users", "enable", "carla", "--by", "it-desk")
-    cli(data, "users", "reset-password", "carla", "--by", "it-desk", "--password-stdin", stdin=NEW_PASSWORD + "\n")
-    cli(data, "users", "unlock", "carla", "--by", "it-desk")
-    with pytest.raises(AssertionError, match="no user named"):
-        cli(data, "users", "unlock", "nobody", "--by", "it-desk")
-    ctx = ConsoleContext(data)
-    actions = [(e.actor, e.action) for e in ctx.audit.entries() if e.data.get("name") == "carla"]
-    assert actions == [("it-desk", a) for a in ("user.add", "user.disable", "user.enable", "user.password_reset",
-                                                "user.unlock")]

@@ -1,0 +1,97 @@
+"""The same action through the CLI and through the web face leaves the same audit entry.
+
+The services write the audit chain, not the faces: an operator's ``--by admin`` and a centre
+admin logged in as ``admin`` are the same actor, and the entry names the same action with the same
+data. Each action runs once through ``python -m proctor_console`` (a real process) and once through
+the admin pages (the in-process app over the same data directory); the entries each run appended
+are compared, with only what must differ (the kiosk, the user, the moment) masked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+from proctor_console.app import Console
+from tests.support.console_world import (ADMIN, PASSWORD, ROSTER, ConsoleSetup, app_login, cli, form_csrf,
+                                         pair_kiosk)
+
+Entry = tuple[str, str, dict[str, Any]]
+
+
+def _entries_of(server: Console, action: Callable[[], object]) -> list[Entry]:
+    before = server.ctx.audit.head()
+    action()
+    start = before.seq + 1 if before else 1
+    return [(e.actor, e.action, e.data) for e in server.ctx.audit.entries(start)]
+
+
+def _masked(entries: list[Entry], *keys: str) -> list[Entry]:
+    return [(actor, action, {k: ("<varies>" if k in keys else v) for k, v in data.items()})
+            for actor, action, data in entries]
+
+
+@pytest.fixture(scope="module")
+def admin_page(server: Console) -> Callable[[dict[str, Any]], str]:
+    """POST one admin form as the centre admin ``admin``; returns the page."""
+    client, _ = app_login(server, ADMIN, PASSWORD, "10.9.0.1")
+
+    def post(form: dict[str, Any], path: str = "/admin") -> str:
+        reply = client.post(path, data={"csrf": form_csrf(client, path), **form},
+                            content_type="multipart/form-data")
+        assert reply.status_code == 200, reply.get_data(as_text=True)
+        return reply.get_data(as_text=True)
+    post.client = client  # type: ignore[attr-defined]
+    return post
+
+
+def test_a_pairing_code(server: Console, console_setup: ConsoleSetup, admin_page: Any) -> None:
+    by_cli = _entries_of(server, lambda: cli(console_setup.data, "pair", "--by", ADMIN))
+    by_web = _entries_of(server, lambda: admin_page({"do": "pair"}))
+    assert _masked(by_cli, "expires") == _masked(by_web, "expires") == [
+        (ADMIN, "kiosk.pairing_code", {"expires": "<varies>"})]
+
+
+def test_revoking_a_kiosk(server: Console, console_setup: ConsoleSetup, admin_page: Any) -> None:
+    for kiosk_id in ("kiosk-audit-1", "kiosk-audit-2"):
+        pair_kiosk(server.registry, kiosk_id)
+    by_cli = _entries_of(server, lambda: cli(console_setup.data, "kiosks", "revoke", "kiosk-audit-1",
+                                             "--reason", "stolen", "--by", ADMIN))
+    by_web = _entries_of(server, lambda: admin_page({"do": "revoke", "kiosk_id": "kiosk-audit-2",
+                                                     "reason": "stolen"}))
+    assert _masked(by_cli, "kiosk_id") == _masked(by_web, "kiosk_id") == [
+        (ADMIN, "kiosk.revoked", {"kiosk_id": "<varies>", "reason": "stolen"})]
+
+
+def test_importing_the_roster(server: Console, console_setup: ConsoleSetup, admin_page: Any) -> None:
+    import io
+    path = console_setup.data.parent / "roster.csv"
+    path.write_text(ROSTER)
+    by_cli = _entries_of(server, lambda: cli(console_setup.data, "roster", "import", str(path), "--by", ADMIN))
+    by_web = _entries_of(server, lambda: admin_page({"do": "roster", "file": (io.BytesIO(ROSTER.encode()),
+                                                                              "roster.csv")}))
+    assert by_cli == by_web == [(ADMIN, "roster.import", {"rows": 3, "source": "roster.csv"})]
+
+
+def test_setting_the_retention_period(server: Console, console_setup: ConsoleSetup, admin_page: Any) -> None:
+    by_cli = _entries_of(server, lambda: cli(console_setup.data, "purge", "--days", "20", "--by", ADMIN))
+    by_web = _entries_of(server, lambda: admin_page({"do": "retention", "days": "20"}))
+    assert by_cli == by_web == [(ADMIN, "retention.set", {"days": 20}),
+                                (ADMIN, "retention.purge", {"days": 20, "thumbnails": 0, "snapshots": 0})]
+
+
+def test_adding_a_user(server: Console, console_setup: ConsoleSetup, admin_page: Any) -> None:
+    by_cli = _entries_of(server, lambda: cli(console_setup.data, "users", "add", "audit-cli", "--role", "proctor",
+                                             "--password-stdin", "--by", ADMIN, stdin=PASSWORD + "\n"))
+    by_web = _entries_of(server, lambda: admin_page({"do": "add", "name": "audit-web", "role": "proctor",
+                                                     "password": PASSWORD, "password_confirm": PASSWORD},
+                                                    "/admin/users"))
+    assert _masked(by_cli, "name") == _masked(by_web, "name") == [
+        (ADMIN, "user.add", {"name": "<varies>", "role": "proctor"})]
+
+
+def test_viewing_a_session_report(server: Console, console_setup: ConsoleSetup, admin_page: Any) -> None:
+    by_cli = _entries_of(server, lambda: cli(console_setup.data, "report", "pkg-open", "--json", "--by", ADMIN))
+    by_web = _entries_of(server, lambda: admin_page.client.get("/sessions/pkg-open/report.json"))
+    assert by_cli == by_web == [(ADMIN, "report.view", {"session_id": "pkg-open"})]
