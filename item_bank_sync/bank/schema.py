@@ -3,7 +3,10 @@
 Tables (all written by this package; issue-8 modules keep their own tables in ``results.db``):
 
 ``items``            one row per item *version*: content (``item_json``, an ``exam_core.model.Item``),
-                     answer key (``key_json``, an ``AnswerKey``), content hash, document-control status.
+                     answer key (``key_json``, an ``AnswerKey``), content hash, document-control status,
+                     and provenance: the import ``namespace`` (``--namespace``; '' for none) and the
+                     ``source_key`` (the file, relative to the folder or zip imported, with that
+                     folder's or zip's name; NULL for versions stored before it was recorded).
 ``item_status``      every status change of an item version: who, when, note (the document history).
                      It is also the outbox of the audit chain: ``audit_cursor`` holds the last
                      ``item_status.id`` copied into the chain (see ``ItemBank.drain_audit``).
@@ -147,6 +150,11 @@ MIGRATIONS = [
             name TEXT PRIMARY KEY,
             last_id INTEGER NOT NULL
         );
+    """),
+    Migration(4, "item provenance: import namespace and source key", """
+        ALTER TABLE items ADD COLUMN namespace TEXT NOT NULL DEFAULT '';
+        ALTER TABLE items ADD COLUMN source_key TEXT;
+        CREATE INDEX items_namespace ON items (namespace);
     """),
 ]
 

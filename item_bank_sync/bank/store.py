@@ -4,6 +4,11 @@ be identified, reviewed, approved before use, and that each change be recorded).
 - Every import of an item is compared with its latest version by *content hash* (the canonical
   JSON of the item and its answer key, without the version number): the same content is a no-op,
   changed content becomes the next version with status ``draft``.
+- A new version must come from the same *source* as the latest one (the same file, relative to the
+  folder or zip imported). Another file with the same identifier and different content is another
+  author's item that happens to share a name (``choice``, ``question1``): it is a *clash*, refused
+  unless the importer says it really is the next version (``on_clash="new-version"``). Giving each
+  source its own ``--namespace`` (stored ids ``NS.ID``) keeps such items apart.
 - Status moves ``draft -> reviewed -> approved``, and any version may be ``retired``. Each move
   records who, when and a note in ``item_status`` and in the audit chain. The approver must be a
   different person from the reviewer (four eyes), and only approved versions go on forms.
@@ -50,19 +55,38 @@ class BankError(InvigilError):
     """A bank operation was refused (unknown item, forbidden status change); the message says why."""
 
 
+#: What to do when another source's item has the same identifier: refuse it, or store it as the next version.
+CLASH_POLICIES = ("refuse", "new-version")
+
+
 @dataclass(frozen=True)
 class StoredItem:
     item_id: str
     version: int
-    outcome: str  # "created", "new_version" or "unchanged"
+    outcome: str  # "created", "new_version", "unchanged" or "clash" (nothing stored; see reason)
     interaction: str
     content_hash: str = ""
+    reason: str = ""
 
 
 def content_hash(item_doc: dict[str, Any], key_doc: dict[str, Any]) -> str:
-    """SHA-256 of what the item *is* (item and key documents), independent of the version number."""
-    return hashlib.sha256(canonical_dumps({"item": {k: v for k, v in item_doc.items() if k != "version"},
-                                           "key": key_doc["responses"]})).hexdigest()
+    """SHA-256 of what the item *is* (item and key documents), independent of the version number.
+
+    A scorer rubric is part of the key when there is one (it changes how the item is marked);
+    keys without one hash exactly as before it existed.
+    """
+    doc: dict[str, Any] = {"item": {k: v for k, v in item_doc.items() if k != "version"},
+                           "key": key_doc["responses"]}
+    if key_doc.get("rubric_html"):
+        doc["rubric"] = key_doc["rubric_html"]
+    return hashlib.sha256(canonical_dumps(doc)).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Latest:
+    version: int
+    content_hash: str
+    source_key: str | None
 
 
 class ItemBank:
@@ -78,11 +102,13 @@ class ItemBank:
         """Add one parsed item: a new item, a new version, or nothing when the content is unchanged."""
         return self.store_batch([parsed], actor)[0]
 
-    def store_batch(self, batch: list[ParsedItem], actor: str) -> list[StoredItem]:
+    def store_batch(self, batch: list[ParsedItem], actor: str, on_clash: str = "refuse") -> list[StoredItem]:
         """Add many items in one transaction and one audit entry (a commit costs an fsync each).
 
         The audit entry lists every item version the batch created, with its content hash and
-        source; unchanged items are not changes and are not listed.
+        source; unchanged items are not changes and are not listed, and nor are clashes (no row of
+        them is stored). Media go first, so a committed row never names a file not yet written (a
+        crash in between leaves at most an unreferenced file).
         """
         if len(batch) > MAX_BATCH:
             raise BankError(f"a batch holds at most {MAX_BATCH} items")
@@ -90,32 +116,79 @@ class ItemBank:
             for ref, data in parsed.media.values():
                 self.media.put(ref, data)
         with immediate_transaction(self.db) as conn:
-            results = [self._store_one(conn, parsed, actor) for parsed in batch]
+            results = [self._store_one(conn, parsed, actor, on_clash) for parsed in batch]
         self.drain_audit()
         return results
 
-    def _store_one(self, conn: Any, parsed: ParsedItem, actor: str) -> StoredItem:
-        item_id = parsed.item.item_id
+    def plan_batch(self, batch: list[ParsedItem], planned: dict[str, _Latest] | None = None,
+                   on_clash: str = "refuse") -> list[StoredItem]:
+        """What :meth:`store_batch` would do, changing nothing (``import --dry-run``).
+
+        ``planned`` carries the versions earlier batches of the same dry run would have stored,
+        so a whole import is planned as it would run.
+        """
+        planned = {} if planned is None else planned
+        results = []
+        for parsed in batch:
+            kinds, digest, _, _ = self._documents(parsed)
+            latest = planned.get(parsed.item.item_id) or self._latest(self.db.conn, parsed.item.item_id)
+            stored = self._decide(parsed, latest, kinds, digest, on_clash)
+            if stored.outcome in ("created", "new_version"):
+                planned[parsed.item.item_id] = _Latest(stored.version, digest, parsed.source_key or None)
+            results.append(stored)
+        return results
+
+    @staticmethod
+    def _documents(parsed: ParsedItem) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
         kinds = ",".join(sorted({i.type for i in parsed.item.interactions}))
         item_doc, key_doc = parsed.item.to_dict(), parsed.key.to_dict()  # validated by the importer
-        digest = content_hash(item_doc, key_doc)
-        row = conn.execute("SELECT version, content_hash FROM items WHERE item_id = ? "
+        return kinds, content_hash(item_doc, key_doc), item_doc, key_doc
+
+    @staticmethod
+    def _latest(conn: Any, item_id: str) -> _Latest | None:
+        row = conn.execute("SELECT version, content_hash, source_key FROM items WHERE item_id = ? "
                            "ORDER BY version DESC LIMIT 1", (item_id,)).fetchone()
-        if row and row[1] == digest:
-            return StoredItem(item_id, row[0], "unchanged", kinds, digest)
-        version = row[0] + 1 if row else 1
+        return _Latest(row[0], row[1], row[2]) if row else None
+
+    @staticmethod
+    def _decide(parsed: ParsedItem, latest: _Latest | None, kinds: str, digest: str, on_clash: str) -> StoredItem:
+        """unchanged / created / new_version, or a clash when another source claims the identifier."""
+        item_id = parsed.item.item_id
+        if on_clash not in CLASH_POLICIES:
+            raise BankError(f"unknown clash policy {on_clash!r}; use one of {', '.join(CLASH_POLICIES)}")
+        if latest is None:
+            return StoredItem(item_id, 1, "created", kinds, digest)
+        if latest.content_hash == digest:
+            return StoredItem(item_id, latest.version, "unchanged", kinds, digest)
+        if on_clash == "refuse" and latest.source_key and parsed.source_key and latest.source_key != parsed.source_key:
+            reason = (f"assessmentItem[{item_id}]: identifier {item_id!r} is already in the bank (version "
+                      f"{latest.version}, from {latest.source_key}) with different content; another source may "
+                      "reuse the name: import this source with --namespace NAME to keep its items apart, or with "
+                      "--on-clash new-version if this file really is the next version of that item")
+            return StoredItem(item_id, latest.version, "clash", kinds, digest, reason)
+        return StoredItem(item_id, latest.version + 1, "new_version", kinds, digest)
+
+    def _store_one(self, conn: Any, parsed: ParsedItem, actor: str, on_clash: str) -> StoredItem:
+        item_id = parsed.item.item_id
+        kinds, digest, item_doc, key_doc = self._documents(parsed)
+        stored = self._decide(parsed, self._latest(conn, item_id), kinds, digest, on_clash)
+        if stored.outcome in ("unchanged", "clash"):
+            return stored
+        version = stored.version
         item_doc["version"] = key_doc["version"] = version
         now = utc_text()
         conn.execute(
             "INSERT INTO items (item_id, version, content_hash, status, title, interaction_types,"
-            " competency_area, source, source_format, item_json, key_json, created_at, created_by)"
-            " VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " competency_area, source, source_format, item_json, key_json, created_at, created_by,"
+            " namespace, source_key)"
+            " VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (item_id, version, digest, parsed.item.title, kinds, parsed.item.competency_area, parsed.source,
-             parsed.source_format, canonical_dumps(item_doc).decode(), canonical_dumps(key_doc).decode(), now, actor))
+             parsed.source_format, canonical_dumps(item_doc).decode(), canonical_dumps(key_doc).decode(), now, actor,
+             parsed.namespace, parsed.source_key or None))
         conn.execute("INSERT INTO item_status (item_id, version, from_status, to_status, by, at, note)"
                      " VALUES (?, ?, NULL, 'draft', ?, ?, ?)",
                      (item_id, version, actor, now, f"imported from {parsed.source}"[:1000]))
-        return StoredItem(item_id, version, "created" if version == 1 else "new_version", kinds, digest)
+        return stored
 
     # --- document control --------------------------------------------------------------------
     def transition(self, action: str, item_id: str, by: str, note: str = "",
@@ -218,7 +291,8 @@ class ItemBank:
         """One version with its content, key, and the full status history of every version."""
         version, status = self._version_row(self.db.conn, item_id, version)
         row = self.db.execute("SELECT item_json, key_json, content_hash, source, source_format, created_at, "
-                              "created_by FROM items WHERE item_id = ? AND version = ?", (item_id, version)).fetchone()
+                              "created_by, namespace, source_key FROM items WHERE item_id = ? AND version = ?",
+                              (item_id, version)).fetchone()
         history = [dict(zip(("version", "from", "to", "by", "at", "note"), r)) for r in self.db.execute(
             "SELECT version, from_status, to_status, by, at, note FROM item_status WHERE item_id = ? ORDER BY id",
             (item_id,)).fetchall()]
@@ -226,7 +300,8 @@ class ItemBank:
                                                   (item_id,)).fetchall()]
         return {"item_id": item_id, "version": version, "status": status, "versions": versions,
                 "content_hash": row[2], "source": row[3], "source_format": row[4], "created_at": row[5],
-                "created_by": row[6], "item": json.loads(row[0]), "key": json.loads(row[1]), "history": history}
+                "created_by": row[6], "namespace": row[7], "source_key": row[8],
+                "item": json.loads(row[0]), "key": json.loads(row[1]), "history": history}
 
     def item(self, item_id: str, version: int) -> Item:
         return Item.from_dict(json.loads(self._column("item_json", item_id, version)))

@@ -10,10 +10,16 @@ from rich.progress import Progress
 from rich.table import Table
 
 from exam_core.model import INTERACTION_TYPES, ITEM_STATUSES
-from item_bank_sync.bank.store import MAX_BATCH
+from item_bank_sync.bank.store import CLASH_POLICIES
 from item_bank_sync.cli.common import actor_option, central, emit, json_option, progress_enabled, refusals_exit
-from item_bank_sync.items.errors import ItemRejected
-from item_bank_sync.items.importer import ImportOptions, count_sources, iter_sources
+from item_bank_sync.items.importer import NAMESPACE_RE, ImportOptions, count_sources
+from item_bank_sync.items.report import ImportReport, run_import
+
+
+def _check_namespace(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value and not NAMESPACE_RE.match(value):
+        raise click.BadParameter("letters, digits, _ or - (at most 32, starting with a letter or _)")
+    return value
 
 
 @click.command("import")
@@ -22,53 +28,52 @@ from item_bank_sync.items.importer import ImportOptions, count_sources, iter_sou
 @click.option("--assume-match-correct", is_flag=True,
               help="Score items that declare a correctResponse but no responseProcessing with match_correct "
                    "(without it they are rejected).")
+@click.option("--namespace", default="", callback=_check_namespace,
+              help="Source namespace: stored identifiers become NAMESPACE.ID, so items of different sources "
+                   "that reuse a name (choice, question1) stay apart.")
+@click.option("--on-clash", type=click.Choice(CLASH_POLICIES), default="refuse", show_default=True,
+              help="When another file already gave an item this identifier: refuse, or store as its next version.")
+@click.option("--dry-run", is_flag=True, help="Report what the import would do; change nothing.")
 @actor_option
 @json_option
 @click.pass_context
 @refusals_exit
-def import_command(ctx: click.Context, paths: tuple[Path, ...], area: str | None,
-                   assume_match_correct: bool, actor: str) -> None:
+def import_command(ctx: click.Context, paths: tuple[Path, ...], area: str | None, assume_match_correct: bool,
+                   namespace: str, on_clash: str, dry_run: bool, actor: str) -> None:
     """Import QTI 2.1/2.2/3.0 items and native YAML items from files, folders and content packages (.zip).
 
-    Exit status 0 when nothing was rejected, 1 otherwise. Re-importing changed content under
-    the same identifier creates a new draft version; unchanged content is a no-op.
+    Exit status 0 when nothing was rejected, 1 otherwise. Re-importing changed content from the
+    same file creates a new draft version; unchanged content is a no-op; another file reusing an
+    identifier is a clash (see --namespace, --on-clash). The report groups refusals and warnings
+    by source folder and reason.
     """
     bank = central(ctx).item_bank()
-    options = ImportOptions(area=area, assume_match_correct=assume_match_correct)
-    imported, rejected, batch = [], [], []
-
-    def flush() -> None:
-        for parsed, stored in zip(batch, bank.store_batch(batch, actor)):
-            imported.append({"source": parsed.source, "item_id": stored.item_id, "version": stored.version,
-                             "interaction": stored.interaction, "outcome": stored.outcome,
-                             "warnings": parsed.warnings})
-        batch.clear()
-
+    options = ImportOptions(area=area, assume_match_correct=assume_match_correct, namespace=namespace)
     with Progress(disable=not progress_enabled(ctx), transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task("importing", total=count_sources(list(paths)))
-        for outcome in iter_sources(list(paths), options):
-            progress.advance(task)
-            if isinstance(outcome, ItemRejected):
-                rejected.append({"source": outcome.source, "reason": outcome.reason})
-                continue
-            batch.append(outcome)
-            if len(batch) == MAX_BATCH:
-                flush()
-        if batch:
-            flush()
-    emit(ctx, {"imported": imported, "rejected": rejected}, lambda c: _print_import(c, imported, rejected))
-    ctx.exit(1 if rejected else 0)
+        report = run_import(bank, list(paths), options, actor, dry_run=dry_run, on_clash=on_clash,
+                            advance=lambda: progress.advance(task))
+    emit(ctx, report.to_json(), lambda c: _print_import(c, report))
+    ctx.exit(1 if report.rejected else 0)
 
 
-def _print_import(console: Console, imported: list[dict], rejected: list[dict]) -> None:
-    for row in imported:
+def _print_import(console: Console, report: ImportReport) -> None:
+    for row in report.imported:
         console.print(f"[green]{row['outcome']:>11}[/green] {row['item_id']} v{row['version']} "
                       f"({row['interaction']})  [dim]{row['source']}[/dim]", highlight=False)
         for warning in row["warnings"]:
             console.print(f"            [yellow]warning:[/yellow] {warning}", highlight=False)
-    for row in rejected:
+    for row in report.rejected:
         console.print(f"[red]   rejected[/red] {row['source']}: {row['reason']}", highlight=False)
-    console.print(f"{len(imported)} imported, {len(rejected)} rejected")
+    summary = report.summary()
+    table = Table("source folder", "imported", "refused", "warnings", "refused by reason",
+                  title="dry run: nothing was changed" if report.dry_run else "import report")
+    for f in summary["folders"]:
+        reasons = "\n".join(f"{n} x {r}" for r, n in f["refused_by_reason"].items())
+        table.add_row(f["folder"], str(f["imported"]), str(f["refused"]), str(f["warnings"]), reasons)
+    console.print(table)
+    console.print(f"{len(report.imported)} imported, {len(report.rejected)} rejected"
+                  + (" (dry run: nothing was changed)" if report.dry_run else ""))
 
 
 @click.group("items")

@@ -15,6 +15,7 @@ them (spaces, any depth, directory entries), which is wider than a form package'
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from lxml import etree
 
 from exam_core.errors import MalformedError, TooLargeError
 from exam_core.limits import MIB
+from exam_core.model import IDENTIFIER_RE
 from exam_core.safezip import ZipPolicy, ZipReader, open_zip
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.reader import ParsedItem, parse_qti_item
@@ -42,10 +44,22 @@ MANIFEST = "imsmanifest.xml"
 ITEM_RESOURCE_TYPES = ("imsqti_item_xmlv2p1", "imsqti_item_xmlv2p2", "imsqti_item_xmlv3p0")
 
 
+#: A namespace prefixes every imported identifier (``tao`` + ``choice`` -> ``tao.choice``): no dots,
+#: so the stored identifier splits back into namespace and the author's identifier one way only.
+NAMESPACE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,31}$")
+
+
 @dataclass
 class ImportOptions:
     area: str | None = None
     assume_match_correct: bool = False
+    #: Source namespace (``--namespace``): keeps the identifiers of one source apart from another's.
+    namespace: str = ""
+
+    def __post_init__(self) -> None:
+        if self.namespace and not NAMESPACE_RE.match(self.namespace):
+            raise ValueError(f"namespace {self.namespace!r} must be letters, digits, _ or - (at most 32, "
+                             "starting with a letter or _)")
 
 
 Outcome = ParsedItem | ItemRejected
@@ -54,10 +68,13 @@ Outcome = ParsedItem | ItemRejected
 class _Root:
     """Reads files relative to an import root (a folder or an open zip)."""
 
-    def __init__(self, label: str, read: Callable[[str], bytes], exists: Callable[[str], bool]) -> None:
+    def __init__(self, label: str, read: Callable[[str], bytes], exists: Callable[[str], bool],
+                 key_prefix: str = "") -> None:
         self.label = label
         self._read = read
         self._exists = exists
+        #: How files of this root are named in the bank's source keys: ``folder/`` or ``package.zip!``.
+        self.key_prefix = key_prefix or f"{Path(label).name}/"
 
     def read(self, rel: str) -> bytes:
         return self._read(rel)
@@ -143,13 +160,29 @@ def _parse(root: _Root, rel: str, source: str, options: ImportOptions, area: str
         data = root.read(rel)
         loader = root.media_loader(rel, source)
         if rel.lower().endswith((".yaml", ".yml")):
-            return parse_yaml_item(data, source, loader)
-        return parse_qti_item(data, source, loader, area=area or options.area,
-                              assume_match_correct=options.assume_match_correct)
+            parsed = parse_yaml_item(data, source, loader)
+        else:
+            parsed = parse_qti_item(data, source, loader, area=area or options.area,
+                                    assume_match_correct=options.assume_match_correct)
+        return _provenance(parsed, options.namespace, root.key_prefix + rel)
     except ItemRejected as exc:
         return exc
     except OSError as exc:
         return ItemRejected(source, "file", f"cannot be read: {exc.strerror or exc}")
+
+
+def _provenance(parsed: ParsedItem, namespace: str, source_key: str) -> ParsedItem:
+    """Record where the item came from; under a namespace its identifier becomes ``NS.ID``."""
+    parsed.namespace, parsed.source_key = namespace, source_key
+    if not namespace:
+        return parsed
+    item_id = f"{namespace}.{parsed.item.item_id}"
+    if not IDENTIFIER_RE.match(item_id):
+        raise ItemRejected(parsed.source, "assessmentItem", f"identifier {item_id!r} (with the namespace) is "
+                                                            "longer than 128 characters")
+    parsed.item = dataclasses.replace(parsed.item, item_id=item_id)
+    parsed.key = dataclasses.replace(parsed.key, item_id=item_id)
+    return parsed
 
 
 def _zip(path: Path, options: ImportOptions) -> Iterator[Outcome]:
@@ -173,7 +206,8 @@ def _zip(path: Path, options: ImportOptions) -> Iterator[Outcome]:
             if MANIFEST not in members:
                 yield ItemRejected(str(path), MANIFEST, "missing: a content package must hold imsmanifest.xml at its root")
                 return
-            root = _Root(str(path), _member_reader(reader, members, str(path)), lambda rel: rel in members)
+            root = _Root(str(path), _member_reader(reader, members, str(path)), lambda rel: rel in members,
+                         key_prefix=f"{path.name}!")
             yield from _manifest_items(root, str(path), options)
 
 

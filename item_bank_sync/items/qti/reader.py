@@ -58,6 +58,10 @@ class ParsedItem:
     source_format: str
     media: dict[str, tuple[MediaRef, bytes]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: Provenance set by the importer: the namespace given to the import ('' for none) and the
+    #: file relative to the folder or zip imported, with that folder's or zip's name.
+    namespace: str = ""
+    source_key: str = ""
 
 
 def parse_qti_item(data: bytes, source: str, load_media: MediaLoader, *, area: str | None = None,
