@@ -1,0 +1,82 @@
+"""The console's shape, checked from the source: the core imports none of its faces, the faces do
+not import each other, only the ``serve`` command imports the composition root, no module is
+imported by (nearly) every other, and there is no import circle.
+
+Faces: ``web/``, ``link/``, ``sync/``, ``cli/`` (the CLI drives the sync runs, so it may import
+``sync/``). Composition: ``app.py`` (the server), ``services.py`` (one service at a time for the
+CLI and sync), ``context.py`` (the data directory they build from). Everything else is the core.
+Imports under ``if TYPE_CHECKING:`` never run and are not counted; imports inside functions are.
+"""
+
+from __future__ import annotations
+
+import ast
+import graphlib
+from collections import Counter
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+PACKAGE = REPO_ROOT / "proctor_console"
+FACES = ("web", "link", "sync", "cli")
+COMPOSITION = ("app", "services", "context")
+
+
+def _name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, known: set[str]) -> set[str]:
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            node.body = []
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "proctor_console":
+            base = node.module.removeprefix("proctor_console").lstrip(".")
+            found |= {f"{base}.{a.name}".lstrip(".") for a in node.names} | {base}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.removeprefix("proctor_console.") for a in node.names
+                      if a.name.startswith("proctor_console.")}
+    return found & known
+
+
+def _graph() -> dict[str, set[str]]:
+    paths = {_name(p): p for p in PACKAGE.rglob("*.py")}
+    known = set(paths) - {""}
+    return {name: _imports(path, known) - {name} for name, path in paths.items() if name}
+
+
+def _face(module: str) -> str | None:
+    top = module.split(".")[0]
+    return top if top in FACES else None
+
+
+def test_the_core_imports_no_face_and_no_composition() -> None:
+    graph = _graph()
+    core = [m for m in graph if _face(m) is None and m not in COMPOSITION and m != "__main__"]
+    assert len(core) > 20
+    wrong = {m: sorted(d for d in graph[m] if _face(d) or d in COMPOSITION) for m in core}
+    assert {m: d for m, d in wrong.items() if d} == {}
+
+
+def test_faces_keep_to_themselves_and_only_serve_builds_the_server() -> None:
+    graph = _graph()
+    crossing = {m: sorted(d for d in deps if _face(d) not in (None, _face(m)) and not (_face(m) == "cli"
+                                                                                      and _face(d) == "sync"))
+                for m, deps in graph.items() if _face(m)}
+    assert {m: d for m, d in crossing.items() if d} == {}
+    assert sorted(m for m, deps in graph.items() if "app" in deps) == ["cli.serve"]
+
+
+def test_no_module_is_imported_by_nearly_every_other() -> None:
+    graph = _graph()
+    counts = Counter(d for deps in graph.values() for d in deps)
+    most, importers = counts.most_common(1)[0]
+    assert importers < len(graph) // 2, (most, importers, len(graph))
+
+
+def test_no_import_circle() -> None:
+    graphlib.TopologicalSorter(_graph()).prepare()  # raises CycleError naming the circle
