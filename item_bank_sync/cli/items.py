@@ -128,6 +128,8 @@ def items_show(ctx: click.Context, item_id: str, version: int | None) -> None:
         for key in data["key"]["responses"]:
             console.print(f"key {key['response_id']}: {key['template']} correct={key['correct']!r} "
                           f"max={key['max_score']}", highlight=False)
+        if data["key"].get("rubric_html"):
+            console.print(f"rubric for markers: {data['key']['rubric_html']}", highlight=False)
         table = Table("v", "from", "to", "by", "at", "note", title="history")
         for h in data["history"]:
             table.add_row(str(h["version"]), h["from"] or "", h["to"], h["by"], h["at"], h["note"])

@@ -171,7 +171,8 @@ def _scoring(reader: _Reader, raw: Any, where: str, inter: Interaction) -> Respo
         upper_bound=number("upper_bound"),
         area_mapping=tuple(AreaMapEntry(shape=str(a["shape"]), coords=tuple(_numbers(reader, a["coords"], where)),
                                         value=float(a["value"])) for a in areas),
-        case_sensitive=reader.typed(s, "case_sensitive", bool, where, True))
+        case_sensitive=reader.typed(s, "case_sensitive", bool, where, True),
+        max_score=number("max_score") or 1.0)
 
 
 def _is_number(reader: _Reader, value: Any, where: str) -> bool:
