@@ -17,13 +17,13 @@ from click.testing import CliRunner
 
 from exam_core import certs, envelope, keys
 from exam_core.jsonio import format_time, utc_now
-from item_bank_sync.items import synthetic
 from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.cli.main import main
+from item_bank_sync.items import synthetic
 from proctor_console.context import ConsoleContext
 from proctor_console.sync.client import HubClient
 from proctor_console.sync.run import run_sync
-from tests.central.test_sync import Hub
+from tests.support.central_sync import Hub
 
 AREAS = ["algebra", "geometry"]
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
-
 from exam_core import envelope
 from exam_core.model import Attempt
 from exam_core.result import SealStamp
@@ -18,8 +16,8 @@ from item_bank_sync.results.schema import open_results, results_path
 from kiosk.journal import Journal
 from kiosk.session import ExamSession, Sealed, receipt_code
 from kiosk.storage import open_kiosk_db
-from tests.central.world import CENTRE_ID, KIOSK_ID, build_world
 from tests.kiosk.forms import ANSWERS, make_bundle
+from tests.support.central_world import CENTRE_ID, KIOSK_ID, build_world
 
 RESPONSE = {"response_id": "R1"}
 KEYS = {

@@ -17,9 +17,9 @@ from item_bank_sync.results.decisions import DecisionRefused, decide, results_cs
 from item_bank_sync.results.intake import EnvelopeMeta, Intake
 from item_bank_sync.results.marking import MarkingError, adjudicate, list_tasks, record_mark, task_response
 from item_bank_sync.results.schema import open_results, results_path
-from tests.central.world import CENTRE_ID, build_world
+from tests.support.central_world import CENTRE_ID, build_world
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

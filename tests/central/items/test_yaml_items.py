@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.qti.reader import ParsedItem
 
 CHOICE = """

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.qti.reader import ParsedItem
-from tests.bank.conftest import QTI21, choice_item, write_qti
+from tests.support.central_items import QTI21, choice_item, write_qti
 
 MAP_RESPONSE = "http://www.imsglobal.org/question/qti_v2p1/rptemplates/map_response"
 

@@ -20,8 +20,8 @@ from exam_core.jsonio import b64e, parse_time
 from item_bank_sync.results.schema import open_results, results_path
 from proctor_console.journal_heads import record_journal_head
 from proctor_console.sync.run import run_sync
-from tests.central.test_sync import GOOD, REPO, client_for, console, hub, put_envelope, world  # noqa: F401 - fixtures
-from tests.central.world import CENTRE_ID, KIOSK_ID, journal_row_hash
+from tests.support.central_sync import GOOD, client_for, put_envelope
+from tests.support.central_world import CENTRE_ID, KIOSK_ID, REPO, journal_row_hash
 
 pytestmark = pytest.mark.slow
 
@@ -185,9 +185,11 @@ def test_revocations_travel_without_an_envelope_and_once(world, console, hub):
 def test_air_gap_bundles_carry_pending_revocations_and_acknowledge_them(world, console, tmp_path):
     """No envelope pending: the bundle still carries the revocation; it is marked sent only when
     the central body's bundle back acknowledges it (a lost USB stick leaves it pending)."""
+    from item_bank_sync.sync.bundle import export_bundle as central_export
+    from item_bank_sync.sync.bundle import import_bundle as central_import
     from proctor_console import services
-    from proctor_console.sync.bundle import export_bundle as centre_export, import_bundle as centre_import
-    from item_bank_sync.sync.bundle import export_bundle as central_export, import_bundle as central_import
+    from proctor_console.sync.bundle import export_bundle as centre_export
+    from proctor_console.sync.bundle import import_bundle as centre_import
 
     _pair_world_kiosk(console, world)
     services.registry(console).revoke(KIOSK_ID, "admin", "lost in transit")
@@ -206,9 +208,9 @@ def test_air_gap_bundles_carry_pending_revocations_and_acknowledge_them(world, c
 
 
 def test_a_bundle_with_a_forged_revocation_is_refused_whole(world, console, tmp_path):
-    from proctor_console.sync.bundle import export_bundle as centre_export
-    from item_bank_sync.sync.bundle import import_bundle as central_import
     from exam_core.errors import ValidationError
+    from item_bank_sync.sync.bundle import import_bundle as central_import
+    from proctor_console.sync.bundle import export_bundle as centre_export
 
     forged = protocol.make_kiosk_revocation(keys.generate_signing_key(), protocol.KioskRevocation(
         centre_id=CENTRE_ID, kiosk_id=KIOSK_ID, key_id="ab" * 16, cert_serial="cd" * 16,

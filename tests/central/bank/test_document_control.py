@@ -8,7 +8,7 @@ from exam_core import keys
 from exam_core.audit import AuditLog
 from exam_core.store import open_db
 from item_bank_sync.bank.schema import MIGRATIONS
-from tests.bank.conftest import choice_item, write_qti
+from tests.support.central_items import choice_item, write_qti
 
 
 def test_versions_status_history_and_audit(central, tmp_path: Path) -> None:

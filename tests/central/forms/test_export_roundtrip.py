@@ -8,7 +8,7 @@ from pathlib import Path
 from lxml import etree
 
 from item_bank_sync.context import CentralContext
-from tests.bank.conftest import Central
+from tests.support.central_cli import Central
 
 
 def test_export_import_round_trip(central: Central, samples: Path, tmp_path: Path) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from item_bank_sync.forms.schemes import parse_scheme
 from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.qti.reader import ParsedItem
-from item_bank_sync.forms.schemes import parse_scheme
 
-DOC = Path(__file__).parents[2] / "docs" / "ITEM-FORMATS.md"
+DOC = Path(__file__).parents[3] / "docs" / "ITEM-FORMATS.md"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000400000003008060000") + b"\0" * 16
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.qti.reader import ParsedItem
 
 EXPECTED_IMPORTED = {
@@ -104,12 +104,21 @@ def test_import_command_on_samples(central, samples: Path) -> None:
     result = central.run("import", str(samples), "--json")
     assert result.exit_code == 1  # some samples are rejected
     data = result.data
-    assert len(data["rejected"]) == len(EXPECTED_REJECTED)
+    # choice.xml and choice_fixed.xml are different items that share the identifier "choice": the
+    # second is a clash, refused with what to do, never silently a new version of the first
+    (clash,) = [r for r in data["rejected"] if r["source"].endswith("choice_fixed.xml")]
+    assert "already in the bank" in clash["reason"] and "--namespace" in clash["reason"]
+    assert len(data["rejected"]) == len(EXPECTED_REJECTED) + 1
     assert all(r["reason"] and ":" in r["reason"] for r in data["rejected"])
     by_source = {Path(r["source"]).name: r for r in data["imported"]}
-    # choice.xml and choice_fixed.xml share the identifier "choice": the second is version 2
-    assert (by_source["choice.xml"]["version"], by_source["choice_fixed.xml"]["version"]) == (1, 2)
-    assert by_source["choice_fixed.xml"]["outcome"] == "new_version"
+    assert by_source["choice.xml"]["version"] == 1 and "choice_fixed.xml" not in by_source
+    again = central.run("import", str(samples), "--json")  # re-importing unchanged files changes nothing
+    assert {r["outcome"] for r in again.data["imported"]} == {"unchanged"}
+    assert len(again.data["rejected"]) == len(data["rejected"])
+    fixed = central.run("import", str(samples / "2_1" / "choice_fixed.xml"), "--on-clash", "new-version", "--json")
+    assert fixed.exit_code == 0
+    (row,) = fixed.data["imported"]
+    assert (row["outcome"], row["version"]) == ("new_version", 2)
     again = central.run("import", str(samples / "2_1" / "choice_fixed.xml"), "--json")
     assert again.exit_code == 0
     (row,) = again.data["imported"]

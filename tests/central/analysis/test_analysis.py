@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from exam_core.errors import TooLargeError, ValidationError
+from item_bank_sync.analysis.matrix_csv import parse_matrix_csv, read_matrix_csv
 from item_bank_sync.analysis.stats import (
     FLAG_LOW_DISCRIMINATION,
     FLAG_POSSIBLE_MISKEY,
@@ -24,9 +25,8 @@ from item_bank_sync.analysis.stats import (
     add_distractor_analysis,
     analyze_scores,
 )
-from item_bank_sync.analysis.matrix_csv import parse_matrix_csv, read_matrix_csv
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 # Five candidates, four items; totals 3, 2, 2, 4, 0.
 HAND = np.array([

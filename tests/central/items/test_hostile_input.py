@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.qti.reader import ParsedItem
-from tests.bank.conftest import choice_item, write_qti
+from tests.support.central_items import choice_item, write_qti
 
 PNG_1x1 = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                         "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")

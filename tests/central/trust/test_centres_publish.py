@@ -13,7 +13,7 @@ import pytest
 from exam_core import certs, formcontent, keys, package
 from exam_core.errors import ReleaseCodeError, WrongKeyError
 from exam_core.model import FormContent
-from tests.bank.conftest import SAMPLES, Central, make_centre
+from tests.support.central_cli import Central, make_centre
 
 
 def window() -> tuple[str, str]:

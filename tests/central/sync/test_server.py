@@ -26,10 +26,10 @@ import pytest
 from item_bank_sync.sync.api import create_app
 from item_bank_sync.sync.server import SyncServer, tls_context
 from item_bank_sync.sync.upload import BATCH_MAX_BYTES
-from tests.central.world import build_world
 from tests.conftest import find_free_port, wait_for_port
+from tests.support.central_world import build_world
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

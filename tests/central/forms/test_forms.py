@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from item_bank_sync.forms.assembly import BlueprintUnsatisfiable, PoolItem, assemble
-from item_bank_sync.forms.store import record_item_stats
-from item_bank_sync.forms.schemes import BlueprintArea, Scheme, SchemeError, parse_scheme
-from item_bank_sync.items.synthetic import generate, scheme_yaml, write_package
 from exam_core.store import open_db
 from item_bank_sync.bank.schema import MIGRATIONS
+from item_bank_sync.forms.assembly import BlueprintUnsatisfiable, PoolItem, assemble
+from item_bank_sync.forms.schemes import BlueprintArea, Scheme, SchemeError, parse_scheme
+from item_bank_sync.forms.store import record_item_stats
+from item_bank_sync.items.synthetic import generate, scheme_yaml, write_package
 
 SCHEME = """format: invigil-scheme/1
 id: NET

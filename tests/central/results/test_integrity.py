@@ -7,7 +7,13 @@ import json
 import numpy as np
 
 from exam_core.model import AnswerKey
-from item_bank_sync.results.integrity import IntegrityThresholds, analyse_form, neighbours, seat_position, similarity_flags
+from item_bank_sync.results.integrity import (
+    IntegrityThresholds,
+    analyse_form,
+    neighbours,
+    seat_position,
+    similarity_flags,
+)
 from item_bank_sync.results.schema import open_results
 
 N, K = 40, 30

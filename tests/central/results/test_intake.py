@@ -10,26 +10,8 @@ import pytest
 from exam_core import certs, keys, receipt
 from exam_core.errors import ValidationError
 from exam_core.jsonio import b64e, canonical_dumps
-from item_bank_sync.bank.schema import open_bank
-from item_bank_sync.results.intake import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta, Intake
-from item_bank_sync.results.schema import open_results, results_path
-from tests.central.world import CENTRE_ID, KIOSK_ID, build_world, journal_row_hash
-
-GOOD = {"q1": "A", "q2": ["A", "C"], "q3": "An essay about safety."}
-
-
-@pytest.fixture
-def world(tmp_path):
-    return build_world(tmp_path / "central")
-
-
-@pytest.fixture
-def intake(world):
-    bank = open_bank(world.context.bank_db_path)
-    results = open_results(results_path(world.data_dir))
-    yield Intake(bank, results, world.keys, [])
-    bank.conn.close()
-    results.conn.close()
+from item_bank_sync.results.intake import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta
+from tests.support.central_world import CENTRE_ID, GOOD, KIOSK_ID, journal_row_hash, tamper_ciphertext
 
 
 def test_accepts_scores_and_receipts(world, intake):
@@ -63,14 +45,6 @@ def test_second_envelope_for_an_attempt_is_a_replay(world, intake):
     receipt.verify_receipt(result.receipt, other, world.pki.central.public_key())
     assert intake.results.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0] == 1
     assert intake.results.execute("SELECT total FROM attempts").fetchone()[0] == 3.0
-
-
-def _tamper_ciphertext(data: bytes) -> bytes:
-    outer = json.loads(data)
-    raw = bytearray(base64.b64decode(outer["ciphertext"]))
-    raw[-5] ^= 1
-    outer["ciphertext"] = base64.b64encode(bytes(raw)).decode()
-    return canonical_dumps(outer)
 
 
 def _swap_chain(data: bytes, chain: list[bytes]) -> bytes:
@@ -108,7 +82,7 @@ def _tampering_cases(world):
     bad_value = world.payload("att-9", {"q1": ["A", "B"]})
     foreign_item = world.payload("att-9", {"q9": "A"})
     return {
-        "ciphertext flipped": (_tamper_ciphertext(good), "TamperedError"),
+        "ciphertext flipped": (tamper_ciphertext(good), "TamperedError"),
         "header edited": (_tamper_header(good), "TamperedError"),
         "chain from an unknown root": (world.seal("att-9", GOOD, kiosk_signing_key=rogue_kiosk,
                                                   chain=[rogue_centre_cert, rogue_kiosk_cert]), "UntrustedError"),
@@ -250,6 +224,7 @@ def _set_window(intake, opens, closes):
 
 def test_envelope_created_before_the_package_opened_is_quarantined(world, intake):
     from datetime import timedelta
+
     from exam_core.jsonio import utc_now
     now = utc_now()
     _set_window(intake, now + timedelta(hours=2), now + timedelta(hours=10))
@@ -260,6 +235,7 @@ def test_envelope_created_before_the_package_opened_is_quarantined(world, intake
 
 def test_envelope_created_after_the_submission_deadline_is_quarantined(world, intake):
     from datetime import timedelta
+
     from exam_core.jsonio import utc_now
     from item_bank_sync.results.intake import INTERRUPTION_ALLOWANCE
     now = utc_now()
@@ -276,6 +252,7 @@ def test_envelope_created_after_the_submission_deadline_is_quarantined(world, in
 
 def test_submission_just_after_closes_is_accepted(world, intake):
     from datetime import timedelta
+
     from exam_core.jsonio import utc_now
     now = utc_now()
     _set_window(intake, now - timedelta(hours=3), now - timedelta(minutes=50))
@@ -285,6 +262,7 @@ def test_submission_just_after_closes_is_accepted(world, intake):
 def test_expired_kiosk_certificate_cannot_backdate(world, intake):
     """The chain is valid at the claimed created time but not when the central body receives it."""
     from datetime import timedelta
+
     from exam_core.jsonio import utc_now
     now = utc_now().replace(microsecond=0)
     short = certs.issue_certificate(world.pki.centre, CENTRE_ID, KIOSK_ID, "kiosk", world.pki.kiosk.public_key(),
@@ -302,6 +280,7 @@ def test_expired_kiosk_certificate_cannot_backdate(world, intake):
 def test_retry_judges_the_chain_as_of_arrival(world, intake):
     """A quarantined envelope fixed later is not lost because its kiosk certificate expired meanwhile."""
     from datetime import timedelta
+
     from exam_core.jsonio import utc_now
     now = utc_now().replace(microsecond=0)
     short = certs.issue_certificate(world.pki.centre, CENTRE_ID, KIOSK_ID, "kiosk", world.pki.kiosk.public_key(),

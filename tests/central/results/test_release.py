@@ -15,11 +15,9 @@ import pytest
 
 from exam_core import certs, keys, protocol
 from exam_core.jsonio import format_time, utc_now
-from item_bank_sync.trust import kiosk_revocations
 from item_bank_sync.results.intake import ACCEPTED, QUARANTINED, EnvelopeMeta
-from tests.central.test_intake import GOOD, _tamper_ciphertext, intake, world  # noqa: F401 - fixtures
-from tests.central.test_sync import REPO
-from tests.central.world import CENTRE_ID, KIOSK_ID, journal_row_hash
+from item_bank_sync.trust import kiosk_revocations
+from tests.support.central_world import CENTRE_ID, GOOD, KIOSK_ID, REPO, journal_row_hash, tamper_ciphertext
 
 
 def _cli(world, *args: str) -> tuple[int, dict]:
@@ -88,7 +86,7 @@ def test_a_proctor_of_the_attempt_cannot_release_it(world, intake):
 @pytest.mark.parametrize("case", ["tampered", "foreign centre", "replay", "no reason"])
 def test_what_no_review_can_waive_is_never_released(world, intake, case):
     if case == "tampered":
-        result = intake.receive(_tamper_ciphertext(world.seal("att-1", GOOD)), CENTRE_ID, _cut("att-1"))
+        result = intake.receive(tamper_ciphertext(world.seal("att-1", GOOD)), CENTRE_ID, _cut("att-1"))
     elif case == "foreign centre":          # delivered by a centre other than the kiosk's
         result = intake.receive(world.seal("att-1", GOOD), "centre-2", _cut("att-1"))
     else:                                   # a second envelope for an accepted attempt, also cut

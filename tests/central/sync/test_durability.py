@@ -10,17 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from exam_core.errors import MalformedError, TooLargeError
+from exam_core.errors import MalformedError, TooLargeError, ValidationError
 from exam_core.jsonio import b64d, b64e
 from exam_core.receipt import verify_receipt
 from item_bank_sync.results.schema import open_results, results_path
-from exam_core.errors import ValidationError
 from item_bank_sync.sync.upload import parse_upload
 from proctor_console.sync.client import HubClient
-from tests.central.world import CENTRE_ID, build_world
 from tests.conftest import find_free_port, wait_for_port
+from tests.support.central_world import CENTRE_ID, build_world
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen:

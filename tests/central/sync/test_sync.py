@@ -7,8 +7,6 @@ import http.client
 import json
 import subprocess
 import sys
-import threading
-from pathlib import Path
 
 import pytest
 
@@ -16,71 +14,16 @@ from exam_core import keys, receipt
 from exam_core.jsonio import b64e, format_time, utc_now
 from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.results.schema import open_results, results_path
-from item_bank_sync.sync.api import create_app
-from item_bank_sync.sync.server import SyncServer, tls_context
+from item_bank_sync.sync.bundle import export_bundle as central_export
+from item_bank_sync.sync.bundle import import_bundle as central_import
 from proctor_console.envelopes import PendingEnvelope
-from proctor_console.sync.bundle import export_bundle as centre_export, import_bundle as centre_import
-from proctor_console.context import ConsoleContext
-from proctor_console.sync.client import HubClient, HubError
+from proctor_console.sync.bundle import export_bundle as centre_export
+from proctor_console.sync.bundle import import_bundle as centre_import
+from proctor_console.sync.client import HubError
 from proctor_console.sync.outbox import SyncOutbox
 from proctor_console.sync.run import SyncReport, run_sync, settle_one
-from item_bank_sync.sync.bundle import export_bundle as central_export, import_bundle as central_import
-from tests.central.world import CENTRE_ID, FORM_ID, FORM_VERSION, KIOSK_ID, PACKAGE_ID, build_world
-
-REPO = Path(__file__).resolve().parents[2]
-GOOD = {"q1": "A", "q2": ["A", "C"], "q3": "essay"}
-
-
-class Hub:
-    """The real app on the production server (waitress; TLS through its in-process front) on 127.0.0.1."""
-
-    def __init__(self, data_dir: Path, tls: bool) -> None:
-        context, self.fingerprint = tls_context(data_dir) if tls else (None, None)
-        self.server = SyncServer(create_app(data_dir), "127.0.0.1", 0, context)
-        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-
-
-@pytest.fixture
-def console(tmp_path):
-    ctx = ConsoleContext(tmp_path / "console")
-    ctx.initialise(CENTRE_ID, "Centre One")
-    return ctx
-
-
-@pytest.fixture
-def world(tmp_path, console):
-    w = build_world(tmp_path / "central", centre=console.signing_key, centre_hpke=console.hpke_key)
-    console.install_certificate(w.pki.centre_cert, w.pki.root_cert)
-    return w
-
-
-@pytest.fixture
-def hub(world):
-    h = Hub(world.data_dir, tls=True)
-    yield h
-    h.stop()
-
-
-def client_for(console: ConsoleContext, hub: Hub, **over) -> HubClient:
-    return HubClient(hub.url, console.centre_id, over.pop("key", console.signing_key), console.root_public(),
-                     tls_fingerprint=over.pop("fingerprint", hub.fingerprint), **over)
-
-
-def put_envelope(console: ConsoleContext, data: bytes, attempt_id: str) -> str:
-    """Store an envelope the way the console does on receipt from a kiosk (its envelopes table)."""
-    digest = hashlib.sha256(data).hexdigest()
-    console.db["envelopes"].insert({"sha256": digest, "kiosk_id": KIOSK_ID, "attempt_id": attempt_id, "body": data,
-                                    "header": "{}", "received": format_time(utc_now())})
-    return digest
-
-
-def body_of(console: ConsoleContext, digest: str) -> bytes:
-    return bytes(console.db.execute("SELECT body FROM envelopes WHERE sha256 = ?", [digest]).fetchone()[0])
+from tests.support.central_sync import GOOD, Hub, body_of, client_for, put_envelope
+from tests.support.central_world import CENTRE_ID, FORM_ID, FORM_VERSION, PACKAGE_ID, REPO
 
 
 def test_full_sync_over_https(world, console, hub):

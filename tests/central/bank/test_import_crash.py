@@ -18,7 +18,7 @@ from exam_core.store import open_db
 from item_bank_sync.bank.schema import MIGRATIONS
 from item_bank_sync.items.synthetic import generate, write_items
 
-REPO = Path(__file__).parents[2]
+REPO = Path(__file__).parents[3]
 
 
 @pytest.mark.slow
@@ -61,7 +61,7 @@ def test_status_rows_left_unaudited_by_a_crash_are_audited_by_the_next_operation
     """The crash window between a commit and its audit entry, made deterministic: the first
     drain is skipped (as if the process died right after the commit)."""
     from item_bank_sync.bank.store import ItemBank
-    from tests.bank.conftest import choice_item, write_qti
+    from tests.support.central_items import choice_item, write_qti
 
     real_drain = ItemBank.drain_audit
     monkeypatch.setattr(ItemBank, "drain_audit", lambda self: 0)
