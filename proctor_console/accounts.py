@@ -75,7 +75,7 @@ class Accounts:
                          [name, role, digest, salt, params, now_text()])
         self.audit.append(by, "user.add", {"name": name, "role": role})
 
-    def list(self) -> list[dict[str, Any]]:
+    def listing(self) -> list[dict[str, Any]]:
         """Every account with its state: ``active``, ``locked`` (until when) or ``disabled``."""
         last = self.logins.last_login()
         now = time.time()

@@ -165,7 +165,8 @@ class AttestationGate:
 
     def check_hello(self, kiosk_id: str, sid: str, attestation_b64: str | None, attempt_id: str | None) -> Verdict:
         """Verify the attestation a hello carries, record the result, and alert when it is refused."""
-        found, error = None, None
+        found: Attestation | None = None
+        error: str | None = None
         if not attestation_b64:
             error = "missing: the kiosk sent no attestation"
         else:
@@ -174,7 +175,8 @@ class AttestationGate:
                                          self.kiosk_key(kiosk_id),
                                          self._nonces.get(sid, b""))
                 if found.kiosk_id != kiosk_id:
-                    found, error = None, f"invalid: made by {found.kiosk_id[:64]}, not this kiosk"
+                    error = f"invalid: made by {found.kiosk_id[:64]}, not this kiosk"
+                    found = None
             except StaleAttestationError as exc:
                 error = f"stale: {exc}"
             except InvigilError as exc:

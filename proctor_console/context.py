@@ -143,9 +143,7 @@ class ConsoleContext:
         if not self.root_certificate_path.exists():
             return None
         data = self.root_certificate_path.read_bytes()
-        cert = certs.read_unverified_certificate(data)
-        public = keys.public_from_raw(keys.KIND_ED25519, b64d(cert.signing_key, "signing_key", 32))
-        return certs.verify_root_certificate(data, public).signing_public
+        return certs.verify_root_certificate(data, _claimed_root_key(data)).signing_public
 
     # --- storage --------------------------------------------------------------------------------
     @property
@@ -195,8 +193,7 @@ class ConsoleContext:
         """Install the centre certificate (and the central root certificate) after checking both."""
         bundle = _certificate_bundle(data, root)
         root_doc = bundle["root"]
-        unverified_root = certs.read_unverified_certificate(root_doc)
-        root_pub = keys.public_from_raw(keys.KIND_ED25519, b64d(unverified_root.signing_key, "signing_key", 32))
+        root_pub = _claimed_root_key(root_doc)
         certs.verify_root_certificate(root_doc, root_pub)
         verified = certs.verify_chain([bundle["centre"]], root_pub, leaf_role=certs.ROLE_CENTRE)[0]
         if verified.cert.subject != self.centre_id:
@@ -212,6 +209,15 @@ class ConsoleContext:
                                                               "not_after": verified.cert.not_after})
         return {"serial": verified.cert.serial, "subject": verified.cert.subject,
                 "not_after": verified.cert.not_after, "issuer": verified.cert.issuer_subject}
+
+
+def _claimed_root_key(document: bytes) -> Ed25519PublicKey:
+    """The key a self-signed root certificate names (the caller then verifies the certificate with it)."""
+    cert = certs.read_unverified_certificate(document)
+    key = keys.public_from_raw(keys.KIND_ED25519, b64d(cert.signing_key, "signing_key", 32))
+    if not isinstance(key, Ed25519PublicKey):
+        raise InvalidRequest("root certificate: signing_key is not an Ed25519 key")
+    return key
 
 
 def _certificate_bundle(data: bytes, root: bytes | None) -> dict[str, bytes]:

@@ -100,9 +100,14 @@ class Room:
 class CommandOutcome(Protocol):
     """What the dashboard shows of a kiosk's answer to a command (``protocol.CommandAck``)."""
 
-    state: str | None
-    error: str | None
-    reason: str | None
+    @property
+    def state(self) -> str | None: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+    @property
+    def reason(self) -> str | None: ...
 
 
 class Dashboard:

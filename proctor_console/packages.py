@@ -54,7 +54,7 @@ class Packages:
         self.audit.append(by, "package.import", {"package_id": manifest.package_id, "sha256": digest})
         return {**manifest.to_dict(), "sha256": digest, "duplicate": existing is not None}
 
-    def list(self) -> list[dict[str, Any]]:
+    def listing(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT manifest, sha256, size, imported_at FROM packages ORDER BY package_id").fetchall()
         return [{**json.loads(m), "sha256": s, "size": n, "imported_at": t} for m, s, n, t in rows]
 

@@ -91,7 +91,7 @@ class SimKiosk:
         seen_fingerprint = None
         if self.base_url.startswith("https"):
             parts = urlparse(self.base_url)
-            pem = ssl.get_server_certificate((parts.hostname, parts.port or 443))
+            pem = ssl.get_server_certificate((parts.hostname or "", parts.port or 443))
             seen_fingerprint = protocol.tls_fingerprint(ssl.PEM_cert_to_DER_cert(pem))
         nonce = b64e(secrets.token_bytes(16))
         request = protocol.PairRequest(kiosk_id=self.kiosk_id,
@@ -198,7 +198,7 @@ class SimKiosk:
             self.attempt_id, self.state = command.attempt_id, "admitted"
         elif kind in ("start", "resume_approved"):
             self.content_key = package.unwrap_released_key(b64d(command.args.wrapped_key), self.hpke_key,
-                                                           command.args.package_id, command.attempt_id)
+                                                           command.args.package_id, command.attempt_id or "")
             self.state, self.needs_resume_approval = "in_progress", False
         elif kind == "pause":
             self.state = "paused"

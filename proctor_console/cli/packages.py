@@ -29,7 +29,7 @@ def packages_import(obj: dict[str, Any], files: tuple[Path, ...], as_json: bool,
     for file in track(files, description="Importing packages", disable=as_json or len(files) < 2):
         with refusals():
             imported.append(service.import_package(file.read_bytes(), str(file), by))
-    available = service.list()
+    available = service.listing()
     out({"imported": imported, "available": available}, as_json,
         "\n".join(f"{p['package_id']}: {p['title'] or p['form_id']} v{p['form_version']} ({p['scheme_id']}) "
                   f"{p['opens']} .. {p['closes']}{' [release code]' if p['release_code_required'] else ''}"
@@ -40,7 +40,7 @@ def packages_import(obj: dict[str, Any], files: tuple[Path, ...], as_json: bool,
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def packages_list(obj: dict[str, Any], as_json: bool) -> None:
-    available = services.packages(console_context(obj)).list()
+    available = services.packages(console_context(obj)).listing()
     out(available, as_json, "\n".join(f"{p['package_id']}: {p['form_id']} {p['opens']} .. {p['closes']}"
                                       for p in available) or "No packages.")
 

@@ -34,7 +34,7 @@ def users_add(obj: dict[str, Any], name: str, role: str, password_stdin: bool, b
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def users_list(obj: dict[str, Any], as_json: bool) -> None:
-    rows = services.accounts(console_context(obj)).list()
+    rows = services.accounts(console_context(obj)).listing()
     out(rows, as_json, "\n".join(f"{u['name']}: {u['role']}, {u['state']}"
                                  f"{' until ' + u['locked_until'] if u['locked_until'] else ''}"
                                  f", last login {u['last_login'] or 'never'}" for u in rows) or "No users.")

@@ -179,7 +179,9 @@ class KioskNamespace(socketio.Namespace):
     def _console_head(self, kiosk_id: str, attempt_id: str | None) -> dict[str, Any] | None:
         """The highest journal head stored for the hello's attempt: the kiosk refuses to resume on a
         journal that does not contain it."""
-        head = None if attempt_id is None else highest_head(self.parts.events.db, attempt_id, kiosk_id)
+        if attempt_id is None:
+            return None
+        head = highest_head(self.parts.events.db, attempt_id, kiosk_id)
         if head is None:
             return None
         return protocol.ConsoleJournalHead(seq=head[0], hash=head[1], attempt_id=attempt_id).to_dict()

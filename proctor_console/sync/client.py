@@ -76,6 +76,9 @@ class HubClient:
         conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=context)
         conn.connect()
         der = conn.sock.getpeercert(binary_form=True)
+        if der is None:
+            conn.close()
+            raise UntrustedError("hub sent no TLS certificate")
         fingerprint = hashlib.sha256(der).hexdigest()
         self.seen_fingerprint = fingerprint
         if self.pinned is not None and fingerprint != self.pinned:
@@ -139,11 +142,10 @@ class HubClient:
                ) -> list[dict[str, Any]]:
         """Upload envelope entries (and base64 kiosk revocations, which may come without any);
         one result per entry. An HTTP error (e.g. a revocation the hub refused) raises."""
-        body = {"envelopes": entries}
+        upload: dict[str, Any] = {"envelopes": entries}
         if kiosk_revocations:
-            body["kiosk_revocations"] = list(kiosk_revocations)
-        body = json.dumps(body).encode()
-        response, _ = self.call("POST", "/v1/envelopes", body)
+            upload["kiosk_revocations"] = list(kiosk_revocations)
+        response, _ = self.call("POST", "/v1/envelopes", json.dumps(upload).encode())
         answer = loads_strict(response.body, max_bytes=MAX_RESPONSE_BYTES)
         results = answer.get("results") if isinstance(answer, dict) else None
         if not isinstance(results, list) or len(results) != len(entries):

@@ -31,7 +31,7 @@ def accounts_blueprint(accounts: Accounts, *, end_logins: Callable[[list[str]], 
                 message = _change(accounts, end_logins, request.form.get("do", ""), request.form)
             except InvigilError as exc:
                 message, status = refused_message(exc)
-        return render_template("users.html", users=accounts.list(), roles=ROLES,
+        return render_template("users.html", users=accounts.listing(), roles=ROLES,
                                message=message, refused=status != 200), status
 
     return bp

@@ -97,7 +97,7 @@ def admin_blueprint(forms: AdminForms, *, conflicts: Conflicts) -> Blueprint:
                 message, code = forms.handle(g.user, request.form.get("do", ""))
             except InvigilError as exc:
                 message, status = refused_message(exc)
-        return render_template("admin.html", message=message, code=code, packages=forms.packages.list(),
+        return render_template("admin.html", message=message, code=code, packages=forms.packages.listing(),
                                kiosks=forms.registry.list(), conflicts=conflicts.listing(),
                                retention=forms.retention.days(), candidates=forms.roster.count()), status
 

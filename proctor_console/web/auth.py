@@ -97,7 +97,9 @@ def csrf_token() -> str:
 
 def csrf_valid(token: Any) -> bool:
     expected = session.get("csrf")
-    return bool(expected) and isinstance(token, str) and hmac.compare_digest(token.encode(), expected.encode())
+    if not isinstance(expected, str) or not expected or not isinstance(token, str):
+        return False
+    return hmac.compare_digest(token.encode(), expected.encode())
 
 
 def require_role(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

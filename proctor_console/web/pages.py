@@ -34,7 +34,7 @@ def pages_blueprint(*, actions: Actions, reports: Reports, roster: Roster, packa
     @bp.get("/dashboard")
     @require_role(*ANY_STAFF)
     def dashboard() -> Any:
-        return render_template("dashboard.html", candidates=roster.listing(), packages=packages.list(),
+        return render_template("dashboard.html", candidates=roster.listing(), packages=packages.listing(),
                                categories=INCIDENT_CATEGORIES)
 
     @bp.get("/kiosks/<kiosk_id>/timeline")
@@ -72,7 +72,7 @@ def pages_blueprint(*, actions: Actions, reports: Reports, roster: Roster, packa
     @bp.get("/sessions")
     @require_role(*ANY_STAFF)
     def sessions() -> Any:
-        return render_template("sessions.html", packages=packages.list())
+        return render_template("sessions.html", packages=packages.listing())
 
     @bp.get("/sessions/<session_id>/report")
     @require_role(*ANY_STAFF)

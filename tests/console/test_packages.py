@@ -28,7 +28,7 @@ def test_package_import_refuses_tampered_and_foreign(bare_console: ConsoleSetup)
                                     centre_hpke_public=ctx.hpke_key.public_key())
     with pytest.raises(InvalidRequest, match="centre-2"):
         packages.import_package(foreign, "foreign.zip", "test")
-    assert packages.list() == [] and "package.import" not in [e.action for e in ctx.audit.entries()]
+    assert packages.listing() == [] and "package.import" not in [e.action for e in ctx.audit.entries()]
 
 
 def test_a_package_is_kept_whole_and_reloaded_only_unchanged(bare_console: ConsoleSetup) -> None:
@@ -38,7 +38,7 @@ def test_a_package_is_kept_whole_and_reloaded_only_unchanged(bare_console: Conso
     imported = packages.import_package(data, "pkg-open.zip", "admin")
     assert imported["package_id"] == "pkg-open" and not imported["duplicate"]
     assert packages.import_package(data, "again.zip", "admin")["duplicate"]
-    assert [p["package_id"] for p in packages.list()] == ["pkg-open"]
+    assert [p["package_id"] for p in packages.listing()] == ["pkg-open"]
     package, stored = packages.load("pkg-open")
     assert package.manifest.package_id == "pkg-open" and stored["size"] == len(data)
     path, _, _ = packages.stored_file("pkg-open")
