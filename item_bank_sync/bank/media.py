@@ -15,7 +15,7 @@ import sqlite_utils
 
 from exam_core.files import write_atomic
 from exam_core.model import MediaRef
-from item_bank_sync.bank.schema import utc_text
+from exam_core.timestamps import utc_text
 
 
 class MediaStore:

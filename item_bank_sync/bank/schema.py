@@ -29,7 +29,6 @@ The audit chain (``exam_core.audit.AuditLog``) lives in the same file, in its ow
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlite_utils
@@ -157,12 +156,6 @@ MIGRATIONS = [
         CREATE INDEX items_namespace ON items (namespace);
     """),
 ]
-
-
-def utc_text() -> str:
-    """Now as text to the second (``2026-05-01T09:30:00Z``): the ``created_at``/``at`` columns of
-    bank.db. (``exam_core.timestamps.utc_text`` will own this name for every tier.)"""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def open_bank(path: str | Path) -> sqlite_utils.Database:

@@ -35,8 +35,8 @@ from exam_core.errors import InvigilError
 from exam_core.jsonio import canonical_dumps
 from exam_core.model import ITEM_STATUSES, AnswerKey, Item
 from exam_core.store import immediate_transaction
+from exam_core.timestamps import utc_text
 from item_bank_sync.bank.media import MediaStore
-from item_bank_sync.bank.schema import utc_text
 from item_bank_sync.items.qti.reader import ParsedItem
 
 #: action -> (statuses it may start from, status it leads to)

@@ -22,7 +22,7 @@ from exam_core.errors import InvigilError
 from exam_core.model import FormContent
 from exam_core.package import build_form_package
 from exam_core.store import immediate_transaction
-from item_bank_sync.bank.schema import utc_text
+from exam_core.timestamps import utc_text
 from item_bank_sync.context import CentralContext
 from item_bank_sync.forms.store import FormStore
 from item_bank_sync.trust.centres import centre_hpke_key

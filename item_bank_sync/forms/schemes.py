@@ -20,7 +20,8 @@ import sqlite_utils
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import canonical_dumps
 from exam_core.model import IDENTIFIER_RE, Accommodations, CandidateTools
-from item_bank_sync.bank.schema import utc_text, versioned_json
+from exam_core.timestamps import utc_text
+from item_bank_sync.bank.schema import versioned_json
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.body import sanitise_fragment
 from item_bank_sync.items.yaml_safe import load_yaml

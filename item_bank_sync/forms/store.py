@@ -21,7 +21,8 @@ from exam_core.errors import InvigilError
 from exam_core.jsonio import canonical_dumps
 from exam_core.model import Form, FormItemRef
 from exam_core.store import immediate_transaction
-from item_bank_sync.bank.schema import utc_text, versioned_json
+from exam_core.timestamps import utc_text
+from item_bank_sync.bank.schema import versioned_json
 from item_bank_sync.forms.assembly import AssemblyReport, PoolItem
 from item_bank_sync.forms.schemes import Scheme
 

@@ -27,7 +27,7 @@ from exam_core.certs import VerifiedCertificate
 from exam_core.errors import InvigilError, RevokedError, UntrustedError
 from exam_core.jsonio import canonical_dumps, utc_now
 from exam_core.store import immediate_transaction
-from item_bank_sync.bank.schema import utc_text
+from exam_core.timestamps import utc_text
 from item_bank_sync.context import CentralContext
 
 REVOCATIONS_FILE = "revocations.signed"
