@@ -141,8 +141,8 @@ def apply_row(state: AttemptState, seq: int, row: dict[str, Any]) -> None:
     elif kind == "warning":
         state.warnings.add(int(row["minutes"]))
     elif kind == "annotation":
-        state.annotations.setdefault(row.get("item_id") or "", {})[row["kind"]] = row["value"]
-        _use(state, annotation_tool(row["kind"]), wall, 1)
+        state.annotations.setdefault(row.get("item_id") or "", {})[row["annotation"]] = row["value"]
+        _use(state, annotation_tool(row["annotation"]), wall, 1)
     elif kind == "resumed":
         state.resumes.append({"at": wall, "elapsed_ms": elapsed, "seq": seq})
         state.last_nav_elapsed = elapsed
@@ -373,7 +373,8 @@ class ExamSession:
                 raise ValidationError("item_id", "is not an item of this form")
             item = self.bundle.item(item_id) if item_id is not None else None
             value = check_annotation(kind, item, value, self.bundle.content.form.tools)
-            return self._append("annotation", item_id=item_id if kind != "scratch" else None, kind=kind, value=value)
+            return self._append("annotation", item_id=item_id if kind != "scratch" else None, annotation=kind,
+                                value=value)
 
     def start_break(self) -> None:
         with self.lock:

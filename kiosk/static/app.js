@@ -2,7 +2,7 @@
 // others are hidden and out of the tab order); renders items and posts every answer change.
 // "Saved" appears only after the server's durable commit.
 import { api } from './api.js';
-import { updateDisplay, wireDisplay } from './display.js';
+import { onLayoutChange, updateDisplay, wireDisplay } from './display.js';
 import { $, announce, el, fragment } from './dom.js';
 import { drawNavigator, drawReview, flush, foldAfterChoice, foldNavigator, loadItem, setAct, setRefresh, wireExam } from './exam.js';
 import { ui } from './state.js';
@@ -170,7 +170,10 @@ function newCandidate(key) {
   Object.assign(ui, { reviewing: false, monitoringRead: false, itemIndex: null, item: null, timerBase: null, allowedMs: null,
                       lastWarning: null, lastPaused: null, navNarrow: undefined });
   ui.messagesDismissed.clear();
-  for (const id of ['i-name', 'i-id', 'i-seat', 'receipt-code', 'item-heading', 'review-summary']) $(id).textContent = '';
+  for (const id of ['i-name', 'i-id', 'i-seat', 'receipt-code', 'item-heading', 'review-summary', 'announcer', 'polite',
+                    'proctor-message-text', 'calc-input', 'calc-result', 'scratch-text']) {
+    if ('value' in $(id) && $(id).tagName !== 'OUTPUT') $(id).value = ''; else $(id).textContent = '';
+  }
   for (const id of ['item-body', 'review-rows', 'navigator-list', 'agreement-text', 'instructions-text']) $(id).replaceChildren();
   delete $('review-rows').dataset.sig;
   $('agreement-accept').checked = false;
@@ -188,7 +191,7 @@ function screenOf(state) {
   let screen = state.screen;
   if (screen === 'submitted' && state.receipt_cleared) screen = 'waiting'; // the next candidate's first sight
   if (screen === 'exam' && ui.reviewing) screen = 'review';
-  if (screen !== 'exam') ui.reviewing = false;
+  if (!EXAM_SCREENS.includes(screen)) ui.reviewing = false;
   if (screen === 'agreement' && !ui.monitoringRead) screen = 'monitoring';
   return screen;
 }
@@ -268,6 +271,9 @@ function wire() {
   setRefresh(refresh);
   setAct(act);
   wireDisplay();
+  const relayout = () => { if (ui.screen === 'exam') foldNavigator(narrowLayout()); };
+  onLayoutChange(relayout);
+  window.addEventListener('resize', relayout);
   wireExam();
   wireTools();
   $('btn-confirm-identity').addEventListener('click', () => act('confirm_identity'));

@@ -4,8 +4,9 @@
 // Why the page holds the settings: a candidate may change them on the waiting and identity
 // screens, before the attempt's journal exists. Once it does (the agreement screen on), every
 // change is posted and journaled (``accommodation`` rows), so a reload or a kiosk restart brings
-// them back and the sealed result records what was used. A new candidate starts from the defaults
-// again (or from their own granted accommodations): nothing of the previous candidate's carries over.
+// them back and the sealed result records what was used. What a person chose on the waiting screen
+// stays with them when they are admitted; a new candidate after that starts from the defaults again
+// (or from their own granted accommodations): nothing of the previous candidate's carries over.
 import { api } from './api.js';
 import { $, el } from './dom.js';
 
@@ -18,6 +19,7 @@ const display = {
   zoom: 100,
   sizes: [100, 125, 150],
   zoomGranted: 100,
+  touched: false,      // changed by hand since the last candidate
   unsynced: new Set(), // settings changed before the journal existed, posted once it does
 };
 
@@ -33,6 +35,7 @@ function apply() {
     radio.checked = (radio.value === 'high') === display.highContrast;
   }
   $('zoom-toggle').checked = display.zoom !== 100;
+  onLayout();
 }
 
 function drawSizes() {
@@ -57,6 +60,10 @@ function current(name) {
 }
 
 let sessionOpen = false;
+let onLayout = () => {};
+
+// The page's layout depends on the text size: ``fn`` runs after every change of the settings.
+export function onLayoutChange(fn) { onLayout = fn; }
 
 async function post(name) {
   try {
@@ -68,6 +75,7 @@ async function post(name) {
 }
 
 function change(name, value) {
+  display.touched = true;
   setLocal(name, value);
   apply();
   display.unsynced.add(name);
@@ -79,6 +87,7 @@ function reset(state) {
   const granted = (state.accommodations && state.accommodations.granted) || {};
   const active = (state.accommodations && state.accommodations.active) || {};
   display.unsynced = new Set();
+  display.touched = false;
   display.textSize = active.text_size ?? (granted.large_text ? 175 : 100);
   display.highContrast = active.high_contrast ?? (granted.high_contrast === true);
   display.zoom = active.zoom ?? 100; // offered, not imposed: with large text it would multiply
@@ -91,8 +100,11 @@ function reset(state) {
 export function updateDisplay(state) {
   const key = state.attempt_key || null;
   if (key !== display.attempt) {
+    // The person who changed the settings while waiting is the one admitted now: theirs to keep.
+    const theirs = display.attempt === null && key !== null && display.touched;
     display.attempt = key;
-    reset(state);
+    if (theirs) ['text_size', 'high_contrast', 'zoom'].forEach((name) => display.unsynced.add(name));
+    else reset(state);
   }
   const options = state.display || {};
   display.sizes = options.text_sizes || [100, 125, 150];

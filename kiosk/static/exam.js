@@ -172,7 +172,7 @@ export function drawReview(state) {
   for (const it of items) {
     const go = el('button', { type: 'button', className: 'mini', text: 'Go to', 'aria-label': `Go to question ${it.index + 1}` });
     go.addEventListener('click', () => goTo(it.index));
-    const cells = [`${it.index + 1}. ${it.title}`, it.answered ? 'Answered' : 'Unanswered', it.flagged ? 'Flagged' : ''];
+    const cells = [`${it.index + 1}. ${it.title}`, `${it.answered ? 'Answered' : 'Unanswered'}${it.flagged ? ', flagged' : ''}`];
     rows.append(el('tr', {}, [...cells.map((text) => el('td', { text })), el('td', {}, [go])]));
   }
 }

@@ -56,7 +56,9 @@ function closePanel(id, buttonId, name, refocus = false) {
   panel.close();
   $(buttonId).setAttribute('aria-expanded', 'false');
   record(name, false);
-  if (refocus) $(buttonId).focus();
+  if (!refocus) return;
+  const button = $(buttonId);
+  (button.checkVisibility() ? button : $('tools-toggle')).focus(); // the tools list may have folded
 }
 
 // --- calculator ---------------------------------------------------------------------------------
