@@ -83,7 +83,7 @@ def _check_eocd(stream: BinaryIO, policy: ZipPolicy) -> int:
         raise TooLargeError(f"zip declares {total} members; at most {policy.max_members} accepted")
     if cd_offset + cd_size != size - _EOCD.size:
         raise MalformedError("zip central directory is not where the end record says")
-    return total
+    return int(total)
 
 
 def _check_name(name: str, is_dir: bool, policy: ZipPolicy) -> None:
