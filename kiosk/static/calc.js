@@ -196,8 +196,10 @@ class Parser {
   }
 
   postfixOnly() {
-    // A function takes the operand right after it: sin 30, sin(30), √4, √(2+2); a power applies
-    // to the function's result (sin(30)^2), as on a hand-held calculator.
+    // A function takes the operand right after it, with its sign: sin 30, sin(30), √4, √(2+2),
+    // sin -30; a power applies to the function's result (sin(30)^2), as on a hand-held calculator.
+    if (this.isOp('-')) { this.next(); return -this.postfixOnly(); }
+    if (this.isOp('+')) { this.next(); return this.postfixOnly(); }
     return this.postfix();
   }
 }

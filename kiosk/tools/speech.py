@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import struct
 import subprocess
 import threading
 from collections import OrderedDict
@@ -86,7 +87,19 @@ def synthesise(text: str, rate: str = "normal", voice: str = "en") -> bytes:
         raise SpeechUnavailable(f"espeak-ng failed: {type(exc).__name__}") from None
     if done.returncode != 0 or not done.stdout.startswith(b"RIFF"):
         raise SpeechUnavailable(f"espeak-ng failed with status {done.returncode}")
-    return done.stdout
+    return _sized(done.stdout)
+
+
+def _sized(wav: bytes) -> bytes:
+    """The WAV with its RIFF and data sizes filled in: espeak-ng writes them as unknown when it
+    streams to stdout, and players then cannot tell the length (no duration, no seeking)."""
+    data_at = wav.find(b"data", 12)
+    if data_at < 0:
+        raise SpeechUnavailable("espeak-ng wrote no audio data")
+    out = bytearray(wav)
+    struct.pack_into("<I", out, 4, len(wav) - 8)
+    struct.pack_into("<I", out, data_at + 4, len(wav) - data_at - 8)
+    return bytes(out)
 
 
 class SpeechCache:
