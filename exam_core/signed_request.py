@@ -11,7 +11,7 @@ Wire format: four headers
 
 The centre's client builds the headers with ``sign_request``; the central server rebuilds the
 same message with ``request_message`` from what it received and verifies it (replay window and
-nonce store are the server's business, in ``item_bank_sync.sync_auth``). Both sides use this one
+nonce store are the server's business, in ``item_bank_sync.sync.auth``). Both sides use this one
 module so the signed bytes cannot drift apart.
 """
 

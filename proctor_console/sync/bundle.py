@@ -2,7 +2,7 @@
 revocations and receipts in (``import-bundle``), on removable media, signed and sealed like the
 network path.
 
-The formats are described in ``item_bank_sync.sync_bundle`` (the central side): a bundle is
+The formats are described in ``item_bank_sync.sync.bundle`` (the central side): a bundle is
 ``exam_core.sealed_file.seal_file(recipient, purpose, signed document)``. Here the centre signs with its certified key and
 seals to the central results key carried in the installed root certificate; what comes back is
 verified against the central key and opened with the centre's HPKE key. Envelopes are dropped only
