@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Callable
 
@@ -29,13 +28,14 @@ import numpy as np
 
 from bench.common import Figure
 from kiosk.monitors import photos
-from kiosk.monitors.analysis import FrameAnalysis, FrameAnalyzer
+from kiosk.monitors.analysis import FrameAnalyzer
 from kiosk.monitors.camera import CameraMonitor
 from kiosk.monitors.clock import SystemClock
 from kiosk.monitors.config import CameraSettings, WebcamThresholds
 from kiosk.monitors.detectors import FaceDetector, HaarDetector, YuNetDetector
-from kiosk.monitors.events import STATE_ACTIVE, EventFactory
+from kiosk.monitors.events import EventFactory
 from kiosk.monitors.rules.webcam import WebcamRules
+from kiosk.monitors.validate import Photograph, measure
 
 BENCH = "monitors"
 YUNET_MODEL = Path(__file__).resolve().parents[1].parent / "shared" / "models" / "face_detection_yunet_2026may.onnx"
@@ -134,79 +134,29 @@ def cpu_share_figures(quick: bool, detector: HaarDetector) -> list[Figure]:
 
 # --- precision and recall -------------------------------------------------------------------
 
-CLIP_S = 12.0
-STEP = 0.2
-VARIANTS = 10
-
-
-def _truth(scene: photos.LabelledFrame, kind: str) -> set[str]:
-    """The rules that should fire on a clip of this scene."""
-    if kind == "lost":
-        return {"camera_lost"}
-    truth = {"camera_frozen"} if kind == "frozen" else set()
-    if scene.lighting == "cannot_see":
-        return truth | {"camera_covered"}
-    if scene.lighting == "poor":
-        truth.add("poor_lighting")
-    if scene.faces >= 2:
-        truth.add("multiple_faces")
-    if scene.faces == 0 and scene.lighting == "ok":
-        truth.add("no_face")
-    return truth
-
-
-def _clip_analyses(scene: photos.LabelledFrame, analyzer: FrameAnalyzer, kind: str) -> list[FrameAnalysis]:
-    if kind == "lost":
-        return [analyzer.lost(0.0)]
-    if kind == "frozen":
-        first, _ = analyzer.analyze(scene.frame, 0.0)
-        second, _ = analyzer.analyze(scene.frame, 0.0)
-        return [first, second]   # the second has diff 0: an identical frame
-    variants = []
-    for seed in range(VARIANTS):
-        shift = np.roll(scene.frame, seed % 3 - 1, axis=1)
-        variants.append(analyzer.analyze(photos.noisy(shift, 1000 + seed, 2), 0.0)[0])
-    return variants
-
-
-def _fired(analyses: list[FrameAnalysis], kind: str) -> set[str]:
-    rules = WebcamRules(T)
-    fired = set()
-    for i in range(int(CLIP_S / STEP)):
-        source = analyses[-1] if kind == "frozen" and i else analyses[i % len(analyses)]
-        a = FrameAnalysis(**{**source.__dict__, "mono_time": i * STEP})
-        fired |= {rule.name for rule, change in rules.observe(a) if change.state == STATE_ACTIVE}
-    return fired
+def labelled_photographs(quick: bool) -> list[Photograph]:
+    """The labelled set of real photographs, as ``kiosk monitors validate`` reads it from disk."""
+    out = []
+    for scene in photos.labelled_set(per_class=6 if quick else 24):
+        kind = scene.name.split("/", 1)[0]
+        out.append(Photograph(scene.name, scene.frame, scene.faces, kind if kind in ("dark", "covered", "poor") else "ok"))
+    return out
 
 
 def accuracy_figures(quick: bool, detector: FaceDetector) -> list[Figure]:
-    scenes = photos.labelled_set(per_class=6 if quick else 24)
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0})
-    clips = [(s, "steady") for s in scenes]
-    clips += [(s, "frozen") for s in scenes if s.name.startswith("one/")]
-    clips += [(s, "lost") for s in scenes[:4]]
-    for scene, kind in clips:
-        truth = _truth(scene, kind)
-        analyzer = FrameAnalyzer(detector, T, 320, LIVE.profile_every)   # fresh per clip
-        fired = _fired(_clip_analyses(scene, analyzer, kind), kind)
-        for rule in ("no_face", "multiple_faces", "camera_covered", "poor_lighting",
-                     "camera_frozen", "camera_lost", "turned_away"):
-            if rule in fired and rule in truth:
-                counts[rule]["tp"] += 1
-            elif rule in fired:
-                counts[rule]["fp"] += 1
-            elif rule in truth:
-                counts[rule]["fn"] += 1
+    """Precision and recall per rule (kiosk.monitors.validate: the clips, truth and counting)."""
+    report = measure(labelled_photographs(quick), detector, T).to_dict()
+    clips = report["clips"]
     figures = []
-    turned = counts.pop("turned_away", {"fp": 0})
+    turned = report["rules"].pop("turned_away")
     figures.append(Figure(BENCH, f"turned_away ({detector.name}) false alarms", float(turned["fp"]), "clips",
-                          goal="0", note=f"every face in the set looks at the camera; of {len(clips)} "
+                          goal="0", note=f"every face in the set looks at the camera; of {clips} "
                           "clips. Recall not measured: no profile photograph is shipped"))
-    for rule, c in counts.items():
-        precision = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 1.0
-        recall = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 1.0
-        note = f"tp {c['tp']} fp {c['fp']} fn {c['fn']} over {len(clips)} clips"
+    for rule, c in report["rules"].items():
+        note = f"tp {c['tp']} fp {c['fp']} fn {c['fn']} over {clips} clips"
         label = f"{rule} ({detector.name})"
+        precision = 1.0 if c["precision"] is None else c["precision"]
+        recall = 1.0 if c["recall"] is None else c["recall"]
         figures.append(Figure(BENCH, f"{label} precision", round(precision, 3), "", goal=">= 0.95", note=note))
         figures.append(Figure(BENCH, f"{label} recall", round(recall, 3), "", goal=">= 0.95", note=note))
     return figures

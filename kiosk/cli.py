@@ -73,3 +73,5 @@ def pair(console_url, data_dir, code, kiosk_id, as_json) -> None:
 
 from kiosk.cli_camera import camera_check  # noqa: E402  (monitors helper: issue 6)
 main.add_command(camera_check)
+from kiosk.monitors.cli import monitors  # noqa: E402  (validation of the monitoring rules)
+main.add_command(monitors)

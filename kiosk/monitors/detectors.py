@@ -59,6 +59,10 @@ class FaceDetector(Protocol):
 
     def detect(self, frame: np.ndarray, grey: np.ndarray, profile: str = "both") -> Detection: ...
 
+    def describe(self) -> dict[str, object]:
+        """Which detector, model and parameters: recorded with every webcam event."""
+        ...
+
 
 class DetectorError(InvigilError):
     """The configured detector cannot be built (missing cascade, missing or wrong model file)."""
@@ -80,6 +84,7 @@ class HaarDetector:
                  profile: str = "haarcascade_profileface.xml", scale_factor: float = 1.2,
                  min_neighbors: int = 4, min_size_fraction: float = 36 / 320,
                  profile_scale_factor: float = 1.25, profile_min_size_fraction: float = 40 / 320) -> None:
+        self._files = (frontal, profile)
         self._frontal = _cascade(frontal)
         self._profile = _cascade(profile)
         self.scale_factor = scale_factor
@@ -99,6 +104,13 @@ class HaarDetector:
                                  self.profile_min_size_fraction)
             found += [Box(width - b.x - b.w, b.y, b.w, b.h, b.score) for b in mirrored]
         return Detection(tuple(frontal), tuple(dedupe(found)))
+
+    def describe(self) -> dict[str, object]:
+        return {"name": self.name, "opencv": cv2.__version__, "frontal_cascade": self._files[0],
+                "profile_cascade": self._files[1], "scale_factor": self.scale_factor,
+                "min_neighbors": self.min_neighbors, "min_size_fraction": round(self.min_size_fraction, 4),
+                "profile_scale_factor": self.profile_scale_factor,
+                "profile_min_size_fraction": round(self.profile_min_size_fraction, 4)}
 
     def _run(self, cascade: cv2.CascadeClassifier, grey: np.ndarray, scale_factor: float,
              size_fraction: float) -> list[Box]:
@@ -120,6 +132,8 @@ class YuNetDetector:
     def __init__(self, model_path: str, expected_sha256: str = "", score_threshold: float = 0.8,
                  yaw_ratio: float = 0.35) -> None:
         data = _read_model(model_path, expected_sha256)
+        self.model_sha256 = hashlib.sha256(data).hexdigest()
+        self.score_threshold = score_threshold
         # Built from the very bytes that were hashed, so the file cannot change in between.
         self._detector = cv2.FaceDetectorYN.create(
             "onnx", np.frombuffer(data, np.uint8), np.zeros(0, np.uint8), (320, 240),
@@ -140,6 +154,10 @@ class YuNetDetector:
             box = Box(int(row[0]), int(row[1]), int(row[2]), int(row[3]), float(row[14]))
             (profile if want_profile and self._turned(row) else frontal).append(box)
         return Detection(tuple(frontal), tuple(profile))
+
+    def describe(self) -> dict[str, object]:
+        return {"name": self.name, "opencv": cv2.__version__, "model_sha256": self.model_sha256,
+                "score_threshold": self.score_threshold, "yaw_ratio": self.yaw_ratio}
 
     def _turned(self, row: np.ndarray) -> bool:
         right_eye, left_eye, nose = row[4:6], row[6:8], row[8:10]

@@ -16,6 +16,7 @@ from typing import Any, Callable
 from exam_core.model import SEVERITIES, Event
 
 from kiosk.monitors.clock import Clock, iso_utc
+from kiosk.monitors.provenance import rule_version
 
 EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 
@@ -78,6 +79,9 @@ class EventFactory:
 
     One factory is shared by all monitors of a hub; the lock serialises the sink, which is called
     from the camera thread, the pynput listener threads and the ticker thread.
+
+    Every event of a rule gets ``data.rule_version``; every webcam event also ``data.detector``
+    (the face detector in use, set by the hub: see :mod:`kiosk.monitors.provenance`).
     """
 
     def __init__(self, sink: EventSink, clock: Clock, attempt_id: str | None = None) -> None:
@@ -85,15 +89,22 @@ class EventFactory:
         self._clock = clock
         self._lock = threading.Lock()
         self.attempt_id = attempt_id
+        self.detector: dict[str, Any] | None = None
 
     def emit(self, type_: str, severity: str, *, rule: str = "", thresholds: dict | None = None,
              evidence: dict | None = None, data: dict | None = None,
              mono_time: float | None = None) -> MonitorEvent:
+        data = dict(data or {})
+        version = rule_version(rule)
+        if version is not None:
+            data.setdefault("rule_version", version)
+        if type_.startswith("webcam.") and self.detector is not None:
+            data.setdefault("detector", dict(self.detector))
         event = MonitorEvent(
             type=type_, severity=severity, wall_time=iso_utc(self._clock.wall()),
             mono_time=self._clock.monotonic() if mono_time is None else mono_time,
             rule=rule, thresholds=dict(thresholds or {}), evidence=dict(evidence or {}),
-            data=dict(data or {}), attempt_id=self.attempt_id)
+            data=data, attempt_id=self.attempt_id)
         with self._lock:
             self._sink(event)
         return event

@@ -34,6 +34,7 @@ from kiosk.monitors.events import STATE_POINT, EventFactory, EventSink
 from kiosk.monitors.input import InputMonitor, ShortcutPolicy
 from kiosk.monitors.keyboard import PynputListeners
 from kiosk.monitors.page_signals import PageSignalMonitor
+from kiosk.monitors.provenance import RULE_SET
 from kiosk.monitors.rules.webcam import WebcamRules
 from kiosk.monitors.sources import FrameSource, SourceError, open_source
 
@@ -90,6 +91,8 @@ class MonitorHub:
             source.close()
             return None
         rules = WebcamRules(self.config.webcam)
+        describe = getattr(detector, "describe", None)  # an injected detector may not say more than its name
+        self.events.detector = describe() if describe is not None else {"name": getattr(detector, "name", "custom")}
         analyzer = FrameAnalyzer(detector, self.config.webcam, cam.analysis_width, cam.profile_every)
         self.camera = CameraMonitor(source, analyzer, rules, self.events, cam, self.clock,
                                     on_analysis=self._on_analysis, thumbnail=self._thumbnail)
@@ -103,7 +106,8 @@ class MonitorHub:
         self._reconfigure()
         self.events.emit("monitor.started", "info", rule="monitors",
                          data={"state": STATE_POINT, "camera": self.config.camera.spec,
-                               "detector": self.config.camera.detector if self.camera else None,
+                               "detector": self.events.detector if self.camera else None,
+                               "rule_set": RULE_SET,
                                "analysis_fps": self.config.camera.analysis_fps,
                                "keyboard": self.keyboard is not None,
                                "input_devices": len(self.devices.known),

@@ -38,7 +38,8 @@ def test_fullscreen_exit_and_clipboard_outside_answers(clock, recorder):
     p.report("clipboard", {"action": "paste", "in_answer_field": True, "length": 12})
     p.report("clipboard", {"action": "copy", "in_answer_field": False, "length": 300})
     assert [e.type for e in recorder.events] == ["page.fullscreen_exit", "page.clipboard"]
-    assert recorder.events[1].data == {"state": "point", "action": "copy", "length": 300}
+    assert recorder.events[1].data == {"state": "point", "action": "copy", "length": 300,
+                                       "rule_version": "clipboard_outside_answer/1"}
 
 
 @pytest.mark.parametrize("kind,detail,field", [
