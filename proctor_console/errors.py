@@ -3,18 +3,13 @@
 Every refusal the console makes on purpose is a ``ConsoleError`` (an ``InvigilError``, so a face can
 still catch everything at once) of one of four kinds, which is what a caller acts on:
 
-=================  ====================================================  ====  =============  ===========
-class              meaning                                               HTTP  proctor socket  kiosk ack
-=================  ====================================================  ====  =============  ===========
-``InvalidRequest``  the request itself is wrong (a bad file, a value out    400   ``invalid``    ``invalid``
-                   of range); asking again unchanged is refused again
-``NotFound``       it names something the console does not hold           404   ``not_found``  ``invalid``
-``Forbidden``      this actor may not do it (role, declared conflict of   403   ``forbidden``  ``unauthorised``
-                   interest, a kiosk failing release attestation)
-``Conflict``       the console's state does not allow it now (already     409   ``conflict``   ``conflict``
-                   exists, not open, no attempt in that state, the
-                   centre certificate not installed yet)
-=================  ====================================================  ====  =============  ===========
+- ``InvalidRequest``: the request itself is wrong (a bad file, a value out of range); asked again
+  unchanged it is refused again. HTTP 400, proctor socket ``invalid``, kiosk ack ``invalid``.
+- ``NotFound``: it names something the console does not hold. 404, ``not_found``, ``invalid``.
+- ``Forbidden``: this actor may not do it (role, declared conflict of interest, a kiosk failing
+  release attestation, no pairing code matching). 403, ``forbidden``, ``unauthorised``.
+- ``Conflict``: the console's state does not allow it now (exists already, not open, no attempt in
+  that state, the centre certificate not installed yet). 409, ``conflict``, ``conflict``.
 
 ``exam_core`` errors keep their own meaning: a ``ValidationError`` (one field of the request) is
 ``invalid``/400, any other ``InvigilError`` (an artefact refused: tampered, expired, untrusted) is
