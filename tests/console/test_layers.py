@@ -1,6 +1,7 @@
 """The console's shape, checked from the source: the core imports none of its faces, the faces do
 not import each other, only the ``serve`` command imports the composition root, no module is
-imported by (nearly) every other, and there is no import circle.
+imported by (nearly) every other, there is no import circle, and each table of ``console.db`` has
+one module that holds SQL on it.
 
 Faces: ``web/``, ``link/``, ``sync/``, ``cli/`` (the CLI drives the sync runs, so it may import
 ``sync/``). Composition: ``app.py`` (the server), ``services.py`` (one service at a time for the
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -80,3 +82,15 @@ def test_no_module_is_imported_by_nearly_every_other() -> None:
 
 def test_no_import_circle() -> None:
     graphlib.TopologicalSorter(_graph()).prepare()  # raises CycleError naming the circle
+
+
+def test_each_table_has_one_owner() -> None:
+    """Only one module reads or writes each table (``audit_log`` belongs to ``exam_core.audit``)."""
+    schema = (PACKAGE / "schema.py").read_text()
+    tables = set(re.findall(r"CREATE TABLE (\w+)", schema))
+    assert len(tables) >= 15
+    owners = {table: sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                            if path.name != "schema.py"
+                            and re.search(rf"\b(FROM|INTO|UPDATE|JOIN) {table}\b", path.read_text()))
+              for table in tables}
+    assert {table: found for table, found in owners.items() if len(found) != 1} == {}
