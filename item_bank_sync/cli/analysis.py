@@ -11,7 +11,7 @@ from rich.table import Table
 from item_bank_sync.analysis.matrix_csv import read_matrix_csv
 from item_bank_sync.analysis.stats import Analysis, FlagThresholds, analyze_scores
 from item_bank_sync.cli.common import central, emit, fail, json_option, refusals_exit
-from item_bank_sync.psychometrics import commands as psychometrics
+from item_bank_sync.cli import psychometrics
 
 
 def _fmt(value: float | None) -> str:

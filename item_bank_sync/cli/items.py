@@ -13,7 +13,7 @@ from exam_core.model import INTERACTION_TYPES, ITEM_STATUSES
 from item_bank_sync.bank.store import CLASH_POLICIES
 from item_bank_sync.cli.common import actor_option, central, emit, json_option, progress_enabled, refusals_exit
 from item_bank_sync.items.importer import NAMESPACE_RE, ImportOptions, count_sources
-from item_bank_sync.items.report import ImportReport, run_import
+from item_bank_sync.bank.import_run import ImportReport, run_import
 
 
 def _check_namespace(ctx: click.Context, param: click.Parameter, value: str) -> str:

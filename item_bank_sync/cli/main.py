@@ -22,7 +22,7 @@ from item_bank_sync.cli.releases import releases_group
 from item_bank_sync.cli.results import decide_command, intake_group, integrity_command, marking_group, results_group
 from item_bank_sync.cli.sync import export_bundle_command, import_bundle_command, serve_command
 from item_bank_sync.context import CentralContext
-from item_bank_sync.psychometrics.commands import equate_command
+from item_bank_sync.cli.psychometrics import equate_command
 
 
 @click.group(help="Invigil central body: item bank, forms, publishing, sync API, intake, scoring, analysis.")

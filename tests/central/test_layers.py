@@ -19,14 +19,6 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "item_bank_sync"
 RANK = {"items": 0, "bank": 1, "context": 2, "trust": 3, "forms": 4, "results": 4, "sync": 5, "analysis": 5,
         "psychometrics": 6, "cli": 7, "__main__": 8}
-#: Imports that break the order today, each with what mends it. A test below fails once one is
-#: mended, so the entry goes too.
-KNOWN = {
-    # its analyze options and the equate command are click code: they belong in cli/ (e.g. cli/psychometrics.py)
-    ("psychometrics.commands", "cli.common"),
-    # an import run stores what the importer read: it belongs above items (e.g. bank/imports.py)
-    ("items.report", "bank.store"),
-}
 
 
 def _name(path: Path) -> str:
@@ -78,11 +70,7 @@ def test_a_handful_of_top_level_modules_and_every_other_in_a_known_subpackage() 
 
 
 def test_every_import_goes_down_the_order() -> None:
-    assert _against_the_order(_graph()) - KNOWN == set()
-
-
-def test_known_exceptions_are_still_needed() -> None:
-    assert KNOWN <= _against_the_order(_graph()), "an exception was mended: remove it from KNOWN"
+    assert _against_the_order(_graph()) == set()
 
 
 def test_no_import_circle() -> None:

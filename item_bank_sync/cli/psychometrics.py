@@ -1,6 +1,6 @@
 """The central CLI's psychometrics: ``analyze --irt/--dif/--cut`` extras and ``equate``.
 
-Kept here, beside the methods, so the analyze command only needs its options and one call
+Kept in its own CLI module, so the analyze command only needs its options and one call
 (:func:`extend_matrix_payload`), and ``equate`` is one ``add_command`` line in the CLI group.
 
 Candidate group membership (``--groups``) may carry voluntary demographic answers: it is read
@@ -23,6 +23,7 @@ from exam_core.errors import TooLargeError, ValidationError
 from exam_core.limits import MIB
 from item_bank_sync.analysis.matrix_csv import ScoreMatrix, read_matrix_csv
 from item_bank_sync.analysis.stats import Analysis
+from item_bank_sync.cli.common import emit, json_option, refusals_exit
 from item_bank_sync.psychometrics import decision, dif, equating, irt
 from item_bank_sync.psychometrics.errors import PsychometricsError
 
@@ -268,7 +269,6 @@ def print_conversion(console: Console, payload: dict[str, Any]) -> None:
 
 # --- the click command (registered by the central CLI group) --------------------------------
 
-from item_bank_sync.cli.common import emit, json_option, refusals_exit  # noqa: E402  (CLI-only module)
 
 
 @click.command("equate")
