@@ -5,11 +5,19 @@ Every handler answers through the ack callback (see docs/PROTOCOL.md); a refusal
 from its kind (``errors.kiosk_ack_code``). Only a socket that passed the challenge login has a kiosk
 id; every handler looks it up first and refuses otherwise, and nothing here can reach proctor
 functions: the namespaces share no handler.
+
+A kiosk speaks only for its own attempts. An event naming an attempt that was not admitted on the
+sending kiosk is refused (``invalid``: the kiosk sets it aside), as envelopes and journal heads are,
+so a paired kiosk cannot write events or raise alerts in another candidate's record; the attempt
+a hello or heartbeat names is believed (for the tile and the attestation alert) only when it is
+the kiosk's own. An unexpected failure in a handler answers ``retry`` and logs one line with the
+traceback, never the message (it may hold a candidate's evidence).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from dataclasses import dataclass
 from functools import wraps
@@ -37,6 +45,8 @@ from proctor_console.link.batcher import SerialWriter
 from proctor_console.link.challenges import ChallengeBook
 from proctor_console.packages import Packages
 from proctor_console.registry import KioskRegistry
+
+log = logging.getLogger("proctor_console.kiosk_socket")
 
 
 class KioskSender:
@@ -96,7 +106,11 @@ def _logged_in(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str
             self.server.start_background_task(  # after the refusal has been sent
                 lambda: self.server.disconnect(sid, namespace=protocol.KIOSK_NAMESPACE))
             return protocol.ack_error("unauthorised", "kiosk revoked")
-        return handler(self, sid, kiosk_id, data)
+        try:
+            return handler(self, sid, kiosk_id, data)
+        except Exception:  # a bug: never let the server's default report print the message's content
+            log.exception("kiosk %s: %s failed", kiosk_id, handler.__name__)
+            return protocol.ack_error("retry", "the console could not handle the message")
     return wrapper
 
 
@@ -115,6 +129,20 @@ class KioskNamespace(socketio.Namespace):
         #: The last journal head each kiosk reported: an unchanged head (an idle candidate) needs no
         #: trip to the head writer's thread.
         self._last_heads: dict[str, tuple[str, int, str]] = {}
+        #: The last attempt found admitted on each kiosk (events name it a thousand times a second).
+        self._own_attempts: dict[str, str] = {}
+
+    def _own_attempt(self, kiosk_id: str, attempt_id: str | None) -> str | None:
+        """``attempt_id`` when it was admitted on ``kiosk_id``, else None.
+
+        Any of the kiosk's attempts, not only its latest: events of a finished attempt may still be
+        in the kiosk's outbox when the next candidate is admitted, and they belong to that attempt."""
+        if attempt_id is None or self._own_attempts.get(kiosk_id) == attempt_id:
+            return attempt_id
+        if self.parts.attempts.kiosk_of(attempt_id) != kiosk_id:
+            return None
+        self._own_attempts[kiosk_id] = attempt_id
+        return attempt_id
 
     # --- login ------------------------------------------------------------------------------
     def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -161,20 +189,21 @@ class KioskNamespace(socketio.Namespace):
             return protocol.ack_error(kiosk_ack_code(exc), str(exc))
         parts.registry.record_identity(kiosk_id, hello.software_version,
                                        b64d(hello.attestation) if hello.attestation else None)
-        parts.gate.check_hello(kiosk_id, sid, hello.attestation, hello.attempt_id)
+        attempt_id = self._own_attempt(kiosk_id, hello.attempt_id)
+        parts.gate.check_hello(kiosk_id, sid, hello.attestation, attempt_id)
         tile = parts.room.tile(kiosk_id)
         parts.gate.show(tile)
-        tile.state, tile.attempt_id = hello.state, hello.attempt_id
+        tile.state, tile.attempt_id = hello.state, attempt_id
         tile.needs_resume_approval = hello.needs_resume_approval
         tile.last_seen, tile.last_seen_text = time.time(), now_text()
         parts.dashboard.fill_candidate(tile)
         parts.dashboard.push_tile(kiosk_id)
         if hello.needs_resume_approval:
-            parts.audit.append(f"kiosk:{kiosk_id}", "kiosk.resume_requested", {"attempt_id": hello.attempt_id})
+            parts.audit.append(f"kiosk:{kiosk_id}", "kiosk.resume_requested", {"attempt_id": attempt_id})
         self.server.start_background_task(parts.commands.resend_pending, kiosk_id)
         return protocol.ack_ok(console_id=parts.console_id, console_time=now_text(),
                                last_seq=parts.events.last_seq(kiosk_id),
-                               journal_head=self._console_head(kiosk_id, hello.attempt_id))
+                               journal_head=self._console_head(kiosk_id, attempt_id))
 
     def _console_head(self, kiosk_id: str, attempt_id: str | None) -> dict[str, Any] | None:
         """The highest journal head stored for the hello's attempt: the kiosk refuses to resume on a
@@ -194,8 +223,9 @@ class KioskNamespace(socketio.Namespace):
         except InvigilError as exc:
             return protocol.ack_error(kiosk_ack_code(exc), str(exc))
         tile = parts.room.tile(kiosk_id)
-        attempt_changed = tile.attempt_id != beat.attempt_id
-        tile.state, tile.attempt_id = beat.state, beat.attempt_id
+        attempt_id = self._own_attempt(kiosk_id, beat.attempt_id)
+        attempt_changed = tile.attempt_id != attempt_id
+        tile.state, tile.attempt_id = beat.state, attempt_id
         tile.answered, tile.total = beat.progress.answered, beat.progress.total
         tile.remaining_seconds, tile.camera_fps = beat.remaining_seconds, beat.camera_fps
         tile.last_seen, tile.last_seen_text = time.time(), now_text()
@@ -229,6 +259,8 @@ class KioskNamespace(socketio.Namespace):
             event = protocol.parse_event(data)
             if event.kiosk_id != kiosk_id:
                 raise ValidationError("kiosk_id", "is not the authenticated kiosk")
+            if self._own_attempt(kiosk_id, event.attempt_id) != event.attempt_id:
+                raise ValidationError("attempt_id", "is not an attempt of this kiosk")
         except InvigilError as exc:
             return protocol.ack_error(kiosk_ack_code(exc), str(exc))
         try:
