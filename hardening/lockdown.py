@@ -22,6 +22,7 @@ from hardening.errors import HardeningError
 from hardening.restore_journal import RestoreJournal, RestoreReport
 from hardening.keygrab import GrabStatus, ShortcutGrab
 from hardening.policy import Policy
+from hardening.screen_reader import CHROMIUM_ACCESSIBILITY_FLAGS, start_screen_reader
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class LockdownSettings:
     shortcuts: list[str]
     display: str | None = None
     extra_flags: Sequence[str] = ()
+    screen_reader: bool = False          # the candidate's accommodation: Orca runs with the browser
+    screen_reader_command: Sequence[str] = ("orca", "--replace")
 
 
 @dataclass
@@ -49,17 +52,23 @@ class LockdownResult:
 
 
 def settings_from_policy(url: str, policy: Policy, policy_dir: str | None = None,
-                         journal: str | None = None, display: str | None = None) -> LockdownSettings:
+                         journal: str | None = None, display: str | None = None,
+                         screen_reader: bool = False) -> LockdownSettings:
+    """``screen_reader``: the screen-reader profile (hardening.screen_reader), for a candidate
+    whose accommodation grants it."""
     rules = policy["lockdown"]
     kiosk_origin(url)  # validate before anything changes
     return LockdownSettings(url=url, policy_dir=Path(policy_dir or rules["policy_dir"]),
                             journal=Path(journal or rules["journal"]), chromium=rules["chromium_binary"],
                             shortcuts=list(rules["shortcuts"]),
-                            display=display if display is not None else os.environ.get("DISPLAY"))
+                            display=display if display is not None else os.environ.get("DISPLAY"),
+                            screen_reader=screen_reader, screen_reader_command=tuple(rules["screen_reader_command"]))
 
 
 def chromium_command(settings: LockdownSettings, profile: Path) -> list[str]:
     argv = [settings.chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *settings.extra_flags]
+    if settings.screen_reader:
+        argv += CHROMIUM_ACCESSIBILITY_FLAGS
     if os.geteuid() == 0:
         # Chromium refuses to start as root with its sandbox; a provisioned kiosk never runs as
         # root (the preflight "user" check fails it), this is for test machines only.
@@ -119,6 +128,9 @@ class Lockdown:
             else:
                 log.warning("no X display: shortcut grabs skipped (a Wayland compositor must offer none)")
             env = dict(os.environ, **({"DISPLAY": self.settings.display} if self.settings.display else {}))
+            if self.settings.screen_reader:
+                env.update(start_screen_reader(self.journal, self.settings.screen_reader_command,
+                                               self.settings.display))
             self.browser = self.journal.spawn(chromium_command(self.settings, profile),
                                               marker=f"--user-data-dir={profile}", env=env,
                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -92,7 +92,7 @@ SCHEMA: dict[str, dict[str, Validator]] = {
     "user": {"root": _status},
     "removable_storage": {"mounted": _status},
     "lockdown": {"shortcuts": _text_list, "chromium_extra": _json_map, "chromium_binary": _text,
-                 "policy_dir": _text, "journal": _text},
+                 "policy_dir": _text, "journal": _text, "screen_reader_command": _text_list},
 }
 CHECK_NAMES = tuple(name for name in SCHEMA if name != "lockdown")
 

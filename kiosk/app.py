@@ -165,18 +165,14 @@ def run_kiosk(options: KioskOptions, prompt: Callable[[], str]) -> int:
     link.start()
     print(f"kiosk {device.kiosk_id}: candidate UI on {url}, console {console_url}", flush=True)
     stopping = threading.Event()
+    browser = _start_browser(url, options, runtime, stopping) if options.browser else None
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stopping.set())
-    browser = None
-    if options.browser:
-        browser = threading.Thread(target=_browser, args=(url, options.policy, stopping), name="kiosk-browser",
-                                   daemon=True)
-        browser.start()
+        signal.signal(sig, lambda *_: _stop(stopping, browser))
     stopping.wait()
     deadline = ShutdownDeadline(SHUTDOWN_SECONDS)
     if browser is not None:
         deadline.step("browser")  # the browser closes and the lockdown is undone first
-        browser.join(min(BROWSER_STOP_SECONDS, deadline.remaining()))
+        browser[1].join(min(BROWSER_STOP_SECONDS, deadline.remaining()))
     deadline.step("console link")
     link.stop()
     deadline.step("runtime")
@@ -224,22 +220,33 @@ class ShutdownDeadline:
         os._exit(EXIT_FORCED)
 
 
-def _browser(url: str, policy_file: str | None, stopping: threading.Event) -> None:
-    """The locked-down browser (hardening.lockdown); reopened if it exits while the kiosk runs.
+def _start_browser(url: str, options: KioskOptions, runtime: KioskRuntime,
+                   stopping: threading.Event) -> tuple[Any, threading.Thread]:
+    """The locked-down browser (hardening.lockdown, kiosk.browser) in a thread, reopened if it exits
+    while the kiosk runs and restarted in the screen-reader profile when an admitted candidate's
+    accommodations grant it (or without, for the next one).
 
-    ``stopping`` ends it: run_lockdown then closes the browser and undoes the lockdown (policy file,
-    key grabs, profile). The kiosk waits for that before it exits, so no exam browser or managed
-    policy outlives the kiosk that served it.
+    ``stopping`` ends it: the lockdown then closes the browser and undoes every change (policy
+    file, key grabs, profile, screen reader). The kiosk waits for that before it exits, so no exam
+    browser, screen reader or managed policy outlives the kiosk that served it.
     """
-    from hardening.lockdown import run_lockdown, settings_from_policy
-    from hardening.policy import load_policy
-    policy = load_policy(policy_file)
-    while not stopping.is_set():
-        try:
-            run_lockdown(settings_from_policy(url, policy), policy, stop=stopping)
-        except Exception as exc:  # noqa: BLE001 - logged; retried after a pause
-            log.error("locked-down browser failed: %s", exc)
-        stopping.wait(2)
+    from kiosk.browser import LockedBrowser
+    browser = LockedBrowser(url, options.policy, runtime, stopping)
+    before = runtime.on_attempt_change
+
+    def attempt_changed(attempt_id: str | None) -> None:
+        before(attempt_id)
+        browser.attempt_changed()
+    runtime.on_attempt_change = attempt_changed
+    thread = threading.Thread(target=browser.run, name="kiosk-browser", daemon=True)
+    thread.start()
+    return browser, thread
+
+
+def _stop(stopping: threading.Event, browser: tuple[Any, threading.Thread] | None) -> None:
+    stopping.set()
+    if browser is not None:
+        browser[0].stop()
 
 
 def kiosk_status(data_dir: str) -> dict[str, Any]:
