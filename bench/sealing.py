@@ -17,6 +17,7 @@ cost; the goal is <= 1.5x.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import statistics
@@ -155,13 +156,15 @@ def package_figures(quick: bool) -> list[Figure]:
     pkg = package.read_form_package(data, issuer)
     key = package.unwrap_content_key(pkg, centre)
     ciphertext = bytes(pkg.ciphertext)
-    nonce, body, aad = ciphertext[:12], ciphertext[12:], package._content_aad(pkg.manifest_bytes)
+    nonce, body, aad = ciphertext[:12], ciphertext[12:], package._content_aad(pkg.manifest_fields)
     aead = AESGCM(key)
     count, rounds = (2, 3) if quick else (5, 7)
     ours, raw = _interleaved(lambda: package.open_form_package(data, issuer, centre),
-                             lambda: aead.decrypt(nonce, body, aad), count, rounds)
-    return [Figure(BENCH, "open 20 MB form package", ours * 1e3, "ms/op", "AES-256-GCM decrypt, same bytes",
-                   raw * 1e3, GOAL, "zip layout check + manifest signature + HPKE unwrap + decrypt")]
+                             lambda: (hashlib.sha256(ciphertext).digest(), aead.decrypt(nonce, body, aad)),
+                             count, rounds)
+    return [Figure(BENCH, "open 20 MB form package", ours * 1e3, "ms/op",
+                   "SHA-256 + AES-256-GCM decrypt, same bytes",
+                   raw * 1e3, GOAL, "zip layout check + manifest signature + content SHA-256 + HPKE unwrap + decrypt")]
 
 
 def store_commit_figures(quick: bool) -> list[Figure]:

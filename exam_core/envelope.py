@@ -260,6 +260,12 @@ def read_unverified_header(data: bytes) -> EnvelopeHeader:
     return _unverified(_split(data))
 
 
+def read_embedded_chain(data: bytes) -> list[bytes]:
+    """The certificates the envelope carries (centre first, kiosk last), unverified: for tools
+    that check what they can without the central root (``exam_core.inspect``)."""
+    return list(_split(data).chain)
+
+
 def read_envelope_header(data: bytes, *, root_public: Ed25519PublicKey | None = None,
                          kiosk_public: Ed25519PublicKey | None = None, at: datetime | None = None,
                          revocations: Iterable[bytes | certs.RevocationList] = ()) -> EnvelopeHeader:

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exam_core import certs, envelope, keys, limits, package, purposes, receipt, signing
-from exam_core.errors import ArtefactError, InvigilError, KeyFileError, MalformedError
+from exam_core.errors import ArtefactError, InvigilError, KeyFileError, MalformedError, UntrustedError
 from exam_core.jsonio import loads_strict
 from exam_core.timestamps import utc_now
 from exam_core.safezip import read_canonical
@@ -89,18 +89,54 @@ def _package(result: Inspection, data: bytes, issuer: Ed25519PublicKey | None) -
     if issuer is not None:
         package.read_form_package(data, issuer)
         result.signature_valid = True
+        return
+    # No issuer: the signature stays unchecked, but a corrupted content.bin is still caught by
+    # the digest the manifest states (issue 13, M1), as is a version 1 package by name.
+    package.parse_manifest_fields(manifest)
+    package.check_content_digest(manifest, members[package.CONTENT])
+
+
+#: What ``header["chain_checked"]`` says when the issuer is the kiosk's own key.
+CHAIN_LINKS_ONLY = ("links only: each certificate is signed by the one before it and the last is the "
+                    "kiosk's key, but the first (the centre's) was not checked against the central root; "
+                    "give --issuer the central body's key or root certificate to check it")
 
 
 def _envelope(result: Inspection, data: bytes, issuer: Ed25519PublicKey | None) -> None:
+    """With the central root: chain and header. With the kiosk's key: the header signature, and
+    the embedded chain as far as it can be checked without the root, saying so in
+    ``header["chain_checked"]`` (issue 13: a broken chain was called valid)."""
     header = envelope.read_unverified_header(data)
     result.header = header.to_dict()
     if issuer is None:
         return
-    if keys.key_id(issuer) == header.signer_key_id:  # the kiosk's own key: header signature only
+    if keys.key_id(issuer) == header.signer_key_id:  # the kiosk's own key
         envelope.read_envelope_header(data, kiosk_public=issuer)
+        _check_chain_links(envelope.read_embedded_chain(data), header, issuer)
+        result.header["chain_checked"] = CHAIN_LINKS_ONLY
     else:  # the central root: chain and header
         envelope.read_envelope_header(data, root_public=issuer)
+        result.header["chain_checked"] = "to the given root"
     result.signature_valid = True
+
+
+def _check_chain_links(chain: list[bytes], header: envelope.EnvelopeHeader, kiosk: Ed25519PublicKey) -> None:
+    """Each certificate signed by the one before it, centre first and kiosk last, naming the
+    header's centre and kiosk, the kiosk certificate for ``kiosk``; the first is not anchored."""
+    if len(chain) < 2:
+        raise UntrustedError(f"the envelope carries {len(chain)} certificate(s); a centre and a kiosk are needed")
+    first = certs.read_unverified_certificate(chain[0])
+    issuer_key = keys.public_from_raw(keys.KIND_ED25519, keys.b64d(first.signing_key))
+    verified = certs.read_certificate(chain[1], issuer_key)
+    for document in chain[2:]:
+        verified = certs.read_certificate(document, verified.signing_public)
+    if (first.role, first.subject) != (certs.ROLE_CENTRE, header.centre_id) or \
+            (verified.cert.role, verified.cert.subject) != (certs.ROLE_KIOSK, header.kiosk_id):
+        raise UntrustedError(f"the embedded chain is for {first.role} {first.subject} -> {verified.cert.role} "
+                             f"{verified.cert.subject}; the header says centre {header.centre_id}, kiosk "
+                             f"{header.kiosk_id}")
+    if verified.key_id != keys.key_id(kiosk):
+        raise UntrustedError("the embedded kiosk certificate is for another key than the one given")
 
 
 def _signed(result: Inspection, data: bytes, issuer: Ed25519PublicKey | None) -> None:

@@ -3,13 +3,22 @@
 A package is a canonical zip (``exam_core.safezip``) of exactly three stored members:
 
 * ``manifest.json``: canonical JSON, the fields of ``model.FormPackageManifest`` plus
-  ``format``/``v`` and the key material (``issuer_key_id``, ``centre_key_id``, ``wrapped_key``,
-  ``key_check``, ``release_code``);
+  ``format``/``v`` (2), ``content_sha256`` and the key material (``issuer_key_id``,
+  ``centre_key_id``, ``wrapped_key``, ``key_check``, ``release_code``);
 * ``manifest.sig``: a detached Ed25519 signature (purpose ``form-manifest``) over the exact
   manifest bytes;
 * ``content.bin``: ``nonce (12) || AES-256-GCM(content)`` with AAD
-  ``invigil/v1 NUL form-content NUL sha256(manifest bytes)``, so content cannot be moved under
-  another manifest.
+  ``invigil/v1 NUL form-content NUL sha256(canonical manifest without content_sha256)``, so
+  content cannot be moved under another manifest.
+
+Why the manifest signs ``content_sha256`` (version 2). Version 1 signed only the size of
+``content.bin``: AES-GCM catches a changed byte, but only when the content is decrypted, which
+happens at the kiosk when the exam starts. A corrupted package was therefore accepted at import,
+then failed in front of the candidates, and the genuine copy could not replace it (issue 13, M1).
+With the digest signed, every reader (console import, sync, bundle import, ``inspect``, the
+kiosk) refuses a changed ``content.bin`` from the manifest alone, without any key. Version 1
+packages are refused by name (``UnknownVersionError``, saying to publish the form again): they
+carry nothing that would let an import tell a corrupted copy from the genuine one.
 
 The content key is ``HKDF-SHA256(secret || code_factor, info=invigil/v1 NUL form-content NUL
 package_id)``. ``secret`` (32 random bytes) is HPKE-sealed to the centre (purpose
@@ -48,6 +57,8 @@ from exam_core.keys import HpkePrivateKey, HpkePublicKey, key_id
 from exam_core.safezip import ZipPolicy, read_canonical, write_canonical
 
 PACKAGE_FORMAT = "invigil-form-package"
+#: The manifest version written and read; 1 (no signed content digest) is refused by name.
+PACKAGE_VERSION = 2
 MANIFEST, SIGNATURE, CONTENT = "manifest.json", "manifest.sig", "content.bin"
 _NONCE = 12
 _TAG = 16
@@ -56,6 +67,8 @@ ZIP_POLICY = ZipPolicy(max_members=limits.PACKAGE_MAX_MEMBERS, max_member_bytes=
                        max_total_bytes=limits.PACKAGE_MAX_BYTES, names=frozenset({MANIFEST, SIGNATURE, CONTENT}),
                        required=frozenset({MANIFEST, SIGNATURE, CONTENT}))
 _KEY_FIELDS = ("issuer_key_id", "centre_key_id", "wrapped_key", "key_check", "release_code")
+#: Manifest fields of the package format itself, not of ``model.FormPackageManifest``.
+_FORMAT_FIELDS = ("format", "v", "content_sha256", *_KEY_FIELDS)
 
 #: Release codes: 16 characters from an alphabet without look-alikes (no 0/O, 1/I/L), ~79 bits.
 RELEASE_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -81,6 +94,11 @@ class FormPackage:
     @property
     def release_code_required(self) -> bool:
         return self.manifest_fields["release_code"] is not None
+
+    @property
+    def content_sha256(self) -> str:
+        """The SHA-256 (hex) of ``content.bin`` that the central body signed in the manifest."""
+        return str(self.manifest_fields["content_sha256"])
 
     def check_window(self, at: datetime | None = None) -> None:
         """Raise ``ExpiredError`` unless ``at`` (default now) lies in ``[opens, closes)``."""
@@ -122,8 +140,11 @@ def _derive(secret: bytes, factor: bytes, purpose: str, package_id: str) -> byte
                 info=purposes.bind(purpose, package_id.encode("utf-8"))).derive(secret + factor)
 
 
-def _content_aad(manifest_bytes: bytes) -> bytes:
-    return purposes.bind(purposes.FORM_CONTENT, hashlib.sha256(manifest_bytes).digest())
+def _content_aad(fields: dict[str, Any]) -> bytes:
+    """AAD of ``content.bin``: the manifest as signed less its ``content_sha256`` (which is the
+    digest of this very ciphertext, so it cannot be inside its own AAD)."""
+    without_digest = canonical_dumps({k: v for k, v in fields.items() if k != "content_sha256"})
+    return purposes.bind(purposes.FORM_CONTENT, hashlib.sha256(without_digest).digest())
 
 
 # ----- building ----------------------------------------------------------------------------------
@@ -132,8 +153,10 @@ def build_form_package(content: bytes, *, package_id: str, form_id: str, form_ve
                        scheme_id: str, centre_id: str, opens: datetime, closes: datetime,
                        signing_key: Ed25519PrivateKey, centre_hpke_public: HpkePublicKey,
                        with_release_code: bool = False, title: str = "", duration_seconds: int = 0,
-                       item_count: int = 0, created: datetime | None = None) -> tuple[bytes, str | None]:
-    """Encrypt ``content`` for one centre and sign the manifest.
+                       item_count: int = 0, created: datetime | None = None,
+                       accommodation_policy: model.AccommodationPolicy | None = None) -> tuple[bytes, str | None]:
+    """Encrypt ``content`` for one centre and sign the manifest (with the scheme's accommodation
+    policy when given, so the centre can check its roster against it).
 
     Returns ``(package bytes, release code or None)``; the code is shown once to the central
     administrator and never stored in the package.
@@ -148,7 +171,7 @@ def build_form_package(content: bytes, *, package_id: str, form_id: str, form_ve
         code_params = {**_CODE_KDF, "salt": b64e(secrets.token_bytes(16))}
         factor = _code_factor(code, code_params)
     fields: dict[str, Any] = {
-        "format": PACKAGE_FORMAT, "v": 1, "package_id": package_id, "form_id": form_id,
+        "format": PACKAGE_FORMAT, "v": PACKAGE_VERSION, "package_id": package_id, "form_id": form_id,
         "form_version": form_version, "scheme_id": scheme_id, "centre_id": centre_id,
         "opens": format_time(opens), "closes": format_time(closes),
         "created": format_time(created or utc_now()), "content_size": _NONCE + len(content) + _TAG,
@@ -160,11 +183,14 @@ def build_form_package(content: bytes, *, package_id: str, form_id: str, form_ve
         "key_check": b64e(_derive(secret, factor, purposes.FORM_KEY_CHECK, package_id)[:16]),
         "release_code": code_params,
     }
-    _parse_manifest(fields)  # never sign what a reader would refuse
-    manifest_bytes = canonical_dumps(fields)
+    if accommodation_policy is not None:
+        fields["accommodation_policy"] = accommodation_policy.to_dict()
     content_key = _derive(secret, factor, purposes.FORM_CONTENT, package_id)
     nonce = secrets.token_bytes(_NONCE)
-    ciphertext = nonce + AESGCM(content_key).encrypt(nonce, content, _content_aad(manifest_bytes))
+    ciphertext = nonce + AESGCM(content_key).encrypt(nonce, content, _content_aad(fields))
+    fields["content_sha256"] = hashlib.sha256(ciphertext).hexdigest()
+    _parse_manifest(fields)  # never sign what a reader would refuse
+    manifest_bytes = canonical_dumps(fields)
     signature = signing.make_detached(signing_key, purposes.FORM_MANIFEST, manifest_bytes)
     package = write_canonical([(MANIFEST, manifest_bytes), (SIGNATURE, signature), (CONTENT, ciphertext)])
     return package, code
@@ -175,11 +201,18 @@ def build_form_package(content: bytes, *, package_id: str, form_id: str, form_ve
 def _parse_manifest(fields: Any) -> model.FormPackageManifest:
     if not isinstance(fields, dict) or fields.get("format") != PACKAGE_FORMAT:
         raise MalformedError("not an Invigil form package manifest", MANIFEST)
-    if fields.get("v") != 1:
-        raise UnknownVersionError(f"unknown form package version {fields.get('v')!r}")
-    missing = [k for k in _KEY_FIELDS if k not in fields]
+    version = fields.get("v")
+    if type(version) is int and version == 1:
+        raise UnknownVersionError("form package format v1 signs no digest of its content, so a corrupted copy "
+                                  "cannot be told from the genuine one: ask the central body to publish the form "
+                                  "again (it writes format v2)")
+    if type(version) is not int or version != PACKAGE_VERSION:
+        raise UnknownVersionError(f"unknown form package version {version!r}")
+    missing = [k for k in ("content_sha256", *_KEY_FIELDS) if k not in fields]
     if missing:
         raise MalformedError(f"{missing[0]}: is required", MANIFEST)
+    if not _is_sha256_hex(fields["content_sha256"]):
+        raise MalformedError("content_sha256: must be 64 lower-case hex digits", MANIFEST)
     for name in ("issuer_key_id", "centre_key_id"):
         value = fields[name]
         if not isinstance(value, str) or len(value) != 32 or value.strip("0123456789abcdef"):
@@ -188,7 +221,7 @@ def _parse_manifest(fields: Any) -> model.FormPackageManifest:
     if len(b64d(fields["key_check"], "key_check", 16)) != 16:
         raise MalformedError("key_check: must be 16 bytes", MANIFEST)
     _check_code_params(fields["release_code"])
-    body = {k: v for k, v in fields.items() if k not in ("format", "v", *_KEY_FIELDS)}
+    body = {k: v for k, v in fields.items() if k not in _FORMAT_FIELDS}
     try:
         manifest = model.FormPackageManifest.from_dict(body, "manifest")
     except ValidationError as exc:
@@ -198,6 +231,27 @@ def _parse_manifest(fields: Any) -> model.FormPackageManifest:
     if parse_time(manifest.closes, "closes") <= parse_time(manifest.opens, "opens"):
         raise MalformedError("closes must be after opens", MANIFEST)
     return manifest
+
+
+def parse_manifest_fields(fields: Any) -> model.FormPackageManifest:
+    """Check a manifest's fields as a reader does, signature aside (``MalformedError``,
+    ``UnknownVersionError``, a version 1 package by name): for ``inspect`` without an issuer."""
+    return _parse_manifest(fields)
+
+
+def _is_sha256_hex(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and not value.strip("0123456789abcdef")
+
+
+def check_content_digest(fields: dict[str, Any], content: bytes | memoryview) -> None:
+    """``TamperedError`` unless ``content`` (``content.bin``) hashes to the manifest's ``content_sha256``.
+
+    Also for readers that have no issuer key (``inspect`` without ``--issuer``): the digest then
+    only says the two members belong together, not who made them."""
+    digest = hashlib.sha256(content).hexdigest()
+    if not hmac.compare_digest(digest, str(fields.get("content_sha256", ""))):
+        raise TamperedError(f"{CONTENT} does not match the content_sha256 the manifest states "
+                            f"(package {str(fields.get('package_id'))[:80]!r}): the copy is corrupted")
 
 
 def _check_code_params(params: Any) -> None:
@@ -221,8 +275,9 @@ def read_form_package(data: bytes, issuer: signing.KeySource) -> FormPackage:
     """Check a package's layout and manifest signature; the content stays encrypted.
 
     ``issuer`` is the central body's public key (or a resolver). Raises ``TooLargeError``,
-    ``MalformedError`` (layout, manifest fields), the signature errors of ``signing``, and
-    ``TamperedError`` when ``content.bin`` is not the size the manifest states.
+    ``MalformedError`` (layout, manifest fields), ``UnknownVersionError`` (a version 1 package,
+    by name), the signature errors of ``signing``, and ``TamperedError`` when ``content.bin`` is
+    not the size or the SHA-256 the signed manifest states.
     """
     if len(data) > limits.PACKAGE_MAX_BYTES:
         raise TooLargeError(f"package of {len(data)} bytes exceeds {limits.PACKAGE_MAX_BYTES}")
@@ -238,6 +293,7 @@ def read_form_package(data: bytes, issuer: signing.KeySource) -> FormPackage:
     ciphertext = members[CONTENT]
     if len(ciphertext) != manifest.content_size or len(ciphertext) < _NONCE + _TAG:
         raise TamperedError(f"{CONTENT} is {len(ciphertext)} bytes; the manifest says {manifest.content_size}")
+    check_content_digest(fields, ciphertext)
     return FormPackage(manifest, manifest_bytes, fields, signer, ciphertext)
 
 
@@ -273,7 +329,8 @@ def decrypt_content(package: FormPackage, content_key: bytes) -> bytes:
         raise ValidationError("content_key", "must be 32 bytes")
     ciphertext = package.ciphertext
     try:
-        return AESGCM(content_key).decrypt(ciphertext[:_NONCE], ciphertext[_NONCE:], _content_aad(package.manifest_bytes))
+        return AESGCM(content_key).decrypt(ciphertext[:_NONCE], ciphertext[_NONCE:],
+                                           _content_aad(package.manifest_fields))
     except InvalidTag:
         raise TamperedError(f"{CONTENT} of package {package.package_id} fails authentication") from None
 

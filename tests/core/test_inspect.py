@@ -246,3 +246,57 @@ def test_chain_options_without_a_certificate_are_usage_errors(chain_files, tmp_p
     not_cert = run(chain_files["centre-signed"], "--issuer", chain_files["central-signed"], "--root",
                    chain_files["central.pub"])
     assert not_cert.exit_code == 2 and "not a certificate" in not_cert.output
+
+
+# ----- issue 13: what inspect used to call valid -------------------------------------------------
+
+def _inspect_process(*args: object) -> tuple[int, dict]:
+    """``python -m exam_core inspect ... --json`` as its own process (the operator's command)."""
+    proc = subprocess.run([sys.executable, "-m", "exam_core", "inspect", *map(str, args), "--json"],
+                          capture_output=True, text=True, timeout=60)
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_a_package_with_a_flipped_content_byte_is_invalid_with_or_without_issuer(files, tmp_path):
+    """M1: version 1 packages carried only content.bin's size, so inspect called this one valid."""
+    from exam_core import package, safezip
+
+    path, issuer = files["form-package"]
+    data = path.read_bytes()
+    content = bytes(safezip.read_canonical(data, package.ZIP_POLICY)[package.CONTENT])
+    bad = bytearray(data)
+    bad[data.index(content) + len(content) // 2] ^= 0x01
+    (tmp_path / "bad.zip").write_bytes(bytes(bad))
+    for extra in ((), ("--issuer", issuer)):
+        code, report = _inspect_process(tmp_path / "bad.zip", *extra)
+        assert code == 1 and "TamperedError" in report["error"] and "content_sha256" in report["error"]
+        assert report["kind"] == "form-package" and report["header"]["package_id"] == "pkg-1"
+
+
+def test_an_envelope_checked_with_the_kiosk_key_says_what_was_not_checked(chain_files, pki, tmp_path):
+    """14: with the kiosk's own key, the header signature was checked and the embedded chain
+    ignored, so an envelope carrying a broken chain was called valid. Now the chain's links are
+    checked and the output says its anchor was not; with the root everything is checked."""
+    keys.save_public_key(tmp_path / "kiosk.pub", pki.kiosk.public_key())
+    code, report = _inspect_process(chain_files["envelope"], "--issuer", tmp_path / "kiosk.pub")
+    assert code == 0 and report["signature_valid"] is True
+    assert report["header"]["chain_checked"].startswith("links only") and "central root" in \
+        report["header"]["chain_checked"]
+    code, report = _inspect_process(chain_files["envelope"], "--issuer", chain_files["central.pub"])
+    assert code == 0 and report["header"]["chain_checked"] == "to the given root"
+
+    other = keys.generate_signing_key()
+    stranger = certs.issue_certificate(other, "central", "centre-1", "centre", other.public_key())
+    broken = {
+        "centre certificate of another key": seal(pki, chain=[stranger, pki.kiosk_cert]),
+        "kiosk certificate only": seal(pki, chain=[pki.kiosk_cert]),
+        "another kiosk's certificate": seal(pki, chain=[pki.centre_cert, certs.issue_certificate(
+            pki.centre, "centre-1", "kiosk-7", "kiosk", keys.generate_signing_key().public_key())]),
+    }
+    for name, envelope_bytes in broken.items():
+        (tmp_path / "env.json").write_bytes(envelope_bytes)
+        code, report = _inspect_process(tmp_path / "env.json", "--issuer", tmp_path / "kiosk.pub")
+        assert code == 1 and report["signature_valid"] is False, name
+        assert "UntrustedError" in report["error"] or "WrongKeyError" in report["error"], (name, report)
+        code, report = _inspect_process(tmp_path / "env.json", "--issuer", chain_files["central.pub"])
+        assert code == 1, name

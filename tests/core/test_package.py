@@ -1,3 +1,5 @@
+import hashlib
+import json
 import time
 import zipfile
 from datetime import timedelta
@@ -5,10 +7,11 @@ from datetime import timedelta
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from exam_core import formcontent, keys, package, safezip
+from exam_core import formcontent, keys, package, safezip, signing
 from exam_core.errors import (ArtefactError, ExpiredError, MalformedError, ReleaseCodeError,
-                              TamperedError, TooLargeError, ValidationError, WrongKeyError,
-                              WrongPurposeError)
+                              TamperedError, TooLargeError, UnknownVersionError, ValidationError,
+                              WrongKeyError, WrongPurposeError)
+from exam_core.jsonio import canonical_dumps
 from exam_core.timestamps import utc_now
 from tests.core.pki import build
 from tests.core.zips import lying_zip_bomb, zip_bomb, zip_of
@@ -94,9 +97,54 @@ def test_manifest_cannot_move_to_other_content(signing_key, x25519_key):
     mixed = safezip.write_canonical([("manifest.json", bytes(ma["manifest.json"])),
                                      ("manifest.sig", bytes(ma["manifest.sig"])),
                                      ("content.bin", bytes(mb["content.bin"]))])
-    pkg = package.read_form_package(mixed, signing_key.public_key())
+    with pytest.raises(TamperedError, match="content_sha256"):     # the signed digest refuses it at once
+        package.read_form_package(mixed, signing_key.public_key())
+    # Even a manifest re-signed with the foreign content's digest does not open it: the AAD binds
+    # the rest of the manifest, and the content key is the package's own.
+    fields = json.loads(bytes(ma["manifest.json"]))
+    fields["content_sha256"] = hashlib.sha256(bytes(mb["content.bin"])).hexdigest()
+    manifest = canonical_dumps(fields)
+    resigned = safezip.write_canonical([("manifest.json", manifest),
+                                        ("manifest.sig", signing.make_detached(signing_key, "form-manifest", manifest)),
+                                        ("content.bin", bytes(mb["content.bin"]))])
+    pkg = package.read_form_package(resigned, signing_key.public_key())
     with pytest.raises(TamperedError):
         package.decrypt_content(pkg, package.unwrap_content_key(pkg, x25519_key))
+
+
+def test_a_changed_content_byte_is_refused_without_any_key(plain, signing_key):
+    """Issue 13, M1: version 1 signed only the size of content.bin, so a flipped byte passed every
+    check until the kiosk decrypted it. The signed digest refuses it from the manifest alone."""
+    members = {k: bytes(v) for k, v in safezip.read_canonical(plain, package.ZIP_POLICY).items()}
+    start = plain.index(members["content.bin"])
+    for offset in (0, 12, len(members["content.bin"]) // 2, len(members["content.bin"]) - 1):
+        bad = bytearray(plain)
+        bad[start + offset] ^= 0x01
+        with pytest.raises(TamperedError, match="content_sha256"):
+            package.read_form_package(bytes(bad), signing_key.public_key())
+
+
+def test_version_1_packages_are_refused_by_name(plain, signing_key):
+    """A v1 manifest (no content digest), signed by the right key, is refused with what to do."""
+    members = {k: bytes(v) for k, v in safezip.read_canonical(plain, package.ZIP_POLICY).items()}
+    fields = json.loads(members["manifest.json"])
+    fields["v"] = 1
+    del fields["content_sha256"]
+    manifest = canonical_dumps(fields)
+    old = safezip.write_canonical([("manifest.json", manifest),
+                                   ("manifest.sig", signing.make_detached(signing_key, "form-manifest", manifest)),
+                                   ("content.bin", members["content.bin"])])
+    with pytest.raises(UnknownVersionError, match="v1 signs no digest.*publish the form again"):
+        package.read_form_package(old, signing_key.public_key())
+    for version in (3, True, 2.0, "2"):
+        fields["v"] = version
+        fields["content_sha256"] = "ab" * 32
+        manifest = canonical_dumps(fields)
+        other = safezip.write_canonical([("manifest.json", manifest),
+                                         ("manifest.sig", signing.make_detached(signing_key, "form-manifest", manifest)),
+                                         ("content.bin", members["content.bin"])])
+        with pytest.raises(UnknownVersionError):
+            package.read_form_package(other, signing_key.public_key())
 
 
 def test_kiosk_release(plain, signing_key, x25519_key, hpke_key, other_hpke_key):
