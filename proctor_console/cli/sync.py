@@ -29,7 +29,10 @@ from proctor_console.sync.run import SyncReport, central_root, hub_pin, run_sync
 @click.pass_obj
 def sync_command(obj: Any, data_opt: Path | None, hub: str, tls_fingerprint: str | None, insecure_dev: bool,
                  as_json: bool) -> None:
-    """Pull new form packages from the central body and push sealed envelopes for receipts."""
+    """Pull new form packages from the central body and push sealed envelopes for receipts.
+
+    Exit status 1 when the run failed, or when a package could not be imported (the envelopes
+    were still uploaded: the report says what was done)."""
     ctx = console_context(obj, data_opt)
     err = Console(stderr=True)
     try:
@@ -42,8 +45,10 @@ def sync_command(obj: Any, data_opt: Path | None, hub: str, tls_fingerprint: str
         raise SystemExit(1) from None
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
-        return
-    _print_report(report)
+    else:
+        _print_report(report)
+    if report.packages_failed:
+        raise SystemExit(1)
 
 
 def _sync(ctx: ConsoleContext, hub: str, tls_fingerprint: str | None, insecure_dev: bool, err: Console,
@@ -64,6 +69,8 @@ def _print_report(report: SyncReport) -> None:
     out.print(f"packages imported: {len(report.packages_imported)} ({report.packages_present} already held); "
               f"envelopes receipted: {report.envelopes_receipted}; kept: {len(report.envelopes_kept)}; "
               f"kiosk revocations sent: {report.kiosk_revocations_sent}")
+    for failed in report.packages_failed:
+        out.print(f"  [red]package {failed['package_id']} not imported:[/] {failed['reason']}", highlight=False)
     for kept in report.envelopes_kept:
         out.print(f"  kept {kept['sha256'][:16]}: {kept['reason']}", highlight=False)
     for q in report.envelopes_quarantined_centrally:
@@ -95,11 +102,17 @@ def export_bundle_command(obj: Any, data_opt: Path | None, out_path: Path, as_js
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 def import_bundle_command(obj: Any, data_opt: Path | None, bundle_path: Path, as_json: bool) -> None:
-    """Import a bundle from the central body: packages, revocation list, receipts."""
+    """Import a bundle from the central body: packages, revocation list, receipts.
+
+    Exit status 1 when the bundle is refused, or when a package in it could not be imported (its
+    receipts and revocations were still taken in)."""
     ctx = console_context(obj, data_opt)
     with refusals():
         report = import_bundle(ctx, bundle_path)
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else
                f"packages imported: {len(report.packages_imported)}; envelopes receipted: "
                f"{report.envelopes_receipted}; kept: {len(report.envelopes_kept)}; kiosk revocations "
-               f"acknowledged: {report.kiosk_revocations_sent}")
+               f"acknowledged: {report.kiosk_revocations_sent}" +
+               "".join(f"\npackage {f['package_id']} not imported: {f['reason']}" for f in report.packages_failed))
+    if report.packages_failed:
+        raise SystemExit(1)

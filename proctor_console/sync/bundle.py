@@ -27,7 +27,7 @@ from proctor_console import services
 from proctor_console.context import ConsoleContext
 from proctor_console.errors import Conflict, InvalidRequest
 from proctor_console.sync.outbox import SyncOutbox
-from proctor_console.sync.run import SyncReport, settle_one, store_revocations
+from proctor_console.sync.run import SyncReport, package_failure, settle_one, store_revocations
 
 TO_CENTRE = "sync-bundle-to-centre"
 TO_CENTRAL = "sync-bundle-to-central"
@@ -67,7 +67,8 @@ def export_bundle(ctx: ConsoleContext, out_path: Path) -> dict[str, Any]:
 
 def import_bundle(ctx: ConsoleContext, bundle_path: Path) -> SyncReport:
     """Import packages and the revocation list, settle envelopes whose receipts verify, and mark
-    sent the kiosk revocations the central body acknowledges."""
+    sent the kiosk revocations the central body acknowledges. A package that fails its import is
+    reported in ``packages_failed``; the rest of the bundle is still taken in."""
     root, _ = _central_results_key(ctx)
     data = read_sealed_file(bundle_path, limits.BUNDLE_MAX_BYTES)
     signed = open_file(ctx.hpke_key, TO_CENTRE, data, limits.BUNDLE_MAX_BYTES)
@@ -78,20 +79,34 @@ def import_bundle(ctx: ConsoleContext, bundle_path: Path) -> SyncReport:
         raise InvalidRequest(f"bundle is for centre {payload.get('centre_id')!r}, this console is {ctx.centre_id!r}")
     report = SyncReport()
     report.revocation_sequence = store_revocations(ctx, b64d(payload["revocations"], "revocations"))
-    packages = services.packages(ctx)
-    held = packages.held_hashes()
-    for entry in _list(payload, "packages"):
-        if entry.get("sha256") in held:
-            report.packages_present += 1
-            continue
-        packages.import_package(b64d(entry.get("data"), "packages.data"), f"bundle:{entry.get('package_id')}", "sync")
-        report.packages_imported.append(str(entry.get("package_id")))
+    _import_packages(ctx, _list(payload, "packages"), report)
     _settle_receipts(ctx, [b64d(r, "receipts") for r in _list(payload, "receipts")], root, report)
     _acknowledged_revocations(ctx, payload.get("kiosk_revocations_recorded", []), report)
     ctx.audit.append("sync", "bundle.import", {"packages": report.packages_imported,
+                                               "packages_failed": [f["package_id"] for f in report.packages_failed],
                                                "receipted": report.envelopes_receipted,
                                                "kiosk_revocations_sent": report.kiosk_revocations_sent})
     return report
+
+
+def _import_packages(ctx: ConsoleContext, entries: list[Any], report: SyncReport) -> None:
+    """Import each package not held intact; a failure is reported and never keeps the receipts
+    and revocations of the same bundle from being taken in (issue 13, M1)."""
+    packages = services.packages(ctx)
+    held = packages.held_hashes()
+    for entry in entries:
+        name = entry.get("package_id") if isinstance(entry, dict) else None
+        try:
+            if not isinstance(entry, dict):
+                raise MalformedError("must be an object", "bundle.packages[]")
+            if entry.get("sha256") in held:
+                report.packages_present += 1
+                continue
+            packages.import_package(b64d(entry.get("data"), "packages.data"), f"bundle:{name}", "sync")
+        except InvigilError as exc:
+            report.packages_failed.append(package_failure(name, exc))
+            continue
+        report.packages_imported.append(str(name))
 
 
 def _settle_receipts(ctx: ConsoleContext, receipts: list[bytes], root: Ed25519PublicKey, report: SyncReport) -> None:

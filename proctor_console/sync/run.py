@@ -5,7 +5,10 @@ One run does three things, each safe to interrupt and re-run:
 1. fetch the central revocation list and keep it if it verifies and is not older than the one held;
 2. fetch the signed package list and download every package not yet imported, resuming a partial
    download with HTTP ``Range``; each is checked against the listed SHA-256 and imported through
-   the console's own import (manifest signature, addressed to this centre);
+   the console's own import (manifest signature, signed content digest, addressed to this centre).
+   A package that fails (or a package list that does not verify) is reported in
+   ``packages_failed`` and the run goes on: results must still reach the central body when a
+   package is bad (issue 13, M1: one corrupted package used to stop every later sync);
 3. upload pending envelopes in batches and, for each answer, verify the signed receipt against the
    exact bytes held before the bytes are dropped. An envelope without a verified receipt stays.
    Kiosk revocations not yet sent ride in the first upload's own ``kiosk_revocations`` field, in
@@ -49,6 +52,8 @@ class SyncReport:
     envelopes_kept: list[dict[str, Any]] = field(default_factory=list)
     kiosk_revocations_sent: int = 0
     envelopes_flagged_centrally: list[dict[str, Any]] = field(default_factory=list)
+    #: ``{"package_id", "reason"}`` of each package not imported this run (``"*"``: the list itself).
+    packages_failed: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -78,24 +83,48 @@ def central_root(ctx: ConsoleContext) -> Ed25519PublicKey:
 
 
 def pull_packages(ctx: ConsoleContext, client: HubClient, report: SyncReport, progress: Progress | None) -> None:
+    """Import every listed package not held intact; each failure is reported, none stops the run."""
     packages = services.packages(ctx)
     held = packages.held_hashes()
-    for entry in client.list_packages():
-        package_id, size, sha256 = entry.get("package_id"), entry.get("size"), entry.get("sha256")
-        if not isinstance(package_id, str) or not isinstance(size, int) or not isinstance(sha256, str):
-            raise MalformedError("package list entry lacks package_id, size or sha256")
-        if not 0 < size <= limits.PACKAGE_MAX_BYTES:
-            raise MalformedError(f"package {package_id[:40]!r}: listed size {size} is outside "
-                                 f"1..{limits.PACKAGE_MAX_BYTES}")
-        if sha256 in held:
-            report.packages_present += 1
-            continue
-        ctx.packages_dir.mkdir(parents=True, exist_ok=True)
-        part = ctx.packages_dir / f"{_safe_name(package_id)}.part"
-        data = client.download(package_id, part, size, sha256, on_bytes=_progress(progress, f"package {package_id}", size))
-        packages.import_package(data, f"hub:{package_id}", "sync")
-        part.unlink(missing_ok=True)
-        report.packages_imported.append(package_id)
+    try:
+        listed = client.list_packages()
+    except InvigilError as exc:
+        report.packages_failed.append(package_failure("*", exc))
+        return
+    for entry in listed:
+        try:
+            pull_one(ctx, client, entry, held, report, progress)
+        except InvigilError as exc:
+            name = entry.get("package_id") if isinstance(entry, dict) else None
+            report.packages_failed.append(package_failure(name, exc))
+
+
+def pull_one(ctx: ConsoleContext, client: HubClient, entry: Any, held: set[str], report: SyncReport,
+             progress: Progress | None) -> None:
+    """Download and import one entry of the package list (unless a copy is held intact)."""
+    if not isinstance(entry, dict):
+        raise MalformedError("package list entry must be an object")
+    package_id, size, sha256 = entry.get("package_id"), entry.get("size"), entry.get("sha256")
+    if not isinstance(package_id, str) or not isinstance(size, int) or not isinstance(sha256, str):
+        raise MalformedError("package list entry lacks package_id, size or sha256")
+    if not 0 < size <= limits.PACKAGE_MAX_BYTES:
+        raise MalformedError(f"package {package_id[:40]!r}: listed size {size} is outside "
+                             f"1..{limits.PACKAGE_MAX_BYTES}")
+    if sha256 in held:
+        report.packages_present += 1
+        return
+    ctx.packages_dir.mkdir(parents=True, exist_ok=True)
+    part = ctx.packages_dir / f"{_safe_name(package_id)}.part"
+    data = client.download(package_id, part, size, sha256, on_bytes=_progress(progress, f"package {package_id}", size))
+    part.unlink(missing_ok=True)          # verified against the list; kept or refused below, never resumed
+    services.packages(ctx).import_package(data, f"hub:{package_id}", "sync")
+    report.packages_imported.append(package_id)
+
+
+def package_failure(package_id: Any, exc: InvigilError) -> dict[str, str]:
+    """One ``packages_failed`` row: the package named as listed (cut short) and why it failed."""
+    name = package_id[:80] if isinstance(package_id, str) else "?"
+    return {"package_id": name, "reason": f"{type(exc).__name__}: {exc}"[:300]}
 
 
 def _progress(progress: Progress | None, description: str, total: int) -> Any:
@@ -176,6 +205,7 @@ def run_sync(ctx: ConsoleContext, client: HubClient, progress: Progress | None =
     pull_packages(ctx, client, report, progress)
     push_envelopes(ctx, client, report, progress)
     ctx.audit.append("sync", "sync.run", {"packages": report.packages_imported,
+                                          "packages_failed": [f["package_id"] for f in report.packages_failed],
                                           "receipted": report.envelopes_receipted,
                                           "kept": len(report.envelopes_kept)})
     return report
