@@ -93,6 +93,9 @@ def test_keyboard_only_walk_of_the_whole_flow(page, kiosk):
             break
         page.keyboard.press("ArrowDown")
     expect(page.locator("#save-status")).to_have_text("Saved")
+    tab_to(page, "Flag for review")
+    page.keyboard.press("Enter")
+    expect(page.locator("#btn-flag")).to_have_text("Flagged for review")
 
     page.locator("#item-heading").focus()
     if page.locator("#tools-toggle").get_attribute("aria-expanded") == "false":  # folded by the text size
@@ -116,6 +119,7 @@ def test_keyboard_only_walk_of_the_whole_flow(page, kiosk):
     dialog = page.get_by_role("dialog", name="Submit your examination?")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("9 are unanswered")
+    expect(dialog).to_contain_text("You flagged 1 for review (question 1).")
     for _ in range(6):  # focus is trapped: Tab never leaves the modal dialog for the page behind it
         page.keyboard.press("Tab")
         where = focused(page)
