@@ -484,6 +484,9 @@ class FormPackageManifest(Record):
     duration_seconds: int = 0
     item_count: int = 0
     release_code_required: bool = False
+    #: The scheme's accommodation policy; None in packages made before it travelled (then the
+    #: centre knows no policy and cannot check a roster's grants against the scheme).
+    accommodation_policy: AccommodationPolicy | None = None
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> FormPackageManifest:
@@ -502,8 +505,17 @@ class FormPackageManifest(Record):
             duration_seconds=r.int("duration_seconds", 0, minimum=0),
             item_count=r.int("item_count", 0, minimum=0),
             release_code_required=r.bool("release_code_required", False),
+            accommodation_policy=r.record("accommodation_policy", AccommodationPolicy, None),
         )
         r.done()
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field; ``accommodation_policy`` only when known, so a manifest without one reads
+        and writes as it did before the field existed."""
+        out = super().to_dict()
+        if self.accommodation_policy is None:
+            del out["accommodation_policy"]
         return out
 
 
@@ -541,6 +553,70 @@ class Accommodations(Record):
         return out
 
 
+#: Accommodation names, as a scheme's ``accommodations_allowed`` lists them.
+ACCOMMODATION_NAMES = tuple(Accommodations.__dataclass_fields__)
+#: Settings that only shape another accommodation: allowed together with it.
+_PART_OF = {"rest_break_minutes": "rest_breaks"}
+
+
+def allowed_seconds(duration_seconds: int, accommodations: Accommodations) -> int:
+    """The exam time a candidate is allowed: the form's duration with the extra-time accommodation.
+
+    The one place an accommodation turns into time. Each tier used to do its own sum, and the
+    console's stretched duration was stretched again by the kiosk (issue 13: 100 % extra on a
+    30-minute exam gave two hours). The console calls this once at admission and stores the result
+    in ``Attempt.duration_seconds``; kiosk and central body read it through
+    :meth:`Attempt.allowed_seconds`. Whole seconds, rounded down; proctor extensions come on top.
+    """
+    return duration_seconds * (100 + accommodations.extra_time_percent) // 100
+
+
+@dataclass(frozen=True)
+class AccommodationPolicy(Record):
+    """What a certification scheme allows (its ``accommodations_allowed`` and
+    ``max_extra_time_percent``), carried in the signed manifest of its form packages so a test
+    centre can refuse a roster grant the scheme does not allow, before anyone sits."""
+
+    accommodations_allowed: tuple[str, ...] = ()
+    max_extra_time_percent: int = 0
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> AccommodationPolicy:
+        r = Fields(data, path)
+        names = r.list("accommodations_allowed", [], max_len=len(ACCOMMODATION_NAMES))
+        where = r.where("accommodations_allowed")
+        out = cls(accommodations_allowed=tuple(check_str(n, f"{where}[{i}]", choices=ACCOMMODATION_NAMES)
+                                               for i, n in enumerate(names)),
+                  max_extra_time_percent=r.int("max_extra_time_percent", 0, minimum=0, maximum=400))
+        r.done()
+        check_unique(list(out.accommodations_allowed), where)
+        return out
+
+    def refusals(self, granted: Accommodations) -> list[str]:
+        """Why ``granted`` goes beyond this policy, one plain reason per accommodation (empty: all
+        allowed). A setting left at its default is no grant and needs no permission."""
+        allowed = set(self.accommodations_allowed)
+        default = Accommodations()
+        reasons = []
+        for name in ACCOMMODATION_NAMES:
+            value = getattr(granted, name)
+            if value == getattr(default, name):
+                continue
+            if name not in allowed and _PART_OF.get(name) not in allowed:
+                reasons.append(f"{name} {_setting_text(value)}: the scheme does not allow this accommodation")
+            elif name == "extra_time_percent" and value > self.max_extra_time_percent:
+                reasons.append(f"extra_time_percent {value}: the scheme allows at most "
+                               f"{self.max_extra_time_percent}")
+        return reasons
+
+
+def _setting_text(value: Any) -> str:
+    """A setting as the roster writes it (``true``, ``150``, ``"name"``), for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value!r}" if isinstance(value, str) else str(value)
+
+
 @dataclass(frozen=True)
 class Attempt(Record):
     """One candidate's sitting of one form on one kiosk."""
@@ -557,6 +633,7 @@ class Attempt(Record):
     candidate_name: str = ""
     seat: str = ""
     accommodations: Accommodations = field(default_factory=Accommodations)
+    #: Exam time allowed, the extra-time accommodation applied (:func:`allowed_seconds`); 0: not stated.
     duration_seconds: int = 0
 
     @classmethod
@@ -579,6 +656,16 @@ class Attempt(Record):
         )
         r.done()
         return out
+
+    def allowed_seconds(self, form_duration_seconds: int) -> int:
+        """The exam time this candidate is allowed, proctor extensions not included.
+
+        ``duration_seconds`` already is that time (the console sets it at admission with
+        :func:`allowed_seconds`, the extra-time accommodation applied), so no tier stretches it
+        again. An attempt without it (0: made by test tools or before the field) gets the form's
+        duration stretched here, by the same function.
+        """
+        return self.duration_seconds or allowed_seconds(form_duration_seconds, self.accommodations)
 
 
 @dataclass(frozen=True)

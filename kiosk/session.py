@@ -269,11 +269,11 @@ class ExamSession:
 
     @property
     def duration_seconds(self) -> int:
-        return self.attempt.duration_seconds or self.bundle.content.form.duration_seconds
+        """The exam time this candidate is allowed before extensions (accommodation applied once)."""
+        return self.attempt.allowed_seconds(self.bundle.content.form.duration_seconds)
 
     def allowed_ms(self) -> int:
-        return allowed_ms(self.duration_seconds, self.attempt.accommodations.extra_time_percent,
-                          self.state.extension_seconds)
+        return allowed_ms(self.duration_seconds, self.state.extension_seconds)
 
     def remaining_ms(self) -> int:
         return max(0, self.allowed_ms() - self.clock.elapsed_ms())

@@ -7,8 +7,9 @@ keeps ``elapsed_ms``, the exam time actually spent, advanced only while it runs 
 and on every answer), and after a crash the account restarts from the last journaled value: the
 time the kiosk was down is never charged.
 
-Remaining time is ``allowed - elapsed`` where ``allowed`` is the duration with extra time and
-every extension added (see :func:`allowed_ms`).
+Remaining time is ``allowed - elapsed`` where ``allowed`` is the time the attempt allows (the
+extra-time accommodation already applied, once, by ``exam_core.model.allowed_seconds``) with every
+extension added (see :func:`allowed_ms`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ from typing import Callable
 WARNING_MINUTES = (10, 5, 1)
 
 
-def allowed_ms(duration_seconds: int, extra_time_percent: int, extension_seconds: int) -> int:
-    """Total exam time: base duration with the extra-time accommodation, plus proctor extensions."""
-    return (duration_seconds * 1000 * (100 + extra_time_percent)) // 100 + extension_seconds * 1000
+def allowed_ms(allowed_seconds: int, extension_seconds: int) -> int:
+    """Total exam time: the attempt's allowed time (accommodation included), plus proctor extensions.
+
+    No multiplier here: the accommodation turns into time in one place only
+    (``exam_core.model.allowed_seconds``); stretching again gave a candidate double extra time.
+    """
+    return (allowed_seconds + extension_seconds) * 1000
 
 
 class ExamClock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from exam_core.errors import ValidationError
+from exam_core.model import Attempt
 from exam_core.result import AttemptResult
 from kiosk.journal import JournalTamperedError
 from kiosk.session import SessionStateError, receipt_code
@@ -144,6 +145,22 @@ def test_extra_time_and_extension(kiosk_db, journal_key):
     assert session.allowed_ms() == 3600 * 1250
     session.extend(600, "power cut", "e" * 32)
     assert session.allowed_ms() == 3600 * 1250 + 600_000
+
+
+@pytest.mark.parametrize("form_minutes,extra,allowed", [(30, 100, "1:00:00"), (60, 25, "1:15:00"), (60, 0, "1:00:00")])
+def test_extra_time_is_applied_once_to_the_console_s_allowed_time(kiosk_db, journal_key, form_minutes, extra,
+                                                                  allowed):
+    """Issue 13: the console sends the allowed time (accommodation applied); the kiosk charged
+    ``duration x (1 + extra)`` on top, so 100 % on a 30-minute exam gave two hours."""
+    admitted = make_attempt(extra_time_percent=extra).to_dict()
+    attempt = Attempt.from_dict({**admitted, "duration_seconds": form_minutes * 60 * (100 + extra) // 100})
+    session, sealer = new_session(kiosk_db, journal_key, attempt=attempt,
+                                  bundle=make_bundle(duration_seconds=form_minutes * 60))
+    _started(session)
+    hours, rest = divmod(session.allowed_ms() // 1000, 3600)
+    assert f"{hours}:{rest // 60:02d}:{rest % 60:02d}" == allowed
+    session.submit()
+    assert sealer.results[-1].timings.allowed_ms == session.allowed_ms()   # what the central body is told
 
 
 def test_warnings_and_submission_at_timeout(kiosk_db, journal_key, clock):
