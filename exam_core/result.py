@@ -442,8 +442,9 @@ class SealStamp(Record):
 
 @dataclass(frozen=True)
 class AttemptResult(Record):
-    """See the module docstring. Binary fields (``journal_chain``, ``attestation``) are bytes here
-    and base64 text in the document."""
+    """See the module docstring. ``journal_chain`` is bytes here and base64 text in the document;
+    ``attestation`` stays the base64 text as sealed: the central body's allow-list judges it, an
+    undecodable one included (flagged ``invalid``, never a reason to refuse the attempt)."""
 
     attempt: Attempt
     responses: tuple[Slot, ...]
@@ -457,7 +458,7 @@ class AttemptResult(Record):
     presentation: Presentation | None = None
     submission: Submission | None = None
     journal_chain: bytes | None = None
-    attestation: bytes | None = None
+    attestation: str | None = None
     sealed: SealStamp | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -477,7 +478,7 @@ class AttemptResult(Record):
             "presentation": optional(self.presentation),
             "submission": optional(self.submission),
             "journal_chain": None if self.journal_chain is None else b64e(self.journal_chain),
-            "attestation": None if self.attestation is None else b64e(self.attestation),
+            "attestation": self.attestation,
             "sealed": optional(self.sealed),
         }
         if self.monitoring_notice is not None:     # added after v1 was first sealed: absent when none
@@ -566,10 +567,11 @@ def _chain(r: Fields, head: SealedJournalHead) -> bytes | None:
     return chain
 
 
-def _attestation(r: Fields) -> bytes | None:
-    """The kiosk's signed release attestation (``exam_core.attestation``), judged by the central body."""
-    text = r.b64("attestation", MAX_ATTESTATION_BYTES, None)
-    return None if text is None else b64d(text)
+def _attestation(r: Fields) -> str | None:
+    """The kiosk's signed release attestation (``exam_core.attestation``) as base64 text, bounded;
+    its content is the central allow-list's to judge."""
+    text: str | None = r.str("attestation", None, max_len=4 * ((MAX_ATTESTATION_BYTES + 2) // 3), nullable=True)
+    return text
 
 
 def parse_result(payload: Any) -> AttemptResult:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from exam_core.errors import InvigilError, ValidationError
-from exam_core.jsonio import canonical_dumps
+from exam_core.jsonio import b64e, canonical_dumps
 from exam_core.model import Attempt, Response
 from exam_core.result import (MAX_RESPONSES, AccommodationsReport, AccommodationUse, AttemptResult, EndedBy,
                               Extension, MonitoringAcknowledgement, Pause, Presentation, Restart, RestBreak,
@@ -198,6 +198,10 @@ def receipt_code(envelope_sha256: str) -> str:
     number = int(envelope_sha256[:13], 16) >> 2  # 52 bits -> 50
     chars = "".join(alphabet[(number >> (5 * i)) & 31] for i in reversed(range(10)))
     return f"{chars[:5]}-{chars[5:]}"
+
+
+def _base64_or_none(data: bytes) -> str | None:
+    return b64e(data) if data else None
 
 
 class Sealer(Protocol):
@@ -502,7 +506,7 @@ class ExamSession:
                                       presented_orders(self.bundle.items, self.attempt.option_seed)),
             submission=Submission((s.submitting or {}).get("reason", "candidate"),
                                   None if ended is None else EndedBy(ended["reason"], ended["at"])),
-            journal_chain=self.journal.chain(head), attestation=self._attestation() or None, sealed=stamp)
+            journal_chain=self.journal.chain(head), attestation=_base64_or_none(self._attestation()), sealed=stamp)
 
     def _slots(self) -> tuple[Slot, ...]:
         """Every response slot of the form, in form order: its last answer, or :class:`Unanswered`."""

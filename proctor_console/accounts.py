@@ -20,8 +20,8 @@ import sqlite_utils
 
 from exam_core.audit import AuditLog
 from exam_core.errors import ValidationError
-from exam_core.jsonio import format_time
 from exam_core.store import immediate_transaction
+from exam_core.timestamps import format_time
 from proctor_console.clock import now_text
 from proctor_console.errors import Conflict, Forbidden, NotFound
 from proctor_console.logins import LoginBook

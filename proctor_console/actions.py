@@ -17,8 +17,8 @@ from typing import Any, Callable
 from exam_core import protocol
 from exam_core.audit import AuditLog
 from exam_core.errors import ValidationError
-from exam_core.jsonio import parse_time, utc_now
 from exam_core.model import Attempt
+from exam_core.timestamps import parse_time, utc_now
 from proctor_console.accounts import User
 from proctor_console.alerts import Alerts
 from proctor_console.attempts import ACTIVE_STATES, Attempts

@@ -22,7 +22,7 @@ from typing import Any
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from exam_core import certs, keys, protocol
+from exam_core import certs, keys, sync_wire
 from exam_core.audit import AuditLog
 from exam_core.jsonio import b64d, loads_strict
 from exam_core.keys import HpkePrivateKey
@@ -174,13 +174,13 @@ class ConsoleContext:
         keys.save_public_key(self.keys_dir / "centre-signing.pub", signing_key.public_key(), centre_id)
         keys.save_public_key(self.keys_dir / "centre-hpke.pub", hpke_key.public_key(), centre_id)
         fingerprint = make_self_signed(self.tls_cert_path, self.tls_key_path, f"invigil-console-{centre_id}")
-        request = protocol.CentreEnrolmentRequest.from_dict({
-            "v": protocol.PROTOCOL_VERSION, "centre_id": centre_id, "name": name,
+        request = sync_wire.CentreEnrolmentRequest.from_dict({
+            "v": sync_wire.SYNC_VERSION, "centre_id": centre_id, "name": name,
             "signing_key": keys.public_key_to_dict(signing_key.public_key()),
             "hpke_key": keys.public_key_to_dict(hpke_key.public_key()),
             "created": now_text(), "tls_fingerprint_sha256": fingerprint,
         })
-        self.enrolment_request_path.write_bytes(protocol.make_enrolment_request(signing_key, request))
+        self.enrolment_request_path.write_bytes(sync_wire.make_enrolment_request(signing_key, request))
         config = {"centre_id": centre_id, "console_id": centre_id, "name": name, "created": request.created}
         self.config_path.write_text(json.dumps(config, indent=2) + "\n")
         self.__dict__.pop("config", None)

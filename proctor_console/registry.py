@@ -3,7 +3,7 @@ certificates, revocation, identity records, and key lookup.
 
 The console certifies a kiosk's Ed25519 and HPKE keys with the centre key (chain central ->
 centre -> kiosk, ``exam_core.certs``). The code authenticates the pairing request and response
-both ways (HMAC, see ``exam_core.protocol``); the console keeps only the derived MAC key, and only
+both ways (HMAC, see ``exam_core.pairing``); the console keeps only the derived MAC key, and only
 until the code is used, burnt or expired.
 """
 
@@ -18,7 +18,7 @@ from typing import Any, Callable
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from exam_core import certs, keys, protocol
+from exam_core import certs, keys, pairing, sync_wire
 from exam_core.audit import AuditLog
 from exam_core.errors import InvigilError, RevokedError, TamperedError, UntrustedError, ValidationError
 from exam_core.keys import HpkePublicKey
@@ -55,12 +55,12 @@ class KioskRegistry:
 
     # --- codes ------------------------------------------------------------------------------
     def new_code(self, created_by: str) -> tuple[str, float]:
-        code = protocol.new_pairing_code()
+        code = pairing.new_pairing_code()
         now = time.time()
-        expires = now + protocol.PAIRING_CODE_TTL_SECONDS
+        expires = now + pairing.PAIRING_CODE_TTL_SECONDS
         with immediate_transaction(self.db) as conn:
             conn.execute("INSERT INTO pairing_codes (mac_key, created, expires, created_by) VALUES (?,?,?,?)",
-                         [protocol.pairing_key(code), now, expires, created_by])
+                         [pairing.pairing_key(code), now, expires, created_by])
         self.audit.append(created_by, "kiosk.pairing_code", {"expires": expires})
         return code, expires
 
@@ -71,10 +71,10 @@ class KioskRegistry:
         now = time.time()
         rows = self.db.execute(
             "SELECT id, mac_key FROM pairing_codes WHERE used = 0 AND expires > ? AND failures < ?",
-            [now, protocol.PAIRING_MAX_FAILURES]).fetchall()
+            [now, pairing.PAIRING_MAX_FAILURES]).fetchall()
         for code_id, mac_key in rows:
             try:
-                payload = protocol.open_pairing_with_key(bytes(mac_key), protocol.PAIRING_REQUEST, message)
+                payload = pairing.open_pairing_with_key(bytes(mac_key), pairing.PAIRING_REQUEST, message)
             except TamperedError:
                 continue
             except InvigilError as exc:
@@ -87,7 +87,7 @@ class KioskRegistry:
 
     def _certify(self, code_id: int, mac_key: bytes, payload: dict, remote: str) -> dict[str, Any]:
         try:
-            req = protocol.PairRequest.from_dict(payload, "payload")
+            req = pairing.PairRequest.from_dict(payload, "payload")
             signing_public = keys.public_key_from_dict(req.signing_key, "signing_key")
             hpke_public = keys.public_key_from_dict(req.hpke_key, "hpke_key")
             if not isinstance(signing_public, Ed25519PublicKey) or not isinstance(hpke_public, HpkePublicKey):
@@ -110,12 +110,12 @@ class KioskRegistry:
         self.audit.append("console", "kiosk.paired", {"kiosk_id": req.kiosk_id, "serial": serial,
                                                           "remote": remote})
         centre_cert = self.centre_certificate()
-        response = protocol.PairResponse(
+        response = pairing.PairResponse(
             kiosk_id=req.kiosk_id, console_id=self.centre.console_id, centre_id=self.centre.centre_id,
             nonce=req.nonce, kiosk_certificate=cert.decode(),
             centre_certificate=centre_cert.decode() if centre_cert else None,
             tls_certificate_pem=self.centre.tls_certificate_pem, tls_fingerprint_sha256=self.centre.tls_fingerprint)
-        return protocol.seal_pairing_with_key(mac_key, protocol.PAIRING_RESPONSE, response.to_dict())
+        return pairing.seal_pairing_with_key(mac_key, pairing.PAIRING_RESPONSE, response.to_dict())
 
     # --- lookup -----------------------------------------------------------------------------
     def active(self, kiosk_id: str) -> PairedKiosk:
@@ -158,11 +158,11 @@ class KioskRegistry:
                 paired = conn.execute("SELECT 1 FROM kiosks WHERE kiosk_id = ?", [kiosk_id]).fetchone()
                 raise (Conflict if paired else NotFound)(f"kiosk {kiosk_id} is not paired or already revoked")
             conn.execute("UPDATE kiosks SET revoked_at = ? WHERE kiosk_id = ?", [now, kiosk_id])
-            record = protocol.KioskRevocation(centre_id=self.centre.centre_id, kiosk_id=kiosk_id, key_id=row[0],
-                                              cert_serial=row[1], revoked_at=now, revoked_by=by or "unknown",
-                                              reason=reason[:1000])
+            record = sync_wire.KioskRevocation(centre_id=self.centre.centre_id, kiosk_id=kiosk_id, key_id=row[0],
+                                               cert_serial=row[1], revoked_at=now, revoked_by=by or "unknown",
+                                               reason=reason[:1000])
             self.revocations.add(conn, kiosk_id, row[0], now,
-                                 protocol.make_kiosk_revocation(self.centre.signing_key, record))
+                                 sync_wire.make_kiosk_revocation(self.centre.signing_key, record))
         self._revoked_at = float("-inf")  # re-read at the next message
         self.audit.append(by, "kiosk.revoked", {"kiosk_id": kiosk_id, "reason": reason})
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from exam_core.audit import AuditLog
-from exam_core.jsonio import parse_time
+from exam_core.timestamps import parse_time
 from proctor_console.alerts import Alerts
 from proctor_console.attempts import Attempts
 from proctor_console.clock import now_text

@@ -25,10 +25,12 @@ from urllib.parse import urlparse
 import requests
 import socketio
 
-from exam_core import keys, package, protocol
+from exam_core import keys, package, pairing, protocol
 from exam_core.aioloop import LoopThread
 from exam_core.attestation import make_attestation_document
-from exam_core.jsonio import b64d, b64e, format_time, utc_now
+from exam_core.jsonio import b64d, b64e
+from exam_core.timestamps import format_time, utc_now
+from exam_core.tls import tls_fingerprint
 
 
 class SimKiosk:
@@ -86,23 +88,23 @@ class SimKiosk:
         return {"ssl": context}
 
     # --- pairing --------------------------------------------------------------------------------
-    def pair(self, code: str) -> protocol.PairResponse:
+    def pair(self, code: str) -> pairing.PairResponse:
         """Pair with a one-time code; pins the console certificate seen on this connection."""
         seen_fingerprint = None
         if self.base_url.startswith("https"):
             parts = urlparse(self.base_url)
             pem = ssl.get_server_certificate((parts.hostname or "", parts.port or 443))
-            seen_fingerprint = protocol.tls_fingerprint(ssl.PEM_cert_to_DER_cert(pem))
+            seen_fingerprint = tls_fingerprint(ssl.PEM_cert_to_DER_cert(pem))
         nonce = b64e(secrets.token_bytes(16))
-        request = protocol.PairRequest(kiosk_id=self.kiosk_id,
-                                       signing_key=keys.public_key_to_dict(self.signing_key.public_key()),
-                                       hpke_key=keys.public_key_to_dict(self.hpke_key.public_key()),
-                                       nonce=nonce, software_version="simkiosk")
-        sealed = protocol.seal_pairing(code, protocol.PAIRING_REQUEST, request.to_dict())
-        reply = requests.post(self.base_url + protocol.PAIR_PATH, json=sealed, verify=False, timeout=10)
+        request = pairing.PairRequest(kiosk_id=self.kiosk_id,
+                                      signing_key=keys.public_key_to_dict(self.signing_key.public_key()),
+                                      hpke_key=keys.public_key_to_dict(self.hpke_key.public_key()),
+                                      nonce=nonce, software_version="simkiosk")
+        sealed = pairing.seal_pairing(code, pairing.PAIRING_REQUEST, request.to_dict())
+        reply = requests.post(self.base_url + pairing.PAIR_PATH, json=sealed, verify=False, timeout=10)
         if reply.status_code != 200:
             raise RuntimeError(f"pairing refused: HTTP {reply.status_code} {reply.text}")
-        response = protocol.PairResponse.from_dict(protocol.open_pairing(code, protocol.PAIRING_RESPONSE, reply.json()))
+        response = pairing.PairResponse.from_dict(pairing.open_pairing(code, pairing.PAIRING_RESPONSE, reply.json()))
         if response.nonce != nonce or response.kiosk_id != self.kiosk_id:
             raise RuntimeError("pairing response does not answer this request")
         if seen_fingerprint is not None:

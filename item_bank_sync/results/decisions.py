@@ -20,7 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from exam_core.errors import InvigilError, ValidationError
-from exam_core.jsonio import format_time, utc_now
+from exam_core.timestamps import format_time, utc_now
 from exam_core.store import immediate_transaction
 from item_bank_sync.results.marking import person_key
 

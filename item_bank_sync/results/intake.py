@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -43,19 +42,18 @@ import sqlite_utils
 from exam_core import limits
 from exam_core.envelope import read_unverified_header
 from exam_core.errors import ArtefactError, InvigilError, ValidationError
-from exam_core.jsonio import b64e, format_time, parse_time, utc_now
-from exam_core.model import SEVERITIES, AnswerKey, Attempt, Form
+from exam_core.model import AnswerKey, Attempt, Form
+from exam_core.protocol import JournalHeadInfo
 from exam_core.receipt import issue_receipt
 from exam_core.store import immediate_transaction
+from exam_core.sync_wire import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta, EnvelopeOutcome
+from exam_core.timestamps import format_time, parse_time, utc_now
 from item_bank_sync.results import marking
 from item_bank_sync.results.envelope import OpenedEnvelope, open_envelope
 from item_bank_sync.results.scoring import AttemptScore, score_attempt
 from item_bank_sync.trust import kiosk_revocations, release_allowlist
 from item_bank_sync.trust.identity import CentralKeys
 
-ACCEPTED, QUARANTINED, REJECTED = "accepted", "quarantined", "rejected"
-_PERSON_MAX = 20
-_INCIDENTS_MAX = 1000
 #: Kiosk clocks follow the console's; a few minutes of drift before ``opens`` are not a breach.
 CLOCK_SKEW = timedelta(minutes=10)
 #: Wall time an attempt may spend paused or on breaks beyond its (extended) duration.
@@ -79,65 +77,7 @@ class RevokedKioskRefusal(ReviewableRefusal):
     """The kiosk key sealed the envelope at or after its centre revoked it."""
 
 
-#: Journal heads a console may report per attempt (one per changed heartbeat; see proctor_console.eventlog).
-MAX_JOURNAL_HEADS = 10_000
-
-
-@dataclass(frozen=True)
-class EnvelopeMeta:
-    """What the centre's console says about an envelope: who proctored it, which incidents, and
-    every journal head the kiosk reported in its heartbeats for the attempt.
-
-    Carried in the authenticated upload (or the signed bundle), so attributable to the centre.
-    """
-
-    proctors: tuple[str, ...] = ()
-    incidents: tuple[dict[str, Any], ...] = ()
-    journal_heads: tuple[tuple[int, str], ...] = ()
-
-    @classmethod
-    def from_dict(cls, data: Any, where: str = "meta") -> "EnvelopeMeta":
-        if not isinstance(data, dict) or set(data) - {"proctors", "incidents", "journal_heads", "journal_head"}:
-            raise ValidationError(where, "may hold only proctors, incidents and journal_heads")
-        proctors = data.get("proctors", [])
-        incidents = data.get("incidents", [])
-        if not isinstance(proctors, list) or len(proctors) > _PERSON_MAX or not all(
-                isinstance(p, str) and 0 < len(p) <= 200 for p in proctors):
-            raise ValidationError(f"{where}.proctors", f"must be up to {_PERSON_MAX} names")
-        if not isinstance(incidents, list) or len(incidents) > _INCIDENTS_MAX:
-            raise ValidationError(f"{where}.incidents", f"must be a list of up to {_INCIDENTS_MAX}")
-        checked = tuple(_incident(i, f"{where}.incidents[{n}]") for n, i in enumerate(incidents))
-        return cls(tuple(proctors), checked, _journal_heads(data, where))
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"proctors": list(self.proctors), "incidents": list(self.incidents)}
-        if self.journal_heads:
-            out["journal_heads"] = [{"seq": seq, "hash": h} for seq, h in self.journal_heads]
-        return out
-
-
-def _journal_heads(data: dict[str, Any], where: str) -> tuple[tuple[int, str], ...]:
-    """``journal_heads`` (a list), or the single ``journal_head`` of earlier consoles."""
-    if "journal_head" in data:
-        if "journal_heads" in data:
-            raise ValidationError(f"{where}.journal_head", "give journal_heads only")
-        return (_journal_head(data["journal_head"], f"{where}.journal_head"),)
-    heads = data.get("journal_heads", [])
-    if not isinstance(heads, list) or len(heads) > MAX_JOURNAL_HEADS:
-        raise ValidationError(f"{where}.journal_heads", f"must be a list of up to {MAX_JOURNAL_HEADS}")
-    return tuple(_journal_head(h, f"{where}.journal_heads[{n}]") for n, h in enumerate(heads))
-
-
-def _journal_head(data: Any, where: str) -> tuple[int, str]:
-    """One journal head the console saw in the kiosk's heartbeats."""
-    if not isinstance(data, dict) or set(data) != {"seq", "hash"} or not isinstance(data["seq"], int) \
-            or isinstance(data["seq"], bool) or not 1 <= data["seq"] <= 10_000_000 \
-            or not isinstance(data["hash"], str) or not re.match(r"^[0-9a-f]{64}$", data["hash"]):
-        raise ValidationError(where, "must be {seq: 1..10000000, hash: 64 hex digits}")
-    return data["seq"], data["hash"]
-
-
-def check_journal_heads(opened: OpenedEnvelope, heads: tuple[tuple[int, str], ...]) -> None:
+def check_journal_heads(opened: OpenedEnvelope, heads: tuple[JournalHeadInfo, ...]) -> None:
     """The sealed journal must extend every head the console saw: each one is a row of its chain.
 
     A head beyond the sealed journal's end means rows were cut off its tail; a head whose row
@@ -150,7 +90,8 @@ def check_journal_heads(opened: OpenedEnvelope, heads: tuple[tuple[int, str], ..
     if opened.journal_chain is None:
         raise JournalHeadRefusal(f"journal of attempt {attempt_id}: the console saw {len(heads)} journal head(s) but "
                             "the envelope carries no journal chain to check them against")
-    for seq, head_hash in heads:
+    for head in heads:
+        seq, head_hash = head.seq, head.hash
         if seq > opened.journal_seq:
             raise JournalHeadRefusal(f"journal of attempt {attempt_id} was cut off: the sealed journal ends at row "
                                 f"{opened.journal_seq}, but the console saw row {seq} in the kiosk's heartbeats")
@@ -176,42 +117,6 @@ def check_kiosk_not_revoked(conn: Any, opened: OpenedEnvelope) -> None:
                             f"{opened.submitted_at}, after that")
 
 
-def _incident(data: Any, where: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ValidationError(where, "must be an object")
-    kind, severity, at = data.get("kind"), data.get("severity"), data.get("at")
-    if not isinstance(kind, str) or not re.match(r"^[a-z][a-z0-9_.]{0,63}$", kind):
-        raise ValidationError(f"{where}.kind", "must be a lower-case event type")
-    if severity not in SEVERITIES:
-        raise ValidationError(f"{where}.severity", f"must be one of {', '.join(SEVERITIES)}")
-    if not isinstance(at, str) or len(at) > 40:
-        raise ValidationError(f"{where}.at", "must be a timestamp")
-    rule = data.get("rule", "")
-    detail = data.get("detail", {})
-    if not isinstance(rule, str) or len(rule) > 100 or not isinstance(detail, dict):
-        raise ValidationError(where, "rule must be a short string and detail an object")
-    if len(json.dumps(detail)) > 8 * limits.KIB:
-        raise ValidationError(f"{where}.detail", "is larger than 8 KiB")
-    return {"kind": kind, "severity": severity, "at": at, "rule": rule, "detail": detail}
-
-
-@dataclass(frozen=True)
-class IntakeResult:
-    sha256: str
-    status: str
-    reason: str
-    attempt_id: str | None
-    receipt: bytes | None
-    duplicate: bool = False
-    #: Accepted, but for a human to review (e.g. the kiosk's release attestation failed).
-    flags: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"envelope_sha256": self.sha256, "status": self.status, "reason": self.reason,
-                "attempt_id": self.attempt_id, "duplicate": self.duplicate, "flags": list(self.flags),
-                "receipt": None if self.receipt is None else b64e(self.receipt)}
-
-
 @dataclass
 class FormScoring:
     """A form's answer keys in form order and its cut score (None when the scheme has none)."""
@@ -232,15 +137,15 @@ class Intake:
         self._forms: dict[tuple[str, int], FormScoring] = {}
 
     # --- the whole step ---------------------------------------------------------------------------
-    def receive(self, data: bytes, via_centre: str, meta: EnvelopeMeta = EnvelopeMeta()) -> IntakeResult:
+    def receive(self, data: bytes, via_centre: str, meta: EnvelopeMeta = EnvelopeMeta()) -> EnvelopeOutcome:
         """Take in one envelope delivered by ``via_centre``; always returns a signed receipt."""
         digest = hashlib.sha256(data).hexdigest()
         seen = self._seen(digest)
         if seen is not None:
             return seen
         if len(data) > limits.ENVELOPE_MAX_BYTES:
-            return IntakeResult(digest, REJECTED, f"envelope of {len(data)} bytes exceeds {limits.ENVELOPE_MAX_BYTES}",
-                                None, None)
+            return EnvelopeOutcome(digest, REJECTED,
+                                   f"envelope of {len(data)} bytes exceeds {limits.ENVELOPE_MAX_BYTES}", None, None)
         received = self.clock()
         try:
             opened, scoring, scored = self.evaluate(data, via_centre, meta, received)
@@ -249,7 +154,7 @@ class Intake:
                 read_unverified_header(data)
             except ArtefactError as unreadable:
                 # Not even a readable envelope: no receipt can name it, so the centre keeps its copy.
-                return IntakeResult(digest, REJECTED, f"unreadable envelope: {unreadable}", None, None)
+                return EnvelopeOutcome(digest, REJECTED, f"unreadable envelope: {unreadable}", None, None)
             return self._quarantine(data, digest, via_centre, exc, meta, received)
         return self._accept(data, digest, via_centre, opened, scoring, scored, meta, received)
 
@@ -264,7 +169,7 @@ class Intake:
         check_window(opened, scoring.form, opens, closes)
         return opened, scoring, score_attempt(scoring.keys, opened.responses)
 
-    def retry(self, digest: str) -> IntakeResult:
+    def retry(self, digest: str) -> EnvelopeOutcome:
         """Run a quarantined envelope through every check again (after its cause was dealt with,
         e.g. a form added to the bank). Accepted now, it is stored as if it had just arrived; still
         failing, its quarantine reason is updated. Its receipt is unchanged either way."""
@@ -277,10 +182,10 @@ class Intake:
         except (ArtefactError, ValidationError, IntakeRefusal) as exc:
             with immediate_transaction(self.results) as conn:
                 conn.execute("UPDATE envelopes SET reason = ? WHERE sha256 = ?", (str(exc)[:500], digest))
-            return IntakeResult(digest, QUARANTINED, str(exc)[:500], None, self._seen(digest).receipt)
+            return EnvelopeOutcome(digest, QUARANTINED, str(exc)[:500], None, self._seen(digest).receipt)
         verdict = self.promote(digest, centre, opened, scoring, scored, meta)
-        return IntakeResult(digest, ACCEPTED, "", opened.attempt.attempt_id, self._seen(digest).receipt,
-                            flags=attestation_flags(verdict))
+        return EnvelopeOutcome(digest, ACCEPTED, "", opened.attempt.attempt_id, self._seen(digest).receipt,
+                               flags=attestation_flags(verdict))
 
     def quarantined(self, digest: str) -> tuple[bytes, str, EnvelopeMeta, datetime, str, str] | None:
         """``(bytes, centre, meta, received, error class, reason)`` of a quarantined envelope."""
@@ -319,12 +224,12 @@ class Intake:
         judged (all verify or none is recorded: the caller refuses the whole upload)."""
         return len(kiosk_revocations.record(self.results, self.bank, self.keys.root_public, via_centre, documents))
 
-    def _seen(self, digest: str) -> IntakeResult | None:
+    def _seen(self, digest: str) -> EnvelopeOutcome | None:
         row = self.results.conn.execute(
             "SELECT status, reason, attempt_id, receipt FROM envelopes WHERE sha256 = ?", (digest,)).fetchone()
         if row is None:
             return None
-        return IntakeResult(digest, row[0], row[1], row[2], bytes(row[3]), duplicate=True)
+        return EnvelopeOutcome(digest, row[0], row[1], row[2], bytes(row[3]), duplicate=True)
 
     # --- checks -------------------------------------------------------------------------------------
     def _check(self, opened: OpenedEnvelope, via_centre: str, meta: EnvelopeMeta,
@@ -374,7 +279,7 @@ class Intake:
         return issue_receipt(self.keys.signing, data, self.keys.issuer)
 
     def _quarantine(self, data: bytes, digest: str, centre: str, exc: Exception,
-                    meta: EnvelopeMeta, received: datetime) -> IntakeResult:
+                    meta: EnvelopeMeta, received: datetime) -> EnvelopeOutcome:
         now = format_time(received)
         reason = str(exc)[:500]
         attempt_id = read_unverified_header(data).attempt_id  # unverified: for listing only
@@ -387,15 +292,15 @@ class Intake:
             conn.execute("INSERT INTO quarantine (sha256, centre_id, attempt_id, error, reason, envelope, received_at,"
                          " meta_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          (digest, centre, attempt_id, type(exc).__name__, reason, data, now, json.dumps(meta.to_dict())))
-        return IntakeResult(digest, QUARANTINED, reason, attempt_id, receipt)
+        return EnvelopeOutcome(digest, QUARANTINED, reason, attempt_id, receipt)
 
-    def _seen_in(self, conn: Any, digest: str) -> IntakeResult:
+    def _seen_in(self, conn: Any, digest: str) -> EnvelopeOutcome:
         row = conn.execute("SELECT status, reason, attempt_id, receipt FROM envelopes WHERE sha256 = ?",
                            (digest,)).fetchone()
-        return IntakeResult(digest, row[0], row[1], row[2], bytes(row[3]), duplicate=True)
+        return EnvelopeOutcome(digest, row[0], row[1], row[2], bytes(row[3]), duplicate=True)
 
     def _accept(self, data: bytes, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring,
-                scored: AttemptScore, meta: EnvelopeMeta, received: datetime) -> IntakeResult:
+                scored: AttemptScore, meta: EnvelopeMeta, received: datetime) -> EnvelopeOutcome:
         attempt = opened.attempt
         now = format_time(received)
         receipt = self._receipt(data)
@@ -411,7 +316,7 @@ class Intake:
         if replay is not None:
             refusal = IntakeRefusal(f"replay: attempt {attempt.attempt_id} was already received in another envelope")
             return self._quarantine(data, digest, centre, refusal, meta, received)
-        return IntakeResult(digest, ACCEPTED, "", attempt.attempt_id, receipt, flags=attestation_flags(verdict))
+        return EnvelopeOutcome(digest, ACCEPTED, "", attempt.attempt_id, receipt, flags=attestation_flags(verdict))
 
 
 def _store_attempt(conn: Any, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring,
@@ -444,7 +349,7 @@ def _store_attempt(conn: Any, digest: str, centre: str, opened: OpenedEnvelope, 
                      (attempt.attempt_id, marking.person_key(proctor)))
     conn.executemany(
         "INSERT INTO incidents (attempt_id, centre_id, kind, severity, rule, at, detail_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(attempt.attempt_id, centre, i["kind"], i["severity"], i["rule"], i["at"], json.dumps(i["detail"]))
+        [(attempt.attempt_id, centre, i.kind, i.severity, i.rule, i.at, json.dumps(i.detail))
          for i in meta.incidents])
     marking.refresh_attempt_total(conn, attempt.attempt_id, now)
 

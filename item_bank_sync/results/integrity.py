@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from exam_core.jsonio import format_time, utc_now
+from exam_core.timestamps import format_time, utc_now
 from exam_core.model import AnswerKey
 from exam_core.store import immediate_transaction
 from item_bank_sync.results.scoring import score_response

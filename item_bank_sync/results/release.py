@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exam_core.errors import ArtefactError, InvigilError, ValidationError
-from exam_core.jsonio import format_time, utc_now
+from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.results.intake import Intake, IntakeRefusal, ReviewableRefusal, attestation_flags
 from item_bank_sync.results.marking import person_key
 

@@ -23,7 +23,8 @@ import sqlite_utils
 from exam_core import signing
 from exam_core.certs import VerifiedCertificate
 from exam_core.errors import ArtefactError, ExpiredError, InvigilError, MalformedError, RevokedError
-from exam_core.jsonio import b64d, parse_time
+from exam_core.jsonio import b64d
+from exam_core.timestamps import parse_time
 from exam_core.signed_request import HEADER_CENTRE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIME, request_message
 from exam_core.signed_request import PURPOSE as SYNC_REQUEST_PURPOSE
 from exam_core.store import immediate_transaction

@@ -19,11 +19,11 @@ from typing import Any, Callable
 from flask import Flask
 
 from exam_core import limits
+from exam_core.sync_wire import UPLOAD_MAX_BYTES
 from exam_core.wsgi_server import WsgiServer
 from item_bank_sync.sync.api import create_app
 from item_bank_sync.sync.tls_cert import ensure_tls_certificate
 from item_bank_sync.sync.tls_front import TlsFront
-from item_bank_sync.sync.upload import BATCH_MAX_BYTES
 
 #: Request line and headers (the signed-request headers are a few hundred bytes).
 HEADER_MAX_BYTES = 16 * limits.KIB
@@ -34,8 +34,8 @@ IDLE_SECONDS = 60
 #: waitress's settings for the API (see :class:`SyncServer` for why each).
 ADJUSTMENTS: dict[str, Any] = dict(
     threads=SERVER_THREADS, connection_limit=CONNECTION_LIMIT, channel_timeout=IDLE_SECONDS,
-    max_request_body_size=BATCH_MAX_BYTES, max_request_header_size=HEADER_MAX_BYTES,
-    inbuf_overflow=BATCH_MAX_BYTES + HEADER_MAX_BYTES, ident="", expose_tracebacks=False,
+    max_request_body_size=UPLOAD_MAX_BYTES, max_request_header_size=HEADER_MAX_BYTES,
+    inbuf_overflow=UPLOAD_MAX_BYTES + HEADER_MAX_BYTES, ident="", expose_tracebacks=False,
     clear_untrusted_proxy_headers=True)
 
 
@@ -46,7 +46,7 @@ class SyncServer:
     Why waitress rather than Werkzeug's development server: see :mod:`exam_core.wsgi_server`
     (which also owns the stop sequence). Every upload body is held in memory (``inbuf_overflow``
     above the batch limit), never spooled to a temporary file: batches carry envelopes whose headers name candidates' attempts. That bounds memory at about
-    ``CONNECTION_LIMIT`` x ``BATCH_MAX_BYTES`` in the worst case. waitress reads a whole body before
+    ``CONNECTION_LIMIT`` x ``UPLOAD_MAX_BYTES`` in the worst case. waitress reads a whole body before
     the app runs, so the body limit, not authentication, is what bounds an anonymous upload.
     Package downloads stream from their files (``wsgi.file_wrapper``), never copied to a buffer.
 

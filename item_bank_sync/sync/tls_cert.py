@@ -1,6 +1,6 @@
 """The sync API's TLS certificate: self-signed, made at the first ``serve``, pinned by centres.
 
-Centres pin its SHA-256 fingerprint (``exam_core.protocol.tls_fingerprint``) on first contact or
+Centres pin its SHA-256 fingerprint (``exam_core.tls.tls_fingerprint``) on first contact or
 from ``--tls-fingerprint``; the content itself is protected end to end by signatures and HPKE,
 so TLS here hides metadata and keeps a passive observer from learning which centre syncs what.
 The certificate is made by ``exam_core.tls``, as the console's is.

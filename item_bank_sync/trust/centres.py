@@ -1,7 +1,7 @@
 """Test centres: enrolment from the console's signed request, certificates, revocation.
 
 Enrolment (``centres add --request FILE``) reads the document ``python -m proctor_console init``
-writes (``exam_core.protocol``: purpose ``centre-enrolment-request``, signed by the centre's own
+writes (``exam_core.sync_wire.CentreEnrolmentRequest``, signed by the centre's own
 Ed25519 key as proof of possession, carrying its HPKE key). The request proves only that the
 sender holds those keys; the administrator running ``centres add`` is the one who decides that
 this centre id belongs to them. The answer is a bundle the console installs with
@@ -22,12 +22,12 @@ from typing import Any
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from exam_core import certs, keys, protocol
+from exam_core import certs, keys, sync_wire
 from exam_core.certs import VerifiedCertificate
 from exam_core.errors import InvigilError, RevokedError, UntrustedError
-from exam_core.jsonio import canonical_dumps, utc_now
+from exam_core.jsonio import canonical_dumps
 from exam_core.store import immediate_transaction
-from exam_core.timestamps import utc_text
+from exam_core.timestamps import utc_now, utc_text
 from item_bank_sync.context import CentralContext
 
 REVOCATIONS_FILE = "revocations.signed"
@@ -43,7 +43,7 @@ def enrol(ctx: CentralContext, request_bytes: bytes, source: str, by: str) -> di
     if len(request_bytes) > REQUEST_MAX_BYTES:
         raise CentreError(f"{source}: larger than {REQUEST_MAX_BYTES} bytes")
     try:
-        request = protocol.open_enrolment_request(request_bytes)
+        request = sync_wire.open_enrolment_request(request_bytes)
     except InvigilError as exc:
         raise CentreError(f"{source}: not a valid enrolment request: {exc}") from None
     signing_public = keys.public_key_from_dict(request.signing_key, "signing_key")

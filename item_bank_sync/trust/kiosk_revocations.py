@@ -1,6 +1,6 @@
 """Kiosk revocations made at test centres, as the central body records and applies them.
 
-A centre admin revokes a kiosk at the console; the console signs a ``protocol.KioskRevocation``
+A centre admin revokes a kiosk at the console; the console signs a ``sync_wire.KioskRevocation``
 (kiosk id, key id, certificate serial, time, who, why) with the centre key and sends it in the
 top-level ``kiosk_revocations`` list of its next sync upload (or air-gap bundle), with or without
 envelopes. Here it is verified against the **delivering** centre's enrolled certificate (a
@@ -22,27 +22,13 @@ from typing import Any
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from exam_core import protocol
+from exam_core import sync_wire
 from exam_core.errors import ArtefactError, ValidationError
-from exam_core.jsonio import b64d, format_time, utc_now
 from exam_core.store import immediate_transaction
+from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.trust.centres import enrolled_centre_certificate
 
-#: Kiosk revocations one upload or bundle may carry.
-MAX_PER_UPLOAD = 1000
-
 COLUMNS = ("centre_id", "kiosk_id", "key_id", "cert_serial", "revoked_at", "revoked_by", "reason", "received_at")
-
-
-def parse_documents(data: Any, where: str = "kiosk_revocations") -> tuple[bytes, ...]:
-    """Base64 signed kiosk revocations as an upload carries them, bounded in number and size
-    (verified by :func:`record` with the delivering centre's key)."""
-    if not isinstance(data, list) or len(data) > MAX_PER_UPLOAD:
-        raise ValidationError(where, f"must be a list of up to {MAX_PER_UPLOAD}")
-    try:
-        return tuple(b64d(doc, f"{where}[{n}]", protocol.MAX_KIOSK_REVOCATION_BYTES) for n, doc in enumerate(data))
-    except ArtefactError as exc:
-        raise ValidationError(exc.field or where, exc.reason) from None
 
 
 def recorded_for(results: sqlite_utils.Database, centre_id: str) -> list[dict[str, str]]:
@@ -53,7 +39,7 @@ def recorded_for(results: sqlite_utils.Database, centre_id: str) -> list[dict[st
 
 
 def record(results: sqlite_utils.Database, bank: sqlite_utils.Database, root_public: Ed25519PublicKey,
-           via_centre: str, documents: tuple[bytes, ...]) -> list[protocol.KioskRevocation]:
+           via_centre: str, documents: tuple[bytes, ...]) -> list[sync_wire.KioskRevocation]:
     """Verify each signed revocation with ``via_centre``'s certificate and store the new ones.
 
     Raises on the first document that does not verify or names another centre, before anything
@@ -68,7 +54,7 @@ def record(results: sqlite_utils.Database, bank: sqlite_utils.Database, root_pub
     for index, doc in enumerate(documents):
         where = f"kiosk_revocations[{index}]"
         try:
-            revocation = protocol.open_kiosk_revocation(doc, centre_key)
+            revocation = sync_wire.open_kiosk_revocation(doc, centre_key)
         except ArtefactError as exc:
             raise ValidationError(where, f"kiosk revocation does not verify with centre {via_centre}'s key: "
                                   f"{exc.reason}") from None

@@ -31,7 +31,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exam_core import attestation, protocol, signing
 from exam_core.errors import ArtefactError, InvigilError, ValidationError
-from exam_core.jsonio import b64d, format_time, loads_strict, utc_now
+from exam_core.jsonio import b64d, loads_strict
+from exam_core.timestamps import format_time, utc_now
 from exam_core.store import immediate_transaction
 
 MEASUREMENT_RE = re.compile(r"^[0-9a-f]{64}$")

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 from exam_core import protocol
 from exam_core.errors import ValidationError
-from exam_core.jsonio import b64e, format_time
+from exam_core.jsonio import b64e
+from exam_core.timestamps import format_time
 
 MAX_PENDING_CHALLENGES = 10_000
 

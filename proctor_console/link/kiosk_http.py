@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
-from exam_core import protocol
+from exam_core import pairing, protocol
 from exam_core.errors import InvigilError
 from exam_core.jsonio import loads_strict
 from proctor_console.errors import http_status
@@ -29,7 +29,7 @@ def kiosk_http_blueprint(challenges: ChallengeBook, registry: KioskRegistry) -> 
     def kiosk_challenge() -> Any:
         return jsonify(challenges.issue().to_dict())
 
-    @bp.post(protocol.PAIR_PATH)
+    @bp.post(pairing.PAIR_PATH)
     def kiosk_pair() -> Any:
         if request.content_length is None or request.content_length > MAX_PAIRING_BYTES:
             abort(413)

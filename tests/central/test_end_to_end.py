@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from exam_core import certs, envelope, keys
-from exam_core.jsonio import format_time, utc_now
+from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.cli.main import main
 from item_bank_sync.items import synthetic

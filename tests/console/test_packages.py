@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from exam_core.jsonio import utc_now
+from exam_core.timestamps import utc_now
 from exam_core.package import build_form_package
 from proctor_console import services
 from proctor_console.context import ConsoleContext

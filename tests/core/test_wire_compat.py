@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from exam_core import envelope, keys, receipt, signing, sync_wire
-from exam_core.jsonio import loads_strict
+from exam_core.jsonio import b64e, loads_strict
 from exam_core.model import Attempt, Response
 from exam_core.result import AttemptResult, Unanswered, parse_result
 from exam_core.sealed_file import open_file
@@ -114,5 +114,5 @@ def test_kiosk_result_reads_and_writes_the_same_document(k) -> None:
     assert AttemptResult.from_dict(loads_strict(result.to_bytes())) == result
     assert all(isinstance(r, (Response, Unanswered)) for r in result.responses)
     assert [a.seq for a in result.answers] == sorted({a.seq for a in result.answers})
-    assert result.attestation == b"attestation-document-for-nonce-1"
+    assert result.attestation == b64e(b"attestation-document-for-nonce-1")
     assert len(result.journal_chain) == 32 * result.journal_head.seq

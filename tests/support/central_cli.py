@@ -12,8 +12,8 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from exam_core import keys, protocol
-from exam_core.jsonio import format_time, utc_now
+from exam_core import keys, sync_wire
+from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.cli.main import main
 
 #: The shared QTI samples next to the repository (not part of it).
@@ -64,8 +64,8 @@ class CentreKeys:
 def make_centre(centre_id: str = "centre-1") -> CentreKeys:
     """A centre's keys and its signed enrolment request, built with exam_core as the console does."""
     signing, hpke = keys.generate_signing_key(), keys.generate_hpke_key()
-    request = protocol.CentreEnrolmentRequest.from_dict({
-        "v": protocol.PROTOCOL_VERSION, "centre_id": centre_id, "name": f"Centre {centre_id}",
+    request = sync_wire.CentreEnrolmentRequest.from_dict({
+        "v": sync_wire.SYNC_VERSION, "centre_id": centre_id, "name": f"Centre {centre_id}",
         "signing_key": keys.public_key_to_dict(signing.public_key()),
         "hpke_key": keys.public_key_to_dict(hpke.public_key()), "created": format_time(utc_now())})
-    return CentreKeys(centre_id, signing, hpke, protocol.make_enrolment_request(signing, request))
+    return CentreKeys(centre_id, signing, hpke, sync_wire.make_enrolment_request(signing, request))

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from exam_core.jsonio import format_time, utc_now
+from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.sync.api import create_app
 from item_bank_sync.sync.server import SyncServer, tls_context
 from proctor_console.context import ConsoleContext

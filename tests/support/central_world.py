@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from exam_core import certs, envelope, keys, package
-from exam_core.jsonio import b64e, canonical_dumps, format_time, utc_now
+from exam_core.jsonio import b64e, canonical_dumps
+from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.context import CentralContext
 from item_bank_sync.trust.identity import CentralKeys

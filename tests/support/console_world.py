@@ -24,8 +24,9 @@ from typing import Any, Callable, Iterator
 import requests
 import urllib3
 
-from exam_core import certs, keys, protocol
-from exam_core.jsonio import b64e, utc_now
+from exam_core import certs, keys, pairing, protocol, sync_wire
+from exam_core.jsonio import b64e
+from exam_core.timestamps import utc_now
 from exam_core.package import build_form_package
 from proctor_console.context import ConsoleContext
 from simulators.kiosk import SimKiosk
@@ -103,7 +104,7 @@ class Central:
     root_cert: bytes
 
     def certify_centre(self, request_bytes: bytes) -> dict[str, str]:
-        request = protocol.open_enrolment_request(request_bytes)
+        request = sync_wire.open_enrolment_request(request_bytes)
         centre_cert = certs.issue_certificate(
             self.key, "central", request.centre_id, certs.ROLE_CENTRE,
             keys.public_key_from_dict(request.signing_key), keys.public_key_from_dict(request.hpke_key))
@@ -169,16 +170,16 @@ def make_console(tmp_path: Path, central: Central) -> ConsoleSetup:
     return ConsoleSetup(ctx.data, central)
 
 
-def pair_kiosk(registry: Any, kiosk_id: str) -> tuple[protocol.PairResponse, Any]:
+def pair_kiosk(registry: Any, kiosk_id: str) -> tuple[pairing.PairResponse, Any]:
     """Pair a kiosk through ``KioskRegistry.pair`` with fresh keys, as a kiosk would over HTTP;
     returns the pairing response and the kiosk's HPKE key (to unwrap what is released to it)."""
     code, _ = registry.new_code("test")
     signing_key, hpke_key = keys.generate_signing_key(), keys.generate_hpke_key(keys.SUITE_X25519)
-    request = protocol.PairRequest(kiosk_id=kiosk_id, signing_key=keys.public_key_to_dict(signing_key.public_key()),
-                                   hpke_key=keys.public_key_to_dict(hpke_key.public_key()),
-                                   nonce=b64e(secrets.token_bytes(16)))
-    reply = registry.pair(protocol.seal_pairing(code, protocol.PAIRING_REQUEST, request.to_dict()), "test")
-    return protocol.PairResponse.from_dict(protocol.open_pairing(code, protocol.PAIRING_RESPONSE, reply)), hpke_key
+    request = pairing.PairRequest(kiosk_id=kiosk_id, signing_key=keys.public_key_to_dict(signing_key.public_key()),
+                                  hpke_key=keys.public_key_to_dict(hpke_key.public_key()),
+                                  nonce=b64e(secrets.token_bytes(16)))
+    reply = registry.pair(pairing.seal_pairing(code, pairing.PAIRING_REQUEST, request.to_dict()), "test")
+    return pairing.PairResponse.from_dict(pairing.open_pairing(code, pairing.PAIRING_RESPONSE, reply)), hpke_key
 
 
 @dataclass

@@ -10,7 +10,8 @@ import pytest
 from exam_core import certs, keys, receipt
 from exam_core.errors import ValidationError
 from exam_core.jsonio import b64e, canonical_dumps
-from item_bank_sync.results.intake import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta
+from exam_core.protocol import JournalHeadInfo
+from exam_core.sync_wire import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta
 from tests.support.central_world import CENTRE_ID, GOOD, KIOSK_ID, journal_row_hash, tamper_ciphertext
 
 
@@ -108,7 +109,7 @@ def test_every_kind_of_tampering_is_quarantined_with_a_reason(world, intake):
         result = intake.receive(data, CENTRE_ID)
         assert result.status == QUARANTINED, name
         stored = intake.results.execute("SELECT error, reason FROM quarantine WHERE sha256 = ?",
-                                        [result.sha256]).fetchone()
+                                        [result.envelope_sha256]).fetchone()
         assert stored[0] == error, (name, stored)
         assert stored[1], name
     assert intake.results.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 0
@@ -129,15 +130,15 @@ def test_delivered_by_another_centre(world, intake):
 def test_console_heads_must_lie_on_the_sealed_chain(world, intake):
     """Every head the console saw must be a row of the sealed journal (World seals rows 1..6)."""
     def on_chain(attempt_id, *seqs):
-        return EnvelopeMeta(journal_heads=tuple((s, journal_row_hash(attempt_id, s, 6)) for s in seqs))
+        return EnvelopeMeta(journal_heads=tuple(JournalHeadInfo(s, journal_row_hash(attempt_id, s, 6)) for s in seqs))
 
     assert intake.receive(world.seal("att-1", GOOD), CENTRE_ID, on_chain("att-1", 2, 4, 6)).status == ACCEPTED
     cut = intake.receive(world.seal("att-2", GOOD), CENTRE_ID, on_chain("att-2", 2, 7))
     assert cut.status == QUARANTINED and "cut off" in cut.reason and "row 7" in cut.reason
-    forked = EnvelopeMeta(journal_heads=((3, "cd" * 32),))      # row 3 exists, with another hash
+    forked = EnvelopeMeta(journal_heads=(JournalHeadInfo(3, "cd" * 32),))      # row 3 exists, with another hash
     result = intake.receive(world.seal("att-3", GOOD), CENTRE_ID, forked)
     assert result.status == QUARANTINED and "forked: row 3" in result.reason
-    same_seq_other_hash = EnvelopeMeta(journal_heads=((6, "cd" * 32),))
+    same_seq_other_hash = EnvelopeMeta(journal_heads=(JournalHeadInfo(6, "cd" * 32),))
     assert intake.receive(world.seal("att-4", GOOD), CENTRE_ID, same_seq_other_hash).status == QUARANTINED
 
 
@@ -145,7 +146,7 @@ def test_heads_without_a_sealed_chain_go_to_review(world, intake):
     payload = world.payload("att-1", GOOD)
     del payload["journal_chain"]
     data = world.seal("att-1", GOOD, payload=payload)
-    result = intake.receive(data, CENTRE_ID, EnvelopeMeta(journal_heads=((2, "cd" * 32),)))
+    result = intake.receive(data, CENTRE_ID, EnvelopeMeta(journal_heads=(JournalHeadInfo(2, "cd" * 32),)))
     assert result.status == QUARANTINED and "no journal chain" in result.reason
     older_kiosk = world.payload("att-2", GOOD)          # no chain and no heads: nothing to check
     del older_kiosk["journal_chain"]
@@ -164,7 +165,8 @@ def test_a_chain_that_does_not_end_at_the_head_is_refused(world, intake):
 
 
 def test_meta_journal_heads_are_validated():
-    assert EnvelopeMeta.from_dict({"journal_head": {"seq": 3, "hash": "ab" * 32}}).journal_heads == ((3, "ab" * 32),)
+    assert EnvelopeMeta.from_dict({"journal_head": {"seq": 3, "hash": "ab" * 32}}).journal_heads == \
+        (JournalHeadInfo(3, "ab" * 32),)
     heads = {"journal_heads": [{"seq": 1, "hash": "ab" * 32}, {"seq": 2, "hash": "cd" * 32}]}
     assert EnvelopeMeta.from_dict(heads).to_dict()["journal_heads"] == heads["journal_heads"]
     for bad in ({"journal_heads": [{"seq": 0, "hash": "ab" * 32}]}, {"journal_heads": [{"seq": 1, "hash": "AB" * 32}]},
@@ -188,7 +190,7 @@ def test_meta_is_validated():
         EnvelopeMeta.from_dict({"incidents": [{"kind": "Bad Kind", "severity": "high", "at": "x"}]})
     meta = EnvelopeMeta.from_dict({"proctors": ["a"], "incidents": [
         {"kind": "face.absent", "severity": "high", "at": "2026-11-26T10:00:00Z", "rule": "no_face"}]})
-    assert meta.incidents[0]["rule"] == "no_face"
+    assert meta.incidents[0].rule == "no_face"
 
 
 def test_quarantined_envelope_can_be_retried_once_its_cause_is_fixed(world, intake):
@@ -197,7 +199,7 @@ def test_quarantined_envelope_can_be_retried_once_its_cause_is_fixed(world, inta
     meta = EnvelopeMeta(proctors=("Pat",))
     first = intake.receive(data, CENTRE_ID, meta)
     assert first.status == QUARANTINED and "not form F1 v7" in first.reason
-    again = intake.retry(first.sha256)                              # nothing changed: still quarantined
+    again = intake.retry(first.envelope_sha256)                              # nothing changed: still quarantined
     assert again.status == QUARANTINED and again.receipt == first.receipt
     bank = intake.bank
     form = json.loads(bank.execute("SELECT form_json FROM forms").fetchone()[0])
@@ -207,17 +209,17 @@ def test_quarantined_envelope_can_be_retried_once_its_cause_is_fixed(world, inta
     bank.execute("UPDATE packages SET form_version = 7")
     bank.conn.commit()
     intake._forms.clear()
-    fixed = intake.retry(first.sha256)
+    fixed = intake.retry(first.envelope_sha256)
     assert fixed.status == ACCEPTED and fixed.receipt == first.receipt
     assert intake.results.execute("SELECT total FROM attempts WHERE attempt_id = 'att-5'").fetchone()[0] == 3.0
     assert intake.results.execute("SELECT person FROM attempt_roles WHERE attempt_id = 'att-5'").fetchone()[0] == "pat"
     assert intake.receive(data, CENTRE_ID).status == ACCEPTED          # the stored fate is now accepted
     with pytest.raises(Exception, match="no quarantined envelope"):
-        intake.retry(first.sha256)
+        intake.retry(first.envelope_sha256)
 
 
 def _set_window(intake, opens, closes):
-    from exam_core.jsonio import format_time
+    from exam_core.timestamps import format_time
     intake.bank.execute("UPDATE packages SET opens = ?, closes = ?", [format_time(opens), format_time(closes)])
     intake.bank.conn.commit()
 
@@ -225,7 +227,7 @@ def _set_window(intake, opens, closes):
 def test_envelope_created_before_the_package_opened_is_quarantined(world, intake):
     from datetime import timedelta
 
-    from exam_core.jsonio import utc_now
+    from exam_core.timestamps import utc_now
     now = utc_now()
     _set_window(intake, now + timedelta(hours=2), now + timedelta(hours=10))
     result = intake.receive(world.seal("att-early", GOOD), CENTRE_ID)
@@ -236,7 +238,7 @@ def test_envelope_created_before_the_package_opened_is_quarantined(world, intake
 def test_envelope_created_after_the_submission_deadline_is_quarantined(world, intake):
     from datetime import timedelta
 
-    from exam_core.jsonio import utc_now
+    from exam_core.timestamps import utc_now
     from item_bank_sync.results.intake import INTERRUPTION_ALLOWANCE
     now = utc_now()
     # closed 5 h ago: the 1 h form plus the 2 h allowance ended 2 h ago
@@ -253,7 +255,7 @@ def test_envelope_created_after_the_submission_deadline_is_quarantined(world, in
 def test_submission_just_after_closes_is_accepted(world, intake):
     from datetime import timedelta
 
-    from exam_core.jsonio import utc_now
+    from exam_core.timestamps import utc_now
     now = utc_now()
     _set_window(intake, now - timedelta(hours=3), now - timedelta(minutes=50))
     assert intake.receive(world.seal("att-ontime", GOOD), CENTRE_ID).status == ACCEPTED
@@ -263,7 +265,7 @@ def test_expired_kiosk_certificate_cannot_backdate(world, intake):
     """The chain is valid at the claimed created time but not when the central body receives it."""
     from datetime import timedelta
 
-    from exam_core.jsonio import utc_now
+    from exam_core.timestamps import utc_now
     now = utc_now().replace(microsecond=0)
     short = certs.issue_certificate(world.pki.centre, CENTRE_ID, KIOSK_ID, "kiosk", world.pki.kiosk.public_key(),
                                     world.pki.kiosk_hpke.public_key(), not_before=now - timedelta(hours=1),
@@ -281,7 +283,7 @@ def test_retry_judges_the_chain_as_of_arrival(world, intake):
     """A quarantined envelope fixed later is not lost because its kiosk certificate expired meanwhile."""
     from datetime import timedelta
 
-    from exam_core.jsonio import utc_now
+    from exam_core.timestamps import utc_now
     now = utc_now().replace(microsecond=0)
     short = certs.issue_certificate(world.pki.centre, CENTRE_ID, KIOSK_ID, "kiosk", world.pki.kiosk.public_key(),
                                     world.pki.kiosk_hpke.public_key(), not_before=now - timedelta(hours=1),
@@ -291,4 +293,4 @@ def test_retry_judges_the_chain_as_of_arrival(world, intake):
     intake.results.execute("UPDATE quarantine SET centre_id = ?", [CENTRE_ID])
     intake.results.conn.commit()
     intake.clock = lambda: now + timedelta(days=2)
-    assert intake.retry(first.sha256).status == ACCEPTED
+    assert intake.retry(first.envelope_sha256).status == ACCEPTED

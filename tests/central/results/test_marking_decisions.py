@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from exam_core.errors import ValidationError
+from exam_core.sync_wire import EnvelopeMeta
 from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.results.decisions import DecisionRefused, decide, results_csv, results_rows
-from item_bank_sync.results.intake import EnvelopeMeta, Intake
+from item_bank_sync.results.intake import Intake
 from item_bank_sync.results.marking import MarkingError, adjudicate, list_tasks, record_mark, task_response
 from item_bank_sync.results.schema import open_results, results_path
 from tests.support.central_world import CENTRE_ID, build_world

@@ -13,9 +13,10 @@ from datetime import timedelta
 
 import pytest
 
-from exam_core import certs, keys, protocol
-from exam_core.jsonio import format_time, utc_now
-from item_bank_sync.results.intake import ACCEPTED, QUARANTINED, EnvelopeMeta
+from exam_core import certs, keys, sync_wire
+from exam_core.timestamps import format_time, utc_now
+from exam_core.protocol import JournalHeadInfo
+from exam_core.sync_wire import ACCEPTED, QUARANTINED, EnvelopeMeta
 from item_bank_sync.trust import kiosk_revocations
 from tests.support.central_world import CENTRE_ID, GOOD, KIOSK_ID, REPO, journal_row_hash, tamper_ciphertext
 
@@ -29,15 +30,16 @@ def _cli(world, *args: str) -> tuple[int, dict]:
 def _cut(attempt_id: str) -> EnvelopeMeta:
     """The console saw rows 2 and 8; the world's envelope seals rows 1..6: cut off."""
     return EnvelopeMeta(proctors=("Pat Proctor",),
-                        journal_heads=((2, journal_row_hash(attempt_id, 2, 6)), (8, "ef" * 32)))
+                        journal_heads=(JournalHeadInfo(2, journal_row_hash(attempt_id, 2, 6)),
+                                       JournalHeadInfo(8, "ef" * 32)))
 
 
 def test_a_head_mismatch_is_released_after_review_scored_and_recorded(world, intake):
     result = intake.receive(world.seal("att-1", GOOD), CENTRE_ID, _cut("att-1"))
     assert result.status == QUARANTINED and "cut off" in result.reason
-    assert intake.retry(result.sha256).status == QUARANTINED              # the evidence does not change
+    assert intake.retry(result.envelope_sha256).status == QUARANTINED              # the evidence does not change
 
-    code, out = _cli(world, "intake", "release", result.sha256, "--by", "Rita Reviewer",
+    code, out = _cli(world, "intake", "release", result.envelope_sha256, "--by", "Rita Reviewer",
                      "--reason", "kiosk lost power mid-write; proctor report INC-7 confirms")
     assert code == 0, out
     assert out["status"] == ACCEPTED and out["attempt_id"] == "att-1" and out["released_by"] == "rita reviewer"
@@ -50,14 +52,14 @@ def test_a_head_mismatch_is_released_after_review_scored_and_recorded(world, int
     code, listed = _cli(world, "intake", "releases")
     assert code == 0 and [(r["attempt_id"], r["released_by"], r["quarantine_reason"]) for r in listed] == \
         [("att-1", "rita reviewer", result.reason)]
-    code, again = _cli(world, "intake", "release", result.sha256, "--by", "Rita Reviewer", "--reason", "again")
+    code, again = _cli(world, "intake", "release", result.envelope_sha256, "--by", "Rita Reviewer", "--reason", "again")
     assert code == 1 and "no quarantined envelope" in again["error"]
 
 
 def _revoke(world, intake):
     """The centre's signed revocation of the world's kiosk, recorded as an upload records it; its time."""
     revoked_at = utc_now()
-    document = protocol.make_kiosk_revocation(world.pki.centre, protocol.KioskRevocation(
+    document = sync_wire.make_kiosk_revocation(world.pki.centre, sync_wire.KioskRevocation(
         centre_id=CENTRE_ID, kiosk_id=KIOSK_ID, key_id=keys.key_id(world.pki.kiosk.public_key()),
         cert_serial=certs.read_unverified_certificate(world.pki.kiosk_cert).serial,
         revoked_at=format_time(revoked_at), revoked_by="admin", reason="screen cracked"))
@@ -69,7 +71,7 @@ def test_a_seal_after_the_kiosk_was_revoked_is_released_after_review(world, inta
     revoked_at = _revoke(world, intake)
     late = intake.receive(world.seal("att-2", GOOD, created=revoked_at + timedelta(minutes=2)), CENTRE_ID)
     assert late.status == QUARANTINED and "was revoked" in late.reason
-    code, out = _cli(world, "intake", "release", late.sha256, "--by", "Rita Reviewer",
+    code, out = _cli(world, "intake", "release", late.envelope_sha256, "--by", "Rita Reviewer",
                      "--reason", "revoked for a cracked screen; the exam had already ended")
     assert code == 0, out
     assert "was revoked" in out["waived"][0]
@@ -78,7 +80,7 @@ def test_a_seal_after_the_kiosk_was_revoked_is_released_after_review(world, inta
 
 def test_a_proctor_of_the_attempt_cannot_release_it(world, intake):
     result = intake.receive(world.seal("att-1", GOOD), CENTRE_ID, _cut("att-1"))
-    code, out = _cli(world, "intake", "release", result.sha256, "--by", "  PAT   proctor ", "--reason", "fine")
+    code, out = _cli(world, "intake", "release", result.envelope_sha256, "--by", "  PAT   proctor ", "--reason", "fine")
     assert code == 1 and "proctored this attempt" in out["error"]
     assert intake.results.execute("SELECT status FROM envelopes").fetchone() == (QUARANTINED,)
 
@@ -94,12 +96,12 @@ def test_what_no_review_can_waive_is_never_released(world, intake, case):
         result = intake.receive(world.seal("att-1", {"q1": "B"}), CENTRE_ID, _cut("att-1"))
     assert result.status == QUARANTINED
     reason = "" if case == "no reason" else "reviewed"
-    code, out = _cli(world, "intake", "release", result.sha256, "--by", "Rita Reviewer", "--reason", reason)
+    code, out = _cli(world, "intake", "release", result.envelope_sha256, "--by", "Rita Reviewer", "--reason", reason)
     assert code == 1
     assert ("reason" if case == "no reason" else "no review can waive") in out["error"]
     assert intake.results.execute("SELECT COUNT(*) FROM intake_releases").fetchone() == (0,)
     assert intake.results.execute("SELECT status FROM envelopes WHERE sha256 = ?",
-                                  [result.sha256]).fetchone() == (QUARANTINED,)
+                                  [result.envelope_sha256]).fetchone() == (QUARANTINED,)
 
 
 def test_an_envelope_that_passes_now_is_pointed_to_retry(world, intake):
@@ -109,6 +111,6 @@ def test_an_envelope_that_passes_now_is_pointed_to_retry(world, intake):
     assert result.status == QUARANTINED
     intake.results.execute("DELETE FROM kiosk_revocations")
     intake.results.conn.commit()
-    code, out = _cli(world, "intake", "release", result.sha256, "--by", "Rita Reviewer", "--reason", "x")
+    code, out = _cli(world, "intake", "release", result.envelope_sha256, "--by", "Rita Reviewer", "--reason", "x")
     assert code == 1 and "intake retry" in out["error"]
-    assert intake.retry(result.sha256).status == ACCEPTED
+    assert intake.retry(result.envelope_sha256).status == ACCEPTED

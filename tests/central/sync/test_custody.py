@@ -14,9 +14,10 @@ from datetime import timedelta
 
 import pytest
 
-from exam_core import attestation, keys, protocol
+from exam_core import attestation, keys, sync_wire
 from exam_core.envelope import read_unverified_header
-from exam_core.jsonio import b64e, parse_time
+from exam_core.jsonio import b64e
+from exam_core.timestamps import parse_time
 from item_bank_sync.results.schema import open_results, results_path
 from proctor_console.journal_heads import record_journal_head
 from proctor_console.sync.run import run_sync
@@ -139,10 +140,10 @@ def test_a_revocation_not_signed_by_the_delivering_centre_refuses_the_whole_uplo
     console keeps the envelope and the revocation pending."""
     from proctor_console.sync.client import HubError
 
-    forged = protocol.make_kiosk_revocation(keys.generate_signing_key(), protocol.KioskRevocation(
+    forged = sync_wire.make_kiosk_revocation(keys.generate_signing_key(), sync_wire.KioskRevocation(
         centre_id=CENTRE_ID, kiosk_id=KIOSK_ID, key_id="ab" * 16, cert_serial="cd" * 16,
         revoked_at="2026-11-26T09:00:00Z", revoked_by="mallory"))
-    other_centre = protocol.make_kiosk_revocation(console.signing_key, protocol.KioskRevocation(
+    other_centre = sync_wire.make_kiosk_revocation(console.signing_key, sync_wire.KioskRevocation(
         centre_id="centre-2", kiosk_id=KIOSK_ID, key_id="ab" * 16, cert_serial="cd" * 16,
         revoked_at="2026-11-26T09:00:00Z", revoked_by="admin"))
     for attempt_id, document in (("att-forged", forged), ("att-other", other_centre)):
@@ -212,7 +213,7 @@ def test_a_bundle_with_a_forged_revocation_is_refused_whole(world, console, tmp_
     from item_bank_sync.sync.bundle import import_bundle as central_import
     from proctor_console.sync.bundle import export_bundle as centre_export
 
-    forged = protocol.make_kiosk_revocation(keys.generate_signing_key(), protocol.KioskRevocation(
+    forged = sync_wire.make_kiosk_revocation(keys.generate_signing_key(), sync_wire.KioskRevocation(
         centre_id=CENTRE_ID, kiosk_id=KIOSK_ID, key_id="ab" * 16, cert_serial="cd" * 16,
         revoked_at="2026-11-26T09:00:00Z", revoked_by="mallory"))
     console.db["kiosk_revocations"].insert({"kiosk_id": KIOSK_ID, "key_id": "ab" * 16,

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from exam_core.errors import MalformedError, TooLargeError, ValidationError
+from exam_core.errors import MalformedError, ValidationError
 from exam_core.jsonio import b64d, b64e
 from exam_core.receipt import verify_receipt
+from exam_core.sync_wire import parse_upload
 from item_bank_sync.results.schema import open_results, results_path
-from item_bank_sync.sync.upload import parse_upload
 from proctor_console.sync.client import HubClient
 from tests.conftest import find_free_port, wait_for_port
 from tests.support.central_world import CENTRE_ID, build_world
@@ -57,26 +57,29 @@ def test_receipted_envelope_survives_kill_9_and_restart(tmp_path):
     assert again["duplicate"] and b64d(again["receipt"]) == receipt
 
 
-@pytest.mark.parametrize("body, error", [
-    (b"[]", MalformedError),
-    (b'{"envelopes": [], "x": 1}', MalformedError),
-    (b'{"envelopes": []}', TooLargeError),
-    (b'{"envelopes": [{"envelope": "***"}]}', MalformedError),
-    (b'{"envelopes": [{"data": "AAAA"}]}', MalformedError),
-    (b'{"envelopes": [' + b",".join([b'{"envelope": "AAAA"}'] * 501) + b"]}", TooLargeError),
-    (b'{"envelopes": [{"envelope": "AAAA"}], "envelopes": []}', MalformedError),
-    (b'{"envelopes": [], "kiosk_revocations": []}', TooLargeError),
-    (b'{"envelopes": [], "kiosk_revocations": ["***"]}', ValidationError),
-    (b'{"envelopes": [], "kiosk_revocations": "AAAA"}', ValidationError),
-    (b'{"envelopes": [], "kiosk_revocations": [' + b",".join([b'"AAAA"'] * 1001) + b"]}", ValidationError),
-    (b'{"envelopes": [], "kiosk_revocations": ["' + b"A" * 8192 + b'"]}', ValidationError),
-    (b'{"envelopes": [{"envelope": "AAAA", "kiosk_revocations": ["AAAA"]}]}', ValidationError),
+@pytest.mark.parametrize("body, error, field", [
+    (b"[]", ValidationError, "<root>"),
+    (b'{"envelopes": [], "x": 1}', ValidationError, "x"),
+    (b'{"envelopes": []}', ValidationError, "envelopes"),
+    (b'{"envelopes": [{"envelope": "***"}]}', ValidationError, "envelopes[0].envelope"),
+    (b'{"envelopes": [{"data": "AAAA"}]}', ValidationError, "envelopes[0].envelope"),
+    (b'{"envelopes": [' + b",".join([b'{"envelope": "AAAA"}'] * 501) + b"]}", ValidationError, "envelopes"),
+    (b'{"envelopes": [{"envelope": "AAAA"}], "envelopes": []}', MalformedError, None),
+    (b'{"envelopes": [], "kiosk_revocations": []}', ValidationError, "envelopes"),
+    (b'{"envelopes": [], "kiosk_revocations": ["***"]}', ValidationError, "kiosk_revocations[0]"),
+    (b'{"envelopes": [], "kiosk_revocations": "AAAA"}', ValidationError, "kiosk_revocations"),
+    (b'{"envelopes": [], "kiosk_revocations": [' + b",".join([b'"AAAA"'] * 1001) + b"]}", ValidationError,
+     "kiosk_revocations"),
+    (b'{"envelopes": [], "kiosk_revocations": ["' + b"A" * 8192 + b'"]}', ValidationError, "kiosk_revocations[0]"),
+    (b'{"envelopes": [{"envelope": "AAAA", "kiosk_revocations": ["AAAA"]}]}', ValidationError,
+     "envelopes[0].kiosk_revocations"),
 ])
-def test_upload_batches_are_parsed_strictly(body, error):
-    with pytest.raises(error):
+def test_upload_batches_are_parsed_strictly(body, error, field):
+    with pytest.raises(error) as refused:
         parse_upload(body)
+    assert refused.value.field == field
 
 
 def test_an_upload_may_carry_only_kiosk_revocations():
     upload = parse_upload(b'{"envelopes": [], "kiosk_revocations": ["AAAA"]}')
-    assert upload.envelopes == [] and upload.kiosk_revocations == (b"\0\0\0",)
+    assert upload.envelopes == () and upload.kiosk_revocations == (b"\0\0\0",)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from exam_core.sync_wire import UPLOAD_MAX_BYTES
 from item_bank_sync.sync.api import create_app
 from item_bank_sync.sync.server import SyncServer, tls_context
-from item_bank_sync.sync.upload import BATCH_MAX_BYTES
 from tests.conftest import find_free_port, wait_for_port
 from tests.support.central_world import build_world
 
@@ -76,7 +76,7 @@ def test_oversized_body_is_refused_from_its_length(hub):
     server, _ = hub
     conn = connect(server.server_port)
     conn.putrequest("POST", "/v1/envelopes")
-    conn.putheader("Content-Length", str(BATCH_MAX_BYTES + 1))
+    conn.putheader("Content-Length", str(UPLOAD_MAX_BYTES + 1))
     conn.endheaders()  # not a byte of the announced body is sent
     response = conn.getresponse()
     assert response.status == 413

@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from exam_core import keys, receipt
-from exam_core.jsonio import b64e, format_time, utc_now
+from exam_core.jsonio import b64e
+from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.results.schema import open_results, results_path
 from item_bank_sync.sync.bundle import export_bundle as central_export

@@ -6,7 +6,7 @@ import pytest
 import requests
 import socketio
 
-from exam_core import keys, protocol
+from exam_core import keys, pairing, protocol
 from tests.support.console_world import RunningConsole, cli, wait_until
 
 pytestmark = pytest.mark.slow
@@ -29,7 +29,7 @@ def test_pairing_code_is_single_use_and_wrong_code_refused(running_console: Runn
     with pytest.raises(RuntimeError, match="403"):
         again.pair(code)
     with pytest.raises(RuntimeError, match="403"):
-        again.pair(protocol.new_pairing_code())
+        again.pair(pairing.new_pairing_code())
 
 
 def protocol_kiosk(running: RunningConsole, kiosk_id: str):
