@@ -5,13 +5,12 @@ read, and re-adding or rebuilding them changes nothing."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from exam_core.model import CandidateTools, Form
-from exam_core.store import open_db
-from item_bank_sync.bank.schema import MIGRATIONS
 from item_bank_sync.forms.schemes import SchemeError, parse_scheme
 from item_bank_sync.items.synthetic import generate, scheme_yaml, write_package
 
@@ -56,11 +55,12 @@ def test_forms_carry_the_schemes_tools_and_old_forms_rebuild_unchanged(central, 
 
     old = central.json("forms", "build", "--scheme", "MATH", "--scheme-version", "1", "--count", "1", "--seed", "1")
     form_id = old["forms"][0]["form_id"]
-    db = open_db(central.data_dir / "bank.db", migrations=MIGRATIONS)
+    db = sqlite3.connect(central.data_dir / "bank.db")  # the row as a bank written before tools existed holds it
     stored = json.loads(db.execute("SELECT form_json FROM forms WHERE form_id = ?", [form_id]).fetchone()[0])
-    del stored["tools"]  # as a form stored before tools existed
-    with db.conn:
+    del stored["tools"]
+    with db:
         db.execute("UPDATE forms SET form_json = ? WHERE form_id = ?", [json.dumps(stored), form_id])
+    db.close()
     assert Form.from_dict(stored).tools == CandidateTools()
     again = central.json("forms", "build", "--scheme", "MATH", "--scheme-version", "1", "--count", "1", "--seed", "1")
     assert [f["outcome"] for f in again["forms"]] == ["unchanged"]
