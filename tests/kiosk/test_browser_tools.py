@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.kiosk.pages_support import ALL_TOOLS, Kiosk, heading, open_fold, to_exam, tool
+from tests.kiosk.pages_support import ALL_TOOLS, Kiosk, heading, open_fold, set_display, to_exam, tool
 
 pytestmark = pytest.mark.browser
 
@@ -166,5 +166,23 @@ def test_a_form_without_tools_offers_none_and_the_kiosk_refuses_them(page, tmp_p
         reply = page.request.post(kiosk.url + "api/annotate", headers=headers,
                                   data={"item_id": "Q01", "kind": "highlight", "value": [[0, 3]]})
         assert reply.status == 400 and reply.json()["field"] == "kind"
+    finally:
+        kiosk.close()
+
+
+def test_zoom_enlarges_the_question_images_once_and_clicks_still_land(page, tmp_path):
+    kiosk = Kiosk(tmp_path, zoom_percent=150)
+    try:
+        to_exam(page, kiosk)
+        open_fold(page, "Questions")
+        page.get_by_role("button", name="Question 10, not answered").click()
+        heading(page, "Question 10 of 10: Hotspot")
+        set_display(page, zoom=True)
+        expect(page.locator("html")).to_have_css("font-size", "27px")  # text and images: 150 %
+        stage = page.locator(".hotspot-stage").bounding_box()
+        assert abs(stage["width"] - 300) <= 1 and abs(stage["height"] - 150) <= 1, stage  # 200 x 100 image, once
+        page.mouse.click(stage["x"] + stage["width"] * 0.8, stage["y"] + stage["height"] * 0.25)  # top right
+        expect(page.locator("#save-status")).to_have_text("Saved")
+        assert kiosk.runtime.session.state.answers["Q10"] == {"R1": "TR"}
     finally:
         kiosk.close()
