@@ -21,7 +21,7 @@ from exam_core.model import Attempt
 from exam_core.timestamps import parse_time, utc_now
 from proctor_console.accounts import User
 from proctor_console.alerts import Alerts
-from proctor_console.attempts import ACTIVE_STATES, Attempts
+from proctor_console.attempts import Attempts
 from proctor_console.commands import CommandCenter
 from proctor_console.conflicts import Conflicts
 from proctor_console.dashboard import Dashboard
@@ -31,6 +31,7 @@ from proctor_console.key_release import KeyRelease
 from proctor_console.packages import Packages
 from proctor_console.registry import KioskRegistry
 from proctor_console.roster import Roster
+from proctor_console.seat_actions import fits, refusal, seat_state
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -39,6 +40,8 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 COMMAND_ACTIONS = {"admit": "admit", "start": "start", "pause": "pause", "resume": "resume",
                    "extend": "extend", "end": "end", "message": "message",
                    "approve_resume": "resume_approved"}
+#: The dashboard action behind each command type (``seat_actions.FITS`` is keyed on actions).
+ACTION_OF_COMMAND = {command: action for action, command in COMMAND_ACTIONS.items()}
 ALERT_RESOLUTIONS = {"alert_ack": "acknowledged", "alert_dismiss": "dismissed"}
 
 Handler = Callable[[User, dict[str, Any]], dict[str, Any]]
@@ -103,24 +106,43 @@ class Actions:
         return self.handlers[kind](user, data)
 
     # --- helpers ------------------------------------------------------------------------------
-    def _attempt_on(self, kiosk_id: str, states: tuple[str, ...] = ACTIVE_STATES) -> dict[str, Any]:
-        attempt = self.attempts.active_on(kiosk_id, states)
+    def _seat(self, kiosk_id: str) -> tuple[str, dict[str, Any] | None]:
+        """The kiosk's seat state (``seat_actions.seat_state``) and the attempt that holds it, if any."""
+        attempt = self.attempts.active_on(kiosk_id)
         if attempt is None:
-            raise Conflict(f"kiosk {kiosk_id} has no attempt in state {'/'.join(states)}")
+            return "free", None
+        return seat_state(attempt["state"], self.dashboard.reported_state(kiosk_id, attempt["attempt_id"]),
+                          self.dashboard.restart_waiting(kiosk_id)), attempt
+
+    def _fitting_attempt(self, kiosk_id: str, action: str) -> dict[str, Any]:
+        """The kiosk's attempt, when ``action`` fits its seat state (``seat_actions.FITS``); refused
+        with a plain message naming the seat, the candidate and what fits now otherwise."""
+        state, attempt = self._seat(kiosk_id)
+        if not fits(action, state) or attempt is None:  # every action but admit needs an attempt
+            raise Conflict(refusal(action, state, self._who(kiosk_id, attempt)))
         return attempt
 
+    def _who(self, kiosk_id: str, attempt: dict[str, Any] | None) -> str:
+        """``seat A2 (Alan Turing, cand-2)`` for a seat with a candidate, ``kiosk kiosk-07`` without."""
+        about = self._about(attempt)
+        if about["candidate_id"] is None:
+            return f"kiosk {kiosk_id}"
+        where = f"seat {about['seat']}" if about["seat"] else f"kiosk {kiosk_id}"
+        name = about["candidate_name"]
+        return f"{where} ({name + ', ' if name else ''}{about['candidate_id']})"
+
     def _command(self, user: User, data: dict[str, Any], kind: str, args: Any,
-                 states: tuple[str, ...] = ACTIVE_STATES, audit: dict[str, Any] | None = None) -> dict[str, Any]:
+                 audit: dict[str, Any] | None = None) -> dict[str, Any]:
         kiosk_id = _ident(data, "kiosk_id")
-        attempt = self._attempt_on(kiosk_id, states)
+        attempt = self._fitting_attempt(kiosk_id, ACTION_OF_COMMAND[kind])
         self.conflicts.check(user.name, attempt["candidate_id"])
         return self.commands.issue(kiosk_id, attempt["attempt_id"], kind, args, user.name,
                                    data.get("request_id"), audit)
 
-    def _released(self, user: User, data: dict[str, Any], kind: str, states: tuple[str, ...]) -> dict[str, Any]:
+    def _released(self, user: User, data: dict[str, Any], kind: str) -> dict[str, Any]:
         """A command that carries the content key to the kiosk (start, approve a resume)."""
         kiosk_id = _ident(data, "kiosk_id")
-        attempt = self._attempt_on(kiosk_id, states)
+        attempt = self._fitting_attempt(kiosk_id, ACTION_OF_COMMAND[kind])
         self.conflicts.check(user.name, attempt["candidate_id"])
         args = self.keys.release(user.name, kiosk_id, attempt["attempt_id"], attempt["package_id"])
         return self.commands.issue(kiosk_id, attempt["attempt_id"], kind, args, user.name, data.get("request_id"))
@@ -133,9 +155,10 @@ class Actions:
             raise ValidationError("identity_checked", "confirm that you checked the candidate's identity document")
         self.conflicts.check(user.name, candidate_id)
         kiosk = self.registry.active(kiosk_id)
-        busy = self.attempts.active_on(kiosk_id)
-        if busy:
-            raise Conflict(f"kiosk {kiosk_id} already holds attempt {busy['attempt_id']}")
+        state, busy = self._seat(kiosk_id)
+        if busy is not None:
+            raise Conflict(refusal("admit", state, self._who(kiosk_id, busy))
+                           + f" The kiosk still holds attempt {busy['attempt_id']}.")
         attempt, stored = self._new_attempt(candidate_id, package_id, kiosk.kiosk_id)
         self.attempts.create(attempt, user.name)
         args = protocol.AdmitArgs(attempt=attempt, package_sha256=stored["sha256"], package_size=stored["size"],
@@ -172,19 +195,19 @@ class Actions:
         return attempt, stored
 
     def start(self, user: User, data: dict[str, Any]) -> dict[str, Any]:
-        return self._released(user, data, "start", ("admitted", "agreement", "instructions", "waiting"))
+        return self._released(user, data, "start")
 
     def approve_resume(self, user: User, data: dict[str, Any]) -> dict[str, Any]:
-        result = self._released(user, data, "resume_approved", ("in_progress", "paused"))
-        self.dashboard.room.tile(data["kiosk_id"]).needs_resume_approval = False
+        result = self._released(user, data, "resume_approved")
+        self.dashboard.resume_approved(data["kiosk_id"])
         return result
 
     def pause(self, user: User, data: dict[str, Any]) -> dict[str, Any]:
         reason = _text(data, "reason", required=False)
-        return self._command(user, data, "pause", protocol.ReasonArgs(reason), ("in_progress",), {"reason": reason})
+        return self._command(user, data, "pause", protocol.ReasonArgs(reason), {"reason": reason})
 
     def resume(self, user: User, data: dict[str, Any]) -> dict[str, Any]:
-        return self._command(user, data, "resume", protocol.NoArgs(), ("paused",))
+        return self._command(user, data, "resume", protocol.NoArgs())
 
     def extend(self, user: User, data: dict[str, Any]) -> dict[str, Any]:
         minutes = data.get("minutes")
@@ -194,20 +217,19 @@ class Actions:
             raise ValidationError("minutes", "must be a whole number of minutes, 1 to 240")
         reason = _text(data, "reason")
         result = self._command(user, data, "extend", protocol.ExtendArgs(minutes * 60, reason),
-                               ("admitted", "in_progress", "paused"), {"seconds": minutes * 60, "reason": reason})
+                               {"seconds": minutes * 60, "reason": reason})
         self.attempts.add_extra_seconds(result["attempt_id"], minutes * 60)
         return result
 
     def end(self, user: User, data: dict[str, Any]) -> dict[str, Any]:
         reason = _text(data, "reason")
-        result = self._command(user, data, "end", protocol.RequiredReasonArgs(reason), ACTIVE_STATES,
-                               {"reason": reason})
+        result = self._command(user, data, "end", protocol.RequiredReasonArgs(reason), {"reason": reason})
         self.attempts.set_end_reason(result["attempt_id"], reason)
         return result
 
     def message(self, user: User, data: dict[str, Any]) -> dict[str, Any]:
         text = _text(data, "text")
-        return self._command(user, data, "message", protocol.MessageArgs(text), ACTIVE_STATES, {"length": len(text)})
+        return self._command(user, data, "message", protocol.MessageArgs(text), {"length": len(text)})
 
     def mass_pause(self, user: User, data: dict[str, Any]) -> dict[str, Any]:
         """Pause every attempt in progress (an emergency: fire alarm, power). Conflicts do not
@@ -237,17 +259,36 @@ class Actions:
         if category not in INCIDENT_CATEGORIES:
             raise ValidationError("category", f"must be one of {', '.join(INCIDENT_CATEGORIES)}")
         text = _text(data, "text", max_len=10_000)
-        kiosk_id = data.get("kiosk_id") or None
-        attempt_id = package_id = None
-        if kiosk_id is not None:
-            kiosk_id = _ident(data, "kiosk_id")
-            latest = self.attempts.latest_on(kiosk_id)
-            attempt_id, package_id = (latest["attempt_id"], latest["package_id"]) if latest else (None, None)
-        if data.get("package_id"):
-            package_id = _ident(data, "package_id")
-        incident_id = self.incidents.report(user.name, category, text, kiosk_id=kiosk_id, attempt_id=attempt_id,
+        kiosk_id = _ident(data, "kiosk_id") if data.get("kiosk_id") else None
+        attempt = self._incident_attempt(kiosk_id, _ident(data, "attempt_id") if data.get("attempt_id") else None)
+        package_id = _ident(data, "package_id") if data.get("package_id") else None
+        if attempt is not None:
+            kiosk_id, package_id = attempt["kiosk_id"], package_id or attempt["package_id"]
+        incident_id = self.incidents.report(user.name, category, text, kiosk_id=kiosk_id,
+                                            attempt_id=attempt["attempt_id"] if attempt else None,
                                             package_id=package_id)
-        return {"incident_id": incident_id}
+        return {"incident_id": incident_id, "kiosk_id": kiosk_id, **self._about(attempt)}
+
+    def _incident_attempt(self, kiosk_id: str | None, attempt_id: str | None) -> dict[str, Any] | None:
+        """The attempt an incident is about: the one the proctor's page named (it must be on that
+        kiosk), else the kiosk's latest attempt, else none (the whole room). The page names the
+        attempt it showed, so a candidate admitted meanwhile on that kiosk never receives it."""
+        if attempt_id is None:
+            return self.attempts.latest_on(kiosk_id) if kiosk_id else None
+        attempt = self.attempts.get(attempt_id)
+        if attempt is None:
+            raise NotFound(f"no attempt {attempt_id} at this centre")
+        if kiosk_id is not None and attempt["kiosk_id"] != kiosk_id:
+            raise Conflict(f"attempt {attempt_id} was not sat on kiosk {kiosk_id}")
+        return attempt
+
+    def _about(self, attempt: dict[str, Any] | None) -> dict[str, Any]:
+        """Whose attempt a record attaches to, as the page and the reply name it."""
+        if attempt is None:
+            return {"attempt_id": None, "candidate_id": None, "candidate_name": "", "seat": ""}
+        name, seat = self.roster.names_and_seats([attempt["candidate_id"]]).get(attempt["candidate_id"], ("", ""))
+        return {"attempt_id": attempt["attempt_id"], "candidate_id": attempt["candidate_id"],
+                "candidate_name": name, "seat": seat}
 
     def release_code(self, user: User, data: dict[str, Any]) -> dict[str, Any]:
         return self.keys.enter_code(user, _ident(data, "package_id"), _text(data, "code", max_len=40))

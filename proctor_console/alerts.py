@@ -94,9 +94,12 @@ class Alerts:
                                " ORDER BY rank DESC, updated DESC LIMIT 500").fetchall()
         return [alert_dict(r) for r in rows]
 
-    def count_open(self, kiosk_id: str) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM alerts WHERE kiosk_id = ? AND status = 'open'",
-                                   [kiosk_id]).fetchone()[0])
+    def count_open(self, kiosk_id: str, attempt_id: str | None) -> int:
+        """Open alerts of one attempt on the kiosk and of the kiosk itself (no attempt): what its
+        tile counts. Another attempt's open alerts stay with that attempt."""
+        row = self.db.execute("SELECT COUNT(*) FROM alerts WHERE kiosk_id = ? AND status = 'open'"
+                              " AND (attempt_id IS NULL OR attempt_id IS ?)", [kiosk_id, attempt_id]).fetchone()
+        return int(row[0])
 
     def for_attempt(self, attempt_id: str) -> list[dict[str, Any]]:
         """rule, type, severity, opened, count, status, resolved_by of an attempt's alerts (sync meta)."""

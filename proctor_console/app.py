@@ -169,7 +169,8 @@ def _register_web(console: Console) -> None:
                                           end_logins=end_logins))
     app.register_blueprint(pages_blueprint(actions=console.actions, reports=reports, roster=core.roster,
                                            packages=core.packages, incident_log=core.incidents,
-                                           kiosk_ids=lambda: list(console.room.tiles), media_dir=ctx.media_dir))
+                                           kiosk_ids=lambda: list(console.room.tiles), media_dir=ctx.media_dir,
+                                           zone=ctx.time_zone))
     forms = AdminForms(actions=console.actions, packages=core.packages, roster=core.roster, registry=core.registry,
                        retention=core.retention)
     app.register_blueprint(admin_blueprint(forms, conflicts=core.conflicts))

@@ -117,3 +117,28 @@ class Attempts:
         rows = self.db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE package_id = ?",
                                [package_id]).fetchall()
         return [dict(zip(ATTEMPT_COLUMNS, r)) for r in rows]
+
+    def get(self, attempt_id: str) -> dict[str, Any] | None:
+        """One attempt by its id, whatever its state (an incident names the attempt it is about)."""
+        row = self.db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE attempt_id = ?",
+                              [attempt_id]).fetchone()
+        return dict(zip(ATTEMPT_COLUMNS, row)) if row else None
+
+    def candidates_of(self, attempt_ids: list[str]) -> dict[str, str]:
+        """``{attempt_id: candidate_id}``: whose attempt each alert or incident belongs to."""
+        wanted = sorted(set(attempt_ids))
+        if not wanted:
+            return {}
+        rows = self.db.execute(f"SELECT attempt_id, candidate_id FROM attempts WHERE attempt_id IN"
+                               f" ({','.join('?' * len(wanted))})", wanted).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def accommodations_of(self, attempt_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``{attempt_id: accommodations}`` as admission applied them (the attempt's own record,
+        not the roster's current row, which may have changed since)."""
+        wanted = sorted(set(attempt_ids))
+        if not wanted:
+            return {}
+        rows = self.db.execute(f"SELECT attempt_id, body FROM attempts WHERE attempt_id IN"
+                               f" ({','.join('?' * len(wanted))})", wanted).fetchall()
+        return {r[0]: json.loads(r[1]).get("accommodations") or {} for r in rows}

@@ -32,6 +32,7 @@ from proctor_console.centre import Centre
 from proctor_console.clock import now_text
 from proctor_console.errors import Conflict, InvalidRequest, NotFound
 from proctor_console.schema import MIGRATIONS
+from proctor_console.wording import local_zone_name, valid_zone
 
 
 @dataclass
@@ -101,6 +102,13 @@ class ConsoleContext:
     @property
     def centre_name(self) -> str:
         return self.config["name"]
+
+    @property
+    def time_zone(self) -> str:
+        """The centre's time zone (IANA name), in which pages and reports show times: console.json's
+        ``timezone`` when set, else this machine's own zone (the console runs at the centre)."""
+        zone = self.config.get("timezone")
+        return zone if isinstance(zone, str) and valid_zone(zone) else local_zone_name()
 
     @cached_property
     def signing_key(self) -> Ed25519PrivateKey:

@@ -19,6 +19,7 @@ from proctor_console.alerts import Alerts
 from proctor_console.attempts import FINISHED_STATES, Attempts
 from proctor_console.eventlog import StoredEvent
 from proctor_console.roster import Roster
+from proctor_console.seat_actions import fitting, seat_state
 
 #: A connected kiosk without a heartbeat for this long is shown offline.
 OFFLINE_AFTER_SECONDS = 20
@@ -50,6 +51,11 @@ class Tile:
     thumbnail_version: int = 0
     attestation: str = "not_checked"  # attestation.BADGES, set by AttestationGate.show
     attestation_detail: str = ""
+    #: The attempt whose candidate the tile shows (the console's record; None for a free seat)
+    #: and its recorded state while it still holds the kiosk (None once finished): with the state
+    #: the kiosk reports, they give the seat state the page offers actions for.
+    shown_attempt_id: str | None = None
+    recorded_state: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -58,9 +64,24 @@ class Tile:
             return "offline"
         return TILE_STATUS.get(self.state, "free")
 
+    def reported_state(self, attempt_id: str | None) -> str | None:
+        """What the kiosk reports for ``attempt_id`` while connected on it, else None."""
+        same = attempt_id is not None and self.attempt_id == attempt_id
+        return self.state if same and self.status != "offline" else None
+
+    @property
+    def seat_state(self) -> str:
+        """The seat state of ``seat_actions`` (what the action panel offers is ``fitting`` it)."""
+        if self.recorded_state is None:
+            return "free"
+        reported = self.reported_state(self.shown_attempt_id)
+        return seat_state(self.recorded_state, reported, self.needs_resume_approval)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status
+        data["seat_state"] = self.seat_state
+        data["actions"] = fitting(self.seat_state)
         data["thumbnail_url"] = (f"/media/thumbnails/{self.kiosk_id}.jpg?v={self.thumbnail_version}"
                                  if self.thumbnail_version else None)
         return data
@@ -137,6 +158,9 @@ class Dashboard:
         attempt = self.attempts.latest_on(tile.kiosk_id)
         current = attempt is not None and (attempt["state"] not in FINISHED_STATES
                                            or tile.attempt_id == attempt["attempt_id"])
+        shown = attempt if attempt is not None and current else None
+        tile.shown_attempt_id = shown["attempt_id"] if shown else None
+        tile.recorded_state = shown["state"] if shown and shown["state"] not in FINISHED_STATES else None
         if attempt is not None and current:
             name, seat = self.roster.names_and_seats([attempt["candidate_id"]]).get(attempt["candidate_id"],
                                                                                       ("", ""))
@@ -150,7 +174,39 @@ class Dashboard:
         self.count_open_alerts(tile)
 
     def count_open_alerts(self, tile: Tile) -> None:
-        tile.open_alerts = self.alerts.count_open(tile.kiosk_id)
+        """Open alerts of the tile's own attempt and of the kiosk itself: an alert raised during an
+        earlier candidate's sitting stays in the queue under that candidate's name, never on the
+        tile of the next one."""
+        tile.open_alerts = self.alerts.count_open(tile.kiosk_id, tile.shown_attempt_id)
+
+    def reported_state(self, kiosk_id: str, attempt_id: str) -> str | None:
+        """The state the kiosk reports for this attempt while connected on it (``Tile.reported_state``)."""
+        tile = self.room.tiles.get(kiosk_id)
+        return tile.reported_state(attempt_id) if tile else None
+
+    def restart_waiting(self, kiosk_id: str) -> bool:
+        """True when the kiosk restarted mid-attempt and waits for a proctor (its hello said so)."""
+        tile = self.room.tiles.get(kiosk_id)
+        return bool(tile and tile.needs_resume_approval)
+
+    def resume_approved(self, kiosk_id: str) -> None:
+        """A proctor approved the resume: the seat no longer waits (a kiosk still waiting says so
+        again in its next hello, and the command is re-sent to it then)."""
+        tile = self.room.tiles.get(kiosk_id)
+        if tile is not None:
+            tile.needs_resume_approval = False
+            self.push_tile(kiosk_id)
+
+    def named(self, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Alerts with whose attempt each one is: candidate id, name and seat (empty for an alert
+        about the kiosk itself), so a card never leans on what the kiosk's tile shows now."""
+        owners = self.attempts.candidates_of([a["attempt_id"] for a in alerts if a["attempt_id"]])
+        people = self.roster.names_and_seats(list(owners.values()))
+        for alert in alerts:
+            candidate_id = owners.get(alert["attempt_id"] or "")
+            name, seat = people.get(candidate_id or "", ("", ""))
+            alert.update(candidate_id=candidate_id, candidate_name=name, seat=seat)
+        return alerts
 
     def refresh_tile(self, kiosk_id: str) -> None:
         self.fill_candidate(self.room.tile(kiosk_id))
@@ -169,7 +225,7 @@ class Dashboard:
 
     def snapshot(self) -> dict[str, Any]:
         """Everything a dashboard shows when its socket connects: the tiles and the open alerts."""
-        return {"tiles": self.room.snapshot(), "alerts": self.alerts.open_alerts()}
+        return {"tiles": self.room.snapshot(), "alerts": self.named(self.alerts.open_alerts())}
 
     # --- events, alerts, commands ---------------------------------------------------------------
     def relay_event(self, stored: StoredEvent) -> None:
@@ -184,7 +240,7 @@ class Dashboard:
     def push_alert(self, alert_id: int) -> None:
         alert = self.alerts.get(alert_id)
         if alert is not None:
-            self.emit(protocol.PROCTOR_ALERT, alert)
+            self.emit(protocol.PROCTOR_ALERT, self.named([alert])[0])
             self.count_open_alerts(self.room.tile(alert["kiosk_id"]))  # an alert changes no candidate
             self.push_tile(alert["kiosk_id"])
 
@@ -195,5 +251,7 @@ class Dashboard:
         tile = self.room.tile(kiosk_id)
         if ack.state:
             tile.state = ack.state
+        if command.get("type") == "resume_approved" and ack.error is None:
+            tile.needs_resume_approval = False
         self.fill_candidate(tile)
         self.push_tile(kiosk_id)

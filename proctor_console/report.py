@@ -24,6 +24,7 @@ from proctor_console.eventlog import EventLog
 from proctor_console.incidents import Incidents
 from proctor_console.packages import Packages
 from proctor_console.roster import Roster
+from proctor_console.wording import TEMPLATE_FILTERS, accommodation_words
 
 #: Command arguments a report shows (never a wrapped key or a candidate's data).
 SHOWN_ARGS = ("reason", "seconds", "text")
@@ -34,8 +35,10 @@ STATIC = Path(__file__).parent / "static"
 class Reports:
     def __init__(self, *, centre_id: str, centre_name: str, audit: AuditLog, packages: Packages, roster: Roster,
                  attempts: Attempts, commands: CommandCenter, alerts: Alerts, incidents: Incidents,
-                 envelopes: Envelopes, events: EventLog) -> None:
+                 envelopes: Envelopes, events: EventLog, zone: str = "UTC") -> None:
         self.centre_id = centre_id
+        #: The centre's time zone (IANA name): the report shows its times in it.
+        self.zone = zone
         self.centre_name = centre_name
         self.audit = audit
         self.packages = packages
@@ -64,11 +67,12 @@ class Reports:
             action["detail"] = {k: v for k, v in args.items() if k in SHOWN_ARGS}
         alerts = self.alerts.for_attempts(attempt_ids)
         incidents = self.incidents.for_session(session_id, attempt_ids)
+        self._name_records(attempts, [*actions, *alerts, *incidents])
         envelopes = self.envelopes.for_attempts(attempt_ids)
         head = self.audit.head()
         report = {
             "report": "invigil-session-report", "v": 1, "generated": now_text(),
-            "centre": {"centre_id": self.centre_id, "name": self.centre_name},
+            "centre": {"centre_id": self.centre_id, "name": self.centre_name, "zone": self.zone},
             "session": {"session_id": session_id, "package_sha256": package_sha256, **manifest},
             "summary": {"roster": len(roster), "present": len(present),
                         "absent": len(roster) - len(present & {c["candidate_id"] for c in roster}),
@@ -82,6 +86,19 @@ class Reports:
         }
         self.audit.append(viewer, "report.view", {"session_id": session_id})
         return report
+
+    def _name_records(self, attempts: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
+        """Each attempt's accommodations as admission applied them, and on every action, alert and
+        incident whose attempt it is (candidate id, name, seat): a record is read by the person it
+        concerns, never by what its kiosk shows now."""
+        applied = self.attempts.accommodations_of([a["attempt_id"] for a in attempts])
+        whose = {a["attempt_id"]: a for a in attempts}
+        for attempt in attempts:
+            attempt["accommodations"] = accommodation_words(applied.get(attempt["attempt_id"], {}))
+        for record in records:
+            owner = whose.get(record.get("attempt_id") or "")
+            record.update(candidate_id=owner["candidate_id"] if owner else None,
+                          name=owner["name"] if owner else None, seat=owner["seat"] if owner else None)
 
     def _attempts(self, session_id: str) -> list[dict[str, Any]]:
         """The session's attempts with each candidate's name and seat, by seat then candidate."""
@@ -126,4 +143,5 @@ def render_report_html(report: dict[str, Any]) -> str:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.globals["url_for"] = lambda endpoint, filename="": (STATIC / filename).as_uri()
+    env.filters.update(TEMPLATE_FILTERS)
     return env.get_template("report.html").render(r=report)

@@ -75,4 +75,5 @@ def reports(ctx: ConsoleContext, commands: CommandCenter | None = None) -> Repor
     """Session reports and timelines (``commands``: the server's own command centre, if any)."""
     return Reports(centre_id=ctx.centre_id, centre_name=ctx.centre_name, audit=ctx.audit, packages=packages(ctx),
                    roster=roster(ctx), attempts=Attempts(ctx.db), commands=commands or command_records(ctx),
-                   alerts=alerts(ctx), incidents=incidents(ctx), envelopes=envelopes(ctx), events=events(ctx))
+                   alerts=alerts(ctx), incidents=incidents(ctx), envelopes=envelopes(ctx), events=events(ctx),
+                   zone=ctx.time_zone)

@@ -20,6 +20,7 @@ from proctor_console.report import Reports
 from proctor_console.roster import Roster
 from proctor_console.web.auth import ANY_STAFF, require_role
 from proctor_console.web.refusals import refused_message
+from proctor_console.wording import TEMPLATE_FILTERS
 
 SOCKET_IO_DIST = Path(__file__).resolve().parents[2] / "node_modules" / "socket.io-client" / "dist"
 MEDIA_KINDS = ("thumbnails", "snapshots")
@@ -27,9 +28,13 @@ MEDIA_NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0
 
 
 def pages_blueprint(*, actions: Actions, reports: Reports, roster: Roster, packages: Packages,
-                    incident_log: Incidents, kiosk_ids: Callable[[], list[str]], media_dir: Path) -> Blueprint:
+                    incident_log: Incidents, kiosk_ids: Callable[[], list[str]], media_dir: Path,
+                    zone: str = "UTC") -> Blueprint:
     """``kiosk_ids`` lists the kiosks on the dashboard (the incident form offers them)."""
     bp = Blueprint("pages", __name__)
+    for name, wording_filter in TEMPLATE_FILTERS.items():  # times and measurements in words, every template
+        bp.add_app_template_filter(wording_filter, name)
+    bp.add_app_template_global(zone, "centre_zone")  # the centre's time zone, for pages and the dashboard
 
     @bp.get("/dashboard")
     @require_role(*ANY_STAFF)

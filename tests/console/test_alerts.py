@@ -28,7 +28,10 @@ def test_repeats_count_up_on_one_open_alert_per_attempt(bare_console: ConsoleSet
     alert = alerts.get(first)
     assert alert is not None
     assert (alert["count"], alert["severity"], alert["last_seq"], alert["thresholds"]) == (3, "high", 3, {"seconds": 3})
-    assert alerts.count_open("kiosk-1") == 2 and [a["alert_id"] for a in alerts.open_alerts()] == [first, other_attempt]
+    assert [a["alert_id"] for a in alerts.open_alerts()] == [first, other_attempt]
+    # a tile counts its own attempt's alerts and the kiosk's own, never another attempt's
+    assert (alerts.count_open("kiosk-1", "att-1"), alerts.count_open("kiosk-1", "att-2"),
+            alerts.count_open("kiosk-1", None)) == (1, 1, 0)
     assert _raise(alerts, "att-3", "medium", 5, per_attempt=False) in (first, other_attempt)  # per kiosk
 
 
@@ -41,7 +44,7 @@ def test_an_alert_is_resolved_once_with_its_reason(bare_console: ConsoleSetup) -
         alerts.resolve("peter", alert_id, "dismissed", "again")
     resolved = alerts.get(alert_id)
     assert resolved is not None and (resolved["status"], resolved["resolved_by"]) == ("acknowledged", "paula")
-    assert alerts.count_open("kiosk-1") == 0 and alerts.open_alerts() == []
+    assert alerts.count_open("kiosk-1", "att-1") == 0 and alerts.open_alerts() == []
     assert ("paula", "alert.acknowledged", {"alert_id": alert_id, "reason": "bent to pick up a pen"}) in [
         (e.actor, e.action, e.data) for e in ctx.audit.entries()]
     assert _raise(alerts, "att-1", "high", 2) != alert_id  # a repeat after resolution opens a new alert
