@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import Any, Coroutine
+from typing import Any
+from collections.abc import Coroutine
 
 
 class LoopThread:

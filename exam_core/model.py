@@ -701,7 +701,7 @@ class Response(Record):
 
 def _check_any_value(value: Any, where: str, depth: int = 0) -> Any:
     """A response value before its declaration is known: scalars or lists of them, two deep."""
-    if value is None or isinstance(value, (str, int, float)) and not isinstance(value, bool):
+    if value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool)):
         if isinstance(value, str):
             check_str(value, where, max_len=100_000)
         elif isinstance(value, float):

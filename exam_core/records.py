@@ -21,7 +21,8 @@ import builtins
 import math
 import re
 from dataclasses import fields
-from typing import Any, Iterable, Self, TypeVar
+from typing import Any, Self, TypeVar
+from collections.abc import Iterable
 
 from exam_core.errors import ArtefactError, ValidationError
 from exam_core.jsonio import b64d

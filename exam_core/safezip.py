@@ -27,7 +27,8 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from types import TracebackType
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
+from collections.abc import Iterable
 
 from exam_core import limits
 from exam_core.errors import MalformedError, TooLargeError

@@ -15,7 +15,8 @@ A *signed document* carries such a signature with its payload::
 from __future__ import annotations
 
 import binascii
-from typing import Any, Callable, NamedTuple, Union
+from typing import Any, NamedTuple, Union
+from collections.abc import Callable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey

@@ -19,7 +19,7 @@ time: that is the kiosk's monotonic ``ExamClock`` (a wall clock can be set back)
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 from exam_core.errors import MalformedError, ValidationError
@@ -29,14 +29,14 @@ _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d
 
 def utc_now() -> datetime:
     """The current time as an aware UTC ``datetime``."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def format_time(moment: datetime) -> str:
     """UTC ISO 8601 with a ``Z`` (microseconds only when non-zero): the wire form of a time."""
     if moment.tzinfo is None:
         raise ValidationError("time", "must be timezone-aware")
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     spec = "microseconds" if moment.microsecond else "seconds"
     return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
@@ -46,7 +46,7 @@ def parse_time(text: Any, field: str = "time") -> datetime:
     if not isinstance(text, str) or not _TIME_RE.fullmatch(text):
         raise MalformedError("not an ISO 8601 timestamp with an explicit offset", field)
     try:
-        return datetime.fromisoformat(text).astimezone(timezone.utc)
+        return datetime.fromisoformat(text).astimezone(UTC)
     except ValueError:
         raise MalformedError("not a valid date and time", field) from None
 

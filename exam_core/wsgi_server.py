@@ -17,7 +17,8 @@ own waitress adjustments (threads, limits, buffers), since what they guard diffe
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from waitress import wasyncore
 from waitress.server import create_server
