@@ -19,12 +19,12 @@ import numpy as np
 from item_bank_sync.analysis.stats import Analysis
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot loads)
+import matplotlib.pyplot as plt  # after matplotlib.use: the backend must be chosen before pyplot loads
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
-def _png_data_uri(fig: "plt.Figure") -> str:
+def _png_data_uri(fig: plt.Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)

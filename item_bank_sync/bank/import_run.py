@@ -14,7 +14,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from item_bank_sync.bank.store import MAX_BATCH, ItemBank, StoredItem
 from item_bank_sync.items.errors import ItemRejected

@@ -59,7 +59,7 @@ def export_form(ctx: CentralContext, form_id: str, out: Path, version: int | Non
     manifest = (f'<?xml version="1.0" encoding="UTF-8"?>\n<manifest xmlns="{CP_NS}" '
                 f'identifier={quoteattr("M-" + form.form_id)}><metadata><schema>QTI Package</schema>'
                 f'<schemaversion>3.0.0</schemaversion></metadata><organizations/>'
-                f'<resources>{"".join(resources)}</resources></manifest>\n').encode("utf-8")
+                f'<resources>{"".join(resources)}</resources></manifest>\n').encode()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:

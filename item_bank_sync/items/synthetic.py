@@ -38,7 +38,7 @@ def choice_item_xml(item_id: str, title: str, stem: str, options: list[str], cor
   </itemBody>
   <responseProcessing template="{TEMPLATE}"/>
 </assessmentItem>
-""".encode("utf-8")
+""".encode()
 
 
 def generate(count: int, areas: list[str], seed: int = 0, prefix: str = "syn") -> list[tuple[str, str, bytes]]:
@@ -80,7 +80,7 @@ def write_package(path: Path, items: list[tuple[str, str, bytes]]) -> Path:
         archive.writestr("imsmanifest.xml", (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<manifest xmlns="{CP_NS}" identifier="synthetic">'
-            f'<organizations/><resources>{"".join(resources)}</resources></manifest>').encode("utf-8"))
+            f'<organizations/><resources>{"".join(resources)}</resources></manifest>').encode())
     return path
 
 

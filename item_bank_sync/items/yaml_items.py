@@ -8,7 +8,8 @@ responses, options, cardinality, sanitised HTML, media) and cannot take a shortc
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from exam_core.model import (AnswerKey, AreaMapEntry, Choice, Hotspot, Interaction, Item,
                              ResponseKey)

@@ -14,7 +14,7 @@ programme), so the result always says whether the tolerance was met rather than 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import expit

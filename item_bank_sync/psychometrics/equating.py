@@ -39,7 +39,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.optimize import brentq, minimize
@@ -125,7 +126,7 @@ def loglinear_smooth(freq: np.ndarray, degree: int = 6, iterations: int = 100) -
     same fit as raw powers with a well-conditioned Newton iteration.
     """
     if not 1 <= degree <= 10 or degree >= freq.size - 1:
-        raise PsychometricsError(f"log-linear degree must be 1..10 and below the number of score points - 1")
+        raise PsychometricsError("log-linear degree must be 1..10 and below the number of score points - 1")
     k = np.linspace(-1, 1, freq.size)
     design = np.polynomial.legendre.legvander(k, degree)
     beta = np.zeros(degree + 1)
@@ -203,7 +204,7 @@ class GroupMoments:
     cov_tv: float
 
     @classmethod
-    def of(cls, total: np.ndarray, anchor: np.ndarray) -> "GroupMoments":
+    def of(cls, total: np.ndarray, anchor: np.ndarray) -> GroupMoments:
         t, v = np.asarray(total, float), np.asarray(anchor, float)
         return cls(float(t.size), float(t.mean()), float(t.std()), float(v.mean()), float(v.std()),
                    float(np.mean((t - t.mean()) * (v - v.mean()))))
@@ -319,15 +320,15 @@ class ItemParameters:
     c: np.ndarray
 
     @classmethod
-    def of(cls, a: Sequence[float], b: Sequence[float], c: Sequence[float] | None = None) -> "ItemParameters":
+    def of(cls, a: Sequence[float], b: Sequence[float], c: Sequence[float] | None = None) -> ItemParameters:
         a_, b_ = np.asarray(a, float), np.asarray(b, float)
         return cls(a_, b_, np.zeros_like(a_) if c is None else np.asarray(c, float))
 
-    def subset(self, idx: Sequence[int]) -> "ItemParameters":
+    def subset(self, idx: Sequence[int]) -> ItemParameters:
         i = np.asarray(idx, dtype=np.int64)
         return ItemParameters(self.a[i], self.b[i], self.c[i])
 
-    def transformed(self, A: float, B: float) -> "ItemParameters":
+    def transformed(self, A: float, B: float) -> ItemParameters:
         return ItemParameters(self.a / A, A * self.b + B, self.c)
 
     def tcc(self, theta: np.ndarray) -> np.ndarray:

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 from exam_core.errors import ValidationError
 from exam_core.model import IDENTIFIER_RE, AnswerKey, AreaMapEntry, Response, ResponseKey, check_response_value

@@ -39,7 +39,7 @@ class CentralKeys:
         return self.signing.public_key()
 
     @classmethod
-    def load(cls, context: CentralContext) -> "CentralKeys":
+    def load(cls, context: CentralContext) -> CentralKeys:
         return cls(context.load_signing_key(), context.load_results_private_key(), context.body()["body_id"])
 
 

@@ -18,7 +18,7 @@ always get an explicit end tag (``<div data-interaction="R"></div>``, never ``<d
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from lxml import etree
 
@@ -297,7 +297,7 @@ def _escape(text: str) -> str:
 
 def sanitise_fragment(html: str, source: str, where: str) -> str:
     """Sanitise a stand-alone XHTML fragment (scheme instructions, agreement text); no media."""
-    root = parse_xml(f"<div>{html}</div>".encode("utf-8"), source)
+    root = parse_xml(f"<div>{html}</div>".encode(), source)
 
     def no_media(src: str, element: str) -> MediaRef:
         raise ItemRejected(source, f"{where}/{element}", "images are not allowed here")

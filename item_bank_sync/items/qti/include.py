@@ -14,7 +14,7 @@ item's folder so the item's media loader finds exactly the file the fragment's a
 from __future__ import annotations
 
 import posixpath
-from typing import Callable
+from collections.abc import Callable
 
 from lxml import etree
 

@@ -15,7 +15,7 @@ with a warning naming it; anything unknown refuses the item. Nothing is dropped 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from lxml import etree
 

@@ -15,7 +15,8 @@ is written as a ``qti-rubric-block view="scorer"`` at the end of the body.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from lxml import etree
 

@@ -24,7 +24,7 @@ metadata) are declared here once.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from lxml import etree
 
