@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 import sqlite_utils
@@ -177,4 +177,4 @@ def _existing(conn: Any, name: str) -> tuple[str, bool]:
 
 
 def _time_text(epoch: float) -> str:
-    return format_time(datetime.fromtimestamp(epoch, timezone.utc))
+    return format_time(datetime.fromtimestamp(epoch, UTC))

@@ -7,11 +7,11 @@ console (``exam_core.timestamps`` takes it over once that module exists).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from exam_core.jsonio import format_time
 
 
 def now_text() -> str:
     """The console's clock as a wire timestamp (microseconds kept: records are ordered by it)."""
-    return format_time(datetime.now(timezone.utc))
+    return format_time(datetime.now(UTC))

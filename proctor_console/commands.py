@@ -16,7 +16,8 @@ until the server sends it.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import sqlite_utils
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Callable
 
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -127,7 +128,7 @@ class KioskRegistry:
         if row[1] is not None:
             raise RevokedError(f"kiosk {kiosk_id} was revoked at {row[1]}")
         verified = certs.read_certificate(bytes(row[0]), self.centre.signing_key.public_key())
-        verified.check_valid_at(datetime.now(timezone.utc))
+        verified.check_valid_at(datetime.now(UTC))
         if verified.cert.subject != kiosk_id or verified.cert.role != certs.ROLE_KIOSK or verified.hpke_public is None:
             raise UntrustedError(f"stored certificate of kiosk {kiosk_id} does not certify it")
         return PairedKiosk(kiosk_id, verified.signing_public, verified.hpke_public, bytes(row[0]),

@@ -3,7 +3,8 @@ the Users page (``--by`` names who acts, for the audit chain)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import click
 

@@ -9,7 +9,8 @@ loop keeps serving sockets during the fsync, and the commit cost is shared by th
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import gevent
 from gevent.event import AsyncResult, Event

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import OrderedDict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from exam_core import protocol
 from exam_core.errors import ValidationError
@@ -31,7 +31,7 @@ class ChallengeBook:
         while self._pending and (len(self._pending) >= MAX_PENDING_CHALLENGES
                                  or next(iter(self._pending.values()))[0] < now):
             self._pending.popitem(last=False)
-        wall = datetime.now(timezone.utc)
+        wall = datetime.now(UTC)
         challenge = protocol.Challenge(
             console_id=self.console_id, challenge=b64e(secrets.token_bytes(32)), issued=format_time(wall),
             expires=format_time(wall + timedelta(seconds=protocol.CHALLENGE_TTL_SECONDS)))

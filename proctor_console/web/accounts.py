@@ -8,7 +8,8 @@ action closes (disable, password reset) lose their dashboard sockets at once (``
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from flask import Blueprint, g, render_template, request
 from werkzeug.datastructures import MultiDict

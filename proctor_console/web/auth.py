@@ -15,7 +15,8 @@ import secrets
 import time
 from collections import defaultdict, deque
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, session, url_for
 

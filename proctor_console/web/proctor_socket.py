@@ -16,7 +16,8 @@ refusal by ``errors.socket_code`` (``invalid``, ``not_found``, ``forbidden``, ``
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
