@@ -28,7 +28,8 @@ import hmac
 import os
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import sqlite_utils
 from cryptography.exceptions import InvalidTag

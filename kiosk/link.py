@@ -34,7 +34,8 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Coroutine
+from typing import Any
+from collections.abc import Callable, Coroutine
 from urllib.parse import urlparse
 
 import aiohttp

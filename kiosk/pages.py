@@ -19,7 +19,8 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from exam_core.errors import ValidationError
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import lxml.html
 from lxml import etree

@@ -18,7 +18,8 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from exam_core import formcontent, protocol
 from exam_core.errors import InvigilError, ValidationError

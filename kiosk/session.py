@@ -16,7 +16,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
 
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import b64e, canonical_dumps

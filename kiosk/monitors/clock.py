@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import Protocol
 
 from exam_core.timestamps import utc_now
@@ -37,7 +37,7 @@ class ManualClock:
     """A clock that moves only when told to, for scripted timelines in tests and benchmarks."""
 
     def __init__(self, start: float = 1000.0,
-                 wall_start: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)) -> None:
+                 wall_start: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
         self._now = start
         self._start = start
         self._wall_start = wall_start
@@ -60,4 +60,4 @@ class ManualClock:
 
 def iso_utc(moment: datetime) -> str:
     """The wire form of a wall time: ``2026-01-01T00:00:00.000000Z`` (matches exam_core.model)."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

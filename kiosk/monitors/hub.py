@@ -17,7 +17,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import cv2
 

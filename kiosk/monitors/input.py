@@ -13,7 +13,8 @@ import statistics
 import threading
 from collections import deque
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from kiosk.monitors.config import InputThresholds, threshold_dict
 from kiosk.monitors.events import STATE_ACTIVE, EventFactory

@@ -80,7 +80,7 @@ class PynputListeners:
         self._keycode: int | None = None
 
     def start(self) -> None:
-        from pynput import keyboard, mouse  # noqa: PLC0415 - needs a display; see module doc
+        from pynput import keyboard, mouse  # imported here: needs a display; see module doc
 
         listener = keyboard.Listener(on_press=self._press, on_release=self._release)
         self._see_keycodes(listener)

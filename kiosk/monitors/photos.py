@@ -11,7 +11,7 @@ test dependency, not a kiosk one).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import cv2
 import numpy as np
@@ -33,7 +33,7 @@ class LabelledFrame:
 
 
 def _skimage_photo(name: str) -> np.ndarray:
-    from skimage import data  # noqa: PLC0415 - test dependency only
+    from skimage import data  # imported here: a test dependency only
 
     image = getattr(data, name)()
     if image.dtype != np.uint8:
@@ -43,7 +43,7 @@ def _skimage_photo(name: str) -> np.ndarray:
     return cv2.cvtColor(image[:, :, :3], cv2.COLOR_RGB2BGR)
 
 
-@lru_cache(maxsize=None)
+@cache
 def background(name: str) -> np.ndarray:
     """A 640x480 scene with no human face in it, exposed to a normal room's mean brightness."""
     if name == "camera_wall":   # the cameraman photo's lawn and tripod, below his face
@@ -55,25 +55,25 @@ def background(name: str) -> np.ndarray:
     return np.clip(image.astype(np.float32) * gain, 0, 255).astype(np.uint8)
 
 
-@lru_cache(maxsize=None)
+@cache
 def astronaut_head() -> np.ndarray:
     """Head and shoulders of the astronaut photograph (one real frontal face), 180x210 BGR."""
     return _skimage_photo("astronaut")[20:230, 135:315].copy()
 
 
-@lru_cache(maxsize=None)
+@cache
 def hopper_head() -> np.ndarray:
     """Head and shoulders of Grace Hopper's portrait (matplotlib sample data), 200x240 BGR."""
-    from matplotlib import cbook  # noqa: PLC0415 - test and bench only
+    from matplotlib import cbook  # imported here: test and bench only
 
     image = cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
     return cv2.resize(image[40:440, 65:465], (200, 200), interpolation=cv2.INTER_AREA)
 
 
-@lru_cache(maxsize=None)
+@cache
 def lfw_faces() -> np.ndarray:
     """The 100 real face crops of ``skimage.data.lfw_subset`` as uint8 grey 25x25."""
-    from skimage import data  # noqa: PLC0415
+    from skimage import data  # imported here: a test dependency only
 
     return (data.lfw_subset()[:100] * 255).astype(np.uint8)
 

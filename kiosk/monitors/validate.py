@@ -25,7 +25,8 @@ import csv
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import cv2
 import numpy as np
@@ -132,7 +133,7 @@ def truth(photo: Photograph, kind: str) -> set[str]:
 
 def clip_analyses(photo: Photograph, analyzer: FrameAnalyzer, kind: str) -> list[FrameAnalysis]:
     """The analyses a clip replays: noisy variants (steady), the same frame twice (frozen), none (lost)."""
-    from kiosk.monitors.photos import noisy  # noqa: PLC0415 - numpy only, no scikit-image needed here
+    from kiosk.monitors.photos import noisy  # imported here: numpy only, no scikit-image needed
     if kind == "lost":
         return [analyzer.lost(0.0)]
     if kind == "frozen":
@@ -236,7 +237,7 @@ def _photograph(root: Path, labels: Path, line: int, row: dict[str, str]) -> Pho
 def export_labelled(directory: str | Path, per_class: int = 6) -> int:
     """Write the set composed from real photographs (``kiosk.monitors.photos``; needs scikit-image)
     as PNG files with their ``labels.csv``; returns how many were written."""
-    from kiosk.monitors.photos import labelled_set  # noqa: PLC0415 - scikit-image is a test dependency
+    from kiosk.monitors.photos import labelled_set  # imported here: scikit-image is a test dependency
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     rows = []

@@ -7,7 +7,7 @@ candidate whom the camera cannot see is reported as covered, dark or poorly lit,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from kiosk.monitors.analysis import LIGHTING_COVERED, LIGHTING_DARK, LIGHTING_POOR, FrameAnalysis
 from kiosk.monitors.config import WebcamThresholds, threshold_dict
