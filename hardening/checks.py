@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import ssl
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from hardening.clock import ClockError, measure_offset
 from hardening.host import Host

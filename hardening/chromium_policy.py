@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from hardening.errors import PolicyError
 

@@ -18,7 +18,7 @@ POLICY_HELP = "Policy file (YAML), or a builtin policy name: default, developmen
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
 
 
-def _load_policy(source: str | None) -> "Policy":
+def _load_policy(source: str | None) -> Policy:
     from hardening.policy import load_policy
 
     try:

@@ -18,7 +18,7 @@ import select
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 MODIFIER_NAMES = ("ctrl", "alt", "shift", "super")
 # Variants of each grab for the lock modifiers (CapsLock, NumLock = Mod2, ScrollLock = Mod5) so a

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from hardening.host import (BlockDevice, DisplayFacts, Host, Mount, NetInterface, ProcessInfo,
                             Route, VirtualisationFacts)

@@ -15,7 +15,7 @@ import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from hardening.chromium_policy import POLICY_FILE_NAME, kiosk_origin, policy_bytes
 from hardening.errors import HardeningError
@@ -170,7 +170,7 @@ class Lockdown:
             self.journal.release()
             self._owned = False
 
-    def __enter__(self) -> "Lockdown":
+    def __enter__(self) -> Lockdown:
         self.start()
         return self
 

@@ -29,7 +29,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
+from collections.abc import Iterator, Sequence
 
 from exam_core.files import fsync_dir, write_atomic
 from hardening.errors import HardeningError, RestoreError
@@ -134,7 +135,7 @@ class RestoreJournal:
             self._lock_fd = None
 
     @contextmanager
-    def owned(self) -> Iterator["RestoreJournal"]:
+    def owned(self) -> Iterator[RestoreJournal]:
         """Own the journal; undo whatever a crashed predecessor left behind first."""
         self.acquire()
         try:

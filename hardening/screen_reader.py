@@ -20,7 +20,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from hardening.errors import HardeningError
 from hardening.restore_journal import PROFILE_PREFIX as LOCKDOWN_PREFIX, RestoreJournal
