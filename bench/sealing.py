@@ -25,7 +25,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives import hpke as raw_hpke
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
