@@ -19,9 +19,10 @@ import threading
 import time
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from demo import commands
 from demo.candidates import Candidate, KioskClient, load_item_keys
@@ -136,7 +137,7 @@ class Demo:
         enrolled = commands.central(c, "centres", "add", "--request", init["enrolment_request"], "--by", "carl.admin")
         commands.console(con, "certificate", "install", enrolled["certificate_bundle"])
         self.say(f"test centre {CENTRE_ID} enrolled and certified (serial {enrolled['serial']})")
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         window = [(now - timedelta(hours=1)).isoformat(), (now + timedelta(hours=8)).isoformat()]
         for form_id in self.forms:
             pkg = commands.central(c, "publish", "--form", form_id, "--centre", CENTRE_ID, "--opens", window[0],
