@@ -8,7 +8,7 @@ described in ``tests/support/console_world.py``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

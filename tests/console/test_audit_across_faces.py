@@ -9,7 +9,8 @@ are compared, with only what must differ (the kiosk, the user, the moment) maske
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import pytest
 

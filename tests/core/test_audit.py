@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import pytest
@@ -47,7 +47,7 @@ def _rewrite_chain(db, from_seq: int = 1) -> None:
     prev = GENESIS_HASH if from_seq == 1 else bytes.fromhex(rows[from_seq - 2]["hash"])
     for row in rows[from_seq - 1:]:
         digest = entry_hash(prev, row["seq"], row["time"], row["actor"], row["action"], json.loads(row["data"]))
-        db.execute(f"UPDATE audit_log SET prev_hash = ?, hash = ? WHERE seq = ?", (prev.hex(), digest.hex(), row["seq"]))
+        db.execute("UPDATE audit_log SET prev_hash = ?, hash = ? WHERE seq = ?", (prev.hex(), digest.hex(), row["seq"]))
         prev = digest
 
 
@@ -74,7 +74,7 @@ def test_append_returns_linked_entries_and_verify_passes(db, key) -> None:
 
 
 def test_entry_hash_is_the_documented_domain_separated_sha256(db) -> None:
-    when = datetime(2026, 11, 26, 8, 0, 0, 123456, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 26, 8, 0, 0, 123456, tzinfo=UTC)
     entry = AuditLog(db, clock=lambda: when).append("proctor-1", "kiosk.pause", {"b": 1, "a": "é"})
     body = b'{"action":"kiosk.pause","actor":"proctor-1","data":{"a":"\xc3\xa9","b":1},' \
            b'"seq":1,"time":"2026-11-26T08:00:00.123456Z"}'
@@ -311,7 +311,7 @@ def test_nothing_is_logged(db, key, caplog) -> None:
 
 class _Clock:
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from exam_core import formcontent, keys, package, safezip, signing
+from exam_core import formcontent, package, safezip, signing
 from exam_core.errors import (ArtefactError, ExpiredError, MalformedError, ReleaseCodeError,
                               TamperedError, TooLargeError, UnknownVersionError, ValidationError,
                               WrongKeyError, WrongPurposeError)

@@ -61,9 +61,8 @@ def test_unsupported_compression_methods_are_refused() -> None:
 def test_a_bad_crc_is_a_malformed_member_not_a_zipfile_error() -> None:
     data = bytearray(zip_of([("a.txt", b"hello world")]))
     data[data.index(b"hello")] ^= 0x20
-    with open_zip(bytes(data), POLICY) as reader:
-        with pytest.raises(MalformedError, match="corrupt"):
-            reader.read("a.txt")
+    with open_zip(bytes(data), POLICY) as reader, pytest.raises(MalformedError, match="corrupt"):
+        reader.read("a.txt")
 
 
 @pytest.mark.parametrize("damage", ["comment", "trailing", "multi-disk"])

@@ -191,9 +191,8 @@ def test_read_snapshot_sees_one_state_and_never_writes(tmp_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM answers").fetchone()[0] == 1
         insert_durably(other, "answers", {"item": "q2"})  # WAL: the writer is not blocked by the reader
         assert conn.execute("SELECT count(*) FROM answers").fetchone()[0] == 1
-        with pytest.raises(StoreError, match="inside an open transaction"):
-            with immediate_transaction(db):
-                pass
+        with pytest.raises(StoreError, match="inside an open transaction"), immediate_transaction(db):
+            pass
     assert not db.conn.in_transaction
     assert db.execute("SELECT count(*) FROM answers").fetchone()[0] == 2
 

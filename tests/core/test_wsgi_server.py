@@ -6,7 +6,8 @@ import http.client
 import socket
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from exam_core.wsgi_server import WsgiServer
 

@@ -15,7 +15,8 @@ import sqlite3
 import threading
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from demo.candidates import Candidate
 from demo.orchestrate import PRESENT_CAMERA, Demo, DemoOptions, Seat
@@ -81,7 +82,7 @@ def in_threads(seats_: list[Seat], work: Callable[[Seat], Any]) -> dict[str, Any
     def run(seat: Seat) -> None:
         try:
             results[seat.kiosk_id] = work(seat)
-        except Exception as exc:  # noqa: BLE001 - collected and raised in the test thread
+        except Exception as exc:  # collected and raised in the test thread
             errors.append(f"{seat.kiosk_id}: {type(exc).__name__}: {exc}")
     threads = [threading.Thread(target=run, args=(s,), daemon=True) for s in seats_]
     for t in threads:

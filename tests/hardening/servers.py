@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.server
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
@@ -25,7 +25,7 @@ class HitLogServer:
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's naming
+            def do_GET(self):  # http.server's naming
                 owner.hits.append(self.path)
                 body = owner.page.encode()
                 self.send_response(200)

@@ -182,9 +182,8 @@ def test_lockdown_session_api_reports_shortcuts_browser_exit_and_restores(xvfb_d
             os.killpg(session.browser.pid, signal.SIGKILL)  # the browser dies under the candidate
             assert session.wait(timeout=10) is not None
         assert not (tmp_path / "managed").exists() and not (tmp_path / "journal.jsonl").exists()
-        with pytest.raises(RuntimeError, match="kiosk crashed"):
-            with Lockdown(settings, policy):
-                raise RuntimeError("kiosk crashed")
+        with pytest.raises(RuntimeError, match="kiosk crashed"), Lockdown(settings, policy):
+            raise RuntimeError("kiosk crashed")
         assert not (tmp_path / "managed").exists()
     finally:
         kiosk.close()

@@ -15,7 +15,7 @@ import hashlib
 import secrets
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from exam_core.jsonio import b64d, b64e
 
 
 def _now(delta: float = 0) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (datetime.now(UTC) + timedelta(seconds=delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ConsoleStore:
@@ -86,7 +86,7 @@ class FakeConsole:
         if self.sid:
             try:
                 self.sio.disconnect(self.sid, namespace=protocol.KIOSK_NAMESPACE)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         self.server.shutdown()
         self.server.server_close()
@@ -163,7 +163,7 @@ class FakeConsole:
             return None
         try:
             ack = self.sio.call(protocol.COMMAND, command, to=self.sid, namespace=protocol.KIOSK_NAMESPACE, timeout=15)
-        except Exception:  # noqa: BLE001 - timeout or disconnect: stays pending
+        except Exception:  # timeout or disconnect: stays pending
             return None
         self.store.acks[command["command_id"]] = ack
         if ack.get("ok"):

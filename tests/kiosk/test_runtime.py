@@ -130,7 +130,7 @@ def test_heartbeat_before_resume_reports_the_head_on_disk(world, tmp_path):
     assert again.heartbeat().journal_head.seq == head.seq - 1            # reported as it is: the console sees it go back
 
 
-def _console_head(world, head) -> "protocol.ConsoleJournalHead":
+def _console_head(world, head) -> protocol.ConsoleJournalHead:
     from exam_core import protocol
 
     return protocol.ConsoleJournalHead(seq=head.seq, hash=head.hash, attempt_id=world.attempt.attempt_id)

@@ -9,7 +9,7 @@ The console's side of each command (``Command`` records) is built with exam_core
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from kiosk.device import Device
 
 from tests.kiosk.forms import make_attempt, make_content
 
-T0 = datetime(2020, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 class World:
@@ -45,7 +45,7 @@ class World:
         self.content_bytes = formcontent.encode(form.to_dict(), media)
         self.package_bytes, _ = package.build_form_package(
             self.content_bytes, package_id="P1", form_id="F1", form_version=1, scheme_id="S1",
-            centre_id="CENTRE1", opens=T0, closes=datetime.now(timezone.utc) + timedelta(days=1),
+            centre_id="CENTRE1", opens=T0, closes=datetime.now(UTC) + timedelta(days=1),
             signing_key=self.central_key, centre_hpke_public=self.centre_hpke.public_key())
         self.package_sha = hashlib.sha256(self.package_bytes).hexdigest()
         opened = package.read_form_package(self.package_bytes, self.central_key.public_key())

@@ -3,7 +3,7 @@ that world over HTTPS on 127.0.0.1 (tests/support/central_sync.py)."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
