@@ -41,6 +41,7 @@ from proctor_console.link.challenges import ChallengeBook
 from proctor_console.link.frame_limits import FrameLimitedHandler, PollingBodyLimit
 from proctor_console.link.kiosk_http import kiosk_http_blueprint
 from proctor_console.link.kiosk_socket import HeadStore, KioskLinkParts, KioskNamespace, KioskSender
+from proctor_console.link.malformed import CheckedPacket, QuietTLSServer, guard_messages, library_logger
 from proctor_console.packages import Packages
 from proctor_console.registry import KioskRegistry
 from proctor_console.retention import Retention
@@ -126,8 +127,12 @@ def _socket_server(app: Flask, async_mode: str) -> SocketIO:
     # Flask-SocketIO then skips copying a session for every one of a thousand events a second.
     # max_http_buffer_size is the ceiling for a logged-in kiosk (an envelope); every other
     # connection is held to frame_limits.SMALL_MESSAGE_BYTES before its frames are read.
+    # serializer, loggers and guard_messages: a malformed packet is one rate-limited line, never a
+    # traceback (written twice: python-socketio's loggers add a handler of their own by default).
     socketio = SocketIO(app, async_mode=async_mode, max_http_buffer_size=protocol.MAX_MESSAGE_BYTES,
-                        ping_interval=10, ping_timeout=20, manage_session=False)
+                        ping_interval=10, ping_timeout=20, manage_session=False, serializer=CheckedPacket,
+                        logger=library_logger("socketio"), engineio_logger=library_logger("engineio"))
+    guard_messages(socketio.server)
     app.wsgi_app = PollingBodyLimit(app.wsgi_app)  # type: ignore[method-assign]
     return socketio
 
@@ -241,7 +246,7 @@ def serve(console: Console, host: str, port: int, insecure_dev: bool) -> None:
         console.socketio.run(console.app, host=host, port=port, log_output=False, **ssl_args)
         return
     # What socketio.run does for gevent, with the handler that bounds every websocket message
-    # (frame_limits: small until a kiosk has logged in on that connection).
-    from gevent import pywsgi
-    pywsgi.WSGIServer((host, port), console.app, handler_class=FrameLimitedHandler, log=None,
-                      **ssl_args).serve_forever()
+    # (frame_limits: small until a kiosk has logged in on that connection) and a failed TLS
+    # handshake logged as one line (malformed).
+    QuietTLSServer((host, port), console.app, handler_class=FrameLimitedHandler, log=None,
+                   **ssl_args).serve_forever()

@@ -19,6 +19,7 @@ held to the small budget (:class:`PollingBodyLimit`, 413 before the body is read
 
 from __future__ import annotations
 
+import io
 import logging
 import struct
 from typing import Any, Callable
@@ -26,6 +27,8 @@ from typing import Any, Callable
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler
 from geventwebsocket.websocket import Header, WebSocket
+
+from proctor_console.link import malformed
 
 log = logging.getLogger("proctor_console.frame_limits")
 
@@ -70,6 +73,7 @@ class BoundedWebSocket(WebSocket):
         super().__init__(environ, stream, handler)
         self.budget = budget
         self._message_bytes = 0
+        self._malformed = 0
 
     def read_frame(self) -> tuple[Header, bytes]:
         header = Header.decode_header(self.stream)
@@ -87,13 +91,33 @@ class BoundedWebSocket(WebSocket):
         return header, unmask(payload, header.mask) if header.mask else payload
 
     def receive(self) -> Any:
-        try:
-            return super().receive()
-        except MessageTooBig as exc:
-            address = (self.environ or {}).get("REMOTE_ADDR", "?")
-            log.warning("closing a socket from %s: message too big (%s)", address, exc)
-            self.close(MESSAGE_TOO_BIG, b"message too big")
-            return None
+        """The next message that is an Engine.IO packet: text frames that are none are dropped
+        (Engine.IO would parse them outside its error handling) and, after a few, the socket is
+        closed (``malformed``)."""
+        while True:
+            try:
+                message = super().receive()
+            except MessageTooBig as exc:
+                address = (self.environ or {}).get("REMOTE_ADDR", "?")
+                log.warning("closing a socket from %s: message too big (%s)", address, exc)
+                self.close(MESSAGE_TOO_BIG, b"message too big")
+                return None
+            refusal = None if message is None else malformed.engineio_frame_refusal(message)
+            if refusal is None:
+                return message
+            if self._drop_malformed(refusal):
+                return None
+
+    def _drop_malformed(self, refusal: str) -> bool:
+        """Count and report a malformed frame; True when the socket was closed for it."""
+        self._malformed += 1
+        address = (self.environ or {}).get("REMOTE_ADDR", "?")
+        malformed.NETWORK_JUNK.warn("dropped a websocket frame from %s: %s", address, refusal)
+        if self._malformed < malformed.MAX_MALFORMED_PER_CONNECTION:
+            return False
+        malformed.NETWORK_JUNK.warn("closing the socket from %s after %d malformed frames", address, self._malformed)
+        self.close(malformed.PROTOCOL_ERROR, b"malformed packets")
+        return True
 
     def close(self, code: int = 1000, message: bytes | str = b"") -> None:
         """Send an RFC 6455 close frame (gevent-websocket's own sends neither the code nor the reason
@@ -137,7 +161,8 @@ class FrameLimitedHandler(WebSocketHandler):
 
 
 class PollingBodyLimit:
-    """WSGI middleware: a long-polling POST to Socket.IO larger than the small budget gets 413."""
+    """WSGI middleware: a long-polling POST to Socket.IO larger than the small budget gets 413, and
+    one whose body is no Engine.IO payload 400 (``malformed``), before Engine.IO reads it."""
 
     def __init__(self, app: Callable) -> None:
         self.app = app
@@ -151,4 +176,12 @@ class PollingBodyLimit:
             if length > SMALL_MESSAGE_BYTES:
                 start_response("413 Payload Too Large", [("Content-Type", "text/plain"), ("Connection", "close")])
                 return [b"message too large for this connection\n"]
+            body = environ["wsgi.input"].read(length) if length > 0 else b""
+            refusal = malformed.engineio_payload_refusal(body)
+            if refusal is not None:
+                malformed.NETWORK_JUNK.warn("refused a long-polling POST from %s: %s",
+                                            environ.get("REMOTE_ADDR", "?"), refusal)
+                start_response("400 Bad Request", [("Content-Type", "text/plain"), ("Connection", "close")])
+                return [b"malformed payload\n"]
+            environ["wsgi.input"] = io.BytesIO(body)
         return self.app(environ, start_response)

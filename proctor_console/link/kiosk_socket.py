@@ -43,10 +43,13 @@ from proctor_console.journal_heads import highest_head, record_journal_head
 from proctor_console.link import frame_limits
 from proctor_console.link.batcher import SerialWriter
 from proctor_console.link.challenges import ChallengeBook
+from proctor_console.link.malformed import RateLimitedWarning
 from proctor_console.packages import Packages
 from proctor_console.registry import KioskRegistry
 
 log = logging.getLogger("proctor_console.kiosk_socket")
+#: Refused kiosk logins written to the audit log per minute (a flood of them is counted instead).
+REFUSALS_AUDITED_PER_MINUTE = 60
 
 
 class KioskSender:
@@ -129,6 +132,7 @@ class KioskNamespace(socketio.Namespace):
         #: The last journal head each kiosk reported: an unchanged head (an idle candidate) needs no
         #: trip to the head writer's thread.
         self._last_heads: dict[str, tuple[str, int, str]] = {}
+        self._refusals = RateLimitedWarning(log, REFUSALS_AUDITED_PER_MINUTE, what="refused kiosk logins not audited")
         #: The last attempt found admitted on each kiosk (events name it a thousand times a second).
         self._own_attempts: dict[str, str] = {}
 
@@ -164,6 +168,10 @@ class KioskNamespace(socketio.Namespace):
         parts.dashboard.push_tile(kiosk_auth.kiosk_id)
 
     def _log_refusal(self, what: str, who: Any, exc: Exception) -> None:
+        """An audit entry per refused login, at most ``REFUSALS_AUDITED_PER_MINUTE`` (anyone can
+        send refused logins; beyond that the log says how many were left out)."""
+        if not self._refusals.allow():
+            return
         subject = who if isinstance(who, str) and len(who) < 130 else "unknown"
         self.parts.audit.append("anonymous", "kiosk.refused", {"what": what, "kiosk_id": subject,
                                                                "reason": type(exc).__name__})

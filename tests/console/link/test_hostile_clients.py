@@ -71,3 +71,105 @@ def test_kiosk_cannot_write_events_or_alerts_into_another_candidates_attempt(run
         proctor.disconnect()
     intruder.disconnect()
     victim.disconnect()
+
+
+# --- M6: malformed packets before a login -------------------------------------------------------------
+
+def _raw_socket(running: RunningConsole) -> Any:
+    """A websocket speaking Engine.IO by hand (no Socket.IO client would send what these tests do)."""
+    import ssl
+
+    import websocket
+    ws = websocket.create_connection(f"wss://127.0.0.1:{running.server.port}/socket.io/?EIO=4&transport=websocket",
+                                     sslopt={"cert_reqs": ssl.CERT_NONE}, timeout=10)
+    assert ws.recv().startswith("0{")  # Engine.IO open
+    return ws
+
+
+def _send_until_closed(ws: Any, packets: list[str]) -> int:
+    """Send the packets until the console closes the socket; how many went out."""
+    import websocket
+    sent = 0
+    for text in packets:
+        try:
+            ws.send(text)
+        except (websocket.WebSocketException, OSError):
+            break
+        sent += 1
+    ws.close()
+    return sent
+
+
+def _round_trip_ms(proctor: Any, csrf: str, samples: int = 15) -> float:
+    """Median time of a dashboard action's round trip (a refused one: it touches no record)."""
+    import statistics
+    import time
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        reply = proctor.call("action", {"csrf": csrf, "type": "no_such_action"}, namespace=protocol.PROCTOR_NAMESPACE)
+        times.append((time.perf_counter() - start) * 1000)
+        assert reply["ok"] is False and reply["code"] == "invalid"
+    return statistics.median(times)
+
+
+def test_malformed_packets_before_login_are_dropped_in_one_line_and_the_socket_closed(
+        running_console: RunningConsole) -> None:
+    import threading
+    log = running_console.server.log
+    # one socket, a malformed packet of each kind: undecodable Socket.IO, an unknown packet type, an
+    # Engine.IO text frame that is no packet, an empty frame; each socket is closed after the third
+    for bad in ("42[", "47", "4x", "x", ""):
+        ws = _raw_socket(running_console)
+        before = log.stat().st_size
+        for _ in range(3):
+            ws.send(bad)
+        ws.settimeout(10)
+        import websocket
+        with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionError, OSError)):
+            while True:  # the console's close ("1" is Engine.IO's close packet), then the end
+                if ws.recv() in ("", None):
+                    raise ConnectionError("closed")
+        text = log.read_bytes()[before:].decode(errors="replace")
+        assert "Traceback" not in text and "42[" not in text, text
+
+    # long-polling: a body that is no Engine.IO payload is refused before Engine.IO parses it
+    import requests
+    polling = f"{running_console.url}/socket.io/?EIO=4&transport=polling"
+    before = log.stat().st_size
+    for body in (b"x", b"b!!!", b"\xff", b"42["):
+        opened = requests.get(polling, verify=False, timeout=10)
+        sid = opened.text[opened.text.index('"sid":"') + 7:].split('"')[0]
+        reply = requests.post(f"{polling}&sid={sid}", data=body, verify=False, timeout=10)
+        assert reply.status_code in (200, 400)
+    assert "Traceback" not in log.read_bytes()[before:].decode(errors="replace")
+
+    # the measured attack: 2,000 three-byte packets, on one socket and then over many
+    proctor, csrf, _ = running_console.proctor_socket(running_console.login())
+    baseline = _round_trip_ms(proctor, csrf)
+    before = log.stat().st_size
+    _send_until_closed(_raw_socket(running_console), ["42["] * 2000)  # read only up to the third
+    during: list[float] = []
+    flood_sent = [0]
+
+    def flood() -> None:  # 400 sockets of five packets each: every socket is closed after the third
+        while flood_sent[0] < 2000:
+            _send_until_closed(_raw_socket(running_console), ["42["] * 5)
+            flood_sent[0] += 5
+
+    flooder = threading.Thread(target=flood)
+    flooder.start()
+    try:
+        while flooder.is_alive():
+            during.append(_round_trip_ms(proctor, csrf, samples=5))
+    finally:
+        flooder.join(120)
+    proctor.disconnect()
+    grown = log.stat().st_size - before
+    text = log.read_bytes()[before:].decode(errors="replace")
+    assert "Traceback" not in text and csrf not in text
+    # at most WARNINGS_PER_MINUTE lines a minute (and one line counting the rest), never a traceback
+    # per packet: 3.6 MB before the fix
+    assert grown < 8_000, text
+    import statistics
+    assert statistics.median(during) < max(3 * baseline, baseline + 150), (baseline, during)
