@@ -133,7 +133,8 @@ def _parse_payload(payload: dict[str, Any]) -> tuple[model.Certificate, Ed25519P
     signing_public = Ed25519PublicKey.from_public_bytes(raw)
     hpke_public = None
     if cert.hpke_key is not None:
-        hpke_public = HpkePublicKey(cert.hpke_key.suite, b64d(cert.hpke_key.public, "certificate.hpke_key.public", 4096))
+        hpke_public = HpkePublicKey(cert.hpke_key.suite,
+                                    b64d(cert.hpke_key.public, "certificate.hpke_key.public", 4096))
     if parse_time(cert.not_after, "not_after") <= parse_time(cert.not_before, "not_before"):
         raise MalformedError("not_after must be after not_before", "certificate")
     return cert, signing_public, hpke_public
@@ -173,7 +174,8 @@ def read_unverified_certificate(data: bytes) -> model.Certificate:
     return _parse_payload(payload)[0]
 
 
-def verify_root_certificate(data: bytes, root_public: Ed25519PublicKey, at: datetime | None = None) -> VerifiedCertificate:
+def verify_root_certificate(data: bytes, root_public: Ed25519PublicKey,
+                            at: datetime | None = None) -> VerifiedCertificate:
     """Verify the central body's self-signed certificate against its known public key."""
     verified = read_certificate(data, root_public)
     if verified.cert.role != ROLE_CENTRAL or verified.key_id != key_id(root_public):

@@ -148,7 +148,8 @@ def _signed(result: Inspection, data: bytes, issuer: Ed25519PublicKey | None) ->
     if result.kind == "certificate":
         cert = certs.read_unverified_certificate(data)
         result.header.pop("signing_key", None)
-        result.header["subject_key_id"] = keys.key_id(keys.public_from_raw(keys.KIND_ED25519, keys.b64d(cert.signing_key)))
+        subject_key = keys.public_from_raw(keys.KIND_ED25519, keys.b64d(cert.signing_key))
+        result.header["subject_key_id"] = keys.key_id(subject_key)
     if result.kind == "revocation-list" and isinstance(payload, dict) and isinstance(payload.get("serials"), list):
         result.header["serials"] = len(payload["serials"])
     if issuer is None:
@@ -195,7 +196,8 @@ def _read_key_source(path: str) -> tuple[bytes, Any]:
 
 def _signing_key_file(path: str, fmt: Any) -> Ed25519PublicKey:
     try:
-        public = keys.public_of(keys.load_private_key(path)) if fmt == keys.PRIVATE_KEY_FORMAT else keys.load_public_key(path)
+        public = (keys.public_of(keys.load_private_key(path)) if fmt == keys.PRIVATE_KEY_FORMAT
+                  else keys.load_public_key(path))
     except ArtefactError as exc:
         raise KeyFileError(f"{path}: {exc}") from None
     if not isinstance(public, Ed25519PublicKey):

@@ -19,7 +19,7 @@ import secrets
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke as _hpke
@@ -125,8 +125,8 @@ class HpkePrivateKey:
         return self._raw
 
 
-PublicKey = Union[Ed25519PublicKey, HpkePublicKey]
-PrivateKey = Union[Ed25519PrivateKey, HpkePrivateKey]
+PublicKey = Ed25519PublicKey | HpkePublicKey
+PrivateKey = Ed25519PrivateKey | HpkePrivateKey
 
 
 def generate_signing_key() -> Ed25519PrivateKey:

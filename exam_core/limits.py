@@ -43,7 +43,8 @@ FORM_JSON_MAX_BYTES = 16 * MIB
 #: A sealed response envelope as a whole, and its decrypted inner payload.
 ENVELOPE_MAX_BYTES = 32 * MIB
 ENVELOPE_PAYLOAD_MAX_BYTES = 16 * MIB
-#: Final responses plus answer-history entries one envelope payload may carry (kiosk trims to it, intake refuses past it).
+#: Final responses plus answer-history entries one envelope payload may carry (kiosk trims to it,
+#: intake refuses past it).
 ENVELOPE_MAX_RESPONSES = 20_000
 #: Certificates in an envelope's chain.
 CHAIN_MAX_CERTS = 4

@@ -308,8 +308,8 @@ def unwrap_content_key(package: FormPackage, centre_hpke_private: HpkePrivateKey
     fields = package.manifest_fields
     if key_id(centre_hpke_private.public_key()) != fields["centre_key_id"]:
         raise WrongKeyError(f"package {package.package_id} is for centre key {fields['centre_key_id']}")
-    secret = hpke.open_sealed(centre_hpke_private, purposes.FORM_CONTENT_KEY, b64d(fields["wrapped_key"], "wrapped_key"),
-                              package.package_id.encode("utf-8"))
+    secret = hpke.open_sealed(centre_hpke_private, purposes.FORM_CONTENT_KEY,
+                              b64d(fields["wrapped_key"], "wrapped_key"), package.package_id.encode("utf-8"))
     factor = b""
     if fields["release_code"] is not None:
         if release_code is None:

@@ -81,7 +81,7 @@ PROCTOR_ALERT = "alert"              # console -> browser: an alert opened or ch
 PROCTOR_COMMAND = "command_status"   # console -> browser: a command was sent / acked / failed
 
 #: What a kiosk reports as its state: ``idle`` (free seat) or the state of its current attempt.
-KIOSK_STATES = ("idle",) + ATTEMPT_STATES
+KIOSK_STATES = ("idle", *ATTEMPT_STATES)
 
 # --- acks ----------------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ A *signed document* carries such a signature with its payload::
 from __future__ import annotations
 
 import binascii
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 from collections.abc import Callable
 
 from cryptography.exceptions import InvalidSignature
@@ -32,7 +32,7 @@ _DOC_FIELDS = {"format", "v", "purpose", "signer", "payload", "signature"}
 
 #: Either a public key or a callable resolving a signer key id to a public key. A resolver
 #: raises ``UntrustedError`` (or ``WrongKeyError``) for a signer it does not know.
-KeySource = Union[Ed25519PublicKey, Callable[[str], Ed25519PublicKey]]
+KeySource = Ed25519PublicKey | Callable[[str], Ed25519PublicKey]
 
 
 class SignedDocument(NamedTuple):
@@ -104,8 +104,10 @@ def signed_document_bytes(purpose: str, signer: str, payload: bytes, signature: 
     purpose_ascii = purposes.check_purpose(purpose)
     if not isinstance(signer, str) or not signer.isalnum() or not signer.isascii():
         raise ValidationError("signer", "must be a key id")
-    return b"".join((b'{"format":"', SIGNED_FORMAT.encode(), b'","payload":"', binascii.b2a_base64(payload, newline=False),
-                     b'","purpose":"', purpose_ascii, b'","signature":"', binascii.b2a_base64(signature, newline=False),
+    return b"".join((b'{"format":"', SIGNED_FORMAT.encode(),
+                     b'","payload":"', binascii.b2a_base64(payload, newline=False),
+                     b'","purpose":"', purpose_ascii,
+                     b'","signature":"', binascii.b2a_base64(signature, newline=False),
                      b'","signer":"', signer.encode("ascii"), b'","v":1}'))
 
 
