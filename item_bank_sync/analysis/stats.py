@@ -139,7 +139,7 @@ def discrimination_index(scores: np.ndarray, totals: np.ndarray, max_scores: np.
     n = scores.shape[0]
     if n < 2:
         return np.full(scores.shape[1], np.nan)
-    g = max(1, int(math.floor(UPPER_LOWER_SHARE * n)))
+    g = max(1, math.floor(UPPER_LOWER_SHARE * n))
     order = np.argsort(totals, kind="stable")
     lower = scores[order[:g]].mean(axis=0, dtype=np.float64)
     upper = scores[order[n - g:]].mean(axis=0, dtype=np.float64)
@@ -270,6 +270,6 @@ def add_distractor_analysis(
     item = analysis.items[item_index]
     item.options = stats
     limit = analysis.thresholds.distractor_rpb_max
-    if any(not o.is_key and o.rpb is not None and o.rpb > limit for o in stats):
-        if FLAG_POSSIBLE_MISKEY not in item.flags:
-            item.flags.append(FLAG_POSSIBLE_MISKEY)
+    if (any(not o.is_key and o.rpb is not None and o.rpb > limit for o in stats)
+            and FLAG_POSSIBLE_MISKEY not in item.flags):
+        item.flags.append(FLAG_POSSIBLE_MISKEY)

@@ -47,10 +47,12 @@ def _matrix_payload(analysis: Analysis) -> dict:
               help="Also write the HTML report with plots to this file.")
 @click.option("--p-min", default=0.2, show_default=True, help="Flag items with p below this (too hard).")
 @click.option("--p-max", default=0.95, show_default=True, help="Flag items with p above this (too easy).")
-@click.option("--rpb-min", default=0.2, show_default=True, help="Flag items whose corrected point-biserial is below this.")
+@click.option("--rpb-min", default=0.2, show_default=True,
+              help="Flag items whose corrected point-biserial is below this.")
 @click.option("--distractor-rpb-max", default=0.0, show_default=True,
               help="Flag a possible mis-key when a distractor's point-biserial is above this.")
-@click.option("--write-stats", is_flag=True, help="With --form: write each item's p and n to the bank for form assembly.")
+@click.option("--write-stats", is_flag=True,
+              help="With --form: write each item's p and n to the bank for form assembly.")
 @psychometrics.analyze_options
 @json_option
 @click.pass_context

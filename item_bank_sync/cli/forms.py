@@ -132,7 +132,8 @@ def forms_build(ctx: click.Context, scheme_id: str, scheme_version: int | None, 
         con.print(f"largest overlap between two forms: {report.max_overlap} items "
                   f"({report.max_overlap_fraction:.0%}); highest item exposure: {report.max_exposure} form(s)")
         if report.target_p is not None:
-            con.print(f"difficulty: target mean p {report.target_p:.3f}, spread between forms {report.mean_p_range:.4f}")
+            con.print(f"difficulty: target mean p {report.target_p:.3f}, "
+                      f"spread between forms {report.mean_p_range:.4f}")
         else:
             con.print("difficulty: no item statistics yet, not balanced")
     emit(ctx, data, human)

@@ -154,5 +154,6 @@ def _transition_command(action: str, help_text: str) -> click.Command:
 
 
 items_group.add_command(_transition_command("review", "Mark a draft version reviewed."))
-items_group.add_command(_transition_command("approve", "Approve a reviewed version (by someone other than its reviewer)."))
+items_group.add_command(_transition_command("approve",
+                                            "Approve a reviewed version (by someone other than its reviewer)."))
 items_group.add_command(_transition_command("retire", "Retire a version: it can no longer be placed on forms."))

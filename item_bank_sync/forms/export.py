@@ -40,7 +40,7 @@ def export_form(ctx: CentralContext, form_id: str, out: Path, version: int | Non
     for ref in form.items:
         item, key = bank.item(ref.item_id, ref.version), bank.answer_key(ref.item_id, ref.version)
         paths = _media_paths(item)
-        xml = item_to_qti(item, key, lambda src: "../" + paths[src] if src in paths else src, ref.item_id)
+        xml = item_to_qti(item, key, lambda src, paths=paths: "../" + paths[src] if src in paths else src, ref.item_id)
         member = f"items/{item.item_id}.xml"
         members.append((member, xml))
         files = [f'<file href="{member}"/>']

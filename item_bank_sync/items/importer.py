@@ -204,7 +204,8 @@ def _zip(path: Path, options: ImportOptions) -> Iterator[Outcome]:
                 yield exc
                 return
             if MANIFEST not in members:
-                yield ItemRejected(str(path), MANIFEST, "missing: a content package must hold imsmanifest.xml at its root")
+                yield ItemRejected(str(path), MANIFEST,
+                                   "missing: a content package must hold imsmanifest.xml at its root")
                 return
             root = _Root(str(path), _member_reader(reader, members, str(path)), lambda rel: rel in members,
                          key_prefix=f"{path.name}!")
@@ -257,7 +258,8 @@ def _manifest_items(root: _Root, label: str, options: ImportOptions) -> Iterator
         area = _area_metadata(resource)
         rel = posixpath.normpath(href)
         if not href or rel.startswith("../") or href.startswith("/"):
-            yield ItemRejected(source, f"resource[{resource.get('identifier', '?')}]", f"href {href!r} is not inside the package")
+            yield ItemRejected(source, f"resource[{resource.get('identifier', '?')}]",
+                               f"href {href!r} is not inside the package")
             continue
         yield _parse(root, rel, f"{label}!{rel}", options, area=area)
     if not found:

@@ -23,8 +23,10 @@ def choice_item_xml(item_id: str, title: str, stem: str, options: list[str], cor
     """One single-choice QTI 2.1 item."""
     choices = "\n".join(f'      <simpleChoice identifier="C{n}">{escape(text)}</simpleChoice>'
                         for n, text in enumerate(options))
+    root = (f'<assessmentItem xmlns="{QTI21}" identifier={quoteattr(item_id)} title={quoteattr(title)} '
+            'adaptive="false" timeDependent="false">')
     return f"""<?xml version="1.0" encoding="UTF-8"?>
-<assessmentItem xmlns="{QTI21}" identifier={quoteattr(item_id)} title={quoteattr(title)} adaptive="false" timeDependent="false">
+{root}
   <responseDeclaration identifier="RESPONSE" cardinality="single" baseType="identifier">
     <correctResponse><value>C{correct}</value></correctResponse>
   </responseDeclaration>
@@ -43,7 +45,7 @@ def choice_item_xml(item_id: str, title: str, stem: str, options: list[str], cor
 
 def generate(count: int, areas: list[str], seed: int = 0, prefix: str = "syn") -> list[tuple[str, str, bytes]]:
     """(item_id, area, QTI bytes) for ``count`` items spread round-robin over ``areas``."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible synthetic items, not a secret
     out = []
     for n in range(count):
         item_id = f"{prefix}-{n:05d}"

@@ -9,7 +9,6 @@ responses, options, cardinality, sanitised HTML, media) and cannot take a shortc
 from __future__ import annotations
 
 from typing import Any
-from collections.abc import Callable
 
 from exam_core.model import (AnswerKey, AreaMapEntry, Choice, Hotspot, Interaction, Item,
                              ResponseKey)
@@ -159,8 +158,10 @@ def _scoring(reader: _Reader, raw: Any, where: str, inter: Interaction) -> Respo
             return ResponseKey(inter.response_id, inter.cardinality, inter.base_type, "human")
         raise reader.fail(where, "is required (how is this response scored?)")
     s = reader.mapping(raw, where, SCORING_FIELDS, {"template"})
-    number: Callable[[str], float | None] = lambda name: (
-        None if s.get(name) is None else float(reader.typed(s, name, (int, float), where)))
+
+    def number(name: str) -> float | None:
+        return None if s.get(name) is None else float(reader.typed(s, name, (int, float), where))
+
     mapping = reader.typed(s, "mapping", dict, where, {})
     areas = [reader.mapping(a, f"{where}.area_mapping[{i}]", {"shape", "coords", "value"}, {"shape", "coords", "value"})
              for i, a in enumerate(reader.typed(s, "area_mapping", list, where, []))]

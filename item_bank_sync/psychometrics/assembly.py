@@ -7,8 +7,9 @@ grid. :func:`check_tif` reports that; :func:`assemble_to_tif` builds a form of a
 calibrated 2PL pool: a greedy pass adds, at each step, the item that most reduces the largest
 deviation from its share of the target so far (``k / length`` of it after ``k`` items),
 then pairwise swaps with the pool lower the sum of squared relative
-deviations (smoother than the maximum, which stalls a swap search) until no swap helps. It is a heuristic (the exact problem is an integer
-programme), so the result always says whether the tolerance was met rather than assuming it.
+deviations (smoother than the maximum, which stalls a swap search) until no swap helps. It is a
+heuristic (the exact problem is an integer programme), so the result always says whether the
+tolerance was met rather than assuming it.
 """
 
 from __future__ import annotations

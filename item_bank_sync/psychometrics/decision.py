@@ -151,7 +151,7 @@ def livingston_lewis(scores: np.ndarray, reliability: float, cut: float, low: fl
     x = _validate(scores, reliability, cut, low, high)
     mu, var = x.mean(), x.var()
     n_eff = ((mu - low) * (high - mu) - reliability * var) / (var * (1 - reliability))
-    n = max(4, int(round(n_eff)))
+    n = max(4, round(n_eff))
     rescaled = n * (x - low) / (high - low)
     params, tau, w = _true_distribution(rescaled, n)
     tau_cut = (cut - low) / (high - low)
@@ -215,5 +215,6 @@ def irt_decision(result: IRTResult, cut: float) -> DecisionIndices:
         csem, theta_csem = 0.0, math.inf
     return DecisionIndices("irt", agreement, _kappa(agreement, pass_rate), 1 - false_pass - false_fail,
                            false_pass, false_fail, pass_rate, csem,
-                           {"model": result.model, "theta_at_cut": round(theta_cut, 6) if math.isfinite(theta_cut) else None,
+                           {"model": result.model,
+                            "theta_at_cut": round(theta_cut, 6) if math.isfinite(theta_cut) else None,
                             "theta_csem_at_cut": round(theta_csem, 6) if math.isfinite(theta_csem) else None})

@@ -110,7 +110,7 @@ def percentile_point(p: np.ndarray | float, freq: np.ndarray) -> np.ndarray:
     out = np.empty(p.size)
     for i, pv in enumerate(p):
         if pv >= cum[-1] - 1e-15:
-            out[i] = freq.size - 0.5 - (0 if pv >= 1 - 1e-15 else 0)
+            out[i] = freq.size - 0.5
             continue
         upper = int(np.searchsorted(cum, pv, side="right"))
         lower_cum = cum[upper - 1] if upper > 0 else 0.0
@@ -375,6 +375,6 @@ def irt_true_score_equating(new: ItemParameters, ref: ItemParameters) -> Convers
         elif x >= k_x:
             equated[x] = k_y
         else:
-            theta = brentq(lambda t: new.tcc(t)[0] - x, -40, 40, xtol=1e-12)
+            theta = brentq(lambda t, score=x: new.tcc(t)[0] - score, -40, 40, xtol=1e-12)
             equated[x] = ref.tcc(theta)[0]
     return Conversion("irt-true-score", scores, equated)

@@ -223,7 +223,9 @@ class BodySanitizer:
             self.warnings.append(f"{path}: object {data!r} of type {mime or '(none)'} is not delivered; "
                                  "its image fallback is shown instead")
             name = qti_name(fallback)
-            return self._image(fallback, f"{path}/img") if name == "img" else self._object_image(fallback, f"{path}/object")
+            if name == "img":
+                return self._image(fallback, f"{path}/img")
+            return self._object_image(fallback, f"{path}/object")
         if not mime.startswith("image/"):
             raise ItemRejected(self.source, path, f"object of type {mime or '(none)'!r} is not supported; "
                                                   "only images (or an object with an image fallback) can be delivered")
@@ -281,9 +283,8 @@ def serialise_inner(container: etree._Element) -> str:
     for node in container.iter():
         if node is not container and node.tag not in VOID_TAGS and node.text is None and len(node) == 0:
             node.text = ""
-        if not any(a.tag == "pre" for a in node.iterancestors()) and node.tag != "pre":
-            if node.text:
-                node.text = _LINE_BREAK_RUN.sub("\n", node.text)
+        if not any(a.tag == "pre" for a in node.iterancestors()) and node.tag != "pre" and node.text:
+            node.text = _LINE_BREAK_RUN.sub("\n", node.text)
         if node is not container and node.tail and not any(a.tag == "pre" for a in node.iterancestors()):
             node.tail = _LINE_BREAK_RUN.sub("\n", node.tail)
     head = _escape(container.text or "")

@@ -60,7 +60,7 @@ class Includer:
             self._replace(inc, depth)
 
     def _replace(self, inc: etree._Element, depth: int) -> None:
-        a = {k: v for k, v in inc.attrib.items()}
+        a = dict(inc.attrib.items())
         href = a.get("href", "")
         where = f"xi:include[{href}]"
         if depth >= MAX_INCLUDE_DEPTH:

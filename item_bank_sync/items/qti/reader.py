@@ -152,7 +152,8 @@ class _ItemReader(ResponseRules):
                 stimuli.append(child)
             elif name == "companionMaterialsInfo":
                 self.warnings.append(f"companionMaterialsInfo: the item asks for {_materials(child)}; Invigil sets "
-                                     "candidate tools per scheme (tools.calculator etc.), not per item: check the scheme")
+                                     "candidate tools per scheme (tools.calculator etc.), not per item: "
+                                     "check the scheme")
             elif action == "warn":
                 self.warnings.append(f"{name}: removed (not delivered in an exam)")
         return stimuli
@@ -384,8 +385,8 @@ class _ItemReader(ResponseRules):
             shape = a.get("shape", "")
             if shape not in ("rect", "circle", "ellipse", "poly", "default"):
                 raise self.reject(f"{where}/hotspotChoice[{hid}]", f"shape {shape!r} is not a QTI shape")
-            spots.append(Hotspot(id=hid, shape=shape, coords=self._coords(a.get("coords", ""), f"{where}/hotspotChoice[{hid}]"),
-                                 label=a.get("hotspotLabel", "")[:1000]))
+            coords = self._coords(a.get("coords", ""), f"{where}/hotspotChoice[{hid}]")
+            spots.append(Hotspot(id=hid, shape=shape, coords=coords, label=a.get("hotspotLabel", "")[:1000]))
         a = qti_attrs(el)
         inter = Interaction(type="hotspot", response_id=rid, cardinality="single", base_type="identifier",
                             prompt_html=self._prompt(el, where), hotspots=tuple(spots), image=image,

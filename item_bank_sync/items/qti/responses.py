@@ -198,7 +198,8 @@ class ResponseRules:
         responses = {f.interaction.response_id for f in found_list}
         for rid in rules:
             if rid not in responses:
-                raise self.reject("responseProcessing", f"scores response {rid!r}, which no interaction of the item has")
+                raise self.reject("responseProcessing",
+                                  f"scores response {rid!r}, which no interaction of the item has")
         keys = []
         for found in found_list:
             inter = found.interaction
@@ -254,10 +255,12 @@ class ResponseRules:
             return ResponseKey(**base, template="human", correct=correct, max_score=self._human_max())
         if no_processing:
             return self._no_template(found, decl, correct, base, assume_match_correct)
-        assert rule is not None
+        if rule is None:  # callers pass a rule whenever the item has response processing
+            raise self.reject(f"responseDeclaration[{decl.identifier}]", "has no scoring rule")
         if rule.template == "match_correct":
             if correct is None:
-                raise self.reject(f"responseDeclaration[{decl.identifier}]", "match_correct scoring needs a correctResponse")
+                raise self.reject(f"responseDeclaration[{decl.identifier}]",
+                                  "match_correct scoring needs a correctResponse")
             return ResponseKey(**base, template="match_correct", correct=correct, max_score=rule.weight)
         if rule.template == "map_response":
             key = self._map_response(found, decl, correct, base)
@@ -274,8 +277,8 @@ class ResponseRules:
                      assume_match_correct: bool) -> ResponseKey:
         where = f"responseDeclaration[{decl.identifier}]"
         if correct is None:
-            raise self.reject("responseProcessing", f"is missing and {where} has no correctResponse: "
-                                                    "the item cannot be scored (unscored survey items are not supported)")
+            raise self.reject("responseProcessing", f"is missing and {where} has no correctResponse: the item "
+                                                    "cannot be scored (unscored survey items are not supported)")
         if not assume_match_correct:
             raise self.reject("responseProcessing", f"is missing, so nothing scores {decl.identifier}; add the "
                                                     "match_correct template or import with --assume-match-correct")
@@ -393,7 +396,7 @@ def _map_key(text: str, parsed: Any, base: str, case_sensitive: bool) -> str:
 def _best_total(values: list[float], default: float, cardinality: str, max_choices: int) -> float:
     """The highest raw sum a response can reach under a mapping (before bounds)."""
     if cardinality == "single":
-        return max(values + [default]) if values else default
+        return max([*values, default]) if values else default
     positive = sorted((v for v in values if v > 0), reverse=True)
     if max_choices:
         positive = positive[:max_choices]

@@ -154,11 +154,13 @@ def check_vocabulary(root: etree._Element, source: str) -> None:
         if qname.namespace not in QTI_NAMESPACES:
             continue
         if qname.namespace != root_ns:
-            raise ItemRejected(source, qname.localname, f"is in the QTI {QTI_NAMESPACES[qname.namespace]} namespace "
-                                                        f"inside a QTI {QTI_NAMESPACES[root_ns]} item: versions may not be mixed")
+            raise ItemRejected(source, qname.localname,
+                               f"is in the QTI {QTI_NAMESPACES[qname.namespace]} namespace "
+                               f"inside a QTI {QTI_NAMESPACES[root_ns]} item: versions may not be mixed")
         if qname.localname.startswith("qti-") and qname.namespace != QTI3_NS:
-            raise ItemRejected(source, qname.localname, f"is a QTI 3.0 element name under the QTI "
-                                                        f"{QTI_NAMESPACES[root_ns]} namespace: the item is not valid QTI")
+            raise ItemRejected(source, qname.localname,
+                               f"is a QTI 3.0 element name under the QTI {QTI_NAMESPACES[root_ns]} namespace: "
+                               "the item is not valid QTI")
 
 
 def _camel(kebab: str) -> str:
