@@ -80,8 +80,9 @@ class Accounts:
         last = self.logins.last_login()
         now = time.time()
         users = []
-        for name, role, created, failed, locked_until, disabled in self.db.execute(
-                "SELECT name, role, created, failed_logins, locked_until, disabled FROM users ORDER BY name").fetchall():
+        rows = self.db.execute("SELECT name, role, created, failed_logins, locked_until, disabled"
+                               " FROM users ORDER BY name").fetchall()
+        for name, role, created, failed, locked_until, disabled in rows:
             locked = locked_until > now
             users.append({"name": name, "role": role, "created": created, "failed_logins": failed,
                           "state": "disabled" if disabled else "locked" if locked else "active",
@@ -158,7 +159,7 @@ class Accounts:
             return set()
         names = sorted(set(users.values()))
         enabled = {r[0] for r in self.db.execute(
-            f"SELECT name FROM users WHERE disabled = 0 AND name IN ({','.join('?' * len(names))})", names)}
+            f"SELECT name FROM users WHERE disabled = 0 AND name IN ({','.join('?' * len(names))})", names)}  # noqa: S608 - one ? per name, values bound
         return {login for login, user in users.items() if user in enabled}
 
     def _count_failure(self, name: str, failed: int, address: str) -> None:

@@ -37,7 +37,7 @@ def open_or_repeat_alert(conn: sqlite3.Connection, *, kiosk_id: str, attempt_id:
     and evidence, the highest severity and the latest snapshot; otherwise a new alert opens."""
     rank = SEVERITY_RANK[severity]
     match, params = ("AND attempt_id IS ?", [attempt_id]) if per_attempt else ("", [])
-    found = conn.execute(f"SELECT alert_id FROM alerts WHERE status = 'open' AND kiosk_id = ? AND rule = ? {match}",
+    found = conn.execute(f"SELECT alert_id FROM alerts WHERE status = 'open' AND kiosk_id = ? AND rule = ? {match}",  # noqa: S608 - match is one of two literals, values bound
                          [kiosk_id, rule, *params]).fetchone()
     if found:
         conn.execute(
@@ -86,11 +86,11 @@ class Alerts:
         self.audit.append(by, f"alert.{status}", {"alert_id": alert_id, "reason": reason})
 
     def get(self, alert_id: int) -> dict[str, Any] | None:
-        row = self.db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = ?", [alert_id]).fetchone()
+        row = self.db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = ?", [alert_id]).fetchone()  # noqa: S608 - constant column names and ? marks, values bound
         return alert_dict(row) if row else None
 
     def open_alerts(self) -> list[dict[str, Any]]:
-        rows = self.db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE status = 'open'"
+        rows = self.db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE status = 'open'"  # noqa: S608 - constant column names and ? marks, values bound
                                " ORDER BY rank DESC, updated DESC LIMIT 500").fetchall()
         return [alert_dict(r) for r in rows]
 
@@ -104,14 +104,14 @@ class Alerts:
     def for_attempt(self, attempt_id: str) -> list[dict[str, Any]]:
         """rule, type, severity, opened, count, status, resolved_by of an attempt's alerts (sync meta)."""
         keys = ("rule", "type", "severity", "opened", "count", "status", "resolved_by")
-        rows = self.db.execute(f"SELECT {', '.join(keys)} FROM alerts WHERE attempt_id = ?", [attempt_id])
+        rows = self.db.execute(f"SELECT {', '.join(keys)} FROM alerts WHERE attempt_id = ?", [attempt_id])  # noqa: S608 - constant column names and ? marks, values bound
         return [dict(zip(keys, r)) for r in rows]
 
     def for_attempts(self, attempt_ids: list[str]) -> list[dict[str, Any]]:
         """Every alert of these attempts, oldest first (a session report)."""
         marks = ",".join("?" for _ in attempt_ids) or "NULL"
         return [alert_dict(r) for r in self.db.execute(
-            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE attempt_id IN ({marks}) ORDER BY opened", attempt_ids)]
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE attempt_id IN ({marks}) ORDER BY opened", attempt_ids)]  # noqa: S608 - constant column names and ? marks, values bound
 
     def forget_snapshots(self, kept: set[str]) -> None:
         """Drop references to evidence snapshots no longer on disk (the retention purge removed them)."""

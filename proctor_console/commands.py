@@ -87,7 +87,7 @@ class CommandCenter:
         return self.get(row[0])
 
     def get(self, command_id: str) -> dict[str, Any]:
-        row = self.db.execute(f"SELECT {', '.join(COMMAND_KEYS)} FROM commands WHERE command_id = ?",
+        row = self.db.execute(f"SELECT {', '.join(COMMAND_KEYS)} FROM commands WHERE command_id = ?",  # noqa: S608 - constant column names and ? marks, values bound
                               [command_id]).fetchone()
         return dict(zip(COMMAND_KEYS, row))
 
@@ -142,7 +142,7 @@ class CommandCenter:
         in the order issued (a session report, a kiosk's timeline)."""
         keys = ("issued_at", "issued_by", "type", "kiosk_id", "attempt_id", "status", "acked_at")
         marks = ",".join("?" for _ in attempt_ids) or "NULL"
-        rows = self.db.execute(f"SELECT {', '.join(keys)}, body FROM commands WHERE attempt_id IN ({marks})"
+        rows = self.db.execute(f"SELECT {', '.join(keys)}, body FROM commands WHERE attempt_id IN ({marks})"  # noqa: S608 - constant column names and ? marks, values bound
                                " ORDER BY issued_at, rowid", attempt_ids).fetchall()
         return [{**dict(zip(keys, r)), "args": json.loads(r[-1])["args"]} for r in rows]
 

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from exam_core import certs, keys, sync_wire
 from exam_core.audit import AuditLog
+from exam_core.errors import KeyFileError
 from exam_core.jsonio import b64d, loads_strict
 from exam_core.keys import HpkePrivateKey
 from exam_core.store import open_db
@@ -112,14 +113,18 @@ class ConsoleContext:
 
     @cached_property
     def signing_key(self) -> Ed25519PrivateKey:
-        key = keys.load_private_key(self.keys_dir / "centre-signing.key")
-        assert isinstance(key, Ed25519PrivateKey)
+        path = self.keys_dir / "centre-signing.key"
+        key = keys.load_private_key(path)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise KeyFileError(f"{path}: not an Ed25519 signing key")
         return key
 
     @cached_property
     def hpke_key(self) -> HpkePrivateKey:
-        key = keys.load_private_key(self.keys_dir / "centre-hpke.key")
-        assert isinstance(key, HpkePrivateKey)
+        path = self.keys_dir / "centre-hpke.key"
+        key = keys.load_private_key(path)
+        if not isinstance(key, HpkePrivateKey):
+            raise KeyFileError(f"{path}: not an HPKE key")
         return key
 
     @cached_property

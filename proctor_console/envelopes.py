@@ -5,8 +5,10 @@ An envelope is stored (``synchronous=FULL``) before the kiosk's ack and kept unt
 body's signed receipt arrives; only the outer header is checked here (the console cannot and must
 not open the sealed payload). The rule that matters sits in ``settle``: **an envelope's bytes are
 dropped only in the same transaction that records a receipt which verified for exactly those
-bytes** (``exam_core.receipt.verify_receipt``). The row stays, with the receipt, as the centre's
-record of hand-over.
+bytes** (``exam_core.receipt.verify_receipt``) **and says the central body holds them from this
+centre** (``check_held_for``: a receipt for another centre's delivery, or a version 1 receipt that
+names none, is refused and the envelope kept; issue 13, M2). The row stays, with the receipt, as
+the centre's record of hand-over.
 """
 
 from __future__ import annotations
@@ -99,8 +101,10 @@ class Envelopes:
             yield batch
 
     def settle(self, pending: PendingEnvelope, receipt_bytes: bytes, central: Ed25519PublicKey) -> receipts.Receipt:
-        """Verify the receipt for these exact bytes, then record it and drop the bytes atomically."""
+        """Verify the receipt for these exact bytes and this centre, then record it and drop the
+        bytes atomically."""
         verified = receipts.verify_receipt(receipt_bytes, pending.data, central)
+        receipts.check_held_for(verified, self.centre_id)
         with immediate_transaction(self.db) as conn:
             conn.execute("UPDATE envelopes SET receipt = ?, receipt_at = ?, body = x'' "
                          "WHERE sha256 = ? AND receipt IS NULL", [receipt_bytes, now_text(), pending.sha256])
@@ -111,6 +115,6 @@ class Envelopes:
         """attempt_id, sha256, received, receipt_at of these attempts' envelopes (a session report)."""
         keys = ("attempt_id", "sha256", "received", "receipt_at")
         marks = ",".join("?" for _ in attempt_ids) or "NULL"
-        rows = self.db.execute(f"SELECT {', '.join(keys)} FROM envelopes WHERE attempt_id IN ({marks})",
+        rows = self.db.execute(f"SELECT {', '.join(keys)} FROM envelopes WHERE attempt_id IN ({marks})",  # noqa: S608 - constant column names and ? marks, values bound
                                attempt_ids).fetchall()
         return [dict(zip(keys, r)) for r in rows]

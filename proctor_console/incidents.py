@@ -38,17 +38,17 @@ class Incidents:
 
     def recent(self, limit: int = 500) -> list[tuple[Any, ...]]:
         """The latest incidents, newest first, as ``INCIDENT_KEYS`` tuples (the Incidents page)."""
-        return self.db.execute(f"SELECT {', '.join(INCIDENT_KEYS)} FROM incidents ORDER BY created DESC LIMIT ?",
+        return self.db.execute(f"SELECT {', '.join(INCIDENT_KEYS)} FROM incidents ORDER BY created DESC LIMIT ?",  # noqa: S608 - constant column names, values bound
                                [limit]).fetchall()
 
     def for_attempt(self, attempt_id: str) -> list[dict[str, Any]]:
-        rows = self.db.execute(f"SELECT {', '.join(INCIDENT_KEYS)} FROM incidents WHERE attempt_id = ?",
+        rows = self.db.execute(f"SELECT {', '.join(INCIDENT_KEYS)} FROM incidents WHERE attempt_id = ?",  # noqa: S608 - constant column names, values bound
                                [attempt_id]).fetchall()
         return [dict(zip(INCIDENT_KEYS, r)) for r in rows]
 
     def for_session(self, package_id: str, attempt_ids: list[str]) -> list[dict[str, Any]]:
         """Incidents about the session or one of its attempts, oldest first (the session report)."""
         marks = ",".join("?" for _ in attempt_ids) or "NULL"
-        rows = self.db.execute(f"SELECT {', '.join(INCIDENT_KEYS)} FROM incidents WHERE package_id = ?"
+        rows = self.db.execute(f"SELECT {', '.join(INCIDENT_KEYS)} FROM incidents WHERE package_id = ?"  # noqa: S608 - constant column names, values bound
                                f" OR attempt_id IN ({marks}) ORDER BY created", [package_id, *attempt_ids]).fetchall()
         return [dict(zip(INCIDENT_KEYS, r)) for r in rows]

@@ -57,7 +57,7 @@ class LoginBook:
         if not wanted:
             return {}
         marks = ",".join("?" * len(wanted))
-        rows = self.db.execute(f"SELECT login_id, user FROM logins WHERE login_id IN ({marks})"
+        rows = self.db.execute(f"SELECT login_id, user FROM logins WHERE login_id IN ({marks})"  # noqa: S608 - one ? per login id, values bound
                                " AND ended IS NULL AND started > ?", [*wanted, self._oldest()]).fetchall()
         return {r[0]: r[1] for r in rows}
 
@@ -73,9 +73,9 @@ class LoginBook:
 
     def _close(self, where: str, args: list[Any], reason: str) -> list[str]:
         with immediate_transaction(self.db) as conn:
-            ids = [r[0] for r in conn.execute(f"SELECT login_id FROM logins WHERE ended IS NULL AND {where}",
+            ids = [r[0] for r in conn.execute(f"SELECT login_id FROM logins WHERE ended IS NULL AND {where}",  # noqa: S608 - where is a literal condition from end()/end_user()
                                               args).fetchall()]
-            conn.execute(f"UPDATE logins SET ended = ?, end_reason = ? WHERE ended IS NULL AND {where}",
+            conn.execute(f"UPDATE logins SET ended = ?, end_reason = ? WHERE ended IS NULL AND {where}",  # noqa: S608 - where is a literal condition from end()/end_user()
                          [now_text(), reason, *args])
         return ids
 

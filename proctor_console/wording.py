@@ -66,7 +66,7 @@ def duration(seconds: int | float | None) -> str:
     """``1 h 05 min``, ``12 min``, ``45 s``: how long, as a clock would not say it."""
     if seconds is None:
         return ""
-    whole = int(round(seconds))
+    whole = round(seconds)
     if whole < 60:
         return f"{whole} s"
     hours, minutes = divmod(whole // 60, 60)

@@ -10,7 +10,7 @@ from proctor_console.cli.common import console_context
 
 
 @click.command(help="Serve the dashboard and the kiosk link (HTTPS; HTTP only with --insecure-dev).")
-@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 - the kiosks reach it over the centre's LAN
 @click.option("--port", default=8443, show_default=True, type=int)
 @click.option("--insecure-dev", is_flag=True, help="Plain HTTP and non-Secure cookies: development only.")
 @click.pass_obj

@@ -44,7 +44,7 @@ class GroupCommitter:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 try:
                     outcomes = pool.apply(self._store_batch, ([item for item, _ in batch],))
-                except Exception as exc:  # every waiter answers "retry"; nothing was acked
+                except Exception as exc:  # noqa: BLE001 - every waiter answers "retry"; nothing was acked
                     for _, result in batch:
                         result.set_exception(exc)
                     continue
