@@ -70,7 +70,7 @@ JITTER = 0.2
 
 def jittered(seconds: float) -> float:
     """``seconds`` give or take ``JITTER`` of it (not a secret: ``random`` is fine here)."""
-    return seconds * random.uniform(1 - JITTER, 1 + JITTER)
+    return seconds * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - jitter, not a secret
 MAX_CHALLENGE_BYTES = 4096
 
 
@@ -170,7 +170,8 @@ class ConsoleLink:
     def _await(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
         """Run one network step on the loop thread; ``stop()`` cancels it (the link never waits
         out a timeout while the kiosk is shutting down)."""
-        assert self._loop is not None
+        if self._loop is None:
+            raise RuntimeError("the link's event loop is not running")
         future = self._loop.submit(asyncio.wait_for(coro, timeout))
         self._in_flight = future
         try:
@@ -250,7 +251,8 @@ class ConsoleLink:
                 self._wake.clear()
         finally:
             self.runtime.console_connected = False
-            assert self._loop is not None
+            if self._loop is None:
+                raise RuntimeError("the link's event loop is not running")
             self._loop.run(self._close(connection), DISCONNECT_SECONDS + 1)  # not cancelled by stop()
 
     def _call(self, sio: socketio.AsyncClient, event: str, data: Any) -> dict[str, Any]:
@@ -294,7 +296,7 @@ class ConsoleLink:
         wanted = self.runtime.package_wanted()
         if wanted is None:
             return
-        package_id, sha256, size = wanted
+        package_id, _sha256, size = wanted
         parts: list[bytes] = []
         offset = 0
         while offset < size:
@@ -343,7 +345,9 @@ def pair(device: Device, url: str, code: str, timeout: float = 10.0) -> pairing.
         hpke_key=keys.public_key_to_dict(device.hpke_key.public_key()), nonce=nonce,
         software_version=__version__)
     sealed = pairing.seal_pairing(code, pairing.PAIRING_REQUEST, request.to_dict())
-    reply = requests.post(url + pairing.PAIR_PATH, json=sealed, verify=False, timeout=timeout)
+    # The console's certificate is not known before pairing: the request and reply are sealed with the
+    # pairing code instead, and the reply pins the certificate for every later connection.
+    reply = requests.post(url + pairing.PAIR_PATH, json=sealed, verify=False, timeout=timeout)  # noqa: S501
     if reply.status_code != 200:
         raise UntrustedError(f"pairing refused by the console: HTTP {reply.status_code} {reply.text[:200]}")
     response = pairing.PairResponse.from_dict(
@@ -352,7 +356,8 @@ def pair(device: Device, url: str, code: str, timeout: float = 10.0) -> pairing.
         raise TamperedError("pairing response does not answer this request")
     if seen is not None and response.tls_fingerprint_sha256 != seen:
         raise UntrustedError("the console's TLS certificate differs from the one it states (man in the middle?)")
-    documents = {"kiosk.cert": response.kiosk_certificate.encode(), "console-tls.pem": response.tls_certificate_pem.encode()}
+    documents = {"kiosk.cert": response.kiosk_certificate.encode(),
+                 "console-tls.pem": response.tls_certificate_pem.encode()}
     if response.centre_certificate:
         documents["centre.cert"] = response.centre_certificate.encode()
         device.check_pairing_chain(documents["centre.cert"], documents["kiosk.cert"])

@@ -296,7 +296,8 @@ class KioskRuntime:
         return data
 
     def _open_session(self, args: protocol.KeyReleaseArgs) -> None:
-        assert self.attempt is not None
+        if self.attempt is None:
+            raise RuntimeError("a key release with no attempt admitted")
         data = self._read_package(args)
         content_key = self.opener.unwrap(b64d(args.wrapped_key, "wrapped_key"), args.package_id,
                                          self.attempt.attempt_id)

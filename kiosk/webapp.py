@@ -227,8 +227,9 @@ class UiServer(WsgiServer):
     (whatever the protocol version) and then waits for the client to hang up, so each answer save
     paid a TCP handshake, a new thread and that teardown on top of the journal commit: about half
     of a save's CPU time. waitress keeps the page's connection open, parses each request once, sets
-    TCP_NODELAY, never logs a request line and (configured so) never writes a body to disk. Same surface as before: ``server_port``,
-    ``serve_forever()`` (in a thread of the caller's) and ``shutdown()`` (from any thread), from
+    TCP_NODELAY, never logs a request line and (configured so) never writes a body to disk. Same
+    surface as before: ``server_port``, ``serve_forever()`` (in a thread of the caller's) and
+    ``shutdown()`` (from any thread), from
     :class:`exam_core.wsgi_server.WsgiServer`, which owns the stop sequence.
     """
 

@@ -61,7 +61,7 @@ class ShortcutPolicy:
 def combo_name(modifiers: set[str], key: str) -> str:
     """``{"alt", "ctrl"}, "f2"`` -> ``"ctrl+alt+f2"``; a lone modifier is just its name."""
     held = [m for m in MODIFIER_ORDER if m in modifiers and m != key]
-    return "+".join(held + [key])
+    return "+".join([*held, key])
 
 
 class InputMonitor:
@@ -133,7 +133,7 @@ class InputMonitor:
                 self._down[key_id] = now
             self._held.add(token)
             self._recent_mods = (frozenset(self._held), now)
-            if token == "super":
+            if token == "super":  # noqa: S105 - a key name, not a password
                 self._shortcut(combo_name(self._held, token), now)
             return
         if len(self._down) < 64:

@@ -6,6 +6,7 @@ time, and a kiosk with no display (tests, camera-check) must still load the moni
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -151,8 +152,6 @@ def _wake_xrecord(listener: Any) -> None:
     context = getattr(listener, "_context", None)
     if display is None or context is None:
         return
-    try:
+    with contextlib.suppress(Exception):  # the listener may have closed the connection already
         display.record_disable_context(context)
         display.flush()
-    except Exception:  # noqa: BLE001 - the listener may have closed the connection already
-        pass

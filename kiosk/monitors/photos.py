@@ -46,10 +46,8 @@ def _skimage_photo(name: str) -> np.ndarray:
 @cache
 def background(name: str) -> np.ndarray:
     """A 640x480 scene with no human face in it, exposed to a normal room's mean brightness."""
-    if name == "camera_wall":   # the cameraman photo's lawn and tripod, below his face
-        image = _skimage_photo("camera")[300:512, 0:512]
-    else:
-        image = _skimage_photo(name)
+    # camera_wall: the cameraman photo's lawn and tripod, below his face
+    image = _skimage_photo("camera")[300:512, 0:512] if name == "camera_wall" else _skimage_photo(name)
     image = cv2.resize(image, FRAME, interpolation=cv2.INTER_AREA)
     gain = ROOM_BRIGHTNESS / max(1.0, float(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).mean()))
     return np.clip(image.astype(np.float32) * gain, 0, 255).astype(np.uint8)
@@ -88,8 +86,9 @@ def paste(frame: np.ndarray, patch: np.ndarray, cx: int, cy: int) -> np.ndarray:
 
 
 def head(scale: float, mirror: bool = False, person: str = "astronaut") -> np.ndarray:
-    patch = cv2.resize(hopper_head() if person == "hopper" else astronaut_head(), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA
-                       if scale < 1 else cv2.INTER_LINEAR)
+    face = hopper_head() if person == "hopper" else astronaut_head()
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    patch = cv2.resize(face, None, fx=scale, fy=scale, interpolation=interpolation)
     return cv2.flip(patch, 1) if mirror else patch
 
 
@@ -135,7 +134,7 @@ def noisy(frame: np.ndarray, seed: int, amplitude: int = 3) -> np.ndarray:
 def labelled_set(per_class: int = 12) -> list[LabelledFrame]:
     """Frames with known truth: faces 0/1/2 under good light, and dark, covered, poorly lit ones."""
     frames: list[LabelledFrame] = []
-    bgs = [b for b in BACKGROUNDS]
+    bgs = list(BACKGROUNDS)
     rng = np.random.default_rng(2026)
     for i in range(per_class):
         bg = bgs[i % len(bgs)]

@@ -202,7 +202,8 @@ def load_labelled(directory: str | Path) -> list[Photograph]:
         reader = csv.DictReader(handle)
         missing = {"file", "faces", "lighting"} - set(reader.fieldnames or ())
         if missing:
-            raise LabelledSetError(f"{labels}: header needs file, faces, lighting (missing {', '.join(sorted(missing))})")
+            raise LabelledSetError(f"{labels}: header needs file, faces, lighting "
+                                   f"(missing {', '.join(sorted(missing))})")
         for line, row in enumerate(reader, start=2):
             if len(photos) >= MAX_PHOTOGRAPHS:
                 raise LabelledSetError(f"{labels}: more than {MAX_PHOTOGRAPHS} photographs")

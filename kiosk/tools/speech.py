@@ -50,7 +50,8 @@ def _interaction_text(interaction: dict[str, Any]) -> str:
     if interaction["type"] in ("choice", "inline_choice", "order", "associate", "gap_match", "match"):
         parts += [f"Option {n}: {text}." for n, text in enumerate(choices, 1)]
     if interaction["type"] == "match":
-        parts += [f"Target {n}: {_text_of(t.get('html', '')) or t['id']}." for n, t in enumerate(interaction["targets"], 1)]
+        parts += [f"Target {n}: {_text_of(t.get('html', '')) or t['id']}."
+                  for n, t in enumerate(interaction["targets"], 1)]
     if interaction["type"] == "hotspot":
         parts += [f"Area {n}: {h.get('label') or 'unnamed'}." for n, h in enumerate(interaction.get("hotspots", []), 1)]
     return " ".join(p for p in parts if p)
