@@ -79,8 +79,9 @@ def code_files(paths: Sequence[str | Path] | None = None) -> tuple[str, list[tup
     """The measured (relative path, SHA-256) list and its kind.
 
     Without ``paths``: the frozen executable when running from PyInstaller, else every ``.py``
-    file (code and package data) of the installed ``exam_core``, ``kiosk`` and ``hardening`` packages (a missing package is
-    listed as ``absent`` so it changes the measurement instead of being silently skipped).
+    file (code and package data) of the installed ``exam_core``, ``kiosk`` and ``hardening``
+    packages (a missing package is listed as ``absent`` so it changes the measurement instead of
+    being silently skipped).
     """
     if paths is None and getattr(sys, "frozen", False):
         return "frozen", [(FROZEN_ENTRY, _file_sha256(Path(sys.executable)))]

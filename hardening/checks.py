@@ -95,10 +95,7 @@ def check_displays(host: Host, policy: Policy) -> CheckResult:
     facts = host.displays()
     connected = sorted(name for name, status in facts.drm_connectors.items() if status == "connected")
     count = max(len(connected), facts.xrandr_monitors or 0)
-    if count == 0:
-        status = rules["none_found"]
-    else:
-        status = FAIL if count > rules["max"] else PASS
+    status = rules["none_found"] if count == 0 else (FAIL if count > rules["max"] else PASS)
     summary = f"{count} display(s) (DRM connected: {', '.join(connected) or 'none'}; " \
               f"xrandr: {facts.xrandr_monitors if facts.xrandr_monitors is not None else 'n/a'})"
     evidence = {"summary": summary, "count": count, "max": rules["max"], "drm_connected": connected,

@@ -145,7 +145,8 @@ def measure(policy_source: str | None, paths: tuple[str, ...], as_json: bool) ->
 
 @main.command(help="Write an OS provisioning bundle for kiosk machines into DIR (applies nothing).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory to create.")
-@click.option("--url", default="http://127.0.0.1:8470/", show_default=True, help="Kiosk URL (the browser's only origin).")
+@click.option("--url", default="http://127.0.0.1:8470/", show_default=True,
+              help="Kiosk URL (the browser's only origin).")
 @click.option("--user", default="invigil-kiosk", show_default=True, help="Dedicated kiosk account.")
 @click.option("--kiosk-command", help="Command the session runs (default: the built binary's `run`).")
 @click.option("--hardening-command", help="Command prefix of `hardening` (default: the built binary's).")

@@ -26,7 +26,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,20 +77,16 @@ def _processes_to_stop(marker: str, pgid: int | None, leader_ticks: int | None) 
 
 def stop_processes(pids: Sequence[int], grace: float = KILL_GRACE_SECONDS) -> None:
     for pid in pids:
-        try:
+        with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + grace
     alive = list(pids)
     while alive and time.monotonic() < deadline:
         time.sleep(0.05)
         alive = [pid for pid in alive if _start_ticks(pid) is not None and not _is_zombie(pid)]
     for pid in alive:
-        try:
+        with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def _is_zombie(pid: int) -> bool:
