@@ -110,9 +110,8 @@ class SimKiosk:
         if seen_fingerprint is not None:
             if response.tls_fingerprint_sha256 != seen_fingerprint:
                 raise RuntimeError("console TLS certificate differs from the paired one (man in the middle?)")
-            pin = tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False)
-            pin.write(response.tls_certificate_pem)
-            pin.close()
+            with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as pin:
+                pin.write(response.tls_certificate_pem)
             self.verify = pin.name
             if self._sio is not None:
                 self._sio.eio.ssl_verify = True
