@@ -66,7 +66,7 @@ def _import_figures(root: Path, count: int) -> list[Figure]:
             raw += t1 - t0
             parse_cpu += t2 - t1
             wall = time.perf_counter()
-            batch = [o for o in iter_sources(chunk, ImportOptions(area=area))]
+            batch = list(iter_sources(chunk, ImportOptions(area=area)))
             assert all(isinstance(o, ParsedItem) for o in batch) and len(parsed) == len(batch)
             bank.store_batch(batch, "bench")
             full += time.perf_counter() - wall

@@ -200,9 +200,10 @@ def _start_console(tmp: Path, kiosks: int) -> tuple[subprocess.Popen, str, list[
     registry = services.registry(ctx)
     codes = [registry.new_code("bench")[0] for _ in range(kiosks)]
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "proctor_console", "--data", str(ctx.data), "serve",
-                             "--host", "127.0.0.1", "--port", str(port)], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=open(tmp / "console.log", "wb"))
+    with open(tmp / "console.log", "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "proctor_console", "--data", str(ctx.data), "serve",
+                                 "--host", "127.0.0.1", "--port", str(port)], cwd=REPO,
+                                stdout=subprocess.DEVNULL, stderr=log)
     _wait_port(port)
     return proc, f"https://127.0.0.1:{port}", codes
 
@@ -273,7 +274,8 @@ def run(quick: bool = False) -> list[Figure]:
     return [
         Figure("console", "event latency p50", real["p50"], "ms", "bare relay p50", base["p50"], goal, note),
         Figure("console", "event latency p99", real["p99"], "ms", "bare relay p99", base["p99"], goal, note),
-        Figure("console", "events lost", float(real["lost"]), "events", "bare relay lost", float(base["lost"]), goal, note),
+        Figure("console", "events lost", float(real["lost"]), "events", "bare relay lost", float(base["lost"]),
+               goal, note),
         Figure("console", "bare relay p99, threading mode", threaded["p99"], "ms", "bare relay p99, gevent",
                base["p99"], "async mode chosen by this ratio (> 1: gevent better)",
                f"threading lost {threaded['lost']}, gevent lost {base['lost']}"),

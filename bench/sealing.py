@@ -102,8 +102,8 @@ def envelope_figures(quick: bool) -> list[Figure]:
              certs.issue_certificate(centre, "centre-1", "kiosk-1", "kiosk", kiosk.public_key())]
     revocations = [certs.issue_revocation_list(central, "central", [f"{i:032x}" for i in range(1000)], 1)]
     payload = _payload(60)
-    ids = dict(envelope_id="env-1", attempt_id="att-1", centre_id="centre-1", kiosk_id="kiosk-1", form_id="F1",
-               package_id="pkg-1")
+    ids = {"envelope_id": "env-1", "attempt_id": "att-1", "centre_id": "centre-1", "kiosk_id": "kiosk-1",
+           "form_id": "F1", "package_id": "pkg-1"}
     fields = dict(**ids, form_version=1, kiosk_signing_key=kiosk, chain=chain, results_public=results.public_key())
     payload_bytes = canonical_dumps(payload)
     count, rounds = (20, 3) if quick else (200, 7)
