@@ -32,8 +32,9 @@ def run(package: str, data: Path, *args: str, stdin: str | None = None, as_json:
         return result.stdout
     try:
         return json.loads(result.stdout)
-    except json.JSONDecodeError:
-        raise DemoError(f"`python -m {package} {' '.join(args)} --json` printed no JSON: {result.stdout[:300]!r}")
+    except json.JSONDecodeError as exc:
+        raise DemoError(f"`python -m {package} {' '.join(args)} --json` printed no JSON: "
+                        f"{result.stdout[:300]!r}") from exc
 
 
 def central(data: Path, *args: str) -> Any:

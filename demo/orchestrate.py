@@ -198,7 +198,7 @@ class Demo:
         for seat in self.seats:
             code = commands.console(self.console_dir, "pair")["code"]
             seat.port = free_port()
-            seat.node = self.supervisor.start(seat.kiosk_id, "kiosk", self._kiosk_args(seat) + ["--pair-code", code],
+            seat.node = self.supervisor.start(seat.kiosk_id, "kiosk", [*self._kiosk_args(seat), "--pair-code", code],
                                               extra_env=seat.env, drop_env=("DISPLAY",))
         for seat in self.seats:
             wait_for_port(seat.port, 60, seat.node.process, seat.node.log)

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Sequence
+import contextlib
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,10 +84,8 @@ class Node:
     def signal_group(self, sig: int) -> None:
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def kill9(self) -> None:
         """SIGKILL the whole group and reap it: what a power cut does to this node."""

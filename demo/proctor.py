@@ -7,6 +7,7 @@ TLS certificate is pinned by fingerprint, as a kiosk pins it, rather than truste
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import ssl
@@ -73,17 +74,15 @@ class Proctor:
             try:
                 reply = self.socket.call("action", body, namespace=protocol.PROCTOR_NAMESPACE, timeout=30)
                 break
-            except socketio.exceptions.TimeoutError:
+            except socketio.exceptions.TimeoutError as exc:
                 # The console applies a request_id once, so asking again with the same body is safe:
                 # a reply lost on a loaded machine must not end the candidate's sitting.
                 if attempt == 2:
-                    raise DemoError(f"proctor action {kind} on {payload.get('kiosk_id')}: no reply in 90 s")
+                    raise DemoError(f"proctor action {kind} on {payload.get('kiosk_id')}: no reply in 90 s") from exc
         if not isinstance(reply, dict) or not reply.get("ok"):
             raise DemoError(f"proctor action {kind} on {payload.get('kiosk_id')} refused: {reply}")
         return reply
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing at exit; the console may already be gone
             self.socket.disconnect()
-        except Exception:  # noqa: BLE001 - closing at exit; the console may already be gone
-            pass
