@@ -22,6 +22,7 @@ from pathlib import Path
 from collections.abc import Callable, Iterator
 
 import pytest
+import contextlib
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -185,10 +186,8 @@ class _Chromium:
             pass
         finally:
             if playwright is not None:
-                try:
+                with contextlib.suppress(PlaywrightError):
                     playwright.stop()
-                except PlaywrightError:
-                    pass
 
 
 @pytest.fixture(scope="session")
@@ -265,10 +264,8 @@ class LiveServer:
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the server's whole process group (default SIGKILL, as in a crash) and reap it."""
         if self.process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                pass
         self.process.wait(timeout=30)
 
     def stop(self, grace: float = 5.0) -> None:

@@ -43,7 +43,7 @@ def test_live_server_serves_and_is_killed_with_its_group(live_server, tmp_path: 
 
 
 def test_live_server_reports_a_server_that_dies_at_start(live_server) -> None:
-    with pytest.raises(pytest.fail.Exception, match="(?s)did not start.*exited with 2.*No such command"):
+    with pytest.raises(pytest.fail.Exception, match=r"(?s)did not start.*exited with 2.*No such command"):
         live_server("exam_core", "no-such-command")
 
 

@@ -71,7 +71,7 @@ def test_alerts_and_incidents_name_whose_attempt_they_are(running_console: Runni
                                       candidate_id="cand-3", state="in_progress"))[-1]
     assert tile["open_alerts"] == 0 and tile["shown_attempt_id"] == second
 
-    later, later_csrf, later_received = running_console.proctor_socket(session)  # a dashboard opened now
+    later, _later_csrf, later_received = running_console.proctor_socket(session)  # a dashboard opened now
     snapshot = wait_until(lambda: _pushed(later_received, protocol.PROCTOR_SNAPSHOT))[-1]
     queued = next(a for a in snapshot["alerts"] if a["alert_id"] == alert["alert_id"])
     assert (queued["candidate_name"], queued["attempt_id"]) == ("Alan Turing", first)

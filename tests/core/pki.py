@@ -46,18 +46,18 @@ PAYLOAD = {"responses": [{"item_id": "I1", "value": "A", "seq": 1}, {"item_id": 
 
 
 def seal(pki, payload=PAYLOAD, **over):
-    fields = dict(attempt_id="att-1", centre_id="centre-1", kiosk_id="kiosk-7", form_id="F1", form_version=2,
-                  package_id="pkg-1", kiosk_signing_key=pki.kiosk, chain=pki.chain,
-                  results_public=pki.results.public_key(), envelope_id="env-1")
+    fields = {"attempt_id": "att-1", "centre_id": "centre-1", "kiosk_id": "kiosk-7", "form_id": "F1",
+              "form_version": 2, "package_id": "pkg-1", "kiosk_signing_key": pki.kiosk, "chain": pki.chain,
+              "results_public": pki.results.public_key(), "envelope_id": "env-1"}
     fields.update(over)
     return envelope.seal_envelope(payload, **fields)
 
 
 def build(signing_key, centre_public, content=b"form content " * 100, code=False, **over):
     now = utc_now()
-    fields = dict(package_id="pkg-1", form_id="F1", form_version=2, scheme_id="S1", centre_id="centre-1",
-                  opens=now - timedelta(hours=1), closes=now + timedelta(hours=8), title="Demo",
-                  duration_seconds=3600, item_count=3)
+    fields = {"package_id": "pkg-1", "form_id": "F1", "form_version": 2, "scheme_id": "S1", "centre_id": "centre-1",
+              "opens": now - timedelta(hours=1), "closes": now + timedelta(hours=8), "title": "Demo",
+              "duration_seconds": 3600, "item_count": 3}
     fields.update(over)
     return package.build_form_package(content, signing_key=signing_key, centre_hpke_public=centre_public,
                                       with_release_code=code, **fields)

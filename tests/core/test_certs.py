@@ -97,7 +97,7 @@ def test_certificate_wrong_purpose(pki):
 
 
 def test_issuer_refuses_bad_fields(pki):
-    with pytest.raises(Exception):
+    with pytest.raises(MalformedError):
         certs.issue_certificate(pki.central, "central", "bad subject!", "centre", pki.centre.public_key())
     payload = {"format": "invigil-cert", "v": 1, "serial": "zz"}
     with pytest.raises(MalformedError):

@@ -13,8 +13,8 @@ from exam_core.jsonio import b64e, canonical_dumps
 from exam_core.timestamps import format_time, utc_now
 from tests.core.pki import PAYLOAD, make_pki, seal
 
-IDS = dict(envelope_id="env-1", attempt_id="att-1", centre_id="centre-1", kiosk_id="kiosk-7", form_id="F1",
-           package_id="pkg-1")
+IDS = {"envelope_id": "env-1", "attempt_id": "att-1", "centre_id": "centre-1", "kiosk_id": "kiosk-7",
+       "form_id": "F1", "package_id": "pkg-1"}
 
 @pytest.fixture(scope="module")
 def sealed(pki):

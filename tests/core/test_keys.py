@@ -3,6 +3,7 @@ import os
 import stat
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from exam_core import keys
 from exam_core.errors import KeyFileError, MalformedError, WrongPassphraseError
@@ -126,8 +127,6 @@ def test_public_key_dict_checks_key_id(signing_key, other_signing_key):
         keys.public_key_from_dict(data)
 
 
-from hypothesis import given, settings, strategies as st
-
 
 @pytest.fixture(scope="module")
 def key_files(tmp_path_factory):
@@ -141,7 +140,7 @@ def key_files(tmp_path_factory):
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_any_flipped_byte_in_a_key_file_refused(key_files, data):
-    root, key = key_files
+    root, _key = key_files
     name = data.draw(st.sampled_from(["plain.json", "encrypted.json"]))
     original = (root / name).read_bytes()
     pos = data.draw(st.integers(0, len(original) - 2))  # the last byte is the newline

@@ -134,7 +134,7 @@ def test_version_1_packages_are_refused_by_name(plain, signing_key):
     old = safezip.write_canonical([("manifest.json", manifest),
                                    ("manifest.sig", signing.make_detached(signing_key, "form-manifest", manifest)),
                                    ("content.bin", members["content.bin"])])
-    with pytest.raises(UnknownVersionError, match="v1 signs no digest.*publish the form again"):
+    with pytest.raises(UnknownVersionError, match=r"v1 signs no digest.*publish the form again"):
         package.read_form_package(old, signing_key.public_key())
     for version in (3, True, 2.0, "2"):
         fields["v"] = version

@@ -49,7 +49,7 @@ def test_unknown_fields_and_versions_are_refused() -> None:
     data = _challenge().to_dict()
     with pytest.raises(ValidationError, match="extra"):
         P.Challenge.from_dict({**data, "extra": 1})
-    with pytest.raises(ValidationError, match="^v:"):
+    with pytest.raises(ValidationError, match=r"^v:"):
         P.Challenge.from_dict({**data, "v": 2})
 
 
@@ -57,9 +57,9 @@ def test_command_args_are_checked_per_type() -> None:
     cmd = P.Command(command_id=P.new_command_id(), type="extend", issued=NOW, attempt_id="att-1",
                     args=P.ExtendArgs(seconds=300, reason="fire alarm"))
     assert P.Command.from_dict(cmd.to_dict()) == cmd
-    with pytest.raises(ValidationError, match="args.reason"):
+    with pytest.raises(ValidationError, match=r"args\.reason"):
         P.Command.from_dict({**cmd.to_dict(), "args": {"seconds": 300, "reason": "  "}})
-    with pytest.raises(ValidationError, match="args.seconds"):
+    with pytest.raises(ValidationError, match=r"args\.seconds"):
         P.Command.from_dict({**cmd.to_dict(), "args": {"seconds": 0, "reason": "x"}})
     with pytest.raises(ValidationError, match="attempt_id"):
         P.Command.from_dict({**cmd.to_dict(), "attempt_id": None})
@@ -81,7 +81,7 @@ def test_event_snapshot_and_size_limits() -> None:
 def test_heartbeat_progress_must_be_consistent() -> None:
     base = {"v": 1, "state": "in_progress", "wall_time": NOW}
     assert P.Heartbeat.from_dict({**base, "progress": {"answered": 2, "total": 5}}).progress.answered == 2
-    with pytest.raises(ValidationError, match="progress.answered"):
+    with pytest.raises(ValidationError, match=r"progress\.answered"):
         P.Heartbeat.from_dict({**base, "progress": {"answered": 6, "total": 5}})
     with pytest.raises(ValidationError, match="state"):
         P.Heartbeat.from_dict({**base, "state": "hacked"})
@@ -96,9 +96,9 @@ def test_heartbeat_journal_head_is_optional_and_checked() -> None:
         with pytest.raises(ValidationError, match=f"journal_head.{field}"):
             P.Heartbeat.from_dict({**base, "journal_head": {"seq": bad, "hash": "ab" * 32}})
     for bad in ("AB" * 32, "ab" * 31, "zz" * 32):
-        with pytest.raises(ValidationError, match="journal_head.hash"):
+        with pytest.raises(ValidationError, match=r"journal_head\.hash"):
             P.Heartbeat.from_dict({**base, "journal_head": {"seq": 1, "hash": bad}})
-    with pytest.raises(ValidationError, match="journal_head.answers"):
+    with pytest.raises(ValidationError, match=r"journal_head\.answers"):
         P.Heartbeat.from_dict({**base, "journal_head": {"seq": 1, "hash": "ab" * 32, "answers": {}}})
     with pytest.raises(ValidationError, match="needs the attempt_id"):
         P.Heartbeat.from_dict({**base, "attempt_id": None, "journal_head": {"seq": 1, "hash": "ab" * 32}})

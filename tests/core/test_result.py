@@ -120,7 +120,7 @@ def test_size_limits() -> None:
 def test_the_document_is_checked_against_itself() -> None:
     whole = _whole()
     newer = replace(whole, responses=(_answer(10),))
-    other, head = _chain(8)
+    other, _head = _chain(8)
     cases = [
         (newer.to_dict(), "newer than the journal head"),
         (replace(whole, answer_changes=10).to_dict(), "older than the number of answer changes"),

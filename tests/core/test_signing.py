@@ -29,7 +29,7 @@ def test_signed_document_round_trip(signing_key):
     opened = signing.open_signed(doc, signing_key.public_key(), "receipt")
     assert opened.payload == {"n": 1, "s": "é"}
     assert opened.payload_bytes == canonical_dumps({"n": 1, "s": "é"})
-    payload_bytes, payload, signer = opened
+    _payload_bytes, payload, signer = opened
     assert payload["n"] == 1 and signer == keys.key_id(signing_key)
 
 

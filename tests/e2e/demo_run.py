@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
+import contextlib
 
 
 def run_scripted(workdir: Path, timeout: float = 600) -> tuple[dict, str]:
@@ -54,7 +55,5 @@ def wait_gone(path: Path, timeout: float = 20) -> list[tuple[int, str]]:
 def kill_leftovers(path: Path) -> None:
     """Last resort after a failed test: SIGKILL what this test started (found by its own workdir)."""
     for pid, _ in processes_using(path):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass

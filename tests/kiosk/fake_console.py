@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 
 from exam_core import protocol
 from exam_core.jsonio import b64d, b64e
+import contextlib
 
 
 def _now(delta: float = 0) -> str:
@@ -84,10 +85,8 @@ class FakeConsole:
 
     def stop(self) -> None:
         if self.sid:
-            try:
+            with contextlib.suppress(Exception):
                 self.sio.disconnect(self.sid, namespace=protocol.KIOSK_NAMESPACE)
-            except Exception:
-                pass
         self.server.shutdown()
         self.server.server_close()
 

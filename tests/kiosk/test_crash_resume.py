@@ -47,10 +47,10 @@ class KioskProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("PYNPUT_BACKEND", None)
         env.pop("DISPLAY", None)
-        handle = open(self.log, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--data", str(self.data),
-                                      "--no-browser", "--port", str(self.port)],
-                                     cwd=REPO_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        with open(self.log, "ab") as handle:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--data", str(self.data),
+                                          "--no-browser", "--port", str(self.port)],
+                                         cwd=REPO_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
         wait_for_port(self.port, timeout=30)
         page = self.http.get(self.base + "/").text
         token = re.search(r'name="kiosk-token" content="([^"]+)"', page).group(1)

@@ -15,6 +15,7 @@ from item_bank_sync.results.envelope import open_envelope as intake_open
 from kiosk import session as session_module
 
 from tests.kiosk.world import World, make_runtime, start_exam
+import itertools
 
 CHANGES = [("Q01", "A"), ("Q03", "Lyon"), ("Q01", "C"), ("Q04", "Draft one."), ("Q01", "B"),
            ("Q03", "Paris"), ("Q04", "Final essay."), ("Q10", "TR"), ("Q10", None)]
@@ -40,7 +41,7 @@ def test_history_lists_every_change_in_journal_order(tmp_path):
     expected = [(i, v) for i, v in CHANGES if i != "Q04"]  # essay drafts stay out; its final is in responses
     assert [(h["item_id"], h["value"]) for h in history] == expected
     assert [h["seq"] for h in history] == sorted(h["seq"] for h in history)
-    assert all(a["elapsed_ms"] <= b["elapsed_ms"] for a, b in zip(history, history[1:]))
+    assert all(a["elapsed_ms"] <= b["elapsed_ms"] for a, b in itertools.pairwise(history))
     assert {h["flagged"] for h in history if h["item_id"] == "Q01"} == {True}
     assert payload["history_omitted"] == 0
     finals = {(r["item_id"], r["seq"]): r for r in payload["responses"]}

@@ -68,7 +68,7 @@ def test_row_rewritten_with_a_fresh_hash_fails_its_tag(kiosk_db, journal_key):
     """An attacker who recomputes the row hash still cannot forge the AEAD tag."""
     from kiosk.journal import _row_hash
     _filled(kiosk_db, journal_key)
-    seq, nonce, ct, prev = kiosk_db.execute(
+    _seq, nonce, ct, prev = kiosk_db.execute(
         "SELECT seq, nonce, ciphertext, prev_hash FROM journal WHERE seq = 2").fetchone()
     forged = bytes(ct[:-1]) + bytes([ct[-1] ^ 1])
     kiosk_db.conn.execute("UPDATE journal SET ciphertext = ?, row_hash = ? WHERE seq = 2",

@@ -38,7 +38,7 @@ def setup(tmp_path, request):
 
 
 def test_admit_fetch_start_exam_and_envelope_delivery(setup):
-    world, console, runtime, link = setup
+    world, console, runtime, _link = setup
     wait_for(console.connected.is_set, what="kiosk login")
     assert console.send(world.admit())["ok"]
     wait_for(lambda: runtime.package_wanted() is None, what="package fetched over package_chunk")
@@ -60,7 +60,7 @@ def test_admit_fetch_start_exam_and_envelope_delivery(setup):
 
 
 def test_console_stopped_mid_exam_and_restarted_loses_nothing(setup, tmp_path):
-    world, console, runtime, link = setup
+    world, console, runtime, _link = setup
     wait_for(console.connected.is_set, what="kiosk login")
     console.send(world.admit())
     wait_for(lambda: runtime.package_wanted() is None, what="package fetched")
@@ -171,7 +171,7 @@ def test_tls_trusts_the_pinned_certificate_at_any_address(tmp_path):
 def test_stop_ends_a_call_waiting_for_its_ack_at_once(setup):
     """A console that stops answering: stop() cancels the call in flight instead of waiting out
     its 10 s timeout, and the unacknowledged event stays in the outbox."""
-    world, console, runtime, link = setup
+    _world, console, runtime, link = setup
     wait_for(lambda: console.store.heartbeats, what="first heartbeat")
     console.answering.clear()
     try:
@@ -189,7 +189,7 @@ def test_stop_ends_a_call_waiting_for_its_ack_at_once(setup):
 def test_a_slow_command_does_not_hold_up_the_link(setup, monkeypatch):
     """Commands are applied off the event loop: while one takes seconds (a slow disk under the
     journal's fsync, simulated by a delay in front of the real handler), heartbeats go on."""
-    world, console, runtime, link = setup
+    world, console, runtime, _link = setup
     wait_for(console.connected.is_set, what="kiosk login")
     handle = runtime.handle_command
 

@@ -46,9 +46,10 @@ class Kiosk:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("DISPLAY", None)
         env.pop("PYNPUT_BACKEND", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--data", str(self.data), "--no-browser",
-                                      "--port", str(self.port), *self.args, *extra],
-                                     cwd=REPO_ROOT, env=env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        with open(self.log, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--data", str(self.data),
+                                          "--no-browser", "--port", str(self.port), *self.args, *extra],
+                                         cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         wait_for_port(self.port, timeout=60, process=self.proc)
         token = re.search(r'name="kiosk-token" content="([^"]+)"', self.http.get(self.base + "/").text).group(1)
         self.http.headers["X-Kiosk-Token"] = token
@@ -106,7 +107,7 @@ def real(tmp_path):
 
 
 def test_whole_exam_against_the_real_console_with_a_kill_9(real):
-    console, kiosk, results_key, central_key = real
+    console, kiosk, _results_key, _central_key = real
     code = json.loads(cli(console.setup.data, "pair", "--json"))["code"]
     kiosk.start(["--pair-code", code])
     pairing = json.loads((kiosk.data / "device" / "pairing.json").read_text())

@@ -7,7 +7,9 @@ import sqlite3
 
 import pytest
 
+from exam_core import protocol
 from exam_core.jsonio import b64d
+from kiosk.runtime import PackageUnavailable
 
 from tests.kiosk.forms import ANSWERS
 from tests.kiosk.world import World, make_runtime, start_exam
@@ -81,7 +83,7 @@ def test_commands_apply_once(world, tmp_path):
 def test_wrong_package_bytes_are_refused(world, tmp_path):
     rt = make_runtime(world, tmp_path)
     rt.handle_command(world.admit())
-    with pytest.raises(Exception):
+    with pytest.raises(PackageUnavailable, match="does not match the admitted SHA-256"):
         rt.store_package("P1", world.package_bytes + b"x")
     ack = rt.handle_command(world.release())
     assert not ack.ok and ack.error == "retry"
@@ -131,8 +133,6 @@ def test_heartbeat_before_resume_reports_the_head_on_disk(world, tmp_path):
 
 
 def _console_head(world, head) -> protocol.ConsoleJournalHead:
-    from exam_core import protocol
-
     return protocol.ConsoleJournalHead(seq=head.seq, hash=head.hash, attempt_id=world.attempt.attempt_id)
 
 
@@ -165,7 +165,6 @@ def test_resume_goes_on_when_the_journal_holds_the_consoles_head(world, tmp_path
     rt.db.conn.close()
     again = make_runtime(world, tmp_path)
     again.check_console_head(_console_head(world, seen))
-    from exam_core import protocol
     again.check_console_head(protocol.ConsoleJournalHead(seq=999, hash="ab" * 32, attempt_id="OTHER"))  # ignored
     assert again.fault is None
     assert again.handle_command(world.release("resume_approved")).ok

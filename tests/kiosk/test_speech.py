@@ -80,7 +80,7 @@ def test_read_aloud_text_is_the_question_as_shown(kiosk):
     text = question_text(view, 2, 10)
     order = [c["id"] for c in view["interactions"][0]["choices"]]
     assert text.startswith("Question 2 of 10. The sky is blank on a clear day.")
-    assert [m for m in re.findall(r"Option \d: (\w+)\.", text)] == order  # in the candidate's own order
+    assert list(re.findall(r"Option \d: (\w+)\.", text)) == order  # in the candidate's own order
     gap = question_text(item_view(bundle.items[7], 1), 8, 10)
     assert "Water boils at blank degrees and freezes at blank" in gap
 

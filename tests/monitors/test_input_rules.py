@@ -157,9 +157,9 @@ def test_baseline_raises_burst_bound_for_a_fast_typist_within_a_cap(clock, recor
 
 
 def test_config_loader_names_the_bad_field():
-    with pytest.raises(ValueError, match="monitors.webcam.no_face_after_s"):
+    with pytest.raises(ValueError, match=r"monitors\.webcam\.no_face_after_s"):
         MonitorConfig.from_dict({"webcam": {"no_face_after_s": "soon"}})
-    with pytest.raises(ValueError, match="monitors.input.bogus"):
+    with pytest.raises(ValueError, match=r"monitors\.input\.bogus"):
         MonitorConfig.from_dict({"input": {"bogus": 1}})
     with pytest.raises(ValueError, match="whole number"):
         MonitorConfig.from_dict({"webcam": {"multiple_faces_consecutive": 2.5}})

@@ -60,7 +60,7 @@ def test_hand_computed_small_matrix():
 def _direct(scores: np.ndarray) -> dict:
     """The textbook formulas, one item at a time (slow but obviously right)."""
     x = scores.astype(float)
-    n, k = x.shape
+    _n, k = x.shape
     t = x.sum(1)
     p = x.mean(0)
     kr20 = k / (k - 1) * (1 - (p * (1 - p)).sum() / t.var())  # KR-20 with population variances
@@ -128,7 +128,7 @@ def test_parallel_items_alpha_matches_spearman_brown():
 
 def test_flags_noise_and_reversed_items():
     b = np.zeros(12)
-    scores, theta = _rasch(5000, b, seed=5, a=np.full(12, 1.5))
+    scores, _theta = _rasch(5000, b, seed=5, a=np.full(12, 1.5))
     rng = np.random.default_rng(9)
     scores[:, 10] = rng.random(5000) < 0.5            # pure noise: no discrimination
     scores[:, 11] = 1 - scores[:, 11]                 # keyed backwards: negative discrimination

@@ -42,7 +42,7 @@ def test_login_lockout_after_repeated_failures(server: Console) -> None:
     server.core.accounts.add("lockme", "proctor", PASSWORD, by="test")
     for _ in range(5):
         assert _login(server, "lockme", "wrong password!!")[1].status_code == 401
-    client, reply = _login(server, "lockme", PASSWORD)
+    _client, reply = _login(server, "lockme", PASSWORD)
     assert reply.status_code == 401 and "locked" in reply.get_data(as_text=True)
     actions = [e.action for e in server.ctx.audit.entries()]
     assert "login.failed" in actions and "login.locked" in actions

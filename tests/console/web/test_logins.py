@@ -79,7 +79,7 @@ def test_disabling_an_account_on_the_users_page_drops_all_its_sockets(running_co
     reply = admin.post(url + "/admin/users", data={"csrf": _csrf(admin, url), "do": "disable", "name": PROCTOR2})
     assert reply.status_code == 200 and "disabled" in reply.text
     for client, _, _ in sockets:
-        wait_until(lambda: not client.connected, timeout=3)
+        wait_until(lambda client=client: not client.connected, timeout=3)
     assert bystander.connected and _act(bystander, bystander_csrf)["ok"]
 
     reply = admin.post(url + "/admin/users", data={"csrf": _csrf(admin, url), "do": "enable", "name": PROCTOR2})
@@ -108,7 +108,7 @@ def test_an_account_disabled_by_the_cli_loses_its_socket_and_cannot_act(running_
 
 def test_a_password_reset_and_an_expired_login_drop_their_sockets(running_console: RunningConsole) -> None:
     url, data = running_console.url, running_console.setup.data
-    reset_client, reset_csrf, _ = running_console.proctor_socket(running_console.login(PROCTOR))
+    reset_client, _reset_csrf, _ = running_console.proctor_socket(running_console.login(PROCTOR))
     admin = running_console.login(ADMIN)
     reply = admin.post(url + "/admin/users", data={"csrf": _csrf(admin, url), "do": "reset_password", "name": PROCTOR,
                                                    "password": PASSWORD, "password_confirm": PASSWORD})
