@@ -4,7 +4,9 @@ Every action arrives as one dict (from the ``/proctor`` socket or a form), names
 (from the login session, never from the payload) and is refused with a ``ConsoleError`` of the
 kind that fits (``proctor_console.errors``). Actions on a candidate are refused to a proctor who
 declared a conflict of interest with that candidate, unless a centre admin has overridden the
-declaration with a reason. The records each action touches belong to their own modules (attempts,
+declaration with a reason: commands to their kiosk, and also acknowledging or dismissing their
+alerts and reporting an incident about their attempt (a proctor could otherwise clear the record
+of the candidate they declared a conflict with). The records each action touches belong to their own modules (attempts,
 commands, alerts, incidents, conflicts, key release), which also write the audit entries.
 """
 
@@ -43,6 +45,8 @@ COMMAND_ACTIONS = {"admit": "admit", "start": "start", "pause": "pause", "resume
 #: The dashboard action behind each command type (``seat_actions.FITS`` is keyed on actions).
 ACTION_OF_COMMAND = {command: action for action, command in COMMAND_ACTIONS.items()}
 ALERT_RESOLUTIONS = {"alert_ack": "acknowledged", "alert_dismiss": "dismissed"}
+#: The largest row id SQLite stores (an alert id beyond it names no alert; SQLite would raise).
+MAX_ROW_ID = 2**63 - 1
 
 Handler = Callable[[User, dict[str, Any]], dict[str, Any]]
 
@@ -246,10 +250,14 @@ class Actions:
     # --- alerts, incidents, impartiality ------------------------------------------------------
     def alert_resolve(self, user: User, data: dict[str, Any]) -> dict[str, Any]:
         alert_id = data.get("alert_id")
-        if not isinstance(alert_id, int) or isinstance(alert_id, bool):
-            raise ValidationError("alert_id", "must be an integer")
+        if not isinstance(alert_id, int) or isinstance(alert_id, bool) or not 1 <= alert_id <= MAX_ROW_ID:
+            raise ValidationError("alert_id", "must be the number of an alert")
         reason = _text(data, "reason")
         status = ALERT_RESOLUTIONS[data["type"]]
+        alert = self.alerts.get(alert_id)
+        if alert is None:
+            raise NotFound(f"no alert {alert_id}")
+        self._check_conflict(user, alert["attempt_id"])  # its candidate's alert, like any action on them
         self.alerts.resolve(user.name, alert_id, status, reason)
         self.dashboard.push_alert(alert_id)
         return {"alert_id": alert_id, "status": status}
@@ -263,11 +271,19 @@ class Actions:
         attempt = self._incident_attempt(kiosk_id, _ident(data, "attempt_id") if data.get("attempt_id") else None)
         package_id = _ident(data, "package_id") if data.get("package_id") else None
         if attempt is not None:
+            self._check_conflict(user, attempt["attempt_id"])  # a report about the candidate is an action on them
             kiosk_id, package_id = attempt["kiosk_id"], package_id or attempt["package_id"]
         incident_id = self.incidents.report(user.name, category, text, kiosk_id=kiosk_id,
                                             attempt_id=attempt["attempt_id"] if attempt else None,
                                             package_id=package_id)
         return {"incident_id": incident_id, "kiosk_id": kiosk_id, **self._about(attempt)}
+
+    def _check_conflict(self, user: User, attempt_id: str | None) -> None:
+        """Refuse an action touching ``attempt_id`` to a proctor with a declared conflict with its
+        candidate (an alert or incident without an attempt concerns no candidate)."""
+        attempt = self.attempts.get(attempt_id) if attempt_id else None
+        if attempt is not None:
+            self.conflicts.check(user.name, attempt["candidate_id"])
 
     def _incident_attempt(self, kiosk_id: str | None, attempt_id: str | None) -> dict[str, Any] | None:
         """The attempt an incident is about: the one the proctor's page named (it must be on that

@@ -77,7 +77,7 @@ class AdminForms:
                 f"{removed['snapshots']} snapshots."), None
 
     def override_conflict(self, user: User) -> tuple[str, str | None]:
-        self.actions.perform(user, {"type": "override_conflict", **request.form.to_dict()})
+        self.actions.perform(user, {**request.form.to_dict(), "type": "override_conflict"})  # "type" is ours
         return "Conflict overridden.", None
 
     def revoke(self, user: User) -> tuple[str, str | None]:

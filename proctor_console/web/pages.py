@@ -67,7 +67,8 @@ def pages_blueprint(*, actions: Actions, reports: Reports, roster: Roster, packa
         message, status = None, 200
         if request.method == "POST":
             try:
-                result = actions.perform(g.user, {"type": "incident", **request.form.to_dict()})
+                # the form's own fields first: a field named "type" must not turn it into another action
+                result = actions.perform(g.user, {**request.form.to_dict(), "type": "incident"})
                 message = f"Incident report #{result['incident_id']} recorded."
             except InvigilError as exc:
                 message, status = refused_message(exc)

@@ -10,11 +10,15 @@ disconnects the socket (``disconnect_logins`` at once, ``drop_closed`` from the 
 action re-checks the login first, so a socket cannot act in the moment before it is dropped.
 
 A refused action answers ``{"ok": false, "error": reason, "code": kind}``, the kind mapped from the
-refusal by ``errors.socket_code`` (``invalid``, ``not_found``, ``forbidden``, ``conflict``, ...).
+refusal by ``errors.socket_code`` (``invalid``, ``not_found``, ``forbidden``, ``conflict``, ...);
+an action that fails for a reason the console did not foresee (a bug) answers ``internal`` and is
+logged by its type and user only: Socket.IO's own report of a failed handler would print the
+call's arguments, the CSRF token among them, and leave the dashboard without a reply.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 from collections.abc import Callable
@@ -30,6 +34,7 @@ from proctor_console.errors import socket_code
 from proctor_console.web.auth import Authenticator, csrf_valid, current_login_id
 
 PROCTORS_ROOM = "proctors"
+log = logging.getLogger("proctor_console.proctor_socket")
 
 
 class ProctorNamespace(Namespace):
@@ -66,6 +71,10 @@ class ProctorNamespace(Namespace):
             result = self.actions.perform(user, {k: v for k, v in data.items() if k != "csrf"})
         except InvigilError as exc:
             return {"ok": False, "error": str(exc), "code": socket_code(exc)}
+        except Exception:  # a console bug: answered, and logged without the call (it holds the CSRF token)
+            log.exception("proctor action %r by %s failed", str(data.get("type"))[:40], user.name)
+            return {"ok": False, "error": "the console could not do this; it was logged for the administrator",
+                    "code": "internal"}
         return {"ok": True, "result": result}
 
     # --- ending logins ------------------------------------------------------------------------

