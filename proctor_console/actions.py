@@ -19,7 +19,7 @@ from typing import Any, Callable
 from exam_core import protocol
 from exam_core.audit import AuditLog
 from exam_core.errors import ValidationError
-from exam_core.model import Attempt
+from exam_core.model import AccommodationPolicy, Attempt, allowed_seconds
 from exam_core.timestamps import parse_time, utc_now
 from proctor_console.accounts import User
 from proctor_console.alerts import Alerts
@@ -31,8 +31,9 @@ from proctor_console.errors import Conflict, NotFound
 from proctor_console.incidents import INCIDENT_CATEGORIES, Incidents
 from proctor_console.key_release import KeyRelease
 from proctor_console.packages import Packages
+from proctor_console.readmissions import Grant, Readmissions
 from proctor_console.registry import KioskRegistry
-from proctor_console.roster import Roster
+from proctor_console.roster import Candidate, Roster, policy_refusals
 from proctor_console.seat_actions import fits, refusal, seat_state
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -68,10 +69,20 @@ def _ident(data: dict[str, Any], name: str) -> str:
     return value
 
 
+def _check_accommodations(candidate: Candidate, policies: dict[str, list[tuple[str, AccommodationPolicy]]]) -> None:
+    """The final gate: refuse what the candidate's scheme does not allow, by the policy signed in
+    any package of the scheme held here (the one sat among them). Only when no package of the
+    scheme carries one (all made before the policy travelled) are the grants let through unchecked."""
+    reasons = policy_refusals(candidate.scheme_id, candidate.accommodations, policies)
+    if reasons:
+        raise Conflict(f"candidate {candidate.candidate_id}: accommodations the scheme does not allow: "
+                       f"{'; '.join(reasons)}; correct the roster row and import it again")
+
+
 class Actions:
     def __init__(self, *, centre_id: str, audit: AuditLog, attempts: Attempts, roster: Roster, packages: Packages,
                  registry: KioskRegistry, commands: CommandCenter, keys: KeyRelease, conflicts: Conflicts,
-                 alerts: Alerts, incidents: Incidents, dashboard: Dashboard) -> None:
+                 alerts: Alerts, incidents: Incidents, dashboard: Dashboard, readmissions: Readmissions) -> None:
         self.centre_id = centre_id
         self.audit = audit
         self.attempts = attempts
@@ -84,6 +95,7 @@ class Actions:
         self.alerts = alerts
         self.incidents = incidents
         self.dashboard = dashboard
+        self.readmissions = readmissions
         self.handlers: dict[str, Handler] = {
             "admit": self.admit, "start": self.start, "pause": self.pause, "resume": self.resume,
             "extend": self.extend, "end": self.end, "message": self.message,
@@ -163,25 +175,44 @@ class Actions:
         if busy is not None:
             raise Conflict(refusal("admit", state, self._who(kiosk_id, busy))
                            + f" The kiosk still holds attempt {busy['attempt_id']}.")
+        grant = self._readmission(candidate_id)
         attempt, stored = self._new_attempt(candidate_id, package_id, kiosk.kiosk_id)
         self.attempts.create(attempt, user.name)
+        audit: dict[str, Any] = {"candidate_id": candidate_id, "package_id": package_id, "identity_checked": True}
+        if grant is not None:
+            self.readmissions.use(grant, attempt.attempt_id, user.name)
+            audit["readmission"] = {"grant_id": grant.grant_id, "allowed_by": grant.granted_by, "reason": grant.reason}
         args = protocol.AdmitArgs(attempt=attempt, package_sha256=stored["sha256"], package_size=stored["size"],
                                   identity_checked_by=user.name)
         result = self.commands.issue(kiosk_id, attempt.attempt_id, "admit", args, user.name, data.get("request_id"),
-                                     {"candidate_id": candidate_id, "package_id": package_id,
-                                      "identity_checked": True})
+                                     audit)
         self.dashboard.refresh_tile(kiosk_id)
         return result
 
+    def _readmission(self, candidate_id: str) -> Grant | None:
+        """None for a candidate who has not sat; for one who has, the re-admission a centre admin
+        allowed (used by this admission), or a refusal naming the earlier sitting. A candidate who
+        holds an attempt on a kiosk now is refused whatever the form: one exam at a time."""
+        taken = self.attempts.admitted_elsewhere(candidate_id)
+        if taken:
+            raise Conflict(f"candidate {candidate_id} is already admitted on kiosk {taken}")
+        sat = self.attempts.sittings([candidate_id]).get(candidate_id)
+        if not sat:
+            return None
+        grant = self.readmissions.pending(candidate_id)
+        if grant is None:
+            last = sat[-1]
+            raise Conflict(f"candidate {candidate_id} has already sat package {last['package_id']} on kiosk "
+                           f"{last['kiosk_id']} ({last['state']}); a centre admin can allow one more admission "
+                           "with a reason (Roster page, or `roster readmit`)")
+        return grant
+
     def _new_attempt(self, candidate_id: str, package_id: str, kiosk_id: str) -> tuple[Attempt, dict[str, Any]]:
-        """The attempt admission creates (the candidate's accommodations applied to the package's
-        form), with the package's stored hash and size."""
+        """The attempt admission creates (the time the candidate is allowed: the package's form
+        duration with their extra time, applied here once), with the package's stored hash and size."""
         candidate = self.roster.get(candidate_id)
         if candidate is None:
             raise NotFound(f"candidate {candidate_id} is not on the roster")
-        taken = self.attempts.admitted_elsewhere(candidate_id, package_id)
-        if taken:
-            raise Conflict(f"candidate {candidate_id} is already admitted on kiosk {taken}")
         package, stored = self.packages.load(package_id)
         manifest = package.manifest
         if manifest.scheme_id != candidate.scheme_id:
@@ -189,8 +220,9 @@ class Actions:
                            f"package is {manifest.scheme_id}")
         if parse_time(manifest.closes, "closes") <= utc_now():
             raise Conflict(f"package {package_id} closed at {manifest.closes}")
+        _check_accommodations(candidate, self.packages.accommodation_policies())
         accommodations = candidate.accommodations
-        duration = manifest.duration_seconds * (100 + accommodations.extra_time_percent) // 100
+        duration = allowed_seconds(manifest.duration_seconds, accommodations)
         attempt = Attempt(attempt_id=f"att-{secrets.token_hex(8)}", candidate_id=candidate_id,
                           form_id=manifest.form_id, form_version=manifest.form_version, package_id=package_id,
                           centre_id=self.centre_id, kiosk_id=kiosk_id, option_seed=secrets.randbelow(2**63),

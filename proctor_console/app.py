@@ -28,6 +28,7 @@ from proctor_console.actions import Actions
 from proctor_console.alerts import Alerts
 from proctor_console.attempts import Attempts
 from proctor_console.attestation import AttestationGate, ReleaseAllowlist
+from proctor_console.candidates import Candidates
 from proctor_console.commands import CommandCenter
 from proctor_console.conflicts import Conflicts
 from proctor_console.context import ConsoleContext
@@ -43,6 +44,7 @@ from proctor_console.link.kiosk_http import kiosk_http_blueprint
 from proctor_console.link.kiosk_socket import HeadStore, KioskLinkParts, KioskNamespace, KioskSender
 from proctor_console.link.malformed import CheckedPacket, QuietTLSServer, guard_messages, library_logger
 from proctor_console.packages import Packages
+from proctor_console.readmissions import Readmissions
 from proctor_console.registry import KioskRegistry
 from proctor_console.retention import Retention
 from proctor_console.roster import Roster
@@ -53,6 +55,7 @@ from proctor_console.web.auth import Authenticator, auth_blueprint, security_hea
 from proctor_console.web.pages import pages_blueprint
 from proctor_console.web.proctor_socket import PROCTORS_ROOM, ProctorNamespace
 from proctor_console.web.refusals import refusal_response
+from proctor_console.web.roster import roster_blueprint
 
 HERE = Path(__file__).parent
 SWEEP_SECONDS = 5
@@ -78,6 +81,7 @@ class Core:
     conflicts: Conflicts
     envelopes: Envelopes
     retention: Retention
+    readmissions: Readmissions
 
 
 @dataclass
@@ -107,7 +111,8 @@ def build_core(ctx: ConsoleContext) -> Core:
     return Core(accounts=services.accounts(ctx), registry=services.registry(ctx), attempts=Attempts(ctx.db),
                 roster=services.roster(ctx), packages=services.packages(ctx), alerts=services.alerts(ctx),
                 events=services.events(ctx), incidents=services.incidents(ctx), conflicts=services.conflicts(ctx),
-                envelopes=services.envelopes(ctx), retention=services.retention(ctx))
+                envelopes=services.envelopes(ctx), retention=services.retention(ctx),
+                readmissions=services.readmissions(ctx))
 
 
 def _flask_app(ctx: ConsoleContext, secure_cookies: bool) -> Flask:
@@ -155,7 +160,8 @@ def build_console(ctx: ConsoleContext, *, secure_cookies: bool = True, async_mod
     keys = KeyRelease(core.registry, core.packages, gate, ctx.hpke_key, ctx.audit)
     actions = Actions(centre_id=ctx.centre_id, audit=ctx.audit, attempts=core.attempts, roster=core.roster,
                       packages=core.packages, registry=core.registry, commands=commands, keys=keys,
-                      conflicts=core.conflicts, alerts=core.alerts, incidents=core.incidents, dashboard=dashboard)
+                      conflicts=core.conflicts, alerts=core.alerts, incidents=core.incidents, dashboard=dashboard,
+                      readmissions=core.readmissions)
     auth = Authenticator(core.accounts, core.accounts.logins, ctx.audit)
     proctors = ProctorNamespace(auth, core.accounts, actions, dashboard.snapshot)
     console = Console(ctx=ctx, app=app, socketio=socketio, async_mode=async_mode, core=core, room=room,
@@ -172,7 +178,8 @@ def _register_web(console: Console) -> None:
     reports = services.reports(ctx, console.commands)
     app.register_blueprint(auth_blueprint(console.auth, centre_id=ctx.centre_id, centre_name=ctx.centre_name,
                                           end_logins=end_logins))
-    app.register_blueprint(pages_blueprint(actions=console.actions, reports=reports, roster=core.roster,
+    candidates = Candidates(core.roster, core.attempts, core.packages, core.readmissions)
+    app.register_blueprint(pages_blueprint(actions=console.actions, reports=reports, candidates=candidates,
                                            packages=core.packages, incident_log=core.incidents,
                                            kiosk_ids=lambda: list(console.room.tiles), media_dir=ctx.media_dir,
                                            zone=ctx.time_zone))
@@ -180,6 +187,7 @@ def _register_web(console: Console) -> None:
                        retention=core.retention)
     app.register_blueprint(admin_blueprint(forms, conflicts=core.conflicts))
     app.register_blueprint(accounts_blueprint(core.accounts, end_logins=end_logins))
+    app.register_blueprint(roster_blueprint(candidates))
     console.socketio.on_namespace(console.proctors)
 
 

@@ -66,9 +66,23 @@ class Attempts:
 
     @staticmethod
     def mark_submitted(conn: sqlite3.Connection, attempt_id: str) -> None:
-        """The kiosk delivered the attempt's sealed envelope (inside the envelope's transaction)."""
+        """The kiosk delivered the attempt's sealed envelope (inside the envelope's transaction):
+        the attempt is over, at that moment unless a proctor's end came first."""
         conn.execute("UPDATE attempts SET state = 'submitted' WHERE attempt_id = ? AND state != 'ended'",
                      [attempt_id])
+        conn.execute("UPDATE attempts SET ended_at = COALESCE(ended_at, ?) WHERE attempt_id = ?",
+                     [now_text(), attempt_id])
+
+    def sat_packages(self, candidate_ids: list[str]) -> dict[str, set[str]]:
+        """``{candidate_id: {package_id, ...}}``: the packages each candidate has an attempt of."""
+        if not candidate_ids:
+            return {}
+        rows = self.db.execute(f"SELECT candidate_id, package_id FROM attempts WHERE candidate_id IN"
+                               f" ({','.join('?' for _ in candidate_ids)})", candidate_ids).fetchall()
+        out: dict[str, set[str]] = {}
+        for candidate_id, package_id in rows:
+            out.setdefault(candidate_id, set()).add(package_id)
+        return out
 
     # --- lookups ------------------------------------------------------------------------------
     def active_on(self, kiosk_id: str, states: tuple[str, ...] = ACTIVE_STATES) -> dict[str, Any] | None:
@@ -79,12 +93,28 @@ class Attempts:
             f" AND state IN ({marks}) ORDER BY admitted_at DESC LIMIT 1", [kiosk_id, *states]).fetchone()
         return dict(zip(("attempt_id", "candidate_id", "package_id", "state"), row)) if row else None
 
-    def admitted_elsewhere(self, candidate_id: str, package_id: str) -> str | None:
-        """The kiosk on which the candidate already holds an active attempt of this package, if any."""
+    def admitted_elsewhere(self, candidate_id: str) -> str | None:
+        """The kiosk on which the candidate already holds an active attempt, of any package: one
+        person sits one exam at a time (a second form on another kiosk is refused as well)."""
         marks = ",".join("?" for _ in ACTIVE_STATES)
-        row = self.db.execute(f"SELECT kiosk_id FROM attempts WHERE candidate_id = ? AND package_id = ?"
-                              f" AND state IN ({marks})", [candidate_id, package_id, *ACTIVE_STATES]).fetchone()
+        row = self.db.execute(f"SELECT kiosk_id FROM attempts WHERE candidate_id = ?"
+                              f" AND state IN ({marks})", [candidate_id, *ACTIVE_STATES]).fetchone()
         return row[0] if row else None
+
+    def sittings(self, candidate_ids: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Each candidate's attempts that count as having sat (the exam was started, or an envelope
+        was sealed), oldest first: ``{candidate_id: [attempt row, ...]}``. An admission ended
+        before the start is no sitting (the proctor moved the candidate to another kiosk)."""
+        where, params = ("", []) if candidate_ids is None else (
+            f" AND candidate_id IN ({','.join('?' for _ in candidate_ids)})", list(candidate_ids))
+        rows = self.db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts"
+                               f" WHERE (started_at IS NOT NULL OR state = 'submitted'){where}"
+                               " ORDER BY admitted_at", params).fetchall()
+        out: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            attempt = dict(zip(ATTEMPT_COLUMNS, row))
+            out.setdefault(attempt["candidate_id"], []).append(attempt)
+        return out
 
     def latest_on(self, kiosk_id: str) -> dict[str, Any] | None:
         """The kiosk's most recent attempt, whatever its state (tiles and the timeline)."""

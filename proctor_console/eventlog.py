@@ -99,6 +99,20 @@ class EventLog:
         return [{"wall_time": wall, "type": kind, "severity": severity, "rule": json.loads(body).get("rule", ""),
                  "snapshot": snapshot} for wall, kind, severity, body, snapshot in rows]
 
+    def submissions(self, attempt_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``{attempt_id: {"reason", "at"}}`` from each attempt's ``attempt.submitted`` event: what
+        ended it on the kiosk (``candidate``, ``time_up``, ``proctor``) and the kiosk's time."""
+        if not attempt_ids:
+            return {}
+        rows = self.db.execute(f"SELECT attempt_id, wall_time, body FROM events WHERE type = 'attempt.submitted'"
+                               f" AND attempt_id IN ({','.join('?' for _ in attempt_ids)}) ORDER BY seq",
+                               attempt_ids).fetchall()
+        out: dict[str, dict[str, Any]] = {}
+        for attempt_id, wall, body in rows:
+            reason = json.loads(body).get("data", {}).get("reason")
+            out.setdefault(attempt_id, {"reason": reason if isinstance(reason, str) else "", "at": wall})
+        return out
+
     def forget_snapshots(self, kept: set[str]) -> None:
         """Drop references to evidence snapshots no longer on disk (the retention purge removed them)."""
         with immediate_transaction(self.db) as conn:

@@ -20,6 +20,7 @@ from exam_core import package as form_package
 from exam_core.audit import AuditLog
 from exam_core.errors import InvigilError
 from exam_core.files import write_atomic
+from exam_core.model import AccommodationPolicy
 from exam_core.store import immediate_transaction
 from proctor_console.clock import now_text
 from proctor_console.errors import Conflict, InvalidRequest, NotFound
@@ -57,6 +58,17 @@ class Packages:
     def listing(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT manifest, sha256, size, imported_at FROM packages ORDER BY package_id").fetchall()
         return [{**json.loads(m), "sha256": s, "size": n, "imported_at": t} for m, s, n, t in rows]
+
+    def accommodation_policies(self) -> dict[str, list[tuple[str, AccommodationPolicy]]]:
+        """``{scheme_id: [(package_id, policy), ...]}``: the scheme accommodation policy each package
+        held carries (signed by the central body; packages made before it travelled carry none)."""
+        out: dict[str, list[tuple[str, AccommodationPolicy]]] = {}
+        for package_id, manifest in self.db.execute("SELECT package_id, manifest FROM packages ORDER BY package_id"):
+            fields = json.loads(manifest)
+            if fields.get("accommodation_policy") is not None:
+                policy = AccommodationPolicy.from_dict(fields["accommodation_policy"], "accommodation_policy")
+                out.setdefault(fields["scheme_id"], []).append((package_id, policy))
+        return out
 
     def held_hashes(self) -> set[str]:
         """SHA-256 of every package held (sync skips those)."""

@@ -23,11 +23,14 @@ from proctor_console.errors import NotFound
 from proctor_console.eventlog import EventLog
 from proctor_console.incidents import Incidents
 from proctor_console.packages import Packages
+from proctor_console.readmissions import Readmissions
 from proctor_console.roster import Roster
 from proctor_console.wording import TEMPLATE_FILTERS, accommodation_words
 
 #: Command arguments a report shows (never a wrapped key or a candidate's data).
 SHOWN_ARGS = ("reason", "seconds", "text")
+#: What ended an attempt on the kiosk (its ``attempt.submitted`` event), in the report's words.
+SUBMITTED_BY = {"candidate": "submitted by the candidate", "time_up": "time ran out", "proctor": "ended by a proctor"}
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
@@ -35,7 +38,7 @@ STATIC = Path(__file__).parent / "static"
 class Reports:
     def __init__(self, *, centre_id: str, centre_name: str, audit: AuditLog, packages: Packages, roster: Roster,
                  attempts: Attempts, commands: CommandCenter, alerts: Alerts, incidents: Incidents,
-                 envelopes: Envelopes, events: EventLog, zone: str = "UTC") -> None:
+                 envelopes: Envelopes, events: EventLog, readmissions: Readmissions, zone: str = "UTC") -> None:
         self.centre_id = centre_id
         #: The centre's time zone (IANA name): the report shows its times in it.
         self.zone = zone
@@ -49,6 +52,7 @@ class Reports:
         self.incidents = incidents
         self.envelopes = envelopes
         self.events = events
+        self.readmissions = readmissions
 
     def session(self, session_id: str, viewer: str) -> dict[str, Any]:
         """Attendance, timings, actions, alerts, incidents and envelopes of one session."""
@@ -60,7 +64,7 @@ class Reports:
         attempt_ids = [a["attempt_id"] for a in attempts]
         present = {a["candidate_id"] for a in attempts}
         roster = self.roster.for_scheme(manifest["scheme_id"])
-        attendance = [{**c, "present": c["candidate_id"] in present} for c in roster]
+        attendance = self._attendance(roster, present, manifest["scheme_id"], session_id)
         actions = self.commands.for_attempts(attempt_ids)
         for action in actions:
             args = action.pop("args")
@@ -75,7 +79,8 @@ class Reports:
             "centre": {"centre_id": self.centre_id, "name": self.centre_name, "zone": self.zone},
             "session": {"session_id": session_id, "package_sha256": package_sha256, **manifest},
             "summary": {"roster": len(roster), "present": len(present),
-                        "absent": len(roster) - len(present & {c["candidate_id"] for c in roster}),
+                        "sat_another_form": sum(a["status"] == "sat another form" for a in attendance),
+                        "absent": sum(a["status"] == "absent" for a in attendance),
                         "ended": sum(a["state"] == "ended" for a in attempts),
                         "submitted": sum(a["state"] == "submitted" for a in attempts),
                         "alerts": len(alerts), "open_alerts": sum(a["status"] == "open" for a in alerts),
@@ -86,6 +91,19 @@ class Reports:
         }
         self.audit.append(viewer, "report.view", {"session_id": session_id})
         return report
+
+    def _attendance(self, roster: list[dict[str, Any]], present: set[str], scheme_id: str,
+                    session_id: str) -> list[dict[str, Any]]:
+        """Each candidate of the scheme: ``present`` here, ``sat another form`` (an attempt of
+        another package of the same scheme: not absent from the sitting), or ``absent``."""
+        same_scheme = {p["package_id"] for p in self.packages.listing() if p["scheme_id"] == scheme_id}
+        sat = self.attempts.sat_packages([c["candidate_id"] for c in roster])
+        rows = []
+        for c in roster:
+            elsewhere = sorted((sat.get(c["candidate_id"], set()) & same_scheme) - {session_id})
+            status = "present" if c["candidate_id"] in present else "sat another form" if elsewhere else "absent"
+            rows.append({**c, "present": c["candidate_id"] in present, "status": status, "other_forms": elsewhere})
+        return rows
 
     def _name_records(self, attempts: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
         """Each attempt's accommodations as admission applied them, and on every action, alert and
@@ -101,16 +119,23 @@ class Reports:
                           name=owner["name"] if owner else None, seat=owner["seat"] if owner else None)
 
     def _attempts(self, session_id: str) -> list[dict[str, Any]]:
-        """The session's attempts with each candidate's name and seat, by seat then candidate."""
+        """The session's attempts with each candidate's name and seat, how and when each ended, and
+        the reason for a re-admission, by seat then candidate."""
         rows = self.attempts.for_package(session_id)
         names = self.roster.names_and_seats([r["candidate_id"] for r in rows])
+        ids = [r["attempt_id"] for r in rows]
+        submitted, readmitted = self.events.submissions(ids), self.readmissions.for_attempts(ids)
         attempts = []
         for row in rows:
             name, seat = names.get(row["candidate_id"], (None, None))
+            grant = readmitted.get(row["attempt_id"])
             attempts.append({"attempt_id": row["attempt_id"], "candidate_id": row["candidate_id"], "name": name,
                              "kiosk_id": row["kiosk_id"], "seat": seat,
-                             **{k: row[k] for k in ("state", "admitted_by", "admitted_at", "started_at", "ended_at",
-                                                    "end_reason", "extra_seconds")}})
+                             **{k: row[k] for k in ("state", "admitted_by", "admitted_at", "started_at", "end_reason",
+                                                    "extra_seconds")},
+                             **_ending(row, submitted.get(row["attempt_id"])),
+                             "readmission": {"allowed_by": grant["granted_by"], "reason": grant["reason"]}
+                             if grant else None})
         return sorted(attempts, key=lambda a: (a["seat"] is not None, a["seat"] or "", a["candidate_id"]))
 
     def timeline(self, kiosk_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -136,6 +161,20 @@ class Reports:
                           "snapshot": None})
         items.sort(key=lambda i: parse_time(i["time"]))
         return attempt, items
+
+
+def _ending(row: dict[str, Any], submission: dict[str, Any] | None) -> dict[str, Any]:
+    """``ended_at`` and ``ended_how`` of an attempt: a proctor's end with its reason, or what the
+    kiosk reported ended it (candidate, time up), at the console's time of the end or of the
+    sealed envelope's arrival (the kiosk's own time when the console has neither)."""
+    if row["state"] == "ended":
+        how = f"ended by a proctor: {row['end_reason']}" if row["end_reason"] else "ended by a proctor"
+    elif submission is not None:
+        how = SUBMITTED_BY.get(submission["reason"], submission["reason"] or "submitted")
+    else:
+        how = "submitted" if row["state"] == "submitted" else ""
+    at = row["ended_at"] or (submission["at"] if submission and row["state"] in ("ended", "submitted") else None)
+    return {"ended_at": at, "ended_how": how}
 
 
 def render_report_html(report: dict[str, Any]) -> str:

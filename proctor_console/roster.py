@@ -2,6 +2,12 @@
 
 The roster is a CSV with a header row; every row is validated and the whole file is refused,
 naming line and field, if one row is bad. Importing replaces candidates with the same id.
+
+A row's accommodations must be ones its scheme allows: the scheme's policy travels signed in its
+form packages (``FormPackageManifest.accommodation_policy``), and a roster granting more than a
+package of that scheme held here allows is refused, every such row named with its reason. A scheme
+with no package here yet cannot be checked at import; admission checks again against the package
+the candidate sits (``proctor_console.actions``), so nothing the scheme does not allow is granted.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import csv
 import io
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +24,7 @@ import sqlite_utils
 
 from exam_core.audit import AuditLog
 from exam_core.errors import ValidationError
-from exam_core.model import IDENTIFIER_RE, Accommodations
+from exam_core.model import IDENTIFIER_RE, AccommodationPolicy, Accommodations
 from exam_core.store import immediate_transaction
 from proctor_console.clock import now_text
 from proctor_console.errors import InvalidRequest
@@ -25,6 +32,11 @@ from proctor_console.errors import InvalidRequest
 ROSTER_COLUMNS = ("candidate_id", "name", "scheme", "seat", "accommodations")
 ROSTER_MAX_BYTES = 5 * 1024 * 1024
 ROSTER_MAX_ROWS = 20_000
+#: Rows named at most in one refusal (the rest are counted).
+MAX_NAMED_REFUSALS = 20
+
+#: ``{scheme_id: [(package_id, policy), ...]}`` of the packages held that carry their scheme's policy.
+PolicySource = Callable[[], dict[str, list[tuple[str, AccommodationPolicy]]]]
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,7 @@ def parse_roster(data: bytes, source: str = "roster") -> list[dict[str, Any]]:
         if line - 1 > ROSTER_MAX_ROWS:
             raise InvalidRequest(f"{source}: more than {ROSTER_MAX_ROWS} rows")
         try:
-            rows.append(_roster_row(raw))
+            rows.append({**_roster_row(raw), "line": line})
         except ValidationError as exc:
             raise InvalidRequest(f"{source}: line {line}: {exc.field}: {exc.reason}") from None
         if rows[-1]["candidate_id"] in seen:
@@ -86,13 +98,34 @@ def _roster_row(raw: dict[str, Any]) -> dict[str, Any]:
             "seat": values["seat"], "accommodations": accommodations}
 
 
+def policy_refusals(scheme_id: str, accommodations: Accommodations,
+                    policies: dict[str, list[tuple[str, AccommodationPolicy]]]) -> list[str]:
+    """Why the accommodations go beyond what the scheme allows, by each package of the scheme held
+    (empty: allowed by all of them, or no package of the scheme carries a policy)."""
+    return [f"{reason} (scheme {scheme_id}, package {package_id})"
+            for package_id, policy in policies.get(scheme_id, []) for reason in policy.refusals(accommodations)]
+
+
 class Roster:
-    def __init__(self, db: sqlite_utils.Database, audit: AuditLog) -> None:
+    def __init__(self, db: sqlite_utils.Database, audit: AuditLog, policies: PolicySource = dict) -> None:
         self.db = db
         self.audit = audit
+        #: The accommodation policies of the packages held, read at each import (packages come and go).
+        self.policies = policies
+
+    def check_policies(self, rows: list[dict[str, Any]], source: str) -> None:
+        """Refuse the file when a row grants what its scheme does not allow, naming each such row."""
+        policies = self.policies()
+        refused = [f"line {row['line']}: candidate {row['candidate_id']}: {reason}" for row in rows
+                   for reason in policy_refusals(row["scheme_id"], row["accommodations"], policies)]
+        if refused:
+            more = len(refused) - MAX_NAMED_REFUSALS
+            raise InvalidRequest(f"{source}: accommodations the scheme does not allow: "
+                                 + "; ".join(refused[:MAX_NAMED_REFUSALS]) + (f"; and {more} more" if more > 0 else ""))
 
     def import_csv(self, data: bytes, source: str, by: str) -> int:
         rows = parse_roster(data, source)
+        self.check_policies(rows, source)
         now = now_text()
         with immediate_transaction(self.db) as conn:
             for row in rows:
@@ -119,10 +152,11 @@ class Roster:
                                f" ({','.join('?' * len(wanted))})", wanted).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
 
-    def listing(self) -> list[tuple[str, str, str, str]]:
-        """``(candidate_id, name, scheme_id, seat)`` by seat, for the dashboard's admission form."""
-        return self.db.execute("SELECT candidate_id, name, scheme_id, seat FROM candidates"
+    def candidates(self) -> list[Candidate]:
+        """Every candidate with their accommodations, by seat then name (the roster view)."""
+        rows = self.db.execute("SELECT candidate_id, name, scheme_id, seat, accommodations FROM candidates"
                                " ORDER BY seat, name").fetchall()
+        return [Candidate(r[0], r[1], r[2], r[3], Accommodations.from_dict(json.loads(r[4]))) for r in rows]
 
     def for_scheme(self, scheme_id: str) -> list[dict[str, Any]]:
         """Candidates registered for a scheme, by seat (a session report's attendance)."""

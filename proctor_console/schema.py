@@ -90,5 +90,15 @@ CREATE TABLE kiosk_revocations (
   sent_at TEXT, PRIMARY KEY (kiosk_id, key_id));
 """
 
+# Re-admissions a centre admin allowed (proctor_console.readmissions): a candidate who has sat may be
+# admitted again only on such a grant, used by exactly one attempt (``attempt_id`` once used).
+READMISSIONS_V5 = """
+CREATE TABLE readmissions (
+  grant_id INTEGER PRIMARY KEY, candidate_id TEXT NOT NULL, granted_by TEXT NOT NULL, reason TEXT NOT NULL,
+  granted_at TEXT NOT NULL, attempt_id TEXT UNIQUE, used_by TEXT, used_at TEXT);
+CREATE INDEX readmissions_candidate ON readmissions (candidate_id, attempt_id);
+"""
+
 MIGRATIONS = [Migration(1, "console schema", SCHEMA_V1), Migration(2, "server-side logins", LOGINS_V2),
-              Migration(3, "journal heads", JOURNAL_HEADS_V3), Migration(4, "kiosk revocations", KIOSK_REVOCATIONS_V4)]
+              Migration(3, "journal heads", JOURNAL_HEADS_V3), Migration(4, "kiosk revocations", KIOSK_REVOCATIONS_V4),
+              Migration(5, "re-admissions allowed by a centre admin", READMISSIONS_V5)]

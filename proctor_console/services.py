@@ -11,6 +11,7 @@ from __future__ import annotations
 from proctor_console.accounts import Accounts
 from proctor_console.alerts import Alerts
 from proctor_console.attempts import Attempts
+from proctor_console.candidates import Candidates
 from proctor_console.commands import CommandCenter
 from proctor_console.conflicts import Conflicts
 from proctor_console.context import ConsoleContext
@@ -19,6 +20,7 @@ from proctor_console.eventlog import EventLog
 from proctor_console.incidents import Incidents
 from proctor_console.logins import LoginBook
 from proctor_console.packages import Packages
+from proctor_console.readmissions import Readmissions
 from proctor_console.registry import KioskRegistry
 from proctor_console.report import Reports
 from proctor_console.retention import Retention
@@ -38,7 +40,17 @@ def packages(ctx: ConsoleContext) -> Packages:
 
 
 def roster(ctx: ConsoleContext) -> Roster:
-    return Roster(ctx.db, ctx.audit)
+    """The roster, checking imports against the accommodation policies of the packages held."""
+    return Roster(ctx.db, ctx.audit, packages(ctx).accommodation_policies)
+
+
+def readmissions(ctx: ConsoleContext) -> Readmissions:
+    return Readmissions(ctx.db, ctx.audit)
+
+
+def candidates(ctx: ConsoleContext) -> Candidates:
+    """What the centre knows about each candidate (roster view, admit list)."""
+    return Candidates(roster(ctx), Attempts(ctx.db), packages(ctx), readmissions(ctx))
 
 
 def alerts(ctx: ConsoleContext) -> Alerts:
@@ -76,4 +88,4 @@ def reports(ctx: ConsoleContext, commands: CommandCenter | None = None) -> Repor
     return Reports(centre_id=ctx.centre_id, centre_name=ctx.centre_name, audit=ctx.audit, packages=packages(ctx),
                    roster=roster(ctx), attempts=Attempts(ctx.db), commands=commands or command_records(ctx),
                    alerts=alerts(ctx), incidents=incidents(ctx), envelopes=envelopes(ctx), events=events(ctx),
-                   zone=ctx.time_zone)
+                   readmissions=readmissions(ctx), zone=ctx.time_zone)

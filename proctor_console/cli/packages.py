@@ -1,5 +1,5 @@
-"""``packages import|list`` and ``roster import``: form packages and candidates, through the same
-services as the admin page."""
+"""``packages import|list`` and ``roster import|list|readmit``: form packages and candidates, through
+the same services as the admin and roster pages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Any
 import click
 
 from proctor_console import services
+from proctor_console.accounts import User
 from proctor_console.cli.common import by_option, console_context, out, refusals
+from proctor_console.errors import Forbidden
 
 
 @click.group("packages", help="Form packages from the central body.")
@@ -60,3 +62,43 @@ def roster_import(obj: dict[str, Any], file: Path, as_json: bool, by: str) -> No
     with refusals():
         count = service.import_csv(file.read_bytes(), str(file), by)
     out({"imported": count}, as_json, f"Imported {count} candidate(s) from {file}.")
+
+
+def _candidate_line(c: dict[str, Any]) -> str:
+    """One candidate as ``roster list`` prints it: seat, id, name, scheme, accommodations, checks."""
+    policy = c["policy"]
+    check = {"none": "", "allowed": " [scheme allows]", "unknown": " [not checked: no scheme policy yet]",
+             "refused": f" [NOT ALLOWED: {'; '.join(policy['reasons'])}]"}[policy["status"]]
+    sat = "; ".join(f"{s['package_id']} on {s['kiosk_id']} ({s['state']})" for s in c["sat"])
+    again = f" [re-admission allowed by {c['readmission']['granted_by']}]" if c["readmission"] else ""
+    return (f"{c['seat'] or '-'}\t{c['candidate_id']}\t{c['name']}\t{c['scheme_id']}\t"
+            f"accommodations: {c['accommodations_text']}{check}\tsat: {sat or 'no'}{again}")
+
+
+@roster_group.command("list", help="Candidates with their accommodations, whether the scheme allows them, "
+                                   "and who has already sat.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def roster_list(obj: dict[str, Any], as_json: bool) -> None:
+    rows = services.candidates(console_context(obj)).listing()
+    out(rows, as_json, "\n".join(_candidate_line(c) for c in rows) or "No candidates.")
+
+
+@roster_group.command("readmit", help="Allow a candidate who has sat one more admission (centre admins only).")
+@click.argument("candidate_id")
+@click.option("--reason", required=True, help="Why the candidate may sit again (written to the audit chain).")
+@click.option("--by", required=True, help="The centre admin account that allows it.")
+@click.pass_obj
+def roster_readmit(obj: dict[str, Any], candidate_id: str, reason: str, by: str) -> None:
+    ctx = console_context(obj)
+    with refusals():
+        grant = services.candidates(ctx).allow_readmission(_admin(ctx, by), candidate_id, reason)
+    click.echo(f"Candidate {candidate_id} may be admitted once more (grant {grant}).")
+
+
+def _admin(ctx: Any, name: str) -> User:
+    """``--by`` as the account it names: only an enabled centre admin may allow a re-admission."""
+    account = next((u for u in services.accounts(ctx).listing() if u["name"] == name), None)
+    if account is None or account["state"] == "disabled":
+        raise Forbidden(f"--by {name}: no enabled account of that name")
+    return User(name, account["role"])

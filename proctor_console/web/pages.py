@@ -14,10 +14,10 @@ from flask import Blueprint, abort, g, jsonify, render_template, request, send_f
 from exam_core import protocol
 from exam_core.errors import InvigilError
 from proctor_console.actions import Actions
+from proctor_console.candidates import Candidates
 from proctor_console.incidents import INCIDENT_CATEGORIES, Incidents
 from proctor_console.packages import Packages
 from proctor_console.report import Reports
-from proctor_console.roster import Roster
 from proctor_console.web.auth import ANY_STAFF, require_role
 from proctor_console.web.refusals import refused_message
 from proctor_console.wording import TEMPLATE_FILTERS
@@ -27,10 +27,11 @@ MEDIA_KINDS = ("thumbnails", "snapshots")
 MEDIA_NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
-def pages_blueprint(*, actions: Actions, reports: Reports, roster: Roster, packages: Packages,
+def pages_blueprint(*, actions: Actions, reports: Reports, candidates: Candidates, packages: Packages,
                     incident_log: Incidents, kiosk_ids: Callable[[], list[str]], media_dir: Path,
                     zone: str = "UTC") -> Blueprint:
-    """``kiosk_ids`` lists the kiosks on the dashboard (the incident form offers them)."""
+    """``kiosk_ids`` lists the kiosks on the dashboard (the incident form offers them); the admit
+    list shows each candidate with whether they have already sat (``candidates``)."""
     bp = Blueprint("pages", __name__)
     for name, wording_filter in TEMPLATE_FILTERS.items():  # times and measurements in words, every template
         bp.add_app_template_filter(wording_filter, name)
@@ -39,7 +40,7 @@ def pages_blueprint(*, actions: Actions, reports: Reports, roster: Roster, packa
     @bp.get("/dashboard")
     @require_role(*ANY_STAFF)
     def dashboard() -> Any:
-        return render_template("dashboard.html", candidates=roster.listing(), packages=packages.listing(),
+        return render_template("dashboard.html", candidates=candidates.listing(), packages=packages.listing(),
                                categories=INCIDENT_CATEGORIES)
 
     @bp.get("/kiosks/<kiosk_id>/timeline")

@@ -27,6 +27,7 @@ import urllib3
 from exam_core import certs, keys, pairing, protocol, sync_wire
 from exam_core.jsonio import b64e
 from exam_core.timestamps import utc_now
+from exam_core.model import AccommodationPolicy
 from exam_core.package import build_form_package
 from proctor_console.context import ConsoleContext
 from simulators.kiosk import SimKiosk
@@ -126,14 +127,18 @@ class ConsoleSetup:
 
 
 def make_package(setup: ConsoleSetup, package_id: str, *, opens_in: timedelta = timedelta(hours=-1),
-                 closes_in: timedelta = timedelta(hours=3), release_code: bool = False) -> Path:
+                 closes_in: timedelta = timedelta(hours=3), release_code: bool = False, form_id: str = "form-1",
+                 accommodation_policy: AccommodationPolicy | None = None) -> Path:
+    """A package of scheme-a (a 60-minute form) for the console, with the scheme's accommodation
+    policy in its manifest when given."""
     hpke_public = keys.load_public_key(setup.data / "keys" / "centre-hpke.pub")
     now = utc_now()
     data, code = build_form_package(
-        b"form content: items would be here", package_id=package_id, form_id="form-1", form_version=1,
+        b"form content: items would be here", package_id=package_id, form_id=form_id, form_version=1,
         scheme_id="scheme-a", centre_id="centre-1", opens=now + opens_in, closes=now + closes_in,
         signing_key=setup.central.key, centre_hpke_public=hpke_public, with_release_code=release_code,
-        title=f"Form 1 ({package_id})", duration_seconds=3600, item_count=40)
+        title=f"Form 1 ({package_id})", duration_seconds=3600, item_count=40,
+        accommodation_policy=accommodation_policy)
     path = setup.data.parent / f"{package_id}.zip"
     path.write_bytes(data)
     if code:
@@ -238,3 +243,17 @@ def start_console(data: Path, log_dir: Path) -> Any:
     server = LiveServer("proctor_console", args, port, _launch("proctor_console", args, port, env, log), log, env)
     wait_for_port(port, timeout=30, process=server.process)
     return server
+
+
+def let_sit_again(data: Path, *candidate_ids: str, reason: str = "the test admits this candidate again") -> None:
+    """A centre admin allows each candidate who has already sat one more admission (issue 13: a
+    second admission is refused without it). For tests about other things that reuse the roster's
+    three candidates in one console; the re-admission itself is tested in tests/console/test_admission.py."""
+    from proctor_console import services
+    from proctor_console.accounts import User
+
+    candidates = services.candidates(ConsoleContext(data))
+    sat = candidates.attempts.sittings(list(candidate_ids))
+    for candidate_id in candidate_ids:
+        if candidate_id in sat and candidates.readmissions.pending(candidate_id) is None:
+            candidates.allow_readmission(User(ADMIN, "centre_admin"), candidate_id, reason)

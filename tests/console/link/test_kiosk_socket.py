@@ -7,7 +7,7 @@ import requests
 import socketio
 
 from exam_core import keys, pairing, protocol
-from tests.support.console_world import RunningConsole, cli, wait_until
+from tests.support.console_world import RunningConsole, cli, let_sit_again, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -246,6 +246,7 @@ def test_restart_resume_approval_message_and_mass_pause(running_console: Running
     def act(**payload):
         return proctor.call("action", {"csrf": csrf, **payload}, namespace=protocol.PROCTOR_NAMESPACE, timeout=30)
 
+    let_sit_again(running_console.setup.data, "cand-1", "cand-2")
     for kiosk, candidate in zip(kiosks, ("cand-1", "cand-2")):
         assert act(type="admit", kiosk_id=kiosk.kiosk_id, candidate_id=candidate, package_id="pkg-open",
                    identity_checked=True)["ok"]
