@@ -4,27 +4,28 @@ Tests use real parts (see the README's developer notes): servers listen on 127.0
 process, pages run in Debian's Chromium through Playwright, input events are real X events on Xvfb.
 A tool that is missing makes its tests *skip* on a developer's machine, with the command that
 installs it, but *fail* in CI (``CI=true``), where a skipped suite would pass silently.
+
+Only fixtures live here. What they are built from (free ports, live server processes, the
+missing-tool rule) is in tests/support/, which test modules import; no module imports a conftest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
-import contextlib
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.support.live_server import LiveServer, launch
+from tests.support.ports import find_free_port, wait_for_port
+from tests.support.tools import missing_tool
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",  # the sandbox cannot start as root (CI runs as root)
@@ -37,42 +38,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 XVFB_SCREEN = "1280x1024x24"
-
-
-def in_ci() -> bool:
-    """True in CI, where a missing tool must fail the run instead of skipping tests."""
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def missing_tool(what: str, install: str) -> None:
-    """Skip the test on a developer's machine, fail it in CI; ``install`` says how to fix it."""
-    message = f"{what} is not installed ({install}; scripts/test installs it)"
-    if in_ci():
-        pytest.fail(f"CI: {message}", pytrace=False)
-    pytest.skip(message)
-
-
-def find_free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now (the OS picks it, so it is never a guess)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 30.0,
-                  process: subprocess.Popen | None = None) -> None:
-    """Return once ``host:port`` accepts a TCP connection; raise if ``process`` exits or time runs out."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server process exited with {process.returncode} before listening on {port}")
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing accepted connections on {host}:{port} within {timeout} s") from None
-            time.sleep(0.05)
 
 
 @pytest.fixture
@@ -107,7 +72,8 @@ def _start_xvfb(display: int) -> subprocess.Popen | None:
 def xvfb_display() -> Iterator[str]:
     """A private X display (``":N"``) served by Xvfb for the whole session, DISPLAY set to it.
 
-    Starts ``Xvfb :N -screen 0 1280x1024x24 -nolisten tcp -noreset`` (no reset when the last client leaves, so a listener never meets a restarting server) on the first free N from 90 (lock
+    Starts ``Xvfb :N -screen 0 1280x1024x24 -nolisten tcp -noreset`` (no reset when the last
+    client leaves, so a listener never meets a restarting server) on the first free N from 90 (lock
     files are checked, and a display taken meanwhile by another process is simply skipped),
     sets ``os.environ["DISPLAY"]`` for the session (restored afterwards) so pynput, xdotool and
     Chromium started by the tests use it, and stops the server at the end. Skips when Xvfb is not
@@ -227,67 +193,6 @@ def page(browser):
         context.close()
 
 
-def _launch(module: str, args: list[str], port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", module, *[a.replace("{port}", str(port)) for a in args]],
-            cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so teardown kills its children too
-        )
-
-
-@dataclass
-class LiveServer:
-    """A Python module running as a real server process on 127.0.0.1.
-
-    ``url`` is ``http://127.0.0.1:PORT``; ``log`` holds the process's stdout and stderr (read it
-    when an assertion fails). ``kill()`` sends SIGKILL to the whole process group, for crash tests;
-    ``stop()`` ends it gracefully (SIGTERM, then SIGKILL after ``grace`` seconds); ``restart()``
-    starts it again on the same port.
-    """
-
-    module: str
-    args: list[str]
-    port: int
-    process: subprocess.Popen
-    log: Path
-    env: dict[str, str] = field(repr=False, default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def output(self) -> str:
-        """Everything the server printed so far."""
-        return self.log.read_text(errors="replace")
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the server's whole process group (default SIGKILL, as in a crash) and reap it."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, sig)
-        self.process.wait(timeout=30)
-
-    def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM the process group, then SIGKILL whatever is still running after ``grace`` s."""
-        if self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        except ProcessLookupError:
-            self.process.wait(timeout=grace)
-
-    def restart(self, timeout: float = 30.0) -> None:
-        """Start the same module again on the same port after ``kill()``/``stop()`` (recovery tests)."""
-        if self.process.poll() is None:
-            raise RuntimeError("restart() needs the previous process to have ended")
-        self.process = _launch(self.module, self.args, self.port, self.env, self.log)
-        wait_for_port(self.port, timeout=timeout, process=self.process)
-
-
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     """Factory: ``live_server("proctor_console", "serve", "--port", "{port}")`` -> :class:`LiveServer`.
@@ -305,7 +210,7 @@ def live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
         port = port or find_free_port()
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         log = Path(tempfile.mkstemp(prefix=f"{module}-", suffix=".log", dir=tmp_path)[1])
-        server = LiveServer(module, list(args), port, _launch(module, list(args), port, full_env, log), log, full_env)
+        server = LiveServer(module, list(args), port, launch(module, list(args), port, full_env, log), log, full_env)
         servers.append(server)
         try:
             wait_for_port(port, timeout=timeout, process=server.process)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, find_free_port
+from tests.support.tools import REPO_ROOT
+from tests.support.ports import find_free_port
 
 NODE_MODULES = REPO_ROOT / "node_modules"
 

@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT
+from tests.support.tools import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "proctor_console"
 FACES = ("web", "link", "sync", "cli")

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT
+from tests.support.tools import REPO_ROOT
 import contextlib
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from demo.candidates import load_item_keys
-from tests.conftest import REPO_ROOT
+from tests.support.tools import REPO_ROOT
 from tests.e2e.demo_run import kill_leftovers, run_scripted, wait_gone
 
 pytestmark = pytest.mark.slow

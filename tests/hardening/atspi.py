@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import missing_tool
+from tests.support.tools import missing_tool
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 _QUERY = r"""

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from hardening.policy import CHECK_NAMES, load_policy
-from tests.conftest import find_free_port, wait_for_port
+from tests.support.ports import find_free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.build, pytest.mark.slow]

@@ -17,7 +17,7 @@ import pytest
 from hardening.chromium_policy import POLICY_FILE_NAME
 from hardening.restore_journal import PROFILE_PREFIX, RestoreJournal, restore_pending
 from hardening.keygrab import ShortcutGrab
-from tests.conftest import find_free_port
+from tests.support.ports import find_free_port
 from tests.hardening.servers import HitLogServer, escaping_page
 from tests.hardening.xobserver import KeyObserver
 

@@ -16,7 +16,8 @@ from hardening.lockdown import Lockdown, settings_from_policy
 from hardening.policy import load_policy
 from hardening.restore_journal import RestoreJournal, restore_pending
 from hardening.screen_reader import PROFILE_PREFIX
-from tests.conftest import find_free_port, missing_tool
+from tests.support.ports import find_free_port
+from tests.support.tools import missing_tool
 from tests.hardening.atspi import require_atspi, wait_for_name
 from tests.hardening.servers import HitLogServer
 

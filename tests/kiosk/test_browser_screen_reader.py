@@ -16,7 +16,7 @@ from hardening.restore_journal import RestoreJournal
 from hardening.screen_reader import PROFILE_PREFIX
 from kiosk.browser import LockedBrowser
 
-from tests.conftest import missing_tool
+from tests.support.tools import missing_tool
 from tests.hardening.atspi import require_atspi, wait_for_name
 from tests.kiosk.pages_support import Kiosk
 

@@ -23,7 +23,8 @@ import requests
 
 from exam_core.jsonio import b64d
 
-from tests.conftest import REPO_ROOT, find_free_port, wait_for_port
+from tests.support.tools import REPO_ROOT
+from tests.support.ports import find_free_port, wait_for_port
 from tests.kiosk.fake_console import FakeConsole, wait_for
 from tests.kiosk.world import World
 

@@ -25,7 +25,8 @@ from exam_core import certs, formcontent, keys
 from exam_core.timestamps import utc_now
 from exam_core.package import build_form_package
 
-from tests.conftest import REPO_ROOT, find_free_port, wait_for_port
+from tests.support.tools import REPO_ROOT
+from tests.support.ports import find_free_port, wait_for_port
 from tests.support.console_world import (PASSWORD, PROCTOR, ROSTER, Central, ConsoleSetup, RunningConsole, cli,
                                          start_console)
 from tests.kiosk.fake_console import wait_for

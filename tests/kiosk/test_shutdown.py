@@ -15,7 +15,8 @@ import pytest
 
 from kiosk.app import EXIT_FORCED, SHUTDOWN_SECONDS
 
-from tests.conftest import REPO_ROOT, find_free_port
+from tests.support.tools import REPO_ROOT
+from tests.support.ports import find_free_port
 from tests.kiosk.fake_console import FakeConsole, wait_for
 from tests.kiosk.test_crash_resume import KioskProcess
 from tests.kiosk.world import World

@@ -16,7 +16,7 @@ import pytest
 from kiosk.presentation import item_view
 from kiosk.tools.speech import question_text
 
-from tests.conftest import missing_tool
+from tests.support.tools import missing_tool
 from tests.kiosk.forms import make_bundle
 from tests.kiosk.pages_support import ALL_TOOLS, Kiosk
 

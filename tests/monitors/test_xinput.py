@@ -17,7 +17,7 @@ import pytest
 from kiosk.monitors.config import MonitorConfig
 from kiosk.monitors.hub import MonitorHub
 
-from tests.conftest import missing_tool
+from tests.support.tools import missing_tool
 
 pytestmark = pytest.mark.xinput
 

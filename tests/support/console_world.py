@@ -235,7 +235,8 @@ def start_console(data: Path, log_dir: Path) -> Any:
     """``python -m proctor_console serve`` as a real process (HTTPS) via the shared LiveServer."""
     import os
 
-    from tests.conftest import LiveServer, _launch, find_free_port, wait_for_port
+    from tests.support.live_server import LiveServer, launch as _launch
+    from tests.support.ports import find_free_port, wait_for_port
     port = find_free_port()
     args = ["--data", str(data), "serve", "--host", "127.0.0.1", "--port", "{port}"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -16,7 +16,7 @@ from exam_core.receipt import verify_receipt
 from exam_core.sync_wire import parse_upload
 from item_bank_sync.results.schema import open_results, results_path
 from proctor_console.sync.client import HubClient
-from tests.conftest import find_free_port, wait_for_port
+from tests.support.ports import find_free_port, wait_for_port
 from tests.support.central_world import CENTRE_ID, build_world
 
 REPO = Path(__file__).resolve().parents[3]

@@ -26,7 +26,7 @@ import pytest
 from exam_core.sync_wire import UPLOAD_MAX_BYTES
 from item_bank_sync.sync.api import create_app
 from item_bank_sync.sync.server import SyncServer, tls_context
-from tests.conftest import find_free_port, wait_for_port
+from tests.support.ports import find_free_port, wait_for_port
 from tests.support.central_world import build_world
 
 REPO = Path(__file__).resolve().parents[3]

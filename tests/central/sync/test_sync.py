@@ -185,7 +185,7 @@ def test_air_gap_bundles_round_trip(world, console, tmp_path):
 
 def test_cli_sync_against_a_served_hub(world, console, tmp_path):
     """The two real commands: `item_bank_sync serve` in its own process, `proctor_console sync`."""
-    from tests.conftest import find_free_port, wait_for_port
+    from tests.support.ports import find_free_port, wait_for_port
 
     port = find_free_port()
     server = subprocess.Popen([sys.executable, "-m", "item_bank_sync", "--data", str(world.data_dir), "serve",
