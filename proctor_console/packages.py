@@ -1,9 +1,15 @@
 """Form packages from the central body (the ``packages`` table and the files under ``packages/``).
 
 A package is accepted only when its manifest signature verifies against the central body's key
-(from the installed root certificate) and it is addressed to this centre; it is then copied under
-``packages/`` and listed. The same import serves the CLI, the admin page, network sync and
-air-gap bundles, and records who imported it.
+(from the installed root certificate), its ``content.bin`` has the SHA-256 that manifest states
+(format v2: a corrupted copy is refused here, not at the kiosk when the exam starts), and it is
+addressed to this centre; it is then copied under ``packages/`` and listed. The same import serves
+the CLI, the admin page, network sync and air-gap bundles, and records who imported it.
+
+A stored copy that no longer verifies (changed on disk, or imported before the digest was signed)
+never blocks the genuine one: a package whose signed digest checks out replaces it (audited as
+``package.replace``), and sync does not count a damaged copy as held, so it fetches the package
+again. Only two *valid* packages under one id conflict.
 """
 
 from __future__ import annotations
@@ -44,16 +50,49 @@ class Packages:
         digest = hashlib.sha256(data).hexdigest()
         existing = self.db.execute("SELECT sha256 FROM packages WHERE package_id = ?",
                                    [manifest.package_id]).fetchone()
+        replaced = None
         if existing and existing[0] != digest:
-            raise Conflict(f"{source}: a different package with id {manifest.package_id} is already imported")
+            replaced = self._damage(manifest.package_id)
+            if replaced is None:
+                raise Conflict(f"{source}: a different package with id {manifest.package_id} is already imported")
         rel = f"packages/{manifest.package_id}.zip"
         write_atomic(self.data_dir / rel, data)
+        row = [json.dumps(manifest.to_dict()), rel, digest, len(data), now_text(), by, manifest.package_id]
         with immediate_transaction(self.db) as conn:
-            conn.execute("INSERT OR IGNORE INTO packages (package_id, manifest, path, sha256, size, imported_at,"
-                         " imported_by) VALUES (?,?,?,?,?,?,?)",
-                         [manifest.package_id, json.dumps(manifest.to_dict()), rel, digest, len(data), now_text(), by])
-        self.audit.append(by, "package.import", {"package_id": manifest.package_id, "sha256": digest})
-        return {**manifest.to_dict(), "sha256": digest, "duplicate": existing is not None}
+            conn.execute("INSERT OR IGNORE INTO packages (manifest, path, sha256, size, imported_at, imported_by,"
+                         " package_id) VALUES (?,?,?,?,?,?,?)", row)
+            if replaced is not None:
+                conn.execute("UPDATE packages SET manifest = ?, path = ?, sha256 = ?, size = ?, imported_at = ?,"
+                             " imported_by = ? WHERE package_id = ?", row)
+        if replaced is not None:
+            self.audit.append(by, "package.replace", {"package_id": manifest.package_id, "sha256": digest,
+                                                      "replaced_sha256": existing[0], "because": replaced})
+        else:
+            self.audit.append(by, "package.import", {"package_id": manifest.package_id, "sha256": digest})
+        return {**manifest.to_dict(), "sha256": digest, "duplicate": existing is not None and replaced is None,
+                **({"replaced": replaced} if replaced is not None else {})}
+
+    def _damage(self, package_id: str) -> str | None:
+        """Why the stored copy of ``package_id`` cannot be used (None: it is a valid package).
+
+        Judged from the file itself: its hash against the one recorded at import, then a full
+        read (manifest signature, signed content digest), so a copy corrupted on disk, or one
+        imported before packages signed their content, gives way to a genuine one."""
+        stored = self.stored_file(package_id)
+        if stored is None:
+            return "not stored"
+        path, sha256, _ = stored
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return f"stored file unreadable ({type(exc).__name__})"
+        if hashlib.sha256(data).hexdigest() != sha256:
+            return "stored file changed since import"
+        try:
+            form_package.read_form_package(data, self._root("no centre certificate installed"))
+        except InvigilError as exc:
+            return f"stored copy does not verify: {exc}"[:300]
+        return None
 
     def listing(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT manifest, sha256, size, imported_at FROM packages ORDER BY package_id").fetchall()
@@ -71,8 +110,10 @@ class Packages:
         return out
 
     def held_hashes(self) -> set[str]:
-        """SHA-256 of every package held (sync skips those)."""
-        return {row[0] for row in self.db.execute("SELECT sha256 FROM packages")}
+        """SHA-256 of every package held intact (sync skips those). A stored file that no longer
+        has the hash recorded at import is not held: sync fetches the genuine copy again."""
+        rows = self.db.execute("SELECT path, sha256 FROM packages").fetchall()
+        return {sha256 for path, sha256 in rows if _file_sha256(self.data_dir / path) == sha256}
 
     def manifest(self, package_id: str) -> tuple[dict[str, Any], str] | None:
         """The stored manifest and file hash of a package, or None (a session is a package id)."""
@@ -109,3 +150,15 @@ class Packages:
         if root is None:
             raise Conflict(missing)
         return root
+
+
+def _file_sha256(path: Path) -> str | None:
+    """The file's SHA-256 read in chunks (packages reach 512 MiB), or None if it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
