@@ -20,5 +20,5 @@ x25519_key = _session_key(lambda: keys.generate_hpke_key(keys.SUITE_X25519))
 
 @pytest.fixture(scope="session")
 def pki():
-    from tests.core.pki import make_pki
+    from tests.support.pki import make_pki
     return make_pki()

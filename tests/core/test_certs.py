@@ -7,7 +7,7 @@ from exam_core import certs, keys, signing
 from exam_core.errors import (ArtefactError, ExpiredError, MalformedError, RevokedError,
                               TamperedError, UntrustedError, WrongPurposeError)
 from exam_core.timestamps import utc_now
-from tests.core.pki import make_pki
+from tests.support.pki import make_pki
 
 
 def test_chain_round_trip(pki):

@@ -11,7 +11,7 @@ from exam_core.errors import (ArtefactError, ExpiredError, MalformedError, Revok
                               WrongKeyError, WrongPurposeError)
 from exam_core.jsonio import b64e, canonical_dumps
 from exam_core.timestamps import format_time, utc_now
-from tests.core.pki import PAYLOAD, make_pki, seal
+from tests.support.pki import PAYLOAD, make_pki, seal
 
 IDS = {"envelope_id": "env-1", "attempt_id": "att-1", "centre_id": "centre-1", "kiosk_id": "kiosk-7",
        "form_id": "F1", "package_id": "pkg-1"}

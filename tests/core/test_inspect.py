@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from exam_core import certs, keys, receipt
 from exam_core.cli import main
 from exam_core.timestamps import utc_now
-from tests.core.pki import build, seal
+from tests.support.pki import build, seal
 
 KINDS = ["form-package", "response-envelope", "receipt", "certificate", "revocation-list", "public-key"]
 

@@ -13,8 +13,8 @@ from exam_core.errors import (ArtefactError, ExpiredError, MalformedError, Relea
                               WrongKeyError, WrongPurposeError)
 from exam_core.jsonio import canonical_dumps
 from exam_core.timestamps import utc_now
-from tests.core.pki import build
-from tests.core.zips import lying_zip_bomb, zip_bomb, zip_of
+from tests.support.pki import build
+from tests.support.zips import lying_zip_bomb, zip_bomb, zip_of
 
 
 @pytest.fixture(scope="module")

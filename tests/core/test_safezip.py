@@ -1,6 +1,6 @@
 """exam_core.safezip: the end record, the central-directory policy and reading under limits.
 
-The archives are built with zipfile itself (tests/core/zips.py) and then damaged byte by byte, as
+The archives are built with zipfile itself (tests/support/zips.py) and then damaged byte by byte, as
 an attacker or a failing USB stick would.
 """
 
@@ -16,7 +16,7 @@ import pytest
 from exam_core import limits
 from exam_core.errors import MalformedError, TooLargeError
 from exam_core.safezip import ZipPolicy, open_zip, read_members
-from tests.core.zips import zip_bomb, zip_of
+from tests.support.zips import zip_bomb, zip_of
 
 POLICY = ZipPolicy(max_members=10, max_member_bytes=8 * limits.MIB, max_total_bytes=16 * limits.MIB)
 

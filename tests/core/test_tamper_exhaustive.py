@@ -8,7 +8,7 @@ import pytest
 
 from exam_core import certs, envelope, package, receipt
 from exam_core.errors import ArtefactError
-from tests.core.pki import build, seal
+from tests.support.pki import build, seal
 
 
 def _refused_everywhere(data: bytes, check, bits=range(8)) -> int:

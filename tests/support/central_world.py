@@ -22,7 +22,7 @@ from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.context import CentralContext
 from item_bank_sync.trust.identity import CentralKeys
-from tests.core.pki import Pki
+from tests.support.pki import Pki
 
 #: The repository (tests run the CLIs as processes from here).
 REPO = Path(__file__).resolve().parents[2]
