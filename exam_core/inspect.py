@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exam_core import certs, envelope, keys, limits, package, purposes, receipt, signing
 from exam_core.errors import ArtefactError, InvigilError, KeyFileError, MalformedError, UntrustedError
-from exam_core.jsonio import loads_strict
+from exam_core.jsonio import b64d, loads_strict
 from exam_core.timestamps import utc_now
 from exam_core.safezip import read_canonical
 
@@ -127,7 +127,9 @@ def _check_chain_links(chain: list[bytes], header: envelope.EnvelopeHeader, kios
     if len(chain) < 2:
         raise UntrustedError(f"the envelope carries {len(chain)} certificate(s); a centre and a kiosk are needed")
     first = certs.read_unverified_certificate(chain[0])
-    issuer_key = keys.public_from_raw(keys.KIND_ED25519, keys.b64d(first.signing_key))
+    issuer_key = keys.public_from_raw(keys.KIND_ED25519, b64d(first.signing_key, "chain[0].signing_key", 32))
+    if not isinstance(issuer_key, Ed25519PublicKey):
+        raise UntrustedError("the embedded centre certificate names no signing key")
     verified = certs.read_certificate(chain[1], issuer_key)
     for document in chain[2:]:
         verified = certs.read_certificate(document, verified.signing_public)
