@@ -51,7 +51,7 @@ def test_table_output_and_bad_policy_error(tmp_path):
 
 
 def test_console_clock_is_measured_from_the_cli(tmp_path):
-    from tests.hardening.servers import HitLogServer
+    from tests.support.hit_log_server import HitLogServer
     from tests.support.ports import find_free_port
 
     console = HitLogServer(find_free_port(), page="<html>console</html>")  # Date header only

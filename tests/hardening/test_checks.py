@@ -11,7 +11,7 @@ from hardening.host import Host
 from hardening.linux import CommandResult
 from hardening.policy import load_policy
 from hardening.preflight import run_preflight
-from tests.hardening.machine import FixtureMachine
+from tests.support.hardening_machine import FixtureMachine
 
 
 @pytest.fixture

@@ -18,8 +18,9 @@ from hardening.chromium_policy import POLICY_FILE_NAME
 from hardening.restore_journal import PROFILE_PREFIX, RestoreJournal, restore_pending
 from hardening.keygrab import ShortcutGrab
 from tests.support.ports import find_free_port
-from tests.hardening.servers import HitLogServer, escaping_page
-from tests.hardening.xobserver import KeyObserver
+from tests.support.hit_log_server import HitLogServer, escaping_page
+from tests.support.processes import marker_processes
+from tests.support.xobserver import KeyObserver
 
 pytestmark = pytest.mark.xinput
 POLICY_ROOT = Path("/etc/chromium/policies")
@@ -34,17 +35,6 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
     if not root.exists():
         return {}
     return {str(p): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))} | {str(root): None}
-
-
-def marker_processes(marker: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            if entry.isdigit() and marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
-                found.append(int(entry))
-        except OSError:
-            pass
-    return found
 
 
 def test_grab_swallows_listed_shortcuts_and_nothing_else(xvfb_display):

@@ -18,8 +18,8 @@ from hardening.restore_journal import RestoreJournal, restore_pending
 from hardening.screen_reader import PROFILE_PREFIX
 from tests.support.ports import find_free_port
 from tests.support.tools import missing_tool
-from tests.hardening.atspi import require_atspi, wait_for_name
-from tests.hardening.servers import HitLogServer
+from tests.support.atspi import require_atspi, wait_for_name
+from tests.support.hit_log_server import HitLogServer
 
 pytestmark = [pytest.mark.xinput, pytest.mark.browser, pytest.mark.slow]
 

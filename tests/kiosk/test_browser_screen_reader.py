@@ -17,7 +17,7 @@ from hardening.screen_reader import PROFILE_PREFIX
 from kiosk.browser import LockedBrowser
 
 from tests.support.tools import missing_tool
-from tests.hardening.atspi import require_atspi, wait_for_name
+from tests.support.atspi import require_atspi, wait_for_name
 from tests.kiosk.pages_support import Kiosk
 
 pytestmark = [pytest.mark.browser, pytest.mark.xinput, pytest.mark.slow]

@@ -15,7 +15,7 @@ import pytest
 from hardening.chromium_policy import POLICY_FILE_NAME
 from hardening.restore_journal import RestoreJournal
 from tests.support.ports import find_free_port
-from tests.hardening.test_lockdown_x import marker_processes
+from tests.support.processes import marker_processes
 from tests.kiosk.world import World
 
 pytestmark = [pytest.mark.browser, pytest.mark.xinput, pytest.mark.slow]

@@ -13,7 +13,7 @@ import threading
 from Xlib import X, XK
 from Xlib.display import Display
 
-from tests.hardening.servers import wait_until
+from tests.support.hit_log_server import wait_until
 
 
 XK.load_keysym_group("xkb")
