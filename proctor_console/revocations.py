@@ -12,7 +12,6 @@ import sqlite3
 
 import sqlite_utils
 
-from exam_core.jsonio import b64e
 from exam_core.store import immediate_transaction
 from proctor_console.clock import now_text
 
@@ -27,12 +26,12 @@ class KioskRevocations:
         conn.execute("INSERT OR REPLACE INTO kiosk_revocations (kiosk_id, key_id, revoked_at, document)"
                      " VALUES (?, ?, ?, ?)", [kiosk_id, key_id, revoked_at, document])
 
-    def unsent(self) -> list[tuple[str, str, str]]:
-        """``(kiosk_id, key_id, base64 signed document)`` of revocations no upload has carried yet."""
-        return [(kiosk_id, key_id, b64e(bytes(doc))) for kiosk_id, key_id, doc in self.db.execute(
+    def unsent(self) -> list[tuple[str, str, bytes]]:
+        """``(kiosk_id, key_id, signed document)`` of revocations no upload has carried yet."""
+        return [(kiosk_id, key_id, bytes(doc)) for kiosk_id, key_id, doc in self.db.execute(
             "SELECT kiosk_id, key_id, document FROM kiosk_revocations WHERE sent_at IS NULL ORDER BY revoked_at")]
 
-    def mark_sent(self, sent: list[tuple[str, str, str]]) -> None:
+    def mark_sent(self, sent: list[tuple[str, str, bytes]]) -> None:
         """Called once the central body answered an upload that carried these revocations, or a
         bundle from it acknowledged them (``(kiosk_id, key_id, _)``; already sent ones unchanged)."""
         with immediate_transaction(self.db) as conn:

@@ -2,10 +2,11 @@
 
 Every request is signed with the centre's certified Ed25519 key over its method, path, query,
 body hash, time and a fresh nonce (the format is ``exam_core.signed_request``, shared with the
-server's check). Everything the
-hub answers is verified before use: the package list is signed by the central key and bound to the
-request's nonce, packages are checked against the listed SHA-256 and then by their manifest
-signature on import, receipts by ``exam_core.receipt.verify_receipt``.
+server's check); paths, the package list, the upload and its answer are ``exam_core.sync_wire``,
+which the hub uses too. Everything the hub answers is verified before use: the package list is
+signed by the central key and bound to the request's nonce, packages are checked against the
+listed SHA-256 and then by their manifest signature on import, the upload answer is read strictly
+(one result per envelope), receipts by ``exam_core.receipt.verify_receipt``.
 
 TLS: the hub's certificate is self-signed, so it is pinned by its SHA-256 fingerprint, given
 with ``--tls-fingerprint`` or trusted on first use and remembered; a different certificate later is
@@ -22,20 +23,16 @@ import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from exam_core import signing
-from exam_core.errors import InvigilError, MalformedError, TamperedError, UntrustedError
-from exam_core.jsonio import loads_strict
+from exam_core import sync_wire
+from exam_core.errors import InvigilError, TamperedError, UntrustedError
 from exam_core.signed_request import sign_request
 
-PACKAGE_LIST_PURPOSE = "sync-package-list"
 CHUNK = 256 * 1024
-MAX_LIST_BYTES = 4 * 1024 * 1024
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 class HubError(InvigilError):
@@ -109,7 +106,7 @@ class HubClient:
             raise HubError(f"{method} {full}: {exc}") from None
         return conn, response, headers["X-Invigil-Nonce"]
 
-    def call(self, method: str, path: str, body: bytes = b"", max_bytes: int = MAX_RESPONSE_BYTES
+    def call(self, method: str, path: str, body: bytes = b"", max_bytes: int = sync_wire.ANSWER_MAX_BYTES
              ) -> tuple[HubResponse, str]:
         conn, response, nonce = self.open(method, path, body)
         try:
@@ -123,34 +120,21 @@ class HubClient:
         return HubResponse(response.status, dict(response.getheaders()), data), nonce
 
     # --- API ---------------------------------------------------------------------------------------
-    def list_packages(self) -> list[dict[str, Any]]:
-        """The signed package list, checked: central signature, this centre, this request's nonce."""
-        response, nonce = self.call("GET", "/v1/packages", max_bytes=MAX_LIST_BYTES)
-        payload = signing.open_signed(response.body, self.central_public, PACKAGE_LIST_PURPOSE).payload
-        if payload.get("centre_id") != self.centre_id or payload.get("nonce") != nonce:
-            raise TamperedError("package list is not the answer to this request (centre or nonce differs)")
-        packages = payload.get("packages")
-        if not isinstance(packages, list):
-            raise MalformedError("packages must be a list", "package list")
-        return packages
+    def list_packages(self) -> tuple[sync_wire.PackageListEntry, ...]:
+        """The signed package list, checked: central signature, this centre, this request's nonce,
+        and every entry strictly."""
+        response, nonce = self.call("GET", sync_wire.PACKAGES_PATH, max_bytes=sync_wire.PACKAGE_LIST_MAX_BYTES)
+        return sync_wire.open_package_list(response.body, self.central_public, self.centre_id, nonce).packages
 
     def revocations(self) -> bytes:
-        response, _ = self.call("GET", "/v1/revocations", max_bytes=MAX_LIST_BYTES)
+        response, _ = self.call("GET", sync_wire.REVOCATIONS_PATH, max_bytes=sync_wire.PACKAGE_LIST_MAX_BYTES)
         return response.body
 
-    def upload(self, entries: list[dict[str, Any]], kiosk_revocations: list[str] | None = None
-               ) -> list[dict[str, Any]]:
-        """Upload envelope entries (and base64 kiosk revocations, which may come without any);
-        one result per entry. An HTTP error (e.g. a revocation the hub refused) raises."""
-        upload: dict[str, Any] = {"envelopes": entries}
-        if kiosk_revocations:
-            upload["kiosk_revocations"] = list(kiosk_revocations)
-        response, _ = self.call("POST", "/v1/envelopes", json.dumps(upload).encode())
-        answer = loads_strict(response.body, max_bytes=MAX_RESPONSE_BYTES)
-        results = answer.get("results") if isinstance(answer, dict) else None
-        if not isinstance(results, list) or len(results) != len(entries):
-            raise MalformedError("upload answer must hold one result per envelope", "results")
-        return results
+    def upload(self, upload: sync_wire.Upload) -> sync_wire.UploadAnswer:
+        """Upload envelopes (and kiosk revocations, which may come without any); one result per
+        envelope. An HTTP error (e.g. a revocation the hub refused) raises."""
+        response, _ = self.call("POST", sync_wire.ENVELOPES_PATH, upload.to_bytes())
+        return sync_wire.parse_upload_answer(response.body, upload)
 
     def download(self, package_id: str, part: Path, size: int, sha256: str,
                  on_bytes: Callable[[int], None] = lambda n: None) -> bytes:
@@ -176,7 +160,7 @@ class HubClient:
 
     def _fetch_range(self, package_id: str, part: Path, start: int, on_bytes: Callable[[int], None]) -> None:
         extra = {"Range": f"bytes={start}-"} if start else {}
-        conn, response, _ = self.open("GET", f"/v1/packages/{package_id}", extra=extra)
+        conn, response, _ = self.open("GET", sync_wire.package_path(package_id), extra=extra)
         try:
             if response.status == 200 and start:
                 start = 0                       # the hub ignored the range: take the whole file

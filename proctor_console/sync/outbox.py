@@ -8,22 +8,19 @@ them for the network run and the air-gap bundle alike, so both send the same thi
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Iterator
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exam_core import receipt as receipts
+from exam_core.protocol import JournalHeadInfo
+from exam_core.sync_wire import MAX_INCIDENTS, MAX_PROCTORS, EnvelopeMeta, Incident
 from proctor_console import services
 from proctor_console.attempts import Attempts
 from proctor_console.context import ConsoleContext
 from proctor_console.envelopes import PendingEnvelope
 from proctor_console.journal_heads import journal_heads_seen
 from proctor_console.revocations import KioskRevocations
-
-#: Proctors and incidents sent per attempt (the central body's integrity review reads them).
-MAX_PROCTORS = 20
-MAX_INCIDENTS = 1000
-
 
 class SyncOutbox:
     def __init__(self, ctx: ConsoleContext) -> None:
@@ -44,32 +41,30 @@ class SyncOutbox:
     def settle(self, envelope: PendingEnvelope, receipt_bytes: bytes, central: Ed25519PublicKey) -> receipts.Receipt:
         return self.envelopes.settle(envelope, receipt_bytes, central)
 
-    def meta(self, attempt_id: str) -> dict[str, Any]:
-        """Who proctored the attempt and which alerts and incidents concern it (for integrity review)."""
+    def meta(self, attempt_id: str) -> EnvelopeMeta:
+        """Who proctored the attempt, which alerts and incidents concern it, and every journal head
+        the kiosk reported for it (the central body checks each against the sealed chain)."""
         proctors: set[str] = set()
         admitted_by = self.attempts.admitted_by(attempt_id)
         if admitted_by is not None:
             proctors.add(admitted_by)
         incidents = []
         for alert in self.alerts.for_attempt(attempt_id):
-            incidents.append({"kind": alert["type"], "severity": alert["severity"], "at": alert["opened"],
-                              "rule": alert["rule"], "detail": {"count": alert["count"], "status": alert["status"]}})
+            incidents.append(Incident(alert["type"], alert["severity"], alert["opened"], alert["rule"],
+                                      {"count": alert["count"], "status": alert["status"]}))
             if alert["resolved_by"]:
                 proctors.add(alert["resolved_by"])
         for incident in self.incidents.for_attempt(attempt_id):
-            incidents.append({"kind": "incident", "severity": "medium", "at": incident["created"], "rule": "",
-                              "detail": {"category": str(incident["category"])[:100]}})
+            incidents.append(Incident("incident", "medium", incident["created"], "",
+                                      {"category": str(incident["category"])[:100]}))
             proctors.add(incident["author"])
         proctors |= self.commands.issuers(attempt_id)
-        meta: dict[str, Any] = {"proctors": sorted(p for p in proctors if p)[:MAX_PROCTORS],
-                                "incidents": incidents[:MAX_INCIDENTS]}
-        heads = journal_heads_seen(self.db, attempt_id)
-        if heads:
-            meta["journal_heads"] = heads  # the central body checks each against the sealed chain
-        return meta
+        heads = tuple(JournalHeadInfo(h["seq"], h["hash"]) for h in journal_heads_seen(self.db, attempt_id))
+        return EnvelopeMeta(tuple(sorted(p for p in proctors if p)[:MAX_PROCTORS]), tuple(incidents[:MAX_INCIDENTS]),
+                            heads)
 
-    def unsent_revocations(self) -> list[tuple[str, str, str]]:
+    def unsent_revocations(self) -> list[tuple[str, str, bytes]]:
         return self.revocations.unsent()
 
-    def mark_revocations_sent(self, sent: list[tuple[str, str, str]]) -> None:
+    def mark_revocations_sent(self, sent: list[tuple[str, str, bytes]]) -> None:
         self.revocations.mark_sent(sent)

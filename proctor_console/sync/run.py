@@ -25,10 +25,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.progress import Progress
 
-from exam_core import certs, limits
-from exam_core.errors import InvigilError, MalformedError
-from exam_core.jsonio import b64d, b64e
-from exam_core.model import IDENTIFIER_RE
+from exam_core import certs
+from exam_core.errors import InvigilError
+from exam_core.sync_wire import QUARANTINED, EnvelopeOutcome, PackageListEntry, Upload, UploadEntry
 from proctor_console import services
 from proctor_console.context import ConsoleContext
 from proctor_console.envelopes import PendingEnvelope
@@ -95,30 +94,23 @@ def pull_packages(ctx: ConsoleContext, client: HubClient, report: SyncReport, pr
         try:
             pull_one(ctx, client, entry, held, report, progress)
         except InvigilError as exc:
-            name = entry.get("package_id") if isinstance(entry, dict) else None
-            report.packages_failed.append(package_failure(name, exc))
+            report.packages_failed.append(package_failure(entry.package_id, exc))
 
 
-def pull_one(ctx: ConsoleContext, client: HubClient, entry: Any, held: set[str], report: SyncReport,
+def pull_one(ctx: ConsoleContext, client: HubClient, entry: PackageListEntry, held: set[str], report: SyncReport,
              progress: Progress | None) -> None:
-    """Download and import one entry of the package list (unless a copy is held intact)."""
-    if not isinstance(entry, dict):
-        raise MalformedError("package list entry must be an object")
-    package_id, size, sha256 = entry.get("package_id"), entry.get("size"), entry.get("sha256")
-    if not isinstance(package_id, str) or not isinstance(size, int) or not isinstance(sha256, str):
-        raise MalformedError("package list entry lacks package_id, size or sha256")
-    if not 0 < size <= limits.PACKAGE_MAX_BYTES:
-        raise MalformedError(f"package {package_id[:40]!r}: listed size {size} is outside "
-                             f"1..{limits.PACKAGE_MAX_BYTES}")
-    if sha256 in held:
+    """Download and import one entry of the package list (unless a copy is held intact). The list
+    was read strictly (``exam_core.sync_wire``): the id is an identifier, so a safe file name."""
+    if entry.sha256 in held:
         report.packages_present += 1
         return
     ctx.packages_dir.mkdir(parents=True, exist_ok=True)
-    part = ctx.packages_dir / f"{_safe_name(package_id)}.part"
-    data = client.download(package_id, part, size, sha256, on_bytes=_progress(progress, f"package {package_id}", size))
+    part = ctx.packages_dir / f"{entry.package_id}.part"
+    data = client.download(entry.package_id, part, entry.size, entry.sha256,
+                           on_bytes=_progress(progress, f"package {entry.package_id}", entry.size))
     part.unlink(missing_ok=True)          # verified against the list; kept or refused below, never resumed
-    services.packages(ctx).import_package(data, f"hub:{package_id}", "sync")
-    report.packages_imported.append(package_id)
+    services.packages(ctx).import_package(data, f"hub:{entry.package_id}", "sync")
+    report.packages_imported.append(entry.package_id)
 
 
 def package_failure(package_id: Any, exc: InvigilError) -> dict[str, str]:
@@ -135,56 +127,59 @@ def _progress(progress: Progress | None, description: str, total: int) -> Any:
     return lambda n: progress.advance(task, n)
 
 
-def _safe_name(package_id: str) -> str:
-    if not IDENTIFIER_RE.match(package_id):
-        raise MalformedError(f"package id {package_id[:40]!r} is not an identifier")
-    return package_id
-
-
 def push_envelopes(ctx: ConsoleContext, client: HubClient, report: SyncReport, progress: Progress | None) -> None:
     store = SyncOutbox(ctx)
     root = central_root(ctx)
     advance = _progress(progress, "envelopes", store.pending_count())
     unsent = store.unsent_revocations()
     for batch in store.pending(BATCH_MAX_BYTES, BATCH_MAX_COUNT):
-        entries = [{"envelope": b64e(e.data), **store.meta(e.attempt_id)} for e in batch]
-        results = client.upload(entries, [doc for _, _, doc in unsent])
+        upload = Upload(tuple(UploadEntry(e.data, store.meta(e.attempt_id)) for e in batch),
+                        tuple(doc for _, _, doc in unsent))
+        answer = client.upload(upload)
         _revocations_sent(store, unsent, report)
         unsent = []
-        for envelope, result in zip(batch, results):
-            settle_one(store, envelope, result, root, report)
+        for envelope, outcome in zip(batch, answer.results):
+            settle_one(store, envelope, outcome, root, report)
             advance(1)
     if unsent:                                           # nothing to upload: they travel alone
-        client.upload([], [doc for _, _, doc in unsent])
+        client.upload(Upload((), tuple(doc for _, _, doc in unsent)))
         _revocations_sent(store, unsent, report)
 
 
-def _revocations_sent(store: SyncOutbox, sent: list[tuple[str, str, str]], report: SyncReport) -> None:
+def _revocations_sent(store: SyncOutbox, sent: list[tuple[str, str, bytes]], report: SyncReport) -> None:
     if sent:
         store.mark_revocations_sent(sent)
         report.kiosk_revocations_sent += len(sent)
 
 
-def settle_one(store: SyncOutbox, envelope: PendingEnvelope, result: dict[str, Any], root: Ed25519PublicKey,
+def settle_one(store: SyncOutbox, envelope: PendingEnvelope, outcome: EnvelopeOutcome, root: Ed25519PublicKey,
                report: SyncReport) -> None:
-    """Drop an envelope's bytes only for a receipt that verifies for exactly those bytes."""
-    receipt_b64 = result.get("receipt") if isinstance(result, dict) else None
-    if not isinstance(receipt_b64, str):
-        report.envelopes_kept.append({"sha256": envelope.sha256, "reason": str(result.get("reason", "no receipt"))[:300]})
+    """Drop an envelope's bytes only for a receipt that verifies for exactly those bytes; report
+    what the central body said about it."""
+    if outcome.receipt is None:
+        report.envelopes_kept.append({"sha256": envelope.sha256, "reason": (outcome.reason or "no receipt")[:300]})
         return
+    if not settle_receipt(store, envelope, outcome.receipt, root, report):
+        return
+    if outcome.flags:
+        report.envelopes_flagged_centrally.append({"sha256": envelope.sha256, "attempt_id": envelope.attempt_id,
+                                                   "flags": [f[:300] for f in outcome.flags[:10]]})
+    if outcome.status == QUARANTINED:
+        report.envelopes_quarantined_centrally.append({"sha256": envelope.sha256, "attempt_id": envelope.attempt_id,
+                                                       "reason": outcome.reason[:300]})
+
+
+def settle_receipt(store: SyncOutbox, envelope: PendingEnvelope, receipt: bytes, root: Ed25519PublicKey,
+                   report: SyncReport) -> bool:
+    """Settle one envelope with a signed receipt (from an upload answer or a bundle back); False,
+    and the envelope kept, when the receipt does not verify for exactly its bytes."""
     try:
-        store.settle(envelope, b64d(receipt_b64, "receipt"), root)
+        store.settle(envelope, receipt, root)
     except InvigilError as exc:
         report.envelopes_kept.append({"sha256": envelope.sha256, "reason": f"receipt refused: {exc}"})
-        return
+        return False
     report.envelopes_receipted += 1
-    flags = result.get("flags")
-    if isinstance(flags, list) and flags:
-        report.envelopes_flagged_centrally.append({"sha256": envelope.sha256, "attempt_id": envelope.attempt_id,
-                                                   "flags": [str(f)[:300] for f in flags[:10]]})
-    if result.get("status") == "quarantined":
-        report.envelopes_quarantined_centrally.append({"sha256": envelope.sha256, "attempt_id": envelope.attempt_id,
-                                                       "reason": str(result.get("reason", ""))[:300]})
+    return True
 
 
 def hub_pin(ctx: ConsoleContext, given: str | None) -> str | None:

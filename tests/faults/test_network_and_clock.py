@@ -7,10 +7,8 @@ connection, as after a crash, is the easier case and is covered by the kill test
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import http.client
-import json
 import signal
 import sqlite3
 import ssl
@@ -21,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from exam_core.jsonio import b64e
+from exam_core.sync_wire import Upload, UploadEntry
 from proctor_console.context import ConsoleContext
 from proctor_console.sync.client import HubClient
 from proctor_console.sync.outbox import SyncOutbox
@@ -96,13 +94,12 @@ def test_duplicated_and_truncated_uploads(world):
     store = SyncOutbox(ctx)
     kept = [(sha, attempt_id, bytes(body)) for sha, attempt_id, body in
             ctx.db.execute("SELECT sha256, attempt_id, body FROM envelopes").fetchall()]
-    entries = {sha: {"envelope": b64e(body), **store.meta(attempt_id)} for sha, attempt_id, body in kept}
+    entries = {sha: UploadEntry(body, store.meta(attempt_id)) for sha, attempt_id, body in kept}
     client = HubClient(world.hub_url, ctx.centre_id, ctx.signing_key, ctx.root_public(),
                        tls_fingerprint=world.hub_fingerprint)
 
     # A request cut off mid-body (the link dropped during the upload): nothing may be taken in.
-    body = b'{"envelopes": [' + b",".join(
-        json.dumps(e).encode() for e in entries.values()) + b"]}"
+    body = Upload(tuple(entries.values())).to_bytes()
     headers = client._signed_headers("POST", "/v1/envelopes", "", body)  # the client's own signing, raw socket
     raw = ssl.create_default_context()
     raw.check_hostname, raw.verify_mode = False, ssl.CERT_NONE
@@ -118,8 +115,8 @@ def test_duplicated_and_truncated_uploads(world):
 
     # A truncated envelope inside a complete request: refused, nothing stored as accepted.
     sha, attempt_id, data = kept[0]
-    (result,) = client.upload([{**entries[sha], "envelope": b64e(data[: len(data) - 100])}])
-    assert result.get("status") != "accepted", result
+    (result,) = client.upload(Upload((UploadEntry(data[: len(data) - 100], entries[sha].meta),))).results
+    assert result.status != "accepted", result
     assert _central_counts(world)[:2] == (0, 0)
 
     report = world.sync()
@@ -128,10 +125,10 @@ def test_duplicated_and_truncated_uploads(world):
     receipts = dict(ctx.db.execute("SELECT sha256, receipt FROM envelopes").fetchall())
 
     # The same envelopes uploaded again (a console that lost its receipts): same receipts, no new rows.
-    again = client.upload(list(entries.values()))
+    again = client.upload(Upload(tuple(entries.values()))).results
     for (sha, _, _), result in zip(kept, again):
-        assert result.get("receipt"), result
-        assert hashlib.sha256(base64.b64decode(result["receipt"])).hexdigest() == \
+        assert result.receipt, result
+        assert hashlib.sha256(result.receipt).hexdigest() == \
             hashlib.sha256(bytes(receipts[sha])).hexdigest(), "a duplicate got a different receipt"
     assert _central_counts(world) == counts
     summary = check_nothing_lost(world, candidates)

@@ -18,7 +18,9 @@ import sqlite3
 import pytest
 
 from item_bank_sync.trust import release_allowlist
-from item_bank_sync.results.intake import EnvelopeMeta, IntakeRefusal, check_journal_heads
+from exam_core.protocol import JournalHeadInfo
+from exam_core.sync_wire import EnvelopeMeta
+from item_bank_sync.results.intake import IntakeRefusal, check_journal_heads
 from item_bank_sync.results.envelope import open_envelope
 from proctor_console.context import ConsoleContext
 from proctor_console.sync.outbox import SyncOutbox
@@ -151,15 +153,16 @@ def test_heads_the_console_saw_are_checked_on_a_real_sealed_journal(real):
         envelope = bytes(db.execute("SELECT body FROM envelopes WHERE attempt_id = ?", [attempt_id]).fetchone()[0])
     proctor.disconnect()
 
-    meta = EnvelopeMeta.from_dict(SyncOutbox(ConsoleContext(console.setup.data)).meta(attempt_id))
-    assert (seen[0], seen[1]) in meta.journal_heads
+    meta = SyncOutbox(ConsoleContext(console.setup.data)).meta(attempt_id)
+    assert EnvelopeMeta.from_dict(meta.to_dict()) == meta                  # what the upload carries, strictly
+    assert JournalHeadInfo(seen[0], seen[1]) in meta.journal_heads
     opened = open_envelope(envelope, central_key.public_key(), results_key)
     assert opened.journal_chain is not None and len(opened.journal_chain) == 32 * opened.journal_seq
     check_journal_heads(opened, meta.journal_heads)
     with pytest.raises(IntakeRefusal, match="cut off"):
-        check_journal_heads(opened, meta.journal_heads + ((opened.journal_seq + 1, "ab" * 32),))
+        check_journal_heads(opened, meta.journal_heads + (JournalHeadInfo(opened.journal_seq + 1, "ab" * 32),))
     with pytest.raises(IntakeRefusal, match="forked"):
-        check_journal_heads(opened, ((seen[0], "ab" * 32),))
+        check_journal_heads(opened, (JournalHeadInfo(seen[0], "ab" * 32),))
 
     # The release attestation the real kiosk sealed, judged as the central intake judges it.
     (measurement,) = json.loads(cli(console.setup.data, "release-allowlist", "list", "--json"))["measurements"]

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from exam_core.errors import MalformedError, ValidationError
-from exam_core.jsonio import b64d, b64e
 from exam_core.receipt import verify_receipt
-from exam_core.sync_wire import parse_upload
+from exam_core.sync_wire import Upload, UploadEntry, parse_upload
 from item_bank_sync.results.schema import open_results, results_path
 from proctor_console.sync.client import HubClient
 from tests.support.ports import find_free_port, wait_for_port
@@ -38,11 +37,11 @@ def test_receipted_envelope_survives_kill_9_and_restart(tmp_path):
     data = world.seal("att-1", {"q1": "A", "q2": ["A", "C"], "q3": "essay"})
     server = _serve(world.data_dir, port)
     try:
-        result = client.upload([{"envelope": b64e(data)}])[0]
+        (result,) = client.upload(Upload((UploadEntry(data),))).results
     finally:
         os.kill(server.pid, signal.SIGKILL)
         server.wait(timeout=10)
-    receipt = b64d(result["receipt"])
+    receipt = result.receipt
     verify_receipt(receipt, data, world.pki.central.public_key())
     db = open_results(results_path(world.data_dir))
     assert bytes(db.execute("SELECT receipt FROM envelopes").fetchone()[0]) == receipt
@@ -50,11 +49,11 @@ def test_receipted_envelope_survives_kill_9_and_restart(tmp_path):
     db.conn.close()
     server = _serve(world.data_dir, port)
     try:
-        again = client.upload([{"envelope": b64e(data)}])[0]
+        (again,) = client.upload(Upload((UploadEntry(data),))).results
     finally:
         server.terminate()
         server.wait(timeout=10)
-    assert again["duplicate"] and b64d(again["receipt"]) == receipt
+    assert again.duplicate and again.receipt == receipt
 
 
 @pytest.mark.parametrize("body, error, field", [

@@ -12,6 +12,7 @@ import pytest
 
 from exam_core import keys, receipt
 from exam_core.jsonio import b64e
+from exam_core.sync_wire import EnvelopeOutcome, Upload, UploadEntry
 from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.results.schema import open_results, results_path
@@ -64,13 +65,13 @@ def test_interrupted_download_resumes_with_range(world, console, hub):
             raise Cut()
 
     with pytest.raises(Cut):
-        client.download(PACKAGE_ID, part, entry["size"], entry["sha256"], on_bytes=cut_after_some)
+        client.download(PACKAGE_ID, part, entry.size, entry.sha256, on_bytes=cut_after_some)
     partial = part.stat().st_size
-    assert 0 < partial < entry["size"]
+    assert 0 < partial < entry.size
     calls: list[int] = []
-    data = client.download(PACKAGE_ID, part, entry["size"], entry["sha256"], on_bytes=calls.append)
+    data = client.download(PACKAGE_ID, part, entry.size, entry.sha256, on_bytes=calls.append)
     assert calls[0] == partial                       # resumed from the partial file
-    assert sum(calls[1:]) == entry["size"] - partial  # only the rest went over the wire
+    assert sum(calls[1:]) == entry.size - partial  # only the rest went over the wire
     assert data == world.package_bytes
 
 
@@ -79,15 +80,15 @@ def test_corrupt_partial_download_is_discarded(world, console, hub):
     entry = client.list_packages()[0]
     part = console.packages_dir / f"{PACKAGE_ID}.part"
     part.write_bytes(b"X" * 5000)
-    assert client.download(PACKAGE_ID, part, entry["size"], entry["sha256"]) == world.package_bytes
+    assert client.download(PACKAGE_ID, part, entry.size, entry.sha256) == world.package_bytes
 
 
 def test_duplicate_uploads_are_idempotent(world, console, hub):
     client = client_for(console, hub)
     envelope = world.seal("att-1", GOOD)
-    first = client.upload([{"envelope": b64e(envelope)}])
-    second = client.upload([{"envelope": b64e(envelope)}])
-    assert first[0]["receipt"] == second[0]["receipt"] and second[0]["duplicate"]
+    (first,) = client.upload(Upload((UploadEntry(envelope),))).results
+    (second,) = client.upload(Upload((UploadEntry(envelope),))).results
+    assert first.receipt == second.receipt and second.duplicate
     assert open_results(results_path(world.data_dir)).execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
 
 
@@ -138,10 +139,10 @@ def test_envelope_is_never_dropped_without_a_verified_receipt(world, console, hu
     report = SyncReport()
     forged_key = keys.generate_signing_key()
     cases = [
-        {"status": "rejected", "receipt": None, "reason": "unreadable"},
-        {"receipt": b64e(receipt.issue_receipt(world.pki.central, other, "central"))},   # for other bytes
-        {"receipt": b64e(receipt.issue_receipt(forged_key, data, "central"))},         # not the central key
-        {"receipt": b64e(b"garbage")},
+        EnvelopeOutcome(digest, "rejected", "unreadable", None, None),
+        EnvelopeOutcome(digest, "accepted", "", "att-1", receipt.issue_receipt(world.pki.central, other, "central")),
+        EnvelopeOutcome(digest, "accepted", "", "att-1", receipt.issue_receipt(forged_key, data, "central")),
+        EnvelopeOutcome(digest, "accepted", "", "att-1", b"garbage"),
     ]
     for result in cases:
         settle_one(store, pending, result, console.root_public(), report)
@@ -258,14 +259,14 @@ def test_concurrent_uploads_of_one_envelope_get_one_attempt_and_one_receipt(worl
     data = world.seal("att-1", GOOD)
     others = [world.seal(f"att-{n}", GOOD) for n in range(2, 8)]
 
-    def upload(envelope: bytes) -> dict:
-        return client_for(console, hub).upload([{"envelope": b64e(envelope)}])[0]
+    def upload(envelope: bytes) -> EnvelopeOutcome:
+        return client_for(console, hub).upload(Upload((UploadEntry(envelope),))).results[0]
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         same = list(pool.map(upload, [data] * 6))
         distinct = list(pool.map(upload, others))
-    assert len({r["receipt"] for r in same}) == 1 and {r["status"] for r in same} == {"accepted"}
-    assert {r["status"] for r in distinct} == {"accepted"}
+    assert len({r.receipt for r in same}) == 1 and {r.status for r in same} == {"accepted"}
+    assert {r.status for r in distinct} == {"accepted"}
     db = open_results(results_path(world.data_dir))
     assert db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 7
     assert db.execute("SELECT COUNT(*) FROM envelopes").fetchone()[0] == 7
