@@ -101,7 +101,7 @@ class EventLog:
 
     def submissions(self, attempt_ids: list[str]) -> dict[str, dict[str, Any]]:
         """``{attempt_id: {"reason", "at"}}`` from each attempt's ``attempt.submitted`` event: what
-        ended it on the kiosk (``candidate``, ``time_up``, ``proctor``) and the kiosk's time."""
+        ended it on the kiosk (``candidate``, ``timeout``, ``proctor_end``) and the kiosk's time."""
         if not attempt_ids:
             return {}
         rows = self.db.execute(f"SELECT attempt_id, wall_time, body FROM events WHERE type = 'attempt.submitted'"

@@ -29,8 +29,10 @@ from proctor_console.wording import TEMPLATE_FILTERS, accommodation_words
 
 #: Command arguments a report shows (never a wrapped key or a candidate's data).
 SHOWN_ARGS = ("reason", "seconds", "text")
-#: What ended an attempt on the kiosk (its ``attempt.submitted`` event), in the report's words.
-SUBMITTED_BY = {"candidate": "submitted by the candidate", "time_up": "time ran out", "proctor": "ended by a proctor"}
+#: What ended an attempt on the kiosk (the reason of its ``attempt.submitted`` event, as
+#: ``kiosk.session`` names it), in the report's words.
+SUBMITTED_BY = {"candidate": "submitted by the candidate", "timeout": "time ran out",
+                "proctor_end": "ended by a proctor"}
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 

@@ -90,6 +90,14 @@ class Proctor:
         return admitted["result"]
 
 
+    def end(self, kiosk: Any, reason: str, data: Path) -> None:
+        """End the kiosk's attempt and wait until the console has recorded the kiosk's ack."""
+        attempt_id = kiosk.attempt_id
+        assert self.act(type="end", kiosk_id=kiosk.kiosk_id, reason=reason)["ok"]
+        wait_until(lambda: any(s["attempt_id"] == attempt_id and s["state"] == "ended"
+                               for c in roster_rows(data).values() for s in c["sat"]), timeout=30)
+
+
 @pytest.fixture
 def proctor(world: RunningConsole) -> Iterator[Proctor]:
     proctor = Proctor(world)
@@ -98,7 +106,8 @@ def proctor(world: RunningConsole) -> Iterator[Proctor]:
 
 
 def submit(kiosk: Any, reason: str) -> None:
-    """The kiosk reports what ended the attempt and delivers its sealed envelope, as kiosk/session.py does."""
+    """The kiosk reports what ended the attempt (``reason`` as kiosk/session.py names it) and delivers
+    its sealed envelope, as kiosk/session.py does."""
     chain = [kiosk.pairing.centre_certificate.encode(), kiosk.pairing.kiosk_certificate.encode()]
     sealed = envelope.seal_envelope({"responses": []}, attempt_id=kiosk.attempt_id, centre_id="centre-1",
                                     kiosk_id=kiosk.kiosk_id, form_id="form-a", form_version=1, package_id="pkg-a",
@@ -162,8 +171,7 @@ def test_a_candidate_who_has_sat_is_admitted_again_only_on_a_centre_admins_reaso
     proctor.sit(first, "cand-3", "pkg-a")
     held = proctor.admit(second, "cand-3", "pkg-b")      # one exam at a time, whatever the form
     assert not held["ok"] and "already admitted on kiosk kiosk-r1" in held["error"]
-    assert proctor.act(type="end", kiosk_id="kiosk-r1", reason="fire alarm")["ok"]
-    wait_until(lambda: first.state == "ended")
+    proctor.end(first, "fire alarm", data)
     for kiosk, package_id in ((second, "pkg-a"), (second, "pkg-b")):   # the same form, and the other one
         refused = proctor.admit(kiosk, "cand-3", package_id)
         assert not refused["ok"] and refused["code"] == "conflict"
@@ -177,8 +185,7 @@ def test_a_candidate_who_has_sat_is_admitted_again_only_on_a_centre_admins_reaso
     cli(data, "roster", "readmit", "cand-3", "--reason", "evacuated by the fire alarm", "--by", "admin")
     assert roster_rows(data)["cand-3"]["readmission"]["reason"] == "evacuated by the fire alarm"
     again = proctor.sit(second, "cand-3", "pkg-b")
-    assert proctor.act(type="end", kiosk_id="kiosk-r2", reason="test over")["ok"]
-    wait_until(lambda: second.state == "ended")
+    proctor.end(second, "test over", data)
     third = proctor.admit(first, "cand-3", "pkg-b")     # the grant was used by one admission
     assert not third["ok"] and "has already sat" in third["error"]
 
@@ -194,10 +201,10 @@ def test_the_report_says_how_and_when_each_attempt_ended_and_who_sat_the_other_f
     data = world.setup.data
     timed_out, unwell = world.kiosk("kiosk-t1"), world.kiosk("kiosk-t2")
     proctor.sit(timed_out, "cand-4", "pkg-a")
-    submit(timed_out, "time_up")
+    submit(timed_out, "timeout")
     proctor.sit(unwell, "cand-5", "pkg-a")
     assert proctor.act(type="end", kiosk_id="kiosk-t2", reason="candidate unwell")["ok"]
-    submit(unwell, "proctor")
+    submit(unwell, "proctor_end")
     wait_until(lambda: json.loads(cli(data, "report", "pkg-a", "--json"))["summary"]["envelopes"] == 2)
     report = json.loads(cli(data, "report", "pkg-a", "--json"))
     by_candidate = {a["candidate_id"]: a for a in report["attempts"]}
