@@ -47,7 +47,8 @@ def test_key_release_window_release_code_and_conflicts(server: Console, console_
     with pytest.raises(Forbidden, match="conflict of interest"):
         actions.perform(paula, {"type": "start", "kiosk_id": "kiosk-w2"})
     with pytest.raises(Forbidden, match="centre admin"):
-        actions.perform(peter, {"type": "override_conflict", "proctor": PROCTOR, "candidate_id": "cand-2", "reason": "x"})
+        actions.perform(peter, {"type": "override_conflict", "proctor": PROCTOR, "candidate_id": "cand-2",
+                                "reason": "x"})
     actions.perform(admin, {"type": "override_conflict", "proctor": PROCTOR, "candidate_id": "cand-2",
                             "reason": "no other proctor in the room"})
     started = actions.perform(paula, {"type": "start", "kiosk_id": "kiosk-w2"})

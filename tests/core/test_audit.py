@@ -126,7 +126,8 @@ def test_modified_entry_with_its_own_hash_recomputed_breaks_the_next_link(db) ->
     log = AuditLog(db)
     _fill(log, 5)
     row = _rows(db)[2]
-    digest = entry_hash(bytes.fromhex(row["prev_hash"]), 3, row["time"], "forger", row["action"], json.loads(row["data"]))
+    digest = entry_hash(bytes.fromhex(row["prev_hash"]), 3, row["time"], "forger", row["action"],
+                        json.loads(row["data"]))
     db.execute("UPDATE audit_log SET actor = 'forger', hash = ? WHERE seq = 3", (digest.hex(),))
     _expect_tampered(log, 4, "does not link")
 

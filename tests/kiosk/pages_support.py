@@ -138,14 +138,19 @@ LAYOUT_JS = """(screen) => {
   const root = parseFloat(getComputedStyle(document.documentElement).fontSize);
   const screens = [...document.querySelectorAll('main > section.screen')].filter(visible).map((s) => s.id);
   const allowed = ['.topbar', '#notices', `#screen-${screen}`, 'dialog[open]', '#display-panel'];
-  const focusable = [...document.querySelectorAll('button, input, select, textarea, a[href], [tabindex]:not([tabindex="-1"])')]
+  const focusable = [...document.querySelectorAll(
+      'button, input, select, textarea, a[href], [tabindex]:not([tabindex="-1"])')]
     .filter((el) => visible(el) && !el.disabled && !el.closest('[inert]'));
-  const stray = focusable.filter((el) => !allowed.some((sel) => el.closest(sel))).map((el) => el.id || el.textContent.trim());
+  const stray = focusable.filter((el) => !allowed.some((sel) => el.closest(sel)))
+    .map((el) => el.id || el.textContent.trim());
   const small = focusable.filter((el) => {
     if (el.closest('.hotspot-layer, .point-stage') || el.type === 'hidden') return false;
     const box = el.getBoundingClientRect();
     return box.width < 23.5 || box.height < 23.5;
-  }).map((el) => `${el.id || el.textContent.trim() || el.type} ${Math.round(el.getBoundingClientRect().width)}x${Math.round(el.getBoundingClientRect().height)}`);
+  }).map((el) => {
+    const box = el.getBoundingClientRect();
+    return `${el.id || el.textContent.trim() || el.type} ${Math.round(box.width)}x${Math.round(box.height)}`;
+  });
   const header = document.querySelector('.topbar').getBoundingClientRect();
   return {screens, stray, small, root, headerHeight: header.height,
           overflowX: document.documentElement.scrollWidth - window.innerWidth,

@@ -326,7 +326,8 @@ def test_accessibility_scan_has_no_serious_or_critical_violations(browser, serve
         page.get_by_role("button", name="Review and submit").click()
         page.get_by_role("heading", name="Review your answers").wait_for()
 
-    steps = [waiting, identity, monitoring, agreement, instructions] + [item(n) for n in range(10)] + [high_contrast, review]
+    steps = [waiting, identity, monitoring, agreement, instructions, *(item(n) for n in range(10)),
+             high_contrast, review]
     violations = _axe(browser, served.url, steps)
     assert violations == [], json.dumps([(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
                                          for v in violations], indent=1)
@@ -368,7 +369,8 @@ def test_api_refuses_requests_without_the_page_token_and_bad_values(page, served
     status = page.evaluate("""async () => {
         const token = document.querySelector('meta[name="kiosk-token"]').content;
         const r = await fetch('/api/answer', {method: 'POST', headers: {'X-Kiosk-Token': token,
-            'Content-Type': 'application/json'}, body: JSON.stringify({item_id: 'Q01', response_id: 'R1', value: 'ZZ'})});
+            'Content-Type': 'application/json'},
+            body: JSON.stringify({item_id: 'Q01', response_id: 'R1', value: 'ZZ'})});
         return [r.status, (await r.json()).field];
     }""")
     assert status == [400, "value"]

@@ -153,10 +153,12 @@ def test_accessibility_tree_names_and_roles(page, kiosk):
     expect(page.get_by_role("button", name="Question 1, not answered")).to_have_attribute("aria-current", "step")
     page.get_by_role("button", name="Question 6, not answered").click()
     expect(page.get_by_role("table", name="Which option is the first?")).to_have_count(0)
-    expect(page.get_by_role("table", name="Match each term to its definition. Match terms and definitions.")).to_be_visible()
+    matching = "Match each term to its definition. Match terms and definitions."
+    expect(page.get_by_role("table", name=matching)).to_be_visible()
     open_fold(page, "Questions")
     page.get_by_role("button", name="Question 10, not answered").click()
-    expect(page.get_by_role("radiogroup", name="Select the top-left area. Select one area of the diagram.")).to_be_visible()
+    hotspots = "Select the top-left area. Select one area of the diagram."
+    expect(page.get_by_role("radiogroup", name=hotspots)).to_be_visible()
     snapshot = page.locator("#screen-exam").aria_snapshot()
     assert 'heading "Question 10 of 10: Hotspot" [level=1]' in snapshot, snapshot
     assert 'button "Enlarge image: Diagram"' in snapshot

@@ -39,7 +39,8 @@ def test_calculator_arithmetic_is_parsed_never_evaluated(page, kiosk):
     results = page.evaluate("""async (cases) => {
         const calc = await import('/static/calc.js');
         return cases.map(([text, mode]) => {
-            try { return calc.formatResult(calc.evaluate(text, {mode})); } catch (err) { return `error: ${err.message}`; }
+            try { return calc.formatResult(calc.evaluate(text, {mode})); }
+            catch (err) { return `error: ${err.message}`; }
         });
     }""", [[text, mode] for text, mode, _ in CALCULATIONS])
     for (text, mode, wanted), got in zip(CALCULATIONS, results):

@@ -129,7 +129,7 @@ def test_heartbeat_before_resume_reports_the_head_on_disk(world, tmp_path):
     head = _answered_then_cut(world, tmp_path)
     again = make_runtime(world, tmp_path)
     assert again.needs_resume_approval()
-    assert again.heartbeat().journal_head.seq == head.seq - 1            # reported as it is: the console sees it go back
+    assert again.heartbeat().journal_head.seq == head.seq - 1  # reported as it is: the console sees it go back
 
 
 def _console_head(world, head) -> protocol.ConsoleJournalHead:

@@ -20,7 +20,8 @@ MATCH_CORRECT = "http://www.imsglobal.org/question/qti_v2p1/rptemplates/match_co
 
 def choice_item(identifier: str = "item1", body_extra: str = "", correct: str = "A",
                 declaration: str | None = None, processing: str | None = None,
-                choices: str = '<simpleChoice identifier="A">Yes</simpleChoice><simpleChoice identifier="B">No</simpleChoice>',
+                choices: str = ('<simpleChoice identifier="A">Yes</simpleChoice>'
+                                '<simpleChoice identifier="B">No</simpleChoice>'),
                 interaction_attrs: str = 'responseIdentifier="RESPONSE" maxChoices="1"') -> str:
     """A small QTI 2.1 choice item; each argument replaces one part to make it wrong on purpose."""
     declaration = declaration if declaration is not None else (

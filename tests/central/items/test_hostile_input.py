@@ -133,7 +133,8 @@ def test_links_are_unwrapped_and_foreign_elements_reported(tmp_path: Path) -> No
 @pytest.mark.parametrize("body, element, problem", [
     ('<video src="v.mp4"/>', "itemBody/video", "cannot be delivered"),
     ('<object type="application/x-shockwave-flash" data="x.swf"/>', "itemBody/object", "only images"),
-    ('<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="/etc/passwd"/>', "xi:include", "URLs and absolute paths"),
+    ('<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="/etc/passwd"/>', "xi:include",
+     "URLs and absolute paths"),
     ('<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="http://evil.example/x.xml"/>', "xi:include",
      "URLs and absolute paths"),
     ('<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="../../outside.png"/>', "xi:include",

@@ -36,7 +36,8 @@ IMPORTED: dict[str, tuple[list[str], list[tuple[str, str, float, Any]], str]] = 
     "invigil/essay-scorer-rubric.xml": (["extended_text"], [("RESPONSE", "human", 4.0, "Earthing gives fault current "
                                                               "a low-resistance path so the protective device trips.")],
                                         "Write four to six sentences."),
-    "invigil/html5-figure.xml": (["choice"], [("RESPONSE", "match_correct", 1.0, "B")], "<figcaption>Figure 1</figcaption>"),
+    "invigil/html5-figure.xml": (["choice"], [("RESPONSE", "match_correct", 1.0, "B")],
+                                 "<figcaption>Figure 1</figcaption>"),
     "invigil/inline-map-response-guarded.xml": (["text_entry"], [("RESPONSE", "map_response", 2.0, "ohm")],
                                                 "The unit of electrical resistance is the"),
     "invigil/inline-match-correct-feedback.xml": (["choice"], [("RESPONSE", "match_correct", 1.0, ["A", "C"])],
@@ -58,7 +59,8 @@ IMPORTED: dict[str, tuple[list[str], list[tuple[str, str, float, Any]], str]] = 
     "pie-qti/qti22_advanced_q6_gap_match.xml": (["gap_match"], [("RESPONSE", "map_response", 3.0,
                                                                  [["W", "G1"], ["Su", "G2"]])], "winter"),
     "pie-qti/qti22_basic_i9b_map_response.xml": (["choice"], [("RESPONSE", "map_response", 6.0,
-                                                               ["choice_a", "choice_b", "choice_c"])], "Mapped Value = 5"),
+                                                               ["choice_a", "choice_b", "choice_c"])],
+                                                 "Mapped Value = 5"),
     "pie-qti/qti22_basic_i9b_match_correct.xml": (["choice"], [("RESPONSE", "match_correct", 1.0, "choice_a")],
                                                   "Correct Answer"),
 }
@@ -74,7 +76,8 @@ REFUSED: dict[str, tuple[str, str]] = {
     "invigil-package!items/missing-stimulus.xml": ("assessmentStimulusRef[gone]", "not found"),
     "pie-qti/mapResponse_bounds_default_duplicates.xml": ("responseProcessing", "without an isNull guard"),
     "pie-qti/qti22_advanced_q8_graphic_gap_match.xml": ("itemBody/graphicGapMatchInteraction", "not supported"),
-    "pie-qti/responseProcessing_exitResponse.xml": ("responseProcessing/setOutcomeValue[1]", "custom response processing"),
+    "pie-qti/responseProcessing_exitResponse.xml": ("responseProcessing/setOutcomeValue[1]",
+                                                    "custom response processing"),
     "pie-qti/templateProcessing_templateConstraint.xml": ("templateProcessing", "item templates"),
 }
 #: source -> a warning that must be given (what was changed on the way in is said)

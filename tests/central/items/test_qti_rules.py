@@ -19,9 +19,10 @@ def parse(tmp_path: Path, xml: str, **options) -> ParsedItem | ItemRejected:
     return outcome
 
 
-def decl(card: str = "single", base: str = "identifier", inner: str = "<correctResponse><value>A</value></correctResponse>",
-         ident: str = "RESPONSE") -> str:
-    return f'<responseDeclaration identifier="{ident}" cardinality="{card}" baseType="{base}">{inner}</responseDeclaration>'
+def decl(card: str = "single", base: str = "identifier",
+         inner: str = "<correctResponse><value>A</value></correctResponse>", ident: str = "RESPONSE") -> str:
+    return (f'<responseDeclaration identifier="{ident}" cardinality="{card}" baseType="{base}">{inner}'
+            '</responseDeclaration>')
 
 
 @pytest.mark.parametrize("xml, element, problem", [
@@ -46,10 +47,13 @@ def decl(card: str = "single", base: str = "identifier", inner: str = "<correctR
      "interactions[0].choices", "used twice"),
     (choice_item(declaration=decl(inner='<correctResponse><value>A</value></correctResponse>'
                                         '<mapping defaultValue="0"><mapEntry mapKey="Q" mappedValue="1"/></mapping>'),
-                 processing=f'<responseProcessing template="{MAP_RESPONSE}"/>'), "mapEntry[Q]", "not one of the options"),
-    (choice_item(body_extra='<choiceInteraction responseIdentifier="RESPONSE"><simpleChoice identifier="C">c</simpleChoice>'
-                            '</choiceInteraction>'), "choiceInteraction[RESPONSE]", "already uses"),
-    (choice_item().replace("<prompt>Pick</prompt>", '<prompt>Pick</prompt><textEntryInteraction responseIdentifier="X"/>'),
+                 processing=f'<responseProcessing template="{MAP_RESPONSE}"/>'),
+     "mapEntry[Q]", "not one of the options"),
+    (choice_item(body_extra='<choiceInteraction responseIdentifier="RESPONSE">'
+                            '<simpleChoice identifier="C">c</simpleChoice></choiceInteraction>'),
+     "choiceInteraction[RESPONSE]", "already uses"),
+    (choice_item().replace("<prompt>Pick</prompt>",
+                           '<prompt>Pick</prompt><textEntryInteraction responseIdentifier="X"/>'),
      "choiceInteraction[RESPONSE]/textEntryInteraction", "not supported inside"),
 ])
 def test_rule(tmp_path: Path, xml: str, element: str, problem: str) -> None:
@@ -116,8 +120,10 @@ def test_template_spellings(tmp_path: Path, uri: str) -> None:
 
 
 def test_qti3_kebab_case_item(tmp_path: Path) -> None:
-    xml = ('<?xml version="1.0" encoding="UTF-8"?><qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" '
-           'identifier="q3" title="Q3" xml:lang="fr"><qti-response-declaration identifier="RESPONSE" cardinality="multiple" '
+    xml = ('<?xml version="1.0" encoding="UTF-8"?>'
+           '<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" '
+           'identifier="q3" title="Q3" xml:lang="fr">'
+           '<qti-response-declaration identifier="RESPONSE" cardinality="multiple" '
            'base-type="identifier"><qti-correct-response><qti-value>A</qti-value><qti-value>C</qti-value>'
            '</qti-correct-response></qti-response-declaration><qti-item-body><qti-choice-interaction '
            'response-identifier="RESPONSE" max-choices="0" shuffle="true"><qti-prompt>Which?</qti-prompt>'

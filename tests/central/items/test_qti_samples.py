@@ -135,8 +135,9 @@ def test_each_importable_sample_round_trips_its_html(samples: Path, name: str) -
     from exam_core.model import ALLOWED_BODY_TAGS
 
     parsed = outcomes(samples)[name]
-    fragments = [parsed.item.body_html] + [i.prompt_html for i in parsed.item.interactions] + \
-        [i.content_html for i in parsed.item.interactions] + [c.html for i in parsed.item.interactions for c in i.choices]
+    interactions = parsed.item.interactions
+    fragments = [parsed.item.body_html, *(i.prompt_html for i in interactions), *(i.content_html for i in interactions),
+                 *(c.html for i in interactions for c in i.choices)]
     for fragment in fragments:
         root = etree.fromstring(f"<root>{fragment}</root>")
         for el in root.iter():

@@ -30,7 +30,8 @@ def two_choice_item(rules: str, score_default: str = "") -> str:
                     f'<correctResponse><value>{v}</value></correctResponse></responseDeclaration>'
                     for r, v in (("R1", "A"), ("R2", "B")))
     inter = "".join(f'<choiceInteraction responseIdentifier="{r}" maxChoices="1"><simpleChoice identifier="A">a'
-                    f'</simpleChoice><simpleChoice identifier="B">b</simpleChoice></choiceInteraction>' for r in ("R1", "R2"))
+                    '</simpleChoice><simpleChoice identifier="B">b</simpleChoice></choiceInteraction>'
+                    for r in ("R1", "R2"))
     default = f"<defaultValue><value>{score_default}</value></defaultValue>" if score_default else ""
     return (f'<?xml version="1.0" encoding="UTF-8"?><assessmentItem xmlns="{QTI21}" identifier="rp" title="rp" '
             f'adaptive="false" timeDependent="false">{decls}<outcomeDeclaration identifier="SCORE" '
@@ -45,7 +46,8 @@ def parse(tmp_path: Path, xml: str) -> ParsedItem | ItemRejected:
 
 
 FEEDBACK = ('<responseCondition><responseIf><gte><variable identifier="SCORE"/>' + NUM.format(v=2) + '</gte>'
-            + SET.format(o="FB", e='<baseValue baseType="identifier">good</baseValue>') + '</responseIf></responseCondition>')
+            + SET.format(o="FB", e='<baseValue baseType="identifier">good</baseValue>')
+            + '</responseIf></responseCondition>')
 
 
 @pytest.mark.parametrize("rules, keys", [

@@ -56,7 +56,8 @@ def test_console_restart_with_events_in_flight(running_console: RunningConsole) 
         assert len(acked[kiosk.kiosk_id]) == EVENTS_PER_KIOSK, (kiosk.kiosk_id, before)
         seqs = [r[0] for r in db.execute("SELECT seq FROM events WHERE kiosk_id = ? ORDER BY seq", [kiosk.kiosk_id])]
         assert seqs == list(range(EVENTS_PER_KIOSK)), kiosk.kiosk_id
-        alert = db.execute("SELECT count, first_seq, last_seq FROM alerts WHERE kiosk_id = ?", [kiosk.kiosk_id]).fetchall()
+        alert = db.execute("SELECT count, first_seq, last_seq FROM alerts WHERE kiosk_id = ?",
+                           [kiosk.kiosk_id]).fetchall()
         assert len(alert) == 1 and alert[0][0] == EVENTS_PER_KIOSK  # each event counted once, one open alert
     assert 0 < sum(before.values()) < 3 * EVENTS_PER_KIOSK  # the kill really happened mid-stream
     for kiosk in kiosks:

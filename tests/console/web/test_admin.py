@@ -19,7 +19,8 @@ def test_admin_uploads_roster_and_packages_in_the_web_ui(server: Console, consol
         content_type="multipart/form-data")
     assert "Imported 1 candidate" in reply.get_data(as_text=True)
     path = make_package(console_setup, "pkg-web")
-    reply = admin.post("/admin", data={"csrf": csrf, "do": "packages", "files": (io.BytesIO(path.read_bytes()), path.name)},
+    upload = (io.BytesIO(path.read_bytes()), path.name)
+    reply = admin.post("/admin", data={"csrf": csrf, "do": "packages", "files": upload},
                        content_type="multipart/form-data")
     assert "pkg-web" in reply.get_data(as_text=True)
     reply = admin.post("/admin", data={"csrf": csrf, "do": "pair"})
