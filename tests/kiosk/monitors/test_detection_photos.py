@@ -11,7 +11,7 @@ from kiosk.monitors.check import check_image
 from kiosk.monitors.config import WebcamThresholds
 from kiosk.monitors.detectors import DetectorError, YuNetDetector, make_detector
 
-from tests.monitors.conftest import YUNET_MODEL
+from tests.support.monitors import YUNET_MODEL
 
 T = WebcamThresholds()
 

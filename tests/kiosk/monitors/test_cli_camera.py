@@ -12,9 +12,9 @@ import pytest
 
 from kiosk.monitors import photos
 
-from tests.monitors.conftest import YUNET_MODEL
+from tests.support.monitors import YUNET_MODEL
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def camera_check(*args: str) -> tuple[int, dict | str]:

@@ -19,7 +19,7 @@ from kiosk.monitors.config import CameraSettings, MonitorConfig
 from kiosk.monitors.hub import MonitorHub
 from kiosk.monitors.provenance import RULE_SET, RULE_VERSIONS
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def kiosk_cli(*args: str) -> subprocess.CompletedProcess:

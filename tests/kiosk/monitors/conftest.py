@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from kiosk.monitors.clock import ManualClock
 from kiosk.monitors.config import WebcamThresholds
 from kiosk.monitors.detectors import HaarDetector, YuNetDetector
-
-REPO = Path(__file__).resolve().parents[2]
-YUNET_MODEL = REPO.parent / "shared" / "models" / "face_detection_yunet_2026may.onnx"
-YUNET_SHA256 = "ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0"
+from tests.support.monitors import YUNET_MODEL, YUNET_SHA256
 
 
 @pytest.fixture(scope="session")
