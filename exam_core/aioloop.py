@@ -25,7 +25,7 @@ class LoopThread:
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True, name=name)
         self._thread.start()
 
-    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future:
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
         """Schedule ``coro`` on the loop; cancelling the returned future cancels the coroutine."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 

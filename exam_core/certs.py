@@ -301,6 +301,10 @@ def _verify_chain_uncached(chain: Sequence[bytes], root_public: Ed25519PublicKey
     return verified
 
 
+#: What a verified chain is cached under: the chain's bytes, the root key, the leaf role, the lists.
+CacheKey = tuple[tuple[bytes, ...], bytes, str | None, tuple[bytes | RevocationList, ...]]
+
+
 class _ChainCache:
     """A small LRU of verified chains, because the central body checks the same few hundred kiosk
     chains (and the same revocation lists, whose signatures and parsing cost more than the chain's)
@@ -315,25 +319,25 @@ class _ChainCache:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._entries: OrderedDict[tuple, tuple[VerifiedCertificate, ...]] = OrderedDict()
+        self._entries: OrderedDict[CacheKey, tuple[VerifiedCertificate, ...]] = OrderedDict()
         self._lock = threading.Lock()
 
     @staticmethod
     def key(chain: Sequence[bytes], root_public: Ed25519PublicKey, revocations: list[bytes | RevocationList],
-            leaf_role: str | None) -> tuple | None:
+            leaf_role: str | None) -> CacheKey | None:
         if not isinstance(root_public, Ed25519PublicKey):
             return None  # not cacheable: verified uncached (and refused there)
         lists = tuple(item if isinstance(item, RevocationList) else bytes(item) for item in revocations)
         return tuple(bytes(c) for c in chain), root_public.public_bytes_raw(), leaf_role, lists
 
-    def get(self, key: tuple) -> tuple[VerifiedCertificate, ...] | None:
+    def get(self, key: CacheKey) -> tuple[VerifiedCertificate, ...] | None:
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
             return found
 
-    def put(self, key: tuple, verified: tuple[VerifiedCertificate, ...]) -> None:
+    def put(self, key: CacheKey, verified: tuple[VerifiedCertificate, ...]) -> None:
         with self._lock:
             self._entries[key] = verified
             self._entries.move_to_end(key)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from exam_core import __version__
+
+if TYPE_CHECKING:
+    from exam_core.inspect import Inspection
 
 
 @click.group(help="""Invigil shared core: data model, sealing, audit chain, durable store.""")
@@ -64,7 +68,7 @@ def inspect_command(file: str, issuer_path: str | None, root_path: str | None, v
     sys.exit(0 if result.ok else 1)
 
 
-def _print_human(file: str, result) -> None:
+def _print_human(file: str, result: Inspection) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table

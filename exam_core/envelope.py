@@ -163,7 +163,10 @@ def seal_envelope_bytes(plaintext: bytes, *, attempt_id: str, centre_id: str, ki
 def _envelope_bytes(header: bytes, chain: Sequence[bytes], ciphertext: bytes) -> bytes:
     """``canonical_dumps`` of the outer object, assembled directly (keys sorted; base64 needs no
     escaping) so the JSON encoder never scans the ciphertext. Tests check the equality."""
-    quoted = lambda raw: b'"' + binascii.b2a_base64(raw, newline=False) + b'"'  # noqa: E731
+
+    def quoted(raw: bytes) -> bytes:
+        return b'"' + binascii.b2a_base64(raw, newline=False) + b'"'
+
     return b"".join((b'{"chain":[', b",".join(quoted(c) for c in chain), b'],"ciphertext":', quoted(ciphertext),
                      b',"format":"', ENVELOPE_FORMAT.encode(), b'","header":', quoted(header),
                      b',"v":', str(VERSION).encode(), b'}'))
@@ -308,6 +311,8 @@ def _verify_header(parts: _Parts, root_public: Ed25519PublicKey | None, kiosk_pu
         if kiosk_public is not None and key_id(kiosk_public) != leaf.key_id:
             raise WrongKeyError("the kiosk certificate is not for the given kiosk key")
         signer_public = leaf.signing_public
+    if signer_public is None:  # verify_envelope_header() refuses this before parsing
+        raise ValidationError("trust", "give root_public or kiosk_public")
     signing.check_signature(doc, signer_public, purposes.ENVELOPE_HEADER)
     _check_ciphertext(unverified, parts.ciphertext)
     return unverified

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -46,6 +46,10 @@ class Inspection:
                 "error": self.error}
 
 
+#: One artefact kind's reader: fills the result's header, then verifies with the issuer's key.
+Reader = Callable[[Inspection, Any, Ed25519PublicKey | None], None]
+
+
 def inspect_bytes(data: bytes, issuer: Ed25519PublicKey | None = None) -> Inspection:
     """Identify ``data`` and check it against ``issuer`` (the key that should have signed it)."""
     if data[:2] == b"PK":
@@ -69,7 +73,7 @@ def inspect_bytes(data: bytes, issuer: Ed25519PublicKey | None = None) -> Inspec
     return Inspection("unknown", error=f"unknown artefact format {fmt!r}")
 
 
-def _checked(result: Inspection, reader, data: Any, issuer: Ed25519PublicKey | None) -> Inspection:
+def _checked(result: Inspection, reader: Reader, data: Any, issuer: Ed25519PublicKey | None) -> Inspection:
     """Run ``reader`` (which fills the header, then verifies); turn failures into ``error``."""
     try:
         reader(result, data, issuer)
@@ -150,7 +154,7 @@ def _signed(result: Inspection, data: bytes, issuer: Ed25519PublicKey | None) ->
     if result.kind == "certificate":
         cert = certs.read_unverified_certificate(data)
         result.header.pop("signing_key", None)
-        subject_key = keys.public_from_raw(keys.KIND_ED25519, keys.b64d(cert.signing_key))
+        subject_key = keys.ed25519_public_from_raw(b64d(cert.signing_key))
         result.header["subject_key_id"] = keys.key_id(subject_key)
     if result.kind == "revocation-list" and isinstance(payload, dict) and isinstance(payload.get("serials"), list):
         result.header["serials"] = len(payload["serials"])
@@ -171,7 +175,7 @@ def _signed(result: Inspection, data: bytes, issuer: Ed25519PublicKey | None) ->
         result.signature_valid = True
 
 
-def _public_key(result: Inspection, data: bytes, _issuer: None) -> None:
+def _public_key(result: Inspection, data: bytes, _issuer: Ed25519PublicKey | None) -> None:
     public = keys.parse_public_key_document(data)
     doc = loads_strict(data)
     result.header = {"key_kind": keys.key_kind(public), "key_id": keys.key_id(public)}
@@ -179,7 +183,7 @@ def _public_key(result: Inspection, data: bytes, _issuer: None) -> None:
         result.header["label"] = doc["label"]
 
 
-def _private_key(result: Inspection, doc: dict[str, Any], _issuer: None) -> None:
+def _private_key(result: Inspection, doc: dict[str, Any], _issuer: Ed25519PublicKey | None) -> None:
     """Only the public facts: never the key material, encrypted or not."""
     result.header = {"key_kind": doc.get("kind"), "key_id": doc.get("key_id"),
                      "passphrase_protected": "encryption" in doc}
@@ -219,7 +223,7 @@ def load_root(path: str) -> Ed25519PublicKey:
         return _signing_key_file(path, fmt)
     try:
         cert = certs.read_unverified_certificate(data)
-        public = keys.public_from_raw(keys.KIND_ED25519, keys.b64d(cert.signing_key))
+        public = keys.ed25519_public_from_raw(b64d(cert.signing_key))
         certs.verify_root_certificate(data, public)
     except ArtefactError as exc:
         raise KeyFileError(f"{path}: not a usable root certificate: {type(exc).__name__}: {exc}") from None

@@ -19,7 +19,7 @@ import secrets
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke as _hpke
@@ -177,7 +177,11 @@ def _key_id(kind: str, raw: bytes) -> str:
     return hashlib.sha256(kind.encode("ascii") + b"\x00" + raw).digest()[:16].hex()
 
 
-def _from_raw(kind: Any, raw: bytes, private: bool) -> Any:
+@overload
+def _from_raw(kind: object, raw: bytes, private: Literal[False]) -> PublicKey: ...
+@overload
+def _from_raw(kind: object, raw: bytes, private: Literal[True]) -> PrivateKey: ...
+def _from_raw(kind: object, raw: bytes, private: bool) -> PublicKey | PrivateKey:
     if kind == KIND_ED25519:
         if len(raw) != 32:
             raise MalformedError(f"ed25519 key must be 32 bytes, got {len(raw)}")
@@ -200,6 +204,14 @@ def public_from_raw(kind: str, raw: bytes) -> PublicKey:
 def private_from_raw(kind: str, raw: bytes) -> PrivateKey:
     """Rebuild a private key from its kind and raw bytes (Ed25519 raw, or the HPKE raw form)."""
     return _from_raw(kind, raw, private=True)
+
+
+def ed25519_public_from_raw(raw: bytes) -> Ed25519PublicKey:
+    """An Ed25519 public key from its 32 raw bytes (a certificate's ``signing_key``)."""
+    key = _from_raw(KIND_ED25519, raw, private=False)
+    if not isinstance(key, Ed25519PublicKey):  # cannot happen: the kind was Ed25519
+        raise MalformedError("not an Ed25519 key")
+    return key
 
 
 def public_key_to_dict(key: PublicKey) -> dict[str, str]:
@@ -273,12 +285,12 @@ def private_key_document(key: PrivateKey, passphrase: str | None = None) -> byte
     return canonical_dumps(doc) + b"\n"
 
 
-def save_private_key(path: str | os.PathLike, key: PrivateKey, passphrase: str | None = None) -> None:
+def save_private_key(path: str | os.PathLike[str], key: PrivateKey, passphrase: str | None = None) -> None:
     """Write a private key file with mode 0600, atomically (temp file, fsync, rename)."""
     write_atomic(Path(path), private_key_document(key, passphrase), 0o600)
 
 
-def _bounded_int(params: dict, name: str, low: int, high: int) -> int:
+def _bounded_int(params: dict[str, Any], name: str, low: int, high: int) -> int:
     value = params.get(name)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise KeyFileError(f"encryption.{name}: must be an integer in [{low}, {high}]")
@@ -323,7 +335,7 @@ def parse_private_key_document(data: bytes, passphrase: str | None = None, sourc
             if passphrase is not None:
                 raise KeyFileError(f"{source}: a passphrase was given but the key file is not encrypted")
             raw = b64d(doc["private"], "private", 4096)
-        key = private_from_raw(kind, raw)
+        key = _from_raw(kind, raw, private=True)  # an unknown or missing kind is refused there
     except ArtefactError as exc:
         raise KeyFileError(f"{source}: {exc}") from None
     if key_id(key) != kid or b64e(public_bytes(key)) != doc["public"]:
@@ -331,7 +343,7 @@ def parse_private_key_document(data: bytes, passphrase: str | None = None, sourc
     return key
 
 
-def load_private_key(path: str | os.PathLike, passphrase: str | None = None) -> PrivateKey:
+def load_private_key(path: str | os.PathLike[str], passphrase: str | None = None) -> PrivateKey:
     """Load a private key file, refusing files that group or others can access.
 
     Raises ``KeyFileError`` (unsafe mode, symlink, bad content, passphrase missing or given for an
@@ -348,7 +360,7 @@ def public_key_document(key: PublicKey | PrivateKey, label: str | None = None) -
     return canonical_dumps(doc) + b"\n"
 
 
-def save_public_key(path: str | os.PathLike, key: PublicKey | PrivateKey, label: str | None = None) -> None:
+def save_public_key(path: str | os.PathLike[str], key: PublicKey | PrivateKey, label: str | None = None) -> None:
     write_atomic(Path(path), public_key_document(key, label), 0o644)
 
 
@@ -366,5 +378,5 @@ def parse_public_key_document(data: bytes, source: str = "public key file") -> P
         raise KeyFileError(f"{source}: {exc}") from None
 
 
-def load_public_key(path: str | os.PathLike) -> PublicKey:
+def load_public_key(path: str | os.PathLike[str]) -> PublicKey:
     return parse_public_key_document(_read_limited(Path(path), private=False), str(path))

@@ -177,7 +177,9 @@ def insert_durably(db: sqlite_utils.Database, table: str, row: Mapping[str, Any]
     )
     with immediate_transaction(db) as conn:
         rowid = conn.execute(sql, [row[c] for c in columns]).lastrowid
-    return int(rowid)
+    if rowid is None:  # sqlite3 sets it after every successful INSERT
+        raise StoreError(_db_path(db), f"insert_durably() into {table!r}: no row id")
+    return rowid
 
 
 def _synchronous_level(name: str) -> int:

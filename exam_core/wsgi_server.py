@@ -21,7 +21,7 @@ from typing import Any
 from collections.abc import Callable, Iterable
 
 from waitress import wasyncore
-from waitress.server import create_server
+from waitress.server import BaseWSGIServer, create_server
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -40,12 +40,16 @@ class WsgiServer:
         self._stopped = threading.Event()
         where: dict[str, Any] = {"unix_socket": unix_socket} if unix_socket is not None else {"host": host,
                                                                                               "port": port}
-        self._server = create_server(app, map=self._map, **where, **adjustments)
+        server = create_server(app, map=self._map, **where, **adjustments)
+        if not isinstance(server, BaseWSGIServer):  # only several listen addresses give a MultiSocketServer
+            raise TypeError("WsgiServer listens on one address")
+        self._server = server
 
     @property
     def server_port(self) -> int:
         """The TCP port listened on (not meaningful on a Unix socket)."""
-        return int(self._server.effective_port)
+        # types-waitress lacks effective_port (BaseWSGIServer.__init__ sets it from getsockname())
+        return int(self._server.effective_port)  # type: ignore[attr-defined]
 
     def serve_forever(self) -> None:
         """Run the server loop until :meth:`shutdown`."""
@@ -58,9 +62,13 @@ class WsgiServer:
         """Close the listener and every connection in the server's own loop, then its workers.
         Idempotent. (For a server whose loop never ran, use :meth:`close`.)"""
         if not self._stopped.is_set():
-            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+            # types-waitress types trigger as int; it is a waitress.trigger.trigger, whose
+            # pull_trigger(thunk) runs the thunk in the server's own loop
+            self._server.trigger.pull_trigger(  # type: ignore[attr-defined]
+                lambda: wasyncore.close_all(self._map))
             self._stopped.wait(timeout)
-        self._server.task_dispatcher.shutdown(timeout=timeout)
+        # types-waitress says int; waitress compares it with time.time() differences (any number)
+        self._server.task_dispatcher.shutdown(timeout=timeout)  # type: ignore[arg-type]
 
     def close(self) -> None:
         """Release a server that never ran (its listening socket and workers), e.g. when what
