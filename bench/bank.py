@@ -18,11 +18,14 @@ import time
 from pathlib import Path
 
 from lxml import etree
+from sqlalchemy import update
 
 from bench.common import Figure
 from item_bank_sync.forms.assembly import assemble
+from item_bank_sync.bank.schema import items as items_table
 from item_bank_sync.bank.store import MAX_BATCH, ItemBank
 from item_bank_sync.context import CentralContext
+from item_bank_sync.db.sql import write
 from item_bank_sync.forms.store import FormStore, load_pool, record_item_stats
 from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.qti.reader import ParsedItem, parse_qti_item
@@ -107,8 +110,8 @@ def _assembly_figures(root: Path, bank_size: int, forms: int, per_form: int) -> 
         _store_all(bank, root / "pool" / area, area)
     db = ctx.open_bank_db()
     # Approval is not what is measured: set every version approved in one statement.
-    with db.conn:
-        db.conn.execute("UPDATE items SET status = 'approved'")
+    with write(db) as conn:
+        conn.execute(update(items_table).values(status="approved"))
     rng = random.Random(3)
     for item_id, _, _ in items:  # what item analysis (issue 8) writes after a sitting
         record_item_stats(db, item_id, 1, p=rng.uniform(0.2, 0.95), n=500, source="bench")

@@ -21,7 +21,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 from cryptography.hazmat.primitives import hpke as raw_hpke
@@ -128,17 +128,15 @@ def intake_figures(quick: bool) -> list[Figure]:
 
 def _durable_intake_figure(quick: bool) -> Figure:
     """Full intake incl. durable commit and signed receipt, through the real Intake on temp files."""
-    from item_bank_sync.bank.schema import open_bank
+    from item_bank_sync.db import open_central
     from item_bank_sync.results.intake import Intake
-    from item_bank_sync.results.schema import open_results
     from item_bank_sync.trust.identity import CentralKeys
 
     central, _, kiosk, results, chain = _pki()
     with tempfile.TemporaryDirectory() as tmp:
-        bank = open_bank(Path(tmp) / "bank.db")
-        _bank_rows(bank)
-        db = open_results(Path(tmp) / "results.db")
-        intake = Intake(bank, db, CentralKeys(central, results, "central"), [])
+        stores = open_central(tmp)  # the data directory's SQLite files, as a body without --db
+        _bank_rows(stores.bank)
+        intake = Intake(stores.bank, stores.results, CentralKeys(central, results, "central"), [])
         count = 10 if quick else 60
         envelopes = [envelope.seal_envelope_bytes(
             _payload(f"att-{i}"), attempt_id=f"att-{i}", centre_id="centre-1", kiosk_id="kiosk-1", form_id="F1",
@@ -148,33 +146,47 @@ def _durable_intake_figure(quick: bool) -> Figure:
         statuses = [intake.receive(e, "centre-1").status for e in envelopes]
         rate = count / (time.perf_counter() - start)
         assert statuses == ["accepted"] * count, statuses[:3]
-        bank.conn.close()
-        db.conn.close()
+        stores.dispose()
     return Figure(BENCH, "full intake incl. FULL-durable commit + signed receipt", rate, "envelopes/s",
                   note="information: dominated by fsync")
 
 
-def _bank_rows(bank) -> None:
+def _bank_rows(engine: Any) -> None:
+    from sqlalchemy import insert
+
+    from item_bank_sync.bank.schema import forms, items, packages, schemes
+    from item_bank_sync.db.sql import write
+    from item_bank_sync.trust.schema import centres
+
+    with write(engine) as conn:
+        for table, rows in _bank_row_values().items():
+            conn.execute(insert({"items": items, "schemes": schemes, "forms": forms, "centres": centres,
+                                 "packages": packages}[table]), rows)
+
+
+def _bank_row_values() -> dict[str, list[dict[str, Any]]]:
     now = "2026-11-26T10:00:00Z"
+    rows: dict[str, list[dict[str, Any]]] = {"items": []}
     for key in _keys():
-        bank["items"].insert({"item_id": key.item_id, "version": 1, "content_hash": "0" * 64, "status": "approved",
+        rows["items"].append({"item_id": key.item_id, "version": 1, "content_hash": "0" * 64, "status": "approved",
                               "title": key.item_id, "interaction_types": "choice", "source": "bench",
                               "source_format": "yaml", "item_json": "{}", "key_json": json.dumps(key.to_dict()),
                               "created_at": now, "created_by": "bench"})
-    bank["schemes"].insert({"scheme_id": "S1", "version": 1, "title": "S", "scheme_json": json.dumps({"cut_score_percent": 60}),
-                            "source_text": "", "created_at": now})
+    rows["schemes"] = [{"scheme_id": "S1", "version": 1, "title": "S", "scheme_json": json.dumps({"cut_score_percent": 60}),
+                            "source_text": "", "created_at": now}]
     form = {"form_id": "F1", "version": 1, "scheme_id": "S1", "scheme_version": 1, "title": "F", "duration_seconds": 60,
             "items": [{"item_id": k.item_id, "version": 1} for k in _keys()]}
-    bank["forms"].insert({"form_id": "F1", "version": 1, "scheme_id": "S1", "scheme_version": 1, "build_id": "b",
-                          "seed": 1, "form_json": json.dumps(form), "created_at": now})
-    bank["centres"].insert({"centre_id": "centre-1", "name": "c", "signing_key_id": "x", "hpke_key_id": "x",
+    rows["forms"] = [{"form_id": "F1", "version": 1, "scheme_id": "S1", "scheme_version": 1, "build_id": "b",
+                          "seed": 1, "form_json": json.dumps(form), "created_at": now}]
+    rows["centres"] = [{"centre_id": "centre-1", "name": "c", "signing_key_id": "x", "hpke_key_id": "x",
                             "request_json": "{}", "cert_serial": "x", "certificate": b"x", "not_after": now,
-                            "enrolled_at": now})
-    bank["packages"].insert({"package_id": "pkg-1", "form_id": "F1", "form_version": 1, "centre_id": "centre-1",
+                            "enrolled_at": now}]
+    rows["packages"] = [{"package_id": "pkg-1", "form_id": "F1", "form_version": 1, "centre_id": "centre-1",
                              "opens": format_time(utc_now() - timedelta(hours=1)),   # intake checks the window
                              "closes": format_time(utc_now() + timedelta(hours=8)),
                              "release_code_required": 0, "path": "p", "sha256": "0",
-                             "created_at": now})
+                             "created_at": now}]
+    return rows
 
 
 def analysis_figures(quick: bool) -> list[Figure]:

@@ -25,7 +25,12 @@ the last checkpoint). What remains without an external anchor:
   ``trusted_checkpoint``, or a ``(seq, hash)`` head printed in a report or sent to another node
   as ``known_head``.
 
-Entry hash (hex SHA-256)::Entry hash (hex SHA-256)::
+Storage. :class:`HashChain` holds the chain logic (appending, checkpoint policy, verification)
+over a few storage primitives; :class:`AuditLog` stores it in SQLite through ``exam_core.store``
+(kiosk and console), and the central body stores the same chain through its data layer
+(``item_bank_sync.db.audit``, SQLite or PostgreSQL): one format, one verifier.
+
+Entry hash (hex SHA-256)::
 
     SHA-256("invigil/v1" NUL "audit-entry" NUL || prev_hash (32 bytes) || canonical_json(entry))
 
@@ -38,9 +43,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, ContextManager, Iterable, Iterator, Mapping
 
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -120,15 +125,22 @@ def entry_hash(prev_hash: bytes, seq: int, time: str, actor: str, action: str, d
     return hashlib.sha256(ENTRY_DOMAIN + prev_hash + canonical_dumps(entry)).digest()
 
 
-class AuditLog:
-    """A hash-chained log in table ``table`` (checkpoints in ``<table>_checkpoints``) of ``db``.
+#: A stored entry as the storage returns it: (seq, time, actor, action, data, prev_hash, hash).
+EntryRow = tuple[Any, Any, Any, Any, Any, Any, Any]
+#: A stored checkpoint: (seq, head, count, time, signed).
+CheckpointRow = tuple[Any, Any, Any, Any, Any]
 
-    ``db`` should come from :func:`exam_core.store.open_db` with ``synchronous="FULL"``: an entry
-    returned by :meth:`append` is then durable. Appends are serialised by the connection's write
-    lock (threads) and a ``BEGIN IMMEDIATE`` transaction (other processes), one per entry.
+
+class HashChain:
+    """A hash-chained log named ``table`` with its checkpoints, over storage a subclass provides.
+
+    The storage primitives (``_write``, ``_snapshot``, ``_head_row``, ``_last_checkpoint``,
+    ``_insert_entry``, ``_insert_checkpoint``, ``_entry_rows``, ``_checkpoint_rows``) are all a
+    store has to supply; ``_write`` must exclude every other writer of the same chain until it
+    ends, so the head read inside it is still the head when the next entry is written.
     """
 
-    def __init__(self, db: sqlite_utils.Database, table: str = "audit_log", *,
+    def __init__(self, table: str = "audit_log", *,
                  clock: Callable[[], datetime] | None = None, checkpoint_key: Ed25519PrivateKey | None = None,
                  checkpoint_every: int | None = DEFAULT_CHECKPOINT_EVERY,
                  checkpoint_after: timedelta | None = DEFAULT_CHECKPOINT_AFTER) -> None:
@@ -140,27 +152,42 @@ class AuditLog:
             raise ValidationError("checkpoint_every", "must be a positive number of entries")
         if checkpoint_after is not None and checkpoint_after <= timedelta(0):
             raise ValidationError("checkpoint_after", "must be a positive time")
-        self.db = db
         self.table = table
         self.checkpoint_table = f"{table}_checkpoints"
         self._clock = clock or utc_now
         self._checkpoint_key = checkpoint_key
         self._checkpoint_every = checkpoint_every
         self._checkpoint_after = checkpoint_after
-        self._create_tables()
 
-    def _create_tables(self) -> None:
-        with immediate_transaction(self.db) as conn:
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} ("
-                " seq INTEGER PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL,"
-                " action TEXT NOT NULL, data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)"
-            )
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.checkpoint_table} ("
-                " id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, head TEXT NOT NULL,"
-                " count INTEGER NOT NULL, time TEXT NOT NULL, signed BLOB NOT NULL)"
-            )
+    # -- storage (see the class docstring) -------------------------------------------------------
+
+    def _write(self) -> ContextManager[Any]:
+        raise NotImplementedError
+
+    def _snapshot(self) -> ContextManager[Any]:
+        raise NotImplementedError
+
+    def _head_row(self, tx: Any) -> tuple[int, bytes]:
+        """(seq, hash) of the last entry, or (0, genesis) for an empty log; ``tx`` None reads alone."""
+        raise NotImplementedError
+
+    def _last_checkpoint(self, tx: Any) -> tuple[int, Any] | None:
+        """(seq, time) of the checkpoint made last, or None."""
+        raise NotImplementedError
+
+    def _insert_entry(self, tx: Any, row: EntryRow) -> None:
+        raise NotImplementedError
+
+    def _insert_checkpoint(self, tx: Any, row: CheckpointRow) -> None:
+        raise NotImplementedError
+
+    def _entry_rows(self, tx: Any, start_seq: int) -> Iterable[EntryRow]:
+        """Stored entries from ``start_seq`` on, by seq; ``tx`` None reads outside a snapshot."""
+        raise NotImplementedError
+
+    def _checkpoint_rows(self, tx: Any) -> Iterable[CheckpointRow]:
+        """Stored checkpoints in the order they were made; ``tx`` None reads outside a snapshot."""
+        raise NotImplementedError
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -175,17 +202,13 @@ class AuditLog:
         _check_action(action)
         data_json = _data_json(data)
         stored = loads_strict(data_json)
-        with immediate_transaction(self.db) as conn:
+        with self._write() as conn:
             seq, prev = self._head_row(conn)
             seq += 1
             moment = self._now()
             when = _format_time(moment)
             digest = entry_hash(prev, seq, when, actor, action, stored).hex()
-            conn.execute(
-                f"INSERT INTO {self.table} (seq, time, actor, action, data, prev_hash, hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (seq, when, actor, action, data_json.decode("utf-8"), prev.hex(), digest),
-            )
+            self._insert_entry(conn, (seq, when, actor, action, data_json.decode("utf-8"), prev.hex(), digest))
             if self._checkpoint_key is not None and self._checkpoint_due(conn, seq, moment):
                 self._write_checkpoint(conn, self._checkpoint_key, seq, digest, when)
         return AuditEntry(seq, when, actor, action, stored, prev.hex(), digest)
@@ -196,7 +219,7 @@ class AuditLog:
         ``private_key`` defaults to the log's ``checkpoint_key``.
         """
         key = self._signing_key(private_key)
-        with immediate_transaction(self.db) as conn:
+        with self._write() as conn:
             seq, head = self._head_row(conn)
             if seq == 0:
                 raise ValidationError("audit_log", "cannot checkpoint an empty log")
@@ -209,10 +232,10 @@ class AuditLog:
         that repeats the last one.
         """
         key = self._signing_key(private_key)
-        with immediate_transaction(self.db) as conn:
+        with self._write() as conn:
             seq, head = self._head_row(conn)
-            last = conn.execute(f"SELECT max(seq) FROM {self.checkpoint_table}").fetchone()[0] or 0
-            if seq <= last:
+            last = (self._last_checkpoint(conn) or (0, None))[0]
+            if type(last) is int and seq <= last:   # a type-confused row: sign again (fail towards signing)
                 return None
             return self._write_checkpoint(conn, key, seq, head.hex(), _format_time(self._now()))
 
@@ -221,7 +244,7 @@ class AuditLog:
         connection belongs to the caller and stays open."""
         return self.checkpoint_if_due() if self._checkpoint_key is not None else None
 
-    def __enter__(self) -> AuditLog:
+    def __enter__(self) -> HashChain:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -233,14 +256,11 @@ class AuditLog:
             raise ValidationError("private_key", "no key given and the log has no checkpoint_key")
         return key
 
-    def _head_row(self, conn: Any) -> tuple[int, bytes]:
-        """(seq, hash) of the last entry, or (0, genesis) for an empty log."""
-        row = conn.execute(f"SELECT seq, hash FROM {self.table} ORDER BY seq DESC LIMIT 1").fetchone()
-        return (row[0], bytes.fromhex(row[1])) if row else (0, GENESIS_HASH)
-
     def _checkpoint_due(self, conn: Any, seq: int, moment: datetime) -> bool:
-        row = conn.execute(f"SELECT seq, time FROM {self.checkpoint_table} ORDER BY id DESC LIMIT 1").fetchone()
+        row = self._last_checkpoint(conn)
         last_seq, last_time = (row[0], _parse_time(row[1])) if row else (0, None)
+        if type(last_seq) is not int:                # a type-confused row: due now (fail towards signing)
+            return True
         if self._checkpoint_every is not None and seq - last_seq >= self._checkpoint_every:
             return True
         if self._checkpoint_after is None:
@@ -251,32 +271,25 @@ class AuditLog:
     def _write_checkpoint(self, conn: Any, key: Ed25519PrivateKey, seq: int, head: str, when: str) -> Checkpoint:
         payload = {"log": self.table, "seq": seq, "head": head, "count": seq, "time": when}
         signed = signing.make_signed(key, purposes.AUDIT_CHECKPOINT, payload)
-        conn.execute(
-            f"INSERT INTO {self.checkpoint_table} (seq, head, count, time, signed) VALUES (?, ?, ?, ?, ?)",
-            (seq, head, seq, when, signed),
-        )
+        self._insert_checkpoint(conn, (seq, head, seq, when, signed))
         return Checkpoint(self.table, seq, head, seq, when, signed)
 
     # -- reading -------------------------------------------------------------------------------
 
     def entries(self, start_seq: int = 1) -> Iterator[AuditEntry]:
         """The stored entries from ``start_seq`` on, in sequence order, as stored (not verified)."""
-        cursor = self.db.conn.execute(
-            f"SELECT seq, time, actor, action, data, prev_hash, hash FROM {self.table}"
-            " WHERE seq >= ? ORDER BY seq", (start_seq,))
-        for seq, when, actor, action, data, prev_hash, digest in cursor:
+        for seq, when, actor, action, data, prev_hash, digest in self._entry_rows(None, start_seq):
             yield AuditEntry(seq, when, actor, action, _parse_data(seq, data), prev_hash, digest)
 
     def head(self) -> AuditEntry | None:
         """The last entry, or None for an empty log."""
-        row = self.db.conn.execute(f"SELECT max(seq) FROM {self.table}").fetchone()
-        return next(self.entries(row[0]), None) if row[0] is not None else None
+        seq, _ = self._head_row(None)
+        return next(self.entries(seq), None) if seq else None
 
-    def checkpoints(self) -> list[Checkpoint]:
-        """Stored checkpoints in the order they were made (not verified)."""
-        rows = self.db.conn.execute(
-            f"SELECT seq, head, count, time, signed FROM {self.checkpoint_table} ORDER BY id")
-        return [Checkpoint(self.table, s, h, c, t, bytes(sig)) for s, h, c, t, sig in rows]
+    def checkpoints(self, tx: Any = None) -> list[Checkpoint]:
+        """Stored checkpoints in the order they were made (not verified; a ``signed`` column that
+        is not bytes is given as stored, and ``verify`` refuses it)."""
+        return [Checkpoint(self.table, s, h, c, t, _stored_bytes(sig)) for s, h, c, t, sig in self._checkpoint_rows(tx)]
 
     # -- verifying -----------------------------------------------------------------------------
 
@@ -294,25 +307,26 @@ class AuditLog:
         The error's ``seq`` is the first sequence number found wrong; for a chain rewritten
         consistently up to a checkpoint, that checkpoint's seq.
         """
-        with read_snapshot(self.db):  # checkpoints and chain read from one consistent state
-            expected, stored, last_time = self._checkpoint_map(public_key, trusted_checkpoint, known_head)
-            count, head = self._walk_chain(expected)
+        with self._snapshot() as tx:  # checkpoints and chain read from one consistent state
+            expected, stored, last_time = self._checkpoint_map(tx, public_key, trusted_checkpoint, known_head)
+            count, head = self._walk_chain(tx, expected)
         missing = [seq for seq in expected if seq > count]
         if missing:
             raise AuditTamperedError(count + 1, f"entries missing: the log ends at seq {count} but a "
                                                 f"checkpoint covers seq {max(missing)}")
         protected = max(expected, default=0)
+        if public_key is not None and count and not protected:
+            raise AuditTamperedError(1, f"unprotected: {count} entries and no checkpoint vouches for any of them "
+                                        "(checkpoints deleted, or never signed); a key was given, so this is refused")
         if max_unprotected is not None and count - protected > max_unprotected:
             raise AuditTamperedError(protected + 1, f"{count - protected} entries after the last checkpoint "
                                                     f"(seq {protected}); the policy allows {max_unprotected}")
         return VerifyReport(count, head, stored, public_key is not None, protected, count - protected, last_time)
 
-    def _walk_chain(self, expected: Mapping[int, list[str]]) -> tuple[int, str]:
+    def _walk_chain(self, tx: Any, expected: Mapping[int, list[str]]) -> tuple[int, str]:
         prev = GENESIS_HASH
         seq_expected = 1
-        cursor = self.db.conn.execute(
-            f"SELECT seq, time, actor, action, data, prev_hash, hash FROM {self.table} ORDER BY seq")
-        for seq, when, actor, action, data, prev_hash, digest in cursor:
+        for seq, when, actor, action, data, prev_hash, digest in self._entry_rows(tx, 1):
             if seq != seq_expected:
                 raise AuditTamperedError(seq_expected, f"entry missing (next stored entry is seq {seq})")
             if prev_hash != prev.hex():
@@ -329,7 +343,7 @@ class AuditLog:
             prev, seq_expected = recomputed, seq + 1
         return seq_expected - 1, prev.hex()
 
-    def _checkpoint_map(self, public_key: Ed25519PublicKey | None, trusted: bytes | None,
+    def _checkpoint_map(self, tx: Any, public_key: Ed25519PublicKey | None, trusted: bytes | None,
                         known_head: tuple[int, str] | None) -> tuple[dict[int, list[str]], int, str | None]:
         """seq -> head hashes vouched for (stored checkpoints, verified when a key is given; the
         trusted checkpoint; the known head), the number of checkpoints checked, and the latest
@@ -337,7 +351,7 @@ class AuditLog:
         if trusted is not None and public_key is None:
             raise ValidationError("public_key", "needed to check a trusted checkpoint")
         expected: dict[int, list[str]] = {}
-        stored = [(c.seq, c.head, c.count, c.time, c.signed) for c in self.checkpoints()]
+        stored = [(c.seq, c.head, c.count, c.time, c.signed) for c in self.checkpoints(tx)]
         sources = list(stored)
         if trusted is not None:
             payload = self._open_checkpoint(public_key, trusted, None)
@@ -346,9 +360,9 @@ class AuditLog:
             if not (isinstance(known_head, tuple) and len(known_head) == 2):
                 raise ValidationError("known_head", "must be (seq, hex hash)")
             sources.append((known_head[0], known_head[1], known_head[0], None, None))
-        for seq, head, count, when, signed in sources:
-            if not (type(seq) is int and seq >= 1 and count == seq and isinstance(head, str)
-                    and _HEX64_RE.fullmatch(head)):
+        for index, (seq, head, count, when, signed) in enumerate(sources):
+            if not (type(seq) is int and seq >= 1 and type(count) is int and count == seq and isinstance(head, str)
+                    and _HEX64_RE.fullmatch(head) and (index >= len(stored) or isinstance(signed, bytes))):
                 raise AuditTamperedError(seq if type(seq) is int else 0, "checkpoint fields are malformed")
             if public_key is not None and signed is not None:
                 payload = self._open_checkpoint(public_key, signed, seq)
@@ -363,7 +377,7 @@ class AuditLog:
             payload = signing.open_signed(signed, public_key, purposes.AUDIT_CHECKPOINT).payload
         except ArtefactError as exc:
             raise AuditTamperedError(seq or 0, f"checkpoint signature refused: {exc.reason}") from exc
-        if set(payload) != _CHECKPOINT_FIELDS or payload["log"] != self.table:
+        if not isinstance(payload, dict) or set(payload) != _CHECKPOINT_FIELDS or payload["log"] != self.table:
             raise AuditTamperedError(seq or 0, "signed checkpoint is for another log or malformed")
         return payload
 
@@ -372,6 +386,82 @@ class AuditLog:
         if now.tzinfo is None:
             raise ValidationError("clock", "must return an aware datetime")
         return now.astimezone(timezone.utc)
+
+
+class AuditLog(HashChain):
+    """A hash-chained log in table ``table`` (checkpoints in ``<table>_checkpoints``) of ``db``.
+
+    ``db`` should come from :func:`exam_core.store.open_db` with ``synchronous="FULL"``: an entry
+    returned by :meth:`append` is then durable. Appends are serialised by the connection's write
+    lock (threads) and a ``BEGIN IMMEDIATE`` transaction (other processes), one per entry.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, table: str = "audit_log", **options: Any) -> None:
+        """Options as :class:`HashChain` (clock, checkpoint_key, checkpoint_every, checkpoint_after)."""
+        super().__init__(table, **options)
+        self.db = db
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        with immediate_transaction(self.db) as conn:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table} ("
+                " seq INTEGER PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL,"
+                " action TEXT NOT NULL, data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)"
+            )
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.checkpoint_table} ("
+                " id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, head TEXT NOT NULL,"
+                " count INTEGER NOT NULL, time TEXT NOT NULL, signed BLOB NOT NULL)"
+            )
+
+    def _write(self) -> ContextManager[Any]:
+        return immediate_transaction(self.db)
+
+    def _snapshot(self) -> ContextManager[Any]:
+        return read_snapshot(self.db)
+
+    def _head_row(self, tx: Any) -> tuple[int, bytes]:
+        row = (tx or self.db.conn).execute(f"SELECT seq, hash FROM {self.table} ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], bytes.fromhex(row[1])) if row else (0, GENESIS_HASH)
+
+    def _last_checkpoint(self, tx: Any) -> tuple[int, Any] | None:
+        row = tx.execute(f"SELECT seq, time FROM {self.checkpoint_table} ORDER BY id DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else None
+
+    def _insert_entry(self, tx: Any, row: EntryRow) -> None:
+        tx.execute(f"INSERT INTO {self.table} (seq, time, actor, action, data, prev_hash, hash)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+
+    def _insert_checkpoint(self, tx: Any, row: CheckpointRow) -> None:
+        tx.execute(f"INSERT INTO {self.checkpoint_table} (seq, head, count, time, signed) VALUES (?, ?, ?, ?, ?)",
+                   row)
+
+    def _entry_rows(self, tx: Any, start_seq: int) -> Iterable[EntryRow]:
+        return (tx or self.db.conn).execute(
+            f"SELECT seq, time, actor, action, data, prev_hash, hash FROM {self.table}"
+            " WHERE seq >= ? ORDER BY seq", (start_seq,))
+
+    def _checkpoint_rows(self, tx: Any) -> Iterable[CheckpointRow]:
+        return (tx or self.db.conn).execute(
+            f"SELECT seq, head, count, time, signed FROM {self.checkpoint_table} ORDER BY id")
+
+
+def verdict(log: HashChain, public_key: Ed25519PublicKey, *, max_unprotected: int | None = None,
+            known_head: tuple[int, str] | None = None) -> dict[str, Any]:
+    """What ``audit verify`` prints: ``{"valid": True, <the VerifyReport>}``, or ``{"valid": False,
+    "seq": first bad seq, "error": why}`` (never an entry's data). For the consoles' and the central
+    body's commands alike, so both say the same thing in the same words."""
+    try:
+        report = log.verify(public_key, max_unprotected=max_unprotected, known_head=known_head)
+    except AuditTamperedError as exc:
+        return {"valid": False, "log": log.table, "seq": exc.seq, "error": str(exc)}
+    return {"valid": True, "log": log.table, **asdict(report)}
+
+
+def _stored_bytes(value: Any) -> Any:
+    """A BLOB column as ``bytes``; anything else (a row edited to text or a number) as stored."""
+    return bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) else value
 
 
 def _format_time(moment: datetime) -> str:

@@ -1,12 +1,13 @@
 """The central body's data directory and everything commands share through ``ctx.obj``.
 
-One :class:`CentralContext` is built by the top-level click group from ``--data DIR`` and handed
-to every command (``ctx.obj``). Commands ask it for the bank database, the keys and the central
-certificate instead of building paths themselves, so the layout of the data directory is
-defined here once::
+One :class:`CentralContext` is built by the top-level click group from ``--data DIR`` (and
+``--db URL``) and handed to every command (``ctx.obj``). Commands ask it for the database engines,
+the keys and the central certificate instead of building paths themselves, so the layout of the
+data directory is defined here once::
 
     DIR/
-      bank.db                 item bank, schemes, forms, centres, audit chain (this module's schema)
+      bank.db                 item bank, schemes, forms, centres, audit chain (SQLite default)
+      results.db              envelopes, scores, decisions (SQLite default)
       keys/
         central-signing.key   Ed25519 private key (0600)
         central-signing.pub
@@ -17,6 +18,9 @@ defined here once::
       media/AB/ABCDEF...      content-addressed media (SHA-256 of the bytes)
       centres/                issued certificate bundles, revocations.signed (latest signed list)
       packages/               published form packages
+
+With ``--db URL`` or ``INVIGIL_CENTRAL_DB`` the tables live in that database instead (PostgreSQL in
+production, see :mod:`item_bank_sync.db`); keys, media and packages stay in the data directory.
 """
 
 from __future__ import annotations
@@ -26,15 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from exam_core import keys
-from exam_core.audit import AuditLog
+from sqlalchemy import Engine
+
 from exam_core.errors import InvigilError
 from item_bank_sync.bank.media import MediaStore
-from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.bank.store import ItemBank
+from item_bank_sync.db import CentralDb, configured_url, open_central
+from item_bank_sync.db.audit import CentralAudit
 
 SIGNING_KEY_FILE = "central-signing.key"
 SIGNING_PUB_FILE = "central-signing.pub"
@@ -53,13 +58,29 @@ class NotInitialisedError(InvigilError):
         super().__init__(f"{path}: {what} missing; run `python -m item_bank_sync --data {data_dir} init` first")
 
 
+class UninitialisedDataError(NotInitialisedError):
+    """A command would open the stores of a directory no ``init`` made (for example ``--data``
+    forgotten): refused before anything is created there, instead of answering from empty stores."""
+
+    def __init__(self, data_dir: Path) -> None:
+        InvigilError.__init__(self, f"{data_dir}: not the data directory of a central body (no keys/{SIGNING_KEY_FILE}, "
+                                    f"{BODY_FILE}); give --data DIR of an initialised one, or run "
+                                    f"`python -m item_bank_sync --data {data_dir} init` first")
+        self.path = data_dir
+
+
 @dataclass
 class CentralContext:
     """Paths of one central body's data directory, and lazily opened shared resources."""
 
     data_dir: Path
     json_output: bool = False
-    _bank: sqlite_utils.Database | None = field(default=None, repr=False)
+    #: ``--db URL``; None means ``INVIGIL_CENTRAL_DB`` if set, else the data directory's SQLite files.
+    db_url: str | None = field(default=None, repr=False)
+    #: Refuse to open the stores of a directory ``init`` did not make (the CLI sets it; library
+    #: users such as benchmarks build a bank in a bare directory on purpose).
+    require_initialised: bool = field(default=False, repr=False)
+    _db: CentralDb | None = field(default=None, repr=False)
     # Paths inside data_dir, set in __post_init__ (see the module docstring for the layout).
     bank_db_path: Path = field(init=False)
     keys_dir: Path = field(init=False)
@@ -73,6 +94,7 @@ class CentralContext:
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
+        self.db_url = configured_url(self.db_url)
         self.bank_db_path = self.data_dir / "bank.db"
         self.keys_dir = self.data_dir / "keys"
         self.media_dir = self.data_dir / "media"
@@ -94,31 +116,40 @@ class CentralContext:
             sub.mkdir(exist_ok=True)
 
     # --- resources -----------------------------------------------------------------------------
-    def open_bank_db(self) -> sqlite_utils.Database:
-        """The bank database (migrated to the current schema), opened once per context."""
-        if self._bank is None:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._bank = open_bank(self.bank_db_path)
-        return self._bank
+    def _missing(self, path: Path, what: str) -> NotInitialisedError:
+        """The error for a missing file: the whole directory uninitialised, or one file of it."""
+        if self.require_initialised and not self.is_initialised():
+            return UninitialisedDataError(self.data_dir)
+        return NotInitialisedError(path, what)
 
-    def audit_log(self) -> AuditLog:
-        """The central body's audit chain in bank.db; each append is followed by a signed checkpoint.
+    def db(self) -> CentralDb:
+        """The central body's engines (migrated to the current schema), opened once per context."""
+        if self._db is None:
+            if self.require_initialised and not self.is_initialised():
+                raise UninitialisedDataError(self.data_dir)
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._db = open_central(self.data_dir, self.db_url)
+        return self._db
+
+    def open_bank_db(self) -> Engine:
+        """The engine of the bank store (item bank, forms, centres, audit chain)."""
+        return self.db().bank
+
+    def open_results_db(self) -> Engine:
+        """The engine of the results store (envelopes, scores, marking, decisions)."""
+        return self.db().results
+
+    def audit_log(self) -> CentralAudit:
+        """The central body's audit chain in the bank store; each entry is signed by a checkpoint.
 
         Why checkpoint every time: the hash chain alone detects a changed entry, but someone who
         can write bank.db could rewrite the whole chain; a checkpoint signed with the central key
-        pins the head, and ``AuditLog.verify(public_key)`` checks every one. Before ``init`` there
-        is no key, and entries are chained but not yet signed.
+        pins the head, and ``verify(public_key)`` checks every one. Before ``init`` there is no
+        key, and entries are chained but not yet signed.
+        The checkpoint is written in the entry's own transaction (``checkpoint_every=1``).
         """
         signing_key = self.load_signing_key() if self.signing_key_path.exists() else None
-
-        class CheckpointedAudit(AuditLog):
-            def append(self, actor: str, action: str, data: Any = None) -> Any:
-                entry = super().append(actor, action, data)
-                if signing_key is not None:
-                    self.checkpoint(signing_key)
-                return entry
-
-        return CheckpointedAudit(self.open_bank_db(), "audit_log")
+        return CentralAudit(self.open_bank_db(), checkpoint_key=signing_key, checkpoint_every=1)
 
     def item_bank(self) -> ItemBank:
         """The item bank (versions, document control, media) over bank.db."""
@@ -126,20 +157,20 @@ class CentralContext:
         return ItemBank(db, MediaStore(self.media_dir, db), self.audit_log())
 
     def close(self) -> None:
-        if self._bank is not None:
-            self._bank.conn.close()
-            self._bank = None
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
 
     def body(self) -> dict[str, Any]:
         """``{"body_id", "name"}`` of this central body, as written by ``init``."""
         if not self.body_path.exists():
-            raise NotInitialisedError(self.body_path, "central body description")
+            raise self._missing(self.body_path, "central body description")
         return json.loads(self.body_path.read_text("utf-8"))
 
     def load_signing_key(self) -> Ed25519PrivateKey:
         """The central Ed25519 private key (signs manifests, certificates, revocations, receipts)."""
         if not self.signing_key_path.exists():
-            raise NotInitialisedError(self.signing_key_path, "central signing key")
+            raise self._missing(self.signing_key_path, "central signing key")
         key = keys.load_private_key(self.signing_key_path)
         if not isinstance(key, Ed25519PrivateKey):
             raise InvigilError(f"{self.signing_key_path}: not an Ed25519 signing key")
@@ -148,7 +179,7 @@ class CentralContext:
     def load_results_private_key(self) -> keys.HpkePrivateKey:
         """The central HPKE results private key, which opens sealed response envelopes."""
         if not self.results_key_path.exists():
-            raise NotInitialisedError(self.results_key_path, "central results key")
+            raise self._missing(self.results_key_path, "central results key")
         key = keys.load_private_key(self.results_key_path)
         if not isinstance(key, keys.HpkePrivateKey):
             raise InvigilError(f"{self.results_key_path}: not an HPKE results key")
@@ -157,5 +188,5 @@ class CentralContext:
     def central_certificate(self) -> bytes:
         """The self-signed central root certificate, as the exact signed bytes."""
         if not self.central_cert_path.exists():
-            raise NotInitialisedError(self.central_cert_path, "central certificate")
+            raise self._missing(self.central_cert_path, "central certificate")
         return self.central_cert_path.read_bytes()

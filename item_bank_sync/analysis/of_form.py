@@ -13,47 +13,49 @@ import re
 from typing import Any
 
 import numpy as np
+from sqlalchemy import Engine, and_, func, select
 
 from exam_core.errors import ValidationError
 from exam_core.model import Item
 from item_bank_sync.analysis.stats import Analysis, FlagThresholds, add_distractor_analysis, analyze_scores
+from item_bank_sync.bank.schema import items
 from item_bank_sync.context import CentralContext
+from item_bank_sync.db.sql import fetch_all, fetch_one, scalar
 from item_bank_sync.forms.store import record_item_stats
 from item_bank_sync.results.intake import load_form_scoring
-from item_bank_sync.results.schema import open_results, results_path
+from item_bank_sync.results.schema import attempts as attempts_table
+from item_bank_sync.results.schema import response_scores, responses
 
 FORM_REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.\-]{0,127})(?:@(\d+))?$")
 
 
-def parse_form_ref(text: str, results: Any) -> tuple[str, int]:
+def parse_form_ref(text: str, results: Engine) -> tuple[str, int]:
     """``FORM`` (the newest version with results) or ``FORM@VERSION``."""
     match = FORM_REF_RE.match(text or "")
     if not match:
         raise ValidationError("--form", f"{text!r} is not FORM_ID or FORM_ID@VERSION")
     if match.group(2):
         return match.group(1), int(match.group(2))
-    row = results.execute("SELECT MAX(form_version) FROM attempts WHERE form_id = ?", [match.group(1)]).fetchone()
-    if row[0] is None:
+    newest = scalar(results, select(func.max(attempts_table.c.form_version))
+                    .where(attempts_table.c.form_id == match.group(1)))
+    if newest is None:
         raise ValidationError("--form", f"no attempts of form {match.group(1)} in the results")
-    return match.group(1), int(row[0])
+    return match.group(1), int(newest)
 
 
 def analyze_form(context: CentralContext, form_ref: str, thresholds: FlagThresholds,
                  write_stats: bool = False) -> tuple[Analysis, str]:
-    results = open_results(results_path(context.data_dir))
-    try:
-        form_id, version = parse_form_ref(form_ref, results)
-        scoring = load_form_scoring(context.open_bank_db(), form_id, version)
-        item_ids = [k.item_id for k in scoring.keys]
-        attempts = [r[0] for r in results.execute(
-            "SELECT attempt_id FROM attempts WHERE form_id = ? AND form_version = ? AND scoring_status = 'scored' "
-            "ORDER BY attempt_id", [form_id, version])]
-        scores = _score_matrix(results, attempts, item_ids)
-        maxima = [sum(rk.max_score for rk in k.responses) for k in scoring.keys]
-        analysis = analyze_scores(scores, item_ids, max_scores=maxima, thresholds=thresholds)
-        _distractors(results, analysis, scores, attempts, scoring.keys, _choice_options(context, scoring.keys))
-    finally:
-        results.conn.close()
+    results = context.open_results_db()
+    form_id, version = parse_form_ref(form_ref, results)
+    scoring = load_form_scoring(context.open_bank_db(), form_id, version)
+    item_ids = [k.item_id for k in scoring.keys]
+    a = attempts_table.c
+    attempts = [r[0] for r in fetch_all(results, select(a.attempt_id).where(
+        a.form_id == form_id, a.form_version == version, a.scoring_status == "scored").order_by(a.attempt_id))]
+    scores = _score_matrix(results, attempts, item_ids)
+    maxima = [sum(rk.max_score for rk in k.responses) for k in scoring.keys]
+    analysis = analyze_scores(scores, item_ids, max_scores=maxima, thresholds=thresholds)
+    _distractors(results, analysis, scores, attempts, scoring.keys, _choice_options(context, scoring.keys))
     if write_stats:
         bank = context.open_bank_db()
         for key, item in zip(scoring.keys, analysis.items):
@@ -63,16 +65,15 @@ def analyze_form(context: CentralContext, form_ref: str, thresholds: FlagThresho
     return analysis, f"Item analysis of form {form_id} v{version}"
 
 
-def _score_matrix(results: Any, attempts: list[str], item_ids: list[str]) -> np.ndarray:
+def _score_matrix(results: Engine, attempts: list[str], item_ids: list[str]) -> np.ndarray:
     row_of = {a: i for i, a in enumerate(attempts)}
     col_of = {item: j for j, item in enumerate(item_ids)}
     scores = np.zeros((len(attempts), len(item_ids)))
     if not attempts:
         return scores
-    marks = ",".join("?" for _ in attempts)
-    for attempt_id, item_id, score in results.execute(
-            f"SELECT attempt_id, item_id, SUM(score) FROM response_scores WHERE attempt_id IN ({marks}) "
-            "GROUP BY attempt_id, item_id", attempts):
+    s = response_scores.c
+    for attempt_id, item_id, score in fetch_all(results, select(s.attempt_id, s.item_id, func.sum(s.score))
+                                                .where(s.attempt_id.in_(attempts)).group_by(s.attempt_id, s.item_id)):
         if item_id in col_of:
             scores[row_of[attempt_id], col_of[item_id]] = score or 0.0
     return scores
@@ -84,8 +85,8 @@ def _choice_options(context: CentralContext, keys: list) -> dict[str, list[str]]
     out: dict[str, list[str]] = {}
     bank = context.open_bank_db()
     for key in keys:
-        row = bank.execute("SELECT item_json FROM items WHERE item_id = ? AND version = ?",
-                           [key.item_id, key.version]).fetchone()
+        row = fetch_one(bank, select(items.c.item_json).where(items.c.item_id == key.item_id,
+                                                              items.c.version == key.version))
         try:
             item = Item.from_dict(json.loads(row[0])) if row else None
         except (ValueError, ValidationError):
@@ -95,13 +96,16 @@ def _choice_options(context: CentralContext, keys: list) -> dict[str, list[str]]
     return out
 
 
-def _distractors(results: Any, analysis: Analysis, scores: np.ndarray, attempts: list[str], keys: list,
+def _distractors(results: Engine, analysis: Analysis, scores: np.ndarray, attempts: list[str], keys: list,
                  offered: dict[str, list[str]]) -> None:
     """Option statistics for single-response, single-choice items, from each candidate's final answer."""
     finals: dict[tuple[str, str], Any] = {}
-    for attempt_id, item_id, value_json in results.execute(
-            "SELECT r.attempt_id, r.item_id, r.value_json FROM responses r JOIN (SELECT attempt_id, item_id, "
-            "MAX(seq) AS seq FROM responses GROUP BY attempt_id, item_id) last USING (attempt_id, item_id, seq)"):
+    r = responses.c
+    last = (select(r.attempt_id, r.item_id, func.max(r.seq).label("seq"))
+            .group_by(r.attempt_id, r.item_id).subquery("last"))
+    final_rows = fetch_all(results, select(r.attempt_id, r.item_id, r.value_json).join_from(
+        responses, last, and_(last.c.attempt_id == r.attempt_id, last.c.item_id == r.item_id, last.c.seq == r.seq)))
+    for attempt_id, item_id, value_json in final_rows:
         finals[(attempt_id, item_id)] = json.loads(value_json)
     for index, key in enumerate(keys):
         if len(key.responses) != 1:

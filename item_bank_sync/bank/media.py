@@ -1,6 +1,6 @@
 """Content-addressed media: images that items show, stored once by the SHA-256 of their bytes.
 
-The bytes live in ``DIR/media/AB/ABCDEF...`` and a row in ``bank.db``'s ``media`` table records
+The bytes live in ``DIR/media/AB/ABCDEF...`` and a row in the bank store's ``media`` table records
 the type and size. What may be stored was decided at import (:mod:`item_bank_sync.items.media`);
 here the bytes are checked against their hash on the way in and on the way out, so a file changed
 on disk is never delivered as the reviewed one.
@@ -11,17 +11,19 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import sqlite_utils
+from sqlalchemy import Engine
 
 from exam_core.files import write_atomic
 from exam_core.model import MediaRef
 from exam_core.timestamps import utc_text
+from item_bank_sync.bank.schema import media
+from item_bank_sync.db.sql import insert_ignore, write
 
 
 class MediaStore:
     """The media directory plus its table; ``put`` is idempotent (same bytes, same file)."""
 
-    def __init__(self, root: Path, db: sqlite_utils.Database) -> None:
+    def __init__(self, root: Path, db: Engine) -> None:
         self.root = Path(root)
         self.db = db
 
@@ -36,11 +38,9 @@ class MediaStore:
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(target, data, 0o600)
-        self.db["media"].insert({
-            "sha256": ref.sha256, "mime": ref.mime, "name": ref.name, "size": len(data),
-            "width": ref.width, "height": ref.height,
-            "created_at": utc_text(),
-        }, ignore=True)
+        with write(self.db) as conn:
+            insert_ignore(conn, media, {"sha256": ref.sha256, "mime": ref.mime, "name": ref.name, "size": len(data),
+                                        "width": ref.width, "height": ref.height, "created_at": utc_text()})
 
     def get(self, sha256: str) -> bytes:
         """The bytes of one media file, checked against their hash (a changed file is refused)."""

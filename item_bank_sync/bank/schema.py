@@ -1,6 +1,7 @@
-"""Schema of the central body's bank database (``bank.db``) and the one way to open it.
+"""Tables of the central body's bank store (``bank.db`` on SQLite; see ``item_bank_sync.db``).
 
-Tables (all written by this package; issue-8 modules keep their own tables in ``results.db``):
+Tables (defined once here, on the data layer's MetaData; results live in ``results/schema.py``,
+centres and revocation lists in ``trust/schema.py``, the audit chain in ``db/audit.py``):
 
 ``items``            one row per item *version*: content (``item_json``, an ``exam_core.model.Item``),
                      answer key (``key_json``, an ``AnswerKey``), content hash, document-control status,
@@ -17,163 +18,142 @@ Tables (all written by this package; issue-8 modules keep their own tables in ``
                      and ``n`` (responses). Written by item analysis (issue 8) through
                      :func:`item_bank_sync.forms.store.record_item_stats`; read by form assembly to
                      balance mean difficulty.
-``centres``          enrolled test centres and the certificates issued to them; revocation state.
 ``packages``         published form packages (which form, which centre, window, file path relative
                      to the data directory, SHA-256 of the file).
-``revocation_lists`` every signed revocation list issued (sequence grows by one each time); the
-                     latest is also written to ``DIR/centres/revocations.signed`` for sync.
 
-The audit chain (``exam_core.audit.AuditLog``) lives in the same file, in its own tables.
+Schema changes are Alembic revisions (``item_bank_sync/db/migrations/versions/bank_*.py``);
+revisions 1-4 are the hand-numbered SQLite migrations this module held before the data layer, so a
+``bank.db`` made then is adopted at its ``PRAGMA user_version`` and upgraded in place.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import Any
 
-import sqlite_utils
+from sqlalchemy import (CheckConstraint, Column, Engine, Float, ForeignKey, ForeignKeyConstraint, Index, Integer, Table,
+                        Text, select)
 
-from exam_core.store import Migration, open_db
+from item_bank_sync.db.metadata import BANK, central_table
+from item_bank_sync.db.sql import fetch_one
 
-MIGRATIONS = [
-    Migration(1, "item bank, schemes, forms, centres, packages", """
-        CREATE TABLE items (
-            item_id TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            content_hash TEXT NOT NULL,
-            status TEXT NOT NULL DEFAULT 'draft'
-                CHECK (status IN ('draft', 'reviewed', 'approved', 'retired')),
-            title TEXT NOT NULL,
-            interaction_types TEXT NOT NULL,
-            competency_area TEXT,
-            source TEXT NOT NULL,
-            source_format TEXT NOT NULL,
-            item_json TEXT NOT NULL,
-            key_json TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            created_by TEXT NOT NULL,
-            PRIMARY KEY (item_id, version)
-        );
-        CREATE INDEX items_status ON items (status);
-        CREATE INDEX items_area ON items (competency_area);
-        CREATE TABLE item_status (
-            id INTEGER PRIMARY KEY,
-            item_id TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            from_status TEXT,
-            to_status TEXT NOT NULL,
-            by TEXT NOT NULL,
-            at TEXT NOT NULL,
-            note TEXT NOT NULL DEFAULT '',
-            FOREIGN KEY (item_id, version) REFERENCES items (item_id, version)
-        );
-        CREATE INDEX item_status_item ON item_status (item_id, version);
-        CREATE TABLE media (
-            sha256 TEXT PRIMARY KEY,
-            mime TEXT NOT NULL,
-            name TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            width INTEGER,
-            height INTEGER,
-            created_at TEXT NOT NULL
-        );
-        CREATE TABLE schemes (
-            scheme_id TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            title TEXT NOT NULL,
-            scheme_json TEXT NOT NULL,
-            source_text TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            PRIMARY KEY (scheme_id, version)
-        );
-        CREATE TABLE forms (
-            form_id TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            scheme_id TEXT NOT NULL,
-            scheme_version INTEGER NOT NULL,
-            build_id TEXT NOT NULL,
-            seed INTEGER NOT NULL,
-            form_json TEXT NOT NULL,
-            mean_p REAL,
-            created_at TEXT NOT NULL,
-            PRIMARY KEY (form_id, version),
-            FOREIGN KEY (scheme_id, scheme_version) REFERENCES schemes (scheme_id, version)
-        );
-        CREATE TABLE item_stats (
-            item_id TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            p REAL NOT NULL CHECK (p >= 0 AND p <= 1),
-            n INTEGER NOT NULL CHECK (n >= 0),
-            point_biserial REAL,
-            updated_at TEXT NOT NULL,
-            source TEXT NOT NULL DEFAULT '',
-            PRIMARY KEY (item_id, version)
-        );
-        CREATE TABLE centres (
-            centre_id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            signing_key_id TEXT NOT NULL,
-            hpke_key_id TEXT NOT NULL,
-            request_json TEXT NOT NULL,
-            cert_serial TEXT NOT NULL,
-            certificate BLOB NOT NULL,
-            not_after TEXT NOT NULL,
-            enrolled_at TEXT NOT NULL,
-            revoked_at TEXT,
-            revoked_reason TEXT
-        );
-        CREATE TABLE packages (
-            package_id TEXT PRIMARY KEY,
-            form_id TEXT NOT NULL,
-            form_version INTEGER NOT NULL,
-            centre_id TEXT NOT NULL REFERENCES centres (centre_id),
-            opens TEXT NOT NULL,
-            closes TEXT NOT NULL,
-            release_code_required INTEGER NOT NULL,
-            path TEXT NOT NULL,
-            sha256 TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            FOREIGN KEY (form_id, form_version) REFERENCES forms (form_id, version)
-        );
-    """),
-    Migration(2, "signed revocation lists", """
-        CREATE TABLE revocation_lists (
-            sequence INTEGER PRIMARY KEY,
-            issued_at TEXT NOT NULL,
-            serials_json TEXT NOT NULL,
-            signed BLOB NOT NULL
-        );
-    """),
-    Migration(3, "audit cursor over item_status", """
-        CREATE TABLE audit_cursor (
-            name TEXT PRIMARY KEY,
-            last_id INTEGER NOT NULL
-        );
-    """),
-    Migration(4, "item provenance: import namespace and source key", """
-        ALTER TABLE items ADD COLUMN namespace TEXT NOT NULL DEFAULT '';
-        ALTER TABLE items ADD COLUMN source_key TEXT;
-        CREATE INDEX items_namespace ON items (namespace);
-    """),
-]
+items = central_table(
+    "items", BANK,
+    Column("item_id", Text, primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("content_hash", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="draft"),
+    Column("title", Text, nullable=False),
+    Column("interaction_types", Text, nullable=False),
+    Column("competency_area", Text),
+    Column("source", Text, nullable=False),
+    Column("source_format", Text, nullable=False),
+    Column("item_json", Text, nullable=False),
+    Column("key_json", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("namespace", Text, nullable=False, server_default=""),
+    Column("source_key", Text),
+    CheckConstraint("status IN ('draft', 'reviewed', 'approved', 'retired')", name="items_status_check"),
+    Index("items_status", "status"),
+    Index("items_area", "competency_area"),
+    Index("items_namespace", "namespace"),
+)
+
+item_status = central_table(
+    "item_status", BANK,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("from_status", Text),
+    Column("to_status", Text, nullable=False),
+    Column("by", Text, nullable=False),
+    Column("at", Text, nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    ForeignKeyConstraint(["item_id", "version"], ["items.item_id", "items.version"]),
+    Index("item_status_item", "item_id", "version"),
+)
+
+media = central_table(
+    "media", BANK,
+    Column("sha256", Text, primary_key=True),
+    Column("mime", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("created_at", Text, nullable=False),
+)
+
+schemes = central_table(
+    "schemes", BANK,
+    Column("scheme_id", Text, primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("title", Text, nullable=False),
+    Column("scheme_json", Text, nullable=False),
+    Column("source_text", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+)
+
+forms = central_table(
+    "forms", BANK,
+    Column("form_id", Text, primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("scheme_id", Text, nullable=False),
+    Column("scheme_version", Integer, nullable=False),
+    Column("build_id", Text, nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("form_json", Text, nullable=False),
+    Column("mean_p", Float),
+    Column("created_at", Text, nullable=False),
+    ForeignKeyConstraint(["scheme_id", "scheme_version"], ["schemes.scheme_id", "schemes.version"]),
+)
+
+item_stats = central_table(
+    "item_stats", BANK,
+    Column("item_id", Text, primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("p", Float, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("point_biserial", Float),
+    Column("updated_at", Text, nullable=False),
+    Column("source", Text, nullable=False, server_default=""),
+    CheckConstraint("p >= 0 AND p <= 1", name="item_stats_p_check"),
+    CheckConstraint("n >= 0", name="item_stats_n_check"),
+)
+
+packages = central_table(
+    "packages", BANK,
+    Column("package_id", Text, primary_key=True),
+    Column("form_id", Text, nullable=False),
+    Column("form_version", Integer, nullable=False),
+    Column("centre_id", Text, ForeignKey("centres.centre_id"), nullable=False),
+    Column("opens", Text, nullable=False),
+    Column("closes", Text, nullable=False),
+    Column("release_code_required", Integer, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    ForeignKeyConstraint(["form_id", "form_version"], ["forms.form_id", "forms.version"]),
+)
+
+audit_cursor = central_table(
+    "audit_cursor", BANK,
+    Column("name", Text, primary_key=True),
+    Column("last_id", Integer, nullable=False),
+)
+
+_VERSIONED_JSON: dict[str, tuple[Table, str, str]] = {
+    "forms": (forms, "form_id", "form_json"), "schemes": (schemes, "scheme_id", "scheme_json")}
 
 
-def open_bank(path: str | Path) -> sqlite_utils.Database:
-    """Open ``bank.db`` durably (FULL: item versions and certificates are records under ISO 17024)."""
-    return open_db(path, synchronous="FULL", migrations=MIGRATIONS)
-
-
-_VERSIONED_JSON = {"forms": ("form_id", "form_json"), "schemes": ("scheme_id", "scheme_json")}
-
-
-def versioned_json(db: sqlite_utils.Database, table: str, ident: str, version: int | None = None) -> dict | None:
+def versioned_json(bank: Engine, table: str, ident: str, version: int | None = None) -> dict[str, Any] | None:
     """The parsed JSON document of one version of a form or scheme (the newest if ``version`` is
-    None), or None when there is no such row. Table and column names come from a fixed map, never
-    from the caller's text."""
-    id_column, json_column = _VERSIONED_JSON[table]
-    sql, params = f"SELECT {json_column} FROM {table} WHERE {id_column} = ?", [ident]
+    None), or None when there is no such row. The table comes from a fixed map, never from the
+    caller's text."""
+    chosen, id_column, json_column = _VERSIONED_JSON[table]
+    query = select(chosen.c[json_column]).where(chosen.c[id_column] == ident)
     if version is not None:
-        sql += " AND version = ?"
-        params.append(version)
-    row = db.execute(sql + " ORDER BY version DESC LIMIT 1", params).fetchone()
+        query = query.where(chosen.c.version == version)
+    row = fetch_one(bank, query.order_by(chosen.c.version.desc()).limit(1))
     return None if row is None else json.loads(row[0])

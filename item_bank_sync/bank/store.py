@@ -28,15 +28,16 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-import sqlite_utils
+from sqlalchemy import Connection, Engine, Select, and_, func, insert, literal, or_, select, update
 
-from exam_core.audit import AuditLog
+from exam_core.audit import HashChain
 from exam_core.errors import InvigilError
 from exam_core.jsonio import canonical_dumps
 from exam_core.model import ITEM_STATUSES, AnswerKey, Item
-from exam_core.store import immediate_transaction
 from exam_core.timestamps import utc_text
 from item_bank_sync.bank.media import MediaStore
+from item_bank_sync.bank.schema import audit_cursor, item_status, items
+from item_bank_sync.db.sql import fetch_all, fetch_one, lock, upsert, write
 from item_bank_sync.items.qti.reader import ParsedItem
 
 #: action -> (statuses it may start from, status it leads to)
@@ -90,9 +91,9 @@ class _Latest:
 
 
 class ItemBank:
-    """Items, their versions and statuses in ``bank.db``; every change also goes to the audit chain."""
+    """Items, their versions and statuses in the bank store; every change also goes to the audit chain."""
 
-    def __init__(self, db: sqlite_utils.Database, media: MediaStore, audit: AuditLog) -> None:
+    def __init__(self, db: Engine, media: MediaStore, audit: HashChain) -> None:
         self.db = db
         self.media = media
         self.audit = audit
@@ -115,7 +116,9 @@ class ItemBank:
         for parsed in batch:
             for ref, data in parsed.media.values():
                 self.media.put(ref, data)
-        with immediate_transaction(self.db) as conn:
+        with write(self.db) as conn:
+            for item_id in sorted({parsed.item.item_id for parsed in batch}):
+                lock(conn, f"item:{item_id}")  # two imports of one item cannot both take the next version
             results = [self._store_one(conn, parsed, actor, on_clash) for parsed in batch]
         self.drain_audit()
         return results
@@ -131,7 +134,8 @@ class ItemBank:
         results = []
         for parsed in batch:
             kinds, digest, _, _ = self._documents(parsed)
-            latest = planned.get(parsed.item.item_id) or self._latest(self.db.conn, parsed.item.item_id)
+            with self.db.connect() as conn:
+                latest = planned.get(parsed.item.item_id) or self._latest(conn, parsed.item.item_id)
             stored = self._decide(parsed, latest, kinds, digest, on_clash)
             if stored.outcome in ("created", "new_version"):
                 planned[parsed.item.item_id] = _Latest(stored.version, digest, parsed.source_key or None)
@@ -145,9 +149,9 @@ class ItemBank:
         return kinds, content_hash(item_doc, key_doc), item_doc, key_doc
 
     @staticmethod
-    def _latest(conn: Any, item_id: str) -> _Latest | None:
-        row = conn.execute("SELECT version, content_hash, source_key FROM items WHERE item_id = ? "
-                           "ORDER BY version DESC LIMIT 1", (item_id,)).fetchone()
+    def _latest(conn: Connection, item_id: str) -> _Latest | None:
+        row = conn.execute(select(items.c.version, items.c.content_hash, items.c.source_key)
+                           .where(items.c.item_id == item_id).order_by(items.c.version.desc()).limit(1)).first()
         return _Latest(row[0], row[1], row[2]) if row else None
 
     @staticmethod
@@ -168,7 +172,7 @@ class ItemBank:
             return StoredItem(item_id, latest.version, "clash", kinds, digest, reason)
         return StoredItem(item_id, latest.version + 1, "new_version", kinds, digest)
 
-    def _store_one(self, conn: Any, parsed: ParsedItem, actor: str, on_clash: str) -> StoredItem:
+    def _store_one(self, conn: Connection, parsed: ParsedItem, actor: str, on_clash: str) -> StoredItem:
         item_id = parsed.item.item_id
         kinds, digest, item_doc, key_doc = self._documents(parsed)
         stored = self._decide(parsed, self._latest(conn, item_id), kinds, digest, on_clash)
@@ -177,17 +181,14 @@ class ItemBank:
         version = stored.version
         item_doc["version"] = key_doc["version"] = version
         now = utc_text()
-        conn.execute(
-            "INSERT INTO items (item_id, version, content_hash, status, title, interaction_types,"
-            " competency_area, source, source_format, item_json, key_json, created_at, created_by,"
-            " namespace, source_key)"
-            " VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (item_id, version, digest, parsed.item.title, kinds, parsed.item.competency_area, parsed.source,
-             parsed.source_format, canonical_dumps(item_doc).decode(), canonical_dumps(key_doc).decode(), now, actor,
-             parsed.namespace, parsed.source_key or None))
-        conn.execute("INSERT INTO item_status (item_id, version, from_status, to_status, by, at, note)"
-                     " VALUES (?, ?, NULL, 'draft', ?, ?, ?)",
-                     (item_id, version, actor, now, f"imported from {parsed.source}"[:1000]))
+        conn.execute(insert(items).values(
+            item_id=item_id, version=version, content_hash=digest, status="draft", title=parsed.item.title,
+            interaction_types=kinds, competency_area=parsed.item.competency_area, source=parsed.source,
+            source_format=parsed.source_format, item_json=canonical_dumps(item_doc).decode(),
+            key_json=canonical_dumps(key_doc).decode(), created_at=now, created_by=actor,
+            namespace=parsed.namespace, source_key=parsed.source_key or None))
+        conn.execute(insert(item_status).values(item_id=item_id, version=version, from_status=None, to_status="draft",
+                                                by=actor, at=now, note=f"imported from {parsed.source}"[:1000]))
         return stored
 
     # --- document control --------------------------------------------------------------------
@@ -199,23 +200,26 @@ class ItemBank:
         if not by.strip():
             raise BankError("--by must name the person acting")
         allowed_from, target = TRANSITIONS[action]
-        with immediate_transaction(self.db) as conn:
+        with write(self.db) as conn:
+            lock(conn, f"item:{item_id}")
             row = self._version_row(conn, item_id, version)
             version, current = row
             if current not in allowed_from:
                 raise BankError(f"item {item_id} version {version} is {current}; {action} needs "
                                 f"{' or '.join(allowed_from)}")
             if action == "approve":
-                reviewer = conn.execute("SELECT by FROM item_status WHERE item_id = ? AND version = ? AND "
-                                        "to_status = 'reviewed' ORDER BY id DESC LIMIT 1",
-                                        (item_id, version)).fetchone()
+                reviewer = conn.execute(
+                    select(item_status.c.by).where(item_status.c.item_id == item_id, item_status.c.version == version,
+                                                   item_status.c.to_status == "reviewed")
+                    .order_by(item_status.c.id.desc()).limit(1)).first()
                 if reviewer and reviewer[0] == by:
                     raise BankError(f"item {item_id} version {version} was reviewed by {by}; "
                                     "approval needs a second person (four eyes)")
             now = utc_text()
-            conn.execute("UPDATE items SET status = ? WHERE item_id = ? AND version = ?", (target, item_id, version))
-            conn.execute("INSERT INTO item_status (item_id, version, from_status, to_status, by, at, note)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?)", (item_id, version, current, target, by, now, note[:1000]))
+            conn.execute(update(items).where(items.c.item_id == item_id, items.c.version == version)
+                         .values(status=target))
+            conn.execute(insert(item_status).values(item_id=item_id, version=version, from_status=current,
+                                                    to_status=target, by=by, at=now, note=note[:1000]))
         self.drain_audit()
         return {"item_id": item_id, "version": version, "from": current, "status": target, "by": by, "at": now}
 
@@ -225,12 +229,14 @@ class ItemBank:
         Consecutive imports by one person become one ``item.import`` entry (with content hashes);
         every review, approval and retirement is its own ``item.<action>`` entry.
         """
-        row = self.db.execute("SELECT last_id FROM audit_cursor WHERE name = 'item_status'").fetchone()
+        row = fetch_one(self.db, select(audit_cursor.c.last_id).where(audit_cursor.c.name == "item_status"))
         last = row[0] if row else 0
-        pending = self.db.execute(
-            "SELECT s.id, s.item_id, s.version, s.from_status, s.to_status, s.by, s.note, i.content_hash, i.source "
-            "FROM item_status AS s JOIN items AS i ON i.item_id = s.item_id AND i.version = s.version "
-            "WHERE s.id > ? ORDER BY s.id LIMIT 1000", (last,)).fetchall()
+        s = item_status.c
+        pending = fetch_all(self.db, select(s.id, s.item_id, s.version, s.from_status, s.to_status, s.by, s.note,
+                                            items.c.content_hash, items.c.source)
+                            .join_from(item_status, items, and_(items.c.item_id == s.item_id,
+                                                                items.c.version == s.version))
+                            .where(s.id > last).order_by(s.id).limit(1000))
         if not pending:
             return 0
         imports: list[dict[str, Any]] = []
@@ -249,18 +255,16 @@ class ItemBank:
                                                        "from": old, "to": new, "note": note})
         if imports:
             self.audit.append(import_actor, "item.import", {"items": imports})
-        with immediate_transaction(self.db) as conn:
-            conn.execute("INSERT INTO audit_cursor (name, last_id) VALUES ('item_status', ?) "
-                         "ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id", (pending[-1][0],))
+        with write(self.db) as conn:
+            upsert(conn, audit_cursor, {"name": "item_status", "last_id": pending[-1][0]}, key=["name"])
         return len(pending) + self.drain_audit() if len(pending) == 1000 else len(pending)
 
-    def _version_row(self, conn: Any, item_id: str, version: int | None) -> tuple[int, str]:
+    def _version_row(self, conn: Connection, item_id: str, version: int | None) -> tuple[int, str]:
+        query = select(items.c.version, items.c.status).where(items.c.item_id == item_id)
         if version is None:
-            row = conn.execute("SELECT version, status FROM items WHERE item_id = ? ORDER BY version DESC LIMIT 1",
-                               (item_id,)).fetchone()
+            row = conn.execute(query.order_by(items.c.version.desc()).limit(1)).first()
         else:
-            row = conn.execute("SELECT version, status FROM items WHERE item_id = ? AND version = ?",
-                               (item_id, version)).fetchone()
+            row = conn.execute(query.where(items.c.version == version)).first()
         if row is None:
             raise BankError(f"no item {item_id}" + (f" version {version}" if version else ""))
         return row[0], row[1]
@@ -269,35 +273,24 @@ class ItemBank:
     def list(self, *, status: str | None = None, area: str | None = None, interaction: str | None = None,
              text: str | None = None, all_versions: bool = False) -> list[dict[str, Any]]:
         """Item versions with their status (latest version of each item unless ``all_versions``)."""
-        where, params = [], []
-        if status:
-            if status not in ITEM_STATUSES:
-                raise BankError(f"unknown status {status!r}; use one of {', '.join(ITEM_STATUSES)}")
-            where.append("status = ?"); params.append(status)
-        if area:
-            where.append("competency_area = ?"); params.append(area)
-        if interaction:
-            where.append("(',' || interaction_types || ',') LIKE ?"); params.append(f"%,{interaction},%")
-        if text:
-            where.append("(title LIKE ? OR item_id LIKE ?)"); params += [f"%{text}%", f"%{text}%"]
-        if not all_versions:
-            where.append("version = (SELECT MAX(version) FROM items AS i2 WHERE i2.item_id = items.item_id)")
-        sql = ("SELECT item_id, version, status, title, interaction_types, competency_area, source, created_at "
-               "FROM items" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY item_id, version")
+        if status and status not in ITEM_STATUSES:
+            raise BankError(f"unknown status {status!r}; use one of {', '.join(ITEM_STATUSES)}")
+        query = _listing(status, area, interaction, text, all_versions)
         columns = ("item_id", "version", "status", "title", "interaction", "competency_area", "source", "created_at")
-        return [dict(zip(columns, row)) for row in self.db.execute(sql, params).fetchall()]
+        return [dict(zip(columns, row)) for row in fetch_all(self.db, query)]
 
     def show(self, item_id: str, version: int | None = None) -> dict[str, Any]:
         """One version with its content, key, and the full status history of every version."""
-        version, status = self._version_row(self.db.conn, item_id, version)
-        row = self.db.execute("SELECT item_json, key_json, content_hash, source, source_format, created_at, "
-                              "created_by, namespace, source_key FROM items WHERE item_id = ? AND version = ?",
-                              (item_id, version)).fetchone()
-        history = [dict(zip(("version", "from", "to", "by", "at", "note"), r)) for r in self.db.execute(
-            "SELECT version, from_status, to_status, by, at, note FROM item_status WHERE item_id = ? ORDER BY id",
-            (item_id,)).fetchall()]
-        versions = [r[0] for r in self.db.execute("SELECT version FROM items WHERE item_id = ? ORDER BY version",
-                                                  (item_id,)).fetchall()]
+        i, s = items.c, item_status.c
+        with self.db.connect() as conn:
+            version, status = self._version_row(conn, item_id, version)
+            row = conn.execute(select(i.item_json, i.key_json, i.content_hash, i.source, i.source_format,
+                                      i.created_at, i.created_by, i.namespace, i.source_key)
+                               .where(i.item_id == item_id, i.version == version)).one()
+            history = [dict(zip(("version", "from", "to", "by", "at", "note"), r)) for r in conn.execute(
+                select(s.version, s.from_status, s.to_status, s.by, s.at, s.note)
+                .where(s.item_id == item_id).order_by(s.id))]
+            versions = [r[0] for r in conn.execute(select(i.version).where(i.item_id == item_id).order_by(i.version))]
         return {"item_id": item_id, "version": version, "status": status, "versions": versions,
                 "content_hash": row[2], "source": row[3], "source_format": row[4], "created_at": row[5],
                 "created_by": row[6], "namespace": row[7], "source_key": row[8],
@@ -314,14 +307,39 @@ class ItemBank:
         return self._column("status", item_id, version)
 
     def _column(self, column: str, item_id: str, version: int) -> Any:
-        row = self.db.execute(f"SELECT {column} FROM items WHERE item_id = ? AND version = ?",
-                              (item_id, version)).fetchone()
+        row = fetch_one(self.db, select(items.c[column]).where(items.c.item_id == item_id,
+                                                               items.c.version == version))
         if row is None:
             raise BankError(f"no item {item_id} version {version}")
         return row[0]
 
     def approved_pool(self) -> Iterator[tuple[str, int, str | None]]:
         """(item_id, version, area) of the newest approved version of every item."""
-        yield from self.db.execute(
-            "SELECT item_id, MAX(version), competency_area FROM items WHERE status = 'approved' "
-            "GROUP BY item_id ORDER BY item_id").fetchall()
+        newest = items.alias("newest")
+        latest = (select(func.max(newest.c.version))
+                  .where(newest.c.item_id == items.c.item_id, newest.c.status == "approved").scalar_subquery())
+        query = (select(items.c.item_id, items.c.version, items.c.competency_area)
+                 .where(items.c.status == "approved", items.c.version == latest).order_by(items.c.item_id))
+        yield from (tuple(row) for row in fetch_all(self.db, query))
+
+
+def _listing(status: str | None, area: str | None, interaction: str | None, text: str | None,
+             all_versions: bool) -> Select[Any]:
+    """The SELECT behind :meth:`ItemBank.list`: filters combined with AND, patterns as parameters,
+    matched without regard to case on both engines (SQLite's LIKE always was)."""
+    i = items.c
+    query = select(i.item_id, i.version, i.status, i.title, i.interaction_types, i.competency_area, i.source,
+                   i.created_at)
+    if status:
+        query = query.where(i.status == status)
+    if area:
+        query = query.where(i.competency_area == area)
+    if interaction:
+        query = query.where((literal(",") + i.interaction_types + literal(",")).ilike(f"%,{interaction},%"))
+    if text:
+        query = query.where(or_(i.title.ilike(f"%{text}%"), i.item_id.ilike(f"%{text}%")))
+    if not all_versions:
+        newer = items.alias("i2")
+        query = query.where(i.version == select(func.max(newer.c.version))
+                            .where(newer.c.item_id == i.item_id).scalar_subquery())
+    return query.order_by(i.item_id, i.version)

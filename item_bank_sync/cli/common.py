@@ -13,12 +13,11 @@ import sys
 from typing import Any, Callable
 
 import click
-import sqlite_utils
 from rich.console import Console
+from sqlalchemy import Engine
 
 from exam_core.errors import InvigilError
 from item_bank_sync.context import CentralContext
-from item_bank_sync.results.schema import open_results, results_path
 
 #: Human output goes to stdout; progress and errors to stderr so ``--json`` stdout stays clean.
 err_console = Console(stderr=True)
@@ -32,13 +31,9 @@ def central(ctx: click.Context) -> CentralContext:
     return obj
 
 
-def results_db(ctx: click.Context) -> sqlite_utils.Database:
-    """results.db of the central body, closed when the command ends."""
-    context = central(ctx)
-    context.data_dir.mkdir(parents=True, exist_ok=True)
-    db = open_results(results_path(context.data_dir))
-    ctx.call_on_close(db.conn.close)
-    return db
+def results_db(ctx: click.Context) -> Engine:
+    """The results store of the central body (its engine is closed with the context)."""
+    return central(ctx).open_results_db()
 
 
 def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:

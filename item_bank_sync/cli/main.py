@@ -1,6 +1,6 @@
 """Command-line interface of ``item_bank_sync`` (``python -m item_bank_sync``, ``invigil-central``).
 
-The group owns the global ``--data DIR`` option and puts a :class:`CentralContext` in ``ctx.obj``.
+The group owns the global ``--data DIR`` and ``--db URL`` options and puts a :class:`CentralContext` in ``ctx.obj``.
 Each concern's commands live in their own module of this package (shared options, output and exit
 codes in :mod:`item_bank_sync.cli.common`) and are registered below, in the order a certification
 body meets them: set up, items, schemes and forms, centres, sync, results, analysis.
@@ -30,9 +30,12 @@ from item_bank_sync.cli.psychometrics import equate_command
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("central-data"), show_default=True, envvar="INVIGIL_CENTRAL_DATA",
               help="Data directory of the central body (keys, bank.db, media, packages).")
+@click.option("--db", "db_url", metavar="URL", envvar="INVIGIL_CENTRAL_DB",
+              help="Database of the central body (postgresql+psycopg://user@host/db); default: the data "
+                   "directory's SQLite files.")
 @click.pass_context
-def main(ctx: click.Context, data_dir: Path) -> None:
-    ctx.obj = CentralContext(data_dir=data_dir)
+def main(ctx: click.Context, data_dir: Path, db_url: str | None) -> None:
+    ctx.obj = CentralContext(data_dir=data_dir, db_url=db_url)
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -36,11 +36,9 @@ def intake_group() -> None:
 @refusals_exit
 def intake_list(ctx: click.Context, status: str | None) -> None:
     """List received envelopes with their status and, for quarantined ones, the reason."""
-    where, params = ("WHERE e.status = ?", [status]) if status else ("", [])
-    rows = list(results_db(ctx).query(
-        "SELECT e.sha256, e.centre_id, e.attempt_id, e.status, e.reason, e.received_at, a.status AS attestation,"
-        " CASE WHEN a.flagged THEN a.reason ELSE '' END AS review FROM envelopes e"
-        f" LEFT JOIN attestation_checks a ON a.envelope_sha256 = e.sha256 {where} ORDER BY e.received_at", params))
+    from item_bank_sync.results.intake import envelope_listing
+
+    rows = envelope_listing(results_db(ctx), status)
     emit(ctx, rows, _table(rows, ["received_at", "centre_id", "attempt_id", "status", "reason", "attestation",
                                   "review"], "Envelopes"))
 
@@ -52,11 +50,9 @@ def intake_list(ctx: click.Context, status: str | None) -> None:
 @refusals_exit
 def intake_attestations(ctx: click.Context, flagged: bool) -> None:
     """The release-attestation verdict of every accepted envelope (see `releases`)."""
-    rows = list(results_db(ctx).query(
-        "SELECT envelope_sha256, attempt_id, status, measurement, release, flagged, reason, checked_at"
-        f" FROM attestation_checks {'WHERE flagged = 1' if flagged else ''} ORDER BY checked_at"))
-    for row in rows:
-        row["flagged"] = bool(row["flagged"])
+    from item_bank_sync.trust.release_allowlist import checks
+
+    rows = checks(results_db(ctx), flagged)
     emit(ctx, rows, _table(rows, ["attempt_id", "status", "release", "flagged", "reason"], "Release attestations"))
 
 
@@ -70,7 +66,7 @@ def intake_file(ctx: click.Context, paths: tuple[Path, ...], centre_id: str) -> 
     """Take in envelope files delivered outside the sync path (verified exactly like an upload)."""
     from item_bank_sync.sync.store import SyncStore
 
-    intake = SyncStore(central(ctx).data_dir).intake()
+    intake = SyncStore(central(ctx).data_dir, db_url=central(ctx).db_url).intake()
     results = [{"file": str(p), **{k: v for k, v in intake.receive(p.read_bytes(), centre_id).to_dict().items()
                                    if k != "receipt"}} for p in paths]
     emit(ctx, results, _table(results, ["file", "status", "attempt_id", "reason", "flags"], "Intake"))
@@ -87,7 +83,7 @@ def intake_retry(ctx: click.Context, sha256: str) -> None:
     """Run a quarantined envelope through every check again, once its cause has been dealt with."""
     from item_bank_sync.sync.store import SyncStore
 
-    result = SyncStore(central(ctx).data_dir).intake().retry(sha256)
+    result = SyncStore(central(ctx).data_dir, db_url=central(ctx).db_url).intake().retry(sha256)
     data = {k: v for k, v in result.to_dict().items() if k != "receipt"}
     emit(ctx, data, lambda c: c.print(f"{sha256[:16]}: {result.status} {result.reason}", highlight=False))
     if result.status != "accepted":
@@ -111,7 +107,7 @@ def intake_release(ctx: click.Context, sha256: str, by: str, reason: str) -> Non
     from item_bank_sync.results.release import release
     from item_bank_sync.sync.store import SyncStore
 
-    done = release(SyncStore(central(ctx).data_dir).intake(), sha256, by, reason)
+    done = release(SyncStore(central(ctx).data_dir, db_url=central(ctx).db_url).intake(), sha256, by, reason)
     emit(ctx, done.to_dict(), lambda c: c.print(
         f"{sha256[:16]}: accepted (attempt {done.attempt_id}), released by {done.released_by}; waived: "
         f"{'; '.join(done.waived)}", highlight=False))

@@ -25,7 +25,7 @@ def serve_command(ctx: click.Context, host: str, port: int, insecure_dev: bool) 
     def ready(where: str) -> None:
         err_console.print(f"sync API listening on {where}", highlight=False)
 
-    serve(central(ctx).data_dir, host, port, insecure_dev, ready)
+    serve(central(ctx).data_dir, host, port, insecure_dev, ready, db_url=central(ctx).db_url)
 
 
 @click.command("export-bundle")
@@ -40,7 +40,7 @@ def export_bundle_command(ctx: click.Context, centre_id: str, out_path: Path) ->
     every envelope received from it. Signed by the central key and sealed to the centre's HPKE key."""
     from item_bank_sync.sync.bundle import export_bundle
 
-    summary = export_bundle(central(ctx).data_dir, centre_id, out_path)
+    summary = export_bundle(central(ctx).data_dir, centre_id, out_path, db_url=central(ctx).db_url)
     emit(ctx, summary, lambda c: c.print(f"wrote {out_path}: {len(summary['packages'])} packages, "
                                          f"{summary['receipts']} receipts for {centre_id}"))
 
@@ -57,7 +57,7 @@ def import_bundle_command(ctx: click.Context, bundle_path: Path) -> None:
     """
     from item_bank_sync.sync.bundle import import_bundle
 
-    summary = import_bundle(central(ctx).data_dir, bundle_path)
+    summary = import_bundle(central(ctx).data_dir, bundle_path, db_url=central(ctx).db_url)
     emit(ctx, summary, lambda c: c.print(
         f"{summary['centre_id']}: {summary['accepted']} accepted, {summary['quarantined']} quarantined, "
         f"{summary['duplicates']} already held, {summary['rejected']} unreadable"))

@@ -2,7 +2,9 @@
 
 What goes in is exactly an ``exam_core.model.FormContent`` (the form and its items; items never
 hold keys) plus the media the items show; answer keys and scoring rules are never read here.
-Only approved item versions are published: an item retired after the form was built stops the
+The signed manifest also carries the form's scheme's accommodation policy (which accommodations
+it allows, and how much extra time), so a centre can refuse a roster row granting more before
+anyone sits. Only approved item versions are published: an item retired after the form was built stops the
 form from being published again. The package is stored under ``DIR/packages/CENTRE/`` (the sync
 API serves it from there) and copied to ``--out``; the release code, when asked for, is returned
 once and stored nowhere.
@@ -17,13 +19,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import insert
+
 from exam_core import formcontent
 from exam_core.errors import InvigilError
 from exam_core.model import FormContent
 from exam_core.package import build_form_package
-from exam_core.store import immediate_transaction
 from exam_core.timestamps import utc_text
+from item_bank_sync.bank.schema import packages
 from item_bank_sync.context import CentralContext
+from item_bank_sync.db.sql import write
+from item_bank_sync.forms.schemes import SchemeStore
 from item_bank_sync.forms.store import FormStore
 from item_bank_sync.trust.centres import centre_hpke_key
 
@@ -80,17 +86,19 @@ def publish(ctx: CentralContext, *, form_id: str, centre_id: str, opens: datetim
         formcontent.encode(content.to_dict(), media), package_id=package_id, form_id=form.form_id,
         form_version=form.version, scheme_id=form.scheme_id, centre_id=centre_id, opens=opens, closes=closes,
         signing_key=ctx.load_signing_key(), centre_hpke_public=hpke_public, with_release_code=release_code,
-        title=form.title, duration_seconds=form.duration_seconds, item_count=len(form.items))
+        title=form.title, duration_seconds=form.duration_seconds, item_count=len(form.items),
+        accommodation_policy=SchemeStore(ctx.open_bank_db()).get(form.scheme_id, form.scheme_version)
+        .accommodation_policy)
     rel = Path("packages") / centre_id / f"{package_id}.zip"
     stored = ctx.data_dir / rel
     stored.parent.mkdir(parents=True, exist_ok=True)
     stored.write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
-    with immediate_transaction(ctx.open_bank_db()) as conn:
-        conn.execute("INSERT INTO packages (package_id, form_id, form_version, centre_id, opens, closes,"
-                     " release_code_required, path, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     (package_id, form.form_id, form.version, centre_id, opens.isoformat(), closes.isoformat(),
-                      int(code is not None), rel.as_posix(), digest, utc_text()))
+    with write(ctx.open_bank_db()) as conn:
+        conn.execute(insert(packages).values(
+            package_id=package_id, form_id=form.form_id, form_version=form.version, centre_id=centre_id,
+            opens=opens.isoformat(), closes=closes.isoformat(), release_code_required=int(code is not None),
+            path=rel.as_posix(), sha256=digest, created_at=utc_text()))
     copied = None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

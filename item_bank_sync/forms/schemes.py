@@ -15,13 +15,14 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import sqlite_utils
+from sqlalchemy import Engine, insert, select
 
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import canonical_dumps
-from exam_core.model import IDENTIFIER_RE, Accommodations, CandidateTools
+from exam_core.model import IDENTIFIER_RE, AccommodationPolicy, Accommodations, CandidateTools
 from exam_core.timestamps import utc_text
-from item_bank_sync.bank.schema import versioned_json
+from item_bank_sync.bank.schema import schemes, versioned_json
+from item_bank_sync.db.sql import fetch_all, lock, write
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.body import sanitise_fragment
 from item_bank_sync.items.yaml_safe import load_yaml
@@ -64,6 +65,11 @@ class Scheme:
     @property
     def form_length(self) -> int:
         return sum(a.items for a in self.blueprint)
+
+    @property
+    def accommodation_policy(self) -> AccommodationPolicy:
+        """What this scheme allows, as its form packages carry it to the centres (signed)."""
+        return AccommodationPolicy(self.accommodations_allowed, self.max_extra_time_percent)
 
     @property
     def candidate_tools(self) -> CandidateTools:
@@ -197,25 +203,26 @@ class _Checker:
 
 
 class SchemeStore:
-    """Schemes in bank.db; adding the same (id, version) with different content is refused."""
+    """Schemes in the bank store; adding the same (id, version) with different content is refused."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Engine) -> None:
         self.db = db
 
     def add(self, scheme: Scheme, source_text: str) -> str:
         """Store a scheme; returns ``"added"`` or ``"unchanged"``."""
         doc = canonical_dumps(scheme.to_dict()).decode()
-        row = self.db.execute("SELECT scheme_json FROM schemes WHERE scheme_id = ? AND version = ?",
-                              (scheme.scheme_id, scheme.version)).fetchone()
-        if row:
-            if row[0] == doc:
-                return "unchanged"
-            raise SchemeError(f"scheme {scheme.scheme_id} version {scheme.version} exists with other content; "
-                              "raise the version to change a scheme")
-        with self.db.conn:
-            self.db["schemes"].insert({"scheme_id": scheme.scheme_id, "version": scheme.version,
-                                       "title": scheme.title, "scheme_json": doc,
-                                       "source_text": source_text, "created_at": utc_text()})
+        with write(self.db) as conn:
+            lock(conn, f"scheme:{scheme.scheme_id}")
+            row = conn.execute(select(schemes.c.scheme_json).where(schemes.c.scheme_id == scheme.scheme_id,
+                                                                    schemes.c.version == scheme.version)).first()
+            if row:
+                if row[0] == doc:
+                    return "unchanged"
+                raise SchemeError(f"scheme {scheme.scheme_id} version {scheme.version} exists with other content; "
+                                  "raise the version to change a scheme")
+            conn.execute(insert(schemes).values(scheme_id=scheme.scheme_id, version=scheme.version,
+                                                title=scheme.title, scheme_json=doc, source_text=source_text,
+                                                created_at=utc_text()))
         return "added"
 
     def get(self, scheme_id: str, version: int | None = None) -> Scheme:
@@ -225,6 +232,6 @@ class SchemeStore:
         return Scheme.from_dict(doc)
 
     def list(self) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT scheme_id, version, title, created_at FROM schemes "
-                               "ORDER BY scheme_id, version").fetchall()
+        c = schemes.c
+        rows = fetch_all(self.db, select(c.scheme_id, c.version, c.title, c.created_at).order_by(c.scheme_id, c.version))
         return [dict(zip(("scheme_id", "version", "title", "created_at"), r)) for r in rows]

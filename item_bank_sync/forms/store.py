@@ -1,4 +1,4 @@
-"""Assembled forms in bank.db, and the item statistics that assembly reads.
+"""Assembled forms in the bank store, and the item statistics that assembly reads.
 
 ``forms build`` turns an :class:`~item_bank_sync.forms.assembly.AssemblyReport` into
 ``exam_core.model.Form`` records. A form id names its scheme, seed and position
@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import sqlite_utils
+from sqlalchemy import Engine, and_, func, insert, select
 
 from exam_core.errors import InvigilError
 from exam_core.jsonio import canonical_dumps
 from exam_core.model import Form, FormItemRef
-from exam_core.store import immediate_transaction
 from exam_core.timestamps import utc_text
-from item_bank_sync.bank.schema import versioned_json
+from item_bank_sync.bank.schema import forms, item_stats, items, versioned_json
+from item_bank_sync.db.sql import fetch_all, lock, upsert, write
 from item_bank_sync.forms.assembly import AssemblyReport, PoolItem
 from item_bank_sync.forms.schemes import Scheme
 
@@ -31,24 +31,26 @@ class FormError(InvigilError):
     """A form request was refused (unknown form, item no longer approved)."""
 
 
-def record_item_stats(db: sqlite_utils.Database, item_id: str, version: int, p: float, n: int,
+def record_item_stats(db: Engine, item_id: str, version: int, p: float, n: int,
                       point_biserial: float | None = None, source: str = "") -> None:
     """Store (replace) the classical statistics of one item version: p in [0, 1], n responses."""
     if not 0.0 <= p <= 1.0 or n < 0:
         raise InvigilError(f"item_stats for {item_id} v{version}: p must be in [0, 1] and n >= 0")
-    with immediate_transaction(db) as conn:
-        conn.execute("INSERT OR REPLACE INTO item_stats (item_id, version, p, n, point_biserial, updated_at, source)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?)", (item_id, version, float(p), int(n), point_biserial,
-                                                       utc_text(), source))
+    with write(db) as conn:
+        upsert(conn, item_stats, {"item_id": item_id, "version": version, "p": float(p), "n": int(n),
+                                  "point_biserial": point_biserial, "updated_at": utc_text(), "source": source},
+               key=["item_id", "version"])
 
 
-def load_pool(db: sqlite_utils.Database) -> list[PoolItem]:
+def load_pool(db: Engine) -> list[PoolItem]:
     """The newest approved version of every item, with its p-value when statistics exist."""
-    rows = db.execute(
-        "SELECT i.item_id, i.version, i.competency_area, s.p FROM items AS i "
-        "LEFT JOIN item_stats AS s ON s.item_id = i.item_id AND s.version = i.version "
-        "WHERE i.status = 'approved' AND i.version = (SELECT MAX(version) FROM items AS j "
-        "WHERE j.item_id = i.item_id AND j.status = 'approved') ORDER BY i.item_id").fetchall()
+    newest = items.alias("j")
+    latest = (select(func.max(newest.c.version))
+              .where(newest.c.item_id == items.c.item_id, newest.c.status == "approved").scalar_subquery())
+    rows = fetch_all(db, select(items.c.item_id, items.c.version, items.c.competency_area, item_stats.c.p)
+                     .outerjoin_from(items, item_stats, and_(item_stats.c.item_id == items.c.item_id,
+                                                             item_stats.c.version == items.c.version))
+                     .where(items.c.status == "approved", items.c.version == latest).order_by(items.c.item_id))
     return [PoolItem(item_id, version, area or "", p) for item_id, version, area, p in rows]
 
 
@@ -57,7 +59,7 @@ def form_id_for(scheme: Scheme, seed: int, index: int) -> str:
 
 
 class FormStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Engine) -> None:
         self.db = db
 
     def save_build(self, scheme: Scheme, report: AssemblyReport, seed: int) -> list[dict[str, Any]]:
@@ -72,9 +74,10 @@ class FormStore:
 
     def _save(self, scheme: Scheme, form_id: str, refs: tuple[FormItemRef, ...], build_id: str, seed: int,
               mean_p: float | None, index: int) -> dict[str, Any]:
-        with immediate_transaction(self.db) as conn:
-            row = conn.execute("SELECT version, form_json FROM forms WHERE form_id = ? ORDER BY version DESC LIMIT 1",
-                               (form_id,)).fetchone()
+        with write(self.db) as conn:
+            lock(conn, f"form:{form_id}")  # two builds of one form id cannot both take the next version
+            row = conn.execute(select(forms.c.version, forms.c.form_json).where(forms.c.form_id == form_id)
+                               .order_by(forms.c.version.desc()).limit(1)).first()
             version = (row[0] + 1) if row else 1
             form = Form(form_id=form_id, version=version, scheme_id=scheme.scheme_id,
                         scheme_version=scheme.version, title=f"{scheme.title} (form {index})",
@@ -85,10 +88,10 @@ class FormStore:
             if row and _same_content(json.loads(row[1]), form.to_dict()):
                 return {**summary, "version": row[0], "outcome": "unchanged"}
             Form.from_dict(form.to_dict())  # never store a form the wire model would refuse
-            conn.execute("INSERT INTO forms (form_id, version, scheme_id, scheme_version, build_id, seed, form_json,"
-                         " mean_p, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         (form_id, version, scheme.scheme_id, scheme.version, build_id, seed,
-                          canonical_dumps(form.to_dict()).decode(), mean_p, utc_text()))
+            conn.execute(insert(forms).values(
+                form_id=form_id, version=version, scheme_id=scheme.scheme_id, scheme_version=scheme.version,
+                build_id=build_id, seed=seed, form_json=canonical_dumps(form.to_dict()).decode(), mean_p=mean_p,
+                created_at=utc_text()))
         return {**summary, "version": version, "outcome": "created" if version == 1 else "new_version"}
 
     def get(self, form_id: str, version: int | None = None) -> Form:
@@ -98,12 +101,11 @@ class FormStore:
         return Form.from_dict(doc)
 
     def list(self, scheme_id: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT form_id, version, scheme_id, scheme_version, seed, mean_p, created_at, form_json FROM forms"
-        params = []
+        f = forms.c
+        query = select(f.form_id, f.version, f.scheme_id, f.scheme_version, f.seed, f.mean_p, f.created_at, f.form_json)
         if scheme_id:
-            sql += " WHERE scheme_id = ?"
-            params.append(scheme_id)
-        rows = self.db.execute(sql + " ORDER BY form_id, version", params).fetchall()
+            query = query.where(f.scheme_id == scheme_id)
+        rows = fetch_all(self.db, query.order_by(f.form_id, f.version))
         return [{"form_id": r[0], "version": r[1], "scheme_id": r[2], "scheme_version": r[3], "seed": r[4],
                  "mean_p": r[5], "created_at": r[6], "items": len(json.loads(r[7])["items"])} for r in rows]
 

@@ -17,12 +17,13 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
+from sqlalchemy import Engine, func, insert, or_, select
 
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.timestamps import format_time, utc_now
-from exam_core.store import immediate_transaction
+from item_bank_sync.db.sql import lock, write
 from item_bank_sync.results.marking import person_key
+from item_bank_sync.results.schema import attempt_roles, attempts, decisions, integrity_flags
 
 OUTCOMES = ("pass", "fail", "withheld")
 
@@ -40,21 +41,22 @@ class Decision:
     at: str
 
 
-def decide(db: sqlite_utils.Database, attempt_id: str, by: str, outcome: str, reason: str) -> Decision:
+def decide(db: Engine, attempt_id: str, by: str, outcome: str, reason: str) -> Decision:
     decider = person_key(by)
     if outcome not in OUTCOMES:
         raise ValidationError("outcome", f"must be one of {', '.join(OUTCOMES)}")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
         raise ValidationError("reason", "must be given (1-2000 characters)")
     now = format_time(utc_now())
-    with immediate_transaction(db) as conn:
-        row = conn.execute("SELECT scoring_status, passed FROM attempts WHERE attempt_id = ?",
-                           (attempt_id,)).fetchone()
+    with write(db) as conn:
+        lock(conn, f"decision:{attempt_id}")  # decisions on one attempt are taken one after the other
+        row = conn.execute(select(attempts.c.scoring_status, attempts.c.passed)
+                           .where(attempts.c.attempt_id == attempt_id)).first()
         if row is None:
             raise DecisionRefused(f"attempt {attempt_id} is not in the results")
-        roles = [r[0] for r in conn.execute(
-            "SELECT role FROM attempt_roles WHERE attempt_id = ? AND person = ? ORDER BY role",
-            (attempt_id, decider))]
+        r = attempt_roles.c
+        roles = sorted(x[0] for x in conn.execute(select(r.role).where(r.attempt_id == attempt_id,
+                                                                       r.person == decider)))
         if roles:
             raise DecisionRefused(f"{by} acted as {' and '.join(roles)} on attempt {attempt_id} and cannot "
                                   "decide its certification (ISO/IEC 17024 impartiality)")
@@ -68,8 +70,8 @@ def decide(db: sqlite_utils.Database, attempt_id: str, by: str, outcome: str, re
             if (outcome == "pass") != bool(result):
                 raise DecisionRefused(f"attempt {attempt_id} scored {'at or above' if result else 'below'} "
                                       f"the cut score; '{outcome}' contradicts it (use 'withheld' to hold it)")
-        conn.execute("INSERT INTO decisions (attempt_id, decided_by, outcome, reason, at) VALUES (?, ?, ?, ?, ?)",
-                     (attempt_id, decider, outcome, reason.strip(), now))
+        conn.execute(insert(decisions).values(attempt_id=attempt_id, decided_by=decider, outcome=outcome,
+                                              reason=reason.strip(), at=now))
     return Decision(attempt_id, decider, outcome, reason.strip(), now)
 
 
@@ -78,20 +80,23 @@ RESULT_COLUMNS = ("attempt_id", "candidate_id", "form_id", "form_version", "cent
                   "decided_by", "decided_at")
 
 
-def results_rows(db: sqlite_utils.Database, form_id: str | None = None) -> list[dict[str, Any]]:
+def results_rows(db: Engine, form_id: str | None = None) -> list[dict[str, Any]]:
     """One row per accepted attempt: score, pass/fail, how many integrity flags await review, and
     the decision that stands (the latest)."""
-    where, params = ("WHERE a.form_id = ?", [form_id]) if form_id else ("", [])
-    sql = f"""
-        SELECT a.attempt_id, a.candidate_id, a.form_id, a.form_version, a.centre_id, a.submitted_at,
-               a.scoring_status, a.total, a.max_total, a.cut_score, a.passed,
-               (SELECT COUNT(*) FROM integrity_flags f WHERE a.attempt_id IN (f.attempt_id, f.other_attempt_id))
-                   AS integrity_flags,
-               d.outcome AS decision, d.decided_by, d.at AS decided_at
-        FROM attempts a
-        LEFT JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE attempt_id = a.attempt_id)
-        {where} ORDER BY a.attempt_id"""
-    return list(db.query(sql, params))
+    a, f, d = attempts.c, integrity_flags.c, decisions.c
+    flag_count = (select(func.count()).select_from(integrity_flags)
+                  .where(or_(f.attempt_id == a.attempt_id, f.other_attempt_id == a.attempt_id)).scalar_subquery())
+    newer = decisions.alias("newer")
+    latest = select(func.max(newer.c.id)).where(newer.c.attempt_id == a.attempt_id).scalar_subquery()
+    query = (select(a.attempt_id, a.candidate_id, a.form_id, a.form_version, a.centre_id, a.submitted_at,
+                    a.scoring_status, a.total, a.max_total, a.cut_score, a.passed,
+                    flag_count.label("integrity_flags"), d.outcome.label("decision"), d.decided_by,
+                    d.at.label("decided_at"))
+             .outerjoin_from(attempts, decisions, d.id == latest).order_by(a.attempt_id))
+    if form_id:
+        query = query.where(a.form_id == form_id)
+    with db.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def results_csv(rows: list[dict[str, Any]]) -> str:

@@ -2,8 +2,12 @@
 
 For each envelope, in this order (the first failure quarantines it, with the reason):
 
+0. **Delivering centre**: an envelope whose header names another centre than the one delivering
+   it is rejected at once, with no row and no receipt (:func:`misdelivery`): it must not take the
+   envelope's slot (its hash) from the centre it belongs to (issue 13, M2).
 1. **Idempotency**: the SHA-256 of the exact bytes is looked up first. An envelope seen before
    gets the receipt it got then, byte for byte, whatever its fate was; nothing is re-processed.
+   A receipt names the centre it was taken in from and the status then (``exam_core.receipt``).
 2. **Chain**: the envelope's certificate chain must lead kiosk -> centre -> this central body,
    be unrevoked, valid at the envelope's ``created`` time *and* at the moment the central body
    received it (its own clock: a kiosk whose certificate has expired cannot backdate ``created``
@@ -20,7 +24,7 @@ For each envelope, in this order (the first failure quarantines it, with the rea
 5. **Replays**: a second, different envelope for an attempt already accepted is a replay.
 6. **Scoring**: with the answer keys from the bank (they never left the central body).
 
-Journal-head and kiosk-revocation quarantines (:class:`ReviewableRefusal`) are custody evidence for
+Journal-head and kiosk revocation quarantines (:class:`ReviewableRefusal`) are custody evidence for
 a person to weigh; :mod:`item_bank_sync.results.release` lets one release them after review.
 
 An accepted envelope, its responses, scores, marking tasks and the signed receipt are written in
@@ -37,7 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-import sqlite_utils
+from sqlalchemy import Connection, Engine, case, delete, insert, select, update
 
 from exam_core import limits
 from exam_core.envelope import read_unverified_header
@@ -45,13 +49,17 @@ from exam_core.errors import ArtefactError, InvigilError, ValidationError
 from exam_core.model import AnswerKey, Attempt, Form
 from exam_core.protocol import JournalHeadInfo
 from exam_core.receipt import issue_receipt
-from exam_core.store import immediate_transaction
 from exam_core.sync_wire import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta, EnvelopeOutcome
 from exam_core.timestamps import format_time, parse_time, utc_now
+from item_bank_sync.bank.schema import forms, items, packages, schemes
+from item_bank_sync.db.sql import fetch_one, insert_ignore_many, lock, write
 from item_bank_sync.results import marking
 from item_bank_sync.results.envelope import OpenedEnvelope, open_envelope
+from item_bank_sync.results.schema import attempt_roles, attempts, envelopes, incidents, quarantine, response_scores
+from item_bank_sync.results.schema import responses as responses_table
 from item_bank_sync.results.scoring import AttemptScore, score_attempt
 from item_bank_sync.trust import kiosk_revocations, release_allowlist
+from item_bank_sync.trust.schema import attestation_checks
 from item_bank_sync.trust.identity import CentralKeys
 
 #: Kiosk clocks follow the console's; a few minutes of drift before ``opens`` are not a breach.
@@ -127,7 +135,7 @@ class FormScoring:
 
 
 class Intake:
-    def __init__(self, bank: sqlite_utils.Database, results: sqlite_utils.Database, keys: CentralKeys,
+    def __init__(self, bank: Engine, results: Engine, keys: CentralKeys,
                  revocations: list[bytes], clock: Callable[[], datetime] = utc_now) -> None:
         self.clock = clock
         self.bank = bank
@@ -138,8 +146,13 @@ class Intake:
 
     # --- the whole step ---------------------------------------------------------------------------
     def receive(self, data: bytes, via_centre: str, meta: EnvelopeMeta = EnvelopeMeta()) -> EnvelopeOutcome:
-        """Take in one envelope delivered by ``via_centre``; always returns a signed receipt."""
+        """Take in one envelope delivered by ``via_centre``: a signed receipt for every envelope of
+        ``via_centre`` that can be read; nothing recorded, and no receipt, for another centre's."""
         digest = hashlib.sha256(data).hexdigest()
+        misdelivered = misdelivery(data, digest, via_centre)
+        if misdelivered is not None:
+            return misdelivered
+        self._forget_misdelivery(digest, via_centre)
         seen = self._seen(digest)
         if seen is not None:
             return seen
@@ -180,8 +193,8 @@ class Intake:
         try:
             opened, scoring, scored = self.evaluate(data, centre, meta, received)
         except (ArtefactError, ValidationError, IntakeRefusal) as exc:
-            with immediate_transaction(self.results) as conn:
-                conn.execute("UPDATE envelopes SET reason = ? WHERE sha256 = ?", (str(exc)[:500], digest))
+            with write(self.results) as conn:
+                conn.execute(update(envelopes).where(envelopes.c.sha256 == digest).values(reason=str(exc)[:500]))
             return EnvelopeOutcome(digest, QUARANTINED, str(exc)[:500], None, self._seen(digest).receipt)
         verdict = self.promote(digest, centre, opened, scoring, scored, meta)
         return EnvelopeOutcome(digest, ACCEPTED, "", opened.attempt.attempt_id, self._seen(digest).receipt,
@@ -189,10 +202,10 @@ class Intake:
 
     def quarantined(self, digest: str) -> tuple[bytes, str, EnvelopeMeta, datetime, str, str] | None:
         """``(bytes, centre, meta, received, error class, reason)`` of a quarantined envelope."""
-        row = self.results.conn.execute(
-            "SELECT q.envelope, q.centre_id, q.meta_json, q.received_at, q.error, e.reason FROM quarantine q "
-            "JOIN envelopes e USING (sha256) WHERE q.sha256 = ? AND e.status = ? ORDER BY q.id DESC LIMIT 1",
-            (digest, QUARANTINED)).fetchone()
+        q, e = quarantine.c, envelopes.c
+        row = fetch_one(self.results, select(q.envelope, q.centre_id, q.meta_json, q.received_at, q.error, e.reason)
+                        .join_from(quarantine, envelopes, e.sha256 == q.sha256)
+                        .where(q.sha256 == digest, e.status == QUARANTINED).order_by(q.id.desc()).limit(1))
         if row is None:
             return None
         return (bytes(row[0]), row[1], EnvelopeMeta.from_dict(json.loads(row[2])),
@@ -200,16 +213,17 @@ class Intake:
 
     def promote(self, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring, scored: AttemptScore,
                 meta: EnvelopeMeta, note: str = "",
-                also: Callable[[Any], None] = lambda conn: None) -> release_allowlist.AttestationVerdict:
+                also: Callable[[Connection], None] = lambda conn: None) -> release_allowlist.AttestationVerdict:
         """Store a quarantined envelope's attempt as accepted (its receipt unchanged), with ``also``
         run in the same transaction; refused as a replay if another envelope of the attempt won."""
         verdict = self._attestation(opened)
-        with immediate_transaction(self.results) as conn:
-            if conn.execute("SELECT 1 FROM attempts WHERE attempt_id = ?", (opened.attempt.attempt_id,)).fetchone():
+        with write(self.results) as conn:
+            lock(conn, f"attempt:{opened.attempt.attempt_id}")
+            if _attempt_known(conn, opened.attempt.attempt_id):
                 raise IntakeRefusal(f"replay: attempt {opened.attempt.attempt_id} was already received in "
                                     "another envelope")
-            conn.execute("UPDATE envelopes SET status = ?, reason = ?, attempt_id = ? WHERE sha256 = ?",
-                         (ACCEPTED, note[:500], opened.attempt.attempt_id, digest))
+            conn.execute(update(envelopes).where(envelopes.c.sha256 == digest)
+                         .values(status=ACCEPTED, reason=note[:500], attempt_id=opened.attempt.attempt_id))
             _store_attempt(conn, digest, centre, opened, scoring, scored, meta, None, format_time(utc_now()))
             release_allowlist.record(conn, digest, opened.attempt.attempt_id, verdict)
             also(conn)
@@ -225,11 +239,22 @@ class Intake:
         return len(kiosk_revocations.record(self.results, self.bank, self.keys.root_public, via_centre, documents))
 
     def _seen(self, digest: str) -> EnvelopeOutcome | None:
-        row = self.results.conn.execute(
-            "SELECT status, reason, attempt_id, receipt FROM envelopes WHERE sha256 = ?", (digest,)).fetchone()
-        if row is None:
-            return None
-        return EnvelopeOutcome(digest, row[0], row[1], row[2], bytes(row[3]), duplicate=True)
+        with self.results.connect() as conn:
+            return _seen_in(conn, digest)
+
+    def _forget_misdelivery(self, digest: str, via_centre: str) -> None:
+        """Drop the quarantine of this envelope that an earlier version recorded when another centre
+        delivered it first (issue 13, M2: it took the envelope's slot for good, and its receipt was
+        then returned to the rightful centre). Only a quarantined row can name another centre."""
+        with self.results.connect() as conn:
+            held = conn.execute(select(envelopes.c.centre_id).where(envelopes.c.sha256 == digest)).first()
+        if held is None or held[0] == via_centre:
+            return
+        with write(self.results) as conn:
+            lock(conn, f"envelope:{digest}")
+            conn.execute(delete(quarantine).where(quarantine.c.sha256 == digest, quarantine.c.centre_id != via_centre))
+            conn.execute(delete(envelopes).where(envelopes.c.sha256 == digest, envelopes.c.centre_id != via_centre,
+                                                 envelopes.c.status == QUARANTINED))
 
     # --- checks -------------------------------------------------------------------------------------
     def _check(self, opened: OpenedEnvelope, via_centre: str, meta: EnvelopeMeta,
@@ -237,7 +262,7 @@ class Intake:
         """The content checks of step 4 and the replay check; returns the package's window."""
         attempt = opened.attempt
         for custody_check in (lambda: check_journal_heads(opened, meta.journal_heads),
-                              lambda: check_kiosk_not_revoked(self.results.conn, opened)):
+                              lambda: self._check_kiosk_not_revoked(opened)):
             try:
                 custody_check()
             except ReviewableRefusal as exc:
@@ -250,9 +275,9 @@ class Intake:
             raise IntakeRefusal(f"attempt names centre {attempt.centre_id}, the chain {opened.centre_id}")
         if attempt.kiosk_id != opened.kiosk_id:
             raise IntakeRefusal(f"attempt names kiosk {attempt.kiosk_id}, the signer is {opened.kiosk_id}")
-        package = self.bank.conn.execute(
-            "SELECT form_id, form_version, centre_id, opens, closes FROM packages WHERE package_id = ?",
-            (attempt.package_id,)).fetchone()
+        p = packages.c
+        package = fetch_one(self.bank, select(p.form_id, p.form_version, p.centre_id, p.opens, p.closes)
+                            .where(p.package_id == attempt.package_id))
         if package is None:
             raise IntakeRefusal(f"package {attempt.package_id} was never published")
         if tuple(package[:3]) != (attempt.form_id, attempt.form_version, opened.centre_id):
@@ -260,14 +285,18 @@ class Intake:
                                 f"{package[2]}, not form {attempt.form_id} v{attempt.form_version} here")
         if any(r.attempt_id != attempt.attempt_id for r in opened.responses):
             raise IntakeRefusal("a response belongs to another attempt")
-        accepted = self.results.conn.execute(
-            "SELECT envelope_sha256 FROM attempts WHERE attempt_id = ?", (attempt.attempt_id,)).fetchone()
-        if accepted is not None:
+        with self.results.connect() as conn:
+            accepted = _attempt_known(conn, attempt.attempt_id)
+        if accepted:
             raise IntakeRefusal(f"replay: attempt {attempt.attempt_id} was already received in another envelope")
         try:
             return parse_time(package[3], "packages.opens"), parse_time(package[4], "packages.closes")
         except ArtefactError:
             raise IntakeRefusal(f"package {attempt.package_id} has no readable window in the bank") from None
+
+    def _check_kiosk_not_revoked(self, opened: OpenedEnvelope) -> None:
+        with self.results.connect() as conn:
+            check_kiosk_not_revoked(conn, opened)
 
     def _form_scoring(self, form_id: str, version: int) -> FormScoring:
         if (form_id, version) not in self._forms:
@@ -275,83 +304,117 @@ class Intake:
         return self._forms[(form_id, version)]
 
     # --- writing ------------------------------------------------------------------------------------
-    def _receipt(self, data: bytes) -> bytes:
-        return issue_receipt(self.keys.signing, data, self.keys.issuer)
+    def _receipt(self, data: bytes, centre: str, status: str) -> bytes:
+        """The receipt says from which centre the envelope was taken in and with what status, so a
+        console drops its copy only on a receipt for its own delivery (``receipt.check_held_for``)."""
+        return issue_receipt(self.keys.signing, data, self.keys.issuer, centre_id=centre, status=status)
 
     def _quarantine(self, data: bytes, digest: str, centre: str, exc: Exception,
                     meta: EnvelopeMeta, received: datetime) -> EnvelopeOutcome:
         now = format_time(received)
         reason = str(exc)[:500]
         attempt_id = read_unverified_header(data).attempt_id  # unverified: for listing only
-        receipt = self._receipt(data)
-        with immediate_transaction(self.results) as conn:
-            if conn.execute("SELECT 1 FROM envelopes WHERE sha256 = ?", (digest,)).fetchone():
-                return self._seen_in(conn, digest)
-            conn.execute("INSERT INTO envelopes (sha256, centre_id, attempt_id, status, reason, receipt, received_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)", (digest, centre, attempt_id, QUARANTINED, reason, receipt, now))
-            conn.execute("INSERT INTO quarantine (sha256, centre_id, attempt_id, error, reason, envelope, received_at,"
-                         " meta_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (digest, centre, attempt_id, type(exc).__name__, reason, data, now, json.dumps(meta.to_dict())))
+        receipt = self._receipt(data, centre, QUARANTINED)
+        with write(self.results) as conn:
+            lock(conn, f"envelope:{digest}")  # a second delivery waits, then finds this one's receipt
+            seen = _seen_in(conn, digest)
+            if seen is not None:
+                return seen
+            conn.execute(insert(envelopes).values(sha256=digest, centre_id=centre, attempt_id=attempt_id,
+                                                  status=QUARANTINED, reason=reason, receipt=receipt, received_at=now))
+            conn.execute(insert(quarantine).values(sha256=digest, centre_id=centre, attempt_id=attempt_id,
+                                                   error=type(exc).__name__, reason=reason, envelope=data,
+                                                   received_at=now, meta_json=json.dumps(meta.to_dict())))
         return EnvelopeOutcome(digest, QUARANTINED, reason, attempt_id, receipt)
-
-    def _seen_in(self, conn: Any, digest: str) -> EnvelopeOutcome:
-        row = conn.execute("SELECT status, reason, attempt_id, receipt FROM envelopes WHERE sha256 = ?",
-                           (digest,)).fetchone()
-        return EnvelopeOutcome(digest, row[0], row[1], row[2], bytes(row[3]), duplicate=True)
 
     def _accept(self, data: bytes, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring,
                 scored: AttemptScore, meta: EnvelopeMeta, received: datetime) -> EnvelopeOutcome:
         attempt = opened.attempt
         now = format_time(received)
-        receipt = self._receipt(data)
+        receipt = self._receipt(data, centre, ACCEPTED)
         verdict = self._attestation(opened)
-        with immediate_transaction(self.results) as conn:
-            if conn.execute("SELECT 1 FROM envelopes WHERE sha256 = ?", (digest,)).fetchone():
-                return self._seen_in(conn, digest)
+        with write(self.results) as conn:
+            lock(conn, f"envelope:{digest}")
+            lock(conn, f"attempt:{attempt.attempt_id}")
+            seen = _seen_in(conn, digest)
+            if seen is not None:
+                return seen
             # re-checked under the write lock: a concurrent upload for the same attempt may have won
-            replay = conn.execute("SELECT 1 FROM attempts WHERE attempt_id = ?", (attempt.attempt_id,)).fetchone()
-            if replay is None:
+            replay = _attempt_known(conn, attempt.attempt_id)
+            if not replay:
                 _store_attempt(conn, digest, centre, opened, scoring, scored, meta, receipt, now)
                 release_allowlist.record(conn, digest, attempt.attempt_id, verdict)
-        if replay is not None:
+        if replay:
             refusal = IntakeRefusal(f"replay: attempt {attempt.attempt_id} was already received in another envelope")
             return self._quarantine(data, digest, centre, refusal, meta, received)
         return EnvelopeOutcome(digest, ACCEPTED, "", attempt.attempt_id, receipt, flags=attestation_flags(verdict))
 
 
-def _store_attempt(conn: Any, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring,
+def misdelivery(data: bytes, digest: str, via_centre: str) -> EnvelopeOutcome | None:
+    """``REJECTED``, with no row and no receipt, for an envelope whose header names another centre
+    than the one delivering it; None otherwise (an unreadable envelope is judged as before).
+
+    Why nothing is recorded (issue 13, M2): the envelope's slot is its hash, so a quarantine row
+    made for a second enrolled centre that delivered a copy first was found again when the
+    rightful centre uploaded, which then got that row's receipt and deleted its copy; the envelope
+    stayed quarantined for good. Only the centre an envelope names can hand it in; any other
+    keeps its copy and learns nothing of the envelope's fate."""
+    try:
+        named = read_unverified_header(data).centre_id
+    except ArtefactError:
+        return None
+    if named == via_centre:
+        return None
+    return EnvelopeOutcome(digest, REJECTED, f"envelope of centre {named} delivered by centre {via_centre}: only "
+                                             "its own centre can hand it in (nothing recorded)", None, None)
+
+
+def _seen_in(conn: Connection, digest: str) -> EnvelopeOutcome | None:
+    """What was decided for an envelope already received (same receipt every time), or None."""
+    e = envelopes.c
+    row = conn.execute(select(e.status, e.reason, e.attempt_id, e.receipt).where(e.sha256 == digest)).first()
+    if row is None:
+        return None
+    return EnvelopeOutcome(digest, row[0], row[1], row[2], bytes(row[3]), duplicate=True)
+
+
+def _attempt_known(conn: Connection, attempt_id: str) -> bool:
+    return conn.execute(select(attempts.c.envelope_sha256).where(attempts.c.attempt_id == attempt_id)).first() is not None
+
+
+def _store_attempt(conn: Connection, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring,
                    scored: AttemptScore, meta: EnvelopeMeta, receipt: bytes | None, now: str) -> None:
     """Write an accepted attempt; ``receipt`` None when its envelope row exists (a retry)."""
     attempt = opened.attempt
     if receipt is not None:
-        conn.execute("INSERT INTO envelopes (sha256, centre_id, attempt_id, status, reason, receipt, received_at) "
-                     "VALUES (?, ?, ?, ?, '', ?, ?)", (digest, centre, attempt.attempt_id, ACCEPTED, receipt, now))
-    conn.execute(
-        "INSERT INTO attempts (attempt_id, envelope_sha256, candidate_id, form_id, form_version, package_id, "
-        "centre_id, kiosk_id, seat, submitted_at, journal_head, attempt_json, item_time_json, cut_score) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (attempt.attempt_id, digest, attempt.candidate_id, attempt.form_id, attempt.form_version,
-         attempt.package_id, centre, attempt.kiosk_id, attempt.seat, opened.submitted_at, opened.journal_head,
-         json.dumps(attempt.to_dict(), sort_keys=True), json.dumps(opened.item_time_ms), scoring.cut_score))
-    conn.executemany(
-        "INSERT INTO responses (attempt_id, seq, item_id, response_id, value_json, wall_time, elapsed_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(attempt.attempt_id, r.seq, r.item_id, r.response_id, json.dumps(r.value), r.wall_time, r.elapsed_ms)
-         for r in opened.responses])
-    conn.executemany(
-        "INSERT INTO response_scores (attempt_id, item_id, response_id, template, score, max_score) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [(attempt.attempt_id, s.item_id, s.response_id, s.template, s.score, s.max_score) for s in scored.responses])
+        conn.execute(insert(envelopes).values(sha256=digest, centre_id=centre, attempt_id=attempt.attempt_id,
+                                              status=ACCEPTED, reason="", receipt=receipt, received_at=now))
+    conn.execute(insert(attempts).values(
+        attempt_id=attempt.attempt_id, envelope_sha256=digest, candidate_id=attempt.candidate_id,
+        form_id=attempt.form_id, form_version=attempt.form_version, package_id=attempt.package_id, centre_id=centre,
+        kiosk_id=attempt.kiosk_id, seat=attempt.seat, submitted_at=opened.submitted_at,
+        journal_head=opened.journal_head, attempt_json=json.dumps(attempt.to_dict(), sort_keys=True),
+        item_time_json=json.dumps(opened.item_time_ms), cut_score=scoring.cut_score))
+    _insert_many(conn, responses_table, [
+        {"attempt_id": attempt.attempt_id, "seq": r.seq, "item_id": r.item_id, "response_id": r.response_id,
+         "value_json": json.dumps(r.value), "wall_time": r.wall_time, "elapsed_ms": r.elapsed_ms}
+        for r in opened.responses])
+    _insert_many(conn, response_scores, [
+        {"attempt_id": attempt.attempt_id, "item_id": s.item_id, "response_id": s.response_id,
+         "template": s.template, "score": s.score, "max_score": s.max_score} for s in scored.responses])
     marking.create_tasks(conn, attempt.attempt_id,
                          [(s.item_id, s.response_id, s.max_score) for s in scored.pending], now, attempt.form_id)
-    for proctor in meta.proctors:
-        conn.execute("INSERT OR IGNORE INTO attempt_roles (attempt_id, person, role) VALUES (?, ?, 'proctor')",
-                     (attempt.attempt_id, marking.person_key(proctor)))
-    conn.executemany(
-        "INSERT INTO incidents (attempt_id, centre_id, kind, severity, rule, at, detail_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(attempt.attempt_id, centre, i.kind, i.severity, i.rule, i.at, json.dumps(i.detail))
-         for i in meta.incidents])
+    insert_ignore_many(conn, attempt_roles, [
+        {"attempt_id": attempt.attempt_id, "person": marking.person_key(p), "role": "proctor"} for p in meta.proctors])
+    _insert_many(conn, incidents, [
+        {"attempt_id": attempt.attempt_id, "centre_id": centre, "kind": i.kind, "severity": i.severity,
+         "rule": i.rule, "at": i.at, "detail_json": json.dumps(i.detail)} for i in meta.incidents])
     marking.refresh_attempt_total(conn, attempt.attempt_id, now)
+
+
+def _insert_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(table), rows)
 
 
 def submission_deadline(closes: datetime, form: Form, attempt: Attempt) -> datetime:
@@ -373,22 +436,23 @@ def check_window(opened: OpenedEnvelope, form: Form, opens: datetime, closes: da
                             f"submission deadline {format_time(deadline)} (closes plus duration and allowances)")
 
 
-def load_form_scoring(bank: sqlite_utils.Database, form_id: str, version: int) -> FormScoring:
+def load_form_scoring(bank: Engine, form_id: str, version: int) -> FormScoring:
     """The form, its items' answer keys (form order) and the scheme's cut score, from the bank."""
-    row = bank.conn.execute("SELECT form_json, scheme_id, scheme_version FROM forms WHERE form_id = ? AND version = ?",
-                            (form_id, version)).fetchone()
-    if row is None:
-        raise IntakeRefusal(f"form {form_id} v{version} is not in the bank")
-    form = Form.from_dict(json.loads(row[0]))
-    keys = []
-    for ref in form.items:
-        key_row = bank.conn.execute("SELECT key_json FROM items WHERE item_id = ? AND version = ?",
-                                    (ref.item_id, ref.version)).fetchone()
-        if key_row is None:
-            raise IntakeRefusal(f"item {ref.item_id} v{ref.version} of form {form_id} has no key in the bank")
-        keys.append(AnswerKey.from_dict(json.loads(key_row[0])))
-    scheme = bank.conn.execute("SELECT scheme_json FROM schemes WHERE scheme_id = ? AND version = ?",
-                               (row[1], row[2])).fetchone()
+    with bank.connect() as conn:
+        row = conn.execute(select(forms.c.form_json, forms.c.scheme_id, forms.c.scheme_version)
+                           .where(forms.c.form_id == form_id, forms.c.version == version)).first()
+        if row is None:
+            raise IntakeRefusal(f"form {form_id} v{version} is not in the bank")
+        form = Form.from_dict(json.loads(row[0]))
+        keys = []
+        for ref in form.items:
+            key_row = conn.execute(select(items.c.key_json)
+                                   .where(items.c.item_id == ref.item_id, items.c.version == ref.version)).first()
+            if key_row is None:
+                raise IntakeRefusal(f"item {ref.item_id} v{ref.version} of form {form_id} has no key in the bank")
+            keys.append(AnswerKey.from_dict(json.loads(key_row[0])))
+        scheme = conn.execute(select(schemes.c.scheme_json)
+                              .where(schemes.c.scheme_id == row[1], schemes.c.version == row[2])).first()
     return FormScoring(form, keys, cut_score_of(json.loads(scheme[0]) if scheme else {}, keys))
 
 
@@ -402,3 +466,17 @@ def cut_score_of(scheme: dict[str, Any], keys: list[AnswerKey]) -> float | None:
         maximum = sum(rk.max_score for k in keys for rk in k.responses)
         return maximum * float(percent) / 100
     return None
+
+
+def envelope_listing(results: Engine, status: str | None = None) -> list[dict[str, Any]]:
+    """Every envelope received (``intake list``), oldest first, with its attestation verdict and,
+    when that is flagged, why it needs review."""
+    e, a = envelopes.c, attestation_checks.c
+    query = (select(e.sha256, e.centre_id, e.attempt_id, e.status, e.reason, e.received_at,
+                    a.status.label("attestation"), case((a.flagged == 1, a.reason), else_="").label("review"))
+             .outerjoin_from(envelopes, attestation_checks, a.envelope_sha256 == e.sha256)
+             .order_by(e.received_at, e.sha256))
+    if status:
+        query = query.where(e.status == status)
+    with results.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]

@@ -35,11 +35,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import sqlite_utils
+from sqlalchemy import Engine, delete, insert, select
 
 from exam_core.timestamps import format_time, utc_now
 from exam_core.model import AnswerKey
-from exam_core.store import immediate_transaction
+from item_bank_sync.db.sql import write
+from item_bank_sync.results.schema import attempts as attempts_table
+from item_bank_sync.results.schema import incidents, integrity_flags, responses
 from item_bank_sync.results.scoring import score_response
 
 SEAT_RE = re.compile(r"^\s*([A-Za-z]+)\s*-?\s*(\d+)\s*$")
@@ -160,11 +162,14 @@ def change_flags(attempt_ids: list[str], wr: np.ndarray, changes: np.ndarray, t:
 
 # --- reading results.db ------------------------------------------------------------------------
 
-def analyse_form(results: sqlite_utils.Database, keys: dict[str, AnswerKey], form_id: str, form_version: int,
+def analyse_form(results: Engine, keys: dict[str, AnswerKey], form_id: str, form_version: int,
                  t: IntegrityThresholds = IntegrityThresholds()) -> list[Flag]:
     """Run the three analyses over a form's accepted attempts, store and return the flags."""
-    attempts = list(results.query("SELECT attempt_id, seat, item_time_json FROM attempts WHERE form_id = ? AND "
-                                  "form_version = ? ORDER BY attempt_id", [form_id, form_version]))
+    a = attempts_table.c
+    with results.connect() as conn:
+        attempts = [dict(r) for r in conn.execute(
+            select(a.attempt_id, a.seat, a.item_time_json).where(a.form_id == form_id, a.form_version == form_version)
+            .order_by(a.attempt_id)).mappings()]
     ids = [a["attempt_id"] for a in attempts]
     item_ids = list(keys)
     histories = _histories(results, ids)
@@ -180,11 +185,16 @@ def analyse_form(results: sqlite_utils.Database, keys: dict[str, AnswerKey], for
     return flags
 
 
-def _histories(results: sqlite_utils.Database, ids: list[str]) -> dict[str, dict[tuple[str, str], list[Any]]]:
+def _histories(results: Engine, ids: list[str]) -> dict[str, dict[tuple[str, str], list[Any]]]:
     out: dict[str, dict[tuple[str, str], list[Any]]] = {aid: {} for aid in ids}
-    for row in results.query("SELECT attempt_id, item_id, response_id, value_json FROM responses ORDER BY attempt_id, seq"):
-        if row["attempt_id"] in out:
-            out[row["attempt_id"]].setdefault((row["item_id"], row["response_id"]), []).append(json.loads(row["value_json"]))
+    r = responses.c
+    with results.connect() as conn:
+        rows = conn.execute(select(r.attempt_id, r.item_id, r.response_id, r.value_json)
+                            .order_by(r.attempt_id, r.seq)).mappings()
+        for row in rows:
+            if row["attempt_id"] in out:
+                out[row["attempt_id"]].setdefault((row["item_id"], row["response_id"]), []).append(
+                    json.loads(row["value_json"]))
     return out
 
 
@@ -231,21 +241,24 @@ def _changes(ids: list[str], keys: dict[str, AnswerKey],
     return wr, changes
 
 
-def _attach_incidents(results: sqlite_utils.Database, flags: list[Flag]) -> None:
-    for flag in flags:
-        for aid in filter(None, (flag.attempt_id, flag.other_attempt_id)):
-            flag.incidents.extend({"attempt_id": aid, **r} for r in results.query(
-                "SELECT kind, severity, rule, at FROM incidents WHERE attempt_id = ? ORDER BY at", [aid]))
+def _attach_incidents(results: Engine, flags: list[Flag]) -> None:
+    i = incidents.c
+    with results.connect() as conn:
+        for flag in flags:
+            for aid in filter(None, (flag.attempt_id, flag.other_attempt_id)):
+                flag.incidents.extend({"attempt_id": aid, **r} for r in conn.execute(
+                    select(i.kind, i.severity, i.rule, i.at).where(i.attempt_id == aid).order_by(i.at, i.id)).mappings())
 
 
-def _store(results: sqlite_utils.Database, ids: list[str], flags: list[Flag]) -> None:
+def _store(results: Engine, ids: list[str], flags: list[Flag]) -> None:
     now = format_time(utc_now())
-    with immediate_transaction(results) as conn:
-        conn.executemany("DELETE FROM integrity_flags WHERE attempt_id = ?", [(a,) for a in ids])
-        conn.executemany(
-            "INSERT INTO integrity_flags (kind, attempt_id, other_attempt_id, score, detail_json, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [(f.kind, f.attempt_id, f.other_attempt_id, f.score, json.dumps({**f.detail, "incidents": f.incidents}), now)
-             for f in flags])
+    with write(results) as conn:
+        if ids:
+            conn.execute(delete(integrity_flags).where(integrity_flags.c.attempt_id.in_(ids)))
+        if flags:
+            conn.execute(insert(integrity_flags), [
+                {"kind": f.kind, "attempt_id": f.attempt_id, "other_attempt_id": f.other_attempt_id, "score": f.score,
+                 "detail_json": json.dumps({**f.detail, "incidents": f.incidents}), "created_at": now}
+                for f in flags])
 
 

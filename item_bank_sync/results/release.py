@@ -22,10 +22,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection, Engine, insert, select
+
 from exam_core.errors import ArtefactError, InvigilError, ValidationError
 from exam_core.timestamps import format_time, utc_now
+from item_bank_sync.db.sql import fetch_all
 from item_bank_sync.results.intake import Intake, IntakeRefusal, ReviewableRefusal, attestation_flags
 from item_bank_sync.results.marking import person_key
+from item_bank_sync.results.schema import intake_releases
 
 REASON_MAX = 2000
 
@@ -75,21 +79,20 @@ def release(intake: Intake, digest: str, by: str, reason: str) -> Release:
     record = Release(digest, opened.attempt.attempt_id, quarantine_reason, tuple(str(w)[:500] for w in waived),
                      person, reason.strip(), now)
 
-    def write_record(conn: Any) -> None:
-        conn.execute("INSERT INTO intake_releases (envelope_sha256, attempt_id, quarantine_reason, waived_json,"
-                     " released_by, reason, released_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (digest, record.attempt_id, quarantine_reason, json.dumps(list(record.waived)), person,
-                      record.reason, now))
+    def write_record(conn: Connection) -> None:
+        conn.execute(insert(intake_releases).values(
+            envelope_sha256=digest, attempt_id=record.attempt_id, quarantine_reason=quarantine_reason,
+            waived_json=json.dumps(list(record.waived)), released_by=person, reason=record.reason, released_at=now))
 
     note = f"released by {person} after review ({record.reason}); quarantined: {quarantine_reason}"
     verdict = intake.promote(digest, centre, opened, scoring, scored, meta, note, write_record)
     return Release(**{**record.__dict__, "flags": attestation_flags(verdict)})
 
 
-def releases(results: Any) -> list[dict[str, Any]]:
+def releases(results: Engine) -> list[dict[str, Any]]:
     """Every release made, oldest first (for listing and audits)."""
-    rows = results.conn.execute(
-        "SELECT envelope_sha256, attempt_id, quarantine_reason, waived_json, released_by, reason, released_at"
-        " FROM intake_releases ORDER BY id").fetchall()
+    r = intake_releases.c
+    rows = fetch_all(results, select(r.envelope_sha256, r.attempt_id, r.quarantine_reason, r.waived_json,
+                                     r.released_by, r.reason, r.released_at).order_by(r.id))
     return [{"envelope_sha256": r[0], "attempt_id": r[1], "quarantine_reason": r[2], "waived": json.loads(r[3]),
              "released_by": r[4], "reason": r[5], "released_at": r[6]} for r in rows]

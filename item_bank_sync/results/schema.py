@@ -1,9 +1,10 @@
-"""Schema of the central body's results database (``results.db``) and the one way to open it.
+"""Tables of the central body's results store (``results.db`` on SQLite; see ``item_bank_sync.db``).
 
 Kept apart from ``bank.db`` so the item bank (content, keys, forms) and the results of sittings
 (candidates' answers, scores, decisions) can be backed up, retained and access-controlled on
-their own schedules. Opened with ``synchronous=FULL``: an envelope acknowledged by a signed
-receipt must survive power loss, or the centre would delete the only other copy.
+their own schedules. SQLite connections run ``synchronous=FULL`` and PostgreSQL commits are
+synchronous: an envelope acknowledged by a signed receipt must survive power loss, or the centre
+would delete the only other copy.
 
 Tables:
 
@@ -23,215 +24,189 @@ Tables:
 ``decisions``       certification decisions (append-only; the latest one stands).
 ``sync_nonces``     nonces of authenticated sync requests, kept for the replay window.
 ``integrity_flags`` integrity findings for human review.
-``release_allowlist`` kiosk release measurements the central body accepts; ``attestation_checks``
-                    the verdict on each accepted envelope's release attestation (flagged for review).
-``kiosk_revocations`` kiosks a centre revoked (its signed statement): envelopes their keys seal
-                    from that moment on are quarantined.
+``marking_tolerance`` the marking tolerance as a setting, global ('') or per form.
 ``intake_releases`` quarantined envelopes a person released after review (``intake release``):
                     who, why, the quarantine reason and the custody checks waived (append-only).
+
+Kiosk revocations, the release allow-list and attestation verdicts are trust records in this
+store too (``trust/schema.py``). Schema changes are Alembic revisions
+(``item_bank_sync/db/migrations/versions/results_*.py``); revisions 1-6 are the hand-numbered
+SQLite migrations this module held before the data layer.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, Index, Integer, LargeBinary, Text, UniqueConstraint
 
-import sqlite_utils
+from item_bank_sync.db.metadata import RESULTS, central_table
 
-from exam_core.store import Migration, open_db
+envelopes = central_table(
+    "envelopes", RESULTS,
+    Column("sha256", Text, primary_key=True),
+    Column("centre_id", Text, nullable=False),
+    Column("attempt_id", Text),
+    Column("status", Text, nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("receipt", LargeBinary, nullable=False),
+    Column("received_at", Text, nullable=False),
+    CheckConstraint("status IN ('accepted', 'quarantined')", name="envelopes_status_check"),
+)
 
-RESULTS_DB_FILE = "results.db"
+quarantine = central_table(
+    "quarantine", RESULTS,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", Text, nullable=False),
+    Column("centre_id", Text, nullable=False),
+    Column("attempt_id", Text),
+    Column("error", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("envelope", LargeBinary, nullable=False),
+    Column("received_at", Text, nullable=False),
+    Column("meta_json", Text, nullable=False, server_default="{}"),
+)
 
-MIGRATIONS = [
-    Migration(1, "intake, scoring, marking, decisions, sync nonces", """
-        CREATE TABLE envelopes (
-            sha256 TEXT PRIMARY KEY,
-            centre_id TEXT NOT NULL,
-            attempt_id TEXT,
-            status TEXT NOT NULL CHECK (status IN ('accepted', 'quarantined')),
-            reason TEXT NOT NULL DEFAULT '',
-            receipt BLOB NOT NULL,
-            received_at TEXT NOT NULL
-        );
-        CREATE TABLE quarantine (
-            id INTEGER PRIMARY KEY,
-            sha256 TEXT NOT NULL,
-            centre_id TEXT NOT NULL,
-            attempt_id TEXT,
-            error TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            envelope BLOB NOT NULL,
-            received_at TEXT NOT NULL
-        );
-        CREATE TABLE attempts (
-            attempt_id TEXT PRIMARY KEY,
-            envelope_sha256 TEXT NOT NULL REFERENCES envelopes (sha256),
-            candidate_id TEXT NOT NULL,
-            form_id TEXT NOT NULL,
-            form_version INTEGER NOT NULL,
-            package_id TEXT NOT NULL,
-            centre_id TEXT NOT NULL,
-            kiosk_id TEXT NOT NULL,
-            seat TEXT NOT NULL DEFAULT '',
-            submitted_at TEXT NOT NULL,
-            journal_head TEXT NOT NULL,
-            attempt_json TEXT NOT NULL,
-            item_time_json TEXT NOT NULL DEFAULT '{}',
-            total REAL,
-            max_total REAL,
-            cut_score REAL,
-            passed INTEGER,
-            scoring_status TEXT NOT NULL DEFAULT 'unscored'
-                CHECK (scoring_status IN ('unscored', 'awaiting_marking', 'scored')),
-            scored_at TEXT
-        );
-        CREATE INDEX attempts_form ON attempts (form_id, form_version);
-        CREATE TABLE responses (
-            attempt_id TEXT NOT NULL REFERENCES attempts (attempt_id),
-            seq INTEGER NOT NULL,
-            item_id TEXT NOT NULL,
-            response_id TEXT NOT NULL,
-            value_json TEXT NOT NULL,
-            wall_time TEXT NOT NULL,
-            elapsed_ms INTEGER NOT NULL,
-            PRIMARY KEY (attempt_id, seq)
-        );
-        CREATE TABLE response_scores (
-            attempt_id TEXT NOT NULL REFERENCES attempts (attempt_id),
-            item_id TEXT NOT NULL,
-            response_id TEXT NOT NULL,
-            template TEXT NOT NULL,
-            score REAL,
-            max_score REAL NOT NULL,
-            PRIMARY KEY (attempt_id, item_id, response_id)
-        );
-        CREATE TABLE marking_tasks (
-            task_id INTEGER PRIMARY KEY,
-            attempt_id TEXT NOT NULL REFERENCES attempts (attempt_id),
-            item_id TEXT NOT NULL,
-            response_id TEXT NOT NULL,
-            max_score REAL NOT NULL,
-            status TEXT NOT NULL DEFAULT 'open'
-                CHECK (status IN ('open', 'adjudication', 'done')),
-            tolerance REAL NOT NULL,
-            final_score REAL,
-            created_at TEXT NOT NULL,
-            UNIQUE (attempt_id, item_id, response_id)
-        );
-        CREATE TABLE marks (
-            task_id INTEGER NOT NULL REFERENCES marking_tasks (task_id),
-            marker TEXT NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ('mark', 'adjudication')),
-            score REAL NOT NULL,
-            note TEXT NOT NULL DEFAULT '',
-            at TEXT NOT NULL,
-            PRIMARY KEY (task_id, marker)
-        );
-        CREATE TABLE attempt_roles (
-            attempt_id TEXT NOT NULL,
-            person TEXT NOT NULL,
-            role TEXT NOT NULL CHECK (role IN ('proctor', 'marker', 'adjudicator')),
-            PRIMARY KEY (attempt_id, person, role)
-        );
-        CREATE TABLE incidents (
-            id INTEGER PRIMARY KEY,
-            attempt_id TEXT NOT NULL,
-            centre_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            severity TEXT NOT NULL,
-            rule TEXT NOT NULL DEFAULT '',
-            at TEXT NOT NULL,
-            detail_json TEXT NOT NULL DEFAULT '{}'
-        );
-        CREATE INDEX incidents_attempt ON incidents (attempt_id);
-        CREATE TABLE decisions (
-            id INTEGER PRIMARY KEY,
-            attempt_id TEXT NOT NULL REFERENCES attempts (attempt_id),
-            decided_by TEXT NOT NULL,
-            outcome TEXT NOT NULL CHECK (outcome IN ('pass', 'fail', 'withheld')),
-            reason TEXT NOT NULL,
-            at TEXT NOT NULL
-        );
-        CREATE INDEX decisions_attempt ON decisions (attempt_id);
-        CREATE TABLE sync_nonces (
-            centre_id TEXT NOT NULL,
-            nonce TEXT NOT NULL,
-            seen_at REAL NOT NULL,
-            PRIMARY KEY (centre_id, nonce)
-        );
-        CREATE INDEX sync_nonces_age ON sync_nonces (seen_at);
-        CREATE TABLE integrity_flags (
-            id INTEGER PRIMARY KEY,
-            kind TEXT NOT NULL,
-            attempt_id TEXT NOT NULL,
-            other_attempt_id TEXT,
-            score REAL NOT NULL,
-            detail_json TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        );
-    """),
-    Migration(2, "quarantine keeps the centre's meta for a retry", """
-        ALTER TABLE quarantine ADD COLUMN meta_json TEXT NOT NULL DEFAULT '{}';
-    """),
-    Migration(3, "marking tolerance as a setting, global ('') or per form", """
-        CREATE TABLE marking_tolerance (
-            form_id TEXT PRIMARY KEY,
-            share REAL NOT NULL CHECK (share >= 0 AND share <= 1),
-            set_by TEXT NOT NULL,
-            set_at TEXT NOT NULL
-        );
-    """),
-    Migration(4, "kiosk revocations reported by centres (item_bank_sync.trust.kiosk_revocations)", """
-        CREATE TABLE kiosk_revocations (
-            centre_id TEXT NOT NULL,
-            kiosk_id TEXT NOT NULL,
-            key_id TEXT NOT NULL,
-            cert_serial TEXT NOT NULL,
-            revoked_at TEXT NOT NULL,
-            revoked_by TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            document BLOB NOT NULL,
-            received_at TEXT NOT NULL,
-            PRIMARY KEY (centre_id, kiosk_id, key_id)
-        );
-    """),
-    Migration(5, "central release allow-list and attestation verdicts (item_bank_sync.trust.release_allowlist)", """
-        CREATE TABLE release_allowlist (
-            measurement TEXT PRIMARY KEY,
-            release TEXT NOT NULL,
-            added_by TEXT NOT NULL,
-            added_at TEXT NOT NULL
-        );
-        CREATE TABLE attestation_checks (
-            envelope_sha256 TEXT PRIMARY KEY,
-            attempt_id TEXT NOT NULL,
-            status TEXT NOT NULL,
-            measurement TEXT,
-            release TEXT,
-            reason TEXT NOT NULL,
-            flagged INTEGER NOT NULL,
-            checked_at TEXT NOT NULL
-        );
-        CREATE INDEX attestation_checks_attempt ON attestation_checks (attempt_id);
-    """),
-    Migration(6, "releases of quarantined envelopes after review (item_bank_sync.results.release)", """
-        CREATE TABLE intake_releases (
-            id INTEGER PRIMARY KEY,
-            envelope_sha256 TEXT NOT NULL UNIQUE,
-            attempt_id TEXT NOT NULL,
-            quarantine_reason TEXT NOT NULL,
-            waived_json TEXT NOT NULL,
-            released_by TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            released_at TEXT NOT NULL
-        );
-    """),
-]
+attempts = central_table(
+    "attempts", RESULTS,
+    Column("attempt_id", Text, primary_key=True),
+    Column("envelope_sha256", Text, ForeignKey("envelopes.sha256"), nullable=False),
+    Column("candidate_id", Text, nullable=False),
+    Column("form_id", Text, nullable=False),
+    Column("form_version", Integer, nullable=False),
+    Column("package_id", Text, nullable=False),
+    Column("centre_id", Text, nullable=False),
+    Column("kiosk_id", Text, nullable=False),
+    Column("seat", Text, nullable=False, server_default=""),
+    Column("submitted_at", Text, nullable=False),
+    Column("journal_head", Text, nullable=False),
+    Column("attempt_json", Text, nullable=False),
+    Column("item_time_json", Text, nullable=False, server_default="{}"),
+    Column("total", Float),
+    Column("max_total", Float),
+    Column("cut_score", Float),
+    Column("passed", Integer),
+    Column("scoring_status", Text, nullable=False, server_default="unscored"),
+    Column("scored_at", Text),
+    CheckConstraint("scoring_status IN ('unscored', 'awaiting_marking', 'scored')",
+                    name="attempts_scoring_status_check"),
+    Index("attempts_form", "form_id", "form_version"),
+)
 
+responses = central_table(
+    "responses", RESULTS,
+    Column("attempt_id", Text, ForeignKey("attempts.attempt_id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("item_id", Text, nullable=False),
+    Column("response_id", Text, nullable=False),
+    Column("value_json", Text, nullable=False),
+    Column("wall_time", Text, nullable=False),
+    Column("elapsed_ms", Integer, nullable=False),
+)
 
-def open_results(path: str | Path) -> sqlite_utils.Database:
-    """Open ``results.db`` durably (FULL: a receipted envelope must survive power loss)."""
-    return open_db(path, synchronous="FULL", migrations=MIGRATIONS)
+response_scores = central_table(
+    "response_scores", RESULTS,
+    Column("attempt_id", Text, ForeignKey("attempts.attempt_id"), primary_key=True),
+    Column("item_id", Text, primary_key=True),
+    Column("response_id", Text, primary_key=True),
+    Column("template", Text, nullable=False),
+    Column("score", Float),
+    Column("max_score", Float, nullable=False),
+)
 
+marking_tasks = central_table(
+    "marking_tasks", RESULTS,
+    Column("task_id", Integer, primary_key=True),
+    Column("attempt_id", Text, ForeignKey("attempts.attempt_id"), nullable=False),
+    Column("item_id", Text, nullable=False),
+    Column("response_id", Text, nullable=False),
+    Column("max_score", Float, nullable=False),
+    Column("status", Text, nullable=False, server_default="open"),
+    Column("tolerance", Float, nullable=False),
+    Column("final_score", Float),
+    Column("created_at", Text, nullable=False),
+    CheckConstraint("status IN ('open', 'adjudication', 'done')", name="marking_tasks_status_check"),
+    UniqueConstraint("attempt_id", "item_id", "response_id", name="marking_tasks_slot_key"),
+)
 
-def results_path(data_dir: str | Path) -> Path:
-    return Path(data_dir) / RESULTS_DB_FILE
+marks = central_table(
+    "marks", RESULTS,
+    Column("task_id", Integer, ForeignKey("marking_tasks.task_id"), primary_key=True, autoincrement=False),
+    Column("marker", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("at", Text, nullable=False),
+    CheckConstraint("kind IN ('mark', 'adjudication')", name="marks_kind_check"),
+)
+
+attempt_roles = central_table(
+    "attempt_roles", RESULTS,
+    Column("attempt_id", Text, primary_key=True),
+    Column("person", Text, primary_key=True),
+    Column("role", Text, primary_key=True),
+    CheckConstraint("role IN ('proctor', 'marker', 'adjudicator')", name="attempt_roles_role_check"),
+)
+
+incidents = central_table(
+    "incidents", RESULTS,
+    Column("id", Integer, primary_key=True),
+    Column("attempt_id", Text, nullable=False),
+    Column("centre_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("rule", Text, nullable=False, server_default=""),
+    Column("at", Text, nullable=False),
+    Column("detail_json", Text, nullable=False, server_default="{}"),
+    Index("incidents_attempt", "attempt_id"),
+)
+
+decisions = central_table(
+    "decisions", RESULTS,
+    Column("id", Integer, primary_key=True),
+    Column("attempt_id", Text, ForeignKey("attempts.attempt_id"), nullable=False),
+    Column("decided_by", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", Text, nullable=False),
+    CheckConstraint("outcome IN ('pass', 'fail', 'withheld')", name="decisions_outcome_check"),
+    Index("decisions_attempt", "attempt_id"),
+)
+
+sync_nonces = central_table(
+    "sync_nonces", RESULTS,
+    Column("centre_id", Text, primary_key=True),
+    Column("nonce", Text, primary_key=True),
+    Column("seen_at", Float, nullable=False),
+    Index("sync_nonces_age", "seen_at"),
+)
+
+integrity_flags = central_table(
+    "integrity_flags", RESULTS,
+    Column("id", Integer, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("attempt_id", Text, nullable=False),
+    Column("other_attempt_id", Text),
+    Column("score", Float, nullable=False),
+    Column("detail_json", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+)
+
+marking_tolerance = central_table(
+    "marking_tolerance", RESULTS,
+    Column("form_id", Text, primary_key=True),
+    Column("share", Float, nullable=False),
+    Column("set_by", Text, nullable=False),
+    Column("set_at", Text, nullable=False),
+    CheckConstraint("share >= 0 AND share <= 1", name="marking_tolerance_share_check"),
+)
+
+intake_releases = central_table(
+    "intake_releases", RESULTS,
+    Column("id", Integer, primary_key=True),
+    Column("envelope_sha256", Text, nullable=False, unique=True),
+    Column("attempt_id", Text, nullable=False),
+    Column("quarantine_reason", Text, nullable=False),
+    Column("waived_json", Text, nullable=False),
+    Column("released_by", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("released_at", Text, nullable=False),
+)

@@ -39,9 +39,10 @@ from item_bank_sync.sync.store import SyncStore
 from item_bank_sync.trust.identity import CentralKeys
 
 
-def create_app(data_dir: Path, keys: CentralKeys | None = None, clock: Callable[[], float] | None = None) -> Flask:
+def create_app(data_dir: Path, keys: CentralKeys | None = None, clock: Callable[[], float] | None = None,
+               db_url: str | None = None) -> Flask:
     """The Flask app of one central body's data directory (keys loaded once, databases per thread)."""
-    store = SyncStore(Path(data_dir), keys)
+    store = SyncStore(Path(data_dir), keys, db_url)
     app = Flask("item_bank_sync.sync.api")
     app.config["MAX_CONTENT_LENGTH"] = UPLOAD_MAX_BYTES
     app.extensions["invigil_sync"] = store

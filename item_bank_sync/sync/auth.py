@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Mapping
 
-import sqlite_utils
+from sqlalchemy import Engine, delete
 
 from exam_core import signing
 from exam_core.certs import VerifiedCertificate
@@ -27,7 +27,8 @@ from exam_core.jsonio import b64d
 from exam_core.timestamps import parse_time
 from exam_core.signed_request import HEADER_CENTRE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIME, request_message
 from exam_core.signed_request import PURPOSE as SYNC_REQUEST_PURPOSE
-from exam_core.store import immediate_transaction
+from item_bank_sync.db.sql import insert_ignore, write
+from item_bank_sync.results.schema import sync_nonces
 
 REPLAY_WINDOW_SECONDS = 300
 NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -66,7 +67,7 @@ class RequestVerifier:
     centre or raises ``AuthError``/``ArtefactError``.
     """
 
-    def __init__(self, nonces: sqlite_utils.Database, certificate_of: Callable[[str], VerifiedCertificate],
+    def __init__(self, nonces: Engine, certificate_of: Callable[[str], VerifiedCertificate],
                  window: float = REPLAY_WINDOW_SECONDS, clock: Callable[[], float] = time.time) -> None:
         self.nonces = nonces
         self.certificate_of = certificate_of
@@ -114,9 +115,8 @@ class RequestVerifier:
 
     def _remember(self, centre: str, nonce: str, now: float) -> None:
         """Record the nonce durably; a second sighting is a replay."""
-        with immediate_transaction(self.nonces) as conn:
-            conn.execute("DELETE FROM sync_nonces WHERE seen_at < ?", (now - 2 * self.window,))
-            inserted = conn.execute("INSERT OR IGNORE INTO sync_nonces (centre_id, nonce, seen_at) VALUES (?, ?, ?)",
-                                    (centre, nonce, now)).rowcount
-        if inserted != 1:
+        with write(self.nonces) as conn:
+            conn.execute(delete(sync_nonces).where(sync_nonces.c.seen_at < now - 2 * self.window))
+            inserted = insert_ignore(conn, sync_nonces, {"centre_id": centre, "nonce": nonce, "seen_at": now})
+        if not inserted:
             raise AuthError("replayed request (nonce already used)")

@@ -20,43 +20,51 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
 
 from exam_core import limits
-from exam_core.errors import MalformedError, TamperedError
+from exam_core.errors import MalformedError
 from exam_core.files import write_atomic
 from exam_core.sealed_file import read_sealed_file
 from exam_core.sync_wire import (ACCEPTED, QUARANTINED, REJECTED, BundlePackage, CentreBundle, RecordedRevocation,
                                  open_envelopes_bundle, seal_bundle)
 from exam_core.timestamps import format_time, utc_now
+from item_bank_sync.db.sql import fetch_all
+from item_bank_sync.results.schema import envelopes
 from item_bank_sync.sync.store import SyncStore
 from item_bank_sync.trust import kiosk_revocations
 
 
-def export_bundle(data_dir: Path, centre_id: str, out_path: Path) -> dict[str, Any]:
-    store = SyncStore(data_dir)
+def export_bundle(data_dir: Path, centre_id: str, out_path: Path, db_url: str | None = None) -> dict[str, Any]:
+    store = SyncStore(data_dir, db_url=db_url)
     certificate = store.centre_certificate(centre_id)
     if certificate.hpke_public is None:
         raise MalformedError(f"the certificate of {centre_id} carries no HPKE key", "certificate")
-    packages = []
+    packages, skipped = [], []
     for entry in store.packages_for(centre_id):
         data = store.package_path(centre_id, entry["package_id"]).read_bytes()
         if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-            raise TamperedError(f"package file {entry['package_id']} no longer matches its recorded hash")
+            # left out and reported: a damaged package file must not keep the receipts and the
+            # revocation list from the centre (issue 13, M1)
+            skipped.append({"package_id": entry["package_id"],
+                            "reason": "package file no longer matches its recorded hash"})
+            continue
         packages.append(BundlePackage(entry["package_id"], entry["sha256"], data))
-    receipts = tuple(bytes(r[0]) for r in store.results_db().execute(
-        "SELECT receipt FROM envelopes WHERE centre_id = ? ORDER BY received_at", [centre_id]))
+    e = envelopes.c
+    receipts = tuple(bytes(r[0]) for r in fetch_all(store.results_db(), select(e.receipt).where(
+        e.centre_id == centre_id).order_by(e.received_at, e.sha256)))
     recorded = tuple(RecordedRevocation(**r) for r in kiosk_revocations.recorded_for(store.results_db(), centre_id))
     bundle = CentreBundle(centre_id, format_time(utc_now()), tuple(packages), store.revocation_list(), receipts,
                           recorded)
     write_atomic(out_path, seal_bundle(bundle, store.keys.signing, certificate.hpke_public))
     return {"centre_id": centre_id, "file": str(out_path), "packages": [p.package_id for p in packages],
-            "receipts": len(receipts)}
+            "packages_skipped": skipped, "receipts": len(receipts)}
 
 
-def import_bundle(data_dir: Path, bundle_path: Path) -> dict[str, Any]:
+def import_bundle(data_dir: Path, bundle_path: Path, db_url: str | None = None) -> dict[str, Any]:
     """Open a centre's envelope bundle, verify its signature, record its kiosk revocations (all or
     none: one that does not verify refuses the bundle), then take every envelope in."""
-    store = SyncStore(data_dir)
+    store = SyncStore(data_dir, db_url=db_url)
 
     def centre_key(centre_id: str) -> Ed25519PublicKey:
         certificate = store.centre_certificate(centre_id)

@@ -95,9 +95,10 @@ def tls_context(data_dir: Path) -> tuple[ssl.SSLContext, str]:
     return context, fingerprint
 
 
-def serve(data_dir: Path, host: str, port: int, insecure_dev: bool, on_ready: Callable[[str], None]) -> None:
+def serve(data_dir: Path, host: str, port: int, insecure_dev: bool, on_ready: Callable[[str], None],
+          db_url: str | None = None) -> None:
     """Run the API on waitress until interrupted (HTTPS unless ``insecure_dev``)."""
-    app = create_app(data_dir)
+    app = create_app(data_dir, db_url=db_url)
     if insecure_dev:
         server = SyncServer(app, host, port)
         on_ready(f"http://{host}:{server.server_port} (INSECURE: development only, no TLS)")

@@ -1,26 +1,24 @@
 """What the sync API and intake read from the central body's data directory.
 
-One :class:`SyncStore` per server process: the central keys are loaded once; the SQLite
-connections (``bank.db`` from the item bank, ``results.db`` of intake) are opened once per
-thread, because one sqlite3 connection carries one transaction at a time and the server is
-threaded. Centre certificates are re-read from the bank on each request, so a revocation by the
+One :class:`SyncStore` per server process: the central keys are loaded once, and so are the
+data layer's engines (one connection pool per process, shared by the server's threads; each
+request checks a connection out per transaction). Centre certificates are re-read from the bank on each request, so a revocation by the
 item-bank administrator takes effect at the next request without a restart.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
+from sqlalchemy import Engine, select
 
 from exam_core import certs
 from exam_core.certs import VerifiedCertificate
-from item_bank_sync.bank.schema import open_bank
+from item_bank_sync.bank.schema import packages
 from item_bank_sync.context import CentralContext
+from item_bank_sync.db.sql import fetch_all, fetch_one
 from item_bank_sync.results.intake import Intake
-from item_bank_sync.results.schema import open_results, results_path
 from item_bank_sync.trust.centres import REVOCATIONS_FILE, enrolled_centre_certificate
 from item_bank_sync.trust.identity import CentralKeys
 
@@ -28,20 +26,20 @@ from item_bank_sync.trust.identity import CentralKeys
 class SyncStore:
     """The data directory as the API and bundle import read it (see the module doc)."""
 
-    def __init__(self, data_dir: Path, keys: CentralKeys | None = None) -> None:
-        self.context = CentralContext(data_dir=Path(data_dir))
+    def __init__(self, data_dir: Path, keys: CentralKeys | None = None, db_url: str | None = None) -> None:
+        """``db_url`` as ``--db`` (None: ``INVIGIL_CENTRAL_DB``, else the data directory's SQLite files)."""
+        self.context = CentralContext(data_dir=Path(data_dir), db_url=db_url)
         self.keys = keys or CentralKeys.load(self.context)
-        self._local = threading.local()
 
-    def bank_db(self) -> sqlite_utils.Database:
-        if getattr(self._local, "bank", None) is None:
-            self._local.bank = open_bank(self.context.bank_db_path)
-        return self._local.bank
+    def bank_db(self) -> Engine:
+        return self.context.open_bank_db()
 
-    def results_db(self) -> sqlite_utils.Database:
-        if getattr(self._local, "results", None) is None:
-            self._local.results = open_results(results_path(self.context.data_dir))
-        return self._local.results
+    def results_db(self) -> Engine:
+        return self.context.open_results_db()
+
+    def close(self) -> None:
+        """Close the pooled connections (the server stopped)."""
+        self.context.close()
 
     def intake(self) -> Intake:
         return Intake(self.bank_db(), self.results_db(), self.keys, self.revocations_bytes_list())
@@ -53,11 +51,11 @@ class SyncStore:
 
     # --- packages -------------------------------------------------------------------------------
     def packages_for(self, centre_id: str) -> list[dict[str, Any]]:
-        rows = self.bank_db().query(
-            "SELECT package_id, form_id, form_version, opens, closes, sha256, path FROM packages "
-            "WHERE centre_id = ? ORDER BY package_id", [centre_id])
+        p = packages.c
+        rows = fetch_all(self.bank_db(), select(p.package_id, p.form_id, p.form_version, p.opens, p.closes, p.sha256,
+                                                p.path).where(p.centre_id == centre_id).order_by(p.package_id))
         out = []
-        for row in rows:
+        for row in (r._mapping for r in rows):
             path = self._package_file(row["path"])
             if path is None:
                 continue
@@ -66,8 +64,8 @@ class SyncStore:
         return out
 
     def package_path(self, centre_id: str, package_id: str) -> Path | None:
-        row = self.bank_db().conn.execute(
-            "SELECT path FROM packages WHERE centre_id = ? AND package_id = ?", (centre_id, package_id)).fetchone()
+        row = fetch_one(self.bank_db(), select(packages.c.path).where(packages.c.centre_id == centre_id,
+                                                                     packages.c.package_id == package_id))
         return None if row is None else self._package_file(row[0])
 
     def _package_file(self, stored: str) -> Path | None:

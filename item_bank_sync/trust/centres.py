@@ -19,16 +19,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Engine, func, insert, select, update
 
 from exam_core import certs, keys, sync_wire
 from exam_core.certs import VerifiedCertificate
 from exam_core.errors import InvigilError, RevokedError, UntrustedError
 from exam_core.jsonio import canonical_dumps
-from exam_core.store import immediate_transaction
 from exam_core.timestamps import utc_now, utc_text
 from item_bank_sync.context import CentralContext
+from item_bank_sync.db.sql import fetch_all, fetch_one, lock, write
+from item_bank_sync.trust.schema import centres, revocation_lists
 
 REVOCATIONS_FILE = "revocations.signed"
 REQUEST_MAX_BYTES = 64 * 1024
@@ -51,8 +52,8 @@ def enrol(ctx: CentralContext, request_bytes: bytes, source: str, by: str) -> di
     if not isinstance(hpke_public, keys.HpkePublicKey):
         raise CentreError(f"{source}: hpke_key is not an HPKE key")
     db = ctx.open_bank_db()
-    existing = db.execute("SELECT signing_key_id, revoked_at FROM centres WHERE centre_id = ?",
-                          (request.centre_id,)).fetchone()
+    existing = fetch_one(db, select(centres.c.signing_key_id, centres.c.revoked_at)
+                         .where(centres.c.centre_id == request.centre_id))
     if existing:
         state = "revoked" if existing[1] else "enrolled"
         raise CentreError(f"centre {request.centre_id} is already {state} (signing key {existing[0]}); "
@@ -62,11 +63,11 @@ def enrol(ctx: CentralContext, request_bytes: bytes, source: str, by: str) -> di
     certificate = certs.issue_certificate(signing_key, body["body_id"], request.centre_id, certs.ROLE_CENTRE,
                                           signing_public, hpke_public)
     cert = certs.read_certificate(certificate, signing_key.public_key()).cert
-    with immediate_transaction(db) as conn:
-        conn.execute("INSERT INTO centres (centre_id, name, signing_key_id, hpke_key_id, request_json, cert_serial,"
-                     " certificate, not_after, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     (request.centre_id, request.name, keys.key_id(signing_public), keys.key_id(hpke_public),
-                      canonical_dumps(request.to_dict()).decode(), cert.serial, certificate, cert.not_after, utc_text()))
+    with write(db) as conn:  # the primary key refuses a second enrolment that raced this one
+        conn.execute(insert(centres).values(
+            centre_id=request.centre_id, name=request.name, signing_key_id=keys.key_id(signing_public),
+            hpke_key_id=keys.key_id(hpke_public), request_json=canonical_dumps(request.to_dict()).decode(),
+            cert_serial=cert.serial, certificate=certificate, not_after=cert.not_after, enrolled_at=utc_text()))
     bundle_path = ctx.centres_dir / f"{request.centre_id}.certificate.json"
     ctx.centres_dir.mkdir(parents=True, exist_ok=True)
     bundle_path.write_bytes(certificate_bundle(certificate, ctx.central_certificate()))
@@ -84,9 +85,10 @@ def certificate_bundle(centre_certificate: bytes, root_certificate: bytes) -> by
                         "root_certificate": root_certificate.decode("ascii")}, indent=2) + "\n").encode("ascii")
 
 
-def list_centres(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    rows = db.execute("SELECT centre_id, name, cert_serial, not_after, enrolled_at, revoked_at, revoked_reason "
-                      "FROM centres ORDER BY centre_id").fetchall()
+def list_centres(db: Engine) -> list[dict[str, Any]]:
+    c = centres.c
+    rows = fetch_all(db, select(c.centre_id, c.name, c.cert_serial, c.not_after, c.enrolled_at, c.revoked_at,
+                                c.revoked_reason).order_by(c.centre_id))
     cols = ("centre_id", "name", "serial", "not_after", "enrolled_at", "revoked_at", "revoked_reason")
     return [dict(zip(cols, r)) for r in rows]
 
@@ -96,21 +98,23 @@ def revoke(ctx: CentralContext, centre_id: str, reason: str, by: str) -> dict[st
     db = ctx.open_bank_db()
     signing_key = ctx.load_signing_key()
     body_id = ctx.body()["body_id"]
-    with immediate_transaction(db) as conn:
-        row = conn.execute("SELECT cert_serial, revoked_at FROM centres WHERE centre_id = ?", (centre_id,)).fetchone()
+    with write(db) as conn:
+        lock(conn, "revocation-list")  # one list per sequence number, each holding every revocation before it
+        row = conn.execute(select(centres.c.cert_serial, centres.c.revoked_at)
+                           .where(centres.c.centre_id == centre_id)).first()
         if row is None:
             raise CentreError(f"no centre {centre_id}")
         if row[1] is not None:
             raise CentreError(f"centre {centre_id} was already revoked at {row[1]}")
         now = utc_text()
-        conn.execute("UPDATE centres SET revoked_at = ?, revoked_reason = ? WHERE centre_id = ?",
-                     (now, reason[:1000], centre_id))
-        serials = [r[0] for r in conn.execute("SELECT cert_serial FROM centres WHERE revoked_at IS NOT NULL "
-                                              "ORDER BY cert_serial").fetchall()]
-        last = conn.execute("SELECT MAX(sequence) FROM revocation_lists").fetchone()[0] or 0
+        conn.execute(update(centres).where(centres.c.centre_id == centre_id)
+                     .values(revoked_at=now, revoked_reason=reason[:1000]))
+        serials = sorted(r[0] for r in conn.execute(select(centres.c.cert_serial)
+                                                    .where(centres.c.revoked_at.is_not(None))))
+        last = conn.execute(select(func.max(revocation_lists.c.sequence))).scalar() or 0
         signed = certs.issue_revocation_list(signing_key, body_id, serials, sequence=last + 1)
-        conn.execute("INSERT INTO revocation_lists (sequence, issued_at, serials_json, signed) VALUES (?, ?, ?, ?)",
-                     (last + 1, now, json.dumps(serials), signed))
+        conn.execute(insert(revocation_lists).values(sequence=last + 1, issued_at=now,
+                                                     serials_json=json.dumps(serials), signed=signed))
     path = write_revocations(ctx, signed)
     ctx.audit_log().append(by, "centre.revoke", {"centre_id": centre_id, "serial": row[0], "reason": reason[:1000],
                                                  "revocation_sequence": last + 1})
@@ -129,8 +133,8 @@ def write_revocations(ctx: CentralContext, signed: bytes) -> Path:
 
 def centre_hpke_key(ctx: CentralContext, centre_id: str) -> tuple[keys.HpkePublicKey, str]:
     """The HPKE key of an enrolled, unrevoked, currently valid centre (from its verified certificate)."""
-    row = ctx.open_bank_db().execute("SELECT certificate, revoked_at FROM centres WHERE centre_id = ?",
-                                     (centre_id,)).fetchone()
+    row = fetch_one(ctx.open_bank_db(), select(centres.c.certificate, centres.c.revoked_at)
+                    .where(centres.c.centre_id == centre_id))
     if row is None:
         raise CentreError(f"no centre {centre_id}; enrol it with `centres add --request FILE`")
     if row[1] is not None:
@@ -142,10 +146,10 @@ def centre_hpke_key(ctx: CentralContext, centre_id: str) -> tuple[keys.HpkePubli
     return verified.hpke_public, verified.cert.serial
 
 
-def enrolled_centre_certificate(bank: sqlite_utils.Database, root_public: Ed25519PublicKey,
+def enrolled_centre_certificate(bank: Engine, root_public: Ed25519PublicKey,
                                 centre_id: str) -> VerifiedCertificate:
-    """An enrolled centre's certificate from ``bank.db``, verified against the root; refused if revoked."""
-    row = bank.conn.execute("SELECT certificate, revoked_at FROM centres WHERE centre_id = ?", (centre_id,)).fetchone()
+    """An enrolled centre's certificate from the bank store, verified against the root; refused if revoked."""
+    row = fetch_one(bank, select(centres.c.certificate, centres.c.revoked_at).where(centres.c.centre_id == centre_id))
     if row is None:
         raise UntrustedError(f"centre {centre_id} is not enrolled")
     if row[1] is not None:

@@ -19,26 +19,31 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Connection, Engine, column, func, select, table
 
 from exam_core import sync_wire
 from exam_core.errors import ArtefactError, ValidationError
-from exam_core.store import immediate_transaction
 from exam_core.timestamps import format_time, utc_now
+from item_bank_sync.db.sql import fetch_all, insert_ignore_many, write
 from item_bank_sync.trust.centres import enrolled_centre_certificate
+from item_bank_sync.trust.schema import kiosk_revocations
 
 COLUMNS = ("centre_id", "kiosk_id", "key_id", "cert_serial", "revoked_at", "revoked_by", "reason", "received_at")
+#: The three columns of results/schema.py's ``envelopes`` counted here, named without importing
+#: results (which comes after trust in the import order); the table itself is defined there.
+envelopes = table("envelopes", column("centre_id"), column("status"), column("reason"))
 
 
-def recorded_for(results: sqlite_utils.Database, centre_id: str) -> list[dict[str, str]]:
+def recorded_for(results: Engine, centre_id: str) -> list[dict[str, str]]:
     """``{kiosk_id, key_id}`` of every revocation recorded from this centre: what a bundle back to
     the centre acknowledges, so its console marks them sent."""
-    return [{"kiosk_id": k, "key_id": key} for k, key in results.conn.execute(
-        "SELECT kiosk_id, key_id FROM kiosk_revocations WHERE centre_id = ? ORDER BY revoked_at", (centre_id,))]
+    k = kiosk_revocations.c
+    return [{"kiosk_id": kiosk, "key_id": key} for kiosk, key in fetch_all(
+        results, select(k.kiosk_id, k.key_id).where(k.centre_id == centre_id).order_by(k.revoked_at))]
 
 
-def record(results: sqlite_utils.Database, bank: sqlite_utils.Database, root_public: Ed25519PublicKey,
+def record(results: Engine, bank: Engine, root_public: Ed25519PublicKey,
            via_centre: str, documents: tuple[bytes, ...]) -> list[sync_wire.KioskRevocation]:
     """Verify each signed revocation with ``via_centre``'s certificate and store the new ones.
 
@@ -63,32 +68,36 @@ def record(results: sqlite_utils.Database, bank: sqlite_utils.Database, root_pub
                                   f"{via_centre}")
         revocations.append(revocation)
     now = format_time(utc_now())
-    with immediate_transaction(results) as conn:
-        conn.executemany(
-            f"INSERT OR IGNORE INTO kiosk_revocations ({', '.join(COLUMNS)}, document) VALUES (?,?,?,?,?,?,?,?,?)",
-            [(r.centre_id, r.kiosk_id, r.key_id, r.cert_serial, r.revoked_at, r.revoked_by, r.reason, now, doc)
-             for r, doc in zip(revocations, documents)])
+    rows = [dict(zip(COLUMNS, (r.centre_id, r.kiosk_id, r.key_id, r.cert_serial, r.revoked_at, r.revoked_by,
+                                r.reason, now)), document=doc) for r, doc in zip(revocations, documents)]
+    with write(results) as conn:
+        insert_ignore_many(conn, kiosk_revocations, rows)
     return revocations
 
 
-def revocation_of(conn: Any, centre_id: str, kiosk_id: str, key_id: str) -> dict[str, Any] | None:
+def revocation_of(conn: Connection, centre_id: str, kiosk_id: str, key_id: str) -> dict[str, Any] | None:
     """The recorded revocation of this kiosk key at this centre, if any."""
-    row = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM kiosk_revocations WHERE centre_id = ? AND kiosk_id = ?"
-                       " AND key_id = ?", (centre_id, kiosk_id, key_id)).fetchone()
+    k = kiosk_revocations.c
+    row = conn.execute(select(*(k[c] for c in COLUMNS))
+                       .where(k.centre_id == centre_id, k.kiosk_id == kiosk_id, k.key_id == key_id)).first()
     return None if row is None else dict(zip(COLUMNS, row))
 
 
-def list_revocations(results: sqlite_utils.Database, centre_id: str | None = None) -> list[dict[str, Any]]:
+def list_revocations(results: Engine, centre_id: str | None = None) -> list[dict[str, Any]]:
     """Every recorded kiosk revocation (optionally of one centre), newest first, with how many
     envelopes of that kiosk are quarantined because of it."""
-    where, args = ("WHERE centre_id = ?", [centre_id]) if centre_id else ("", [])
-    rows = results.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM kiosk_revocations {where}"
-                                " ORDER BY revoked_at DESC", args).fetchall()
+    k = kiosk_revocations.c
+    query = select(*(k[c] for c in COLUMNS)).order_by(k.revoked_at.desc())
+    if centre_id:
+        query = query.where(k.centre_id == centre_id)
     out = []
-    for row in rows:
-        entry = dict(zip(COLUMNS, row))
-        entry["envelopes_quarantined"] = results.conn.execute(
-            "SELECT COUNT(*) FROM envelopes WHERE centre_id = ? AND status = 'quarantined' AND reason LIKE ?",
-            (entry["centre_id"], f"kiosk {entry['kiosk_id']} (key {entry['key_id']}) was revoked%")).fetchone()[0]
-        out.append(entry)
+    with results.connect() as conn:
+        for row in conn.execute(query).all():
+            entry = dict(zip(COLUMNS, row))
+            pattern = f"kiosk {entry['kiosk_id']} (key {entry['key_id']}) was revoked%"
+            entry["envelopes_quarantined"] = conn.execute(
+                select(func.count()).select_from(envelopes).where(
+                    envelopes.c.centre_id == entry["centre_id"], envelopes.c.status == "quarantined",
+                    envelopes.c.reason.like(pattern))).scalar_one()
+            out.append(entry)
     return out

@@ -26,14 +26,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Connection, Engine, delete, select
 
 from exam_core import attestation, protocol, signing
 from exam_core.errors import ArtefactError, InvigilError, ValidationError
 from exam_core.jsonio import b64d, loads_strict
 from exam_core.timestamps import format_time, utc_now
-from exam_core.store import immediate_transaction
+from item_bank_sync.db.sql import fetch_all, upsert, write
+from item_bank_sync.trust.schema import attestation_checks, release_allowlist
 
 MEASUREMENT_RE = re.compile(r"^[0-9a-f]{64}$")
 MAX_ENTRIES = 1000
@@ -59,7 +60,7 @@ class AttestationVerdict:
 
 # --- the allow-list ----------------------------------------------------------------------------------
 
-def allow(results: sqlite_utils.Database, measurement: str, release: str, by: str) -> dict[str, str]:
+def allow(results: Engine, measurement: str, release: str, by: str) -> dict[str, str]:
     measurement = measurement.strip().lower()
     if not MEASUREMENT_RE.match(measurement):
         raise AllowlistError(f"measurement {measurement[:80]!r}: must be 64 hex digits "
@@ -70,23 +71,34 @@ def allow(results: sqlite_utils.Database, measurement: str, release: str, by: st
         raise AllowlistError(f"release allow-list: already {MAX_ENTRIES} measurements; remove old releases first")
     entry = {"measurement": measurement, "release": release.strip(), "added_by": by.strip(),
              "added_at": format_time(utc_now())}
-    with immediate_transaction(results) as conn:
-        conn.execute("INSERT OR REPLACE INTO release_allowlist (measurement, release, added_by, added_at)"
-                     " VALUES (:measurement, :release, :added_by, :added_at)", entry)
+    with write(results) as conn:
+        upsert(conn, release_allowlist, entry, key=["measurement"])
     return entry
 
 
-def remove(results: sqlite_utils.Database, measurement: str) -> None:
-    with immediate_transaction(results) as conn:
-        gone = conn.execute("DELETE FROM release_allowlist WHERE measurement = ?", (measurement.strip().lower(),))
+def remove(results: Engine, measurement: str) -> None:
+    with write(results) as conn:
+        gone = conn.execute(delete(release_allowlist)
+                            .where(release_allowlist.c.measurement == measurement.strip().lower()))
     if gone.rowcount == 0:
         raise AllowlistError(f"measurement {measurement[:80]!r} is not on the release allow-list")
 
 
-def entries(results: sqlite_utils.Database) -> dict[str, dict[str, str]]:
+def entries(results: Engine) -> dict[str, dict[str, str]]:
     """measurement -> {release, added_by, added_at}."""
-    return {m: {"release": r, "added_by": b, "added_at": a} for m, r, b, a in results.conn.execute(
-        "SELECT measurement, release, added_by, added_at FROM release_allowlist ORDER BY added_at")}
+    a = release_allowlist.c
+    return {m: {"release": r, "added_by": b, "added_at": t} for m, r, b, t in fetch_all(
+        results, select(a.measurement, a.release, a.added_by, a.added_at).order_by(a.added_at, a.measurement))}
+
+
+def checks(results: Engine, flagged_only: bool = False) -> list[dict[str, Any]]:
+    """The verdict on every accepted envelope's attestation (``intake attestations``), oldest first."""
+    c = attestation_checks.c
+    query = select(c.envelope_sha256, c.attempt_id, c.status, c.measurement, c.release, c.flagged, c.reason,
+                   c.checked_at).order_by(c.checked_at, c.envelope_sha256)
+    if flagged_only:
+        query = query.where(c.flagged == 1)
+    return [{**r._mapping, "flagged": bool(r.flagged)} for r in fetch_all(results, query)]
 
 
 # --- the verdict ---------------------------------------------------------------------------------------
@@ -124,9 +136,9 @@ def _open(document_b64: Any, kiosk_public: Ed25519PublicKey) -> attestation.Atte
     return attestation.open_attestation(data, kiosk_public, nonce)
 
 
-def record(conn: Any, envelope_sha256: str, attempt_id: str, verdict: AttestationVerdict) -> None:
+def record(conn: Connection, envelope_sha256: str, attempt_id: str, verdict: AttestationVerdict) -> None:
     """Store the verdict with the accepted attempt (same transaction)."""
-    conn.execute("INSERT OR REPLACE INTO attestation_checks (envelope_sha256, attempt_id, status, measurement,"
-                 " release, reason, flagged, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                 (envelope_sha256, attempt_id, verdict.status, verdict.measurement, verdict.release,
-                  verdict.reason, int(verdict.flagged), format_time(utc_now())))
+    upsert(conn, attestation_checks, {
+        "envelope_sha256": envelope_sha256, "attempt_id": attempt_id, "status": verdict.status,
+        "measurement": verdict.measurement, "release": verdict.release, "reason": verdict.reason,
+        "flagged": int(verdict.flagged), "checked_at": format_time(utc_now())}, key=["envelope_sha256"])

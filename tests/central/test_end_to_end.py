@@ -17,12 +17,12 @@ from click.testing import CliRunner
 
 from exam_core import certs, envelope, keys
 from exam_core.timestamps import format_time, utc_now
-from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.cli.main import main
 from item_bank_sync.items import synthetic
 from proctor_console.context import ConsoleContext
 from proctor_console.sync.client import HubClient
 from proctor_console.sync.run import run_sync
+from tests.support.central_db import bank_of
 from tests.support.central_sync import Hub
 
 AREAS = ["algebra", "geometry"]
@@ -61,7 +61,7 @@ def test_bank_to_decision(tmp_path):
     scheme.write_text(synthetic.scheme_yaml("S1", AREAS, per_area=5))
     central.json("schemes", "add", str(scheme))
     central.json("forms", "build", "--scheme", "S1", "--count", "1", "--seed", "1")
-    bank = open_bank(central.data_dir / "bank.db")
+    bank = bank_of(central.data_dir)
     form_id, form_json = bank.execute("SELECT form_id, form_json FROM forms").fetchone()
     form_items = [ref["item_id"] for ref in json.loads(form_json)["items"]]
     correct = {item_id: json.loads(key)["responses"][0]["correct"]

@@ -10,13 +10,13 @@ from exam_core import envelope
 from exam_core.model import Attempt
 from exam_core.result import SealStamp
 from exam_core.timestamps import format_time, parse_time, utc_now
-from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.results.intake import ACCEPTED, Intake
-from item_bank_sync.results.schema import open_results, results_path
 from kiosk.journal import Journal
 from kiosk.session import ExamSession, Sealed, receipt_code
 from kiosk.storage import open_kiosk_db
-from tests.kiosk.forms import ANSWERS, make_bundle
+from simulators.forms import ANSWERS
+from tests.support.kiosk_world import make_bundle
+from tests.support.central_db import bank_of, results_of
 from tests.support.central_world import CENTRE_ID, KIOSK_ID, build_world
 
 RESPONSE = {"response_id": "R1"}
@@ -41,7 +41,7 @@ KEYS = {
 
 
 def _bank_for_kiosk_form(world) -> None:
-    bank = open_bank(world.context.bank_db_path)
+    bank = bank_of(world.data_dir)
     for item_id, key in KEYS.items():
         bank["items"].insert({"item_id": item_id, "version": 1, "content_hash": "0" * 64, "status": "approved",
                               "title": item_id, "interaction_types": "x", "source": "kiosk-test-form",
@@ -98,9 +98,9 @@ def test_real_kiosk_submission_is_accepted_and_scored(tmp_path):
     session.submit()
     kiosk_db.conn.close()
 
-    bank = open_bank(world.context.bank_db_path)
-    results = open_results(results_path(world.data_dir))
-    result = Intake(bank, results, world.keys, []).receive(sealed[0].envelope, CENTRE_ID)
+    bank = bank_of(world.data_dir)
+    results = results_of(world.data_dir)
+    result = Intake(bank.engine, results.engine, world.keys, []).receive(sealed[0].envelope, CENTRE_ID)
     assert result.status == ACCEPTED, result.reason
     scores = dict(results.execute("SELECT item_id, score FROM response_scores").fetchall())
     assert scores == {"Q01": 1.0, "Q02": 1.0, "Q03": 1.0, "Q04": None, "Q05": 1.0, "Q06": 1.0, "Q07": 1.0,

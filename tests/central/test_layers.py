@@ -4,7 +4,7 @@ by concern that import only downwards, and no import circle.
 Order (a module may import its own subpackage and anything to its left, never a sibling or to its
 right)::
 
-    items -> bank -> context -> trust -> {forms, results} -> {sync, analysis} -> psychometrics -> cli
+    {items, db} -> bank -> context -> trust -> {forms, results} -> {sync, analysis} -> psychometrics -> cli
 
 ``item_bank_sync/__init__.py`` (the version) may be imported by anyone and ``__main__`` by no one.
 Imports under ``if TYPE_CHECKING:`` never run and are not counted; imports inside functions are.
@@ -17,7 +17,7 @@ import graphlib
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "item_bank_sync"
-RANK = {"items": 0, "bank": 1, "context": 2, "trust": 3, "forms": 4, "results": 4, "sync": 5, "analysis": 5,
+RANK = {"items": 0, "db": 0, "bank": 1, "context": 2, "trust": 3, "forms": 4, "results": 4, "sync": 5, "analysis": 5,
         "psychometrics": 6, "cli": 7, "__main__": 8}
 
 

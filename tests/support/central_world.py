@@ -19,10 +19,10 @@ from typing import Any
 from exam_core import certs, envelope, keys, package
 from exam_core.jsonio import b64e, canonical_dumps
 from exam_core.timestamps import format_time, utc_now
-from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.context import CentralContext
 from item_bank_sync.trust.identity import CentralKeys
 from tests.support.pki import Pki
+from tests.support.central_db import bank_of
 
 #: The repository (tests run the CLIs as processes from here).
 REPO = Path(__file__).resolve().parents[2]
@@ -123,7 +123,7 @@ def build_world(data_dir: Path, cut_score: float = 3.0, centre: Any = None, cent
 def _fill_bank(context: CentralContext, pki: Pki, package_bytes: bytes, cut_score: float) -> None:
     import hashlib
 
-    bank = open_bank(context.bank_db_path)
+    bank = bank_of(context.data_dir)
     now = format_time(utc_now())
     for item_id, response_key in KEYS.items():
         bank["items"].insert({"item_id": item_id, "version": 1, "content_hash": "0" * 64, "status": "approved",

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from exam_core import keys
-from exam_core.audit import AuditLog
-from exam_core.store import open_db
-from item_bank_sync.bank.schema import MIGRATIONS
+from tests.support.central_db import audit_of
 from tests.support.central_items import choice_item, write_qti
 
 
@@ -39,8 +37,7 @@ def test_versions_status_history_and_audit(central, tmp_path: Path) -> None:
     central.json("items", "retire", "q1", "--by", "carol", "--version", "1", "--note", "superseded")
     assert central.json("items", "show", "q1", "--version", "1")["status"] == "retired"
 
-    db = open_db(central.data_dir / "bank.db", migrations=MIGRATIONS)
-    log = AuditLog(db, "audit_log")
+    log = audit_of(central.data_dir)
     actions = [(e.action, e.actor) for e in log.entries()]
     assert actions[0][0] == "central.init"
     assert [a for a in actions if a[0].startswith("item.")] == [

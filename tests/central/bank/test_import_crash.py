@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,10 +12,8 @@ from pathlib import Path
 import pytest
 
 from exam_core import keys
-from exam_core.audit import AuditLog
-from exam_core.store import open_db
-from item_bank_sync.bank.schema import MIGRATIONS
 from item_bank_sync.items.synthetic import generate, write_items
+from tests.support.central_db import audit_of, central_db, rows, value
 
 REPO = Path(__file__).parents[3]
 
@@ -28,30 +25,29 @@ def test_kill_9_during_import(central, tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "item_bank_sync", "--data", str(central.data_dir), "import",
            str(tmp_path / "items" / "a"), "--json"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    db_path = central.data_dir / "bank.db"
+    db = central_db(central.data_dir).bank
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # kill once at least one batch is committed, before the end
-        stored = sqlite3.connect(db_path).execute("SELECT COUNT(*) FROM items").fetchone()[0]
+        stored = value(db, "SELECT COUNT(*) FROM items")
         if stored > 0 or proc.poll() is not None:
             break
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 
-    db = open_db(db_path, migrations=MIGRATIONS)
-    stored = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+    stored = value(db, "SELECT COUNT(*) FROM items")
     assert 0 < stored < count, f"kill came too late or too early ({stored} stored)"
     assert stored % 200 == 0 or stored == count  # whole batches only: a batch is one transaction
-    orphans = db.execute("SELECT COUNT(*) FROM items i WHERE NOT EXISTS (SELECT 1 FROM item_status s "
-                         "WHERE s.item_id = i.item_id AND s.version = i.version)").fetchone()[0]
+    orphans = value(db, "SELECT COUNT(*) FROM items i WHERE NOT EXISTS (SELECT 1 FROM item_status s "
+                        "WHERE s.item_id = i.item_id AND s.version = i.version)")
     assert orphans == 0
-    AuditLog(db, "audit_log").verify(keys.load_public_key(central.data_dir / "keys" / "central-signing.pub"))
+    audit_of(central.data_dir).verify(keys.load_public_key(central.data_dir / "keys" / "central-signing.pub"))
 
     rerun = central.json("import", tmp_path / "items" / "a")
     outcomes = [r["outcome"] for r in rerun["imported"]]
     assert outcomes.count("unchanged") == stored and outcomes.count("created") == count - stored
-    assert db.execute("SELECT COUNT(*), MAX(version) FROM items").fetchone() == (count, 1)
-    audited = {(i["item_id"], i["version"]) for e in AuditLog(db, "audit_log").entries()
+    assert rows(db, "SELECT COUNT(*), MAX(version) FROM items") == [(count, 1)]
+    audited = {(i["item_id"], i["version"]) for e in audit_of(central.data_dir).entries()
                if e.action == "item.import" for i in e.data["items"]}
     assert len(audited) == count  # every stored item reached the audit chain, crash or not
 
@@ -67,8 +63,7 @@ def test_status_rows_left_unaudited_by_a_crash_are_audited_by_the_next_operation
     monkeypatch.setattr(ItemBank, "drain_audit", lambda self: 0)
     central.json("import", write_qti(tmp_path, "a.xml", choice_item("crash-a")))
     monkeypatch.setattr(ItemBank, "drain_audit", real_drain)
-    db = open_db(central.data_dir / "bank.db", migrations=MIGRATIONS)
-    log = AuditLog(db, "audit_log")
+    log = audit_of(central.data_dir)
     assert not [e for e in log.entries() if e.action == "item.import"]
     central.json("items", "review", "crash-a", "--by", "ann")
     actions = [(e.action, e.actor) for e in log.entries() if e.action.startswith("item.")]

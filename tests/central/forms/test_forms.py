@@ -10,12 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exam_core.store import open_db
-from item_bank_sync.bank.schema import MIGRATIONS
 from item_bank_sync.forms.assembly import BlueprintUnsatisfiable, PoolItem, assemble
 from item_bank_sync.forms.schemes import BlueprintArea, Scheme, SchemeError, parse_scheme
 from item_bank_sync.forms.store import record_item_stats
 from item_bank_sync.items.synthetic import generate, scheme_yaml, write_package
+from tests.support.central_db import central_db
 
 SCHEME = """format: invigil-scheme/1
 id: NET
@@ -144,7 +143,7 @@ def test_forms_build_command(central, tmp_path: Path) -> None:
     central.approve_all()
     shown = central.json("schemes", "show", "MATH")
     assert [a["approved_items"] for a in shown["blueprint"]] == [20, 20]
-    db = open_db(central.data_dir / "bank.db", migrations=MIGRATIONS)
+    db = central_db(central.data_dir).bank
     for n, (item_id, _, _) in enumerate(items):
         record_item_stats(db, item_id, 1, p=0.3 + (n % 10) * 0.06, n=200, source="test")
     built = central.json("forms", "build", "--scheme", "MATH", "--count", "3", "--seed", "5")

@@ -5,7 +5,6 @@ read, and re-adding or rebuilding them changes nothing."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from exam_core.model import CandidateTools, Form
 from item_bank_sync.forms.schemes import SchemeError, parse_scheme
 from item_bank_sync.items.synthetic import generate, scheme_yaml, write_package
+from tests.support.central_db import central_db, execute, value
 
 BASE = """format: invigil-scheme/1
 id: NET
@@ -55,12 +55,10 @@ def test_forms_carry_the_schemes_tools_and_old_forms_rebuild_unchanged(central, 
 
     old = central.json("forms", "build", "--scheme", "MATH", "--scheme-version", "1", "--count", "1", "--seed", "1")
     form_id = old["forms"][0]["form_id"]
-    db = sqlite3.connect(central.data_dir / "bank.db")  # the row as a bank written before tools existed holds it
-    stored = json.loads(db.execute("SELECT form_json FROM forms WHERE form_id = ?", [form_id]).fetchone()[0])
+    bank = central_db(central.data_dir).bank  # the row as a bank written before tools existed holds it
+    stored = json.loads(value(bank, "SELECT form_json FROM forms WHERE form_id = ?", form_id))
     del stored["tools"]
-    with db:
-        db.execute("UPDATE forms SET form_json = ? WHERE form_id = ?", [json.dumps(stored), form_id])
-    db.close()
+    execute(bank, "UPDATE forms SET form_json = ? WHERE form_id = ?", json.dumps(stored), form_id)
     assert Form.from_dict(stored).tools == CandidateTools()
     again = central.json("forms", "build", "--scheme", "MATH", "--scheme-version", "1", "--count", "1", "--seed", "1")
     assert [f["outcome"] for f in again["forms"]] == ["unchanged"]

@@ -8,13 +8,14 @@ unchanged files is a no-op.
 
 from __future__ import annotations
 
-import sqlite3
 import zipfile
 from pathlib import Path
 
 from item_bank_sync.context import CentralContext
+from item_bank_sync.db.migrate import head_of
 from tests.central.items.test_qti_corpus import CORPUS, IMPORTED, REFUSED, SOURCES
 from tests.support.central_cli import Central
+from tests.support.central_db import central_db, execute, rows, value
 from tests.support.central_items import choice_item, write_qti
 
 
@@ -64,13 +65,12 @@ def test_an_edited_file_is_the_next_version_and_on_clash_can_say_so(central: Cen
 
 
 def test_dry_run_reports_and_changes_nothing(central: Central, tmp_path: Path) -> None:
-    bank_db = central.data_dir / "bank.db"
-    before = _rows(bank_db)
+    before = _rows(central.data_dir)
     dry = central.json("import", *[CORPUS / s for s in SOURCES], "--dry-run", code=1)
     assert dry["dry_run"] is True
     assert len(dry["imported"]) == len(IMPORTED) and len(dry["rejected"]) == len(REFUSED)
     assert {r["outcome"] for r in dry["imported"]} == {"created"}
-    assert _rows(bank_db) == before and not any(p.is_file() for p in (central.data_dir / "media").rglob("*"))
+    assert _rows(central.data_dir) == before and not any(p.is_file() for p in (central.data_dir / "media").rglob("*"))
     real = central.json("import", *[CORPUS / s for s in SOURCES], code=1)
     assert [(r["item_id"], r["outcome"]) for r in real["imported"]] == [(r["item_id"], r["outcome"])
                                                                        for r in dry["imported"]]
@@ -102,12 +102,11 @@ def test_a_bank_from_before_provenance_is_migrated(tmp_path: Path) -> None:
     central.json("init", "--body-id", "b", "--name", "B")
     write_qti(tmp_path / "a", "choice.xml", choice_item(identifier="choice"))
     central.json("import", tmp_path / "a")
-    with sqlite3.connect(data / "bank.db") as db:  # make it look as a version-3 bank wrote it
-        db.execute("UPDATE items SET source_key = NULL")
+    bank = central_db(data).bank
+    execute(bank, "UPDATE items SET source_key = NULL")  # make it look as a version-3 bank wrote it
     write_qti(tmp_path / "b", "choice.xml", choice_item(identifier="choice", body_extra="<p>new</p>"))
     assert central.json("import", tmp_path / "b")["imported"][0]["outcome"] == "new_version"
-    with sqlite3.connect(data / "bank.db") as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] >= 4
+    assert value(bank, "SELECT version_num FROM alembic_version WHERE version_num LIKE 'bank_%'") == head_of("bank")
 
 
 def test_weighted_cloze_and_rubric_items_survive_export_and_import(central: Central, tmp_path: Path) -> None:
@@ -141,8 +140,7 @@ def test_weighted_cloze_and_rubric_items_survive_export_and_import(central: Cent
     assert {r["outcome"] for r in central.json("import", out)["imported"]} == {"unchanged"}
 
 
-def _rows(bank_db: Path) -> list[tuple]:
-    with sqlite3.connect(bank_db) as db:
-        return db.execute("SELECT item_id, version FROM items").fetchall() + \
-            db.execute("SELECT sha256 FROM media").fetchall() + \
-            db.execute("SELECT COUNT(*) FROM item_status").fetchall()
+def _rows(data_dir: Path) -> list[tuple]:
+    bank = central_db(data_dir).bank
+    return rows(bank, "SELECT item_id, version FROM items ORDER BY item_id, version") + \
+        rows(bank, "SELECT sha256 FROM media ORDER BY sha256") + rows(bank, "SELECT COUNT(*) FROM item_status")

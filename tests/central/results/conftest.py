@@ -7,9 +7,8 @@ from typing import Iterator
 
 import pytest
 
-from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.results.intake import Intake
-from item_bank_sync.results.schema import open_results, results_path
+from tests.support.central_db import central_db
 from tests.support.central_world import World, build_world
 
 
@@ -20,8 +19,5 @@ def world(tmp_path) -> World:
 
 @pytest.fixture
 def intake(world: World) -> Iterator[Intake]:
-    bank = open_bank(world.context.bank_db_path)
-    results = open_results(results_path(world.data_dir))
-    yield Intake(bank, results, world.keys, [])
-    bank.conn.close()
-    results.conn.close()
+    db = central_db(world.data_dir)
+    yield Intake(db.bank, db.results, world.keys, [])

@@ -12,6 +12,7 @@ from exam_core.errors import ValidationError
 from exam_core.jsonio import b64e, canonical_dumps
 from exam_core.protocol import JournalHeadInfo
 from exam_core.sync_wire import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta
+from tests.support.central_db import sql
 from tests.support.central_world import CENTRE_ID, GOOD, KIOSK_ID, journal_row_hash, tamper_ciphertext
 
 
@@ -21,11 +22,11 @@ def test_accepts_scores_and_receipts(world, intake):
     assert result.status == ACCEPTED and not result.duplicate
     verified = receipt.verify_receipt(result.receipt, data, world.pki.central.public_key())
     assert verified.attempt_id == "att-1"
-    row = intake.results.execute("SELECT total, max_total, scoring_status, cut_score FROM attempts").fetchone()
+    row = sql(intake.results).execute("SELECT total, max_total, scoring_status, cut_score FROM attempts").fetchone()
     assert row == (3.0, 7.0, "awaiting_marking", 3.0)     # q1 1 + q2 2, essay pending
-    tasks = list(intake.results.query("SELECT item_id, status FROM marking_tasks"))
+    tasks = list(sql(intake.results).query("SELECT item_id, status FROM marking_tasks"))
     assert tasks == [{"item_id": "q3", "status": "open"}]
-    roles = intake.results.execute("SELECT person, role FROM attempt_roles").fetchall()
+    roles = sql(intake.results).execute("SELECT person, role FROM attempt_roles").fetchall()
     assert roles == [("pat proctor", "proctor")]
 
 
@@ -34,7 +35,7 @@ def test_same_bytes_twice_get_the_same_receipt(world, intake):
     first = intake.receive(data, CENTRE_ID)
     second = intake.receive(data, CENTRE_ID)
     assert second.duplicate and second.receipt == first.receipt and second.status == ACCEPTED
-    assert intake.results.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
+    assert sql(intake.results).execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
 
 
 def test_second_envelope_for_an_attempt_is_a_replay(world, intake):
@@ -44,8 +45,8 @@ def test_second_envelope_for_an_attempt_is_a_replay(world, intake):
     assert result.status == QUARANTINED and "replay" in result.reason
     # quarantined envelopes still get a receipt: the central body holds their bytes
     receipt.verify_receipt(result.receipt, other, world.pki.central.public_key())
-    assert intake.results.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0] == 1
-    assert intake.results.execute("SELECT total FROM attempts").fetchone()[0] == 3.0
+    assert sql(intake.results).execute("SELECT COUNT(*) FROM quarantine").fetchone()[0] == 1
+    assert sql(intake.results).execute("SELECT total FROM attempts").fetchone()[0] == 3.0
 
 
 def _swap_chain(data: bytes, chain: list[bytes]) -> bytes:
@@ -108,11 +109,11 @@ def test_every_kind_of_tampering_is_quarantined_with_a_reason(world, intake):
     for name, (data, error) in _tampering_cases(world).items():
         result = intake.receive(data, CENTRE_ID)
         assert result.status == QUARANTINED, name
-        stored = intake.results.execute("SELECT error, reason FROM quarantine WHERE sha256 = ?",
+        stored = sql(intake.results).execute("SELECT error, reason FROM quarantine WHERE sha256 = ?",
                                         [result.envelope_sha256]).fetchone()
         assert stored[0] == error, (name, stored)
         assert stored[1], name
-    assert intake.results.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 0
+    assert sql(intake.results).execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 0
 
 
 def test_revoked_kiosk_is_quarantined(world, intake):
@@ -123,8 +124,19 @@ def test_revoked_kiosk_is_quarantined(world, intake):
 
 
 def test_delivered_by_another_centre(world, intake):
-    result = intake.receive(world.seal("att-1", GOOD), "centre-2")
-    assert result.status == QUARANTINED and "delivered by centre-2" in result.reason
+    """Issue 13, M2: another centre's delivery is rejected with no row and no receipt, so it
+    cannot take the envelope's slot; the rightful centre's delivery is then accepted."""
+    data = world.seal("att-1", GOOD)
+    result = intake.receive(data, "centre-2")
+    assert result.status == REJECTED and "delivered by centre centre-2" in result.reason
+    assert result.receipt is None
+    assert sql(intake.results).execute("SELECT COUNT(*) FROM envelopes").fetchone() == (0,)
+    assert sql(intake.results).execute("SELECT COUNT(*) FROM quarantine").fetchone() == (0,)
+    rightful = intake.receive(data, CENTRE_ID)
+    assert rightful.status == ACCEPTED and not rightful.duplicate
+    held = receipt.verify_receipt(rightful.receipt, data, world.pki.central.public_key())
+    assert (held.centre_id, held.status) == (CENTRE_ID, ACCEPTED)
+    assert intake.receive(data, "centre-2").receipt is None              # still nothing for the other
 
 
 def test_console_heads_must_lie_on_the_sealed_chain(world, intake):
@@ -180,7 +192,7 @@ def test_meta_journal_heads_are_validated():
 def test_unreadable_bytes_get_no_receipt(world, intake):
     result = intake.receive(b"{\"not\": \"an envelope\"}", CENTRE_ID)
     assert result.status == REJECTED and result.receipt is None
-    assert intake.results.execute("SELECT COUNT(*) FROM envelopes").fetchone()[0] == 0
+    assert sql(intake.results).execute("SELECT COUNT(*) FROM envelopes").fetchone()[0] == 0
 
 
 def test_meta_is_validated():
@@ -201,7 +213,7 @@ def test_quarantined_envelope_can_be_retried_once_its_cause_is_fixed(world, inta
     assert first.status == QUARANTINED and "not form F1 v7" in first.reason
     again = intake.retry(first.envelope_sha256)                              # nothing changed: still quarantined
     assert again.status == QUARANTINED and again.receipt == first.receipt
-    bank = intake.bank
+    bank = sql(intake.bank)
     form = json.loads(bank.execute("SELECT form_json FROM forms").fetchone()[0])
     form["version"] = 7
     bank.execute("INSERT INTO forms (form_id, version, scheme_id, scheme_version, build_id, seed, form_json, "
@@ -211,8 +223,8 @@ def test_quarantined_envelope_can_be_retried_once_its_cause_is_fixed(world, inta
     intake._forms.clear()
     fixed = intake.retry(first.envelope_sha256)
     assert fixed.status == ACCEPTED and fixed.receipt == first.receipt
-    assert intake.results.execute("SELECT total FROM attempts WHERE attempt_id = 'att-5'").fetchone()[0] == 3.0
-    assert intake.results.execute("SELECT person FROM attempt_roles WHERE attempt_id = 'att-5'").fetchone()[0] == "pat"
+    assert sql(intake.results).execute("SELECT total FROM attempts WHERE attempt_id = 'att-5'").fetchone()[0] == 3.0
+    assert sql(intake.results).execute("SELECT person FROM attempt_roles WHERE attempt_id = 'att-5'").fetchone()[0] == "pat"
     assert intake.receive(data, CENTRE_ID).status == ACCEPTED          # the stored fate is now accepted
     with pytest.raises(Exception, match="no quarantined envelope"):
         intake.retry(first.envelope_sha256)
@@ -220,8 +232,8 @@ def test_quarantined_envelope_can_be_retried_once_its_cause_is_fixed(world, inta
 
 def _set_window(intake, opens, closes):
     from exam_core.timestamps import format_time
-    intake.bank.execute("UPDATE packages SET opens = ?, closes = ?", [format_time(opens), format_time(closes)])
-    intake.bank.conn.commit()
+    sql(intake.bank).execute("UPDATE packages SET opens = ?, closes = ?", [format_time(opens), format_time(closes)])
+    sql(intake.bank).conn.commit()
 
 
 def test_envelope_created_before_the_package_opened_is_quarantined(world, intake):
@@ -288,9 +300,10 @@ def test_retry_judges_the_chain_as_of_arrival(world, intake):
     short = certs.issue_certificate(world.pki.centre, CENTRE_ID, KIOSK_ID, "kiosk", world.pki.kiosk.public_key(),
                                     world.pki.kiosk_hpke.public_key(), not_before=now - timedelta(hours=1),
                                     not_after=now + timedelta(hours=1))
-    first = intake.receive(world.seal("att-r", GOOD, chain=[world.pki.centre_cert, short]), "centre-2")
+    forked = EnvelopeMeta(journal_heads=(JournalHeadInfo(3, "cd" * 32),))   # a cause fixed below
+    first = intake.receive(world.seal("att-r", GOOD, chain=[world.pki.centre_cert, short]), CENTRE_ID, forked)
     assert first.status == QUARANTINED
-    intake.results.execute("UPDATE quarantine SET centre_id = ?", [CENTRE_ID])
-    intake.results.conn.commit()
+    sql(intake.results).execute("UPDATE quarantine SET meta_json = ?", [json.dumps(EnvelopeMeta().to_dict())])
+    sql(intake.results).conn.commit()
     intake.clock = lambda: now + timedelta(days=2)
     assert intake.retry(first.envelope_sha256).status == ACCEPTED

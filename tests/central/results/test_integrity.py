@@ -14,7 +14,7 @@ from item_bank_sync.results.integrity import (
     seat_position,
     similarity_flags,
 )
-from item_bank_sync.results.schema import open_results
+from tests.support.central_db import central_db, sql
 
 N, K = 40, 30
 OPTIONS = ["A", "B", "C", "D"]
@@ -88,9 +88,10 @@ def test_planted_patterns_are_flagged_and_tied_to_incidents(tmp_path):
     rng = np.random.default_rng(8)
     for row in range(21, 36):
         histories[row] = [(int(j), str(rng.choice(OPTIONS))) for j in rng.choice(K, 3, replace=False)]
-    db = open_results(tmp_path / "results.db")
+    results = central_db(tmp_path / "central").results
+    db = sql(results)
     _store(db, answers, fast, histories)
-    flags = analyse_form(db, _keys(), "F", 1)
+    flags = analyse_form(results, _keys(), "F", 1)
     kinds = {(f.kind, f.attempt_id, f.other_attempt_id) for f in flags}
     assert ("similarity", "att-00", "att-01") in kinds
     similarity = [f for f in flags if f.kind == "similarity"]
@@ -103,7 +104,7 @@ def test_planted_patterns_are_flagged_and_tied_to_incidents(tmp_path):
     assert copy_flag.incidents == [{"attempt_id": "att-01", "kind": "gaze.away", "severity": "high",
                                     "rule": "gaze_away", "at": "2026-11-26T10:20:00Z"}]
     assert db.execute("SELECT COUNT(*) FROM integrity_flags").fetchone()[0] == len(flags)
-    analyse_form(db, _keys(), "F", 1)                              # re-running replaces, not duplicates
+    analyse_form(results, _keys(), "F", 1)                         # re-running replaces, not duplicates
     assert db.execute("SELECT COUNT(*) FROM integrity_flags").fetchone()[0] == len(flags)
 
 

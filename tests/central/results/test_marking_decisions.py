@@ -13,11 +13,10 @@ import pytest
 
 from exam_core.errors import ValidationError
 from exam_core.sync_wire import EnvelopeMeta
-from item_bank_sync.bank.schema import open_bank
 from item_bank_sync.results.decisions import DecisionRefused, decide, results_csv, results_rows
 from item_bank_sync.results.intake import Intake
 from item_bank_sync.results.marking import MarkingError, adjudicate, list_tasks, record_mark, task_response
-from item_bank_sync.results.schema import open_results, results_path
+from tests.support.central_db import central_db, sql
 from tests.support.central_world import CENTRE_ID, build_world
 
 REPO = Path(__file__).resolve().parents[3]
@@ -30,8 +29,8 @@ def world(tmp_path):
 
 @pytest.fixture
 def results(world):
-    bank = open_bank(world.context.bank_db_path)
-    db = open_results(results_path(world.data_dir))
+    stores = central_db(world.data_dir)
+    bank, db = stores.bank, stores.results
     intake = Intake(bank, db, world.keys, [])
     # att-1: q1 right, q2 full (3 points) + essay; att-2: q1 wrong, q2 partial (1) + essay
     intake.receive(world.seal("att-1", {"q1": "A", "q2": ["A", "C"], "q3": "A careful essay"}), CENTRE_ID,
@@ -39,12 +38,10 @@ def results(world):
     intake.receive(world.seal("att-2", {"q1": "B", "q2": ["A"], "q3": "Short"}), CENTRE_ID,
                    EnvelopeMeta(proctors=("Pat Proctor",)))
     yield db
-    db.conn.close()
-    bank.conn.close()
 
 
 def _task(db, attempt_id: str) -> int:
-    return db.execute("SELECT task_id FROM marking_tasks WHERE attempt_id = ?", [attempt_id]).fetchone()[0]
+    return sql(db).execute("SELECT task_id FROM marking_tasks WHERE attempt_id = ?", [attempt_id]).fetchone()[0]
 
 
 def test_double_marking_agreement_settles_and_passes(results):
@@ -55,7 +52,7 @@ def test_double_marking_agreement_settles_and_passes(results):
         record_mark(results, task, "mia  MARKER", 3)                 # same person, other spelling
     outcome = record_mark(results, task, "Max Marker", 3.4)           # within 10% of 4
     assert outcome.status == "done" and outcome.final_score == pytest.approx(3.2) and outcome.attempt_completed
-    row = results.execute("SELECT total, passed, scoring_status FROM attempts WHERE attempt_id = 'att-1'").fetchone()
+    row = sql(results).execute("SELECT total, passed, scoring_status FROM attempts WHERE attempt_id = 'att-1'").fetchone()
     assert row == (pytest.approx(6.2), 1, "scored")
     with pytest.raises(MarkingError, match="is done, not open"):
         record_mark(results, task, "Third Person", 1)
@@ -71,7 +68,7 @@ def test_disagreement_goes_to_an_adjudicator_who_did_not_mark(results):
     with pytest.raises(ValidationError):
         adjudicate(results, task, "Ada Adjudicator", 5)               # above the maximum
     assert adjudicate(results, task, "Ada Adjudicator", 2).final_score == 2
-    row = results.execute("SELECT total, passed FROM attempts WHERE attempt_id = 'att-2'").fetchone()
+    row = sql(results).execute("SELECT total, passed FROM attempts WHERE attempt_id = 'att-2'").fetchone()
     assert row == (3.0, 0)                                            # 0 + 1 + 2 < 5
 
 
@@ -128,8 +125,8 @@ def test_cli_marking_decide_export_analyze(world, results):
     assert data["test"]["n_candidates"] == 1                        # only fully scored attempts
     q1 = next(i for i in data["items"] if i["item_id"] == "q1")
     assert q1["options"][0]["option"] == "A" and q1["options"][0]["is_key"]
-    bank = open_bank(world.context.bank_db_path)
-    assert bank.execute("SELECT item_id, p, n FROM item_stats ORDER BY item_id").fetchall()[0] == ("q1", 1.0, 1)
+    bank = central_db(world.data_dir).bank
+    assert sql(bank).execute("SELECT item_id, p, n FROM item_stats ORDER BY item_id").fetchall()[0] == ("q1", 1.0, 1)
     listed_intake = json.loads(_cli(world, "intake", "list", "--json").stdout)
     assert {r["status"] for r in listed_intake} == {"accepted"}
 
@@ -137,10 +134,10 @@ def test_cli_marking_decide_export_analyze(world, results):
 def test_tolerance_is_a_setting_global_or_per_form(world, results):
     from item_bank_sync.results.marking import list_tolerances, set_tolerance
 
-    bank = open_bank(world.context.bank_db_path)
+    bank = central_db(world.data_dir).bank
     intake = Intake(bank, results, world.keys, [])
     task = _task(results, "att-1")                                    # max 4, created with the default 10 %
-    assert results.execute("SELECT tolerance FROM marking_tasks WHERE task_id = ?", [task]).fetchone()[0] == \
+    assert sql(results).execute("SELECT tolerance FROM marking_tasks WHERE task_id = ?", [task]).fetchone()[0] == \
         pytest.approx(0.4)
     changed = set_tolerance(results, 25, "Quinn Quality")             # global: re-applied to open tasks
     assert changed["open_tasks_updated"] == 2
@@ -149,14 +146,13 @@ def test_tolerance_is_a_setting_global_or_per_form(world, results):
     set_tolerance(results, 5, "Quinn Quality", form_id="F1")          # the form's own setting wins
     intake.receive(world.seal("att-3", {"q1": "A", "q2": ["A"], "q3": "Essay"}), CENTRE_ID)
     new = _task(results, "att-3")
-    assert results.execute("SELECT tolerance FROM marking_tasks WHERE task_id = ?", [new]).fetchone()[0] == \
+    assert sql(results).execute("SELECT tolerance FROM marking_tasks WHERE task_id = ?", [new]).fetchone()[0] == \
         pytest.approx(0.2)
     record_mark(results, new, "Mia Marker", 2)
     assert record_mark(results, new, "Max Marker", 2.5).status == "adjudication"   # 12.5 % > 5 %
     assert {(r["form_id"], r["percent"]) for r in list_tolerances(results)} == {(None, 25), ("F1", 5)}
     with pytest.raises(ValidationError):
         set_tolerance(results, 120, "Quinn Quality")
-    bank.conn.close()
 
 
 def test_cli_marking_tolerance(world, results):

@@ -16,8 +16,9 @@ import pytest
 from exam_core import certs, keys, sync_wire
 from exam_core.timestamps import format_time, utc_now
 from exam_core.protocol import JournalHeadInfo
-from exam_core.sync_wire import ACCEPTED, QUARANTINED, EnvelopeMeta
+from exam_core.sync_wire import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta
 from item_bank_sync.trust import kiosk_revocations
+from tests.support.central_db import sql
 from tests.support.central_world import CENTRE_ID, GOOD, KIOSK_ID, REPO, journal_row_hash, tamper_ciphertext
 
 
@@ -44,11 +45,11 @@ def test_a_head_mismatch_is_released_after_review_scored_and_recorded(world, int
     assert code == 0, out
     assert out["status"] == ACCEPTED and out["attempt_id"] == "att-1" and out["released_by"] == "rita reviewer"
     assert out["quarantine_reason"] == result.reason and "cut off" in out["waived"][0]
-    row = intake.results.execute("SELECT total, scoring_status FROM attempts WHERE attempt_id = 'att-1'").fetchone()
+    row = sql(intake.results).execute("SELECT total, scoring_status FROM attempts WHERE attempt_id = 'att-1'").fetchone()
     assert row == (3.0, "awaiting_marking")                               # scored like any accepted attempt
-    status, reason = intake.results.execute("SELECT status, reason FROM envelopes").fetchone()
+    status, reason = sql(intake.results).execute("SELECT status, reason FROM envelopes").fetchone()
     assert status == ACCEPTED and reason.startswith("released by rita reviewer") and result.reason in reason
-    assert intake.results.execute("SELECT reason FROM quarantine").fetchone() == (result.reason,)   # kept
+    assert sql(intake.results).execute("SELECT reason FROM quarantine").fetchone() == (result.reason,)   # kept
     code, listed = _cli(world, "intake", "releases")
     assert code == 0 and [(r["attempt_id"], r["released_by"], r["quarantine_reason"]) for r in listed] == \
         [("att-1", "rita reviewer", result.reason)]
@@ -75,22 +76,28 @@ def test_a_seal_after_the_kiosk_was_revoked_is_released_after_review(world, inta
                      "--reason", "revoked for a cracked screen; the exam had already ended")
     assert code == 0, out
     assert "was revoked" in out["waived"][0]
-    assert intake.results.execute("SELECT COUNT(*) FROM attempts WHERE attempt_id = 'att-2'").fetchone() == (1,)
+    assert sql(intake.results).execute("SELECT COUNT(*) FROM attempts WHERE attempt_id = 'att-2'").fetchone() == (1,)
 
 
 def test_a_proctor_of_the_attempt_cannot_release_it(world, intake):
     result = intake.receive(world.seal("att-1", GOOD), CENTRE_ID, _cut("att-1"))
     code, out = _cli(world, "intake", "release", result.envelope_sha256, "--by", "  PAT   proctor ", "--reason", "fine")
     assert code == 1 and "proctored this attempt" in out["error"]
-    assert intake.results.execute("SELECT status FROM envelopes").fetchone() == (QUARANTINED,)
+    assert sql(intake.results).execute("SELECT status FROM envelopes").fetchone() == (QUARANTINED,)
 
 
 @pytest.mark.parametrize("case", ["tampered", "foreign centre", "replay", "no reason"])
 def test_what_no_review_can_waive_is_never_released(world, intake, case):
     if case == "tampered":
         result = intake.receive(tamper_ciphertext(world.seal("att-1", GOOD)), CENTRE_ID, _cut("att-1"))
-    elif case == "foreign centre":          # delivered by a centre other than the kiosk's
+    elif case == "foreign centre":          # delivered by a centre other than the kiosk's: not even recorded (M2)
         result = intake.receive(world.seal("att-1", GOOD), "centre-2", _cut("att-1"))
+        assert result.status == REJECTED and result.receipt is None
+        code, _ = _cli(world, "intake", "release", result.envelope_sha256, "--by", "Rita Reviewer", "--reason", "x")
+        assert code == 1
+        assert sql(intake.results).execute("SELECT COUNT(*) FROM intake_releases").fetchone() == (0,)
+        assert sql(intake.results).execute("SELECT COUNT(*) FROM envelopes").fetchone() == (0,)
+        return
     else:                                   # a second envelope for an accepted attempt, also cut
         assert intake.receive(world.seal("att-1", GOOD), CENTRE_ID).status == ACCEPTED
         result = intake.receive(world.seal("att-1", {"q1": "B"}), CENTRE_ID, _cut("att-1"))
@@ -99,8 +106,8 @@ def test_what_no_review_can_waive_is_never_released(world, intake, case):
     code, out = _cli(world, "intake", "release", result.envelope_sha256, "--by", "Rita Reviewer", "--reason", reason)
     assert code == 1
     assert ("reason" if case == "no reason" else "no review can waive") in out["error"]
-    assert intake.results.execute("SELECT COUNT(*) FROM intake_releases").fetchone() == (0,)
-    assert intake.results.execute("SELECT status FROM envelopes WHERE sha256 = ?",
+    assert sql(intake.results).execute("SELECT COUNT(*) FROM intake_releases").fetchone() == (0,)
+    assert sql(intake.results).execute("SELECT status FROM envelopes WHERE sha256 = ?",
                                   [result.envelope_sha256]).fetchone() == (QUARANTINED,)
 
 
@@ -109,8 +116,8 @@ def test_an_envelope_that_passes_now_is_pointed_to_retry(world, intake):
     revoked = _revoke(world, intake)
     result = intake.receive(world.seal("att-1", GOOD, created=revoked + timedelta(minutes=2)), CENTRE_ID)
     assert result.status == QUARANTINED
-    intake.results.execute("DELETE FROM kiosk_revocations")
-    intake.results.conn.commit()
+    sql(intake.results).execute("DELETE FROM kiosk_revocations")
+    sql(intake.results).conn.commit()
     code, out = _cli(world, "intake", "release", result.envelope_sha256, "--by", "Rita Reviewer", "--reason", "x")
     assert code == 1 and "intake retry" in out["error"]
     assert intake.retry(result.envelope_sha256).status == ACCEPTED

@@ -18,9 +18,9 @@ from exam_core import attestation, keys, sync_wire
 from exam_core.envelope import read_unverified_header
 from exam_core.jsonio import b64e
 from exam_core.timestamps import parse_time
-from item_bank_sync.results.schema import open_results, results_path
 from proctor_console.journal_heads import record_journal_head
 from proctor_console.sync.run import run_sync
+from tests.support.central_db import results_of
 from tests.support.central_sync import GOOD, client_for, put_envelope
 from tests.support.central_world import CENTRE_ID, KIOSK_ID, REPO, journal_row_hash
 
@@ -55,7 +55,7 @@ def test_heads_the_console_saw_decide_intake_over_the_sync_api(world, console, h
     assert set(flagged) == {"att-cut", "att-fork"}
     assert "cut off" in flagged["att-cut"] and "row 8" in flagged["att-cut"]
     assert "forked: row 4" in flagged["att-fork"]
-    results = open_results(results_path(world.data_dir))
+    results = results_of(world.data_dir)
     assert results.execute("SELECT attempt_id FROM attempts").fetchall() == [("att-good",)]
     quarantined = dict(results.execute("SELECT attempt_id, reason FROM quarantine").fetchall())
     assert quarantined == flagged
@@ -125,7 +125,7 @@ def test_a_kiosk_revoked_at_the_centre_is_distrusted_centrally_from_that_moment(
     assert flagged["attempt_id"] == "att-after"
     assert f"kiosk {KIOSK_ID}" in flagged["reason"] and "was revoked" in flagged["reason"]
     assert "stolen from seat A3" in flagged["reason"] and "by cli" in flagged["reason"]
-    results = open_results(results_path(world.data_dir))
+    results = results_of(world.data_dir)
     assert results.execute("SELECT attempt_id FROM attempts").fetchall() == [("att-before",)]
     (listed,) = _central_cli(world, "centres", "revocations")["kiosk_revocations"]
     assert (listed["centre_id"], listed["kiosk_id"], listed["revoked_at"], listed["revoked_by"], listed["reason"]) == \
@@ -160,7 +160,7 @@ def test_a_revocation_not_signed_by_the_delivering_centre_refuses_the_whole_uplo
         console.db.execute("DELETE FROM kiosk_revocations")
         console.db.conn.commit()
     assert console.db.execute("SELECT COUNT(*) FROM envelopes WHERE receipt IS NULL").fetchone() == (2,)
-    results = open_results(results_path(world.data_dir))
+    results = results_of(world.data_dir)
     assert results.execute("SELECT COUNT(*) FROM kiosk_revocations").fetchone() == (0,)
     assert results.execute("SELECT COUNT(*) FROM envelopes").fetchone() == (0,)
 
@@ -172,7 +172,7 @@ def test_revocations_travel_without_an_envelope_and_once(world, console, hub):
     services.registry(console).revoke(KIOSK_ID, "admin", "retired")
     first = run_sync(console, client_for(console, hub))
     assert first.kiosk_revocations_sent == 1 and first.envelopes_receipted == 0     # nothing else to upload
-    results = open_results(results_path(world.data_dir))
+    results = results_of(world.data_dir)
     assert results.execute("SELECT kiosk_id, revoked_by FROM kiosk_revocations").fetchall() == [(KIOSK_ID, "admin")]
     assert run_sync(console, client_for(console, hub)).kiosk_revocations_sent == 0  # sent once
     _admit(console, "att-2")
@@ -199,7 +199,7 @@ def test_air_gap_bundles_carry_pending_revocations_and_acknowledge_them(world, c
     assert centre_export(console, tmp_path / "out.bundle")["kiosk_revocations"] == 1      # still pending
     assert central_import(world.data_dir, tmp_path / "out.bundle")["kiosk_revocations_recorded"] == 1
     assert central_import(world.data_dir, tmp_path / "lost.bundle")["kiosk_revocations_recorded"] == 1  # idempotent
-    results = open_results(results_path(world.data_dir))
+    results = results_of(world.data_dir)
     assert results.execute("SELECT COUNT(*) FROM kiosk_revocations").fetchone() == (1,)
     central_export(world.data_dir, CENTRE_ID, tmp_path / "back.bundle")
     report = centre_import(console, tmp_path / "back.bundle")
@@ -223,7 +223,7 @@ def test_a_bundle_with_a_forged_revocation_is_refused_whole(world, console, tmp_
     centre_export(console, tmp_path / "out.bundle")
     with pytest.raises(ValidationError, match="does not verify"):
         central_import(world.data_dir, tmp_path / "out.bundle")
-    results = open_results(results_path(world.data_dir))
+    results = results_of(world.data_dir)
     assert results.execute("SELECT COUNT(*) FROM envelopes").fetchone() == (0,)
 
 
@@ -279,7 +279,7 @@ def test_intake_checks_the_release_attestation_against_the_central_allow_list(wo
     assert verdicts["att-none-listed"]["status"] == "unknown_build" and not verdicts["att-none-listed"]["flagged"]
     review = {r["attempt_id"]: r for r in _central_cli(world, "intake", "list") if r["review"]}
     assert set(review) == set(flagged) and all(r["status"] == "accepted" for r in review.values())
-    results = open_results(results_path(world.data_dir))
+    results = results_of(world.data_dir)
     assert results.execute("SELECT COUNT(*) FROM attempts").fetchone() == (len(later) + 1,)   # all scored
 
 

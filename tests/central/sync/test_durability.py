@@ -13,9 +13,9 @@ import pytest
 from exam_core.errors import MalformedError, ValidationError
 from exam_core.receipt import verify_receipt
 from exam_core.sync_wire import Upload, UploadEntry, parse_upload
-from item_bank_sync.results.schema import open_results, results_path
 from proctor_console.sync.client import HubClient
 from tests.support.ports import find_free_port, wait_for_port
+from tests.support.central_db import results_of
 from tests.support.central_world import CENTRE_ID, build_world
 
 REPO = Path(__file__).resolve().parents[3]
@@ -43,7 +43,7 @@ def test_receipted_envelope_survives_kill_9_and_restart(tmp_path):
         server.wait(timeout=10)
     receipt = result.receipt
     verify_receipt(receipt, data, world.pki.central.public_key())
-    db = open_results(results_path(world.data_dir))
+    db = results_of(world.data_dir)
     assert bytes(db.execute("SELECT receipt FROM envelopes").fetchone()[0]) == receipt
     assert db.execute("SELECT attempt_id, total FROM attempts").fetchall() == [("att-1", 3.0)]
     db.conn.close()

@@ -14,8 +14,6 @@ from exam_core import keys, receipt
 from exam_core.jsonio import b64e
 from exam_core.sync_wire import EnvelopeOutcome, Upload, UploadEntry
 from exam_core.timestamps import format_time, utc_now
-from item_bank_sync.bank.schema import open_bank
-from item_bank_sync.results.schema import open_results, results_path
 from item_bank_sync.sync.bundle import export_bundle as central_export
 from item_bank_sync.sync.bundle import import_bundle as central_import
 from proctor_console.envelopes import PendingEnvelope
@@ -24,6 +22,7 @@ from proctor_console.sync.bundle import import_bundle as centre_import
 from proctor_console.sync.client import HubError
 from proctor_console.sync.outbox import SyncOutbox
 from proctor_console.sync.run import SyncReport, run_sync, settle_one
+from tests.support.central_db import bank_of, results_of
 from tests.support.central_sync import GOOD, Hub, body_of, client_for, put_envelope
 from tests.support.central_world import CENTRE_ID, FORM_ID, FORM_VERSION, PACKAGE_ID, REPO
 
@@ -38,7 +37,7 @@ def test_full_sync_over_https(world, console, hub):
     stored_receipt = console.db.execute("SELECT receipt FROM envelopes").fetchone()[0]
     assert receipt.verify_receipt(bytes(stored_receipt), envelope, world.pki.central.public_key()).attempt_id == "att-1"
     assert (console.data / "hub-tls.json").exists()                 # pinned for next time
-    results = open_results(results_path(world.data_dir))
+    results = results_of(world.data_dir)
     assert results.execute("SELECT attempt_id, total FROM attempts").fetchall() == [("att-1", 3.0)]
     again = run_sync(console, client_for(console, hub))
     assert again.packages_imported == [] and again.packages_present == 1 and again.envelopes_receipted == 0
@@ -89,7 +88,7 @@ def test_duplicate_uploads_are_idempotent(world, console, hub):
     (first,) = client.upload(Upload((UploadEntry(envelope),))).results
     (second,) = client.upload(Upload((UploadEntry(envelope),))).results
     assert first.receipt == second.receipt and second.duplicate
-    assert open_results(results_path(world.data_dir)).execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
+    assert results_of(world.data_dir).execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
 
 
 def _raw(hub: Hub, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, dict]:
@@ -123,7 +122,7 @@ def test_tampered_replayed_and_foreign_requests_are_refused(world, console, hub)
     stranger = client_for(console, hub, key=keys.generate_signing_key())
     with pytest.raises(HubError, match="401"):
         stranger.list_packages()
-    bank = open_bank(world.context.bank_db_path)
+    bank = bank_of(world.data_dir)
     bank.execute("UPDATE centres SET revoked_at = '2026-01-01T00:00:00Z'")
     bank.conn.commit()
     with pytest.raises(HubError, match="401"):
@@ -267,7 +266,7 @@ def test_concurrent_uploads_of_one_envelope_get_one_attempt_and_one_receipt(worl
         distinct = list(pool.map(upload, others))
     assert len({r.receipt for r in same}) == 1 and {r.status for r in same} == {"accepted"}
     assert {r.status for r in distinct} == {"accepted"}
-    db = open_results(results_path(world.data_dir))
+    db = results_of(world.data_dir)
     assert db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 7
     assert db.execute("SELECT COUNT(*) FROM envelopes").fetchone()[0] == 7
 
@@ -287,7 +286,7 @@ def test_air_gap_bundle_carries_packages_beyond_the_hpke_limit(world, console, t
         centre_hpke_public=console.hpke_key.public_key(), title="Large media")
     assert len(big) > limits.HPKE_MAX_PLAINTEXT
     (world.context.packages_dir / "pkg-big.zip").write_bytes(big)
-    bank = open_bank(world.context.bank_db_path)
+    bank = bank_of(world.data_dir)
     bank["packages"].insert({"package_id": "pkg-big", "form_id": FORM_ID, "form_version": FORM_VERSION, "centre_id": CENTRE_ID,
                              "opens": format_time(now), "closes": format_time(now + timedelta(hours=8)),
                              "release_code_required": 0, "path": "packages/pkg-big.zip",
