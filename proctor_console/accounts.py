@@ -1,16 +1,24 @@
 """Proctor and centre admin accounts (the ``users`` table): add, list, disable, enable, reset a
-password, unlock, and the password check with its lockout.
+password, unlock, and the password check with its back-off.
 
 Centre admins do this on the Users page and operators with ``python -m proctor_console users``;
 both call ``Accounts``, so the rules (roles, the password policy of ``passwords``, never leaving the
 centre without an enabled admin) and the audit entry naming who acted are the same either way.
 Disabling an account or resetting its password also closes its logins (``LoginBook.end_user``);
 the ids returned let the server disconnect their dashboard sockets.
+
+Wrong passwords slow the guesser, not the account: a user name typed from one address may fail
+``throttle.FREE_FAILURES`` times, then each further try from there waits, 30 s doubling up to 15
+minutes (``throttle.Backoff``), while the same user at another desk logs in as usual. A hard
+lock after five wrong passwords let anyone lock any proctor out (issue 13, item 14). Unknown,
+disabled and wrong all answer the same words after the same work, and the back-off counts names
+that do not exist as it counts those that do, so nothing tells which names exist. The Users page
+shows a name held back (state ``locked``, until when) and a centre admin can lift it (``unlock``).
 """
 
 from __future__ import annotations
 
-import time
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, UTC
@@ -26,13 +34,13 @@ from proctor_console.clock import now_text
 from proctor_console.errors import Conflict, Forbidden, NotFound
 from proctor_console.logins import LoginBook
 from proctor_console.passwords import dummy_verify, hash_password, verify_password
+from proctor_console.throttle import Backoff
 
 ROLES = ("proctor", "centre_admin")
 USERNAME_MAX = 64
 NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
-#: Wrong passwords in a row before the account locks, and for how long.
-LOCKOUT_AFTER = 5
-LOCKOUT_SECONDS = 15 * 60
+#: What every refused password check says, whatever the cause (no probing of user names).
+WRONG_LOGIN = "wrong user name or password"
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,8 @@ class Accounts:
         self.db = db
         self.audit = audit
         self.logins = logins
+        #: Failed logins per (name typed, address): held in the server that checks them.
+        self.backoff = Backoff()
 
     def add(self, name: str, role: str, password: str, by: str) -> None:
         if role not in ROLES:
@@ -78,15 +88,13 @@ class Accounts:
     def listing(self) -> list[dict[str, Any]]:
         """Every account with its state: ``active``, ``locked`` (until when) or ``disabled``."""
         last = self.logins.last_login()
-        now = time.time()
         users = []
-        rows = self.db.execute("SELECT name, role, created, failed_logins, locked_until, disabled"
-                               " FROM users ORDER BY name").fetchall()
-        for name, role, created, failed, locked_until, disabled in rows:
-            locked = locked_until > now
+        rows = self.db.execute("SELECT name, role, created, failed_logins, disabled FROM users ORDER BY name").fetchall()
+        for name, role, created, failed, disabled in rows:
+            held = self.backoff.holding(lambda key, name=name: key[0] == name)  # type: ignore[index]
             users.append({"name": name, "role": role, "created": created, "failed_logins": failed,
-                          "state": "disabled" if disabled else "locked" if locked else "active",
-                          "locked_until": _time_text(locked_until) if locked else None,
+                          "state": "disabled" if disabled else "locked" if held else "active",
+                          "locked_until": _time_text(held) if held else None,
                           "last_login": last.get(name)})
         return users
 
@@ -104,46 +112,47 @@ class Accounts:
         return self.logins.end_user(name, f"account disabled by {by}") if disabled else []
 
     def reset_password(self, name: str, password: str, by: str, keep_login: str | None = None) -> list[str]:
-        """Set a new password (policy checked), lift a lockout, and close the account's other logins."""
+        """Set a new password (policy checked), lift its back-off, and close the account's other logins."""
         digest, salt, params = hash_password(password)
         with immediate_transaction(self.db) as conn:
             _existing(conn, name)
             conn.execute("UPDATE users SET password_hash = ?, salt = ?, params = ?, failed_logins = 0,"
                          " locked_until = 0 WHERE name = ?", [digest, salt, params, name])
+        self.backoff.forget(lambda key: key[0] == name)  # type: ignore[index]
         self.audit.append(by, "user.password_reset", {"name": name})
         return self.logins.end_user(name, f"password reset by {by}", keep=keep_login)
 
     def unlock(self, name: str, by: str) -> None:
-        """Lift a lockout after repeated wrong passwords (the failure count starts again at zero)."""
+        """Lift the back-off after repeated wrong passwords, from every address (the failure count
+        starts again at zero). From the CLI only the count: the back-off is the server's."""
         with immediate_transaction(self.db) as conn:
             _existing(conn, name)
             conn.execute("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE name = ?", [name])
+        self.backoff.forget(lambda key: key[0] == name)  # type: ignore[index]
         self.audit.append(by, "user.unlock", {"name": name})
 
     def check_password(self, name: str, password: str, address: str) -> User:
-        """The user, if ``password`` is theirs and the account is enabled and not locked out.
+        """The user, if ``password`` is theirs and the account is enabled.
 
-        Every refusal says the same thing and costs the time of one verification (no user probing);
-        ``LOCKOUT_AFTER`` wrong passwords in a row lock the account for ``LOCKOUT_SECONDS``.
+        Every refusal says ``WRONG_LOGIN`` and costs the time of one verification; a name typed
+        from an address that failed too often is refused unchecked until its back-off ends.
         """
-        row = self.db.execute("SELECT role, password_hash, salt, params, failed_logins, locked_until, disabled"
-                              " FROM users WHERE name = ?", [name]).fetchone()
-        if row is None:
-            dummy_verify()
-            self.audit.append("anonymous", "login.failed", {"name": name[:USERNAME_MAX], "address": address})
-            raise LoginRefused("wrong user name or password")
-        role, digest, salt, params, failed, locked_until, disabled = row
-        if disabled or locked_until > time.time():
-            dummy_verify()
-            self.audit.append("anonymous", "login.locked", {"name": name, "address": address})
-            raise LoginRefused("account locked after repeated failures; try again later or ask a centre admin")
-        if not verify_password(password, digest, salt, params):
-            self._count_failure(name, failed + 1, address)
-            raise LoginRefused("wrong user name or password")
-        with immediate_transaction(self.db) as conn:
-            conn.execute("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE name = ?", [name])
-        self.audit.append(name, "login", {"address": address})
-        return User(name, role)
+        wait = self.backoff.wait((name, address))
+        if wait > 0:
+            raise LoginRefused(f"too many failed logins with this name from this computer: locked for "
+                               f"{math.ceil(wait)} more seconds")
+        row = self.db.execute("SELECT role, password_hash, salt, params, disabled FROM users WHERE name = ?",
+                              [name]).fetchone()
+        if row is None or row[4]:
+            dummy_verify()  # unknown or disabled: the same work and words as a wrong password
+        elif verify_password(password, row[1], row[2], row[3]):
+            self.backoff.succeeded((name, address))
+            with immediate_transaction(self.db) as conn:
+                conn.execute("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE name = ?", [name])
+            self.audit.append(name, "login", {"address": address})
+            return User(name, row[0])
+        self._count_failure(name, address, known=row is not None)
+        raise LoginRefused(WRONG_LOGIN)
 
     def user_of_login(self, token: object) -> User | None:
         """The user of a login token while that login counts (open, unexpired, account enabled)."""
@@ -162,12 +171,14 @@ class Accounts:
             f"SELECT name FROM users WHERE disabled = 0 AND name IN ({','.join('?' * len(names))})", names)}  # noqa: S608 - one ? per name, values bound
         return {login for login, user in users.items() if user in enabled}
 
-    def _count_failure(self, name: str, failed: int, address: str) -> None:
-        lock = time.time() + LOCKOUT_SECONDS if failed >= LOCKOUT_AFTER else 0
-        with immediate_transaction(self.db) as conn:
-            conn.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE name = ?",
-                         [0 if lock else failed, lock, name])
-        self.audit.append("anonymous", "login.failed", {"name": name, "address": address, "locked": bool(lock)})
+    def _count_failure(self, name: str, address: str, known: bool) -> None:
+        """The back-off of (name, address), the account's count of failures in a row, an audit entry."""
+        wait = self.backoff.failed((name, address))
+        if known:
+            with immediate_transaction(self.db) as conn:
+                conn.execute("UPDATE users SET failed_logins = failed_logins + 1 WHERE name = ?", [name])
+        self.audit.append("anonymous", "login.failed", {"name": name[:USERNAME_MAX], "address": address,
+                                                        "held_seconds": math.ceil(wait)})
 
 
 def _existing(conn: Any, name: str) -> tuple[str, bool]:

@@ -1,7 +1,7 @@
 """What the console refuses, by kind, and the one place that maps each kind to its answers.
 
 Every refusal the console makes on purpose is a ``ConsoleError`` (an ``InvigilError``, so a face can
-still catch everything at once) of one of four kinds, which is what a caller acts on:
+still catch everything at once) of one of five kinds, which is what a caller acts on:
 
 - ``InvalidRequest``: the request itself is wrong (a bad file, a value out of range); asked again
   unchanged it is refused again. HTTP 400, proctor socket ``invalid``, kiosk ack ``invalid``.
@@ -10,6 +10,8 @@ still catch everything at once) of one of four kinds, which is what a caller act
   release attestation, no pairing code matching). 403, ``forbidden``, ``unauthorised``.
 - ``Conflict``: the console's state does not allow it now (exists already, not open, no attempt in
   that state, the centre certificate not installed yet). 409, ``conflict``, ``conflict``.
+- ``Throttled``: this client failed too often; it must wait before trying again (a login or a
+  pairing after repeated failures, ``throttle.Backoff``). 429, ``throttled``, ``retry``.
 
 ``exam_core`` errors keep their own meaning: a ``ValidationError`` (one field of the request) is
 ``invalid``/400, any other ``InvigilError`` (an artefact refused: tampered, expired, untrusted) is
@@ -59,6 +61,14 @@ class Conflict(ConsoleError):
     http_status = 409
     code = "conflict"
     kiosk_code = "conflict"
+
+
+class Throttled(ConsoleError):
+    """This client failed too often (wrong passwords, pairing codes); it must wait before trying again."""
+
+    http_status = 429
+    code = "throttled"
+    kiosk_code = "retry"
 
 
 def http_status(exc: InvigilError) -> int:

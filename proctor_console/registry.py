@@ -4,12 +4,13 @@ certificates, revocation, identity records, and key lookup.
 The console certifies a kiosk's Ed25519 and HPKE keys with the centre key (chain central ->
 centre -> kiosk, ``exam_core.certs``). The code authenticates the pairing request and response
 both ways (HMAC, see ``exam_core.pairing``); the console keeps only the derived MAC key, and only
-until the code is used, burnt or expired.
+until the code is used or expires.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, UTC
@@ -26,8 +27,9 @@ from exam_core.keys import HpkePublicKey
 from exam_core.store import immediate_transaction
 from proctor_console.centre import Centre
 from proctor_console.clock import now_text
-from proctor_console.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from proctor_console.errors import Conflict, Forbidden, InvalidRequest, NotFound, Throttled
 from proctor_console.revocations import KioskRevocations
+from proctor_console.throttle import Backoff
 
 #: How stale the revoked-kiosk set may be (see ``KioskRegistry.is_revoked``).
 REVOKED_CACHE_SECONDS = 2.0
@@ -53,6 +55,8 @@ class KioskRegistry:
         self.revocations = KioskRevocations(db)
         self._revoked: set[str] = set()
         self._revoked_at = float("-inf")
+        #: Failed pairing requests per address (in the server that answers them).
+        self.pairing_backoff = Backoff()
 
     # --- codes ------------------------------------------------------------------------------
     def new_code(self, created_by: str) -> tuple[str, float]:
@@ -68,7 +72,14 @@ class KioskRegistry:
     def pair(self, message: Any, remote: str) -> dict[str, Any]:
         """Answer a sealed pairing request: ``Forbidden`` when no pending code opens it,
         ``InvalidRequest`` when one does but the request is malformed, ``Conflict`` when the kiosk
-        is paired with other keys."""
+        is paired with other keys, ``Throttled`` while ``remote`` waits after repeated failures.
+
+        A failure slows only the address that sent it (``throttle.Backoff``): counting failures on
+        the codes burnt every pending code after five requests from anyone, and at 60 bits a
+        code is not guessed online anyway."""
+        wait = self.pairing_backoff.wait(remote)
+        if wait > 0:
+            raise Throttled(f"too many failed pairing requests from this address; try again in {math.ceil(wait)} s")
         now = time.time()
         rows = self.db.execute(
             "SELECT id, mac_key FROM pairing_codes WHERE used = 0 AND expires > ? AND failures < ?",
@@ -80,9 +91,10 @@ class KioskRegistry:
                 continue
             except InvigilError as exc:
                 raise InvalidRequest(str(exc)) from None
-            return self._certify(code_id, bytes(mac_key), payload, remote)
-        with immediate_transaction(self.db) as conn:
-            conn.execute("UPDATE pairing_codes SET failures = failures + 1 WHERE used = 0 AND expires > ?", [now])
+            sealed = self._certify(code_id, bytes(mac_key), payload, remote)
+            self.pairing_backoff.succeeded(remote)
+            return sealed
+        self.pairing_backoff.failed(remote)
         self.audit.append("anonymous", "kiosk.pairing_refused", {"remote": remote})
         raise Forbidden("no pending pairing code matches")
 

@@ -4,7 +4,7 @@ Sessions are Flask's signed cookie (HttpOnly, Secure unless --insecure-dev, Same
 holding a login token (``logins``: the login counts only while the server keeps it open) and a
 CSRF token; user and role are re-read from the database on every request, so logout, a disabled
 account or a password reset stop the session at once, copies of the cookie included. Passwords
-and lockout are checked by ``Accounts.check_password``; this module adds what only a web face
+and their back-off are checked by ``Accounts.check_password``; this module adds what only a web face
 needs: a per-address throttle, the cookie and the CSRF token.
 """
 

@@ -258,3 +258,23 @@ def let_sit_again(data: Path, *candidate_ids: str, reason: str = "the test admit
     for candidate_id in candidate_ids:
         if candidate_id in sat and candidates.readmissions.pending(candidate_id) is None:
             candidates.allow_readmission(User(ADMIN, "centre_admin"), candidate_id, reason)
+
+
+class _SourceAddress(requests.adapters.HTTPAdapter):
+    """Connections from another loopback address: all of 127/8 is this machine, and the console
+    sees each as another client (its per-address throttles and back-offs tell them apart)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, source_address=(self.address, 0), **kwargs)
+
+
+def session_from(address: str) -> requests.Session:
+    """A requests session whose HTTPS connections come from ``address`` (e.g. ``127.0.0.2``)."""
+    session = requests.Session()
+    session.trust_env, session.verify = False, False
+    session.mount("https://", _SourceAddress(address))
+    return session

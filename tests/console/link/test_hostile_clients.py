@@ -173,3 +173,37 @@ def test_malformed_packets_before_login_are_dropped_in_one_line_and_the_socket_c
     assert grown < 8_000, text
     import statistics
     assert statistics.median(during) < max(3 * baseline, baseline + 150), (baseline, during)
+
+
+# --- item 14: failed pairings slow their own address, and burn no code ---------------------------------
+
+def _pairing_request(code: str, kiosk_id: str) -> dict[str, Any]:
+    """A sealed pairing request as a kiosk sends it (fresh keys)."""
+    import secrets
+
+    from exam_core import keys, pairing
+    from exam_core.jsonio import b64e
+    request = pairing.PairRequest(kiosk_id=kiosk_id,
+                                  signing_key=keys.public_key_to_dict(keys.generate_signing_key().public_key()),
+                                  hpke_key=keys.public_key_to_dict(keys.generate_hpke_key(keys.SUITE_X25519).public_key()),
+                                  nonce=b64e(secrets.token_bytes(16)))
+    return pairing.seal_pairing(code, pairing.PAIRING_REQUEST, request.to_dict())
+
+
+def test_failed_pairings_slow_their_address_and_burn_no_pending_code(running_console: RunningConsole) -> None:
+    from exam_core import pairing
+    from tests.support.console_world import session_from
+    code = running_console.pairing_code()  # handed to a technician, not yet typed into the kiosk
+    stranger = session_from("127.0.0.2")
+    url = running_console.url + pairing.PAIR_PATH
+    statuses = [stranger.post(url, json=_pairing_request(pairing.new_pairing_code(), "kiosk-x"), timeout=10).status_code
+                for _ in range(8)]
+    assert statuses[:5] == [403] * 5 and set(statuses[5:]) == {429}  # held back after five
+    # not even the right code passes from the address that is held back...
+    assert stranger.post(url, json=_pairing_request(code, "kiosk-x"), timeout=10).status_code == 429
+    # ...and the code still pairs the kiosk it was made for, from another address
+    kiosk = running_console.kiosk("kiosk-paired-after-attack", connect=False)  # pairs with a new code
+    technician = session_from("127.0.0.3")
+    reply = technician.post(url, json=_pairing_request(code, "kiosk-late"), timeout=10)
+    assert reply.status_code == 200, reply.text
+    assert kiosk.pairing.kiosk_id == "kiosk-paired-after-attack"

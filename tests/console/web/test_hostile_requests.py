@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
+import requests
+
 from exam_core import protocol
-from tests.support.console_world import (PASSWORD, PROCTOR, PROCTOR2, RunningConsole, console_tab,
-                                         wait_until)
+from tests.support.console_world import (PASSWORD, PROCTOR, PROCTOR2, RunningConsole, cli, console_tab,
+                                         session_from, wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -140,3 +142,35 @@ def test_incident_form_with_a_type_field_records_an_incident_and_nothing_else(
         assert "recorded" in page.inner_text("body")
     assert db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'session.mass_pause'").fetchone()[0] == pauses
     assert db.execute("SELECT category FROM incidents WHERE text = 'the printer jams'").fetchall() == [("technical",)]
+
+
+# --- item 14: the login tells no names apart and locks no one out ---------------------------------------
+
+def _try_login(running: RunningConsole, session: requests.Session, name: str, password: str) -> tuple[int, str]:
+    """One login through the login form: the status and the page's error line."""
+    import re
+    page = session.get(running.url + "/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    reply = session.post(running.url + "/login", data={"csrf": token, "name": name, "password": password},
+                         allow_redirects=False)
+    error = re.search(r'class="error"[^>]*>([^<]*)<', reply.text)
+    return reply.status_code, error.group(1) if error else ""
+
+
+def test_login_tells_no_names_apart_and_locks_no_one_out(running_console: RunningConsole) -> None:
+    data = running_console.setup.data
+    cli(data, "users", "add", "dora", "--role", "proctor", "--password-stdin", stdin=PASSWORD + "\n")
+    cli(data, "users", "disable", "dora", "--by", "test")
+    guesser = session_from("127.0.0.2")
+    answers = {_try_login(running_console, guesser, name, "wrong password!!") for name in ("nobody-here", "dora", PROCTOR2)}
+    assert answers == {(401, "wrong user name or password")}  # unknown, disabled, wrong: the same words
+    assert _try_login(running_console, guesser, "dora", PASSWORD) == (401, "wrong user name or password")
+
+    for name in (PROCTOR2, "nobody-here"):  # five wrong guesses: the guesser's address is held back
+        for _ in range(4):
+            _try_login(running_console, guesser, name, "a guess")
+        status, error = _try_login(running_console, guesser, name, PASSWORD)
+        assert status == 401 and error.startswith("too many failed logins with this name from this computer")
+    # ...the same way for a name that exists and one that does not, and for no one else
+    assert running_console.login(PROCTOR2) is not None  # peter at his own desk (127.0.0.1) logs in
+    assert _try_login(running_console, session_from("127.0.0.3"), PROCTOR2, PASSWORD)[0] == 302
