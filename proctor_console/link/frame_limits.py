@@ -145,7 +145,14 @@ def unmask(payload: bytes, key: bytes) -> bytes:
 
 
 class FrameLimitedHandler(WebSocketHandler):
-    """The server's handler: each upgraded connection reads through a BoundedWebSocket."""
+    """The server's handler: each upgraded connection reads through a BoundedWebSocket, and a body
+    refused as too large (413) is not read to its end."""
+
+    def run_application(self) -> None:
+        super().run_application()
+        if abs(self.code or 0) == 413 and self.wsgi_input is not None:
+            self.close_connection = True
+            skip_refused_body(self.wsgi_input)
 
     def upgrade_connection(self) -> Any:
         result = super().upgrade_connection()
@@ -158,6 +165,28 @@ class FrameLimitedHandler(WebSocketHandler):
             self.websocket = bounded
             self.environ.update({"wsgi.websocket": bounded, ENVIRON_KEY: budget})
         return result
+
+
+#: What is read of a body refused as too large before the connection closes: enough for the
+#: client to have sent it and read the 413 (closing on unread data resets the connection and
+#: may swallow the answer), never the announced size.
+REFUSED_BODY_DRAIN_BYTES = 1024 * 1024
+REFUSED_BODY_DRAIN_SECONDS = 2.0
+
+
+def skip_refused_body(body: Any) -> None:
+    """Read at most ``REFUSED_BODY_DRAIN_BYTES`` for ``REFUSED_BODY_DRAIN_SECONDS`` of a refused
+    body, then tell gevent's input it is finished: pywsgi would otherwise read the whole announced
+    body (600 MiB, or for ever from a client that sends no more) after the answer."""
+    import gevent
+    left = REFUSED_BODY_DRAIN_BYTES
+    with gevent.Timeout(REFUSED_BODY_DRAIN_SECONDS, False):
+        try:
+            while left > 0 and body.read(min(16384, left)):
+                left -= 16384
+        except (OSError, ValueError):
+            pass  # a broken body: the connection closes anyway
+    body.content_length, body.chunked_input = body.position, False  # pywsgi's discard: nothing left
 
 
 class PollingBodyLimit:

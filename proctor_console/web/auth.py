@@ -4,8 +4,10 @@ Sessions are Flask's signed cookie (HttpOnly, Secure unless --insecure-dev, Same
 holding a login token (``logins``: the login counts only while the server keeps it open) and a
 CSRF token; user and role are re-read from the database on every request, so logout, a disabled
 account or a password reset stop the session at once, copies of the cookie included. Passwords
-and their back-off are checked by ``Accounts.check_password``; this module adds what only a web face
-needs: a per-address throttle, the cookie and the CSRF token.
+and their back-off are checked by ``Accounts.check_password``; this module adds what only a web
+face needs: a per-address throttle, the cookie and the CSRF token, the body limit of each request
+by who sends it (small before a login, so no one can make the console read 600 MiB before it
+knows who they are) and the security headers (``Strict-Transport-Security`` over HTTPS).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from functools import wraps
 from typing import Any
 from collections.abc import Callable
 
-from flask import Blueprint, Response, abort, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, session, url_for
 
 from exam_core.audit import AuditLog
 from proctor_console.accounts import Accounts, LoginRefused, User
@@ -27,6 +29,14 @@ from proctor_console.logins import LoginBook, login_id
 #: Login attempts per client address per minute (whatever the user name).
 ADDRESS_ATTEMPTS_PER_MINUTE = 20
 ANY_STAFF = ("proctor", "centre_admin")
+#: Largest request body before a login (a login form, a pairing request) and for a proctor (the
+#: largest form is an incident report of 10,000 characters); a centre admin may upload packages.
+ANONYMOUS_BODY_BYTES = 64 * 1024
+STAFF_BODY_BYTES = 2 * 1024 * 1024
+#: A year, renewed by every answer: a browser that once reached the console over HTTPS refuses a
+#: downgraded or intercepted plain-HTTP console (no includeSubDomains: the centre's LAN name may
+#: have neighbours that are not ours).
+HSTS = "max-age=31536000"
 ADMIN = ("centre_admin",)
 
 SECURITY_HEADERS = {
@@ -121,9 +131,32 @@ def require_role(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., An
     return decorate
 
 
+def body_limit(user: User | None) -> int:
+    """The largest request body ``user`` may send: small before a login, a form's worth for a
+    proctor, the app's ``MAX_CONTENT_LENGTH`` (form packages) for a centre admin."""
+    if user is None:
+        return ANONYMOUS_BODY_BYTES
+    return int(current_app.config["MAX_CONTENT_LENGTH"]) if user.is_admin else STAFF_BODY_BYTES
+
+
+def limit_body(user: User | None) -> Response | None:
+    """Hold this request to ``body_limit``: a larger announced body is answered 413 before any of it
+    is read (the server reads no more of it, ``frame_limits.skip_refused_body``), and Werkzeug
+    stops a body without a length at the same limit."""
+    limit = body_limit(user)
+    request.max_content_length = limit
+    if (request.content_length or 0) <= limit:
+        return None
+    response = Response(f"request body larger than {limit} bytes\n", 413, mimetype="text/plain")
+    response.headers["Connection"] = "close"
+    return response
+
+
 def security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.is_secure:  # browsers ignore it over plain HTTP (--insecure-dev)
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     if response.mimetype == "text/html" or response.mimetype == "application/json":
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -137,8 +170,9 @@ def auth_blueprint(auth: Authenticator, *, centre_id: str, centre_name: str,
     bp = Blueprint("auth", __name__)
 
     @bp.before_app_request
-    def load_user() -> None:
+    def load_user() -> Response | None:
         g.user = auth.current_user()
+        return limit_body(g.user)
 
     @bp.app_context_processor
     def template_globals() -> dict[str, Any]:

@@ -17,7 +17,7 @@ import pytest
 
 import requests
 
-from exam_core import protocol
+from exam_core import pairing, protocol
 from tests.support.console_world import (PASSWORD, PROCTOR, PROCTOR2, RunningConsole, cli, console_tab,
                                          session_from, wait_until)
 
@@ -174,3 +174,51 @@ def test_login_tells_no_names_apart_and_locks_no_one_out(running_console: Runnin
     # ...the same way for a name that exists and one that does not, and for no one else
     assert running_console.login(PROCTOR2) is not None  # peter at his own desk (127.0.0.1) logs in
     assert _try_login(running_console, session_from("127.0.0.3"), PROCTOR2, PASSWORD)[0] == 302
+
+
+# --- item 15: small bodies before a login, HSTS -----------------------------------------------------------
+
+def _raw_post(running: RunningConsole, path: str, announced: int, sent: int, cookie: str = "") -> tuple[bytes, float]:
+    """POST announcing ``announced`` body bytes and sending ``sent``: the answer's status line, and
+    how long until the console closed the connection (the rest of the body is never sent)."""
+    import socket
+    import ssl
+    import time
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with context.wrap_socket(socket.create_connection(("127.0.0.1", running.server.port), timeout=20)) as tls:
+        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                f"Content-Length: {announced}\r\n{cookie and f'Cookie: {cookie}' + chr(13) + chr(10)}\r\n")
+        start = time.monotonic()
+        tls.sendall(head.encode() + b"a" * sent)
+        answer = b""
+        while True:
+            chunk = tls.recv(65536)
+            if not chunk:
+                return answer.split(b"\r\n", 1)[0], time.monotonic() - start
+            answer += chunk
+
+
+def test_bodies_are_small_until_a_login_and_hsts_is_sent(running_console: RunningConsole) -> None:
+    url = running_console.url
+    reply = requests.get(url + "/login", verify=False)
+    assert reply.headers["Strict-Transport-Security"] == "max-age=31536000"
+    six_hundred_mib = 600 * 1024 * 1024
+    for path in ("/login", "/admin", "/incidents", pairing.PAIR_PATH):  # anyone, before a login
+        status, closed_after = _raw_post(running_console, path, six_hundred_mib, 256 * 1024)
+        assert status.startswith(b"HTTP/1.1 413 ") and closed_after < 10, (path, status, closed_after)
+
+    proctor = running_console.login(PROCTOR)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in proctor.cookies)
+    status, _ = _raw_post(running_console, "/incidents", 3 * 1024 * 1024, 64 * 1024, cookie)
+    assert status.startswith(b"HTTP/1.1 413 ")  # a proctor's forms are small too
+    admin = running_console.login("admin")
+    upload = admin.post(url + "/admin", files={"files": ("big.zip", b"\0" * (3 * 1024 * 1024))},
+                        data={"do": "packages", "csrf": _page_csrf(admin, url + "/admin")})
+    assert upload.status_code == 400 and "Refused" in upload.text  # read whole: no package, but no 413 either
+    assert upload.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def _page_csrf(session: requests.Session, page_url: str) -> str:
+    import re
+    return re.search(r'name="csrf" value="([^"]+)"', session.get(page_url).text).group(1)
