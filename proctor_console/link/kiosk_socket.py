@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import wraps
 from typing import Any, Callable
 
@@ -31,6 +31,7 @@ from exam_core import protocol
 from exam_core.audit import AuditLog
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import b64d, b64e
+from exam_core.model import Event
 from proctor_console.attempts import Attempts
 from proctor_console.attestation import AttestationGate
 from proctor_console.clock import now_text
@@ -39,6 +40,7 @@ from proctor_console.dashboard import Dashboard, Room
 from proctor_console.envelopes import Envelopes
 from proctor_console.errors import kiosk_ack_code
 from proctor_console.eventlog import EventLog, StoredEvent
+from proctor_console.images import checked_jpeg
 from proctor_console.journal_heads import highest_head, record_journal_head
 from proctor_console.link import frame_limits
 from proctor_console.link.batcher import SerialWriter
@@ -133,6 +135,7 @@ class KioskNamespace(socketio.Namespace):
         #: trip to the head writer's thread.
         self._last_heads: dict[str, tuple[str, int, str]] = {}
         self._refusals = RateLimitedWarning(log, REFUSALS_AUDITED_PER_MINUTE, what="refused kiosk logins not audited")
+        self._images_refused = RateLimitedWarning(log, what="refused kiosk images not logged")
         #: The last attempt found admitted on each kiosk (events name it a thousand times a second).
         self._own_attempts: dict[str, str] = {}
 
@@ -238,7 +241,7 @@ class KioskNamespace(socketio.Namespace):
         tile.remaining_seconds, tile.camera_fps = beat.remaining_seconds, beat.camera_fps
         tile.last_seen, tile.last_seen_text = time.time(), now_text()
         if beat.thumbnail_jpeg:
-            parts.dashboard.save_thumbnail(kiosk_id, b64d(beat.thumbnail_jpeg))
+            self._save_thumbnail(kiosk_id, beat.thumbnail_jpeg)
         if attempt_changed:
             parts.dashboard.fill_candidate(tile)
         if beat.journal_head is not None and beat.attempt_id is not None:
@@ -248,6 +251,28 @@ class KioskNamespace(socketio.Namespace):
                 self._last_heads[kiosk_id] = head
         parts.dashboard.push_tile(kiosk_id)
         return protocol.ack_ok()
+
+    def _save_thumbnail(self, kiosk_id: str, encoded: str) -> None:
+        """Keep the tile's thumbnail when it is a whole JPEG (``images``); else keep the old one."""
+        try:
+            jpeg = checked_jpeg(b64d(encoded, "thumbnail_jpeg"), "thumbnail_jpeg")
+        except InvigilError as exc:
+            self._images_refused.warn("kiosk %s: thumbnail not stored: %s", kiosk_id, exc)
+            return
+        self.parts.dashboard.save_thumbnail(kiosk_id, jpeg)
+
+    def _checked_snapshot(self, event: Event) -> Event:
+        """The event with its evidence snapshot, or without it (the reason in its evidence) when it
+        is no whole JPEG (``images``): the event and its alert are kept, the image is not stored."""
+        encoded = event.evidence.get("snapshot_jpeg")
+        if not encoded:
+            return event
+        try:
+            checked_jpeg(b64d(encoded, "evidence.snapshot_jpeg"), "evidence.snapshot_jpeg")
+        except InvigilError as exc:
+            self._images_refused.warn("kiosk %s: snapshot of event %d not stored: %s", event.kiosk_id, event.seq, exc)
+            return replace(event, evidence={**event.evidence, "snapshot_jpeg": None, "snapshot_refused": str(exc)})
+        return event
 
     def _journal_head(self, kiosk_id: str, attempt_id: str, head: protocol.JournalHeadInfo) -> None:
         """Store the head durably; a head that went back or forked is a high alert and an audit entry."""
@@ -269,6 +294,7 @@ class KioskNamespace(socketio.Namespace):
                 raise ValidationError("kiosk_id", "is not the authenticated kiosk")
             if self._own_attempt(kiosk_id, event.attempt_id) != event.attempt_id:
                 raise ValidationError("attempt_id", "is not an attempt of this kiosk")
+            event = self._checked_snapshot(event)
         except InvigilError as exc:
             return protocol.ack_error(kiosk_ack_code(exc), str(exc))
         try:

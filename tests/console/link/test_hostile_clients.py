@@ -207,3 +207,59 @@ def test_failed_pairings_slow_their_address_and_burn_no_pending_code(running_con
     reply = technician.post(url, json=_pairing_request(code, "kiosk-late"), timeout=10)
     assert reply.status_code == 200, reply.text
     assert kiosk.pairing.kiosk_id == "kiosk-paired-after-attack"
+
+
+# --- item 15: only whole JPEGs are stored as thumbnails and evidence -----------------------------------
+
+def _jpeg(width: int = 160, height: int = 120) -> bytes:
+    import io
+
+    from PIL import Image
+    out = io.BytesIO()
+    Image.radial_gradient("L").resize((width, height)).convert("RGB").save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+def _announcing(jpeg: bytes, width: int, height: int) -> bytes:
+    """The JPEG with its frame header (SOF0) claiming another size: a small file, a huge image."""
+    import struct
+    at = jpeg.index(b"\xff\xc0")
+    return jpeg[:at + 5] + struct.pack(">HH", height, width) + jpeg[at + 9:]
+
+
+NOT_JPEGS = {
+    "html": b"<html><script>alert(document.cookie)</script></html>",
+    "polyglot": b"\xff\xd8\xff\xe0<svg onload=alert(1)>\xff\xd9",
+    "cut short": _jpeg()[:-400],
+    "no scan data": _jpeg()[:_jpeg().index(b"\xff\xda")] + b"\xff\xd9",
+    "corrupt tables": (lambda j, at: j[:at + 5] + b"\xff" * 20 + j[at + 25:])(_jpeg(), _jpeg().index(b"\xff\xc4")),
+    "bomb": _announcing(_jpeg(), 30000, 30000),
+}
+
+
+def test_only_whole_jpegs_are_stored_as_thumbnails_and_evidence(running_console: RunningConsole) -> None:
+    from exam_core.jsonio import b64e
+    kiosk = running_console.kiosk("kiosk-jpeg")
+    proctor = running_console.login()
+    thumbnail = running_console.url + "/media/thumbnails/kiosk-jpeg.jpg"
+    snapshots = running_console.setup.data / "media" / "snapshots"
+    for name, data in NOT_JPEGS.items():
+        assert kiosk.heartbeat(thumbnail_jpeg=b64e(data))["ok"], name  # the heartbeat counts, the image not
+        assert proctor.get(thumbnail).status_code == 404, name
+        event = kiosk.make_event("face.multiple", "high", rule="more_than_one_face",
+                                 evidence={"faces": 2, "snapshot_jpeg": b64e(data)})
+        assert kiosk.send_event(event)["ok"], name  # the event and its alert are kept...
+        assert not (snapshots / f"kiosk-jpeg-{event['seq']}.jpg").exists(), name  # ...the image is not
+        body = _db(running_console).execute("SELECT body FROM events WHERE kiosk_id = 'kiosk-jpeg' AND seq = ?",
+                                            [event["seq"]]).fetchone()[0]
+        assert '"snapshot_refused"' in body and b64e(data) not in body, name
+
+    good = _jpeg()
+    assert kiosk.heartbeat(thumbnail_jpeg=b64e(good))["ok"]
+    served = wait_until(lambda: (lambda r: r if r.status_code == 200 else None)(proctor.get(thumbnail)))
+    assert served.content == good and served.headers["Content-Type"] == "image/jpeg"
+    event = kiosk.make_event("face.multiple", "high", rule="more_than_one_face",
+                             evidence={"faces": 2, "snapshot_jpeg": b64e(good)})
+    assert kiosk.send_event(event)["ok"]
+    assert (snapshots / f"kiosk-jpeg-{event['seq']}.jpg").read_bytes() == good
+    kiosk.disconnect()
