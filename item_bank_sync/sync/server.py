@@ -1,10 +1,11 @@
 """Serving the sync API (``python -m item_bank_sync serve``): waitress, with TLS in front of it.
 
 :class:`SyncServer` runs :func:`item_bank_sync.sync.api.create_app` on ``exam_core.wsgi_server``
-(waitress) with the API's limits; HTTPS goes through an in-process terminator
-(:mod:`item_bank_sync.sync.tls_front`, which says why waitress cannot do TLS itself) relaying to
-waitress on a private Unix socket, with the self-signed certificate centres pin
-(:mod:`item_bank_sync.sync.tls_cert`).
+(waitress) with the API's limits; every connection goes through an in-process front
+(:mod:`item_bank_sync.sync.tls_front`, which says why waitress cannot do TLS itself and how the
+front keeps slow clients from holding the slots) relaying to waitress on a private Unix socket:
+TLS with the self-signed certificate centres pin (:mod:`item_bank_sync.sync.tls_cert`), or plain
+TCP in the development mode.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from exam_core.sync_wire import UPLOAD_MAX_BYTES
 from exam_core.wsgi_server import WsgiServer
 from item_bank_sync.sync.api import create_app
 from item_bank_sync.sync.tls_cert import ensure_tls_certificate
-from item_bank_sync.sync.tls_front import TlsFront
+from item_bank_sync.sync.tls_front import FrontLimits, TlsFront
 
 #: Request line and headers (the signed-request headers are a few hundred bytes).
 HEADER_MAX_BYTES = 16 * limits.KIB
@@ -37,11 +38,17 @@ ADJUSTMENTS: dict[str, Any] = dict(
     max_request_body_size=UPLOAD_MAX_BYTES, max_request_header_size=HEADER_MAX_BYTES,
     inbuf_overflow=UPLOAD_MAX_BYTES + HEADER_MAX_BYTES, ident="", expose_tracebacks=False,
     clear_untrusted_proxy_headers=True)
+#: The front's limits: as many connections as waitress takes, heads it buffers twice waitress's
+#: limit (waitress answers a long head with 431 itself), the deadlines and per-address cap of
+#: :mod:`item_bank_sync.sync.tls_front`.
+FRONT_LIMITS = FrontLimits(max_connections=CONNECTION_LIMIT, head_max_bytes=2 * HEADER_MAX_BYTES,
+                           body_max_bytes=UPLOAD_MAX_BYTES)
 
 
 class SyncServer:
-    """The sync API on waitress: plain HTTP on ``(host, port)``, or HTTPS there through a
-    :class:`item_bank_sync.sync.tls_front.TlsFront` relaying to waitress on a private Unix socket.
+    """The sync API on waitress behind a :class:`item_bank_sync.sync.tls_front.TlsFront` on
+    ``(host, port)`` (HTTPS, or plain HTTP without ``ssl_context``), relaying to waitress on a
+    private Unix socket. The front's deadlines and slots (``FRONT_LIMITS``) apply in both modes.
 
     Why waitress rather than Werkzeug's development server: see :mod:`exam_core.wsgi_server`
     (which also owns the stop sequence). Every upload body is held in memory (``inbuf_overflow``
@@ -53,18 +60,14 @@ class SyncServer:
     Same surface as the kiosk's UI server: ``server_port``, ``serve_forever()``, ``shutdown()``.
     """
 
-    def __init__(self, app: Flask, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
-        self._socket_dir: str | None = None
-        self._front: TlsFront | None = None
-        if ssl_context is None:
-            self._http = WsgiServer(app, host=host, port=port, **ADJUSTMENTS)
-            return
+    def __init__(self, app: Flask, host: str, port: int, ssl_context: ssl.SSLContext | None = None,
+                 limits: FrontLimits = FRONT_LIMITS) -> None:
         self._socket_dir = tempfile.mkdtemp(prefix="invigil-sync-")  # 0700, short enough for AF_UNIX
         backend = os.path.join(self._socket_dir, "http.sock")
-        self._http = WsgiServer(app, unix_socket=backend, unix_socket_perms="600", url_scheme="https",
-                                **ADJUSTMENTS)
+        self._http = WsgiServer(app, unix_socket=backend, unix_socket_perms="600",
+                                url_scheme="https" if ssl_context is not None else "http", **ADJUSTMENTS)
         try:
-            self._front = TlsFront(host, port, ssl_context, backend, max_connections=CONNECTION_LIMIT)
+            self._front = TlsFront(host, port, ssl_context, backend, limits=limits)
         except BaseException:
             self._http.close()
             shutil.rmtree(self._socket_dir, ignore_errors=True)
@@ -72,18 +75,16 @@ class SyncServer:
 
     @property
     def server_port(self) -> int:
-        return self._front.port if self._front is not None else self._http.server_port
+        return self._front.port
 
     def serve_forever(self) -> None:
         self._http.serve_forever()
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop the TLS front, then waitress's listener, connections and workers. Idempotent."""
-        if self._front is not None:
-            self._front.close(timeout)
+        """Stop the front, then waitress's listener, connections and workers. Idempotent."""
+        self._front.close(timeout)
         self._http.shutdown(timeout)
-        if self._socket_dir is not None:
-            shutil.rmtree(self._socket_dir, ignore_errors=True)
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
 
 
 def tls_context(data_dir: Path) -> tuple[ssl.SSLContext, str]:
