@@ -8,6 +8,7 @@ import click
 
 from proctor_console import __version__
 from proctor_console.cli.allowlist import release_allowlist
+from proctor_console.cli.audit import audit_group
 from proctor_console.cli.common import DEFAULT_DATA
 from proctor_console.cli.kiosks import kiosks, pair
 from proctor_console.cli.packages import packages_group, roster_group
@@ -28,5 +29,5 @@ def main(click_ctx: click.Context, data: Path) -> None:
 
 
 for command in (init, certificate, users, serve, pair, kiosks, packages_group, roster_group, report, purge,
-                sync_command, export_bundle_command, import_bundle_command, release_allowlist):
+                sync_command, export_bundle_command, import_bundle_command, release_allowlist, audit_group):
     main.add_command(command)
