@@ -5,10 +5,14 @@ must show "saved" only once the answer is on this kiosk's disk. Every answer cha
 that returns after the journal's FULL commit.
 
 Security at this boundary: the page gets a per-process token in a ``<meta>`` tag and must send it
-in ``X-Kiosk-Token`` with every API request (another local process or a page from elsewhere cannot
-read it: CSP, no CORS, ``Origin``/``Host`` checked); every value is validated against the item's
-declaration before it is journaled; responses carry a strict CSP (``script-src 'self'``, no
-inline scripts, no CDN), ``no-store`` caching and ``nosniff``.
+in ``X-Kiosk-Token`` with every API request. A page from elsewhere cannot read it (CSP, no CORS,
+``Origin``/``Host`` checked), and the page and exam media are served only to processes of the
+kiosk's own user (``loopback_peer.OwnUserOnly``: the owner of the connecting socket, from the
+kernel), which is the browser the kiosk started. A process running as the kiosk's user can read
+the token, as it can read the kiosk's keys and journal: keeping such processes off the kiosk is
+the hardening's part, not this page's (docs/SECURITY.md). Every value is validated against the
+item's declaration before it is journaled; responses carry a strict CSP (``script-src 'self'``,
+no inline scripts, no CDN), ``no-store`` caching and ``nosniff``.
 
 Why the actions (``POST /api/<name>``) are a plain WSGI layer in front of Flask rather than Flask
 views: an answer save is the candidate's hot path and must return within a few times a bare
@@ -38,6 +42,7 @@ from exam_core.jsonio import loads_strict
 from exam_core.wsgi_server import WsgiServer
 
 from kiosk.disclosure import MonitoringSetup
+from kiosk.loopback_peer import OwnUserOnly
 from kiosk.pages import CandidatePages
 from kiosk.runtime import KioskRuntime
 from kiosk.session import SessionStateError
@@ -235,7 +240,7 @@ class UiServer(WsgiServer):
 
     def __init__(self, app: Flask, port: int) -> None:
         super().__init__(
-            app, host="127.0.0.1", port=port, threads=UI_THREADS, ident="",
+            OwnUserOnly(app), host="127.0.0.1", port=port, threads=UI_THREADS, ident="",
             max_request_body_size=MAX_REQUEST_BYTES, max_request_header_size=MAX_HEADER_BYTES,
             expose_tracebacks=False, channel_timeout=UI_IDLE_SECONDS,
             # waitress spills a large request or response to a temporary file; here every response
