@@ -9,11 +9,13 @@ body meets them: set up, items, schemes and forms, centres, sync, results, analy
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from item_bank_sync import __version__
 from item_bank_sync.cli.analysis import analyze_command
+from item_bank_sync.cli.audit import audit_group
 from item_bank_sync.cli.centres import centres_group
 from item_bank_sync.cli.forms import export_command, forms_group, publish_command, schemes_group
 from item_bank_sync.cli.init import init_command
@@ -21,11 +23,27 @@ from item_bank_sync.cli.items import import_command, items_group
 from item_bank_sync.cli.releases import releases_group
 from item_bank_sync.cli.results import decide_command, intake_group, integrity_command, marking_group, results_group
 from item_bank_sync.cli.sync import export_bundle_command, import_bundle_command, serve_command
-from item_bank_sync.context import CentralContext
+from item_bank_sync.cli.common import fail
+from item_bank_sync.context import CentralContext, UninitialisedDataError
 from item_bank_sync.cli.psychometrics import equate_command
+from item_bank_sync.cli.db import backup_group, db_group, restore_command
 
 
-@click.group(help="Invigil central body: item bank, forms, publishing, sync API, intake, scoring, analysis.")
+class CentralGroup(click.Group):
+    """The group of every central command: a command that would open the stores of a directory
+    ``init`` did not make is refused with exit code 2, like a usage error, and nothing is created
+    there (without ``--data`` the central body used to start an empty ``central-data`` and report
+    "no envelopes" with success)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UninitialisedDataError as exc:
+            fail(ctx, str(exc), code=2)
+
+
+@click.group(cls=CentralGroup,
+             help="Invigil central body: item bank, forms, publishing, sync API, intake, scoring, analysis.")
 @click.version_option(__version__, prog_name="item_bank_sync")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("central-data"), show_default=True, envvar="INVIGIL_CENTRAL_DATA",
@@ -35,7 +53,7 @@ from item_bank_sync.cli.psychometrics import equate_command
                    "directory's SQLite files.")
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path, db_url: str | None) -> None:
-    ctx.obj = CentralContext(data_dir=data_dir, db_url=db_url)
+    ctx.obj = CentralContext(data_dir=data_dir, db_url=db_url, require_initialised=True)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -47,6 +65,8 @@ COMMANDS: tuple[click.Command, ...] = (
     serve_command, export_bundle_command, import_bundle_command,        # sync: network and air gap
     intake_group, marking_group, decide_command, results_group,         # results
     integrity_command, analyze_command, equate_command,                 # analysis and psychometrics
+    db_group, backup_group, restore_command,                            # the database: migrate, copy, backup
+    audit_group,                                                        # the body's own audit chain
 )
 for command in COMMANDS:
     main.add_command(command)

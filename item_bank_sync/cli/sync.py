@@ -42,7 +42,9 @@ def export_bundle_command(ctx: click.Context, centre_id: str, out_path: Path) ->
 
     summary = export_bundle(central(ctx).data_dir, centre_id, out_path, db_url=central(ctx).db_url)
     emit(ctx, summary, lambda c: c.print(f"wrote {out_path}: {len(summary['packages'])} packages, "
-                                         f"{summary['receipts']} receipts for {centre_id}"))
+                                         f"{summary['receipts']} receipts for {centre_id}" +
+                                         "".join(f"\n[red]left out package {s['package_id']}:[/] {s['reason']}"
+                                                 for s in summary["packages_skipped"])))
 
 
 @click.command("import-bundle")
