@@ -9,8 +9,8 @@ Baselines measured in the same run:
 The answer-save requests come from a separate process (as the candidate's browser is one), on one
 kept-alive connection; each is timed there, interleaved with the engine-only and raw samples.
 
-The trust world (keys, certificates, package, key release) is the one the kiosk tests use
-(``tests/kiosk/world.py``), so run this from the repository root.
+The trust world (keys, certificates, package, key release) and the form are the simulators the
+kiosk tests use too (``simulators/trust_world.py``, ``simulators/forms.py``) around a real kiosk device.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ from bench.common import Figure, percentile
 
 def _world(directory: Path, extra_items: int = 0, media_mb: int = 0):
     from exam_core.model import FormContent
-    from tests.kiosk.forms import make_content
-    from tests.kiosk.world import World, make_runtime
+    from kiosk.device import Device
+    from kiosk.runtime import KeyOpener, KioskRuntime
+    from simulators.forms import make_content
+    from simulators.trust_world import TrustWorld
     content = None
     if extra_items or media_mb:
         form, media = make_content(extra_items=extra_items)
@@ -48,8 +50,9 @@ def _world(directory: Path, extra_items: int = 0, media_mb: int = 0):
             data["items"][10 + n % max(1, extra_items)]["media"].append(
                 {"sha256": sha, "mime": "image/png", "name": f"figure {n}"})
         content = (FormContent.from_dict(data), {**media, **blobs})
-    world = World(directory, content=content)
-    return world, make_runtime(world, directory)
+    device = Device.load_or_create(directory, "K01")
+    world = TrustWorld(device, content=content)
+    return world, KioskRuntime(directory, device.kiosk_id, KeyOpener(device.unwrap, device.decrypt), device)
 
 
 def _serve(runtime):

@@ -76,8 +76,8 @@ def test_binary_serves_the_candidate_ui_and_attests_itself_to_a_console(binary, 
     10 s of SIGTERM while connected."""
     from exam_core.attestation import open_attestation
     from exam_core.jsonio import b64d
-    from tests.kiosk.fake_console import FakeConsole, wait_for
-    from tests.kiosk.world import World
+    from tests.support.kiosk_fake_console import FakeConsole, wait_for
+    from tests.support.kiosk_world import World
 
     world = World(tmp_path / "kiosk")
     console = FakeConsole(world.device.signing_key.public_key(), tls=world.console_tls(tmp_path))  # pinned

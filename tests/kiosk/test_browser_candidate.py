@@ -21,8 +21,8 @@ from playwright.sync_api import expect
 
 from kiosk import pages
 
-from tests.kiosk.pages_support import (
-    ALL_TOOLS, Kiosk, check_screen, heading, open_fold, set_display, through_notice_and_agreement, to_exam)
+from tests.support.kiosk_pages import (ALL_TOOLS, Kiosk, check_screen, heading, open_fold, set_display,
+                                       through_notice_and_agreement, to_exam)
 
 pytestmark = pytest.mark.browser
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.kiosk.pages_support import (
-    ALL_TOOLS, AXE, VIEWPORTS, Kiosk, axe, check_question_in_view, check_screen, check_timer_sticks, heading,
-    open_fold, set_display, shot, tool)
+from tests.support.kiosk_pages import (ALL_TOOLS, AXE, VIEWPORTS, Kiosk, axe, check_question_in_view, check_screen,
+                                       check_timer_sticks, heading, open_fold, set_display, shot, tool)
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,7 @@ from kiosk.browser import LockedBrowser
 
 from tests.support.tools import missing_tool
 from tests.support.atspi import require_atspi, wait_for_name
-from tests.kiosk.pages_support import Kiosk
+from tests.support.kiosk_pages import Kiosk
 
 pytestmark = [pytest.mark.browser, pytest.mark.xinput, pytest.mark.slow]
 

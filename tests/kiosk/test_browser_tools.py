@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.kiosk.pages_support import ALL_TOOLS, Kiosk, heading, open_fold, set_display, to_exam, tool
+from tests.support.kiosk_pages import ALL_TOOLS, Kiosk, heading, open_fold, set_display, to_exam, tool
 
 pytestmark = pytest.mark.browser
 

@@ -2,7 +2,7 @@
 answer acknowledged before the kill is back, with the remaining time within 1 s, after the console
 confirms the resume. Also: a tampered journal row is detected on resume and the kiosk stops.
 
-The console is tests/kiosk/fake_console.py (real python-socketio speaking exam_core.protocol); its
+The console is tests/support/kiosk_fake_console.py (real python-socketio speaking exam_core.protocol); its
 docstring says why the real console is not used here.
 """
 
@@ -11,22 +11,19 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
-import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-import requests
 
 from exam_core.jsonio import b64d
 
 from tests.support.tools import REPO_ROOT
-from tests.support.ports import find_free_port, wait_for_port
-from tests.kiosk.fake_console import FakeConsole, wait_for
-from tests.kiosk.world import World
+from tests.support.ports import find_free_port
+from tests.support.kiosk_fake_console import FakeConsole, wait_for
+from tests.support.kiosk_world import World
+from tests.support.kiosk_process import KioskProcess
 
 pytestmark = pytest.mark.slow
 
@@ -35,50 +32,6 @@ VALUES = {
     "Q04": ["one", "two words", "three short words"], "Q09": [["H1"], ["H2", "H3"], ["H4"]],
     "Q10": ["TL", "TR", "BL", "BR"],
 }
-
-
-class KioskProcess:
-    def __init__(self, data: Path, port: int, log: Path) -> None:
-        self.data, self.port, self.log = data, port, log
-        self.proc: subprocess.Popen | None = None
-        self.base = f"http://127.0.0.1:{port}"
-        self.http = requests.Session()
-
-    def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("PYNPUT_BACKEND", None)
-        env.pop("DISPLAY", None)
-        with open(self.log, "ab") as handle:  # the child keeps its own copy of the descriptor
-            self.proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--data", str(self.data),
-                                          "--no-browser", "--port", str(self.port)],
-                                         cwd=REPO_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, timeout=30)
-        page = self.http.get(self.base + "/").text
-        token = re.search(r'name="kiosk-token" content="([^"]+)"', page).group(1)
-        self.http.headers.update({"X-Kiosk-Token": token})
-
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-
-    def post(self, name: str, body: dict | None = None) -> dict:
-        reply = self.http.post(f"{self.base}/api/{name}", json=body or {}, timeout=10)
-        assert reply.status_code == 200, reply.text
-        return reply.json()
-
-    def state(self) -> dict:
-        return self.http.get(self.base + "/api/state", timeout=10).json()
-
-    def item(self, index: int) -> dict:
-        return self.http.get(f"{self.base}/api/item/{index}", timeout=10).json()
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from exam_core.timestamps import parse_time, utc_now
 
 from kiosk.device import Device
 
-from tests.kiosk.forms import ANSWERS
-from tests.kiosk.world import World, make_runtime, start_exam
+from simulators.forms import ANSWERS
+from tests.support.kiosk_world import World, make_runtime, start_exam
 
 
 def _short_lived_root(world: World, seconds: float) -> bytes:

@@ -14,7 +14,7 @@ from item_bank_sync.results.envelope import open_envelope as intake_open
 
 from kiosk import session as session_module
 
-from tests.kiosk.world import World, make_runtime, start_exam
+from tests.support.kiosk_world import World, make_runtime, start_exam
 import itertools
 
 CHANGES = [("Q01", "A"), ("Q03", "Lyon"), ("Q01", "C"), ("Q04", "Draft one."), ("Q01", "B"),

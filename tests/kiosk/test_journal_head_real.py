@@ -1,6 +1,6 @@
 """Tail truncation of a real kiosk's journal, seen by the real console and by the central intake checks.
 
-The kiosk and the console run as processes (the ``real`` fixture of test_real_console). The kiosk's
+The kiosk and the console run as processes (the ``real`` fixture of tests/kiosk/conftest.py). The kiosk's
 heartbeats carry its journal head; the console stores every head it sees and returns the highest
 in its ``hello`` ack. We kill -9 the kiosk, cut the last rows off its journal file (the chain that
 remains is still internally valid, so the chain alone cannot tell), and start it again: the kiosk
@@ -25,9 +25,8 @@ from item_bank_sync.results.envelope import open_envelope
 from proctor_console.context import ConsoleContext
 from proctor_console.sync.outbox import SyncOutbox
 from tests.support.console_world import cli
-from tests.kiosk.fake_console import wait_for
-from tests.kiosk.forms import ANSWERS
-from tests.kiosk.test_real_console import real  # noqa: F401 - the fixture
+from tests.support.kiosk_fake_console import wait_for
+from simulators.forms import ANSWERS
 
 pytestmark = pytest.mark.slow
 

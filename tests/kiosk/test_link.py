@@ -1,7 +1,7 @@
 """The console link over real Socket.IO: admission, package fetch, key release, events and the
 envelope delivered through the durable outbox, and a console outage mid-exam with nothing lost.
 
-The console here is tests/kiosk/fake_console.py (real python-socketio, exam_core.protocol); see its
+The console here is tests/support/kiosk_fake_console.py (real python-socketio, exam_core.protocol); see its
 docstring for why the real proctor console is not used in these tests.
 """
 
@@ -16,9 +16,9 @@ from exam_core.tls import make_self_signed
 
 from kiosk.link import ConsoleLink
 
-from tests.kiosk.fake_console import FakeConsole, wait_for
-from tests.kiosk.forms import ANSWERS
-from tests.kiosk.world import World, make_runtime
+from tests.support.kiosk_fake_console import FakeConsole, wait_for
+from simulators.forms import ANSWERS
+from tests.support.kiosk_world import World, make_runtime
 
 
 @pytest.fixture(params=["http", "https"])

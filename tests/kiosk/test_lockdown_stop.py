@@ -16,7 +16,7 @@ from hardening.chromium_policy import POLICY_FILE_NAME
 from hardening.restore_journal import RestoreJournal
 from tests.support.ports import find_free_port
 from tests.support.processes import marker_processes
-from tests.kiosk.world import World
+from tests.support.kiosk_world import World
 
 pytestmark = [pytest.mark.browser, pytest.mark.xinput, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,107 +4,26 @@ the sealed envelope accepted by the console, and a kill -9 of the kiosk with res
 with the console enforcing release attestation (the kiosk's measurement on its allow-list).
 
 The console is set up with its own CLI (init, certificate install, users, roster, packages import)
-and driven by a proctor over its /proctor Socket.IO namespace, as in the console's own tests.
+and driven by a proctor over its /proctor Socket.IO namespace, as in the console's own tests (the
+``real`` fixture, tests/kiosk/conftest.py, built by tests/support/kiosk_real_console.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import requests
 
-from exam_core import certs, formcontent, keys
-from exam_core.timestamps import utc_now
-from exam_core.package import build_form_package
-
+from simulators.forms import ANSWERS
+from tests.support.console_world import cli
+from tests.support.kiosk_fake_console import wait_for
 from tests.support.tools import REPO_ROOT
-from tests.support.ports import find_free_port, wait_for_port
-from tests.support.console_world import (PASSWORD, PROCTOR, ROSTER, Central, ConsoleSetup, RunningConsole, cli,
-                                         start_console)
-from tests.kiosk.fake_console import wait_for
-from tests.kiosk.forms import ANSWERS, make_content
 
 pytestmark = pytest.mark.slow
-
-
-class Kiosk:
-    def __init__(self, data: Path, log: Path, args: list[str]) -> None:
-        self.data, self.log, self.args = data, log, args
-        self.port = find_free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-        self.http = requests.Session()
-
-    def start(self, extra: list[str] = ()) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("DISPLAY", None)
-        env.pop("PYNPUT_BACKEND", None)
-        with open(self.log, "ab") as log:  # the child keeps its own copy of the descriptor
-            self.proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--data", str(self.data),
-                                          "--no-browser", "--port", str(self.port), *self.args, *extra],
-                                         cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, timeout=60, process=self.proc)
-        token = re.search(r'name="kiosk-token" content="([^"]+)"', self.http.get(self.base + "/").text).group(1)
-        self.http.headers["X-Kiosk-Token"] = token
-
-    def post(self, name: str, body: dict | None = None) -> dict:
-        reply = self.http.post(f"{self.base}/api/{name}", json=body or {}, timeout=10)
-        assert reply.status_code == 200, reply.text
-        return reply.json()
-
-    def state(self) -> dict:
-        return self.http.get(self.base + "/api/state", timeout=10).json()
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(15)
-
-
-@pytest.fixture
-def real(tmp_path):
-    central_key = keys.generate_signing_key()
-    results_key = keys.generate_hpke_key(keys.SUITE_X25519)
-    central = Central(central_key, certs.make_root_certificate(central_key, "central", results_key.public_key()))
-    data = tmp_path / "console"
-    cli(data, "init", "--centre-id", "centre-1", "--name", "Test Centre")
-    bundle = tmp_path / "centre-cert.json"
-    bundle.write_text(json.dumps(central.certify_centre((data / "enrolment-request.json").read_bytes())))
-    cli(data, "certificate", "install", str(bundle))
-    cli(data, "users", "add", PROCTOR, "--role", "proctor", "--password-stdin", stdin=PASSWORD + "\n")
-    roster = tmp_path / "roster.csv"
-    roster.write_text(ROSTER)
-    cli(data, "roster", "import", str(roster))
-    form, media = make_content()
-    now = utc_now()
-    package, _ = build_form_package(
-        formcontent.encode(form.to_dict(), media), package_id="pkg-real", form_id="F1", form_version=1,
-        scheme_id="scheme-a", centre_id="centre-1", opens=now - timedelta(hours=1), closes=now + timedelta(hours=3),
-        signing_key=central_key, centre_hpke_public=keys.load_public_key(data / "keys" / "centre-hpke.pub"),
-        title="Real form", duration_seconds=3600, item_count=10)
-    (tmp_path / "pkg-real.zip").write_bytes(package)
-    cli(data, "packages", "import", str(tmp_path / "pkg-real.zip"))
-    # The console enforces release attestation: only this code tree's measurement is accepted.
-    measured = subprocess.run([sys.executable, "-m", "hardening", "measure", "--json"], cwd=REPO_ROOT,
-                              capture_output=True, text=True, check=True)
-    cli(data, "release-allowlist", "add", json.loads(measured.stdout)["digest"], "--release", "test", "--by", "admin")
-    server = start_console(data, tmp_path)
-    console = RunningConsole(setup=ConsoleSetup(data, central), server=server)
-    root = tmp_path / "central.cert"
-    root.write_bytes(central.root_cert)
-    kiosk = Kiosk(tmp_path / "kiosk", tmp_path / "kiosk.log",
-                  ["--console", console.url, "--central-cert", str(root), "--kiosk-id", "kiosk-real"])
-    yield console, kiosk, results_key, central_key
-    kiosk.stop(signal.SIGKILL)
-    server.stop()
 
 
 def test_whole_exam_against_the_real_console_with_a_kill_9(real):

@@ -11,8 +11,8 @@ from exam_core import protocol
 from exam_core.jsonio import b64d
 from kiosk.runtime import PackageUnavailable
 
-from tests.kiosk.forms import ANSWERS
-from tests.kiosk.world import World, make_runtime, start_exam
+from simulators.forms import ANSWERS
+from tests.support.kiosk_world import World, make_runtime, start_exam
 
 
 @pytest.fixture

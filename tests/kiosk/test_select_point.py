@@ -16,9 +16,10 @@ from exam_core.model import FormContent
 from kiosk.content import FormBundle
 from kiosk.presentation import item_view
 
-from tests.kiosk.conftest import new_session
-from tests.kiosk.forms import png
-from tests.kiosk.test_browser import AXE, Served, _axe, _saved, _until_exam
+from tests.support.kiosk_session import new_session
+from simulators.forms import png
+from tests.support.kiosk_pages import AXE
+from tests.support.kiosk_browser import Served, axe_violations as _axe, saved as _saved, until_exam as _until_exam
 
 NATURAL = (300, 200)     # the first image declares no size: its own size is the coordinate space
 DECLARED = (400, 200)    # the second is a 200 x 100 image the item shows at 400 x 200

@@ -10,8 +10,9 @@ from exam_core.result import AttemptResult
 from kiosk.journal import JournalTamperedError
 from kiosk.session import SessionStateError, receipt_code
 
-from tests.kiosk.conftest import new_session
-from tests.kiosk.forms import ANSWERS, make_attempt, make_bundle
+from tests.support.kiosk_session import new_session
+from simulators.forms import ANSWERS, make_attempt
+from tests.support.kiosk_world import make_bundle
 
 
 def _started(session):

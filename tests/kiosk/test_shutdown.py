@@ -1,6 +1,6 @@
 """``kiosk run`` as a real process ends promptly on SIGTERM, whatever its console does.
 
-The console is tests/kiosk/fake_console.py over TLS pinned as at pairing; its docstring says why
+The console is tests/support/kiosk_fake_console.py over TLS pinned as at pairing; its docstring says why
 the real console is not used here (this test needs a console that stops answering on cue).
 """
 
@@ -17,9 +17,9 @@ from kiosk.app import EXIT_FORCED, SHUTDOWN_SECONDS
 
 from tests.support.tools import REPO_ROOT
 from tests.support.ports import find_free_port
-from tests.kiosk.fake_console import FakeConsole, wait_for
-from tests.kiosk.test_crash_resume import KioskProcess
-from tests.kiosk.world import World
+from tests.support.kiosk_fake_console import FakeConsole, wait_for
+from tests.support.kiosk_process import KioskProcess
+from tests.support.kiosk_world import World
 
 pytestmark = pytest.mark.slow
 

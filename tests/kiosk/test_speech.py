@@ -17,8 +17,8 @@ from kiosk.presentation import item_view
 from kiosk.tools.speech import question_text
 
 from tests.support.tools import missing_tool
-from tests.kiosk.forms import make_bundle
-from tests.kiosk.pages_support import ALL_TOOLS, Kiosk
+from tests.support.kiosk_world import make_bundle
+from tests.support.kiosk_pages import ALL_TOOLS, Kiosk
 
 
 @pytest.fixture

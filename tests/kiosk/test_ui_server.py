@@ -18,7 +18,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from kiosk.webapp import MAX_REQUEST_BYTES, create_app, make_ui_server
 
-from tests.kiosk.world import World, make_runtime, start_exam
+from tests.support.kiosk_world import World, make_runtime, start_exam
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 
 from kiosk.app import KioskOptions, _monitors
 
-from tests.kiosk.world import World, make_runtime
+from tests.support.kiosk_world import World, make_runtime
 
 
 def test_monitor_events_go_to_the_outbox_and_thumbnails_to_the_heartbeat(tmp_path):

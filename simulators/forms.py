@@ -1,7 +1,10 @@
-"""Test forms for the kiosk: one item per interaction type of exam_core.model, real PNG media.
+"""A sample form for the kiosk: one item per interaction type of exam_core.model, real PNG media,
+and the answers a scripted candidate gives. For tests, the kiosk benchmark and demos.
 
 Built from exam_core.model records (strict from_dict), as item_bank_sync's importer produces
-them, so the kiosk is tested against the shared model and not against a private shape.
+them, so the kiosk is tested against the shared model and not against a private shape. Like every
+simulator it imports only ``exam_core``: tests wrap the content in the kiosk's own ``FormBundle``
+(tests/support/kiosk_world.py).
 """
 
 from __future__ import annotations
@@ -12,8 +15,6 @@ import zlib
 from typing import Any
 
 from exam_core.model import Attempt, FormContent
-
-from kiosk.content import FormBundle
 
 
 def png(width: int, height: int, seed: int = 0) -> bytes:
@@ -107,6 +108,8 @@ ANSWERS: dict[str, Any] = {
 
 def make_content(duration_seconds: int = 3600, extra_items: int = 0,
                  tools: dict[str, Any] | None = None) -> tuple[FormContent, dict[str, bytes]]:
+    """Form ``F1`` (the ten items, plus ``extra_items`` single-choice ones for size) and its media by
+    SHA-256; ``tools`` are what the form's scheme permits."""
     image = png(200, 100)
     sha = hashlib.sha256(image).hexdigest()
     items = item_dicts(sha)
@@ -124,12 +127,8 @@ def make_content(duration_seconds: int = 3600, extra_items: int = 0,
     return FormContent.from_dict({"form": form, "items": items}), {sha: image}
 
 
-def make_bundle(**kwargs: Any) -> FormBundle:
-    content, media = make_content(**kwargs)
-    return FormBundle(content, media)
-
-
 def make_attempt(attempt_id: str = "ATT1", **accommodations: Any) -> Attempt:
+    """Ada Lovelace's attempt at form ``F1`` on kiosk ``K01``, with the accommodations given."""
     return Attempt.from_dict({
         "attempt_id": attempt_id, "candidate_id": "C123", "form_id": "F1", "form_version": 1,
         "package_id": "P1", "centre_id": "CENTRE1", "kiosk_id": "K01", "option_seed": 424242,

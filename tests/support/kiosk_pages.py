@@ -18,8 +18,8 @@ from exam_core.jsonio import b64d
 
 from kiosk.webapp import create_app, make_ui_server
 
-from tests.kiosk.forms import make_attempt, make_content
-from tests.kiosk.world import World, make_runtime
+from simulators.forms import make_attempt, make_content
+from tests.support.kiosk_world import World, make_runtime
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path("/tmp/invigil/shots")

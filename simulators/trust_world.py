@@ -1,32 +1,54 @@
-"""A complete, real trust world for kiosk tests: central body, centre, a paired kiosk, a package.
+"""A central body and a test centre for one real kiosk: certificates, a package, and the commands.
 
 Every artefact is made with exam_core as the central body and the console would make it (root and
 centre certificates, a signed and encrypted form package, a content key re-wrapped to the kiosk's
-HPKE key for one attempt), so the kiosk is tested against real packages and real envelopes.
-The console's side of each command (``Command`` records) is built with exam_core.protocol.
+HPKE key for one attempt), so the kiosk is tested, benchmarked and demonstrated against real
+packages and real envelopes. The console's side of each command (``Command`` records) is built
+with exam_core.protocol.
+
+The kiosk's device is handed in (``kiosk.device.Device`` or anything with its pairing surface,
+:class:`PairableDevice`): like every simulator this module imports only ``exam_core``, and the
+world pairs the device as a console would, by certifying its public keys and storing the pairing.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from exam_core import certs, envelope, formcontent, keys, package, protocol
 from exam_core.jsonio import b64e
 from exam_core.tls import make_self_signed
-
-from kiosk.device import Device
-
-from tests.kiosk.forms import make_attempt, make_content
+from simulators.forms import make_attempt, make_content
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 
 
-class World:
-    def __init__(self, data_dir: Path, kiosk_id: str = "K01", attempt_id: str = "ATT1",
-                 content: Any = None, **accommodations: Any) -> None:
+class PairableDevice(Protocol):
+    """What the world needs of a kiosk's device (``kiosk.device.Device``): its identity and keys,
+    and where pairing and the central root are stored."""
+
+    kiosk_id: str
+    signing_key: Any
+    hpke_key: keys.HpkePrivateKey
+    pairing: dict[str, Any] | None
+
+    def save_pairing(self, pairing: dict[str, Any], documents: dict[str, bytes]) -> None: ...
+
+    def install_central_certificate(self, data: bytes) -> object: ...
+
+
+DeviceT = TypeVar("DeviceT", bound=PairableDevice)
+
+
+class TrustWorld(Generic[DeviceT]):
+    """Central keys and root, centre ``CENTRE1``, package ``P1`` of form ``F1``, and one attempt,
+    with ``device`` paired to the centre (console URL ``http://127.0.0.1:9`` until a test sets one)."""
+
+    def __init__(self, device: DeviceT, attempt_id: str = "ATT1", content: Any = None,
+                 **accommodations: Any) -> None:
         self.central_key = keys.generate_signing_key()
         self.results_key = keys.generate_hpke_key(keys.SUITE_X25519)
         self.root_cert = certs.make_root_certificate(self.central_key, "central", self.results_key.public_key())
@@ -34,13 +56,13 @@ class World:
         self.centre_hpke = keys.generate_hpke_key(keys.SUITE_X25519)
         self.centre_cert = certs.issue_certificate(self.central_key, "central", "CENTRE1", certs.ROLE_CENTRE,
                                                    self.centre_key.public_key(), self.centre_hpke.public_key())
-        self.device = Device.load_or_create(data_dir, kiosk_id)
-        kiosk_cert = certs.issue_certificate(self.centre_key, "CENTRE1", kiosk_id, certs.ROLE_KIOSK,
-                                             self.device.signing_key.public_key(), self.device.hpke_key.public_key())
-        self.device.save_pairing({"console_url": "http://127.0.0.1:9", "console_id": "console1",
-                                  "centre_id": "CENTRE1", "tls_fingerprint_sha256": None},
-                                 {"kiosk.cert": kiosk_cert, "centre.cert": self.centre_cert})
-        self.device.install_central_certificate(self.root_cert)
+        self.device = device
+        kiosk_cert = certs.issue_certificate(self.centre_key, "CENTRE1", device.kiosk_id, certs.ROLE_KIOSK,
+                                             device.signing_key.public_key(), device.hpke_key.public_key())
+        device.save_pairing({"console_url": "http://127.0.0.1:9", "console_id": "console1",
+                             "centre_id": "CENTRE1", "tls_fingerprint_sha256": None},
+                            {"kiosk.cert": kiosk_cert, "centre.cert": self.centre_cert})
+        device.install_central_certificate(self.root_cert)
         form, media = content or make_content()
         self.content_bytes = formcontent.encode(form.to_dict(), media)
         self.package_bytes, _ = package.build_form_package(
@@ -58,46 +80,31 @@ class World:
         this kiosk as pairing pins it: for a FakeConsole(tls=...)."""
         cert, key = directory / "console-tls.pem", directory / "console-tls.key"
         fingerprint = make_self_signed(cert, key, "fake-console")
-        self.device.save_pairing(dict(self.device.pairing, tls_fingerprint_sha256=fingerprint),
+        self.device.save_pairing(dict(self.device.pairing or {}, tls_fingerprint_sha256=fingerprint),
                                  {"console-tls.pem": cert.read_bytes()})
         return cert, key
 
     def command(self, kind: str, args: dict[str, Any], attempt_id: str | None = None) -> protocol.Command:
+        """A console command as the console issues it, with a fresh command id (an id, not a secret)."""
         self._n += 1
+        command_id = hashlib.md5(f"{kind}{self._n}{id(self)}".encode(), usedforsecurity=False).hexdigest()
         return protocol.Command.from_dict({
-            "v": 1, "command_id": hashlib.md5(f"{kind}{self._n}{id(self)}".encode()).hexdigest(),
+            "v": 1, "command_id": command_id,
             "type": kind, "issued": "2026-01-01T00:00:00Z",
             "attempt_id": attempt_id or self.attempt.attempt_id, "args": args, "issued_by": "proctor1"})
 
     def admit(self) -> protocol.Command:
+        """Admit the world's attempt, naming the package the kiosk must hold."""
         return self.command("admit", {"attempt": self.attempt.to_dict(), "package_sha256": self.package_sha,
                                       "package_size": len(self.package_bytes), "identity_checked_by": "proctor1"})
 
     def release(self, kind: str = "start") -> protocol.Command:
+        """Start (or ``kind``) with the content key re-wrapped to this kiosk for this attempt."""
         wrapped = package.wrap_key_for_kiosk(self.content_key, self.device.hpke_key.public_key(), "P1",
                                              self.attempt.attempt_id)
         return self.command(kind, {"package_id": "P1", "package_sha256": self.package_sha,
                                    "wrapped_key": b64e(wrapped)})
 
-    def open_envelope(self, data: bytes) -> dict[str, Any]:
-        opened = envelope.open_envelope(data, self.results_key, self.central_key.public_key())
-        return opened
-
-
-def make_runtime(world: World, data_dir: Path, **kwargs: Any):
-    from kiosk.runtime import KeyOpener, KioskRuntime
-    return KioskRuntime(data_dir, world.device.kiosk_id, KeyOpener(world.device.unwrap, world.device.decrypt),
-                        world.device, **kwargs)
-
-
-def start_exam(runtime: Any, world: World) -> Any:
-    """Admit, cache the package, confirm identity, release the key, accept and begin: the live session."""
-    assert runtime.handle_command(world.admit()).ok
-    runtime.store_package("P1", world.package_bytes)
-    runtime.confirm_identity()
-    ack = runtime.handle_command(world.release())
-    assert ack.ok, ack.reason
-    session = runtime.require_session()
-    session.accept_agreement()
-    session.begin()
-    return session
+    def open_envelope(self, data: bytes) -> tuple[envelope.EnvelopeHeader, dict[str, Any]]:
+        """Open a sealed envelope as the central body does (header, payload)."""
+        return envelope.open_envelope(data, self.results_key, self.central_key.public_key())
