@@ -13,7 +13,7 @@ from pathlib import Path
 
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.migrate import head_of
-from tests.central.items.test_qti_corpus import CORPUS, IMPORTED, REFUSED, SOURCES
+from tests.central.items.qti_corpus_table import CORPUS, IMPORTED, REFUSED, SOURCES
 from tests.support.central_cli import Central
 from tests.support.central_db import central_db, execute, rows, value
 from tests.support.central_items import choice_item, write_qti

@@ -8,7 +8,8 @@ LSAT7: section 7, 1000 candidates, 5 items; Bock & Lieberman (1970); mirt's ``LS
 proportions correct .828 .658 .772 .606 .843 (mirt ``itemstats(expand.table(LSAT7))``).
 
 ACTmath: Kolen & Brennan (2004/2014) Table 2.5, R equate's ``ACTmath``: frequencies of raw scores
-0..40 on forms X (4329 candidates) and Y (4152).
+0..40 on forms X (4329 candidates) and Y (4152). KB_TABLE_2_7: the same book's Table 2.7, form X
+scores 1..40 equated to form Y by equipercentile equating.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ ACT_X = [0, 1, 1, 3, 9, 18, 59, 67, 91, 144, 149, 192, 192, 192, 201, 204, 217, 
          147, 163, 147, 140, 147, 126, 113, 100, 106, 107, 91, 83, 73, 72, 75, 50, 37, 38, 23, 15]
 ACT_Y = [0, 1, 3, 13, 42, 59, 95, 131, 158, 161, 194, 164, 166, 197, 177, 158, 169, 132, 158, 151,
          134, 137, 122, 110, 116, 132, 104, 104, 114, 97, 107, 88, 80, 79, 70, 61, 48, 47, 29, 32, 12]
+KB_TABLE_2_7 = [0.9796, 1.6462, 2.2856, 2.8932, 3.6205, 4.4997, 5.5148, 6.3124, 7.2242, 8.1607, 9.1827,
+                10.1859, 11.2513, 12.3896, 13.3929, 14.5240, 15.7169, 16.8234, 18.0092, 19.1647, 20.3676,
+                21.4556, 22.6871, 23.9157, 25.0292, 26.1612, 27.2633, 28.1801, 29.1424, 30.1305, 31.1297,
+                32.1357, 33.0781, 34.0172, 35.1016, 36.2426, 37.1248, 38.1321, 39.0807, 39.9006]
 
 
 def expand(counts: dict[str, int]) -> np.ndarray:

@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.central.psychometrics.fixtures import ACT_X, ACT_Y, LSAT6_COUNTS, expand
-from tests.central.psychometrics.test_equating import KB_TABLE_2_7
+from tests.central.psychometrics.fixtures import ACT_X, ACT_Y, KB_TABLE_2_7, LSAT6_COUNTS, expand
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -29,13 +29,9 @@ from item_bank_sync.psychometrics.equating import (GroupMoments, ItemParameters,
                                                    percentile_point, percentile_rank, stocking_lord,
                                                    synthetic_linear)
 from item_bank_sync.psychometrics.errors import PsychometricsError
-from tests.central.psychometrics.fixtures import ACT_X, ACT_Y
+from tests.central.psychometrics.fixtures import ACT_X, ACT_Y, KB_TABLE_2_7
 
 FX, FY = np.array(ACT_X, float), np.array(ACT_Y, float)
-KB_TABLE_2_7 = [0.9796, 1.6462, 2.2856, 2.8932, 3.6205, 4.4997, 5.5148, 6.3124, 7.2242, 8.1607, 9.1827,
-                10.1859, 11.2513, 12.3896, 13.3929, 14.5240, 15.7169, 16.8234, 18.0092, 19.1647, 20.3676,
-                21.4556, 22.6871, 23.9157, 25.0292, 26.1612, 27.2633, 28.1801, 29.1424, 30.1305, 31.1297,
-                32.1357, 33.0781, 34.0172, 35.1016, 36.2426, 37.1248, 38.1321, 39.0807, 39.9006]
 KB_G1 = GroupMoments(1655, 15.8205, 6.5278, 5.1063, 2.3760, 13.4088)
 KB_G2 = GroupMoments(1638, 18.6728, 6.8784, 5.8626, 2.4515, 14.7603)
 
