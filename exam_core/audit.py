@@ -43,15 +43,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, ContextManager, Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from exam_core import purposes, signing
-from exam_core.errors import ArtefactError, AuditTamperedError, MalformedError, ValidationError
+from exam_core.errors import ArtefactError, AuditTamperedError, ValidationError
 from exam_core.jsonio import canonical_dumps, loads_strict
 from exam_core.store import immediate_transaction, read_snapshot
 from exam_core.timestamps import utc_now
@@ -161,10 +163,10 @@ class HashChain:
 
     # -- storage (see the class docstring) -------------------------------------------------------
 
-    def _write(self) -> ContextManager[Any]:
+    def _write(self) -> AbstractContextManager[Any]:
         raise NotImplementedError
 
-    def _snapshot(self) -> ContextManager[Any]:
+    def _snapshot(self) -> AbstractContextManager[Any]:
         raise NotImplementedError
 
     def _head_row(self, tx: Any) -> tuple[int, bytes]:
@@ -385,7 +387,7 @@ class HashChain:
         now = self._clock()
         if now.tzinfo is None:
             raise ValidationError("clock", "must return an aware datetime")
-        return now.astimezone(timezone.utc)
+        return now.astimezone(UTC)
 
 
 class AuditLog(HashChain):
@@ -415,36 +417,41 @@ class AuditLog(HashChain):
                 " count INTEGER NOT NULL, time TEXT NOT NULL, signed BLOB NOT NULL)"
             )
 
-    def _write(self) -> ContextManager[Any]:
+    # The SQL below names the log's tables in f-strings (S608): the names were checked against
+    # _TABLE_RE when the log was made, and every value goes in as a parameter.
+
+    def _write(self) -> AbstractContextManager[Any]:
         return immediate_transaction(self.db)
 
-    def _snapshot(self) -> ContextManager[Any]:
+    def _snapshot(self) -> AbstractContextManager[Any]:
         return read_snapshot(self.db)
 
     def _head_row(self, tx: Any) -> tuple[int, bytes]:
-        row = (tx or self.db.conn).execute(f"SELECT seq, hash FROM {self.table} ORDER BY seq DESC LIMIT 1").fetchone()
+        sql = f"SELECT seq, hash FROM {self.table} ORDER BY seq DESC LIMIT 1"  # noqa: S608
+        row = (tx or self.db.conn).execute(sql).fetchone()
         return (row[0], bytes.fromhex(row[1])) if row else (0, GENESIS_HASH)
 
     def _last_checkpoint(self, tx: Any) -> tuple[int, Any] | None:
-        row = tx.execute(f"SELECT seq, time FROM {self.checkpoint_table} ORDER BY id DESC LIMIT 1").fetchone()
+        sql = f"SELECT seq, time FROM {self.checkpoint_table} ORDER BY id DESC LIMIT 1"  # noqa: S608
+        row = tx.execute(sql).fetchone()
         return (row[0], row[1]) if row else None
 
     def _insert_entry(self, tx: Any, row: EntryRow) -> None:
-        tx.execute(f"INSERT INTO {self.table} (seq, time, actor, action, data, prev_hash, hash)"
+        tx.execute(f"INSERT INTO {self.table} (seq, time, actor, action, data, prev_hash, hash)"  # noqa: S608
                    " VALUES (?, ?, ?, ?, ?, ?, ?)", row)
 
     def _insert_checkpoint(self, tx: Any, row: CheckpointRow) -> None:
-        tx.execute(f"INSERT INTO {self.checkpoint_table} (seq, head, count, time, signed) VALUES (?, ?, ?, ?, ?)",
-                   row)
+        sql = f"INSERT INTO {self.checkpoint_table} (seq, head, count, time, signed) VALUES (?, ?, ?, ?, ?)"  # noqa: S608
+        tx.execute(sql, row)
 
     def _entry_rows(self, tx: Any, start_seq: int) -> Iterable[EntryRow]:
         return (tx or self.db.conn).execute(
-            f"SELECT seq, time, actor, action, data, prev_hash, hash FROM {self.table}"
+            f"SELECT seq, time, actor, action, data, prev_hash, hash FROM {self.table}"  # noqa: S608
             " WHERE seq >= ? ORDER BY seq", (start_seq,))
 
     def _checkpoint_rows(self, tx: Any) -> Iterable[CheckpointRow]:
         return (tx or self.db.conn).execute(
-            f"SELECT seq, head, count, time, signed FROM {self.checkpoint_table} ORDER BY id")
+            f"SELECT seq, head, count, time, signed FROM {self.checkpoint_table} ORDER BY id")  # noqa: S608
 
 
 def verdict(log: HashChain, public_key: Ed25519PublicKey, *, max_unprotected: int | None = None,
@@ -470,7 +477,7 @@ def _format_time(moment: datetime) -> str:
 
 def _parse_time(text: Any) -> datetime | None:
     try:
-        return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=timezone.utc)
+        return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
     except (TypeError, ValueError):
         return None
 

@@ -17,7 +17,9 @@ primary key on ``seq`` turns any writer that bypassed the lock into an error, ne
 from __future__ import annotations
 
 import contextlib
-from typing import Any, ContextManager, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, Integer, LargeBinary, Table, Text, func, insert, select
 
@@ -71,10 +73,10 @@ class CentralAudit(HashChain):
             lock(conn, f"audit-head:{self.table}")
             yield conn
 
-    def _write(self) -> ContextManager[Connection]:
+    def _write(self) -> AbstractContextManager[Connection]:
         return self._locked_write()
 
-    def _snapshot(self) -> ContextManager[Connection]:
+    def _snapshot(self) -> AbstractContextManager[Connection]:
         return read(self.engine)
 
     def _head_row(self, tx: Connection | None) -> tuple[int, bytes]:

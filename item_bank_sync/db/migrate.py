@@ -56,7 +56,8 @@ def _script() -> ScriptDirectory:
 def head_of(store: str) -> str:
     """The newest revision of a store's branch."""
     revision = _script().get_revision(f"{store}@head")
-    assert revision is not None
+    if revision is None:
+        raise MigrationError(f"no revisions of the {store} store in {MIGRATIONS_DIR}")
     return revision.revision
 
 

@@ -233,5 +233,6 @@ class SchemeStore:
 
     def list(self) -> list[dict[str, Any]]:
         c = schemes.c
-        rows = fetch_all(self.db, select(c.scheme_id, c.version, c.title, c.created_at).order_by(c.scheme_id, c.version))
+        rows = fetch_all(self.db, select(c.scheme_id, c.version, c.title, c.created_at)
+                         .order_by(c.scheme_id, c.version))
         return [dict(zip(("scheme_id", "version", "title", "created_at"), r)) for r in rows]

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import Connection, Engine, case, func, insert, select, update
 
@@ -151,7 +152,8 @@ def _task_in_state(db: Engine, task_id: int, score: float, state: str) -> Iterat
 
 def _insert_mark(conn: Connection, task: dict[str, Any], person: str, kind: str, score: float, note: str,
                  now: str) -> None:
-    conn.execute(insert(marks).values(task_id=task["task_id"], marker=person, kind=kind, score=score, note=note, at=now))
+    conn.execute(insert(marks).values(task_id=task["task_id"], marker=person, kind=kind, score=score, note=note,
+                                      at=now))
     _add_role(conn, task["attempt_id"], person, "marker" if kind == "mark" else "adjudicator")
 
 

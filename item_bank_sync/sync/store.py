@@ -2,8 +2,9 @@
 
 One :class:`SyncStore` per server process: the central keys are loaded once, and so are the
 data layer's engines (one connection pool per process, shared by the server's threads; each
-request checks a connection out per transaction). Centre certificates are re-read from the bank on each request, so a revocation by the
-item-bank administrator takes effect at the next request without a restart.
+request checks a connection out per transaction). Centre certificates are re-read from the bank
+on each request, so a revocation by the item-bank administrator takes effect at the next request
+without a restart.
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ class SqlDb:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(text(statement), bound).mappings()]
 
-    def __getitem__(self, table: str) -> "_Table":
+    def __getitem__(self, table: str) -> _Table:
         return _Table(self, table)
 
 
@@ -209,3 +209,23 @@ def bank_of(data_dir: Path) -> SqlDb:
 def results_of(data_dir: Path) -> SqlDb:
     """The results store of a central body, with the test face (:class:`SqlDb`)."""
     return SqlDb(central_db(data_dir).results)
+
+
+def everything_stored(data_dir: Path) -> bytes:
+    """Every value in every table of both stores, as bytes: for tests that something never
+    reached the database at all (on SQLite the files, on PostgreSQL the rows)."""
+    import item_bank_sync.bank.schema
+    import item_bank_sync.db.audit
+    import item_bank_sync.results.schema
+    import item_bank_sync.trust.schema  # noqa: F401
+    from sqlalchemy import select
+
+    from item_bank_sync.db.metadata import tables_in
+
+    out = []
+    for store, engine in central_db(data_dir).stores():
+        with engine.connect() as conn:
+            for table in tables_in(store):
+                for row in conn.execute(select(table)):
+                    out.extend(v if isinstance(v, bytes) else str(v).encode("utf-8", "surrogatepass") for v in row)
+    return b"\n".join(out)

@@ -14,6 +14,7 @@ from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.qti.reader import ParsedItem
 from tests.support.central_items import choice_item, write_qti
+from tests.support.central_db import everything_stored
 
 PNG_1x1 = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                         "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
@@ -65,7 +66,7 @@ def test_xxe_to_a_real_file_leaks_nothing(tmp_path: Path, central) -> None:
     xml = xml.replace("<prompt>Pick</prompt>", "<prompt>&x;</prompt>")
     result = central.run("import", str(write_qti(tmp_path, "x.xml", xml)), "--json")
     assert result.exit_code == 1 and "TOP-SECRET" not in result.output
-    assert b"TOP-SECRET" not in (central.data_dir / "bank.db").read_bytes()
+    assert b"TOP-SECRET" not in everything_stored(central.data_dir)
 
 
 def test_billion_laughs_is_rejected_within_a_second(tmp_path: Path) -> None:
