@@ -63,9 +63,9 @@ class UninitialisedDataError(NotInitialisedError):
     forgotten): refused before anything is created there, instead of answering from empty stores."""
 
     def __init__(self, data_dir: Path) -> None:
-        InvigilError.__init__(self, f"{data_dir}: not the data directory of a central body (no keys/{SIGNING_KEY_FILE}, "
-                                    f"{BODY_FILE}); give --data DIR of an initialised one, or run "
-                                    f"`python -m item_bank_sync --data {data_dir} init` first")
+        InvigilError.__init__(self, f"{data_dir}: not the data directory of a central body (no "
+                                    f"keys/{SIGNING_KEY_FILE}, {BODY_FILE}); give --data DIR of an initialised one, "
+                                    f"or run `python -m item_bank_sync --data {data_dir} init` first")
         self.path = data_dir
 
 

@@ -1,9 +1,10 @@
 """Item analysis of a form's scored attempts in ``results.db`` (``analyze --form``).
 
 Builds the candidates x items score matrix from the stored response scores (only attempts whose
-scoring is complete), adds distractor analysis for single-choice items from the candidates' final
-answers, and can write each item's ``p`` and ``n`` back to the bank (``item_stats``), where form
-assembly reads them to balance difficulty.
+scoring is complete, and neither ended by a proctor nor withheld: :func:`analysable_attempts`),
+adds distractor analysis for single-choice items from the candidates' final answers, and can write
+each item's ``p`` and ``n`` back to the bank (``item_stats``), where form assembly reads them to
+balance difficulty.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import fetch_all, fetch_one, scalar
 from item_bank_sync.forms.store import record_item_stats
 from item_bank_sync.results.intake import load_form_scoring
+from item_bank_sync.results.review import PROCTOR_END
 from item_bank_sync.results.schema import attempts as attempts_table
-from item_bank_sync.results.schema import response_scores, responses
+from item_bank_sync.results.schema import decisions, response_scores, responses
 
 FORM_REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.\-]{0,127})(?:@(\d+))?$")
 
@@ -49,9 +51,7 @@ def analyze_form(context: CentralContext, form_ref: str, thresholds: FlagThresho
     form_id, version = parse_form_ref(form_ref, results)
     scoring = load_form_scoring(context.open_bank_db(), form_id, version)
     item_ids = [k.item_id for k in scoring.keys]
-    a = attempts_table.c
-    attempts = [r[0] for r in fetch_all(results, select(a.attempt_id).where(
-        a.form_id == form_id, a.form_version == version, a.scoring_status == "scored").order_by(a.attempt_id))]
+    attempts, left_out = analysable_attempts(results, form_id, version)
     scores = _score_matrix(results, attempts, item_ids)
     maxima = [sum(rk.max_score for rk in k.responses) for k in scoring.keys]
     analysis = analyze_scores(scores, item_ids, max_scores=maxima, thresholds=thresholds)
@@ -62,7 +62,26 @@ def analyze_form(context: CentralContext, form_ref: str, thresholds: FlagThresho
             if item.p is not None and item.n > 0:
                 record_item_stats(bank, key.item_id, key.version, min(1.0, max(0.0, item.p)), item.n,
                                   item.rpb_corrected, source=f"analysis of {form_id}@{version}")
-    return analysis, f"Item analysis of form {form_id} v{version}"
+    note = f" ({left_out} attempt(s) left out: ended by a proctor or withheld)" if left_out else ""
+    return analysis, f"Item analysis of form {form_id} v{version}{note}"
+
+
+def analysable_attempts(results: Engine, form_id: str, version: int) -> tuple[list[str], int]:
+    """The form's scored attempts that item statistics may use, and how many were left out.
+
+    An attempt a proctor ended (``ended_by`` ``proctor_end``: the candidate was taken ill, the room
+    evacuated) scores the questions never reached as wrong, and a withheld one (its standing
+    decision) is under review: both would bend each item's difficulty and discrimination, and the
+    bank's ``item_stats`` that form assembly reads (issue 13, item 6)."""
+    a, d = attempts_table.c, decisions.c
+    newer = decisions.alias("newer")
+    latest = select(func.max(newer.c.id)).where(newer.c.attempt_id == a.attempt_id).scalar_subquery()
+    rows = fetch_all(results, select(a.attempt_id, a.ended_by, d.outcome)
+                     .outerjoin_from(attempts_table, decisions, d.id == latest)
+                     .where(a.form_id == form_id, a.form_version == version, a.scoring_status == "scored")
+                     .order_by(a.attempt_id))
+    kept = [r[0] for r in rows if r[1] != PROCTOR_END and r[2] != "withheld"]
+    return kept, len(rows) - len(kept)
 
 
 def _score_matrix(results: Engine, attempts: list[str], item_ids: list[str]) -> np.ndarray:

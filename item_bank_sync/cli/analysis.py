@@ -83,9 +83,16 @@ def analyze_command(ctx: click.Context, matrix_path: Path | None, form_ref: str 
         from item_bank_sync.analysis.of_form import analyze_form
 
         analysis, title = analyze_form(central(ctx), form_ref, thresholds, write_stats=write_stats)
-        payload = analysis.to_dict()
+        payload = {**analysis.to_dict(), "title": title}   # the title says which attempts were left out
     if html_path is not None:
         from item_bank_sync.analysis.report import write_html
 
         write_html(analysis, html_path, title)
-    emit(ctx, payload, lambda console: (_human(analysis)(console), psychometrics.print_extras(console, payload)))
+
+    def human(console: Console) -> None:
+        if form_ref is not None:
+            console.print(title, highlight=False)
+        _human(analysis)(console)
+        psychometrics.print_extras(console, payload)
+
+    emit(ctx, payload, human)

@@ -1,7 +1,8 @@
 """What every central-body command shares: ``--json``, output, errors and exit codes.
 
 Exit codes: 0 success; 1 the command ran but refused something (a rejected import, an
-unsatisfiable blueprint, a bad input file, a missing key); 2 usage errors (click's own).
+unsatisfiable blueprint, a bad input file, a missing key); 2 usage errors (click's own) and a data
+directory ``init`` did not make (nothing is created there).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from exam_core.errors import InvigilError
-from item_bank_sync.context import CentralContext
+from item_bank_sync.context import CentralContext, UninitialisedDataError
 
 #: Human output goes to stdout; progress and errors to stderr so ``--json`` stdout stays clean.
 err_console = Console(stderr=True)
@@ -73,6 +74,8 @@ def refusals_exit(fn: Callable[..., Any]) -> Callable[..., Any]:
         ctx = click.get_current_context()
         try:
             return fn(*args, **kwargs)
+        except UninitialisedDataError:
+            raise  # exit code 2 from the group (cli.main.CentralGroup), as for usage errors
         except InvigilError as exc:
             fail(ctx, str(exc))
         except OSError as exc:

@@ -2,9 +2,7 @@
 
 What goes in is exactly an ``exam_core.model.FormContent`` (the form and its items; items never
 hold keys) plus the media the items show; answer keys and scoring rules are never read here.
-The signed manifest also carries the form's scheme's accommodation policy (which accommodations
-it allows, and how much extra time), so a centre can refuse a roster row granting more before
-anyone sits. Only approved item versions are published: an item retired after the form was built stops the
+Only approved item versions are published: an item retired after the form was built stops the
 form from being published again. The package is stored under ``DIR/packages/CENTRE/`` (the sync
 API serves it from there) and copied to ``--out``; the release code, when asked for, is returned
 once and stored nowhere.

@@ -77,12 +77,13 @@ def decide(db: Engine, attempt_id: str, by: str, outcome: str, reason: str) -> D
 
 RESULT_COLUMNS = ("attempt_id", "candidate_id", "form_id", "form_version", "centre_id", "submitted_at",
                   "scoring_status", "total", "max_total", "cut_score", "passed", "integrity_flags", "decision",
-                  "decided_by", "decided_at")
+                  "decided_by", "decided_at", "time_allowed_ms", "time_used_ms", "ended_by", "review")
 
 
 def results_rows(db: Engine, form_id: str | None = None) -> list[dict[str, Any]]:
-    """One row per accepted attempt: score, pass/fail, how many integrity flags await review, and
-    the decision that stands (the latest)."""
+    """One row per accepted attempt: score, pass/fail, how many integrity flags await review, the
+    decision that stands (the latest), and the timing record with what ended the attempt and why
+    it needs a decision (``review``: a proctor ended it, its time or accommodations differ)."""
     a, f, d = attempts.c, integrity_flags.c, decisions.c
     flag_count = (select(func.count()).select_from(integrity_flags)
                   .where(or_(f.attempt_id == a.attempt_id, f.other_attempt_id == a.attempt_id)).scalar_subquery())
@@ -91,7 +92,7 @@ def results_rows(db: Engine, form_id: str | None = None) -> list[dict[str, Any]]
     query = (select(a.attempt_id, a.candidate_id, a.form_id, a.form_version, a.centre_id, a.submitted_at,
                     a.scoring_status, a.total, a.max_total, a.cut_score, a.passed,
                     flag_count.label("integrity_flags"), d.outcome.label("decision"), d.decided_by,
-                    d.at.label("decided_at"))
+                    d.at.label("decided_at"), a.time_allowed_ms, a.time_used_ms, a.ended_by, a.review)
              .outerjoin_from(attempts, decisions, d.id == latest).order_by(a.attempt_id))
     if form_id:
         query = query.where(a.form_id == form_id)

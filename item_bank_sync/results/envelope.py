@@ -20,7 +20,7 @@ from exam_core.errors import TamperedError
 from exam_core.jsonio import b64d, loads_strict
 from exam_core.keys import HpkePrivateKey
 from exam_core.model import Attempt, Response
-from exam_core.result import parse_result
+from exam_core.result import Submission, Timings, parse_result
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,10 @@ class OpenedEnvelope:
     #: attestation (base64 text as sealed, or None): judged by ``item_bank_sync.trust.release_allowlist``.
     kiosk_public: Ed25519PublicKey | None = None
     attestation: str | None = None
+    #: The kiosk's exam clock (time allowed with extensions, time used, pauses, extensions) and
+    #: what ended the attempt: the timing record, and a proctor's end, which needs a decision.
+    timings: Timings = field(default_factory=Timings)
+    submission: Submission | None = None
 
 
 def open_envelope(data: bytes, root_public: Ed25519PublicKey, results_private: HpkePrivateKey,
@@ -60,7 +64,8 @@ def open_envelope(data: bytes, root_public: Ed25519PublicKey, results_private: H
     return OpenedEnvelope(header.envelope_id, header.centre_id, header.kiosk_id, header.created, attempt,
                           list(result.answers), result.journal_head.hash, result.journal_head.seq,
                           dict(result.timings.item_time_ms), result.journal_chain, header.signer_key_id,
-                          _kiosk_public(data, header.signer_key_id) if attestation else None, attestation)
+                          _kiosk_public(data, header.signer_key_id) if attestation else None, attestation,
+                          result.timings, result.submission)
 
 
 def _kiosk_public(data: bytes, signer_key_id: str) -> Ed25519PublicKey:

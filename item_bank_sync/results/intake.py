@@ -19,10 +19,14 @@ For each envelope, in this order (the first failure quarantines it, with the rea
    one in the signed header and the response sequence numbers are unique.
    **Window**: ``created`` lies within the package's window, from ``opens`` (less
    ``CLOCK_SKEW``) to ``closes`` plus a grace: the form's duration stretched by the attempt's
-   extra-time accommodation, plus ``INTERRUPTION_ALLOWANCE`` for pauses, rest breaks and incidents
-   (which never run the exam clock). A candidate admitted just before ``closes`` can thus submit.
+   extra-time accommodation (once: ``exam_core.model.allowed_seconds``), plus
+   ``INTERRUPTION_ALLOWANCE`` for pauses, rest breaks and incidents (which never run the exam
+   clock). A candidate admitted just before ``closes`` can thus submit.
 5. **Replays**: a second, different envelope for an attempt already accepted is a replay.
 6. **Scoring**: with the answer keys from the bank (they never left the central body).
+7. **Review**: the attempt's timing record, and why its result needs a person's decision (a
+   proctor ended it; its time allowed or accommodations differ from its form's and scheme's:
+   :mod:`item_bank_sync.results.review`), are stored with it; such an attempt is accepted, not refused.
 
 Journal-head and kiosk revocation quarantines (:class:`ReviewableRefusal`) are custody evidence for
 a person to weigh; :mod:`item_bank_sync.results.release` lets one release them after review.
@@ -46,7 +50,7 @@ from sqlalchemy import Connection, Engine, case, delete, insert, select, update
 from exam_core import limits
 from exam_core.envelope import read_unverified_header
 from exam_core.errors import ArtefactError, InvigilError, ValidationError
-from exam_core.model import AnswerKey, Attempt, Form
+from exam_core.model import AccommodationPolicy, AnswerKey, Attempt, Form, allowed_seconds
 from exam_core.protocol import JournalHeadInfo
 from exam_core.receipt import issue_receipt
 from exam_core.sync_wire import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta, EnvelopeOutcome
@@ -55,6 +59,7 @@ from item_bank_sync.bank.schema import forms, items, packages, schemes
 from item_bank_sync.db.sql import fetch_one, insert_ignore_many, lock, write
 from item_bank_sync.results import marking
 from item_bank_sync.results.envelope import OpenedEnvelope, open_envelope
+from item_bank_sync.results.review import review, scheme_policy
 from item_bank_sync.results.schema import attempt_roles, attempts, envelopes, incidents, quarantine, response_scores
 from item_bank_sync.results.schema import responses as responses_table
 from item_bank_sync.results.scoring import AttemptScore, score_attempt
@@ -132,6 +137,8 @@ class FormScoring:
     form: Form
     keys: list[AnswerKey]
     cut_score: float | None
+    #: The scheme's accommodation policy (None when its stored document states none).
+    policy: AccommodationPolicy | None = None
 
 
 class Intake:
@@ -389,7 +396,10 @@ def _store_attempt(conn: Connection, digest: str, centre: str, opened: OpenedEnv
     if receipt is not None:
         conn.execute(insert(envelopes).values(sha256=digest, centre_id=centre, attempt_id=attempt.attempt_id,
                                               status=ACCEPTED, reason="", receipt=receipt, received_at=now))
+    checked = review(attempt, scoring.form, opened.timings, opened.submission, scoring.policy)
     conn.execute(insert(attempts).values(
+        time_allowed_ms=checked.time_allowed_ms, time_used_ms=checked.time_used_ms, ended_by=checked.ended_by,
+        end_reason=checked.end_reason, review=checked.text,
         attempt_id=attempt.attempt_id, envelope_sha256=digest, candidate_id=attempt.candidate_id,
         form_id=attempt.form_id, form_version=attempt.form_version, package_id=attempt.package_id, centre_id=centre,
         kiosk_id=attempt.kiosk_id, seat=attempt.seat, submitted_at=opened.submitted_at,
@@ -419,9 +429,8 @@ def _insert_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
 
 def submission_deadline(closes: datetime, form: Form, attempt: Attempt) -> datetime:
     """The latest ``created`` time an honest envelope of this package can carry (module doc)."""
-    duration = max(form.duration_seconds, attempt.duration_seconds)
-    extended = duration * (100 + attempt.accommodations.extra_time_percent) / 100
-    return closes + timedelta(seconds=extended) + INTERRUPTION_ALLOWANCE
+    allowed = allowed_seconds(form.duration_seconds, attempt.accommodations)  # the bank's form, stretched once
+    return closes + timedelta(seconds=allowed) + INTERRUPTION_ALLOWANCE
 
 
 def check_window(opened: OpenedEnvelope, form: Form, opens: datetime, closes: datetime) -> None:
@@ -453,7 +462,8 @@ def load_form_scoring(bank: Engine, form_id: str, version: int) -> FormScoring:
             keys.append(AnswerKey.from_dict(json.loads(key_row[0])))
         scheme = conn.execute(select(schemes.c.scheme_json)
                               .where(schemes.c.scheme_id == row[1], schemes.c.version == row[2])).first()
-    return FormScoring(form, keys, cut_score_of(json.loads(scheme[0]) if scheme else {}, keys))
+    doc = json.loads(scheme[0]) if scheme else {}
+    return FormScoring(form, keys, cut_score_of(doc, keys), scheme_policy(doc))
 
 
 def cut_score_of(scheme: dict[str, Any], keys: list[AnswerKey]) -> float | None:

@@ -13,7 +13,9 @@ Tables:
                     ``receipt`` is the signed receipt returned (the same bytes every time).
 ``quarantine``      why an envelope was refused, with its bytes for investigation.
 ``attempts``        one accepted attempt (attempt ids are unique: a second envelope for the same
-                    attempt is a replay and is quarantined), with its total and pass/fail.
+                    attempt is a replay and is quarantined), with its total and pass/fail, its
+                    timing record (time allowed and used by the kiosk's clock), what ended it,
+                    and why it needs a person's decision (``review``, '' none).
 ``responses``       every journaled answer change of an accepted attempt (integrity analysis
                     needs the history, scoring uses the last value of each slot).
 ``response_scores`` the score of each response slot; ``score`` NULL while a marker is needed.
@@ -86,6 +88,12 @@ attempts = central_table(
     Column("passed", Integer),
     Column("scoring_status", Text, nullable=False, server_default="unscored"),
     Column("scored_at", Text),
+    # The timing record and the reasons for a person's decision (results_0007, results/review.py).
+    Column("time_allowed_ms", Integer),
+    Column("time_used_ms", Integer),
+    Column("ended_by", Text, nullable=False, server_default=""),
+    Column("end_reason", Text, nullable=False, server_default=""),
+    Column("review", Text, nullable=False, server_default=""),
     CheckConstraint("scoring_status IN ('unscored', 'awaiting_marking', 'scored')",
                     name="attempts_scoring_status_check"),
     Index("attempts_form", "form_id", "form_version"),
