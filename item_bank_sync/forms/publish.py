@@ -5,7 +5,8 @@ hold keys) plus the media the items show; answer keys and scoring rules are neve
 Only approved item versions are published: an item retired after the form was built stops the
 form from being published again. The package is stored under ``DIR/packages/CENTRE/`` (the sync
 API serves it from there) and copied to ``--out``; the release code, when asked for, is returned
-once and stored nowhere.
+once and stored nowhere. The signed manifest carries the scheme's accommodation policy (which
+accommodations it allows, and how much extra time), so a centre refuses a roster granting more.
 """
 
 from __future__ import annotations
