@@ -1,8 +1,8 @@
 """Pairing a kiosk with its console: a one-time code, two MAC-sealed messages, one certificate.
 
 A centre admin creates a pairing code on the console (12 Crockford base32 characters, 60 bits,
-shown as ``XXXX-XXXX-XXXX``, valid ``PAIRING_CODE_TTL_SECONDS`` and burnt after
-``PAIRING_MAX_FAILURES`` wrong attempts) and types it into the kiosk. The kiosk sends its public
+shown as ``XXXX-XXXX-XXXX``, valid ``PAIRING_CODE_TTL_SECONDS``; wrong attempts slow only the
+address that sends them, at the console) and types it into the kiosk. The kiosk sends its public
 keys in a :class:`PairRequest` (``POST PAIR_PATH``); the console answers with a
 :class:`PairResponse` carrying the kiosk certificate and its own TLS certificate. Both are sealed
 with an HMAC keyed by the code (HKDF-SHA256, purpose-bound), which is what authenticates the two
@@ -37,7 +37,8 @@ from exam_core.records import Fields, Record
 PAIRING_VERSION = 1
 #: HTTPS endpoint of the console where a kiosk posts its sealed pairing request.
 PAIR_PATH = "/kiosk/pair"
-#: Seconds a pairing code stays valid, and wrong pairing attempts before it is burnt.
+#: Seconds a pairing code stays valid. PAIRING_MAX_FAILURES: wrong attempts an address may make
+#: before the console holds it back (it burns no code: anyone's failures would burn them all).
 PAIRING_CODE_TTL_SECONDS = 600
 PAIRING_MAX_FAILURES = 5
 #: Crockford base32 (no I, L, O, U): 12 characters = 60 bits, shown as XXXX-XXXX-XXXX.

@@ -19,7 +19,7 @@ shows a name held back (state ``locked``, until when) and a centre admin can lif
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, UTC
 from typing import Any
@@ -89,9 +89,10 @@ class Accounts:
         """Every account with its state: ``active``, ``locked`` (until when) or ``disabled``."""
         last = self.logins.last_login()
         users = []
-        rows = self.db.execute("SELECT name, role, created, failed_logins, disabled FROM users ORDER BY name").fetchall()
+        rows = self.db.execute("SELECT name, role, created, failed_logins, disabled FROM users"
+                               " ORDER BY name").fetchall()
         for name, role, created, failed, disabled in rows:
-            held = self.backoff.holding(lambda key, name=name: key[0] == name)  # type: ignore[index]
+            held = self.backoff.holding(_typed_as(name))
             users.append({"name": name, "role": role, "created": created, "failed_logins": failed,
                           "state": "disabled" if disabled else "locked" if held else "active",
                           "locked_until": _time_text(held) if held else None,
@@ -118,7 +119,7 @@ class Accounts:
             _existing(conn, name)
             conn.execute("UPDATE users SET password_hash = ?, salt = ?, params = ?, failed_logins = 0,"
                          " locked_until = 0 WHERE name = ?", [digest, salt, params, name])
-        self.backoff.forget(lambda key: key[0] == name)  # type: ignore[index]
+        self.backoff.forget(_typed_as(name))
         self.audit.append(by, "user.password_reset", {"name": name})
         return self.logins.end_user(name, f"password reset by {by}", keep=keep_login)
 
@@ -128,7 +129,7 @@ class Accounts:
         with immediate_transaction(self.db) as conn:
             _existing(conn, name)
             conn.execute("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE name = ?", [name])
-        self.backoff.forget(lambda key: key[0] == name)  # type: ignore[index]
+        self.backoff.forget(_typed_as(name))
         self.audit.append(by, "user.unlock", {"name": name})
 
     def check_password(self, name: str, password: str, address: str) -> User:
@@ -179,6 +180,11 @@ class Accounts:
                 conn.execute("UPDATE users SET failed_logins = failed_logins + 1 WHERE name = ?", [name])
         self.audit.append("anonymous", "login.failed", {"name": name[:USERNAME_MAX], "address": address,
                                                         "held_seconds": math.ceil(wait)})
+
+
+def _typed_as(name: str) -> Callable[[Hashable], bool]:
+    """Matches the back-off keys of ``name`` (typed from any address)."""
+    return lambda key: isinstance(key, tuple) and key[0] == name
 
 
 def _existing(conn: Any, name: str) -> tuple[str, bool]:

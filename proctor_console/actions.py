@@ -6,8 +6,9 @@ kind that fits (``proctor_console.errors``). Actions on a candidate are refused 
 declared a conflict of interest with that candidate, unless a centre admin has overridden the
 declaration with a reason: commands to their kiosk, and also acknowledging or dismissing their
 alerts and reporting an incident about their attempt (a proctor could otherwise clear the record
-of the candidate they declared a conflict with). The records each action touches belong to their own modules (attempts,
-commands, alerts, incidents, conflicts, key release), which also write the audit entries.
+of the candidate they declared a conflict with). The records each action touches belong to their
+own modules (attempts, commands, alerts, incidents, conflicts, key release), which also write the
+audit entries.
 """
 
 from __future__ import annotations

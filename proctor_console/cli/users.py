@@ -63,11 +63,11 @@ _state_command("disable", "Disable an account and end its sessions (a running se
                lambda service, name, by: service.set_disabled(name, True, by), "User {name} disabled.")
 _state_command("enable", "Enable a disabled account (its old sessions stay ended).",
                lambda service, name, by: service.set_disabled(name, False, by), "User {name} enabled.")
-_state_command("unlock", "Lift a lockout after repeated wrong passwords.",
+_state_command("unlock", "Lift the back-off after repeated wrong passwords.",
                lambda service, name, by: service.unlock(name, by), "User {name} unlocked.")
 
 
-@users.command("reset-password", help="Set a new password, lift a lockout and end the account's sessions.")
+@users.command("reset-password", help="Set a new password, lift its back-off and end the account's sessions.")
 @click.argument("name")
 @click.option("--by", required=True, help="Who resets it (written to the audit chain).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")

@@ -22,7 +22,8 @@ from __future__ import annotations
 import io
 import logging
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler
@@ -180,12 +181,12 @@ def skip_refused_body(body: Any) -> None:
     body (600 MiB, or for ever from a client that sends no more) after the answer."""
     import gevent
     left = REFUSED_BODY_DRAIN_BYTES
-    with gevent.Timeout(REFUSED_BODY_DRAIN_SECONDS, False):
-        try:
+    try:
+        with gevent.Timeout(REFUSED_BODY_DRAIN_SECONDS):
             while left > 0 and body.read(min(16384, left)):
                 left -= 16384
-        except (OSError, ValueError):
-            pass  # a broken body: the connection closes anyway
+    except (gevent.Timeout, OSError, ValueError):
+        pass  # the client sends no more, or a broken body: the connection closes anyway
     body.content_length, body.chunked_input = body.position, False  # pywsgi's discard: nothing left
 
 

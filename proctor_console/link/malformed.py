@@ -37,8 +37,9 @@ import logging
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from contextlib import closing
-from typing import Any, Callable
+from typing import Any
 
 import socketio
 from gevent import pywsgi
@@ -136,7 +137,7 @@ class CheckedPacket(sio_packet.Packet):
     def decode(self, encoded_packet: Any) -> int:
         try:
             count = int(super().decode(encoded_packet) or 0)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever the parser raised, the packet is malformed
             raise MalformedPacket(f"undecodable packet ({type(exc).__name__})") from None
         if self.packet_type not in CLIENT_PACKET_TYPES:
             raise MalformedPacket(f"packet type {str(self.packet_type)[:10]!r} is not sent by clients")
@@ -145,7 +146,7 @@ class CheckedPacket(sio_packet.Packet):
     def add_attachment(self, attachment: Any) -> bool:
         try:
             return bool(super().add_attachment(attachment))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever the parser raised, the attachment is malformed
             raise MalformedPacket(f"binary attachment refused ({type(exc).__name__})") from None
 
 
@@ -164,7 +165,7 @@ def guard_messages(server: socketio.Server, warn: RateLimitedWarning = NETWORK_J
             refused = str(exc) in SERVER_REFUSALS
             _count_and_close(server, eio_sid, str(exc) if refused else f"{type(exc).__name__} while handling a packet",
                              None if refused else exc, warn)
-        except Exception as exc:  # a console bug: its traceback, within the budget
+        except Exception as exc:  # noqa: BLE001 - a console bug: its traceback, within the budget
             _count_and_close(server, eio_sid, f"{type(exc).__name__} while handling a packet", exc, warn)
         return None
 
@@ -238,8 +239,9 @@ class QuietTLSServer(pywsgi.WSGIServer):
 
     def wrap_socket_and_handle(self, client_socket: Any, address: Any) -> Any:
         """gevent's own, with the handshake's failure caught (the request's are the handler's)."""
+        wrap: Any = self.wrap_socket  # type: ignore[misc]  # gevent's own call (its stub types the module function)
         try:
-            tls_socket = self.wrap_socket(client_socket, **self.ssl_args)
+            tls_socket = wrap(client_socket, **(self.ssl_args or {}))
         except (ssl.SSLError, OSError) as exc:
             client_socket.close()
             self.warn.warn("connection from %s ended before TLS was established (%s)",

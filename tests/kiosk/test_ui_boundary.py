@@ -24,9 +24,10 @@ from tests.support.kiosk_world import World, make_runtime, start_exam
 
 ACTIONS = ("confirm_identity", "agreement", "begin", "answer", "flag", "navigate", "accommodation", "annotate",
            "receipt_done", "break/start", "break/end", "submit", "page_event")
-ODD_BODIES = ({}, {"index": 10**30}, {"item_id": "Q01", "response_id": "R1", "value": [None, {"a": 1}]},
-              {"kind": "x" * 1000, "detail": [1] * 5}, {"accepted": True, "monitoring_notice": {"x": 1}},
-              {"confirm": True}, {"name": None, "value": 1.5e308})
+ODD_BODIES: tuple[dict[str, Any], ...] = (
+    {}, {"index": 10**30}, {"item_id": "Q01", "response_id": "R1", "value": [None, {"a": 1}]},
+    {"kind": "x" * 1000, "detail": [1] * 5}, {"accepted": True, "monitoring_notice": {"x": 1}},
+    {"confirm": True}, {"name": None, "value": 1.5e308})
 
 
 class Page:
@@ -67,7 +68,7 @@ def _answers_without_500(page: Page, stage: str) -> None:
                  "/api/scratch", "/api/state"):
         status, body = page.get(path)
         assert status < 500, (stage, path, status, body)
-        if path.startswith("/api/item") or path.startswith("/api/speech"):
+        if path.startswith(("/api/item", "/api/speech")):
             assert status in (404, 409) and json.loads(body)["ok"] is False, (stage, path, status)
     for action in ACTIONS:
         for body in ODD_BODIES:

@@ -61,7 +61,7 @@ def test_kiosk_cannot_write_events_or_alerts_into_another_candidates_attempt(run
     # events without an attempt (a kiosk waiting for its candidate) are still the kiosk's to send
     assert intruder.send_event(intruder.make_event("camera.lost", "medium"))["ok"]
 
-    proctor, csrf, received = running_console.proctor_socket(running_console.login())
+    proctor, _, received = running_console.proctor_socket(running_console.login())
     try:
         snapshot = wait_until(lambda: next((d for e, d in received if e == protocol.PROCTOR_SNAPSHOT), None))
         tiles = {t["kiosk_id"]: t for t in snapshot["tiles"]}
@@ -82,7 +82,8 @@ def _raw_socket(running: RunningConsole) -> Any:
     import websocket
     ws = websocket.create_connection(f"wss://127.0.0.1:{running.server.port}/socket.io/?EIO=4&transport=websocket",
                                      sslopt={"cert_reqs": ssl.CERT_NONE}, timeout=10)
-    assert ws.recv().startswith("0{")  # Engine.IO open
+    opened = ws.recv()
+    assert isinstance(opened, str) and opened.startswith("0{")  # Engine.IO open
     return ws
 
 

@@ -80,8 +80,8 @@ def test_declared_conflict_covers_the_candidates_alerts_and_incidents(running_co
     form = paula.session.get(running_console.url + "/incidents")
     import re
     token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-    page = paula.session.post(running_console.url + "/incidents",
-                              data={"csrf": token, "category": "misconduct", "text": "all fine", "kiosk_id": "kiosk-m4"})
+    form_data = {"csrf": token, "category": "misconduct", "text": "all fine", "kiosk_id": "kiosk-m4"}
+    page = paula.session.post(running_console.url + "/incidents", data=form_data)
     assert page.status_code == 403 and "conflict of interest" in page.text
 
     db = _db(running_console)
@@ -162,7 +162,8 @@ def test_login_tells_no_names_apart_and_locks_no_one_out(running_console: Runnin
     cli(data, "users", "add", "dora", "--role", "proctor", "--password-stdin", stdin=PASSWORD + "\n")
     cli(data, "users", "disable", "dora", "--by", "test")
     guesser = session_from("127.0.0.2")
-    answers = {_try_login(running_console, guesser, name, "wrong password!!") for name in ("nobody-here", "dora", PROCTOR2)}
+    answers = {_try_login(running_console, guesser, name, "wrong password!!")
+               for name in ("nobody-here", "dora", PROCTOR2)}
     assert answers == {(401, "wrong user name or password")}  # unknown, disabled, wrong: the same words
     assert _try_login(running_console, guesser, "dora", PASSWORD) == (401, "wrong user name or password")
 
@@ -201,7 +202,7 @@ def _raw_post(running: RunningConsole, path: str, announced: int, sent: int, coo
 
 def test_bodies_are_small_until_a_login_and_hsts_is_sent(running_console: RunningConsole) -> None:
     url = running_console.url
-    reply = requests.get(url + "/login", verify=False)
+    reply = requests.get(url + "/login", verify=False, timeout=10)
     assert reply.headers["Strict-Transport-Security"] == "max-age=31536000"
     six_hundred_mib = 600 * 1024 * 1024
     for path in ("/login", "/admin", "/incidents", pairing.PAIR_PATH):  # anyone, before a login
