@@ -22,7 +22,7 @@ import pytest
 
 from demo.candidates import load_item_keys
 from tests.support.tools import REPO_ROOT
-from tests.e2e.demo_run import kill_leftovers, run_scripted, wait_gone
+from tests.support.demo_run import kill_leftovers, run_scripted, wait_gone
 
 pytestmark = pytest.mark.slow
 ATTEMPTS = 27

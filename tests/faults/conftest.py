@@ -6,8 +6,8 @@ import signal
 
 import pytest
 
-from tests.e2e.demo_run import kill_leftovers
-from tests.faults.world import build_world
+from tests.support.demo_run import kill_leftovers
+from tests.support.faults_world import build_world
 
 
 @pytest.fixture

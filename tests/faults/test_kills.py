@@ -15,8 +15,8 @@ import time
 import pytest
 
 from demo.processes import REPO_ROOT, wait_for_port
-from tests.faults.world import (TIMER_SLACK_MS, admit, check_nothing_lost, fault_rng, in_threads, seats,
-                               sit_whole_exam)
+from tests.support.faults_world import (TIMER_SLACK_MS, admit, check_nothing_lost, fault_rng, in_threads, seats,
+                                        sit_whole_exam)
 
 pytestmark = pytest.mark.slow
 

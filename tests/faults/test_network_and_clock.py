@@ -23,8 +23,8 @@ from exam_core.sync_wire import Upload, UploadEntry
 from proctor_console.context import ConsoleContext
 from proctor_console.sync.client import HubClient
 from proctor_console.sync.outbox import SyncOutbox
-from tests.faults.world import (OUTAGE_S, TIMER_SLACK_MS, admit, check_nothing_lost, in_threads, seats,
-                               sit_whole_exam)
+from tests.support.faults_world import (OUTAGE_S, TIMER_SLACK_MS, admit, check_nothing_lost, in_threads, seats,
+                                        sit_whole_exam)
 
 pytestmark = pytest.mark.slow
 CLOCKSHIFT = Path(__file__).resolve().parent / "clockshift"
