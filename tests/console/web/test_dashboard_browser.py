@@ -77,7 +77,9 @@ def test_proctor_runs_a_sitting_in_the_browser(console_page, running_console: Ru
     assert kiosk.content_key is not None
     kiosk.heartbeat(progress={"answered": 3, "total": 40}, remaining_seconds=4400)
     page.wait_for_selector("#tile-kiosk-p1[data-status=in_progress]")
-    assert "3/40 answered" in page.inner_text("#tile-kiosk-p1")
+    assert "3/40 answered · 1 h 13 min left" in page.inner_text("#tile-kiosk-p1")  # time in words
+    assert page.get_by_role("button", name="Seat A2, Alan Turing, in progress, 3/40 answered · 1 h 13 min left, "
+                            "kiosk kiosk-p1, attestation failed").get_attribute("id") == "tile-kiosk-p1"
 
     page.fill("form[data-action=pause] input[name=reason]", "candidate unwell")
     page.click("form[data-action=pause] button")
@@ -93,8 +95,10 @@ def test_proctor_runs_a_sitting_in_the_browser(console_page, running_console: Ru
                                       thresholds={"faces": 1, "seconds": 3},
                                       evidence={"faces": 2, "snapshot_jpeg": _snapshot_jpeg()}))
     alert = page.wait_for_selector("#alert-queue li")
+    assert "HIGH" in alert.inner_text() and "Seat A2 · Alan Turing (cand-2)" in alert.inner_text()
+    alert.query_selector("button:has-text('Details')").click()  # thresholds and measurements, as lists
     text = alert.inner_text()
-    assert "faces_more_than" in text and "thresholds: faces: 1 · seconds: 3" in text and "evidence: faces: 2" in text and "HIGH" in text
+    assert "faces_more_than" in text and "Rule's thresholds:\nFaces: 1\nSeconds: 3" in text and "Measured:\nFaces: 2" in text
     assert page.evaluate("document.querySelector('#alert-queue li img').naturalWidth") == 160
     alert.query_selector("input[name=reason]").fill("second person was the invigilator")
     alert.query_selector("button:has-text('Acknowledge')").click()
@@ -103,10 +107,11 @@ def test_proctor_runs_a_sitting_in_the_browser(console_page, running_console: Ru
     page.fill("#incident-form textarea[name=text]", "Candidate felt unwell at 10:05; paused 4 minutes.")
     page.select_option("#incident-form select[name=category]", "health")
     page.click("#incident-form button")
-    page.wait_for_selector("#action-result:has-text('incident: done')")
+    page.wait_for_selector("#action-result:has-text('recorded about Alan Turing (cand-2), seat A2')")
 
     page.fill("form[data-action=end] input[name=reason]", "candidate withdrew")
     page.click("form[data-action=end] button")
+    page.get_by_role("button", name="End Alan Turing's exam").click()  # the confirmation names the candidate
     wait_until(lambda: kiosk.state == "ended")
     assert [c["type"] for c in kiosk.commands] == ["admit", "start", "pause", "extend", "resume", "end"]
 
