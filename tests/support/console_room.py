@@ -10,6 +10,7 @@ dashboard's seat order is not the order kiosks arrived in.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import threading
@@ -109,10 +110,8 @@ class Room:
         while not self.stop.wait(5):
             for seat in list(self.seats.values()):
                 if seat.beats and seat.kiosk.connected:
-                    try:
+                    with contextlib.suppress(Exception):  # a kiosk a test disconnects meanwhile
                         self.beat(seat)
-                    except Exception:  # a kiosk a test disconnects meanwhile
-                        pass
 
     def admit(self, seat: Seat, candidate_id: str, start: bool) -> None:
         index = int(candidate_id.split("-")[1]) - 1
@@ -134,10 +133,8 @@ class Room:
     def close(self) -> None:
         self.stop.set()
         for seat in self.seats.values():
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 seat.kiosk.disconnect()
-            except Exception:
-                pass
         self.proctor.disconnect()
 
 
@@ -187,7 +184,8 @@ def _shape(room: Room) -> None:
     rng = random.Random(3)
     for seat in seats:
         seat.answered, seat.remaining = rng.randint(3, 38), rng.randint(900, 4200)
-        wait_until(lambda: seat.kiosk.state == ("admitted" if seat.seat in ADMITTED else "in_progress"))
+        wanted = "admitted" if seat.seat in ADMITTED else "in_progress"
+        wait_until(lambda seat=seat, wanted=wanted: seat.kiosk.state == wanted)
         if seat.seat in ADMITTED:
             seat.answered, seat.remaining = 0, 3600
     for seat in seats:

@@ -98,7 +98,8 @@ def test_proctor_runs_a_sitting_in_the_browser(console_page, running_console: Ru
     assert "HIGH" in alert.inner_text() and "Seat A2 · Alan Turing (cand-2)" in alert.inner_text()
     alert.query_selector("button:has-text('Details')").click()  # thresholds and measurements, as lists
     text = alert.inner_text()
-    assert "faces_more_than" in text and "Rule's thresholds:\nFaces: 1\nSeconds: 3" in text and "Measured:\nFaces: 2" in text
+    assert "faces_more_than" in text and "Rule's thresholds:\nFaces: 1\nSeconds: 3" in text
+    assert "Measured:\nFaces: 2" in text
     assert page.evaluate("document.querySelector('#alert-queue li img').naturalWidth") == 160
     alert.query_selector("input[name=reason]").fill("second person was the invigilator")
     alert.query_selector("button:has-text('Acknowledge')").click()

@@ -14,7 +14,8 @@ import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -195,7 +196,7 @@ def test_keyboard_only_walk_of_the_proctor_flow(browser, room: Room, running_con
 
         alert = page.locator("#alert-queue li", has_text="Seat D3 · Alan Kay")
         alert.wait_for()
-        tab_to(page, "e.name === 'reason' && e.closest('#alert-queue li') && e.closest('li').textContent.includes('Alan Kay')")
+        tab_to(page, "e.name === 'reason' && e.closest('#alert-queue li')?.textContent.includes('Alan Kay')")
         page.keyboard.type("candidate looked away to the clock")
         page.keyboard.press("Tab")
         assert focused(page)["text"] == "Acknowledge"
@@ -231,8 +232,9 @@ def test_what_a_screen_reader_meets_and_axe(browser, room: Room, running_console
     with board(browser, running_console, viewport, axe=True) as page:
         seats = page.get_by_role("list", name="Seats, in seat order")
         assert seats.get_by_role("button").count() == 40
-        a1 = page.get_by_role("button", name=re.compile(r"^Seat A1, Ada Lovelace, in progress, \d+[/]40 answered · "
-                                                        r"(\d+ h \d\d min|\d+ min) left, kiosk kiosk-\d\d, build passed$"))
+        a1 = page.get_by_role("button", name=re.compile(
+            r"^Seat A1, Ada Lovelace, in progress, \d+[/]40 answered · (\d+ h \d\d min|\d+ min) left, "
+            r"kiosk kiosk-\d\d, build passed$"))
         assert a1.count() == 1 and a1.get_attribute("aria-pressed") == "false"
         assert page.get_by_role("button", name=re.compile(r"^Seat B6, Dennis Ritchie, restarted, approve resume, "
                                                           r"kiosk kiosk-\d\d, build passed$")).count() == 1
@@ -290,7 +292,7 @@ def test_alerts_name_seat_and_candidate_fit_ten_and_sound_and_flash(browser, roo
         until(page, "document.querySelectorAll('#alert-queue li').length >= 12")
         boxes = page.eval_on_selector_all("#alert-queue li", "ls => ls.slice(0, 10).map(l => l.getBoundingClientRect())"
                                           ".map(r => [r.top, r.bottom])")
-        assert all(0 <= top and bottom <= 1080 for top, bottom in boxes), boxes  # ten fit on a 1080p screen
+        assert all(top >= 0 and bottom <= 1080 for top, bottom in boxes), boxes  # ten fit on a 1080p screen
         for text in page.locator("#alert-queue li .alert-head").all_inner_texts():
             assert re.match(r"^(HIGH|MEDIUM) Seat [A-E]\d · .+ \(r-\d\d\)$", text), text
         if os.environ.get("INVIGIL_SCREENSHOTS_DIR"):
@@ -338,7 +340,7 @@ def test_bulk_actions_name_who_they_reach(browser, room: Room, running_console: 
         assert "Tim Berners-Lee" in names[0]
         dialog.get_by_role("button", name="Start 4 exams").click()
         for seat in ADMITTED:
-            wait_until(lambda: seat_of(room, seat).kiosk.state == "in_progress")
+            wait_until(lambda seat=seat: seat_of(room, seat).kiosk.state == "in_progress")
 
         chosen = [seat_of(room, s) for s in ("A5", "C2", "D6")]
         tile(page, room, "A5").click()
@@ -353,11 +355,11 @@ def test_bulk_actions_name_who_they_reach(browser, room: Room, running_console: 
         panel.get_by_role("textbox", name="Extension: Reason").fill("noise from the street")
         panel.get_by_role("button", name="Extend for 3 seats").click()
         for s in chosen:
-            wait_until(lambda: any(c["type"] == "extend" and c["args"]["seconds"] == 600 for c in s.kiosk.commands))
+            wait_until(lambda s=s: any(c["type"] == "extend" and c["args"]["seconds"] == 600 for c in s.kiosk.commands))
         panel.get_by_role("textbox", name="Message").fill("The noise will stop in five minutes")
         panel.get_by_role("button", name="Send to 3 seats").click()
         for s in chosen:
-            wait_until(lambda: s.kiosk.messages[-1:] == ["The noise will stop in five minutes"])
+            wait_until(lambda s=s: s.kiosk.messages[-1:] == ["The noise will stop in five minutes"])
 
         running = [s for s in room.seats.values() if s.kiosk.state == "in_progress" and s.kiosk.connected]
         page.get_by_role("button", name=re.compile("^Pause everyone")).click()
@@ -373,4 +375,4 @@ def test_bulk_actions_name_who_they_reach(browser, room: Room, running_console: 
         dialog.get_by_role("textbox", name="Reason").fill("fire alarm")
         dialog.get_by_role("button", name=re.compile(r"^Pause \d+ candidates$")).click()
         for s in running:
-            wait_until(lambda: s.kiosk.state == "paused")
+            wait_until(lambda s=s: s.kiosk.state == "paused")
