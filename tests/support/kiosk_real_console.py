@@ -4,7 +4,7 @@ The console is set up with its own CLI (init, certificate install, users, roster
 enforces release attestation (this code tree's measurement is on its allow-list) and serves on
 127.0.0.1; the kiosk is a :class:`~tests.support.kiosk_process.KioskProcess` pointed at it, not yet
 started (tests pair it with ``start(["--pair-code", code])``). The ``real`` fixture in
-tests/kiosk/conftest.py hands this out.
+tests/e2e/conftest.py hands this out.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ with the console enforcing release attestation (the kiosk's measurement on its a
 
 The console is set up with its own CLI (init, certificate install, users, roster, packages import)
 and driven by a proctor over its /proctor Socket.IO namespace, as in the console's own tests (the
-``real`` fixture, tests/kiosk/conftest.py, built by tests/support/kiosk_real_console.py).
+``real`` fixture, tests/e2e/conftest.py, built by tests/support/kiosk_real_console.py).
 """
 
 from __future__ import annotations

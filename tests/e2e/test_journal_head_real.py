@@ -1,6 +1,6 @@
 """Tail truncation of a real kiosk's journal, seen by the real console and by the central intake checks.
 
-The kiosk and the console run as processes (the ``real`` fixture of tests/kiosk/conftest.py). The kiosk's
+The kiosk and the console run as processes (the ``real`` fixture of tests/e2e/conftest.py). The kiosk's
 heartbeats carry its journal head; the console stores every head it sees and returns the highest
 in its ``hello`` ack. We kill -9 the kiosk, cut the last rows off its journal file (the chain that
 remains is still internally valid, so the chain alone cannot tell), and start it again: the kiosk
@@ -140,7 +140,7 @@ def test_heads_the_console_saw_are_checked_on_a_real_sealed_journal(real):
     without restarting would leave) fails it. The release attestation the kiosk sealed is judged
     as the central intake judges it."""
     console, kiosk, results_key, central_key = real
-    act, proctor, attempt_id = _start_exam(console, kiosk)
+    _act, proctor, attempt_id = _start_exam(console, kiosk)
     items = list(ANSWERS.items())
     seen = _answer_and_wait_for_head(console, kiosk, attempt_id, items[:6])
     for item_id, value in items:
@@ -159,7 +159,7 @@ def test_heads_the_console_saw_are_checked_on_a_real_sealed_journal(real):
     assert opened.journal_chain is not None and len(opened.journal_chain) == 32 * opened.journal_seq
     check_journal_heads(opened, meta.journal_heads)
     with pytest.raises(IntakeRefusal, match="cut off"):
-        check_journal_heads(opened, meta.journal_heads + (JournalHeadInfo(opened.journal_seq + 1, "ab" * 32),))
+        check_journal_heads(opened, (*meta.journal_heads, JournalHeadInfo(opened.journal_seq + 1, "ab" * 32)))
     with pytest.raises(IntakeRefusal, match="forked"):
         check_journal_heads(opened, (JournalHeadInfo(seen[0], "ab" * 32),))
 
