@@ -18,7 +18,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

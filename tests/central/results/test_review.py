@@ -49,7 +49,8 @@ def sit(world: World, attempt_id: str, answers: dict[str, Any], *, extra: int = 
 def take_in(world: World, tmp_path: Path, envelopes: dict[str, bytes]) -> list[dict[str, Any]]:
     for name, data in envelopes.items():
         (tmp_path / f"{name}.env").write_bytes(data)
-    taken = cli(world, "intake", "file", "--via", "centre-1", "--json", *(str(tmp_path / f"{n}.env") for n in envelopes))
+    files = [str(tmp_path / f"{name}.env") for name in envelopes]
+    taken = cli(world, "intake", "file", "--via", "centre-1", "--json", *files)
     assert taken.returncode == 0, taken.stdout + taken.stderr
     return json.loads(taken.stdout)
 
