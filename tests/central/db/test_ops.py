@@ -23,10 +23,12 @@ from item_bank_sync.cli.main import main
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.ops import check_database
 from item_bank_sync.results.intake import Intake
-from tests.central.db.test_layer import LEGACY
 from item_bank_sync.db import configured_url, open_central
 from tests.support.central_db import PostgresDatabases, central_db, value
 from tests.support.central_world import CENTRE_ID, GOOD, World, build_world
+
+#: A data directory written before the data layer (also read by test_layer.py).
+LEGACY = Path(__file__).with_name("legacy-data-dir.tar.gz")
 
 
 def _cli(data: Path, *args: str, code: int = 0, db: str | None = None) -> Any:
