@@ -66,7 +66,7 @@ def _worker(url: str, mode: str, kiosks: list[tuple[str, str]], ready: Any, go: 
     import socketio
 
     from exam_core import protocol
-    from proctor_console.clock import now_text
+    from exam_core.timestamps import utc_text_us
     from simulators.kiosk import SimKiosk
 
     paired = []
@@ -95,7 +95,7 @@ def _worker(url: str, mode: str, kiosks: list[tuple[str, str]], ready: Any, go: 
         seq, next_beat, end = 0, time.time() + random.uniform(0, HEARTBEAT_SECONDS), start_at + duration
         while time.time() < end:
             event = {"kiosk_id": kiosk_id, "seq": seq, "type": "bench.tick", "severity": "info",
-                     "wall_time": now_text(), "mono_time": time.monotonic(), "data": {"t": time.time()}}
+                     "wall_time": utc_text_us(), "mono_time": time.monotonic(), "data": {"t": time.time()}}
 
             def on_ack(reply: Any = None, key: tuple[str, int] = (kiosk_id, seq)) -> None:
                 if isinstance(reply, dict) and reply.get("ok"):
@@ -105,7 +105,7 @@ def _worker(url: str, mode: str, kiosks: list[tuple[str, str]], ready: Any, go: 
             seq += 1
             if mode == "console" and time.time() >= next_beat:
                 next_beat += HEARTBEAT_SECONDS
-                await sio.emit(protocol.HEARTBEAT, {"v": 1, "state": "in_progress", "wall_time": now_text(),
+                await sio.emit(protocol.HEARTBEAT, {"v": 1, "state": "in_progress", "wall_time": utc_text_us(),
                                                     "progress": {"answered": seq % 40, "total": 40},
                                                     "camera_fps": 15.0}, namespace=protocol.KIOSK_NAMESPACE)
             await asyncio.sleep(1.0 / EVENT_RATE)

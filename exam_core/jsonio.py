@@ -16,9 +16,6 @@ from typing import Any
 
 from exam_core import limits
 from exam_core.errors import MalformedError, TooLargeError, ValidationError
-# Temporary: the time helpers moved to exam_core.timestamps; item_bank_sync/, proctor_console/,
-# simulators/, bench/ and their tests still import them from here until their restructuring is done.
-from exam_core.timestamps import format_time, parse_time, utc_now  # noqa: F401
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 

@@ -19,7 +19,6 @@ Every message carries ``v`` (``PROTOCOL_VERSION``); unknown fields are refused, 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -622,28 +621,3 @@ class CommandAck(Record):
         r.done()
         return out
 
-
-# --- moved names (temporary) -----------------------------------------------------------------------
-
-#: Names that moved to their own modules, still reachable as ``protocol.NAME`` only for
-#: item_bank_sync/ and proctor_console/ (and their tests) while those are being restructured;
-#: this table goes away once they import the names from their new homes. Resolved lazily
-#: (module ``__getattr__``) so that no import circle exists even for that while.
-_MOVED = {
-    **dict.fromkeys(("PAIR_PATH", "PAIRING_CODE_TTL_SECONDS", "PAIRING_MAX_FAILURES", "PAIRING_REQUEST",
-                     "PAIRING_RESPONSE", "PairRequest", "PairResponse", "new_pairing_code", "open_pairing",
-                     "open_pairing_with_key", "pairing_key", "seal_pairing", "seal_pairing_with_key"),
-                    "exam_core.pairing"),
-    **dict.fromkeys(("MAX_KIOSK_REVOCATION_BYTES", "CentreEnrolmentRequest", "KioskRevocation",
-                     "make_enrolment_request", "make_kiosk_revocation", "open_enrolment_request",
-                     "open_kiosk_revocation"), "exam_core.sync_wire"),
-    "tls_fingerprint": "exam_core.tls",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """A moved name (see ``_MOVED``), from the module that owns it now."""
-    owner = _MOVED.get(name)
-    if owner is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(owner), name)

@@ -30,7 +30,7 @@ from exam_core.audit import AuditLog
 from exam_core.errors import ValidationError
 from exam_core.store import immediate_transaction
 from exam_core.timestamps import format_time
-from proctor_console.clock import now_text
+from exam_core.timestamps import utc_text_us
 from proctor_console.errors import Conflict, Forbidden, NotFound
 from proctor_console.logins import LoginBook
 from proctor_console.passwords import dummy_verify, hash_password, verify_password
@@ -82,7 +82,7 @@ class Accounts:
             if conn.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone():
                 raise Conflict(f"user {name} already exists")
             conn.execute("INSERT INTO users (name, role, password_hash, salt, params, created) VALUES (?,?,?,?,?,?)",
-                         [name, role, digest, salt, params, now_text()])
+                         [name, role, digest, salt, params, utc_text_us()])
         self.audit.append(by, "user.add", {"name": name, "role": role})
 
     def listing(self) -> list[dict[str, Any]]:

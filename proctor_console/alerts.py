@@ -18,7 +18,7 @@ import sqlite_utils
 from exam_core.audit import AuditLog
 from exam_core.model import SEVERITIES
 from exam_core.store import immediate_transaction
-from proctor_console.clock import now_text
+from exam_core.timestamps import utc_text_us
 from proctor_console.errors import Conflict
 
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -72,7 +72,7 @@ class Alerts:
     def raise_alert(self, **fields: Any) -> int:
         """Open or repeat an alert in a transaction of its own (see ``open_or_repeat_alert``)."""
         with immediate_transaction(self.db) as conn:
-            return open_or_repeat_alert(conn, now=now_text(), **fields)
+            return open_or_repeat_alert(conn, now=utc_text_us(), **fields)
 
     def resolve(self, by: str, alert_id: int, status: str, reason: str) -> None:
         """Close an open alert as acknowledged or dismissed, with the proctor's reason."""
@@ -80,7 +80,7 @@ class Alerts:
             raise ValueError(f"status must be one of {RESOLUTIONS}")
         with immediate_transaction(self.db) as conn:
             cur = conn.execute("UPDATE alerts SET status = ?, resolved_by = ?, resolved_reason = ?, resolved_at = ?"
-                               " WHERE alert_id = ? AND status = 'open'", [status, by, reason, now_text(), alert_id])
+                               " WHERE alert_id = ? AND status = 'open'", [status, by, reason, utc_text_us(), alert_id])
         if cur.rowcount == 0:
             raise Conflict(f"alert {alert_id} is not open")
         self.audit.append(by, f"alert.{status}", {"alert_id": alert_id, "reason": reason})

@@ -16,7 +16,7 @@ import sqlite_utils
 
 from exam_core.model import Attempt
 from exam_core.store import immediate_transaction
-from proctor_console.clock import now_text
+from exam_core.timestamps import utc_text_us
 
 #: States of an attempt that still holds its kiosk.
 ACTIVE_STATES = ("waiting", "admitted", "agreement", "instructions", "in_progress", "paused")
@@ -40,7 +40,7 @@ class Attempts:
             conn.execute("INSERT INTO attempts (attempt_id, candidate_id, kiosk_id, package_id, state, body,"
                          " admitted_by, admitted_at) VALUES (?,?,?,?,?,?,?,?)",
                          [attempt.attempt_id, attempt.candidate_id, attempt.kiosk_id, attempt.package_id,
-                          attempt.state, json.dumps(attempt.to_dict()), admitted_by, now_text()])
+                          attempt.state, json.dumps(attempt.to_dict()), admitted_by, utc_text_us()])
 
     def add_extra_seconds(self, attempt_id: str, seconds: int) -> None:
         with immediate_transaction(self.db) as conn:
@@ -54,7 +54,7 @@ class Attempts:
     @staticmethod
     def apply_command(conn: sqlite3.Connection, kind: str, attempt_id: str) -> None:
         """The state an acked command leaves the attempt in (inside the caller's transaction)."""
-        now = now_text()
+        now = utc_text_us()
         if kind in STATE_AFTER:
             conn.execute("UPDATE attempts SET state = ? WHERE attempt_id = ?", [STATE_AFTER[kind], attempt_id])
         if kind == "start":
@@ -71,7 +71,7 @@ class Attempts:
         conn.execute("UPDATE attempts SET state = 'submitted' WHERE attempt_id = ? AND state != 'ended'",
                      [attempt_id])
         conn.execute("UPDATE attempts SET ended_at = COALESCE(ended_at, ?) WHERE attempt_id = ?",
-                     [now_text(), attempt_id])
+                     [utc_text_us(), attempt_id])
 
     def sat_packages(self, candidate_ids: list[str]) -> dict[str, set[str]]:
         """``{candidate_id: {package_id, ...}}``: the packages each candidate has an attempt of."""

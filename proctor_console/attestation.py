@@ -36,8 +36,8 @@ from exam_core.audit import AuditLog
 from exam_core.errors import InvigilError
 from exam_core.files import write_atomic
 from exam_core.jsonio import b64d, loads_strict
+from exam_core.timestamps import utc_text_us
 from proctor_console.alerts import Alerts
-from proctor_console.clock import now_text
 from proctor_console.dashboard import Room, Tile
 from proctor_console.errors import Conflict, ConsoleError, Forbidden, InvalidRequest, NotFound
 
@@ -104,7 +104,7 @@ class ReleaseAllowlist:
         entries = self.entries()
         if len(entries) >= MAX_ENTRIES and measurement not in entries:
             raise Conflict(f"{self.path}: already {MAX_ENTRIES} measurements; remove old releases first")
-        entries[measurement] = {"release": release, "added_by": by, "added_at": now_text()}
+        entries[measurement] = {"release": release, "added_by": by, "added_at": utc_text_us()}
         self._write(entries)
         self.audit.append(by, "attestation.allowlist_add", {"measurement": measurement, "release": release})
         return entries[measurement]

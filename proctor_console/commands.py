@@ -25,8 +25,8 @@ from exam_core import protocol
 from exam_core.audit import AuditLog
 from exam_core.errors import ValidationError
 from exam_core.store import immediate_transaction
+from exam_core.timestamps import utc_text_us
 from proctor_console.attempts import Attempts
-from proctor_console.clock import now_text
 
 #: Commands that carry a content key: held back while the kiosk fails release attestation.
 KEY_RELEASE_COMMANDS = ("start", "resume_approved")
@@ -54,7 +54,7 @@ class CommandCenter:
         repeated = self.repeated(request_id, kind, kiosk_id)
         if repeated is not None:
             return repeated
-        command = protocol.Command(command_id=protocol.new_command_id(), type=kind, issued=now_text(),
+        command = protocol.Command(command_id=protocol.new_command_id(), type=kind, issued=utc_text_us(),
                                    attempt_id=attempt_id, args=args, issued_by=issued_by)
         body = command.to_dict()
         protocol.Command.from_dict(body)  # the console never sends what a kiosk would refuse
@@ -129,7 +129,7 @@ class CommandCenter:
         status = "acked" if parsed.ok else "failed"
         with immediate_transaction(self.db) as conn:
             conn.execute("UPDATE commands SET status = ?, acked_at = ?, ack = ? WHERE command_id = ?",
-                         [status, now_text(), json.dumps(parsed.to_dict()), command_id])
+                         [status, utc_text_us(), json.dumps(parsed.to_dict()), command_id])
             if parsed.ok and attempt_id:
                 self.attempts.apply_command(conn, kind, attempt_id)
         self.audit.append(f"kiosk:{kiosk_id}", f"command.{status}",

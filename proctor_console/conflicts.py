@@ -13,8 +13,8 @@ import sqlite_utils
 
 from exam_core.audit import AuditLog
 from exam_core.store import immediate_transaction
+from exam_core.timestamps import utc_text_us
 from proctor_console.accounts import User
-from proctor_console.clock import now_text
 from proctor_console.errors import Forbidden, NotFound
 
 
@@ -34,7 +34,7 @@ class Conflicts:
     def declare(self, proctor: str, candidate_id: str, reason: str) -> None:
         with immediate_transaction(self.db) as conn:
             conn.execute("INSERT OR REPLACE INTO conflicts (proctor, candidate_id, reason, declared_at)"
-                         " VALUES (?,?,?,?)", [proctor, candidate_id, reason, now_text()])
+                         " VALUES (?,?,?,?)", [proctor, candidate_id, reason, utc_text_us()])
         self.audit.append(proctor, "conflict.declare", {"candidate_id": candidate_id, "reason": reason})
 
     def override(self, admin: User, proctor: str, candidate_id: str, reason: str) -> None:
@@ -44,7 +44,7 @@ class Conflicts:
         with immediate_transaction(self.db) as conn:
             cur = conn.execute("UPDATE conflicts SET override_by = ?, override_reason = ?, override_at = ?"
                                " WHERE proctor = ? AND candidate_id = ?",
-                               [admin.name, reason, now_text(), proctor, candidate_id])
+                               [admin.name, reason, utc_text_us(), proctor, candidate_id])
         if cur.rowcount == 0:
             raise NotFound(f"{proctor} declared no conflict with {candidate_id}")
         self.audit.append(admin.name, "conflict.override", {"proctor": proctor, "candidate_id": candidate_id,

@@ -29,8 +29,8 @@ from exam_core.jsonio import b64d, loads_strict
 from exam_core.keys import HpkePrivateKey
 from exam_core.store import open_db
 from exam_core.tls import certificate_fingerprint, make_self_signed
+from exam_core.timestamps import utc_text_us
 from proctor_console.centre import Centre
-from proctor_console.clock import now_text
 from proctor_console.errors import Conflict, InvalidRequest, NotFound
 from proctor_console.schema import MIGRATIONS
 from proctor_console.wording import local_zone_name, valid_zone
@@ -191,7 +191,7 @@ class ConsoleContext:
             "v": sync_wire.SYNC_VERSION, "centre_id": centre_id, "name": name,
             "signing_key": keys.public_key_to_dict(signing_key.public_key()),
             "hpke_key": keys.public_key_to_dict(hpke_key.public_key()),
-            "created": now_text(), "tls_fingerprint_sha256": fingerprint,
+            "created": utc_text_us(), "tls_fingerprint_sha256": fingerprint,
         })
         self.enrolment_request_path.write_bytes(sync_wire.make_enrolment_request(signing_key, request))
         config = {"centre_id": centre_id, "console_id": centre_id, "name": name, "created": request.created}

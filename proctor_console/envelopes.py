@@ -27,8 +27,8 @@ from exam_core.audit import AuditLog
 from exam_core.errors import ValidationError
 from exam_core.jsonio import b64d
 from exam_core.store import immediate_transaction
+from exam_core.timestamps import utc_text_us
 from proctor_console.attempts import Attempts
-from proctor_console.clock import now_text
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Envelopes:
         with immediate_transaction(self.db) as conn:
             cur = conn.execute("INSERT OR IGNORE INTO envelopes (sha256, kiosk_id, attempt_id, body, header, received)"
                                " VALUES (?,?,?,?,?,?)", [message.sha256, kiosk_id, message.attempt_id, data,
-                                                         json.dumps(header, sort_keys=True, default=str), now_text()])
+                                                         json.dumps(header, sort_keys=True, default=str), utc_text_us()])
             if cur.rowcount:
                 self.attempts.mark_submitted(conn, message.attempt_id)
         if cur.rowcount:
@@ -107,7 +107,7 @@ class Envelopes:
         receipts.check_held_for(verified, self.centre_id)
         with immediate_transaction(self.db) as conn:
             conn.execute("UPDATE envelopes SET receipt = ?, receipt_at = ?, body = x'' "
-                         "WHERE sha256 = ? AND receipt IS NULL", [receipt_bytes, now_text(), pending.sha256])
+                         "WHERE sha256 = ? AND receipt IS NULL", [receipt_bytes, utc_text_us(), pending.sha256])
         self.audit.append("sync", "envelope.receipted", {"sha256": pending.sha256, "attempt_id": pending.attempt_id})
         return verified
 

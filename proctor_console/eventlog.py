@@ -23,8 +23,8 @@ import sqlite_utils
 from exam_core.jsonio import b64d
 from exam_core.model import Event
 from exam_core.store import immediate_transaction
+from exam_core.timestamps import utc_text_us
 from proctor_console.alerts import SEVERITY_RANK, open_or_repeat_alert
-from proctor_console.clock import now_text
 
 #: Events at or above this severity open (or repeat) an alert for the proctors.
 ALERT_MIN_SEVERITY = "medium"
@@ -44,7 +44,7 @@ def event_row(event: Event, snapshot: str | None) -> dict[str, Any]:
         body["evidence"] = {**body["evidence"], "snapshot_jpeg": None, "snapshot_file": snapshot}
     return {"kiosk_id": event.kiosk_id, "seq": event.seq, "attempt_id": event.attempt_id,
             "type": event.type, "severity": event.severity, "wall_time": event.wall_time,
-            "received": now_text(), "body": json.dumps(body, sort_keys=True), "snapshot": snapshot}
+            "received": utc_text_us(), "body": json.dumps(body, sort_keys=True), "snapshot": snapshot}
 
 
 class EventLog:

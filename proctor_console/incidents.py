@@ -13,7 +13,7 @@ import sqlite_utils
 
 from exam_core.audit import AuditLog
 from exam_core.store import immediate_transaction
-from proctor_console.clock import now_text
+from exam_core.timestamps import utc_text_us
 
 INCIDENT_CATEGORIES = ("identity", "misconduct", "technical", "environment", "health", "other")
 INCIDENT_KEYS = ("incident_id", "created", "author", "category", "kiosk_id", "attempt_id", "text")
@@ -30,7 +30,7 @@ class Incidents:
         with immediate_transaction(self.db) as conn:
             cur = conn.execute("INSERT INTO incidents (package_id, attempt_id, kiosk_id, category, text, author,"
                                " created) VALUES (?,?,?,?,?,?,?)",
-                               [package_id, attempt_id, kiosk_id, category, text, author, now_text()])
+                               [package_id, attempt_id, kiosk_id, category, text, author, utc_text_us()])
         incident_id = int(cur.lastrowid or 0)
         self.audit.append(author, "incident.report", {"incident_id": incident_id, "category": category,
                                                       "kiosk_id": kiosk_id, "attempt_id": attempt_id})

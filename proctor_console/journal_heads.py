@@ -16,9 +16,9 @@ from typing import Any
 import sqlite_utils
 
 from exam_core.store import immediate_transaction
+from exam_core.timestamps import utc_text_us
 from proctor_console.alerts import open_or_repeat_alert
 from proctor_console.attempts import Attempts
-from proctor_console.clock import now_text
 
 #: Alert rule and severity when a kiosk's journal head goes back or forks (docs/PROTOCOL.md).
 JOURNAL_ALERT_RULE = "journal_head_regressed"
@@ -51,7 +51,7 @@ def record_journal_head(db: sqlite_utils.Database, kiosk_id: str, attempt_id: st
     if Attempts(db).kiosk_of(attempt_id) != kiosk_id:
         return HeadVerdict(False, problem=f"attempt {attempt_id} is not admitted on kiosk {kiosk_id}")
     problem = _head_problem(db, attempt_id, latest, seq, head_hash)
-    now = now_text()
+    now = utc_text_us()
     with immediate_transaction(db) as conn:
         conn.execute("INSERT OR IGNORE INTO journal_heads (attempt_id, seq, hash, kiosk_id, first_seen)"
                      " VALUES (?, ?, ?, ?, ?)", [attempt_id, seq, head_hash, kiosk_id, now])

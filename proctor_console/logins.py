@@ -20,7 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from exam_core.store import immediate_transaction
-from proctor_console.clock import now_text
+from exam_core.timestamps import utc_text_us
 
 SESSION_HOURS = 12
 TOKEN_BYTES = 32
@@ -40,7 +40,7 @@ class LoginBook:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         with immediate_transaction(self.db) as conn:
             conn.execute("INSERT INTO logins (login_id, user, address, started, started_at) VALUES (?,?,?,?,?)",
-                         [login_id(token), user, address[:64], time.time(), now_text()])
+                         [login_id(token), user, address[:64], time.time(), utc_text_us()])
         return token
 
     def user_of(self, token: object) -> str | None:
@@ -76,7 +76,7 @@ class LoginBook:
             ids = [r[0] for r in conn.execute(f"SELECT login_id FROM logins WHERE ended IS NULL AND {where}",  # noqa: S608 - where is a literal condition from end()/end_user()
                                               args).fetchall()]
             conn.execute(f"UPDATE logins SET ended = ?, end_reason = ? WHERE ended IS NULL AND {where}",  # noqa: S608 - where is a literal condition from end()/end_user()
-                         [now_text(), reason, *args])
+                         [utc_text_us(), reason, *args])
         return ids
 
     def last_login(self) -> dict[str, str]:

@@ -28,7 +28,7 @@ from exam_core.errors import InvigilError
 from exam_core.files import write_atomic
 from exam_core.model import AccommodationPolicy
 from exam_core.store import immediate_transaction
-from proctor_console.clock import now_text
+from exam_core.timestamps import utc_text_us
 from proctor_console.errors import Conflict, InvalidRequest, NotFound
 
 
@@ -57,7 +57,7 @@ class Packages:
                 raise Conflict(f"{source}: a different package with id {manifest.package_id} is already imported")
         rel = f"packages/{manifest.package_id}.zip"
         write_atomic(self.data_dir / rel, data)
-        row = [json.dumps(manifest.to_dict()), rel, digest, len(data), now_text(), by, manifest.package_id]
+        row = [json.dumps(manifest.to_dict()), rel, digest, len(data), utc_text_us(), by, manifest.package_id]
         with immediate_transaction(self.db) as conn:
             conn.execute("INSERT OR IGNORE INTO packages (manifest, path, sha256, size, imported_at, imported_by,"
                          " package_id) VALUES (?,?,?,?,?,?,?)", row)

@@ -18,8 +18,8 @@ import sqlite_utils
 from exam_core.audit import AuditLog
 from exam_core.errors import ValidationError
 from exam_core.store import immediate_transaction
+from exam_core.timestamps import utc_text_us
 from proctor_console.accounts import User
-from proctor_console.clock import now_text
 from proctor_console.errors import Conflict, Forbidden
 
 #: A re-admission reason, as long as the other reasons the console records (end, extend, conflicts).
@@ -57,7 +57,7 @@ class Readmissions:
             raise Conflict(f"candidate {candidate_id} already has a re-admission allowed and not used yet")
         with immediate_transaction(self.db) as conn:
             cur = conn.execute("INSERT INTO readmissions (candidate_id, granted_by, reason, granted_at)"
-                               " VALUES (?,?,?,?)", [candidate_id, admin.name, reason, now_text()])
+                               " VALUES (?,?,?,?)", [candidate_id, admin.name, reason, utc_text_us()])
         grant_id = int(cur.lastrowid or 0)
         self.audit.append(admin.name, "readmission.allow", {"grant_id": grant_id, "candidate_id": candidate_id,
                                                             "reason": reason})
@@ -75,7 +75,7 @@ class Readmissions:
         with immediate_transaction(self.db) as conn:
             cur = conn.execute("UPDATE readmissions SET attempt_id = ?, used_by = ?, used_at = ?"
                                " WHERE grant_id = ? AND attempt_id IS NULL",
-                               [attempt_id, by, now_text(), grant.grant_id])
+                               [attempt_id, by, utc_text_us(), grant.grant_id])
         if cur.rowcount != 1:
             raise Conflict(f"the re-admission allowed for candidate {grant.candidate_id} was used meanwhile")
 
@@ -83,12 +83,12 @@ class Readmissions:
         """``{attempt_id: grant row}`` of attempts admitted again on a grant (the session report)."""
         if not attempt_ids:
             return {}
-        rows = self.db.execute(f"SELECT {', '.join(GRANT_COLUMNS)} FROM readmissions WHERE attempt_id IN"
+        rows = self.db.execute(f"SELECT {', '.join(GRANT_COLUMNS)} FROM readmissions WHERE attempt_id IN"  # noqa: S608 - constant column names and ? marks, values bound
                                f" ({','.join('?' for _ in attempt_ids)})", attempt_ids).fetchall()
         return {r[5]: dict(zip(GRANT_COLUMNS, r)) for r in rows}
 
     def open_grants(self) -> dict[str, dict[str, Any]]:
         """``{candidate_id: grant row}`` of re-admissions allowed and not used yet (the roster view)."""
-        rows = self.db.execute(f"SELECT {', '.join(GRANT_COLUMNS)} FROM readmissions WHERE attempt_id IS NULL"
+        rows = self.db.execute(f"SELECT {', '.join(GRANT_COLUMNS)} FROM readmissions WHERE attempt_id IS NULL"  # noqa: S608 - constant column names and ? marks, values bound
                                " ORDER BY grant_id").fetchall()
         return {r[1]: dict(zip(GRANT_COLUMNS, r)) for r in rows}

@@ -25,8 +25,8 @@ from exam_core.audit import AuditLog
 from exam_core.errors import InvigilError, RevokedError, TamperedError, UntrustedError, ValidationError
 from exam_core.keys import HpkePublicKey
 from exam_core.store import immediate_transaction
+from exam_core.timestamps import utc_text_us
 from proctor_console.centre import Centre
-from proctor_console.clock import now_text
 from proctor_console.errors import Conflict, Forbidden, InvalidRequest, NotFound, Throttled
 from proctor_console.revocations import KioskRevocations
 from proctor_console.throttle import Backoff
@@ -119,7 +119,7 @@ class KioskRegistry:
             conn.execute("INSERT OR REPLACE INTO kiosks (kiosk_id, signing_key, hpke_key, certificate, cert_serial,"
                          " paired_at, software_version) VALUES (?,?,?,?,?,?,?)",
                          [req.kiosk_id, keys.key_id(signing_public), keys.key_id(hpke_public), cert, serial,
-                          now_text(), req.software_version])
+                          utc_text_us(), req.software_version])
         self.audit.append("console", "kiosk.paired", {"kiosk_id": req.kiosk_id, "serial": serial,
                                                           "remote": remote})
         centre_cert = self.centre_certificate()
@@ -163,7 +163,7 @@ class KioskRegistry:
         The revocation names the kiosk's key and the moment: the central body then distrusts
         envelopes that key seals from that moment on, and keeps those sealed before.
         """
-        now = now_text()
+        now = utc_text_us()
         with immediate_transaction(self.db) as conn:
             row = conn.execute("SELECT signing_key, cert_serial FROM kiosks WHERE kiosk_id = ? AND revoked_at IS NULL",
                                [kiosk_id]).fetchone()
@@ -195,7 +195,7 @@ class KioskRegistry:
             return False
         with immediate_transaction(self.db) as conn:
             conn.execute("UPDATE kiosks SET software_version = ?, attestation = ?, last_seen = ? WHERE kiosk_id = ?",
-                         [software_version, attestation, now_text(), kiosk_id])
+                         [software_version, attestation, utc_text_us(), kiosk_id])
         self.audit.append(f"kiosk:{kiosk_id}", "kiosk.identity", {
             "software_version": software_version,
             "attestation_sha256": hashlib.sha256(attestation).hexdigest() if attestation else None})

@@ -14,9 +14,9 @@ from typing import Any
 
 from exam_core.audit import AuditLog
 from exam_core.timestamps import parse_time
+from exam_core.timestamps import utc_text_us
 from proctor_console.alerts import Alerts
 from proctor_console.attempts import Attempts
-from proctor_console.clock import now_text
 from proctor_console.commands import CommandCenter
 from proctor_console.envelopes import Envelopes
 from proctor_console.errors import NotFound
@@ -77,7 +77,7 @@ class Reports:
         envelopes = self.envelopes.for_attempts(attempt_ids)
         head = self.audit.head()
         report = {
-            "report": "invigil-session-report", "v": 1, "generated": now_text(),
+            "report": "invigil-session-report", "v": 1, "generated": utc_text_us(),
             "centre": {"centre_id": self.centre_id, "name": self.centre_name, "zone": self.zone},
             "session": {"session_id": session_id, "package_sha256": package_sha256, **manifest},
             "summary": {"roster": len(roster), "present": len(present),

@@ -13,7 +13,7 @@ import sqlite3
 import sqlite_utils
 
 from exam_core.store import immediate_transaction
-from proctor_console.clock import now_text
+from exam_core.timestamps import utc_text_us
 
 
 class KioskRevocations:
@@ -36,4 +36,4 @@ class KioskRevocations:
         bundle from it acknowledged them (``(kiosk_id, key_id, _)``; already sent ones unchanged)."""
         with immediate_transaction(self.db) as conn:
             conn.executemany("UPDATE kiosk_revocations SET sent_at = ? WHERE kiosk_id = ? AND key_id = ?"
-                             " AND sent_at IS NULL", [(now_text(), kiosk_id, key_id) for kiosk_id, key_id, _ in sent])
+                             " AND sent_at IS NULL", [(utc_text_us(), kiosk_id, key_id) for kiosk_id, key_id, _ in sent])

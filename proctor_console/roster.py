@@ -26,7 +26,7 @@ from exam_core.audit import AuditLog
 from exam_core.errors import ValidationError
 from exam_core.model import IDENTIFIER_RE, AccommodationPolicy, Accommodations
 from exam_core.store import immediate_transaction
-from proctor_console.clock import now_text
+from exam_core.timestamps import utc_text_us
 from proctor_console.errors import InvalidRequest
 
 ROSTER_COLUMNS = ("candidate_id", "name", "scheme", "seat", "accommodations")
@@ -126,7 +126,7 @@ class Roster:
     def import_csv(self, data: bytes, source: str, by: str) -> int:
         rows = parse_roster(data, source)
         self.check_policies(rows, source)
-        now = now_text()
+        now = utc_text_us()
         with immediate_transaction(self.db) as conn:
             for row in rows:
                 conn.execute("INSERT OR REPLACE INTO candidates (candidate_id, name, scheme_id, seat, accommodations,"

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exam_core.errors import ValidationError
-from exam_core.jsonio import parse_time
+from exam_core.timestamps import parse_time
 
 #: Key endings that are units: ``no_face_after_s`` reads "No face after: 5 s".
 UNITS = {"s": "s", "ms": "ms", "seconds": "s", "minutes": "min", "px": "px", "pct": "%", "percent": "%",
@@ -135,4 +136,4 @@ def accommodation_words(granted: dict[str, Any]) -> list[str]:
 
 #: Jinja filters for the console's templates (the web app and the CLI's report renderer):
 #: ``{{ t|when(zone) }}``, ``{{ seconds|how_long }}``, ``{% for k, v in thresholds|readable %}``.
-TEMPLATE_FILTERS = {"when": local_time, "how_long": duration, "readable": readable}
+TEMPLATE_FILTERS: dict[str, Callable[..., Any]] = {"when": local_time, "how_long": duration, "readable": readable}

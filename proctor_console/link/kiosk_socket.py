@@ -32,9 +32,9 @@ from exam_core.audit import AuditLog
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import b64d, b64e
 from exam_core.model import Event
+from exam_core.timestamps import utc_text_us
 from proctor_console.attempts import Attempts
 from proctor_console.attestation import AttestationGate
-from proctor_console.clock import now_text
 from proctor_console.commands import CommandCenter
 from proctor_console.dashboard import Dashboard, Room
 from proctor_console.envelopes import Envelopes
@@ -206,13 +206,13 @@ class KioskNamespace(socketio.Namespace):
         parts.gate.show(tile)
         tile.state, tile.attempt_id = hello.state, attempt_id
         tile.needs_resume_approval = hello.needs_resume_approval
-        tile.last_seen, tile.last_seen_text = time.time(), now_text()
+        tile.last_seen, tile.last_seen_text = time.time(), utc_text_us()
         parts.dashboard.fill_candidate(tile)
         parts.dashboard.push_tile(kiosk_id)
         if hello.needs_resume_approval:
             parts.audit.append(f"kiosk:{kiosk_id}", "kiosk.resume_requested", {"attempt_id": attempt_id})
         self.server.start_background_task(parts.commands.resend_pending, kiosk_id)
-        return protocol.ack_ok(console_id=parts.console_id, console_time=now_text(),
+        return protocol.ack_ok(console_id=parts.console_id, console_time=utc_text_us(),
                                last_seq=parts.events.last_seq(kiosk_id),
                                journal_head=self._console_head(kiosk_id, attempt_id))
 
@@ -239,7 +239,7 @@ class KioskNamespace(socketio.Namespace):
         tile.state, tile.attempt_id = beat.state, attempt_id
         tile.answered, tile.total = beat.progress.answered, beat.progress.total
         tile.remaining_seconds, tile.camera_fps = beat.remaining_seconds, beat.camera_fps
-        tile.last_seen, tile.last_seen_text = time.time(), now_text()
+        tile.last_seen, tile.last_seen_text = time.time(), utc_text_us()
         if beat.thumbnail_jpeg:
             self._save_thumbnail(kiosk_id, beat.thumbnail_jpeg)
         if attempt_changed:
