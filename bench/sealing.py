@@ -156,7 +156,7 @@ def package_figures(quick: bool) -> list[Figure]:
     pkg = package.read_form_package(data, issuer)
     key = package.unwrap_content_key(pkg, centre)
     ciphertext = bytes(pkg.ciphertext)
-    nonce, body, aad = ciphertext[:12], ciphertext[12:], package._content_aad(pkg.manifest_fields)
+    nonce, body, aad = ciphertext[:12], ciphertext[12:], package.content_aad(pkg.manifest_fields)
     aead = AESGCM(key)
     count, rounds = (2, 3) if quick else (5, 7)
     ours, raw = _interleaved(lambda: package.open_form_package(data, issuer, centre),

@@ -140,7 +140,7 @@ def _derive(secret: bytes, factor: bytes, purpose: str, package_id: str) -> byte
                 info=purposes.bind(purpose, package_id.encode("utf-8"))).derive(secret + factor)
 
 
-def _content_aad(fields: dict[str, Any]) -> bytes:
+def content_aad(fields: dict[str, Any]) -> bytes:
     """AAD of ``content.bin``: the manifest as signed less its ``content_sha256`` (which is the
     digest of this very ciphertext, so it cannot be inside its own AAD)."""
     without_digest = canonical_dumps({k: v for k, v in fields.items() if k != "content_sha256"})
@@ -187,7 +187,7 @@ def build_form_package(content: bytes, *, package_id: str, form_id: str, form_ve
         fields["accommodation_policy"] = accommodation_policy.to_dict()
     content_key = _derive(secret, factor, purposes.FORM_CONTENT, package_id)
     nonce = secrets.token_bytes(_NONCE)
-    ciphertext = nonce + AESGCM(content_key).encrypt(nonce, content, _content_aad(fields))
+    ciphertext = nonce + AESGCM(content_key).encrypt(nonce, content, content_aad(fields))
     fields["content_sha256"] = hashlib.sha256(ciphertext).hexdigest()
     _parse_manifest(fields)  # never sign what a reader would refuse
     manifest_bytes = canonical_dumps(fields)
@@ -330,7 +330,7 @@ def decrypt_content(package: FormPackage, content_key: bytes) -> bytes:
     ciphertext = package.ciphertext
     try:
         return AESGCM(content_key).decrypt(ciphertext[:_NONCE], ciphertext[_NONCE:],
-                                           _content_aad(package.manifest_fields))
+                                           content_aad(package.manifest_fields))
     except InvalidTag:
         raise TamperedError(f"{CONTENT} of package {package.package_id} fails authentication") from None
 
