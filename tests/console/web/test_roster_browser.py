@@ -1,7 +1,8 @@
 """The roster as proctors and centre admins see it, in headless Chromium against a real console
 (issue 13, items 2 and 3): each candidate's accommodations and whether the scheme allows them, who
 has already sat (on the Roster page and in the dashboard's admit list), an admit list that starts
-with no candidate chosen, and a centre admin allowing one more admission with a reason.
+with no candidate and no session chosen (and the admin page's kiosk revocation with no kiosk), and
+a centre admin allowing one more admission with a reason.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def test_roster_page_and_admit_list_show_accommodations_and_who_has_sat(browser:
         assert options[0].startswith("Choose the candidate")
         assert any("cand-1" in o and "already sat" in o for o in options)
         assert not any("cand-2" in o and "already sat" in o for o in options)
+        assert page.locator("#admit-form select[name=package_id]").input_value() == ""    # nor any session
         page.select_option("#admit-form select[name=package_id]", "pkg-policy")
         page.check("#admit-form input[name=identity_checked]")
         page.click("#admit-form button[type=submit]")        # the browser refuses a form without a candidate
@@ -86,5 +88,7 @@ def test_roster_page_and_admit_list_show_accommodations_and_who_has_sat(browser:
         page.goto(url + "/dashboard")
         options = page.locator("#admit-form select[name=candidate_id] option").all_inner_texts()
         assert any("cand-1" in o and "re-admission allowed" in o for o in options)
+        page.goto(url + "/admin")                        # revoking a kiosk names one: no kiosk chosen by default
+        assert page.locator("form:has(input[value=revoke]) select[name=kiosk_id]").input_value() == ""
     for kiosk in (sitting, idle):
         kiosk.disconnect()
