@@ -130,14 +130,20 @@ def _plain_response(raw: Any) -> Response | None:
     return response
 
 
-def _response(raw: Any, where: str) -> Response:
-    return _plain_response(raw) or Response.from_dict(raw, where)
-
-
-def _slot(raw: Any, where: str) -> Slot:
-    if isinstance(raw, dict) and raw.get("wall_time") is None and raw.get("value") is None:
-        return Unanswered.from_dict(raw, where)
-    return _response(raw, where)
+def _responses(values: list[Any], where: str, slots: bool) -> tuple[Any, ...]:
+    """Each entry by the fast path, or strictly (named by its index); with ``slots`` an entry with
+    neither value nor time is a slot never answered (:class:`Unanswered`)."""
+    out = []
+    for index, raw in enumerate(values):
+        response: Slot | None = _plain_response(raw)
+        if response is None:
+            path = f"{where}[{index}]"
+            if slots and isinstance(raw, dict) and raw.get("wall_time") is None and raw.get("value") is None:
+                response = Unanswered.from_dict(raw, path)
+            else:
+                response = Response.from_dict(raw, path)
+        out.append(response)
+    return tuple(out)
 
 
 # --- the journal at sealing -----------------------------------------------------------------------------
@@ -245,10 +251,11 @@ class Restart(Record):
 
 def _item_times(r: Fields) -> dict[str, int]:
     times = r.dict("item_time_ms", {}, max_len=MAX_RESPONSES)
-    where = r.where("item_time_ms")
     for item_id, ms in times.items():
-        check_str(item_id, where, max_len=128)
-        check_int(ms, f"{where}.{item_id}", minimum=0)
+        if type(item_id) is not str or len(item_id) > 128 or type(ms) is not int or ms < 0:
+            where = r.where("item_time_ms")
+            check_str(item_id, where, max_len=128)
+            check_int(ms, f"{where}.{item_id}", minimum=0)
     return dict(times)
 
 
@@ -516,12 +523,11 @@ class AttemptResult(Record):
         if len(finals) + len(history) > MAX_RESPONSES:
             raise ValidationError(r.where("responses"), f"responses and history hold more than {MAX_RESPONSES}")
         head = r.record("journal_head", SealedJournalHead)
-        where = r.where("responses"), r.where("history")
         out = cls(
             attempt=r.record("attempt", Attempt),
-            responses=tuple(_slot(raw, f"{where[0]}[{i}]") for i, raw in enumerate(finals)),
+            responses=_responses(finals, r.where("responses"), slots=True),
             journal_head=head,
-            history=tuple(_response(raw, f"{where[1]}[{i}]") for i, raw in enumerate(history)),
+            history=_responses(history, r.where("history"), slots=False),
             history_omitted=r.int("history_omitted", 0, minimum=0),
             timings=r.record("timings", Timings, None) or Timings(),
             answer_changes=r.int("answer_changes", 0, minimum=0),
@@ -541,11 +547,11 @@ class AttemptResult(Record):
         """The document against itself (``TamperedError``): answers no newer than the journal head,
         no more answer changes than journal rows, one answer per sequence number."""
         head = self.journal_head.seq
-        if any(isinstance(s, Response) and s.seq > head for s in (*self.responses, *self.history)):
+        answers = self.answers                # merged by seq (its duplicate check), kept for the reader
+        if answers and answers[-1].seq > head:
             raise TamperedError("a response is newer than the journal head")
         if self.answer_changes > head:
             raise TamperedError("the journal head is older than the number of answer changes it should hold")
-        self.answers  # noqa: B018 - computed once here for its duplicate check, kept for the reader
 
 
 def _chain(r: Fields, head: SealedJournalHead) -> bytes | None:
