@@ -354,8 +354,8 @@ class HashChain:
             raise ValidationError("public_key", "needed to check a trusted checkpoint")
         expected: dict[int, list[str]] = {}
         stored = [(c.seq, c.head, c.count, c.time, c.signed) for c in self.checkpoints(tx)]
-        sources = list(stored)
-        if trusted is not None:
+        sources: list[tuple[Any, Any, Any, Any, Any]] = list(stored)
+        if trusted is not None and public_key is not None:  # without a key refused above
             payload = self._open_checkpoint(public_key, trusted, None)
             sources.append((payload["seq"], payload["head"], payload["count"], payload["time"], None))
         if known_head is not None:

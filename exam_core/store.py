@@ -1,6 +1,7 @@
-"""One way to open SQLite for every Invigil node: WAL, a chosen durability, versioned migrations.
+"""One way to open SQLite for the console and the kiosk: WAL, a chosen durability, versioned migrations.
 
-Every node (central body, console, kiosk) keeps its state in SQLite through sqlite-utils. Opening a
+The console and the kiosk keep their state in SQLite through sqlite-utils (the central body uses its
+own data layer, ``item_bank_sync.db``, on SQLite or PostgreSQL; docs/OPERATIONS.md says why). Opening a
 database through :func:`open_db` gives each of them the same guarantees, so no caller has to
 remember a pragma:
 
@@ -8,7 +9,7 @@ remember a pragma:
   journaling a candidate's answer, and a commit is one append to the WAL file.
 - **synchronous by name**: ``FULL`` fsyncs the WAL at every commit, so a row whose commit returned
   survives power loss. Use it wherever a loss would hurt a candidate: the kiosk journal and outbox,
-  the console's event log and envelope store, the central body's intake. ``NORMAL`` only fsyncs at
+  the console's event log and envelope store. ``NORMAL`` only fsyncs at
   checkpoints: a commit survives a crash of the process (kill -9) but the last few may be lost on
   power failure; it is for data that can be rebuilt (caches, analysis results).
 - **busy timeout**: a second connection waits for the write lock instead of failing at once.

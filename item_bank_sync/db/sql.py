@@ -69,7 +69,8 @@ def scalar(engine: Engine, statement: Executable) -> Any:
 def insert_ignore(conn: Connection, table: Table, row: Mapping[str, Any]) -> bool:
     """Insert ``row`` unless a unique key already holds it; True when it was inserted."""
     statement = _insert(conn, table).values(dict(row)).on_conflict_do_nothing()
-    return conn.execute(statement).rowcount == 1
+    # psycopg reports an INSERT's row count only when asked to keep it (-1 otherwise)
+    return conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount == 1
 
 
 def insert_ignore_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

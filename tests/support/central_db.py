@@ -222,7 +222,7 @@ def everything_stored(data_dir: Path) -> bytes:
 
     from item_bank_sync.db.metadata import tables_in
 
-    out = []
+    out: list[bytes] = []
     for store, engine in central_db(data_dir).stores():
         with engine.connect() as conn:
             for table in tables_in(store):

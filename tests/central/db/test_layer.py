@@ -11,8 +11,10 @@ import tarfile
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
@@ -57,7 +59,7 @@ def _sqlite_rows(path: Path, table: str) -> list[tuple]:
 def test_each_store_migrated_equals_its_table_definitions(tmp_path: Path) -> None:
     db = central_db(tmp_path / "central")
     for store, engine in db.stores():
-        def in_store(obj: object, _name: str, kind: str, *_: object, store: str = store) -> bool:
+        def in_store(obj: Any, _name: str, kind: str, *_: object, store: str = store) -> bool:
             return kind != "table" or store_of(obj) == store
 
         with engine.connect() as conn:
@@ -77,7 +79,9 @@ def test_a_data_dir_from_before_the_layer_upgrades_in_place_without_loss(tmp_pat
         assert value(engine, "SELECT version_num FROM alembic_version") == head_of(store)
     db.dispose()
     assert {key: _sqlite_rows(data / key[0], key[1]) for key in before} == before
-    central_key = keys.load_private_key(data / "keys" / "central-signing.key").public_key()
+    signing_key = keys.load_private_key(data / "keys" / "central-signing.key")
+    assert isinstance(signing_key, Ed25519PrivateKey)
+    central_key = signing_key.public_key()
     report = CentralAudit(open_central(data, None).bank).verify(central_key)
     assert report.entries == len(before[("bank.db", "audit_log")]) and report.signatures_checked
 

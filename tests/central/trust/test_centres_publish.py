@@ -14,6 +14,7 @@ from exam_core import certs, formcontent, keys, package
 from exam_core.errors import ReleaseCodeError, WrongKeyError
 from exam_core.model import FormContent
 from tests.support.central_cli import Central, make_centre
+from tests.support.central_db import everything_stored
 
 
 def window() -> tuple[str, str]:
@@ -88,7 +89,7 @@ def test_package_opens_only_for_its_centre_and_code_and_holds_no_keys(bank_with_
     assert code and published["file"] and published["media"] == 3
     data = Path(published["file"]).read_bytes()
     assert data == Path(published["stored"]).read_bytes()
-    assert code.encode() not in (central.data_dir / "bank.db").read_bytes()
+    assert code.encode() not in everything_stored(central.data_dir)
     root = keys.load_public_key(central.data_dir / "keys" / "central-signing.pub")
 
     with pytest.raises(WrongKeyError):
