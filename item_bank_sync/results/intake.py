@@ -386,7 +386,8 @@ def _seen_in(conn: Connection, digest: str) -> EnvelopeOutcome | None:
 
 
 def _attempt_known(conn: Connection, attempt_id: str) -> bool:
-    return conn.execute(select(attempts.c.envelope_sha256).where(attempts.c.attempt_id == attempt_id)).first() is not None
+    found = conn.execute(select(attempts.c.envelope_sha256).where(attempts.c.attempt_id == attempt_id)).first()
+    return found is not None
 
 
 def _store_attempt(conn: Connection, digest: str, centre: str, opened: OpenedEnvelope, scoring: FormScoring,

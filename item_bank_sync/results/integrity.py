@@ -246,8 +246,8 @@ def _attach_incidents(results: Engine, flags: list[Flag]) -> None:
     with results.connect() as conn:
         for flag in flags:
             for aid in filter(None, (flag.attempt_id, flag.other_attempt_id)):
-                flag.incidents.extend({"attempt_id": aid, **r} for r in conn.execute(
-                    select(i.kind, i.severity, i.rule, i.at).where(i.attempt_id == aid).order_by(i.at, i.id)).mappings())
+                query = select(i.kind, i.severity, i.rule, i.at).where(i.attempt_id == aid).order_by(i.at, i.id)
+                flag.incidents.extend({"attempt_id": aid, **r} for r in conn.execute(query).mappings())
 
 
 def _store(results: Engine, ids: list[str], flags: list[Flag]) -> None:
