@@ -352,7 +352,7 @@ def test_bulk_actions_name_who_they_reach(browser, room: Room, running_console: 
         assert panel.get_by_role("listitem").all_inner_texts() == [
             f"Seat {s.seat} · {s.name} ({s.candidate_id})" for s in chosen]
         panel.get_by_role("spinbutton").fill("10")
-        panel.get_by_role("textbox", name="Extension: Reason").fill("noise from the street")
+        panel.get_by_role("textbox", name="Extension reason").fill("noise from the street")
         panel.get_by_role("button", name="Extend for 3 seats").click()
         for s in chosen:
             wait_until(lambda s=s: any(c["type"] == "extend" and c["args"]["seconds"] == 600 for c in s.kiosk.commands))
