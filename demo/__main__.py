@@ -33,11 +33,13 @@ writes the item-analysis report. Ctrl+C stops every process.""")
 @click.option("--later-candidates", type=click.IntRange(0, 24), default=24, show_default=True,
               help="Candidates from the roster who sit after the first ones on the scripted kiosks (quickly, "
                    "with varied ability), so the item analysis has a cohort; 0 for the three alone.")
-def main(scripted: bool, workdir: Path, alert_timeout: float, later_candidates: int) -> None:
+@click.option("--postgres", is_flag=True, help="Run the central body on a private PostgreSQL cluster the demo starts "
+              "and stops itself (simulators/postgres.py) instead of its SQLite files.")
+def main(scripted: bool, workdir: Path, alert_timeout: float, later_candidates: int, postgres: bool) -> None:
     console = Console(stderr=scripted, soft_wrap=True)
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     options = DemoOptions(workdir=workdir, scripted=scripted, alert_timeout_s=alert_timeout,
-                          later_sittings=later_candidates,
+                          later_sittings=later_candidates, postgres=postgres,
                           say=lambda text: console.print(f"[bold green]>[/] {text}" if text else ""))
     try:
         summary = run_demo(options)

@@ -9,6 +9,7 @@ candidates. See ``python -m demo --help``.
 from __future__ import annotations
 
 import json
+import os
 import random
 import secrets
 import shutil
@@ -68,6 +69,8 @@ class DemoOptions:
     #: Later candidates (cand-004 onwards in demo/roster.csv) who sit after the first one on each
     #: scripted kiosk, so the item analysis has a cohort to work on (a morning and afternoon session).
     later_sittings: int = 0
+    #: The central body on a private PostgreSQL cluster (started and stopped here) instead of SQLite.
+    postgres: bool = False
 
 
 class Demo:
@@ -88,11 +91,13 @@ class Demo:
         self.hub_fingerprint = ""
         self.reports: list[str] = []
         self.later_submitted: list[str] = []
+        self.cluster: Any = None  # simulators.postgres.PrivateCluster with --postgres
 
     # --- the run --------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         try:
             self.prepare()
+            self.central_database()
             self.central_body()
             self.test_centre()
             self.start_kiosks()
@@ -104,12 +109,31 @@ class Demo:
             if self.proctor is not None:
                 self.proctor.close()
             self.supervisor.stop_all()
+            self.stop_central_database()
 
     def prepare(self) -> None:
         if self.work.exists():
             shutil.rmtree(self.work)
         self.logs.mkdir(parents=True)
         self.item_keys = load_item_keys(DEMO_DIR / "items")
+
+    def central_database(self) -> None:
+        """With ``--postgres``: a private cluster (simulators/postgres.py) holding the central body's
+        database, named to every central command this demo runs (its own processes and the hub) by
+        ``INVIGIL_CENTRAL_DB``, as a production body's workers are."""
+        if not self.o.postgres:
+            return
+        from simulators.postgres import PrivateCluster
+
+        self.cluster = PrivateCluster().start()
+        os.environ["INVIGIL_CENTRAL_DB"] = self.cluster.create_database("central")
+        self.say(f"central database: PostgreSQL (private cluster in {self.cluster.root})")
+
+    def stop_central_database(self) -> None:
+        if self.cluster is not None:
+            os.environ.pop("INVIGIL_CENTRAL_DB", None)
+            self.cluster.stop()
+            self.cluster = None
 
     def central_body(self) -> None:
         c = self.central_dir
@@ -439,6 +463,7 @@ class Demo:
         kill9 = next((s for s in self.seats if s.role == "kill-9"), None)
         if kill9 is not None and "remaining_before_ms" in kill9.outcome:
             out["resume_timer_drift_ms"] = kill9.outcome["remaining_before_ms"] - kill9.outcome["remaining_after_ms"]
+        out["central_db"] = "postgresql" if self.o.postgres else "sqlite"
         out["workdir"] = str(self.work)
         return out
 

@@ -9,7 +9,8 @@ kiosks, the console and the central body wrote. The databases are opened read-on
   longer in the kiosk's outbox (an event still in the outbox is kept durably and counted in
   ``outbox_pending``: it is owed, not lost).
 - ``envelopes_lost``: envelopes a kiosk sealed that the central body has not accepted.
-- ``attempts_scored``: attempts with ``scoring_status = 'scored'`` in the central results.db.
+- ``attempts_scored``: attempts with ``scoring_status = 'scored'`` in the central results store
+  (``results.db``, or the PostgreSQL database of ``--postgres``, read in one read-only snapshot).
 - ``resumed_attempts``: attempts for which a ``resume_approved`` command was acked by the kiosk.
 """
 
@@ -38,6 +39,26 @@ def kiosk_counts(kiosk_dir: Path) -> dict[str, Any]:
             "pending_envelopes": int(pending.get("envelope", 0))}
 
 
+def central_counts(central_dir: Path) -> tuple[set[str], int]:
+    """Accepted envelopes and scored attempts at the central body, through its data layer (SQLite
+    files or the PostgreSQL database in ``INVIGIL_CENTRAL_DB``), in one read-only snapshot."""
+    from sqlalchemy import func, select
+
+    from item_bank_sync.db import configured_url, open_central
+    from item_bank_sync.db.sql import read
+    from item_bank_sync.results.schema import attempts, envelopes
+
+    stores = open_central(central_dir, configured_url(), migrate=False)
+    try:
+        with read(stores.results) as conn:
+            accepted = {r[0] for r in conn.execute(select(envelopes.c.sha256).where(envelopes.c.status == "accepted"))}
+            scored = conn.execute(select(func.count()).select_from(attempts)
+                                  .where(attempts.c.scoring_status == "scored")).scalar_one()
+    finally:
+        stores.dispose()
+    return accepted, int(scored)
+
+
 def summarise(kiosk_dirs: list[Path], console_dir: Path, central_dir: Path, report: str | None) -> dict[str, Any]:
     kiosks = [kiosk_counts(d) for d in kiosk_dirs]
     with closing(_ro(console_dir / "console.db")) as con:
@@ -51,9 +72,7 @@ def summarise(kiosk_dirs: list[Path], console_dir: Path, central_dir: Path, repo
         resumed = con.execute(f"SELECT count(DISTINCT attempt_id) FROM commands WHERE type = 'resume_approved' "  # noqa: S608 - one ? per kiosk id, values bound
                               f"AND status = 'acked' AND kiosk_id IN ({marks})", ids).fetchone()[0]
         alerts = con.execute(f"SELECT count(*) FROM alerts WHERE kiosk_id IN ({marks})", ids).fetchone()[0]  # noqa: S608 - one ? per kiosk id, values bound
-    with closing(_ro(central_dir / "results.db")) as res:
-        accepted = {row[0] for row in res.execute("SELECT sha256 FROM envelopes WHERE status = 'accepted'")}
-        scored = res.execute("SELECT count(*) FROM attempts WHERE scoring_status = 'scored'").fetchone()[0]
+    accepted, scored = central_counts(central_dir)
     at_central: dict[str, int] = {}
     for sha, kiosk_id in console_envelopes:
         if sha in accepted:
