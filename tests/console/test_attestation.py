@@ -152,4 +152,7 @@ def test_offline_kiosk_and_missing_attestation_are_refused(running_console, proc
     assert kiosk.content_key is None
     listed = json.loads(cli(running_console.setup.data, "release-allowlist", "list", "--json"))
     assert listed["enforcing"] is True and list(listed["measurements"]) == [RELEASED]
-    _end(proctor, kiosk)
+    # The exam never started, so there is nothing to end: the console says so plainly (issue 13).
+    refused = proctor.act(type="end", kiosk_id="kiosk-queue", reason="test over")
+    assert not refused["ok"] and "does not fit" in refused["error"]
+    kiosk.disconnect()
