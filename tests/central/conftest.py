@@ -5,37 +5,25 @@ central body: SQLite files by default, PostgreSQL with ``INVIGIL_TEST_CENTRAL_DB
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from simulators import postgres
 from tests.support.central_cli import SAMPLES, Central
-from tests.support.central_db import DB_ENV_FOR_TESTS, TEST_ENGINE_ENV, PostgresDatabases, dispose_all, engine_kind
+from tests.support.central_db import (DB_ENV_FOR_TESTS, TEST_ENGINE_ENV, PostgresDatabases, dispose_all, engine_kind,
+                                      private_databases)
 
 
 @pytest.fixture(scope="session")
 def postgres_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresDatabases | None]:
-    """The session's private PostgreSQL cluster when the run is on PostgreSQL, else None.
-
-    In CI (``CI=true``) a missing PostgreSQL server fails the run: a suite that silently fell
-    back to SQLite would claim a coverage it does not have. Outside CI it skips, with the reason.
-    """
+    """The session's private PostgreSQL cluster when the run is on PostgreSQL, else None (a missing
+    server fails in CI, skips elsewhere: tests/support/central_db.py ``private_databases``)."""
     if engine_kind() != "postgresql":
         yield None
         return
-    if not postgres.available():
-        message = (f"{TEST_ENGINE_ENV}=postgresql but no PostgreSQL server is installed "
-                   "(scripts/bootstrap-deps installs Debian's postgresql)")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with postgres.PrivateCluster(fsync=False) as cluster:
-        databases = PostgresDatabases(cluster, tmp_path_factory.mktemp("pg-template"))
+    with private_databases(tmp_path_factory.mktemp("pg-template"), f"{TEST_ENGINE_ENV}=postgresql") as databases:
         yield databases
-        databases.close()
 
 
 @pytest.fixture(autouse=True)

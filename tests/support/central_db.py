@@ -13,9 +13,11 @@ does this (it writes Core expressions); tests that poke at rows keep their SQL r
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +231,27 @@ def everything_stored(data_dir: Path) -> bytes:
                 for row in conn.execute(select(table)):
                     out.extend(v if isinstance(v, bytes) else str(v).encode("utf-8", "surrogatepass") for v in row)
     return b"\n".join(out)
+
+
+@contextlib.contextmanager
+def private_databases(scratch: Path, reason: str) -> Iterator[PostgresDatabases]:
+    """A private PostgreSQL cluster for a test session (simulators/postgres.py), removed afterwards.
+
+    Without a PostgreSQL server the tests that need it skip with ``reason`` locally and fail in CI
+    (``CI=true``): a suite that silently fell back would claim a coverage it does not have.
+    """
+    import pytest
+
+    from simulators import postgres
+
+    if not postgres.available():
+        message = f"{reason}, but no PostgreSQL server is installed (scripts/bootstrap-deps installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with postgres.PrivateCluster(fsync=False) as cluster:
+        databases = PostgresDatabases(cluster, scratch)
+        try:
+            yield databases
+        finally:
+            databases.close()

@@ -4,13 +4,11 @@ is tested on the SQLite run too). Missing PostgreSQL skips locally and fails in 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
-from simulators import postgres
-from tests.support.central_db import PostgresDatabases
+from tests.support.central_db import PostgresDatabases, private_databases
 
 
 @pytest.fixture(scope="session")
@@ -19,12 +17,6 @@ def pg(postgres_databases: PostgresDatabases | None,
     if postgres_databases is not None:
         yield postgres_databases
         return
-    if not postgres.available():
-        message = "no PostgreSQL server installed (scripts/bootstrap-deps installs Debian's postgresql)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with postgres.PrivateCluster(fsync=False) as cluster:
-        databases = PostgresDatabases(cluster, tmp_path_factory.mktemp("pg-copy-template"))
+    scratch = tmp_path_factory.mktemp("pg-copy-template")
+    with private_databases(scratch, "the copy tests need PostgreSQL") as databases:
         yield databases
-        databases.close()
