@@ -69,8 +69,9 @@ def _import_figures(root: Path, count: int) -> list[Figure]:
             raw += t1 - t0
             parse_cpu += t2 - t1
             wall = time.perf_counter()
-            batch = list(iter_sources(chunk, ImportOptions(area=area)))
-            assert all(isinstance(o, ParsedItem) for o in batch) and len(parsed) == len(batch)
+            outcomes = list(iter_sources(chunk, ImportOptions(area=area)))
+            batch = [o for o in outcomes if isinstance(o, ParsedItem)]
+            assert len(batch) == len(outcomes) == len(parsed)  # every generated item imports
             bank.store_batch(batch, "bench")
             full += time.perf_counter() - wall
     ctx.close()
@@ -93,6 +94,7 @@ def _store_all(bank: ItemBank, folder: Path, area: str) -> None:
     """What ``import`` does: parse each file, store in batches (one transaction + audit entry each)."""
     batch: list[ParsedItem] = []
     for outcome in iter_sources([folder], ImportOptions(area=area)):
+        assert isinstance(outcome, ParsedItem), outcome  # every generated item imports
         batch.append(outcome)
         if len(batch) == MAX_BATCH:
             bank.store_batch(batch, "bench")

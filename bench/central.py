@@ -20,8 +20,8 @@ import statistics
 import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 from cryptography.hazmat.primitives import hpke as raw_hpke
@@ -172,8 +172,8 @@ def _bank_row_values() -> dict[str, list[dict[str, Any]]]:
                               "title": key.item_id, "interaction_types": "choice", "source": "bench",
                               "source_format": "yaml", "item_json": "{}", "key_json": json.dumps(key.to_dict()),
                               "created_at": now, "created_by": "bench"})
-    rows["schemes"] = [{"scheme_id": "S1", "version": 1, "title": "S", "scheme_json": json.dumps({"cut_score_percent": 60}),
-                            "source_text": "", "created_at": now}]
+    rows["schemes"] = [{"scheme_id": "S1", "version": 1, "title": "S",
+                        "scheme_json": json.dumps({"cut_score_percent": 60}), "source_text": "", "created_at": now}]
     form = {"form_id": "F1", "version": 1, "scheme_id": "S1", "scheme_version": 1, "title": "F", "duration_seconds": 60,
             "items": [{"item_id": k.item_id, "version": 1} for k in _keys()]}
     rows["forms"] = [{"form_id": "F1", "version": 1, "scheme_id": "S1", "scheme_version": 1, "build_id": "b",

@@ -144,9 +144,9 @@ class ProctorListener:
         if mode == "console":
             session = requests.Session()
             session.trust_env, session.verify = False, False
-            token = re.search(r'name="csrf" value="([^"]+)"', session.get(url + "/login").text).group(1)
+            token = _page_value(r'name="csrf" value="([^"]+)"', session.get(url + "/login").text)
             session.post(url + "/login", data={"csrf": token, "name": "bench", "password": PASSWORD})
-            csrf = re.search(r'name="csrf-token" content="([^"]+)"', session.get(url + "/dashboard").text).group(1)
+            csrf = _page_value(r'name="csrf-token" content="([^"]+)"', session.get(url + "/dashboard").text)
             headers = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in session.cookies)}
             auth = {"csrf": csrf}
 
@@ -167,6 +167,13 @@ class ProctorListener:
         self.loop.run(self.client.disconnect())
 
 
+def _page_value(pattern: str, page: str) -> str:
+    """The first group of ``pattern`` in a page (a token the console put there)."""
+    found = re.search(pattern, page)
+    assert found, pattern
+    return found.group(1)
+
+
 # --- servers -------------------------------------------------------------------------------------
 
 def _relay_main(port: int, async_mode: str = "gevent") -> None:
@@ -176,7 +183,7 @@ def _relay_main(port: int, async_mode: str = "gevent") -> None:
 
     from exam_core import protocol
     app = Flask("relay")
-    sio = SocketIO(app, async_mode=async_mode)
+    sio = SocketIO(app, async_mode="threading" if async_mode == "threading" else "gevent")
 
     @sio.on("connect", namespace=protocol.PROCTOR_NAMESPACE)
     def proctor_connect(auth: Any = None) -> None:
@@ -187,8 +194,7 @@ def _relay_main(port: int, async_mode: str = "gevent") -> None:
         sio.emit(protocol.PROCTOR_EVENT, data, to="proctors", namespace=protocol.PROCTOR_NAMESPACE)
         return {"ok": True, "seq": data["seq"]}
 
-    extra = {"allow_unsafe_werkzeug": True} if async_mode == "threading" else {}
-    sio.run(app, host="127.0.0.1", port=port, log_output=False, **extra)
+    sio.run(app, host="127.0.0.1", port=port, log_output=False, allow_unsafe_werkzeug=async_mode == "threading")
 
 
 def _start_console(tmp: Path, kiosks: int) -> tuple[subprocess.Popen, str, list[str]]:

@@ -61,8 +61,9 @@ def _serve(runtime):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
     conn.request("GET", "/")
-    token = re.search(r'name="kiosk-token" content="([^"]+)"', conn.getresponse().read().decode()).group(1)
-    return server, token
+    found = re.search(r'name="kiosk-token" content="([^"]+)"', conn.getresponse().read().decode())
+    assert found, "the kiosk page carries its token"
+    return server, found.group(1)
 
 
 def _post(conn: http.client.HTTPConnection, token: str, path: str, body: dict) -> dict:

@@ -79,6 +79,9 @@ class KioskClient:
     def state(self) -> dict[str, Any]:
         return self.http.get(self.base + "/api/state", timeout=10).json()
 
+    def connected_to_console(self) -> bool:
+        return bool(self.state()["console_connected"])
+
     def item(self, index: int) -> dict[str, Any]:
         reply = self.http.get(f"{self.base}/api/item/{index}", timeout=10)
         if reply.status_code != 200:

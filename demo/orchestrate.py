@@ -8,6 +8,7 @@ candidates. See ``python -m demo --help``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -55,6 +56,20 @@ class Seat:
     node: Node | None = None
     client: KioskClient | None = None
     outcome: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kiosk(self) -> KioskClient:
+        """The client of this seat's kiosk (there once the kiosk has started)."""
+        if self.client is None:
+            raise DemoError(f"{self.kiosk_id}: its kiosk has not started")
+        return self.client
+
+    @property
+    def kiosk_node(self) -> Node:
+        """This seat's kiosk process (there once the kiosk has started)."""
+        if self.node is None:
+            raise DemoError(f"{self.kiosk_id}: its kiosk has not started")
+        return self.node
 
 
 @dataclass
@@ -225,10 +240,10 @@ class Demo:
             seat.node = self.supervisor.start(seat.kiosk_id, "kiosk", [*self._kiosk_args(seat), "--pair-code", code],
                                               extra_env=seat.env, drop_env=("DISPLAY",))
         for seat in self.seats:
-            wait_for_port(seat.port, 60, seat.node.process, seat.node.log)
+            wait_for_port(seat.port, 60, seat.kiosk_node.process, seat.kiosk_node.log)
             seat.client = KioskClient(seat.port)
-            seat.client.load_page()
-            wait_for(lambda s=seat: s.client.state()["console_connected"], 60, f"{seat.kiosk_id} on the console")
+            seat.kiosk.load_page()
+            wait_for(seat.kiosk.connected_to_console, 60, f"{seat.kiosk_id} on the console")
         self.say(f"{len(self.seats)} kiosks paired (one-time codes, pinned TLS) and logged in to the console")
         self.proctor = Proctor(self.console_url, PROCTOR_NAME, self.passwords[PROCTOR_NAME])
 
@@ -239,6 +254,8 @@ class Demo:
 
     def act(self, kind: str, **payload: Any) -> dict[str, Any]:
         with self.proctor_lock:
+            if self.proctor is None:
+                raise DemoError("the proctor has not logged in yet")
             return self.proctor.act(kind, **payload)
 
     # --- the exam -------------------------------------------------------------------------------
@@ -280,15 +297,15 @@ class Demo:
     def _sit(self, seat: Seat) -> None:
         if seat.role == "person":
             later = {"awaiting_start", "agreement", "instructions", "exam", "submitted"}
-            wait_for(lambda: seat.client.state()["screen"] in later, 24 * 3600, "the person to confirm identity")
+            wait_for(lambda: seat.kiosk.state()["screen"] in later, 24 * 3600, "the person to confirm identity")
             try:
                 self.start_exam(seat)
             except DemoError:
-                if seat.client.state()["screen"] == "awaiting_start":
+                if seat.kiosk.state()["screen"] == "awaiting_start":
                     raise
                 # The person started it from the dashboard first: nothing left to do.
             self.say("kiosk-03: exam started for the person at the browser")
-            seat.client.wait_screen("submitted", timeout=24 * 3600)
+            seat.kiosk.wait_screen("submitted", timeout=24 * 3600)
             return
         candidate = self.begin(seat)
         total = candidate.item_count()
@@ -329,7 +346,7 @@ class Demo:
         candidate = self.begin(later, ability=ability)
         candidate.pace_s = 0.0
         candidate.answer_items(range(candidate.item_count()))
-        later.client.post("submit", {"confirm": True})
+        later.kiosk.post("submit", {"confirm": True})
         self.later_submitted.append(candidate_id)
 
     def _attempt_state(self, kiosk_id: str) -> str | None:
@@ -338,7 +355,7 @@ class Demo:
 
     def begin(self, seat: Seat, ability: float | None = None) -> Candidate:
         """An admitted candidate confirms identity, the proctor starts, the candidate begins."""
-        kiosk = seat.client
+        kiosk = seat.kiosk
         kiosk.wait_screen("identity")
         kiosk.post("confirm_identity")
         kiosk.wait_screen("awaiting_start")
@@ -359,22 +376,22 @@ class Demo:
         self.act("start", kiosk_id=seat.kiosk_id)
 
     def submit(self, seat: Seat) -> str:
-        seat.outcome["receipt_code"] = seat.client.post("submit", {"confirm": True})["receipt_code"]
+        seat.outcome["receipt_code"] = seat.kiosk.post("submit", {"confirm": True})["receipt_code"]
         self.say(f"{seat.kiosk_id}: {seat.candidate_id} submitted, receipt {seat.outcome['receipt_code']}")
         return seat.outcome["receipt_code"]
 
     def kill9_and_resume(self, seat: Seat) -> None:
         """SIGKILL the kiosk, start it again, and let the proctor approve the resume."""
-        before = seat.client.state()["timer"]["remaining_ms"]
-        seat.node.kill9()
+        before = seat.kiosk.state()["timer"]["remaining_ms"]
+        seat.kiosk_node.kill9()
         down = time.monotonic()
-        self.supervisor.restart(seat.node, self._kiosk_args(seat))
-        wait_for_port(seat.port, 60, seat.node.process, seat.node.log)
-        seat.client.load_page()
-        seat.client.wait_screen("resume_wait")
-        wait_for(lambda: seat.client.state()["console_connected"], 60, f"{seat.kiosk_id} back on the console")
+        self.supervisor.restart(seat.kiosk_node, self._kiosk_args(seat))
+        wait_for_port(seat.port, 60, seat.kiosk_node.process, seat.kiosk_node.log)
+        seat.kiosk.load_page()
+        seat.kiosk.wait_screen("resume_wait")
+        wait_for(lambda: seat.kiosk.state()["console_connected"], 60, f"{seat.kiosk_id} back on the console")
         self.act("approve_resume", kiosk_id=seat.kiosk_id)
-        after = seat.client.wait_screen("exam")["timer"]["remaining_ms"]
+        after = seat.kiosk.wait_screen("exam")["timer"]["remaining_ms"]
         seat.outcome.update(remaining_before_ms=before, remaining_after_ms=after,
                             outage_s=round(time.monotonic() - down, 1))
 
@@ -424,15 +441,19 @@ class Demo:
         return row[0] if row else None
 
     # --- after the exam -------------------------------------------------------------------------
+    def _drained(self, seat: Seat, outbox: str) -> bool:
+        """True when the kiosk's outbox holds none of ``outbox`` (pending_envelopes, pending_events)."""
+        return kiosk_counts(self.work / seat.kiosk_id)[outbox] == 0
+
     def drain_and_stop_kiosks(self) -> None:
         """Wait until every kiosk's outbox is empty (all acked), then stop the kiosks (SIGTERM)."""
         for seat in self.seats:
-            wait_for(lambda s=seat: kiosk_counts(self.work / s.kiosk_id)["pending_envelopes"] == 0, 60,
+            wait_for(functools.partial(self._drained, seat, "pending_envelopes"), 60,
                      f"{seat.kiosk_id}'s envelope to be acknowledged by the console")
-            wait_for(lambda s=seat: kiosk_counts(self.work / s.kiosk_id)["pending_events"] == 0, 60,
+            wait_for(functools.partial(self._drained, seat, "pending_events"), 60,
                      f"{seat.kiosk_id}'s events to be acknowledged by the console")
         for seat in self.seats:
-            seat.node.stop()
+            seat.kiosk_node.stop()
         self.say("every kiosk outbox drained; kiosks stopped")
 
     def return_results(self) -> None:

@@ -48,9 +48,9 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str, interva
                     + (f" (last error: {last_error})" if last_error else ""))
 
 
-def wait_for_port(port: int, timeout: float, process: subprocess.Popen, log: Path) -> None:
+def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] | None, log: Path) -> None:
     def listening() -> bool:
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise DemoError(f"process exited with {process.returncode} before listening; see {log}")
         with socket.socket() as s:
             s.settimeout(0.5)
@@ -94,7 +94,7 @@ class Node:
             self.process.wait(15)
 
     def stop(self, grace: float = 10.0) -> None:
-        if not self.running:
+        if not self.running or self.process is None:
             return
         self.signal_group(signal.SIGTERM)
         try:

@@ -229,6 +229,22 @@ def public_key_from_dict(data: Any, field_name: str = "key") -> PublicKey:
     return public
 
 
+def signing_public_from_dict(data: Any, field_name: str = "key") -> Ed25519PublicKey:
+    """``public_key_from_dict`` for a field that must hold an Ed25519 signing key."""
+    public = public_key_from_dict(data, field_name)
+    if not isinstance(public, Ed25519PublicKey):
+        raise MalformedError(f"must be an Ed25519 signing key, not {key_kind(public)}", field_name)
+    return public
+
+
+def hpke_public_from_dict(data: Any, field_name: str = "key") -> HpkePublicKey:
+    """``public_key_from_dict`` for a field that must hold an HPKE (encryption) key."""
+    public = public_key_from_dict(data, field_name)
+    if not isinstance(public, HpkePublicKey):
+        raise MalformedError(f"must be an HPKE key, not {key_kind(public)}", field_name)
+    return public
+
+
 # ----- files -----------------------------------------------------------------------------------
 
 def _read_limited(path: Path, private: bool) -> bytes:
@@ -380,3 +396,34 @@ def parse_public_key_document(data: bytes, source: str = "public key file") -> P
 
 def load_public_key(path: str | os.PathLike[str]) -> PublicKey:
     return parse_public_key_document(_read_limited(Path(path), private=False), str(path))
+
+
+# Typed loaders for files whose kind of key is known: a file holding the other kind is refused
+# with KeyFileError instead of failing later where the key is used.
+
+def load_signing_key(path: str | os.PathLike[str], passphrase: str | None = None) -> Ed25519PrivateKey:
+    key = load_private_key(path, passphrase)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyFileError(f"{path}: not an Ed25519 signing key ({key_kind(key)})")
+    return key
+
+
+def load_hpke_key(path: str | os.PathLike[str], passphrase: str | None = None) -> HpkePrivateKey:
+    key = load_private_key(path, passphrase)
+    if not isinstance(key, HpkePrivateKey):
+        raise KeyFileError(f"{path}: not an HPKE key ({key_kind(key)})")
+    return key
+
+
+def load_signing_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
+    public = load_public_key(path)
+    if not isinstance(public, Ed25519PublicKey):
+        raise KeyFileError(f"{path}: not an Ed25519 signing key ({key_kind(public)})")
+    return public
+
+
+def load_hpke_public_key(path: str | os.PathLike[str]) -> HpkePublicKey:
+    public = load_public_key(path)
+    if not isinstance(public, HpkePublicKey):
+        raise KeyFileError(f"{path}: not an HPKE key ({key_kind(public)})")
+    return public

@@ -69,7 +69,8 @@ def check_processes(host: Host, policy: Policy) -> CheckResult:
     names = {name.lower(): category for name, category in rules["names"].items()}
     markers = rules["cmdline_markers"]
     processes = host.processes()
-    found, unreadable = [], 0
+    found: list[dict[str, Any]] = []
+    unreadable = 0
     for proc in processes:
         candidates = {proc.comm.lower(), os.path.basename(proc.argv[0]).lower() if proc.argv else "",
                       os.path.basename(proc.exe or "").removesuffix(" (deleted)").lower()}

@@ -19,6 +19,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from Xlib.display import Display
 
 MODIFIER_NAMES = ("ctrl", "alt", "shift", "super")
 # Variants of each grab for the lock modifiers (CapsLock, NumLock = Mod2, ScrollLock = Mod5) so a
@@ -61,7 +65,7 @@ class ShortcutGrab:
         self.display_name = display_name
         self.on_swallowed = on_swallowed
         self.status = GrabStatus()
-        self._display = None
+        self._display: Display | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._by_code: dict[tuple[int, int], str] = {}
@@ -103,6 +107,8 @@ class ShortcutGrab:
         from Xlib import X
 
         display = self._display
+        if display is None:  # start() opens it before this thread runs
+            return
         while not self._stop.is_set():
             readable, _, _ = select.select([display.fileno()], [], [], 0.1)
             if not readable and not display.pending_events():

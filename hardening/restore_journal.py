@@ -323,7 +323,7 @@ def _restore_as(uid: int, journal: RestoreJournal) -> RestoreReport:
             os.setgroups([])
             os.setgid(gid)
             os.setuid(uid)
-            outcome = {"report": _restore_here(journal).to_dict()}
+            outcome: dict[str, Any] = {"report": _restore_here(journal).to_dict()}
         except (HardeningError, OSError) as exc:
             outcome = {"error": str(exc), "held": isinstance(exc, HardeningError)
                        and not isinstance(exc, RestoreError)}

@@ -160,6 +160,9 @@ def run_kiosk(options: KioskOptions, prompt: Callable[[], str]) -> int:
     threading.Thread(target=server.serve_forever, name="kiosk-ui", daemon=True).start()
     runtime.run_ticker()
     console_url = (device.pairing or {}).get("console_url") or options.console_url
+    if not console_url:  # a pairing records it; else --console must give it
+        print("kiosk: no console URL: give --console URL", file=sys.stderr)
+        return 2
     link = ConsoleLink(runtime, device, console_url,
                        camera_fps=lambda: hub.status()["camera_fps"] if hub is not None else None)
     runtime.outbox.on_added = link.wake

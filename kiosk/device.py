@@ -39,6 +39,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from exam_core import certs, envelope, keys, package
 from exam_core.errors import InvigilError, KeyFileError, UntrustedError
 from exam_core.files import write_atomic
@@ -62,7 +64,7 @@ def _root_from(data: bytes) -> certs.VerifiedCertificate:
     unverified = certs.read_unverified_certificate(data)
     if unverified.role != certs.ROLE_CENTRAL:
         raise UntrustedError("not a central body certificate")
-    public = keys.public_from_raw(keys.KIND_ED25519, b64d(unverified.signing_key, "signing_key", 32))
+    public = keys.ed25519_public_from_raw(b64d(unverified.signing_key, "signing_key", 32))
     verified = certs.read_certificate(data, public)
     if verified.key_id != keys.key_id(public) or verified.cert.issuer_key_id != verified.key_id:
         raise UntrustedError("not the central body's self-signed certificate")
@@ -75,7 +77,7 @@ class Device:
 
     directory: Path
     kiosk_id: str
-    signing_key: Any
+    signing_key: Ed25519PrivateKey
     hpke_key: keys.HpkePrivateKey
     pairing: dict[str, Any] | None = None
     _central: certs.VerifiedCertificate | None = field(default=None, repr=False)
@@ -102,8 +104,8 @@ class Device:
             write_atomic(info_path, json.dumps(info).encode(), 0o600)
         pairing_path = directory / "pairing.json"
         pairing = json.loads(pairing_path.read_text()) if pairing_path.exists() else None
-        return cls(directory, info["kiosk_id"], keys.load_private_key(directory / "signing.key"),
-                   keys.load_private_key(directory / "hpke.key"), pairing)
+        return cls(directory, info["kiosk_id"], keys.load_signing_key(directory / "signing.key"),
+                   keys.load_hpke_key(directory / "hpke.key"), pairing)
 
     def file(self, name: str) -> Path:
         return self.directory / name

@@ -337,6 +337,8 @@ def pair(device: Device, url: str, code: str, timeout: float = 10.0) -> pairing.
     seen = None
     if url.startswith("https"):
         parts = urlparse(url)
+        if not parts.hostname:
+            raise UntrustedError(f"{url}: no console host to pair with")
         pem = ssl.get_server_certificate((parts.hostname, parts.port or 443), timeout=timeout)
         seen = tls_fingerprint(ssl.PEM_cert_to_DER_cert(pem))
     nonce = b64e(secrets.token_bytes(16))

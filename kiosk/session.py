@@ -480,7 +480,8 @@ class ExamSession:
         stamp = self._sealer.stamp()
         result = self.result(self.journal.head, stamp)
         sealed = self._deliver(result, self._sealer.seal(self.attempt, result.to_bytes(), stamp))
-        self._append("submit", reason=self.state.submitting["reason"], envelope_sha256=sealed.sha256,
+        started = self.state.submitting or {"reason": reason}  # set by the "submitting" entry above
+        self._append("submit", reason=started["reason"], envelope_sha256=sealed.sha256,
                      receipt_code=sealed.receipt_code)
         self._notify("attempt.submitted", data={"reason": reason, "envelope_sha256": sealed.sha256})
         return sealed

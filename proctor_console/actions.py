@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from exam_core import protocol
 from exam_core.audit import AuditLog
 from exam_core.errors import ValidationError
-from exam_core.model import AccommodationPolicy, Attempt, allowed_seconds
+from exam_core.model import IDENTIFIER_RE, AccommodationPolicy, Attempt, allowed_seconds
 from exam_core.timestamps import parse_time, utc_now
 from proctor_console.accounts import User
 from proctor_console.alerts import Alerts
@@ -65,7 +66,7 @@ def _text(data: dict[str, Any], name: str, *, required: bool = True, max_len: in
 
 def _ident(data: dict[str, Any], name: str) -> str:
     value = data.get(name)
-    if not isinstance(value, str) or not protocol.IDENTIFIER_RE.match(value):
+    if not isinstance(value, str) or not IDENTIFIER_RE.match(value):
         raise ValidationError(name, "must be an identifier")
     return value
 

@@ -14,7 +14,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from flask import Flask
 from flask_socketio import SocketIO
@@ -84,6 +84,16 @@ class Core:
     readmissions: Readmissions
 
 
+#: Flask-SocketIO's server modes this console runs in: gevent in production, threads in tests.
+AsyncMode = Literal["gevent", "threading"]
+
+
+def engine_of(socketio: SocketIO) -> Any:
+    """python-socketio's Server inside Flask-SocketIO (our own namespace classes, the packet guard
+    and the command sender use it). types-Flask-SocketIO leaves it out on purpose, as internal."""
+    return socketio.server  # type: ignore[attr-defined]
+
+
 @dataclass
 class Console:
     """What ``build_console`` made: the WSGI app and socket server, and the parts (for tests)."""
@@ -91,7 +101,7 @@ class Console:
     ctx: ConsoleContext
     app: Flask
     socketio: SocketIO
-    async_mode: str
+    async_mode: AsyncMode
     core: Core
     room: Room
     dashboard: Dashboard
@@ -125,7 +135,7 @@ def _flask_app(ctx: ConsoleContext, secure_cookies: bool) -> Flask:
     return app
 
 
-def _socket_server(app: Flask, async_mode: str) -> SocketIO:
+def _socket_server(app: Flask, async_mode: AsyncMode) -> SocketIO:
     # cors_allowed_origins left at its default: a browser socket must come from the console's
     # own origin (kiosks are not browsers and send no Origin header).
     # manage_session=False: sockets read the login cookie but never write a session, and
@@ -135,14 +145,17 @@ def _socket_server(app: Flask, async_mode: str) -> SocketIO:
     # serializer, loggers and guard_messages: a malformed packet is one rate-limited line, never a
     # traceback (written twice: python-socketio's loggers add a handler of their own by default).
     socketio = SocketIO(app, async_mode=async_mode, max_http_buffer_size=protocol.MAX_MESSAGE_BYTES,
-                        ping_interval=10, ping_timeout=20, manage_session=False, serializer=CheckedPacket,
+                        ping_interval=10, ping_timeout=20, manage_session=False,
+                        # serializer goes on to python-socketio's Server; types-Flask-SocketIO's list of
+                        # keyword arguments omits it
+                        serializer=CheckedPacket,  # type: ignore[call-arg]
                         logger=library_logger("socketio"), engineio_logger=library_logger("engineio"))
-    guard_messages(socketio.server)
+    guard_messages(engine_of(socketio))
     app.wsgi_app = PollingBodyLimit(app.wsgi_app)  # type: ignore[method-assign]
     return socketio
 
 
-def build_console(ctx: ConsoleContext, *, secure_cookies: bool = True, async_mode: str = "gevent") -> Console:
+def build_console(ctx: ConsoleContext, *, secure_cookies: bool = True, async_mode: AsyncMode = "gevent") -> Console:
     """Build and wire the console server for a data directory (nothing runs until ``serve``)."""
     app = _flask_app(ctx, secure_cookies)
     socketio = _socket_server(app, async_mode)
@@ -155,7 +168,7 @@ def build_console(ctx: ConsoleContext, *, secure_cookies: bool = True, async_mod
     gate = AttestationGate(ReleaseAllowlist(ctx.data, ctx.audit),
                            lambda kiosk_id: core.registry.active(kiosk_id).signing_public,
                            room, core.alerts, ctx.audit, dashboard.push_alert)
-    commands = CommandCenter(ctx.db, ctx.audit, core.attempts, KioskSender(socketio.server, room).deliver,
+    commands = CommandCenter(ctx.db, ctx.audit, core.attempts, KioskSender(engine_of(socketio), room).deliver,
                              gate.may_receive_key, dashboard.after_command)
     keys = KeyRelease(core.registry, core.packages, gate, ctx.hpke_key, ctx.audit)
     actions = Actions(centre_id=ctx.centre_id, audit=ctx.audit, attempts=core.attempts, roster=core.roster,
@@ -205,7 +218,7 @@ def _register_kiosk_link(console: Console) -> None:
                            challenges=challenges, gate=console.gate, commands=console.commands,
                            envelopes=core.envelopes, events=core.events, store_event=committer.submit, heads=heads,
                            attempts=core.attempts, packages=core.packages, audit=ctx.audit, console_id=ctx.console_id)
-    console.socketio.server.register_namespace(KioskNamespace(parts))
+    engine_of(console.socketio).register_namespace(KioskNamespace(parts))
     console.app.register_blueprint(kiosk_http_blueprint(challenges, core.registry))
 
 

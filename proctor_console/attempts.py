@@ -77,7 +77,7 @@ class Attempts:
         """``{candidate_id: {package_id, ...}}``: the packages each candidate has an attempt of."""
         if not candidate_ids:
             return {}
-        rows = self.db.execute(f"SELECT candidate_id, package_id FROM attempts WHERE candidate_id IN"
+        rows = self.db.execute(f"SELECT candidate_id, package_id FROM attempts WHERE candidate_id IN"  # noqa: S608 - ? marks only, values bound
                                f" ({','.join('?' for _ in candidate_ids)})", candidate_ids).fetchall()
         out: dict[str, set[str]] = {}
         for candidate_id, package_id in rows:
@@ -89,7 +89,7 @@ class Attempts:
         """The kiosk's latest attempt in one of ``states``: attempt_id, candidate_id, package_id, state."""
         marks = ",".join("?" for _ in states)
         row = self.db.execute(
-            f"SELECT attempt_id, candidate_id, package_id, state FROM attempts WHERE kiosk_id = ?"
+            f"SELECT attempt_id, candidate_id, package_id, state FROM attempts WHERE kiosk_id = ?"  # noqa: S608 - ? marks only, values bound
             f" AND state IN ({marks}) ORDER BY admitted_at DESC LIMIT 1", [kiosk_id, *states]).fetchone()
         return dict(zip(("attempt_id", "candidate_id", "package_id", "state"), row)) if row else None
 
@@ -97,7 +97,7 @@ class Attempts:
         """The kiosk on which the candidate already holds an active attempt, of any package: one
         person sits one exam at a time (a second form on another kiosk is refused as well)."""
         marks = ",".join("?" for _ in ACTIVE_STATES)
-        row = self.db.execute(f"SELECT kiosk_id FROM attempts WHERE candidate_id = ?"
+        row = self.db.execute(f"SELECT kiosk_id FROM attempts WHERE candidate_id = ?"  # noqa: S608 - ? marks only, values bound
                               f" AND state IN ({marks})", [candidate_id, *ACTIVE_STATES]).fetchone()
         return row[0] if row else None
 
@@ -107,7 +107,7 @@ class Attempts:
         before the start is no sitting (the proctor moved the candidate to another kiosk)."""
         where, params = ("", []) if candidate_ids is None else (
             f" AND candidate_id IN ({','.join('?' for _ in candidate_ids)})", list(candidate_ids))
-        rows = self.db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts"
+        rows = self.db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts"  # noqa: S608 - constant column names and ? marks, values bound
                                f" WHERE (started_at IS NOT NULL OR state = 'submitted'){where}"
                                " ORDER BY admitted_at", params).fetchall()
         out: dict[str, list[dict[str, Any]]] = {}
@@ -118,7 +118,7 @@ class Attempts:
 
     def latest_on(self, kiosk_id: str) -> dict[str, Any] | None:
         """The kiosk's most recent attempt, whatever its state (tiles and the timeline)."""
-        row = self.db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE kiosk_id = ?"
+        row = self.db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE kiosk_id = ?"  # noqa: S608 - constant column names and ? marks, values bound
                               " ORDER BY admitted_at DESC LIMIT 1", [kiosk_id]).fetchone()
         return dict(zip(ATTEMPT_COLUMNS, row)) if row else None
 
@@ -138,19 +138,19 @@ class Attempts:
     def uses_package(self, kiosk_id: str, package_id: str) -> bool:
         """True when an attempt on the kiosk that is not over uses the package (it may download it)."""
         marks = ",".join("?" for _ in FINISHED_STATES)
-        return self.db.execute(f"SELECT 1 FROM attempts WHERE kiosk_id = ? AND package_id = ?"
+        return self.db.execute(f"SELECT 1 FROM attempts WHERE kiosk_id = ? AND package_id = ?"  # noqa: S608 - ? marks only, values bound
                                f" AND state NOT IN ({marks})", [kiosk_id, package_id, *FINISHED_STATES]
                                ).fetchone() is not None
 
     def for_package(self, package_id: str) -> list[dict[str, Any]]:
         """Every attempt of a session (a package), for its report."""
-        rows = self.db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE package_id = ?",
+        rows = self.db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE package_id = ?",  # noqa: S608 - constant column names and ? marks, values bound
                                [package_id]).fetchall()
         return [dict(zip(ATTEMPT_COLUMNS, r)) for r in rows]
 
     def get(self, attempt_id: str) -> dict[str, Any] | None:
         """One attempt by its id, whatever its state (an incident names the attempt it is about)."""
-        row = self.db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE attempt_id = ?",
+        row = self.db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE attempt_id = ?",  # noqa: S608 - constant column names and ? marks, values bound
                               [attempt_id]).fetchone()
         return dict(zip(ATTEMPT_COLUMNS, row)) if row else None
 
@@ -159,7 +159,7 @@ class Attempts:
         wanted = sorted(set(attempt_ids))
         if not wanted:
             return {}
-        rows = self.db.execute(f"SELECT attempt_id, candidate_id FROM attempts WHERE attempt_id IN"
+        rows = self.db.execute(f"SELECT attempt_id, candidate_id FROM attempts WHERE attempt_id IN"  # noqa: S608 - ? marks only, values bound
                                f" ({','.join('?' * len(wanted))})", wanted).fetchall()
         return {r[0]: r[1] for r in rows}
 
@@ -169,6 +169,6 @@ class Attempts:
         wanted = sorted(set(attempt_ids))
         if not wanted:
             return {}
-        rows = self.db.execute(f"SELECT attempt_id, body FROM attempts WHERE attempt_id IN"
+        rows = self.db.execute(f"SELECT attempt_id, body FROM attempts WHERE attempt_id IN"  # noqa: S608 - ? marks only, values bound
                                f" ({','.join('?' * len(wanted))})", wanted).fetchall()
         return {r[0]: json.loads(r[1]).get("accommodations") or {} for r in rows}

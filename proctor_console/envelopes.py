@@ -56,8 +56,9 @@ class Envelopes:
         header = self.verify_header(kiosk_public, kiosk_id, message.attempt_id, data)
         with immediate_transaction(self.db) as conn:
             cur = conn.execute("INSERT OR IGNORE INTO envelopes (sha256, kiosk_id, attempt_id, body, header, received)"
-                               " VALUES (?,?,?,?,?,?)", [message.sha256, kiosk_id, message.attempt_id, data,
-                                                         json.dumps(header, sort_keys=True, default=str), utc_text_us()])
+                               " VALUES (?,?,?,?,?,?)",
+                               [message.sha256, kiosk_id, message.attempt_id, data,
+                                json.dumps(header, sort_keys=True, default=str), utc_text_us()])
             if cur.rowcount:
                 self.attempts.mark_submitted(conn, message.attempt_id)
         if cur.rowcount:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -95,7 +96,8 @@ class Packages:
         return None
 
     def listing(self) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT manifest, sha256, size, imported_at FROM packages ORDER BY package_id").fetchall()
+        rows = self.db.execute("SELECT manifest, sha256, size, imported_at FROM packages"
+                               " ORDER BY package_id").fetchall()
         return [{**json.loads(m), "sha256": s, "size": n, "imported_at": t} for m, s, n, t in rows]
 
     def accommodation_policies(self) -> dict[str, list[tuple[str, AccommodationPolicy]]]:

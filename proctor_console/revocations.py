@@ -36,4 +36,5 @@ class KioskRevocations:
         bundle from it acknowledged them (``(kiosk_id, key_id, _)``; already sent ones unchanged)."""
         with immediate_transaction(self.db) as conn:
             conn.executemany("UPDATE kiosk_revocations SET sent_at = ? WHERE kiosk_id = ? AND key_id = ?"
-                             " AND sent_at IS NULL", [(utc_text_us(), kiosk_id, key_id) for kiosk_id, key_id, _ in sent])
+                             " AND sent_at IS NULL",
+                             [(utc_text_us(), kiosk_id, key_id) for kiosk_id, key_id, _ in sent])

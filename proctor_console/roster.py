@@ -93,7 +93,8 @@ def _roster_row(raw: dict[str, Any]) -> dict[str, Any]:
         try:
             accommodations = Accommodations.from_dict(json.loads(values["accommodations"]), "accommodations")
         except json.JSONDecodeError:
-            raise ValidationError("accommodations", "must be a JSON object, e.g. {\"extra_time_percent\": 25}") from None
+            raise ValidationError("accommodations",
+                                  "must be a JSON object, e.g. {\"extra_time_percent\": 25}") from None
     return {"candidate_id": values["candidate_id"], "name": values["name"], "scheme_id": values["scheme"],
             "seat": values["seat"], "accommodations": accommodations}
 
@@ -148,7 +149,7 @@ class Roster:
         wanted = sorted(set(candidate_ids))
         if not wanted:
             return {}
-        rows = self.db.execute(f"SELECT candidate_id, name, seat FROM candidates WHERE candidate_id IN"
+        rows = self.db.execute(f"SELECT candidate_id, name, seat FROM candidates WHERE candidate_id IN"  # noqa: S608 - ? marks only, values bound
                                f" ({','.join('?' * len(wanted))})", wanted).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
 

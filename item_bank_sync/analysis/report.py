@@ -39,7 +39,7 @@ def scatter_p_rpb(analysis: Analysis) -> str:
     flagged = [(i.p, i.rpb_corrected, i.item_id) for i in analysis.items
                if i.p is not None and i.rpb_corrected is not None and i.flags]
     if ok:
-        ax.scatter(*zip(*ok), s=14, color="#2b6cb0", label="not flagged")
+        ax.scatter([o[0] for o in ok], [o[1] for o in ok], s=14, color="#2b6cb0", label="not flagged")
     if flagged:
         ax.scatter([f[0] for f in flagged], [f[1] for f in flagged], s=22, color="#c53030",
                    marker="x", label="flagged")
@@ -63,7 +63,7 @@ def histogram_totals(analysis: Analysis) -> str:
     if totals.size:
         low, high = float(totals.min()), float(totals.max())
         # One bar per integer score when the range is small, else 50 equal bins.
-        bins = np.arange(low - 0.5, high + 1.5) if high - low <= 60 else 50
+        bins = np.arange(low - 0.5, high + 1.5).tolist() if high - low <= 60 else 50
         ax.hist(totals, bins=bins, color="#2b6cb0", edgecolor="white")
     ax.set_xlabel("total score")
     ax.set_ylabel("candidates")

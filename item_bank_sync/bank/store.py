@@ -26,7 +26,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from sqlalchemy import Connection, Engine, Select, and_, func, insert, literal, or_, select, update
 
@@ -240,7 +241,7 @@ class ItemBank:
         if not pending:
             return 0
         imports: list[dict[str, Any]] = []
-        import_actor = None
+        import_actor = ""  # who imported the batch in ``imports`` (set with its first entry)
         for sid, item_id, version, old, new, by, note, digest, source in pending:
             if imports and (old is not None or by != import_actor or len(imports) == MAX_BATCH):
                 self.audit.append(import_actor, "item.import", {"items": imports})

@@ -82,6 +82,8 @@ def analyze_command(ctx: click.Context, matrix_path: Path | None, form_ref: str 
     else:
         from item_bank_sync.analysis.of_form import analyze_form
 
+        if form_ref is None:  # cannot happen: exactly one of the two was checked above
+            fail(ctx, "give exactly one of --matrix FILE.csv or --form FORM_ID", code=2)
         analysis, title = analyze_form(central(ctx), form_ref, thresholds, write_stats=write_stats)
         payload = {**analysis.to_dict(), "title": title}   # the title says which attempts were left out
     if html_path is not None:

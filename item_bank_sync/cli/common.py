@@ -11,7 +11,8 @@ import functools
 import getpass
 import json
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -57,7 +58,7 @@ def emit(ctx: click.Context, data: Any, human: Callable[[Console], None] | None 
         human(Console())
 
 
-def fail(ctx: click.Context, message: str, code: int = 1, data: dict[str, Any] | None = None) -> None:
+def fail(ctx: click.Context, message: str, code: int = 1, data: dict[str, Any] | None = None) -> NoReturn:
     """Report a refusal (as ``{"error": ...}`` with ``--json``) and exit with ``code``."""
     if central(ctx).json_output:
         click.echo(json.dumps({"error": message, **(data or {})}, indent=2, sort_keys=True))

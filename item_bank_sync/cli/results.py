@@ -200,8 +200,8 @@ def marking_mark(ctx: click.Context, task_id: int, marker: str, score: float, no
     from item_bank_sync.results.marking import record_mark
 
     outcome = record_mark(results_db(ctx), task_id, marker, score, note)
-    emit(ctx, outcome.__dict__, lambda c: c.print(f"task {task_id}: {outcome.status}"
-                                                  + (f", final {outcome.final_score:g}" if outcome.final_score is not None else "")))
+    final = f", final {outcome.final_score:g}" if outcome.final_score is not None else ""
+    emit(ctx, outcome.__dict__, lambda c: c.print(f"task {task_id}: {outcome.status}{final}"))
 
 
 @marking_group.command("adjudicate")

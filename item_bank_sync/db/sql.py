@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,13 +49,13 @@ def read(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def fetch_all(engine: Engine, statement: Executable) -> list[Row[Any]]:
+def fetch_all(engine: Engine, statement: Executable) -> list[Row[*tuple[Any, ...]]]:
     """Every row of one SELECT (its own short read)."""
     with engine.connect() as conn:
         return list(conn.execute(statement).all())
 
 
-def fetch_one(engine: Engine, statement: Executable) -> Row[Any] | None:
+def fetch_one(engine: Engine, statement: Executable) -> Row[*tuple[Any, ...]] | None:
     """The first row of one SELECT, or None."""
     with engine.connect() as conn:
         return conn.execute(statement).first()

@@ -141,6 +141,12 @@ def _area_order(scheme: Scheme, by_area: dict[str, list[PoolItem]]) -> list[tupl
                   key=lambda pair: (len(by_area[pair[0]]) - pair[1], pair[0]))
 
 
+def _least_used_first(pool: list[PoolItem], usage: Counter[str], rng: random.Random) -> list[PoolItem]:
+    """The pool, least used first; ties in a random order (one draw per item, so the seed decides)."""
+    tiebreak: dict[str, float] = {}
+    return sorted(pool, key=lambda i: (usage[i.item_id], tiebreak.setdefault(i.item_id, rng.random())))
+
+
 def _one_form(scheme: Scheme, by_area: dict[str, list[PoolItem]], enemies: dict[str, tuple[int, ...]],
               usage: Counter[str], rng: random.Random) -> list[PoolItem]:
     failed_area = ""
@@ -148,8 +154,7 @@ def _one_form(scheme: Scheme, by_area: dict[str, list[PoolItem]], enemies: dict[
         chosen: list[PoolItem] = []
         blocked: set[int] = set()
         for area, needed in _area_order(scheme, by_area):
-            ranked = sorted(by_area[area],
-                            key=lambda i, keys={}: (usage[i.item_id], keys.setdefault(i.item_id, rng.random())))
+            ranked = _least_used_first(by_area[area], usage, rng)
             taken = []
             for item in ranked:
                 groups = enemies.get(item.item_id, ())

@@ -10,6 +10,7 @@ their scoring): it is for moving items between banks, and is audited as such.
 
 from __future__ import annotations
 
+import functools
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ def export_form(ctx: CentralContext, form_id: str, out: Path, version: int | Non
     for ref in form.items:
         item, key = bank.item(ref.item_id, ref.version), bank.answer_key(ref.item_id, ref.version)
         paths = _media_paths(item)
-        xml = item_to_qti(item, key, lambda src, paths=paths: "../" + paths[src] if src in paths else src, ref.item_id)
+        xml = item_to_qti(item, key, functools.partial(_media_href, paths), ref.item_id)
         member = f"items/{item.item_id}.xml"
         members.append((member, xml))
         files = [f'<file href="{member}"/>']
@@ -76,6 +77,11 @@ def export_form(ctx: CentralContext, form_id: str, out: Path, version: int | Non
 def _media_paths(item: Item) -> dict[str, str]:
     refs = list(item.media) + [i.image for i in item.interactions if i.image is not None]
     return {f"media:{r.sha256}": media_member(r.sha256, r.name, r.mime) for r in refs}
+
+
+def _media_href(paths: dict[str, str], src: str) -> str:
+    """Where an item's media reference points from inside the exported package."""
+    return "../" + paths[src] if src in paths else src
 
 
 def _assessment_test(form: Any) -> bytes:

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import expit
 
 from item_bank_sync.psychometrics.errors import PsychometricsError
@@ -39,15 +41,15 @@ class TIFCheck:
     form_information: list[float]
     target_information: list[float]
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         return {"within_tolerance": self.within_tolerance,
                 "max_relative_deviation": round(self.max_relative_deviation, 6),
                 "points": [{"theta": t, "form": round(f, 6), "target": round(g, 6)}
                            for t, f, g in zip(self.theta, self.form_information, self.target_information)]}
 
 
-def check_tif(a: Sequence[float], b: Sequence[float], target: Sequence[float], tolerance: float,
-              theta: Sequence[float] = tuple(DEFAULT_GRID)) -> TIFCheck:
+def check_tif(a: ArrayLike, b: ArrayLike, target: ArrayLike, tolerance: float,
+              theta: ArrayLike = tuple(DEFAULT_GRID)) -> TIFCheck:
     """Is the form's TIF within ``tolerance`` (relative) of ``target`` at every ``theta``?"""
     theta_arr, target_arr = np.asarray(theta, float), np.asarray(target, float)
     if theta_arr.shape != target_arr.shape or np.any(target_arr <= 0):
@@ -89,16 +91,17 @@ def _improve_by_swaps(info: np.ndarray, target: np.ndarray, chosen: list[int], a
     chosen = list(chosen)
     total = info[chosen].sum(axis=0)
     for _ in range(rounds):
-        best = (deviation(total), None, None)
+        best_deviation, swap = deviation(total), None  # swap: (position in chosen, pool item)
         outside = [i for i in available if i not in chosen]
         for pos, out_item in enumerate(chosen):
             base = total - info[out_item]
             for in_item in outside:
                 d = deviation(base + info[in_item])
-                if d < best[0] - 1e-12:
-                    best = (d, pos, in_item)
-        if best[1] is None:
+                if d < best_deviation - 1e-12:
+                    best_deviation, swap = d, (pos, in_item)
+        if swap is None:
             break
-        total = total - info[chosen[best[1]]] + info[best[2]]
-        chosen[best[1]] = best[2]
+        pos, in_item = swap
+        total = total - info[chosen[pos]] + info[in_item]
+        chosen[pos] = in_item
     return chosen

@@ -123,7 +123,7 @@ def fit_beta4(mean: float, var: float, skew: float, kurt: float) -> tuple[float,
     return alpha, beta, lower, lower + width
 
 
-def _true_distribution(x: np.ndarray, n: int) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+def _true_distribution(x: np.ndarray, n: int) -> tuple[dict[str, float | str], np.ndarray, np.ndarray]:
     """Nodes and weights of the fitted true-proportion distribution on [0, 1]."""
     mean, var, skew, kurt = true_score_moments(x, n)
     fit = fit_beta4(mean, var, skew, kurt)
@@ -140,8 +140,9 @@ def _true_distribution(x: np.ndarray, n: int) -> tuple[dict[str, float], np.ndar
     u = (nodes + 1) / 2
     dens = stats.beta.pdf(u, alpha, beta) * weights / 2
     dens /= dens.sum()
-    params = {"distribution": kind, "alpha": round(float(alpha), 6), "beta": round(float(beta), 6),
-              "lower": round(float(lower), 6), "upper": round(float(upper), 6)}
+    params: dict[str, float | str] = {"distribution": kind, "alpha": round(float(alpha), 6),
+                                      "beta": round(float(beta), 6), "lower": round(float(lower), 6),
+                                      "upper": round(float(upper), 6)}
     return params, lower + (upper - lower) * u, dens
 
 

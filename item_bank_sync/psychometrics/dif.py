@@ -29,6 +29,7 @@ from typing import Any
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import expit, log_expit
 from scipy.stats import chi2, norm
 
@@ -63,7 +64,7 @@ class MHResult:
         return out
 
 
-def mantel_haenszel_tables(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> MHResult:
+def mantel_haenszel_tables(a: ArrayLike, b: ArrayLike, c: ArrayLike, d: ArrayLike) -> MHResult:
     """MH statistics from stratum counts (rows = tables, columns = strata).
 
     ``a``/``b``: reference group right/wrong, ``c``/``d``: focal group right/wrong.

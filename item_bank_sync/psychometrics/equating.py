@@ -43,6 +43,7 @@ from typing import Any
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import brentq, minimize
 
 from item_bank_sync.psychometrics.errors import PsychometricsError
@@ -320,7 +321,7 @@ class ItemParameters:
     c: np.ndarray
 
     @classmethod
-    def of(cls, a: Sequence[float], b: Sequence[float], c: Sequence[float] | None = None) -> ItemParameters:
+    def of(cls, a: ArrayLike, b: ArrayLike, c: ArrayLike | None = None) -> ItemParameters:
         a_, b_ = np.asarray(a, float), np.asarray(b, float)
         return cls(a_, b_, np.zeros_like(a_) if c is None else np.asarray(c, float))
 
@@ -331,7 +332,7 @@ class ItemParameters:
     def transformed(self, A: float, B: float) -> ItemParameters:
         return ItemParameters(self.a / A, A * self.b + B, self.c)
 
-    def tcc(self, theta: np.ndarray) -> np.ndarray:
+    def tcc(self, theta: ArrayLike) -> np.ndarray:
         theta = np.atleast_1d(np.asarray(theta, float))
         p = self.c[:, None] + (1 - self.c[:, None]) / (1 + np.exp(-self.a[:, None] * (theta - self.b[:, None])))
         return p.sum(axis=0)

@@ -76,7 +76,7 @@ def validate_binary(scores: np.ndarray, item_ids: Sequence[str], min_candidates:
         raise PsychometricsError("every score must be 0 or 1 for a dichotomous IRT model")
     x = x.astype(np.float64)
     p = x.mean(axis=0)
-    constant = [item_ids[j] for j in np.flatnonzero((p == 0) | (p == 1))]
+    constant = [item_ids[int(j)] for j in np.flatnonzero((p == 0) | (p == 1))]
     if constant:
         raise PsychometricsError("no candidate variation (all 0 or all 1) on item(s) "
                                  f"{', '.join(constant[:10])}: remove them before calibrating")
@@ -203,7 +203,7 @@ def squarem(step: Callable[[np.ndarray], tuple[np.ndarray, float]], x0: np.ndarr
         if change < tol:
             return _Run(x2, step(x2)[1], used + 1, True, change)
         r, v = x1 - x, x2 - 2 * x1 + x
-        alpha = -float(np.linalg.norm(r) / max(np.linalg.norm(v), 1e-300))
+        alpha = -float(np.linalg.norm(r) / max(float(np.linalg.norm(v)), 1e-300))
         alpha = min(alpha, -1.0)
         x_new = x - 2 * alpha * r + alpha**2 * v
         x_next, ll_new = step(x_new) if np.all(np.isfinite(x_new)) else (x2, -math.inf)

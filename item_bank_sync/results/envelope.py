@@ -73,7 +73,7 @@ def _kiosk_public(data: bytes, signer_key_id: str) -> Ed25519PublicKey:
     this key were verified by ``envelope.open_envelope``; the key id is compared again here)."""
     chain = loads_strict(data, max_bytes=limits.ENVELOPE_MAX_BYTES).get("chain")
     cert = certs.read_unverified_certificate(b64d(chain[-1], "chain[-1]", limits.SIGNED_DOC_MAX_BYTES))
-    public = keys.public_from_raw(keys.KIND_ED25519, b64d(cert.signing_key, "signing_key", 32))
+    public = keys.ed25519_public_from_raw(b64d(cert.signing_key, "signing_key", 32))
     if keys.key_id(public) != signer_key_id:
         raise TamperedError("the kiosk certificate does not certify the key that signed the header")
     return public

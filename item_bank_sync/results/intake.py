@@ -43,7 +43,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, case, delete, insert, select, update
 
@@ -71,6 +72,8 @@ from item_bank_sync.trust.identity import CentralKeys
 CLOCK_SKEW = timedelta(minutes=10)
 #: Wall time an attempt may spend paused or on breaks beyond its (extended) duration.
 INTERRUPTION_ALLOWANCE = timedelta(hours=2)
+#: The metadata of an envelope delivered without any (an empty EnvelopeMeta; shared, it is read-only).
+NO_META = EnvelopeMeta()
 
 
 class IntakeRefusal(InvigilError):
@@ -152,7 +155,7 @@ class Intake:
         self._forms: dict[tuple[str, int], FormScoring] = {}
 
     # --- the whole step ---------------------------------------------------------------------------
-    def receive(self, data: bytes, via_centre: str, meta: EnvelopeMeta = EnvelopeMeta()) -> EnvelopeOutcome:
+    def receive(self, data: bytes, via_centre: str, meta: EnvelopeMeta = NO_META) -> EnvelopeOutcome:
         """Take in one envelope delivered by ``via_centre``: a signed receipt for every envelope of
         ``via_centre`` that can be read; nothing recorded, and no receipt, for another centre's."""
         digest = hashlib.sha256(data).hexdigest()
@@ -202,9 +205,9 @@ class Intake:
         except (ArtefactError, ValidationError, IntakeRefusal) as exc:
             with write(self.results) as conn:
                 conn.execute(update(envelopes).where(envelopes.c.sha256 == digest).values(reason=str(exc)[:500]))
-            return EnvelopeOutcome(digest, QUARANTINED, str(exc)[:500], None, self._seen(digest).receipt)
+            return EnvelopeOutcome(digest, QUARANTINED, str(exc)[:500], None, self._recorded_receipt(digest))
         verdict = self.promote(digest, centre, opened, scoring, scored, meta)
-        return EnvelopeOutcome(digest, ACCEPTED, "", opened.attempt.attempt_id, self._seen(digest).receipt,
+        return EnvelopeOutcome(digest, ACCEPTED, "", opened.attempt.attempt_id, self._recorded_receipt(digest),
                                flags=attestation_flags(verdict))
 
     def quarantined(self, digest: str) -> tuple[bytes, str, EnvelopeMeta, datetime, str, str] | None:
@@ -248,6 +251,13 @@ class Intake:
     def _seen(self, digest: str) -> EnvelopeOutcome | None:
         with self.results.connect() as conn:
             return _seen_in(conn, digest)
+
+    def _recorded_receipt(self, digest: str) -> bytes | None:
+        """The receipt of an envelope this intake has just recorded."""
+        seen = self._seen(digest)
+        if seen is None:
+            raise IntakeRefusal(f"envelope {digest[:16]}... is not recorded")
+        return seen.receipt
 
     def _forget_misdelivery(self, digest: str, via_centre: str) -> None:
         """Drop the quarantine of this envelope that an earlier version recorded when another centre

@@ -43,6 +43,7 @@ from item_bank_sync.db.sql import write
 from item_bank_sync.results.schema import attempts as attempts_table
 from item_bank_sync.results.schema import incidents, integrity_flags, responses
 from item_bank_sync.results.scoring import score_response
+import itertools
 
 SEAT_RE = re.compile(r"^\s*([A-Za-z]+)\s*-?\s*(\d+)\s*$")
 
@@ -209,7 +210,7 @@ def _choice_matrix(ids: list[str], item_ids: list[str], keys: dict[str, AnswerKe
     wrong_choice = np.full((n, k), -1, dtype=np.int64)
     answered = np.zeros((n, k), dtype=bool)
     right = np.zeros((n, k), dtype=bool)
-    codes: dict[str, int] = {}
+    codes: dict[str | None, int] = {}
     for col, item_id in enumerate(item_ids):
         key = keys[item_id]
         for row, aid in enumerate(ids):
@@ -235,7 +236,7 @@ def _changes(ids: list[str], keys: dict[str, AnswerKey],
             if rk is None or rk.template == "human":
                 continue
             marks = [(score_response(v, rk) or 0.0) >= rk.max_score for v in values if v is not None]
-            for before, after in zip(marks, marks[1:]):
+            for before, after in itertools.pairwise(marks):
                 changes[row] += 1
                 wr[row] += (not before) and after
     return wr, changes

@@ -25,8 +25,10 @@ bundles carry the same upload); the app is served by :mod:`item_bank_sync.sync.s
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from flask import Flask, Response, g, jsonify, request, send_file
 
@@ -50,8 +52,7 @@ def create_app(data_dir: Path, keys: CentralKeys | None = None, clock: Callable[
 
     def verifier() -> RequestVerifier:
         if getattr(local, "verifier", None) is None:
-            kwargs = {"clock": clock} if clock else {}
-            local.verifier = RequestVerifier(store.results_db(), store.centre_certificate, **kwargs)
+            local.verifier = RequestVerifier(store.results_db(), store.centre_certificate, clock=clock or time.time)
         return local.verifier
 
     @app.before_request

@@ -1,10 +1,10 @@
 """Authentication of sync API requests: every request signed by a certified test-centre key.
 
 The wire format (four headers, the signed message) is ``exam_core.signed_request``; the centre's
-client signs with the same module. The server looks the centre up in the bank (its certificate, issued by this central body, not
-revoked, valid now), checks the time is within the replay window, verifies the signature over
-the exact method, path, query string and body hash it received, and only then records the nonce:
-a nonce seen before inside the window is a replay and refused. Nonces older than twice the
+client signs with the same module. The server looks the centre up in the bank (its certificate,
+issued by this central body, not revoked, valid now), checks the time is within the replay window,
+verifies the signature over the exact method, path, query string and body hash it received, and only
+then records the nonce: a nonce seen before inside the window is a replay and refused. Nonces older than twice the
 window are purged; a request older than the window is refused by its time, so purging cannot
 reopen a replay. Why not TLS client certificates: the sync path must also work for bundles
 carried on removable media, and the same signed-request check then covers both.
@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Mapping
+from datetime import datetime, UTC
+from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy import Engine, delete
 
@@ -33,6 +34,13 @@ from item_bank_sync.results.schema import sync_nonces
 REPLAY_WINDOW_SECONDS = 300
 NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
 CENTRE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+
+
+class HeaderLookup(Protocol):
+    """Request headers as the web framework gives them (werkzeug's case-insensitive ``Headers``, or a
+    plain mapping in tests)."""
+
+    def get(self, key: str, default: str) -> str: ...
 
 
 class AuthError(InvigilError):
@@ -74,7 +82,7 @@ class RequestVerifier:
         self.window = window
         self.clock = clock
 
-    def precheck(self, headers: Mapping[str, str]) -> "_Claim":
+    def precheck(self, headers: HeaderLookup) -> _Claim:
         """Everything that needs no body: headers present and well-formed, time in the window,
         centre enrolled, unrevoked and valid. Run before reading a (large) body."""
         centre, at, nonce, signature = (headers.get(h, "") for h in
@@ -93,15 +101,15 @@ class RequestVerifier:
             raise AuthError(f"request time is outside the {int(self.window)} s window (check the clock)")
         try:
             cert = self.certificate_of(centre)
-            cert.check_valid_at(datetime.fromtimestamp(now, timezone.utc))
+            cert.check_valid_at(datetime.fromtimestamp(now, UTC))
         except (ExpiredError, RevokedError) as exc:
             raise AuthError(f"centre certificate not usable: {exc.reason}") from None
         except ArtefactError:
             raise AuthError("centre certificate not usable") from None
         return _Claim(centre, at, nonce, sig, cert, now)
 
-    def verify(self, headers: Mapping[str, str], method: str, path: str, query: str, body: bytes,
-               claim: "_Claim | None" = None) -> AuthenticatedCentre:
+    def verify(self, headers: HeaderLookup, method: str, path: str, query: str, body: bytes,
+               claim: _Claim | None = None) -> AuthenticatedCentre:
         """The full check: ``precheck`` (unless its result is given), the signature, the nonce."""
         claim = claim or self.precheck(headers)
         try:

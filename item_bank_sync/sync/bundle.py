@@ -42,7 +42,12 @@ def export_bundle(data_dir: Path, centre_id: str, out_path: Path, db_url: str | 
         raise MalformedError(f"the certificate of {centre_id} carries no HPKE key", "certificate")
     packages, skipped = [], []
     for entry in store.packages_for(centre_id):
-        data = store.package_path(centre_id, entry["package_id"]).read_bytes()
+        path = store.package_path(centre_id, entry["package_id"])
+        if path is None:  # its recorded path leads outside the packages directory
+            skipped.append({"package_id": entry["package_id"],
+                            "reason": "package file is not in the packages directory"})
+            continue
+        data = path.read_bytes()
         if hashlib.sha256(data).hexdigest() != entry["sha256"]:
             # left out and reported: a damaged package file must not keep the receipts and the
             # revocation list from the centre (issue 13, M1)

@@ -15,7 +15,8 @@ import shutil
 import ssl
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from flask import Flask
 
@@ -33,11 +34,11 @@ SERVER_THREADS = 8
 CONNECTION_LIMIT = 32
 IDLE_SECONDS = 60
 #: waitress's settings for the API (see :class:`SyncServer` for why each).
-ADJUSTMENTS: dict[str, Any] = dict(
-    threads=SERVER_THREADS, connection_limit=CONNECTION_LIMIT, channel_timeout=IDLE_SECONDS,
-    max_request_body_size=UPLOAD_MAX_BYTES, max_request_header_size=HEADER_MAX_BYTES,
-    inbuf_overflow=UPLOAD_MAX_BYTES + HEADER_MAX_BYTES, ident="", expose_tracebacks=False,
-    clear_untrusted_proxy_headers=True)
+ADJUSTMENTS: dict[str, Any] = {
+    "threads": SERVER_THREADS, "connection_limit": CONNECTION_LIMIT, "channel_timeout": IDLE_SECONDS,
+    "max_request_body_size": UPLOAD_MAX_BYTES, "max_request_header_size": HEADER_MAX_BYTES,
+    "inbuf_overflow": UPLOAD_MAX_BYTES + HEADER_MAX_BYTES, "ident": "", "expose_tracebacks": False,
+    "clear_untrusted_proxy_headers": True}
 #: The front's limits: as many connections as waitress takes, heads it buffers twice waitress's
 #: limit (waitress answers a long head with 431 itself), the deadlines and per-address cap of
 #: :mod:`item_bank_sync.sync.tls_front`.
@@ -52,7 +53,8 @@ class SyncServer:
 
     Why waitress rather than Werkzeug's development server: see :mod:`exam_core.wsgi_server`
     (which also owns the stop sequence). Every upload body is held in memory (``inbuf_overflow``
-    above the batch limit), never spooled to a temporary file: batches carry envelopes whose headers name candidates' attempts. That bounds memory at about
+    above the batch limit), never spooled to a temporary file: batches carry envelopes whose headers
+    name candidates' attempts. That bounds memory at about
     ``CONNECTION_LIMIT`` x ``UPLOAD_MAX_BYTES`` in the worst case. waitress reads a whole body before
     the app runs, so the body limit, not authentication, is what bounds an anonymous upload.
     Package downloads stream from their files (``wsgi.file_wrapper``), never copied to a buffer.

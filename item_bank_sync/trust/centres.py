@@ -47,7 +47,7 @@ def enrol(ctx: CentralContext, request_bytes: bytes, source: str, by: str) -> di
         request = sync_wire.open_enrolment_request(request_bytes)
     except InvigilError as exc:
         raise CentreError(f"{source}: not a valid enrolment request: {exc}") from None
-    signing_public = keys.public_key_from_dict(request.signing_key, "signing_key")
+    signing_public = keys.signing_public_from_dict(request.signing_key, "signing_key")
     hpke_public = keys.public_key_from_dict(request.hpke_key, "hpke_key")
     if not isinstance(hpke_public, keys.HpkePublicKey):
         raise CentreError(f"{source}: hpke_key is not an HPKE key")

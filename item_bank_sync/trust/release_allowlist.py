@@ -103,12 +103,15 @@ def checks(results: Engine, flagged_only: bool = False) -> list[dict[str, Any]]:
 
 # --- the verdict ---------------------------------------------------------------------------------------
 
-def judge(document_b64: Any, kiosk_public: Ed25519PublicKey, kiosk_id: str,
+def judge(document_b64: Any, kiosk_public: Ed25519PublicKey | None, kiosk_id: str,
           allowed: dict[str, dict[str, str]]) -> AttestationVerdict:
     """The verdict on the attestation sealed in an envelope (see the module doc)."""
     enforcing = bool(allowed)
     if document_b64 is None:
         return AttestationVerdict(MISSING, None, None, "the envelope carries no release attestation", enforcing)
+    if kiosk_public is None:  # opening an envelope with an attestation always yields the kiosk key
+        return AttestationVerdict(INVALID, None, None, "no kiosk key to check the release attestation with",
+                                  enforcing)
     try:
         found = _open(document_b64, kiosk_public)
     except (ArtefactError, ValidationError) as exc:

@@ -108,8 +108,9 @@ class AccommodationProfile:
 
     name: str
     disable: tuple[str, ...] = ()
-    webcam: dict[str, float] = field(default_factory=dict)
-    input: dict[str, float] = field(default_factory=dict)
+    # threshold name -> value (int or float, as the threshold's field is)
+    webcam: dict[str, Any] = field(default_factory=dict)
+    input: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
 

@@ -149,11 +149,11 @@ class YuNetDetector:
             self._size = size
         _, rows = self._detector.detect(frame)
         frontal: list[Box] = []
-        profile: list[Box] = []
+        turned: list[Box] = []
         for row in rows if rows is not None else ():
             box = Box(int(row[0]), int(row[1]), int(row[2]), int(row[3]), float(row[14]))
-            (profile if want_profile and self._turned(row) else frontal).append(box)
-        return Detection(tuple(frontal), tuple(profile))
+            (turned if want_profile and self._turned(row) else frontal).append(box)
+        return Detection(tuple(frontal), tuple(turned))
 
     def describe(self) -> dict[str, object]:
         return {"name": self.name, "opencv": cv2.__version__, "model_sha256": self.model_sha256,
@@ -180,7 +180,8 @@ def make_detector(kind: str = "haar", yunet_model: str = "", yunet_sha256: str =
 
 
 def _cascade(filename: str) -> cv2.CascadeClassifier:
-    path = os.path.join(cv2.data.haarcascades, filename)
+    # the stubs bundled with opencv-python leave out cv2.data, the folder of the cascade files
+    path = os.path.join(cv2.data.haarcascades, filename)  # type: ignore[attr-defined]
     cascade = cv2.CascadeClassifier(path)
     if cascade.empty():
         raise DetectorError(f"{path}: Haar cascade missing or unreadable "

@@ -72,7 +72,7 @@ class MonitorEvent:
         return Event.from_dict({"kiosk_id": kiosk_id, "seq": seq, **self.to_dict()})
 
 
-EventSink = Callable[[MonitorEvent], None]
+EventSink = Callable[[MonitorEvent], object]  # what it returns is not used (the outbox gives its event)
 
 
 class EventFactory:

@@ -56,8 +56,9 @@ class MonitorHub:
         self._source = source
         self._detector = detector
         self.profile: AccommodationProfile | None = None
-        self._baseline_webcam: dict[str, float] = {}
-        self._baseline_input: dict[str, float] = {}
+        # threshold name -> value (int or float, as the field is) measured for this candidate
+        self._baseline_webcam: dict[str, Any] = {}
+        self._baseline_input: dict[str, Any] = {}
         now = self.clock.monotonic()
         self.baseline = Baseline(config.baseline, now)
         self.input = InputMonitor(config.input, ShortcutPolicy(config.blocked_shortcuts),

@@ -65,6 +65,8 @@ def hopper_head() -> np.ndarray:
     from matplotlib import cbook  # imported here: test and bench only
 
     image = cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    if image is None:
+        raise FileNotFoundError("matplotlib's sample grace_hopper.jpg could not be read")
     return cv2.resize(image[40:440, 65:465], (200, 200), interpolation=cv2.INTER_AREA)
 
 

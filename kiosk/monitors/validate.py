@@ -197,7 +197,7 @@ def load_labelled(directory: str | Path) -> list[Photograph]:
     labels = root / LABELS_FILE
     if not labels.is_file():
         raise LabelledSetError(f"{labels}: missing (see kiosk/monitors/README.md, labelled sets)")
-    photos = []
+    photos: list[Photograph] = []
     with labels.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         missing = {"file", "faces", "lighting"} - set(reader.fieldnames or ())

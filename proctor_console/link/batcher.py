@@ -30,7 +30,7 @@ class GroupCommitter:
 
     def submit(self, item: Any) -> Any:
         """Queue ``item`` and wait (this greenlet only) until its transaction has committed."""
-        result = AsyncResult()
+        result: AsyncResult[Any] = AsyncResult()
         self._pending.append((item, result))
         self._wake.set()
         return result.get(timeout=WAIT_SECONDS)

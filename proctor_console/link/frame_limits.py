@@ -70,6 +70,13 @@ class MessageTooBig(Exception):
 class BoundedWebSocket(WebSocket):
     """gevent-websocket's WebSocket with a per-connection budget checked on every frame header."""
 
+    # gevent-websocket's own attributes (the library has no types); close() lets go of them
+    environ: dict[str, Any] | None
+    stream: Any
+    raw_read: Any
+    raw_write: Any
+    closed: bool
+
     def __init__(self, environ: dict[str, Any], stream: Any, handler: Any, budget: FrameBudget) -> None:
         super().__init__(environ, stream, handler)
         self.budget = budget

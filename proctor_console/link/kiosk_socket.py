@@ -21,7 +21,8 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import socketio
 import sqlite_utils
@@ -161,7 +162,7 @@ class KioskNamespace(socketio.Namespace):
             parts.challenges.consume(payload)
         except InvigilError as exc:
             self._log_refusal("kiosk.connect", auth.get("kiosk_id") if isinstance(auth, dict) else None, exc)
-            raise ConnectionRefusedError(f"authentication refused: {exc}")
+            raise ConnectionRefusedError(f"authentication refused: {exc}") from None
         parts.gate.bind(sid, payload.challenge)
         frame_limits.grant(environ, protocol.MAX_MESSAGE_BYTES)  # envelopes from now on
         previous = parts.room.attach(kiosk_auth.kiosk_id, sid)
@@ -299,7 +300,7 @@ class KioskNamespace(socketio.Namespace):
             return protocol.ack_error(kiosk_ack_code(exc), str(exc))
         try:
             stored = self.parts.store_event(event)
-        except Exception:  # disk full, timeout: the kiosk keeps the event and resends
+        except Exception:  # noqa: BLE001 - disk full, timeout: the kiosk keeps the event and resends
             return protocol.ack_error("retry", "could not store the event")
         if not stored.duplicate:
             self.parts.dashboard.relay_event(stored)

@@ -19,11 +19,10 @@ import hashlib
 import http.client
 import json
 import os
-import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -173,8 +172,9 @@ class HubClient:
                 while True:
                     try:
                         chunk = response.read(CHUNK)
-                    except (OSError, http.client.HTTPException, socket.timeout) as exc:
-                        raise HubError(f"package {package_id}: connection lost ({exc}); run sync again to resume") from None
+                    except (TimeoutError, OSError, http.client.HTTPException) as exc:
+                        raise HubError(f"package {package_id}: connection lost ({exc}); "
+                                       "run sync again to resume") from None
                     if not chunk:
                         break
                     fh.write(chunk)

@@ -8,7 +8,7 @@ them for the network run and the air-gap bundle alike, so both send the same thi
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 

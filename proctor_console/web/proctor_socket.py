@@ -24,7 +24,8 @@ from typing import Any
 from collections.abc import Callable
 
 from flask import request
-from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
+from flask_socketio import Namespace, emit, join_room
+from socketio.exceptions import ConnectionRefusedError  # what flask_socketio re-exports (its stubs do not)
 
 from exam_core import protocol
 from exam_core.errors import InvigilError
@@ -84,7 +85,8 @@ class ProctorNamespace(Namespace):
         sids = [sid for sid, login in list(self.logins.items()) if login in ended]
         for sid in sids:
             self.logins.pop(sid, None)
-            self.socketio.server.disconnect(sid, namespace=protocol.PROCTOR_NAMESPACE)
+            # Flask-SocketIO sets .socketio when the namespace is registered (not in its stubs)
+            self.socketio.server.disconnect(sid, namespace=protocol.PROCTOR_NAMESPACE)  # type: ignore[attr-defined]
         return len(sids)
 
     def drop_closed(self) -> int:

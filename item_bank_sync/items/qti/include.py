@@ -95,6 +95,8 @@ class Includer:
 def _replace_with(inc: etree._Element, text: str | None, nodes: list[etree._Element]) -> None:
     """Put ``text`` or ``nodes`` where ``inc`` stands, keeping its tail."""
     parent = inc.getparent()
+    if parent is None:  # includes are searched below the item's root element
+        raise ValueError("an include at the document root cannot be replaced")
     tail = inc.tail or ""
     index = parent.index(inc)
     parent.remove(inc)

@@ -201,9 +201,11 @@ class ProcessingReader:
         if setter is None:
             return None
         recognised = self._score_assignment(setter, where, guarded=True)
-        if recognised is None or recognised[0] is None or recognised[0].response_id != response_id:
+        if recognised is None:
             return None
         rule, is_sum = recognised
+        if rule is None or rule.response_id != response_id:
+            return None
         if zero_setter is not None:
             zero_expr = _only_child(zero_setter)
             if is_sum or zero_expr is None or self._constant(zero_expr) != 0.0:

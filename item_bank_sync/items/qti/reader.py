@@ -23,7 +23,7 @@ from exam_core.errors import ValidationError
 from exam_core.model import IDENTIFIER_RE, AnswerKey, Choice, Hotspot, Interaction, Item, MediaRef
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.media import media_ref
-from item_bank_sync.items.qti.body import BodySanitizer
+from item_bank_sync.items.qti.body import BodySanitizer, Handler
 from item_bank_sync.items.qti.include import Includer, stimulus_body
 from item_bank_sync.items.qti.responses import Found, ResponseRules
 from item_bank_sync.items.qti.xml import (check_vocabulary, parse_xml, qti_attrs, qti_children, qti_name,
@@ -109,7 +109,7 @@ class _ItemReader(ResponseRules):
         stimuli = self._top_level()
         decls = self._declarations()
         body = self._only_child("itemBody", required=True)
-        handlers = {name: self._interaction_handler(name) for name in SUPPORTED_INTERACTIONS}
+        handlers: dict[str, Handler] = {name: self._interaction_handler(name) for name in SUPPORTED_INTERACTIONS}
         body_html = self._stimuli_html(stimuli) + self.sanitizer.inner_html(body, "itemBody", handlers)
         if not self.found:
             raise self.reject("itemBody", "holds no supported interaction")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 from lxml import etree
 
@@ -77,6 +77,10 @@ class ResponseRules:
     def reject(self, element: str, problem: str) -> ItemRejected:
         return ItemRejected(self.source, element, problem)
 
+    @overload
+    def _only_child(self, name: str, required: Literal[True]) -> etree._Element: ...
+    @overload
+    def _only_child(self, name: str, required: bool = False) -> etree._Element | None: ...
     def _only_child(self, name: str, required: bool = False) -> etree._Element | None:
         matches = [c for c in qti_children(self.root) if qti_name(c) == name]
         if len(matches) > 1:
@@ -246,7 +250,8 @@ class ResponseRules:
         correct = self._values(found, decl, decl.correct, "correctResponse") if decl.correct else None
         if decl.correct is not None and not decl.correct:
             raise self.reject(f"responseDeclaration[{decl.identifier}]/correctResponse", "holds no value")
-        base = {"response_id": inter.response_id, "cardinality": decl.cardinality, "base_type": decl.base_type}
+        base: dict[str, Any] = {"response_id": inter.response_id, "cardinality": decl.cardinality,
+                                "base_type": decl.base_type}
         if inter.type == "extended_text":
             if rule is not None:
                 self.warnings.append(f"{found.element}: extended text is marked by people; its {rule.template} "

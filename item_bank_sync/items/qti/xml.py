@@ -103,10 +103,11 @@ def parse_xml(data: bytes, source: str, max_bytes: int = MAX_ITEM_XML_BYTES) -> 
         raise ItemRejected(source, "xml", f"malformed XML: {exc.msg} (line {exc.lineno})") from None
     tree = root.getroottree()
     dtd = tree.docinfo.internalDTD
-    if dtd is not None and (list(dtd.iterentities()) or list(dtd.iterelements())):
+    if dtd is not None and (any(True for _ in dtd.iterentities()) or any(True for _ in dtd.iterelements())):
         raise ItemRejected(source, "!DOCTYPE", "DTD declarations are refused")
     for node in root.iter(etree.Entity):
-        raise ItemRejected(source, f"&{node.name};", "entity references are refused")
+        name = node.name if isinstance(node, etree._Entity) else "?"  # always an _Entity: iter() was told so
+        raise ItemRejected(source, f"&{name};", "entity references are refused")
     return root
 
 
