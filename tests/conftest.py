@@ -19,12 +19,16 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.live_server import LiveServer, launch
 from tests.support.ports import find_free_port, wait_for_port
 from tests.support.tools import missing_tool
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -118,8 +122,8 @@ class _Chromium:
     """
 
     def __init__(self) -> None:
-        self._playwright = None
-        self._browser = None
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
         self.launches = 0
 
     def get(self):

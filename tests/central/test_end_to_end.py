@@ -128,11 +128,11 @@ def _sit_candidates(console: ConsoleContext, form_id: str, form_items: list[str]
                    "package_id": package_id, "centre_id": "centre-1", "kiosk_id": "kiosk-1", "option_seed": n,
                    "seat": f"A{n + 1}"}
         payload = {"format": "invigil-attempt-result", "v": 1, "attempt": attempt, "responses": responses,
-                   "timings": {"item_time_ms": {i: 30_000 for i in form_items}},
+                   "timings": {"item_time_ms": dict.fromkeys(form_items, 30000)},
                    "journal_head": {"seq": len(responses) + 2, "hash": "cd" * 32}}
         data = envelope.seal_envelope(payload, attempt_id=attempt_id, centre_id="centre-1", kiosk_id="kiosk-1",
                                       form_id=form_id, form_version=1, package_id=package_id,
                                       kiosk_signing_key=kiosk, chain=chain, results_public=results_public)
-        console.db["envelopes"].insert({"sha256": hashlib.sha256(data).hexdigest(), "kiosk_id": "kiosk-1",
+        console.db.table("envelopes").insert({"sha256": hashlib.sha256(data).hexdigest(), "kiosk_id": "kiosk-1",
                                         "attempt_id": attempt_id, "body": data, "header": "{}",
                                         "received": format_time(utc_now())})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 from exam_core import envelope
 from exam_core.model import Attempt
@@ -20,7 +21,7 @@ from tests.support.central_db import bank_of, results_of
 from tests.support.central_world import CENTRE_ID, KIOSK_ID, build_world
 
 RESPONSE = {"response_id": "R1"}
-KEYS = {
+KEYS: dict[str, dict[str, Any]] = {
     "Q01": {"cardinality": "single", "base_type": "identifier", "template": "match_correct", "correct": "B"},
     "Q02": {"cardinality": "single", "base_type": "identifier", "template": "match_correct", "correct": "blue"},
     "Q03": {"cardinality": "single", "base_type": "string", "template": "match_correct", "correct": "paris",
@@ -54,7 +55,8 @@ def _bank_for_kiosk_form(world) -> None:
     bank["forms"].insert({"form_id": "F1", "version": 1, "scheme_id": "S1", "scheme_version": 1, "build_id": "k",
                           "seed": 1, "form_json": json.dumps(form), "created_at": "2026-11-26T00:00:00Z"})
     bank["packages"].insert({"package_id": "pkg-k", "form_id": "F1", "form_version": 1, "centre_id": CENTRE_ID,
-                             "opens": "2026-01-01T00:00:00Z", "closes": "2099-01-01T00:00:00Z", "release_code_required": 0,
+                             "opens": "2026-01-01T00:00:00Z", "closes": "2099-01-01T00:00:00Z",
+                             "release_code_required": 0,
                              "path": "packages/none.zip",
                              "sha256": "0" * 64, "created_at": "2026-11-26T00:00:00Z"})
     bank.conn.close()

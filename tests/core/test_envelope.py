@@ -1,11 +1,12 @@
 import base64
+import hashlib
 import json
 from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from exam_core import certs, envelope, hpke, keys, purposes, receipt, signing
+from exam_core import certs, envelope, hpke, keys, limits, purposes, receipt, signing
 from exam_core.errors import (ArtefactError, ExpiredError, MalformedError, RevokedError, TamperedError,
                               TooLargeError, UnknownVersionError, UntrustedError, ValidationError,
                               WrongKeyError, WrongPurposeError)
@@ -24,7 +25,8 @@ def sealed(pki):
 def test_round_trip(pki, sealed):
     header, payload = envelope.open_envelope(sealed, pki.results, pki.central.public_key())
     assert payload == PAYLOAD
-    assert (header.envelope_id, header.attempt_id, header.kiosk_id, header.form_version) == ("env-1", "att-1", "kiosk-7", 2)
+    ids = (header.envelope_id, header.attempt_id, header.kiosk_id, header.form_version)
+    assert ids == ("env-1", "att-1", "kiosk-7", 2)
     assert header.signer_key_id == keys.key_id(pki.kiosk)
     outer = _outer(sealed)
     readable = sealed + base64.b64decode(outer["header"]) + base64.b64decode(outer["ciphertext"])
@@ -94,7 +96,7 @@ def _forge(pki, plaintext: bytes, *, signer=None, chain=None, v=envelope.VERSION
         ciphertext = hpke.seal(pki.results.public_key(), purposes.RESPONSE_ENVELOPE, plaintext, context)
     header = signing.make_signed(signer, purposes.ENVELOPE_HEADER, {
         "format": "invigil-envelope-header", "v": v, **ids, "form_version": 2, "created": format_time(utc_now()),
-        "ciphertext_sha256": envelope.hashlib.sha256(ciphertext).hexdigest(), "ciphertext_size": len(ciphertext),
+        "ciphertext_sha256": hashlib.sha256(ciphertext).hexdigest(), "ciphertext_size": len(ciphertext),
         "results_key_id": keys.key_id(pki.results)})
     return canonical_dumps({"format": "invigil-envelope", "v": envelope.VERSION, "header": b64e(header),
                             "chain": [b64e(c) for c in (chain or pki.chain)], "ciphertext": b64e(ciphertext)})
@@ -175,12 +177,12 @@ def test_payload_must_be_a_json_object(pki):
 
 def test_oversize_payload(pki, monkeypatch):
     sealed = seal(pki)
-    monkeypatch.setattr(envelope.limits, "ENVELOPE_PAYLOAD_MAX_BYTES", 64)
+    monkeypatch.setattr(limits, "ENVELOPE_PAYLOAD_MAX_BYTES", 64)
     with pytest.raises(TooLargeError):
         seal(pki)
     with pytest.raises(TooLargeError):  # the opener applies the limit to what the kiosk sealed
         _open(pki, sealed)
-    monkeypatch.setattr(envelope.limits, "ENVELOPE_MAX_BYTES", len(sealed) - 1)
+    monkeypatch.setattr(limits, "ENVELOPE_MAX_BYTES", len(sealed) - 1)
     with pytest.raises(TooLargeError):
         envelope.read_unverified_header(sealed)
 
@@ -202,7 +204,7 @@ def test_header_signed_by_another_kiosk(pki):
 
 def test_limits(pki):
     with pytest.raises(TooLargeError):
-        envelope.read_unverified_header(b" " * (envelope.limits.ENVELOPE_MAX_BYTES + 1))
+        envelope.read_unverified_header(b" " * (limits.ENVELOPE_MAX_BYTES + 1))
     with pytest.raises(ValidationError):
         seal(pki, attempt_id="../../etc")
     with pytest.raises(MalformedError):
@@ -281,7 +283,8 @@ def test_chain_shape_errors_are_precise(pki, sealed):
 
 
 _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-                     | st.text(), lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+                     | st.text(),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
                      max_leaves=20)
 
 

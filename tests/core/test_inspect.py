@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from exam_core import certs, keys, receipt
 from exam_core.cli import main
+from exam_core.jsonio import b64e
 from exam_core.timestamps import utc_now
 from tests.support.pki import build, seal
 
@@ -110,7 +111,7 @@ def test_private_key_never_printed(tmp_path):
     result = run(tmp_path / "k.json", "--json")
     report = json.loads(result.output)
     assert report["kind"] == "private-key" and report["header"]["key_id"] == keys.key_id(key)
-    assert keys.b64e(key.private_bytes_raw()) not in result.output
+    assert b64e(key.private_bytes_raw()) not in result.output
 
 
 def test_unknown_file_and_bad_issuer(files, tmp_path):

@@ -1,6 +1,7 @@
 """Strict parsing of the shared wire model: round trips, and errors that name the field."""
 
 import json
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ ITEM = {
         "choices": [{"id": "A", "html": "Paris"}, {"id": "B", "html": "Rome", "fixed": True}],
     }],
 }
-FORM = {"form_id": "F1", "version": 1, "scheme_id": "S1", "scheme_version": 1, "title": "T",
+FORM: dict[str, Any] = {"form_id": "F1", "version": 1, "scheme_id": "S1", "scheme_version": 1, "title": "T",
         "duration_seconds": 600, "items": [{"item_id": "Q1", "version": 1, "area": "geo"}]}
 
 

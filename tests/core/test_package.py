@@ -80,7 +80,8 @@ def test_wrong_centre_and_wrong_issuer(plain, signing_key, other_signing_key, x2
 
 def test_delivery_window(signing_key, x25519_key):
     now = utc_now()
-    early, _ = build(signing_key, x25519_key.public_key(), opens=now + timedelta(hours=1), closes=now + timedelta(hours=2))
+    early, _ = build(signing_key, x25519_key.public_key(), opens=now + timedelta(hours=1),
+                     closes=now + timedelta(hours=2))
     pkg = package.read_form_package(early, signing_key.public_key())
     with pytest.raises(ExpiredError, match="opens"):
         package.unwrap_content_key(pkg, x25519_key)
@@ -140,8 +141,9 @@ def test_version_1_packages_are_refused_by_name(plain, signing_key):
         fields["v"] = version
         fields["content_sha256"] = "ab" * 32
         manifest = canonical_dumps(fields)
+        signature = signing.make_detached(signing_key, "form-manifest", manifest)
         other = safezip.write_canonical([("manifest.json", manifest),
-                                         ("manifest.sig", signing.make_detached(signing_key, "form-manifest", manifest)),
+                                         ("manifest.sig", signature),
                                          ("content.bin", members["content.bin"])])
         with pytest.raises(UnknownVersionError):
             package.read_form_package(other, signing_key.public_key())
@@ -234,7 +236,7 @@ def test_form_content_rejects_hostile_archives():
     import hashlib
     good = b"img"
     digest = hashlib.sha256(good).hexdigest()
-    cases = {
+    cases: dict[str, tuple[bytes, type[Exception] | tuple[type[Exception], ...]]] = {
         "bad hash": (zip_of([("form.json", b"{}"), (f"media/{'0' * 64}", good)]), TamperedError),
         "traversal": (zip_of([("form.json", b"{}"), ("media/../../x", good)]), MalformedError),
         "no form": (zip_of([(f"media/{digest}", good)]), MalformedError),

@@ -36,7 +36,7 @@ def test_fresh_nonce_each_time(signing_key):
     ("c2", "GET", "/v1/packages", "", b""), ("c1", "POST", "/v1/packages", "", b""),
     ("c1", "GET", "/v1/packageS", "", b""), ("c1", "GET", "/v1/packages", "x=1", b""),
     ("c1", "GET", "/v1/packages", "", b"x")])
-def test_any_changed_field_fails(signing_key, change):
+def test_any_changed_field_fails(signing_key, change: tuple[str, str, str, str, bytes]):
     headers = sign_request(signing_key, "c1", "GET", "/v1/packages", "", b"", nonce=NONCE)
     with pytest.raises(TamperedError):
         signing.verify(signing_key.public_key(), PURPOSE, request_message(*change, headers[HEADER_TIME], NONCE),

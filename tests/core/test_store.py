@@ -173,7 +173,7 @@ def test_insert_durably_returns_rowid_and_refuses_open_transaction(tmp_path: Pat
     first = insert_durably(db, "answers", {"item": "q1", "value": "A"})
     second = insert_durably(db, "answers", {"item": "q2", "value": "B"})
     assert second == first + 1
-    assert db["answers"].get(second)["value"] == "B"
+    assert db.table("answers").get(second)["value"] == "B"
     db.conn.execute("BEGIN")
     with pytest.raises(StoreError, match="inside an open transaction"):
         insert_durably(db, "answers", {"item": "q3"})

@@ -114,7 +114,7 @@ def test_duplicated_and_truncated_uploads(world):
     assert _central_counts(world) == (0, 0, 0)
 
     # A truncated envelope inside a complete request: refused, nothing stored as accepted.
-    sha, attempt_id, data = kept[0]
+    sha, _attempt_id, data = kept[0]
     (result,) = client.upload(Upload((UploadEntry(data[: len(data) - 100], entries[sha].meta),))).results
     assert result.status != "accepted", result
     assert _central_counts(world)[:2] == (0, 0)

@@ -10,6 +10,8 @@ screen and setting go to /tmp/invigil/shots/.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from playwright.sync_api import expect
 
@@ -20,7 +22,8 @@ pytestmark = pytest.mark.browser
 
 #: (name, display settings): standard; self-service larger text with high contrast; the largest
 #: text (granted) with the granted zoom on top.
-SETTINGS = (("standard", {"text_size": 100, "contrast": "standard", "zoom": False}),
+SETTINGS: tuple[tuple[str, dict[str, Any]], ...] = (
+            ("standard", {"text_size": 100, "contrast": "standard", "zoom": False}),
             ("larger-high-contrast", {"text_size": 150, "contrast": "high"}),
             ("largest-zoom", {"text_size": 200, "contrast": "standard", "zoom": True}))
 

@@ -14,6 +14,7 @@ import random
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ from tests.support.kiosk_process import KioskProcess
 
 pytestmark = pytest.mark.slow
 
-VALUES = {
+VALUES: dict[str, list[Any]] = {
     "Q01": ["A", "B", "C", "D"], "Q02": ["blue", "green", "red"], "Q03": ["Paris", "Lyon", "Nice"],
     "Q04": ["one", "two words", "three short words"], "Q09": [["H1"], ["H2", "H3"], ["H4"]],
     "Q10": ["TL", "TR", "BL", "BR"],

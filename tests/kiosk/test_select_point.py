@@ -36,7 +36,7 @@ def _point_item(n: int, image: dict[str, Any], cardinality: str, max_choices: in
 
 def point_content() -> tuple[FormContent, dict[str, bytes]]:
     first, second = png(*NATURAL, seed=1), png(200, 100, seed=2)
-    refs = [{"sha256": hashlib.sha256(data).hexdigest(), "mime": "image/png", "name": "Map"}
+    refs: list[dict[str, Any]] = [{"sha256": hashlib.sha256(data).hexdigest(), "mime": "image/png", "name": "Map"}
             for data in (first, second)]
     refs[1].update(width=DECLARED[0], height=DECLARED[1])
     items = [_point_item(1, refs[0], "single", 1), _point_item(2, refs[1], "multiple", 2)]

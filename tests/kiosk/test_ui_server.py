@@ -86,7 +86,12 @@ def test_large_responses_never_spill_to_a_temporary_file(monkeypatch):
     imports at each use) because the file it would make is unlinked at once and leaves no trace."""
     made = []
     real = tempfile.TemporaryFile
-    monkeypatch.setattr(tempfile, "TemporaryFile", lambda *a, **k: made.append(a) or real(*a, **k))
+
+    def recording(*a, **k):
+        made.append(a)
+        return real(*a, **k)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", recording)
     blob = os.urandom(20 * 1024 * 1024)
     app = Flask("media")
     app.get("/figure")(lambda: blob)
@@ -215,7 +220,7 @@ def test_action_body_limit_holds_in_the_app_itself(tmp_path):
         reply = client.post("/api/answer", data=big, headers={"X-Kiosk-Token": token})
         assert (reply.status_code, reply.json["field"]) == (413, "<body>")
         for terminated, status, field in ((True, 413, "<body>"), (False, 400, "item_id")):
-            environ = EnvironBuilder("/api/answer", method="POST", headers={"X-Kiosk-Token": token}).get_environ()
+            environ = EnvironBuilder("/api/answer", method="POST", headers=[("X-Kiosk-Token", token)]).get_environ()
             environ.pop("CONTENT_LENGTH", None)  # a chunked body: no length, and this one never ends
             environ.update({"wsgi.input": _Endless(), "wsgi.input_terminated": terminated})
             app_iter, reply_status, _ = run_wsgi_app(client.application, environ, buffered=True)

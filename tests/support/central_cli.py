@@ -38,11 +38,11 @@ class Central:
         self.data_dir = data_dir
         self.runner = CliRunner()
 
-    def run(self, *args: str) -> Result:
+    def run(self, *args: str | Path) -> Result:
         result = self.runner.invoke(main, ["--data", str(self.data_dir), *map(str, args)], catch_exceptions=False)
         return Result(result.exit_code, result.stdout, result.stderr)
 
-    def json(self, *args: str, code: int = 0) -> Any:
+    def json(self, *args: str | Path, code: int = 0) -> Any:
         result = self.run(*args, "--json")
         assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
         return result.data

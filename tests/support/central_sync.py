@@ -44,8 +44,8 @@ def client_for(console: ConsoleContext, hub: Hub, **over: Any) -> HubClient:
 def put_envelope(console: ConsoleContext, data: bytes, attempt_id: str) -> str:
     """Store an envelope the way the console does on receipt from a kiosk (its envelopes table)."""
     digest = hashlib.sha256(data).hexdigest()
-    console.db["envelopes"].insert({"sha256": digest, "kiosk_id": KIOSK_ID, "attempt_id": attempt_id, "body": data,
-                                    "header": "{}", "received": format_time(utc_now())})
+    console.db.table("envelopes").insert({"sha256": digest, "kiosk_id": KIOSK_ID, "attempt_id": attempt_id,
+                                          "body": data, "header": "{}", "received": format_time(utc_now())})
     return digest
 
 

@@ -69,16 +69,16 @@ class World:
                               "value": value, "seq": seq, "wall_time": "2026-11-26T10:00:00Z",
                               "elapsed_ms": 30_000 * seq, "flagged": False})
         return {"format": "invigil-attempt-result", "v": 1, "attempt": attempt, "responses": responses,
-                "timings": {"item_time_ms": {i: 30_000 for i in answers}},
+                "timings": {"item_time_ms": dict.fromkeys(answers, 30000)},
                 "journal_head": {"seq": len(answers) + 3, "hash": "ab" * 32}, "answer_changes": len(answers),
                 "journal_chain": b64e(b"".join(bytes.fromhex(journal_row_hash(attempt_id, seq, len(answers) + 3))
                                                for seq in range(1, len(answers) + 4)))}
 
     def seal(self, attempt_id: str, answers: dict[str, Any], *, payload: dict[str, Any] | None = None,
              **over: Any) -> bytes:
-        fields = dict(attempt_id=attempt_id, centre_id=CENTRE_ID, kiosk_id=KIOSK_ID, form_id=FORM_ID,
-                      form_version=FORM_VERSION, package_id=PACKAGE_ID, kiosk_signing_key=self.pki.kiosk,
-                      chain=self.pki.chain, results_public=self.pki.results.public_key())
+        fields = {"attempt_id": attempt_id, "centre_id": CENTRE_ID, "kiosk_id": KIOSK_ID, "form_id": FORM_ID,
+                  "form_version": FORM_VERSION, "package_id": PACKAGE_ID, "kiosk_signing_key": self.pki.kiosk,
+                  "chain": self.pki.chain, "results_public": self.pki.results.public_key()}
         fields.update(over)
         return envelope.seal_envelope(payload or self.payload(attempt_id, answers), **fields)
 

@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 import requests
 import urllib3
@@ -45,7 +46,8 @@ cand-3,Grace Hopper,scheme-a,A3,
 """
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+def wait_until(predicate: Callable[..., Any], timeout: float = 15.0) -> Any:
+    # Callable[...]: loops pass lambdas that bind their loop variable as a default (lambda s=s: ...)
     """Poll ``predicate`` until it returns something true (what a kiosk or browser does arrives async)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -108,7 +110,7 @@ class Central:
         request = sync_wire.open_enrolment_request(request_bytes)
         centre_cert = certs.issue_certificate(
             self.key, "central", request.centre_id, certs.ROLE_CENTRE,
-            keys.public_key_from_dict(request.signing_key), keys.public_key_from_dict(request.hpke_key))
+            keys.signing_public_from_dict(request.signing_key), keys.hpke_public_from_dict(request.hpke_key))
         return {"centre_certificate": centre_cert.decode(), "root_certificate": self.root_cert.decode()}
 
 
@@ -131,7 +133,7 @@ def make_package(setup: ConsoleSetup, package_id: str, *, opens_in: timedelta = 
                  accommodation_policy: AccommodationPolicy | None = None) -> Path:
     """A package of scheme-a (a 60-minute form) for the console, with the scheme's accommodation
     policy in its manifest when given."""
-    hpke_public = keys.load_public_key(setup.data / "keys" / "centre-hpke.pub")
+    hpke_public = keys.load_hpke_public_key(setup.data / "keys" / "centre-hpke.pub")
     now = utc_now()
     data, code = build_form_package(
         b"form content: items would be here", package_id=package_id, form_id=form_id, form_version=1,

@@ -77,7 +77,7 @@ class FakeConsole:
         for name in (protocol.HELLO, protocol.HEARTBEAT, protocol.EVENT, protocol.ENVELOPE, protocol.PACKAGE_CHUNK):
             self.sio.on(name, getattr(self, f"_on_{name}"), namespace=ns)
         self.server = make_server(host, port, socketio.WSGIApp(self.sio, flask), threaded=True,
-                                  ssl_context=tuple(map(str, tls)) if tls else None)
+                                  ssl_context=(str(tls[0]), str(tls[1])) if tls else None)
         self.port = self.server.server_port
         self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

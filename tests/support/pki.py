@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -55,7 +56,8 @@ def seal(pki, payload=PAYLOAD, **over):
 
 def build(signing_key, centre_public, content=b"form content " * 100, code=False, **over):
     now = utc_now()
-    fields = {"package_id": "pkg-1", "form_id": "F1", "form_version": 2, "scheme_id": "S1", "centre_id": "centre-1",
+    fields: dict[str, Any] = {"package_id": "pkg-1", "form_id": "F1", "form_version": 2, "scheme_id": "S1",
+                              "centre_id": "centre-1",
               "opens": now - timedelta(hours=1), "closes": now + timedelta(hours=8), "title": "Demo",
               "duration_seconds": 3600, "item_count": 3}
     fields.update(over)

@@ -32,7 +32,8 @@ def test_versions_status_history_and_audit(central, tmp_path: Path) -> None:
     shown = central.json("items", "show", "q1", "--version", "1")
     assert shown["key"]["responses"][0]["correct"] == "A" and shown["versions"] == [1, 2]
     assert [(h["version"], h["to"], h["by"]) for h in shown["history"]] == [
-        (1, "draft", shown["created_by"]), (1, "reviewed", "ann"), (1, "approved", "bob"), (2, "draft", shown["created_by"])]
+        (1, "draft", shown["created_by"]), (1, "reviewed", "ann"), (1, "approved", "bob"),
+        (2, "draft", shown["created_by"])]
     assert shown["history"][1]["note"] == "checked wording"
     central.json("items", "retire", "q1", "--by", "carol", "--version", "1", "--note", "superseded")
     assert central.json("items", "show", "q1", "--version", "1")["status"] == "retired"
@@ -43,7 +44,7 @@ def test_versions_status_history_and_audit(central, tmp_path: Path) -> None:
     assert [a for a in actions if a[0].startswith("item.")] == [
         ("item.import", shown["created_by"]), ("item.review", "ann"), ("item.approve", "bob"),
         ("item.import", shown["created_by"]), ("item.retire", "carol")]
-    central_key = keys.load_public_key(central.data_dir / "keys" / "central-signing.pub")
+    central_key = keys.load_signing_public_key(central.data_dir / "keys" / "central-signing.pub")
     report = log.verify(central_key)  # raises AuditTamperedError on a broken chain or bad checkpoint
     assert report.entries == len(actions) and report.checkpoints == len(actions) and report.signatures_checked
 

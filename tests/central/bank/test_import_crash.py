@@ -41,7 +41,7 @@ def test_kill_9_during_import(central, tmp_path: Path) -> None:
     orphans = value(db, "SELECT COUNT(*) FROM items i WHERE NOT EXISTS (SELECT 1 FROM item_status s "
                         "WHERE s.item_id = i.item_id AND s.version = i.version)")
     assert orphans == 0
-    audit_of(central.data_dir).verify(keys.load_public_key(central.data_dir / "keys" / "central-signing.pub"))
+    audit_of(central.data_dir).verify(keys.load_signing_public_key(central.data_dir / "keys" / "central-signing.pub"))
 
     rerun = central.json("import", tmp_path / "items" / "a")
     outcomes = [r["outcome"] for r in rerun["imported"]]
@@ -68,4 +68,4 @@ def test_status_rows_left_unaudited_by_a_crash_are_audited_by_the_next_operation
     central.json("items", "review", "crash-a", "--by", "ann")
     actions = [(e.action, e.actor) for e in log.entries() if e.action.startswith("item.")]
     assert actions == [("item.import", actions[0][1]), ("item.review", "ann")]
-    assert [e for e in log.entries() if e.action == "item.import"][0].data["items"][0]["item_id"] == "crash-a"
+    assert next(e for e in log.entries() if e.action == "item.import").data["items"][0]["item_id"] == "crash-a"

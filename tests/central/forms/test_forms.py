@@ -37,7 +37,8 @@ instructions: <p>Answer <b>every</b> question.</p>
 def test_scheme_fields_and_errors() -> None:
     scheme = parse_scheme(SCHEME.encode(), "net.yaml")
     assert (scheme.form_length, scheme.duration_minutes, scheme.cut_score_percent) == (5, 90, 65.0)
-    assert scheme.enemy_groups == (("r1", "r2"),) and scheme.accommodations_allowed == ("extra_time_percent", "large_text")
+    assert scheme.enemy_groups == (("r1", "r2"),)
+    assert scheme.accommodations_allowed == ("extra_time_percent", "large_text")
     for change, message in [
         (("cut_score_percent: 65", "cut_score_percent: 165"), "cut_score_percent: must be a number from 0 to 100"),
         (("  - [r1, r2]", "  - [r1]"), "enemy_groups[0]: must list at least two"),
@@ -149,8 +150,8 @@ def test_forms_build_command(central, tmp_path: Path) -> None:
     built = central.json("forms", "build", "--scheme", "MATH", "--count", "3", "--seed", "5")
     assert [f["outcome"] for f in built["forms"]] == ["created"] * 3 and built["max_exposure"] == 1
     assert built["mean_p_range"] < 0.01
-    assert [f["outcome"] for f in central.json("forms", "build", "--scheme", "MATH", "--count", "3", "--seed", "5")["forms"]] \
-        == ["unchanged"] * 3
+    again = central.json("forms", "build", "--scheme", "MATH", "--count", "3", "--seed", "5")
+    assert [f["outcome"] for f in again["forms"]] == ["unchanged"] * 3
     form = central.json("forms", "show", built["forms"][0]["form_id"])
     assert len(form["items"]) == 12 and form["duration_seconds"] == 3600
     assert not {"syn-00000", "syn-00002"} <= {i["item_id"] for i in form["items"]}

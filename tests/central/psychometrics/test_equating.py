@@ -90,11 +90,11 @@ def test_loglinear_presmoothing_keeps_the_first_c_moments():
 
 def test_tucker_and_levine_match_kb_chapter_4():
     t = synthetic_linear(KB_G1, KB_G2, "tucker", w1=1.0)
-    assert (t["mu_sy"], t["sd_sy"]) == (pytest.approx(16.8153, abs=1e-3), pytest.approx(6.7168, abs=1e-3))
-    assert (t["slope"], t["intercept"]) == (pytest.approx(1.0289, abs=1e-4), pytest.approx(0.5368, abs=1e-3))
+    assert t["mu_sy"] == pytest.approx(16.8153, abs=1e-3) and t["sd_sy"] == pytest.approx(6.7168, abs=1e-3)
+    assert t["slope"] == pytest.approx(1.0289, abs=1e-4) and t["intercept"] == pytest.approx(0.5368, abs=1e-3)
     lv = synthetic_linear(KB_G1, KB_G2, "levine", w1=1.0)
-    assert (lv["mu_sy"], lv["sd_sy"]) == (pytest.approx(16.2486, abs=1e-3), pytest.approx(6.6006, abs=1e-3))
-    assert (lv["slope"], lv["intercept"]) == (pytest.approx(1.0111, abs=1e-4), pytest.approx(0.2517, abs=1e-3))
+    assert lv["mu_sy"] == pytest.approx(16.2486, abs=1e-3) and lv["sd_sy"] == pytest.approx(6.6006, abs=1e-3)
+    assert lv["slope"] == pytest.approx(1.0111, abs=1e-4) and lv["intercept"] == pytest.approx(0.2517, abs=1e-3)
 
 
 def _neat_sample(seed: int, shift: float = 0.5, n: int = 3000) -> NeatData:
@@ -137,7 +137,7 @@ def test_stocking_lord_recovers_a_known_scale_transformation():
     A, B = 1.2, -0.3  # theta_ref = A theta_new + B
     new = ItemParameters(ref.a * A, (ref.b - B) / A, ref.c)
     got_a, got_b = stocking_lord(new, ref)
-    assert (got_a, got_b) == (pytest.approx(A, abs=1e-5), pytest.approx(B, abs=1e-5))
+    assert got_a == pytest.approx(A, abs=1e-5) and got_b == pytest.approx(B, abs=1e-5)
 
 
 def test_true_score_equating_identity_floor_and_monotonicity():

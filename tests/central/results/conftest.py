@@ -3,7 +3,7 @@ over its bank and results databases."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -59,13 +59,15 @@ def _store(db, answers: np.ndarray, times: dict[int, dict[str, int]], histories:
         db["attempts"].insert({"attempt_id": aid, "envelope_sha256": f"{row:064x}", "candidate_id": f"c{row}",
                                "form_id": "F", "form_version": 1, "package_id": "p", "centre_id": "c",
                                "kiosk_id": f"k{row}", "seat": seats[row], "submitted_at": "2026-11-26T11:00:00Z",
-                               "journal_head": "0" * 64, "attempt_json": "{}", "item_time_json": json.dumps(item_times)})
+                               "journal_head": "0" * 64, "attempt_json": "{}",
+                               "item_time_json": json.dumps(item_times)})
         seq = 0
         for j in range(K):
             for item_j, value in histories.get(row, []):
                 if item_j == j:
                     seq += 1
-                    db["responses"].insert({"attempt_id": aid, "seq": seq, "item_id": f"i{j}", "response_id": "RESPONSE",
+                    db["responses"].insert({"attempt_id": aid, "seq": seq, "item_id": f"i{j}",
+                                            "response_id": "RESPONSE",
                                             "value_json": json.dumps(value), "wall_time": "2026-11-26T10:00:00Z",
                                             "elapsed_ms": seq})
             seq += 1

@@ -52,7 +52,8 @@ def test_double_marking_agreement_settles_and_passes(results):
         record_mark(results, task, "mia  MARKER", 3)                 # same person, other spelling
     outcome = record_mark(results, task, "Max Marker", 3.4)           # within 10% of 4
     assert outcome.status == "done" and outcome.final_score == pytest.approx(3.2) and outcome.attempt_completed
-    row = sql(results).execute("SELECT total, passed, scoring_status FROM attempts WHERE attempt_id = 'att-1'").fetchone()
+    row = sql(results).execute("SELECT total, passed, scoring_status FROM attempts"
+                               " WHERE attempt_id = 'att-1'").fetchone()
     assert row == (pytest.approx(6.2), 1, "scored")
     with pytest.raises(MarkingError, match="is done, not open"):
         record_mark(results, task, "Third Person", 1)
@@ -98,7 +99,7 @@ def test_decisions_are_impartial_and_agree_with_the_score(results):
 
 def test_csv_cells_cannot_become_formulas():
     text = results_csv([{"attempt_id": "=HYPERLINK(\"x\")", "candidate_id": "+1", "total": 3.0}])
-    row = list(csv.DictReader(io.StringIO(text)))[0]
+    row = next(iter(csv.DictReader(io.StringIO(text))))
     assert row["attempt_id"].startswith("'=") and row["candidate_id"] == "'+1"
 
 

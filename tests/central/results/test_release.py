@@ -45,7 +45,8 @@ def test_a_head_mismatch_is_released_after_review_scored_and_recorded(world, int
     assert code == 0, out
     assert out["status"] == ACCEPTED and out["attempt_id"] == "att-1" and out["released_by"] == "rita reviewer"
     assert out["quarantine_reason"] == result.reason and "cut off" in out["waived"][0]
-    row = sql(intake.results).execute("SELECT total, scoring_status FROM attempts WHERE attempt_id = 'att-1'").fetchone()
+    row = sql(intake.results).execute("SELECT total, scoring_status FROM attempts"
+                                      " WHERE attempt_id = 'att-1'").fetchone()
     assert row == (3.0, "awaiting_marking")                               # scored like any accepted attempt
     status, reason = sql(intake.results).execute("SELECT status, reason FROM envelopes").fetchone()
     assert status == ACCEPTED and reason.startswith("released by rita reviewer") and result.reason in reason

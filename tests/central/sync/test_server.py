@@ -89,7 +89,12 @@ def test_upload_bodies_never_spill_to_a_temporary_file(hub, monkeypatch):
     at once, so the disk keeps no trace to check)."""
     made = []
     real = tempfile.TemporaryFile
-    monkeypatch.setattr(tempfile, "TemporaryFile", lambda *a, **k: made.append(a) or real(*a, **k))
+
+    def recording(*a, **k):
+        made.append(a)
+        return real(*a, **k)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", recording)
     server, _ = hub
     conn = connect(server.server_port, timeout=60)
     conn.request("POST", "/v1/envelopes", body=os.urandom(8 * 1024 * 1024),

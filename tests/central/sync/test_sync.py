@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from exam_core import keys, receipt
+from exam_core.errors import InvigilError
 from exam_core.jsonio import b64e
 from exam_core.sync_wire import EnvelopeOutcome, Upload, UploadEntry
 from exam_core.timestamps import format_time, utc_now
@@ -219,7 +220,7 @@ def test_revocation_lists_only_move_forward(world, console):
     assert store_revocations(console, older) == 2                      # an old list cannot un-revoke
     assert (console.data / "revocations.signed").read_bytes() == newer
     forged = certificates.issue_revocation_list(keys.generate_signing_key(), "central", [], sequence=9)
-    with pytest.raises(Exception):
+    with pytest.raises(InvigilError):
         store_revocations(console, forged)
     assert (console.data / "revocations.signed").read_bytes() == newer
 
@@ -281,13 +282,15 @@ def test_air_gap_bundle_carries_packages_beyond_the_hpke_limit(world, console, t
     now = utc_now()
     big_content = os.urandom(limits.HPKE_MAX_PLAINTEXT + 4 * 1024 * 1024)    # media bytes, incompressible
     big, _ = package.build_form_package(
-        big_content, package_id="pkg-big", form_id=FORM_ID, form_version=FORM_VERSION, scheme_id="S1", centre_id=CENTRE_ID,
+        big_content, package_id="pkg-big", form_id=FORM_ID, form_version=FORM_VERSION, scheme_id="S1",
+        centre_id=CENTRE_ID,
         opens=now - timedelta(hours=1), closes=now + timedelta(hours=8), signing_key=world.pki.central,
         centre_hpke_public=console.hpke_key.public_key(), title="Large media")
     assert len(big) > limits.HPKE_MAX_PLAINTEXT
     (world.context.packages_dir / "pkg-big.zip").write_bytes(big)
     bank = bank_of(world.data_dir)
-    bank["packages"].insert({"package_id": "pkg-big", "form_id": FORM_ID, "form_version": FORM_VERSION, "centre_id": CENTRE_ID,
+    bank["packages"].insert({"package_id": "pkg-big", "form_id": FORM_ID, "form_version": FORM_VERSION,
+                             "centre_id": CENTRE_ID,
                              "opens": format_time(now), "closes": format_time(now + timedelta(hours=8)),
                              "release_code_required": 0, "path": "packages/pkg-big.zip",
                              "sha256": hashlib.sha256(big).hexdigest(), "created_at": format_time(now)})

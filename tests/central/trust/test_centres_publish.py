@@ -43,7 +43,7 @@ def test_enrol_list_revoke(central: Central, tmp_path: Path) -> None:
     enrolled = central.json("centres", "add", "--request", tmp_path / "req.json")
     bundle = json.loads(Path(enrolled["certificate_bundle"]).read_text())
     root = bundle["root_certificate"].encode()
-    root_key = keys.load_public_key(central.data_dir / "keys" / "central-signing.pub")
+    root_key = keys.load_signing_public_key(central.data_dir / "keys" / "central-signing.pub")
     certs.verify_root_certificate(root, root_key)
     (verified,) = certs.verify_chain([bundle["centre_certificate"].encode()], root_key, leaf_role=certs.ROLE_CENTRE)
     assert verified.cert.subject == "centre-1"
@@ -90,7 +90,7 @@ def test_package_opens_only_for_its_centre_and_code_and_holds_no_keys(bank_with_
     data = Path(published["file"]).read_bytes()
     assert data == Path(published["stored"]).read_bytes()
     assert code.encode() not in everything_stored(central.data_dir)
-    root = keys.load_public_key(central.data_dir / "keys" / "central-signing.pub")
+    root = keys.load_signing_public_key(central.data_dir / "keys" / "central-signing.pub")
 
     with pytest.raises(WrongKeyError):
         package.open_form_package(data, root, other.hpke, code)

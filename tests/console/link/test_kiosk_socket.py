@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import requests
 import socketio
 
 from exam_core import keys, pairing, protocol
+from exam_core.errors import InvigilError
+from simulators.kiosk import SimKiosk
 from tests.support.console_world import RunningConsole, cli, let_sit_again, wait_until
 
 pytestmark = pytest.mark.slow
+
+
+def _in_state(kiosk: SimKiosk, state: str) -> bool:
+    return kiosk.state == state
 
 
 
 
 def test_pairing_pins_tls_and_login_works(running_console: RunningConsole) -> None:
     kiosk = running_console.kiosk("kiosk-a")
-    assert kiosk.pairing.tls_fingerprint_sha256 and kiosk.verify.endswith(".pem")
+    assert kiosk.pairing.tls_fingerprint_sha256
+    assert isinstance(kiosk.verify, str) and kiosk.verify.endswith(".pem")
     assert kiosk.heartbeat(progress={"answered": 0, "total": 40})["ok"]
     kiosk.disconnect()
 
@@ -120,7 +129,7 @@ def test_kiosk_credential_cannot_act_as_proctor(running_console: RunningConsole)
                        transports=["websocket"], wait_timeout=5)
     # HTTP pages and reports need a login too
     for path in ("/dashboard", "/sessions/pkg-open/report.json", "/admin", "/media/snapshots/x.jpg"):
-        reply = requests.get(running_console.url + path, verify=False, allow_redirects=False)
+        reply = requests.get(running_console.url + path, verify=False, allow_redirects=False, timeout=30)
         assert reply.status_code in (302, 401), path
 
 
@@ -146,7 +155,7 @@ def test_events_reach_proctor_and_alerts_dedupe(running_console: RunningConsole)
 
 def test_admit_start_key_release_and_commands_applied_once(running_console: RunningConsole) -> None:
     session = running_console.login()
-    proctor, csrf, received = running_console.proctor_socket(session)
+    proctor, csrf, _received = running_console.proctor_socket(session)
     kiosk = running_console.kiosk("kiosk-k")
 
     def act(**payload):
@@ -230,7 +239,7 @@ def test_envelope_header_verified_stored_and_receipt_recorded(running_console: R
     pending = [e for batch in store.pending(10 ** 7, 100) for e in batch if e.attempt_id == attempt_id]
     assert [e.data for e in pending] == [good]  # kept, byte for byte, until a receipt verifies
     central = running_console.setup.central.key
-    with pytest.raises(Exception):
+    with pytest.raises(InvigilError):
         store.settle(pending[0], receipt.issue_receipt(keys.generate_signing_key(), good, "impostor"),
                      central.public_key())
     store.settle(pending[0], receipt.issue_receipt(central, good, "central"), central.public_key())
@@ -250,9 +259,9 @@ def test_restart_resume_approval_message_and_mass_pause(running_console: Running
     for kiosk, candidate in zip(kiosks, ("cand-1", "cand-2")):
         assert act(type="admit", kiosk_id=kiosk.kiosk_id, candidate_id=candidate, package_id="pkg-open",
                    identity_checked=True)["ok"]
-        wait_until(lambda: kiosk.state == "admitted")
+        wait_until(functools.partial(_in_state, kiosk, "admitted"))
         assert act(type="start", kiosk_id=kiosk.kiosk_id)["ok"]
-        wait_until(lambda: kiosk.state == "in_progress")
+        wait_until(functools.partial(_in_state, kiosk, "in_progress"))
     assert act(type="message", kiosk_id="kiosk-m0", text="Ten minutes left")["ok"]
     wait_until(lambda: kiosks[0].messages == ["Ten minutes left"])
 

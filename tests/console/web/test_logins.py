@@ -7,6 +7,7 @@ sweep). A copy of the ended session cookie opens nothing any more, page or socke
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -20,6 +21,10 @@ from proctor_console.logins import SESSION_HOURS
 from tests.support.console_world import ADMIN, PASSWORD, PROCTOR, PROCTOR2, RunningConsole, cli, wait_until
 
 pytestmark = pytest.mark.slow
+
+
+def _disconnected(client: socketio.Client) -> bool:
+    return not client.connected
 
 
 def _csrf(session: requests.Session, url: str) -> str:
@@ -79,7 +84,7 @@ def test_disabling_an_account_on_the_users_page_drops_all_its_sockets(running_co
     reply = admin.post(url + "/admin/users", data={"csrf": _csrf(admin, url), "do": "disable", "name": PROCTOR2})
     assert reply.status_code == 200 and "disabled" in reply.text
     for client, _, _ in sockets:
-        wait_until(lambda client=client: not client.connected, timeout=3)
+        wait_until(functools.partial(_disconnected, client), timeout=3)
     assert bystander.connected and _act(bystander, bystander_csrf)["ok"]
 
     reply = admin.post(url + "/admin/users", data={"csrf": _csrf(admin, url), "do": "enable", "name": PROCTOR2})

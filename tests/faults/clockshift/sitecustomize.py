@@ -58,4 +58,5 @@ if _FILE:
         def today(cls):
             return cls.now()
 
-    _datetime_module.datetime = _ShiftedDatetime
+    # replacing the class is the point: every later datetime.now() in this process is shifted
+    _datetime_module.datetime = _ShiftedDatetime  # type: ignore[misc]

@@ -7,6 +7,7 @@ import pytest
 from kiosk.monitors.clock import ManualClock
 from kiosk.monitors.config import WebcamThresholds
 from kiosk.monitors.detectors import HaarDetector, YuNetDetector
+from kiosk.monitors.events import MonitorEvent
 from tests.support.monitors import YUNET_MODEL, YUNET_SHA256
 
 
@@ -37,7 +38,7 @@ class Recorder:
     """An event sink that keeps what it is given (the kiosk's outbox does this durably)."""
 
     def __init__(self) -> None:
-        self.events = []
+        self.events: list[MonitorEvent] = []
 
     def __call__(self, event) -> None:
         self.events.append(event)

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import cv2
 import pytest
@@ -17,7 +18,7 @@ from tests.support.monitors import YUNET_MODEL
 REPO = Path(__file__).resolve().parents[3]
 
 
-def camera_check(*args: str) -> tuple[int, dict | str]:
+def camera_check(*args: str) -> tuple[int, Any]:  # the JSON answer, or the text when it is none
     proc = subprocess.run([sys.executable, "-m", "kiosk", "camera-check", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     try:

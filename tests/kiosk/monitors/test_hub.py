@@ -70,6 +70,9 @@ def test_a_failing_detector_is_reported_not_silent(recorder, tmp_path):
         def detect(self, frame, grey, profile="both"):
             raise RuntimeError("boom")
 
+        def describe(self) -> dict[str, object]:
+            return {"name": self.name}
+
     config = MonitorConfig(camera=CameraSettings(spec="synthetic:one", analysis_fps=10.0),
                            keyboard=False, input_devices_root=str(tmp_path))
     hub = MonitorHub(config, recorder, detector=BrokenDetector())

@@ -54,7 +54,7 @@ def test_empty_folder_is_refused(tmp_path):
 
 def test_video_file_source_plays_and_rewinds(tmp_path):
     path = str(tmp_path / "clip.avi")
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), 5, (640, 480))
+    writer = cv2.VideoWriter(path, cv2.VideoWriter.fourcc(*"MJPG"), 5, (640, 480))
     assert writer.isOpened()
     for i in range(4):
         writer.write(photos.noisy(photos.one_face("coffee"), i))
