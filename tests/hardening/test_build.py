@@ -71,7 +71,8 @@ def test_other_arguments_reach_the_kiosk_cli(binary):
 
 def test_binary_serves_the_candidate_ui_and_attests_itself_to_a_console(binary, tmp_path):
     """The frozen kiosk, paired with the kiosk tests' protocol console: it serves the candidate UI
-    on 127.0.0.1, logs in over Socket.IO and TLS pinned as at pairing (the asyncio client and aiohttp made it into the binary),
+    on 127.0.0.1, logs in over Socket.IO and TLS pinned as at pairing (the asyncio client and
+    aiohttp made it into the binary),
     its hello carries an attestation of the frozen binary's own measurement, and it exits within
     10 s of SIGTERM while connected."""
     from exam_core.attestation import open_attestation
