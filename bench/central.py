@@ -190,7 +190,7 @@ def _bank_row_values() -> dict[str, list[dict[str, Any]]]:
 
 
 def analysis_figures(quick: bool) -> list[Figure]:
-    from item_bank_sync.analysis.stats.stats import analyze_scores
+    from item_bank_sync.analysis.stats import analyze_scores
 
     n, k = (20_000, 200) if quick else (100_000, 200)
     rng = np.random.default_rng(1)
