@@ -12,40 +12,18 @@ Imports under ``if TYPE_CHECKING:`` never run and are not counted; imports insid
 
 from __future__ import annotations
 
-import ast
 import graphlib
 from pathlib import Path
+
+from tests.support.import_graph import package_graph
 
 PACKAGE = Path(__file__).resolve().parents[2] / "item_bank_sync"
 RANK = {"items": 0, "db": 0, "bank": 1, "context": 2, "trust": 3, "forms": 4, "results": 4, "sync": 5, "analysis": 5,
         "psychometrics": 6, "cli": 7, "__main__": 8}
 
 
-def _name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _imports(path: Path, known: set[str]) -> set[str]:
-    tree = ast.parse(path.read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            node.body = []
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "item_bank_sync":
-            base = node.module.removeprefix("item_bank_sync").lstrip(".")
-            found |= {f"{base}.{a.name}".lstrip(".") for a in node.names} | {base}
-        elif isinstance(node, ast.Import):
-            found |= {a.name.removeprefix("item_bank_sync.") for a in node.names
-                      if a.name.startswith("item_bank_sync.")}
-    return found & known
-
-
 def _graph() -> dict[str, set[str]]:
-    paths = {_name(p): p for p in PACKAGE.rglob("*.py")}
-    known = set(paths)
-    return {name: _imports(path, known) - {name} for name, path in paths.items()}
+    return package_graph(PACKAGE, with_root=True)
 
 
 def _concern(module: str) -> str:

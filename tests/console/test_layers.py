@@ -11,12 +11,11 @@ Imports under ``if TYPE_CHECKING:`` never run and are not counted; imports insid
 
 from __future__ import annotations
 
-import ast
 import graphlib
 import re
 from collections import Counter
-from pathlib import Path
 
+from tests.support.import_graph import package_graph
 from tests.support.tools import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "proctor_console"
@@ -24,31 +23,8 @@ FACES = ("web", "link", "sync", "cli")
 COMPOSITION = ("app", "services", "context")
 
 
-def _name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _imports(path: Path, known: set[str]) -> set[str]:
-    tree = ast.parse(path.read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            node.body = []
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "proctor_console":
-            base = node.module.removeprefix("proctor_console").lstrip(".")
-            found |= {f"{base}.{a.name}".lstrip(".") for a in node.names} | {base}
-        elif isinstance(node, ast.Import):
-            found |= {a.name.removeprefix("proctor_console.") for a in node.names
-                      if a.name.startswith("proctor_console.")}
-    return found & known
-
-
 def _graph() -> dict[str, set[str]]:
-    paths = {_name(p): p for p in PACKAGE.rglob("*.py")}
-    known = set(paths) - {""}
-    return {name: _imports(path, known) - {name} for name, path in paths.items() if name}
+    return package_graph(PACKAGE, with_root=False)
 
 
 def _face(module: str) -> str | None:
