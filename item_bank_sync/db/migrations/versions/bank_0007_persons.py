@@ -1,0 +1,23 @@
+"""Persons, applications, evidence, agreements, eligibility, conflicts of interest and accommodations (issue 16).
+
+Reserved in the revision chain so that work landing in parallel keeps one line of revisions; the
+engineer who owns it fills in upgrade and downgrade together with the tables'
+definitions on the shared MetaData (a test compares the two on both engines).
+
+Revision ID: bank_0007
+"""
+
+from __future__ import annotations
+
+revision = "bank_0007"
+down_revision = "bank_0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Nothing yet (reserved)."""
+
+
+def downgrade() -> None:
+    """Nothing yet (reserved)."""
