@@ -11,11 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from item_bank_sync.cli.common import actor_option, central, emit, err_console, fail, json_option, refusals_exit
-from item_bank_sync.forms.assembly import BlueprintUnsatisfiable, assemble
+from item_bank_sync.forms.actions import add_scheme, build_forms, scheme_coverage
+from item_bank_sync.forms.assembly import BlueprintUnsatisfiable
 from item_bank_sync.forms.export import export_form
 from item_bank_sync.forms.publish import parse_when, publish
-from item_bank_sync.forms.schemes import SchemeStore, parse_scheme
-from item_bank_sync.forms.store import FormStore, load_pool
+from item_bank_sync.forms.schemes import SchemeStore
+from item_bank_sync.forms.store import FormStore
 
 
 @click.group("schemes")
@@ -31,12 +32,8 @@ def schemes_group() -> None:
 @refusals_exit
 def schemes_add(ctx: click.Context, file: Path, actor: str) -> None:
     """Add a scheme from its YAML file (docs/ITEM-FORMATS.md); a changed scheme needs a new version."""
-    data = file.read_bytes()
-    scheme = parse_scheme(data, str(file))
-    c = central(ctx)
-    outcome = SchemeStore(c.open_bank_db()).add(scheme, data.decode("utf-8"))
-    if outcome == "added":
-        c.audit_log().append(actor, "scheme.add", {"scheme_id": scheme.scheme_id, "version": scheme.version})
+    added = add_scheme(central(ctx), file.read_bytes(), str(file), actor)
+    scheme, outcome = added.scheme, added.outcome
     emit(ctx, {"scheme_id": scheme.scheme_id, "version": scheme.version, "outcome": outcome,
                "form_length": scheme.form_length},
          lambda con: con.print(f"scheme {scheme.scheme_id} v{scheme.version}: {outcome} "
@@ -51,12 +48,8 @@ def schemes_add(ctx: click.Context, file: Path, actor: str) -> None:
 @refusals_exit
 def schemes_show(ctx: click.Context, scheme_id: str, version: int | None) -> None:
     """Show a scheme and how many approved items each blueprint area has."""
-    c = central(ctx)
-    scheme = SchemeStore(c.open_bank_db()).get(scheme_id, version)
-    pool = load_pool(c.open_bank_db())
-    data = scheme.to_dict()
-    for area in data["blueprint"]:
-        area["approved_items"] = sum(1 for i in pool if i.area == area["area"])
+    scheme = SchemeStore(central(ctx).open_bank_db()).get(scheme_id, version)
+    data = scheme_coverage(central(ctx), scheme_id, version)
 
     def human(con: Console) -> None:
         con.print(f"[bold]{scheme.scheme_id}[/bold] v{scheme.version}: {scheme.title}\n"
@@ -108,20 +101,12 @@ def forms_group() -> None:
 def forms_build(ctx: click.Context, scheme_id: str, scheme_version: int | None, count: int, seed: int,
                 actor: str) -> None:
     """Build COUNT forms meeting the blueprint exactly, without enemies together, spreading exposure."""
-    c = central(ctx)
-    db = c.open_bank_db()
-    scheme = SchemeStore(db).get(scheme_id, scheme_version)
     try:
-        report = assemble(scheme, load_pool(db), count, seed)
+        built = build_forms(central(ctx), scheme_id, scheme_version, count, seed, actor)
     except BlueprintUnsatisfiable as exc:
         fail(ctx, str(exc), data={"shortfalls": exc.shortfalls})
         return
-    forms = FormStore(db).save_build(scheme, report, seed)
-    c.audit_log().append(actor, "forms.build", {"scheme_id": scheme.scheme_id, "version": scheme.version,
-                                                  "seed": seed, "count": count,
-                                                  "forms": [f"{f['form_id']}@{f['version']}" for f in forms]})
-    data = {"scheme_id": scheme.scheme_id, "scheme_version": scheme.version, "seed": seed,
-            "forms": forms, **report.to_dict()}
+    forms, report, data = built.forms, built.report, built.to_dict()
 
     def human(con: Console) -> None:
         table = Table("form", "v", "items", "mean p", "outcome")
