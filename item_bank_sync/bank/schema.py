@@ -143,6 +143,100 @@ audit_cursor = central_table(
     Column("last_id", Integer, nullable=False),
 )
 
+# --- psychometric records (issue 19; revision bank_0011): defined here, in the bank store, because
+# scoring (item_bank_sync.results) reads the cut in force and an equating of a form, and the
+# results tier may not import the psychometrics tier above it.
+
+item_parameters = central_table(
+    "item_parameters", BANK,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("a", Float, nullable=False),
+    Column("b", Float, nullable=False),
+    Column("d", Float, nullable=False),
+    Column("se_a", Float),
+    Column("se_b", Float),
+    Column("fit_json", Text, nullable=False, server_default="{}"),
+    Column("n_candidates", Integer, nullable=False),
+    Column("form_id", Text, nullable=False),
+    Column("form_version", Integer, nullable=False),
+    Column("converged", Integer, nullable=False),
+    Column("iterations", Integer, nullable=False),
+    Column("loglik", Float),
+    Column("calibrated_at", Text, nullable=False),
+    Column("calibrated_by", Text, nullable=False),
+    ForeignKeyConstraint(["item_id", "version"], ["items.item_id", "items.version"]),
+    Index("item_parameters_item", "item_id", "version"),
+)
+
+form_equatings = central_table(
+    "form_equatings", BANK,
+    Column("id", Integer, primary_key=True),
+    Column("form_id", Text, nullable=False),
+    Column("form_version", Integer, nullable=False),
+    Column("reference_form_id", Text, nullable=False),
+    Column("reference_version", Integer, nullable=False),
+    Column("method", Text, nullable=False),
+    Column("conversion_json", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    ForeignKeyConstraint(["form_id", "form_version"], ["forms.form_id", "forms.version"]),
+    Index("form_equatings_form", "form_id", "form_version"),
+)
+
+standard_setting_studies = central_table(
+    "standard_setting_studies", BANK,
+    Column("study_id", Text, primary_key=True),
+    Column("scheme_id", Text, nullable=False),
+    Column("scheme_version", Integer, nullable=False),
+    Column("form_id", Text, nullable=False),
+    Column("form_version", Integer, nullable=False),
+    Column("method", Text, nullable=False),
+    Column("opened_at", Text, nullable=False),
+    Column("opened_by", Text, nullable=False),
+    ForeignKeyConstraint(["scheme_id", "scheme_version"], ["schemes.scheme_id", "schemes.version"]),
+)
+
+standard_setting_panellists = central_table(
+    "standard_setting_panellists", BANK,
+    Column("study_id", Text, ForeignKey("standard_setting_studies.study_id"), primary_key=True),
+    Column("panellist_id", Text, primary_key=True),
+    Column("trained_candidates", Integer, nullable=False),
+    Column("conflicts", Text, nullable=False, server_default=""),
+    Column("added_at", Text, nullable=False),
+)
+
+standard_setting_ratings = central_table(
+    "standard_setting_ratings", BANK,
+    Column("study_id", Text, ForeignKey("standard_setting_studies.study_id"), primary_key=True),
+    Column("round", Integer, primary_key=True, autoincrement=False),
+    Column("panellist_id", Text, primary_key=True),
+    Column("item_id", Text, primary_key=True),
+    Column("rating", Float, nullable=False),
+    Column("imported_at", Text, nullable=False),
+    Column("imported_by", Text, nullable=False),
+    CheckConstraint("rating >= 0 AND rating <= 1", name="standard_setting_ratings_rating_check"),
+)
+
+standard_setting_cuts = central_table(
+    "standard_setting_cuts", BANK,
+    Column("id", Integer, primary_key=True),
+    Column("study_id", Text, ForeignKey("standard_setting_studies.study_id"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("cut", Float, nullable=False),
+    Column("se", Float),
+    Column("pass_rate", Float),
+    Column("n_candidates", Integer),
+    Column("detail_json", Text, nullable=False, server_default="{}"),
+    Column("decided_by", Text, nullable=False),
+    Column("decided_at", Text, nullable=False),
+    CheckConstraint("kind IN ('impact', 'recommended', 'adopted')", name="standard_setting_cuts_kind_check"),
+    Index("standard_setting_cuts_study", "study_id"),
+)
+
 _VERSIONED_JSON: dict[str, tuple[Table, str, str]] = {
     "forms": (forms, "form_id", "form_json"), "schemes": (schemes, "scheme_id", "scheme_json")}
 
