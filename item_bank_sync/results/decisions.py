@@ -17,7 +17,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, or_, select
+from sqlalchemy import Connection, Engine, func, insert, or_, select
 
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.timestamps import format_time, utc_now
@@ -54,9 +54,7 @@ def decide(db: Engine, attempt_id: str, by: str, outcome: str, reason: str) -> D
                            .where(attempts.c.attempt_id == attempt_id)).first()
         if row is None:
             raise DecisionRefused(f"attempt {attempt_id} is not in the results")
-        r = attempt_roles.c
-        roles = sorted(x[0] for x in conn.execute(select(r.role).where(r.attempt_id == attempt_id,
-                                                                       r.person == decider)))
+        roles = _roles(conn, attempt_id, decider)
         if roles:
             raise DecisionRefused(f"{by} acted as {' and '.join(roles)} on attempt {attempt_id} and cannot "
                                   "decide its certification (ISO/IEC 17024 impartiality)")
@@ -73,6 +71,22 @@ def decide(db: Engine, attempt_id: str, by: str, outcome: str, reason: str) -> D
         conn.execute(insert(decisions).values(attempt_id=attempt_id, decided_by=decider, outcome=outcome,
                                               reason=reason.strip(), at=now))
     return Decision(attempt_id, decider, outcome, reason.strip(), now)
+
+
+def _roles(conn: Connection, attempt_id: str, person: str) -> list[str]:
+    r = attempt_roles.c
+    return sorted(x[0] for x in conn.execute(select(r.role).where(r.attempt_id == attempt_id, r.person == person)))
+
+
+def roles_on_attempt(db: Engine, attempt_id: str, by: str) -> list[str]:
+    """What ``by`` did on the attempt (proctor, marker, adjudicator): any role bars them from deciding.
+
+    The staff page asks this before it shows the decision button, so a decision maker learns why
+    they may not decide instead of meeting only :class:`DecisionRefused`; :func:`decide` asks the
+    same query again inside its transaction.
+    """
+    with db.connect() as conn:
+        return _roles(conn, attempt_id, person_key(by))
 
 
 RESULT_COLUMNS = ("attempt_id", "candidate_id", "form_id", "form_version", "centre_id", "submitted_at",
