@@ -25,7 +25,7 @@ from collections.abc import Callable
 from exam_core.errors import ValidationError
 
 from kiosk.disclosure import MonitoringSetup, acknowledgement, monitoring_notice
-from kiosk.presentation import clean, item_view
+from exam_core.presentation import clean, item_view
 from kiosk.runtime import KioskRuntime
 from kiosk.tools.settings import enabled_tools, text_sizes
 from kiosk.tools.speech import RATES, SpeechCache, question_text, synthesise

@@ -31,7 +31,7 @@ from kiosk.answers import check_answer
 from kiosk.tools.settings import annotation_tool, check_annotation, check_setting
 from kiosk.content import FormBundle
 from kiosk.journal import Journal, JournalHead
-from kiosk.presentation import presented_orders
+from exam_core.presentation import presented_orders
 from kiosk.timer import ExamClock, allowed_ms, due_warnings
 
 CHECKPOINT_SECONDS = 1.0

@@ -32,13 +32,14 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, jsonify, render_template, request
+from flask import Flask, Response, abort, jsonify, render_template, request, send_from_directory
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_content_length, get_host
 
 from exam_core import limits
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.jsonio import loads_strict
+from exam_core.presentation import CANDIDATE_FILES, CANDIDATE_STATIC
 from exam_core.wsgi_server import WsgiServer
 
 from kiosk.disclosure import MonitoringSetup
@@ -90,6 +91,13 @@ def create_app(runtime: KioskRuntime, page_signal: Any = None,
     @app.get("/")
     def index() -> str:
         return render_template("index.html", token=token)
+
+    def shared_static(name: str) -> Response:
+        """The renderers and stylesheet shared with the staff preview (exam_core), at their old URLs."""
+        return send_from_directory(CANDIDATE_STATIC, name)
+
+    for shared in CANDIDATE_FILES:  # exact rules win over Flask's /static/<path:filename>
+        app.add_url_rule(f"/static/{shared}", f"shared_{shared}", shared_static, defaults={"name": shared})
 
     @app.errorhandler(SessionStateError)
     def wrong_phase(exc: SessionStateError) -> Response:

@@ -14,7 +14,7 @@ from exam_core.errors import ValidationError
 from exam_core.model import FormContent
 
 from kiosk.content import FormBundle
-from kiosk.presentation import item_view
+from exam_core.presentation import item_view
 
 from tests.support.kiosk_session import new_session
 from simulators.forms import png

@@ -231,7 +231,7 @@ def test_tampered_journal_stops_the_resume(kiosk_db, journal_key):
 
 
 def test_option_order_is_deterministic_and_respects_fixed(kiosk_db, journal_key):
-    from kiosk.presentation import item_view
+    from exam_core.presentation import item_view
     bundle = make_bundle()
     views = [item_view(bundle.items[0], seed)["interactions"][0]["choices"] for seed in range(30)]
     orders = {tuple(c["id"] for c in v) for v in views}

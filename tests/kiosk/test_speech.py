@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.presentation import item_view
+from exam_core.presentation import item_view
 from kiosk.tools.speech import question_text
 
 from tests.support.tools import missing_tool

@@ -1,5 +1,9 @@
 """What the candidate's page receives for one item: sanitised HTML and options in candidate order.
 
+Shared by the kiosk (which delivers items) and the central body's staff pages (which preview an
+item exactly as a candidate will see it), so both run the same sanitiser; the page scripts and
+stylesheet that render this view live beside it in ``exam_core/static/candidate``.
+
 Why the server prepares this instead of the page: the page is the least trusted part of the kiosk
 (it runs whatever HTML an item carries), so item HTML is re-sanitised here against the model's
 tag list even though the central body sanitised it at import, and option order is decided here,
@@ -15,10 +19,17 @@ import re
 from typing import Any
 from collections.abc import Callable
 
+from pathlib import Path
+
 import lxml.html
 from lxml import etree
 
 from exam_core.model import ALLOWED_BODY_TAGS, SHA256_RE, Choice, Interaction, Item, MediaRef
+
+#: The candidate page's renderers and stylesheet, served by the kiosk at ``/static/NAME`` and by the
+#: staff preview: one copy, so a preview is drawn by exactly the code a candidate's page runs.
+CANDIDATE_STATIC = Path(__file__).parent / "static" / "candidate"
+CANDIDATE_FILES = ("renderers.js", "dom.js", "kiosk.css")
 
 ImageSize = Callable[[MediaRef], "tuple[int, int] | None"]
 

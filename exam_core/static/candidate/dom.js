@@ -1,5 +1,5 @@
 // Small DOM helpers shared by the page's modules. Nothing here parses HTML into the live document
-// except fragment(), which takes only server-sanitised HTML (kiosk.presentation.clean) and runs
+// except fragment(), which takes only server-sanitised HTML (exam_core.presentation.clean) and runs
 // nothing (DOMParser documents execute no script).
 
 export const $ = (id) => document.getElementById(id);
