@@ -270,15 +270,8 @@ def integrity_command(ctx: click.Context, form_ref: str) -> None:
     Flags are leads for an investigation, never a decision; each lists the proctors' alerts and
     incidents recorded for the attempts concerned.
     """
-    from item_bank_sync.analysis.of_form import parse_form_ref
-    from item_bank_sync.results.intake import load_form_scoring
-    from item_bank_sync.results.integrity import analyse_form
+    from item_bank_sync.analysis.integrity_of_form import integrity_of_form
 
-    results = results_db(ctx)
-    form_id, version = parse_form_ref(form_ref, results)
-    scoring = load_form_scoring(central(ctx).open_bank_db(), form_id, version)
-    flags = [f.to_dict() for f in analyse_form(results, {k.item_id: k for k in scoring.keys}, form_id, version)]
-    for f in flags:
-        f["incidents_count"] = len(f["incidents"])
+    form_id, version, flags = integrity_of_form(central(ctx), form_ref)
     emit(ctx, flags, _table(flags, ["kind", "attempt_id", "other_attempt_id", "z", "incidents_count"],
                             f"Integrity flags for {form_id} v{version} (for human review only)"))
