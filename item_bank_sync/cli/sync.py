@@ -13,19 +13,30 @@ from item_bank_sync.cli.common import central, emit, err_console, json_option, r
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
 @click.option("--insecure-dev", is_flag=True, help="Plain HTTP for development; never in production.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes behind the TLS front (above 1 needs PostgreSQL: --db).")
 @click.pass_context
 @refusals_exit
-def serve_command(ctx: click.Context, host: str, port: int, insecure_dev: bool) -> None:
-    """Run the sync API for test centres (HTTPS with a self-signed certificate made at first run).
+def serve_command(ctx: click.Context, host: str, port: int, insecure_dev: bool, workers: int) -> None:
+    """Run the sync API for test centres (HTTPS with a self-signed certificate made at first run)
+    until SIGTERM or Ctrl-C, which stop it gracefully.
 
     Centres authenticate every request with their certified key; see item_bank_sync.sync.auth.
+    With --workers N the API runs in N processes sharing one PostgreSQL database; a worker that
+    dies is started again (item_bank_sync.sync.workers).
     """
     from item_bank_sync.sync.server import serve
+    from item_bank_sync.sync.workers import WorkersRefused, check_can_share
+
+    try:
+        check_can_share(workers, central(ctx).db_url)
+    except WorkersRefused as exc:
+        raise click.UsageError(str(exc), ctx) from None
 
     def ready(where: str) -> None:
         err_console.print(f"sync API listening on {where}", highlight=False)
 
-    serve(central(ctx).data_dir, host, port, insecure_dev, ready, db_url=central(ctx).db_url)
+    serve(central(ctx).data_dir, host, port, insecure_dev, ready, db_url=central(ctx).db_url, workers=workers)
 
 
 @click.command("export-bundle")

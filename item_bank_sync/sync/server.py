@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import ssl
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
@@ -26,6 +28,7 @@ from exam_core.wsgi_server import WsgiServer
 from item_bank_sync.sync.api import create_app
 from item_bank_sync.sync.tls_cert import ensure_tls_certificate
 from item_bank_sync.sync.tls_front import FrontLimits, TlsFront
+from item_bank_sync.sync.workers import STOP_GRACE_SECONDS, WorkerServer, check_can_share
 
 #: Request line and headers (the signed-request headers are a few hundred bytes).
 HEADER_MAX_BYTES = 16 * limits.KIB
@@ -82,8 +85,11 @@ class SyncServer:
     def serve_forever(self) -> None:
         self._http.serve_forever()
 
-    def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop the front, then waitress's listener, connections and workers. Idempotent."""
+    def shutdown(self, timeout: float = 5.0, graceful: bool = False) -> None:
+        """Stop the front, then waitress's listener, connections and workers. Idempotent.
+        ``graceful``: first stop accepting and let open connections end, up to ``timeout``."""
+        if graceful:
+            self._front.drain(timeout)
         self._front.close(timeout)
         self._http.shutdown(timeout)
         shutil.rmtree(self._socket_dir, ignore_errors=True)
@@ -99,17 +105,36 @@ def tls_context(data_dir: Path) -> tuple[ssl.SSLContext, str]:
 
 
 def serve(data_dir: Path, host: str, port: int, insecure_dev: bool, on_ready: Callable[[str], None],
-          db_url: str | None = None) -> None:
-    """Run the API on waitress until interrupted (HTTPS unless ``insecure_dev``)."""
-    app = create_app(data_dir, db_url=db_url)
-    if insecure_dev:
-        server = SyncServer(app, host, port)
-        on_ready(f"http://{host}:{server.server_port} (INSECURE: development only, no TLS)")
+          db_url: str | None = None, workers: int = 1) -> None:
+    """Run the API until SIGTERM or Ctrl-C (HTTPS unless ``insecure_dev``): in this process on
+    waitress, or with ``workers`` above 1 in that many processes behind the front
+    (:mod:`item_bank_sync.sync.workers`; PostgreSQL only). Both stop gracefully on SIGTERM."""
+    check_can_share(workers, db_url)
+    context, fingerprint = (None, "") if insecure_dev else tls_context(data_dir)
+    server: SyncServer | WorkerServer
+    if workers > 1:
+        limits = FrontLimits(max_connections=CONNECTION_LIMIT * workers, head_max_bytes=2 * HEADER_MAX_BYTES,
+                             body_max_bytes=UPLOAD_MAX_BYTES)
+        server = WorkerServer(data_dir, db_url, workers, host, port, context, limits)
     else:
-        context, fingerprint = tls_context(data_dir)
-        server = SyncServer(app, host, port, context)
-        on_ready(f"https://{host}:{server.server_port} (TLS fingerprint sha256 {fingerprint})")
+        server = SyncServer(create_app(data_dir, db_url=db_url), host, port, context)
+    where = (f"http://{host}:{server.server_port} (INSECURE: development only, no TLS)" if insecure_dev
+             else f"https://{host}:{server.server_port} (TLS fingerprint sha256 {fingerprint})")
+    on_ready(where + (f", {workers} worker processes" if workers > 1 else ""))
+    _run_until_signalled(server)
+
+
+def _run_until_signalled(server: SyncServer | WorkerServer) -> None:
+    """``serve_forever`` in a thread; SIGTERM or SIGINT on the main thread stop it gracefully."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    runner = threading.Thread(target=server.serve_forever, name="sync-serve", daemon=True)
+    runner.start()
     try:
-        server.serve_forever()
+        while runner.is_alive() and not stop.wait(0.5):
+            pass
     finally:
-        server.shutdown()
+        server.shutdown(STOP_GRACE_SECONDS, graceful=True)
+        runner.join(STOP_GRACE_SECONDS)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -47,6 +47,7 @@ import asyncio
 import logging
 import ssl
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +92,42 @@ class FrontLimits:
 
     def body_seconds(self, length: int) -> float:
         return self.body_grace_seconds + length / self.body_min_bytes_per_second
+
+
+class Backends:
+    """Where the front relays decrypted connections: one Unix socket (one waitress process) or the
+    sockets of several worker processes (``serve --workers N``).
+
+    Why least busy, ties in turn: uploads differ in cost (one envelope or a hundred), so plain
+    round robin would queue a centre behind a long batch while another worker idles; counting the
+    relays open to each worker is free in the front's one loop thread and needs nothing from the
+    workers. A worker that is down (being restarted) refuses the connection; the front then tries
+    the next one, so a dead worker costs a new request nothing. Used only from the front's loop
+    thread (no lock).
+    """
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        if not paths:
+            raise ValueError("at least one backend socket")
+        self._busy: dict[str, int] = dict.fromkeys(paths, 0)
+        self._turn = 0
+
+    def order(self) -> list[str]:
+        """Every backend, least busy first; among equals, starting one further each call."""
+        paths = list(self._busy)
+        self._turn = (self._turn + 1) % len(paths)
+        rotated = paths[self._turn:] + paths[:self._turn]
+        return sorted(rotated, key=self._busy.__getitem__)
+
+    def taken(self, path: str) -> None:
+        self._busy[path] += 1
+
+    def returned(self, path: str) -> None:
+        self._busy[path] -= 1
+
+    def busy(self) -> dict[str, int]:
+        """Open relays per backend (for tests and the operator's view)."""
+        return dict(self._busy)
 
 
 class FramingError(Exception):
@@ -204,14 +241,16 @@ class _Connection:
 
 class TlsFront:
     """Accept TLS (or, with ``context=None``, plain TCP) on ``(host, port)`` and relay each
-    connection to the Unix socket ``backend`` under ``limits`` (see the module docstring).
+    connection to the Unix socket ``backend`` (or the least busy of :class:`Backends`) under
+    ``limits`` (see the module docstring).
 
-    ``port`` is the bound port (pass 0 to let the OS choose). ``close()`` stops it.
+    ``port`` is the bound port (pass 0 to let the OS choose). ``drain()`` stops taking
+    connections and waits for the open ones; ``close()`` stops it.
     """
 
-    def __init__(self, host: str, port: int, context: ssl.SSLContext | None, backend: str, *,
+    def __init__(self, host: str, port: int, context: ssl.SSLContext | None, backend: str | Backends, *,
                  limits: FrontLimits) -> None:
-        self._backend = backend
+        self._backends = backend if isinstance(backend, Backends) else Backends([backend])
         self._context = context
         self._limits = limits
         self._connections: set[_Connection] = set()
@@ -223,6 +262,21 @@ class TlsFront:
     @property
     def port(self) -> int:
         return int(self._server.sockets[0].getsockname()[1])
+
+    def drain(self, timeout: float) -> int:
+        """Stop listening and wait up to ``timeout`` seconds for the open connections to end (a
+        graceful stop: requests in flight get their answers); returns how many are still open."""
+        if not self._loop.loop.is_running():
+            return 0
+        return int(self._loop.run(self._drain(timeout), timeout + 5))
+
+    async def _drain(self, timeout: float) -> int:
+        self._server.close()
+        loop = asyncio.get_running_loop()
+        until = loop.time() + timeout
+        while self._connections and loop.time() < until:
+            await asyncio.sleep(0.05)
+        return len(self._connections)
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop listening, drop the relays still open, and stop the loop. Idempotent."""
@@ -299,13 +353,21 @@ class TlsFront:
             client_writer.transport.abort()         # too slow, not TLS, or not a request: no answer
             return
         conn.heading = False
-        try:
-            backend_reader, backend_writer = await asyncio.open_unix_connection(self._backend, limit=CHUNK_BYTES)
-        except OSError:
+        for path in self._backends.order():
+            try:
+                backend_reader, backend_writer = await asyncio.open_unix_connection(path, limit=CHUNK_BYTES)
+            except OSError:
+                continue                            # that worker is down (restarting): the next one
+            break
+        else:
             client_writer.transport.abort()
             return
-        backend_writer.write(first)
-        await _pump_both(client_reader, client_writer, backend_reader, backend_writer, framer, loop)
+        self._backends.taken(path)
+        try:
+            backend_writer.write(first)
+            await _pump_both(client_reader, client_writer, backend_reader, backend_writer, framer, loop)
+        finally:
+            self._backends.returned(path)
 
     async def _first_head(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, framer: RequestFramer,
                           loop: asyncio.AbstractEventLoop) -> bytes:
@@ -407,4 +469,4 @@ def _quiet_exception_handler(_loop: asyncio.AbstractEventLoop, context: dict[str
     log.debug("sync TLS front: %s", type(exc).__name__ if exc else context.get("message", "event"))
 
 
-__all__ = ["FramingError", "FrontLimits", "RequestFramer", "TlsFront"]
+__all__ = ["Backends", "FramingError", "FrontLimits", "RequestFramer", "TlsFront"]
