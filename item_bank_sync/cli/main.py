@@ -26,6 +26,7 @@ from item_bank_sync.cli.sync import export_bundle_command, import_bundle_command
 from item_bank_sync.cli.common import fail
 from item_bank_sync.context import CentralContext, UninitialisedDataError
 from item_bank_sync.cli.psychometrics import equate_command
+from item_bank_sync.cli.standard_setting import params_command, standard_setting_group
 from item_bank_sync.cli.db import backup_group, db_group, restore_command
 
 
@@ -65,6 +66,7 @@ COMMANDS: tuple[click.Command, ...] = (
     serve_command, export_bundle_command, import_bundle_command,        # sync: network and air gap
     intake_group, marking_group, decide_command, results_group,         # results
     integrity_command, analyze_command, equate_command,                 # analysis and psychometrics
+    params_command, standard_setting_group,                             # psychometric records
     db_group, backup_group, restore_command,                            # the database: migrate, copy, backup
     audit_group,                                                        # the body's own audit chain
 )

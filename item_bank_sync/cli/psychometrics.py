@@ -24,8 +24,9 @@ from exam_core.errors import TooLargeError, ValidationError
 from exam_core.limits import MIB
 from item_bank_sync.analysis.matrix_csv import ScoreMatrix, read_matrix_csv
 from item_bank_sync.analysis.stats import Analysis
-from item_bank_sync.cli.common import emit, json_option, refusals_exit
-from item_bank_sync.psychometrics import decision, dif, equating, irt
+from item_bank_sync.cli.common import actor_option, central, emit, json_option, refusals_exit
+from item_bank_sync.context import CentralContext
+from item_bank_sync.psychometrics import decision, dif, equating, irt, records
 from item_bank_sync.psychometrics.errors import PsychometricsError
 
 GROUPS_MAX_BYTES = 64 * MIB
@@ -50,6 +51,9 @@ def analyze_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Refuse DIF for groups smaller than this."),
         click.option("--cut", "cut_score", type=float,
                      help="Number-correct cut: add decision consistency and accuracy at it."),
+        click.option("--write-params", is_flag=True,
+                     help="With --form and --irt: store the calibrated parameters per item version in the bank."),
+        actor_option,
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -59,13 +63,29 @@ def analyze_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def check_analyze_options(matrix_path: Path | None, irt_model: str | None, groups_path: Path | None,
                           reference_group: str | None, with_dif: bool, cut_score: float | None) -> None:
     """Refuse combinations that cannot mean anything, before any work is done."""
-    extras = irt_model or with_dif or cut_score is not None or groups_path
+    extras = with_dif or cut_score is not None or groups_path
     if extras and matrix_path is None:
-        raise ValidationError("--irt/--dif/--cut", "are available with --matrix FILE.csv")
+        raise ValidationError("--dif/--cut", "are available with --matrix FILE.csv")
     if with_dif and (groups_path is None or reference_group is None):
         raise ValidationError("--dif", "needs --groups GROUPS.csv and --reference VALUE")
     if (groups_path is not None or reference_group is not None) and not with_dif:
         raise ValidationError("--groups", "is only used with --dif")
+
+
+def check_write_params(form_ref: str | None, irt_model: str | None, write_params: bool) -> None:
+    """``--write-params`` stores a form's calibration: it needs both ``--form`` and ``--irt``."""
+    if write_params and (form_ref is None or irt_model is None):
+        raise ValidationError("--write-params", "needs --form FORM and --irt MODEL")
+
+
+def form_irt(context: CentralContext, form_ref: str, model: str, write_params: bool, actor: str) -> dict[str, Any]:
+    """Calibrate ``model`` on a form's scored attempts; with ``write_params`` store it (audited)."""
+    matrix = records.form_matrix(context, form_ref)
+    result, _ = records.calibrate_form(matrix, model)
+    out = {**result.to_dict(), "form": f"{matrix.form_id}@{matrix.version}", "left_out": matrix.left_out}
+    if write_params:
+        out["stored"] = records.write_parameters(context, matrix, result, actor)
+    return out
 
 
 def read_groups_csv(path: Path) -> dict[str, str]:
@@ -287,12 +307,22 @@ def print_conversion(console: Console, payload: dict[str, Any]) -> None:
               help="Synthetic-population weight of the new form's group (Tucker, Levine).")
 @click.option("--bootstrap", type=click.IntRange(0, 5000), default=200, show_default=True,
               help="Bootstrap replicates for the SEs of anchor-test methods (0: none).")
+@click.option("--store-for", "store_for", metavar="FORM@VERSION",
+              help="Store the conversion for this form (the new form), so scoring applies the reference cut.")
+@click.option("--reference-form", "reference_form", metavar="FORM@VERSION",
+              help="With --store-for: the reference form of the conversion.")
+@actor_option
 @json_option
 @click.pass_context
 @refusals_exit
 def equate_command(ctx: click.Context, method: str, new_path: Path, ref_path: Path, anchor: str,
-                   smoothing: int | None, w1: float | None, bootstrap: int) -> None:
+                   smoothing: int | None, w1: float | None, bootstrap: int, store_for: str | None,
+                   reference_form: str | None, actor: str) -> None:
     """Equate a new form's raw scores to a reference form's scale and print the conversion table."""
+    if (store_for is None) != (reference_form is None):
+        raise ValidationError("--store-for", "give both --store-for FORM@V and --reference-form FORM@V")
     items = [a.strip() for a in anchor.split(",") if a.strip()]
     payload = run_equate(method, new_path, ref_path, items, smoothing, w1, bootstrap)
+    if store_for is not None and reference_form is not None:
+        payload["stored"] = records.store_equating(central(ctx), store_for, reference_form, payload, actor)
     emit(ctx, payload, lambda console: print_conversion(console, payload))

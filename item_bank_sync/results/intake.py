@@ -61,6 +61,7 @@ from item_bank_sync.db.sql import fetch_one, insert_ignore_many, lock, write
 from item_bank_sync.results import marking
 from item_bank_sync.results.envelope import OpenedEnvelope, open_envelope
 from item_bank_sync.results.review import review, scheme_policy
+from item_bank_sync.results.cuts import CutInForce, cut_in_force
 from item_bank_sync.results.schema import attempt_roles, attempts, envelopes, incidents, quarantine, response_scores
 from item_bank_sync.results.schema import responses as responses_table
 from item_bank_sync.results.scoring import AttemptScore, score_attempt
@@ -142,6 +143,8 @@ class FormScoring:
     cut_score: float | None
     #: The scheme's accommodation policy (None when its stored document states none).
     policy: AccommodationPolicy | None = None
+    #: Where the cut comes from: the adopted or scheme cut, through the form's equating (issue 19).
+    cut_basis: CutInForce | None = None
 
 
 class Intake:
@@ -474,7 +477,8 @@ def load_form_scoring(bank: Engine, form_id: str, version: int) -> FormScoring:
         scheme = conn.execute(select(schemes.c.scheme_json)
                               .where(schemes.c.scheme_id == row[1], schemes.c.version == row[2])).first()
     doc = json.loads(scheme[0]) if scheme else {}
-    return FormScoring(form, keys, cut_score_of(doc, keys), scheme_policy(doc))
+    cut = cut_in_force(bank, form_id, version, row[1], row[2], cut_score_of(doc, keys))
+    return FormScoring(form, keys, cut.cut, scheme_policy(doc), cut)
 
 
 def cut_score_of(scheme: dict[str, Any], keys: list[AnswerKey]) -> float | None:

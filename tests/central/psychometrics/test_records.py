@@ -1,0 +1,107 @@
+"""Psychometric records through the real CLI (in-process): ``analyze --form --irt 2pl
+--write-params`` and ``params``, a modified-Angoff study from panel to adopted cut, stored
+equatings, and the cut in force applied when attempts are scored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.central.psychometrics.form_world import ITEM_IDS, TRUE_A, TRUE_B, build_form_world
+from tests.support.central_cli import Central
+from tests.support.central_db import audit_of, rows, central_db
+
+
+@pytest.fixture
+def world(central: Central) -> Central:
+    build_form_world(central.data_dir)
+    return central
+
+
+def test_write_params_stores_each_item_version_with_its_run(world: Central) -> None:
+    out = world.json("analyze", "--form", "FA@1", "--irt", "2pl", "--write-params", "--by", "psy.lead")
+    irt = out["irt"]
+    assert irt["converged"] and irt["n_candidates"] == 600 and irt["stored"] == 12 and irt["form"] == "FA@1"
+    a = np.array([i["a"] for i in irt["items"]])
+    b = np.array([i["b"] for i in irt["items"]])
+    se_b = np.array([i["se_b"] for i in irt["items"]])
+    assert np.all(np.abs(b - TRUE_B) < 4 * se_b + 0.05)          # recovery within stated error
+    assert np.corrcoef(a, TRUE_A)[0, 1] > 0.8
+    listed = world.json("params")["parameters"]
+    assert [r["item_id"] for r in sorted(listed, key=lambda r: r["item_id"])] == ITEM_IDS
+    row = listed[0]
+    assert row["model"] == "2pl" and row["version"] == 1 and row["n_candidates"] == 600
+    assert row["form_id"] == "FA" and row["converged"] is True and row["calibrated_by"] == "psy.lead"
+    assert row["calibrated_at"] and "s_x2" in row["fit"]
+    actions = [e.action for e in audit_of(world.data_dir).entries()]
+    assert "psychometrics.calibrate" in actions
+    world.json("analyze", "--form", "FA@1", "--irt", "rasch", "--write-params", "--by", "psy.lead")
+    history = world.json("params", "--item", "I01", "--all")["parameters"]
+    assert [r["model"] for r in history] == ["rasch", "2pl"]          # newest first, nothing overwritten
+
+
+def test_write_params_needs_form_and_irt(world: Central) -> None:
+    refused = world.run("analyze", "--form", "FA@1", "--write-params", "--json")
+    assert refused.exit_code == 1 and "--irt" in refused.data["error"]
+
+
+def _panel(tmp: Path) -> Path:
+    path = tmp / "panel.csv"
+    path.write_text("panellist_id,trained_candidates,conflicts\nP1,no,\nP2,no,\nP3,yes,runs a prep course\n"
+                    "P4,no,employer of two candidates\n")
+    return path
+
+
+def _ratings(tmp: Path, name: str, levels: dict[str, float]) -> Path:
+    path = tmp / name
+    lines = ["panellist,item_id,rating"] + [f"{p},{i},{v}" for p, v in levels.items() for i in ITEM_IDS]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_modified_angoff_from_panel_to_the_cut_in_force(world: Central, tmp_path: Path) -> None:
+    opened = world.json("standard-setting", "open", "ANG1", "--scheme", "S2@1", "--form", "FA@1",
+                        "--panel", _panel(tmp_path), "--by", "chair")
+    flagged = {p["panellist_id"]: p["flags"] for p in opened["panel"]}
+    assert flagged["P3"] and not flagged["P1"] and not flagged["P4"]
+    world.json("standard-setting", "rate", "ANG1", "--round", "1",
+               "--ratings", _ratings(tmp_path, "r1.csv", {"P1": .5, "P2": .6, "P3": .4, "P4": .7}), "--by", "chair")
+    early = world.run("standard-setting", "rate", "ANG1", "--round", "2", "--ratings",
+                      _ratings(tmp_path, "r2.csv", {"P1": .55, "P2": .6, "P3": .45, "P4": .6}), "--json")
+    assert early.exit_code == 1 and "impact" in early.data["error"]          # the panel sees impact first
+    impact = world.json("standard-setting", "impact", "ANG1", "--by", "chair")
+    assert impact["cut"] == pytest.approx(12 * (.5 + .6 + .4 + .7) / 4)
+    totals = np.array([r[0] for r in rows(central_db(world.data_dir).results,
+                                          "SELECT total FROM attempts WHERE form_id = 'FA'")])
+    assert impact["pass_rate"] == pytest.approx(float(np.mean(totals >= impact["cut"])), abs=1e-6)
+    world.json("standard-setting", "rate", "ANG1", "--round", "2", "--ratings", tmp_path / "r2.csv", "--by", "chair")
+    rec = world.json("standard-setting", "recommend", "ANG1", "--exclude-flagged", "--by", "chair")
+    cuts = [12 * v for v in (.55, .6, .6)]                                   # P3 (a trainer) left out
+    assert rec["cut"] == pytest.approx(np.mean(cuts)) and rec["excluded"] == ["P3"]
+    assert rec["se"] == pytest.approx(np.std(cuts, ddof=1) / np.sqrt(3))
+    before = world.json("standard-setting", "cut", "--form", "FA@1")
+    assert before["cut"] == pytest.approx(7.2) and before["source"].startswith("scheme")   # 60 % of 12
+    adopted = world.json("standard-setting", "adopt", "ANG1", "--cut", "7", "--reason", "recommendation "
+                         "rounded to a whole point", "--by", "board")
+    assert adopted["cut"] == 7 and adopted["decided_by"] == "board"
+    shown = world.json("standard-setting", "show", "ANG1")
+    assert shown["cut_in_force"]["cut"] == 7 and shown["cut_in_force"]["detail"]["recommended"] == rec["cut"]
+    assert [len(r["panellist_cuts"]) for r in shown["rounds"]] == [4, 4]
+    after = world.json("standard-setting", "cut", "--form", "FB@1")
+    assert after["cut"] == 7 and "adopted" in after["source"]
+    actions = [e.action for e in audit_of(world.data_dir).entries()]
+    assert {"standard_setting.open", "standard_setting.rate", "standard_setting.impact",
+            "standard_setting.recommended", "standard_setting.adopted"} <= set(actions)
+
+
+def test_ratings_are_checked_at_the_boundary(world: Central, tmp_path: Path) -> None:
+    world.json("standard-setting", "open", "ANG2", "--scheme", "S2@1", "--form", "FA@1", "--panel", _panel(tmp_path))
+    bad = tmp_path / "bad.csv"
+    for body, reason in (("P1,I01,1.5", "0 to 1"), ("PX,I01,.5", "not a panellist"), ("P1,ZZ,.5", "not on form"),
+                         ("P1,I01,.5", "did not rate")):
+        bad.write_text("panellist,item_id,rating\n" + body + "\n")
+        out = world.run("standard-setting", "rate", "ANG2", "--round", "1", "--ratings", bad, "--json")
+        assert out.exit_code == 1 and reason in out.data["error"], out.output
+    assert world.run("standard-setting", "adopt", "ANG2", "--reason", "x", "--json").exit_code == 1
