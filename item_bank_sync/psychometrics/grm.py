@@ -38,6 +38,10 @@ class GRMResult:
     n_candidates: int
     quadrature: Quadrature
     messages: list[str] = field(default_factory=list)
+    #: Standard errors (observed information, :func:`grm_standard_errors`); None until computed.
+    se_a: np.ndarray | None = None
+    se_d: list[np.ndarray] | None = None
+    se_b: list[np.ndarray] | None = None
 
     @property
     def b(self) -> list[np.ndarray]:
@@ -60,11 +64,16 @@ class GRMResult:
         return self.information(theta).sum(axis=0)
 
     def to_dict(self) -> dict[str, object]:
+        items: list[dict[str, object]] = []
+        for j, (i, a, b) in enumerate(zip(self.item_ids, self.a, self.b)):
+            row: dict[str, object] = {"item_id": i, "a": float(a), "b": [float(v) for v in b]}
+            if self.se_a is not None and self.se_b is not None:
+                row["se_a"] = float(self.se_a[j])
+                row["se_b"] = [float(v) for v in self.se_b[j]]
+            items.append(row)
         return {"model": "graded", "loglik": self.loglik, "converged": self.converged,
                 "iterations": self.iterations, "n_candidates": self.n_candidates,
-                "items": [{"item_id": i, "a": float(a), "b": [float(v) for v in b]}
-                          for i, a, b in zip(self.item_ids, self.a, self.b)],
-                "messages": list(self.messages)}
+                "items": items, "messages": list(self.messages)}
 
 
 def _boundaries(a: float, d: np.ndarray, theta: np.ndarray) -> np.ndarray:
@@ -141,6 +150,16 @@ class _GRMEngine:
             out.append(res.x)
         return np.concatenate(out)
 
+    def gradient(self, v: np.ndarray) -> np.ndarray:
+        """Gradient of the marginal log-likelihood at ``v`` (Fisher's identity: the gradient of the
+        expected complete-data log-likelihood under the posterior at ``v``)."""
+        _, counts = self.estep(v)
+        if not counts:
+            return np.full(v.size, np.nan)
+        parts = [-_item_objective(np.concatenate([[a], d]), r, self.q.nodes)[1]
+                 for (a, d), r in zip(self.split(v), counts)]
+        return np.concatenate(parts)
+
     def em(self, v: np.ndarray) -> tuple[np.ndarray, float]:
         loglik, counts = self.estep(v)
         if not counts:
@@ -163,9 +182,52 @@ def _item_objective(p: np.ndarray, r: np.ndarray, theta: np.ndarray) -> tuple[fl
     return -value, -np.concatenate([[g_a], g_d])
 
 
+#: Finite-difference Hessians are skipped above this many (candidates x nodes x parameters^2) operations.
+SE_WORK_LIMIT = 4e10
+
+
+def grm_standard_errors(engine: _GRMEngine, params: np.ndarray, result: GRMResult) -> None:
+    """Observed-information SEs of ``a`` and ``d`` (Hessian of the marginal log-likelihood by central
+    differences of its analytic gradient, as :mod:`.irt` and mirt's ``SE.type = "Richardson"``
+    family do), and of the thresholds ``b_k = -d_k / a`` by the delta method (Rao, 1973, 6a.2):
+    ``var(b_k) = g' S g`` with ``g = (d_k / a^2, -1 / a)`` over the item's ``(a, d_k)`` covariance."""
+    work = engine.x.shape[0] * engine.q.nodes.size * float(params.size) ** 2
+    if work > SE_WORK_LIMIT:
+        result.messages.append(f"standard errors skipped: {params.size} parameters are too costly to differentiate")
+        return
+    hessian = np.empty((params.size, params.size))
+    for i in range(params.size):
+        h = 1e-4 * max(1.0, abs(params[i]))
+        up, down = params.copy(), params.copy()
+        up[i] += h
+        down[i] -= h
+        hessian[:, i] = (engine.gradient(up) - engine.gradient(down)) / (2 * h)
+    try:
+        cov = np.linalg.inv(-(hessian + hessian.T) / 2)
+    except np.linalg.LinAlgError:
+        result.messages.append("standard errors unavailable: the information matrix is singular")
+        return
+    if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
+        result.messages.append("standard errors unavailable: the information matrix is not positive definite")
+        return
+    _store_ses(engine, cov, result)
+
+
+def _store_ses(engine: _GRMEngine, cov: np.ndarray, result: GRMResult) -> None:
+    se_a, se_d, se_b = [], [], []
+    for s, e, a, d in zip(engine.offsets[:-1], engine.offsets[1:], result.a, result.d):
+        block = cov[s:e, s:e]
+        se_a.append(math.sqrt(block[0, 0]))
+        se_d.append(np.sqrt(np.diag(block)[1:]))
+        var_b = [d[k] ** 2 / a**4 * block[0, 0] + block[k + 1, k + 1] / a**2 - 2 * d[k] / a**3 * block[0, k + 1]
+                 for k in range(d.size)]
+        se_b.append(np.sqrt(np.maximum(var_b, 0.0)))
+    result.se_a, result.se_d, result.se_b = np.array(se_a), se_d, se_b
+
+
 def calibrate_graded(scores: np.ndarray, item_ids: Sequence[str], *, quadrature: Quadrature | None = None,
-                     tol: float = 1e-5, max_steps: int = 2000, min_candidates: int = MIN_CANDIDATES
-                     ) -> GRMResult:
+                     tol: float = 1e-5, max_steps: int = 2000, min_candidates: int = MIN_CANDIDATES,
+                     standard_errors: bool = True) -> GRMResult:
     """Fit the graded response model to whole-number scores 0..K per item (K may differ by item)."""
     x, maxima = _validate(scores, list(item_ids), min_candidates)
     quad = quadrature or rectangular()
@@ -177,4 +239,6 @@ def calibrate_graded(scores: np.ndarray, item_ids: Sequence[str], *, quadrature:
     if not run.converged:
         result.messages.append(f"EM did not converge in {run.iterations} steps (last change "
                                f"{run.max_change:.2e}, tolerance {tol:.0e})")
+    if standard_errors:
+        grm_standard_errors(engine, run.params, result)
     return result
