@@ -30,9 +30,13 @@ from item_bank_sync.items.yaml_safe import load_yaml
 FORMAT = "invigil-scheme/1"
 FIELDS = {"format", "id", "version", "title", "eligibility", "duration_minutes", "cut_score_percent",
           "accommodations_allowed", "max_extra_time_percent", "blueprint", "enemy_groups",
-          "instructions", "agreement", "tools"}
+          "instructions", "agreement", "tools", "prerequisites"}
 REQUIRED = {"format", "id", "version", "title", "duration_minutes", "cut_score_percent", "blueprint"}
 ACCOMMODATIONS = tuple(f for f in Accommodations.__dataclass_fields__)
+#: Education levels a scheme's ``prerequisites.education`` names, lowest first (an applicant meets
+#: the rule with the named level or any above it).
+EDUCATION_LEVELS = ("none", "secondary", "post_secondary", "bachelor", "master", "doctorate")
+PREREQUISITES = {"education", "experience_months", "certifications", "minimum_age"}
 
 
 class SchemeError(InvigilError):
@@ -61,6 +65,8 @@ class Scheme:
     instructions: str = ""
     agreement: str = ""
     tools: dict[str, Any] = field(default_factory=dict)   # CandidateTools; empty: none
+    #: Eligibility rules (registry/eligibility.py checks applications against them); empty: none.
+    prerequisites: dict[str, Any] = field(default_factory=dict)
 
     @property
     def form_length(self) -> int:
@@ -79,8 +85,9 @@ class Scheme:
         """The stored document; without ``tools`` when there are none, so a scheme stored before
         tools existed is still "unchanged" when its file is added again."""
         doc = json.loads(json.dumps(asdict(self)))
-        if not doc["tools"]:
-            del doc["tools"]
+        for optional in ("tools", "prerequisites"):
+            if not doc[optional]:
+                del doc[optional]
         return doc
 
     @classmethod
@@ -126,7 +133,7 @@ def parse_scheme(data: bytes, source: str) -> Scheme:
         blueprint=blueprint, accommodations_allowed=allowed,
         max_extra_time_percent=check.integer(doc, "max_extra_time_percent", 0, 400, 0),
         enemy_groups=groups, instructions=check.html(doc, "instructions"), agreement=check.html(doc, "agreement"),
-        tools=check.tools(doc))
+        tools=check.tools(doc), prerequisites=check.prerequisites(doc))
 
 
 class _Checker:
@@ -183,6 +190,28 @@ class _Checker:
         except ValidationError as exc:
             raise self.fail(exc.field, exc.reason) from None
         return {} if tools == CandidateTools() else tools.to_dict()
+
+    def prerequisites(self, doc: dict) -> dict[str, Any]:
+        """``prerequisites``: education (a level of EDUCATION_LEVELS), experience_months, minimum_age,
+        certifications (scheme ids the applicant must hold); every rule optional."""
+        raw = self.of(doc, "prerequisites", dict, {})
+        unknown = sorted(set(map(str, raw)) - PREREQUISITES)
+        if unknown:
+            raise self.fail(f"prerequisites.{unknown[0]}", f"is not one of {', '.join(sorted(PREREQUISITES))}")
+        out: dict[str, Any] = {}
+        if "education" in raw:
+            if raw["education"] not in EDUCATION_LEVELS:
+                raise self.fail("prerequisites.education", f"must be one of {', '.join(EDUCATION_LEVELS)}")
+            out["education"] = raw["education"]
+        if "experience_months" in raw:
+            out["experience_months"] = self.integer(raw, "experience_months", 0, 600)
+        if "minimum_age" in raw:
+            out["minimum_age"] = self.integer(raw, "minimum_age", 0, 120)
+        if "certifications" in raw:
+            held = self.of(raw, "certifications", list)
+            out["certifications"] = [self.identifier(v, f"prerequisites.certifications[{i}]")
+                                     for i, v in enumerate(held)]
+        return out
 
     def area(self, raw: Any, index: int) -> BlueprintArea:
         where = f"blueprint[{index}]"

@@ -1,13 +1,15 @@
 """Exam sessions, bookings, waiting lists and signed rosters (issue 16).
 
-Reserved in the revision chain so that work landing in parallel keeps one line of revisions; the
-engineer who owns it fills in upgrade and downgrade together with the tables'
-definitions on the shared MetaData (a test compares the two on both engines).
+The tables are defined once in item_bank_sync/sittings/schema.py; a test compares the two on both
+engines. (Signed rosters are built from these tables when a session is published; they add none.)
 
 Revision ID: bank_0008
 """
 
 from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = "bank_0008"
 down_revision = "bank_0007"
@@ -16,8 +18,43 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Nothing yet (reserved)."""
+    """Sessions and bookings (item_bank_sync/sittings/schema.py describes them)."""
+    op.create_table(
+        "exam_sessions",
+        sa.Column("session_id", sa.Text, primary_key=True),
+        sa.Column("centre_id", sa.Text, nullable=False),
+        sa.Column("scheme_id", sa.Text, nullable=False),
+        sa.Column("scheme_version", sa.Integer, nullable=False),
+        sa.Column("forms_json", sa.Text, nullable=False),
+        sa.Column("starts_at", sa.Text, nullable=False),
+        sa.Column("window_minutes", sa.Integer, nullable=False),
+        sa.Column("capacity", sa.Integer, nullable=False),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("created_at", sa.Text, nullable=False),
+        sa.Column("created_by", sa.Text, nullable=False),
+    )
+    op.create_table(
+        "bookings",
+        sa.Column("booking_id", sa.Text, primary_key=True),
+        sa.Column("session_id", sa.Text, nullable=False),
+        sa.Column("person_id", sa.Text, nullable=False),
+        sa.Column("application_id", sa.Text, nullable=False),
+        sa.Column("candidate_id", sa.Text, nullable=False),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("seat", sa.Integer),
+        sa.Column("queue_position", sa.Integer, nullable=False),
+        sa.Column("created_at", sa.Text, nullable=False),
+        sa.Column("created_by", sa.Text, nullable=False),
+        sa.Column("changed_at", sa.Text),
+        sa.Column("changed_by", sa.Text),
+        sa.Column("change_reason", sa.Text),
+        sa.UniqueConstraint("session_id", "seat", name="bookings_session_seat"),
+        sa.UniqueConstraint("candidate_id", name="bookings_candidate"),
+    )
+    op.create_index("bookings_person", "bookings", ["person_id"])
 
 
 def downgrade() -> None:
-    """Nothing yet (reserved)."""
+    """Drop sessions and bookings."""
+    op.drop_table("bookings")
+    op.drop_table("exam_sessions")
