@@ -33,8 +33,8 @@ from exam_core.timestamps import format_time
 from exam_core.timestamps import utc_text_us
 from proctor_console.errors import Conflict, Forbidden, NotFound
 from proctor_console.logins import LoginBook
-from proctor_console.passwords import dummy_verify, hash_password, verify_password
-from proctor_console.throttle import Backoff
+from exam_core.websec.passwords import dummy_verify, hash_password, verify_password
+from exam_core.websec.throttle import Backoff
 
 ROLES = ("proctor", "centre_admin")
 USERNAME_MAX = 64

@@ -29,7 +29,7 @@ from exam_core.timestamps import utc_text_us
 from proctor_console.centre import Centre
 from proctor_console.errors import Conflict, Forbidden, InvalidRequest, NotFound, Throttled
 from proctor_console.revocations import KioskRevocations
-from proctor_console.throttle import Backoff
+from exam_core.websec.throttle import Backoff
 
 #: How stale the revoked-kiosk set may be (see ``KioskRegistry.is_revoked``).
 REVOKED_CACHE_SECONDS = 2.0

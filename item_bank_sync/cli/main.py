@@ -28,6 +28,7 @@ from item_bank_sync.context import CentralContext, UninitialisedDataError
 from item_bank_sync.cli.psychometrics import equate_command
 from item_bank_sync.cli.standard_setting import params_command, standard_setting_group
 from item_bank_sync.cli.db import backup_group, db_group, restore_command
+from item_bank_sync.cli.staff import guard_actors, staff_group, web_command
 
 
 class CentralGroup(click.Group):
@@ -69,6 +70,8 @@ COMMANDS: tuple[click.Command, ...] = (
     params_command, standard_setting_group,                             # psychometric records
     db_group, backup_group, restore_command,                            # the database: migrate, copy, backup
     audit_group,                                                        # the body's own audit chain
+    staff_group, web_command,                                           # staff accounts and their web application
 )
 for command in COMMANDS:
     main.add_command(command)
+guard_actors(main)  # once a body has staff accounts, every --by must name one holding the role (staff/duties.py)

@@ -19,7 +19,8 @@ from tests.support.import_graph import package_graph
 
 PACKAGE = Path(__file__).resolve().parents[2] / "item_bank_sync"
 RANK = {"items": 0, "db": 0, "bank": 1, "context": 2, "trust": 3, "forms": 4, "results": 4, "sync": 5, "analysis": 5,
-        "psychometrics": 6, "cli": 7, "__main__": 8}
+        "psychometrics": 6, "web": 7, "cli": 8, "__main__": 9,
+        "staff": 3}
 
 
 def _graph() -> dict[str, set[str]]:

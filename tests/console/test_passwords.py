@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from proctor_console.passwords import hash_password, verify_password
+from exam_core.websec.passwords import hash_password, verify_password
 
 
 def test_passwords_are_argon2id_salted_and_checked() -> None:

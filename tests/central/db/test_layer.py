@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 import item_bank_sync.bank.schema
 import item_bank_sync.results.schema
+import item_bank_sync.staff.schema
 import item_bank_sync.trust.schema  # noqa: F401
 from exam_core import keys
 from item_bank_sync.cli.main import main

@@ -1,0 +1,24 @@
+"""Refusing a request body larger than the sender may send, before a view reads any of it.
+
+Why by sender: before sign-in nobody is known, so a stranger may send only a sign-in form's worth
+(no one can make the server read megabytes before it knows who they are); a signed-in person gets
+what their work needs. A body announced larger is answered 413 at once; Werkzeug stops a body
+without a length at the same limit (``request.max_content_length``).
+"""
+
+from __future__ import annotations
+
+from flask import Response, request
+
+#: Largest body before a sign-in (a sign-in form, a pairing request).
+ANONYMOUS_BODY_BYTES = 64 * 1024
+
+
+def limit_body(limit: int) -> Response | None:
+    """Hold this request to ``limit`` bytes: a 413 answer when it announces more, else None."""
+    request.max_content_length = limit
+    if (request.content_length or 0) <= limit:
+        return None
+    response = Response(f"request body larger than {limit} bytes\n", 413, mimetype="text/plain")
+    response.headers["Connection"] = "close"
+    return response

@@ -1,0 +1,88 @@
+"""Which role each action needs: the one table the CLI's ``--by`` check and the pages both read.
+
+An action is named by its CLI command path with dots (``items.approve`` for ``items approve``,
+``decide`` for ``decide``); a page that does the same thing asks for the same name, so CLI and page
+can never disagree on who may do it. An action not in the table is refused once the body has staff
+accounts (fail closed): whoever adds a command that acts adds its line here.
+
+A body with no staff accounts yet keeps the behaviour it had before accounts existed: ``--by``
+names anyone (demonstrations, tests, a body that does not use the web application).
+
+Separation of duties (four eyes on items, a decision maker who neither proctored nor marked the
+attempt) stays with the operations that enforce it; :func:`may` answers the role question before a
+page shows a button, and pages add the object's own check (:func:`verdict` builds either answer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from item_bank_sync.staff.roles import (ADMIN, APPROVER, DECISION_MAKER, ITEM_WRITER, MARKER, PSYCHOMETRICIAN,
+                                        REGISTRAR, REVIEWER)
+
+#: action -> the roles any one of which allows it.
+DUTIES: dict[str, tuple[str, ...]] = {
+    "import": (ITEM_WRITER,),
+    "items.review": (REVIEWER,),
+    "items.approve": (APPROVER,),
+    "items.retire": (APPROVER,),
+    "schemes.add": (PSYCHOMETRICIAN,),
+    "forms.build": (PSYCHOMETRICIAN,),
+    "publish": (ADMIN,),
+    "export": (ADMIN,),
+    "centres.add": (ADMIN,),
+    "centres.revoke": (ADMIN,),
+    "releases.allow": (ADMIN,),
+    "intake.release": (REGISTRAR,),
+    "marking.tolerance": (PSYCHOMETRICIAN,),
+    "marking.mark": (MARKER,),
+    "marking.adjudicate": (MARKER,),
+    "decide": (DECISION_MAKER,),
+    "certificates.issue": (DECISION_MAKER, ADMIN),
+    "certificates.suspend": (DECISION_MAKER, ADMIN),
+    "certificates.restore": (DECISION_MAKER, ADMIN),
+    "certificates.withdraw": (DECISION_MAKER, ADMIN),
+    "certificates.reduce-scope": (DECISION_MAKER, ADMIN),
+    "certificates.expire-due": (DECISION_MAKER, ADMIN),
+    "staff.add": (ADMIN,),
+    "staff.disable": (ADMIN,),
+    "staff.enable": (ADMIN,),
+    "staff.reset-password": (ADMIN,),
+    "staff.roles": (ADMIN,),
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a person may do something, and if not, why in words a page can show."""
+
+    allowed: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOWED = Verdict(True)
+
+
+def roles_for(action: str) -> tuple[str, ...]:
+    """The roles that allow ``action`` (empty: nobody, the action is not in the table)."""
+    return DUTIES.get(action, ())
+
+
+def may(name: str, roles: frozenset[str], enabled: bool, action: str) -> Verdict:
+    """May the person ``name`` holding ``roles`` do ``action``? (The role question only.)"""
+    needed = roles_for(action)
+    if not needed:
+        return Verdict(False, f"no role is assigned the action {action!r} (item_bank_sync/staff/duties.py)")
+    if not enabled:
+        return Verdict(False, f"the account {name!r} is disabled")
+    if not roles & set(needed):
+        return Verdict(False, f"{name} does not hold the role {' or '.join(needed)} that {action} needs")
+    return ALLOWED
+
+
+def verdict(allowed: bool, reason: str) -> Verdict:
+    """An object-level answer (four eyes, proctored or marked this attempt) in the same shape."""
+    return Verdict(True) if allowed else Verdict(False, reason)

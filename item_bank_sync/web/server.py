@@ -1,0 +1,94 @@
+"""Serving the staff application over HTTPS: waitress behind the same TLS front as the sync API.
+
+Why its own listener and not the sync API's: the centres' API faces the test centres' networks and
+authenticates by certified keys; the staff application faces the body's own people and
+authenticates by password and TOTP. Separate ports let a firewall keep each to its own network.
+
+The certificate is the body's own self-signed one (made at first use, the same as ``serve``'s,
+``item_bank_sync.sync.tls_cert``) unless ``cert`` and ``key`` name a certificate issued for the
+host (browsers of staff then trust it through the organisation's CA).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import ssl
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from exam_core.tls import certificate_fingerprint
+from exam_core.wsgi_server import WsgiServer
+from item_bank_sync.context import CentralContext
+from item_bank_sync.sync.tls_cert import ensure_tls_certificate
+from item_bank_sync.sync.tls_front import FrontLimits, TlsFront
+from item_bank_sync.web.app import SIGNED_IN_BODY_BYTES, create_app
+
+HEADER_MAX_BYTES = 16 * 1024
+CONNECTION_LIMIT = 64
+ADJUSTMENTS: dict[str, Any] = {
+    "threads": 8, "connection_limit": CONNECTION_LIMIT, "channel_timeout": 60,
+    "max_request_body_size": SIGNED_IN_BODY_BYTES, "max_request_header_size": HEADER_MAX_BYTES,
+    "ident": "", "expose_tracebacks": False, "clear_untrusted_proxy_headers": True}
+FRONT_LIMITS = FrontLimits(max_connections=CONNECTION_LIMIT, head_max_bytes=2 * HEADER_MAX_BYTES,
+                           body_max_bytes=SIGNED_IN_BODY_BYTES)
+
+
+class WebServer:
+    """The staff app on waitress (private Unix socket) behind a TLS front on ``(host, port)``."""
+
+    def __init__(self, app: Flask, host: str, port: int, ssl_context: ssl.SSLContext) -> None:
+        self._socket_dir = tempfile.mkdtemp(prefix="invigil-web-")
+        backend = os.path.join(self._socket_dir, "http.sock")
+        self._http = WsgiServer(app, unix_socket=backend, unix_socket_perms="600", url_scheme="https", **ADJUSTMENTS)
+        try:
+            self._front = TlsFront(host, port, ssl_context, backend, limits=FRONT_LIMITS)
+        except BaseException:
+            self._http.close()
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            raise
+
+    @property
+    def server_port(self) -> int:
+        return self._front.port
+
+    def serve_forever(self) -> None:
+        self._http.serve_forever()
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        self._front.close(timeout)
+        self._http.shutdown(timeout)
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+
+def web_tls_context(ctx: CentralContext, cert: Path | None = None, key: Path | None = None
+                    ) -> tuple[ssl.SSLContext, str]:
+    """The TLS context over the given certificate, or the body's own (made at first use)."""
+    if cert is None or key is None:
+        cert, key, _ = ensure_tls_certificate(ctx.data_dir)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context, certificate_fingerprint(cert)
+
+
+def make_web_server(ctx: CentralContext, host: str, port: int, cert: Path | None = None,
+                    key: Path | None = None, config: dict[str, Any] | None = None) -> tuple[WebServer, str]:
+    """A ready (not yet serving) server and the fingerprint of its certificate."""
+    context, fingerprint = web_tls_context(ctx, cert, key)
+    return WebServer(create_app(ctx, config=config), host, port, context), fingerprint
+
+
+def serve_web(ctx: CentralContext, host: str, port: int, cert: Path | None = None, key: Path | None = None,
+              on_ready: Callable[[str], None] = print) -> None:
+    """Serve the staff application until interrupted."""
+    server, fingerprint = make_web_server(ctx, host, port, cert, key)
+    on_ready(f"https://{host}:{server.server_port} (TLS fingerprint sha256 {fingerprint})")
+    try:
+        server.serve_forever()
+    finally:
+        server.shutdown()
