@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 import item_bank_sync.bank.schema
+import item_bank_sync.certificates.schema
 import item_bank_sync.db.audit
 import item_bank_sync.results.schema
 import item_bank_sync.trust.schema  # noqa: F401

@@ -17,6 +17,7 @@ from item_bank_sync import __version__
 from item_bank_sync.cli.analysis import analyze_command
 from item_bank_sync.cli.audit import audit_group
 from item_bank_sync.cli.centres import centres_group
+from item_bank_sync.cli.certificates import certificates_group
 from item_bank_sync.cli.forms import export_command, forms_group, publish_command, schemes_group
 from item_bank_sync.cli.init import init_command
 from item_bank_sync.cli.items import import_command, items_group
@@ -26,6 +27,7 @@ from item_bank_sync.cli.sync import export_bundle_command, import_bundle_command
 from item_bank_sync.cli.common import fail
 from item_bank_sync.context import CentralContext, UninitialisedDataError
 from item_bank_sync.cli.psychometrics import equate_command
+from item_bank_sync.cli.public import public_command
 from item_bank_sync.cli.standard_setting import params_command, standard_setting_group
 from item_bank_sync.cli.db import backup_group, db_group, restore_command
 from item_bank_sync.cli.staff import guard_actors, staff_group, web_command
@@ -66,6 +68,7 @@ COMMANDS: tuple[click.Command, ...] = (
     centres_group, releases_group,                                      # trust: centres, kiosk builds
     serve_command, export_bundle_command, import_bundle_command,        # sync: network and air gap
     intake_group, marking_group, decide_command, results_group,         # results
+    certificates_group, public_command,                                 # certificates, public site
     integrity_command, analyze_command, equate_command,                 # analysis and psychometrics
     params_command, standard_setting_group,                             # psychometric records
     db_group, backup_group, restore_command,                            # the database: migrate, copy, backup

@@ -235,7 +235,13 @@ def decide_command(ctx: click.Context, attempt_id: str, decider: str, outcome: s
     from item_bank_sync.results.decisions import decide
 
     decision = decide(results_db(ctx), attempt_id, decider, outcome, reason)
-    emit(ctx, decision.__dict__, lambda c: c.print(f"{attempt_id}: {outcome} by {decision.decided_by}"))
+    data = dict(decision.__dict__)
+    if outcome == "pass":  # a pass decision issues the certificate (ISO/IEC 17024 9.4; `certificates`)
+        from item_bank_sync.certificates.registry import CertificateRegistry
+
+        data["certificate_id"] = CertificateRegistry(central(ctx)).issue(attempt_id, decider).certificate_id
+    emit(ctx, data, lambda c: c.print(f"{attempt_id}: {outcome} by {decision.decided_by}"
+                                      + (f"; certificate {data['certificate_id']}" if "certificate_id" in data else "")))
 
 
 @click.group("results")

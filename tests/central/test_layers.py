@@ -4,7 +4,8 @@ by concern that import only downwards, and no import circle.
 Order (a module may import its own subpackage and anything to its left, never a sibling or to its
 right)::
 
-    {items, db} -> bank -> context -> trust -> {forms, results} -> {sync, analysis} -> psychometrics -> cli
+    {items, db} -> bank -> context -> trust -> {forms, results} -> {sync, analysis, certificates} -> psychometrics
+    -> public -> cli
 
 ``item_bank_sync/__init__.py`` (the version) may be imported by anyone and ``__main__`` by no one.
 Imports under ``if TYPE_CHECKING:`` never run and are not counted; imports inside functions are.
@@ -19,7 +20,7 @@ from tests.support.import_graph import package_graph
 
 PACKAGE = Path(__file__).resolve().parents[2] / "item_bank_sync"
 RANK = {"items": 0, "db": 0, "bank": 1, "context": 2, "trust": 3, "forms": 4, "results": 4, "sync": 5, "analysis": 5,
-        "psychometrics": 6, "web": 7, "cli": 8, "__main__": 9,
+        "registry": 4.5, "sittings": 4.6, "certificates": 5, "psychometrics": 6, "public": 7, "web": 8, "cli": 9, "__main__": 10,
         "staff": 3}
 
 

@@ -20,6 +20,7 @@ from alembic.migration import MigrationContext
 from click.testing import CliRunner
 
 import item_bank_sync.bank.schema
+import item_bank_sync.certificates.schema
 import item_bank_sync.results.schema
 import item_bank_sync.staff.schema
 import item_bank_sync.trust.schema  # noqa: F401

@@ -1,13 +1,15 @@
-"""Certificates, their status history, status lists and the issuer's keys (issue 17).
+"""Certificates, their credentials and status history, and the issuer's public keys (issue 17).
 
-Reserved in the revision chain so that work landing in parallel keeps one line of revisions; the
-engineer who owns it fills in upgrade and downgrade together with the tables'
-definitions on the shared MetaData (a test compares the two on both engines).
+The tables of :mod:`item_bank_sync.certificates.schema`: ``certificates``,
+``certificate_credentials``, ``certificate_events``, ``issuer_keys``.
 
 Revision ID: bank_0009
 """
 
 from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = "bank_0009"
 down_revision = "bank_0008"
@@ -16,8 +18,72 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Nothing yet (reserved)."""
+    op.create_table(
+        "certificates",
+        sa.Column("certificate_id", sa.Text, primary_key=True),
+        sa.Column("attempt_id", sa.Text, nullable=False),
+        sa.Column("candidate_id", sa.Text, nullable=False),
+        sa.Column("holder_name", sa.Text, nullable=False),
+        sa.Column("holder_name_source", sa.Text, nullable=False),
+        sa.Column("name_key", sa.Text, nullable=False),
+        sa.Column("name_consent", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("scheme_id", sa.Text, nullable=False),
+        sa.Column("scheme_version", sa.Integer, nullable=False),
+        sa.Column("scheme_title", sa.Text, nullable=False),
+        sa.Column("scope_json", sa.Text, nullable=False),
+        sa.Column("scope_reduced", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("valid_from", sa.Text, nullable=False),
+        sa.Column("valid_until", sa.Text, nullable=False),
+        sa.Column("status", sa.Text, nullable=False, server_default="valid"),
+        sa.Column("status_reason", sa.Text, nullable=False, server_default=""),
+        sa.Column("suspended_until", sa.Text),
+        sa.Column("agreement_version", sa.Text, nullable=False),
+        sa.Column("agreement_accepted_at", sa.Text, nullable=False),
+        sa.Column("issued_by", sa.Text, nullable=False),
+        sa.Column("issued_at", sa.Text, nullable=False),
+        sa.CheckConstraint("status IN ('valid', 'suspended', 'withdrawn', 'expired')",
+                           name="certificates_status_check"),
+    )
+    op.create_index("certificates_attempt", "certificates", ["attempt_id"])
+    op.create_index("certificates_name_key", "certificates", ["name_key"])
+    op.create_table(
+        "certificate_credentials",
+        sa.Column("credential_id", sa.Text, primary_key=True),
+        sa.Column("certificate_id", sa.Text, sa.ForeignKey("certificates.certificate_id"), nullable=False),
+        sa.Column("kid", sa.Text, nullable=False),
+        sa.Column("revocation_index", sa.Integer, nullable=False, unique=True),
+        sa.Column("suspension_index", sa.Integer, nullable=False, unique=True),
+        sa.Column("jwt", sa.Text, nullable=False),
+        sa.Column("issued_at", sa.Text, nullable=False),
+        sa.Column("superseded_at", sa.Text),
+    )
+    op.create_index("certificate_credentials_certificate", "certificate_credentials", ["certificate_id"])
+    op.create_table(
+        "certificate_events",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("certificate_id", sa.Text, sa.ForeignKey("certificates.certificate_id"), nullable=False),
+        sa.Column("action", sa.Text, nullable=False),
+        sa.Column("decided_by", sa.Text, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False, server_default=""),
+        sa.Column("detail_json", sa.Text, nullable=False, server_default="{}"),
+        sa.Column("at", sa.Text, nullable=False),
+    )
+    op.create_index("certificate_events_certificate", "certificate_events", ["certificate_id"])
+    op.create_table(
+        "issuer_keys",
+        sa.Column("kid", sa.Text, primary_key=True),
+        sa.Column("public_jwk_json", sa.Text, nullable=False),
+        sa.Column("created_at", sa.Text, nullable=False),
+        sa.Column("retired_at", sa.Text),
+    )
 
 
 def downgrade() -> None:
-    """Nothing yet (reserved)."""
+    op.drop_table("issuer_keys")
+    op.drop_index("certificate_events_certificate", table_name="certificate_events")
+    op.drop_table("certificate_events")
+    op.drop_index("certificate_credentials_certificate", table_name="certificate_credentials")
+    op.drop_table("certificate_credentials")
+    op.drop_index("certificates_name_key", table_name="certificates")
+    op.drop_index("certificates_attempt", table_name="certificates")
+    op.drop_table("certificates")

@@ -1,0 +1,107 @@
+"""The issuer's Ed25519 signing keys for credentials, and the JWKS the public site serves.
+
+Why keys of their own rather than the central signing key: the central key signs packages,
+centre certificates and revocation lists that test centres pin; a credential key is published to
+the whole world and is rotated on its own schedule (a leaked credential key must not let anyone
+sign a form package). Each key has an id, its RFC 7638 JWK thumbprint, which is the ``kid`` of
+every credential it signed. Rotation makes a new key the active one and keeps the old ones in the
+JWKS (marked retired), so every credential ever issued still verifies.
+
+Private halves live in ``DATA/keys/issuer/<kid>.key`` (0600, ``exam_core.keys`` format); the
+public halves are rows of ``issuer_keys`` so every server of the body serves the same JWKS.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import insert, select, update
+
+from exam_core import keys
+from exam_core.errors import InvigilError
+from exam_core.timestamps import format_time, utc_now
+from item_bank_sync.certificates.schema import issuer_keys
+from item_bank_sync.context import CentralContext
+from item_bank_sync.db.sql import lock, write
+
+ISSUER_KEYS_DIR = "issuer"
+
+
+def b64url(data: bytes) -> str:
+    """base64url without padding (RFC 7515 section 2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def public_jwk(public: Ed25519PublicKey) -> dict[str, str]:
+    """The OKP/Ed25519 JWK (RFC 8037) of a public key, with its ``kid`` (RFC 7638 thumbprint)."""
+    x = b64url(keys.public_bytes(public))
+    thumbprint_input = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True)
+    kid = b64url(hashlib.sha256(thumbprint_input.encode()).digest())
+    return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"}
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The active issuer key: its id (the JWS ``kid``) and private half."""
+
+    kid: str
+    private: Ed25519PrivateKey
+
+
+class IssuerKeys:
+    """The issuer's keys of one central body (files under keys/issuer, public halves in the table)."""
+
+    def __init__(self, ctx: CentralContext) -> None:
+        self.ctx = ctx
+        self.dir = ctx.keys_dir / ISSUER_KEYS_DIR
+
+    def _path(self, kid: str) -> Path:
+        return self.dir / f"{kid}.key"
+
+    def active(self) -> SigningKey:
+        """The newest key not retired; the first one is made on first use."""
+        c = issuer_keys.c
+        with self.ctx.open_bank_db().connect() as conn:
+            row = conn.execute(select(c.kid).where(c.retired_at.is_(None)).order_by(c.created_at.desc())).first()
+        if row is None:
+            return self.rotate()
+        return SigningKey(row[0], self._load(row[0]))
+
+    def _load(self, kid: str) -> Ed25519PrivateKey:
+        path = self._path(kid)
+        if not path.exists():
+            raise InvigilError(f"{path}: the private half of issuer key {kid} is missing")
+        return keys.load_signing_key(path)
+
+    def rotate(self) -> SigningKey:
+        """Make a new active key; the previous ones are retired but stay in the JWKS."""
+        private = keys.generate_signing_key()
+        jwk = public_jwk(private.public_key())
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        keys.save_private_key(self._path(jwk["kid"]), private)
+        now = format_time(utc_now())
+        with write(self.ctx.open_bank_db()) as conn:
+            lock(conn, "issuer-keys")
+            conn.execute(update(issuer_keys).where(issuer_keys.c.retired_at.is_(None)).values(retired_at=now))
+            conn.execute(insert(issuer_keys).values(kid=jwk["kid"], public_jwk_json=json.dumps(jwk), created_at=now))
+        return SigningKey(jwk["kid"], private)
+
+    def jwks(self) -> dict[str, Any]:
+        """``{"keys": [...]}``: every key ever used, newest first (RFC 7517 JWK Set)."""
+        c = issuer_keys.c
+        with self.ctx.open_bank_db().connect() as conn:
+            rows = conn.execute(select(c.public_jwk_json).order_by(c.created_at.desc())).all()
+        return {"keys": [json.loads(r[0]) for r in rows]}
+
+    def public_key(self, kid: str) -> Ed25519PublicKey | None:
+        """The public key with this id, or None (for the body's own checks of a credential)."""
+        for jwk in self.jwks()["keys"]:
+            if jwk["kid"] == kid:
+                return keys.ed25519_public_from_raw(base64.urlsafe_b64decode(jwk["x"] + "=="))
+        return None

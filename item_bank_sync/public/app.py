@@ -1,0 +1,94 @@
+"""The public site's Flask app: security headers, per-address rate limits, errors, blueprints.
+
+Every response carries a strict Content-Security-Policy (no script at all: the pages are plain
+forms and text), no framing, no referrer (a verification URL names a certificate), and
+``Cache-Control: no-store`` for anything naming a holder; the status lists and the key set set
+their own short caching (see :mod:`item_bank_sync.public.wellknown`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, render_template, request
+
+from item_bank_sync.certificates.registry import CertificateRegistry
+from item_bank_sync.context import CentralContext
+from item_bank_sync.public.limits import RateLimiter
+from item_bank_sync.public.verify import verify_blueprint
+from item_bank_sync.public.wellknown import wellknown_blueprint
+
+#: Header the HTTPS listener puts in each connection's request with the client's address
+#: (:mod:`item_bank_sync.public.server`); trusted only when the app is told it is behind it.
+PEER_HEADER = "X-Invigil-Peer"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                                "base-uri 'none'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+HSTS = "max-age=31536000"
+#: Lookups (pages and API) per address per minute; searches by name are stricter.
+LOOKUPS_PER_MINUTE = 60
+SEARCHES_PER_MINUTE = 10
+
+
+def create_public_app(ctx: CentralContext, *, behind_front: bool = False,
+                      lookups_per_minute: int = LOOKUPS_PER_MINUTE,
+                      searches_per_minute: int = SEARCHES_PER_MINUTE) -> Flask:
+    """The public site over one central body's data directory (read-only but for nothing)."""
+    app = Flask("item_bank_sync.public", template_folder="templates", static_folder="static")
+    app.config.update(MAX_CONTENT_LENGTH=4096, BEHIND_FRONT=behind_front)
+    app.extensions["invigil_certificates"] = CertificateRegistry(ctx)
+    app.extensions["invigil_limits"] = {"lookup": RateLimiter(lookups_per_minute, 60.0),
+                                        "search": RateLimiter(searches_per_minute, 60.0)}
+    app.register_blueprint(wellknown_blueprint())
+    app.register_blueprint(verify_blueprint())
+    app.before_request(_client_address)
+    app.after_request(_headers)
+    _error_pages(app)
+    return app
+
+
+def _client_address() -> Any:
+    """``g.client``: the listener's peer header behind it (refused without one), else the socket's."""
+    if _behind_front():
+        peer = request.headers.get(PEER_HEADER, "")
+        if not peer:
+            return jsonify(error="request without the listener's client address"), 400
+        g.client = peer
+    else:
+        g.client = request.remote_addr or "unknown"
+    return None
+
+
+def _behind_front() -> bool:
+    from flask import current_app
+
+    return bool(current_app.config["BEHIND_FRONT"])
+
+
+def _headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    if _behind_front():
+        response.headers["Connection"] = "close"   # one request per connection: each carries the peer header
+    return response
+
+
+def _error_pages(app: Flask) -> None:
+    def page(code: int, title: str) -> Any:
+        if request.path.startswith("/api/") or request.path.startswith("/status/"):
+            return jsonify(error=title), code
+        return render_template("error.html", title=title, code=code), code
+
+    app.register_error_handler(404, lambda _e: page(404, "Not found"))
+    app.register_error_handler(405, lambda _e: page(405, "Method not allowed"))
+    app.register_error_handler(413, lambda _e: page(413, "Request too large"))
+    app.register_error_handler(429, lambda _e: page(429, "Too many requests: please wait a minute"))
