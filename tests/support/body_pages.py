@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from exam_core.sync_wire import EnvelopeMeta
+from exam_core.sync_wire import EnvelopeMeta, Incident
 from item_bank_sync.results.intake import Intake
 from tests.support.central_db import central_db, rows
 from tests.support.central_world import CENTRE_ID, World, build_world
@@ -37,13 +37,21 @@ def look(page: Any, name: str) -> list[dict[str, Any]]:
     return [{"id": v["id"], "nodes": [n["target"] for n in v["nodes"]][:3]} for v in axe_serious(page)]
 
 
+#: What the console reports with each envelope: one monitoring alert (a rule fired) and one
+#: proctor's incident report (no rule).
+INCIDENTS = (Incident(kind="face.missing", severity="medium", at="2026-11-26T10:05:00Z", rule="face_absent"),
+             Incident(kind="proctor.note", severity="low", at="2026-11-26T10:07:00Z"))
+
+
 def results_world(data_dir: Path, attempts: dict[str, dict[str, Any]], cut_score: float = 3.0) -> World:
-    """A world whose envelopes for ``attempts`` (attempt id -> answers) are taken in, proctored by PROCTOR."""
+    """A world whose envelopes for ``attempts`` (attempt id -> answers) are taken in, proctored by
+    PROCTOR, each with INCIDENTS."""
     world = build_world(data_dir, cut_score=cut_score)
     db = central_db(data_dir)
     intake = Intake(db.bank, db.results, world.keys, [])
     for attempt_id, answers in attempts.items():
-        intake.receive(world.seal(attempt_id, answers), CENTRE_ID, EnvelopeMeta(proctors=(PROCTOR,)))
+        intake.receive(world.seal(attempt_id, answers), CENTRE_ID,
+                       EnvelopeMeta(proctors=(PROCTOR,), incidents=INCIDENTS))
     return world
 
 
