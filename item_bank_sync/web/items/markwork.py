@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import Engine, and_, exists, select
 
 from item_bank_sync.bank.schema import versioned_json
-from item_bank_sync.bank.store import BankError, ItemBank
+from exam_core.errors import InvigilError
+from item_bank_sync.bank.store import ItemBank
 from item_bank_sync.db.sql import read
 from item_bank_sync.results.marking import person_key, task_response
 from item_bank_sync.results.schema import attempts, marking_tasks, marks
@@ -105,7 +106,7 @@ def _question(results: Engine, bank: ItemBank, task: dict[str, Any]) -> tuple[st
         return "", ""
     try:
         item, key = bank.item(task["item_id"], version), bank.answer_key(task["item_id"], version)
-    except BankError:
+    except InvigilError:  # no such version, or a stored document that no longer reads: show no text
         return "", ""
     prompts = [i.prompt_html for i in item.interactions if i.response_id == task["response_id"]]
     return item.body_html + "".join(prompts), key.rubric_html
