@@ -22,6 +22,9 @@ from item_bank_sync.cli.forms import export_command, forms_group, publish_comman
 from item_bank_sync.cli.init import init_command
 from item_bank_sync.cli.items import import_command, items_group
 from item_bank_sync.cli.releases import releases_group
+from item_bank_sync.cli.applications import accommodations_group, applications_group
+from item_bank_sync.cli.persons import conflicts_group, persons_group
+from item_bank_sync.cli.sittings import bookings_group, sessions_group
 from item_bank_sync.cli.results import decide_command, intake_group, integrity_command, marking_group, results_group
 from item_bank_sync.cli.sync import export_bundle_command, import_bundle_command, serve_command
 from item_bank_sync.cli.common import fail
@@ -66,6 +69,8 @@ COMMANDS: tuple[click.Command, ...] = (
     import_command, items_group,                                        # items and document control
     schemes_group, forms_group, publish_command, export_command,        # schemes, forms, packages
     centres_group, releases_group,                                      # trust: centres, kiosk builds
+    persons_group, applications_group, accommodations_group, conflicts_group,  # registry of people
+    sessions_group, bookings_group,                                     # sittings and seats
     serve_command, export_bundle_command, import_bundle_command,        # sync: network and air gap
     intake_group, marking_group, decide_command, results_group,         # results
     certificates_group, public_command,                                 # certificates, public site
