@@ -65,7 +65,8 @@ def staff_list_command(ctx: click.Context) -> None:
     def human(console: Console) -> None:
         for p in people:
             console.print(f"{p.name}\t{','.join(sorted(p.roles))}\t{'enabled' if p.enabled else 'disabled'}\t"
-                          f"{'totp' if p.second_factor else 'no totp yet'}", highlight=False, markup=False, soft_wrap=True)
+                          f"{'totp' if p.second_factor else 'no totp yet'}",
+                          highlight=False, markup=False, soft_wrap=True)
     emit(ctx, {"staff": [p.as_dict() for p in people]}, human)
 
 

@@ -232,7 +232,8 @@ class SignIns:
             failures = (row[0] if row else 0) + 1
             beyond = failures - free
             wait = min(MAX_WAIT_SECONDS, FIRST_WAIT_SECONDS * 2 ** beyond) if beyond >= 0 else 0.0
-            upsert(tx, staff_backoff, {"key": key[:200], "failures": failures, "not_before": time.time() + wait}, ["key"])
+            row_now = {"key": key[:200], "failures": failures, "not_before": time.time() + wait}
+            upsert(tx, staff_backoff, row_now, ["key"])
 
     def _succeeded(self, key: str) -> None:
         with write(self.engine) as tx:

@@ -13,15 +13,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from exam_core.errors import InvigilError
 from exam_core.websec.passwords import MAX_PASSWORD_CHARS
 from item_bank_sync.staff.roles import ADMIN, ROLES
-from item_bank_sync.web.access import current_staff, require_role, state
+from item_bank_sync.web.access import acting_staff, require_role, state
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _actor() -> str:
-    member = current_staff()
-    assert member is not None  # require_role
-    return member.name
+    return acting_staff().name
 
 
 def _password() -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, url_for
 
-from item_bank_sync.web.access import current_session, current_staff, require_signed_in
+from item_bank_sync.web.access import acting_staff, current_session, current_staff, require_signed_in
 from item_bank_sync.web.waiting import waiting_for
 
 bp = Blueprint("home", __name__)
@@ -22,6 +22,4 @@ def index() -> Any:
 @bp.get("/home")
 @require_signed_in
 def home() -> Any:
-    member = current_staff()
-    assert member is not None
-    return render_template("staff/home.html", waiting=waiting_for(member))
+    return render_template("staff/home.html", waiting=waiting_for(acting_staff()))

@@ -17,7 +17,7 @@ from exam_core.websec.passwords import MAX_PASSWORD_CHARS, verify_password
 from item_bank_sync.db.sql import fetch_one
 from item_bank_sync.staff.schema import staff_accounts
 from item_bank_sync.staff.signins import REFUSED, SignInRefused
-from item_bank_sync.web.access import current_session, current_staff, require_signed_in, state
+from item_bank_sync.web.access import acting_staff, current_session, current_staff, require_signed_in, state
 
 from sqlalchemy import select
 
@@ -112,8 +112,7 @@ def signout() -> Any:
 @require_signed_in
 def account() -> Any:
     """Change one's own password: every other session of the person ends."""
-    member = current_staff()
-    assert member is not None  # require_signed_in
+    member = acting_staff()
     error = None
     if request.method == "POST":
         current = request.form.get("current", "")[:MAX_PASSWORD_CHARS]

@@ -7,7 +7,7 @@ body's (``time_zone`` in ``keys/body.json``, an IANA name; UTC when absent), the
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exam_core.timestamps import parse_time
@@ -28,9 +28,9 @@ def when(value: object, zone_name: str | None = None) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
     elif isinstance(value, int | float):
-        moment = datetime.fromtimestamp(value, timezone.utc)
+        moment = datetime.fromtimestamp(value, UTC)
     else:
         try:
             moment = parse_time(str(value))

@@ -7,50 +7,38 @@ account or a password reset stop the session at once, copies of the cookie inclu
 and their back-off are checked by ``Accounts.check_password``; this module adds what only a web
 face needs: a per-address throttle, the cookie and the CSRF token, the body limit of each request
 by who sends it (small before a login, so no one can make the console read 600 MiB before it
-knows who they are) and the security headers (``Strict-Transport-Security`` over HTTPS).
+knows who they are) and the security headers (``Strict-Transport-Security`` over HTTPS). What the
+staff web application of the central body shares with this sign-in (CSRF tokens, headers and CSP,
+the body limit, Argon2id, back-off) lives in :mod:`exam_core.websec`; the names are re-exported here.
 """
 
 from __future__ import annotations
 
-import hmac
-import secrets
 import time
 from collections import defaultdict, deque
 from functools import wraps
 from typing import Any
+
+__all__ = ["ANONYMOUS_BODY_BYTES", "HSTS", "SECURITY_HEADERS", "csrf_token", "csrf_valid", "security_headers"]
 from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, session, url_for
 
 from exam_core.audit import AuditLog
+from exam_core.websec.bodylimit import ANONYMOUS_BODY_BYTES
+from exam_core.websec.bodylimit import limit_body as limit_request_body
+from exam_core.websec.csrf import csrf_token, csrf_valid, new_csrf_token
+from exam_core.websec.headers import HSTS, SECURITY_HEADERS, security_headers
 from proctor_console.accounts import Accounts, LoginRefused, User
 from proctor_console.logins import LoginBook, login_id
 
 #: Login attempts per client address per minute (whatever the user name).
 ADDRESS_ATTEMPTS_PER_MINUTE = 20
 ANY_STAFF = ("proctor", "centre_admin")
-#: Largest request body before a login (a login form, a pairing request) and for a proctor (the
-#: largest form is an incident report of 10,000 characters); a centre admin may upload packages.
-ANONYMOUS_BODY_BYTES = 64 * 1024
+#: Largest request body for a proctor (the largest form is an incident report of 10,000
+#: characters); a centre admin may upload packages. Before a login: exam_core.websec.bodylimit.
 STAFF_BODY_BYTES = 2 * 1024 * 1024
-#: A year, renewed by every answer: a browser that once reached the console over HTTPS refuses a
-#: downgraded or intercepted plain-HTTP console (no includeSubDomains: the centre's LAN name may
-#: have neighbours that are not ours).
-HSTS = "max-age=31536000"
 ADMIN = ("centre_admin",)
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                                "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-                                "form-action 'self'"),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-    "Cache-Control": "no-store",
-}
 
 
 class Authenticator:
@@ -84,7 +72,7 @@ class Authenticator:
         """A fresh cookie (new CSRF token too) naming a new server-side login."""
         session.clear()
         session["login"] = self.logins.start(user.name, address)
-        session["csrf"] = secrets.token_urlsafe(32)
+        new_csrf_token()
 
     def logout(self, user: User) -> list[str]:
         """Close this request's login and clear its cookie; returns the closed login ids."""
@@ -98,19 +86,6 @@ def current_login_id() -> str | None:
     """The id of the login this request (or socket) was made with."""
     token = session.get("login")
     return login_id(token) if isinstance(token, str) else None
-
-
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return str(session["csrf"])
-
-
-def csrf_valid(token: Any) -> bool:
-    expected = session.get("csrf")
-    if not isinstance(expected, str) or not expected or not isinstance(token, str):
-        return False
-    return hmac.compare_digest(token.encode(), expected.encode())
 
 
 def require_role(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -140,26 +115,8 @@ def body_limit(user: User | None) -> int:
 
 
 def limit_body(user: User | None) -> Response | None:
-    """Hold this request to ``body_limit``: a larger announced body is answered 413 before any of it
-    is read (the server reads no more of it, ``frame_limits.skip_refused_body``), and Werkzeug
-    stops a body without a length at the same limit."""
-    limit = body_limit(user)
-    request.max_content_length = limit
-    if (request.content_length or 0) <= limit:
-        return None
-    response = Response(f"request body larger than {limit} bytes\n", 413, mimetype="text/plain")
-    response.headers["Connection"] = "close"
-    return response
-
-
-def security_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.is_secure:  # browsers ignore it over plain HTTP (--insecure-dev)
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
-    if response.mimetype == "text/html" or response.mimetype == "application/json":
-        response.headers["Cache-Control"] = "no-store"
-    return response
+    """Hold this request to ``body_limit`` (413 before any of it is read; exam_core.websec.bodylimit)."""
+    return limit_request_body(body_limit(user))
 
 
 def auth_blueprint(auth: Authenticator, *, centre_id: str, centre_name: str,
