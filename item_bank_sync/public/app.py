@@ -8,9 +8,10 @@ their own short caching (see :mod:`item_bank_sync.public.wellknown`).
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 
 from item_bank_sync.certificates.registry import CertificateRegistry
 from item_bank_sync.context import CentralContext
@@ -18,8 +19,8 @@ from item_bank_sync.public.limits import RateLimiter
 from item_bank_sync.public.verify import verify_blueprint
 from item_bank_sync.public.wellknown import wellknown_blueprint
 
-#: Header the HTTPS listener puts in each connection's request with the client's address
-#: (:mod:`item_bank_sync.public.server`); trusted only when the app is told it is behind it.
+#: Header the HTTPS listener puts in each connection's request: its secret, then the client's
+#: address (:mod:`item_bank_sync.public.server`); trusted only with the secret the app was given.
 PEER_HEADER = "X-Invigil-Peer"
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -36,12 +37,14 @@ LOOKUPS_PER_MINUTE = 60
 SEARCHES_PER_MINUTE = 10
 
 
-def create_public_app(ctx: CentralContext, *, behind_front: bool = False,
+def create_public_app(ctx: CentralContext, *, peer_secret: str | None = None,
                       lookups_per_minute: int = LOOKUPS_PER_MINUTE,
                       searches_per_minute: int = SEARCHES_PER_MINUTE) -> Flask:
-    """The public site over one central body's data directory (read-only but for nothing)."""
+    """The public site over one central body's data directory. With ``peer_secret`` (behind the
+    listener of :mod:`item_bank_sync.public.server`) the client's address comes from the peer
+    header carrying that secret; without it, from the socket (tests, a development server)."""
     app = Flask("item_bank_sync.public", template_folder="templates", static_folder="static")
-    app.config.update(MAX_CONTENT_LENGTH=4096, BEHIND_FRONT=behind_front)
+    app.config.update(MAX_CONTENT_LENGTH=4096, PEER_SECRET=peer_secret)
     app.extensions["invigil_certificates"] = CertificateRegistry(ctx)
     app.extensions["invigil_limits"] = {"lookup": RateLimiter(lookups_per_minute, 60.0),
                                         "search": RateLimiter(searches_per_minute, 60.0)}
@@ -54,21 +57,16 @@ def create_public_app(ctx: CentralContext, *, behind_front: bool = False,
 
 
 def _client_address() -> Any:
-    """``g.client``: the listener's peer header behind it (refused without one), else the socket's."""
-    if _behind_front():
-        peer = request.headers.get(PEER_HEADER, "")
-        if not peer:
-            return jsonify(error="request without the listener's client address"), 400
-        g.client = peer
-    else:
+    """``g.client``: from the listener's peer header (refused without its secret), else the socket's."""
+    secret = current_app.config["PEER_SECRET"]
+    if secret is None:
         g.client = request.remote_addr or "unknown"
+        return None
+    given, _, peer = request.headers.get(PEER_HEADER, "").partition(" ")
+    if not peer or not hmac.compare_digest(given.encode(), secret.encode()):
+        return jsonify(error="one request per connection"), 400
+    g.client = peer
     return None
-
-
-def _behind_front() -> bool:
-    from flask import current_app
-
-    return bool(current_app.config["BEHIND_FRONT"])
 
 
 def _headers(response: Response) -> Response:
@@ -77,8 +75,6 @@ def _headers(response: Response) -> Response:
     response.headers.setdefault("Cache-Control", "no-store")
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
-    if _behind_front():
-        response.headers["Connection"] = "close"   # one request per connection: each carries the peer header
     return response
 
 

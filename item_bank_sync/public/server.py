@@ -5,16 +5,19 @@ Why the same front as ``serve`` (:mod:`item_bank_sync.sync.tls_front`): a public
 where slow-header clients and handshake floods come from, and the front's deadlines and
 per-address connection cap already answer them. The front relays bytes to waitress on a Unix
 socket, so waitress never sees who is connected; :class:`PeerFront` therefore writes the
-connection's address into the first request head (``X-Invigil-Peer``, any copy the client sent
-removed) and the app answers with ``Connection: close``, so every request arrives on a connection
-of its own with the header (a request without it is refused). Public lookups are single GETs, so
-one TLS handshake per request costs little.
+connection's address into the first request head (``X-Invigil-Peer: SECRET ADDRESS``, any copy the
+client sent removed) with ``Connection: close`` (a WSGI app may not set that hop-by-hop header
+itself), so waitress serves one request per connection. ``SECRET`` is random per process and known
+only to the front and the app: a request whose header does not carry it (a second request pipelined
+on the connection, with an address of the client's choosing) is refused. Public lookups are single
+GETs, so one TLS handshake per request costs little.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import ssl
 import tempfile
@@ -41,37 +44,43 @@ FRONT_LIMITS = FrontLimits(max_connections=CONNECTION_LIMIT, head_max_bytes=2 * 
                            body_max_bytes=4096)
 
 
-def tag_peer(head: bytes, peer: str) -> bytes:
-    """The request head with ``X-Invigil-Peer: peer`` after the request line and any client copy removed."""
+def tag_peer(head: bytes, peer: str, secret: str) -> bytes:
+    """The request head with ``X-Invigil-Peer: secret peer`` and ``Connection: close`` after the
+    request line, and the client's own copies of both headers removed."""
     line_end, end = head.find(b"\r\n"), head.find(b"\r\n\r\n")
     if line_end < 0 or end < 0:
         return head
-    name = PEER_HEADER.encode().lower() + b":"
-    kept = [h for h in head[line_end + 2:end].split(b"\r\n") if h and not h.lower().startswith(name)]
-    tagged = [head[:line_end], PEER_HEADER.encode() + b": " + peer.encode("ascii", "replace"), *kept]
+    replaced = (PEER_HEADER.encode().lower() + b":", b"connection:")
+    kept = [h for h in head[line_end + 2:end].split(b"\r\n") if h and not h.lower().startswith(replaced)]
+    ours = f"{PEER_HEADER}: {secret} {peer}".encode("ascii", "replace")
+    tagged = [head[:line_end], ours, b"Connection: close", *kept]
     return b"\r\n".join(tagged) + b"\r\n" + head[end + 2:]
 
 
 class PeerFront(TlsFront):
     """The TLS front, writing the client's address into the first request head of each connection."""
 
+    def __init__(self, *args: Any, secret: str, **kwargs: Any) -> None:
+        self._secret = secret
+        super().__init__(*args, **kwargs)
+
     async def _first_head(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, framer: RequestFramer,
                           loop: asyncio.AbstractEventLoop) -> bytes:
         head = await super()._first_head(reader, writer, framer, loop)
         peer = writer.get_extra_info("peername")
-        return tag_peer(head, str(peer[0]) if isinstance(peer, tuple) and peer else "unknown")
+        return tag_peer(head, str(peer[0]) if isinstance(peer, tuple) and peer else "unknown", self._secret)
 
 
 class PublicServer:
     """The public app on waitress (Unix socket) behind a :class:`PeerFront` on ``(host, port)``."""
 
-    def __init__(self, app: Flask, host: str, port: int, ssl_context: ssl.SSLContext | None) -> None:
+    def __init__(self, app: Flask, host: str, port: int, ssl_context: ssl.SSLContext | None, secret: str) -> None:
         self._socket_dir = tempfile.mkdtemp(prefix="invigil-public-")
         backend = os.path.join(self._socket_dir, "http.sock")
         self._http = WsgiServer(app, unix_socket=backend, unix_socket_perms="600",
                                 url_scheme="https" if ssl_context is not None else "http", **ADJUSTMENTS)
         try:
-            self._front = PeerFront(host, port, ssl_context, backend, limits=FRONT_LIMITS)
+            self._front = PeerFront(host, port, ssl_context, backend, limits=FRONT_LIMITS, secret=secret)
         except BaseException:
             self._http.close()
             shutil.rmtree(self._socket_dir, ignore_errors=True)
@@ -93,9 +102,10 @@ class PublicServer:
 def serve_public(ctx: CentralContext, host: str, port: int, insecure_dev: bool,
                  on_ready: Callable[[str], None]) -> None:
     """Run the public site until interrupted (HTTPS with the body's TLS certificate unless ``insecure_dev``)."""
-    app = create_public_app(ctx, behind_front=True)
+    secret = secrets.token_hex(16)
+    app = create_public_app(ctx, peer_secret=secret)
     context = None if insecure_dev else tls_context(Path(ctx.data_dir))[0]
-    server = PublicServer(app, host, port, context)
+    server = PublicServer(app, host, port, context, secret)
     scheme = "http" if insecure_dev else "https"
     on_ready(f"{scheme}://{host}:{server.server_port}" + (" (INSECURE: development only, no TLS)" if insecure_dev
                                                           else ""))
