@@ -61,7 +61,7 @@ def analyze_command(ctx: click.Context, matrix_path: Path | None, form_ref: str 
                     p_min: float, p_max: float, rpb_min: float, distractor_rpb_max: float,
                     write_stats: bool, irt_model: str | None, groups_path: Path | None,
                     reference_group: str | None, focal_group: str | None, with_dif: bool, min_group: int,
-                    cut_score: float | None, write_params: bool, actor: str) -> None:
+                    cut_score: float | None, write_params: bool, actor: str | None) -> None:
     """Item analysis: difficulty, corrected point-biserial, 27% discrimination, alpha, SEM, flags.
 
     Flags mark items for review by a psychometrician; they never change a score by themselves.
@@ -70,7 +70,7 @@ def analyze_command(ctx: click.Context, matrix_path: Path | None, form_ref: str 
     if (matrix_path is None) == (form_ref is None):
         fail(ctx, "give exactly one of --matrix FILE.csv or --form FORM_ID", code=2)
     psychometrics.check_analyze_options(matrix_path, irt_model, groups_path, reference_group, with_dif, cut_score)
-    psychometrics.check_write_params(form_ref, irt_model, write_params)
+    psychometrics.check_write_params(form_ref, irt_model, write_params, actor)
     if matrix_path is not None:
         matrix = read_matrix_csv(matrix_path)
         analysis = analyze_scores(matrix.scores, matrix.item_ids, thresholds=thresholds)

@@ -24,12 +24,17 @@ from exam_core.errors import TooLargeError, ValidationError
 from exam_core.limits import MIB
 from item_bank_sync.analysis.matrix_csv import ScoreMatrix, read_matrix_csv
 from item_bank_sync.analysis.stats import Analysis
-from item_bank_sync.cli.common import actor_option, central, emit, json_option, refusals_exit
+from item_bank_sync.cli.common import central, emit, json_option, refusals_exit
 from item_bank_sync.context import CentralContext
 from item_bank_sync.psychometrics import decision, dif, equating, irt, records
 from item_bank_sync.psychometrics.errors import PsychometricsError
 
 GROUPS_MAX_BYTES = 64 * MIB
+
+#: ``--by`` of the commands that only sometimes write (analyze, equate): no default, so a read-only
+#: run needs no data directory, and a write without a name is refused (who acted is recorded).
+optional_actor = click.option("--by", "actor", default=None,
+                              help="Who acts; needed with --write-params / --store-for (recorded in the audit chain).")
 GROUP_RE = re.compile(r"^[A-Za-z0-9_.\-: ]{1,64}$")
 
 
@@ -53,7 +58,7 @@ def analyze_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Number-correct cut: add decision consistency and accuracy at it."),
         click.option("--write-params", is_flag=True,
                      help="With --form and --irt: store the calibrated parameters per item version in the bank."),
-        actor_option,
+        optional_actor,
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -72,18 +77,19 @@ def check_analyze_options(matrix_path: Path | None, irt_model: str | None, group
         raise ValidationError("--groups", "is only used with --dif")
 
 
-def check_write_params(form_ref: str | None, irt_model: str | None, write_params: bool) -> None:
-    """``--write-params`` stores a form's calibration: it needs both ``--form`` and ``--irt``."""
-    if write_params and (form_ref is None or irt_model is None):
-        raise ValidationError("--write-params", "needs --form FORM and --irt MODEL")
+def check_write_params(form_ref: str | None, irt_model: str | None, write_params: bool, actor: str | None) -> None:
+    """``--write-params`` stores a form's calibration: it needs ``--form``, ``--irt`` and ``--by``."""
+    if write_params and (form_ref is None or irt_model is None or not actor):
+        raise ValidationError("--write-params", "needs --form FORM, --irt MODEL and --by NAME")
 
 
-def form_irt(context: CentralContext, form_ref: str, model: str, write_params: bool, actor: str) -> dict[str, Any]:
+def form_irt(context: CentralContext, form_ref: str, model: str, write_params: bool, actor: str | None
+             ) -> dict[str, Any]:
     """Calibrate ``model`` on a form's scored attempts; with ``write_params`` store it (audited)."""
     matrix = records.form_matrix(context, form_ref)
     result, _ = records.calibrate_form(matrix, model)
     out = {**result.to_dict(), "form": f"{matrix.form_id}@{matrix.version}", "left_out": matrix.left_out}
-    if write_params:
+    if write_params and actor:
         out["stored"] = records.write_parameters(context, matrix, result, actor)
     return out
 
@@ -258,21 +264,15 @@ def _conversion(method: str, new: ScoreMatrix, ref: ScoreMatrix, anchor: list[st
     ix = [new.item_ids.index(i) for i in anchor]
     iy = [ref.item_ids.index(i) for i in anchor]
     if method == "irt-true-score":
-        return _irt_true_score(new, ref, ix, iy)
+        return _irt_true_score(new, ref, ix, iy, bootstrap)
     data = equating.NeatData(tx, new.scores[:, ix].sum(axis=1).astype(np.int64), ty,
                              ref.scores[:, iy].sum(axis=1).astype(np.int64), kx, ky, len(anchor))
     return equating.neat_equating(data, method, w1=w1, smoothing=smoothing, bootstrap=bootstrap)
 
 
-def _irt_true_score(new: ScoreMatrix, ref: ScoreMatrix, ix: list[int], iy: list[int]) -> equating.Conversion:
-    fits = [irt.calibrate(m.scores, m.item_ids, "2pl", standard_errors=False, item_fit=False) for m in (new, ref)]
-    px, py = (equating.ItemParameters.of(f.a, f.b) for f in fits)
-    A, B = equating.stocking_lord(px.subset(ix), py.subset(iy))
-    conv = equating.irt_true_score_equating(px.transformed(A, B), py)
-    conv.details = {"model": "2pl", "linking": "Stocking-Lord", "A": round(A, 6), "B": round(B, 6),
-                    "new_converged": fits[0].converged, "reference_converged": fits[1].converged,
-                    "messages": fits[0].messages + fits[1].messages}
-    return conv
+def _irt_true_score(new: ScoreMatrix, ref: ScoreMatrix, ix: list[int], iy: list[int], bootstrap: int
+                    ) -> equating.Conversion:
+    return equating.irt_true_score_from_scores(new.scores, ref.scores, ix, iy, bootstrap)
 
 
 def print_conversion(console: Console, payload: dict[str, Any]) -> None:
@@ -311,16 +311,16 @@ def print_conversion(console: Console, payload: dict[str, Any]) -> None:
               help="Store the conversion for this form (the new form), so scoring applies the reference cut.")
 @click.option("--reference-form", "reference_form", metavar="FORM@VERSION",
               help="With --store-for: the reference form of the conversion.")
-@actor_option
+@optional_actor
 @json_option
 @click.pass_context
 @refusals_exit
 def equate_command(ctx: click.Context, method: str, new_path: Path, ref_path: Path, anchor: str,
                    smoothing: int | None, w1: float | None, bootstrap: int, store_for: str | None,
-                   reference_form: str | None, actor: str) -> None:
+                   reference_form: str | None, actor: str | None) -> None:
     """Equate a new form's raw scores to a reference form's scale and print the conversion table."""
-    if (store_for is None) != (reference_form is None):
-        raise ValidationError("--store-for", "give both --store-for FORM@V and --reference-form FORM@V")
+    if (store_for is None) != (reference_form is None) or (store_for is not None and not actor):
+        raise ValidationError("--store-for", "give --store-for FORM@V, --reference-form FORM@V and --by NAME")
     items = [a.strip() for a in anchor.split(",") if a.strip()]
     payload = run_equate(method, new_path, ref_path, items, smoothing, w1, bootstrap)
     if store_for is not None and reference_form is not None:

@@ -62,7 +62,10 @@ def test_storing_needs_both_forms_in_the_bank(tmp_path: Path) -> None:
     cli = Central(world.data_dir)
     m = write_matrix(tmp_path / "m.csv", matrix_with_totals([10] * 8, 7), list("abcdefg"))
     out = cli.run("equate", "--method", "mean", "--new", m, "--ref", m, "--store-for", "F1@2", "--reference-form",
-                  "NOPE@1", "--json")
+                  "NOPE@1", "--by", "psy", "--json")
     assert out.exit_code == 1 and "not in the bank" in out.data["error"]
-    half = cli.run("equate", "--method", "mean", "--new", m, "--ref", m, "--store-for", "F1@2", "--json")
-    assert half.exit_code == 1
+    half = cli.run("equate", "--method", "mean", "--new", m, "--ref", m, "--store-for", "F1@2", "--by", "psy",
+                   "--json")
+    nobody = cli.run("equate", "--method", "mean", "--new", m, "--ref", m, "--store-for", "F1@2",
+                     "--reference-form", "F1@2", "--json")
+    assert half.exit_code == 1 and nobody.exit_code == 1 and "--by" in nobody.data["error"]

@@ -42,9 +42,11 @@ def test_write_params_stores_each_item_version_with_its_run(world: Central) -> N
     assert [r["model"] for r in history] == ["rasch", "2pl"]          # newest first, nothing overwritten
 
 
-def test_write_params_needs_form_and_irt(world: Central) -> None:
-    refused = world.run("analyze", "--form", "FA@1", "--write-params", "--json")
-    assert refused.exit_code == 1 and "--irt" in refused.data["error"]
+def test_write_params_needs_form_irt_and_who(world: Central) -> None:
+    for args in (("--write-params",), ("--irt", "2pl", "--write-params")):   # no model; nobody named
+        refused = world.run("analyze", "--form", "FA@1", *args, "--json")
+        assert refused.exit_code == 1 and "--by" in refused.data["error"]
+    assert world.json("params")["parameters"] == []
 
 
 def _panel(tmp: Path) -> Path:
