@@ -39,8 +39,10 @@ from item_bank_sync.certificates.settings import IssuerSettings, load_settings
 from item_bank_sync.certificates.status_list import LIST_SIZE, list_url, random_index
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import lock, write
+from item_bank_sync.registry.schema import person_consents, persons
 from item_bank_sync.results.marking import person_key
 from item_bank_sync.results.schema import attempt_roles, attempts, decisions
+from item_bank_sync.sittings.bookings import person_of_candidate
 
 #: Certification period when the scheme names none (scheme field ``certification_period_months``).
 DEFAULT_PERIOD_MONTHS = 36
@@ -58,10 +60,13 @@ class CertificateRefused(InvigilError):
 @dataclass(frozen=True)
 class Holder:
     """The holder's name and where it came from: ``person`` (the registry's person record) or
-    ``result`` (the name, else the candidate id, the result carries)."""
+    ``result`` (the name, else the candidate id, the result carries); with a person record, its id
+    and whether the person consented to the public register (found by name on the public site)."""
 
     name: str
     source: str
+    person_id: str | None = None
+    public_register: bool = False
 
 
 #: The registry of persons (``item_bank_sync.registry``): candidate id -> the person's record, or None.
@@ -77,6 +82,7 @@ class Certificate:
     certificate_id: str
     attempt_id: str
     candidate_id: str
+    person_id: str | None
     holder_name: str
     holder_name_source: str
     name_consent: bool
@@ -100,6 +106,26 @@ class Certificate:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def person_record(ctx: CentralContext) -> HolderLookup:
+    """The registry of persons (``item_bank_sync.registry``) as a :data:`HolderLookup`: the person a
+    booking issued the candidate id to, their full name and their latest ``public_register`` consent."""
+
+    def lookup(candidate_id: str) -> Holder | None:
+        person_id = person_of_candidate(ctx, candidate_id)
+        if person_id is None:
+            return None
+        p, c = persons.c, person_consents.c
+        with ctx.open_bank_db().connect() as conn:
+            row = conn.execute(select(p.given_name, p.family_name).where(p.person_id == person_id)).first()
+            consent = conn.execute(select(c.given).where(c.person_id == person_id, c.purpose == "public_register")
+                                   .order_by(c.consent_id.desc()).limit(1)).scalar()
+        if row is None:
+            return None
+        return Holder(f"{row[0]} {row[1]}", "person", person_id, bool(consent))
+
+    return lookup
 
 
 def name_key(name: str) -> str:
@@ -145,7 +171,7 @@ class CertificateRegistry:
     def __init__(self, ctx: CentralContext, *, holder_lookup: HolderLookup | None = None,
                  authorise: Authorise | None = None) -> None:
         self.ctx = ctx
-        self.holder_lookup = holder_lookup
+        self.holder_lookup = holder_lookup if holder_lookup is not None else person_record(ctx)
         self.authorise = authorise
         self.keys = IssuerKeys(ctx)
 
@@ -187,9 +213,9 @@ class CertificateRegistry:
         settings, now = self.settings(), utc_now()
         period = int(scheme["doc"].get("certification_period_months") or DEFAULT_PERIOD_MONTHS)
         row = {"certificate_id": new_certificate_id(), "attempt_id": attempt_id,
-               "candidate_id": attempt["candidate_id"], "holder_name": holder.name,
+               "candidate_id": attempt["candidate_id"], "person_id": holder.person_id, "holder_name": holder.name,
                "holder_name_source": holder.source, "name_key": name_key(holder.name),
-               "name_consent": int(name_consent), "scheme_id": scheme["scheme_id"],
+               "name_consent": int(name_consent or holder.public_register), "scheme_id": scheme["scheme_id"],
                "scheme_version": scheme["version"], "scheme_title": scheme["title"],
                "scope_json": json.dumps(scheme["scope"]), "valid_from": format_time(now),
                "valid_until": format_time(add_months(now, period)), "status": "valid",
@@ -237,10 +263,9 @@ class CertificateRegistry:
 
     def _holder(self, attempt: dict[str, Any]) -> Holder:
         """From the registry of persons when it has the candidate, else the name the result carries."""
-        if self.holder_lookup is not None:
-            found = self.holder_lookup(attempt["candidate_id"])
-            if found is not None:
-                return found
+        found = self.holder_lookup(attempt["candidate_id"])
+        if found is not None:
+            return found
         recorded = json.loads(attempt["attempt_json"] or "{}").get("candidate_name") or ""
         return Holder(recorded.strip() or attempt["candidate_id"], "result")
 
@@ -307,7 +332,7 @@ class CertificateRegistry:
         except CertificateRefused:
             return None
 
-    def list(self, state: str | None = None) -> list[Certificate]:
+    def listing(self, state: str | None = None) -> list[Certificate]:
         """Every certificate (staff only: the public site never lists holders)."""
         with self.ctx.open_bank_db().connect() as conn:
             rows = conn.execute(select(certificates).order_by(certificates.c.issued_at)).mappings().all()

@@ -1,6 +1,7 @@
 """Tables of certificates, their credentials, status history and the issuer's public keys (bank store).
 
-``certificates``            one certificate (ISO/IEC 17024 9.4): holder, scheme and version, scope,
+``certificates``            one certificate (ISO/IEC 17024 9.4): holder (``person_id`` when the
+                            registry of persons knows the candidate), scheme and version, scope,
                             dates, status, the holder agreement accepted at issue, consent to be
                             found by name. ``status`` is the registry's truth; the status lists are
                             computed from it at every request, so they can never disagree.
@@ -26,6 +27,7 @@ certificates = central_table(
     Column("certificate_id", Text, primary_key=True),
     Column("attempt_id", Text, nullable=False),
     Column("candidate_id", Text, nullable=False),
+    Column("person_id", Text),
     Column("holder_name", Text, nullable=False),
     Column("holder_name_source", Text, nullable=False),
     Column("name_key", Text, nullable=False),
@@ -47,6 +49,7 @@ certificates = central_table(
     CheckConstraint("status IN ('valid', 'suspended', 'withdrawn', 'expired')", name="certificates_status_check"),
     Index("certificates_attempt", "attempt_id"),
     Index("certificates_name_key", "name_key"),
+    Index("certificates_person", "person_id"),
 )
 
 certificate_credentials = central_table(

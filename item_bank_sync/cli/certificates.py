@@ -100,7 +100,7 @@ def issue_command(ctx: click.Context, attempt_id: str, by: str, name_consent: bo
 @refusals_exit
 def list_command(ctx: click.Context, state: str | None) -> None:
     """List certificates with their status as of now."""
-    rows = [_public(c) for c in _registry(ctx).list(state)]
+    rows = [_public(c) for c in _registry(ctx).listing(state)]
     emit(ctx, rows, _table(rows, "Certificates"))
 
 

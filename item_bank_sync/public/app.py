@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 
+from exam_core.websec.headers import security_headers
 from item_bank_sync.certificates.registry import CertificateRegistry
 from item_bank_sync.context import CentralContext
 from item_bank_sync.public.limits import RateLimiter
@@ -22,16 +23,10 @@ from item_bank_sync.public.wellknown import wellknown_blueprint
 #: Header the HTTPS listener puts in each connection's request: its secret, then the client's
 #: address (:mod:`item_bank_sync.public.server`); trusted only with the secret the app was given.
 PEER_HEADER = "X-Invigil-Peer"
-SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-                                "base-uri 'none'; frame-ancestors 'none'"),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
-HSTS = "max-age=31536000"
+#: Stricter than the staff faces' CSP (exam_core.websec.headers): the public pages run no script and
+#: load nothing but their style sheet.
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+       "frame-ancestors 'none'")
 #: Lookups (pages and API) per address per minute; searches by name are stricter.
 LOOKUPS_PER_MINUTE = 60
 SEARCHES_PER_MINUTE = 10
@@ -70,12 +65,9 @@ def _client_address() -> Any:
 
 
 def _headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers.setdefault("Cache-Control", "no-store")
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
-    return response
+    """The shared security headers (HSTS over HTTPS, no-store for pages and JSON) with this CSP."""
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    return security_headers(response)
 
 
 def _error_pages(app: Flask) -> None:

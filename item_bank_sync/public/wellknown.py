@@ -19,6 +19,13 @@ from item_bank_sync.certificates.status_list import PURPOSES, status_list_creden
 JWKS_MAX_AGE = 300
 
 
+def _for_any_verifier(response: Response) -> Response:
+    """Public data that a verifier's web page on another origin may fetch (CORS and CORP)."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
 def _registry() -> CertificateRegistry:
     registry: CertificateRegistry = current_app.extensions["invigil_certificates"]
     return registry
@@ -34,13 +41,11 @@ def wellknown_blueprint() -> Blueprint:
         response = jsonify(registry.keys.jwks())
         response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
         response.mimetype = "application/jwk-set+json"
-        return response
+        return _for_any_verifier(response)
 
     @bp.get("/issuer")
     def issuer() -> Any:
-        response = jsonify(_registry().issuer().profile())
-        response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
-        return response
+        return _for_any_verifier(jsonify(_registry().issuer().profile()))
 
     @bp.get("/status/<purpose>")
     def status_list(purpose: str) -> Any:
@@ -50,6 +55,6 @@ def wellknown_blueprint() -> Blueprint:
         credential = status_list_credential(registry.issuer(), purpose, registry.status_indexes(purpose), utc_now())
         response = Response(status_list_jwt(credential, registry.keys.active()), mimetype="application/vc+jwt")
         response.headers["Cache-Control"] = "no-cache, max-age=0"
-        return response
+        return _for_any_verifier(response)
 
     return bp

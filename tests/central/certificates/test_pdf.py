@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import pypdfium2 as pdfium
+import pypdfium2 as pdfium  # type: ignore[import-untyped]  # no stubs, no py.typed
 
 from item_bank_sync.certificates.pdf import certificate_pdf
 from tests.support.central_certificates import DECIDER, PUBLIC_URL, passed_world, pass_attempt

@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("certificate_id", sa.Text, primary_key=True),
         sa.Column("attempt_id", sa.Text, nullable=False),
         sa.Column("candidate_id", sa.Text, nullable=False),
+        sa.Column("person_id", sa.Text),
         sa.Column("holder_name", sa.Text, nullable=False),
         sa.Column("holder_name_source", sa.Text, nullable=False),
         sa.Column("name_key", sa.Text, nullable=False),
@@ -46,6 +47,7 @@ def upgrade() -> None:
     )
     op.create_index("certificates_attempt", "certificates", ["attempt_id"])
     op.create_index("certificates_name_key", "certificates", ["name_key"])
+    op.create_index("certificates_person", "certificates", ["person_id"])
     op.create_table(
         "certificate_credentials",
         sa.Column("credential_id", sa.Text, primary_key=True),
@@ -84,6 +86,7 @@ def downgrade() -> None:
     op.drop_table("certificate_events")
     op.drop_index("certificate_credentials_certificate", table_name="certificate_credentials")
     op.drop_table("certificate_credentials")
+    op.drop_index("certificates_person", table_name="certificates")
     op.drop_index("certificates_name_key", table_name="certificates")
     op.drop_index("certificates_attempt", table_name="certificates")
     op.drop_table("certificates")
