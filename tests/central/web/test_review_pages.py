@@ -1,0 +1,96 @@
+"""Review pages in real Chromium over real intake: decisions with the separation-of-duties check
+shown before the button (a decision maker who proctored the attempt sees why and is refused on
+POST) and the same record as ``decide``, the integrity analysis, the item-analysis report inside
+the application under its own CSP, the results export identical to ``results export``, markup in
+a reason shown as text, and a role that may not see the pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from exam_core.websec.csrf import FORM_FIELD
+from tests.support.body_pages import PROCTOR, look, origin, results_world
+from tests.support.central_cli import Central
+from tests.support.central_db import central_db, rows
+from tests.support.central_world import FORM_ID, FORM_VERSION, GOOD
+
+HOSTILE = '<a href="https://example.org">held</a><script>1</script>'
+
+
+@pytest.fixture
+def central(tmp_path: Path) -> Central:
+    """Three attempts of the world's form taken in, proctored by PROCTOR."""
+    world = results_world(tmp_path / "central", {"att-1": GOOD, "att-2": GOOD,
+                                                 "att-3": {"q1": "B", "q2": ["A"], "q3": "Short"}})
+    return Central(world.data_dir)
+
+
+def test_a_proctor_sees_why_before_the_button_and_is_refused_on_post(central, signed_in_page):
+    page = signed_in_page(PROCTOR, ("decision_maker",))
+    page.goto(f"{origin(page)}/review/decisions/att-1")
+    expect(page.locator("#decision-blocked")).to_contain_text("You acted as proctor on this attempt")
+    assert page.get_by_role("button", name="Record the decision").count() == 0
+    assert look(page, "decision-blocked") == []
+    token = page.locator(f"input[name={FORM_FIELD}]").first.get_attribute("value")
+    answer = page.request.post(f"{origin(page)}/review/decisions/att-1",
+                               form={FORM_FIELD: token or "", "outcome": "withheld", "reason": "mine"})
+    assert answer.status == 422 and "acted as proctor on attempt att-1" in answer.text()
+    assert rows(central_db(central.data_dir).results, "SELECT count(*) FROM decisions") == [(0,)]
+
+
+def test_a_decision_by_page_is_recorded_as_by_the_cli(central, signed_in_page):
+    page = signed_in_page("dee", ("decision_maker",))
+    page.goto(f"{origin(page)}/review/decisions?f_decision=none")
+    expect(page.get_by_role("table")).to_contain_text("3 in all")
+    assert look(page, "decisions") == []
+    page.get_by_role("link", name="att-1").click()
+    assert look(page, "decision") == []
+    page.get_by_label("withheld").check()
+    page.get_by_label("Why").fill(HOSTILE)
+    page.get_by_role("button", name="Record the decision").click()
+    expect(page.get_by_role("status")).to_contain_text("Attempt att-1: withheld, decided by dee")
+    expect(page.locator("main")).to_contain_text(HOSTILE)
+    assert page.locator("main script, main a[href^='https://example']").count() == 0
+    central.json("decide", "att-2", "--by", "dee", "--outcome", "withheld", "--reason", "pending review")
+    made = rows(central_db(central.data_dir).results, "SELECT attempt_id, decided_by, outcome, reason FROM decisions"
+                " ORDER BY id")
+    assert made == [("att-1", "dee", "withheld", HOSTILE), ("att-2", "dee", "withheld", "pending review")]
+    page.goto(f"{origin(page)}/review/decisions?f_decision=none")
+    expect(page.get_by_role("table")).to_contain_text("1 in all")
+
+
+def test_integrity_analysis_and_results_export(central, signed_in_page):
+    page = signed_in_page("psy", ("psychometrician",))
+    page.goto(f"{origin(page)}/review/integrity")
+    assert look(page, "integrity") == []
+    page.get_by_label("Form to analyse").fill(f"{FORM_ID}@{FORM_VERSION}")
+    page.get_by_role("button", name="Run the integrity analysis").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Integrity flags for {FORM_ID} version {FORM_VERSION}")
+    assert look(page, "integrity-run") == []
+
+    page.goto(f"{origin(page)}/review/analysis?form={FORM_ID}@{FORM_VERSION}")
+    frame = page.frame_locator("iframe.report")
+    expect(frame.get_by_role("heading", level=1)).to_be_visible()
+    assert frame.locator("img").count() == 2                                          # the two plots
+    assert look(page, "analysis") == []
+    report = page.request.get(f"{origin(page)}/review/analysis/report?form={FORM_ID}@{FORM_VERSION}")
+    policy = report.headers["content-security-policy"]
+    assert "script-src" not in policy and "default-src 'none'" in policy and "'unsafe-inline'" not in policy
+    assert "frame-ancestors 'self'" in policy and "style-src 'sha256-" in policy
+
+    registrar = signed_in_page("reg", ("registrar",))
+    registrar.goto(f"{origin(registrar)}/review/results")
+    assert look(registrar, "results") == []
+    with registrar.expect_download() as download:
+        registrar.get_by_role("button", name="Download the CSV").click()
+    assert Path(download.value.path()).read_text("utf-8") == central.run("results", "export").output
+
+
+def test_a_role_without_the_review_pages_gets_403(central, signed_in_page):
+    page = signed_in_page("mark", ("marker",))
+    for path in ("/review/decisions", "/review/decisions/att-1", "/review/integrity", "/review/analysis",
+                 "/review/results", "/review/results.csv"):
+        assert page.goto(f"{origin(page)}{path}").status == 403, path
