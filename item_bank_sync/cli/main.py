@@ -32,6 +32,7 @@ from item_bank_sync.context import CentralContext, UninitialisedDataError
 from item_bank_sync.cli.psychometrics import equate_command
 from item_bank_sync.cli.public import public_command
 from item_bank_sync.cli.standard_setting import params_command, standard_setting_group
+from item_bank_sync.cli.review import review_exam_command
 from item_bank_sync.cli.db import backup_group, db_group, restore_command
 from item_bank_sync.cli.staff import guard_actors, staff_group, web_command
 
@@ -75,7 +76,7 @@ COMMANDS: tuple[click.Command, ...] = (
     intake_group, marking_group, decide_command, results_group,         # results
     certificates_group, public_command,                                 # certificates, public site
     integrity_command, analyze_command, equate_command,                 # analysis and psychometrics
-    params_command, standard_setting_group,                             # psychometric records
+    params_command, standard_setting_group, review_exam_command,        # psychometric records, 9.3.5 review
     db_group, backup_group, restore_command,                            # the database: migrate, copy, backup
     audit_group,                                                        # the body's own audit chain
     staff_group, web_command,                                           # staff accounts and their web application

@@ -104,7 +104,7 @@ def _validate(scores: np.ndarray, focal: np.ndarray, min_group: int) -> tuple[np
 def stratum_counts(scores: np.ndarray, focal: np.ndarray) -> tuple[np.ndarray, ...]:
     """Right/total counts per (item, total-score stratum) for each group: O(candidates x items)."""
     k = scores.shape[1]
-    totals = scores.sum(axis=1)
+    totals = scores.sum(axis=1).astype(np.int64)  # 0/1 scores may come as floats (the results store)
     out = []
     for members in (~focal, focal):
         sub, tot = scores[members], totals[members]

@@ -29,6 +29,7 @@ from item_bank_sync.db.sql import fetch_all, fetch_one, write
 from item_bank_sync.psychometrics import irt
 from item_bank_sync.psychometrics.errors import PsychometricsError
 from item_bank_sync.results.intake import load_form_scoring
+from item_bank_sync.results.schema import attempts as attempts_table
 
 
 @dataclass
@@ -42,6 +43,9 @@ class FormMatrix:
     maxima: list[float]
     scores: np.ndarray
     left_out: int
+    #: The analysable attempts (rows of ``scores``) and their candidates, for DIF by declared group.
+    attempt_ids: list[str]
+    candidate_ids: list[str]
 
     def dichotomous(self) -> list[int]:
         """Columns of items scored 0/1 (the 1PL/2PL/Rasch models are for these)."""
@@ -56,8 +60,12 @@ def form_matrix(context: CentralContext, form_ref: str) -> FormMatrix:
     item_ids = [k.item_id for k in scoring.keys]
     attempts, left_out = analysable_attempts(results, form_id, version)
     maxima = [float(sum(rk.max_score for rk in k.responses)) for k in scoring.keys]
+    candidate_of = dict(fetch_all(results, select(attempts_table.c.attempt_id, attempts_table.c.candidate_id)
+                                  .where(attempts_table.c.form_id == form_id,
+                                         attempts_table.c.form_version == version)))
     return FormMatrix(form_id, version, item_ids, [k.version for k in scoring.keys], maxima,
-                      _score_matrix(results, attempts, item_ids), left_out)
+                      _score_matrix(results, attempts, item_ids), left_out, attempts,
+                      [candidate_of[a] for a in attempts])
 
 
 def calibrate_form(matrix: FormMatrix, model: str) -> tuple[irt.IRTResult, list[str]]:
@@ -138,7 +146,7 @@ def store_equating(context: CentralContext, form_ref: str, reference_ref: str, p
     (form_id, version), (ref_id, ref_version) = (_bank_form(bank, r) for r in (form_ref, reference_ref))
     if (form_id, version) == (ref_id, ref_version):
         raise PsychometricsError("a form is not equated to itself")
-    rows = [{"raw": r["raw"], "equated": r["equated"]} for r in payload["conversion"]]
+    rows = [{"raw": r["raw"], "equated": r["equated"], "se": r.get("se")} for r in payload["conversion"]]
     with write(bank) as conn:
         new_id = conn.execute(insert(form_equatings).values(
             form_id=form_id, form_version=version, reference_form_id=ref_id, reference_version=ref_version,

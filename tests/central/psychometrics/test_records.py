@@ -107,3 +107,29 @@ def test_ratings_are_checked_at_the_boundary(world: Central, tmp_path: Path) -> 
         out = world.run("standard-setting", "rate", "ANG2", "--round", "1", "--ratings", bad, "--json")
         assert out.exit_code == 1 and reason in out.data["error"], out.output
     assert world.run("standard-setting", "adopt", "ANG2", "--reason", "x", "--json").exit_code == 1
+
+
+def test_review_exam_brings_the_evidence_together_and_flags_shortfalls(world: Central, tmp_path: Path) -> None:
+    groups = tmp_path / "groups.csv"
+    cands = [r[0] for r in rows(central_db(world.data_dir).results,
+                                "SELECT candidate_id FROM attempts WHERE form_id = 'FB' ORDER BY attempt_id")]
+    groups.write_text("candidate_id,group\n" + "".join(f"{c},{'en' if n % 2 else 'fr'}\n"
+                                                       for n, c in enumerate(cands)))
+    strict = tmp_path / "thresholds.json"
+    strict.write_text('{"alpha_min": 0.99, "exposure_max": 0.6}')
+    out = world.json("review-exam", "--form", "FB@1", "--groups", groups, "--reference", "en",
+                     "--thresholds", strict, "--out", tmp_path / "review")
+    assert out["n_candidates"] == 600 and out["irt"]["converged"]
+    assert out["dif"]["n_reference"] == 300 and len(out["dif"]["items"]) == 12
+    assert out["decision"]["cut"] == pytest.approx(7.2) and "livingston_lewis" in out["decision"]
+    assert {e["exposure"] for e in out["exposure"]} == {1.0}       # both forms hold every item
+    whats = {(f["section"], f["what"]) for f in out["flags"]}
+    assert ("classical", "alpha") in whats and ("exposure", "exposure") in whats
+    assert out["corrective_actions"]["register"] is None and out["corrective_actions"]["note"]
+    html = (tmp_path / "review" / "review.html").read_text()
+    assert html.count("data:image/png;base64,") >= 4 and "Exam performance review of form FB@1" in html
+    assert (tmp_path / "review" / "review.json").exists()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"alpha_minimum": 0.9}')
+    refused = world.run("review-exam", "--form", "FB@1", "--thresholds", bad, "--json")
+    assert refused.exit_code == 1 and "unknown threshold" in refused.data["error"]
