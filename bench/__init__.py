@@ -11,4 +11,6 @@ BENCHMARKS: dict[str, str] = {
     "console": "bench.console",
     "monitors": "bench.monitors",
     "central": "bench.central",
+    "results-day": "bench.results_day",
+    "analysis": "bench.analysis",
 }
