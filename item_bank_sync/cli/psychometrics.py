@@ -323,6 +323,6 @@ def equate_command(ctx: click.Context, method: str, new_path: Path, ref_path: Pa
         raise ValidationError("--store-for", "give --store-for FORM@V, --reference-form FORM@V and --by NAME")
     items = [a.strip() for a in anchor.split(",") if a.strip()]
     payload = run_equate(method, new_path, ref_path, items, smoothing, w1, bootstrap)
-    if store_for is not None and reference_form is not None:
+    if store_for is not None and reference_form is not None and actor:
         payload["stored"] = records.store_equating(central(ctx), store_for, reference_form, payload, actor)
     emit(ctx, payload, lambda console: print_conversion(console, payload))

@@ -162,6 +162,7 @@ def _bank_form(bank: Engine, text: str) -> tuple[str, int]:
     ident, _, version = text.partition("@")
     if not version.isdigit():
         raise PsychometricsError(f"{text!r}: name a form version as FORM@VERSION", "--store-for")
-    if fetch_one(bank, select(forms.c.form_id).where(forms.c.form_id == ident, forms.c.version == int(version))) is None:
+    found = fetch_one(bank, select(forms.c.form_id).where(forms.c.form_id == ident, forms.c.version == int(version)))
+    if found is None:
         raise PsychometricsError(f"form {ident} v{version} is not in the bank", "--store-for")
     return ident, int(version)

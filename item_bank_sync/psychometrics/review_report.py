@@ -18,7 +18,7 @@ import jinja2
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot loads)
+import matplotlib.pyplot as plt  # after matplotlib.use: the backend must be chosen before pyplot loads
 
 _TEMPLATES = Path(__file__).parent / "templates"
 

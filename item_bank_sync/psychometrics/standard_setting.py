@@ -256,7 +256,8 @@ def panel_cuts(context: CentralContext, study_id: str, round_no: int) -> list[di
         cuts[pid] = cuts.get(pid, 0.0) + float(rating) * maxima.get(item_id, 0.0)
     if not cuts:
         raise PsychometricsError(f"study {study_id} has no ratings in round {round_no}")
-    return [{"panellist_id": pid, "cut": round(cut, 6), "flags": flags.get(pid, [])} for pid, cut in sorted(cuts.items())]
+    return [{"panellist_id": pid, "cut": round(cut, 6), "flags": flags.get(pid, [])}
+            for pid, cut in sorted(cuts.items())]
 
 
 def angoff_cut(cuts: list[float]) -> tuple[float, float | None]:

@@ -70,7 +70,8 @@ def test_two_category_grm_standard_errors_are_the_2pls():
     assert g.se_a is not None and g.se_b is not None and r.se_a is not None and r.se_b is not None
     np.testing.assert_allclose(g.se_a, r.se_a, rtol=1e-3)
     np.testing.assert_allclose([s[0] for s in g.se_b], r.se_b, rtol=1e-3)
-    assert "se_b" in g.to_dict()["items"][0]
+    items = g.to_dict()["items"]
+    assert isinstance(items, list) and "se_b" in items[0]
 
 
 def test_grm_standard_errors_match_the_spread_over_simulated_replications():
