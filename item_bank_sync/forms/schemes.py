@@ -30,7 +30,7 @@ from item_bank_sync.items.yaml_safe import load_yaml
 FORMAT = "invigil-scheme/1"
 FIELDS = {"format", "id", "version", "title", "eligibility", "duration_minutes", "cut_score_percent",
           "accommodations_allowed", "max_extra_time_percent", "blueprint", "enemy_groups",
-          "instructions", "agreement", "tools", "prerequisites"}
+          "instructions", "agreement", "tools", "prerequisites", "certification_period_months"}
 REQUIRED = {"format", "id", "version", "title", "duration_minutes", "cut_score_percent", "blueprint"}
 ACCOMMODATIONS = tuple(f for f in Accommodations.__dataclass_fields__)
 #: Education levels a scheme's ``prerequisites.education`` names, lowest first (an applicant meets
@@ -67,6 +67,9 @@ class Scheme:
     tools: dict[str, Any] = field(default_factory=dict)   # CandidateTools; empty: none
     #: Eligibility rules (registry/eligibility.py checks applications against them); empty: none.
     prerequisites: dict[str, Any] = field(default_factory=dict)
+    #: How long a certificate is valid (ISO/IEC 17024 9.6); 0: the body's default (36 months,
+    #: item_bank_sync.certificates.registry.DEFAULT_PERIOD_MONTHS).
+    certification_period_months: int = 0
 
     @property
     def form_length(self) -> int:
@@ -85,7 +88,7 @@ class Scheme:
         """The stored document; without ``tools`` when there are none, so a scheme stored before
         tools existed is still "unchanged" when its file is added again."""
         doc = json.loads(json.dumps(asdict(self)))
-        for optional in ("tools", "prerequisites"):
+        for optional in ("tools", "prerequisites", "certification_period_months"):
             if not doc[optional]:
                 del doc[optional]
         return doc
@@ -133,7 +136,8 @@ def parse_scheme(data: bytes, source: str) -> Scheme:
         blueprint=blueprint, accommodations_allowed=allowed,
         max_extra_time_percent=check.integer(doc, "max_extra_time_percent", 0, 400, 0),
         enemy_groups=groups, instructions=check.html(doc, "instructions"), agreement=check.html(doc, "agreement"),
-        tools=check.tools(doc), prerequisites=check.prerequisites(doc))
+        tools=check.tools(doc), prerequisites=check.prerequisites(doc),
+        certification_period_months=check.integer(doc, "certification_period_months", 0, 600, 0))
 
 
 class _Checker:

@@ -39,8 +39,8 @@ class Passed:
         return CertificateRegistry(self.ctx, **kwargs)
 
 
-def pass_attempt(world: World, attempt_id: str, candidate_name: str = "") -> None:
-    """Receive, mark (two markers agree) and decide ``attempt_id`` as a pass."""
+def pass_attempt(world: World, attempt_id: str, candidate_name: str = "", *, decided: bool = True) -> None:
+    """Receive, mark (two markers agree) and (unless not ``decided``) decide ``attempt_id`` as a pass."""
     stores = central_db(world.data_dir)
     intake = Intake(stores.bank, stores.results, world.keys, [])
     payload = world.payload(attempt_id, {"q1": "A", "q2": ["A", "C"], "q3": "A careful essay"},
@@ -50,7 +50,8 @@ def pass_attempt(world: World, attempt_id: str, candidate_name: str = "") -> Non
                                        [attempt_id]).fetchone()[0]
     for marker in MARKERS:
         record_mark(stores.results, task, marker, 3)
-    decide(stores.results, attempt_id, DECIDER, "pass", "at or above the cut score")
+    if decided:
+        decide(stores.results, attempt_id, DECIDER, "pass", "at or above the cut score")
 
 
 def passed_world(data_dir: Path, public_url: str = PUBLIC_URL) -> Passed:
