@@ -1,0 +1,66 @@
+"""Server-side sessions: a disabled account's session ends at once, a password change ends the
+person's other sessions (not the one they used), and an administrator's reset ends all of them."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.support.staff_web import sign_in
+
+
+def _home_or_signin(page, web) -> str:
+    page.goto(f"{web.url}/home")
+    return str(page.get_by_role("heading", level=1).inner_text())
+
+
+def test_a_disabled_account_s_session_ends_at_once(browser, staff_web, staff_member):
+    staff_member("alice", "admin")
+    bob_page = sign_in(browser, staff_web, staff_member("bob", "marker"))
+    assert _home_or_signin(bob_page, staff_web) == "Home"
+    staff_web.book.disable("bob", "alice")
+    assert _home_or_signin(bob_page, staff_web) == "Sign in"
+    staff_web.book.enable("bob", "alice")
+    assert _home_or_signin(bob_page, staff_web) == "Sign in"  # ended for good, not paused
+    bob_page.context.close()
+
+
+def test_a_password_change_ends_the_other_sessions_but_not_this_one(browser, staff_web, staff_member):
+    bob = staff_member("bob", "marker")
+    first = sign_in(browser, staff_web, bob)
+    second = sign_in(browser, staff_web, bob)
+    second.goto(f"{staff_web.url}/account")
+    second.get_by_label("Current password").fill(bob.password)
+    second.get_by_label("New password (at least 10 characters)").fill("a different password")
+    second.get_by_label("New password again").fill("a different password")
+    second.get_by_role("button", name="Change password").click()
+    expect(second.get_by_role("status")).to_contain_text("your other sessions have ended")
+    assert _home_or_signin(second, staff_web) == "Home"
+    assert _home_or_signin(first, staff_web) == "Sign in"
+    entries = [e for e in staff_web.ctx.audit_log().entries() if e.action == "staff.change_password"]
+    assert [(e.actor, dict(e.data)) for e in entries] == [("bob", {"name": "bob"})]
+    for page in (first, second):
+        page.context.close()
+
+
+def test_an_administrator_s_reset_ends_every_session(browser, staff_web, staff_member):
+    staff_member("alice", "admin")
+    bob_page = sign_in(browser, staff_web, staff_member("bob", "marker"))
+    staff_web.book.reset_password("bob", "a reset password", "alice")
+    assert _home_or_signin(bob_page, staff_web) == "Sign in"
+    bob_page.context.close()
+
+
+def test_half_signed_in_is_not_signed_in(browser, staff_web, staff_member):
+    """After the password but before the code, no page but the code page opens."""
+    staff_member("bob", "marker")
+    context = browser.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    page.goto(f"{staff_web.url}/signin")
+    page.get_by_label("Name").fill("bob")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Set up your second factor")).to_be_visible()
+    for path in ("/home", "/audit", "/admin/staff", "/account"):
+        page.goto(f"{staff_web.url}{path}")
+        assert page.get_by_role("heading", level=1).inner_text() in ("Sign in", "Set up your second factor"), path
+    context.close()
