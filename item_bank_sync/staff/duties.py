@@ -38,12 +38,21 @@ DUTIES: dict[str, tuple[str, ...]] = {
     "marking.mark": (MARKER,),
     "marking.adjudicate": (MARKER,),
     "decide": (DECISION_MAKER,),
+    "analyze": (PSYCHOMETRICIAN,),                       # --write-params (docs/PSYCHOMETRICS.md)
+    "equate": (PSYCHOMETRICIAN,),                        # --store-for
+    "standard-setting.open": (PSYCHOMETRICIAN,),
+    "standard-setting.rate": (PSYCHOMETRICIAN,),
+    "standard-setting.impact": (PSYCHOMETRICIAN,),
+    "standard-setting.recommend": (PSYCHOMETRICIAN,),
+    "standard-setting.adopt": (DECISION_MAKER,),         # the body's decision, not the panel's
     "certificates.issue": (DECISION_MAKER, ADMIN),
     "certificates.suspend": (DECISION_MAKER, ADMIN),
     "certificates.restore": (DECISION_MAKER, ADMIN),
     "certificates.withdraw": (DECISION_MAKER, ADMIN),
     "certificates.reduce-scope": (DECISION_MAKER, ADMIN),
     "certificates.expire-due": (DECISION_MAKER, ADMIN),
+    "certificates.setup": (ADMIN,),
+    "certificates.rotate-key": (ADMIN,),
     "staff.add": (ADMIN,),
     "staff.disable": (ADMIN,),
     "staff.enable": (ADMIN,),
