@@ -32,7 +32,7 @@ from item_bank_sync.web.items.queries import (four_eyes_refusal, listing_query, 
 from item_bank_sync.web.tables import Col, TableSpec, table_page
 from item_bank_sync.web.timefmt import when
 
-bp = Blueprint("staff_items", __name__, url_prefix="/items")
+bp = Blueprint("staff_items", __name__, url_prefix="/items", static_folder="static", static_url_path="/assets")
 
 #: The role each page action needs (the CLI command of the same name needs the same one).
 ACTION_ROLES = {"review": (REVIEWER,), "approve": (APPROVER,), "retire": (APPROVER,)}

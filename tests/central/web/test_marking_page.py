@@ -1,0 +1,159 @@
+"""Marking pages in real Chromium over real intake data: two markers mark one essay blind with the
+rubric beside it, disagree, and a third marker adjudicates; the agreement figures count it; a mark
+given on the page records the same rows as one given with ``marking mark --by``; axe-core on each
+page."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select, update
+
+from exam_core.sync_wire import EnvelopeMeta
+from item_bank_sync.bank.schema import items
+from item_bank_sync.items.importer import ImportOptions, iter_sources
+from item_bank_sync.items.qti.reader import ParsedItem
+from item_bank_sync.results.intake import Intake
+from item_bank_sync.results.schema import attempt_roles, marking_tasks, marks
+from tests.support.central_cli import Central
+from tests.support.central_db import audit_of, central_db
+from tests.support.central_items import QTI21
+from tests.support.central_world import CENTRE_ID, KEYS, World, build_world
+from tests.support.staff_web import SHOTS, StaffWeb, axe_serious
+
+RUBRIC = "Award 2 points per safety check named and explained."
+ESSAY = f"""<?xml version="1.0" encoding="UTF-8"?>
+<assessmentItem xmlns="{QTI21}" identifier="q3" title="Safety essay" adaptive="false" timeDependent="false">
+<responseDeclaration identifier="RESPONSE" cardinality="single" baseType="string"/>
+<outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float"/>
+<itemBody><p>Describe two safety checks.</p><extendedTextInteraction responseIdentifier="RESPONSE">
+<prompt>Write your answer</prompt></extendedTextInteraction>
+<rubricBlock view="scorer"><p>{RUBRIC}</p></rubricBlock></itemBody></assessmentItem>"""
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    """The results tests' world, its essay item (q3) given real content and a scorer rubric, and two
+    attempts received: att-1 and att-2 each wait for two marks on their essay."""
+    world = build_world(tmp_path / "central", cut_score=5.0)
+    (tmp_path / "q3.xml").write_text(ESSAY)
+    parsed = next(iter_sources([tmp_path / "q3.xml"], ImportOptions()))
+    assert isinstance(parsed, ParsedItem)
+    key = {**parsed.key.to_dict(), "responses": [{**parsed.key.to_dict()["responses"][0], **KEYS["q3"]}]}
+    stores = central_db(world.data_dir)
+    with stores.bank.begin() as conn:
+        conn.execute(update(items).where(items.c.item_id == "q3", items.c.version == 1)
+                     .values(item_json=json.dumps(parsed.item.to_dict()), key_json=json.dumps(key)))
+    intake = Intake(stores.bank, stores.results, world.keys, [])
+    for attempt_id, essay in (("att-1", "Check the <b>guard</b> and the stop button."), ("att-2", "Short")):
+        intake.receive(world.seal(attempt_id, {"q1": "A", "q2": ["A", "C"], "q3": essay}), CENTRE_ID,
+                       EnvelopeMeta(proctors=("Pat Proctor",)))
+    return world
+
+
+@pytest.fixture
+def staff_web(world: World) -> Iterator[StaffWeb]:
+    """The staff application over the world's data directory (replaces the conftest's fixture)."""
+    web = StaffWeb(world.data_dir)
+    try:
+        yield web
+    finally:
+        web.close()
+
+
+def _task_of(world: World, attempt_id: str) -> int:
+    with central_db(world.data_dir).results.connect() as conn:
+        return conn.execute(select(marking_tasks.c.task_id).where(marking_tasks.c.attempt_id == attempt_id)).scalar_one()
+
+
+def _recorded(world: World, task_id: int) -> list[tuple[str, str, float]]:
+    with central_db(world.data_dir).results.connect() as conn:
+        return sorted((m, k, s) for m, k, s in conn.execute(
+            select(marks.c.marker, marks.c.kind, marks.c.score).where(marks.c.task_id == task_id)))
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"items-{name}.png"), full_page=True)
+
+
+def _give(page, url: str, task_id: int, score: str, note: str, button: str) -> None:
+    page.goto(f"{url}/marking/")
+    page.get_by_role("link", name=f"Task {task_id}").click()
+    page.get_by_label("score").fill(score)
+    page.get_by_label("Note").fill(note)
+    page.get_by_role("button", name=button).click()
+
+
+def test_a_blind_marking_round_with_adjudication_and_agreement_figures(world, staff_web, signed_in_page):
+    url, task = staff_web.url, _task_of(world, "att-2")
+    mia = signed_in_page("mia", ("marker",))
+    mia.goto(f"{url}/marking/")
+    assert axe_serious(mia) == []
+    mia.get_by_role("link", name=f"Task {task}").click()
+    expect(mia.get_by_role("region", name="Rubric")).to_contain_text(RUBRIC)
+    expect(mia.get_by_role("region", name="The candidate's response")).to_contain_text("Short")
+    expect(mia.locator("main")).to_contain_text("Describe two safety checks.")
+    assert axe_serious(mia) == []
+    _shot(mia, "marking-task")
+    mia.get_by_label("score").fill("0")
+    mia.get_by_label("Note").fill("no check named")
+    mia.get_by_role("button", name="Record my mark").click()
+    expect(mia.locator(".flash")).to_contain_text(f"Task {task}: your mark is recorded (task open)")
+
+    max_ = signed_in_page("max", ("marker",))
+    max_.goto(f"{url}/marking/tasks/{task}")
+    expect(max_.locator("main")).not_to_contain_text("mia")                     # blind: no other mark shown
+    expect(max_.locator("main")).not_to_contain_text("no check named")
+    max_.get_by_label("score").fill("4")
+    max_.get_by_role("button", name="Record my mark").click()
+    expect(max_.locator(".flash")).to_contain_text("task adjudication")
+
+    mia.goto(f"{url}/marking/tasks/{task}")
+    expect(mia.locator("#mark-refusal")).to_contain_text("You have marked this task")
+    expect(mia.get_by_role("button", name="Settle with this score")).to_have_count(0)
+
+    ada = signed_in_page("ada", ("marker",))
+    ada.goto(f"{url}/marking/")
+    expect(ada.get_by_role("table", name="Disagreements for you to adjudicate (1)")).to_be_visible()
+    ada.get_by_role("table", name="Disagreements for you to adjudicate (1)").get_by_role("link").click()
+    expect(ada.get_by_role("table", name="The two marks that disagree")).to_contain_text("no check named")
+    assert axe_serious(ada) == []
+    ada.get_by_label("score").fill("2")
+    ada.get_by_role("button", name="Settle with this score").click()
+    expect(ada.locator(".flash")).to_contain_text("final score 2")
+    assert _recorded(world, task) == [("ada", "adjudication", 2.0), ("max", "mark", 4.0), ("mia", "mark", 0.0)]
+
+    ada.goto(f"{url}/marking/agreement")
+    facts = dict(zip(ada.locator("main dl dt").all_inner_texts(), ada.locator("main dl dd").all_inner_texts()))
+    assert facts["Responses marked by two markers"] == "1"
+    assert facts["Exact agreement (same score)"] == facts["Adjacent agreement (within one point)"] == "0 %"
+    assert facts["Sent to adjudication"] == "100 %"
+    assert facts["Mean difference between two marks"] == "4.00 points"
+    assert axe_serious(ada) == []
+    _shot(ada, "marking-agreement")
+
+
+def test_a_mark_on_the_page_records_what_marking_mark_records(world, staff_web, signed_in_page):
+    """Page and CLI call the same function: the same marks, the same impartiality record, and (as
+    the CLI) no audit entry of their own."""
+    url, by_page, by_cli = staff_web.url, _task_of(world, "att-1"), _task_of(world, "att-2")
+    mia = signed_in_page("mia", ("marker",))
+    max_ = signed_in_page("max", ("marker",))
+    _give(mia, url, by_page, "3", "two checks", "Record my mark")
+    _give(max_, url, by_page, "3", "two checks", "Record my mark")
+    expect(max_.locator(".flash")).to_contain_text("final score 3")
+    cli = Central(world.data_dir)
+    cli.json("marking", "mark", str(by_cli), "--by", "mia", "--score", "3", "--note", "two checks")
+    cli.json("marking", "mark", str(by_cli), "--by", "max", "--score", "3", "--note", "two checks")
+    assert _recorded(world, by_page) == _recorded(world, by_cli) == [("max", "mark", 3.0), ("mia", "mark", 3.0)]
+    with central_db(world.data_dir).results.connect() as conn:
+        roles = sorted(conn.execute(select(attempt_roles.c.attempt_id, attempt_roles.c.person, attempt_roles.c.role)
+                                    .where(attempt_roles.c.role == "marker")))
+    assert roles == [("att-1", "max", "marker"), ("att-1", "mia", "marker"),
+                     ("att-2", "max", "marker"), ("att-2", "mia", "marker")]
+    assert not [e for e in audit_of(world.data_dir).entries() if e.action.startswith("marking.")]
