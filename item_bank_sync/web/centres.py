@@ -21,7 +21,7 @@ from item_bank_sync.results.schema import attempts, envelopes, incidents
 from item_bank_sync.trust.centres import REQUEST_MAX_BYTES, enrol, list_centres, revoke
 from item_bank_sync.trust.kiosk_revocations import list_revocations
 from item_bank_sync.web.access import ADMIN, REGISTRAR, may_do, require_role, state
-from item_bank_sync.web.formfields import ID_RE, actor, refused, text_field
+from item_bank_sync.web.formfields import ID_RE, actor, refused, text_field, upload
 
 bp = Blueprint("centres", __name__, url_prefix="/centres")
 
@@ -45,13 +45,13 @@ def centre_figures(results: Engine) -> dict[str, dict[str, int]]:
     with results.connect() as conn:
         for centre, n in conn.execute(select(attempts.c.centre_id, func.count()).group_by(attempts.c.centre_id)):
             put(centre, "attempts", n)
-        query = select(i.centre_id, func.sum(case((i.rule == "", 1), else_=0)),
-                       func.sum(case((i.rule != "", 1), else_=0))).group_by(i.centre_id)
-        for centre, reports, alerts in conn.execute(query):
+        by_kind = select(i.centre_id, func.sum(case((i.rule == "", 1), else_=0)),
+                         func.sum(case((i.rule != "", 1), else_=0))).group_by(i.centre_id)
+        for centre, reports, alerts in conn.execute(by_kind):
             put(centre, "incidents", reports or 0)
             put(centre, "alerts", alerts or 0)
-        query = select(e.centre_id, func.count()).where(e.status == "quarantined").group_by(e.centre_id)
-        for centre, n in conn.execute(query):
+        held = select(e.centre_id, func.count()).where(e.status == "quarantined").group_by(e.centre_id)
+        for centre, n in conn.execute(held):
             put(centre, "quarantined", n)
     return out
 
@@ -70,10 +70,9 @@ def centres_page() -> ResponseReturnValue:
 @require_role(ADMIN)
 def enrol_centre() -> ResponseReturnValue:
     """``centres add --request FILE``: verify the uploaded request, issue the certificate."""
-    upload = request.files.get("request")
-    if upload is None or not upload.filename:
+    data = upload("request", REQUEST_MAX_BYTES)   # enrol refuses a larger one with its own message
+    if data is None:
         return refused("Enrolment refused", "Choose the enrolment-request.json the centre's console wrote.")
-    data = upload.stream.read(REQUEST_MAX_BYTES + 1)
     try:
         result = enrol(state().ctx, data, "the uploaded request", actor())
     except InvigilError as exc:

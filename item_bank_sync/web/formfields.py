@@ -8,11 +8,14 @@ for the CLI. The actor of every action is the signed-in person, never a field of
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from flask import abort, render_template, request
+from flask import abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy import Engine, Select, select
 
 from item_bank_sync.web.access import current_staff, state
+from item_bank_sync.web.tables import TablePage, TableSpec, table_page
 from item_bank_sync.web.timefmt import when
 
 #: Ids of schemes, forms, centres, attempts (the wire model's identifier shape).
@@ -63,6 +66,25 @@ def optional_int(name: str, low: int, high: int) -> int | None:
     if not re.fullmatch(r"\d{1,19}", value) or not low <= int(value) <= high:
         abort(400)
     return int(value)
+
+
+def upload(name: str, limit: int) -> bytes | None:
+    """The bytes of the file chosen in field ``name`` (None when none was): at most ``limit + 1``
+    are read, so a larger file is never held whole and the caller can refuse it as too large."""
+    chosen = request.files.get(name)
+    if chosen is None or not chosen.filename:
+        return None
+    return chosen.stream.read(limit + 1)
+
+
+def spec_select(spec: TableSpec) -> Select[Any]:
+    """A SELECT of a table spec's columns, each under its key (what ``table_page`` expects)."""
+    return select(*(c.expr.label(c.key) for c in spec.columns))
+
+
+def paged(engine: Engine, spec: TableSpec, endpoint: str, query: Select[Any] | None = None) -> TablePage:
+    """The page of ``query`` (default: the spec's columns) this request asks for, linked to ``endpoint``."""
+    return table_page(engine, spec_select(spec) if query is None else query, spec, request.args, url_for(endpoint))
 
 
 def actor() -> str:

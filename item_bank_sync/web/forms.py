@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from exam_core.errors import InvigilError
 from item_bank_sync.bank.schema import packages
@@ -23,8 +22,8 @@ from item_bank_sync.forms.store import FormStore
 from item_bank_sync.trust.centres import list_centres
 from item_bank_sync.web.access import ADMIN, PSYCHOMETRICIAN, may_do, require_role, state
 from item_bank_sync.web.formfields import (ID_RE, actor, id_field, int_field, optional_id, optional_int, refused,
-                                           shown_time, text_field)
-from item_bank_sync.web.tables import Col, TableSpec, table_page
+                                           shown_time, paged, text_field, upload)
+from item_bank_sync.web.tables import Col, TableSpec
 
 bp = Blueprint("forms", __name__, url_prefix="/forms")
 
@@ -56,10 +55,9 @@ def schemes_page() -> ResponseReturnValue:
 @require_role(PSYCHOMETRICIAN)
 def add_scheme_action() -> ResponseReturnValue:
     """``schemes add FILE``."""
-    upload = request.files.get("scheme")
-    if upload is None or not upload.filename:
+    data = upload("scheme", SCHEME_MAX_BYTES)
+    if data is None:
         return refused("Scheme not added", "Choose the scheme's YAML file.")
-    data = upload.stream.read(SCHEME_MAX_BYTES + 1)
     if len(data) > SCHEME_MAX_BYTES:
         return refused("Scheme not added", f"The file is larger than {SCHEME_MAX_BYTES // 1024} KiB.", 413)
     try:
@@ -148,6 +146,5 @@ def publish_action(form_id: str) -> ResponseReturnValue:
 @require_role(*VIEW)
 def packages_page() -> ResponseReturnValue:
     """Every package published (newest first), sorted, filtered and paged on the server."""
-    query = select(*(c.expr.label(c.key) for c in PACKAGES.columns))
-    page = table_page(state().ctx.open_bank_db(), query, PACKAGES, request.args, url_for("forms.packages_page"))
+    page = paged(state().ctx.open_bank_db(), PACKAGES, "forms.packages_page")
     return render_template("staff/forms/packages.html", page=page)

@@ -25,8 +25,8 @@ from item_bank_sync.sync.store import SyncStore
 from item_bank_sync.trust.release_allowlist import checks
 from item_bank_sync.trust.schema import attestation_checks
 from item_bank_sync.web.access import ADMIN, DECISION_MAKER, REGISTRAR, may_do, require_role, state
-from item_bank_sync.web.formfields import SHA256_RE, actor, refused, shown_time, text_field
-from item_bank_sync.web.tables import Col, TableSpec, table_page
+from item_bank_sync.web.formfields import SHA256_RE, actor, refused, shown_time, paged, spec_select, text_field
+from item_bank_sync.web.tables import Col, TableSpec
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
@@ -52,9 +52,8 @@ QUEUE = TableSpec("envelopes", (
 @require_role(*VIEW)
 def queue_page() -> ResponseReturnValue:
     """``intake list``: every envelope received, filtered and paged on the server."""
-    query = (select(*(c.expr.label(c.key) for c in QUEUE.columns))
-             .outerjoin_from(envelopes, attestation_checks, _A.envelope_sha256 == _E.sha256))
-    page = table_page(state().ctx.open_results_db(), query, QUEUE, request.args, url_for("intake.queue_page"))
+    query = spec_select(QUEUE).outerjoin_from(envelopes, attestation_checks, _A.envelope_sha256 == _E.sha256)
+    page = paged(state().ctx.open_results_db(), QUEUE, "intake.queue_page", query)
     return render_template("staff/intake/queue.html", page=page)
 
 

@@ -33,8 +33,8 @@ from item_bank_sync.results.decisions import OUTCOMES, decide, results_csv, resu
 from item_bank_sync.results.schema import attempts, decisions, integrity_flags
 from item_bank_sync.web.access import (ADMIN, DECISION_MAKER, PSYCHOMETRICIAN, REGISTRAR, current_staff, may_do,
                                        require_role, state)
-from item_bank_sync.web.formfields import ID_RE, actor, refused, shown_time, text_field
-from item_bank_sync.web.tables import Col, TableSpec, table_page
+from item_bank_sync.web.formfields import ID_RE, actor, refused, shown_time, paged, spec_select, text_field
+from item_bank_sync.web.tables import Col, TableSpec
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -77,8 +77,7 @@ def _yes_no(value: Any) -> str:
 @require_role(*ANALYSIS_VIEW)
 def integrity_page() -> ResponseReturnValue:
     """Stored integrity flags (leads for a person, never a decision) and the form to run the analysis."""
-    query = select(*(c.expr.label(c.key) for c in FLAGS.columns))
-    page = table_page(state().ctx.open_results_db(), query, FLAGS, request.args, url_for("review.integrity_page"))
+    page = paged(state().ctx.open_results_db(), FLAGS, "review.integrity_page")
     return render_template("staff/review/integrity.html", page=page, may_run=_may_run_integrity())
 
 
@@ -145,9 +144,8 @@ def _forms_with_results() -> list[str]:
 @require_role(*DECISION_VIEW)
 def decisions_page() -> ResponseReturnValue:
     """Every attempt with the decision that stands (filter "none" for those still awaiting one)."""
-    query = (select(*(c.expr.label(c.key) for c in ATTEMPTS.columns))
-             .outerjoin_from(attempts, decisions, _D.id == _LATEST))
-    page = table_page(state().ctx.open_results_db(), query, ATTEMPTS, request.args, url_for("review.decisions_page"))
+    query = spec_select(ATTEMPTS).outerjoin_from(attempts, decisions, _D.id == _LATEST)
+    page = paged(state().ctx.open_results_db(), ATTEMPTS, "review.decisions_page", query)
     return render_template("staff/review/decisions.html", page=page)
 
 

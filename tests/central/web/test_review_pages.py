@@ -43,6 +43,10 @@ def test_a_proctor_sees_why_before_the_button_and_is_refused_on_post(central, si
 
 def test_a_decision_by_page_is_recorded_as_by_the_cli(central, signed_in_page):
     page = signed_in_page("dee", ("decision_maker",))
+    for forged in ({}, {FORM_FIELD: "forged"}):                       # no CSRF token, a wrong one: refused
+        answer = page.request.post(f"{origin(page)}/review/decisions/att-3",
+                                   form={**forged, "outcome": "withheld", "reason": "x"})
+        assert answer.status == 400
     page.goto(f"{origin(page)}/review/decisions?f_decision=none")
     expect(page.get_by_role("table")).to_contain_text("3 in all")
     assert look(page, "decisions") == []
@@ -70,6 +74,10 @@ def test_integrity_analysis_and_results_export(central, signed_in_page):
     page.get_by_role("button", name="Run the integrity analysis").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Integrity flags for {FORM_ID} version {FORM_VERSION}")
     assert look(page, "integrity-run") == []
+    flags = "SELECT kind, attempt_id, other_attempt_id, score, detail_json FROM integrity_flags ORDER BY id"
+    by_page = rows(central_db(central.data_dir).results, flags)
+    central.json("integrity", "--form", f"{FORM_ID}@{FORM_VERSION}")   # the command names no actor
+    assert rows(central_db(central.data_dir).results, flags) == by_page
 
     page.goto(f"{origin(page)}/review/analysis?form={FORM_ID}@{FORM_VERSION}")
     frame = page.frame_locator("iframe.report")
