@@ -65,12 +65,12 @@ class IssuerKeys:
         return self.dir / f"{kid}.key"
 
     def active(self) -> SigningKey:
-        """The newest key not retired; the first one is made on first use."""
+        """The newest key not retired; the first one is made on first use (audited as the body's)."""
         c = issuer_keys.c
         with self.ctx.open_bank_db().connect() as conn:
             row = conn.execute(select(c.kid).where(c.retired_at.is_(None)).order_by(c.created_at.desc())).first()
         if row is None:
-            return self.rotate()
+            return self.rotate(str(self.ctx.body().get("body_id", "central")))
         return SigningKey(row[0], self._load(row[0]))
 
     def _load(self, kid: str) -> Ed25519PrivateKey:
@@ -79,8 +79,8 @@ class IssuerKeys:
             raise InvigilError(f"{path}: the private half of issuer key {kid} is missing")
         return keys.load_signing_key(path)
 
-    def rotate(self) -> SigningKey:
-        """Make a new active key; the previous ones are retired but stay in the JWKS."""
+    def rotate(self, by: str) -> SigningKey:
+        """Make a new active key; the previous ones are retired but stay in the JWKS. Audited."""
         private = keys.generate_signing_key()
         jwk = public_jwk(private.public_key())
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -90,6 +90,7 @@ class IssuerKeys:
             lock(conn, "issuer-keys")
             conn.execute(update(issuer_keys).where(issuer_keys.c.retired_at.is_(None)).values(retired_at=now))
             conn.execute(insert(issuer_keys).values(kid=jwk["kid"], public_jwk_json=json.dumps(jwk), created_at=now))
+        self.ctx.audit_log().append(by, "certificates.key", {"kid": jwk["kid"]})
         return SigningKey(jwk["kid"], private)
 
     def jwks(self) -> dict[str, Any]:

@@ -55,6 +55,7 @@ def certificates_group() -> None:
 
 
 @certificates_group.command("setup")
+@click.option("--by", "by", required=True, help="Who changes the settings (recorded in the audit chain).")
 @click.option("--public-url", required=True, help="https:// address of the public verification site.")
 @click.option("--agreement-version", help="Version of the holder agreement on use of certificates and marks.")
 @click.option("--agreement-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -62,7 +63,7 @@ def certificates_group() -> None:
 @json_option
 @click.pass_context
 @refusals_exit
-def setup_command(ctx: click.Context, public_url: str, agreement_version: str | None,
+def setup_command(ctx: click.Context, by: str, public_url: str, agreement_version: str | None,
                   agreement_file: Path | None) -> None:
     """Set the public site's address (in credentials and QR codes) and the holder agreement."""
     from dataclasses import asdict, replace
@@ -76,6 +77,8 @@ def setup_command(ctx: click.Context, public_url: str, agreement_version: str | 
         settings = replace(settings, agreement_version=agreement_version,
                            agreement_text=agreement_file.read_text("utf-8"))
     save_settings(central(ctx), settings)
+    central(ctx).audit_log().append(by, "certificates.setup", {"public_url": settings.public_url,
+                                                               "agreement_version": settings.agreement_version})
     emit(ctx, asdict(settings), lambda c: c.print(f"public site {settings.public_url}; agreement "
                                                   f"{settings.agreement_version}", highlight=False))
 
@@ -201,16 +204,25 @@ def pdf_command(ctx: click.Context, certificate_id: str, out_path: Path) -> None
 
 
 @certificates_group.command("jwks")
-@click.option("--rotate", is_flag=True, help="Make a new signing key; old keys stay in the set.")
 @click.pass_context
 @refusals_exit
-def jwks_command(ctx: click.Context, rotate: bool) -> None:
+def jwks_command(ctx: click.Context) -> None:
     """Print the issuer's public key set (what /.well-known/jwks.json serves)."""
     from item_bank_sync.certificates.keys import IssuerKeys
 
     keys = IssuerKeys(central(ctx))
-    if rotate:
-        keys.rotate()
-    else:
-        keys.active()  # the first key is made on first use
+    keys.active()  # the first key is made on first use
     click.echo(json.dumps(keys.jwks(), indent=2))
+
+
+@certificates_group.command("rotate-key")
+@click.option("--by", "by", required=True, help="Who rotates the key (recorded in the audit chain).")
+@json_option
+@click.pass_context
+@refusals_exit
+def rotate_key_command(ctx: click.Context, by: str) -> None:
+    """Make a new issuer signing key; credentials signed by older keys still verify (they stay in the JWKS)."""
+    from item_bank_sync.certificates.keys import IssuerKeys
+
+    key = IssuerKeys(central(ctx)).rotate(by)
+    emit(ctx, {"kid": key.kid}, lambda c: c.print(f"new issuer key {key.kid}", highlight=False))

@@ -30,7 +30,7 @@ def test_a_pass_decision_issues_and_the_status_commands_act_with_json(tmp_path):
     world = build_world(tmp_path / "central", cut_score=3.0)
     pass_attempt(world, "att-1", "Grace Hopper", decided=False)
     cli = Central(world.data_dir)
-    cli.json("certificates", "setup", "--public-url", "https://verify.example.test/")
+    cli.json("certificates", "setup", "--public-url", "https://verify.example.test/", "--by", "Ivy Admin")
     decision = cli.json("decide", "att-1", "--outcome", "pass", "--by", DECIDER, "--reason", "meets the standard")
     cid = decision["certificate_id"]
     shown = cli.json("certificates", "show", cid)
@@ -48,7 +48,8 @@ def test_a_pass_decision_issues_and_the_status_commands_act_with_json(tmp_path):
     assert cli.json("certificates", "expire-due", "--by", "Sam Supervisor") == {"expired": []}
     out = tmp_path / "cert.pdf"
     assert cli.json("certificates", "pdf", cid, "--out", out)["pdf"] == str(out) and out.read_bytes()[:5] == b"%PDF-"
-    jwks = json.loads(cli.run("certificates", "jwks", "--rotate").output)
+    assert cli.json("certificates", "rotate-key", "--by", "Ivy Admin")["kid"]
+    jwks = json.loads(cli.run("certificates", "jwks").output)
     assert len(jwks["keys"]) == 2 and {k["kty"] for k in jwks["keys"]} == {"OKP"}
     assert cli.json("certificates", "withdraw", cid, "--by", "Sam Supervisor", "--reason", "fraud")["state"] == \
         "withdrawn"

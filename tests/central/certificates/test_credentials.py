@@ -148,7 +148,7 @@ def test_reducing_the_scope_supersedes_the_credential(passed, tmp_path):
 def test_expire_due_and_key_rotation_keep_old_credentials_verifiable(passed):
     registry = passed.registry()
     cert = registry.issue(passed.attempt_id, DECIDER)
-    registry.keys.rotate()
+    registry.keys.rotate("Ivy Admin")
     jwks = registry.keys.jwks()
     assert len(jwks["keys"]) == 2
     verify_with_pyjwt(cert.jwt, jwks)                             # signed by the retired key, still in the set
