@@ -74,3 +74,23 @@ def test_the_scheme_names_the_period_and_the_scope(tmp_path):
     assert cert.scheme_title == "Electrical Safety Inspector"
     assert int(cert.valid_until[:4]) * 12 + int(cert.valid_until[5:7]) - \
         (int(cert.valid_from[:4]) * 12 + int(cert.valid_from[5:7])) == 24
+
+
+def test_once_the_body_has_staff_accounts_only_a_decision_maker_or_admin_acts(tmp_path):
+    from item_bank_sync.staff.accounts import StaffBook
+
+    world = build_world(tmp_path / "central", cut_score=3.0)
+    pass_attempt(world, "att-1")
+    ctx = CentralContext(data_dir=world.data_dir)
+    try:
+        cid = CertificateRegistry(ctx).issue("att-1", DECIDER).certificate_id
+        book = StaffBook(ctx)
+        book.add("ivy.admin", "a long enough password 1", ["admin"], "test-setup")
+        book.add("rex.registrar", "a long enough password 2", ["registrar"], "test-setup")
+    finally:
+        ctx.close()
+    cli = Central(world.data_dir)
+    args = ("certificates", "suspend", cid, "--reason", "complaint", "--until", "2099-01-01", "--by")
+    assert "role" in cli.json(*args, "rex.registrar", code=1)["error"]
+    assert cli.json(*args, "ivy.admin")["state"] == "suspended"
+    assert "role" in cli.json("certificates", "rotate-key", "--by", "rex.registrar", code=1)["error"]
