@@ -98,8 +98,19 @@ def _run_child(name: str, quick: bool, timeout: float, log: Path) -> tuple[list[
 @click.option("--json", "as_json", is_flag=True, help="Print figures as JSON.")
 @click.option("--timeout", type=click.FloatRange(1, 24 * 3600), default=None,
               help="Seconds one benchmark may take before it is stopped [default: 300 with --quick, 1800].")
+@click.option("--scale", type=click.FloatRange(0.001, 10), default=None,
+              help="results-day: size as a share of 1,000 centres x 100,000 envelopes [--quick: 0.005, else 1].")
+@click.option("--workers", default=None, metavar="N,N,...",
+              help="results-day: PostgreSQL worker counts to measure [default: 1,2,4].")
 @click.option("--one", hidden=True, help="Internal: run one benchmark in this process.")
-def main(names: tuple[str, ...], quick: bool, as_json: bool, timeout: float | None, one: str | None) -> None:
+def main(names: tuple[str, ...], quick: bool, as_json: bool, timeout: float | None, one: str | None,
+         scale: float | None, workers: str | None) -> None:
+    if scale is not None:                  # to the child through its environment (bench/results_day.py)
+        os.environ["BENCH_SCALE"] = str(scale)
+    if workers is not None:
+        if not all(w.strip().isdigit() and 1 <= int(w) <= 64 for w in workers.split(",")):
+            raise click.BadParameter("a comma-separated list of worker counts (1-64)", param_hint="--workers")
+        os.environ["BENCH_WORKERS"] = workers
     if one is not None:
         _run_one_here(one, quick)
         return

@@ -134,7 +134,8 @@ class WorkerServer:
 
     @property
     def server_port(self) -> int:
-        assert self._front is not None
+        if self._front is None:
+            raise RuntimeError("the front did not start")
         return self._front.port
 
     def worker_pids(self) -> list[int | None]:
