@@ -39,10 +39,11 @@ from item_bank_sync.certificates.settings import IssuerSettings, load_settings
 from item_bank_sync.certificates.status_list import LIST_SIZE, list_url, random_index
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import lock, write
+from item_bank_sync.registry.actors import Actor
 from item_bank_sync.registry.schema import person_consents, persons
 from item_bank_sync.results.marking import person_key
 from item_bank_sync.results.schema import attempt_roles, attempts, decisions
-from item_bank_sync.sittings.bookings import person_of_candidate
+from item_bank_sync.sittings.bookings import check_candidate, person_of_candidate
 
 #: Certification period when the scheme names none (scheme field ``certification_period_months``).
 DEFAULT_PERIOD_MONTHS = 36
@@ -187,7 +188,9 @@ class CertificateRegistry:
 
     # --- who may act -----------------------------------------------------------------------------
     def _check_actor(self, attempt_id: str, by: str, action: str) -> str:
-        """The actor's recorded name; refused if they proctored, marked or adjudicated the attempt."""
+        """The actor's recorded name; refused if they proctored, marked or adjudicated the attempt, or
+        declared a conflict of interest with the holder (the registry's declarations, when a booking
+        made the candidate id a person's)."""
         actor = person_key(by)
         if self.authorise is not None:
             self.authorise(actor, action)
@@ -195,9 +198,13 @@ class CertificateRegistry:
         with self.ctx.open_results_db().connect() as conn:
             roles = sorted(x[0] for x in conn.execute(select(r.role).where(r.attempt_id == attempt_id,
                                                                            r.person == actor)))
+            candidate = conn.execute(select(attempts.c.candidate_id)
+                                     .where(attempts.c.attempt_id == attempt_id)).scalar()
         if roles:
             raise CertificateRefused(f"{by} acted as {' and '.join(roles)} on the holder's attempt {attempt_id} and "
                                      f"cannot decide to {action} this certificate (ISO/IEC 17024 impartiality)")
+        if candidate is not None:
+            check_candidate(self.ctx, Actor(by), candidate, f"{action} this certificate")
         return actor
 
     # --- issue -----------------------------------------------------------------------------------
