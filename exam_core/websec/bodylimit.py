@@ -14,11 +14,17 @@ from flask import Response, request
 ANONYMOUS_BODY_BYTES = 64 * 1024
 
 
-def limit_body(limit: int) -> Response | None:
-    """Hold this request to ``limit`` bytes: a 413 answer when it announces more, else None."""
+def limit_body(limit: int, *, close: bool = True) -> Response | None:
+    """Hold this request to ``limit`` bytes: a 413 answer when it announces more, else None.
+
+    ``close`` asks the server to drop the connection instead of reading the refused body (the
+    console's gevent server); waitress has read the body already and refuses hop-by-hop headers
+    from an application, so the staff application passes False.
+    """
     request.max_content_length = limit
     if (request.content_length or 0) <= limit:
         return None
     response = Response(f"request body larger than {limit} bytes\n", 413, mimetype="text/plain")
-    response.headers["Connection"] = "close"
+    if close:
+        response.headers["Connection"] = "close"
     return response

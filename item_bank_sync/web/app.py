@@ -69,7 +69,8 @@ def _install_gate(app: Flask) -> None:
     def gate() -> Response | None:
         g.staff_session = app.extensions[EXTENSION].signins.session_of(session.get("token"))
         signed_in = current_staff() is not None
-        refused = limit_body(int(app.config["MAX_CONTENT_LENGTH"]) if signed_in else ANONYMOUS_BODY_BYTES)
+        refused = limit_body(int(app.config["MAX_CONTENT_LENGTH"]) if signed_in else ANONYMOUS_BODY_BYTES,
+                             close=False)
         if refused is not None:
             return refused
         if request.method not in ("GET", "HEAD", "OPTIONS") and not request_csrf_valid():
