@@ -45,7 +45,8 @@ def _show_application(c: Console, app: applications.Application) -> None:
 @click.option("--education", type=click.Choice(EDUCATION_LEVELS), help="Highest education level.")
 @click.option("--experience-months", type=click.IntRange(0, 1200))
 @click.option("--certification", "held", multiple=True, help="A scheme id whose certification is held (repeatable).")
-@click.option("--accept-agreement", is_flag=True, help="The applicant accepts the code of conduct and the body's rules.")
+@click.option("--accept-agreement", is_flag=True,
+              help="The applicant accepts the code of conduct and the body's rules.")
 @click.option("--rules-version", required=True, help="Version of the body's rules the applicant accepted.")
 @acting(REGISTRAR)
 @json_option
@@ -218,7 +219,8 @@ def accommodations_request(ctx: click.Context, person_id: str, scheme_id: str, s
 @click.argument("request_id")
 @click.option("--expires", "expires_on", required=True, metavar="YYYY-MM-DD")
 @click.option("--reasons", required=True)
-@click.option("--set", "pairs", multiple=True, metavar="NAME=VALUE", help="Approve this profile instead of the request.")
+@click.option("--set", "pairs", multiple=True, metavar="NAME=VALUE",
+              help="Approve this profile instead of the request.")
 @acting(REGISTRAR)
 @json_option
 @click.pass_context
@@ -268,7 +270,10 @@ def accommodations_show(ctx: click.Context, request_id: str, actor: Actor) -> No
 def accommodations_list(ctx: click.Context, status: str | None, person_id: str | None, actor: Actor) -> None:
     """Requests oldest first (`--status requested`: the registrar's queue)."""
     found = accommodations.list_requests(central(ctx), actor, status=status, person_id=person_id)
-    emit(ctx, {"requests": [r.to_dict() for r in found]}, lambda c: [_show_request(c, r) for r in found])
+    def human(c: Console) -> None:
+        for req in found:
+            _show_request(c, req)
+    emit(ctx, {"requests": [r.to_dict() for r in found]}, human)
 
 
 accommodations_group.add_command(_evidence_group("REQUEST_ID", evidence.ACCOMMODATION))

@@ -88,12 +88,13 @@ def persons_photo(ctx: click.Context, person_id: str, set_file: Path | None, out
     """Set (--set FILE) or fetch (--out FILE) a person's identity-check photo."""
     if (set_file is None) == (out is None):
         raise click.UsageError("give exactly one of --set FILE or --out FILE")
-    if set_file is not None:
+    if out is None and set_file is not None:
         person = persons.set_photo(central(ctx), actor, person_id, read_upload(set_file, persons.PHOTO_MAX_BYTES))
         emit(ctx, {"person_id": person_id, "photo_sha256": person.photo_sha256},
              lambda c: c.print(f"photo of {person_id}: {person.photo_sha256}", highlight=False))
         return
-    assert out is not None
+    if out is None:
+        return
     jpeg = persons.photo(central(ctx), actor, person_id)
     out.write_bytes(jpeg)
     out.chmod(0o600)

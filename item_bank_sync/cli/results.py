@@ -198,7 +198,9 @@ def marking_show(ctx: click.Context, task_id: int) -> None:
 def marking_mark(ctx: click.Context, task_id: int, marker: str, score: float, note: str) -> None:
     """Record a mark; the second marker's mark settles the task or sends it to adjudication."""
     from item_bank_sync.results.marking import record_mark
+    from item_bank_sync.sittings.impartiality import check_marking_task, staff
 
+    check_marking_task(central(ctx), staff(marker, "marker"), task_id, "mark this candidate's answers")  # 17024 4.3
     outcome = record_mark(results_db(ctx), task_id, marker, score, note)
     final = f", final {outcome.final_score:g}" if outcome.final_score is not None else ""
     emit(ctx, outcome.__dict__, lambda c: c.print(f"task {task_id}: {outcome.status}{final}"))
@@ -215,7 +217,9 @@ def marking_mark(ctx: click.Context, task_id: int, marker: str, score: float, no
 def marking_adjudicate(ctx: click.Context, task_id: int, adjudicator: str, score: float, note: str) -> None:
     """Settle a task whose two marks disagree beyond the tolerance."""
     from item_bank_sync.results.marking import adjudicate
+    from item_bank_sync.sittings.impartiality import check_marking_task, staff
 
+    check_marking_task(central(ctx), staff(adjudicator, "marker"), task_id, "adjudicate this candidate's answers")
     outcome = adjudicate(results_db(ctx), task_id, adjudicator, score, note)
     emit(ctx, outcome.__dict__, lambda c: c.print(f"task {task_id}: final {outcome.final_score:g}"))
 
@@ -233,7 +237,9 @@ def marking_adjudicate(ctx: click.Context, task_id: int, adjudicator: str, score
 def decide_command(ctx: click.Context, attempt_id: str, decider: str, outcome: str, reason: str) -> None:
     """Record the certification decision on one attempt (ISO/IEC 17024 9.4)."""
     from item_bank_sync.results.decisions import decide
+    from item_bank_sync.sittings.impartiality import check_attempt, staff
 
+    check_attempt(central(ctx), staff(decider, "decision_maker"), attempt_id, "decide this candidate's result")
     decision = decide(results_db(ctx), attempt_id, decider, outcome, reason)
     data = dict(decision.__dict__)
     if outcome == "pass":  # a pass decision issues the certificate (ISO/IEC 17024 9.4; `certificates`)

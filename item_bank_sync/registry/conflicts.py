@@ -48,15 +48,16 @@ class Declaration:
 def declare(ctx: CentralContext, actor: Actor, *, person_id: str, relationship: str, note: str = "",
             staff: str | None = None) -> Declaration:
     """Declare ``staff`` (default: the actor) related to ``person_id``; only an admin may declare for another."""
-    who = fields.text(staff or actor.name, "staff", 100)
-    if who != actor.name and not actor.has(ADMIN):
+    who = staff_key(fields.text(staff or actor.name, "staff", 100))
+    if who != staff_key(actor.name) and not actor.has(ADMIN):
         raise Forbidden(f"{actor.name} may declare only their own relationships (an admin may record others')")
     if relationship not in RELATIONSHIPS:
         raise Refused(f"relationship: one of {', '.join(RELATIONSHIPS)}")
     if not persons.exists(ctx, person_id):
         raise NotFound(f"no person {person_id}")
     row = {"staff": who, "person_id": person_id, "relationship": relationship,
-           "note": fields.text(note, "note", 1000, required=False), "declared_at": utc_text(), "declared_by": actor.name}
+           "note": fields.text(note, "note", 1000, required=False), "declared_at": utc_text(),
+           "declared_by": actor.name}
     with write(ctx.open_bank_db()) as conn:
         conflict_id = conn.execute(insert(conflicts).values(row).returning(conflicts.c.conflict_id)).scalar_one()
     ctx.audit_log().append(actor.name, "conflict.declare", {"conflict_id": conflict_id, "staff": who,
@@ -67,7 +68,7 @@ def declare(ctx: CentralContext, actor: Actor, *, person_id: str, relationship: 
 def withdraw(ctx: CentralContext, actor: Actor, conflict_id: int, reason: str) -> Declaration:
     """End a declaration (the staff member themselves or an admin), with the reason."""
     found = _get(ctx, conflict_id)
-    if found.staff != actor.name and not actor.has(ADMIN):
+    if found.staff != staff_key(actor.name) and not actor.has(ADMIN):
         raise Forbidden(f"{actor.name} may withdraw only their own declarations")
     if found.withdrawn_at:
         raise Refused(f"declaration {conflict_id} was already withdrawn")
@@ -87,7 +88,7 @@ def list_declarations(ctx: CentralContext, actor: Actor, *, staff: str | None = 
     if not actor.has(REGISTRAR, ADMIN, AUDITOR):
         staff = actor.name
     if staff:
-        query = query.where(c.staff == staff)
+        query = query.where(c.staff == staff_key(staff))
     if person_id:
         query = query.where(c.person_id == person_id)
     if active_only:
@@ -102,12 +103,19 @@ def check(ctx: CentralContext, actor: Actor, person_id: str, action: str) -> Non
         return
     c = conflicts.c
     row = fetch_one(ctx.open_bank_db(), select(c.conflict_id, c.relationship)
-                    .where(c.staff == actor.name, c.person_id == person_id, c.withdrawn_at.is_(None)).limit(1))
+                    .where(c.staff == staff_key(actor.name), c.person_id == person_id, c.withdrawn_at.is_(None))
+                    .limit(1))
     if row is not None:
         ctx.audit_log().append(actor.name, "conflict.refused", {"person_id": person_id, "action": action,
                                                                 "conflict_id": row[0]})
         raise ConflictOfInterest(f"{actor.name} declared a {row[1]} relationship with person {person_id} "
                                  f"(declaration {row[0]}) and may not {action}; another staff member must act")
+
+
+def staff_key(name: str) -> str:
+    """A staff name as declarations store and compare it: case and spacing do not make another
+    person (the marking rules treat "Mia Marker" and "mia  MARKER" as one marker too)."""
+    return " ".join(name.split()).casefold()
 
 
 def _get(ctx: CentralContext, conflict_id: int) -> Declaration:

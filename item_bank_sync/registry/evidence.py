@@ -117,7 +117,8 @@ def get(ctx: CentralContext, actor: Actor, document_id: str) -> tuple[Document, 
     require(actor, "see evidence", *READERS, person_id=owner_of(ctx, doc.subject_kind, doc.subject_id))
     sealed = fetch_one(ctx.open_bank_db(), select(evidence_documents.c.sealed)
                        .where(evidence_documents.c.document_id == document_id))
-    assert sealed is not None
+    if sealed is None:
+        raise NotFound(f"no evidence document {document_id}")
     data = sealing.unseal(sealing.load_or_create_key(ctx.keys_dir), f"evidence-{doc.subject_kind}", doc.subject_id,
                           document_id, bytes(sealed[0]))
     if hashlib.sha256(data).hexdigest() != doc.sha256:

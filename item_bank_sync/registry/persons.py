@@ -70,7 +70,8 @@ def add(ctx: CentralContext, actor: Actor, *, given_name: str, family_name: str,
     """Register a person; one record per e-mail address (a second one is refused, naming nothing
     about the first, so the portal cannot be used to learn who is registered)."""
     require(actor, "register persons", REGISTRAR, ADMIN, SYSTEM)
-    row = {"person_id": fields.new_id("P"), "given_name": fields.text(given_name, "given_name", NAME_MAX),
+    person_id = fields.new_id("P")
+    row = {"person_id": person_id, "given_name": fields.text(given_name, "given_name", NAME_MAX),
            "family_name": fields.text(family_name, "family_name", NAME_MAX), "email": fields.email(email),
            "date_of_birth": fields.iso_date(date_of_birth, "date_of_birth") if date_of_birth else None,
            "created_at": utc_text(), "created_by": actor.name}
@@ -79,8 +80,8 @@ def add(ctx: CentralContext, actor: Actor, *, given_name: str, family_name: str,
         if taken.scalar_one():
             raise Refused("email: already registered")
         conn.execute(insert(persons).values(row))
-    ctx.audit_log().append(actor.name, "person.add", {"person_id": row["person_id"]})
-    return _get(ctx, row["person_id"])
+    ctx.audit_log().append(actor.name, "person.add", {"person_id": person_id})
+    return _get(ctx, person_id)
 
 
 def show(ctx: CentralContext, actor: Actor, person_id: str) -> Person:
@@ -104,7 +105,8 @@ def list_persons(ctx: CentralContext, actor: Actor, *, email: str | None = None,
 
 def exists(ctx: CentralContext, person_id: str) -> bool:
     """Whether ``person_id`` is a registered person (for other services' checks)."""
-    return fetch_one(ctx.open_bank_db(), select(persons.c.person_id).where(persons.c.person_id == person_id)) is not None
+    query = select(persons.c.person_id).where(persons.c.person_id == person_id)
+    return fetch_one(ctx.open_bank_db(), query) is not None
 
 
 def set_photo(ctx: CentralContext, actor: Actor, person_id: str, data: bytes) -> Person:
@@ -172,10 +174,10 @@ def reencode_photo(data: bytes) -> bytes:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
             Image.DecompressionBombWarning):
         raise Refused("photo: the image does not decode") from None
-    image = image.convert("RGB")
-    image.thumbnail((PHOTO_OUT_SIDE, PHOTO_OUT_SIDE))
+    rgb = image.convert("RGB")
+    rgb.thumbnail((PHOTO_OUT_SIDE, PHOTO_OUT_SIDE))
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=88)
+    rgb.save(out, "JPEG", quality=88)
     return out.getvalue()
 
 
@@ -189,4 +191,6 @@ def _get(ctx: CentralContext, person_id: str) -> Person:
     c = person_consents.c
     consents = fetch_all(ctx.open_bank_db(), select(c.purpose, c.text_version, c.given, c.recorded_at, c.recorded_by)
                          .where(c.person_id == person_id).order_by(c.consent_id))
-    return Person(*row, consents=tuple(Consent(r[0], r[1], bool(r[2]), r[3], r[4]) for r in consents))
+    return Person(row.person_id, row.given_name, row.family_name, row.email, row.date_of_birth, row.photo_sha256,
+                  row.created_at, row.created_by,
+                  consents=tuple(Consent(r[0], r[1], bool(r[2]), r[3], r[4]) for r in consents))

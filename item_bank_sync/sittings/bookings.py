@@ -26,7 +26,7 @@ from item_bank_sync.db.sql import fetch_all, fetch_one, lock, write
 from item_bank_sync.registry import applications, conflicts, fields, persons
 from item_bank_sync.registry.actors import ADMIN, READERS, REGISTRAR, Actor, require
 from item_bank_sync.registry.errors import NotFound, Refused
-from item_bank_sync.sittings import sessions
+import item_bank_sync.sittings.sessions as sessions
 from item_bank_sync.sittings.schema import bookings
 
 BOOKED, WAITING, CANCELLED, MOVED = "booked", "waiting", "cancelled", "moved"

@@ -20,7 +20,7 @@ from item_bank_sync.registry import accommodations
 from item_bank_sync.registry.actors import ADMIN, AUDITOR, REGISTRAR, SYSTEM, Actor, body, require
 from item_bank_sync.registry.errors import Refused
 from item_bank_sync.registry.schema import persons
-from item_bank_sync.sittings import sessions
+import item_bank_sync.sittings.sessions as sessions
 from item_bank_sync.sittings.schema import bookings
 
 

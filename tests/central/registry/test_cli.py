@@ -22,7 +22,8 @@ def test_from_person_to_roster_through_the_cli(body: Body, tmp_path: Path) -> No
     c = body.central
     pid = _person(body, "ann@example.org")
     (tmp_path / "photo.png").write_bytes(photo_bytes())
-    assert len(c.json("persons", "photo", pid, "--set", tmp_path / "photo.png", "--as-person", pid)["photo_sha256"]) == 64
+    photo = c.json("persons", "photo", pid, "--set", tmp_path / "photo.png", "--as-person", pid)
+    assert len(photo["photo_sha256"]) == 64
     c.json("persons", "consent", pid, "--purpose", "processing", "--text-version", "v2", "--as-person", pid)
     app = c.json("applications", "submit", "--person", pid, "--scheme", SCHEME_ID, "--version", "1",
                  "--education", "master", "--experience-months", "30", "--accept-agreement",
@@ -40,7 +41,8 @@ def test_from_person_to_roster_through_the_cli(body: Body, tmp_path: Path) -> No
     c.json("applications", "decide", app["application_id"], "--accept", "--reasons", "all met", "--by", "rita")
     req = c.json("accommodations", "request", "--person", pid, "--scheme", SCHEME_ID, "--version", "1",
                  "--set", "extra_time_percent=25", "--reason", "dyslexia", "--as-person", pid)
-    c.json("accommodations", "approve", req["request_id"], "--expires", NEXT_YEAR, "--reasons", "report", "--by", "rita")
+    c.json("accommodations", "approve", req["request_id"], "--expires", NEXT_YEAR, "--reasons", "report",
+           "--by", "rita")
     session = c.json("sessions", "plan", "--centre", CENTRE_ID, "--scheme", SCHEME_ID, "--version", "1",
                      "--form", FORM_ID, "--starts", format_time(utc_now() + timedelta(days=7)), "--capacity", "5")
     booking = c.json("bookings", "book", session["session_id"], "--person", pid, "--as-person", pid)

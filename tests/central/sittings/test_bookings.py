@@ -129,7 +129,8 @@ def test_roster_carries_seats_photo_digests_and_approved_accommodations(body: Bo
     entries = {e.person_id: e for e in roster.entries}
     assert entries[a].photo_sha256 == persons.show(body.ctx, REGISTRAR, a).photo_sha256
     assert (entries[a].seat, entries[a].candidate_id, entries[a].accommodations) == (1, ba.candidate_id, {})
-    assert entries[b].accommodations["extra_time_percent"] == 50 and entries[b].accommodation_request_id == req.request_id
+    assert entries[b].accommodations["extra_time_percent"] == 50
+    assert entries[b].accommodation_request_id == req.request_id
     assert entries[b].candidate_id == bb.candidate_id and entries[b].name == "P1 Doe"
     assert bookings.person_of_candidate(body.ctx, bb.candidate_id) == b
     conflicts.declare(body.ctx, MARKER, person_id=b, relationship="trainer")
