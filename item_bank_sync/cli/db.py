@@ -15,7 +15,9 @@ import click
 import item_bank_sync.bank.schema
 import item_bank_sync.certificates.schema
 import item_bank_sync.db.audit
+import item_bank_sync.registry.schema
 import item_bank_sync.results.schema
+import item_bank_sync.sittings.schema
 import item_bank_sync.trust.schema  # noqa: F401
 from item_bank_sync.cli.common import central, emit, json_option, refusals_exit
 from item_bank_sync.context import CentralContext

@@ -21,7 +21,9 @@ from click.testing import CliRunner
 
 import item_bank_sync.bank.schema
 import item_bank_sync.certificates.schema
+import item_bank_sync.registry.schema
 import item_bank_sync.results.schema
+import item_bank_sync.sittings.schema
 import item_bank_sync.staff.schema
 import item_bank_sync.trust.schema  # noqa: F401
 from exam_core import keys
