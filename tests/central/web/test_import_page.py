@@ -9,6 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from item_bank_sync.web.items import uploads
 from tests.support.central_cli import Central
 from tests.support.central_db import audit_of
 from tests.support.central_items import choice_item
@@ -76,7 +77,8 @@ def test_upload_report_then_confirm_imports_as_the_cli_does(central, staff_web, 
 
 
 def test_uploads_refused_when_too_large_foreign_or_not_an_item_writer(
-        central, staff_web, signed_in_page, tmp_path):
+        central, staff_web, signed_in_page, tmp_path, monkeypatch):
+    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 2**20)  # the server runs in this process: a 1 MiB limit
     package = _package(tmp_path / "pkg.zip")
     wendy = signed_in_page("wendy", ("item_writer",))
     wendy.goto(f"{staff_web.url}/items/import/")
@@ -86,8 +88,8 @@ def test_uploads_refused_when_too_large_foreign_or_not_an_item_writer(
     csrf = wendy.locator("input[name=csrf]").first.get_attribute("value")
 
     too_big = wendy.request.post(f"{staff_web.url}/items/import/", multipart={
-        "csrf": csrf, "file": {"name": "big.zip", "mimeType": "application/zip", "buffer": b"\0" * (50 * 2**20 + 1)}})
-    assert too_big.status == 422 and "larger than 50 MiB" in too_big.text()
+        "csrf": csrf, "file": {"name": "big.zip", "mimeType": "application/zip", "buffer": b"\0" * (2**20 + 1)}})
+    assert too_big.status == 422 and "larger than 1 MiB" in too_big.text()
     script = wendy.request.post(f"{staff_web.url}/items/import/", multipart={
         "csrf": csrf, "file": {"name": "<script>.html", "mimeType": "text/html", "buffer": b"<script>"}})
     assert script.status == 422 and "<script>" not in script.text()

@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from item_bank_sync.bank.schema import items
 from tests.support.central_cli import Central
 from tests.support.central_db import audit_of, central_db
-from tests.support.central_items import QTI21, choice_item, write_qti
+from tests.support.central_items import choice_item, write_qti
 from tests.support.staff_web import SHOTS, axe_serious
 
 HOSTILE_TITLE = '<b>bold</b><img src=x onerror="top.pwned=1">'

@@ -67,7 +67,8 @@ def staff_web(world: World) -> Iterator[StaffWeb]:
 
 def _task_of(world: World, attempt_id: str) -> int:
     with central_db(world.data_dir).results.connect() as conn:
-        return conn.execute(select(marking_tasks.c.task_id).where(marking_tasks.c.attempt_id == attempt_id)).scalar_one()
+        query = select(marking_tasks.c.task_id).where(marking_tasks.c.attempt_id == attempt_id)
+        return conn.execute(query).scalar_one()
 
 
 def _recorded(world: World, task_id: int) -> list[tuple[str, str, float]]:
