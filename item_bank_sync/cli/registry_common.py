@@ -17,9 +17,10 @@ from typing import Any
 import click
 
 from exam_core.errors import InvigilError
-from item_bank_sync.cli.common import default_actor
+from item_bank_sync.cli.common import central, default_actor
 from item_bank_sync.registry import actors
 from item_bank_sync.registry.errors import Refused
+from item_bank_sync.staff.accounts import StaffBook
 
 ROLES = sorted(actors.STAFF_ROLES)
 MAX_JSON_FILE = 1024 * 1024
@@ -32,7 +33,7 @@ def acting(default_role: str) -> Callable[[Callable[..., Any]], Callable[..., An
         @functools.wraps(fn)
         def wrapper(*args: Any, by: str, role: tuple[str, ...], as_person: str | None, **kwargs: Any) -> Any:
             try:
-                actor = actors.candidate(as_person) if as_person else actors.staff(by, *(role or (default_role,)))
+                actor = actors.candidate(as_person) if as_person else _staff_actor(by, role, default_role)
             except InvigilError as exc:
                 raise click.BadParameter(str(exc), param_hint="--by") from None
             return fn(*args, actor=actor, **kwargs)
@@ -45,6 +46,21 @@ def acting(default_role: str) -> Callable[[Callable[..., Any]], Callable[..., An
                             help="Who acts (recorded in the audit chain).")(wrapper)
 
     return decorate
+
+
+def _staff_actor(by: str, roles: tuple[str, ...], default_role: str) -> actors.Actor:
+    """The acting staff member. Once the body has staff accounts the roles are the account's (a
+    ``--role`` it does not hold is refused); before that, the roles ``--role`` states."""
+    book = StaffBook(central(click.get_current_context()))
+    if not book.any_accounts():
+        return actors.staff(by, *(roles or (default_role,)))
+    member = book.get(by)
+    if member is None:
+        raise click.BadParameter(f"{by}: no staff account of that name", param_hint="--by")
+    missing = sorted(set(roles) - member.roles)
+    if missing:
+        raise click.BadParameter(f"{by} does not hold the role {missing[0]}", param_hint="--role")
+    return actors.staff(member.name, *member.roles)
 
 
 def read_json_file(path: Path | None, what: str) -> dict[str, Any]:

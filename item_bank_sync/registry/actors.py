@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from item_bank_sync.registry.errors import Forbidden
+from item_bank_sync.staff.roles import ROLES
 
 REGISTRAR = "registrar"
 ADMIN = "admin"
@@ -19,8 +20,8 @@ AUDITOR = "auditor"
 #: The body's own processes (building a signed roster), never a person.
 SYSTEM = "system"
 CANDIDATE = "candidate"
-STAFF_ROLES = frozenset({REGISTRAR, ADMIN, AUDITOR, "item_writer", "reviewer", "marker", "decision_maker",
-                         "panellist", "appeal_handler", "approver"})
+#: The body's staff roles (item_bank_sync/staff/roles.py, the accounts' own list).
+STAFF_ROLES = frozenset(ROLES)
 #: Who may read personal data and evidence of any person (clause 7.3): never markers, writers...
 READERS = frozenset({REGISTRAR, ADMIN, AUDITOR})
 NAME_MAX = 100

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from item_bank_sync.staff.roles import (ADMIN, APPROVER, DECISION_MAKER, ITEM_WRITER, MARKER, PSYCHOMETRICIAN,
-                                        REGISTRAR, REVIEWER)
+from item_bank_sync.staff.roles import (ADMIN, APPROVER, AUDITOR, DECISION_MAKER, ITEM_WRITER, MARKER, PSYCHOMETRICIAN,
+                                        REGISTRAR, REVIEWER, ROLES)
 
 #: action -> the roles any one of which allows it.
 DUTIES: dict[str, tuple[str, ...]] = {
@@ -53,6 +53,36 @@ DUTIES: dict[str, tuple[str, ...]] = {
     "certificates.expire-due": (DECISION_MAKER, ADMIN),
     "certificates.setup": (ADMIN,),
     "certificates.rotate-key": (ADMIN,),
+    # the registry of persons and sittings (issue 16); the services check the same roles again
+    "persons.add": (REGISTRAR, ADMIN),
+    "persons.show": (REGISTRAR, ADMIN, AUDITOR),
+    "persons.list": (REGISTRAR, ADMIN, AUDITOR),
+    "persons.photo": (REGISTRAR, ADMIN, AUDITOR),          # setting it: registrar or admin (the service)
+    "persons.consent": (REGISTRAR, ADMIN),
+    "applications.submit": (REGISTRAR, ADMIN),
+    "applications.show": (REGISTRAR, ADMIN, AUDITOR),
+    "applications.list": (REGISTRAR, ADMIN, AUDITOR),
+    "applications.recheck": (REGISTRAR,),
+    "applications.decide": (REGISTRAR,),
+    "applications.appeal": (REGISTRAR, ADMIN),
+    "applications.evidence.add": (REGISTRAR, ADMIN),
+    "applications.evidence.get": (REGISTRAR, ADMIN, AUDITOR),
+    "accommodations.request": (REGISTRAR, ADMIN),
+    "accommodations.approve": (REGISTRAR,),
+    "accommodations.refuse": (REGISTRAR,),
+    "accommodations.show": (REGISTRAR, ADMIN, AUDITOR),
+    "accommodations.list": (REGISTRAR, ADMIN, AUDITOR),
+    "accommodations.evidence.add": (REGISTRAR, ADMIN),
+    "accommodations.evidence.get": (REGISTRAR, ADMIN, AUDITOR),
+    "conflicts.declare": ROLES,                            # every role declares its own relationships
+    "conflicts.list": ROLES,
+    "conflicts.withdraw": ROLES,
+    "sessions.plan": (REGISTRAR, ADMIN),
+    "sessions.roster": (REGISTRAR, ADMIN, AUDITOR),
+    "bookings.book": (REGISTRAR, ADMIN),
+    "bookings.cancel": (REGISTRAR, ADMIN),
+    "bookings.move": (REGISTRAR, ADMIN),
+    "bookings.list": (REGISTRAR, ADMIN, AUDITOR),
     "staff.add": (ADMIN,),
     "staff.disable": (ADMIN,),
     "staff.enable": (ADMIN,),

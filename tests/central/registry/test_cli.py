@@ -80,3 +80,25 @@ def test_refusals_exit_1_with_the_reason(body: Body) -> None:
     assert c.json("applications", "appeal", app["application_id"], "--lodged", "--as-person", pid)["appeal_lodged_at"]
     c.json("conflicts", "withdraw", str(declared["conflict_id"]), "--reason", "left the company", "--by", "rita")
     assert c.json("conflicts", "list", "--active")["conflicts"] == []
+
+
+def test_once_the_body_has_staff_accounts_roles_are_the_accounts(body: Body) -> None:
+    from item_bank_sync.staff.accounts import StaffBook
+
+    book = StaffBook(body.ctx)
+    book.add("rita", "a long enough password 1", ("registrar",), "setup")
+    book.add("ada", "a long enough password 2", ("admin",), "setup")
+    body.ctx.close()
+    c = body.central
+    pid = _person(body, "dan@example.org")                                             # --by rita, a registrar
+    claimed = c.run("persons", "show", pid, "--by", "rita", "--role", "auditor", "--json")
+    assert claimed.exit_code == 2 and "does not hold the role auditor" in claimed.stderr
+    app = c.json("applications", "submit", "--person", pid, "--scheme", SCHEME_ID, "--version", "1",
+                 "--education", "master", "--experience-months", "30", "--accept-agreement", "--rules-version", "1",
+                 "--by", "ada")
+    refused = c.json("applications", "decide", app["application_id"], "--accept", "--reasons", "ok", "--by", "ada",
+                     code=1)
+    assert "registrar" in refused["error"]
+    assert "no staff account" in c.json("persons", "list", "--by", "mallory", code=1)["error"]
+    assert c.json("applications", "decide", app["application_id"], "--accept", "--reasons", "ok",
+                  "--by", "rita")["status"] == "accepted"
