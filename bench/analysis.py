@@ -66,7 +66,7 @@ def calibration_figures(x: np.ndarray) -> list[Figure]:
     result = irt.calibrate(x, ids, "2pl", standard_errors=False, item_fit=False)
     seconds = time.perf_counter() - start
     patterns, _ = irt.compress_patterns(x.astype(np.float64))
-    esteps = result.iterations + 1                          # one per EM map, plus the final E-step
+    esteps = result.esteps                                  # every E-step the calibration ran
     raw = raw_estep_products(patterns, rectangular().nodes.size, esteps)
     note = (f"converged={result.converged}, {result.iterations} EM steps, {patterns.shape[0]:,} distinct "
             f"patterns, max change {result.max_change:.1e}"
