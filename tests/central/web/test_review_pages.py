@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from exam_core.websec.csrf import FORM_FIELD
+from item_bank_sync.results.marking import record_mark
 from tests.support.body_pages import PROCTOR, look, origin, results_world
 from tests.support.central_cli import Central
 from tests.support.central_db import central_db, rows
@@ -22,9 +23,14 @@ HOSTILE = '<a href="https://example.org">held</a><script>1</script>'
 
 @pytest.fixture
 def central(tmp_path: Path) -> Central:
-    """Three attempts of the world's form taken in, proctored by PROCTOR."""
+    """Three attempts of the world's form taken in, proctored by PROCTOR, their essays marked by two
+    markers who agree (so the attempts are scored and the item analysis has candidates)."""
     world = results_world(tmp_path / "central", {"att-1": GOOD, "att-2": GOOD,
                                                  "att-3": {"q1": "B", "q2": ["A"], "q3": "Short"}})
+    results = central_db(world.data_dir).results
+    for (task,) in rows(results, "SELECT task_id FROM marking_tasks ORDER BY task_id"):
+        for marker, score in (("mia", 2), ("max", 2.2)):
+            record_mark(results, task, marker, score)
     return Central(world.data_dir)
 
 
@@ -83,6 +89,7 @@ def test_integrity_analysis_and_results_export(central, signed_in_page):
     frame = page.frame_locator("iframe.report")
     expect(frame.get_by_role("heading", level=1)).to_be_visible()
     assert frame.locator("img").count() == 2                                          # the two plots
+    expect(frame.locator("#test")).to_contain_text("3")                                # three candidates
     assert look(page, "analysis") == []
     report = page.request.get(f"{origin(page)}/review/analysis/report?form={FORM_ID}@{FORM_VERSION}")
     policy = report.headers["content-security-policy"]
