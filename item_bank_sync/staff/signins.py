@@ -124,8 +124,8 @@ class SignIns:
             tx.execute(delete(staff_recovery_codes).where(staff_recovery_codes.c.name == name))
             for one in codes:
                 tx.execute(insert(staff_recovery_codes).values(name=name, code_hash=totp.recovery_code_hash(one)))
-        self._second_factor_done(session)
         self.book.ctx.audit_log().append(name, "staff.enrol_second_factor", {"name": name})
+        self._second_factor_done(session)
         return codes
 
     def check_code(self, session: Session, code: str, address: str) -> None:

@@ -43,21 +43,21 @@ def waiting_for(member: StaffMember) -> list[Waiting]:
     found: list[Waiting] = []
     if every or member.has(REVIEWER):
         found.append(Waiting("Items to review", _count(bank, select(items.c.item_id).where(items.c.status == "draft")),
-                             _link("items.items", f_status="draft")))
+                             _link("staff_items.listing", f_status="draft")))
     if every or member.has(APPROVER):
         found.append(Waiting("Items to approve",
                              _count(bank, select(items.c.item_id).where(items.c.status == "reviewed")),
-                             _link("items.items", f_status="reviewed")))
+                             _link("staff_items.listing", f_status="reviewed")))
     if every or member.has(REGISTRAR):
         released = exists().where(intake_releases.c.envelope_sha256 == quarantine.c.sha256)
         found.append(Waiting("Quarantined envelopes", _count(results, select(quarantine.c.id).where(~released)),
-                             _link("intake.quarantine")))
+                             _link("intake.queue_page", f_status="quarantined")))
     if every or member.has(MARKER):
         mine = exists().where(and_(marks.c.task_id == marking_tasks.c.task_id, marks.c.marker == member.name))
         open_tasks = select(marking_tasks.c.task_id).where(marking_tasks.c.status.in_(("open", "adjudication")))
-        found.append(Waiting("Marking tasks", _count(results, open_tasks.where(~mine)), _link("marking.tasks")))
+        found.append(Waiting("Marking tasks", _count(results, open_tasks.where(~mine)), _link("staff_marking.tasks")))
     if every or member.has(DECISION_MAKER):
         decided = exists().where(decisions.c.attempt_id == attempts.c.attempt_id)
         query = select(attempts.c.attempt_id).where(attempts.c.scoring_status == "scored", ~decided)
-        found.append(Waiting("Attempts awaiting a decision", _count(results, query), _link("decisions.decisions")))
+        found.append(Waiting("Attempts awaiting a decision", _count(results, query), _link("review.decisions_page")))
     return found

@@ -1,0 +1,46 @@
+"""The home page shows each person what waits for their roles, counted in the database, with links
+to the pages that list those things."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from item_bank_sync.bank.schema import items
+from item_bank_sync.db.sql import write
+from tests.support.staff_web import sign_in
+
+
+def _draft_items(web, count: int, status: str) -> None:
+    with write(web.ctx.open_bank_db()) as tx:
+        for n in range(count):
+            tx.execute(items.insert().values(item_id=f"{status}-{n}", version=1, status=status, **_required(n)))
+
+
+def _required(n: int) -> dict:
+    """The other NOT NULL columns of an item version (content is not read by the home page)."""
+    values = {}
+    for column in items.columns:
+        if column.name in ("item_id", "version", "status") or column.nullable or column.server_default is not None:
+            continue
+        values[column.name] = 0 if str(column.type) == "INTEGER" else f"x{n}"
+    return values
+
+
+def test_each_role_sees_its_own_queues(browser, staff_web, staff_member):
+    _draft_items(staff_web, 3, "draft")
+    _draft_items(staff_web, 2, "reviewed")
+    reviewer = sign_in(browser, staff_web, staff_member("rita", "reviewer"))
+    expect(reviewer.get_by_role("link", name="Items to review: 3")).to_be_visible()
+    expect(reviewer.get_by_text("Items to approve")).to_have_count(0)
+    reviewer.get_by_role("link", name="Items to review: 3").click()
+    assert "f_status=draft" in reviewer.url
+    reviewer.context.close()
+    approver = sign_in(browser, staff_web, staff_member("alan", "approver"))
+    expect(approver.get_by_role("link", name="Items to approve: 2")).to_be_visible()
+    expect(approver.get_by_text("Items to review")).to_have_count(0)
+    approver.context.close()
+    auditor = sign_in(browser, staff_web, staff_member("audrey", "auditor"))
+    for label in ("Items to review: 3", "Items to approve: 2", "Quarantined envelopes: 0", "Marking tasks: 0",
+                  "Attempts awaiting a decision: 0"):
+        expect(auditor.get_by_text(label)).to_be_visible()
+    auditor.context.close()
