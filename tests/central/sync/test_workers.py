@@ -159,3 +159,20 @@ def _wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached")
         time.sleep(0.02)
+
+
+def test_the_front_sends_a_connection_to_the_least_busy_worker_in_turn():
+    from item_bank_sync.sync.tls_front import Backends
+
+    backends = Backends(["a", "b", "c"])
+    firsts = [backends.order()[0] for _ in range(3)]
+    assert sorted(firsts) == ["a", "b", "c"]                 # all idle: each in turn
+    backends.taken("a")
+    backends.taken("b")
+    assert backends.order()[0] == "c"                        # the idle one first
+    assert backends.order()[-1] in ("a", "b")
+    backends.taken("c")
+    backends.taken("c")
+    backends.returned("a")
+    assert backends.order()[0] == "a" and backends.order()[-1] == "c"
+    assert backends.busy() == {"a": 0, "b": 1, "c": 2}
