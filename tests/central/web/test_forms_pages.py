@@ -65,6 +65,10 @@ def test_scheme_and_form_build_pages_write_the_cli_entries(central, signed_in_pa
     expect(page.locator("main")).to_contain_text("Largest overlap between two forms")
     assert look(page, "forms-built") == []
 
+    token = page.locator(f"input[name={FORM_FIELD}]").first.get_attribute("value") or ""
+    too_big = page.request.post(f"{origin(page)}/forms/schemes", multipart={
+        FORM_FIELD: token, "scheme": {"name": "big.yaml", "mimeType": "text/yaml", "buffer": b"#" * 300_000}})
+    assert too_big.status == 413 and "larger than 256 KiB" in too_big.text()
     central.json("schemes", "add", _scheme_file(tmp_path, "MATH2", "Other"), "--by", "psy")
     central.json("forms", "build", "--scheme", "MATH", "--count", "2", "--seed", "8", "--by", "psy")
     by_page, by_cli = audit_entries(central.data_dir, "scheme.add")

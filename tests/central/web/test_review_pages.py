@@ -58,9 +58,12 @@ def test_a_decision_by_page_is_recorded_as_by_the_cli(central, signed_in_page):
     assert look(page, "decisions") == []
     page.get_by_role("link", name="att-1").click()
     assert look(page, "decision") == []
-    page.get_by_label("withheld").check()
-    page.get_by_label("Why").fill(HOSTILE)
-    page.get_by_role("button", name="Record the decision").click()
+    page.get_by_label("withheld").focus()                               # the keyboard alone from here
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Why")).to_be_focused()
+    page.keyboard.type(HOSTILE)
+    page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Attempt att-1: withheld, decided by dee")
     expect(page.locator("main")).to_contain_text(HOSTILE)
     assert page.locator("main script, main a[href^='https://example']").count() == 0
