@@ -52,11 +52,20 @@ def _now() -> str:
 
 
 def _csv_lines(path: Path, header: str) -> list[tuple[int, list[str]]]:
-    """Data rows of a small UTF-8 CSV with exactly ``header``; commas inside values are refused."""
+    """Data rows of a small UTF-8 CSV file with exactly ``header``."""
     if path.stat().st_size > CSV_MAX_BYTES:
         raise TooLargeError(f"{path.stat().st_size} bytes exceeds the limit of {CSV_MAX_BYTES}", field=str(path))
+    return csv_rows(path.read_bytes(), str(path), header)
+
+
+def csv_rows(data: bytes, name: str, header: str) -> list[tuple[int, list[str]]]:
+    """Data rows (with their line numbers) of CSV bytes with exactly ``header``; every row has the
+    header's number of values (commas inside values are refused); blank lines are skipped."""
+    if len(data) > CSV_MAX_BYTES:
+        raise TooLargeError(f"{len(data)} bytes exceeds the limit of {CSV_MAX_BYTES}", field=name)
+    path = name
     try:
-        lines = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n").split("\n")
+        lines = data.decode("utf-8-sig").replace("\r\n", "\n").split("\n")
     except UnicodeDecodeError:
         raise ValidationError(str(path), "is not UTF-8") from None
     if lines[0].strip() != header:
@@ -181,14 +190,20 @@ def _cuts_rows(bank: Engine, study_id: str) -> list[dict[str, Any]]:
 # --- rating rounds --------------------------------------------------------------------------
 
 def import_ratings(context: CentralContext, study_id: str, round_no: int, path: Path, by: str) -> dict[str, Any]:
-    """Import one round's ``panellist,item_id,rating`` CSV: every listed panellist must rate every item."""
+    """Import one round's ``panellist,item_id,rating`` CSV file (see :func:`import_ratings_rows`)."""
+    return import_ratings_rows(context, study_id, round_no, _csv_lines(path, RATINGS_HEADER), str(path), by)
+
+
+def import_ratings_rows(context: CentralContext, study_id: str, round_no: int, lines: list[tuple[int, list[str]]],
+                        path: str, by: str) -> dict[str, Any]:
+    """Import one round's ratings: every listed panellist must rate every item of the form once."""
     bank = context.open_bank_db()
     study = _study(bank, study_id)
     panel = {p["panellist_id"] for p in _panel(bank, study_id)}
     maxima = _item_maxima(context, study)
     _check_round(bank, study_id, round_no)
     ratings: dict[tuple[str, str], float] = {}
-    for no, (pid, item_id, value) in _csv_lines(path, RATINGS_HEADER):
+    for no, (pid, item_id, value) in lines:
         where = f"{path}: line {no}"
         if pid not in panel:
             raise ValidationError(where, f"{pid!r} is not a panellist of study {study_id}")

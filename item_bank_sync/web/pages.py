@@ -16,6 +16,7 @@ from item_bank_sync.web.intake import bp as intake_bp
 from item_bank_sync.web.items import BLUEPRINTS as ITEM_BLUEPRINTS
 from item_bank_sync.web.review import bp as review_bp
 from item_bank_sync.web.signin import bp as signin_bp
+from item_bank_sync.web.standard_setting import bp as standard_setting_bp
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     signin_bp,
@@ -23,5 +24,5 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     admin_bp,
     audit_bp,
     *ITEM_BLUEPRINTS,
-    forms_bp, centres_bp, intake_bp, review_bp,
+    forms_bp, centres_bp, intake_bp, review_bp, standard_setting_bp,
 )
