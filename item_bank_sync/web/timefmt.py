@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from exam_core.errors import MalformedError
 from exam_core.timestamps import parse_time
 
 DEFAULT_ZONE = "UTC"
@@ -34,7 +35,7 @@ def when(value: object, zone_name: str | None = None) -> str:
     else:
         try:
             moment = parse_time(str(value))
-        except ValueError:
-            return str(value)
+        except (ValueError, MalformedError):
+            return str(value)  # shown as stored rather than hidden
     local = moment.astimezone(zone(zone_name))
     return f"{local.day} {local:%B %Y, %H:%M} {local.tzname()}"
