@@ -83,9 +83,14 @@ def test_review_then_approval_by_two_people_writes_the_cli_s_audit_entries(
     expect(alan.locator("main dl")).to_contain_text("approved")
     _shot(alan, "approved")
 
+    alan.get_by_label("Why retire it").fill("superseded")
+    alan.get_by_role("button", name="Retire version 1").click()
+    expect(alan.locator(".flash")).to_contain_text("approved to retired")
+
     central.json("items", "review", "cli1", "--by", "rita", "--note", "clear and correct")
     central.json("items", "approve", "cli1", "--by", "alan", "--note", "fit for use")
-    for action, actor in (("item.review", "rita"), ("item.approve", "alan")):
+    central.json("items", "retire", "cli1", "--by", "alan", "--note", "superseded")
+    for action, actor in (("item.review", "rita"), ("item.approve", "alan"), ("item.retire", "alan")):
         page_entry, cli_entry = _audit(central, action, "web1"), _audit(central, action, "cli1")
         assert page_entry.actor == cli_entry.actor == actor
         strip = {"status_id", "item_id"}
@@ -131,6 +136,7 @@ def test_a_marker_sees_no_key_and_markup_in_item_text_stays_text(
     expect(mark.locator("table.diff")).to_contain_text("Pick one")
     expect(mark.locator("table.diff")).not_to_contain_text("correct")      # key lines left out
     assert axe_serious(mark) == []
+    _shot(mark, "diff")
     forged = mark.request.post(f"{staff_web.url}/items/evil/v/2/review", form={"csrf": _csrf(mark), "note": ""})
     assert forged.status == 403
 
