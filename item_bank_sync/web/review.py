@@ -107,7 +107,9 @@ def analysis_page() -> ResponseReturnValue:
     """The item-analysis report of a form inside the application (a sandboxed frame)."""
     form_ref = request.args.get("form", "").strip()[:FORM_REF_MAX]
     forms = _forms_with_results()
-    report_url = url_for("review.analysis_report", form=form_ref) if form_ref else None
+    # Only a form with results is framed: a refusal page could not be shown inside the frame (its
+    # answer carries the application's frame-ancestors 'none').
+    report_url = url_for("review.analysis_report", form=form_ref) if form_ref in forms else None
     return render_template("staff/review/analysis.html", form_ref=form_ref, forms=forms, report_url=report_url)
 
 
