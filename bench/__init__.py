@@ -13,4 +13,5 @@ BENCHMARKS: dict[str, str] = {
     "central": "bench.central",
     "results-day": "bench.results_day",
     "analysis": "bench.analysis",
+    "start-storm": "bench.start_storm",
 }

@@ -102,9 +102,14 @@ def _run_child(name: str, quick: bool, timeout: float, log: Path) -> tuple[list[
               help="results-day: size as a share of 1,000 centres x 100,000 envelopes [--quick: 0.005, else 1].")
 @click.option("--workers", default=None, metavar="N,N,...",
               help="results-day: PostgreSQL worker counts to measure [default: 1,2,4].")
+@click.option("--kiosks", type=click.IntRange(10, 5000), default=None,
+              help="console, start-storm: kiosks [console: 50 with --quick, else 500; start-storm: 100 with "
+                   "--quick, else N/2 and N with N = 500].")
 @click.option("--one", hidden=True, help="Internal: run one benchmark in this process.")
 def main(names: tuple[str, ...], quick: bool, as_json: bool, timeout: float | None, one: str | None,
-         scale: float | None, workers: str | None) -> None:
+         scale: float | None, workers: str | None, kiosks: int | None) -> None:
+    if kiosks is not None:                 # to the child through its environment (bench/start_storm.py)
+        os.environ["INVIGIL_BENCH_KIOSKS"] = str(kiosks)
     if scale is not None:                  # to the child through its environment (bench/results_day.py)
         os.environ["BENCH_SCALE"] = str(scale)
     if workers is not None:
