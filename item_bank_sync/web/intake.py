@@ -38,13 +38,12 @@ _E, _A = envelopes.c, attestation_checks.c
 QUEUE = TableSpec("envelopes", (
     Col("received_at", "Received", _E.received_at, show=shown_time),
     Col("centre_id", "Centre", _E.centre_id, filter="exact"),
-    Col("attempt_id", "Attempt", _E.attempt_id, filter="text",
+    Col("attempt_id", "Attempt", _E.attempt_id, filter="text", show=lambda v: v or "not known",
         link=lambda r: url_for("intake.envelope_page", sha256=r.sha256)),
     Col("status", "Status", _E.status, filter="exact"),
     Col("reason", "Reason", _E.reason, filter="text", sortable=False),
     Col("attestation", "Attestation", _A.status, filter="exact"),
-    Col("review", "Needs review because", case((_A.flagged == 1, _A.reason), else_=""), sortable=False),
-    Col("sha256", "Envelope", _E.sha256, sortable=False, show=lambda v: f"{v[:16]}…")),
+    Col("review", "Needs review because", case((_A.flagged == 1, _A.reason), else_=""), sortable=False)),
     key=(_E.sha256,), default_sort="received_at", default_descending=True)
 
 
@@ -52,7 +51,8 @@ QUEUE = TableSpec("envelopes", (
 @require_role(*VIEW)
 def queue_page() -> ResponseReturnValue:
     """``intake list``: every envelope received, filtered and paged on the server."""
-    query = spec_select(QUEUE).outerjoin_from(envelopes, attestation_checks, _A.envelope_sha256 == _E.sha256)
+    query = (spec_select(QUEUE).add_columns(_E.sha256)   # for the link to the envelope's page
+             .outerjoin_from(envelopes, attestation_checks, _A.envelope_sha256 == _E.sha256))
     page = paged(state().ctx.open_results_db(), QUEUE, "intake.queue_page", query)
     return render_template("staff/intake/queue.html", page=page)
 
