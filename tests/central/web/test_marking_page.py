@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -43,7 +44,8 @@ def world(tmp_path: Path) -> World:
     (tmp_path / "q3.xml").write_text(ESSAY)
     parsed = next(iter_sources([tmp_path / "q3.xml"], ImportOptions()))
     assert isinstance(parsed, ParsedItem)
-    key = {**parsed.key.to_dict(), "responses": [{**parsed.key.to_dict()["responses"][0], **KEYS["q3"]}]}
+    key: dict[str, Any] = parsed.key.to_dict()
+    key["responses"][0].update(KEYS["q3"])  # the world's human key, worth 4 points
     stores = central_db(world.data_dir)
     with stores.bank.begin() as conn:
         conn.execute(update(items).where(items.c.item_id == "q3", items.c.version == 1)
