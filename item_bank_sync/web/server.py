@@ -78,9 +78,14 @@ def web_tls_context(ctx: CentralContext, cert: Path | None = None, key: Path | N
 
 def make_web_server(ctx: CentralContext, host: str, port: int, cert: Path | None = None,
                     key: Path | None = None, config: dict[str, Any] | None = None) -> tuple[WebServer, str]:
-    """A ready (not yet serving) server and the fingerprint of its certificate."""
+    """A ready (not yet serving) server and the fingerprint of its certificate.
+
+    The app is built first: it refuses a directory ``init`` did not make before the certificate
+    (made at first use) would create anything there.
+    """
+    app = create_app(ctx, config=config)
     context, fingerprint = web_tls_context(ctx, cert, key)
-    return WebServer(create_app(ctx, config=config), host, port, context), fingerprint
+    return WebServer(app, host, port, context), fingerprint
 
 
 def serve_web(ctx: CentralContext, host: str, port: int, cert: Path | None = None, key: Path | None = None,
