@@ -26,7 +26,7 @@ from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import fetch_all, fetch_one, write
 from item_bank_sync.forms.schemes import SchemeError, SchemeStore
-from item_bank_sync.registry import conflicts, fields, persons
+from item_bank_sync.registry import conflicts, fields, listing, persons
 from item_bank_sync.registry.actors import ADMIN, READERS, REGISTRAR, Actor, require
 from item_bank_sync.registry.errors import NotFound, Refused
 from item_bank_sync.registry.schema import accommodation_requests
@@ -127,15 +127,9 @@ def show(ctx: CentralContext, actor: Actor, request_id: str) -> AccommodationReq
 def list_requests(ctx: CentralContext, actor: Actor, *, status: str | None = None,
                   person_id: str | None = None) -> list[AccommodationRequest]:
     """Requests oldest first (the registrar's queue with ``status="requested"``); a candidate sees their own."""
-    if not actor.has(*READERS):
-        require(actor, "list accommodation requests", *READERS, person_id=person_id or "")
-    r = accommodation_requests.c
-    query = select(r.request_id).order_by(r.requested_at, r.request_id)
-    if status:
-        query = query.where(r.status == status)
-    if person_id:
-        query = query.where(r.person_id == person_id)
-    return [_get(ctx, row[0]) for row in fetch_all(ctx.open_bank_db(), query)]
+    ids = listing.visible_ids(ctx, actor, "accommodation requests", accommodation_requests,
+                              ("requested_at", "request_id"), status=status, person_id=person_id)
+    return [_get(ctx, i) for i in ids]
 
 
 def active_profile(ctx: CentralContext, person_id: str, scheme_id: str, scheme_version: int,

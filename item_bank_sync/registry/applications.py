@@ -25,7 +25,7 @@ from exam_core.timestamps import format_time, parse_time, utc_now
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import fetch_all, fetch_one, lock, write
 from item_bank_sync.forms.schemes import Scheme, SchemeError, SchemeStore
-from item_bank_sync.registry import conflicts, eligibility, fields, persons
+from item_bank_sync.registry import conflicts, eligibility, fields, listing, persons
 from item_bank_sync.registry.actors import ADMIN, READERS, REGISTRAR, Actor, require
 from item_bank_sync.registry.errors import NotFound, Refused
 from item_bank_sync.registry.schema import applications
@@ -110,15 +110,9 @@ def show(ctx: CentralContext, actor: Actor, application_id: str) -> Application:
 def list_applications(ctx: CentralContext, actor: Actor, *, status: str | None = None,
                       person_id: str | None = None) -> list[Application]:
     """Applications, oldest first (the registrar's queue with ``status="submitted"``); a candidate sees their own."""
-    if not actor.has(*READERS):
-        require(actor, "list applications", *READERS, person_id=person_id or "")
-    a = applications.c
-    query = select(a.application_id).order_by(a.submitted_at, a.application_id)
-    if status:
-        query = query.where(a.status == status)
-    if person_id:
-        query = query.where(a.person_id == person_id)
-    return [_get(ctx, r[0]) for r in fetch_all(ctx.open_bank_db(), query)]
+    ids = listing.visible_ids(ctx, actor, "applications", applications, ("submitted_at", "application_id"),
+                              status=status, person_id=person_id)
+    return [_get(ctx, i) for i in ids]
 
 
 def recheck(ctx: CentralContext, actor: Actor, application_id: str) -> Application:

@@ -22,8 +22,8 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.context import CentralContext
-from item_bank_sync.db.sql import fetch_all, fetch_one, lock, write
-from item_bank_sync.registry import applications, conflicts, fields, persons
+from item_bank_sync.db.sql import fetch_one, lock, write
+from item_bank_sync.registry import applications, conflicts, fields, listing, persons
 from item_bank_sync.registry.actors import ADMIN, READERS, REGISTRAR, Actor, require
 from item_bank_sync.registry.errors import NotFound, Refused
 import item_bank_sync.sittings.sessions as sessions
@@ -131,17 +131,11 @@ def show(ctx: CentralContext, actor: Actor, booking_id: str) -> Booking:
 def list_bookings(ctx: CentralContext, actor: Actor, *, session_id: str | None = None,
                   person_id: str | None = None, active_only: bool = False) -> list[Booking]:
     """Bookings of a session (seats first, then the waiting list in order) or of a person."""
-    if not actor.has(*READERS):
-        require(actor, "list bookings", *READERS, person_id=person_id or "")
     b = bookings.c
-    query = select(b.booking_id).order_by(b.session_id, b.status, b.seat, b.queue_position)
-    if session_id:
-        query = query.where(b.session_id == session_id)
-    if person_id:
-        query = query.where(b.person_id == person_id)
-    if active_only:
-        query = query.where(b.status.in_(ACTIVE))
-    return [get(ctx, r[0]) for r in fetch_all(ctx.open_bank_db(), query)]
+    where = ([b.session_id == session_id] if session_id else []) + ([b.status.in_(ACTIVE)] if active_only else [])
+    ids = listing.visible_ids(ctx, actor, "bookings", bookings, ("session_id", "status", "seat", "queue_position"),
+                              person_id=person_id, where=where)
+    return [get(ctx, i) for i in ids]
 
 
 def person_of_candidate(ctx: CentralContext, candidate_id: str) -> str | None:

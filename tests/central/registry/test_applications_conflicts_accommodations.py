@@ -129,3 +129,20 @@ def test_accommodation_approved_within_the_scheme_with_expiry_and_never_beyond(b
     assert accommodations.active_profile(body.ctx, pid, SCHEME_ID, 1, later) is None
     with pytest.raises(Refused, match="approved, not requested"):
         accommodations.refuse(body.ctx, REGISTRAR, req.request_id, reasons="no")
+
+
+def test_a_candidate_lists_only_their_own_records(body: Body) -> None:
+    ann, bob = _person(body), _person(body, "bob@example.org")
+    mine = _submit(body, ann)
+    _submit(body, bob)
+    as_ann = actors.candidate(ann)
+    assert [a.application_id for a in applications.list_applications(body.ctx, as_ann, person_id=ann)] == \
+        [mine.application_id]
+    for person_id in (bob, None):
+        with pytest.raises(Forbidden):
+            applications.list_applications(body.ctx, as_ann, person_id=person_id)
+        with pytest.raises(Forbidden):
+            accommodations.list_requests(body.ctx, as_ann, person_id=person_id)
+    with pytest.raises(Forbidden):
+        applications.show(body.ctx, as_ann, _submit(body, _person(body, "c@example.org")).application_id)
+    assert len(applications.list_applications(body.ctx, REGISTRAR)) == 3
