@@ -70,7 +70,7 @@ class IssuerKeys:
         with self.ctx.open_bank_db().connect() as conn:
             row = conn.execute(select(c.kid).where(c.retired_at.is_(None)).order_by(c.created_at.desc())).first()
         if row is None:
-            return self.rotate(str(self.ctx.body().get("body_id", "central")))
+            return self._new_key(str(self.ctx.body().get("body_id", "central")), first=True)
         return SigningKey(row[0], self._load(row[0]))
 
     def _load(self, kid: str) -> Ed25519PrivateKey:
@@ -81,14 +81,22 @@ class IssuerKeys:
 
     def rotate(self, by: str) -> SigningKey:
         """Make a new active key; the previous ones are retired but stay in the JWKS. Audited."""
+        return self._new_key(by, first=False)
+
+    def _new_key(self, by: str, *, first: bool) -> SigningKey:
+        """A new active key; with ``first``, only if there is none yet (two servers asked at once)."""
         private = keys.generate_signing_key()
         jwk = public_jwk(private.public_key())
-        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        keys.save_private_key(self._path(jwk["kid"]), private)
         now = format_time(utc_now())
+        c = issuer_keys.c
         with write(self.ctx.open_bank_db()) as conn:
             lock(conn, "issuer-keys")
-            conn.execute(update(issuer_keys).where(issuer_keys.c.retired_at.is_(None)).values(retired_at=now))
+            current = conn.execute(select(c.kid).where(c.retired_at.is_(None))).scalar() if first else None
+            if current is not None:
+                return SigningKey(current, self._load(current))
+            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            keys.save_private_key(self._path(jwk["kid"]), private)
+            conn.execute(update(issuer_keys).where(c.retired_at.is_(None)).values(retired_at=now))
             conn.execute(insert(issuer_keys).values(kid=jwk["kid"], public_jwk_json=json.dumps(jwk), created_at=now))
         self.ctx.audit_log().append(by, "certificates.key", {"kid": jwk["kid"]})
         return SigningKey(jwk["kid"], private)

@@ -27,9 +27,11 @@ PEER_HEADER = "X-Invigil-Peer"
 #: load nothing but their style sheet.
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
        "frame-ancestors 'none'")
-#: Lookups (pages and API) per address per minute; searches by name are stricter.
+#: Lookups (pages and API) per address per minute; searches by name are stricter; the key set and
+#: status lists (what verifying software fetches, often in bursts) more generous.
 LOOKUPS_PER_MINUTE = 60
 SEARCHES_PER_MINUTE = 10
+FEEDS_PER_MINUTE = 600
 
 
 def create_public_app(ctx: CentralContext, *, peer_secret: str | None = None,
@@ -42,7 +44,8 @@ def create_public_app(ctx: CentralContext, *, peer_secret: str | None = None,
     app.config.update(MAX_CONTENT_LENGTH=4096, PEER_SECRET=peer_secret)
     app.extensions["invigil_certificates"] = CertificateRegistry(ctx)
     app.extensions["invigil_limits"] = {"lookup": RateLimiter(lookups_per_minute, 60.0),
-                                        "search": RateLimiter(searches_per_minute, 60.0)}
+                                        "search": RateLimiter(searches_per_minute, 60.0),
+                                        "feed": RateLimiter(FEEDS_PER_MINUTE, 60.0)}
     app.register_blueprint(wellknown_blueprint())
     app.register_blueprint(verify_blueprint())
     app.before_request(_client_address)

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify
+from flask import Blueprint, Response, abort, current_app, g, jsonify
 
 from exam_core.timestamps import utc_now
 from item_bank_sync.certificates.registry import CertificateRegistry
 from item_bank_sync.certificates.status_list import PURPOSES, status_list_credential, status_list_jwt
 
 JWKS_MAX_AGE = 300
+
+
+def _limited() -> None:
+    if current_app.extensions["invigil_limits"]["feed"].hit(g.client):
+        abort(429)
 
 
 def _for_any_verifier(response: Response) -> Response:
@@ -36,6 +41,7 @@ def wellknown_blueprint() -> Blueprint:
 
     @bp.get("/.well-known/jwks.json")
     def jwks() -> Any:
+        _limited()
         registry = _registry()
         registry.keys.active()               # the first key exists before anyone asks for it
         response = jsonify(registry.keys.jwks())
@@ -45,12 +51,14 @@ def wellknown_blueprint() -> Blueprint:
 
     @bp.get("/issuer")
     def issuer() -> Any:
+        _limited()
         return _for_any_verifier(jsonify(_registry().issuer().profile()))
 
     @bp.get("/status/<purpose>")
     def status_list(purpose: str) -> Any:
         if purpose not in PURPOSES:
             abort(404)
+        _limited()
         registry = _registry()
         credential = status_list_credential(registry.issuer(), purpose, registry.status_indexes(purpose), utc_now())
         response = Response(status_list_jwt(credential, registry.keys.active()), mimetype="application/vc+jwt")

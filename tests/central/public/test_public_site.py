@@ -111,3 +111,14 @@ def test_searches_are_rate_limited_per_address_whatever_address_header_the_clien
     assert answers[:10] == [200] * 10 and answers[10] == 429
     status, _headers, _ = site.get(f"/api/v1/certificates/{site.cert.certificate_id}")
     assert status == 200                                # lookups by id have their own, larger allowance
+
+
+def test_the_listener_writes_its_own_peer_header_and_connection_close():
+    from item_bank_sync.public.server import tag_peer
+
+    head = (b"GET /x HTTP/1.1\r\nHost: a\r\nX-Invigil-Peer: s 6.6.6.6\r\nconnection: keep-alive\r\n"
+            b"x-invigil-peer: forged\r\n\r\n")
+    assert tag_peer(head, "10.0.0.9", "s3") == (b"GET /x HTTP/1.1\r\nX-Invigil-Peer: s3 10.0.0.9\r\n"
+                                                b"Connection: close\r\nHost: a\r\n\r\n")
+    assert tag_peer(b"GET / HTTP/1.0\r\n\r\n", "::1", "s3") == \
+        b"GET / HTTP/1.0\r\nX-Invigil-Peer: s3 ::1\r\nConnection: close\r\n\r\n"
