@@ -27,7 +27,7 @@ def check_password_policy(password: str) -> None:
         raise ValidationError("password", f"must be at most {MAX_PASSWORD_CHARS} characters")
 
 
-def _derive(password: str, salt: bytes, params: dict) -> bytes:
+def _derive(password: str, salt: bytes, params: dict[str, int]) -> bytes:
     kdf = Argon2id(salt=salt, length=params["length"], iterations=params["iterations"],
                    lanes=params["lanes"], memory_cost=params["memory_cost"])
     return kdf.derive(password.encode("utf-8"))

@@ -45,7 +45,8 @@ class WebState:
 
 def state() -> WebState:
     """The staff application's shared state (``app.extensions``)."""
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+    state_: WebState = current_app.extensions[EXTENSION]
+    return state_
 
 
 def current_session() -> Session | None:

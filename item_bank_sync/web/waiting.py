@@ -8,6 +8,7 @@ one); until then the count stands alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app, url_for
 from sqlalchemy import Engine, and_, exists, func, select
@@ -27,7 +28,7 @@ class Waiting:
     url: str | None
 
 
-def _link(endpoint: str, **args: str) -> str | None:
+def _link(endpoint: str, **args: Any) -> str | None:
     return url_for(endpoint, **args) if endpoint in current_app.view_functions else None
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.support.central_cli import Central
-from tests.support.staff_web import StaffAccount, StaffWeb, sign_in
+from tests.support.staff_web import PASSWORD, StaffAccount, StaffWeb, sign_in
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def staff_member(staff_web: StaffWeb) -> Callable[..., StaffAccount]:
     def make(name: str, roles: tuple[str, ...] | list[str] | str = ("admin",), password: str | None = None,
              ) -> StaffAccount:
         chosen = (roles,) if isinstance(roles, str) else tuple(roles)
-        account = StaffAccount(name, chosen, **({"password": password} if password else {}))
+        account = StaffAccount(name, chosen, password or PASSWORD)
         staff_web.book.add(name, account.password, chosen, "test-setup")
         accounts[name] = account
         return account
