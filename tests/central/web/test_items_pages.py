@@ -19,6 +19,7 @@ from tests.support.central_db import audit_of, central_db
 from tests.support.central_items import choice_item, write_qti
 from tests.support.staff_web import SHOTS, axe_serious
 
+APPROVAL_NOTE = 'fit for use <script>top.pwned=1</script>'
 HOSTILE_TITLE = '<b>bold</b><img src=x onerror="top.pwned=1">'
 
 
@@ -77,10 +78,14 @@ def test_review_then_approval_by_two_people_writes_the_cli_s_audit_entries(
     assert axe_serious(rita) == []
 
     alan.goto(f"{staff_web.url}/items/web1")
-    alan.get_by_label("Approval comment").fill("fit for use")
+    no_csrf = alan.request.post(f"{staff_web.url}/items/web1/v/1/approve", form={"note": ""})
+    assert no_csrf.status == 400
+    alan.get_by_label("Approval comment").fill(APPROVAL_NOTE)
     alan.get_by_role("button", name="Approve version 1").click()
     expect(alan.locator(".flash")).to_contain_text("reviewed to approved")
     expect(alan.locator("main dl")).to_contain_text("approved")
+    expect(alan.get_by_role("table", name="Every status change of every version")).to_contain_text(APPROVAL_NOTE)
+    assert alan.evaluate("window.pwned") is None
     _shot(alan, "approved")
 
     alan.get_by_label("Why retire it").fill("superseded")
@@ -88,7 +93,7 @@ def test_review_then_approval_by_two_people_writes_the_cli_s_audit_entries(
     expect(alan.locator(".flash")).to_contain_text("approved to retired")
 
     central.json("items", "review", "cli1", "--by", "rita", "--note", "clear and correct")
-    central.json("items", "approve", "cli1", "--by", "alan", "--note", "fit for use")
+    central.json("items", "approve", "cli1", "--by", "alan", "--note", APPROVAL_NOTE)
     central.json("items", "retire", "cli1", "--by", "alan", "--note", "superseded")
     for action, actor in (("item.review", "rita"), ("item.approve", "alan"), ("item.retire", "alan")):
         page_entry, cli_entry = _audit(central, action, "web1"), _audit(central, action, "cli1")
