@@ -88,6 +88,12 @@ def test_publish_page_shows_the_code_once_and_writes_the_cli_entry(central, sign
     page.goto(f"{base}/forms/{form_id}")
     assert look(page, "form") == []
     page.get_by_label("Centre").select_option("centre-1")
+    page.get_by_label("Window opens").fill(HOSTILE)
+    page.get_by_label("Window closes").fill(closes)
+    page.get_by_role("button", name="Seal and publish").click()
+    expect(page.get_by_role("alert")).to_contain_text(HOSTILE)           # echoed in the refusal, as text
+    assert page.locator("main b, main img").count() == 0
+    page.go_back()
     page.get_by_label("Window opens").fill(opens)
     page.get_by_label("Window closes").fill(closes)
     page.get_by_label("Also require a release code").check()

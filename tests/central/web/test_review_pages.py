@@ -79,6 +79,11 @@ def test_integrity_analysis_and_results_export(central, signed_in_page):
     page = signed_in_page("psy", ("psychometrician",))
     page.goto(f"{origin(page)}/review/integrity")
     assert look(page, "integrity") == []
+    page.get_by_label("Form to analyse").fill(HOSTILE)
+    page.get_by_role("button", name="Run the integrity analysis").click()
+    expect(page.get_by_role("alert")).to_contain_text(HOSTILE)           # echoed in the refusal, as text
+    assert page.locator("main script, main a[href^='https://example']").count() == 0
+    page.goto(f"{origin(page)}/review/integrity")
     page.get_by_label("Form to analyse").fill(f"{FORM_ID}@{FORM_VERSION}")
     page.get_by_role("button", name="Run the integrity analysis").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Integrity flags for {FORM_ID} version {FORM_VERSION}")
