@@ -86,6 +86,10 @@ staff_group.add_command(_simple("disable", "Disable an account: its web sessions
                                 lambda book, name, by: book.disable(name, by)))
 staff_group.add_command(_simple("enable", "Enable a disabled account again.",
                                 lambda book, name, by: book.enable(name, by)))
+staff_group.add_command(_simple("reset-second-factor",
+                                "Forget a person's TOTP app and recovery codes (a lost phone); they enrol again at "
+                                "their next sign-in, and their sessions end.",
+                                lambda book, name, by: book.reset_second_factor(name, by)))
 
 
 @staff_group.command("reset-password")

@@ -138,6 +138,18 @@ class StaffBook:
         self.ctx.audit_log().append(by, "staff.reset_password", {"name": name})
         return self.require(name)
 
+    def reset_second_factor(self, name: str, by: str) -> StaffMember:
+        """Forget a person's TOTP secret and recovery codes (a lost phone, a key restored from
+        elsewhere): they enrol again at their next sign-in; every session of theirs ends."""
+        self.require(name)
+        with write(self.engine) as tx:
+            tx.execute(update(staff_accounts).where(staff_accounts.c.name == name).values(
+                totp_sealed=None, totp_pending_sealed=None, totp_enrolled_at=None, totp_last_step=None))
+            tx.execute(delete(staff_recovery_codes).where(staff_recovery_codes.c.name == name))
+        self.end_sessions(name, "second factor reset")
+        self.ctx.audit_log().append(by, "staff.reset_second_factor", {"name": name})
+        return self.require(name)
+
     def change_own_password(self, name: str, password: str, keep_token_hash: str | None) -> None:
         """A person's own new password: their other sessions end, the one they used stays."""
         self._store_password(name, password)
@@ -192,10 +204,6 @@ class StaffBook:
                 staff_roles.c.role == ADMIN, staff_accounts.c.enabled == 1, staff_roles.c.name != name)).scalar()
         if not others:
             raise StaffError(f"{name} is the last enabled administrator; add another first")
-
-    def forget_recovery_codes(self, name: str) -> None:
-        with write(self.engine) as tx:
-            tx.execute(delete(staff_recovery_codes).where(staff_recovery_codes.c.name == name))
 
 
 def _member(row: object, roles: set[str]) -> StaffMember:

@@ -87,6 +87,7 @@ DUTIES: dict[str, tuple[str, ...]] = {
     "staff.disable": (ADMIN,),
     "staff.enable": (ADMIN,),
     "staff.reset-password": (ADMIN,),
+    "staff.reset-second-factor": (ADMIN,),
     "staff.roles": (ADMIN,),
 }
 

@@ -18,6 +18,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, insert, select, update
@@ -96,9 +97,8 @@ class SignIns:
         Shown only while it is pending: once a code confirms it, it is sealed and never shown again.
         """
         row = fetch_one(self.engine, select(staff_accounts.c.totp_pending_sealed).where(staff_accounts.c.name == name))
-        if row is not None and row[0] is not None:
-            secret = totp.open_secret(self.totp_key(), row[0], name)
-        else:
+        secret = self._open(row[0] if row is not None else None, name)
+        if secret is None:
             secret = totp.new_secret()
             with write(self.engine) as tx:
                 tx.execute(update(staff_accounts).where(staff_accounts.c.name == name).values(
@@ -111,10 +111,9 @@ class SignIns:
         name = session.member.name
         self._not_held(name, address)
         row = fetch_one(self.engine, select(staff_accounts.c.totp_pending_sealed).where(staff_accounts.c.name == name))
-        if row is None or row[0] is None:
-            raise SignInRefused()
-        step = totp.matching_step(totp.open_secret(self.totp_key(), row[0], name), code)
-        if step is None:
+        secret = self._open(row[0] if row is not None else None, name)
+        step = totp.matching_step(secret, code) if secret is not None else None
+        if row is None or step is None:
             self._count_failure(name, address)
             raise SignInRefused()
         codes = totp.new_recovery_codes()
@@ -141,9 +140,10 @@ class SignIns:
     def _use_totp(self, name: str, code: str) -> bool:
         row = fetch_one(self.engine, select(staff_accounts.c.totp_sealed, staff_accounts.c.totp_last_step)
                         .where(staff_accounts.c.name == name))
-        if row is None or row[0] is None:
+        secret = self._open(row[0] if row is not None else None, name)
+        if row is None or secret is None:
             return False
-        step = totp.matching_step(totp.open_secret(self.totp_key(), row[0], name), code)
+        step = totp.matching_step(secret, code)
         if step is None or (row[1] is not None and step <= row[1]):
             return False  # wrong, or this code (or an earlier one) was already used
         with write(self.engine) as tx:  # the guard on the old step makes two racing uses one
@@ -205,6 +205,16 @@ class SignIns:
         self.book.ctx.audit_log().append(session.member.name, "staff.sign_in", {"name": session.member.name})
 
     # --- the TOTP sealing key ------------------------------------------------------------------
+    def _open(self, sealed: bytes | None, name: str) -> str | None:
+        """The secret sealed for ``name``, or None when there is none or it does not open (altered,
+        or sealed under another body's key: an administrator resets the person's second factor)."""
+        if sealed is None:
+            return None
+        try:
+            return totp.open_secret(self.totp_key(), sealed, name)
+        except (InvalidTag, ValueError):
+            return None
+
     def totp_key(self) -> bytes:
         """AES-256 key sealing TOTP secrets, derived from the central signing key (never stored)."""
         if self._totp_key is None:

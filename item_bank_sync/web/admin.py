@@ -58,11 +58,12 @@ def person(name: str) -> Any:
 @bp.post("/staff/<name>/<action>")
 @require_role(ADMIN)
 def change(name: str, action: str) -> Any:
-    """disable, enable, reset-password, grant, revoke: one form each on the person's page."""
+    """disable, enable, reset-password, reset-second-factor, grant, revoke: one form each on the person's page."""
     book, by = state().book, _actor()
     role = request.form.get("role", "")[:32]
     actions = {"disable": lambda: book.disable(name, by), "enable": lambda: book.enable(name, by),
                "reset-password": lambda: book.reset_password(name, _password(), by),
+               "reset-second-factor": lambda: book.reset_second_factor(name, by),
                "grant": lambda: book.grant(name, role, by), "revoke": lambda: book.revoke(name, role, by)}
     if action not in actions:
         abort(404)
@@ -80,4 +81,5 @@ def change(name: str, action: str) -> Any:
 def _done(action: str, name: str, role: str) -> str:
     return {"disable": f"{name} is disabled; their sessions have ended.", "enable": f"{name} is enabled.",
             "reset-password": f"{name}'s password is reset; their sessions have ended.",
+            "reset-second-factor": f"{name} sets up their authenticator app again at the next sign-in.",
             "grant": f"{name} now holds the role {role}.", "revoke": f"{name} no longer holds the role {role}."}[action]

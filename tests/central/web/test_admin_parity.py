@@ -10,7 +10,12 @@ import pytest
 from click.testing import CliRunner
 from playwright.sync_api import expect
 
+from sqlalchemy import update
+
 from item_bank_sync.cli.main import main
+from item_bank_sync.db.sql import write
+from item_bank_sync.staff.schema import staff_accounts
+from item_bank_sync.staff.signins import SignIns
 from tests.support.staff_web import PASSWORD
 
 
@@ -108,3 +113,19 @@ def test_revoke(admin_page, staff_web):
     page_entry = _last(staff_web, "staff.revoke")
     _cli(staff_web, "roles", "c-bob", "--revoke", "marker", "--by", "alice")
     _same_but_name(page_entry, _last(staff_web, "staff.revoke"), "p-bob", "c-bob")
+
+
+def test_reset_second_factor(admin_page, staff_web):
+    signins = SignIns(staff_web.book)
+    for name in ("p-bob", "c-bob"):  # both with an app set up
+        signins.pending_enrolment(name)
+        with write(staff_web.book.engine) as tx:
+            tx.execute(update(staff_accounts).where(staff_accounts.c.name == name).values(
+                totp_sealed=staff_accounts.c.totp_pending_sealed, totp_pending_sealed=None))
+    _person(admin_page, staff_web, "p-bob")
+    admin_page.get_by_role("button", name="Reset p-bob's second factor").click()
+    expect(admin_page.get_by_role("status")).to_contain_text("sets up their authenticator app again")
+    assert not staff_web.book.get("p-bob").second_factor
+    page_entry = _last(staff_web, "staff.reset_second_factor")
+    _cli(staff_web, "reset-second-factor", "c-bob", "--by", "alice")
+    _same_but_name(page_entry, _last(staff_web, "staff.reset_second_factor"), "p-bob", "c-bob")

@@ -4,6 +4,11 @@ person's other sessions (not the one they used), and an administrator's reset en
 from __future__ import annotations
 
 from playwright.sync_api import expect
+from sqlalchemy import update
+
+from exam_core.websec import totp
+from item_bank_sync.db.sql import write
+from item_bank_sync.staff.schema import staff_accounts
 
 from tests.support.staff_web import sign_in
 
@@ -63,4 +68,36 @@ def test_half_signed_in_is_not_signed_in(browser, staff_web, staff_member):
     for path in ("/home", "/audit", "/admin/staff", "/account"):
         page.goto(f"{staff_web.url}{path}")
         assert page.get_by_role("heading", level=1).inner_text() in ("Sign in", "Set up your second factor"), path
+    context.close()
+
+
+def test_a_reset_second_factor_ends_sessions_and_the_next_sign_in_enrols_again(browser, staff_web, staff_member):
+    staff_member("alice", "admin")
+    bob = staff_member("bob", "marker")
+    page = sign_in(browser, staff_web, bob)
+    first_secret = bob.secret
+    staff_web.book.reset_second_factor("bob", "alice")
+    assert _home_or_signin(page, staff_web) == "Sign in"
+    page.context.close()
+    bob.last_step = -1
+    again = sign_in(browser, staff_web, bob)  # through the enrolment page again, with a new secret
+    assert bob.secret != first_secret
+    again.context.close()
+
+
+def test_a_secret_sealed_under_another_key_refuses_the_code_without_an_error(browser, staff_web, staff_member):
+    bob = staff_member("bob", "marker")
+    sign_in(browser, staff_web, bob).context.close()
+    with write(staff_web.book.engine) as tx:  # as after restoring bank.db under another body's keys
+        tx.execute(update(staff_accounts).where(staff_accounts.c.name == "bob").values(
+            totp_sealed=totp.seal_secret(b"\x01" * 32, bob.secret, "bob")))
+    context = browser.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    page.goto(f"{staff_web.url}/signin")
+    page.get_by_label("Name").fill("bob")
+    page.get_by_label("Password").fill(bob.password)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Code").fill(bob.next_code())
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
     context.close()
