@@ -94,6 +94,23 @@ def test_workers_share_uploads_and_stop_gracefully_on_sigterm(world: World):
     assert value(results_of(world.data_dir).engine, "SELECT count(*) FROM attempts") == 24
 
 
+def test_sigterm_lets_the_upload_in_flight_finish_with_its_receipts(world: World):
+    envelopes = [world.seal(f"att-{i}", GOOD) for i in range(20)]
+    serve = Serve(world.data_dir, workers=2)
+    db = results_of(world.data_dir).engine
+    answers: list[Any] = []
+    client = _client(world, serve)
+    sender = threading.Thread(target=lambda: answers.append(
+        _try_upload(client, Upload(tuple(UploadEntry(d) for d in envelopes)))))
+    sender.start()
+    _wait_until(lambda: (value(db, "SELECT count(*) FROM envelopes") or 0) >= 1)
+    assert serve.stop() == 0                                       # SIGTERM while the batch is taken in
+    sender.join(60)
+    assert isinstance(answers[0], UploadAnswer), answers[0]        # answered, not cut off
+    assert [r.status for r in answers[0].results] == ["accepted"] * 20
+    assert value(db, "SELECT count(*) FROM attempts") == 20
+
+
 def test_kill_9_of_the_workers_mid_upload_loses_nothing_and_takes_nothing_twice(world: World):
     envelopes = [world.seal(f"att-{i}", GOOD) for i in range(80)]
     upload = Upload(tuple(UploadEntry(d) for d in envelopes))
