@@ -49,6 +49,7 @@ from proctor_console.registry import KioskRegistry
 from proctor_console.retention import Retention
 from proctor_console.roster import Roster
 from proctor_console.schema import MIGRATIONS
+from proctor_console.start_queue import StartQueue
 from proctor_console.web.accounts import accounts_blueprint
 from proctor_console.web.admin import AdminForms, admin_blueprint
 from proctor_console.web.auth import Authenticator, auth_blueprint, security_headers
@@ -176,7 +177,8 @@ def build_console(ctx: ConsoleContext, *, secure_cookies: bool = True, async_mod
                       conflicts=core.conflicts, alerts=core.alerts, incidents=core.incidents, dashboard=dashboard,
                       readmissions=core.readmissions)
     auth = Authenticator(core.accounts, core.accounts.logins, ctx.audit)
-    proctors = ProctorNamespace(auth, core.accounts, actions, dashboard.snapshot)
+    proctors = ProctorNamespace(auth, core.accounts, actions, dashboard.snapshot,
+                                StartQueue(gevent_mode=async_mode == "gevent"))
     console = Console(ctx=ctx, app=app, socketio=socketio, async_mode=async_mode, core=core, room=room,
                       dashboard=dashboard, gate=gate, commands=commands, actions=actions, auth=auth, proctors=proctors)
     _register_web(console)

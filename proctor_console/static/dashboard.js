@@ -432,12 +432,14 @@
     });
   }
   function actionName(kind) { return ACTION_WORDS[kind] || words(kind); }
-  /** One action on each seat it fits; a summary names what was refused and why. */
-  async function actOnSeats(kind, seats, extra) {
+  /** One action on each seat it fits; a summary names what was refused and why. ``onReply(done,
+   * total)`` is told each reply as it comes (the console answers queued starts one by one). */
+  async function actOnSeats(kind, seats, extra, onReply) {
     const fitting = seats.filter((t) => t.actions.includes(kind));
     const skipped = seats.filter((t) => !t.actions.includes(kind));
+    let answered = 0;
     const replies = await Promise.all(fitting.map((t) => act({ type: kind, kiosk_id: t.kiosk_id, ...extra })
-      .then((reply) => [t, reply])));
+      .then((reply) => { answered += 1; if (onReply) onReply(answered, fitting.length); return [t, reply]; })));
     const refused = replies.filter(([, r]) => !r.ok);
     const done = replies.length - refused.length;
     if (seats.length === 1 && fitting.length === 1) {
@@ -533,7 +535,17 @@
       title: `Start the exam for ${ready.length} admitted candidate${ready.length === 1 ? "" : "s"}?`,
       text: "Each kiosk receives its content key and shows its candidate the agreement:", items: ready.map(whoOnSeat),
       ok: `Start ${ready.length} exam${ready.length === 1 ? "" : "s"}`, danger: false });
-    if (answer.ok) await actOnSeats("start", ready, {});
+    if (!answer.ok) return;
+    // The console releases the keys one seat at a time (its start queue): say how far it has got,
+    // at most once a second so a screen reader is not flooded; the summary replaces it at the end.
+    let shown = 0;
+    showResult(`Starting: 0 of ${ready.length} sent.`, true);
+    await actOnSeats("start", ready, {}, (done, total) => {
+      if (done < total && Date.now() - shown >= 1000) {
+        shown = Date.now();
+        showResult(`Starting: ${done} of ${total} sent.`, true);
+      }
+    });
   }
 
   // --- alerts ------------------------------------------------------------------------------------

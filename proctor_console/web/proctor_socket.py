@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 from collections.abc import Callable
 
@@ -32,6 +33,7 @@ from exam_core.errors import InvigilError
 from proctor_console.accounts import Accounts
 from proctor_console.actions import Actions
 from proctor_console.errors import socket_code
+from proctor_console.start_queue import QUEUED_ACTIONS, StartQueue
 from proctor_console.web.auth import Authenticator, csrf_valid, current_login_id
 
 PROCTORS_ROOM = "proctors"
@@ -40,11 +42,13 @@ log = logging.getLogger("proctor_console.proctor_socket")
 
 class ProctorNamespace(Namespace):
     def __init__(self, auth: Authenticator, accounts: Accounts, actions: Actions,
-                 snapshot: Callable[[], dict[str, Any]]) -> None:
+                 snapshot: Callable[[], dict[str, Any]], starts: StartQueue | None = None) -> None:
         super().__init__(protocol.PROCTOR_NAMESPACE)
         self.auth = auth
         self.accounts = accounts
         self.actions = actions
+        #: Key-releasing actions wait their turn here (``start_queue``: a "start all" of 500 seats).
+        self.starts = starts or StartQueue(gevent_mode=False)
         #: What a dashboard shows when its socket connects (``Dashboard.snapshot``).
         self.snapshot = snapshot
         self.logins: dict[str, str] = {}  # socket id -> id of the login it was opened with
@@ -68,8 +72,9 @@ class ProctorNamespace(Namespace):
             return {"ok": False, "error": "not logged in", "code": "unauthorised"}
         if not isinstance(data, dict) or not csrf_valid(data.get("csrf")):
             return {"ok": False, "error": "missing or wrong CSRF token", "code": "forbidden"}
+        job = partial(self.actions.perform, user, {k: v for k, v in data.items() if k != "csrf"})
         try:
-            result = self.actions.perform(user, {k: v for k, v in data.items() if k != "csrf"})
+            result = self.starts.run(job) if data.get("type") in QUEUED_ACTIONS else job()
         except InvigilError as exc:
             return {"ok": False, "error": str(exc), "code": socket_code(exc)}
         except Exception:  # a console bug: answered, and logged without the call (it holds the CSRF token)
