@@ -3,11 +3,12 @@
 Why keys of their own rather than the central signing key: the central key signs packages,
 centre certificates and revocation lists that test centres pin; a credential key is published to
 the whole world and is rotated on its own schedule (a leaked credential key must not let anyone
-sign a form package). Each key has an id, its RFC 7638 JWK thumbprint, which is the ``kid`` of
-every credential it signed. Rotation makes a new key the active one and keeps the old ones in the
-JWKS (marked retired), so every credential ever issued still verifies.
+sign a form package). Each key's id (the ``kid`` of every credential it signed) is a URI that
+dereferences to it: the JWKS address of the public site when it was made, ``#``, its RFC 7638
+thumbprint. Rotation makes a new key the active one and keeps the old ones in the
+JWKS (retired only in ``issuer_keys``), so every credential ever issued still verifies.
 
-Private halves live in ``DATA/keys/issuer/<kid>.key`` (0600, ``exam_core.keys`` format); the
+Private halves live in ``DATA/keys/issuer/<thumbprint>.key`` (0600, ``exam_core.keys`` format); the
 public halves are rows of ``issuer_keys`` so every server of the body serves the same JWKS.
 """
 
@@ -27,10 +28,12 @@ from exam_core import keys
 from exam_core.errors import InvigilError
 from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.certificates.schema import issuer_keys
+from item_bank_sync.certificates.settings import load_settings
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import lock, write
 
 ISSUER_KEYS_DIR = "issuer"
+JWKS_PATH = "/.well-known/jwks.json"
 
 
 def b64url(data: bytes) -> str:
@@ -38,12 +41,19 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def public_jwk(public: Ed25519PublicKey) -> dict[str, str]:
-    """The OKP/Ed25519 JWK (RFC 8037) of a public key, with its ``kid`` (RFC 7638 thumbprint)."""
+def thumbprint(public: Ed25519PublicKey) -> str:
+    """The RFC 7638 JWK thumbprint (SHA-256) of an Ed25519 public key."""
     x = b64url(keys.public_bytes(public))
-    thumbprint_input = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True)
-    kid = b64url(hashlib.sha256(thumbprint_input.encode()).digest())
-    return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"}
+    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True)
+    return b64url(hashlib.sha256(canonical.encode()).digest())
+
+
+def public_jwk(public: Ed25519PublicKey, jwks_url: str) -> dict[str, str]:
+    """The OKP/Ed25519 JWK (RFC 8037) of a public key. Its ``kid`` is a URI that dereferences to
+    it, as Open Badges 3.0 asks of a VC-JWT's ``kid``: the JWKS address, then ``#`` and the
+    key's thumbprint."""
+    return {"kty": "OKP", "crv": "Ed25519", "x": b64url(keys.public_bytes(public)),
+            "kid": f"{jwks_url}#{thumbprint(public)}", "alg": "EdDSA", "use": "sig"}
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,11 @@ class IssuerKeys:
         self.dir = ctx.keys_dir / ISSUER_KEYS_DIR
 
     def _path(self, kid: str) -> Path:
-        return self.dir / f"{kid}.key"
+        """The private key file, named by the thumbprint that ends the ``kid``."""
+        name = kid.rsplit("#", 1)[-1]
+        if not name or not all(ch.isalnum() or ch in "-_" for ch in name):
+            raise InvigilError(f"issuer key id {kid!r} does not end in a thumbprint")
+        return self.dir / f"{name}.key"
 
     def active(self) -> SigningKey:
         """The newest key not retired; the first one is made on first use (audited as the body's)."""
@@ -86,7 +100,7 @@ class IssuerKeys:
     def _new_key(self, by: str, *, first: bool) -> SigningKey:
         """A new active key; with ``first``, only if there is none yet (two servers asked at once)."""
         private = keys.generate_signing_key()
-        jwk = public_jwk(private.public_key())
+        jwk = public_jwk(private.public_key(), f"{load_settings(self.ctx).public_url}{JWKS_PATH}")
         now = format_time(utc_now())
         c = issuer_keys.c
         with write(self.ctx.open_bank_db()) as conn:

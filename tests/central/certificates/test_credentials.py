@@ -174,3 +174,11 @@ def test_the_status_list_credential_meets_bitstring_status_list_v1(passed):
     bits = bits_of(subject["encodedList"])
     assert len(bits) * 8 == LIST_SIZE == 131_072
     assert [i for i in range(LIST_SIZE) if is_set(bits, i)] == [0, 9, LIST_SIZE - 1]
+
+
+def test_the_kid_is_a_uri_of_the_served_key_set(passed):
+    registry = passed.registry()
+    cert = registry.issue(passed.attempt_id, DECIDER)
+    kid = jwt.get_unverified_header(cert.jwt)["kid"]
+    assert kid.startswith(f"{PUBLIC_URL}/.well-known/jwks.json#")
+    assert [k["kid"] for k in registry.keys.jwks()["keys"]] == [kid]
