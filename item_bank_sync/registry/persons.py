@@ -16,7 +16,7 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, insert, select, update
 
 from exam_core.timestamps import utc_text
@@ -174,7 +174,7 @@ def reencode_photo(data: bytes) -> bytes:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
             Image.DecompressionBombWarning):
         raise Refused("photo: the image does not decode") from None
-    rgb = image.convert("RGB")
+    rgb = (ImageOps.exif_transpose(image) or image).convert("RGB")   # upright before EXIF is dropped
     rgb.thumbnail((PHOTO_OUT_SIDE, PHOTO_OUT_SIDE))
     out = io.BytesIO()
     rgb.save(out, "JPEG", quality=88)

@@ -136,3 +136,17 @@ def test_unknown_records_are_not_found(body: Body) -> None:
         persons.show(body.ctx, REGISTRAR, "P-0000000000000000")
     with pytest.raises(NotFound):
         evidence.get(body.ctx, REGISTRAR, "D-0000000000000000")
+
+
+def test_photo_turned_upright_and_its_metadata_dropped() -> None:
+    import io
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6            # orientation: rotate 90 degrees to display
+    exif[0x010F] = "SecretCam"  # make: metadata that must not survive
+    source = io.BytesIO()
+    Image.new("RGB", (300, 200), (10, 20, 30)).save(source, "JPEG", exif=exif)
+    out = Image.open(io.BytesIO(persons.reencode_photo(source.getvalue())))
+    assert out.size == (200, 300) and not out.getexif()
