@@ -16,6 +16,7 @@ import json
 import re
 import secrets
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -34,6 +35,10 @@ SUFFIXES = (".xml", ".yaml", ".yml", ".zip")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 _CHUNK = 1024 * 1024
+#: An upload not confirmed or discarded within this time is removed by the next upload.
+MAX_AGE_SECONDS = 24 * 3600
+#: The folder an upload's file is kept in: a single file's source key is ``uploaded/NAME``.
+FILES = "uploaded"
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class Upload:
     """One stored upload waiting for its confirm step."""
 
     upload_id: str
+    folder: Path
     path: Path
     owner: str
     sha256: str
@@ -73,12 +79,14 @@ def save(root: Path, filename: str, stream: IO[bytes], owner: str, options: Impo
          on_clash: str) -> Upload:
     """Store an upload (at most :data:`MAX_UPLOAD_BYTES`) with its hash, owner and options."""
     name = clean_name(filename)
+    sweep(root)
     upload_id = secrets.token_urlsafe(16)
     folder = root / upload_id
     folder.mkdir(parents=True, mode=0o700)
+    (folder / FILES).mkdir(mode=0o700)
     digest, size = hashlib.sha256(), 0
     try:
-        with open(folder / name, "xb") as out:
+        with open(folder / FILES / name, "xb") as out:
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
                 if size > MAX_UPLOAD_BYTES:
@@ -94,7 +102,17 @@ def save(root: Path, filename: str, stream: IO[bytes], owner: str, options: Impo
         "file": name, "owner": owner, "sha256": digest.hexdigest(), "at": utc_text(), "on_clash": on_clash,
         "area": options.area, "namespace": options.namespace, "assume_match_correct": options.assume_match_correct}
     write_atomic(folder / "upload.json", json.dumps(meta).encode(), 0o600)
-    return Upload(upload_id, folder / name, owner, meta["sha256"], options, on_clash)
+    return Upload(upload_id, folder, folder / FILES / name, owner, meta["sha256"], options, on_clash)
+
+
+def sweep(root: Path, max_age: float = MAX_AGE_SECONDS) -> int:
+    """Remove uploads left for longer than ``max_age`` (a report read and never confirmed); returns how many."""
+    removed, now = 0, time.time()
+    for folder in root.iterdir() if root.is_dir() else ():
+        if _UPLOAD_ID.match(folder.name) and now - folder.stat().st_mtime > max_age:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def load(root: Path, upload_id: str, owner: str) -> Upload:
@@ -105,12 +123,12 @@ def load(root: Path, upload_id: str, owner: str) -> Upload:
     meta = json.loads((folder / "upload.json").read_text())
     if meta["owner"] != owner:
         raise ValidationError("upload", "was made by another person; upload the file yourself")
-    path = folder / meta["file"]
+    path = folder / FILES / meta["file"]
     if hashlib.sha256(path.read_bytes()).hexdigest() != meta["sha256"]:
         raise ValidationError("upload", "changed since its report was made; upload it again")
     options = ImportOptions(area=meta["area"], assume_match_correct=meta["assume_match_correct"],
                             namespace=meta["namespace"])
-    return Upload(upload_id, path, owner, meta["sha256"], options, meta["on_clash"])
+    return Upload(upload_id, folder, path, owner, meta["sha256"], options, meta["on_clash"])
 
 
 def plan(bank: ItemBank, upload: Upload) -> ImportReport:
@@ -126,4 +144,4 @@ def confirm(bank: ItemBank, upload: Upload, actor: str) -> ImportReport:
 
 
 def discard(upload: Upload) -> None:
-    shutil.rmtree(upload.path.parent, ignore_errors=True)
+    shutil.rmtree(upload.folder, ignore_errors=True)

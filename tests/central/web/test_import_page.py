@@ -4,11 +4,15 @@ from the CLI is a no-op (same source keys); oversized, foreign and unauthorised 
 
 from __future__ import annotations
 
+import io
+import os
+import time
 import zipfile
 from pathlib import Path
 
 from playwright.sync_api import expect
 
+from item_bank_sync.items.importer import ImportOptions
 from item_bank_sync.web.items import uploads
 from tests.support.central_cli import Central
 from tests.support.central_db import audit_of
@@ -107,3 +111,38 @@ def test_uploads_refused_when_too_large_foreign_or_not_an_item_writer(
         "csrf": rita.locator("input[name=csrf]").first.get_attribute("value"), "upload": upload_id})
     assert forged.status == 403
     assert central.json("items", "list") == {"items": []}
+
+
+def _upload_and_confirm(page, url: str, path: Path) -> None:
+    page.goto(f"{url}/items/import/")
+    page.get_by_label("File (").set_input_files(str(path))
+    page.get_by_role("button", name="Upload and show the report").click()
+    page.get_by_role("button", name="Confirm: import these items").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import report")
+
+
+def test_a_changed_file_uploaded_again_becomes_its_next_version(central, staff_web, signed_in_page, tmp_path):
+    """One file's source key does not depend on the upload (``uploaded/NAME``): its second upload
+    is the same source, so changed content is version 2 and not a clash with another source."""
+    wendy = signed_in_page("wendy", ("item_writer",))
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    (tmp_path / "one" / "single.xml").write_text(choice_item("single"))
+    (tmp_path / "two" / "single.xml").write_text(choice_item("single", correct="B"))
+    _upload_and_confirm(wendy, staff_web.url, tmp_path / "one" / "single.xml")
+    _upload_and_confirm(wendy, staff_web.url, tmp_path / "two" / "single.xml")
+    expect(wendy.get_by_role("table", name="Each file")).to_contain_text("single version 2")
+    expect(wendy.get_by_role("table", name="Each file")).to_contain_text("new_version")
+    shown = central.json("items", "show", "single")
+    assert shown["versions"] == [1, 2] and shown["source_key"] == "uploaded/single.xml"
+    assert not (central.data_dir / "uploads").exists() or not any((central.data_dir / "uploads").iterdir())
+
+
+def test_an_upload_left_for_a_day_is_removed_by_the_next(tmp_path):
+    root = tmp_path / "uploads"
+    left = uploads.save(root, "a.xml", io.BytesIO(choice_item("a").encode()), "wendy", ImportOptions(), "refuse")
+    day_ago = time.time() - uploads.MAX_AGE_SECONDS - 60
+    os.utime(left.folder, (day_ago, day_ago))
+    fresh = uploads.save(root, "b.xml", io.BytesIO(choice_item("b").encode()), "wendy", ImportOptions(), "refuse")
+    assert not left.folder.exists() and fresh.path.is_file()
+    assert fresh.path.relative_to(root).parts[1:] == ("uploaded", "b.xml")
