@@ -53,6 +53,7 @@ class Application:
     expires_at: str | None
     appeal_lodged_at: str | None
     appeal_lodged_by: str | None
+    appeal_note: str | None = None
 
     @property
     def appeal_possible(self) -> bool:
@@ -158,11 +159,12 @@ def lodge_appeal(ctx: CentralContext, actor: Actor, application_id: str, *, note
     require(actor, "lodge an appeal", REGISTRAR, ADMIN, person_id=found.person_id)
     if not found.appeal_possible:
         raise Refused(f"application {application_id}: an appeal can be lodged once, against a refusal")
+    text = fields.text(note, "note", 2000, required=False)
     with write(ctx.open_bank_db()) as conn:
         conn.execute(update(applications).where(applications.c.application_id == application_id)
-                     .values(appeal_lodged_at=format_time(utc_now()), appeal_lodged_by=actor.name))
-    ctx.audit_log().append(actor.name, "application.appeal", {
-        "application_id": application_id, "note": fields.text(note, "note", 2000, required=False)})
+                     .values(appeal_lodged_at=format_time(utc_now()), appeal_lodged_by=actor.name, appeal_note=text))
+    # the applicant's own words stay in the record, not on the audit chain
+    ctx.audit_log().append(actor.name, "application.appeal", {"application_id": application_id})
     return _get(ctx, application_id)
 
 
@@ -215,4 +217,5 @@ def _get(ctx: CentralContext, application_id: str) -> Application:
         agreement=json.loads(m["agreement_json"]), eligibility=json.loads(m["eligibility_json"]),
         status=m["status"], submitted_at=m["submitted_at"], submitted_by=m["submitted_by"],
         decided_at=m["decided_at"], decided_by=m["decided_by"], decision_reasons=m["decision_reasons"],
-        expires_at=m["expires_at"], appeal_lodged_at=m["appeal_lodged_at"], appeal_lodged_by=m["appeal_lodged_by"])
+        expires_at=m["expires_at"], appeal_lodged_at=m["appeal_lodged_at"], appeal_lodged_by=m["appeal_lodged_by"],
+        appeal_note=m["appeal_note"])

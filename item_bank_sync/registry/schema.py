@@ -65,6 +65,7 @@ applications = central_table(
     Column("expires_at", Text),
     Column("appeal_lodged_at", Text),
     Column("appeal_lodged_by", Text),
+    Column("appeal_note", Text),
     Index("applications_person", "person_id"),
 )
 

@@ -52,7 +52,9 @@ def test_too_young_and_inexperienced_is_not_met_and_refused_then_appealed(body: 
     with pytest.raises(Refused, match="not submitted"):
         applications.decide(body.ctx, REGISTRAR, app.application_id, accept=True, reasons="changed my mind")
     appealed = applications.lodge_appeal(body.ctx, actors.candidate(pid), app.application_id, note="I disagree")
-    assert appealed.appeal_lodged_at and not appealed.appeal_possible
+    assert appealed.appeal_lodged_at and not appealed.appeal_possible and appealed.appeal_note == "I disagree"
+    entry = [e for e in audit_of(body.central.data_dir).entries() if e.action == "application.appeal"][-1]
+    assert "I disagree" not in str(entry.data)
     with pytest.raises(Refused, match="once"):
         applications.lodge_appeal(body.ctx, actors.candidate(pid), app.application_id)
 

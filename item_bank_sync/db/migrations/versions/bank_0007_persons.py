@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.Text),
         sa.Column("appeal_lodged_at", sa.Text),
         sa.Column("appeal_lodged_by", sa.Text),
+        sa.Column("appeal_note", sa.Text),
     )
     op.create_index("applications_person", "applications", ["person_id"])
     op.create_table(
