@@ -133,3 +133,16 @@ def test_review_exam_brings_the_evidence_together_and_flags_shortfalls(world: Ce
     bad.write_text('{"alpha_minimum": 0.9}')
     refused = world.run("review-exam", "--form", "FB@1", "--thresholds", bad, "--json")
     assert refused.exit_code == 1 and "unknown threshold" in refused.data["error"]
+
+
+def test_review_report_opens_offline_in_chromium(world: Central, tmp_path: Path, page) -> None:
+    """The review's HTML: every plot decodes, the flags table is there, no serious axe-core finding."""
+    from tests.support.staff_web import axe_serious
+
+    world.json("review-exam", "--form", "FA@1", "--out", tmp_path / "r")
+    page.goto((tmp_path / "r" / "review.html").as_uri())
+    assert page.title() == "Exam performance review of form FA@1"
+    widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
+    assert len(widths) >= 3 and all(w > 300 for w in widths)
+    assert page.locator("h2#flags").count() == 1 and page.locator("tr.flag").count() >= 1
+    assert axe_serious(page) == []
