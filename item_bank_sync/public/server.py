@@ -99,12 +99,23 @@ class PublicServer:
         shutil.rmtree(self._socket_dir, ignore_errors=True)
 
 
+def public_tls_context(ctx: CentralContext, cert: Path | None, key: Path | None) -> ssl.SSLContext:
+    """TLS over the given certificate (in production one a public CA issued for the site's name,
+    which employers' browsers trust), else the body's own self-signed one (development, tests)."""
+    if cert is None or key is None:
+        return tls_context(Path(ctx.data_dir))[0]
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
 def serve_public(ctx: CentralContext, host: str, port: int, insecure_dev: bool,
-                 on_ready: Callable[[str], None]) -> None:
-    """Run the public site until interrupted (HTTPS with the body's TLS certificate unless ``insecure_dev``)."""
+                 on_ready: Callable[[str], None], cert: Path | None = None, key: Path | None = None) -> None:
+    """Run the public site until interrupted (HTTPS unless ``insecure_dev``)."""
     secret = secrets.token_hex(16)
     app = create_public_app(ctx, peer_secret=secret)
-    context = None if insecure_dev else tls_context(Path(ctx.data_dir))[0]
+    context = None if insecure_dev else public_tls_context(ctx, cert, key)
     server = PublicServer(app, host, port, context, secret)
     scheme = "http" if insecure_dev else "https"
     on_ready(f"{scheme}://{host}:{server.server_port}" + (" (INSECURE: development only, no TLS)" if insecure_dev

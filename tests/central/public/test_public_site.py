@@ -122,3 +122,23 @@ def test_the_listener_writes_its_own_peer_header_and_connection_close():
                                                 b"Connection: close\r\nHost: a\r\n\r\n")
     assert tag_peer(b"GET / HTTP/1.0\r\n\r\n", "::1", "s3") == \
         b"GET / HTTP/1.0\r\nX-Invigil-Peer: s3 ::1\r\nConnection: close\r\n\r\n"
+
+
+def test_the_site_serves_a_certificate_issued_for_its_name(tmp_path, site: Site, live_server):
+    """``--cert``/``--key``: in production a certificate a public CA issued for the site's name."""
+    import ssl
+    import urllib.request
+
+    from exam_core.tls import make_self_signed
+    from tests.support.ports import find_free_port
+
+    cert, key = tmp_path / "site.crt", tmp_path / "site.key"
+    make_self_signed(cert, key, "verify.example.test")
+    port = find_free_port()
+    live_server("item_bank_sync", "--data", str(site.passed.world.data_dir), "public", "--port", "{port}",
+                "--cert", str(cert), "--key", str(key), port=port)
+    context = ssl.create_default_context(cafile=str(cert))
+    context.check_hostname = False
+    with urllib.request.urlopen(f"https://127.0.0.1:{port}/api/v1/certificates/{site.cert.certificate_id}",
+                                context=context, timeout=10) as response:
+        assert json.loads(response.read())["status"] == "valid"
