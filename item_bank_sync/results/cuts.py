@@ -40,13 +40,14 @@ class CutInForce:
 def adopted_cut(bank: Engine, scheme_id: str, scheme_version: int) -> dict[str, Any] | None:
     """The newest adopted standard-setting cut of a scheme version (None when none was adopted)."""
     c, s = standard_setting_cuts.c, standard_setting_studies.c
-    row = fetch_one(bank, select(c.cut, c.study_id, c.decided_by, c.decided_at)
+    row = fetch_one(bank, select(c.cut, c.study_id, c.decided_by, c.decided_at, s.form_id, s.form_version)
                     .join_from(standard_setting_cuts, standard_setting_studies, s.study_id == c.study_id)
                     .where(s.scheme_id == scheme_id, s.scheme_version == scheme_version, c.kind == "adopted")
                     .order_by(c.id.desc()).limit(1))
     if row is None:
         return None
-    return {"cut": float(row[0]), "study_id": row[1], "decided_by": row[2], "decided_at": row[3]}
+    return {"cut": float(row[0]), "study_id": row[1], "decided_by": row[2], "decided_at": row[3],
+            "form": f"{row[4]}@{row[5]}"}
 
 
 def stored_equating(bank: Engine, form_id: str, version: int) -> dict[str, Any] | None:
@@ -82,5 +83,9 @@ def cut_in_force(bank: Engine, form_id: str, version: int, scheme_id: str, schem
     if equating is None or equating["reference"] == f"{form_id}@{version}":
         return CutInForce(reference, reference, source)
     raw = raw_cut_for(equating["conversion"], reference)
-    return CutInForce(raw, reference, f"{source}, equated ({equating['method']}) from {equating['reference']}",
-                      {k: equating[k] for k in ("id", "method", "reference")})
+    source += f", equated ({equating['method']}) from {equating['reference']}"
+    if adopted and equating["reference"] != adopted["form"]:
+        # The panel's cut is in raw points of the form it rated; an equating to another form
+        # reads it on that form's scale. Said, not hidden: the body should equate to the study form.
+        source += f" (note: the adopted cut was set on {adopted['form']}, not on {equating['reference']})"
+    return CutInForce(raw, reference, source, {k: equating[k] for k in ("id", "method", "reference")})

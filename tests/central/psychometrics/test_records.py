@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.central.psychometrics.form_world import ITEM_IDS, TRUE_A, TRUE_B, build_form_world
+from tests.central.psychometrics.test_cli import matrix_with_totals, write_matrix
 from tests.support.central_cli import Central
 from tests.support.central_db import audit_of, rows, central_db
 
@@ -93,6 +94,14 @@ def test_modified_angoff_from_panel_to_the_cut_in_force(world: Central, tmp_path
     assert [len(r["panellist_cuts"]) for r in shown["rounds"]] == [4, 4]
     after = world.json("standard-setting", "cut", "--form", "FB@1")
     assert after["cut"] == 7 and "adopted" in after["source"]
+    # FB's totals sit one point below FA's: equated to the study form, FB's raw cut is 6.
+    ids = [f"k{j}" for j in range(12)]
+    fa = write_matrix(tmp_path / "fa.csv", matrix_with_totals([0, 5, 10, 20, 30, 40, 30, 20, 10, 5, 3, 2, 0], 12), ids)
+    fb = write_matrix(tmp_path / "fb.csv", matrix_with_totals([5, 10, 20, 30, 40, 30, 20, 10, 5, 3, 2, 0, 0], 12), ids)
+    world.json("equate", "--method", "mean", "--new", fb, "--ref", fa, "--store-for", "FB@1",
+               "--reference-form", "FA@1", "--by", "psy")
+    equated = world.json("standard-setting", "cut", "--form", "FB@1")
+    assert equated["cut"] == 6 and equated["reference_cut"] == 7 and "note" not in equated["source"]
     actions = [e.action for e in audit_of(world.data_dir).entries()]
     assert {"standard_setting.open", "standard_setting.rate", "standard_setting.impact",
             "standard_setting.recommended", "standard_setting.adopted"} <= set(actions)
