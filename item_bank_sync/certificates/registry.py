@@ -408,6 +408,26 @@ class CertificateRegistry:
         return self._act(certificate_id, by, "reduce-scope", reason, {"valid", "suspended"},
                          scope_json=json.dumps(kept), scope_reduced=1)
 
+    def renew(self, certificate_id: str, by: str, reason: str, valid_until: datetime) -> Certificate:
+        """Extend the certification period (a renewal decision, ISO/IEC 17024 9.6): a new credential
+        with the new ``validUntil`` supersedes the old one (its revocation bit set). For the
+        recertification work that decides it (CPD, re-examination); an expired certificate may be
+        renewed, a withdrawn or suspended one may not."""
+        current = self.get(certificate_id)
+        if valid_until <= max(utc_now(), parse_time(current.valid_until)):
+            raise ValidationError("valid_until", "a renewal must end later than now and than the current period")
+        return self._act(certificate_id, by, "renew", reason, {"valid", "expired"}, status="valid",
+                         valid_until=format_time(valid_until))
+
+    def suspensions_overdue(self) -> list[Certificate]:
+        """Suspended certificates past their deadline: each needs a decision (restore or withdraw)."""
+        now = format_time(utc_now())
+        c = certificates.c
+        with self.ctx.open_bank_db().connect() as conn:
+            ids = [r[0] for r in conn.execute(select(c.certificate_id).where(c.status == "suspended",
+                                                                             c.suspended_until <= now))]
+        return [self.get(cid) for cid in ids]
+
     def expire_due(self, by: str) -> list[str]:
         """Expire every certificate whose period has ended; returns their ids."""
         now = format_time(utc_now())
@@ -422,7 +442,7 @@ class CertificateRegistry:
         text = _reason(reason)
         current = self.get(certificate_id)
         actor = self._check_actor(current.attempt_id, by, action)
-        key = self.keys.active() if "scope_json" in changes else None
+        key = self.keys.active() if {"scope_json", "valid_until"} & set(changes) else None
         c = certificates.c
         with write(self.ctx.open_bank_db()) as conn:
             lock(conn, f"certificate:{certificate_id}")
@@ -435,7 +455,8 @@ class CertificateRegistry:
             if key is not None:
                 self._new_credential(conn, {**dict(row), **changes}, key)
             self._event(conn, certificate_id, action, actor, text,
-                        {k: v for k, v in changes.items() if k in ("status", "suspended_until", "scope_json")})
+                        {k: v for k, v in changes.items()
+                         if k in ("status", "suspended_until", "scope_json", "valid_until")})
         self._audit(actor, f"certificate.{action}", certificate_id, {})
         return self.get(certificate_id)
 

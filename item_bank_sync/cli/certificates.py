@@ -182,9 +182,13 @@ def reduce_scope_command(ctx: click.Context, certificate_id: str, by: str, reaso
 @click.pass_context
 @refusals_exit
 def expire_due_command(ctx: click.Context, by: str) -> None:
-    """Expire every certificate whose certification period has ended."""
-    expired = _registry(ctx).expire_due(by)
-    emit(ctx, {"expired": expired}, lambda c: c.print(f"{len(expired)} certificate(s) expired", highlight=False))
+    """Expire every certificate whose certification period has ended; list suspensions past their deadline."""
+    registry = _registry(ctx)
+    expired = registry.expire_due(by)
+    overdue = [c.certificate_id for c in registry.suspensions_overdue()]
+    emit(ctx, {"expired": expired, "suspensions_overdue": overdue}, lambda c: c.print(
+        f"{len(expired)} certificate(s) expired; {len(overdue)} suspension(s) past their deadline need a "
+        "decision (restore or withdraw)", highlight=False))
 
 
 @certificates_group.command("pdf")

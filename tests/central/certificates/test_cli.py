@@ -45,7 +45,8 @@ def test_a_pass_decision_issues_and_the_status_commands_act_with_json(tmp_path):
                     "--until", "2099-01-01")["state"] == "suspended"
     assert [c["certificate_id"] for c in cli.json("certificates", "list", "--state", "suspended")] == [cid]
     assert cli.json("certificates", "restore", cid, "--by", "Sam Supervisor", "--reason", "cleared")["state"] == "valid"
-    assert cli.json("certificates", "expire-due", "--by", "Sam Supervisor") == {"expired": []}
+    assert cli.json("certificates", "expire-due", "--by", "Sam Supervisor") == {"expired": [],
+                                                                                 "suspensions_overdue": []}
     out = tmp_path / "cert.pdf"
     assert cli.json("certificates", "pdf", cid, "--out", out)["pdf"] == str(out) and out.read_bytes()[:5] == b"%PDF-"
     assert cli.json("certificates", "rotate-key", "--by", "Ivy Admin")["kid"]

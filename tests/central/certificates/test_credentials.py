@@ -8,6 +8,7 @@ import base64
 import gzip
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 import jwt
 import pytest
@@ -15,7 +16,10 @@ import pytest
 from item_bank_sync.certificates.credential import OB_CONTEXT, VC_CONTEXT, vc_time_epoch
 from item_bank_sync.certificates.registry import CertificateRefused, Holder
 from item_bank_sync.certificates.status_list import LIST_SIZE, status_list_credential
-from exam_core.timestamps import utc_now
+from exam_core.errors import ValidationError
+from exam_core.timestamps import parse_time, utc_now
+from item_bank_sync.certificates.schema import certificates
+from item_bank_sync.db.sql import write
 from tests.support.central_certificates import DECIDER, PUBLIC_URL, Passed, passed_world
 
 
@@ -135,8 +139,6 @@ def test_reducing_the_scope_supersedes_the_credential(passed, tmp_path):
     # The world's scheme has a single scope entry; a scheme with areas is reduced to some of them.
     with pytest.raises(Exception, match="non-empty part"):
         registry.reduce_scope(cert.certificate_id, "Sam Supervisor", "area no longer practised", ["Scheme"])
-    from item_bank_sync.certificates.schema import certificates
-    from item_bank_sync.db.sql import write
     with write(passed.ctx.open_bank_db()) as conn:   # as if issued under a scheme with two areas
         conn.execute(certificates.update().values(scope_json=json.dumps(["Safety", "Electrical"])))
     reduced = registry.reduce_scope(cert.certificate_id, "Sam Supervisor", "area no longer practised", ["Safety"])
@@ -156,8 +158,6 @@ def test_expire_due_and_key_rotation_keep_old_credentials_verifiable(passed):
     assert len(jwks["keys"]) == 2
     verify_with_pyjwt(cert.jwt, jwks)                             # signed by the retired key, still in the set
     assert registry.expire_due("Sam Supervisor") == []
-    from item_bank_sync.certificates.schema import certificates
-    from item_bank_sync.db.sql import write
     with write(passed.ctx.open_bank_db()) as conn:
         conn.execute(certificates.update().values(valid_until="2020-01-01T00:00:00Z"))
     assert registry.get(cert.certificate_id).state == "expired"   # by date, before anyone runs expire-due
@@ -182,3 +182,22 @@ def test_the_kid_is_a_uri_of_the_served_key_set(passed):
     kid = jwt.get_unverified_header(cert.jwt)["kid"]
     assert kid.startswith(f"{PUBLIC_URL}/.well-known/jwks.json#")
     assert [k["kid"] for k in registry.keys.jwks()["keys"]] == [kid]
+
+
+def test_a_renewal_supersedes_the_credential_and_overdue_suspensions_are_listed(passed):
+    registry = passed.registry()
+    cert = registry.issue(passed.attempt_id, DECIDER)
+    old = verify_with_pyjwt(cert.jwt, registry.keys.jwks())
+    later = parse_time(cert.valid_until).replace(year=parse_time(cert.valid_until).year + 3)
+    with pytest.raises(ValidationError, match="later"):
+        registry.renew(cert.certificate_id, "Sam Supervisor", "CPD complete", parse_time(cert.valid_from))
+    renewed = registry.renew(cert.certificate_id, "Sam Supervisor", "CPD complete and audited", later)
+    new = verify_with_pyjwt(renewed.jwt, registry.keys.jwks())
+    assert new["validUntil"][:4] == str(later.year) and new["jti"] != old["jti"]
+    assert registry.status_indexes("revocation") == [int(entry["statusListIndex"]) for entry in old["credentialStatus"]
+                                                     if entry["statusPurpose"] == "revocation"]
+    registry.suspend(cert.certificate_id, "Sam Supervisor", "CPD evidence missing", utc_now() + timedelta(days=1))
+    assert registry.suspensions_overdue() == []
+    with write(passed.ctx.open_bank_db()) as conn:
+        conn.execute(certificates.update().values(suspended_until="2020-01-01T00:00:00Z"))
+    assert [c.certificate_id for c in registry.suspensions_overdue()] == [cert.certificate_id]
