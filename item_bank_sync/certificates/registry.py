@@ -211,7 +211,7 @@ class CertificateRegistry:
     def issue(self, attempt_id: str, by: str, *, name_consent: bool = False) -> Certificate:
         """Issue the certificate of a pass decision (again: the certificate already issued)."""
         actor = self._check_actor(attempt_id, by, "issue")
-        existing = self._certificate_of_attempt(attempt_id)
+        existing = self.of_attempt(attempt_id)
         if existing is not None:
             return existing
         attempt = self._passed_attempt(attempt_id)
@@ -276,7 +276,8 @@ class CertificateRegistry:
         recorded = json.loads(attempt["attempt_json"] or "{}").get("candidate_name") or ""
         return Holder(recorded.strip() or attempt["candidate_id"], "result")
 
-    def _certificate_of_attempt(self, attempt_id: str) -> Certificate | None:
+    def of_attempt(self, attempt_id: str) -> Certificate | None:
+        """The certificate an attempt's pass issued and not withdrawn (an appeal's outcome acts on it)."""
         with self.ctx.open_bank_db().connect() as conn:
             cid = conn.execute(select(certificates.c.certificate_id)
                                .where(certificates.c.attempt_id == attempt_id,
