@@ -23,7 +23,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 
 from item_bank_sync.psychometrics.errors import PsychometricsError
-from item_bank_sync.psychometrics.irt import MIN_CANDIDATES, squarem
+from item_bank_sync.psychometrics.irt import MIN_CANDIDATES, observed_covariance, squarem
 from item_bank_sync.psychometrics.quadrature import Quadrature, rectangular
 
 
@@ -195,22 +195,9 @@ def grm_standard_errors(engine: _GRMEngine, params: np.ndarray, result: GRMResul
     if work > SE_WORK_LIMIT:
         result.messages.append(f"standard errors skipped: {params.size} parameters are too costly to differentiate")
         return
-    hessian = np.empty((params.size, params.size))
-    for i in range(params.size):
-        h = 1e-4 * max(1.0, abs(params[i]))
-        up, down = params.copy(), params.copy()
-        up[i] += h
-        down[i] -= h
-        hessian[:, i] = (engine.gradient(up) - engine.gradient(down)) / (2 * h)
-    try:
-        cov = np.linalg.inv(-(hessian + hessian.T) / 2)
-    except np.linalg.LinAlgError:
-        result.messages.append("standard errors unavailable: the information matrix is singular")
-        return
-    if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
-        result.messages.append("standard errors unavailable: the information matrix is not positive definite")
-        return
-    _store_ses(engine, cov, result)
+    cov = observed_covariance(engine.gradient, params, 1e-4, result.messages)
+    if cov is not None:
+        _store_ses(engine, cov, result)
 
 
 def _store_ses(engine: _GRMEngine, cov: np.ndarray, result: GRMResult) -> None:

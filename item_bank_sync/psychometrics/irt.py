@@ -344,6 +344,30 @@ def calibrate(scores: np.ndarray, item_ids: Sequence[str], model: str = "2pl", *
     return result
 
 
+def observed_covariance(gradient: Callable[[np.ndarray], np.ndarray], params: np.ndarray, rel_step: float,
+                        messages: list[str]) -> np.ndarray | None:
+    """Inverse observed information: the Hessian of the marginal log-likelihood by central
+    differences of its analytic ``gradient`` (steps ``rel_step * max(1, |p|)``), symmetrised and
+    inverted; None, with the reason added to ``messages``, when it is singular or not positive
+    definite (the SEs are then not given rather than wrong)."""
+    hessian = np.empty((params.size, params.size))
+    for i in range(params.size):
+        h = rel_step * max(1.0, abs(params[i]))
+        up, down = params.copy(), params.copy()
+        up[i] += h
+        down[i] -= h
+        hessian[:, i] = (gradient(up) - gradient(down)) / (2 * h)
+    try:
+        cov = np.linalg.inv(-(hessian + hessian.T) / 2)
+    except np.linalg.LinAlgError:
+        messages.append("standard errors unavailable: the information matrix is singular")
+        return None
+    if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
+        messages.append("standard errors unavailable: the information matrix is not positive definite")
+        return None
+    return cov
+
+
 def _standard_errors(engine: _Engine, params: np.ndarray, result: IRTResult) -> None:
     """Observed-information SEs by central differences of the analytic gradient, delta method for b."""
     k = engine.k
@@ -352,21 +376,8 @@ def _standard_errors(engine: _Engine, params: np.ndarray, result: IRTResult) -> 
         result.messages.append(f"standard errors skipped: {params.size} parameters over "
                                f"{engine.x.shape[0]} response patterns is too costly to differentiate")
         return
-    hessian = np.empty((params.size, params.size))
-    for i in range(params.size):
-        h = 1e-5 * max(1.0, abs(params[i]))
-        up, down = params.copy(), params.copy()
-        up[i] += h
-        down[i] -= h
-        hessian[:, i] = (engine.gradient(up, engine.estep(up)) - engine.gradient(down, engine.estep(down))) / (2 * h)
-    hessian = (hessian + hessian.T) / 2
-    try:
-        cov = np.linalg.inv(-hessian)
-    except np.linalg.LinAlgError:
-        result.messages.append("standard errors unavailable: the information matrix is singular")
-        return
-    if np.any(np.diag(cov) <= 0):
-        result.messages.append("standard errors unavailable: the information matrix is not positive definite")
+    cov = observed_covariance(lambda v: engine.gradient(v, engine.estep(v)), params, 1e-5, result.messages)
+    if cov is None:
         return
     a_idx, d_idx = _param_index(engine.model, k)
     a, d = result.a, result.d
