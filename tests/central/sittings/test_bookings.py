@@ -154,20 +154,23 @@ def _book_after_barrier(data_dir: str, session_id: str, person_id: str, barrier:
 
 
 def test_capacity_holds_under_concurrent_bookings_from_processes(body: Body) -> None:
+    """Four people and one of them twice (a double click), five processes released together."""
     session = _session(body, capacity=2)
     people = _eligible(body, 4)
     body.ctx.close()
     spawn = multiprocessing.get_context("spawn")
-    barrier, out = spawn.Barrier(len(people)), spawn.Queue()
+    requests = [*people, people[0]]
+    barrier, out = spawn.Barrier(len(requests)), spawn.Queue()
     workers = [spawn.Process(target=_book_after_barrier,
                              args=(str(body.central.data_dir), session.session_id, p, barrier, out))
-               for p in people]
+               for p in requests]
     for w in workers:
         w.start()
     results = [out.get(timeout=120) for _ in workers]
     for w in workers:
         w.join(timeout=60)
-    assert [r for r in results if r[1] == "error"] == []
+    errors = [r for r in results if r[1] == "error"]
+    assert len(errors) == 1 and errors[0][0] == people[0] and "already holds" in errors[0][2]
     assert sorted(r[2] for r in results if r[1] == "booked") == [1, 2]
     assert sum(r[1] == "waiting" for r in results) == 2
     waiting = [b.queue_position for b in bookings.list_bookings(body.ctx, REGISTRAR, session_id=session.session_id)
