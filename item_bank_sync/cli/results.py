@@ -104,10 +104,11 @@ def intake_release(ctx: click.Context, sha256: str, by: str, reason: str) -> Non
     other check runs again and must pass (never a tampered or undecryptable envelope). The
     quarantine reason and the override are kept (`intake releases`).
     """
-    from item_bank_sync.results.release import release
+    from item_bank_sync.results.audited import release_audited
     from item_bank_sync.sync.store import SyncStore
 
-    done = release(SyncStore(central(ctx).data_dir, db_url=central(ctx).db_url).intake(), sha256, by, reason)
+    intake = SyncStore(central(ctx).data_dir, db_url=central(ctx).db_url).intake()
+    done = release_audited(central(ctx), intake, sha256, by, reason)
     emit(ctx, done.to_dict(), lambda c: c.print(
         f"{sha256[:16]}: accepted (attempt {done.attempt_id}), released by {done.released_by}; waived: "
         f"{'; '.join(done.waived)}", highlight=False))
@@ -236,18 +237,14 @@ def marking_adjudicate(ctx: click.Context, task_id: int, adjudicator: str, score
 @refusals_exit
 def decide_command(ctx: click.Context, attempt_id: str, decider: str, outcome: str, reason: str) -> None:
     """Record the certification decision on one attempt (ISO/IEC 17024 9.4)."""
-    from item_bank_sync.results.decisions import decide
-    from item_bank_sync.sittings.impartiality import check_attempt, staff
+    from item_bank_sync.certificates.decision import record_decision
 
-    check_attempt(central(ctx), staff(decider, "decision_maker"), attempt_id, "decide this candidate's result")
-    decision = decide(results_db(ctx), attempt_id, decider, outcome, reason)
-    data = dict(decision.__dict__)
-    if outcome == "pass":  # a pass decision issues the certificate (ISO/IEC 17024 9.4; `certificates`)
-        from item_bank_sync.certificates.registry import CertificateRegistry
-
-        data["certificate_id"] = CertificateRegistry(central(ctx)).issue(attempt_id, decider).certificate_id
-    emit(ctx, data, lambda c: c.print(f"{attempt_id}: {outcome} by {decision.decided_by}"
-                                      + (f"; certificate {data['certificate_id']}" if "certificate_id" in data else "")))
+    # conflicts of interest, impartiality, the audit entry, and a pass issues the certificate (one function
+    # with the staff decision page)
+    recorded = record_decision(central(ctx), attempt_id, decider, outcome, reason)
+    data, decision = recorded.to_dict(), recorded.decision
+    issued = f"; certificate {recorded.certificate_id}" if recorded.certificate_id else ""
+    emit(ctx, data, lambda c: c.print(f"{attempt_id}: {outcome} by {decision.decided_by}{issued}"))
 
 
 @click.group("results")

@@ -17,9 +17,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import case, select
 
 from exam_core.errors import InvigilError
-from item_bank_sync.results.intake import ReviewableRefusal
+from item_bank_sync.results.audited import release_audited
+from item_bank_sync.results.intake import Intake, ReviewableRefusal
 from item_bank_sync.results.marking import person_key
-from item_bank_sync.results.release import REASON_MAX, release, releases
+from item_bank_sync.results.release import REASON_MAX, releases
 from item_bank_sync.results.schema import envelopes
 from item_bank_sync.sync.store import SyncStore
 from item_bank_sync.trust.release_allowlist import checks
@@ -74,7 +75,7 @@ def release_action(sha256: str) -> ResponseReturnValue:
     _envelope(sha256)
     reason = text_field("reason", REASON_MAX)
     try:
-        done = release(_intake(), sha256, actor(), reason)
+        done = release_audited(state().ctx, _intake(), sha256, actor(), reason)
     except InvigilError as exc:
         return refused("Not released", str(exc))
     return render_template("staff/intake/released.html", done=done)
@@ -96,7 +97,7 @@ def attestations_page() -> ResponseReturnValue:
                            flagged=flagged)
 
 
-def _intake() -> Any:
+def _intake() -> Intake:
     ctx = state().ctx
     return SyncStore(ctx.data_dir, db_url=ctx.db_url).intake()
 

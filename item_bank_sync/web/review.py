@@ -29,7 +29,8 @@ from item_bank_sync.analysis.integrity_of_form import integrity_of_form
 from item_bank_sync.analysis.of_form import analyze_form
 from item_bank_sync.analysis.report import render_html
 from item_bank_sync.analysis.stats import FlagThresholds
-from item_bank_sync.results.decisions import OUTCOMES, decide, results_csv, results_rows, roles_on_attempt
+from item_bank_sync.certificates.decision import record_decision
+from item_bank_sync.results.decisions import OUTCOMES, results_csv, results_rows, roles_on_attempt
 from item_bank_sync.results.schema import attempts, decisions, integrity_flags
 from item_bank_sync.web.access import (ADMIN, DECISION_MAKER, PSYCHOMETRICIAN, REGISTRAR, current_staff, may_do,
                                        require_role, state)
@@ -171,10 +172,11 @@ def decide_action(attempt_id: str) -> ResponseReturnValue:
         abort(400)
     reason = text_field("reason", 2000)
     try:
-        decision = decide(state().ctx.open_results_db(), attempt_id, actor(), outcome, reason)
+        recorded = record_decision(state().ctx, attempt_id, actor(), outcome, reason)
     except InvigilError as exc:
         return refused("Decision refused", str(exc))
-    return render_template("staff/review/decided.html", decision=decision)
+    return render_template("staff/review/decided.html", decision=recorded.decision,
+                           certificate_id=recorded.certificate_id)
 
 
 def _attempt(attempt_id: str) -> dict[str, Any]:

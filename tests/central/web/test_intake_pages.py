@@ -15,7 +15,7 @@ from exam_core.sync_wire import EnvelopeMeta
 from exam_core.timestamps import format_time, utc_now
 from exam_core.websec.csrf import FORM_FIELD
 from item_bank_sync.results.intake import Intake
-from tests.support.body_pages import PROCTOR, look, origin, results_world
+from tests.support.body_pages import PROCTOR, audit_entries, look, origin, results_world
 from tests.support.central_cli import Central
 from tests.support.central_db import central_db, execute, rows
 from tests.support.central_world import CENTRE_ID, GOOD, journal_row_hash
@@ -74,6 +74,10 @@ def test_release_after_review_matches_the_cli_and_refuses_the_proctor(central, s
                 "SELECT attempt_id, released_by, reason, waived_json FROM intake_releases ORDER BY id")
     assert [(m[0], m[1]) for m in made] == [("att-2", "reg"), ("att-3", "reg")]
     assert made[0][2] == HOSTILE and "cut off" in made[0][3] and "cut off" in made[1][3]
+    by_page, by_cli = audit_entries(central.data_dir, "intake.release")    # the same chain entry, same actor
+    assert by_page["actor"] == by_cli["actor"] == "reg" and set(by_page["data"]) == set(by_cli["data"])
+    entry = by_page["data"]
+    assert (entry["attempt_id"], entry["waived"], entry["reason"]) == ("att-2", 1, HOSTILE)
     page.goto(f"{origin(page)}/intake/releases")
     expect(page.get_by_role("table")).to_contain_text("the same review")
     assert look(page, "intake-releases") == []

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from exam_core.websec.csrf import FORM_FIELD
 from item_bank_sync.results.marking import record_mark
-from tests.support.body_pages import PROCTOR, look, origin, results_world
+from tests.support.body_pages import PROCTOR, audit_entries, look, origin, results_world
 from tests.support.central_cli import Central
 from tests.support.central_db import central_db, rows
 from tests.support.central_world import FORM_ID, FORM_VERSION, GOOD
@@ -45,6 +45,7 @@ def test_a_proctor_sees_why_before_the_button_and_is_refused_on_post(central, si
                                form={FORM_FIELD: token or "", "outcome": "withheld", "reason": "mine"})
     assert answer.status == 422 and "acted as proctor on attempt att-1" in answer.text()
     assert rows(central_db(central.data_dir).results, "SELECT count(*) FROM decisions") == [(0,)]
+    assert audit_entries(central.data_dir, "decide") == []
 
 
 def test_a_decision_by_page_is_recorded_as_by_the_cli(central, signed_in_page):
@@ -71,6 +72,10 @@ def test_a_decision_by_page_is_recorded_as_by_the_cli(central, signed_in_page):
     made = rows(central_db(central.data_dir).results, "SELECT attempt_id, decided_by, outcome, reason FROM decisions"
                 " ORDER BY id")
     assert made == [("att-1", "dee", "withheld", HOSTILE), ("att-2", "dee", "withheld", "pending review")]
+    by_page, by_cli = audit_entries(central.data_dir, "decide")            # the same chain entry, same actor
+    assert by_page == {"actor": "dee", "data": {"attempt_id": "att-1", "outcome": "withheld", "reason": HOSTILE}}
+    assert by_cli == {"actor": "dee",
+                      "data": {"attempt_id": "att-2", "outcome": "withheld", "reason": "pending review"}}
     page.goto(f"{origin(page)}/review/decisions?f_decision=none")
     expect(page.get_by_role("table")).to_contain_text("1 in all")
 
