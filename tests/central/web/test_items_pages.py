@@ -143,6 +143,11 @@ def test_a_marker_sees_no_key_and_markup_in_item_text_stays_text(
     assert mark.evaluate("window.pwned") is None
     assert axe_serious(mark) == []
     _shot(mark, "preview-marker")
+    alone = mark.request.get(f"{staff_web.url}/items/evil/v/2/preview")
+    assert alone.headers["content-security-policy"].startswith("sandbox allow-scripts;")  # sandboxed even when opened
+    mark.goto(f"{staff_web.url}/items/evil/v/2/preview")                              # the frame's page itself
+    expect(mark.get_by_role("radio", name="No")).to_be_visible()
+    assert axe_serious(mark) == []
 
     mark.goto(f"{staff_web.url}/items/evil/diff?a=1&b=2")
     expect(mark.locator("table.diff")).to_contain_text("Pick one")
