@@ -26,8 +26,8 @@ from item_bank_sync.staff.roles import (ADMIN, APPROVER, AUDITOR, DECISION_MAKER
 from item_bank_sync.staff.signins import Session, SignIns
 
 __all__ = ["ADMIN", "APPROVER", "AUDITOR", "DECISION_MAKER", "ITEM_WRITER", "MARKER", "PSYCHOMETRICIAN", "REGISTRAR",
-           "REVIEWER", "ROLES", "WebState", "acting_staff", "csrf_field", "current_session", "current_staff", "may_do",
-           "require_role", "require_signed_in", "state"]
+           "REVIEWER", "ROLES", "WebState", "acting_staff", "client_address", "csrf_field", "current_session",
+           "current_staff", "may_do", "require_role", "require_signed_in", "state"]
 
 EXTENSION = "invigil_staff"
 
@@ -47,6 +47,11 @@ def state() -> WebState:
     """The staff application's shared state (``app.extensions``)."""
     state_: WebState = current_app.extensions[EXTENSION]
     return state_
+
+
+def client_address() -> str:
+    """The address of the client of this request (the TLS front's, see :mod:`item_bank_sync.web.server`)."""
+    return str(g.get("client_address") or "unknown")
 
 
 def current_session() -> Session | None:

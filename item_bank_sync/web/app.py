@@ -12,6 +12,7 @@ Every answer gets the security headers and strict CSP of :mod:`exam_core.websec.
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -22,6 +23,7 @@ from exam_core.websec.bodylimit import ANONYMOUS_BODY_BYTES, limit_body
 from exam_core.websec.csrf import csrf_token, request_csrf_valid
 from exam_core.websec.headers import security_headers
 from item_bank_sync.context import CentralContext
+from item_bank_sync.public.app import PEER_HEADER
 from item_bank_sync.staff.accounts import StaffBook
 from item_bank_sync.staff.roles import DESCRIPTIONS, ROLES
 from item_bank_sync.staff.signins import SignIns
@@ -41,7 +43,7 @@ def create_app(ctx: CentralContext, *, secure_cookies: bool = True, config: dict
     app.config.update(SECRET_KEY=_cookie_key(ctx), SESSION_COOKIE_NAME=COOKIE_NAME, SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SECURE=secure_cookies, SESSION_COOKIE_SAMESITE="Strict",
                       MAX_CONTENT_LENGTH=SIGNED_IN_BODY_BYTES, MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
-                      TEMPLATES_AUTO_RELOAD=False)
+                      TEMPLATES_AUTO_RELOAD=False, PEER_SECRET=None)
     app.config.update(config or {})
     ctx.db()  # open (and migrate) once, before any thread serves
     body = ctx.body()
@@ -67,6 +69,7 @@ def _cookie_key(ctx: CentralContext) -> bytes:
 def _install_gate(app: Flask) -> None:
     @app.before_request
     def gate() -> Response | None:
+        g.client_address = _client_address(app.config.get("PEER_SECRET"))
         g.staff_session = app.extensions[EXTENSION].signins.session_of(session.get("token"))
         signed_in = current_staff() is not None
         refused = limit_body(int(app.config["MAX_CONTENT_LENGTH"]) if signed_in else ANONYMOUS_BODY_BYTES,
@@ -78,6 +81,18 @@ def _install_gate(app: Flask) -> None:
         return None
 
     app.after_request(security_headers)
+
+
+def _client_address(secret: str | None) -> str:
+    """Who connected: from the TLS front's peer header carrying ``secret`` when served behind it
+    (:mod:`item_bank_sync.web.server`), else from the socket (a test client, a development server).
+    A request without the secret (a second request on a connection, a forged header) is refused."""
+    if not secret:
+        return request.remote_addr or "unknown"
+    given, _, peer = request.headers.get(PEER_HEADER, "").partition(" ")
+    if not peer or not hmac.compare_digest(given.encode(), secret.encode()):
+        abort(400, "one request per connection")
+    return peer[:64]
 
 
 def _install_templates(app: Flask) -> None:

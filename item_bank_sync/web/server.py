@@ -12,6 +12,7 @@ host (browsers of staff then trust it through the organisation's CA).
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import ssl
 import tempfile
@@ -25,7 +26,8 @@ from exam_core.tls import certificate_fingerprint
 from exam_core.wsgi_server import WsgiServer
 from item_bank_sync.context import CentralContext
 from item_bank_sync.sync.tls_cert import ensure_tls_certificate
-from item_bank_sync.sync.tls_front import FrontLimits, TlsFront
+from item_bank_sync.public.server import PeerFront
+from item_bank_sync.sync.tls_front import FrontLimits
 from item_bank_sync.web.app import SIGNED_IN_BODY_BYTES, create_app
 
 HEADER_MAX_BYTES = 16 * 1024
@@ -39,14 +41,22 @@ FRONT_LIMITS = FrontLimits(max_connections=CONNECTION_LIMIT, head_max_bytes=2 * 
 
 
 class WebServer:
-    """The staff app on waitress (private Unix socket) behind a TLS front on ``(host, port)``."""
+    """The staff app on waitress (private Unix socket) behind a TLS front on ``(host, port)``.
+
+    The front is the public site's :class:`~item_bank_sync.public.server.PeerFront`: waitress on a
+    Unix socket never sees who connects, so the front writes the client's address, with a secret
+    known only to it and the app (``PEER_SECRET``), into each connection's one request. Without it
+    every client would be one address, and the sign-in's per-address back-off a lever anyone could
+    pull to lock everyone out.
+    """
 
     def __init__(self, app: Flask, host: str, port: int, ssl_context: ssl.SSLContext) -> None:
         self._socket_dir = tempfile.mkdtemp(prefix="invigil-web-")
         backend = os.path.join(self._socket_dir, "http.sock")
         self._http = WsgiServer(app, unix_socket=backend, unix_socket_perms="600", url_scheme="https", **ADJUSTMENTS)
         try:
-            self._front = TlsFront(host, port, ssl_context, backend, limits=FRONT_LIMITS)
+            self._front = PeerFront(host, port, ssl_context, backend, limits=FRONT_LIMITS,
+                                    secret=str(app.config["PEER_SECRET"]))
         except BaseException:
             self._http.close()
             shutil.rmtree(self._socket_dir, ignore_errors=True)
@@ -83,7 +93,7 @@ def make_web_server(ctx: CentralContext, host: str, port: int, cert: Path | None
     The app is built first: it refuses a directory ``init`` did not make before the certificate
     (made at first use) would create anything there.
     """
-    app = create_app(ctx, config=config)
+    app = create_app(ctx, config={**(config or {}), "PEER_SECRET": secrets.token_hex(16)})
     context, fingerprint = web_tls_context(ctx, cert, key)
     return WebServer(app, host, port, context), fingerprint
 

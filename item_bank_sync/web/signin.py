@@ -17,7 +17,8 @@ from exam_core.websec.passwords import MAX_PASSWORD_CHARS, verify_password
 from item_bank_sync.db.sql import fetch_one
 from item_bank_sync.staff.schema import staff_accounts
 from item_bank_sync.staff.signins import REFUSED, SignInRefused
-from item_bank_sync.web.access import acting_staff, current_session, current_staff, require_signed_in, state
+from item_bank_sync.web.access import (acting_staff, client_address, current_session, current_staff,
+                                       require_signed_in, state)
 
 from sqlalchemy import select
 
@@ -28,7 +29,7 @@ CODE_MAX = 64
 
 
 def _address() -> str:
-    return request.remote_addr or "?"
+    return client_address()
 
 
 @bp.route("/signin", methods=["GET", "POST"])

@@ -9,6 +9,10 @@ import re
 import pytest
 import requests
 from playwright.sync_api import expect
+from sqlalchemy import select
+
+from item_bank_sync.db.sql import fetch_all
+from item_bank_sync.staff.schema import staff_sessions
 
 from tests.support.staff_web import sign_in
 
@@ -147,3 +151,16 @@ def test_markup_in_text_fields_is_shown_as_text(browser, staff_web, staff_member
     assert page.evaluate("window.__pwned") is None
     assert page.locator("main b").count() == 0 and page.locator("main img[src=x]").count() == 0
     page.context.close()
+
+
+def test_the_real_client_address_is_counted_and_a_forged_peer_header_changes_nothing(staff_web, staff_member):
+    """Behind the TLS front waitress sees no client address; the front writes it (with a secret),
+    so the sign-in's session rows and back-off name 127.0.0.1, whatever header the client sends."""
+    alice = staff_member("alice", "admin")
+    client = _client()
+    token = _csrf_of(client.get(f"{staff_web.url}/signin").text)
+    forged = {"X-Invigil-Peer": "guess 10.9.8.7", "X-Forwarded-For": "10.9.8.7"}
+    answer = client.post(f"{staff_web.url}/signin", headers=forged, allow_redirects=False,
+                         data={"csrf": token, "name": "alice", "password": alice.password})
+    assert answer.status_code == 302
+    assert [r[0] for r in fetch_all(staff_web.book.engine, select(staff_sessions.c.address))] == ["127.0.0.1"]
