@@ -228,13 +228,18 @@ class CertificateRegistry:
                "valid_until": format_time(add_months(now, period)), "status": "valid",
                "agreement_version": settings.agreement_version, "agreement_accepted_at": format_time(now),
                "issued_by": actor, "issued_at": format_time(now)}
-        key = self.keys.active()
+        key, c = self.keys.active(), certificates.c
         with write(self.ctx.open_bank_db()) as conn:
-            lock(conn, f"certificate-attempt:{attempt_id}")
-            conn.execute(insert(certificates).values(**row))
-            self._new_credential(conn, row, key)
-            self._event(conn, row["certificate_id"], "issue", actor, "pass decision",
-                        {"attempt_id": attempt_id, "agreement_version": settings.agreement_version})
+            lock(conn, f"certificate-attempt:{attempt_id}")   # two decisions at once issue one certificate
+            raced = conn.execute(select(c.certificate_id).where(c.attempt_id == attempt_id,
+                                                                c.status != "withdrawn")).scalar()
+            if raced is None:
+                conn.execute(insert(certificates).values(**row))
+                self._new_credential(conn, row, key)
+                self._event(conn, row["certificate_id"], "issue", actor, "pass decision",
+                            {"attempt_id": attempt_id, "agreement_version": settings.agreement_version})
+        if raced is not None:
+            return self.get(raced)
         self._audit(actor, "certificate.issue", row["certificate_id"], {"attempt_id": attempt_id})
         return self.get(row["certificate_id"])
 
