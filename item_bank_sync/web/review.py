@@ -30,8 +30,11 @@ from item_bank_sync.analysis.of_form import analyze_form
 from item_bank_sync.analysis.report import render_html
 from item_bank_sync.analysis.stats import FlagThresholds
 from item_bank_sync.certificates.decision import record_decision
+from item_bank_sync.registry.conflicts import Declaration, list_declarations
 from item_bank_sync.results.decisions import OUTCOMES, results_csv, results_rows, roles_on_attempt
 from item_bank_sync.results.schema import attempts, decisions, integrity_flags
+from item_bank_sync.sittings.bookings import person_of_candidate
+from item_bank_sync.sittings.impartiality import staff
 from item_bank_sync.web.access import (ADMIN, DECISION_MAKER, PSYCHOMETRICIAN, REGISTRAR, current_staff, may_do,
                                        require_role, state)
 from item_bank_sync.web.formfields import ID_RE, actor, refused, shown_time, paged, spec_select, text_field
@@ -159,7 +162,18 @@ def decision_page(attempt_id: str) -> ResponseReturnValue:
     attempt = _attempt(attempt_id)
     conflicts = roles_on_attempt(state().ctx.open_results_db(), attempt_id, actor())
     return render_template("staff/review/decision.html", attempt=attempt, history=_history(attempt_id),
-                           conflicts=conflicts, may_decide=may_do("decide"), outcomes=OUTCOMES)
+                           conflicts=conflicts, declared=_declared(attempt["candidate_id"]),
+                           may_decide=may_do("decide"), outcomes=OUTCOMES)
+
+
+def _declared(candidate_id: str) -> list[Declaration]:
+    """The signed-in person's active conflict-of-interest declarations about the candidate (when a
+    booking made the candidate id a person's): shown before the button; ``record_decision`` refuses."""
+    ctx = state().ctx
+    person_id = person_of_candidate(ctx, candidate_id)
+    if person_id is None:
+        return []
+    return list_declarations(ctx, staff(actor(), DECISION_MAKER), person_id=person_id, active_only=True)
 
 
 @bp.post("/decisions/<attempt_id>")

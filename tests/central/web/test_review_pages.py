@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from exam_core.timestamps import utc_text
 from exam_core.websec.csrf import FORM_FIELD
+from item_bank_sync.context import CentralContext
+from item_bank_sync.registry import actors, conflicts, persons
 from item_bank_sync.results.marking import record_mark
 from tests.support.body_pages import PROCTOR, audit_entries, look, origin, results_world
 from tests.support.central_cli import Central
-from tests.support.central_db import central_db, rows
+from tests.support.central_db import bank_of, central_db, execute, rows
 from tests.support.central_world import FORM_ID, FORM_VERSION, GOOD
 
 HOSTILE = '<a href="https://example.org">held</a><script>1</script>'
@@ -46,6 +49,30 @@ def test_a_proctor_sees_why_before_the_button_and_is_refused_on_post(central, si
     assert answer.status == 422 and "acted as proctor on attempt att-1" in answer.text()
     assert rows(central_db(central.data_dir).results, "SELECT count(*) FROM decisions") == [(0,)]
     assert audit_entries(central.data_dir, "decide") == []
+
+
+def test_a_declared_conflict_of_interest_is_shown_before_the_button_and_refused(central, signed_in_page):
+    ctx = CentralContext(data_dir=central.data_dir)
+    pid = persons.add(ctx, actors.staff("ada", actors.ADMIN), given_name="Ann", family_name="Lee",
+                      email="ann@example.org").person_id
+    bank_of(central.data_dir)["bookings"].insert({       # att-3's candidate id is the person's, through a booking
+        "booking_id": "B-0000000000000001", "session_id": "S-0000000000000001", "person_id": pid,
+        "application_id": "A-0000000000000001", "candidate_id": "C-0000000000000001", "status": "booked", "seat": 1,
+        "queue_position": 1, "created_at": utc_text(), "created_by": "test"})
+    execute(central_db(central.data_dir).results, "UPDATE attempts SET candidate_id = ? WHERE attempt_id = 'att-3'",
+            "C-0000000000000001")
+    conflicts.declare(ctx, actors.staff("dee", "decision_maker"), person_id=pid, relationship="trainer")
+    ctx.close()
+    page = signed_in_page("dee", ("decision_maker",))
+    page.goto(f"{origin(page)}/review/decisions/att-3")
+    expect(page.locator("#decision-blocked")).to_contain_text("You declared a trainer relationship")
+    assert page.get_by_role("button", name="Record the decision").count() == 0
+    token = page.locator(f"input[name={FORM_FIELD}]").first.get_attribute("value")
+    answer = page.request.post(f"{origin(page)}/review/decisions/att-3",
+                               form={FORM_FIELD: token or "", "outcome": "fail", "reason": "x"})
+    assert answer.status == 422 and "trainer" in answer.text()
+    page.goto(f"{origin(page)}/review/decisions/att-1")                 # another candidate: the button is there
+    expect(page.get_by_role("button", name="Record the decision")).to_be_visible()
 
 
 def test_a_decision_by_page_is_recorded_as_by_the_cli(central, signed_in_page):
