@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import click
+
 from item_bank_sync.cli.main import main
 from item_bank_sync.context import CentralContext
+from item_bank_sync.staff.duties import DUTIES
 from tests.support.central_cli import Central
 
 PASSWORD = "correct horse battery"
@@ -84,3 +87,21 @@ def _audit(central: Central) -> list[Any]:
         return list(ctx.audit_log().entries())
     finally:
         ctx.close()
+
+
+def _acting_commands(group: click.Group, prefix: str = "") -> list[str]:
+    found = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _acting_commands(command, f"{prefix}{name}.")
+        elif any(isinstance(p, click.Option) and "--by" in p.opts for p in command.params):
+            found.append(f"{prefix}{name}")
+    return found
+
+
+def test_every_command_that_acts_has_its_roles_in_the_duties_table() -> None:
+    """Fail closed: an acting command missing from staff/duties.py would refuse every --by once a body
+    has staff accounts; this names it at once instead."""
+    acting = _acting_commands(main)
+    assert "items.approve" in acting and "decide" in acting and "staff.add" in acting
+    assert [a for a in acting if a not in DUTIES] == []
