@@ -20,7 +20,10 @@ from exam_core.presentation import clean
 from item_bank_sync.web.access import MARKER, PSYCHOMETRICIAN, current_staff, may_do, require_role, state
 from item_bank_sync.web.formfields import actor, refused, text_field
 from item_bank_sync.web.items.markwork import agreement, queue, task_page
+from item_bank_sync.registry.actors import staff
+from item_bank_sync.registry.errors import ConflictOfInterest
 from item_bank_sync.results.marking import adjudicate, record_mark
+from item_bank_sync.sittings.impartiality import check_marking_task
 
 bp = Blueprint("staff_marking", __name__, url_prefix="/marking")
 MAX_NOTE = 1000
@@ -80,7 +83,11 @@ def give(task_id: int, kind: str) -> ResponseReturnValue:
     score, note = _score(), text_field("note", MAX_NOTE, required=False)
     action = record_mark if kind == "mark" else adjudicate
     try:
+        # the CLI's check (ISO/IEC 17024 4.3): a declared relationship with the candidate refuses here too
+        check_marking_task(state().ctx, staff(_me(), MARKER), task_id, f"{kind} this candidate's answers")
         outcome = action(state().ctx.open_results_db(), task_id, actor(), score, note)
+    except ConflictOfInterest as exc:
+        return refused("Conflict of interest", str(exc), 403)
     except InvigilError as exc:
         return refused("Mark refused", str(exc))
     final = f", final score {outcome.final_score:g}" if outcome.final_score is not None else ""

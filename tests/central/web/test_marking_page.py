@@ -160,3 +160,32 @@ def test_a_mark_on_the_page_records_what_marking_mark_records(world, staff_web, 
     assert roles == [("att-1", "max", "marker"), ("att-1", "mia", "marker"),
                      ("att-2", "max", "marker"), ("att-2", "mia", "marker")]
     assert not [e for e in audit_of(world.data_dir).entries() if e.action.startswith("marking.")]
+
+
+def test_a_marker_with_a_declared_conflict_is_refused_on_the_page_as_by_the_cli(world, staff_web, signed_in_page):
+    """The page runs the CLI's impartiality check (ISO/IEC 17024 4.3): the attempt's candidate id maps
+    to a registered person through a booking, and a marker who declared a relationship with that person
+    is refused with the reason; no mark is recorded; another marker marks it."""
+    from exam_core.timestamps import utc_text
+    from item_bank_sync.registry import actors, conflicts, persons
+    from tests.support.central_db import bank_of, execute
+
+    ctx, task = world.context, _task_of(world, "att-1")
+    pid = persons.add(ctx, actors.staff("ada", actors.ADMIN), given_name="Ann", family_name="Lee",
+                      email="ann@example.org").person_id
+    bank_of(world.data_dir)["bookings"].insert({
+        "booking_id": "B-0000000000000001", "session_id": "S-0000000000000001", "person_id": pid,
+        "application_id": "A-0000000000000001", "candidate_id": "C-0000000000000001", "status": "booked", "seat": 1,
+        "queue_position": 1, "created_at": utc_text(), "created_by": "test"})
+    execute(central_db(world.data_dir).results, "UPDATE attempts SET candidate_id = ? WHERE attempt_id = ?",
+            "C-0000000000000001", "att-1")
+    conflicts.declare(ctx, actors.staff("mia", "marker"), person_id=pid, relationship="relative")
+    mia = signed_in_page("mia", ("marker",))
+    _give(mia, staff_web.url, task, "3", "two checks", "Record my mark")
+    expect(mia.locator("main")).to_contain_text("Conflict of interest")
+    expect(mia.locator("main")).to_contain_text("relative")
+    assert _recorded(world, task) == []
+    assert [e for e in audit_of(world.data_dir).entries() if e.action == "conflict.refused"]
+    max_ = signed_in_page("max", ("marker",))
+    _give(max_, staff_web.url, task, "3", "two checks", "Record my mark")
+    assert _recorded(world, task) == [("max", "mark", 3.0)]
