@@ -47,6 +47,7 @@ def test_enrol_and_revoke_pages_write_the_cli_entries_and_show_the_figures(centr
     page.get_by_label("Why").fill(HOSTILE)
     page.get_by_role("button", name="Revoke centre-2").click()
     expect(page.get_by_role("status")).to_contain_text("revocation list number 1")
+    assert look(page, "centre-revoked") == []
     page.goto(f"{origin(page)}/centres/centre-2")
     expect(page.locator("main dl")).to_contain_text(HOSTILE)               # the reason shown as text
     assert page.locator("main script, main i").count() == 0

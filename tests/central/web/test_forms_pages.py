@@ -54,6 +54,7 @@ def test_scheme_and_form_build_pages_write_the_cli_entries(central, signed_in_pa
     page.get_by_role("button", name="Add the scheme").click()
     expect(page.get_by_role("status")).to_contain_text(HOSTILE)          # the markup shown as text
     assert page.locator("main b, main img").count() == 0
+    assert look(page, "scheme-added") == []
     page.get_by_role("link", name="Blueprint coverage and form build").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Scheme MATH version 1")
     expect(page.get_by_role("table")).to_contain_text("12")              # approved items per area
@@ -64,6 +65,9 @@ def test_scheme_and_form_build_pages_write_the_cli_entries(central, signed_in_pa
     expect(page.get_by_role("heading", level=1)).to_have_text("Forms built for MATH version 1")
     expect(page.locator("main")).to_contain_text("Largest overlap between two forms")
     assert look(page, "forms-built") == []
+    page.goto(f"{origin(page)}/forms/")
+    expect(page.get_by_role("table")).to_contain_text("MATH-v1-s7-f02")
+    assert look(page, "forms") == []
 
     token = page.locator(f"input[name={FORM_FIELD}]").first.get_attribute("value") or ""
     too_big = page.request.post(f"{origin(page)}/forms/schemes", multipart={
@@ -93,6 +97,7 @@ def test_publish_page_shows_the_code_once_and_writes_the_cli_entry(central, sign
     page.get_by_role("button", name="Seal and publish").click()
     expect(page.get_by_role("alert")).to_contain_text(HOSTILE)           # echoed in the refusal, as text
     assert page.locator("main b, main img").count() == 0
+    assert look(page, "refused") == []
     page.go_back()
     page.get_by_label("Window opens").fill(opens)
     page.get_by_label("Window closes").fill(closes)

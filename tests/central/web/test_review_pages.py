@@ -93,6 +93,7 @@ def test_a_decision_by_page_is_recorded_as_by_the_cli(central, signed_in_page):
     page.keyboard.type(HOSTILE)
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Attempt att-1: withheld, decided by dee")
+    assert look(page, "decided") == []
     expect(page.locator("main")).to_contain_text(HOSTILE)
     assert page.locator("main script, main a[href^='https://example']").count() == 0
     central.json("decide", "att-2", "--by", "dee", "--outcome", "withheld", "--reason", "pending review")
