@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Engine, case, func, select
 
@@ -72,11 +72,12 @@ def enrol_centre() -> ResponseReturnValue:
     """``centres add --request FILE``: verify the uploaded request, issue the certificate."""
     data = upload("request", REQUEST_MAX_BYTES)   # enrol refuses a larger one with its own message
     if data is None:
-        return refused("Enrolment refused", "Choose the enrolment-request.json the centre's console wrote.")
+        return refused("Enrolment refused", "Choose the enrolment-request.json the centre's console wrote.",
+                       back=url_for("centres.centres_page"))
     try:
         result = enrol(state().ctx, data, "the uploaded request", actor())
     except InvigilError as exc:
-        return refused("Enrolment refused", str(exc))
+        return refused("Enrolment refused", str(exc), back=url_for("centres.centres_page"))
     return render_template("staff/centres/enrolled.html", result=result)
 
 
@@ -114,7 +115,7 @@ def revoke_centre(centre_id: str) -> ResponseReturnValue:
     try:
         result = revoke(state().ctx, centre_id, reason, actor())
     except InvigilError as exc:
-        return refused("Revocation refused", str(exc))
+        return refused("Revocation refused", str(exc), back=url_for("centres.centre_page", centre_id=centre_id))
     return render_template("staff/centres/revoked.html", result=result)
 
 

@@ -95,9 +95,10 @@ def actor() -> str:
     return member.name
 
 
-def refused(title: str, message: str, status: int = 422) -> ResponseReturnValue:
-    """The page that says an action was refused and why (the service's own words)."""
-    return render_template("staff/_refused.html", title=title, message=message), status
+def refused(title: str, message: str, status: int = 422, *, back: str | None = None) -> ResponseReturnValue:
+    """The page that says an action was refused and why (the service's own words), with a link
+    ``back`` to the page the action was taken on (the home page when not given)."""
+    return render_template("staff/_refused.html", title=title, message=message, back=back), status
 
 
 def shown_time(value: object) -> str:

@@ -57,13 +57,14 @@ def add_scheme_action() -> ResponseReturnValue:
     """``schemes add FILE``."""
     data = upload("scheme", SCHEME_MAX_BYTES)
     if data is None:
-        return refused("Scheme not added", "Choose the scheme's YAML file.")
+        return refused("Scheme not added", "Choose the scheme's YAML file.", back=url_for("forms.schemes_page"))
     if len(data) > SCHEME_MAX_BYTES:
-        return refused("Scheme not added", f"The file is larger than {SCHEME_MAX_BYTES // 1024} KiB.", 413)
+        return refused("Scheme not added", f"The file is larger than {SCHEME_MAX_BYTES // 1024} KiB.", 413,
+                       back=url_for("forms.schemes_page"))
     try:
         added = add_scheme(state().ctx, data, "the uploaded scheme", actor())
     except (InvigilError, UnicodeDecodeError) as exc:
-        return refused("Scheme not added", str(exc))
+        return refused("Scheme not added", str(exc), back=url_for("forms.schemes_page"))
     return render_template("staff/forms/scheme_added.html", scheme=added.scheme, outcome=added.outcome)
 
 
@@ -103,7 +104,7 @@ def build_action() -> ResponseReturnValue:
     except BlueprintUnsatisfiable as exc:
         return render_template("staff/forms/build_refused.html", shortfalls=exc.shortfalls), 422
     except InvigilError as exc:
-        return refused("Forms not built", str(exc))
+        return refused("Forms not built", str(exc), back=url_for("forms.scheme_page", scheme_id=scheme_id))
     return render_template("staff/forms/built.html", built=built, report=built.report)
 
 
@@ -138,7 +139,7 @@ def publish_action(form_id: str) -> ResponseReturnValue:
                          release_code=request.form.get("release_code") == "yes", out_dir=None, by=actor(),
                          form_version=version)
     except InvigilError as exc:
-        return refused("Not published", str(exc))
+        return refused("Not published", str(exc), back=url_for("forms.form_page", form_id=form_id))
     return render_template("staff/forms/published.html", result=result)
 
 

@@ -77,7 +77,7 @@ def release_action(sha256: str) -> ResponseReturnValue:
     try:
         done = release_audited(state().ctx, _intake(), sha256, actor(), reason)
     except InvigilError as exc:
-        return refused("Not released", str(exc))
+        return refused("Not released", str(exc), back=url_for("intake.envelope_page", sha256=sha256))
     return render_template("staff/intake/released.html", done=done)
 
 

@@ -99,7 +99,7 @@ def integrity_action() -> ResponseReturnValue:
     try:
         form_id, version, flags = integrity_of_form(state().ctx, form_ref)
     except InvigilError as exc:
-        return refused("Integrity analysis not run", str(exc))
+        return refused("Integrity analysis not run", str(exc), back=url_for("review.integrity_page"))
     return render_template("staff/review/integrity_run.html", form_id=form_id, version=version, flags=flags)
 
 
@@ -125,7 +125,7 @@ def analysis_report() -> ResponseReturnValue:
     try:
         analysis, title = analyze_form(state().ctx, form_ref, FlagThresholds())
     except InvigilError as exc:
-        return refused("No item analysis", str(exc))
+        return refused("No item analysis", str(exc), back=url_for("review.analysis_page"))
     html = render_html(analysis, title)
     styles = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
                       for s in STYLE_RE.findall(html))
@@ -188,7 +188,7 @@ def decide_action(attempt_id: str) -> ResponseReturnValue:
     try:
         recorded = record_decision(state().ctx, attempt_id, actor(), outcome, reason)
     except InvigilError as exc:
-        return refused("Decision refused", str(exc))
+        return refused("Decision refused", str(exc), back=url_for("review.decision_page", attempt_id=attempt_id))
     return render_template("staff/review/decided.html", decision=recorded.decision,
                            certificate_id=recorded.certificate_id)
 
