@@ -13,9 +13,12 @@ from typing import Any
 import click
 
 import item_bank_sync.bank.schema
+import item_bank_sync.cases.schema
 import item_bank_sync.certificates.schema
 import item_bank_sync.db.audit
+import item_bank_sync.portal.schema
 import item_bank_sync.registry.schema
+import item_bank_sync.release.schema
 import item_bank_sync.results.schema
 import item_bank_sync.sittings.schema
 import item_bank_sync.trust.schema  # noqa: F401

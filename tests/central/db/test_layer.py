@@ -20,8 +20,11 @@ from alembic.migration import MigrationContext
 from click.testing import CliRunner
 
 import item_bank_sync.bank.schema
+import item_bank_sync.cases.schema
 import item_bank_sync.certificates.schema
+import item_bank_sync.portal.schema
 import item_bank_sync.registry.schema
+import item_bank_sync.release.schema
 import item_bank_sync.results.schema
 import item_bank_sync.sittings.schema
 import item_bank_sync.staff.schema

@@ -52,9 +52,57 @@ def upgrade() -> None:
         sa.UniqueConstraint("candidate_id", name="bookings_candidate"),
     )
     op.create_index("bookings_person", "bookings", ["person_id"])
+    _portal_upgrade()
+
+
+def _portal_upgrade() -> None:
+    """The candidate portal's accounts, mailed links, sessions and messages (item_bank_sync/portal/schema.py)."""
+    op.create_table(
+        "candidate_accounts",
+        sa.Column("account_id", sa.Text, primary_key=True),
+        sa.Column("person_id", sa.Text, nullable=False, unique=True),
+        sa.Column("email", sa.Text, nullable=False, unique=True),
+        sa.Column("password_hash", sa.LargeBinary, nullable=False),
+        sa.Column("password_salt", sa.LargeBinary, nullable=False),
+        sa.Column("password_params", sa.Text, nullable=False),
+        sa.Column("totp_sealed", sa.LargeBinary),
+        sa.Column("totp_last_step", sa.Integer),
+        sa.Column("created_at", sa.Text, nullable=False),
+    )
+    op.create_table(
+        "portal_tokens",
+        sa.Column("token_sha256", sa.Text, primary_key=True),
+        sa.Column("purpose", sa.Text, nullable=False),
+        sa.Column("email", sa.Text, nullable=False),
+        sa.Column("payload_json", sa.Text, nullable=False),
+        sa.Column("created_at", sa.Text, nullable=False),
+        sa.Column("expires_at", sa.Text, nullable=False),
+        sa.Column("used_at", sa.Text),
+    )
+    op.create_table(
+        "portal_sessions",
+        sa.Column("token_sha256", sa.Text, primary_key=True),
+        sa.Column("account_id", sa.Text, nullable=False),
+        sa.Column("created_at", sa.Text, nullable=False),
+        sa.Column("expires_at", sa.Text, nullable=False),
+        sa.Column("second_factor", sa.Integer, nullable=False),
+        sa.Column("ended_at", sa.Text),
+    )
+    op.create_index("portal_sessions_account", "portal_sessions", ["account_id"])
+    op.create_table(
+        "portal_messages",
+        sa.Column("message_id", sa.Integer, primary_key=True),
+        sa.Column("person_id", sa.Text, nullable=False),
+        sa.Column("sent_at", sa.Text, nullable=False),
+        sa.Column("subject", sa.Text, nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+    )
+    op.create_index("portal_messages_person", "portal_messages", ["person_id"])
 
 
 def downgrade() -> None:
     """Drop sessions and bookings."""
+    for table in ("portal_messages", "portal_sessions", "portal_tokens", "candidate_accounts"):
+        op.drop_table(table)
     op.drop_table("bookings")
     op.drop_table("exam_sessions")
