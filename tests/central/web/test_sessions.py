@@ -3,12 +3,14 @@ person's other sessions (not the one they used), and an administrator's reset en
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import update
 
 from exam_core.websec import totp
 from item_bank_sync.db.sql import write
 from item_bank_sync.staff.schema import staff_accounts
+from item_bank_sync.staff.signins import FREE_PER_ADDRESS, SignInRefused, SignIns
 
 from tests.support.staff_web import sign_in
 
@@ -101,3 +103,17 @@ def test_a_secret_sealed_under_another_key_refuses_the_code_without_an_error(bro
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_be_visible()
     context.close()
+
+
+def test_many_failures_from_one_address_hold_back_that_address_only(staff_web, staff_member):
+    """Twenty failures from one address (whatever names) hold that address back; the same person
+    signs in from another address; the waits live in the database, shared by every process."""
+    alice = staff_member("alice", "admin")
+    signins = SignIns(staff_web.book)
+    for n in range(FREE_PER_ADDRESS):
+        with pytest.raises(SignInRefused):
+            signins.check_password(f"guess-{n}", "wrong password", "10.0.0.66")
+    with pytest.raises(SignInRefused):
+        signins.check_password("alice", alice.password, "10.0.0.66")
+    assert signins.check_password("alice", alice.password, "10.0.0.7").name == "alice"
+    assert SignIns(staff_web.book)._wait("addr:10.0.0.66") > 0  # another process sees the same wait
