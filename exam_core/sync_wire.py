@@ -17,9 +17,11 @@ What travels (every HTTP request is signed by the centre, :mod:`exam_core.signed
                                 :class:`EnvelopeOutcome` (with the signed receipt) per envelope.
 bundle to the central body      :class:`EnvelopesBundle`: the upload's content, signed by the
                                 centre and sealed to the central results key.
-bundle to a centre              :class:`CentreBundle`: packages, revocation list, receipts and
-                                the kiosk revocations recorded, signed by the central key and
-                                sealed to the centre's HPKE key.
+bundle to a centre              :class:`CentreBundle`: packages, revocation list, receipts,
+                                the kiosk revocations recorded and the centre's signed session
+                                rosters (:mod:`exam_core.roster_wire`), signed by the central key
+                                and sealed to the centre's HPKE key.
+``GET  roster_wire.ROSTERS_PATH``  the centre's signed session rosters (each verified on its own).
 ``init`` at a centre            the :class:`CentreEnrolmentRequest` (signed by the centre key).
 a centre revokes a kiosk        a :class:`KioskRevocation` (signed by the centre key), carried in
                                 the next upload or bundle.
@@ -39,7 +41,7 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from exam_core import limits, purposes, signing
+from exam_core import limits, purposes, roster_wire, signing
 from exam_core.errors import ArtefactError, TamperedError, ValidationError, WrongKeyError
 from exam_core.jsonio import b64d, b64e, loads_strict
 from exam_core.keys import HpkePrivateKey, HpkePublicKey, public_key_from_dict
@@ -452,8 +454,10 @@ class Bundle(Record):
 @dataclass(frozen=True)
 class CentreBundle(Bundle):
     """Central -> centre on removable media (purpose ``sync-bundle-to-centre``): the centre's
-    packages, the revocation list, every receipt of the centre's envelopes, and the centre's kiosk
-    revocations recorded centrally (so its console marks them sent)."""
+    packages, the revocation list, every receipt of the centre's envelopes, the centre's kiosk
+    revocations recorded centrally (so its console marks them sent), and the signed rosters of its
+    sessions (``exam_core.roster_wire``; left out when there is none, so bundles without rosters keep
+    their earlier bytes)."""
 
     PURPOSE: ClassVar[str] = purposes.BUNDLE_TO_CENTRE
     FORMAT: ClassVar[str] = FOR_CENTRE_FORMAT
@@ -462,11 +466,15 @@ class CentreBundle(Bundle):
     revocations: bytes
     receipts: tuple[bytes, ...]
     kiosk_revocations_recorded: tuple[RecordedRevocation, ...] = ()
+    rosters: tuple[bytes, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self._head(), "packages": [p.to_dict() for p in self.packages],
-                "revocations": b64e(self.revocations), "receipts": [b64e(r) for r in self.receipts],
-                "kiosk_revocations_recorded": [k.to_dict() for k in self.kiosk_revocations_recorded]}
+        out = {**self._head(), "packages": [p.to_dict() for p in self.packages],
+               "revocations": b64e(self.revocations), "receipts": [b64e(r) for r in self.receipts],
+               "kiosk_revocations_recorded": [k.to_dict() for k in self.kiosk_revocations_recorded]}
+        if self.rosters:
+            out["rosters"] = [b64e(doc) for doc in self.rosters]
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> CentreBundle:
@@ -478,6 +486,7 @@ class CentreBundle(Bundle):
             receipts=_documents(r, "receipts", BUNDLE_MAX_ENTRIES, limits.SIGNED_DOC_MAX_BYTES),
             kiosk_revocations_recorded=r.records("kiosk_revocations_recorded", RecordedRevocation, [],
                                                  max_len=BUNDLE_MAX_ENTRIES),
+            rosters=_documents(r, "rosters", roster_wire.MAX_ROSTERS, roster_wire.ROSTER_MAX_BYTES),
         )
         r.done()
         return out
