@@ -51,6 +51,7 @@ KIOSKS_PER_WORKER = 50
 #: Kiosks of one worker logging in at once (set-up: challenge fetch, TLS, hello).
 CONNECTS_AT_ONCE = 3
 CONNECT_TRIES = 4
+EVENT_TRIES = 10
 BUSY_PREFIX = "busy-"
 BUSY_KIOSKS = 50
 #: Events a second each busy kiosk sends while the storm runs (its candidate answering).
@@ -333,9 +334,15 @@ async def _answer(k: _Kiosk, stop: Any) -> list[tuple[float, float]]:
                  "wall_time": utc_text_us(), "mono_time": time.monotonic(), "attempt_id": k.attempt_id,
                  "data": {"item": k.seq % ITEMS}}
         k.seq += 1
-        reply = await k.sio.call(protocol.EVENT, event, namespace=protocol.KIOSK_NAMESPACE, timeout=STORM_TIMEOUT)
-        if not reply.get("ok"):
-            raise RuntimeError(f"event refused: {reply}")
+        for _ in range(EVENT_TRIES):  # "retry" (not stored in time) is sent again, as a kiosk's outbox does
+            reply = await k.sio.call(protocol.EVENT, event, namespace=protocol.KIOSK_NAMESPACE,
+                                     timeout=STORM_TIMEOUT)
+            if reply.get("ok"):
+                break
+            if reply.get("error") != "retry":
+                raise RuntimeError(f"event refused: {reply}")
+        else:
+            raise RuntimeError(f"event not stored after {EVENT_TRIES} tries")
         samples.append((sent, time.time() - sent))
         await asyncio.sleep(max(0.0, sent + 1 / BUSY_EVENT_RATE - time.time()))
     return samples
@@ -402,8 +409,9 @@ def _page_value(pattern: str, page: str) -> str:
 class Reports:
     """What the workers reported, read from their queue as the parent waits for something."""
 
-    def __init__(self, q: Any) -> None:
+    def __init__(self, q: Any, workers: list[Any]) -> None:
         self.q = q
+        self.workers = workers
         self.ready = 0
         self.admitted: set[str] = set()
         self.first: dict[str, tuple[float, float]] = {}
@@ -416,6 +424,8 @@ class Reports:
         while not done():
             if time.time() > deadline:
                 raise RuntimeError(f"timed out waiting for {what}")
+            if any(w.exitcode not in (None, 0) for w in self.workers):
+                raise RuntimeError(f"a kiosk worker failed while waiting for {what} (its traceback is above)")
             with contextlib.suppress(queue.Empty):
                 self._take(self.q.get(timeout=0.2))
 
@@ -460,12 +470,12 @@ def _run(url: str, world: World, storm: int, busy: int) -> dict[str, Any]:
     specs = world.kiosks
     ctx = mp.get_context("spawn")
     q, go_busy, stop = ctx.Queue(), ctx.Event(), ctx.Event()
-    reports = Reports(q)
     workers = [ctx.Process(target=kiosk_worker, args=(url, specs[i:i + KIOSKS_PER_WORKER], world.root_public_raw,
                                                       q, go_busy, stop), daemon=True)
                for i in range(0, len(specs), KIOSKS_PER_WORKER)]
     for w in workers:
         w.start()
+    reports = Reports(q, workers)
     proctor = None
     try:
         reports.wait(lambda: reports.ready == len(specs), 900, "kiosks to pair and connect")
