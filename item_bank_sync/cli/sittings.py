@@ -11,6 +11,7 @@ from item_bank_sync.cli.common import central, emit, json_option, refusals_exit
 from item_bank_sync.cli.registry_common import acting
 from item_bank_sync.registry.actors import REGISTRAR, Actor
 from item_bank_sync.sittings import bookings, roster_for, sessions
+from item_bank_sync.sittings.publish import publish
 
 
 @click.group("sessions")
@@ -89,6 +90,20 @@ def sessions_roster(ctx: click.Context, session_id: str, actor: Actor) -> None:
             table.add_row(str(e.seat), e.candidate_id, e.name, (e.photo_sha256 or "-")[:16], granted or "-")
         c.print(table)
     emit(ctx, roster.to_dict(), human)
+
+
+@sessions_group.command("publish")
+@click.argument("session_id")
+@acting(REGISTRAR)
+@json_option
+@click.pass_context
+@refusals_exit
+def sessions_publish(ctx: click.Context, session_id: str, actor: Actor) -> None:
+    """Sign the session's roster (next version) for its centre: it travels with the centre's packages
+    on the next sync and in the next bundle to the centre."""
+    summary = publish(central(ctx), actor, session_id)
+    emit(ctx, summary, lambda c: c.print(f"Session {session_id}: roster version {summary['version']} signed for "
+                                         f"{summary['centre_id']} ({summary['candidates']} candidates)."))
 
 
 @click.group("bookings")

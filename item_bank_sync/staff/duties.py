@@ -79,6 +79,7 @@ DUTIES: dict[str, tuple[str, ...]] = {
     "conflicts.withdraw": ROLES,
     "sessions.plan": (REGISTRAR, ADMIN),
     "sessions.roster": (REGISTRAR, ADMIN, AUDITOR),
+    "sessions.publish": (REGISTRAR, ADMIN),
     "bookings.book": (REGISTRAR, ADMIN),
     "bookings.cancel": (REGISTRAR, ADMIN),
     "bookings.move": (REGISTRAR, ADMIN),

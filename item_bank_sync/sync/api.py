@@ -14,6 +14,8 @@ Endpoints (every one authenticated by :mod:`item_bank_sync.sync.auth`; the paths
                                       kiosk revocations (centre-signed) are verified and recorded
                                       first, all or none; an upload may then hold no envelope at all.
 ``GET  REVOCATIONS_PATH``             the current signed revocation list (empty list if none).
+``GET  roster_wire.ROSTERS_PATH``     the signed rosters of the calling centre's sessions
+                                      (``sessions publish``; :mod:`exam_core.roster_wire`).
 
 Errors are JSON ``{"error": reason}`` with 400 (malformed), 401 (not authenticated), 404, 413
 (too large; a body over ``sync_wire.UPLOAD_MAX_BYTES`` is cut off by waitress with its own plain
@@ -32,7 +34,7 @@ from collections.abc import Callable
 
 from flask import Flask, Response, g, jsonify, request, send_file
 
-from exam_core import sync_wire
+from exam_core import roster_wire, sync_wire
 from exam_core.errors import InvigilError
 from exam_core.sync_wire import UPLOAD_MAX_BYTES, PackageList, PackageListEntry, UploadAnswer
 from exam_core.timestamps import format_time, utc_now
@@ -91,6 +93,11 @@ def create_app(data_dir: Path, keys: CentralKeys | None = None, clock: Callable[
     @app.get(sync_wire.REVOCATIONS_PATH)
     def revocations() -> Response:
         return Response(store.revocation_list(), mimetype="application/json")
+
+    @app.get(roster_wire.ROSTERS_PATH)
+    def rosters() -> Response:
+        return Response(roster_wire.roster_list_bytes(store.rosters_for(g.centre.centre_id)),
+                        mimetype="application/json")
 
     @app.post(sync_wire.ENVELOPES_PATH)
     def upload_envelopes() -> Any:

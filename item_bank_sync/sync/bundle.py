@@ -2,7 +2,8 @@
 
 The bundle formats, their purposes and the seal/open recipe are ``exam_core.sync_wire``
 (:class:`~exam_core.sync_wire.CentreBundle` out to a centre: its packages, the revocation list,
-the receipts of its envelopes and the kiosk revocations recorded from it;
+the receipts of its envelopes, the kiosk revocations recorded from it and the signed rosters of
+its sessions (``sessions publish``);
 :class:`~exam_core.sync_wire.EnvelopesBundle` in from a centre: an upload's content). A bundle is
 signed by the sender's certified key and sealed to the recipient, so a lost USB stick reveals
 nothing and a modified one is refused.
@@ -59,11 +60,12 @@ def export_bundle(data_dir: Path, centre_id: str, out_path: Path, db_url: str | 
     receipts = tuple(bytes(r[0]) for r in fetch_all(store.results_db(), select(e.receipt).where(
         e.centre_id == centre_id).order_by(e.received_at, e.sha256)))
     recorded = tuple(RecordedRevocation(**r) for r in kiosk_revocations.recorded_for(store.results_db(), centre_id))
+    rosters = tuple(store.rosters_for(centre_id))
     bundle = CentreBundle(centre_id, format_time(utc_now()), tuple(packages), store.revocation_list(), receipts,
-                          recorded)
+                          recorded, rosters)
     write_atomic(out_path, seal_bundle(bundle, store.keys.signing, certificate.hpke_public))
     return {"centre_id": centre_id, "file": str(out_path), "packages": [p.package_id for p in packages],
-            "packages_skipped": skipped, "receipts": len(receipts)}
+            "packages_skipped": skipped, "receipts": len(receipts), "rosters": len(rosters)}
 
 
 def import_bundle(data_dir: Path, bundle_path: Path, db_url: str | None = None) -> dict[str, Any]:

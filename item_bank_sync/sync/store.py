@@ -20,6 +20,7 @@ from item_bank_sync.bank.schema import packages
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import fetch_all, fetch_one
 from item_bank_sync.results.intake import Intake
+from item_bank_sync.sittings.publish import rosters_for
 from item_bank_sync.trust.centres import REVOCATIONS_FILE, enrolled_centre_certificate
 from item_bank_sync.trust.identity import CentralKeys
 
@@ -76,6 +77,11 @@ class SyncStore:
         if base not in path.parents or not path.is_file():
             return None
         return path
+
+    # --- session rosters --------------------------------------------------------------------------
+    def rosters_for(self, centre_id: str) -> list[bytes]:
+        """The signed rosters of the centre's sessions still to come (``sessions publish``)."""
+        return rosters_for(self.context, centre_id)
 
     # --- revocations ----------------------------------------------------------------------------
     def revocation_list(self) -> bytes:
