@@ -102,6 +102,9 @@ def _install_templates(app: Flask) -> None:
     def when_filter(value: object) -> str:
         return when(value, web_state.zone_name)
 
+    # A global, not only a context variable: a macro imported without context still pages.
+    app.jinja_env.globals["page_numbers"] = links_for_pages
+
     @app.context_processor
     def globals_() -> dict[str, Any]:
         return {"current_staff": current_staff(), "current_session": current_session(), "csrf_field": csrf_field,
