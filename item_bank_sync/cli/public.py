@@ -16,12 +16,34 @@ from item_bank_sync.cli.common import central, err_console, refusals_exit
               help="TLS certificate chain issued for the site's name (default: the body's self-signed one).")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Its private key.")
 @click.option("--insecure-dev", is_flag=True, help="Plain HTTP for development; never in production.")
+@click.option("--portal/--no-portal", default=True, show_default=True,
+              help="Serve the candidate portal under /portal on the same listener.")
+@click.option("--smtp-host", help="Mail relay for the portal's mail (saved in DATA/mail.json with the two below).")
+@click.option("--smtp-port", type=click.IntRange(1, 65535), default=587, show_default=True, help="Its port.")
+@click.option("--mail-from", help="Sender address of the portal's mail.")
+@click.option("--smtp-starttls/--smtp-no-starttls", default=None,
+              help="Require STARTTLS (default: yes unless the relay is on the loopback).")
 @click.pass_context
 @refusals_exit
 def public_command(ctx: click.Context, host: str, port: int, cert: Path | None, key: Path | None,
-                   insecure_dev: bool) -> None:
-    """Run the public site: certificate verification pages and API, issuer keys, status lists (HTTPS)."""
+                   insecure_dev: bool, portal: bool, smtp_host: str | None, smtp_port: int, mail_from: str | None,
+                   smtp_starttls: bool | None) -> None:
+    """Run the public site: certificate verification pages and API, issuer keys, status lists (HTTPS),
+    and the candidate portal."""
+    from flask import Flask
+
+    from item_bank_sync.mail import MailSettings, save_settings
+    from item_bank_sync.portal.web import install
     from item_bank_sync.public.server import serve_public
+
+    body = central(ctx)
+    if (smtp_host is None) != (mail_from is None):
+        raise click.UsageError("--smtp-host and --mail-from go together")
+    if smtp_host is not None and mail_from is not None:
+        save_settings(body.data_dir, MailSettings(smtp_host, smtp_port, mail_from, smtp_starttls))
+
+    def with_portal(app: Flask) -> int:
+        return install(app, body, secure_cookies=not insecure_dev)
 
     if (cert is None) != (key is None):
         raise click.UsageError("--cert and --key go together")
@@ -29,4 +51,4 @@ def public_command(ctx: click.Context, host: str, port: int, cert: Path | None, 
     def ready(where: str) -> None:
         err_console.print(f"public site listening on {where}", highlight=False)
 
-    serve_public(central(ctx), host, port, insecure_dev, ready, cert, key)
+    serve_public(body, host, port, insecure_dev, ready, cert, key, extend=with_portal if portal else None)

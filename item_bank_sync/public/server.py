@@ -16,6 +16,7 @@ GETs, so one TLS handshake per request costs little.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import secrets
 import shutil
@@ -74,13 +75,18 @@ class PeerFront(TlsFront):
 class PublicServer:
     """The public app on waitress (Unix socket) behind a :class:`PeerFront` on ``(host, port)``."""
 
-    def __init__(self, app: Flask, host: str, port: int, ssl_context: ssl.SSLContext | None, secret: str) -> None:
+    def __init__(self, app: Flask, host: str, port: int, ssl_context: ssl.SSLContext | None, secret: str,
+                 body_bytes: int = FRONT_LIMITS.body_max_bytes) -> None:
+        """``body_bytes``: the largest request body (the portal's evidence uploads need more than a
+        lookup's 4 KiB; the app still holds each request to its own limit by sender)."""
         self._socket_dir = tempfile.mkdtemp(prefix="invigil-public-")
         backend = os.path.join(self._socket_dir, "http.sock")
         self._http = WsgiServer(app, unix_socket=backend, unix_socket_perms="600",
-                                url_scheme="https" if ssl_context is not None else "http", **ADJUSTMENTS)
+                                url_scheme="https" if ssl_context is not None else "http",
+                                **{**ADJUSTMENTS, "max_request_body_size": body_bytes})
         try:
-            self._front = PeerFront(host, port, ssl_context, backend, limits=FRONT_LIMITS, secret=secret)
+            self._front = PeerFront(host, port, ssl_context, backend, secret=secret,
+                                    limits=dataclasses.replace(FRONT_LIMITS, body_max_bytes=body_bytes))
         except BaseException:
             self._http.close()
             shutil.rmtree(self._socket_dir, ignore_errors=True)
@@ -111,12 +117,15 @@ def public_tls_context(ctx: CentralContext, cert: Path | None, key: Path | None)
 
 
 def serve_public(ctx: CentralContext, host: str, port: int, insecure_dev: bool,
-                 on_ready: Callable[[str], None], cert: Path | None = None, key: Path | None = None) -> None:
-    """Run the public site until interrupted (HTTPS unless ``insecure_dev``)."""
+                 on_ready: Callable[[str], None], cert: Path | None = None, key: Path | None = None,
+                 extend: Callable[[Flask], int] | None = None) -> None:
+    """Run the public site until interrupted (HTTPS unless ``insecure_dev``). ``extend`` adds pages
+    to the app (the candidate portal) and returns the largest request body they take."""
     secret = secrets.token_hex(16)
     app = create_public_app(ctx, peer_secret=secret)
+    body_bytes = extend(app) if extend is not None else FRONT_LIMITS.body_max_bytes
     context = None if insecure_dev else public_tls_context(ctx, cert, key)
-    server = PublicServer(app, host, port, context, secret)
+    server = PublicServer(app, host, port, context, secret, body_bytes=body_bytes)
     scheme = "http" if insecure_dev else "https"
     on_ready(f"{scheme}://{host}:{server.server_port}" + (" (INSECURE: development only, no TLS)" if insecure_dev
                                                           else ""))

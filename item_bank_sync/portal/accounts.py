@@ -1,0 +1,286 @@
+"""Candidate accounts: registration confirmed by a mailed link, sign-in, the second factor, sessions.
+
+No account enumeration. :func:`start_registration` does the same work whoever asks (the password
+is hashed, one mail is sent, the same nothing is returned): an address with an account gets a
+mail saying so (with the sign-in address), a new one gets the confirmation link. The person is
+created only when the link is used, through the registry's own :func:`persons.add` (the body
+actor), so the person record and its audit entry are those of any other registration; an address
+a registrar already registered is linked to that person. :func:`authenticate` spends one Argon2id
+verification for an unknown address too.
+
+Links are signed (itsdangerous, a key derived from the body's signing key), expire after
+:data:`LINK_HOURS` and work once: the database keeps only the SHA-256 of the nonce and marks it
+used in the same statement that checks it was not. Sessions are server-side rows (the cookie holds
+a random token whose hash is the row's key), so signing out or expiry ends them everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import insert, select, update
+
+from exam_core.errors import ValidationError
+from exam_core.timestamps import format_time, utc_now
+from exam_core.websec import passwords, totp
+from item_bank_sync.context import CentralContext
+from item_bank_sync.db.sql import fetch_all, fetch_one, write
+from item_bank_sync.mail import MailError, Mailer
+from item_bank_sync.portal.schema import candidate_accounts, portal_messages, portal_sessions, portal_tokens
+from item_bank_sync.registry import actors, fields, persons
+from item_bank_sync.registry.errors import Refused
+from item_bank_sync.registry.schema import persons as persons_table
+
+LINK_HOURS = 24
+SESSION_HOURS = 8
+REGISTER = "register"
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    person_id: str
+    email: str
+    has_second_factor: bool
+
+
+def derived_key(ctx: CentralContext, purpose: bytes) -> bytes:
+    """A 32-byte key for ``purpose`` derived from the body's signing key: stable, never stored."""
+    raw = ctx.load_signing_key().private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                               serialization.NoEncryption())
+    return HKDF(hashes.SHA256(), 32, salt=None, info=b"invigil portal " + purpose).derive(raw)
+
+
+def _serializer(ctx: CentralContext) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(derived_key(ctx, b"links v1"), salt="portal-link")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _hash_fields(password: str) -> dict[str, str]:
+    try:
+        digest, salt, params = passwords.hash_password(password)
+    except ValidationError as exc:
+        raise Refused(str(exc)) from None
+    return {"hash": base64.b64encode(digest).decode(), "salt": base64.b64encode(salt).decode(), "params": params}
+
+
+def start_registration(ctx: CentralContext, mailer: Mailer, *, email: str, given_name: str, family_name: str,
+                       date_of_birth: str, password: str, base_url: str) -> None:
+    """Mail the confirmation link (new address) or a notice (address with an account); answer nothing."""
+    address = fields.email(email)
+    pending = {"given_name": fields.text(given_name, "given_name", persons.NAME_MAX),
+               "family_name": fields.text(family_name, "family_name", persons.NAME_MAX),
+               "date_of_birth": fields.iso_date(date_of_birth, "date_of_birth"), "password": _hash_fields(password)}
+    if _account_row(ctx, email=address) is not None:
+        mailer.send(address, "Your candidate account",
+                    "Someone (perhaps you) tried to register again with this address, which already has an "
+                    f"account. Sign in at {base_url}/portal/signin. If it was not you, you need do nothing.")
+        return
+    nonce = secrets.token_urlsafe(32)
+    now = utc_now()
+    with write(ctx.open_bank_db()) as conn:
+        conn.execute(insert(portal_tokens).values(
+            token_sha256=_digest(nonce), purpose=REGISTER, email=address, payload_json=json.dumps(pending),
+            created_at=format_time(now), expires_at=format_time(now + timedelta(hours=LINK_HOURS))))
+    link = f"{base_url}/portal/confirm/{_serializer(ctx).dumps(nonce)}"
+    mailer.send(address, "Confirm your candidate account",
+                f"Open this link within {LINK_HOURS} hours to confirm your address and create your account:\n\n"
+                f"{link}\n\nThe link works once. If you did not ask for an account, ignore this mail.")
+
+
+def complete_registration(ctx: CentralContext, link_token: str) -> Account:
+    """Use a confirmation link once: create (or link) the person and the account."""
+    try:
+        nonce = _serializer(ctx).loads(link_token, max_age=LINK_HOURS * 3600)
+    except BadSignature:
+        raise Refused("link: not valid or expired") from None
+    now = format_time(utc_now())
+    t = portal_tokens.c
+    with write(ctx.open_bank_db()) as conn:
+        row = conn.execute(select(t.email, t.payload_json, t.expires_at).where(
+            t.token_sha256 == _digest(str(nonce)), t.purpose == REGISTER, t.used_at.is_(None))).first()
+        if row is None or row[2] <= now:
+            raise Refused("link: not valid or expired")
+        done = conn.execute(update(portal_tokens).where(t.token_sha256 == _digest(str(nonce)), t.used_at.is_(None))
+                            .values(used_at=now))
+        if done.rowcount != 1:
+            raise Refused("link: not valid or expired")
+    email, pending = row[0], json.loads(row[1])
+    if _account_row(ctx, email=email) is not None:
+        raise Refused("link: this address has an account already: sign in")
+    person_id = _person_for(ctx, email, pending)
+    account_id = fields.new_id("U")
+    pw = pending["password"]
+    with write(ctx.open_bank_db()) as conn:
+        conn.execute(insert(candidate_accounts).values(
+            account_id=account_id, person_id=person_id, email=email, password_hash=base64.b64decode(pw["hash"]),
+            password_salt=base64.b64decode(pw["salt"]), password_params=pw["params"], created_at=now))
+    ctx.audit_log().append(actors.candidate(person_id).name, "portal.register", {"person_id": person_id,
+                                                                                "account_id": account_id})
+    return account(ctx, account_id)
+
+
+def _person_for(ctx: CentralContext, email: str, pending: dict[str, Any]) -> str:
+    """The person registered with ``email`` (by a registrar), else a new one made by the body."""
+    row = fetch_one(ctx.open_bank_db(), select(persons_table.c.person_id).where(persons_table.c.email == email))
+    if row is not None:
+        return str(row[0])
+    return persons.add(ctx, actors.body(), given_name=pending["given_name"], family_name=pending["family_name"],
+                       email=email, date_of_birth=pending["date_of_birth"]).person_id
+
+
+def authenticate(ctx: CentralContext, email: str, password: str) -> Account | None:
+    """The account when the password matches; an unknown address costs the same Argon2id work."""
+    try:
+        address = fields.email(email)
+    except Refused:
+        passwords.dummy_verify()
+        return None
+    row = _account_row(ctx, email=address)
+    if row is None:
+        passwords.dummy_verify()
+        return None
+    if not passwords.verify_password(password, bytes(row.password_hash), bytes(row.password_salt),
+                                     row.password_params):
+        return None
+    return _account_of(row)
+
+
+def account(ctx: CentralContext, account_id: str) -> Account:
+    row = _account_row(ctx, account_id=account_id)
+    if row is None:
+        raise Refused("no such account")
+    return _account_of(row)
+
+
+def _account_of(row: Any) -> Account:
+    return Account(row.account_id, row.person_id, row.email, row.totp_sealed is not None)
+
+
+def _account_row(ctx: CentralContext, *, email: str | None = None, account_id: str | None = None) -> Any:
+    c = candidate_accounts.c
+    where = c.email == email if email is not None else c.account_id == account_id
+    return fetch_one(ctx.open_bank_db(), select(*candidate_accounts.c).where(where))
+
+
+# --- sessions -------------------------------------------------------------------------------------------------
+
+def open_session(ctx: CentralContext, found: Account) -> str:
+    """A new session (second factor still to do when the account has one); the cookie's token."""
+    token = secrets.token_urlsafe(32)
+    now = utc_now()
+    with write(ctx.open_bank_db()) as conn:
+        conn.execute(insert(portal_sessions).values(
+            token_sha256=_digest(token), account_id=found.account_id, created_at=format_time(now),
+            expires_at=format_time(now + timedelta(hours=SESSION_HOURS)), second_factor=int(not found.has_second_factor)))
+    return token
+
+
+def session_of(ctx: CentralContext, token: object) -> tuple[Account, bool] | None:
+    """The account of a live session and whether its sign-in is complete; None otherwise."""
+    if not isinstance(token, str) or not token:
+        return None
+    s = portal_sessions.c
+    row = fetch_one(ctx.open_bank_db(), select(s.account_id, s.expires_at, s.second_factor).where(
+        s.token_sha256 == _digest(token), s.ended_at.is_(None)))
+    if row is None or row[1] <= format_time(utc_now()):
+        return None
+    return account(ctx, row[0]), bool(row[2])
+
+
+def end_session(ctx: CentralContext, token: object) -> None:
+    if isinstance(token, str):
+        with write(ctx.open_bank_db()) as conn:
+            conn.execute(update(portal_sessions).where(portal_sessions.c.token_sha256 == _digest(token))
+                         .values(ended_at=format_time(utc_now())))
+
+
+def second_factor_done(ctx: CentralContext, token: str) -> None:
+    with write(ctx.open_bank_db()) as conn:
+        conn.execute(update(portal_sessions).where(portal_sessions.c.token_sha256 == _digest(token))
+                     .values(second_factor=1))
+
+
+# --- the second factor ------------------------------------------------------------------------------------------
+
+def _totp_key(ctx: CentralContext) -> bytes:
+    return derived_key(ctx, b"totp v1")
+
+
+def enrol_second_factor(ctx: CentralContext, found: Account, secret: str, code: str) -> bool:
+    """Turn the second factor on once the person typed a code of ``secret`` (shown as a QR code)."""
+    step = totp.matching_step(secret, code)
+    if step is None:
+        return False
+    with write(ctx.open_bank_db()) as conn:
+        conn.execute(update(candidate_accounts).where(candidate_accounts.c.account_id == found.account_id).values(
+            totp_sealed=totp.seal_secret(_totp_key(ctx), secret, found.account_id), totp_last_step=step))
+    ctx.audit_log().append(actors.candidate(found.person_id).name, "portal.second_factor", {"enabled": True})
+    return True
+
+
+def check_second_factor(ctx: CentralContext, found: Account, code: str) -> bool:
+    """True once per code of the account's secret (a step at or before the last one used is refused)."""
+    row = _account_row(ctx, account_id=found.account_id)
+    if row is None or row.totp_sealed is None:
+        return False
+    try:
+        secret = totp.open_secret(_totp_key(ctx), bytes(row.totp_sealed), found.account_id)
+    except (InvalidTag, ValueError):
+        return False
+    step = totp.matching_step(secret, code)
+    if step is None or (row.totp_last_step is not None and step <= row.totp_last_step):
+        return False
+    c = candidate_accounts.c
+    with write(ctx.open_bank_db()) as conn:
+        done = conn.execute(update(candidate_accounts).where(
+            c.account_id == found.account_id, (c.totp_last_step.is_(None)) | (c.totp_last_step < step))
+            .values(totp_last_step=step))
+    return done.rowcount == 1
+
+
+# --- messages --------------------------------------------------------------------------------------------------
+
+def tell(ctx: CentralContext, mailer: Mailer | None, person_id: str, subject: str, body: str) -> None:
+    """Keep a message for the person's portal page and mail it (a mail failure keeps the message)."""
+    with write(ctx.open_bank_db()) as conn:
+        conn.execute(insert(portal_messages).values(person_id=person_id, sent_at=format_time(utc_now()),
+                                                    subject=subject, body=body))
+    row = _account_row_of_person(ctx, person_id)
+    if mailer is not None and row is not None:
+        try:
+            mailer.send(row, subject, body)
+        except MailError:
+            pass  # the message stays on the portal page; the failure names no content
+
+
+def _account_row_of_person(ctx: CentralContext, person_id: str) -> str | None:
+    row = fetch_one(ctx.open_bank_db(), select(candidate_accounts.c.email)
+                    .where(candidate_accounts.c.person_id == person_id))
+    return str(row[0]) if row else None
+
+
+def messages_of(ctx: CentralContext, person_id: str) -> list[dict[str, Any]]:
+    """The person's messages, newest first."""
+    m = portal_messages.c
+    rows = fetch_all(ctx.open_bank_db(), select(m.sent_at, m.subject, m.body).where(m.person_id == person_id)
+                     .order_by(m.message_id.desc()).limit(200))
+    return [{"sent_at": r[0], "subject": r[1], "body": r[2]} for r in rows]
+
+
+__all__ = ["Account", "authenticate", "check_second_factor", "complete_registration", "enrol_second_factor",
+           "end_session", "messages_of", "open_session", "second_factor_done", "session_of", "start_registration",
+           "tell"]
