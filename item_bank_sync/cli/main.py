@@ -16,11 +16,13 @@ import click
 from item_bank_sync import __version__
 from item_bank_sync.cli.analysis import analyze_command
 from item_bank_sync.cli.audit import audit_group
+from item_bank_sync.cli.cases import cases_group, corrective_group, evidence_command
 from item_bank_sync.cli.centres import centres_group
 from item_bank_sync.cli.certificates import certificates_group
 from item_bank_sync.cli.forms import export_command, forms_group, publish_command, schemes_group
 from item_bank_sync.cli.init import init_command
 from item_bank_sync.cli.items import import_command, items_group
+from item_bank_sync.cli.release import release_group
 from item_bank_sync.cli.releases import releases_group
 from item_bank_sync.cli.applications import accommodations_group, applications_group
 from item_bank_sync.cli.persons import conflicts_group, persons_group
@@ -74,7 +76,9 @@ COMMANDS: tuple[click.Command, ...] = (
     sessions_group, bookings_group,                                     # sittings and seats
     serve_command, export_bundle_command, import_bundle_command,        # sync: network and air gap
     intake_group, marking_group, decide_command, results_group,         # results
+    release_group,                                                      # results release, score reports
     certificates_group, public_command,                                 # certificates, public site
+    cases_group, corrective_group, evidence_command,                    # appeals, complaints, 10.2 evidence
     integrity_command, analyze_command, equate_command,                 # analysis and psychometrics
     params_command, standard_setting_group, review_exam_command,        # psychometric records, 9.3.5 review
     db_group, backup_group, restore_command,                            # the database: migrate, copy, backup

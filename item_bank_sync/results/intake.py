@@ -62,7 +62,8 @@ from item_bank_sync.results import marking
 from item_bank_sync.results.envelope import OpenedEnvelope, open_envelope
 from item_bank_sync.results.review import review, scheme_policy
 from item_bank_sync.results.cuts import CutInForce, cut_in_force
-from item_bank_sync.results.schema import attempt_roles, attempts, envelopes, incidents, quarantine, response_scores
+from item_bank_sync.results.schema import (attempt_roles, attempts, envelope_archive, envelopes, incidents, quarantine,
+                                           response_scores)
 from item_bank_sync.results.schema import responses as responses_table
 from item_bank_sync.results.scoring import AttemptScore, score_attempt
 from item_bank_sync.trust import kiosk_revocations, release_allowlist
@@ -363,6 +364,7 @@ class Intake:
             replay = _attempt_known(conn, attempt.attempt_id)
             if not replay:
                 _store_attempt(conn, digest, centre, opened, scoring, scored, meta, receipt, now)
+                conn.execute(insert(envelope_archive).values(sha256=digest, envelope=data))  # for a re-score replay
                 release_allowlist.record(conn, digest, attempt.attempt_id, verdict)
         if replay:
             refusal = IntakeRefusal(f"replay: attempt {attempt.attempt_id} was already received in another envelope")

@@ -29,6 +29,9 @@ Tables:
 ``marking_tolerance`` the marking tolerance as a setting, global ('') or per form.
 ``intake_releases`` quarantined envelopes a person released after review (``intake release``):
                     who, why, the quarantine reason and the custody checks waived (append-only).
+``envelope_archive`` the exact bytes of every accepted envelope (results_0008), so an appeal's
+                    re-score can replay the original inputs (``item_bank_sync.cases.rescore``);
+                    a quarantined envelope's bytes stay in ``quarantine``.
 
 Kiosk revocations, the release allow-list and attestation verdicts are trust records in this
 store too (``trust/schema.py``). Schema changes are Alembic revisions
@@ -217,4 +220,10 @@ intake_releases = central_table(
     Column("released_by", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("released_at", Text, nullable=False),
+)
+
+envelope_archive = central_table(
+    "envelope_archive", RESULTS,
+    Column("sha256", Text, primary_key=True),
+    Column("envelope", LargeBinary, nullable=False),
 )

@@ -53,6 +53,21 @@ DUTIES: dict[str, tuple[str, ...]] = {
     "certificates.expire-due": (DECISION_MAKER, ADMIN),
     "certificates.setup": (ADMIN,),
     "certificates.rotate-key": (ADMIN,),
+    # results release, appeals and complaints, corrective actions, evidence (issue 17, items 1, 5, 6)
+    "release.hold": (REGISTRAR, DECISION_MAKER, PSYCHOMETRICIAN, ADMIN),   # protective: whoever finds a cause
+    "release.lift": (DECISION_MAKER,),
+    "release.results": (DECISION_MAKER,),                # releasing is a decision
+    "cases.lodge": (REGISTRAR, ADMIN),
+    "cases.acknowledge": (REGISTRAR, ADMIN),
+    "cases.assign": (ADMIN, DECISION_MAKER),
+    "cases.progress": (DECISION_MAKER, ADMIN, REGISTRAR),   # the handler (impartiality checked by the service)
+    "cases.decide": (DECISION_MAKER, ADMIN, REGISTRAR),
+    "cases.close": (ADMIN, DECISION_MAKER),
+    "cases.rescore": (DECISION_MAKER,),                   # --apply may change the decision
+    "corrective.open": (ADMIN, REGISTRAR, DECISION_MAKER, PSYCHOMETRICIAN),
+    "corrective.update": (ADMIN, REGISTRAR, DECISION_MAKER, PSYCHOMETRICIAN),
+    "corrective.close": (ADMIN,),
+    "evidence": (ADMIN, AUDITOR),
     # the registry of persons and sittings (issue 16); the services check the same roles again
     "persons.add": (REGISTRAR, ADMIN),
     "persons.show": (REGISTRAR, ADMIN, AUDITOR),

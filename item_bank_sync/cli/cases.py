@@ -1,0 +1,277 @@
+"""``cases``: appeals and complaints (ISO/IEC 17024 9.8, 9.9) and the re-score replay;
+``corrective``: the corrective-action register; ``evidence``: the accreditation evidence pack
+(10.2). Services: :mod:`item_bank_sync.cases.handling`, ``cases.rescore``, ``cases.corrective``,
+``cases.evidence``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from item_bank_sync.cli.common import central, emit, json_option, refusals_exit
+
+by_option = click.option("--by", "by", required=True, help="Who acts (recorded in the case and the audit chain).")
+
+
+def _shown(ctx: click.Context, case: dict[str, Any]) -> None:
+    emit(ctx, case, lambda c: c.print(f"{case['case_id']}: {case['status']}", highlight=False))
+
+
+@click.group("cases")
+def cases_group() -> None:
+    """Appeals and complaints: lodge, acknowledge, assign an impartial handler, decide; re-score."""
+
+
+@cases_group.command("lodge")
+@click.option("--kind", type=click.Choice(["appeal", "complaint"]), required=True)
+@click.option("--category", required=True,
+              help="appeal: result, decision, certificate; complaint: body, centre, certified_person.")
+@click.option("--person", required=True, help="Who lodges it (candidate or person id, or a name): told the outcome.")
+@click.option("--summary-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The person's words (kept with the case, never in the audit chain).")
+@click.option("--attempt")
+@click.option("--certificate")
+@click.option("--centre")
+@click.option("--via", type=click.Choice(["staff", "portal"]), default="staff", show_default=True)
+@by_option
+@json_option
+@click.pass_context
+@refusals_exit
+def lodge_command(ctx: click.Context, kind: str, category: str, person: str, summary_file: Path,
+                  attempt: str | None, certificate: str | None, centre: str | None, via: str, by: str) -> None:
+    """Record an appeal or a complaint."""
+    from item_bank_sync.cases.handling import get, lodge
+
+    case_id = lodge(central(ctx), by, kind, category, person, summary_file.read_text("utf-8"), attempt_id=attempt,
+                    certificate_id=certificate, centre_id=centre, via=via)
+    _shown(ctx, get(central(ctx), case_id))
+
+
+@cases_group.command("acknowledge")
+@click.argument("case_id")
+@click.option("--days", type=int, default=30, show_default=True, help="Days until the body responds.")
+@by_option
+@json_option
+@click.pass_context
+@refusals_exit
+def acknowledge_command(ctx: click.Context, case_id: str, days: int, by: str) -> None:
+    """Acknowledge a case with a response deadline (the person is told)."""
+    from item_bank_sync.cases.handling import acknowledge
+
+    _shown(ctx, acknowledge(central(ctx), by, case_id, days))
+
+
+@cases_group.command("assign")
+@click.argument("case_id")
+@click.option("--handler", required=True, help="Never a person involved in the examination, marking or decision.")
+@by_option
+@json_option
+@click.pass_context
+@refusals_exit
+def assign_command(ctx: click.Context, case_id: str, handler: str, by: str) -> None:
+    """Assign an impartial handler (refused for anyone involved)."""
+    from item_bank_sync.cases.handling import assign
+
+    _shown(ctx, assign(central(ctx), by, case_id, handler))
+
+
+@cases_group.command("progress")
+@click.argument("case_id")
+@click.option("--note", required=True)
+@by_option
+@json_option
+@click.pass_context
+@refusals_exit
+def progress_command(ctx: click.Context, case_id: str, note: str, by: str) -> None:
+    """Record the investigation's progress (the handler)."""
+    from item_bank_sync.cases.handling import progress
+
+    _shown(ctx, progress(central(ctx), by, case_id, note))
+
+
+@cases_group.command("decide")
+@click.argument("case_id")
+@click.option("--outcome", type=click.Choice(["upheld", "partly_upheld", "dismissed"]), required=True)
+@click.option("--text", required=True, help="The outcome as told to the person.")
+@by_option
+@json_option
+@click.pass_context
+@refusals_exit
+def decide_command(ctx: click.Context, case_id: str, outcome: str, text: str, by: str) -> None:
+    """The handler's outcome, told to the person."""
+    from item_bank_sync.cases.handling import decide
+
+    _shown(ctx, decide(central(ctx), by, case_id, outcome, text))
+
+
+@cases_group.command("close")
+@click.argument("case_id")
+@by_option
+@json_option
+@click.pass_context
+@refusals_exit
+def close_command(ctx: click.Context, case_id: str, by: str) -> None:
+    """Close a decided case."""
+    from item_bank_sync.cases.handling import close
+
+    _shown(ctx, close(central(ctx), by, case_id))
+
+
+@cases_group.command("show")
+@click.argument("case_id")
+@json_option
+@click.pass_context
+@refusals_exit
+def show_command(ctx: click.Context, case_id: str) -> None:
+    """A case with its history and the messages sent to the person."""
+    from item_bank_sync.cases.handling import get
+
+    emit(ctx, get(central(ctx), case_id))
+
+
+@cases_group.command("list")
+@click.option("--kind", type=click.Choice(["appeal", "complaint"]))
+@click.option("--status")
+@json_option
+@click.pass_context
+@refusals_exit
+def list_command(ctx: click.Context, kind: str | None, status: str | None) -> None:
+    """Cases, oldest first (without the person's words)."""
+    from item_bank_sync.cases.handling import listing
+
+    emit(ctx, listing(central(ctx), kind, status))
+
+
+def _corrected_key(ctx: click.Context, ref: str) -> Any:
+    """The answer key of item version ``ITEM@VERSION`` in the bank (the corrected version)."""
+    from exam_core.errors import ValidationError
+    from exam_core.model import AnswerKey
+    from item_bank_sync.bank.schema import items
+
+    item_id, _, version = ref.partition("@")
+    if not item_id or not version.isdigit():
+        raise ValidationError("--key-from", f"{ref!r} is not ITEM@VERSION")
+    with central(ctx).open_bank_db().connect() as conn:
+        raw = conn.execute(select(items.c.key_json).where(items.c.item_id == item_id,
+                                                          items.c.version == int(version))).scalar()
+    if raw is None:
+        raise ValidationError("--key-from", f"item {ref} is not in the bank")
+    return AnswerKey.from_dict(json.loads(raw))
+
+
+@cases_group.command("rescore")
+@click.argument("attempt_id")
+@click.option("--key-from", "key_refs", multiple=True, metavar="ITEM@VERSION",
+              help="Score this item with the key of this (corrected) version; repeatable.")
+@click.option("--apply", is_flag=True, help="Store changed scores and act on a changed pass/fail.")
+@click.option("--case", "case_id", help="The appeal this re-score answers (noted in its history).")
+@click.option("--reason", required=True)
+@by_option
+@json_option
+@click.pass_context
+@refusals_exit
+def rescore_command(ctx: click.Context, attempt_id: str, key_refs: tuple[str, ...], apply: bool,
+                    case_id: str | None, reason: str, by: str) -> None:
+    """Replay the attempt from its exact original inputs and compare bit for bit; with --key-from,
+    after a key correction. Exit status 0 either way; see "identical" and "changed_slots"."""
+    from item_bank_sync.cases.handling import note_event
+    from item_bank_sync.cases.rescore import rescore
+
+    corrections = {k.item_id: k for k in (_corrected_key(ctx, r) for r in key_refs)}
+    done = rescore(central(ctx), attempt_id, by, reason, corrections=corrections, apply=apply)
+    if case_id:
+        note_event(central(ctx), by, case_id, "rescore",
+                   f"{done.kind}: identical={done.identical} applied={done.applied} decision={done.decision}")
+    emit(ctx, done.to_dict())
+
+
+@click.group("corrective")
+def corrective_group() -> None:
+    """The corrective-action register: open, update (root cause, action, effectiveness), close."""
+
+
+@corrective_group.command("open")
+@click.option("--source", type=click.Choice(["incident", "appeal", "complaint", "audit_finding", "item_analysis"]),
+              required=True)
+@click.option("--ref", "source_ref", default="", help="The incident, case, finding or form it comes from.")
+@click.option("--description", required=True)
+@click.option("--root-cause", default="")
+@click.option("--action", default="")
+@by_option
+@json_option
+@click.pass_context
+@refusals_exit
+def corrective_open_command(ctx: click.Context, source: str, source_ref: str, description: str, root_cause: str,
+                            action: str, by: str) -> None:
+    """Open a corrective action."""
+    from item_bank_sync.cases.corrective import get, open_action
+
+    action_id = open_action(central(ctx), by, source, description, source_ref=source_ref, root_cause=root_cause,
+                            action=action)
+    emit(ctx, get(central(ctx), action_id))
+
+
+@corrective_group.command("update")
+@click.argument("action_id", type=int)
+@click.option("--root-cause")
+@click.option("--action")
+@click.option("--effectiveness-check")
+@by_option
+@json_option
+@click.pass_context
+@refusals_exit
+def corrective_update_command(ctx: click.Context, action_id: int, root_cause: str | None, action: str | None,
+                              effectiveness_check: str | None, by: str) -> None:
+    """Record a root cause, an action or the effectiveness check."""
+    from item_bank_sync.cases.corrective import update_action
+
+    emit(ctx, update_action(central(ctx), by, action_id, root_cause=root_cause, action=action,
+                            effectiveness_check=effectiveness_check))
+
+
+@corrective_group.command("close")
+@click.argument("action_id", type=int)
+@by_option
+@json_option
+@click.pass_context
+@refusals_exit
+def corrective_close_command(ctx: click.Context, action_id: int, by: str) -> None:
+    """Close an action (refused until root cause, action and effectiveness check are recorded)."""
+    from item_bank_sync.cases.corrective import close_action
+
+    emit(ctx, close_action(central(ctx), by, action_id))
+
+
+@corrective_group.command("list")
+@click.option("--status", type=click.Choice(["open", "closed"]))
+@json_option
+@click.pass_context
+@refusals_exit
+def corrective_list_command(ctx: click.Context, status: str | None) -> None:
+    """The register."""
+    from item_bank_sync.cases.corrective import listing
+
+    emit(ctx, listing(central(ctx), status))
+
+
+@click.command("evidence")
+@click.option("--scheme", "scheme_id", required=True)
+@click.option("--from", "start", required=True, metavar="YYYY-MM-DD")
+@click.option("--to", "end", required=True, metavar="YYYY-MM-DD")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="A new or empty directory.")
+@by_option
+@json_option
+@click.pass_context
+@refusals_exit
+def evidence_command(ctx: click.Context, scheme_id: str, start: str, end: str, out: Path, by: str) -> None:
+    """Write the accreditation evidence pack (index.html and the raw JSON) for a scheme and period."""
+    from item_bank_sync.cases.evidence import period, write_pack
+
+    summary = write_pack(central(ctx), scheme_id, period(start, end), out)
+    central(ctx).audit_log().append(by, "evidence.pack", {"scheme_id": scheme_id, "from": start, "to": end})
+    emit(ctx, summary, lambda c: c.print(f"evidence pack: {summary['index']}", highlight=False))

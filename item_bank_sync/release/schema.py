@@ -1,0 +1,64 @@
+"""Tables of results release and re-scores (results store, revision ``results_0008``).
+
+``release_holds``   a hold on results: a whole centre (after an incident), a form (item analysis
+                    flagged a key) or one attempt. A hold stands until a person lifts it; while
+                    any hold covers an attempt, its result cannot be released.
+``result_releases`` one row per released attempt: who released it, why, when. Only a released
+                    result is shown to the candidate (portal, score report).
+``rescores``        every re-score of an attempt (``replay`` of the exact original inputs, or a
+                    ``key_correction``): the digests of its inputs, the totals before and after and
+                    whether the replay reproduced the stored scores bit for bit.
+
+The accepted envelopes' bytes that a replay re-opens are kept by intake in ``envelope_archive``
+(:mod:`item_bank_sync.results.schema`, created by the same revision).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, Column, Float, Index, Integer, Text
+
+from item_bank_sync.db.metadata import RESULTS, central_table
+
+SCOPES = ("centre", "form", "attempt")
+RESCORE_KINDS = ("replay", "key_correction")
+
+release_holds = central_table(
+    "release_holds", RESULTS,
+    Column("id", Integer, primary_key=True),
+    Column("scope", Text, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("held_by", Text, nullable=False),
+    Column("held_at", Text, nullable=False),
+    Column("lifted_by", Text),
+    Column("lifted_at", Text),
+    Column("lift_reason", Text, nullable=False, server_default=""),
+    CheckConstraint("scope IN ('centre', 'form', 'attempt')", name="release_holds_scope_check"),
+    Index("release_holds_target", "scope", "target"),
+)
+
+result_releases = central_table(
+    "result_releases", RESULTS,
+    Column("attempt_id", Text, primary_key=True),
+    Column("released_by", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("released_at", Text, nullable=False),
+)
+
+rescores = central_table(
+    "rescores", RESULTS,
+    Column("id", Integer, primary_key=True),
+    Column("attempt_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("by", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("inputs_json", Text, nullable=False),
+    Column("before_total", Float),
+    Column("after_total", Float),
+    Column("before_passed", Integer),
+    Column("after_passed", Integer),
+    Column("identical", Integer, nullable=False),
+    Column("at", Text, nullable=False),
+    CheckConstraint("kind IN ('replay', 'key_correction')", name="rescores_kind_check"),
+    Index("rescores_attempt", "attempt_id"),
+)
