@@ -214,7 +214,8 @@ class Actions:
         duration with their extra time, applied here once), with the package's stored hash and size."""
         candidate = self.roster.get(candidate_id)
         if candidate is None:
-            raise NotFound(f"candidate {candidate_id} is not on the roster")
+            raise NotFound(f"candidate {candidate_id} is not on the roster; a centre admin can add them "
+                           "with a reason (Roster page)")
         package, stored = self.packages.load(package_id)
         manifest = package.manifest
         if manifest.scheme_id != candidate.scheme_id:

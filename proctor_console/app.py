@@ -193,7 +193,8 @@ def _register_web(console: Console) -> None:
     reports = services.reports(ctx, console.commands)
     app.register_blueprint(auth_blueprint(console.auth, centre_id=ctx.centre_id, centre_name=ctx.centre_name,
                                           end_logins=end_logins))
-    candidates = Candidates(core.roster, core.attempts, core.packages, core.readmissions)
+    signed = services.signed_rosters(ctx)
+    candidates = Candidates(core.roster, core.attempts, core.packages, core.readmissions, signed.origins)
     app.register_blueprint(pages_blueprint(actions=console.actions, reports=reports, candidates=candidates,
                                            packages=core.packages, incident_log=core.incidents,
                                            kiosk_ids=lambda: list(console.room.tiles), media_dir=ctx.media_dir,
@@ -202,7 +203,7 @@ def _register_web(console: Console) -> None:
                        retention=core.retention)
     app.register_blueprint(admin_blueprint(forms, conflicts=core.conflicts))
     app.register_blueprint(accounts_blueprint(core.accounts, end_logins=end_logins))
-    app.register_blueprint(roster_blueprint(candidates))
+    app.register_blueprint(roster_blueprint(candidates, signed))
     console.socketio.on_namespace(console.proctors)
 
 

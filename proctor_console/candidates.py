@@ -13,6 +13,7 @@ be refused for.
 from __future__ import annotations
 
 from typing import Any
+from collections.abc import Callable
 
 from exam_core.model import ACCOMMODATION_NAMES, AccommodationPolicy, Accommodations
 from proctor_console.accounts import User
@@ -58,18 +59,23 @@ def policy_check(candidate: Candidate, policies: dict[str, list[tuple[str, Accom
 
 
 class Candidates:
-    def __init__(self, roster: Roster, attempts: Attempts, packages: Packages, readmissions: Readmissions) -> None:
+    def __init__(self, roster: Roster, attempts: Attempts, packages: Packages, readmissions: Readmissions,
+                 origins: Callable[[], dict[str, dict[str, Any]]] = dict) -> None:
         self.roster = roster
         self.attempts = attempts
         self.packages = packages
         self.readmissions = readmissions
+        #: Where each candidate came from (``SignedRosters.origins``: CSV, signed roster with a photo, override).
+        self.origins = origins
 
     def listing(self) -> list[dict[str, Any]]:
         """One row per candidate, by seat then name (see the module docstring)."""
         policies = self.packages.accommodation_policies()
         sittings = self.attempts.sittings()
         grants = self.readmissions.open_grants()
+        origins = self.origins()
         return [self._row(c, policies, sittings.get(c.candidate_id, []), grants.get(c.candidate_id))
+                | {"roster": origins.get(c.candidate_id, {"origin": "csv", "photo": False})}
                 for c in self.roster.candidates()]
 
     def allow_readmission(self, admin: User, candidate_id: str, reason: str) -> int:

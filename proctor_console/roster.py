@@ -137,6 +137,39 @@ class Roster:
         self.audit.append(by, "roster.import", {"rows": len(rows), "source": os.path.basename(source)})
         return len(rows)
 
+    # --- candidates from a signed roster, and a centre admin's override (proctor_console.signed_roster) ---
+    def signed_ids(self, session_id: str) -> list[str]:
+        """The candidates a signed roster of ``session_id`` put here."""
+        return [r[0] for r in self.db.execute("SELECT candidate_id FROM candidates WHERE origin = 'signed' AND"
+                                              " session_id = ?", [session_id]).fetchall()]
+
+    def write_signed(self, conn: Any, session_id: str, scheme_id: str,
+                     rows: list[tuple[str, str, str, Accommodations]], remove: list[str]) -> None:
+        """In the caller's transaction: replace the candidates of a signed roster (``rows``: id, name,
+        seat, accommodations) and remove those no longer on it (``remove``)."""
+        for candidate_id in remove:
+            conn.execute("DELETE FROM candidates WHERE candidate_id = ?", [candidate_id])
+        now = utc_text_us()
+        for candidate_id, name, seat, accommodations in rows:
+            conn.execute("INSERT OR REPLACE INTO candidates (candidate_id, name, scheme_id, seat, accommodations,"
+                         " imported_at, origin, session_id) VALUES (?,?,?,?,?,?,'signed',?)",
+                         [candidate_id, name, scheme_id, seat, json.dumps(accommodations.to_dict()), now, session_id])
+
+    def add_override(self, candidate_id: str, name: str, scheme_id: str, seat: str, by: str, reason: str) -> None:
+        """Someone not on the roster, put on it by a centre admin with a reason (no accommodations)."""
+        with immediate_transaction(self.db) as conn:
+            conn.execute("INSERT INTO candidates (candidate_id, name, scheme_id, seat, accommodations, imported_at,"
+                         " origin, override_by, override_reason) VALUES (?,?,?,?,?,?,'override',?,?)",
+                         [candidate_id, name, scheme_id, seat, json.dumps(Accommodations().to_dict()), utc_text_us(),
+                          by, reason])
+
+    def origins(self) -> dict[str, dict[str, Any]]:
+        """``{candidate_id: {"origin", "session_id", "override_by", "override_reason"}}`` of every candidate."""
+        keys = ("origin", "session_id", "override_by", "override_reason")
+        rows = self.db.execute("SELECT candidate_id, origin, session_id, override_by, override_reason"
+                               " FROM candidates").fetchall()
+        return {r[0]: dict(zip(keys, r[1:])) for r in rows}
+
     def get(self, candidate_id: str) -> Candidate | None:
         row = self.db.execute("SELECT candidate_id, name, scheme_id, seat, accommodations FROM candidates"
                               " WHERE candidate_id = ?", [candidate_id]).fetchone()

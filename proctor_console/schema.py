@@ -99,6 +99,23 @@ CREATE TABLE readmissions (
 CREATE INDEX readmissions_candidate ON readmissions (candidate_id, attempt_id);
 """
 
+# Session rosters signed by the central body (proctor_console.signed_roster): each kept as signed, the
+# newest version per session; candidates say where they came from (``csv``, ``signed``, ``override``: a
+# centre admin admitted someone not on the roster, with a reason) and photos are the roster's own.
+SIGNED_ROSTERS_V6 = """
+CREATE TABLE signed_rosters (
+  session_id TEXT PRIMARY KEY, version INTEGER NOT NULL, scheme_id TEXT NOT NULL, starts_at TEXT NOT NULL,
+  forms TEXT NOT NULL, document BLOB NOT NULL, sha256 TEXT NOT NULL, source TEXT NOT NULL,
+  imported_at TEXT NOT NULL, imported_by TEXT NOT NULL);
+CREATE TABLE roster_photos (
+  candidate_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, sha256 TEXT NOT NULL, photo BLOB NOT NULL);
+ALTER TABLE candidates ADD COLUMN origin TEXT NOT NULL DEFAULT 'csv';
+ALTER TABLE candidates ADD COLUMN session_id TEXT;
+ALTER TABLE candidates ADD COLUMN override_by TEXT;
+ALTER TABLE candidates ADD COLUMN override_reason TEXT;
+"""
+
 MIGRATIONS = [Migration(1, "console schema", SCHEMA_V1), Migration(2, "server-side logins", LOGINS_V2),
               Migration(3, "journal heads", JOURNAL_HEADS_V3), Migration(4, "kiosk revocations", KIOSK_REVOCATIONS_V4),
-              Migration(5, "re-admissions allowed by a centre admin", READMISSIONS_V5)]
+              Migration(5, "re-admissions allowed by a centre admin", READMISSIONS_V5),
+              Migration(6, "signed session rosters", SIGNED_ROSTERS_V6)]

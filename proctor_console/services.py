@@ -25,6 +25,7 @@ from proctor_console.registry import KioskRegistry
 from proctor_console.report import Reports
 from proctor_console.retention import Retention
 from proctor_console.roster import Roster
+from proctor_console.signed_roster import SignedRosters
 
 
 def accounts(ctx: ConsoleContext) -> Accounts:
@@ -44,13 +45,18 @@ def roster(ctx: ConsoleContext) -> Roster:
     return Roster(ctx.db, ctx.audit, packages(ctx).accommodation_policies)
 
 
+def signed_rosters(ctx: ConsoleContext) -> SignedRosters:
+    """Session rosters signed by the central body, verified against the installed root certificate."""
+    return SignedRosters(ctx.db, ctx.audit, roster(ctx), Attempts(ctx.db), ctx.centre_id, ctx.root_public)
+
+
 def readmissions(ctx: ConsoleContext) -> Readmissions:
     return Readmissions(ctx.db, ctx.audit)
 
 
 def candidates(ctx: ConsoleContext) -> Candidates:
     """What the centre knows about each candidate (roster view, admit list)."""
-    return Candidates(roster(ctx), Attempts(ctx.db), packages(ctx), readmissions(ctx))
+    return Candidates(roster(ctx), Attempts(ctx.db), packages(ctx), readmissions(ctx), signed_rosters(ctx).origins)
 
 
 def alerts(ctx: ConsoleContext) -> Alerts:

@@ -1,4 +1,4 @@
-"""``packages import|list`` and ``roster import|list|readmit``: form packages and candidates, through
+"""``packages import|list`` and ``roster import|import-signed|list|readmit|override``: form packages and candidates, through
 the same services as the admin and roster pages."""
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ from typing import Any
 
 import click
 
+from exam_core import roster_wire
 from proctor_console import services
 from proctor_console.accounts import User
 from proctor_console.cli.common import by_option, console_context, out, refusals
-from proctor_console.errors import Forbidden
+from proctor_console.errors import Forbidden, InvalidRequest
 
 
 @click.group("packages", help="Form packages from the central body.")
@@ -62,6 +63,39 @@ def roster_import(obj: dict[str, Any], file: Path, as_json: bool, by: str) -> No
     with refusals():
         count = service.import_csv(file.read_bytes(), str(file), by)
     out({"imported": count}, as_json, f"Imported {count} candidate(s) from {file}.")
+
+
+@roster_group.command("import-signed", help="Import a session roster signed by the central body (verified: "
+                                            "signature, this centre, newer than the one held, scheme's policy).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@by_option
+@click.pass_obj
+def roster_import_signed(obj: dict[str, Any], file: Path, as_json: bool, by: str) -> None:
+    service = services.signed_rosters(console_context(obj))
+    with refusals():
+        if file.stat().st_size > roster_wire.ROSTER_MAX_BYTES:
+            raise InvalidRequest(f"{file}: larger than {roster_wire.ROSTER_MAX_BYTES} bytes")
+        done = service.import_document(file.read_bytes(), file.name, by)
+    out(done.to_dict(), as_json, f"Session {done.session_id}: roster version {done.version} {done.status} "
+                                 f"({done.candidates} candidate(s)).")
+
+
+@roster_group.command("override", help="Put someone not on the roster on it, with a reason (centre admins only).")
+@click.argument("candidate_id")
+@click.option("--name", required=True)
+@click.option("--scheme", "scheme_id", required=True)
+@click.option("--seat", default="")
+@click.option("--reason", required=True, help="Why they may sit though not on the roster (audit chain).")
+@click.option("--by", required=True, help="The centre admin account that decides it.")
+@click.pass_obj
+def roster_override(obj: dict[str, Any], candidate_id: str, name: str, scheme_id: str, seat: str, reason: str,
+                    by: str) -> None:
+    ctx = console_context(obj)
+    with refusals():
+        services.signed_rosters(ctx).override(_admin(ctx, by), candidate_id=candidate_id, name=name,
+                                              scheme_id=scheme_id, seat=seat, reason=reason)
+    click.echo(f"Candidate {candidate_id} added to the roster by {by}.")
 
 
 def _candidate_line(c: dict[str, Any]) -> str:

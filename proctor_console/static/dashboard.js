@@ -754,7 +754,22 @@
     socket.on("command_status", onCommand);
     socket.on("kiosk_event", onEvent);
   }
+  function showAdmitPhoto() {
+    // The signed roster's photo of the chosen candidate, to compare with the person and their ID.
+    const option = $('#admit-form select[name="candidate_id"]').selectedOptions[0];
+    const figure = $("#admit-photo"), img = $("#admit-photo-img");
+    figure.hidden = !option || !option.value;
+    if (figure.hidden) return;
+    const src = option.dataset.photo;
+    img.hidden = !src;
+    if (src) { img.src = src; img.alt = `Photo of ${option.dataset.name} from the signed roster`; }
+    else { img.removeAttribute("src"); img.alt = ""; }
+    $("#admit-photo-caption").textContent = src
+      ? "Compare the photo with the candidate and their identity document."
+      : "No photo on the roster: check the identity document.";
+  }
   function wire() {
+    $('#admit-form select[name="candidate_id"]').addEventListener("change", showAdmitPhoto);
     $("#seat-map").addEventListener("keydown", onSeatKey);
     $("#seat-search").addEventListener("input", applyFilter);
     for (const radio of $$('input[name="seat-filter"]')) radio.addEventListener("change", applyFilter);

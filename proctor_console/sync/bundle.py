@@ -29,7 +29,7 @@ from proctor_console import services
 from proctor_console.context import ConsoleContext
 from proctor_console.errors import Conflict
 from proctor_console.sync.outbox import SyncOutbox
-from proctor_console.sync.run import SyncReport, package_failure, settle_receipt, store_revocations
+from proctor_console.sync.run import SyncReport, import_rosters, package_failure, settle_receipt, store_revocations
 
 
 def _central_results_key(ctx: ConsoleContext) -> tuple[Ed25519PublicKey, HpkePublicKey]:
@@ -61,7 +61,7 @@ def export_bundle(ctx: ConsoleContext, out_path: Path) -> dict[str, Any]:
 
 
 def import_bundle(ctx: ConsoleContext, bundle_path: Path) -> SyncReport:
-    """Import packages and the revocation list, settle envelopes whose receipts verify, and mark
+    """Import packages, the revocation list and the signed session rosters, settle envelopes whose receipts verify, and mark
     sent the kiosk revocations the central body acknowledges. A package that fails its import is
     reported in ``packages_failed``; the rest of the bundle is still taken in."""
     root, _ = _central_results_key(ctx)
@@ -70,10 +70,12 @@ def import_bundle(ctx: ConsoleContext, bundle_path: Path) -> SyncReport:
     report = SyncReport()
     report.revocation_sequence = store_revocations(ctx, bundle.revocations)
     _import_packages(ctx, bundle.packages, report)
+    import_rosters(ctx, bundle.rosters, "bundle", report)
     _settle_receipts(ctx, bundle.receipts, root, report)
     _acknowledged_revocations(ctx, bundle.kiosk_revocations_recorded, report)
     ctx.audit.append("sync", "bundle.import", {"packages": report.packages_imported,
                                                "packages_failed": [f["package_id"] for f in report.packages_failed],
+                                               "rosters": report.rosters_imported,
                                                "receipted": report.envelopes_receipted,
                                                "kiosk_revocations_sent": report.kiosk_revocations_sent})
     return report

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from exam_core import sync_wire
+from exam_core import roster_wire, sync_wire
 from exam_core.errors import InvigilError, TamperedError, UntrustedError
 from exam_core.signed_request import sign_request
 
@@ -128,6 +128,11 @@ class HubClient:
     def revocations(self) -> bytes:
         response, _ = self.call("GET", sync_wire.REVOCATIONS_PATH, max_bytes=sync_wire.PACKAGE_LIST_MAX_BYTES)
         return response.body
+
+    def rosters(self) -> tuple[bytes, ...]:
+        """The signed rosters of this centre's sessions, unverified (each is verified on import)."""
+        response, _ = self.call("GET", roster_wire.ROSTERS_PATH, max_bytes=roster_wire.ROSTER_LIST_MAX_BYTES)
+        return roster_wire.parse_roster_list(response.body)
 
     def upload(self, upload: sync_wire.Upload) -> sync_wire.UploadAnswer:
         """Upload envelopes (and kiosk revocations, which may come without any); one result per

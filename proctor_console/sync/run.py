@@ -8,7 +8,9 @@ One run does three things, each safe to interrupt and re-run:
    the console's own import (manifest signature, signed content digest, addressed to this centre).
    A package that fails (or a package list that does not verify) is reported in
    ``packages_failed`` and the run goes on: results must still reach the central body when a
-   package is bad (issue 13, M1: one corrupted package used to stop every later sync);
+   package is bad (issue 13, M1: one corrupted package used to stop every later sync); then the
+   signed rosters of the centre's sessions, each verified and imported on its own
+   (``proctor_console.signed_roster``; a refused one is reported in ``rosters_failed``);
 3. upload pending envelopes in batches and, for each answer, verify the signed receipt against the
    exact bytes held before the bytes are dropped. An envelope without a verified receipt stays.
    Kiosk revocations not yet sent ride in the first upload's own ``kiosk_revocations`` field, in
@@ -53,6 +55,10 @@ class SyncReport:
     envelopes_flagged_centrally: list[dict[str, Any]] = field(default_factory=list)
     #: ``{"package_id", "reason"}`` of each package not imported this run (``"*"``: the list itself).
     packages_failed: list[dict[str, str]] = field(default_factory=list)
+    #: Signed session rosters taken in (``{"session_id", "version"}``), already held, and refused.
+    rosters_imported: list[dict[str, Any]] = field(default_factory=list)
+    rosters_present: int = 0
+    rosters_failed: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -127,6 +133,33 @@ def _progress(progress: Progress | None, description: str, total: int) -> Any:
     return lambda n: progress.advance(task, n)
 
 
+def import_rosters(ctx: ConsoleContext, documents: tuple[bytes, ...], source: str, report: SyncReport) -> None:
+    """Take in each signed roster (``proctor_console.signed_roster``); one refused (tampered, for
+    another centre, older than the one held, granting what the scheme does not allow) is reported in
+    ``rosters_failed`` and never keeps the others, or the rest of the sync, from being taken in."""
+    rosters = services.signed_rosters(ctx)
+    for index, document in enumerate(documents):
+        try:
+            done = rosters.import_document(document, f"{source}[{index}]", "sync")
+        except InvigilError as exc:
+            report.rosters_failed.append({"roster": str(index), "reason": f"{type(exc).__name__}: {exc}"[:300]})
+            continue
+        if done.status == "present":
+            report.rosters_present += 1
+        else:
+            report.rosters_imported.append({"session_id": done.session_id, "version": done.version})
+
+
+def pull_rosters(ctx: ConsoleContext, client: HubClient, report: SyncReport) -> None:
+    """Fetch the centre's signed session rosters and import each (failures reported, never fatal)."""
+    try:
+        documents = client.rosters()
+    except InvigilError as exc:
+        report.rosters_failed.append({"roster": "*", "reason": f"{type(exc).__name__}: {exc}"[:300]})
+        return
+    import_rosters(ctx, documents, "hub", report)
+
+
 def push_envelopes(ctx: ConsoleContext, client: HubClient, report: SyncReport, progress: Progress | None) -> None:
     store = SyncOutbox(ctx)
     root = central_root(ctx)
@@ -198,8 +231,10 @@ def run_sync(ctx: ConsoleContext, client: HubClient, progress: Progress | None =
     if client.scheme == "https" and client.seen_fingerprint and not (ctx.data / HUB_PIN_FILE).exists():
         (ctx.data / HUB_PIN_FILE).write_text(json.dumps({"sha256": client.seen_fingerprint}))  # first contact
     pull_packages(ctx, client, report, progress)
+    pull_rosters(ctx, client, report)
     push_envelopes(ctx, client, report, progress)
     ctx.audit.append("sync", "sync.run", {"packages": report.packages_imported,
+                                          "rosters": report.rosters_imported,
                                           "packages_failed": [f["package_id"] for f in report.packages_failed],
                                           "receipted": report.envelopes_receipted,
                                           "kept": len(report.envelopes_kept)})

@@ -1,0 +1,165 @@
+"""Session rosters signed by the central body: imported, verified, kept; and the admin's override.
+
+A centre run with a central body receives each session's roster signed (``exam_core.roster_wire``)
+with its packages: from the sync (``GET ROSTERS_PATH``) or an air-gap bundle. :meth:`SignedRosters.
+import_document` takes it in only after the signature verifies against the central key of the
+installed root certificate, the roster names this centre, its version is newer than the one held
+for the session (an older roster replayed from a stale bundle never replaces a newer one; the
+same bytes again change nothing), and every candidate's accommodations are allowed by the scheme:
+by the policy the roster carries (checked by the reader) and by each package of the scheme held
+here (the same check as a CSV import, ``Roster.check_policies``). Candidates then join the
+``candidates`` table with ``origin = 'signed'``; a later version removes those no longer booked
+(unless they already sat: their record stays), and their photos are kept for the identity check at
+admission (``photo``).
+
+Admission refuses anyone not on the roster. Someone who is not (a booking made too late to
+travel) is admitted only after a centre admin adds them with a reason (:meth:`SignedRosters.
+override`), which the audit chain records with the admin's name; the candidate is marked
+``override`` everywhere the roster is shown. The CSV roster (``proctor_console.roster``) stays for
+centres used without a central body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+from collections.abc import Callable
+
+import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from exam_core import roster_wire
+from exam_core.audit import AuditLog
+from exam_core.errors import ValidationError
+from exam_core.model import IDENTIFIER_RE
+from exam_core.store import immediate_transaction
+from exam_core.timestamps import utc_text_us
+from proctor_console.accounts import User
+from proctor_console.attempts import Attempts
+from proctor_console.errors import Conflict, Forbidden
+from proctor_console.roster import Roster
+
+SIGNED, OVERRIDE = "signed", "override"
+MAX_REASON = 1000
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What one import did: ``imported`` (a newer version), or ``present`` (these bytes held)."""
+
+    session_id: str
+    version: int
+    status: str
+    candidates: int
+    removed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class SignedRosters:
+    def __init__(self, db: sqlite_utils.Database, audit: AuditLog, roster: Roster, attempts: Attempts,
+                 centre_id: str, central_key: Callable[[], Ed25519PublicKey | None]) -> None:
+        self.db = db
+        self.audit = audit
+        self.roster = roster
+        self.attempts = attempts
+        self.centre_id = centre_id
+        #: The central body's key from the installed root certificate (None before it is installed).
+        self.central_key = central_key
+
+    # --- import ----------------------------------------------------------------------------------
+    def import_document(self, data: bytes, source: str, by: str) -> Imported:
+        """Verify and take in one signed roster (see the module docstring for every check)."""
+        central = self.central_key()
+        if central is None:
+            raise Conflict("install the centre certificate first: a signed roster is verified against it")
+        roster = roster_wire.open_roster(data, central, self.centre_id)
+        digest = hashlib.sha256(data).hexdigest()
+        held = self.db.execute("SELECT version, sha256 FROM signed_rosters WHERE session_id = ?",
+                               [roster.session_id]).fetchone()
+        if held is not None and held[1] == digest:
+            return Imported(roster.session_id, roster.version, "present", len(roster.candidates))
+        if held is not None and held[0] >= roster.version:
+            raise Conflict(f"roster of session {roster.session_id}: version {roster.version} is not newer than "
+                           f"version {held[0]} held here; refused")
+        self.roster.check_policies([_row(roster, c, i) for i, c in enumerate(roster.candidates)],
+                                   f"roster of session {roster.session_id}")
+        removed = self._store(roster, data, digest, source, by)
+        self.audit.append(by, "roster.signed_import", {"session_id": roster.session_id, "version": roster.version,
+                                                       "candidates": len(roster.candidates), "removed": removed,
+                                                       "sha256": digest, "source": source[:100]})
+        return Imported(roster.session_id, roster.version, "imported", len(roster.candidates), removed)
+
+    def _store(self, roster: roster_wire.SessionRoster, data: bytes, digest: str, source: str, by: str) -> int:
+        keep = {c.candidate_id for c in roster.candidates}
+        gone = [c for c in self.roster.signed_ids(roster.session_id) if c not in keep]
+        sat = (set(self.attempts.sittings(gone)) | {c for c in gone if self.attempts.admitted_elsewhere(c)}
+               if gone else set())
+        gone = [c for c in gone if c not in sat]                 # who sat keeps their record
+        rows = [(c.candidate_id, c.name, c.seat, c.accommodations) for c in roster.candidates]
+        with immediate_transaction(self.db) as conn:
+            self.roster.write_signed(conn, roster.session_id, roster.scheme_id, rows, gone)
+            conn.execute("DELETE FROM roster_photos WHERE session_id = ?", [roster.session_id])
+            for c in roster.candidates:
+                if c.photo is not None:
+                    conn.execute("INSERT OR REPLACE INTO roster_photos (candidate_id, session_id, sha256, photo)"
+                                 " VALUES (?,?,?,?)", [c.candidate_id, roster.session_id, c.photo_sha256, c.photo])
+            conn.execute("INSERT OR REPLACE INTO signed_rosters (session_id, version, scheme_id, starts_at, forms,"
+                         " document, sha256, source, imported_at, imported_by) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         [roster.session_id, roster.version, roster.scheme_id, roster.starts_at,
+                          json.dumps(list(roster.forms)), data, digest, source[:200], utc_text_us(), by])
+        return len(gone)
+
+    # --- reading ---------------------------------------------------------------------------------
+    def photo(self, candidate_id: str) -> bytes | None:
+        """The candidate's identity photo from the signed roster (JPEG), if it carried one."""
+        row = self.db.execute("SELECT photo FROM roster_photos WHERE candidate_id = ?", [candidate_id]).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def origins(self) -> dict[str, dict[str, Any]]:
+        """``{candidate_id: {"origin", "session_id", "photo", "override_by", "override_reason"}}``."""
+        photos = {r[0] for r in self.db.execute("SELECT candidate_id FROM roster_photos").fetchall()}
+        return {cid: {**row, "photo": cid in photos} for cid, row in self.roster.origins().items()}
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """The signed rosters held, by start time (never the document itself)."""
+        rows = self.db.execute("SELECT session_id, version, scheme_id, starts_at, forms, sha256, imported_at, source"
+                               " FROM signed_rosters ORDER BY starts_at, session_id").fetchall()
+        keys = ("session_id", "version", "scheme_id", "starts_at", "forms", "sha256", "imported_at", "source")
+        return [{**dict(zip(keys, r)), "forms": json.loads(r[4])} for r in rows]
+
+    # --- override --------------------------------------------------------------------------------
+    def override(self, admin: User, *, candidate_id: str, name: str, scheme_id: str, seat: str,
+                 reason: str) -> None:
+        """A centre admin puts someone not on the roster on it, with a reason, for this sitting only:
+        no accommodations (those come only from the body's approval), ``origin = 'override'``."""
+        if not admin.is_admin:
+            raise Forbidden("only a centre admin can admit someone who is not on the roster")
+        fields = {"candidate_id": candidate_id, "scheme_id": scheme_id}
+        for field_name, value in fields.items():
+            if not isinstance(value, str) or not IDENTIFIER_RE.match(value):
+                raise ValidationError(field_name, "must be an identifier")
+        name, seat, reason = (_text(name, "name", 300), _text(seat, "seat", 50, required=False),
+                              _text(reason, "reason", MAX_REASON))
+        if self.roster.get(candidate_id) is not None:
+            raise Conflict(f"candidate {candidate_id} is already on the roster")
+        self.roster.add_override(candidate_id, name, scheme_id, seat, admin.name, reason)
+        self.audit.append(admin.name, "roster.override", {"candidate_id": candidate_id, "scheme_id": scheme_id,
+                                                          "seat": seat, "reason": reason})
+
+
+def _row(roster: roster_wire.SessionRoster, c: roster_wire.RosterCandidate, index: int) -> dict[str, Any]:
+    """A roster entry as ``Roster.check_policies`` reads a CSV row (``line``: its place on the roster)."""
+    return {"candidate_id": c.candidate_id, "scheme_id": roster.scheme_id, "accommodations": c.accommodations,
+            "line": index + 1}
+
+
+def _text(value: Any, name: str, max_len: int, *, required: bool = True) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if (required and not text) or len(text) > max_len or any(ch < " " for ch in text):
+        raise ValidationError(name, f"is required, one line of at most {max_len} characters" if required
+                              else f"must be one line of at most {max_len} characters")
+    return text
