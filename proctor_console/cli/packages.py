@@ -1,5 +1,5 @@
-"""``packages import|list`` and ``roster import|import-signed|list|readmit|override``: form packages and candidates, through
-the same services as the admin and roster pages."""
+"""``packages import|list`` and ``roster import|import-signed|list|readmit|override``: form packages and
+candidates, through the same services as the admin and roster pages."""
 
 from __future__ import annotations
 

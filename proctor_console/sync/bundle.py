@@ -61,9 +61,10 @@ def export_bundle(ctx: ConsoleContext, out_path: Path) -> dict[str, Any]:
 
 
 def import_bundle(ctx: ConsoleContext, bundle_path: Path) -> SyncReport:
-    """Import packages, the revocation list and the signed session rosters, settle envelopes whose receipts verify, and mark
-    sent the kiosk revocations the central body acknowledges. A package that fails its import is
-    reported in ``packages_failed``; the rest of the bundle is still taken in."""
+    """Import packages, the revocation list and the signed session rosters, settle envelopes whose
+    receipts verify, and mark sent the kiosk revocations the central body acknowledges. A package
+    (or roster) that fails its import is reported in ``packages_failed`` (``rosters_failed``); the
+    rest of the bundle is still taken in."""
     root, _ = _central_results_key(ctx)
     bundle = open_centre_bundle(read_sealed_file(bundle_path, limits.BUNDLE_MAX_BYTES), ctx.hpke_key, root,
                                 ctx.centre_id)

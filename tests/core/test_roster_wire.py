@@ -104,7 +104,8 @@ def test_a_signed_payload_that_breaks_the_format_is_refused(change: Any, problem
 
 
 def test_the_signer_refuses_a_grant_beyond_the_scheme() -> None:
-    beyond = replace(_roster(), candidates=(RosterCandidate("C-1", "A", "1", None, Accommodations(screen_reader=True)),))
+    granted = Accommodations(screen_reader=True)
+    beyond = replace(_roster(), candidates=(RosterCandidate("C-1", "A", "1", None, granted),))
     with pytest.raises(ValidationError, match="screen_reader"):
         roster_wire.make_roster(KEY, beyond)
 
