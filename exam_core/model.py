@@ -31,6 +31,7 @@ where ``<div data-interaction="RESPONSE_ID"></div>`` (block) or ``<span data-int
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,8 +46,15 @@ TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[
 
 INTERACTION_TYPES = (
     "choice", "inline_choice", "text_entry", "extended_text", "order", "match",
-    "associate", "gap_match", "hottext", "hotspot",
+    "associate", "gap_match", "hottext", "hotspot", "slider", "graphic_order",
 )
+#: Interactions drawn over an image whose areas (``Interaction.hotspots``) are the options.
+GRAPHIC_TYPES = ("hotspot", "graphic_order")
+#: Interactions whose answer lists every option in the candidate's order.
+ORDER_TYPES = ("order", "graphic_order")
+SLIDER_ORIENTATIONS = ("horizontal", "vertical")
+#: The most positions a slider may have: each is a value the kiosk offers by keyboard.
+MAX_SLIDER_POSITIONS = 100_000
 CARDINALITIES = ("single", "multiple", "ordered")
 BASE_TYPES = ("identifier", "pair", "directedPair", "point", "string", "integer", "float")
 SCORING_TEMPLATES = ("match_correct", "map_response", "map_response_point", "human")
@@ -175,6 +183,56 @@ class Hotspot(Record):
 
 
 @dataclass(frozen=True)
+class SliderRange(Record):
+    """The values a slider offers (QTI ``sliderInteraction``): ``lower`` to ``upper`` by ``step``.
+
+    The answer is a single integer or float on that grid; the kiosk refuses any other value, so a
+    tampered page cannot post a number the slider never offered. ``step_label``, ``orientation``
+    and ``reverse`` are the item's presentation hints, kept so that an export says what the import
+    read.
+    """
+
+    lower: float
+    upper: float
+    step: float | None = None
+    step_label: bool = False
+    orientation: str = "horizontal"
+    reverse: bool = False
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> SliderRange:
+        r = Fields(data, path)
+        out = cls(
+            lower=r.float("lower"),
+            upper=r.float("upper"),
+            step=r.float("step", None),
+            step_label=r.bool("step_label", False),
+            orientation=r.str("orientation", "horizontal", choices=SLIDER_ORIENTATIONS),
+            reverse=r.bool("reverse", False),
+        )
+        r.done()
+        if not out.lower < out.upper:
+            raise ValidationError(r.where("upper"), "must be above lower")
+        if out.step is not None and out.step <= 0:
+            raise ValidationError(r.where("step"), "must be above zero")
+        if out.positions() > MAX_SLIDER_POSITIONS:
+            raise ValidationError(r.where("step"), f"gives more than {MAX_SLIDER_POSITIONS} positions")
+        return out
+
+    def positions(self) -> int:
+        """How many values the slider offers (one per step, both ends included)."""
+        step = self.step or 1.0
+        return math.floor((self.upper - self.lower) / step + 1e-9) + 1
+
+    def offers(self, value: float) -> bool:
+        """Whether ``value`` is one of the slider's values (within the range and on a step)."""
+        if not self.lower <= value <= self.upper:
+            return False
+        steps = (value - self.lower) / (self.step or 1.0)
+        return abs(steps - round(steps)) < 1e-6
+
+
+@dataclass(frozen=True)
 class Interaction(Record):
     """One response-bearing interaction of an item, as the candidate sees it (never its key)."""
 
@@ -194,6 +252,16 @@ class Interaction(Record):
     expected_length: int | None = None
     expected_lines: int | None = None
     pattern_mask: str | None = None
+    #: The slider's range (type ``slider`` only); left out of ``to_dict`` when None.
+    slider: SliderRange | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field; ``slider`` only for a slider, so items stored before it keep their bytes
+        (and their content hash)."""
+        out = super().to_dict()
+        if self.slider is None:
+            del out["slider"]
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Interaction:
@@ -215,8 +283,11 @@ class Interaction(Record):
             expected_length=r.int("expected_length", None, minimum=1, maximum=100_000),
             expected_lines=r.int("expected_lines", None, minimum=1, maximum=10_000),
             pattern_mask=r.str("pattern_mask", None, max_len=500),
+            slider=r.record("slider", SliderRange, None),
         )
         r.done()
+        if (out.type == "slider") != (out.slider is not None):
+            raise ValidationError(r.where("slider"), "is required for a slider and only for a slider")
         check_unique([c.id for c in out.choices + out.targets] + [h.id for h in out.hotspots],
                       r.where("choices"))
         return out

@@ -145,6 +145,7 @@ def interaction_view(interaction: Interaction, option_seed: int, item_id: str,
         "hotspots": [{"id": h.id, "shape": h.shape, "coords": list(h.coords), "label": h.label}
                      for h in interaction.hotspots],
         "image": None,
+        "slider": interaction.slider.to_dict() if interaction.slider is not None else None,
     }
     image = interaction.image
     if image is not None and SHA256_RE.match(image.sha256):

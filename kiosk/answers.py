@@ -4,7 +4,8 @@ The page is not trusted: every value it posts is checked here before it is journ
 JSON shape (``exam_core.model.check_response_value``), then the meaning: identifiers must name
 this interaction's choices, no more than ``max_choices`` may be chosen, pairs must join a source
 and a target that exist, a choice may be used at most ``match_max`` times, a point must lie on the
-image. A value that fails is refused with a :class:`ValidationError` naming the field.
+image, a slider's value must be one it offers. A value that fails is refused with a
+:class:`ValidationError` naming the field.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 from exam_core.errors import ValidationError
-from exam_core.model import Interaction, check_response_value
+from exam_core.model import GRAPHIC_TYPES, ORDER_TYPES, Interaction, check_response_value
 
 MAX_TEXT_ENTRY = 1_000
 MAX_EXTENDED_TEXT = 100_000
@@ -26,7 +27,7 @@ def _marked_ids(content_html: str, kind: str) -> set[str]:
 
 
 def _identifier_domain(interaction: Interaction) -> set[str]:
-    if interaction.type == "hotspot":
+    if interaction.type in GRAPHIC_TYPES:
         return {h.id for h in interaction.hotspots}
     ids = {c.id for c in interaction.choices}
     if interaction.type == "hottext":
@@ -66,6 +67,8 @@ def check_answer(interaction: Interaction, value: Any, where: str = "value",
         for i, text in enumerate(values):
             if len(text) > limit:
                 raise ValidationError(where, f"text {i} is longer than {limit} characters")
+    elif interaction.slider is not None:
+        _check_slider(interaction, values, where)
     _check_count(interaction, values, where)
     return value
 
@@ -74,7 +77,7 @@ def _check_count(interaction: Interaction, values: list, where: str) -> None:
     if interaction.cardinality == "single":
         return
     limit = interaction.max_choices
-    if interaction.type != "order" and limit and len(values) > limit:
+    if interaction.type not in ORDER_TYPES and limit and len(values) > limit:
         raise ValidationError(where, f"at most {limit} may be chosen, got {len(values)}")
 
 
@@ -86,8 +89,19 @@ def _check_identifiers(interaction: Interaction, values: list[str], where: str) 
                                   f"{ident!r} is not an option of {interaction.response_id}")
     if len(set(values)) != len(values):
         raise ValidationError(where, "an option is chosen twice")
-    if interaction.type == "order" and len(values) != len(domain):
+    if interaction.type in ORDER_TYPES and len(values) != len(domain):
         raise ValidationError(where, f"an order must list all {len(domain)} options")
+
+
+def _check_slider(interaction: Interaction, values: list[float], where: str) -> None:
+    """Only a value the slider offers (in range, on a step): the page offers no other."""
+    slider = interaction.slider
+    if slider is None:
+        return
+    for value in values:
+        if not slider.offers(value):
+            raise ValidationError(where, f"{value} is not a value of the slider ({slider.lower:g} to "
+                                         f"{slider.upper:g} by {slider.step or 1:g})")
 
 
 def _check_pairs(interaction: Interaction, pairs: list[list[str]], where: str) -> None:

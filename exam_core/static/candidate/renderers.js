@@ -158,28 +158,30 @@ function renderExtendedText(box, it, value, onChange) {
 }
 
 // --- order: a list with move buttons --------------------------------------------------------------
-function renderOrder(box, it, value, onChange, announce) {
-  const byId = Object.fromEntries(it.choices.map((c) => [c.id, c]));
-  let order = Array.isArray(value) && value.length === it.choices.length ? value.slice() : it.choices.map((c) => c.id);
-  const prompt = promptBlock(it);
+// entries: [{id, name (plain text), label (a node)}]; onDraw(order) lets a caller show the order
+// elsewhere too (graphic order numbers the image's areas).
+function orderList(box, entries, value, onChange, announce, prompt, onDraw = () => {}) {
+  const byId = Object.fromEntries(entries.map((e) => [e.id, e]));
+  let order = Array.isArray(value) && value.length === entries.length ? value.slice() : entries.map((e) => e.id);
   const list = el('ol', { className: 'order no-mark', 'aria-labelledby': prompt ? prompt[1] : undefined,
                           'aria-label': prompt ? undefined : 'Items to put in order' });
   const draw = (focusId, direction) => {
     list.replaceChildren();
     order.forEach((id, pos) => {
-      const name = plain(byId[id].html) || id;
+      const name = byId[id].name;
       const up = el('button', { type: 'button', className: 'mini', 'data-dir': 'up', 'aria-label': `Move ${name} up`, text: '↑' });
       const down = el('button', { type: 'button', className: 'mini', 'data-dir': 'down', 'aria-label': `Move ${name} down`, text: '↓' });
       up.disabled = pos === 0;
       down.disabled = pos === order.length - 1;
       up.addEventListener('click', () => move(pos, -1));
       down.addEventListener('click', () => move(pos, +1));
-      list.append(el('li', { className: 'order-item', 'data-id': id }, [choiceLabel(byId[id]), up, down]));
+      list.append(el('li', { className: 'order-item', 'data-id': id }, [byId[id].label.cloneNode(true), up, down]));
       if (id === focusId) {
         const target = direction < 0 ? (up.disabled ? down : up) : (down.disabled ? up : down);
         setTimeout(() => target.focus(), 0);
       }
     });
+    onDraw(order);
   };
   const move = (pos, delta) => {
     const to = pos + delta;
@@ -187,14 +189,20 @@ function renderOrder(box, it, value, onChange, announce) {
     const id = order[pos];
     [order[pos], order[to]] = [order[to], order[pos]];
     draw(id, delta);
-    announce(`${plain(byId[id].html) || id} moved to position ${to + 1} of ${order.length}`);
+    announce(`${byId[id].name} moved to position ${to + 1} of ${order.length}`);
     onChange(order.slice());
   };
   const keep = el('button', { type: 'button', className: 'secondary', text: 'Keep this order' });
   keep.addEventListener('click', () => { announce('Order saved as shown'); onChange(order.slice()); });
-  if (prompt) box.append(prompt[0]);
   draw();
   box.append(list, keep);
+}
+
+function renderOrder(box, it, value, onChange, announce) {
+  const entries = it.choices.map((c) => ({ id: c.id, name: plain(c.html) || c.id, label: choiceLabel(c) }));
+  const prompt = promptBlock(it);
+  if (prompt) box.append(prompt[0]);
+  orderList(box, entries, value, onChange, announce, prompt);
 }
 
 // --- match: a grid of check boxes, sources by targets -------------------------------------------
@@ -543,6 +551,108 @@ function renderSelectPoint(box, it, value, onChange, announce) {
   box.append(stage, where, help, list);
 }
 
+// --- graphic order (QTI graphicOrderInteraction): areas of an image put in order -------------------
+// The list below the image is the control (move buttons, as for an order item): it works by
+// keyboard and pointer alike and names each area by its label. The image shows each area's
+// current position as a number, so what the list says can be seen on the picture.
+function centre(h) {
+  const c = h.coords;
+  if (h.shape === 'rect') return [(c[0] + c[2]) / 2, (c[1] + c[3]) / 2];
+  if (h.shape === 'circle' || h.shape === 'ellipse') return [c[0], c[1]];
+  const xs = c.filter((_, i) => i % 2 === 0);
+  const ys = c.filter((_, i) => i % 2 === 1);
+  const mean = (v) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+  return [mean(xs), mean(ys)];
+}
+
+function renderGraphicOrder(box, it, value, onChange, announce) {
+  const img = it.image || {};
+  const width = img.width || 400;
+  const height = img.height || 300;
+  const prompt = promptBlock(it);
+  const stage = el('div', { className: 'hotspot-stage graphic-order-stage' });
+  stage.append(el('img', { src: img.src, alt: img.alt || 'Image with areas to put in order', width, height }));
+  const layer = svgEl('svg', { viewBox: `0 0 ${width} ${height}`, class: 'hotspot-layer', 'aria-hidden': 'true' });
+  const badges = {};
+  it.hotspots.forEach((h) => {
+    const area = shape(h);
+    area.setAttribute('class', 'area');
+    const [x, y] = centre(h);
+    const badge = svgEl('g', { class: 'order-badge' });
+    badge.append(svgEl('circle', { cx: x, cy: y, r: 12 }));
+    const number = svgEl('text', { x, y, 'text-anchor': 'middle', 'dominant-baseline': 'central' });
+    badge.append(number);
+    badges[h.id] = number;
+    layer.append(area, badge);
+  });
+  stage.append(layer);
+  const entries = it.hotspots.map((h, i) => {
+    const name = h.label || `Area ${i + 1}`;
+    return { id: h.id, name, label: el('span', { className: 'choice-text', text: name }) };
+  });
+  if (prompt) box.append(prompt[0]);
+  box.append(stage, el('p', { className: 'hint', text: 'Put the areas in order with the move buttons; '
+    + 'the numbers on the image show the order.' }));
+  orderList(box, entries, value, onChange, announce, prompt, (order) => {
+    order.forEach((id, pos) => { badges[id].textContent = String(pos + 1); });
+  });
+}
+
+// --- slider (QTI sliderInteraction): a native range control and, for exact values, a number box ---
+// Both are keyboard controls (arrows, Page Up/Down, Home/End on the slider; typing in the box) and
+// stay in step. Nothing is saved until the candidate moves one: an untouched slider is no answer.
+function sliderText(v) {
+  return Number.isInteger(v) ? String(v) : String(Math.round(v * 1e6) / 1e6);
+}
+
+function renderSlider(box, it, value, onChange, announce) {
+  const range = it.slider;
+  const step = range.step || 1;
+  const prompt = promptBlock(it);
+  const name = plain(it.prompt_html) || 'Choose a value';
+  const outId = nextId('slider-value');
+  const answered = value !== null && value !== undefined;
+  const start = answered ? value : range.lower;
+  const slider = el('input', { type: 'range', min: range.lower, max: range.upper, step,
+                               className: `slider ${range.orientation}${range.reverse ? ' reverse' : ''}`,
+                               'aria-labelledby': prompt ? prompt[1] : undefined,
+                               'aria-label': prompt ? undefined : name, 'aria-describedby': outId });
+  slider.value = String(start);
+  const exact = el('input', { type: 'number', min: range.lower, max: range.upper, step, className: 'slider-exact',
+                              'aria-label': `${name}: exact value` });
+  exact.value = answered ? String(value) : '';
+  const shown = el('output', { id: outId, className: 'slider-value', 'aria-live': 'polite',
+                               text: answered ? `Your answer: ${sliderText(value)}` : 'No answer yet' });
+  const offered = (v) => Number.isFinite(v) && v >= range.lower && v <= range.upper
+    && Math.abs((v - range.lower) / step - Math.round((v - range.lower) / step)) < 1e-6;
+  const save = (v) => {
+    const clean = it.base_type === 'integer' ? Math.round(v) : Number(sliderText(v));
+    shown.textContent = `Your answer: ${sliderText(clean)}`;
+    onChange(clean);
+  };
+  slider.addEventListener('change', () => { exact.value = slider.value; save(Number(slider.value)); });
+  slider.addEventListener('input', () => { shown.textContent = `Your answer: ${sliderText(Number(slider.value))}`; });
+  exact.addEventListener('change', () => {
+    const v = Number(exact.value);
+    if (exact.value === '' || !offered(v)) {
+      exact.setAttribute('aria-invalid', 'true');
+      announce(`Enter a value from ${sliderText(range.lower)} to ${sliderText(range.upper)} in steps of ${sliderText(step)}`);
+      return;
+    }
+    exact.removeAttribute('aria-invalid');
+    slider.value = String(v);
+    save(v);
+  });
+  // the ends as drawn: left to right (top to bottom when vertical, where the lower end is at the bottom)
+  const ends = [range.lower, range.upper];
+  if (range.reverse !== (range.orientation === 'vertical')) ends.reverse();
+  const scale = el('div', { className: `slider-scale no-mark ${range.orientation}` },
+                   [el('span', { 'aria-hidden': 'true', text: sliderText(ends[0]) }), slider,
+                    el('span', { 'aria-hidden': 'true', text: sliderText(ends[1]) })]);
+  if (prompt) box.append(prompt[0]);
+  box.append(scale, el('label', { className: 'slider-exact-label' }, ['Exact value: ', exact]), shown);
+}
+
 const RENDERERS = {
   choice: renderChoice,
   inline_choice: renderInlineChoice,
@@ -554,6 +664,8 @@ const RENDERERS = {
   gap_match: renderGapMatch,
   hottext: renderHottext,
   hotspot: renderHotspot,
+  slider: renderSlider,
+  graphic_order: renderGraphicOrder,
 };
 
 export const INTERACTION_TYPES = Object.keys(RENDERERS);

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from lxml import etree
 
 from exam_core.errors import ValidationError
-from exam_core.model import IDENTIFIER_RE, AnswerKey, Choice, Hotspot, Interaction, Item, MediaRef
+from exam_core.model import (IDENTIFIER_RE, SLIDER_ORIENTATIONS, AnswerKey, Choice, Hotspot, Interaction, Item,
+                             MediaRef, SliderRange)
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.media import media_ref
 from item_bank_sync.items.qti.body import BodySanitizer, Handler
@@ -35,6 +36,7 @@ SUPPORTED_INTERACTIONS = {
     "orderInteraction": "order", "matchInteraction": "match", "associateInteraction": "associate",
     "gapMatchInteraction": "gap_match", "hottextInteraction": "hottext",
     "hotspotInteraction": "hotspot", "selectPointInteraction": "hotspot",
+    "sliderInteraction": "slider", "graphicOrderInteraction": "graphic_order",
 }
 INLINE_INTERACTIONS = frozenset({"inlineChoiceInteraction", "textEntryInteraction"})
 #: Top-level children of an item, and what the importer does with each.
@@ -371,12 +373,10 @@ class _ItemReader(ResponseRules):
         height = self._opt_positive(a.get("height"), f"{where}/object@height") or ref.height
         return MediaRef(sha256=ref.sha256, mime=ref.mime, name=ref.name, width=width, height=height)
 
-    def _read_hotspotInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
-        self._unexpected(el, where, {"prompt", "object", "img", "hotspotChoice"})
-        image = self._graphic_image(el, where)
+    def _hotspots(self, el: etree._Element, where: str, child_name: str = "hotspotChoice") -> list[Hotspot]:
         spots = []
         for child in qti_children(el):
-            if qti_name(child) != "hotspotChoice":
+            if qti_name(child) != child_name:
                 continue
             a = qti_attrs(child)
             hid = a.get("identifier", "")
@@ -387,6 +387,12 @@ class _ItemReader(ResponseRules):
                 raise self.reject(f"{where}/hotspotChoice[{hid}]", f"shape {shape!r} is not a QTI shape")
             coords = self._coords(a.get("coords", ""), f"{where}/hotspotChoice[{hid}]")
             spots.append(Hotspot(id=hid, shape=shape, coords=coords, label=a.get("hotspotLabel", "")[:1000]))
+        return spots
+
+    def _read_hotspotInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
+        self._unexpected(el, where, {"prompt", "object", "img", "hotspotChoice"})
+        image = self._graphic_image(el, where)
+        spots = self._hotspots(el, where)
         a = qti_attrs(el)
         inter = Interaction(type="hotspot", response_id=rid, cardinality="single", base_type="identifier",
                             prompt_html=self._prompt(el, where), hotspots=tuple(spots), image=image,
@@ -403,3 +409,43 @@ class _ItemReader(ResponseRules):
                             max_choices=self._int(a.get("maxChoices"), f"{where}@maxChoices", 1))
         return self._found("selectPointInteraction", inter, where, [])
 
+
+    def _read_graphicOrderInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
+        """Areas of an image put in order; like ``orderInteraction``, every area must be placed."""
+        self._unexpected(el, where, {"prompt", "object", "img", "hotspotChoice"})
+        image = self._graphic_image(el, where)
+        spots = self._hotspots(el, where)
+        if len(spots) < 2:
+            raise self.reject(where, "needs at least two hotspotChoice areas to order")
+        a = qti_attrs(el)
+        for limit in ("minChoices", "maxChoices"):
+            given = self._int(a.get(limit), f"{where}@{limit}", len(spots))
+            if given not in (0, len(spots)):  # 0: not limited (TAO writes it); anything else is partial
+                raise self.reject(f"{where}@{limit}", f"{limit}={given} asks for a partial order of "
+                                                      f"{len(spots)} areas; only complete orders are supported")
+        inter = Interaction(type="graphic_order", response_id=rid, cardinality="ordered", base_type="identifier",
+                            prompt_html=self._prompt(el, where), hotspots=tuple(spots), image=image,
+                            min_choices=len(spots), max_choices=len(spots))
+        return self._found("graphicOrderInteraction", inter, where, spots)
+
+    def _read_sliderInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
+        """A value chosen on a scale: the range, step and presentation hints are kept exactly."""
+        self._unexpected(el, where, {"prompt"})
+        a = qti_attrs(el)
+        if "lowerBound" not in a or "upperBound" not in a:
+            raise self.reject(where, "needs lowerBound and upperBound")
+        step = self._number(a["step"], f"{where}@step") if "step" in a else None
+        orientation = a.get("orientation", "horizontal")
+        if orientation not in SLIDER_ORIENTATIONS:
+            raise self.reject(f"{where}@orientation", f"{orientation!r} is not horizontal or vertical")
+        try:
+            slider = SliderRange.from_dict({
+                "lower": self._number(a["lowerBound"], f"{where}@lowerBound"),
+                "upper": self._number(a["upperBound"], f"{where}@upperBound"),
+                "step": step, "step_label": self._flag(el, "stepLabel"), "orientation": orientation,
+                "reverse": self._flag(el, "reverse")}, where)
+        except ValidationError as exc:
+            raise self.reject(exc.field, exc.reason) from None
+        inter = Interaction(type="slider", response_id=rid, cardinality="single", base_type="integer",
+                            prompt_html=self._prompt(el, where), slider=slider)
+        return self._found("sliderInteraction", inter, where, [])

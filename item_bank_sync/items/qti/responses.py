@@ -37,6 +37,8 @@ FITS = {
     "hottextInteraction": ({"single", "multiple"}, {"identifier"}),
     "hotspotInteraction": ({"single", "multiple"}, {"identifier"}),
     "selectPointInteraction": ({"single", "multiple"}, {"point"}),
+    "sliderInteraction": ({"single"}, {"integer", "float"}),
+    "graphicOrderInteraction": ({"ordered"}, {"identifier"}),
 }
 
 
@@ -237,10 +239,16 @@ class ResponseRules:
                                      f"(expected {' or '.join(sorted(bases))})")
         inter = found.interaction
         if decl.cardinality == "single" and inter.max_choices != 1 and found.qti not in (
-                "textEntryInteraction", "extendedTextInteraction", "orderInteraction", "gapMatchInteraction"):
+                "textEntryInteraction", "extendedTextInteraction", "orderInteraction", "gapMatchInteraction",
+                "sliderInteraction"):
             raise self.reject(where, f"cardinality single does not fit maxChoices/maxAssociations={inter.max_choices}")
         if decl.cardinality == "single" and found.qti == "gapMatchInteraction" and len(inter.targets) != 1:
             raise self.reject(where, "cardinality single does not fit a gap match with several gaps")
+        slider = inter.slider
+        if slider is not None and decl.base_type == "integer" and not all(
+                float(v).is_integer() for v in (slider.lower, slider.upper, slider.step or 1)):
+            raise self.reject(where, f"baseType integer of {decl.identifier} does not fit a slider whose bounds or "
+                                     "step are not whole numbers")
         changes: dict[str, Any] = {"cardinality": decl.cardinality, "base_type": decl.base_type}
         return Interaction(**{**{f: getattr(inter, f) for f in inter.__dataclass_fields__}, **changes})
 
@@ -351,7 +359,7 @@ class ResponseRules:
         if len(set(seen)) != len(seen):
             raise self.reject(where, "repeats a value")
         limit = found.interaction.max_choices
-        if limit and len(values) > limit and found.qti not in ("orderInteraction",):
+        if limit and len(values) > limit and found.qti not in ("orderInteraction", "graphicOrderInteraction"):
             raise self.reject(where, f"has {len(values)} values but at most {limit} can be given")
         return values
 
@@ -379,12 +387,24 @@ class ResponseRules:
             return [self._number(p, where) for p in parts]
         if base == "integer":
             try:
-                return int(text_s)
+                return self._on_slider(found, int(text_s), where)
             except ValueError:
                 raise self.reject(where, f"{text_s!r} is not an integer") from None
         if base == "float":
-            return float(self._number(text_s, where))
+            return self._on_slider(found, float(self._number(text_s, where)), where)
         return text
+
+    def _on_slider(self, found: Found, value: int | float, where: str) -> int | float:
+        """A slider's key can only name a value the slider offers (else it could never be given)."""
+        slider = found.interaction.slider
+        if slider is not None and not slider.offers(value):
+            raise self.reject(where, f"{value} is not a value the slider offers ({_num_text(slider.lower)} to "
+                                     f"{_num_text(slider.upper)} by {_num_text(slider.step or 1)})")
+        return value
+
+
+def _num_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _map_key(text: str, parsed: Any, base: str, case_sensitive: bool) -> str:

@@ -35,6 +35,7 @@ ELEMENT = {
     "order": "qti-order-interaction", "match": "qti-match-interaction",
     "associate": "qti-associate-interaction", "gap_match": "qti-gap-match-interaction",
     "hottext": "qti-hottext-interaction", "hotspot": "qti-hotspot-interaction",
+    "slider": "qti-slider-interaction", "graphic_order": "qti-graphic-order-interaction",
 }
 
 #: Maps a ``media:SHA256`` src (or any other src) to the path written into the QTI file.
@@ -272,6 +273,22 @@ class _BodyWriter:
         self._limits(el, inter)
 
     _attrs_hotspot = _attrs_hottext
+    _attrs_graphic_order = _attrs_hottext
+
+    def _attrs_slider(self, el: etree._Element, inter: Interaction) -> None:
+        slider = inter.slider
+        if slider is None:
+            raise ItemRejected(self.source, f"interactions[{inter.response_id}]", "a slider needs its range")
+        el.set("lower-bound", _num(slider.lower))
+        el.set("upper-bound", _num(slider.upper))
+        if slider.step is not None:
+            el.set("step", _num(slider.step))
+        if slider.step_label:
+            el.set("step-label", "true")
+        if slider.orientation != "horizontal":
+            el.set("orientation", slider.orientation)
+        if slider.reverse:
+            el.set("reverse", "true")
 
     # content per interaction type
     def _choice_elements(self, parent: etree._Element, choices: Any, name: str, inter: Interaction,
@@ -311,19 +328,24 @@ class _BodyWriter:
         self.fill(holder, inter.content_html, f"{inter.response_id}.content")
         _move_content(holder, el)
 
-    def _content_hotspot(self, el: etree._Element, inter: Interaction) -> None:
+    def _graphic_object(self, el: etree._Element, inter: Interaction) -> None:
         if inter.image is None:
-            raise ItemRejected(self.source, f"interactions[{inter.response_id}]", "a hotspot needs an image")
+            raise ItemRejected(self.source, f"interactions[{inter.response_id}]", f"a {inter.type} needs an image")
         obj = etree.SubElement(el, _q("object"), type=inter.image.mime,
                                data=self.media_path(f"media:{inter.image.sha256}"))
         for dim in ("width", "height"):
             if getattr(inter.image, dim):
                 obj.set(dim, str(getattr(inter.image, dim)))
+
+    def _content_hotspot(self, el: etree._Element, inter: Interaction) -> None:
+        self._graphic_object(el, inter)
         for spot in inter.hotspots:
             hs = etree.SubElement(el, _q("qti-hotspot-choice"), identifier=spot.id, shape=spot.shape,
                                   coords=",".join(_num(c) for c in spot.coords))
             if spot.label:
                 hs.set("hotspot-label", spot.label)
+
+    _content_graphic_order = _content_hotspot
 
 
 def _move_content(holder: etree._Element, target: etree._Element) -> None:

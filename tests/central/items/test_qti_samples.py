@@ -15,10 +15,9 @@ EXPECTED_IMPORTED = {
     "2_1/choice_multiple.xml": "choice", "2_1/extended_text.xml": "extended_text",
     "2_1/gap_match.xml": "gap_match", "2_1/hotspot.xml": "hotspot", "2_1/hottext.xml": "hottext",
     "2_1/inline_choice.xml": "inline_choice", "2_1/match.xml": "match", "2_1/order.xml": "order",
-    "2_1/text_entry.xml": "text_entry",
+    "2_1/text_entry.xml": "text_entry", "2_1/slider.xml": "slider",
 }
 EXPECTED_REJECTED = {
-    "2_1/slider.xml": ("sliderInteraction", "not supported"),
     "2_1/likert.xml": ("responseProcessing", "cannot be scored"),
     "2_1/choice_multiple_chocolade.xml": ("responseProcessing", "custom response processing"),
     "3_0/aqti_tmh_sample_1.xml": ("responseProcessing", "--assume-match-correct"),
@@ -91,6 +90,10 @@ def test_sample_keys_follow_the_templates(samples: Path) -> None:
     order = found["2_1/order.xml"]
     assert order.key.responses[0].correct == ["DriverC", "DriverA", "DriverB"]
     assert order.item.interactions[0].shuffle and order.item.interactions[0].choices[2].fixed
+    slider = found["2_1/slider.xml"]
+    assert slider.item.interactions[0].slider is not None
+    assert (slider.item.interactions[0].slider.lower, slider.item.interactions[0].slider.upper) == (0, 100)
+    assert slider.key.responses[0].mapping["16"] == 1.0 and slider.key.responses[0].max_score == 1.0
     hot = found["2_1/hottext.xml"].item.interactions[0]
     assert [c.id for c in hot.choices] == list("ABCDE") and '<span data-hottext="B">includes</span>' in hot.content_html
 

@@ -1,0 +1,141 @@
+"""QTI interactions beyond the anchors (issue 18): slider and graphicOrder imported exactly, scored,
+exported as QTI 3.0 and re-imported equal; their constructs we cannot deliver refused by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exam_core.model import AnswerKey
+from item_bank_sync.forms.export import media_member
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.importer import ImportOptions, iter_sources
+from item_bank_sync.items.qti.reader import ParsedItem
+from item_bank_sync.items.qti.writer import item_to_qti
+from item_bank_sync.results.scoring import score_response
+from tests.central.items.qti_corpus_table import CORPUS
+from tests.support.central_items import QTI21, write_qti
+
+NEW = ("invigil/slider.xml", "invigil/slider-qti3-map.xml", "invigil/graphic-order.xml")
+MATCH_CORRECT = "http://www.imsglobal.org/question/qti_v2p1/rptemplates/match_correct"
+
+
+def parse(path: Path, **options) -> ParsedItem | ItemRejected:
+    (outcome,) = list(iter_sources([path], ImportOptions(**options)))
+    return outcome
+
+
+def imported(path: Path) -> ParsedItem:
+    outcome = parse(path)
+    assert isinstance(outcome, ParsedItem), outcome.reason
+    return outcome
+
+
+def export_and_reimport(parsed: ParsedItem, folder: Path) -> ParsedItem:
+    """Write the item as QTI 3.0 with its media beside it (as ``export`` does) and import that file."""
+    paths = {}
+    for sha, (ref, data) in parsed.media.items():
+        paths[f"media:{sha}"] = media_member(sha, ref.name, ref.mime)
+        (folder / paths[f"media:{sha}"]).parent.mkdir(parents=True, exist_ok=True)
+        (folder / paths[f"media:{sha}"]).write_bytes(data)
+    xml = item_to_qti(parsed.item, parsed.key, lambda src: paths.get(src, src), parsed.source)
+    return imported(write_qti(folder, "again.xml", xml.decode()))
+
+
+@pytest.mark.parametrize("source", NEW)
+def test_new_interactions_round_trip_through_export(tmp_path: Path, source: str) -> None:
+    first = imported(CORPUS / source)
+    again = export_and_reimport(first, tmp_path)
+    assert again.item == first.item and again.key == first.key
+    assert again.warnings == []
+    assert again.item.to_dict() == first.item.to_dict()  # the stored JSON too (content hash, no-op re-import)
+
+
+def test_slider_keeps_its_range_and_presentation() -> None:
+    item = imported(CORPUS / "invigil/slider-qti3-map.xml").item
+    slider = item.interactions[0].slider
+    assert slider is not None and item.interactions[0].base_type == "float"
+    assert (slider.lower, slider.upper, slider.step, slider.step_label, slider.orientation, slider.reverse) == (
+        0.0, 1.0, 0.25, True, "vertical", True)
+    assert slider.positions() == 5 and slider.offers(0.75) and not slider.offers(0.8)
+
+
+def test_items_without_a_slider_keep_their_stored_bytes() -> None:
+    """Only a slider's interaction carries the new field: every other item's JSON (and so its content
+    hash and the no-op re-import) is what it was before sliders."""
+    (choice,) = imported(CORPUS / "invigil/cc2-match.xml").item.to_dict()["interactions"]
+    assert "slider" not in choice
+
+
+def test_new_interactions_are_scored_by_their_keys() -> None:
+    exact = imported(CORPUS / "invigil/slider.xml").key.responses[0]
+    assert [score_response(v, exact) for v in (230, 240, None)] == [1.0, 0.0, 0.0]
+    mapped = imported(CORPUS / "invigil/slider-qti3-map.xml").key.responses[0]
+    assert [score_response(v, mapped) for v in (0.75, 0.5, 0.25, None)] == [2.0, 1.0, 0.0, 0.0]
+    order = imported(CORPUS / "invigil/graphic-order.xml").key.responses[0]
+    assert score_response(["SWITCH", "LOCK", "TEST"], order) == 1.0
+    assert score_response(["LOCK", "SWITCH", "TEST"], order) == 0.0
+
+
+def slider_item(attrs: str, correct: str = "20", base: str = "integer") -> str:
+    return (f'<assessmentItem xmlns="{QTI21}" identifier="s" title="s" adaptive="false" timeDependent="false">'
+            f'<responseDeclaration identifier="RESPONSE" cardinality="single" baseType="{base}"><correctResponse>'
+            f'<value>{correct}</value></correctResponse></responseDeclaration>'
+            f'<itemBody><sliderInteraction responseIdentifier="RESPONSE" {attrs}><prompt>How many?</prompt>'
+            f'</sliderInteraction></itemBody><responseProcessing template="{MATCH_CORRECT}"/></assessmentItem>')
+
+
+def graphic_order_item(spots: str, attrs: str = "", card: str = "ordered") -> str:
+    return (f'<assessmentItem xmlns="{QTI21}" identifier="g" title="g" adaptive="false" timeDependent="false">'
+            f'<responseDeclaration identifier="RESPONSE" cardinality="{card}" baseType="identifier"><correctResponse>'
+            f'<value>A</value><value>B</value></correctResponse></responseDeclaration><itemBody>'
+            f'<graphicOrderInteraction responseIdentifier="RESPONSE" {attrs}>'
+            f'<object type="image/png" data="images/circuit.png" width="400" height="300">plan</object>{spots}'
+            f'</graphicOrderInteraction></itemBody><responseProcessing template="{MATCH_CORRECT}"/></assessmentItem>')
+
+
+TWO_SPOTS = ('<hotspotChoice identifier="A" shape="rect" coords="0,0,10,10"/>'
+             '<hotspotChoice identifier="B" shape="circle" coords="50,50,5"/>')
+
+
+@pytest.mark.parametrize("xml, element, problem", [
+    (slider_item('lowerBound="0" upperBound="100" step="10"', correct="25"), "correctResponse",
+     "25 is not a value the slider offers (0 to 100 by 10)"),
+    (slider_item('lowerBound="0" upperBound="100"', correct="101"), "correctResponse", "not a value the slider"),
+    (slider_item('lowerBound="0" upperBound="1" step="0.5"', correct="1"), "sliderInteraction[RESPONSE]",
+     "bounds or step are not whole numbers"),
+    (slider_item('upperBound="100"'), "sliderInteraction[RESPONSE]", "needs lowerBound and upperBound"),
+    (slider_item('lowerBound="100" upperBound="0"'), "sliderInteraction[RESPONSE].upper", "must be above lower"),
+    (slider_item('lowerBound="0" upperBound="100" step="0"'), "sliderInteraction[RESPONSE].step",
+     "must be above zero"),
+    (slider_item('lowerBound="0" upperBound="1000000" step="1"'), "sliderInteraction[RESPONSE].step",
+     "more than 100000 positions"),
+    (slider_item('lowerBound="0" upperBound="100" orientation="diagonal"'), "@orientation", "not horizontal"),
+    (slider_item('lowerBound="0" upperBound="100"', base="string"), "sliderInteraction[RESPONSE]",
+     "baseType 'string'"),
+    (graphic_order_item('<hotspotChoice identifier="A" shape="rect" coords="0,0,10,10"/>'),
+     "graphicOrderInteraction[RESPONSE]", "at least two"),
+    (graphic_order_item(TWO_SPOTS, 'maxChoices="1"'), "@maxChoices", "partial order"),
+    (graphic_order_item(TWO_SPOTS, card="multiple"), "graphicOrderInteraction[RESPONSE]", "cardinality 'multiple'"),
+    (graphic_order_item(TWO_SPOTS + '<simpleChoice identifier="C">c</simpleChoice>'),
+     "graphicOrderInteraction[RESPONSE]/simpleChoice", "not supported inside"),
+])
+def test_constructs_we_cannot_deliver_are_refused_by_name(tmp_path: Path, xml: str, element: str,
+                                                          problem: str) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "circuit.png").write_bytes((CORPUS / "invigil/images/circuit.png").read_bytes())
+    outcome = parse(write_qti(tmp_path, "i.xml", xml))
+    assert isinstance(outcome, ItemRejected), "expected a rejection"
+    assert element in outcome.element and problem in outcome.problem, outcome.reason
+
+
+def test_graphic_order_key_may_only_name_its_areas(tmp_path: Path) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "circuit.png").write_bytes((CORPUS / "invigil/images/circuit.png").read_bytes())
+    xml = graphic_order_item(TWO_SPOTS).replace("<value>B</value>", "<value>Z</value>")
+    outcome = parse(write_qti(tmp_path, "i.xml", xml))
+    assert isinstance(outcome, ItemRejected) and "'Z' is not one of the options" in outcome.problem
+    fine = imported(write_qti(tmp_path, "ok.xml", graphic_order_item(TWO_SPOTS)))
+    assert isinstance(fine.key, AnswerKey) and fine.key.responses[0].correct == ["A", "B"]
+    assert fine.item.interactions[0].min_choices == fine.item.interactions[0].max_choices == 2
