@@ -8,10 +8,13 @@ way a person took part in the attempt behind a case (proctor, marker, adjudicato
 certificate) and a declared conflict of interest with the candidate is refused by the registry's
 own check, the same one decisions and status actions use.
 
-The person is told at acknowledgement and at the outcome. The body has no mail relay in the
-committed code, so each message is recorded in ``case_messages`` for the candidate portal to show
-(channel ``portal``). The person's own words (``summary``) stay in the case record and are never
-copied into the audit chain, which carries ids, kinds and outcomes only.
+The person is told at acknowledgement and at the outcome: by e-mail through the body's SMTP relay
+(:mod:`item_bank_sync.mail`) when one is configured and the case names a person of the registry
+(a person id, or a candidate id a booking issued) with an address; every message is also kept in
+``case_messages`` for the candidate portal, whose ``channel`` says whether it was mailed (``email``)
+or is there only (``portal``). Mail is sent after the case's transaction commits, never inside it.
+The person's own words (``summary``) stay in the case record and are never copied into the audit
+chain, which carries ids, kinds and outcomes only.
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ from item_bank_sync.certificates.schema import certificate_events, certificates
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import lock, write
 from item_bank_sync.cases.schema import case_events, case_messages, cases
+from item_bank_sync.mail import MailError, Mailer, load_settings
+from item_bank_sync.registry.schema import persons
 from item_bank_sync.results.marking import person_key
 from item_bank_sync.results.schema import attempt_roles, attempts, decisions
+from item_bank_sync.sittings.bookings import person_of_candidate
 from item_bank_sync.sittings.impartiality import check_attempt, staff
 
 APPEAL_CATEGORIES = ("result", "decision", "certificate")
@@ -39,6 +45,7 @@ VIA = ("portal", "staff")
 DEFAULT_RESPONSE_DAYS = 30
 MAX_TEXT = 5000
 PORTAL = "portal"
+EMAIL = "email"
 
 
 class CaseRefused(InvigilError):
@@ -109,10 +116,32 @@ def _event(conn: Connection, case_id: str, action: str, by: str, note: str = "")
     conn.execute(insert(case_events).values(case_id=case_id, action=action, by=by, note=note, at=_now()))
 
 
-def _tell(conn: Connection, case: dict[str, Any], subject: str, body: str) -> None:
-    """Record a message to the person for the portal (no mail relay in the committed code)."""
-    conn.execute(insert(case_messages).values(case_id=case["case_id"], person=case["person"], channel=PORTAL,
-                                              subject=subject, body=body, at=_now()))
+def _address(ctx: CentralContext, person: str) -> str | None:
+    """The e-mail address of the registry's person a case names (a person id or a booked candidate id)."""
+    with ctx.open_bank_db().connect() as conn:
+        found = conn.execute(select(persons.c.email).where(persons.c.person_id == person)).scalar()
+    if found is None:
+        person_id = person_of_candidate(ctx, person)
+        if person_id is not None:
+            with ctx.open_bank_db().connect() as conn:
+                found = conn.execute(select(persons.c.email).where(persons.c.person_id == person_id)).scalar()
+    return str(found) if found else None
+
+
+def _tell(ctx: CentralContext, case: dict[str, Any], subject: str, body: str) -> str:
+    """Tell the person: mailed through the relay when possible, always kept for the portal.
+    Returns the channel. A relay that refuses leaves the message on the portal (the case goes on)."""
+    settings, address, channel = load_settings(ctx.data_dir), _address(ctx, case["person"]), PORTAL
+    if settings is not None and address is not None:
+        try:
+            Mailer(settings).send(address, subject, body)
+            channel = EMAIL
+        except MailError:
+            channel = PORTAL
+    with write(ctx.open_bank_db()) as conn:
+        conn.execute(insert(case_messages).values(case_id=case["case_id"], person=case["person"], channel=channel,
+                                                  subject=subject, body=body, at=_now()))
+    return channel
 
 
 def get(ctx: CentralContext, case_id: str) -> dict[str, Any]:
@@ -159,8 +188,8 @@ def _step(ctx: CentralContext, case_id: str, by: str, action: str, allowed_from:
         if changes:
             conn.execute(update(cases).where(cases.c.case_id == case_id).values(**changes))
         _event(conn, case_id, action, actor, note)
-        if message is not None:
-            _tell(conn, dict(row), *message)
+    if message is not None:
+        _tell(ctx, dict(row), *message)
     ctx.audit_log().append(actor, f"case.{action}", {"case_id": case_id, **{k: v for k, v in changes.items()
                                                                               if k in ("status", "outcome")}})
     return get(ctx, case_id)

@@ -1,0 +1,91 @@
+"""The re-score replay: the exact original inputs reproduce the stored scores bit for bit; a key
+correction changes them, and applied, turns the pass into a fail (a new decision) and withdraws the
+certificate the pass issued; both audited. Refused when the stored bytes no longer match."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select, update
+
+from exam_core.model import AnswerKey
+from item_bank_sync.bank.schema import items
+from item_bank_sync.cases.rescore import RescoreRefused, compute, rescore
+from item_bank_sync.certificates.decision import record_decision
+from item_bank_sync.certificates.registry import CertificateRegistry
+from item_bank_sync.db.sql import write
+from item_bank_sync.release.schema import rescores
+from item_bank_sync.results.schema import attempts, decisions, envelope_archive
+from tests.support.body_pages import audit_entries
+from tests.support.central_cli import Central
+from tests.support.central_release import FAILED, PASSED, Results, correct_key, results_world
+
+APPEALS = "Ann Appeals"
+
+
+@pytest.fixture
+def results(tmp_path) -> Iterator[Results]:
+    r = results_world(tmp_path / "central")
+    yield r
+    r.ctx.close()
+
+
+def test_a_replay_reproduces_the_stored_scores_bit_for_bit_and_is_audited(results):
+    for attempt_id in (PASSED, FAILED):
+        done = rescore(results.ctx, attempt_id, APPEALS, "appeal: check the scoring")
+        assert done.identical and done.changed_slots == [] and not done.applied and done.kind == "replay"
+        assert done.after_total == done.before_total
+    entries = audit_entries(results.world.data_dir, "results.rescore")
+    assert [(e["actor"], e["data"]["attempt_id"], e["data"]["identical"]) for e in entries] == [
+        ("ann appeals", PASSED, True), ("ann appeals", FAILED, True)]
+    assert len(entries[0]["data"]["envelope_sha256"]) == 64 and len(entries[0]["data"]["keys_sha256"]) == 64
+
+
+def test_a_replay_after_a_key_correction_changes_the_result_and_withdraws_the_certificate(results):
+    ctx = results.ctx
+    issued = record_decision(ctx, PASSED, "Dee Decider", "pass", "confirmed").certificate_id
+    assert issued is not None
+    corrected = correct_key(ctx, "q1", "B")
+    assert compute(ctx, PASSED)[0].identical      # the form still names q1 v1: a plain replay is unchanged
+    with ctx.open_bank_db().connect() as conn:
+        raw = conn.execute(select(items.c.key_json).where(items.c.item_id == "q1", items.c.version == 2)).scalar_one()
+    dry = rescore(ctx, PASSED, APPEALS, "key of q1 corrected", corrections={"q1": AnswerKey.from_dict(json.loads(raw))})
+    assert not dry.identical and dry.changed_slots == ["q1.RESPONSE"] and not dry.applied
+    assert (dry.before_total, dry.after_total, dry.before_passed, dry.after_passed) == (6.0, 5.0, True, False)
+    with ctx.open_results_db().connect() as conn:
+        assert conn.execute(select(attempts.c.total).where(attempts.c.attempt_id == PASSED)).scalar_one() == 6.0
+    cli = Central(results.world.data_dir)
+    applied = cli.json("cases", "rescore", PASSED, "--key-from", corrected, "--apply", "--by", APPEALS,
+                       "--reason", "key of q1 corrected")
+    assert applied["applied"] and applied["decision"] == "fail"
+    with ctx.open_results_db().connect() as conn:
+        assert conn.execute(select(attempts.c.total, attempts.c.passed)
+                            .where(attempts.c.attempt_id == PASSED)).one() == (5.0, 0)
+        latest = conn.execute(select(decisions.c.outcome, decisions.c.decided_by).where(decisions.c.attempt_id == PASSED)
+                              .order_by(decisions.c.id.desc()).limit(1)).one()
+        kinds = [r[0] for r in conn.execute(select(rescores.c.kind).order_by(rescores.c.id))]
+    assert tuple(latest) == ("fail", "ann appeals") and kinds == ["key_correction", "key_correction"]
+    assert CertificateRegistry(ctx).get(issued).status == "withdrawn"
+    again = rescore(ctx, PASSED, APPEALS, "replay after the correction")
+    assert again.identical is False      # the stored scores now follow the corrected key, the bank's v1 key does not
+    actions = [e["data"]["kind"] for e in audit_entries(results.world.data_dir, "results.rescore")]
+    assert actions == ["key_correction", "key_correction", "replay"]
+    assert audit_entries(results.world.data_dir, "certificate.withdraw")[0]["actor"] == "ann appeals"
+
+
+def test_a_replay_is_refused_when_the_stored_bytes_changed(results):
+    with write(results.ctx.open_results_db()) as conn:
+        data = bytes(conn.execute(select(envelope_archive.c.envelope)).scalars().first())
+        conn.execute(update(envelope_archive).values(envelope=data[:-2] + b" }"))
+    with pytest.raises(RescoreRefused, match="no longer match"):
+        rescore(results.ctx, PASSED, APPEALS, "check")
+
+
+def test_a_key_correction_for_an_item_not_on_the_form_is_refused(results):
+    stray = AnswerKey.from_dict({"item_id": "zz", "version": 1, "responses": [
+        {"response_id": "RESPONSE", "cardinality": "single", "base_type": "identifier", "template": "match_correct",
+         "correct": "A"}]})
+    with pytest.raises(RescoreRefused, match="not on form"):
+        rescore(results.ctx, PASSED, APPEALS, "check", corrections={"zz": stray})
