@@ -1,0 +1,114 @@
+"""Registration, confirmation and sign-in over HTTPS against the real public process, mail through a
+real SMTP server: the link works once, no answer or mail tells a known address from an unknown one,
+the person is made by the registry's own function, CSRF and the second factor are enforced."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import urllib3
+
+from item_bank_sync.registry import actors, persons
+from tests.central.portal.conftest import (PASSWORD, Portal, body_text, confirmed, csrf_of, link_in, register,
+                                           totp_now)
+from tests.central.registry.body import REGISTRAR
+from tests.support.central_db import audit_of
+
+urllib3.disable_warnings()
+
+
+def _without_token(html: str) -> str:
+    """A page with its CSRF token (random per session) taken out, to compare two answers."""
+    return re.sub(r'name="csrf" value="[^"]+"', "", html)
+
+
+def test_register_confirm_once_and_sign_in(portal: Portal) -> None:
+    http = confirmed(portal, "cara@example.org")
+    (person,) = persons.list_persons(portal.body.ctx, REGISTRAR, email="cara@example.org")
+    assert (person.given_name, person.date_of_birth) == ("Cara", "1990-05-01")
+    assert [e.action for e in audit_of(portal.body.central.data_dir).entries()
+            if e.action in ("person.add", "portal.register")] == ["person.add", "portal.register"]
+    link = link_in(portal.inbox.to("cara@example.org")[0])
+    again = portal.client()
+    page = again.get(link)
+    assert again.post(link, data={"csrf": csrf_of(page.text)}).status_code == 400      # single use
+    signed_out = http.post(f"{portal.url}/portal/signout", data={"csrf": csrf_of(http.get(f"{portal.url}/portal/").text)})
+    assert "Sign in" in signed_out.text
+    assert http.get(f"{portal.url}/portal/", allow_redirects=False).status_code == 302
+    page = http.get(f"{portal.url}/portal/signin")
+    signed = http.post(f"{portal.url}/portal/signin", data={"csrf": csrf_of(page.text), "email": "CARA@example.org",
+                                                            "password": PASSWORD})
+    assert "My applications" in signed.text
+
+
+def test_no_account_enumeration(portal: Portal) -> None:
+    """A known and an unknown address get the same page, status and one mail each; sign-in failures
+    read the same; timing of the two registrations is alike (both hash the password, both mail)."""
+    confirmed(portal, "known@example.org")
+    persons.add(portal.body.ctx, REGISTRAR, given_name="Reg", family_name="Istered", email="staffmade@example.org")
+    answers, times = [], []
+    for email in ("known@example.org", "new@example.org", "staffmade@example.org"):
+        http = portal.client()
+        start = time.perf_counter()
+        answer = register(portal, http, email)
+        times.append(time.perf_counter() - start)
+        answers.append((answer.status_code, _without_token(answer.text)))
+    assert answers[0] == answers[1] == answers[2]
+    assert "already" not in answers[0][1]
+    assert max(times) < 3 * min(times) + 0.5
+    known = portal.inbox.to("known@example.org", count=2)
+    assert len(known) == 2 and "already has an account" in body_text(known[-1])
+    assert "/portal/confirm/" in body_text(portal.inbox.to("new@example.org")[0])
+    # an address a registrar registered: the link makes the account of that very person
+    http = portal.client()
+    link = link_in(portal.inbox.to("staffmade@example.org")[0])
+    http.post(link, data={"csrf": csrf_of(http.get(link).text)})
+    assert len(persons.list_persons(portal.body.ctx, REGISTRAR, email="staffmade@example.org")) == 1
+    failures = []
+    for email, password in (("known@example.org", "wrong password!"), ("nobody@example.org", "wrong password!")):
+        http = portal.client()
+        page = http.get(f"{portal.url}/portal/signin")
+        answer = http.post(f"{portal.url}/portal/signin", data={"csrf": csrf_of(page.text), "email": email,
+                                                                "password": password})
+        failures.append((answer.status_code, _without_token(answer.text)))
+    assert failures[0] == failures[1] and failures[0][0] == 401
+
+
+def test_csrf_rate_limits_and_hostile_links(portal: Portal) -> None:
+    http = portal.client()
+    assert http.post(f"{portal.url}/portal/signin", data={"email": "a@example.org", "password": "x"}).status_code == 400
+    forged = http.get(f"{portal.url}/portal/confirm/not-a-link")
+    assert forged.status_code == 200
+    assert http.post(f"{portal.url}/portal/confirm/not-a-link", data={"csrf": csrf_of(forged.text)}).status_code == 400
+    page = http.get(f"{portal.url}/portal/signin")
+    codes = [http.post(f"{portal.url}/portal/signin", data={"csrf": csrf_of(page.text), "email": f"x{i}@example.org",
+                                                            "password": "wrong password!"}).status_code
+             for i in range(12)]
+    assert codes[:9] == [401] * 9 and codes[-1] == 429    # 10 tries a minute per address (the confirm was one)
+    response = http.get(f"{portal.url}/portal/signin")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src" not in csp and "'unsafe-inline'" not in csp and "default-src 'none'" in csp
+    cookie = portal.client().get(f"{portal.url}/portal/register").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Strict" in cookie
+
+
+def test_second_factor_offered_then_required(portal: Portal) -> None:
+    http = confirmed(portal, "tia@example.org")
+    page = http.get(f"{portal.url}/portal/security")
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.text).group(1)
+    on = http.post(f"{portal.url}/portal/security", data={"csrf": csrf_of(page.text), "code": totp_now(secret)})
+    assert "Second factor on" in on.text
+    fresh = portal.client()
+    page = fresh.get(f"{portal.url}/portal/signin")
+    step = fresh.post(f"{portal.url}/portal/signin", data={"csrf": csrf_of(page.text), "email": "tia@example.org",
+                                                           "password": PASSWORD})
+    assert "authenticator app" in step.text
+    assert fresh.get(f"{portal.url}/portal/", allow_redirects=False).status_code == 302   # not signed in yet
+    used = totp_now(secret)    # the code enrolment used: refused a second time
+    wrong = fresh.post(f"{portal.url}/portal/signin/code", data={"csrf": csrf_of(step.text), "code": used})
+    assert wrong.status_code == 401
+    time.sleep(max(0.0, 30.5 - time.time() % 30))
+    done = fresh.post(f"{portal.url}/portal/signin/code", data={"csrf": csrf_of(wrong.text), "code": totp_now(secret)})
+    assert "My applications" in done.text
+    assert actors.candidate("P-x").person_id == "P-x"
