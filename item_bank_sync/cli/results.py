@@ -198,11 +198,11 @@ def marking_show(ctx: click.Context, task_id: int) -> None:
 @refusals_exit
 def marking_mark(ctx: click.Context, task_id: int, marker: str, score: float, note: str) -> None:
     """Record a mark; the second marker's mark settles the task or sends it to adjudication."""
-    from item_bank_sync.results.marking import record_mark
+    from item_bank_sync.results.audited import mark_audited
     from item_bank_sync.sittings.impartiality import check_marking_task, staff
 
     check_marking_task(central(ctx), staff(marker, "marker"), task_id, "mark this candidate's answers")  # 17024 4.3
-    outcome = record_mark(results_db(ctx), task_id, marker, score, note)
+    outcome = mark_audited(central(ctx), task_id, marker, score, note)
     final = f", final {outcome.final_score:g}" if outcome.final_score is not None else ""
     emit(ctx, outcome.__dict__, lambda c: c.print(f"task {task_id}: {outcome.status}{final}"))
 
@@ -217,11 +217,11 @@ def marking_mark(ctx: click.Context, task_id: int, marker: str, score: float, no
 @refusals_exit
 def marking_adjudicate(ctx: click.Context, task_id: int, adjudicator: str, score: float, note: str) -> None:
     """Settle a task whose two marks disagree beyond the tolerance."""
-    from item_bank_sync.results.marking import adjudicate
+    from item_bank_sync.results.audited import adjudicate_audited
     from item_bank_sync.sittings.impartiality import check_marking_task, staff
 
     check_marking_task(central(ctx), staff(adjudicator, "marker"), task_id, "adjudicate this candidate's answers")
-    outcome = adjudicate(results_db(ctx), task_id, adjudicator, score, note)
+    outcome = adjudicate_audited(central(ctx), task_id, adjudicator, score, note)
     emit(ctx, outcome.__dict__, lambda c: c.print(f"task {task_id}: final {outcome.final_score:g}"))
 
 

@@ -45,6 +45,7 @@ class MarkOutcome:
     status: str
     final_score: float | None
     attempt_completed: bool
+    attempt_id: str = ""  # the task's attempt (named in the audit entry of the mark)
 
 
 def create_tasks(conn: Connection, attempt_id: str, pending: list[tuple[str, str, float]], now: str,
@@ -168,12 +169,12 @@ def record_mark(db: Engine, task_id: int, marker: str, score: float, note: str =
             raise MarkingError(f"{marker} has already marked task {task_id}; a second marker is needed")
         _insert_mark(conn, task, marker, "mark", score, note, now)
         if not given:
-            return MarkOutcome(task_id, "open", None, False)
+            return MarkOutcome(task_id, "open", None, False, task["attempt_id"])
         first = given[0][1]
         if abs(first - score) <= task["tolerance"] + 1e-9:
             return _finish(conn, task, (first + score) / 2, now)
         conn.execute(update(marking_tasks).where(marking_tasks.c.task_id == task_id).values(status="adjudication"))
-        return MarkOutcome(task_id, "adjudication", None, False)
+        return MarkOutcome(task_id, "adjudication", None, False, task["attempt_id"])
 
 
 def adjudicate(db: Engine, task_id: int, adjudicator: str, score: float, note: str = "") -> MarkOutcome:
@@ -195,7 +196,7 @@ def _finish(conn: Connection, task: dict[str, Any], final: float, now: str) -> M
     conn.execute(update(response_scores).where(s.attempt_id == task["attempt_id"], s.item_id == task["item_id"],
                                                s.response_id == task["response_id"]).values(score=final))
     completed = refresh_attempt_total(conn, task["attempt_id"], now)
-    return MarkOutcome(task["task_id"], "done", final, completed)
+    return MarkOutcome(task["task_id"], "done", final, completed, task["attempt_id"])
 
 
 def refresh_attempt_total(conn: Connection, attempt_id: str, now: str) -> bool:

@@ -1,10 +1,10 @@
 """Marking pages: a marker's blind queue, one response with the rubric beside it, adjudication of
 disagreements, and marker agreement figures.
 
-A mark is recorded by :func:`~item_bank_sync.results.marking.record_mark` and an adjudication by
-:func:`~item_bank_sync.results.marking.adjudicate`, the functions ``marking mark`` and ``marking
-adjudicate --by NAME`` call, with the signed-in person as the marker: the same rows (and the same
-impartiality record in ``attempt_roles``) whichever face was used.
+A mark is recorded by :func:`~item_bank_sync.results.audited.mark_audited` and an adjudication by
+:func:`~item_bank_sync.results.audited.adjudicate_audited`, the functions ``marking mark`` and
+``marking adjudicate --by NAME`` call, with the signed-in person as the marker: the same rows, the
+same impartiality record in ``attempt_roles`` and the same audit entry whichever face was used.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from item_bank_sync.web.formfields import actor, refused, text_field
 from item_bank_sync.web.items.markwork import agreement, queue, task_page
 from item_bank_sync.registry.actors import staff
 from item_bank_sync.registry.errors import ConflictOfInterest
-from item_bank_sync.results.marking import adjudicate, record_mark
+from item_bank_sync.results.audited import adjudicate_audited, mark_audited
 from item_bank_sync.sittings.impartiality import check_marking_task
 
 bp = Blueprint("staff_marking", __name__, url_prefix="/marking")
@@ -81,11 +81,11 @@ def give(task_id: int, kind: str) -> ResponseReturnValue:
     if not verdict:
         return refused("Not allowed", verdict.reason, 403)
     score, note = _score(), text_field("note", MAX_NOTE, required=False)
-    action = record_mark if kind == "mark" else adjudicate
+    action = mark_audited if kind == "mark" else adjudicate_audited
     try:
         # the CLI's check (ISO/IEC 17024 4.3): a declared relationship with the candidate refuses here too
         check_marking_task(state().ctx, staff(_me(), MARKER), task_id, f"{kind} this candidate's answers")
-        outcome = action(state().ctx.open_results_db(), task_id, actor(), score, note)
+        outcome = action(state().ctx, task_id, actor(), score, note)
     except ConflictOfInterest as exc:
         return refused("Conflict of interest", str(exc), 403)
     except InvigilError as exc:

@@ -142,24 +142,43 @@ def test_a_blind_marking_round_with_adjudication_and_agreement_figures(world, st
 
 
 def test_a_mark_on_the_page_records_what_marking_mark_records(world, staff_web, signed_in_page):
-    """Page and CLI call the same function: the same marks, the same impartiality record, and (as
-    the CLI) no audit entry of their own."""
+    """Page and CLI call the same function: the same marks, the same impartiality record, and the
+    same audit entries (same action, same actor; ids and scores, never the response or the note)."""
     url, by_page, by_cli = staff_web.url, _task_of(world, "att-1"), _task_of(world, "att-2")
     mia = signed_in_page("mia", ("marker",))
     max_ = signed_in_page("max", ("marker",))
-    _give(mia, url, by_page, "3", "two checks", "Record my mark")
-    _give(max_, url, by_page, "3", "two checks", "Record my mark")
-    expect(max_.locator(".flash")).to_contain_text("final score 3")
+    ada = signed_in_page("ada", ("marker",))
+    _give(mia, url, by_page, "0", "no check named", "Record my mark")
+    _give(max_, url, by_page, "4", "two checks", "Record my mark")
+    expect(max_.locator(".flash")).to_contain_text("task adjudication")
+    ada.goto(f"{url}/marking/tasks/{by_page}")
+    ada.get_by_label("score").fill("2")
+    ada.get_by_label("Note").fill("one check")
+    ada.get_by_role("button", name="Settle with this score").click()
+    expect(ada.locator(".flash")).to_contain_text("final score 2")
     cli = Central(world.data_dir)
-    cli.json("marking", "mark", str(by_cli), "--by", "mia", "--score", "3", "--note", "two checks")
-    cli.json("marking", "mark", str(by_cli), "--by", "max", "--score", "3", "--note", "two checks")
-    assert _recorded(world, by_page) == _recorded(world, by_cli) == [("max", "mark", 3.0), ("mia", "mark", 3.0)]
+    cli.json("marking", "mark", str(by_cli), "--by", "mia", "--score", "0", "--note", "no check named")
+    cli.json("marking", "mark", str(by_cli), "--by", "max", "--score", "4", "--note", "two checks")
+    cli.json("marking", "adjudicate", str(by_cli), "--by", "ada", "--score", "2", "--note", "one check")
+    expected = [("ada", "adjudication", 2.0), ("max", "mark", 4.0), ("mia", "mark", 0.0)]
+    assert _recorded(world, by_page) == _recorded(world, by_cli) == expected
     with central_db(world.data_dir).results.connect() as conn:
         roles = sorted(conn.execute(select(attempt_roles.c.attempt_id, attempt_roles.c.person, attempt_roles.c.role)
                                     .where(attempt_roles.c.role == "marker")))
     assert roles == [("att-1", "max", "marker"), ("att-1", "mia", "marker"),
                      ("att-2", "max", "marker"), ("att-2", "mia", "marker")]
-    assert not [e for e in audit_of(world.data_dir).entries() if e.action.startswith("marking.")]
+    entries = [e for e in audit_of(world.data_dir).entries() if e.action.startswith("marking.")]
+    shown = [(e.actor, e.action, {k: v for k, v in e.data.items() if k != "task_id"}) for e in entries]
+    page_half = [
+        ("mia", "marking.mark", {"attempt_id": "att-1", "score": 0.0, "status": "open", "final_score": None}),
+        ("max", "marking.mark", {"attempt_id": "att-1", "score": 4.0, "status": "adjudication", "final_score": None}),
+        ("ada", "marking.adjudicate", {"attempt_id": "att-1", "score": 2.0, "status": "done", "final_score": 2.0})]
+    cli_half = [(who, action, {**data, "attempt_id": "att-2"}) for who, action, data in page_half]
+    assert shown == page_half + cli_half
+    assert [e.data["task_id"] for e in entries] == [by_page] * 3 + [by_cli] * 3
+    chain_text = json.dumps([e.data for e in entries])
+    for secret in ("Short", "guard", "no check named", "two checks", "one check"):   # response and notes stay out
+        assert secret not in chain_text
 
 
 def test_a_marker_with_a_declared_conflict_is_refused_on_the_page_as_by_the_cli(world, staff_web, signed_in_page):
