@@ -18,12 +18,11 @@ from PIL import Image
 from exam_core import protocol, roster_wire
 from exam_core.model import AccommodationPolicy, Accommodations
 from proctor_console.context import ConsoleContext
-from tests.support.console_world import (ADMIN, PASSWORD, PROCTOR, RunningConsole, cli, console_tab, wait_until)
+from tests.console.web.test_dashboard_room_browser import axe
+from tests.console.web.test_roster_browser import _login
+from tests.support.console_world import ADMIN, PROCTOR, RunningConsole, cli, console_tab, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-
 
 def _jpeg() -> bytes:
     out = io.BytesIO()
@@ -42,21 +41,6 @@ def _signed_roster(running: RunningConsole, tmp_path: Path) -> Path:
     path = tmp_path / "roster.signed"
     path.write_bytes(roster_wire.make_roster(running.setup.central.key, roster))
     return path
-
-
-def _login(page: Any, url: str, user: str) -> None:
-    page.goto(url + "/login")
-    page.fill("input[name=name]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/dashboard")
-
-
-def _axe(page: Any, where: str) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [f"{where}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']][:3]}"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def _admit(running: RunningConsole, kiosk_id: str, candidate_id: str) -> dict[str, Any]:
@@ -89,7 +73,7 @@ def test_the_admit_form_shows_the_roster_photo_and_an_override_needs_an_admin_an
         wait_until(lambda: page.evaluate("document.querySelector('#admit-photo-img').naturalWidth") == 240)
         assert photo.get_attribute("alt") == "Photo of Mary Somerville from the signed roster"
         assert "Compare the photo" in page.inner_text("#admit-photo")
-        problems += _axe(page, "dashboard, admit form with photo")
+        problems += axe(page, "dashboard, admit form with photo")
         page.select_option("#admit-form select[name=candidate_id]", "cand-1")          # CSV: no photo
         assert not photo.is_visible() and "No photo on the roster" in page.inner_text("#admit-photo")
         page.goto(url + "/roster")
@@ -97,7 +81,7 @@ def test_the_admit_form_shows_the_roster_photo_and_an_override_needs_an_admin_an
         assert page.evaluate("document.querySelector('#candidate-sig-1 img').naturalWidth") == 240
         assert "CSV import" in page.inner_text("#candidate-cand-1")
         assert page.locator("#override-form").count() == 0                             # proctors cannot
-        problems += _axe(page, "roster page")
+        problems += axe(page, "roster page")
     finally:
         context.close()
     assert problems == []
