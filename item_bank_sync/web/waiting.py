@@ -15,6 +15,7 @@ from sqlalchemy import Engine, and_, exists, func, select
 
 from item_bank_sync.bank.schema import items
 from item_bank_sync.db.sql import scalar
+from item_bank_sync.results.marking import person_key
 from item_bank_sync.results.schema import attempts, decisions, intake_releases, marking_tasks, marks, quarantine
 from item_bank_sync.staff.accounts import StaffMember
 from item_bank_sync.staff.roles import APPROVER, AUDITOR, DECISION_MAKER, MARKER, REGISTRAR, REVIEWER
@@ -54,7 +55,9 @@ def waiting_for(member: StaffMember) -> list[Waiting]:
         found.append(Waiting("Quarantined envelopes", _count(results, select(quarantine.c.id).where(~released)),
                              _link("intake.queue_page", f_status="quarantined")))
     if every or member.has(MARKER):
-        mine = exists().where(and_(marks.c.task_id == marking_tasks.c.task_id, marks.c.marker == member.name))
+        # marks name their marker by person_key (as the marking queue compares), not as the account spells it
+        me = person_key(member.name)
+        mine = exists().where(and_(marks.c.task_id == marking_tasks.c.task_id, marks.c.marker == me))
         open_tasks = select(marking_tasks.c.task_id).where(marking_tasks.c.status.in_(("open", "adjudication")))
         found.append(Waiting("Marking tasks", _count(results, open_tasks.where(~mine)), _link("staff_marking.tasks")))
     if every or member.has(DECISION_MAKER):

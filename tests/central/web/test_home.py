@@ -3,11 +3,19 @@ to the pages that list those things."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from playwright.sync_api import expect
 
 from item_bank_sync.bank.schema import items
 from item_bank_sync.db.sql import write
-from tests.support.staff_web import sign_in
+from item_bank_sync.results.marking import record_mark
+from tests.support.body_pages import results_world
+from tests.support.central_db import central_db, rows
+from tests.support.central_world import GOOD
+from tests.support.staff_web import PASSWORD, StaffAccount, StaffWeb, sign_in
 
 
 def _draft_items(web, count: int, status: str) -> None:
@@ -44,3 +52,30 @@ def test_each_role_sees_its_own_queues(browser, staff_web, staff_member):
                   "Attempts awaiting a decision: 0"):
         expect(auditor.get_by_text(label)).to_be_visible()
     auditor.context.close()
+
+
+@pytest.fixture
+def marked_world(tmp_path: Path) -> Iterator[StaffWeb]:
+    """Three attempts taken in, each with one essay to mark: att-1's essay is marked once by "Mia"
+    (stored as ``mia``, the marking key), att-2's twice (so att-2 is scored), att-3's not at all."""
+    world = results_world(tmp_path / "central", {"att-1": GOOD, "att-2": GOOD, "att-3": GOOD})
+    results = central_db(world.data_dir).results
+    tasks = dict(rows(results, "SELECT attempt_id, task_id FROM marking_tasks"))
+    record_mark(results, tasks["att-1"], "Mia", 2)
+    for marker in ("Max", "Ada"):
+        record_mark(results, tasks["att-2"], marker, 2)
+    web = StaffWeb(world.data_dir)
+    try:
+        yield web
+    finally:
+        web.close()
+
+
+def test_a_marker_is_not_sent_to_a_task_they_marked_whatever_the_case_of_their_name(browser, marked_world):
+    """Marks store the marker's name as its person_key (lower case); the count compares the same key,
+    so "Mia" is not told that att-1's essay, which she marked, waits for her."""
+    marked_world.book.add("Mia", PASSWORD, ("marker",), "test-setup")
+    mia = sign_in(browser, marked_world, StaffAccount("Mia", ("marker",), PASSWORD))
+    expect(mia.get_by_role("link", name="Marking tasks: 1")).to_be_visible()     # att-3's only
+    mia.context.close()
+
