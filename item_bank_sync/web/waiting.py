@@ -63,5 +63,7 @@ def waiting_for(member: StaffMember) -> list[Waiting]:
     if every or member.has(DECISION_MAKER):
         decided = exists().where(decisions.c.attempt_id == attempts.c.attempt_id)
         query = select(attempts.c.attempt_id).where(attempts.c.scoring_status == "scored", ~decided)
-        found.append(Waiting("Attempts awaiting a decision", _count(results, query), _link("review.decisions_page")))
+        # the link opens the decisions list filtered to the same attempts the count counts
+        found.append(Waiting("Attempts awaiting a decision", _count(results, query),
+                             _link("review.decisions_page", f_scoring_status="scored", f_decision="none")))
     return found

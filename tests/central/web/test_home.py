@@ -79,3 +79,16 @@ def test_a_marker_is_not_sent_to_a_task_they_marked_whatever_the_case_of_their_n
     expect(mia.get_by_role("link", name="Marking tasks: 1")).to_be_visible()     # att-3's only
     mia.context.close()
 
+
+
+def test_attempts_awaiting_a_decision_open_the_decisions_list_filtered_to_them(browser, marked_world):
+    """The home page's count and the list its link opens are the same attempts (scored, no decision)."""
+    marked_world.book.add("dee", PASSWORD, ("decision_maker",), "test-setup")
+    dee = sign_in(browser, marked_world, StaffAccount("dee", ("decision_maker",), PASSWORD))
+    dee.get_by_role("link", name="Attempts awaiting a decision: 1").click()
+    assert "f_decision=none" in dee.url
+    table = dee.get_by_role("table")
+    expect(table).to_contain_text("1 in all")
+    expect(table).to_contain_text("att-2")
+    expect(table).not_to_contain_text("att-1")
+    dee.context.close()
