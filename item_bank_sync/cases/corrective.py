@@ -41,11 +41,11 @@ def open_action(ctx: CentralContext, by: str, source: str, description: str, *, 
         raise ValidationError("source", f"must be one of {', '.join(SOURCES)}")
     actor = person_key(by)
     with write(ctx.open_bank_db()) as conn:
-        action_id = conn.execute(insert(corrective_actions).values(
+        inserted = conn.execute(insert(corrective_actions).values(
             source=source, source_ref=_text(source_ref, "source_ref", False)[:200],
             description=_text(description, "description"), root_cause=_text(root_cause, "root_cause", False),
-            action=_text(action, "action", False), opened_by=actor, opened_at=format_time(utc_now()))
-        ).inserted_primary_key[0]
+            action=_text(action, "action", False), opened_by=actor, opened_at=format_time(utc_now())))
+        action_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]  # one row inserted
     ctx.audit_log().append(actor, "corrective.open", {"id": action_id, "source": source, "source_ref": source_ref})
     return int(action_id)
 

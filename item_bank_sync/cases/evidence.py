@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, UTC
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +54,11 @@ class Period:
 
     @property
     def low(self) -> str:
-        return format_time(datetime.combine(self.start, time(), timezone.utc))
+        return format_time(datetime.combine(self.start, time(), UTC))
 
     @property
     def high(self) -> str:
-        return format_time(datetime.combine(self.end + timedelta(days=1), time(), timezone.utc))
+        return format_time(datetime.combine(self.end + timedelta(days=1), time(), UTC))
 
     def within(self, column: Any) -> Any:
         return and_(column >= self.low, column < self.high)

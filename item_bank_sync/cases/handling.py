@@ -162,7 +162,8 @@ def listing(ctx: CentralContext, kind: str | None = None, status: str | None = N
     """Cases, oldest first, without the person's words."""
     c = cases.c
     query = select(c.case_id, c.kind, c.category, c.attempt_id, c.certificate_id, c.centre_id, c.status,
-                   c.lodged_at, c.acknowledged_at, c.respond_by, c.handler, c.outcome, c.decided_at).order_by(c.lodged_at)
+                   c.lodged_at, c.acknowledged_at, c.respond_by, c.handler, c.outcome,
+                   c.decided_at).order_by(c.lodged_at)
     if kind:
         query = query.where(c.kind == kind)
     if status:

@@ -58,9 +58,9 @@ def hold(ctx: CentralContext, by: str, scope: str, target: str, reason: str) -> 
     with write(ctx.open_results_db()) as conn:
         if conn.execute(select(attempts.c.attempt_id).where(column == target).limit(1)).first() is None:
             raise ReleaseRefused(f"no attempt of {scope} {target} is in the results")
-        hold_id = conn.execute(insert(release_holds).values(
-            scope=scope, target=target, reason=text, held_by=actor, held_at=format_time(utc_now()))
-        ).inserted_primary_key[0]
+        inserted = conn.execute(insert(release_holds).values(
+            scope=scope, target=target, reason=text, held_by=actor, held_at=format_time(utc_now())))
+        hold_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]  # one row inserted
     ctx.audit_log().append(actor, "results.hold", {"hold_id": hold_id, "scope": scope, "target": target})
     return int(hold_id)
 

@@ -102,7 +102,7 @@ def _areas(form: Form, scores: dict[str, tuple[float, float]]) -> tuple[AreaResu
 
 
 def _item_scores(ctx: CentralContext, attempt_id: str) -> dict[str, tuple[float, float]]:
-    s, out = response_scores.c, {}
+    s, out = response_scores.c, dict[str, tuple[float, float]]()
     with ctx.open_results_db().connect() as conn:
         for item_id, score, most in conn.execute(select(s.item_id, s.score, s.max_score)
                                                  .where(s.attempt_id == attempt_id)):

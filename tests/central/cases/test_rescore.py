@@ -63,8 +63,9 @@ def test_a_replay_after_a_key_correction_changes_the_result_and_withdraws_the_ce
     with ctx.open_results_db().connect() as conn:
         assert conn.execute(select(attempts.c.total, attempts.c.passed)
                             .where(attempts.c.attempt_id == PASSED)).one() == (5.0, 0)
-        latest = conn.execute(select(decisions.c.outcome, decisions.c.decided_by).where(decisions.c.attempt_id == PASSED)
-                              .order_by(decisions.c.id.desc()).limit(1)).one()
+        d = decisions.c
+        latest = conn.execute(select(d.outcome, d.decided_by).where(d.attempt_id == PASSED)
+                              .order_by(d.id.desc()).limit(1)).one()
         kinds = [r[0] for r in conn.execute(select(rescores.c.kind).order_by(rescores.c.id))]
     assert tuple(latest) == ("fail", "ann appeals") and kinds == ["key_correction", "key_correction"]
     assert CertificateRegistry(ctx).get(issued).status == "withdrawn"
