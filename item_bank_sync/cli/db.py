@@ -17,6 +17,7 @@ import item_bank_sync.cases.schema
 import item_bank_sync.certificates.schema
 import item_bank_sync.db.audit
 import item_bank_sync.portal.schema
+import item_bank_sync.recertification.schema
 import item_bank_sync.registry.schema
 import item_bank_sync.release.schema
 import item_bank_sync.results.schema

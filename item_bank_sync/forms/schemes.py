@@ -30,13 +30,15 @@ from item_bank_sync.items.yaml_safe import load_yaml
 FORMAT = "invigil-scheme/1"
 FIELDS = {"format", "id", "version", "title", "eligibility", "duration_minutes", "cut_score_percent",
           "accommodations_allowed", "max_extra_time_percent", "blueprint", "enemy_groups",
-          "instructions", "agreement", "tools", "prerequisites", "certification_period_months"}
+          "instructions", "agreement", "tools", "prerequisites", "certification_period_months",
+          "recertification"}
 REQUIRED = {"format", "id", "version", "title", "duration_minutes", "cut_score_percent", "blueprint"}
 ACCOMMODATIONS = tuple(f for f in Accommodations.__dataclass_fields__)
 #: Education levels a scheme's ``prerequisites.education`` names, lowest first (an applicant meets
 #: the rule with the named level or any above it).
 EDUCATION_LEVELS = ("none", "secondary", "post_secondary", "bachelor", "master", "doctorate")
 PREREQUISITES = {"education", "experience_months", "certifications", "minimum_age"}
+RECERTIFICATION = {"period_months", "cpd", "reexamination", "route"}
 
 
 class SchemeError(InvigilError):
@@ -70,6 +72,9 @@ class Scheme:
     #: How long a certificate is valid (ISO/IEC 17024 9.6); 0: the body's default (36 months,
     #: item_bank_sync.certificates.registry.DEFAULT_PERIOD_MONTHS).
     certification_period_months: int = 0
+    #: Recertification rules (ISO/IEC 17024 9.6; item_bank_sync/recertification/rules.py reads them):
+    #: period_months, cpd {credits, categories {name: minimum}}, reexamination, route; empty: none.
+    recertification: dict[str, Any] = field(default_factory=dict)
 
     @property
     def form_length(self) -> int:
@@ -88,7 +93,7 @@ class Scheme:
         """The stored document; without ``tools`` when there are none, so a scheme stored before
         tools existed is still "unchanged" when its file is added again."""
         doc = json.loads(json.dumps(asdict(self)))
-        for optional in ("tools", "prerequisites", "certification_period_months"):
+        for optional in ("tools", "prerequisites", "certification_period_months", "recertification"):
             if not doc[optional]:
                 del doc[optional]
         return doc
@@ -137,7 +142,8 @@ def parse_scheme(data: bytes, source: str) -> Scheme:
         max_extra_time_percent=check.integer(doc, "max_extra_time_percent", 0, 400, 0),
         enemy_groups=groups, instructions=check.html(doc, "instructions"), agreement=check.html(doc, "agreement"),
         tools=check.tools(doc), prerequisites=check.prerequisites(doc),
-        certification_period_months=check.integer(doc, "certification_period_months", 0, 600, 0))
+        certification_period_months=check.integer(doc, "certification_period_months", 0, 600, 0),
+        recertification=check.recertification(doc))
 
 
 class _Checker:
@@ -216,6 +222,40 @@ class _Checker:
             out["certifications"] = [self.identifier(v, f"prerequisites.certifications[{i}]")
                                      for i, v in enumerate(held)]
         return out
+
+    def recertification(self, doc: dict) -> dict[str, Any]:
+        """``recertification``: period_months (default: the certification period), cpd (credits in
+        total and a minimum per category; only those categories count), reexamination (a pass of this
+        scheme's exam within the period), route (``all`` requirements, or ``any`` one of CPD and
+        re-examination). At least one of cpd and reexamination."""
+        raw = self.of(doc, "recertification", dict, {})
+        if not raw:
+            return {}
+        unknown = sorted(set(map(str, raw)) - RECERTIFICATION)
+        if unknown:
+            raise self.fail(f"recertification.{unknown[0]}", f"is not one of {', '.join(sorted(RECERTIFICATION))}")
+        out: dict[str, Any] = {"reexamination": self.of(raw, "reexamination", bool, False),
+                               "route": self.of(raw, "route", str, "all")}
+        if out["route"] not in ("all", "any"):
+            raise self.fail("recertification.route", "must be all or any")
+        if "period_months" in raw:
+            out["period_months"] = self.integer(raw, "period_months", 1, 600)
+        if "cpd" in raw:
+            out["cpd"] = self.cpd(self.of(raw, "cpd", dict))
+        if "cpd" not in out and not out["reexamination"]:
+            raise self.fail("recertification", "must ask for cpd, reexamination or both")
+        return out
+
+    def cpd(self, raw: dict) -> dict[str, Any]:
+        if set(map(str, raw)) - {"credits", "categories"}:
+            raise self.fail("recertification.cpd", "may have only credits and categories")
+        categories = self.of(raw, "categories", dict, {})
+        minimums = {self.identifier(name, "recertification.cpd.categories"):
+                    self.number(categories, name, 0, 10_000) for name in categories}
+        total = self.number(raw, "credits", 0, 10_000) if "credits" in raw else sum(minimums.values())
+        if total <= 0 or total < sum(minimums.values()):
+            raise self.fail("recertification.cpd.credits", "must be positive and at least the categories' minimums")
+        return {"credits": total, "categories": minimums}
 
     def area(self, raw: Any, index: int) -> BlueprintArea:
         where = f"blueprint[{index}]"

@@ -20,7 +20,7 @@ from tests.support.import_graph import package_graph
 
 PACKAGE = Path(__file__).resolve().parents[2] / "item_bank_sync"
 RANK = {"items": 0, "db": 0, "bank": 1, "context": 2, "trust": 3, "forms": 4, "results": 4, "sync": 5, "analysis": 5,
-        "registry": 4.5, "sittings": 4.6, "certificates": 5, "release": 5.5, "cases": 5.7, "psychometrics": 6, "public": 7, "web": 8, "cli": 9, "__main__": 10,
+        "registry": 4.5, "sittings": 4.6, "certificates": 5, "recertification": 5.2, "release": 5.5, "cases": 5.7, "psychometrics": 6, "public": 7, "web": 8, "cli": 9, "__main__": 10,
         "staff": 3, "mail": 1, "portal": 7.5}
 
 
