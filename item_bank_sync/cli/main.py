@@ -32,6 +32,7 @@ from item_bank_sync.cli.sync import export_bundle_command, import_bundle_command
 from item_bank_sync.cli.common import fail
 from item_bank_sync.context import CentralContext, UninitialisedDataError
 from item_bank_sync.cli.psychometrics import equate_command
+from item_bank_sync.cli.recertification import recert_group
 from item_bank_sync.cli.public import public_command
 from item_bank_sync.cli.standard_setting import params_command, standard_setting_group
 from item_bank_sync.cli.review import review_exam_command
@@ -78,6 +79,7 @@ COMMANDS: tuple[click.Command, ...] = (
     intake_group, marking_group, decide_command, results_group,         # results
     release_group,                                                      # results release, score reports
     certificates_group, public_command,                                 # certificates, public site
+    recert_group,                                                       # recertification: CPD, renewal, reminders
     cases_group, corrective_group, evidence_command,                    # appeals, complaints, 10.2 evidence
     integrity_command, analyze_command, equate_command,                 # analysis and psychometrics
     params_command, standard_setting_group, review_exam_command,        # psychometric records, 9.3.5 review

@@ -53,6 +53,13 @@ DUTIES: dict[str, tuple[str, ...]] = {
     "certificates.expire-due": (DECISION_MAKER, ADMIN),
     "certificates.setup": (ADMIN,),
     "certificates.rotate-key": (ADMIN,),
+    # recertification (issue 17, item 4); the services check the roles again (registry actors)
+    "recert.cpd.add": (REGISTRAR, ADMIN),
+    "recert.cpd.list": (REGISTRAR, ADMIN, AUDITOR),
+    "recert.sample": (AUDITOR, ADMIN),
+    "recert.audit": (AUDITOR,),
+    "recert.renew": (DECISION_MAKER, ADMIN),
+    "recert.remind": (REGISTRAR, ADMIN),
     # results release, appeals and complaints, corrective actions, evidence (issue 17, items 1, 5, 6)
     "release.hold": (REGISTRAR, DECISION_MAKER, PSYCHOMETRICIAN, ADMIN),   # protective: whoever finds a cause
     "release.lift": (DECISION_MAKER,),
