@@ -61,9 +61,11 @@ def bookable(ctx: CentralContext, actor: Actor) -> dict[str, Any]:
     person_id = str(actor.person_id)
     accepted = {(a.scheme_id, a.scheme_version) for a in applications.list_applications(
         ctx, actor, person_id=person_id, status=applications.ACCEPTED) if a.valid_on(utc_now())}
-    open_sessions = [s.to_dict() for s in sessions.list_sessions(ctx) if (s.scheme_id, s.scheme_version) in accepted]
     active = [{**b.to_dict(), "session": sessions.get(ctx, b.session_id).to_dict()}
               for b in bookings.list_bookings(ctx, actor, person_id=person_id, active_only=True)]
+    held = {b["session_id"] for b in active}
+    open_sessions = [s.to_dict() for s in sessions.list_sessions(ctx)
+                     if (s.scheme_id, s.scheme_version) in accepted and s.session_id not in held]
     return {"sessions": open_sessions, "active": active}
 
 

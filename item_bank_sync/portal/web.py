@@ -22,7 +22,9 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, current_app, g, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
+from exam_core.errors import InvigilError
 from exam_core.presentation import clean
+from exam_core.timestamps import parse_time
 from exam_core.websec.bodylimit import limit_body
 from exam_core.websec.csrf import csrf_token, new_csrf_token, request_csrf_valid
 from exam_core.websec.throttle import Backoff
@@ -79,6 +81,17 @@ def public_url(ctx: CentralContext) -> str:
     """The site's configured public address: mailed links never come from the request's Host header
     (a forged Host would otherwise send a victim's link to the forger's site)."""
     return issuer_settings(ctx).public_url
+
+
+def shown_time(value: object) -> str:
+    """A stored UTC time (or date) as a person reads it: "17 December 2026, 09:00 UTC"."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        moment = parse_time(value)
+    except InvigilError:
+        return value
+    return moment.strftime("%-d %B %Y, %H:%M UTC") if "T" in value else moment.strftime("%-d %B %Y")
 
 
 def _state() -> PortalState:
@@ -150,6 +163,7 @@ def blueprint() -> Blueprint:
                    static_url_path="/static")
     bp.before_request(_gate)
     bp.app_context_processor(lambda: {"portal_globals": _globals()})
+    bp.app_template_filter("shown")(shown_time)
     _account_views(bp)
     _candidate_views(bp)
     return bp
