@@ -2,7 +2,8 @@
 
 ISO/IEC 17024 (4.2 impartiality, 9.4 decision on certification) requires that the person who
 decides on certification did not take part in assessing the candidate. Everyone who proctored,
-marked or adjudicated an attempt is in ``attempt_roles``; :func:`decide` refuses them.
+marked or adjudicated an attempt is in ``attempt_roles``, and whoever released its envelope from
+quarantine in ``intake_releases``; :func:`decide` refuses them.
 
 A decision must also agree with the scored result: ``pass`` needs a fully scored attempt at or
 above the cut score, ``fail`` a fully scored attempt below it. ``withheld`` (for example pending
@@ -23,7 +24,7 @@ from exam_core.errors import InvigilError, ValidationError
 from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.db.sql import lock, write
 from item_bank_sync.results.marking import person_key
-from item_bank_sync.results.schema import attempt_roles, attempts, decisions, integrity_flags
+from item_bank_sync.results.schema import attempt_roles, attempts, decisions, intake_releases, integrity_flags
 
 OUTCOMES = ("pass", "fail", "withheld")
 
@@ -73,13 +74,23 @@ def decide(db: Engine, attempt_id: str, by: str, outcome: str, reason: str) -> D
     return Decision(attempt_id, decider, outcome, reason.strip(), now)
 
 
+#: The part a person who released the attempt's quarantined envelope took in its assessment.
+RELEASER = "the releaser of its quarantined envelope"
+
+
 def _roles(conn: Connection, attempt_id: str, person: str) -> list[str]:
-    r = attempt_roles.c
-    return sorted(x[0] for x in conn.execute(select(r.role).where(r.attempt_id == attempt_id, r.person == person)))
+    """What ``person`` did on the attempt: proctor, marker, adjudicator (``attempt_roles``), and
+    releaser of its envelope from quarantine (``intake_releases``): whoever judged that custody
+    evidence acceptable took part in assessing the attempt, so a second person decides on it."""
+    r, rel = attempt_roles.c, intake_releases.c
+    roles = sorted(x[0] for x in conn.execute(select(r.role).where(r.attempt_id == attempt_id, r.person == person)))
+    released = conn.execute(select(rel.id).where(rel.attempt_id == attempt_id, rel.released_by == person)).first()
+    return roles + [RELEASER] if released else roles
 
 
 def roles_on_attempt(db: Engine, attempt_id: str, by: str) -> list[str]:
-    """What ``by`` did on the attempt (proctor, marker, adjudicator): any role bars them from deciding.
+    """What ``by`` did on the attempt (proctor, marker, adjudicator, releaser of its quarantined
+    envelope): any role bars them from deciding.
 
     The staff page asks this before it shows the decision button, so a decision maker learns why
     they may not decide instead of meeting only :class:`DecisionRefused`; :func:`decide` asks the

@@ -58,6 +58,23 @@ def test_a_head_mismatch_is_released_after_review_scored_and_recorded(world, int
     assert code == 1 and "no quarantined envelope" in again["error"]
 
 
+
+def test_who_released_an_envelope_may_not_decide_its_attempt(world, intake):
+    """Judging the custody evidence acceptable is part of assessing the attempt (ISO/IEC 17024 4.2,
+    9.4): the releaser is refused by ``decide`` as a proctor or marker is, whatever the case of the
+    name; another person decides."""
+    result = intake.receive(world.seal("att-1", GOOD), CENTRE_ID, _cut("att-1"))
+    code, out = _cli(world, "intake", "release", result.envelope_sha256, "--by", "Rita Reviewer",
+                     "--reason", "kiosk lost power mid-write")
+    assert code == 0, out
+    code, refused = _cli(world, "decide", "att-1", "--by", "RITA  reviewer", "--outcome", "withheld",
+                         "--reason", "looked at it")
+    assert code == 1 and "releaser of its quarantined envelope" in refused["error"], refused
+    assert sql(intake.results).execute("SELECT count(*) FROM decisions").fetchone() == (0,)
+    code, decided = _cli(world, "decide", "att-1", "--by", "Dana Decider", "--outcome", "withheld",
+                         "--reason", "awaiting marking")
+    assert code == 0 and decided["decided_by"] == "dana decider", decided
+
 def _revoke(world, intake):
     """The centre's signed revocation of the world's kiosk, recorded as an upload records it; its time."""
     revoked_at = utc_now()
