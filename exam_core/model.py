@@ -46,10 +46,12 @@ TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[
 
 INTERACTION_TYPES = (
     "choice", "inline_choice", "text_entry", "extended_text", "order", "match",
-    "associate", "gap_match", "hottext", "hotspot", "slider", "graphic_order",
+    "associate", "gap_match", "hottext", "hotspot", "slider", "graphic_order", "graphic_associate",
+    "graphic_gap_match",
 )
-#: Interactions drawn over an image whose areas (``Interaction.hotspots``) are the options.
-GRAPHIC_TYPES = ("hotspot", "graphic_order")
+#: Interactions drawn over an image whose areas (``Interaction.hotspots``) are the options
+#: (graphic gap match: the gaps its choices are placed in).
+GRAPHIC_TYPES = ("hotspot", "graphic_order", "graphic_associate", "graphic_gap_match")
 #: Interactions whose answer lists every option in the candidate's order.
 ORDER_TYPES = ("order", "graphic_order")
 SLIDER_ORIENTATIONS = ("horizontal", "vertical")
@@ -122,6 +124,15 @@ class MediaRef(Record):
     name: str = ""
     width: int | None = None
     height: int | None = None
+    #: What the image shows, for a screen reader (an interaction image's fallback text); the file
+    #: ``name`` stands in when empty. Left out of ``to_dict`` when empty: older items keep their bytes.
+    alt: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if not self.alt:
+            del out["alt"]
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> MediaRef:
@@ -132,6 +143,7 @@ class MediaRef(Record):
             name=r.str("name", "", max_len=255),
             width=r.int("width", None, minimum=1, maximum=20_000),
             height=r.int("height", None, minimum=1, maximum=20_000),
+            alt=r.str("alt", "", max_len=MAX_SHORT),
         )
         r.done()
         return out
@@ -167,6 +179,15 @@ class Hotspot(Record):
     shape: str
     coords: tuple[float, ...] = ()
     label: str = ""
+    #: How many associations the area may take part in (QTI ``associableHotspot@matchMax``; 0: any).
+    match_max: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """Without ``match_max`` when it is 1, so hotspots stored before it keep their bytes."""
+        out = super().to_dict()
+        if self.match_max == 1:
+            del out["match_max"]
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Hotspot:
@@ -177,6 +198,7 @@ class Hotspot(Record):
             shape=r.str("shape", choices=HOTSPOT_SHAPES),
             coords=tuple(check_number(c, f"{r.where('coords')}[{i}]") for i, c in enumerate(coords)),
             label=r.str("label", "", max_len=MAX_SHORT),
+            match_max=r.int("match_max", 1, minimum=0, maximum=MAX_LIST),
         )
         r.done()
         return out

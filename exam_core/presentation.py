@@ -142,7 +142,8 @@ def interaction_view(interaction: Interaction, option_seed: int, item_id: str,
         "expected_length": interaction.expected_length, "expected_lines": interaction.expected_lines,
         "choices": [_choice_view(by_id[i]) for i in order.get("choices", [])],
         "targets": [_choice_view(by_id[i]) for i in order.get("targets", [])],
-        "hotspots": [{"id": h.id, "shape": h.shape, "coords": list(h.coords), "label": h.label}
+        "hotspots": [{"id": h.id, "shape": h.shape, "coords": list(h.coords), "label": h.label,
+                      "match_max": h.match_max}
                      for h in interaction.hotspots],
         "image": None,
         "slider": interaction.slider.to_dict() if interaction.slider is not None else None,
@@ -150,7 +151,8 @@ def interaction_view(interaction: Interaction, option_seed: int, item_id: str,
     image = interaction.image
     if image is not None and SHA256_RE.match(image.sha256):
         width, height = image_size(image) or (image.width, image.height)
-        view["image"] = {"src": f"/media/{image.sha256}", "width": width, "height": height, "alt": image.name}
+        view["image"] = {"src": f"/media/{image.sha256}", "width": width, "height": height,
+                         "alt": image.alt or image.name}
     return view
 
 

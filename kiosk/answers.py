@@ -37,6 +37,11 @@ def _identifier_domain(interaction: Interaction) -> set[str]:
 
 def _pair_domains(interaction: Interaction) -> tuple[set[str], set[str]]:
     sources = {c.id for c in interaction.choices}
+    spots = {h.id for h in interaction.hotspots}
+    if interaction.type == "graphic_associate":
+        return spots, spots
+    if interaction.type == "graphic_gap_match":
+        return sources, spots
     if interaction.type == "gap_match":
         return sources, {t.id for t in interaction.targets} | _marked_ids(interaction.content_html, "gap")
     if interaction.type == "associate":
@@ -116,6 +121,7 @@ def _check_pairs(interaction: Interaction, pairs: list[list[str]], where: str) -
         seen.add(key)
     uses = Counter(x for pair in pairs for x in pair)
     limits = {c.id: c.match_max for c in interaction.choices + interaction.targets}
+    limits.update({h.id: h.match_max for h in interaction.hotspots})
     for ident, count in uses.items():
         limit = limits.get(ident, 0)
         if limit and count > limit:

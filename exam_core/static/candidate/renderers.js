@@ -251,9 +251,12 @@ function renderMatch(box, it, value, onChange, announce, ctx) {
 }
 
 // --- associate: pick two options, add the pair; remove pairs --------------------------------------
-function renderAssociate(box, it, value, onChange, announce, ctx) {
+// options: [{id, name, match_max}]; with enforceMax a pair that would use an option more than its
+// match_max allows is refused on the page (graphic associate); onDraw(pairs) shows pairs elsewhere.
+function pairPicker(box, it, options, value, onChange, announce, ctx, { enforceMax = false, onDraw = () => {} } = {}) {
   let pairs = (value || []).map((p) => p.slice());
-  const name = (id) => plain((it.choices.find((c) => c.id === id) || {}).html) || id;
+  const byId = Object.fromEntries(options.map((o) => [o.id, o]));
+  const name = (id) => (byId[id] || {}).name || id;
   const prompt = promptBlock(it);
   const legendId = nextId('legend');
   const group = el('fieldset', { className: 'associate', 'aria-labelledby': labelledBy(ctx, legendId) },
@@ -261,7 +264,7 @@ function renderAssociate(box, it, value, onChange, announce, ctx) {
   const makeSelect = (label) => {
     const select = el('select', { 'aria-label': label });
     select.append(el('option', { value: '', text: 'Choose…' }));
-    for (const c of it.choices) select.append(el('option', { value: c.id, text: name(c.id) }));
+    for (const o of options) select.append(el('option', { value: o.id, text: o.name }));
     return select;
   };
   const first = makeSelect('First item of the pair');
@@ -283,6 +286,11 @@ function renderAssociate(box, it, value, onChange, announce, ctx) {
       });
       list.append(el('li', {}, [el('span', { text: `${name(p[0])} — ${name(p[1])} ` }), remove]));
     });
+    onDraw(pairs);
+  };
+  const full = (id) => {
+    const limit = (byId[id] || {}).match_max || 0;
+    return enforceMax && limit > 0 && pairs.filter((p) => p.includes(id)).length >= limit;
   };
   add.addEventListener('click', () => {
     const a = first.value;
@@ -290,6 +298,8 @@ function renderAssociate(box, it, value, onChange, announce, ctx) {
     if (!a || !b || a === b) { announce('Choose two different items'); return; }
     if (pairs.some((p) => (p[0] === a && p[1] === b) || (p[0] === b && p[1] === a))) { announce('That pair exists already'); return; }
     if (it.max_choices > 0 && pairs.length >= it.max_choices) { announce(`At most ${it.max_choices} pairs`); return; }
+    const used = [a, b].find(full);
+    if (used) { announce(`${name(used)} is already in as many pairs as it may be`); return; }
     pairs.push([a, b]);
     draw();
     announce(`Pair added: ${name(a)} and ${name(b)}`);
@@ -299,6 +309,33 @@ function renderAssociate(box, it, value, onChange, announce, ctx) {
   if (prompt) box.append(prompt[0]);
   draw();
   box.append(group);
+}
+
+function renderAssociate(box, it, value, onChange, announce, ctx) {
+  const options = it.choices.map((c) => ({ id: c.id, name: plain(c.html) || c.id, match_max: c.match_max }));
+  pairPicker(box, it, options, value, onChange, announce, ctx);
+}
+
+// A choice's name in a list: its text, or for a picture (QTI gapImg) the picture's alt text.
+function choiceName(c) {
+  const text = plain(c.html);
+  if (text) return text;
+  const holder = el('div');
+  holder.append(fragment(c.html));
+  const pic = holder.querySelector('img');
+  return (pic && pic.getAttribute('alt')) || c.id;
+}
+
+// Picture choices shown with their names, so the lists that offer them by name can be matched to
+// what they show (null when no choice is a picture).
+function imagePalette(choices) {
+  const pictures = choices.filter((c) => !plain(c.html) && /<img\b/.test(c.html));
+  if (!pictures.length) return null;
+  const list = el('ul', { className: 'gap-pictures no-mark', 'aria-label': 'Pictures to place' });
+  for (const c of pictures) {
+    list.append(el('li', {}, [el('figure', {}, [fragment(c.html), el('figcaption', { 'aria-hidden': 'true', text: choiceName(c) })])]));
+  }
+  return list;
 }
 
 // --- gap match: a select in each gap of the text --------------------------------------------------
@@ -315,7 +352,7 @@ function renderGapMatch(box, it, value, onChange) {
     select.dataset.gap = gap.getAttribute('data-gap');
     select.append(el('option', { value: '', text: `Gap ${n}…` }));
     for (const c of it.choices) {
-      const option = el('option', { value: c.id, text: plain(c.html) || c.id });
+      const option = el('option', { value: c.id, text: choiceName(c) });
       option.selected = filled[select.dataset.gap] === c.id;
       select.append(option);
     }
@@ -327,6 +364,8 @@ function renderGapMatch(box, it, value, onChange) {
     gap.replaceWith(select);
   }
   if (prompt) box.append(prompt[0]);
+  const palette = imagePalette(it.choices);
+  if (palette) box.append(palette);
   box.append(text);
 }
 
@@ -653,6 +692,104 @@ function renderSlider(box, it, value, onChange, announce) {
   box.append(scale, el('label', { className: 'slider-exact-label' }, ['Exact value: ', exact]), shown);
 }
 
+// --- graphic associate and graphic gap match: areas of an image, answered from lists ----------------
+// The image shows the areas, each with a number, and what the candidate has done (lines between
+// paired areas; the name of what was placed on an area). The answering is done in the lists below
+// it, which name each area by its label: keyboard and screen reader users answer the same way as
+// everyone else, and no dragging is needed.
+function graphicStage(it, altText) {
+  const img = it.image || {};
+  const width = img.width || 400;
+  const height = img.height || 300;
+  const stage = el('div', { className: 'hotspot-stage' });
+  stage.append(el('img', { src: img.src, alt: img.alt || altText, width, height }));
+  const layer = svgEl('svg', { viewBox: `0 0 ${width} ${height}`, class: 'hotspot-layer', 'aria-hidden': 'true' });
+  const marks = svgEl('g', { class: 'marks' });
+  it.hotspots.forEach((h, i) => {
+    const area = shape(h);
+    area.setAttribute('class', 'area');
+    const [x, y] = centre(h);
+    const badge = svgEl('g', { class: 'order-badge' });
+    badge.append(svgEl('circle', { cx: x, cy: y, r: 12 }));
+    const number = svgEl('text', { x, y, 'text-anchor': 'middle', 'dominant-baseline': 'central' });
+    number.textContent = String(i + 1);
+    badge.append(number);
+    layer.append(area, badge);
+  });
+  layer.append(marks);
+  stage.append(layer);
+  return { stage, marks };
+}
+
+const areaName = (h, i) => `${i + 1}. ${h.label || `Area ${i + 1}`}`;
+
+function renderGraphicAssociate(box, it, value, onChange, announce, ctx) {
+  const { stage, marks } = graphicStage(it, 'Image with areas to pair');
+  const centres = Object.fromEntries(it.hotspots.map((h) => [h.id, centre(h)]));
+  const options = it.hotspots.map((h, i) => ({ id: h.id, name: areaName(h, i), match_max: h.match_max }));
+  box.append(stage, el('p', { className: 'hint', text: 'Pair areas with the two lists: the numbers match the image.' }));
+  pairPicker(box, it, options, value, onChange, announce, ctx, {
+    enforceMax: true,
+    onDraw: (pairs) => marks.replaceChildren(...pairs.map(([a, b]) => svgEl('line', {
+      class: 'pair-line', x1: centres[a][0], y1: centres[a][1], x2: centres[b][0], y2: centres[b][1] }))),
+  });
+}
+
+function renderGraphicGapMatch(box, it, value, onChange, announce, ctx) {
+  const placed = Object.fromEntries((value || []).map((p) => [p[1], p[0]]));
+  const prompt = promptBlock(it);
+  const { stage, marks } = graphicStage(it, 'Image with areas to place choices on');
+  const byId = Object.fromEntries(it.choices.map((c) => [c.id, c]));
+  const legendId = nextId('legend');
+  const group = el('fieldset', { className: 'graphic-gaps', 'aria-labelledby': labelledBy(ctx, legendId) },
+                   [el('legend', { id: legendId, text: plain(it.prompt_html) || 'Place the choices on the image' })]);
+  const selects = [];
+  const used = () => {
+    const count = {};
+    for (const s of selects) if (s.value) count[s.value] = (count[s.value] || 0) + 1;
+    return count;
+  };
+  const draw = () => {
+    const count = used();
+    for (const s of selects) {
+      for (const option of s.options) {
+        const limit = option.value ? byId[option.value].match_max : 0;
+        option.disabled = Boolean(option.value) && option.value !== s.value && limit > 0 && (count[option.value] || 0) >= limit;
+      }
+    }
+    marks.replaceChildren(...selects.filter((s) => s.value).map((s) => {
+      const [x, y] = centre(it.hotspots.find((h) => h.id === s.dataset.gap));
+      const label = svgEl('text', { class: 'placed', x, y: y + 26, 'text-anchor': 'middle' });
+      label.textContent = choiceName(byId[s.value]);
+      return label;
+    }));
+  };
+  it.hotspots.forEach((h, i) => {
+    const select = el('select', { 'aria-label': areaName(h, i) });
+    select.dataset.gap = h.id;
+    select.append(el('option', { value: '', text: 'Nothing placed' }));
+    for (const c of it.choices) {
+      const option = el('option', { value: c.id, text: choiceName(c) });
+      option.selected = placed[h.id] === c.id;
+      select.append(option);
+    }
+    select.addEventListener('change', () => {
+      draw();
+      const pairs = selects.filter((s) => s.value).map((s) => [s.value, s.dataset.gap]);
+      announce(select.value ? `${choiceName(byId[select.value])} placed on ${areaName(h, i)}` : `${areaName(h, i)} cleared`, true);
+      onChange(pairs.length ? pairs : null);
+    });
+    selects.push(select);
+    group.append(el('label', { className: 'graphic-gap' }, [el('span', { text: `${areaName(h, i)}: ` }), select]));
+  });
+  if (prompt) box.append(prompt[0]);
+  box.append(stage);
+  const palette = imagePalette(it.choices);
+  if (palette) box.append(palette);
+  box.append(group);
+  draw();
+}
+
 const RENDERERS = {
   choice: renderChoice,
   inline_choice: renderInlineChoice,
@@ -666,6 +803,8 @@ const RENDERERS = {
   hotspot: renderHotspot,
   slider: renderSlider,
   graphic_order: renderGraphicOrder,
+  graphic_associate: renderGraphicAssociate,
+  graphic_gap_match: renderGraphicGapMatch,
 };
 
 export const INTERACTION_TYPES = Object.keys(RENDERERS);

@@ -37,6 +37,7 @@ SUPPORTED_INTERACTIONS = {
     "gapMatchInteraction": "gap_match", "hottextInteraction": "hottext",
     "hotspotInteraction": "hotspot", "selectPointInteraction": "hotspot",
     "sliderInteraction": "slider", "graphicOrderInteraction": "graphic_order",
+    "graphicAssociateInteraction": "graphic_associate", "graphicGapMatchInteraction": "graphic_gap_match",
 }
 INLINE_INTERACTIONS = frozenset({"inlineChoiceInteraction", "textEntryInteraction"})
 #: Top-level children of an item, and what the importer does with each.
@@ -200,18 +201,46 @@ class _ItemReader(ResponseRules):
         return self.sanitizer.inner_html(prompts[0], f"{where}/prompt") if prompts else ""
 
     def _choices(self, el: etree._Element, where: str, names: tuple[str, ...]) -> list[Choice]:
+        return [self._choice(child, where) for child in qti_children(el) if qti_name(child) in names]
+
+    def _choice(self, child: etree._Element, where: str, html: str | None = None) -> Choice:
+        """One option; its HTML is the element's sanitised content unless given (an image gap)."""
+        a = qti_attrs(child)
+        cid = a.get("identifier", "")
+        if not IDENTIFIER_RE.match(cid):
+            raise self.reject(f"{where}/{qti_name(child)}", f"identifier {cid!r} is not valid")
+        if html is None:
+            html = self.sanitizer.inner_html(child, f"{where}/{qti_name(child)}[{cid}]")
+        return Choice(id=cid, html=html, fixed=a.get("fixed", "false") == "true",
+                      match_max=self._int(a.get("matchMax", "1"), f"{where}/{cid}@matchMax"))
+
+    def _gap_choices(self, el: etree._Element, where: str) -> list[Choice]:
+        """gapText and gapImg children in document order; an image gap's HTML is one ``<img>``."""
         out = []
         for child in qti_children(el):
-            if qti_name(child) not in names:
-                continue
-            a = qti_attrs(child)
-            cid = a.get("identifier", "")
-            if not IDENTIFIER_RE.match(cid):
-                raise self.reject(f"{where}/{qti_name(child)}", f"identifier {cid!r} is not valid")
-            out.append(Choice(id=cid, html=self.sanitizer.inner_html(child, f"{where}/{qti_name(child)}[{cid}]"),
-                              fixed=a.get("fixed", "false") == "true",
-                              match_max=self._int(a.get("matchMax", "1"), f"{where}/{cid}@matchMax")))
+            if qti_name(child) == "gapText":
+                out.append(self._choice(child, where))
+            elif qti_name(child) == "gapImg":
+                out.append(self._choice(child, where, self._gap_img_html(child, where)))
         return out
+
+    def _gap_img_html(self, gap: etree._Element, where: str) -> str:
+        """``<img src="media:SHA" alt="LABEL">`` for a gapImg: its objectLabel (else the object's
+        fallback text) names it for the candidate's screen reader and in the gap's list."""
+        cid = qti_attrs(gap).get("identifier", "")
+        path = f"{where}/gapImg[{cid}]"
+        self._unexpected(gap, path, {"object"})
+        image = self._graphic_image(gap, path)
+        obj = next(c for c in qti_children(gap) if qti_name(c) == "object")
+        label = (qti_attrs(gap).get("objectLabel") or " ".join("".join(obj.itertext()).split()))[:1000]
+        if not label:
+            self.warnings.append(f"{path}: has no objectLabel or text; named by its file name {image.name!r}")
+            label = image.name
+        img = etree.Element("img", {"src": f"media:{image.sha256}", "alt": label})
+        for dim in ("width", "height"):
+            if getattr(image, dim):
+                img.set(dim, str(getattr(image, dim)))
+        return etree.tostring(img, encoding="unicode")
 
     def _int(self, text: str | None, where: str, default: int | None = None) -> int:
         if text is None:
@@ -315,10 +344,7 @@ class _ItemReader(ResponseRules):
         return self._found("matchInteraction", inter, where, sources, targets)
 
     def _read_gapMatchInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
-        for child in qti_children(el):
-            if qti_name(child) == "gapImg":
-                raise self.reject(f"{where}/gapImg", "image gaps are not supported (use gapText)")
-        choices = self._choices(el, where, ("gapText",))
+        choices = self._gap_choices(el, where)
         gaps: list[Choice] = []
 
         def gap(node: etree._Element, path: str) -> etree._Element:
@@ -328,7 +354,7 @@ class _ItemReader(ResponseRules):
             gaps.append(Choice(id=gid))
             return etree.Element("span", {"data-gap": gid})
 
-        content = self.sanitizer.inner_html(el, where, {"gap": gap}, skip=frozenset({"prompt", "gapText"}))
+        content = self.sanitizer.inner_html(el, where, {"gap": gap}, skip=frozenset({"prompt", "gapText", "gapImg"}))
         if not gaps:
             raise self.reject(where, "has no gap")
         inter = Interaction(type="gap_match", response_id=rid, cardinality="multiple", base_type="directedPair",
@@ -359,7 +385,7 @@ class _ItemReader(ResponseRules):
                             max_choices=self._int(a.get("maxChoices"), f"{where}@maxChoices", 1))
         return self._found("hottextInteraction", inter, where, hottexts)
 
-    def _graphic_image(self, el: etree._Element, where: str) -> MediaRef:
+    def _graphic_image(self, el: etree._Element, where: str, keep_alt: bool = False) -> MediaRef:
         images = [c for c in qti_children(el) if qti_name(c) in ("object", "img")]
         if len(images) != 1:
             raise self.reject(where, "needs exactly one image (object or img)")
@@ -371,7 +397,14 @@ class _ItemReader(ResponseRules):
         ref = self._resolve_media(src, f"{where}/{qti_name(images[0])}")
         width = self._opt_positive(a.get("width"), f"{where}/object@width") or ref.width
         height = self._opt_positive(a.get("height"), f"{where}/object@height") or ref.height
-        return MediaRef(sha256=ref.sha256, mime=ref.mime, name=ref.name, width=width, height=height)
+        # the fallback text says what the image shows; kept for the interactions added with it only,
+        # so hotspot and selectPoint items imported before keep their content hash (re-import no-op)
+        alt = ""
+        if keep_alt:
+            alt = (a.get("alt") if qti_name(images[0]) == "img" else None) or " ".join(
+                "".join(images[0].itertext()).split())
+        return MediaRef(sha256=ref.sha256, mime=ref.mime, name=ref.name, width=width, height=height,
+                        alt=alt[:1000])
 
     def _hotspots(self, el: etree._Element, where: str, child_name: str = "hotspotChoice") -> list[Hotspot]:
         spots = []
@@ -381,12 +414,15 @@ class _ItemReader(ResponseRules):
             a = qti_attrs(child)
             hid = a.get("identifier", "")
             if not IDENTIFIER_RE.match(hid):
-                raise self.reject(f"{where}/hotspotChoice", f"identifier {hid!r} is not valid")
+                raise self.reject(f"{where}/{child_name}", f"identifier {hid!r} is not valid")
             shape = a.get("shape", "")
             if shape not in ("rect", "circle", "ellipse", "poly", "default"):
-                raise self.reject(f"{where}/hotspotChoice[{hid}]", f"shape {shape!r} is not a QTI shape")
-            coords = self._coords(a.get("coords", ""), f"{where}/hotspotChoice[{hid}]")
-            spots.append(Hotspot(id=hid, shape=shape, coords=coords, label=a.get("hotspotLabel", "")[:1000]))
+                raise self.reject(f"{where}/{child_name}[{hid}]", f"shape {shape!r} is not a QTI shape")
+            coords = self._coords(a.get("coords", ""), f"{where}/{child_name}[{hid}]")
+            match_max = (self._int(a.get("matchMax"), f"{where}/{child_name}[{hid}]@matchMax")
+                         if child_name == "associableHotspot" else 1)
+            spots.append(Hotspot(id=hid, shape=shape, coords=coords, label=a.get("hotspotLabel", "")[:1000],
+                                 match_max=match_max))
         return spots
 
     def _read_hotspotInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
@@ -413,7 +449,7 @@ class _ItemReader(ResponseRules):
     def _read_graphicOrderInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
         """Areas of an image put in order; like ``orderInteraction``, every area must be placed."""
         self._unexpected(el, where, {"prompt", "object", "img", "hotspotChoice"})
-        image = self._graphic_image(el, where)
+        image = self._graphic_image(el, where, keep_alt=True)
         spots = self._hotspots(el, where)
         if len(spots) < 2:
             raise self.reject(where, "needs at least two hotspotChoice areas to order")
@@ -449,3 +485,36 @@ class _ItemReader(ResponseRules):
         inter = Interaction(type="slider", response_id=rid, cardinality="single", base_type="integer",
                             prompt_html=self._prompt(el, where), slider=slider)
         return self._found("sliderInteraction", inter, where, [])
+
+    def _read_graphicAssociateInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
+        """Pairs of areas of one image (QTI ``associableHotspot``), each area used at most matchMax times."""
+        self._unexpected(el, where, {"prompt", "object", "img", "associableHotspot"})
+        image = self._graphic_image(el, where, keep_alt=True)
+        spots = self._hotspots(el, where, "associableHotspot")
+        if len(spots) < 2:
+            raise self.reject(where, "needs at least two associableHotspot areas to pair")
+        a = qti_attrs(el)
+        inter = Interaction(type="graphic_associate", response_id=rid, cardinality="multiple", base_type="pair",
+                            prompt_html=self._prompt(el, where), hotspots=tuple(spots), image=image,
+                            min_choices=self._int(a.get("minAssociations"), f"{where}@minAssociations", 0),
+                            max_choices=self._int(a.get("maxAssociations"), f"{where}@maxAssociations", 1))
+        return self._found("graphicAssociateInteraction", inter, where, spots)
+
+    def _read_graphicGapMatchInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
+        """Texts or images (gapText, gapImg) placed on areas of an image (associableHotspot gaps)."""
+        self._unexpected(el, where, {"prompt", "object", "img", "gapText", "gapImg", "associableHotspot"})
+        image = self._graphic_image(el, where, keep_alt=True)
+        choices = self._gap_choices(el, where)
+        spots = self._hotspots(el, where, "associableHotspot")
+        if not choices or not spots:
+            raise self.reject(where, "needs gapText or gapImg choices and associableHotspot gaps")
+        a = qti_attrs(el)
+        inter = Interaction(type="graphic_gap_match", response_id=rid, cardinality="multiple",
+                            base_type="directedPair", prompt_html=self._prompt(el, where), choices=tuple(choices),
+                            hotspots=tuple(spots), image=image, shuffle=self._flag(el, "shuffle"),
+                            min_choices=self._int(a.get("minAssociations"), f"{where}@minAssociations", 0),
+                            max_choices=self._int(a.get("maxAssociations"), f"{where}@maxAssociations",
+                                                  len(spots)))
+        found = self._found("graphicGapMatchInteraction", inter, where, choices)
+        found.targets = {h.id for h in spots}
+        return found

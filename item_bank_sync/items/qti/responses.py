@@ -39,6 +39,8 @@ FITS = {
     "selectPointInteraction": ({"single", "multiple"}, {"point"}),
     "sliderInteraction": ({"single"}, {"integer", "float"}),
     "graphicOrderInteraction": ({"ordered"}, {"identifier"}),
+    "graphicAssociateInteraction": ({"single", "multiple"}, {"pair"}),
+    "graphicGapMatchInteraction": ({"single", "multiple"}, {"directedPair"}),
 }
 
 

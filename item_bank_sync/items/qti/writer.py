@@ -36,6 +36,8 @@ ELEMENT = {
     "associate": "qti-associate-interaction", "gap_match": "qti-gap-match-interaction",
     "hottext": "qti-hottext-interaction", "hotspot": "qti-hotspot-interaction",
     "slider": "qti-slider-interaction", "graphic_order": "qti-graphic-order-interaction",
+    "graphic_associate": "qti-graphic-associate-interaction",
+    "graphic_gap_match": "qti-graphic-gap-match-interaction",
 }
 
 #: Maps a ``media:SHA256`` src (or any other src) to the path written into the QTI file.
@@ -269,6 +271,13 @@ class _BodyWriter:
     def _attrs_gap_match(self, el: etree._Element, inter: Interaction) -> None:
         self._shuffle(el, inter)
 
+    def _attrs_graphic_associate(self, el: etree._Element, inter: Interaction) -> None:
+        self._limits(el, inter, "associations")
+
+    def _attrs_graphic_gap_match(self, el: etree._Element, inter: Interaction) -> None:
+        self._shuffle(el, inter)
+        self._limits(el, inter, "associations")
+
     def _attrs_hottext(self, el: etree._Element, inter: Interaction) -> None:
         self._limits(el, inter)
 
@@ -317,8 +326,30 @@ class _BodyWriter:
     def _content_associate(self, el: etree._Element, inter: Interaction) -> None:
         self._choice_elements(el, inter.choices, "qti-simple-associable-choice", inter, match_max=True)
 
+    def _gap_choices(self, el: etree._Element, inter: Interaction) -> None:
+        """gapText, or gapImg for a choice whose HTML is one image (as the importer builds it)."""
+        for choice in inter.choices:
+            image = _lone_image(choice.html)
+            if image is None:
+                self._choice_elements(el, [choice], "qti-gap-text", inter, match_max=True)
+                continue
+            gap = etree.SubElement(el, _q("qti-gap-img"), identifier=choice.id)
+            if choice.fixed:
+                gap.set("fixed", "true")
+            gap.set("match-max", str(choice.match_max))
+            gap.set("object-label", image.get("alt", ""))
+            src = image.get("src", "")
+            media = {f"media:{m.sha256}": m for m in self.item.media}
+            if src not in media:
+                raise ItemRejected(self.source, f"interactions[{inter.response_id}].choices[{choice.id}]",
+                                   "shows an image the item does not carry")
+            obj = etree.SubElement(gap, _q("object"), type=media[src].mime, data=self.media_path(src))
+            for dim in ("width", "height"):
+                if image.get(dim):
+                    obj.set(dim, image.get(dim, ""))
+
     def _content_gap_match(self, el: etree._Element, inter: Interaction) -> None:
-        self._choice_elements(el, inter.choices, "qti-gap-text", inter, match_max=True)
+        self._gap_choices(el, inter)
         holder = etree.Element("holder")
         self.fill(holder, inter.content_html, f"{inter.response_id}.content")
         _move_content(holder, el)
@@ -336,6 +367,7 @@ class _BodyWriter:
         for dim in ("width", "height"):
             if getattr(inter.image, dim):
                 obj.set(dim, str(getattr(inter.image, dim)))
+        obj.text = inter.image.alt or None
 
     def _content_hotspot(self, el: etree._Element, inter: Interaction) -> None:
         self._graphic_object(el, inter)
@@ -346,6 +378,36 @@ class _BodyWriter:
                 hs.set("hotspot-label", spot.label)
 
     _content_graphic_order = _content_hotspot
+
+    def _associable_hotspots(self, el: etree._Element, inter: Interaction) -> None:
+        for spot in inter.hotspots:
+            hs = etree.SubElement(el, _q("qti-associable-hotspot"), identifier=spot.id, shape=spot.shape,
+                                  coords=",".join(_num(c) for c in spot.coords))
+            hs.set("match-max", str(spot.match_max))
+            if spot.label:
+                hs.set("hotspot-label", spot.label)
+
+    def _content_graphic_associate(self, el: etree._Element, inter: Interaction) -> None:
+        self._graphic_object(el, inter)
+        self._associable_hotspots(el, inter)
+
+    def _content_graphic_gap_match(self, el: etree._Element, inter: Interaction) -> None:
+        self._graphic_object(el, inter)
+        self._gap_choices(el, inter)
+        self._associable_hotspots(el, inter)
+
+
+def _lone_image(html: str) -> etree._Element | None:
+    """The ``<img>`` when ``html`` is exactly one image and nothing else (an image gap), else None."""
+    if not html.startswith("<img"):
+        return None
+    try:
+        root = etree.fromstring(f"<r>{html}</r>")
+    except etree.XMLSyntaxError:
+        return None
+    if root.text or len(root) != 1 or root[0].tag != "img" or root[0].tail:
+        return None
+    return root[0]
 
 
 def _move_content(holder: etree._Element, target: etree._Element) -> None:

@@ -91,8 +91,9 @@ def _all_html(parsed: ParsedItem) -> str:
     parts = [parsed.item.body_html]
     for inter in parsed.item.interactions:
         parts += [inter.prompt_html, inter.content_html] + [c.html for c in inter.choices + inter.targets]
-        parts += [h.label for h in inter.hotspots]
-    return "\n".join(parts)
+        parts += [h.label for h in inter.hotspots] + [inter.image.alt if inter.image else ""]
+    html = "\n".join(parts)
+    return html + "\n" + " ".join(re.findall(r'alt="([^"]*)"', html))  # alt text reaches the candidate too
 
 
 def _words(text: str) -> set[str]:

@@ -17,7 +17,8 @@ from item_bank_sync.results.scoring import score_response
 from tests.central.items.qti_corpus_table import CORPUS
 from tests.support.central_items import QTI21, write_qti
 
-NEW = ("invigil/slider.xml", "invigil/slider-qti3-map.xml", "invigil/graphic-order.xml")
+NEW = ("invigil/slider.xml", "invigil/slider-qti3-map.xml", "invigil/graphic-order.xml",
+       "invigil/graphic-associate.xml", "invigil/graphic-gap-match-qti3.xml", "invigil/gap-match-gap-img.xml")
 MATCH_CORRECT = "http://www.imsglobal.org/question/qti_v2p1/rptemplates/match_correct"
 
 
