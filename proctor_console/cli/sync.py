@@ -47,7 +47,7 @@ def sync_command(obj: Any, data_opt: Path | None, hub: str, tls_fingerprint: str
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         _print_report(report)
-    if report.packages_failed:
+    if report.packages_failed or report.rosters_failed:
         raise SystemExit(1)
 
 
@@ -71,6 +71,10 @@ def _print_report(report: SyncReport) -> None:
               f"kiosk revocations sent: {report.kiosk_revocations_sent}")
     for failed in report.packages_failed:
         out.print(f"  [red]package {failed['package_id']} not imported:[/] {failed['reason']}", highlight=False)
+    for roster in report.rosters_imported:
+        out.print(f"  roster of session {roster['session_id']}: version {roster['version']} imported", highlight=False)
+    for failed in report.rosters_failed:
+        out.print(f"  [red]roster {failed['roster']} refused:[/] {failed['reason']}", highlight=False)
     for kept in report.envelopes_kept:
         out.print(f"  kept {kept['sha256'][:16]}: {kept['reason']}", highlight=False)
     for q in report.envelopes_quarantined_centrally:
@@ -102,10 +106,10 @@ def export_bundle_command(obj: Any, data_opt: Path | None, out_path: Path, as_js
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 def import_bundle_command(obj: Any, data_opt: Path | None, bundle_path: Path, as_json: bool) -> None:
-    """Import a bundle from the central body: packages, revocation list, receipts.
+    """Import a bundle from the central body: packages, revocation list, receipts, session rosters.
 
-    Exit status 1 when the bundle is refused, or when a package in it could not be imported (its
-    receipts and revocations were still taken in)."""
+    Exit status 1 when the bundle is refused, or when a package or signed roster in it could not be
+    imported (its receipts and revocations were still taken in)."""
     ctx = console_context(obj, data_opt)
     with refusals():
         report = import_bundle(ctx, bundle_path)
@@ -113,6 +117,9 @@ def import_bundle_command(obj: Any, data_opt: Path | None, bundle_path: Path, as
                f"packages imported: {len(report.packages_imported)}; envelopes receipted: "
                f"{report.envelopes_receipted}; kept: {len(report.envelopes_kept)}; kiosk revocations "
                f"acknowledged: {report.kiosk_revocations_sent}" +
-               "".join(f"\npackage {f['package_id']} not imported: {f['reason']}" for f in report.packages_failed))
-    if report.packages_failed:
+               "".join(f"\npackage {f['package_id']} not imported: {f['reason']}" for f in report.packages_failed) +
+               "".join(f"\nroster of session {r['session_id']}: version {r['version']} imported"
+                       for r in report.rosters_imported) +
+               "".join(f"\nroster {f['roster']} refused: {f['reason']}" for f in report.rosters_failed))
+    if report.packages_failed or report.rosters_failed:
         raise SystemExit(1)

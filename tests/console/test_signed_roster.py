@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from exam_core import package, roster_wire
+from exam_core import package, roster_wire, sync_wire
 from exam_core.errors import InvigilError, TamperedError, WrongKeyError
 from exam_core.model import AccommodationPolicy, Accommodations
 from exam_core.timestamps import format_time, utc_now
@@ -29,6 +29,7 @@ from item_bank_sync.registry import accommodations, actors, applications, person
 from item_bank_sync.sittings import bookings, sessions
 from item_bank_sync.sittings.publish import publish, roster_path
 from item_bank_sync.sync.bundle import export_bundle
+from item_bank_sync.sync.store import SyncStore
 from proctor_console import services
 from proctor_console.accounts import User
 from proctor_console.context import ConsoleContext
@@ -220,3 +221,33 @@ def test_someone_not_on_the_roster_is_added_only_by_a_centre_admin_with_a_reason
     with pytest.raises(Conflict, match="already on the roster"):
         signed.override(ADMIN_USER, candidate_id="late-1", name="Lee", scheme_id=SCHEME, seat="", reason="again")
     assert services.roster(s.console).get("late-1").accommodations == Accommodations()
+
+
+def test_bundle_commands_carry_the_roster_and_a_refused_one_exits_1(setup: Setup, tmp_path: Path) -> None:
+    """``item_bank_sync export-bundle`` and ``proctor_console import-bundle``: the roster arrives; a
+    bundle (signed and sealed as the body would) carrying a roster for another centre is refused
+    with exit status 1, its other content still taken in."""
+    from click.testing import CliRunner
+
+    from item_bank_sync.cli.main import main as central_cli
+    from proctor_console.cli.main import main as console_cli
+
+    s, runner = setup, CliRunner()
+    publish(s.world.context, REGISTRAR, s.session.session_id)
+    back = tmp_path / "to-centre.bundle"
+    step = runner.invoke(central_cli, ["--data", str(s.world.data_dir), "export-bundle", "--centre", CENTRE_ID,
+                                       "--out", str(back), "--json"])
+    assert step.exit_code == 0 and json.loads(step.output)["rosters"] == 1, step.output
+    step = runner.invoke(console_cli, ["--data", str(s.console.data), "import-bundle", str(back)])
+    assert step.exit_code == 0 and f"roster of session {s.session.session_id}: version 1 imported" in step.output
+    document = roster_path(s.world.context, CENTRE_ID, s.session.session_id).read_bytes()
+    key = s.world.pki.central
+    foreign = roster_wire.make_roster(key, replace(roster_wire.open_roster(document, key.public_key(), CENTRE_ID),
+                                                   centre_id="centre-2", version=2))
+    revocations = SyncStore(s.world.data_dir).revocation_list()
+    bundle = sync_wire.CentreBundle(CENTRE_ID, format_time(utc_now()), (), revocations, (), (), (foreign,))
+    wrong = tmp_path / "wrong.bundle"
+    wrong.write_bytes(sync_wire.seal_bundle(bundle, key, s.console.hpke_key.public_key()))
+    step = runner.invoke(console_cli, ["--data", str(s.console.data), "import-bundle", str(wrong)])
+    assert step.exit_code == 1 and "roster 0 refused: WrongKeyError" in step.output
+    assert [r["version"] for r in services.signed_rosters(s.console).sessions()] == [1]
