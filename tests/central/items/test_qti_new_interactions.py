@@ -140,3 +140,68 @@ def test_graphic_order_key_may_only_name_its_areas(tmp_path: Path) -> None:
     fine = imported(write_qti(tmp_path, "ok.xml", graphic_order_item(TWO_SPOTS)))
     assert isinstance(fine.key, AnswerKey) and fine.key.responses[0].correct == ["A", "B"]
     assert fine.item.interactions[0].min_choices == fine.item.interactions[0].max_choices == 2
+
+
+def test_pairs_on_images_are_scored_by_their_keys() -> None:
+    pairs = imported(CORPUS / "invigil/graphic-associate.xml").key.responses[0]
+    assert score_response([["S1", "L1"], ["LAMP", "N1"]], pairs) == 2.0      # a pair is unordered
+    assert score_response([["L1", "S1"], ["L1", "LAMP"]], pairs) == 0.0      # 1 - 1
+    assert score_response([["L1", "LAMP"]], pairs) == 0.0                    # lowerBound 0
+    placed = imported(CORPUS / "invigil/graphic-gap-match-qti3.xml").key.responses[0]
+    assert score_response([["SW", "B"], ["LAMPIMG", "A"]], placed) == 1.0
+    assert score_response([["SW", "A"], ["LAMPIMG", "B"]], placed) == 0.0
+
+
+def test_picture_choices_keep_their_names_and_media() -> None:
+    parsed = imported(CORPUS / "invigil/graphic-gap-match-qti3.xml")
+    inter = parsed.item.interactions[0]
+    lamp, text, switch = inter.choices
+    assert 'alt="Lamp symbol"' in lamp.html and text.html == "Switch" and 'alt="Switch symbol"' in switch.html
+    assert inter.image is not None and inter.image.alt == "Circuit drawing"
+    assert [h.match_max for h in inter.hotspots] == [1, 1]
+    pictures = {html.split("media:")[1].split('"')[0] for html in (lamp.html, switch.html)}
+    assert {m.sha256 for m in parsed.item.media} == pictures | {inter.image.sha256}  # all travel with the item
+
+
+def graphic_item(interaction: str, decl: str) -> str:
+    return (f'<assessmentItem xmlns="{QTI21}" identifier="g" title="g" adaptive="false" timeDependent="false">'
+            f'{decl}<itemBody>{interaction}</itemBody>'
+            f'<responseProcessing template="{MATCH_CORRECT}"/></assessmentItem>')
+
+
+OBJ = '<object type="image/png" data="images/circuit.png" width="400" height="300">plan</object>'
+SPOTS = ('<associableHotspot identifier="A" shape="rect" coords="0,0,10,10" matchMax="1"/>'
+         '<associableHotspot identifier="B" shape="circle" coords="50,50,5" matchMax="1"/>')
+PAIR = ('<responseDeclaration identifier="RESPONSE" cardinality="multiple" baseType="{}"><correctResponse>'
+        '<value>{}</value></correctResponse></responseDeclaration>')
+
+
+@pytest.mark.parametrize("xml, element, problem", [
+    (graphic_item(f'<graphicAssociateInteraction responseIdentifier="RESPONSE">{OBJ}{SPOTS}'
+                  '</graphicAssociateInteraction>', PAIR.format("pair", "A Z")), "correctResponse",
+     "does not pair two different options"),
+    (graphic_item(f'<graphicAssociateInteraction responseIdentifier="RESPONSE">{OBJ}{SPOTS}'
+                  '</graphicAssociateInteraction>', PAIR.format("directedPair", "A B")),
+     "graphicAssociateInteraction[RESPONSE]", "baseType 'directedPair'"),
+    (graphic_item(f'<graphicAssociateInteraction responseIdentifier="RESPONSE">{OBJ}'
+                  '<associableHotspot identifier="A" shape="rect" coords="0,0,10,10"/>'
+                  '</graphicAssociateInteraction>', PAIR.format("pair", "A A")),
+     "graphicAssociateInteraction[RESPONSE]/associableHotspot[A]@matchMax", "is required"),
+    (graphic_item(f'<graphicGapMatchInteraction responseIdentifier="RESPONSE">{OBJ}{SPOTS}'
+                  '<gapText identifier="T" matchMax="1">t</gapText></graphicGapMatchInteraction>',
+                  PAIR.format("directedPair", "A T")), "correctResponse", "does not pair an option with a target"),
+    (graphic_item(f'<graphicGapMatchInteraction responseIdentifier="RESPONSE">{OBJ}{SPOTS}'
+                  '<gapImg identifier="I" matchMax="1"><object type="video/mp4" data="v.mp4"/></gapImg>'
+                  '</graphicGapMatchInteraction>', PAIR.format("directedPair", "I A")),
+     "gapImg[I]/object", "must reference an image file"),
+    (graphic_item(f'<graphicGapMatchInteraction responseIdentifier="RESPONSE">{OBJ}'
+                  '<gapText identifier="T" matchMax="1">t</gapText></graphicGapMatchInteraction>',
+                  PAIR.format("directedPair", "T A")), "graphicGapMatchInteraction[RESPONSE]",
+     "needs gapText or gapImg choices and associableHotspot gaps"),
+])
+def test_graphic_pair_constructs_are_refused_by_name(tmp_path: Path, xml: str, element: str, problem: str) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "circuit.png").write_bytes((CORPUS / "invigil/images/circuit.png").read_bytes())
+    outcome = parse(write_qti(tmp_path, "i.xml", xml))
+    assert isinstance(outcome, ItemRejected), "expected a rejection"
+    assert element in outcome.element and problem in outcome.problem, outcome.reason
