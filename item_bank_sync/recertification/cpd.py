@@ -157,10 +157,11 @@ def get(ctx: CentralContext, record_id: str) -> CpdRecord:
 
 
 def records_of(ctx: CentralContext, certificate_id: str) -> list[CpdRecord]:
-    """Every CPD record of a certificate, oldest activity first (no access check: callers check)."""
+    """Every CPD record of a certificate, oldest activity first, then in the order recorded (no access
+    check: callers check)."""
     r = cpd_records.c
     ids = fetch_all(ctx.open_bank_db(), select(r.record_id).where(r.certificate_id == certificate_id)
-                    .order_by(r.activity_date, r.record_id))
+                    .order_by(r.activity_date, r.recorded_at, r.record_id))
     return [get(ctx, i[0]) for i in ids]
 
 
