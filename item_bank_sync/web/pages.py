@@ -15,7 +15,9 @@ from item_bank_sync.web.home import bp as home_bp
 from item_bank_sync.web.intake import bp as intake_bp
 from item_bank_sync.web.items import BLUEPRINTS as ITEM_BLUEPRINTS
 from item_bank_sync.web.review import bp as review_bp
+from item_bank_sync.web.registry import bp as registry_bp
 from item_bank_sync.web.signin import bp as signin_bp
+from item_bank_sync.web.sittings import bp as sittings_bp
 from item_bank_sync.web.standard_setting import bp as standard_setting_bp
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -25,4 +27,5 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     audit_bp,
     *ITEM_BLUEPRINTS,
     forms_bp, centres_bp, intake_bp, review_bp, standard_setting_bp,
+    registry_bp, sittings_bp,
 )

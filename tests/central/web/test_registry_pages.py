@@ -1,0 +1,164 @@
+"""Staff pages of the registry and sittings in real Chromium over a real HTTPS server: the application
+queue with the automatic eligibility result, decisions, the evidence viewer by role, accommodation
+requests (a profile beyond the scheme refused on the page as by the CLI), sessions with capacity and
+bookings with the waiting list; a declared conflict of interest refused; each role sees only what
+it may (a marker: nothing; the auditor: reads, no buttons, POST refused); axe-core on each page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from exam_core.timestamps import format_time, utc_now
+from item_bank_sync.registry import accommodations, actors, applications, conflicts, evidence, persons
+from item_bank_sync.sittings import bookings, sessions
+from tests.central.registry.body import CENTRE_ID, FORM_ID, PDF, REGISTRAR, SCHEME_ID, Body, make_body
+from tests.support.central_db import audit_of
+from tests.support.staff_web import StaffWeb, axe_serious, shot
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def body(tmp_path: Path) -> Iterator[Body]:
+    made = make_body(tmp_path)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture
+def staff_web(body: Body) -> Iterator[StaffWeb]:
+    """The staff application over the registry tests' body (replaces the conftest's fixture)."""
+    web = StaffWeb(body.central.data_dir)
+    try:
+        yield web
+    finally:
+        web.close()
+
+
+def _person(body: Body, name: str, *, experience: int = 30, decide: bool = False) -> tuple[str, str]:
+    pid = persons.add(body.ctx, REGISTRAR, given_name=name, family_name="Doe", email=f"{name.lower()}@example.org",
+                      date_of_birth="1990-01-01").person_id
+    app = applications.submit(body.ctx, actors.candidate(pid), person_id=pid, scheme_id=SCHEME_ID, scheme_version=1,
+                              answers={"education_level": "master", "experience_months": experience},
+                              accept_code_of_conduct=True, body_rules_version="1")
+    if decide:
+        applications.decide(body.ctx, REGISTRAR, app.application_id, accept=True, reasons="met")
+    return pid, app.application_id
+
+
+def test_application_queue_decision_and_evidence_by_role(body, staff_web, signed_in_page) -> None:
+    ann, ann_app = _person(body, "Ann")
+    _bob, bob_app = _person(body, "Bob", experience=3)
+    doc = evidence.add(body.ctx, actors.candidate(ann), evidence.APPLICATION, ann_app, "diploma.pdf", PDF)
+    url = staff_web.url
+    rita = signed_in_page("rita", ("registrar",))
+    rita.get_by_role("link", name="Applications").click()
+    table = rita.get_by_role("table", name="Applications submitted (2, oldest first)")
+    expect(table.get_by_role("row", name=ann_app)).to_contain_text("met")
+    expect(table.get_by_role("row", name=bob_app)).to_contain_text("not_met")
+    assert axe_serious(rita) == []
+    shot(rita, "registry-applications")
+    rita.get_by_role("link", name=ann_app).click()
+    expect(rita.locator("#eligibility")).to_contain_text("experience_months")
+    with rita.expect_download() as download:
+        rita.get_by_role("link", name="diploma.pdf").click()
+    assert Path(download.value.path()).read_bytes() == PDF
+    assert axe_serious(rita) == []
+    shot(rita, "registry-application")
+    rita.get_by_label("Accept").check()
+    rita.get_by_label("Reasons (the applicant sees them)").fill("education and experience met")
+    rita.get_by_role("button", name="Record the decision").click()
+    expect(rita.locator("#app-status")).to_contain_text("accepted")
+    entries = [e for e in audit_of(body.central.data_dir).entries() if e.action == "application.decide"]
+    assert [(e.actor, e.data["decision"]) for e in entries] == [("rita", "accepted")]
+    assert [e.actor for e in audit_of(body.central.data_dir).entries() if e.action == "evidence.read"] == ["rita"]
+
+    # a registrar who declared a relationship with Bob cannot decide his application
+    conflicts.declare(body.ctx, actors.staff("rex", "registrar"), person_id=_bob, relationship="relative")
+    rex = signed_in_page("rex", ("registrar",))
+    rex.goto(f"{url}/registry/applications/{bob_app}")
+    rex.get_by_label("Refuse").check()
+    rex.get_by_label("Reasons (the applicant sees them)").fill("not enough experience")
+    rex.get_by_role("button", name="Record the decision").click()
+    expect(rex.locator("main")).to_contain_text("relative")
+    assert applications.show(body.ctx, REGISTRAR, bob_app).status == "submitted"
+
+    # a marker sees none of it; the auditor reads but has no button and cannot post
+    mark = signed_in_page("mark", ("marker",))
+    for path in ("/registry/applications", f"/registry/applications/{ann_app}", f"/registry/evidence/{doc.document_id}",
+                 "/registry/accommodations", "/sittings/sessions"):
+        assert mark.goto(url + path).status == 403, path
+    otto = signed_in_page("otto", ("auditor",))
+    assert otto.goto(f"{url}/registry/applications/{bob_app}").status == 200
+    expect(otto.get_by_role("button", name="Record the decision")).to_have_count(0)
+    token = otto.locator("input[name=csrf]").first.get_attribute("value")
+    answer = otto.request.post(f"{url}/registry/applications/{bob_app}/decide",
+                               form={"csrf": token, "decision": "accept", "reasons": "x"})
+    assert answer.status == 403
+
+
+def test_accommodation_beyond_the_scheme_refused_on_the_page(body, staff_web, signed_in_page) -> None:
+    ann, _app = _person(body, "Ann")
+    req = accommodations.request(body.ctx, actors.candidate(ann), person_id=ann, scheme_id=SCHEME_ID,
+                                 scheme_version=1, requested={"extra_time_percent": 25}, reason="dyslexia")
+    rita = signed_in_page("rita", ("registrar",))
+    rita.get_by_role("link", name="Accommodations").click()
+    rita.get_by_role("link", name=req.request_id).click()
+    expect(rita.locator("#policy")).to_contain_text("extra time at most 50 %")
+    assert axe_serious(rita) == []
+    shot(rita, "registry-accommodation")
+    rita.get_by_label("Extra time (percent)").fill("100")
+    rita.get_by_label("Approve this profile").check()
+    rita.get_by_label("Reasons (the candidate sees them)").fill("letter")
+    rita.get_by_role("button", name="Record the decision").click()
+    expect(rita.locator("main")).to_contain_text("beyond what the scheme allows")
+    assert accommodations.show(body.ctx, REGISTRAR, req.request_id).status == "requested"
+    rita.go_back()
+    rita.get_by_label("Extra time (percent)").fill("25")
+    rita.get_by_label("Approve this profile").check()
+    rita.get_by_label("Reasons (the candidate sees them)").fill("letter")
+    rita.get_by_role("button", name="Record the decision").click()
+    expect(rita.locator("#req-status")).to_contain_text("approved")
+    assert accommodations.show(body.ctx, REGISTRAR, req.request_id).profile["extra_time_percent"] == 25
+
+
+def test_sessions_capacity_and_waiting_list(body, staff_web, signed_in_page) -> None:
+    ann, _ = _person(body, "Ann", decide=True)
+    bob, _ = _person(body, "Bob", decide=True)
+    rita = signed_in_page("rita", ("registrar",))
+    rita.get_by_role("link", name="Sessions").click()
+    rita.get_by_label("Centre").fill(CENTRE_ID)
+    rita.get_by_label("Scheme", exact=True).fill(SCHEME_ID)
+    rita.get_by_label("Scheme version").fill("1")
+    rita.get_by_label("Forms (ids, separated by commas)").fill(FORM_ID)
+    rita.get_by_label("Starts (UTC").fill(format_time(utc_now() + timedelta(days=14)))
+    rita.get_by_label("Capacity (seats)").fill("1")
+    rita.get_by_role("button", name="Plan the session").click()
+    expect(rita.locator("#seats")).to_contain_text("0 of 1 booked")
+    for pid in (ann, bob):
+        rita.get_by_label("Person id").fill(pid)
+        rita.get_by_role("button", name="Book", exact=True).click()
+    expect(rita.locator("#seats")).to_contain_text("1 of 1 booked, 1 waiting")
+    assert axe_serious(rita) == []
+    shot(rita, "sittings-session")
+    (first,) = [b for b in bookings.list_bookings(body.ctx, REGISTRAR, person_id=ann)]
+    rita.get_by_label("Reason", exact=True).first.fill("asked by phone")
+    rita.get_by_role("button", name=f"Cancel booking {first.booking_id}").click()
+    expect(rita.locator("#seats")).to_contain_text("1 of 1 booked, 0 waiting")
+    (bobs,) = bookings.list_bookings(body.ctx, REGISTRAR, person_id=bob)
+    assert (bobs.status, bobs.seat) == ("booked", 1)
+    rita.goto(f"{staff_web.url}/sittings/sessions")
+    assert axe_serious(rita) == []
+    shot(rita, "sittings-sessions")
+    done = [(e.actor, e.action) for e in audit_of(body.central.data_dir).entries() if e.action.startswith(("session.", "booking."))]
+    assert done == [("rita", "session.plan"), ("rita", "booking.book"), ("rita", "booking.book"),
+                    ("rita", "booking.cancel")]
+    assert sessions.list_sessions(body.ctx)[0].capacity == 1
