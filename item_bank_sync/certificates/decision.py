@@ -34,10 +34,13 @@ class Recorded:
         return data
 
 
-def record_decision(ctx: CentralContext, attempt_id: str, by: str, outcome: str, reason: str) -> Recorded:
-    """Check, record and audit the decision of ``by`` on ``attempt_id``; a pass issues the certificate."""
+def record_decision(ctx: CentralContext, attempt_id: str, by: str, outcome: str, reason: str, *,
+                    flags_reviewed: bool = False) -> Recorded:
+    """Check, record and audit the decision of ``by`` on ``attempt_id``; a pass issues the certificate.
+    ``flags_reviewed``: the decider states they reviewed the attempt's integrity flags (needed for
+    pass or fail when it has any)."""
     check_attempt(ctx, staff(by, "decision_maker"), attempt_id, "decide this candidate's result")
-    decision = decide_audited(ctx, attempt_id, by, outcome, reason)
+    decision = decide_audited(ctx, attempt_id, by, outcome, reason, flags_reviewed=flags_reviewed)
     if outcome != "pass":
         return Recorded(decision)
     return Recorded(decision, CertificateRegistry(ctx).issue(attempt_id, by).certificate_id)

@@ -232,16 +232,20 @@ def marking_adjudicate(ctx: click.Context, task_id: int, adjudicator: str, score
 @click.option("--by", "decider", required=True, help="Name of the person deciding (not a proctor or marker of it).")
 @click.option("--outcome", type=click.Choice(["pass", "fail", "withheld"]), required=True)
 @click.option("--reason", required=True, help="Why: recorded with the decision.")
+@click.option("--flags-reviewed", is_flag=True,
+              help="State that you reviewed the attempt's integrity flags (needed for pass or fail when it has any; "
+                   "recorded in the audit entry).")
 @json_option
 @click.pass_context
 @refusals_exit
-def decide_command(ctx: click.Context, attempt_id: str, decider: str, outcome: str, reason: str) -> None:
+def decide_command(ctx: click.Context, attempt_id: str, decider: str, outcome: str, reason: str,
+                   flags_reviewed: bool) -> None:
     """Record the certification decision on one attempt (ISO/IEC 17024 9.4)."""
     from item_bank_sync.certificates.decision import record_decision
 
     # conflicts of interest, impartiality, the audit entry, and a pass issues the certificate (one function
     # with the staff decision page)
-    recorded = record_decision(central(ctx), attempt_id, decider, outcome, reason)
+    recorded = record_decision(central(ctx), attempt_id, decider, outcome, reason, flags_reviewed=flags_reviewed)
     data, decision = recorded.to_dict(), recorded.decision
     issued = f"; certificate {recorded.certificate_id}" if recorded.certificate_id else ""
     emit(ctx, data, lambda c: c.print(f"{attempt_id}: {outcome} by {decision.decided_by}{issued}"))

@@ -24,11 +24,16 @@ from item_bank_sync.results.release import Release, release
 REASON_IN_ENTRY = 1000
 
 
-def decide_audited(ctx: CentralContext, attempt_id: str, by: str, outcome: str, reason: str) -> Decision:
-    """:func:`~item_bank_sync.results.decisions.decide`, then the ``decide`` entry by ``by``."""
-    decision = decide(ctx.open_results_db(), attempt_id, by, outcome, reason)
-    ctx.audit_log().append(by, "decide", {"attempt_id": attempt_id, "outcome": decision.outcome,
-                                          "reason": decision.reason[:REASON_IN_ENTRY]})
+def decide_audited(ctx: CentralContext, attempt_id: str, by: str, outcome: str, reason: str, *,
+                   flags_reviewed: bool = False) -> Decision:
+    """:func:`~item_bank_sync.results.decisions.decide`, then the ``decide`` entry by ``by`` (with
+    how many integrity flags the decider stated they reviewed, when there were any)."""
+    decision = decide(ctx.open_results_db(), attempt_id, by, outcome, reason, flags_reviewed=flags_reviewed)
+    entry: dict[str, object] = {"attempt_id": attempt_id, "outcome": decision.outcome,
+                                "reason": decision.reason[:REASON_IN_ENTRY]}
+    if decision.integrity_flags_reviewed:
+        entry["integrity_flags_reviewed"] = decision.integrity_flags_reviewed
+    ctx.audit_log().append(by, "decide", entry)
     return decision
 
 

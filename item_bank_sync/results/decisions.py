@@ -9,6 +9,13 @@ A decision must also agree with the scored result: ``pass`` needs a fully scored
 above the cut score, ``fail`` a fully scored attempt below it. ``withheld`` (for example pending
 an integrity review) is always possible. Decisions are append-only; the latest one stands and the
 history remains as the record.
+
+An attempt with integrity flags (``integrity --form``: leads for a person, never a verdict) takes
+``pass`` or ``fail`` only from a decider who states they reviewed those flags (``--flags-reviewed``,
+the page's check box); the flags are counted inside the decision's transaction and the count goes
+into the decision's audit entry.
+Flags have no stored "cleared" state: a flag is reviewed by the person deciding, who can always
+record ``withheld`` while an investigation runs (docs/SECURITY.md, section 5).
 """
 
 from __future__ import annotations
@@ -40,9 +47,11 @@ class Decision:
     outcome: str
     reason: str
     at: str
+    integrity_flags_reviewed: int = 0  # flags on the attempt the decider stated they reviewed
 
 
-def decide(db: Engine, attempt_id: str, by: str, outcome: str, reason: str) -> Decision:
+def decide(db: Engine, attempt_id: str, by: str, outcome: str, reason: str, *,
+           flags_reviewed: bool = False) -> Decision:
     decider = person_key(by)
     if outcome not in OUTCOMES:
         raise ValidationError("outcome", f"must be one of {', '.join(OUTCOMES)}")
@@ -69,9 +78,27 @@ def decide(db: Engine, attempt_id: str, by: str, outcome: str, reason: str) -> D
             if (outcome == "pass") != bool(result):
                 raise DecisionRefused(f"attempt {attempt_id} scored {'at or above' if result else 'below'} "
                                       f"the cut score; '{outcome}' contradicts it (use 'withheld' to hold it)")
+        flags = _flag_count(conn, attempt_id)
+        if flags and outcome != "withheld" and not flags_reviewed:
+            raise DecisionRefused(f"attempt {attempt_id} has {flags} integrity flag(s) awaiting review: look at "
+                                  "them (integrity page) and state that you did (--flags-reviewed), or decide "
+                                  "'withheld' while they are looked into")
         conn.execute(insert(decisions).values(attempt_id=attempt_id, decided_by=decider, outcome=outcome,
                                               reason=reason.strip(), at=now))
-    return Decision(attempt_id, decider, outcome, reason.strip(), now)
+    return Decision(attempt_id, decider, outcome, reason.strip(), now, flags if flags_reviewed else 0)
+
+
+def _flag_count(conn: Connection, attempt_id: str) -> int:
+    """Integrity flags naming the attempt (as flagged or as the other of a similar pair)."""
+    f = integrity_flags.c
+    return int(conn.execute(select(func.count()).select_from(integrity_flags).where(
+        or_(f.attempt_id == attempt_id, f.other_attempt_id == attempt_id))).scalar_one())
+
+
+def integrity_flag_count(db: Engine, attempt_id: str) -> int:
+    """:func:`_flag_count` for the decision page (shown before the button; ``decide`` counts again)."""
+    with db.connect() as conn:
+        return _flag_count(conn, attempt_id)
 
 
 #: The part a person who released the attempt's quarantined envelope took in its assessment.

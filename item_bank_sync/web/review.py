@@ -9,7 +9,9 @@
   by this application.
 * Decisions: the attempts and their decision; on an attempt's page the separation-of-duties check
   (:func:`roles_on_attempt`) is shown before the button, so a decision maker who proctored or marked
-  the attempt sees why they may not decide; :func:`decide` refuses them on POST anyway.
+  the attempt sees why they may not decide; :func:`decide` refuses them on POST anyway. An attempt
+  with integrity flags shows how many, linked to them, and a check box stating they were reviewed
+  (``decide --flags-reviewed``), without which only ``withheld`` is taken.
 * Results export: ``results export`` as a CSV download (spreadsheet formulas neutralised).
 """
 
@@ -31,7 +33,8 @@ from item_bank_sync.analysis.report import render_html
 from item_bank_sync.analysis.stats import FlagThresholds
 from item_bank_sync.certificates.decision import record_decision
 from item_bank_sync.registry.conflicts import Declaration, list_declarations
-from item_bank_sync.results.decisions import OUTCOMES, results_csv, results_rows, roles_on_attempt
+from item_bank_sync.results.decisions import (OUTCOMES, integrity_flag_count, results_csv, results_rows,
+                                              roles_on_attempt)
 from item_bank_sync.results.schema import attempts, decisions, integrity_flags
 from item_bank_sync.sittings.bookings import person_of_candidate
 from item_bank_sync.sittings.impartiality import staff
@@ -160,10 +163,12 @@ def decisions_page() -> ResponseReturnValue:
 def decision_page(attempt_id: str) -> ResponseReturnValue:
     """One attempt: its result, its decisions so far, and whether the signed-in person may decide."""
     attempt = _attempt(attempt_id)
-    conflicts = roles_on_attempt(state().ctx.open_results_db(), attempt_id, actor())
+    results = state().ctx.open_results_db()
+    conflicts = roles_on_attempt(results, attempt_id, actor())
     return render_template("staff/review/decision.html", attempt=attempt, history=_history(attempt_id),
                            conflicts=conflicts, declared=_declared(attempt["candidate_id"]),
-                           may_decide=may_do("decide"), outcomes=OUTCOMES)
+                           may_decide=may_do("decide"), outcomes=OUTCOMES,
+                           flags=integrity_flag_count(results, attempt_id))
 
 
 def _declared(candidate_id: str) -> list[Declaration]:
@@ -185,8 +190,9 @@ def decide_action(attempt_id: str) -> ResponseReturnValue:
     if outcome not in OUTCOMES:
         abort(400)
     reason = text_field("reason", 2000)
+    flags_reviewed = request.form.get("flags_reviewed") == "yes"      # the CLI's --flags-reviewed
     try:
-        recorded = record_decision(state().ctx, attempt_id, actor(), outcome, reason)
+        recorded = record_decision(state().ctx, attempt_id, actor(), outcome, reason, flags_reviewed=flags_reviewed)
     except InvigilError as exc:
         return refused("Decision refused", str(exc), back=url_for("review.decision_page", attempt_id=attempt_id))
     return render_template("staff/review/decided.html", decision=recorded.decision,

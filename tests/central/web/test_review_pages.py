@@ -150,3 +150,40 @@ def test_a_role_without_the_review_pages_gets_403(central, signed_in_page):
     for path in ("/review/decisions", "/review/decisions/att-1", "/review/integrity", "/review/analysis",
                  "/review/results", "/review/results.csv"):
         assert page.goto(f"{origin(page)}{path}").status == 403, path
+
+
+def _flag(data_dir: Path, attempt_id: str, other: str | None = None) -> None:
+    """An integrity flag as ``integrity --form`` stores one."""
+    execute(central_db(data_dir).results, "INSERT INTO integrity_flags (kind, attempt_id, other_attempt_id, score,"
+            " detail_json, created_at) VALUES ('similarity', ?, ?, 4.2, '{}', '2026-12-01T10:00:00Z')", attempt_id, other)
+
+
+def test_a_flagged_attempt_takes_pass_or_fail_only_once_its_flags_are_stated_reviewed(central, signed_in_page):
+    """Integrity flags are leads for a person: pass or fail on a flagged attempt needs the decider to
+    state they reviewed them (the check box, ``--flags-reviewed``); withheld is always taken; the
+    audit entry records how many flags were reviewed, the same from the page and the CLI."""
+    _flag(central.data_dir, "att-1")
+    _flag(central.data_dir, "att-3", other="att-2")                 # att-2 is flagged as the other of a pair
+    page = signed_in_page("dee", ("decision_maker",))
+    page.goto(f"{origin(page)}/review/decisions/att-1")
+    expect(page.locator("#flags-to-review")).to_contain_text("This attempt has 1 integrity flag(s)")
+    assert look(page, "decision-flagged") == []
+    token = page.locator(f"input[name={FORM_FIELD}]").first.get_attribute("value") or ""
+    answer = page.request.post(f"{origin(page)}/review/decisions/att-1",
+                               form={FORM_FIELD: token, "outcome": "pass", "reason": "meets the standard"})
+    assert answer.status == 422 and "1 integrity flag(s) awaiting review" in answer.text()
+    failed = central.run("decide", "att-2", "--by", "dee", "--outcome", "pass", "--reason", "meets the standard")
+    assert failed.exit_code == 1 and "integrity flag(s) awaiting review" in failed.output + failed.stderr
+    assert audit_entries(central.data_dir, "decide") == []
+    page.get_by_label("pass").check()
+    page.get_by_label("I have reviewed the 1 integrity flag(s) on this attempt").check()
+    page.get_by_label("Why").fill("flag looked into: seat neighbours of different forms")
+    page.get_by_role("button", name="Record the decision").click()
+    expect(page.get_by_role("status")).to_contain_text("Attempt att-1: pass, decided by dee")
+    central.json("decide", "att-2", "--by", "dee", "--outcome", "pass", "--reason", "flag looked into",
+                 "--flags-reviewed")
+    central.json("decide", "att-3", "--by", "dee", "--outcome", "withheld", "--reason", "under investigation")
+    by_page, by_cli, withheld = audit_entries(central.data_dir, "decide")
+    assert by_page["actor"] == by_cli["actor"] == "dee"
+    assert by_page["data"]["integrity_flags_reviewed"] == by_cli["data"]["integrity_flags_reviewed"] == 1
+    assert "integrity_flags_reviewed" not in withheld["data"]
