@@ -1,5 +1,5 @@
-"""What the recertification modules share: the certificate as the registry holds it (with its
-scheme's rules) and the holder it belongs to, read once per action."""
+"""What the recertification modules share: the certificate as the registry holds it, with the
+recertification rules in force for it, read once per action."""
 
 from __future__ import annotations
 
@@ -11,26 +11,32 @@ from sqlalchemy import select
 from item_bank_sync.bank.schema import schemes
 from item_bank_sync.certificates.registry import DEFAULT_PERIOD_MONTHS, Certificate, CertificateRegistry
 from item_bank_sync.context import CentralContext
-from item_bank_sync.db.sql import fetch_one
+from item_bank_sync.db.sql import fetch_all
 from item_bank_sync.recertification.rules import Rules
 from item_bank_sync.registry.errors import NotFound
 
 
 @dataclass(frozen=True)
 class Held:
-    """A certificate and the recertification rules of the scheme version it was issued under
-    (``rules`` None: the scheme has none)."""
+    """A certificate and the recertification rules in force for it (``rules`` None: no version of
+    its scheme has any)."""
 
     certificate: Certificate
     rules: Rules | None
 
 
-def scheme_doc(ctx: CentralContext, scheme_id: str, version: int) -> dict:
-    row = fetch_one(ctx.open_bank_db(), select(schemes.c.scheme_json)
-                    .where(schemes.c.scheme_id == scheme_id, schemes.c.version == version))
-    if row is None:
-        raise NotFound(f"scheme {scheme_id} version {version} is not in the bank")
-    return dict(json.loads(row[0]))
+def rules_for(ctx: CentralContext, scheme_id: str, version: int) -> Rules | None:
+    """The rules of the newest version of the scheme that has any, from the certificate's version
+    on (a body that adds or tightens recertification does so in a new scheme version, and holders
+    of earlier versions are renewed by the rules in force), else the certificate's own version's."""
+    rows = fetch_all(ctx.open_bank_db(), select(schemes.c.version, schemes.c.scheme_json)
+                     .where(schemes.c.scheme_id == scheme_id, schemes.c.version >= version)
+                     .order_by(schemes.c.version.desc()))
+    for _version, text in rows:
+        doc = json.loads(text)
+        if doc.get("recertification"):
+            return Rules.of_scheme(doc, DEFAULT_PERIOD_MONTHS)
+    return None
 
 
 def held(ctx: CentralContext, certificate_id: str) -> Held:
@@ -38,6 +44,4 @@ def held(ctx: CentralContext, certificate_id: str) -> Held:
     cert = CertificateRegistry(ctx).find(certificate_id) if isinstance(certificate_id, str) else None
     if cert is None:
         raise NotFound(f"no certificate {certificate_id}")
-    doc = scheme_doc(ctx, cert.scheme_id, cert.scheme_version)
-    rules = Rules.of_scheme(doc, DEFAULT_PERIOD_MONTHS) if doc.get("recertification") else None
-    return Held(cert, rules)
+    return Held(cert, rules_for(ctx, cert.scheme_id, cert.scheme_version))

@@ -1,9 +1,10 @@
 """A scheme's recertification rules (ISO/IEC 17024 9.6) and the check of a holder against them.
 
-The rules come from the scheme version the certificate was issued under (its ``recertification``
-section, docs/ITEM-FORMATS.md), so a holder is renewed by the rules they were certified against,
-and a scheme without the section cannot be renewed at all (fail closed: nobody has said what
-continued competence means for it). :func:`assess` is pure: the counting of credits and the
+The rules come from the scheme's ``recertification`` section (docs/ITEM-FORMATS.md): the newest
+version of the certificate's scheme that has one, from the certificate's own version on
+(:func:`item_bank_sync.recertification.common.rules_for`). A scheme without the section in any
+such version cannot be renewed at all (fail closed: nobody has said what continued competence
+means for it). :func:`assess` is pure: the counting of credits and the
 search for a re-examination are the caller's, so the rules are table-tested on their own.
 """
 

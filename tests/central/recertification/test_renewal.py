@@ -12,6 +12,7 @@ import pytest
 
 from exam_core.timestamps import parse_time
 from item_bank_sync.certificates.registry import CertificateRefused
+from item_bank_sync.forms.schemes import Scheme, SchemeStore
 from item_bank_sync.recertification import cpd, renewal
 from item_bank_sync.recertification.renewal import RenewalRefused
 from item_bank_sync.recertification.rules import NoRules
@@ -104,10 +105,15 @@ def test_a_re_examination_is_a_later_pass_of_the_holder_on_the_same_scheme(tmp_p
         held.ctx.close()
 
 
-def test_a_scheme_without_rules_is_never_renewed(held):
+def test_a_scheme_without_rules_is_never_renewed_until_a_newer_version_adds_them(held):
     bank = central_db(held.passed.world.data_dir).bank
     doc = json.loads(value(bank, "SELECT scheme_json FROM schemes WHERE scheme_id = 'S1'"))
-    del doc["recertification"]                                   # as a scheme stored before the rules existed
+    rules = doc.pop("recertification")                           # as a scheme stored before the rules existed
     execute(bank, "UPDATE schemes SET scheme_json = ? WHERE scheme_id = 'S1'", json.dumps(doc))
     with pytest.raises(NoRules):
         renewal.renew(held.ctx, held.cert.certificate_id, DECIDER)
+    newer = Scheme.from_dict({**doc, "version": 2, "recertification": {**rules, "cpd": {"credits": 4.0,
+                                                                                        "categories": {}}}})
+    SchemeStore(bank).add(newer, "scheme v2")
+    add(held, "anything", 4)
+    assert renewal.renew(held.ctx, held.cert.certificate_id, DECIDER).standing.assessment.met
