@@ -35,7 +35,7 @@ from exam_core.timestamps import format_time, utc_now
 from exam_core.websec import passwords, totp
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import fetch_all, fetch_one, write
-from item_bank_sync.mail import MailError, Mailer
+from item_bank_sync.mail import MailError, Mailer, load_settings
 from item_bank_sync.portal.schema import candidate_accounts, portal_messages, portal_sessions, portal_tokens
 from item_bank_sync.registry import actors, fields, persons
 from item_bank_sync.registry.errors import Refused
@@ -267,6 +267,13 @@ def tell(ctx: CentralContext, mailer: Mailer | None, person_id: str, subject: st
             pass  # the message stays on the portal page; the failure names no content
 
 
+def notify(ctx: CentralContext, person_id: str, subject: str, body: str) -> None:
+    """:func:`tell` through the body's configured relay (none configured: the portal page only).
+    For the staff pages, whose decisions the person must hear of."""
+    settings = load_settings(ctx.data_dir)
+    tell(ctx, Mailer(settings) if settings is not None else None, person_id, subject, body)
+
+
 def _account_row_of_person(ctx: CentralContext, person_id: str) -> str | None:
     row = fetch_one(ctx.open_bank_db(), select(candidate_accounts.c.email)
                     .where(candidate_accounts.c.person_id == person_id))
@@ -283,4 +290,4 @@ def messages_of(ctx: CentralContext, person_id: str) -> list[dict[str, Any]]:
 
 __all__ = ["Account", "authenticate", "check_second_factor", "complete_registration", "enrol_second_factor",
            "end_session", "messages_of", "open_session", "second_factor_done", "session_of", "start_registration",
-           "tell"]
+           "notify", "tell"]

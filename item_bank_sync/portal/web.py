@@ -351,10 +351,19 @@ def _own_booking(booking_id: str) -> None:
 
 def _change(action: Callable[[], Any], done: str) -> Any:
     try:
-        action()
+        made = action()
     except Refused as exc:
         return render_template("portal/sessions.html", **export.bookable(_state().ctx, _actor()), error=str(exc)), 422
+    session_ = sessions.get(_state().ctx, made.session_id)
+    where = f"the session of {shown_time(session_.starts_at)} at {session_.centre_id}"
+    seat = f", seat {made.seat}" if made.seat else (" (waiting list)" if made.status == bookings.WAITING else "")
+    _tell(done, f"{done} {where}: {made.status}{seat}.")
     return render_template("portal/notice.html", title=done, text="Your page shows your bookings.")
+
+
+def _tell(subject: str, body: str) -> None:
+    """A message on the person's page, mailed to them too."""
+    accounts.tell(_state().ctx, _state().mailer, _me().person_id, subject, body)
 
 
 def _apply(scheme_id: str, version: int) -> Any:
@@ -380,6 +389,8 @@ def _apply(scheme_id: str, version: int) -> Any:
     except (Refused, ValueError) as exc:
         return render_template("portal/apply.html", scheme=scheme, agreement=agreement, error=str(exc),
                                form=request.form, levels=EDUCATION_LEVELS), 422
+    _tell("Application received", f"Your application {found.application_id} for {scheme.title} is with the "
+          "registrar.")
     return render_template("portal/notice.html", title="Application sent",
                            text=f"Your application {found.application_id} is with the registrar. "
                                 "You can add evidence documents from your page.")

@@ -18,6 +18,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 
 from exam_core.timestamps import utc_now
+from item_bank_sync.portal.accounts import notify
 from item_bank_sync.registry import accommodations, actors, applications, evidence, persons
 from item_bank_sync.registry.actors import Actor
 from item_bank_sync.registry.errors import ConflictOfInterest, Forbidden, NotFound, RegistryError
@@ -95,10 +96,13 @@ def decide(application_id: str) -> ResponseReturnValue:
     if request.form.get("decision") not in ("accept", "refuse"):
         abort(400)
     try:
-        applications.decide(state().ctx, registry_actor(), application_id[:40], accept=accept,
+        decided = applications.decide(state().ctx, registry_actor(), application_id[:40], accept=accept,
                             reasons=text_field("reasons", 5000))
     except RegistryError as exc:
         return failed("Decision refused", exc, back)
+    notify(state().ctx, decided.person_id, f"Your application was {decided.status}",
+           f"Your application {decided.application_id} for {decided.scheme_id} version {decided.scheme_version} was "
+           f"{decided.status}: {decided.decision_reasons}")
     flash(f"Application {application_id} {'accepted' if accept else 'refused'}.", "ok")
     return redirect(back)
 
@@ -169,13 +173,16 @@ def decide_accommodation(request_id: str) -> ResponseReturnValue:
     decision = request.form.get("decision")
     try:
         if decision == "approve":
-            accommodations.approve(ctx, who, request_id[:40], expires_on=text_field("expires_on", 10),
-                                   reasons=reasons, profile=_profile_from_form())
+            found = accommodations.approve(ctx, who, request_id[:40], expires_on=text_field("expires_on", 10),
+                                           reasons=reasons, profile=_profile_from_form())
         elif decision == "refuse":
-            accommodations.refuse(ctx, who, request_id[:40], reasons=reasons)
+            found = accommodations.refuse(ctx, who, request_id[:40], reasons=reasons)
         else:
             abort(400)
     except RegistryError as exc:
         return failed("Decision refused", exc, back)
+    notify(ctx, found.person_id, f"Your adjustment request was {found.status}",
+           f"Your request {found.request_id} for {found.scheme_id} version {found.scheme_version} was {found.status}"
+           + (f" until {found.expires_on}" if found.expires_on else "") + f": {found.decision_reasons}")
     flash(f"Request {request_id} {'approved' if decision == 'approve' else 'refused'}.", "ok")
     return redirect(back)

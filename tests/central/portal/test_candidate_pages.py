@@ -133,7 +133,9 @@ def test_a_candidate_applies_books_and_downloads_their_data(portal: Portal, brow
     expect(page.locator(".application")).to_contain_text("accepted")
     expect(page.locator(".request")).to_contain_text("approved")
     expect(page.locator(".booking")).to_have_count(3)
-    expect(page.locator(".message")).to_have_count(0)
+    expect(page.locator(".message")).to_have_count(5)        # received, booked, moved, cancelled, booked
+    expect(page.locator(".message").last).to_contain_text("Application received")
+    assert len(portal.inbox.to("cara@example.org", count=6)) == 6    # the confirmation link and the five
     _checked(page, "home")
 
     with page.expect_download() as download:

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from exam_core.timestamps import format_time, utc_now
+from item_bank_sync.portal.accounts import messages_of
 from item_bank_sync.registry import accommodations, actors, applications, conflicts, evidence, persons
 from item_bank_sync.sittings import bookings, sessions
 from tests.central.registry.body import CENTRE_ID, FORM_ID, PDF, REGISTRAR, SCHEME_ID, Body, make_body
@@ -80,6 +81,8 @@ def test_application_queue_decision_and_evidence_by_role(body, staff_web, signed
     entries = [e for e in audit_of(body.central.data_dir).entries() if e.action == "application.decide"]
     assert [(e.actor, e.data["decision"]) for e in entries] == [("rita", "accepted")]
     assert [e.actor for e in audit_of(body.central.data_dir).entries() if e.action == "evidence.read"] == ["rita"]
+    (told,) = messages_of(body.ctx, ann)                  # on the person's portal page (no relay configured here)
+    assert told["subject"] == "Your application was accepted" and "education and experience met" in told["body"]
 
     # a registrar who declared a relationship with Bob cannot decide his application
     conflicts.declare(body.ctx, actors.staff("rex", "registrar"), person_id=_bob, relationship="relative")
