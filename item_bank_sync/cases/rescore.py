@@ -173,7 +173,7 @@ def rescore(ctx: CentralContext, attempt_id: str, by: str, reason: str, *,
                                                       "identical": result.identical, "applied": applied,
                                                       "before_total": result.before_total,
                                                       "after_total": result.after_total, **result.inputs})
-    decision = _act_on_change(ctx, result, by, reason) if applied else None
+    decision = act_on_change(ctx, result, by, reason) if applied else None
     return Rescore(**{**asdict(result), "applied": applied, "decision": decision})
 
 
@@ -181,15 +181,15 @@ def _int(value: bool | None) -> int | None:
     return None if value is None else int(value)
 
 
-def _act_on_change(ctx: CentralContext, result: Rescore, by: str, reason: str) -> str | None:
+def act_on_change(ctx: CentralContext, result: Rescore, by: str, reason: str) -> str | None:
     """A changed pass/fail becomes a new decision; a fail withdraws the certificate a pass issued."""
     if result.after_passed is None or result.after_passed == result.before_passed:
         return None
     outcome = "pass" if result.after_passed else "fail"
-    record_decision(ctx, result.attempt_id, by, outcome, f"re-score ({result.kind}): {reason.strip()}")
+    record_decision(ctx, result.attempt_id, by, outcome, f"{result.kind.replace('_', ' ')}: {reason.strip()}")
     if outcome == "fail":
         registry = CertificateRegistry(ctx)
         cert = registry.of_attempt(result.attempt_id)
         if cert is not None and cert.status in ("valid", "suspended"):
-            registry.withdraw(cert.certificate_id, by, f"result changed on re-score ({result.kind})")
+            registry.withdraw(cert.certificate_id, by, f"result changed ({result.kind.replace('_', ' ')})")
     return outcome

@@ -275,3 +275,37 @@ def evidence_command(ctx: click.Context, scheme_id: str, start: str, end: str, o
     summary = write_pack(central(ctx), scheme_id, period(start, end), out)
     central(ctx).audit_log().append(by, "evidence.pack", {"scheme_id": scheme_id, "from": start, "to": end})
     emit(ctx, summary, lambda c: c.print(f"evidence pack: {summary['index']}", highlight=False))
+
+
+@cases_group.command("remark")
+@click.argument("attempt_id")
+@click.option("--item", "item_id", required=True, help="The human-marked item to mark again.")
+@click.option("--score", type=float, required=True)
+@click.option("--note", default="")
+@click.option("--by", "by", required=True, help="The re-marker (never one involved in the attempt).")
+@json_option
+@click.pass_context
+@refusals_exit
+def remark_command(ctx: click.Context, attempt_id: str, item_id: str, score: float, note: str, by: str) -> None:
+    """Re-mark a human-marked response on appeal (the handler applies it with apply-remark)."""
+    from item_bank_sync.cases.remark import remark
+
+    emit(ctx, {"remark_id": remark(central(ctx), attempt_id, item_id, by, score, note)})
+
+
+@cases_group.command("apply-remark")
+@click.argument("remark_id", type=int)
+@click.option("--case", "case_id", help="The appeal this re-mark answers (noted in its history).")
+@by_option
+@json_option
+@click.pass_context
+@refusals_exit
+def apply_remark_command(ctx: click.Context, remark_id: int, case_id: str | None, by: str) -> None:
+    """Make a re-mark the response's score; a changed pass/fail becomes a new decision."""
+    from item_bank_sync.cases.handling import note_event
+    from item_bank_sync.cases.remark import apply_remark
+
+    done = apply_remark(central(ctx), remark_id, by)
+    if case_id:
+        note_event(central(ctx), by, case_id, "remark", f"re-mark {remark_id} applied: decision={done.decision}")
+    emit(ctx, done.to_dict())

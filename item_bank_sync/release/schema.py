@@ -8,6 +8,8 @@
 ``rescores``        every re-score of an attempt (``replay`` of the exact original inputs, or a
                     ``key_correction``): the digests of its inputs, the totals before and after and
                     whether the replay reproduced the stored scores bit for bit.
+``remarks``         re-marks of a human-marked response on appeal, each by a marker who took no
+                    part in the attempt: the score before and given, and whether it was applied.
 
 The accepted envelopes' bytes that a replay re-opens are kept by intake in ``envelope_archive``
 (:mod:`item_bank_sync.results.schema`, created by the same revision).
@@ -61,4 +63,18 @@ rescores = central_table(
     Column("at", Text, nullable=False),
     CheckConstraint("kind IN ('replay', 'key_correction')", name="rescores_kind_check"),
     Index("rescores_attempt", "attempt_id"),
+)
+
+remarks = central_table(
+    "remarks", RESULTS,
+    Column("id", Integer, primary_key=True),
+    Column("attempt_id", Text, nullable=False),
+    Column("task_id", Integer, nullable=False),
+    Column("marker", Text, nullable=False),
+    Column("score_before", Float),
+    Column("score", Float, nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("applied", Integer, nullable=False),
+    Column("at", Text, nullable=False),
+    Index("remarks_attempt", "attempt_id"),
 )

@@ -72,6 +72,8 @@ DUTIES: dict[str, tuple[str, ...]] = {
     "cases.decide": (DECISION_MAKER, ADMIN, REGISTRAR),
     "cases.close": (ADMIN, DECISION_MAKER),
     "cases.rescore": (DECISION_MAKER,),                   # --apply may change the decision
+    "cases.remark": (MARKER,),                            # a marker not involved (checked by the service)
+    "cases.apply-remark": (DECISION_MAKER,),              # may change the decision
     "corrective.open": (ADMIN, REGISTRAR, DECISION_MAKER, PSYCHOMETRICIAN),
     "corrective.update": (ADMIN, REGISTRAR, DECISION_MAKER, PSYCHOMETRICIAN),
     "corrective.close": (ADMIN,),

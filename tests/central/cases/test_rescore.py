@@ -1,6 +1,7 @@
 """The re-score replay: the exact original inputs reproduce the stored scores bit for bit; a key
 correction changes them, and applied, turns the pass into a fail (a new decision) and withdraws the
-certificate the pass issued; both audited. Refused when the stored bytes no longer match."""
+certificate the pass issued; both audited. Refused when the stored bytes no longer match. A re-mark
+by a marker not involved in the attempt, applied by the handler, does the same."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from sqlalchemy import select, update
 
 from exam_core.model import AnswerKey
 from item_bank_sync.bank.schema import items
+from item_bank_sync.cases.handling import CaseRefused
+from item_bank_sync.cases.remark import remark
 from item_bank_sync.cases.rescore import RescoreRefused, compute, rescore
 from item_bank_sync.certificates.decision import record_decision
 from item_bank_sync.certificates.registry import CertificateRegistry
@@ -20,7 +23,7 @@ from item_bank_sync.release.schema import rescores
 from item_bank_sync.results.schema import attempts, decisions, envelope_archive
 from tests.support.body_pages import audit_entries
 from tests.support.central_cli import Central
-from tests.support.central_release import FAILED, PASSED, Results, correct_key, results_world
+from tests.support.central_release import FAILED, MARKERS, PROCTOR, PASSED, Results, correct_key, results_world
 
 APPEALS = "Ann Appeals"
 
@@ -90,3 +93,26 @@ def test_a_key_correction_for_an_item_not_on_the_form_is_refused(results):
          "correct": "A"}]})
     with pytest.raises(RescoreRefused, match="not on form"):
         rescore(results.ctx, PASSED, APPEALS, "check", corrections={"zz": stray})
+
+
+def test_a_remark_by_an_uninvolved_marker_applied_by_the_handler_changes_the_result(results):
+    ctx = results.ctx
+    cert_id = record_decision(ctx, PASSED, "Dee Decider", "pass", "confirmed").certificate_id
+    for person in (*MARKERS, PROCTOR, "Dee Decider"):
+        with pytest.raises(CaseRefused, match="took no part"):
+            remark(ctx, PASSED, "q3", person, 1)
+    with pytest.raises(CaseRefused, match="not marked by people"):
+        remark(ctx, PASSED, "q1", "Rae Remarker", 0)
+    cli = Central(results.world.data_dir)
+    remark_id = cli.json("cases", "remark", PASSED, "--item", "q3", "--score", "1", "--by", "Rae Remarker")["remark_id"]
+    with ctx.open_results_db().connect() as conn:
+        assert conn.execute(select(attempts.c.total).where(attempts.c.attempt_id == PASSED)).scalar_one() == 6.0
+    done = cli.json("cases", "apply-remark", str(remark_id), "--by", APPEALS)
+    assert (done["score_before"], done["score"], done["decision"]) == (3.0, 1.0, "fail")
+    assert CertificateRegistry(ctx).get(cert_id).status == "withdrawn"
+    with pytest.raises(CaseRefused, match="took no part"):     # the re-marker is now a marker of the attempt
+        remark(ctx, PASSED, "q3", "Rae Remarker", 2)
+    refused = cli.run("cases", "apply-remark", str(remark_id), "--by", APPEALS, "--json")
+    assert refused.exit_code == 1 and "applied already" in refused.output
+    assert [e["actor"] for e in audit_entries(results.world.data_dir, "results.remark")] == ["rae remarker"]
+    assert [e["actor"] for e in audit_entries(results.world.data_dir, "results.remark-apply")] == ["ann appeals"]

@@ -2,7 +2,7 @@
 envelopes' bytes a re-score replays (issue 17).
 
 The tables of :mod:`item_bank_sync.release.schema` (``release_holds``, ``result_releases``,
-``rescores``) and ``envelope_archive`` of :mod:`item_bank_sync.results.schema`. Attempts accepted
+``rescores``, ``remarks``) and ``envelope_archive`` of :mod:`item_bank_sync.results.schema`. Attempts accepted
 before this revision have no archived bytes; their replay is refused with that reason.
 
 Revision ID: results_0008
@@ -59,6 +59,19 @@ def upgrade() -> None:
     )
     op.create_index("rescores_attempt", "rescores", ["attempt_id"])
     op.create_table(
+        "remarks",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("attempt_id", sa.Text, nullable=False),
+        sa.Column("task_id", sa.Integer, nullable=False),
+        sa.Column("marker", sa.Text, nullable=False),
+        sa.Column("score_before", sa.Float),
+        sa.Column("score", sa.Float, nullable=False),
+        sa.Column("note", sa.Text, nullable=False, server_default=""),
+        sa.Column("applied", sa.Integer, nullable=False),
+        sa.Column("at", sa.Text, nullable=False),
+    )
+    op.create_index("remarks_attempt", "remarks", ["attempt_id"])
+    op.create_table(
         "envelope_archive",
         sa.Column("sha256", sa.Text, primary_key=True),
         sa.Column("envelope", sa.LargeBinary, nullable=False),
@@ -67,6 +80,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("envelope_archive")
+    op.drop_index("remarks_attempt", table_name="remarks")
+    op.drop_table("remarks")
     op.drop_index("rescores_attempt", table_name="rescores")
     op.drop_table("rescores")
     op.drop_table("result_releases")

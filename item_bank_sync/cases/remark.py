@@ -1,0 +1,114 @@
+"""A re-mark on appeal: a human-marked response marked again by a marker who took no part in the
+attempt (ISO/IEC 17024 9.8; issue 17, item 5).
+
+Why one independent marker and not the double marking of first marking: the appeal's handler
+weighs the re-mark against the two original marks and decides whether it stands (``apply``); the
+re-marker must not be one of the task's markers or its adjudicator, nor the proctor or decision
+maker of the attempt, nor have declared a conflict with the candidate. A re-mark records the
+re-marker as a marker of the attempt (so they cannot decide it later), is kept in ``remarks`` and
+audited; applied, it replaces the slot's score and a changed pass/fail becomes a new decision (and
+the certificate is issued or withdrawn) exactly as after a re-score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from exam_core.errors import ValidationError
+from exam_core.timestamps import format_time, utc_now
+from item_bank_sync.cases.handling import CaseRefused, involvement
+from item_bank_sync.cases.rescore import Rescore, act_on_change
+from item_bank_sync.context import CentralContext
+from item_bank_sync.db.sql import insert_ignore, lock, write
+from item_bank_sync.release.schema import remarks
+from item_bank_sync.results.marking import person_key, refresh_attempt_total
+from item_bank_sync.results.schema import attempt_roles, attempts, marking_tasks, response_scores
+from item_bank_sync.sittings.impartiality import check_attempt, staff
+
+
+@dataclass(frozen=True)
+class Remark:
+    """One re-mark: the slot, the score before and given, and what applying it did."""
+
+    attempt_id: str
+    task_id: int
+    marker: str
+    score_before: float | None
+    score: float
+    applied: bool
+    decision: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _task(ctx: CentralContext, attempt_id: str, item_id: str) -> dict[str, Any]:
+    t = marking_tasks.c
+    with ctx.open_results_db().connect() as conn:
+        row = conn.execute(select(marking_tasks).where(t.attempt_id == attempt_id, t.item_id == item_id)
+                           ).mappings().first()
+    if row is None:
+        raise CaseRefused(f"item {item_id} of attempt {attempt_id} was not marked by people; nothing to re-mark")
+    if row["status"] != "done":
+        raise CaseRefused(f"the marking of item {item_id} of attempt {attempt_id} is not finished")
+    return dict(row)
+
+
+def remark(ctx: CentralContext, attempt_id: str, item_id: str, marker: str, score: float, note: str = "") -> int:
+    """Record ``marker``'s re-mark of ``item_id`` (refused for anyone involved); returns its id."""
+    task = _task(ctx, attempt_id, item_id)
+    if not 0 <= score <= task["max_score"]:
+        raise ValidationError("score", f"must be between 0 and {task['max_score']}")
+    who = person_key(marker)
+    involved = involvement(ctx, attempt_id, who)
+    if involved:
+        raise CaseRefused(f"{marker} acted as {' and '.join(involved)} on attempt {attempt_id}; a re-mark needs a "
+                          "marker who took no part in it")
+    check_attempt(ctx, staff(marker, "marker"), attempt_id, "re-mark this candidate's response")
+    with write(ctx.open_results_db()) as conn:
+        lock(conn, f"attempt:{attempt_id}")
+        inserted = conn.execute(insert(remarks).values(
+            attempt_id=attempt_id, task_id=task["task_id"], marker=who, score_before=task["final_score"],
+            score=float(score), note=note.strip()[:1000], applied=0, at=format_time(utc_now())))
+        insert_ignore(conn, attempt_roles, {"attempt_id": attempt_id, "person": who, "role": "marker"})
+    remark_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]  # one row inserted
+    ctx.audit_log().append(who, "results.remark", {"remark_id": remark_id, "attempt_id": attempt_id,
+                                                   "task_id": task["task_id"]})
+    return remark_id
+
+
+def apply_remark(ctx: CentralContext, remark_id: int, by: str) -> Remark:
+    """The handler ``by`` makes a re-mark the slot's score; a changed pass/fail becomes a new decision."""
+    r, t = remarks.c, marking_tasks.c
+    with ctx.open_results_db().connect() as conn:
+        row = conn.execute(select(remarks).where(r.id == remark_id)).mappings().first()
+        task = None if row is None else conn.execute(select(marking_tasks)
+                                                     .where(t.task_id == row["task_id"])).mappings().first()
+    if row is None or task is None:
+        raise CaseRefused(f"re-mark {remark_id} does not exist")
+    if row["applied"]:
+        raise CaseRefused(f"re-mark {remark_id} was applied already")
+    attempt_id, before, now = row["attempt_id"], _result(ctx, row["attempt_id"]), format_time(utc_now())
+    with write(ctx.open_results_db()) as conn:
+        lock(conn, f"attempt:{attempt_id}")
+        s = response_scores.c
+        conn.execute(update(response_scores).where(s.attempt_id == attempt_id, s.item_id == task["item_id"],
+                                                   s.response_id == task["response_id"]).values(score=row["score"]))
+        conn.execute(update(marking_tasks).where(t.task_id == task["task_id"]).values(final_score=row["score"]))
+        conn.execute(update(remarks).where(r.id == remark_id).values(applied=1))
+        refresh_attempt_total(conn, attempt_id, now)
+    ctx.audit_log().append(person_key(by), "results.remark-apply", {"remark_id": remark_id, "attempt_id": attempt_id})
+    after = _result(ctx, attempt_id)
+    change = Rescore(attempt_id, "remark", {}, before[0], after[0], before[1], after[1], False)
+    decision = act_on_change(ctx, change, by, f"re-mark {remark_id} of {task['item_id']}")
+    return Remark(attempt_id, int(task["task_id"]), row["marker"], row["score_before"], row["score"], True, decision)
+
+
+def _result(ctx: CentralContext, attempt_id: str) -> tuple[float, bool | None]:
+    a = attempts.c
+    with ctx.open_results_db().connect() as conn:
+        total, passed = conn.execute(select(a.total, a.passed).where(a.attempt_id == attempt_id)).one()
+    return float(total), None if passed is None else bool(passed)
