@@ -36,6 +36,7 @@ from proctor_console.packages import Packages
 from proctor_console.readmissions import Grant, Readmissions
 from proctor_console.registry import KioskRegistry
 from proctor_console.roster import Candidate, Roster, policy_refusals
+from proctor_console.signed_roster import SignedRosters
 from proctor_console.seat_actions import fits, refusal, seat_state
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -84,7 +85,8 @@ def _check_accommodations(candidate: Candidate, policies: dict[str, list[tuple[s
 class Actions:
     def __init__(self, *, centre_id: str, audit: AuditLog, attempts: Attempts, roster: Roster, packages: Packages,
                  registry: KioskRegistry, commands: CommandCenter, keys: KeyRelease, conflicts: Conflicts,
-                 alerts: Alerts, incidents: Incidents, dashboard: Dashboard, readmissions: Readmissions) -> None:
+                 alerts: Alerts, incidents: Incidents, dashboard: Dashboard, readmissions: Readmissions,
+                 signed: SignedRosters | None = None) -> None:
         self.centre_id = centre_id
         self.audit = audit
         self.attempts = attempts
@@ -98,6 +100,8 @@ class Actions:
         self.incidents = incidents
         self.dashboard = dashboard
         self.readmissions = readmissions
+        #: The signed session rosters: a candidate booked for a session sits only its forms.
+        self.signed = signed
         self.handlers: dict[str, Handler] = {
             "admit": self.admit, "start": self.start, "pause": self.pause, "resume": self.resume,
             "extend": self.extend, "end": self.end, "message": self.message,
@@ -223,6 +227,8 @@ class Actions:
                            f"package is {manifest.scheme_id}")
         if parse_time(manifest.closes, "closes") <= utc_now():
             raise Conflict(f"package {package_id} closed at {manifest.closes}")
+        if self.signed is not None:
+            self.signed.check_form(candidate_id, manifest.form_id)
         _check_accommodations(candidate, self.packages.accommodation_policies())
         accommodations = candidate.accommodations
         duration = allowed_seconds(manifest.duration_seconds, accommodations)

@@ -48,6 +48,7 @@ from proctor_console.readmissions import Readmissions
 from proctor_console.registry import KioskRegistry
 from proctor_console.retention import Retention
 from proctor_console.roster import Roster
+from proctor_console.signed_roster import SignedRosters
 from proctor_console.schema import MIGRATIONS
 from proctor_console.start_queue import StartQueue
 from proctor_console.web.accounts import accounts_blueprint
@@ -83,6 +84,7 @@ class Core:
     envelopes: Envelopes
     retention: Retention
     readmissions: Readmissions
+    signed_rosters: SignedRosters
 
 
 #: Flask-SocketIO's server modes this console runs in: gevent in production, threads in tests.
@@ -123,7 +125,7 @@ def build_core(ctx: ConsoleContext) -> Core:
                 roster=services.roster(ctx), packages=services.packages(ctx), alerts=services.alerts(ctx),
                 events=services.events(ctx), incidents=services.incidents(ctx), conflicts=services.conflicts(ctx),
                 envelopes=services.envelopes(ctx), retention=services.retention(ctx),
-                readmissions=services.readmissions(ctx))
+                readmissions=services.readmissions(ctx), signed_rosters=services.signed_rosters(ctx))
 
 
 def _flask_app(ctx: ConsoleContext, secure_cookies: bool) -> Flask:
@@ -175,7 +177,7 @@ def build_console(ctx: ConsoleContext, *, secure_cookies: bool = True, async_mod
     actions = Actions(centre_id=ctx.centre_id, audit=ctx.audit, attempts=core.attempts, roster=core.roster,
                       packages=core.packages, registry=core.registry, commands=commands, keys=keys,
                       conflicts=core.conflicts, alerts=core.alerts, incidents=core.incidents, dashboard=dashboard,
-                      readmissions=core.readmissions)
+                      readmissions=core.readmissions, signed=core.signed_rosters)
     auth = Authenticator(core.accounts, core.accounts.logins, ctx.audit)
     proctors = ProctorNamespace(auth, core.accounts, actions, dashboard.snapshot,
                                 StartQueue(gevent_mode=async_mode == "gevent"))
@@ -193,7 +195,7 @@ def _register_web(console: Console) -> None:
     reports = services.reports(ctx, console.commands)
     app.register_blueprint(auth_blueprint(console.auth, centre_id=ctx.centre_id, centre_name=ctx.centre_name,
                                           end_logins=end_logins))
-    signed = services.signed_rosters(ctx)
+    signed = core.signed_rosters
     candidates = Candidates(core.roster, core.attempts, core.packages, core.readmissions, signed.origins)
     app.register_blueprint(pages_blueprint(actions=console.actions, reports=reports, candidates=candidates,
                                            packages=core.packages, incident_log=core.incidents,

@@ -163,6 +163,12 @@ class Roster:
                          [candidate_id, name, scheme_id, seat, json.dumps(Accommodations().to_dict()), utc_text_us(),
                           by, reason])
 
+    def origin_of(self, candidate_id: str) -> tuple[str, str | None] | None:
+        """``(origin, session_id)`` of a candidate on the roster (None: not on it)."""
+        row = self.db.execute("SELECT origin, session_id FROM candidates WHERE candidate_id = ?",
+                              [candidate_id]).fetchone()
+        return None if row is None else (row[0], row[1])
+
     def origins(self) -> dict[str, dict[str, Any]]:
         """``{candidate_id: {"origin", "session_id", "override_by", "override_reason"}}`` of every candidate."""
         keys = ("origin", "session_id", "override_by", "override_reason")

@@ -131,6 +131,18 @@ class SignedRosters:
         keys = ("session_id", "version", "scheme_id", "starts_at", "forms", "sha256", "imported_at", "source")
         return [{**dict(zip(keys, r)), "forms": json.loads(r[4])} for r in rows]
 
+    def check_form(self, candidate_id: str, form_id: str) -> None:
+        """Refuse admitting a candidate of a signed roster to a form their session does not deliver
+        (a candidate from a CSV roster or an override is not bound to a session's forms)."""
+        origin = self.roster.origin_of(candidate_id)
+        if origin is None or origin[0] != SIGNED:
+            return
+        row = self.db.execute("SELECT forms FROM signed_rosters WHERE session_id = ?", [origin[1]]).fetchone()
+        forms = json.loads(row[0]) if row else []
+        if form_id not in forms:
+            raise Conflict(f"candidate {candidate_id} is booked for session {origin[1]}, which delivers "
+                           f"{', '.join(forms) or 'no form'}; this package is form {form_id}")
+
     # --- override --------------------------------------------------------------------------------
     def override(self, admin: User, *, candidate_id: str, name: str, scheme_id: str, seat: str,
                  reason: str) -> None:

@@ -2,6 +2,7 @@
 roster signed by the central key is imported with ``roster import-signed``; the admit form shows the
 chosen candidate's photo from it (and says when there is none), the Roster page shows each
 candidate's origin and photo, axe-core finds no serious or critical violation on either page; a
+candidate booked for a session is refused a package of a form their session does not deliver; a
 candidate not on the roster is refused at admission until a centre admin adds them on the Roster
 page with a reason, after which the admission goes through and the reason is in the audit chain.
 """
@@ -30,15 +31,18 @@ def _jpeg() -> bytes:
     return out.getvalue()
 
 
-def _signed_roster(running: RunningConsole, tmp_path: Path) -> Path:
+def _signed_roster(running: RunningConsole, tmp_path: Path, session_id: str = "S-desk", form_id: str = "form-1",
+                   candidates: tuple[roster_wire.RosterCandidate, ...] = ()) -> Path:
+    """A roster signed by the central key for this centre: by default, session S-desk delivering
+    pkg-open's form, with one candidate with a photo and extra time and one without either."""
     roster = roster_wire.SessionRoster(
-        centre_id="centre-1", session_id="S-desk", version=1, issued_at="2026-12-01T08:00:00Z", scheme_id="scheme-a",
-        scheme_version=1, starts_at="2026-12-20T09:00:00Z", window_minutes=60, forms=("form-1",),
-        accommodation_policy=AccommodationPolicy(("extra_time_percent",), 50),
-        candidates=(roster_wire.RosterCandidate("sig-1", "Mary Somerville", "B1", _jpeg(),
-                                                Accommodations(extra_time_percent=25)),
-                    roster_wire.RosterCandidate("sig-2", "Emmy Noether", "B2")))
-    path = tmp_path / "roster.signed"
+        centre_id="centre-1", session_id=session_id, version=1, issued_at="2026-12-01T08:00:00Z",
+        scheme_id="scheme-a", scheme_version=1, starts_at="2026-12-20T09:00:00Z", window_minutes=60,
+        forms=(form_id,), accommodation_policy=AccommodationPolicy(("extra_time_percent",), 50),
+        candidates=candidates or (roster_wire.RosterCandidate("sig-1", "Mary Somerville", "B1", _jpeg(),
+                                                              Accommodations(extra_time_percent=25)),
+                                  roster_wire.RosterCandidate("sig-2", "Emmy Noether", "B2")))
+    path = tmp_path / f"{session_id}.signed"
     path.write_bytes(roster_wire.make_roster(running.setup.central.key, roster))
     return path
 
@@ -88,6 +92,11 @@ def test_the_admit_form_shows_the_roster_photo_and_an_override_needs_an_admin_an
 
     refused = _admit(running_console, "kiosk-desk", "walk-in")
     assert not refused["ok"] and "not on the roster" in refused["error"]
+    other = _signed_roster(running_console, tmp_path, "S-other", "form-9",
+                           (roster_wire.RosterCandidate("sig-9", "Sophie Germain", "C1"),))
+    cli(data, "roster", "import-signed", str(other))
+    refused = _admit(running_console, "kiosk-desk", "sig-9")          # booked for a session of another form
+    assert not refused["ok"] and "delivers form-9; this package is form form-1" in refused["error"]
     with console_tab(browser) as page:
         _login(page, url, ADMIN)
         page.goto(url + "/roster")
