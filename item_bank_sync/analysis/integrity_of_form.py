@@ -16,11 +16,13 @@ from item_bank_sync.results.integrity import analyse_form
 
 
 def integrity_of_form(ctx: CentralContext, form_ref: str) -> tuple[str, int, list[dict[str, Any]]]:
-    """``(form_id, version, flags)`` for ``FORM[@VERSION]``; each flag a dict with ``incidents_count``."""
+    """``(form_id, version, flags)`` for ``FORM[@VERSION]``; each flag a dict with ``incidents_count`` and
+    ``ended_by_proctor`` (the flag's attempts a proctor ended, comma-separated; "" for none)."""
     results = ctx.open_results_db()
     form_id, version = parse_form_ref(form_ref, results)
     scoring = load_form_scoring(ctx.open_bank_db(), form_id, version)
     flags = [f.to_dict() for f in analyse_form(results, {k.item_id: k for k in scoring.keys}, form_id, version)]
     for flag in flags:
         flag["incidents_count"] = len(flag["incidents"])
+        flag["ended_by_proctor"] = ", ".join(flag["detail"].get("ended_by_proctor", {}))  # cut short: weighs differently
     return form_id, version, flags

@@ -281,10 +281,10 @@ def integrity_command(ctx: click.Context, form_ref: str) -> None:
     """Flag response similarity, too-fast answers and wrong-to-right changes for human review.
 
     Flags are leads for an investigation, never a decision; each lists the proctors' alerts and
-    incidents recorded for the attempts concerned.
+    incidents recorded for the attempts concerned, and names those of its attempts a proctor ended.
     """
     from item_bank_sync.analysis.integrity_of_form import integrity_of_form
 
     form_id, version, flags = integrity_of_form(central(ctx), form_ref)
-    emit(ctx, flags, _table(flags, ["kind", "attempt_id", "other_attempt_id", "z", "incidents_count"],
+    emit(ctx, flags, _table(flags, ["kind", "attempt_id", "other_attempt_id", "z", "incidents_count", "ended_by_proctor"],
                             f"Integrity flags for {form_id} v{version} (for human review only)"))

@@ -24,6 +24,12 @@ by the scores of the value before and after. With ``q`` the share of wrong-to-ri
 *other* attempts' changes on the form, an attempt's count is Binomial(changes, q); flagged above
 ``z_changes`` with at least ``min_wr`` such changes. (This needs the kiosk's answer history in the
 envelope; with final answers only there are no changes to count.)
+
+**Attempts a proctor ended** stay in the analysis but every flag naming one says so
+(``detail["ended_by_proctor"]``: attempt id -> the proctor's reason). Why not leave them out, as
+item statistics do: a proctor may end an exam precisely because of suspected misconduct, and that
+attempt's answers are then the evidence. Why label them: such an attempt was cut short (fewer
+answers, possibly rushed ones before a candidate was taken ill), so its flag weighs differently.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from exam_core.timestamps import format_time, utc_now
 from exam_core.model import AnswerKey
 from item_bank_sync.db.sql import write
 from item_bank_sync.results.schema import attempts as attempts_table
+from item_bank_sync.results.review import PROCTOR_END
 from item_bank_sync.results.schema import incidents, integrity_flags, responses
 from item_bank_sync.results.scoring import score_response
 import itertools
@@ -169,8 +176,8 @@ def analyse_form(results: Engine, keys: dict[str, AnswerKey], form_id: str, form
     a = attempts_table.c
     with results.connect() as conn:
         attempts = [dict(r) for r in conn.execute(
-            select(a.attempt_id, a.seat, a.item_time_json).where(a.form_id == form_id, a.form_version == form_version)
-            .order_by(a.attempt_id)).mappings()]
+            select(a.attempt_id, a.seat, a.item_time_json, a.ended_by, a.end_reason)
+            .where(a.form_id == form_id, a.form_version == form_version).order_by(a.attempt_id)).mappings()]
     ids = [a["attempt_id"] for a in attempts]
     item_ids = list(keys)
     histories = _histories(results, ids)
@@ -181,9 +188,18 @@ def analyse_form(results: Engine, keys: dict[str, AnswerKey], form_id: str, form
     wr, changes = _changes(ids, keys, histories)
     flags = (similarity_flags(ids, [a["seat"] for a in attempts], wrong_choice, t)
              + fast_flags(ids, times, answered, right, t) + change_flags(ids, wr, changes, t))
+    _label_ended(flags, {r["attempt_id"]: r["end_reason"] for r in attempts if r["ended_by"] == PROCTOR_END})
     _attach_incidents(results, flags)
     _store(results, ids, flags)
     return flags
+
+
+def _label_ended(flags: list[Flag], ended: dict[str, str]) -> None:
+    """Name, in each flag's detail, the attempts of it a proctor ended, with the reason (module doc)."""
+    for flag in flags:
+        cut_short = {aid: ended[aid] for aid in (flag.attempt_id, flag.other_attempt_id) if aid in ended}
+        if cut_short:
+            flag.detail["ended_by_proctor"] = cut_short
 
 
 def _histories(results: Engine, ids: list[str]) -> dict[str, dict[tuple[str, str], list[Any]]]:

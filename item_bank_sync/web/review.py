@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
+from sqlalchemy import case, exists, func, or_, select
 
 from exam_core.errors import InvigilError
 from item_bank_sync.analysis.integrity_of_form import integrity_of_form
@@ -35,6 +35,7 @@ from item_bank_sync.certificates.decision import record_decision
 from item_bank_sync.registry.conflicts import Declaration, list_declarations
 from item_bank_sync.results.decisions import (OUTCOMES, integrity_flag_count, results_csv, results_rows,
                                               roles_on_attempt)
+from item_bank_sync.results.review import PROCTOR_END
 from item_bank_sync.results.schema import attempts, decisions, integrity_flags
 from item_bank_sync.sittings.bookings import person_of_candidate
 from item_bank_sync.sittings.impartiality import staff
@@ -70,7 +71,10 @@ FLAGS = TableSpec("flags", (
     Col("attempt_id", "Attempt", _F.attempt_id, filter="text",
         link=lambda r: url_for("review.decision_page", attempt_id=r.attempt_id)),
     Col("other_attempt_id", "Other attempt", _F.other_attempt_id, filter="text"),
-    Col("score", "z", _F.score, show=lambda v: f"{v:.2f}")),
+    Col("score", "z", _F.score, show=lambda v: f"{v:.2f}"),
+    Col("ended", "Ended by a proctor", case((exists().where(
+        or_(_A.attempt_id == _F.attempt_id, _A.attempt_id == _F.other_attempt_id), _A.ended_by == PROCTOR_END),
+        "yes"), else_="no"), sortable=False)),
     key=(_F.id,), default_sort="score", default_descending=True)
 
 

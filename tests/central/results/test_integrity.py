@@ -110,6 +110,26 @@ def test_planted_patterns_are_flagged_and_tied_to_incidents(tmp_path):
     assert db.execute("SELECT COUNT(*) FROM integrity_flags").fetchone()[0] == len(flags)
 
 
+
+def test_a_flag_on_an_attempt_a_proctor_ended_says_so(tmp_path):
+    """An attempt a proctor ended stays in the analysis (misconduct may be why it was ended) and each
+    flag naming it carries the proctor's reason, stored with the flag; other flags carry nothing."""
+    answers = _simulate()
+    answers[1] = np.where(np.random.default_rng(5).random(K) < 0.85, answers[0], answers[1])   # neighbour copies
+    fast = {7: {f"i{j}": (900 if j < 12 else 40_000) for j in range(K)}}
+    results = central_db(tmp_path / "central").results
+    db = sql(results)
+    _store(db, answers, fast, {})
+    db.execute("UPDATE attempts SET ended_by = 'proctor_end', end_reason = 'candidate taken ill'"
+               " WHERE attempt_id = 'att-01'")
+    flags = analyse_form(results, _keys(), "F", 1)
+    copy_flag = next(f for f in flags if f.kind == "similarity" and f.other_attempt_id == "att-01")
+    assert copy_flag.detail["ended_by_proctor"] == {"att-01": "candidate taken ill"}
+    fast_flag = next(f for f in flags if f.kind == "too_fast" and f.attempt_id == "att-07")
+    assert "ended_by_proctor" not in fast_flag.detail
+    stored = db.execute("SELECT detail_json FROM integrity_flags WHERE other_attempt_id = 'att-01'").fetchone()
+    assert json.loads(stored[0])["ended_by_proctor"] == {"att-01": "candidate taken ill"}
+
 def test_distant_pairs_need_stronger_evidence():
     """The same moderate similarity is flagged for neighbours and not for distant seats."""
     rng = np.random.default_rng(10)
