@@ -47,7 +47,7 @@ TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[
 INTERACTION_TYPES = (
     "choice", "inline_choice", "text_entry", "extended_text", "order", "match",
     "associate", "gap_match", "hottext", "hotspot", "slider", "graphic_order", "graphic_associate",
-    "graphic_gap_match",
+    "graphic_gap_match", "media",
 )
 #: Interactions drawn over an image whose areas (``Interaction.hotspots``) are the options
 #: (graphic gap match: the gaps its choices are placed in).
@@ -59,7 +59,9 @@ SLIDER_ORIENTATIONS = ("horizontal", "vertical")
 MAX_SLIDER_POSITIONS = 100_000
 CARDINALITIES = ("single", "multiple", "ordered")
 BASE_TYPES = ("identifier", "pair", "directedPair", "point", "string", "integer", "float")
-SCORING_TEMPLATES = ("match_correct", "map_response", "map_response_point", "human")
+#: ``unscored``: a response recorded but worth nothing (a media interaction's play count that no
+#: rule scores: the item's other interactions carry its score).
+SCORING_TEMPLATES = ("match_correct", "map_response", "map_response_point", "human", "unscored")
 HOTSPOT_SHAPES = ("rect", "circle", "ellipse", "poly", "default")
 ITEM_STATUSES = ("draft", "reviewed", "approved", "retired")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -255,6 +257,40 @@ class SliderRange(Record):
 
 
 @dataclass(frozen=True)
+class MediaPlayer(Record):
+    """Audio or video a candidate plays from the form package (QTI ``mediaInteraction``).
+
+    The response is how many times it was started. ``max_plays`` (0: no limit) is enforced by the
+    kiosk's page and checked by its server; ``min_plays`` is what the item asks before answering
+    (told to the candidate, not forced). ``autostart`` and ``loop`` are kept as the item says; the
+    kiosk never starts sound by itself (it would talk over a screen reader, WCAG 1.4.2).
+    """
+
+    media: MediaRef
+    min_plays: int = 0
+    max_plays: int = 0
+    loop: bool = False
+    autostart: bool = False
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> MediaPlayer:
+        r = Fields(data, path)
+        out = cls(
+            media=r.record("media", MediaRef),
+            min_plays=r.int("min_plays", 0, minimum=0, maximum=1_000),
+            max_plays=r.int("max_plays", 0, minimum=0, maximum=1_000),
+            loop=r.bool("loop", False),
+            autostart=r.bool("autostart", False),
+        )
+        r.done()
+        if not out.media.mime.startswith(("audio/", "video/")):
+            raise ValidationError(r.where("media.mime"), "must be audio or video")
+        if out.max_plays and out.min_plays > out.max_plays:
+            raise ValidationError(r.where("min_plays"), "must not be above max_plays")
+        return out
+
+
+@dataclass(frozen=True)
 class Interaction(Record):
     """One response-bearing interaction of an item, as the candidate sees it (never its key)."""
 
@@ -276,13 +312,16 @@ class Interaction(Record):
     pattern_mask: str | None = None
     #: The slider's range (type ``slider`` only); left out of ``to_dict`` when None.
     slider: SliderRange | None = None
+    #: The audio or video and its play limits (type ``media`` only); left out when None.
+    player: MediaPlayer | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field; ``slider`` only for a slider, so items stored before it keep their bytes
-        (and their content hash)."""
+        """Every field; ``slider`` and ``player`` only for their types, so items stored before them
+        keep their bytes (and their content hash)."""
         out = super().to_dict()
-        if self.slider is None:
-            del out["slider"]
+        for name in ("slider", "player"):
+            if out[name] is None:
+                del out[name]
         return out
 
     @classmethod
@@ -306,10 +345,13 @@ class Interaction(Record):
             expected_lines=r.int("expected_lines", None, minimum=1, maximum=10_000),
             pattern_mask=r.str("pattern_mask", None, max_len=500),
             slider=r.record("slider", SliderRange, None),
+            player=r.record("player", MediaPlayer, None),
         )
         r.done()
         if (out.type == "slider") != (out.slider is not None):
             raise ValidationError(r.where("slider"), "is required for a slider and only for a slider")
+        if (out.type == "media") != (out.player is not None):
+            raise ValidationError(r.where("player"), "is required for a media interaction and only for one")
         check_unique([c.id for c in out.choices + out.targets] + [h.id for h in out.hotspots],
                       r.where("choices"))
         return out

@@ -1,4 +1,5 @@
-"""Media an item references, checked at import: real raster images of a bounded size.
+"""Media an item references, checked at import: real raster images (and, for a media interaction,
+real sound or video) of a bounded size.
 
 Items refer to media as ``media:SHA256`` (see ``exam_core.model``); :func:`media_ref` describes one
 file for that reference, and :class:`item_bank_sync.bank.media.MediaStore` keeps the bytes.
@@ -89,3 +90,33 @@ def media_ref(data: bytes, name: str, source: str, element: str,
     width, height = size if size and all(0 < v <= 20_000 for v in size) else (None, None)
     return MediaRef(sha256=hashlib.sha256(data).hexdigest(), mime=mime, name=Path(name).name[:255],
                     width=width, height=height)
+
+
+#: Sound and video a mediaInteraction may play, by their bytes: (magic test, audio type, video type).
+_AV_FORMATS = (
+    (lambda d: d[:4] == b"RIFF" and d[8:12] == b"WAVE", "audio/wav", None),
+    (lambda d: d.startswith(b"OggS"), "audio/ogg", "video/ogg"),
+    (lambda d: d.startswith(b"fLaC"), "audio/flac", None),
+    (lambda d: d.startswith(b"ID3") or d[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"), "audio/mpeg", None),
+    (lambda d: d.startswith(b"\x1aE\xdf\xa3"), "audio/webm", "video/webm"),
+    (lambda d: d[4:8] == b"ftyp", "audio/mp4", "video/mp4"),
+)
+
+
+def sniff_av(data: bytes, declared: str) -> str | None:
+    """The audio or video type the bytes really are, or None. Containers that hold either (Ogg,
+    WebM, MP4) are audio or video as the item declares (``type="video/..."``)."""
+    for test, audio, video in _AV_FORMATS:
+        if test(data):
+            return video if declared.startswith("video/") and video else audio
+    return None
+
+
+def av_ref(data: bytes, name: str, declared: str, source: str, element: str) -> MediaRef:
+    """Check one sound or video file of a media interaction and describe it (type by its bytes)."""
+    if len(data) > MAX_MEDIA_BYTES:
+        raise ItemRejected(source, element, f"media {name!r} is {len(data)} bytes, more than {MAX_MEDIA_BYTES}")
+    mime = sniff_av(data, declared)
+    if mime is None:
+        raise ItemRejected(source, element, f"media {name!r} is not WAV, Ogg, FLAC, MP3, WebM or MP4 audio/video")
+    return MediaRef(sha256=hashlib.sha256(data).hexdigest(), mime=mime, name=Path(name).name[:255])

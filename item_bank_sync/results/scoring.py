@@ -19,6 +19,8 @@ response processing:
     each point in no area adds ``default_value`` once; then clamped to the bounds.
 ``human``
     not scored here: the response goes to the human-marking queue (see :mod:`marking`).
+``unscored``
+    recorded, worth 0 of 0 (a media interaction's play count when no rule scores it).
 
 "No response" (``None`` or an empty list) scores 0 under every template.
 """
@@ -238,6 +240,8 @@ def score_response(value: Any, key: ResponseKey, where: str = "value") -> float 
     value = check_response_value(value, key.cardinality, key.base_type, where)
     if key.template == HUMAN:
         return None
+    if key.template == "unscored":
+        return 0.0
     if isinstance(value, list) and not value:
         return 0.0
     if key.template == "match_correct":

@@ -60,7 +60,7 @@ NO_FALLBACK_PREFIXES = ("audio/", "video/")
 #: QTI wrappers whose children are body content.
 UNWRAP_QUIETLY = frozenset({"contentBody"})
 SUPPORTED_LIST = ("choice, inlineChoice, textEntry, extendedText, order, match, associate, gapMatch, "
-                  "hottext, hotspot, selectPoint, slider, graphicOrder, graphicAssociate, graphicGapMatch; "
+                  "hottext, hotspot, selectPoint, slider, graphicOrder, graphicAssociate, graphicGapMatch, media; "
                   "interactions may not be nested")
 
 _ATTR_VALUE = {

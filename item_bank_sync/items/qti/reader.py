@@ -21,9 +21,9 @@ from lxml import etree
 
 from exam_core.errors import ValidationError
 from exam_core.model import (IDENTIFIER_RE, SLIDER_ORIENTATIONS, AnswerKey, Choice, Hotspot, Interaction, Item,
-                             MediaRef, SliderRange)
+                             MediaPlayer, MediaRef, SliderRange)
 from item_bank_sync.items.errors import ItemRejected
-from item_bank_sync.items.media import media_ref
+from item_bank_sync.items.media import av_ref, media_ref
 from item_bank_sync.items.qti.body import BodySanitizer, Handler
 from item_bank_sync.items.qti.include import Includer, stimulus_body
 from item_bank_sync.items.qti.responses import Found, ResponseRules
@@ -38,6 +38,7 @@ SUPPORTED_INTERACTIONS = {
     "hotspotInteraction": "hotspot", "selectPointInteraction": "hotspot",
     "sliderInteraction": "slider", "graphicOrderInteraction": "graphic_order",
     "graphicAssociateInteraction": "graphic_associate", "graphicGapMatchInteraction": "graphic_gap_match",
+    "mediaInteraction": "media",
 }
 INLINE_INTERACTIONS = frozenset({"inlineChoiceInteraction", "textEntryInteraction"})
 #: Top-level children of an item, and what the importer does with each.
@@ -518,3 +519,34 @@ class _ItemReader(ResponseRules):
         found = self._found("graphicGapMatchInteraction", inter, where, choices)
         found.targets = {h.id for h in spots}
         return found
+
+    def _read_mediaInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
+        """Sound or video played from the package; the response is the play count (QTI integer)."""
+        self._unexpected(el, where, {"prompt", "object"})
+        objects = [c for c in qti_children(el) if qti_name(c) == "object"]
+        if len(objects) != 1:
+            raise self.reject(where, "needs exactly one object (the audio or video)")
+        a, path = qti_attrs(objects[0]), f"{where}/object"
+        src, declared = a.get("data", ""), a.get("type", "")
+        if not src or not declared.startswith(("audio/", "video/")):
+            raise self.reject(path, f"type {declared!r} is not audio or video (a picture is not played)")
+        data = self.load_media(src, path)
+        ref = av_ref(data, src, declared, self.source, path)
+        if ref.sha256 not in self.media:
+            self.media[ref.sha256] = (ref, data)
+            self.media_order.append(ref)
+        alt = " ".join("".join(objects[0].itertext()).split())[:1000]
+        media = MediaRef(sha256=ref.sha256, mime=ref.mime, name=ref.name, alt=alt,
+                         width=self._opt_positive(a.get("width"), f"{path}@width"),
+                         height=self._opt_positive(a.get("height"), f"{path}@height"))
+        m = qti_attrs(el)
+        try:
+            player = MediaPlayer.from_dict({
+                "media": media.to_dict(), "min_plays": self._int(m.get("minPlays"), f"{where}@minPlays", 0),
+                "max_plays": self._int(m.get("maxPlays"), f"{where}@maxPlays", 0),
+                "loop": self._flag(el, "loop"), "autostart": self._flag(el, "autostart")}, where)
+        except ValidationError as exc:
+            raise self.reject(exc.field, exc.reason) from None
+        inter = Interaction(type="media", response_id=rid, cardinality="single", base_type="integer",
+                            prompt_html=self._prompt(el, where), player=player)
+        return self._found("mediaInteraction", inter, where, [])

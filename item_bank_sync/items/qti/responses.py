@@ -41,7 +41,11 @@ FITS = {
     "graphicOrderInteraction": ({"ordered"}, {"identifier"}),
     "graphicAssociateInteraction": ({"single", "multiple"}, {"pair"}),
     "graphicGapMatchInteraction": ({"single", "multiple"}, {"directedPair"}),
+    "mediaInteraction": ({"single"}, {"integer"}),
 }
+#: Interactions that an item's scoring may leave out: an essay goes to markers, a media
+#: interaction's play count is recorded unscored.
+UNSCORED_OK = ("extended_text", "media")
 
 
 @dataclass
@@ -216,16 +220,19 @@ class ResponseRules:
                 raise self.reject(found.element, f"responseIdentifier {inter.response_id!r} is not declared")
             found.interaction = self._fit(found, decl)
             rule = rules.get(inter.response_id)
-            if processing is not None and rule is None and inter.type != "extended_text":
+            if processing is not None and rule is None and inter.type not in UNSCORED_OK:
                 raise self.reject(found.element, f"nothing in responseProcessing scores {inter.response_id!r}")
             keys.append(self._key(found, decl, rule, processing is None, assume_match_correct))
+        if all(k.template == "unscored" for k in keys):
+            raise self.reject("responseProcessing", "scores nothing: a media interaction's play count alone is "
+                                                    "not an item (unscored survey items are not supported)")
         return keys
 
     def _template_scores_response(self, found_list: list[Found], template: str) -> None:
         """A standard template scores RESPONSE only: any other automatically scored interaction is refused."""
         for found in found_list:
             rid = found.interaction.response_id
-            if rid != "RESPONSE" and found.interaction.type != "extended_text":
+            if rid != "RESPONSE" and found.interaction.type not in UNSCORED_OK:
                 raise self.reject(found.element, f"template {template} scores the response RESPONSE, but this "
                                                  f"interaction uses {rid!r}, which would never be scored")
 
@@ -268,6 +275,9 @@ class ResponseRules:
                                      "scoring rule is ignored")
             # a correctResponse of an essay is its model answer: it goes to the markers with the key
             return ResponseKey(**base, template="human", correct=correct, max_score=self._human_max())
+        if inter.type == "media" and rule is None:
+            # the play count is recorded for the record (and disputes), scored by nothing
+            return ResponseKey(**base, template="unscored", correct=correct, max_score=0.0)
         if no_processing:
             return self._no_template(found, decl, correct, base, assume_match_correct)
         if rule is None:  # callers pass a rule whenever the item has response processing

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from exam_core.model import AnswerKey, Interaction, Item, ResponseKey
+from exam_core.model import AnswerKey, Interaction, Item, MediaPlayer, ResponseKey
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.xml import MATHML_NS, QTI3_NS
 
@@ -37,7 +37,7 @@ ELEMENT = {
     "hottext": "qti-hottext-interaction", "hotspot": "qti-hotspot-interaction",
     "slider": "qti-slider-interaction", "graphic_order": "qti-graphic-order-interaction",
     "graphic_associate": "qti-graphic-associate-interaction",
-    "graphic_gap_match": "qti-graphic-gap-match-interaction",
+    "graphic_gap_match": "qti-graphic-gap-match-interaction", "media": "qti-media-interaction",
 }
 
 #: Maps a ``media:SHA256`` src (or any other src) to the path written into the QTI file.
@@ -89,7 +89,7 @@ def item_to_qti(item: Item, key: AnswerKey, media_path: MediaPath, source: str =
 
 def _processing(root: etree._Element, key: AnswerKey) -> None:
     """A template when it says exactly what the key says, else inline per-response sums."""
-    scored = [k for k in key.responses if k.template != "human"]
+    scored = [k for k in key.responses if k.template not in ("human", "unscored")]
     if not scored:
         return
     only = scored[0]
@@ -270,6 +270,27 @@ class _BodyWriter:
 
     def _attrs_gap_match(self, el: etree._Element, inter: Interaction) -> None:
         self._shuffle(el, inter)
+
+    def _attrs_media(self, el: etree._Element, inter: Interaction) -> None:
+        player = self._player(inter)
+        el.set("autostart", "true" if player.autostart else "false")
+        el.set("min-plays", str(player.min_plays))
+        el.set("max-plays", str(player.max_plays))
+        if player.loop:
+            el.set("loop", "true")
+
+    def _player(self, inter: Interaction) -> MediaPlayer:
+        if inter.player is None:
+            raise ItemRejected(self.source, f"interactions[{inter.response_id}]", "a media interaction needs its media")
+        return inter.player
+
+    def _content_media(self, el: etree._Element, inter: Interaction) -> None:
+        media = self._player(inter).media
+        obj = etree.SubElement(el, _q("object"), type=media.mime, data=self.media_path(f"media:{media.sha256}"))
+        for dim in ("width", "height"):
+            if getattr(media, dim):
+                obj.set(dim, str(getattr(media, dim)))
+        obj.text = media.alt or None
 
     def _attrs_graphic_associate(self, el: etree._Element, inter: Interaction) -> None:
         self._limits(el, inter, "associations")

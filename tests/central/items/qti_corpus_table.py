@@ -47,6 +47,9 @@ IMPORTED: dict[str, tuple[list[str], list[tuple[str, str, float, Any]], str]] = 
     "invigil/gap-match-gap-img.xml": (["gap_match"], [("RESPONSE", "match_correct", 1.0,
                                                        [["IMG_SW", "G1"], ["IMG_LAMP", "G2"]])],
                                       'alt="Switch symbol"'),
+    "invigil/media-audio-plays.xml": (["media", "choice"], [("PLAYS", "unscored", 0.0, None),
+                                                            ("RESPONSE", "match_correct", 1.0, "FIRE")],
+                                      "Play the recording (at most twice)."),
     "invigil/weighted-constant-qti3.xml": (["choice"], [("RESPONSE", "match_correct", 2.5, "B")], "13 A"),
     "invigil/weighted-maxscore.xml": (["order"], [("RESPONSE", "match_correct", 3.0, ["S", "L", "T"])], "Test dead"),
     "invigil-package!items/companion-calculator.xml": (["text_entry"], [("RESPONSE", "match_correct", 1.0, 2.3)],
@@ -68,6 +71,7 @@ IMPORTED: dict[str, tuple[list[str], list[tuple[str, str, float, Any]], str]] = 
 REFUSED: dict[str, tuple[str, str]] = {
     "invigil/custom-partial-credit.xml": ("responseProcessing/responseCondition[1]", "custom response processing"),
     "invigil/html5-video.xml": ("itemBody/figure/video", "cannot be delivered"),
+    "invigil/media-picture-object.xml": ("mediaInteraction[PLAYS]/object", "is not audio or video"),
     "invigil/qti3-names-under-22.xml": ("qti-choice-interaction", "QTI 3.0 element name under the QTI 2.2 namespace"),
     "invigil/graphic-order-partial.xml": ("graphicOrderInteraction[RESPONSE]@minChoices", "partial order"),
     "invigil/template-math-variable.xml": ("templateDeclaration[TPL_E]", "would see the variable names"),

@@ -92,6 +92,7 @@ def _all_html(parsed: ParsedItem) -> str:
     for inter in parsed.item.interactions:
         parts += [inter.prompt_html, inter.content_html] + [c.html for c in inter.choices + inter.targets]
         parts += [h.label for h in inter.hotspots] + [inter.image.alt if inter.image else ""]
+        parts += [inter.player.media.alt if inter.player else ""]
     html = "\n".join(parts)
     return html + "\n" + " ".join(re.findall(r'alt="([^"]*)"', html))  # alt text reaches the candidate too
 

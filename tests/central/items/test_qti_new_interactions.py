@@ -18,7 +18,8 @@ from tests.central.items.qti_corpus_table import CORPUS
 from tests.support.central_items import QTI21, write_qti
 
 NEW = ("invigil/slider.xml", "invigil/slider-qti3-map.xml", "invigil/graphic-order.xml",
-       "invigil/graphic-associate.xml", "invigil/graphic-gap-match-qti3.xml", "invigil/gap-match-gap-img.xml")
+       "invigil/graphic-associate.xml", "invigil/graphic-gap-match-qti3.xml", "invigil/gap-match-gap-img.xml",
+       "invigil/media-audio-plays.xml")
 MATCH_CORRECT = "http://www.imsglobal.org/question/qti_v2p1/rptemplates/match_correct"
 
 
@@ -202,6 +203,46 @@ PAIR = ('<responseDeclaration identifier="RESPONSE" cardinality="multiple" baseT
 def test_graphic_pair_constructs_are_refused_by_name(tmp_path: Path, xml: str, element: str, problem: str) -> None:
     (tmp_path / "images").mkdir()
     (tmp_path / "images" / "circuit.png").write_bytes((CORPUS / "invigil/images/circuit.png").read_bytes())
+    outcome = parse(write_qti(tmp_path, "i.xml", xml))
+    assert isinstance(outcome, ItemRejected), "expected a rejection"
+    assert element in outcome.element and problem in outcome.problem, outcome.reason
+
+
+def test_media_plays_from_the_package_with_its_limits() -> None:
+    parsed = imported(CORPUS / "invigil/media-audio-plays.xml")
+    player = parsed.item.interactions[0].player
+    assert player is not None and (player.min_plays, player.max_plays, player.autostart) == (1, 2, False)
+    assert player.media.mime == "audio/wav" and player.media.alt == "A steady 440 Hz tone"  # typed by its bytes
+    assert parsed.media[player.media.sha256][1] == (CORPUS / "invigil/media/tone.wav").read_bytes()
+    plays, choice = parsed.key.responses
+    assert (plays.template, plays.max_score, score_response(2, plays)) == ("unscored", 0.0, 0.0)
+    assert score_response("FIRE", choice) == 1.0
+
+
+def media_item(obj: str, attrs: str = 'autostart="false"', processing: str = "") -> str:
+    return (f'<assessmentItem xmlns="{QTI21}" identifier="m" title="m" adaptive="false" timeDependent="false">'
+            '<responseDeclaration identifier="PLAYS" cardinality="single" baseType="integer"/>'
+            f'<itemBody><mediaInteraction responseIdentifier="PLAYS" {attrs}>{obj}</mediaInteraction></itemBody>'
+            f'{processing}</assessmentItem>')
+
+
+WAV = '<object type="audio/wav" data="tone.wav">tone</object>'
+
+
+@pytest.mark.parametrize("xml, element, problem", [
+    (media_item(WAV), "responseProcessing", "scores nothing"),
+    (media_item('<object type="audio/wav" data="images/circuit.png">x</object>'), "mediaInteraction[PLAYS]/object",
+     "is not WAV, Ogg, FLAC, MP3, WebM or MP4"),
+    (media_item(WAV + WAV), "mediaInteraction[PLAYS]", "exactly one object"),
+    (media_item(WAV, 'autostart="false" minPlays="3" maxPlays="2"'), "mediaInteraction[PLAYS].min_plays",
+     "must not be above max_plays"),
+    (media_item('<object type="video/mp4" data="missing.mp4">x</object>'), "mediaInteraction[PLAYS]/object",
+     "not found"),
+])
+def test_media_constructs_we_cannot_deliver_are_refused(tmp_path: Path, xml: str, element: str, problem: str) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "circuit.png").write_bytes((CORPUS / "invigil/images/circuit.png").read_bytes())
+    (tmp_path / "tone.wav").write_bytes((CORPUS / "invigil/media/tone.wav").read_bytes())
     outcome = parse(write_qti(tmp_path, "i.xml", xml))
     assert isinstance(outcome, ItemRejected), "expected a rejection"
     assert element in outcome.element and problem in outcome.problem, outcome.reason
