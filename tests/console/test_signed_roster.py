@@ -191,6 +191,27 @@ def test_another_centre_an_older_version_and_a_grant_beyond_the_scheme_are_refus
     assert [r["version"] for r in signed.sessions()] == [2]
 
 
+def test_a_later_version_keeps_who_already_sat(setup: Setup) -> None:
+    """A booking cancelled after its candidate sat (the record is evidence): version 2 leaves them."""
+    s = setup
+    publish(s.world.context, REGISTRAR, s.session.session_id)
+    _sync(s)
+    sat, gone = s.booked[0].candidate_id, s.booked[1].candidate_id
+    s.console.db.table("attempts").insert({"attempt_id": "att-sat", "candidate_id": sat, "kiosk_id": "kiosk-1",
+                                           "package_id": "pkg-1", "state": "submitted", "body": "{}",
+                                           "admitted_by": "proctor", "admitted_at": format_time(utc_now()),
+                                           "started_at": format_time(utc_now())})
+    for booking in s.booked[:2]:
+        bookings.cancel(s.world.context, REGISTRAR, booking.booking_id, reason="left")
+    publish(s.world.context, REGISTRAR, s.session.session_id)
+    report = _sync(s)
+    assert report["rosters_imported"] == [{"session_id": s.session.session_id, "version": 2}]
+    held = _candidates(s.console)
+    assert sat in held and gone not in held and s.booked[2].candidate_id in held
+    entry = [e for e in s.console.audit.entries() if e.action == "roster.signed_import"][-1]
+    assert (entry.data["version"], entry.data["removed"]) == (2, 1)
+
+
 def test_the_roster_also_travels_in_the_air_gap_bundle(setup: Setup, tmp_path: Path) -> None:
     s = setup
     publish(s.world.context, REGISTRAR, s.session.session_id)
