@@ -10,7 +10,6 @@ import pytest
 from item_bank_sync.recertification import cpd
 from item_bank_sync.registry import actors
 from item_bank_sync.registry.errors import Forbidden, Refused
-from tests.central.recertification.conftest import holder_world
 from tests.support.central_db import audit_of, central_db, value
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + b"attended: wiring regulations course" * 20
@@ -89,24 +88,17 @@ def test_the_draw_is_reproducible_from_its_seed_and_population():
     assert cpd.draw("s", [], 0.5) == []
 
 
-def test_a_sample_is_recorded_drawn_once_and_repeatable_on_another_copy(tmp_path):
-    drawn = []
-    for copy in ("a", "b"):
-        held = holder_world(tmp_path / copy)
-        try:
-            for n in range(10):
-                record(held, description=f"activity {n}")
-            ids = sorted(r.record_id for r in cpd.records_of(held.ctx, held.cert.certificate_id))
-            sample = cpd.sample(held.ctx, AUDITOR, 0.3, seed="audit-2026-q4")
-            assert (sample.population, sample.seed, len(sample.drawn)) == (10, "audit-2026-q4", 3)
-            drawn.append([ids.index(i) for i in sample.drawn])       # positions: the ids are random per copy
-            statuses = {r.record_id: r.audit_status for r in cpd.records_of(held.ctx, held.cert.certificate_id)}
-            assert {i for i, s in statuses.items() if s == "sampled"} == set(sample.drawn)
-            again = cpd.sample(held.ctx, AUDITOR, 0.3, seed="audit-2026-q4")
-            assert again.population == 7 and not set(again.drawn) & set(sample.drawn)   # never drawn twice
-            entry = [e for e in audit_of(held.passed.world.data_dir).entries() if e.action == "cpd.sample"][0]
-            assert entry.data["drawn"] == sample.drawn and entry.data["seed"] == "audit-2026-q4"
-            assert cpd.draw("audit-2026-q4", ids, 0.3) == sample.drawn     # anyone can draw it again
-        finally:
-            held.ctx.close()
-    assert drawn[0] == drawn[1]                                       # the same draw on both copies
+def test_a_sample_is_recorded_drawn_once_and_drawn_again_from_its_record(held):
+    for n in range(10):
+        record(held, description=f"activity {n}")
+    ids = sorted(r.record_id for r in cpd.records_of(held.ctx, held.cert.certificate_id))
+    sample = cpd.sample(held.ctx, AUDITOR, 0.3, seed="audit-2026-q4")
+    assert (sample.population, sample.seed, len(sample.drawn)) == (10, "audit-2026-q4", 3)
+    statuses = {r.record_id: r.audit_status for r in cpd.records_of(held.ctx, held.cert.certificate_id)}
+    assert {i for i, s in statuses.items() if s == "sampled"} == set(sample.drawn)
+    entry = [e for e in audit_of(held.passed.world.data_dir).entries() if e.action == "cpd.sample"][0]
+    assert entry.data["drawn"] == sample.drawn and entry.data["seed"] == "audit-2026-q4"
+    assert cpd.draw("audit-2026-q4", ids, 0.3) == sample.drawn          # anyone can draw it again
+    again = cpd.sample(held.ctx, AUDITOR, 0.3, seed="audit-2026-q4")
+    assert again.population == 7 and not set(again.drawn) & set(sample.drawn)   # never drawn twice
+    assert again.drawn == cpd.draw("audit-2026-q4", sorted(set(ids) - set(sample.drawn)), 0.3)
