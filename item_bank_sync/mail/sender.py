@@ -10,7 +10,7 @@ import ssl
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,7 @@ class Mailer:
             raise MailError("mail: not a valid recipient or subject")
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.settings.sender, to, subject
-        message["Date"] = format_datetime(datetime.now(timezone.utc))
+        message["Date"] = format_datetime(datetime.now(UTC))
         message["Message-ID"] = make_msgid(domain=self.settings.sender.rpartition("@")[2])
         message.set_content(body)
         try:

@@ -17,6 +17,7 @@ a random token whose hash is the row's key), so signing out or expiry ends them 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import secrets
@@ -185,7 +186,8 @@ def open_session(ctx: CentralContext, found: Account) -> str:
     with write(ctx.open_bank_db()) as conn:
         conn.execute(insert(portal_sessions).values(
             token_sha256=_digest(token), account_id=found.account_id, created_at=format_time(now),
-            expires_at=format_time(now + timedelta(hours=SESSION_HOURS)), second_factor=int(not found.has_second_factor)))
+            expires_at=format_time(now + timedelta(hours=SESSION_HOURS)),
+            second_factor=int(not found.has_second_factor)))
     return token
 
 
@@ -261,10 +263,8 @@ def tell(ctx: CentralContext, mailer: Mailer | None, person_id: str, subject: st
                                                     subject=subject, body=body))
     row = _account_row_of_person(ctx, person_id)
     if mailer is not None and row is not None:
-        try:
+        with contextlib.suppress(MailError):  # the message stays on the portal page either way
             mailer.send(row, subject, body)
-        except MailError:
-            pass  # the message stays on the portal page; the failure names no content
 
 
 def notify(ctx: CentralContext, person_id: str, subject: str, body: str) -> None:
@@ -288,6 +288,18 @@ def messages_of(ctx: CentralContext, person_id: str) -> list[dict[str, Any]]:
     return [{"sent_at": r[0], "subject": r[1], "body": r[2]} for r in rows]
 
 
-__all__ = ["Account", "authenticate", "check_second_factor", "complete_registration", "enrol_second_factor",
-           "end_session", "messages_of", "open_session", "second_factor_done", "session_of", "start_registration",
-           "notify", "tell"]
+__all__ = [
+    "Account",
+    "authenticate",
+    "check_second_factor",
+    "complete_registration",
+    "end_session",
+    "enrol_second_factor",
+    "messages_of",
+    "notify",
+    "open_session",
+    "second_factor_done",
+    "session_of",
+    "start_registration",
+    "tell",
+]

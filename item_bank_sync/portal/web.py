@@ -19,7 +19,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import (Blueprint, Flask, Response, abort, current_app, g, redirect, render_template, request, session,
+                   url_for)
 from markupsafe import Markup
 
 from exam_core.errors import InvigilError

@@ -41,7 +41,8 @@ def plan() -> ResponseReturnValue:
     forms = [f.strip() for f in text_field("forms", 2000).split(",") if f.strip()]
     try:
         found = sessions.plan(state().ctx, registry_actor(), centre_id=text_field("centre_id", 100),
-                              scheme_id=text_field("scheme_id", 100), scheme_version=int_field("scheme_version", 1, 10**6),
+                              scheme_id=text_field("scheme_id", 100),
+                              scheme_version=int_field("scheme_version", 1, 10**6),
                               form_ids=forms, starts_at=text_field("starts_at", 40),
                               window_minutes=int_field("window_minutes", 1, 1440),
                               capacity=int_field("capacity", 1, sessions.MAX_CAPACITY))

@@ -33,7 +33,8 @@ def test_register_confirm_once_and_sign_in(portal: Portal) -> None:
     again = portal.client()
     page = again.get(link)
     assert again.post(link, data={"csrf": csrf_of(page.text)}).status_code == 400      # single use
-    signed_out = http.post(f"{portal.url}/portal/signout", data={"csrf": csrf_of(http.get(f"{portal.url}/portal/").text)})
+    token = csrf_of(http.get(f"{portal.url}/portal/").text)
+    signed_out = http.post(f"{portal.url}/portal/signout", data={"csrf": token})
     assert "Sign in" in signed_out.text
     assert http.get(f"{portal.url}/portal/", allow_redirects=False).status_code == 302
     page = http.get(f"{portal.url}/portal/signin")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 from datetime import timedelta
 from typing import Any
 
@@ -140,11 +141,11 @@ def test_a_candidate_applies_books_and_downloads_their_data(portal: Portal, brow
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download my data").click()
-    archive = zipfile.ZipFile(io.BytesIO(open(download.value.path(), "rb").read()))
+    archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
     data = json.loads(archive.read("data.json"))
     assert data["person"]["email"] == "cara@example.org" and len(data["applications"]) == 1
-    assert [n for n in archive.namelist() if n.startswith("evidence/")][0].endswith("diploma.pdf")
-    assert archive.read([n for n in archive.namelist() if n.startswith("evidence/")][0]) == PDF
+    assert next(n for n in archive.namelist() if n.startswith("evidence/")).endswith("diploma.pdf")
+    assert archive.read(next(n for n in archive.namelist() if n.startswith("evidence/"))) == PDF
 
     actor = f"person:{person.person_id}"
     done = [e.action for e in audit_of(portal.body.central.data_dir).entries() if e.actor == actor]

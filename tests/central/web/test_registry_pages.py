@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -152,7 +151,7 @@ def test_sessions_capacity_and_waiting_list(body, staff_web, signed_in_page) -> 
     expect(rita.locator("#seats")).to_contain_text("1 of 1 booked, 1 waiting")
     assert axe_serious(rita) == []
     shot(rita, "sittings-session")
-    (first,) = [b for b in bookings.list_bookings(body.ctx, REGISTRAR, person_id=ann)]
+    (first,) = list(bookings.list_bookings(body.ctx, REGISTRAR, person_id=ann))
     rita.get_by_label("Reason", exact=True).first.fill("asked by phone")
     rita.get_by_role("button", name=f"Cancel booking {first.booking_id}").click()
     expect(rita.locator("#seats")).to_contain_text("1 of 1 booked, 0 waiting")
@@ -161,7 +160,8 @@ def test_sessions_capacity_and_waiting_list(body, staff_web, signed_in_page) -> 
     rita.goto(f"{staff_web.url}/sittings/sessions")
     assert axe_serious(rita) == []
     shot(rita, "sittings-sessions")
-    done = [(e.actor, e.action) for e in audit_of(body.central.data_dir).entries() if e.action.startswith(("session.", "booking."))]
+    done = [(e.actor, e.action) for e in audit_of(body.central.data_dir).entries()
+            if e.action.startswith(("session.", "booking."))]
     assert done == [("rita", "session.plan"), ("rita", "booking.book"), ("rita", "booking.book"),
                     ("rita", "booking.cancel")]
     assert sessions.list_sessions(body.ctx)[0].capacity == 1
