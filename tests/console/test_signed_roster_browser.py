@@ -10,10 +10,12 @@ page with a reason, after which the admission goes through and the reason is in 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from PIL import Image
 
 from exam_core import protocol, roster_wire
@@ -114,3 +116,24 @@ def test_the_admit_form_shows_the_roster_photo_and_an_override_needs_an_admin_an
     override = [e for e in ConsoleContext(data).audit.entries() if e.action == "roster.override"]
     assert [(e.actor, e.data["reason"]) for e in override] == [("admin", "booked after the roster was sent")]
     kiosk.disconnect()
+
+
+def test_photo_and_override_routes_refuse_who_may_not(running_console: RunningConsole, tmp_path: Path) -> None:
+    """The photo only to signed-in staff and never cached; the override only from a centre admin's
+    page (CSRF); an unknown or malformed candidate has no photo."""
+    url, data = running_console.url, running_console.setup.data
+    cli(data, "roster", "import-signed", str(_signed_roster(running_console, tmp_path)))
+    anonymous = requests.get(url + "/roster/sig-1/photo", verify=False, allow_redirects=False, timeout=10)
+    assert anonymous.status_code in (302, 401, 403) and not anonymous.content.startswith(b"\xff\xd8")
+    proctor = running_console.login()
+    photo = proctor.get(url + "/roster/sig-1/photo", timeout=10)
+    assert photo.status_code == 200 and photo.headers["Content-Type"] == "image/jpeg"
+    assert photo.headers["Cache-Control"] == "no-store" and photo.content.startswith(b"\xff\xd8\xff")
+    assert proctor.get(url + "/roster/sig-2/photo", timeout=10).status_code == 404          # none on the roster
+    assert proctor.get(url + "/roster/..%2Fx/photo", timeout=10).status_code == 404
+    form = {"candidate_id": "walk-2", "name": "W", "scheme_id": "scheme-a", "seat": "", "reason": "late booking"}
+    token = re.search(r'name="csrf" value="([^"]+)"', proctor.get(url + "/roster", timeout=10).text).group(1)
+    assert proctor.post(url + "/roster/override", data={**form, "csrf": token}, timeout=10).status_code == 403
+    admin = running_console.login(ADMIN)
+    assert admin.post(url + "/roster/override", data=form, timeout=10).status_code in (400, 403)   # no CSRF
+    assert "walk-2" not in cli(data, "roster", "list")
