@@ -127,15 +127,16 @@ def remind(ctx: CentralContext, within_days: int, by: str, *, mailer: Mailer | N
 
 def _remind_one(ctx: CentralContext, item: Due, threshold: int, mailer: Mailer | None) -> Reminder | None:
     address = _email(ctx, item.person_id)
-    channel = "mail" if mailer is not None and address else "portal"
+    mail_to = address if mailer is not None else None
+    channel = "mail" if mail_to else "portal"
     subject, body = _message(item)
     key = {"certificate_id": item.certificate_id, "valid_until": item.valid_until, "threshold_days": threshold}
     if not _claim(ctx, key, item.person_id, channel, subject, body):
         return None
     status = "kept"
-    if channel == "mail":
+    if mailer is not None and mail_to:
         try:
-            mailer.send(address, subject, body)  # type: ignore[union-attr]
+            mailer.send(mail_to, subject, body)
             status = "sent"
         except MailError:
             status = "failed"

@@ -83,9 +83,6 @@ def assess(rules: Rules, credits: dict[str, float], reexam_passed: bool) -> Asse
     cpd = cpd_shortfalls(rules, credits) if rules.asks_cpd else []
     exam = [] if reexam_passed or not rules.reexamination else ["re-examination: no pass within the period"]
     asked = [part for part, wanted in ((cpd, rules.asks_cpd), (exam, rules.reexamination)) if wanted]
-    if rules.route == "any":
-        met = any(not part for part in asked)
-    else:
-        met = all(not part for part in asked)
+    met = any(not part for part in asked) if rules.route == "any" else all(not part for part in asked)
     shortfalls = () if met else tuple(cpd + exam)
     return Assessment(met, shortfalls, dict(sorted(credits.items())), reexam_passed)

@@ -96,7 +96,7 @@ def test_a_sample_is_recorded_drawn_once_and_drawn_again_from_its_record(held):
     assert (sample.population, sample.seed, len(sample.drawn)) == (10, "audit-2026-q4", 3)
     statuses = {r.record_id: r.audit_status for r in cpd.records_of(held.ctx, held.cert.certificate_id)}
     assert {i for i, s in statuses.items() if s == "sampled"} == set(sample.drawn)
-    entry = [e for e in audit_of(held.passed.world.data_dir).entries() if e.action == "cpd.sample"][0]
+    entry = next(e for e in audit_of(held.passed.world.data_dir).entries() if e.action == "cpd.sample")
     assert entry.data["drawn"] == sample.drawn and entry.data["seed"] == "audit-2026-q4"
     assert cpd.draw("audit-2026-q4", ids, 0.3) == sample.drawn          # anyone can draw it again
     again = cpd.sample(held.ctx, AUDITOR, 0.3, seed="audit-2026-q4")

@@ -26,7 +26,7 @@ class Inbox:
         self.messages: list[Message] = []
         self.port = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd's name
         self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
 
