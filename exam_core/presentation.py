@@ -147,6 +147,7 @@ def interaction_view(interaction: Interaction, option_seed: int, item_id: str,
                      for h in interaction.hotspots],
         "image": None,
         "slider": interaction.slider.to_dict() if interaction.slider is not None else None,
+        "player": _player_view(interaction),
     }
     image = interaction.image
     if image is not None and SHA256_RE.match(image.sha256):
@@ -154,6 +155,17 @@ def interaction_view(interaction: Interaction, option_seed: int, item_id: str,
         view["image"] = {"src": f"/media/{image.sha256}", "width": width, "height": height,
                          "alt": image.alt or image.name}
     return view
+
+
+def _player_view(interaction: Interaction) -> dict[str, Any] | None:
+    """A media interaction's file (as a local URL the page fetches) and its play limits."""
+    player = interaction.player
+    if player is None or not SHA256_RE.match(player.media.sha256):
+        return None
+    media = player.media
+    return {"src": f"/media/{media.sha256}", "video": media.mime.startswith("video/"),
+            "alt": media.alt or media.name, "width": media.width, "height": media.height,
+            "min_plays": player.min_plays, "max_plays": player.max_plays, "loop": player.loop}
 
 
 def item_view(item: Item, option_seed: int, image_size: ImageSize = lambda ref: None) -> dict[str, Any]:

@@ -4,8 +4,8 @@ The page is not trusted: every value it posts is checked here before it is journ
 JSON shape (``exam_core.model.check_response_value``), then the meaning: identifiers must name
 this interaction's choices, no more than ``max_choices`` may be chosen, pairs must join a source
 and a target that exist, a choice may be used at most ``match_max`` times, a point must lie on the
-image, a slider's value must be one it offers. A value that fails is refused with a
-:class:`ValidationError` naming the field.
+image, a slider's value must be one it offers, a play count stays within the item's limit and
+never goes down. A value that fails is refused with a :class:`ValidationError` naming the field.
 """
 
 from __future__ import annotations
@@ -50,12 +50,15 @@ def _pair_domains(interaction: Interaction) -> tuple[set[str], set[str]]:
 
 
 def check_answer(interaction: Interaction, value: Any, where: str = "value",
-                 image_size: tuple[int, int] | None = None) -> Any:
+                 image_size: tuple[int, int] | None = None, previous: Any = None) -> Any:
     """Return the value if it is a valid answer to ``interaction``; raise ``ValidationError`` if not.
 
     ``image_size`` is the ``(width, height)`` pixel space of a point interaction's image
     (:meth:`kiosk.content.FormBundle.image_size`); points must lie on it, edges included.
+    ``previous`` is the value saved before: a media interaction's play count only goes up.
     """
+    if interaction.player is not None:
+        return _check_plays(interaction, value, where, previous)
     value = check_response_value(value, interaction.cardinality, interaction.base_type, where)
     if value is None:
         return None
@@ -107,6 +110,19 @@ def _check_slider(interaction: Interaction, values: list[float], where: str) -> 
         if not slider.offers(value):
             raise ValidationError(where, f"{value} is not a value of the slider ({slider.lower:g} to "
                                          f"{slider.upper:g} by {slider.step or 1:g})")
+
+
+def _check_plays(interaction: Interaction, value: Any, where: str, previous: Any) -> int:
+    """A play count: a whole number, at most the item's ``max_plays``, never below the saved one (a
+    page that lowered it could play the media again)."""
+    player = interaction.player
+    if player is None or not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValidationError(where, "must be a play count (a whole number from 1)")
+    if player.max_plays and value > player.max_plays:
+        raise ValidationError(where, f"{value} plays: the item allows at most {player.max_plays}")
+    if isinstance(previous, int) and value < previous:
+        raise ValidationError(where, f"{value} plays: {previous} were recorded already")
+    return value
 
 
 def _check_pairs(interaction: Interaction, pairs: list[list[str]], where: str) -> None:

@@ -345,7 +345,8 @@ class ExamSession:
                 interaction = self.bundle.item(item_id).interaction(response_id)
             except KeyError:
                 raise ValidationError("response_id", f"is not a response of {item_id}") from None
-            value = check_answer(interaction, value, image_size=self.bundle.image_size(interaction.image))
+            value = check_answer(interaction, value, image_size=self.bundle.image_size(interaction.image),
+                                 previous=self.state.answers.get(item_id, {}).get(response_id))
             return self._append("answer", item_id=item_id, response_id=response_id, value=value)
 
     def flag(self, item_id: str, flagged: bool) -> int:

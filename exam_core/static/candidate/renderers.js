@@ -790,6 +790,73 @@ function renderGraphicGapMatch(box, it, value, onChange, announce, ctx) {
   draw();
 }
 
+// --- media (QTI mediaInteraction): sound or video from the form package, with its play limit --------
+// The page's own Play / Pause buttons (no native controls, which cannot count plays): each start
+// from the beginning is a play, saved at once as the response (the server refuses a count above the
+// limit or below the one saved). The file is fetched once into a blob URL (the page's media-src).
+// Nothing starts by itself: sound would talk over a screen reader (WCAG 1.4.2).
+function renderMedia(box, it, value, onChange, announce) {
+  const p = it.player;
+  if (!p) { box.append(el('p', { text: 'This recording cannot be played. Please tell the proctor.' })); return; }
+  let plays = Number.isInteger(value) ? value : 0;
+  const prompt = promptBlock(it);
+  const media = el(p.video ? 'video' : 'audio', { preload: 'none', className: 'media-player',
+                                                  width: p.video ? p.width : undefined,
+                                                  height: p.video ? p.height : undefined,
+                                                  'aria-label': p.video ? p.alt : undefined });
+  media.loop = Boolean(p.loop) && !p.max_plays;
+  const play = el('button', { type: 'button', className: 'secondary', 'aria-label': `Play: ${p.alt}`, text: 'Play' });
+  const pause = el('button', { type: 'button', className: 'secondary', text: 'Pause', disabled: true });
+  const status = el('p', { className: 'media-status', 'aria-live': 'polite', tabindex: -1 });
+  const left = () => (p.max_plays ? p.max_plays - plays : Infinity);
+  let started = false;   // a play under way (playing, or paused part-way)
+  const draw = () => {
+    const limit = p.max_plays ? ` of ${p.max_plays}` : '';
+    const least = p.min_plays > plays
+      ? ` Play it at least ${p.min_plays === 1 ? 'once' : `${p.min_plays} times`} before answering.` : '';
+    status.textContent = `Played ${plays}${limit} time${plays === 1 && !limit ? '' : 's'}.`
+      + (!started && left() <= 0 ? ' No plays left.' : '') + least;
+    play.textContent = started && media.paused ? 'Resume' : 'Play';
+    play.disabled = started ? !media.paused : left() <= 0;
+    pause.disabled = !started || media.paused;
+  };
+  let loaded = null;
+  const load = () => {
+    loaded = loaded || fetch(p.src, { cache: 'no-store', credentials: 'same-origin' })
+      .then((r) => { if (!r.ok) throw new Error(String(r.status)); return r.blob(); })
+      .then((blob) => { media.src = URL.createObjectURL(blob); });
+    return loaded;
+  };
+  play.addEventListener('click', async () => {
+    if (!started) {
+      if (left() <= 0) { announce('No plays left'); return; }
+      plays += 1;
+      started = true;
+      onChange(plays);
+    }
+    try {
+      await load();
+      await media.play();
+    } catch (err) {
+      announce('The recording could not be played. Please tell the proctor.');
+    }
+    draw();
+    if (!pause.disabled) pause.focus();
+  });
+  pause.addEventListener('click', () => { media.pause(); draw(); play.focus(); });
+  for (const name of ['play', 'pause']) media.addEventListener(name, draw);
+  media.addEventListener('ended', () => {
+    started = false;
+    media.currentTime = 0;
+    draw();
+    announce(left() > 0 ? 'The recording has ended' : 'The recording has ended. No plays left.', true);
+    (play.disabled ? status : play).focus();  // never leave focus on the disabled Pause
+  });
+  if (prompt) box.append(prompt[0]);
+  box.append(el('div', { className: 'media-box' }, [media, el('div', { className: 'media-buttons' }, [play, pause]), status]));
+  draw();
+}
+
 const RENDERERS = {
   choice: renderChoice,
   inline_choice: renderInlineChoice,
@@ -805,6 +872,7 @@ const RENDERERS = {
   graphic_order: renderGraphicOrder,
   graphic_associate: renderGraphicAssociate,
   graphic_gap_match: renderGraphicGapMatch,
+  media: renderMedia,
 };
 
 export const INTERACTION_TYPES = Object.keys(RENDERERS);
