@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from exam_core.model import AnswerKey
+from item_bank_sync.context import CentralContext
 from item_bank_sync.forms.export import media_member
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.importer import ImportOptions, iter_sources
@@ -15,6 +16,7 @@ from item_bank_sync.items.qti.reader import ParsedItem
 from item_bank_sync.items.qti.writer import item_to_qti
 from item_bank_sync.results.scoring import score_response
 from tests.central.items.qti_corpus_table import CORPUS
+from tests.support.central_cli import Central
 from tests.support.central_items import QTI21, write_qti
 
 NEW = ("invigil/slider.xml", "invigil/slider-qti3-map.xml", "invigil/graphic-order.xml",
@@ -246,3 +248,38 @@ def test_media_constructs_we_cannot_deliver_are_refused(tmp_path: Path, xml: str
     outcome = parse(write_qti(tmp_path, "i.xml", xml))
     assert isinstance(outcome, ItemRejected), "expected a rejection"
     assert element in outcome.element and problem in outcome.problem, outcome.reason
+
+
+def test_new_interactions_survive_the_bank_and_the_export_command(central, tmp_path: Path) -> None:
+    """Through the real CLI: imported into a bank, put on a form, exported as a QTI 3.0 package with
+    their media (images, pictures in gaps, the WAV), imported into another bank equal, and a second
+    import of the unchanged corpus files changes nothing."""
+    folder = tmp_path / "new"
+    for source in NEW:
+        path = CORPUS / source
+        (folder / source).parent.mkdir(parents=True, exist_ok=True)
+        (folder / source).write_bytes(path.read_bytes())
+    for sub in ("images", "media"):
+        for media in (CORPUS / "invigil" / sub).iterdir():
+            (folder / "invigil" / sub).mkdir(parents=True, exist_ok=True)
+            (folder / "invigil" / sub / media.name).write_bytes(media.read_bytes())
+    first = central.json("import", folder, "--area", "general")
+    assert len(first["imported"]) == len(NEW) and first["rejected"] == []
+    assert {r["outcome"] for r in central.json("import", folder, "--area", "general")["imported"]} == {"unchanged"}
+    central.approve_all()
+    (tmp_path / "s.yaml").write_text(
+        "format: invigil-scheme/1\nid: NEW\nversion: 1\ntitle: New\nduration_minutes: 30\ncut_score_percent: 50\n"
+        f"blueprint:\n  - {{area: general, items: {len(NEW)}}}\n")
+    central.json("schemes", "add", tmp_path / "s.yaml")
+    form_id = central.json("forms", "build", "--scheme", "NEW", "--count", "1", "--seed", "3")["forms"][0]["form_id"]
+    out = tmp_path / "export.zip"
+    assert central.json("export", "--form", form_id, "--out", out)["items"] == len(NEW)
+    fresh = Central(tmp_path / "fresh")
+    fresh.json("init", "--body-id", "other-body", "--name", "Other")
+    again = fresh.json("import", out)
+    assert len(again["imported"]) == len(NEW) and again["rejected"] == []
+    source_bank, target_bank = CentralContext(central.data_dir).item_bank(), CentralContext(fresh.data_dir).item_bank()
+    for row in first["imported"]:
+        item_id = row["item_id"]
+        assert target_bank.item(item_id, 1) == source_bank.item(item_id, 1)
+        assert target_bank.answer_key(item_id, 1).responses == source_bank.answer_key(item_id, 1).responses
