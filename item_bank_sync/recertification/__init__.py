@@ -11,5 +11,5 @@ decisions, who falls due and reminders before expiry.
     due.py      who falls due, and reminders (mail through the body's relay, else kept for the portal)
 
 The portal calls :func:`cpd.add`, :func:`cpd.list_for`, :func:`cpd.evidence`,
-:func:`renewal.standing` and :func:`due.reminders_of` with the signed-in person as the actor.
+:func:`renewal.standing_for` and :func:`due.reminders_of` with the signed-in person as the actor.
 """

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from exam_core.errors import InvigilError
 from exam_core.timestamps import format_time, parse_time, utc_now
@@ -34,11 +34,15 @@ from item_bank_sync.recertification.common import Held, held
 from item_bank_sync.recertification.rules import Assessment, NoRules, assess
 from item_bank_sync.recertification.schema import cpd_records, recert_renewals
 from item_bank_sync.registry import fields
+from item_bank_sync.registry.actors import READERS, Actor, require
 from item_bank_sync.results.schema import attempts, decisions
 from item_bank_sync.sittings.schema import bookings
 
 #: CPD audit states that count towards a renewal.
 COUNTING = ("recorded", "verified")
+#: A claimed renewal still pending after this long was left by a process that stopped between the
+#: claim and the registry's decision; the next decision takes it back.
+STALE_CLAIM = timedelta(minutes=10)
 
 
 class RenewalRefused(InvigilError):
@@ -133,8 +137,15 @@ def reexamination(ctx: CentralContext, cert: Certificate, start: str) -> str | N
 
 
 def standing(ctx: CentralContext, certificate_id: str) -> Standing:
-    """The holder against the rules now; :class:`NoRules` when the scheme has none."""
+    """The holder against the rules now; :class:`NoRules` when the scheme has none (no access check:
+    the staff CLI and :func:`standing_for`)."""
+    return _standing(ctx, held(ctx, certificate_id))
+
+
+def standing_for(ctx: CentralContext, actor: Actor, certificate_id: str) -> Standing:
+    """:func:`standing` for the holder themselves (the portal) or the roles that read personal data."""
     found = held(ctx, certificate_id)
+    require(actor, "see where a holder stands", *READERS, person_id=found.certificate.person_id)
     return _standing(ctx, found)
 
 
@@ -200,6 +211,7 @@ def _claim(ctx: CentralContext, cert: Certificate, now_standing: Standing, by: s
            "credits_json": json.dumps(now_standing.assessment.counted, sort_keys=True),
            "reexam_attempt_id": now_standing.reexam_attempt_id, "decided_by": by, "decided_at": format_time(now)}
     with write(ctx.open_bank_db()) as conn:
+        _drop_stale(conn, cert.certificate_id, now)
         if not insert_ignore(conn, recert_renewals, row):
             raise RenewalRefused(f"certificate {cert.certificate_id}: this cycle's renewal is already decided "
                                  "or being decided")
@@ -209,10 +221,22 @@ def _claim(ctx: CentralContext, cert: Certificate, now_standing: Standing, by: s
     return renewal_id
 
 
+def _drop_stale(conn: Connection, certificate_id: str, now: datetime) -> None:
+    n = recert_renewals.c
+    stale = [r[0] for r in conn.execute(select(n.renewal_id).where(
+        n.certificate_id == certificate_id, n.status == "pending", n.decided_at < format_time(now - STALE_CLAIM)))]
+    for renewal_id in stale:
+        _release(conn, renewal_id)
+
+
+def _release(conn: Connection, renewal_id: str) -> None:
+    conn.execute(update(cpd_records).where(cpd_records.c.renewal_id == renewal_id).values(renewal_id=None))
+    conn.execute(delete(recert_renewals).where(recert_renewals.c.renewal_id == renewal_id))
+
+
 def _give_back(ctx: CentralContext, renewal_id: str) -> None:
     with write(ctx.open_bank_db()) as conn:
-        conn.execute(update(cpd_records).where(cpd_records.c.renewal_id == renewal_id).values(renewal_id=None))
-        conn.execute(delete(recert_renewals).where(recert_renewals.c.renewal_id == renewal_id))
+        _release(conn, renewal_id)
 
 
 def renewals_of(ctx: CentralContext, certificate_id: str) -> list[dict[str, Any]]:

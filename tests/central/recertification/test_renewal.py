@@ -10,14 +10,14 @@ import json
 import jwt
 import pytest
 
-from exam_core.timestamps import parse_time
+from exam_core.timestamps import parse_time, utc_text
 from item_bank_sync.certificates.registry import CertificateRefused
 from item_bank_sync.forms.schemes import Scheme, SchemeStore
 from item_bank_sync.recertification import cpd, renewal
 from item_bank_sync.recertification.renewal import RenewalRefused
 from item_bank_sync.recertification.rules import NoRules
 from item_bank_sync.registry import actors, conflicts
-from item_bank_sync.registry.errors import ConflictOfInterest
+from item_bank_sync.registry.errors import ConflictOfInterest, Forbidden
 from tests.central.recertification.conftest import CANDIDATE, holder_world
 from tests.support.central_certificates import DECIDER, MARKERS, PROCTOR, pass_attempt
 from tests.support.central_db import audit_of, central_db, execute, value
@@ -117,3 +117,31 @@ def test_a_scheme_without_rules_is_never_renewed_until_a_newer_version_adds_them
     SchemeStore(bank).add(newer, "scheme v2")
     add(held, "anything", 4)
     assert renewal.renew(held.ctx, held.cert.certificate_id, DECIDER).standing.assessment.met
+
+
+def test_a_suspended_certificate_is_not_renewed_and_a_claim_left_behind_is_taken_back(held):
+    cid, registry = held.cert.certificate_id, held.passed.registry()
+    add(held, "training", 10)
+    add(held, "practice", 10)
+    registry.suspend(cid, DECIDER, "complaint under investigation", parse_time("2099-01-01T00:00:00Z"))
+    with pytest.raises(CertificateRefused, match="suspended"):
+        renewal.renew(held.ctx, cid, DECIDER)
+    registry.restore(cid, DECIDER, "complaint not upheld")
+    start = renewal.standing(held.ctx, cid).cycle_start
+    bank = central_db(held.passed.world.data_dir).bank
+    execute(bank, "INSERT INTO recert_renewals (renewal_id, certificate_id, cycle_start, status, previous_valid_until, "
+            "credits_json, decided_by, decided_at) VALUES ('N-0000000000000001', ?, ?, 'pending', ?, '{}', 'x', ?)",
+            cid, start, held.cert.valid_until, utc_text())               # another decision under way
+    with pytest.raises(RenewalRefused, match="being decided"):
+        renewal.renew(held.ctx, cid, DECIDER)
+    execute(bank, "UPDATE recert_renewals SET decided_at = '2026-01-01T00:00:00Z'")   # its process stopped
+    assert renewal.renew(held.ctx, cid, DECIDER).standing.assessment.met
+    assert [r["status"] for r in renewal.renewals_of(held.ctx, cid)] == ["done"]
+
+
+def test_where_a_holder_stands_is_shown_to_them_and_to_readers_only(held):
+    cid = held.cert.certificate_id
+    assert not renewal.standing_for(held.ctx, actors.candidate(held.person_id), cid).assessment.met
+    assert renewal.standing_for(held.ctx, actors.staff("Aud", actors.AUDITOR), cid).cycle_start
+    with pytest.raises(Forbidden):
+        renewal.standing_for(held.ctx, actors.candidate("P-0000000000000009"), cid)
