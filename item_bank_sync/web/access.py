@@ -85,6 +85,7 @@ def require_role(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., An
             if not member.has(*roles) and not (reading and member.has(AUDITOR)):
                 abort(403)
             return view(*args, **kwargs)
+        wrapper.staff_roles = frozenset(roles)  # type: ignore[attr-defined]  # read by the navigation (nav.py)
         return wrapper
     return decorate
 

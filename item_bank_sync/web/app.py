@@ -28,6 +28,7 @@ from item_bank_sync.staff.accounts import StaffBook
 from item_bank_sync.staff.roles import DESCRIPTIONS, ROLES
 from item_bank_sync.staff.signins import SignIns
 from item_bank_sync.web.access import EXTENSION, WebState, csrf_field, current_session, current_staff
+from item_bank_sync.web.nav import nav_links
 from item_bank_sync.web.pages import BLUEPRINTS
 from item_bank_sync.web.tables import links_for_pages
 from item_bank_sync.web.timefmt import when
@@ -109,7 +110,8 @@ def _install_templates(app: Flask) -> None:
     def globals_() -> dict[str, Any]:
         return {"current_staff": current_staff(), "current_session": current_session(), "csrf_field": csrf_field,
                 "csrf_token": csrf_token, "body_name": web_state.body_name, "ROLES": ROLES,
-                "ROLE_DESCRIPTIONS": DESCRIPTIONS, "page_numbers": links_for_pages, "zone_label": web_state.zone_name}
+                "ROLE_DESCRIPTIONS": DESCRIPTIONS, "page_numbers": links_for_pages, "zone_label": web_state.zone_name,
+                "nav_links": nav_links(current_staff())}
 
 
 def _install_errors(app: Flask) -> None:
