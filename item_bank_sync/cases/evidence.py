@@ -111,7 +111,7 @@ def collect(ctx: CentralContext, scheme_id: str, when: Period) -> dict[str, Any]
         "status_changes": _rows(bank, select(e.certificate_id, e.action, e.decided_by, e.at, e.reason)
                                 .join_from(certificate_events, certificates, c.certificate_id == e.certificate_id)
                                 .where(c.scheme_id == scheme_id, when.within(e.at)).order_by(e.at, e.id)),
-        "incidents": _incidents(_rows(results, select(i.centre_id, i.kind, i.severity, i.at)
+        "incidents": _incidents(_rows(results, select(i.centre_id, i.kind, i.severity, i.rule, i.at)
                                       .where(i.attempt_id.in_(scheme_attempts), when.within(i.at)))),
         "rescores": _rows(results, select(rescores.c.attempt_id, rescores.c.kind, rescores.c.by, rescores.c.identical,
                                           rescores.c.before_total, rescores.c.after_total, rescores.c.at)
@@ -142,9 +142,11 @@ def _cases(ctx: CentralContext, scheme_attempts: set[str], when: Period) -> list
 
 
 def _incidents(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Incidents and alerts counted per centre, kind and severity."""
-    counts = Counter((r["centre_id"], r["kind"], r["severity"]) for r in rows)
-    return [{"centre_id": c, "kind": k, "severity": s, "count": n} for (c, k, s), n in sorted(counts.items())]
+    """Incidents (a proctor's report) and alerts (a monitoring rule fired) counted per centre, kind
+    and severity."""
+    counts = Counter((r["centre_id"], "alert" if r["rule"] else "incident", r["kind"], r["severity"]) for r in rows)
+    return [{"centre_id": c, "type": t, "kind": k, "severity": s, "count": n}
+            for (c, t, k, s), n in sorted(counts.items())]
 
 
 def _item_analysis(ctx: CentralContext, refs: list[tuple[str, int]]) -> list[dict[str, Any]]:

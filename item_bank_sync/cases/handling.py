@@ -33,6 +33,8 @@ from item_bank_sync.db.sql import lock, write
 from item_bank_sync.cases.schema import case_events, case_messages, cases
 from item_bank_sync.mail import MailError, Mailer, load_settings
 from item_bank_sync.registry.schema import persons
+from item_bank_sync.release.holds import ReleaseRefused
+from item_bank_sync.release.report import score_report
 from item_bank_sync.results.marking import person_key
 from item_bank_sync.results.schema import attempt_roles, attempts, decisions
 from item_bank_sync.sittings.bookings import person_of_candidate
@@ -78,15 +80,25 @@ def lodge(ctx: CentralContext, by: str, kind: str, category: str, person: str, s
     attempt_id = _subject(ctx, kind, category, attempt_id, certificate_id, centre_id)
     case_id = f"{kind[:3].upper()}-{secrets.token_hex(5)}"
     actor, now = person_key(by), _now()
+    late = kind == "appeal" and attempt_id is not None and _after_deadline(ctx, attempt_id, now)
     with write(ctx.open_bank_db()) as conn:
         conn.execute(insert(cases).values(case_id=case_id, kind=kind, category=category, attempt_id=attempt_id,
                                           certificate_id=certificate_id, centre_id=centre_id,
                                           person=_text(person, "person", 200), lodged_via=via,
                                           summary=_text(summary, "summary"), lodged_at=now, lodged_by=actor))
-        _event(conn, case_id, "lodge", actor, f"via {via}")
+        _event(conn, case_id, "lodge", actor, f"via {via}" + ("; after the appeal deadline" if late else ""))
     ctx.audit_log().append(actor, "case.lodge", {"case_id": case_id, "kind": kind, "category": category,
-                                                 "attempt_id": attempt_id or ""})
+                                                 "attempt_id": attempt_id or "", "late": late})
     return case_id
+
+
+def _after_deadline(ctx: CentralContext, attempt_id: str, now: str) -> bool:
+    """Whether an appeal lodged ``now`` is past the deadline its score report gave. A late appeal is
+    recorded as such, not refused: whether to hear it is the body's decision, on the record."""
+    try:
+        return now > score_report(ctx, attempt_id).appeal_by
+    except ReleaseRefused:
+        return False     # not released yet: no deadline has run
 
 
 def _subject(ctx: CentralContext, kind: str, category: str, attempt_id: str | None, certificate_id: str | None,

@@ -1,7 +1,8 @@
 """A central body with results to release and appeal: one attempt that passed (``PASSED``) and one
-that failed (``FAILED``), both received as sealed envelopes through intake (proctored by
-``PROCTOR``), their essays marked by two markers and decided by ``DECIDER``. The form's items are
-placed in two blueprint areas, so a failed candidate's report shows per-area feedback.
+that failed (``FAILED``; one monitoring alert and one proctor's incident report), both received as
+sealed envelopes through intake (proctored by ``PROCTOR``), their essays marked by two markers and
+decided by ``DECIDER``. The form's items are placed in two blueprint areas, so a failed candidate's
+report shows per-area feedback.
 
 The cut (5.5 of 7) is such that correcting the key of q1 turns the pass (6) into a fail (5).
 """
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
-from exam_core.sync_wire import EnvelopeMeta
+from exam_core.sync_wire import EnvelopeMeta, Incident
+from exam_core.timestamps import utc_text
 from item_bank_sync.bank.schema import forms, items
 from item_bank_sync.certificates.settings import IssuerSettings, save_settings
 from item_bank_sync.context import CentralContext
@@ -56,7 +58,9 @@ def _fail_attempt(world: World, attempt_id: str) -> None:
     stores = central_db(world.data_dir)
     intake = Intake(stores.bank, stores.results, world.keys, [])
     answers = {"q1": "B", "q2": ["A", "B"], "q3": "A short essay"}
-    intake.receive(world.seal(attempt_id, answers), CENTRE_ID, EnvelopeMeta(proctors=(PROCTOR,)))
+    reported = (Incident(kind="face.missing", severity="medium", at=utc_text(), rule="face_absent"),
+                Incident(kind="proctor.note", severity="low", at=utc_text()))
+    intake.receive(world.seal(attempt_id, answers), CENTRE_ID, EnvelopeMeta(proctors=(PROCTOR,), incidents=reported))
     task = sql(stores.results).execute("SELECT task_id FROM marking_tasks WHERE attempt_id = ?",
                                        [attempt_id]).fetchone()[0]
     for marker in MARKERS:

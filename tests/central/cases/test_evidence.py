@@ -66,6 +66,8 @@ def test_the_pack_holds_every_section_and_its_index_passes_axe_in_chromium(resul
     assert next(c for c in load["cases"] if c["case_id"] == case_id)["acknowledged_at"]
     assert load["item_analysis"][0]["form"] == "F1@2" and {i["item_id"] for i in load["item_analysis"][0]["items"]} \
         == {"q1", "q2", "q3"}
+    assert [(i["type"], i["kind"], i["count"]) for i in load["incidents"]] == [("alert", "face.missing", 1),
+                                                                                ("incident", "proctor.note", 1)]
     assert load["rescores"][0]["identical"] == 1 and load["corrective_actions"][0]["source_ref"] == case_id
     chain = load["audit_chain"]
     assert chain["valid"] and chain["entries"] == audit_of(results.world.data_dir).count() - 1   # before its own entry

@@ -70,7 +70,8 @@ def test_an_appeal_is_acknowledged_with_a_deadline_decided_by_its_handler_and_th
     assert [m["subject"] for m in told] == [f"Case {case_id} acknowledged", f"Case {case_id}: dismissed"]
     assert case["respond_by"][:10] in told[0]["body"] and "result stands" in told[1]["body"]
     entries = audit_entries(results.world.data_dir, "case.lodge")
-    assert entries[0]["data"] == {"case_id": case_id, "kind": "appeal", "category": "result", "attempt_id": FAILED}
+    assert entries[0]["data"] == {"case_id": case_id, "kind": "appeal", "category": "result", "attempt_id": FAILED,
+                                  "late": False}
     assert "question 2" not in str(audit_entries(results.world.data_dir, "case.decide"))
 
 
@@ -198,3 +199,14 @@ def test_a_renewal_decision_through_the_certificates_cli_supersedes_the_credenti
     refused = cli.run("certificates", "renew", cert_id, "--until", "2100-06-30", "--by", PROCTOR, "--reason", "x",
                       "--json")
     assert refused.exit_code == 1 and "proctor" in refused.output
+
+
+def test_an_appeal_after_the_score_reports_deadline_is_recorded_as_late(results):
+    from item_bank_sync.release.holds import release
+
+    release(results.ctx, "Rita Releaser", "results day", attempt_id=FAILED)
+    execute(central_db(results.world.data_dir).results,
+            "UPDATE result_releases SET released_at = ? WHERE attempt_id = ?", "2020-01-01T00:00:00Z", FAILED)
+    case_id = handling.lodge(results.ctx, REGISTRAR, "appeal", "result", f"cand-{FAILED}", "late", attempt_id=FAILED)
+    assert "after the appeal deadline" in handling.get(results.ctx, case_id)["events"][0]["note"]
+    assert audit_entries(results.world.data_dir, "case.lodge")[-1]["data"]["late"] is True
