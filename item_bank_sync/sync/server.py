@@ -17,37 +17,17 @@ import ssl
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
 from collections.abc import Callable
 
 from flask import Flask
 
-from exam_core import limits
 from exam_core.sync_wire import UPLOAD_MAX_BYTES
 from exam_core.wsgi_server import WsgiServer
 from item_bank_sync.sync.api import create_app
 from item_bank_sync.sync.tls_cert import ensure_tls_certificate
 from item_bank_sync.sync.tls_front import FrontLimits, TlsFront
+from item_bank_sync.sync.limits import ADJUSTMENTS, CONNECTION_LIMIT, FRONT_LIMITS, HEADER_MAX_BYTES
 from item_bank_sync.sync.workers import STOP_GRACE_SECONDS, WorkerServer, check_can_share
-
-#: Request line and headers (the signed-request headers are a few hundred bytes).
-HEADER_MAX_BYTES = 16 * limits.KIB
-#: Worker threads (intake is CPU and fsync bound), open connections, and seconds a connection may idle.
-SERVER_THREADS = 8
-CONNECTION_LIMIT = 32
-IDLE_SECONDS = 60
-#: waitress's settings for the API (see :class:`SyncServer` for why each).
-ADJUSTMENTS: dict[str, Any] = {
-    "threads": SERVER_THREADS, "connection_limit": CONNECTION_LIMIT, "channel_timeout": IDLE_SECONDS,
-    "max_request_body_size": UPLOAD_MAX_BYTES, "max_request_header_size": HEADER_MAX_BYTES,
-    "inbuf_overflow": UPLOAD_MAX_BYTES + HEADER_MAX_BYTES, "ident": "", "expose_tracebacks": False,
-    "clear_untrusted_proxy_headers": True}
-#: The front's limits: as many connections as waitress takes, heads it buffers twice waitress's
-#: limit (waitress answers a long head with 431 itself), the deadlines and per-address cap of
-#: :mod:`item_bank_sync.sync.tls_front`.
-FRONT_LIMITS = FrontLimits(max_connections=CONNECTION_LIMIT, head_max_bytes=2 * HEADER_MAX_BYTES,
-                           body_max_bytes=UPLOAD_MAX_BYTES)
-
 
 class SyncServer:
     """The sync API on waitress behind a :class:`item_bank_sync.sync.tls_front.TlsFront` on

@@ -49,6 +49,7 @@ from pathlib import Path
 
 from exam_core.errors import InvigilError
 from item_bank_sync.db.engine import configured_url, parse_url
+from item_bank_sync.sync.limits import ADJUSTMENTS
 from item_bank_sync.sync.tls_front import Backends, FrontLimits, TlsFront
 
 #: How long a worker may take to start listening, and how long a stop waits at each step.
@@ -83,7 +84,6 @@ def run_worker(data_dir: str, db_url: str | None, socket_path: str, https: bool)
     """One worker process: the API on waitress on ``socket_path`` until SIGTERM."""
     from exam_core.wsgi_server import WsgiServer
     from item_bank_sync.sync.api import create_app
-    from item_bank_sync.sync.server import ADJUSTMENTS   # server imports this module: import at run time
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)       # Ctrl-C reaches the parent, which stops us
     app = create_app(Path(data_dir), db_url=db_url)    # this process's own engines and pool

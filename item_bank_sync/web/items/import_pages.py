@@ -18,7 +18,7 @@ from exam_core.limits import MIB
 from item_bank_sync.bank.store import CLASH_POLICIES
 from item_bank_sync.web.access import ITEM_WRITER, may_do, require_role, state
 from item_bank_sync.web.formfields import actor, refused, text_field
-from item_bank_sync.web.items import uploads
+import item_bank_sync.web.items.uploads as uploads
 
 bp = Blueprint("staff_imports", __name__, url_prefix="/items/import")
 

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 import pytest
 
 from item_bank_sync.sync.api import create_app
-from item_bank_sync.sync.server import FRONT_LIMITS, SyncServer, tls_context
+from item_bank_sync.sync.limits import FRONT_LIMITS
+from item_bank_sync.sync.server import SyncServer, tls_context
 from item_bank_sync.sync.tls_front import FramingError, FrontLimits, RequestFramer
 from proctor_console.sync.run import run_sync
 from tests.support.central_sync import GOOD, body_of, client_for, put_envelope
