@@ -77,6 +77,25 @@ def cpd_list(ctx: click.Context, certificate_id: str, actor: Actor) -> None:
     emit(ctx, rows, _table(rows, columns, f"CPD of {certificate_id}"))
 
 
+@cpd_group.command("evidence")
+@click.argument("record_id")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the document (refused if it exists).")
+@acting(AUDITOR)
+@json_option
+@click.pass_context
+@refusals_exit
+def cpd_evidence(ctx: click.Context, record_id: str, out_path: Path, actor: Actor) -> None:
+    """Write a CPD record's evidence document, opened for an auditor, registrar or admin (the read is audited)."""
+    from item_bank_sync.recertification import cpd
+
+    record, data = cpd.evidence(central(ctx), actor, record_id)
+    with out_path.open("xb") as handle:   # never overwrite: the operator named a new file
+        handle.write(data)
+    emit(ctx, {"record_id": record.record_id, "out": str(out_path), "media_type": record.evidence_media_type,
+               "sha256": record.evidence_sha256}, lambda c: c.print(f"wrote {out_path}", highlight=False))
+
+
 @recert_group.command("sample")
 @click.option("--share", type=click.FloatRange(0, 1, min_open=True), required=True,
               help="Share of the CPD records not yet sampled to draw for audit (0.1: a tenth).")

@@ -32,6 +32,10 @@ def test_cpd_sample_audit_status_renew_due_and_remind(tmp_path):
     drawn = cli.json("recert", "sample", "--share", "0.5", "--seed", "q4", "--by", "Aud")
     assert drawn["population"] == 2 and len(drawn["drawn"]) == 1
     assert cli.json("recert", "status", cid)["awaiting_audit"] > 0
+    out = tmp_path / "seen.pdf"
+    opened = cli.json("recert", "cpd", "evidence", first["record_id"], "--out", out, "--by", "Aud")
+    assert out.read_bytes() == PDF and opened["sha256"] == first["evidence_sha256"]
+    assert cli.json("recert", "cpd", "evidence", first["record_id"], "--out", out, "--by", "Aud", code=1)["error"]
     assert cli.json("recert", "audit", drawn["drawn"][0], "--verdict", "verified", "--reason", "receipt seen",
                     "--by", "Aud")["audit_status"] == "verified"
     assert cli.json("recert", "status", cid)["assessment"]["met"] is True
