@@ -30,6 +30,7 @@ from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.certificates.schema import certificate_events, certificates
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import lock, write
+from item_bank_sync.cases.corrective import open_action
 from item_bank_sync.cases.schema import case_events, case_messages, cases
 from item_bank_sync.mail import MailError, Mailer, load_settings
 from item_bank_sync.registry.schema import persons
@@ -280,6 +281,15 @@ def decide(ctx: CentralContext, by: str, case_id: str, outcome: str, text: str) 
 def close(ctx: CentralContext, by: str, case_id: str, note: str = "closed") -> dict[str, Any]:
     """Close a decided case."""
     return _step(ctx, case_id, by, "close", ("decided",), {"status": "closed"}, note=note)
+
+
+def open_corrective(ctx: CentralContext, by: str, case_id: str, description: str) -> int:
+    """Open a corrective action from a case (its source the case's kind, its reference the case),
+    noted in the case's history; returns the action's id."""
+    case = get(ctx, case_id)
+    action_id = open_action(ctx, by, case["kind"], description, source_ref=case_id)
+    note_event(ctx, by, case_id, "corrective-action", f"corrective action {action_id} opened")
+    return action_id
 
 
 def note_event(ctx: CentralContext, by: str, case_id: str, action: str, note: str) -> None:

@@ -309,3 +309,18 @@ def apply_remark_command(ctx: click.Context, remark_id: int, case_id: str | None
     if case_id:
         note_event(central(ctx), by, case_id, "remark", f"re-mark {remark_id} applied: decision={done.decision}")
     emit(ctx, done.to_dict())
+
+
+@cases_group.command("open-corrective")
+@click.argument("case_id")
+@click.option("--description", required=True)
+@by_option
+@json_option
+@click.pass_context
+@refusals_exit
+def open_corrective_command(ctx: click.Context, case_id: str, description: str, by: str) -> None:
+    """Open a corrective action from this case (noted in its history)."""
+    from item_bank_sync.cases.corrective import get
+    from item_bank_sync.cases.handling import open_corrective
+
+    emit(ctx, get(central(ctx), open_corrective(central(ctx), by, case_id, description)))

@@ -22,6 +22,7 @@ from item_bank_sync.staff.roles import (ADMIN, APPROVER, AUDITOR, DECISION_MAKER
 
 #: action -> the roles any one of which allows it.
 DUTIES: dict[str, tuple[str, ...]] = {
+    "body.time-zone": (ADMIN,),                          # the zone staff pages show times in
     "import": (ITEM_WRITER,),
     "items.review": (REVIEWER,),
     "items.approve": (APPROVER,),
@@ -57,6 +58,7 @@ DUTIES: dict[str, tuple[str, ...]] = {
     # recertification (issue 17, item 4); the services check the roles again (registry actors)
     "recert.cpd.add": (REGISTRAR, ADMIN),
     "recert.cpd.list": (REGISTRAR, ADMIN, AUDITOR),
+    "recert.cpd.evidence": (REGISTRAR, ADMIN, AUDITOR),   # personal data: the readers (clause 7.3)
     "recert.sample": (AUDITOR, ADMIN),
     "recert.audit": (AUDITOR,),
     "recert.renew": (DECISION_MAKER, ADMIN),
@@ -71,6 +73,7 @@ DUTIES: dict[str, tuple[str, ...]] = {
     "cases.progress": (DECISION_MAKER, ADMIN, REGISTRAR),   # the handler (impartiality checked by the service)
     "cases.decide": (DECISION_MAKER, ADMIN, REGISTRAR),
     "cases.close": (ADMIN, DECISION_MAKER),
+    "cases.open-corrective": (ADMIN, REGISTRAR, DECISION_MAKER, PSYCHOMETRICIAN),
     "cases.rescore": (DECISION_MAKER,),                   # --apply may change the decision
     "cases.remark": (MARKER,),                            # a marker not involved (checked by the service)
     "cases.apply-remark": (DECISION_MAKER,),              # may change the decision

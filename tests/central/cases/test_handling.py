@@ -6,6 +6,8 @@ portal message; complaints by category, opening a status action and a corrective
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from email import message_from_bytes
@@ -149,9 +151,24 @@ def test_the_cases_commands(results, tmp_path):
     assert [(c["case_id"], c["status"]) for c in listed] == [(cid, "decided")] and "summary" not in listed[0]
     refused = cli.run("cases", "decide", cid, "--outcome", "upheld", "--text", "again", "--by", HANDLER, "--json")
     assert refused.exit_code == 1 and "decided" in refused.output
-    opened = cli.json("corrective", "open", "--source", "complaint", "--ref", cid, "--description", "noise",
-                      "--by", HANDLER)
+    opened = cli.json("cases", "open-corrective", cid, "--description", "noise", "--by", HANDLER)
+    assert (opened["source"], opened["source_ref"]) == ("complaint", cid)
     assert cli.json("corrective", "list", "--status", "open")[0]["id"] == opened["id"]
+    assert cli.json("cases", "show", cid)["events"][-1]["action"] == "corrective-action"
+
+
+def test_two_processes_acknowledging_one_case_at_once_acknowledge_it_once(results):
+    case_id = handling.lodge(results.ctx, REGISTRAR, "appeal", "result", f"cand-{FAILED}", "Please re-check.",
+                             attempt_id=FAILED)
+    code = ("import sys; from click.testing import CliRunner; from item_bank_sync.cli.main import main; "
+            "r = CliRunner().invoke(main, ['--data', sys.argv[1], 'cases', 'acknowledge', sys.argv[2], "
+            "'--by', sys.argv[3], '--json']); sys.exit(r.exit_code)")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(results.world.data_dir), case_id, f"Reg {n}"])
+             for n in range(2)]
+    codes = sorted(p.wait(timeout=120) for p in procs)
+    assert codes == [0, 1]
+    case = handling.get(results.ctx, case_id)
+    assert [e["action"] for e in case["events"]] == ["lodge", "acknowledge"] and len(case["messages"]) == 1
 
 
 class _Inbox:
