@@ -14,13 +14,16 @@ from item_bank_sync.trust.identity import initialise
 @click.option("--name", required=True, help="Display name of the certification body.")
 @click.option("--suite", type=click.Choice(keys.SUITES), default=keys.DEFAULT_SUITE, show_default=True,
               help="HPKE suite of the results key.")
+@click.option("--time-zone", "time_zone", metavar="ZONE",
+              help="IANA time zone staff pages show times in (e.g. Europe/Paris; default UTC; "
+                   "change it later with `body time-zone`).")
 @json_option
 @click.pass_context
 @refusals_exit
-def init_command(ctx: click.Context, body_id: str, name: str, suite: str) -> None:
+def init_command(ctx: click.Context, body_id: str, name: str, suite: str, time_zone: str | None) -> None:
     """Create the central body's signing key, results key, root certificate and bank.db."""
-    summary = initialise(central(ctx), body_id, name, suite)
+    summary = initialise(central(ctx), body_id, name, suite, time_zone)
     emit(ctx, summary, lambda c: c.print(
-        f"initialised {name} ({body_id}) in {summary['data_dir']}\n"
+        f"initialised {name} ({body_id}) in {summary['data_dir']}, times in {summary['time_zone']}\n"
         f"  signing key {summary['signing_key_id']}\n  results key {summary['results_key_id']} ({suite})\n"
         f"  root certificate {summary['certificate']}", highlight=False))

@@ -16,6 +16,7 @@ import click
 from item_bank_sync import __version__
 from item_bank_sync.cli.analysis import analyze_command
 from item_bank_sync.cli.audit import audit_group
+from item_bank_sync.cli.body import body_group
 from item_bank_sync.cli.cases import cases_group, corrective_group, evidence_command
 from item_bank_sync.cli.centres import centres_group
 from item_bank_sync.cli.certificates import certificates_group
@@ -69,7 +70,7 @@ def main(ctx: click.Context, data_dir: Path, db_url: str | None) -> None:
 
 
 COMMANDS: tuple[click.Command, ...] = (
-    init_command,                                                       # keys, root certificate
+    init_command, body_group,                                           # keys, root certificate, settings
     import_command, items_group,                                        # items and document control
     schemes_group, forms_group, publish_command, export_command,        # schemes, forms, packages
     centres_group, releases_group,                                      # trust: centres, kiosk builds

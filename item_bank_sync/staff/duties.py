@@ -59,7 +59,6 @@ DUTIES: dict[str, tuple[str, ...]] = {
     "recert.cpd.add": (REGISTRAR, ADMIN),
     "recert.cpd.list": (REGISTRAR, ADMIN, AUDITOR),
     "recert.cpd.evidence": (REGISTRAR, ADMIN, AUDITOR),   # personal data: the readers (clause 7.3)
-    "recert.cpd.evidence": (REGISTRAR, ADMIN, AUDITOR),   # personal data: the readers (clause 7.3)
     "recert.sample": (AUDITOR, ADMIN),
     "recert.audit": (AUDITOR,),
     "recert.renew": (DECISION_MAKER, ADMIN),

@@ -1,0 +1,42 @@
+"""``body``: the certification body's own settings after ``init`` (today its time zone).
+
+``body show`` prints what ``keys/body.json`` says; ``body time-zone ZONE --by NAME`` changes the
+zone the staff pages show times in (an administrator's action once staff accounts exist, entered
+in the audit chain with the previous zone). A running ``web`` reads the zone when it starts.
+"""
+
+from __future__ import annotations
+
+import click
+
+from item_bank_sync.cli.common import central, emit, json_option, refusals_exit
+from item_bank_sync.trust.identity import set_time_zone
+
+
+@click.group("body")
+def body_group() -> None:
+    """The certification body's settings: identity and time zone."""
+
+
+@body_group.command("show")
+@json_option
+@click.pass_context
+@refusals_exit
+def body_show(ctx: click.Context) -> None:
+    """Show the body's id, name and time zone."""
+    body = central(ctx).body()
+    shown = {"body_id": body.get("body_id"), "name": body.get("name"), "time_zone": body.get("time_zone") or "UTC"}
+    emit(ctx, shown, lambda c: c.print(f"{shown['name']} ({shown['body_id']}), times in {shown['time_zone']}",
+                                       highlight=False))
+
+
+@body_group.command("time-zone")
+@click.argument("zone")
+@click.option("--by", "by", required=True, help="Who changes it (recorded; an administrator once staff accounts exist).")
+@json_option
+@click.pass_context
+@refusals_exit
+def body_time_zone(ctx: click.Context, zone: str, by: str) -> None:
+    """Set the IANA time zone (e.g. Europe/Paris) staff pages show times in; restart `web` to apply."""
+    body = set_time_zone(central(ctx), zone, by)
+    emit(ctx, {"time_zone": body["time_zone"]}, lambda c: c.print(f"times now in {body['time_zone']}"))
