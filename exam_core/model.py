@@ -15,6 +15,7 @@ identifier        ``"A"``                     ``["A", "C"]`` (ordered: in order)
 pair, directedPair ``["A", "G1"]``            ``[["A", "G1"], ["B", "G2"]]``
 point             ``[102, 113]``              ``[[102, 113], ...]``
 string            ``"text"``                  ``["a", "b"]``
+file (a drawing)  ``"data:image/png;base64,..."``
 integer, float    ``3`` / ``2.5``             ``[1, 2]``
 ================  ==========================  =====================================
 
@@ -47,7 +48,7 @@ TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[
 INTERACTION_TYPES = (
     "choice", "inline_choice", "text_entry", "extended_text", "order", "match",
     "associate", "gap_match", "hottext", "hotspot", "slider", "graphic_order", "graphic_associate",
-    "graphic_gap_match", "media",
+    "graphic_gap_match", "media", "drawing",
 )
 #: Interactions drawn over an image whose areas (``Interaction.hotspots``) are the options
 #: (graphic gap match: the gaps its choices are placed in).
@@ -58,7 +59,12 @@ SLIDER_ORIENTATIONS = ("horizontal", "vertical")
 #: The most positions a slider may have: each is a value the kiosk offers by keyboard.
 MAX_SLIDER_POSITIONS = 100_000
 CARDINALITIES = ("single", "multiple", "ordered")
-BASE_TYPES = ("identifier", "pair", "directedPair", "point", "string", "integer", "float")
+BASE_TYPES = ("identifier", "pair", "directedPair", "point", "string", "integer", "float", "file")
+#: A ``file`` response (a drawing) is a PNG as a data URL, at most this many characters (about
+#: 75 KB of PNG, the longest string a Response carries): strokes on a transparent canvas compress
+#: to far less.
+MAX_FILE_VALUE = 100_000
+FILE_VALUE_RE = re.compile(r"^data:image/png;base64,[A-Za-z0-9+/]+={0,2}$")
 #: ``unscored``: a response recorded but worth nothing (a media interaction's play count that no
 #: rule scores: the item's other interactions carry its score).
 SCORING_TEMPLATES = ("match_correct", "map_response", "map_response_point", "human", "unscored")
@@ -112,6 +118,8 @@ def _check_single_value(value: Any, base_type: str, where: str) -> Any:
         return value
     if base_type == "float":
         return check_number(value, where)
+    if base_type == "file":
+        return check_str(value, where, max_len=MAX_FILE_VALUE, pattern=FILE_VALUE_RE)
     raise ValidationError(where, f"unknown base type {base_type}")
 
 

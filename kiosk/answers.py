@@ -5,11 +5,14 @@ JSON shape (``exam_core.model.check_response_value``), then the meaning: identif
 this interaction's choices, no more than ``max_choices`` may be chosen, pairs must join a source
 and a target that exist, a choice may be used at most ``match_max`` times, a point must lie on the
 image, a slider's value must be one it offers, a play count stays within the item's limit and
-never goes down. A value that fails is refused with a :class:`ValidationError` naming the field.
+never goes down, a drawing is a PNG. A value that fails is refused with a
+:class:`ValidationError` naming the field.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections import Counter
 from typing import Any
@@ -75,6 +78,8 @@ def check_answer(interaction: Interaction, value: Any, where: str = "value",
         for i, text in enumerate(values):
             if len(text) > limit:
                 raise ValidationError(where, f"text {i} is longer than {limit} characters")
+    elif base == "file":
+        _check_drawing(values[0], where)
     elif interaction.slider is not None:
         _check_slider(interaction, values, where)
     _check_count(interaction, values, where)
@@ -99,6 +104,16 @@ def _check_identifiers(interaction: Interaction, values: list[str], where: str) 
         raise ValidationError(where, "an option is chosen twice")
     if interaction.type in ORDER_TYPES and len(values) != len(domain):
         raise ValidationError(where, f"an order must list all {len(domain)} options")
+
+
+def _check_drawing(value: str, where: str) -> None:
+    """A drawing is a PNG (the data URL's shape was checked by the model): its bytes must say so."""
+    try:
+        data = base64.b64decode(value.split(",", 1)[1], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError(where, "is not base64") from None
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValidationError(where, "is not a PNG image")
 
 
 def _check_slider(interaction: Interaction, values: list[float], where: str) -> None:

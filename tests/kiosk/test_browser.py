@@ -90,8 +90,8 @@ def test_whole_exam_with_every_interaction_type(page, served):
         if n < 9:
             page.get_by_role("button", name="Next").click()
     # types added after this ten-item form are rendered by test_slider_graphic_order.py, test_graphic_pairs.py
-    # and test_media_player.py
-    later = {"slider", "graphic_order", "graphic_associate", "graphic_gap_match", "media"}
+    # test_media_player.py and test_drawing.py
+    later = {"slider", "graphic_order", "graphic_associate", "graphic_gap_match", "media", "drawing"}
     assert {c.removeprefix("interaction-") for c in rendered} == set(INTERACTION_TYPES) - later
     page.get_by_role("button", name="Review and submit").click()
     expect(page.locator("#review-summary")).to_have_text("10 of 10 answered, 0 unanswered, 1 flagged.")

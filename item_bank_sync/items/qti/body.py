@@ -60,8 +60,8 @@ NO_FALLBACK_PREFIXES = ("audio/", "video/")
 #: QTI wrappers whose children are body content.
 UNWRAP_QUIETLY = frozenset({"contentBody"})
 SUPPORTED_LIST = ("choice, inlineChoice, textEntry, extendedText, order, match, associate, gapMatch, "
-                  "hottext, hotspot, selectPoint, slider, graphicOrder, graphicAssociate, graphicGapMatch, media; "
-                  "interactions may not be nested")
+                  "hottext, hotspot, selectPoint, slider, graphicOrder, graphicAssociate, graphicGapMatch, media, "
+                  "drawing; interactions may not be nested")
 
 _ATTR_VALUE = {
     "width": re.compile(r"^\d{1,5}%?$"), "height": re.compile(r"^\d{1,5}%?$"),

@@ -38,7 +38,7 @@ SUPPORTED_INTERACTIONS = {
     "hotspotInteraction": "hotspot", "selectPointInteraction": "hotspot",
     "sliderInteraction": "slider", "graphicOrderInteraction": "graphic_order",
     "graphicAssociateInteraction": "graphic_associate", "graphicGapMatchInteraction": "graphic_gap_match",
-    "mediaInteraction": "media",
+    "mediaInteraction": "media", "drawingInteraction": "drawing",
 }
 INLINE_INTERACTIONS = frozenset({"inlineChoiceInteraction", "textEntryInteraction"})
 #: Top-level children of an item, and what the importer does with each.
@@ -550,3 +550,10 @@ class _ItemReader(ResponseRules):
         inter = Interaction(type="media", response_id=rid, cardinality="single", base_type="integer",
                             prompt_html=self._prompt(el, where), player=player)
         return self._found("mediaInteraction", inter, where, [])
+
+    def _read_drawingInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
+        """A drawing on an image (the canvas), marked by people; the response is the drawing (PNG)."""
+        self._unexpected(el, where, {"prompt", "object", "img"})
+        inter = Interaction(type="drawing", response_id=rid, cardinality="single", base_type="file",
+                            prompt_html=self._prompt(el, where), image=self._graphic_image(el, where, keep_alt=True))
+        return self._found("drawingInteraction", inter, where, [])

@@ -42,10 +42,13 @@ FITS = {
     "graphicAssociateInteraction": ({"single", "multiple"}, {"pair"}),
     "graphicGapMatchInteraction": ({"single", "multiple"}, {"directedPair"}),
     "mediaInteraction": ({"single"}, {"integer"}),
+    "drawingInteraction": ({"single"}, {"file"}),
 }
-#: Interactions that an item's scoring may leave out: an essay goes to markers, a media
+#: Interactions that an item's scoring may leave out: essays and drawings go to markers, a media
 #: interaction's play count is recorded unscored.
-UNSCORED_OK = ("extended_text", "media")
+UNSCORED_OK = ("extended_text", "drawing", "media")
+#: Interactions always marked by people: their scoring rules (if any) are ignored with a warning.
+HUMAN_MARKED = ("extended_text", "drawing")
 
 
 @dataclass
@@ -144,7 +147,7 @@ class ResponseRules:
                 area = [self._area_entry(entry, where) for entry in qti_children(child)]
             elif name != "defaultValue":
                 raise self.reject(f"{where}/{name}", "is not supported in a response declaration")
-        if base not in ("identifier", "pair", "directedPair", "point", "string", "integer", "float"):
+        if base not in ("identifier", "pair", "directedPair", "point", "string", "integer", "float", "file"):
             raise self.reject(where, f"baseType {base!r} is not supported")
         return Declaration(ident, cardinality, base, correct, mapping, default, lower, upper, area)
 
@@ -269,10 +272,10 @@ class ResponseRules:
             raise self.reject(f"responseDeclaration[{decl.identifier}]/correctResponse", "holds no value")
         base: dict[str, Any] = {"response_id": inter.response_id, "cardinality": decl.cardinality,
                                 "base_type": decl.base_type}
-        if inter.type == "extended_text":
+        if inter.type in HUMAN_MARKED:
             if rule is not None:
-                self.warnings.append(f"{found.element}: extended text is marked by people; its {rule.template} "
-                                     "scoring rule is ignored")
+                self.warnings.append(f"{found.element}: {inter.type.replace('_', ' ')} is marked by people; its "
+                                     f"{rule.template} scoring rule is ignored")
             # a correctResponse of an essay is its model answer: it goes to the markers with the key
             return ResponseKey(**base, template="human", correct=correct, max_score=self._human_max())
         if inter.type == "media" and rule is None:

@@ -38,6 +38,7 @@ ELEMENT = {
     "slider": "qti-slider-interaction", "graphic_order": "qti-graphic-order-interaction",
     "graphic_associate": "qti-graphic-associate-interaction",
     "graphic_gap_match": "qti-graphic-gap-match-interaction", "media": "qti-media-interaction",
+    "drawing": "qti-drawing-interaction",
 }
 
 #: Maps a ``media:SHA256`` src (or any other src) to the path written into the QTI file.
@@ -270,6 +271,12 @@ class _BodyWriter:
 
     def _attrs_gap_match(self, el: etree._Element, inter: Interaction) -> None:
         self._shuffle(el, inter)
+
+    def _attrs_drawing(self, el: etree._Element, inter: Interaction) -> None:
+        """A drawing has no attributes of its own: its canvas is its object."""
+
+    def _content_drawing(self, el: etree._Element, inter: Interaction) -> None:
+        self._graphic_object(el, inter)
 
     def _attrs_media(self, el: etree._Element, inter: Interaction) -> None:
         player = self._player(inter)

@@ -50,6 +50,8 @@ IMPORTED: dict[str, tuple[list[str], list[tuple[str, str, float, Any]], str]] = 
     "invigil/media-audio-plays.xml": (["media", "choice"], [("PLAYS", "unscored", 0.0, None),
                                                             ("RESPONSE", "match_correct", 1.0, "FIRE")],
                                       "Play the recording (at most twice)."),
+    "invigil/drawing-human.xml": (["drawing"], [("RESPONSE", "human", 2.0, None)],
+                                  "Draw the wire that completes the circuit."),
     "invigil/weighted-constant-qti3.xml": (["choice"], [("RESPONSE", "match_correct", 2.5, "B")], "13 A"),
     "invigil/weighted-maxscore.xml": (["order"], [("RESPONSE", "match_correct", 3.0, ["S", "L", "T"])], "Test dead"),
     "invigil-package!items/companion-calculator.xml": (["text_entry"], [("RESPONSE", "match_correct", 1.0, 2.3)],
@@ -88,6 +90,7 @@ REFUSED: dict[str, tuple[str, str]] = {
 #: source -> a warning that must be given (what was changed on the way in is said)
 WARNED = {
     "invigil/essay-scorer-rubric.xml": "rubric for scorers kept",
+    "invigil/drawing-human.xml": "rubric for scorers kept",
     "invigil/media-sniffed.xml": "named .jpg but its bytes are image/png",
     "invigil/nested-object-fallback.xml": "its image fallback is shown instead",
     "invigil-package!items/companion-calculator.xml": "calculator (scientific",
