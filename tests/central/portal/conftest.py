@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 
 from item_bank_sync.certificates.settings import IssuerSettings, save_settings
 from item_bank_sync.mail import MailSettings
-from item_bank_sync.mail import save_settings as save_mail
+from item_bank_sync.mail import load_settings as load_mail
 from tests.central.registry.body import Body, make_body
 from tests.support.ports import find_free_port
 
@@ -113,8 +113,10 @@ def portal(tmp_path: Path, live_server: Any) -> Iterator[Portal]:
     port = find_free_port()
     url = f"https://127.0.0.1:{port}"
     save_settings(body.ctx, IssuerSettings(public_url=url))
-    save_mail(body.ctx.data_dir, MailSettings("127.0.0.1", smtp.port, "portal@body.example"))
-    live_server("item_bank_sync", "--data", str(body.ctx.data_dir), "public", "--port", "{port}", port=port)
+    live_server("item_bank_sync", "--data", str(body.ctx.data_dir), "public", "--port", "{port}",
+                "--smtp-host", "127.0.0.1", "--smtp-port", str(smtp.port), "--mail-from", "portal@body.example",
+                port=port)   # the relay given on the command line, saved in DATA/mail.json
+    assert load_mail(body.ctx.data_dir) == MailSettings("127.0.0.1", smtp.port, "portal@body.example")
     try:
         yield Portal(url, body, inbox, str(body.ctx.data_dir / "tls" / "sync.crt"))
     finally:

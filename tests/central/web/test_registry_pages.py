@@ -165,3 +165,21 @@ def test_sessions_capacity_and_waiting_list(body, staff_web, signed_in_page) -> 
     assert done == [("rita", "session.plan"), ("rita", "booking.book"), ("rita", "booking.book"),
                     ("rita", "booking.cancel")]
     assert sessions.list_sessions(body.ctx)[0].capacity == 1
+
+
+@pytest.mark.parametrize("role", ["item_writer", "approver", "reviewer", "psychometrician", "decision_maker"])
+def test_roles_without_personal_data_see_no_registry_page(body, staff_web, signed_in_page, role) -> None:
+    """Only registrar, admin and auditor read persons, applications, evidence and bookings (clause 7.3)."""
+    ann, ann_app = _person(body, "Ann", decide=True)
+    doc = evidence.add(body.ctx, actors.candidate(ann), evidence.APPLICATION, ann_app, "diploma.pdf", PDF)
+    session = sessions.plan(body.ctx, REGISTRAR, centre_id=CENTRE_ID, scheme_id=SCHEME_ID, scheme_version=1,
+                            form_ids=[FORM_ID], starts_at=format_time(utc_now() + timedelta(days=9)),
+                            window_minutes=60, capacity=2)
+    bookings.book(body.ctx, REGISTRAR, session.session_id, ann)
+    page = signed_in_page(f"user-{role}", (role,))
+    for path in ("/registry/applications", f"/registry/applications/{ann_app}", f"/registry/evidence/{doc.document_id}",
+                 "/registry/accommodations", "/sittings/sessions", f"/sittings/sessions/{session.session_id}"):
+        answer = page.goto(staff_web.url + path)
+        assert answer.status == 403, (role, path)
+        expect(page.locator("main")).not_to_contain_text("Ann")
+    expect(page.get_by_role("link", name="Applications")).to_have_count(0)
