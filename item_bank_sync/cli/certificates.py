@@ -176,20 +176,6 @@ def reduce_scope_command(ctx: click.Context, certificate_id: str, by: str, reaso
     _done(ctx, _registry(ctx).reduce_scope(certificate_id, by, reason, list(keep)), "scope reduced")
 
 
-@certificates_group.command("renew")
-@click.argument("certificate_id")
-@by_option
-@reason_option
-@click.option("--until", required=True, help="The new end of the certification period (ISO date or time, UTC).")
-@json_option
-@click.pass_context
-@refusals_exit
-def renew_command(ctx: click.Context, certificate_id: str, by: str, reason: str, until: str) -> None:
-    """A renewal decision (recertification): a new credential valid until --until supersedes the old one."""
-    valid_until = parse_time(until if "T" in until else f"{until}T23:59:59Z", "until")
-    _done(ctx, _registry(ctx).renew(certificate_id, by, reason, valid_until), "renewed")
-
-
 @certificates_group.command("expire-due")
 @by_option
 @json_option

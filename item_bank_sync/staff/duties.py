@@ -52,7 +52,6 @@ DUTIES: dict[str, tuple[str, ...]] = {
     "certificates.withdraw": (DECISION_MAKER, ADMIN),
     "certificates.reduce-scope": (DECISION_MAKER, ADMIN),
     "certificates.expire-due": (DECISION_MAKER, ADMIN),
-    "certificates.renew": (DECISION_MAKER, ADMIN),
     "certificates.setup": (ADMIN,),
     "certificates.rotate-key": (ADMIN,),
     # recertification (issue 17, item 4); the services check the roles again (registry actors)

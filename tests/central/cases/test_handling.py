@@ -206,18 +206,6 @@ def test_the_person_is_told_by_mail_through_the_bodys_relay_when_one_is_set_up(r
     assert [m["channel"] for m in handling.get(ctx, case_id)["messages"]] == ["email", "portal"]
 
 
-def test_a_renewal_decision_through_the_certificates_cli_supersedes_the_credential(results):
-    cert_id = record_decision(results.ctx, PASSED, ISSUER, "pass", "confirmed").certificate_id
-    before = CertificateRegistry(results.ctx).get(cert_id)
-    cli = Central(results.world.data_dir)
-    renewed = cli.json("certificates", "renew", cert_id, "--until", "2099-12-31", "--by", HANDLER,
-                       "--reason", "CPD accepted")
-    assert renewed["valid_until"].startswith("2099-12-31") and renewed["credential_id"] != before.credential_id
-    refused = cli.run("certificates", "renew", cert_id, "--until", "2100-06-30", "--by", PROCTOR, "--reason", "x",
-                      "--json")
-    assert refused.exit_code == 1 and "proctor" in refused.output
-
-
 def test_an_appeal_after_the_score_reports_deadline_is_recorded_as_late(results):
     from item_bank_sync.release.holds import release
 
