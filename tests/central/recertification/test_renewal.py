@@ -10,8 +10,8 @@ import json
 import jwt
 import pytest
 
-from exam_core.timestamps import parse_time, utc_text
-from item_bank_sync.certificates.registry import CertificateRefused
+from exam_core.timestamps import parse_time, utc_now, utc_text
+from item_bank_sync.certificates.registry import CertificateRefused, add_months
 from item_bank_sync.forms.schemes import Scheme, SchemeStore
 from item_bank_sync.recertification import cpd, renewal
 from item_bank_sync.recertification.renewal import RenewalRefused
@@ -145,3 +145,17 @@ def test_where_a_holder_stands_is_shown_to_them_and_to_readers_only(held):
     assert renewal.standing_for(held.ctx, actors.staff("Aud", actors.AUDITOR), cid).cycle_start
     with pytest.raises(Forbidden):
         renewal.standing_for(held.ctx, actors.candidate("P-0000000000000009"), cid)
+
+
+def test_an_expired_certificate_is_renewed_from_the_decision(held):
+    cid, registry = held.cert.certificate_id, held.passed.registry()
+    add(held, "training", 10)
+    add(held, "practice", 10)
+    execute(central_db(held.passed.world.data_dir).bank, "UPDATE certificates SET valid_until = ? "
+            "WHERE certificate_id = ?", "2026-01-01T00:00:00Z", cid)      # its period has ended
+    assert registry.expire_due(DECIDER) == [cid] and registry.get(cid).state == "expired"
+    done = renewal.renew(held.ctx, cid, DECIDER)
+    renewed = registry.get(cid)
+    assert renewed.state == "valid" and renewed.valid_until == done.new_valid_until
+    assert done.previous_valid_until == "2026-01-01T00:00:00Z"
+    assert parse_time(done.new_valid_until).date() == add_months(utc_now(), 36).date()    # from the decision
