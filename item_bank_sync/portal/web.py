@@ -305,6 +305,18 @@ def _candidate_views(bp: Blueprint) -> None:
     def upload(kind: str, subject_id: str) -> Any:
         return _upload(kind, subject_id)
 
+    @bp.post("/applications/<application_id>/appeal")
+    @signed_in
+    def appeal(application_id: str) -> Any:
+        """``applications appeal ID --note``: record that the person appeals a refusal."""
+        try:
+            applications.lodge_appeal(_state().ctx, _actor(), application_id[:40], note=_form("note", 2000))
+        except Refused as exc:
+            return render_template("portal/notice.html", title="Appeal not recorded", text=str(exc)), 422
+        _tell("Appeal received", f"Your appeal against the refusal of application {application_id[:40]} is recorded; "
+              "the body will write to you about it.")
+        return render_template("portal/notice.html", title="Appeal recorded", text="The body will contact you.")
+
     @bp.route("/accommodations", methods=["GET", "POST"])
     @signed_in
     def accommodation() -> Any:

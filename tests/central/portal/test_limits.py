@@ -42,3 +42,23 @@ def test_upload_limits_by_sender(portal: Portal) -> None:
     assert ok.status_code == 200 and "Document added" in ok.text
     assert [d.filename for d in evidence.list_for(portal.body.ctx, REGISTRAR, evidence.APPLICATION,
                                                   app.application_id)] == ["fine.pdf"]
+
+
+def test_appeal_against_a_refusal_once(portal: Portal) -> None:
+    """A refused applicant lodges an appeal from their page (``applications appeal``'s function and
+    audit entry); a second one, or one by another candidate, is refused."""
+    http = confirmed(portal, "cara@example.org")
+    (person,) = persons.list_persons(portal.body.ctx, REGISTRAR, email="cara@example.org")
+    app = applications.submit(portal.body.ctx, REGISTRAR, person_id=person.person_id, scheme_id=SCHEME_ID,
+                              scheme_version=1, answers={}, accept_code_of_conduct=True, body_rules_version="1")
+    applications.decide(portal.body.ctx, REGISTRAR, app.application_id, accept=False, reasons="no experience")
+    eve = confirmed(portal, "eve@example.org", given="Eve")
+    url = f"{portal.url}/portal/applications/{app.application_id}/appeal"
+    assert eve.post(url, data={"csrf": csrf_of(eve.get(f"{portal.url}/portal/").text)}).status_code == 404
+    home = http.get(f"{portal.url}/portal/").text
+    assert "no experience" in home and "Lodge an appeal" in home
+    done = http.post(url, data={"csrf": csrf_of(home), "note": "I have 30 months"})
+    assert done.status_code == 200 and "Appeal recorded" in done.text
+    assert applications.show(portal.body.ctx, REGISTRAR, app.application_id).appeal_note == "I have 30 months"
+    assert http.post(url, data={"csrf": csrf_of(home)}).status_code == 422
+    assert "Lodge an appeal" not in http.get(f"{portal.url}/portal/").text
