@@ -7,7 +7,7 @@ content key, wraps it to the kiosk and makes three FULL commits (the command, tw
 on the console's connection, tens of milliseconds on the gevent loop that also serves every kiosk.
 Run as they arrived, the handlers held the loop for the whole storm: at 250 seats the 50 other
 kiosks' answer events waited 16 s for their acks (p50 and p99, ``python -m bench start-storm``), a
-stall that grows with the room and, past the sockets' ping timeout (30 s), drops kiosks. Through
+stall that grows with the room (500 seats: 30 s, and 278 kiosks never acked their start). Through
 this queue one worker greenlet runs the starts in the order sent, in turns of at most
 ``SLICE_SECONDS`` begun only when the loop is idle, so kiosks' events and acks and other proctors'
 actions go first; each start action is still answered with its own command or refusal.

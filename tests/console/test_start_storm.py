@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import gevent
@@ -131,7 +132,7 @@ def test_the_start_queue_runs_jobs_in_order_and_hands_each_its_own_outcome() -> 
 
 def test_the_start_queue_refuses_beyond_its_bound_and_runs_at_once_without_gevent() -> None:
     starts = StartQueue(gevent_mode=True, max_waiting=2)
-    callers = [gevent.spawn(starts.run, lambda i=i: i) for i in range(3)]  # spawned before the worker turns
+    callers = [gevent.spawn(starts.run, partial(int, i)) for i in range(3)]  # all queued before the worker turns
     gevent.joinall(callers, timeout=10)
     assert [c.value for c in callers[:2]] == [0, 1]
     assert isinstance(callers[2].exception, Throttled)
