@@ -857,6 +857,114 @@ function renderMedia(box, it, value, onChange, announce) {
   draw();
 }
 
+// --- drawing (QTI drawingInteraction): lines drawn on the item's picture, marked by people -----------
+// Pointer: press, move, release draws a line. Keyboard: the arrow keys move a pen (Shift: one pixel
+// at a time), Space or Enter puts the pen down and lifts it again; while it is down, moving draws.
+// Each finished line is saved as the drawing (a PNG of the lines alone, the picture's size: small,
+// and the marker sees it over the same picture). Undo and Clear are buttons.
+function pngBitmap(dataUrl) {
+  const bytes = Uint8Array.from(atob(dataUrl.split(',')[1]), (c) => c.charCodeAt(0));
+  return createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+}
+
+function renderDrawing(box, it, value, onChange, announce) {
+  const img = it.image || {};
+  const { width, height } = img;
+  if (!img.src || !width || !height) {
+    box.append(el('p', { text: 'This drawing cannot be shown. Please tell the proctor.' }));
+    return;
+  }
+  const prompt = promptBlock(it);
+  const helpId = nextId('draw-help');
+  const whereId = nextId('draw-where');
+  const stage = el('div', { className: 'point-stage drawing-stage', tabindex: 0, role: 'application',
+                            'aria-roledescription': 'drawing area',
+                            'aria-label': plain(it.prompt_html) || 'Draw on the image',
+                            'aria-describedby': `${helpId} ${whereId}` });
+  stage.append(el('img', { src: img.src, alt: img.alt || 'Image to draw on', width, height, draggable: 'false' }));
+  const canvas = el('canvas', { width, height, className: 'drawing-layer', 'aria-hidden': 'true' });
+  const pen = svgEl('svg', { viewBox: `0 0 ${width} ${height}`, class: 'point-layer pen-layer', 'aria-hidden': 'true' });
+  const mark = svgEl('circle', { class: 'pen', r: 5 });
+  pen.append(mark);
+  stage.append(canvas, pen);
+  const ctx2d = canvas.getContext('2d');
+  const step = Math.max(1, Math.round(Math.min(width, height) / 40));
+  let base = null;          // the drawing saved before this page was drawn (restored as a picture)
+  let strokes = [];         // lines drawn since: [[x, y], ...] each
+  let current = null;       // the line being drawn
+  let at = [Math.round(width / 2), Math.round(height / 2)];
+  const where = el('p', { id: whereId, className: 'point-where no-mark', 'aria-live': 'polite' });
+  const help = el('p', { id: helpId, className: 'hint', text: 'Draw with the mouse, or with the keyboard: the arrow '
+    + 'keys move the pen (with Shift, one pixel at a time), Space puts the pen down and lifts it again.' });
+  const undo = el('button', { type: 'button', className: 'secondary', text: 'Undo last line' });
+  const clear = el('button', { type: 'button', className: 'secondary', text: 'Clear drawing' });
+  const clamp = (v, hi) => Math.min(hi, Math.max(0, Math.round(v)));
+  const paint = () => {
+    ctx2d.clearRect(0, 0, width, height);
+    if (base) ctx2d.drawImage(base, 0, 0);
+    ctx2d.lineWidth = 3;
+    ctx2d.lineCap = 'round';
+    ctx2d.lineJoin = 'round';
+    ctx2d.strokeStyle = '#b00020';
+    for (const line of current ? [...strokes, current] : strokes) {
+      ctx2d.beginPath();
+      ctx2d.moveTo(line[0][0], line[0][1]);
+      for (const [x, y] of line.length > 1 ? line.slice(1) : line) ctx2d.lineTo(x, y);
+      ctx2d.stroke();
+    }
+    mark.setAttribute('cx', at[0]);
+    mark.setAttribute('cy', at[1]);
+    mark.setAttribute('class', current ? 'pen down' : 'pen');
+    where.textContent = `Pen ${current ? 'down' : 'up'} at x ${at[0]}, y ${at[1]} of ${width} by ${height} pixels `
+      + `(${region(at[0], at[1], width, height)}). ${strokes.length + (base ? 1 : 0) ? 'The drawing has lines.' : 'Nothing drawn yet.'}`;
+    undo.disabled = !strokes.length;
+    clear.disabled = !strokes.length && !base;
+  };
+  const save = () => {
+    if (!strokes.length && !base) { onChange(null); return; }
+    const url = canvas.toDataURL('image/png');
+    if (url.length > 100000) { announce('The drawing is too detailed to save: undo the last line'); return; }
+    onChange(url);
+  };
+  const down = (p) => { current = [p.slice()]; at = p.slice(); paint(); };
+  const move = (p) => { at = p.slice(); if (current) current.push(p.slice()); paint(); };
+  const up = () => {
+    if (!current) return;
+    strokes.push(current);
+    current = null;
+    paint();
+    save();
+    announce(`Line ${strokes.length} drawn`, true);
+  };
+  const point = (e) => {
+    const r = canvas.getBoundingClientRect();
+    return [clamp(((e.clientX - r.left) * width) / r.width, width), clamp(((e.clientY - r.top) * height) / r.height, height)];
+  };
+  canvas.addEventListener('pointerdown', (e) => { e.preventDefault(); canvas.setPointerCapture(e.pointerId); stage.focus(); down(point(e)); });
+  canvas.addEventListener('pointermove', (e) => { if (current) move(point(e)); });
+  canvas.addEventListener('pointerup', up);
+  canvas.addEventListener('pointercancel', up);
+  const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+  stage.addEventListener('keydown', (e) => {
+    if (moves[e.key]) {
+      e.preventDefault();
+      const d = e.shiftKey ? 1 : step;
+      move([clamp(at[0] + moves[e.key][0] * d, width), clamp(at[1] + moves[e.key][1] * d, height)]);
+    } else if (e.key === ' ' || e.key === 'Enter') {
+      e.preventDefault();
+      if (current) up(); else { down(at); announce('Pen down: move to draw, Space to lift', true); }
+    }
+  });
+  undo.addEventListener('click', () => { strokes.pop(); paint(); save(); announce('Last line removed'); });
+  clear.addEventListener('click', () => { strokes = []; base = null; paint(); save(); announce('Drawing cleared'); });
+  if (typeof value === 'string' && value.startsWith('data:image/png;base64,')) {
+    pngBitmap(value).then((bitmap) => { base = bitmap; paint(); }).catch(() => {});
+  }
+  if (prompt) box.append(prompt[0]);
+  paint();
+  box.append(stage, where, help, el('div', { className: 'media-buttons' }, [undo, clear]));
+}
+
 const RENDERERS = {
   choice: renderChoice,
   inline_choice: renderInlineChoice,
@@ -873,6 +981,7 @@ const RENDERERS = {
   graphic_associate: renderGraphicAssociate,
   graphic_gap_match: renderGraphicGapMatch,
   media: renderMedia,
+  drawing: renderDrawing,
 };
 
 export const INTERACTION_TYPES = Object.keys(RENDERERS);
