@@ -23,6 +23,8 @@ from typing import Any
 
 import lxml.html
 
+from exam_core.model import GRAPHIC_TYPES
+
 ESPEAK = "espeak-ng"
 RATES = {"slow": 130, "normal": 165, "fast": 210}   # words per minute
 MAX_TEXT_CHARS = 8_000                               # about nine minutes of speech
@@ -44,16 +46,39 @@ def _text_of(html: str) -> str:
     return " ".join(root.text_content().split())
 
 
+def _alt_of(html: str) -> str:
+    """The alt text of a picture choice (QTI gapImg), which has no text of its own."""
+    if "<img" not in html:
+        return ""
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    return " ".join(" ".join(img.get("alt", "") for img in root.iter("img")).split())
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
 def _interaction_text(interaction: dict[str, Any]) -> str:
     parts = [_text_of(interaction.get("prompt_html", "")), _text_of(interaction.get("content_html", ""))]
-    choices = [_text_of(c.get("html", "")) or c["id"] for c in interaction.get("choices", [])]
-    if interaction["type"] in ("choice", "inline_choice", "order", "associate", "gap_match", "match"):
+    choices = [_text_of(c.get("html", "")) or _alt_of(c.get("html", "")) or c["id"]
+               for c in interaction.get("choices", [])]
+    kind = interaction["type"]
+    if kind in ("choice", "inline_choice", "order", "associate", "gap_match", "match", "graphic_gap_match"):
         parts += [f"Option {n}: {text}." for n, text in enumerate(choices, 1)]
-    if interaction["type"] == "match":
+    if kind == "match":
         parts += [f"Target {n}: {_text_of(t.get('html', '')) or t['id']}."
                   for n, t in enumerate(interaction["targets"], 1)]
-    if interaction["type"] == "hotspot":
+    if kind in GRAPHIC_TYPES:
         parts += [f"Area {n}: {h.get('label') or 'unnamed'}." for n, h in enumerate(interaction.get("hotspots", []), 1)]
+    slider, player = interaction.get("slider"), interaction.get("player")
+    if kind == "slider" and slider:
+        parts.append(f"A scale from {_number(slider['lower'])} to {_number(slider['upper'])}"
+                     f" in steps of {_number(slider.get('step') or 1)}.")
+    if kind == "media" and player:
+        limit = f" It may be played {player['max_plays']} times." if player.get("max_plays") else ""
+        parts.append(f"A recording: {player.get('alt') or 'no description'}.{limit}")
+    if kind == "drawing":
+        parts.append(f"Draw on the picture: {(interaction.get('image') or {}).get('alt') or 'no description'}.")
     return " ".join(p for p in parts if p)
 
 
