@@ -201,6 +201,12 @@ def test_keyboard_only_sign_in(portal: Portal, browser: Any) -> None:
     expect(page.get_by_role("heading", name="Cara Doe")).to_be_visible()
     page.goto(f"{portal.url}/portal/security")
     _checked(page, "security")
+    strict = browser.new_context(ignore_https_errors=True, viewport=PHONE)     # the CSP as served
+    real = strict.new_page()
+    strict.add_cookies(page.context.cookies())
+    real.goto(f"{portal.url}/portal/security")
+    assert real.locator("img.qr").evaluate("img => img.complete && img.naturalWidth > 0")
+    strict.close()
 
 
 pytestmark = pytest.mark.timeout(300)
