@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 from typing import Any
 
 import pytest
@@ -18,8 +17,8 @@ from exam_core.errors import ValidationError
 from exam_core.model import FormContent
 from kiosk.content import FormBundle
 from simulators.forms import png
-from tests.support.kiosk_browser import Served, axe_violations, saved, until_exam
-from tests.support.kiosk_pages import AXE
+from tests.kiosk.interaction_support import assert_axe_clean, form_of, start, submit
+from tests.support.kiosk_browser import Served, saved, until_exam
 from tests.support.kiosk_session import new_session
 
 SIZE = (400, 300)
@@ -34,10 +33,7 @@ def content() -> tuple[FormContent, dict[str, bytes]]:
             "interactions": [{"type": "drawing", "response_id": "RESPONSE", "cardinality": "single",
                               "base_type": "file", "prompt_html": "Draw the wire that completes the circuit.",
                               "image": ref}]}
-    form = {"form_id": "F1", "version": 1, "scheme_id": "S1", "scheme_version": 1, "title": "Drawing",
-            "duration_seconds": 3600, "items": [{"item_id": "D1", "version": 1}],
-            "instructions_html": "<p>Answer.</p>", "agreement_html": "<p>I agree.</p>"}
-    return FormContent.from_dict({"form": form, "items": [item]}), {ref["sha256"]: picture}
+    return form_of([item], {ref["sha256"]: picture}, "Drawing")
 
 
 @pytest.fixture
@@ -101,30 +97,18 @@ def test_lines_are_drawn_by_keyboard_and_mouse(page, served):
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     saved(page)
-    page.get_by_role("button", name="Review and submit").click()
-    page.get_by_role("button", name="Submit my examination").click()
-    page.get_by_role("button", name="Yes, submit").click()
-    page.get_by_role("heading", name="Your examination has been submitted").wait_for()
-    (final,) = [r["value"] for r in served.envelope_payload()["responses"] if r["response_id"] == "RESPONSE"]
+    final = submit(page, served)[("D1", "RESPONSE")]
     assert _inked(final).getpixel((200, 155))[3] > 0
 
 
 @pytest.mark.browser
 def test_the_drawing_area_has_no_serious_accessibility_violations(browser, served):
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run npm ci at the repository root")
-    served.admit_and_start()
-    served.runtime.confirm_identity()
-    session = served.runtime.require_session()
-    session.accept_agreement()
-    session.begin()
+    start(served)
 
     def first(page):
         page.get_by_role("heading", name="Question 1 of 1").wait_for()
         page.get_by_role("application").focus()
-    violations = axe_violations(browser, served.url, [first])
-    assert violations == [], json.dumps([(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                                         for v in violations], indent=1)
+    assert_axe_clean(browser, served, [first])
 
 
 def test_the_server_accepts_only_a_png_drawing(kiosk_db, journal_key):

@@ -5,7 +5,6 @@ axe-core, sealed as pairs, and checked by the server (areas, choices and matchMa
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 import pytest
@@ -15,8 +14,9 @@ from exam_core.errors import ValidationError
 from exam_core.model import FormContent
 from kiosk.content import FormBundle
 from simulators.forms import png
-from tests.support.kiosk_browser import Served, axe_violations, saved, until_exam
-from tests.support.kiosk_pages import AXE
+from tests.kiosk.interaction_support import (assert_axe_clean, form_of, next_question, saved_values, start,
+                                             submit, tab_to)
+from tests.support.kiosk_browser import Served, saved, until_exam
 from tests.support.kiosk_session import new_session
 
 
@@ -57,12 +57,8 @@ def content() -> tuple[FormContent, dict[str, bytes]]:
                                   "choices": [{"id": "IMG_LAMP", "html": lamp_html},
                                               {"id": "IMG_SW", "html": switch_html}],
                                   "targets": [{"id": "G1"}, {"id": "G2"}], "max_choices": 2}]}
-    items = [associate, gaps, pictures]
-    form = {"form_id": "F1", "version": 1, "scheme_id": "S1", "scheme_version": 1, "title": "Pairs on images",
-            "duration_seconds": 3600, "items": [{"item_id": i["item_id"], "version": 1} for i in items],
-            "instructions_html": "<p>Answer.</p>", "agreement_html": "<p>I agree.</p>"}
     media = {plan_ref["sha256"]: plan, lamp_ref["sha256"]: lamp, switch_ref["sha256"]: switch}
-    return FormContent.from_dict({"form": form, "items": items}), media
+    return form_of([associate, gaps, pictures], media, "Pairs on images")
 
 
 @pytest.fixture
@@ -72,22 +68,9 @@ def served(tmp_path):
     s.close()
 
 
-def _answers(served) -> dict[str, Any]:
-    return {item: values["R1"] for item, values in served.runtime.require_session().state.answers.items()}
-
-
-def _tab_to(page, selector: str) -> None:
-    """Press Tab until the focused element matches ``selector`` (keyboard only)."""
-    for _ in range(60):
-        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
-            return
-        page.keyboard.press("Tab")
-    raise AssertionError(f"Tab never reached {selector}")
-
-
 def _choose(page, label: str, option: str) -> None:
     """Pick ``option`` in the focused list by keyboard: the list is reached with Tab, then typed into."""
-    _tab_to(page, f'select[aria-label="{label}"]')
+    tab_to(page, f'select[aria-label="{label}"]')
     page.keyboard.type(option)
 
 
@@ -101,17 +84,17 @@ def test_pairs_on_images_are_made_by_keyboard(page, served):
         page.keyboard.press("Tab")
         page.keyboard.press("Enter")
         saved(page)
-    assert _answers(served) == {"A1": [["L1", "S1"], ["S1", "LAMP"]]}
+    assert saved_values(served) == {"A1": [["L1", "S1"], ["S1", "LAMP"]]}
     expect(page.locator(".pair-line")).to_have_count(2)
     _choose(page, "First item of the pair", "1. Line terminal")   # the line terminal takes one pair only
     _choose(page, "Second item of the pair", "3. Lamp")
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     expect(page.locator("#announcer")).to_contain_text("1. Line terminal is already in as many pairs as it may be")
-    _tab_to(page, 'button[aria-label="Remove pair 1. Line terminal and 2. Switch"]')
+    tab_to(page, 'button[aria-label="Remove pair 1. Line terminal and 2. Switch"]')
     page.keyboard.press("Enter")
     saved(page)
-    assert _answers(served)["A1"] == [["S1", "LAMP"]]
+    assert saved_values(served)["A1"] == [["S1", "LAMP"]]
 
     page.get_by_role("button", name="Next").click()
     page.get_by_role("heading", name="Question 2 of 3: Graphic gap match").wait_for()
@@ -119,7 +102,7 @@ def test_pairs_on_images_are_made_by_keyboard(page, served):
     saved(page)
     _choose(page, "2. Left circle", "Switch")
     saved(page)
-    assert _answers(served)["G1"] == [["LAMPIMG", "A"], ["SW", "B"]]
+    assert saved_values(served)["G1"] == [["LAMPIMG", "A"], ["SW", "B"]]
     expect(page.locator("text.placed")).to_have_text(["Lamp symbol", "Switch"])
     expect(page.locator('select[aria-label="2. Left circle"] option[value="LAMPIMG"]')).to_be_disabled()
 
@@ -131,40 +114,21 @@ def test_pairs_on_images_are_made_by_keyboard(page, served):
     _choose(page, "Gap 2", "Lamp symbol")
     saved(page)
 
-    page.get_by_role("button", name="Review and submit").click()
-    page.get_by_role("button", name="Submit my examination").click()
-    page.get_by_role("button", name="Yes, submit").click()
-    page.get_by_role("heading", name="Your examination has been submitted").wait_for()
-    finals = {r["item_id"]: r["value"] for r in served.envelope_payload()["responses"]}
+    finals = {item: value for (item, _), value in submit(page, served).items()}
     assert finals == {"A1": [["S1", "LAMP"]], "G1": [["LAMPIMG", "A"], ["SW", "B"]],
                       "P1": [["IMG_SW", "G1"], ["IMG_LAMP", "G2"]]}
 
 
 @pytest.mark.browser
 def test_pairs_on_images_have_no_serious_accessibility_violations(browser, served):
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run npm ci at the repository root")
-    served.admit_and_start()
-    served.runtime.confirm_identity()
-    session = served.runtime.require_session()
-    session.accept_agreement()
-    session.begin()
+    session = start(served)
     session.answer("A1", "R1", [["L1", "S1"]])
     session.answer("G1", "R1", [["SW", "A"]])
 
     def first(page):
         page.get_by_role("heading", name="Question 1 of 3").wait_for()
         page.wait_for_load_state("networkidle")
-
-    def step(n):
-        def go(page):
-            page.get_by_role("button", name="Next").click()
-            page.get_by_role("heading", name=f"Question {n} of 3").wait_for()
-            page.wait_for_load_state("networkidle")
-        return go
-    violations = axe_violations(browser, served.url, [first, step(2), step(3)])
-    assert violations == [], json.dumps([(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                                         for v in violations], indent=1)
+    assert_axe_clean(browser, served, [first, next_question(2, 3), next_question(3, 3)])
 
 
 def test_the_server_checks_areas_choices_and_match_max(kiosk_db, journal_key):

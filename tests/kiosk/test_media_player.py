@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import math
 import wave
 from typing import Any
@@ -17,8 +16,8 @@ from playwright.sync_api import expect
 from exam_core.errors import ValidationError
 from exam_core.model import FormContent
 from kiosk.content import FormBundle
-from tests.support.kiosk_browser import Served, axe_violations, saved, until_exam
-from tests.support.kiosk_pages import AXE
+from tests.kiosk.interaction_support import assert_axe_clean, form_of, start, submit
+from tests.support.kiosk_browser import Served, saved, until_exam
 from tests.support.kiosk_session import new_session
 
 
@@ -46,10 +45,7 @@ def content() -> tuple[FormContent, dict[str, bytes]]:
                 {"type": "choice", "response_id": "RESPONSE", "cardinality": "single", "base_type": "identifier",
                  "prompt_html": "Which alarm is a steady tone?",
                  "choices": [{"id": "FIRE", "html": "Fire alarm"}, {"id": "GAS", "html": "Gas alarm"}]}]}
-    form = {"form_id": "F1", "version": 1, "scheme_id": "S1", "scheme_version": 1, "title": "Listening",
-            "duration_seconds": 3600, "items": [{"item_id": "M1", "version": 1}],
-            "instructions_html": "<p>Answer.</p>", "agreement_html": "<p>I agree.</p>"}
-    return FormContent.from_dict({"form": form, "items": [item]}), {ref["sha256"]: sound}
+    return form_of([item], {ref["sha256"]: sound}, "Listening")
 
 
 @pytest.fixture
@@ -83,30 +79,18 @@ def test_a_recording_plays_at_most_its_limit_by_keyboard(page, served):
     expect(page.locator(".media-status")).to_be_focused()
     page.get_by_role("radio", name="Fire alarm").check()
     saved(page)
-    page.get_by_role("button", name="Review and submit").click()
-    page.get_by_role("button", name="Submit my examination").click()
-    page.get_by_role("button", name="Yes, submit").click()
-    page.get_by_role("heading", name="Your examination has been submitted").wait_for()
-    finals = {r["response_id"]: r["value"] for r in served.envelope_payload()["responses"]}
+    finals = {response: value for (_, response), value in submit(page, served).items()}
     assert finals == {"PLAYS": 2, "RESPONSE": "FIRE"}
 
 
 @pytest.mark.browser
 def test_the_player_has_no_serious_accessibility_violations(browser, served):
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run npm ci at the repository root")
-    served.admit_and_start()
-    served.runtime.confirm_identity()
-    session = served.runtime.require_session()
-    session.accept_agreement()
-    session.begin()
+    start(served)
 
     def first(page):
         page.get_by_role("heading", name="Question 1 of 1").wait_for()
         page.wait_for_load_state("networkidle")
-    violations = axe_violations(browser, served.url, [first])
-    assert violations == [], json.dumps([(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                                         for v in violations], indent=1)
+    assert_axe_clean(browser, served, [first])
 
 
 def test_the_server_keeps_the_play_count_honest(kiosk_db, journal_key):

@@ -5,7 +5,6 @@ slider value the slider does not offer, or an order that leaves an area out, is 
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 import pytest
@@ -15,8 +14,9 @@ from exam_core.errors import ValidationError
 from exam_core.model import FormContent
 from kiosk.content import FormBundle
 from simulators.forms import png
-from tests.support.kiosk_browser import Served, axe_violations, saved, until_exam
-from tests.support.kiosk_pages import AXE
+from tests.kiosk.interaction_support import (assert_axe_clean, form_of, next_question, saved_values, start,
+                                             submit, tab_to)
+from tests.support.kiosk_browser import Served, saved, until_exam
 from tests.support.kiosk_session import new_session
 
 AREAS = [("NORTH", "North tower", [10, 10, 90, 60]), ("MID", "Middle bridge", [110, 70, 190, 130]),
@@ -44,10 +44,7 @@ def content() -> tuple[FormContent, dict[str, bytes]]:
              _slider(2, "float", {"lower": 0, "upper": 1, "step": 0.25, "orientation": "vertical",
                                   "reverse": True}, "Fraction of the tank that is full?"),
              order]
-    form = {"form_id": "F1", "version": 1, "scheme_id": "S1", "scheme_version": 1, "title": "New interactions",
-            "duration_seconds": 3600, "items": [{"item_id": i["item_id"], "version": 1} for i in items],
-            "instructions_html": "<p>Answer.</p>", "agreement_html": "<p>I agree.</p>"}
-    return FormContent.from_dict({"form": form, "items": items}), {ref["sha256"]: image}
+    return form_of(items, {ref["sha256"]: image}, "New interactions")
 
 
 @pytest.fixture
@@ -57,33 +54,20 @@ def served(tmp_path):
     s.close()
 
 
-def _answers(served) -> dict[str, Any]:
-    return {item: values["R1"] for item, values in served.runtime.require_session().state.answers.items()}
-
-
-def _tab_to(page, selector: str) -> None:
-    """Press Tab until the focused element matches ``selector`` (keyboard only, as a candidate would)."""
-    for _ in range(60):
-        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
-            return
-        page.keyboard.press("Tab")
-    raise AssertionError(f"Tab never reached {selector}")
-
-
 @pytest.mark.browser
 def test_sliders_and_graphic_order_are_answered_by_keyboard(page, served):
     until_exam(page, served, "Question 1 of 3: Slider 1")
     expect(page.locator(".interaction-slider")).to_have_count(1)
     expect(page.locator(".slider-value")).to_have_text("No answer yet")
-    _tab_to(page, "input.slider")
+    tab_to(page, "input.slider")
     expect(page.get_by_role("slider", name="UK mains voltage in volts?")).to_be_focused()
     for _ in range(3):
         page.keyboard.press("ArrowRight")
     saved(page)
-    assert _answers(served) == {"S1": 30}
+    assert saved_values(served) == {"S1": 30}
     page.keyboard.press("End")
     saved(page)
-    assert _answers(served)["S1"] == 400
+    assert saved_values(served)["S1"] == 400
     page.keyboard.press("Tab")   # the exact value box: a value off the steps is refused on the page
     exact = page.get_by_role("spinbutton", name="UK mains voltage in volts?: exact value")
     expect(exact).to_be_focused()
@@ -92,74 +76,54 @@ def test_sliders_and_graphic_order_are_answered_by_keyboard(page, served):
     page.keyboard.press("Tab")
     expect(exact).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#announcer")).to_contain_text("from 0 to 400 in steps of 10")
-    assert _answers(served)["S1"] == 400
+    assert saved_values(served)["S1"] == 400
     exact.focus()
     page.keyboard.press("Control+a")
     page.keyboard.type("230")
     page.keyboard.press("Tab")
     saved(page)
-    assert _answers(served)["S1"] == 230
+    assert saved_values(served)["S1"] == 230
     expect(page.locator(".slider-value")).to_have_text("Your answer: 230")
 
     page.get_by_role("button", name="Next").click()
     page.get_by_role("heading", name="Question 2 of 3: Slider 2").wait_for()
-    _tab_to(page, "input.slider")
+    tab_to(page, "input.slider")
     page.keyboard.press("ArrowDown")      # vertical and reversed: the lower end is at the top
     page.keyboard.press("ArrowDown")
     saved(page)
-    assert _answers(served)["S2"] == 0.5
+    assert saved_values(served)["S2"] == 0.5
 
     page.get_by_role("button", name="Next").click()
     page.get_by_role("heading", name="Question 3 of 3: Graphic order").wait_for()
     expect(page.locator(".interaction-graphic_order")).to_have_count(1)
     badges = page.locator(".order-badge text")
     expect(badges).to_have_text(["1", "2", "3"])        # South gate, Middle bridge, North tower as given
-    _tab_to(page, 'button[aria-label="Move North tower up"]')
+    tab_to(page, 'button[aria-label="Move North tower up"]')
     page.keyboard.press("Enter")
     saved(page)
     expect(page.get_by_role("button", name="Move North tower up")).to_be_focused()
     page.keyboard.press("Enter")
     saved(page)
-    assert _answers(served)["G1"] == ["NORTH", "SOUTH", "MID"]
-    _tab_to(page, 'button[aria-label="Move Middle bridge up"]')
+    assert saved_values(served)["G1"] == ["NORTH", "SOUTH", "MID"]
+    tab_to(page, 'button[aria-label="Move Middle bridge up"]')
     page.keyboard.press("Enter")
     saved(page)
-    assert _answers(served)["G1"] == ["NORTH", "MID", "SOUTH"]
+    assert saved_values(served)["G1"] == ["NORTH", "MID", "SOUTH"]
     expect(page.locator("#announcer")).to_contain_text("Middle bridge moved to position 2 of 3")
     expect(badges).to_have_text(["3", "2", "1"])        # drawn in area order: South, Middle, North
 
-    page.get_by_role("button", name="Review and submit").click()
-    page.get_by_role("button", name="Submit my examination").click()
-    page.get_by_role("button", name="Yes, submit").click()
-    page.get_by_role("heading", name="Your examination has been submitted").wait_for()
-    finals = {r["item_id"]: r["value"] for r in served.envelope_payload()["responses"]}
+    finals = {item: value for (item, _), value in submit(page, served).items()}
     assert finals == {"S1": 230, "S2": 0.5, "G1": ["NORTH", "MID", "SOUTH"]}
 
 
 @pytest.mark.browser
 def test_new_interactions_have_no_serious_accessibility_violations(browser, served):
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run npm ci at the repository root")
-    served.admit_and_start()
-    served.runtime.confirm_identity()
-    session = served.runtime.require_session()
-    session.accept_agreement()
-    session.begin()
-    session.answer("S2", "R1", 0.75)
+    start(served).answer("S2", "R1", 0.75)
 
     def first(page):
         page.get_by_role("heading", name="Question 1 of 3").wait_for()
         page.get_by_role("slider").focus()
-
-    def step(n):
-        def go(page):
-            page.get_by_role("button", name="Next").click()
-            page.get_by_role("heading", name=f"Question {n} of 3").wait_for()
-            page.wait_for_load_state("networkidle")
-        return go
-    violations = axe_violations(browser, served.url, [first, step(2), step(3)])
-    assert violations == [], json.dumps([(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                                         for v in violations], indent=1)
+    assert_axe_clean(browser, served, [first, next_question(2, 3), next_question(3, 3)])
 
 
 def test_the_server_accepts_only_values_the_interaction_offers(kiosk_db, journal_key):

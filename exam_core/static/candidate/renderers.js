@@ -604,27 +604,38 @@ function centre(h) {
   return [mean(xs), mean(ys)];
 }
 
-function renderGraphicOrder(box, it, value, onChange, announce) {
+// The image of a graphic interaction with its areas outlined and numbered (aria-hidden: the lists
+// below it are the controls); ``numbers`` lets a renderer renumber them, ``marks`` draw on top.
+function graphicStage(it, altText) {
   const img = it.image || {};
   const width = img.width || 400;
   const height = img.height || 300;
-  const prompt = promptBlock(it);
-  const stage = el('div', { className: 'hotspot-stage graphic-order-stage' });
-  stage.append(el('img', { src: img.src, alt: img.alt || 'Image with areas to put in order', width, height }));
+  const stage = el('div', { className: 'hotspot-stage' });
+  stage.append(el('img', { src: img.src, alt: img.alt || altText, width, height }));
   const layer = svgEl('svg', { viewBox: `0 0 ${width} ${height}`, class: 'hotspot-layer', 'aria-hidden': 'true' });
-  const badges = {};
-  it.hotspots.forEach((h) => {
+  const marks = svgEl('g', { class: 'marks' });
+  const numbers = {};
+  it.hotspots.forEach((h, i) => {
     const area = shape(h);
     area.setAttribute('class', 'area');
     const [x, y] = centre(h);
     const badge = svgEl('g', { class: 'order-badge' });
     badge.append(svgEl('circle', { cx: x, cy: y, r: 12 }));
     const number = svgEl('text', { x, y, 'text-anchor': 'middle', 'dominant-baseline': 'central' });
+    number.textContent = String(i + 1);
+    numbers[h.id] = number;
     badge.append(number);
-    badges[h.id] = number;
     layer.append(area, badge);
   });
+  layer.append(marks);
   stage.append(layer);
+  return { stage, marks, numbers };
+}
+
+function renderGraphicOrder(box, it, value, onChange, announce) {
+  const prompt = promptBlock(it);
+  const { stage, numbers } = graphicStage(it, 'Image with areas to put in order');
+  stage.classList.add('graphic-order-stage');
   const entries = it.hotspots.map((h, i) => {
     const name = h.label || `Area ${i + 1}`;
     return { id: h.id, name, label: el('span', { className: 'choice-text', text: name }) };
@@ -633,7 +644,7 @@ function renderGraphicOrder(box, it, value, onChange, announce) {
   box.append(stage, el('p', { className: 'hint', text: 'Put the areas in order with the move buttons; '
     + 'the numbers on the image show the order.' }));
   orderList(box, entries, value, onChange, announce, prompt, (order) => {
-    order.forEach((id, pos) => { badges[id].textContent = String(pos + 1); });
+    order.forEach((id, pos) => { numbers[id].textContent = String(pos + 1); });
   });
 }
 
@@ -696,31 +707,7 @@ function renderSlider(box, it, value, onChange, announce) {
 // The image shows the areas, each with a number, and what the candidate has done (lines between
 // paired areas; the name of what was placed on an area). The answering is done in the lists below
 // it, which name each area by its label: keyboard and screen reader users answer the same way as
-// everyone else, and no dragging is needed.
-function graphicStage(it, altText) {
-  const img = it.image || {};
-  const width = img.width || 400;
-  const height = img.height || 300;
-  const stage = el('div', { className: 'hotspot-stage' });
-  stage.append(el('img', { src: img.src, alt: img.alt || altText, width, height }));
-  const layer = svgEl('svg', { viewBox: `0 0 ${width} ${height}`, class: 'hotspot-layer', 'aria-hidden': 'true' });
-  const marks = svgEl('g', { class: 'marks' });
-  it.hotspots.forEach((h, i) => {
-    const area = shape(h);
-    area.setAttribute('class', 'area');
-    const [x, y] = centre(h);
-    const badge = svgEl('g', { class: 'order-badge' });
-    badge.append(svgEl('circle', { cx: x, cy: y, r: 12 }));
-    const number = svgEl('text', { x, y, 'text-anchor': 'middle', 'dominant-baseline': 'central' });
-    number.textContent = String(i + 1);
-    badge.append(number);
-    layer.append(area, badge);
-  });
-  layer.append(marks);
-  stage.append(layer);
-  return { stage, marks };
-}
-
+// everyone else, and no dragging is needed (the image is drawn by graphicStage, above).
 const areaName = (h, i) => `${i + 1}. ${h.label || `Area ${i + 1}`}`;
 
 function renderGraphicAssociate(box, it, value, onChange, announce, ctx) {
