@@ -45,6 +45,7 @@ from item_bank_sync.registry.schema import persons as persons_table
 LINK_HOURS = 24
 SESSION_HOURS = 8
 REGISTER = "register"
+RESET = "reset"
 
 
 @dataclass(frozen=True)
@@ -90,20 +91,26 @@ def start_registration(ctx: CentralContext, mailer: Mailer, *, email: str, given
                     "Someone (perhaps you) tried to register again with this address, which already has an "
                     f"account. Sign in at {base_url}/portal/signin. If it was not you, you need do nothing.")
         return
-    nonce = secrets.token_urlsafe(32)
-    now = utc_now()
-    with write(ctx.open_bank_db()) as conn:
-        conn.execute(insert(portal_tokens).values(
-            token_sha256=_digest(nonce), purpose=REGISTER, email=address, payload_json=json.dumps(pending),
-            created_at=format_time(now), expires_at=format_time(now + timedelta(hours=LINK_HOURS))))
-    link = f"{base_url}/portal/confirm/{_serializer(ctx).dumps(nonce)}"
+    link = _new_link(ctx, REGISTER, address, pending, base_url)
     mailer.send(address, "Confirm your candidate account",
                 f"Open this link within {LINK_HOURS} hours to confirm your address and create your account:\n\n"
                 f"{link}\n\nThe link works once. If you did not ask for an account, ignore this mail.")
 
 
-def complete_registration(ctx: CentralContext, link_token: str) -> Account:
-    """Use a confirmation link once: create (or link) the person and the account."""
+def _new_link(ctx: CentralContext, purpose: str, email: str, payload: dict[str, Any], base_url: str) -> str:
+    """Store a single-use nonce for ``purpose`` (only its hash) and return the signed link to mail."""
+    nonce = secrets.token_urlsafe(32)
+    now = utc_now()
+    with write(ctx.open_bank_db()) as conn:
+        conn.execute(insert(portal_tokens).values(
+            token_sha256=_digest(nonce), purpose=purpose, email=email, payload_json=json.dumps(payload),
+            created_at=format_time(now), expires_at=format_time(now + timedelta(hours=LINK_HOURS))))
+    page = "confirm" if purpose == REGISTER else "reset"
+    return f"{base_url}/portal/{page}/{_serializer(ctx).dumps(nonce)}"
+
+
+def _use_link(ctx: CentralContext, link_token: str, purpose: str) -> tuple[str, dict[str, Any]]:
+    """The e-mail address and payload of an unused, unexpired link for ``purpose``, marked used."""
     try:
         nonce = _serializer(ctx).loads(link_token, max_age=LINK_HOURS * 3600)
     except BadSignature:
@@ -112,14 +119,56 @@ def complete_registration(ctx: CentralContext, link_token: str) -> Account:
     t = portal_tokens.c
     with write(ctx.open_bank_db()) as conn:
         row = conn.execute(select(t.email, t.payload_json, t.expires_at).where(
-            t.token_sha256 == _digest(str(nonce)), t.purpose == REGISTER, t.used_at.is_(None))).first()
+            t.token_sha256 == _digest(str(nonce)), t.purpose == purpose, t.used_at.is_(None))).first()
         if row is None or row[2] <= now:
             raise Refused("link: not valid or expired")
         done = conn.execute(update(portal_tokens).where(t.token_sha256 == _digest(str(nonce)), t.used_at.is_(None))
                             .values(used_at=now))
         if done.rowcount != 1:
             raise Refused("link: not valid or expired")
-    email, pending = row[0], json.loads(row[1])
+    return str(row[0]), json.loads(row[1])
+
+
+def start_reset(ctx: CentralContext, mailer: Mailer, *, email: str, base_url: str) -> None:
+    """Mail a password-reset link (address with an account) or a notice that there is none; answer nothing."""
+    try:
+        address = fields.email(email)
+    except Refused:
+        return
+    if _account_row(ctx, email=address) is None:
+        mailer.send(address, "Password reset",
+                    "Someone (perhaps you) asked to reset the password of a candidate account for this address, "
+                    f"but there is none. To create one: {base_url}/portal/register. Otherwise ignore this mail.")
+        return
+    link = _new_link(ctx, RESET, address, {}, base_url)
+    mailer.send(address, "Password reset",
+                f"Open this link within {LINK_HOURS} hours to choose a new password:\n\n{link}\n\n"
+                "The link works once. If you did not ask, ignore this mail: your password stays as it is.")
+
+
+def complete_reset(ctx: CentralContext, link_token: str, password: str) -> Account:
+    """Use a reset link once: set the new password and end every session of the account."""
+    new = _hash_fields(password)
+    email, _payload = _use_link(ctx, link_token, RESET)
+    row = _account_row(ctx, email=email)
+    if row is None:
+        raise Refused("link: not valid or expired")
+    with write(ctx.open_bank_db()) as conn:
+        conn.execute(update(candidate_accounts).where(candidate_accounts.c.account_id == row.account_id).values(
+            password_hash=base64.b64decode(new["hash"]), password_salt=base64.b64decode(new["salt"]),
+            password_params=new["params"]))
+        conn.execute(update(portal_sessions).where(portal_sessions.c.account_id == row.account_id,
+                                                   portal_sessions.c.ended_at.is_(None))
+                     .values(ended_at=format_time(utc_now())))
+    ctx.audit_log().append(actors.candidate(row.person_id).name, "portal.password_reset",
+                           {"account_id": row.account_id})
+    return _account_of(_account_row(ctx, account_id=row.account_id))
+
+
+def complete_registration(ctx: CentralContext, link_token: str) -> Account:
+    """Use a confirmation link once: create (or link) the person and the account."""
+    email, pending = _use_link(ctx, link_token, REGISTER)
+    now = format_time(utc_now())
     if _account_row(ctx, email=email) is not None:
         raise Refused("link: this address has an account already: sign in")
     person_id = _person_for(ctx, email, pending)
@@ -293,6 +342,7 @@ __all__ = [
     "authenticate",
     "check_second_factor",
     "complete_registration",
+    "complete_reset",
     "end_session",
     "enrol_second_factor",
     "messages_of",
@@ -301,5 +351,6 @@ __all__ = [
     "second_factor_done",
     "session_of",
     "start_registration",
+    "start_reset",
     "tell",
 ]

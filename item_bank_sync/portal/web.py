@@ -210,6 +210,39 @@ def _account_views(bp: Blueprint) -> None:
         _start_session(account)
         return redirect(url_for("portal.home"))
 
+    @bp.route("/reset", methods=["GET", "POST"])
+    def reset() -> Any:
+        """Ask for a password-reset link: the same answer whether or not the address has an account."""
+        if request.method == "GET":
+            return render_template("portal/reset.html", error=None)
+        if not _attempt_allowed():
+            abort(429)
+        state = _state()
+        if state.mailer is None:
+            return render_template("portal/notice.html", title="Please try again later",
+                                   text="The body has not set up its mail."), 503
+        try:
+            accounts.start_reset(state.ctx, state.mailer, email=_form("email", 254), base_url=public_url(state.ctx))
+        except MailError:
+            return render_template("portal/notice.html", title="Please try again later",
+                                   text="The mail could not be sent just now."), 503
+        return render_template("portal/notice.html", title="Check your e-mail",
+                               text="If the address has an account, a link to choose a new password is on its way.")
+
+    @bp.route("/reset/<token>", methods=["GET", "POST"])
+    def reset_link(token: str) -> Any:
+        if request.method == "GET":
+            return render_template("portal/new_password.html", token=token[:400], error=None)
+        if not _attempt_allowed():
+            abort(429)
+        try:
+            accounts.complete_reset(_state().ctx, token[:400], _form("password", 1024))
+        except Refused as exc:
+            return render_template("portal/new_password.html", token=token[:400], error=str(exc)), 400
+        session.clear()
+        return render_template("portal/notice.html", title="Password changed",
+                               text="Sign in with your new password. Every other signed-in browser is signed out.")
+
     @bp.route("/signin", methods=["GET", "POST"])
     def signin() -> Any:
         if request.method == "GET":

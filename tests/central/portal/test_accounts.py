@@ -113,3 +113,37 @@ def test_second_factor_offered_then_required(portal: Portal) -> None:
     done = fresh.post(f"{portal.url}/portal/signin/code", data={"csrf": csrf_of(wrong.text), "code": totp_now(secret)})
     assert "My applications" in done.text
     assert actors.candidate("P-x").person_id == "P-x"
+
+
+def test_password_reset_by_mailed_link_once_without_enumeration(portal: Portal) -> None:
+    """Known and unknown addresses get the same page and one mail each; the link sets a new password
+    once (a weak one refused without using it up) and signs out every other browser."""
+    other_browser = confirmed(portal, "cara@example.org")
+    answers = []
+    for email in ("cara@example.org", "nobody@example.org"):
+        http = portal.client()
+        page = http.get(f"{portal.url}/portal/reset")
+        answer = http.post(f"{portal.url}/portal/reset", data={"csrf": csrf_of(page.text), "email": email})
+        answers.append((answer.status_code, _without_token(answer.text)))
+    assert answers[0] == answers[1] and answers[0][0] == 200
+    assert "there is none" in body_text(portal.inbox.to("nobody@example.org")[0])
+    mail = body_text(portal.inbox.to("cara@example.org", count=2)[-1])
+    link = re.search(r"https://\S+/portal/reset/\S+", mail).group(0)
+    http = portal.client()
+    form = http.get(link)
+    weak = http.post(link, data={"csrf": csrf_of(form.text), "password": "short"})
+    assert weak.status_code == 400 and "at least 10" in weak.text
+    done = http.post(link, data={"csrf": csrf_of(weak.text), "password": "a brand new passphrase"})
+    assert "Password changed" in done.text
+    again = portal.client()
+    assert again.post(link, data={"csrf": csrf_of(again.get(link).text), "password": "another passphrase!"}
+                      ).status_code == 400
+    assert other_browser.get(f"{portal.url}/portal/", allow_redirects=False).status_code == 302
+    page = http.get(f"{portal.url}/portal/signin")
+    old = http.post(f"{portal.url}/portal/signin", data={"csrf": csrf_of(page.text), "email": "cara@example.org",
+                                                         "password": PASSWORD})
+    assert old.status_code == 401
+    new = http.post(f"{portal.url}/portal/signin", data={"csrf": csrf_of(old.text), "email": "cara@example.org",
+                                                         "password": "a brand new passphrase"})
+    assert "My applications" in new.text
+    assert "portal.password_reset" in [e.action for e in audit_of(portal.body.central.data_dir).entries()]
