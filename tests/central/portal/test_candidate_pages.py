@@ -187,6 +187,8 @@ def _csrf(http: Any, portal: Portal) -> str:
 def test_keyboard_only_sign_in(portal: Portal, browser: Any) -> None:
     confirmed(portal, "kim@example.org")
     page = _page(browser)
+    page.goto(f"{portal.url}/portal/reset")
+    _checked(page, "reset")
     page.goto(f"{portal.url}/portal/signin")
     _checked(page, "signin")
     page.keyboard.press("Tab")
