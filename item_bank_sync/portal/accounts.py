@@ -303,6 +303,25 @@ def check_second_factor(ctx: CentralContext, found: Account, code: str) -> bool:
     return done.rowcount == 1
 
 
+def reset_second_factor(ctx: CentralContext, actor: actors.Actor, person_id: str, reason: str) -> bool:
+    """A registrar or admin turns off a candidate's second factor (a lost phone) after checking who
+    asks, outside the portal; every session of the account ends. False when none was on."""
+    actors.require(actor, "reset a candidate's second factor", actors.REGISTRAR, actors.ADMIN)
+    why = fields.text(reason, "reason", 1000)
+    c = candidate_accounts.c
+    with write(ctx.open_bank_db()) as conn:
+        row = conn.execute(select(c.account_id).where(c.person_id == person_id, c.totp_sealed.is_not(None))).first()
+        if row is None:
+            return False
+        conn.execute(update(candidate_accounts).where(c.account_id == row[0])
+                     .values(totp_sealed=None, totp_last_step=None))
+        conn.execute(update(portal_sessions).where(portal_sessions.c.account_id == row[0],
+                                                   portal_sessions.c.ended_at.is_(None))
+                     .values(ended_at=format_time(utc_now())))
+    ctx.audit_log().append(actor.name, "portal.second_factor.reset", {"person_id": person_id, "reason": why})
+    return True
+
+
 # --- messages --------------------------------------------------------------------------------------------------
 
 def tell(ctx: CentralContext, mailer: Mailer | None, person_id: str, subject: str, body: str) -> None:
@@ -348,6 +367,7 @@ __all__ = [
     "messages_of",
     "notify",
     "open_session",
+    "reset_second_factor",
     "second_factor_done",
     "session_of",
     "start_registration",

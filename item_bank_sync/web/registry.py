@@ -18,7 +18,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 
 from exam_core.timestamps import utc_now
-from item_bank_sync.portal.accounts import notify
+from item_bank_sync.portal.accounts import notify, reset_second_factor
 from item_bank_sync.registry import accommodations, actors, applications, evidence, persons
 from item_bank_sync.registry.actors import Actor
 from item_bank_sync.registry.errors import ConflictOfInterest, Forbidden, NotFound, RegistryError
@@ -104,6 +104,21 @@ def decide(application_id: str) -> ResponseReturnValue:
            f"Your application {decided.application_id} for {decided.scheme_id} version {decided.scheme_version} was "
            f"{decided.status}: {decided.decision_reasons}")
     flash(f"Application {application_id} {'accepted' if accept else 'refused'}.", "ok")
+    return redirect(back)
+
+
+@bp.post("/persons/<person_id>/reset-second-factor")
+@require_role(REGISTRAR, ADMIN)
+def reset_candidate_second_factor(person_id: str) -> ResponseReturnValue:
+    """A candidate who lost their phone: their portal second factor off (after checking who asks)."""
+    back = request.form.get("back", "")
+    back = back if back.startswith("/registry/") else url_for("staff_registry.application_queue")
+    try:
+        done = reset_second_factor(state().ctx, registry_actor(), person_id[:40], text_field("reason", 1000))
+    except RegistryError as exc:
+        return failed("Reset refused", exc, back)
+    flash("The candidate's second factor is off; they set it up again after signing in." if done
+          else "The candidate has no second factor on.", "ok")
     return redirect(back)
 
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
 import urllib3
 
+from item_bank_sync.portal import accounts
 from item_bank_sync.registry import actors, persons
+from item_bank_sync.registry.errors import Forbidden
 from tests.central.portal.conftest import (PASSWORD, Portal, body_text, confirmed, csrf_of, link_in, register,
                                            totp_now)
 from tests.central.registry.body import REGISTRAR
@@ -112,7 +115,16 @@ def test_second_factor_offered_then_required(portal: Portal) -> None:
     time.sleep(max(0.0, 30.5 - time.time() % 30))
     done = fresh.post(f"{portal.url}/portal/signin/code", data={"csrf": csrf_of(wrong.text), "code": totp_now(secret)})
     assert "My applications" in done.text
-    assert actors.candidate("P-x").person_id == "P-x"
+    # a lost phone: a registrar turns the second factor off (a marker may not); the password alone then signs in
+    (person,) = persons.list_persons(portal.body.ctx, REGISTRAR, email="tia@example.org")
+    with pytest.raises(Forbidden):
+        accounts.reset_second_factor(portal.body.ctx, actors.staff("mark", "marker"), person.person_id, "lost phone")
+    assert accounts.reset_second_factor(portal.body.ctx, REGISTRAR, person.person_id, "passport seen at the desk")
+    assert fresh.get(f"{portal.url}/portal/", allow_redirects=False).status_code == 302   # its sessions ended
+    page = fresh.get(f"{portal.url}/portal/signin")
+    again = fresh.post(f"{portal.url}/portal/signin", data={"csrf": csrf_of(page.text), "email": "tia@example.org",
+                                                            "password": PASSWORD})
+    assert "My applications" in again.text
 
 
 def test_password_reset_by_mailed_link_once_without_enumeration(portal: Portal) -> None:

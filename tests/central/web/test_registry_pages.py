@@ -83,6 +83,10 @@ def test_application_queue_decision_and_evidence_by_role(body, staff_web, signed
     (told,) = messages_of(body.ctx, ann)                  # on the person's portal page (no relay configured here)
     assert told["subject"] == "Your application was accepted" and "education and experience met" in told["body"]
 
+    rita.get_by_label("Why (checked who asks").fill("passport seen")
+    rita.get_by_role("button", name="Turn off the candidate's second factor (lost phone)").click()
+    expect(rita.locator(".flash")).to_contain_text("has no second factor on")      # Ann has no portal account
+
     # a registrar who declared a relationship with Bob cannot decide his application
     conflicts.declare(body.ctx, actors.staff("rex", "registrar"), person_id=_bob, relationship="relative")
     rex = signed_in_page("rex", ("registrar",))
