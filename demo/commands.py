@@ -64,3 +64,16 @@ def review_and_approve_all(data: Path, reviewer: str, approver: str) -> int:
         invoke("items", "review", item_id, "--by", reviewer)
         invoke("items", "approve", item_id, "--by", approver)
     return len(drafts)
+
+
+def in_process(data: Path, *args: str) -> Any:
+    """One central command in this process through its click command (for the per-attempt decisions:
+    one interpreter start-up each would add a minute and prove nothing more); parsed JSON."""
+    from click.testing import CliRunner
+
+    from item_bank_sync.cli.main import main
+
+    result = CliRunner().invoke(main, ["--data", str(data), *args, "--json"], catch_exceptions=False)
+    if result.exit_code != 0:
+        raise DemoError(f"`python -m item_bank_sync {' '.join(args)}` failed: {result.output.strip()}")
+    return json.loads(result.stdout)

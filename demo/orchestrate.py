@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
-from demo import commands
+from demo import certification, commands, lifecycle
 from demo.candidates import Candidate, KioskClient, load_item_keys
 from demo.processes import REPO_ROOT, DemoError, Node, Supervisor, free_port, wait_for, wait_for_port
 from demo.proctor import Proctor, tls_fingerprint
-from demo.summary import kiosk_counts, summarise
+from demo.summary import kiosk_counts, lifecycle_counts, summarise
 
 DEMO_DIR = Path(__file__).resolve().parent
 CENTRE_ID = "centre-1"
@@ -107,6 +107,8 @@ class Demo:
         self.reports: list[str] = []
         self.later_submitted: list[str] = []
         self.cluster: Any = None  # simulators.postgres.PrivateCluster with --postgres
+        #: Files the after-exam phase wrote (issued credential, served JWKS and status list, evidence pack).
+        self.certification_files: dict[str, str] = {}
 
     # --- the run --------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -115,10 +117,12 @@ class Demo:
             self.central_database()
             self.central_body()
             self.test_centre()
+            self.before_exam()
             self.start_kiosks()
             self.sit_exam()
             self.drain_and_stop_kiosks()
             self.return_results()
+            self.certification_files = certification.after_exam(self, CENTRE_ID, SCHEME_ID)
             return self.summary()
         finally:
             if self.proctor is not None:
@@ -200,6 +204,13 @@ class Demo:
             raise DemoError("the console presents a TLS certificate other than the one `init` made")
         self.console_url = f"https://127.0.0.1:{port}"
         self.say(f"proctor console serving on {self.console_url} (TLS certificate checked)")
+
+    def before_exam(self) -> None:
+        """People apply, book and are put on a session's signed roster, which the console takes in
+        on its next sync (the exam's own candidates still come from demo/roster.csv: see README)."""
+        lifecycle.before_exam(self, CENTRE_ID, SCHEME_ID)
+        report = self.sync()
+        self.say(f"console synced: {len(report.get('rosters_imported', []))} signed roster(s) verified and taken in")
 
     def _allow_kiosk_release(self) -> None:
         """Put the release measurement of this code tree on the console's allow-list, as a centre
@@ -481,6 +492,8 @@ class Demo:
         out = summarise([self.work / s.kiosk_id for s in self.seats], self.console_dir, self.central_dir,
                         self.reports[0] if self.reports else None)
         out["reports"] = self.reports
+        out.update(lifecycle_counts(self.central_dir, self.console_dir))
+        out.update(self.certification_files)
         kill9 = next((s for s in self.seats if s.role == "kill-9"), None)
         if kill9 is not None and "remaining_before_ms" in kill9.outcome:
             out["resume_timer_drift_ms"] = kill9.outcome["remaining_before_ms"] - kill9.outcome["remaining_after_ms"]

@@ -59,6 +59,45 @@ def central_counts(central_dir: Path) -> tuple[set[str], int]:
     return accepted, int(scored)
 
 
+def lifecycle_counts(central_dir: Path, console_dir: Path) -> dict[str, Any]:
+    """The certification life cycle as the central body's and the console's databases record it
+    (issue 16 item 7, issue 17 item 7): applications and their outcome, approved adjustments,
+    booked seats, released results, certificates issued, appeals; and whether the console holds a
+    roster signed by the body (its ``signed_rosters`` table, filled only after the signature verified)."""
+    from sqlalchemy import func, select
+
+    from item_bank_sync.cases.schema import cases
+    from item_bank_sync.certificates.schema import certificates
+    from item_bank_sync.db import configured_url, open_central
+    from item_bank_sync.db.metadata import store_of
+    from item_bank_sync.db.sql import read
+    from item_bank_sync.registry.schema import accommodation_requests, applications
+    from item_bank_sync.release.schema import result_releases
+    from item_bank_sync.sittings.schema import bookings
+
+    queries = {
+        "applications": (applications, None),
+        "applications_refused": (applications, applications.c.status == "refused"),
+        "accommodations_approved": (accommodation_requests, accommodation_requests.c.status == "approved"),
+        "bookings": (bookings, bookings.c.status == "booked"),
+        "results_released": (result_releases, None),
+        "certificates_issued": (certificates, None),
+        "appeals": (cases, cases.c.kind == "appeal"),
+    }
+    counts: dict[str, Any] = {}
+    stores = open_central(central_dir, configured_url(), migrate=False)
+    try:
+        for name, (table, where) in queries.items():
+            query = select(func.count()).select_from(table)
+            with read(getattr(stores, store_of(table))) as conn:
+                counts[name] = int(conn.execute(query if where is None else query.where(where)).scalar_one())
+    finally:
+        stores.dispose()
+    with closing(_ro(console_dir / "console.db")) as con:
+        counts["roster_signed"] = con.execute("SELECT count(*) FROM signed_rosters").fetchone()[0] > 0
+    return counts
+
+
 def summarise(kiosk_dirs: list[Path], console_dir: Path, central_dir: Path, report: str | None) -> dict[str, Any]:
     kiosks = [kiosk_counts(d) for d in kiosk_dirs]
     with closing(_ro(console_dir / "console.db")) as con:

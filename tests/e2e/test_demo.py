@@ -6,6 +6,7 @@ and then reads the same databases itself, so a summary that lied would not pass.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -72,6 +73,36 @@ def test_scripted_demo_loses_nothing_and_scores_everyone(tmp_path):
     assert kiosk_events == summary["events_sent"]
     assert "kill -9 after 10 of 20 answers" in output and "webcam alert raised" in output
     _check_scores_follow_the_keys(central)
+    _check_life_cycle(summary, workdir)
+
+
+def _check_life_cycle(summary: dict, workdir: Path) -> None:
+    """Before and after the exam (issues 16 and 17, item 7): the summary's counts agree with the
+    central body's and the console's databases, and the files it names are what a verifier needs."""
+    bank, results = workdir / "central" / "bank.db", workdir / "central" / "results.db"
+    assert summary["applications"] == 4 and summary["applications_refused"] == 1, summary
+    assert summary["accommodations_approved"] == 1 and summary["bookings"] == 3, summary
+    assert summary["roster_signed"] is True, summary
+    assert _rows(bank, "SELECT status, count(*) FROM applications GROUP BY status ORDER BY status") == [
+        ("accepted", 3), ("refused", 1)]
+    assert _rows(bank, "SELECT count(*) FROM bookings WHERE status = 'booked'") == [(3,)]
+    rosters = _rows(workdir / "console" / "console.db", "SELECT session_id, version FROM signed_rosters")
+    assert len(rosters) == 1 and rosters[0][1] == 1, rosters
+    assert _rows(workdir / "console" / "console.db", "SELECT count(*) FROM candidates WHERE session_id = ?",
+                 (rosters[0][0],)) == [(3,)]
+    passes = _rows(results, "SELECT count(DISTINCT attempt_id) FROM decisions WHERE outcome = 'pass'")
+    assert summary["certificates_issued"] == passes[0][0] >= 1, (summary, passes)
+    assert _rows(bank, "SELECT count(*) FROM certificates") == [(summary["certificates_issued"],)]
+    assert summary["results_released"] == ATTEMPTS, summary
+    assert summary["appeals"] == 1, summary
+    assert _rows(bank, "SELECT count(*) FROM cases WHERE kind = 'appeal'") == [(1,)]
+    # The sample credential is a compact JWS (EdDSA) whose kid is in the key set the public site served.
+    header_b64 = Path(summary["certificate_sample"]).read_text().strip().split(".")[0]
+    header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
+    jwks = json.loads(Path(summary["issuer_jwks"]).read_text())
+    assert header["alg"] == "EdDSA" and header["kid"] in {k["kid"] for k in jwks["keys"]}, (header, jwks)
+    assert Path(summary["status_list"]).read_text().count(".") == 2  # the served status list, itself signed
+    assert (Path(summary["evidence_pack"]) / "index.html").is_file()
 
 
 def _check_scores_follow_the_keys(results_db: Path) -> None:
