@@ -32,7 +32,8 @@ def body_show(ctx: click.Context) -> None:
 
 @body_group.command("time-zone")
 @click.argument("zone")
-@click.option("--by", "by", required=True, help="Who changes it (recorded; an administrator once staff accounts exist).")
+@click.option("--by", "by", required=True,
+              help="Who changes it (recorded; an administrator once staff accounts exist).")
 @json_option
 @click.pass_context
 @refusals_exit

@@ -1,19 +1,25 @@
-"""The staff administration page: the same changes as ``staff add|disable|enable|reset-password|roles``.
+"""The staff administration pages: the same changes as ``staff add|disable|enable|reset-password|roles``
+and ``body time-zone``.
 
-Each form calls the same :class:`~item_bank_sync.staff.accounts.StaffBook` method as the CLI, with
-the signed-in administrator as actor, so page and CLI write the same audit entry.
+Each form calls the same function as the CLI (:class:`~item_bank_sync.staff.accounts.StaffBook`'s
+methods, :func:`~item_bank_sync.trust.identity.set_time_zone`), with the signed-in administrator as
+actor, so page and CLI write the same audit entry. A time zone set on the page applies to this
+server's pages at once; set with the CLI, when ``web`` starts again.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import available_timezones
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from exam_core.errors import InvigilError
 from exam_core.websec.passwords import MAX_PASSWORD_CHARS
 from item_bank_sync.staff.roles import ADMIN, ROLES
+from item_bank_sync.trust.identity import MAX_ZONE_NAME, set_time_zone
 from item_bank_sync.web.access import acting_staff, require_role, state
+from item_bank_sync.web.formfields import refused, text_field
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -83,3 +89,26 @@ def _done(action: str, name: str, role: str) -> str:
             "reset-password": f"{name}'s password is reset; their sessions have ended.",
             "reset-second-factor": f"{name} sets up their authenticator app again at the next sign-in.",
             "grant": f"{name} now holds the role {role}.", "revoke": f"{name} no longer holds the role {role}."}[action]
+
+
+@bp.get("/body")
+@require_role(ADMIN)
+def body_page() -> Any:
+    """The body's id, name and time zone, with the form of ``body time-zone``."""
+    body = state().ctx.body()
+    return render_template("staff/admin_body.html", body=body, zone=body.get("time_zone") or "UTC",
+                           zones=sorted(available_timezones()), max_zone=MAX_ZONE_NAME)
+
+
+@bp.post("/body")
+@require_role(ADMIN)
+def set_zone() -> Any:
+    """``body time-zone ZONE --by <signed-in administrator>``."""
+    zone = text_field("time_zone", MAX_ZONE_NAME * 4)
+    try:
+        body = set_time_zone(state().ctx, zone, _actor())
+    except InvigilError as exc:
+        return refused("Time zone not changed", str(exc), back=url_for("admin.body_page"))
+    state().zone_name = body["time_zone"]
+    flash(f"Times are now shown in {body['time_zone']}.", "ok")
+    return redirect(url_for("admin.body_page"))

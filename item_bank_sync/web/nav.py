@@ -36,6 +36,7 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("Accommodations", "staff_registry.accommodation_queue"),
     ("Sessions", "staff_sittings.sessions_page"),
     ("Staff", "admin.staff"),
+    ("Body settings", "admin.body_page"),
     ("Audit", "audit.audit"),
     ("My account", "signin.account"),
 )
