@@ -24,5 +24,6 @@ def integrity_of_form(ctx: CentralContext, form_ref: str) -> tuple[str, int, lis
     flags = [f.to_dict() for f in analyse_form(results, {k.item_id: k for k in scoring.keys}, form_id, version)]
     for flag in flags:
         flag["incidents_count"] = len(flag["incidents"])
-        flag["ended_by_proctor"] = ", ".join(flag["detail"].get("ended_by_proctor", {}))  # cut short: weighs differently
+        # an attempt cut short by a proctor: its flag weighs differently (results/integrity.py)
+        flag["ended_by_proctor"] = ", ".join(flag["detail"].get("ended_by_proctor", {}))
     return form_id, version, flags

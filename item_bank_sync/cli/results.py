@@ -286,5 +286,6 @@ def integrity_command(ctx: click.Context, form_ref: str) -> None:
     from item_bank_sync.analysis.integrity_of_form import integrity_of_form
 
     form_id, version, flags = integrity_of_form(central(ctx), form_ref)
-    emit(ctx, flags, _table(flags, ["kind", "attempt_id", "other_attempt_id", "z", "incidents_count", "ended_by_proctor"],
+    columns = ["kind", "attempt_id", "other_attempt_id", "z", "incidents_count", "ended_by_proctor"]
+    emit(ctx, flags, _table(flags, columns,
                             f"Integrity flags for {form_id} v{version} (for human review only)"))

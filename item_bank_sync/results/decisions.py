@@ -112,7 +112,7 @@ def _roles(conn: Connection, attempt_id: str, person: str) -> list[str]:
     r, rel = attempt_roles.c, intake_releases.c
     roles = sorted(x[0] for x in conn.execute(select(r.role).where(r.attempt_id == attempt_id, r.person == person)))
     released = conn.execute(select(rel.id).where(rel.attempt_id == attempt_id, rel.released_by == person)).first()
-    return roles + [RELEASER] if released else roles
+    return [*roles, RELEASER] if released else roles
 
 
 def roles_on_attempt(db: Engine, attempt_id: str, by: str) -> list[str]:

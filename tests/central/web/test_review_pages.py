@@ -155,7 +155,8 @@ def test_a_role_without_the_review_pages_gets_403(central, signed_in_page):
 def _flag(data_dir: Path, attempt_id: str, other: str | None = None) -> None:
     """An integrity flag as ``integrity --form`` stores one."""
     execute(central_db(data_dir).results, "INSERT INTO integrity_flags (kind, attempt_id, other_attempt_id, score,"
-            " detail_json, created_at) VALUES ('similarity', ?, ?, 4.2, '{}', '2026-12-01T10:00:00Z')", attempt_id, other)
+            " detail_json, created_at) VALUES ('similarity', ?, ?, 4.2, '{}', '2026-12-01T10:00:00Z')",
+            attempt_id, other)
 
 
 def test_a_flagged_attempt_takes_pass_or_fail_only_once_its_flags_are_stated_reviewed(central, signed_in_page):
