@@ -57,21 +57,25 @@ class DemoLike(Protocol):
     def say(self, text: str) -> None: ...
 
 
-def before_exam(demo: DemoLike, centre_id: str, scheme_id: str) -> dict[str, Any]:
-    """Apply, decide, approve adjustments, plan, book and publish; returns the session published."""
+def before_exam(demo: DemoLike, centre_id: str, scheme_id: str) -> list[tuple[str, str]]:
+    """Apply, decide, approve adjustments, plan, book and publish; the booked candidates' ids (what
+    the signed roster names them by) and names, in the order of ``APPLICANTS``."""
     c = demo.central_dir
-    accepted: list[str] = []
+    accepted: list[tuple[str, str]] = []
     for applicant in APPLICANTS:
         person_id = _apply(demo, applicant, scheme_id)
         if person_id is not None:
-            accepted.append(person_id)
+            accepted.append((person_id, f"{applicant.given} {applicant.family}"))
     session = _plan(demo, centre_id, scheme_id, len(accepted))
-    for person_id in accepted:
-        commands.central(c, "bookings", "book", session["session_id"], "--person", person_id, "--as-person", person_id)
+    booked = []
+    for person_id, name in accepted:
+        booking = commands.central(c, "bookings", "book", session["session_id"], "--person", person_id,
+                                   "--as-person", person_id)
+        booked.append((str(booking["candidate_id"]), name))
     published = commands.central(c, "sessions", "publish", session["session_id"], "--by", REGISTRAR)
     demo.say(f"{len(APPLICANTS)} applications: {len(accepted)} accepted and booked on session {session['session_id']}, "
              f"1 refused for eligibility; roster version {published.get('version')} signed for {centre_id}")
-    return published
+    return booked
 
 
 def _apply(demo: DemoLike, who: Applicant, scheme_id: str) -> str | None:

@@ -109,6 +109,10 @@ class Demo:
         self.cluster: Any = None  # simulators.postgres.PrivateCluster with --postgres
         #: Files the after-exam phase wrote (issued credential, served JWKS and status list, evidence pack).
         self.certification_files: dict[str, str] = {}
+        #: The first three seats' candidates (candidate id, name): the session's signed roster once
+        #: ``before_exam`` ran, else demo/roster.csv's first three.
+        self.first_candidates = [("cand-001", "Ada Lovelace"), ("cand-002", "Alan Turing"),
+                                 ("cand-003", "Grace Hopper")]
 
     # --- the run --------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -207,8 +211,9 @@ class Demo:
 
     def before_exam(self) -> None:
         """People apply, book and are put on a session's signed roster, which the console takes in
-        on its next sync (the exam's own candidates still come from demo/roster.csv: see README)."""
-        lifecycle.before_exam(self, CENTRE_ID, SCHEME_ID)
+        on its next sync; the three booked sit first (kiosks 1-3), admitted from that roster. The
+        later candidates still come from demo/roster.csv (a centre without the body's sessions)."""
+        self.first_candidates = lifecycle.before_exam(self, CENTRE_ID, SCHEME_ID)
         report = self.sync()
         self.say(f"console synced: {len(report.get('rosters_imported', []))} signed roster(s) verified and taken in")
 
@@ -238,9 +243,10 @@ class Demo:
     def demo_seats(self) -> list[Seat]:
         form_a, form_b = self.packages[self.forms[0]], self.packages[self.forms[1]]
         third = "steady" if self.o.scripted else "person"
-        return [Seat("kiosk-01", "cand-001", form_a, LEAVING_CAMERA, "webcam-alert"),
-                Seat("kiosk-02", "cand-002", form_b, PRESENT_CAMERA, "kill-9"),
-                Seat("kiosk-03", "cand-003", form_a, PRESENT_CAMERA, third)]
+        (one, _), (two, _), (three, _) = self.first_candidates
+        return [Seat("kiosk-01", one, form_a, LEAVING_CAMERA, "webcam-alert"),
+                Seat("kiosk-02", two, form_b, PRESENT_CAMERA, "kill-9"),
+                Seat("kiosk-03", three, form_a, PRESENT_CAMERA, third)]
 
     def start_kiosks(self, seats: list[Seat] | None = None) -> None:
         """Pair and start each seat's kiosk (one-time code from `proctor_console pair`), then log in."""
@@ -275,7 +281,8 @@ class Demo:
         for seat in self.seats:
             self.act("admit", kiosk_id=seat.kiosk_id, candidate_id=seat.candidate_id, package_id=seat.package_id,
                      identity_checked=True)
-        self.say("proctor admitted three candidates (identity checked)")
+        self.say(f"proctor admitted three candidates (identity checked): "
+                 f"{', '.join(name for _, name in self.first_candidates)}")
         if not self.o.scripted:
             self._print_interactive_urls()
 
@@ -301,7 +308,7 @@ class Demo:
         self.say(f"  Proctor dashboard: {self.console_url}/dashboard")
         self.say(f"      login {PROCTOR_NAME} / {self.passwords[PROCTOR_NAME]}  (centre admin: {ADMIN_NAME} / "
                  f"{self.passwords[ADMIN_NAME]})  - the certificate is self-signed: accept it in the browser")
-        self.say(f"  Your exam (kiosk-03, Grace Hopper): http://127.0.0.1:{person.port}/")
+        self.say(f"  Your exam (kiosk-03, {self.first_candidates[2][1]}): http://127.0.0.1:{person.port}/")
         self.say("  Confirm your identity there; the proctor starts your exam. Ctrl+C stops everything.")
         self.say("")
 

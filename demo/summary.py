@@ -95,6 +95,9 @@ def lifecycle_counts(central_dir: Path, console_dir: Path) -> dict[str, Any]:
         stores.dispose()
     with closing(_ro(console_dir / "console.db")) as con:
         counts["roster_signed"] = con.execute("SELECT count(*) FROM signed_rosters").fetchone()[0] > 0
+        counts["admitted_from_roster"] = con.execute(
+            "SELECT count(*) FROM attempts a JOIN candidates c USING (candidate_id) WHERE c.origin = 'signed'"
+        ).fetchone()[0]
     return counts
 
 

@@ -55,18 +55,25 @@ def test_scripted_demo_loses_nothing_and_scores_everyone(tmp_path):
     assert report.is_file() and "cnt-v1-s7-f01" in report.read_text()
     central = workdir / "central" / "results.db"
     attempts = _rows(central, "SELECT attempt_id, candidate_id, scoring_status FROM attempts")
-    assert sorted(a[1] for a in attempts) == [f"cand-{n:03d}" for n in range(1, ATTEMPTS + 1)]
+    # The first three sit from the session's signed roster (booked through the registry), the later 24
+    # from demo/roster.csv (cand-004 onwards).
+    console = workdir / "console" / "console.db"
+    signed = dict(_rows(console, "SELECT name, candidate_id FROM candidates WHERE origin = 'signed'"))
+    assert sorted(signed) == ["Barbara Liskov", "Edsger Dijkstra", "Katherine Johnson"], signed
+    assert sorted(a[1] for a in attempts) == sorted([f"cand-{n:03d}" for n in range(4, ATTEMPTS + 1)]
+                                                    + list(signed.values()))
     assert {a[2] for a in attempts} == {"scored"}
-    # The demo's 25 % candidate (cand-002, demo/roster.csv) gets the 30-minute form's time plus 25 %, once:
-    # 37:30 on the kiosk's clock as sealed and recorded at intake (issue 13 measured about 56 % more).
+    # The 25 % extra time the registrar approved (Edsger Dijkstra's request, carried by the signed roster)
+    # gives the 30-minute form's time plus 25 %, once: 37:30 on the kiosk's clock as sealed and recorded at
+    # intake (issue 13 measured about 56 % more).
     allowed = dict(_rows(central, "SELECT candidate_id, time_allowed_ms FROM attempts"))
-    assert allowed["cand-002"] == 37 * 60_000 + 30_000 and allowed["cand-001"] == 30 * 60_000, allowed
+    assert allowed[signed["Edsger Dijkstra"]] == 37 * 60_000 + 30_000, allowed
+    assert allowed[signed["Katherine Johnson"]] == 30 * 60_000, allowed
     assert _rows(central, "SELECT candidate_id, review FROM attempts WHERE review != ''") == []
     # Every acknowledged answer is there once: each candidate answered all 20 items of the form.
     per_attempt = dict(_rows(central, "SELECT attempt_id, count(DISTINCT item_id) FROM responses GROUP BY attempt_id"))
     assert sorted(per_attempt.values()) == [20] * ATTEMPTS, per_attempt
     assert _rows(central, "SELECT count(*) FROM envelopes WHERE status = 'accepted'") == [(ATTEMPTS,)]
-    console = workdir / "console" / "console.db"
     assert _rows(console, "SELECT count(*) FROM envelopes WHERE receipt IS NULL") == [(0,)]
     kiosk_events = sum(_rows(workdir / k / "kiosk.db", "SELECT value FROM counters WHERE name = 'event'")[0][0]
                        for k in ("kiosk-01", "kiosk-02", "kiosk-03"))
@@ -82,7 +89,7 @@ def _check_life_cycle(summary: dict, workdir: Path) -> None:
     bank, results = workdir / "central" / "bank.db", workdir / "central" / "results.db"
     assert summary["applications"] == 4 and summary["applications_refused"] == 1, summary
     assert summary["accommodations_approved"] == 1 and summary["bookings"] == 3, summary
-    assert summary["roster_signed"] is True, summary
+    assert summary["roster_signed"] is True and summary["admitted_from_roster"] == 3, summary
     assert _rows(bank, "SELECT status, count(*) FROM applications GROUP BY status ORDER BY status") == [
         ("accepted", 3), ("refused", 1)]
     assert _rows(bank, "SELECT count(*) FROM bookings WHERE status = 'booked'") == [(3,)]
