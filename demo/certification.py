@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import ssl
-import urllib.request
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from demo import commands
-from demo.processes import DemoError, Supervisor, free_port, wait_for_port
+from demo.portal import PublicSite
+from demo.processes import Supervisor
 
 RELEASER, DECIDER, STATUS_OFFICER = "rhea.release", "dan.decider", "sam.status"
 CASE_OFFICER, HANDLER = "cora.cases", "hugo.handler"
@@ -35,13 +33,12 @@ class DemoLike(Protocol):
     def say(self, text: str) -> None: ...
 
 
-def after_exam(demo: DemoLike, centre_id: str, scheme_id: str) -> dict[str, str]:
-    """The whole after-exam phase; the paths of the files the summary names."""
+def after_exam(demo: DemoLike, site: PublicSite, centre_id: str, scheme_id: str) -> dict[str, str]:
+    """The whole after-exam phase on the running public site (``certificates setup`` named it
+    before the exam); the paths of the files the summary names."""
     out = demo.work / "certification"
     out.mkdir(exist_ok=True)
-    public_url = _start_public_site(demo)
     c = demo.central_dir
-    commands.central(c, "certificates", "setup", "--public-url", public_url, "--by", "carl.admin")
     rows = _results(c)
     passes = [r["attempt_id"] for r in rows if r["passed"] in ("1", "true", "True")]
     fails = [r["attempt_id"] for r in rows if r["attempt_id"] not in passes]
@@ -53,24 +50,13 @@ def after_exam(demo: DemoLike, centre_id: str, scheme_id: str) -> dict[str, str]
              f"results released ({len(released.get('released', []))} attempts, score reports ready)")
     paths = {"certificate_sample": str(_sample(c, certificates[0], out))} if certificates else {}
     if certificates:
-        _suspend_and_restore(demo, public_url, certificates[0], out)
+        _suspend_and_restore(demo, site, certificates[0], out)
     if fails:
         _appeal(demo, fails[0])
-    paths["issuer_jwks"] = str(_fetch(demo, f"{public_url}/.well-known/jwks.json", out / "jwks.json"))
-    paths["status_list"] = str(_fetch(demo, f"{public_url}/status/suspension", out / "status-list-suspension.jwt"))
+    paths["issuer_jwks"] = str(_fetch(site, "/.well-known/jwks.json", out / "jwks.json"))
+    paths["status_list"] = str(_fetch(site, "/status/suspension", out / "status-list-suspension.jwt"))
     paths["evidence_pack"] = _evidence(demo, scheme_id)
     return paths
-
-
-def _start_public_site(demo: DemoLike) -> str:
-    """The public verification site (no portal: it would need a mail relay) on a free port."""
-    port = free_port()
-    node = demo.supervisor.start("public", "item_bank_sync", ["--data", str(demo.central_dir), "public", "--host",
-                                                              "127.0.0.1", "--port", str(port), "--no-portal"])
-    wait_for_port(port, 60, node.process, node.log)
-    url = f"https://127.0.0.1:{port}"
-    demo.say(f"public verification site on {url}")
-    return url
 
 
 def _results(central_dir: Path) -> list[dict[str, str]]:
@@ -99,13 +85,13 @@ def _sample(central_dir: Path, certificate_id: str, out: Path) -> Path:
     return path
 
 
-def _suspend_and_restore(demo: DemoLike, public_url: str, certificate_id: str, out: Path) -> None:
+def _suspend_and_restore(demo: DemoLike, site: PublicSite, certificate_id: str, out: Path) -> None:
     """Suspend a certificate (it shows in the served status list at once), then restore it."""
     c = demo.central_dir
     until = (date.today() + timedelta(days=30)).isoformat()
     commands.central(c, "certificates", "suspend", certificate_id, "--by", STATUS_OFFICER, "--reason",
                      "holder asked to clarify a CPD record", "--until", until)
-    _fetch(demo, f"{public_url}/status/suspension", out / "status-list-while-suspended.jwt")
+    _fetch(site, "/status/suspension", out / "status-list-while-suspended.jwt")
     commands.central(c, "certificates", "restore", certificate_id, "--by", STATUS_OFFICER, "--reason",
                      "clarified; cause removed")
     demo.say(f"certificate {certificate_id} suspended (served status list fetched) and restored")
@@ -137,20 +123,10 @@ def _replay_words(replay: dict[str, Any]) -> str:
     return "recorded"
 
 
-def _fetch(demo: DemoLike, url: str, path: Path) -> Path:
-    """GET over HTTPS trusting exactly the body's own certificate; the body saved to ``path``."""
-    from item_bank_sync.sync.tls_cert import ensure_tls_certificate
-
-    cert, _key, _fingerprint = ensure_tls_certificate(demo.central_dir)
-    context = ssl.create_default_context(cafile=str(cert))
-    context.check_hostname = False  # the body's self-signed certificate names the body, not 127.0.0.1
-    try:
-        with urllib.request.urlopen(url, context=context, timeout=30) as response:  # noqa: S310 - https only
-            body = response.read()
-    except OSError as exc:
-        raise DemoError(f"GET {url} failed: {exc}") from exc
-    path.write_bytes(body)
-    return path
+def _fetch(site: PublicSite, path: str, out: Path) -> Path:
+    """GET a public file over HTTPS (trusting exactly the body's certificate), saved to ``out``."""
+    out.write_bytes(site.get(path))
+    return out
 
 
 def _evidence(demo: DemoLike, scheme_id: str) -> str:
@@ -161,8 +137,3 @@ def _evidence(demo: DemoLike, scheme_id: str) -> str:
                             "--out", str(out), "--by", "aud.assessor")
     demo.say(f"evidence pack written: {pack.get('index', out)}")
     return str(out)
-
-
-def load_json(path: str) -> Any:
-    """A saved JSON file (the JWKS)."""
-    return json.loads(Path(path).read_text())

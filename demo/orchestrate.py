@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 from demo import certification, commands, lifecycle
 from demo.candidates import Candidate, KioskClient, load_item_keys
+from demo.portal import PublicSite
 from demo.processes import REPO_ROOT, DemoError, Node, Supervisor, free_port, wait_for, wait_for_port
 from demo.proctor import Proctor, tls_fingerprint
 from demo.summary import kiosk_counts, lifecycle_counts, summarise
@@ -109,6 +110,8 @@ class Demo:
         self.cluster: Any = None  # simulators.postgres.PrivateCluster with --postgres
         #: Files the after-exam phase wrote (issued credential, served JWKS and status list, evidence pack).
         self.certification_files: dict[str, str] = {}
+        #: The public site (portal, verification, keys, status lists) and its SMTP relay, once started.
+        self.site: PublicSite | None = None
         #: The first three seats' candidates (candidate id, name): the session's signed roster once
         #: ``before_exam`` ran, else demo/roster.csv's first three.
         self.first_candidates = [("cand-001", "Ada Lovelace"), ("cand-002", "Alan Turing"),
@@ -126,12 +129,15 @@ class Demo:
             self.sit_exam()
             self.drain_and_stop_kiosks()
             self.return_results()
-            self.certification_files = certification.after_exam(self, CENTRE_ID, SCHEME_ID)
+            if self.site is not None:
+                self.certification_files = certification.after_exam(self, self.site, CENTRE_ID, SCHEME_ID)
             return self.summary()
         finally:
             if self.proctor is not None:
                 self.proctor.close()
             self.supervisor.stop_all()
+            if self.site is not None:
+                self.site.stop()
             self.stop_central_database()
 
     def prepare(self) -> None:
@@ -213,7 +219,11 @@ class Demo:
         """People apply, book and are put on a session's signed roster, which the console takes in
         on its next sync; the three booked sit first (kiosks 1-3), admitted from that roster. The
         later candidates still come from demo/roster.csv (a centre without the body's sessions)."""
-        self.first_candidates = lifecycle.before_exam(self, CENTRE_ID, SCHEME_ID)
+        self.site = PublicSite(self.central_dir, self.supervisor)
+        commands.central(self.central_dir, "certificates", "setup", "--public-url", self.site.url, "--by", "carl.admin")
+        self.say(f"public site (candidate portal, certificate verification) on {self.site.url}, "
+                 f"its mail through an SMTP relay on 127.0.0.1:{self.site.smtp.port}")
+        self.first_candidates = lifecycle.before_exam(self, self.site, CENTRE_ID, SCHEME_ID)
         report = self.sync()
         self.say(f"console synced: {len(report.get('rosters_imported', []))} signed roster(s) verified and taken in")
 

@@ -61,9 +61,10 @@ def central_counts(central_dir: Path) -> tuple[set[str], int]:
 
 def lifecycle_counts(central_dir: Path, console_dir: Path) -> dict[str, Any]:
     """The certification life cycle as the central body's and the console's databases record it
-    (issue 16 item 7, issue 17 item 7): applications and their outcome, approved adjustments,
-    booked seats, released results, certificates issued, appeals; and whether the console holds a
-    roster signed by the body (its ``signed_rosters`` table, filled only after the signature verified)."""
+    (issue 16 item 7, issue 17 item 7): candidate accounts on the portal, applications and their
+    outcome, approved adjustments, booked seats, released results, certificates issued, appeals; and
+    whether the console holds a roster signed by the body (its ``signed_rosters`` table, filled only
+    after the signature verified) and admitted candidates from it."""
     from sqlalchemy import func, select
 
     from item_bank_sync.cases.schema import cases
@@ -71,11 +72,13 @@ def lifecycle_counts(central_dir: Path, console_dir: Path) -> dict[str, Any]:
     from item_bank_sync.db import configured_url, open_central
     from item_bank_sync.db.metadata import store_of
     from item_bank_sync.db.sql import read
+    from item_bank_sync.portal.schema import candidate_accounts
     from item_bank_sync.registry.schema import accommodation_requests, applications
     from item_bank_sync.release.schema import result_releases
     from item_bank_sync.sittings.schema import bookings
 
     queries = {
+        "portal_accounts": (candidate_accounts, None),
         "applications": (applications, None),
         "applications_refused": (applications, applications.c.status == "refused"),
         "accommodations_approved": (accommodation_requests, accommodation_requests.c.status == "approved"),

@@ -92,6 +92,9 @@ def _check_life_cycle(summary: dict, workdir: Path) -> None:
     assert summary["roster_signed"] is True and summary["admitted_from_roster"] == 3, summary
     assert _rows(bank, "SELECT status, count(*) FROM applications GROUP BY status ORDER BY status") == [
         ("accepted", 3), ("refused", 1)]
+    # Each applicant applied from their own portal account (registered and confirmed by the mailed link).
+    assert summary["portal_accounts"] == 4, summary
+    assert _rows(bank, "SELECT count(*) FROM applications JOIN candidate_accounts USING (person_id)") == [(4,)]
     assert _rows(bank, "SELECT count(*) FROM bookings WHERE status = 'booked'") == [(3,)]
     rosters = _rows(workdir / "console" / "console.db", "SELECT session_id, version FROM signed_rosters")
     assert len(rosters) == 1 and rosters[0][1] == 1, rosters
