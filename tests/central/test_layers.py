@@ -7,7 +7,6 @@ right)::
     {items, db} -> {mail, bank} -> context -> {trust, staff} -> {forms, results} -> registry -> sittings
     -> {sync, analysis, certificates} -> recertification -> release -> cases -> psychometrics -> public
     -> portal -> web -> cli
-    -> public -> cli
 
 ``item_bank_sync/__init__.py`` (the version) may be imported by anyone and ``__main__`` by no one.
 Imports under ``if TYPE_CHECKING:`` never run and are not counted; imports inside functions are.
