@@ -4,6 +4,8 @@ do it; a relay that is down or a header injection refused without the message's 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import stat
 from pathlib import Path
 
@@ -18,7 +20,7 @@ SECRET_LINK = "https://body.example/portal/confirm/SECRET"
 
 
 @pytest.fixture
-def relay() -> tuple[Inbox, int]:
+def relay() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=find_free_port())
     controller.start()
