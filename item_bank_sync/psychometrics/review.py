@@ -25,6 +25,7 @@ from exam_core.errors import ValidationError
 from item_bank_sync.analysis.of_form import analyze_form
 from item_bank_sync.analysis.stats import Analysis, FlagThresholds
 from item_bank_sync.bank.schema import forms
+from item_bank_sync.cases import corrective
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import fetch_all
 from item_bank_sync.psychometrics import decision, dif, records
@@ -202,8 +203,10 @@ def exposure(context: CentralContext, form_id: str, version: int) -> list[dict[s
 
 
 def review_exam(context: CentralContext, form_ref: str, thresholds: dict[str, Any],
-                groups: dict[str, str] | None = None, reference: str | None = None) -> dict[str, Any]:
-    """The whole review of one form version as a JSON-ready dict with its ``flags``."""
+                groups: dict[str, str] | None = None, reference: str | None = None,
+                open_actions_by: str | None = None) -> dict[str, Any]:
+    """The whole review of one form version as a JSON-ready dict with its ``flags``; with
+    ``open_actions_by`` each flag also opens a corrective action in that person's name."""
     t = thresholds
     flags: list[dict[str, Any]] = []
     matrix = records.form_matrix(context, form_ref)
@@ -224,6 +227,32 @@ def review_exam(context: CentralContext, form_ref: str, thresholds: dict[str, An
             "n_candidates": len(matrix.attempt_ids), "left_out": matrix.left_out, "thresholds": t,
             "classical": classical, "irt": irt_out, "dif": dif_out, "equating": equating_out,
             "decision": decision_out, "exposure": exposure_out, "flags": flags,
-            "corrective_actions": {"opened": [], "register": None,
-                                   "note": "the corrective actions register (issue 17) is not in this body yet: "
-                                           "each flag is listed here for a person to act on"}}
+            "corrective_actions": _corrective_actions(context, ref, flags, open_actions_by)}
+
+
+def _corrective_actions(context: CentralContext, ref: str, flags: list[dict[str, Any]],
+                        by: str | None) -> dict[str, Any]:
+    """One corrective action (source ``item_analysis``) per flag when ``by`` asks for them.
+
+    Why one per flag and keyed by form, item and check: the register is where the body shows an
+    assessor what it did about each shortfall (ISO/IEC 17024 9.3.5, 10.2); running the review again
+    must not open the same action twice while the first is still open.
+    """
+    if by is None:
+        return {"opened": [], "already_open": [], "register": "corrective",
+                "note": "flags are listed only; review-exam --open-actions --by NAME opens one corrective action "
+                        "per flag in the register (corrective list)"}
+    open_refs = {row["source_ref"]: row["id"] for row in corrective.listing(context) if row["status"] != "closed"}
+    opened, already = [], []
+    for flag in flags:
+        source_ref = f"{ref}:{flag['item_id'] or 'form'}:{flag['section']}/{flag['what']}"
+        if source_ref in open_refs:
+            already.append({"id": open_refs[source_ref], "source_ref": source_ref})
+            continue
+        description = f"Exam performance review of {ref}: {flag['message']} ({flag['what']} {flag['value']}, " \
+                      f"threshold {flag['threshold']})"
+        action_id = corrective.open_action(context, by, "item_analysis", description, source_ref=source_ref)
+        open_refs[source_ref] = action_id
+        opened.append({"id": action_id, "source_ref": source_ref})
+    return {"opened": opened, "already_open": already, "register": "corrective",
+            "note": f"{len(opened)} corrective action(s) opened, {len(already)} already open (corrective list)"}

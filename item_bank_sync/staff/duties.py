@@ -41,6 +41,7 @@ DUTIES: dict[str, tuple[str, ...]] = {
     "decide": (DECISION_MAKER,),
     "analyze": (PSYCHOMETRICIAN,),                       # --write-params (docs/PSYCHOMETRICS.md)
     "equate": (PSYCHOMETRICIAN,),                        # --store-for
+    "review-exam": (PSYCHOMETRICIAN,),                   # --open-actions
     "standard-setting.open": (PSYCHOMETRICIAN,),
     "standard-setting.rate": (PSYCHOMETRICIAN,),
     "standard-setting.impact": (PSYCHOMETRICIAN,),

@@ -134,7 +134,7 @@ def test_review_exam_brings_the_evidence_together_and_flags_shortfalls(world: Ce
     assert {e["exposure"] for e in out["exposure"]} == {1.0}       # both forms hold every item
     whats = {(f["section"], f["what"]) for f in out["flags"]}
     assert ("classical", "alpha") in whats and ("exposure", "exposure") in whats
-    assert out["corrective_actions"]["register"] is None and out["corrective_actions"]["note"]
+    assert out["corrective_actions"]["opened"] == [] and "--open-actions" in out["corrective_actions"]["note"]
     html = (tmp_path / "review" / "review.html").read_text()
     assert html.count("data:image/png;base64,") >= 4 and "Exam performance review of form FB@1" in html
     assert (tmp_path / "review" / "review.json").exists()
@@ -142,6 +142,28 @@ def test_review_exam_brings_the_evidence_together_and_flags_shortfalls(world: Ce
     bad.write_text('{"alpha_minimum": 0.9}')
     refused = world.run("review-exam", "--form", "FB@1", "--thresholds", bad, "--json")
     assert refused.exit_code == 1 and "unknown threshold" in refused.data["error"]
+
+
+def test_review_exam_opens_one_corrective_action_per_flag_once(world: Central, tmp_path: Path) -> None:
+    """9.3.5 -> 10.2: each flag becomes a corrective action (source item_analysis) in the name of who
+    ran the review; a second run while they are open opens none again; without --by it is refused."""
+    strict = tmp_path / "thresholds.json"
+    strict.write_text('{"alpha_min": 0.99, "exposure_max": 0.6}')
+    refused = world.run("review-exam", "--form", "FB@1", "--thresholds", strict, "--open-actions", "--json")
+    assert refused.exit_code != 0 and "--by" in refused.output
+    first = world.json("review-exam", "--form", "FB@1", "--thresholds", strict, "--open-actions", "--by", "ana")
+    opened = first["corrective_actions"]["opened"]
+    assert len(opened) == len(first["flags"]) >= 2
+    actions = world.json("corrective", "list")
+    listed = actions["actions"] if isinstance(actions, dict) else actions
+    mine = [a for a in listed if a["source"] == "item_analysis"]
+    assert {a["id"] for a in mine} == {o["id"] for o in opened}
+    assert all(a["opened_by"] == "ana" and "FB@1" in a["description"] for a in mine)
+    again = world.json("review-exam", "--form", "FB@1", "--thresholds", strict, "--open-actions", "--by", "ana")
+    assert again["corrective_actions"]["opened"] == []
+    assert len(again["corrective_actions"]["already_open"]) == len(opened)
+    chain = rows(central_db(world.data_dir).bank, "SELECT action FROM audit_log WHERE action = 'corrective.open'")
+    assert len(chain) == len(opened)
 
 
 def test_review_report_opens_offline_in_chromium(world: Central, tmp_path: Path, page) -> None:
