@@ -7,6 +7,7 @@ and then reads the same databases itself, so a summary that lied would not pass.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import re
@@ -106,13 +107,38 @@ def _check_life_cycle(summary: dict, workdir: Path) -> None:
     assert summary["results_released"] == ATTEMPTS, summary
     assert summary["appeals"] == 1, summary
     assert _rows(bank, "SELECT count(*) FROM cases WHERE kind = 'appeal'") == [(1,)]
-    # The sample credential is a compact JWS (EdDSA) whose kid is in the key set the public site served.
-    header_b64 = Path(summary["certificate_sample"]).read_text().strip().split(".")[0]
-    header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
-    jwks = json.loads(Path(summary["issuer_jwks"]).read_text())
-    assert header["alg"] == "EdDSA" and header["kid"] in {k["kid"] for k in jwks["keys"]}, (header, jwks)
-    assert Path(summary["status_list"]).read_text().count(".") == 2  # the served status list, itself signed
+    # The sample credential verifies with an independent library (PyJWT) against the key set the public
+    # site served; so does the served status list, where the certificate suspended and then restored is
+    # clear again, having been set in the list fetched while it was suspended.
+    sample = Path(summary["certificate_sample"])
+    credential = _verified(sample.read_text().strip(), Path(summary["issuer_jwks"]))
+    assert credential["iss"].startswith("https://127.0.0.1:") and "OpenBadgeCredential" in credential["type"]
+    entry = next(e for e in credential["credentialStatus"] if e["statusPurpose"] == "suspension")
+    index = int(entry["statusListIndex"])
+    now = _verified(Path(summary["status_list"]).read_text().strip(), Path(summary["issuer_jwks"]))
+    then = _verified((sample.parent / "status-list-while-suspended.jwt").read_text().strip(),
+                     Path(summary["issuer_jwks"]))
+    assert _bit(then, index) == 1 and _bit(now, index) == 0, index
     assert (Path(summary["evidence_pack"]) / "index.html").is_file()
+
+
+def _verified(token: str, jwks_path: Path) -> dict:
+    """The claims of a VC-JWT checked by PyJWT (not the code that signed it) with the served key set."""
+    import jwt
+
+    keys = jwt.PyJWKSet.from_dict(json.loads(jwks_path.read_text()))
+    kid = jwt.get_unverified_header(token)["kid"]
+    key = next(k for k in keys.keys if k.key_id == kid)
+    return jwt.decode(token, key=key.key, algorithms=["EdDSA"], options={"verify_aud": False})
+
+
+def _bit(status_list: dict, index: int) -> int:
+    """Bit ``index`` of a Bitstring Status List credential (multibase base64url of a GZIP bitstring,
+    the first index in the most significant bit of the first byte)."""
+    encoded = status_list["credentialSubject"]["encodedList"]
+    assert encoded[0] == "u", encoded[:8]
+    data = gzip.decompress(base64.urlsafe_b64decode(encoded[1:] + "=" * (-len(encoded[1:]) % 4)))
+    return (data[index // 8] >> (7 - index % 8)) & 1
 
 
 def _check_scores_follow_the_keys(results_db: Path) -> None:
