@@ -29,6 +29,7 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("Intake", "intake.queue_page"),
     ("Integrity", "review.integrity_page"),
     ("Item analysis", "review.analysis_page"),
+    ("Exam review", "exam_review.exam_review_page"),
     ("Standard setting", "standard_setting.studies_page"),
     ("Decisions", "review.decisions_page"),
     ("Results", "review.results_page"),

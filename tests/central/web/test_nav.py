@@ -11,7 +11,7 @@ from item_bank_sync.web.nav import AREAS
 from tests.support.body_pages import origin
 
 EVERYONE = ("Home", "Items", "Audit", "My account")
-REVIEW = ("Integrity", "Item analysis")
+REVIEW = ("Integrity", "Item analysis", "Exam review")
 REGISTRY = ("Applications", "Accommodations", "Sessions")
 EXPECTED: dict[str, set[str]] = {
     "item_writer": {*EVERYONE, "Import items"},

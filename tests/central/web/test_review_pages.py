@@ -188,3 +188,28 @@ def test_a_flagged_attempt_takes_pass_or_fail_only_once_its_flags_are_stated_rev
     assert by_page["actor"] == by_cli["actor"] == "dee"
     assert by_page["data"]["integrity_flags_reviewed"] == by_cli["data"]["integrity_flags_reviewed"] == 1
     assert "integrity_flags_reviewed" not in withheld["data"]
+
+
+def test_the_exam_review_page_frames_the_review_and_opens_actions_as_the_cli(central, signed_in_page):
+    """9.3.5 on a page: the review inside the application under its own CSP, and the corrective
+    actions opened by the button are those ``review-exam --open-actions`` would open (it then finds
+    them all open and opens none)."""
+    form = f"{FORM_ID}@{FORM_VERSION}"
+    page = signed_in_page("psy", ("psychometrician",))
+    page.goto(f"{origin(page)}/review/exam?form={form}")
+    frame = page.frame_locator("iframe.report")
+    expect(frame.get_by_role("heading", level=1)).to_contain_text(f"Exam performance review of form {form}")
+    assert look(page, "exam-review") == []
+    report = page.request.get(f"{origin(page)}/review/exam/report?form={form}")
+    policy = report.headers["content-security-policy"]
+    assert "script-src" not in policy and "default-src 'none'" in policy and "frame-ancestors 'self'" in policy
+    page.get_by_role("button", name="Open corrective actions for the flags").click()
+    expect(page.get_by_role("status")).to_contain_text("corrective action(s) opened")
+    assert look(page, "exam-review-actions") == []
+    opened = rows(central_db(central.data_dir).bank, "SELECT id, source, opened_by FROM corrective_actions ORDER BY id")
+    flags = central.json("review-exam", "--form", form)["flags"]
+    assert len(opened) == len(flags) and all(r[1] == "item_analysis" and r[2] == "psy" for r in opened)
+    again = central.json("review-exam", "--form", form, "--open-actions", "--by", "psy")["corrective_actions"]
+    assert again["opened"] == [] and len(again["already_open"]) == len(flags)
+    marker = signed_in_page("mark", ("marker",))
+    assert marker.goto(f"{origin(marker)}/review/exam?form={form}").status == 403
