@@ -45,6 +45,7 @@ EXTENSION = "invigil_portal"
 COOKIE = "invigil_portal"
 FORM_BYTES = 16 * 1024
 UPLOAD_BYTES = evidence.MAX_BYTES + 64 * 1024
+UPLOAD_ENDPOINTS = ("portal.upload", "portal.cpd_add")
 PAGES_PER_MINUTE = 120
 ATTEMPTS_PER_MINUTE = 10
 ADJUSTMENTS = (("extra_time_percent", "Extra time (percent)", "number"), ("large_text", "Large text", "check"),
@@ -110,7 +111,7 @@ def _gate() -> Any:
     found = accounts.session_of(state.ctx, session.get("token"))
     g.portal_account, g.portal_complete = (found[0], found[1]) if found else (None, False)
     signed_in = g.portal_account is not None and g.portal_complete
-    refused = limit_body(UPLOAD_BYTES if signed_in and request.endpoint == "portal.upload" else FORM_BYTES,
+    refused = limit_body(UPLOAD_BYTES if signed_in and request.endpoint in UPLOAD_ENDPOINTS else FORM_BYTES,
                          close=False)
     if refused is not None:
         return refused
@@ -169,6 +170,8 @@ def blueprint() -> Blueprint:
     bp.app_template_filter("shown")(shown_time)
     _account_views(bp)
     _candidate_views(bp)
+    from item_bank_sync.portal import results  # imports this module's helpers: registered last
+    results.add_views(bp)
     return bp
 
 
