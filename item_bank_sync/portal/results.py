@@ -21,9 +21,11 @@ from exam_core.errors import InvigilError
 from item_bank_sync.cases import handling
 from item_bank_sync.cases.schema import cases
 from item_bank_sync.certificates.registry import Certificate, CertificateRegistry
+from item_bank_sync.context import CentralContext
 from item_bank_sync.recertification import cpd, renewal
 from item_bank_sync.recertification.common import held
 from item_bank_sync.release.holds import release_of
+from item_bank_sync.registry.actors import Actor
 from item_bank_sync.release.report import ScoreReport, report_pdf, score_report
 from item_bank_sync.results.schema import attempts
 from item_bank_sync.sittings import bookings
@@ -77,20 +79,25 @@ def add_views(bp: Blueprint) -> None:
         return _cpd(_own_certificate(certificate_id))
 
 
-def _ctx() -> Any:
+def _ctx() -> CentralContext:
     from item_bank_sync.portal import web
     return web._state().ctx
 
 
-def _actor() -> Any:
+def _actor() -> Actor:
     from item_bank_sync.portal import web
     return web._actor()
 
 
+def _person() -> str:
+    """The signed-in person's id (what their bookings, cases and certificates name)."""
+    from item_bank_sync.portal import web
+    return web._me().person_id
+
+
 def _candidate_ids() -> list[str]:
     """The candidate ids of the person's bookings (what their attempts carry)."""
-    actor = _actor()
-    return [b.candidate_id for b in bookings.list_bookings(_ctx(), actor, person_id=actor.person_id)
+    return [b.candidate_id for b in bookings.list_bookings(_ctx(), _actor(), person_id=_person())
             if b.candidate_id]
 
 
@@ -123,7 +130,7 @@ def _appeal(report: ScoreReport) -> Any:
     """``cases lodge --kind appeal --category result``: the person's words, via the portal."""
     actor = _actor()
     try:
-        case_id = handling.lodge(_ctx(), actor.name, "appeal", "result", actor.person_id,
+        case_id = handling.lodge(_ctx(), actor.name, "appeal", "result", _person(),
                                  request.form.get("summary", "")[:handling.MAX_TEXT + 1],
                                  attempt_id=report.attempt_id, via="portal")
     except InvigilError as exc:
@@ -135,7 +142,7 @@ def _cases() -> list[dict[str, Any]]:
     """The person's cases with their history and messages, oldest first."""
     c = cases.c
     with _ctx().open_bank_db().connect() as conn:
-        ids = [r[0] for r in conn.execute(select(c.case_id).where(c.person == _actor().person_id)
+        ids = [r[0] for r in conn.execute(select(c.case_id).where(c.person == _person())
                                           .order_by(c.lodged_at))]
     return [handling.get(_ctx(), i) for i in ids]
 
@@ -145,20 +152,20 @@ def _own_case(case_id: str) -> dict[str, Any]:
         found = handling.get(_ctx(), case_id[:MAX_ID])
     except handling.CaseRefused:
         abort(404)
-    if found["person"] != _actor().person_id:
+    if found["person"] != _person():
         abort(404)
     return found
 
 
 def _certificates() -> list[Certificate]:
     """The person's certificates (newest first as the registry lists them)."""
-    person = _actor().person_id
+    person = _person()
     return [c for c in CertificateRegistry(_ctx()).listing() if c.person_id == person]
 
 
 def _own_certificate(certificate_id: str) -> Certificate:
     cert = CertificateRegistry(_ctx()).find(certificate_id[:MAX_ID])
-    if cert is None or cert.person_id != _actor().person_id:
+    if cert is None or cert.person_id != _person():
         abort(404)
     return cert
 

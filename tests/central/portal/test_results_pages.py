@@ -85,7 +85,7 @@ def world(tmp_path: Path, live_server: Any) -> Iterator[World]:
     live_server("item_bank_sync", "--data", str(data_dir), "public", "--port", "{port}", "--smtp-host", "127.0.0.1",
                 "--smtp-port", str(smtp.port), "--mail-from", "portal@body.example", port=port)
     try:
-        portal = Portal(url, None, inbox, str(data_dir / "tls" / "sync.crt"))  # type: ignore[arg-type]
+        portal = Portal(url, None, inbox, str(data_dir / "tls" / "sync.crt"))
         ann, bob = confirmed(portal, ANN, given="Ann"), confirmed(portal, BOB, given="Bob")
         _link(data_dir, ANN, "C-0000000000000001", PASSED, 1)
         _link(data_dir, BOB, "C-0000000000000002", FAILED, 2)
