@@ -11,10 +11,12 @@ exist: the portal never says what exists for someone else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from exam_core.errors import InvigilError
@@ -33,66 +35,82 @@ from item_bank_sync.sittings import bookings
 #: The endpoint that takes an evidence document (the gate allows it an upload's body).
 UPLOAD_ENDPOINT = "portal.cpd_add"
 MAX_ID = 40
+EXTENSION = "invigil_portal_results"
+View = Callable[..., Any]
 
 
-def add_views(bp: Blueprint) -> None:
+@dataclass(frozen=True)
+class Hooks:
+    """What these pages take from the portal's core (web.py passes them in: this module never
+    imports web.py, which registers these pages, so the two stay out of an import circle)."""
+
+    signed_in: Callable[[View], View]
+    ctx: Callable[[], CentralContext]
+    actor: Callable[[], Actor]
+    person: Callable[[], str]
+
+
+def add_views(bp: Blueprint, hooks: Hooks) -> None:
     """Register the result, appeal, certificate and CPD pages on the portal's blueprint."""
-    from item_bank_sync.portal import web  # the blueprint's helpers; web imports this module lazily
+    bp.record_once(lambda state: state.app.extensions.__setitem__(EXTENSION, hooks))
+    signed_in = hooks.signed_in
 
     @bp.get("/results")
-    @web.signed_in
+    @signed_in
     def results() -> Any:
         return render_template("portal/results.html", reports=[score_report(_ctx(), a) for a in _released()])
 
     @bp.get("/results/<attempt_id>")
-    @web.signed_in
+    @signed_in
     def result(attempt_id: str) -> Any:
         return _report_page(_own_report(attempt_id), None)
 
     @bp.get("/results/<attempt_id>/report.pdf")
-    @web.signed_in
+    @signed_in
     def result_pdf(attempt_id: str) -> Any:
         report = _own_report(attempt_id)
         return Response(report_pdf(report), mimetype="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="score-report-{report.attempt_id}.pdf"'})
 
     @bp.post("/results/<attempt_id>/appeal")
-    @web.signed_in
+    @signed_in
     def appeal_result(attempt_id: str) -> Any:
         return _appeal(_own_report(attempt_id))
 
     @bp.get("/cases/<case_id>")
-    @web.signed_in
+    @signed_in
     def case(case_id: str) -> Any:
         return render_template("portal/case.html", case=_own_case(case_id))
 
     @bp.get("/certificates")
-    @web.signed_in
+    @signed_in
     def certificates() -> Any:
         registry = CertificateRegistry(_ctx())
         return render_template("portal/certificates.html", certificates=_certificates(),
                                verify=registry.verify_url)
 
     @bp.route("/certificates/<certificate_id>/cpd", methods=["GET", "POST"])
-    @web.signed_in
+    @signed_in
     def cpd_add(certificate_id: str) -> Any:
         return _cpd(_own_certificate(certificate_id))
 
 
+def _hooks() -> Hooks:
+    found: Hooks = current_app.extensions[EXTENSION]
+    return found
+
+
 def _ctx() -> CentralContext:
-    from item_bank_sync.portal import web
-    return web._state().ctx
+    return _hooks().ctx()
 
 
 def _actor() -> Actor:
-    from item_bank_sync.portal import web
-    return web._actor()
+    return _hooks().actor()
 
 
 def _person() -> str:
     """The signed-in person's id (what their bookings, cases and certificates name)."""
-    from item_bank_sync.portal import web
-    return web._me().person_id
+    return _hooks().person()
 
 
 def _candidate_ids() -> list[str]:

@@ -33,7 +33,7 @@ from item_bank_sync.certificates.settings import load_settings as issuer_setting
 from item_bank_sync.context import CentralContext
 from item_bank_sync.forms.schemes import EDUCATION_LEVELS
 from item_bank_sync.mail import MailError, Mailer, load_settings
-from item_bank_sync.portal import accounts, export
+from item_bank_sync.portal import accounts, export, results
 from item_bank_sync.portal.accounts import Account
 from item_bank_sync.public.limits import RateLimiter
 from item_bank_sync.registry import accommodations, actors, applications, evidence
@@ -45,7 +45,7 @@ EXTENSION = "invigil_portal"
 COOKIE = "invigil_portal"
 FORM_BYTES = 16 * 1024
 UPLOAD_BYTES = evidence.MAX_BYTES + 64 * 1024
-UPLOAD_ENDPOINTS = ("portal.upload", "portal.cpd_add")
+UPLOAD_ENDPOINTS = ("portal.upload", results.UPLOAD_ENDPOINT)
 PAGES_PER_MINUTE = 120
 ATTEMPTS_PER_MINUTE = 10
 ADJUSTMENTS = (("extra_time_percent", "Extra time (percent)", "number"), ("large_text", "Large text", "check"),
@@ -170,8 +170,7 @@ def blueprint() -> Blueprint:
     bp.app_template_filter("shown")(shown_time)
     _account_views(bp)
     _candidate_views(bp)
-    from item_bank_sync.portal import results  # imports this module's helpers: registered last
-    results.add_views(bp)
+    results.add_views(bp, results.Hooks(signed_in, lambda: _state().ctx, _actor, lambda: _me().person_id))
     return bp
 
 
