@@ -185,7 +185,7 @@ def test_the_pages_in_chromium_with_axe_and_the_keyboard(world: World, browser: 
     page = _browser_as(browser, world, world.ann)
     page.goto(f"{world.portal.url}/portal/results")
     _checked(page, "list")
-    page.get_by_role("link", name="Score report for").click()
+    page.get_by_role("link", name="Score report for Electrical Safety Inspector", exact=True).click()
     expect(page.get_by_role("heading", name="Appeal this result")).to_be_visible()
     _checked(page, "report")
     for _ in range(40):                                   # keyboard only: Tab to the appeal, type, submit
