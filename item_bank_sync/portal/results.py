@@ -89,6 +89,11 @@ def add_views(bp: Blueprint, hooks: Hooks) -> None:
         return render_template("portal/certificates.html", certificates=_certificates(),
                                verify=registry.verify_url)
 
+    @bp.get("/cpd/<record_id>/evidence")
+    @signed_in
+    def cpd_evidence(record_id: str) -> Any:
+        return _cpd_document(record_id)
+
     @bp.route("/certificates/<certificate_id>/cpd", methods=["GET", "POST"])
     @signed_in
     def cpd_add(certificate_id: str) -> Any:
@@ -223,3 +228,15 @@ def _cpd_post(cert: Certificate) -> str | None:
     except (InvigilError, ValueError) as exc:
         return str(exc) if isinstance(exc, InvigilError) else "credits must be a number"
     return None
+
+
+def _cpd_document(record_id: str) -> Response:
+    """``cpd evidence``: the holder's own document (its read audited by the service); anything else,
+    a malformed id included, is 404."""
+    try:
+        record, data = cpd.evidence(_ctx(), _actor(), record_id[:MAX_ID])
+    except InvigilError:
+        abort(404)
+    return Response(data, mimetype=record.evidence_media_type or "application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="cpd-evidence-{record.record_id}"',
+        "X-Content-Type-Options": "nosniff"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,6 +157,14 @@ def test_certificates_cpd_with_evidence_and_the_renewal_standing(world: World) -
     assert done.status_code == 303
     page = world.get(world.ann, path).text
     assert "Wiring course" in page and "cert.png" in page and "card record" in page
+    found = re.search(r"/portal/cpd/([^/]+)/evidence", page)
+    assert found, page
+    record_id = found.group(1)
+    document = world.get(world.ann, f"/cpd/{record_id}/evidence")
+    assert document.status_code == 200 and document.content == photo_bytes()
+    assert world.get(world.bob, f"/cpd/{record_id}/evidence").status_code == 404
+    assert world.get(world.ann, "/cpd/not-an-id/evidence").status_code == 404
+    assert "cpd.evidence.read" in [e.action for e in audit_of(world.results.world.data_dir).entries()]
     bad = world.post(world.ann, path, {**form, "category": "golf"})
     assert bad.status_code == 422 and "the scheme&#39;s CPD categories" in bad.text
     fake = world.post(world.ann, path, form, files={"document": ("x.pdf", b"MZ not a pdf", "application/pdf")})
