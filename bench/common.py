@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import statistics
 import time
 from dataclasses import asdict, dataclass
@@ -64,3 +65,10 @@ def rate_per_second(fn: Callable[[], object], count: int) -> float:
             fn()
         rounds.append(count / (time.perf_counter() - start))
     return statistics.median(rounds)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (the OS's choice), for a server the benchmark starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import Figure, percentile
+from bench.common import Figure, free_port, percentile
 
 EVENT_RATE = 2.0           # events per second per kiosk
 HEARTBEAT_SECONDS = 5.0
@@ -34,12 +34,6 @@ KIOSKS_PER_WORKER = 50
 DRAIN_SECONDS = 30.0
 PASSWORD = "bench-password-123"
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_port(port: int, timeout: float = 30) -> None:
@@ -205,7 +199,7 @@ def _start_console(tmp: Path, kiosks: int) -> tuple[subprocess.Popen, str, list[
     services.accounts(ctx).add("bench", "proctor", PASSWORD, by="bench")
     registry = services.registry(ctx)
     codes = [registry.new_code("bench")[0] for _ in range(kiosks)]
-    port = _free_port()
+    port = free_port()
     with open(tmp / "console.log", "wb") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen([sys.executable, "-m", "proctor_console", "--data", str(ctx.data), "serve",
                                  "--host", "127.0.0.1", "--port", str(port)], cwd=REPO,
@@ -247,7 +241,7 @@ def _measure(mode: str, url: str, codes: list[str], kiosks: int, duration: float
 
 
 def _measure_relay(async_mode: str, kiosks: int, duration: float) -> dict[str, Any]:
-    port = _free_port()
+    port = free_port()
     relay = subprocess.Popen([sys.executable, "-m", "bench.console", "relay", str(port), async_mode], cwd=REPO,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

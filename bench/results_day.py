@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import Figure, percentile
+from bench.common import Figure, free_port, percentile
 
 BENCH = "results-day"
 CENTRES, ENVELOPES, ITEMS = 1000, 100_000, 60
@@ -225,9 +225,7 @@ class Server:
     """``python -m item_bank_sync serve`` (HTTPS) as its own process tree."""
 
     def __init__(self, data_dir: Path, db_url: str | None, workers: int) -> None:
-        from tests.support.ports import find_free_port
-
-        self.port = find_free_port()
+        self.port = free_port()
         env = {**os.environ, "COLUMNS": "400"}          # the ready line on one line
         env.pop("INVIGIL_CENTRAL_DB", None)
         if db_url:

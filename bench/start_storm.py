@@ -45,7 +45,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import Figure, percentile
+from bench.common import Figure, free_port, percentile
 
 KIOSKS_PER_WORKER = 50
 #: Kiosks of one worker logging in at once (set-up: challenge fetch, TLS, hello).
@@ -139,17 +139,10 @@ def _pair(registry: Any, kiosk_id: str) -> tuple[str, bytes, bytes]:
     return kiosk_id, keys.private_key_document(signing_key), keys.private_key_document(hpke_key)
 
 
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """``python -m proctor_console serve`` as its own process; returns it and its URL once it listens."""
     import socket
-    port = _free_port()
+    port = free_port()
     with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen([sys.executable, "-m", "proctor_console", "--data", str(data), "serve",
                                  "--host", "127.0.0.1", "--port", str(port)], cwd=REPO,

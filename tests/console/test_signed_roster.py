@@ -36,7 +36,7 @@ from proctor_console.context import ConsoleContext
 from proctor_console.errors import Conflict, Forbidden, InvalidRequest
 from proctor_console.sync.bundle import import_bundle
 from proctor_console.sync.run import run_sync
-from tests.central.registry.body import SCHEME_YAML, photo_bytes
+from tests.support.registry_body import SCHEME_YAML, photo_bytes
 from tests.support.central_cli import Central
 from tests.support.central_db import bank_of
 from tests.support.central_sync import Hub, client_for

@@ -21,8 +21,7 @@ from PIL import Image
 from exam_core import protocol, roster_wire
 from exam_core.model import AccommodationPolicy, Accommodations
 from proctor_console.context import ConsoleContext
-from tests.console.web.test_dashboard_room_browser import axe
-from tests.console.web.test_roster_browser import _login
+from tests.support.console_world import axe, browser_login
 from tests.support.console_world import ADMIN, PROCTOR, RunningConsole, cli, console_tab, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -70,7 +69,7 @@ def test_the_admit_form_shows_the_roster_photo_and_an_override_needs_an_admin_an
     context = browser.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 1000}, bypass_csp=True)
     try:
         page = context.new_page()
-        _login(page, url, PROCTOR)
+        browser_login(page, url, PROCTOR)
         page.wait_for_selector("#link-status:has-text('live')")
         page.click("#tile-kiosk-desk")
         page.select_option("#admit-form select[name=candidate_id]", "sig-1")
@@ -100,7 +99,7 @@ def test_the_admit_form_shows_the_roster_photo_and_an_override_needs_an_admin_an
     refused = _admit(running_console, "kiosk-desk", "sig-9")          # booked for a session of another form
     assert not refused["ok"] and "delivers form-9; this package is form form-1" in refused["error"]
     with console_tab(browser) as page:
-        _login(page, url, ADMIN)
+        browser_login(page, url, ADMIN)
         page.goto(url + "/roster")
         form = page.locator("#override-form")
         form.get_by_label("Candidate id").fill("walk-in")

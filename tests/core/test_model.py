@@ -41,7 +41,7 @@ def test_form_content_checks_items_match_form():
 @pytest.mark.parametrize("mutate, field", [
     (lambda d: d.update(version="1"), "version"),
     (lambda d: d.update(extra=1), "extra"),
-    (lambda d: d["interactions"][0].update(type="drawing"), "interactions[0].type"),
+    (lambda d: d["interactions"][0].update(type="telepathy"), "interactions[0].type"),
     (lambda d: d["interactions"][0]["choices"][1].update(id="A"), "interactions[0].choices"),
     (lambda d: d["interactions"][0]["choices"][0].update(id="1bad"), "interactions[0].choices[0].id"),
     (lambda d: d.pop("title"), "title"),

@@ -17,7 +17,7 @@ from exam_core.errors import ValidationError
 from exam_core.model import FormContent
 from kiosk.content import FormBundle
 from simulators.forms import png
-from tests.kiosk.interaction_support import assert_axe_clean, form_of, start, submit
+from tests.support.kiosk_interactions import spoken, assert_axe_clean, form_of, start, submit
 from tests.support.kiosk_browser import Served, saved, until_exam
 from tests.support.kiosk_session import new_session
 
@@ -131,3 +131,7 @@ def test_the_server_accepts_only_a_png_drawing(kiosk_db, journal_key):
         with pytest.raises(ValidationError, match=problem):
             session.answer("D1", "RESPONSE", value)
     assert session.state.answers["D1"]["RESPONSE"] == drawing
+
+
+def test_read_aloud_says_what_the_drawing_is_made_on() -> None:
+    assert "Draw on the picture: Open circuit with a gap." in spoken(content, 0)

@@ -14,7 +14,7 @@ from exam_core.errors import ValidationError
 from exam_core.model import FormContent
 from kiosk.content import FormBundle
 from simulators.forms import png
-from tests.kiosk.interaction_support import (assert_axe_clean, form_of, next_question, saved_values, start,
+from tests.support.kiosk_interactions import (spoken, assert_axe_clean, form_of, next_question, saved_values, start,
                                              submit, tab_to)
 from tests.support.kiosk_browser import Served, saved, until_exam
 from tests.support.kiosk_session import new_session
@@ -148,3 +148,12 @@ def test_the_server_checks_areas_choices_and_match_max(kiosk_db, journal_key):
             session.answer(item_id, "R1", value)
     assert {k: v["R1"] for k, v in session.state.answers.items()} == {
         "A1": [["L1", "LAMP"], ["S1", "LAMP"]], "G1": [["SW", "A"]], "P1": [["IMG_SW", "G2"]]}
+
+
+def test_read_aloud_says_the_areas_and_the_picture_choices() -> None:
+    """Read aloud: areas by their labels, picture choices by their names."""
+    pairs = spoken(content, 0)
+    assert "Area 1: Line terminal." in pairs and "Area 3: Lamp." in pairs
+    placed = spoken(content, 1)
+    assert "Option 1: Lamp symbol. Option 2: Switch." in placed and "Area 2: Left circle." in placed
+    assert "Option 2: Switch symbol." in spoken(content, 2)

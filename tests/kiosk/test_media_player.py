@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from exam_core.errors import ValidationError
 from exam_core.model import FormContent
 from kiosk.content import FormBundle
-from tests.kiosk.interaction_support import assert_axe_clean, form_of, start, submit
+from tests.support.kiosk_interactions import spoken, assert_axe_clean, form_of, start, submit
 from tests.support.kiosk_browser import Served, saved, until_exam
 from tests.support.kiosk_session import new_session
 
@@ -104,3 +104,7 @@ def test_the_server_keeps_the_play_count_honest(kiosk_db, journal_key):
         with pytest.raises(ValidationError, match=problem):
             session.answer("M1", "PLAYS", value)
     assert session.state.answers["M1"]["PLAYS"] == 2
+
+
+def test_read_aloud_says_how_often_the_recording_may_be_played() -> None:
+    assert "A recording: A steady tone. It may be played 2 times." in spoken(content, 0)

@@ -14,7 +14,7 @@ from exam_core.errors import ValidationError
 from exam_core.model import FormContent
 from kiosk.content import FormBundle
 from simulators.forms import png
-from tests.kiosk.interaction_support import (assert_axe_clean, form_of, next_question, saved_values, start,
+from tests.support.kiosk_interactions import (spoken, assert_axe_clean, form_of, next_question, saved_values, start,
                                              submit, tab_to)
 from tests.support.kiosk_browser import Served, saved, until_exam
 from tests.support.kiosk_session import new_session
@@ -146,3 +146,10 @@ def test_the_server_accepts_only_values_the_interaction_offers(kiosk_db, journal
 
 def _answers_of(session) -> dict[str, Any]:
     return {item: values["R1"] for item, values in session.state.answers.items()}
+
+
+def test_read_aloud_says_the_scale_and_the_areas() -> None:
+    """Read aloud: the slider's scale and the picture's areas by their labels."""
+    assert "A scale from 0 to 400 in steps of 10." in spoken(content, 0)
+    assert "A scale from 0 to 1 in steps of 0.25." in spoken(content, 1)
+    assert "Area 1: South gate. Area 2: Middle bridge. Area 3: North tower." in spoken(content, 2)

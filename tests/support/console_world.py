@@ -33,6 +33,7 @@ from exam_core.package import build_form_package
 from proctor_console.context import ConsoleContext
 from simulators.kiosk import SimKiosk
 from simulators.proctor import ProctorSocket
+from tests.support.tools import REPO_ROOT
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
@@ -280,3 +281,20 @@ def session_from(address: str) -> requests.Session:
     session.trust_env, session.verify = False, False
     session.mount("https://", _SourceAddress(address))
     return session
+
+
+def axe(page: Any, where: str) -> list[str]:
+    """axe-core's serious and critical violations on ``page``, each named with ``where``."""
+    page.add_script_tag(path=str(REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [f"{where}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def browser_login(page: Any, url: str, user: str) -> None:
+    """Sign ``user`` in on the console's login page in a browser, landing on the dashboard."""
+    page.goto(url + "/login")
+    page.fill("input[name=name]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/dashboard")

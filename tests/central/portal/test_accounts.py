@@ -13,9 +13,9 @@ import urllib3
 from item_bank_sync.portal import accounts
 from item_bank_sync.registry import actors, persons
 from item_bank_sync.registry.errors import Forbidden
-from tests.central.portal.conftest import (PASSWORD, Portal, body_text, confirmed, csrf_of, link_in, register,
+from tests.support.portal_site import (PASSWORD, Portal, body_text, confirmed, csrf_of, link_in, register,
                                            totp_now)
-from tests.central.registry.body import REGISTRAR
+from tests.support.registry_body import REGISTRAR
 from tests.support.central_db import audit_of
 
 urllib3.disable_warnings()

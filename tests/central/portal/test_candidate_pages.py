@@ -20,8 +20,8 @@ from playwright.sync_api import expect
 from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.registry import accommodations, applications, persons
 from item_bank_sync.sittings import bookings, sessions
-from tests.central.portal.conftest import PASSWORD, Portal, confirmed, link_in
-from tests.central.registry.body import CENTRE_ID, FORM_ID, PDF, REGISTRAR, SCHEME_ID
+from tests.support.portal_site import PASSWORD, Portal, confirmed, link_in
+from tests.support.registry_body import CENTRE_ID, FORM_ID, PDF, REGISTRAR, SCHEME_ID
 from tests.support.central_db import audit_of
 from tests.support.staff_web import SHOTS, axe_serious
 
@@ -180,7 +180,7 @@ def test_another_candidate_sees_none_of_it(portal: Portal, browser: Any) -> None
 
 
 def _csrf(http: Any, portal: Portal) -> str:
-    from tests.central.portal.conftest import csrf_of
+    from tests.support.portal_site import csrf_of
     return csrf_of(http.get(f"{portal.url}/portal/").text)
 
 

@@ -8,8 +8,8 @@ import requests
 import urllib3
 
 from item_bank_sync.registry import applications, evidence, persons
-from tests.central.portal.conftest import Portal, confirmed, csrf_of
-from tests.central.registry.body import PDF, REGISTRAR, SCHEME_ID
+from tests.support.portal_site import Portal, confirmed, csrf_of
+from tests.support.registry_body import PDF, REGISTRAR, SCHEME_ID
 
 urllib3.disable_warnings()
 

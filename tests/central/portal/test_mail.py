@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from item_bank_sync.mail import MailError, MailSettings, Mailer, load_settings, save_settings
-from tests.central.portal.conftest import Inbox, body_text
+from tests.support.portal_site import Inbox, body_text
 from tests.support.ports import find_free_port
 
 SECRET_LINK = "https://body.example/portal/confirm/SECRET"

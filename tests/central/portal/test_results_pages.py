@@ -28,9 +28,9 @@ from item_bank_sync.certificates.registry import CertificateRegistry
 from item_bank_sync.certificates.settings import IssuerSettings, save_settings
 from item_bank_sync.forms.schemes import parse_scheme
 from item_bank_sync.release.holds import release
-from tests.central.portal.conftest import Inbox, Portal, confirmed, csrf_of
-from tests.central.registry.body import photo_bytes
-from tests.central.recertification.conftest import CPD_RULES, SCHEME
+from tests.support.portal_site import Inbox, Portal, confirmed, csrf_of
+from tests.support.registry_body import photo_bytes
+from tests.support.recert_world import CPD_RULES, SCHEME
 from tests.support.central_db import audit_of, bank_of, central_db, execute
 from tests.support.central_release import DECIDER, FAILED, PASSED, Results, results_world
 from tests.support.ports import find_free_port

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.psychometrics_world import matrix_with_totals, write_matrix
 from tests.central.psychometrics.fixtures import ACT_X, ACT_Y, KB_TABLE_2_7, LSAT6_COUNTS, expand
 
 REPO = Path(__file__).resolve().parents[3]
@@ -23,18 +24,6 @@ REPO = Path(__file__).resolve().parents[3]
 def run(*args: str, tmp: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "item_bank_sync", "--data", str(tmp / "d"), *args],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
-
-
-def write_matrix(path: Path, scores: np.ndarray, items: list[str], prefix: str = "c") -> Path:
-    lines = ["candidate_id," + ",".join(items)]
-    lines += [f"{prefix}{i}," + ",".join(map(str, row)) for i, row in enumerate(scores.astype(int))]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def matrix_with_totals(freq: list[int], k: int) -> np.ndarray:
-    totals = np.repeat(np.arange(len(freq)), freq)
-    return (np.arange(k)[None, :] < totals[:, None]).astype(int)
 
 
 def test_analyze_irt_on_lsat6(tmp_path):

@@ -17,7 +17,7 @@ from item_bank_sync.results.intake import Intake
 from tests.support.central_cli import Central
 from tests.support.central_db import central_db, rows
 from tests.support.central_world import CENTRE_ID, FORM_ID, FORM_VERSION, GOOD, build_world
-from tests.central.psychometrics.test_cli import matrix_with_totals, write_matrix
+from tests.support.psychometrics_world import matrix_with_totals, write_matrix
 
 
 def test_raw_cut_is_the_first_raw_score_reaching_the_reference_cut() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.central.psychometrics.form_world import ITEM_IDS, TRUE_A, TRUE_B, build_form_world
-from tests.central.psychometrics.test_cli import matrix_with_totals, write_matrix
+from tests.support.psychometrics_world import ITEM_IDS, TRUE_A, TRUE_B, build_form_world
+from tests.support.psychometrics_world import matrix_with_totals, write_matrix
 from tests.support.central_cli import Central
 from tests.support.central_db import audit_of, rows, central_db
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.central.public.conftest import Site
+from tests.support.public_site import Site
 from tests.support.kiosk_pages import AXE
 
 pytestmark = pytest.mark.browser

@@ -14,7 +14,7 @@ import jwt
 import pytest
 
 from exam_core.timestamps import utc_now
-from tests.central.public.conftest import CONSENTING, Site
+from tests.support.public_site import CONSENTING, Site
 
 
 def jwks_client(site: Site) -> jwt.PyJWKClient:

@@ -5,7 +5,7 @@ refused then decided, who falls due, reminders once; and the staff roles once ac
 from __future__ import annotations
 
 from item_bank_sync.staff.accounts import StaffBook
-from tests.central.recertification.conftest import holder_world
+from tests.support.recert_world import holder_world
 from tests.support.central_certificates import DECIDER, PROCTOR
 from tests.support.central_cli import Central
 

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from item_bank_sync.context import CentralContext
 from item_bank_sync.mail import MailSettings, save_settings
 from item_bank_sync.recertification.due import due, remind, reminders_of
-from tests.central.recertification.conftest import HOLDER_EMAIL, holder_world
+from tests.support.recert_world import HOLDER_EMAIL, holder_world
 from tests.support.ports import find_free_port
 
 

@@ -18,7 +18,7 @@ from item_bank_sync.recertification.renewal import RenewalRefused
 from item_bank_sync.recertification.rules import NoRules
 from item_bank_sync.registry import actors, conflicts
 from item_bank_sync.registry.errors import ConflictOfInterest, Forbidden
-from tests.central.recertification.conftest import CANDIDATE, holder_world
+from tests.support.recert_world import CANDIDATE, holder_world
 from tests.support.central_certificates import DECIDER, MARKERS, PROCTOR, pass_attempt
 from tests.support.central_db import audit_of, central_db, execute, value
 

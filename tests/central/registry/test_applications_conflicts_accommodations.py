@@ -10,7 +10,7 @@ import pytest
 from exam_core.timestamps import utc_now
 from item_bank_sync.registry import accommodations, actors, applications, conflicts, persons
 from item_bank_sync.registry.errors import ConflictOfInterest, Forbidden, Refused
-from tests.central.registry.body import ADMIN, MARKER, REGISTRAR, REGISTRAR_2, SCHEME_ID, Body
+from tests.support.registry_body import ADMIN, MARKER, REGISTRAR, REGISTRAR_2, SCHEME_ID, Body
 from tests.support.central_db import audit_of
 
 GOOD = {"education_level": "master", "experience_months": 30}

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from exam_core.timestamps import format_time, utc_now
-from tests.central.registry.body import CENTRE_ID, FORM_ID, PDF, SCHEME_ID, Body, photo_bytes
+from tests.support.registry_body import CENTRE_ID, FORM_ID, PDF, SCHEME_ID, Body, photo_bytes
 from tests.support.central_db import audit_of
 
 NEXT_YEAR = (utc_now() + timedelta(days=365)).date().isoformat()

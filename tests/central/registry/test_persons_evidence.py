@@ -10,7 +10,7 @@ from exam_core.errors import TamperedError
 from item_bank_sync.registry import actors, applications, evidence, persons
 from item_bank_sync.registry.errors import Forbidden, NotFound, Refused
 from item_bank_sync.registry.schema import evidence_documents
-from tests.central.registry.body import ADMIN, AUDITOR, MARKER, PDF, REGISTRAR, SCHEME_ID, Body, photo_bytes
+from tests.support.registry_body import ADMIN, AUDITOR, MARKER, PDF, REGISTRAR, SCHEME_ID, Body, photo_bytes
 from tests.support.central_db import audit_of, execute, value
 
 

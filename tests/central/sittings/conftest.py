@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.central.registry.body import Body, make_body
+from tests.support.registry_body import Body, make_body
 
 
 @pytest.fixture

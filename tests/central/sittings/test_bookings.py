@@ -15,32 +15,12 @@ import pytest
 
 from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.context import CentralContext
-from item_bank_sync.registry import accommodations, actors, applications, conflicts, persons
+from item_bank_sync.registry import accommodations, actors, conflicts, persons
 from item_bank_sync.registry.errors import ConflictOfInterest, Forbidden, NotFound, Refused
 from item_bank_sync.sittings import bookings, roster_for, sessions
-from tests.central.registry.body import (CENTRE_ID, FORM_ID, MARKER, REGISTRAR, REGISTRAR_2, SCHEME_ID, Body,
-                                         photo_bytes)
+from tests.support.registry_body import (CENTRE_ID, FORM_ID, IN_A_WEEK, MARKER, REGISTRAR, REGISTRAR_2, SCHEME_ID, Body,
+                                         eligible_persons, photo_bytes, planned_session)
 
-IN_A_WEEK = format_time(utc_now() + timedelta(days=7))
-
-
-def _session(body: Body, capacity: int = 2, starts_at: str = IN_A_WEEK) -> sessions.Session:
-    return sessions.plan(body.ctx, REGISTRAR, centre_id=CENTRE_ID, scheme_id=SCHEME_ID, scheme_version=1,
-                         form_ids=[FORM_ID], starts_at=starts_at, window_minutes=60, capacity=capacity)
-
-
-def _eligible(body: Body, n: int) -> list[str]:
-    """``n`` persons, each with an accepted application."""
-    ids = []
-    for i in range(n):
-        pid = persons.add(body.ctx, REGISTRAR, given_name=f"P{i}", family_name="Doe", email=f"p{i}@example.org",
-                          date_of_birth="1990-01-01").person_id
-        app = applications.submit(body.ctx, actors.candidate(pid), person_id=pid, scheme_id=SCHEME_ID,
-                                  scheme_version=1, answers={"education_level": "master", "experience_months": 30},
-                                  accept_code_of_conduct=True, body_rules_version="1")
-        applications.decide(body.ctx, REGISTRAR, app.application_id, accept=True, reasons="met")
-        ids.append(pid)
-    return ids
 
 
 def test_plan_refuses_what_does_not_exist(body: Body) -> None:
@@ -58,8 +38,8 @@ def test_plan_refuses_what_does_not_exist(body: Body) -> None:
 
 
 def test_full_session_fills_a_waiting_list_promoted_in_order(body: Body) -> None:
-    session = _session(body)
-    a, b, c, d = _eligible(body, 4)
+    session = planned_session(body)
+    a, b, c, d = eligible_persons(body, 4)
     made = [bookings.book(body.ctx, actors.candidate(p), session.session_id, p) for p in (a, b, c, d)]
     assert [(x.status, x.seat) for x in made] == [("booked", 1), ("booked", 2), ("waiting", None), ("waiting", None)]
     with pytest.raises(Refused, match="already holds"):
@@ -73,8 +53,8 @@ def test_full_session_fills_a_waiting_list_promoted_in_order(body: Body) -> None
 
 
 def test_only_eligible_persons_book_and_only_for_themselves(body: Body) -> None:
-    session = _session(body)
-    (eligible,) = _eligible(body, 1)
+    session = planned_session(body)
+    (eligible,) = eligible_persons(body, 1)
     other = persons.add(body.ctx, REGISTRAR, given_name="No", family_name="App", email="no@example.org").person_id
     with pytest.raises(Refused, match="no accepted application"):
         bookings.book(body.ctx, actors.candidate(other), session.session_id, other)
@@ -89,8 +69,8 @@ def test_only_eligible_persons_book_and_only_for_themselves(body: Body) -> None:
 
 
 def test_move_to_a_free_session_and_not_to_a_full_one(body: Body) -> None:
-    first, second = _session(body, capacity=1), _session(body, capacity=1)
-    a, b, c = _eligible(body, 3)
+    first, second = planned_session(body, capacity=1), planned_session(body, capacity=1)
+    a, b, c = eligible_persons(body, 3)
     ba = bookings.book(body.ctx, actors.candidate(a), first.session_id, a)
     bb = bookings.book(body.ctx, actors.candidate(b), first.session_id, b)     # waiting
     moved = bookings.move(body.ctx, actors.candidate(a), ba.booking_id, second.session_id, reason="closer")
@@ -103,8 +83,8 @@ def test_move_to_a_free_session_and_not_to_a_full_one(body: Body) -> None:
 
 
 def test_no_change_within_the_cutoff(body: Body) -> None:
-    soon = _session(body, starts_at=format_time(utc_now() + timedelta(hours=30)))
-    (pid,) = _eligible(body, 1)
+    soon = planned_session(body, starts_at=format_time(utc_now() + timedelta(hours=30)))
+    (pid,) = eligible_persons(body, 1)
     with pytest.raises(Refused, match="within 48 hours"):
         bookings.book(body.ctx, actors.candidate(pid), soon.session_id, pid)
     settings = json.loads(body.ctx.body_path.read_text())
@@ -116,8 +96,8 @@ def test_no_change_within_the_cutoff(body: Body) -> None:
 
 
 def test_roster_carries_seats_photo_digests_and_approved_accommodations(body: Body) -> None:
-    session = _session(body, capacity=3)
-    a, b = _eligible(body, 2)
+    session = planned_session(body, capacity=3)
+    a, b = eligible_persons(body, 2)
     persons.set_photo(body.ctx, actors.candidate(a), a, photo_bytes())
     req = accommodations.request(body.ctx, actors.candidate(b), person_id=b, scheme_id=SCHEME_ID, scheme_version=1,
                                  requested={"extra_time_percent": 50}, reason="report")
@@ -155,8 +135,8 @@ def _book_after_barrier(data_dir: str, session_id: str, person_id: str, barrier:
 
 def test_capacity_holds_under_concurrent_bookings_from_processes(body: Body) -> None:
     """Four people and one of them twice (a double click), five processes released together."""
-    session = _session(body, capacity=2)
-    people = _eligible(body, 4)
+    session = planned_session(body, capacity=2)
+    people = eligible_persons(body, 4)
     body.ctx.close()
     spawn = multiprocessing.get_context("spawn")
     requests = [*people, people[0]]

@@ -22,13 +22,13 @@ from item_bank_sync.sittings import bookings, sessions
 from item_bank_sync.sittings.publish import publish, roster_path, rosters_for
 from item_bank_sync.staff.duties import DUTIES
 from item_bank_sync.trust.identity import CentralKeys
-from tests.central.registry.body import ADMIN, CENTRE_ID, MARKER, REGISTRAR, SCHEME_ID, Body, photo_bytes
-from tests.central.sittings.test_bookings import _eligible, _session
+from tests.support.registry_body import (ADMIN, CENTRE_ID, MARKER, REGISTRAR, SCHEME_ID, Body, eligible_persons,
+                                         photo_bytes, planned_session)
 
 
 def _booked_with_photo_and_accommodations(body: Body) -> tuple[sessions.Session, list[bookings.Booking], str]:
-    session = _session(body, capacity=3)
-    a, b = _eligible(body, 2)
+    session = planned_session(body, capacity=3)
+    a, b = eligible_persons(body, 2)
     persons.set_photo(body.ctx, REGISTRAR, a, photo_bytes())
     req = accommodations.request(body.ctx, actors.candidate(b), person_id=b, scheme_id=SCHEME_ID, scheme_version=1,
                                  requested={"extra_time_percent": 50, "large_text": True}, reason="report")
@@ -84,7 +84,7 @@ def test_a_profile_beyond_the_scheme_in_the_store_is_never_signed(body: Body) ->
 
 
 def test_only_registrars_and_admins_publish_and_not_after_the_window(body: Body) -> None:
-    session = _session(body)
+    session = planned_session(body)
     with pytest.raises(Forbidden):
         publish(body.ctx, MARKER, session.session_id)
     with pytest.raises(Forbidden):

@@ -17,7 +17,7 @@ import pytest
 
 from exam_core.receipt import verify_receipt
 from item_bank_sync.results.decisions import results_rows
-from tests.central.sync.pg_processes import central_database, pg_databases, run_together
+from tests.support.pg_processes import central_database, pg_databases, run_together
 from tests.support.central_db import audit_of, bank_of, central_db, rows, value
 from tests.support.central_world import CENTRE_ID, GOOD, World, build_world
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from exam_core.receipt import verify_receipt
 from exam_core.sync_wire import Upload, UploadAnswer, UploadEntry
 from proctor_console.sync.client import HubClient, HubError
-from tests.central.sync.pg_processes import REPO, Serve, central_database, pg_databases, run_together
+from tests.support.pg_processes import REPO, Serve, central_database, pg_databases, run_together
 from tests.support.central_db import DB_ENV_FOR_TESTS, results_of, value
 from tests.support.central_world import CENTRE_ID, GOOD, World, build_world
 

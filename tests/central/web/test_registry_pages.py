@@ -17,7 +17,7 @@ from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.portal.accounts import messages_of
 from item_bank_sync.registry import accommodations, actors, applications, conflicts, evidence, persons
 from item_bank_sync.sittings import bookings, sessions
-from tests.central.registry.body import CENTRE_ID, FORM_ID, PDF, REGISTRAR, SCHEME_ID, Body, make_body
+from tests.support.registry_body import CENTRE_ID, FORM_ID, PDF, REGISTRAR, SCHEME_ID, Body, make_body
 from tests.support.central_db import audit_of
 from tests.support.staff_web import StaffWeb, axe_serious, shot
 

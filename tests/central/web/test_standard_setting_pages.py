@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.central.psychometrics.form_world import ITEM_IDS, build_form_world
+from tests.support.psychometrics_world import ITEM_IDS, build_form_world
 from tests.support.body_pages import audit_entries, look, origin
 
 HOSTILE = '<b>bold</b><img src=x onerror="document.title=1">'

@@ -20,11 +20,10 @@ from typing import Any
 import pytest
 
 from tests.support.console_room import ADMITTED, Room, build_room
-from tests.support.console_world import PASSWORD, PROCTOR, RunningConsole, wait_until
+from tests.support.console_world import PASSWORD, PROCTOR, RunningConsole, axe, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-AXE = Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"
 VIEWPORTS = {"1920x1080": {"width": 1920, "height": 1080}, "1280x800": {"width": 1280, "height": 800}}
 #: Records what the announcers say (each change once), for the tests to read.
 LISTEN = """() => {
@@ -82,13 +81,6 @@ def seat_of(room: Room, seat: str):
 
 def visible_seats(page: Any) -> list[str]:
     return page.eval_on_selector_all("#seat-map li:not([hidden]) .tile", "ns => ns.map(n => n.dataset.seat)")
-
-
-def axe(page: Any, where: str) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [f"{where}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']][:3]}"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def focused(page: Any) -> dict[str, Any]:

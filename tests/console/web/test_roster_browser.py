@@ -13,18 +13,10 @@ import pytest
 
 from exam_core import protocol
 from exam_core.model import AccommodationPolicy
-from tests.support.console_world import (ADMIN, PASSWORD, PROCTOR, RunningConsole, cli, console_tab, make_package,
-                                         wait_until)
+from tests.support.console_world import (ADMIN, PROCTOR, RunningConsole, browser_login, cli, console_tab,
+                                         make_package, wait_until)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _login(page: Any, url: str, user: str) -> None:
-    page.goto(url + "/login")
-    page.fill("input[name=name]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/dashboard")
 
 
 def _sit(running: RunningConsole, kiosk: Any, candidate_id: str) -> None:
@@ -52,7 +44,7 @@ def test_roster_page_and_admit_list_show_accommodations_and_who_has_sat(browser:
     idle = running_console.kiosk("kiosk-idle")
 
     with console_tab(browser) as page:
-        _login(page, url, PROCTOR)
+        browser_login(page, url, PROCTOR)
         page.wait_for_selector("#link-status:has-text('live')")
         page.click("#tile-kiosk-idle")
         choice = page.locator("#admit-form select[name=candidate_id]")
@@ -79,7 +71,7 @@ def test_roster_page_and_admit_list_show_accommodations_and_who_has_sat(browser:
         assert not [e for e in page.errors if "Content Security Policy" in e]
 
     with console_tab(browser) as page:
-        _login(page, url, ADMIN)
+        browser_login(page, url, ADMIN)
         page.goto(url + "/roster")
         page.fill("#candidate-cand-1 input[name=reason]", "the kiosk's screen failed after five minutes")
         page.click("#candidate-cand-1 button:has-text('Allow one more admission')")

@@ -91,3 +91,17 @@ def build_form_world(data_dir: Path, n: int = 600, cut_percent: float = 60.0) ->
     _attempts(data_dir, "FA", theta["FA"], 0.0, 1)
     _attempts(data_dir, "FB", theta["FB"], 0.5, 2)
     return FormWorld(data_dir, theta)
+
+
+def write_matrix(path: Path, scores: np.ndarray, items: list[str], prefix: str = "c") -> Path:
+    """A 0/1 matrix as the CSV `analyze --matrix` reads (candidate_id, then one column per item)."""
+    lines = ["candidate_id," + ",".join(items)]
+    lines += [f"{prefix}{i}," + ",".join(map(str, row)) for i, row in enumerate(scores.astype(int))]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def matrix_with_totals(freq: list[int], k: int) -> np.ndarray:
+    """Guttman-pattern rows with the given frequency of each total score (k items)."""
+    totals = np.repeat(np.arange(len(freq)), freq)
+    return (np.arange(k)[None, :] < totals[:, None]).astype(int)

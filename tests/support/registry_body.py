@@ -7,13 +7,15 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from PIL import Image
 
 from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.context import CentralContext
-from item_bank_sync.registry import actors
+from item_bank_sync.registry import actors, applications, persons
+from item_bank_sync.sittings import sessions
 from tests.support.central_cli import Central
 from tests.support.central_db import bank_of
 
@@ -74,3 +76,25 @@ def photo_bytes(kind: str = "PNG", size: tuple[int, int] = (300, 400)) -> bytes:
 
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+IN_A_WEEK = format_time(utc_now() + timedelta(days=7))
+
+
+def planned_session(body: Body, capacity: int = 2, starts_at: str = IN_A_WEEK) -> sessions.Session:
+    """A session of the body's form at its centre (a week ahead unless told)."""
+    return sessions.plan(body.ctx, REGISTRAR, centre_id=CENTRE_ID, scheme_id=SCHEME_ID, scheme_version=1,
+                         form_ids=[FORM_ID], starts_at=starts_at, window_minutes=60, capacity=capacity)
+
+
+def eligible_persons(body: Body, n: int) -> list[str]:
+    """``n`` persons, each with an accepted application."""
+    ids = []
+    for i in range(n):
+        pid = persons.add(body.ctx, REGISTRAR, given_name=f"P{i}", family_name="Doe", email=f"p{i}@example.org",
+                          date_of_birth="1990-01-01").person_id
+        app = applications.submit(body.ctx, actors.candidate(pid), person_id=pid, scheme_id=SCHEME_ID,
+                                  scheme_version=1, answers={"education_level": "master", "experience_months": 30},
+                                  accept_code_of_conduct=True, body_rules_version="1")
+        applications.decide(body.ctx, REGISTRAR, app.application_id, accept=True, reasons="met")
+        ids.append(pid)
+    return ids

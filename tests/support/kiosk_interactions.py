@@ -72,3 +72,12 @@ def submit(page, served: Served) -> dict[tuple[str, str], Any]:
     page.get_by_role("button", name="Yes, submit").click()
     page.get_by_role("heading", name="Your examination has been submitted").wait_for()
     return {(r["item_id"], r["response_id"]): r["value"] for r in served.envelope_payload()["responses"]}
+
+
+def spoken(content: Callable[[], tuple[Any, dict[str, bytes]]], index: int) -> str:
+    """What read-aloud (the text-to-speech accommodation) says for item ``index`` of a form."""
+    from exam_core.presentation import item_view
+    from kiosk.tools.speech import question_text
+
+    form, _ = content()
+    return question_text(item_view(form.items[index], 1), index + 1, len(form.items))
