@@ -101,7 +101,8 @@ def test_second_factor_offered_then_required(portal: Portal) -> None:
     http = confirmed(portal, "tia@example.org")
     page = http.get(f"{portal.url}/portal/security")
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.text).group(1)
-    on = http.post(f"{portal.url}/portal/security", data={"csrf": csrf_of(page.text), "code": totp_now(secret)})
+    enrolment_code = totp_now(secret)
+    on = http.post(f"{portal.url}/portal/security", data={"csrf": csrf_of(page.text), "code": enrolment_code})
     assert "Second factor on" in on.text
     fresh = portal.client()
     page = fresh.get(f"{portal.url}/portal/signin")
@@ -109,8 +110,8 @@ def test_second_factor_offered_then_required(portal: Portal) -> None:
                                                            "password": PASSWORD})
     assert "authenticator app" in step.text
     assert fresh.get(f"{portal.url}/portal/", allow_redirects=False).status_code == 302   # not signed in yet
-    used = totp_now(secret)    # the code enrolment used: refused a second time
-    wrong = fresh.post(f"{portal.url}/portal/signin/code", data={"csrf": csrf_of(step.text), "code": used})
+    # the code enrolment used is refused a second time (kept, not recomputed: the 30 s step may have turned)
+    wrong = fresh.post(f"{portal.url}/portal/signin/code", data={"csrf": csrf_of(step.text), "code": enrolment_code})
     assert wrong.status_code == 401
     time.sleep(max(0.0, 30.5 - time.time() % 30))
     done = fresh.post(f"{portal.url}/portal/signin/code", data={"csrf": csrf_of(wrong.text), "code": totp_now(secret)})
