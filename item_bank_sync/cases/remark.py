@@ -20,12 +20,13 @@ from sqlalchemy import insert, select, update
 from exam_core.errors import ValidationError
 from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.cases.handling import CaseRefused, involvement
-from item_bank_sync.cases.rescore import Rescore, act_on_change
+from item_bank_sync.cases.rescore import Rescore, act_on_change, check_flags
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import insert_ignore, lock, write
 from item_bank_sync.release.schema import remarks
 from item_bank_sync.results.marking import person_key, refresh_attempt_total
 from item_bank_sync.results.schema import attempt_roles, attempts, marking_tasks, response_scores
+from item_bank_sync.results.scoring import passed
 from item_bank_sync.sittings.impartiality import check_attempt, staff
 
 
@@ -80,8 +81,9 @@ def remark(ctx: CentralContext, attempt_id: str, item_id: str, marker: str, scor
     return remark_id
 
 
-def apply_remark(ctx: CentralContext, remark_id: int, by: str) -> Remark:
-    """The handler ``by`` makes a re-mark the slot's score; a changed pass/fail becomes a new decision."""
+def apply_remark(ctx: CentralContext, remark_id: int, by: str, *, flags_reviewed: bool = False) -> Remark:
+    """The handler ``by`` makes a re-mark the slot's score; a changed pass/fail becomes a new decision
+    (on a flagged attempt only when ``by`` states they reviewed its flags: ``flags_reviewed``)."""
     r, t = remarks.c, marking_tasks.c
     with ctx.open_results_db().connect() as conn:
         row = conn.execute(select(remarks).where(r.id == remark_id)).mappings().first()
@@ -92,6 +94,8 @@ def apply_remark(ctx: CentralContext, remark_id: int, by: str) -> Remark:
     if row["applied"]:
         raise CaseRefused(f"re-mark {remark_id} was applied already")
     attempt_id, before, now = row["attempt_id"], _result(ctx, row["attempt_id"]), format_time(utc_now())
+    check_flags(ctx, _foreseen(ctx, attempt_id, before, float(task["final_score"] or 0), row["score"]),
+                flags_reviewed)
     with write(ctx.open_results_db()) as conn:
         lock(conn, f"attempt:{attempt_id}")
         s = response_scores.c
@@ -103,7 +107,8 @@ def apply_remark(ctx: CentralContext, remark_id: int, by: str) -> Remark:
     ctx.audit_log().append(person_key(by), "results.remark-apply", {"remark_id": remark_id, "attempt_id": attempt_id})
     after = _result(ctx, attempt_id)
     change = Rescore(attempt_id, "remark", {}, before[0], after[0], before[1], after[1], False)
-    decision = act_on_change(ctx, change, by, f"re-mark {remark_id} of {task['item_id']}")
+    decision = act_on_change(ctx, change, by, f"re-mark {remark_id} of {task['item_id']}",
+                             flags_reviewed=flags_reviewed)
     return Remark(attempt_id, int(task["task_id"]), row["marker"], row["score_before"], row["score"], True, decision)
 
 
@@ -112,3 +117,13 @@ def _result(ctx: CentralContext, attempt_id: str) -> tuple[float, bool | None]:
     with ctx.open_results_db().connect() as conn:
         total, passed = conn.execute(select(a.total, a.passed).where(a.attempt_id == attempt_id)).one()
     return float(total), None if passed is None else bool(passed)
+
+
+def _foreseen(ctx: CentralContext, attempt_id: str, before: tuple[float, bool | None], old: float,
+              new: float) -> Rescore:
+    """The result the re-mark will give, known before it is written (to refuse it unwritten)."""
+    with ctx.open_results_db().connect() as conn:
+        cut = conn.execute(select(attempts.c.cut_score).where(attempts.c.attempt_id == attempt_id)).scalar()
+    total = before[0] - old + float(new)
+    after = None if cut is None or before[1] is None else passed(total, float(cut))
+    return Rescore(attempt_id, "remark", {}, before[0], total, before[1], after, False)

@@ -13,6 +13,12 @@ that item only, and applying the re-score changes the stored scores; if that tur
 fail or the reverse, a new decision is recorded through the certificates' ``record_decision`` (a
 pass issues the certificate) and a fail withdraws a standing certificate. Every re-score is kept in
 ``rescores`` and entered in the audit chain, applied or not.
+
+A new decision on an attempt with integrity flags needs the decider to state they reviewed them, as
+any decision does (``results.decisions``). The handler applying a re-score or re-mark has reviewed
+the case, but says so explicitly (``flags_reviewed``: the CLI's ``--flags-reviewed``, the page's
+check box); without it a change of outcome on a flagged attempt is refused *before* any score is
+written, so a refusal never leaves new scores behind an old decision.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from item_bank_sync.db.sql import lock, write
 from item_bank_sync.release.schema import rescores
 from item_bank_sync.results.envelope import open_envelope
 from item_bank_sync.results.intake import load_form_scoring
+from item_bank_sync.results.decisions import integrity_flag_count
 from item_bank_sync.results.marking import person_key, refresh_attempt_total
 from item_bank_sync.results.schema import attempts, envelope_archive, envelopes, quarantine, response_scores
 from item_bank_sync.results.scoring import HUMAN, passed, score_attempt
@@ -147,14 +154,18 @@ def compute(ctx: CentralContext, attempt_id: str,
 
 
 def rescore(ctx: CentralContext, attempt_id: str, by: str, reason: str, *,
-            corrections: dict[str, AnswerKey] | None = None, apply: bool = False) -> Rescore:
+            corrections: dict[str, AnswerKey] | None = None, apply: bool = False,
+            flags_reviewed: bool = False) -> Rescore:
     """Replay and record the re-score (audited); with ``apply`` store changed scores and act on a
-    changed pass/fail (a new decision by ``by``, the certificate issued or withdrawn)."""
+    changed pass/fail (a new decision by ``by``, the certificate issued or withdrawn).
+    ``flags_reviewed``: ``by`` states they reviewed the attempt's integrity flags (see the module)."""
     actor = person_key(by)
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
         raise ValidationError("reason", "must be given (1-2000 characters)")
     result, after = compute(ctx, attempt_id, corrections)
     applied = apply and not result.identical
+    if applied:
+        check_flags(ctx, result, flags_reviewed)
     now = format_time(utc_now())
     with write(ctx.open_results_db()) as conn:
         lock(conn, f"attempt:{attempt_id}")
@@ -173,7 +184,7 @@ def rescore(ctx: CentralContext, attempt_id: str, by: str, reason: str, *,
                                                       "identical": result.identical, "applied": applied,
                                                       "before_total": result.before_total,
                                                       "after_total": result.after_total, **result.inputs})
-    decision = act_on_change(ctx, result, by, reason) if applied else None
+    decision = act_on_change(ctx, result, by, reason, flags_reviewed=flags_reviewed) if applied else None
     return Rescore(**{**asdict(result), "applied": applied, "decision": decision})
 
 
@@ -181,12 +192,33 @@ def _int(value: bool | None) -> int | None:
     return None if value is None else int(value)
 
 
-def act_on_change(ctx: CentralContext, result: Rescore, by: str, reason: str) -> str | None:
-    """A changed pass/fail becomes a new decision; a fail withdraws the certificate a pass issued."""
-    if result.after_passed is None or result.after_passed == result.before_passed:
+def changes_outcome(result: Rescore) -> bool:
+    """Whether the re-score or re-mark turns a pass into a fail or the reverse."""
+    return result.after_passed is not None and result.after_passed != result.before_passed
+
+
+def check_flags(ctx: CentralContext, result: Rescore, flags_reviewed: bool) -> None:
+    """Refuse, before anything is written, a change of outcome on an attempt with integrity flags
+    that the handler did not state they reviewed (the new decision would be refused after the
+    scores changed)."""
+    if flags_reviewed or not changes_outcome(result):
+        return
+    flags = integrity_flag_count(ctx.open_results_db(), result.attempt_id)
+    if flags:
+        raise RescoreRefused(f"attempt {result.attempt_id} has {flags} integrity flag(s) and this "
+                             f"{result.kind.replace('_', ' ')} changes its outcome: review them and state that you "
+                             "did (--flags-reviewed, the page's check box) before applying it")
+
+
+def act_on_change(ctx: CentralContext, result: Rescore, by: str, reason: str, *,
+                  flags_reviewed: bool = False) -> str | None:
+    """A changed pass/fail becomes a new decision; a fail withdraws the certificate a pass issued.
+    ``flags_reviewed`` is passed to the decision as the handler stated it, never assumed."""
+    if not changes_outcome(result):
         return None
     outcome = "pass" if result.after_passed else "fail"
-    record_decision(ctx, result.attempt_id, by, outcome, f"{result.kind.replace('_', ' ')}: {reason.strip()}")
+    record_decision(ctx, result.attempt_id, by, outcome, f"{result.kind.replace('_', ' ')}: {reason.strip()}",
+                    flags_reviewed=flags_reviewed)
     if outcome == "fail":
         registry = CertificateRegistry(ctx)
         cert = registry.of_attempt(result.attempt_id)

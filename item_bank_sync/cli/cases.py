@@ -169,20 +169,24 @@ def _corrected_key(ctx: click.Context, ref: str) -> Any:
               help="Score this item with the key of this (corrected) version; repeatable.")
 @click.option("--apply", is_flag=True, help="Store changed scores and act on a changed pass/fail.")
 @click.option("--case", "case_id", help="The appeal this re-score answers (noted in its history).")
+@click.option("--flags-reviewed", is_flag=True,
+              help="State that you reviewed the attempt's integrity flags (needed when a changed outcome "
+                   "on a flagged attempt becomes a new decision).")
 @click.option("--reason", required=True)
 @by_option
 @json_option
 @click.pass_context
 @refusals_exit
 def rescore_command(ctx: click.Context, attempt_id: str, key_refs: tuple[str, ...], apply: bool,
-                    case_id: str | None, reason: str, by: str) -> None:
+                    case_id: str | None, flags_reviewed: bool, reason: str, by: str) -> None:
     """Replay the attempt from its exact original inputs and compare bit for bit; with --key-from,
     after a key correction. Exit status 0 either way; see "identical" and "changed_slots"."""
     from item_bank_sync.cases.handling import note_event
     from item_bank_sync.cases.rescore import rescore
 
     corrections = {k.item_id: k for k in (_corrected_key(ctx, r) for r in key_refs)}
-    done = rescore(central(ctx), attempt_id, by, reason, corrections=corrections, apply=apply)
+    done = rescore(central(ctx), attempt_id, by, reason, corrections=corrections, apply=apply,
+                   flags_reviewed=flags_reviewed)
     if case_id:
         note_event(central(ctx), by, case_id, "rescore",
                    f"{done.kind}: identical={done.identical} applied={done.applied} decision={done.decision}")
@@ -296,16 +300,20 @@ def remark_command(ctx: click.Context, attempt_id: str, item_id: str, score: flo
 @cases_group.command("apply-remark")
 @click.argument("remark_id", type=int)
 @click.option("--case", "case_id", help="The appeal this re-mark answers (noted in its history).")
+@click.option("--flags-reviewed", is_flag=True,
+              help="State that you reviewed the attempt's integrity flags (needed when a changed outcome "
+                   "on a flagged attempt becomes a new decision).")
 @by_option
 @json_option
 @click.pass_context
 @refusals_exit
-def apply_remark_command(ctx: click.Context, remark_id: int, case_id: str | None, by: str) -> None:
+def apply_remark_command(ctx: click.Context, remark_id: int, case_id: str | None, flags_reviewed: bool,
+                         by: str) -> None:
     """Make a re-mark the response's score; a changed pass/fail becomes a new decision."""
     from item_bank_sync.cases.handling import note_event
     from item_bank_sync.cases.remark import apply_remark
 
-    done = apply_remark(central(ctx), remark_id, by)
+    done = apply_remark(central(ctx), remark_id, by, flags_reviewed=flags_reviewed)
     if case_id:
         note_event(central(ctx), by, case_id, "remark", f"re-mark {remark_id} applied: decision={done.decision}")
     emit(ctx, done.to_dict())

@@ -9,18 +9,18 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from exam_core.model import AnswerKey
 from item_bank_sync.bank.schema import items
 from item_bank_sync.cases.handling import CaseRefused
-from item_bank_sync.cases.remark import remark
+from item_bank_sync.cases.remark import apply_remark, remark
 from item_bank_sync.cases.rescore import RescoreRefused, compute, rescore
 from item_bank_sync.certificates.decision import record_decision
 from item_bank_sync.certificates.registry import CertificateRegistry
 from item_bank_sync.db.sql import write
 from item_bank_sync.release.schema import rescores
-from item_bank_sync.results.schema import attempts, decisions, envelope_archive
+from item_bank_sync.results.schema import attempts, decisions, envelope_archive, integrity_flags
 from tests.support.body_pages import audit_entries
 from tests.support.central_cli import Central
 from tests.support.central_release import FAILED, MARKERS, PROCTOR, PASSED, Results, correct_key, results_world
@@ -116,3 +116,37 @@ def test_a_remark_by_an_uninvolved_marker_applied_by_the_handler_changes_the_res
     assert refused.exit_code == 1 and "applied already" in refused.output
     assert [e["actor"] for e in audit_entries(results.world.data_dir, "results.remark")] == ["rae remarker"]
     assert [e["actor"] for e in audit_entries(results.world.data_dir, "results.remark-apply")] == ["ann appeals"]
+
+
+def _flag(ctx, attempt_id: str) -> None:
+    with write(ctx.open_results_db()) as conn:
+        conn.execute(insert(integrity_flags).values(kind="fast", attempt_id=attempt_id, score=3.0, detail_json="{}",
+                                                    created_at="2026-01-01T00:00:00Z"))
+
+
+def test_a_changed_outcome_on_a_flagged_attempt_needs_the_handler_to_state_the_flags_were_reviewed(results):
+    """Fix: the new decision after a re-score or re-mark used to be refused for the attempt's
+    integrity flags (after the scores had changed). Now it is refused *before* anything is written
+    unless the handler states the review (--flags-reviewed), and then it is recorded with the count."""
+    ctx, cli = results.ctx, Central(results.world.data_dir)
+    _flag(ctx, PASSED)
+    corrected = correct_key(ctx, "q1", "B")
+    args = ("cases", "rescore", PASSED, "--key-from", corrected, "--apply", "--by", APPEALS, "--reason", "q1 key")
+    refused = cli.run(*args, "--json")
+    assert refused.exit_code == 1 and "integrity flag" in refused.output
+    with ctx.open_results_db().connect() as conn:
+        assert conn.execute(select(attempts.c.total).where(attempts.c.attempt_id == PASSED)).scalar_one() == 6.0
+    assert cli.json(*args, "--flags-reviewed")["decision"] == "fail"
+    assert audit_entries(results.world.data_dir, "decide")[-1]["data"]["integrity_flags_reviewed"] == 1
+
+
+def test_a_remark_changing_a_flagged_attempts_outcome_needs_the_flags_reviewed(results):
+    ctx, cli = results.ctx, Central(results.world.data_dir)
+    _flag(ctx, PASSED)
+    remark_id = remark(ctx, PASSED, "q3", "Rae Remarker", 1)
+    with pytest.raises(RescoreRefused, match="integrity flag"):
+        apply_remark(ctx, remark_id, APPEALS)
+    with ctx.open_results_db().connect() as conn:
+        assert conn.execute(select(attempts.c.total).where(attempts.c.attempt_id == PASSED)).scalar_one() == 6.0
+    done = cli.json("cases", "apply-remark", str(remark_id), "--flags-reviewed", "--by", APPEALS)
+    assert done["decision"] == "fail"
