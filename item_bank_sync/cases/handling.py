@@ -4,9 +4,10 @@ acknowledged with a deadline, assigned to an impartial handler, progressed, deci
 Why the handler check lives here and refuses (not warns): 9.8 and 9.9 ask that appeals and
 complaints be handled by people not involved in what is appealed. :func:`involvement` lists every
 way a person took part in the attempt behind a case (proctor, marker, adjudicator in
-``attempt_roles``; a certification decision on it; the issue or a status decision of its
-certificate) and a declared conflict of interest with the candidate is refused by the registry's
-own check, the same one decisions and status actions use.
+``attempt_roles``; the release of its envelope from quarantine; the release of its result; a
+certification decision on it; the issue or a status decision of its certificate) and a declared
+conflict of interest with the candidate is refused by the registry's own check, the same one
+decisions and status actions use.
 
 The person is told at acknowledgement and at the outcome: by e-mail through the body's SMTP relay
 (:mod:`item_bank_sync.mail`) when one is configured and the case names a person of the registry
@@ -37,7 +38,9 @@ from item_bank_sync.registry.schema import persons
 from item_bank_sync.release.holds import ReleaseRefused
 from item_bank_sync.release.report import score_report
 from item_bank_sync.results.marking import person_key
-from item_bank_sync.results.schema import attempt_roles, attempts, decisions
+from item_bank_sync.release.schema import result_releases
+from item_bank_sync.results.decisions import roles_on_attempt
+from item_bank_sync.results.schema import attempts, decisions
 from item_bank_sync.sittings.bookings import person_of_candidate
 from item_bank_sync.sittings.impartiality import check_attempt, staff
 
@@ -49,6 +52,8 @@ DEFAULT_RESPONSE_DAYS = 30
 MAX_TEXT = 5000
 PORTAL = "portal"
 EMAIL = "email"
+#: The part a person who released the attempt's result (``release``) took in it.
+RESULT_RELEASER = "the releaser of its result"
 
 
 class CaseRefused(InvigilError):
@@ -224,13 +229,14 @@ def acknowledge(ctx: CentralContext, by: str, case_id: str, days: int = DEFAULT_
 
 def involvement(ctx: CentralContext, attempt_id: str, person: str) -> list[str]:
     """Every way ``person`` took part in the attempt behind a case, in words (empty: not involved)."""
-    who, found = person_key(person), []
+    who = person_key(person)
+    found = roles_on_attempt(ctx.open_results_db(), attempt_id, who)   # with the quarantine releaser
     with ctx.open_results_db().connect() as conn:
-        r = attempt_roles.c
-        found += [role for (role,) in conn.execute(select(r.role).where(r.attempt_id == attempt_id, r.person == who))]
-        d = decisions.c
+        d, rr = decisions.c, result_releases.c
         if conn.execute(select(d.id).where(d.attempt_id == attempt_id, d.decided_by == who).limit(1)).first():
             found.append("decision maker")
+        if conn.execute(select(rr.attempt_id).where(rr.attempt_id == attempt_id, rr.released_by == who)).first():
+            found.append(RESULT_RELEASER)
     c, e = certificates.c, certificate_events.c
     with ctx.open_bank_db().connect() as conn:
         certs = [x for (x,) in conn.execute(select(c.certificate_id).where(c.attempt_id == attempt_id))]

@@ -92,6 +92,27 @@ def test_a_handler_involved_in_the_examination_marking_or_decision_is_refused(re
     assert handling.get(ctx, case_id)["status"] == "assigned"
 
 
+def test_whoever_released_the_attempt_from_quarantine_or_released_its_result_is_refused(results):
+    """Fix: both releases are judgements on the attempt (custody evidence acceptable; the result fit
+    to publish), so neither person may handle an appeal against it."""
+    from item_bank_sync.release.holds import release
+
+    ctx = results.ctx
+    record_decision(ctx, PASSED, ISSUER, "pass", "confirmed")
+    execute(central_db(results.world.data_dir).results,
+            "INSERT INTO intake_releases (envelope_sha256, attempt_id, quarantine_reason, waived_json, released_by, "
+            "reason, released_at) VALUES (?, ?, ?, ?, ?, ?, ?)", "0" * 64, PASSED, "late upload", "[]",
+            "quinn quarantine", "custody checked by phone", utc_text())
+    assert release(ctx, "Rita Releaser", "results day", attempt_id=PASSED).released == (PASSED,)
+    case_id = _appeal(results, PASSED)
+    for person, role in (("Quinn Quarantine", "releaser of its quarantined envelope"),
+                         ("Rita Releaser", "releaser of its result")):
+        assert role in " ".join(handling.involvement(ctx, PASSED, person))
+        with pytest.raises(CaseRefused, match=role):
+            handling.assign(ctx, "Ada Admin", case_id, person)
+    assert handling.get(ctx, case_id)["handler"] is None
+
+
 def test_a_handler_who_declared_a_conflict_with_the_candidate_is_refused(results):
     ctx = results.ctx
     admin = actors.staff("ada", actors.ADMIN)
