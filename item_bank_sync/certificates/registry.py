@@ -414,16 +414,21 @@ class CertificateRegistry:
         return self._act(certificate_id, by, "reduce-scope", reason, {"valid", "suspended"},
                          scope_json=json.dumps(kept), scope_reduced=1)
 
-    def renew(self, certificate_id: str, by: str, reason: str, valid_until: datetime) -> Certificate:
+    def renew(self, certificate_id: str, by: str, reason: str, valid_until: datetime, *,
+              from_suspension: bool = False) -> Certificate:
         """Extend the certification period (a renewal decision, ISO/IEC 17024 9.6): a new credential
         with the new ``validUntil`` supersedes the old one (its revocation bit set). For the
         recertification work that decides it (CPD, re-examination); an expired certificate may be
-        renewed, a withdrawn or suspended one may not."""
+        renewed, a withdrawn one may not, a suspended one only with ``from_suspension`` (the caller
+        has checked the suspension was for want of recertification, which the renewal cures)."""
         current = self.get(certificate_id)
         if valid_until <= max(utc_now(), parse_time(current.valid_until)):
             raise ValidationError("valid_until", "a renewal must end later than now and than the current period")
-        return self._act(certificate_id, by, "renew", reason, {"valid", "expired"}, status="valid",
-                         valid_until=format_time(valid_until))
+        allowed = {"valid", "expired"}
+        changes: dict[str, Any] = {"status": "valid", "valid_until": format_time(valid_until)}
+        if from_suspension:
+            allowed, changes = allowed | {"suspended"}, {**changes, "suspended_until": None}
+        return self._act(certificate_id, by, "renew", reason, allowed, **changes)
 
     def suspensions_overdue(self) -> list[Certificate]:
         """Suspended certificates past their deadline: each needs a decision (restore or withdraw)."""

@@ -38,7 +38,7 @@ ACCOMMODATIONS = tuple(f for f in Accommodations.__dataclass_fields__)
 #: the rule with the named level or any above it).
 EDUCATION_LEVELS = ("none", "secondary", "post_secondary", "bachelor", "master", "doctorate")
 PREREQUISITES = {"education", "experience_months", "certifications", "minimum_age"}
-RECERTIFICATION = {"period_months", "cpd", "reexamination", "route"}
+RECERTIFICATION = {"period_months", "cpd", "reexamination", "route", "grace_months"}
 
 
 class SchemeError(InvigilError):
@@ -240,6 +240,8 @@ class _Checker:
             raise self.fail("recertification.route", "must be all or any")
         if "period_months" in raw:
             out["period_months"] = self.integer(raw, "period_months", 1, 600)
+        if "grace_months" in raw:
+            out["grace_months"] = self.integer(raw, "grace_months", 0, 120)
         if "cpd" in raw:
             out["cpd"] = self.cpd(self.of(raw, "cpd", dict))
         if "cpd" not in out and not out["reexamination"]:

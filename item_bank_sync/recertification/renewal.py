@@ -22,12 +22,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, or_, select, update
 
 from exam_core.errors import InvigilError
 from exam_core.timestamps import format_time, parse_time, utc_now
 from item_bank_sync.bank.schema import forms
 from item_bank_sync.certificates.registry import Certificate, CertificateRegistry, add_months
+from item_bank_sync.certificates.schema import certificates
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import fetch_all, fetch_one, insert_ignore, write
 from item_bank_sync.recertification.common import Held, held
@@ -36,6 +37,7 @@ from item_bank_sync.recertification.schema import cpd_records, recert_renewals
 from item_bank_sync.registry import fields
 from item_bank_sync.registry.actors import READERS, Actor, require
 from item_bank_sync.results.schema import attempts, decisions
+from item_bank_sync.sittings.bookings import person_of_candidate
 from item_bank_sync.sittings.schema import bookings
 
 #: CPD audit states that count towards a renewal.
@@ -244,3 +246,138 @@ def renewals_of(ctx: CentralContext, certificate_id: str) -> list[dict[str, Any]
     rows = fetch_all(ctx.open_bank_db(), select(recert_renewals).where(n.certificate_id == certificate_id)
                      .order_by(n.decided_at))
     return [dict(r._mapping) for r in rows]
+
+
+# --- a pass on a re-examination renews (called by results release) -------------------------------
+#: A suspension whose reason starts with this word is "for want of recertification" (the holder was
+#: told to recertify): a pass of the scheme's exam cures it, so :func:`renew_on_pass` renews it. A
+#: suspension for any other cause (a complaint, misuse of the mark) is not cured by an exam pass.
+RECERT_SUSPENSION = "recertification"
+
+
+def renew_on_pass(ctx: CentralContext, attempt_id: str, by: str) -> Renewal | None:
+    """Renew the certificate a pass on ``attempt_id`` re-examines, or None (the caller then issues a
+    new certificate).
+
+    The attempt re-examines a certificate of the same scheme held by the same person (the same
+    candidate id, or one a booking gave the same person) that is current, suspended for
+    recertification (:data:`RECERT_SUSPENSION`), or expired no longer ago than the scheme's
+    ``grace_months``; a scheme without recertification rules renews nothing (fail closed, as
+    :func:`renew`). The pass is the same evidence of competence as the first certification, so it
+    renews on its own; CPD records of the cycle are consumed with it. Nothing twice: a renewal that
+    already relied on this attempt is returned again; audited (``recert.renew``, ``on_pass``)."""
+    if not isinstance(attempt_id, str) or not attempt_id:
+        raise RenewalRefused("an attempt id is needed")
+    done = _renewal_of_attempt(ctx, attempt_id)
+    if done is not None:
+        return done
+    attempt = _passed(ctx, attempt_id)
+    found = _renewable(ctx, attempt)
+    if found is None:
+        return None
+    try:
+        return _renew_by_pass(ctx, found, attempt_id, by)
+    except RenewalRefused:
+        again = _renewal_of_attempt(ctx, attempt_id)     # a concurrent call for the same pass won the claim
+        if again is None:
+            raise
+        return again
+
+
+def _passed(ctx: CentralContext, attempt_id: str) -> dict[str, Any]:
+    """The attempt's candidate and form; refused unless its standing decision is a pass."""
+    a, d = attempts.c, decisions.c
+    with ctx.open_results_db().connect() as conn:
+        row = conn.execute(select(a.candidate_id, a.form_id, a.form_version).where(a.attempt_id == attempt_id)).first()
+        latest = conn.execute(select(d.outcome).where(d.attempt_id == attempt_id)
+                              .order_by(d.id.desc()).limit(1)).scalar()
+    if row is None:
+        raise RenewalRefused(f"attempt {attempt_id} is not in the results")
+    if latest != "pass":
+        raise RenewalRefused(f"attempt {attempt_id} has no pass decision standing (latest: {latest or 'none'})")
+    return {"attempt_id": attempt_id, "candidate_id": row[0], "form": (row[1], row[2])}
+
+
+def _scheme_of_form(ctx: CentralContext, form: tuple[str, int]) -> str | None:
+    row = fetch_one(ctx.open_bank_db(), select(forms.c.scheme_id).where(forms.c.form_id == form[0],
+                                                                        forms.c.version == form[1]))
+    return None if row is None else str(row[0])
+
+
+def _renewable(ctx: CentralContext, attempt: dict[str, Any]) -> Held | None:
+    """The certificate of the attempt's scheme and person that a pass renews (the one ending last)."""
+    scheme_id = _scheme_of_form(ctx, attempt["form"])
+    if scheme_id is None:
+        return None
+    person_id = person_of_candidate(ctx, attempt["candidate_id"])
+    c = certificates.c
+    who = c.candidate_id == attempt["candidate_id"]
+    if person_id is not None:
+        who = or_(who, c.person_id == person_id)
+    ids = [r[0] for r in fetch_all(ctx.open_bank_db(), select(c.certificate_id).where(
+        who, c.scheme_id == scheme_id, c.attempt_id != attempt["attempt_id"], c.status != "withdrawn")
+        .order_by(c.valid_until.desc()))]
+    now = utc_now()
+    for certificate_id in ids:
+        found = held(ctx, certificate_id)
+        if found.rules is not None and _still_renewable(found.certificate, found.rules.grace_months, now):
+            return found
+    return None
+
+
+def _still_renewable(cert: Certificate, grace_months: int, now: datetime) -> bool:
+    """Current, suspended for recertification, or expired within the grace."""
+    if cert.state in ("valid", "scope reduced"):
+        return True
+    if cert.state == "suspended":
+        return cert.status_reason.casefold().startswith(RECERT_SUSPENSION)
+    return cert.state == "expired" and add_months(parse_time(cert.valid_until), grace_months) > now
+
+
+def _renew_by_pass(ctx: CentralContext, found: Held, attempt_id: str, by: str) -> Renewal:
+    cert, rules = found.certificate, found.rules
+    if rules is None:                                          # _renewable keeps only certificates with rules
+        raise NoRules(f"scheme {cert.scheme_id} has no recertification rules")
+    start = cycle_start(ctx, cert)
+    credits, ids, awaiting = _cpd_in_cycle(ctx, cert.certificate_id, start)
+    now_standing = Standing(cert.certificate_id, start, assess(rules, credits, True), tuple(ids), awaiting,
+                            attempt_id, rules.period_months)
+    now = utc_now()
+    renewal_id = _claim(ctx, cert, now_standing, by, now)
+    until = new_period_end(cert, rules.period_months, now)
+    try:
+        CertificateRegistry(ctx).renew(cert.certificate_id, by, f"recertification: re-examination {attempt_id} "
+                                       "passed", until, from_suspension=cert.state == "suspended")
+    except Exception:
+        _give_back(ctx, renewal_id)
+        raise
+    n = recert_renewals.c
+    with write(ctx.open_bank_db()) as conn:
+        conn.execute(update(recert_renewals).where(n.renewal_id == renewal_id)
+                     .values(status="done", new_valid_until=format_time(until)))
+    ctx.audit_log().append(by, "recert.renew", {"renewal_id": renewal_id, "certificate_id": cert.certificate_id,
+                                                "records": list(ids), "reexam_attempt_id": attempt_id,
+                                                "on_pass": True, "valid_until": format_time(until)})
+    return Renewal(renewal_id, cert.certificate_id, cert.valid_until, format_time(until), by, now_standing)
+
+
+def _renewal_of_attempt(ctx: CentralContext, attempt_id: str) -> Renewal | None:
+    """The renewal that already relied on this attempt's pass (done), rebuilt from its row; refused
+    while one is still being decided (the caller retries rather than issue a second certificate)."""
+    n = recert_renewals.c
+    row = fetch_one(ctx.open_bank_db(), select(recert_renewals).where(n.reexam_attempt_id == attempt_id)
+                    .order_by(n.decided_at.desc()).limit(1))
+    if row is None:
+        return None
+    r = dict(row._mapping)
+    if r["status"] != "done":
+        raise RenewalRefused(f"the renewal on attempt {attempt_id} is being decided; try again shortly")
+    credits = {str(k): float(v) for k, v in json.loads(r["credits_json"] or "{}").items()}
+    records = tuple(x[0] for x in fetch_all(ctx.open_bank_db(), select(cpd_records.c.record_id).where(
+        cpd_records.c.renewal_id == r["renewal_id"]).order_by(cpd_records.c.record_id)))
+    found = held(ctx, r["certificate_id"])
+    period = found.rules.period_months if found.rules is not None else 0
+    past = Standing(r["certificate_id"], r["cycle_start"], Assessment(True, (), credits, True), records, 0.0,
+                    attempt_id, period)
+    return Renewal(r["renewal_id"], r["certificate_id"], r["previous_valid_until"], r["new_valid_until"],
+                   r["decided_by"], past)

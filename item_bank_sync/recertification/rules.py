@@ -24,13 +24,16 @@ class NoRules(InvigilError):
 class Rules:
     """What a renewal needs: ``period_months`` added per renewal; CPD ``credits`` in total with a
     minimum per category (empty ``categories`` and zero ``credits``: no CPD asked); a
-    re-examination; ``route`` ``all`` (every requirement) or ``any`` (CPD or the re-examination)."""
+    re-examination; ``route`` ``all`` (every requirement) or ``any`` (CPD or the re-examination);
+    ``grace_months`` after expiry during which a pass of the scheme's exam still renews the
+    certificate (:func:`item_bank_sync.recertification.renewal.renew_on_pass`) instead of a new one."""
 
     period_months: int
     credits: float = 0.0
     categories: dict[str, float] = field(default_factory=dict)
     reexamination: bool = False
     route: str = "all"
+    grace_months: int = 0
 
     @property
     def asks_cpd(self) -> bool:
@@ -47,7 +50,7 @@ class Rules:
         period = raw.get("period_months") or doc.get("certification_period_months") or default_period
         return cls(int(period), float(cpd.get("credits", 0)), {str(k): float(v) for k, v in
                                                                (cpd.get("categories") or {}).items()},
-                   bool(raw.get("reexamination")), str(raw.get("route", "all")))
+                   bool(raw.get("reexamination")), str(raw.get("route", "all")), int(raw.get("grace_months") or 0))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -37,6 +37,7 @@ def test_an_old_scheme_file_stays_valid_and_has_no_rules() -> None:
     ("  period_months: 60\n  reexamination: true\n", Rules(60, reexamination=True)),
     ("  cpd: {categories: {training: 10}}\n  reexamination: true\n  route: any\n",
      Rules(24, 10.0, {"training": 10.0}, True, "any")),
+    ("  reexamination: true\n  grace_months: 6\n", Rules(24, reexamination=True, grace_months=6)),
 ])
 def test_the_section_is_read_into_rules(section: str, expected: Rules) -> None:
     doc = parse_scheme((BASE + "recertification:\n" + section).encode(), "s.yaml").to_dict()
@@ -53,6 +54,7 @@ def test_the_section_is_read_into_rules(section: str, expected: Rules) -> None:
     ("  reexamination: yes please\n", "must be a bool"),
     ("  reexamination: true\n  period_months: 0\n", "from 1 to 600"),
     ("  reexamination: true\n  interview: true\n", "is not one of"),
+    ("  reexamination: true\n  grace_months: 121\n", "from 0 to 120"),
 ])
 def test_bad_sections_are_refused_naming_the_field(section: str, problem: str) -> None:
     with pytest.raises(SchemeError, match=problem):
