@@ -72,10 +72,11 @@ def _now() -> str:
 
 def lodge(ctx: CentralContext, by: str, kind: str, category: str, person: str, summary: str, *,
           attempt_id: str | None = None, certificate_id: str | None = None, centre_id: str | None = None,
-          via: str = "staff") -> str:
+          via: str = "staff", late_reason: str | None = None) -> str:
     """Record a new appeal or complaint; returns its case id. An appeal names the attempt or the
     certificate it is against; a complaint about a centre names the centre, one about a certified
-    person their certificate."""
+    person their certificate. An appeal after its deadline is refused unless staff accept it with
+    ``late_reason`` (see :func:`_late`)."""
     allowed = {"appeal": APPEAL_CATEGORIES, "complaint": COMPLAINT_CATEGORIES}.get(kind)
     if allowed is None:
         raise ValidationError("kind", "must be appeal or complaint")
@@ -86,25 +87,50 @@ def lodge(ctx: CentralContext, by: str, kind: str, category: str, person: str, s
     attempt_id = _subject(ctx, kind, category, attempt_id, certificate_id, centre_id)
     case_id = f"{kind[:3].upper()}-{secrets.token_hex(5)}"
     actor, now = person_key(by), _now()
-    late = kind == "appeal" and attempt_id is not None and _after_deadline(ctx, attempt_id, now)
+    late = kind == "appeal" and attempt_id is not None and _late(ctx, attempt_id, now, via, late_reason)
+    accepted = (late_reason or "").strip()
+    note = f"via {via}" + (f"; after the appeal deadline, accepted: {accepted}" if late else "")
     with write(ctx.open_bank_db()) as conn:
         conn.execute(insert(cases).values(case_id=case_id, kind=kind, category=category, attempt_id=attempt_id,
                                           certificate_id=certificate_id, centre_id=centre_id,
                                           person=_text(person, "person", 200), lodged_via=via,
                                           summary=_text(summary, "summary"), lodged_at=now, lodged_by=actor))
-        _event(conn, case_id, "lodge", actor, f"via {via}" + ("; after the appeal deadline" if late else ""))
-    ctx.audit_log().append(actor, "case.lodge", {"case_id": case_id, "kind": kind, "category": category,
-                                                 "attempt_id": attempt_id or "", "late": late})
+        _event(conn, case_id, "lodge", actor, note)
+    entry: dict[str, Any] = {"case_id": case_id, "kind": kind, "category": category,
+                             "attempt_id": attempt_id or "", "late": late}
+    if late:
+        entry["late_reason"] = accepted[:200]      # the staff member's words, not the person's
+    ctx.audit_log().append(actor, "case.lodge", entry)
     return case_id
 
 
-def _after_deadline(ctx: CentralContext, attempt_id: str, now: str) -> bool:
-    """Whether an appeal lodged ``now`` is past the deadline its score report gave. A late appeal is
-    recorded as such, not refused: whether to hear it is the body's decision, on the record."""
+def appeal_deadline(ctx: CentralContext, attempt_id: str) -> str | None:
+    """The deadline the attempt's score report gave for appeals (None: not released, none has run)."""
     try:
-        return now > score_report(ctx, attempt_id).appeal_by
+        return score_report(ctx, attempt_id).appeal_by
     except ReleaseRefused:
-        return False     # not released yet: no deadline has run
+        return None
+
+
+def _late(ctx: CentralContext, attempt_id: str, now: str, via: str, late_reason: str | None) -> bool:
+    """Whether an appeal lodged ``now`` is past its deadline, refusing it unless it may be heard.
+
+    Why refuse: the body's policy (ISO/IEC 17024 9.8) sets the deadline the score report states; a
+    late appeal is heard only when the body decides so for a reason it records. The portal therefore
+    refuses it with the deadline, and staff accept one only with ``late_reason`` (kept in the case's
+    history and the audit entry)."""
+    deadline = appeal_deadline(ctx, attempt_id)
+    if deadline is None or now <= deadline:
+        return False
+    if via == PORTAL:
+        raise CaseRefused(f"the deadline for appealing this result was {deadline[:10]} ({deadline}); an appeal can "
+                          "no longer be lodged here. If you could not appeal in time, contact the body: it may "
+                          "accept a late appeal for a reason it records")
+    if late_reason is None or not late_reason.strip():
+        raise CaseRefused(f"the appeal deadline of attempt {attempt_id} was {deadline}; a late appeal is accepted "
+                          "only with a recorded reason (--accept-late REASON, the page's late-appeal reason)")
+    _text(late_reason, "late_reason", 2000)
+    return True
 
 
 def _subject(ctx: CentralContext, kind: str, category: str, attempt_id: str | None, certificate_id: str | None,

@@ -37,17 +37,20 @@ def cases_group() -> None:
 @click.option("--certificate")
 @click.option("--centre")
 @click.option("--via", type=click.Choice(["staff", "portal"]), default="staff", show_default=True)
+@click.option("--accept-late", "late_reason", metavar="REASON",
+              help="Accept an appeal after its deadline, for this reason (recorded and audited).")
 @by_option
 @json_option
 @click.pass_context
 @refusals_exit
 def lodge_command(ctx: click.Context, kind: str, category: str, person: str, summary_file: Path,
-                  attempt: str | None, certificate: str | None, centre: str | None, via: str, by: str) -> None:
-    """Record an appeal or a complaint."""
+                  attempt: str | None, certificate: str | None, centre: str | None, via: str,
+                  late_reason: str | None, by: str) -> None:
+    """Record an appeal or a complaint (an appeal after its deadline only with --accept-late)."""
     from item_bank_sync.cases.handling import get, lodge
 
     case_id = lodge(central(ctx), by, kind, category, person, summary_file.read_text("utf-8"), attempt_id=attempt,
-                    certificate_id=certificate, centre_id=centre, via=via)
+                    certificate_id=certificate, centre_id=centre, via=via, late_reason=late_reason)
     _shown(ctx, get(central(ctx), case_id))
 
 

@@ -227,12 +227,27 @@ def test_the_person_is_told_by_mail_through_the_bodys_relay_when_one_is_set_up(r
     assert [m["channel"] for m in handling.get(ctx, case_id)["messages"]] == ["email", "portal"]
 
 
-def test_an_appeal_after_the_score_reports_deadline_is_recorded_as_late(results):
+def test_an_appeal_after_the_score_reports_deadline_is_refused_unless_staff_accept_it_for_a_reason(results, tmp_path):
+    """Fix: a late appeal used to be recorded as late; it is now refused with the deadline, on the
+    portal always and by staff unless they accept it with a recorded reason (audited)."""
     from item_bank_sync.release.holds import release
 
     release(results.ctx, "Rita Releaser", "results day", attempt_id=FAILED)
     execute(central_db(results.world.data_dir).results,
             "UPDATE result_releases SET released_at = ? WHERE attempt_id = ?", "2020-01-01T00:00:00Z", FAILED)
-    case_id = handling.lodge(results.ctx, REGISTRAR, "appeal", "result", f"cand-{FAILED}", "late", attempt_id=FAILED)
-    assert "after the appeal deadline" in handling.get(results.ctx, case_id)["events"][0]["note"]
-    assert audit_entries(results.world.data_dir, "case.lodge")[-1]["data"]["late"] is True
+    with pytest.raises(CaseRefused, match="deadline for appealing this result was 2020-01-"):
+        handling.lodge(results.ctx, f"cand-{FAILED}", "appeal", "result", f"cand-{FAILED}", "late",
+                       attempt_id=FAILED, via="portal")
+    words = tmp_path / "summary.txt"
+    words.write_text("I was in hospital.", "utf-8")
+    cli = Central(results.world.data_dir)
+    args = ("cases", "lodge", "--kind", "appeal", "--category", "result", "--person", f"cand-{FAILED}",
+            "--summary-file", str(words), "--attempt", FAILED, "--by", REGISTRAR)
+    refused = cli.run(*args, "--json")
+    assert refused.exit_code == 1 and "deadline" in refused.output and "2020-01-" in refused.output
+    assert audit_entries(results.world.data_dir, "case.lodge") == []
+    case = cli.json(*args, "--accept-late", "in hospital until after the deadline (letter seen)")
+    assert "after the appeal deadline, accepted: in hospital" in case["events"][0]["note"]
+    entry = audit_entries(results.world.data_dir, "case.lodge")[-1]
+    assert entry["data"]["late"] is True and entry["data"]["late_reason"].startswith("in hospital")
+    assert "I was in hospital" not in str(entry)
