@@ -1,20 +1,17 @@
 """Serving the sync API (``python -m item_bank_sync serve``): waitress, with TLS in front of it.
 
-:class:`SyncServer` runs :func:`item_bank_sync.sync.api.create_app` on ``exam_core.wsgi_server``
-(waitress) with the API's limits; every connection goes through an in-process front
-(:mod:`item_bank_sync.sync.tls_front`, which says why waitress cannot do TLS itself and how the
-front keeps slow clients from holding the slots) relaying to waitress on a private Unix socket:
-TLS with the self-signed certificate centres pin (:mod:`item_bank_sync.sync.tls_cert`), or plain
+:class:`SyncServer` runs :func:`item_bank_sync.sync.api.create_app` on the central body's one
+listener class (:mod:`item_bank_sync.sync.listener`: waitress behind an in-process front,
+:mod:`item_bank_sync.sync.tls_front`, which says why waitress cannot do TLS itself and how the
+front keeps slow clients from holding the slots) with the API's limits, relaying to waitress on
+a private Unix socket: TLS with the self-signed certificate centres pin (:mod:`item_bank_sync.sync.tls_cert`), or plain
 TCP in the development mode.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import ssl
-import tempfile
 import threading
 from pathlib import Path
 from collections.abc import Callable
@@ -22,17 +19,17 @@ from collections.abc import Callable
 from flask import Flask
 
 from exam_core.sync_wire import UPLOAD_MAX_BYTES
-from exam_core.wsgi_server import WsgiServer
 from item_bank_sync.sync.api import create_app
+from item_bank_sync.sync.listener import Listener, ListenerSettings, server_tls_context
 from item_bank_sync.sync.tls_cert import ensure_tls_certificate
-from item_bank_sync.sync.tls_front import FrontLimits, TlsFront
+from item_bank_sync.sync.tls_front import FrontLimits
 from item_bank_sync.sync.limits import ADJUSTMENTS, CONNECTION_LIMIT, FRONT_LIMITS, HEADER_MAX_BYTES
 from item_bank_sync.sync.workers import STOP_GRACE_SECONDS, WorkerServer, check_can_share
 
-class SyncServer:
-    """The sync API on waitress behind a :class:`item_bank_sync.sync.tls_front.TlsFront` on
-    ``(host, port)`` (HTTPS, or plain HTTP without ``ssl_context``), relaying to waitress on a
-    private Unix socket. The front's deadlines and slots (``FRONT_LIMITS``) apply in both modes.
+
+class SyncServer(Listener):
+    """The sync API: a :class:`~item_bank_sync.sync.listener.Listener` with the API's settings
+    (``limits`` for tests that shorten the front's times).
 
     Why waitress rather than Werkzeug's development server: see :mod:`exam_core.wsgi_server`
     (which also owns the stop sequence). Every upload body is held in memory (``inbuf_overflow``
@@ -41,47 +38,18 @@ class SyncServer:
     ``CONNECTION_LIMIT`` x ``UPLOAD_MAX_BYTES`` in the worst case. waitress reads a whole body before
     the app runs, so the body limit, not authentication, is what bounds an anonymous upload.
     Package downloads stream from their files (``wsgi.file_wrapper``), never copied to a buffer.
-
-    Same surface as the kiosk's UI server: ``server_port``, ``serve_forever()``, ``shutdown()``.
+    No peer header: centres are authenticated by their keys, not limited by address.
     """
 
     def __init__(self, app: Flask, host: str, port: int, ssl_context: ssl.SSLContext | None = None,
                  limits: FrontLimits = FRONT_LIMITS) -> None:
-        self._socket_dir = tempfile.mkdtemp(prefix="invigil-sync-")  # 0700, short enough for AF_UNIX
-        backend = os.path.join(self._socket_dir, "http.sock")
-        self._http = WsgiServer(app, unix_socket=backend, unix_socket_perms="600",
-                                url_scheme="https" if ssl_context is not None else "http", **ADJUSTMENTS)
-        try:
-            self._front = TlsFront(host, port, ssl_context, backend, limits=limits)
-        except BaseException:
-            self._http.close()
-            shutil.rmtree(self._socket_dir, ignore_errors=True)
-            raise
-
-    @property
-    def server_port(self) -> int:
-        return self._front.port
-
-    def serve_forever(self) -> None:
-        self._http.serve_forever()
-
-    def shutdown(self, timeout: float = 5.0, graceful: bool = False) -> None:
-        """Stop the front, then waitress's listener, connections and workers. Idempotent.
-        ``graceful``: first stop accepting and let open connections end, up to ``timeout``."""
-        if graceful:
-            self._front.drain(timeout)
-        self._front.close(timeout)
-        self._http.shutdown(timeout)
-        shutil.rmtree(self._socket_dir, ignore_errors=True)
+        super().__init__(app, host, port, ssl_context, ListenerSettings("sync", ADJUSTMENTS, limits))
 
 
 def tls_context(data_dir: Path) -> tuple[ssl.SSLContext, str]:
     """The server TLS context over the sync certificate (made at first use) and its fingerprint."""
     cert, key, fingerprint = ensure_tls_certificate(data_dir)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert, key)
-    return context, fingerprint
+    return server_tls_context(cert, key), fingerprint
 
 
 def serve(data_dir: Path, host: str, port: int, insecure_dev: bool, on_ready: Callable[[str], None],

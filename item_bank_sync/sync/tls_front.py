@@ -38,6 +38,16 @@ never looks at anything else) and enforces, per connection:
 
 The backend connection (a waitress slot) is opened only once the first head is complete, so a
 connection still sending its head costs the front a socket, never a worker or a waitress slot.
+
+Who is connected (the peer hook). waitress on the Unix socket sees only the front, so an app that
+limits or backs off per client address (the public site, the staff sign-in) is told it by the
+front: given a :class:`PeerHeader`, the front writes ``NAME: SECRET ADDRESS`` into the first
+request head of each connection (any copy the client sent removed) together with ``Connection:
+close`` (a WSGI app may not set that hop-by-hop header itself), so waitress serves one request per
+connection. ``SECRET`` is random per process and known only to the front and the app: a request
+whose header does not carry it (a second request pipelined on the connection, with an address of
+the client's choosing) must be refused by the app. Pages are single requests, so one TLS
+handshake per request costs little.
 What is not covered, and why it is acceptable, is in docs/SECURITY.md (M3).
 """
 
@@ -128,6 +138,31 @@ class Backends:
     def busy(self) -> dict[str, int]:
         """Open relays per backend (for tests and the operator's view)."""
         return dict(self._busy)
+
+
+@dataclass(frozen=True)
+class PeerHeader:
+    """The front's peer hook: tell the app behind it the client's address (see the module doc).
+
+    ``name`` is the header (the app reads it), ``secret`` the per-process value the app checks
+    before it believes the address.
+    """
+
+    name: str
+    secret: str
+
+    def tag(self, head: bytes, peer: str) -> bytes:
+        """``head`` (a request head and whatever followed it) with ``name: secret peer`` and
+        ``Connection: close`` after the request line, and the client's own copies of both removed.
+        Bytes that are not a complete head are returned as they are."""
+        line_end, end = head.find(b"\r\n"), head.find(b"\r\n\r\n")
+        if line_end < 0 or end < 0:
+            return head
+        replaced = (self.name.encode().lower() + b":", b"connection:")
+        kept = [h for h in head[line_end + 2:end].split(b"\r\n") if h and not h.lower().startswith(replaced)]
+        ours = f"{self.name}: {self.secret} {peer}".encode("ascii", "replace")
+        tagged = [head[:line_end], ours, b"Connection: close", *kept]
+        return b"\r\n".join(tagged) + b"\r\n" + head[end + 2:]
 
 
 class FramingError(Exception):
@@ -245,12 +280,14 @@ class TlsFront:
     ``limits`` (see the module docstring).
 
     ``port`` is the bound port (pass 0 to let the OS choose). ``drain()`` stops taking
-    connections and waits for the open ones; ``close()`` stops it.
+    connections and waits for the open ones; ``close()`` stops it. With ``peer_header`` the front
+    tells the app who connected (the peer hook, see the module doc).
     """
 
     def __init__(self, host: str, port: int, context: ssl.SSLContext | None, backend: str | Backends, *,
-                 limits: FrontLimits) -> None:
+                 limits: FrontLimits, peer_header: PeerHeader | None = None) -> None:
         self._backends = backend if isinstance(backend, Backends) else Backends([backend])
+        self._peer_header = peer_header
         self._context = context
         self._limits = limits
         self._connections: set[_Connection] = set()
@@ -353,6 +390,8 @@ class TlsFront:
             client_writer.transport.abort()         # too slow, not TLS, or not a request: no answer
             return
         conn.heading = False
+        if self._peer_header is not None:
+            first = self._peer_header.tag(first, conn.address or "unknown")
         for path in self._backends.order():
             try:
                 backend_reader, backend_writer = await asyncio.open_unix_connection(path, limit=CHUNK_BYTES)
@@ -469,4 +508,4 @@ def _quiet_exception_handler(_loop: asyncio.AbstractEventLoop, context: dict[str
     log.debug("sync TLS front: %s", type(exc).__name__ if exc else context.get("message", "event"))
 
 
-__all__ = ["Backends", "FramingError", "FrontLimits", "RequestFramer", "TlsFront"]
+__all__ = ["Backends", "FramingError", "FrontLimits", "PeerHeader", "RequestFramer", "TlsFront"]

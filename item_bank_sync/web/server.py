@@ -1,4 +1,4 @@
-"""Serving the staff application over HTTPS: waitress behind the same TLS front as the sync API.
+"""Serving the staff application over HTTPS: the central body's one listener class, own settings.
 
 Why its own listener and not the sync API's: the centres' API faces the test centres' networks and
 authenticates by certified keys; the staff application faces the body's own people and
@@ -11,11 +11,8 @@ host (browsers of staff then trust it through the organisation's CA).
 
 from __future__ import annotations
 
-import os
 import secrets
-import shutil
 import ssl
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,11 +20,11 @@ from typing import Any
 from flask import Flask
 
 from exam_core.tls import certificate_fingerprint
-from exam_core.wsgi_server import WsgiServer
 from item_bank_sync.context import CentralContext
+from item_bank_sync.public.app import PEER_HEADER
+from item_bank_sync.sync.listener import Listener, ListenerSettings, server_tls_context
 from item_bank_sync.sync.tls_cert import ensure_tls_certificate
-from item_bank_sync.public.server import PeerFront
-from item_bank_sync.sync.tls_front import FrontLimits
+from item_bank_sync.sync.tls_front import FrontLimits, PeerHeader
 from item_bank_sync.web.app import SIGNED_IN_BODY_BYTES, create_app
 
 HEADER_MAX_BYTES = 16 * 1024
@@ -40,39 +37,20 @@ FRONT_LIMITS = FrontLimits(max_connections=CONNECTION_LIMIT, head_max_bytes=2 * 
                            body_max_bytes=SIGNED_IN_BODY_BYTES)
 
 
-class WebServer:
-    """The staff app on waitress (private Unix socket) behind a TLS front on ``(host, port)``.
+class WebServer(Listener):
+    """The staff app: a :class:`~item_bank_sync.sync.listener.Listener` with the staff settings
+    and the front's peer header.
 
-    The front is the public site's :class:`~item_bank_sync.public.server.PeerFront`: waitress on a
-    Unix socket never sees who connects, so the front writes the client's address, with a secret
-    known only to it and the app (``PEER_SECRET``), into each connection's one request. Without it
+    Why the peer header: waitress on a Unix socket never sees who connects, so the front writes
+    the client's address, with a secret known only to it and the app (``PEER_SECRET``), into each
+    connection's one request (:class:`~item_bank_sync.sync.tls_front.PeerHeader`). Without it
     every client would be one address, and the sign-in's per-address back-off a lever anyone could
     pull to lock everyone out.
     """
 
     def __init__(self, app: Flask, host: str, port: int, ssl_context: ssl.SSLContext) -> None:
-        self._socket_dir = tempfile.mkdtemp(prefix="invigil-web-")
-        backend = os.path.join(self._socket_dir, "http.sock")
-        self._http = WsgiServer(app, unix_socket=backend, unix_socket_perms="600", url_scheme="https", **ADJUSTMENTS)
-        try:
-            self._front = PeerFront(host, port, ssl_context, backend, limits=FRONT_LIMITS,
-                                    secret=str(app.config["PEER_SECRET"]))
-        except BaseException:
-            self._http.close()
-            shutil.rmtree(self._socket_dir, ignore_errors=True)
-            raise
-
-    @property
-    def server_port(self) -> int:
-        return self._front.port
-
-    def serve_forever(self) -> None:
-        self._http.serve_forever()
-
-    def shutdown(self, timeout: float = 5.0) -> None:
-        self._front.close(timeout)
-        self._http.shutdown(timeout)
-        shutil.rmtree(self._socket_dir, ignore_errors=True)
+        peer = PeerHeader(PEER_HEADER, str(app.config["PEER_SECRET"]))
+        super().__init__(app, host, port, ssl_context, ListenerSettings("web", ADJUSTMENTS, FRONT_LIMITS, peer))
 
 
 def web_tls_context(ctx: CentralContext, cert: Path | None = None, key: Path | None = None
@@ -80,10 +58,7 @@ def web_tls_context(ctx: CentralContext, cert: Path | None = None, key: Path | N
     """The TLS context over the given certificate, or the body's own (made at first use)."""
     if cert is None or key is None:
         cert, key, _ = ensure_tls_certificate(ctx.data_dir)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert, key)
-    return context, certificate_fingerprint(cert)
+    return server_tls_context(cert, key), certificate_fingerprint(cert)
 
 
 def make_web_server(ctx: CentralContext, host: str, port: int, cert: Path | None = None,
