@@ -1,4 +1,8 @@
-"""``init``: create the central body's keys, root certificate and bank database."""
+"""``init``: create the central body's keys (signing, results, evidence), root certificate and bank database.
+
+The evidence key (:mod:`item_bank_sync.registry.sealing`) is made here with the others, never on
+first use, so it is in the first backup of the keys and a missing one is refused rather than
+replaced."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import click
 
 from exam_core import keys
 from item_bank_sync.cli.common import central, emit, json_option, refusals_exit
+from item_bank_sync.registry import sealing
 from item_bank_sync.trust.identity import initialise
 
 
@@ -21,9 +26,12 @@ from item_bank_sync.trust.identity import initialise
 @click.pass_context
 @refusals_exit
 def init_command(ctx: click.Context, body_id: str, name: str, suite: str, time_zone: str | None) -> None:
-    """Create the central body's signing key, results key, root certificate and bank.db."""
-    summary = initialise(central(ctx), body_id, name, suite, time_zone)
+    """Create the central body's signing key, results key, evidence key, root certificate and bank.db."""
+    context = central(ctx)
+    summary = initialise(context, body_id, name, suite, time_zone)
+    summary["evidence_key"] = str(sealing.create_key(context.keys_dir))
     emit(ctx, summary, lambda c: c.print(
         f"initialised {name} ({body_id}) in {summary['data_dir']}, times in {summary['time_zone']}\n"
         f"  signing key {summary['signing_key_id']}\n  results key {summary['results_key_id']} ({suite})\n"
-        f"  root certificate {summary['certificate']}", highlight=False))
+        f"  root certificate {summary['certificate']}\n  evidence key {summary['evidence_key']} "
+        "(back it up with the other keys)", highlight=False))

@@ -114,7 +114,7 @@ def _sealed_evidence(ctx: CentralContext, certificate_id: str, record_id: str,
     filename, data = evidence
     if not isinstance(data, bytes) or not data or len(data) > MAX_BYTES:
         raise Refused(f"evidence: a document of 1 byte to {MAX_BYTES // (1024 * 1024)} MiB")
-    key = sealing.load_or_create_key(ctx.keys_dir)
+    key = sealing.load_key(ctx.keys_dir)
     return {"evidence_filename": fields.text(filename, "filename", 200), "evidence_media_type": sniff(data),
             "evidence_sha256": hashlib.sha256(data).hexdigest(),
             "evidence_sealed": sealing.seal(key, PURPOSE, certificate_id, record_id, data)}
@@ -181,7 +181,7 @@ def evidence(ctx: CentralContext, actor: Actor, record_id: str) -> tuple[CpdReco
                        .where(cpd_records.c.record_id == record_id))
     if sealed is None or sealed[0] is None:
         raise NotFound(f"CPD record {record_id} has no evidence document")
-    data = sealing.unseal(sealing.load_or_create_key(ctx.keys_dir), PURPOSE, record.certificate_id, record_id,
+    data = sealing.unseal(sealing.load_key(ctx.keys_dir), PURPOSE, record.certificate_id, record_id,
                           bytes(sealed[0]))
     if hashlib.sha256(data).hexdigest() != record.evidence_sha256:
         raise Refused(f"CPD evidence {record_id}: content does not match its recorded SHA-256")

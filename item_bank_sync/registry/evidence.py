@@ -84,7 +84,7 @@ def add(ctx: CentralContext, actor: Actor, subject_kind: str, subject_id: str, f
     media_type = sniff(data)
     name = _FILENAME_BAD.sub("_", fields.text(filename, "filename", 200))
     document_id = fields.new_id("D")
-    key = sealing.load_or_create_key(ctx.keys_dir)
+    key = sealing.load_key(ctx.keys_dir)
     row = {"document_id": document_id, "subject_kind": subject_kind, "subject_id": subject_id, "filename": name,
            "media_type": media_type, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
            "sealed": sealing.seal(key, f"evidence-{subject_kind}", subject_id, document_id, data),
@@ -119,7 +119,7 @@ def get(ctx: CentralContext, actor: Actor, document_id: str) -> tuple[Document, 
                        .where(evidence_documents.c.document_id == document_id))
     if sealed is None:
         raise NotFound(f"no evidence document {document_id}")
-    data = sealing.unseal(sealing.load_or_create_key(ctx.keys_dir), f"evidence-{doc.subject_kind}", doc.subject_id,
+    data = sealing.unseal(sealing.load_key(ctx.keys_dir), f"evidence-{doc.subject_kind}", doc.subject_id,
                           document_id, bytes(sealed[0]))
     if hashlib.sha256(data).hexdigest() != doc.sha256:
         raise Refused(f"evidence {document_id}: content does not match its recorded SHA-256")

@@ -115,7 +115,7 @@ def set_photo(ctx: CentralContext, actor: Actor, person_id: str, data: bytes) ->
     _get(ctx, person_id)
     jpeg = reencode_photo(data)
     digest = hashlib.sha256(jpeg).hexdigest()
-    key = sealing.load_or_create_key(ctx.keys_dir)
+    key = sealing.load_key(ctx.keys_dir)
     sealed = sealing.seal(key, PHOTO_PURPOSE, person_id, digest, jpeg)
     with write(ctx.open_bank_db()) as conn:
         conn.execute(update(persons).where(persons.c.person_id == person_id)
@@ -131,7 +131,7 @@ def photo(ctx: CentralContext, actor: Actor, person_id: str) -> bytes:
                     .where(persons.c.person_id == person_id))
     if row is None or row[0] is None:
         raise NotFound(f"person {person_id}: no photo")
-    jpeg = sealing.unseal(sealing.load_or_create_key(ctx.keys_dir), PHOTO_PURPOSE, person_id, row[1], bytes(row[0]))
+    jpeg = sealing.unseal(sealing.load_key(ctx.keys_dir), PHOTO_PURPOSE, person_id, row[1], bytes(row[0]))
     ctx.audit_log().append(actor.name, "person.photo.read", {"person_id": person_id})
     return jpeg
 

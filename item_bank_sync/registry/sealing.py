@@ -2,9 +2,15 @@
 
 Why a key of its own (``DIR/keys/evidence.key``, 0600) rather than the database: a copy of the
 database (a backup, a PostgreSQL replica, a leaked dump) then holds no readable evidence or photo;
-the key stays with the central body's other keys. The AAD binds the purpose, a format version and
-the identifiers of the record and of the document, so a sealed document moved onto another
-application (or from a photo to evidence) fails to open instead of being served as that one.
+the key stays with the central body's other keys. ``init`` makes it with them (:func:`create_key`)
+and it must be backed up with them (docs/OPERATIONS.md). Why never made on first use: a key found
+missing later (a restore that left it out, a wrong directory) would silently be replaced by a new
+one that opens none of the documents already sealed, and every new document would be sealed under
+a key the backups do not hold; :func:`load_key` refuses instead, saying what to restore.
+
+The AAD binds the purpose, a format version and the identifiers of the record and of the document,
+so a sealed document moved onto another application (or from a photo to evidence) fails to open
+instead of being served as that one.
 Layout of a sealed value: 12-byte random nonce, then ciphertext and tag.
 """
 
@@ -31,12 +37,27 @@ def key_path(keys_dir: Path) -> Path:
     return Path(keys_dir) / KEY_FILE
 
 
-def load_or_create_key(keys_dir: Path) -> bytes:
-    """The evidence key, made on first use. Creation links a complete temporary file into place,
-    so two processes starting together agree on one key (the loser reads the winner's)."""
+class EvidenceKeyMissing(KeyFileError):
+    """The evidence key is not where ``init`` put it: nothing can be sealed or opened."""
+
+
+def create_key(keys_dir: Path) -> Path:
+    """Make the evidence key (``init``); an existing key is kept, never replaced. Creation links a
+    complete temporary file into place, so two processes doing it together agree on one key."""
     path = key_path(keys_dir)
     if not path.exists():
         _create(path)
+    return path
+
+
+def load_key(keys_dir: Path) -> bytes:
+    """The evidence key; :class:`EvidenceKeyMissing` when it is not there (see the module doc)."""
+    path = key_path(keys_dir)
+    if not path.exists():
+        raise EvidenceKeyMissing(
+            f"{path} is missing: evidence documents, photos and CPD evidence can be neither sealed nor "
+            "opened. Restore it from the backup of the body's keys (a new key would open none of the "
+            "documents already sealed).")
     return _read(path)
 
 

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from exam_core.errors import TamperedError
-from item_bank_sync.registry import actors, applications, evidence, persons
+from item_bank_sync.registry import actors, applications, evidence, persons, sealing
 from item_bank_sync.registry.errors import Forbidden, NotFound, Refused
 from item_bank_sync.registry.schema import evidence_documents
 from tests.support.registry_body import ADMIN, AUDITOR, MARKER, PDF, REGISTRAR, SCHEME_ID, Body, photo_bytes
@@ -150,3 +150,24 @@ def test_photo_turned_upright_and_its_metadata_dropped() -> None:
     Image.new("RGB", (300, 200), (10, 20, 30)).save(source, "JPEG", exif=exif)
     out = Image.open(io.BytesIO(persons.reencode_photo(source.getvalue())))
     assert out.size == (200, 300) and not out.getexif()
+
+
+def test_init_makes_the_evidence_key_and_a_missing_one_is_refused_not_replaced(body: Body) -> None:
+    """``init`` made ``keys/evidence.key`` (0600) with the other keys; once it is gone, sealing and
+    opening both refuse, naming what to restore, and no new key appears that could not open the
+    documents already sealed."""
+    path = sealing.key_path(body.ctx.keys_dir)
+    assert path.stat().st_mode & 0o777 == 0o600
+    ann = _person(body)
+    app = _application(body, ann.person_id)
+    doc = evidence.add(body.ctx, REGISTRAR, evidence.APPLICATION, app.application_id, "d.pdf", PDF)
+    kept = path.read_bytes()
+    path.unlink()
+    with pytest.raises(sealing.EvidenceKeyMissing, match="Restore it from the backup"):
+        evidence.get(body.ctx, REGISTRAR, doc.document_id)
+    with pytest.raises(sealing.EvidenceKeyMissing):
+        evidence.add(body.ctx, REGISTRAR, evidence.APPLICATION, app.application_id, "e.pdf", PDF)
+    assert not path.exists()
+    path.write_bytes(kept)
+    path.chmod(0o600)
+    assert evidence.get(body.ctx, REGISTRAR, doc.document_id)[1] == PDF
