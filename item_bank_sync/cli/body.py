@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from item_bank_sync.cli.common import central, emit, json_option, refusals_exit
-from item_bank_sync.trust.identity import set_time_zone
+from item_bank_sync.trust.identity import rules_version, set_rules_version, set_time_zone
 
 
 @click.group("body")
@@ -25,7 +25,8 @@ def body_group() -> None:
 def body_show(ctx: click.Context) -> None:
     """Show the body's id, name and time zone."""
     body = central(ctx).body()
-    shown = {"body_id": body.get("body_id"), "name": body.get("name"), "time_zone": body.get("time_zone") or "UTC"}
+    shown = {"body_id": body.get("body_id"), "name": body.get("name"), "time_zone": body.get("time_zone") or "UTC",
+             "rules_version": rules_version(body)}
     emit(ctx, shown, lambda c: c.print(f"{shown['name']} ({shown['body_id']}), times in {shown['time_zone']}",
                                        highlight=False))
 
@@ -41,3 +42,18 @@ def body_time_zone(ctx: click.Context, zone: str, by: str) -> None:
     """Set the IANA time zone (e.g. Europe/Paris) staff pages show times in; restart `web` to apply."""
     body = set_time_zone(central(ctx), zone, by)
     emit(ctx, {"time_zone": body["time_zone"]}, lambda c: c.print(f"times now in {body['time_zone']}"))
+
+
+@body_group.command("rules-version")
+@click.argument("version")
+@click.option("--by", "by", required=True,
+              help="Who changes it (recorded; an administrator once staff accounts exist).")
+@json_option
+@click.pass_context
+@refusals_exit
+def body_rules_version(ctx: click.Context, version: str, by: str) -> None:
+    """Name the version of the body's rules candidates accept from now on (e.g. 2026-1); each later
+    application records it, and a candidate who accepted an older one is asked to accept this one."""
+    body = set_rules_version(central(ctx), version, by)
+    emit(ctx, {"rules_version": body["rules_version"]},
+         lambda c: c.print(f"candidates now accept the body's rules version {body['rules_version']}"))

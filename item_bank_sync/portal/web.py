@@ -40,6 +40,7 @@ from item_bank_sync.registry import accommodations, actors, applications, eviden
 from item_bank_sync.registry.actors import Actor
 from item_bank_sync.registry.errors import Forbidden, NotFound, Refused
 from item_bank_sync.sittings import bookings, sessions
+from item_bank_sync.trust.identity import rules_version
 
 EXTENSION = "invigil_portal"
 COOKIE = "invigil_portal"
@@ -52,7 +53,6 @@ ADJUSTMENTS = (("extra_time_percent", "Extra time (percent)", "number"), ("large
                ("high_contrast", "High contrast", "check"), ("zoom_percent", "Zoom (percent)", "number"),
                ("rest_breaks", "Rest breaks (count)", "number"), ("rest_break_minutes", "Minutes per break", "number"),
                ("text_to_speech", "Questions read aloud", "check"), ("screen_reader", "Screen reader", "check"))
-BODY_RULES_VERSION = "1"
 QR_PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
                "frame-ancestors 'none'")
 
@@ -419,13 +419,23 @@ def _tell(subject: str, body: str) -> None:
     accounts.tell(_state().ctx, _state().mailer, _me().person_id, subject, body)
 
 
+def _rules(ctx: CentralContext) -> dict[str, Any]:
+    """The body's rules version to accept now (its settings, ``body rules-version``) and the one the
+    person accepted with their latest application when that was another (they are asked again)."""
+    current = rules_version(ctx.body())
+    earlier = applications.list_applications(ctx, _actor(), person_id=_me().person_id)
+    accepted = str(earlier[-1].agreement.get("body_rules_version", "")) if earlier else ""
+    return {"rules_version": current, "rules_accepted": accepted if accepted and accepted != current else None}
+
+
 def _apply(scheme_id: str, version: int) -> Any:
     ctx = _state().ctx
     scheme = export.scheme(ctx, scheme_id[:100], version)
     agreement = Markup(clean(scheme.agreement))  # noqa: S704 - sanitised: the model's tags only
+    rules = _rules(ctx)
     if request.method == "GET":
         return render_template("portal/apply.html", scheme=scheme, agreement=agreement, error=None, form={},
-                               levels=EDUCATION_LEVELS)
+                               levels=EDUCATION_LEVELS, **rules)
     answers: dict[str, Any] = {"statement": _form("statement", 5000)}
     if _form("education_level", 40):
         answers["education_level"] = _form("education_level", 40)
@@ -438,10 +448,10 @@ def _apply(scheme_id: str, version: int) -> Any:
         found = applications.submit(ctx, _actor(), person_id=_me().person_id, scheme_id=scheme.scheme_id,
                                     scheme_version=scheme.version, answers=answers,
                                     accept_code_of_conduct=request.form.get("accept") == "yes",
-                                    body_rules_version=BODY_RULES_VERSION)
+                                    body_rules_version=rules["rules_version"])
     except (Refused, ValueError) as exc:
         return render_template("portal/apply.html", scheme=scheme, agreement=agreement, error=str(exc),
-                               form=request.form, levels=EDUCATION_LEVELS), 422
+                               form=request.form, levels=EDUCATION_LEVELS, **rules), 422
     _tell("Application received", f"Your application {found.application_id} for {scheme.title} is with the "
           "registrar.")
     return render_template("portal/notice.html", title="Application sent",

@@ -23,6 +23,7 @@ from item_bank_sync.staff.roles import (ADMIN, APPROVER, AUDITOR, DECISION_MAKER
 #: action -> the roles any one of which allows it.
 DUTIES: dict[str, tuple[str, ...]] = {
     "body.time-zone": (ADMIN,),                          # the zone staff pages show times in
+    "body.rules-version": (ADMIN,),                      # the rules candidates accept when applying
     "import": (ITEM_WRITER,),
     "items.review": (REVIEWER,),
     "items.approve": (APPROVER,),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -73,6 +74,33 @@ def set_time_zone(ctx: CentralContext, zone: str, by: str) -> dict[str, Any]:
     body["time_zone"] = zone
     _write_body(ctx, body)
     ctx.audit_log().append(by, "body.time-zone", {"time_zone": zone, "previous": previous})
+    return body
+
+
+#: The version of the body's rules for candidates until ``body rules-version`` names another.
+DEFAULT_RULES_VERSION = "1"
+#: Longest rules version taken (an application stores it with the agreement, up to 50 characters).
+MAX_RULES_VERSION = 50
+
+
+def rules_version(body: dict[str, Any]) -> str:
+    """The version of the body's rules a candidate accepts now (``keys/body.json``'s ``rules_version``)."""
+    return str(body.get("rules_version") or DEFAULT_RULES_VERSION)
+
+
+def set_rules_version(ctx: CentralContext, version: str, by: str) -> dict[str, Any]:
+    """Name the version of the body's rules candidates accept from now on (``body rules-version``),
+    audited as ``body.rules-version`` with the previous one. Why a setting, not a constant: when the
+    body changes its rules, every candidate applying afterwards must accept the new version, and
+    their application records which one they accepted."""
+    version = version.strip() if isinstance(version, str) else ""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,49}", version):
+        raise ValidationError("rules_version", f"must be 1-{MAX_RULES_VERSION} letters, digits, _ . - (e.g. 2026-1)")
+    body = ctx.body()
+    previous = rules_version(body)
+    body["rules_version"] = version
+    _write_body(ctx, body)
+    ctx.audit_log().append(by, "body.rules-version", {"rules_version": version, "previous": previous})
     return body
 
 
