@@ -10,8 +10,8 @@ IEEE-754 bytes of each slot's score), so "reproduced" means exactly that.
 
 After a key correction (an item found to be mis-keyed), the corrected key replaces the original for
 that item only, and applying the re-score changes the stored scores; if that turns a pass into a
-fail or the reverse, a new decision is recorded through the certificates' ``record_decision`` (a
-pass issues the certificate) and a fail withdraws a standing certificate. Every re-score is kept in
+fail or the reverse, a new decision is recorded through the release's ``decide`` (a
+pass on a released result issues the certificate) and a fail withdraws a standing certificate. Every re-score is kept in
 ``rescores`` and entered in the audit chain, applied or not.
 
 A new decision on an attempt with integrity flags needs the decider to state they reviewed them, as
@@ -34,10 +34,10 @@ from sqlalchemy import insert, select, update
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.model import AnswerKey
 from exam_core.timestamps import format_time, parse_time, utc_now
-from item_bank_sync.certificates.decision import record_decision
 from item_bank_sync.certificates.registry import CertificateRegistry
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import lock, write
+from item_bank_sync.release.issuing import decide
 from item_bank_sync.release.schema import rescores
 from item_bank_sync.results.envelope import open_envelope
 from item_bank_sync.results.intake import load_form_scoring
@@ -217,8 +217,8 @@ def act_on_change(ctx: CentralContext, result: Rescore, by: str, reason: str, *,
     if not changes_outcome(result):
         return None
     outcome = "pass" if result.after_passed else "fail"
-    record_decision(ctx, result.attempt_id, by, outcome, f"{result.kind.replace('_', ' ')}: {reason.strip()}",
-                    flags_reviewed=flags_reviewed)
+    decide(ctx, result.attempt_id, by, outcome, f"{result.kind.replace('_', ' ')}: {reason.strip()}",
+           flags_reviewed=flags_reviewed)
     if outcome == "fail":
         registry = CertificateRegistry(ctx)
         cert = registry.of_attempt(result.attempt_id)

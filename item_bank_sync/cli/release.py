@@ -62,10 +62,13 @@ def lift_command(ctx: click.Context, hold_id: int, by: str, reason: str) -> None
 @click.pass_context
 @refusals_exit
 def queue_command(ctx: click.Context, centre: str | None, form: str | None) -> None:
-    """Unreleased attempts with their scoring status, standing decision and holds; and the holds."""
+    """Unreleased attempts with their scoring status, standing decision and holds; the holds; and the
+    released results whose candidate was not told by e-mail (with why)."""
     from item_bank_sync.release.holds import holds, review_queue
+    from item_bank_sync.release.notices import not_told
 
-    data = {"attempts": review_queue(central(ctx), centre, form), "holds": holds(central(ctx))}
+    data = {"attempts": review_queue(central(ctx), centre, form), "holds": holds(central(ctx)),
+            "not_told": not_told(central(ctx))}
     emit(ctx, data)
 
 
@@ -81,11 +84,16 @@ def queue_command(ctx: click.Context, centre: str | None, form: str | None) -> N
 def results_command(ctx: click.Context, centre: str | None, form: str | None, attempt: str | None, by: str,
                     reason: str) -> None:
     """Release the results of an attempt, or of a centre's and/or a form's unreleased attempts.
-    Held, unscored or undecided attempts are listed as refused and stay unreleased."""
+    Held, unscored or undecided attempts are listed as refused and stay unreleased. A released pass
+    issues its certificate and each candidate gets one e-mail; a retry finishes what was left."""
     from item_bank_sync.release.holds import release
 
     done = release(central(ctx), by, reason, attempt_id=attempt, centre=centre, form=form)
-    emit(ctx, done.to_dict(), lambda c: c.print(f"released {len(done.released)}, refused {len(done.refused)}"))
+    settled = done.settled
+    emit(ctx, done.to_dict(), lambda c: c.print(
+        f"released {len(done.released)}, refused {len(done.refused)}; certificates issued "
+        f"{len(settled.certificates)}, not issued {len(settled.not_issued)}; candidates told "
+        f"{sum(s == 'sent' for s in settled.told.values())} of {len(settled.told)}"))
 
 
 @release_group.command("report")

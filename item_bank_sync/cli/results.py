@@ -241,11 +241,11 @@ def marking_adjudicate(ctx: click.Context, task_id: int, adjudicator: str, score
 def decide_command(ctx: click.Context, attempt_id: str, decider: str, outcome: str, reason: str,
                    flags_reviewed: bool) -> None:
     """Record the certification decision on one attempt (ISO/IEC 17024 9.4)."""
-    from item_bank_sync.certificates.decision import record_decision
+    from item_bank_sync.release.issuing import decide
 
-    # conflicts of interest, impartiality, the audit entry, and a pass issues the certificate (one function
-    # with the staff decision page)
-    recorded = record_decision(central(ctx), attempt_id, decider, outcome, reason, flags_reviewed=flags_reviewed)
+    # conflicts of interest, impartiality, the audit entry, and a pass on a released result issues the
+    # certificate (one function with the staff decision page; unreleased passes are issued at release)
+    recorded = decide(central(ctx), attempt_id, decider, outcome, reason, flags_reviewed=flags_reviewed)
     data, decision = recorded.to_dict(), recorded.decision
     issued = f"; certificate {recorded.certificate_id}" if recorded.certificate_id else ""
     emit(ctx, data, lambda c: c.print(f"{attempt_id}: {outcome} by {decision.decided_by}{issued}"))

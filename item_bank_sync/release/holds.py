@@ -10,35 +10,40 @@ adjudicated it. Every hold, lift and release enters the body's audit chain (ids 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, insert, or_, select, update
 
-from exam_core.errors import InvigilError, ValidationError
+from exam_core.errors import ValidationError
 from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import lock, write
+from item_bank_sync.release.issuing import Settled, settle
+from item_bank_sync.release.records import ReleaseRefused, latest_decision, release_of
 from item_bank_sync.release.schema import SCOPES, release_holds, result_releases
 from item_bank_sync.results.marking import person_key
-from item_bank_sync.results.schema import attempt_roles, attempts, decisions
+from item_bank_sync.results.schema import attempt_roles, attempts
 
 MAX_REASON = 2000
 
-
-class ReleaseRefused(InvigilError):
-    """A hold, lift or release that cannot be done (unknown target, held, undecided, partial)."""
+__all__ = ["MAX_REASON", "ReleaseRefused", "Released", "hold", "holds", "latest_decision", "lift", "release",
+           "release_of", "review_queue"]
 
 
 @dataclass(frozen=True)
 class Released:
-    """What one release call did: the attempts released and those refused, with why."""
+    """What one release call did: the attempts released, those refused with why, and the follow-up
+    (certificates issued, candidates told)."""
 
     released: tuple[str, ...]
     refused: dict[str, str]
+    settled: Settled = field(default_factory=Settled)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"released": list(self.released), "refused": dict(self.refused)}
+        return {"released": list(self.released), "refused": dict(self.refused),
+                "certificates": dict(self.settled.certificates), "not_issued": dict(self.settled.not_issued),
+                "told": dict(self.settled.told)}
 
 
 def _reason(reason: str) -> str:
@@ -93,14 +98,6 @@ def _standing_holds(conn: Connection, attempt: dict[str, Any]) -> list[int]:
     return [int(r[0]) for r in conn.execute(select(h.id).where(covers, h.lifted_at.is_(None)))]
 
 
-def latest_decision(conn: Connection, attempt_id: str) -> dict[str, Any] | None:
-    """The decision that stands on an attempt (the latest), or None."""
-    d = decisions.c
-    row = conn.execute(select(d.outcome, d.decided_by, d.at).where(d.attempt_id == attempt_id)
-                       .order_by(d.id.desc()).limit(1)).mappings().first()
-    return dict(row) if row else None
-
-
 def review_queue(ctx: CentralContext, centre: str | None = None, form: str | None = None) -> list[dict[str, Any]]:
     """Every attempt not yet released, with its scoring status, standing decision and holds: what a
     reviewer looks at before releasing."""
@@ -139,28 +136,36 @@ def _refusal(conn: Connection, attempt: dict[str, Any], actor: str) -> str | Non
     return None
 
 
-def release(ctx: CentralContext, by: str, reason: str, *, attempt_id: str | None = None,
-            centre: str | None = None, form: str | None = None) -> Released:
-    """Release the results of one attempt, or of every unreleased attempt of a centre and/or form.
-
-    Each attempt is judged on its own (scored, decided, not held, releaser impartial); those that
-    cannot be released are listed with why and stay unreleased. Nothing at all selected is refused.
-    """
-    if not (attempt_id or centre or form):
-        raise ValidationError("target", "name an attempt, a centre or a form to release")
-    actor, text, a = person_key(by), _reason(reason), attempts.c
-    query = select(a.attempt_id, a.centre_id, a.form_id, a.scoring_status).where(
-        a.attempt_id.not_in(select(result_releases.c.attempt_id)))
+def _selection(attempt_id: str | None, centre: str | None, form: str | None) -> Select[Any]:
+    a = attempts.c
+    query = select(a.attempt_id, a.centre_id, a.form_id, a.scoring_status)
     for column, value in ((a.attempt_id, attempt_id), (a.centre_id, centre), (a.form_id, form)):
         if value:
             query = query.where(column == value)
+    return query.order_by(a.attempt_id)
+
+
+def release(ctx: CentralContext, by: str, reason: str, *, attempt_id: str | None = None,
+            centre: str | None = None, form: str | None = None) -> Released:
+    """Release the results of one attempt, or of every unreleased attempt of a centre and/or form,
+    then issue the passes' certificates and tell the candidates (:func:`settle`).
+
+    Each attempt is judged on its own (scored, decided, not held, releaser impartial); those that
+    cannot be released are listed with why and stay unreleased. The selection's results released
+    earlier are followed up too, so a retry finishes what a stopped release left (each step once).
+    Nothing to release and nothing left to follow up is refused.
+    """
+    if not (attempt_id or centre or form):
+        raise ValidationError("target", "name an attempt, a centre or a form to release")
+    actor, text = person_key(by), _reason(reason)
+    selection = _selection(attempt_id, centre, form)
     released: list[str] = []
     refused: dict[str, str] = {}
     with write(ctx.open_results_db()) as conn:
         lock(conn, "results-release")
-        chosen = [dict(r) for r in conn.execute(query.order_by(a.attempt_id)).mappings()]
-        if not chosen:
-            raise ReleaseRefused("no unreleased attempt matches (already released, or not in the results)")
+        done = {r[0] for r in conn.execute(select(result_releases.c.attempt_id).where(
+            result_releases.c.attempt_id.in_(selection.with_only_columns(attempts.c.attempt_id))))}
+        chosen = [dict(r) for r in conn.execute(selection).mappings() if r["attempt_id"] not in done]
         now = format_time(utc_now())
         for attempt in chosen:
             why = _refusal(conn, attempt, actor)
@@ -173,12 +178,8 @@ def release(ctx: CentralContext, by: str, reason: str, *, attempt_id: str | None
     if released:
         ctx.audit_log().append(actor, "results.release", {"attempts": released, "centre": centre or "",
                                                           "form": form or ""})
-    return Released(tuple(released), refused)
+    settled = settle(ctx, by, released + sorted(done))
+    if not chosen and not settled.did_anything:
+        raise ReleaseRefused("no unreleased attempt matches (already released, or not in the results)")
+    return Released(tuple(released), refused, settled)
 
-
-def release_of(ctx: CentralContext, attempt_id: str) -> dict[str, Any] | None:
-    """The release record of an attempt (who, when), or None while its result is not released."""
-    r = result_releases.c
-    with ctx.open_results_db().connect() as conn:
-        row = conn.execute(select(r.released_by, r.released_at).where(r.attempt_id == attempt_id)).mappings().first()
-    return dict(row) if row else None

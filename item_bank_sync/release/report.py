@@ -25,7 +25,7 @@ from exam_core.timestamps import format_time, parse_time
 from item_bank_sync.bank.schema import forms, schemes
 from item_bank_sync.certificates.pdf import FONT, FONT_BOLD
 from item_bank_sync.context import CentralContext
-from item_bank_sync.release.holds import ReleaseRefused, latest_decision, release_of
+from item_bank_sync.release.records import ReleaseRefused, latest_decision, release_of
 from item_bank_sync.results.schema import attempts, response_scores
 
 #: Days after release within which an appeal is lodged, unless the scheme says (``appeal_days``).

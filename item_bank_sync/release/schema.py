@@ -5,6 +5,10 @@
                     any hold covers an attempt, its result cannot be released.
 ``result_releases`` one row per released attempt: who released it, why, when. Only a released
                     result is shown to the candidate (portal, score report).
+``release_notices`` (``results_0009``) the one e-mail a candidate gets when their result is released
+                    (no score in it): ``sent``, ``failed`` (the relay refused), ``no_relay`` (no mail
+                    settings), ``no_address`` (no registry person or address for the candidate), or
+                    ``sending`` while claimed. One row per attempt, so a retry never mails twice.
 ``rescores``        every re-score of an attempt (``replay`` of the exact original inputs, or a
                     ``key_correction``): the digests of its inputs, the totals before and after and
                     whether the replay reproduced the stored scores bit for bit.
@@ -22,6 +26,7 @@ from sqlalchemy import CheckConstraint, Column, Float, Index, Integer, Text
 from item_bank_sync.db.metadata import RESULTS, central_table
 
 SCOPES = ("centre", "form", "attempt")
+NOTICE_STATES = ("sending", "sent", "failed", "no_relay", "no_address")
 RESCORE_KINDS = ("replay", "key_correction")
 
 release_holds = central_table(
@@ -45,6 +50,20 @@ result_releases = central_table(
     Column("released_by", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("released_at", Text, nullable=False),
+)
+
+release_notices = central_table(
+    "release_notices", RESULTS,
+    Column("attempt_id", Text, primary_key=True),
+    Column("person_id", Text),
+    Column("status", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("sent_at", Text),
+    CheckConstraint("status IN ('sending', 'sent', 'failed', 'no_relay', 'no_address')",
+                    name="release_notices_status_check"),
+    Index("release_notices_person", "person_id"),
 )
 
 rescores = central_table(

@@ -31,8 +31,8 @@ from item_bank_sync.analysis.integrity_of_form import integrity_of_form
 from item_bank_sync.analysis.of_form import analyze_form
 from item_bank_sync.analysis.report import render_html
 from item_bank_sync.analysis.stats import FlagThresholds
-from item_bank_sync.certificates.decision import record_decision
 from item_bank_sync.registry.conflicts import Declaration, list_declarations
+from item_bank_sync.release.issuing import decide
 from item_bank_sync.results.decisions import (OUTCOMES, integrity_flag_count, results_csv, results_rows,
                                               roles_on_attempt)
 from item_bank_sync.results.review import PROCTOR_END
@@ -177,7 +177,7 @@ def decision_page(attempt_id: str) -> ResponseReturnValue:
 
 def _declared(candidate_id: str) -> list[Declaration]:
     """The signed-in person's active conflict-of-interest declarations about the candidate (when a
-    booking made the candidate id a person's): shown before the button; ``record_decision`` refuses."""
+    booking made the candidate id a person's): shown before the button; ``decide`` refuses."""
     ctx = state().ctx
     person_id = person_of_candidate(ctx, candidate_id)
     if person_id is None:
@@ -196,7 +196,7 @@ def decide_action(attempt_id: str) -> ResponseReturnValue:
     reason = text_field("reason", 2000)
     flags_reviewed = request.form.get("flags_reviewed") == "yes"      # the CLI's --flags-reviewed
     try:
-        recorded = record_decision(state().ctx, attempt_id, actor(), outcome, reason, flags_reviewed=flags_reviewed)
+        recorded = decide(state().ctx, attempt_id, actor(), outcome, reason, flags_reviewed=flags_reviewed)
     except InvigilError as exc:
         return refused("Decision refused", str(exc), back=url_for("review.decision_page", attempt_id=attempt_id))
     return render_template("staff/review/decided.html", decision=recorded.decision,

@@ -38,7 +38,8 @@ def results(tmp_path) -> Iterator[Results]:
 
 def _activity(results: Results) -> str:
     ctx = results.ctx
-    cert = record_decision(ctx, PASSED, "Ike Issuer", "pass", "confirmed").certificate_id
+    record_decision(ctx, PASSED, "Ike Issuer", "pass", "confirmed")             # issued at release
+    cert = release(ctx, "Ike Issuer", "results day", attempt_id=PASSED).settled.certificates[PASSED]
     registry = CertificateRegistry(ctx)
     registry.suspend(cert, "Sue Spender", "investigation", utc_now().replace(year=2099))
     registry.restore(cert, "Sue Spender", "cleared")

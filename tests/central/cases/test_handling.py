@@ -26,6 +26,7 @@ from item_bank_sync.mail import MailSettings
 from item_bank_sync.mail import save_settings as save_mail
 from item_bank_sync.registry import actors, conflicts, persons
 from item_bank_sync.registry.errors import ConflictOfInterest
+from item_bank_sync.release.holds import release
 from tests.support.body_pages import audit_entries
 from tests.support.central_cli import Central
 from tests.support.central_db import bank_of, central_db, execute
@@ -79,7 +80,8 @@ def test_an_appeal_is_acknowledged_with_a_deadline_decided_by_its_handler_and_th
 
 def test_a_handler_involved_in_the_examination_marking_or_decision_is_refused(results):
     ctx = results.ctx
-    record_decision(ctx, PASSED, ISSUER, "pass", "confirmed")     # the pass issues the certificate, by ISSUER
+    record_decision(ctx, PASSED, ISSUER, "pass", "confirmed")
+    CertificateRegistry(ctx).issue(PASSED, ISSUER)     # as a release by ISSUER would: the certificate's decision
     case_id = _appeal(results, PASSED)
     for person, role in ((PROCTOR, "proctor"), (MARKERS[0], "marker"), (MARKERS[1], "marker"),
                          (DECIDER, "decision maker"), (ISSUER, "certificate decision maker")):
@@ -95,8 +97,6 @@ def test_a_handler_involved_in_the_examination_marking_or_decision_is_refused(re
 def test_whoever_released_the_attempt_from_quarantine_or_released_its_result_is_refused(results):
     """Fix: both releases are judgements on the attempt (custody evidence acceptable; the result fit
     to publish), so neither person may handle an appeal against it."""
-    from item_bank_sync.release.holds import release
-
     ctx = results.ctx
     record_decision(ctx, PASSED, ISSUER, "pass", "confirmed")
     execute(central_db(results.world.data_dir).results,
@@ -131,7 +131,8 @@ def test_a_handler_who_declared_a_conflict_with_the_candidate_is_refused(results
 
 def test_a_complaint_about_a_certified_person_opens_a_suspension_and_a_corrective_action(results):
     ctx = results.ctx
-    cert_id = record_decision(ctx, PASSED, ISSUER, "pass", "confirmed").certificate_id
+    record_decision(ctx, PASSED, ISSUER, "pass", "confirmed")
+    cert_id = release(ctx, ISSUER, "results day", attempt_id=PASSED).settled.certificates[PASSED]   # issued at release
     with pytest.raises(ValidationError, match="certificate"):
         handling.lodge(ctx, REGISTRAR, "complaint", "certified_person", "Employer Ltd", "misuse")
     with pytest.raises(ValidationError, match="a complaint is about"):

@@ -19,6 +19,7 @@ from item_bank_sync.cases.rescore import RescoreRefused, compute, rescore
 from item_bank_sync.certificates.decision import record_decision
 from item_bank_sync.certificates.registry import CertificateRegistry
 from item_bank_sync.db.sql import write
+from item_bank_sync.release.holds import release
 from item_bank_sync.release.schema import rescores
 from item_bank_sync.results.schema import attempts, decisions, envelope_archive, integrity_flags
 from tests.support.body_pages import audit_entries
@@ -48,7 +49,8 @@ def test_a_replay_reproduces_the_stored_scores_bit_for_bit_and_is_audited(result
 
 def test_a_replay_after_a_key_correction_changes_the_result_and_withdraws_the_certificate(results):
     ctx = results.ctx
-    issued = record_decision(ctx, PASSED, "Dee Decider", "pass", "confirmed").certificate_id
+    record_decision(ctx, PASSED, "Dee Decider", "pass", "confirmed")
+    issued = release(ctx, "Rita Releaser", "results day", attempt_id=PASSED).settled.certificates.get(PASSED)
     assert issued is not None
     corrected = correct_key(ctx, "q1", "B")
     assert compute(ctx, PASSED)[0].identical      # the form still names q1 v1: a plain replay is unchanged
@@ -97,7 +99,8 @@ def test_a_key_correction_for_an_item_not_on_the_form_is_refused(results):
 
 def test_a_remark_by_an_uninvolved_marker_applied_by_the_handler_changes_the_result(results):
     ctx = results.ctx
-    cert_id = record_decision(ctx, PASSED, "Dee Decider", "pass", "confirmed").certificate_id
+    record_decision(ctx, PASSED, "Dee Decider", "pass", "confirmed")
+    cert_id = release(ctx, "Rita Releaser", "results day", attempt_id=PASSED).settled.certificates[PASSED]
     for person in (*MARKERS, PROCTOR, "Dee Decider"):
         with pytest.raises(CaseRefused, match="took no part"):
             remark(ctx, PASSED, "q3", person, 1)

@@ -1,4 +1,4 @@
-"""The ``certificates`` commands and ``decide --outcome pass`` issuing the certificate, through the
+"""The ``certificates`` commands and a pass decision's certificate issued at ``release results``, through the
 real CLI (click's runner in-process), and the scheme's certification period in the dates."""
 
 from __future__ import annotations
@@ -26,13 +26,15 @@ blueprint:
 """
 
 
-def test_a_pass_decision_issues_and_the_status_commands_act_with_json(tmp_path):
+def test_a_released_pass_issues_and_the_status_commands_act_with_json(tmp_path):
     world = build_world(tmp_path / "central", cut_score=3.0)
     pass_attempt(world, "att-1", "Grace Hopper", decided=False)
     cli = Central(world.data_dir)
     cli.json("certificates", "setup", "--public-url", "https://verify.example.test/", "--by", "Ivy Admin")
     decision = cli.json("decide", "att-1", "--outcome", "pass", "--by", DECIDER, "--reason", "meets the standard")
-    cid = decision["certificate_id"]
+    assert "certificate_id" not in decision and cli.json("certificates", "list") == []    # issued at release
+    released = cli.json("release", "results", "--attempt", "att-1", "--by", "Rita Releaser", "--reason", "results day")
+    cid = released["certificates"]["att-1"]
     shown = cli.json("certificates", "show", cid)
     assert shown["holder_name"] == "Grace Hopper" and shown["state"] == "valid" and "jwt" not in shown
     assert shown["verify_url"] == f"https://verify.example.test/verify/{cid}"
