@@ -469,6 +469,28 @@ class ResponseKey(Record):
 
 
 @dataclass(frozen=True)
+class TemplateFamily(Record):
+    """An item family (QTI template processing): the item's QTI text as imported.
+
+    Why on the key: the family's template processing computes the answer (``setCorrectResponse``),
+    so it is as secret as the key and never leaves the central body. Form build draws one instance
+    from it per form version (``item_bank_sync.items.qti.families``); the item stored in the bank is
+    a preview instance drawn with ``preview_seed``. Media in the text are named ``media:SHA256``
+    (files of the bank's media store), so the text does not depend on the file names of an import.
+    """
+
+    qti: str
+    preview_seed: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> TemplateFamily:
+        r = Fields(data, path)
+        out = cls(qti=r.str("qti", max_len=MAX_TEXT), preview_seed=r.str("preview_seed", "", max_len=64))
+        r.done()
+        return out
+
+
+@dataclass(frozen=True)
 class AnswerKey(Record):
     """The scoring rules of one item version. Never leaves the central body.
 
@@ -480,12 +502,17 @@ class AnswerKey(Record):
     version: int
     responses: tuple[ResponseKey, ...]
     rubric_html: str = ""
+    #: The item family when the item is a QTI template (its responses are then the preview's).
+    family: TemplateFamily | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Without ``rubric_html`` when empty, so keys written before it existed keep their bytes."""
+        """Without ``rubric_html`` when empty and ``family`` when None, so keys written before
+        they existed keep their bytes (and content hash)."""
         out = super().to_dict()
         if not self.rubric_html:
             del out["rubric_html"]
+        if self.family is None:
+            out.pop("family", None)
         return out
 
     @classmethod
@@ -496,6 +523,7 @@ class AnswerKey(Record):
             version=r.int("version", minimum=1),
             responses=r.records("responses", ResponseKey, max_len=50),
             rubric_html=r.str("rubric_html", "", max_len=MAX_TEXT),
+            family=r.record("family", TemplateFamily, None),
         )
         r.done()
         return out

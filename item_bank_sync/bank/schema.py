@@ -14,6 +14,7 @@ centres and revocation lists in ``trust/schema.py``, the audit chain in ``db/aud
 ``media``            content-addressed media files (bytes live in ``DIR/media``).
 ``schemes``          certification schemes with their blueprint (parsed YAML, see docs/ITEM-FORMATS.md).
 ``forms``            assembled forms (``form_json``, an ``exam_core.model.Form``), with seed and build id.
+``item_instances``   the drawn instance of an item family (QTI template) per form version: item, key, seed.
 ``item_stats``       classical item statistics per item version: ``p`` (proportion correct, 0..1)
                      and ``n`` (responses). Written by item analysis (issue 8) through
                      :func:`item_bank_sync.forms.store.record_item_stats`; read by form assembly to
@@ -107,6 +108,22 @@ forms = central_table(
     Column("mean_p", Float),
     Column("created_at", Text, nullable=False),
     ForeignKeyConstraint(["scheme_id", "scheme_version"], ["schemes.scheme_id", "schemes.version"]),
+)
+
+#: The drawn instance of an item family (QTI template) on one form version: the item the package
+#: carries and the key that scores it (item_bank_sync.items.qti.families; bank_0012).
+item_instances = central_table(
+    "item_instances", BANK,
+    Column("form_id", Text, primary_key=True),
+    Column("form_version", Integer, primary_key=True, autoincrement=False),
+    Column("item_id", Text, primary_key=True),
+    Column("item_version", Integer, nullable=False),
+    Column("seed", Text, nullable=False),
+    Column("item_json", Text, nullable=False),
+    Column("key_json", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    ForeignKeyConstraint(["form_id", "form_version"], ["forms.form_id", "forms.version"]),
+    ForeignKeyConstraint(["item_id", "item_version"], ["items.item_id", "items.version"]),
 )
 
 item_stats = central_table(

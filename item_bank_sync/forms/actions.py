@@ -62,7 +62,7 @@ def build_forms(ctx: CentralContext, scheme_id: str, scheme_version: int | None,
     db = ctx.open_bank_db()
     scheme = SchemeStore(db).get(scheme_id, scheme_version)
     report = assemble(scheme, load_pool(db), count, seed)
-    forms = FormStore(db).save_build(scheme, report, seed)
+    forms = FormStore(db).save_build(scheme, report, seed, ctx.item_bank().media.get)
     ctx.audit_log().append(by, "forms.build", {"scheme_id": scheme.scheme_id, "version": scheme.version,
                                                "seed": seed, "count": count,
                                                "forms": [f"{f['form_id']}@{f['version']}" for f in forms]})

@@ -21,6 +21,7 @@ from lxml import etree
 from exam_core.model import Item
 from item_bank_sync.context import CentralContext
 from item_bank_sync.forms.store import FormStore
+from item_bank_sync.items.qti.families import family_to_qti
 from item_bank_sync.items.qti.writer import item_to_qti
 from item_bank_sync.items.qti.xml import CP_NS, INVIGIL_META_NS, QTI3_NS
 
@@ -41,7 +42,9 @@ def export_form(ctx: CentralContext, form_id: str, out: Path, version: int | Non
     for ref in form.items:
         item, key = bank.item(ref.item_id, ref.version), bank.answer_key(ref.item_id, ref.version)
         paths = _media_paths(item)
-        xml = item_to_qti(item, key, functools.partial(_media_href, paths), ref.item_id)
+        href = functools.partial(_media_href, paths)
+        # an item family is written as the family (re-imported equal), not as the bank's preview
+        xml = family_to_qti(key, href, ref.item_id) if key.family else item_to_qti(item, key, href, ref.item_id)
         member = f"items/{item.item_id}.xml"
         members.append((member, xml))
         files = [f'<file href="{member}"/>']

@@ -29,7 +29,7 @@ from item_bank_sync.bank.schema import packages
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import write
 from item_bank_sync.forms.schemes import SchemeStore
-from item_bank_sync.forms.store import FormStore
+from item_bank_sync.forms.store import FormStore, form_instances
 from item_bank_sync.trust.centres import centre_hpke_key
 
 
@@ -57,7 +57,8 @@ def form_content(ctx: CentralContext, form_id: str, version: int | None) -> tupl
     if not_approved:
         raise PublishError(f"form {form.form_id} v{form.version} holds items that are no longer approved: "
                            + ", ".join(not_approved[:10]) + ("..." if len(not_approved) > 10 else ""))
-    items = tuple(bank.item(r.item_id, r.version) for r in form.items)
+    drawn = form_instances(ctx.open_bank_db(), form.form_id, form.version)  # item families: this form's draw
+    items = tuple(drawn[r.item_id][0] if r.item_id in drawn else bank.item(r.item_id, r.version) for r in form.items)
     content = FormContent.from_dict(FormContent(form=form, items=items).to_dict())
     media = {ref.sha256: bank.media.get(ref.sha256)
              for item in items for ref in _all_media(item)}

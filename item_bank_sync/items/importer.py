@@ -29,7 +29,8 @@ from exam_core.limits import MIB
 from exam_core.model import IDENTIFIER_RE
 from exam_core.safezip import ZipPolicy, ZipReader, open_zip
 from item_bank_sync.items.errors import ItemRejected
-from item_bank_sync.items.qti.reader import ParsedItem, parse_qti_item
+from item_bank_sync.items.qti.families import parse_item
+from item_bank_sync.items.qti.reader import ParsedItem
 from item_bank_sync.items.qti.xml import INVIGIL_META_NS, parse_xml
 from item_bank_sync.items.yaml_items import parse_yaml_item
 
@@ -162,8 +163,8 @@ def _parse(root: _Root, rel: str, source: str, options: ImportOptions, area: str
         if rel.lower().endswith((".yaml", ".yml")):
             parsed = parse_yaml_item(data, source, loader)
         else:
-            parsed = parse_qti_item(data, source, loader, area=area or options.area,
-                                    assume_match_correct=options.assume_match_correct)
+            parsed = parse_item(data, source, loader, area=area or options.area,
+                                assume_match_correct=options.assume_match_correct)
         return _provenance(parsed, options.namespace, root.key_prefix + rel)
     except ItemRejected as exc:
         return exc

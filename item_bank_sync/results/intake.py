@@ -56,7 +56,7 @@ from exam_core.protocol import JournalHeadInfo
 from exam_core.receipt import issue_receipt
 from exam_core.sync_wire import ACCEPTED, QUARANTINED, REJECTED, EnvelopeMeta, EnvelopeOutcome
 from exam_core.timestamps import format_time, parse_time, utc_now
-from item_bank_sync.bank.schema import forms, items, packages, schemes
+from item_bank_sync.bank.schema import forms, item_instances, items, packages, schemes
 from item_bank_sync.db.sql import fetch_one, insert_ignore_many, lock, write
 from item_bank_sync.results import marking
 from item_bank_sync.results.envelope import OpenedEnvelope, open_envelope
@@ -471,8 +471,10 @@ def load_form_scoring(bank: Engine, form_id: str, version: int) -> FormScoring:
         form = Form.from_dict(json.loads(row[0]))
         keys = []
         for ref in form.items:
-            key_row = conn.execute(select(items.c.key_json)
-                                   .where(items.c.item_id == ref.item_id, items.c.version == ref.version)).first()
+            key_row = conn.execute(select(item_instances.c.key_json).where(  # an item family: this form's draw
+                item_instances.c.form_id == form_id, item_instances.c.form_version == version,
+                item_instances.c.item_id == ref.item_id)).first() or conn.execute(
+                select(items.c.key_json).where(items.c.item_id == ref.item_id, items.c.version == ref.version)).first()
             if key_row is None:
                 raise IntakeRefusal(f"item {ref.item_id} v{ref.version} of form {form_id} has no key in the bank")
             keys.append(AnswerKey.from_dict(json.loads(key_row[0])))

@@ -33,6 +33,8 @@ IMPORTED: dict[str, tuple[list[str], list[tuple[str, str, float, Any]], str]] = 
                                            'alt="Two lamps in series with a cell"'),
     "invigil/qti3-v3p0-template-uri.xml": (["inline_choice"], [("RESPONSE", "match_correct", 1.0, "G")],
                                            "the earth conductor is"),
+    # an item family: the bank's preview instance (seed "preview", id, 0) with the key it computes
+    "invigil/template-set-correct.xml": (["text_entry"], [("RESPONSE", "match_correct", 1.0, 6)], "What is 5 + 1?"),
     "invigil/slider.xml": (["slider"], [("RESPONSE", "match_correct", 1.0, 230)], "UK mains voltage (V)?"),
     "invigil/slider-qti3-map.xml": (["slider"], [("RESPONSE", "map_response", 2.0, 0.75)],
                                     "three quarters of the way up"),
@@ -76,8 +78,7 @@ REFUSED: dict[str, tuple[str, str]] = {
     "invigil/media-picture-object.xml": ("mediaInteraction[PLAYS]/object", "is not audio or video"),
     "invigil/qti3-names-under-22.xml": ("qti-choice-interaction", "QTI 3.0 element name under the QTI 2.2 namespace"),
     "invigil/graphic-order-partial.xml": ("graphicOrderInteraction[RESPONSE]@minChoices", "partial order"),
-    "invigil/template-math-variable.xml": ("templateDeclaration[TPL_E]", "would see the variable names"),
-    "invigil/template-set-correct.xml": ("templateProcessing", "setCorrectResponse"),
+    "invigil/template-math-variable.xml": ("math/mi[TPL_E]", "has no value in this draw"),
     "invigil/video-object-with-poster.xml": ("itemBody/p/object", "'video/mp4' is not supported"),
     "invigil-package!items/missing-stimulus.xml": ("assessmentStimulusRef[gone]", "not found"),
     "pie-qti/mapResponse_bounds_default_duplicates.xml": ("responseProcessing", "without an isNull guard"),
@@ -85,10 +86,11 @@ REFUSED: dict[str, tuple[str, str]] = {
                                                         "'images/cell-diagram.svg' not found in the package"),
     "pie-qti/responseProcessing_exitResponse.xml": ("responseProcessing/setOutcomeValue[1]",
                                                     "custom response processing"),
-    "pie-qti/templateProcessing_templateConstraint.xml": ("templateProcessing", "item templates"),
+    "pie-qti/templateProcessing_templateConstraint.xml": ("outcomeProcessing", "is not supported at the top level"),
 }
 #: source -> a warning that must be given (what was changed on the way in is said)
 WARNED = {
+    "invigil/template-set-correct.xml": "templateProcessing: an item family",
     "invigil/essay-scorer-rubric.xml": "rubric for scorers kept",
     "invigil/drawing-human.xml": "rubric for scorers kept",
     "invigil/media-sniffed.xml": "named .jpg but its bytes are image/png",

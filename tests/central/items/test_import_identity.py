@@ -85,8 +85,7 @@ def test_report_groups_by_source_folder_and_reason(central: Central) -> None:
                for f in report["folders"]}
     pie = folders["pie-qti"]
     assert (pie["imported"], pie["refused"]) == (4, 4)
-    assert pie["refused_by_reason"]["templateProcessing: item templates (variables drawn at delivery) are not "
-                                    "supported"] == 1
+    assert pie["refused_by_reason"]["outcomeProcessing: is not supported at the top level of an item"] == 1
     assert sum(pie["refused_by_reason"].values()) == 4
     assert report["totals"]["imported"] == len(IMPORTED) and report["totals"]["refused"] == len(REFUSED)
     assert folders["invigil-package!items"]["warnings"] >= 3

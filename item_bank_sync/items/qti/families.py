@@ -1,0 +1,117 @@
+"""Item families (QTI template processing) at import, at form build and at export.
+
+Why a layer above the reader: the reader reads one *concrete* item and still refuses template
+elements by name, so no code path can ever store a family's static ``correctResponse`` as its key
+or show its variable names. This module is the one way in for families:
+
+- import (:func:`parse_item`): a file without template elements goes to the reader unchanged; a
+  family is checked (:class:`~item_bank_sync.items.qti.templates.Family`, unsupported constructs
+  refused by name), a preview instance is drawn with the seed ``("preview", item id, 0)`` and read
+  by the reader with all its checks, and the family's QTI text rides on the key
+  (``AnswerKey.family``), never on the item;
+- form build (:func:`draw_instance`): the instance of one form version, seeded from
+  ``(form id, form version, item id, item version)``, read like an import; its item goes into
+  the package and its key scores the form;
+- export (:func:`family_to_qti`): the family's QTI text with its media paths rewritten, so a
+  re-import yields the same family.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable
+
+from lxml import etree
+
+from exam_core.model import AnswerKey, Item, TemplateFamily
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.qti.include import Includer
+from item_bank_sync.items.qti.reader import MediaLoader, ParsedItem, _ItemReader, parse_qti_item
+from item_bank_sync.items.qti.templates import Draw, Family, has_templates
+from item_bank_sync.items.qti.xml import check_vocabulary, parse_xml, qti_attrs, qti_name, qti_version
+
+#: Media attributes whose ``src`` the family's media map records (and export rewrites).
+MEDIA_ATTRS = ("src", "data")
+
+
+def parse_item(data: bytes, source: str, load_media: MediaLoader, *, area: str | None = None,
+               assume_match_correct: bool = False) -> ParsedItem:
+    """Parse one item file, a plain item or a family (module docstring); raise ItemRejected."""
+    root = parse_xml(data, source)
+    if not has_templates(root):
+        return parse_qti_item(data, source, load_media, area=area, assume_match_correct=assume_match_correct)
+    version = qti_version(root, source)
+    warnings: list[str] = []
+    Includer(load_media, source, warnings).resolve(root)
+    check_vocabulary(root, source)
+    if qti_name(root) != "assessmentItem":
+        raise ItemRejected(source, qti_name(root), "is not an assessmentItem (only items are imported)")
+    family = Family(root, source)
+    item_id = qti_attrs(root).get("identifier", "")
+    recorded: dict[str, str] = {}
+    instance, drawn = family.instance(Draw("preview", item_id, 0), f"item {item_id}")
+    parsed = _ItemReader(instance, source, version, _recording(load_media, recorded), warnings).read(
+        area, assume_match_correct)
+    _rename_media(root, {src: f"media:{sha}" for src, sha in recorded.items()})
+    key = dataclasses.replace(parsed.key, family=TemplateFamily(qti=etree.tostring(root, encoding="unicode"),
+                                                                preview_seed=drawn.seed))
+    warnings.append(f"templateProcessing: an item family; the bank shows one instance (seed {drawn.seed[:12]}), "
+                    "each form draws its own when it is built")
+    return dataclasses.replace(parsed, key=key)
+
+
+def _recording(load_media: MediaLoader, recorded: dict[str, str]) -> MediaLoader:
+    def load(src: str, element: str) -> bytes:
+        data = load_media(src, element)
+        recorded[src] = hashlib.sha256(data).hexdigest()
+        return data
+    return load
+
+
+def draw_instance(item: Item, key: AnswerKey, form_id: str, form_version: int,
+                  media: Callable[[str], bytes]) -> tuple[Item, AnswerKey, str]:
+    """The instance of a family for one form version: (item, key, seed as hex).
+
+    ``media`` returns the bytes of a media file by SHA-256 (the bank's media store). The item
+    keeps the bank item's identity (id, version, title, area); the key has no family.
+    Raises ItemRejected (a TemplateUnsatisfiable when a templateConstraint cannot be met).
+    """
+    if key.family is None:
+        return item, key, ""
+    family = key.family
+    label = f"item {item.item_id} v{item.version}"
+    source = f"{label} (form {form_id} v{form_version})"
+
+    def load(src: str, element: str) -> bytes:
+        if not src.startswith("media:"):
+            raise ItemRejected(source, element, f"media {src!r} is not among the family's stored media")
+        return media(src.removeprefix("media:"))
+
+    root = parse_xml(family.qti.encode("utf-8"), source)
+    instance, drawn = Family(root, source).instance(Draw(form_id, form_version, item.item_id, item.version), label)
+    parsed = _ItemReader(instance, source, qti_version(root, source), load, []).read(item.competency_area, False)
+    out_item = dataclasses.replace(parsed.item, item_id=item.item_id, version=item.version, title=item.title,
+                                   competency_area=item.competency_area)
+    out_key = dataclasses.replace(parsed.key, item_id=key.item_id, version=key.version, family=None)
+    return out_item, out_key, drawn.seed
+
+
+def family_to_qti(key: AnswerKey, media_path: Callable[[str], str], source: str = "") -> bytes:
+    """The family's QTI text as imported, its media references pointing where export writes them."""
+    if key.family is None:
+        raise ItemRejected(source, "key", "is not an item family")
+    root = parse_xml(key.family.qti.encode("utf-8"), source)
+    stored = {el.get(attr, "") for el in root.iter() if isinstance(el.tag, str) for attr in MEDIA_ATTRS}
+    _rename_media(root, {src: media_path(src) for src in stored if src.startswith("media:")})
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _rename_media(root: etree._Element, names: dict[str, str]) -> None:
+    """Point every media attribute named in ``names`` at its new name."""
+    for el in root.iter():
+        if isinstance(el.tag, str):
+            for attr in MEDIA_ATTRS:
+                new = names.get(el.get(attr, ""))
+                if new is not None:
+                    el.set(attr, new)
