@@ -84,6 +84,10 @@ ALLOWED_BODY_TAGS = frozenset({
 })
 
 MAX_TEXT = 1_000_000          # one HTML fragment
+#: What a media file may be: a picture, a recording, or the WebVTT captions of a recording.
+MEDIA_MIME_RE = re.compile(r"^((image|audio|video)/[a-z0-9.+\-]{1,60}|text/vtt)$")
+#: Kinds of timed text a recording may carry (HTML ``track@kind``): text shown with the recording.
+TRACK_KINDS = ("captions", "subtitles")
 
 
 # --- response values -------------------------------------------------------------------------
@@ -149,7 +153,7 @@ class MediaRef(Record):
         r = Fields(data, path)
         out = cls(
             sha256=r.str("sha256", pattern=SHA256_RE),
-            mime=r.str("mime", pattern=re.compile(r"^(image|audio|video)/[a-z0-9.+\-]{1,60}$")),
+            mime=r.str("mime", pattern=MEDIA_MIME_RE),
             name=r.str("name", "", max_len=255),
             width=r.int("width", None, minimum=1, maximum=20_000),
             height=r.int("height", None, minimum=1, maximum=20_000),
@@ -265,6 +269,36 @@ class SliderRange(Record):
 
 
 @dataclass(frozen=True)
+class CaptionTrack(Record):
+    """Timed text of a recording (HTML ``<track>``): a WebVTT file from the package, by hash.
+
+    ``srclang`` and ``label`` name it in the kiosk's caption list; ``default`` shows it from the
+    start (the candidate may switch it off).
+    """
+
+    media: MediaRef
+    kind: str = "captions"
+    srclang: str = ""
+    label: str = ""
+    default: bool = False
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> CaptionTrack:
+        r = Fields(data, path)
+        out = cls(
+            media=r.record("media", MediaRef),
+            kind=r.str("kind", "captions", choices=TRACK_KINDS),
+            srclang=r.str("srclang", "", max_len=35, pattern=re.compile(r"^([A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)?$")),
+            label=r.str("label", "", max_len=200),
+            default=r.bool("default", False),
+        )
+        r.done()
+        if out.media.mime != "text/vtt":
+            raise ValidationError(r.where("media.mime"), "must be text/vtt")
+        return out
+
+
+@dataclass(frozen=True)
 class MediaPlayer(Record):
     """Audio or video a candidate plays from the form package (QTI ``mediaInteraction``).
 
@@ -279,6 +313,15 @@ class MediaPlayer(Record):
     max_plays: int = 0
     loop: bool = False
     autostart: bool = False
+    #: Captions or subtitles (WebVTT files in the package) the candidate may switch on; left out
+    #: of ``to_dict`` when none, so items stored before them keep their bytes (and content hash).
+    tracks: tuple[CaptionTrack, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if not self.tracks:
+            del out["tracks"]
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> MediaPlayer:
@@ -289,8 +332,11 @@ class MediaPlayer(Record):
             max_plays=r.int("max_plays", 0, minimum=0, maximum=1_000),
             loop=r.bool("loop", False),
             autostart=r.bool("autostart", False),
+            tracks=r.records("tracks", CaptionTrack, [], max_len=20),
         )
         r.done()
+        if sum(t.default for t in out.tracks) > 1:
+            raise ValidationError(r.where("tracks"), "at most one track may be the default")
         if not out.media.mime.startswith(("audio/", "video/")):
             raise ValidationError(r.where("media.mime"), "must be audio or video")
         if out.max_plays and out.min_plays > out.max_plays:

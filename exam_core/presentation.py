@@ -158,14 +158,18 @@ def interaction_view(interaction: Interaction, option_seed: int, item_id: str,
 
 
 def _player_view(interaction: Interaction) -> dict[str, Any] | None:
-    """A media interaction's file (as a local URL the page fetches) and its play limits."""
+    """A media interaction's file (as a local URL the page fetches), its play limits and its caption
+    tracks (each a local URL, named for the page's caption list)."""
     player = interaction.player
     if player is None or not SHA256_RE.match(player.media.sha256):
         return None
     media = player.media
     return {"src": f"/media/{media.sha256}", "video": media.mime.startswith("video/"),
             "alt": media.alt or media.name, "width": media.width, "height": media.height,
-            "min_plays": player.min_plays, "max_plays": player.max_plays, "loop": player.loop}
+            "min_plays": player.min_plays, "max_plays": player.max_plays, "loop": player.loop,
+            "tracks": [{"src": f"/media/{t.media.sha256}", "kind": t.kind, "srclang": t.srclang,
+                        "label": t.label or t.srclang or t.kind.capitalize(), "default": t.default}
+                       for t in player.tracks if SHA256_RE.match(t.media.sha256)]}
 
 
 def item_view(item: Item, option_seed: int, image_size: ImageSize = lambda ref: None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ by the file name: SVG can carry script and is refused whatever it is called, and
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 from pathlib import Path
 
@@ -120,3 +121,41 @@ def av_ref(data: bytes, name: str, declared: str, source: str, element: str) -> 
     if mime is None:
         raise ItemRejected(source, element, f"media {name!r} is not WAV, Ogg, FLAC, MP3, WebM or MP4 audio/video")
     return MediaRef(sha256=hashlib.sha256(data).hexdigest(), mime=mime, name=Path(name).name[:255])
+
+
+#: Captions are small: a feature film's WebVTT is under 200 KB.
+MAX_VTT_BYTES = 512 * 1024
+#: The WebVTT signature: optional BOM, ``WEBVTT``, then the end, a space, a tab or a line break.
+_VTT_HEADER = re.compile(rb"^(\xef\xbb\xbf)?WEBVTT([ \t\r\n]|$)")
+#: Control characters other than tab and line breaks: a text file has none.
+_VTT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: A STYLE block holds CSS, which can fetch (``url()``); captions are text only.
+_VTT_STYLE = re.compile(r"(^|\n\n)STYLE[ \t]*\n")
+
+
+def vtt_ref(data: bytes, name: str, source: str, element: str) -> MediaRef:
+    """Check one captions file (a ``<track>``'s src) and describe it as ``text/vtt``.
+
+    Decided by content, never by the name: it must be UTF-8 text beginning with the ``WEBVTT``
+    signature, without control characters or CSS ``STYLE`` blocks, and at most ``MAX_VTT_BYTES``.
+    """
+    if len(data) > MAX_VTT_BYTES:
+        raise ItemRejected(source, element, f"captions {name!r} are {len(data)} bytes, more than {MAX_VTT_BYTES}")
+    if not _VTT_HEADER.match(data):
+        raise ItemRejected(source, element, f"captions {name!r} are not WebVTT (no WEBVTT header)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ItemRejected(source, element, f"captions {name!r} are not UTF-8 text") from None
+    if _VTT_CONTROL.search(text):
+        raise ItemRejected(source, element, f"captions {name!r} hold control characters (not text)")
+    if _VTT_STYLE.search(text.replace("\r\n", "\n")):
+        raise ItemRejected(source, element, f"captions {name!r} hold a STYLE block (captions are text only)")
+    return MediaRef(sha256=hashlib.sha256(data).hexdigest(), mime="text/vtt", name=Path(name).name[:255])
+
+
+def sniff_any(data: bytes, declared: str = "") -> str | None:
+    """The type of any media file an item may carry, from its bytes: image, sound, video or captions."""
+    if _VTT_HEADER.match(data):
+        return "text/vtt"
+    return sniff_mime(data) or sniff_av(data, declared)

@@ -5,9 +5,6 @@ refuses a count above the limit or one that goes down), scanned by axe-core."""
 from __future__ import annotations
 
 import hashlib
-import io
-import math
-import wave
 from typing import Any
 
 import pytest
@@ -16,20 +13,10 @@ from playwright.sync_api import expect
 from exam_core.errors import ValidationError
 from exam_core.model import FormContent
 from kiosk.content import FormBundle
+from tests.support.av_files import tone
 from tests.support.kiosk_interactions import spoken, assert_axe_clean, form_of, start, submit
 from tests.support.kiosk_browser import Served, saved, until_exam
 from tests.support.kiosk_session import new_session
-
-
-def tone(seconds: float = 0.3) -> bytes:
-    """A short 440 Hz WAV (8 kHz, 8-bit mono): real audio Chromium decodes and plays to the end."""
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(1)
-        w.setframerate(8000)
-        w.writeframes(bytes(int(128 + 60 * math.sin(2 * math.pi * 440 * i / 8000)) for i in range(int(8000 * seconds))))
-    return out.getvalue()
 
 
 def content() -> tuple[FormContent, dict[str, bytes]]:

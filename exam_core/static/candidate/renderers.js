@@ -807,11 +807,13 @@ function renderMedia(box, it, value, onChange, announce) {
     play.disabled = started ? !media.paused : left() <= 0;
     pause.disabled = !started || media.paused;
   };
+  const captions = captionTracks(media, p.tracks || []);
   let loaded = null;
   const load = () => {
-    loaded = loaded || fetch(p.src, { cache: 'no-store', credentials: 'same-origin' })
-      .then((r) => { if (!r.ok) throw new Error(String(r.status)); return r.blob(); })
-      .then((blob) => { media.src = URL.createObjectURL(blob); });
+    loaded = loaded || Promise.all([
+      blobUrl(p.src).then((url) => { media.src = url; }),
+      ...captions.tracks.map(([track, t]) => blobUrl(t.src).then((url) => { track.src = url; })),
+    ]);
     return loaded;
   };
   play.addEventListener('click', async () => {
@@ -840,8 +842,53 @@ function renderMedia(box, it, value, onChange, announce) {
     (play.disabled ? status : play).focus();  // never leave focus on the disabled Pause
   });
   if (prompt) box.append(prompt[0]);
-  box.append(el('div', { className: 'media-box' }, [media, el('div', { className: 'media-buttons' }, [play, pause]), status]));
+  box.append(el('div', { className: 'media-box' }, [media, captions.text, el('div', { className: 'media-buttons' }, [play, pause]),
+                                                  captions.chooser, status]));
+  if (captions.tracks.length) {
+    captions.show();
+    load().catch(() => {});  // cues ready before the first play
+  }
   draw();
+}
+
+// A file of the form package as a blob URL: the page's media-src allows blob: only.
+function blobUrl(src) {
+  return fetch(src, { cache: 'no-store', credentials: 'same-origin' })
+    .then((r) => { if (!r.ok) throw new Error(String(r.status)); return r.blob(); })
+    .then((blob) => URL.createObjectURL(blob));
+}
+
+// Captions and subtitles (WebVTT <track>s): a labelled list chooses one or none (the item's default
+// first). A video shows the chosen track's cues itself; under a recording without a picture the
+// current cue is written in a box below the player.
+function captionTracks(media, list) {
+  const tracks = list.map((t) => [el('track', { kind: t.kind, srclang: t.srclang || undefined, label: t.label }), t]);
+  if (!tracks.length) return { tracks, chooser: null, text: null, show: () => {} };
+  for (const [track] of tracks) media.append(track);
+  const video = media.tagName === 'VIDEO';
+  const text = video ? null : el('p', { className: 'media-captions' });
+  const select = el('select', { className: 'media-caption-choice' },
+    [el('option', { value: '', text: 'Off' }), ...tracks.map(([, t], i) => el('option', { value: String(i), text: t.label }))]);
+  const show = () => {
+    tracks.forEach(([track], i) => {
+      const mode = select.value === String(i) ? (video ? 'showing' : 'hidden') : 'disabled';
+      if (track.track.mode !== mode) track.track.mode = mode;
+    });
+  };
+  for (const [track] of tracks) {
+    track.track.addEventListener('cuechange', () => {
+      if (!text || track.track.mode !== 'hidden') return;
+      text.textContent = Array.from(track.track.activeCues || [], (cue) => cue.text.replace(/<[^>]*>/g, '')).join(' ');
+    });
+  }
+  const first = tracks.findIndex(([, t]) => t.default);
+  select.value = first >= 0 ? String(first) : '';
+  select.addEventListener('change', () => { show(); if (text) text.textContent = ''; });
+  // the browser picks tracks by itself when the player joins the page and loads: the list decides
+  media.textTracks.addEventListener('change', show);
+  show();
+  const chooser = el('label', { className: 'media-caption-label' }, [el('span', { text: 'Captions ' }), select]);
+  return { tracks, chooser, text, show };
 }
 
 // --- drawing (QTI drawingInteraction): lines drawn on the item's picture, marked by people -----------

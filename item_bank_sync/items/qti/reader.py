@@ -20,10 +20,10 @@ from collections.abc import Callable
 from lxml import etree
 
 from exam_core.errors import ValidationError
-from exam_core.model import (IDENTIFIER_RE, SLIDER_ORIENTATIONS, AnswerKey, Choice, Hotspot, Interaction, Item,
-                             MediaPlayer, MediaRef, SliderRange)
+from exam_core.model import (IDENTIFIER_RE, SLIDER_ORIENTATIONS, TRACK_KINDS, AnswerKey, CaptionTrack, Choice,
+                             Hotspot, Interaction, Item, MediaPlayer, MediaRef, SliderRange)
 from item_bank_sync.items.errors import ItemRejected
-from item_bank_sync.items.media import av_ref, media_ref
+from item_bank_sync.items.media import av_ref, media_ref, vtt_ref
 from item_bank_sync.items.qti.body import BodySanitizer, Handler
 from item_bank_sync.items.qti.include import Includer, stimulus_body
 from item_bank_sync.items.qti.responses import Found, ResponseRules
@@ -521,21 +521,34 @@ class _ItemReader(ResponseRules):
         return found
 
     def _read_mediaInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
-        """Sound or video played from the package; the response is the play count (QTI integer)."""
-        self._unexpected(el, where, {"prompt", "object"})
-        objects = [c for c in qti_children(el) if qti_name(c) == "object"]
-        if len(objects) != 1:
-            raise self.reject(where, "needs exactly one object (the audio or video)")
-        a, path = qti_attrs(objects[0]), f"{where}/object"
-        src, declared = a.get("data", ""), a.get("type", "")
+        """Sound or video played from the package; the response is the play count (QTI integer).
+
+        The recording is a QTI 2 ``object``, or an HTML5 ``audio``/``video`` (QTI 3, or QTI 2.2's
+        HTML5 namespace) whose ``track`` children bring captions or subtitles (WebVTT in the package).
+        """
+        self._unexpected(el, where, {"prompt", "object", "audio", "video"})
+        players = [c for c in qti_children(el) if qti_name(c) in ("object", "audio", "video")]
+        if len(players) != 1:
+            raise self.reject(where, "needs exactly one object, audio or video (the recording)")
+        element, kind = players[0], qti_name(players[0])
+        path = f"{where}/{kind}"
+        tracks: tuple[CaptionTrack, ...] = ()
+        if kind == "object":
+            a = qti_attrs(element)
+            src, declared = a.get("data", ""), a.get("type", "")
+            alt = " ".join("".join(element.itertext()).split())[:1000]
+        else:
+            src, declared = self._html5_source(element, kind, path)
+            a = qti_attrs(element)
+            alt = (a.get("title") or a.get("aria-label") or " ".join("".join(element.itertext()).split()))[:1000]
+            tracks = self._tracks(element, path)
         if not src or not declared.startswith(("audio/", "video/")):
             raise self.reject(path, f"type {declared!r} is not audio or video (a picture is not played)")
+        if not alt:
+            self.warnings.append(f"{path}: the recording has no text alternative (fallback text or title); "
+                                 "the candidate's screen reader names it by its file name")
         data = self.load_media(src, path)
-        ref = av_ref(data, src, declared, self.source, path)
-        if ref.sha256 not in self.media:
-            self.media[ref.sha256] = (ref, data)
-            self.media_order.append(ref)
-        alt = " ".join("".join(objects[0].itertext()).split())[:1000]
+        ref = self._keep_media(av_ref(data, src, declared, self.source, path), data)
         media = MediaRef(sha256=ref.sha256, mime=ref.mime, name=ref.name, alt=alt,
                          width=self._opt_positive(a.get("width"), f"{path}@width"),
                          height=self._opt_positive(a.get("height"), f"{path}@height"))
@@ -544,12 +557,65 @@ class _ItemReader(ResponseRules):
             player = MediaPlayer.from_dict({
                 "media": media.to_dict(), "min_plays": self._int(m.get("minPlays"), f"{where}@minPlays", 0),
                 "max_plays": self._int(m.get("maxPlays"), f"{where}@maxPlays", 0),
-                "loop": self._flag(el, "loop"), "autostart": self._flag(el, "autostart")}, where)
+                "loop": self._flag(el, "loop"), "autostart": self._flag(el, "autostart"),
+                "tracks": [t.to_dict() for t in tracks]}, where)
         except ValidationError as exc:
             raise self.reject(exc.field, exc.reason) from None
         inter = Interaction(type="media", response_id=rid, cardinality="single", base_type="integer",
                             prompt_html=self._prompt(el, where), player=player)
         return self._found("mediaInteraction", inter, where, [])
+
+    def _keep_media(self, ref: MediaRef, data: bytes) -> MediaRef:
+        """Record a checked file so it travels with the item (in ``Item.media``, once)."""
+        if ref.sha256 not in self.media:
+            self.media[ref.sha256] = (ref, data)
+            self.media_order.append(ref)
+        return ref
+
+    def _html5_source(self, element: etree._Element, kind: str, path: str) -> tuple[str, str]:
+        """The file an HTML5 ``audio``/``video`` plays: its ``src``, else its first ``source``.
+
+        Several sources are the same recording in other formats; the first is delivered and the
+        others are named in a warning. Its container is audio or video as the element says.
+        """
+        for child in qti_children(element):
+            if qti_name(child) not in ("source", "track"):
+                raise self.reject(f"{path}/{qti_name(child)}", "is not supported inside audio or video "
+                                                               "(only source and track)")
+        sources = [qti_attrs(c) for c in qti_children(element) if qti_name(c) == "source"]
+        src = qti_attrs(element).get("src", "") or (sources[0].get("src", "") if sources else "")
+        others = [s.get("src", "") for s in sources if s.get("src", "") != src]
+        if others:
+            self.warnings.append(f"{path}/source: other formats of the recording not delivered: {', '.join(others)}")
+        declared = next((s.get("type", "") for s in sources if s.get("src") == src and s.get("type")), "")
+        family = f"{kind}/"
+        return src, declared if declared.startswith(family) else family
+
+    def _tracks(self, element: etree._Element, path: str) -> tuple[CaptionTrack, ...]:
+        """Captions and subtitles (``track``, WebVTT checked by content) of an HTML5 recording."""
+        tracks = []
+        for index, child in enumerate(c for c in qti_children(element) if qti_name(c) == "track"):
+            where = f"{path}/track[{index + 1}]"
+            a = qti_attrs(child)
+            kind = a.get("kind", "subtitles")  # HTML's default kind
+            if kind == "descriptions":
+                raise self.reject(where, "text descriptions are not delivered (the kiosk shows captions and "
+                                         "subtitles only); the candidate would miss them")
+            if kind not in TRACK_KINDS:
+                self.warnings.append(f"{where}: track of kind {kind!r} removed (not shown to candidates)")
+                continue
+            src = a.get("src", "")
+            if not src:
+                raise self.reject(where, "track has no src")
+            data = self.load_media(src, where)
+            ref = self._keep_media(vtt_ref(data, src, self.source, where), data)
+            try:
+                tracks.append(CaptionTrack.from_dict({
+                    "media": ref.to_dict(), "kind": kind, "srclang": a.get("srclang", ""),
+                    "label": a.get("label", "")[:200], "default": a.get("default", "false") != "false"}, where))
+            except ValidationError as exc:
+                raise self.reject(exc.field, exc.reason) from None
+        return tuple(tracks)
 
     def _read_drawingInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
         """A drawing on an image (the canvas), marked by people; the response is the drawing (PNG)."""

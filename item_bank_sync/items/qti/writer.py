@@ -292,12 +292,26 @@ class _BodyWriter:
         return inter.player
 
     def _content_media(self, el: etree._Element, inter: Interaction) -> None:
-        media = self._player(inter).media
-        obj = etree.SubElement(el, _q("object"), type=media.mime, data=self.media_path(f"media:{media.sha256}"))
+        """An ``object``; a recording with captions is an HTML5 ``audio``/``video`` with its ``track``s
+        (an object cannot carry them), so items without captions export as before."""
+        player = self._player(inter)
+        media, src = player.media, self.media_path(f"media:{player.media.sha256}")
+        if player.tracks:
+            obj = etree.SubElement(el, _q(media.mime.split("/")[0]), src=src)
+        else:
+            obj = etree.SubElement(el, _q("object"), type=media.mime, data=src)
         for dim in ("width", "height"):
             if getattr(media, dim):
                 obj.set(dim, str(getattr(media, dim)))
         obj.text = media.alt or None
+        for track in player.tracks:
+            out = etree.SubElement(obj, _q("track"), kind=track.kind,
+                                   src=self.media_path(f"media:{track.media.sha256}"))
+            for name in ("srclang", "label"):
+                if getattr(track, name):
+                    out.set(name, getattr(track, name))
+            if track.default:
+                out.set("default", "default")
 
     def _attrs_graphic_associate(self, el: etree._Element, inter: Interaction) -> None:
         self._limits(el, inter, "associations")
