@@ -5,12 +5,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
 
 from item_bank_sync.cli.common import central, emit, json_option, refusals_exit
 
@@ -151,19 +149,9 @@ def list_command(ctx: click.Context, kind: str | None, status: str | None) -> No
 
 def _corrected_key(ctx: click.Context, ref: str) -> Any:
     """The answer key of item version ``ITEM@VERSION`` in the bank (the corrected version)."""
-    from exam_core.errors import ValidationError
-    from exam_core.model import AnswerKey
-    from item_bank_sync.bank.schema import items
+    from item_bank_sync.cases.keys import corrected_key
 
-    item_id, _, version = ref.partition("@")
-    if not item_id or not version.isdigit():
-        raise ValidationError("--key-from", f"{ref!r} is not ITEM@VERSION")
-    with central(ctx).open_bank_db().connect() as conn:
-        raw = conn.execute(select(items.c.key_json).where(items.c.item_id == item_id,
-                                                          items.c.version == int(version))).scalar()
-    if raw is None:
-        raise ValidationError("--key-from", f"item {ref} is not in the bank")
-    return AnswerKey.from_dict(json.loads(raw))
+    return corrected_key(central(ctx), ref)
 
 
 @cases_group.command("rescore")

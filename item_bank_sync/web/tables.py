@@ -32,9 +32,9 @@ MAX_FILTER_CHARS = 200
 class Col:
     """A column of a table page: ``key`` in URLs, ``label`` on screen, ``expr`` in SQL.
 
-    ``filter``: None (no filter), "text" (contains, case-insensitive) or "exact". ``show`` turns
-    the row's value into the text shown (the ``when`` filter for times, ...); ``link`` gives a URL
-    for a cell.
+    ``filter``: None (no filter), "text" (contains, case-insensitive) or "exact". ``choices``: an
+    exact filter drawn as a select of these values (and "any"). ``show`` turns the row's value into
+    the text shown (the ``when`` filter for times, ...); ``link`` gives a URL for a cell.
     """
 
     key: str
@@ -44,6 +44,7 @@ class Col:
     filter: str | None = None
     show: Callable[[Any], str] | None = None
     link: Callable[[Any], str | None] | None = None
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,212 @@
+"""Appeals and complaints pages in real Chromium over a body with released-for-appeal results
+(tests/support/central_release.py): lodging and assigning with the keyboard alone, an involved
+handler refused with the service's reason next to the field, the page's audit entries the same as
+the CLI's, a re-score shown before it is recorded that reproduces the CLI's numbers, a re-mark by a
+different marker applied by the handler, and axe-core on every page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from exam_core.websec.csrf import FORM_FIELD
+from item_bank_sync.cases import handling
+from item_bank_sync.certificates.decision import record_decision
+from tests.support.body_pages import audit_entries, look, origin
+from tests.support.central_cli import Central
+from tests.support.central_release import FAILED, PASSED, Results, correct_key, results_world
+
+REGISTRAR = "reg"
+HANDLER = "hana"
+ADMIN = "ada"
+DEE = "dee"          # a decision maker (and marker) who decided FAILED: involved in it
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Iterator[Results]:
+    r = results_world(tmp_path / "central")
+    yield r
+    r.ctx.close()
+
+
+@pytest.fixture
+def central(results: Results) -> Central:
+    """The staff app's body: the results world (overrides tests/central/conftest.py's empty body)."""
+    return Central(results.world.data_dir)
+
+
+def _appeal(results: Results, attempt_id: str = FAILED, acknowledged: bool = True) -> str:
+    case_id = handling.lodge(results.ctx, REGISTRAR, "appeal", "result", f"cand-{attempt_id}",
+                             "I believe question 1 was keyed wrongly.", attempt_id=attempt_id)
+    if acknowledged:
+        handling.acknowledge(results.ctx, REGISTRAR, case_id, days=20)
+    return case_id
+
+
+def _assigned(results: Results, attempt_id: str = PASSED) -> str:
+    case_id = _appeal(results, attempt_id)
+    handling.assign(results.ctx, ADMIN, case_id, HANDLER)
+    return case_id
+
+
+def test_lodging_acknowledging_and_assigning_with_the_keyboard_alone(results, signed_in_page, staff_member):
+    staff_member(HANDLER, ("decision_maker",))
+    page = signed_in_page(REGISTRAR, ("registrar",))
+    page.goto(f"{origin(page)}/cases/")
+    assert look(page, "h21-cases-empty") == []
+    page.goto(f"{origin(page)}/cases/new")
+    page.locator("#kind").focus()                        # appeal (first), against a result (first)
+    for _ in range(2):
+        page.keyboard.press("Tab")
+    page.keyboard.type(f"cand-{FAILED}")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Question 1 was keyed wrongly.")
+    page.keyboard.press("Tab")
+    page.keyboard.type(FAILED)
+    for _ in range(4):                                   # certificate, centre, late reason, the button
+        page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_text("Lodge")
+    page.keyboard.press("Enter")
+    expect(page.locator("#case-status")).to_have_text("lodged")
+    case_id = page.url.rsplit("/", 1)[1]
+    page.locator("#days").focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator("#case-status")).to_have_text("acknowledged")
+    assert look(page, "h21-case-acknowledged") == []
+    admin = signed_in_page(ADMIN, ("admin",))
+    admin.goto(f"{origin(admin)}/cases/{case_id}")
+    admin.locator("#handler").focus()
+    admin.keyboard.type("hana")
+    admin.keyboard.press("Tab")
+    expect(admin.locator(":focus")).to_have_text("Assign")
+    admin.keyboard.press("Enter")
+    expect(admin.locator("#case-handler")).to_have_text("hana")
+    case = handling.get(results.ctx, case_id)
+    assert (case["status"], case["lodged_via"], case["attempt_id"]) == ("assigned", "staff", FAILED)
+    assert [e["action"] for e in case["events"]] == ["lodge", "acknowledge", "assign"]
+    admin.goto(f"{origin(admin)}/cases/?f_kind=appeal&f_status=assigned")
+    expect(admin.get_by_role("link", name=case_id)).to_be_visible()
+    expect(admin.locator("#f-cases-status")).to_have_value("assigned")
+    assert look(admin, "h21-cases-filtered") == []
+
+
+def test_an_involved_handler_is_refused_with_the_reason_next_to_the_field(results, signed_in_page, staff_member):
+    staff_member(HANDLER, ("decision_maker",))
+    staff_member(DEE, ("decision_maker",))
+    record_decision(results.ctx, FAILED, DEE, "fail", "confirmed again")
+    case_id = _appeal(results)
+    page = signed_in_page(ADMIN, ("admin",))
+    page.goto(f"{origin(page)}/cases/{case_id}")
+    page.locator("#handler").select_option(DEE)
+    page.get_by_role("button", name="Assign").click()
+    expect(page.locator("#handler-error")).to_contain_text("acted as decision maker on attempt")
+    expect(page.locator("#handler")).to_have_attribute("aria-describedby", "handler-error")
+    assert look(page, "h21-case-handler-refused") == []
+    assert handling.get(results.ctx, case_id)["handler"] is None
+    assert audit_entries(results.world.data_dir, "case.assign") == []
+
+
+def test_the_pages_write_the_audit_entries_the_cli_writes(results, signed_in_page, staff_member, tmp_path):
+    staff_member(HANDLER, ("decision_maker",))
+    by_page, by_cli = _appeal(results, acknowledged=False), _appeal(results, PASSED, acknowledged=False)
+    page = signed_in_page(ADMIN, ("admin",))
+    page.goto(f"{origin(page)}/cases/{by_page}")
+    page.get_by_role("button", name="Acknowledge and tell the person").click()
+    page.locator("#handler").select_option(HANDLER)
+    page.get_by_role("button", name="Assign").click()
+    expect(page.locator("#case-handler")).to_have_text("hana")
+    cli = Central(results.world.data_dir)
+    cli.json("cases", "acknowledge", by_cli, "--by", ADMIN)
+    cli.json("cases", "assign", by_cli, "--handler", HANDLER, "--by", ADMIN)
+    for action in ("case.acknowledge", "case.assign"):
+        entries = audit_entries(results.world.data_dir, action)
+        assert [e["actor"] for e in entries] == ["ada", "ada"]
+        assert entries[0]["data"] == {**entries[1]["data"], "case_id": by_page}
+    handler = signed_in_page(HANDLER)
+    handler.goto(f"{origin(handler)}/cases/{by_page}")
+    handler.get_by_label("Outcome").select_option("dismissed")
+    handler.get_by_label("What the person is told").fill("The result stands.")
+    handler.get_by_role("button", name="Record the outcome and tell the person").click()
+    expect(handler.locator("#case-status")).to_have_text("decided")
+    cli.json("cases", "decide", by_cli, "--outcome", "dismissed", "--text", "The result stands.", "--by", HANDLER)
+    decided = audit_entries(results.world.data_dir, "case.decide")
+    assert decided[0]["data"] == {**decided[1]["data"], "case_id": by_page}
+    assert [m["subject"] for m in handling.get(results.ctx, by_page)["messages"]][-1] == f"Case {by_page}: dismissed"
+    page.goto(f"{origin(page)}/cases/{by_page}")
+    page.get_by_label("What needs correcting").fill("Keys checked twice before publishing.")
+    page.get_by_role("button", name="Open a corrective action").click()
+    expect(page.locator("#action-status")).to_have_text("open")
+    assert audit_entries(results.world.data_dir, "corrective.open")[0]["data"]["source_ref"] == by_page
+
+
+def _text(page: Any, selector: str) -> str:
+    return page.locator(selector).inner_text().strip()
+
+
+def test_a_rescore_from_the_page_reproduces_the_cli_numbers(results, signed_in_page, staff_member):
+    staff_member(HANDLER, ("decision_maker",))
+    case_id = _assigned(results)
+    corrected = correct_key(results.ctx, "q1", "B")
+    page = signed_in_page(HANDLER)
+    page.goto(f"{origin(page)}/cases/{case_id}")
+    page.get_by_role("button", name="Replay (nothing is recorded yet)").click()
+    expect(page.locator("#rescore-identical")).to_have_text("identical, bit for bit")
+    assert _text(page, "#before-total") == _text(page, "#after-total") == "6.0"
+    assert look(page, "h21-rescore-replay") == []
+    page.get_by_label("Corrected keys").fill(corrected)
+    page.get_by_role("button", name="Replay (nothing is recorded yet)").click()
+    expect(page.locator("#rescore-identical")).to_have_text("changed: q1.RESPONSE")
+    cli = Central(results.world.data_dir).json("cases", "rescore", PASSED, "--key-from", corrected, "--by", HANDLER,
+                                              "--reason", "q1 key corrected")
+    assert (float(_text(page, "#before-total")), float(_text(page, "#after-total"))) == (
+        cli["before_total"], cli["after_total"]) == (6.0, 5.0)
+    page.get_by_label("Why (recorded with the re-score)").fill("q1 key corrected")
+    page.get_by_role("button", name="Record the re-score").click()
+    expect(page.locator(".flash")).to_contain_text("Re-score recorded: changed")
+    page_entry, cli_entry = audit_entries(results.world.data_dir, "results.rescore")
+    assert page_entry == cli_entry
+    assert handling.get(results.ctx, case_id)["events"][-1]["action"] == "rescore"
+
+
+def test_a_remark_by_a_different_marker_is_asked_given_and_applied(results, signed_in_page, staff_member):
+    record_decision(results.ctx, PASSED, DEE, "pass", "confirmed again")
+    staff_member(HANDLER, ("decision_maker",))
+    staff_member(DEE, ("marker",))
+    staff_member("rae", ("marker",))
+    case_id = _assigned(results)
+    page = signed_in_page(HANDLER)
+    page.goto(f"{origin(page)}/cases/{case_id}")
+    page.locator("#marker").select_option(DEE)
+    page.get_by_role("button", name="Ask for a re-mark").click()
+    expect(page.locator("#marker-error")).to_contain_text("took no part")
+    page.locator("#marker").select_option("rae")
+    page.get_by_role("button", name="Ask for a re-mark").click()
+    expect(page.locator(".flash")).to_contain_text("rae is asked to re-mark q3")
+    marker = signed_in_page("rae")
+    marker.goto(f"{origin(marker)}/cases/{case_id}/remark")
+    assert "keyed wrongly" not in marker.content()                 # never the person's words
+    marker.get_by_label("Your score").fill("2.5")
+    marker.get_by_role("button", name="Record the re-mark").click()
+    expect(marker.locator(".flash")).to_contain_text("recorded")
+    assert look(marker, "h21-remark") == []
+    assert marker.request.get(f"{origin(marker)}/cases/{case_id}").status == 403
+    page.goto(f"{origin(page)}/cases/{case_id}")
+    page.get_by_role("button", name="Apply re-mark 1").click()
+    expect(page.locator(".flash")).to_contain_text("Re-mark 1 applied")
+    assert [e["actor"] for e in audit_entries(results.world.data_dir, "results.remark-apply")] == ["hana"]
+
+
+def test_a_forged_or_missing_csrf_token_and_a_role_without_cases_are_refused(results, signed_in_page):
+    case_id = _appeal(results)
+    page = signed_in_page(ADMIN, ("admin",))
+    for forged in ({}, {FORM_FIELD: "forged"}):
+        answer = page.request.post(f"{origin(page)}/cases/{case_id}/assign", form={**forged, "handler": ADMIN})
+        assert answer.status in (400, 403)
+    writer = signed_in_page("ivy", ("item_writer",))
+    assert writer.request.get(f"{origin(writer)}/cases/{case_id}").status == 403
+    assert writer.get_by_role("link", name="Appeals & complaints").count() == 0
