@@ -36,6 +36,8 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("Applications", "staff_registry.application_queue"),
     ("Accommodations", "staff_registry.accommodation_queue"),
     ("Sessions", "staff_sittings.sessions_page"),
+    ("Appeals & complaints", "staff_cases.cases_page"),
+    ("Corrective actions", "staff_corrective.actions_page"),
     ("Staff", "admin.staff"),
     ("Body settings", "admin.body_page"),
     ("Audit", "audit.audit"),

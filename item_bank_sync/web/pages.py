@@ -9,7 +9,9 @@ from flask import Blueprint
 
 from item_bank_sync.web.admin import bp as admin_bp
 from item_bank_sync.web.audit import bp as audit_bp
+from item_bank_sync.web.cases import bp as cases_bp
 from item_bank_sync.web.centres import bp as centres_bp
+from item_bank_sync.web.corrective import bp as corrective_bp
 from item_bank_sync.web.exam_review import bp as exam_review_bp
 from item_bank_sync.web.forms import bp as forms_bp
 from item_bank_sync.web.home import bp as home_bp
@@ -29,4 +31,5 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     *ITEM_BLUEPRINTS,
     forms_bp, centres_bp, intake_bp, review_bp, exam_review_bp, standard_setting_bp,
     registry_bp, sittings_bp,
+    cases_bp, corrective_bp,
 )
