@@ -83,14 +83,9 @@ def due(ctx: CentralContext, within_days: int) -> list[Due]:
 
 def _due(ctx: CentralContext, row: tuple, now: Any) -> Due:
     certificate_id, person_id, scheme_id, version, status, until = row
-    days_left = (parse_time(until) - now).days
-    try:
-        where = standing(ctx, certificate_id)
-    except NoRules:
-        return Due(certificate_id, person_id, scheme_id, version, status, until, days_left, False, False,
-                   ["the scheme has no recertification rules"])
-    return Due(certificate_id, person_id, scheme_id, version, status, until, days_left, True,
-               where.assessment.met, list(where.assessment.shortfalls))
+    rules, ready, shortfalls = readiness(ctx, certificate_id)
+    return Due(certificate_id, person_id, scheme_id, version, status, until, (parse_time(until) - now).days, rules,
+               ready, shortfalls)
 
 
 def _message(item: Due) -> tuple[str, str]:
@@ -169,3 +164,47 @@ def reminders_of(ctx: CentralContext, person_id: str) -> list[dict[str, Any]]:
     rows = fetch_all(ctx.open_bank_db(), select(r.certificate_id, r.subject, r.body, r.status, r.sent_at)
                      .where(r.person_id == person_id).order_by(r.id.desc()).limit(200))
     return [dict(x._mapping) for x in rows]
+
+
+@dataclass(frozen=True)
+class RemindReport:
+    """One reminder run in words for the staff page: what went out and what did not, and why."""
+
+    within_days: int
+    done: list[Reminder]
+    not_sent: list[tuple[str, str]]
+
+    @property
+    def mailed(self) -> int:
+        return sum(1 for r in self.done if r.status == "sent")
+
+    @property
+    def kept(self) -> int:
+        return sum(1 for r in self.done if r.status == "kept")
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.done if r.status == "failed")
+
+
+def remind_report(ctx: CentralContext, within_days: int, by: str, *, mailer: Mailer | None = None) -> RemindReport:
+    """:func:`remind`, and for every certificate due that got nothing this run, why: its period has
+    already ended (an expiry, not a reminder, is next) or it was already reminded at this threshold."""
+    threshold = _days(within_days)
+    listed = due(ctx, threshold)
+    done = remind(ctx, threshold, by, mailer=mailer)
+    reminded = {r.certificate_id for r in done}
+    now = utc_now()
+    not_sent = [(item.certificate_id, "its period has ended: expire it or renew it" if parse_time(item.valid_until)
+                 <= now else f"already reminded {threshold} days ahead of this end date")
+                for item in listed if item.certificate_id not in reminded]
+    return RemindReport(threshold, done, not_sent)
+
+
+def readiness(ctx: CentralContext, certificate_id: str) -> tuple[bool, bool, list[str]]:
+    """Whether the certificate's scheme has rules, whether the holder meets them, and what is missing."""
+    try:
+        where = standing(ctx, certificate_id)
+    except NoRules:
+        return False, False, ["the scheme has no recertification rules"]
+    return True, where.assessment.met, list(where.assessment.shortfalls)
