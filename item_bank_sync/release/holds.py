@@ -98,9 +98,10 @@ def _standing_holds(conn: Connection, attempt: dict[str, Any]) -> list[int]:
     return [int(r[0]) for r in conn.execute(select(h.id).where(covers, h.lifted_at.is_(None)))]
 
 
-def review_queue(ctx: CentralContext, centre: str | None = None, form: str | None = None) -> list[dict[str, Any]]:
-    """Every attempt not yet released, with its scoring status, standing decision and holds: what a
-    reviewer looks at before releasing."""
+def review_queue(ctx: CentralContext, centre: str | None = None, form: str | None = None, *,
+                 attempt: str | None = None) -> list[dict[str, Any]]:
+    """Every attempt not yet released (of a centre, a form, or just ``attempt``), with its scoring
+    status, standing decision and holds: what a reviewer looks at before releasing."""
     a = attempts.c
     query = (select(a.attempt_id, a.centre_id, a.form_id, a.form_version, a.scoring_status, a.total, a.cut_score,
                     a.passed).where(a.attempt_id.not_in(select(result_releases.c.attempt_id)))
@@ -109,6 +110,8 @@ def review_queue(ctx: CentralContext, centre: str | None = None, form: str | Non
         query = query.where(a.centre_id == centre)
     if form:
         query = query.where(a.form_id == form)
+    if attempt:
+        query = query.where(a.attempt_id == attempt)
     with ctx.open_results_db().connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
         for row in rows:

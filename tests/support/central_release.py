@@ -21,11 +21,12 @@ from item_bank_sync.bank.schema import forms, items
 from item_bank_sync.certificates.settings import IssuerSettings, save_settings
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import write
+from item_bank_sync.registry import actors, persons
 from item_bank_sync.results.decisions import decide
 from item_bank_sync.results.intake import Intake
 from item_bank_sync.results.marking import record_mark
 from tests.support.central_certificates import DECIDER, MARKERS, PROCTOR, PUBLIC_URL, pass_attempt
-from tests.support.central_db import central_db, sql
+from tests.support.central_db import bank_of, central_db, execute, sql
 from tests.support.central_world import CENTRE_ID, FORM_ID, FORM_VERSION, World, build_world
 
 PASSED = "att-1"
@@ -33,8 +34,8 @@ FAILED = "att-f"
 CUT = 5.5
 AREAS = {"q1": "Safety", "q2": "Safety", "q3": "Practice"}
 
-__all__ = ["AREAS", "CUT", "DECIDER", "FAILED", "MARKERS", "PASSED", "PROCTOR", "Results", "correct_key",
-           "results_world"]
+__all__ = ["AREAS", "CUT", "DECIDER", "FAILED", "MARKERS", "PASSED", "PROCTOR", "Results", "book_person",
+           "correct_key", "results_world"]
 
 
 @dataclass
@@ -89,3 +90,18 @@ def correct_key(ctx: CentralContext, item_id: str, correct: str) -> str:
         key["responses"][0]["correct"] = correct
         conn.execute(insert(items).values(**{**row, "version": 2, "key_json": json.dumps(key)}))
     return f"{item_id}@2"
+
+
+def book_person(results: Results, attempt_id: str, email: str, n: int = 1) -> str:
+    """Make ``attempt_id``'s candidate a registry person with ``email`` (as a booking does); returns
+    the person's id. ``n`` keeps the booking's ids apart when several are made."""
+    admin = actors.staff("ada", actors.ADMIN)
+    pid = persons.add(results.ctx, admin, given_name="Ann", family_name=f"Lee{n}", email=email).person_id
+    candidate = f"C-{n:016d}"
+    bank_of(results.world.data_dir)["bookings"].insert({
+        "booking_id": f"B-{n:016d}", "session_id": "S-0000000000000001", "person_id": pid,
+        "application_id": f"A-{n:016d}", "candidate_id": candidate, "status": "booked", "seat": n,
+        "queue_position": n, "created_at": utc_text(), "created_by": "test"})
+    execute(central_db(results.world.data_dir).results, "UPDATE attempts SET candidate_id = ? WHERE attempt_id = ?",
+            candidate, attempt_id)
+    return str(pid)
