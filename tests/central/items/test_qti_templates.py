@@ -17,76 +17,7 @@ from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.families import draw_instance, family_to_qti, parse_item
 from item_bank_sync.items.qti.reader import parse_qti_item
 from item_bank_sync.items.qti.templates import Draw, TemplateUnsatisfiable, printed, round_to
-
-QTI22 = "http://www.imsglobal.org/xsd/imsqti_v2p2"
-QTI3 = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
-MATHML = "http://www.w3.org/1998/Math/MathML"
-
-
-def family22(processing: str, body: str = "", declarations: str = "", rp: str = "") -> bytes:
-    """A QTI 2.2 family: A in 2..20, the key A times 3 unless ``processing`` says otherwise."""
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<assessmentItem xmlns="{QTI22}" identifier="triple" title="Triple it" adaptive="false" timeDependent="false">
-  <responseDeclaration identifier="RESPONSE" cardinality="single" baseType="integer">
-    <correctResponse><value>0</value></correctResponse>
-  </responseDeclaration>
-  <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float"/>
-  <templateDeclaration identifier="A" cardinality="single" baseType="integer" mathVariable="true"/>
-  <templateDeclaration identifier="R" cardinality="single" baseType="float"/>
-  {declarations}
-  <templateProcessing>{processing or '''
-    <setTemplateValue identifier="A"><randomInteger min="2" max="20"/></setTemplateValue>
-    <setCorrectResponse identifier="RESPONSE"><product><variable identifier="A"/><baseValue baseType="integer">3</baseValue></product></setCorrectResponse>'''}
-  </templateProcessing>
-  <itemBody>
-    <p>What is <math xmlns="{MATHML}"><mn>3</mn><mo>&#215;</mo><mi>A</mi></math>, that is 3 times <printedVariable identifier="A"/>?</p>
-    {body}
-    <p><textEntryInteraction responseIdentifier="RESPONSE" expectedLength="3"/></p>
-  </itemBody>
-  {rp or '<responseProcessing template="http://www.imsglobal.org/question/qti_v2p2/rptemplates/match_correct"/>'}
-</assessmentItem>""".encode()
-
-
-FAMILY = family22("")
-
-FAMILY3 = f"""<?xml version="1.0" encoding="UTF-8"?>
-<qti-assessment-item xmlns="{QTI3}" identifier="resistor" title="Ohm's law" adaptive="false" time-dependent="false">
-  <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="identifier">
-    <qti-correct-response><qti-value>WRONG</qti-value></qti-correct-response>
-  </qti-response-declaration>
-  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>
-  <qti-template-declaration identifier="V" cardinality="single" base-type="integer" math-variable="true"/>
-  <qti-template-declaration identifier="I" cardinality="single" base-type="float"/>
-  <qti-template-declaration identifier="WHICH" cardinality="single" base-type="identifier"/>
-  <qti-template-processing>
-    <qti-set-template-value identifier="V"><qti-random-integer min="6" max="24" step="6"/></qti-set-template-value>
-    <qti-set-template-value identifier="I"><qti-divide><qti-variable identifier="V"/><qti-base-value base-type="integer">4</qti-base-value></qti-divide></qti-set-template-value>
-    <qti-template-condition>
-      <qti-template-if><qti-gt><qti-variable identifier="V"/><qti-base-value base-type="integer">12</qti-base-value></qti-gt>
-        <qti-set-template-value identifier="WHICH"><qti-base-value base-type="identifier">HIGH</qti-base-value></qti-set-template-value>
-      </qti-template-if>
-      <qti-template-else>
-        <qti-set-template-value identifier="WHICH"><qti-base-value base-type="identifier">LOW</qti-base-value></qti-set-template-value>
-      </qti-template-else>
-    </qti-template-condition>
-    <qti-set-correct-response identifier="RESPONSE"><qti-variable identifier="WHICH"/></qti-set-correct-response>
-  </qti-template-processing>
-  <qti-item-body>
-    <p>A 4 ohm resistor carries <qti-printed-variable identifier="I" format="%.2f"/> A at <math xmlns="{MATHML}"><mi>V</mi></math> V.
-      <qti-template-inline template-identifier="WHICH" identifier="HIGH" show-hide="show">That is a lot.</qti-template-inline></p>
-    <qti-choice-interaction response-identifier="RESPONSE" max-choices="1">
-      <qti-prompt>Is the voltage above 12 V?</qti-prompt>
-      <qti-simple-choice identifier="HIGH">Yes</qti-simple-choice>
-      <qti-simple-choice identifier="LOW">No</qti-simple-choice>
-    </qti-choice-interaction>
-  </qti-item-body>
-  <qti-response-processing template="https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct.xml"/>
-</qti-assessment-item>""".encode()
-
-
-def no_media(src: str, element: str) -> bytes:
-    raise ItemRejected("test", element, f"no media {src}")
-
+from tests.support.qti_families import FAMILY, FAMILY3, family22, no_media
 
 def instance(parsed, form_id: str, version: int = 1) -> tuple[Item, AnswerKey, str]:
     return draw_instance(parsed.item, parsed.key, form_id, version, lambda sha: b"")

@@ -1,0 +1,122 @@
+"""Item families on forms (issue 18): one instance per form version, drawn at build, packed and scored.
+
+Real parts end to end: the QTI file goes through the importer into the bank, is reviewed and
+approved by two people, a scheme is added and forms are built with the real assembly; the package
+content is what publishing reads, and a kiosk-sealed envelope answering the instance is taken in by
+the real intake, which scores it against the instance's key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from exam_core.sync_wire import ACCEPTED
+from item_bank_sync.forms.actions import add_scheme, build_forms
+from item_bank_sync.forms.publish import form_content
+from item_bank_sync.forms.store import form_instances
+from item_bank_sync.items.importer import ImportOptions, iter_sources
+from item_bank_sync.items.qti.templates import Draw, TemplateUnsatisfiable
+from item_bank_sync.results.intake import Intake, load_form_scoring
+from tests.support.central_db import bank_of, central_db, sql
+from tests.support.central_world import CENTRE_ID, World, build_world
+from tests.support.qti_families import family22
+
+SCHEME = """format: invigil-scheme/1
+id: ALG
+version: 1
+title: Algebra
+eligibility: None.
+duration_minutes: 30
+cut_score_percent: 50
+blueprint:
+  - {area: algebra, items: 1}
+"""
+
+
+def _bank_family(world: World, tmp_path: Path, source: bytes) -> None:
+    folder = tmp_path / "families"
+    folder.mkdir()
+    (folder / "triple.xml").write_bytes(source)
+    parsed = list(iter_sources([folder], ImportOptions(area="algebra")))
+    bank = world.context.item_bank()
+    bank.store_batch(parsed, "alice")  # type: ignore[arg-type]  # a refusal here fails the test loudly
+    bank.transition("review", "triple", "alice")
+    bank.transition("approve", "triple", "bob")
+    add_scheme(world.context, SCHEME.encode(), "alg.yaml", "carol")
+
+
+def _shown(body_html: str) -> int:
+    return int(re.search(r"3 times (\d+)\?", body_html).group(1))  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return build_world(tmp_path / "central")
+
+
+def test_each_form_draws_once_and_its_key_scores_the_instance(world: World, tmp_path: Path) -> None:
+    _bank_family(world, tmp_path, family22(""))
+    built = build_forms(world.context, "ALG", None, 3, 11, "carol")
+    forms = [(f["form_id"], f["version"]) for f in built.forms]
+    shown = []
+    for form_id, version in forms:
+        content, _ = form_content(world.context, form_id, version)
+        (item,) = content.items
+        drawn = form_instances(world.context.open_bank_db(), form_id, version)["triple"]
+        assert drawn[0] == item and drawn[2] == Draw(form_id, version, "triple", 1).seed_hex
+        scoring = load_form_scoring(world.context.open_bank_db(), form_id, version)
+        assert scoring.keys[0].responses[0].correct == 3 * _shown(item.body_html)  # the key is the instance's
+        assert scoring.keys[0].family is None
+        shown.append(_shown(item.body_html))
+    assert len(set(shown)) > 1  # forms drew different instances
+    again = build_forms(world.context, "ALG", None, 3, 11, "carol")  # unchanged: same forms, same instances
+    assert {f["outcome"] for f in again.forms} == {"unchanged"}
+    assert [_shown(form_content(world.context, f, v)[0].items[0].body_html) for f, v in forms] == shown
+
+
+def test_a_right_answer_to_the_instance_scores_full_marks_through_intake(world: World, tmp_path: Path) -> None:
+    _bank_family(world, tmp_path, family22(""))
+    (form,) = build_forms(world.context, "ALG", None, 1, 3, "carol").forms
+    content, _ = form_content(world.context, form["form_id"], form["version"])
+    answer = 3 * _shown(content.items[0].body_html)
+    bank = bank_of(world.data_dir)
+    (row,) = bank.query("SELECT * FROM packages")
+    bank["packages"].insert({**row, "package_id": "pkg-fam", "form_id": form["form_id"],
+                             "form_version": form["version"]})
+    db = central_db(world.data_dir)
+    intake = Intake(db.bank, db.results, world.keys, [])
+    over = {"form_id": form["form_id"], "form_version": form["version"], "package_id": "pkg-fam"}
+    right = world.seal("att-right", {"triple": answer}, payload=world.payload(
+        "att-right", {"triple": answer}, **over), **over)
+    outcome = intake.receive(right, CENTRE_ID)
+    assert outcome.status == ACCEPTED, outcome.reason
+    wrong = world.seal("att-wrong", {"triple": answer + 1}, payload=world.payload(
+        "att-wrong", {"triple": answer + 1}, **over), **over)
+    assert intake.receive(wrong, CENTRE_ID).status == ACCEPTED
+    totals = dict(sql(db.results).execute("SELECT attempt_id, total FROM attempts").fetchall())
+    assert totals == {"att-right": 1.0, "att-wrong": 0.0}
+
+
+def test_an_unmet_constraint_fails_the_build_naming_the_item_and_stores_nothing(world: World,
+                                                                               tmp_path: Path) -> None:
+    """The importer refuses such a family at its preview draw, so this one is put in the bank as a
+    family stored before (its text swapped for one whose constraint can never hold)."""
+    _bank_family(world, tmp_path, family22(""))
+    never = family22("""
+    <setTemplateValue identifier="A"><randomInteger min="2" max="20"/></setTemplateValue>
+    <templateConstraint><lt><variable identifier="A"/><baseValue baseType="integer">2</baseValue></lt>
+    </templateConstraint>""")
+    bank = bank_of(world.data_dir)
+    (key_json,) = bank.execute("SELECT key_json FROM items WHERE item_id = 'triple'").fetchone()
+    key = json.loads(key_json)
+    key["family"]["qti"] = never.decode().split("?>", 1)[1]
+    bank.execute("UPDATE items SET key_json = ? WHERE item_id = 'triple'", (json.dumps(key),))
+    with pytest.raises(TemplateUnsatisfiable) as failed:
+        build_forms(world.context, "ALG", None, 2, 5, "carol")
+    assert failed.value.element == "templateConstraint of item triple v1" and "100 draws" in failed.value.problem
+    counts = [bank.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("forms", "item_instances")]
+    assert counts == [1, 0]  # the world's own form only: the failed build stored nothing
