@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import and_, distinct, exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 
 from exam_core.errors import InvigilError
 from item_bank_sync.certificates.registry import CertificateRegistry
@@ -44,7 +44,7 @@ _A, _D, _H = attempts.c, decisions.c, release_holds.c
 
 def _choices(column: Any) -> tuple[str, ...]:
     """The values a select box offers: those of the unreleased attempts (at most 500)."""
-    query = (select(distinct(column)).where(_A.attempt_id.not_in(select(result_releases.c.attempt_id)))
+    query = (select(column).distinct().where(_A.attempt_id.not_in(select(result_releases.c.attempt_id)))
              .order_by(column).limit(500))
     with state().ctx.open_results_db().connect() as conn:
         return tuple(str(r[0]) for r in conn.execute(query) if r[0] is not None)
