@@ -11,19 +11,23 @@ else too); an evidence document is sent as an attachment under a sandboxing CSP,
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy import Table
 
 from exam_core.timestamps import utc_now
 from item_bank_sync.portal.accounts import notify, reset_second_factor
 from item_bank_sync.registry import accommodations, actors, applications, evidence, persons
-from item_bank_sync.registry.actors import Actor
+from item_bank_sync.registry.actors import READERS, Actor, require
 from item_bank_sync.registry.errors import ConflictOfInterest, Forbidden, NotFound, RegistryError
+from item_bank_sync.registry.schema import accommodation_requests, applications as applications_table
 from item_bank_sync.web.access import ADMIN, REGISTRAR, acting_staff, may_do, require_role, state
-from item_bank_sync.web.formfields import refused, text_field
+from item_bank_sync.web.formfields import refused, shown_time, spec_select, text_field
+from item_bank_sync.web.tables import Col, TablePage, TableSpec, table_page
 
 bp = Blueprint("staff_registry", __name__, url_prefix="/registry")
 #: Who sees applications, requests and evidence (the auditor too, read-only).
@@ -45,7 +49,9 @@ def registry_actor() -> Actor:
 
 
 def _status_arg(kind: str) -> str | None:
-    status = request.args.get("status", STATUSES[kind][0])
+    """The status asked for: ``status`` (the status links) or the table's ``f_status`` (its page
+    links and filter), the first of the kind's statuses when neither; None for one not known."""
+    status = request.args.get("status") or request.args.get("f_status") or STATUSES[kind][0]
     return status if status in STATUSES[kind] else None
 
 
@@ -53,6 +59,58 @@ def _names(rows: list[Any]) -> dict[str, str]:
     """Person id -> full name for the rows shown (each read on the audit chain, clause 7.3)."""
     who = registry_actor()
     return {pid: persons.show(state().ctx, who, pid).full_name for pid in sorted({r.person_id for r in rows})}
+
+
+def person_name(person_id: Any) -> str:
+    """A table cell: the name :func:`paged_with_names` read for the page shown (the id if none)."""
+    return str(g.get("registry_names", {}).get(person_id, person_id))
+
+
+def paged_with_names(table: Table, spec: TableSpec, base_path: str, what: str, *,
+                     where: tuple[Any, ...] = (), args: dict[str, str] | None = None) -> TablePage:
+    """One page of a registry table (sorted, filtered and paged in the database: the queues grow
+    with every candidate) linked to ``base_path``, and the names of only the persons on it, each
+    read audited.
+
+    Why the registry's own check first: the page reads the table directly, so it asks
+    :func:`~item_bank_sync.registry.actors.require` what the service's lists ask (registry readers
+    list everything), failing closed for anyone else."""
+    require(registry_actor(), f"list {what}", *READERS)
+    query = spec_select(spec).select_from(table).where(*where)
+    page = table_page(state().ctx.open_bank_db(), query, spec, {**request.args, **(args or {})}, base_path)
+    g.registry_names = _names(page.rows)
+    return page
+
+
+def _eligibility(raw: Any) -> str:
+    return str(json.loads(raw).get("result", "")) if raw else ""
+
+
+def _requested(raw: Any) -> str:
+    """What a request asks for, as ``name=value`` of each adjustment asked (zoom at 100 % is none)."""
+    asked = json.loads(raw) if raw else {}
+    return ", ".join(f"{k}={v}" for k, v in asked.items() if v and not (k == "zoom_percent" and v == 100))
+
+
+_a, _r = applications_table.c, accommodation_requests.c
+APPLICATIONS = TableSpec("applications", (
+    Col("application_id", "Application", _a.application_id, filter="exact",
+        link=lambda r: url_for("staff_registry.application_page", application_id=r.application_id)),
+    Col("person_id", "Person", _a.person_id, sortable=False, show=person_name),
+    Col("scheme_id", "Scheme", _a.scheme_id, filter="exact"),
+    Col("scheme_version", "Version", _a.scheme_version),
+    Col("submitted_at", "Submitted", _a.submitted_at, show=shown_time),
+    Col("eligibility_json", "Automatic eligibility", _a.eligibility_json, sortable=False, show=_eligibility),
+    Col("status", "Status", _a.status, filter="exact")), key=(_a.application_id,), default_sort="submitted_at")
+ACCOMMODATIONS = TableSpec("accommodations", (
+    Col("request_id", "Request", _r.request_id, filter="exact",
+        link=lambda r: url_for("staff_registry.accommodation_page", request_id=r.request_id)),
+    Col("person_id", "Person", _r.person_id, sortable=False, show=person_name),
+    Col("scheme_id", "Scheme", _r.scheme_id, filter="exact"),
+    Col("scheme_version", "Version", _r.scheme_version),
+    Col("requested_json", "Asked for", _r.requested_json, sortable=False, show=_requested),
+    Col("requested_at", "Requested", _r.requested_at, show=shown_time),
+    Col("status", "Status", _r.status, filter="exact")), key=(_r.request_id,), default_sort="requested_at")
 
 
 def failed(title: str, exc: RegistryError, back: str) -> ResponseReturnValue:
@@ -65,10 +123,15 @@ def failed(title: str, exc: RegistryError, back: str) -> ResponseReturnValue:
 @bp.get("/applications")
 @require_role(*VIEW)
 def application_queue() -> ResponseReturnValue:
-    """Applications by status (the registrar's queue: submitted, oldest first) with the automatic result."""
+    """Applications by status (the registrar's queue: submitted, oldest first) with the automatic
+    result, paged (``applications list --status``)."""
     status = _status_arg("applications")
-    rows = applications.list_applications(state().ctx, registry_actor(), status=status)
-    return render_template("staff/registry/applications.html", rows=rows, names=_names(rows), status=status,
+    try:
+        page = paged_with_names(applications_table, APPLICATIONS, url_for("staff_registry.application_queue"),
+                                "applications", args={"f_status": status or ""})
+    except RegistryError as exc:
+        return failed("Applications", exc, url_for("home.home"))
+    return render_template("staff/registry/applications.html", page=page, status=status,
                            statuses=STATUSES["applications"])
 
 
@@ -141,9 +204,14 @@ def evidence_file(document_id: str) -> ResponseReturnValue:
 @bp.get("/accommodations")
 @require_role(*VIEW)
 def accommodation_queue() -> ResponseReturnValue:
+    """Accommodation requests by status (requested, oldest first), paged (``accommodations list``)."""
     status = _status_arg("accommodations")
-    rows = accommodations.list_requests(state().ctx, registry_actor(), status=status)
-    return render_template("staff/registry/accommodations.html", rows=rows, names=_names(rows), status=status,
+    try:
+        page = paged_with_names(accommodation_requests, ACCOMMODATIONS, url_for("staff_registry.accommodation_queue"),
+                                "accommodation requests", args={"f_status": status or ""})
+    except RegistryError as exc:
+        return failed("Accommodation requests", exc, url_for("home.home"))
+    return render_template("staff/registry/accommodations.html", page=page, status=status,
                            statuses=STATUSES["accommodations"])
 
 

@@ -61,7 +61,7 @@ def test_application_queue_decision_and_evidence_by_role(body, staff_web, signed
     url = staff_web.url
     rita = signed_in_page("rita", ("registrar",))
     rita.get_by_role("link", name="Applications").click()
-    table = rita.get_by_role("table", name="Applications submitted (2, oldest first)")
+    table = rita.get_by_role("table", name="Applications submitted (2 in all")
     expect(table.get_by_role("row", name=ann_app)).to_contain_text("met")
     expect(table.get_by_role("row", name=bob_app)).to_contain_text("not_met")
     assert axe_serious(rita) == []
@@ -156,7 +156,9 @@ def test_sessions_capacity_and_waiting_list(body, staff_web, signed_in_page) -> 
     assert axe_serious(rita) == []
     shot(rita, "sittings-session")
     (first,) = list(bookings.list_bookings(body.ctx, REGISTRAR, person_id=ann))
-    rita.get_by_label("Reason", exact=True).first.fill("asked by phone")
+    rita.get_by_role("link", name=first.booking_id).click()
+    assert axe_serious(rita) == []
+    rita.get_by_label("Reason", exact=True).fill("asked by phone")
     rita.get_by_role("button", name=f"Cancel booking {first.booking_id}").click()
     expect(rita.locator("#seats")).to_contain_text("1 of 1 booked, 0 waiting")
     (bobs,) = bookings.list_bookings(body.ctx, REGISTRAR, person_id=bob)
@@ -169,6 +171,89 @@ def test_sessions_capacity_and_waiting_list(body, staff_web, signed_in_page) -> 
     assert done == [("rita", "session.plan"), ("rita", "booking.book"), ("rita", "booking.book"),
                     ("rita", "booking.cancel")]
     assert sessions.list_sessions(body.ctx)[0].capacity == 1
+
+
+def _plan(body: Body, days: int, capacity: int) -> sessions.Session:
+    return sessions.plan(body.ctx, REGISTRAR, centre_id=CENTRE_ID, scheme_id=SCHEME_ID, scheme_version=1,
+                         form_ids=[FORM_ID], starts_at=format_time(utc_now() + timedelta(days=days)),
+                         window_minutes=60, capacity=capacity)
+
+
+def test_move_a_booking_to_another_session_with_room(body, staff_web, signed_in_page) -> None:
+    """The booking page's move form offers only other upcoming sessions of the same scheme version
+    with a free seat, calls ``bookings move`` (same audit entry as the CLI: booking.move by the
+    signed-in person) and gives the freed seat to the first one waiting; with the keyboard alone."""
+    ann, _ = _person(body, "Ann", decide=True)
+    bob, _ = _person(body, "Bob", decide=True)
+    here, there, full = _plan(body, 14, 1), _plan(body, 21, 2), _plan(body, 28, 1)
+    bookings.book(body.ctx, REGISTRAR, full.session_id, _person(body, "Cy", decide=True)[0])
+    anns = bookings.book(body.ctx, REGISTRAR, here.session_id, ann)
+    bobs = bookings.book(body.ctx, REGISTRAR, here.session_id, bob)
+    assert (anns.status, bobs.status) == ("booked", "waiting")
+    rita = signed_in_page("rita", ("registrar",))
+    rita.goto(f"{staff_web.url}/sittings/bookings/{anns.booking_id}")
+    offered = rita.get_by_label("Session to move to").locator("option").all_inner_texts()
+    assert len(offered) == 1 and there.session_id in offered[0]          # not this one, not the full one
+    assert axe_serious(rita) == []
+    shot(rita, "sittings-booking")
+    rita.get_by_label("Session to move to").focus()
+    rita.keyboard.press("Tab")
+    rita.keyboard.type("asked to sit later")
+    rita.keyboard.press("Tab")
+    rita.keyboard.press("Enter")
+    expect(rita.locator(".flash")).to_contain_text(f"Booking {anns.booking_id} moved")
+    expect(rita.locator("#seats")).to_contain_text("1 of 2 booked")
+    (moved,) = bookings.list_bookings(body.ctx, REGISTRAR, person_id=ann, active_only=True)
+    assert (moved.session_id, moved.status) == (there.session_id, "booked")
+    assert bookings.get(body.ctx, bobs.booking_id).status == "booked"   # the freed seat went to Bob
+    (entry,) = [e for e in audit_of(body.central.data_dir).entries() if e.action == "booking.move"]
+    assert (entry.actor, entry.data["to"], entry.data["reason"]) == ("rita", moved.booking_id, "asked to sit later")
+    rita.goto(f"{staff_web.url}/sittings/bookings/{anns.booking_id}")   # a former booking: no form
+    expect(rita.locator("#booking-status")).to_contain_text("moved")
+    expect(rita.get_by_role("button", name=f"Move booking {anns.booking_id}")).to_have_count(0)
+    # a move the service refuses (the other session filled meanwhile) is shown with its reason
+    rita.goto(f"{staff_web.url}/sittings/bookings/{moved.booking_id}")
+    bookings.book(body.ctx, REGISTRAR, here.session_id, _person(body, "Dee", decide=True)[0])
+    token = rita.locator("input[name=csrf]").first.get_attribute("value")
+    answer = rita.request.post(f"{staff_web.url}/sittings/bookings/{moved.booking_id}/move",
+                               form={"csrf": token, "to_session": here.session_id, "reason": "x"})
+    assert answer.status == 422 and "is full" in answer.text()
+
+
+def test_lists_are_paged_in_the_database(body, staff_web, signed_in_page) -> None:
+    """Sessions, a session's bookings and the application queue come a page at a time (25 here),
+    with links to the next page that keep the list's choice (status, every session); only the names
+    on the page shown are read."""
+    people = [_person(body, f"P{i:02d}", decide=i < 27) for i in range(30)]
+    session = _plan(body, 14, 40)
+    for pid, _app in people[:27]:
+        bookings.book(body.ctx, REGISTRAR, session.session_id, pid)
+    for day in range(26):
+        _plan(body, 30 + day, 1)
+    rita = signed_in_page("rita", ("registrar",))
+    url = staff_web.url
+    rita.goto(f"{url}/sittings/sessions?size=25")
+    expect(rita.get_by_role("table", name="Upcoming sessions (27 in all, 1 to 25 shown)")).to_be_visible()
+    rita.get_by_role("link", name="Next").click()
+    expect(rita.get_by_role("table", name="Upcoming sessions (27 in all, 26 to 27 shown)")).to_be_visible()
+    rita.goto(f"{url}/sittings/sessions?all=1")
+    assert rita.url.endswith("/sittings/sessions/every")
+    before = sum(e.action == "person.read" for e in audit_of(body.central.data_dir).entries())
+    rita.goto(f"{url}/sittings/sessions/{session.session_id}?size=25")
+    expect(rita.get_by_role("table", name="Bookings (27 in all, 1 to 25 shown)")).to_be_visible()
+    reads = sum(e.action == "person.read" for e in audit_of(body.central.data_dir).entries()) - before
+    assert reads <= 25
+    rita.get_by_role("link", name="Page 2").click()
+    expect(rita.get_by_role("table", name="Bookings (27 in all, 26 to 27 shown)")).to_be_visible()
+    assert axe_serious(rita) == []
+    rita.goto(f"{url}/registry/applications?status=accepted&size=25")
+    expect(rita.get_by_role("table", name="Applications accepted (27 in all, 1 to 25 shown)")).to_be_visible()
+    rita.get_by_role("link", name="Next").click()
+    expect(rita.get_by_role("table", name="Applications accepted (27 in all, 26 to 27 shown)")).to_be_visible()
+    rita.goto(f"{url}/registry/applications")
+    expect(rita.get_by_role("table", name="Applications submitted (3 in all")).to_be_visible()
+    assert axe_serious(rita) == []
+    shot(rita, "registry-applications-paged")
 
 
 @pytest.mark.parametrize("role", ["item_writer", "approver", "reviewer", "psychometrician", "decision_maker"])
