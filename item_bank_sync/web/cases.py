@@ -270,8 +270,8 @@ def _key_refs(source: Any) -> list[str]:
 
 
 def _bits(value: float | None) -> str:
-    """A score's IEEE-754 double as hex (what "identical" compares)."""
-    return "" if value is None else struct.pack("<d", float(value)).hex()
+    """A score's IEEE-754 double as hex, most significant byte first (what "identical" compares)."""
+    return "" if value is None else struct.pack(">d", float(value)).hex()
 
 
 @bp.get("/<case_id>/rescore")
