@@ -16,8 +16,10 @@ import pytest
 
 from exam_core.sync_wire import ACCEPTED
 from item_bank_sync.forms.actions import add_scheme, build_forms
+from item_bank_sync.forms.export import export_form
 from item_bank_sync.forms.publish import form_content
 from item_bank_sync.forms.store import form_instances
+from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.qti.templates import Draw, TemplateUnsatisfiable
 from item_bank_sync.results.intake import Intake, load_form_scoring
@@ -120,3 +122,15 @@ def test_an_unmet_constraint_fails_the_build_naming_the_item_and_stores_nothing(
     assert failed.value.element == "templateConstraint of item triple v1" and "100 draws" in failed.value.problem
     counts = [bank.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("forms", "item_instances")]
     assert counts == [1, 0]  # the world's own form only: the failed build stored nothing
+
+
+def test_form_export_writes_the_family_and_it_imports_back_equal(world: World, tmp_path: Path) -> None:
+    _bank_family(world, tmp_path, family22(""))
+    (form,) = build_forms(world.context, "ALG", None, 1, 3, "carol").forms
+    out = tmp_path / "form.zip"
+    export_form(world.context, form["form_id"], out, form["version"], "carol")
+    (parsed,) = [p for p in iter_sources([out], ImportOptions(area="algebra")) if not isinstance(p, ItemRejected)]
+    bank = world.context.item_bank()
+    assert parsed.key.family == bank.answer_key("triple", 1).family and parsed.key.family is not None
+    assert parsed.item.to_dict() == bank.item("triple", 1).to_dict()
+    assert world.context.item_bank().store_batch([parsed], "alice")[0].outcome == "unchanged"
