@@ -38,7 +38,7 @@ from item_bank_sync.registry.errors import Forbidden, NotFound
 from item_bank_sync.web.access import ADMIN, AUDITOR, DECISION_MAKER, REGISTRAR, may_do, require_role, state
 from item_bank_sync.web.formfields import ID_RE, actor, paged, refused, shown_time, text_field
 from item_bank_sync.web.registry import registry_actor
-from item_bank_sync.web.tables import Col, TableSpec
+from item_bank_sync.web.tables import Col, TableSpec, table_page
 
 bp = Blueprint("staff_recert", __name__, url_prefix="/recertification")
 #: Who sees who falls due and sends reminders (``staff/duties.py``: recert.remind).
@@ -117,8 +117,8 @@ def due_page(within: int) -> ResponseReturnValue:
     horizon = format_time(utc_now().replace(microsecond=0) + timedelta(days=within))
     query = select(*(c.expr.label(c.key) for c in DUE.columns)).where(
         _C.status.in_(("valid", "suspended")), _C.valid_until <= horizon)
-    page = paged(state().ctx.open_bank_db(), DUE, "staff_recert.due_page", query)
-    page.base_path = url_for("staff_recert.due_page", within=within)
+    page = table_page(state().ctx.open_bank_db(), query, DUE, request.args,
+                      url_for("staff_recert.due_page", within=within))
     return render_template("staff/recertification/due.html", page=page, within=within,
                            may_remind=may_do("recert.remind"))
 

@@ -17,7 +17,7 @@ import pytest
 from exam_core.timestamps import utc_text
 from item_bank_sync.certificates.registry import Certificate
 from item_bank_sync.forms.schemes import parse_scheme
-from item_bank_sync.registry import actors, persons
+from item_bank_sync.registry import actors, persons, sealing
 from tests.support.central_certificates import DECIDER, Passed, passed_world
 from tests.support.central_db import bank_of, central_db, execute
 
@@ -63,6 +63,7 @@ def set_scheme(passed: Passed, rules: str, period: int = 24) -> None:
 
 def holder_world(tmp_path, rules: str = CPD_RULES, period: int = 24) -> Held:
     passed = passed_world(tmp_path / "central")
+    sealing.create_key(passed.ctx.keys_dir)          # as ``init`` makes it: CPD evidence is sealed with it
     set_scheme(passed, rules, period)
     admin = actors.staff("ada", actors.ADMIN)
     pid = persons.add(passed.ctx, admin, given_name="Ann", family_name="Lee", email=HOLDER_EMAIL).person_id
