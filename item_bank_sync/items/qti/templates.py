@@ -34,7 +34,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from lxml import etree
@@ -44,6 +44,11 @@ from item_bank_sync.items.qti.xml import MATHML_NS, qti_attrs, qti_children, qti
 
 #: How often a family is drawn again when a templateConstraint is not met (QTI suggests 100).
 MAX_DRAWS = 100
+#: Most elements a templateProcessing may hold (evaluated up to MAX_DRAWS times: bounds the work
+#: a hostile file can ask for; real families hold a few dozen).
+MAX_TEMPLATE_ELEMENTS = 5_000
+#: Most values one randomInteger may choose from (the generator draws below 2**64).
+MAX_RANDOM_CHOICES = 2**48
 TEMPLATE_TOP = ("templateDeclaration", "templateProcessing")
 BASE_TYPES = frozenset({"integer", "float", "boolean", "identifier", "string"})
 CARDINALITIES = frozenset({"single", "multiple", "ordered"})
@@ -150,6 +155,10 @@ class Family:
                     raise self.reject("templateProcessing", "appears more than once")
                 self.processing = child
         if self.processing is not None:
+            size = sum(1 for el in self.processing.iter() if isinstance(el.tag, str))
+            if size > MAX_TEMPLATE_ELEMENTS:
+                raise self.reject("templateProcessing", f"holds {size} elements, more than the "
+                                                        f"{MAX_TEMPLATE_ELEMENTS} allowed")
             self._check_rules(self.processing, "templateProcessing")
 
     def _declaration(self, el: etree._Element, a: dict[str, str]) -> None:
@@ -296,20 +305,33 @@ class _Run:
                     return self._rules(branch_kids[1:])
             return True
         value = self.expr(kids[0])
-        if name == "setTemplateValue":
-            var = self.family.variables[target]
-            self.values[target] = _coerce(value, var.cardinality, var.base_type)
-        else:
-            card, base = self.family.declared[target]
-            store = self.correct if name == "setCorrectResponse" else self.defaults
-            store[target] = _coerce(value, card, base)
+        try:
+            if name == "setTemplateValue":
+                var = self.family.variables[target]
+                self.values[target] = _coerce(value, var.cardinality, var.base_type)
+            else:
+                card, base = self.family.declared[target]
+                store = self.correct if name == "setCorrectResponse" else self.defaults
+                store[target] = _coerce(value, card, base)
+        except TypeError as exc:
+            raise self.family.reject(f"templateProcessing/{name}[{target}]", str(exc)) from None
         return True
 
     # --- expressions -------------------------------------------------------------------------
     def expr(self, el: etree._Element) -> Any:
+        """The value of one expression; NULL is None, multiple/ordered a Container."""
         name = qti_name(el)
-        a = qti_attrs(el)
-        args = [self.expr(c) for c in qti_children(el)] if name not in ("random",) else []
+        try:
+            result = self._evaluate(el, name, qti_attrs(el))
+        except (TypeError, ValueError, ArithmeticError, IndexError, StopIteration, AttributeError,
+                InvalidOperation) as exc:
+            raise self.family.reject(f"templateProcessing//{name}", "cannot be evaluated: operands missing or of "
+                                                                    f"the wrong type ({exc!r:.80})") from None
+        if isinstance(result, float) and not math.isfinite(result):
+            return None  # an overflow is NULL, as a division by zero is
+        return result
+
+    def _evaluate(self, el: etree._Element, name: str, a: dict[str, str]) -> Any:
         if name == "baseValue":
             return self.family._typed(a.get("baseType", "string"), el.text or "", "baseValue")
         if name == "variable":
@@ -319,6 +341,7 @@ class _Run:
         if name == "random":
             pool = self.expr(next(qti_children(el)))
             return pool.values[self.draw.below(len(pool.values))] if _filled(pool) else None
+        args = [self.expr(c) for c in qti_children(el)]
         if name in _FUNCTIONS:
             return _FUNCTIONS[name](self, a, args)
         return _operator(name, a, args)
@@ -333,7 +356,9 @@ class _Run:
         except ValueError:
             pass
         try:
-            return float(text)
+            number = float(text)
+            if math.isfinite(number):
+                return number
         except ValueError:
             pass
         match = _VAR_REF.match(text)
@@ -350,7 +375,10 @@ def _random_integer(run: _Run, a: dict[str, str], _: list[Any]) -> Any:
     low, high, step = int(run.ref(a, "min")), int(run.ref(a, "max")), int(run.ref(a, "step", "1"))
     if step < 1 or high < low:
         raise run.family.reject("randomInteger", f"min={low} max={high} step={step} is an empty range")
-    return low + step * run.draw.below((high - low) // step + 1)
+    choices = (high - low) // step + 1
+    if choices > MAX_RANDOM_CHOICES:
+        raise run.family.reject("randomInteger", f"chooses among {choices} values, more than {MAX_RANDOM_CHOICES}")
+    return low + step * run.draw.below(choices)
 
 
 def _random_float(run: _Run, a: dict[str, str], _: list[Any]) -> Any:
@@ -390,6 +418,8 @@ def round_to(value: float, figures: int, mode: str) -> float:
     """QTI roundTo: half away from zero on the decimal value, to significant figures or places."""
     if mode not in ("significantFigures", "decimalPlaces"):
         raise ValueError(f"roundingMode {mode!r}")
+    if not (1 if mode == "significantFigures" else 0) <= figures <= 30:
+        raise ValueError(f"figures={figures} is out of range for {mode}")
     if value == 0:
         return 0.0
     exact = Decimal(repr(value))
@@ -537,11 +567,18 @@ def _coerce(value: Any, cardinality: str, base: str) -> Any:
 
 
 def _base(value: Any, base: str) -> Any:
-    if base == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+    """The value as ``base``; a value of another type is a TypeError (the author's mistake)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if base == "float" and number:
         return float(value)
-    if base == "integer" and isinstance(value, float) and value.is_integer():
+    if base == "integer" and number and float(value).is_integer():
         return int(value)
-    return value
+    if (base == "boolean" and isinstance(value, bool)) or (base in ("identifier", "string")
+                                                           and isinstance(value, str)):
+        return value
+    if base in ("pair", "directedPair", "point", "duration", "file", "uri"):
+        raise TypeError(f"baseType {base} cannot be set by a template")
+    raise TypeError(f"sets {value!r}, which is not of baseType {base}")
 
 
 # --- turning a draw into plain QTI ---------------------------------------------------------------

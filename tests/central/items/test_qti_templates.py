@@ -179,3 +179,32 @@ def test_export_and_reimport_equal(source: bytes) -> None:
     parsed = parse_item(source, "family.xml", no_media)
     again = parse_item(family_to_qti(parsed.key, lambda src: src), "exported.xml", no_media)
     assert again.key == parsed.key and again.item == parsed.item
+
+
+@pytest.mark.parametrize(("processing", "element", "problem"), [
+    ('<setTemplateValue identifier="A"><randomInteger min="0" max="100000000000000000000"/></setTemplateValue>',
+     "randomInteger", "more than"),
+    ('<setTemplateValue identifier="A"><baseValue baseType="string">x</baseValue></setTemplateValue>',
+     "templateProcessing/setTemplateValue[A]", "not of baseType integer"),
+    ('<setTemplateValue identifier="A"><random><baseValue baseType="integer">1</baseValue></random></setTemplateValue>',
+     "templateProcessing//random", "cannot be evaluated"),
+    ('<setTemplateValue identifier="A"><sum><baseValue baseType="string">x</baseValue><baseValue baseType="integer">1</baseValue></sum></setTemplateValue>',
+     "templateProcessing//sum", "cannot be evaluated"),
+    ('<setTemplateValue identifier="A"><randomInteger min="5" max="1"/></setTemplateValue>', "randomInteger",
+     "empty range"),
+    ('<setTemplateValue identifier="A"><randomInteger min="1" max="{NOPE}"/></setTemplateValue>', "@max",
+     "neither a number nor a template variable"),
+    ("<setTemplateValue identifier='A'><null/></setTemplateValue>" * 5001, "templateProcessing", "more than the 5000"),
+])
+def test_hostile_or_wrong_templates_are_refused_cleanly(processing: str, element: str, problem: str) -> None:
+    with pytest.raises(ItemRejected) as refused:
+        parse_item(family22(processing), "bad.xml", no_media)
+    assert refused.value.element == element and problem in refused.value.problem
+
+
+def test_overflow_is_null_and_null_shown_is_refused() -> None:
+    overflow = """
+    <setTemplateValue identifier="A"><randomInteger min="2" max="2"/></setTemplateValue>
+    <setTemplateValue identifier="R"><power><baseValue baseType="float">10</baseValue><baseValue baseType="float">400</baseValue></power></setTemplateValue>"""
+    with pytest.raises(ItemRejected, match="printedVariable\\[R\\]: shows template variable R, which has no value"):
+        parse_item(family22(overflow, body='<p><printedVariable identifier="R"/></p>'), "o.xml", no_media)
