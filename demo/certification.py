@@ -1,5 +1,6 @@
-"""After the exam: release, decide, certify, suspend and restore, an appeal with a replayed re-score,
-and the accreditation evidence pack (issue 17 item 7).
+"""After the exam: decide, release (which issues the passes' certificates and e-mails each candidate),
+suspend and restore, an appeal with a replayed re-score, and the accreditation evidence pack (issue
+17 item 7).
 
 Each step is the central body's command line as its staff would run it; the public site
 (``python -m item_bank_sync public``) runs as one more real process, and the issuer's key set and
@@ -42,12 +43,16 @@ def after_exam(demo: DemoLike, site: PublicSite, centre_id: str, scheme_id: str)
     rows = _results(c)
     passes = [r["attempt_id"] for r in rows if r["passed"] in ("1", "true", "True")]
     fails = [r["attempt_id"] for r in rows if r["attempt_id"] not in passes]
-    certificates = _decide(demo, passes, fails)
-    # Released once decided (the release refuses an attempt without a decision standing).
+    _decide(demo, passes, fails)
+    # Released once decided (the release refuses an attempt without a decision standing); releasing a
+    # pass issues its certificate and each candidate is e-mailed that the result is on the portal.
     released = commands.central(c, "release", "results", "--centre", centre_id, "--by", RELEASER,
                                 "--reason", "results reviewed after the session; no hold")
-    demo.say(f"{len(passes)} passes and {len(fails)} fails decided; {len(certificates)} certificates issued; "
-             f"results released ({len(released.get('released', []))} attempts, score reports ready)")
+    certificates = [str(v) for v in released.get("certificates", {}).values()]
+    told = sum(status == "sent" for status in released.get("told", {}).values())
+    demo.say(f"{len(passes)} passes and {len(fails)} fails decided; results released "
+             f"({len(released.get('released', []))} attempts, score reports ready, {told} candidates e-mailed); "
+             f"{len(certificates)} certificates issued at release")
     paths = {"certificate_sample": str(_sample(c, certificates[0], out))} if certificates else {}
     if certificates:
         _suspend_and_restore(demo, site, certificates[0], out)
@@ -64,17 +69,13 @@ def _results(central_dir: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def _decide(demo: DemoLike, passes: list[str], fails: list[str]) -> list[str]:
-    """The decision maker decides each attempt (after reviewing its integrity flags); a pass issues
-    the certificate. In-process through the same click command (as the item approvals are)."""
-    issued: list[str] = []
+def _decide(demo: DemoLike, passes: list[str], fails: list[str]) -> None:
+    """The decision maker decides each attempt (after reviewing its integrity flags); the certificate
+    is issued later, at release. In-process through the same click command (as the item approvals are)."""
     for attempt_id in passes + fails:
         outcome = "pass" if attempt_id in passes else "fail"
-        done = commands.in_process(demo.central_dir, "decide", attempt_id, "--by", DECIDER, "--outcome", outcome,
-                                   "--reason", f"score against the cut: {outcome}", "--flags-reviewed")
-        if done.get("certificate_id"):
-            issued.append(str(done["certificate_id"]))
-    return issued
+        commands.in_process(demo.central_dir, "decide", attempt_id, "--by", DECIDER, "--outcome", outcome,
+                            "--reason", f"score against the cut: {outcome}", "--flags-reviewed")
 
 
 def _sample(central_dir: Path, certificate_id: str, out: Path) -> Path:

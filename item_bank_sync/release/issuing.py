@@ -5,7 +5,9 @@ analysis flags), and a certificate verifiable on the public site before the cand
 told would be one the body may have to take back. So a pass decision on an unreleased attempt
 records the decision only (:func:`decide`); releasing a passed attempt issues its certificate
 (:func:`settle`, called by :func:`item_bank_sync.release.holds.release`); a decision on a result
-already released (an appeal's re-score, a re-mark) issues at once, as before.
+already released (an appeal's re-score, a re-mark) issues at once, as before. A pass on a
+re-examination renews the holder's certificate instead of issuing a second one
+(:func:`item_bank_sync.recertification.renewal.renew_on_pass`).
 
 Nothing twice: the release row and the certificate live in two stores (results and bank), so they
 cannot share one transaction. Instead every step is idempotent and a retried release finishes what
@@ -28,6 +30,8 @@ from item_bank_sync.certificates.registry import CertificateRegistry
 from item_bank_sync.certificates.schema import certificates
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import fetch_all
+from item_bank_sync.recertification.renewal import renew_on_pass
+from item_bank_sync.recertification.schema import recert_renewals
 from item_bank_sync.release.notices import pending, tell
 from item_bank_sync.release.records import latest_decision, release_of
 from item_bank_sync.results.marking import person_key
@@ -48,7 +52,12 @@ class Settled:
 
 
 def issue_passed(ctx: CentralContext, attempt_id: str, by: str) -> str:
-    """Issue the certificate of a released pass; returns its id (the existing one when issued already)."""
+    """Certify a released pass; returns the certificate's id. A pass on a re-examination renews the
+    holder's certificate (:func:`renew_on_pass`: a new credential, the old one superseded) instead of
+    issuing a second one; otherwise the certificate is issued (the existing one when issued already)."""
+    renewal = renew_on_pass(ctx, attempt_id, by)
+    if renewal is not None:
+        return renewal.certificate_id
     return CertificateRegistry(ctx).issue(attempt_id, by).certificate_id
 
 
@@ -62,10 +71,13 @@ def decide(ctx: CentralContext, attempt_id: str, by: str, outcome: str, reason: 
 
 
 def _never_issued(ctx: CentralContext, attempt_ids: list[str]) -> list[str]:
-    """Those of ``attempt_ids`` no certificate was ever issued for (withdrawn ones count as issued)."""
-    c = certificates.c
+    """Those of ``attempt_ids`` no certificate was ever issued for and that renewed none (withdrawn
+    ones count as issued)."""
+    c, n = certificates.c, recert_renewals.c
     issued = {r[0] for r in fetch_all(ctx.open_bank_db(), select(c.attempt_id).where(c.attempt_id.in_(attempt_ids)))}
-    return [a for a in attempt_ids if a not in issued]
+    renewed = {r[0] for r in fetch_all(ctx.open_bank_db(), select(n.reexam_attempt_id)
+                                       .where(n.reexam_attempt_id.in_(attempt_ids), n.status == "done"))}
+    return [a for a in attempt_ids if a not in issued | renewed]
 
 
 def _passed(ctx: CentralContext, attempt_ids: list[str]) -> list[str]:

@@ -116,10 +116,12 @@ def _candidate(ctx: CentralContext, attempt_id: str) -> str | None:
 
 
 def pending(ctx: CentralContext, attempt_ids: list[str]) -> list[str]:
-    """Those of ``attempt_ids`` whose notice a try could still send (none yet, or not handed over)."""
+    """Those of ``attempt_ids`` whose notice a try could still send: none yet, or one no relay took
+    when a relay is now set up (without one, a retry would only record "no relay" again)."""
     n = release_notices.c
+    retried = RETRIED if load_settings(ctx.data_dir) is not None else ()
     settled = {r[0] for r in fetch_all(ctx.open_results_db(), select(n.attempt_id).where(
-        n.attempt_id.in_(attempt_ids), n.status.not_in(RETRIED)))}
+        n.attempt_id.in_(attempt_ids), n.status.not_in(retried)))}
     return [a for a in attempt_ids if a not in settled]
 
 

@@ -32,6 +32,7 @@ from tests.support.central_world import CENTRE_ID
 from tests.support.portal_site import Inbox, body_text
 from tests.support.ports import find_free_port
 from tests.support.public_site import pinned_context
+from tests.support.recert_world import CANDIDATE, holder_world
 
 RELEASER = "Rita Releaser"
 EMAIL = "ann@example.org"
@@ -147,3 +148,21 @@ def test_a_refused_mail_is_recorded_and_a_retry_sends_it_once(results):
     finally:
         controller.stop()
     assert not_told(results.ctx) == []
+
+
+def test_a_released_pass_on_a_re_examination_renews_the_holders_certificate_instead(tmp_path):
+    held = holder_world(tmp_path)
+    try:
+        pass_attempt(held.passed.world, "att-2", decided=False)
+        execute(central_db(held.passed.world.data_dir).results,
+                "UPDATE attempts SET candidate_id = ? WHERE attempt_id = ?", CANDIDATE, "att-2")
+        assert decide(held.ctx, "att-2", "Dee Decider", "pass", "at or above the cut").certificate_id is None
+        done = release(held.ctx, RELEASER, "results day", attempt_id="att-2")
+        assert done.settled.certificates == {"att-2": held.cert.certificate_id}
+        with held.ctx.open_bank_db().connect() as conn:
+            assert conn.execute(select(func.count()).select_from(certificates)).scalar_one() == 1
+        with pytest.raises(ReleaseRefused):             # a retry neither renews again nor issues
+            release(held.ctx, RELEASER, "results day", attempt_id="att-2")
+        assert [h["action"] for h in held.passed.registry().history(held.cert.certificate_id)] == ["issue", "renew"]
+    finally:
+        held.ctx.close()
