@@ -22,10 +22,12 @@ from sqlalchemy import Engine, and_, exists, select
 
 from item_bank_sync.bank.schema import versioned_json
 from exam_core.errors import InvigilError
+from exam_core.model import Item
 from item_bank_sync.bank.store import ItemBank
 from item_bank_sync.db.sql import read
 from item_bank_sync.results.marking import person_key, task_response
 from item_bank_sync.results.schema import attempts, marking_tasks, marks
+from item_bank_sync.web.items.drawings import DrawingView, drawing_view
 
 #: Queues shown per page (a marker works task by task; the figures cover every task).
 QUEUE_LIMIT = 200
@@ -69,6 +71,8 @@ class TaskPage:
     may_mark: bool
     may_adjudicate: bool
     refusal: str
+    #: A drawing answer laid over the item's picture (instead of its data string), else None.
+    drawing: DrawingView | None = None
 
 
 def _answer_text(response_json: str) -> str:
@@ -92,24 +96,43 @@ def task_page(results: Engine, bank: ItemBank, task_id: int, person: str) -> Tas
         refusal = "You have marked this task; it needs another marker or an adjudicator who marked neither."
     elif task["status"] == "done":
         refusal = "This task is settled."
-    prompt, rubric = _question(results, bank, task)
-    return TaskPage(task=task, answer=_answer_text(task["response_json"]), prompt_html=prompt, rubric_html=rubric,
+    item, rubric = _question(results, bank, task)
+    prompts = [i.prompt_html for i in item.interactions if i.response_id == task["response_id"]] if item else []
+    answer = _answer_text(task["response_json"])
+    drawing = _drawing(bank, item, task["response_id"], answer) if item and answer else None
+    return TaskPage(task=task, answer="" if drawing else answer,
+                    prompt_html=(item.body_html + "".join(prompts)) if item else "", rubric_html=rubric,
                     marks=given if task["status"] == "adjudication" and me not in markers else [],
                     may_mark=task["status"] == "open" and me not in markers,
-                    may_adjudicate=task["status"] == "adjudication" and me not in markers, refusal=refusal)
+                    may_adjudicate=task["status"] == "adjudication" and me not in markers, refusal=refusal,
+                    drawing=drawing)
 
 
-def _question(results: Engine, bank: ItemBank, task: dict[str, Any]) -> tuple[str, str]:
-    """The item's body text and its scorer rubric, both sanitised at import; "" when unknown."""
+def _question(results: Engine, bank: ItemBank, task: dict[str, Any]) -> tuple[Item | None, str]:
+    """The item version on the attempt's form and its scorer rubric (sanitised at import); None, ""
+    when unknown."""
     version = item_version(results, bank.db, task["attempt_id"], task["item_id"])
     if version is None:
-        return "", ""
+        return None, ""
     try:
         item, key = bank.item(task["item_id"], version), bank.answer_key(task["item_id"], version)
     except InvigilError:  # no such version, or a stored document that no longer reads: show no text
-        return "", ""
-    prompts = [i.prompt_html for i in item.interactions if i.response_id == task["response_id"]]
-    return item.body_html + "".join(prompts), key.rubric_html
+        return None, ""
+    return item, key.rubric_html
+
+
+def _drawing(bank: ItemBank, item: Item, response_id: str, answer: str) -> DrawingView | None:
+    """The answer of a drawing interaction over the item's picture; None for any other interaction."""
+    found = [i for i in item.interactions if i.response_id == response_id and i.type == "drawing"]
+    if not found:
+        return None
+    picture = None
+    if found[0].image is not None:
+        try:
+            picture = bank.media.get(found[0].image.sha256)
+        except (OSError, ValueError):  # missing or changed on disk: the lines alone
+            picture = None
+    return drawing_view(found[0], answer, picture)
 
 
 def agreement(db: Engine) -> dict[str, Any]:

@@ -12,9 +12,9 @@ import pytest
 from exam_core.model import CaptionTrack
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.media import MAX_VTT_BYTES
-from tests.central.items.test_qti_new_interactions import export_and_reimport, imported, parse
 from tests.support.av_files import captions, tone, webm_video
 from tests.support.central_items import write_qti
+from tests.support.qti_roundtrip import export_and_reimport, imported, parse
 
 QTI3 = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 QTI22 = "http://www.imsglobal.org/xsd/imsqti_v2p2"

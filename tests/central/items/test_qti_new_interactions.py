@@ -10,42 +10,17 @@ import pytest
 from exam_core.errors import ValidationError
 from exam_core.model import AnswerKey
 from item_bank_sync.context import CentralContext
-from item_bank_sync.forms.export import media_member
 from item_bank_sync.items.errors import ItemRejected
-from item_bank_sync.items.importer import ImportOptions, iter_sources
-from item_bank_sync.items.qti.reader import ParsedItem
-from item_bank_sync.items.qti.writer import item_to_qti
 from item_bank_sync.results.scoring import score_response
 from tests.central.items.qti_corpus_table import CORPUS
 from tests.support.central_cli import Central
 from tests.support.central_items import QTI21, write_qti
+from tests.support.qti_roundtrip import export_and_reimport, imported, parse
 
 NEW = ("invigil/slider.xml", "invigil/slider-qti3-map.xml", "invigil/graphic-order.xml",
        "invigil/graphic-associate.xml", "invigil/graphic-gap-match-qti3.xml", "invigil/gap-match-gap-img.xml",
        "invigil/media-audio-plays.xml", "invigil/drawing-human.xml")
 MATCH_CORRECT = "http://www.imsglobal.org/question/qti_v2p1/rptemplates/match_correct"
-
-
-def parse(path: Path, **options) -> ParsedItem | ItemRejected:
-    (outcome,) = list(iter_sources([path], ImportOptions(**options)))
-    return outcome
-
-
-def imported(path: Path) -> ParsedItem:
-    outcome = parse(path)
-    assert isinstance(outcome, ParsedItem), outcome.reason
-    return outcome
-
-
-def export_and_reimport(parsed: ParsedItem, folder: Path) -> ParsedItem:
-    """Write the item as QTI 3.0 with its media beside it (as ``export`` does) and import that file."""
-    paths = {}
-    for sha, (ref, data) in parsed.media.items():
-        paths[f"media:{sha}"] = media_member(sha, ref.name, ref.mime)
-        (folder / paths[f"media:{sha}"]).parent.mkdir(parents=True, exist_ok=True)
-        (folder / paths[f"media:{sha}"]).write_bytes(data)
-    xml = item_to_qti(parsed.item, parsed.key, lambda src: paths.get(src, src), parsed.source)
-    return imported(write_qti(folder, "again.xml", xml.decode()))
 
 
 @pytest.mark.parametrize("source", NEW)

@@ -5,12 +5,15 @@ page."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 from sqlalchemy import select, update
 
@@ -22,6 +25,7 @@ from item_bank_sync.results.intake import Intake
 from item_bank_sync.results.schema import attempt_roles, marking_tasks, marks
 from tests.support.central_cli import Central
 from tests.support.central_db import audit_of, central_db
+from tests.central.items.qti_corpus_table import CORPUS
 from tests.support.central_items import QTI21
 from tests.support.central_world import CENTRE_ID, KEYS, World, build_world
 from tests.support.staff_web import SHOTS, StaffWeb, axe_serious
@@ -208,3 +212,88 @@ def test_a_marker_with_a_declared_conflict_is_refused_on_the_page_as_by_the_cli(
     max_ = signed_in_page("max", ("marker",))
     _give(max_, staff_web.url, task, "3", "two checks", "Record my mark")
     assert _recorded(world, task) == [("max", "mark", 3.0)]
+
+
+STROKE = (200, 0, 0)
+
+
+def _drawing_answer() -> str:
+    """What the kiosk saves: the lines alone on a transparent canvas of the picture's size (400 x 300)."""
+    lines = Image.new("RGBA", (400, 300), (0, 0, 0, 0))
+    ImageDraw.Draw(lines).line([(100, 150), (300, 150)], fill=(*STROKE, 255), width=8)
+    out = io.BytesIO()
+    lines.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def _draw_into(world: World) -> None:
+    """The world's q3 replaced by the corpus drawing item (a 40 x 30 blue picture shown at 400 x 300),
+    its picture in the bank's media, and a third attempt, att-3, whose q3 is a red line across it."""
+    parsed = next(iter_sources([CORPUS / "invigil/drawing-human.xml"], ImportOptions()))
+    assert isinstance(parsed, ParsedItem)
+    item, key = parsed.item.to_dict(), parsed.key.to_dict()
+    item["item_id"] = key["item_id"] = "q3"
+    key["responses"][0].update(KEYS["q3"], base_type="file")
+    stores = central_db(world.data_dir)
+    with stores.bank.begin() as conn:
+        conn.execute(update(items).where(items.c.item_id == "q3", items.c.version == 1)
+                     .values(item_json=json.dumps(item), key_json=json.dumps(key)))
+    for ref, data in parsed.media.values():
+        world.context.item_bank().media.put(ref, data)
+    Intake(stores.bank, stores.results, world.keys, []).receive(
+        world.seal("att-3", {"q1": "A", "q2": ["A", "C"], "q3": _drawing_answer()}), CENTRE_ID,
+        EnvelopeMeta(proctors=("Pat Proctor",)))
+
+
+def test_a_drawing_is_shown_to_the_marker_over_the_item_s_picture(world, staff_web, signed_in_page):
+    """The marker sees the candidate's lines where they were drawn on the picture (pixels checked in
+    a screenshot of the page), with a text alternative, and never the data string."""
+    _draw_into(world)
+    page = signed_in_page("mia", ("marker",))
+    page.goto(f"{staff_web.url}/marking/tasks/{_task_of(world, 'att-3')}")
+    figure = page.get_by_role("region", name="The candidate's response").locator("figure.drawing")
+    image = figure.get_by_role("img", name="The candidate's drawing over Open circuit with a gap")
+    expect(image).to_be_visible()
+    expect(figure).to_contain_text("Lines were drawn from x 100 to 300 and y 147 to 154")
+    expect(page.locator("main")).not_to_contain_text("data:image/png")
+    assert image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [400, 300]
+    shot = Image.open(io.BytesIO(image.screenshot())).convert("RGB")
+    sx, sy = shot.width / 400, shot.height / 300
+
+    def at(x: int, y: int) -> tuple[int, ...]:
+        pixel = shot.getpixel((int(x * sx), int(y * sy)))
+        assert isinstance(pixel, tuple)
+        return pixel
+    assert all(_near(at(x, 150), STROKE) for x in (110, 200, 290))          # the lines, where drawn
+    assert all(_near(at(x, y), (20, 90, 160)) for x, y in ((50, 50), (200, 250), (350, 100)))  # the picture
+    assert axe_serious(page) == []
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "H24-marking-drawing.png"), full_page=True)
+
+
+def _near(got: tuple[int, ...], want: tuple[int, ...], slack: int = 40) -> bool:
+    return all(abs(a - b) <= slack for a, b in zip(got, want))
+
+
+def test_a_drawing_that_does_not_read_is_reported_never_decoded() -> None:
+    """Candidate bytes from the wire: a PNG declaring a 100 000 pixel canvas, or bytes that are no PNG,
+    are not decoded; the marker is told, and an empty canvas says nothing was drawn."""
+    import struct
+    import zlib
+
+    from exam_core.model import Interaction
+    from item_bank_sync.web.items.drawings import drawing_view
+
+    header = struct.pack(">II5B", 100_000, 100_000, 8, 6, 0, 0, 0)
+    crc = struct.pack(">I", zlib.crc32(b"IHDR" + header))
+    bomb = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + header + crc
+    drawing = Interaction(type="drawing", response_id="R", cardinality="single", base_type="file")
+    for value in ("data:image/png;base64," + base64.b64encode(bomb).decode(),
+                  "data:image/png;base64," + base64.b64encode(b"GIF89a....").decode()):
+        view = drawing_view(drawing, value, None)
+        assert view.src == "" and "could not be read" in view.described
+    empty = io.BytesIO()
+    Image.new("RGBA", (20, 10), (0, 0, 0, 0)).save(empty, format="PNG")
+    view = drawing_view(drawing, "data:image/png;base64," + base64.b64encode(empty.getvalue()).decode(), None)
+    assert view.src.startswith("data:image/png;base64,") and view.described == "Nothing was drawn."
+    assert view.alt == "The candidate's drawing over the item's picture"
