@@ -40,7 +40,7 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("Appeals & complaints", "staff_cases.cases_page"),
     ("Corrective actions", "staff_corrective.actions_page"),
     ("Certificates", "staff_certificates.search_page"),
-    ("Falling due", "staff_recert.due_start"),
+    ("Falling due", "staff_recert.due_page"),
     ("CPD audit", "staff_recert.audit_page"),
     ("Staff", "admin.staff"),
     ("Body settings", "admin.body_page"),

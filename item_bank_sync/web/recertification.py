@@ -100,18 +100,14 @@ def _within(raw: str | None) -> int:
     return int(text)
 
 
-@bp.get("/due")
-@require_role(*DUE_VIEW)
-def due_start() -> ResponseReturnValue:
-    """The days-ahead form's target: the list for that many days (its own path, so paging keeps it)."""
-    return redirect(url_for("staff_recert.due_page", within=_within(request.args.get("within",
-                                                                                     str(DEFAULT_WITHIN)))))
-
-
+@bp.get("/due", defaults={"within": DEFAULT_WITHIN})
 @bp.get("/due/<int:within>")
 @require_role(*DUE_VIEW)
 def due_page(within: int) -> ResponseReturnValue:
-    """Certificates in force ending within ``within`` days (or ended), soonest first, paged."""
+    """Certificates in force ending within ``within`` days (or ended), soonest first, paged. The
+    days-ahead form sends ``?within=N``: redirected to ``/due/N``, so paging and sorting keep it."""
+    if "within" in request.args:
+        return redirect(url_for("staff_recert.due_page", within=_within(request.args.get("within"))))
     if within > due.MAX_DAYS:
         abort(404)
     horizon = format_time(utc_now().replace(microsecond=0) + timedelta(days=within))

@@ -14,14 +14,15 @@ EVERYONE = ("Home", "Items", "Audit", "My account")
 REVIEW = ("Integrity", "Item analysis", "Exam review")
 REGISTRY = ("Applications", "Accommodations", "Sessions")
 CASES = ("Appeals & complaints", "Corrective actions")
+RECERT = ("Certificates", "Falling due", "CPD audit")
 EXPECTED: dict[str, set[str]] = {
     "item_writer": {*EVERYONE, "Import items"},
     "reviewer": {*EVERYONE},
     "approver": {*EVERYONE},
     "marker": {*EVERYONE, "Marking"},
     "psychometrician": {*EVERYONE, "Marking", "Schemes & forms", *REVIEW, "Standard setting", "Corrective actions"},
-    "registrar": {*EVERYONE, "Centres", "Intake", "Decisions", "Results", *REGISTRY, *CASES},
-    "decision_maker": {*EVERYONE, "Intake", "Standard setting", "Decisions", "Results", *CASES},
+    "registrar": {*EVERYONE, "Centres", "Intake", "Decisions", "Results", *REGISTRY, *CASES, *RECERT},
+    "decision_maker": {*EVERYONE, "Intake", "Standard setting", "Decisions", "Results", *CASES, "Certificates"},
     "admin": {label for label, _ in AREAS} - {"Import items", "Marking"},
     "auditor": {label for label, _ in AREAS},
 }
