@@ -153,7 +153,7 @@ def interaction_view(interaction: Interaction, option_seed: int, item_id: str,
     if image is not None and SHA256_RE.match(image.sha256):
         width, height = image_size(image) or (image.width, image.height)
         view["image"] = {"src": f"/media/{image.sha256}", "width": width, "height": height,
-                         "alt": image.alt or image.name}
+                         "alt": image.alt}  # the page names a picture without text by its task, never its file
     return view
 
 
@@ -165,7 +165,7 @@ def _player_view(interaction: Interaction) -> dict[str, Any] | None:
         return None
     media = player.media
     return {"src": f"/media/{media.sha256}", "video": media.mime.startswith("video/"),
-            "alt": media.alt or media.name, "width": media.width, "height": media.height,
+            "alt": media.alt or "the recording", "width": media.width, "height": media.height,
             "min_plays": player.min_plays, "max_plays": player.max_plays, "loop": player.loop,
             "tracks": [{"src": f"/media/{t.media.sha256}", "kind": t.kind, "srclang": t.srclang,
                         "label": t.label or t.srclang or t.kind.capitalize(), "default": t.default}

@@ -91,7 +91,7 @@ def test_captions_of_a_sound_are_written_below_the_player(page, served):
     chooser = page.get_by_label("Captions").nth(1)
     expect(chooser).to_have_value("")                        # no default: off until chosen
     chooser.select_option("0")
-    page.get_by_role("button", name="Play: t.wav").click()
+    page.get_by_role("button", name="Play: the recording").click()
     expect(page.locator(".media-captions")).to_have_text("A steady tone sounds", timeout=5000)
 
 

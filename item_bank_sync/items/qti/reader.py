@@ -231,12 +231,12 @@ class _ItemReader(ResponseRules):
         cid = qti_attrs(gap).get("identifier", "")
         path = f"{where}/gapImg[{cid}]"
         self._unexpected(gap, path, {"object"})
-        image = self._graphic_image(gap, path)
+        image = self._graphic_image(gap, path, keep_alt=False)
         obj = next(c for c in qti_children(gap) if qti_name(c) == "object")
         label = (qti_attrs(gap).get("objectLabel") or " ".join("".join(obj.itertext()).split()))[:1000]
-        if not label:
-            self.warnings.append(f"{path}: has no objectLabel or text; named by its file name {image.name!r}")
-            label = image.name
+        if not label:  # never the file name (photo_0001.png says nothing): its identifier, and a warning
+            self.warnings.append(f"{path}: has no objectLabel or text; named 'picture {cid}': add a label")
+            label = f"picture {cid}"
         img = etree.Element("img", {"src": f"media:{image.sha256}", "alt": label})
         for dim in ("width", "height"):
             if getattr(image, dim):
@@ -386,7 +386,14 @@ class _ItemReader(ResponseRules):
                             max_choices=self._int(a.get("maxChoices"), f"{where}@maxChoices", 1))
         return self._found("hottextInteraction", inter, where, hottexts)
 
-    def _graphic_image(self, el: etree._Element, where: str, keep_alt: bool = False) -> MediaRef:
+    def _graphic_image(self, el: etree._Element, where: str, keep_alt: bool = True) -> MediaRef:
+        """The picture an interaction is drawn on, with its text alternative (``keep_alt``).
+
+        The alternative is the item's own text, never the file name: the image's ``alt`` or the
+        object's fallback text, else the interaction's prompt (what the picture is for); an image
+        with none of these is imported with a warning (the kiosk then says only what to do with it).
+        A picture in a gap (``gapImg``) is named by its own label instead (``keep_alt=False``).
+        """
         images = [c for c in qti_children(el) if qti_name(c) in ("object", "img")]
         if len(images) != 1:
             raise self.reject(where, "needs exactly one image (object or img)")
@@ -398,14 +405,23 @@ class _ItemReader(ResponseRules):
         ref = self._resolve_media(src, f"{where}/{qti_name(images[0])}")
         width = self._opt_positive(a.get("width"), f"{where}/object@width") or ref.width
         height = self._opt_positive(a.get("height"), f"{where}/object@height") or ref.height
-        # the fallback text says what the image shows; kept for the interactions added with it only,
-        # so hotspot and selectPoint items imported before keep their content hash (re-import no-op)
-        alt = ""
-        if keep_alt:
-            alt = (a.get("alt") if qti_name(images[0]) == "img" else None) or " ".join(
-                "".join(images[0].itertext()).split())
+        alt = self._image_text(el, images[0], f"{where}/{qti_name(images[0])}") if keep_alt else ""
         return MediaRef(sha256=ref.sha256, mime=ref.mime, name=ref.name, width=width, height=height,
                         alt=alt[:1000])
+
+    def _image_text(self, interaction: etree._Element, image: etree._Element, path: str) -> str:
+        """What an interaction's picture shows, from the item's own text (see :meth:`_graphic_image`)."""
+        def words(node: etree._Element) -> str:
+            return " ".join("".join(node.itertext()).split())
+        own = (qti_attrs(image).get("alt", "") if qti_name(image) == "img" else "") or words(image)
+        if own.strip():
+            return " ".join(own.split())
+        prompts = [c for c in qti_children(interaction) if qti_name(c) == "prompt"]
+        if prompts and words(prompts[0]):
+            return words(prompts[0])
+        self.warnings.append(f"{path}: the picture has no text alternative (alt, fallback text or prompt); "
+                             "a screen reader cannot say what it shows: add one")
+        return ""
 
     def _hotspots(self, el: etree._Element, where: str, child_name: str = "hotspotChoice") -> list[Hotspot]:
         spots = []
@@ -450,7 +466,7 @@ class _ItemReader(ResponseRules):
     def _read_graphicOrderInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
         """Areas of an image put in order; like ``orderInteraction``, every area must be placed."""
         self._unexpected(el, where, {"prompt", "object", "img", "hotspotChoice"})
-        image = self._graphic_image(el, where, keep_alt=True)
+        image = self._graphic_image(el, where)
         spots = self._hotspots(el, where)
         if len(spots) < 2:
             raise self.reject(where, "needs at least two hotspotChoice areas to order")
@@ -490,7 +506,7 @@ class _ItemReader(ResponseRules):
     def _read_graphicAssociateInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
         """Pairs of areas of one image (QTI ``associableHotspot``), each area used at most matchMax times."""
         self._unexpected(el, where, {"prompt", "object", "img", "associableHotspot"})
-        image = self._graphic_image(el, where, keep_alt=True)
+        image = self._graphic_image(el, where)
         spots = self._hotspots(el, where, "associableHotspot")
         if len(spots) < 2:
             raise self.reject(where, "needs at least two associableHotspot areas to pair")
@@ -504,7 +520,7 @@ class _ItemReader(ResponseRules):
     def _read_graphicGapMatchInteraction(self, el: etree._Element, rid: str, where: str) -> Found:
         """Texts or images (gapText, gapImg) placed on areas of an image (associableHotspot gaps)."""
         self._unexpected(el, where, {"prompt", "object", "img", "gapText", "gapImg", "associableHotspot"})
-        image = self._graphic_image(el, where, keep_alt=True)
+        image = self._graphic_image(el, where)
         choices = self._gap_choices(el, where)
         spots = self._hotspots(el, where, "associableHotspot")
         if not choices or not spots:
@@ -621,5 +637,5 @@ class _ItemReader(ResponseRules):
         """A drawing on an image (the canvas), marked by people; the response is the drawing (PNG)."""
         self._unexpected(el, where, {"prompt", "object", "img"})
         inter = Interaction(type="drawing", response_id=rid, cardinality="single", base_type="file",
-                            prompt_html=self._prompt(el, where), image=self._graphic_image(el, where, keep_alt=True))
+                            prompt_html=self._prompt(el, where), image=self._graphic_image(el, where))
         return self._found("drawingInteraction", inter, where, [])
