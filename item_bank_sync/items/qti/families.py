@@ -79,9 +79,26 @@ def draw_instance(item: Item, key: AnswerKey, form_id: str, form_version: int,
     """
     if key.family is None:
         return item, key, ""
+    return _drawn(item, key, Draw(form_id, form_version, item.item_id, item.version),
+                  f"form {form_id} v{form_version}", media)
+
+
+def preview_instance(item: Item, key: AnswerKey, draw: int,
+                     media: Callable[[str], bytes]) -> tuple[Item, AnswerKey, str]:
+    """Another instance for staff to see a family's variety: draw 0 is the bank's own preview,
+    draw N the family drawn with the seed ``("preview", item id, N)``."""
+    if key.family is None or draw == 0:
+        return item, key, key.family.preview_seed if key.family else ""
+    return _drawn(item, key, Draw("preview", item.item_id, draw), f"preview draw {draw}", media)
+
+
+def _drawn(item: Item, key: AnswerKey, draw: Draw, purpose: str,
+           media: Callable[[str], bytes]) -> tuple[Item, AnswerKey, str]:
     family = key.family
+    if family is None:
+        raise ItemRejected(item.item_id, "key", "is not an item family")
     label = f"item {item.item_id} v{item.version}"
-    source = f"{label} (form {form_id} v{form_version})"
+    source = f"{label} ({purpose})"
 
     def load(src: str, element: str) -> bytes:
         if not src.startswith("media:"):
@@ -89,7 +106,7 @@ def draw_instance(item: Item, key: AnswerKey, form_id: str, form_version: int,
         return media(src.removeprefix("media:"))
 
     root = parse_xml(family.qti.encode("utf-8"), source)
-    instance, drawn = Family(root, source).instance(Draw(form_id, form_version, item.item_id, item.version), label)
+    instance, drawn = Family(root, source).instance(draw, label)
     parsed = _ItemReader(instance, source, qti_version(root, source), load, []).read(item.competency_area, False)
     out_item = dataclasses.replace(parsed.item, item_id=item.item_id, version=item.version, title=item.title,
                                    competency_area=item.competency_area)

@@ -8,6 +8,10 @@ even when the page (which says so before the button) is bypassed.
 
 Every person signed in may read items (a marker checks what a question asked); the answer key and
 scorer rubric only the roles of :data:`~item_bank_sync.web.items.queries.KEY_ROLES` see.
+
+An item family (QTI template processing) shows the bank's preview instance with its seed; "Draw
+another instance" (``?draw=N``, read-only, nothing stored) shows the family drawn with the seed
+``("preview", item id, N)`` and the key computed for it, so reviewers see its variety.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from flask import (Blueprint, abort, flash, make_response, redirect, render_temp
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from exam_core.model import IDENTIFIER_RE
+from exam_core.model import IDENTIFIER_RE, Item
 from exam_core.presentation import CANDIDATE_FILES, CANDIDATE_STATIC, clean
 from item_bank_sync.bank.store import TRANSITIONS, BankError, ItemBank
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.qti.families import preview_instance
 from item_bank_sync.staff.accounts import StaffMember
 from item_bank_sync.web.access import APPROVER, REVIEWER, current_staff, may_do, require_role, require_signed_in, state
 from item_bank_sync.web.formfields import actor, refused, text_field
@@ -37,6 +43,8 @@ bp = Blueprint("staff_items", __name__, url_prefix="/items", static_folder="stat
 #: The role each page action needs (the CLI command of the same name needs the same one).
 ACTION_ROLES = {"review": (REVIEWER,), "approve": (APPROVER,), "retire": (APPROVER,)}
 MAX_NOTE = 1000
+#: Highest preview draw number a page asks for (any other value shows the bank's preview, draw 0).
+MAX_DRAW = 1_000_000
 
 
 def _item_link(row: Any) -> str:
@@ -106,9 +114,36 @@ def show(item_id: str) -> ResponseReturnValue:
         abort(404)
     actions = {name: may_do(f"items.{name}") for name in ACTION_ROLES}
     allowed_from = {name: TRANSITIONS[name][0] for name in ACTION_ROLES}
+    family = _family_draw(data)
     return render_template("staff/items/show.html", data=data, actions=actions, allowed_from=allowed_from,
-                           four_eyes=four_eyes_refusal(data, member.name), rubric=_rubric(data),
+                           four_eyes=four_eyes_refusal(data, member.name), rubric=_rubric(data), family=family,
                            prompts=[clean(i.get("prompt_html", "")) for i in data["item"]["interactions"]])
+
+
+def _draw_number() -> int:
+    draw = request.args.get("draw", 0, type=int) or 0
+    return draw if 0 <= draw <= MAX_DRAW else 0
+
+
+def _instance(bank: ItemBank, item_id: str, version: int, draw: int) -> tuple[Item, Any, str]:
+    """(item, key, seed) of preview draw ``draw`` (the stored item and key when not a family)."""
+    item, key = bank.item(item_id, version), bank.answer_key(item_id, version)
+    return preview_instance(item, key, draw, bank.media.get)
+
+
+def _family_draw(data: dict[str, Any]) -> dict[str, Any] | None:
+    """For a family: which draw is shown and its seed; ``data`` then holds that instance."""
+    if _bank().answer_key(data["item_id"], data["version"]).family is None:
+        return None
+    draw = _draw_number()
+    try:
+        item, key, seed = _instance(_bank(), data["item_id"], data["version"], draw)
+    except ItemRejected as exc:
+        return {"draw": draw, "error": str(exc)}
+    data["item"] = item.to_dict()
+    if data["key"] is not None:
+        data["key"] = key.to_dict()
+    return {"draw": draw, "seed": seed, "next": draw + 1 if draw < MAX_DRAW else 0}
 
 
 def _rubric(data: dict[str, Any]) -> Markup:
@@ -141,9 +176,11 @@ def preview(item_id: str, version: int) -> ResponseReturnValue:
     """The candidate's page for this version, for the sandboxed frame of the item page."""
     bank = _bank()
     try:
-        item = bank.item(_checked_id(item_id), version)
+        item = _instance(bank, _checked_id(item_id), version, _draw_number())[0]
     except BankError:
         abort(404)
+    except ItemRejected:  # the page says why this draw failed
+        item = bank.item(item_id, version)
     response = make_response(render_template("staff/items/preview.html", view=candidate_view(item, bank.media)))
     response.headers["Content-Security-Policy"] = PREVIEW_CSP
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
