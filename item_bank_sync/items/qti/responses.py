@@ -304,9 +304,16 @@ class ResponseRules:
     def _no_template(self, found: Found, decl: Declaration, correct: Any, base: dict,
                      assume_match_correct: bool) -> ResponseKey:
         where = f"responseDeclaration[{decl.identifier}]"
+        if correct is None and decl.mapping is not None and decl.base_type != "point":
+            # a scale (likert) item gives each option its points in a mapping and often no rules:
+            # the mapping is the author's own scoring, so it is the key (said in the report)
+            self.warnings.append(f"responseProcessing: missing; {decl.identifier} scored by its mapping "
+                                 "(map_response), the points the item gives each option")
+            return self._map_response(found, decl, correct, base)
         if correct is None:
-            raise self.reject("responseProcessing", f"is missing and {where} has no correctResponse: the item "
-                                                    "cannot be scored (unscored survey items are not supported)")
+            raise self.reject("responseProcessing", f"is missing and {where} has no correctResponse or mapping: "
+                                                    "the item cannot be scored (unscored survey and likert items are "
+                                                    "not supported; give each option its points in a mapping)")
         if not assume_match_correct:
             raise self.reject("responseProcessing", f"is missing, so nothing scores {decl.identifier}; add the "
                                                     "match_correct template or import with --assume-match-correct")
