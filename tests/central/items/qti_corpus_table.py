@@ -35,6 +35,8 @@ IMPORTED: dict[str, tuple[list[str], list[tuple[str, str, float, Any]], str]] = 
                                            "the earth conductor is"),
     # an item family: the bank's preview instance (seed "preview", id, 0) with the key it computes
     "invigil/template-set-correct.xml": (["text_entry"], [("RESPONSE", "match_correct", 1.0, 6)], "What is 5 + 1?"),
+    "invigil/template-qti3-condition.xml": (["choice"], [("RESPONSE", "match_correct", 1.0, "HIGH")],
+                                            "carries 6.00 A at <math><mn>24</mn></math> V.\nThat is a lot."),
     "invigil/slider.xml": (["slider"], [("RESPONSE", "match_correct", 1.0, 230)], "UK mains voltage (V)?"),
     "invigil/slider-qti3-map.xml": (["slider"], [("RESPONSE", "map_response", 2.0, 0.75)],
                                     "three quarters of the way up"),
@@ -79,6 +81,8 @@ REFUSED: dict[str, tuple[str, str]] = {
     "invigil/qti3-names-under-22.xml": ("qti-choice-interaction", "QTI 3.0 element name under the QTI 2.2 namespace"),
     "invigil/graphic-order-partial.xml": ("graphicOrderInteraction[RESPONSE]@minChoices", "partial order"),
     "invigil/template-math-variable.xml": ("math/mi[TPL_E]", "has no value in this draw"),
+    "invigil/template-constraint-never.xml": ("templateConstraint of item template-constraint-never",
+                                              "was not met in 100 draws"),
     "invigil/video-object-with-poster.xml": ("itemBody/p/object", "'video/mp4' is not supported"),
     "invigil-package!items/missing-stimulus.xml": ("assessmentStimulusRef[gone]", "not found"),
     "pie-qti/mapResponse_bounds_default_duplicates.xml": ("responseProcessing", "without an isNull guard"),
@@ -91,6 +95,7 @@ REFUSED: dict[str, tuple[str, str]] = {
 #: source -> a warning that must be given (what was changed on the way in is said)
 WARNED = {
     "invigil/template-set-correct.xml": "templateProcessing: an item family",
+    "invigil/template-qti3-condition.xml": "templateProcessing: an item family",
     "invigil/essay-scorer-rubric.xml": "rubric for scorers kept",
     "invigil/drawing-human.xml": "rubric for scorers kept",
     "invigil/media-sniffed.xml": "named .jpg but its bytes are image/png",
