@@ -180,11 +180,19 @@ def renew(ctx: CentralContext, certificate_id: str, by: str) -> Renewal:
     now_standing = _standing(ctx, found)
     if not now_standing.assessment.met:
         raise RenewalRefused(_refusal(now_standing))
-    cert, now = found.certificate, utc_now()
+    return _decide(ctx, found.certificate, now_standing, by, _reason(now_standing))
+
+
+def _decide(ctx: CentralContext, cert: Certificate, now_standing: Standing, by: str, reason: str, *,
+            on_pass: bool = False) -> Renewal:
+    """Claim the cycle, renew through the registry (the claim given back if it refuses), mark the
+    renewal done and audit it (``recert.renew``; ``on_pass`` when a re-examination's pass decided it)."""
+    now = utc_now()
     renewal_id = _claim(ctx, cert, now_standing, by, now)
     until = new_period_end(cert, now_standing.period_months, now)
     try:
-        CertificateRegistry(ctx).renew(cert.certificate_id, by, _reason(now_standing), until)
+        CertificateRegistry(ctx).renew(cert.certificate_id, by, reason, until,
+                                       from_suspension=on_pass and cert.state == "suspended")
     except Exception:
         _give_back(ctx, renewal_id)
         raise
@@ -195,6 +203,7 @@ def renew(ctx: CentralContext, certificate_id: str, by: str) -> Renewal:
     ctx.audit_log().append(by, "recert.renew", {"renewal_id": renewal_id, "certificate_id": cert.certificate_id,
                                                 "records": list(now_standing.record_ids),
                                                 "reexam_attempt_id": now_standing.reexam_attempt_id,
+                                                **({"on_pass": True} if on_pass else {}),
                                                 "valid_until": format_time(until)})
     return Renewal(renewal_id, cert.certificate_id, cert.valid_until, format_time(until), by, now_standing)
 
@@ -342,23 +351,8 @@ def _renew_by_pass(ctx: CentralContext, found: Held, attempt_id: str, by: str) -
     credits, ids, awaiting = _cpd_in_cycle(ctx, cert.certificate_id, start)
     now_standing = Standing(cert.certificate_id, start, assess(rules, credits, True), tuple(ids), awaiting,
                             attempt_id, rules.period_months)
-    now = utc_now()
-    renewal_id = _claim(ctx, cert, now_standing, by, now)
-    until = new_period_end(cert, rules.period_months, now)
-    try:
-        CertificateRegistry(ctx).renew(cert.certificate_id, by, f"recertification: re-examination {attempt_id} "
-                                       "passed", until, from_suspension=cert.state == "suspended")
-    except Exception:
-        _give_back(ctx, renewal_id)
-        raise
-    n = recert_renewals.c
-    with write(ctx.open_bank_db()) as conn:
-        conn.execute(update(recert_renewals).where(n.renewal_id == renewal_id)
-                     .values(status="done", new_valid_until=format_time(until)))
-    ctx.audit_log().append(by, "recert.renew", {"renewal_id": renewal_id, "certificate_id": cert.certificate_id,
-                                                "records": list(ids), "reexam_attempt_id": attempt_id,
-                                                "on_pass": True, "valid_until": format_time(until)})
-    return Renewal(renewal_id, cert.certificate_id, cert.valid_until, format_time(until), by, now_standing)
+    return _decide(ctx, cert, now_standing, by, f"recertification: re-examination {attempt_id} passed",
+                   on_pass=True)
 
 
 def _renewal_of_attempt(ctx: CentralContext, attempt_id: str) -> Renewal | None:

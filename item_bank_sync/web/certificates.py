@@ -179,20 +179,22 @@ def suspend(certificate_id: str) -> ResponseReturnValue:
 @require_role(*DECIDE)
 def restore(certificate_id: str) -> ResponseReturnValue:
     """``certificates restore ID --by --reason``."""
-    cert = _found(certificate_id)
-    reason = text_field("reason", MAX_REASON)
-    return _acted(cert.certificate_id, "Restoration refused",
-                  lambda: _registry().restore(cert.certificate_id, actor(), reason))
+    return _reasoned(certificate_id, "restore", "Restoration refused")
 
 
 @bp.post("/<certificate_id>/withdraw")
 @require_role(*DECIDE)
 def withdraw(certificate_id: str) -> ResponseReturnValue:
     """``certificates withdraw ID --by --reason``."""
+    return _reasoned(certificate_id, "withdraw", "Withdrawal refused")
+
+
+def _reasoned(certificate_id: str, action: str, title: str) -> ResponseReturnValue:
+    """An action that takes only a reason (restore, withdraw), as its CLI command does."""
     cert = _found(certificate_id)
     reason = text_field("reason", MAX_REASON)
-    return _acted(cert.certificate_id, "Withdrawal refused",
-                  lambda: _registry().withdraw(cert.certificate_id, actor(), reason))
+    method = getattr(_registry(), action)
+    return _acted(cert.certificate_id, title, lambda: method(cert.certificate_id, actor(), reason))
 
 
 @bp.post("/<certificate_id>/reduce-scope")

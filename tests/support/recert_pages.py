@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from item_bank_sync.certificates.settings import IssuerSettings, save_settings
 from tests.support.central_db import central_db, execute
 from tests.support.public_site import pinned_context
-from tests.support.recert_world import Held
+from tests.support.recert_world import Held, holder_world
+from tests.support.staff_web import StaffWeb
 
 #: Staff accounts (sign-in names) that proctored and marked the holder's attempt: :func:`involve`
 #: records them on it beside the world's own proctor and markers, whose names have spaces.
@@ -61,3 +66,24 @@ def forged_post(page: Any, path: str, fields: dict[str, str]) -> tuple[int, str]
         const r = await fetch(path, {method: 'POST', body, redirect: 'manual'});
         return [r.status, await r.text()];
     }""", [path, fields]))
+
+
+@pytest.fixture(name="held")
+def held_fixture(tmp_path: Path) -> Iterator[Held]:
+    """The holder's body (tests/support/recert_world.py) with :data:`INVOLVED` on the attempt."""
+    made = holder_world(tmp_path)
+    involve(made)
+    try:
+        yield made
+    finally:
+        made.ctx.close()
+
+
+@pytest.fixture(name="staff_web")
+def staff_web_fixture(held: Held) -> Iterator[StaffWeb]:
+    """The staff application over the holder's body (replaces tests/central/web/conftest.py's)."""
+    web = StaffWeb(held.passed.world.data_dir)
+    try:
+        yield web
+    finally:
+        web.close()

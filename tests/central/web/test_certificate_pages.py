@@ -8,7 +8,6 @@ POST); axe-core on each page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import jwt
@@ -18,32 +17,12 @@ from playwright.sync_api import expect
 from item_bank_sync.registry import actors, conflicts
 from tests.support.body_pages import audit_entries, look
 from tests.support.central_cli import Central
-from tests.support.recert_pages import INVOLVED, Public, forged_post, involve, public_site
-from tests.support.recert_world import HOLDER_EMAIL, Held, holder_world
-from tests.support.staff_web import StaffWeb
+from tests.support.recert_pages import INVOLVED, Public, forged_post, public_site
+from tests.support.recert_pages import held_fixture, staff_web_fixture  # noqa: F401 - this file's fixtures
+from tests.support.recert_world import HOLDER_EMAIL, Held
 
 pytestmark = pytest.mark.timeout(300)
 DANA = "dana"                # a decision maker who did not examine or mark the holder: she may act
-
-
-@pytest.fixture
-def held(tmp_path: Path) -> Iterator[Held]:
-    made = holder_world(tmp_path)
-    involve(made)
-    try:
-        yield made
-    finally:
-        made.ctx.close()
-
-
-@pytest.fixture
-def staff_web(held: Held) -> Iterator[StaffWeb]:
-    """The staff application over the holder's body (replaces the conftest's fixture)."""
-    web = StaffWeb(held.passed.world.data_dir)
-    try:
-        yield web
-    finally:
-        web.close()
 
 
 @pytest.fixture

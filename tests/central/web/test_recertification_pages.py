@@ -6,7 +6,6 @@ standing against the rule and the renewal, refused to a marker of the holder; ax
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,32 +19,12 @@ from tests.support.body_pages import audit_entries, look
 from tests.support.central_certificates import DECIDER, pass_attempt
 from tests.support.central_cli import Central
 from tests.support.central_db import central_db, execute
-from tests.support.recert_pages import forged_post, involve
-from tests.support.recert_world import Held, holder_world
+from tests.support.recert_pages import forged_post
+from tests.support.recert_pages import held_fixture, staff_web_fixture  # noqa: F401 - this file's fixtures
+from tests.support.recert_world import Held
 from tests.support.registry_body import PDF
-from tests.support.staff_web import StaffWeb
 
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture
-def held(tmp_path: Path) -> Iterator[Held]:
-    made = holder_world(tmp_path)
-    involve(made)
-    try:
-        yield made
-    finally:
-        made.ctx.close()
-
-
-@pytest.fixture
-def staff_web(held: Held) -> Iterator[StaffWeb]:
-    """The staff application over the holder's body (replaces the conftest's fixture)."""
-    web = StaffWeb(held.passed.world.data_dir)
-    try:
-        yield web
-    finally:
-        web.close()
 
 
 def ends(held: Held, certificate_id: str, when: str) -> None:
