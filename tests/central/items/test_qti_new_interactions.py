@@ -19,7 +19,7 @@ from tests.support.qti_roundtrip import export_and_reimport, imported, parse
 
 NEW = ("invigil/slider.xml", "invigil/slider-qti3-map.xml", "invigil/graphic-order.xml",
        "invigil/graphic-associate.xml", "invigil/graphic-gap-match-qti3.xml", "invigil/gap-match-gap-img.xml",
-       "invigil/media-audio-plays.xml", "invigil/drawing-human.xml")
+       "invigil/media-audio-plays.xml", "invigil/media-video-captions.xml", "invigil/drawing-human.xml")
 MATCH_CORRECT = "http://www.imsglobal.org/question/qti_v2p1/rptemplates/match_correct"
 
 
