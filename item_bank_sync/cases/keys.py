@@ -28,7 +28,11 @@ def corrected_key(ctx: CentralContext, ref: str) -> AnswerKey:
                                                           items.c.version == int(version))).scalar()
     if raw is None:
         raise ValidationError("key_from", f"item {ref} is not in the bank")
-    return AnswerKey.from_dict(json.loads(raw))
+    key = AnswerKey.from_dict(json.loads(raw))
+    if key.family is not None:  # its key is its preview's: each form scores its own draw
+        raise ValidationError("key_from", f"item {ref} is an item family (QTI template): its key differs per form, "
+                                          "so it cannot replace a form's key (not supported)")
+    return key
 
 
 def corrections_of(ctx: CentralContext, refs: list[str]) -> dict[str, AnswerKey]:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from exam_core.errors import ValidationError
 from exam_core.sync_wire import ACCEPTED
+from item_bank_sync.cases.keys import corrected_key
 from item_bank_sync.forms.actions import add_scheme, build_forms
 from item_bank_sync.forms.export import export_form
 from item_bank_sync.forms.publish import form_content
@@ -134,3 +136,10 @@ def test_form_export_writes_the_family_and_it_imports_back_equal(world: World, t
     assert parsed.key.family == bank.answer_key("triple", 1).family and parsed.key.family is not None
     assert parsed.item.to_dict() == bank.item("triple", 1).to_dict()
     assert world.context.item_bank().store_batch([parsed], "alice")[0].outcome == "unchanged"
+
+
+def test_a_family_cannot_be_a_corrected_key_for_a_rescore(world: World, tmp_path: Path) -> None:
+    """Its stored key is the preview's, not any form's: a re-score with it would be wrong."""
+    _bank_family(world, tmp_path, family22(""))
+    with pytest.raises(ValidationError, match="is an item family"):
+        corrected_key(world.context, "triple@1")
