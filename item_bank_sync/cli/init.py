@@ -1,6 +1,6 @@
 """``init``: create the central body's keys (signing, results, evidence), root certificate and bank database.
 
-The evidence key (:mod:`item_bank_sync.registry.sealing`) is made here with the others, never on
+The evidence key (:mod:`item_bank_sync.trust.evidence_key`) is made with the others, never on
 first use, so it is in the first backup of the keys and a missing one is refused rather than
 replaced."""
 
@@ -10,7 +10,6 @@ import click
 
 from exam_core import keys
 from item_bank_sync.cli.common import central, emit, json_option, refusals_exit
-from item_bank_sync.registry import sealing
 from item_bank_sync.trust.identity import initialise
 
 
@@ -27,9 +26,7 @@ from item_bank_sync.trust.identity import initialise
 @refusals_exit
 def init_command(ctx: click.Context, body_id: str, name: str, suite: str, time_zone: str | None) -> None:
     """Create the central body's signing key, results key, evidence key, root certificate and bank.db."""
-    context = central(ctx)
-    summary = initialise(context, body_id, name, suite, time_zone)
-    summary["evidence_key"] = str(sealing.create_key(context.keys_dir))
+    summary = initialise(central(ctx), body_id, name, suite, time_zone)
     emit(ctx, summary, lambda c: c.print(
         f"initialised {name} ({body_id}) in {summary['data_dir']}, times in {summary['time_zone']}\n"
         f"  signing key {summary['signing_key_id']}\n  results key {summary['results_key_id']} ({suite})\n"

@@ -23,6 +23,7 @@ from exam_core.errors import InvigilError, ValidationError
 from exam_core.keys import HpkePrivateKey
 from exam_core.model import IDENTIFIER_RE
 from item_bank_sync.context import RESULTS_PUB_FILE, SIGNING_PUB_FILE, CentralContext
+from item_bank_sync.trust.evidence_key import create_key
 
 
 class AlreadyInitialisedError(InvigilError):
@@ -132,10 +133,12 @@ def initialise(ctx: CentralContext, body_id: str, name: str, suite: str = keys.D
     keys.save_public_key(ctx.keys_dir / RESULTS_PUB_FILE, results_key, label=f"{body_id} results")
     root_cert = certs.make_root_certificate(signing_key, body_id, results_key.public_key())
     ctx.central_cert_path.write_bytes(root_cert)
+    evidence_key = create_key(ctx.keys_dir)
     _write_body(ctx, {"body_id": body_id, "name": name, **({"time_zone": zone} if zone else {})})
     ctx.open_bank_db()
     ctx.audit_log().append(body_id, "central.init", {"body_id": body_id, "signing_key_id": keys.key_id(signing_key),
                                                      "results_key_id": keys.key_id(results_key), "suite": suite})
     return {"body_id": body_id, "name": name, "data_dir": str(ctx.data_dir),
             "signing_key_id": keys.key_id(signing_key), "results_key_id": keys.key_id(results_key),
-            "results_suite": suite, "certificate": str(ctx.central_cert_path), "time_zone": zone or "UTC"}
+            "results_suite": suite, "certificate": str(ctx.central_cert_path), "time_zone": zone or "UTC",
+            "evidence_key": str(evidence_key)}

@@ -20,6 +20,7 @@ from exam_core import certs, envelope, keys, package
 from exam_core.jsonio import b64e, canonical_dumps
 from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.context import CentralContext
+from item_bank_sync.trust.evidence_key import create_key
 from item_bank_sync.trust.identity import CentralKeys
 from tests.support.pki import Pki
 from tests.support.central_db import bank_of
@@ -109,6 +110,7 @@ def build_world(data_dir: Path, cut_score: float = 3.0, centre: Any = None, cent
     keys.save_private_key(context.signing_key_path, pki.central)
     keys.save_private_key(context.results_key_path, pki.results)
     context.central_cert_path.write_bytes(pki.root_cert)
+    create_key(context.keys_dir)                    # the evidence key, as ``init`` makes it
     context.body_path.write_text(json.dumps({"body_id": BODY_ID, "name": "Test body"}))
     now = utc_now()
     package_bytes, _ = package.build_form_package(
