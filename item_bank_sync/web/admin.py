@@ -1,5 +1,5 @@
-"""The staff administration pages: the same changes as ``staff add|disable|enable|reset-password|roles``
-and ``body time-zone``.
+"""The staff administration pages: the same changes as ``staff add|disable|enable|reset-password|roles``,
+``body time-zone`` and ``body rules-version``.
 
 Each form calls the same function as the CLI (:class:`~item_bank_sync.staff.accounts.StaffBook`'s
 methods, :func:`~item_bank_sync.trust.identity.set_time_zone`), with the signed-in administrator as
@@ -17,7 +17,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from exam_core.errors import InvigilError
 from exam_core.websec.passwords import MAX_PASSWORD_CHARS
 from item_bank_sync.staff.roles import ADMIN, ROLES
-from item_bank_sync.trust.identity import MAX_ZONE_NAME, set_time_zone
+from item_bank_sync.trust.identity import (MAX_RULES_VERSION, MAX_ZONE_NAME, rules_version, set_rules_version,
+                                           set_time_zone)
 from item_bank_sync.web.access import acting_staff, require_role, state
 from item_bank_sync.web.formfields import refused, text_field
 
@@ -94,10 +95,25 @@ def _done(action: str, name: str, role: str) -> str:
 @bp.get("/body")
 @require_role(ADMIN)
 def body_page() -> Any:
-    """The body's id, name and time zone, with the form of ``body time-zone``."""
+    """The body's id, name, time zone and rules version, with the forms of ``body time-zone`` and
+    ``body rules-version``."""
     body = state().ctx.body()
     return render_template("staff/admin_body.html", body=body, zone=body.get("time_zone") or "UTC",
-                           zones=sorted(available_timezones()), max_zone=MAX_ZONE_NAME)
+                           zones=sorted(available_timezones()), max_zone=MAX_ZONE_NAME,
+                           rules=rules_version(body), max_rules=MAX_RULES_VERSION)
+
+
+@bp.post("/body/rules-version")
+@require_role(ADMIN)
+def set_rules() -> Any:
+    """``body rules-version VERSION --by <signed-in administrator>``: candidates applying from now
+    on accept this version (those who accepted another are asked again)."""
+    try:
+        body = set_rules_version(state().ctx, text_field("rules_version", MAX_RULES_VERSION * 4), _actor())
+    except InvigilError as exc:
+        return refused("Rules version not changed", str(exc), back=url_for("admin.body_page"))
+    flash(f"Candidates now accept the body's rules version {body['rules_version']}.", "ok")
+    return redirect(url_for("admin.body_page"))
 
 
 @bp.post("/body")

@@ -30,7 +30,8 @@ def test_init_takes_a_time_zone_and_refuses_an_unknown_one(tmp_path: Path) -> No
     central = Central(tmp_path / "paris")
     summary = central.json("init", "--body-id", "b", "--name", "B", "--time-zone", "Europe/Paris")
     assert summary["time_zone"] == "Europe/Paris" and _body(central)["time_zone"] == "Europe/Paris"
-    assert central.json("body", "show") == {"body_id": "b", "name": "B", "time_zone": "Europe/Paris"}
+    assert central.json("body", "show") == {"body_id": "b", "name": "B", "time_zone": "Europe/Paris",
+                                            "rules_version": "1"}
 
 
 def test_body_time_zone_changes_it_audited_and_only_by_an_administrator(central: Central) -> None:
