@@ -27,7 +27,7 @@ from item_bank_sync.cases import handling
 from item_bank_sync.cases.keys import corrections_of
 from item_bank_sync.cases.remark import apply_remark, remark
 from item_bank_sync.cases.rescore import compute, rescore
-from item_bank_sync.cases.schema import cases
+from item_bank_sync.cases.schema import case_events, cases
 from item_bank_sync.release.schema import remarks
 from item_bank_sync.results.decisions import integrity_flag_count
 from item_bank_sync.results.marking import person_key
@@ -335,6 +335,19 @@ def ask_remark(case_id: str) -> ResponseReturnValue:
                         f"re-mark of {item_id} asked of {person_key(marker)}")
     flash(f"{marker} is asked to re-mark {item_id}.", "ok")
     return redirect(_back(case_id), code=303)
+
+
+@bp.get("/remarks")
+@require_role(MARKER)
+def remarks_asked() -> ResponseReturnValue:
+    """The re-marks asked of the signed-in marker (from the cases' histories), newest first."""
+    e = case_events.c
+    mine = f"% asked of {person_key(actor())}"
+    with state().ctx.open_bank_db().connect() as conn:
+        rows = [dict(r) for r in conn.execute(select(e.case_id, e.note, e.by, e.at)
+                                              .where(e.action == "remark-asked", e.note.like(mine))
+                                              .order_by(e.id.desc()).limit(200)).mappings()]
+    return render_template("staff/cases/remarks.html", rows=rows)
 
 
 @bp.get("/<case_id>/remark")

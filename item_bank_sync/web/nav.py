@@ -24,6 +24,7 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("Items", "staff_items.listing"),
     ("Import items", "staff_imports.upload"),
     ("Marking", "staff_marking.tasks"),
+    ("Re-marks", "staff_cases.remarks_asked"),
     ("Schemes & forms", "forms.schemes_page"),
     ("Centres", "centres.centres_page"),
     ("Intake", "intake.queue_page"),

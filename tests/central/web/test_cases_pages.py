@@ -188,7 +188,9 @@ def test_a_remark_by_a_different_marker_is_asked_given_and_applied(results, sign
     page.get_by_role("button", name="Ask for a re-mark").click()
     expect(page.locator(".flash")).to_contain_text("rae is asked to re-mark q3")
     marker = signed_in_page("rae")
-    marker.goto(f"{origin(marker)}/cases/{case_id}/remark")
+    marker.get_by_role("navigation", name="Main").get_by_role("link", name="Re-marks").click()
+    expect(marker.get_by_role("cell", name="re-mark of q3 asked of rae")).to_be_visible()
+    marker.get_by_role("link", name=case_id).click()
     assert "keyed wrongly" not in marker.content()                 # never the person's words
     marker.get_by_label("Your score").fill("2.5")
     marker.get_by_role("button", name="Record the re-mark").click()

@@ -19,11 +19,11 @@ EXPECTED: dict[str, set[str]] = {
     "item_writer": {*EVERYONE, "Import items"},
     "reviewer": {*EVERYONE},
     "approver": {*EVERYONE},
-    "marker": {*EVERYONE, "Marking"},
+    "marker": {*EVERYONE, "Marking", "Re-marks"},
     "psychometrician": {*EVERYONE, "Marking", "Schemes & forms", *REVIEW, "Standard setting", "Corrective actions"},
     "registrar": {*EVERYONE, "Centres", "Intake", "Decisions", "Results", *REGISTRY, *CASES, *RECERT},
     "decision_maker": {*EVERYONE, "Intake", "Standard setting", "Decisions", "Results", *CASES, "Certificates"},
-    "admin": {label for label, _ in AREAS} - {"Import items", "Marking"},
+    "admin": {label for label, _ in AREAS} - {"Import items", "Marking", "Re-marks"},
     "auditor": {label for label, _ in AREAS},
 }
 
