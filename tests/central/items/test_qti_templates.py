@@ -17,7 +17,7 @@ from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.families import draw_instance, family_to_qti, parse_item
 from item_bank_sync.items.qti.reader import parse_qti_item
 from item_bank_sync.items.qti.templates import Draw, TemplateUnsatisfiable, printed, round_to
-from tests.support.qti_families import FAMILY, FAMILY3, family22, no_media
+from tests.support.qti_families import FAMILY, FAMILY3, QTI22, family22, no_media
 
 def instance(parsed, form_id: str, version: int = 1) -> tuple[Item, AnswerKey, str]:
     return draw_instance(parsed.item, parsed.key, form_id, version, lambda sha: b"")
@@ -208,3 +208,62 @@ def test_overflow_is_null_and_null_shown_is_refused() -> None:
     <setTemplateValue identifier="R"><power><baseValue baseType="float">10</baseValue><baseValue baseType="float">400</baseValue></power></setTemplateValue>"""
     with pytest.raises(ItemRejected, match="printedVariable\\[R\\]: shows template variable R, which has no value"):
         parse_item(family22(overflow, body='<p><printedVariable identifier="R"/></p>'), "o.xml", no_media)
+
+
+OPERATORS = f"""<?xml version="1.0" encoding="UTF-8"?>
+<assessmentItem xmlns="{QTI22}" identifier="operators" title="Operators" adaptive="false" timeDependent="false">
+  <responseDeclaration identifier="RESPONSE" cardinality="multiple" baseType="identifier"/>
+  <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float"/>
+  <templateDeclaration identifier="ORD" cardinality="ordered" baseType="integer"/>
+  <templateDeclaration identifier="SET" cardinality="multiple" baseType="identifier"/>
+  <templateDeclaration identifier="N" cardinality="single" baseType="integer"/>
+  <templateDeclaration identifier="F" cardinality="single" baseType="float"/>
+  <templateDeclaration identifier="B" cardinality="single" baseType="boolean"/>
+  <templateDeclaration identifier="S" cardinality="single" baseType="string"/>
+  <templateDeclaration identifier="R1" cardinality="single" baseType="integer"/>
+  <templateDeclaration identifier="R2" cardinality="single" baseType="integer"/>
+  <templateDeclaration identifier="P" cardinality="single" baseType="float"/>
+  <templateProcessing>
+    <setTemplateValue identifier="ORD"><ordered><baseValue baseType="integer">5</baseValue><baseValue baseType="integer">3</baseValue><baseValue baseType="integer">8</baseValue></ordered></setTemplateValue>
+    <setTemplateValue identifier="N"><index n="2"><variable identifier="ORD"/></index></setTemplateValue>
+    <setTemplateValue identifier="SET"><multiple><baseValue baseType="identifier">A</baseValue><baseValue baseType="identifier">C</baseValue></multiple></setTemplateValue>
+    <setTemplateValue identifier="F"><roundTo roundingMode="decimalPlaces" figures="3"><product><mathConstant name="pi"/><variable identifier="N"/></product></roundTo></setTemplateValue>
+    <setTemplateValue identifier="B"><and>
+      <member><baseValue baseType="identifier">A</baseValue><variable identifier="SET"/></member>
+      <contains><variable identifier="ORD"/><ordered><baseValue baseType="integer">3</baseValue><baseValue baseType="integer">8</baseValue></ordered></contains>
+      <not><isNull><variable identifier="N"/></isNull></not>
+      <equal toleranceMode="relative" tolerance="1"><variable identifier="F"/><baseValue baseType="float">9.4</baseValue></equal>
+      <equal toleranceMode="absolute" tolerance="0.02"><variable identifier="F"/><baseValue baseType="float">9.44</baseValue></equal>
+      <gt><integerModulus><baseValue baseType="integer">17</baseValue><baseValue baseType="integer">5</baseValue></integerModulus><baseValue baseType="integer">1</baseValue></gt>
+      <lte><min><variable identifier="ORD"/></min><baseValue baseType="integer">3</baseValue></lte>
+      <gte><max><variable identifier="ORD"/></max><baseValue baseType="integer">8</baseValue></gte>
+      <match><integerDivide><baseValue baseType="integer">-7</baseValue><baseValue baseType="integer">2</baseValue></integerDivide><baseValue baseType="integer">-4</baseValue></match>
+      <or><baseValue baseType="boolean">false</baseValue><lt><truncate><baseValue baseType="float">-2.7</baseValue></truncate><baseValue baseType="integer">-1</baseValue></lt></or>
+      <isNull><divide><baseValue baseType="integer">1</baseValue><baseValue baseType="integer">0</baseValue></divide></isNull>
+    </and></setTemplateValue>
+    <templateCondition>
+      <templateIf><variable identifier="B"/><setTemplateValue identifier="S"><baseValue baseType="string">all true</baseValue></setTemplateValue></templateIf>
+      <templateElse><setTemplateValue identifier="S"><baseValue baseType="string">wrong</baseValue></setTemplateValue></templateElse>
+    </templateCondition>
+    <setTemplateValue identifier="R1"><round><baseValue baseType="float">2.5</baseValue></round></setTemplateValue>
+    <setTemplateValue identifier="R2"><round><baseValue baseType="float">-2.5</baseValue></round></setTemplateValue>
+    <setTemplateValue identifier="P"><power><baseValue baseType="integer">2</baseValue><baseValue baseType="integer">10</baseValue></power></setTemplateValue>
+    <setCorrectResponse identifier="RESPONSE"><variable identifier="SET"/></setCorrectResponse>
+    <exitTemplate/>
+    <setCorrectResponse identifier="RESPONSE"><multiple><baseValue baseType="identifier">B</baseValue></multiple></setCorrectResponse>
+  </templateProcessing>
+  <itemBody>
+    <p>ORD <printedVariable identifier="ORD" delimiter=", "/>; third <printedVariable identifier="ORD" index="3"/>; F <printedVariable identifier="F" format="%.3f"/>; S <printedVariable identifier="S"/>; R <printedVariable identifier="R1"/> <printedVariable identifier="R2"/>; P <printedVariable identifier="P"/>; N in base 2 <printedVariable identifier="N" base="2"/>.</p>
+    <choiceInteraction responseIdentifier="RESPONSE" maxChoices="0">
+      <simpleChoice identifier="A">a</simpleChoice><simpleChoice identifier="B">b</simpleChoice><simpleChoice identifier="C">c</simpleChoice>
+    </choiceInteraction>
+  </itemBody>
+  <responseProcessing template="http://www.imsglobal.org/question/qti_v2p2/rptemplates/match_correct"/>
+</assessmentItem>""".encode()
+
+
+def test_operators_containers_and_exit_template() -> None:
+    parsed = parse_item(OPERATORS, "operators.xml", no_media)
+    assert ("ORD 5, 3, 8; third 8; F 9.425; S all true; R 3 -2; P 1024; N in base 2 11."
+            in parsed.item.body_html)
+    assert parsed.key.responses[0].correct == ["A", "C"]  # exitTemplate stopped before the last rule
