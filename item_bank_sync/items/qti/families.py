@@ -47,6 +47,10 @@ def parse_item(data: bytes, source: str, load_media: MediaLoader, *, area: str |
     check_vocabulary(root, source)
     if qti_name(root) != "assessmentItem":
         raise ItemRejected(source, qti_name(root), "is not an assessmentItem (only items are imported)")
+    for child in root:
+        if qti_name(child) == "assessmentStimulusRef":  # its file is not kept in the bank to draw from later
+            raise ItemRejected(source, "assessmentStimulusRef", "a shared stimulus in an item family is not "
+                                                                "supported (put the passage in the item body)")
     family = Family(root, source)
     item_id = qti_attrs(root).get("identifier", "")
     recorded: dict[str, str] = {}

@@ -182,35 +182,34 @@ class Family:
         self.variables[ident] = TemplateVar(ident, card, base, default, a.get("mathVariable") == "true")
 
     def _check_rules(self, parent: etree._Element, where: str) -> None:
-        for rule in qti_children(parent):
+        self._check_rule_list(list(qti_children(parent)), where, nested=False)
+
+    def _check_rule_list(self, rules: list[etree._Element], where: str, nested: bool) -> None:
+        """Every rule supported and aimed at a declared variable; ``nested``: a templateCondition's branches."""
+        for rule in rules:
             name = qti_name(rule)
             path = f"{where}/{name}"
-            if name not in RULES and name not in ("templateIf", "templateElseIf", "templateElse"):
-                raise self.reject(path, "is not supported in template processing")
+            branch = name in ("templateIf", "templateElseIf", "templateElse")
+            if nested != branch or (name not in RULES and not branch):
+                raise self.reject(path, "is not supported in template processing" if not nested
+                                  else "is not allowed in a templateCondition")
             target = qti_attrs(rule).get("identifier", "")
             if name == "setTemplateValue" and target not in self.variables:
                 raise self.reject(f"{path}[{target}]", "does not name a template variable")
             if name in ("setCorrectResponse", "setDefaultValue") and target not in self.declared:
                 raise self.reject(f"{path}[{target}]", "does not name a response or outcome declaration")
-            if name in ("templateCondition", "templateIf", "templateElseIf", "templateElse"):
-                children = list(qti_children(rule))
-                first = 0 if name in ("templateCondition", "templateElse") else 1
-                if first:
-                    self._check_expression(children[0] if children else None, path)
-                self._check_rules_list(children[first:], path, nested=name == "templateCondition")
+            children = list(qti_children(rule))
+            if name == "templateCondition":
+                self._check_rule_list(children, path, nested=True)
+            elif name in ("templateIf", "templateElseIf"):
+                self._check_expression(children[0] if children else None, path)
+                self._check_rule_list(children[1:], path, nested=False)
+            elif name == "templateElse":
+                self._check_rule_list(children, path, nested=False)
             elif name != "exitTemplate":
-                kids = list(qti_children(rule))
-                if len(kids) != 1:
+                if len(children) != 1:
                     raise self.reject(path, "needs exactly one expression")
-                self._check_expression(kids[0], path)
-
-    def _check_rules_list(self, children: list[etree._Element], where: str, nested: bool) -> None:
-        holder = etree.Element("holder")
-        for child in children:
-            if nested and qti_name(child) not in ("templateIf", "templateElseIf", "templateElse"):
-                raise self.reject(f"{where}/{qti_name(child)}", "is not allowed in a templateCondition")
-            holder.append(copy.copy(child))
-        self._check_rules(holder, where)
+                self._check_expression(children[0], path)
 
     def _check_expression(self, el: etree._Element | None, where: str) -> None:
         if el is None:

@@ -267,3 +267,16 @@ def test_operators_containers_and_exit_template() -> None:
     assert ("ORD 5, 3, 8; third 8; F 9.425; S all true; R 3 -2; P 1024; N in base 2 11."
             in parsed.item.body_html)
     assert parsed.key.responses[0].correct == ["A", "C"]  # exitTemplate stopped before the last rule
+
+
+def test_misplaced_rules_and_a_shared_stimulus_are_refused_by_name() -> None:
+    stray = '<templateCondition><setTemplateValue identifier="A"><null/></setTemplateValue></templateCondition>'
+    with pytest.raises(ItemRejected) as refused:
+        parse_item(family22(stray), "bad.xml", no_media)
+    assert refused.value.element == "templateProcessing/templateCondition/setTemplateValue"
+    branch = '<templateIf><baseValue baseType="boolean">true</baseValue></templateIf>'
+    with pytest.raises(ItemRejected, match="templateProcessing/templateIf: is not supported"):
+        parse_item(family22(branch), "bad.xml", no_media)
+    stimulus = '<assessmentStimulusRef identifier="S1" href="passage.xml"/>'
+    with pytest.raises(ItemRejected, match="assessmentStimulusRef: a shared stimulus in an item family"):
+        parse_item(family22("", declarations=stimulus), "bad.xml", no_media)
