@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from exam_core.errors import ValidationError
 from exam_core.sync_wire import ACCEPTED
@@ -41,10 +42,13 @@ blueprint:
 """
 
 
-def _bank_family(world: World, tmp_path: Path, source: bytes) -> None:
+def _bank_family(world: World, tmp_path: Path, source: bytes, picture: bool = False) -> None:
     folder = tmp_path / "families"
     folder.mkdir()
     (folder / "triple.xml").write_bytes(source)
+    if picture:
+        (folder / "img").mkdir()
+        Image.new("RGB", (8, 8), "red").save(folder / "img" / "dot.png")
     parsed = list(iter_sources([folder], ImportOptions(area="algebra")))
     bank = world.context.item_bank()
     bank.store_batch(parsed, "alice")  # type: ignore[arg-type]  # a refusal here fails the test loudly
@@ -143,3 +147,17 @@ def test_a_family_cannot_be_a_corrected_key_for_a_rescore(world: World, tmp_path
     _bank_family(world, tmp_path, family22(""))
     with pytest.raises(ValidationError, match="is an item family"):
         corrected_key(world.context, "triple@1")
+
+
+def test_a_family_with_a_picture_draws_it_from_the_bank_s_media(world: World, tmp_path: Path) -> None:
+    _bank_family(world, tmp_path, family22("", body='<p><img src="img/dot.png" alt="A red dot"/></p>'), picture=True)
+    family = world.context.item_bank().answer_key("triple", 1).family
+    assert family is not None and "img/dot.png" not in family.qti and 'src="media:' in family.qti
+    (form,) = build_forms(world.context, "ALG", None, 1, 3, "carol").forms
+    content, media = form_content(world.context, form["form_id"], form["version"])
+    (ref,) = content.items[0].media
+    assert f'src="media:{ref.sha256}"' in content.items[0].body_html and media[ref.sha256].startswith(b"\x89PNG")
+    out = tmp_path / "form.zip"
+    export_form(world.context, form["form_id"], out, form["version"], "carol")
+    (parsed,) = list(iter_sources([out], ImportOptions(area="algebra")))
+    assert world.context.item_bank().store_batch([parsed], "alice")[0].outcome == "unchanged"  # type: ignore[list-item]
