@@ -165,7 +165,7 @@ def _player_view(interaction: Interaction) -> dict[str, Any] | None:
         return None
     media = player.media
     return {"src": f"/media/{media.sha256}", "video": media.mime.startswith("video/"),
-            "alt": media.alt or "the recording", "width": media.width, "height": media.height,
+            "alt": media.alt, "width": media.width, "height": media.height,
             "min_plays": player.min_plays, "max_plays": player.max_plays, "loop": player.loop,
             "tracks": [{"src": f"/media/{t.media.sha256}", "kind": t.kind, "srclang": t.srclang,
                         "label": t.label or t.srclang or t.kind.capitalize(), "default": t.default}

@@ -790,9 +790,9 @@ function renderMedia(box, it, value, onChange, announce) {
   const media = el(p.video ? 'video' : 'audio', { preload: 'none', className: 'media-player',
                                                   width: p.video ? p.width : undefined,
                                                   height: p.video ? p.height : undefined,
-                                                  'aria-label': p.video ? p.alt : undefined });
+                                                  'aria-label': p.video ? (p.alt || 'the recording') : undefined });
   media.loop = Boolean(p.loop) && !p.max_plays;
-  const play = el('button', { type: 'button', className: 'secondary', 'aria-label': `Play: ${p.alt}`, text: 'Play' });
+  const play = el('button', { type: 'button', className: 'secondary', 'aria-label': `Play: ${p.alt || 'the recording'}`, text: 'Play' });
   const pause = el('button', { type: 'button', className: 'secondary', text: 'Pause', disabled: true });
   const status = el('p', { className: 'media-status', 'aria-live': 'polite', tabindex: -1 });
   const left = () => (p.max_plays ? p.max_plays - plays : Infinity);
