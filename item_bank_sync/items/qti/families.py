@@ -52,6 +52,7 @@ def parse_item(data: bytes, source: str, load_media: MediaLoader, *, area: str |
             raise ItemRejected(source, "assessmentStimulusRef", "a shared stimulus in an item family is not "
                                                                 "supported (put the passage in the item body)")
     family = Family(root, source)
+    warnings.extend(_named_not_substituted(root, family))
     item_id = qti_attrs(root).get("identifier", "")
     recorded: dict[str, str] = {}
     instance, drawn = family.instance(Draw("preview", item_id, 0), f"item {item_id}")
@@ -63,6 +64,19 @@ def parse_item(data: bytes, source: str, load_media: MediaLoader, *, area: str |
     warnings.append(f"templateProcessing: an item family; the bank shows one instance (seed {drawn.seed[:12]}), "
                     "each form draws its own when it is built")
     return dataclasses.replace(parsed, key=key)
+
+
+def _named_not_substituted(root: etree._Element, family: Family) -> list[str]:
+    """MathML identifiers that spell a template variable QTI does not substitute (not a
+    ``mathVariable``): kept as written, said in a warning, since the candidate sees the name."""
+    out = []
+    for el in root.iter():
+        if isinstance(el.tag, str) and qti_name(el) in ("math:mi", "math:ci"):
+            var = family.variables.get((el.text or "").strip())
+            if var is not None and not var.math_variable:
+                out.append(f"math/{qti_name(el)[5:]}[{var.identifier}]: spells template variable {var.identifier}, "
+                           "which is not declared mathVariable=\"true\", so the candidate sees its name")
+    return sorted(set(out))
 
 
 def _recording(load_media: MediaLoader, recorded: dict[str, str]) -> MediaLoader:

@@ -17,7 +17,7 @@ from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.families import draw_instance, family_to_qti, parse_item
 from item_bank_sync.items.qti.reader import parse_qti_item
 from item_bank_sync.items.qti.templates import Draw, TemplateUnsatisfiable, printed, round_to
-from tests.support.qti_families import FAMILY, FAMILY3, QTI22, family22, no_media
+from tests.support.qti_families import FAMILY, FAMILY3, MATHML, QTI22, family22, no_media
 
 def instance(parsed, form_id: str, version: int = 1) -> tuple[Item, AnswerKey, str]:
     return draw_instance(parsed.item, parsed.key, form_id, version, lambda sha: b"")
@@ -280,3 +280,10 @@ def test_misplaced_rules_and_a_shared_stimulus_are_refused_by_name() -> None:
     stimulus = '<assessmentStimulusRef identifier="S1" href="passage.xml"/>'
     with pytest.raises(ItemRejected, match="assessmentStimulusRef: a shared stimulus in an item family"):
         parse_item(family22("", declarations=stimulus), "bad.xml", no_media)
+
+
+def test_a_math_name_of_a_variable_that_is_not_a_math_variable_is_kept_and_warned() -> None:
+    body = f'<p><math xmlns="{MATHML}"><mi>R</mi></math></p>'
+    parsed = parse_item(family22("", body=body), "w.xml", no_media)
+    assert "<mi>R</mi>" in parsed.item.body_html
+    assert any(w.startswith("math/mi[R]: spells template variable R") for w in parsed.warnings)
