@@ -20,9 +20,11 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from sqlalchemy import select
 
 from exam_core.errors import InvigilError, ValidationError
+from exam_core.presentation import clean
 from item_bank_sync.cases import handling
 from item_bank_sync.cases.keys import corrections_of
 from item_bank_sync.cases.remark import apply_remark, remark
@@ -34,6 +36,7 @@ from item_bank_sync.results.marking import person_key
 from item_bank_sync.results.schema import marking_tasks
 from item_bank_sync.web.access import ADMIN, DECISION_MAKER, MARKER, REGISTRAR, may_do, require_role, state
 from item_bank_sync.web.formfields import ID_RE, actor, int_field, paged, refused, shown_time, text_field
+from item_bank_sync.web.items.markwork import task_page
 from item_bank_sync.web.tables import Col, TableSpec
 
 bp = Blueprint("staff_cases", __name__, url_prefix="/cases")
@@ -350,14 +353,36 @@ def remarks_asked() -> ResponseReturnValue:
     return render_template("staff/cases/remarks.html", rows=rows)
 
 
+def _responses(attempt_id: str | None) -> list[dict[str, Any]]:
+    """Each human-marked response of the attempt as the marking page shows it (question, answer,
+    rubric), blind: no earlier mark, no candidate."""
+    if not attempt_id:
+        return []
+    ctx, t = state().ctx, marking_tasks.c
+    with ctx.open_results_db().connect() as conn:
+        ids = [r[0] for r in conn.execute(select(t.task_id).where(t.attempt_id == attempt_id).order_by(t.item_id))]
+    shown = []
+    for task_id in ids:
+        page = task_page(ctx.open_results_db(), ctx.item_bank(), task_id, actor())
+        shown.append({"item_id": page.task["item_id"], "max_score": page.task["max_score"], "answer": page.answer,
+                      "prompt": Markup(clean(page.prompt_html)),  # noqa: S704 - sanitised: model tags only
+                      "rubric": Markup(clean(page.rubric_html))})  # noqa: S704
+    return shown
+
+
+def _remark_form(case: dict[str, Any], errors: dict[str, str], status: int) -> ResponseReturnValue:
+    attempt_id = case.get("attempt_id")
+    return render_template("staff/cases/remark.html", case_id=case["case_id"], attempt_id=attempt_id,
+                           items=_human_items(attempt_id), responses=_responses(attempt_id), errors=errors,
+                           form=request.form), status
+
+
 @bp.get("/<case_id>/remark")
 @require_role(MARKER)
 def remark_page(case_id: str) -> ResponseReturnValue:
-    """The re-marker's page: the attempt and its items marked by people, and the score to enter
-    (without the person's words)."""
-    case = _case(case_id)
-    return render_template("staff/cases/remark.html", case_id=case["case_id"], attempt_id=case.get("attempt_id"),
-                           items=_human_items(case.get("attempt_id")), errors={}, form=request.form), 200
+    """The re-marker's page: each response marked by people with its question and rubric, and the
+    score to enter (without the person's words or the earlier marks)."""
+    return _remark_form(_case(case_id), {}, 200)
 
 
 @bp.post("/<case_id>/remark")
@@ -377,8 +402,7 @@ def remark_record(case_id: str) -> ResponseReturnValue:
         remark_id = remark(state().ctx, case["attempt_id"], item_id, actor(), score, text_field("note", 1000,
                                                                                                required=False))
     except InvigilError as exc:
-        return render_template("staff/cases/remark.html", case_id=case["case_id"], attempt_id=case["attempt_id"],
-                               items=items, errors={"score": str(exc)}, form=request.form), 422
+        return _remark_form(case, {"score": str(exc)}, 422)
     handling.note_event(state().ctx, actor(), case["case_id"], "remark", f"re-mark {remark_id} of {item_id} given")
     flash(f"Re-mark {remark_id} recorded; the case's handler decides whether it applies.", "ok")
     return redirect(url_for("staff_cases.remark_page", case_id=case["case_id"]), code=303)

@@ -59,6 +59,7 @@ def test_lodging_acknowledging_and_assigning_with_the_keyboard_alone(results, si
     page.goto(f"{origin(page)}/cases/")
     assert look(page, "h21-cases-empty") == []
     page.goto(f"{origin(page)}/cases/new")
+    assert look(page, "h21-lodge") == []
     page.locator("#kind").focus()                        # appeal (first), against a result (first)
     for _ in range(2):
         page.keyboard.press("Tab")
@@ -192,6 +193,7 @@ def test_a_remark_by_a_different_marker_is_asked_given_and_applied(results, sign
     expect(marker.get_by_role("cell", name="re-mark of q3 asked of rae")).to_be_visible()
     marker.get_by_role("link", name=case_id).click()
     assert "keyed wrongly" not in marker.content()                 # never the person's words
+    expect(marker.locator(".response")).to_have_text("A careful essay")   # the response, as on the marking page
     marker.get_by_label("Your score").fill("2.5")
     marker.get_by_role("button", name="Record the re-mark").click()
     expect(marker.locator(".flash")).to_contain_text("recorded")
