@@ -28,7 +28,7 @@ from exam_core.model import AnswerKey, Item, TemplateFamily
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.include import Includer
 from item_bank_sync.items.qti.reader import MediaLoader, ParsedItem, _ItemReader, parse_qti_item
-from item_bank_sync.items.qti.templates import Draw, Family, has_templates
+from item_bank_sync.items.qti.templates import Draw, Family, TemplateUnsatisfiable, has_templates
 from item_bank_sync.items.qti.xml import check_vocabulary, parse_xml, qti_attrs, qti_name, qti_version
 
 #: Media attributes whose ``src`` the family's media map records (and export rewrites).
@@ -123,9 +123,14 @@ def _drawn(item: Item, key: AnswerKey, draw: Draw, purpose: str,
             raise ItemRejected(source, element, f"media {src!r} is not among the family's stored media")
         return media(src.removeprefix("media:"))
 
-    root = parse_xml(family.qti.encode("utf-8"), source)
-    instance, drawn = Family(root, source).instance(draw, label)
-    parsed = _ItemReader(instance, source, qti_version(root, source), load, []).read(item.competency_area, False)
+    try:
+        root = parse_xml(family.qti.encode("utf-8"), source)
+        instance, drawn = Family(root, source).instance(draw, label)
+        parsed = _ItemReader(instance, source, qti_version(root, source), load, []).read(item.competency_area, False)
+    except TemplateUnsatisfiable:
+        raise  # names the item already
+    except ItemRejected as exc:  # a form build must say which item could not be drawn
+        raise ItemRejected(source, f"{label} {exc.element}", exc.problem) from None
     out_item = dataclasses.replace(parsed.item, item_id=item.item_id, version=item.version, title=item.title,
                                    competency_area=item.competency_area)
     out_key = dataclasses.replace(parsed.key, item_id=key.item_id, version=key.version, family=None)

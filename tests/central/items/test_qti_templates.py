@@ -8,6 +8,7 @@ The families here are written for these tests (licence-clean), modelled on the c
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import pytest
@@ -287,3 +288,14 @@ def test_a_math_name_of_a_variable_that_is_not_a_math_variable_is_kept_and_warne
     parsed = parse_item(family22("", body=body), "w.xml", no_media)
     assert "<mi>R</mi>" in parsed.item.body_html
     assert any(w.startswith("math/mi[R]: spells template variable R") for w in parsed.warnings)
+
+
+def test_a_form_draw_that_fails_names_the_item() -> None:
+    parsed = parse_item(FAMILY, "triple.xml", no_media)
+    broken = family22('<setCorrectResponse identifier="RESPONSE"><baseValue baseType="float">2.5</baseValue>'
+                      '</setCorrectResponse>').decode().split("?>", 1)[1]
+    key = dataclasses.replace(parsed.key, family=dataclasses.replace(parsed.key.family, qti=broken))
+    with pytest.raises(ItemRejected) as failed:
+        draw_instance(parsed.item, key, "F9", 1, lambda sha: b"")
+    assert failed.value.element == "item triple v1 templateProcessing/setCorrectResponse[RESPONSE]"
+    assert "not of baseType integer" in failed.value.problem and "form F9 v1" in failed.value.source
