@@ -8,7 +8,7 @@ import pytest
 from exam_core.errors import ValidationError
 from exam_core.model import (
     AnswerKey, Attempt, Certificate, Event, Form, FormContent, Item, Response,
-    check_response_value,
+    TemplateFamily, check_response_value,
 )
 
 ITEM = {
@@ -93,3 +93,17 @@ def test_answer_key_event_attempt_response_certificate_round_trip():
 def test_form_rejects_duplicate_items():
     with pytest.raises(ValidationError, match="items"):
         Form.from_dict(dict(FORM, items=FORM["items"] * 2))
+
+
+def test_an_answer_key_carries_an_item_family_only_when_it_has_one() -> None:
+    """A key without a family keeps its bytes (stored keys keep their content hash); a family
+    round-trips, and a malformed one is refused by field."""
+    plain = AnswerKey(item_id="q1", version=1, responses=())
+    assert "family" not in plain.to_dict()
+    family = TemplateFamily(qti="<assessmentItem/>", preview_seed="ab" * 32)
+    key = AnswerKey(item_id="q1", version=1, responses=(), family=family)
+    assert AnswerKey.from_dict(json.loads(json.dumps(key.to_dict()))) == key
+    with pytest.raises(ValidationError, match=r"family\.preview_seed"):
+        AnswerKey.from_dict({**key.to_dict(), "family": {"qti": "x", "preview_seed": 5}})
+    with pytest.raises(ValidationError, match=r"family\.extra"):
+        AnswerKey.from_dict({**key.to_dict(), "family": {"qti": "x", "extra": 1}})
