@@ -143,6 +143,17 @@ def test_an_appeal_is_lodged_with_the_persons_words_and_followed(world: World) -
     assert ("case.lodge" in [e.action for e in audit_of(world.results.world.data_dir).entries()])
 
 
+def test_an_appeal_after_its_deadline_is_refused_with_the_deadline(world: World) -> None:
+    """Only the body may hear a late appeal, for a reason it records (staff, ``--accept-late``)."""
+    release(world.results.ctx, "Rita Releaser", "results day", attempt_id=PASSED)
+    execute(central_db(world.results.world.data_dir).results,
+            "UPDATE result_releases SET released_at = ? WHERE attempt_id = ?", "2020-01-01T00:00:00Z", PASSED)
+    late = world.post(world.ann, f"/results/{PASSED}/appeal", {"summary": "I was ill."})
+    assert late.status_code == 422 and 'role="alert"' in late.text
+    assert "the deadline for appealing this result was 2020-01-" in late.text and "contact the body" in late.text
+    assert handling.listing(world.results.ctx, "appeal") == []
+
+
 def test_certificates_cpd_with_evidence_and_the_renewal_standing(world: World) -> None:
     release(world.results.ctx, "Rita Releaser", "results day", attempt_id=PASSED)
     cert = CertificateRegistry(world.results.ctx).issue(PASSED, DECIDER)
