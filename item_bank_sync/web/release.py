@@ -76,13 +76,19 @@ def _queue_spec(centres: tuple[str, ...], forms: tuple[str, ...]) -> TableSpec:
 @require_role(*VIEW)
 def queue_page() -> ResponseReturnValue:
     """The review queue: every unreleased attempt, filtered by centre and form, paged; the release form."""
+    return _queue()
+
+
+def _queue(error: str = "", reason: str = "") -> ResponseReturnValue:
+    """The queue page; ``error`` is shown next to the release form's selection (422 then)."""
     centres, forms = _choices(_A.centre_id), _choices(_A.form_id)
     spec = _queue_spec(centres, forms)
     query = (select(*(c.expr.label(c.key) for c in spec.columns))
              .where(_A.attempt_id.not_in(select(result_releases.c.attempt_id))))
     page = paged(state().ctx.open_results_db(), spec, "staff_release.queue_page", query)
-    return render_template("staff/release/queue.html", page=page, centres=centres, forms=forms,
-                           may_release=may_do("release.results"), not_told=not_told(state().ctx))
+    html = render_template("staff/release/queue.html", page=page, centres=centres, forms=forms, error=error,
+                           reason=reason, may_release=may_do("release.results"), not_told=not_told(state().ctx))
+    return (html, 422) if error else html
 
 
 def _summary(done: Released) -> None:
@@ -116,8 +122,8 @@ def release_many() -> ResponseReturnValue:
     """``release results --centre C --form F --by --reason``: every releasable attempt of the selection."""
     centre, form = optional_id("centre_id"), optional_id("form_id")
     if not (centre or form):
-        return refused("Release refused", "Choose a centre, a form or both.", 400,
-                       back=url_for("staff_release.queue_page"))
+        return _queue("Choose a centre, a form or both (to release one attempt, open it from the list).",
+                      request.form.get("reason", "")[:MAX_REASON])
     return _release(url_for("staff_release.queue_page"), centre=centre, form=form)
 
 

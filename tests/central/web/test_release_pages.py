@@ -48,6 +48,12 @@ def test_the_queue_filters_by_centre_and_form_with_select_boxes_and_passes_axe(c
     expect(page.get_by_role("table").first).to_contain_text(PASSED)
     expect(page.get_by_role("table").first).to_contain_text(FAILED)
     assert look(page, "release-queue") == []
+    page.get_by_label("Reason for releasing (recorded)").fill("results day")
+    page.get_by_role("button", name="Release the results").click()     # neither a centre nor a form chosen
+    expect(page.locator("#release-error")).to_contain_text("Choose a centre, a form or both")
+    expect(page.get_by_label("Reason for releasing (recorded)")).to_have_value("results day")
+    assert page.locator("#release-centre").get_attribute("aria-invalid") == "true"
+    assert look(page, "release-queue-error") == [] and audit_entries(central.data_dir, "results.release") == []
     page.goto(f"{origin(page)}/release/attempts/{FAILED}")
     expect(page.locator("#standing")).to_contain_text("Decision: fail")
     assert look(page, "release-attempt-unreleased") == []
