@@ -161,3 +161,27 @@ def test_a_family_with_a_picture_draws_it_from_the_bank_s_media(world: World, tm
     export_form(world.context, form["form_id"], out, form["version"], "carol")
     (parsed,) = list(iter_sources([out], ImportOptions(area="algebra")))
     assert world.context.item_bank().store_batch([parsed], "alice")[0].outcome == "unchanged"  # type: ignore[list-item]
+
+
+def test_the_cli_imports_a_family_with_a_warning_and_a_failed_draw_stops_the_build(central, tmp_path: Path) -> None:
+    folder = tmp_path / "fam"
+    folder.mkdir()
+    (folder / "triple.xml").write_bytes(family22(""))
+    report = central.json("import", folder, "--area", "algebra", "--by", "wendy")
+    assert [r["outcome"] for r in report["imported"]] == ["created"]
+    assert "an item family" in json.dumps(report)
+    central.approve_all()
+    scheme = tmp_path / "alg.yaml"
+    scheme.write_text(SCHEME)
+    central.json("schemes", "add", scheme, "--by", "psy")
+    built = central.json("forms", "build", "--scheme", "ALG", "--count", "2", "--seed", "4", "--by", "psy")
+    assert [f["outcome"] for f in built["forms"]] == ["created", "created"]
+    bank = bank_of(central.data_dir)
+    (key_json,) = bank.execute("SELECT key_json FROM items WHERE item_id = 'triple'").fetchone()
+    key = json.loads(key_json)
+    key["family"]["qti"] = key["family"]["qti"].replace('min="2"', 'min="30"')  # an empty range: 30..20
+    bank.execute("UPDATE items SET key_json = ? WHERE item_id = 'triple'", (json.dumps(key),))
+    failed = central.run("forms", "build", "--scheme", "ALG", "--count", "2", "--seed", "5", "--by", "psy")
+    assert failed.exit_code == 1
+    assert "item triple v1 randomInteger: min=30 max=20 step=1 is an empty range" in failed.output + failed.stderr
+    assert bank.execute("SELECT COUNT(*) FROM forms").fetchone()[0] == 2  # the failed build stored nothing
