@@ -90,7 +90,7 @@ def test_holds_placed_and_lifted_on_the_page_write_the_cli_entries(central, sign
 def test_one_attempt_released_with_the_keyboard_alone_issues_its_certificate(central, signed_in_page):
     page = signed_in_page(RELEASER, ("decision_maker",))
     page.goto(f"{origin(page)}/release/attempts/{PASSED}")
-    expect(page.locator("#certificate")).to_contain_text("issued at release")
+    expect(page.locator("#certificate")).to_contain_text("issued when this pass is released")
     tab_to(page, "release-reason")
     page.keyboard.type("results day")
     page.keyboard.press("Tab")
