@@ -77,3 +77,18 @@ def no_media(src: str, element: str) -> bytes:
     raise ItemRejected("test", element, f"no media {src}")
 
 
+
+
+#: A human-marked family: the voltage in the question is drawn; markers must see the candidate's one.
+ESSAY_FAMILY = f"""<?xml version="1.0" encoding="UTF-8"?>
+<assessmentItem xmlns="{QTI22}" identifier="essay-fam" title="Explain earthing" adaptive="false" timeDependent="false">
+  <responseDeclaration identifier="RESPONSE" cardinality="single" baseType="string"/>
+  <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float" normalMaximum="4"/>
+  <templateDeclaration identifier="V" cardinality="single" baseType="integer"/>
+  <templateProcessing><setTemplateValue identifier="V"><randomInteger min="100" max="999"/></setTemplateValue></templateProcessing>
+  <itemBody>
+    <p>Explain why a <printedVariable identifier="V"/> V supply needs earthing.</p>
+    <extendedTextInteraction responseIdentifier="RESPONSE"/>
+    <rubricBlock view="scorer"><p>Full marks name the <printedVariable identifier="V"/> V fault path.</p></rubricBlock>
+  </itemBody>
+</assessmentItem>""".encode()

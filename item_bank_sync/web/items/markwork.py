@@ -25,6 +25,7 @@ from exam_core.errors import InvigilError
 from exam_core.model import Item
 from item_bank_sync.bank.store import ItemBank
 from item_bank_sync.db.sql import read
+from item_bank_sync.forms.store import form_instances
 from item_bank_sync.results.marking import person_key, task_response
 from item_bank_sync.results.schema import attempts, marking_tasks, marks
 from item_bank_sync.web.items.drawings import DrawingView, drawing_view
@@ -47,12 +48,18 @@ def queue(db: Engine, person: str) -> dict[str, list[dict[str, Any]]]:
     return {"mark": [dict(r) for r in to_mark], "adjudicate": [dict(r) for r in to_settle]}
 
 
-def item_version(results: Engine, bank: Engine, attempt_id: str, item_id: str) -> int | None:
-    """The version of ``item_id`` on the form this attempt took."""
+def _attempt_form(results: Engine, attempt_id: str) -> tuple[str, int] | None:
+    """(form id, form version) the attempt took, or None for an unknown attempt."""
     with read(results) as conn:
         row = conn.execute(select(attempts.c.form_id, attempts.c.form_version)
                            .where(attempts.c.attempt_id == attempt_id)).first()
-    form = versioned_json(bank, "forms", row[0], row[1]) if row else None
+    return (row[0], int(row[1])) if row else None
+
+
+def item_version(results: Engine, bank: Engine, attempt_id: str, item_id: str) -> int | None:
+    """The version of ``item_id`` on the form this attempt took."""
+    taken = _attempt_form(results, attempt_id)
+    form = versioned_json(bank, "forms", *taken) if taken else None
     for ref in (form or {}).get("items", []):
         if ref.get("item_id") == item_id:
             return int(ref["version"])
@@ -118,6 +125,10 @@ def _question(results: Engine, bank: ItemBank, task: dict[str, Any]) -> tuple[It
         item, key = bank.item(task["item_id"], version), bank.answer_key(task["item_id"], version)
     except InvigilError:  # no such version, or a stored document that no longer reads: show no text
         return None, ""
+    taken = _attempt_form(results, task["attempt_id"]) if key.family else None
+    drawn = form_instances(bank.db, *taken).get(task["item_id"]) if taken else None
+    if drawn:  # an item family: the instance this form's candidates answered, with its rubric
+        item, key = drawn[0], drawn[1]
     return item, key.rubric_html
 
 

@@ -26,9 +26,10 @@ from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.qti.templates import Draw, TemplateUnsatisfiable
 from item_bank_sync.results.intake import Intake, load_form_scoring
+from item_bank_sync.web.items.markwork import task_page
 from tests.support.central_db import bank_of, central_db, sql
 from tests.support.central_world import CENTRE_ID, World, build_world
-from tests.support.qti_families import family22
+from tests.support.qti_families import ESSAY_FAMILY, family22
 
 SCHEME = """format: invigil-scheme/1
 id: ALG
@@ -185,3 +186,24 @@ def test_the_cli_imports_a_family_with_a_warning_and_a_failed_draw_stops_the_bui
     assert failed.exit_code == 1
     assert "item triple v1 randomInteger: min=30 max=20 step=1 is an empty range" in failed.output + failed.stderr
     assert bank.execute("SELECT COUNT(*) FROM forms").fetchone()[0] == 2  # the failed build stored nothing
+
+
+def test_markers_see_the_instance_the_candidate_answered(world: World, tmp_path: Path) -> None:
+    _bank_family(world, tmp_path, ESSAY_FAMILY.replace(b'identifier="essay-fam"', b'identifier="triple"'))
+    (form,) = build_forms(world.context, "ALG", None, 1, 8, "carol").forms
+    content, _ = form_content(world.context, form["form_id"], form["version"])
+    volts = re.search(r"a (\d+) V supply", content.items[0].body_html).group(1)  # type: ignore[union-attr]
+    assert volts != re.search(r"a (\d+) V supply",  # the bank's preview drew another value
+                              world.context.item_bank().item("triple", 1).body_html).group(1)  # type: ignore[union-attr]
+    bank = bank_of(world.data_dir)
+    (row,) = bank.query("SELECT * FROM packages")
+    bank["packages"].insert({**row, "package_id": "pkg-fam", "form_id": form["form_id"],
+                             "form_version": form["version"]})
+    db = central_db(world.data_dir)
+    over = {"form_id": form["form_id"], "form_version": form["version"], "package_id": "pkg-fam"}
+    answers = {"triple": "Because a fault must trip the breaker."}
+    sealed = world.seal("att-1", answers, payload=world.payload("att-1", answers, **over), **over)
+    assert Intake(db.bank, db.results, world.keys, []).receive(sealed, CENTRE_ID).status == ACCEPTED
+    (task_id,) = sql(db.results).execute("SELECT task_id FROM marking_tasks").fetchone()
+    page = task_page(db.results, world.context.item_bank(), task_id, "mo")
+    assert f"a {volts} V supply" in page.prompt_html and f"name the {volts} V fault path" in page.rubric_html
