@@ -214,3 +214,36 @@ def test_a_forged_or_missing_csrf_token_and_a_role_without_cases_are_refused(res
     writer = signed_in_page("ivy", ("item_writer",))
     assert writer.request.get(f"{origin(writer)}/cases/{case_id}").status == 403
     assert writer.get_by_role("link", name="Appeals & complaints").count() == 0
+
+
+def test_a_complaint_names_its_centre_and_a_late_appeal_needs_a_recorded_reason(results, signed_in_page):
+    from item_bank_sync.release.holds import release
+    from tests.support.central_db import central_db, execute
+
+    page = signed_in_page(REGISTRAR, ("registrar",))
+    page.goto(f"{origin(page)}/cases/new")
+    page.get_by_label("Kind", exact=True).select_option("complaint")
+    page.get_by_label("About", exact=True).select_option("centre")
+    page.get_by_label("Who lodges it").fill("A parent")
+    page.get_by_label("Their words").fill("The room was cold.")
+    page.get_by_role("button", name="Lodge").click()
+    expect(page.locator("#centre_id-error")).to_contain_text("names the centre")
+    page.get_by_label("Centre (a complaint about a centre)").fill("centre-1")
+    page.get_by_role("button", name="Lodge").click()
+    expect(page.locator("#case-status")).to_have_text("lodged")
+    release(results.ctx, "Rita Releaser", "results day", attempt_id=FAILED)
+    execute(central_db(results.world.data_dir).results,
+            "UPDATE result_releases SET released_at = ? WHERE attempt_id = ?", "2020-01-01T00:00:00Z", FAILED)
+    page.goto(f"{origin(page)}/cases/new")
+    page.get_by_label("Who lodges it").fill(f"cand-{FAILED}")
+    page.get_by_label("Their words").fill("I was in hospital.")
+    page.get_by_label("Attempt (an appeal").fill(FAILED)
+    page.get_by_role("button", name="Lodge").click()
+    expect(page.locator("#late_reason-error")).to_contain_text("appeal deadline of attempt att-f was 2020-01-")
+    assert look(page, "h21-lodge-late-refused") == []
+    page.get_by_label("Reason to accept an appeal after its deadline").fill("Hospital letter seen.")
+    page.get_by_role("button", name="Lodge").click()
+    expect(page.locator("#case-status")).to_have_text("lodged")
+    expect(page.get_by_role("cell", name="via staff; after the appeal deadline, accepted: Hospital letter seen.")
+           ).to_be_visible()
+    assert [e["data"]["late"] for e in audit_entries(results.world.data_dir, "case.lodge")] == [False, True]
