@@ -765,6 +765,9 @@ class _Instantiator:
         where = f"{name}[{a.get('identifier', '')}]"
         if var is None:
             raise ItemRejected(self.source, f"{where}@templateIdentifier", "names no template variable")
+        if not a.get("identifier"):
+            raise ItemRejected(self.source, f"{where}@identifier", "is required with templateIdentifier (the value "
+                                                                   "that shows or hides it)")
         value = self.inst.values[var.identifier]
         matched = (a.get("identifier") in value.values if isinstance(value, Container)
                    else value == a.get("identifier"))

@@ -299,3 +299,13 @@ def test_a_form_draw_that_fails_names_the_item() -> None:
         draw_instance(parsed.item, key, "F9", 1, lambda sha: b"")
     assert failed.value.element == "item triple v1 templateProcessing/setCorrectResponse[RESPONSE]"
     assert "not of baseType integer" in failed.value.problem and "form F9 v1" in failed.value.source
+
+
+def test_show_hide_needs_a_known_variable_and_an_identifier() -> None:
+    for body, element in [('<p><templateInline templateIdentifier="NOPE" identifier="X">x</templateInline></p>',
+                           "templateInline[X]@templateIdentifier"),
+                          ('<p><templateInline templateIdentifier="A">x</templateInline></p>',
+                           "templateInline[]@identifier")]:
+        with pytest.raises(ItemRejected) as refused:
+            parse_item(family22("", body=body), "bad.xml", no_media)
+        assert refused.value.element == element
