@@ -82,6 +82,16 @@ ALLOWED_BODY_TAGS = frozenset({
     "h1", "h2", "h3", "h4", "h5", "h6", "img", "hr", "q", "cite", "abbr", "dl", "dt", "dd",
     "math", "figure", "figcaption",
 })
+#: MathML elements kept inside ``<math>`` (and only there): what MathML Core renders, without
+#: links, actions or anything that runs.
+MATHML_TAGS = frozenset({
+    "mi", "mo", "mn", "ms", "mtext", "mrow", "mfrac", "msqrt", "mroot", "msup", "msub", "msubsup",
+    "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mspace", "mpadded", "mphantom",
+    "mfenced", "menclose", "mstyle", "semantics", "annotation",
+})
+#: Presentation attributes a MathML element keeps.
+MATH_ATTRS = frozenset({"mathvariant", "display", "stretchy", "fence", "separator", "accent",
+                        "linethickness", "notation", "open", "close", "encoding"})
 
 MAX_TEXT = 1_000_000          # one HTML fragment
 #: What a media file may be: a picture, a recording, or the WebVTT captions of a recording.

@@ -24,7 +24,7 @@ from pathlib import Path
 import lxml.html
 from lxml import etree
 
-from exam_core.model import ALLOWED_BODY_TAGS, SHA256_RE, Choice, Interaction, Item, MediaRef
+from exam_core.model import ALLOWED_BODY_TAGS, MATH_ATTRS, MATHML_TAGS, SHA256_RE, Choice, Interaction, Item, MediaRef
 
 #: The candidate page's renderers and stylesheet, served by the kiosk at ``/static/NAME`` and by the
 #: staff preview: one copy, so a preview is drawn by exactly the code a candidate's page runs.
@@ -72,10 +72,11 @@ def option_order(interaction: Interaction, option_seed: int, item_id: str) -> di
     return out
 
 
-def _clean_attributes(element: Any, tag: str) -> None:
+def _clean_attributes(element: Any, tag: str, in_math: bool = False) -> None:
     src = element.get("src")
+    allowed = _ALLOWED_ATTRS | MATH_ATTRS if in_math or tag == "math" else _ALLOWED_ATTRS
     for name in list(element.attrib):
-        if name.lower() not in _ALLOWED_ATTRS:
+        if name.lower() not in allowed:
             del element.attrib[name]
     if tag == "img":
         match = _MEDIA_SRC.match(src or "")
@@ -100,7 +101,8 @@ def clean(fragment: str) -> str:
 
     Everything else is removed: unknown tags are unwrapped (their text stays), scripting tags are
     dropped with their content, ``on*``/``style``/``href`` attributes go, and an image whose
-    source is not ``media:SHA256`` is removed.
+    source is not ``media:SHA256`` is removed. MathML elements stay inside ``<math>`` only: without
+    its ``mi``/``mn``/``mo`` a formula would show as nothing at all.
     """
     if not fragment.strip():
         return ""
@@ -112,12 +114,13 @@ def clean(fragment: str) -> str:
             element.drop_tree()
             continue
         tag = element.tag.lower()
+        in_math = tag in MATHML_TAGS and any(a.tag == "math" for a in element.iterancestors())
         if tag in _DROP_WITH_CONTENT:
             element.drop_tree()
-        elif tag not in ALLOWED_BODY_TAGS:
+        elif tag not in ALLOWED_BODY_TAGS and not in_math:
             element.drop_tag()
         else:
-            _clean_attributes(element, tag)
+            _clean_attributes(element, tag, in_math)
     return _serialise(root)
 
 

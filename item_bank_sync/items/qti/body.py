@@ -22,16 +22,11 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from exam_core.model import ALLOWED_BODY_TAGS, MediaRef
+from exam_core.model import ALLOWED_BODY_TAGS, MATH_ATTRS, MATHML_TAGS, MediaRef
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.xml import MAX_DEPTH, parse_xml, qti_attrs, qti_name
 
 VOID_TAGS = frozenset({"br", "img", "hr"})
-MATHML_TAGS = frozenset({
-    "mi", "mo", "mn", "ms", "mtext", "mrow", "mfrac", "msqrt", "mroot", "msup", "msub", "msubsup",
-    "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mspace", "mpadded", "mphantom",
-    "mfenced", "menclose", "mstyle", "semantics", "annotation",
-})
 COMMON_ATTRS = frozenset({"class", "lang", "dir", "title"})
 TAG_ATTRS = {
     "img": frozenset({"alt", "width", "height"}),
@@ -40,8 +35,6 @@ TAG_ATTRS = {
     "ol": frozenset({"start", "type"}),
     "math": frozenset({"display"}),
 }
-MATH_ATTRS = frozenset({"mathvariant", "display", "stretchy", "fence", "separator", "accent",
-                        "linethickness", "notation", "open", "close", "encoding"})
 #: Not content: removed with a warning.
 DROP_ELEMENTS = frozenset({
     "script", "style", "noscript", "template", "link", "meta", "base", "stylesheet",
