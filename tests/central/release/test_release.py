@@ -1,7 +1,8 @@
 """Results release: holds by centre, form and attempt stop a release until lifted; releasing is
 refused to the attempt's proctor and markers and for undecided results; every step is audited; the
 score report (page and PDF, the PDF rendered to an image with pypdfium2) shows what it claims, with
-per-area feedback only for a fail; and two releasing processes at once release each attempt once."""
+per-area feedback only for a fail; and two releasing processes at once release each attempt once,
+certify the pass once and tell each candidate once."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ import pypdfium2 as pdfium  # type: ignore[import-untyped]  # no stubs, no py.ty
 import pytest
 from sqlalchemy import func, select
 
+from item_bank_sync.certificates.schema import certificates
 from item_bank_sync.release.holds import ReleaseRefused, hold, lift, release, release_of, review_queue
 from item_bank_sync.release.report import report_html, report_pdf, score_report
-from item_bank_sync.release.schema import result_releases
+from item_bank_sync.release.schema import release_notices, result_releases
 from tests.support.central_cli import Central
 from tests.support.central_db import audit_of
 from tests.support.central_release import CUT, DECIDER, FAILED, MARKERS, PASSED, PROCTOR, Results, results_world
@@ -121,3 +123,7 @@ def test_two_processes_releasing_one_centre_at_once_release_each_attempt_once(re
     assert sorted(released) == sorted([PASSED, FAILED])
     with results.ctx.open_results_db().connect() as conn:
         assert conn.execute(select(func.count()).select_from(result_releases)).scalar_one() == 2
+        assert conn.execute(select(func.count()).select_from(release_notices)).scalar_one() == 2   # told once each
+    with results.ctx.open_bank_db().connect() as conn:                    # the pass certified once
+        assert conn.execute(select(func.count()).select_from(certificates)).scalar_one() == 1
+    assert [a for _, a in actions(results)].count("certificate.issue") == 1
