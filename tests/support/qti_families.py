@@ -92,3 +92,48 @@ ESSAY_FAMILY = f"""<?xml version="1.0" encoding="UTF-8"?>
     <rubricBlock view="scorer"><p>Full marks name the <printedVariable identifier="V"/> V fault path.</p></rubricBlock>
   </itemBody>
 </assessmentItem>""".encode()
+
+
+def choice_family(correct: str = "RIGHT", extra_choice: str = "") -> bytes:
+    """A QTI 2.2 family whose correct choice is drawn at random among fixed identifiers (``RIGHT``
+    from ``random(multiple(A, B, C))``): each choice names a city, the question names the right
+    one's country; ``correct`` is the variable set as the correct response."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<assessmentItem xmlns="{QTI22}" identifier="capital" title="Capitals" adaptive="false" timeDependent="false">
+  <responseDeclaration identifier="RESPONSE" cardinality="single" baseType="identifier">
+    <correctResponse><value>A</value></correctResponse>
+  </responseDeclaration>
+  <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float"/>
+  <templateDeclaration identifier="RIGHT" cardinality="single" baseType="identifier"/>
+  <templateDeclaration identifier="OTHER" cardinality="single" baseType="identifier"/>
+  <templateProcessing>
+    <setTemplateValue identifier="RIGHT"><random><multiple><baseValue baseType="identifier">A</baseValue><baseValue baseType="identifier">B</baseValue><baseValue baseType="identifier">C</baseValue></multiple></random></setTemplateValue>
+    <setTemplateValue identifier="OTHER"><baseValue baseType="identifier">D</baseValue></setTemplateValue>
+    <setCorrectResponse identifier="RESPONSE"><variable identifier="{correct}"/></setCorrectResponse>
+  </templateProcessing>
+  <itemBody>
+    <p>What is the capital of <templateInline templateIdentifier="RIGHT" identifier="A" showHide="show">France</templateInline><templateInline templateIdentifier="RIGHT" identifier="B" showHide="show">Italy</templateInline><templateInline templateIdentifier="RIGHT" identifier="C" showHide="show">Spain</templateInline>?</p>
+    <choiceInteraction responseIdentifier="RESPONSE" maxChoices="1" shuffle="false">
+      <simpleChoice identifier="A">Paris</simpleChoice>
+      <simpleChoice identifier="B">Rome</simpleChoice>
+      <simpleChoice identifier="C">Madrid</simpleChoice>
+      {extra_choice}
+    </choiceInteraction>
+  </itemBody>
+  <responseProcessing template="http://www.imsglobal.org/question/qti_v2p2/rptemplates/match_correct"/>
+</assessmentItem>""".encode()
+
+
+#: The triple family scored by a mapping drawn with it: the mapKey is the computed answer
+#: (``{ANS}``), its mappedValue a computed weight (``{PTS}``); a zero answer costs a point.
+MAPPED_FAMILY = family22(
+    """
+    <setTemplateValue identifier="A"><randomInteger min="2" max="20"/></setTemplateValue>
+    <setTemplateValue identifier="ANS"><product><variable identifier="A"/><baseValue baseType="integer">3</baseValue></product></setTemplateValue>
+    <setTemplateValue identifier="PTS"><divide><baseValue baseType="integer">5</baseValue><baseValue baseType="integer">2</baseValue></divide></setTemplateValue>""",
+    declarations='<templateDeclaration identifier="ANS" cardinality="single" baseType="integer"/>'
+                 '<templateDeclaration identifier="PTS" cardinality="single" baseType="float"/>',
+    rp='<responseProcessing template="http://www.imsglobal.org/question/qti_v2p2/rptemplates/map_response"/>',
+).replace(b'<correctResponse><value>0</value></correctResponse>',
+          b'<mapping defaultValue="0" lowerBound="0"><mapEntry mapKey="{ANS}" mappedValue="{PTS}"/>'
+          b'<mapEntry mapKey="0" mappedValue="-1"/></mapping>')

@@ -643,6 +643,7 @@ class _Instantiator:
                 root.remove(child)
             elif name in ("responseDeclaration", "outcomeDeclaration"):
                 self._declaration(child)
+                self._constants_in_attributes(child, f"{name}[{qti_attrs(child).get('identifier', '')}]")
             elif name == "responseProcessing":
                 self._processing(child)
             elif name in ("itemBody", "modalFeedback"):
@@ -677,15 +678,27 @@ class _Instantiator:
         kids = list(decl)
         return next((i + 1 for i, c in enumerate(kids) if qti_name(c) == "defaultValue"), 0)
 
+    def _constants_in_attributes(self, top: etree._Element, where: str) -> None:
+        """``{VAR}`` in an attribute (a ``mapEntry``'s ``mapKey`` or ``mappedValue``, an
+        ``areaMapEntry``'s ``coords``, a tolerance, a weight) becomes this instance's value, so the
+        reader sees a plain item; a NULL or multiple value cannot stand in one attribute."""
+        for el in _elements(top):
+            for attr, text in list(el.attrib.items()):
+                match = _VAR_REF.match(text)
+                if not (text.startswith("{") and match and match.group(1) in self.family.variables):
+                    continue
+                value = self.inst.values[match.group(1)]
+                if not _filled(value) or isinstance(value, Container):
+                    raise ItemRejected(self.source, f"{where}//{qti_name(el)}@{etree.QName(attr).localname}",
+                                       f"template variable {match.group(1)} has no single value in this draw")
+                el.set(attr, value_text(value))
+
     def _processing(self, rp: etree._Element) -> None:
         """Template variables used in response processing become constants of this instance."""
+        self._constants_in_attributes(rp, "responseProcessing")
         for el in list(rp.iter()):
             if not isinstance(el.tag, str):
                 continue
-            for attr, text in list(el.attrib.items()):
-                match = _VAR_REF.match(text)
-                if text.startswith("{") and match and match.group(1) in self.family.variables:
-                    el.set(attr, value_text(self.inst.values[match.group(1)]))
             ident = qti_attrs(el).get("identifier", "")
             if qti_name(el) == "variable" and ident in self.family.variables:
                 self._replace(el, self._constant(el, self.family.variables[ident], self.inst.values[ident]))

@@ -29,7 +29,7 @@ from item_bank_sync.results.intake import Intake, load_form_scoring
 from item_bank_sync.web.items.markwork import task_page
 from tests.support.central_db import bank_of, central_db, sql
 from tests.support.central_world import CENTRE_ID, World, build_world
-from tests.support.qti_families import ESSAY_FAMILY, family22
+from tests.support.qti_families import ESSAY_FAMILY, MAPPED_FAMILY, family22
 
 SCHEME = """format: invigil-scheme/1
 id: ALG
@@ -89,6 +89,19 @@ def test_each_form_draws_once_and_its_key_scores_the_instance(world: World, tmp_
 
 def test_a_right_answer_to_the_instance_scores_full_marks_through_intake(world: World, tmp_path: Path) -> None:
     _bank_family(world, tmp_path, family22(""))
+    totals = _intake_totals(world)
+    assert totals == {"att-right": 1.0, "att-wrong": 0.0}
+
+
+def test_intake_scores_with_the_mapping_the_form_drew(world: World, tmp_path: Path) -> None:
+    """The mapping's key and points are template variables: intake scores with the instance's."""
+    _bank_family(world, tmp_path, MAPPED_FAMILY)
+    assert _intake_totals(world) == {"att-right": 2.5, "att-wrong": 0.0}
+
+
+def _intake_totals(world: World) -> dict[str, float]:
+    """Build one form, take in a kiosk envelope answering its instance right and one answering
+    wrong through the real intake, and return each attempt's total."""
     (form,) = build_forms(world.context, "ALG", None, 1, 3, "carol").forms
     content, _ = form_content(world.context, form["form_id"], form["version"])
     answer = 3 * _shown(content.items[0].body_html)
@@ -99,15 +112,12 @@ def test_a_right_answer_to_the_instance_scores_full_marks_through_intake(world: 
     db = central_db(world.data_dir)
     intake = Intake(db.bank, db.results, world.keys, [])
     over = {"form_id": form["form_id"], "form_version": form["version"], "package_id": "pkg-fam"}
-    right = world.seal("att-right", {"triple": answer}, payload=world.payload(
-        "att-right", {"triple": answer}, **over), **over)
-    outcome = intake.receive(right, CENTRE_ID)
-    assert outcome.status == ACCEPTED, outcome.reason
-    wrong = world.seal("att-wrong", {"triple": answer + 1}, payload=world.payload(
-        "att-wrong", {"triple": answer + 1}, **over), **over)
-    assert intake.receive(wrong, CENTRE_ID).status == ACCEPTED
-    totals = dict(sql(db.results).execute("SELECT attempt_id, total FROM attempts").fetchall())
-    assert totals == {"att-right": 1.0, "att-wrong": 0.0}
+    for attempt, given in (("att-right", answer), ("att-wrong", answer + 1)):
+        sealed = world.seal(attempt, {"triple": given}, payload=world.payload(attempt, {"triple": given}, **over),
+                            **over)
+        outcome = intake.receive(sealed, CENTRE_ID)
+        assert outcome.status == ACCEPTED, outcome.reason
+    return dict(sql(db.results).execute("SELECT attempt_id, total FROM attempts").fetchall())
 
 
 def test_an_unmet_constraint_fails_the_build_naming_the_item_and_stores_nothing(world: World,

@@ -1,0 +1,103 @@
+# ruff: noqa: E501  (the QTI fixtures are written one element per line, as authoring tools write them)
+"""QTI item families whose key is made of template variables (issue 18, second half): the correct
+choice drawn among fixed identifiers, a mapping whose keys and values a draw computes, and a
+shared stimulus kept with the family so every draw shows the passage.
+
+Every instance is plain QTI read by the ordinary reader with all its checks, so a draw whose
+correct identifier is not among the choices shown is refused like a plain item would be.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from exam_core.model import AnswerKey, Item
+from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.qti.families import draw_instance, parse_item
+from tests.support.qti_families import MAPPED_FAMILY, choice_family, family22, no_media
+
+CITIES = {"A": "France", "B": "Italy", "C": "Spain"}
+
+
+def _instance(source: bytes, form_id: str) -> tuple[Item, AnswerKey]:
+    parsed = parse_item(source, "family.xml", no_media)
+    item, key, _ = draw_instance(parsed.item, parsed.key, form_id, 1, lambda sha: b"")
+    return item, key
+
+
+def test_the_correct_choice_is_drawn_among_fixed_identifiers() -> None:
+    seen = set()
+    for form in "ABCDEFGHIJ":
+        item, key = _instance(choice_family(), form)
+        right = key.responses[0].correct
+        assert f"capital of {CITIES[right]}?" in item.body_html  # the question asks about the drawn one
+        assert [c.id for c in item.interactions[0].choices] == ["A", "B", "C"]
+        seen.add(right)
+    assert seen == {"A", "B", "C"}
+
+
+def test_a_drawn_correct_choice_that_is_not_shown_is_refused_by_the_reader() -> None:
+    hidden = '<simpleChoice identifier="D" templateIdentifier="RIGHT" showHide="show">Lyon</simpleChoice>'
+    with pytest.raises(ItemRejected) as refused:
+        parse_item(choice_family("OTHER", hidden), "capital.xml", no_media)
+    assert "correctResponse" in refused.value.element and "'D' is not one of the options" in refused.value.problem
+
+
+def test_mapping_keys_and_values_come_from_the_draw() -> None:
+    values = set()
+    for form in "ABCDEF":
+        item, key = _instance(MAPPED_FAMILY, form)
+        a = int(item.body_html.split("3 times ")[1].split("?")[0])
+        (response,) = key.responses
+        assert response.template == "map_response" and response.mapping == {str(3 * a): 2.5, "0": -1.0}
+        assert response.max_score == 2.5
+        values.add(a)
+    assert len(values) > 2
+
+
+def test_a_mapping_variable_without_a_single_value_is_refused_naming_the_entry() -> None:
+    unset = MAPPED_FAMILY.replace(b'<setTemplateValue identifier="PTS">', b'<setTemplateValue identifier="R">')
+    with pytest.raises(ItemRejected) as refused:
+        parse_item(unset, "mapped.xml", no_media)
+    assert refused.value.element == "responseDeclaration[RESPONSE]//mapEntry@mappedValue"
+    assert "PTS" in refused.value.problem
+
+
+def test_area_mapping_from_template_variables() -> None:
+    """A hotspot-free point family: the target circle's centre and its points are drawn."""
+    decls = ('<templateDeclaration identifier="CIRCLE" cardinality="single" baseType="string"/>'
+             '<templateDeclaration identifier="PTS" cardinality="single" baseType="float"/>')
+    processing = """
+    <setTemplateValue identifier="A"><randomInteger min="2" max="9"/></setTemplateValue>
+    <setTemplateValue identifier="PTS"><baseValue baseType="float">2</baseValue></setTemplateValue>
+    <templateCondition><templateIf><gt><variable identifier="A"/><baseValue baseType="integer">5</baseValue></gt>
+      <setTemplateValue identifier="CIRCLE"><baseValue baseType="string">60,60,10</baseValue></setTemplateValue></templateIf>
+      <templateElse><setTemplateValue identifier="CIRCLE"><baseValue baseType="string">20,20,10</baseValue></setTemplateValue></templateElse>
+    </templateCondition>"""
+    src = family22(processing, declarations=decls,
+                   rp='<responseProcessing template="http://www.imsglobal.org/question/qti_v2p2/rptemplates/map_response_point"/>')
+    src = src.replace(b'baseType="integer">\n    <correctResponse><value>0</value></correctResponse>',
+                      b'baseType="point"><areaMapping defaultValue="0"><areaMapEntry shape="circle" coords="{CIRCLE}" '
+                      b'mappedValue="{PTS}"/></areaMapping>')
+    src = src.replace(b'<p><textEntryInteraction responseIdentifier="RESPONSE" expectedLength="3"/></p>',
+                      b'<selectPointInteraction responseIdentifier="RESPONSE" maxChoices="1"><object type="image/png" '
+                      b'data="grid.png" width="80" height="80"/></selectPointInteraction>')
+    png = _tiny_png()
+    parsed = parse_item(src, "point.xml", lambda src, el: png)
+    coords = set()
+    for form in "ABCDEFGH":
+        item, key, _ = draw_instance(parsed.item, parsed.key, form, 1, lambda sha: png)
+        a = int(item.body_html.split("3 times ")[1].split("?")[0])
+        (area,) = key.responses[0].area_mapping
+        assert area.coords == ((60, 60, 10) if a > 5 else (20, 20, 10)) and area.value == 2.0
+        coords.add(area.coords)
+    assert len(coords) == 2
+
+
+def _tiny_png() -> bytes:
+    import io
+
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", (80, 80), "white").save(out, "PNG")
+    return out.getvalue()
