@@ -26,10 +26,10 @@ from lxml import etree
 
 from exam_core.model import AnswerKey, Item, TemplateFamily
 from item_bank_sync.items.errors import ItemRejected
-from item_bank_sync.items.qti.include import Includer
+from item_bank_sync.items.qti.include import Includer, stimulus_body
 from item_bank_sync.items.qti.reader import MediaLoader, ParsedItem, _ItemReader, parse_qti_item
 from item_bank_sync.items.qti.templates import Draw, Family, TemplateUnsatisfiable, has_templates
-from item_bank_sync.items.qti.xml import check_vocabulary, parse_xml, qti_attrs, qti_name, qti_version
+from item_bank_sync.items.qti.xml import check_vocabulary, parse_xml, qti_attrs, qti_children, qti_name, qti_version
 
 #: Media attributes whose ``src`` the family's media map records (and export rewrites).
 MEDIA_ATTRS = ("src", "data")
@@ -47,10 +47,7 @@ def parse_item(data: bytes, source: str, load_media: MediaLoader, *, area: str |
     check_vocabulary(root, source)
     if qti_name(root) != "assessmentItem":
         raise ItemRejected(source, qti_name(root), "is not an assessmentItem (only items are imported)")
-    for child in root:
-        if qti_name(child) == "assessmentStimulusRef":  # its file is not kept in the bank to draw from later
-            raise ItemRejected(source, "assessmentStimulusRef", "a shared stimulus in an item family is not "
-                                                                "supported (put the passage in the item body)")
+    _keep_stimuli(root, source, load_media, warnings)
     family = Family(root, source)
     warnings.extend(_named_not_substituted(root, family))
     item_id = qti_attrs(root).get("identifier", "")
@@ -64,6 +61,32 @@ def parse_item(data: bytes, source: str, load_media: MediaLoader, *, area: str |
     warnings.append(f"templateProcessing: an item family; the bank shows one instance (seed {drawn.seed[:12]}), "
                     "each form draws its own when it is built")
     return dataclasses.replace(parsed, key=key)
+
+
+def _keep_stimuli(root: etree._Element, source: str, load: MediaLoader, warnings: list[str]) -> None:
+    """Each shared stimulus (``assessmentStimulusRef``) put into the family as a ``div.stimulus``
+    before the body, read as the plain reader reads it (``stimulus_body``: media rebased, checked).
+
+    Why in the family's text: the stimulus file is not kept in the bank, and a form build draws
+    from the family's text alone; so the passage is kept where every draw (and export) has it,
+    and the candidate sees it before the body as for a plain item. Its media are recorded with
+    the body's (``media:SHA``)."""
+    refs = [child for child in qti_children(root) if qti_name(child) == "assessmentStimulusRef"]
+    bodies = [child for child in qti_children(root) if qti_name(child) == "itemBody"]
+    if refs and len(bodies) != 1:
+        raise ItemRejected(source, "itemBody", "is required once to hold the shared stimulus")
+    for ref in reversed(refs):
+        passage = stimulus_body(ref, load, source, warnings)
+        where = f"assessmentStimulusRef[{qti_attrs(ref).get('identifier', '?')}]"
+        if etree.QName(passage).namespace != etree.QName(root).namespace:
+            raise ItemRejected(source, where, "the stimulus is in another QTI version's namespace than the item")
+        holder = etree.Element(etree.QName(etree.QName(root).namespace, "div"), {"class": "stimulus"})
+        holder.text = passage.text
+        holder.extend(list(passage))
+        bodies[0].insert(0, holder)
+        holder.tail, bodies[0].text = bodies[0].text, None
+        root.remove(ref)
+        warnings.append(f"{where}: kept in the item family ahead of its body, so every form's draw shows it")
 
 
 def _named_not_substituted(root: etree._Element, family: Family) -> list[str]:

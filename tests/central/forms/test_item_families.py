@@ -217,3 +217,32 @@ def test_markers_see_the_instance_the_candidate_answered(world: World, tmp_path:
     (task_id,) = sql(db.results).execute("SELECT task_id FROM marking_tasks").fetchone()
     page = task_page(db.results, world.context.item_bank(), task_id, "mo")
     assert f"a {volts} V supply" in page.prompt_html and f"name the {volts} V fault path" in page.rubric_html
+
+
+def test_a_family_with_a_shared_stimulus_draws_the_passage_and_its_picture(world: World, tmp_path: Path) -> None:
+    """A QTI 3 package whose family refers to a shared passage (with a picture): the passage is
+    kept in the family, so each form's draw shows it before the body, and export re-imports equal."""
+    package = Path(__file__).parents[2] / "data" / "qti-corpus" / "invigil-package"
+    (parsed,) = [p for p in iter_sources([package], ImportOptions(area="algebra"))
+                 if not isinstance(p, ItemRejected) and p.item.item_id == "stimulus-family"]
+    bank = world.context.item_bank()
+    bank.store_batch([parsed], "alice")
+    bank.transition("review", "stimulus-family", "alice")
+    bank.transition("approve", "stimulus-family", "bob")
+    add_scheme(world.context, SCHEME.encode(), "alg.yaml", "carol")
+    seen = set()
+    for form in build_forms(world.context, "ALG", None, 4, 7, "carol").forms:
+        content, media = form_content(world.context, form["form_id"], form["version"])
+        (item,) = content.items
+        assert item.body_html.startswith('<div class="stimulus">\n<p>The keeper trimmed the wick at dusk')
+        (ref,) = item.media
+        assert media[ref.sha256].startswith(b"\x89PNG")
+        key = load_form_scoring(world.context.open_bank_db(), form["form_id"], form["version"]).keys[0]
+        asked = "dusk" if "at dusk?" in item.interactions[0].prompt_html else "midnight"
+        assert key.responses[0].correct == {"dusk": "WICK", "midnight": "CLOCK"}[asked]
+        seen.add(asked)
+        out = tmp_path / f"{form['form_id']}.zip"
+        export_form(world.context, form["form_id"], out, form["version"], "carol")
+        (again,) = list(iter_sources([out], ImportOptions(area="algebra")))
+        assert bank.store_batch([again], "alice")[0].outcome == "unchanged"  # type: ignore[list-item]
+    assert seen == {"dusk", "midnight"}

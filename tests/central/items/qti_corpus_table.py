@@ -65,6 +65,9 @@ IMPORTED: dict[str, tuple[list[str], list[tuple[str, str, float, Any]], str]] = 
                                                        "Its power in kW is"),
     "invigil-package!items/stimulus-item.xml": (["choice"], [("RESPONSE", "match_correct", 1.0, "B")],
                                                 '<div class="stimulus"><p>The keeper trimmed the wick'),
+    # a family whose shared passage is kept in it (each form's draw shows it); the preview asks about dusk
+    "invigil-package!items/stimulus-family.xml": (["choice"], [("RESPONSE", "match_correct", 1.0, "WICK")],
+                                                  '<div class="stimulus">\n<p>The keeper trimmed the wick'),
     "invigil-package!items/xinclude-fragment.xml": (["choice"], [("RESPONSE", "match_correct", 1.0, "A")],
                                                     "Always prove the tester on a known live source"),
     "pie-qti/modalFeedback_basic.xml": (["choice"], [("RESPONSE", "match_correct", 1.0, "A")], "Pick A."),
@@ -105,6 +108,7 @@ WARNED = {
     "invigil/nested-object-fallback.xml": "its image fallback is shown instead",
     "invigil-package!items/companion-calculator.xml": "calculator (scientific",
     "invigil-package!items/stimulus-item.xml": "shared stimulus",
+    "invigil-package!items/stimulus-family.xml": "kept in the item family ahead of its body",
     "invigil-package!items/xinclude-fragment.xml": "included from the package",
     "pie-qti/modalFeedback_basic.xml": "modalFeedback: removed",
 }
