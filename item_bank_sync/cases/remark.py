@@ -7,7 +7,8 @@ re-marker must not be one of the task's markers or its adjudicator, nor the proc
 maker of the attempt, nor have declared a conflict with the candidate. A re-mark records the
 re-marker as a marker of the attempt (so they cannot decide it later), is kept in ``remarks`` and
 audited; applied, it replaces the slot's score and a changed pass/fail becomes a new decision (and
-the certificate is issued or withdrawn) exactly as after a re-score.
+the certificate is issued or withdrawn) exactly as after a re-score. Staff reach :func:`remark`
+only through a request the handler addressed to them (:mod:`item_bank_sync.cases.remark_requests`).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class Remark:
         return asdict(self)
 
 
-def _task(ctx: CentralContext, attempt_id: str, item_id: str) -> dict[str, Any]:
+def task_of(ctx: CentralContext, attempt_id: str, item_id: str) -> dict[str, Any]:
+    """The finished marking task of ``item_id`` on the attempt (refused when there is none to re-mark)."""
     t = marking_tasks.c
     with ctx.open_results_db().connect() as conn:
         row = conn.execute(select(marking_tasks).where(t.attempt_id == attempt_id, t.item_id == item_id)
@@ -60,7 +62,7 @@ def _task(ctx: CentralContext, attempt_id: str, item_id: str) -> dict[str, Any]:
 
 def remark(ctx: CentralContext, attempt_id: str, item_id: str, marker: str, score: float, note: str = "") -> int:
     """Record ``marker``'s re-mark of ``item_id`` (refused for anyone involved); returns its id."""
-    task = _task(ctx, attempt_id, item_id)
+    task = task_of(ctx, attempt_id, item_id)
     if not 0 <= score <= task["max_score"]:
         raise ValidationError("score", f"must be between 0 and {task['max_score']}")
     who = person_key(marker)

@@ -121,9 +121,11 @@ def _keys(ctx: CentralContext, attempt: dict[str, Any], corrections: dict[str, A
     return [corrections.get(k.item_id, k) for k in keys]
 
 
-def compute(ctx: CentralContext, attempt_id: str,
-            corrections: dict[str, AnswerKey] | None = None) -> tuple[Rescore, dict[Slot, float | None]]:
-    """Replay the attempt (with ``corrections`` to items' keys) and compare; nothing is written."""
+def compute(ctx: CentralContext, attempt_id: str, corrections: dict[str, AnswerKey] | None = None
+            ) -> tuple[Rescore, dict[Slot, float | None], dict[Slot, float | None]]:
+    """Replay the attempt (with ``corrections`` to items' keys) and compare; nothing is written.
+    Returns the comparison, the replayed score of each response slot and the stored one (so a
+    reader can put both side by side with their bits rather than trust ``identical``)."""
     corrections = corrections or {}
     attempt = _attempt(ctx, attempt_id)
     data = envelope_bytes(ctx, attempt["envelope_sha256"])
@@ -150,7 +152,7 @@ def compute(ctx: CentralContext, attempt_id: str,
     before = None if attempt["passed"] is None else bool(attempt["passed"])
     result = Rescore(attempt_id, "key_correction" if corrections else "replay", inputs, attempt["total"], total,
                      before, passed(total, cut) if cut is not None and complete else None, not changed, changed)
-    return result, after
+    return result, after, dict(stored)
 
 
 def rescore(ctx: CentralContext, attempt_id: str, by: str, reason: str, *,
@@ -162,7 +164,7 @@ def rescore(ctx: CentralContext, attempt_id: str, by: str, reason: str, *,
     actor = person_key(by)
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
         raise ValidationError("reason", "must be given (1-2000 characters)")
-    result, after = compute(ctx, attempt_id, corrections)
+    result, after, _stored = compute(ctx, attempt_id, corrections)
     applied = apply and not result.identical
     if applied:
         check_flags(ctx, result, flags_reviewed)

@@ -10,6 +10,10 @@
                        relay in the code yet, so messages are kept for the candidate portal.
 ``corrective_actions`` the corrective-action register (10.2): source, root cause, action,
                        effectiveness check, who closed it.
+``remark_requests``    a handler's request that one named marker (never one involved in the
+                       attempt) mark an item again (revision ``bank_0013``): open until that marker
+                       answers it once (``remark_id``: the re-mark in the results store) or the
+                       handler withdraws it with a reason. Only the named marker sees it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ KINDS = ("appeal", "complaint")
 CATEGORIES = ("result", "decision", "certificate", "body", "centre", "certified_person")
 STATUSES = ("lodged", "acknowledged", "assigned", "decided", "closed")
 SOURCES = ("incident", "appeal", "complaint", "audit_finding", "item_analysis")
+REQUEST_STATUSES = ("open", "answered", "withdrawn")
 
 cases = central_table(
     "cases", BANK,
@@ -89,4 +94,24 @@ corrective_actions = central_table(
     CheckConstraint("source IN ('incident', 'appeal', 'complaint', 'audit_finding', 'item_analysis')",
                     name="corrective_actions_source_check"),
     CheckConstraint("status IN ('open', 'closed')", name="corrective_actions_status_check"),
+)
+
+remark_requests = central_table(
+    "remark_requests", BANK,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Text, ForeignKey("cases.case_id"), nullable=False),
+    Column("attempt_id", Text, nullable=False),
+    Column("item_id", Text, nullable=False),
+    Column("marker", Text, nullable=False),
+    Column("asked_by", Text, nullable=False),
+    Column("asked_at", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="open"),
+    Column("remark_id", Integer),
+    Column("answered_at", Text),
+    Column("withdrawn_by", Text),
+    Column("withdrawn_at", Text),
+    Column("withdraw_reason", Text, nullable=False, server_default=""),
+    CheckConstraint("status IN ('open', 'answered', 'withdrawn')", name="remark_requests_status_check"),
+    Index("remark_requests_marker", "marker", "status"),
+    Index("remark_requests_case", "case_id"),
 )

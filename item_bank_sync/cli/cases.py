@@ -272,20 +272,60 @@ def evidence_command(ctx: click.Context, scheme_id: str, start: str, end: str, o
     emit(ctx, summary, lambda c: c.print(f"evidence pack: {summary['index']}", highlight=False))
 
 
-@cases_group.command("remark")
-@click.argument("attempt_id")
+@cases_group.command("remark-ask")
+@click.argument("case_id")
 @click.option("--item", "item_id", required=True, help="The human-marked item to mark again.")
-@click.option("--score", type=float, required=True)
-@click.option("--note", default="")
-@click.option("--by", "by", required=True, help="The re-marker (never one involved in the attempt).")
+@click.option("--marker", required=True, help="The marker asked (never one involved in the attempt).")
+@by_option
 @json_option
 @click.pass_context
 @refusals_exit
-def remark_command(ctx: click.Context, attempt_id: str, item_id: str, score: float, note: str, by: str) -> None:
-    """Re-mark a human-marked response on appeal (the handler applies it with apply-remark)."""
-    from item_bank_sync.cases.remark import remark
+def remark_ask_command(ctx: click.Context, case_id: str, item_id: str, marker: str, by: str) -> None:
+    """The case's handler asks one named marker to re-mark an item (only that marker may answer)."""
+    from item_bank_sync.cases.remark_requests import ask, get_request
 
-    emit(ctx, {"remark_id": remark(central(ctx), attempt_id, item_id, by, score, note)})
+    emit(ctx, get_request(central(ctx), ask(central(ctx), by, case_id, item_id, marker)))
+
+
+@cases_group.command("remark-withdraw")
+@click.argument("request_id", type=int)
+@click.option("--reason", required=True, help="Why the request is withdrawn (kept with the case).")
+@by_option
+@json_option
+@click.pass_context
+@refusals_exit
+def remark_withdraw_command(ctx: click.Context, request_id: int, reason: str, by: str) -> None:
+    """The case's handler withdraws an open re-mark request, with a reason."""
+    from item_bank_sync.cases.remark_requests import withdraw
+
+    emit(ctx, withdraw(central(ctx), by, request_id, reason))
+
+
+@cases_group.command("remarks")
+@click.option("--by", "by", required=True, help="The marker whose open requests are listed.")
+@json_option
+@click.pass_context
+@refusals_exit
+def remarks_command(ctx: click.Context, by: str) -> None:
+    """The open re-mark requests asked of a marker (never the person's words or earlier marks)."""
+    from item_bank_sync.cases.remark_requests import open_for
+
+    emit(ctx, open_for(central(ctx), by))
+
+
+@cases_group.command("remark")
+@click.argument("request_id", type=int)
+@click.option("--score", type=float, required=True)
+@click.option("--note", default="")
+@click.option("--by", "by", required=True, help="The marker the request names (nobody else may answer it).")
+@json_option
+@click.pass_context
+@refusals_exit
+def remark_command(ctx: click.Context, request_id: int, score: float, note: str, by: str) -> None:
+    """Answer a re-mark request, once (the handler applies the re-mark with apply-remark)."""
+    from item_bank_sync.cases.remark_requests import answer
+
+    emit(ctx, {"remark_id": answer(central(ctx), request_id, by, score, note), "request_id": request_id})
 
 
 @cases_group.command("apply-remark")

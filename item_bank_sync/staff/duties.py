@@ -76,7 +76,10 @@ DUTIES: dict[str, tuple[str, ...]] = {
     "cases.close": (ADMIN, DECISION_MAKER),
     "cases.open-corrective": (ADMIN, REGISTRAR, DECISION_MAKER, PSYCHOMETRICIAN),
     "cases.rescore": (DECISION_MAKER,),                   # --apply may change the decision
-    "cases.remark": (MARKER,),                            # a marker not involved (checked by the service)
+    "cases.remark-ask": (DECISION_MAKER, ADMIN, REGISTRAR),  # the case's handler (checked by the service)
+    "cases.remark-withdraw": (DECISION_MAKER, ADMIN, REGISTRAR),
+    "cases.remarks": (MARKER,),                           # a marker's own open requests
+    "cases.remark": (MARKER,),                            # the marker the request names (checked by the service)
     "cases.apply-remark": (DECISION_MAKER,),              # may change the decision
     "corrective.open": (ADMIN, REGISTRAR, DECISION_MAKER, PSYCHOMETRICIAN),
     "corrective.update": (ADMIN, REGISTRAR, DECISION_MAKER, PSYCHOMETRICIAN),

@@ -25,11 +25,11 @@ from sqlalchemy import select
 
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.presentation import clean
-from item_bank_sync.cases import handling
+from item_bank_sync.cases import handling, remark_requests
 from item_bank_sync.cases.keys import corrections_of
-from item_bank_sync.cases.remark import apply_remark, remark
+from item_bank_sync.cases.remark import apply_remark
 from item_bank_sync.cases.rescore import compute, rescore
-from item_bank_sync.cases.schema import case_events, cases
+from item_bank_sync.cases.schema import cases
 from item_bank_sync.release.schema import remarks
 from item_bank_sync.results.decisions import integrity_flag_count
 from item_bank_sync.results.marking import person_key
@@ -105,11 +105,13 @@ def _page(case: dict[str, Any], errors: dict[str, str] | None = None, status: in
     attempt_id = case.get("attempt_id")
     flags = integrity_flag_count(state().ctx.open_results_db(), attempt_id) if attempt_id else 0
     verdicts = {a: may_do(f"cases.{a}") for a in ("acknowledge", "assign", "progress", "decide", "close",
-                                                  "open-corrective", "rescore", "apply-remark")}
+                                                  "open-corrective", "rescore", "apply-remark",
+                                                  "remark-ask", "remark-withdraw")}
     return render_template("staff/cases/case.html", case=case, errors=errors or {}, form=request.form,
                            may=verdicts, me=person_key(actor()), handlers=_staff_with(HANDLER_ROLES),
                            markers=_staff_with(frozenset((MARKER,))), items=_human_items(attempt_id),
-                           remarks=_remarks(attempt_id), flags=flags, outcomes=handling.OUTCOMES,
+                           remarks=_remarks(attempt_id), flags=flags,
+                           requests=remark_requests.of_case(state().ctx, case["case_id"]), outcomes=handling.OUTCOMES,
                            **extra), status
 
 
@@ -286,13 +288,15 @@ def rescore_preview(case_id: str) -> ResponseReturnValue:
         abort(404)
     refs = _key_refs(request.args)
     try:
-        result, after = compute(state().ctx, case["attempt_id"], corrections_of(state().ctx, refs))
+        result, after, stored = compute(state().ctx, case["attempt_id"], corrections_of(state().ctx, refs))
     except ValidationError as exc:
         return _page(case, {"key_from": exc.reason}, 422)
     except InvigilError as exc:
         return _refusal("Re-score refused", exc, case_id)
-    slots = [{"slot": f"{i}.{r}", "score": v, "bits": _bits(v), "changed": f"{i}.{r}" in result.changed_slots}
-             for (i, r), v in sorted(after.items())]
+    slots = [{"slot": f"{i}.{r}", "stored": stored.get((i, r)), "stored_bits": _bits(stored.get((i, r))),
+              "score": after.get((i, r)), "bits": _bits(after.get((i, r))),
+              "changed": f"{i}.{r}" in result.changed_slots}
+             for (i, r) in sorted(set(after) | set(stored))]
     return _page(case, preview=result, slots=slots, key_from=",".join(refs),
                  bits={"before": _bits(result.before_total), "after": _bits(result.after_total)})
 
@@ -322,90 +326,103 @@ def rescore_record(case_id: str) -> ResponseReturnValue:
 # --- re-mark --------------------------------------------------------------------------------------
 
 @bp.post("/<case_id>/remark/ask")
-@require_role(ADMIN, DECISION_MAKER)
+@require_role(*VIEW)
 def ask_remark(case_id: str) -> ResponseReturnValue:
-    """Ask a marker not involved in the attempt to mark an item again (noted in the case's history);
-    an involved marker is refused here with the reason next to the field, as ``cases remark`` would."""
+    """``cases remark-ask CASE --item --marker --by ME`` (the handler only); an involved marker is
+    refused with the service's reason next to the marker field."""
     case = _case(case_id)
     marker, item_id = text_field("marker", 200), text_field("item_id", 128)
     if marker not in _staff_with(frozenset((MARKER,))) or item_id not in _human_items(case.get("attempt_id")):
         abort(400)
-    roles = handling.involvement(state().ctx, case["attempt_id"], marker)
-    if roles:
-        return _page(case, {"marker": f"{marker} acted as {' and '.join(roles)} on attempt {case['attempt_id']}; "
-                                      "a re-mark needs a marker who took no part in it"}, 422)
-    handling.note_event(state().ctx, actor(), case["case_id"], "remark-asked",
-                        f"re-mark of {item_id} asked of {person_key(marker)}")
-    flash(f"{marker} is asked to re-mark {item_id}.", "ok")
+    try:
+        remark_requests.ask(state().ctx, actor(), case["case_id"], item_id, marker)
+    except InvigilError as exc:
+        if "took no part" in str(exc) or "conflict" in str(exc):
+            return _page(case, {"marker": str(exc)}, 422)
+        return _refusal("Re-mark request refused", exc, case_id)
+    flash(f"{marker} is asked to re-mark {item_id}; only they can answer.", "ok")
+    return redirect(_back(case_id), code=303)
+
+
+@bp.post("/<case_id>/remark/<int:request_id>/withdraw")
+@require_role(*VIEW)
+def withdraw_remark(case_id: str, request_id: int) -> ResponseReturnValue:
+    """``cases remark-withdraw REQUEST --reason --by ME`` (the handler only, an open request)."""
+    case = _case(case_id)
+    if request_id not in {r["id"] for r in remark_requests.of_case(state().ctx, case["case_id"])}:
+        abort(404)
+    try:
+        remark_requests.withdraw(state().ctx, actor(), request_id, text_field("reason", remark_requests.MAX_REASON))
+    except InvigilError as exc:
+        return _refusal("Withdrawal refused", exc, case_id)
+    flash(f"Re-mark request {request_id} withdrawn.", "ok")
     return redirect(_back(case_id), code=303)
 
 
 @bp.get("/remarks")
 @require_role(MARKER)
 def remarks_asked() -> ResponseReturnValue:
-    """The re-marks asked of the signed-in marker (from the cases' histories), newest first."""
-    e = case_events.c
-    mine = f"% asked of {person_key(actor())}"
-    with state().ctx.open_bank_db().connect() as conn:
-        rows = [dict(r) for r in conn.execute(select(e.case_id, e.note, e.by, e.at)
-                                              .where(e.action == "remark-asked", e.note.like(mine))
-                                              .order_by(e.id.desc()).limit(200)).mappings()]
-    return render_template("staff/cases/remarks.html", rows=rows)
+    """``cases remarks --by ME``: the open re-mark requests asked of the signed-in marker, newest first."""
+    return render_template("staff/cases/remarks.html", rows=remark_requests.open_for(state().ctx, actor()))
 
 
-def _responses(attempt_id: str | None) -> list[dict[str, Any]]:
-    """Each human-marked response of the attempt as the marking page shows it (question, answer,
-    rubric), blind: no earlier mark, no candidate."""
-    if not attempt_id:
-        return []
+def _response(attempt_id: str, item_id: str) -> dict[str, Any]:
+    """The response as the marking page shows it (question, answer or drawing over the item's
+    picture, rubric), blind: no earlier mark, no candidate."""
     ctx, t = state().ctx, marking_tasks.c
     with ctx.open_results_db().connect() as conn:
-        ids = [r[0] for r in conn.execute(select(t.task_id).where(t.attempt_id == attempt_id).order_by(t.item_id))]
-    shown = []
-    for task_id in ids:
-        page = task_page(ctx.open_results_db(), ctx.item_bank(), task_id, actor())
-        shown.append({"item_id": page.task["item_id"], "max_score": page.task["max_score"], "answer": page.answer,
-                      "prompt": Markup(clean(page.prompt_html)),  # noqa: S704 - sanitised: model tags only
-                      "rubric": Markup(clean(page.rubric_html))})  # noqa: S704
-    return shown
+        task_id = conn.execute(select(t.task_id).where(t.attempt_id == attempt_id, t.item_id == item_id)).scalar()
+    if task_id is None:
+        abort(404)
+    page = task_page(ctx.open_results_db(), ctx.item_bank(), int(task_id), actor())
+    return {"item_id": page.task["item_id"], "max_score": page.task["max_score"], "answer": page.answer,
+            "drawing": page.drawing,
+            "prompt": Markup(clean(page.prompt_html)),  # noqa: S704 - sanitised: model tags only
+            "rubric": Markup(clean(page.rubric_html))}  # noqa: S704
 
 
-def _remark_form(case: dict[str, Any], errors: dict[str, str], status: int) -> ResponseReturnValue:
-    attempt_id = case.get("attempt_id")
-    return render_template("staff/cases/remark.html", case_id=case["case_id"], attempt_id=attempt_id,
-                           items=_human_items(attempt_id), responses=_responses(attempt_id), errors=errors,
+def _asked(request_id: int) -> dict[str, Any]:
+    """The request if it is the signed-in marker's; 404 when unknown, 403 for any other marker."""
+    try:
+        remark_requests.get_request(state().ctx, request_id)
+    except handling.CaseRefused:
+        abort(404)
+    try:
+        return remark_requests.for_marker(state().ctx, request_id, actor())
+    except handling.CaseRefused:
+        abort(403)
+
+
+def _remark_form(asked: dict[str, Any], errors: dict[str, str], status: int) -> ResponseReturnValue:
+    shown = _response(asked["attempt_id"], asked["item_id"]) if asked["status"] == "open" else None
+    return render_template("staff/cases/remark.html", asked=asked, response=shown, errors=errors,
                            form=request.form), status
 
 
-@bp.get("/<case_id>/remark")
+@bp.get("/remarks/<int:request_id>")
 @require_role(MARKER)
-def remark_page(case_id: str) -> ResponseReturnValue:
-    """The re-marker's page: each response marked by people with its question and rubric, and the
-    score to enter (without the person's words or the earlier marks)."""
-    return _remark_form(_case(case_id), {}, 200)
+def remark_page(request_id: int) -> ResponseReturnValue:
+    """The named marker's page: the response with its question and rubric, and the score to enter
+    (without the person's words or the earlier marks); any other marker gets 403."""
+    return _remark_form(_asked(request_id), {}, 200)
 
 
-@bp.post("/<case_id>/remark")
+@bp.post("/remarks/<int:request_id>")
 @require_role(MARKER)
-def remark_record(case_id: str) -> ResponseReturnValue:
-    """``cases remark ATTEMPT --item --score --note --by ME`` (refused to anyone involved)."""
-    case = _case(case_id)
-    items = _human_items(case.get("attempt_id"))
-    item_id = text_field("item_id", 128)
-    if item_id not in items:
-        abort(400)
+def remark_record(request_id: int) -> ResponseReturnValue:
+    """``cases remark REQUEST --score --note --by ME`` (the named marker, once)."""
+    asked = _asked(request_id)
     try:
         score = float(text_field("score", 20))
     except ValueError:
-        abort(400)
+        return _remark_form(asked, {"score": "must be a number"}, 422)
     try:
-        remark_id = remark(state().ctx, case["attempt_id"], item_id, actor(), score, text_field("note", 1000,
-                                                                                               required=False))
+        remark_id = remark_requests.answer(state().ctx, request_id, actor(), score,
+                                           text_field("note", 1000, required=False))
     except InvigilError as exc:
-        return _remark_form(case, {"score": str(exc)}, 422)
-    handling.note_event(state().ctx, actor(), case["case_id"], "remark", f"re-mark {remark_id} of {item_id} given")
+        return _remark_form(asked, {"score": str(exc)}, 422)
     flash(f"Re-mark {remark_id} recorded; the case's handler decides whether it applies.", "ok")
-    return redirect(url_for("staff_cases.remark_page", case_id=case["case_id"]), code=303)
+    return redirect(url_for("staff_cases.remarks_asked"), code=303)
 
 
 @bp.post("/<case_id>/remark/<int:remark_id>/apply")

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, update
 
 from exam_core.model import AnswerKey
 from item_bank_sync.bank.schema import items
-from item_bank_sync.cases.handling import CaseRefused
+from item_bank_sync.cases.handling import CaseRefused, acknowledge, assign, lodge
 from item_bank_sync.cases.remark import apply_remark, remark
 from item_bank_sync.cases.rescore import RescoreRefused, compute, rescore
 from item_bank_sync.certificates.decision import record_decision
@@ -107,7 +107,11 @@ def test_a_remark_by_an_uninvolved_marker_applied_by_the_handler_changes_the_res
     with pytest.raises(CaseRefused, match="not marked by people"):
         remark(ctx, PASSED, "q1", "Rae Remarker", 0)
     cli = Central(results.world.data_dir)
-    remark_id = cli.json("cases", "remark", PASSED, "--item", "q3", "--score", "1", "--by", "Rae Remarker")["remark_id"]
+    case_id = lodge(ctx, "Reg Istrar", "appeal", "result", "cand-p", "Please look again.", attempt_id=PASSED)
+    acknowledge(ctx, "Reg Istrar", case_id, days=20)
+    assign(ctx, "Ada Admin", case_id, APPEALS)
+    asked = cli.json("cases", "remark-ask", case_id, "--item", "q3", "--marker", "Rae Remarker", "--by", APPEALS)
+    remark_id = cli.json("cases", "remark", str(asked["id"]), "--score", "1", "--by", "Rae Remarker")["remark_id"]
     with ctx.open_results_db().connect() as conn:
         assert conn.execute(select(attempts.c.total).where(attempts.c.attempt_id == PASSED)).scalar_one() == 6.0
     done = cli.json("cases", "apply-remark", str(remark_id), "--by", APPEALS)

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from exam_core.websec.csrf import FORM_FIELD
-from item_bank_sync.cases import handling
+from item_bank_sync.cases import handling, remark_requests
 from item_bank_sync.certificates.decision import record_decision
 from tests.support.body_pages import audit_entries, look, origin
 from tests.support.central_cli import Central
@@ -179,6 +179,7 @@ def test_a_remark_by_a_different_marker_is_asked_given_and_applied(results, sign
     staff_member(HANDLER, ("decision_maker",))
     staff_member(DEE, ("marker",))
     staff_member("rae", ("marker",))
+    staff_member("sam", ("marker",))
     case_id = _assigned(results)
     page = signed_in_page(HANDLER)
     page.goto(f"{origin(page)}/cases/{case_id}")
@@ -188,21 +189,51 @@ def test_a_remark_by_a_different_marker_is_asked_given_and_applied(results, sign
     page.locator("#marker").select_option("rae")
     page.get_by_role("button", name="Ask for a re-mark").click()
     expect(page.locator(".flash")).to_contain_text("rae is asked to re-mark q3")
+    request_id = remark_requests.of_case(results.ctx, case_id)[0]["id"]
+    other = signed_in_page("sam")                                   # another marker: neither sees nor answers it
+    other.get_by_role("navigation", name="Main").get_by_role("link", name="Re-marks").click()
+    expect(other.get_by_role("cell", name="None.")).to_be_visible()
+    assert other.request.get(f"{origin(other)}/cases/remarks/{request_id}").status == 403
     marker = signed_in_page("rae")
     marker.get_by_role("navigation", name="Main").get_by_role("link", name="Re-marks").click()
-    expect(marker.get_by_role("cell", name="re-mark of q3 asked of rae")).to_be_visible()
-    marker.get_by_role("link", name=case_id).click()
+    marker.get_by_role("link", name=f"Re-mark request {request_id}").click()
     assert "keyed wrongly" not in marker.content()                 # never the person's words
     expect(marker.locator(".response")).to_have_text("A careful essay")   # the response, as on the marking page
     marker.get_by_label("Your score").fill("2.5")
     marker.get_by_role("button", name="Record the re-mark").click()
     expect(marker.locator(".flash")).to_contain_text("recorded")
     assert look(marker, "h21-remark") == []
+    marker.goto(f"{origin(marker)}/cases/remarks/{request_id}")     # answered once: no form any more
+    expect(marker.locator("#request-status")).to_contain_text("answered")
     assert marker.request.get(f"{origin(marker)}/cases/{case_id}").status == 403
     page.goto(f"{origin(page)}/cases/{case_id}")
     page.get_by_role("button", name="Apply re-mark 1").click()
     expect(page.locator(".flash")).to_contain_text("Re-mark 1 applied")
     assert [e["actor"] for e in audit_entries(results.world.data_dir, "results.remark-apply")] == ["hana"]
+
+
+def test_a_remark_request_withdrawn_on_the_page_writes_the_clis_audit_entries(results, signed_in_page,
+                                                                               staff_member):
+    staff_member(HANDLER, ("decision_maker",))
+    staff_member("rae", ("marker",))
+    case_id = _assigned(results)
+    page = signed_in_page(HANDLER)
+    page.goto(f"{origin(page)}/cases/{case_id}")
+    page.locator("#marker").select_option("rae")
+    page.get_by_role("button", name="Ask for a re-mark").click()
+    request_id = remark_requests.of_case(results.ctx, case_id)[0]["id"]
+    page.get_by_label("Reason").fill("asked of the wrong marker")
+    page.get_by_role("button", name=f"Withdraw request {request_id}").click()
+    expect(page.locator(".flash")).to_contain_text(f"Re-mark request {request_id} withdrawn")
+    assert look(page, "h26-remark-withdrawn") == []
+    cli = Central(results.world.data_dir)
+    again = cli.json("cases", "remark-ask", case_id, "--item", "q3", "--marker", "rae", "--by", HANDLER)
+    cli.json("cases", "remark-withdraw", str(again["id"]), "--reason", "asked of the wrong marker", "--by", HANDLER)
+    for action in ("case.remark-ask", "case.remark-withdraw"):
+        page_entry, cli_entry = audit_entries(results.world.data_dir, action)
+        assert {k: v for k, v in page_entry["data"].items() if k != "request_id"} == {
+            k: v for k, v in cli_entry["data"].items() if k != "request_id"}
+        assert page_entry["actor"] == cli_entry["actor"] == HANDLER
 
 
 def test_a_forged_or_missing_csrf_token_and_a_role_without_cases_are_refused(results, signed_in_page):
