@@ -18,6 +18,7 @@ Recognised (QTI 2 camelCase or QTI 3 kebab case, any operand order in ``match``)
 * ``if match(R, correct(R)) then SCORE = SCORE + W`` (one per response: cloze items);
 * ``SCORE = mapResponse(R)`` / ``SCORE = SCORE + mapResponse(R)`` (also ``mapResponsePoint``),
   bare or guarded by ``isNull(R)`` / ``not(isNull(R))``;
+* ``SCORE = sum(mapResponse(R1), ..., mapResponse(Rn))``, one rule for a whole cloze (QTIWorks);
 * ``SCORE = 0`` as the first rule;
 * any rule that never sets ``SCORE`` or ``MAXSCORE`` and never exits (feedback only): ignored,
   as feedback is not delivered in an exam.
@@ -106,28 +107,54 @@ class ProcessingReader:
             where = f"responseProcessing/{qti_name(rule)}[{index}]"
             if self._feedback_only(rule):
                 continue
-            recognised = self._scoring_rule(rule, where)
+            recognised = self._sum_of_maps(rule)
+            if recognised is None:
+                single = self._scoring_rule(rule, where)
+                recognised = None if single is None else ([] if single[0] is None else [single[0]], single[1])
             if recognised is None:
                 raise self.reject(where, "custom response processing rules are not supported: this rule is not "
                                          "match_correct or map_response scoring (plain, weighted or summed per "
                                          "response) nor feedback only")
-            rule_spec, is_sum = recognised
+            specs, is_sum = recognised
             if not is_sum:
                 if found or assigned:
                     raise self.reject(where, "sets SCORE after other rules already scored: only the first "
                                              "scoring rule may assign SCORE, later ones must add to it")
                 assigned = True
-            if rule_spec is None:  # SCORE = 0 reset
-                continue
-            if any(r.response_id == rule_spec.response_id for r in found):
-                raise self.reject(where, f"scores {rule_spec.response_id} a second time")
-            found.append(rule_spec)
+            for rule_spec in specs:  # none for a SCORE = 0 reset
+                if any(r.response_id == rule_spec.response_id for r in found):
+                    raise self.reject(where, f"scores {rule_spec.response_id} a second time")
+                found.append(rule_spec)
         if not found:
             raise self.reject("responseProcessing", "no rule sets SCORE from a response: the item cannot be scored")
         if not assigned and (self.defaults.get(SCORE) or 0.0) != 0.0:
             raise self.reject("outcomeDeclaration[SCORE]", "a default SCORE other than 0 added to summed "
                                                            "response scores is not supported")
         return found
+
+    def _sum_of_maps(self, rule: etree._Element) -> tuple[list[Rule], bool] | None:
+        """``SCORE = sum(mapResponse(R1), ..., mapResponse(Rn))`` (``variable SCORE`` may be one operand).
+
+        QTIWorks and STOMP items score a cloze in one rule this way: it is exactly the sum of each
+        response's map_response (unguarded: a missing response maps as the template would not, so
+        the key check refuses a mapping whose defaultValue or bounds would then score).
+        """
+        if qti_name(rule) != "setOutcomeValue" or qti_attrs(rule).get("identifier") != SCORE:
+            return None
+        expr = _only_child(rule)
+        if expr is None or qti_name(expr) != "sum":
+            return None
+        specs: list[Rule] = []
+        is_sum = False
+        for operand in qti_children(expr):
+            if not is_sum and qti_name(operand) == "variable" and qti_attrs(operand).get("identifier") == SCORE:
+                is_sum = True
+                continue
+            mapped = self._mapped(operand)
+            if mapped is None:
+                return None
+            specs.append(Rule(mapped[0], mapped[1], guarded=False))
+        return (specs, is_sum) if len(specs) >= 2 else None
 
     def _feedback_only(self, rule: etree._Element) -> bool:
         """True when the rule sets some outcome, and nothing in it sets SCORE or MAXSCORE or

@@ -133,12 +133,15 @@ class ResponseRules:
                                          self._opt_number(m.get("lowerBound"), f"{where}/mapping@lowerBound"),
                                          self._opt_number(m.get("upperBound"), f"{where}/mapping@upperBound"))
                 mapping = []
+                # some tools give the mapping a caseSensitive default its entries inherit: honoured, never dropped
+                inherited = self._boolean(m.get("caseSensitive"), f"{where}/mapping@caseSensitive", True)
                 for entry in qti_children(child):
                     e = qti_attrs(entry)
                     if "mapKey" not in e or "mappedValue" not in e:
                         raise self.reject(f"{where}/mapping/mapEntry", "needs mapKey and mappedValue")
-                    mapping.append((e["mapKey"], self._number(e["mappedValue"], f"{where}/mapEntry[{e['mapKey']}]"),
-                                    e.get("caseSensitive", "true") == "true"))
+                    entry_where = f"{where}/mapEntry[{e['mapKey']}]"
+                    mapping.append((e["mapKey"], self._number(e["mappedValue"], entry_where),
+                                    self._boolean(e.get("caseSensitive"), f"{entry_where}@caseSensitive", inherited)))
             elif name == "areaMapping":
                 m = qti_attrs(child)
                 default, lower, upper = (self._number(m.get("defaultValue", "0"), f"{where}/areaMapping@defaultValue"),
@@ -168,6 +171,17 @@ class ResponseRules:
         if not math.isfinite(value):
             raise self.reject(where, f"{text!r} is not a finite number")
         return value
+
+    def _boolean(self, text: str | None, where: str, default: bool) -> bool:
+        """An xs:boolean (``true``/``false``/``1``/``0``): "1" is true, not "anything but 'true' is false"."""
+        if text is None:
+            return default
+        value = text.strip()
+        if value in ("true", "1"):
+            return True
+        if value in ("false", "0"):
+            return False
+        raise self.reject(where, f"{text!r} is not a boolean (true, false, 1 or 0)")
 
     def _opt_number(self, text: str | None, where: str) -> float | None:
         return None if text is None else self._number(text, where)

@@ -87,6 +87,21 @@ def test_scores_follow_the_recognised_processing(outcomes: dict[str, ParsedItem 
     assert "fault path" in rubric.key.rubric_html and "fault path" not in _all_html(rubric)
 
 
+
+def test_one_rule_summing_maps_and_mapping_case_are_scored_as_written(
+        outcomes: dict[str, ParsedItem | ItemRejected]) -> None:
+    """SCORE = sum(mapResponse...) scores each part; a mapping's caseSensitive="false" (and "0") is honoured."""
+    summed = outcomes["invigil/map-sum-one-rule.xml"]
+    assert isinstance(summed, ParsedItem)
+    live, neutral = summed.key.responses
+    assert (score_response("BROWN_L", live), score_response("BLUE_N", neutral)) == (1.0, 2.0)
+    assert (score_response(None, live), score_response("BROWN_N", neutral)) == (0.0, 0.0)
+    folded = outcomes["invigil/mapping-case-insensitive.xml"]
+    assert isinstance(folded, ParsedItem)
+    (key,) = folded.key.responses
+    assert not key.case_sensitive
+    assert [score_response(v, key) for v in ("Ohm", "OHMS", "volt", None)] == [2.0, 2.0, 0.0, 0.0]
+
 def _all_html(parsed: ParsedItem) -> str:
     parts = [parsed.item.body_html]
     for inter in parsed.item.interactions:
