@@ -22,7 +22,7 @@ from item_bank_sync.analysis.stats import Analysis, FlagThresholds, add_distract
 from item_bank_sync.bank.schema import items
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import fetch_all, fetch_one, scalar
-from item_bank_sync.forms.store import record_item_stats
+from item_bank_sync.forms.store import form_instances, record_item_stats
 from item_bank_sync.results.intake import load_form_scoring
 from item_bank_sync.results.review import PROCTOR_END
 from item_bank_sync.results.schema import attempts as attempts_table
@@ -55,15 +55,31 @@ def analyze_form(context: CentralContext, form_ref: str, thresholds: FlagThresho
     scores = _score_matrix(results, attempts, item_ids)
     maxima = [sum(rk.max_score for rk in k.responses) for k in scoring.keys]
     analysis = analyze_scores(scores, item_ids, max_scores=maxima, thresholds=thresholds)
-    _distractors(results, analysis, scores, attempts, scoring.keys, _choice_options(context, scoring.keys))
+    instances = form_instances(context.open_bank_db(), form_id, version)
+    _distractors(results, analysis, scores, attempts, scoring.keys, _choice_options(context, scoring.keys, instances))
+    for stats in analysis.items:
+        if stats.item_id in instances:
+            stats.family_seed = instances[stats.item_id][2]
     if write_stats:
-        bank = context.open_bank_db()
-        for key, item in zip(scoring.keys, analysis.items):
-            if item.p is not None and item.n > 0:
-                record_item_stats(bank, key.item_id, key.version, min(1.0, max(0.0, item.p)), item.n,
-                                  item.rpb_corrected, source=f"analysis of {form_id}@{version}")
+        _write_stats(context, analysis, scoring.keys, instances, f"{form_id}@{version}")
     note = f" ({left_out} attempt(s) left out: ended by a proctor or withheld)" if left_out else ""
+    if instances:
+        note += (f"; {len(instances)} item famil{'y' if len(instances) == 1 else 'ies'} ("
+                 f"{', '.join(sorted(instances))}): statistics of this form's instance only, "
+                 "not pooled with other forms' and not written to the bank's item statistics")
     return analysis, f"Item analysis of form {form_id} v{version}{note}"
+
+
+def _write_stats(context: CentralContext, analysis: Analysis, keys: list, instances: dict[str, Any],
+                 form_ref: str) -> None:
+    """Each item version's p and n into the bank for form assembly; an item family's are left
+    out: they describe one instance, while the bank's row stands for every form's draw (the
+    smallest correct choice: assembly then treats a family as an item without statistics)."""
+    bank = context.open_bank_db()
+    for key, item in zip(keys, analysis.items):
+        if item.p is not None and item.n > 0 and key.item_id not in instances:
+            record_item_stats(bank, key.item_id, key.version, min(1.0, max(0.0, item.p)), item.n,
+                              item.rpb_corrected, source=f"analysis of {form_ref}")
 
 
 def analysable_attempts(results: Engine, form_id: str, version: int) -> tuple[list[str], int]:
@@ -98,18 +114,22 @@ def _score_matrix(results: Engine, attempts: list[str], item_ids: list[str]) -> 
     return scores
 
 
-def _choice_options(context: CentralContext, keys: list) -> dict[str, list[str]]:
-    """Each item's offered choices (from the bank's item content), so that a distractor nobody
-    chose is still listed, with a share of 0: a non-functioning distractor is worth a review too."""
+def _choice_options(context: CentralContext, keys: list, instances: dict[str, Any]) -> dict[str, list[str]]:
+    """Each item's offered choices (from the bank's item content, or for an item family the
+    form's instance, whose shown choices the draw decides), so that a distractor nobody chose is
+    still listed, with a share of 0: a non-functioning distractor is worth a review too."""
     out: dict[str, list[str]] = {}
     bank = context.open_bank_db()
     for key in keys:
-        row = fetch_one(bank, select(items.c.item_json).where(items.c.item_id == key.item_id,
-                                                              items.c.version == key.version))
-        try:
-            item = Item.from_dict(json.loads(row[0])) if row else None
-        except (ValueError, ValidationError):
-            item = None
+        if key.item_id in instances:
+            item = instances[key.item_id][0]
+        else:
+            row = fetch_one(bank, select(items.c.item_json).where(items.c.item_id == key.item_id,
+                                                                  items.c.version == key.version))
+            try:
+                item = Item.from_dict(json.loads(row[0])) if row else None
+            except (ValueError, ValidationError):
+                item = None
         if item is not None and len(item.interactions) == 1:
             out[key.item_id] = [c.id for c in item.interactions[0].choices]
     return out

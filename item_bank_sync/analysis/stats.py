@@ -82,6 +82,9 @@ class ItemStats:
     discrimination_index: float | None
     flags: list[str] = field(default_factory=list)
     options: list[OptionStats] | None = None
+    #: An item family's instance on this form (its draw's seed): the numbers are this instance's,
+    #: and another form's are another instance's, so they are not one item's to pool.
+    family_seed: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -91,6 +94,8 @@ class ItemStats:
         }
         if self.options is not None:
             out["options"] = [o.to_dict() for o in self.options]
+        if self.family_seed is not None:
+            out["family_instance_seed"] = self.family_seed
         return out
 
 

@@ -17,6 +17,9 @@ from PIL import Image
 
 from exam_core.errors import ValidationError
 from exam_core.sync_wire import ACCEPTED
+from item_bank_sync.analysis.of_form import analyze_form
+from item_bank_sync.analysis.report import render_html
+from item_bank_sync.analysis.stats import FlagThresholds
 from item_bank_sync.cases.keys import corrected_key
 from item_bank_sync.forms.actions import add_scheme, build_forms
 from item_bank_sync.forms.export import export_form
@@ -246,3 +249,18 @@ def test_a_family_with_a_shared_stimulus_draws_the_passage_and_its_picture(world
         (again,) = list(iter_sources([out], ImportOptions(area="algebra")))
         assert bank.store_batch([again], "alice")[0].outcome == "unchanged"  # type: ignore[list-item]
     assert seen == {"dusk", "midnight"}
+
+
+def test_item_analysis_says_a_family_s_numbers_are_one_instance_s(world: World, tmp_path: Path) -> None:
+    """Per form, a family's statistics are its instance's: the report marks it with the seed, and
+    they are not written as the item version's statistics (another form draws another instance)."""
+    _bank_family(world, tmp_path, family22(""))
+    _intake_totals(world)
+    bank = bank_of(world.data_dir)
+    (form_id, version, seed), = bank.execute("SELECT form_id, form_version, seed FROM item_instances").fetchall()
+    analysis, title = analyze_form(world.context, f"{form_id}@{version}", FlagThresholds(), write_stats=True)
+    (stats,) = analysis.items
+    assert stats.family_seed == seed and stats.to_dict()["family_instance_seed"] == seed and stats.p == 0.5
+    assert "1 item family (triple): statistics of this form's instance only" in title
+    assert bank.execute("SELECT COUNT(*) FROM item_stats WHERE item_id = 'triple'").fetchone() == (0,)
+    assert f"item family: this\n   form's instance (seed {seed[:12]})" in render_html(analysis, title)
