@@ -162,6 +162,8 @@ def test_a_rescore_from_the_page_reproduces_the_cli_numbers(results, signed_in_p
     page.get_by_label("Corrected keys").fill(corrected)
     page.get_by_role("button", name="Replay (nothing is recorded yet)").click()
     expect(page.locator("#rescore-identical")).to_have_text("changed: q1.RESPONSE")
+    row = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="q1.RESPONSE"))
+    expect(row.get_by_role("cell")).to_have_text(["1.0", "3ff0000000000000", "0.0", "0000000000000000", "yes"])
     cli = Central(results.world.data_dir).json("cases", "rescore", PASSED, "--key-from", corrected, "--by", HANDLER,
                                               "--reason", "q1 key corrected")
     assert (float(_text(page, "#before-total")), float(_text(page, "#after-total"))) == (
