@@ -70,7 +70,11 @@ PACKAGE_CHUNK = "package_chunk"
 
 # console -> kiosk on KIOSK_NAMESPACE; the kiosk answers through the ack callback.
 COMMAND = "command"
-COMMAND_TYPES = ("admit", "start", "pause", "resume", "extend", "end", "message", "resume_approved")
+#: ``cancel_admission`` (reason required) undoes an admission before the start: the kiosk forgets the
+#: attempt and waits again. A kiosk built before it refuses the type as ``invalid`` (never crashes),
+#: and the console's attempt then stays admitted.
+COMMAND_TYPES = ("admit", "start", "pause", "resume", "extend", "end", "message", "resume_approved",
+                 "cancel_admission")
 
 # console <-> proctor browser on PROCTOR_NAMESPACE (console-internal, listed for the bench and tests).
 PROCTOR_SNAPSHOT = "snapshot"        # console -> browser: full seat map on connect
@@ -489,7 +493,7 @@ class KeyReleaseArgs(Record):
 
 @dataclass(frozen=True)
 class ReasonArgs(Record):
-    """``pause`` (reason optional) and ``end`` (reason required)."""
+    """``pause`` (reason optional); ``end`` and ``cancel_admission`` take ``RequiredReasonArgs``."""
 
     reason: str = ""
 
@@ -561,6 +565,7 @@ COMMAND_ARGS: dict[str, type] = {
     "end": RequiredReasonArgs,
     "message": MessageArgs,
     "resume_approved": KeyReleaseArgs,
+    "cancel_admission": RequiredReasonArgs,
 }
 
 

@@ -257,6 +257,25 @@ class KioskRuntime:
     def _cmd_end(self, command: Command) -> None:
         self._live(command).end(command.args.reason, command.command_id)
 
+    def _cmd_cancel_admission(self, command: Command) -> None:
+        """Undo an admission whose exam never started (wrong seat, candidate left before the start).
+
+        Refused once the key was released (the exam started: ``end`` seals what was answered) or
+        after sealing. Otherwise nothing exists to seal: no key, no journal, only the admission, so
+        the kiosk forgets the attempt and shows the waiting screen; the cached package stays (it is
+        encrypted and may serve the next admission). The event tells the console it was done.
+        """
+        self._same_attempt(command)
+        if self.session is not None or self.keys_released or self.admission.get("receipt"):
+            raise SessionStateError("the exam has started on this kiosk: end it instead of cancelling the admission")
+        attempt_id = command.attempt_id
+        self.attempt, self.admission, self.session, self.fault = None, {}, None, None
+        self.messages.clear()
+        storage.set_state(self.db, "attempt", None)
+        storage.set_state(self.db, "admission", {})
+        self.outbox.add_event("attempt.admission_cancelled", attempt_id=attempt_id)
+        self.on_attempt_change(None)
+
     def _cmd_message(self, command: Command) -> None:
         self.messages.append({"text": command.args.text, "at": utc_text_ms(), "id": command.command_id})
         del self.messages[:-5]

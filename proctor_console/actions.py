@@ -45,7 +45,7 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 # request_id answers with that command instead of being judged again against the attempt's new state.
 COMMAND_ACTIONS = {"admit": "admit", "start": "start", "pause": "pause", "resume": "resume",
                    "extend": "extend", "end": "end", "message": "message",
-                   "approve_resume": "resume_approved"}
+                   "approve_resume": "resume_approved", "cancel_admission": "cancel_admission"}
 #: The dashboard action behind each command type (``seat_actions.FITS`` is keyed on actions).
 ACTION_OF_COMMAND = {command: action for action, command in COMMAND_ACTIONS.items()}
 ALERT_RESOLUTIONS = {"alert_ack": "acknowledged", "alert_dismiss": "dismissed"}
@@ -106,6 +106,7 @@ class Actions:
             "admit": self.admit, "start": self.start, "pause": self.pause, "resume": self.resume,
             "extend": self.extend, "end": self.end, "message": self.message,
             "approve_resume": self.approve_resume, "mass_pause": self.mass_pause,
+            "cancel_admission": self.cancel_admission,
             "alert_ack": self.alert_resolve, "alert_dismiss": self.alert_resolve,
             "incident": self.incident, "release_code": self.release_code,
             "declare_conflict": self.declare_conflict, "override_conflict": self.override_conflict,
@@ -269,6 +270,18 @@ class Actions:
     def end(self, user: User, data: dict[str, Any]) -> dict[str, Any]:
         reason = _text(data, "reason")
         result = self._command(user, data, "end", protocol.RequiredReasonArgs(reason), {"reason": reason})
+        self.attempts.set_end_reason(result["attempt_id"], reason)
+        return result
+
+    def cancel_admission(self, user: User, data: dict[str, Any]) -> dict[str, Any]:
+        """Undo an admission whose exam never started (wrong seat, candidate left or unwell before
+        the start): the kiosk forgets the attempt and waits again, nothing is sealed, and once it
+        acks the attempt is ``cancelled``, which is no sitting, so the candidate may be admitted
+        again to this kiosk or another. Only an admitted seat fits (``seat_actions.FITS``); after the
+        start the proctor ends the exam instead. The reason is audited and shown in the report."""
+        reason = _text(data, "reason")
+        result = self._command(user, data, "cancel_admission", protocol.RequiredReasonArgs(reason),
+                               {"reason": reason})
         self.attempts.set_end_reason(result["attempt_id"], reason)
         return result
 

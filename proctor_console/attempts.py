@@ -20,11 +20,12 @@ from exam_core.timestamps import utc_text_us
 
 #: States of an attempt that still holds its kiosk.
 ACTIVE_STATES = ("waiting", "admitted", "agreement", "instructions", "in_progress", "paused")
-#: States after which the attempt is over (a kiosk may then be admitted again).
-FINISHED_STATES = ("ended", "submitted")
+#: States after which the attempt is over (a kiosk may then be admitted again). ``cancelled``: the
+#: admission was undone before the start (no sitting; the candidate may be admitted again).
+FINISHED_STATES = ("ended", "submitted", "cancelled")
 #: What an acked command does to the attempt's state on the console side.
 STATE_AFTER = {"admit": "admitted", "start": "in_progress", "pause": "paused", "resume": "in_progress",
-               "resume_approved": "in_progress", "end": "ended"}
+               "resume_approved": "in_progress", "end": "ended", "cancel_admission": "cancelled"}
 
 ATTEMPT_COLUMNS = ("attempt_id", "candidate_id", "kiosk_id", "package_id", "state", "admitted_by", "admitted_at",
                    "started_at", "ended_at", "end_reason", "extra_seconds")
@@ -60,7 +61,7 @@ class Attempts:
         if kind == "start":
             conn.execute("UPDATE attempts SET started_at = COALESCE(started_at, ?) WHERE attempt_id = ?",
                          [now, attempt_id])
-        if kind == "end":
+        if kind in ("end", "cancel_admission"):
             conn.execute("UPDATE attempts SET ended_at = COALESCE(ended_at, ?) WHERE attempt_id = ?",
                          [now, attempt_id])
 
@@ -74,11 +75,13 @@ class Attempts:
                      [utc_text_us(), attempt_id])
 
     def sat_packages(self, candidate_ids: list[str]) -> dict[str, set[str]]:
-        """``{candidate_id: {package_id, ...}}``: the packages each candidate has an attempt of."""
+        """``{candidate_id: {package_id, ...}}``: the packages each candidate has an attempt of (an
+        admission cancelled before the start is none)."""
         if not candidate_ids:
             return {}
-        rows = self.db.execute(f"SELECT candidate_id, package_id FROM attempts WHERE candidate_id IN"  # noqa: S608 - ? marks only, values bound
-                               f" ({','.join('?' for _ in candidate_ids)})", candidate_ids).fetchall()
+        rows = self.db.execute(f"SELECT candidate_id, package_id FROM attempts WHERE state != 'cancelled'"  # noqa: S608 - ? marks only, values bound
+                               f" AND candidate_id IN ({','.join('?' for _ in candidate_ids)})",
+                               candidate_ids).fetchall()
         out: dict[str, set[str]] = {}
         for candidate_id, package_id in rows:
             out.setdefault(candidate_id, set()).add(package_id)

@@ -157,8 +157,8 @@ class Dashboard:
     def fill_candidate(self, tile: Tile) -> None:
         """Put the candidate of the kiosk's current attempt (and its open alert count) on the tile."""
         attempt = self.attempts.latest_on(tile.kiosk_id)
-        current = attempt is not None and (attempt["state"] not in FINISHED_STATES
-                                           or tile.attempt_id == attempt["attempt_id"])
+        current = attempt is not None and attempt["state"] != "cancelled" and (
+            attempt["state"] not in FINISHED_STATES or tile.attempt_id == attempt["attempt_id"])
         shown = attempt if attempt is not None and current else None
         tile.shown_attempt_id = shown["attempt_id"] if shown else None
         tile.recorded_state = shown["state"] if shown and shown["state"] not in FINISHED_STATES else None
@@ -254,5 +254,7 @@ class Dashboard:
             tile.state = ack.state
         if command.get("type") == "resume_approved" and ack.error is None:
             tile.needs_resume_approval = False
+        if command.get("type") == "cancel_admission" and ack.error is None:
+            tile.attempt_id = None  # the kiosk forgot it: the seat is free, not finished
         self.fill_candidate(tile)
         self.push_tile(kiosk_id)

@@ -171,11 +171,15 @@ def _ending(row: dict[str, Any], submission: dict[str, Any] | None) -> dict[str,
     sealed envelope's arrival (the kiosk's own time when the console has neither)."""
     if row["state"] == "ended":
         how = f"ended by a proctor: {row['end_reason']}" if row["end_reason"] else "ended by a proctor"
+    elif row["state"] == "cancelled":
+        how = f"admission cancelled before the start: {row['end_reason']}"
     elif submission is not None:
         how = SUBMITTED_BY.get(submission["reason"], submission["reason"] or "submitted")
     else:
         how = "submitted" if row["state"] == "submitted" else ""
     at = row["ended_at"] or (submission["at"] if submission and row["state"] in ("ended", "submitted") else None)
+    if row["state"] == "cancelled":
+        at = None  # never started, so never ended: the cancellation's time is in the actions
     return {"ended_at": at, "ended_how": how}
 
 

@@ -33,7 +33,7 @@ STATE_WORDS = {
 #: Per-seat actions, with the words the page and refusals use for them.
 ACTION_WORDS = {
     "admit": "Admit", "start": "Start", "pause": "Pause", "resume": "Resume", "approve_resume": "Approve resume",
-    "extend": "Extend time", "end": "End exam", "message": "Send message",
+    "extend": "Extend time", "end": "End exam", "message": "Send message", "cancel_admission": "Cancel admission",
 }
 
 #: The one table: the seat states in which each per-seat action fits.
@@ -46,12 +46,14 @@ FITS: dict[str, tuple[str, ...]] = {
     "extend": ("starting", "in_progress", "paused"),
     "end": ("starting", "in_progress", "paused"),
     "message": ("admitted", "starting", "in_progress", "paused", "restart_waiting"),
+    "cancel_admission": ("admitted",),
 }
 
 #: Attempt states (console record or kiosk report) and the seat state each one means.
 _SEAT_OF = {
     "waiting": "admitted", "admitted": "admitted", "agreement": "starting", "instructions": "starting",
     "in_progress": "in_progress", "paused": "paused", "submitted": "finished", "ended": "finished",
+    "cancelled": "finished",
 }
 
 

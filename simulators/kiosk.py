@@ -207,6 +207,8 @@ class SimKiosk:
             self.state = "in_progress"
         elif kind == "end":
             self.state = "ended"
+        elif kind == "cancel_admission":
+            self.attempt_id, self.state = None, "idle"
         elif kind == "message":
             self.messages.append(command.args.text)
         return protocol.CommandAck(ok=True, command_id=command.command_id, state=self.state).to_dict()

@@ -35,6 +35,7 @@
                        restart_waiting: "restarted, waiting for your approval to resume", finished: "finished" };
   const ACTION_WORDS = { admit: "Admit", start: "Start", pause: "Pause", resume: "Resume",
                          approve_resume: "Approve resume", extend: "Extend time", end: "End exam",
+                         cancel_admission: "Cancel admission",
                          message: "Send message", declare_conflict: "Declare a conflict of interest",
                          alert_ack: "Acknowledge", alert_dismiss: "Dismiss", incident: "Incident report",
                          mass_pause: "Pause everyone" };
@@ -476,6 +477,7 @@
       ok = reply.ok;
     } else {
       if (kind === "end" && !(await confirmEnd(seats[0], data.reason))) return;
+      if (kind === "cancel_admission" && !(await confirmCancel(seats[0], data.reason))) return;
       if (data.minutes !== undefined) data.minutes = parseInt(data.minutes, 10);
       ok = await actOnSeats(kind, seats, data);
     }
@@ -489,13 +491,14 @@
   }
 
   // --- confirmations ---------------------------------------------------------------------------------
-  function confirmDialog({ title, text, items, ok, danger, reason }) {
+  function confirmDialog({ title, text, items, ok, danger, reason, keep }) {
     const dialog = $("#confirm");
     $("#confirm-title").textContent = title;
     $("#confirm-text").textContent = text;
     $("#confirm-list").replaceChildren(...(items || []).map((item) => el("li", {}, item)));
     $("#confirm-list").hidden = !(items && items.length);
     $("#confirm-ok").textContent = ok;
+    $("#confirm-cancel").textContent = keep || "Cancel";  // "Cancel" would be ambiguous beside "Cancel admission"
     $("#confirm-ok").className = danger ? "danger" : "";
     $("#confirm-reason-label").hidden = !reason;
     $("#confirm-reason").required = !!reason;
@@ -514,6 +517,15 @@
       title: `End ${name}'s exam?`,
       text: `${whoOnSeat(t)}: the answers given so far are sealed and submitted, and the candidate cannot continue. Reason: ${reason}`,
       ok: `End ${name}'s exam`, danger: true });
+    return answer.ok;
+  }
+  async function confirmCancel(t, reason) {
+    const name = t.candidate_name || t.candidate_id;
+    const answer = await confirmDialog({
+      title: `Cancel ${name}'s admission?`,
+      text: `${whoOnSeat(t)}: the exam has not started; the kiosk forgets the admission and waits again, ` +
+            `nothing is sealed, and ${name} can be admitted again here or on another kiosk. Reason: ${reason}`,
+      ok: `Cancel ${name}'s admission`, keep: "Keep the admission", danger: true });
     return answer.ok;
   }
   async function massPause() {

@@ -45,7 +45,7 @@ ARGS: dict[str, dict[str, Any]] = {
     "admit": {"candidate_id": SPARE, "package_id": "pkg-open", "identity_checked": True},
     "start": {}, "resume": {}, "approve_resume": {}, "pause": {"reason": "toilet break"},
     "extend": {"minutes": 5, "reason": "fire alarm"}, "end": {"reason": "candidate withdrew"},
-    "message": {"text": "Ten minutes left"},
+    "message": {"text": "Ten minutes left"}, "cancel_admission": {"reason": "candidate at the wrong seat"},
 }
 REFUSED = [(state, action) for state in SEAT_STATES for action in FITS if state not in FITS[action]]
 

@@ -253,3 +253,19 @@ def test_heartbeat_and_backoff_waits_are_jittered():
     waits = [jittered(5.0) for _ in range(400)]
     assert all(5.0 * (1 - JITTER) <= w <= 5.0 * (1 + JITTER) for w in waits)
     assert max(waits) - min(waits) > 5.0 * JITTER  # spread, not a constant
+
+
+def test_cancel_admission_over_the_link_and_an_unknown_command_refused_not_crashed(setup):
+    """The console cancels an admission: the kiosk acks idle and reports it. A command type this kiosk
+    does not know (one a newer console might send) is answered ``invalid`` and the link goes on."""
+    world, console, runtime, _link = setup
+    wait_for(console.connected.is_set, what="kiosk login")
+    unknown = {**world.command("message", {"text": "hello"}).to_dict(), "type": "teleport"}
+    ack = console._deliver(unknown)
+    assert ack is not None and ack["ok"] is False and ack["error"] == "invalid"
+    assert console.send(world.admit())["ok"]
+    ack = console.send(world.command("cancel_admission", {"reason": "candidate at the wrong seat"}))
+    assert ack["ok"] and ack["state"] == "idle" and runtime.attempt is None
+    wait_for(lambda: "attempt.admission_cancelled" in [e["type"] for e in console.store.events.values()],
+             what="cancellation reported")
+    assert console.send(world.admit())["ok"] and runtime.wire_state() == "admitted"

@@ -169,3 +169,39 @@ def test_resume_goes_on_when_the_journal_holds_the_consoles_head(world, tmp_path
     assert again.fault is None
     assert again.handle_command(world.release("resume_approved")).ok
     assert again.require_session().state.answers["Q02"]["R1"] == "blue"
+
+
+def test_cancel_admission_before_the_start_forgets_the_attempt_and_waits_again(world, tmp_path):
+    """Issue 20: an admission whose exam never started is undone, nothing sealed, and survives a restart."""
+    rt = make_runtime(world, tmp_path)
+    assert rt.handle_command(world.admit()).ok
+    rt.store_package("P1", world.package_bytes)
+    rt.confirm_identity()
+    cancel = world.command("cancel_admission", {"reason": "wrong seat"})
+    ack = rt.handle_command(cancel)
+    assert ack.ok and ack.state == "idle" and rt.attempt is None and rt.admission == {}
+    assert rt.handle_command(cancel).ok  # a re-delivery is answered the same, applied once
+    events = [json.loads(e.body) for e in rt.outbox.pending() if e.kind == "event"]
+    assert [e["type"] for e in events].count("attempt.admission_cancelled") == 1
+    assert not [e for e in rt.outbox.pending() if e.kind == "envelope"]
+    assert rt.package_wanted() is None  # nothing to fetch: no attempt
+    rt.stop()
+    again = make_runtime(world, tmp_path)
+    assert again.attempt is None and again.wire_state() == "idle" and not again.needs_resume_approval()
+    assert again.handle_command(world.admit()).ok  # the same candidate admitted again
+    assert again.wire_state() == "admitted"
+
+
+def test_cancel_admission_is_refused_once_the_exam_started(world, tmp_path):
+    rt = make_runtime(world, tmp_path)
+    start_exam(rt, world)
+    ack = rt.handle_command(world.command("cancel_admission", {"reason": "wrong seat"}))
+    assert not ack.ok and ack.error == "conflict" and "end it instead" in ack.reason
+    assert rt.attempt is not None and rt.session is not None
+
+
+def test_cancel_admission_of_another_attempt_is_refused(world, tmp_path):
+    rt = make_runtime(world, tmp_path)
+    assert rt.handle_command(world.admit()).ok
+    ack = rt.handle_command(world.command("cancel_admission", {"reason": "wrong seat"}, attempt_id="ATT9"))
+    assert not ack.ok and ack.error == "conflict" and rt.attempt is not None
