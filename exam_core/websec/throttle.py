@@ -29,6 +29,14 @@ MAX_WAIT_SECONDS = 15 * 60
 MAX_KEYS = 10_000
 
 
+def wait_after(failures: int, *, free: int = FREE_FAILURES, first: float = FIRST_WAIT_SECONDS,
+               cap: float = MAX_WAIT_SECONDS) -> float:
+    """The wait ``failures`` failures impose: none for the first ``free - 1``, then ``first``
+    doubling up to ``cap`` (shared with the database-held back-off of the public site)."""
+    beyond = failures - free  # 0 at the last free failure: the first wait
+    return min(cap, first * 2 ** beyond) if beyond >= 0 else 0.0
+
+
 @dataclass
 class _Record:
     failures: int = 0
@@ -55,8 +63,7 @@ class Backoff:
         with self._lock:
             record = self._records.pop(key, None) or _Record()
             record.failures += 1
-            beyond = record.failures - self.free  # 0 at the last free failure: the first wait
-            wait = min(self.cap, self.first * 2 ** beyond) if beyond >= 0 else 0.0
+            wait = wait_after(record.failures, free=self.free, first=self.first, cap=self.cap)
             record.not_before = self.clock() + wait
             self._records[key] = record  # the most recently failed last
             while len(self._records) > self.max_keys:

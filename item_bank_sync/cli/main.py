@@ -35,6 +35,7 @@ from item_bank_sync.context import CentralContext, UninitialisedDataError
 from item_bank_sync.cli.psychometrics import equate_command
 from item_bank_sync.cli.recertification import recert_group
 from item_bank_sync.cli.public import public_command
+from item_bank_sync.cli.mail import mail_group
 from item_bank_sync.cli.standard_setting import params_command, standard_setting_group
 from item_bank_sync.cli.review import review_exam_command
 from item_bank_sync.cli.db import backup_group, db_group, restore_command
@@ -80,6 +81,7 @@ COMMANDS: tuple[click.Command, ...] = (
     intake_group, marking_group, decide_command, results_group,         # results
     release_group,                                                      # results release, score reports
     certificates_group, public_command,                                 # certificates, public site
+    mail_group,                                                         # the outbox: send-pending, status
     recert_group,                                                       # recertification: CPD, renewal, reminders
     cases_group, corrective_group, evidence_command,                    # appeals, complaints, 10.2 evidence
     integrity_command, analyze_command, equate_command,                 # analysis and psychometrics

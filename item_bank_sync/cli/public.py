@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from item_bank_sync.cli.common import central, err_console, refusals_exit
+from item_bank_sync.mail import Mailer, load_settings
 
 
 @click.command("public")
@@ -22,17 +23,21 @@ from item_bank_sync.cli.common import central, err_console, refusals_exit
 @click.option("--smtp-port", type=click.IntRange(1, 65535), default=587, show_default=True, help="Its port.")
 @click.option("--mail-from", help="Sender address of the portal's mail.")
 @click.option("--smtp-starttls/--smtp-no-starttls", default=None,
-              help="Require STARTTLS (default: yes unless the relay is on the loopback).")
+              help="Require STARTTLS (default: yes unless the relay is on the loopback; always with a user).")
+@click.option("--smtp-user", help="User name for the relay's AUTH (LOGIN or PLAIN, after STARTTLS).")
+@click.option("--smtp-password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="File holding the relay's password, mode 0600 (never the password itself on the command line).")
 @click.pass_context
 @refusals_exit
 def public_command(ctx: click.Context, host: str, port: int, cert: Path | None, key: Path | None,
                    insecure_dev: bool, portal: bool, smtp_host: str | None, smtp_port: int, mail_from: str | None,
-                   smtp_starttls: bool | None) -> None:
+                   smtp_starttls: bool | None, smtp_user: str | None, smtp_password_file: Path | None) -> None:
     """Run the public site: certificate verification pages and API, issuer keys, status lists (HTTPS),
-    and the candidate portal."""
+    the candidate portal, and the sender of the mail outbox."""
     from flask import Flask
 
     from item_bank_sync.mail import MailSettings, save_settings
+    from item_bank_sync.mail.outbox import OutboxSender
     from item_bank_sync.portal.web import install
     from item_bank_sync.public.server import serve_public
 
@@ -40,10 +45,12 @@ def public_command(ctx: click.Context, host: str, port: int, cert: Path | None, 
     if (smtp_host is None) != (mail_from is None):
         raise click.UsageError("--smtp-host and --mail-from go together")
     if smtp_host is not None and mail_from is not None:
-        save_settings(body.data_dir, MailSettings(smtp_host, smtp_port, mail_from, smtp_starttls))
+        password = None if smtp_password_file is None else str(smtp_password_file.resolve())
+        save_settings(body.data_dir, MailSettings(smtp_host, smtp_port, mail_from, smtp_starttls, smtp_user, password))
+    sender = OutboxSender(body.open_bank_db(), lambda: _mailer(body.data_dir))
 
     def with_portal(app: Flask) -> int:
-        return install(app, body, secure_cookies=not insecure_dev)
+        return install(app, body, sender=sender, secure_cookies=not insecure_dev)
 
     if (cert is None) != (key is None):
         raise click.UsageError("--cert and --key go together")
@@ -51,4 +58,14 @@ def public_command(ctx: click.Context, host: str, port: int, cert: Path | None, 
     def ready(where: str) -> None:
         err_console.print(f"public site listening on {where}", highlight=False)
 
-    serve_public(body, host, port, insecure_dev, ready, cert, key, extend=with_portal if portal else None)
+    sender.start()
+    try:
+        serve_public(body, host, port, insecure_dev, ready, cert, key, extend=with_portal if portal else None)
+    finally:
+        sender.stop()
+
+
+def _mailer(data_dir: Path) -> Mailer | None:
+    """The relay as ``DATA/mail.json`` says now (read at each pass: a change needs no restart)."""
+    settings = load_settings(data_dir)
+    return Mailer(settings) if settings is not None else None

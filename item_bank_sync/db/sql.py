@@ -8,7 +8,7 @@ engines spell differently goes through here:
   READ COMMITTED transaction on PostgreSQL, where writers run side by side and "once" is held by
   unique constraints and, where a read decides a write, by :func:`lock`.
 - :func:`read` is one consistent snapshot (REPEATABLE READ, read only, on PostgreSQL).
-- :func:`insert_ignore` and :func:`upsert` are ``INSERT ... ON CONFLICT`` in each dialect.
+- :func:`insert_ignore`, :func:`upsert` and :func:`increment` are ``INSERT ... ON CONFLICT`` in each dialect.
 - :func:`lock` serialises the writers of one named thing (an audit chain's head, a form id)
   until the transaction ends: a PostgreSQL advisory transaction lock; on SQLite the IMMEDIATE
   transaction already holds the whole database.
@@ -85,6 +85,15 @@ def upsert(conn: Connection, table: Table, row: Mapping[str, Any], key: Sequence
     statement = _insert(conn, table).values(dict(row))
     updates = {column: statement.excluded[column] for column in row if column not in key}
     conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=updates))
+
+
+def increment(conn: Connection, table: Table, row: Mapping[str, Any], key: Sequence[str], column: str) -> int:
+    """Insert ``row``, or add one to ``column`` of the row with the same ``key``, atomically (one
+    ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``); the column's new value."""
+    statement = _insert(conn, table).values(dict(row))
+    statement = statement.on_conflict_do_update(index_elements=list(key),
+                                                set_={column: table.c[column] + 1}).returning(table.c[column])
+    return int(conn.execute(statement).scalar_one())
 
 
 def lock(conn: Connection, name: str) -> None:

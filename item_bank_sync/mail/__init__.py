@@ -7,6 +7,11 @@ Settings live in the data directory (``mail.json``, written by :func:`save_setti
 host, port, sender address and whether to require STARTTLS (default: yes unless the relay is on
 the loopback, where there is no wire to protect). Nothing here logs a message's body (it carries
 single-use links) or its recipient.
+
+Mail goes through the outbox (:mod:`item_bank_sync.mail.outbox`): written in the transaction of the
+change that causes it, sent by a loop in the listener process or ``mail send-pending``, at least
+once and de-duplicated by Message-ID. A relay that asks for a password gets it after STARTTLS,
+from a file only its owner can read (:mod:`item_bank_sync.mail.sender`).
 """
 
 from item_bank_sync.mail.sender import MailError, MailSettings, Mailer, load_settings, save_settings

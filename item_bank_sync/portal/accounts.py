@@ -1,12 +1,13 @@
 """Candidate accounts: registration confirmed by a mailed link, sign-in, the second factor, sessions.
 
-No account enumeration. :func:`start_registration` does the same work whoever asks (the password
-is hashed, one mail is sent, the same nothing is returned): an address with an account gets a
-mail saying so (with the sign-in address), a new one gets the confirmation link. The person is
-created only when the link is used, through the registry's own :func:`persons.add` (the body
-actor), so the person record and its audit entry are those of any other registration; an address
-a registrar already registered is linked to that person. :func:`authenticate` spends one Argon2id
-verification for an unknown address too.
+No account enumeration. :func:`start_registration` does the same work whoever asks (the password is
+hashed, one mail is written to the outbox in one transaction, the same nothing is returned; the
+relay is spoken to later, by the outbox's sender, so its delays tell a stranger nothing): an address
+with an account gets a mail saying so (with the sign-in address), a new one gets the confirmation
+link. The person is created only when the link is used, through the registry's own
+:func:`persons.add` (the body actor), so the person record and its audit entry are those of any
+other registration; an address a registrar already registered is linked to that person.
+:func:`authenticate` spends one Argon2id verification for an unknown address too.
 
 Links are signed (itsdangerous, a key derived from the body's signing key), expire after
 :data:`LINK_HOURS` and work once: the database keeps only the SHA-256 of the nonce and marks it
@@ -17,7 +18,6 @@ a random token whose hash is the row's key), so signing out or expiry ends them 
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import secrets
@@ -29,14 +29,15 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from exam_core.errors import ValidationError
 from exam_core.timestamps import format_time, utc_now
 from exam_core.websec import passwords, totp
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import fetch_all, fetch_one, write
-from item_bank_sync.mail import MailError, Mailer, load_settings
+from item_bank_sync.mail import load_settings
+from item_bank_sync.mail.outbox import enqueue
 from item_bank_sync.portal.schema import candidate_accounts, portal_messages, portal_sessions, portal_tokens
 from item_bank_sync.registry import actors, fields, persons
 from item_bank_sync.registry.errors import Refused
@@ -79,33 +80,37 @@ def _hash_fields(password: str) -> dict[str, str]:
     return {"hash": base64.b64encode(digest).decode(), "salt": base64.b64encode(salt).decode(), "params": params}
 
 
-def start_registration(ctx: CentralContext, mailer: Mailer, *, email: str, given_name: str, family_name: str,
+def start_registration(ctx: CentralContext, *, email: str, given_name: str, family_name: str,
                        date_of_birth: str, password: str, base_url: str) -> None:
-    """Mail the confirmation link (new address) or a notice (address with an account); answer nothing."""
+    """Mail (through the outbox) the confirmation link (new address) or a notice (address with an
+    account); answer nothing."""
     address = fields.email(email)
     pending = {"given_name": fields.text(given_name, "given_name", persons.NAME_MAX),
                "family_name": fields.text(family_name, "family_name", persons.NAME_MAX),
                "date_of_birth": fields.iso_date(date_of_birth, "date_of_birth"), "password": _hash_fields(password)}
-    if _account_row(ctx, email=address) is not None:
-        mailer.send(address, "Your candidate account",
+    known = _account_row(ctx, email=address) is not None
+    with write(ctx.open_bank_db()) as conn:
+        if known:
+            enqueue(conn, address, "Your candidate account",
                     "Someone (perhaps you) tried to register again with this address, which already has an "
                     f"account. Sign in at {base_url}/portal/signin. If it was not you, you need do nothing.")
-        return
-    link = _new_link(ctx, REGISTER, address, pending, base_url)
-    mailer.send(address, "Confirm your candidate account",
+            return
+        link = _new_link(ctx, conn, REGISTER, address, pending, base_url)
+        enqueue(conn, address, "Confirm your candidate account",
                 f"Open this link within {LINK_HOURS} hours to confirm your address and create your account:\n\n"
                 f"{link}\n\nThe link works once. If you did not ask for an account, ignore this mail.")
 
 
-def _new_link(ctx: CentralContext, purpose: str, email: str, payload: dict[str, Any], base_url: str) -> str:
-    """Store a single-use nonce for ``purpose`` (only its hash) and return the signed link to mail."""
+def _new_link(ctx: CentralContext, conn: Connection, purpose: str, email: str, payload: dict[str, Any],
+              base_url: str) -> str:
+    """Store a single-use nonce for ``purpose`` (only its hash, in the caller's transaction, with the
+    mail that carries it) and return the signed link to mail."""
     nonce = secrets.token_urlsafe(32)
     now = utc_now()
-    with write(ctx.open_bank_db()) as conn:
-        conn.execute(insert(portal_tokens).values(
-            token_sha256=_digest(nonce), purpose=purpose, email=email, payload_json=json.dumps(payload),
-            created_at=format_time(now), expires_at=format_time(now + timedelta(hours=LINK_HOURS))))
-    page = "confirm" if purpose == REGISTER else "reset"
+    conn.execute(insert(portal_tokens).values(
+        token_sha256=_digest(nonce), purpose=purpose, email=email, payload_json=json.dumps(payload),
+        created_at=format_time(now), expires_at=format_time(now + timedelta(hours=LINK_HOURS))))
+    page = {REGISTER: "confirm", RESET: "reset"}.get(purpose, purpose)
     return f"{base_url}/portal/{page}/{_serializer(ctx).dumps(nonce)}"
 
 
@@ -129,19 +134,22 @@ def _use_link(ctx: CentralContext, link_token: str, purpose: str) -> tuple[str, 
     return str(row[0]), json.loads(row[1])
 
 
-def start_reset(ctx: CentralContext, mailer: Mailer, *, email: str, base_url: str) -> None:
-    """Mail a password-reset link (address with an account) or a notice that there is none; answer nothing."""
+def start_reset(ctx: CentralContext, *, email: str, base_url: str) -> None:
+    """Mail (through the outbox) a password-reset link (address with an account) or a notice that
+    there is none; answer nothing."""
     try:
         address = fields.email(email)
     except Refused:
         return
-    if _account_row(ctx, email=address) is None:
-        mailer.send(address, "Password reset",
+    known = _account_row(ctx, email=address) is not None
+    with write(ctx.open_bank_db()) as conn:
+        if not known:
+            enqueue(conn, address, "Password reset",
                     "Someone (perhaps you) asked to reset the password of a candidate account for this address, "
                     f"but there is none. To create one: {base_url}/portal/register. Otherwise ignore this mail.")
-        return
-    link = _new_link(ctx, RESET, address, {}, base_url)
-    mailer.send(address, "Password reset",
+            return
+        link = _new_link(ctx, conn, RESET, address, {}, base_url)
+        enqueue(conn, address, "Password reset",
                 f"Open this link within {LINK_HOURS} hours to choose a new password:\n\n{link}\n\n"
                 "The link works once. If you did not ask, ignore this mail: your password stays as it is.")
 
@@ -324,22 +332,21 @@ def reset_second_factor(ctx: CentralContext, actor: actors.Actor, person_id: str
 
 # --- messages --------------------------------------------------------------------------------------------------
 
-def tell(ctx: CentralContext, mailer: Mailer | None, person_id: str, subject: str, body: str) -> None:
-    """Keep a message for the person's portal page and mail it (a mail failure keeps the message)."""
+def tell(ctx: CentralContext, person_id: str, subject: str, body: str) -> None:
+    """Keep a message for the person's portal page and, when the body has set up its mail and the
+    person has an account, write the same to the outbox, in one transaction (the relay is spoken
+    to later: a relay that is down delays the mail, never loses it or the message)."""
+    address = _account_row_of_person(ctx, person_id)
     with write(ctx.open_bank_db()) as conn:
         conn.execute(insert(portal_messages).values(person_id=person_id, sent_at=format_time(utc_now()),
                                                     subject=subject, body=body))
-    row = _account_row_of_person(ctx, person_id)
-    if mailer is not None and row is not None:
-        with contextlib.suppress(MailError):  # the message stays on the portal page either way
-            mailer.send(row, subject, body)
+        if address is not None and load_settings(ctx.data_dir) is not None:
+            enqueue(conn, address, subject, body)
 
 
 def notify(ctx: CentralContext, person_id: str, subject: str, body: str) -> None:
-    """:func:`tell` through the body's configured relay (none configured: the portal page only).
-    For the staff pages, whose decisions the person must hear of."""
-    settings = load_settings(ctx.data_dir)
-    tell(ctx, Mailer(settings) if settings is not None else None, person_id, subject, body)
+    """:func:`tell`, for the staff pages, whose decisions the person must hear of."""
+    tell(ctx, person_id, subject, body)
 
 
 def _account_row_of_person(ctx: CentralContext, person_id: str) -> str | None:

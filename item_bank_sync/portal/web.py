@@ -28,14 +28,14 @@ from exam_core.presentation import clean
 from exam_core.timestamps import parse_time
 from exam_core.websec.bodylimit import limit_body
 from exam_core.websec.csrf import csrf_token, new_csrf_token, request_csrf_valid
-from exam_core.websec.throttle import Backoff
 from item_bank_sync.certificates.settings import load_settings as issuer_settings
 from item_bank_sync.context import CentralContext
 from item_bank_sync.forms.schemes import EDUCATION_LEVELS
-from item_bank_sync.mail import MailError, Mailer, load_settings
+from item_bank_sync.mail import MailError, load_settings
+from item_bank_sync.mail.outbox import OutboxSender
 from item_bank_sync.portal import accounts, export, results
 from item_bank_sync.portal.accounts import Account
-from item_bank_sync.public.limits import RateLimiter
+from item_bank_sync.public.limits import SharedBackoff, SharedRateLimiter
 from item_bank_sync.registry import accommodations, actors, applications, evidence
 from item_bank_sync.registry.actors import Actor
 from item_bank_sync.registry.errors import Forbidden, NotFound, Refused
@@ -58,25 +58,36 @@ QR_PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form
 
 
 class PortalState:
-    """What the portal's views share: the body, its mailer (None: registration refused), the limits."""
+    """What the portal's views share: the body, the process's outbox sender (woken when a view wrote
+    mail), and the limits, held in the database so every listener process shares them."""
 
-    def __init__(self, ctx: CentralContext, mailer: Mailer | None) -> None:
-        self.ctx, self.mailer = ctx, mailer
-        self.pages = RateLimiter(PAGES_PER_MINUTE, 60.0)
-        self.attempts = RateLimiter(ATTEMPTS_PER_MINUTE, 60.0)
-        self.backoff = Backoff()
+    def __init__(self, ctx: CentralContext, sender: OutboxSender | None) -> None:
+        self.ctx, self.sender = ctx, sender
+        bank = ctx.open_bank_db()
+        self.pages = SharedRateLimiter(bank, "portal.pages", PAGES_PER_MINUTE, 60)
+        self.attempts = SharedRateLimiter(bank, "portal.attempts", ATTEMPTS_PER_MINUTE, 60)
+        self.backoff = SharedBackoff(bank, "portal.backoff")
+
+    @property
+    def mail_ready(self) -> bool:
+        """Whether the body has set up its mail (else registration and resets are refused)."""
+        return load_settings(self.ctx.data_dir) is not None
+
+    def mail_written(self) -> None:
+        """A view wrote to the outbox: send now rather than at the sender's next look."""
+        if self.sender is not None:
+            self.sender.wake()
 
 
-def install(app: Flask, ctx: CentralContext, *, mailer: Mailer | None = None, secure_cookies: bool = True) -> int:
+def install(app: Flask, ctx: CentralContext, *, sender: OutboxSender | None = None,
+            secure_cookies: bool = True) -> int:
     """Add the portal to the public site's ``app`` (its cookie key derived from the body's key);
-    returns the largest request body it takes (an evidence upload), for the listener's limits."""
-    if mailer is None:
-        settings = load_settings(ctx.data_dir)
-        mailer = Mailer(settings) if settings is not None else None
+    returns the largest request body it takes (an evidence upload), for the listener's limits.
+    ``sender``: the process's outbox sender, woken when a page wrote mail."""
     app.config.update(SECRET_KEY=accounts.derived_key(ctx, b"cookie v1"), SESSION_COOKIE_NAME=COOKIE,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SECURE=secure_cookies,
                       SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_PATH="/portal")
-    app.extensions[EXTENSION] = PortalState(ctx, mailer)
+    app.extensions[EXTENSION] = PortalState(ctx, sender)
     app.register_blueprint(blueprint())
     return UPLOAD_BYTES
 
@@ -182,11 +193,11 @@ def _account_views(bp: Blueprint) -> None:
         if not _attempt_allowed():
             abort(429)
         state = _state()
-        if state.mailer is None:
+        if not state.mail_ready:
             return render_template("portal/register.html", error="Registration is closed: the body has not set up "
                                    "its mail.", form=request.form), 503
         try:
-            accounts.start_registration(state.ctx, state.mailer, email=_form("email", 254),
+            accounts.start_registration(state.ctx, email=_form("email", 254),
                                         given_name=_form("given_name", 200), family_name=_form("family_name", 200),
                                         date_of_birth=_form("date_of_birth", 10), password=_form("password", 1024),
                                         base_url=public_url(state.ctx))
@@ -196,6 +207,7 @@ def _account_views(bp: Blueprint) -> None:
         except MailError:
             return render_template("portal/notice.html", title="Please try again later",
                                    text="The mail could not be sent just now."), 503
+        state.mail_written()
         return render_template("portal/notice.html", title="Check your e-mail",
                                text="We have sent a message to the address you gave. Follow it to continue.")
 
@@ -220,14 +232,15 @@ def _account_views(bp: Blueprint) -> None:
         if not _attempt_allowed():
             abort(429)
         state = _state()
-        if state.mailer is None:
+        if not state.mail_ready:
             return render_template("portal/notice.html", title="Please try again later",
                                    text="The body has not set up its mail."), 503
         try:
-            accounts.start_reset(state.ctx, state.mailer, email=_form("email", 254), base_url=public_url(state.ctx))
+            accounts.start_reset(state.ctx, email=_form("email", 254), base_url=public_url(state.ctx))
         except MailError:
             return render_template("portal/notice.html", title="Please try again later",
                                    text="The mail could not be sent just now."), 503
+        state.mail_written()
         return render_template("portal/notice.html", title="Check your e-mail",
                                text="If the address has an account, a link to choose a new password is on its way.")
 
@@ -416,7 +429,8 @@ def _change(action: Callable[[], Any], done: str) -> Any:
 
 def _tell(subject: str, body: str) -> None:
     """A message on the person's page, mailed to them too."""
-    accounts.tell(_state().ctx, _state().mailer, _me().person_id, subject, body)
+    accounts.tell(_state().ctx, _me().person_id, subject, body)
+    _state().mail_written()
 
 
 def _rules(ctx: CentralContext) -> dict[str, Any]:

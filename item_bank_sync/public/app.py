@@ -1,4 +1,5 @@
-"""The public site's Flask app: security headers, per-address rate limits, errors, blueprints.
+"""The public site's Flask app: security headers, per-address rate limits (in the database, shared
+by every process serving the site: :mod:`item_bank_sync.public.limits`), errors, blueprints.
 
 Every response carries a strict Content-Security-Policy (no script at all: the pages are plain
 forms and text), no framing, no referrer (a verification URL names a certificate), and
@@ -16,7 +17,7 @@ from flask import Flask, Response, current_app, g, jsonify, render_template, req
 from exam_core.websec.headers import security_headers
 from item_bank_sync.certificates.registry import CertificateRegistry
 from item_bank_sync.context import CentralContext
-from item_bank_sync.public.limits import RateLimiter
+from item_bank_sync.public.limits import SharedRateLimiter
 from item_bank_sync.public.verify import verify_blueprint
 from item_bank_sync.public.wellknown import wellknown_blueprint
 
@@ -43,9 +44,10 @@ def create_public_app(ctx: CentralContext, *, peer_secret: str | None = None,
     app = Flask("item_bank_sync.public", template_folder="templates", static_folder="static")
     app.config.update(MAX_CONTENT_LENGTH=4096, PEER_SECRET=peer_secret)
     app.extensions["invigil_certificates"] = CertificateRegistry(ctx)
-    app.extensions["invigil_limits"] = {"lookup": RateLimiter(lookups_per_minute, 60.0),
-                                        "search": RateLimiter(searches_per_minute, 60.0),
-                                        "feed": RateLimiter(FEEDS_PER_MINUTE, 60.0)}
+    bank = ctx.open_bank_db()   # the counts are shared by every process serving the site
+    app.extensions["invigil_limits"] = {"lookup": SharedRateLimiter(bank, "lookup", lookups_per_minute, 60),
+                                        "search": SharedRateLimiter(bank, "search", searches_per_minute, 60),
+                                        "feed": SharedRateLimiter(bank, "feed", FEEDS_PER_MINUTE, 60)}
     app.register_blueprint(wellknown_blueprint())
     app.register_blueprint(verify_blueprint())
     app.before_request(_client_address)

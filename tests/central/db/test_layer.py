@@ -22,7 +22,9 @@ from click.testing import CliRunner
 import item_bank_sync.bank.schema
 import item_bank_sync.cases.schema
 import item_bank_sync.certificates.schema
+import item_bank_sync.mail.schema
 import item_bank_sync.portal.schema
+import item_bank_sync.public.schema
 import item_bank_sync.recertification.schema
 import item_bank_sync.registry.schema
 import item_bank_sync.release.schema
