@@ -255,6 +255,7 @@ class Dashboard:
         if command.get("type") == "resume_approved" and ack.error is None:
             tile.needs_resume_approval = False
         if command.get("type") == "cancel_admission" and ack.error is None:
-            tile.attempt_id = None  # the kiosk forgot it: the seat is free, not finished
+            # The kiosk forgot it: the seat is free, not finished, and shows no progress of it.
+            tile.attempt_id, tile.answered, tile.total, tile.remaining_seconds = None, 0, 0, None
         self.fill_candidate(tile)
         self.push_tile(kiosk_id)
