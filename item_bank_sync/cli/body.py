@@ -3,9 +3,13 @@
 ``body show`` prints what ``keys/body.json`` says; ``body time-zone ZONE --by NAME`` changes the
 zone the staff pages show times in (an administrator's action once staff accounts exist, entered
 in the audit chain with the previous zone). A running ``web`` reads the zone when it starts.
+``body create-evidence-key --by NAME`` makes the evidence key of a body initialised before ``init``
+made it, only when no document sealed with it exists (:data:`EVIDENCE_SEALED`).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 
@@ -57,3 +61,28 @@ def body_rules_version(ctx: click.Context, version: str, by: str) -> None:
     body = set_rules_version(central(ctx), version, by)
     emit(ctx, {"rules_version": body["rules_version"]},
          lambda c: c.print(f"candidates now accept the body's rules version {body['rules_version']}"))
+
+
+def evidence_sealed() -> list[Any]:
+    """Every column holding documents sealed with the evidence key (each ``sealing.seal`` caller's
+    table): registry evidence, identity photos, CPD evidence. A new sealed column belongs here."""
+    from item_bank_sync.recertification.schema import cpd_records
+    from item_bank_sync.registry.schema import evidence_documents, persons
+
+    return [evidence_documents.c.sealed, persons.c.photo_sealed, cpd_records.c.evidence_sealed]
+
+
+@body_group.command("create-evidence-key")
+@click.option("--by", "by", required=True, help="Who makes it (recorded; an administrator once staff accounts exist).")
+@json_option
+@click.pass_context
+@refusals_exit
+def body_create_evidence_key(ctx: click.Context, by: str) -> None:
+    """Make the evidence key of a body initialised before init made it: only when no sealed document
+    (registry evidence, photo, CPD evidence) exists; otherwise restore keys/evidence.key from backup."""
+    from item_bank_sync.trust.evidence_key import create_missing, key_path
+
+    checked = create_missing(central(ctx), by, evidence_sealed())
+    path = key_path(central(ctx).keys_dir)
+    emit(ctx, {"created": str(path), "checked": checked},
+         lambda c: c.print(f"evidence key made: {path}; back up keys/ now", highlight=False))

@@ -24,6 +24,7 @@ from item_bank_sync.staff.roles import (ADMIN, APPROVER, AUDITOR, DECISION_MAKER
 DUTIES: dict[str, tuple[str, ...]] = {
     "body.time-zone": (ADMIN,),                          # the zone staff pages show times in
     "body.rules-version": (ADMIN,),                      # the rules candidates accept when applying
+    "body.create-evidence-key": (ADMIN,),                # only when no sealed document exists (else restore)
     "import": (ITEM_WRITER,),
     "items.review": (REVIEWER,),
     "items.approve": (APPROVER,),

@@ -8,6 +8,12 @@ in the first backup of ``keys/``. Why never made on first use: a key found missi
 that left it out, a wrong directory) would silently be replaced by a new one that opens none of the
 documents already sealed, and every new document would be sealed under a key the backups do not
 hold; :func:`load_key` refuses instead, saying what to restore.
+
+A body initialised before ``init`` made this key has none and is refused. :func:`create_missing`
+(``body create-evidence-key --by NAME``) is the one safe way to make it afterwards: only when no
+sealed document exists anywhere (a new key would open none of them), otherwise it refuses and the
+key must be restored from the backup. No document can be sealed while the key is missing (sealing
+needs it), so the check cannot race with a new document.
 """
 
 from __future__ import annotations
@@ -18,8 +24,11 @@ import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Column, func, select
 
-from exam_core.errors import KeyFileError
+from exam_core.errors import InvigilError, KeyFileError
+from item_bank_sync.context import CentralContext
+from item_bank_sync.db.metadata import BANK, store_of
 
 KEY_FILE = "evidence.key"
 KEY_BYTES = 32
@@ -51,6 +60,42 @@ def load_key(keys_dir: Path) -> bytes:
             "opened. Restore it from the backup of the body's keys (a new key would open none of the "
             "documents already sealed).")
     return _read(path)
+
+
+class EvidenceKeyRefused(InvigilError):
+    """The evidence key cannot be made now: it exists, or documents sealed under the lost one exist."""
+
+
+def sealed_documents(ctx: CentralContext, columns: list[Column[bytes]]) -> dict[str, int]:
+    """How many rows hold a sealed document in each of ``columns`` ("table.column": count)."""
+    counts = {}
+    for column in columns:
+        table = column.table
+        engine = ctx.open_bank_db() if store_of(table) == BANK else ctx.open_results_db()
+        with engine.connect() as conn:
+            found = conn.execute(select(func.count()).select_from(table).where(column.is_not(None))).scalar_one()
+        counts[f"{table.name}.{column.name}"] = int(found)
+    return counts
+
+
+def create_missing(ctx: CentralContext, by: str, columns: list[Column[bytes]]) -> dict[str, int]:
+    """Make the missing evidence key of a body initialised before ``init`` made it, only when none of
+    ``columns`` (every column that holds documents sealed with the key) holds a document; audited
+    as ``body.evidence-key``. Returns the counts checked (all zero)."""
+    if not columns:
+        raise EvidenceKeyRefused("no sealed-document columns were given to check; refusing to make a key blind")
+    path = key_path(ctx.keys_dir)
+    if path.exists():
+        raise EvidenceKeyRefused(f"{path} exists already; it is never replaced")
+    counts = sealed_documents(ctx, columns)
+    found = {name: n for name, n in counts.items() if n}
+    if found:
+        listed = ", ".join(f"{n} in {name}" for name, n in sorted(found.items()))
+        raise EvidenceKeyRefused(f"documents sealed with the body's evidence key exist ({listed}); a new key would "
+                                 f"open none of them: restore {KEY_FILE} from the backup of the body's keys")
+    create_key(ctx.keys_dir)
+    ctx.audit_log().append(by, "body.evidence-key", {"created": True, "checked": counts})
+    return counts
 
 
 def _create(path: Path) -> None:
