@@ -15,22 +15,26 @@ Recognised (QTI 2 camelCase or QTI 3 kebab case, any operand order in ``match``)
   published URI forms;
 * ``if match(R, correct(R)) then SCORE = W [else SCORE = 0]`` where W is a number or the
   constant ``MAXSCORE`` outcome (weighted match_correct), only as the first scoring rule;
+  ``equal(R, correct(R))`` in place of ``match`` (any operand order), with ``toleranceMode``
+  absolute or relative, is a numeric match_correct within that tolerance ("accept within 1 %");
 * ``if match(R, correct(R)) then SCORE = SCORE + W`` (one per response: cloze items);
 * ``SCORE = mapResponse(R)`` / ``SCORE = SCORE + mapResponse(R)`` (also ``mapResponsePoint``),
   bare or guarded by ``isNull(R)`` / ``not(isNull(R))``;
 * ``SCORE = sum(mapResponse(R1), ..., mapResponse(Rn))``, one rule for a whole cloze (QTIWorks);
-* ``SCORE = 0`` as the first rule;
+* ``SCORE = 0`` as the first rule, also inside conditions (human-marked items: nothing is scored);
 * any rule that never sets ``SCORE`` or ``MAXSCORE`` and never exits (feedback only): ignored,
   as feedback is not delivered in an exam.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 from lxml import etree
 
+from exam_core.model import TOLERANCE_MODES, Tolerance
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.xml import qti_attrs, qti_children, qti_name
 
@@ -64,6 +68,7 @@ class Rule:
     template: str
     weight: float = 1.0
     guarded: bool = True  # map templates: a missing response scores 0 (isNull guard or template)
+    tolerance: Tolerance | None = None  # match_correct by QTI equal with a toleranceMode
 
 
 def template_name(uri: str) -> str | None:
@@ -102,10 +107,15 @@ class ProcessingReader:
     # --- inline rules ----------------------------------------------------------------------------
     def _inline(self, rules: list[etree._Element]) -> list[Rule]:
         found: list[Rule] = []
-        assigned = False
+        assigned = zeroed = False
         for index, rule in enumerate(rules, 1):
             where = f"responseProcessing/{qti_name(rule)}[{index}]"
             if self._feedback_only(rule):
+                continue
+            if self._zero_only(rule):
+                if found or assigned:
+                    raise self.reject(where, "sets SCORE to 0 after other rules already scored")
+                zeroed = True
                 continue
             recognised = self._sum_of_maps(rule)
             if recognised is None:
@@ -121,16 +131,45 @@ class ProcessingReader:
                     raise self.reject(where, "sets SCORE after other rules already scored: only the first "
                                              "scoring rule may assign SCORE, later ones must add to it")
                 assigned = True
-            for rule_spec in specs:  # none for a SCORE = 0 reset
+            zeroed = zeroed or not specs  # a SCORE = 0 reset
+            for rule_spec in specs:
                 if any(r.response_id == rule_spec.response_id for r in found):
                     raise self.reject(where, f"scores {rule_spec.response_id} a second time")
                 found.append(rule_spec)
-        if not found:
+        if not found and not zeroed:
             raise self.reject("responseProcessing", "no rule sets SCORE from a response: the item cannot be scored")
+        # found empty but zeroed: SCORE is only ever 0 (a human-marked item's processing); the key
+        # reader refuses any automatically scored interaction that nothing scores
         if not assigned and (self.defaults.get(SCORE) or 0.0) != 0.0:
             raise self.reject("outcomeDeclaration[SCORE]", "a default SCORE other than 0 added to summed "
                                                            "response scores is not supported")
         return found
+
+    def _zero_only(self, rule: etree._Element) -> bool:
+        """True for a condition whose branches set SCORE to 0 or leave it (with a 0 default), nothing else.
+
+        Human-marked items often say "SCORE = 0 whether or not there is a response" (the marker's
+        mark replaces it): that scores nothing automatically, so it is not custom scoring.
+        """
+        if qti_name(rule) != "responseCondition" or (self.defaults.get(SCORE) or 0.0) != 0.0:
+            return False
+        zero_seen = False
+        for el in rule.iter():
+            if not isinstance(el.tag, str):
+                continue
+            name = qti_name(el)
+            if name in _CONTROL or name in ("setCorrectResponse", "setTemplateValue"):
+                return False
+            if name == "setOutcomeValue":
+                ident = qti_attrs(el).get("identifier")
+                if ident == MAXSCORE:
+                    return False
+                if ident == SCORE:
+                    expr = _only_child(el)
+                    if expr is None or self._constant(expr) != 0.0:
+                        return False
+                    zero_seen = True
+        return zero_seen
 
     def _sum_of_maps(self, rule: etree._Element) -> tuple[list[Rule], bool] | None:
         """``SCORE = sum(mapResponse(R1), ..., mapResponse(Rn))`` (``variable SCORE`` may be one operand).
@@ -189,9 +228,12 @@ class ProcessingReader:
         if not first:
             return None
         condition, then = first[0], first[1:]
-        matched = self._match_condition(condition)
+        matched, tolerance = self._match_condition(condition), None
+        if matched is None:
+            matched, tolerance = self._equal_condition(condition, where) or (None, None)
         if matched is not None:
-            return self._match_correct(matched, then, other, where)
+            found = self._match_correct(matched, then, other, where)
+            return None if found is None else (dataclasses.replace(found[0], tolerance=tolerance), found[1])
         null = self._null_condition(condition)
         if null is not None:
             response_id, negated = null
@@ -305,6 +347,34 @@ class ProcessingReader:
         if [k for k, _ in kinds] != ["correct", "variable"] or kinds[0][1] != kinds[1][1] or not kinds[0][1]:
             return None
         return kinds[0][1]
+
+    def _equal_condition(self, cond: etree._Element, where: str) -> tuple[str, Tolerance | None] | None:
+        """(R, tolerance) when ``cond`` is ``equal(variable R, correct R)`` (either order); exact
+        mode has no tolerance. A tolerance that is not one or two numbers of at least 0 is refused."""
+        if qti_name(cond) != "equal":
+            return None
+        operands = [(qti_name(o), qti_attrs(o).get("identifier", "")) for o in qti_children(cond)]
+        if (len(operands) != 2 or sorted(k for k, _ in operands) != ["correct", "variable"]
+                or operands[0][1] != operands[1][1] or not operands[0][1]):
+            return None
+        a = qti_attrs(cond)
+        mode = a.get("toleranceMode", "exact")
+        if mode == "exact":
+            return operands[0][1], None
+        if mode not in TOLERANCE_MODES:
+            raise self.reject(f"{where}/equal@toleranceMode", f"{mode!r} is not exact, absolute or relative")
+        try:
+            parts = [float(t) for t in a.get("tolerance", "").split()]
+        except ValueError:
+            parts = []
+        if len(parts) not in (1, 2) or not all(math.isfinite(t) and t >= 0 for t in parts):
+            raise self.reject(f"{where}/equal@tolerance", f"{a.get('tolerance', '')!r} is not one or two numbers "
+                                                          "of at least 0")
+        bounds = [a.get(b, "true") for b in ("includeLowerBound", "includeUpperBound")]
+        if any(b not in ("true", "false") for b in bounds):
+            raise self.reject(f"{where}/equal", "includeLowerBound and includeUpperBound are true or false")
+        return operands[0][1], Tolerance(mode, parts[0], parts[-1], bounds[0] == "true", bounds[1] == "true",
+                                         "response" if operands[0][0] == "variable" else "correct")
 
     def _null_condition(self, cond: etree._Element) -> tuple[str, bool] | None:
         """(R, negated) when ``cond`` is ``isNull(variable R)`` or ``not(isNull(variable R))``."""

@@ -303,7 +303,12 @@ class ResponseRules:
             if correct is None:
                 raise self.reject(f"responseDeclaration[{decl.identifier}]",
                                   "match_correct scoring needs a correctResponse")
-            return ResponseKey(**base, template="match_correct", correct=correct, max_score=rule.weight)
+            if rule.tolerance is not None and (decl.cardinality != "single"
+                                               or decl.base_type not in ("integer", "float")):
+                raise self.reject(f"responseDeclaration[{decl.identifier}]", "equal with a tolerance scores a "
+                                  "single integer or float only")
+            return ResponseKey(**base, template="match_correct", correct=correct, max_score=rule.weight,
+                               tolerance=rule.tolerance)
         if rule.template == "map_response":
             key = self._map_response(found, decl, correct, base)
         else:
@@ -375,11 +380,23 @@ class ResponseRules:
                            lower_bound=decl.map_lower, upper_bound=decl.map_upper, max_score=max_score)
 
     def _human_max(self) -> float:
+        """What markers mark out of: SCORE's normalMaximum, else the MAXSCORE outcome's default value
+        (TAO, pie-qti and QTI 3 tools declare it there; it used to be ignored, marking a 4-mark essay
+        out of 1), else 1, said in a warning."""
         for el in qti_children(self.root):
             if qti_name(el) == "outcomeDeclaration" and qti_attrs(el).get("identifier") == "SCORE":
                 maximum = qti_attrs(el).get("normalMaximum")
                 if maximum is not None:
                     return self._number(maximum, "outcomeDeclaration[SCORE]@normalMaximum")
+        declared = self._outcome_defaults().get("MAXSCORE")
+        if declared is not None:
+            if declared <= 0:
+                raise self.reject("outcomeDeclaration[MAXSCORE]", f"the maximum mark {declared:g} must be above zero")
+            return declared
+        warning = ("outcomeDeclaration[SCORE]: no normalMaximum and no MAXSCORE default, so people mark this "
+                   "item out of 1; set the maximum mark on the item if it is worth more")
+        if warning not in self.warnings:
+            self.warnings.append(warning)
         return 1.0
 
     # --- values ------------------------------------------------------------------------------
