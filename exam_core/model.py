@@ -481,6 +481,49 @@ class AreaMapEntry(Record):
         return out
 
 
+TOLERANCE_MODES = ("absolute", "relative")
+
+
+@dataclass(frozen=True)
+class Tolerance(Record):
+    """A numeric match_correct within a tolerance (QTI ``equal`` with ``toleranceMode``).
+
+    QTI: ``equal(x, y)`` is true when y lies in [x - low, x + high] (absolute) or
+    [x * (1 - low/100), x * (1 + high/100)] (relative), each bound included unless said
+    otherwise. ``around`` names which operand is x: ``response`` for ``equal(RESPONSE,
+    correct)``, the usual spelling, or ``correct`` for ``equal(correct, RESPONSE)``.
+    """
+
+    mode: str
+    low: float
+    high: float
+    include_lower: bool = True
+    include_upper: bool = True
+    around: str = "response"
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> Tolerance:
+        r = Fields(data, path)
+        out = cls(mode=r.str("mode", choices=TOLERANCE_MODES), low=r.float("low"), high=r.float("high"),
+                  include_lower=r.bool("include_lower", True), include_upper=r.bool("include_upper", True),
+                  around=r.str("around", "response", choices=("response", "correct")))
+        r.done()
+        if out.low < 0 or out.high < 0:
+            raise ValidationError(r.where("low"), "a tolerance is two numbers of at least 0")
+        return out
+
+    def holds(self, response: float, correct: float) -> bool:
+        """Whether ``response`` equals ``correct`` within this tolerance (QTI ``equal``)."""
+        x, y = (response, correct) if self.around == "response" else (correct, response)
+        if self.mode == "absolute":
+            low, high = x - self.low, x + self.high
+        else:
+            low, high = sorted((x * (1 - self.low / 100), x * (1 + self.high / 100)))
+        above = y >= low if self.include_lower else y > low
+        below = y <= high if self.include_upper else y < high
+        return above and below
+
+
 @dataclass(frozen=True)
 class ResponseKey(Record):
     """How one response of an item is scored. Lives only at the central body."""
@@ -497,6 +540,15 @@ class ResponseKey(Record):
     area_mapping: tuple[AreaMapEntry, ...] = ()
     case_sensitive: bool = True
     max_score: float = 1.0
+    #: match_correct of a single integer or float within a tolerance (None: exact).
+    tolerance: Tolerance | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Without ``tolerance`` when None, so keys stored before it existed keep their bytes."""
+        out = super().to_dict()
+        if self.tolerance is None:
+            out.pop("tolerance", None)
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> ResponseKey:
@@ -519,8 +571,12 @@ class ResponseKey(Record):
             area_mapping=r.records("area_mapping", AreaMapEntry, []),
             case_sensitive=r.bool("case_sensitive", True),
             max_score=r.float("max_score", 1.0),
+            tolerance=r.record("tolerance", Tolerance, None),
         )
         r.done()
+        if out.tolerance is not None and (out.template != "match_correct" or out.cardinality != "single"
+                                          or out.base_type not in ("integer", "float")):
+            raise ValidationError(r.where("tolerance"), "applies only to match_correct of a single integer or float")
         return out
 
 

@@ -8,7 +8,8 @@ response processing:
     cardinality-aware: ``single`` compares one value, ``multiple`` compares *sets* (order and
     repeats do not matter), ``ordered`` compares sequences. A ``pair`` is unordered (``A B`` is
     ``B A``), a ``directedPair`` ordered. Strings compare exactly unless the key says
-    ``case_sensitive: false``. Numbers compare by value (``2`` equals ``2.0``).
+    ``case_sensitive: false``. Numbers compare by value (``2`` equals ``2.0``), or within the
+    key's ``tolerance`` when it has one (QTI ``equal`` with ``toleranceMode`` absolute or relative).
 ``map_response``
     the sum of the mapped values of the *distinct* responses (a value chosen twice counts once),
     ``default_value`` for each response the mapping does not list, then clamped to
@@ -133,6 +134,8 @@ def _matches(response: Any, key: ResponseKey) -> bool:
     if want is None:
         return False
     got = [_scalar(v, key) for v in _values(response, key)]
+    if key.tolerance is not None:  # a single number within the tolerance (QTI equal), e.g. "within 1 %"
+        return len(got) == 1 == len(want) and key.tolerance.holds(got[0], want[0])
     if key.cardinality == "multiple":
         return set(got) == _compiled(key).want_set and len(got) == len(set(got))
     return got == want

@@ -137,3 +137,34 @@ MAPPED_FAMILY = family22(
 ).replace(b'<correctResponse><value>0</value></correctResponse>',
           b'<mapping defaultValue="0" lowerBound="0"><mapEntry mapKey="{ANS}" mappedValue="{PTS}"/>'
           b'<mapEntry mapKey="0" mappedValue="-1"/></mapping>')
+
+
+#: The classic numeric family (QTIWorks' MathAssess style): A and B drawn, the key A*B computed
+#: and printed with its format; accepted within 1 % (``equal`` relative), worth 2 points.
+PRODUCT_FAMILY = f"""<?xml version="1.0" encoding="UTF-8"?>
+<assessmentItem xmlns="{QTI22}" identifier="product" title="Power of a heater" adaptive="false" timeDependent="false">
+  <responseDeclaration identifier="RESPONSE" cardinality="single" baseType="float"/>
+  <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float"/>
+  <templateDeclaration identifier="V" cardinality="single" baseType="integer"/>
+  <templateDeclaration identifier="I" cardinality="single" baseType="float"/>
+  <templateDeclaration identifier="TOL" cardinality="single" baseType="float"/>
+  <templateProcessing>
+    <setTemplateValue identifier="V"><randomInteger min="110" max="240" step="10"/></setTemplateValue>
+    <setTemplateValue identifier="I"><roundTo roundingMode="decimalPlaces" figures="1"><randomFloat min="1.5" max="9.5"/></roundTo></setTemplateValue>
+    <setTemplateValue identifier="TOL"><baseValue baseType="float">1</baseValue></setTemplateValue>
+    <setCorrectResponse identifier="RESPONSE"><product><variable identifier="V"/><variable identifier="I"/></product></setCorrectResponse>
+  </templateProcessing>
+  <itemBody>
+    <p>A heater draws <printedVariable identifier="I" format="%.1f"/> A from a <printedVariable identifier="V"/> V supply. What is its power in watts?</p>
+    <p><textEntryInteraction responseIdentifier="RESPONSE" expectedLength="8"/></p>
+  </itemBody>
+  <responseProcessing>
+    <responseCondition>
+      <responseIf>
+        <equal toleranceMode="relative" tolerance="{{TOL}}"><variable identifier="RESPONSE"/><correct identifier="RESPONSE"/></equal>
+        <setOutcomeValue identifier="SCORE"><baseValue baseType="float">2</baseValue></setOutcomeValue>
+      </responseIf>
+      <responseElse><setOutcomeValue identifier="SCORE"><baseValue baseType="float">0</baseValue></setOutcomeValue></responseElse>
+    </responseCondition>
+  </responseProcessing>
+</assessmentItem>""".encode()

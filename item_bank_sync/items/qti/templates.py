@@ -496,7 +496,8 @@ def _equal(n: list[Any], a: dict[str, str]) -> Any:
         return x == y
     tol = [float(t) for t in a.get("tolerance", "0").split()] or [0.0]
     low_t, high_t = tol[0], tol[-1]
-    low, high = (x - low_t, x + high_t) if mode == "absolute" else (x * (1 - low_t / 100), x * (1 + high_t / 100))
+    low, high = (x - low_t, x + high_t) if mode == "absolute" else tuple(sorted((x * (1 - low_t / 100),
+                                                                                x * (1 + high_t / 100))))
     above = y >= low if a.get("includeLowerBound", "true") == "true" else y > low
     below = y <= high if a.get("includeUpperBound", "true") == "true" else y < high
     return above and below

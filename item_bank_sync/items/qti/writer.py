@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from exam_core.model import AnswerKey, Interaction, Item, MediaPlayer, ResponseKey
+from exam_core.model import AnswerKey, Interaction, Item, MediaPlayer, ResponseKey, Tolerance
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.xml import MATHML_NS, QTI3_NS
 
@@ -95,16 +95,22 @@ def _processing(root: etree._Element, key: AnswerKey) -> None:
         return
     only = scored[0]
     if len(scored) == 1 and only.response_id == "RESPONSE" and (only.template != "match_correct"
-                                                                 or only.max_score == 1.0):
+                                                                 or (only.max_score == 1.0
+                                                                     and only.tolerance is None)):
         etree.SubElement(root, _q("qti-response-processing"), template=TEMPLATE_URI.format(only.template))
         return
     rp = etree.SubElement(root, _q("qti-response-processing"))
     for k in scored:
         condition = etree.SubElement(etree.SubElement(rp, _q("qti-response-condition")), _q("qti-response-if"))
         if k.template == "match_correct":
-            test = etree.SubElement(condition, _q("qti-match"))
-            etree.SubElement(test, _q("qti-variable"), identifier=k.response_id)
-            etree.SubElement(test, _q("qti-correct"), identifier=k.response_id)
+            test = etree.SubElement(condition, _q("qti-match" if k.tolerance is None else "qti-equal"))
+            operands = [(_q("qti-variable"), k.response_id), (_q("qti-correct"), k.response_id)]
+            if k.tolerance is not None:
+                _tolerance(test, k.tolerance)
+                if k.tolerance.around == "correct":
+                    operands.reverse()
+            for name, ident in operands:
+                etree.SubElement(test, name, identifier=ident)
             addend = etree.Element(_q("qti-base-value"))
             addend.set("base-type", "float")
             addend.text = _num(k.max_score)
@@ -117,6 +123,16 @@ def _processing(root: etree._Element, key: AnswerKey) -> None:
                                  _q("qti-sum"))
         etree.SubElement(total, _q("qti-variable"), identifier="SCORE")
         total.append(addend)
+
+
+def _tolerance(equal: etree._Element, tolerance: Tolerance) -> None:
+    """QTI ``equal``'s tolerance attributes, so the key re-imports equal."""
+    equal.set("tolerance-mode", tolerance.mode)
+    equal.set("tolerance", f"{_num(tolerance.low)} {_num(tolerance.high)}")
+    for attr, included in (("include-lower-bound", tolerance.include_lower),
+                           ("include-upper-bound", tolerance.include_upper)):
+        if not included:
+            equal.set(attr, "false")
 
 
 def _declaration(key: ResponseKey) -> etree._Element:

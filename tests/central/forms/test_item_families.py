@@ -29,10 +29,11 @@ from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.qti.templates import Draw, TemplateUnsatisfiable
 from item_bank_sync.results.intake import Intake, load_form_scoring
+from item_bank_sync.results.scoring import score_response
 from item_bank_sync.web.items.markwork import task_page
 from tests.support.central_db import bank_of, central_db, sql
 from tests.support.central_world import CENTRE_ID, World, build_world
-from tests.support.qti_families import ESSAY_FAMILY, MAPPED_FAMILY, family22
+from tests.support.qti_families import ESSAY_FAMILY, MAPPED_FAMILY, PRODUCT_FAMILY, family22
 
 SCHEME = """format: invigil-scheme/1
 id: ALG
@@ -46,7 +47,7 @@ blueprint:
 """
 
 
-def _bank_family(world: World, tmp_path: Path, source: bytes, picture: bool = False) -> None:
+def _bank_family(world: World, tmp_path: Path, source: bytes, picture: bool = False, item_id: str = "triple") -> None:
     folder = tmp_path / "families"
     folder.mkdir()
     (folder / "triple.xml").write_bytes(source)
@@ -56,8 +57,8 @@ def _bank_family(world: World, tmp_path: Path, source: bytes, picture: bool = Fa
     parsed = list(iter_sources([folder], ImportOptions(area="algebra")))
     bank = world.context.item_bank()
     bank.store_batch(parsed, "alice")  # type: ignore[arg-type]  # a refusal here fails the test loudly
-    bank.transition("review", "triple", "alice")
-    bank.transition("approve", "triple", "bob")
+    bank.transition("review", item_id, "alice")
+    bank.transition("approve", item_id, "bob")
     add_scheme(world.context, SCHEME.encode(), "alg.yaml", "carol")
 
 
@@ -264,3 +265,18 @@ def test_item_analysis_says_a_family_s_numbers_are_one_instance_s(world: World, 
     assert "1 item family (triple): statistics of this form's instance only" in title
     assert bank.execute("SELECT COUNT(*) FROM item_stats WHERE item_id = 'triple'").fetchone() == (0,)
     assert f"item family: this\n   form's instance (seed {seed[:12]})" in render_html(analysis, title)
+
+
+def test_a_numeric_family_accepts_its_own_product_within_one_percent(world: World, tmp_path: Path) -> None:
+    """"Compute V x I; accept within 1 %": each form's key is its own product, with the tolerance
+    (a template variable) kept on the key that intake reads back from the form's draw."""
+    _bank_family(world, tmp_path, PRODUCT_FAMILY, item_id="product")
+    for form in build_forms(world.context, "ALG", None, 3, 13, "carol").forms:
+        content, _ = form_content(world.context, form["form_id"], form["version"])
+        amps, volts = re.search(r"draws (\d+\.\d) A from a (\d+) V", content.items[0].body_html).groups()  # type: ignore[union-attr]
+        (key,) = load_form_scoring(world.context.open_bank_db(), form["form_id"], form["version"]).keys[0].responses
+        power = float(amps) * int(volts)
+        assert key.correct == pytest.approx(power) and key.tolerance is not None and key.tolerance.low == 1.0
+        # QTI equal(RESPONSE, correct): the 1 % band is around the answer given
+        assert [score_response(v, key) for v in (power, round(power), power * 1.0099, power * 1.0102,
+                                                 power * 0.9899)] == [2.0, 2.0, 2.0, 0.0, 0.0]

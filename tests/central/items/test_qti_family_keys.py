@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (the QTI fixtures are written one element per line, as authoring tools write them)
 """QTI item families whose key is made of template variables (issue 18, second half): the correct
 choice drawn among fixed identifiers, a mapping whose keys and values a draw computes, and a
-shared stimulus kept with the family so every draw shows the passage.
+numeric key computed by the draw and accepted within a tolerance (QTI equal with toleranceMode).
 
 Every instance is plain QTI read by the ordinary reader with all its checks, so a draw whose
 correct identifier is not among the choices shown is refused like a plain item would be.
@@ -9,12 +9,16 @@ correct identifier is not among the choices shown is refused like a plain item w
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from exam_core.model import AnswerKey, Item
+from exam_core.model import AnswerKey, Item, ResponseKey, Tolerance
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.families import draw_instance, parse_item
-from tests.support.qti_families import MAPPED_FAMILY, choice_family, family22, no_media
+from item_bank_sync.items.qti.writer import item_to_qti
+from item_bank_sync.results.scoring import score_response
+from tests.support.qti_families import MAPPED_FAMILY, PRODUCT_FAMILY, QTI22, choice_family, family22, no_media
 
 CITIES = {"A": "France", "B": "Italy", "C": "Spain"}
 
@@ -101,3 +105,63 @@ def _tiny_png() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (80, 80), "white").save(out, "PNG")
     return out.getvalue()
+
+
+def test_a_numeric_family_within_a_relative_tolerance() -> None:
+    """QTIWorks' classic: V and I drawn, the key V*I, accepted within 1 % (the tolerance itself a
+    template variable), worth 2; a value just outside scores 0."""
+    products = set()
+    for form in "ABCDEF":
+        item, key = _instance(PRODUCT_FAMILY, form)
+        amps, volts = re.search(r"draws (\d+\.\d) A from a (\d+) V", item.body_html).groups()  # type: ignore[union-attr]
+        (response,) = key.responses
+        power = float(amps) * int(volts)
+        assert response.correct == pytest.approx(power)
+        assert response.tolerance == Tolerance("relative", 1.0, 1.0)
+        assert score_response(power * 0.9901, response) == 2.0 and score_response(power * 0.9899, response) == 0.0
+        products.add(power)
+    assert len(products) > 3
+
+
+@pytest.mark.parametrize(("attrs", "around", "inside", "outside"), [
+    ('toleranceMode="absolute" tolerance="0.5"', "response", 10.5, 10.6),
+    ('toleranceMode="absolute" tolerance="0.5 0" includeLowerBound="false"', "response", 10.2, 9.5),
+    ('toleranceMode="relative" tolerance="10"', "correct", 9.0, 8.9),
+])
+def test_plain_items_with_equal_and_a_tolerance_import_score_and_export(attrs: str, around: str, inside: float,
+                                                                        outside: float) -> None:
+    """Not only families: a plain item scored by equal within a tolerance (correct 10) is a
+    match_correct with that tolerance, and export writes it back so it re-imports equal."""
+    order = ('<correct identifier="RESPONSE"/><variable identifier="RESPONSE"/>' if around == "correct"
+             else '<variable identifier="RESPONSE"/><correct identifier="RESPONSE"/>')
+    src = f"""<?xml version="1.0" encoding="UTF-8"?>
+<assessmentItem xmlns="{QTI22}" identifier="ten" title="Ten" adaptive="false" timeDependent="false">
+  <responseDeclaration identifier="RESPONSE" cardinality="single" baseType="float"><correctResponse><value>10</value></correctResponse></responseDeclaration>
+  <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float"/>
+  <itemBody><p>How many? <textEntryInteraction responseIdentifier="RESPONSE"/></p></itemBody>
+  <responseProcessing><responseCondition><responseIf><equal {attrs}>{order}</equal>
+    <setOutcomeValue identifier="SCORE"><baseValue baseType="float">1</baseValue></setOutcomeValue></responseIf></responseCondition></responseProcessing>
+</assessmentItem>""".encode()
+    parsed = parse_item(src, "ten.xml", no_media)
+    (key,) = parsed.key.responses
+    assert key.tolerance is not None and key.tolerance.around == around
+    assert (score_response(inside, key), score_response(outside, key), score_response(None, key)) == (1.0, 0.0, 0.0)
+    again = parse_item(item_to_qti(parsed.item, parsed.key, lambda ref: ref.name), "ten-export.xml", no_media)
+    assert again.key.responses == parsed.key.responses
+    assert AnswerKey.from_dict(parsed.key.to_dict()) == parsed.key
+
+
+def test_a_tolerance_that_is_not_numbers_or_on_a_string_is_refused() -> None:
+    base = MAPPED_FAMILY  # any family: only its processing is replaced
+    bad = b'<responseProcessing><responseCondition><responseIf><equal toleranceMode="relative" tolerance="a lot">' \
+          b'<variable identifier="RESPONSE"/><correct identifier="RESPONSE"/></equal><setOutcomeValue identifier="SCORE">' \
+          b'<baseValue baseType="float">1</baseValue></setOutcomeValue></responseIf></responseCondition></responseProcessing>'
+    src = base.replace(b'<responseProcessing template="http://www.imsglobal.org/question/qti_v2p2/rptemplates/map_response"/>', bad)
+    with pytest.raises(ItemRejected) as refused:
+        parse_item(src, "bad.xml", no_media)
+    assert refused.value.element == "responseProcessing/responseCondition[1]/equal@tolerance"
+    assert "ResponseKey" not in refused.value.problem
+    with pytest.raises(Exception, match="applies only to match_correct of a single integer or float"):
+        ResponseKey.from_dict({"response_id": "R", "cardinality": "single", "base_type": "string",
+                               "template": "match_correct", "correct": "x",
+                               "tolerance": {"mode": "absolute", "low": 1, "high": 1}})
