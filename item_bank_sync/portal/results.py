@@ -20,10 +20,12 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from sqlalchemy import select
 
 from exam_core.errors import InvigilError
+from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.cases import handling
 from item_bank_sync.cases.schema import cases
 from item_bank_sync.certificates.registry import Certificate, CertificateRegistry
 from item_bank_sync.context import CentralContext
+from item_bank_sync.mail import load_settings
 from item_bank_sync.recertification import cpd, renewal
 from item_bank_sync.recertification.common import held
 from item_bank_sync.release.holds import release_of
@@ -145,8 +147,22 @@ def _own_report(attempt_id: str) -> ScoreReport:
 
 
 def _report_page(report: ScoreReport, error: str | None, status: int = 200) -> Any:
+    """The score report; after its appeal deadline, instead of the form (which the case service
+    would refuse), the date it passed and how to reach the body about a late appeal."""
+    closed = format_time(utc_now()) > report.appeal_by
     return render_template("portal/result.html", report=report, error=error, form=request.form,
-                           cases=[c for c in _cases() if c["attempt_id"] == report.attempt_id]), status
+                           cases=[c for c in _cases() if c["attempt_id"] == report.attempt_id],
+                           appeal_closed=closed, contact=_contact() if closed else None), status
+
+
+def _contact() -> dict[str, str | None]:
+    """How a person reaches the body: its name, and the address its mail comes from when a relay
+    is set up (the portal then mails from it), else None (the page says to use the body's usual
+    contact details)."""
+    ctx = _ctx()
+    settings = load_settings(ctx.data_dir)
+    return {"name": str(ctx.body().get("name") or "the certification body"),
+            "email": settings.sender if settings is not None else None}
 
 
 def _appeal(report: ScoreReport) -> Any:

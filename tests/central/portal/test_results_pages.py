@@ -154,6 +154,27 @@ def test_an_appeal_after_its_deadline_is_refused_with_the_deadline(world: World)
     assert handling.listing(world.results.ctx, "appeal") == []
 
 
+def test_after_the_deadline_the_report_says_so_and_how_to_reach_the_body_in_chromium(world: World,
+                                                                                     browser: Any) -> None:
+    """No appeal form the service would refuse: the date the deadline passed, the body's name and
+    address (its mail sender) and what to say; axe-core at 390 px."""
+    release(world.results.ctx, "Rita Releaser", "results day", attempt_id=PASSED)
+    execute(central_db(world.results.world.data_dir).results,
+            "UPDATE result_releases SET released_at = ? WHERE attempt_id = ?", "2020-01-01T00:00:00Z", PASSED)
+    page = _browser_as(browser, world, world.ann)
+    page.goto(f"{world.portal.url}/portal/results/{PASSED}")
+    section = page.get_by_role("region", name="Appeal this result")
+    expect(section.locator("#appeal-closed")).to_contain_text("The deadline to appeal this result passed on 31 January 2020")
+    expect(section.get_by_role("textbox")).to_have_count(0)
+    expect(section.get_by_role("button", name="Send my appeal")).to_have_count(0)
+    expect(section.get_by_role("link", name="portal@body.example")).to_have_attribute(
+        "href", "mailto:portal@body.example")
+    expect(section.locator("#appeal-contact")).to_contain_text(PASSED)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]   # no sideways scrolling
+    _checked(page, "report-appeal-closed")
+    page.context.close()
+
+
 def test_certificates_cpd_with_evidence_and_the_renewal_standing(world: World) -> None:
     release(world.results.ctx, "Rita Releaser", "results day", attempt_id=PASSED)
     cert = CertificateRegistry(world.results.ctx).issue(PASSED, DECIDER)
