@@ -89,9 +89,9 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** max(0, attempts - 1)))
 
 
-def claim(engine: Engine, *, limit: int = BATCH) -> list[Outgoing]:
-    """Take up to ``limit`` due messages for :data:`LEASE_SECONDS`; each row goes to one sender
-    (the UPDATE re-checks the lease, so two senders never both take a row)."""
+def claim(engine: Engine, *, limit: int = BATCH, lease_seconds: float = LEASE_SECONDS) -> list[Outgoing]:
+    """Take up to ``limit`` due messages for ``lease_seconds``; each row goes to one sender (the
+    UPDATE re-checks the lease, so two senders never both take a row)."""
     moment = now()
     t = mail_outbox.c
     free = or_(t.claimed_until.is_(None), t.claimed_until < stamp(moment))
@@ -101,7 +101,7 @@ def claim(engine: Engine, *, limit: int = BATCH) -> list[Outgoing]:
             t.state == PENDING, t.next_try_at <= stamp(moment), free).order_by(t.next_try_at).limit(limit)).all()
         for row in rows:
             done = conn.execute(update(mail_outbox).where(t.outbox_id == row[0], free)
-                                .values(claimed_until=stamp(moment + timedelta(seconds=LEASE_SECONDS))))
+                                .values(claimed_until=stamp(moment + timedelta(seconds=lease_seconds))))
             if done.rowcount == 1:
                 taken.append(Outgoing(*row))
     return taken
@@ -154,22 +154,22 @@ class OutboxSender(threading.Thread):
                  poll: float = POLL_SECONDS) -> None:
         super().__init__(name="mail-outbox", daemon=True)
         self.engine, self.mailer, self.poll = engine, mailer, poll
-        self._wake, self._stop = threading.Event(), threading.Event()
+        self._wake, self._stopping = threading.Event(), threading.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
     def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
+        self._stopping.set()
         self._wake.set()
         if self.is_alive():
             self.join(timeout)
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             self._wake.wait(self.poll)
             self._wake.clear()
-            if self._stop.is_set():
+            if self._stopping.is_set():
                 return
             self.one_pass()
 
