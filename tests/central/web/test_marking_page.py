@@ -297,3 +297,29 @@ def test_a_drawing_that_does_not_read_is_reported_never_decoded() -> None:
     view = drawing_view(drawing, "data:image/png;base64," + base64.b64encode(empty.getvalue()).decode(), None)
     assert view.src.startswith("data:image/png;base64,") and view.described == "Nothing was drawn."
     assert view.alt == "The candidate's drawing over the item's picture"
+
+
+def test_a_drawing_is_shown_to_the_re_marker_over_the_item_s_picture(world, staff_web, signed_in_page):
+    """On appeal, the marker a handler asks sees the drawing as the marking page shows it (over the
+    item's picture, with a text alternative), never its data string (issue 17's re-mark page)."""
+    from item_bank_sync.cases import handling, remark_requests
+    from item_bank_sync.results.marking import record_mark
+
+    _draw_into(world)
+    for marker in ("Mia Marker", "Max Marker"):                    # the essay's two agreeing marks
+        record_mark(central_db(world.data_dir).results, _task_of(world, "att-3"), marker, 2)
+    ctx = world.context
+    case_id = handling.lodge(ctx, "reg", "appeal", "result", "cand-3", "My drawing was right.", attempt_id="att-3")
+    handling.acknowledge(ctx, "reg", case_id, days=20)
+    handling.assign(ctx, "ada", case_id, "hana")
+    request_id = remark_requests.ask(ctx, "hana", case_id, "q3", "rae")
+    page = signed_in_page("rae", ("marker",))
+    page.goto(f"{staff_web.url}/cases/remarks/{request_id}")
+    figure = page.locator("figure.drawing")
+    expect(figure.get_by_role("img", name="The candidate's drawing over Open circuit with a gap")).to_be_visible()
+    expect(figure).to_contain_text("Lines were drawn from x 100 to 300 and y 147 to 154")
+    expect(page.locator("main")).not_to_contain_text("data:image/png")
+    expect(page.locator("main")).not_to_contain_text("My drawing was right")
+    assert axe_serious(page) == []
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "H26-remark-drawing.png"), full_page=True)
