@@ -10,6 +10,7 @@ correct identifier is not among the choices shown is refused like a plain item w
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +166,36 @@ def test_a_tolerance_that_is_not_numbers_or_on_a_string_is_refused() -> None:
         ResponseKey.from_dict({"response_id": "R", "cardinality": "single", "base_type": "string",
                                "template": "match_correct", "correct": "x",
                                "tolerance": {"mode": "absolute", "low": 1, "high": 1}})
+
+
+def test_the_corpus_families_draw_keys_that_fit_what_each_form_shows() -> None:
+    """The families written for the corpus (tests/data/qti-corpus/invigil/family-*.xml), drawn for
+    twelve forms: each instance is a plain item the reader accepts, and its key fits its text."""
+    folder = Path(__file__).parents[2] / "data" / "qti-corpus" / "invigil"
+    checks = {
+        "family-mathassess-divide.xml": lambda item, rk: rk.correct == round(
+            int(_find(r"that is (\d+)", item)) / int(_find(r"divided by (\d+)", item)) + 1e-9, 2)
+            and rk.tolerance == Tolerance("absolute", 0.005, 0.005),
+        "family-random-word.xml": lambda item, rk: rk.correct == {"resistor": "OHM", "capacitor": "FARAD",
+                                                                  "inductor": "HENRY"}[_find(r"a (\w+) is", item)],
+        "family-cable-map-qti3.xml": lambda item, rk: max(rk.mapping.values()) == 2.0 and set(rk.mapping) <= {
+            c.id for c in item.interactions[0].choices} and ("MM10" in rk.mapping) == (int(_find(r"a (\d+) A", item)) > 30),
+        "family-ohm-sigfig-qti3.xml": lambda item, rk: rk.correct == pytest.approx(
+            int(_find(r"<mn>(\d+)</mn><mn>", item)) / float(_find(r"<mn>([\d.]+)</mn></mfrac>", item)), rel=5e-3)
+            and rk.tolerance == Tolerance("relative", 2.0, 2.0),
+    }
+    for name, fits in checks.items():
+        parsed = parse_item((folder / name).read_bytes(), name, no_media)
+        answers = set()
+        for form in range(12):
+            item, key, _ = draw_instance(parsed.item, parsed.key, f"F{form}", 1, lambda sha: b"")
+            (rk,) = key.responses
+            assert fits(item, rk), (name, form, item.body_html, rk)
+            answers.add(str(rk.correct) + str(rk.mapping))
+        assert len(answers) > 1, name
+
+
+def _find(pattern: str, item: Item) -> str:
+    found = re.search(pattern, item.body_html + " ".join(i.prompt_html for i in item.interactions))
+    assert found, (pattern, item.body_html)
+    return found.group(1)
