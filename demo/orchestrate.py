@@ -226,6 +226,9 @@ class Demo:
         self.first_candidates = lifecycle.before_exam(self, self.site, CENTRE_ID, SCHEME_ID)
         report = self.sync()
         self.say(f"console synced: {len(report.get('rosters_imported', []))} signed roster(s) verified and taken in")
+        for candidate_id, _ in self.first_candidates:  # the session is planned days ahead (booking cut-off)
+            commands.console(self.console_dir, "roster", "allow-outside-window", candidate_id, "--reason",
+                             "demo: the session is planned days ahead and sat today", "--by", ADMIN_NAME, as_json=False)
 
     def _allow_kiosk_release(self) -> None:
         """Put the release measurement of this code tree on the console's allow-list, as a centre

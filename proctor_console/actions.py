@@ -184,11 +184,15 @@ class Actions:
                            + f" The kiosk still holds attempt {busy['attempt_id']}.")
         grant = self._readmission(candidate_id)
         attempt, stored = self._new_attempt(candidate_id, package_id, kiosk.kiosk_id)
+        late = self.signed.check_window(candidate_id) if self.signed is not None else None
         self.attempts.create(attempt, user.name)
         audit: dict[str, Any] = {"candidate_id": candidate_id, "package_id": package_id, "identity_checked": True}
         if grant is not None:
             self.readmissions.use(grant, attempt.attempt_id, user.name)
             audit["readmission"] = {"grant_id": grant.grant_id, "allowed_by": grant.granted_by, "reason": grant.reason}
+        if late is not None and self.signed is not None:
+            self.signed.use_window_grant(late, attempt.attempt_id)
+            audit["outside_window"] = {"grant_id": late.grant_id, "allowed_by": late.granted_by, "reason": late.reason}
         args = protocol.AdmitArgs(attempt=attempt, package_sha256=stored["sha256"], package_size=stored["size"],
                                   identity_checked_by=user.name)
         result = self.commands.issue(kiosk_id, attempt.attempt_id, "admit", args, user.name, data.get("request_id"),

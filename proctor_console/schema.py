@@ -115,7 +115,19 @@ ALTER TABLE candidates ADD COLUMN override_by TEXT;
 ALTER TABLE candidates ADD COLUMN override_reason TEXT;
 """
 
+# The session's admission window (proctor_console.signed_roster): the signed roster's ``window_minutes``
+# kept beside its start (NULL for a roster imported before: read from the signed document), and the
+# admissions outside the window a centre admin allowed with a reason, each used by one attempt.
+ADMISSION_WINDOW_V7 = """
+ALTER TABLE signed_rosters ADD COLUMN window_minutes INTEGER;
+CREATE TABLE window_overrides (
+  grant_id INTEGER PRIMARY KEY, candidate_id TEXT NOT NULL, session_id TEXT NOT NULL, granted_by TEXT NOT NULL,
+  reason TEXT NOT NULL, granted_at TEXT NOT NULL, attempt_id TEXT UNIQUE, used_at TEXT);
+CREATE INDEX window_overrides_candidate ON window_overrides (candidate_id, attempt_id);
+"""
+
 MIGRATIONS = [Migration(1, "console schema", SCHEMA_V1), Migration(2, "server-side logins", LOGINS_V2),
               Migration(3, "journal heads", JOURNAL_HEADS_V3), Migration(4, "kiosk revocations", KIOSK_REVOCATIONS_V4),
               Migration(5, "re-admissions allowed by a centre admin", READMISSIONS_V5),
-              Migration(6, "signed session rosters", SIGNED_ROSTERS_V6)]
+              Migration(6, "signed session rosters", SIGNED_ROSTERS_V6),
+              Migration(7, "admission window of signed sessions", ADMISSION_WINDOW_V7)]

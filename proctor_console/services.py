@@ -47,7 +47,8 @@ def roster(ctx: ConsoleContext) -> Roster:
 
 def signed_rosters(ctx: ConsoleContext) -> SignedRosters:
     """Session rosters signed by the central body, verified against the installed root certificate."""
-    return SignedRosters(ctx.db, ctx.audit, roster(ctx), Attempts(ctx.db), ctx.centre_id, ctx.root_public)
+    return SignedRosters(ctx.db, ctx.audit, roster(ctx), Attempts(ctx.db), ctx.centre_id, ctx.root_public,
+                         ctx.time_zone)
 
 
 def readmissions(ctx: ConsoleContext) -> Readmissions:

@@ -12,6 +12,14 @@ here (the same check as a CSV import, ``Roster.check_policies``). Candidates the
 (unless they already sat: their record stays), and their photos are kept for the identity check at
 admission (``photo``).
 
+Admission keeps to the session's time: a candidate of a signed roster is admitted from
+``EARLY_ADMISSION`` (60 minutes) before the session's ``starts_at`` until its admission window
+closes (``starts_at`` plus the roster's ``window_minutes``, the late-admission rule the central body
+set for the session: after it, the body publishes no roster either). Outside it admission is refused
+with the times in the centre's zone; a centre admin may allow one admission outside the window with
+a reason (:meth:`SignedRosters.allow_outside_window`, audited, used by one attempt), as for someone
+not on the roster.
+
 Admission refuses anyone not on the roster. Someone who is not (a booking made too late to
 travel) is admitted only after a centre admin adds them with a reason (:meth:`SignedRosters.
 override`), which the audit chain records with the admin's name; the candidate is marked
@@ -24,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from collections.abc import Callable
 
@@ -35,14 +44,27 @@ from exam_core.audit import AuditLog
 from exam_core.errors import ValidationError
 from exam_core.model import IDENTIFIER_RE
 from exam_core.store import immediate_transaction
-from exam_core.timestamps import utc_text_us
+from exam_core.timestamps import parse_time, utc_now, utc_text_us
 from proctor_console.accounts import User
 from proctor_console.attempts import Attempts
 from proctor_console.errors import Conflict, Forbidden
 from proctor_console.roster import Roster
+from proctor_console.wording import local_time
 
 SIGNED, OVERRIDE = "signed", "override"
 MAX_REASON = 1000
+#: How long before a session's start its candidates may be admitted (identity checks, seating).
+EARLY_ADMISSION = timedelta(minutes=60)
+
+
+@dataclass(frozen=True)
+class WindowGrant:
+    """An admission outside the session's window a centre admin allowed, not used yet."""
+
+    grant_id: int
+    session_id: str
+    granted_by: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -61,8 +83,10 @@ class Imported:
 
 class SignedRosters:
     def __init__(self, db: sqlite_utils.Database, audit: AuditLog, roster: Roster, attempts: Attempts,
-                 centre_id: str, central_key: Callable[[], Ed25519PublicKey | None]) -> None:
+                 centre_id: str, central_key: Callable[[], Ed25519PublicKey | None], zone: str = "UTC") -> None:
         self.db = db
+        #: The centre's time zone (IANA name): refusals state the window's times in it.
+        self.zone = zone
         self.audit = audit
         self.roster = roster
         self.attempts = attempts
@@ -108,9 +132,11 @@ class SignedRosters:
                     conn.execute("INSERT OR REPLACE INTO roster_photos (candidate_id, session_id, sha256, photo)"
                                  " VALUES (?,?,?,?)", [c.candidate_id, roster.session_id, c.photo_sha256, c.photo])
             conn.execute("INSERT OR REPLACE INTO signed_rosters (session_id, version, scheme_id, starts_at, forms,"
-                         " document, sha256, source, imported_at, imported_by) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         " document, sha256, source, imported_at, imported_by, window_minutes)"
+                         " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                          [roster.session_id, roster.version, roster.scheme_id, roster.starts_at,
-                          json.dumps(list(roster.forms)), data, digest, source[:200], utc_text_us(), by])
+                          json.dumps(list(roster.forms)), data, digest, source[:200], utc_text_us(), by,
+                          roster.window_minutes])
         return len(gone)
 
     # --- reading ---------------------------------------------------------------------------------
@@ -129,7 +155,17 @@ class SignedRosters:
         rows = self.db.execute("SELECT session_id, version, scheme_id, starts_at, forms, sha256, imported_at, source"
                                " FROM signed_rosters ORDER BY starts_at, session_id").fetchall()
         keys = ("session_id", "version", "scheme_id", "starts_at", "forms", "sha256", "imported_at", "source")
-        return [{**dict(zip(keys, r)), "forms": json.loads(r[4])} for r in rows]
+        return [self._with_window({**dict(zip(keys, r)), "forms": json.loads(r[4])}) for r in rows]
+
+    def _with_window(self, session: dict[str, Any]) -> dict[str, Any]:
+        """A session row with its start and admission window as the centre's clock shows them."""
+        window = self.admission_window(session["session_id"])
+        opens, closes = (self._local(w) for w in window) if window else ("", "")
+        return {**session, "starts_local": local_time(session["starts_at"], self.zone, seconds=False),
+                "admission_opens": opens, "admission_closes": closes}
+
+    def _local(self, moment: datetime) -> str:
+        return local_time(moment.strftime("%Y-%m-%dT%H:%M:%SZ"), self.zone, seconds=False)
 
     def check_form(self, candidate_id: str, form_id: str) -> None:
         """Refuse admitting a candidate of a signed roster to a form their session does not deliver
@@ -142,6 +178,80 @@ class SignedRosters:
         if form_id not in forms:
             raise Conflict(f"candidate {candidate_id} is booked for session {origin[1]}, which delivers "
                            f"{', '.join(forms) or 'no form'}; this package is form {form_id}")
+
+    # --- the session's time window ----------------------------------------------------------------
+    def admission_window(self, session_id: str) -> tuple[datetime, datetime] | None:
+        """When the session's candidates may be admitted: ``EARLY_ADMISSION`` before its start until
+        its admission window closes; None for a session without a signed roster here."""
+        row = self.db.execute("SELECT starts_at, window_minutes, document FROM signed_rosters WHERE session_id = ?",
+                              [session_id]).fetchone()
+        if row is None:
+            return None
+        minutes = row[1] if row[1] is not None else self._document_window(bytes(row[2]), session_id)
+        start = parse_time(row[0], "starts_at")
+        return start - EARLY_ADMISSION, start + timedelta(minutes=minutes)
+
+    def _document_window(self, document: bytes, session_id: str) -> int:
+        """``window_minutes`` of a roster imported before the column existed, from its signed
+        document (verified again: the stored bytes are read as they were trusted)."""
+        central = self.central_key()
+        if central is None:
+            raise Conflict("install the centre certificate first: a signed roster is verified against it")
+        return roster_wire.open_roster(document, central, self.centre_id, session_id).window_minutes
+
+    def check_window(self, candidate_id: str, now: datetime | None = None) -> WindowGrant | None:
+        """None when the candidate may be admitted now (inside their session's window, or not bound
+        to a signed session); the centre admin's grant when outside it with one; else refused,
+        naming the window in the centre's time zone and how to go on."""
+        origin = self.roster.origin_of(candidate_id)
+        if origin is None or origin[0] != SIGNED or origin[1] is None:
+            return None
+        window = self.admission_window(origin[1])
+        moment = now or utc_now()
+        if window is None or window[0] <= moment < window[1]:
+            return None
+        grant = self.pending_window_grant(candidate_id)
+        if grant is not None:
+            return grant
+        opens, closes = self._local(window[0]), self._local(window[1])
+        when = "has not opened yet" if moment < window[0] else "is closed"
+        early = EARLY_ADMISSION.seconds // 60
+        raise Conflict(f"candidate {candidate_id} is booked for session {origin[1]}, whose admission {when}: "
+                       f"admission from {opens} ({early} minutes before the start) until {closes}; a centre "
+                       "admin can allow this admission with a reason (Roster page, or `roster allow-outside-window`)")
+
+    def pending_window_grant(self, candidate_id: str) -> WindowGrant | None:
+        row = self.db.execute("SELECT grant_id, session_id, granted_by, reason FROM window_overrides"
+                              " WHERE candidate_id = ? AND attempt_id IS NULL", [candidate_id]).fetchone()
+        return WindowGrant(*row) if row else None
+
+    def allow_outside_window(self, admin: User, candidate_id: str, reason: str) -> int:
+        """A centre admin allows one admission of a signed roster's candidate outside their
+        session's window (a late train, a session moved on the day), with a reason; audited."""
+        if not admin.is_admin:
+            raise Forbidden("only a centre admin can allow an admission outside the session's time")
+        if not isinstance(candidate_id, str) or not IDENTIFIER_RE.match(candidate_id):
+            raise ValidationError("candidate_id", "must be an identifier")
+        reason = _text(reason, "reason", MAX_REASON)
+        origin = self.roster.origin_of(candidate_id)
+        if origin is None or origin[0] != SIGNED or origin[1] is None:
+            raise Conflict(f"candidate {candidate_id} is not on a signed session roster: no session time applies")
+        if self.pending_window_grant(candidate_id) is not None:
+            raise Conflict(f"candidate {candidate_id} already has an admission outside the window allowed, "
+                           "not used yet")
+        with immediate_transaction(self.db) as conn:
+            cur = conn.execute("INSERT INTO window_overrides (candidate_id, session_id, granted_by, reason, granted_at)"
+                               " VALUES (?,?,?,?,?)", [candidate_id, origin[1], admin.name, reason, utc_text_us()])
+            grant_id = int(cur.lastrowid or 0)
+        self.audit.append(admin.name, "roster.window_override", {"grant_id": grant_id, "candidate_id": candidate_id,
+                                                                 "session_id": origin[1], "reason": reason})
+        return grant_id
+
+    def use_window_grant(self, grant: WindowGrant, attempt_id: str) -> None:
+        """The admission the grant allowed was made (inside the admission's flow; audited there)."""
+        with immediate_transaction(self.db) as conn:
+            conn.execute("UPDATE window_overrides SET attempt_id = ?, used_at = ? WHERE grant_id = ?"
+                         " AND attempt_id IS NULL", [attempt_id, utc_text_us(), grant.grant_id])
 
     # --- override --------------------------------------------------------------------------------
     def override(self, admin: User, *, candidate_id: str, name: str, scheme_id: str, seat: str,

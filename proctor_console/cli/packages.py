@@ -130,6 +130,19 @@ def roster_readmit(obj: dict[str, Any], candidate_id: str, reason: str, by: str)
     click.echo(f"Candidate {candidate_id} may be admitted once more (grant {grant}).")
 
 
+@roster_group.command("allow-outside-window",
+                      help="Allow one admission outside the candidate's session time (centre admins only).")
+@click.argument("candidate_id")
+@click.option("--reason", required=True, help="Why they may be admitted before or after the window (audit chain).")
+@click.option("--by", required=True, help="The centre admin account that allows it.")
+@click.pass_obj
+def roster_allow_outside_window(obj: dict[str, Any], candidate_id: str, reason: str, by: str) -> None:
+    ctx = console_context(obj)
+    with refusals():
+        grant = services.signed_rosters(ctx).allow_outside_window(_admin(ctx, by), candidate_id, reason)
+    click.echo(f"Candidate {candidate_id} may be admitted once outside the session's time (grant {grant}).")
+
+
 def _admin(ctx: Any, name: str) -> User:
     """``--by`` as the account it names: only an enabled centre admin may allow a re-admission."""
     account = next((u for u in services.accounts(ctx).listing() if u["name"] == name), None)

@@ -2,7 +2,8 @@
 who has already sat, and (centre admins) allowing one more admission with a reason; where each
 candidate came from (CSV, the central body's signed roster with its photo, or a centre admin's
 override with a reason) and the signed rosters held; a centre admin adding someone not on the
-roster, with a reason (``SignedRosters.override``, audited); and each candidate's identity photo
+roster, with a reason (``SignedRosters.override``, audited), or allowing one admission outside a
+signed session's time (``SignedRosters.allow_outside_window``, audited); and each candidate's identity photo
 (``/roster/<id>/photo``, staff only, never cached) that the admit form shows before admission.
 
 Everything shown comes from ``proctor_console.candidates`` (the same view as ``roster list``), so
@@ -55,6 +56,19 @@ def roster_blueprint(candidates: Candidates, signed: SignedRosters | None = None
             return page(*refused_message(exc))
         return page(f"Candidate {form.get('candidate_id')} added to the roster by {g.user.name}; the reason is "
                     "in the audit log.")
+
+    @bp.post("/roster/window-override")
+    @require_role(*ADMIN)
+    def window_override() -> Any:
+        candidate_id = request.form.get("candidate_id", "").strip()
+        try:
+            if signed is None:
+                raise ValidationError("roster", "signed rosters are not available on this console")
+            signed.allow_outside_window(g.user, candidate_id, request.form.get("reason", ""))
+        except InvigilError as exc:
+            return page(*refused_message(exc))
+        return page(f"Candidate {candidate_id} may be admitted once outside the session's time; the reason is in "
+                    "the audit log.")
 
     @bp.get("/roster")
     @require_role(*ANY_STAFF)
