@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from item_bank_sync.items.qti.templates import Draw
 from tests.support.central_db import central_db, sql
 from tests.support.staff_web import SHOTS, axe_serious
-from tests.support.qti_families import family22
+from tests.support.qti_families import PRODUCT_FAMILY, family22
 
 
 def _tab_to(page: Any, element_id: str, limit: int = 60) -> None:
@@ -68,3 +68,22 @@ def test_a_family_shows_its_preview_seed_and_draws_another_by_keyboard(central, 
     expect(rita.locator("#family")).to_contain_text("the bank's preview")
     after = sql(central_db(central.data_dir).bank).execute("SELECT COUNT(*) FROM items").fetchone()[0]
     assert after == before  # drawing is read-only
+
+
+def test_a_numeric_family_s_key_shows_its_tolerance(central, staff_web, signed_in_page, tmp_path: Path) -> None:
+    """"V x I within 1 %": the reviewer reads the tolerance next to the computed key, not a bare number."""
+    folder = tmp_path / "fam"
+    folder.mkdir()
+    (folder / "product.xml").write_bytes(PRODUCT_FAMILY)
+    central.json("import", folder, "--by", "wendy")
+    rita = signed_in_page("rita", ("reviewer",))
+    rita.goto(f"{staff_web.url}/items/product")
+    body = rita.frame_locator("iframe.preview").locator("body")
+    expect(body).to_contain_text(re.compile(r"draws \d+\.\d A from a \d+ V supply"))
+    amps, volts = re.search(r"draws (\d+\.\d) A from a (\d+) V", body.inner_text()).groups()  # type: ignore[union-attr]
+    cell = rita.locator("#h-key ~ table td").nth(1)
+    expect(cell).to_contain_text("within relative tolerance 1.0 %")
+    assert abs(float(cell.locator("code").inner_text()) - float(amps) * int(volts)) < 1e-6
+    assert axe_serious(rita) == []
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    rita.screenshot(path=str(SHOTS / "H27-family-tolerance.png"), full_page=True)
