@@ -87,7 +87,7 @@ def command_records(ctx: ConsoleContext) -> CommandCenter:
 
 
 def retention(ctx: ConsoleContext) -> Retention:
-    return Retention(ctx.db, ctx.audit, ctx.media_dir, alerts(ctx), events(ctx))
+    return Retention(ctx.db, ctx.audit, ctx.media_dir, alerts(ctx), events(ctx), signed_rosters(ctx).purge_photos)
 
 
 def reports(ctx: ConsoleContext, commands: CommandCenter | None = None) -> Reports:

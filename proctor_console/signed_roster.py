@@ -179,6 +179,34 @@ class SignedRosters:
             raise Conflict(f"candidate {candidate_id} is booked for session {origin[1]}, which delivers "
                            f"{', '.join(forms) or 'no form'}; this package is form {form_id}")
 
+    def purge_photos(self, closed_before: datetime) -> int:
+        """Delete the roster photos of every session whose admission window closed before
+        ``closed_before`` (``Retention.purge``: the identity check they served is long over).
+
+        The signed document carries the photos too, so it is emptied as well: what stays is its
+        version, hash, start and window (enough to refuse an older roster and to recognise the same
+        bytes again, which then change nothing). Returns the number of photos deleted."""
+        closed = {}
+        for session_id, minutes in self.db.execute("SELECT session_id, window_minutes FROM signed_rosters"
+                                                   " WHERE length(document) > 0").fetchall():
+            window = self.admission_window(session_id)
+            if window is not None and window[1] < closed_before:
+                closed[session_id] = minutes if minutes is not None else self._minutes(window)
+        if not closed:
+            return 0
+        removed = 0
+        with immediate_transaction(self.db) as conn:
+            for session_id, minutes in closed.items():
+                removed += conn.execute("DELETE FROM roster_photos WHERE session_id = ?", [session_id]).rowcount or 0
+                conn.execute("UPDATE signed_rosters SET document = X'', window_minutes = ? WHERE session_id = ?",
+                             [minutes, session_id])
+        return removed
+
+    @staticmethod
+    def _minutes(window: tuple[datetime, datetime]) -> int:
+        """``window_minutes`` back from an admission window (its close less the start)."""
+        return int((window[1] - window[0] - EARLY_ADMISSION).total_seconds() // 60)
+
     # --- the session's time window ----------------------------------------------------------------
     def admission_window(self, session_id: str) -> tuple[datetime, datetime] | None:
         """When the session's candidates may be admitted: ``EARLY_ADMISSION`` before its start until

@@ -71,10 +71,16 @@ class AdminForms:
         days = request.form.get("days", "").strip()
         if not days.isdigit():
             raise InvalidRequest("retention must be a whole number of days")
+        photo_days = request.form.get("photo_days", "").strip()
+        if photo_days and not photo_days.isdigit():
+            raise InvalidRequest("roster photo retention must be a whole number of days")
         self.retention.set_days(int(days), user.name)
+        if photo_days:  # as ``purge --photo-days``: the same audit entry
+            self.retention.set_photo_days(int(photo_days), user.name)
         removed = self.retention.purge(user.name)
-        return (f"Retention set to {days} days; removed {removed['thumbnails']} thumbnails, "
-                f"{removed['snapshots']} snapshots."), None
+        return (f"Retention set to {days} days, roster photos {self.retention.photo_days()} days after their "
+                f"session; removed {removed['thumbnails']} thumbnails, {removed['snapshots']} snapshots, "
+                f"{removed['photos']} roster photos."), None
 
     def override_conflict(self, user: User) -> tuple[str, str | None]:
         self.actions.perform(user, {**request.form.to_dict(), "type": "override_conflict"})  # "type" is ours
@@ -99,6 +105,7 @@ def admin_blueprint(forms: AdminForms, *, conflicts: Conflicts) -> Blueprint:
                 message, status = refused_message(exc)
         return render_template("admin.html", message=message, code=code, packages=forms.packages.listing(),
                                kiosks=forms.registry.list(), conflicts=conflicts.listing(),
-                               retention=forms.retention.days(), candidates=forms.roster.count()), status
+                               retention=forms.retention.days(), photo_retention=forms.retention.photo_days(),
+                               candidates=forms.roster.count()), status
 
     return bp

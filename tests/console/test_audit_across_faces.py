@@ -79,7 +79,14 @@ def test_setting_the_retention_period(server: Console, console_setup: ConsoleSet
     by_cli = _entries_of(server, lambda: cli(console_setup.data, "purge", "--days", "20", "--by", ADMIN))
     by_web = _entries_of(server, lambda: admin_page({"do": "retention", "days": "20"}))
     assert by_cli == by_web == [(ADMIN, "retention.set", {"days": 20}),
-                                (ADMIN, "retention.purge", {"days": 20, "thumbnails": 0, "snapshots": 0})]
+                                (ADMIN, "retention.purge", {"days": 20, "photo_days": 7, "thumbnails": 0,
+                                                            "snapshots": 0, "photos": 0})]
+    by_cli = _entries_of(server, lambda: cli(console_setup.data, "purge", "--days", "20", "--photo-days", "3",
+                                             "--by", ADMIN))
+    by_web = _entries_of(server, lambda: admin_page({"do": "retention", "days": "20", "photo_days": "3"}))
+    purged = (ADMIN, "retention.purge", {"days": 20, "photo_days": 3, "thumbnails": 0, "snapshots": 0, "photos": 0})
+    assert by_cli == by_web == [(ADMIN, "retention.set", {"days": 20}), (ADMIN, "retention.set_photos", {"days": 3}),
+                                purged]
 
 
 def test_adding_a_user(server: Console, console_setup: ConsoleSetup, admin_page: Any) -> None:
