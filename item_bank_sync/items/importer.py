@@ -20,6 +20,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 from collections.abc import Callable, Iterator
 
 from lxml import etree
@@ -83,16 +84,25 @@ class _Root:
     def media_loader(self, item_rel: str, source: str) -> Callable[[str, str], bytes]:
         base = posixpath.dirname(item_rel)
 
-        def load(src: str, element: str) -> bytes:
-            if ":" in src.split("/")[0] or src.startswith(("/", "\\")) or "\\" in src:
-                raise ItemRejected(source, element, f"{src!r} is not a relative path inside the package "
+        def inside(path: str, src: str, element: str) -> str:
+            if ":" in path.split("/")[0] or path.startswith(("/", "\\")) or "\\" in path or any(
+                    ord(c) < 0x20 or c == "\x7f" for c in path):
+                raise ItemRejected(source, element, f"{src[:120]!r} is not a relative path inside the package "
                                                     "(URLs and absolute paths are refused)")
-            rel = posixpath.normpath(posixpath.join(base, src.split("#")[0].split("?")[0]))
+            rel = posixpath.normpath(posixpath.join(base, path))
             if rel.startswith("../") or rel == "..":
-                raise ItemRejected(source, element, f"{src!r} lies outside the import root")
-            if not self._exists(rel):
-                raise ItemRejected(source, element, f"file {src!r} not found in the package")
-            return self._read(rel)
+                raise ItemRejected(source, element, f"{src[:120]!r} lies outside the import root")
+            return rel
+
+        def load(src: str, element: str) -> bytes:
+            # src is a URI reference: tools write "my%20map.png" for "my map.png" (decoded, then
+            # checked again, so %2e%2e/ cannot climb out); one that wrote the name raw still works
+            written = src.split("#")[0].split("?")[0]
+            for path in dict.fromkeys((unquote(written), written)):
+                rel = inside(path, src, element)
+                if self._exists(rel):
+                    return self._read(rel)
+            raise ItemRejected(source, element, f"file {src[:120]!r} not found in the package")
         return load
 
 

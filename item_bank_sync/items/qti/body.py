@@ -195,6 +195,9 @@ class BodySanitizer:
         if not src:
             raise ItemRejected(self.source, path, "img has no src")
         ref = self.resolve_media(src, path)
+        if "alt" not in attrs:  # alt="" is the author saying "decorative"; no alt at all says nothing
+            self.warnings.append(f"{path}: picture has no alt text, so screen-reader users are told nothing "
+                                 "about it; add alt text (or alt=\"\" if it is decorative)")
         out = etree.Element("img", {"src": media_src(ref), "alt": attrs.get("alt", "")[:1000]})
         self._copy_attrs(child, out, "img", path, math=False)
         out.set("src", media_src(ref))

@@ -148,6 +148,9 @@ def test_links_are_unwrapped_and_foreign_elements_reported(tmp_path: Path) -> No
     ('<img src="http://evil.example/x.png" alt=""/>', "itemBody/img", "URLs and absolute paths"),
     ('<img src="/etc/passwd" alt=""/>', "itemBody/img", "URLs and absolute paths"),
     ('<img src="../../outside.png" alt=""/>', "itemBody/img", "outside the import root"),
+    ('<img src="%2e%2e/%2E%2E/outside.png" alt=""/>', "itemBody/img", "outside the import root"),  # decoded first
+    ('<img src="%2Fetc%2Fpasswd" alt=""/>', "itemBody/img", "URLs and absolute paths"),
+    ('<img src="fake%00.png" alt=""/>', "itemBody/img", "URLs and absolute paths"),
     ('<img src="missing.png" alt=""/>', "itemBody/img", "not found"),
     ('<img src="fake.png" alt=""/>', "itemBody/img", "not a PNG"),
     ('<img src="pic.svg" alt=""/>', "itemBody/img", "SVG"),
