@@ -279,6 +279,11 @@ def _bits(value: float | None) -> str:
     return "" if value is None else struct.pack(">d", float(value)).hex()
 
 
+def _float(value: float | None) -> float | None:
+    """A score as the double it is compared as (a replay may give an int: shown 2.0, never 2)."""
+    return None if value is None else float(value)
+
+
 @bp.get("/<case_id>/rescore")
 @require_role(*VIEW)
 def rescore_preview(case_id: str) -> ResponseReturnValue:
@@ -293,8 +298,8 @@ def rescore_preview(case_id: str) -> ResponseReturnValue:
         return _page(case, {"key_from": exc.reason}, 422)
     except InvigilError as exc:
         return _refusal("Re-score refused", exc, case_id)
-    slots = [{"slot": f"{i}.{r}", "stored": stored.get((i, r)), "stored_bits": _bits(stored.get((i, r))),
-              "score": after.get((i, r)), "bits": _bits(after.get((i, r))),
+    slots = [{"slot": f"{i}.{r}", "stored": _float(stored.get((i, r))), "stored_bits": _bits(stored.get((i, r))),
+              "score": _float(after.get((i, r))), "bits": _bits(after.get((i, r))),
               "changed": f"{i}.{r}" in result.changed_slots}
              for (i, r) in sorted(set(after) | set(stored))]
     return _page(case, preview=result, slots=slots, key_from=",".join(refs),

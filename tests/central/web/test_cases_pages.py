@@ -224,10 +224,20 @@ def test_a_remark_request_withdrawn_on_the_page_writes_the_clis_audit_entries(re
     page.locator("#marker").select_option("rae")
     page.get_by_role("button", name="Ask for a re-mark").click()
     request_id = remark_requests.of_case(results.ctx, case_id)[0]["id"]
-    page.get_by_label("Reason").fill("asked of the wrong marker")
-    page.get_by_role("button", name=f"Withdraw request {request_id}").click()
+    assert look(page, "h26-remark-asked") == []
+    page.locator(f"#withdraw-{request_id}").focus()                 # the keyboard alone: reason, Tab, Enter
+    page.keyboard.type("asked of the wrong marker")
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_text(f"Withdraw request {request_id}")
+    page.keyboard.press("Enter")
     expect(page.locator(".flash")).to_contain_text(f"Re-mark request {request_id} withdrawn")
+    expect(page.get_by_role("row", name=f"{request_id} q3 rae")).to_contain_text("withdrawn: asked of the wrong marker")
     assert look(page, "h26-remark-withdrawn") == []
+    marker = signed_in_page("rae")
+    assert marker.request.get(f"{origin(marker)}/cases/remarks/{request_id}").status == 200   # theirs, but closed
+    marker.goto(f"{origin(marker)}/cases/remarks/{request_id}")
+    expect(marker.locator("#request-status")).to_contain_text("withdrawn")
+    expect(marker.get_by_role("button", name="Record the re-mark")).to_have_count(0)
     cli = Central(results.world.data_dir)
     again = cli.json("cases", "remark-ask", case_id, "--item", "q3", "--marker", "rae", "--by", HANDLER)
     cli.json("cases", "remark-withdraw", str(again["id"]), "--reason", "asked of the wrong marker", "--by", HANDLER)
