@@ -29,7 +29,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from exam_core.errors import ValidationError
 from exam_core.timestamps import format_time, utc_now
@@ -42,11 +43,21 @@ from item_bank_sync.portal.schema import candidate_accounts, portal_messages, po
 from item_bank_sync.registry import actors, fields, persons
 from item_bank_sync.registry.errors import Refused
 from item_bank_sync.registry.schema import persons as persons_table
+from item_bank_sync.sittings import bookings
 
 LINK_HOURS = 24
 SESSION_HOURS = 8
 REGISTER = "register"
 RESET = "reset"
+EMAIL = "email"
+#: What closing an account keeps, and why (said on the page and in the mail that confirms it).
+KEPT_ON_CLOSURE = (
+    "Closing your account stops sign-in and removes your password and second factor. The body keeps "
+    "your certification record (your identity details, applications and their evidence, bookings, exam "
+    "results, certificates, appeals and complaints, and the messages it sent you) for as long as its "
+    "records policy requires: ISO/IEC 17024 obliges a certification body to keep these records to show "
+    "how each certification was granted and to answer appeals and verifications. You may open a new "
+    "account later with the same address; it is linked to the same record.")
 
 
 @dataclass(frozen=True)
@@ -330,6 +341,92 @@ def reset_second_factor(ctx: CentralContext, actor: actors.Actor, person_id: str
     return True
 
 
+# --- e-mail change and closure ------------------------------------------------------------------------------
+
+def _password_checked(ctx: CentralContext, found: Account, password: str) -> None:
+    """The person proves it is them again (a left-open browser is not enough to move or close an account)."""
+    if authenticate(ctx, found.email, password) is None:
+        raise Refused("password: that is not your current password")
+
+
+def _address_taken(ctx: CentralContext, address: str, person_id: str) -> bool:
+    """Whether another account or another person's record holds ``address``."""
+    holder = fetch_one(ctx.open_bank_db(), select(persons_table.c.person_id).where(persons_table.c.email == address))
+    return _account_row(ctx, email=address) is not None or (holder is not None and holder[0] != person_id)
+
+
+def start_email_change(ctx: CentralContext, found: Account, *, password: str, new_email: str,
+                       base_url: str) -> None:
+    """Mail a confirmation link to the new address (or, when that address is another record's, a
+    notice that nothing changed: the page says the same either way) and tell the old address."""
+    address = fields.email(new_email)
+    _password_checked(ctx, found, password)
+    if address == found.email:
+        raise Refused("email: that is already your address")
+    taken = _address_taken(ctx, address, found.person_id)
+    with write(ctx.open_bank_db()) as conn:
+        if taken:
+            enqueue(conn, address, "E-mail address change",
+                    "Someone (perhaps you) asked to move a candidate account to this address, which already "
+                    "belongs to another record of the body. Nothing was changed.")
+        else:
+            link = _new_link(ctx, conn, EMAIL, address, {"account_id": found.account_id}, base_url)
+            enqueue(conn, address, "Confirm your new e-mail address",
+                    f"Open this link within {LINK_HOURS} hours to make this the address of your candidate "
+                    f"account:\n\n{link}\n\nThe link works once. If you did not ask, ignore this mail.")
+        enqueue(conn, found.email, "E-mail address change asked",
+                f"Someone signed in to your candidate account asked to change its address to {address}. "
+                "It changes only when the link sent there is used. If it was not you, change your password "
+                "now and contact the body.")
+    ctx.audit_log().append(actors.candidate(found.person_id).name, "portal.email_change.asked",
+                           {"account_id": found.account_id})
+
+
+def complete_email_change(ctx: CentralContext, link_token: str) -> Account:
+    """Use an e-mail change link once: the account's and the person record's address become the
+    new one (in one transaction), and the old address is told."""
+    address, payload = _use_link(ctx, link_token, EMAIL)
+    row = _account_row(ctx, account_id=str(payload.get("account_id", "")))
+    if row is None:
+        raise Refused("link: not valid or expired")
+    try:
+        with write(ctx.open_bank_db()) as conn:
+            conn.execute(update(candidate_accounts).where(candidate_accounts.c.account_id == row.account_id)
+                         .values(email=address))
+            conn.execute(update(persons_table).where(persons_table.c.person_id == row.person_id)
+                         .values(email=address))
+            enqueue(conn, row.email, "Your e-mail address was changed",
+                    f"The address of your candidate account is now {address}. If you did not ask for this, "
+                    "contact the body at once.")
+    except IntegrityError:
+        raise Refused("email: that address belongs to another record now; nothing was changed") from None
+    ctx.audit_log().append(actors.candidate(row.person_id).name, "portal.email_changed",
+                           {"account_id": row.account_id, "person_id": row.person_id})
+    return account(ctx, row.account_id)
+
+
+def close_account(ctx: CentralContext, found: Account, *, password: str, confirmed: bool) -> None:
+    """The person closes their account: sign-in stops everywhere, the credentials go, the
+    certification record stays (:data:`KEPT_ON_CLOSURE`). Refused while a booking is active (cancel
+    it first: a seat must not be held by someone the body can no longer reach)."""
+    if not confirmed:
+        raise Refused("confirm: tick the box to confirm that you want to close your account")
+    _password_checked(ctx, found, password)
+    me = actors.candidate(found.person_id)
+    if bookings.list_bookings(ctx, me, person_id=found.person_id, active_only=True):
+        raise Refused("bookings: cancel or finish your bookings before closing your account")
+    with write(ctx.open_bank_db()) as conn:
+        conn.execute(update(portal_sessions).where(portal_sessions.c.account_id == found.account_id,
+                                                   portal_sessions.c.ended_at.is_(None))
+                     .values(ended_at=format_time(utc_now())))
+        conn.execute(delete(portal_tokens).where(portal_tokens.c.email == found.email,
+                                                 portal_tokens.c.used_at.is_(None)))
+        conn.execute(delete(candidate_accounts).where(candidate_accounts.c.account_id == found.account_id))
+        enqueue(conn, found.email, "Your candidate account is closed", KEPT_ON_CLOSURE)
+    ctx.audit_log().append(me.name, "portal.account_closed", {"account_id": found.account_id,
+                                                              "person_id": found.person_id})
+
+
 # --- messages --------------------------------------------------------------------------------------------------
 
 def tell(ctx: CentralContext, person_id: str, subject: str, body: str) -> None:
@@ -367,6 +464,8 @@ __all__ = [
     "Account",
     "authenticate",
     "check_second_factor",
+    "close_account",
+    "complete_email_change",
     "complete_registration",
     "complete_reset",
     "end_session",
@@ -377,6 +476,7 @@ __all__ = [
     "reset_second_factor",
     "second_factor_done",
     "session_of",
+    "start_email_change",
     "start_registration",
     "start_reset",
     "tell",

@@ -180,6 +180,7 @@ def blueprint() -> Blueprint:
     bp.app_context_processor(lambda: {"portal_globals": _globals()})
     bp.app_template_filter("shown")(shown_time)
     _account_views(bp)
+    _own_account_views(bp)
     _candidate_views(bp)
     results.add_views(bp, results.Hooks(signed_in, lambda: _state().ctx, _actor, lambda: _me().person_id))
     return bp
@@ -291,6 +292,67 @@ def _account_views(bp: Blueprint) -> None:
     @signed_in
     def security() -> Any:
         return _security()
+
+
+def _own_account_views(bp: Blueprint) -> None:
+    """My account: change the e-mail address (confirmed from the new one), close the account."""
+    @bp.get("/account")
+    @signed_in
+    def my_account() -> Any:
+        return _account_page()
+
+    @bp.post("/account/email")
+    @signed_in
+    def change_email() -> Any:
+        if not _attempt_allowed():
+            abort(429)
+        state = _state()
+        try:
+            accounts.start_email_change(state.ctx, _me(), password=_form("password", 1024),
+                                        new_email=_form("new_email", 254), base_url=public_url(state.ctx))
+        except Refused as exc:
+            return _account_page(email_error=str(exc), new_email=_form("new_email", 254)), 422
+        state.mail_written()
+        return render_template("portal/notice.html", title="Check the new address",
+                               text="We have sent a link to the new address: your address changes when it is "
+                                    "used. Your current address has been told.")
+
+    @bp.post("/account/close")
+    @signed_in
+    def close() -> Any:
+        if not _attempt_allowed():
+            abort(429)
+        state = _state()
+        try:
+            accounts.close_account(state.ctx, _me(), password=_form("close_password", 1024),
+                                   confirmed=request.form.get("confirm") == "yes")
+        except Refused as exc:
+            return _account_page(close_error=str(exc)), 422
+        state.mail_written()
+        session.clear()
+        return render_template("portal/notice.html", title="Account closed", text=accounts.KEPT_ON_CLOSURE)
+
+    @bp.route("/email/<token>", methods=["GET", "POST"])
+    def email_link(token: str) -> Any:
+        if request.method == "GET":   # a mail scanner's GET must not use the link up
+            return render_template("portal/confirm_email.html", token=token[:400])
+        if not _attempt_allowed():
+            abort(429)
+        try:
+            accounts.complete_email_change(_state().ctx, token[:400])
+        except Refused as exc:
+            return render_template("portal/notice.html", title="Link not valid", text=str(exc)), 400
+        _state().mail_written()
+        return render_template("portal/notice.html", title="Address changed",
+                               text="Your candidate account uses the new address from now on.")
+
+
+def _account_page(*, email_error: str | None = None, close_error: str | None = None, new_email: str = "") -> str:
+    """The page, with a refusal shown next to the field it names (``password: ...`` by the password)."""
+    email_field = (email_error or "").partition(":")[0]
+    return render_template("portal/account.html", email_error=email_error, close_error=close_error,
+                           email_error_at="password" if email_field == "password" else "new_email",
+                           new_email=new_email, kept=accounts.KEPT_ON_CLOSURE)
 
 
 SIGNIN_FAILED = "The e-mail address or password is not right, or the account is not confirmed yet."
