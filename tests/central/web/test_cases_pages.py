@@ -207,6 +207,12 @@ def test_a_remark_by_a_different_marker_is_asked_given_and_applied(results, sign
     assert look(marker, "h21-remark") == []
     marker.goto(f"{origin(marker)}/cases/remarks/{request_id}")     # answered once: no form any more
     expect(marker.locator("#request-status")).to_contain_text("answered")
+    cli = Central(results.world.data_dir)                           # the CLI's answer writes the same entry
+    asked = cli.json("cases", "remark-ask", case_id, "--item", "q3", "--marker", "sam", "--by", HANDLER)
+    cli.json("cases", "remark", str(asked["id"]), "--score", "2", "--by", "sam")
+    page_entry, cli_entry = audit_entries(results.world.data_dir, "results.remark")
+    assert (page_entry["actor"], cli_entry["actor"]) == ("rae", "sam")
+    assert sorted(page_entry["data"]) == sorted(cli_entry["data"])
     assert marker.request.get(f"{origin(marker)}/cases/{case_id}").status == 403
     page.goto(f"{origin(page)}/cases/{case_id}")
     page.get_by_role("button", name="Apply re-mark 1").click()
