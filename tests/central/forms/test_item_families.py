@@ -63,7 +63,7 @@ def _bank_family(world: World, tmp_path: Path, source: bytes, picture: bool = Fa
 
 
 def _shown(body_html: str) -> int:
-    return int(re.search(r"3 times (\d+)\?", body_html).group(1))  # type: ignore[union-attr]
+    return int(re.search(r"3 times (\d+)\?", body_html).group(1))
 
 
 @pytest.fixture
@@ -206,9 +206,9 @@ def test_markers_see_the_instance_the_candidate_answered(world: World, tmp_path:
     _bank_family(world, tmp_path, ESSAY_FAMILY.replace(b'identifier="essay-fam"', b'identifier="triple"'))
     (form,) = build_forms(world.context, "ALG", None, 1, 8, "carol").forms
     content, _ = form_content(world.context, form["form_id"], form["version"])
-    volts = re.search(r"a (\d+) V supply", content.items[0].body_html).group(1)  # type: ignore[union-attr]
+    volts = re.search(r"a (\d+) V supply", content.items[0].body_html).group(1)
     assert volts != re.search(r"a (\d+) V supply",  # the bank's preview drew another value
-                              world.context.item_bank().item("triple", 1).body_html).group(1)  # type: ignore[union-attr]
+                              world.context.item_bank().item("triple", 1).body_html).group(1)
     bank = bank_of(world.data_dir)
     (row,) = bank.query("SELECT * FROM packages")
     bank["packages"].insert({**row, "package_id": "pkg-fam", "form_id": form["form_id"],
@@ -273,7 +273,7 @@ def test_a_numeric_family_accepts_its_own_product_within_one_percent(world: Worl
     _bank_family(world, tmp_path, PRODUCT_FAMILY, item_id="product")
     for form in build_forms(world.context, "ALG", None, 3, 13, "carol").forms:
         content, _ = form_content(world.context, form["form_id"], form["version"])
-        amps, volts = re.search(r"draws (\d+\.\d) A from a (\d+) V", content.items[0].body_html).groups()  # type: ignore[union-attr]
+        amps, volts = re.search(r"draws (\d+\.\d) A from a (\d+) V", content.items[0].body_html).groups()
         (key,) = load_form_scoring(world.context.open_bank_db(), form["form_id"], form["version"]).keys[0].responses
         power = float(amps) * int(volts)
         assert key.correct == pytest.approx(power) and key.tolerance is not None and key.tolerance.low == 1.0

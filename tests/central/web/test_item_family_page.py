@@ -28,7 +28,7 @@ def _shown_and_key(page: Any) -> tuple[int, int]:
     body = page.frame_locator("iframe.preview").locator("body")
     expect(body).to_contain_text(re.compile(r"3 times \d+\?"))  # drawn by the kiosk's own scripts
     text = body.inner_text()
-    shown = int(re.search(r"3 times (\d+)\?", text).group(1))  # type: ignore[union-attr]
+    shown = int(re.search(r"3 times (\d+)\?", text).group(1))
     key = int(page.locator("#h-key ~ table code").first.inner_text())
     return shown, key
 
@@ -80,7 +80,7 @@ def test_a_numeric_family_s_key_shows_its_tolerance(central, staff_web, signed_i
     rita.goto(f"{staff_web.url}/items/product")
     body = rita.frame_locator("iframe.preview").locator("body")
     expect(body).to_contain_text(re.compile(r"draws \d+\.\d A from a \d+ V supply"))
-    amps, volts = re.search(r"draws (\d+\.\d) A from a (\d+) V", body.inner_text()).groups()  # type: ignore[union-attr]
+    amps, volts = re.search(r"draws (\d+\.\d) A from a (\d+) V", body.inner_text()).groups()
     cell = rita.locator("#h-key ~ table td").nth(1)
     expect(cell).to_contain_text("within relative tolerance 1.0 %")
     assert abs(float(cell.locator("code").inner_text()) - float(amps) * int(volts)) < 1e-6
