@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from item_bank_sync.cli.common import central, err_console, refusals_exit
-from item_bank_sync.mail import Mailer, load_settings
 
 
 @click.command("public")
@@ -37,7 +36,7 @@ def public_command(ctx: click.Context, host: str, port: int, cert: Path | None, 
     from flask import Flask
 
     from item_bank_sync.mail import MailSettings, save_settings
-    from item_bank_sync.mail.outbox import OutboxSender
+    from item_bank_sync.mail.outbox import sending
     from item_bank_sync.portal.web import install
     from item_bank_sync.public.server import serve_public
 
@@ -47,7 +46,6 @@ def public_command(ctx: click.Context, host: str, port: int, cert: Path | None, 
     if smtp_host is not None and mail_from is not None:
         password = None if smtp_password_file is None else str(smtp_password_file.resolve())
         save_settings(body.data_dir, MailSettings(smtp_host, smtp_port, mail_from, smtp_starttls, smtp_user, password))
-    sender = OutboxSender(body.open_bank_db(), lambda: _mailer(body.data_dir))
 
     def with_portal(app: Flask) -> int:
         return install(app, body, sender=sender, secure_cookies=not insecure_dev)
@@ -58,14 +56,5 @@ def public_command(ctx: click.Context, host: str, port: int, cert: Path | None, 
     def ready(where: str) -> None:
         err_console.print(f"public site listening on {where}", highlight=False)
 
-    sender.start()
-    try:
+    with sending(body.open_bank_db(), body.data_dir) as sender:   # the outbox: mail the pages wrote
         serve_public(body, host, port, insecure_dev, ready, cert, key, extend=with_portal if portal else None)
-    finally:
-        sender.stop()
-
-
-def _mailer(data_dir: Path) -> Mailer | None:
-    """The relay as ``DATA/mail.json`` says now (read at each pass: a change needs no restart)."""
-    settings = load_settings(data_dir)
-    return Mailer(settings) if settings is not None else None

@@ -134,11 +134,13 @@ def staff_roles_command(ctx: click.Context, name: str, grants: tuple[str, ...], 
 @refusals_exit
 def web_command(ctx: click.Context, host: str, port: int, cert: Path | None, key: Path | None) -> None:
     """Run the staff web application over HTTPS (its own listener, not the centres' sync API)."""
+    from item_bank_sync.mail.outbox import sending
     from item_bank_sync.web.server import serve_web
     if (cert is None) != (key is None):
         fail(ctx, "give --cert and --key together", code=2)
-    serve_web(central(ctx), host, port, cert, key,
-              on_ready=lambda url: click.echo(f"staff web application on {url}", err=True))
+    with sending(central(ctx).open_bank_db(), central(ctx).data_dir):   # the mail staff decisions wrote
+        serve_web(central(ctx), host, port, cert, key,
+                  on_ready=lambda url: click.echo(f"staff web application on {url}", err=True))
 
 
 # --- the --by check of every acting command ------------------------------------------------------

@@ -16,18 +16,20 @@ receiving systems use to drop the copy. No SMTP dialogue can rule that window ou
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 
 from item_bank_sync.db.sql import fetch_all, write
 from item_bank_sync.mail.schema import mail_outbox
-from item_bank_sync.mail.sender import MailError, Mailer, check_message
+from item_bank_sync.mail.sender import MailError, Mailer, check_message, configured_mailer
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 LEASE_SECONDS = 300
@@ -182,6 +184,18 @@ class OutboxSender(threading.Thread):
             return None
 
 
+@contextlib.contextmanager
+def sending(engine: Engine, data_dir: Path) -> Iterator[OutboxSender]:
+    """An :class:`OutboxSender` for the relay of ``data_dir`` running while the block runs (a
+    listener process: ``public`` and ``web``); stopped, after its current message, at the end."""
+    sender = OutboxSender(engine, lambda: configured_mailer(data_dir))
+    sender.start()
+    try:
+        yield sender
+    finally:
+        sender.stop()
+
+
 __all__ = [
     "FAILED",
     "PENDING",
@@ -193,5 +207,6 @@ __all__ = [
     "message_id",
     "retry_delay",
     "send_pending",
+    "sending",
     "waiting",
 ]

@@ -162,3 +162,10 @@ class Mailer:
             smtp.ehlo()
         if self.settings.username is not None and password is not None:
             smtp.login(self.settings.username, password)
+
+
+def configured_mailer(data_dir: Path) -> Mailer | None:
+    """A mailer for the relay ``DATA/mail.json`` names now, or None when none is set up (read at
+    each outbox pass, so a change of relay or password needs no restart)."""
+    settings = load_settings(data_dir)
+    return Mailer(settings) if settings is not None else None
