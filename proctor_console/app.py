@@ -167,7 +167,7 @@ def build_console(ctx: ConsoleContext, *, secure_cookies: bool = True, async_mod
     dashboard = Dashboard(room, core.attempts, core.roster, core.alerts,
                           lambda event, data: socketio.emit(event, data, to=PROCTORS_ROOM,
                                                             namespace=protocol.PROCTOR_NAMESPACE),
-                          ctx.media_dir / "thumbnails")
+                          ctx.media_dir / "thumbnails", core.registry.seat_of)
     gate = AttestationGate(ReleaseAllowlist(ctx.data, ctx.audit),
                            lambda kiosk_id: core.registry.active(kiosk_id).signing_public,
                            room, core.alerts, ctx.audit, dashboard.push_alert)
@@ -202,7 +202,7 @@ def _register_web(console: Console) -> None:
                                            kiosk_ids=lambda: list(console.room.tiles), media_dir=ctx.media_dir,
                                            zone=ctx.time_zone))
     forms = AdminForms(actions=console.actions, packages=core.packages, roster=core.roster, registry=core.registry,
-                       retention=core.retention)
+                       retention=core.retention, on_seat=console.dashboard.refresh_tile)
     app.register_blueprint(admin_blueprint(forms, conflicts=core.conflicts))
     app.register_blueprint(accounts_blueprint(core.accounts, end_logins=end_logins))
     app.register_blueprint(roster_blueprint(candidates, signed))

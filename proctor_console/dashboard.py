@@ -57,6 +57,8 @@ class Tile:
     #: the kiosk reports, they give the seat state the page offers actions for.
     shown_attempt_id: str | None = None
     recorded_state: str | None = None
+    #: The seat label a centre admin pinned the kiosk to ('' for none).
+    pinned_seat: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -137,13 +139,16 @@ class Dashboard:
     logged-in proctor's ``/proctor`` socket."""
 
     def __init__(self, room: Room, attempts: Attempts, roster: Roster, alerts: Alerts,
-                 emit: Callable[[str, Any], None], thumbnails_dir: Path) -> None:
+                 emit: Callable[[str, Any], None], thumbnails_dir: Path,
+                 pinned_seat: Callable[[str], str] = lambda kiosk_id: "") -> None:
         self.room = room
         self.attempts = attempts
         self.roster = roster
         self.alerts = alerts
         self.emit = emit
         self.thumbnails_dir = thumbnails_dir
+        #: The seat label a centre admin pinned the kiosk to ('' for none: ``KioskRegistry.seat_of``).
+        self.pinned_seat = pinned_seat
 
     # --- tiles ----------------------------------------------------------------------------------
     def load_tiles(self, kiosks: list[dict[str, Any]]) -> None:
@@ -155,7 +160,9 @@ class Dashboard:
                 self.fill_candidate(tile)
 
     def fill_candidate(self, tile: Tile) -> None:
-        """Put the candidate of the kiosk's current attempt (and its open alert count) on the tile."""
+        """Put the candidate of the kiosk's current attempt (and its open alert count) on the tile,
+        under the kiosk's pinned seat when it has one (else the candidate's roster seat)."""
+        pinned = self.pinned_seat(tile.kiosk_id)
         attempt = self.attempts.latest_on(tile.kiosk_id)
         current = attempt is not None and attempt["state"] != "cancelled" and (
             attempt["state"] not in FINISHED_STATES or tile.attempt_id == attempt["attempt_id"])
@@ -167,11 +174,13 @@ class Dashboard:
                                                                                       ("", ""))
             tile.attempt_id = tile.attempt_id or attempt["attempt_id"]
             tile.candidate_id, tile.candidate_name = attempt["candidate_id"], name or ""
-            tile.seat = seat or tile.seat
+            tile.seat = pinned or seat or tile.seat
             if not tile.connected:
                 tile.state = attempt["state"]
         else:
             tile.candidate_id, tile.candidate_name = None, ""
+            tile.seat = pinned or ("" if tile.seat == tile.pinned_seat else tile.seat)  # unpinned: no label
+        tile.pinned_seat = pinned
         self.count_open_alerts(tile)
 
     def count_open_alerts(self, tile: Tile) -> None:

@@ -33,6 +33,8 @@ from exam_core.websec.throttle import Backoff
 
 #: How stale the revoked-kiosk set may be (see ``KioskRegistry.is_revoked``).
 REVOKED_CACHE_SECONDS = 2.0
+#: A seat label, as long as the roster's seat column allows.
+MAX_SEAT = 50
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,30 @@ class KioskRegistry:
                                  sync_wire.make_kiosk_revocation(self.centre.signing_key, record))
         self._revoked_at = float("-inf")  # re-read at the next message
         self.audit.append(by, "kiosk.revoked", {"kiosk_id": kiosk_id, "reason": reason})
+
+    def set_seat(self, kiosk_id: str, seat: str, by: str) -> str:
+        """Pin a kiosk to a seat label of the room (empty: unpin), so the room map shows it in seat
+        order while no candidate sits there, and under that label while one does. A seat holds
+        one kiosk: a label another kiosk not revoked has is refused. Audited (``kiosk.seat``)."""
+        seat = seat.strip() if isinstance(seat, str) else ""
+        if len(seat) > MAX_SEAT or any(ch < " " or ch == "\x7f" for ch in seat):
+            raise ValidationError("seat", f"must be one line of at most {MAX_SEAT} characters")
+        with immediate_transaction(self.db) as conn:
+            paired = conn.execute("SELECT 1 FROM kiosks WHERE kiosk_id = ? AND revoked_at IS NULL", [kiosk_id])
+            if paired.fetchone() is None:
+                raise NotFound(f"kiosk {kiosk_id} is not paired or was revoked")
+            taken = conn.execute("SELECT kiosk_id FROM kiosks WHERE seat = ? AND seat != '' AND kiosk_id != ?"
+                                 " AND revoked_at IS NULL", [seat, kiosk_id]).fetchone()
+            if taken is not None:
+                raise Conflict(f"seat {seat} is already kiosk {taken[0]}'s; unpin that kiosk first")
+            conn.execute("UPDATE kiosks SET seat = ? WHERE kiosk_id = ?", [seat, kiosk_id])
+        self.audit.append(by, "kiosk.seat", {"kiosk_id": kiosk_id, "seat": seat})
+        return seat
+
+    def seat_of(self, kiosk_id: str) -> str:
+        """The seat label the kiosk is pinned to ('' when none)."""
+        row = self.db.execute("SELECT seat FROM kiosks WHERE kiosk_id = ?", [kiosk_id]).fetchone()
+        return str(row[0]) if row else ""
 
     def list(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT kiosk_id, seat, paired_at, revoked_at, last_seen, software_version,"

@@ -37,6 +37,18 @@ def kiosks_list(obj: dict[str, Any], as_json: bool) -> None:
         or "No kiosks paired.")
 
 
+@kiosks.command("seat", help="Pin a kiosk to a seat label of the room (an empty SEAT unpins it).")
+@click.argument("kiosk_id")
+@click.argument("seat")
+@by_option
+@click.pass_obj
+def kiosks_seat(obj: dict[str, Any], kiosk_id: str, seat: str, by: str) -> None:
+    service = services.registry(console_context(obj))
+    with refusals():
+        seat = service.set_seat(kiosk_id, seat, by)
+    click.echo(f"Kiosk {kiosk_id} is at seat {seat}." if seat else f"Kiosk {kiosk_id} has no fixed seat now.")
+
+
 @kiosks.command("revoke", help="Revoke a kiosk: it can no longer log in (pair it again to reuse it).")
 @click.argument("kiosk_id")
 @click.option("--reason", required=True, help="Why (written to the audit chain).")

@@ -8,6 +8,7 @@ is done by the same services the CLI calls (``Packages``, ``Roster``, ``KioskReg
 from __future__ import annotations
 
 from typing import Any
+from collections.abc import Callable
 
 from flask import Blueprint, g, render_template, request
 
@@ -28,18 +29,21 @@ class AdminForms:
     """The admin page's form actions (the ``do`` field of each form), one method each."""
 
     def __init__(self, *, actions: Actions, packages: Packages, roster: Roster, registry: KioskRegistry,
-                 retention: Retention) -> None:
+                 retention: Retention, on_seat: Callable[[str], None] = lambda kiosk_id: None) -> None:
         self.actions = actions
         self.packages = packages
         self.roster = roster
         self.registry = registry
         self.retention = retention
+        #: Shows a kiosk's new seat on the proctors' room map at once (``Dashboard.refresh_tile``).
+        self.on_seat = on_seat
 
     def handle(self, user: User, action: str) -> tuple[str, str | None]:
         """Do one form action; returns the message to show and a pairing code (or None)."""
         handler = {"packages": self.import_packages, "roster": self.import_roster, "pair": self.pair,
                    "release_code": self.release_code, "retention": self.set_retention,
-                   "override_conflict": self.override_conflict, "revoke": self.revoke}.get(action)
+                   "override_conflict": self.override_conflict, "revoke": self.revoke,
+                   "seat": self.pin_seat}.get(action)
         if handler is None:
             raise InvalidRequest(f"unknown admin action {action[:40]!r}")
         return handler(user)
@@ -81,6 +85,12 @@ class AdminForms:
         return (f"Retention set to {days} days, roster photos {self.retention.photo_days()} days after their "
                 f"session; removed {removed['thumbnails']} thumbnails, {removed['snapshots']} snapshots, "
                 f"{removed['photos']} roster photos."), None
+
+    def pin_seat(self, user: User) -> tuple[str, str | None]:
+        kiosk_id = request.form.get("kiosk_id", "")
+        seat = self.registry.set_seat(kiosk_id, request.form.get("seat", ""), user.name)
+        self.on_seat(kiosk_id)
+        return (f"Kiosk {kiosk_id} is at seat {seat}." if seat else f"Kiosk {kiosk_id} has no fixed seat now."), None
 
     def override_conflict(self, user: User) -> tuple[str, str | None]:
         self.actions.perform(user, {**request.form.to_dict(), "type": "override_conflict"})  # "type" is ours

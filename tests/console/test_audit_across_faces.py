@@ -103,3 +103,29 @@ def test_viewing_a_session_report(server: Console, console_setup: ConsoleSetup, 
     by_cli = _entries_of(server, lambda: cli(console_setup.data, "report", "pkg-open", "--json", "--by", ADMIN))
     by_web = _entries_of(server, lambda: admin_page.client.get("/sessions/pkg-open/report.json"))
     assert by_cli == by_web == [(ADMIN, "report.view", {"session_id": "pkg-open"})]
+
+
+def test_pinning_a_kiosk_to_a_seat(server: Console, console_setup: ConsoleSetup, admin_page: Any) -> None:
+    for kiosk_id in ("kiosk-seat-1", "kiosk-seat-2"):
+        pair_kiosk(server.registry, kiosk_id)
+    by_cli = _entries_of(server, lambda: cli(console_setup.data, "kiosks", "seat", "kiosk-seat-1", "D4", "--by", ADMIN))
+    by_web = _entries_of(server, lambda: admin_page({"do": "seat", "kiosk_id": "kiosk-seat-2", "seat": "D5"}))
+    assert _masked(by_cli, "kiosk_id") == [(ADMIN, "kiosk.seat", {"kiosk_id": "<varies>", "seat": "D4"})]
+    assert _masked(by_web, "kiosk_id") == [(ADMIN, "kiosk.seat", {"kiosk_id": "<varies>", "seat": "D5"})]
+    client = admin_page.client
+
+    def refused(kiosk_id: str, seat: str) -> tuple[int, str]:
+        reply = client.post("/admin", data={"csrf": form_csrf(client, "/admin"), "do": "seat", "kiosk_id": kiosk_id,
+                                            "seat": seat})
+        return reply.status_code, reply.get_data(as_text=True)
+
+    status, page = refused("kiosk-seat-2", "D4")
+    assert status == 409 and "seat D4 is already kiosk kiosk-seat-1&#39;s" in page
+    status, page = refused("kiosk-seat-2", "D\n6")
+    assert status == 400 and "must be one line" in page
+    status, page = refused("kiosk-nowhere", "D7")
+    assert status == 404 and "is not paired" in page
+    assert server.registry.seat_of("kiosk-seat-2") == "D5"
+    assert server.dashboard.room.tile("kiosk-seat-2").seat == "D5"  # on the room map at once
+    assert "has no fixed seat now" in cli(console_setup.data, "kiosks", "seat", "kiosk-seat-1", "", "--by", ADMIN)
+    assert server.registry.seat_of("kiosk-seat-1") == ""
