@@ -160,6 +160,10 @@ class ResponseRules:
         if shape not in ("rect", "circle", "ellipse", "poly", "default"):
             raise self.reject(f"{where}/areaMapEntry", f"shape {shape!r} is not a QTI shape")
         coords = self._coords(e.get("coords", ""), f"{where}/areaMapEntry")
+        counts = {"rect": len(coords) == 4, "circle": len(coords) == 3 and coords[2] >= 0,
+                  "ellipse": len(coords) == 4, "poly": len(coords) >= 6 and len(coords) % 2 == 0, "default": True}
+        if not counts[shape]:
+            raise self.reject(f"{where}/areaMapEntry", f"{len(coords)} coords do not describe a {shape}")
         return AreaMapEntry(shape=shape, coords=coords,
                             value=self._number(e.get("mappedValue", ""), f"{where}/areaMapEntry@mappedValue"))
 
@@ -370,6 +374,7 @@ class ResponseRules:
         if decl.base_type != "point" or decl.area_mapping is None:
             raise self.reject(f"responseDeclaration[{decl.identifier}]",
                               "template map_response_point needs a point response with an areaMapping")
+        self._areas_apart(decl)
         best = _best_total([e.value for e in decl.area_mapping], decl.map_default, decl.cardinality,
                            found.interaction.max_choices)
         max_score = _clamp(best, decl.map_lower, decl.map_upper)
@@ -378,6 +383,27 @@ class ResponseRules:
         return ResponseKey(**base, template="map_response_point", correct=correct,
                            area_mapping=tuple(decl.area_mapping), default_value=decl.map_default,
                            lower_bound=decl.map_lower, upper_bound=decl.map_upper, max_score=max_score)
+
+    def _areas_apart(self, decl: Declaration) -> None:
+        """Refuse areas that overlap where it changes the score.
+
+        QTI gives a point lying in several areas the value of the first listed only (a bullseye:
+        centre 2, ring 1); Invigil's key adds every area a point lies in. The two agree only when
+        each later area of an overlapping pair is worth 0, so any other overlap is refused by name
+        rather than scored 3 where the author wrote 2. Ellipses and polygons are compared by their
+        bounding boxes (may refuse a pair that only nearly touches; never accepts a real overlap).
+        """
+        entries = decl.area_mapping or []
+        for later_index, later in enumerate(entries):
+            if later.value == 0:
+                continue
+            for first_index, first in enumerate(entries[:later_index]):
+                if _areas_overlap(first, later):
+                    raise self.reject(
+                        f"responseDeclaration[{decl.identifier}]/areaMapping",
+                        f"areaMapEntry {later_index + 1} ({later.shape}) overlaps areaMapEntry {first_index + 1} "
+                        f"({first.shape}): QTI scores a point in both with the first only, Invigil would add "
+                        "both; give the overlapping part one area of its own")
 
     def _human_max(self) -> float:
         """What markers mark out of: SCORE's normalMaximum, else the MAXSCORE outcome's default value
@@ -487,3 +513,32 @@ def _clamp(value: float, lower: float | None, upper: float | None) -> float:
     if lower is not None:
         value = max(value, lower)
     return float(value)
+
+
+def _areas_overlap(a: AreaMapEntry, b: AreaMapEntry) -> bool:
+    """Whether two QTI areas share interior points (exact for circles and rectangles, bounding boxes
+    otherwise); ``default`` (the whole image) overlaps everything. Shared edges do not count."""
+    if "default" in (a.shape, b.shape):
+        return True
+    if a.shape == b.shape == "circle":
+        return math.hypot(a.coords[0] - b.coords[0], a.coords[1] - b.coords[1]) < a.coords[2] + b.coords[2]
+    if {a.shape, b.shape} == {"circle", "rect"}:
+        circle, rect = (a, b) if a.shape == "circle" else (b, a)
+        left, top, right, bottom = _box(rect)
+        cx, cy, r = circle.coords[:3]
+        return math.hypot(cx - min(max(cx, left), right), cy - min(max(cy, top), bottom)) < r
+    a_box, b_box = _box(a), _box(b)
+    return a_box[0] < b_box[2] and b_box[0] < a_box[2] and a_box[1] < b_box[3] and b_box[1] < a_box[3]
+
+
+def _box(area: AreaMapEntry) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of a rect, circle, ellipse or poly."""
+    c = area.coords
+    if area.shape == "circle" and len(c) == 3:
+        return c[0] - c[2], c[1] - c[2], c[0] + c[2], c[1] + c[2]
+    if area.shape == "ellipse" and len(c) == 4:
+        return c[0] - c[2], c[1] - c[3], c[0] + c[2], c[1] + c[3]
+    if area.shape == "rect" and len(c) == 4:
+        return min(c[0], c[2]), min(c[1], c[3]), max(c[0], c[2]), max(c[1], c[3])
+    xs, ys = c[0::2] or (0.0,), c[1::2] or (0.0,)
+    return min(xs), min(ys), max(xs), max(ys)

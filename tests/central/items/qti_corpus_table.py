@@ -14,6 +14,8 @@ SOURCES = ("invigil", "invigil-package", "pie-qti")
 
 #: source -> (interaction types, [(response, template, max score, correct)], text the candidate sees)
 IMPORTED: dict[str, tuple[list[str], list[tuple[str, str, float, Any]], str]] = {
+    "invigil/area-overlap-later-zero.xml": (["hotspot"], [("RESPONSE", "map_response_point", 2.0, None)],
+                                            "Click the fuse in the consumer unit."),
     "invigil/cc2-map-response.xml": (["choice"], [("RESPONSE", "map_response", 2.0, None)], "Which are insulators?"),
     "invigil/cc2-match.xml": (["choice"], [("RESPONSE", "match_correct", 1.0, "T")], "An RCD detects earth leakage."),
     "invigil/cloze-sum.xml": (["inline_choice", "text_entry", "text_entry"],
@@ -100,6 +102,8 @@ IMPORTED: dict[str, tuple[list[str], list[tuple[str, str, float, Any]], str]] = 
 }
 #: source -> (element named, words of the problem)
 REFUSED: dict[str, tuple[str, str]] = {
+    "invigil/area-bullseye-overlap.xml": ("responseDeclaration[RESPONSE]/areaMapping",
+                                          "overlaps areaMapEntry 1 (circle): QTI scores a point in both"),
     "invigil/custom-partial-credit.xml": ("responseProcessing/responseCondition[1]", "custom response processing"),
     "invigil/html5-video.xml": ("itemBody/figure/video", "cannot be delivered"),
     "invigil/mapping-case-mixed.xml": ("responseDeclaration[RESPONSE]/mapping",
