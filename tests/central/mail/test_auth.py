@@ -1,17 +1,27 @@
 """SMTP authentication against a real aiosmtpd relay that requires STARTTLS (a self-signed
 certificate for 127.0.0.1 the client trusts) and AUTH: the password is read from a 0600 file at
 each connection, LOGIN or PLAIN after STARTTLS; a wrong password, a password file others can read,
-and credentials without STARTTLS are refused, and no error names the password or the message."""
+and credentials without STARTTLS are refused, and no error names the password or the message; the
+real ``public`` process, given the user and the file on its command line, delivers through it."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+import urllib3
 
+from item_bank_sync.certificates.settings import IssuerSettings
+from item_bank_sync.certificates.settings import save_settings as save_issuer
 from item_bank_sync.mail import MailError, MailSettings, Mailer, load_settings, save_settings
 from tests.support.mail_relay import Accounts, auth_relay
+from tests.support.portal_site import Portal, register
+from tests.support.ports import find_free_port
+from tests.support.registry_body import make_body
+
+urllib3.disable_warnings()
 
 PASSWORD = "relay-pass-5up3r"
 LINK = "https://body.example/portal/confirm/SECRET-TOKEN"
@@ -65,3 +75,26 @@ def test_credentials_checked_and_saved_without_the_password(tmp_path: Path) -> N
     settings = MailSettings("relay.body.example", 587, "p@body.example", None, "portal", str(secret))
     path = save_settings(tmp_path, settings)
     assert load_settings(tmp_path) == settings and PASSWORD not in path.read_text()
+
+
+def test_the_public_process_mails_through_an_authenticating_relay(tmp_path: Path, live_server: Any) -> None:
+    """``public --smtp-user U --smtp-password-file F``: the settings name the file (not the password),
+    and the listener's outbox sender delivers a registration's mail after STARTTLS and AUTH. The
+    relay's certificate is trusted through SSL_CERT_FILE, as an operator's private CA would be."""
+    body = make_body(tmp_path)
+    accounts = Accounts("portal", PASSWORD)
+    try:
+        with auth_relay(tmp_path, accounts) as (inbox, port, _trust):
+            url = f"https://127.0.0.1:{find_free_port()}"
+            save_issuer(body.ctx, IssuerSettings(public_url=url))
+            live_server("item_bank_sync", "--data", str(body.ctx.data_dir), "public", "--port", url.rsplit(":", 1)[1],
+                        "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--mail-from", "portal@body.example",
+                        "--smtp-user", "portal", "--smtp-password-file", str(_password_file(tmp_path)),
+                        port=int(url.rsplit(":", 1)[1]), env={"SSL_CERT_FILE": str(tmp_path / "relay.crt")})
+            assert PASSWORD not in (body.ctx.data_dir / "mail.json").read_text()
+            portal = Portal(url, body, inbox, "")
+            assert register(portal, portal.client(), "ann@example.org").status_code == 200
+            (message,) = inbox.to("ann@example.org", timeout=20)
+            assert message["Subject"] == "Confirm your candidate account" and accounts.mechanisms
+    finally:
+        body.close()
