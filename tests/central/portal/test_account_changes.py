@@ -3,20 +3,24 @@ Chromium at 390 px with axe-core on every page: the change is confirmed from the
 signed, single-use link), the old address is told when it is asked and when it is done, the person
 record follows, an address another record holds changes nothing (and the page says the same); the
 closure asks for the password and a tick, says what the body keeps, stops sign-in and the open
-session, keeps the person record, and is audited. Screenshots in /tmp/invigil/shots/portal-account-*.png."""
+session, keeps the person record, and is audited; it waits until no seat is booked.
+Screenshots in /tmp/invigil/shots/portal-account-*.png."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import urllib3
 from playwright.sync_api import expect
 
-from item_bank_sync.registry import persons
+from exam_core.timestamps import format_time, utc_now
+from item_bank_sync.registry import applications, persons
+from item_bank_sync.sittings import bookings, sessions
 from tests.support.central_db import audit_of
 from tests.support.portal_site import PASSWORD, Portal, body_text, confirmed, csrf_of
-from tests.support.registry_body import REGISTRAR
+from tests.support.registry_body import CENTRE_ID, FORM_ID, REGISTRAR, SCHEME_ID
 from tests.support.staff_web import SHOTS, axe_serious
 
 urllib3.disable_warnings()
@@ -115,3 +119,23 @@ def test_closing_the_account_keeps_the_record_and_stops_sign_in(portal: Portal, 
     assert persons.list_persons(portal.body.ctx, REGISTRAR, email="cara@example.org")      # the record stays
     assert portal.inbox.to("cara@example.org", count=2)[-1]["Subject"] == "Your candidate account is closed"
     assert "portal.account_closed" in [e.action for e in audit_of(portal.body.ctx.data_dir).entries()]
+
+
+def test_closing_is_refused_while_a_seat_is_booked(portal: Portal) -> None:
+    ctx = portal.body.ctx
+    http = confirmed(portal, "cara@example.org")
+    (person,) = persons.list_persons(ctx, REGISTRAR, email="cara@example.org")
+    app = applications.submit(ctx, REGISTRAR, person_id=person.person_id, scheme_id=SCHEME_ID, scheme_version=1,
+                              answers={"education_level": "master", "experience_months": 30},
+                              accept_code_of_conduct=True, body_rules_version="1")
+    applications.decide(ctx, REGISTRAR, app.application_id, accept=True, reasons="met")
+    session_id = sessions.plan(ctx, REGISTRAR, centre_id=CENTRE_ID, scheme_id=SCHEME_ID, scheme_version=1,
+                               form_ids=[FORM_ID], starts_at=format_time(utc_now() + timedelta(days=10)),
+                               window_minutes=60, capacity=1).session_id
+    booking = bookings.book(ctx, REGISTRAR, session_id, person.person_id)
+    close = {"csrf": csrf_of(http.get(f"{portal.url}/portal/account").text), "confirm": "yes",
+             "close_password": PASSWORD}
+    refused = http.post(f"{portal.url}/portal/account/close", data=close)
+    assert refused.status_code == 422 and "cancel or finish your bookings" in refused.text
+    bookings.cancel(ctx, REGISTRAR, booking.booking_id, reason="the candidate asked")
+    assert http.post(f"{portal.url}/portal/account/close", data=close).status_code == 200
