@@ -218,8 +218,8 @@ class ProcessingReader:
             return self._score_assignment(rule, where, guarded=False)
         if name != "responseCondition":
             return None
-        branches = list(qti_children(rule))
-        if not branches or qti_name(branches[0]) != "responseIf" or len(branches) > 2:
+        branches = self._without_null_branch(list(qti_children(rule)))
+        if not branches or qti_name(branches[0]) not in ("responseIf", "responseElseIf") or len(branches) > 2:
             return None
         if len(branches) == 2 and qti_name(branches[1]) != "responseElse":
             return None
@@ -240,6 +240,24 @@ class ProcessingReader:
             scoring, zero = (then, other) if negated else (other, then)
             return self._guarded_map(response_id, scoring, zero, where)
         return None
+
+    def _without_null_branch(self, branches: list[etree._Element]) -> list[etree._Element]:
+        """ONYX writes ``if isNull(R) [feedback] elseif match(R, correct R) SCORE += W else [feedback]``:
+        a missing response never matches, so the first branch scores nothing either way and is left
+        out (only when it sets no SCORE, the next branch tests the same R, and SCORE starts at 0).
+        Anything else is returned unchanged and judged as written."""
+        if len(branches) < 2 or qti_name(branches[0]) != "responseIf" or qti_name(branches[1]) != "responseElseIf":
+            return branches
+        null_part, next_part = list(qti_children(branches[0])), list(qti_children(branches[1]))
+        null = self._null_condition(null_part[0]) if null_part else None
+        if null is None or null[1] or not next_part or (self.defaults.get(SCORE) or 0.0) != 0.0:
+            return branches
+        if any(not self._feedback_only(action) for action in null_part[1:]):
+            return branches
+        tested = self._match_condition(next_part[0])
+        if tested is None:
+            tested = (self._equal_condition(next_part[0], "responseElseIf") or (None, None))[0]
+        return branches[1:] if tested == null[0] else branches
 
     def _match_correct(self, response_id: str, then: list[etree._Element], other: list[etree._Element],
                        where: str) -> tuple[Rule, bool] | None:

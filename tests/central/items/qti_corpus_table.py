@@ -39,6 +39,8 @@ IMPORTED: dict[str, tuple[list[str], list[tuple[str, str, float, Any]], str]] = 
                                           'alt="A lit lamp"'),
     "invigil/nested-object-fallback.xml": (["choice"], [("RESPONSE", "match_correct", 1.0, "A")],
                                            'alt="Two lamps in series with a cell"'),
+    "invigil/onyx-null-first-branch.xml": (["choice"], [("RESPONSE_4711", "match_correct", 2.0, "choice_2")],
+                                           "An RCD test button should be pressed how often?"),
     "invigil/qti3-v3p0-template-uri.xml": (["inline_choice"], [("RESPONSE", "match_correct", 1.0, "G")],
                                            "the earth conductor is"),
     # an item family: the bank's preview instance (seed "preview", id, 0) with the key it computes
