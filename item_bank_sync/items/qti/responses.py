@@ -361,7 +361,11 @@ class ResponseRules:
             if norm in mapping:
                 raise self.reject(f"{where}/mapEntry[{key}]", "maps the same response twice")
             mapping[norm] = value
-        best = _best_total(list(mapping.values()), decl.map_default, decl.cardinality, found.interaction.max_choices)
+        if decl.cardinality != "single" and decl.base_type in ("pair", "directedPair"):
+            best = self._best_pairs(found, mapping, where)
+        else:
+            best = _best_total(list(mapping.values()), decl.map_default, decl.cardinality,
+                               found.interaction.max_choices)
         max_score = _clamp(best, decl.map_lower, decl.map_upper)
         if max_score <= 0:
             raise self.reject(where, "no response can score above zero")
@@ -369,6 +373,20 @@ class ResponseRules:
                            default_value=decl.map_default, lower_bound=decl.map_lower, upper_bound=decl.map_upper,
                            case_sensitive=case_sensitive if decl.base_type == "string" else True,
                            max_score=max_score)
+
+    def _best_pairs(self, found: Found, mapping: dict[str, float], where: str) -> float:
+        """The most a set of associations can earn: each choice, gap or hotspot used at most its
+        matchMax times (0: no limit), at most maxAssociations pairs. Adding the best values blindly
+        counted two words placed in the same gap (a 7-mark gap match stored as 8)."""
+        inter = found.interaction
+        capacity = {c.id: c.match_max for c in (*inter.choices, *inter.targets)}
+        capacity.update({h.id: h.match_max for h in inter.hotspots})
+        pairs = sorted(((value, tuple(key.split())) for key, value in mapping.items() if value > 0), reverse=True)
+        best = _best_associations(pairs, {k: v or len(pairs) for k, v in capacity.items()},
+                                  inter.max_choices or len(pairs))
+        if best is None:
+            raise self.reject(where, f"{len(pairs)} scoring pairs are too many to find the highest score")
+        return best
 
     def _map_point(self, found: Found, decl: Declaration, correct: Any, base: dict) -> ResponseKey:
         if decl.base_type != "point" or decl.area_mapping is None:
@@ -495,6 +513,40 @@ def _map_key(text: str, parsed: Any, base: str, case_sensitive: bool) -> str:
     if base == "string" and not case_sensitive:
         return text.casefold()
     return parsed if base == "identifier" else text
+
+
+def _best_associations(pairs: list[tuple[float, tuple[str, ...]]], capacity: dict[str, int], limit: int,
+                       budget: int = 200_000) -> float | None:
+    """Highest sum of values of pairs (sorted, best first) within the ids' capacities and ``limit``
+    pairs: a depth-first search that stops where the rest cannot beat the best found; None when
+    ``budget`` steps were not enough (never a guess)."""
+    best = 0.0
+    steps = 0
+    suffix = [0.0] * (len(pairs) + 1)
+    for i in range(len(pairs) - 1, -1, -1):
+        suffix[i] = suffix[i + 1] + pairs[i][0]
+    left = dict(capacity)
+
+    def search(i: int, total: float, used: int) -> bool:
+        nonlocal best, steps
+        steps += 1
+        if steps > budget:
+            return False
+        best = max(best, total)
+        if i == len(pairs) or used == limit or total + suffix[i] <= best:
+            return True
+        value, ids = pairs[i]
+        if all(left.get(x, limit) > 0 for x in ids):
+            for x in ids:
+                left[x] = left.get(x, limit) - 1
+            done = search(i + 1, total + value, used + 1)
+            for x in ids:
+                left[x] += 1
+            if not done:
+                return False
+        return search(i + 1, total, used)
+
+    return best if search(0, 0.0, 0) else None
 
 
 def _best_total(values: list[float], default: float, cardinality: str, max_choices: int) -> float:
