@@ -27,7 +27,7 @@ from exam_core.model import AccommodationPolicy
 from exam_core.timestamps import format_time, utc_now
 from proctor_console.context import ConsoleContext
 from proctor_console.wording import local_time
-from tests.support.console_world import ADMIN, PASSWORD, RunningConsole, axe, cli, wait_until
+from tests.support.console_world import ADMIN, RunningConsole, axe, browser_login, cli, wait_until
 
 pytestmark = [pytest.mark.slow]
 
@@ -149,10 +149,7 @@ def test_the_roster_page_shows_the_window_and_takes_an_override_by_keyboard(
     context = browser.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 1000}, bypass_csp=True)
     try:
         page = context.new_page()
-        page.goto(running_console.url + "/login")
-        page.get_by_label("User name").fill(ADMIN)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        browser_login(page, running_console.url, ADMIN)
         page.goto(running_console.url + "/roster")
         row = page.locator("#signed-rosters tr", has_text="S-page")
         assert row.locator(".admission-window").inner_text() == (

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.console_world import PASSWORD, PROCTOR, RunningConsole, axe, wait_until
+from tests.support.console_world import PROCTOR, RunningConsole, axe, browser_login, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -53,10 +53,7 @@ def test_cancel_admission_by_keyboard_frees_the_seat(browser: Any, running_conso
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        page.goto(running_console.url + "/login")
-        page.get_by_label("User name").fill(PROCTOR)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        browser_login(page, running_console.url, PROCTOR)
         page.wait_for_selector("#link-status:has-text('live')")
         tile = page.locator(f"#tile-{kiosk.kiosk_id}")
         tile.wait_for()

@@ -12,17 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.console_world import ADMIN, PASSWORD, PROCTOR, RunningConsole, axe, wait_until
+from tests.support.console_world import ADMIN, PROCTOR, RunningConsole, axe, browser_login, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _log_in(page: Any, url: str, user: str) -> None:
-    page.goto(url + "/login")
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(url + "/dashboard")
 
 
 def _shot(page: Any, name: str) -> None:
@@ -45,13 +37,13 @@ def test_a_pinned_free_kiosk_sits_in_seat_order(browser: Any, running_console: R
     room = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 800})
     try:
         page = room.new_page()
-        _log_in(page, url, PROCTOR)
+        browser_login(page, url, PROCTOR)
         page.wait_for_selector("#link-status:has-text('live')")
         order = "[...document.querySelectorAll('#seat-map .tile')].map(t => t.id.slice(5))"
         wait_until(lambda: page.evaluate(order) == ["kiosk-s-1", "kiosk-s-3", "kiosk-s-free"])  # free: at the end
 
         form_page = admin.new_page()
-        _log_in(form_page, url, ADMIN)
+        browser_login(form_page, url, ADMIN)
         form_page.goto(url + "/admin")
         form = form_page.locator("#seat-form")
         form.get_by_label("Kiosk").select_option("kiosk-s-free")
