@@ -164,7 +164,8 @@ def test_after_the_deadline_the_report_says_so_and_how_to_reach_the_body_in_chro
     page = _browser_as(browser, world, world.ann)
     page.goto(f"{world.portal.url}/portal/results/{PASSED}")
     section = page.get_by_role("region", name="Appeal this result")
-    expect(section.locator("#appeal-closed")).to_contain_text("The deadline to appeal this result passed on 31 January 2020")
+    expect(section.locator("#appeal-closed")).to_contain_text(
+        "The deadline to appeal this result passed on 31 January 2020")
     expect(section.get_by_role("textbox")).to_have_count(0)
     expect(section.get_by_role("button", name="Send my appeal")).to_have_count(0)
     expect(section.get_by_role("link", name="portal@body.example")).to_have_attribute(
