@@ -12,6 +12,7 @@ body appears in what was imported, unless a warning names what was removed or re
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -21,6 +22,7 @@ from item_bank_sync.items.importer import ImportOptions, iter_sources
 from item_bank_sync.items.qti.reader import ParsedItem
 from item_bank_sync.results.scoring import score_response
 from tests.central.items.qti_corpus_table import CORPUS, IMPORTED, REFUSED, SOURCES, WARNED
+from tests.support.qti_roundtrip import export_and_reimport
 
 def corpus_outcomes() -> dict[str, ParsedItem | ItemRejected]:
     found = {}
@@ -101,6 +103,23 @@ def test_one_rule_summing_maps_and_mapping_case_are_scored_as_written(
     (key,) = folded.key.responses
     assert not key.case_sensitive
     assert [score_response(v, key) for v in ("Ohm", "OHMS", "volt", None)] == [2.0, 2.0, 0.0, 0.0]
+
+
+#: Items whose constructs were found in public items (docs/ITEM-FORMATS.md, "Checked against public items")
+PUBLIC_CONSTRUCTS = ("map-sum-one-rule", "mapping-case-insensitive", "essay-maxscore-zeroed", "essay-no-maximum",
+                     "media-percent-encoded", "area-overlap-later-zero", "onyx-null-first-branch",
+                     "gap-match-one-word-per-gap")
+
+
+@pytest.mark.parametrize("name", PUBLIC_CONSTRUCTS)
+def test_public_constructs_export_and_reimport_to_the_same_key(
+        outcomes: dict[str, ParsedItem | ItemRejected], name: str, tmp_path: Path) -> None:
+    """What the importer now reads (case-folded mappings, one-rule sums, ONYX scoring, MAXSCORE
+    maxima) is written back by export in a form that reads the same again."""
+    parsed = outcomes[f"invigil/{name}.xml"]
+    assert isinstance(parsed, ParsedItem)
+    again = export_and_reimport(parsed, tmp_path)
+    assert [k.to_dict() for k in again.key.responses] == [k.to_dict() for k in parsed.key.responses]
 
 def _all_html(parsed: ParsedItem) -> str:
     parts = [parsed.item.body_html]
