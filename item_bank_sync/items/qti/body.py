@@ -40,6 +40,8 @@ DROP_ELEMENTS = frozenset({
     "script", "style", "noscript", "template", "link", "meta", "base", "stylesheet",
     "feedbackInline", "feedbackBlock", "modalFeedback", "catalogInfo", "math:annotation-xml",
 })
+#: Feedback elements among them: shown to a candidate after answering (practice), never in an exam.
+FEEDBACK_ELEMENTS = frozenset({"feedbackInline", "feedbackBlock", "modalFeedback"})
 #: Content we cannot deliver faithfully: the item is refused. Compared by local name for
 #: every namespace (``qh5:video``, ``html:audio`` and ``video`` are all a video).
 REJECT_ELEMENTS = frozenset({
@@ -126,7 +128,7 @@ class BodySanitizer:
             raise ItemRejected(self.source, path, "this interaction type is not supported, or not at this place "
                                                   f"(supported: {SUPPORTED_LIST})")
         if name in DROP_ELEMENTS:
-            self.warnings.append(f"{path}: removed (not candidate content)")
+            self.warnings.append(f"{path}: removed ({_drop_reason(name)})")
             return
         if name == "rubricBlock":
             self._rubric(child, dst, path, handlers, skip, depth)
@@ -245,6 +247,14 @@ class BodySanitizer:
         if name == "img" or (name == "object" and qti_attrs(children[0]).get("type", "").startswith("image/")):
             return children[0]
         return None
+
+
+def _drop_reason(name: str) -> str:
+    """Why a dropped element goes: feedback is candidate content, but shown after answering,
+    which exam delivery does not do; the rest (scripts, styles, metadata) is not content at all."""
+    if name in FEEDBACK_ELEMENTS:
+        return "feedback shown after answering, which exam delivery does not give"
+    return "not candidate content"
 
 
 def _append_text(dst: etree._Element, text: str | None) -> None:

@@ -356,6 +356,7 @@ class ProcessingReader:
 
     def _match_condition(self, cond: etree._Element) -> str | None:
         """R when ``cond`` is ``match(variable R, correct R)`` (either order)."""
+        cond = _unwrapped(cond)
         if qti_name(cond) != "match":
             return None
         operands = list(qti_children(cond))
@@ -369,6 +370,7 @@ class ProcessingReader:
     def _equal_condition(self, cond: etree._Element, where: str) -> tuple[str, Tolerance | None] | None:
         """(R, tolerance) when ``cond`` is ``equal(variable R, correct R)`` (either order); exact
         mode has no tolerance. A tolerance that is not one or two numbers of at least 0 is refused."""
+        cond = _unwrapped(cond)
         if qti_name(cond) != "equal":
             return None
         operands = [(qti_name(o), qti_attrs(o).get("identifier", "")) for o in qti_children(cond)]
@@ -397,11 +399,12 @@ class ProcessingReader:
     def _null_condition(self, cond: etree._Element) -> tuple[str, bool] | None:
         """(R, negated) when ``cond`` is ``isNull(variable R)`` or ``not(isNull(variable R))``."""
         negated = False
+        cond = _unwrapped(cond)
         if qti_name(cond) == "not":
             inner = _only_child(cond)
             if inner is None:
                 return None
-            cond, negated = inner, True
+            cond, negated = _unwrapped(inner), True
         if qti_name(cond) != "isNull":
             return None
         var = _only_child(cond)
@@ -434,6 +437,17 @@ class ProcessingReader:
 
 
 _INVALID = etree.Element("invalid")
+
+
+def _unwrapped(cond: etree._Element) -> etree._Element:
+    """The condition inside single-operand ``and``/``or`` wrappers (authoring tools write
+    ``and(match(R, correct R))``): with one operand they are that operand, so it is judged as written."""
+    while qti_name(cond) in ("and", "or"):
+        inner = _only_child(cond)
+        if inner is None:
+            return cond
+        cond = inner
+    return cond
 
 
 def _only_child(el: etree._Element) -> etree._Element | None:

@@ -14,6 +14,9 @@ with a warning naming it; anything unknown refuses the item. Nothing is dropped 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from dataclasses import dataclass, field
 from collections.abc import Callable
 
@@ -23,12 +26,16 @@ from exam_core.errors import ValidationError
 from exam_core.model import (IDENTIFIER_RE, SLIDER_ORIENTATIONS, TRACK_KINDS, AnswerKey, CaptionTrack, Choice,
                              Hotspot, Interaction, Item, MediaPlayer, MediaRef, SliderRange)
 from item_bank_sync.items.errors import ItemRejected
-from item_bank_sync.items.media import av_ref, media_ref, vtt_ref
+from item_bank_sync.items.media import MEDIA_TYPES, av_ref, media_ref, sniff_mime, vtt_ref
 from item_bank_sync.items.qti.body import BodySanitizer, Handler
 from item_bank_sync.items.qti.include import Includer, stimulus_body
 from item_bank_sync.items.qti.responses import Found, ResponseRules
 from item_bank_sync.items.qti.xml import (check_vocabulary, parse_xml, qti_attrs, qti_children, qti_name,
                                           qti_version)
+
+#: A picture written into the item as a ``data:`` URI is stored like a file picture, up to this size.
+MAX_DATA_URI_BYTES = 2 * 1024 * 1024
+_DATA_URI = re.compile(r"^data:([^,;]*)((?:;[^,;]*)*),(.*)$", re.IGNORECASE | re.DOTALL)
 
 SUPPORTED_INTERACTIONS = {
     "choiceInteraction": "choice", "inlineChoiceInteraction": "inline_choice",
@@ -172,7 +179,10 @@ class _ItemReader(ResponseRules):
         return "".join(parts)
 
     def _resolve_media(self, src: str, element: str) -> MediaRef:
-        data = self.load_media(src, element)
+        if src[:5].lower() == "data:":
+            data, src = _data_uri_image(src, self.source, element, self.warnings)
+        else:
+            data = self.load_media(src, element)
         ref = media_ref(data, src, self.source, element, self.warnings)
         if ref.sha256 not in self.media:
             self.media[ref.sha256] = (ref, data)
@@ -639,3 +649,33 @@ class _ItemReader(ResponseRules):
         inter = Interaction(type="drawing", response_id=rid, cardinality="single", base_type="file",
                             prompt_html=self._prompt(el, where), image=self._graphic_image(el, where))
         return self._found("drawingInteraction", inter, where, [])
+
+
+def _data_uri_image(src: str, source: str, element: str, warnings: list[str]) -> tuple[bytes, str]:
+    """(bytes, a file name for them) of a base64 ``data:`` URI picture, checked before decoding.
+
+    Authoring tools paste pictures into the body this way. The bytes decide the type (as for a
+    file); a declared type that differs is reported. Anything but base64 PNG, JPEG, GIF or WebP
+    of at most :data:`MAX_DATA_URI_BYTES` is refused with the reason.
+    """
+    match = _DATA_URI.match(src)
+    if match is None or "base64" not in [p.strip().lower() for p in match.group(2).split(";")]:
+        raise ItemRejected(source, element, "a data: URI picture must be base64 (data:image/png;base64,...)")
+    text = "".join(match.group(3).split())
+    if len(text) > (MAX_DATA_URI_BYTES + 2) // 3 * 4:
+        raise ItemRejected(source, element, f"a data: URI picture is more than {MAX_DATA_URI_BYTES} bytes")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ItemRejected(source, element, "a data: URI picture is not valid base64") from None
+    if len(data) > MAX_DATA_URI_BYTES:
+        raise ItemRejected(source, element, f"a data: URI picture is more than {MAX_DATA_URI_BYTES} bytes")
+    mime = sniff_mime(data)
+    if mime is None:
+        raise ItemRejected(source, element, "a data: URI picture is not a PNG, JPEG, GIF or WebP image "
+                                            "(SVG and other types are refused)")
+    declared = match.group(1).strip().lower()
+    if declared and declared != mime:
+        warnings.append(f"{element}: data: URI picture declared {declared!r} but its bytes are {mime}; "
+                        f"stored as {mime}")
+    return data, f"data-uri{MEDIA_TYPES[mime][0]}"

@@ -108,7 +108,7 @@ def test_one_rule_summing_maps_and_mapping_case_are_scored_as_written(
 #: Items whose constructs were found in public items (docs/ITEM-FORMATS.md, "Checked against public items")
 PUBLIC_CONSTRUCTS = ("map-sum-one-rule", "mapping-case-insensitive", "essay-maxscore-zeroed", "essay-no-maximum",
                      "media-percent-encoded", "area-overlap-later-zero", "onyx-null-first-branch",
-                     "gap-match-one-word-per-gap")
+                     "gap-match-one-word-per-gap", "inline-and-single-operand", "data-uri-image")
 
 
 @pytest.mark.parametrize("name", PUBLIC_CONSTRUCTS)
