@@ -27,7 +27,10 @@ where ``<div data-interaction="RESPONSE_ID"></div>`` (block) or ``<span data-int
 (inline: inline choice, text entry) stands. Hot text and gap match keep their own text in
 ``Interaction.content_html``, where ``<span data-hottext="ID">words</span>`` and
 ``<span data-gap="ID"></span>`` mark the choices and gaps. Images refer to media as
-``<img src="media:SHA256" alt="...">``.
+``<img src="media:SHA256" alt="...">``. A recording in the body or a prompt that is not an
+interaction (a listening item's "Listen, then choose") stands as ``<div data-player="N"></div>``
+(or ``span`` inside a paragraph): ``Item.players[N - 1]`` is played there with the kiosk's own
+buttons.
 """
 
 from __future__ import annotations
@@ -433,6 +436,16 @@ class Item(Record):
     media: tuple[MediaRef, ...] = ()
     language: str = "en"
     competency_area: str | None = None
+    #: Recordings placed in the body or a prompt by ``data-player="N"`` (from 1), not interactions:
+    #: nothing is recorded when they are played. Left out of ``to_dict`` when none, so items stored
+    #: before them keep their bytes (and content hash).
+    players: tuple[MediaPlayer, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if not self.players:
+            del out["players"]
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Item:
@@ -446,6 +459,7 @@ class Item(Record):
             media=r.records("media", MediaRef, []),
             language=r.str("language", "en", max_len=35),
             competency_area=r.str("competency_area", None, max_len=MAX_SHORT),
+            players=r.records("players", MediaPlayer, [], max_len=20),
         )
         r.done()
         if not out.interactions:

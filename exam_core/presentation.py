@@ -24,7 +24,8 @@ from pathlib import Path
 import lxml.html
 from lxml import etree
 
-from exam_core.model import ALLOWED_BODY_TAGS, MATH_ATTRS, MATHML_TAGS, SHA256_RE, Choice, Interaction, Item, MediaRef
+from exam_core.model import (ALLOWED_BODY_TAGS, MATH_ATTRS, MATHML_TAGS, SHA256_RE, Choice, Interaction, Item,
+                             MediaPlayer, MediaRef)
 
 #: The candidate page's renderers and stylesheet, served by the kiosk at ``/static/NAME`` and by the
 #: staff preview: one copy, so a preview is drawn by exactly the code a candidate's page runs.
@@ -37,7 +38,8 @@ SHUFFLED_LISTS = ("choices", "targets")
 _DROP_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "form", "template",
                                 "noscript", "svg", "link", "meta", "base", "frame", "frameset"})
 _ALLOWED_ATTRS = frozenset({"alt", "title", "colspan", "rowspan", "scope", "headers", "lang", "dir",
-                            "width", "height", "abbr", "data-interaction", "data-hottext", "data-gap"})
+                            "width", "height", "abbr", "data-interaction", "data-hottext", "data-gap",
+                            "data-player"})
 _MEDIA_SRC = re.compile(r"^media:([0-9a-f]{64})$")
 
 
@@ -161,10 +163,14 @@ def interaction_view(interaction: Interaction, option_seed: int, item_id: str,
 
 
 def _player_view(interaction: Interaction) -> dict[str, Any] | None:
-    """A media interaction's file (as a local URL the page fetches), its play limits and its caption
-    tracks (each a local URL, named for the page's caption list)."""
-    player = interaction.player
-    if player is None or not SHA256_RE.match(player.media.sha256):
+    """A media interaction's player as the page plays it (:func:`player_view`)."""
+    return None if interaction.player is None else player_view(interaction.player)
+
+
+def player_view(player: MediaPlayer) -> dict[str, Any] | None:
+    """A recording's file (as a local URL the page fetches), its play limits and its caption
+    tracks (each a local URL, named for the page's caption list); None when it cannot be fetched."""
+    if not SHA256_RE.match(player.media.sha256):
         return None
     media = player.media
     return {"src": f"/media/{media.sha256}", "video": media.mime.startswith("video/"),
@@ -176,12 +182,16 @@ def _player_view(interaction: Interaction) -> dict[str, Any] | None:
 
 
 def item_view(item: Item, option_seed: int, image_size: ImageSize = lambda ref: None) -> dict[str, Any]:
-    """An item as the page renders it (no key: items never carry one)."""
-    return {
+    """An item as the page renders it (no key: items never carry one). Recordings outside an
+    interaction (``players``, placed by ``data-player="N"``) are listed only when the item has some."""
+    view: dict[str, Any] = {
         "item_id": item.item_id, "title": item.title, "language": item.language,
         "body_html": clean(item.body_html),
         "interactions": [interaction_view(i, option_seed, item.item_id, image_size) for i in item.interactions],
     }
+    if item.players:
+        view["players"] = [player_view(p) for p in item.players]
+    return view
 
 
 def presented_orders(items: tuple[Item, ...], option_seed: int) -> dict[str, dict[str, dict[str, list[str]]]]:

@@ -8,8 +8,11 @@ allowlist, no event handlers, no URLs except ``media:SHA256`` images. Each decis
 - **drop** an element that is not content (script, style, feedback, scoring-only rubric) and say so;
 - **unwrap** an unknown element that only wraps text (``ssml:sub``, ``a``, ``span`` from a
   foreign namespace): its text is kept, the element is not, and a warning names it;
-- **reject** the item when dropping would change what the candidate is asked (audio, video,
-  non-image objects, external inclusion): better no item than a different item.
+- **play** an HTML5 ``audio``/``video`` outside a media interaction (a listening item): the
+  reader turns it into one of the item's players and a ``data-player`` placeholder stands here;
+- **reject** the item when dropping would change what the candidate is asked (audio or video
+  where no player can be made, non-image objects, external inclusion): better no item than a
+  different item.
 
 Output is serialised so that it is both well-formed XML and correct HTML: non-void elements
 always get an explicit end tag (``<div data-interaction="R"></div>``, never ``<div/>``).
@@ -71,6 +74,11 @@ _CLASS_TOKEN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
 #: placeholder, a hot text, a gap) or returns None to leave it out.
 Handler = Callable[[etree._Element, str], "etree._Element | None"]
 MediaResolver = Callable[[str, str], MediaRef]
+#: Makes an item player of an HTML5 ``audio``/``video`` (element, "audio" or "video", path) and
+#: returns its number (from 1), or raises ItemRejected.
+PlayerResolver = Callable[[etree._Element, str, str], int]
+#: Elements a block placeholder (``div``) may stand in; elsewhere (a paragraph) it is a ``span``.
+BLOCK_HOLDERS = frozenset({"div", "figure", "blockquote", "li", "td", "th", "dd"})
 
 
 def media_src(ref: MediaRef) -> str:
@@ -80,9 +88,12 @@ def media_src(ref: MediaRef) -> str:
 class BodySanitizer:
     """Sanitises QTI body content for one item; collects warnings and the media it used."""
 
-    def __init__(self, source: str, resolve_media: MediaResolver, warnings: list[str]) -> None:
+    def __init__(self, source: str, resolve_media: MediaResolver, warnings: list[str],
+                 resolve_player: PlayerResolver | None = None) -> None:
         self.source = source
         self.resolve_media = resolve_media
+        #: None where recordings cannot be delivered (stand-alone fragments): they refuse the item.
+        self.resolve_player = resolve_player
         self.warnings = warnings
         #: Sanitised rubric blocks meant for scorers (marking guides, model answers): they go
         #: with the answer key to the markers, never to the candidate.
@@ -121,6 +132,10 @@ class BodySanitizer:
                       handlers: dict[str, Handler], skip: frozenset[str], depth: int) -> None:
         in_math = name.startswith("math:")
         tag = name[5:] if in_math else name
+        if name in ("audio", "video") and self.resolve_player is not None:
+            number = self.resolve_player(child, name, path)
+            etree.SubElement(dst, "div" if dst.tag in BLOCK_HOLDERS else "span", {"data-player": str(number)})
+            return
         if name.rsplit(":", 1)[-1] in REJECT_ELEMENTS and not in_math:
             raise ItemRejected(self.source, path, "cannot be delivered faithfully (media, forms, unresolved "
                                                   "inclusion, template variables or computed text are not supported)")

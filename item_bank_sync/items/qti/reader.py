@@ -107,7 +107,8 @@ class _ItemReader(ResponseRules):
         self.media: dict[str, tuple[MediaRef, bytes]] = {}
         self.media_order: list[MediaRef] = []
         self.found: list[Found] = []
-        self.sanitizer = BodySanitizer(source, self._resolve_media, self.warnings)
+        self.players: list[MediaPlayer] = []
+        self.sanitizer = BodySanitizer(source, self._resolve_media, self.warnings, self._body_player)
 
     # --- top level ---------------------------------------------------------------------------
     def read(self, area: str | None, assume_match_correct: bool) -> ParsedItem:
@@ -130,7 +131,7 @@ class _ItemReader(ResponseRules):
             item_id=item_id, version=1, title=attrs.get("title", item_id)[:1000] or item_id,
             body_html=body_html, interactions=tuple(f.interaction for f in self.found),
             media=tuple(self.media_order), language=attrs.get("lang", "en") or "en",
-            competency_area=area,
+            competency_area=area, players=tuple(self.players),
         ).to_dict()
         key_dict = AnswerKey(item_id=item_id, version=1, responses=tuple(keys), rubric_html=rubric).to_dict()
         try:
@@ -556,8 +557,22 @@ class _ItemReader(ResponseRules):
         players = [c for c in qti_children(el) if qti_name(c) in ("object", "audio", "video")]
         if len(players) != 1:
             raise self.reject(where, "needs exactly one object, audio or video (the recording)")
-        element, kind = players[0], qti_name(players[0])
-        path = f"{where}/{kind}"
+        media, tracks = self._recording(players[0], qti_name(players[0]), f"{where}/{qti_name(players[0])}")
+        m = qti_attrs(el)
+        try:
+            player = MediaPlayer.from_dict({
+                "media": media.to_dict(), "min_plays": self._int(m.get("minPlays"), f"{where}@minPlays", 0),
+                "max_plays": self._int(m.get("maxPlays"), f"{where}@maxPlays", 0),
+                "loop": self._flag(el, "loop"), "autostart": self._flag(el, "autostart"),
+                "tracks": [t.to_dict() for t in tracks]}, where)
+        except ValidationError as exc:
+            raise self.reject(exc.field, exc.reason) from None
+        inter = Interaction(type="media", response_id=rid, cardinality="single", base_type="integer",
+                            prompt_html=self._prompt(el, where), player=player)
+        return self._found("mediaInteraction", inter, where, [])
+
+    def _recording(self, element: etree._Element, kind: str, path: str) -> tuple[MediaRef, tuple[CaptionTrack, ...]]:
+        """The file (sniffed by content) and captions of a QTI 2 ``object`` or an HTML5 ``audio``/``video``."""
         tracks: tuple[CaptionTrack, ...] = ()
         if kind == "object":
             a = qti_attrs(element)
@@ -578,18 +593,22 @@ class _ItemReader(ResponseRules):
         media = MediaRef(sha256=ref.sha256, mime=ref.mime, name=ref.name, alt=alt,
                          width=self._opt_positive(a.get("width"), f"{path}@width"),
                          height=self._opt_positive(a.get("height"), f"{path}@height"))
-        m = qti_attrs(el)
+        return media, tracks
+
+    def _body_player(self, element: etree._Element, kind: str, path: str) -> int:
+        """An HTML5 ``audio``/``video`` in the body or a prompt, outside a mediaInteraction (QTI 3, or
+        QTI 2.2's HTML5 namespace): a listening item's recording. It becomes one of the item's
+        players, played with the kiosk's own buttons and captions (never the browser's controls),
+        with no play limit (HTML5 media give none) and nothing recorded; its number is returned."""
+        media, tracks = self._recording(element, kind, path)
         try:
             player = MediaPlayer.from_dict({
-                "media": media.to_dict(), "min_plays": self._int(m.get("minPlays"), f"{where}@minPlays", 0),
-                "max_plays": self._int(m.get("maxPlays"), f"{where}@maxPlays", 0),
-                "loop": self._flag(el, "loop"), "autostart": self._flag(el, "autostart"),
-                "tracks": [t.to_dict() for t in tracks]}, where)
+                "media": media.to_dict(), "loop": _html_flag(element, "loop"),
+                "autostart": _html_flag(element, "autoplay"), "tracks": [t.to_dict() for t in tracks]}, path)
         except ValidationError as exc:
             raise self.reject(exc.field, exc.reason) from None
-        inter = Interaction(type="media", response_id=rid, cardinality="single", base_type="integer",
-                            prompt_html=self._prompt(el, where), player=player)
-        return self._found("mediaInteraction", inter, where, [])
+        self.players.append(player)
+        return len(self.players)
 
     def _keep_media(self, ref: MediaRef, data: bytes) -> MediaRef:
         """Record a checked file so it travels with the item (in ``Item.media``, once)."""
@@ -649,6 +668,13 @@ class _ItemReader(ResponseRules):
         inter = Interaction(type="drawing", response_id=rid, cardinality="single", base_type="file",
                             prompt_html=self._prompt(el, where), image=self._graphic_image(el, where))
         return self._found("drawingInteraction", inter, where, [])
+
+
+def _html_flag(element: etree._Element, name: str) -> bool:
+    """An HTML boolean attribute: present is true (``autoplay``, ``autoplay="autoplay"``), except
+    the QTI-style ``"false"`` some tools write."""
+    value = qti_attrs(element).get(name)
+    return value is not None and value.strip().lower() != "false"
 
 
 def _data_uri_image(src: str, source: str, element: str, warnings: list[str]) -> tuple[bytes, str]:

@@ -209,6 +209,8 @@ class _BodyWriter:
             self._children(el, out, where, in_math)
         elif "data-gap" in attrs:
             out = etree.Element(_q("qti-gap"), identifier=attrs["data-gap"])
+        elif "data-player" in attrs:
+            out = self.body_player(attrs["data-player"], where)
         else:
             tag = etree.QName(el).localname
             math = in_math or tag == "math"
@@ -311,11 +313,28 @@ class _BodyWriter:
         """An ``object``; a recording with captions is an HTML5 ``audio``/``video`` with its ``track``s
         (an object cannot carry them), so items without captions export as before."""
         player = self._player(inter)
+        el.append(self._recording(player, html5=bool(player.tracks)))
+
+    def body_player(self, number: str, where: str) -> etree._Element:
+        """A recording outside an interaction (``data-player="N"``): HTML5 ``audio``/``video`` in
+        place, with its tracks, ``loop`` and ``autoplay`` as the item had them."""
+        index = int(number) - 1 if number.isdigit() else -1
+        if not 0 <= index < len(self.item.players):
+            raise ItemRejected(self.source, where, f"places player {number!r}, which the item does not have")
+        player = self.item.players[index]
+        out = self._recording(player, html5=True)
+        for name, on in (("loop", player.loop), ("autoplay", player.autostart)):
+            if on:
+                out.set(name, name)
+        return out
+
+    def _recording(self, player: MediaPlayer, html5: bool) -> etree._Element:
+        """The recording's element: a QTI 2 style ``object``, or HTML5 ``audio``/``video`` with ``track``s."""
         media, src = player.media, self.media_path(f"media:{player.media.sha256}")
-        if player.tracks:
-            obj = etree.SubElement(el, _q(media.mime.split("/")[0]), src=src)
+        if html5:
+            obj = etree.Element(_q(media.mime.split("/")[0]), src=src)
         else:
-            obj = etree.SubElement(el, _q("object"), type=media.mime, data=src)
+            obj = etree.Element(_q("object"), type=media.mime, data=src)
         for dim in ("width", "height"):
             if getattr(media, dim):
                 obj.set(dim, str(getattr(media, dim)))
@@ -328,6 +347,7 @@ class _BodyWriter:
                     out.set(name, getattr(track, name))
             if track.default:
                 out.set("default", "default")
+        return obj
 
     def _attrs_graphic_associate(self, el: etree._Element, inter: Interaction) -> None:
         self._limits(el, inter, "associations")

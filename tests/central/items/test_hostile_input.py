@@ -132,7 +132,10 @@ def test_links_are_unwrapped_and_foreign_elements_reported(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("body, element, problem", [
-    ('<video src="v.mp4"/>', "itemBody/video", "cannot be delivered"),
+    # body recordings are played (listening items) only from a file in the package
+    ('<video src="v.mp4"/>', "itemBody/video", "not found in the package"),
+    ('<video src="http://evil.example/v.mp4"/>', "itemBody/video", "URLs and absolute paths"),
+    ('<audio src="../../outside.wav"/>', "itemBody/audio", "outside the import root"),
     ('<object type="application/x-shockwave-flash" data="x.swf"/>', "itemBody/object", "only images"),
     ('<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="/etc/passwd"/>', "xi:include",
      "URLs and absolute paths"),
@@ -142,9 +145,10 @@ def test_links_are_unwrapped_and_foreign_elements_reported(tmp_path: Path) -> No
      "outside the import root"),
     ('<x:include xmlns:x="http://www.w3.org/2001/XInclude" href="m.xml"/>', "xi:include", "nested deeper"),
     ('<qh5:video xmlns:qh5="http://www.imsglobal.org/xsd/imsqtiv2p2_html5_v1p0" src="v.mp4"/>', "itemBody/video",
-     "cannot be delivered"),
+     "not found in the package"),
     ('<hq5:audio xmlns:hq5="http://www.imsglobal.org/xsd/imsqtiv2p2_html5_v1p0" src="a.mp3"/>', "itemBody/audio",
-     "cannot be delivered"),
+     "not found in the package"),
+    ('<ns:audio xmlns:ns="urn:other" src="a.mp3"/>', "itemBody/ns:audio", "cannot be delivered"),
     ('<img src="http://evil.example/x.png" alt=""/>', "itemBody/img", "URLs and absolute paths"),
     ('<img src="/etc/passwd" alt=""/>', "itemBody/img", "URLs and absolute paths"),
     ('<img src="../../outside.png" alt=""/>', "itemBody/img", "outside the import root"),
