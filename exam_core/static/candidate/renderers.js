@@ -1068,6 +1068,28 @@ export function renderItem(container, item, onChange, announce, options = {}) {
     }
     const value = item.values[it.response_id] ?? null;
     render(box, it, value, (v) => onChange(it.response_id, v), announce, ctx);
+    keepPromptPlayers(box, it);
   }
+  mountPlayers(container, item.players || [], announce);
   if (options.onEnlarge) enlargeable(container, options.onEnlarge);
+}
+
+// A renderer that names its group by the prompt's plain text (a choice's legend) would lose a
+// recording in the prompt: the prompt is then shown as written above the group, and the legend,
+// hidden from sight, still names the group for a screen reader.
+function keepPromptPlayers(box, it) {
+  if (!/data-player=/.test(it.prompt_html || '') || box.querySelector('[data-player]')) return;
+  const legend = box.querySelector('legend');
+  if (legend) legend.classList.add('visually-hidden');
+  box.prepend(promptBlock(it)[0]);
+}
+
+// Recordings in the body or a prompt that are not interactions (a listening item's "Listen, then
+// choose"): the media interaction's own player (Play / Pause, captions), never the browser's
+// controls; no play limit unless the item gives one, and nothing is saved when it is played.
+function mountPlayers(container, players, announce) {
+  for (const box of container.querySelectorAll('[data-player]')) {
+    box.classList.add('body-player');
+    renderMedia(box, { player: players[Number(box.dataset.player) - 1] || null }, 0, () => {}, announce);
+  }
 }
