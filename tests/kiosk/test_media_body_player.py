@@ -55,7 +55,8 @@ def test_a_body_recording_plays_again_and_again_with_the_pages_own_buttons(page,
     until_exam(page, served, "Question 1 of 1: Listening")
     players = page.locator(".body-player .media-player")
     expect(players).to_have_count(2)
-    assert page.evaluate("Array.from(document.querySelectorAll('.body-player audio, .body-player video'), m => m.controls)") == [False, False]
+    controls = "Array.from(document.querySelectorAll('.body-player audio, .body-player video'), m => m.controls)"
+    assert page.evaluate(controls) == [False, False]
     play = page.get_by_role("button", name="Play: The alarm")
     status = page.locator(".body-player .media-status").first
     expect(status).to_have_text("Played 0 times.")
