@@ -85,6 +85,7 @@ def _interaction_text(interaction: dict[str, Any]) -> str:
 def question_text(view: dict[str, Any], number: int, total: int) -> str:
     """What is read for one item view (:func:`kiosk.presentation.item_view`)."""
     parts = [f"Question {number} of {total}.", _text_of(view.get("body_html", ""))]
+    parts += [f"A recording: {p.get('alt') or 'no description'}." for p in view.get("players") or [] if p]
     parts += [_interaction_text(i) for i in view.get("interactions", [])]
     text = " ".join(p for p in parts if p)
     return text[:MAX_TEXT_CHARS]

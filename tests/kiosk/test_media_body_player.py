@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from exam_core.model import FormContent
 from tests.support.av_files import captions, tone, webm_video
 from tests.support.kiosk_browser import Served, saved, until_exam
-from tests.support.kiosk_interactions import assert_axe_clean, form_of, start, submit
+from tests.support.kiosk_interactions import assert_axe_clean, form_of, spoken, start, submit
 
 SHOTS = "/tmp/invigil/shots"
 
@@ -82,3 +82,8 @@ def test_the_body_players_have_no_serious_accessibility_violations(browser, serv
         page.get_by_role("heading", name="Question 1 of 1").wait_for()
         page.wait_for_load_state("networkidle")
     assert_axe_clean(browser, served, [first])
+
+
+def test_read_aloud_names_the_recordings_of_the_item() -> None:
+    said = spoken(content, 0)
+    assert "A recording: The alarm." in said and "A recording: Locking off." in said
