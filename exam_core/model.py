@@ -99,6 +99,8 @@ MATH_ATTRS = frozenset({"mathvariant", "display", "stretchy", "fence", "separato
 MAX_TEXT = 1_000_000          # one HTML fragment
 #: What a media file may be: a picture, a recording, or the WebVTT captions of a recording.
 MEDIA_MIME_RE = re.compile(r"^((image|audio|video)/[a-z0-9.+\-]{1,60}|text/vtt)$")
+#: Where an item's player N stands in its body or a prompt.
+_PLAYER_PLACE = re.compile(r'\bdata-player="(\d{1,3})"')
 #: Kinds of timed text a recording may carry (HTML ``track@kind``): text shown with the recording.
 TRACK_KINDS = ("captions", "subtitles")
 
@@ -465,6 +467,12 @@ class Item(Record):
         if not out.interactions:
             raise ValidationError(r.where("interactions"), "must hold at least one interaction")
         check_unique([i.response_id for i in out.interactions], r.where("interactions"))
+        if out.players:
+            html = out.body_html + "".join(i.prompt_html for i in out.interactions)
+            placed = sorted(int(n) for n in _PLAYER_PLACE.findall(html))
+            if placed != list(range(1, len(out.players) + 1)):
+                raise ValidationError(r.where("players"), 'each must be placed once, by data-player="N" (N from 1) '
+                                                          "in the body or a prompt")
         return out
 
     def interaction(self, response_id: str) -> Interaction:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from exam_core.errors import ValidationError
 from exam_core.model import Item
 from exam_core.presentation import item_view
 from item_bank_sync.items.errors import ItemRejected
@@ -65,3 +66,13 @@ def test_a_body_recording_that_is_not_audio_is_refused(tmp_path: Path) -> None:
     xml = choice_item(body_extra=f'<qh5:audio xmlns:qh5="{QH5}" src="clip.wav" title="A tone"/>')
     outcome = parse(write_qti(tmp_path, "i.xml", xml))
     assert isinstance(outcome, ItemRejected) and "itemBody/audio" in str(outcome)
+
+
+def test_a_player_must_be_placed_exactly_once() -> None:
+    """A player the page would never show (or two places for one) is not a valid item."""
+    data = imported(CORPUS / "invigil" / "listen-then-choose-qh5.xml").item.to_dict()
+    for body in ('<div data-interaction="RESPONSE"></div>',
+                 '<div data-player="1"></div><div data-player="1"></div><div data-interaction="RESPONSE"></div>',
+                 '<div data-player="2"></div><div data-interaction="RESPONSE"></div>'):
+        with pytest.raises(ValidationError, match="placed once"):
+            Item.from_dict({**data, "body_html": body})
