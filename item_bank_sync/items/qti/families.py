@@ -26,10 +26,10 @@ from lxml import etree
 
 from exam_core.model import AnswerKey, Item, TemplateFamily
 from item_bank_sync.items.errors import ItemRejected
-from item_bank_sync.items.qti.include import Includer, stimulus_body
-from item_bank_sync.items.qti.reader import MediaLoader, ParsedItem, _ItemReader, parse_qti_item
+from item_bank_sync.items.qti.include import stimulus_body
+from item_bank_sync.items.qti.reader import MediaLoader, ParsedItem, _ItemReader, parse_qti_item, prepare_item
 from item_bank_sync.items.qti.templates import Draw, Family, TemplateUnsatisfiable, has_templates
-from item_bank_sync.items.qti.xml import check_vocabulary, parse_xml, qti_attrs, qti_children, qti_name, qti_version
+from item_bank_sync.items.qti.xml import parse_xml, qti_attrs, qti_children, qti_name, qti_version
 
 #: Media attributes whose ``src`` the family's media map records (and export rewrites).
 MEDIA_ATTRS = ("src", "data")
@@ -41,12 +41,7 @@ def parse_item(data: bytes, source: str, load_media: MediaLoader, *, area: str |
     root = parse_xml(data, source)
     if not has_templates(root):
         return parse_qti_item(data, source, load_media, area=area, assume_match_correct=assume_match_correct)
-    version = qti_version(root, source)
-    warnings: list[str] = []
-    Includer(load_media, source, warnings).resolve(root)
-    check_vocabulary(root, source)
-    if qti_name(root) != "assessmentItem":
-        raise ItemRejected(source, qti_name(root), "is not an assessmentItem (only items are imported)")
+    version, warnings = prepare_item(root, source, load_media)
     _keep_stimuli(root, source, load_media, warnings)
     family = Family(root, source)
     warnings.extend(_named_not_substituted(root, family))

@@ -79,13 +79,21 @@ def parse_qti_item(data: bytes, source: str, load_media: MediaLoader, *, area: s
                    assume_match_correct: bool = False) -> ParsedItem:
     """Parse and check one item file; raise :class:`ItemRejected` with a reason on any problem."""
     root = parse_xml(data, source)
+    version, warnings = prepare_item(root, source, load_media)
+    return _ItemReader(root, source, version, load_media, warnings).read(area, assume_match_correct)
+
+
+def prepare_item(root: etree._Element, source: str, load_media: MediaLoader) -> tuple[str, list[str]]:
+    """What every item file goes through before it is read, plain or a family: its QTI version,
+    inclusions resolved, names checked against the version's vocabulary, and an assessmentItem at
+    the root. Returns the version and the warnings so far."""
     version = qti_version(root, source)
     warnings: list[str] = []
     Includer(load_media, source, warnings).resolve(root)
     check_vocabulary(root, source)
     if qti_name(root) != "assessmentItem":
         raise ItemRejected(source, qti_name(root), "is not an assessmentItem (only items are imported)")
-    return _ItemReader(root, source, version, load_media, warnings).read(area, assume_match_correct)
+    return version, warnings
 
 
 def _materials(info: etree._Element) -> str:
