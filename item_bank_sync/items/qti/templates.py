@@ -39,6 +39,7 @@ from typing import Any
 
 from lxml import etree
 
+from exam_core.model import Tolerance
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.xml import MATHML_NS, qti_attrs, qti_children, qti_name
 
@@ -490,21 +491,15 @@ def _power(n: list[Any], _: dict[str, str]) -> Any:
 
 
 def _equal(n: list[Any], a: dict[str, str]) -> Any:
+    """QTI ``equal``: the same rule as a scored tolerance, :meth:`exam_core.model.Tolerance.holds`
+    (the band is around the first operand)."""
     mode = a.get("toleranceMode", "exact")
     x, y = float(n[0]), float(n[1])
     if mode == "exact":
         return x == y
     tol = [float(t) for t in a.get("tolerance", "0").split()] or [0.0]
-    low_t, high_t = tol[0], tol[-1]
-    low, high = (x - low_t, x + high_t) if mode == "absolute" else tuple(sorted((x * (1 - low_t / 100),
-                                                                                x * (1 + high_t / 100))))
-    above = y >= low if a.get("includeLowerBound", "true") == "true" else y > low
-    below = y <= high if a.get("includeUpperBound", "true") == "true" else y < high
-    return above and below
-
-
-def _match(n: list[Any], _: dict[str, str]) -> Any:
-    return n[0] == n[1]
+    return Tolerance(mode, tol[0], tol[-1], a.get("includeLowerBound", "true") == "true",
+                     a.get("includeUpperBound", "true") == "true").holds(x, y)
 
 
 _NUMERIC: dict[str, Callable[[list[Any], dict[str, str]], Any]] = {
