@@ -19,7 +19,7 @@ from typing import Any, Literal, overload
 
 from lxml import etree
 
-from exam_core.model import IDENTIFIER_RE, AreaMapEntry, Interaction, ResponseKey
+from exam_core.model import BASE_TYPES, IDENTIFIER_RE, AreaMapEntry, Interaction, ResponseKey
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.processing import ProcessingReader, Rule
 from item_bank_sync.items.qti.xml import qti_attrs, qti_children, qti_name
@@ -150,7 +150,7 @@ class ResponseRules:
                 area = [self._area_entry(entry, where) for entry in qti_children(child)]
             elif name != "defaultValue":
                 raise self.reject(f"{where}/{name}", "is not supported in a response declaration")
-        if base not in ("identifier", "pair", "directedPair", "point", "string", "integer", "float", "file"):
+        if base not in BASE_TYPES:
             raise self.reject(where, f"baseType {base!r} is not supported")
         return Declaration(ident, cardinality, base, correct, mapping, default, lower, upper, area)
 
