@@ -28,9 +28,9 @@ from item_bank_sync.context import CentralContext
 from item_bank_sync.mail import load_settings
 from item_bank_sync.recertification import cpd, renewal
 from item_bank_sync.recertification.common import held
-from item_bank_sync.release.holds import release_of
 from item_bank_sync.registry.actors import Actor
 from item_bank_sync.release.report import ScoreReport, report_pdf, score_report
+from item_bank_sync.release.schema import result_releases
 from item_bank_sync.results.schema import attempts
 from item_bank_sync.sittings import bookings
 
@@ -133,9 +133,9 @@ def _released() -> list[str]:
         return []
     a = attempts.c
     with _ctx().open_results_db().connect() as conn:
-        found = [r[0] for r in conn.execute(select(a.attempt_id).where(a.candidate_id.in_(ids))
-                                            .order_by(a.attempt_id))]
-    return [attempt for attempt in found if release_of(_ctx(), attempt) is not None]
+        return [r[0] for r in conn.execute(
+            select(a.attempt_id).join(result_releases, result_releases.c.attempt_id == a.attempt_id)
+            .where(a.candidate_id.in_(ids)).order_by(a.attempt_id))]
 
 
 def _own_report(attempt_id: str) -> ScoreReport:
