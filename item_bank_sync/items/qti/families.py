@@ -27,7 +27,7 @@ from lxml import etree
 from exam_core.model import AnswerKey, Item, TemplateFamily
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.include import stimulus_body
-from item_bank_sync.items.qti.reader import MediaLoader, ParsedItem, _ItemReader, parse_qti_item, prepare_item
+from item_bank_sync.items.qti.reader import MediaLoader, ParsedItem, _ItemReader, prepare_item
 from item_bank_sync.items.qti.templates import Draw, Family, TemplateUnsatisfiable, has_templates
 from item_bank_sync.items.qti.xml import parse_xml, qti_attrs, qti_children, qti_name, qti_version
 
@@ -38,10 +38,11 @@ MEDIA_ATTRS = ("src", "data")
 def parse_item(data: bytes, source: str, load_media: MediaLoader, *, area: str | None = None,
                assume_match_correct: bool = False) -> ParsedItem:
     """Parse one item file, a plain item or a family (module docstring); raise ItemRejected."""
-    root = parse_xml(data, source)
-    if not has_templates(root):
-        return parse_qti_item(data, source, load_media, area=area, assume_match_correct=assume_match_correct)
+    root = parse_xml(data, source)  # parsed once: a plain item is read from this same tree
+    templated = has_templates(root)
     version, warnings = prepare_item(root, source, load_media)
+    if not templated:
+        return _ItemReader(root, source, version, load_media, warnings).read(area, assume_match_correct)
     _keep_stimuli(root, source, load_media, warnings)
     family = Family(root, source)
     warnings.extend(_named_not_substituted(root, family))
