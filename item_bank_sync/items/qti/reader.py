@@ -192,12 +192,8 @@ class _ItemReader(ResponseRules):
             data, src = _data_uri_image(src, self.source, element, self.warnings)
         else:
             data = self.load_media(src, element)
-        ref = media_ref(data, src, self.source, element, self.warnings)
-        if ref.sha256 not in self.media:
-            self.media[ref.sha256] = (ref, data)
-            self.media_order.append(ref)
-        return self.media[ref.sha256][0]
-
+        ref = self._keep_media(media_ref(data, src, self.source, element, self.warnings), data)
+        return self.media[ref.sha256][0]  # the same bytes under another name: the first name stays
 
     # --- interactions ------------------------------------------------------------------------
     def _interaction_handler(self, name: str) -> Callable[[etree._Element, str], etree._Element]:
