@@ -469,11 +469,12 @@ def load_form_scoring(bank: Engine, form_id: str, version: int) -> FormScoring:
         if row is None:
             raise IntakeRefusal(f"form {form_id} v{version} is not in the bank")
         form = Form.from_dict(json.loads(row[0]))
+        ii = item_instances.c       # an item family's key is this form's draw: one query for all of them
+        drawn = dict(conn.execute(select(ii.item_id, ii.key_json).where(ii.form_id == form_id,
+                                                                          ii.form_version == version)).all())
         keys = []
         for ref in form.items:
-            key_row = conn.execute(select(item_instances.c.key_json).where(  # an item family: this form's draw
-                item_instances.c.form_id == form_id, item_instances.c.form_version == version,
-                item_instances.c.item_id == ref.item_id)).first() or conn.execute(
+            key_row = (drawn[ref.item_id],) if ref.item_id in drawn else conn.execute(
                 select(items.c.key_json).where(items.c.item_id == ref.item_id, items.c.version == ref.version)).first()
             if key_row is None:
                 raise IntakeRefusal(f"item {ref.item_id} v{ref.version} of form {form_id} has no key in the bank")
