@@ -33,7 +33,7 @@ from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import lock, write
 from item_bank_sync.cases.corrective import open_action
 from item_bank_sync.cases.schema import case_events, case_messages, cases
-from item_bank_sync.mail import MailError, Mailer, load_settings
+from item_bank_sync.mail import MailError, configured_mailer
 from item_bank_sync.registry.schema import persons
 from item_bank_sync.release.holds import ReleaseRefused
 from item_bank_sync.release.report import score_report
@@ -175,10 +175,10 @@ def _address(ctx: CentralContext, person: str) -> str | None:
 def _tell(ctx: CentralContext, case: dict[str, Any], subject: str, body: str) -> str:
     """Tell the person: mailed through the relay when possible, always kept for the portal.
     Returns the channel. A relay that refuses leaves the message on the portal (the case goes on)."""
-    settings, address, channel = load_settings(ctx.data_dir), _address(ctx, case["person"]), PORTAL
-    if settings is not None and address is not None:
+    mailer, address, channel = configured_mailer(ctx.data_dir), _address(ctx, case["person"]), PORTAL
+    if mailer is not None and address is not None:
         try:
-            Mailer(settings).send(address, subject, body)
+            mailer.send(address, subject, body)
             channel = EMAIL
         except MailError:
             channel = PORTAL

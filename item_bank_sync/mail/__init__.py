@@ -14,6 +14,7 @@ once and de-duplicated by Message-ID. A relay that asks for a password gets it a
 from a file only its owner can read (:mod:`item_bank_sync.mail.sender`).
 """
 
-from item_bank_sync.mail.sender import MailError, MailSettings, Mailer, load_settings, save_settings
+from item_bank_sync.mail.sender import (MailError, MailSettings, Mailer, configured_mailer, load_settings,
+                                        save_settings)
 
-__all__ = ["MailError", "MailSettings", "Mailer", "load_settings", "save_settings"]
+__all__ = ["MailError", "MailSettings", "Mailer", "configured_mailer", "load_settings", "save_settings"]

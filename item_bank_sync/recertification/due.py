@@ -25,7 +25,7 @@ from exam_core.timestamps import format_time, parse_time, utc_now
 from item_bank_sync.certificates.schema import certificates
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import fetch_all, fetch_one, insert_ignore, write
-from item_bank_sync.mail import Mailer, MailError, load_settings
+from item_bank_sync.mail import Mailer, MailError, configured_mailer
 from item_bank_sync.recertification.renewal import standing
 from item_bank_sync.recertification.rules import NoRules
 from item_bank_sync.recertification.schema import recert_reminders
@@ -109,9 +109,7 @@ def remind(ctx: CentralContext, within_days: int, by: str, *, mailer: Mailer | N
     """Remind every holder whose certificate ends within ``within_days`` and was not reminded at this
     threshold for this period end; returns the reminders this run sent or kept."""
     threshold, now = _days(within_days), utc_now()
-    if mailer is None:
-        settings = load_settings(ctx.data_dir)
-        mailer = Mailer(settings) if settings is not None else None
+    mailer = mailer or configured_mailer(ctx.data_dir)
     done = [r for item in due(ctx, threshold) if parse_time(item.valid_until) > now
             for r in [_remind_one(ctx, item, threshold, mailer)] if r is not None]
     if done:

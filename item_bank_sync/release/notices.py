@@ -20,7 +20,7 @@ from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.certificates.settings import load_settings as issuer_settings
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import fetch_all, fetch_one, insert_ignore, write
-from item_bank_sync.mail import MailError, Mailer, load_settings
+from item_bank_sync.mail import MailError, Mailer, configured_mailer, load_settings
 from item_bank_sync.registry.schema import persons
 from item_bank_sync.release.report import score_report
 from item_bank_sync.release.schema import release_notices
@@ -94,9 +94,7 @@ def _send(mailer: Mailer | None, address: str | None, subject: str, body: str) -
 def tell(ctx: CentralContext, attempt_ids: list[str], *, mailer: Mailer | None = None) -> list[Notice]:
     """Tell each released attempt's candidate once; returns what this try did (attempts already
     told, or being told by another process, are left out)."""
-    if mailer is None:
-        settings = load_settings(ctx.data_dir)
-        mailer = Mailer(settings) if settings is not None else None
+    mailer = mailer or configured_mailer(ctx.data_dir)
     done = []
     for attempt_id in attempt_ids:
         candidate = _candidate(ctx, attempt_id)
