@@ -31,7 +31,7 @@ from proctor_console.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from proctor_console.revocations import KioskRevocations
 from exam_core.websec.throttle import Backoff
 
-#: How stale the revoked-kiosk set may be (see ``KioskRegistry.is_revoked``).
+#: How stale the revoked-kiosk set and the pinned seats may be (``KioskRegistry.is_revoked``, ``seat_of``).
 REVOKED_CACHE_SECONDS = 2.0
 #: A seat label, as long as the roster's seat column allows.
 MAX_SEAT = 50
@@ -56,6 +56,7 @@ class KioskRegistry:
         self.centre_certificate = centre_certificate
         self.revocations = KioskRevocations(db)
         self._revoked: set[str] = set()
+        self._seats: dict[str, str] = {}
         self._revoked_at = float("-inf")
         #: Failed pairing requests per address (in the server that answers them).
         self.pairing_backoff = Backoff()
@@ -122,6 +123,7 @@ class KioskRegistry:
                          " paired_at, software_version) VALUES (?,?,?,?,?,?,?)",
                          [req.kiosk_id, keys.key_id(signing_public), keys.key_id(hpke_public), cert, serial,
                           utc_text_us(), req.software_version])
+        self._revoked_at = float("-inf")  # a kiosk paired again is neither revoked nor at its old seat
         self.audit.append("console", "kiosk.paired", {"kiosk_id": req.kiosk_id, "serial": serial,
                                                           "remote": remote})
         centre_cert = self.centre_certificate()
@@ -152,12 +154,18 @@ class KioskRegistry:
         """Checked on every kiosk message, so read from a set refreshed at most every
         ``REVOKED_CACHE_SECONDS`` (a revocation made by the CLI in another process takes effect
         within that time; one made through this server at once)."""
+        self._read_kiosks()
+        return kiosk_id in self._revoked
+
+    def _read_kiosks(self) -> None:
+        """Refresh the revoked set and the pinned seats, at most every ``REVOKED_CACHE_SECONDS``:
+        both are read on the kiosk event and command-ack paths, so one query serves them all."""
         now = time.monotonic()
         if now - self._revoked_at > REVOKED_CACHE_SECONDS:
-            self._revoked = {r[0] for r in self.db.execute(
-                "SELECT kiosk_id FROM kiosks WHERE revoked_at IS NOT NULL").fetchall()}
+            rows = self.db.execute("SELECT kiosk_id, seat, revoked_at IS NOT NULL FROM kiosks").fetchall()
+            self._revoked = {kiosk_id for kiosk_id, _seat, revoked in rows if revoked}
+            self._seats = {kiosk_id: str(seat or "") for kiosk_id, seat, _revoked in rows}
             self._revoked_at = now
-        return kiosk_id in self._revoked
 
     def revoke(self, kiosk_id: str, by: str, reason: str) -> None:
         """Refuse the kiosk from now on, and sign a revocation for the central body (next sync).
@@ -197,13 +205,16 @@ class KioskRegistry:
             if taken is not None:
                 raise Conflict(f"seat {seat} is already kiosk {taken[0]}'s; unpin that kiosk first")
             conn.execute("UPDATE kiosks SET seat = ? WHERE kiosk_id = ?", [seat, kiosk_id])
+        self._revoked_at = float("-inf")  # the room map shows the new seat at once
         self.audit.append(by, "kiosk.seat", {"kiosk_id": kiosk_id, "seat": seat})
         return seat
 
     def seat_of(self, kiosk_id: str) -> str:
-        """The seat label the kiosk is pinned to ('' when none)."""
-        row = self.db.execute("SELECT seat FROM kiosks WHERE kiosk_id = ?", [kiosk_id]).fetchone()
-        return str(row[0]) if row else ""
+        """The seat label the kiosk is pinned to ('' when none). Read at every tile refresh (each
+        command ack, hello), so from the cache ``is_revoked`` keeps (a seat the CLI sets in
+        another process shows within ``REVOKED_CACHE_SECONDS``; one set through this server at once)."""
+        self._read_kiosks()
+        return self._seats.get(kiosk_id, "")
 
     def list(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT kiosk_id, seat, paired_at, revoked_at, last_seen, software_version,"
