@@ -108,9 +108,15 @@ def _email(ctx: CentralContext, person_id: str | None) -> str | None:
 def remind(ctx: CentralContext, within_days: int, by: str, *, mailer: Mailer | None = None) -> list[Reminder]:
     """Remind every holder whose certificate ends within ``within_days`` and was not reminded at this
     threshold for this period end; returns the reminders this run sent or kept."""
-    threshold, now = _days(within_days), utc_now()
-    mailer = mailer or configured_mailer(ctx.data_dir)
-    done = [r for item in due(ctx, threshold) if parse_time(item.valid_until) > now
+    threshold = _days(within_days)
+    return _remind_listed(ctx, due(ctx, threshold), threshold, by, mailer)
+
+
+def _remind_listed(ctx: CentralContext, listed: list[Due], threshold: int, by: str,
+                   mailer: Mailer | None) -> list[Reminder]:
+    """Remind the holders of ``listed`` (what :func:`due` gave for ``threshold``) whose period has not ended."""
+    now, mailer = utc_now(), mailer or configured_mailer(ctx.data_dir)
+    done = [r for item in listed if parse_time(item.valid_until) > now
             for r in [_remind_one(ctx, item, threshold, mailer)] if r is not None]
     if done:
         ctx.audit_log().append(by, "recert.remind", {"within_days": threshold,
@@ -189,8 +195,8 @@ def remind_report(ctx: CentralContext, within_days: int, by: str, *, mailer: Mai
     """:func:`remind`, and for every certificate due that got nothing this run, why: its period has
     already ended (an expiry, not a reminder, is next) or it was already reminded at this threshold."""
     threshold = _days(within_days)
-    listed = due(ctx, threshold)
-    done = remind(ctx, threshold, by, mailer=mailer)
+    listed = due(ctx, threshold)        # once: each entry asks the recertification rules of its holder
+    done = _remind_listed(ctx, listed, threshold, by, mailer)
     reminded = {r.certificate_id for r in done}
     now = utc_now()
     not_sent = [(item.certificate_id, "its period has ended: expire it or renew it" if parse_time(item.valid_until)
