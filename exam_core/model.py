@@ -157,11 +157,7 @@ class MediaRef(Record):
     #: ``name`` stands in when empty. Left out of ``to_dict`` when empty: older items keep their bytes.
     alt: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        if not self.alt:
-            del out["alt"]
-        return out
+    OMIT_AT_DEFAULT = ("alt",)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> MediaRef:
@@ -211,12 +207,8 @@ class Hotspot(Record):
     #: How many associations the area may take part in (QTI ``associableHotspot@matchMax``; 0: any).
     match_max: int = 1
 
-    def to_dict(self) -> dict[str, Any]:
-        """Without ``match_max`` when it is 1, so hotspots stored before it keep their bytes."""
-        out = super().to_dict()
-        if self.match_max == 1:
-            del out["match_max"]
-        return out
+    #: Without ``match_max`` when it is 1, so hotspots stored before it keep their bytes.
+    OMIT_AT_DEFAULT = ("match_max",)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Hotspot:
@@ -332,11 +324,7 @@ class MediaPlayer(Record):
     #: of ``to_dict`` when none, so items stored before them keep their bytes (and content hash).
     tracks: tuple[CaptionTrack, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        if not self.tracks:
-            del out["tracks"]
-        return out
+    OMIT_AT_DEFAULT = ("tracks",)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> MediaPlayer:
@@ -384,14 +372,9 @@ class Interaction(Record):
     #: The audio or video and its play limits (type ``media`` only); left out when None.
     player: MediaPlayer | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Every field; ``slider`` and ``player`` only for their types, so items stored before them
-        keep their bytes (and their content hash)."""
-        out = super().to_dict()
-        for name in ("slider", "player"):
-            if out[name] is None:
-                del out[name]
-        return out
+    #: ``slider`` and ``player`` only for their types, so items stored before them keep their
+    #: bytes (and their content hash).
+    OMIT_AT_DEFAULT = ("slider", "player")
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Interaction:
@@ -443,11 +426,7 @@ class Item(Record):
     #: before them keep their bytes (and content hash).
     players: tuple[MediaPlayer, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        if not self.players:
-            del out["players"]
-        return out
+    OMIT_AT_DEFAULT = ("players",)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Item:
@@ -565,12 +544,8 @@ class ResponseKey(Record):
     #: match_correct of a single integer or float within a tolerance (None: exact).
     tolerance: Tolerance | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Without ``tolerance`` when None, so keys stored before it existed keep their bytes."""
-        out = super().to_dict()
-        if self.tolerance is None:
-            out.pop("tolerance", None)
-        return out
+    #: Without ``tolerance`` when None, so keys stored before it existed keep their bytes.
+    OMIT_AT_DEFAULT = ("tolerance",)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> ResponseKey:
@@ -639,15 +614,9 @@ class AnswerKey(Record):
     #: The item family when the item is a QTI template (its responses are then the preview's).
     family: TemplateFamily | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Without ``rubric_html`` when empty and ``family`` when None, so keys written before
-        they existed keep their bytes (and content hash)."""
-        out = super().to_dict()
-        if not self.rubric_html:
-            del out["rubric_html"]
-        if self.family is None:
-            out.pop("family", None)
-        return out
+    #: Without ``rubric_html`` when empty and ``family`` when None, so keys written before they
+    #: existed keep their bytes (and content hash).
+    OMIT_AT_DEFAULT = ("rubric_html", "family")
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> AnswerKey:
@@ -792,6 +761,9 @@ class FormPackageManifest(Record):
     #: The scheme's accommodation policy; None in packages made before it travelled (then the
     #: centre knows no policy and cannot check a roster's grants against the scheme).
     accommodation_policy: AccommodationPolicy | None = None
+    #: ``accommodation_policy`` only when known, so a manifest without one reads and writes as it
+    #: did before the field existed.
+    OMIT_AT_DEFAULT = ("accommodation_policy",)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> FormPackageManifest:
@@ -813,14 +785,6 @@ class FormPackageManifest(Record):
             accommodation_policy=r.record("accommodation_policy", AccommodationPolicy, None),
         )
         r.done()
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field; ``accommodation_policy`` only when known, so a manifest without one reads
-        and writes as it did before the field existed."""
-        out = super().to_dict()
-        if self.accommodation_policy is None:
-            del out["accommodation_policy"]
         return out
 
 

@@ -21,7 +21,7 @@ import builtins
 import math
 import re
 from dataclasses import fields
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 from collections.abc import Iterable
 
 from exam_core.errors import ArtefactError, ValidationError
@@ -38,9 +38,18 @@ RecordT = TypeVar("RecordT", bound="Record")
 class Record:
     """Base of every wire record: ``to_dict`` gives JSON-ready plain values, ``from_dict`` reads."""
 
+    #: Fields added after records were stored: left out of ``to_dict`` while they hold their
+    #: default, so a record without them keeps its bytes (and content hash).
+    OMIT_AT_DEFAULT: ClassVar[tuple[str, ...]] = ()
+
     def to_dict(self) -> dict[str, Any]:
-        """Every field by name; nested records by their own ``to_dict`` (which may leave fields out)."""
-        return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        """Every field by name (but :attr:`OMIT_AT_DEFAULT` ones at their default); nested records
+        by their own ``to_dict`` (which may leave fields out)."""
+        out = {f.name: to_plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        for name in self.OMIT_AT_DEFAULT:
+            if getattr(self, name) == self.__dataclass_fields__[name].default:  # type: ignore[attr-defined]
+                del out[name]
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> Self:
