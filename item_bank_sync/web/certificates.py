@@ -25,7 +25,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import case, literal, select
+from sqlalchemy import case, literal
 
 from exam_core.errors import InvigilError
 from exam_core.timestamps import format_time, parse_time, utc_now
@@ -38,7 +38,7 @@ from item_bank_sync.registry.schema import persons
 from item_bank_sync.results.decisions import roles_on_attempt
 from item_bank_sync.sittings.impartiality import staff
 from item_bank_sync.web.access import ADMIN, DECISION_MAKER, REGISTRAR, may_do, require_role, state
-from item_bank_sync.web.formfields import ID_RE, actor, paged, refused, shown_time, text_field
+from item_bank_sync.web.formfields import ID_RE, actor, paged, refused, shown_time, spec_select, text_field
 from item_bank_sync.web.tables import Col, TableSpec
 
 bp = Blueprint("staff_certificates", __name__, url_prefix="/certificates")
@@ -76,7 +76,7 @@ def _spec(now: str) -> TableSpec:
 def search_page() -> ResponseReturnValue:
     """Find a certificate by id, holder name or e-mail (filters of the table), paged."""
     spec = _spec(format_time(utc_now()))
-    query = select(*(c.expr.label(c.key) for c in spec.columns)).select_from(
+    query = spec_select(spec).select_from(
         certificates.outerjoin(persons, _P.person_id == _C.person_id))
     page = paged(state().ctx.open_bank_db(), spec, "staff_certificates.search_page", query)
     return render_template("staff/certificates/search.html", page=page)

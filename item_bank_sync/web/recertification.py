@@ -24,7 +24,6 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from exam_core.errors import InvigilError
 from exam_core.timestamps import format_time, utc_now
@@ -36,7 +35,7 @@ from item_bank_sync.recertification.rules import NoRules
 from item_bank_sync.recertification.schema import cpd_records, cpd_samples
 from item_bank_sync.registry.errors import Forbidden, NotFound
 from item_bank_sync.web.access import ADMIN, AUDITOR, DECISION_MAKER, REGISTRAR, may_do, require_role, state
-from item_bank_sync.web.formfields import ID_RE, actor, paged, refused, shown_time, text_field
+from item_bank_sync.web.formfields import ID_RE, actor, paged, refused, shown_time, spec_select, text_field
 from item_bank_sync.web.registry import registry_actor
 from item_bank_sync.web.tables import Col, TableSpec, table_page
 
@@ -111,7 +110,7 @@ def due_page(within: int) -> ResponseReturnValue:
     if within > due.MAX_DAYS:
         abort(404)
     horizon = format_time(utc_now().replace(microsecond=0) + timedelta(days=within))
-    query = select(*(c.expr.label(c.key) for c in DUE.columns)).where(
+    query = spec_select(DUE).where(
         _C.status.in_(("valid", "suspended")), _C.valid_until <= horizon)
     page = table_page(state().ctx.open_bank_db(), query, DUE, request.args,
                       url_for("staff_recert.due_page", within=within))
@@ -143,7 +142,7 @@ def remind() -> ResponseReturnValue:
 @require_role(*AUDIT_VIEW)
 def audit_page() -> ResponseReturnValue:
     """The sampled records (filter the audit status: ``sampled`` is the queue) and the draw form."""
-    query = select(*(c.expr.label(c.key) for c in QUEUE.columns)).where(_R.sample_id.is_not(None))
+    query = spec_select(QUEUE).where(_R.sample_id.is_not(None))
     page = paged(state().ctx.open_bank_db(), QUEUE, "staff_recert.audit_page", query)
     return render_template("staff/recertification/audit.html", page=page, may_sample=may_do("recert.sample"))
 

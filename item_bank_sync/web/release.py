@@ -28,7 +28,7 @@ from item_bank_sync.release.report import report_pdf, score_report
 from item_bank_sync.release.schema import SCOPES, release_holds, release_notices, result_releases
 from item_bank_sync.results.schema import attempts, decisions
 from item_bank_sync.web.access import ADMIN, DECISION_MAKER, PSYCHOMETRICIAN, REGISTRAR, may_do, require_role, state
-from item_bank_sync.web.formfields import ID_RE, actor, optional_id, paged, refused, text_field
+from item_bank_sync.web.formfields import ID_RE, actor, optional_id, paged, refused, spec_select, text_field
 from item_bank_sync.web.tables import Col, TableSpec
 
 bp = Blueprint("staff_release", __name__, url_prefix="/release")
@@ -42,10 +42,14 @@ SHOWN_REFUSALS = 20
 _A, _D, _H = attempts.c, decisions.c, release_holds.c
 
 
+def _unreleased() -> Any:
+    """The attempts not yet released, in SQL (the queue and its select boxes)."""
+    return _A.attempt_id.not_in(select(result_releases.c.attempt_id))
+
+
 def _choices(column: Any) -> tuple[str, ...]:
     """The values a select box offers: those of the unreleased attempts (at most 500)."""
-    query = (select(column).distinct().where(_A.attempt_id.not_in(select(result_releases.c.attempt_id)))
-             .order_by(column).limit(500))
+    query = select(column).distinct().where(_unreleased()).order_by(column).limit(500)
     with state().ctx.open_results_db().connect() as conn:
         return tuple(str(r[0]) for r in conn.execute(query) if r[0] is not None)
 
@@ -83,8 +87,7 @@ def _queue(error: str = "", reason: str = "") -> ResponseReturnValue:
     """The queue page; ``error`` is shown next to the release form's selection (422 then)."""
     centres, forms = _choices(_A.centre_id), _choices(_A.form_id)
     spec = _queue_spec(centres, forms)
-    query = (select(*(c.expr.label(c.key) for c in spec.columns))
-             .where(_A.attempt_id.not_in(select(result_releases.c.attempt_id))))
+    query = spec_select(spec).where(_unreleased())
     page = paged(state().ctx.open_results_db(), spec, "staff_release.queue_page", query)
     html = render_template("staff/release/queue.html", page=page, centres=centres, forms=forms, error=error,
                            reason=reason, may_release=may_do("release.results"), not_told=not_told(state().ctx))
