@@ -147,13 +147,6 @@ def list_command(ctx: click.Context, kind: str | None, status: str | None) -> No
     emit(ctx, listing(central(ctx), kind, status))
 
 
-def _corrected_key(ctx: click.Context, ref: str) -> Any:
-    """The answer key of item version ``ITEM@VERSION`` in the bank (the corrected version)."""
-    from item_bank_sync.cases.keys import corrected_key
-
-    return corrected_key(central(ctx), ref)
-
-
 @cases_group.command("rescore")
 @click.argument("attempt_id")
 @click.option("--key-from", "key_refs", multiple=True, metavar="ITEM@VERSION",
@@ -173,9 +166,10 @@ def rescore_command(ctx: click.Context, attempt_id: str, key_refs: tuple[str, ..
     """Replay the attempt from its exact original inputs and compare bit for bit; with --key-from,
     after a key correction. Exit status 0 either way; see "identical" and "changed_slots"."""
     from item_bank_sync.cases.handling import note_event
+    from item_bank_sync.cases.keys import corrections_of
     from item_bank_sync.cases.rescore import rescore
 
-    corrections = {k.item_id: k for k in (_corrected_key(ctx, r) for r in key_refs)}
+    corrections = corrections_of(central(ctx), list(key_refs))
     done = rescore(central(ctx), attempt_id, by, reason, corrections=corrections, apply=apply,
                    flags_reviewed=flags_reviewed)
     if case_id:
