@@ -69,12 +69,12 @@ class FormStore:
         self.db = db
 
     def save_build(self, scheme: Scheme, report: AssemblyReport, seed: int,
-                   media: MediaBytes | None = None) -> list[dict[str, Any]]:
+                   media: MediaBytes) -> list[dict[str, Any]]:
         """Store every form of a build; returns one summary per form (id, version, outcome).
 
         All forms are stored in one transaction: when an item family cannot be drawn for one form
         (an unmet templateConstraint), no form of the build is stored. ``media`` returns a media
-        file's bytes by SHA-256 (needed only by families that show media).
+        file's bytes by SHA-256 (used only by families that show media).
         """
         build_id = f"{scheme.scheme_id}-v{scheme.version}-s{seed}-n{len(report.forms)}"
         out = []
@@ -83,7 +83,7 @@ class FormStore:
                 form_id = form_id_for(scheme, seed, assembled.index)
                 refs = tuple(FormItemRef(i.item_id, i.version, i.area) for i in assembled.items)
                 out.append(self._save(conn, scheme, form_id, refs, (build_id, seed), assembled.mean_p,
-                                      assembled.index, media or _no_media))
+                                      assembled.index, media))
         return out
 
     def _save(self, conn: Connection, scheme: Scheme, form_id: str, refs: tuple[FormItemRef, ...],
@@ -123,10 +123,6 @@ class FormStore:
         rows = fetch_all(self.db, query.order_by(f.form_id, f.version))
         return [{"form_id": r[0], "version": r[1], "scheme_id": r[2], "scheme_version": r[3], "seed": r[4],
                  "mean_p": r[5], "created_at": r[6], "items": len(json.loads(r[7])["items"])} for r in rows]
-
-
-def _no_media(sha256: str) -> bytes:
-    raise FormError(f"media {sha256[:12]} is needed by an item family but no media store was given")
 
 
 def _draw_families(conn: Connection, form: Form, media: MediaBytes) -> None:
