@@ -814,24 +814,15 @@ def _remove_keeping_tail(el: etree._Element, text: str = "") -> None:
 
 
 def _unwrap(el: etree._Element) -> None:
+    """``el`` replaced by its content (text and children), keeping the text around it."""
     parent = el.getparent()
     if parent is None:
         return
-    index = parent.index(el)
-    previous = el.getprevious()
-    lead = el.text or ""
-    if previous is not None:
-        previous.tail = (previous.tail or "") + lead
-    else:
-        parent.text = (parent.text or "") + lead
     children = list(el)
-    tail = el.tail or ""
-    parent.remove(el)
-    for offset, child in enumerate(children):
-        parent.insert(index + offset, child)
     if children:
-        children[-1].tail = (children[-1].tail or "") + tail
-    elif previous is not None:
-        previous.tail = (previous.tail or "") + tail
-    else:
-        parent.text = (parent.text or "") + tail
+        children[-1].tail = (children[-1].tail or "") + (el.tail or "")
+        el.tail = None
+        index = parent.index(el)
+        for offset, child in enumerate(children, 1):
+            parent.insert(index + offset, child)  # after el, which then goes with only its text
+    _remove_keeping_tail(el, el.text or "")
