@@ -187,11 +187,12 @@ class SignedRosters:
         version, hash, start and window (enough to refuse an older roster and to recognise the same
         bytes again, which then change nothing). Returns the number of photos deleted."""
         closed = {}
-        for session_id, minutes in self.db.execute("SELECT session_id, window_minutes FROM signed_rosters"
-                                                   " WHERE length(document) > 0").fetchall():
-            window = self.admission_window(session_id)
-            if window is not None and window[1] < closed_before:
-                closed[session_id] = minutes if minutes is not None else self._minutes(window)
+        held = self.db.execute("SELECT session_id, starts_at, window_minutes FROM signed_rosters"
+                               " WHERE length(document) > 0").fetchall()
+        for session_id, starts_at, stored in held:
+            minutes = self._window_minutes(session_id, stored)
+            if parse_time(starts_at, "starts_at") + timedelta(minutes=minutes) < closed_before:
+                closed[session_id] = minutes
         if not closed:
             return 0
         removed = 0
@@ -202,30 +203,28 @@ class SignedRosters:
                              [minutes, session_id])
         return removed
 
-    @staticmethod
-    def _minutes(window: tuple[datetime, datetime]) -> int:
-        """``window_minutes`` back from an admission window (its close less the start)."""
-        return int((window[1] - window[0] - EARLY_ADMISSION).total_seconds() // 60)
-
     # --- the session's time window ----------------------------------------------------------------
     def admission_window(self, session_id: str) -> tuple[datetime, datetime] | None:
         """When the session's candidates may be admitted: ``EARLY_ADMISSION`` before its start until
         its admission window closes; None for a session without a signed roster here."""
-        row = self.db.execute("SELECT starts_at, window_minutes, document FROM signed_rosters WHERE session_id = ?",
+        row = self.db.execute("SELECT starts_at, window_minutes FROM signed_rosters WHERE session_id = ?",
                               [session_id]).fetchone()
         if row is None:
             return None
-        minutes = row[1] if row[1] is not None else self._document_window(bytes(row[2]), session_id)
         start = parse_time(row[0], "starts_at")
-        return start - EARLY_ADMISSION, start + timedelta(minutes=minutes)
+        return start - EARLY_ADMISSION, start + timedelta(minutes=self._window_minutes(session_id, row[1]))
 
-    def _document_window(self, document: bytes, session_id: str) -> int:
-        """``window_minutes`` of a roster imported before the column existed, from its signed
-        document (verified again: the stored bytes are read as they were trusted)."""
+    def _window_minutes(self, session_id: str, stored: int | None) -> int:
+        """The session's ``window_minutes``: the stored column, or for a roster imported before the
+        column existed, from its signed document (read only then: it carries every photo; verified
+        again, as the stored bytes were trusted)."""
+        if stored is not None:
+            return int(stored)
         central = self.central_key()
         if central is None:
             raise Conflict("install the centre certificate first: a signed roster is verified against it")
-        return roster_wire.open_roster(document, central, self.centre_id, session_id).window_minutes
+        row = self.db.execute("SELECT document FROM signed_rosters WHERE session_id = ?", [session_id]).fetchone()
+        return roster_wire.open_roster(bytes(row[0]), central, self.centre_id, session_id).window_minutes
 
     def check_window(self, candidate_id: str, now: datetime | None = None) -> WindowGrant | None:
         """None when the candidate may be admitted now (inside their session's window, or not bound

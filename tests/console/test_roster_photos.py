@@ -95,3 +95,25 @@ def test_a_newer_roster_that_drops_a_candidate_drops_the_photo_at_once(bare_cons
     with sqlite3.connect(data / "console.db") as db:
         document = db.execute("SELECT document FROM signed_rosters WHERE session_id = 'S-next'").fetchone()[0]
     assert b"p-leaves" not in bytes(document)                                      # nor in the signed copy held
+
+
+def test_a_roster_imported_before_the_window_column_is_read_from_its_signed_document(
+        bare_console: ConsoleSetup) -> None:
+    """A roster stored before migration 7 has no ``window_minutes``: its window comes from the
+    verified document, and the purge that empties the document keeps the window in the column."""
+    data, now = bare_console.data, utc_now().replace(microsecond=0)
+    cli(data, "roster", "import-signed", str(_roster(bare_console, "S-legacy", now - timedelta(days=9), ("p-leg",))))
+    with sqlite3.connect(data / "console.db") as db:
+        db.execute("UPDATE signed_rosters SET window_minutes = NULL WHERE session_id = 'S-legacy'")
+    closes = now - timedelta(days=9) + timedelta(minutes=120)
+    assert _closes(data, "S-legacy") == closes
+    assert json.loads(cli(data, "purge", "--json", "--by", "admin"))["photos"] == 1
+    with sqlite3.connect(data / "console.db") as db:
+        stored = db.execute("SELECT window_minutes, length(document) FROM signed_rosters").fetchone()
+    assert stored == (120, 0)
+    assert _closes(data, "S-legacy") == closes
+
+
+def _closes(data: Path, session_id: str) -> datetime | None:
+    window = services.signed_rosters(ConsoleContext(data)).admission_window(session_id)
+    return window[1] if window else None
