@@ -42,7 +42,8 @@ from item_bank_sync.db.sql import lock, write
 from item_bank_sync.registry.actors import Actor
 from item_bank_sync.registry.schema import person_consents, persons
 from item_bank_sync.results.marking import person_key
-from item_bank_sync.results.schema import attempt_roles, attempts, decisions
+from item_bank_sync.results.decisions import latest_decision
+from item_bank_sync.results.schema import attempt_roles, attempts
 from item_bank_sync.sittings.bookings import check_candidate, person_of_candidate
 
 #: Certification period when the scheme names none (scheme field ``certification_period_months``).
@@ -244,12 +245,11 @@ class CertificateRegistry:
         return self.get(row["certificate_id"])
 
     def _passed_attempt(self, attempt_id: str) -> dict[str, Any]:
-        a, d = attempts.c, decisions.c
+        a = attempts.c
         with self.ctx.open_results_db().connect() as conn:
             attempt = conn.execute(select(a.attempt_id, a.candidate_id, a.form_id, a.form_version, a.attempt_json)
                                    .where(a.attempt_id == attempt_id)).mappings().first()
-            latest = conn.execute(select(d.outcome).where(d.attempt_id == attempt_id)
-                                  .order_by(d.id.desc()).limit(1)).scalar()
+            latest = (latest_decision(conn, attempt_id) or {}).get("outcome")
         if attempt is None:
             raise CertificateRefused(f"attempt {attempt_id} is not in the results")
         if latest != "pass":

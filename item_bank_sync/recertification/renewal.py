@@ -36,7 +36,8 @@ from item_bank_sync.recertification.rules import Assessment, NoRules, assess
 from item_bank_sync.recertification.schema import cpd_records, recert_renewals
 from item_bank_sync.registry import fields
 from item_bank_sync.registry.actors import READERS, Actor, require
-from item_bank_sync.results.schema import attempts, decisions
+from item_bank_sync.results.decisions import latest_decision
+from item_bank_sync.results.schema import attempts
 from item_bank_sync.sittings.bookings import person_of_candidate
 from item_bank_sync.sittings.schema import bookings
 
@@ -122,16 +123,15 @@ def _scheme_forms(ctx: CentralContext, scheme_id: str) -> set[tuple[str, int]]:
 def reexamination(ctx: CentralContext, cert: Certificate, start: str) -> str | None:
     """A later attempt of the holder on the same scheme whose standing decision is a pass decided
     within the cycle, or None."""
-    a, d = attempts.c, decisions.c
+    a = attempts.c
     with ctx.open_results_db().connect() as conn:
         candidates = conn.execute(select(a.attempt_id, a.form_id, a.form_version).where(
             a.candidate_id.in_(sorted(_candidate_ids(ctx, cert))), a.attempt_id != cert.attempt_id)).all()
         standing = {}
         for attempt_id, form_id, version in candidates:
-            latest = conn.execute(select(d.outcome, d.at).where(d.attempt_id == attempt_id)
-                                  .order_by(d.id.desc()).limit(1)).first()
+            latest = latest_decision(conn, attempt_id)
             if latest is not None:
-                standing[attempt_id] = (form_id, version, latest[0], latest[1])
+                standing[attempt_id] = (form_id, version, latest["outcome"], latest["at"])
     scheme_forms = _scheme_forms(ctx, cert.scheme_id)
     passed = sorted((at, attempt_id) for attempt_id, (form_id, version, outcome, at) in standing.items()
                     if outcome == "pass" and at >= start and (form_id, version) in scheme_forms)
@@ -295,11 +295,10 @@ def renew_on_pass(ctx: CentralContext, attempt_id: str, by: str) -> Renewal | No
 
 def _passed(ctx: CentralContext, attempt_id: str) -> dict[str, Any]:
     """The attempt's candidate and form; refused unless its standing decision is a pass."""
-    a, d = attempts.c, decisions.c
+    a = attempts.c
     with ctx.open_results_db().connect() as conn:
         row = conn.execute(select(a.candidate_id, a.form_id, a.form_version).where(a.attempt_id == attempt_id)).first()
-        latest = conn.execute(select(d.outcome).where(d.attempt_id == attempt_id)
-                              .order_by(d.id.desc()).limit(1)).scalar()
+        latest = (latest_decision(conn, attempt_id) or {}).get("outcome")
     if row is None:
         raise RenewalRefused(f"attempt {attempt_id} is not in the results")
     if latest != "pass":

@@ -6,24 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from exam_core.errors import InvigilError
 from item_bank_sync.context import CentralContext
 from item_bank_sync.release.schema import result_releases
-from item_bank_sync.results.schema import decisions
+from item_bank_sync.results.decisions import latest_decision
 
 
 class ReleaseRefused(InvigilError):
     """A hold, lift or release that cannot be done (unknown target, held, undecided, partial)."""
-
-
-def latest_decision(conn: Connection, attempt_id: str) -> dict[str, Any] | None:
-    """The decision that stands on an attempt (the latest), or None."""
-    d = decisions.c
-    row = conn.execute(select(d.outcome, d.decided_by, d.at).where(d.attempt_id == attempt_id)
-                       .order_by(d.id.desc()).limit(1)).mappings().first()
-    return dict(row) if row else None
 
 
 def release_of(ctx: CentralContext, attempt_id: str) -> dict[str, Any] | None:
@@ -32,3 +24,6 @@ def release_of(ctx: CentralContext, attempt_id: str) -> dict[str, Any] | None:
     with ctx.open_results_db().connect() as conn:
         row = conn.execute(select(r.released_by, r.released_at).where(r.attempt_id == attempt_id)).mappings().first()
     return dict(row) if row else None
+
+
+__all__ = ["ReleaseRefused", "latest_decision", "release_of"]   # latest_decision is results.decisions.latest_decision

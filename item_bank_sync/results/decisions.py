@@ -95,6 +95,14 @@ def _flag_count(conn: Connection, attempt_id: str) -> int:
         or_(f.attempt_id == attempt_id, f.other_attempt_id == attempt_id))).scalar_one())
 
 
+def latest_decision(conn: Connection, attempt_id: str) -> dict[str, Any] | None:
+    """The decision that stands on an attempt (the latest: outcome, decided_by, at), or None."""
+    d = decisions.c
+    row = conn.execute(select(d.outcome, d.decided_by, d.at).where(d.attempt_id == attempt_id)
+                       .order_by(d.id.desc()).limit(1)).mappings().first()
+    return dict(row) if row else None
+
+
 def integrity_flag_count(db: Engine, attempt_id: str) -> int:
     """:func:`_flag_count` for the decision page (shown before the button; ``decide`` counts again)."""
     with db.connect() as conn:
