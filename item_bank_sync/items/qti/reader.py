@@ -248,7 +248,7 @@ class _ItemReader(ResponseRules):
         self._unexpected(gap, path, {"object"})
         image = self._graphic_image(gap, path, keep_alt=False)
         obj = next(c for c in qti_children(gap) if qti_name(c) == "object")
-        label = (qti_attrs(gap).get("objectLabel") or " ".join("".join(obj.itertext()).split()))[:1000]
+        label = (qti_attrs(gap).get("objectLabel") or _words(obj))[:1000]
         if not label:  # never the file name (photo_0001.png says nothing): its identifier, and a warning
             self.warnings.append(f"{path}: has no objectLabel or text; named 'picture {cid}': add a label")
             label = f"picture {cid}"
@@ -426,14 +426,12 @@ class _ItemReader(ResponseRules):
 
     def _image_text(self, interaction: etree._Element, image: etree._Element, path: str) -> str:
         """What an interaction's picture shows, from the item's own text (see :meth:`_graphic_image`)."""
-        def words(node: etree._Element) -> str:
-            return " ".join("".join(node.itertext()).split())
-        own = (qti_attrs(image).get("alt", "") if qti_name(image) == "img" else "") or words(image)
+        own = (qti_attrs(image).get("alt", "") if qti_name(image) == "img" else "") or _words(image)
         if own.strip():
             return " ".join(own.split())
         prompts = [c for c in qti_children(interaction) if qti_name(c) == "prompt"]
-        if prompts and words(prompts[0]):
-            return words(prompts[0])
+        if prompts and _words(prompts[0]):
+            return _words(prompts[0])
         self.warnings.append(f"{path}: the picture has no text alternative (alt, fallback text or prompt); "
                              "a screen reader cannot say what it shows: add one")
         return ""
@@ -581,11 +579,11 @@ class _ItemReader(ResponseRules):
         if kind == "object":
             a = qti_attrs(element)
             src, declared = a.get("data", ""), a.get("type", "")
-            alt = " ".join("".join(element.itertext()).split())[:1000]
+            alt = _words(element)[:1000]
         else:
             src, declared = self._html5_source(element, kind, path)
             a = qti_attrs(element)
-            alt = (a.get("title") or a.get("aria-label") or " ".join("".join(element.itertext()).split()))[:1000]
+            alt = (a.get("title") or a.get("aria-label") or _words(element))[:1000]
             tracks = self._tracks(element, path)
         if not src or not declared.startswith(("audio/", "video/")):
             raise self.reject(path, f"type {declared!r} is not audio or video (a picture is not played)")
@@ -672,6 +670,11 @@ class _ItemReader(ResponseRules):
         inter = Interaction(type="drawing", response_id=rid, cardinality="single", base_type="file",
                             prompt_html=self._prompt(el, where), image=self._graphic_image(el, where))
         return self._found("drawingInteraction", inter, where, [])
+
+
+def _words(node: etree._Element) -> str:
+    """The text of an element and its descendants, whitespace collapsed (a fallback text, a label)."""
+    return " ".join("".join(node.itertext()).split())
 
 
 def _html_flag(element: etree._Element, name: str) -> bool:
