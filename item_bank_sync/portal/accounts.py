@@ -40,7 +40,7 @@ from item_bank_sync.db.sql import fetch_all, fetch_one, write
 from item_bank_sync.mail import load_settings
 from item_bank_sync.mail.outbox import enqueue
 from item_bank_sync.portal.schema import candidate_accounts, portal_messages, portal_sessions, portal_tokens
-from item_bank_sync.registry import actors, fields, persons
+from item_bank_sync.registry import actors, conflicts, fields, persons
 from item_bank_sync.registry.errors import Refused
 from item_bank_sync.registry.schema import persons as persons_table
 from item_bank_sync.sittings import bookings
@@ -324,8 +324,11 @@ def check_second_factor(ctx: CentralContext, found: Account, code: str) -> bool:
 
 def reset_second_factor(ctx: CentralContext, actor: actors.Actor, person_id: str, reason: str) -> bool:
     """A registrar or admin turns off a candidate's second factor (a lost phone) after checking who
-    asks, outside the portal; every session of the account ends. False when none was on."""
+    asks, outside the portal; every session of the account ends. False when none was on. Refused to
+    staff who declared a relationship with the person: turning off a relative's sign-in check is
+    acting on their account."""
     actors.require(actor, "reset a candidate's second factor", actors.REGISTRAR, actors.ADMIN)
+    conflicts.check(ctx, actor, person_id, "reset their portal second factor")
     why = fields.text(reason, "reason", 1000)
     c = candidate_accounts.c
     with write(ctx.open_bank_db()) as conn:

@@ -11,8 +11,8 @@ import pytest
 import urllib3
 
 from item_bank_sync.portal import accounts
-from item_bank_sync.registry import actors, persons
-from item_bank_sync.registry.errors import Forbidden
+from item_bank_sync.registry import actors, conflicts, persons
+from item_bank_sync.registry.errors import ConflictOfInterest, Forbidden
 from tests.support.portal_site import (PASSWORD, Portal, body_text, confirmed, csrf_of, link_in, register,
                                            totp_now)
 from tests.support.registry_body import REGISTRAR
@@ -120,6 +120,10 @@ def test_second_factor_offered_then_required(portal: Portal) -> None:
     (person,) = persons.list_persons(portal.body.ctx, REGISTRAR, email="tia@example.org")
     with pytest.raises(Forbidden):
         accounts.reset_second_factor(portal.body.ctx, actors.staff("mark", "marker"), person.person_id, "lost phone")
+    related = actors.staff("ria", "registrar")
+    conflicts.declare(portal.body.ctx, related, person_id=person.person_id, relationship="relative")
+    with pytest.raises(ConflictOfInterest):     # a registrar related to the candidate is refused
+        accounts.reset_second_factor(portal.body.ctx, related, person.person_id, "my cousin lost her phone")
     assert accounts.reset_second_factor(portal.body.ctx, REGISTRAR, person.person_id, "passport seen at the desk")
     assert fresh.get(f"{portal.url}/portal/", allow_redirects=False).status_code == 302   # its sessions ended
     page = fresh.get(f"{portal.url}/portal/signin")
