@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -116,11 +115,11 @@ def _create(path: Path) -> None:
 
 
 def _read(path: Path) -> bytes:
-    for _ in range(50):
-        data = path.read_bytes()
-        if len(data) == KEY_BYTES:
-            if path.stat().st_mode & 0o077:
-                raise KeyFileError(f"{path}: readable by others; chmod 600")
-            return data
-        time.sleep(0.01)
-    raise KeyFileError(f"{path}: not a {KEY_BYTES}-byte evidence key")
+    """The key, read once: :func:`_create` links only a complete file into place, so a short one is
+    damaged, not half-written (no point waiting for it to grow)."""
+    if path.stat().st_mode & 0o077:
+        raise KeyFileError(f"{path}: readable by others; chmod 600")
+    data = path.read_bytes()
+    if len(data) != KEY_BYTES:
+        raise KeyFileError(f"{path}: not a {KEY_BYTES}-byte evidence key")
+    return data
