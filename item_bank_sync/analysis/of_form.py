@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy import Engine, and_, func, select
 
 from exam_core.errors import ValidationError
-from exam_core.model import Item
+from exam_core.model import AnswerKey, Item
 from item_bank_sync.analysis.stats import Analysis, FlagThresholds, add_distractor_analysis, analyze_scores
 from item_bank_sync.bank.schema import items
 from item_bank_sync.context import CentralContext
@@ -27,6 +27,9 @@ from item_bank_sync.results.intake import load_form_scoring
 from item_bank_sync.results.review import PROCTOR_END
 from item_bank_sync.results.schema import attempts as attempts_table
 from item_bank_sync.results.schema import decisions, response_scores, responses
+
+#: An item family's instance on the form, by item id: (item, key, seed) (forms.store.form_instances).
+Instances = dict[str, tuple[Item, AnswerKey, str]]
 
 FORM_REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.\-]{0,127})(?:@(\d+))?$")
 
@@ -70,7 +73,7 @@ def analyze_form(context: CentralContext, form_ref: str, thresholds: FlagThresho
     return analysis, f"Item analysis of form {form_id} v{version}{note}"
 
 
-def _write_stats(context: CentralContext, analysis: Analysis, keys: list, instances: dict[str, Any],
+def _write_stats(context: CentralContext, analysis: Analysis, keys: list[AnswerKey], instances: Instances,
                  form_ref: str) -> None:
     """Each item version's p and n into the bank for form assembly; an item family's are left
     out: they describe one instance, while the bank's row stands for every form's draw (the
@@ -114,25 +117,27 @@ def _score_matrix(results: Engine, attempts: list[str], item_ids: list[str]) -> 
     return scores
 
 
-def _choice_options(context: CentralContext, keys: list, instances: dict[str, Any]) -> dict[str, list[str]]:
+def _choice_options(context: CentralContext, keys: list[AnswerKey], instances: Instances) -> dict[str, list[str]]:
     """Each item's offered choices (from the bank's item content, or for an item family the
     form's instance, whose shown choices the draw decides), so that a distractor nobody chose is
     still listed, with a share of 0: a non-functioning distractor is worth a review too."""
     out: dict[str, list[str]] = {}
     bank = context.open_bank_db()
     for key in keys:
-        if key.item_id in instances:
-            item = instances[key.item_id][0]
-        else:
-            row = fetch_one(bank, select(items.c.item_json).where(items.c.item_id == key.item_id,
-                                                                  items.c.version == key.version))
-            try:
-                item = Item.from_dict(json.loads(row[0])) if row else None
-            except (ValueError, ValidationError):
-                item = None
+        item = instances[key.item_id][0] if key.item_id in instances else _bank_item(bank, key)
         if item is not None and len(item.interactions) == 1:
             out[key.item_id] = [c.id for c in item.interactions[0].choices]
     return out
+
+
+def _bank_item(bank: Engine, key: AnswerKey) -> Item | None:
+    """The bank's item of ``key`` (None when missing or no longer readable: no options listed)."""
+    row = fetch_one(bank, select(items.c.item_json).where(items.c.item_id == key.item_id,
+                                                          items.c.version == key.version))
+    try:
+        return Item.from_dict(json.loads(row[0])) if row else None
+    except (ValueError, ValidationError):
+        return None
 
 
 def _distractors(results: Engine, analysis: Analysis, scores: np.ndarray, attempts: list[str], keys: list,
