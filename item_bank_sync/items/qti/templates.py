@@ -591,7 +591,7 @@ def printed(value: Any, a: dict[str, str], where: str, source: str) -> str:
     """The text of a ``printedVariable``: ``format`` (C printf, one conversion), else ``base``."""
     if isinstance(value, Container):
         if "index" in a:
-            n = int(a["index"])
+            n = _int_attr(a, "index", where, source)
             value = value.values[n - 1] if 1 <= n <= len(value.values) else None
         else:
             return a.get("delimiter", ";").join(printed(v, {k: v2 for k, v2 in a.items() if k != "delimiter"},
@@ -606,10 +606,20 @@ def printed(value: Any, a: dict[str, str], where: str, source: str) -> str:
             return fmt % value if "%" in fmt.replace("%%", "") else fmt.replace("%%", "%")
         except (TypeError, ValueError):
             raise ItemRejected(source, f"{where}@format", f"{fmt!r} does not fit the value {value!r}") from None
-    base = int(a.get("base", "10"))
+    base = _int_attr(a, "base", where, source, "10")
     if isinstance(value, int) and not isinstance(value, bool) and base != 10:
         return _in_base(value, base)
     return value_text(value) if not isinstance(value, float) else format(value, ".15g")
+
+
+def _int_attr(a: dict[str, str], name: str, where: str, source: str, default: str = "") -> int:
+    """An integer attribute of a printedVariable; anything else refuses the item by name (a bad
+    file must never stop an import with an error instead of its reason)."""
+    text = a.get(name, default)
+    try:
+        return int(text)
+    except ValueError:
+        raise ItemRejected(source, f"{where}@{name}", f"{text!r} is not an integer") from None
 
 
 def _in_base(value: int, base: int) -> str:

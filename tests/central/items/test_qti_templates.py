@@ -203,6 +203,14 @@ def test_hostile_or_wrong_templates_are_refused_cleanly(processing: str, element
     assert refused.value.element == element and problem in refused.value.problem
 
 
+def test_printed_variable_with_a_base_or_index_that_is_not_a_number_is_refused_by_name() -> None:
+    for attrs in ('base="x"', 'index="x"'):
+        with pytest.raises(ItemRejected, match=f"printedVariable\\[N\\]@{attrs.split('=')[0]}: 'x' is not an integer"):
+            parse_item(family22("", body=f'<p><printedVariable identifier="N" {attrs}/></p>', declarations=(
+                '<templateDeclaration identifier="N" cardinality="ordered" baseType="integer"><defaultValue>'
+                '<value>4</value><value>5</value></defaultValue></templateDeclaration>')), "p.xml", no_media)
+
+
 def test_overflow_is_null_and_null_shown_is_refused() -> None:
     overflow = """
     <setTemplateValue identifier="A"><randomInteger min="2" max="2"/></setTemplateValue>
