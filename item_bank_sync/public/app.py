@@ -9,7 +9,6 @@ their own short caching (see :mod:`item_bank_sync.public.wellknown`).
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
@@ -20,6 +19,7 @@ from item_bank_sync.context import CentralContext
 from item_bank_sync.public.limits import SharedRateLimiter
 from item_bank_sync.public.verify import verify_blueprint
 from item_bank_sync.public.wellknown import wellknown_blueprint
+from item_bank_sync.sync.tls_front import peer_of
 
 #: Header the HTTPS listener puts in each connection's request: its secret, then the client's
 #: address (:mod:`item_bank_sync.public.server`); trusted only with the secret the app was given.
@@ -62,8 +62,8 @@ def _client_address() -> Any:
     if secret is None:
         g.client = request.remote_addr or "unknown"
         return None
-    given, _, peer = request.headers.get(PEER_HEADER, "").partition(" ")
-    if not peer or not hmac.compare_digest(given.encode(), secret.encode()):
+    peer = peer_of(request.headers.get(PEER_HEADER, ""), secret)
+    if peer is None:
         return jsonify(error="one request per connection"), 400
     g.client = peer
     return None

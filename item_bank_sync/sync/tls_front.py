@@ -54,6 +54,7 @@ What is not covered, and why it is acceptable, is in docs/SECURITY.md (M3).
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import ssl
 from collections import Counter
@@ -163,6 +164,16 @@ class PeerHeader:
         ours = f"{self.name}: {self.secret} {peer}".encode("ascii", "replace")
         tagged = [head[:line_end], ours, b"Connection: close", *kept]
         return b"\r\n".join(tagged) + b"\r\n" + head[end + 2:]
+
+
+def peer_of(value: str, secret: str) -> str | None:
+    """The app's side of the peer hook: the client's address from the header's ``value`` (``SECRET
+    ADDRESS``), or None when it does not carry ``secret`` (a second request on the connection, a
+    forged header: the app refuses the request)."""
+    given, _, peer = value.partition(" ")
+    if not peer or not hmac.compare_digest(given.encode(), secret.encode()):
+        return None
+    return peer[:64]
 
 
 class FramingError(Exception):
@@ -508,4 +519,4 @@ def _quiet_exception_handler(_loop: asyncio.AbstractEventLoop, context: dict[str
     log.debug("sync TLS front: %s", type(exc).__name__ if exc else context.get("message", "event"))
 
 
-__all__ = ["Backends", "FramingError", "FrontLimits", "PeerHeader", "RequestFramer", "TlsFront"]
+__all__ = ["Backends", "FramingError", "FrontLimits", "PeerHeader", "RequestFramer", "TlsFront", "peer_of"]

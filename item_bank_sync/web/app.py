@@ -12,7 +12,6 @@ Every answer gets the security headers and strict CSP of :mod:`exam_core.websec.
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -27,6 +26,7 @@ from item_bank_sync.public.app import PEER_HEADER
 from item_bank_sync.staff.accounts import StaffBook
 from item_bank_sync.staff.roles import DESCRIPTIONS, ROLES
 from item_bank_sync.staff.signins import SignIns
+from item_bank_sync.sync.tls_front import peer_of
 from item_bank_sync.web.access import EXTENSION, WebState, csrf_field, current_session, current_staff
 from item_bank_sync.web.nav import nav_links
 from item_bank_sync.web.pages import BLUEPRINTS
@@ -90,10 +90,10 @@ def _client_address(secret: str | None) -> str:
     A request without the secret (a second request on a connection, a forged header) is refused."""
     if not secret:
         return request.remote_addr or "unknown"
-    given, _, peer = request.headers.get(PEER_HEADER, "").partition(" ")
-    if not peer or not hmac.compare_digest(given.encode(), secret.encode()):
+    peer = peer_of(request.headers.get(PEER_HEADER, ""), secret)
+    if peer is None:
         abort(400, "one request per connection")
-    return peer[:64]
+    return peer
 
 
 def _install_templates(app: Flask) -> None:
