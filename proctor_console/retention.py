@@ -40,7 +40,7 @@ PhotoPurger = Callable[[datetime], int]
 
 class Retention:
     def __init__(self, db: sqlite_utils.Database, audit: AuditLog, media_dir: Path, alerts: Alerts,
-                 events: EventLog, photos: PhotoPurger | None = None) -> None:
+                 events: EventLog, photos: PhotoPurger) -> None:
         self.db = db
         self.photos = photos
         self.audit = audit
@@ -78,13 +78,13 @@ class Retention:
         moment = now or time.time()
         cutoff = moment - keep_days * 86_400
         removed = {kind: self._purge_folder(self.media_dir / kind, cutoff) for kind in MEDIA_KINDS}
-        photo_cutoff = datetime.fromtimestamp(moment, UTC) - timedelta(days=self.photo_days())
-        removed["photos"] = self.photos(photo_cutoff) if self.photos is not None else 0
+        photo_days = self.photo_days()
+        removed["photos"] = self.photos(datetime.fromtimestamp(moment, UTC) - timedelta(days=photo_days))
         if removed["snapshots"]:
             kept = {p.name for p in (self.media_dir / "snapshots").iterdir()}
             self.alerts.forget_snapshots(kept)
             self.events.forget_snapshots(kept)
-        self.audit.append(by, "retention.purge", {"days": keep_days, "photo_days": self.photo_days(), **removed})
+        self.audit.append(by, "retention.purge", {"days": keep_days, "photo_days": photo_days, **removed})
         return removed
 
     @staticmethod
