@@ -26,6 +26,7 @@ from lxml import etree
 
 from exam_core.model import AnswerKey, Item, TemplateFamily
 from item_bank_sync.items.errors import ItemRejected
+from item_bank_sync.items.qti.body import DROP_ELEMENTS
 from item_bank_sync.items.qti.include import stimulus_body
 from item_bank_sync.items.qti.reader import MediaLoader, ParsedItem, _ItemReader, prepare_item
 from item_bank_sync.items.qti.templates import Draw, Family, TemplateUnsatisfiable, has_templates
@@ -33,6 +34,8 @@ from item_bank_sync.items.qti.xml import parse_xml, qti_attrs, qti_children, qti
 
 #: Media attributes whose ``src`` the family's media map records (and export rewrites).
 MEDIA_ATTRS = ("src", "data")
+#: Elements whose file a draw shows (``source``: other formats of a recording, never read).
+_MEDIA_ELEMENTS = frozenset({"img", "object", "audio", "video", "track"})
 
 
 def parse_item(data: bytes, source: str, load_media: MediaLoader, *, area: str | None = None,
@@ -52,6 +55,7 @@ def parse_item(data: bytes, source: str, load_media: MediaLoader, *, area: str |
     parsed = _ItemReader(instance, source, version, _recording(load_media, recorded), warnings).read(
         area, assume_match_correct)
     _rename_media(root, {src: f"media:{sha}" for src, sha in recorded.items()})
+    _refuse_unread_media(root, source)
     key = dataclasses.replace(parsed.key, family=TemplateFamily(qti=etree.tostring(root, encoding="unicode"),
                                                                 preview_seed=drawn.seed))
     warnings.append(f"templateProcessing: an item family; the bank shows one instance (seed {drawn.seed[:12]}), "
@@ -96,6 +100,21 @@ def _named_not_substituted(root: etree._Element, family: Family) -> list[str]:
                 out.append(f"math/{qti_name(el)[5:]}[{var.identifier}]: spells template variable {var.identifier}, "
                            "which is not declared mathVariable=\"true\", so the candidate sees its name")
     return sorted(set(out))
+
+
+def _refuse_unread_media(root: etree._Element, source: str) -> None:
+    """Refuse a family with a file that its preview draw did not show (a picture inside a
+    ``templateInline``/``templateBlock`` the preview hid): only the files the preview read are
+    checked and kept in the bank, so a form whose draw shows that one could not be built."""
+    for el in root.iter():
+        if not isinstance(el.tag, str) or etree.QName(el).localname not in _MEDIA_ELEMENTS or any(
+                qti_name(a) in DROP_ELEMENTS for a in el.iterancestors()):  # feedback: never shown, never read
+            continue
+        for attr in MEDIA_ATTRS:
+            value = el.get(attr, "")
+            if value and not value.startswith("media:") and value[:5].lower() != "data:":
+                raise ItemRejected(source, f"{qti_name(el)}@{attr}", f"{value[:120]!r} is shown in some draws of "
+                                   "the family only, which is not supported: show each file in every draw")
 
 
 def _recording(load_media: MediaLoader, recorded: dict[str, str]) -> MediaLoader:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 
 import pytest
+from PIL import Image
 
 from exam_core.model import AnswerKey, Item
 from item_bank_sync.items.errors import ItemRejected
 from item_bank_sync.items.qti.families import draw_instance, family_to_qti, parse_item
 from item_bank_sync.items.qti.reader import parse_qti_item
 from item_bank_sync.items.qti.templates import Draw, TemplateUnsatisfiable, printed, round_to
-from tests.support.qti_families import FAMILY, FAMILY3, MATHML, QTI22, family22, no_media
+from tests.support.qti_families import FAMILY, FAMILY3, MATHML, QTI22, choice_family, family22, no_media
 
 def instance(parsed, form_id: str, version: int = 1) -> tuple[Item, AnswerKey, str]:
     return draw_instance(parsed.item, parsed.key, form_id, version, lambda sha: b"")
@@ -209,6 +211,17 @@ def test_printed_variable_with_a_base_or_index_that_is_not_a_number_is_refused_b
             parse_item(family22("", body=f'<p><printedVariable identifier="N" {attrs}/></p>', declarations=(
                 '<templateDeclaration identifier="N" cardinality="ordered" baseType="integer"><defaultValue>'
                 '<value>4</value><value>5</value></defaultValue></templateDeclaration>')), "p.xml", no_media)
+
+
+def test_a_picture_shown_in_some_draws_only_is_refused_at_import_not_at_form_build() -> None:
+    """Only the files the preview draw shows are read and kept: a picture the preview hides would
+    break the build of every form that draws it, so the family is refused by name at import."""
+    picture = io.BytesIO()
+    Image.new("RGB", (8, 8), "blue").save(picture, "PNG")
+    flags = choice_family().replace(b"France</templateInline>", b'France <img src="fr.png" alt="flag"/></templateInline>')
+    flags = flags.replace(b"Italy</templateInline>", b'Italy <img src="it.png" alt="flag"/></templateInline>')
+    with pytest.raises(ItemRejected, match=r"img@src: '(fr|it).png' is shown in some draws of the family only"):
+        parse_item(flags, "flags.xml", lambda src, element: picture.getvalue())
 
 
 def test_overflow_is_null_and_null_shown_is_refused() -> None:
