@@ -34,7 +34,7 @@ from item_bank_sync.db.sql import lock, write
 from item_bank_sync.cases.corrective import open_action
 from item_bank_sync.cases.schema import case_events, case_messages, cases
 from item_bank_sync.mail import MailError, configured_mailer
-from item_bank_sync.registry.schema import persons
+from item_bank_sync.registry.persons import email_of
 from item_bank_sync.release.holds import ReleaseRefused
 from item_bank_sync.release.report import score_report
 from item_bank_sync.results.marking import person_key
@@ -162,14 +162,7 @@ def _event(conn: Connection, case_id: str, action: str, by: str, note: str = "")
 
 def _address(ctx: CentralContext, person: str) -> str | None:
     """The e-mail address of the registry's person a case names (a person id or a booked candidate id)."""
-    with ctx.open_bank_db().connect() as conn:
-        found = conn.execute(select(persons.c.email).where(persons.c.person_id == person)).scalar()
-    if found is None:
-        person_id = person_of_candidate(ctx, person)
-        if person_id is not None:
-            with ctx.open_bank_db().connect() as conn:
-                found = conn.execute(select(persons.c.email).where(persons.c.person_id == person_id)).scalar()
-    return str(found) if found else None
+    return email_of(ctx, person) or email_of(ctx, person_of_candidate(ctx, person))
 
 
 def _tell(ctx: CentralContext, case: dict[str, Any], subject: str, body: str) -> str:
@@ -322,6 +315,15 @@ def open_corrective(ctx: CentralContext, by: str, case_id: str, description: str
     action_id = open_action(ctx, by, case["kind"], description, source_ref=case_id)
     note_event(ctx, by, case_id, "corrective-action", f"corrective action {action_id} opened")
     return action_id
+
+
+def check_acting_handler(ctx: CentralContext, case_id: str, by: str) -> None:
+    """Refuse anyone but the case's handler a step taken for the case by another service (a re-score
+    or a re-mark applied for an appeal): the handler was checked impartial when assigned
+    (:func:`check_handler`), whoever else, the original decider included, was not."""
+    handler = get(ctx, case_id)["handler"]
+    if handler is None or handler != person_key(by):
+        raise CaseRefused(f"only the case's handler ({handler or 'none assigned yet'}) may act on case {case_id}")
 
 
 def note_event(ctx: CentralContext, by: str, case_id: str, action: str, note: str) -> None:

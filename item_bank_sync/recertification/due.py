@@ -24,13 +24,13 @@ from sqlalchemy import select, update
 from exam_core.timestamps import format_time, parse_time, utc_now
 from item_bank_sync.certificates.schema import certificates
 from item_bank_sync.context import CentralContext
-from item_bank_sync.db.sql import fetch_all, fetch_one, insert_ignore, write
+from item_bank_sync.db.sql import fetch_all, insert_ignore, write
 from item_bank_sync.mail import Mailer, MailError, configured_mailer
 from item_bank_sync.recertification.renewal import standing
 from item_bank_sync.recertification.rules import NoRules
 from item_bank_sync.recertification.schema import recert_reminders
 from item_bank_sync.registry.errors import Refused
-from item_bank_sync.registry.schema import persons
+from item_bank_sync.registry.persons import email_of
 
 MAX_DAYS = 3650
 
@@ -98,13 +98,6 @@ def _message(item: Due) -> tuple[str, str]:
     return subject, body
 
 
-def _email(ctx: CentralContext, person_id: str | None) -> str | None:
-    if person_id is None:
-        return None
-    row = fetch_one(ctx.open_bank_db(), select(persons.c.email).where(persons.c.person_id == person_id))
-    return str(row[0]) if row else None
-
-
 def remind(ctx: CentralContext, within_days: int, by: str, *, mailer: Mailer | None = None) -> list[Reminder]:
     """Remind every holder whose certificate ends within ``within_days`` and was not reminded at this
     threshold for this period end; returns the reminders this run sent or kept."""
@@ -125,7 +118,7 @@ def _remind_listed(ctx: CentralContext, listed: list[Due], threshold: int, by: s
 
 
 def _remind_one(ctx: CentralContext, item: Due, threshold: int, mailer: Mailer | None) -> Reminder | None:
-    address = _email(ctx, item.person_id)
+    address = email_of(ctx, item.person_id)
     mail_to = address if mailer is not None else None
     channel = "mail" if mail_to else "portal"
     subject, body = _message(item)

@@ -109,6 +109,15 @@ def exists(ctx: CentralContext, person_id: str) -> bool:
     return fetch_one(ctx.open_bank_db(), query) is not None
 
 
+def email_of(ctx: CentralContext, person_id: str | None) -> str | None:
+    """The address the body writes to for ``person_id`` (None: no such person, or none kept), for
+    the services that mail them (release notices, reminders, case messages); never logged."""
+    if person_id is None:
+        return None
+    row = fetch_one(ctx.open_bank_db(), select(persons.c.email).where(persons.c.person_id == person_id))
+    return str(row[0]) if row and row[0] else None
+
+
 def set_photo(ctx: CentralContext, actor: Actor, person_id: str, data: bytes) -> Person:
     """Store the identity-check photo: sniffed, limited, re-encoded as JPEG, sealed."""
     require(actor, "set a person's photo", REGISTRAR, ADMIN, person_id=person_id)

@@ -21,7 +21,7 @@ from item_bank_sync.certificates.settings import load_settings as issuer_setting
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import fetch_all, fetch_one, insert_ignore, write
 from item_bank_sync.mail import MailError, Mailer, configured_mailer, load_settings
-from item_bank_sync.registry.schema import persons
+from item_bank_sync.registry.persons import email_of
 from item_bank_sync.release.report import score_report
 from item_bank_sync.release.schema import release_notices
 from item_bank_sync.results.schema import attempts
@@ -38,13 +38,6 @@ class Notice:
 
     attempt_id: str
     status: str
-
-
-def _address(ctx: CentralContext, person_id: str | None) -> str | None:
-    if person_id is None:
-        return None
-    row = fetch_one(ctx.open_bank_db(), select(persons.c.email).where(persons.c.person_id == person_id))
-    return str(row[0]) if row and row[0] else None
 
 
 def message(ctx: CentralContext, attempt_id: str) -> tuple[str, str]:
@@ -102,7 +95,7 @@ def tell(ctx: CentralContext, attempt_ids: list[str], *, mailer: Mailer | None =
         subject, body = message(ctx, attempt_id)
         if not _claim(ctx, attempt_id, person_id, subject, body):
             continue
-        status = _send(mailer, _address(ctx, person_id), subject, body)
+        status = _send(mailer, email_of(ctx, person_id), subject, body)
         _finish(ctx, attempt_id, status)
         done.append(Notice(attempt_id, status))
     return done
