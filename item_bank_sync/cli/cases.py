@@ -165,11 +165,13 @@ def rescore_command(ctx: click.Context, attempt_id: str, key_refs: tuple[str, ..
                     case_id: str | None, flags_reviewed: bool, reason: str, by: str) -> None:
     """Replay the attempt from its exact original inputs and compare bit for bit; with --key-from,
     after a key correction. Exit status 0 either way; see "identical" and "changed_slots"."""
-    from item_bank_sync.cases.handling import note_event
+    from item_bank_sync.cases.handling import check_acting_handler, note_event
     from item_bank_sync.cases.keys import corrections_of
     from item_bank_sync.cases.rescore import rescore
 
     corrections = corrections_of(central(ctx), list(key_refs))
+    if case_id:     # for an appeal, only its (impartial) handler
+        check_acting_handler(central(ctx), case_id, by)
     done = rescore(central(ctx), attempt_id, by, reason, corrections=corrections, apply=apply,
                    flags_reviewed=flags_reviewed)
     if case_id:
@@ -335,9 +337,11 @@ def remark_command(ctx: click.Context, request_id: int, score: float, note: str,
 def apply_remark_command(ctx: click.Context, remark_id: int, case_id: str | None, flags_reviewed: bool,
                          by: str) -> None:
     """Make a re-mark the response's score; a changed pass/fail becomes a new decision."""
-    from item_bank_sync.cases.handling import note_event
+    from item_bank_sync.cases.handling import check_acting_handler, note_event
     from item_bank_sync.cases.remark import apply_remark
 
+    if case_id:     # for an appeal, only its (impartial) handler
+        check_acting_handler(central(ctx), case_id, by)
     done = apply_remark(central(ctx), remark_id, by, flags_reviewed=flags_reviewed)
     if case_id:
         note_event(central(ctx), by, case_id, "remark", f"re-mark {remark_id} applied: decision={done.decision}")

@@ -315,6 +315,7 @@ def rescore_record(case_id: str) -> ResponseReturnValue:
         abort(404)
     ctx, by = state().ctx, actor()
     try:
+        handling.check_acting_handler(ctx, case["case_id"], by)
         done = rescore(ctx, case["attempt_id"], by, text_field("reason", 2000),
                        corrections=corrections_of(ctx, _key_refs(request.form)),
                        apply=request.form.get("apply") == "yes",
@@ -439,6 +440,7 @@ def remark_apply(case_id: str, remark_id: int) -> ResponseReturnValue:
         abort(404)
     ctx, by = state().ctx, actor()
     try:
+        handling.check_acting_handler(ctx, case["case_id"], by)
         done = apply_remark(ctx, remark_id, by, flags_reviewed=request.form.get("flags_reviewed") == "yes")
     except InvigilError as exc:
         return _refusal("Re-mark not applied", exc, case_id)

@@ -176,6 +176,27 @@ def test_a_rescore_from_the_page_reproduces_the_cli_numbers(results, signed_in_p
     assert handling.get(results.ctx, case_id)["events"][-1]["action"] == "rescore"
 
 
+def test_a_rescore_for_a_case_is_recorded_by_its_handler_only(results, signed_in_page, staff_member):
+    """The decider of the appealed pass (a decision maker, not the handler) may not apply a re-score
+    for the appeal on the page nor with the CLI's --case: nothing is recorded."""
+    staff_member(HANDLER, ("decision_maker",))
+    staff_member(DEE, ("decision_maker",))
+    record_decision(results.ctx, PASSED, DEE, "pass", "confirmed again")
+    case_id = _assigned(results)
+    corrected = correct_key(results.ctx, "q1", "B")
+    page = signed_in_page(DEE)
+    page.goto(f"{origin(page)}/cases/{case_id}")
+    page.get_by_label("Corrected keys").fill(corrected)
+    page.get_by_role("button", name="Replay (nothing is recorded yet)").click()
+    page.get_by_label("Why (recorded with the re-score)").fill("q1 key corrected")
+    page.get_by_role("button", name="Record the re-score").click()
+    expect(page.get_by_role("main")).to_contain_text(f"only the case's handler ({HANDLER}) may act on case {case_id}")
+    cli = Central(results.world.data_dir).run("cases", "rescore", PASSED, "--key-from", corrected, "--apply",
+                                              "--case", case_id, "--by", DEE, "--reason", "q1 key corrected")
+    assert cli.exit_code == 1 and "only the case's handler" in cli.stderr
+    assert audit_entries(results.world.data_dir, "results.rescore") == []
+
+
 def test_a_remark_by_a_different_marker_is_asked_given_and_applied(results, signed_in_page, staff_member):
     record_decision(results.ctx, PASSED, DEE, "pass", "confirmed again")
     staff_member(HANDLER, ("decision_maker",))
