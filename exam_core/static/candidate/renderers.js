@@ -491,6 +491,9 @@ function region(x, y, width, height) {
   return row === 'middle' && col === 'centre' ? 'centre' : `${row} ${col}`;
 }
 
+// A pixel position on a picture: rounded, and kept within 0..hi.
+const clamp = (v, hi) => Math.min(hi, Math.max(0, Math.round(v)));
+
 function renderSelectPoint(box, it, value, onChange, announce) {
   const img = it.image || {};
   const { width, height } = img;
@@ -503,7 +506,6 @@ function renderSelectPoint(box, it, value, onChange, announce) {
   let points = multiple ? (value || []).map((p) => p.slice()) : (value ? [value.slice()] : []);
   let cross = points.length ? points[points.length - 1].slice() : [Math.round(width / 2), Math.round(height / 2)];
   const step = Math.max(1, Math.round(Math.min(width, height) / 40));
-  const clamp = (v, hi) => Math.min(hi, Math.max(0, Math.round(v)));
   const pct = (v, of) => `${Math.round((100 * v) / of)}%`;
   const describe = ([x, y]) => `x ${x}, y ${y} of ${width} by ${height} pixels, `
     + `${pct(x, width)} from the left and ${pct(y, height)} from the top (${region(x, y, width, height)})`;
@@ -932,7 +934,6 @@ function renderDrawing(box, it, value, onChange, announce) {
     + 'keys move the pen (with Shift, one pixel at a time), Space puts the pen down and lifts it again.' });
   const undo = el('button', { type: 'button', className: 'secondary', text: 'Undo last line' });
   const clear = el('button', { type: 'button', className: 'secondary', text: 'Clear drawing' });
-  const clamp = (v, hi) => Math.min(hi, Math.max(0, Math.round(v)));
   const paint = () => {
     ctx2d.clearRect(0, 0, width, height);
     if (base) ctx2d.drawImage(base, 0, 0);
