@@ -237,7 +237,7 @@ class SignedRosters:
         moment = now or utc_now()
         if window is None or window[0] <= moment < window[1]:
             return None
-        grant = self.pending_window_grant(candidate_id)
+        grant = self.pending_window_grant(candidate_id, origin[1])
         if grant is not None:
             return grant
         opens, closes = self._local(window[0]), self._local(window[1])
@@ -247,9 +247,12 @@ class SignedRosters:
                        f"admission from {opens} ({early} minutes before the start) until {closes}; a centre "
                        "admin can allow this admission with a reason (Roster page, or `roster allow-outside-window`)")
 
-    def pending_window_grant(self, candidate_id: str) -> WindowGrant | None:
+    def pending_window_grant(self, candidate_id: str, session_id: str) -> WindowGrant | None:
+        """The unused grant for the candidate's booking in ``session_id``: one given for an earlier
+        session (the body moved the booking since) does not open another session's window."""
         row = self.db.execute("SELECT grant_id, session_id, granted_by, reason FROM window_overrides"
-                              " WHERE candidate_id = ? AND attempt_id IS NULL", [candidate_id]).fetchone()
+                              " WHERE candidate_id = ? AND session_id = ? AND attempt_id IS NULL",
+                              [candidate_id, session_id]).fetchone()
         return WindowGrant(*row) if row else None
 
     def allow_outside_window(self, admin: User, candidate_id: str, reason: str) -> int:
@@ -263,7 +266,7 @@ class SignedRosters:
         origin = self.roster.origin_of(candidate_id)
         if origin is None or origin[0] != SIGNED or origin[1] is None:
             raise Conflict(f"candidate {candidate_id} is not on a signed session roster: no session time applies")
-        if self.pending_window_grant(candidate_id) is not None:
+        if self.pending_window_grant(candidate_id, origin[1]) is not None:
             raise Conflict(f"candidate {candidate_id} already has an admission outside the window allowed, "
                            "not used yet")
         with immediate_transaction(self.db) as conn:

@@ -25,9 +25,12 @@ import pytest
 from exam_core import protocol, roster_wire
 from exam_core.model import AccommodationPolicy
 from exam_core.timestamps import format_time, utc_now
+from proctor_console import services
+from proctor_console.accounts import User
 from proctor_console.context import ConsoleContext
+from proctor_console.errors import Conflict
 from proctor_console.wording import local_time
-from tests.support.console_world import ADMIN, RunningConsole, axe, browser_login, cli, wait_until
+from tests.support.console_world import ADMIN, ConsoleSetup, RunningConsole, axe, browser_login, cli, wait_until
 
 pytestmark = [pytest.mark.slow]
 
@@ -37,14 +40,19 @@ MINUTE = timedelta(minutes=1)
 def _import(running: RunningConsole, tmp_path: Path, session_id: str, candidate_id: str, starts: datetime,
             window_minutes: int = 60) -> None:
     """A roster signed by the central key: one candidate booked for ``session_id`` (pkg-open's form)."""
+    _import_to(running.setup, tmp_path, session_id, candidate_id, starts, window_minutes)
+
+
+def _import_to(setup: ConsoleSetup, tmp_path: Path, session_id: str, candidate_id: str, starts: datetime,
+               window_minutes: int = 60) -> None:
     roster = roster_wire.SessionRoster(
         centre_id="centre-1", session_id=session_id, version=1, issued_at=format_time(utc_now() - MINUTE),
         scheme_id="scheme-a", scheme_version=1, starts_at=format_time(starts), window_minutes=window_minutes,
         forms=("form-1",), accommodation_policy=AccommodationPolicy(("extra_time_percent",), 50),
         candidates=(roster_wire.RosterCandidate(candidate_id, f"Candidate {candidate_id}", ""),))
     path = tmp_path / f"{session_id}.signed"
-    path.write_bytes(roster_wire.make_roster(running.setup.central.key, roster))
-    assert "imported" in cli(running.setup.data, "roster", "import-signed", str(path))
+    path.write_bytes(roster_wire.make_roster(setup.central.key, roster))
+    assert "imported" in cli(setup.data, "roster", "import-signed", str(path))
 
 
 def _act(running: RunningConsole, **payload: Any) -> dict[str, Any]:
@@ -138,6 +146,20 @@ def test_a_centre_admin_allows_one_admission_outside_the_time(running_console: R
     assert not used["ok"] and "whose admission is closed" in used["error"]
     assert _admit(running_console, "kiosk-window-2", "win-web")["ok"]
     kiosk.disconnect()
+
+
+def test_a_grant_opens_only_the_session_it_was_given_for(bare_console: ConsoleSetup, tmp_path: Path) -> None:
+    """The body moved the booking to another session after the grant: that session's window holds."""
+    now = utc_now().replace(microsecond=0)
+    _import_to(bare_console, tmp_path, "S-first", "win-moved", now - timedelta(hours=3))
+    signed = services.signed_rosters(ConsoleContext(bare_console.data))
+    grant = signed.allow_outside_window(User(ADMIN, "centre_admin"), "win-moved", "late train")
+    held = signed.check_window("win-moved")
+    assert held is not None and held.grant_id == grant and held.session_id == "S-first"
+    _import_to(bare_console, tmp_path, "S-second", "win-moved", now + timedelta(hours=5))
+    with pytest.raises(Conflict, match="booked for session S-second, whose admission has not opened yet"):
+        signed.check_window("win-moved")
+    assert signed.allow_outside_window(User(ADMIN, "centre_admin"), "win-moved", "early start") != grant
 
 
 @pytest.mark.browser
