@@ -24,6 +24,7 @@ from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.cases import handling
 from item_bank_sync.cases.schema import cases
 from item_bank_sync.certificates.registry import Certificate, CertificateRegistry
+from item_bank_sync.certificates.schema import certificates
 from item_bank_sync.context import CentralContext
 from item_bank_sync.mail import load_settings
 from item_bank_sync.recertification import cpd, renewal
@@ -197,9 +198,14 @@ def _own_case(case_id: str) -> dict[str, Any]:
 
 
 def _certificates() -> list[Certificate]:
-    """The person's certificates (newest first as the registry lists them)."""
-    person = _person()
-    return [c for c in CertificateRegistry(_ctx()).listing() if c.person_id == person]
+    """The person's certificates in the order they were issued (picked in SQL: the registry's
+    listing reads every holder's certificate)."""
+    c = certificates.c
+    with _ctx().open_bank_db().connect() as conn:
+        ids = [r[0] for r in conn.execute(select(c.certificate_id).where(c.person_id == _person())
+                                          .order_by(c.issued_at))]
+    registry = CertificateRegistry(_ctx())
+    return [registry.get(i) for i in ids]
 
 
 def _own_certificate(certificate_id: str) -> Certificate:
