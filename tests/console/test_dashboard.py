@@ -57,3 +57,24 @@ def test_alerts_and_thumbnails_reach_the_proctors(bare_console: ConsoleSetup) ->
     dashboard.save_thumbnail("kiosk-2", b"\xff\xd8jpeg")
     assert (ctx.media_dir / "thumbnails" / "kiosk-2.jpg").read_bytes() == b"\xff\xd8jpeg"
     assert dashboard.room.tile("kiosk-2").to_dict()["thumbnail_url"] == "/media/thumbnails/kiosk-2.jpg?v=1"
+
+
+def test_a_pinned_kiosk_shows_its_seat_free_or_taken_and_no_label_once_unpinned(bare_console: ConsoleSetup) -> None:
+    """The seat a centre admin pinned wins over the candidate's roster seat; unpinned, a free tile has none."""
+    ctx = ConsoleContext(bare_console.data)
+    services.roster(ctx).import_csv(ROSTER.encode(), "roster.csv", "admin")
+    pinned = {"kiosk-1": "D4"}
+    dashboard = Dashboard(Room(), Attempts(ctx.db), services.roster(ctx), services.alerts(ctx),
+                          lambda event, data: None, ctx.media_dir / "thumbnails", lambda k: pinned.get(k, ""))
+    tile = dashboard.room.tile("kiosk-1")
+    dashboard.refresh_tile("kiosk-1")
+    assert tile.seat == "D4" and tile.candidate_id is None
+    pinned.clear()
+    dashboard.refresh_tile("kiosk-1")
+    assert tile.seat == ""
+    _admit(ctx, "att-1", "kiosk-1", "cand-2")                          # roster seat A2
+    dashboard.refresh_tile("kiosk-1")
+    assert (tile.seat, tile.candidate_id) == ("A2", "cand-2")
+    pinned["kiosk-1"] = "D4"
+    dashboard.refresh_tile("kiosk-1")
+    assert (tile.seat, tile.candidate_id) == ("D4", "cand-2")
