@@ -21,7 +21,7 @@ from sqlalchemy import insert, select, update
 from exam_core.errors import ValidationError
 from exam_core.timestamps import format_time, utc_now
 from item_bank_sync.cases.handling import CaseRefused, involvement
-from item_bank_sync.cases.rescore import Rescore, act_on_change, check_flags
+from item_bank_sync.cases.rescore import Rescore, act_on_change, check_applier, check_flags
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import insert_ignore, lock, write
 from item_bank_sync.release.schema import remarks
@@ -96,6 +96,7 @@ def apply_remark(ctx: CentralContext, remark_id: int, by: str, *, flags_reviewed
     if row["applied"]:
         raise CaseRefused(f"re-mark {remark_id} was applied already")
     attempt_id, before, now = row["attempt_id"], _result(ctx, row["attempt_id"]), format_time(utc_now())
+    check_applier(ctx, attempt_id, by, "apply a re-mark")
     check_flags(ctx, _foreseen(ctx, attempt_id, before, float(task["final_score"] or 0), row["score"]),
                 flags_reviewed)
     with write(ctx.open_results_db()) as conn:

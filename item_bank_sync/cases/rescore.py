@@ -34,6 +34,7 @@ from sqlalchemy import insert, select, update
 from exam_core.errors import InvigilError, ValidationError
 from exam_core.model import AnswerKey
 from exam_core.timestamps import format_time, parse_time, utc_now
+from item_bank_sync.cases.handling import involvement
 from item_bank_sync.certificates.registry import CertificateRegistry
 from item_bank_sync.context import CentralContext
 from item_bank_sync.db.sql import lock, write
@@ -45,6 +46,7 @@ from item_bank_sync.results.decisions import integrity_flag_count
 from item_bank_sync.results.marking import person_key, refresh_attempt_total
 from item_bank_sync.results.schema import attempts, envelope_archive, envelopes, quarantine, response_scores
 from item_bank_sync.results.scoring import HUMAN, passed, score_attempt
+from item_bank_sync.sittings.impartiality import check_attempt, staff
 from item_bank_sync.trust.identity import CentralKeys
 
 Slot = tuple[str, str]
@@ -167,6 +169,7 @@ def rescore(ctx: CentralContext, attempt_id: str, by: str, reason: str, *,
     result, after, _stored = compute(ctx, attempt_id, corrections)
     applied = apply and not result.identical
     if applied:
+        check_applier(ctx, attempt_id, by, "apply a re-score")
         check_flags(ctx, result, flags_reviewed)
     now = format_time(utc_now())
     with write(ctx.open_results_db()) as conn:
@@ -197,6 +200,17 @@ def _int(value: bool | None) -> int | None:
 def changes_outcome(result: Rescore) -> bool:
     """Whether the re-score or re-mark turns a pass into a fail or the reverse."""
     return result.after_passed is not None and result.after_passed != result.before_passed
+
+
+def check_applier(ctx: CentralContext, attempt_id: str, by: str, action: str) -> None:
+    """Refuse, before any score is written, one who took part in the attempt (:func:`involvement`)
+    or declared a conflict with its candidate: changed scores are a judgement on the result, made by
+    someone impartial (ISO/IEC 17024 9.8), even when the outcome stays and no decision follows."""
+    roles = involvement(ctx, attempt_id, by)
+    if roles:
+        raise RescoreRefused(f"{by} acted as {' and '.join(roles)} on attempt {attempt_id}; only someone who took "
+                             f"no part in it may {action}")
+    check_attempt(ctx, staff(by, "decision_maker"), attempt_id, f"{action} to this candidate's result")
 
 
 def check_flags(ctx: CentralContext, result: Rescore, flags_reviewed: bool) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import insert, select, update
 from exam_core.model import AnswerKey
 from item_bank_sync.bank.schema import items
 from item_bank_sync.cases.handling import CaseRefused, acknowledge, assign, lodge
+from item_bank_sync.cases.keys import corrected_key
 from item_bank_sync.cases.remark import apply_remark, remark
 from item_bank_sync.cases.rescore import RescoreRefused, compute, rescore
 from item_bank_sync.certificates.decision import record_decision
@@ -79,6 +80,20 @@ def test_a_replay_after_a_key_correction_changes_the_result_and_withdraws_the_ce
     actions = [e["data"]["kind"] for e in audit_entries(results.world.data_dir, "results.rescore")]
     assert actions == ["key_correction", "key_correction", "replay"]
     assert audit_entries(results.world.data_dir, "certificate.withdraw")[0]["actor"] == "ann appeals"
+
+
+def test_a_change_of_scores_is_refused_to_anyone_who_took_part_in_the_attempt_before_anything_is_written(results):
+    """Applying a re-score is a judgement on the result: the attempt's decider or proctor may not,
+    even when the outcome would stay and no new decision follows (ISO/IEC 17024 9.8)."""
+    ctx = results.ctx
+    record_decision(ctx, PASSED, "Dee Decider", "pass", "confirmed")
+    corrections = {"q1": corrected_key(ctx, correct_key(ctx, "q1", "B"))}
+    for who, role in (("Dee Decider", "decision maker"), (PROCTOR, "proctor")):
+        with pytest.raises(RescoreRefused, match=role):
+            rescore(ctx, PASSED, who, "key of q1 corrected", corrections=corrections, apply=True)
+    with ctx.open_results_db().connect() as conn:
+        assert conn.execute(select(attempts.c.total).where(attempts.c.attempt_id == PASSED)).scalar_one() == 6.0
+        assert conn.execute(select(rescores.c.id)).first() is None
 
 
 def test_a_replay_is_refused_when_the_stored_bytes_changed(results):
