@@ -53,12 +53,12 @@ def served(tmp_path):
     s.close()
 
 
-def _track_modes(page, index: int, expected: list[str]) -> bool:
-    """Wait until the player's tracks have these modes (the browser's own pick settles first)."""
+def _wait_track_modes(page, index: int, expected: list[str]) -> None:
+    """Wait until the player's tracks have these modes (the browser's own pick settles first);
+    Playwright's timeout fails the test when they never do."""
     page.wait_for_function("""([i, want]) => JSON.stringify(Array.from(
         document.querySelectorAll('.media-player')[i].textTracks, t => t.mode)) === JSON.stringify(want)""",
                            arg=[index, expected], timeout=5000)
-    return True
 
 
 def _active_cues(page, index: int) -> list[str]:
@@ -71,7 +71,7 @@ def test_a_video_shows_its_default_captions_and_the_candidate_switches_them(page
     until_exam(page, served, "Question 1 of 1: Watching")
     chooser = page.get_by_label("Captions").first
     expect(chooser).to_have_value("0")                      # the item's default track, English
-    assert _track_modes(page, 0, ["showing", "disabled"])
+    _wait_track_modes(page, 0, ["showing", "disabled"])
     page.get_by_role("button", name="Play: Lockout demonstration").press("Enter")
     page.wait_for_function("document.querySelectorAll('.media-player')[0].readyState >= 2")
     page.wait_for_function("""Array.from(document.querySelectorAll('.media-player')[0].textTracks)
@@ -80,9 +80,9 @@ def test_a_video_shows_its_default_captions_and_the_candidate_switches_them(page
     chooser.focus()
     page.keyboard.press("ArrowDown")                         # the next track, by keyboard alone
     expect(chooser).to_have_value("1")
-    assert _track_modes(page, 0, ["disabled", "showing"])
+    _wait_track_modes(page, 0, ["disabled", "showing"])
     chooser.select_option("")
-    assert _track_modes(page, 0, ["disabled", "disabled"])
+    _wait_track_modes(page, 0, ["disabled", "disabled"])
 
 
 @pytest.mark.browser
