@@ -30,6 +30,7 @@ from item_bank_sync.cases.keys import corrections_of
 from item_bank_sync.cases.remark import apply_remark
 from item_bank_sync.cases.rescore import compute, rescore
 from item_bank_sync.cases.schema import cases
+from item_bank_sync.registry.errors import ConflictOfInterest
 from item_bank_sync.release.schema import remarks
 from item_bank_sync.results.decisions import integrity_flag_count
 from item_bank_sync.results.marking import person_key
@@ -342,8 +343,10 @@ def ask_remark(case_id: str) -> ResponseReturnValue:
         abort(400)
     try:
         remark_requests.ask(state().ctx, actor(), case["case_id"], item_id, marker)
+    except ConflictOfInterest as exc:      # the marker declared a relationship with the candidate
+        return _page(case, {"marker": str(exc)}, 422)
     except InvigilError as exc:
-        if "took no part" in str(exc) or "conflict" in str(exc):
+        if "took no part" in str(exc) or "cannot give it" in str(exc):
             return _page(case, {"marker": str(exc)}, 422)
         return _refusal("Re-mark request refused", exc, case_id)
     flash(f"{marker} is asked to re-mark {item_id}; only they can answer.", "ok")

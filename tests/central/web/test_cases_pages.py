@@ -15,10 +15,11 @@ from playwright.sync_api import expect
 
 from exam_core.websec.csrf import FORM_FIELD
 from item_bank_sync.cases import handling, remark_requests
+from item_bank_sync.registry import actors, conflicts
 from item_bank_sync.certificates.decision import record_decision
 from tests.support.body_pages import audit_entries, look, origin
 from tests.support.central_cli import Central
-from tests.support.central_release import FAILED, PASSED, Results, correct_key, results_world
+from tests.support.central_release import FAILED, PASSED, Results, book_person, correct_key, results_world
 
 REGISTRAR = "reg"
 HANDLER = "hana"
@@ -195,6 +196,21 @@ def test_a_rescore_for_a_case_is_recorded_by_its_handler_only(results, signed_in
                                               "--case", case_id, "--by", DEE, "--reason", "q1 key corrected")
     assert cli.exit_code == 1 and "only the case's handler" in cli.stderr
     assert audit_entries(results.world.data_dir, "results.rescore") == []
+
+
+def test_a_marker_who_declared_a_relationship_is_refused_next_to_the_marker_field(results, signed_in_page,
+                                                                                  staff_member):
+    staff_member(HANDLER, ("decision_maker",))
+    staff_member("rae", ("marker",))
+    person_id = book_person(results, PASSED, "ann@example.org")
+    conflicts.declare(results.ctx, actors.staff("rae", "marker"), person_id=person_id, relationship="relative")
+    case_id = _assigned(results)
+    page = signed_in_page(HANDLER)
+    page.goto(f"{origin(page)}/cases/{case_id}")
+    page.locator("#marker").select_option("rae")
+    page.get_by_role("button", name="Ask for a re-mark").click()
+    expect(page.locator("#marker-error")).to_contain_text("declared a relative relationship")
+    assert remark_requests.of_case(results.ctx, case_id) == []
 
 
 def test_a_remark_by_a_different_marker_is_asked_given_and_applied(results, signed_in_page, staff_member):
