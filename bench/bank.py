@@ -124,7 +124,7 @@ def _assembly_figures(root: Path, bank_size: int, forms: int, per_form: int) -> 
 
     start = time.perf_counter()
     report = assemble(scheme, pool, forms, seed=11)
-    FormStore(db).save_build(scheme, report, 11)
+    FormStore(db).save_build(scheme, report, 11, ctx.item_bank().media.get)
     ours = time.perf_counter() - start
 
     start = time.perf_counter()
