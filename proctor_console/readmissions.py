@@ -20,6 +20,7 @@ from exam_core.errors import ValidationError
 from exam_core.store import immediate_transaction
 from exam_core.timestamps import utc_text_us
 from proctor_console.accounts import User
+from proctor_console.conflicts import Conflicts
 from proctor_console.errors import Conflict, Forbidden
 
 #: A re-admission reason, as long as the other reasons the console records (end, extend, conflicts).
@@ -47,9 +48,11 @@ class Readmissions:
         """A centre admin allows one more admission of ``candidate_id``; returns the grant id.
 
         One open grant per candidate: a second one before the first is used is refused, so the
-        count of re-admissions is the count of reasons given."""
+        count of re-admissions is the count of reasons given. An admin with a declared, not
+        overridden conflict with the candidate is refused, as any proctor acting on them is."""
         if not admin.is_admin:
             raise Forbidden("only a centre admin can allow a candidate who has sat to be admitted again")
+        Conflicts(self.db, self.audit).check(admin.name, candidate_id)  # impartiality, as for every action
         reason = reason.strip() if isinstance(reason, str) else ""
         if not reason or len(reason) > MAX_REASON:
             raise ValidationError("reason", f"is required (at most {MAX_REASON} characters)")

@@ -47,6 +47,7 @@ from exam_core.store import immediate_transaction
 from exam_core.timestamps import parse_time, utc_now, utc_text_us
 from proctor_console.accounts import User
 from proctor_console.attempts import Attempts
+from proctor_console.conflicts import Conflicts
 from proctor_console.errors import Conflict, Forbidden
 from proctor_console.roster import Roster
 from proctor_console.wording import local_time
@@ -257,9 +258,11 @@ class SignedRosters:
 
     def allow_outside_window(self, admin: User, candidate_id: str, reason: str) -> int:
         """A centre admin allows one admission of a signed roster's candidate outside their
-        session's window (a late train, a session moved on the day), with a reason; audited."""
+        session's window (a late train, a session moved on the day), with a reason; audited. An
+        admin with a declared, not overridden conflict with the candidate is refused."""
         if not admin.is_admin:
             raise Forbidden("only a centre admin can allow an admission outside the session's time")
+        Conflicts(self.db, self.audit).check(admin.name, candidate_id)  # impartiality, as for every action
         if not isinstance(candidate_id, str) or not IDENTIFIER_RE.match(candidate_id):
             raise ValidationError("candidate_id", "must be an identifier")
         reason = _text(reason, "reason", MAX_REASON)

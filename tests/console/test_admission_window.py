@@ -28,7 +28,7 @@ from exam_core.timestamps import format_time, utc_now
 from proctor_console import services
 from proctor_console.accounts import User
 from proctor_console.context import ConsoleContext
-from proctor_console.errors import Conflict
+from proctor_console.errors import Conflict, Forbidden
 from proctor_console.wording import local_time
 from tests.support.console_world import ADMIN, ConsoleSetup, RunningConsole, axe, browser_login, cli, wait_until
 
@@ -160,6 +160,23 @@ def test_a_grant_opens_only_the_session_it_was_given_for(bare_console: ConsoleSe
     with pytest.raises(Conflict, match="booked for session S-second, whose admission has not opened yet"):
         signed.check_window("win-moved")
     assert signed.allow_outside_window(User(ADMIN, "centre_admin"), "win-moved", "early start") != grant
+
+
+def test_an_admin_in_conflict_with_the_candidate_grants_neither_admission(bare_console: ConsoleSetup,
+                                                                          tmp_path: Path) -> None:
+    """Allowing an admission outside the window, or one more admission, acts on the candidate: an
+    admin who declared a conflict with them is refused both, as a proctor is refused to admit."""
+    now = utc_now().replace(microsecond=0)
+    _import_to(bare_console, tmp_path, "S-conflict", "win-kin", now - timedelta(hours=3))
+    ctx = ConsoleContext(bare_console.data)
+    services.conflicts(ctx).declare(ADMIN, "win-kin", "my cousin")
+    admin = User(ADMIN, "centre_admin")
+    with pytest.raises(Forbidden, match="conflict of interest"):
+        services.signed_rosters(ctx).allow_outside_window(admin, "win-kin", "late train")
+    with pytest.raises(Forbidden, match="conflict of interest"):
+        services.readmissions(ctx).allow(admin, "win-kin", "fire alarm")
+    assert services.signed_rosters(ctx).pending_window_grant("win-kin", "S-conflict") is None
+    assert services.readmissions(ctx).pending("win-kin") is None
 
 
 @pytest.mark.browser
